@@ -1,0 +1,118 @@
+// Property-based checks over all formats: no input crashes an adapter, every outcome is an event or a reason code,
+// and no output — event, dead-letter detail, or the scrubbed original — contains the raw credential.
+import { accessEventSchema, GATEWAY_FORMATS, REASON_CODES } from '@vigil/events';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { RecordOutcome } from './adapter.js';
+import { adapterFor } from './registry.js';
+import { scrubText } from './secrets/scrub.js';
+import { mintJwt, TEST_PEPPER } from './testing/fixtures.js';
+
+const adapters = GATEWAY_FORMATS.map((f) => adapterFor(f, { pepper: TEST_PEPPER }));
+
+function checkOutcomes(outcomes: RecordOutcome[]) {
+  expect(outcomes.length).toBeGreaterThan(0);
+  for (const o of outcomes) {
+    if (o.ok) expect(accessEventSchema.safeParse(o.event).success).toBe(true);
+    else expect(Object.keys(REASON_CODES)).toContain(o.reason);
+  }
+}
+
+describe('any input', () => {
+  it('never throws, as text or bytes', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json(), fc.uint8Array({ maxLength: 300 })), (input) => {
+        for (const adapter of adapters) checkOutcomes(adapter.parse(input));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('never throws on records that are almost right', () => {
+    const base = {
+      started_at: 1764320400000,
+      start_time: '2026-11-28T09:00:00Z',
+      ts: 1764320400000,
+      time_iso8601: '2026-11-28T09:00:00+00:00',
+      client_ip: '192.0.2.1',
+      remote_addr: '192.0.2.1',
+      downstream_remote_address: '192.0.2.1:1234',
+      method: 'GET',
+      path: '/v1/x',
+      uri: '/v1/x',
+      request: { method: 'GET', uri: '/v1/x' },
+      response: { status: 200 },
+      response_code: 200,
+      status: 200,
+    };
+    const mutated = fc
+      .record({
+        key: fc.constantFrom(...Object.keys(base)),
+        value: fc.oneof(fc.anything(), fc.constant(undefined), fc.string(), fc.double(), fc.constant(-1)),
+      })
+      .map(({ key, value }) => JSON.stringify({ ...base, [key]: value }));
+    fc.assert(
+      fc.property(mutated, (line) => {
+        for (const adapter of adapters) checkOutcomes(adapter.parse(line));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+const opaqueToken = fc.stringMatching(/^[A-Za-z0-9_-]{24,48}$/);
+const jwtToken = fc
+  .record({ sub: fc.stringMatching(/^[a-z0-9-]{1,12}$/), jti: fc.uuid() })
+  .chain((claims) => fc.stringMatching(/^[A-Za-z0-9_-]{30,40}$/).map((sig) => mintJwt(claims).replace(/\.[^.]*$/, `.${sig}`)));
+const token = fc.oneof(opaqueToken, jwtToken);
+
+/** Where a gateway can put a credential, per format, as a whole log line. */
+const placements: ((t: string) => string)[] = [
+  (t) =>
+    JSON.stringify({
+      started_at: 1764320400000,
+      client_ip: '192.0.2.1',
+      request: { method: 'GET', uri: `/v1/x?access_token=${t}`, headers: { authorization: `Bearer ${t}`, apikey: t } },
+      response: { status: 200 },
+    }),
+  (t) => JSON.stringify({ started_at: 1764320400000, client_ip: '192.0.2.1', authenticated_entity: { key: t }, request: { method: 'GET', uri: '/' } }),
+  (t) => `{"started_at":1764320400000,"request":{"headers":{"authorization":"Bearer ${t}"}`,
+  (t) =>
+    JSON.stringify({
+      start_time: '2026-11-28T09:00:00Z',
+      method: 'GET',
+      path: `/p?token=${t}`,
+      downstream_remote_address: '1.2.3.4:5',
+      authorization: `Bearer ${t}`,
+    }),
+  (t) =>
+    JSON.stringify({
+      time_iso8601: '2026-11-28T09:00:00+00:00',
+      remote_addr: '1.2.3.4',
+      request: `GET /login?password=${t} HTTP/1.1`,
+      status: '200',
+      http_authorization: `Basic ${t}`,
+    }),
+  (t) => JSON.stringify({ ts: 1764320400000, client_ip: '1.2.3.4', method: 'POST', uri: '/token', status: 200, authorization: t, password: t }),
+  (t) => JSON.stringify({ ts: 1764320400000, method: 'GET', path: '/', status: 200, client_ip: '1.2.3.4', authorization: `Bearer ${t}` }),
+  (t) => `not json at all Authorization: Bearer ${t} password=${t}`,
+];
+
+describe('credentials', () => {
+  it('never reach an event, a dead-letter detail, or the scrubbed original', () => {
+    fc.assert(
+      fc.property(token, fc.integer({ min: 0, max: placements.length - 1 }), (t, which) => {
+        const line = (placements[which] as (t: string) => string)(t);
+        const secret = t.includes('.') ? (t.split('.')[2] as string) : t;
+        for (const adapter of adapters) {
+          for (const o of adapter.parse(line)) {
+            const out = o.ok ? JSON.stringify(o.event) : o.detail;
+            expect(out).not.toContain(secret);
+          }
+        }
+        expect(scrubText(line)).not.toContain(secret);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});

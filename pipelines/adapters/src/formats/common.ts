@@ -1,0 +1,262 @@
+// Building blocks the format mappers share: lenient field readers for what gateways really write (numbers as
+// strings, "-" for empty), zod issue → reason code, and the assembly of the canonical event.
+import type { AccessEvent, Login, Principal, ReasonCode, Transaction } from '@vigil/events';
+import { z } from 'zod';
+import type { AdapterOptions, MapResult } from '../adapter.js';
+import { credentialFromAuthorization } from '../secrets/credentials.js';
+import type { TokenClaims } from '../secrets/jwt.js';
+
+/** nginx writes "-" (escape=default) or "" (escape=json) for an unset variable; HAProxy writes "-" too. */
+const isUnset = (v: unknown) => v === null || v === undefined || v === '' || v === '-';
+
+/** A number, or a string holding one (" 200", "0.000"); unset values read as absent. */
+export const looseNumber = z.preprocess(
+  (v) => (isUnset(v) ? undefined : typeof v === 'string' && /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/.test(v) ? Number(v) : v),
+  z.number().finite().optional(),
+);
+export const looseString = z.preprocess((v) => (isUnset(v) ? undefined : v), z.string().optional());
+/** A string or number id (Kong and Envoy write both); kept as text. */
+export const looseId = z.preprocess(
+  (v) => (isUnset(v) ? undefined : typeof v === 'number' && Number.isFinite(v) ? String(v) : v),
+  z.string().max(512).optional(),
+);
+/** Any object; maps over headers/querystrings are read by name, never copied whole. */
+export const looseRecord = z.record(z.string(), z.unknown()).optional();
+/** Required timestamp field in any shape parseTimestamp understands. */
+export const timestampField = z.union([z.number(), z.string()]);
+
+/** The value at a zod issue path, to tell a missing field from a mistyped one. */
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let v = input;
+  for (const key of path) {
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, key)) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+export function zodFailure(error: z.ZodError, input: unknown, prefix?: string): { ok: false; reason: ReasonCode; detail: string } {
+  const issue = error.issues[0];
+  if (!issue) return { ok: false, reason: 'invalid_field', detail: 'record does not match the format' };
+  const path = [...(prefix === undefined ? [] : [prefix]), ...issue.path.map(String)].join('.') || '(record)';
+  // The detail names a path and an expectation only: never a value, which could be a credential.
+  const value = valueAt(input, issue.path);
+  if (value === undefined || value === null) {
+    return { ok: false, reason: 'missing_field', detail: `${path}: required` };
+  }
+  const expected = issue.code === 'invalid_type' ? `expected ${issue.expected}` : issue.code;
+  return { ok: false, reason: 'invalid_field', detail: `${path}: ${expected}` };
+}
+
+/** Case-insensitive header lookup; first value when a header was logged as an array. */
+export function header(headers: Record<string, unknown> | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  for (const key of Object.keys(headers)) {
+    if (key.toLowerCase() !== name) continue;
+    const v = headers[key];
+    const first = Array.isArray(v) ? v[0] : v;
+    return typeof first === 'string' ? first : undefined;
+  }
+  return undefined;
+}
+
+/** Splits "/a/b?x=1&y" into the path and the names of its query parameters. Values are dropped: they may be tokens. */
+export function splitUri(uri: string): { path: string; queryKeys: string[]; query: URLSearchParams | undefined } {
+  let rest = uri;
+  // Absolute-form request targets ("http://host/path") keep only the path.
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(rest);
+  if (scheme) rest = rest.slice(scheme[0].length) || '/';
+  const hash = rest.indexOf('#');
+  if (hash >= 0) rest = rest.slice(0, hash);
+  const q = rest.indexOf('?');
+  if (q < 0) return { path: rest || '/', queryKeys: [], query: undefined };
+  const query = new URLSearchParams(rest.slice(q + 1));
+  const keys = [...new Set(query.keys())].slice(0, 64).map((k) => k.slice(0, 256));
+  return { path: rest.slice(0, q) || '/', queryKeys: keys, query };
+}
+
+/** Query parameters that carry credentials: fingerprinted like a bearer token, never kept. */
+const QUERY_CREDENTIALS = ['access_token', 'id_token', 'token', 'api_key', 'apikey'];
+
+export function queryCredential(query: URLSearchParams | Record<string, unknown> | undefined): string | undefined {
+  if (!query) return undefined;
+  for (const name of QUERY_CREDENTIALS) {
+    const v = query instanceof URLSearchParams ? query.get(name) : query[name];
+    if (typeof v === 'string' && v.length > 0) return v;
+  }
+  return undefined;
+}
+
+/** Claims the gateway logged itself (the recommended set-up): a flat object of sub/jti/…/token_fingerprint. */
+export const gatewayClaimsSchema = z
+  .looseObject({
+    sub: looseId,
+    jti: looseId,
+    sid: looseId,
+    iat: looseNumber,
+    exp: looseNumber,
+    client_id: looseId,
+    azp: looseId,
+    // HAProxy's template writes "v1:-" when the request carried no token.
+    token_fingerprint: z.preprocess(
+      (v) => (isUnset(v) || (typeof v === 'string' && /^v\d+:-?$/.test(v)) ? undefined : v),
+      z
+        .string()
+        .regex(/^v\d+:[0-9a-f]{64}$/)
+        .optional(),
+    ),
+  })
+  .optional();
+export type GatewayClaims = z.infer<typeof gatewayClaimsSchema>;
+
+export const txSchema = z
+  .looseObject({
+    amount: looseNumber,
+    currency: looseString,
+    payee_id: looseId,
+    account_id: looseId,
+  })
+  .optional();
+
+export interface EventDraft {
+  ts: number | undefined;
+  requestId: string | undefined;
+  method: string;
+  uri: string;
+  status: number;
+  clientIp: string;
+  latencyMs?: number | undefined;
+  bytesIn?: number | undefined;
+  bytesOut?: number | undefined;
+  userAgent?: string | undefined;
+  host?: string | undefined;
+  service?: string | undefined;
+  tlsClientFingerprint?: string | undefined;
+  /** Raw credentials seen in the record (Authorization header value, API key); fingerprinted here, placeholders such as "REDACTED" ignored. */
+  credentials: (string | undefined)[];
+  claims?: GatewayClaims;
+  principal?: Omit<Principal, 'client_ip'>;
+  login?: Login | undefined;
+  tx?: z.infer<typeof txSchema>;
+}
+
+const stripPort = (address: string) => {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  if (bracketed) return bracketed[1] ?? address;
+  // One colon: IPv4 with a port. Several: a bare IPv6 address, which has no port to strip.
+  const colon = address.indexOf(':');
+  return colon > 0 && colon === address.lastIndexOf(':') ? address.slice(0, colon) : address;
+};
+
+/** Assembles and checks the canonical event; the last step of every format mapper. */
+export function buildEvent(format: AccessEvent['gateway'], draft: EventDraft, options: AdapterOptions, fallbackId: () => string): MapResult {
+  if (draft.ts === undefined) return { ok: false, reason: 'invalid_field', detail: 'timestamp: unrecognised format' };
+  const clientIp = stripPort(draft.clientIp.trim());
+  if (clientIp === '' || clientIp.length > 64) return { ok: false, reason: 'invalid_field', detail: 'client address: empty or too long' };
+  if (!/^[A-Z]{1,16}$/i.test(draft.method)) return { ok: false, reason: 'invalid_field', detail: 'method: not an HTTP method' };
+  if (!Number.isInteger(draft.status) || draft.status < 0 || draft.status > 999) {
+    return { ok: false, reason: 'invalid_field', detail: 'status: not an HTTP status' };
+  }
+  const { path, queryKeys, query } = splitUri(draft.uri);
+  if (path.length > 8192) return { ok: false, reason: 'invalid_field', detail: 'path: longer than 8192 characters' };
+  const { route, objectIds } = options.routes.match(path);
+
+  const principal = assemblePrincipal(draft, query, clientIp, options);
+
+  const event: AccessEvent = {
+    ts: draft.ts,
+    request_id: (draft.requestId ?? '').slice(0, 256) || fallbackId(),
+    gateway: format,
+    method: draft.method.toUpperCase(),
+    path,
+    route,
+    object_ids: objectIds.slice(0, 64),
+    query_keys: queryKeys,
+    status: draft.status,
+    client_ip: clientIp,
+    principal,
+  };
+  if (draft.latencyMs !== undefined && draft.latencyMs >= 0) event.latency_ms = draft.latencyMs;
+  if (draft.bytesIn !== undefined && draft.bytesIn >= 0) event.bytes_in = Math.round(draft.bytesIn);
+  if (draft.bytesOut !== undefined && draft.bytesOut >= 0) event.bytes_out = Math.round(draft.bytesOut);
+  if (draft.userAgent !== undefined) event.user_agent = draft.userAgent.slice(0, 1024);
+  if (draft.host !== undefined) event.host = draft.host.slice(0, 512);
+  if (draft.service !== undefined) event.service = draft.service.slice(0, 256);
+  if (draft.tlsClientFingerprint !== undefined) event.tls_client_fingerprint = draft.tlsClientFingerprint.slice(0, 256);
+  const login = draft.login && compact(draft.login);
+  if (login && Object.keys(login).length > 0) event.login = login;
+  const tx = draft.tx;
+  if (tx && tx.amount !== undefined) {
+    const t: Transaction = { amount: tx.amount };
+    if (tx.currency !== undefined) t.currency = tx.currency.slice(0, 8);
+    if (tx.payee_id !== undefined) t.payee_id = tx.payee_id;
+    if (tx.account_id !== undefined) t.account_id = tx.account_id;
+    event.tx = t;
+  }
+  return { ok: true, event };
+}
+
+/**
+ * The principal with every known identifier. Claims the gateway logged win over decoded ones (the gateway verified
+ * the token, vigil only decodes). Keys are set in one fixed order so every event shares one object shape — this
+ * runs for every record, and shape churn made it the adapters' hottest line.
+ */
+function assemblePrincipal(draft: EventDraft, query: URLSearchParams | undefined, clientIp: string, options: AdapterOptions): Principal {
+  const p = draft.principal;
+  const c = draft.claims;
+  let decoded: TokenClaims | undefined;
+  let fingerprinted: string | undefined;
+  for (const raw of [...draft.credentials, queryCredential(query)]) {
+    const credential = credentialFromAuthorization(raw);
+    if (credential === undefined) continue;
+    const facts = options.credentials.facts(credential);
+    fingerprinted ??= facts.fingerprint;
+    decoded ??= facts.claims;
+  }
+  const iat = c?.iat ?? decoded?.iat;
+  const exp = c?.exp ?? decoded?.exp;
+  const out: Principal = {};
+  setIf(out, 'sub', c?.sub ?? decoded?.sub);
+  setIf(out, 'jti', c?.jti ?? decoded?.jti);
+  setIf(out, 'sid', c?.sid ?? decoded?.sid);
+  setIf(out, 'iat', iat === undefined ? undefined : Math.floor(iat));
+  setIf(out, 'exp', exp === undefined ? undefined : Math.floor(exp));
+  setIf(out, 'client_id', c?.client_id ?? c?.azp ?? decoded?.client_id);
+  setIf(out, 'consumer_id', p?.consumer_id);
+  setIf(out, 'credential_id', p?.credential_id);
+  setIf(out, 'username', p?.username ?? draft.login?.username);
+  setIf(out, 'token_fingerprint', c?.token_fingerprint ?? fingerprinted);
+  out.client_ip = clientIp;
+  return out;
+}
+
+function setIf<K extends keyof Principal>(o: Principal, key: K, value: Principal[K] | undefined): void {
+  if (value !== undefined && value !== '') o[key] = value;
+}
+
+/** Drops keys whose value is undefined or empty, so events serialise the same whichever path built them. */
+export function compact<T extends object>(o: T): T {
+  const out = {} as T;
+  for (const [k, v] of Object.entries(o)) {
+    if (v !== undefined && v !== '') (out as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}
+
+/** Fields the README's gateway configs add to any format: claims logged by the gateway, a login username, a payment. */
+export const customFieldShapes = () => ({
+  auth: gatewayClaimsSchema,
+  username: looseString,
+  tx: txSchema,
+});
+
+/** Method and target of a request line ("GET /p?q=1 HTTP/1.1"), filling only what the record lacks. */
+export function fromRequestLine(
+  line: string | undefined,
+  method: string | undefined,
+  uri: string | undefined,
+): { method: string | undefined; uri: string | undefined } {
+  if ((method !== undefined && uri !== undefined) || line === undefined) return { method, uri };
+  const [m, u] = line.split(' ');
+  return { method: method ?? m, uri: uri ?? u };
+}

@@ -1,0 +1,11 @@
+// Public surface of @vigil/adapters: gateway log records in, canonical access events (or reason codes) out.
+export type { Adapter, AdapterOptions, ParseContext, RecordOutcome } from './adapter.js';
+export { adapterFor, DEFAULT_ADAPTER_OPTIONS } from './registry.js';
+export type { RouteMatch, RouteTemplater } from './route/template.js';
+export { heuristicTemplater, looksLikeId, openApiTemplater } from './route/template.js';
+export type { Pepper } from './secrets/fingerprint.js';
+export { fingerprint } from './secrets/fingerprint.js';
+export type { TokenClaims } from './secrets/jwt.js';
+export { decodeJwtClaims } from './secrets/jwt.js';
+export { scrubText } from './secrets/scrub.js';
+export { parseTimestamp } from './time.js';

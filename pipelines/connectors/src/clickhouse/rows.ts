@@ -1,0 +1,52 @@
+// Row shapes of the analytics tables, built from pipeline records. Usernames and client IPs become keyed hashes
+// when pseudonymisation is on, so analysts can still group by them without seeing them.
+import { createHmac } from 'node:crypto';
+import { type AccessEvent, principalKey } from '@vigil/events';
+import type { RecordPosition } from '../types.js';
+
+export type Pseudonymiser = (value: string) => string;
+
+export const identity: Pseudonymiser = (v) => v;
+export const keyedHash =
+  (key: string): Pseudonymiser =>
+  (v) =>
+    v === '' ? '' : `h:${createHmac('sha256', key).update(v).digest('hex').slice(0, 32)}`;
+
+const day = (ts: number) => new Date(ts).toISOString().slice(0, 10);
+
+export function accessEventRow(event: AccessEvent, position: RecordPosition, pseudo: Pseudonymiser, ingestedAt: number) {
+  const p = event.principal;
+  const key = principalKey(event);
+  return {
+    day: day(event.ts),
+    ts: event.ts,
+    request_id: event.request_id,
+    gateway: event.gateway,
+    method: event.method,
+    route: event.route,
+    path: event.path,
+    status: event.status,
+    latency_ms: event.latency_ms ?? 0,
+    bytes_in: event.bytes_in ?? 0,
+    bytes_out: event.bytes_out ?? 0,
+    client_ip: pseudo(event.client_ip),
+    principal_key: key.startsWith('user:') || key.startsWith('ip:') ? `${key.slice(0, key.indexOf(':') + 1)}${pseudo(key.slice(key.indexOf(':') + 1))}` : key,
+    sub: p.sub ?? '',
+    jti: p.jti ?? '',
+    token_fingerprint: p.token_fingerprint ?? '',
+    client_id: p.client_id ?? '',
+    username: pseudo(p.username ?? ''),
+    user_agent: event.user_agent ?? '',
+    service: event.service ?? '',
+    tx_amount: event.tx?.amount ?? null,
+    tx_currency: event.tx?.currency ?? '',
+    tx_payee: event.tx?.payee_id ?? '',
+    tx_account: event.tx?.account_id ?? '',
+    src_topic: position.topic ?? position.file ?? '',
+    src_partition: position.partition ?? 0,
+    src_offset: position.offset ?? String(position.line ?? 0),
+    src_index: position.index ?? 0,
+    ingested_at: ingestedAt,
+  };
+}
+export type AccessEventRow = ReturnType<typeof accessEventRow>;

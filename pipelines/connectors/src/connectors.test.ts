@@ -1,0 +1,99 @@
+// Unit behaviour of the connector building blocks: retry policy, ClickHouse batching and acknowledgement (against
+// a recording client; the real server is exercised in test/integration), JSON Lines streaming.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { describe, expect, it } from 'vitest';
+import { ClickHouseSink } from './clickhouse/sink.js';
+import { nonRetriable, retriable } from './errors.js';
+import { readLines } from './file/jsonl.js';
+import { backoffDelay, withRetry } from './retry.js';
+
+const fast = { initialDelayMs: 1, maxDelayMs: 4, multiplier: 2, maxAttempts: 10 };
+
+describe('withRetry', () => {
+  it('retries retriable errors until success', async () => {
+    let calls = 0;
+    const out = await withRetry(async () => {
+      calls++;
+      if (calls < 4) throw retriable('down', 'down');
+      return 'ok';
+    }, fast);
+    expect([out, calls]).toEqual(['ok', 4]);
+  });
+
+  it('does not retry a non-retriable error', async () => {
+    let calls = 0;
+    await expect(
+      withRetry(async () => {
+        calls++;
+        throw nonRetriable('bad', 'bad input');
+      }, fast),
+    ).rejects.toThrow('bad input');
+    expect(calls).toBe(1);
+  });
+
+  it('keeps delays within [ceiling/2, ceiling] and under the cap', () => {
+    const options = { initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2, maxAttempts: 5 };
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const ceiling = Math.min(1000, 100 * 2 ** attempt);
+      const d = backoffDelay(options, attempt);
+      expect(d).toBeGreaterThanOrEqual(ceiling / 2);
+      expect(d).toBeLessThanOrEqual(ceiling);
+    }
+  });
+});
+
+function recordingClient(failFirst: number) {
+  const inserts: unknown[][] = [];
+  let failures = failFirst;
+  const client = {
+    insert: async ({ values }: { values: unknown[] }) => {
+      if (failures-- > 0) throw new Error('connection refused');
+      inserts.push(values);
+    },
+  } as unknown as ClickHouseClient;
+  return { client, inserts };
+}
+
+describe('ClickHouseSink', () => {
+  const toRow = (r: { value: number }) => ({ v: r.value });
+
+  it('batches by size and acknowledges each write once its insert succeeded', async () => {
+    const { client, inserts } = recordingClient(0);
+    const sink = new ClickHouseSink(client, { table: 't', toRow, maxRows: 3, maxAgeMs: 60_000, retry: fast });
+    const a = sink.write([{ value: 1 }, { value: 2 }]);
+    const b = sink.write([{ value: 3 }]);
+    await Promise.all([a, b]);
+    expect(inserts).toEqual([[{ v: 1 }, { v: 2 }, { v: 3 }]]);
+    await sink.close();
+  });
+
+  it('flushes by age', async () => {
+    const { client, inserts } = recordingClient(0);
+    const sink = new ClickHouseSink(client, { table: 't', toRow, maxRows: 1000, maxAgeMs: 10, retry: fast });
+    await sink.write([{ value: 7 }]);
+    expect(inserts).toEqual([[{ v: 7 }]]);
+  });
+
+  it('holds the acknowledgement while the server is down and delivers after it returns', async () => {
+    const { client, inserts } = recordingClient(3);
+    const sink = new ClickHouseSink(client, { table: 't', toRow, maxRows: 1, maxAgeMs: 10, retry: fast });
+    await sink.write([{ value: 1 }]);
+    expect(inserts).toEqual([[{ v: 1 }]]);
+  });
+});
+
+describe('readLines', () => {
+  it('streams lines across chunk boundaries, keeps bytes as they are, handles CRLF and a last line without newline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-'));
+    const file = join(dir, 'in.jsonl');
+    const long = 'x'.repeat(3 << 20);
+    writeFileSync(file, Buffer.concat([Buffer.from(`a\r\n${long}\n\n`), Buffer.from([0xff, 0x0a]), Buffer.from('last')]));
+    const lines: Buffer[] = [];
+    for await (const l of readLines(file)) lines.push(Buffer.from(l));
+    expect(lines.map((l) => l.length)).toEqual([1, long.length, 0, 1, 4]);
+    expect(lines[3]?.[0]).toBe(0xff);
+  });
+});

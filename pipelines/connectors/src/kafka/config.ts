@@ -1,0 +1,43 @@
+// Kafka connection, consumer and producer settings, as data: every field has a description and a default, and
+// unknown keys are rejected. The defaults are tuned for latency (kafkajs waits up to 5 s per fetch by default).
+import { z } from 'zod';
+
+export const kafkaConnectionSchema = z
+  .strictObject({
+    brokers: z
+      .array(z.string().regex(/^[^\s:]+:\d+$/, 'a broker is host:port'))
+      .min(1)
+      .describe('Bootstrap brokers, host:port.')
+      .meta({ examples: [['kafka-1:9092']] }),
+    client_id: z.string().min(1).default('vigil').describe('Client id reported to the brokers.'),
+    ssl: z.boolean().default(false).describe('Connect with TLS.'),
+    sasl: z
+      .strictObject({
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+        username: z.string().min(1),
+        password: z.string().min(1).describe('Prefer setting it through the environment (VIGIL_KAFKA__SASL__PASSWORD).'),
+      })
+      .optional()
+      .describe('SASL authentication.'),
+    connection_timeout_ms: z.number().int().positive().default(3000).describe('TCP connect timeout.'),
+    request_timeout_ms: z.number().int().positive().default(30_000).describe('Broker request timeout.'),
+  })
+  .describe('How to reach the Kafka cluster.');
+export type KafkaConnection = z.infer<typeof kafkaConnectionSchema>;
+
+export const kafkaConsumerSchema = z
+  .strictObject({
+    group_id: z.string().min(1).describe('Consumer group; instances sharing it split the partitions.'),
+    topics: z.array(z.string().min(1)).min(1).describe('Topics to consume.'),
+    from_beginning: z.boolean().default(true).describe('Where a group with no committed offset starts.'),
+    max_wait_ms: z.number().int().min(0).default(50).describe('Longest a fetch waits for min_bytes; lower is lower latency.'),
+    min_bytes: z.number().int().min(1).default(1).describe('Bytes a fetch waits for before returning.'),
+    max_bytes_per_partition: z.number().int().positive().default(1_048_576).describe('Most bytes fetched per partition per request.'),
+    session_timeout_ms: z.number().int().positive().default(30_000).describe('Group session timeout.'),
+    heartbeat_interval_ms: z.number().int().positive().default(3000).describe('Group heartbeat interval.'),
+    partitions_consumed_concurrently: z.number().int().positive().default(1).describe('Partitions processed in parallel by one instance.'),
+    max_unacknowledged_batches: z.number().int().positive().default(16).describe('Batches awaiting sink acknowledgement before consumption pauses.'),
+    commit_interval_ms: z.number().int().positive().default(500).describe('How often acknowledged offsets are committed.'),
+  })
+  .describe('Consumer-group settings.');
+export type KafkaConsumerConfig = z.infer<typeof kafkaConsumerSchema>;

@@ -1,0 +1,60 @@
+// Tracks which fetched batches have been acknowledged, per partition, so a source commits only the contiguous
+// acknowledged prefix: a later batch acked before an earlier one is never committed past the earlier one.
+
+interface Pending {
+  nextOffset: bigint;
+  acked: boolean;
+}
+
+export class OffsetTracker {
+  private readonly pending = new Map<string, Pending[]>();
+  private readonly committable = new Map<string, bigint>();
+  private inFlight = 0;
+
+  private static key(topic: string, partition: number) {
+    return `${partition}\u0000${topic}`;
+  }
+
+  /** Registers a fetched batch whose last offset is lastOffset; returns the function that acknowledges it. */
+  track(topic: string, partition: number, lastOffset: string): () => void {
+    const key = OffsetTracker.key(topic, partition);
+    const entry: Pending = { nextOffset: BigInt(lastOffset) + 1n, acked: false };
+    const list = this.pending.get(key) ?? [];
+    list.push(entry);
+    this.pending.set(key, list);
+    this.inFlight++;
+    return () => {
+      if (entry.acked) return;
+      entry.acked = true;
+      this.inFlight--;
+      while (list.length > 0 && list[0]?.acked) {
+        const done = list.shift() as Pending;
+        this.committable.set(key, done.nextOffset);
+      }
+    };
+  }
+
+  /** Batches fetched but not yet acknowledged. */
+  get unacknowledged(): number {
+    return this.inFlight;
+  }
+
+  /** Offsets ready to commit since the last call (the next offset to read, per Kafka convention). */
+  drain(): { topic: string; partition: number; offset: string }[] {
+    const out = [...this.committable].map(([key, offset]) => {
+      const sep = key.indexOf('\u0000');
+      return { topic: key.slice(sep + 1), partition: Number(key.slice(0, sep)), offset: offset.toString() };
+    });
+    this.committable.clear();
+    return out;
+  }
+
+  /** Forgets a partition that was revoked in a rebalance: its unacked batches will be redelivered elsewhere. */
+  forget(topic: string, partition: number): void {
+    const key = OffsetTracker.key(topic, partition);
+    const list = this.pending.get(key) ?? [];
+    this.inFlight -= list.filter((p) => !p.acked).length;
+    this.pending.delete(key);
+    this.committable.delete(key);
+  }
+}

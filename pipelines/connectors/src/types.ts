@@ -1,0 +1,55 @@
+// The source and sink contracts every connector implements. Delivery is at-least-once end to end: a source
+// commits a record only after every sink it was handed to has acknowledged it, and sinks are idempotent where
+// a duplicate would matter (ClickHouse rows keyed by source position).
+
+/** Where a record came from; enough to find it again and to make writes idempotent. */
+export interface RecordPosition {
+  topic?: string;
+  partition?: number;
+  offset?: string;
+  file?: string;
+  line?: number;
+  /** Position inside a batch array (gateways that log several requests per message). */
+  index?: number;
+}
+
+export interface SourceRecord {
+  value: Buffer;
+  key: Buffer | null;
+  headers: Record<string, string>;
+  /** The record's timestamp at the source (Kafka CreateTime/LogAppendTime), epoch ms; absent for files. */
+  timestamp?: number;
+  position: RecordPosition;
+}
+
+export interface SourceBatch {
+  records: SourceRecord[];
+  /**
+   * Call once every sink has durably accepted what this batch produced (or with an error when that is impossible);
+   * only then may the source commit past it. Sources bound how many batches may await acknowledgement, which is
+   * how back-pressure reaches consumption.
+   */
+  ack(err?: Error): void;
+  /** Keeps group membership alive while a handler waits for a slow dependency. */
+  heartbeat(): Promise<void>;
+}
+
+export interface Source {
+  /** Delivers batches to handler in order per partition until stop(). */
+  run(handler: (batch: SourceBatch) => Promise<void>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SinkRecord<T> {
+  key?: string | null;
+  value: T;
+  headers?: Record<string, string>;
+  /** Source position of the input this record came from, for idempotent writes. */
+  position?: RecordPosition;
+}
+
+export interface Sink<T> {
+  /** Resolves once the records are durable at the destination; rejects only with a non-retriable error. */
+  write(records: SinkRecord<T>[]): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,17 @@
+// Public surface of @vigil/events: the schemas every stage agrees on.
+
+export type { AccessEvent, GatewayFormat, Login, Principal, PrincipalKeyKind, Transaction } from './access-event.js';
+export {
+  accessEventSchema,
+  GATEWAY_FORMATS,
+  loginSchema,
+  principalKey,
+  principalSchema,
+  transactionSchema,
+} from './access-event.js';
+export type { DeadLetter } from './dead-letter.js';
+export { deadLetterSchema } from './dead-letter.js';
+export type { Action, Decision, Entity } from './decision.js';
+export { ACTIONS, decisionSchema, ENTITIES, reasonSchema } from './decision.js';
+export type { ReasonCode } from './reasons.js';
+export { REASON_CODE_LIST, REASON_CODES } from './reasons.js';

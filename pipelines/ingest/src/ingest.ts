@@ -1,0 +1,82 @@
+// The ingest stage: each input record is parsed by its gateway adapter; events go on keyed by principal (and to
+// analytics when configured), failures go to the dead-letter sink with a reason. A batch is acknowledged to its
+// source only when every sink has acknowledged, so offsets never move past something not yet durable.
+import type { Adapter } from '@vigil/adapters';
+import type { Sink, SinkRecord, SourceBatch } from '@vigil/connectors';
+import { type AccessEvent, type DeadLetter, principalKey } from '@vigil/events';
+import { extractContext, injectContext, inSpan, pipelineCounters, sampled } from '@vigil/telemetry';
+import { deadLetter } from './dead-letter.js';
+
+export interface IngestSinks {
+  /** Events keyed by principal (vigil.access.by-principal, or the in-memory bus). */
+  events: Sink<AccessEvent>;
+  deadLetters: Sink<DeadLetter>;
+  /** Analytics copy (ClickHouse access_events). */
+  analytics?: Sink<AccessEvent>;
+}
+
+export interface IngestOptions {
+  /** The adapter for records from a topic (or from the file source, topic undefined). */
+  adapterFor: (topic: string | undefined) => Adapter;
+  sinks: IngestSinks;
+  /** Dead letters keep at most this much of the original record. */
+  maxOriginalBytes: number;
+  /** Trace 1 record in N (by offset, so replays trace the same ones). */
+  traceOneIn: number;
+}
+
+export interface IngestResult {
+  events: SinkRecord<AccessEvent>[];
+  deadLetters: SinkRecord<DeadLetter>[];
+}
+
+/** Parses a batch; pure apart from telemetry, so the offline path reuses it without sinks. */
+export function parseBatch(batch: Pick<SourceBatch, 'records'>, options: Pick<IngestOptions, 'adapterFor' | 'maxOriginalBytes' | 'traceOneIn'>): IngestResult {
+  const events: SinkRecord<AccessEvent>[] = [];
+  const deadLetters: SinkRecord<DeadLetter>[] = [];
+  for (const record of batch.records) {
+    const adapter = options.adapterFor(record.position.topic);
+    const offset = Number(record.position.offset ?? record.position.line ?? 0);
+    const parse = () => adapter.parse(record.value, record.timestamp === undefined ? undefined : { receivedAt: record.timestamp });
+    const traced = record.headers.traceparent !== undefined || sampled(offset, options.traceOneIn);
+    let headers: Record<string, string> = {};
+    let outcomes: ReturnType<Adapter['parse']>;
+    if (traced) {
+      outcomes = inSpan('vigil.parse', extractContext(record.headers), (span, ctx) => {
+        span.setAttribute('vigil.format', adapter.format);
+        headers = injectContext(ctx, {});
+        return parse();
+      });
+    } else {
+      outcomes = parse();
+    }
+    for (const o of outcomes) {
+      const position = o.index === undefined ? record.position : { ...record.position, index: o.index };
+      if (o.ok) {
+        events.push({ key: principalKey(o.event), value: o.event, headers, position });
+      } else {
+        deadLetters.push({ key: null, value: deadLetter(record.value, o, adapter.format, position, options.maxOriginalBytes), headers, position });
+      }
+    }
+  }
+  return { events, deadLetters };
+}
+
+export function createIngestHandler(options: IngestOptions): (batch: SourceBatch) => Promise<void> {
+  const counters = pipelineCounters();
+  return async (batch) => {
+    counters.recordsIn('ingest', batch.records.length);
+    const { events, deadLetters } = parseBatch(batch, options);
+    for (const d of deadLetters) counters.deadLettered(d.value.reason, d.value.format);
+    const writes = [options.sinks.events.write(events), options.sinks.deadLetters.write(deadLetters)];
+    if (options.sinks.analytics) writes.push(options.sinks.analytics.write(events));
+    // Not awaited: the source keeps fetching while sinks work, bounded by its unacknowledged-batch limit.
+    Promise.all(writes).then(
+      () => {
+        counters.recordsOut('ingest', events.length);
+        batch.ack();
+      },
+      (err: unknown) => batch.ack(err instanceof Error ? err : new Error(String(err))),
+    );
+  };
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// The vigil command line: one entry point that starts any service or job.
+import { parseArgs } from 'node:util';
+import { configCheck, configSchema } from './commands/config.js';
+import { demo } from './commands/demo.js';
+import { detect } from './commands/detect.js';
+import { HELP, USAGE } from './commands/help.js';
+import { parse } from './commands/parse.js';
+import { simulate } from './commands/simulate.js';
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const help = HELP[command];
+    process.stdout.write(help ?? USAGE);
+    return help ? 0 : 2;
+  }
+  const flags = (options: Record<string, { type: 'string' }>) => parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+  switch (command) {
+    case 'demo': {
+      const { values } = flags({ events: { type: 'string' }, seed: { type: 'string' }, format: { type: 'string' } });
+      return demo(values);
+    }
+    case 'detect': {
+      const { values } = flags({ config: { type: 'string' } });
+      return detect(values.config);
+    }
+    case 'parse': {
+      const { values } = flags({
+        format: { type: 'string' },
+        input: { type: 'string' },
+        out: { type: 'string' },
+        'dead-letters': { type: 'string' },
+        'pepper-env': { type: 'string' },
+      });
+      return parse({ ...values, deadLetters: values['dead-letters'], pepperEnv: values['pepper-env'] });
+    }
+    case 'simulate': {
+      const { values } = flags({
+        format: { type: 'string' },
+        out: { type: 'string' },
+        events: { type: 'string' },
+        seed: { type: 'string' },
+        customers: { type: 'string' },
+        credentials: { type: 'string' },
+      });
+      return simulate(values);
+    }
+    case 'config': {
+      const [sub, file] = rest;
+      if (sub === 'check') return configCheck(file);
+      if (sub === 'schema') return configSchema();
+      process.stdout.write(HELP.config ?? '');
+      return 2;
+    }
+    default:
+      process.stderr.write(`vigil: unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // No stack traces or internals on the terminal of a service; the code says what kind of failure it was.
+    process.stderr.write(`vigil: ${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message?.split('\n')[0] ?? 'unexpected failure'}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,26 @@
+// `vigil detect --config FILE`: the detector service.
+import { type DetectorConfig, detectorConfigSchema, lintDetectorConfig, startDetector } from '@vigil/detector';
+import { ConfigError, loadConfig, logEvent, onShutdown } from '@vigil/runtime';
+
+export async function detect(file: string | undefined): Promise<number> {
+  let config: Readonly<DetectorConfig>;
+  try {
+    config = loadConfig(detectorConfigSchema, file, process.env, lintDetectorConfig);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`vigil detect: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const detector = await startDetector(config);
+  onShutdown(detector.stop);
+  try {
+    await detector.done;
+    return 0;
+  } catch (err) {
+    logEvent('error', 'detector stopped on a non-retriable error', { code: (err as { code?: string }).code ?? 'unknown' });
+    await detector.stop().catch(() => undefined);
+    return 1;
+  }
+}

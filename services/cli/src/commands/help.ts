@@ -1,0 +1,48 @@
+// Help texts: every command answers --help.
+export const USAGE = `vigil — streaming detector for financial APIs (gateway access logs in, revocations and alerts out)
+
+Usage: vigil <command> [options]
+
+Commands:
+  demo                      Simulated bank traffic through the pipeline in one process, no external service
+  detect --config FILE      Run the detector service (Kafka in; keyed topic, dead-letter topic, ClickHouse out)
+  parse --format F --input FILE [--out FILE] [--dead-letters FILE]
+                            Parse a gateway log offline: canonical events and dead letters as JSON Lines
+  simulate --format F --out FILE [--events N] [--seed N] [--credentials bearer|claims]
+                            Write seeded demo-bank traffic as a gateway log
+  config check FILE         Validate a detector config (YAML; VIGIL_* environment overrides apply)
+  config schema             Print the detector config's JSON Schema
+
+Formats: canonical, kong, envoy, haproxy, nginx. Run 'vigil <command> --help' for a command's options.
+`;
+
+export const HELP: Record<string, string> = {
+  demo: `Usage: vigil demo [--events N] [--seed N] [--format F]
+
+Generates seeded demo-bank traffic (default 200000 events, kong format, seed 1) plus a share of malformed records,
+runs it through the ingest pipeline on the in-memory bus and prints a report: events per second, principals,
+dead letters by reason code. Needs no Kafka, ClickHouse or network.
+`,
+  detect: `Usage: vigil detect --config FILE
+
+Runs the detector service. FILE is YAML (see config/detector.example.yaml); every key can be overridden with
+VIGIL_<KEY>__<SUBKEY>, e.g. VIGIL_KAFKA__BROKERS=k1:9092 VIGIL_PEPPER__SECRET=... Stops gracefully on SIGTERM.
+`,
+  parse: `Usage: vigil parse --format F --input FILE [--out FILE] [--dead-letters FILE] [--pepper-env NAME]
+
+Parses a gateway log (JSON Lines, any size) offline with the detector's adapters. Writes canonical events to
+--out (default: stdout) and dead letters to --dead-letters, and prints counts by reason code on stderr. The pepper
+comes from the environment variable named by --pepper-env (default VIGIL_PEPPER__SECRET).
+`,
+  simulate: `Usage: vigil simulate --format F --out FILE [--events N] [--seed N] [--customers N] [--credentials bearer|claims]
+
+Writes seeded demo-bank traffic as the given gateway's JSON access log. --credentials bearer logs raw
+Authorization headers (as Kong's default serializer did); claims logs decoded claims and a fingerprint computed by
+the gateway (the recommended set-up).
+`,
+  config: `Usage: vigil config check FILE | vigil config schema
+
+check: validates a detector config and prints what to fix; exit status 0 when valid, 2 when not.
+schema: prints the JSON Schema of the detector config (every key with its description and default).
+`,
+};

@@ -1,0 +1,76 @@
+// The detector's configuration schema: written once, as data. `vigil config check` and the sample config come
+// from it; every key can be overridden by environment variable (see @vigil/runtime).
+import { clickhouseConfigSchema, kafkaConnectionSchema, kafkaConsumerSchema } from '@vigil/connectors';
+import { GATEWAY_FORMATS } from '@vigil/events';
+import { z } from 'zod';
+
+export const detectorConfigSchema = z
+  .strictObject({
+    format: z.enum(GATEWAY_FORMATS).describe('Log format on the input topics (see the README for the gateway config that produces it).'),
+    topic_formats: z
+      .record(z.string().min(1), z.enum(GATEWAY_FORMATS))
+      .default({})
+      .describe('Per-topic format where input topics carry different gateways’ logs; other topics use `format`.')
+      .meta({ examples: [{ 'logs.nginx': 'nginx' }] }),
+    pepper: z
+      .strictObject({
+        version: z.number().int().min(1).default(1).describe('Written into fingerprints ("v1:…"); bump on rotation.'),
+        secret: z
+          .string()
+          .min(32, 'the pepper secret must be at least 32 characters — generate one with `openssl rand -hex 32`')
+          .describe('HMAC key for token fingerprints. Set it through VIGIL_PEPPER__SECRET.'),
+      })
+      .describe('Key of the token fingerprints.'),
+    kafka: kafkaConnectionSchema,
+    consumer: kafkaConsumerSchema
+      .extend({
+        group_id: z.string().min(1).default('vigil-detector').describe('Consumer group of the detectors.'),
+        topics: z.array(z.string().min(1)).min(1).default(['vigil.access']).describe('Access-log topics.'),
+      })
+      .prefault({})
+      .describe('Consumer of the access-log topic.'),
+    topics: z
+      .strictObject({
+        keyed: z.string().min(1).default('vigil.access.by-principal').describe('Events re-keyed by principal.'),
+        dead_letter: z.string().min(1).default('vigil.dlq').describe('Records that could not be parsed, with reason codes.'),
+        partitions: z.number().int().positive().default(6).describe('Partitions of topics vigil creates.'),
+      })
+      .prefault({}),
+    clickhouse: clickhouseConfigSchema.optional().describe('Analytics store; omit to run without one.'),
+    adapter: z
+      .strictObject({
+        max_record_bytes: z.number().int().positive().default(1_048_576).describe('Larger records are dead-lettered unparsed.'),
+        max_past_skew_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(7 * 86_400_000)
+          .describe('Event time may precede the Kafka timestamp by this much.'),
+        max_future_skew_ms: z.number().int().positive().default(300_000).describe('Event time may follow the Kafka timestamp by this much.'),
+        tx_field: z.string().min(1).default('tx').describe('Kong custom field holding transaction data.'),
+        openapi: z.string().optional().describe('Path of the API’s OpenAPI document (JSON or YAML) for exact route templates.'),
+      })
+      .prefault({}),
+    telemetry: z
+      .strictObject({
+        port: z.number().int().min(0).max(65535).default(9464).describe('Port of /metrics, /healthz and /readyz (0 picks a free one).'),
+        trace_one_in: z.number().int().min(1).default(100).describe('Trace one record in N (records with a traceparent are always traced).'),
+      })
+      .prefault({}),
+  })
+  .describe('vigil detector');
+export type DetectorConfig = z.output<typeof detectorConfigSchema>;
+
+/** Rules that span fields; each message says how to fix the config. */
+export function lintDetectorConfig(config: DetectorConfig): string[] {
+  const problems: string[] = [];
+  const t = config.topics;
+  if (config.consumer.topics.includes(t.keyed) || config.consumer.topics.includes(t.dead_letter)) {
+    problems.push('consumer.topics must not include topics.keyed or topics.dead_letter — the detector would consume its own output');
+  }
+  if (t.keyed === t.dead_letter) problems.push('topics.keyed and topics.dead_letter must differ');
+  for (const topic of Object.keys(config.topic_formats)) {
+    if (!config.consumer.topics.includes(topic)) problems.push(`topic_formats names ${topic}, which is not in consumer.topics — add it there or remove it`);
+  }
+  return problems;
+}

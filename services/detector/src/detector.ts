@@ -1,0 +1,122 @@
+// Wires the detector service: Kafka in → ingest (parse, dead-letter, re-key) → keyed topic, DLQ and ClickHouse.
+// No domain logic here; it lives in @vigil/ingest and below.
+import { readFileSync } from 'node:fs';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { type AdapterOptions, adapterFor, heuristicTemplater, openApiTemplater } from '@vigil/adapters';
+import {
+  accessEventRow,
+  ClickHouseSink,
+  createKafka,
+  DEFAULT_RETRY,
+  ensureTopics,
+  identity,
+  KafkaSink,
+  KafkaSource,
+  keyedHash,
+  migrate,
+  withRetry,
+} from '@vigil/connectors';
+import type { AccessEvent, DeadLetter } from '@vigil/events';
+import { createIngestHandler } from '@vigil/ingest';
+import { logEvent, startOpsServer } from '@vigil/runtime';
+import { pipelineCounters } from '@vigil/telemetry';
+import { parse as parseYaml } from 'yaml';
+import type { DetectorConfig } from './config.js';
+
+export interface RunningDetector {
+  stop(): Promise<void>;
+  /** Resolves when the source stops (stop() or a fatal sink error). */
+  done: Promise<void>;
+  opsPort: number;
+}
+
+function routesFrom(path: string | undefined): AdapterOptions['routes'] {
+  if (path === undefined) return heuristicTemplater;
+  const text = readFileSync(path, 'utf8');
+  return openApiTemplater(path.endsWith('.json') ? JSON.parse(text) : parseYaml(text));
+}
+
+/** Deterministic sampling by request id, so a replay stores the same sample. */
+function sampledById(requestId: string, rate: number): boolean {
+  if (rate >= 1) return true;
+  let h = 2166136261;
+  for (let i = 0; i < requestId.length; i++) h = Math.imul(h ^ requestId.charCodeAt(i), 16777619);
+  return (h >>> 0) / 2 ** 32 < rate;
+}
+
+export async function startDetector(config: DetectorConfig): Promise<RunningDetector> {
+  const ops = await startOpsServer(config.telemetry.port);
+  const counters = pipelineCounters();
+  const kafka = createKafka(config.kafka);
+  const onRetry = (stage: string) => (err: unknown) => {
+    counters.retried(stage, (err as { code?: string }).code ?? 'unknown');
+    logEvent('warn', 'retrying', { stage, error: (err as { code?: string }).code ?? 'unknown' });
+  };
+
+  await withRetry(
+    () =>
+      ensureTopics(kafka, [
+        { topic: config.topics.keyed, partitions: config.topics.partitions },
+        { topic: config.topics.dead_letter, partitions: config.topics.partitions },
+      ]),
+    DEFAULT_RETRY,
+    { onRetry: onRetry('kafka_admin') },
+  );
+
+  const adapterOptions = {
+    pepper: config.pepper,
+    routes: routesFrom(config.adapter.openapi),
+    maxRecordBytes: config.adapter.max_record_bytes,
+    maxPastSkewMs: config.adapter.max_past_skew_ms,
+    maxFutureSkewMs: config.adapter.max_future_skew_ms,
+    txField: config.adapter.tx_field,
+  };
+  const adapters = new Map(config.consumer.topics.map((topic) => [topic, adapterFor(config.topic_formats[topic] ?? config.format, adapterOptions)]));
+
+  const eventsSink = new KafkaSink<AccessEvent>(kafka, { topic: config.topics.keyed, onRetry: onRetry('kafka_keyed') });
+  const dlqSink = new KafkaSink<DeadLetter>(kafka, { topic: config.topics.dead_letter, onRetry: onRetry('kafka_dlq') });
+  let analytics: ClickHouseSink<AccessEvent, ReturnType<typeof accessEventRow>> | undefined;
+  let closeClickHouse = async () => {};
+  const ch = config.clickhouse;
+  if (ch) {
+    // The client's own error logs print request details; vigil reports failures through its own events.
+    const client = createClient({ url: ch.url, username: ch.username, password: ch.password, database: ch.database, log: { level: ClickHouseLogLevel.OFF } });
+    await withRetry(() => migrate(client, ch.table_prefix), DEFAULT_RETRY, { onRetry: onRetry('clickhouse_migrate') });
+    const pseudo = ch.pseudonymise ? keyedHash(config.pepper.secret) : identity;
+    analytics = new ClickHouseSink(client, {
+      table: `${ch.table_prefix}access_events`,
+      maxRows: ch.batch_max_rows,
+      maxAgeMs: ch.batch_max_age_ms,
+      onRetry: onRetry('clickhouse_insert'),
+      toRow: (r) =>
+        r.position && sampledById(r.value.request_id, ch.access_sample_rate) ? accessEventRow(r.value, r.position, pseudo, Date.now()) : undefined,
+    });
+    closeClickHouse = async () => {
+      await analytics?.close();
+      await client.close();
+    };
+  }
+
+  const source = new KafkaSource(kafka, config.consumer);
+  const handler = createIngestHandler({
+    adapterFor: (topic) => adapters.get(topic ?? '') ?? adapterFor(config.format, adapterOptions),
+    sinks: { events: eventsSink, deadLetters: dlqSink, ...(analytics ? { analytics } : {}) },
+    maxOriginalBytes: 64 * 1024,
+    traceOneIn: config.telemetry.trace_one_in,
+  });
+  const done = source.run(handler);
+  ops.setReady(true);
+  logEvent('info', 'detector started', { format: config.format, topics: config.consumer.topics.join(','), ops_port: ops.port });
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    ops.setReady(false);
+    await source.stop();
+    await Promise.allSettled([eventsSink.close(), dlqSink.close(), closeClickHouse()]);
+    await ops.close();
+    logEvent('info', 'detector stopped');
+  };
+  return { stop, done, opsPort: ops.port };
+}

@@ -1,0 +1,7 @@
+// Public surface of @vigil/runtime: config loading, the ops HTTP server, shutdown and logging.
+
+export type { Lint } from './config.js';
+export { applyEnvOverrides, ConfigError, loadConfig, parseConfig } from './config.js';
+export type { OpsServer } from './http.js';
+export { startOpsServer } from './http.js';
+export { logEvent, onShutdown } from './lifecycle.js';

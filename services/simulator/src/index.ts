@@ -1,0 +1,6 @@
+// Public surface of @vigil/simulator: seeded demo-bank traffic rendered in any gateway format.
+export { type Rng, seeded } from './random.js';
+export type { SimRequest, TrafficOptions } from './traffic.js';
+export { generateTraffic } from './traffic.js';
+export type { CredentialMode } from './writers.js';
+export { malformedRecords, renderRecord } from './writers.js';

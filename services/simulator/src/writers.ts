@@ -1,0 +1,129 @@
+// Renders simulated requests as each gateway's JSON access log, the way the README's gateway configs write them.
+// `claims` mode logs decoded claims + a gateway-computed fingerprint (the recommended set-up); `bearer` logs the
+// raw Authorization header (Kong's default serializer before 3.x redaction, nginx with $http_authorization).
+import type { GatewayFormat } from '@vigil/events';
+import type { SimRequest } from './traffic.js';
+
+export type CredentialMode = 'bearer' | 'claims';
+
+const iso = (ts: number) => new Date(ts).toISOString();
+
+export function renderRecord(format: GatewayFormat, r: SimRequest, mode: CredentialMode = 'bearer'): Record<string, unknown> {
+  const authorization = r.token !== undefined && mode === 'bearer' ? `Bearer ${r.token}` : undefined;
+  const auth = r.claims !== undefined && mode === 'claims' ? { ...r.claims } : undefined;
+  switch (format) {
+    case 'kong': {
+      const headers: Record<string, string> = { host: 'api.vigil-bank.test', 'user-agent': r.userAgent };
+      if (authorization) headers.authorization = authorization;
+      const q = r.uri.indexOf('?');
+      const querystring = q < 0 ? {} : Object.fromEntries(new URLSearchParams(r.uri.slice(q + 1)));
+      return {
+        started_at: r.ts,
+        client_ip: r.clientIp,
+        request: {
+          id: r.requestId,
+          method: r.method,
+          uri: r.uri,
+          url: `https://api.vigil-bank.test${r.uri}`,
+          size: r.bytesIn,
+          querystring,
+          headers,
+          ...(r.loginUsername ? { body_username: r.loginUsername, body_grant_type: 'password', body_client_id: 'vigil-bank-app' } : {}),
+        },
+        response: { status: r.status, size: r.bytesOut, headers: { 'content-type': 'application/json' } },
+        latencies: { request: r.latencyMs, kong: 1, proxy: r.latencyMs - 1 },
+        route: { name: 'bank-api' },
+        service: { name: 'bank' },
+        ...(auth ? { auth } : {}),
+        ...(r.tx ? { tx: r.tx } : {}),
+      };
+    }
+    case 'envoy':
+      return {
+        start_time: iso(r.ts),
+        method: r.method,
+        path: r.uri,
+        response_code: r.status,
+        duration: r.latencyMs,
+        bytes_received: r.bytesIn,
+        bytes_sent: r.bytesOut,
+        downstream_remote_address: `${r.clientIp}:${40000 + (r.ts % 20000)}`,
+        'x-request-id': r.requestId,
+        'user-agent': r.userAgent,
+        ':authority': 'api.vigil-bank.test',
+        upstream_cluster: 'bank',
+        ...(authorization ? { authorization } : {}),
+        ...(auth ? { auth } : {}),
+        ...(r.loginUsername ? { username: r.loginUsername } : {}),
+        ...(r.tx ? { tx: r.tx } : {}),
+      };
+    case 'haproxy': {
+      return {
+        ts: r.ts,
+        client_ip: r.clientIp,
+        frontend: 'fe_api',
+        backend: 'be_bank',
+        method: r.method,
+        uri: r.uri,
+        status: r.status,
+        bytes_read: r.bytesOut,
+        bytes_uploaded: r.bytesIn,
+        ta_ms: r.latencyMs,
+        request_id: r.requestId,
+        user_agent: r.userAgent,
+        ...(authorization ? { authorization } : {}),
+        ...(auth ? { auth } : {}),
+        ...(r.loginUsername ? { username: r.loginUsername } : {}),
+        ...(r.tx ? { tx: r.tx } : {}),
+      };
+    }
+    case 'nginx':
+      return {
+        time_iso8601: iso(r.ts).replace('Z', '+00:00'),
+        msec: (r.ts / 1000).toFixed(3),
+        remote_addr: r.clientIp,
+        request: `${r.method} ${r.uri} HTTP/1.1`,
+        status: String(r.status),
+        request_time: (r.latencyMs / 1000).toFixed(3),
+        request_length: String(r.bytesIn),
+        bytes_sent: String(r.bytesOut),
+        request_id: r.requestId,
+        http_user_agent: r.userAgent,
+        host: 'api.vigil-bank.test',
+        http_authorization: authorization ?? '',
+        ...(auth ? { auth } : {}),
+        ...(r.loginUsername ? { username: r.loginUsername } : {}),
+        ...(r.tx ? { tx: r.tx } : {}),
+      };
+    case 'canonical':
+      return {
+        ts: r.ts,
+        request_id: r.requestId,
+        method: r.method,
+        path: r.uri,
+        status: r.status,
+        client_ip: r.clientIp,
+        latency_ms: r.latencyMs,
+        bytes_in: r.bytesIn,
+        bytes_out: r.bytesOut,
+        user_agent: r.userAgent,
+        ...(authorization ? { authorization } : {}),
+        ...(auth ? { principal: auth } : {}),
+        ...(r.loginUsername ? { login: { username: r.loginUsername } } : {}),
+        ...(r.tx ? { tx: r.tx } : {}),
+      };
+  }
+}
+
+/** Records no gateway should send, one per reason code class, for tests and the demo's dead-letter path. */
+export function malformedRecords(format: GatewayFormat, r: SimRequest): { line: string; reason: string }[] {
+  const good = renderRecord(format, r);
+  const withoutTime = { ...good };
+  for (const k of ['started_at', 'start_time', 'ts', 'time_iso8601', 'msec']) delete withoutTime[k];
+  return [
+    { line: JSON.stringify(good).slice(0, 40), reason: 'invalid_json' },
+    { line: JSON.stringify(withoutTime), reason: 'missing_field' },
+    { line: '{"__proto__":{"admin":true}}', reason: 'forbidden_key' },
+    { line: '42', reason: 'not_an_object' },
+  ];
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs, on a fresh Debian 12 machine, the system packages vigil's tests need: ClickHouse (Debian's 18.16),
+# docker-compose (to validate docker-compose.yml), and checks Java 17 + Maven for the Kafka broker. Idempotent.
+set -euo pipefail
+need=()
+command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+# Resolve the Kafka broker jars now, so the first test run does not pay for it.
+bash "$(dirname "$0")/kafka.sh" resolve

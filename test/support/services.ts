@@ -1,0 +1,110 @@
+// What integration tests need from the real services: their addresses (a missing one fails the test, never skips
+// it), random names, deadline polls, Kafka/ClickHouse clients and the detector as a child process.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { Kafka, logLevel } from 'kafkajs';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export function requiredEnv(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run integration tests through test/infra/with-services.sh (npm run test:integration)`);
+  return v;
+}
+
+export const randomName = (prefix: string) => `${prefix}_${randomBytes(4).toString('hex')}`;
+
+/** Thrown from a waitFor probe to stop waiting at once (a process died). */
+export class Fatal extends Error {}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      if (err instanceof Fatal) throw err;
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function kafkaClient(): Kafka {
+  return new Kafka({ brokers: requiredEnv('KAFKA_BROKERS').split(','), clientId: 'vigil-test', logLevel: logLevel.NOTHING });
+}
+
+export function clickhouseClient(): ClickHouseClient {
+  return createClient({ url: requiredEnv('CLICKHOUSE_URL'), log: { level: ClickHouseLogLevel.OFF } });
+}
+
+export async function clickhouseCount(client: ClickHouseClient, query: string): Promise<number> {
+  const result = await client.query({ query, format: 'JSONEachRow' });
+  const rows = await result.json<{ n: string | number }>();
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Stops or restarts the test's ClickHouse (same ports, same data) through the infra script that started it. */
+export function clickhouseControl(action: 'stop' | 'restart'): void {
+  const script = requiredEnv('CLICKHOUSE_CONTROL_SCRIPT');
+  execFileSync('bash', [script, action], { stdio: 'inherit' });
+}
+
+/** Reads a topic from the beginning until `until` says enough or the deadline passes. */
+export async function readTopic(kafka: Kafka, topic: string, until: (values: { key: string | null; value: string }[]) => boolean, timeoutMs = 60_000) {
+  const consumer = kafka.consumer({ groupId: randomName('reader'), maxWaitTimeInMs: 100 });
+  const values: { key: string | null; value: string }[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) values.push({ key: m.key?.toString() ?? null, value: m.value?.toString() ?? '' });
+    },
+  });
+  try {
+    await waitFor(`topic ${topic}`, async () => until(values), timeoutMs);
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
+}
+
+export interface DetectorProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  /** Throws Fatal when the process has exited: call it inside waitFor probes. */
+  assertAlive: () => void;
+}
+
+/** Starts `vigil detect` as its own process (so a test can SIGKILL it) with a YAML config written to a temp file. */
+export function startDetectorProcess(config: Record<string, unknown>, env: Record<string, string> = {}): DetectorProcess {
+  const file = join(tmpdir(), `${randomName('vigil-detector')}.json`);
+  // JSON is YAML, so the config file can be written without a YAML library.
+  writeFileSync(file, JSON.stringify(config));
+  const child = spawn(process.execPath, [join(ROOT, 'services/cli/dist/bin.js'), 'detect', '--config', file], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const assertAlive = () => {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Fatal(`the detector exited (${child.exitCode ?? child.signalCode}):\n${output.slice(-2000)}`);
+  };
+  return { child, output: () => output, exited, assertAlive };
+}
