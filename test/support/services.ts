@@ -59,14 +59,24 @@ export function clickhouseControl(action: 'stop' | 'restart'): void {
 }
 
 /** Reads a topic from the beginning until `until` says enough or the deadline passes. */
-export async function readTopic(kafka: Kafka, topic: string, until: (values: { key: string | null; value: string }[]) => boolean, timeoutMs = 60_000) {
+export interface TopicRecord {
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+}
+
+export async function readTopic(kafka: Kafka, topic: string, until: (values: TopicRecord[]) => boolean, timeoutMs = 60_000) {
   const consumer = kafka.consumer({ groupId: randomName('reader'), maxWaitTimeInMs: 100 });
-  const values: { key: string | null; value: string }[] = [];
+  const values: TopicRecord[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachBatch: async ({ batch }) => {
-      for (const m of batch.messages) values.push({ key: m.key?.toString() ?? null, value: m.value?.toString() ?? '' });
+      for (const m of batch.messages) {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = String(Array.isArray(v) ? v[0] : v);
+        values.push({ key: m.key?.toString() ?? null, value: m.value?.toString() ?? '', headers });
+      }
     },
   });
   try {

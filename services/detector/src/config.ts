@@ -55,6 +55,11 @@ export const detectorConfigSchema = z
       .strictObject({
         port: z.number().int().min(0).max(65535).default(9464).describe('Port of /metrics, /healthz and /readyz (0 picks a free one).'),
         trace_one_in: z.number().int().min(1).default(100).describe('Trace one record in N (records with a traceparent are always traced).'),
+        otlp_traces_url: z
+          .url()
+          .optional()
+          .describe('OTLP/HTTP traces endpoint of your collector; without it traceparent is still carried.')
+          .meta({ examples: ['http://otel-collector:4318/v1/traces'] }),
       })
       .prefault({}),
   })

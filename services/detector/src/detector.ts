@@ -8,6 +8,7 @@ import {
   ClickHouseSink,
   createKafka,
   DEFAULT_RETRY,
+  dropExpiredPartitions,
   ensureTopics,
   identity,
   KafkaSink,
@@ -18,7 +19,7 @@ import {
 } from '@vigil/connectors';
 import type { AccessEvent, DeadLetter } from '@vigil/events';
 import { createIngestHandler } from '@vigil/ingest';
-import { logEvent, startOpsServer } from '@vigil/runtime';
+import { installTracing, logEvent, startOpsServer } from '@vigil/runtime';
 import { pipelineCounters } from '@vigil/telemetry';
 import { parse as parseYaml } from 'yaml';
 import type { DetectorConfig } from './config.js';
@@ -46,6 +47,7 @@ function sampledById(requestId: string, rate: number): boolean {
 
 export async function startDetector(config: DetectorConfig): Promise<RunningDetector> {
   const ops = await startOpsServer(config.telemetry.port);
+  const tracing = installTracing(config.telemetry.otlp_traces_url);
   const counters = pipelineCounters();
   const kafka = createKafka(config.kafka);
   const onRetry = (stage: string) => (err: unknown) => {
@@ -91,7 +93,16 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       toRow: (r) =>
         r.position && sampledById(r.value.request_id, ch.access_sample_rate) ? accessEventRow(r.value, r.position, pseudo, Date.now()) : undefined,
     });
+    // Retention: ClickHouse 18.16 has no TTL, so expired daily partitions are dropped hourly (wall clock: I/O only).
+    const retention = setInterval(() => {
+      dropExpiredPartitions(client, ch.database, ch.table_prefix, ch.retention_days, Date.now()).then(
+        (dropped) => dropped.length > 0 && logEvent('info', 'dropped expired partitions', { count: dropped.length }),
+        () => logEvent('warn', 'retention run failed; will retry', { stage: 'clickhouse_retention' }),
+      );
+    }, 3_600_000);
+    retention.unref();
     closeClickHouse = async () => {
+      clearInterval(retention);
       await analytics?.close();
       await client.close();
     };
@@ -116,6 +127,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     await source.stop();
     await Promise.allSettled([eventsSink.close(), dlqSink.close(), closeClickHouse()]);
     await ops.close();
+    await tracing.shutdown();
     logEvent('info', 'detector stopped');
   };
   return { stop, done, opsPort: ops.port };

@@ -5,3 +5,5 @@ export { applyEnvOverrides, ConfigError, loadConfig, parseConfig } from './confi
 export type { OpsServer } from './http.js';
 export { startOpsServer } from './http.js';
 export { logEvent, onShutdown } from './lifecycle.js';
+export type { Tracing } from './tracing.js';
+export { installTracing } from './tracing.js';
