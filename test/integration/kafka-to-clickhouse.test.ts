@@ -249,7 +249,9 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
     const events = await readTopic(kafka, keyed, (v) => new Set(v.map((x) => JSON.parse(x.value).request_id)).size >= good.length);
     for (const { key, value } of events) expect(key).toBe(principalKey(JSON.parse(value) as AccessEvent));
     // At-least-once: what the killed instance had produced but not committed was produced again by its successor.
-    console.log(`keyed topic: ${events.length} records for ${good.length} events (${events.length - good.length} redelivered); ClickHouse: ${rows.length} rows under FINAL`);
+    console.log(
+      `keyed topic: ${events.length} records for ${good.length} events (${events.length - good.length} redelivered); ClickHouse: ${rows.length} rows under FINAL`,
+    );
     // The trace that started at the gateway goes on with the keyed event (a new span id, the same trace id).
     const traced = inputs.filter((x) => x.traceId);
     expect(traced.length).toBeGreaterThan(10);
