@@ -81,7 +81,7 @@ await admin.deleteTopics({ topics: [topic, config.topics.keyed, config.topics.de
 await admin.disconnect();
 
 const rate = (s: number) => Math.round(N / s).toLocaleString('en');
-console.log(`records: ${N} kong (bearer tokens), 6 partitions, one detector instance, Kafka 4.1.1 + ClickHouse on loopback`);
+console.log(`records: ${N} kong (bearer tokens), 6 partitions, one detector instance, Kafka and ClickHouse on loopback`);
 console.log(`produce (kafkajs, acks=all, idempotent)        ${rate(produceSeconds)} rec/s`);
 console.log(`peer: kafkajs consumer group, no processing     ${rate(peerSeconds)} rec/s`);
 console.log(`vigil detect: parse, keyed topic, DLQ, ClickHouse ${rate(vigilSeconds)} rec/s (start-up included)`);

@@ -63,7 +63,7 @@ case "${1:-}" in
       echo "$(free_port) $(free_port) $(free_port)" > "$dir/ports"
       if launch; then
         read -r http _ < "$dir/ports"
-        log "ClickHouse $("$bin" --version 2>/dev/null | head -n1 | grep -o '[0-9.]\+' | head -n1) up at http://127.0.0.1:$http"
+        log "ClickHouse $(curl -fsS "http://127.0.0.1:$http/?query=SELECT%20version()" 2>/dev/null) up at http://127.0.0.1:$http"
         echo "CLICKHOUSE_URL=http://127.0.0.1:$http"; exit 0
       fi
       log "ClickHouse start attempt $attempt failed (port taken?)"; tail -n 20 "$dir/log/stdout.log" "$dir/log/error.log" >&2 || true
