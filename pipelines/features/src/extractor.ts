@@ -1,0 +1,55 @@
+// The feature extractor: every family in a fixed order, one vector per event, and the feature schema (names, order,
+// parameters) with its hash — the hash a model bundle records and a detector checks before scoring with it.
+import { createHash } from 'node:crypto';
+import type { AccessEvent } from '@vigil/events';
+import { AuthFailures } from './features/auth.js';
+import { Enumeration } from './features/enumeration.js';
+import type { FeatureFamily } from './features/feature.js';
+import { GeoJump } from './features/geo.js';
+import { TokenConsistency } from './features/token.js';
+import { TransactionDeviation } from './features/transaction.js';
+import { Velocity } from './features/velocity.js';
+import type { GeoLookup } from './geo/lookup.js';
+
+export interface FeatureSchema {
+  version: 1;
+  names: string[];
+  families: { family: string; names: string[]; params: Record<string, number | string | boolean> }[];
+  hash: string;
+}
+
+export class FeatureExtractor {
+  readonly names: string[];
+  readonly schema: FeatureSchema;
+  private readonly offsets: number[] = [];
+
+  constructor(private readonly families: FeatureFamily[]) {
+    this.names = families.flatMap((f) => [...f.names]);
+    let offset = 0;
+    for (const f of families) {
+      this.offsets.push(offset);
+      offset += f.names.length;
+    }
+    const described = families.map((f) => ({ family: f.constructor.name, names: [...f.names], params: f.params }));
+    const hash = createHash('sha256')
+      .update(JSON.stringify({ version: 1, families: described }))
+      .digest('hex');
+    this.schema = { version: 1, names: this.names, families: described, hash: `sha256:${hash}` };
+  }
+
+  /** The default families. Each keeps its own keyed state; one extractor per stream of events. */
+  static standard(geo: GeoLookup): FeatureExtractor {
+    return new FeatureExtractor([new Velocity(), new Enumeration(), new AuthFailures(), new GeoJump(geo), new TokenConsistency(), new TransactionDeviation()]);
+  }
+
+  /** Updates every family's state with the event and returns its feature vector. Events must come in per-key order. */
+  extract(event: AccessEvent): Float64Array {
+    const out = new Float64Array(this.names.length);
+    for (let i = 0; i < this.families.length; i++) (this.families[i] as FeatureFamily).update(event, out, this.offsets[i] as number);
+    return out;
+  }
+
+  stateBytes(): number {
+    return this.families.reduce((sum, f) => sum + f.stateBytes(), 0);
+  }
+}

@@ -1,0 +1,298 @@
+// Every feature family with explicit event times: first events, gaps longer than the TTL, late events, IPs without
+// geo, IPv6, zero-variance amounts, a payee seen once long ago, same-country carrier hops.
+import type { AccessEvent } from '@vigil/events';
+import { describe, expect, it } from 'vitest';
+import { FeatureExtractor } from './extractor.js';
+import { AuthFailures } from './features/auth.js';
+import { Enumeration } from './features/enumeration.js';
+import type { FeatureFamily } from './features/feature.js';
+import { GeoJump } from './features/geo.js';
+import { TokenConsistency } from './features/token.js';
+import { TransactionDeviation } from './features/transaction.js';
+import { Velocity } from './features/velocity.js';
+import type { GeoLookup, GeoPoint } from './geo/lookup.js';
+import { KeyedState } from './state/keyed-state.js';
+import { SlidingCounts } from './state/sliding-count.js';
+
+const T0 = Date.UTC(2026, 10, 2, 9, 0, 0);
+const S = 1000;
+const MIN = 60 * S;
+const H = 60 * MIN;
+const D = 24 * H;
+
+function ev(over: Partial<AccessEvent> & { ts: number }): AccessEvent {
+  return {
+    request_id: `r-${over.ts}`,
+    gateway: 'canonical',
+    method: 'GET',
+    path: '/v1/accounts/1',
+    route: '/v1/accounts/{id}',
+    object_ids: ['1'],
+    query_keys: [],
+    status: 200,
+    client_ip: '81.2.69.142',
+    principal: { sub: 'alice', client_ip: over.client_ip ?? '81.2.69.142' },
+    ...over,
+  };
+}
+
+/** Runs a family over events; returns each event's features by name. */
+function run(family: FeatureFamily, events: AccessEvent[]): Record<string, number>[] {
+  return events.map((e) => {
+    const out = new Float64Array(family.names.length);
+    family.update(e, out, 0);
+    return Object.fromEntries(family.names.map((n, i) => [n, out[i] as number]));
+  });
+}
+const last = <T>(xs: T[]) => xs[xs.length - 1] as T;
+
+describe('KeyedState', () => {
+  it('expires a key after its TTL of event time and evicts the least recently seen past the cap', () => {
+    const s = new KeyedState<{ n: number }>({ ttlMs: 10 * S, maxKeys: 2 });
+    s.get('a', T0, () => ({ n: 1 })).n++;
+    expect(s.get('a', T0 + 5 * S, () => ({ n: 1 })).n).toBe(2);
+    expect(s.get('a', T0 + 16 * S, () => ({ n: 1 })).n).toBe(1);
+    s.get('b', T0 + 17 * S, () => ({ n: 1 }));
+    s.get('a', T0 + 18 * S, () => ({ n: 1 }));
+    s.get('c', T0 + 19 * S, () => ({ n: 1 }));
+    expect([...s.keys()]).toEqual(['a', 'c']);
+    expect(s.evictedByCap).toBe(1);
+  });
+});
+
+describe('SlidingCounts', () => {
+  it('counts per window and forgets what fell out, also after a gap longer than every window', () => {
+    const c = new SlidingCounts([10 * S, MIN]);
+    c.add(T0);
+    c.add(T0 + 5 * S);
+    expect([c.count(0, T0 + 5 * S), c.count(1, T0 + 5 * S)]).toEqual([2, 2]);
+    expect([c.count(0, T0 + 30 * S), c.count(1, T0 + 30 * S)]).toEqual([0, 2]);
+    expect(c.count(1, T0 + 10 * MIN)).toBe(0);
+  });
+});
+
+describe('Velocity', () => {
+  it('starts from the population prior and rises with a burst', () => {
+    const v = new Velocity();
+    const first = run(v, [ev({ ts: T0 })])[0];
+    expect(first?.req_1m_log).toBeCloseTo(Math.log1p(1));
+    expect(first?.rate_ratio_1m).toBeCloseTo(Math.log2(1 / ((0 + 20) / 69)));
+    const burst = run(
+      v,
+      Array.from({ length: 50 }, (_, i) => ev({ ts: T0 + 1000 + i * 200 })),
+    );
+    // The burst spans 1.0–10.8 s; the 10 s window (1 s buckets) no longer holds the first request at 0 s.
+    expect(last(burst).req_10s_log).toBeCloseTo(Math.log1p(50));
+    expect(last(burst).rate_ratio_1m).toBeGreaterThan(5);
+  });
+
+  it('counts a late event at the key’s newest time instead of rewriting the past', () => {
+    const v = new Velocity();
+    run(v, [ev({ ts: T0 + 2 * H })]);
+    const late = run(v, [ev({ ts: T0 })])[0];
+    expect(late?.req_10s_log).toBeCloseTo(Math.log1p(2));
+  });
+
+  it('forgets a principal after a gap longer than its TTL', () => {
+    const v = new Velocity();
+    run(
+      v,
+      Array.from({ length: 30 }, (_, i) => ev({ ts: T0 + i * S })),
+    );
+    expect(run(v, [ev({ ts: T0 + 2 * D })])[0]?.req_1h_log).toBeCloseTo(Math.log1p(1));
+  });
+});
+
+describe('Enumeration', () => {
+  it('sees a fast sequential walk over other customers’ accounts', () => {
+    const f = new Enumeration();
+    const walk = run(
+      f,
+      Array.from({ length: 40 }, (_, i) =>
+        ev({ ts: T0 + i * 500, path: `/v1/accounts/${1000 + i}`, object_ids: [String(1000 + i)], status: i % 3 === 0 ? 200 : 403 }),
+      ),
+    );
+    expect(last(walk).distinct_objects_10m_log).toBeCloseTo(Math.log1p(40));
+    expect(last(walk).sequential_ids_10m_log).toBeCloseTo(Math.log1p(39));
+    expect(last(walk).denied_share_10m).toBeCloseTo(26 / 40);
+    expect(last(walk).novel_object_share_1h).toBe(1);
+  });
+
+  it('sees a low-and-slow walk (one new object a minute for an hour) but not a customer re-reading their own', () => {
+    const slow = run(
+      new Enumeration(),
+      Array.from({ length: 60 }, (_, i) => ev({ ts: T0 + i * MIN, object_ids: [`acc-${i * 7919}`] })),
+    );
+    expect(last(slow).distinct_objects_1h_log).toBeCloseTo(Math.log1p(60));
+    expect(last(slow).novel_object_share_1h).toBe(1);
+    const own = run(
+      new Enumeration(),
+      Array.from({ length: 60 }, (_, i) => ev({ ts: T0 + i * MIN, object_ids: [i % 2 ? 'acc-a' : 'acc-b'] })),
+    );
+    expect(last(own).novel_object_share_1h).toBeCloseTo(2 / 60);
+  });
+
+  it('measures schema rejections (400, 405, 422)', () => {
+    const r = run(
+      new Enumeration(),
+      [400, 405, 422, 200].map((status, i) => ev({ ts: T0 + i * S, status })),
+    );
+    expect(last(r).schema_reject_share_10m).toBeCloseTo(0.75);
+  });
+});
+
+describe('AuthFailures', () => {
+  const login = (ts: number, ip: string, username: string, status: number) =>
+    ev({
+      ts,
+      client_ip: ip,
+      method: 'POST',
+      path: '/oauth/token',
+      route: '/oauth/token',
+      object_ids: [],
+      status,
+      login: { username },
+      principal: { username, client_ip: ip },
+    });
+
+  it('sees concentrated stuffing from one IP and the success that follows on a cracked account', () => {
+    const f = new AuthFailures();
+    const tries = run(
+      f,
+      Array.from({ length: 20 }, (_, i) => login(T0 + i * S, '203.0.113.9', `user${i}`, 401)),
+    );
+    expect(last(tries).ip_failed_logins_10m_log).toBeCloseTo(Math.log1p(20));
+    expect(last(tries).ip_distinct_usernames_10m_log).toBeCloseTo(Math.log1p(20));
+    run(f, [login(T0 + 30 * S, '203.0.113.9', 'user3', 401), login(T0 + 31 * S, '203.0.113.9', 'user3', 401)]);
+    const cracked = run(f, [login(T0 + 40 * S, '198.51.100.1', 'user3', 200)])[0];
+    expect(cracked?.success_after_failures_log).toBeCloseTo(Math.log1p(3));
+    expect(run(f, [login(T0 + 41 * S, '198.51.100.2', 'bob', 200)])[0]?.success_after_failures_log).toBe(0);
+  });
+
+  it('sees distributed stuffing only tenant-wide', () => {
+    const f = new AuthFailures();
+    run(
+      f,
+      Array.from({ length: 60 }, (_, i) => login(T0 + i * MIN, `198.51.100.${i}`, `u${i}`, i % 10 === 0 ? 401 : 200)),
+    );
+    const spray = run(
+      f,
+      Array.from({ length: 100 }, (_, i) => login(T0 + H + i * 300, `192.0.2.${i}`, `victim${i}`, 401)),
+    );
+    expect(last(spray).ip_failed_logins_10m_log).toBeCloseTo(Math.log1p(1));
+    expect(last(spray).tenant_failure_ratio_1m).toBeGreaterThan(4);
+  });
+});
+
+class TableGeo implements GeoLookup {
+  constructor(private readonly table: Record<string, GeoPoint>) {}
+  lookup(ip: string) {
+    return this.table[ip];
+  }
+}
+const geo = new TableGeo({
+  '81.2.69.142': { country: 'GB', city: 'London', lat: 51.5072, lon: -0.1276 },
+  '2.125.160.216': { country: 'GB', city: 'Manchester', lat: 53.4808, lon: -2.2426 },
+  '2a02:8070::1': { country: 'AU', city: 'Sydney', lat: -33.8688, lon: 151.2093 },
+  '8.8.8.8': { country: 'US', city: '', lat: 37.751, lon: -97.822 },
+});
+
+describe('GeoJump', () => {
+  it('reads impossible travel (London → Sydney in 10 minutes, IPv6) as a huge speed and a country change', () => {
+    const r = run(new GeoJump(geo), [ev({ ts: T0 }), ev({ ts: T0 + 10 * MIN, client_ip: '2a02:8070::1' })]);
+    expect(r[0]).toEqual({ geo_known: 1, geo_country_changed: 0, geo_distance_km_log: 0, geo_speed_kmh_log: 0 });
+    expect(r[1]?.geo_country_changed).toBe(1);
+    expect(Math.expm1(r[1]?.geo_speed_kmh_log ?? 0)).toBeGreaterThan(90_000);
+  });
+
+  it('does not alarm on a same-country carrier hop (London → Manchester in 5 minutes)', () => {
+    const r = run(new GeoJump(geo), [ev({ ts: T0 }), ev({ ts: T0 + 5 * MIN, client_ip: '2.125.160.216' })]);
+    expect(r[1]).toEqual({ geo_known: 1, geo_country_changed: 0, geo_distance_km_log: 0, geo_speed_kmh_log: 0 });
+  });
+
+  it('treats an unknown IP as unknown, never as (0, 0), and a country-only IP as a country without distance', () => {
+    const f = new GeoJump(geo);
+    const r = run(f, [ev({ ts: T0 }), ev({ ts: T0 + MIN, client_ip: '10.1.2.3' }), ev({ ts: T0 + 2 * MIN, client_ip: '8.8.8.8' })]);
+    expect(r[1]).toEqual({ geo_known: 0, geo_country_changed: 0, geo_distance_km_log: 0, geo_speed_kmh_log: 0 });
+    expect(r[2]).toEqual({ geo_known: 1, geo_country_changed: 1, geo_distance_km_log: 0, geo_speed_kmh_log: 0 });
+  });
+});
+
+describe('TokenConsistency', () => {
+  const fp = `v1:${'b'.repeat(64)}`;
+  const use = (ts: number, ip: string, ua: string) =>
+    ev({ ts, client_ip: ip, user_agent: ua, principal: { sub: 'alice', token_fingerprint: fp, client_ip: ip } });
+  it('flags one token used from another agent and network within minutes, not hours apart', () => {
+    const r = run(new TokenConsistency(), [
+      use(T0, '81.2.69.142', 'app/1'),
+      use(T0 + 2 * MIN, '81.2.69.7', 'app/1'),
+      use(T0 + 3 * MIN, '203.0.113.5', 'curl/8'),
+    ]);
+    expect(r.map((x) => [x.token_agent_changed_10m, x.token_network_changed_10m])).toEqual([
+      [0, 0],
+      [0, 0],
+      [1, 1],
+    ]);
+    expect(r[2]?.token_networks_1h_log).toBeCloseTo(Math.log1p(2));
+    const later = run(new TokenConsistency(), [use(T0, '81.2.69.142', 'app/1'), use(T0 + 3 * H, '203.0.113.5', 'curl/8')]);
+    expect(later[1]?.token_agent_changed_10m).toBe(0);
+  });
+});
+
+describe('TransactionDeviation', () => {
+  const pay = (ts: number, amount: number, payee = 'p-1') =>
+    ev({ ts, method: 'POST', route: '/v1/payments', object_ids: [], tx: { amount, currency: 'EUR', payee_id: payee, account_id: 'acc-1' } });
+
+  it('keeps zero-variance amounts calm and flags a large one', () => {
+    const f = new TransactionDeviation();
+    run(
+      f,
+      Array.from({ length: 30 }, (_, i) => pay(T0 + i * D, 100)),
+    );
+    const small = run(f, [pay(T0 + 31 * D, 101)])[0];
+    expect(Math.abs(small?.tx_amount_z ?? 99)).toBeLessThan(0.1);
+    const large = run(f, [pay(T0 + 32 * D, 5000)])[0];
+    expect(large?.tx_amount_z).toBeGreaterThan(10);
+    expect(large?.tx_ratio_to_max_log2).toBeCloseTo(Math.log2(50), 1);
+  });
+
+  it('treats a payee seen once long ago as new, a recent one as known', () => {
+    const f = new TransactionDeviation();
+    run(f, [pay(T0, 50, 'old'), pay(T0 + D, 50, 'recent')]);
+    const r = run(f, [pay(T0 + 200 * D, 50, 'old'), pay(T0 + 201 * D, 50, 'recent'), pay(T0 + 202 * D, 50, 'recent')]);
+    expect(r.map((x) => x.tx_new_payee)).toEqual([1, 1, 0]);
+  });
+
+  it('flags the conjunction: a new payee, an unusual amount and an unusual hour together', () => {
+    const f = new TransactionDeviation();
+    run(
+      f,
+      Array.from({ length: 40 }, (_, i) => pay(T0 + i * D + (i % 3) * MIN, 80 + (i % 5))),
+    );
+    const fraud = run(f, [pay(T0 + 41 * D + 18 * H, 2500, 'mule-9')])[0];
+    expect(fraud?.tx_new_payee).toBe(1);
+    expect(fraud?.tx_hour_unusual).toBeGreaterThan(0.9);
+    expect(fraud?.tx_conjunction).toBeGreaterThan(5);
+    expect(run(f, [pay(T0 + 42 * D, 82)])[0]?.tx_conjunction).toBe(0);
+  });
+
+  it('writes zeros for requests without a transaction', () => {
+    expect(Object.values(run(new TransactionDeviation(), [ev({ ts: T0 })])[0] ?? {})).toEqual([0, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('FeatureExtractor', () => {
+  it('gives the same vectors for the same events and states its schema with a stable hash', () => {
+    const events = Array.from({ length: 200 }, (_, i) =>
+      ev({ ts: T0 + i * 700, object_ids: [String(i % 17)], client_ip: i % 50 === 0 ? '2a02:8070::1' : '81.2.69.142' }),
+    );
+    const a = FeatureExtractor.standard(geo);
+    const b = FeatureExtractor.standard(geo);
+    expect(events.map((e) => [...a.extract(e)])).toEqual(events.map((e) => [...b.extract(e)]));
+    expect(a.schema.hash).toBe(b.schema.hash);
+    expect(a.schema.names).toHaveLength(a.extract(events[0] as AccessEvent).length);
+    const other = new FeatureExtractor([new Velocity({ maxKeys: 10, priorPerMinute: 3, priorWeightMinutes: 10 })]);
+    expect(other.schema.hash).not.toBe(new FeatureExtractor([new Velocity()]).schema.hash);
+    for (const e of events) for (const x of a.extract(e)) expect(Number.isFinite(x)).toBe(true);
+  });
+});

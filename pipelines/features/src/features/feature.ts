@@ -1,0 +1,32 @@
+// The contract every feature family implements, and the event-time rule they share.
+//
+// Event time. Features are computed at the event's own timestamp, never the wall clock. Each key keeps its own
+// clock: an event older than the newest one already seen for that key (a late event) is counted as happening at
+// that newest time — it never rewrites the past, and the same events in the same per-key order always give the
+// same values. Keys are expired by event time (KeyedState).
+import type { AccessEvent } from '@vigil/events';
+
+export interface FeatureFamily {
+  /** Feature names, in vector order. */
+  readonly names: readonly string[];
+  /** Everything that changes the values (windows, TTLs, caps): part of the feature-schema hash. */
+  readonly params: Record<string, number | string | boolean>;
+  /** Updates state with the event and writes this family's features into out[offset…]. */
+  update(event: AccessEvent, out: Float64Array, offset: number): void;
+  /** Approximate bytes of state held, for sizing. */
+  stateBytes(): number;
+}
+
+/** A per-key clock implementing the late-event rule above. */
+export function keyTime(state: { last: number }, ts: number): number {
+  if (ts > state.last) state.last = ts;
+  return state.last;
+}
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+/** log1p of a count: compresses heavy benign tails (a payroll burst, a chatty app) so they do not dominate. */
+export const logCount = (n: number) => Math.log1p(Math.max(0, n));

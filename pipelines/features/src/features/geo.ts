@@ -1,0 +1,68 @@
+// Geo-jump / impossible travel per principal: where the client IP places the request (city level), how far that is
+// from the principal's previous location, the implied speed, and whether the country changed.
+// - An IP the database does not know is "unknown": geo_known = 0, no distance — never (0, 0).
+// - An IP known only to country level (no city; its coordinates are a country centroid) can show a country change
+//   but gives no distance.
+// - Mobile carriers often geolocate to another city of the same country: distances within a country are reduced by
+//   a tolerance (500 km by default) before they count, and across a border by a smaller one (GeoIP error).
+// Speed divides by at least one minute so two requests in the same second do not read as infinite speed.
+import { type AccessEvent, principalKey } from '@vigil/events';
+import { type GeoLookup, haversineKm } from '../geo/lookup.js';
+import { KeyedState } from '../state/keyed-state.js';
+import { DAY, type FeatureFamily, HOUR, keyTime, MINUTE } from './feature.js';
+
+interface Place {
+  last: number;
+  country: string;
+  lat: number;
+  lon: number;
+  /** Event time of the last city-level fix; NaN before the first. */
+  fixAt: number;
+}
+
+export interface GeoOptions {
+  maxKeys: number;
+  sameCountryToleranceKm: number;
+  crossBorderToleranceKm: number;
+}
+
+export class GeoJump implements FeatureFamily {
+  readonly names = ['geo_known', 'geo_country_changed', 'geo_distance_km_log', 'geo_speed_kmh_log'];
+  readonly params: Record<string, number>;
+  private readonly state: KeyedState<Place>;
+
+  constructor(
+    private readonly geo: GeoLookup,
+    private readonly options: GeoOptions = { maxKeys: 1_000_000, sameCountryToleranceKm: 500, crossBorderToleranceKm: 100 },
+  ) {
+    this.params = { ttl: 30 * DAY, min_interval_ms: MINUTE, ...options };
+    this.state = new KeyedState({ ttlMs: 30 * DAY, maxKeys: options.maxKeys });
+  }
+
+  update(event: AccessEvent, out: Float64Array, offset: number): void {
+    out.fill(0, offset, offset + 4);
+    const here = this.geo.lookup(event.client_ip);
+    if (!here) return;
+    out[offset] = 1;
+    const s = this.state.get(principalKey(event), event.ts, () => ({ last: event.ts, country: '', lat: 0, lon: 0, fixAt: Number.NaN }));
+    const t = keyTime(s, event.ts);
+    if (s.country !== '' && s.country !== here.country) out[offset + 1] = 1;
+    if (here.city !== '') {
+      if (!Number.isNaN(s.fixAt)) {
+        const tolerance = s.country === here.country ? this.options.sameCountryToleranceKm : this.options.crossBorderToleranceKm;
+        const km = Math.max(0, haversineKm(s, here) - tolerance);
+        const hours = Math.max(t - s.fixAt, MINUTE) / HOUR;
+        out[offset + 2] = Math.log1p(km);
+        out[offset + 3] = Math.log1p(km / hours);
+      }
+      s.lat = here.lat;
+      s.lon = here.lon;
+      s.fixAt = t;
+    }
+    s.country = here.country;
+  }
+
+  stateBytes(): number {
+    return this.state.size * 160;
+  }
+}

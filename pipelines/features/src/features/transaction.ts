@@ -1,0 +1,134 @@
+// Transaction deviation per account (else per principal): how unusual a payment's amount, payee and hour are in
+// the account's own history.
+// - amount: robust running statistics in log space (EWMA of ln(amount) and of its absolute deviation), blended with
+//   the population's while the account has few payments (cold start); the deviation has a floor so an account that
+//   always pays the same amount (zero variance) does not turn a cent's difference into a huge z-score;
+// - ratio to the account's largest payment so far;
+// - first-seen payee (a payee not paid for `payeeTtlMs` counts as new again);
+// - hour-of-day unusualness in the account's own rhythm (a decayed 24-bin histogram, UTC hours);
+// - payments in the last hour (payroll batches are normal for business accounts: the models learn it per account
+//   through the other features, and the log compresses the burst);
+// - a conjunction feature — new payee AND unusual amount AND unusual hour — which a forest, scoring one feature at
+//   a time, would see only weakly.
+import type { AccessEvent } from '@vigil/events';
+import { principalKey } from '@vigil/events';
+import { KeyedState } from '../state/keyed-state.js';
+import { SlidingCounts } from '../state/sliding-count.js';
+import { DAY, type FeatureFamily, HOUR, keyTime, logCount } from './feature.js';
+
+interface Account {
+  last: number;
+  n: number;
+  mean: number;
+  dev: number;
+  max: number;
+  payees: Map<string, number>;
+  hours: Float32Array;
+  recent: SlidingCounts;
+}
+
+export interface TransactionOptions {
+  maxKeys: number;
+  /** Weight of each new payment in the running statistics. */
+  alpha: number;
+  /** Payments after which the account's own statistics fully replace the population's. */
+  priorPayments: number;
+  /** Floor of the deviation in log space (0.25 ≈ ±28 %). */
+  minDeviation: number;
+  payeeTtlMs: number;
+  maxPayees: number;
+  /** Per-payment decay of the hour histogram. */
+  hourDecay: number;
+}
+
+export class TransactionDeviation implements FeatureFamily {
+  readonly names = ['tx_present', 'tx_amount_z', 'tx_ratio_to_max_log2', 'tx_new_payee', 'tx_hour_unusual', 'tx_count_1h_log', 'tx_conjunction'];
+  readonly params: Record<string, number>;
+  private readonly state: KeyedState<Account>;
+  private readonly population = { n: 0, mean: Math.log(50), dev: 1 };
+
+  constructor(
+    private readonly options: TransactionOptions = {
+      maxKeys: 1_000_000,
+      alpha: 0.05,
+      priorPayments: 10,
+      minDeviation: 0.25,
+      payeeTtlMs: 180 * DAY,
+      maxPayees: 256,
+      hourDecay: 0.98,
+    },
+  ) {
+    this.params = { ttl: 400 * DAY, ...options };
+    this.state = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys });
+  }
+
+  update(event: AccessEvent, out: Float64Array, offset: number): void {
+    out.fill(0, offset, offset + this.names.length);
+    const tx = event.tx;
+    if (!tx || !(tx.amount > 0)) return;
+    const o = this.options;
+    const key = tx.account_id !== undefined ? `acct:${tx.account_id}` : principalKey(event);
+    const a = this.state.get(key, event.ts, () => ({
+      last: event.ts,
+      n: 0,
+      mean: 0,
+      dev: 0,
+      max: 0,
+      payees: new Map(),
+      hours: new Float32Array(24),
+      recent: new SlidingCounts([HOUR]),
+    }));
+    const t = keyTime(a, event.ts);
+    const x = Math.log(tx.amount);
+    const pop = this.population;
+
+    // Score against what was known before this payment.
+    const w = Math.min(1, a.n / o.priorPayments);
+    const mean = w * a.mean + (1 - w) * pop.mean;
+    const dev = Math.max(o.minDeviation, w * a.dev + (1 - w) * pop.dev);
+    const z = (x - mean) / dev;
+    const ratio = Math.log2(tx.amount / Math.max(a.max, Math.exp(pop.mean)));
+    const seenAt = tx.payee_id === undefined ? undefined : a.payees.get(tx.payee_id);
+    const newPayee = tx.payee_id !== undefined && (seenAt === undefined || t - seenAt > o.payeeTtlMs) ? 1 : 0;
+    const hour = new Date(t).getUTCHours();
+    let peak = 0;
+    for (const h of a.hours) peak = Math.max(peak, h);
+    const hourUnusual = a.n === 0 ? 0 : 1 - ((a.hours[hour] as number) + 0.5) / (peak + 0.5);
+
+    // Then learn from it.
+    if (a.n === 0) {
+      a.mean = x;
+      a.dev = pop.dev;
+    } else {
+      a.dev = (1 - o.alpha) * a.dev + o.alpha * Math.abs(x - a.mean);
+      a.mean = (1 - o.alpha) * a.mean + o.alpha * x;
+    }
+    a.n++;
+    a.max = Math.max(a.max, tx.amount);
+    if (tx.payee_id !== undefined) {
+      a.payees.delete(tx.payee_id);
+      a.payees.set(tx.payee_id, t);
+      if (a.payees.size > o.maxPayees) a.payees.delete(a.payees.keys().next().value as string);
+    }
+    for (let h = 0; h < 24; h++) a.hours[h] = (a.hours[h] as number) * o.hourDecay;
+    a.hours[hour] = (a.hours[hour] as number) + 1;
+    a.recent.add(t);
+    pop.dev = pop.n === 0 ? pop.dev : (1 - 0.01) * pop.dev + 0.01 * Math.abs(x - pop.mean);
+    pop.mean = pop.n === 0 ? x : (1 - 0.01) * pop.mean + 0.01 * x;
+    pop.n++;
+
+    out[offset] = 1;
+    out[offset + 1] = z;
+    out[offset + 2] = ratio;
+    out[offset + 3] = newPayee;
+    out[offset + 4] = hourUnusual;
+    out[offset + 5] = logCount(a.recent.count(0, t));
+    out[offset + 6] = newPayee * Math.max(0, z) * hourUnusual;
+  }
+
+  stateBytes(): number {
+    let bytes = 0;
+    for (const a of this.state.values()) bytes += 300 + a.recent.bytes + a.payees.size * 90;
+    return bytes;
+  }
+}

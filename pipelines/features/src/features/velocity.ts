@@ -1,0 +1,60 @@
+// Velocity: how fast a principal (and a client IP on a route) sends requests, over 10 s, 1 min, 10 min and 1 h of
+// event time, and the last minute's rate relative to the principal's own average minute over the preceding hour.
+// A new principal borrows a population prior (cold start) that fades as its own history grows.
+import { type AccessEvent, principalKey } from '@vigil/events';
+import { KeyedState } from '../state/keyed-state.js';
+import { SlidingCounts } from '../state/sliding-count.js';
+import { DAY, type FeatureFamily, HOUR, keyTime, logCount, MINUTE, SECOND } from './feature.js';
+
+const WINDOWS = [10 * SECOND, MINUTE, 10 * MINUTE, HOUR];
+
+interface Counter {
+  last: number;
+  counts: SlidingCounts;
+}
+
+export interface VelocityOptions {
+  maxKeys: number;
+  /** Requests per minute assumed for a principal with no history. */
+  priorPerMinute: number;
+  /** How many minutes of own history outweigh the prior. */
+  priorWeightMinutes: number;
+}
+
+export class Velocity implements FeatureFamily {
+  readonly names = ['req_10s_log', 'req_1m_log', 'req_10m_log', 'req_1h_log', 'rate_ratio_1m', 'ip_route_req_1m_log'];
+  readonly params: Record<string, number | string>;
+  private readonly principals: KeyedState<Counter>;
+  private readonly ipRoutes: KeyedState<Counter>;
+
+  constructor(private readonly options: VelocityOptions = { maxKeys: 1_000_000, priorPerMinute: 2, priorWeightMinutes: 10 }) {
+    this.params = { windows: WINDOWS.join(','), ttl: DAY, ...options };
+    this.principals = new KeyedState({ ttlMs: DAY, maxKeys: options.maxKeys });
+    this.ipRoutes = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys });
+  }
+
+  update(event: AccessEvent, out: Float64Array, offset: number): void {
+    const p = this.principals.get(principalKey(event), event.ts, () => ({ last: event.ts, counts: new SlidingCounts(WINDOWS) }));
+    const t = keyTime(p, event.ts);
+    // The baseline is measured before this event joins the windows.
+    const hourBefore = p.counts.count(3, t) - p.counts.count(1, t);
+    p.counts.add(t);
+    const lastMinute = p.counts.count(1, t);
+    const { priorPerMinute, priorWeightMinutes } = this.options;
+    const baseline = (hourBefore + priorPerMinute * priorWeightMinutes) / (59 + priorWeightMinutes);
+    out[offset] = logCount(p.counts.count(0, t));
+    out[offset + 1] = logCount(lastMinute);
+    out[offset + 2] = logCount(p.counts.count(2, t));
+    out[offset + 3] = logCount(p.counts.count(3, t));
+    out[offset + 4] = Math.log2(lastMinute / baseline);
+
+    const ir = this.ipRoutes.get(`${event.client_ip}|${event.route}`, event.ts, () => ({ last: event.ts, counts: new SlidingCounts([MINUTE]) }));
+    const ti = keyTime(ir, event.ts);
+    ir.counts.add(ti);
+    out[offset + 5] = logCount(ir.counts.count(0, ti));
+  }
+
+  stateBytes(): number {
+    return this.principals.size * (new SlidingCounts(WINDOWS).bytes + 120) + this.ipRoutes.size * (new SlidingCounts([MINUTE]).bytes + 120);
+  }
+}

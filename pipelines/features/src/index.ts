@@ -1,0 +1,15 @@
+// Public surface of @vigil/features: feature families over event-time keyed state, and their composition.
+
+export type { FeatureSchema } from './extractor.js';
+export { FeatureExtractor } from './extractor.js';
+export { AuthFailures, loginOutcome } from './features/auth.js';
+export { Enumeration } from './features/enumeration.js';
+export type { FeatureFamily } from './features/feature.js';
+export { GeoJump } from './features/geo.js';
+export { networkOf, TokenConsistency } from './features/token.js';
+export { TransactionDeviation } from './features/transaction.js';
+export { Velocity } from './features/velocity.js';
+export type { GeoLookup, GeoPoint } from './geo/lookup.js';
+export { haversineKm, MmdbGeoLookup } from './geo/lookup.js';
+export { KeyedState } from './state/keyed-state.js';
+export { SlidingCounts } from './state/sliding-count.js';

@@ -1,0 +1,67 @@
+// Event-time sliding-window counts in fixed buckets: each window of length W keeps B buckets of W/B, so a count is
+// exact to within one bucket (the oldest bucket may be partly outside the window). Several windows and several
+// counted series ("channels": requests, denials, …) share one typed array — bucket clocks first, then counts —
+// because per-key state is multiplied by millions of keys and every typed array costs ~150 bytes of overhead.
+// Bucket clocks are epoch numbers (event time / bucket width): 32 bits last until 2106 for 1 s buckets.
+
+export class SlidingCounts {
+  /** [0, windows): each window's head epoch + 1 (0 = empty); then channels × windows × buckets counts. */
+  private readonly data: Uint32Array;
+  private readonly stride: number;
+
+  /**
+   * @param windowsMs window lengths, e.g. [10_000, 60_000, 600_000, 3_600_000]
+   * @param channels independent series counted over the same windows
+   * @param buckets per window
+   */
+  constructor(
+    private readonly windowsMs: readonly number[],
+    private readonly channels = 1,
+    private readonly buckets = 10,
+  ) {
+    this.stride = windowsMs.length * buckets;
+    this.data = new Uint32Array(windowsMs.length + channels * this.stride);
+  }
+
+  /** Moves every window's head to event time t, clearing buckets that fell out. Times never move backwards. */
+  private advance(t: number) {
+    for (let w = 0; w < this.windowsMs.length; w++) {
+      const width = (this.windowsMs[w] as number) / this.buckets;
+      const epoch = Math.floor(t / width);
+      const head = (this.data[w] as number) - 1;
+      if (epoch <= head) continue;
+      for (let c = 0; c < this.channels; c++) {
+        const base = this.windowsMs.length + c * this.stride + w * this.buckets;
+        if (head < 0 || epoch - head >= this.buckets) {
+          this.data.fill(0, base, base + this.buckets);
+        } else {
+          for (let e = head + 1; e <= epoch; e++) this.data[base + (e % this.buckets)] = 0;
+        }
+      }
+      this.data[w] = epoch + 1;
+    }
+  }
+
+  add(t: number, channel = 0, n = 1): void {
+    this.advance(t);
+    for (let w = 0; w < this.windowsMs.length; w++) {
+      const width = (this.windowsMs[w] as number) / this.buckets;
+      const i = this.windowsMs.length + channel * this.stride + w * this.buckets + (Math.floor(t / width) % this.buckets);
+      this.data[i] = (this.data[i] as number) + n;
+    }
+  }
+
+  /** Count of a channel in window index w as of event time t. */
+  count(w: number, t: number, channel = 0): number {
+    this.advance(t);
+    let sum = 0;
+    const base = this.windowsMs.length + channel * this.stride + w * this.buckets;
+    for (let i = 0; i < this.buckets; i++) sum += this.data[base + i] as number;
+    return sum;
+  }
+
+  /** Bytes of typed-array storage plus the array's own overhead (for state-size accounting). */
+  get bytes(): number {
+    return this.data.byteLength + 150;
+  }
+}
