@@ -12,7 +12,6 @@ export const REASON_CODES = {
   missing_field: 'a field the format requires is absent',
   invalid_field: 'a field has the wrong type or an unusable value',
   timestamp_out_of_range: 'the event time is implausibly far in the past or future',
-  unsupported_shape: 'the record is of a shape this format does not support',
 } as const;
 
 export type ReasonCode = keyof typeof REASON_CODES;
