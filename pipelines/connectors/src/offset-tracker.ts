@@ -48,13 +48,4 @@ export class OffsetTracker {
     this.committable.clear();
     return out;
   }
-
-  /** Forgets a partition that was revoked in a rebalance: its unacked batches will be redelivered elsewhere. */
-  forget(topic: string, partition: number): void {
-    const key = OffsetTracker.key(topic, partition);
-    const list = this.pending.get(key) ?? [];
-    this.inFlight -= list.filter((p) => !p.acked).length;
-    this.pending.delete(key);
-    this.committable.delete(key);
-  }
 }

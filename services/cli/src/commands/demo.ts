@@ -4,6 +4,7 @@
 import { adapterFor } from '@vigil/adapters';
 import { MemoryBus, MemorySink, MemorySource } from '@vigil/connectors';
 import { type AccessEvent, type DeadLetter, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
+import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
 import { generateTraffic, malformedRecords, renderRecord } from '@vigil/simulator';
 import { DEMO_PEPPER } from './pepper.js';
@@ -62,6 +63,16 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   if (tty) out.write('\r\x1b[K');
 
   const events = bus.topic<AccessEvent>('vigil.access.by-principal');
+
+  // Features over the keyed stream, in event time (the next stage the detector gains).
+  const extractor = FeatureExtractor.standard(MmdbGeoLookup.bundled());
+  const featureStart = performance.now();
+  const maxima = new Float64Array(extractor.names.length).fill(Number.NEGATIVE_INFINITY);
+  for (const e of events) {
+    const v = extractor.extract(e.value);
+    for (let i = 0; i < v.length; i++) if ((v[i] as number) > (maxima[i] as number)) maxima[i] = v[i] as number;
+  }
+  const featureSeconds = (performance.now() - featureStart) / 1000;
   const dead = bus.topic<DeadLetter>('vigil.dlq');
   const principals = new Set(events.map((e) => e.key));
   const reasons = new Map<string, number>();
@@ -74,6 +85,11 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   out.write(`  dead letters        ${dead.length} of ${malformed} malformed — ${[...reasons].map(([r, n]) => `${r}: ${n}`).join(', ')}\n`);
   out.write(`  raw tokens in output ${leaked ? 'FOUND (bug)' : 'none (fingerprinted at the edge)'}\n`);
   out.write(`  throughput          ${Math.round(input.length / seconds).toLocaleString('en')} records/s (parse + validate + re-key, one core)\n`);
-  out.write('  detection           features, models and enforcement are not wired in yet — see README "Status"\n');
+  out.write(
+    `  features            ${extractor.names.length} per event, ${Math.round(events.length / featureSeconds).toLocaleString('en')} events/s; state ${Math.round(extractor.stateBytes() / 1024 / 1024)} MiB\n`,
+  );
+  const show = ['req_1m_log', 'distinct_objects_10m_log', 'ip_failed_logins_10m_log', 'tx_amount_z', 'tx_new_payee'];
+  out.write(`  feature maxima      ${show.map((n) => `${n}=${(maxima[extractor.names.indexOf(n)] ?? 0).toFixed(2)}`).join(' ')}\n`);
+  out.write('  detection           models and enforcement are not wired in yet — see README "Status"\n');
   return events.length + dead.length === input.length && !leaked ? 0 : 1;
 }
