@@ -1,7 +1,7 @@
 // The feature extractor: every family in a fixed order, one vector per event, and the feature schema (names, order,
 // parameters) with its hash — the hash a model bundle records and a detector checks before scoring with it.
 import { createHash } from 'node:crypto';
-import type { AccessEvent } from '@vigil/events';
+import { type AccessEvent, principalKey } from '@vigil/events';
 import { AuthFailures } from './features/auth.js';
 import { Enumeration } from './features/enumeration.js';
 import type { FeatureFamily } from './features/feature.js';
@@ -45,7 +45,8 @@ export class FeatureExtractor {
   /** Updates every family's state with the event and returns its feature vector. Events must come in per-key order. */
   extract(event: AccessEvent): Float64Array {
     const out = new Float64Array(this.names.length);
-    for (let i = 0; i < this.families.length; i++) (this.families[i] as FeatureFamily).update(event, out, this.offsets[i] as number);
+    const principal = principalKey(event);
+    for (let i = 0; i < this.families.length; i++) (this.families[i] as FeatureFamily).update(event, out, this.offsets[i] as number, principal);
     return out;
   }
 

@@ -1,6 +1,6 @@
 // Every feature family with explicit event times: first events, gaps longer than the TTL, late events, IPs without
 // geo, IPv6, zero-variance amounts, a payee seen once long ago, same-country carrier hops.
-import type { AccessEvent } from '@vigil/events';
+import { type AccessEvent, principalKey } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
 import { FeatureExtractor } from './extractor.js';
 import { AuthFailures } from './features/auth.js';
@@ -40,7 +40,7 @@ function ev(over: Partial<AccessEvent> & { ts: number }): AccessEvent {
 function run(family: FeatureFamily, events: AccessEvent[]): Record<string, number>[] {
   return events.map((e) => {
     const out = new Float64Array(family.names.length);
-    family.update(e, out, 0);
+    family.update(e, out, 0, principalKey(e));
     return Object.fromEntries(family.names.map((n, i) => [n, out[i] as number]));
   });
 }

@@ -3,7 +3,7 @@
 // (400, 405, 422). Both fast bursts (10 min) and low-and-slow walks (1 h, one request a minute) show up: the
 // share of requests that address an object never seen before stays near 1 for a walk, near 0 for a customer
 // re-reading their own accounts.
-import { type AccessEvent, principalKey } from '@vigil/events';
+import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
@@ -51,8 +51,8 @@ export class Enumeration implements FeatureFamily {
     this.state = new KeyedState({ ttlMs: DAY, maxKeys: options.maxKeys });
   }
 
-  update(event: AccessEvent, out: Float64Array, offset: number): void {
-    const s = this.state.get(principalKey(event), event.ts, () => ({
+  update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
+    const s = this.state.get(principal, event.ts, () => ({
       last: event.ts,
       counts: new SlidingCounts(WINDOWS, 5),
       seen: undefined,

@@ -11,8 +11,11 @@ export interface FeatureFamily {
   readonly names: readonly string[];
   /** Everything that changes the values (windows, TTLs, caps): part of the feature-schema hash. */
   readonly params: Record<string, number | string | boolean>;
-  /** Updates state with the event and writes this family's features into out[offset…]. */
-  update(event: AccessEvent, out: Float64Array, offset: number): void;
+  /**
+   * Updates state with the event and writes this family's features into out[offset…]. `principal` is the event's
+   * principal key, computed once per event so every family stores the same string instance instead of a copy.
+   */
+  update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void;
   /** Approximate bytes of state held, for sizing. */
   stateBytes(): number;
 }

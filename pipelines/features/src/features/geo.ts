@@ -6,7 +6,7 @@
 // - Mobile carriers often geolocate to another city of the same country: distances within a country are reduced by
 //   a tolerance (500 km by default) before they count, and across a border by a smaller one (GeoIP error).
 // Speed divides by at least one minute so two requests in the same second do not read as infinite speed.
-import { type AccessEvent, principalKey } from '@vigil/events';
+import type { AccessEvent } from '@vigil/events';
 import { type GeoLookup, haversineKm } from '../geo/lookup.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, MINUTE } from './feature.js';
@@ -39,12 +39,12 @@ export class GeoJump implements FeatureFamily {
     this.state = new KeyedState({ ttlMs: 30 * DAY, maxKeys: options.maxKeys });
   }
 
-  update(event: AccessEvent, out: Float64Array, offset: number): void {
+  update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
     out.fill(0, offset, offset + 4);
     const here = this.geo.lookup(event.client_ip);
     if (!here) return;
     out[offset] = 1;
-    const s = this.state.get(principalKey(event), event.ts, () => ({ last: event.ts, country: '', lat: 0, lon: 0, fixAt: Number.NaN }));
+    const s = this.state.get(principal, event.ts, () => ({ last: event.ts, country: '', lat: 0, lon: 0, fixAt: Number.NaN }));
     const t = keyTime(s, event.ts);
     if (s.country !== '' && s.country !== here.country) out[offset + 1] = 1;
     if (here.city !== '') {

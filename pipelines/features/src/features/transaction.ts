@@ -11,7 +11,6 @@
 // - a conjunction feature — new payee AND unusual amount AND unusual hour — which a forest, scoring one feature at
 //   a time, would see only weakly.
 import type { AccessEvent } from '@vigil/events';
-import { principalKey } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, logCount } from './feature.js';
@@ -62,12 +61,12 @@ export class TransactionDeviation implements FeatureFamily {
     this.state = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys });
   }
 
-  update(event: AccessEvent, out: Float64Array, offset: number): void {
+  update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
     out.fill(0, offset, offset + this.names.length);
     const tx = event.tx;
     if (!tx || !(tx.amount > 0)) return;
     const o = this.options;
-    const key = tx.account_id !== undefined ? `acct:${tx.account_id}` : principalKey(event);
+    const key = tx.account_id !== undefined ? `acct:${tx.account_id}` : principal;
     const a = this.state.get(key, event.ts, () => ({
       last: event.ts,
       n: 0,

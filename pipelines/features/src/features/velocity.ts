@@ -1,7 +1,7 @@
 // Velocity: how fast a principal (and a client IP on a route) sends requests, over 10 s, 1 min, 10 min and 1 h of
 // event time, and the last minute's rate relative to the principal's own average minute over the preceding hour.
 // A new principal borrows a population prior (cold start) that fades as its own history grows.
-import { type AccessEvent, principalKey } from '@vigil/events';
+import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, logCount, MINUTE, SECOND } from './feature.js';
@@ -33,8 +33,8 @@ export class Velocity implements FeatureFamily {
     this.ipRoutes = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys });
   }
 
-  update(event: AccessEvent, out: Float64Array, offset: number): void {
-    const p = this.principals.get(principalKey(event), event.ts, () => ({ last: event.ts, counts: new SlidingCounts(WINDOWS) }));
+  update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
+    const p = this.principals.get(principal, event.ts, () => ({ last: event.ts, counts: new SlidingCounts(WINDOWS) }));
     const t = keyTime(p, event.ts);
     // The baseline is measured before this event joins the windows.
     const hourBefore = p.counts.count(3, t) - p.counts.count(1, t);
