@@ -12,4 +12,7 @@ export { Velocity } from './features/velocity.js';
 export type { GeoLookup, GeoPoint } from './geo/lookup.js';
 export { haversineKm, MmdbGeoLookup } from './geo/lookup.js';
 export { KeyedState } from './state/keyed-state.js';
+export { ReorderBuffer } from './state/reorder-buffer.js';
 export { SlidingCounts } from './state/sliding-count.js';
+export type { FeatureRow } from './stream.js';
+export { FeatureStream } from './stream.js';

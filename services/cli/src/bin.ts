@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { configCheck, configSchema } from './commands/config.js';
 import { demo } from './commands/demo.js';
 import { detect } from './commands/detect.js';
+import { features } from './commands/features.js';
 import { HELP, USAGE } from './commands/help.js';
 import { parse } from './commands/parse.js';
 import { simulate } from './commands/simulate.js';
@@ -38,6 +39,16 @@ async function main(argv: string[]): Promise<number> {
         'pepper-env': { type: 'string' },
       });
       return parse({ ...values, deadLetters: values['dead-letters'], pepperEnv: values['pepper-env'] });
+    }
+    case 'features': {
+      const { values } = flags({
+        format: { type: 'string' },
+        input: { type: 'string' },
+        out: { type: 'string' },
+        'bound-ms': { type: 'string' },
+        'pepper-env': { type: 'string' },
+      });
+      return features({ ...values, boundMs: values['bound-ms'], pepperEnv: values['pepper-env'] });
     }
     case 'simulate': {
       const { values } = flags({

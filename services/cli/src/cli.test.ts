@@ -1,5 +1,8 @@
 // The built CLI as a user runs it: help, the embedded demo end to end, config checking with its exit codes.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -32,5 +35,30 @@ describe('vigil CLI', () => {
     const bad = vigil(['config', 'check', EXAMPLE], { VIGIL_KAFKA__BROKERS: 'no-port' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/kafka\.brokers\.0: a broker is host:port/);
+  });
+
+  it('computes the same feature vectors whatever the order of log lines within the reorder bound', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-features-'));
+    const log = join(dir, 'kong.jsonl');
+    expect(vigil(['simulate', '--format', 'kong', '--out', log, '--events', '4000', '--customers', '50']).status).toBe(0);
+    // Reverse every block of 10 lines: each line moves by at most 9 requests (~0.5 s of event time).
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    const shuffled: string[] = [];
+    for (let i = 0; i < lines.length; i += 10) shuffled.push(...lines.slice(i, i + 10).reverse());
+    expect(shuffled).not.toEqual(lines);
+    writeFileSync(join(dir, 'shuffled.jsonl'), `${shuffled.join('\n')}\n`);
+    const env = { VIGIL_PEPPER__SECRET: 'features-test-pepper-0123456789abcdef' };
+    for (const [input, out] of [
+      [log, 'a.jsonl'],
+      [join(dir, 'shuffled.jsonl'), 'b.jsonl'],
+    ] as const) {
+      const r = vigil(['features', '--format', 'kong', '--input', input, '--out', join(dir, out)], env);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/4000 events \(0 later than 2000 ms\)/);
+    }
+    const a = readFileSync(join(dir, 'a.jsonl'), 'utf8');
+    expect(a.split('\n').filter(Boolean)).toHaveLength(4000);
+    expect(readFileSync(join(dir, 'b.jsonl'), 'utf8')).toBe(a);
+    expect(JSON.parse(readFileSync(join(dir, 'a.jsonl.schema.json'), 'utf8')).hash).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 });

@@ -8,6 +8,8 @@ Commands:
   detect --config FILE      Run the detector service (Kafka in; keyed topic, dead-letter topic, ClickHouse out)
   parse --format F --input FILE [--out FILE] [--dead-letters FILE]
                             Parse a gateway log offline: canonical events and dead letters as JSON Lines
+  features --format F --input FILE --out FILE [--bound-ms N]
+                            Feature vectors of a gateway log, in event time (JSON Lines + FILE.schema.json)
   simulate --format F --out FILE [--events N] [--seed N] [--credentials bearer|claims]
                             Write seeded demo-bank traffic as a gateway log
   config check FILE         Validate a detector config (YAML; VIGIL_* environment overrides apply)
@@ -33,6 +35,13 @@ VIGIL_<KEY>__<SUBKEY>, e.g. VIGIL_KAFKA__BROKERS=k1:9092 VIGIL_PEPPER__SECRET=..
 Parses a gateway log (JSON Lines, any size) offline with the detector's adapters. Writes canonical events to
 --out (default: stdout) and dead letters to --dead-letters, and prints counts by reason code on stderr. The pepper
 comes from the environment variable named by --pepper-env (default VIGIL_PEPPER__SECRET).
+`,
+  features: `Usage: vigil features --format F --input FILE --out FILE [--bound-ms N] [--pepper-env NAME]
+
+Computes the detector's feature vectors for every event of a gateway log (any size; streaming). Events are put in
+event-time order through a reorder buffer of --bound-ms (default 2000) so the vectors do not depend on the order
+the log's lines arrived in. Writes {ts, request_id, principal, v} per line to FILE and the feature schema (names,
+parameters, hash) to FILE.schema.json. The pepper comes from VIGIL_PEPPER__SECRET (or --pepper-env).
 `,
   simulate: `Usage: vigil simulate --format F --out FILE [--events N] [--seed N] [--customers N] [--credentials bearer|claims]
 
