@@ -109,6 +109,7 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
   const topics = Object.fromEntries(FORMATS.map((f) => [f, randomName(`in_${f}`)])) as Record<GatewayFormat, string>;
   const keyed = randomName('keyed');
   const dlq = randomName('dlq');
+  const featuresTopic = randomName('features');
   const group = randomName('detector');
   let producer: Producer;
   const running: DetectorProcess[] = [];
@@ -129,6 +130,7 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
       commit_interval_ms: 200,
     },
     topics: { keyed, dead_letter: dlq, partitions: 3 },
+    features: { topic: featuresTopic },
     clickhouse: { url: requiredEnv('CLICKHOUSE_URL'), table_prefix: prefix, batch_max_age_ms: 200, batch_max_rows: 2000 },
     adapter: { max_record_bytes: 100_000 },
     telemetry: { port: 0, trace_one_in: 50 },
@@ -153,7 +155,7 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
     await ch.close();
     const admin = kafka.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [...Object.values(topics), keyed, dlq] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [...Object.values(topics), keyed, dlq, featuresTopic] }).catch(() => undefined);
     await admin.disconnect();
   });
 

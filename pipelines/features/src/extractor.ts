@@ -14,6 +14,8 @@ import type { GeoLookup } from './geo/lookup.js';
 export interface FeatureSchema {
   version: 1;
   names: string[];
+  /** Features exact per principal whichever instance computes them (see FeatureFamily.principalExact). */
+  principal_exact: string[];
   families: { family: string; names: string[]; params: Record<string, number | string | boolean> }[];
   hash: string;
 }
@@ -34,7 +36,13 @@ export class FeatureExtractor {
     const hash = createHash('sha256')
       .update(JSON.stringify({ version: 1, families: described }))
       .digest('hex');
-    this.schema = { version: 1, names: this.names, families: described, hash: `sha256:${hash}` };
+    this.schema = {
+      version: 1,
+      names: this.names,
+      principal_exact: families.flatMap((f) => [...f.principalExact]),
+      families: described,
+      hash: `sha256:${hash}`,
+    };
   }
 
   /** The default families. Each keeps its own keyed state; one extractor per stream of events. */

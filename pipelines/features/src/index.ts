@@ -11,6 +11,8 @@ export { TransactionDeviation } from './features/transaction.js';
 export { Velocity } from './features/velocity.js';
 export type { GeoLookup, GeoPoint } from './geo/lookup.js';
 export { haversineKm, MmdbGeoLookup } from './geo/lookup.js';
+export type { FeatureRecord, FeatureStageOptions } from './stage.js';
+export { createFeatureHandler } from './stage.js';
 export { KeyedState } from './state/keyed-state.js';
 export { ReorderBuffer } from './state/reorder-buffer.js';
 export { SlidingCounts } from './state/sliding-count.js';

@@ -37,6 +37,19 @@ export const detectorConfigSchema = z
       })
       .prefault({}),
     clickhouse: clickhouseConfigSchema.optional().describe('Analytics store; omit to run without one.'),
+    features: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Run the feature stage on the keyed topic.'),
+        topic: z.string().min(1).default('vigil.features').describe('Feature records, keyed by principal.'),
+        reorder_bound_ms: z
+          .number()
+          .int()
+          .min(0)
+          .default(2000)
+          .describe('Bounded out-of-orderness: events are held this much event time and released in order.'),
+        geoip: z.string().optional().describe('Path of a MaxMind GeoIP2/GeoLite2 City .mmdb; default: the bundled GeoLite2 City.'),
+      })
+      .prefault({}),
     adapter: z
       .strictObject({
         max_record_bytes: z.number().int().positive().default(1_048_576).describe('Larger records are dead-lettered unparsed.'),
@@ -74,6 +87,9 @@ export function lintDetectorConfig(config: DetectorConfig): string[] {
     problems.push('consumer.topics must not include topics.keyed or topics.dead_letter — the detector would consume its own output');
   }
   if (t.keyed === t.dead_letter) problems.push('topics.keyed and topics.dead_letter must differ');
+  if (config.features.enabled && [t.keyed, t.dead_letter, ...config.consumer.topics].includes(config.features.topic)) {
+    problems.push('features.topic must differ from the input, keyed and dead-letter topics');
+  }
   for (const topic of Object.keys(config.topic_formats)) {
     if (!config.consumer.topics.includes(topic)) problems.push(`topic_formats names ${topic}, which is not in consumer.topics — add it there or remove it`);
   }

@@ -18,6 +18,7 @@ import {
   withRetry,
 } from '@vigil/connectors';
 import type { AccessEvent, DeadLetter } from '@vigil/events';
+import { createFeatureHandler, FeatureExtractor, type FeatureRecord, MmdbGeoLookup } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
 import { installTracing, logEvent, startOpsServer } from '@vigil/runtime';
 import { pipelineCounters } from '@vigil/telemetry';
@@ -108,6 +109,26 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     };
   }
 
+  // The feature stage reads the keyed topic in its own consumer group: each instance owns whole principals.
+  let features: { source: KafkaSource; sink: KafkaSink<FeatureRecord>; done: Promise<void> } | undefined;
+  if (config.features.enabled) {
+    await withRetry(() => ensureTopics(kafka, [{ topic: config.features.topic, partitions: config.topics.partitions }]), DEFAULT_RETRY, {
+      onRetry: onRetry('kafka_admin'),
+    });
+    const geo = config.features.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(config.features.geoip);
+    const sink = new KafkaSink<FeatureRecord>(kafka, { topic: config.features.topic, onRetry: onRetry('kafka_features') });
+    // Batches whose events wait in the reorder buffer stay unacknowledged by design; what bounds memory here is the
+    // buffer's event-time bound, so the batch limit must not stop the arrivals that would release them.
+    const source = new KafkaSource(kafka, {
+      ...config.consumer,
+      group_id: `${config.consumer.group_id}.features`,
+      topics: [config.topics.keyed],
+      max_unacknowledged_batches: Number.MAX_SAFE_INTEGER,
+    });
+    const handler = createFeatureHandler({ makeExtractor: () => FeatureExtractor.standard(geo), boundMs: config.features.reorder_bound_ms, sink });
+    features = { source, sink, done: source.run(handler) };
+  }
+
   const source = new KafkaSource(kafka, config.consumer);
   const handler = createIngestHandler({
     adapterFor: (topic) => adapters.get(topic ?? '') ?? adapterFor(config.format, adapterOptions),
@@ -115,7 +136,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     maxOriginalBytes: 64 * 1024,
     traceOneIn: config.telemetry.trace_one_in,
   });
-  const done = source.run(handler);
+  const done = Promise.all([source.run(handler), features?.done]).then(() => undefined);
   ops.setReady(true);
   logEvent('info', 'detector started', { format: config.format, topics: config.consumer.topics.join(','), ops_port: ops.port });
 
@@ -125,7 +146,8 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     stopped = true;
     ops.setReady(false);
     await source.stop();
-    await Promise.allSettled([eventsSink.close(), dlqSink.close(), closeClickHouse()]);
+    await features?.source.stop();
+    await Promise.allSettled([eventsSink.close(), dlqSink.close(), features?.sink.close(), closeClickHouse()]);
     await ops.close();
     await tracing.shutdown();
     logEvent('info', 'detector stopped');

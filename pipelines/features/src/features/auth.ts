@@ -52,6 +52,7 @@ export class AuthFailures implements FeatureFamily {
     'success_after_failures_log',
     'tenant_failure_ratio_1m',
   ];
+  readonly principalExact: string[] = [];
   readonly params: Record<string, number | string>;
   private readonly ips: KeyedState<Ip>;
   private readonly users: KeyedState<User>;

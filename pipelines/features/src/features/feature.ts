@@ -9,6 +9,11 @@ import type { AccessEvent } from '@vigil/events';
 export interface FeatureFamily {
   /** Feature names, in vector order. */
   readonly names: readonly string[];
+  /**
+   * Names whose value depends only on the principal's own events (exact whichever instance owns the principal);
+   * the others read state of other entities (IP, username, tenant, population) and come through the entity join.
+   */
+  readonly principalExact: readonly string[];
   /** Everything that changes the values (windows, TTLs, caps): part of the feature-schema hash. */
   readonly params: Record<string, number | string | boolean>;
   /**

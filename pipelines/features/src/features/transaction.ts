@@ -42,6 +42,8 @@ export interface TransactionOptions {
 
 export class TransactionDeviation implements FeatureFamily {
   readonly names = ['tx_present', 'tx_amount_z', 'tx_ratio_to_max_log2', 'tx_new_payee', 'tx_hour_unusual', 'tx_count_1h_log', 'tx_conjunction'];
+  /** The population prior makes every amount feature depend on other accounts' payments (until bundles fix it). */
+  readonly principalExact = ['tx_present', 'tx_new_payee', 'tx_count_1h_log'];
   readonly params: Record<string, number>;
   private readonly state: KeyedState<Account>;
   private readonly population = { n: 0, mean: Math.log(50), dev: 1 };

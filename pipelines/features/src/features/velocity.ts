@@ -23,6 +23,7 @@ export interface VelocityOptions {
 
 export class Velocity implements FeatureFamily {
   readonly names = ['req_10s_log', 'req_1m_log', 'req_10m_log', 'req_1h_log', 'rate_ratio_1m', 'ip_route_req_1m_log'];
+  readonly principalExact = ['req_10s_log', 'req_1m_log', 'req_10m_log', 'req_1h_log', 'rate_ratio_1m'];
   readonly params: Record<string, number | string>;
   private readonly principals: KeyedState<Counter>;
   private readonly ipRoutes: KeyedState<Counter>;
