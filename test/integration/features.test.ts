@@ -19,22 +19,31 @@ function log(seed: number, customers: number, events: number, start: number): st
 
 describe('feature stage on Kafka', () => {
   const kafka: Kafka = kafkaClient();
-  const input = randomName('in');
-  const keyed = randomName('keyed');
-  const dlq = randomName('dlq');
-  const featuresTopic = randomName('features');
-  let detector: DetectorProcess | undefined;
+  const created: string[] = [];
+  const detectors: DetectorProcess[] = [];
 
   afterAll(async () => {
-    detector?.child.kill('SIGKILL');
+    for (const d of detectors) d.child.kill('SIGKILL');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [input, keyed, dlq, featuresTopic] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: created }).catch(() => undefined);
     await admin.disconnect();
   });
 
-  it('computes the same principal-keyed features online as offline', async () => {
-    onTestFailed(() => console.log(`--- detector output ---\n${detector?.output().slice(-4000)}`));
+  // Two instances split the keyed partitions between them; each partition's state lives with its owner, so the
+  // principal-keyed features must not change. (Both join before traffic starts: moving a partition mid-stream
+  // needs the state checkpoints that are still to come.)
+  it.each([1, 2])('computes the same principal-keyed features online, with %i instance(s), as offline', async (instances) => {
+    const input = randomName('in');
+    const keyed = randomName('keyed');
+    const dlq = randomName('dlq');
+    const featuresTopic = randomName('features');
+    const group = randomName('detector');
+    created.push(input, keyed, dlq, featuresTopic);
+    const mine: DetectorProcess[] = [];
+    onTestFailed(() => {
+      for (const d of mine) console.log(`--- detector output ---\n${d.output().slice(-4000)}`);
+    });
     const start = Date.now() - 10 * 60_000;
     const main = log(21, 40, 3000, start);
     // Later traffic from many other principals moves every keyed partition's watermark past the main log, as live
@@ -53,17 +62,23 @@ describe('feature stage on Kafka', () => {
         await waitFor('the input topic', () => producer.send({ topic: input, acks: -1, messages }).then(() => true), 30_000);
       }
     };
-    await produce(main);
     const lines = [...main, ...tail];
-    detector = startDetectorProcess({
-      format: 'kong',
-      pepper: { secret: PEPPER },
-      kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
-      consumer: { group_id: randomName('detector'), topics: [input], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
-      topics: { keyed, dead_letter: dlq, partitions: 3 },
-      features: { topic: featuresTopic, reorder_bound_ms: BOUND_MS },
-      telemetry: { port: 0 },
-    });
+    for (let i = 0; i < instances; i++) {
+      const d = startDetectorProcess({
+        format: 'kong',
+        pepper: { secret: PEPPER },
+        kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
+        consumer: { group_id: group, topics: [input], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
+        topics: { keyed, dead_letter: dlq, partitions: 3 },
+        features: { topic: featuresTopic, reorder_bound_ms: BOUND_MS },
+        telemetry: { port: 0 },
+      });
+      mine.push(d);
+      detectors.push(d);
+    }
+    const alive = () => {
+      for (const d of mine) d.assertAlive();
+    };
 
     // Offline: the same lines, the same adapter and pepper, one stream in file order.
     const adapter = adapterFor('kong', { pepper: { version: 1, secret: PEPPER } });
@@ -81,15 +96,21 @@ describe('feature stage on Kafka', () => {
     const watcher = kafka.admin();
     await watcher.connect();
     await waitFor('the detector to create its topics', async () => {
-      detector?.assertAlive();
+      alive();
       return (await watcher.listTopics()).includes(featuresTopic);
     });
+    await waitFor('every instance in both consumer groups', async () => {
+      alive();
+      const { groups } = await watcher.describeGroups([group, `${group}.features`]);
+      return groups.every((g) => g.state === 'Stable' && g.members.length === instances);
+    });
+    await produce(main);
     // The tail arrives after the main log has been re-keyed, as later traffic would in a live system; sent all at
     // once as a backlog, it could overtake main events by more than the reorder bound.
     await waitFor(
       'the main log on the keyed topic',
       async () => {
-        detector?.assertAlive();
+        alive();
         return (await watcher.fetchTopicOffsets(keyed)).reduce((n, p) => n + Number(p.high), 0) >= main.length;
       },
       120_000,
@@ -101,7 +122,7 @@ describe('feature stage on Kafka', () => {
       kafka,
       featuresTopic,
       (v) => {
-        detector?.assertAlive();
+        alive();
         const seen = new Set(v.map((x) => (JSON.parse(x.value) as FeatureRecord).request_id));
         return mainIds.every((id) => seen.has(id));
       },
@@ -124,6 +145,6 @@ describe('feature stage on Kafka', () => {
       nonzero += pick(want ?? []).filter((x) => x !== 0).length;
     }
     expect(nonzero).toBeGreaterThan(mainIds.length * 4);
-    console.log(`feature stage: ${mainIds.length} requests, ${exact.length} principal-exact features identical online and offline`);
+    console.log(`feature stage, ${instances} instance(s): ${mainIds.length} requests, ${exact.length} principal-exact features identical online and offline`);
   });
 });
