@@ -146,7 +146,9 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     stopped = true;
     ops.setReady(false);
     await source.stop();
-    await features?.source.stop();
+    // Events held by the reorder buffer cannot be released without later arrivals, so waiting for them would only
+    // delay shutdown; their offsets stay uncommitted and the next owner reads them again.
+    await features?.source.stop(200);
     await Promise.allSettled([eventsSink.close(), dlqSink.close(), features?.sink.close(), closeClickHouse()]);
     await ops.close();
     await tracing.shutdown();
