@@ -7,7 +7,7 @@ import type { Sink, SinkRecord, SourceBatch } from '@vigil/connectors';
 import type { AccessEvent } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from './extractor.js';
-import { ReorderBuffer } from './state/reorder-buffer.js';
+import { FeatureStream } from './stream.js';
 
 export interface FeatureRecord {
   ts: number;
@@ -24,16 +24,11 @@ interface BatchHandle {
   ack: SourceBatch['ack'];
 }
 
-interface Held {
-  event: AccessEvent;
+/** What an event carries through the reorder buffer: where its feature record goes and whose batch it settles. */
+interface Delivery {
   key: string | null;
   headers: Record<string, string>;
   handle: BatchHandle;
-}
-
-interface Partition {
-  buffer: ReorderBuffer<Held>;
-  extractor: FeatureExtractor;
 }
 
 export interface FeatureStageOptions {
@@ -43,7 +38,7 @@ export interface FeatureStageOptions {
 }
 
 export function createFeatureHandler(options: FeatureStageOptions): (batch: SourceBatch) => Promise<void> {
-  const partitions = new Map<string, Partition>();
+  const partitions = new Map<string, FeatureStream<Delivery>>();
   const counters = pipelineCounters();
 
   const settle = (handle: BatchHandle) => {
@@ -56,24 +51,29 @@ export function createFeatureHandler(options: FeatureStageOptions): (batch: Sour
   return async (batch) => {
     counters.recordsIn('features', batch.records.length);
     const handle: BatchHandle = { pending: batch.records.length, pushedAll: false, done: false, ack: batch.ack };
-    const written: Held[] = [];
+    const written: Delivery[] = [];
     const outs: SinkRecord<FeatureRecord>[] = [];
     for (const record of batch.records) {
       const where = `${record.position.topic ?? ''}/${record.position.partition ?? 0}`;
-      let p = partitions.get(where);
-      if (!p) {
-        p = { buffer: new ReorderBuffer(options.boundMs), extractor: options.makeExtractor() };
-        partitions.set(where, p);
+      let stream = partitions.get(where);
+      if (!stream) {
+        stream = new FeatureStream(options.makeExtractor(), options.boundMs);
+        partitions.set(where, stream);
       }
       const event = JSON.parse(record.value.toString('utf8')) as AccessEvent;
-      // Extract in release order: a partition's state must see its events in event-time order.
-      for (const h of p.buffer.push(event.ts, event.request_id, { event, key: record.key?.toString() ?? null, headers: record.headers, handle })) {
-        const v = p.extractor.extract(h.event);
-        written.push(h);
+      for (const row of stream.push(event, { key: record.key?.toString() ?? null, headers: record.headers, handle })) {
+        const d = row.payload;
+        written.push(d);
         outs.push({
-          key: h.key,
-          headers: h.headers,
-          value: { ts: h.event.ts, request_id: h.event.request_id, principal: h.key ?? '', schema: p.extractor.schema.hash, v: Array.from(v) },
+          key: d.key,
+          headers: d.headers,
+          value: {
+            ts: row.event.ts,
+            request_id: row.event.request_id,
+            principal: d.key ?? '',
+            schema: stream.extractor.schema.hash,
+            v: Array.from(row.vector),
+          },
         });
       }
     }

@@ -30,6 +30,9 @@ export interface IngestResult {
   deadLetters: SinkRecord<DeadLetter>[];
 }
 
+/** Shared by every untraced record: one allocation fewer per event on the hot path (never mutated). */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /** Parses a batch; pure apart from telemetry, so the offline path reuses it without sinks. */
 export function parseBatch(batch: Pick<SourceBatch, 'records'>, options: Pick<IngestOptions, 'adapterFor' | 'maxOriginalBytes' | 'traceOneIn'>): IngestResult {
   const events: SinkRecord<AccessEvent>[] = [];
@@ -39,7 +42,7 @@ export function parseBatch(batch: Pick<SourceBatch, 'records'>, options: Pick<In
     const offset = Number(record.position.offset ?? record.position.line ?? 0);
     const parse = () => adapter.parse(record.value, record.timestamp === undefined ? undefined : { receivedAt: record.timestamp });
     const traced = record.headers.traceparent !== undefined || sampled(offset, options.traceOneIn);
-    let headers: Record<string, string> = {};
+    let headers = NO_HEADERS;
     let outcomes: ReturnType<Adapter['parse']>;
     if (traced) {
       outcomes = inSpan('vigil.parse', extractContext(record.headers), (span, ctx) => {

@@ -28,11 +28,14 @@ export class KafkaSink<T> implements Sink<T> {
   private sending = false;
   private connecting: Promise<Producer> | undefined;
   private readonly abort = new AbortController();
+  private readonly maxRequestBytes: number;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly options: KafkaSinkOptions<T>,
-  ) {}
+  ) {
+    this.maxRequestBytes = options.maxRequestBytes ?? 512 * 1024;
+  }
 
   private connect(): Promise<Producer> {
     this.connecting ??= (async () => {
@@ -50,25 +53,27 @@ export class KafkaSink<T> implements Sink<T> {
   write(records: SinkRecord<T>[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     const serialize = this.options.serialize ?? ((v: T) => JSON.stringify(v));
-    const messages: Message[] = records.map((r) => ({ key: r.key ?? null, value: serialize(r.value), headers: r.headers ?? {} }));
-    const limit = this.options.maxRequestBytes ?? 512 * 1024;
-    const chunks: Message[][] = [[]];
-    let bytes = 0;
-    for (const m of messages) {
-      const size = m.value?.length ?? 0;
-      if (bytes + size > limit && (chunks[chunks.length - 1] as Message[]).length > 0) {
-        chunks.push([]);
-        bytes = 0;
+    // Split into chunks of at most maxRequestBytes, measured in bytes (a string's length counts characters).
+    const chunks: Pending[] = [];
+    const sent: Promise<void>[] = [];
+    let current: Pending | undefined;
+    for (const r of records) {
+      const value = serialize(r.value);
+      const size = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+      // A chunk always gets at least one message, so one oversized value still goes out (and Kafka judges it).
+      if (!current || current.bytes + size > this.maxRequestBytes) {
+        // The executor runs synchronously, so the chunk exists as soon as the promise does.
+        sent.push(
+          new Promise<void>((resolve, reject) => {
+            current = { messages: [], bytes: 0, resolve, reject };
+          }),
+        );
+        chunks.push(current as Pending);
       }
-      (chunks[chunks.length - 1] as Message[]).push(m);
-      bytes += size;
+      (current as Pending).messages.push({ key: r.key ?? null, value, headers: r.headers ?? {} });
+      (current as Pending).bytes += size;
     }
-    const sent = chunks.map(
-      (chunk) =>
-        new Promise<void>((resolve, reject) => {
-          this.queue.push({ messages: chunk, bytes: chunk.reduce((s, m) => s + (m.value?.length ?? 0), 0), resolve, reject });
-        }),
-    );
+    this.queue.push(...chunks);
     void this.drain();
     return Promise.all(sent).then(() => undefined);
   }
@@ -82,7 +87,7 @@ export class KafkaSink<T> implements Sink<T> {
     let n = 0;
     while (n < this.queue.length) {
       const size = (this.queue[n] as Pending).bytes;
-      if (n > 0 && bytes + size > (this.options.maxRequestBytes ?? 512 * 1024)) break;
+      if (n > 0 && bytes + size > this.maxRequestBytes) break;
       bytes += size;
       n++;
     }
