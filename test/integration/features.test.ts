@@ -1,6 +1,8 @@
 // The online feature stage on the real broker gives, for every request, the same principal-keyed features as the
 // offline path (`vigil features` / FeatureStream) over the same log — although the log is written unkeyed to
-// three partitions, re-keyed by the detector, and consumed partition by partition.
+// three partitions, re-keyed by the detector, and consumed partition by partition — with one detector, with two
+// in one group, and with one killed by SIGKILL mid-stream and restarted. Exactly once: every request has exactly
+// one feature record on the (read-committed) feature topic, whatever was killed.
 import { adapterFor } from '@vigil/adapters';
 import type { AccessEvent } from '@vigil/events';
 import { FeatureExtractor, type FeatureRecord, FeatureStream, MmdbGeoLookup } from '@vigil/features';
@@ -31,9 +33,13 @@ describe('feature stage on Kafka', () => {
   });
 
   // Two instances split the keyed partitions between them; each partition's state lives with its owner, so the
-  // principal-keyed features must not change. (Both join before traffic starts: moving a partition mid-stream
-  // needs the state checkpoints that are still to come.)
-  it.each([1, 2])('computes the same principal-keyed features online, with %i instance(s), as offline', async (instances) => {
+  // principal-keyed features must not change. A killed instance's partitions are restored from their last
+  // checkpoint by its successor, which also drops what the killed ingest had re-keyed twice.
+  it.each([
+    { instances: 1, kill: false },
+    { instances: 2, kill: false },
+    { instances: 1, kill: true },
+  ])('computes the same principal-keyed features online as offline: $instances instance(s), SIGKILL mid-stream: $kill', async ({ instances, kill }) => {
     const input = randomName('in');
     const keyed = randomName('keyed');
     const dlq = randomName('dlq');
@@ -63,7 +69,7 @@ describe('feature stage on Kafka', () => {
       }
     };
     const lines = [...main, ...tail];
-    for (let i = 0; i < instances; i++) {
+    const launch = () => {
       const d = startDetectorProcess({
         format: 'kong',
         pepper: { secret: PEPPER },
@@ -75,9 +81,11 @@ describe('feature stage on Kafka', () => {
       });
       mine.push(d);
       detectors.push(d);
-    }
+      return d;
+    };
+    for (let i = 0; i < instances; i++) launch();
     const alive = () => {
-      for (const d of mine) d.assertAlive();
+      for (const d of mine) if (d.child.signalCode !== 'SIGKILL') d.assertAlive();
     };
 
     // Offline: the same lines, the same adapter and pepper, one stream in file order.
@@ -104,7 +112,38 @@ describe('feature stage on Kafka', () => {
       const { groups } = await watcher.describeGroups([group, `${group}.features`]);
       return groups.every((g) => g.state === 'Stable' && g.members.length === instances);
     });
-    await produce(main);
+    if (kill) {
+      // Half the log, until a good part of it is checkpointed (held by the reorder buffer: the bound is longer than
+      // the log); then SIGKILL (no final checkpoint) and a successor that restores the partitions and re-reads
+      // whatever the killed one had not committed.
+      const half = Math.floor(main.length / 2);
+      await produce(main.slice(0, half));
+      const changelog = `${group}.features-changelog`;
+      const probe = kafka.admin();
+      await probe.connect();
+      await waitFor('checkpoints of the first half', async () => {
+        alive();
+        const offsets = await probe.fetchTopicOffsets(changelog).catch(() => []);
+        return offsets.reduce((n, p) => n + Number(p.high), 0) >= half / 3;
+      });
+      await probe.disconnect();
+      const victim = mine[0] as DetectorProcess;
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      const successor = launch();
+      await produce(main.slice(half));
+      // The successor really restored checkpointed state (not an empty start that happened to catch up).
+      const restored = await waitFor('the successor to restore', async () => {
+        const lines = successor
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('feature state restored'));
+        return lines.length >= 3 ? lines.map((l) => (JSON.parse(l) as { records: number }).records) : undefined;
+      });
+      expect(restored.reduce((a, b) => a + b, 0)).toBeGreaterThan(half / 3);
+    } else {
+      await produce(main);
+    }
     // The tail arrives after the main log has been re-keyed, as later traffic would in a live system; sent all at
     // once as a backlog, it could overtake main events by more than the reorder bound.
     await waitFor(
@@ -131,7 +170,8 @@ describe('feature stage on Kafka', () => {
     const online = new Map<string, FeatureRecord>();
     for (const r of records) {
       const f = JSON.parse(r.value) as FeatureRecord;
-      if (!online.has(f.request_id)) online.set(f.request_id, f);
+      expect(online.has(f.request_id), `a second feature record for ${f.request_id}`).toBe(false);
+      online.set(f.request_id, f);
     }
     const schema = offline.extractor.schema;
     const exact = schema.principal_exact.map((n) => schema.names.indexOf(n));
@@ -145,6 +185,8 @@ describe('feature stage on Kafka', () => {
       nonzero += pick(want ?? []).filter((x) => x !== 0).length;
     }
     expect(nonzero).toBeGreaterThan(mainIds.length * 4);
-    console.log(`feature stage, ${instances} instance(s): ${mainIds.length} requests, ${exact.length} principal-exact features identical online and offline`);
+    console.log(
+      `feature stage, ${instances} instance(s)${kill ? ', one killed and restarted' : ''}: ${mainIds.length} requests, ${exact.length} principal-exact features identical online and offline, no duplicates`,
+    );
   });
 });

@@ -53,3 +53,16 @@ export interface Sink<T> {
   write(records: SinkRecord<T>[]): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * One input partition's stateful processing, run by a transactional processor: records in, derived records out,
+ * and the state changes that a checkpoint commits together with those outputs and the input offsets.
+ */
+export interface StatefulTask<T> {
+  /** Processes records in partition order and returns what is due to be written. */
+  process(records: SourceRecord[]): SinkRecord<T>[];
+  /** State changes since the last drain as changelog records; null deletes a key. */
+  drainChanges(): [string, Buffer | null][];
+  /** Rebuilds state from the changelog's latest record per key (deleted keys omitted), before any process(). */
+  restore(records: Iterable<[string, Buffer]>): void;
+}

@@ -10,6 +10,7 @@ import { TokenConsistency } from './features/token.js';
 import { TransactionDeviation } from './features/transaction.js';
 import { Velocity } from './features/velocity.js';
 import type { GeoLookup } from './geo/lookup.js';
+import type { Checkpointable } from './state/checkpoint.js';
 
 export interface FeatureSchema {
   version: 1;
@@ -56,6 +57,34 @@ export class FeatureExtractor {
     const principal = principalKey(event);
     for (let i = 0; i < this.families.length; i++) (this.families[i] as FeatureFamily).update(event, out, this.offsets[i] as number, principal);
     return out;
+  }
+
+  /** Every family's stores under "<family>/<store>/", the prefix of their keys in a changelog. */
+  private stores(): [string, Checkpointable][] {
+    return this.families.flatMap((f) => Object.entries(f.stores).map(([name, store]): [string, Checkpointable] => [`${f.constructor.name}/${name}/`, store]));
+  }
+
+  /** Starts recording state changes for checkpoints. */
+  trackChanges(): void {
+    for (const [, store] of this.stores()) store.trackChanges();
+  }
+
+  /** State changes since the last drain, as changelog records (key, encoded value or null for a deleted key). */
+  drainChanges(): [string, Buffer | null][] {
+    const out: [string, Buffer | null][] = [];
+    for (const [prefix, store] of this.stores()) for (const [key, value] of store.drainChanges()) out.push([prefix + key, value]);
+    return out;
+  }
+
+  /** Rebuilds state from changelog records (in log order; the latest per key wins). */
+  restore(records: Iterable<[string, Buffer | null]>): void {
+    const stores = this.stores();
+    for (const [key, value] of records) {
+      const owner = stores.find(([prefix]) => key.startsWith(prefix));
+      if (!owner) throw new Error(`state record ${JSON.stringify(key.slice(0, 80))} belongs to no feature store of this schema`);
+      owner[1].restoreEntry(key.slice(owner[0].length), value);
+    }
+    for (const [, store] of stores) store.finishRestore();
   }
 
   stateBytes(): number {

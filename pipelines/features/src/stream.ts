@@ -2,8 +2,12 @@
 // vectors depend only on the events, not on the order in which shippers, partitions or instances delivered them.
 // Used by the offline path (`vigil features`, and training) and, one per keyed partition, by the online stage,
 // which carries its delivery bookkeeping through the buffer as each event's payload.
+//
+// Checkpoints (online stage): the extractor's state changes, the events the buffer holds (each under its own key,
+// deleted once released) and the buffer's clock. Restored, the stream continues exactly where it was.
 import type { AccessEvent } from '@vigil/events';
 import type { FeatureExtractor } from './extractor.js';
+import { decodeState, encodeState } from './state/checkpoint.js';
 import { ReorderBuffer } from './state/reorder-buffer.js';
 
 export interface FeatureRow<P = undefined> {
@@ -15,10 +19,21 @@ export interface FeatureRow<P = undefined> {
 interface Held<P> {
   event: AccessEvent;
   payload: P;
+  /** Arrival number: the held event's checkpoint key (request ids need not be unique). */
+  n: number;
 }
+
+const HELD = 'held/';
+const CLOCK = 'clock';
 
 export class FeatureStream<P = undefined> {
   private readonly buffer: ReorderBuffer<Held<P>>;
+  private arrivals = 0;
+  /** When tracking: held events not yet checkpointed, and checkpointed ones released since. */
+  private added: Map<number, Held<P>> | undefined;
+  private released: number[] = [];
+  private readonly persisted = new Set<number>();
+  private checkpointedArrivals = 0;
 
   constructor(
     readonly extractor: FeatureExtractor,
@@ -32,9 +47,15 @@ export class FeatureStream<P = undefined> {
     return this.buffer.late;
   }
 
+  get held(): number {
+    return this.buffer.size;
+  }
+
   /** Adds an event; returns the vectors of the events now due, in event-time order. */
   push(event: AccessEvent, payload?: P): FeatureRow<P>[] {
-    return this.extract(this.buffer.push(event.ts, event.request_id, { event, payload: payload as P }));
+    const held: Held<P> = { event, payload: payload as P, n: ++this.arrivals };
+    this.added?.set(held.n, held);
+    return this.extract(this.buffer.push(event.ts, event.request_id, held));
   }
 
   flush(): FeatureRow<P>[] {
@@ -42,6 +63,52 @@ export class FeatureStream<P = undefined> {
   }
 
   private extract(held: Held<P>[]): FeatureRow<P>[] {
-    return held.map((h) => ({ event: h.event, payload: h.payload, vector: this.extractor.extract(h.event) }));
+    return held.map((h) => {
+      if (this.added && !this.added.delete(h.n) && this.persisted.delete(h.n)) this.released.push(h.n);
+      return { event: h.event, payload: h.payload, vector: this.extractor.extract(h.event) };
+    });
+  }
+
+  /** Starts recording changes for checkpoints. Payloads are not checkpointed: restored events carry `restoredPayload`. */
+  trackChanges(): void {
+    this.added ??= new Map();
+    this.extractor.trackChanges();
+  }
+
+  /** Changes since the last drain: extractor state, held events, the buffer's clock. */
+  drainChanges(): [string, Buffer | null][] {
+    const out = this.extractor.drainChanges().map(([k, v]): [string, Buffer | null] => [`state/${k}`, v]);
+    for (const n of this.released) out.push([HELD + n, null]);
+    this.released = [];
+    for (const [n, h] of this.added ?? []) {
+      out.push([HELD + n, Buffer.from(JSON.stringify(h.event))]);
+      this.persisted.add(n);
+    }
+    this.added?.clear();
+    if (this.arrivals !== this.checkpointedArrivals) out.push([CLOCK, encodeState({ ...this.buffer.clock, arrivals: this.arrivals })]);
+    this.checkpointedArrivals = this.arrivals;
+    return out;
+  }
+
+  /** Rebuilds the stream from changelog records (latest per key); restored held events get `restoredPayload`. */
+  restore(records: Iterable<[string, Buffer | null]>, restoredPayload: P): void {
+    const state: [string, Buffer | null][] = [];
+    const held: Held<P>[] = [];
+    let clock = { maxTs: Number.NEGATIVE_INFINITY, late: 0, arrivals: 0 };
+    for (const [key, value] of records) {
+      if (key.startsWith('state/')) state.push([key.slice(6), value]);
+      else if (key.startsWith(HELD) && value)
+        held.push({ n: Number(key.slice(HELD.length)), event: JSON.parse(value.toString('utf8')), payload: restoredPayload });
+      else if (key === CLOCK && value) clock = decodeState(value);
+    }
+    this.extractor.restore(state);
+    this.arrivals = clock.arrivals;
+    this.checkpointedArrivals = clock.arrivals;
+    this.persisted.clear();
+    for (const h of held) this.persisted.add(h.n);
+    this.buffer.restore(
+      clock,
+      held.map((h) => ({ ts: h.event.ts, id: h.event.request_id, item: h })),
+    );
   }
 }

@@ -2,7 +2,7 @@
 // analytics when configured), failures go to the dead-letter sink with a reason. A batch is acknowledged to its
 // source only when every sink has acknowledged, so offsets never move past something not yet durable.
 import type { Adapter } from '@vigil/adapters';
-import type { Sink, SinkRecord, SourceBatch } from '@vigil/connectors';
+import { formatSource, type Sink, type SinkRecord, SOURCE_HEADER, type SourceBatch } from '@vigil/connectors';
 import { type AccessEvent, type DeadLetter, principalKey } from '@vigil/events';
 import { extractContext, injectContext, inSpan, pipelineCounters, sampled } from '@vigil/telemetry';
 import { deadLetter } from './dead-letter.js';
@@ -56,7 +56,13 @@ export function parseBatch(batch: Pick<SourceBatch, 'records'>, options: Pick<In
     for (const o of outcomes) {
       const position = o.index === undefined ? record.position : { ...record.position, index: o.index };
       if (o.ok) {
-        events.push({ key: principalKey(o.event), value: o.event, headers, position });
+        const source = formatSource(position);
+        events.push({
+          key: principalKey(o.event),
+          value: o.event,
+          headers: source === undefined ? headers : { ...headers, [SOURCE_HEADER]: source },
+          position,
+        });
       } else {
         deadLetters.push({ key: null, value: deadLetter(record.value, o, adapter.format, position, options.maxOriginalBytes), headers, position });
       }

@@ -9,6 +9,11 @@ export interface PipelineCounters {
   recordsOut(stage: string, n?: number): void;
   deadLettered(reason: string, format: string, n?: number): void;
   retried(stage: string, errorType: string): void;
+  /** Records a stage skipped on purpose (a duplicate it had already counted), by reason. */
+  skipped(stage: string, reason: string, n?: number): void;
+  /** Checkpoints committed and changelog records restored, by stage. */
+  checkpoints(stage: string): void;
+  restored(stage: string, n: number): void;
 }
 
 let cached: PipelineCounters | undefined;
@@ -21,11 +26,17 @@ export function pipelineCounters(): PipelineCounters {
   const outC = m.createCounter('vigil_records_out', { description: 'Records a stage passed on, acknowledged downstream.' });
   const dlq = m.createCounter('vigil_dead_letters', { description: 'Records dead-lettered, by reason code.' });
   const retries = m.createCounter('vigil_retries', { description: 'Retried operations (a retry is not a drop).' });
+  const skipped = m.createCounter('vigil_records_skipped', { description: 'Records a stage skipped on purpose (duplicates), by reason.' });
+  const checkpoints = m.createCounter('vigil_checkpoints', { description: 'State checkpoints committed (one Kafka transaction each).' });
+  const restored = m.createCounter('vigil_state_restored', { description: 'Changelog records read to restore state.' });
   cached = {
     recordsIn: (stage, n = 1) => inC.add(n, { stage }),
     recordsOut: (stage, n = 1) => outC.add(n, { stage }),
     deadLettered: (reason, format, n = 1) => dlq.add(n, { reason, format }),
     retried: (stage, errorType) => retries.add(1, { stage, error_type: errorType }),
+    skipped: (stage, reason, n = 1) => skipped.add(n, { stage, reason }),
+    checkpoints: (stage) => checkpoints.add(1, { stage }),
+    restored: (stage, n) => restored.add(n, { stage }),
   };
   return cached;
 }

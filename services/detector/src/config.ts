@@ -48,6 +48,19 @@ export const detectorConfigSchema = z
           .default(2000)
           .describe('Bounded out-of-orderness: events are held this much event time and released in order.'),
         geoip: z.string().optional().describe('Path of a MaxMind GeoIP2/GeoLite2 City .mmdb; default: the bundled GeoLite2 City.'),
+        changelog_topic: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Compacted topic of feature-state checkpoints; default "<consumer.group_id>.features-changelog".'),
+        commit_interval_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(200)
+          .describe(
+            'How often feature state, feature records and offsets are committed together (one Kafka transaction per partition); also the latency it adds.',
+          ),
       })
       .prefault({}),
     adapter: z

@@ -13,12 +13,13 @@ import {
   identity,
   KafkaSink,
   KafkaSource,
+  KafkaStatefulProcessor,
   keyedHash,
   migrate,
   withRetry,
 } from '@vigil/connectors';
 import type { AccessEvent, DeadLetter } from '@vigil/events';
-import { createFeatureHandler, FeatureExtractor, type FeatureRecord, MmdbGeoLookup } from '@vigil/features';
+import { FeatureExtractor, FeaturePartitionTask, type FeatureRecord, MmdbGeoLookup } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
 import { installTracing, logEvent, startOpsServer } from '@vigil/runtime';
 import { pipelineCounters } from '@vigil/telemetry';
@@ -109,24 +110,37 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     };
   }
 
-  // The feature stage reads the keyed topic in its own consumer group: each instance owns whole principals.
-  let features: { source: KafkaSource; sink: KafkaSink<FeatureRecord>; done: Promise<void> } | undefined;
+  // The feature stage reads the keyed topic in its own consumer group: each instance owns whole principals, and
+  // each keyed partition's state is checkpointed to the changelog in the same transaction as its feature records.
+  let features: KafkaStatefulProcessor<FeatureRecord> | undefined;
+  let featuresDone: Promise<void> | undefined;
   if (config.features.enabled) {
-    await withRetry(() => ensureTopics(kafka, [{ topic: config.features.topic, partitions: config.topics.partitions }]), DEFAULT_RETRY, {
-      onRetry: onRetry('kafka_admin'),
+    const f = config.features;
+    const changelog = f.changelog_topic ?? `${config.consumer.group_id}.features-changelog`;
+    await withRetry(
+      () =>
+        ensureTopics(kafka, [
+          { topic: f.topic, partitions: config.topics.partitions },
+          { topic: changelog, partitions: config.topics.partitions, compacted: true },
+        ]),
+      DEFAULT_RETRY,
+      { onRetry: onRetry('kafka_admin') },
+    );
+    const geo = f.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(f.geoip);
+    features = new KafkaStatefulProcessor<FeatureRecord>(kafka, {
+      consumer: { ...config.consumer, group_id: `${config.consumer.group_id}.features`, topics: [config.topics.keyed] },
+      changelogTopic: changelog,
+      outputTopic: f.topic,
+      commitIntervalMs: f.commit_interval_ms,
+      makeTask: () => new FeaturePartitionTask(FeatureExtractor.standard(geo), f.reorder_bound_ms),
+      onRetry: onRetry('kafka_features'),
+      onCheckpoint: () => counters.checkpoints('features'),
+      onRestore: ({ partition, records, ms }) => {
+        counters.restored('features', records);
+        logEvent('info', 'feature state restored', { partition, records, ms });
+      },
     });
-    const geo = config.features.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(config.features.geoip);
-    const sink = new KafkaSink<FeatureRecord>(kafka, { topic: config.features.topic, onRetry: onRetry('kafka_features') });
-    // Batches whose events wait in the reorder buffer stay unacknowledged by design; what bounds memory here is the
-    // buffer's event-time bound, so the batch limit must not stop the arrivals that would release them.
-    const source = new KafkaSource(kafka, {
-      ...config.consumer,
-      group_id: `${config.consumer.group_id}.features`,
-      topics: [config.topics.keyed],
-      max_unacknowledged_batches: Number.MAX_SAFE_INTEGER,
-    });
-    const handler = createFeatureHandler({ makeExtractor: () => FeatureExtractor.standard(geo), boundMs: config.features.reorder_bound_ms, sink });
-    features = { source, sink, done: source.run(handler) };
+    featuresDone = features.run();
   }
 
   const source = new KafkaSource(kafka, config.consumer);
@@ -136,7 +150,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     maxOriginalBytes: 64 * 1024,
     traceOneIn: config.telemetry.trace_one_in,
   });
-  const done = Promise.all([source.run(handler), features?.done]).then(() => undefined);
+  const done = Promise.all([source.run(handler), featuresDone]).then(() => undefined);
   ops.setReady(true);
   logEvent('info', 'detector started', { format: config.format, topics: config.consumer.topics.join(','), ops_port: ops.port });
 
@@ -146,10 +160,9 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     stopped = true;
     ops.setReady(false);
     await source.stop();
-    // Events held by the reorder buffer cannot be released without later arrivals, so waiting for them would only
-    // delay shutdown; their offsets stay uncommitted and the next owner reads them again.
-    await features?.source.stop(200);
-    await Promise.allSettled([eventsSink.close(), dlqSink.close(), features?.sink.close(), closeClickHouse()]);
+    // The last checkpoint includes the events the reorder buffer still holds; the next owner restores them.
+    await features?.stop();
+    await Promise.allSettled([eventsSink.close(), dlqSink.close(), closeClickHouse()]);
     await ops.close();
     await tracing.shutdown();
     logEvent('info', 'detector stopped');

@@ -9,7 +9,8 @@ import type { KafkaConsumerConfig } from './config.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function stringHeaders(headers: Record<string, unknown> | undefined): Record<string, string> {
+/** kafkajs headers (Buffers, arrays) as the first value of each, as strings. */
+export function stringHeaders(headers: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!headers) return out;
   for (const [k, v] of Object.entries(headers)) {

@@ -8,6 +8,7 @@
 // A login is a request with login fields (username, grant type) or a POST to a login/token route; it failed when
 // the API answered 401 or 403, or 400 on a token endpoint (OAuth's invalid_grant).
 import type { AccessEvent } from '@vigil/events';
+import { Cell } from '../state/checkpoint.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
@@ -56,7 +57,7 @@ export class AuthFailures implements FeatureFamily {
   readonly params: Record<string, number | string>;
   private readonly ips: KeyedState<Ip>;
   private readonly users: KeyedState<User>;
-  private readonly tenant = { last: 0, failures: new SlidingCounts([MINUTE, HOUR]) };
+  private readonly tenantCell = new Cell({ last: 0, failures: new SlidingCounts([MINUTE, HOUR]) });
 
   constructor(private readonly options: AuthOptions = { maxKeys: 1_000_000, maxUsernamesPerIp: 256, tenantPriorPerMinute: 1 }) {
     this.params = { ip_window: 10 * MINUTE, user_window: HOUR, ttl: HOUR, login_route: LOGIN_ROUTE.source, ...options };
@@ -64,17 +65,22 @@ export class AuthFailures implements FeatureFamily {
     this.users = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys });
   }
 
+  get stores() {
+    return { ips: this.ips, users: this.users, tenant: this.tenantCell };
+  }
+
   update(event: AccessEvent, out: Float64Array, offset: number): void {
     const outcome = loginOutcome(event);
     const username = event.login?.username ?? event.principal.username;
-    const tt = keyTime(this.tenant, event.ts);
+    const tenant = this.tenantCell.value;
+    const tt = keyTime(tenant, event.ts);
     // Requests that are not logins only read the IP's state: most IPs never log in, and state is per key.
     const ip =
       outcome === undefined
         ? this.ips.peek(event.client_ip, event.ts)
         : this.ips.get(event.client_ip, event.ts, () => ({ last: event.ts, counts: new SlidingCounts([10 * MINUTE], 2), users: new Map() }));
     const ti = ip ? keyTime(ip, event.ts) : event.ts;
-    const tenantHourBefore = this.tenant.failures.count(1, tt) - this.tenant.failures.count(0, tt);
+    const tenantHourBefore = tenant.failures.count(1, tt) - tenant.failures.count(0, tt);
     let userFailures = 0;
     let successAfter = 0;
     if (ip && outcome !== undefined && username !== undefined) {
@@ -91,14 +97,14 @@ export class AuthFailures implements FeatureFamily {
     }
     if (ip && outcome === 'failure') {
       ip.counts.add(ti, FAILURES);
-      this.tenant.failures.add(tt);
+      tenant.failures.add(tt);
     }
     const baseline = (tenantHourBefore + this.options.tenantPriorPerMinute * 10) / (59 + 10);
     out[offset] = ip ? logCount(ip.counts.count(0, ti, FAILURES)) : 0;
     out[offset + 1] = ip ? logCount(ip.counts.count(0, ti, NOVEL_USERS)) : 0;
     out[offset + 2] = logCount(userFailures);
     out[offset + 3] = logCount(successAfter);
-    out[offset + 4] = Math.log2((this.tenant.failures.count(0, tt) + 1) / (baseline + 1));
+    out[offset + 4] = Math.log2((tenant.failures.count(0, tt) + 1) / (baseline + 1));
   }
 
   stateBytes(): number {

@@ -52,6 +52,10 @@ export class Enumeration implements FeatureFamily {
     this.state = new KeyedState({ ttlMs: DAY, maxKeys: options.maxKeys });
   }
 
+  get stores() {
+    return { principals: this.state };
+  }
+
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
     const s = this.state.get(principal, event.ts, () => ({
       last: event.ts,

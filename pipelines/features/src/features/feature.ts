@@ -5,6 +5,7 @@
 // that newest time — it never rewrites the past, and the same events in the same per-key order always give the
 // same values. Keys are expired by event time (KeyedState).
 import type { AccessEvent } from '@vigil/events';
+import type { Checkpointable } from '../state/checkpoint.js';
 
 export interface FeatureFamily {
   /** Feature names, in vector order. */
@@ -21,6 +22,8 @@ export interface FeatureFamily {
    * principal key, computed once per event so every family stores the same string instance instead of a copy.
    */
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void;
+  /** Every piece of state, by a stable name: what a checkpoint saves and a restore rebuilds. */
+  readonly stores: Readonly<Record<string, Checkpointable>>;
   /** Approximate bytes of state held, for sizing. */
   stateBytes(): number;
 }

@@ -40,6 +40,10 @@ export class GeoJump implements FeatureFamily {
     this.state = new KeyedState({ ttlMs: 30 * DAY, maxKeys: options.maxKeys });
   }
 
+  get stores() {
+    return { principals: this.state };
+  }
+
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
     out.fill(0, offset, offset + 4);
     const here = this.geo.lookup(event.client_ip);

@@ -26,6 +26,7 @@ export class TokenConsistency implements FeatureFamily {
   readonly principalExact = this.names;
   readonly params = { window: 10 * MINUTE, networks_window: 60 * MINUTE, ttl: DAY, max_networks: 16 };
   private readonly state = new KeyedState<Use>({ ttlMs: DAY, maxKeys: 1_000_000 });
+  readonly stores = { tokens: this.state };
 
   update(event: AccessEvent, out: Float64Array, offset: number): void {
     out.fill(0, offset, offset + 3);

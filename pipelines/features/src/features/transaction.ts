@@ -11,6 +11,7 @@
 // - a conjunction feature — new payee AND unusual amount AND unusual hour — which a forest, scoring one feature at
 //   a time, would see only weakly.
 import type { AccessEvent } from '@vigil/events';
+import { Cell } from '../state/checkpoint.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, logCount } from './feature.js';
@@ -46,7 +47,7 @@ export class TransactionDeviation implements FeatureFamily {
   readonly principalExact = ['tx_present', 'tx_new_payee', 'tx_count_1h_log'];
   readonly params: Record<string, number>;
   private readonly state: KeyedState<Account>;
-  private readonly population = { n: 0, mean: Math.log(50), dev: 1 };
+  private readonly population = new Cell({ n: 0, mean: Math.log(50), dev: 1 });
 
   constructor(
     private readonly options: TransactionOptions = {
@@ -61,6 +62,10 @@ export class TransactionDeviation implements FeatureFamily {
   ) {
     this.params = { ttl: 400 * DAY, ...options };
     this.state = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys });
+  }
+
+  get stores() {
+    return { accounts: this.state, population: this.population };
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
@@ -81,7 +86,7 @@ export class TransactionDeviation implements FeatureFamily {
     }));
     const t = keyTime(a, event.ts);
     const x = Math.log(tx.amount);
-    const pop = this.population;
+    const pop = this.population.value;
 
     // Score against what was known before this payment.
     const w = Math.min(1, a.n / o.priorPayments);

@@ -34,6 +34,10 @@ export class Velocity implements FeatureFamily {
     this.ipRoutes = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys });
   }
 
+  get stores() {
+    return { principals: this.principals, ip_routes: this.ipRoutes };
+  }
+
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
     const p = this.principals.get(principal, event.ts, () => ({ last: event.ts, counts: new SlidingCounts(WINDOWS) }));
     const t = keyTime(p, event.ts);

@@ -1,6 +1,8 @@
 // Bounded keyed state. Entries expire by event time (a key not seen for `ttlMs` of event time is gone) and the
 // number of keys is capped: past the cap the least recently seen key is evicted. Both rules read only event time,
-// so the same input gives the same state live or replayed.
+// so the same input gives the same state live or replayed. Checkpointable: changes can be drained to a changelog
+// and the state rebuilt from it exactly, LRU order included (each entry carries the sequence number of its last use).
+import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
 
 export interface KeyedStateOptions {
   ttlMs: number;
@@ -10,11 +12,23 @@ export interface KeyedStateOptions {
 interface Entry<S> {
   state: S;
   lastSeen: number;
+  /** Sequence number of the last get(): the entry's place in LRU order. */
+  seq: number;
 }
 
-export class KeyedState<S> {
+interface Stored {
+  l: number;
+  q: number;
+  s: Buffer;
+}
+
+export class KeyedState<S> implements Checkpointable {
   // Map keeps insertion order; touching a key re-inserts it, so the first key is always the least recently seen.
   private readonly entries = new Map<string, Entry<S>>();
+  private seq = 0;
+  /** Keys changed since the last drain, when tracking. */
+  private changed: Set<string> | undefined;
+  private restoring: Map<string, Entry<S>> | undefined;
   evictedByTtl = 0;
   evictedByCap = 0;
 
@@ -35,19 +49,23 @@ export class KeyedState<S> {
     if (entry) {
       this.entries.delete(key);
     } else {
-      entry = { state: init(), lastSeen: now };
+      entry = { state: init(), lastSeen: now, seq: 0 };
       if (this.entries.size >= this.options.maxKeys) this.evictOldest();
     }
     entry.lastSeen = Math.max(entry.lastSeen, now);
+    entry.seq = ++this.seq;
     this.entries.set(key, entry);
+    this.changed?.add(key);
     this.expire(now);
     return entry.state;
   }
 
-  /** The key's state without creating or touching it. */
+  /** The key's state without creating it or changing its LRU place (the caller may still update it in place). */
   peek(key: string, now: number): S | undefined {
     const entry = this.entries.get(key);
-    return entry && now - entry.lastSeen <= this.options.ttlMs ? entry.state : undefined;
+    if (!entry || now - entry.lastSeen > this.options.ttlMs) return undefined;
+    this.changed?.add(key);
+    return entry.state;
   }
 
   /** Drops up to a few expired keys from the cold end; amortised O(1) per event. */
@@ -56,6 +74,7 @@ export class KeyedState<S> {
       const first = this.entries.entries().next().value as [string, Entry<S>] | undefined;
       if (!first || now - first[1].lastSeen <= this.options.ttlMs) return;
       this.entries.delete(first[0]);
+      this.changed?.add(first[0]);
       this.evictedByTtl++;
     }
   }
@@ -64,8 +83,43 @@ export class KeyedState<S> {
     const first = this.entries.keys().next().value as string | undefined;
     if (first !== undefined) {
       this.entries.delete(first);
+      this.changed?.add(first);
       this.evictedByCap++;
     }
+  }
+
+  trackChanges(): void {
+    this.changed ??= new Set();
+  }
+
+  drainChanges(): [string, Buffer | null][] {
+    if (!this.changed || this.changed.size === 0) return [];
+    const out: [string, Buffer | null][] = [];
+    for (const key of this.changed) {
+      const e = this.entries.get(key);
+      out.push([key, e ? encodeState({ l: e.lastSeen, q: e.seq, s: encodeState(e.state) } satisfies Stored) : null]);
+    }
+    this.changed.clear();
+    return out;
+  }
+
+  restoreEntry(key: string, value: Buffer | null): void {
+    this.restoring ??= new Map();
+    if (value === null) {
+      this.restoring.delete(key);
+      return;
+    }
+    const stored = decodeState<Stored>(value);
+    this.restoring.set(key, { lastSeen: stored.l, seq: stored.q, state: decodeState<S>(stored.s) });
+  }
+
+  /** Inserts the restored entries in their LRU order, replacing whatever the store held. */
+  finishRestore(): void {
+    const restored = [...(this.restoring ?? new Map<string, Entry<S>>()).entries()].sort((a, b) => a[1].seq - b[1].seq);
+    this.entries.clear();
+    for (const [key, entry] of restored) this.entries.set(key, entry);
+    this.seq = restored.length > 0 ? (restored[restored.length - 1] as [string, Entry<S>])[1].seq : 0;
+    this.restoring = undefined;
   }
 
   keys(): IterableIterator<string> {

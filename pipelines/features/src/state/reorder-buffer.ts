@@ -40,6 +40,19 @@ export class ReorderBuffer<T> {
     return this.release(this.watermark);
   }
 
+  /** What a checkpoint needs besides the held items themselves. */
+  get clock(): { maxTs: number; late: number } {
+    return { maxTs: this.maxTs, late: this.late };
+  }
+
+  /** Rebuilds a buffer from a checkpoint: its clock and the items it held. */
+  restore(clock: { maxTs: number; late: number }, items: Iterable<{ ts: number; id: string; item: T }>): void {
+    this.heap = [];
+    this.maxTs = clock.maxTs;
+    this.late = clock.late;
+    for (const h of items) this.insert(h);
+  }
+
   /** Releases everything held, in order (end of input, shutdown). */
   flush(): T[] {
     return this.release(Number.POSITIVE_INFINITY);

@@ -4,6 +4,13 @@
 // because per-key state is multiplied by millions of keys and every typed array costs ~150 bytes of overhead.
 // Bucket clocks are epoch numbers (event time / bucket width): 32 bits last until 2106 for 1 s buckets.
 
+export interface SlidingCountsSnapshot {
+  windows: number[];
+  channels: number;
+  buckets: number;
+  data: Uint32Array;
+}
+
 export class SlidingCounts {
   /** [0, windows): each window's head epoch + 1 (0 = empty); then channels × windows × buckets counts. */
   private readonly data: Uint32Array;
@@ -58,6 +65,18 @@ export class SlidingCounts {
     const base = this.windowsMs.length + channel * this.stride + w * this.buckets;
     for (let i = 0; i < this.buckets; i++) sum += this.data[base + i] as number;
     return sum;
+  }
+
+  /** Everything needed to rebuild these counts (checkpoints); the array is copied. */
+  snapshot(): SlidingCountsSnapshot {
+    return { windows: [...this.windowsMs], channels: this.channels, buckets: this.buckets, data: this.data.slice() };
+  }
+
+  static fromSnapshot(s: SlidingCountsSnapshot): SlidingCounts {
+    const counts = new SlidingCounts(s.windows, s.channels, s.buckets);
+    if (s.data.length !== counts.data.length) throw new Error('sliding counts snapshot does not match its shape');
+    counts.data.set(s.data);
+    return counts;
   }
 
   /** Bytes of typed-array storage plus the array's own overhead (for state-size accounting). */

@@ -1,0 +1,319 @@
+// Exactly-once stateful processing on Kafka, the way Kafka Streams does it: each input partition is a task with its
+// own state, and every checkpoint is one Kafka transaction that writes the task's outputs, its state changes (to a
+// compacted changelog partition with the input partition's number) and the input offset — all or nothing.
+//
+// - Fencing: each input partition has its own transactional id, so whoever takes a partition over (a restarted
+//   instance, another member after a rebalance) fences the previous owner and aborts its open transaction before
+//   restoring. (kafkajs cannot pass consumer-group metadata with sendOffsets, so per-partition ids — Kafka
+//   Streams' original "EOS alpha" — are what makes fencing work.)
+// - Restore: the changelog partition is read to its end (read_committed) before the first record is processed.
+//   The changelog also records the next input offset the state covers; records below it are skipped, so the
+//   group's committed offset is only a starting hint and a stale one cannot double-count.
+// - Failure: when a checkpoint cannot commit, its transaction is aborted, the partition's in-memory state is
+//   dropped and the consumer rewinds to the last checkpoint: the partition restarts from durable state.
+// - Consumers of the output topic must read committed (kafkajs' default); outputs appear at each checkpoint, so
+//   commit_interval_ms is also the stage's added latency.
+import type { Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
+import { retriable } from '../errors.js';
+import { DEFAULT_RETRY, withRetry } from '../retry.js';
+import type { SourceRecord, StatefulTask } from '../types.js';
+import { readChangelog } from './changelog-reader.js';
+import type { KafkaConsumerConfig } from './config.js';
+import { stringHeaders } from './source.js';
+
+/** The changelog key holding the next input offset a partition's state covers. */
+const NEXT_OFFSET = '$next';
+const MAX_SEND_BYTES = 512 * 1024;
+
+export interface StatefulProcessorOptions<T> {
+  consumer: KafkaConsumerConfig;
+  /** Compacted topic with as many partitions as the input. */
+  changelogTopic: string;
+  outputTopic: string;
+  commitIntervalMs: number;
+  makeTask: (topic: string, partition: number) => StatefulTask<T>;
+  serialize?: (value: T) => string | Buffer;
+  onRetry?: (err: unknown) => void;
+  onCheckpoint?: (info: { partition: number; outputs: number; changes: number; ms: number }) => void;
+  onRestore?: (info: { partition: number; records: number; ms: number }) => void;
+}
+
+interface Slot<T> {
+  topic: string;
+  partition: number;
+  producer: Producer;
+  task: StatefulTask<T>;
+  /** The next input offset the in-memory state expects; undefined before the partition's first checkpoint. */
+  next: number | undefined;
+  /** Set once a gap before `next` made the consumer seek back; a second gap is data the input no longer has. */
+  soughtGap: boolean;
+  /** The next input offset the changelog holds. */
+  committed: number | undefined;
+  outputs: Message[];
+  txn: Transaction | undefined;
+  lastCommit: number;
+  /** Serialises batches and checkpoints of one partition. */
+  lock: Promise<unknown>;
+  dropped: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class KafkaStatefulProcessor<T> {
+  private consumer: Consumer | undefined;
+  private readonly slots = new Map<string, Promise<Slot<T>>>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly options: StatefulProcessorOptions<T>,
+  ) {}
+
+  async run(): Promise<void> {
+    const c = this.options.consumer;
+    const consumer = this.kafka.consumer({
+      groupId: c.group_id,
+      maxWaitTimeInMs: c.max_wait_ms,
+      minBytes: c.min_bytes,
+      maxBytesPerPartition: c.max_bytes_per_partition,
+      sessionTimeout: c.session_timeout_ms,
+      heartbeatInterval: c.heartbeat_interval_ms,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    // After a rebalance kafkajs restarts every partition from its committed offset: partitions this member lost are
+    // dropped (their new owner restores them); kept ones skip what their in-memory state already covers.
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const assigned = new Set(Object.entries(e.payload.memberAssignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`)));
+      for (const key of [...this.slots.keys()]) if (!assigned.has(key)) void this.drop(key);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning });
+    this.timer = setInterval(() => this.checkpointDue(), Math.max(20, Math.floor(this.options.commitIntervalMs / 2)));
+    const finished = new Promise<void>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: c.partitions_consumed_concurrently,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (this.stopping || batch.messages.length === 0) return;
+        const slot = await this.waitFor(this.slot(batch.topic, batch.partition), heartbeat);
+        await this.locked(slot, async () => {
+          if (slot.dropped || !isRunning() || isStale()) return;
+          const first = Number((batch.messages[0] as { offset: string }).offset);
+          if (slot.next !== undefined && first > slot.next && !slot.soughtGap) {
+            // Records between the checkpoint and this batch were fetched before a rewind: read them first.
+            slot.soughtGap = true;
+            this.consumer?.seek({ topic: slot.topic, partition: slot.partition, offset: String(slot.next) });
+            return;
+          }
+          const records: SourceRecord[] = [];
+          for (const m of batch.messages) {
+            if (slot.next !== undefined && Number(m.offset) < slot.next) continue;
+            records.push({
+              value: m.value ?? Buffer.alloc(0),
+              key: m.key,
+              headers: stringHeaders(m.headers),
+              timestamp: Number(m.timestamp),
+              position: { topic: batch.topic, partition: batch.partition, offset: m.offset },
+            });
+          }
+          const serialize = this.options.serialize ?? ((v: T) => JSON.stringify(v));
+          for (const out of slot.task.process(records)) slot.outputs.push({ key: out.key ?? null, value: serialize(out.value), headers: out.headers ?? {} });
+          slot.next = Math.max(slot.next ?? 0, Number(batch.lastOffset()) + 1);
+          slot.soughtGap = false;
+          resolveOffset(batch.lastOffset());
+          if (Date.now() - slot.lastCommit >= this.options.commitIntervalMs) await this.checkpoint(slot);
+        });
+      },
+    });
+    await finished;
+  }
+
+  private slot(topic: string, partition: number): Promise<Slot<T>> {
+    const key = `${topic}/${partition}`;
+    let slot = this.slots.get(key);
+    if (!slot) {
+      slot = withRetry(() => this.open(topic, partition), DEFAULT_RETRY, { onRetry: (err) => this.options.onRetry?.(err) });
+      this.slots.set(key, slot);
+      slot.catch(() => this.slots.delete(key));
+    }
+    return slot;
+  }
+
+  /** Waits for a partition to be restored, keeping group membership alive meanwhile. */
+  private async waitFor(slot: Promise<Slot<T>>, heartbeat: () => Promise<void>): Promise<Slot<T>> {
+    let ready: Slot<T> | undefined;
+    void slot.then(
+      (s) => {
+        ready = s;
+      },
+      () => undefined,
+    );
+    while (!ready) {
+      await Promise.race([slot, sleep(1000)]);
+      if (!ready) await heartbeat();
+    }
+    return ready;
+  }
+
+  /** Takes a partition over: fence the previous owner, restore its state from the changelog. */
+  private async open(topic: string, partition: number): Promise<Slot<T>> {
+    const producer = this.kafka.producer({
+      transactionalId: `${this.options.consumer.group_id}/${topic}/${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are written; retry fast.
+      retry: { initialRetryTime: 10, maxRetryTime: 2000, retries: 30 },
+    });
+    try {
+      await producer.connect();
+      // Beginning a transaction initialises the producer id, which fences the old owner and aborts its transaction.
+      const txn = await producer.transaction();
+      const started = Date.now();
+      const state = (await readChangelog(this.kafka, this.options.changelogTopic, [partition])).get(partition) ?? new Map<string, Buffer>();
+      const next = state.get(NEXT_OFFSET);
+      state.delete(NEXT_OFFSET);
+      const task = this.options.makeTask(topic, partition);
+      task.restore(state.entries());
+      const covered = next === undefined ? undefined : Number(next.toString('utf8'));
+      this.options.onRestore?.({ partition, records: state.size, ms: Date.now() - started });
+      return {
+        topic,
+        partition,
+        producer,
+        task,
+        next: covered,
+        committed: covered,
+        soughtGap: false,
+        outputs: [],
+        txn,
+        lastCommit: Date.now(),
+        lock: Promise.resolve(),
+        dropped: false,
+      };
+    } catch (err) {
+      await producer.disconnect().catch(() => undefined);
+      throw retriable('kafka_restore', `cannot take over ${topic}/${partition}`, err);
+    }
+  }
+
+  private locked<R>(slot: Slot<T>, fn: () => Promise<R>): Promise<R> {
+    const run = slot.lock.then(fn, fn);
+    slot.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private checkpointDue() {
+    const now = Date.now();
+    for (const pending of this.slots.values()) {
+      void pending.then(
+        (slot) => {
+          if (now - slot.lastCommit >= this.options.commitIntervalMs) void this.locked(slot, () => this.checkpoint(slot));
+        },
+        () => undefined,
+      );
+    }
+  }
+
+  /** Commits outputs, state changes and the input offset in one transaction. Call under the slot's lock. */
+  private async checkpoint(slot: Slot<T>): Promise<void> {
+    if (slot.dropped) return;
+    slot.lastCommit = Date.now();
+    const changes = slot.task.drainChanges();
+    if ((changes.length === 0 && slot.outputs.length === 0 && slot.next === slot.committed) || slot.next === undefined) return;
+    const started = Date.now();
+    const outputs = slot.outputs;
+    slot.outputs = [];
+    const changelog: Message[] = changes.map(([key, value]) => ({ key, value, partition: slot.partition }));
+    changelog.push({ key: NEXT_OFFSET, value: String(slot.next), partition: slot.partition });
+    try {
+      const txn = slot.txn ?? (await slot.producer.transaction());
+      slot.txn = txn;
+      for (const messages of chunks(outputs)) await txn.send({ topic: this.options.outputTopic, acks: -1, messages });
+      for (const messages of chunks(changelog)) await txn.send({ topic: this.options.changelogTopic, acks: -1, messages });
+      await txn.sendOffsets({
+        consumerGroupId: this.options.consumer.group_id,
+        topics: [{ topic: slot.topic, partitions: [{ partition: slot.partition, offset: String(slot.next) }] }],
+      });
+      await txn.commit();
+      slot.txn = undefined;
+      slot.committed = slot.next;
+      this.options.onCheckpoint?.({ partition: slot.partition, outputs: outputs.length, changes: changes.length, ms: Date.now() - started });
+    } catch (err) {
+      // Whatever the cause (fenced by a new owner, broker down), the in-memory state is now ahead of the changelog:
+      // drop it and rewind; the next batch restores the partition from its last checkpoint.
+      this.options.onRetry?.(err);
+      const key = `${slot.topic}/${slot.partition}`;
+      if (this.slots.get(key) !== undefined) this.slots.delete(key);
+      await this.release(slot);
+      if (!this.stopping && slot.committed !== undefined) {
+        try {
+          this.consumer?.seek({ topic: slot.topic, partition: slot.partition, offset: String(slot.committed) });
+        } catch {
+          // Not ours any more: its new owner restores it.
+        }
+      }
+    }
+  }
+
+  /** Forgets a partition (lost in a rebalance, or stopping): waits for its current batch or checkpoint first. */
+  private async drop(key: string): Promise<void> {
+    const pending = this.slots.get(key);
+    this.slots.delete(key);
+    const slot = await pending?.catch(() => undefined);
+    if (slot) await this.locked(slot, () => this.release(slot));
+  }
+
+  private async release(slot: Slot<T>): Promise<void> {
+    if (slot.dropped) return;
+    slot.dropped = true;
+    await slot.txn?.abort().catch(() => undefined);
+    await slot.producer.disconnect().catch(() => undefined);
+  }
+
+  /** Stops consuming, commits a final checkpoint of every partition (held state included) and leaves the group. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    const consumer = this.consumer;
+    if (!consumer || this.stopping) return;
+    consumer.pause(this.options.consumer.topics.map((topic) => ({ topic })));
+    const slots = await Promise.all([...this.slots.values()].map((s) => s.catch(() => undefined)));
+    for (const slot of slots) {
+      if (!slot) continue;
+      await this.locked(slot, async () => {
+        slot.lastCommit = 0;
+        await this.checkpoint(slot);
+      });
+    }
+    this.stopping = true;
+    for (const key of [...this.slots.keys()]) await this.drop(key);
+    await consumer.disconnect();
+    this.settle?.resolve();
+  }
+}
+
+const byteLength = (v: string | Buffer | null | undefined) => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+
+/** Splits messages into sends of at most MAX_SEND_BYTES of keys and values (Kafka refuses record batches over 1 MiB). */
+function chunks(messages: Message[]): Message[][] {
+  const out: Message[][] = [];
+  let current: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = byteLength(m.value) + byteLength(m.key) + 64;
+    if (current.length > 0 && bytes + size > MAX_SEND_BYTES) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}

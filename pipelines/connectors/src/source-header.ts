@@ -1,0 +1,29 @@
+// Where a derived record came from, carried in a Kafka header: "<topic>/<partition>/<offset>/<index>". A consumer of
+// a derived topic uses it to drop the duplicates an at-least-once writer produces when it re-reads its input after a
+// crash: per source partition, positions only grow, except across such a replay. (Kafka topic names cannot
+// contain "/".)
+import type { RecordPosition } from './types.js';
+
+export const SOURCE_HEADER = 'vigil-source';
+
+export function formatSource(p: RecordPosition): string | undefined {
+  if (p.topic === undefined || p.partition === undefined || p.offset === undefined) return undefined;
+  return `${p.topic}/${p.partition}/${p.offset}/${p.index ?? 0}`;
+}
+
+export interface SourcePoint {
+  /** "<topic>/<partition>" */
+  stream: string;
+  offset: number;
+  index: number;
+}
+
+export function parseSource(header: string | undefined): SourcePoint | undefined {
+  if (header === undefined) return undefined;
+  const parts = header.split('/');
+  if (parts.length !== 4) return undefined;
+  const offset = Number(parts[2]);
+  const index = Number(parts[3]);
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(index)) return undefined;
+  return { stream: `${parts[0]}/${parts[1]}`, offset, index };
+}

@@ -1,0 +1,74 @@
+// Checkpoints of keyed state. A store that can be checkpointed reports what changed since the last drain — each
+// changed key with its encoded entry, or null for a key that is gone (a tombstone) — and rebuilds itself from
+// such records. Written to a compacted changelog topic, the latest record per key is the state; replayed in log
+// order into an empty store, it gives back exactly the store that wrote it (values, expiry clocks, LRU order).
+import { deserialize, serialize } from 'node:v8';
+import { SlidingCounts, type SlidingCountsSnapshot } from './sliding-count.js';
+
+export interface Checkpointable {
+  /** Starts recording changes; off by default so the offline path pays nothing. */
+  trackChanges(): void;
+  /** Changes since the previous drain, oldest first; null = the key is gone. */
+  drainChanges(): [string, Buffer | null][];
+  /** Applies one changelog record (restore). */
+  restoreEntry(key: string, value: Buffer | null): void;
+  /** Called once every record has been applied. */
+  finishRestore(): void;
+}
+
+const SLIDING = '$sliding';
+
+/**
+ * Encodes a state object with V8's serializer (Maps, typed arrays, NaN and every double kept exactly). State objects
+ * are flat records whose fields may be SlidingCounts, which are stored as their snapshot and rebuilt on decode.
+ */
+export function encodeState(value: unknown): Buffer {
+  if (value !== null && typeof value === 'object' && !(value instanceof Map) && !ArrayBuffer.isView(value)) {
+    const flat: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) flat[k] = v instanceof SlidingCounts ? { [SLIDING]: v.snapshot() } : v;
+    return serialize(flat);
+  }
+  return serialize(value);
+}
+
+export function decodeState<S>(buffer: Buffer): S {
+  const value = deserialize(buffer) as unknown;
+  if (value !== null && typeof value === 'object' && !(value instanceof Map) && !ArrayBuffer.isView(value)) {
+    const record = value as Record<string, unknown>;
+    for (const [k, v] of Object.entries(record)) {
+      if (v !== null && typeof v === 'object' && SLIDING in v)
+        record[k] = SlidingCounts.fromSnapshot((v as Record<string, SlidingCountsSnapshot>)[SLIDING] as SlidingCountsSnapshot);
+    }
+  }
+  return value as S;
+}
+
+/** One value that is not keyed (a tenant-wide counter, a population prior), checkpointed whenever it was read. */
+export class Cell<T extends object> implements Checkpointable {
+  private tracking = false;
+  private touched = false;
+
+  constructor(private current: T) {}
+
+  /** The value, to read or update in place. */
+  get value(): T {
+    this.touched = this.tracking;
+    return this.current;
+  }
+
+  trackChanges(): void {
+    this.tracking = true;
+  }
+
+  drainChanges(): [string, Buffer | null][] {
+    if (!this.touched) return [];
+    this.touched = false;
+    return [['', encodeState(this.current)]];
+  }
+
+  restoreEntry(_key: string, value: Buffer | null): void {
+    if (value) this.current = decodeState<T>(value);
+  }
+
+  finishRestore(): void {}
+}
