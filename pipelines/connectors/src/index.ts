@@ -20,7 +20,7 @@ export type { KafkaSinkOptions } from './kafka/sink.js';
 export { KafkaSink } from './kafka/sink.js';
 export { KafkaSource } from './kafka/source.js';
 export type { StatefulProcessorOptions } from './kafka/stateful-processor.js';
-export { KafkaStatefulProcessor } from './kafka/stateful-processor.js';
+export { chunks as chunkMessages, KafkaStatefulProcessor } from './kafka/stateful-processor.js';
 export { MemoryBus, MemorySink, MemorySource } from './memory/bus.js';
 export { OffsetTracker } from './offset-tracker.js';
 export type { RetryOptions } from './retry.js';

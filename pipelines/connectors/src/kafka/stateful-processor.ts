@@ -300,7 +300,7 @@ export class KafkaStatefulProcessor<T> {
 const byteLength = (v: string | Buffer | null | undefined) => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
 
 /** Splits messages into sends of at most MAX_SEND_BYTES of keys and values (Kafka refuses record batches over 1 MiB). */
-function chunks(messages: Message[]): Message[][] {
+export function chunks(messages: Message[]): Message[][] {
   const out: Message[][] = [];
   let current: Message[] = [];
   let bytes = 0;

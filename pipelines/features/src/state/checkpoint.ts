@@ -2,8 +2,9 @@
 // changed key with its encoded entry, or null for a key that is gone (a tombstone) — and rebuilds itself from
 // such records. Written to a compacted changelog topic, the latest record per key is the state; replayed in log
 // order into an empty store, it gives back exactly the store that wrote it (values, expiry clocks, LRU order).
-import { deserialize, serialize } from 'node:v8';
-import { SlidingCounts, type SlidingCountsSnapshot } from './sliding-count.js';
+import { decodeState, encodeState } from './state-codec.js';
+
+export { decodeState, encodeState };
 
 export interface Checkpointable {
   /** Starts recording changes; off by default so the offline path pays nothing. */
@@ -14,33 +15,6 @@ export interface Checkpointable {
   restoreEntry(key: string, value: Buffer | null): void;
   /** Called once every record has been applied. */
   finishRestore(): void;
-}
-
-const SLIDING = '$sliding';
-
-/**
- * Encodes a state object with V8's serializer (Maps, typed arrays, NaN and every double kept exactly). State objects
- * are flat records whose fields may be SlidingCounts, which are stored as their snapshot and rebuilt on decode.
- */
-export function encodeState(value: unknown): Buffer {
-  if (value !== null && typeof value === 'object' && !(value instanceof Map) && !ArrayBuffer.isView(value)) {
-    const flat: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) flat[k] = v instanceof SlidingCounts ? { [SLIDING]: v.snapshot() } : v;
-    return serialize(flat);
-  }
-  return serialize(value);
-}
-
-export function decodeState<S>(buffer: Buffer): S {
-  const value = deserialize(buffer) as unknown;
-  if (value !== null && typeof value === 'object' && !(value instanceof Map) && !ArrayBuffer.isView(value)) {
-    const record = value as Record<string, unknown>;
-    for (const [k, v] of Object.entries(record)) {
-      if (v !== null && typeof v === 'object' && SLIDING in v)
-        record[k] = SlidingCounts.fromSnapshot((v as Record<string, SlidingCountsSnapshot>)[SLIDING] as SlidingCountsSnapshot);
-    }
-  }
-  return value as S;
 }
 
 /** One value that is not keyed (a tenant-wide counter, a population prior), checkpointed whenever it was read. */

@@ -16,10 +16,10 @@ interface Entry<S> {
   seq: number;
 }
 
-interface Stored {
+interface Stored<S> {
   l: number;
   q: number;
-  s: Buffer;
+  s: S;
 }
 
 export class KeyedState<S> implements Checkpointable {
@@ -97,7 +97,7 @@ export class KeyedState<S> implements Checkpointable {
     const out: [string, Buffer | null][] = [];
     for (const key of this.changed) {
       const e = this.entries.get(key);
-      out.push([key, e ? encodeState({ l: e.lastSeen, q: e.seq, s: encodeState(e.state) } satisfies Stored) : null]);
+      out.push([key, e ? encodeState({ l: e.lastSeen, q: e.seq, s: e.state } satisfies Stored<S>) : null]);
     }
     this.changed.clear();
     return out;
@@ -109,8 +109,8 @@ export class KeyedState<S> implements Checkpointable {
       this.restoring.delete(key);
       return;
     }
-    const stored = decodeState<Stored>(value);
-    this.restoring.set(key, { lastSeen: stored.l, seq: stored.q, state: decodeState<S>(stored.s) });
+    const stored = decodeState<Stored<S>>(value);
+    this.restoring.set(key, { lastSeen: stored.l, seq: stored.q, state: stored.s });
   }
 
   /** Inserts the restored entries in their LRU order, replacing whatever the store held. */
