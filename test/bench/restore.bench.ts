@@ -1,11 +1,21 @@
-// Restore time of the feature stage's state after a restart, on a real broker: one keyed partition holding N
-// principals (one request each, each with its own IP and token — the worst case per principal) is checkpointed to
-// a compacted changelog partition the way the detector does it, then read back and rebuilt into a fresh task.
+// Restore time of the feature stages' state after a restart, on a real broker: one principal partition holding N
+// principals (one request each, each with its own IP and token — the worst case per principal) and one entity
+// partition holding their N IPs are checkpointed to compacted changelog partitions the way the detector does it
+// (the entity task's parts joined by the principal task), then read back and rebuilt into fresh tasks.
 // Peer, same run: reading the same changelog without rebuilding anything (the Kafka read alone).
 // Run: npm run bench:restore [-- --principals N]   (starts Kafka itself via test/infra/with-services.sh)
-import { chunkMessages, createKafka, ensureTopics, kafkaConnectionSchema, readChangelog, SOURCE_HEADER, type SourceRecord } from '@vigil/connectors';
+import {
+  chunkMessages,
+  createKafka,
+  ensureTopics,
+  kafkaConnectionSchema,
+  readChangelog,
+  SOURCE_HEADER,
+  type SourceRecord,
+  type StatefulTask,
+} from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
-import { FeatureExtractor, FeaturePartitionTask, MmdbGeoLookup } from '@vigil/features';
+import { EntityFeatureTask, entityKeys, FeatureExtractor, MmdbGeoLookup, PrincipalFeatureTask, ROLE_HEADER } from '@vigil/features';
 
 const flag = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -18,8 +28,11 @@ if (!brokers) throw new Error('KAFKA_BROKERS is not set: run through test/infra/
 
 const geo = MmdbGeoLookup.bundled();
 const kafka = createKafka(kafkaConnectionSchema.parse({ brokers: brokers.split(',') }));
-const topic = `bench-restore-${Date.now()}`;
-await ensureTopics(kafka, [{ topic, partitions: 1, compacted: true }]);
+const topics = { principal: `bench-restore-principal-${Date.now()}`, entity: `bench-restore-entity-${Date.now()}` };
+await ensureTopics(kafka, [
+  { topic: topics.principal, partitions: 1, compacted: true },
+  { topic: topics.entity, partitions: 1, compacted: true },
+]);
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 await producer.connect();
 
@@ -42,62 +55,86 @@ const event = (i: number): AccessEvent => {
   };
 };
 
-let task: FeaturePartitionTask | undefined = new FeaturePartitionTask(FeatureExtractor.standard(geo), 2000);
-let records = 0;
-let bytes = 0;
-let t0 = performance.now();
-for (let from = 0; from < PRINCIPALS; from += CHECKPOINT_EVERY) {
-  const batch: SourceRecord[] = [];
-  for (let i = from; i < Math.min(PRINCIPALS, from + CHECKPOINT_EVERY); i++) {
-    const e = event(i);
-    batch.push({
-      value: Buffer.from(JSON.stringify(e)),
-      key: Buffer.from(principalKey(e)),
-      headers: { [SOURCE_HEADER]: `raw/0/${i}/0` },
-      position: { offset: String(i) },
-    });
-  }
-  task.process(batch);
-  const changes = task.drainChanges();
-  records += changes.length;
-  const messages = changes.map(([key, value]) => {
-    bytes += key.length + (value?.length ?? 0);
+const makePrincipal = () => new PrincipalFeatureTask(FeatureExtractor.standard(geo), 2000);
+const makeEntity = () => new EntityFeatureTask(FeatureExtractor.standard(geo), 2000);
+let principal: PrincipalFeatureTask | undefined = makePrincipal();
+let entity: EntityFeatureTask | undefined = makeEntity();
+const written = { principal: { records: 0, bytes: 0 }, entity: { records: 0, bytes: 0 } };
+let emitted = 0;
+
+async function checkpoint(which: 'principal' | 'entity', task: StatefulTask<unknown>) {
+  const messages = task.drainChanges().map(([key, value]) => {
+    written[which].records++;
+    written[which].bytes += key.length + (value?.length ?? 0);
     return { key, value, partition: 0 };
   });
-  for (const chunk of chunkMessages(messages)) await producer.send({ topic, acks: -1, messages: chunk });
+  for (const chunk of chunkMessages(messages)) await producer.send({ topic: topics[which], acks: -1, messages: chunk });
+}
+
+let t0 = performance.now();
+for (let from = 0; from < PRINCIPALS; from += CHECKPOINT_EVERY) {
+  const events: SourceRecord[] = [];
+  const entityRecords: SourceRecord[] = [];
+  for (let i = from; i < Math.min(PRINCIPALS, from + CHECKPOINT_EVERY); i++) {
+    const e = event(i);
+    const value = Buffer.from(JSON.stringify(e));
+    events.push({ value, key: Buffer.from(principalKey(e)), headers: { [SOURCE_HEADER]: `raw/0/${i}/0` }, position: {} });
+    for (const [role, key] of entityKeys(e))
+      entityRecords.push({ value, key: Buffer.from(key), headers: { [SOURCE_HEADER]: `raw/0/${i}/0`, [ROLE_HEADER]: role }, position: {} });
+  }
+  const parts = entity.process(entityRecords).map((p) => ({
+    value: Buffer.from(JSON.stringify(p.value)),
+    key: Buffer.from(p.key as string),
+    headers: p.headers ?? {},
+    position: {},
+  }));
+  emitted += principal.process([...events, ...parts]).length;
+  await checkpoint('entity', entity);
+  await checkpoint('principal', principal);
 }
 const checkpointSeconds = (performance.now() - t0) / 1000;
-const held = task.held;
-task = undefined;
+const held = { principal: principal.held, entity: entity.held, joins: principal.pendingJoins };
+principal = undefined;
+entity = undefined;
 await producer.disconnect();
-(globalThis as { gc?: () => void }).gc?.();
+const gc = (globalThis as { gc?: () => void }).gc;
 
-t0 = performance.now();
-const raw = await readChangelog(kafka, topic, [0]);
-const readOnlySeconds = (performance.now() - t0) / 1000;
-const rawKeys = raw.get(0)?.size ?? 0;
-raw.clear();
-(globalThis as { gc?: () => void }).gc?.();
-
-t0 = performance.now();
-const state = (await readChangelog(kafka, topic, [0])).get(0) ?? new Map();
-const restored = new FeaturePartitionTask(FeatureExtractor.standard(geo), 2000);
-restored.restore(state.entries());
-const restoreSeconds = (performance.now() - t0) / 1000;
-if (restored.held !== held) throw new Error(`restored ${restored.held} held events, expected ${held}`);
+const figures: Record<string, { read: number; restore: number; keys: number }> = {};
+for (const which of ['principal', 'entity'] as const) {
+  gc?.();
+  t0 = performance.now();
+  const raw = await readChangelog(kafka, topics[which], [0]);
+  const read = (performance.now() - t0) / 1000;
+  const keys = raw.get(0)?.size ?? 0;
+  raw.clear();
+  gc?.();
+  t0 = performance.now();
+  const state = (await readChangelog(kafka, topics[which], [0])).get(0) ?? new Map();
+  const task = which === 'principal' ? makePrincipal() : makeEntity();
+  task.restore(state.entries());
+  figures[which] = { read, restore: (performance.now() - t0) / 1000, keys };
+  if (task.held !== held[which]) throw new Error(`restored ${task.held} held events, expected ${held[which]}`);
+  if (task instanceof PrincipalFeatureTask && task.pendingJoins !== held.joins) throw new Error('restored joins differ');
+}
 
 const admin = kafka.admin();
 await admin.connect();
-await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
 await admin.disconnect();
 
 console.log(
-  `principals: ${PRINCIPALS.toLocaleString('en')} in one partition; changelog: ${records.toLocaleString('en')} records written, ${rawKeys.toLocaleString('en')} keys, ${(bytes / 2 ** 20).toFixed(0)} MiB (${Math.round(bytes / PRINCIPALS)} bytes per principal)`,
+  `${PRINCIPALS.toLocaleString('en')} principals (one request each, each with its own IP and token), ${emitted.toLocaleString('en')} feature records joined`,
 );
-console.log(`checkpointing while processing (extract + drain + produce): ${checkpointSeconds.toFixed(1)} s`);
-console.log(`peer: read the changelog partition only                     ${readOnlySeconds.toFixed(1)} s`);
-console.log(
-  `restore (read + rebuild every store and held event)          ${restoreSeconds.toFixed(1)} s  (${Math.round(PRINCIPALS / restoreSeconds).toLocaleString('en')} principals/s)`,
-);
-console.log(`ratio restore / read-only: ${(restoreSeconds / readOnlySeconds).toFixed(2)}`);
+console.log(`checkpointing both stages while processing (extract + join + drain + produce): ${checkpointSeconds.toFixed(1)} s`);
+for (const which of ['principal', 'entity'] as const) {
+  const w = written[which];
+  const f = figures[which] as { read: number; restore: number; keys: number };
+  console.log(
+    `${which} partition: changelog ${w.records.toLocaleString('en')} records, ${f.keys.toLocaleString('en')} keys, ${(w.bytes / 2 ** 20).toFixed(0)} MiB (${Math.round(w.bytes / PRINCIPALS)} bytes per principal)`,
+  );
+  console.log(`  peer: read the changelog partition only   ${f.read.toFixed(1)} s`);
+  console.log(
+    `  restore (read + rebuild)                  ${f.restore.toFixed(1)} s  (${Math.round(PRINCIPALS / f.restore).toLocaleString('en')} principals/s; ratio to read-only ${(f.restore / f.read).toFixed(2)})`,
+  );
+}
 process.exit(0);

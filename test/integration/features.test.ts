@@ -1,8 +1,9 @@
-// The online feature stage on the real broker gives, for every request, the same principal-keyed features as the
-// offline path (`vigil features` / FeatureStream) over the same log — although the log is written unkeyed to
-// three partitions, re-keyed by the detector, and consumed partition by partition — with one detector, with two
-// in one group, and with one killed by SIGKILL mid-stream and restarted. Exactly once: every request has exactly
-// one feature record on the (read-committed) feature topic, whatever was killed.
+// The online feature stages on the real broker give, for every request, the same feature vector as the offline path
+// (`vigil features` / FeatureStream) over the same log — although the log is written unkeyed to three partitions,
+// re-keyed by principal and by entity (IP, username, tenant), the entity features computed where each entity's
+// events meet and joined back onto the request — with one detector, with two in one group, and with one killed by
+// SIGKILL mid-stream and restarted. Exactly once: every request has exactly one feature record on the
+// (read-committed) feature topic, whatever was killed.
 import { adapterFor } from '@vigil/adapters';
 import type { AccessEvent } from '@vigil/events';
 import { FeatureExtractor, type FeatureRecord, FeatureStream, MmdbGeoLookup } from '@vigil/features';
@@ -39,13 +40,14 @@ describe('feature stage on Kafka', () => {
     { instances: 1, kill: false },
     { instances: 2, kill: false },
     { instances: 1, kill: true },
-  ])('computes the same principal-keyed features online as offline: $instances instance(s), SIGKILL mid-stream: $kill', async ({ instances, kill }) => {
+  ])('computes every feature online as offline: $instances instance(s), SIGKILL mid-stream: $kill', async ({ instances, kill }) => {
     const input = randomName('in');
     const keyed = randomName('keyed');
+    const entities = randomName('entities');
     const dlq = randomName('dlq');
     const featuresTopic = randomName('features');
     const group = randomName('detector');
-    created.push(input, keyed, dlq, featuresTopic);
+    created.push(input, keyed, entities, dlq, featuresTopic);
     const mine: DetectorProcess[] = [];
     onTestFailed(() => {
       for (const d of mine) console.log(`--- detector output ---\n${d.output().slice(-4000)}`);
@@ -75,7 +77,7 @@ describe('feature stage on Kafka', () => {
         pepper: { secret: PEPPER },
         kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
         consumer: { group_id: group, topics: [input], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
-        topics: { keyed, dead_letter: dlq, partitions: 3 },
+        topics: { keyed, entities, dead_letter: dlq, partitions: 3 },
         features: { topic: featuresTopic, reorder_bound_ms: BOUND_MS },
         telemetry: { port: 0 },
       });
@@ -173,20 +175,22 @@ describe('feature stage on Kafka', () => {
       expect(online.has(f.request_id), `a second feature record for ${f.request_id}`).toBe(false);
       online.set(f.request_id, f);
     }
-    const schema = offline.extractor.schema;
-    const exact = schema.principal_exact.map((n) => schema.names.indexOf(n));
+    const extractor = offline.extractor;
+    const entitySlots = [...extractor.slots('ip'), ...extractor.slots('user'), ...extractor.slots('tenant')];
     let nonzero = 0;
+    let entityNonzero = 0;
     for (const id of mainIds) {
       const got = online.get(id);
-      const want = expected.get(id);
-      expect(got?.schema).toBe(schema.hash);
-      const pick = (v: ArrayLike<number>) => exact.map((i) => v[i] as number);
-      expect(pick(got?.v ?? []), id).toEqual(pick(want ?? []));
-      nonzero += pick(want ?? []).filter((x) => x !== 0).length;
+      const want = Array.from(expected.get(id) ?? []);
+      expect(got?.schema).toBe(extractor.schema.hash);
+      expect(got?.v, id).toEqual(want);
+      nonzero += want.filter((x) => x !== 0).length;
+      entityNonzero += entitySlots.filter((i) => want[i] !== 0).length;
     }
     expect(nonzero).toBeGreaterThan(mainIds.length * 4);
+    expect(entityNonzero).toBeGreaterThan(mainIds.length);
     console.log(
-      `feature stage, ${instances} instance(s)${kill ? ', one killed and restarted' : ''}: ${mainIds.length} requests, ${exact.length} principal-exact features identical online and offline, no duplicates`,
+      `feature stages, ${instances} instance(s)${kill ? ', one killed and restarted' : ''}: ${mainIds.length} requests, all ${extractor.names.length} features identical online and offline (entity features joined), no duplicates`,
     );
   });
 });

@@ -110,6 +110,7 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
   const keyed = randomName('keyed');
   const dlq = randomName('dlq');
   const featuresTopic = randomName('features');
+  const entities = randomName('entities');
   const group = randomName('detector');
   let producer: Producer;
   const running: DetectorProcess[] = [];
@@ -129,7 +130,7 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
       heartbeat_interval_ms: 1000,
       commit_interval_ms: 200,
     },
-    topics: { keyed, dead_letter: dlq, partitions: 3 },
+    topics: { keyed, entities, dead_letter: dlq, partitions: 3 },
     features: { topic: featuresTopic },
     clickhouse: { url: requiredEnv('CLICKHOUSE_URL'), table_prefix: prefix, batch_max_age_ms: 200, batch_max_rows: 2000 },
     adapter: { max_record_bytes: 100_000 },
@@ -155,7 +156,7 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
     await ch.close();
     const admin = kafka.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [...Object.values(topics), keyed, dlq, featuresTopic] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [...Object.values(topics), keyed, entities, dlq, featuresTopic] }).catch(() => undefined);
     await admin.disconnect();
   });
 

@@ -2,10 +2,12 @@
 // parameters) with its hash — the hash a model bundle records and a detector checks before scoring with it.
 import { createHash } from 'node:crypto';
 import { type AccessEvent, principalKey } from '@vigil/events';
-import { AuthFailures } from './features/auth.js';
+import { TenantLogins, UserLogins } from './features/auth.js';
 import { Enumeration } from './features/enumeration.js';
 import type { FeatureFamily } from './features/feature.js';
 import { GeoJump } from './features/geo.js';
+import { IpActivity } from './features/ip.js';
+import type { Role } from './features/roles.js';
 import { TokenConsistency } from './features/token.js';
 import { TransactionDeviation } from './features/transaction.js';
 import { Velocity } from './features/velocity.js';
@@ -15,9 +17,7 @@ import type { Checkpointable } from './state/checkpoint.js';
 export interface FeatureSchema {
   version: 1;
   names: string[];
-  /** Features exact per principal whichever instance computes them (see FeatureFamily.principalExact). */
-  principal_exact: string[];
-  families: { family: string; names: string[]; params: Record<string, number | string | boolean> }[];
+  families: { family: string; role: Role; names: string[]; params: Record<string, number | string | boolean> }[];
   hash: string;
 }
 
@@ -33,29 +33,52 @@ export class FeatureExtractor {
       this.offsets.push(offset);
       offset += f.names.length;
     }
-    const described = families.map((f) => ({ family: f.constructor.name, names: [...f.names], params: f.params }));
+    const described = families.map((f) => ({ family: f.constructor.name, role: f.role, names: [...f.names], params: f.params }));
     const hash = createHash('sha256')
       .update(JSON.stringify({ version: 1, families: described }))
       .digest('hex');
     this.schema = {
       version: 1,
       names: this.names,
-      principal_exact: families.flatMap((f) => [...f.principalExact]),
       families: described,
       hash: `sha256:${hash}`,
     };
   }
 
-  /** The default families. Each keeps its own keyed state; one extractor per stream of events. */
+  /** The default families, principal ones first. Each keeps its own keyed state; one extractor per stream of events. */
   static standard(geo: GeoLookup): FeatureExtractor {
-    return new FeatureExtractor([new Velocity(), new Enumeration(), new AuthFailures(), new GeoJump(geo), new TokenConsistency(), new TransactionDeviation()]);
+    return new FeatureExtractor([
+      new Velocity(),
+      new Enumeration(),
+      new GeoJump(geo),
+      new TokenConsistency(),
+      new TransactionDeviation(),
+      new IpActivity(),
+      new UserLogins(),
+      new TenantLogins(),
+    ]);
   }
 
-  /** Updates every family's state with the event and returns its feature vector. Events must come in per-key order. */
-  extract(event: AccessEvent): Float64Array {
+  /** Positions in the vector of the features of one role. */
+  slots(role: Role): number[] {
+    const out: number[] = [];
+    this.families.forEach((f, i) => {
+      if (f.role === role) for (let j = 0; j < f.names.length; j++) out.push((this.offsets[i] as number) + j);
+    });
+    return out;
+  }
+
+  /**
+   * Updates the families' state with the event and returns its feature vector. Events must come in per-key order.
+   * With `role`, only that role's families run (the online stages); the other positions stay 0.
+   */
+  extract(event: AccessEvent, role?: Role): Float64Array {
     const out = new Float64Array(this.names.length);
     const principal = principalKey(event);
-    for (let i = 0; i < this.families.length; i++) (this.families[i] as FeatureFamily).update(event, out, this.offsets[i] as number, principal);
+    for (let i = 0; i < this.families.length; i++) {
+      const f = this.families[i] as FeatureFamily;
+      if (role === undefined || f.role === role) f.update(event, out, this.offsets[i] as number, principal);
+    }
     return out;
   }
 

@@ -3,10 +3,11 @@
 import { type AccessEvent, principalKey } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
 import { FeatureExtractor } from './extractor.js';
-import { AuthFailures } from './features/auth.js';
+import { TenantLogins, UserLogins } from './features/auth.js';
 import { Enumeration } from './features/enumeration.js';
 import type { FeatureFamily } from './features/feature.js';
 import { GeoJump } from './features/geo.js';
+import { IpActivity } from './features/ip.js';
 import { TokenConsistency } from './features/token.js';
 import { TransactionDeviation } from './features/transaction.js';
 import { Velocity } from './features/velocity.js';
@@ -141,7 +142,7 @@ describe('Enumeration', () => {
   });
 });
 
-describe('AuthFailures', () => {
+describe('logins: IpActivity, UserLogins, TenantLogins', () => {
   const login = (ts: number, ip: string, username: string, status: number) =>
     ev({
       ts,
@@ -154,33 +155,53 @@ describe('AuthFailures', () => {
       login: { username },
       principal: { username, client_ip: ip },
     });
+  const families = () => new FeatureExtractor([new IpActivity(), new UserLogins(), new TenantLogins()]);
+  const runOne = (x: FeatureExtractor, events: AccessEvent[]) =>
+    events.map((e) => {
+      const v = x.extract(e);
+      return Object.fromEntries(x.names.map((n, i) => [n, v[i] as number]));
+    });
 
   it('sees concentrated stuffing from one IP and the success that follows on a cracked account', () => {
-    const f = new AuthFailures();
-    const tries = run(
-      f,
+    const x = families();
+    const tries = runOne(
+      x,
       Array.from({ length: 20 }, (_, i) => login(T0 + i * S, '203.0.113.9', `user${i}`, 401)),
     );
     expect(last(tries).ip_failed_logins_10m_log).toBeCloseTo(Math.log1p(20));
     expect(last(tries).ip_distinct_usernames_10m_log).toBeCloseTo(Math.log1p(20));
-    run(f, [login(T0 + 30 * S, '203.0.113.9', 'user3', 401), login(T0 + 31 * S, '203.0.113.9', 'user3', 401)]);
-    const cracked = run(f, [login(T0 + 40 * S, '198.51.100.1', 'user3', 200)])[0];
+    runOne(x, [login(T0 + 30 * S, '203.0.113.9', 'user3', 401), login(T0 + 31 * S, '203.0.113.9', 'user3', 401)]);
+    const cracked = runOne(x, [login(T0 + 40 * S, '198.51.100.1', 'user3', 200)])[0];
     expect(cracked?.success_after_failures_log).toBeCloseTo(Math.log1p(3));
-    expect(run(f, [login(T0 + 41 * S, '198.51.100.2', 'bob', 200)])[0]?.success_after_failures_log).toBe(0);
+    expect(runOne(x, [login(T0 + 41 * S, '198.51.100.2', 'bob', 200)])[0]?.success_after_failures_log).toBe(0);
+    // A request that is not a login reads its IP's login counts but creates no login state.
+    const browse = runOne(x, [ev({ ts: T0 + 42 * S, client_ip: '203.0.113.9' }), ev({ ts: T0 + 43 * S, client_ip: '192.0.2.77' })]);
+    expect(browse[0]?.ip_failed_logins_10m_log).toBeCloseTo(Math.log1p(22));
+    expect(browse[1]?.ip_failed_logins_10m_log).toBe(0);
+    expect(browse[1]?.tenant_failure_ratio_1m).toBe(0);
+    expect(browse[1]?.ip_route_req_1m_log).toBeCloseTo(Math.log1p(1));
   });
 
   it('sees distributed stuffing only tenant-wide', () => {
-    const f = new AuthFailures();
-    run(
-      f,
+    const x = families();
+    runOne(
+      x,
       Array.from({ length: 60 }, (_, i) => login(T0 + i * MIN, `198.51.100.${i}`, `u${i}`, i % 10 === 0 ? 401 : 200)),
     );
-    const spray = run(
-      f,
+    const spray = runOne(
+      x,
       Array.from({ length: 100 }, (_, i) => login(T0 + H + i * 300, `192.0.2.${i}`, `victim${i}`, 401)),
     );
     expect(last(spray).ip_failed_logins_10m_log).toBeCloseTo(Math.log1p(1));
     expect(last(spray).tenant_failure_ratio_1m).toBeGreaterThan(4);
+  });
+
+  it('counts scraping of one route from one address', () => {
+    const r = run(
+      new IpActivity(),
+      Array.from({ length: 30 }, (_, i) => ev({ ts: T0 + i * S, object_ids: [String(i)] })),
+    );
+    expect(last(r).ip_route_req_1m_log).toBeCloseTo(Math.log1p(30));
   });
 });
 

@@ -2,17 +2,23 @@
 
 export type { FeatureSchema } from './extractor.js';
 export { FeatureExtractor } from './extractor.js';
-export { AuthFailures, loginOutcome } from './features/auth.js';
+export { loginOutcome, TenantLogins, UserLogins } from './features/auth.js';
 export { Enumeration } from './features/enumeration.js';
 export type { FeatureFamily } from './features/feature.js';
 export { GeoJump } from './features/geo.js';
+export { IpActivity } from './features/ip.js';
+export type { EntityRole, Role } from './features/roles.js';
+export { ENTITY_ROLES, entityKeys } from './features/roles.js';
 export { networkOf, TokenConsistency } from './features/token.js';
 export { TransactionDeviation } from './features/transaction.js';
 export { Velocity } from './features/velocity.js';
 export type { GeoLookup, GeoPoint } from './geo/lookup.js';
 export { haversineKm, MmdbGeoLookup } from './geo/lookup.js';
-export type { FeatureRecord } from './partition-task.js';
-export { FeaturePartitionTask } from './partition-task.js';
+export { EntityFeatureTask } from './stages/entity-task.js';
+export type { PrincipalTaskOptions } from './stages/principal-task.js';
+export { PrincipalFeatureTask } from './stages/principal-task.js';
+export type { EntityPart, FeatureRecord } from './stages/records.js';
+export { KIND_HEADER, PART_KIND, ROLE_HEADER } from './stages/records.js';
 export { Cell, type Checkpointable, decodeState, encodeState } from './state/checkpoint.js';
 export { KeyedState } from './state/keyed-state.js';
 export { ReorderBuffer } from './state/reorder-buffer.js';

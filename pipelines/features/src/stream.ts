@@ -3,10 +3,12 @@
 // Used by the offline path (`vigil features`, and training) and, one per keyed partition, by the online stage,
 // which carries its delivery bookkeeping through the buffer as each event's payload.
 //
-// Checkpoints (online stage): the extractor's state changes, the events the buffer holds (each under its own key,
-// deleted once released) and the buffer's clock. Restored, the stream continues exactly where it was.
+// Checkpoints (online stages): the extractor's state changes, the events the buffer holds with their payloads (each
+// under its own key, deleted once released; payloads must survive JSON) and the buffer's clock. Restored, the
+// stream continues exactly where it was.
 import type { AccessEvent } from '@vigil/events';
 import type { FeatureExtractor } from './extractor.js';
+import type { Role } from './features/roles.js';
 import { decodeState, encodeState } from './state/checkpoint.js';
 import { ReorderBuffer } from './state/reorder-buffer.js';
 
@@ -35,9 +37,11 @@ export class FeatureStream<P = undefined> {
   private readonly persisted = new Set<number>();
   private checkpointedArrivals = 0;
 
+  /** @param roleOf which role's families an event runs through (online stages); default: every family */
   constructor(
     readonly extractor: FeatureExtractor,
     boundMs: number,
+    private readonly roleOf?: (payload: P) => Role,
   ) {
     this.buffer = new ReorderBuffer(boundMs);
   }
@@ -65,11 +69,11 @@ export class FeatureStream<P = undefined> {
   private extract(held: Held<P>[]): FeatureRow<P>[] {
     return held.map((h) => {
       if (this.added && !this.added.delete(h.n) && this.persisted.delete(h.n)) this.released.push(h.n);
-      return { event: h.event, payload: h.payload, vector: this.extractor.extract(h.event) };
+      return { event: h.event, payload: h.payload, vector: this.extractor.extract(h.event, this.roleOf?.(h.payload)) };
     });
   }
 
-  /** Starts recording changes for checkpoints. Payloads are not checkpointed: restored events carry `restoredPayload`. */
+  /** Starts recording changes for checkpoints. */
   trackChanges(): void {
     this.added ??= new Map();
     this.extractor.trackChanges();
@@ -81,7 +85,7 @@ export class FeatureStream<P = undefined> {
     for (const n of this.released) out.push([HELD + n, null]);
     this.released = [];
     for (const [n, h] of this.added ?? []) {
-      out.push([HELD + n, Buffer.from(JSON.stringify(h.event))]);
+      out.push([HELD + n, Buffer.from(JSON.stringify({ event: h.event, payload: h.payload }))]);
       this.persisted.add(n);
     }
     this.added?.clear();
@@ -90,15 +94,15 @@ export class FeatureStream<P = undefined> {
     return out;
   }
 
-  /** Rebuilds the stream from changelog records (latest per key); restored held events get `restoredPayload`. */
-  restore(records: Iterable<[string, Buffer | null]>, restoredPayload: P): void {
+  /** Rebuilds the stream from changelog records (latest per key). */
+  restore(records: Iterable<[string, Buffer | null]>): void {
     const state: [string, Buffer | null][] = [];
     const held: Held<P>[] = [];
     let clock = { maxTs: Number.NEGATIVE_INFINITY, late: 0, arrivals: 0 };
     for (const [key, value] of records) {
       if (key.startsWith('state/')) state.push([key.slice(6), value]);
       else if (key.startsWith(HELD) && value)
-        held.push({ n: Number(key.slice(HELD.length)), event: JSON.parse(value.toString('utf8')), payload: restoredPayload });
+        held.push({ n: Number(key.slice(HELD.length)), ...(JSON.parse(value.toString('utf8')) as { event: AccessEvent; payload: P }) });
       else if (key === CLOCK && value) clock = decodeState(value);
     }
     this.extractor.restore(state);

@@ -1,4 +1,4 @@
 // Public surface of @vigil/ingest: the parse / dead-letter / re-key stage, online (handler) and offline (parseBatch).
 export { deadLetter } from './dead-letter.js';
 export type { IngestOptions, IngestResult, IngestSinks } from './ingest.js';
-export { createIngestHandler, parseBatch } from './ingest.js';
+export { createIngestHandler, entityRecords, parseBatch } from './ingest.js';

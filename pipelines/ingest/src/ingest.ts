@@ -1,9 +1,11 @@
 // The ingest stage: each input record is parsed by its gateway adapter; events go on keyed by principal (and to
-// analytics when configured), failures go to the dead-letter sink with a reason. A batch is acknowledged to its
+// analytics when configured, and re-keyed by entity — client IP, username, tenant — for the entity feature stage),
+// failures go to the dead-letter sink with a reason. A batch is acknowledged to its
 // source only when every sink has acknowledged, so offsets never move past something not yet durable.
 import type { Adapter } from '@vigil/adapters';
 import { formatSource, type Sink, type SinkRecord, SOURCE_HEADER, type SourceBatch } from '@vigil/connectors';
 import { type AccessEvent, type DeadLetter, principalKey } from '@vigil/events';
+import { entityKeys, ROLE_HEADER } from '@vigil/features';
 import { extractContext, injectContext, inSpan, pipelineCounters, sampled } from '@vigil/telemetry';
 import { deadLetter } from './dead-letter.js';
 
@@ -13,6 +15,8 @@ export interface IngestSinks {
   deadLetters: Sink<DeadLetter>;
   /** Analytics copy (ClickHouse access_events). */
   analytics?: Sink<AccessEvent>;
+  /** Events re-keyed by entity (vigil.access.by-entity), one record per role the event plays (see entityKeys). */
+  entities?: Sink<AccessEvent>;
 }
 
 export interface IngestOptions {
@@ -71,6 +75,15 @@ export function parseBatch(batch: Pick<SourceBatch, 'records'>, options: Pick<In
   return { events, deadLetters };
 }
 
+/** The entity-keyed copies of events: each role an event plays, keyed by that entity, the role in a header. */
+export function entityRecords(events: SinkRecord<AccessEvent>[]): SinkRecord<AccessEvent>[] {
+  const out: SinkRecord<AccessEvent>[] = [];
+  for (const e of events) {
+    for (const [role, key] of entityKeys(e.value)) out.push({ key, value: e.value, headers: { ...e.headers, [ROLE_HEADER]: role }, position: e.position });
+  }
+  return out;
+}
+
 export function createIngestHandler(options: IngestOptions): (batch: SourceBatch) => Promise<void> {
   const counters = pipelineCounters();
   return async (batch) => {
@@ -79,6 +92,7 @@ export function createIngestHandler(options: IngestOptions): (batch: SourceBatch
     for (const d of deadLetters) counters.deadLettered(d.value.reason, d.value.format);
     const writes = [options.sinks.events.write(events), options.sinks.deadLetters.write(deadLetters)];
     if (options.sinks.analytics) writes.push(options.sinks.analytics.write(events));
+    if (options.sinks.entities) writes.push(options.sinks.entities.write(entityRecords(events)));
     // Not awaited: the source keeps fetching while sinks work, bounded by its unacknowledged-batch limit.
     Promise.all(writes).then(
       () => {

@@ -31,7 +31,12 @@ export const detectorConfigSchema = z
       .describe('Consumer of the access-log topic.'),
     topics: z
       .strictObject({
-        keyed: z.string().min(1).default('vigil.access.by-principal').describe('Events re-keyed by principal.'),
+        keyed: z.string().min(1).default('vigil.access.by-principal').describe('Events re-keyed by principal (and the entity parts joined onto them).'),
+        entities: z
+          .string()
+          .min(1)
+          .default('vigil.access.by-entity')
+          .describe('Events re-keyed by entity (client IP; username and tenant for logins), for the entity feature stage.'),
         dead_letter: z.string().min(1).default('vigil.dlq').describe('Records that could not be parsed, with reason codes.'),
         partitions: z.number().int().positive().default(6).describe('Partitions of topics vigil creates.'),
       })
@@ -52,7 +57,9 @@ export const detectorConfigSchema = z
           .string()
           .min(1)
           .optional()
-          .describe('Compacted topic of feature-state checkpoints; default "<consumer.group_id>.features-changelog".'),
+          .describe(
+            'Compacted topic of principal-stage state checkpoints; default "<consumer.group_id>.features-changelog" (the entity stage uses "<consumer.group_id>.entities-changelog").',
+          ),
         commit_interval_ms: z
           .number()
           .int()

@@ -16,10 +16,11 @@ import {
   KafkaStatefulProcessor,
   keyedHash,
   migrate,
+  type StatefulProcessorOptions,
   withRetry,
 } from '@vigil/connectors';
 import type { AccessEvent, DeadLetter } from '@vigil/events';
-import { FeatureExtractor, FeaturePartitionTask, type FeatureRecord, MmdbGeoLookup } from '@vigil/features';
+import { EntityFeatureTask, type EntityPart, FeatureExtractor, type FeatureRecord, MmdbGeoLookup, PrincipalFeatureTask } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
 import { installTracing, logEvent, startOpsServer } from '@vigil/runtime';
 import { pipelineCounters } from '@vigil/telemetry';
@@ -110,47 +111,67 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     };
   }
 
-  // The feature stage reads the keyed topic in its own consumer group: each instance owns whole principals, and
-  // each keyed partition's state is checkpointed to the changelog in the same transaction as its feature records.
-  let features: KafkaStatefulProcessor<FeatureRecord> | undefined;
-  let featuresDone: Promise<void> | undefined;
+  // Two feature stages, each in its own consumer group and each exactly once (KafkaStatefulProcessor): the entity
+  // stage reads events keyed by IP / username / tenant and writes each event's entity parts back onto the
+  // principal-keyed topic; the principal stage computes the principal's own features and joins the parts on.
+  const stages: KafkaStatefulProcessor<unknown>[] = [];
+  const stagesDone: Promise<void>[] = [];
+  let entitiesSink: KafkaSink<AccessEvent> | undefined;
   if (config.features.enabled) {
     const f = config.features;
-    const changelog = f.changelog_topic ?? `${config.consumer.group_id}.features-changelog`;
+    const group = config.consumer.group_id;
+    const changelog = f.changelog_topic ?? `${group}.features-changelog`;
+    const entityChangelog = `${group}.entities-changelog`;
+    const partitions = config.topics.partitions;
     await withRetry(
       () =>
         ensureTopics(kafka, [
-          { topic: f.topic, partitions: config.topics.partitions },
-          { topic: changelog, partitions: config.topics.partitions, compacted: true },
+          { topic: config.topics.entities, partitions },
+          { topic: f.topic, partitions },
+          { topic: changelog, partitions, compacted: true },
+          { topic: entityChangelog, partitions, compacted: true },
         ]),
       DEFAULT_RETRY,
       { onRetry: onRetry('kafka_admin') },
     );
+    entitiesSink = new KafkaSink<AccessEvent>(kafka, { topic: config.topics.entities, onRetry: onRetry('kafka_entities') });
     const geo = f.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(f.geoip);
-    features = new KafkaStatefulProcessor<FeatureRecord>(kafka, {
-      consumer: { ...config.consumer, group_id: `${config.consumer.group_id}.features`, topics: [config.topics.keyed] },
-      changelogTopic: changelog,
-      outputTopic: f.topic,
-      commitIntervalMs: f.commit_interval_ms,
-      makeTask: () => new FeaturePartitionTask(FeatureExtractor.standard(geo), f.reorder_bound_ms),
-      onRetry: onRetry('kafka_features'),
-      onCheckpoint: () => counters.checkpoints('features'),
-      onRestore: ({ partition, records, ms }) => {
-        counters.restored('features', records);
-        logEvent('info', 'feature state restored', { partition, records, ms });
-      },
-    });
-    featuresDone = features.run();
+    const stage = <T>(name: string, options: Omit<StatefulProcessorOptions<T>, 'onRetry' | 'onCheckpoint' | 'onRestore' | 'commitIntervalMs'>) =>
+      new KafkaStatefulProcessor<T>(kafka, {
+        ...options,
+        commitIntervalMs: f.commit_interval_ms,
+        onRetry: onRetry(`kafka_${name}`),
+        onCheckpoint: () => counters.checkpoints(name),
+        onRestore: ({ partition, records, ms }) => {
+          counters.restored(name, records);
+          logEvent('info', 'feature state restored', { stage: name, partition, records, ms });
+        },
+      });
+    stages.push(
+      stage<EntityPart>('entity_features', {
+        consumer: { ...config.consumer, group_id: `${group}.entities`, topics: [config.topics.entities] },
+        changelogTopic: entityChangelog,
+        outputTopic: config.topics.keyed,
+        makeTask: () => new EntityFeatureTask(FeatureExtractor.standard(geo), f.reorder_bound_ms),
+      }) as KafkaStatefulProcessor<unknown>,
+      stage<FeatureRecord>('features', {
+        consumer: { ...config.consumer, group_id: `${group}.features`, topics: [config.topics.keyed] },
+        changelogTopic: changelog,
+        outputTopic: f.topic,
+        makeTask: () => new PrincipalFeatureTask(FeatureExtractor.standard(geo), f.reorder_bound_ms),
+      }) as KafkaStatefulProcessor<unknown>,
+    );
+    for (const s of stages) stagesDone.push(s.run());
   }
 
   const source = new KafkaSource(kafka, config.consumer);
   const handler = createIngestHandler({
     adapterFor: (topic) => adapters.get(topic ?? '') ?? adapterFor(config.format, adapterOptions),
-    sinks: { events: eventsSink, deadLetters: dlqSink, ...(analytics ? { analytics } : {}) },
+    sinks: { events: eventsSink, deadLetters: dlqSink, ...(analytics ? { analytics } : {}), ...(entitiesSink ? { entities: entitiesSink } : {}) },
     maxOriginalBytes: 64 * 1024,
     traceOneIn: config.telemetry.trace_one_in,
   });
-  const done = Promise.all([source.run(handler), featuresDone]).then(() => undefined);
+  const done = Promise.all([source.run(handler), ...stagesDone]).then(() => undefined);
   ops.setReady(true);
   logEvent('info', 'detector started', { format: config.format, topics: config.consumer.topics.join(','), ops_port: ops.port });
 
@@ -160,9 +181,9 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     stopped = true;
     ops.setReady(false);
     await source.stop();
-    // The last checkpoint includes the events the reorder buffer still holds; the next owner restores them.
-    await features?.stop();
-    await Promise.allSettled([eventsSink.close(), dlqSink.close(), closeClickHouse()]);
+    // The last checkpoints include the events the reorder buffers still hold; the next owners restore them.
+    await Promise.allSettled(stages.map((s) => s.stop()));
+    await Promise.allSettled([eventsSink.close(), dlqSink.close(), entitiesSink?.close(), closeClickHouse()]);
     await ops.close();
     await tracing.shutdown();
     logEvent('info', 'detector stopped');

@@ -43,7 +43,7 @@ export class Enumeration implements FeatureFamily {
     'sequential_ids_10m_log',
     'schema_reject_share_10m',
   ];
-  readonly principalExact = this.names;
+  readonly role = 'principal';
   readonly params: Record<string, number | string>;
   private readonly state: KeyedState<Enum>;
 

@@ -6,15 +6,13 @@
 // same values. Keys are expired by event time (KeyedState).
 import type { AccessEvent } from '@vigil/events';
 import type { Checkpointable } from '../state/checkpoint.js';
+import type { Role } from './roles.js';
 
 export interface FeatureFamily {
   /** Feature names, in vector order. */
   readonly names: readonly string[];
-  /**
-   * Names whose value depends only on the principal's own events (exact whichever instance owns the principal);
-   * the others read state of other entities (IP, username, tenant, population) and come through the entity join.
-   */
-  readonly principalExact: readonly string[];
+  /** The entity whose events this family reads and keeps state on (see roles.ts). */
+  readonly role: Role;
   /** Everything that changes the values (windows, TTLs, caps): part of the feature-schema hash. */
   readonly params: Record<string, number | string | boolean>;
   /**

@@ -28,7 +28,7 @@ export interface GeoOptions {
 
 export class GeoJump implements FeatureFamily {
   readonly names = ['geo_known', 'geo_country_changed', 'geo_distance_km_log', 'geo_speed_kmh_log'];
-  readonly principalExact = this.names;
+  readonly role = 'principal';
   readonly params: Record<string, number>;
   private readonly state: KeyedState<Place>;
 

@@ -23,7 +23,7 @@ interface Use {
 export class TokenConsistency implements FeatureFamily {
   readonly names = ['token_agent_changed_10m', 'token_network_changed_10m', 'token_networks_1h_log'];
   /** A token belongs to one principal, so its state lives with the principal's. */
-  readonly principalExact = this.names;
+  readonly role = 'principal';
   readonly params = { window: 10 * MINUTE, networks_window: 60 * MINUTE, ttl: DAY, max_networks: 16 };
   private readonly state = new KeyedState<Use>({ ttlMs: DAY, maxKeys: 1_000_000 });
   readonly stores = { tokens: this.state };

@@ -1,7 +1,9 @@
 // Transaction deviation per account (else per principal): how unusual a payment's amount, payee and hour are in
 // the account's own history.
 // - amount: robust running statistics in log space (EWMA of ln(amount) and of its absolute deviation), blended with
-//   the population's while the account has few payments (cold start); the deviation has a floor so an account that
+//   a population prior while the account has few payments (cold start: a fixed typical payment, a parameter of the
+//   feature schema that training can fit, not a running statistic over other accounts — that would make one
+//   account's features depend on which instance saw which other payments); the deviation has a floor so an account that
 //   always pays the same amount (zero variance) does not turn a cent's difference into a huge z-score;
 // - ratio to the account's largest payment so far;
 // - first-seen payee (a payee not paid for `payeeTtlMs` counts as new again);
@@ -11,7 +13,6 @@
 // - a conjunction feature — new payee AND unusual amount AND unusual hour — which a forest, scoring one feature at
 //   a time, would see only weakly.
 import type { AccessEvent } from '@vigil/events';
-import { Cell } from '../state/checkpoint.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, logCount } from './feature.js';
@@ -39,15 +40,17 @@ export interface TransactionOptions {
   maxPayees: number;
   /** Per-payment decay of the hour histogram. */
   hourDecay: number;
+  /** Population prior: a typical payment amount and the spread of ln(amount) around it. */
+  priorAmount: number;
+  priorDeviation: number;
 }
 
 export class TransactionDeviation implements FeatureFamily {
   readonly names = ['tx_present', 'tx_amount_z', 'tx_ratio_to_max_log2', 'tx_new_payee', 'tx_hour_unusual', 'tx_count_1h_log', 'tx_conjunction'];
-  /** The population prior makes every amount feature depend on other accounts' payments (until bundles fix it). */
-  readonly principalExact = ['tx_present', 'tx_new_payee', 'tx_count_1h_log'];
+  /** An account belongs to the principal paying from it, so its state lives with the principal's. */
+  readonly role = 'principal';
   readonly params: Record<string, number>;
   private readonly state: KeyedState<Account>;
-  private readonly population = new Cell({ n: 0, mean: Math.log(50), dev: 1 });
 
   constructor(
     private readonly options: TransactionOptions = {
@@ -58,6 +61,8 @@ export class TransactionDeviation implements FeatureFamily {
       payeeTtlMs: 180 * DAY,
       maxPayees: 256,
       hourDecay: 0.98,
+      priorAmount: 50,
+      priorDeviation: 1,
     },
   ) {
     this.params = { ttl: 400 * DAY, ...options };
@@ -65,7 +70,7 @@ export class TransactionDeviation implements FeatureFamily {
   }
 
   get stores() {
-    return { accounts: this.state, population: this.population };
+    return { accounts: this.state };
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
@@ -86,7 +91,7 @@ export class TransactionDeviation implements FeatureFamily {
     }));
     const t = keyTime(a, event.ts);
     const x = Math.log(tx.amount);
-    const pop = this.population.value;
+    const pop = { mean: Math.log(o.priorAmount), dev: o.priorDeviation };
 
     // Score against what was known before this payment.
     const w = Math.min(1, a.n / o.priorPayments);
@@ -119,9 +124,6 @@ export class TransactionDeviation implements FeatureFamily {
     for (let h = 0; h < 24; h++) a.hours[h] = (a.hours[h] as number) * o.hourDecay;
     a.hours[hour] = (a.hours[hour] as number) + 1;
     a.recent.add(t);
-    pop.dev = pop.n === 0 ? pop.dev : (1 - 0.01) * pop.dev + 0.01 * Math.abs(x - pop.mean);
-    pop.mean = pop.n === 0 ? x : (1 - 0.01) * pop.mean + 0.01 * x;
-    pop.n++;
 
     out[offset] = 1;
     out[offset + 1] = z;

@@ -1,4 +1,4 @@
-// Velocity: how fast a principal (and a client IP on a route) sends requests, over 10 s, 1 min, 10 min and 1 h of
+// Velocity: how fast a principal sends requests (a client IP on a route: ip.ts), over 10 s, 1 min, 10 min and 1 h of
 // event time, and the last minute's rate relative to the principal's own average minute over the preceding hour.
 // A new principal borrows a population prior (cold start) that fades as its own history grows.
 import type { AccessEvent } from '@vigil/events';
@@ -22,20 +22,18 @@ export interface VelocityOptions {
 }
 
 export class Velocity implements FeatureFamily {
-  readonly names = ['req_10s_log', 'req_1m_log', 'req_10m_log', 'req_1h_log', 'rate_ratio_1m', 'ip_route_req_1m_log'];
-  readonly principalExact = ['req_10s_log', 'req_1m_log', 'req_10m_log', 'req_1h_log', 'rate_ratio_1m'];
+  readonly role = 'principal';
+  readonly names = ['req_10s_log', 'req_1m_log', 'req_10m_log', 'req_1h_log', 'rate_ratio_1m'];
   readonly params: Record<string, number | string>;
   private readonly principals: KeyedState<Counter>;
-  private readonly ipRoutes: KeyedState<Counter>;
 
   constructor(private readonly options: VelocityOptions = { maxKeys: 1_000_000, priorPerMinute: 2, priorWeightMinutes: 10 }) {
     this.params = { windows: WINDOWS.join(','), ttl: DAY, ...options };
     this.principals = new KeyedState({ ttlMs: DAY, maxKeys: options.maxKeys });
-    this.ipRoutes = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys });
   }
 
   get stores() {
-    return { principals: this.principals, ip_routes: this.ipRoutes };
+    return { principals: this.principals };
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
@@ -52,14 +50,9 @@ export class Velocity implements FeatureFamily {
     out[offset + 2] = logCount(p.counts.count(2, t));
     out[offset + 3] = logCount(p.counts.count(3, t));
     out[offset + 4] = Math.log2(lastMinute / baseline);
-
-    const ir = this.ipRoutes.get(`${event.client_ip}|${event.route}`, event.ts, () => ({ last: event.ts, counts: new SlidingCounts([MINUTE]) }));
-    const ti = keyTime(ir, event.ts);
-    ir.counts.add(ti);
-    out[offset + 5] = logCount(ir.counts.count(0, ti));
   }
 
   stateBytes(): number {
-    return this.principals.size * (new SlidingCounts(WINDOWS).bytes + 120) + this.ipRoutes.size * (new SlidingCounts([MINUTE]).bytes + 120);
+    return this.principals.size * (new SlidingCounts(WINDOWS).bytes + 120);
   }
 }

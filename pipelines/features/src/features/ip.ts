@@ -1,0 +1,81 @@
+// The client IP as an entity: how hard one address hits one route (scraping), how many logins fail from it and how
+// many usernames it tries (concentrated credential stuffing). Every request reaches its IP's state; only logins
+// create an entry for the login counts, since most IPs never log in and state is per key.
+import type { AccessEvent } from '@vigil/events';
+import { KeyedState } from '../state/keyed-state.js';
+import { SlidingCounts } from '../state/sliding-count.js';
+import { loginOutcome, loginUsername } from './auth.js';
+import { type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
+
+/** Channels of an IP's login counts. */
+const FAILURES = 0;
+const NOVEL_USERS = 1;
+
+interface Logins {
+  last: number;
+  counts: SlidingCounts;
+  users: Map<string, number>;
+}
+interface Counter {
+  last: number;
+  counts: SlidingCounts;
+}
+
+export interface IpOptions {
+  maxKeys: number;
+  maxUsernamesPerIp: number;
+}
+
+export class IpActivity implements FeatureFamily {
+  readonly role = 'ip';
+  readonly names = ['ip_route_req_1m_log', 'ip_failed_logins_10m_log', 'ip_distinct_usernames_10m_log'];
+  readonly params: Record<string, number | string>;
+  private readonly routes: KeyedState<Counter>;
+  private readonly logins: KeyedState<Logins>;
+
+  constructor(private readonly options: IpOptions = { maxKeys: 1_000_000, maxUsernamesPerIp: 256 }) {
+    this.params = { route_window: MINUTE, login_window: 10 * MINUTE, ttl: HOUR, ...options };
+    this.routes = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys });
+    this.logins = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys });
+  }
+
+  get stores() {
+    return { routes: this.routes, logins: this.logins };
+  }
+
+  update(event: AccessEvent, out: Float64Array, offset: number): void {
+    const r = this.routes.get(`${event.client_ip}|${event.route}`, event.ts, () => ({ last: event.ts, counts: new SlidingCounts([MINUTE]) }));
+    const tr = keyTime(r, event.ts);
+    r.counts.add(tr);
+    out[offset] = logCount(r.counts.count(0, tr));
+
+    const outcome = loginOutcome(event);
+    const ip =
+      outcome === undefined
+        ? this.logins.peek(event.client_ip, event.ts)
+        : this.logins.get(event.client_ip, event.ts, () => ({ last: event.ts, counts: new SlidingCounts([10 * MINUTE], 2), users: new Map() }));
+    if (!ip) {
+      out[offset + 1] = 0;
+      out[offset + 2] = 0;
+      return;
+    }
+    const t = keyTime(ip, event.ts);
+    const username = loginUsername(event);
+    if (outcome !== undefined && username !== undefined) {
+      const seenAt = ip.users.get(username);
+      if (seenAt === undefined || t - seenAt > 10 * MINUTE) ip.counts.add(t, NOVEL_USERS);
+      ip.users.delete(username);
+      ip.users.set(username, t);
+      if (ip.users.size > this.options.maxUsernamesPerIp) ip.users.delete(ip.users.keys().next().value as string);
+    }
+    if (outcome === 'failure') ip.counts.add(t, FAILURES);
+    out[offset + 1] = logCount(ip.counts.count(0, t, FAILURES));
+    out[offset + 2] = logCount(ip.counts.count(0, t, NOVEL_USERS));
+  }
+
+  stateBytes(): number {
+    let bytes = this.routes.size * (new SlidingCounts([MINUTE]).bytes + 120);
+    for (const ip of this.logins.values()) bytes += ip.counts.bytes + 350 + ip.users.size * 90;
+    return bytes;
+  }
+}

@@ -1,0 +1,85 @@
+// The entity stage, one partition of vigil.access.by-entity: each record is an access event in the role of one
+// entity (its client IP, the username it tried, the tenant). Events pass the partition's reorder buffer, run through
+// their role's feature families, and leave as entity parts keyed by the event's principal, back onto the
+// principal-keyed topic, where the principal stage joins them onto the request. Checkpointed like the principal
+// stage (see @vigil/connectors' KafkaStatefulProcessor).
+import type { SinkRecord, SourceRecord, StatefulTask } from '@vigil/connectors';
+import { type AccessEvent, principalKey } from '@vigil/events';
+import { pipelineCounters } from '@vigil/telemetry';
+import type { FeatureExtractor } from '../extractor.js';
+import { ENTITY_ROLES, type EntityRole } from '../features/roles.js';
+import { FeatureStream } from '../stream.js';
+import { type EntityPart, KIND_HEADER, PART_KIND, ROLE_HEADER, traceHeaders } from './records.js';
+import { SourceDedup } from './source-dedup.js';
+
+interface Delivery {
+  role: EntityRole;
+  headers: Record<string, string>;
+}
+
+const SOURCES = 'sources';
+const STREAM = 'stream/';
+
+export class EntityFeatureTask implements StatefulTask<EntityPart> {
+  private readonly stream: FeatureStream<Delivery>;
+  private readonly dedup = new SourceDedup('entity_features');
+  private readonly slots: Map<EntityRole, number[]>;
+  private readonly counters = pipelineCounters();
+  /** Records without a valid role header (not written by vigil's ingest): skipped and counted. */
+  unknownRole = 0;
+
+  constructor(extractor: FeatureExtractor, boundMs: number) {
+    this.stream = new FeatureStream<Delivery>(extractor, boundMs, (d) => d.role);
+    this.stream.trackChanges();
+    this.slots = new Map(ENTITY_ROLES.map((r) => [r, extractor.slots(r)]));
+  }
+
+  get held(): number {
+    return this.stream.held;
+  }
+
+  get duplicates(): number {
+    return this.dedup.duplicates;
+  }
+
+  process(records: SourceRecord[]): SinkRecord<EntityPart>[] {
+    this.counters.recordsIn('entity_features', records.length);
+    const out: SinkRecord<EntityPart>[] = [];
+    for (const record of records) {
+      const role = record.headers[ROLE_HEADER] as EntityRole | undefined;
+      if (role === undefined || !this.slots.has(role)) {
+        this.unknownRole++;
+        this.counters.skipped('entity_features', 'unknown_role');
+        continue;
+      }
+      if (this.dedup.isDuplicate(record.headers, role)) continue;
+      const event = JSON.parse(record.value.toString('utf8')) as AccessEvent;
+      for (const row of this.stream.push(event, { role, headers: traceHeaders(record.headers) })) {
+        const { role: r, headers } = row.payload;
+        out.push({
+          key: principalKey(row.event),
+          headers: { ...headers, [KIND_HEADER]: PART_KIND, [ROLE_HEADER]: r },
+          value: { ts: row.event.ts, request_id: row.event.request_id, role: r, v: (this.slots.get(r) as number[]).map((i) => row.vector[i] as number) },
+        });
+      }
+    }
+    this.counters.recordsOut('entity_features', out.length);
+    return out;
+  }
+
+  drainChanges(): [string, Buffer | null][] {
+    const out = this.stream.drainChanges().map(([k, v]): [string, Buffer | null] => [STREAM + k, v]);
+    const sources = this.dedup.drain();
+    if (sources) out.push([SOURCES, sources]);
+    return out;
+  }
+
+  restore(records: Iterable<[string, Buffer]>): void {
+    const stream: [string, Buffer][] = [];
+    for (const [key, value] of records) {
+      if (key === SOURCES) this.dedup.restore(value);
+      else if (key.startsWith(STREAM)) stream.push([key.slice(STREAM.length), value]);
+    }
+    this.stream.restore(stream);
+  }
+}

@@ -1,0 +1,172 @@
+// The principal stage, one partition of vigil.access.by-principal: access events run through the principal's own
+// feature families (after the partition's reorder buffer), entity parts from the entity stage arrive on the same
+// partition, and each request leaves as one feature record once its principal part and every entity part it expects
+// (entityKeys: IP always; username and tenant for logins) have met. Both sides are computed in event-time order by
+// the owner of their key, so the joined vector does not depend on timing, instance count or restarts, and equals
+// the offline one.
+//
+// Join rule: a request waits for its parts however long they take (the entity stage is exactly-once, so they come).
+// Only past `maxPendingJoins` waiting requests — an entity stage down for long — is the oldest emitted with its
+// missing parts as 0 and counted (vigil_records_skipped{reason="join_incomplete"}); parts whose request never came
+// are dropped the same way. State (reorder buffer, principal families, waiting joins, source positions) is
+// checkpointed by the KafkaStatefulProcessor running the task.
+import type { SinkRecord, SourceRecord, StatefulTask } from '@vigil/connectors';
+import { type AccessEvent, principalKey } from '@vigil/events';
+import { pipelineCounters } from '@vigil/telemetry';
+import type { FeatureExtractor } from '../extractor.js';
+import { ENTITY_ROLES, type EntityRole, entityKeys } from '../features/roles.js';
+import { decodeState, encodeState } from '../state/checkpoint.js';
+import { FeatureStream } from '../stream.js';
+import { type EntityPart, type FeatureRecord, KIND_HEADER, PART_KIND, traceHeaders } from './records.js';
+import { SourceDedup } from './source-dedup.js';
+
+export type { FeatureRecord } from './records.js';
+
+interface Join {
+  ts: number;
+  request_id: string;
+  principal: string;
+  headers: Record<string, string>;
+  /** The full vector with the principal part filled in, once the event has been released. */
+  vector: number[] | undefined;
+  /** Roles whose parts this request needs (known with the event). */
+  expect: EntityRole[] | undefined;
+  parts: Partial<Record<EntityRole, number[]>>;
+}
+
+const SOURCES = 'sources';
+const STREAM = 'stream/';
+const JOIN = 'join/';
+
+export interface PrincipalTaskOptions {
+  maxPendingJoins?: number;
+}
+
+export class PrincipalFeatureTask implements StatefulTask<FeatureRecord> {
+  private readonly stream: FeatureStream<Record<string, string>>;
+  private readonly dedup = new SourceDedup('features');
+  private readonly joins = new Map<string, Join>();
+  private readonly changedJoins = new Set<string>();
+  private readonly slots: Map<EntityRole, number[]>;
+  private readonly schema: string;
+  private readonly maxPending: number;
+  private readonly counters = pipelineCounters();
+  incomplete = 0;
+
+  constructor(extractor: FeatureExtractor, boundMs: number, options: PrincipalTaskOptions = {}) {
+    this.stream = new FeatureStream(extractor, boundMs, () => 'principal');
+    this.stream.trackChanges();
+    this.slots = new Map(ENTITY_ROLES.map((r) => [r, extractor.slots(r)]));
+    this.schema = extractor.schema.hash;
+    this.maxPending = options.maxPendingJoins ?? 1_000_000;
+  }
+
+  get held(): number {
+    return this.stream.held;
+  }
+
+  get pendingJoins(): number {
+    return this.joins.size;
+  }
+
+  get duplicates(): number {
+    return this.dedup.duplicates;
+  }
+
+  process(records: SourceRecord[]): SinkRecord<FeatureRecord>[] {
+    this.counters.recordsIn('features', records.length);
+    const out: SinkRecord<FeatureRecord>[] = [];
+    for (const record of records) {
+      if (record.headers[KIND_HEADER] === PART_KIND) {
+        const part = JSON.parse(record.value.toString('utf8')) as EntityPart;
+        const join = this.join(part.ts, part.request_id, record.key?.toString() ?? '', {});
+        join.parts[part.role] = part.v;
+        this.settle(join, out);
+        continue;
+      }
+      if (this.dedup.isDuplicate(record.headers)) continue;
+      const event = JSON.parse(record.value.toString('utf8')) as AccessEvent;
+      for (const row of this.stream.push(event, traceHeaders(record.headers))) {
+        const join = this.join(row.event.ts, row.event.request_id, principalKey(row.event), row.payload);
+        join.headers = row.payload;
+        join.principal = principalKey(row.event);
+        join.vector = Array.from(row.vector);
+        join.expect = entityKeys(row.event).map(([role]) => role);
+        this.settle(join, out);
+      }
+    }
+    this.evictOverCap(out);
+    this.counters.recordsOut('features', out.length);
+    return out;
+  }
+
+  private join(ts: number, requestId: string, principal: string, headers: Record<string, string>): Join {
+    const key = `${ts}/${requestId}`;
+    let join = this.joins.get(key);
+    if (!join) {
+      join = { ts, request_id: requestId, principal, headers, vector: undefined, expect: undefined, parts: {} };
+      this.joins.set(key, join);
+    }
+    this.changedJoins.add(key);
+    return join;
+  }
+
+  /** Emits the request if everything it needs has arrived. */
+  private settle(join: Join, out: SinkRecord<FeatureRecord>[], force = false): void {
+    if (!join.vector || !join.expect) {
+      if (!force) return;
+      this.drop(join);
+      return;
+    }
+    if (!force && !join.expect.every((r) => join.parts[r] !== undefined)) return;
+    const v = join.vector;
+    for (const role of join.expect) {
+      const part = join.parts[role];
+      const slots = this.slots.get(role) as number[];
+      if (part) for (let i = 0; i < slots.length; i++) v[slots[i] as number] = part[i] as number;
+    }
+    out.push({
+      key: join.principal,
+      headers: join.headers,
+      value: { ts: join.ts, request_id: join.request_id, principal: join.principal, schema: this.schema, v },
+    });
+    this.drop(join);
+  }
+
+  private drop(join: Join) {
+    const key = `${join.ts}/${join.request_id}`;
+    this.joins.delete(key);
+    this.changedJoins.add(key);
+  }
+
+  private evictOverCap(out: SinkRecord<FeatureRecord>[]) {
+    while (this.joins.size > this.maxPending) {
+      const oldest = this.joins.values().next().value as Join;
+      this.incomplete++;
+      this.counters.skipped('features', 'join_incomplete');
+      this.settle(oldest, out, true);
+    }
+  }
+
+  drainChanges(): [string, Buffer | null][] {
+    const out = this.stream.drainChanges().map(([k, v]): [string, Buffer | null] => [STREAM + k, v]);
+    for (const key of this.changedJoins) {
+      const join = this.joins.get(key);
+      out.push([JOIN + key, join ? encodeState(join) : null]);
+    }
+    this.changedJoins.clear();
+    const sources = this.dedup.drain();
+    if (sources) out.push([SOURCES, sources]);
+    return out;
+  }
+
+  restore(records: Iterable<[string, Buffer]>): void {
+    const stream: [string, Buffer][] = [];
+    for (const [key, value] of records) {
+      if (key === SOURCES) this.dedup.restore(value);
+      else if (key.startsWith(STREAM)) stream.push([key.slice(STREAM.length), value]);
+      else if (key.startsWith(JOIN)) this.joins.set(key.slice(JOIN.length), decodeState<Join>(value));
+    }
+    this.stream.restore(stream);
+  }
+}

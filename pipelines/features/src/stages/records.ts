@@ -1,0 +1,37 @@
+// What the online feature stages exchange on Kafka.
+//
+// vigil.access.by-entity (written by ingest, key = entity key such as "ip:…", "user:…", "tenant"): the access event
+// again, with the role it plays in the ROLE_HEADER. The entity stage computes that role's features.
+// vigil.access.by-principal (key = principal): the access events from ingest and, from the entity stage, each
+// event's entity parts (KIND_HEADER = "part", value EntityPart) — keyed by the event's principal, so a request's
+// parts land in the partition that owns the request.
+// vigil.features (key = principal): one FeatureRecord per request, all features, once every part has joined.
+import type { EntityRole } from '../features/roles.js';
+
+export const ROLE_HEADER = 'vigil-role';
+export const KIND_HEADER = 'vigil-kind';
+export const PART_KIND = 'part';
+
+export interface FeatureRecord {
+  ts: number;
+  request_id: string;
+  principal: string;
+  schema: string;
+  v: number[];
+}
+
+export interface EntityPart {
+  ts: number;
+  request_id: string;
+  role: EntityRole;
+  /** The role's features, in the order of FeatureExtractor.slots(role). */
+  v: number[];
+}
+
+/** Only the trace context travels from an input record to what is derived from it. */
+export function traceHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers.traceparent !== undefined) out.traceparent = headers.traceparent;
+  if (headers.tracestate !== undefined) out.tracestate = headers.tracestate;
+  return out;
+}
