@@ -12,6 +12,10 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
 
+// Production mode: skips tfjs debug checks and the console banner the cpu backend prints on first use in Node
+// (vigil reports the backend itself, through its own log events).
+tf.env().set('PROD', true);
+
 let chosen: Promise<BackendName> | undefined;
 
 async function tryNode(): Promise<boolean> {
