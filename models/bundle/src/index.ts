@@ -1,0 +1,7 @@
+// Public surface of @vigil/bundle.
+export type { Reason, Rows, Scored } from './bundle.js';
+export { AUTOENCODER_CLIP, combine, ENSEMBLE_DESCRIPTION, ModelBundle } from './bundle.js';
+export type { Action, Manifest } from './manifest.js';
+export { ACTIONS, manifestSchema } from './manifest.js';
+export type { TrainingSet, TrainingSummary, TrainOptions } from './train.js';
+export { DEFAULT_TARGETS, trainBundle } from './train.js';
