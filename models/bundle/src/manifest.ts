@@ -15,6 +15,8 @@ const threshold = z.object({
   /** What it gives on the held-out normal traffic: per event and per principal-day. */
   validation_event_fpr: z.number().min(0).max(1),
   validation_principal_day_fpr: z.number().min(0).max(1),
+  /** Whether the held-out principal-days (at least 1 / target of them) could measure the target at all. */
+  resolved: z.boolean(),
 });
 
 export const manifestSchema = z.object({
@@ -44,6 +46,7 @@ export const manifestSchema = z.object({
     seed: z.number().int(),
     autoencoder_backend: z.string(),
     autoencoder_epochs: z.number().int(),
+    autoencoder_rows: z.number().int(),
   }),
   files: z.object({ iforest: z.literal('iforest.json'), autoencoder: z.literal('autoencoder') }),
 });

@@ -29,6 +29,8 @@ export interface TrainOptions {
   autoencoder: Partial<AutoencoderOptions>;
   /** Target false-positive rates per principal-day. */
   targets: Record<Action, number>;
+  /** The autoencoder trains on at most this many of the fit rows (an even spread of them), to keep training in minutes. */
+  autoencoderMaxRows: number;
   onProgress?: (stage: string, detail?: string) => void;
 }
 
@@ -62,7 +64,7 @@ function pick(x: TrainingSet, want: 0 | 1): { data: Float64Array; rows: number; 
 }
 
 export async function trainBundle(x: TrainingSet, options: Partial<TrainOptions> = {}): Promise<{ bundle: ModelBundle; summary: TrainingSummary }> {
-  const o: TrainOptions = { seed: 0, trees: 100, sampleSize: 256, autoencoder: {}, targets: DEFAULT_TARGETS, ...options };
+  const o: TrainOptions = { seed: 0, trees: 100, sampleSize: 256, autoencoder: {}, targets: DEFAULT_TARGETS, autoencoderMaxRows: 200_000, ...options };
   const fit = pick(x, 0);
   const held = pick(x, 1);
   if (fit.rows < 100 || held.rows < 100) throw new Error(`training needs at least 100 fit rows and 100 held-out rows, got ${fit.rows} and ${held.rows}`);
@@ -75,8 +77,13 @@ export async function trainBundle(x: TrainingSet, options: Partial<TrainOptions>
   o.onProgress?.('isolation forest', `${o.trees} trees, ψ = ${o.sampleSize}`);
   const forest = new IsolationForest({ trees: o.trees, sampleSize: o.sampleSize, seed: o.seed }).fit({ data: fitScaled, rows: fit.rows, cols: x.cols });
 
-  const autoencoder = new Autoencoder({ seed: o.seed, ...o.autoencoder });
-  const report = await autoencoder.fit({ data: clipForAutoencoder(fitScaled), rows: fit.rows, cols: x.cols }, (epoch, train, validation) =>
+  // The sample is in random order (a reservoir), so every k-th row is an even spread.
+  const stride = Math.max(1, Math.ceil(fit.rows / o.autoencoderMaxRows));
+  const aeRows = Math.ceil(fit.rows / stride);
+  const aeData = new Float64Array(aeRows * x.cols);
+  for (let i = 0; i < aeRows; i++) aeData.set(fitScaled.subarray(i * stride * x.cols, (i * stride + 1) * x.cols), i * x.cols);
+  const autoencoder = new Autoencoder({ seed: o.seed, epochs: 40, ...o.autoencoder });
+  const report = await autoencoder.fit({ data: clipForAutoencoder(aeData), rows: aeRows, cols: x.cols }, (epoch, train, validation) =>
     o.onProgress?.('autoencoder', `epoch ${epoch + 1}: loss ${train.toFixed(5)}, validation ${validation.toFixed(5)}`),
   );
 
@@ -101,7 +108,13 @@ export async function trainBundle(x: TrainingSet, options: Partial<TrainOptions>
       }
       return [
         a,
-        { score, target_principal_day_fpr: o.targets[a], validation_event_fpr: events / held.rows, validation_principal_day_fpr: over.size / principalDays },
+        {
+          score,
+          target_principal_day_fpr: o.targets[a],
+          validation_event_fpr: events / held.rows,
+          validation_principal_day_fpr: over.size / principalDays,
+          resolved: principalDays * o.targets[a] >= 1,
+        },
       ];
     }),
   ) as Manifest['thresholds'];
@@ -127,6 +140,7 @@ export async function trainBundle(x: TrainingSet, options: Partial<TrainOptions>
       seed: o.seed,
       autoencoder_backend: backendName(),
       autoencoder_epochs: report.epochs,
+      autoencoder_rows: aeRows,
     },
     files: { iforest: 'iforest.json', autoencoder: 'autoencoder' },
   };

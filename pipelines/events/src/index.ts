@@ -15,3 +15,4 @@ export type { Action, Decision, Entity } from './decision.js';
 export { ACTIONS, decisionSchema, ENTITIES, reasonSchema } from './decision.js';
 export type { ReasonCode } from './reasons.js';
 export { REASON_CODE_LIST, REASON_CODES } from './reasons.js';
+export { unitHash } from './unit-hash.js';

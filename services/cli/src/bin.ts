@@ -8,6 +8,7 @@ import { features } from './commands/features.js';
 import { HELP, USAGE } from './commands/help.js';
 import { parse } from './commands/parse.js';
 import { simulate } from './commands/simulate.js';
+import { train } from './commands/train.js';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -49,6 +50,18 @@ async function main(argv: string[]): Promise<number> {
         'pepper-env': { type: 'string' },
       });
       return features({ ...values, boundMs: values['bound-ms'], pepperEnv: values['pepper-env'] });
+    }
+    case 'train': {
+      const { values } = flags({
+        format: { type: 'string' },
+        input: { type: 'string' },
+        out: { type: 'string' },
+        'max-rows': { type: 'string' },
+        seed: { type: 'string' },
+        'bound-ms': { type: 'string' },
+        'pepper-env': { type: 'string' },
+      });
+      return train({ ...values, maxRows: values['max-rows'], boundMs: values['bound-ms'], pepperEnv: values['pepper-env'] });
     }
     case 'simulate': {
       const { values } = flags({

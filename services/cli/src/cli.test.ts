@@ -13,7 +13,7 @@ const vigil = (args: string[], env: Record<string, string> = {}) =>
 
 describe('vigil CLI', () => {
   it('answers --help for every command', () => {
-    for (const cmd of ['demo', 'detect', 'parse', 'simulate', 'config']) {
+    for (const cmd of ['demo', 'detect', 'parse', 'features', 'train', 'simulate', 'config']) {
       const r = vigil([cmd, '--help']);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: vigil /);
@@ -61,4 +61,30 @@ describe('vigil CLI', () => {
     expect(readFileSync(join(dir, 'b.jsonl'), 'utf8')).toBe(a);
     expect(JSON.parse(readFileSync(join(dir, 'a.jsonl.schema.json'), 'utf8')).hash).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
+
+  it('trains a bundle from a log with the detector’s feature code, and the bundle loads against that schema', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-train-'));
+    const log = join(dir, 'kong.jsonl');
+    expect(vigil(['simulate', '--format', 'kong', '--out', log, '--events', '12000', '--customers', '300', '--credentials', 'claims']).status).toBe(0);
+    const env = { VIGIL_PEPPER__SECRET: 'train-test-pepper-0123456789abcdef' };
+    const out = join(dir, 'bundle');
+    const r = vigil(['train', '--format', 'kong', '--input', log, '--out', out, '--max-rows', '10000'], env);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/features: done — 12,000 events/);
+    expect(r.stdout).toMatch(/12,000 events read, 10,000 sampled/);
+    expect(r.stdout).toMatch(/alert\s+> 0\.\d+ {3}target 0\.500 % per principal-day/);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.features.names).toHaveLength(31);
+    expect(manifest.training.holdout_rows).toBeGreaterThan(1000);
+    const { ModelBundle } = await import('@vigil/bundle');
+    const bundle = await ModelBundle.load(out, manifest.features.hash);
+    expect(bundle.id).toBe(manifest.bundle_id);
+    await expect(ModelBundle.load(out, 'sha256:another')).rejects.toThrow(/retrain it with `vigil train`/);
+    // Same log, same seed: the same models.
+    const again = join(dir, 'again');
+    expect(vigil(['train', '--format', 'kong', '--input', log, '--out', again, '--max-rows', '10000'], env).status).toBe(0);
+    expect(readFileSync(join(again, 'iforest.json'), 'utf8')).toBe(readFileSync(join(out, 'iforest.json'), 'utf8'));
+    expect(readFileSync(join(again, 'autoencoder', 'weights.bin'))).toEqual(readFileSync(join(out, 'autoencoder', 'weights.bin')));
+    expect(vigil(['train', '--format', 'kong', '--input', log, '--out', again], {}).stderr).toMatch(/set VIGIL_PEPPER__SECRET/);
+  }, 120_000);
 });

@@ -19,7 +19,7 @@ import {
   type StatefulProcessorOptions,
   withRetry,
 } from '@vigil/connectors';
-import type { AccessEvent, DeadLetter } from '@vigil/events';
+import { type AccessEvent, type DeadLetter, unitHash } from '@vigil/events';
 import { EntityFeatureTask, type EntityPart, FeatureExtractor, type FeatureRecord, MmdbGeoLookup, PrincipalFeatureTask } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
 import { installTracing, logEvent, startOpsServer } from '@vigil/runtime';
@@ -41,12 +41,7 @@ function routesFrom(path: string | undefined): AdapterOptions['routes'] {
 }
 
 /** Deterministic sampling by request id, so a replay stores the same sample. */
-function sampledById(requestId: string, rate: number): boolean {
-  if (rate >= 1) return true;
-  let h = 2166136261;
-  for (let i = 0; i < requestId.length; i++) h = Math.imul(h ^ requestId.charCodeAt(i), 16777619);
-  return (h >>> 0) / 2 ** 32 < rate;
-}
+const sampledById = (requestId: string, rate: number) => rate >= 1 || unitHash(requestId) < rate;
 
 export async function startDetector(config: DetectorConfig): Promise<RunningDetector> {
   const ops = await startOpsServer(config.telemetry.port);

@@ -2,10 +2,9 @@
 // buffer holds only `--bound-ms` of event time). Writes one JSON line per event and the schema beside it.
 import { writeFileSync } from 'node:fs';
 import { adapterFor } from '@vigil/adapters';
-import { JsonlFileSink, JsonlFileSource } from '@vigil/connectors';
+import { JsonlFileSink } from '@vigil/connectors';
 import { GATEWAY_FORMATS, type GatewayFormat, principalKey } from '@vigil/events';
-import { FeatureExtractor, type FeatureRow, FeatureStream, MmdbGeoLookup } from '@vigil/features';
-import { parseBatch } from '@vigil/ingest';
+import { logFeatures } from '@vigil/train';
 import { pepperFromEnv } from './pepper.js';
 
 interface Line {
@@ -31,24 +30,18 @@ export async function features(args: { format?: string; input?: string; out?: st
     process.stderr.write('vigil features: --bound-ms is a whole number of milliseconds\n');
     return 2;
   }
-  const adapter = adapterFor(args.format as GatewayFormat, { pepper });
-  const stream = new FeatureStream(FeatureExtractor.standard(MmdbGeoLookup.bundled()), bound);
   const sink = new JsonlFileSink<Line>(args.out);
-  const write = (rows: FeatureRow[]) =>
-    sink.write(rows.map((r) => ({ value: { ts: r.event.ts, request_id: r.event.request_id, principal: principalKey(r.event), v: Array.from(r.vector) } })));
-  let events = 0;
-  let dead = 0;
-  await new JsonlFileSource(args.input).run(async (batch) => {
-    const parsed = parseBatch(batch, { adapterFor: () => adapter, maxOriginalBytes: 1024, traceOneIn: Number.MAX_SAFE_INTEGER });
-    dead += parsed.deadLetters.length;
-    for (const e of parsed.events) {
-      events++;
-      await write(stream.push(e.value));
-    }
+  const result = await logFeatures({
+    adapter: adapterFor(args.format as GatewayFormat, { pepper }),
+    input: args.input,
+    boundMs: bound,
+    onRows: (rows) =>
+      sink.write(rows.map((r) => ({ value: { ts: r.event.ts, request_id: r.event.request_id, principal: principalKey(r.event), v: Array.from(r.vector) } }))),
   });
-  await write(stream.flush());
   await sink.close();
-  writeFileSync(`${args.out}.schema.json`, `${JSON.stringify(stream.extractor.schema, null, 2)}\n`);
-  process.stderr.write(`features: ${events} events (${stream.late} later than ${bound} ms), ${dead} dead letters; schema ${stream.extractor.schema.hash}\n`);
+  writeFileSync(`${args.out}.schema.json`, `${JSON.stringify(result.schema, null, 2)}\n`);
+  process.stderr.write(
+    `features: ${result.events} events (${result.late} later than ${bound} ms), ${result.deadLetters} dead letters; schema ${result.schema.hash}\n`,
+  );
   return 0;
 }

@@ -10,6 +10,8 @@ Commands:
                             Parse a gateway log offline: canonical events and dead letters as JSON Lines
   features --format F --input FILE --out FILE [--bound-ms N]
                             Feature vectors of a gateway log, in event time (JSON Lines + FILE.schema.json)
+  train --format F --input FILE --out DIR [--max-rows N] [--seed N]
+                            Train a model bundle (scaler, isolation forest, autoencoder, calibration, thresholds)
   simulate --format F --out FILE [--events N] [--seed N] [--credentials bearer|claims]
                             Write seeded demo-bank traffic as a gateway log
   config check FILE         Validate a detector config (YAML; VIGIL_* environment overrides apply)
@@ -42,6 +44,15 @@ Computes the detector's feature vectors for every event of a gateway log (any si
 event-time order through a reorder buffer of --bound-ms (default 2000) so the vectors do not depend on the order
 the log's lines arrived in. Writes {ts, request_id, principal, v} per line to FILE and the feature schema (names,
 parameters, hash) to FILE.schema.json. The pepper comes from VIGIL_PEPPER__SECRET (or --pepper-env).
+`,
+  train: `Usage: vigil train --format F --input FILE --out DIR [--max-rows N] [--seed N] [--bound-ms N] [--pepper-env NAME]
+
+Trains a model bundle on a log of normal traffic with the detector's own parsing and feature code. The log is
+streamed (any size): a seeded reservoir keeps at most --max-rows feature rows (default 1000000), and one principal in
+five is held out — the models never see it — to calibrate the scores and set the thresholds per action (alert,
+step_up, revoke) for target false-positive rates per principal-day (0.5 %, 0.1 %, 0.05 %). Writes DIR/manifest.json,
+DIR/iforest.json and DIR/autoencoder/, and prints a summary: rows, features, thresholds and the false-positive rates
+they give on the held-out traffic, per event and per principal-day. --seed (default 0) fixes the sample and the models.
 `,
   simulate: `Usage: vigil simulate --format F --out FILE [--events N] [--seed N] [--customers N] [--credentials bearer|claims]
 

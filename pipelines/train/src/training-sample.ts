@@ -1,0 +1,73 @@
+// A bounded, seeded sample of feature rows for training: reservoir sampling (Algorithm R) keeps at most `maxRows`
+// rows, each row of the stream equally likely, so a log of any size trains in fixed memory. Whole principals are held
+// out (a hash of the principal key) for calibration and thresholds, so those are checked on principals the models
+// never saw; each row's principal-day is kept for the per-principal-day rates.
+import type { TrainingSet } from '@vigil/bundle';
+import { principalKey, unitHash } from '@vigil/events';
+import type { FeatureRow, FeatureSchema } from '@vigil/features';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+
+export interface SampleOptions {
+  maxRows: number;
+  /** Share of principals held out (by hash), default 0.2. */
+  holdoutShare: number;
+  seed: number;
+}
+
+export class TrainingSample {
+  private data: Float64Array | undefined;
+  private cols = 0;
+  private readonly groups: string[] = [];
+  private readonly holdout: Uint8Array;
+  private readonly rng;
+  private seen = 0;
+  private kept = 0;
+  private fromTs = Number.POSITIVE_INFINITY;
+  private toTs = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly options: SampleOptions) {
+    this.holdout = new Uint8Array(options.maxRows);
+    this.rng = xoroshiro128plus(options.seed);
+  }
+
+  get rowsSeen(): number {
+    return this.seen;
+  }
+
+  add(rows: FeatureRow[]): void {
+    for (const row of rows) {
+      if (!this.data) {
+        this.cols = row.vector.length;
+        this.data = new Float64Array(this.options.maxRows * this.cols);
+      }
+      this.seen++;
+      this.fromTs = Math.min(this.fromTs, row.event.ts);
+      this.toTs = Math.max(this.toTs, row.event.ts);
+      let slot: number;
+      if (this.kept < this.options.maxRows) slot = this.kept++;
+      else {
+        slot = uniformInt(this.rng, 0, this.seen - 1);
+        if (slot >= this.options.maxRows) continue;
+      }
+      const principal = principalKey(row.event);
+      this.data.set(row.vector, slot * this.cols);
+      this.groups[slot] = `${principal}|${new Date(row.event.ts).toISOString().slice(0, 10)}`;
+      this.holdout[slot] = unitHash(principal) < this.options.holdoutShare ? 1 : 0;
+    }
+  }
+
+  finish(schema: FeatureSchema): TrainingSet {
+    if (!this.data || this.kept === 0) throw new Error('the log produced no feature rows to train on');
+    return {
+      data: this.data.subarray(0, this.kept * this.cols),
+      rows: this.kept,
+      cols: this.cols,
+      groups: this.groups.slice(0, this.kept),
+      holdout: this.holdout.subarray(0, this.kept),
+      fromTs: this.fromTs,
+      toTs: this.toTs,
+      features: { names: schema.names, hash: schema.hash, schema },
+    };
+  }
+}

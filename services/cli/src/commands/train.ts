@@ -1,0 +1,79 @@
+// `vigil train`: a model bundle from a gateway log of normal traffic (see HELP.train).
+import { adapterFor } from '@vigil/adapters';
+import { trainBundle } from '@vigil/bundle';
+import { GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
+import { logFeatures, TrainingSample } from '@vigil/train';
+import { pepperFromEnv } from './pepper.js';
+import { progressBar } from './progress.js';
+
+export async function train(args: {
+  format?: string;
+  input?: string;
+  out?: string;
+  maxRows?: string;
+  seed?: string;
+  boundMs?: string;
+  pepperEnv?: string;
+}): Promise<number> {
+  if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input || !args.out) {
+    process.stderr.write(`usage: vigil train --format ${GATEWAY_FORMATS.join('|')} --input FILE --out DIR [--max-rows N] [--seed N]\n`);
+    return 2;
+  }
+  const envName = args.pepperEnv ?? 'VIGIL_PEPPER__SECRET';
+  const pepper = pepperFromEnv(envName);
+  if (!pepper) {
+    process.stderr.write(`vigil train: set ${envName} to the fingerprint pepper the detector uses (at least 32 characters)\n`);
+    return 2;
+  }
+  const number = (name: string, value: string | undefined, fallback: number, min: number) => {
+    const n = value === undefined ? fallback : Number(value);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min}`);
+    return n;
+  };
+  let maxRows: number;
+  let seed: number;
+  let bound: number;
+  try {
+    maxRows = number('max-rows', args.maxRows, 1_000_000, 1000);
+    seed = number('seed', args.seed, 0, 0);
+    bound = number('bound-ms', args.boundMs, 2000, 0);
+  } catch (err) {
+    process.stderr.write(`vigil train: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const started = Date.now();
+  const sample = new TrainingSample({ maxRows, holdoutShare: 0.2, seed });
+  const bar = progressBar('features');
+  const read = await logFeatures({
+    adapter: adapterFor(args.format as GatewayFormat, { pepper }),
+    input: args.input,
+    boundMs: bound,
+    onRows: (rows) => sample.add(rows),
+    onProgress: (done, total) => bar.update(done / Math.max(1, total), `${sample.rowsSeen.toLocaleString('en')} events`),
+  });
+  bar.done(`${read.events.toLocaleString('en')} events, ${read.deadLetters} dead letters`);
+  const set = sample.finish(read.schema);
+  const { bundle, summary } = await trainBundle(set, {
+    seed,
+    onProgress: (stage, detail) => process.stderr.write(`train: ${stage}${detail ? ` — ${detail}` : ''}\n`),
+  });
+  await bundle.save(args.out);
+  const pct = (x: number) => `${(x * 100).toFixed(3)} %`;
+  const lines = [
+    `bundle ${summary.bundleId} → ${args.out}`,
+    `rows: ${read.events.toLocaleString('en')} events read, ${summary.rows.toLocaleString('en')} sampled — ${summary.fitRows.toLocaleString('en')} to fit, ${summary.holdoutRows.toLocaleString('en')} held out (${summary.holdoutPrincipalDays.toLocaleString('en')} principal-days of principals the models never saw)`,
+    `features: ${summary.features} (schema ${read.schema.hash})`,
+    `autoencoder: ${summary.autoencoderEpochs} epochs on the ${summary.backend} backend`,
+    'thresholds (combined score; false-positive rates on the held-out traffic):',
+    ...(['alert', 'step_up', 'revoke'] as const).map((a) => {
+      const t = summary.thresholds[a];
+      const line = `  ${a.padEnd(8)} > ${t.score.toFixed(6)}   target ${pct(t.target_principal_day_fpr)} per principal-day → held out: ${pct(t.validation_principal_day_fpr)} per principal-day, ${pct(t.validation_event_fpr)} per event`;
+      return t.resolved
+        ? line
+        : `${line}\n           (too few held-out principal-days to measure ${pct(t.target_principal_day_fpr)}: need ${Math.ceil(1 / t.target_principal_day_fpr).toLocaleString('en')}; the threshold sits at the highest held-out score — train on more traffic)`;
+    }),
+    `took ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
