@@ -1,5 +1,6 @@
 // Kafka connection, consumer and producer settings, as data: every field has a description and a default, and
 // unknown keys are rejected. The defaults are tuned for latency (kafkajs waits up to 5 s per fetch by default).
+import type { ConsumerConfig } from 'kafkajs';
 import { z } from 'zod';
 
 export const kafkaConnectionSchema = z
@@ -41,3 +42,16 @@ export const kafkaConsumerSchema = z
   })
   .describe('Consumer-group settings.');
 export type KafkaConsumerConfig = z.infer<typeof kafkaConsumerSchema>;
+
+/** kafkajs consumer settings from a consumer config (shared by every vigil consumer). */
+export function consumerSettings(c: KafkaConsumerConfig): ConsumerConfig {
+  return {
+    groupId: c.group_id,
+    maxWaitTimeInMs: c.max_wait_ms,
+    minBytes: c.min_bytes,
+    maxBytesPerPartition: c.max_bytes_per_partition,
+    sessionTimeout: c.session_timeout_ms,
+    heartbeatInterval: c.heartbeat_interval_ms,
+    allowAutoTopicCreation: false,
+  };
+}

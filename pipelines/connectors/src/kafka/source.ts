@@ -5,7 +5,7 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import { OffsetTracker } from '../offset-tracker.js';
 import type { Source, SourceBatch, SourceRecord } from '../types.js';
-import type { KafkaConsumerConfig } from './config.js';
+import { consumerSettings, type KafkaConsumerConfig } from './config.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,15 +34,7 @@ export class KafkaSource implements Source {
 
   async run(handler: (batch: SourceBatch) => Promise<void>): Promise<void> {
     const c = this.config;
-    const consumer = this.kafka.consumer({
-      groupId: c.group_id,
-      maxWaitTimeInMs: c.max_wait_ms,
-      minBytes: c.min_bytes,
-      maxBytesPerPartition: c.max_bytes_per_partition,
-      sessionTimeout: c.session_timeout_ms,
-      heartbeatInterval: c.heartbeat_interval_ms,
-      allowAutoTopicCreation: false,
-    });
+    const consumer = this.kafka.consumer(consumerSettings(c));
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning });

@@ -18,7 +18,7 @@ import { retriable } from '../errors.js';
 import { DEFAULT_RETRY, withRetry } from '../retry.js';
 import type { SourceRecord, StatefulTask } from '../types.js';
 import { readChangelog } from './changelog-reader.js';
-import type { KafkaConsumerConfig } from './config.js';
+import { consumerSettings, type KafkaConsumerConfig } from './config.js';
 import { stringHeaders } from './source.js';
 
 /** The changelog key holding the next input offset a partition's state covers. */
@@ -73,15 +73,7 @@ export class KafkaStatefulProcessor<T> {
 
   async run(): Promise<void> {
     const c = this.options.consumer;
-    const consumer = this.kafka.consumer({
-      groupId: c.group_id,
-      maxWaitTimeInMs: c.max_wait_ms,
-      minBytes: c.min_bytes,
-      maxBytesPerPartition: c.max_bytes_per_partition,
-      sessionTimeout: c.session_timeout_ms,
-      heartbeatInterval: c.heartbeat_interval_ms,
-      allowAutoTopicCreation: false,
-    });
+    const consumer = this.kafka.consumer(consumerSettings(c));
     this.consumer = consumer;
     // After a rebalance kafkajs restarts every partition from its committed offset: partitions this member lost are
     // dropped (their new owner restores them); kept ones skip what their in-memory state already covers.

@@ -3,43 +3,28 @@
 // their role's feature families, and leave as entity parts keyed by the event's principal, back onto the
 // principal-keyed topic, where the principal stage joins them onto the request. Checkpointed like the principal
 // stage (see @vigil/connectors' KafkaStatefulProcessor).
-import type { SinkRecord, SourceRecord, StatefulTask } from '@vigil/connectors';
+import type { SinkRecord, SourceRecord } from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole } from '../features/roles.js';
-import { FeatureStream } from '../stream.js';
 import { type EntityPart, KIND_HEADER, PART_KIND, ROLE_HEADER, traceHeaders } from './records.js';
-import { SourceDedup } from './source-dedup.js';
+import { StreamTask } from './stream-task.js';
 
 interface Delivery {
   role: EntityRole;
   headers: Record<string, string>;
 }
 
-const SOURCES = 'sources';
-const STREAM = 'stream/';
-
-export class EntityFeatureTask implements StatefulTask<EntityPart> {
-  private readonly stream: FeatureStream<Delivery>;
-  private readonly dedup = new SourceDedup('entity_features');
+export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
   private readonly slots: Map<EntityRole, number[]>;
   private readonly counters = pipelineCounters();
   /** Records without a valid role header (not written by vigil's ingest): skipped and counted. */
   unknownRole = 0;
 
   constructor(extractor: FeatureExtractor, boundMs: number) {
-    this.stream = new FeatureStream<Delivery>(extractor, boundMs, (d) => d.role);
-    this.stream.trackChanges();
+    super(extractor, boundMs, (d) => d.role, 'entity_features');
     this.slots = new Map(ENTITY_ROLES.map((r) => [r, extractor.slots(r)]));
-  }
-
-  get held(): number {
-    return this.stream.held;
-  }
-
-  get duplicates(): number {
-    return this.dedup.duplicates;
   }
 
   process(records: SourceRecord[]): SinkRecord<EntityPart>[] {
@@ -65,21 +50,5 @@ export class EntityFeatureTask implements StatefulTask<EntityPart> {
     }
     this.counters.recordsOut('entity_features', out.length);
     return out;
-  }
-
-  drainChanges(): [string, Buffer | null][] {
-    const out = this.stream.drainChanges().map(([k, v]): [string, Buffer | null] => [STREAM + k, v]);
-    const sources = this.dedup.drain();
-    if (sources) out.push([SOURCES, sources]);
-    return out;
-  }
-
-  restore(records: Iterable<[string, Buffer]>): void {
-    const stream: [string, Buffer][] = [];
-    for (const [key, value] of records) {
-      if (key === SOURCES) this.dedup.restore(value);
-      else if (key.startsWith(STREAM)) stream.push([key.slice(STREAM.length), value]);
-    }
-    this.stream.restore(stream);
   }
 }

@@ -10,15 +10,14 @@
 // missing parts as 0 and counted (vigil_records_skipped{reason="join_incomplete"}); parts whose request never came
 // are dropped the same way. State (reorder buffer, principal families, waiting joins, source positions) is
 // checkpointed by the KafkaStatefulProcessor running the task.
-import type { SinkRecord, SourceRecord, StatefulTask } from '@vigil/connectors';
+import type { SinkRecord, SourceRecord } from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole, entityKeys } from '../features/roles.js';
 import { decodeState, encodeState } from '../state/checkpoint.js';
-import { FeatureStream } from '../stream.js';
 import { type EntityPart, type FeatureRecord, KIND_HEADER, PART_KIND, traceHeaders } from './records.js';
-import { SourceDedup } from './source-dedup.js';
+import { StreamTask } from './stream-task.js';
 
 export type { FeatureRecord } from './records.js';
 
@@ -34,17 +33,13 @@ interface Join {
   parts: Partial<Record<EntityRole, number[]>>;
 }
 
-const SOURCES = 'sources';
-const STREAM = 'stream/';
 const JOIN = 'join/';
 
 export interface PrincipalTaskOptions {
   maxPendingJoins?: number;
 }
 
-export class PrincipalFeatureTask implements StatefulTask<FeatureRecord> {
-  private readonly stream: FeatureStream<Record<string, string>>;
-  private readonly dedup = new SourceDedup('features');
+export class PrincipalFeatureTask extends StreamTask<Record<string, string>, FeatureRecord> {
   private readonly joins = new Map<string, Join>();
   private readonly changedJoins = new Set<string>();
   private readonly slots: Map<EntityRole, number[]>;
@@ -54,23 +49,14 @@ export class PrincipalFeatureTask implements StatefulTask<FeatureRecord> {
   incomplete = 0;
 
   constructor(extractor: FeatureExtractor, boundMs: number, options: PrincipalTaskOptions = {}) {
-    this.stream = new FeatureStream(extractor, boundMs, () => 'principal');
-    this.stream.trackChanges();
+    super(extractor, boundMs, () => 'principal', 'features');
     this.slots = new Map(ENTITY_ROLES.map((r) => [r, extractor.slots(r)]));
     this.schema = extractor.schema.hash;
     this.maxPending = options.maxPendingJoins ?? 1_000_000;
   }
 
-  get held(): number {
-    return this.stream.held;
-  }
-
   get pendingJoins(): number {
     return this.joins.size;
-  }
-
-  get duplicates(): number {
-    return this.dedup.duplicates;
   }
 
   process(records: SourceRecord[]): SinkRecord<FeatureRecord>[] {
@@ -148,25 +134,19 @@ export class PrincipalFeatureTask implements StatefulTask<FeatureRecord> {
     }
   }
 
-  drainChanges(): [string, Buffer | null][] {
-    const out = this.stream.drainChanges().map(([k, v]): [string, Buffer | null] => [STREAM + k, v]);
+  protected override drainOwn(): [string, Buffer | null][] {
+    const out: [string, Buffer | null][] = [];
     for (const key of this.changedJoins) {
       const join = this.joins.get(key);
       out.push([JOIN + key, join ? encodeState(join) : null]);
     }
     this.changedJoins.clear();
-    const sources = this.dedup.drain();
-    if (sources) out.push([SOURCES, sources]);
     return out;
   }
 
-  restore(records: Iterable<[string, Buffer]>): void {
-    const stream: [string, Buffer][] = [];
-    for (const [key, value] of records) {
-      if (key === SOURCES) this.dedup.restore(value);
-      else if (key.startsWith(STREAM)) stream.push([key.slice(STREAM.length), value]);
-      else if (key.startsWith(JOIN)) this.joins.set(key.slice(JOIN.length), decodeState<Join>(value));
-    }
-    this.stream.restore(stream);
+  protected override restoreOwn(key: string, value: Buffer): boolean {
+    if (!key.startsWith(JOIN)) return false;
+    this.joins.set(key.slice(JOIN.length), decodeState<Join>(value));
+    return true;
   }
 }
