@@ -98,7 +98,7 @@ describe('groupThreshold', () => {
     }
     const t = groupThreshold(scores, groups, 0.01);
     const max = new Map<string, number>();
-    scores.forEach((s, i) => max.set(groups[i] as string, Math.max(max.get(groups[i] as string) ?? 0, s)));
+    for (let i = 0; i < scores.length; i++) max.set(groups[i] as string, Math.max(max.get(groups[i] as string) ?? 0, scores[i] as number));
     const over = [...max.values()].filter((m) => m > t).length;
     expect(over).toBeLessThanOrEqual(20);
     expect(over).toBeGreaterThanOrEqual(18);
