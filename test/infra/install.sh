@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs, on a fresh Debian 12 machine, the system packages vigil's tests need: ClickHouse (Debian's 18.16),
-# docker-compose (to validate docker-compose.yml), and checks Java 17 + Maven for the Kafka broker. Idempotent.
+# docker-compose (to validate docker-compose.yml), Jupyter's headless runner for the notebooks (nbconvert, nbclient,
+# ipykernel at /usr/bin/python3; the TypeScript kernel tslab comes from npm), and checks Java 17 + Maven for the
+# Kafka broker. Idempotent.
 set -euo pipefail
 need=()
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
@@ -8,6 +10,9 @@ command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+/usr/bin/python3 -c 'import nbconvert' >/dev/null 2>&1 || need+=(jupyter-nbconvert)
+/usr/bin/python3 -c 'import nbclient' >/dev/null 2>&1 || need+=(python3-nbclient)
+/usr/bin/python3 -c 'import ipykernel' >/dev/null 2>&1 || need+=(python3-ipykernel)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
