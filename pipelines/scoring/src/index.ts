@@ -1,0 +1,6 @@
+// Public surface of @vigil/scoring.
+export type { WatcherEvents } from './bundle-watcher.js';
+export { BundleWatcher } from './bundle-watcher.js';
+export { MicroBatcher } from './micro-batcher.js';
+export type { ScoredRow, ScorerOptions, Verdict } from './scorer.js';
+export { BundleScorer } from './scorer.js';

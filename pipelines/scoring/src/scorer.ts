@@ -1,0 +1,96 @@
+// Scores feature vectors with the active bundle and, when one is set, a shadow bundle (scored and reported, never
+// acted on). Bundles are swapped between micro-batches: a batch is scored wholly by the bundle that was active when
+// it started, so a swap loses no event and splits none.
+import type { Action, ModelBundle, Reason, Rows } from '@vigil/bundle';
+
+export interface Verdict {
+  bundle: string;
+  score: number;
+  action: Action | 'allow';
+  scores: { iforest: number; autoencoder: number };
+  reasons: Reason[];
+}
+
+export interface ScoredRow {
+  active: Verdict;
+  shadow?: Verdict;
+}
+
+export interface ScorerOptions {
+  /** Reasons are computed for rows whose action is not 'allow' (explaining every request would cost a model pass each). */
+  topReasons: number;
+  /** Threshold overrides (the policy's, per route class); by default the bundle's. */
+  thresholds?: Partial<Record<Action, number>>;
+}
+
+export class BundleScorer {
+  private active: ModelBundle;
+  private shadow: ModelBundle | undefined;
+  swaps = 0;
+
+  constructor(
+    active: ModelBundle,
+    private readonly options: ScorerOptions = { topReasons: 3 },
+  ) {
+    this.active = active;
+  }
+
+  get activeId(): string {
+    return this.active.id;
+  }
+
+  get shadowId(): string | undefined {
+    return this.shadow?.id;
+  }
+
+  /** Makes `next` the active bundle from the next batch on. It must read the same features. */
+  swap(next: ModelBundle): void {
+    if (next.manifest.features.hash !== this.active.manifest.features.hash) {
+      throw new Error(
+        `bundle ${next.id} reads feature schema ${next.manifest.features.hash}, the active one ${this.active.manifest.features.hash}: not swapped`,
+      );
+    }
+    this.active = next;
+    this.swaps++;
+  }
+
+  setShadow(shadow: ModelBundle | undefined): void {
+    if (shadow && shadow.manifest.features.hash !== this.active.manifest.features.hash) {
+      throw new Error(`shadow bundle ${shadow.id} reads another feature schema than the active one`);
+    }
+    this.shadow = shadow;
+  }
+
+  /** Scores a micro-batch; results in input order. */
+  score(rows: Rows): ScoredRow[] {
+    const active = this.active;
+    const shadow = this.shadow;
+    const a = this.verdicts(active, rows);
+    const s = shadow ? this.verdicts(shadow, rows) : undefined;
+    return a.map((v, i) => (s ? { active: v, shadow: s[i] as Verdict } : { active: v }));
+  }
+
+  private verdicts(bundle: ModelBundle, rows: Rows): Verdict[] {
+    const scored = bundle.score(rows);
+    const out: Verdict[] = [];
+    for (let i = 0; i < rows.rows; i++) {
+      const score = scored.score[i] as number;
+      const action = bundle.action(score, this.options.thresholds);
+      out.push({
+        bundle: bundle.id,
+        score,
+        action,
+        scores: { iforest: scored.iforest[i] as number, autoencoder: scored.autoencoder[i] as number },
+        reasons:
+          action === 'allow'
+            ? []
+            : bundle.explain(
+                rows.data.subarray(i * rows.cols, (i + 1) * rows.cols),
+                { iforestExceedance: scored.iforestExceedance[i] as number, autoencoderExceedance: scored.autoencoderExceedance[i] as number },
+                this.options.topReasons,
+              ),
+      });
+    }
+    return out;
+  }
+}

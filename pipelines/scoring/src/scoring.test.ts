@@ -1,0 +1,111 @@
+// Scoring in micro-batches with hot swap and shadow: every row scored once, in order; a swap takes effect between
+// batches; a shadow bundle's verdicts ride along without touching the active ones; the watcher hands over only a
+// bundle that loaded and reads the same features.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ModelBundle, trainBundle } from '@vigil/bundle';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BundleWatcher } from './bundle-watcher.js';
+import { MicroBatcher } from './micro-batcher.js';
+import { BundleScorer, type ScoredRow } from './scorer.js';
+
+const COLS = 4;
+
+function rows(seed: number, n: number) {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  return Float64Array.from({ length: n * COLS }, (_, i) => (i % COLS === 3 ? Math.abs(rand()) : rand()));
+}
+
+async function train(seed: number, hash = 'sha256:scoring'): Promise<ModelBundle> {
+  const n = 3000;
+  const { bundle } = await trainBundle(
+    {
+      data: rows(seed, n),
+      rows: n,
+      cols: COLS,
+      groups: Array.from({ length: n }, (_, i) => `p${i % 300}|d0`),
+      holdout: Uint8Array.from({ length: n }, (_, i) => (i % 300 < 60 ? 1 : 0)),
+      fromTs: 0,
+      toTs: 1,
+      features: { names: ['a', 'b', 'c', 'd'], hash, schema: {} },
+    },
+    { seed, trees: 30, autoencoder: { epochs: 3, batchSize: 64 } },
+  );
+  return bundle;
+}
+
+describe('scoring', () => {
+  let a: ModelBundle;
+  let b: ModelBundle;
+  beforeAll(async () => {
+    a = await train(1);
+    b = await train(2);
+  });
+
+  it('scores every row once, in order, in micro-batches; swaps between batches; carries shadow verdicts', () => {
+    const scorer = new BundleScorer(a);
+    scorer.setShadow(b);
+    const results: { id: number; row: ScoredRow }[] = [];
+    const sizes: number[] = [];
+    const batcher = new MicroBatcher<number>(COLS, 7, (batch, ids) => {
+      sizes.push(batch.rows);
+      const scored = scorer.score(batch);
+      ids.forEach((id, i) => {
+        results.push({ id, row: scored[i] as ScoredRow });
+      });
+    });
+    const data = rows(9, 50);
+    for (let i = 0; i < 50; i++) {
+      if (i === 21) scorer.swap(b); // between the third and fourth batch
+      batcher.add(data.subarray(i * COLS, (i + 1) * COLS), i);
+    }
+    batcher.flush();
+    expect(results.map((r) => r.id)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(sizes).toEqual([7, 7, 7, 7, 7, 7, 7, 1]);
+    expect(results.slice(0, 21).every((r) => r.row.active.bundle === a.id)).toBe(true);
+    expect(results.slice(21).every((r) => r.row.active.bundle === b.id)).toBe(true);
+    expect(results.every((r) => r.row.shadow?.bundle === b.id)).toBe(true);
+    // Shadow and active scored by the same bundle after the swap agree exactly; before it they differ.
+    expect(results.slice(21).every((r) => r.row.shadow?.score === r.row.active.score)).toBe(true);
+    expect(results.slice(0, 21).some((r) => r.row.shadow?.score !== r.row.active.score)).toBe(true);
+    // An anomalous row is acted on and explained; normal ones carry no reasons.
+    const far = Float64Array.from([0, 0, 0, 40]);
+    const [v] = scorer.score({ data: far, rows: 1, cols: COLS });
+    expect(v?.active.action).not.toBe('allow');
+    expect(v?.active.reasons[0]?.feature).toBe('d');
+    expect(results.filter((r) => r.row.active.action === 'allow').every((r) => r.row.active.reasons.length === 0)).toBe(true);
+  });
+
+  it('refuses to swap in or shadow a bundle that reads other features', async () => {
+    const other = await train(3, 'sha256:other');
+    const scorer = new BundleScorer(a);
+    expect(() => scorer.swap(other)).toThrow(/not swapped/);
+    expect(() => scorer.setShadow(other)).toThrow(/another feature schema/);
+    expect(scorer.activeId).toBe(a.id);
+  });
+
+  it('watches a bundle directory: loads a new bundle, keeps the old one when the new one is broken or mismatched', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-watch-'));
+    await a.save(dir);
+    const loaded: string[] = [];
+    const failed: string[] = [];
+    const watcher = new BundleWatcher(dir, 'sha256:scoring', a.id, { loaded: (x) => loaded.push(x.id), failed: (e) => failed.push(e.message) });
+    expect(await watcher.check()).toBeUndefined();
+    await b.save(dir);
+    expect((await watcher.check())?.id).toBe(b.id);
+    const other = await train(4, 'sha256:other');
+    await other.save(dir);
+    expect(await watcher.check()).toBeUndefined();
+    expect(failed[0]).toMatch(/trained on feature schema sha256:other/);
+    await rm(join(dir, 'manifest.json'));
+    await writeFile(join(dir, 'manifest.json'), '{"bundle_id": "half-writ');
+    expect(await watcher.check()).toBeUndefined();
+    expect(loaded).toEqual([b.id]);
+    expect(failed).toHaveLength(1);
+  });
+});
