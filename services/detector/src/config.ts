@@ -70,6 +70,22 @@ export const detectorConfigSchema = z
           ),
       })
       .prefault({}),
+    scoring: z
+      .strictObject({
+        bundle: z
+          .string()
+          .optional()
+          .describe(
+            'Directory of the model bundle (`vigil train --out`); omit to run without the decision stage. Replacing it (write a new bundle elsewhere, rename it into place) swaps bundles while running.',
+          ),
+        shadow_bundle: z.string().optional().describe('A second bundle scored in shadow: its decisions go to shadow_topic, marked dry-run, never acted on.'),
+        topic: z.string().min(1).default('vigil.decisions').describe('Decision records, keyed by principal.'),
+        shadow_topic: z.string().min(1).default('vigil.decisions.shadow').describe('Decision records of the shadow bundle.'),
+        dry_run: z.boolean().default(true).describe('Mark every decision dry-run: the revoker records what it would do and does nothing. Turn off to enforce.'),
+        write_allow: z.boolean().default(false).describe("Also write 'allow' decisions."),
+        watch_interval_ms: z.number().int().positive().default(5000).describe('How often the bundle directory is checked for a new bundle.'),
+      })
+      .prefault({}),
     adapter: z
       .strictObject({
         max_record_bytes: z.number().int().positive().default(1_048_576).describe('Larger records are dead-lettered unparsed.'),

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { type AdapterOptions, adapterFor, heuristicTemplater, openApiTemplater } from '@vigil/adapters';
+import { ModelBundle } from '@vigil/bundle';
 import {
   accessEventRow,
   ClickHouseSink,
@@ -19,10 +20,11 @@ import {
   type StatefulProcessorOptions,
   withRetry,
 } from '@vigil/connectors';
-import { type AccessEvent, type DeadLetter, unitHash } from '@vigil/events';
+import { type AccessEvent, type DeadLetter, type Decision, unitHash } from '@vigil/events';
 import { EntityFeatureTask, type EntityPart, FeatureExtractor, type FeatureRecord, MmdbGeoLookup, PrincipalFeatureTask } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
-import { installTracing, logEvent, startOpsServer } from '@vigil/runtime';
+import { ConfigError, installTracing, logEvent, startOpsServer } from '@vigil/runtime';
+import { BundleScorer, BundleWatcher, createDecisionHandler } from '@vigil/scoring';
 import { pipelineCounters } from '@vigil/telemetry';
 import { parse as parseYaml } from 'yaml';
 import type { DetectorConfig } from './config.js';
@@ -159,6 +161,55 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     for (const s of stages) stagesDone.push(s.run());
   }
 
+  // The decision stage: feature records → the bundle → decision records. Loaded before the detector reports ready,
+  // so a missing or mismatched bundle stops the start with its message.
+  let decisions: { source: KafkaSource; sinks: KafkaSink<Decision>[]; watcher: BundleWatcher } | undefined;
+  const sc = config.scoring;
+  if (sc.bundle !== undefined) {
+    if (!config.features.enabled) throw new ConfigError(['scoring.bundle needs the feature stage: set features.enabled: true']);
+    const geo = config.features.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(config.features.geoip);
+    const schemaHash = FeatureExtractor.standard(geo).schema.hash;
+    const load = (dir: string) =>
+      ModelBundle.load(dir, schemaHash).catch((err: unknown) => {
+        throw new ConfigError([`scoring: ${(err as Error).message}`]);
+      });
+    const scorer = new BundleScorer(await load(sc.bundle));
+    if (sc.shadow_bundle !== undefined) scorer.setShadow(await load(sc.shadow_bundle));
+    await withRetry(
+      () =>
+        ensureTopics(kafka, [
+          { topic: sc.topic, partitions: config.topics.partitions },
+          { topic: sc.shadow_topic, partitions: config.topics.partitions },
+        ]),
+      DEFAULT_RETRY,
+      { onRetry: onRetry('kafka_admin') },
+    );
+    const decisionSink = new KafkaSink<Decision>(kafka, { topic: sc.topic, onRetry: onRetry('kafka_decisions') });
+    const shadowSink =
+      sc.shadow_bundle === undefined ? undefined : new KafkaSink<Decision>(kafka, { topic: sc.shadow_topic, onRetry: onRetry('kafka_decisions') });
+    const watcher = new BundleWatcher(sc.bundle, schemaHash, scorer.activeId, {
+      loaded: (b) => {
+        const previous = scorer.activeId;
+        scorer.swap(b);
+        logEvent('info', 'bundle swapped', { from: previous, to: b.id });
+      },
+      failed: (err) => logEvent('warn', 'new bundle refused; the active one keeps scoring', { error: err.message.slice(0, 300) }),
+    });
+    watcher.start(sc.watch_interval_ms);
+    const source = new KafkaSource(kafka, { ...config.consumer, group_id: `${config.consumer.group_id}.decisions`, topics: [config.features.topic] });
+    const handler = createDecisionHandler({
+      scorer,
+      schemaHash: () => schemaHash,
+      decisions: decisionSink,
+      ...(shadowSink ? { shadow: shadowSink } : {}),
+      dryRun: sc.dry_run,
+      writeAllow: sc.write_allow,
+    });
+    stagesDone.push(source.run(handler));
+    decisions = { source, sinks: [decisionSink, ...(shadowSink ? [shadowSink] : [])], watcher };
+    logEvent('info', 'decision stage started', { bundle: scorer.activeId, shadow: scorer.shadowId ?? 'none', dry_run: sc.dry_run });
+  }
+
   const source = new KafkaSource(kafka, config.consumer);
   const handler = createIngestHandler({
     adapterFor: (topic) => adapters.get(topic ?? '') ?? adapterFor(config.format, adapterOptions),
@@ -178,6 +229,9 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     await source.stop();
     // The last checkpoints include the events the reorder buffers still hold; the next owners restore them.
     await Promise.allSettled(stages.map((s) => s.stop()));
+    decisions?.watcher.stop();
+    await decisions?.source.stop();
+    await Promise.allSettled((decisions?.sinks ?? []).map((s) => s.close()));
     await Promise.allSettled([eventsSink.close(), dlqSink.close(), entitiesSink?.close(), closeClickHouse()]);
     await ops.close();
     await tracing.shutdown();

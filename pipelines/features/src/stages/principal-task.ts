@@ -11,7 +11,7 @@
 // are dropped the same way. State (reorder buffer, principal families, waiting joins, source positions) is
 // checkpointed by the KafkaStatefulProcessor running the task.
 import type { SinkRecord, SourceRecord } from '@vigil/connectors';
-import { type AccessEvent, principalKey } from '@vigil/events';
+import { type AccessEvent, type Principal, principalKey } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole, entityKeys } from '../features/roles.js';
@@ -31,6 +31,8 @@ interface Join {
   /** Roles whose parts this request needs (known with the event). */
   expect: EntityRole[] | undefined;
   parts: Partial<Record<EntityRole, number[]>>;
+  /** Every identifier of the request's principal (what a decision record carries). */
+  ids: Principal | undefined;
 }
 
 const JOIN = 'join/';
@@ -77,6 +79,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
         join.headers = row.payload;
         join.principal = principalKey(row.event);
         join.vector = Array.from(row.vector);
+        join.ids = row.event.principal;
         join.expect = entityKeys(row.event).map(([role]) => role);
         this.settle(join, out);
       }
@@ -90,7 +93,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     const key = `${ts}/${requestId}`;
     let join = this.joins.get(key);
     if (!join) {
-      join = { ts, request_id: requestId, principal, headers, vector: undefined, expect: undefined, parts: {} };
+      join = { ts, request_id: requestId, principal, headers, vector: undefined, expect: undefined, parts: {}, ids: undefined };
       this.joins.set(key, join);
     }
     this.changedJoins.add(key);
@@ -114,7 +117,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     out.push({
       key: join.principal,
       headers: join.headers,
-      value: { ts: join.ts, request_id: join.request_id, principal: join.principal, schema: this.schema, v },
+      value: { ts: join.ts, request_id: join.request_id, principal: join.principal, ...(join.ids ? { ids: join.ids } : {}), schema: this.schema, v },
     });
     this.drop(join);
   }

@@ -6,6 +6,7 @@
 // event's entity parts (KIND_HEADER = "part", value EntityPart) — keyed by the event's principal, so a request's
 // parts land in the partition that owns the request.
 // vigil.features (key = principal): one FeatureRecord per request, all features, once every part has joined.
+import type { Principal } from '@vigil/events';
 import type { EntityRole } from '../features/roles.js';
 
 export const ROLE_HEADER = 'vigil-role';
@@ -16,6 +17,8 @@ export interface FeatureRecord {
   ts: number;
   request_id: string;
   principal: string;
+  /** Every identifier known for the request's principal (sub, jti, token fingerprint, username, client IP …). */
+  ids?: Principal;
   schema: string;
   v: number[];
 }

@@ -1,0 +1,167 @@
+// The decision stage on the real broker: a bundle trained by `vigil train` on simulated normal traffic scores the
+// feature stage's records; an enumeration burst by one principal is decided on, with reasons, in the brief's decision
+// record; normal principals are rarely flagged; enforcement is off by default (dry_run). Then a second bundle is
+// renamed into the bundle directory and takes over while the detector runs.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Decision, decisionSchema } from '@vigil/events';
+import { generateTraffic, renderRecord, type SimRequest } from '@vigil/simulator';
+import type { Kafka } from 'kafkajs';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
+import { type DetectorProcess, kafkaClient, ROOT, randomName, readTopic, requiredEnv, startDetectorProcess, waitFor } from '../support/services.js';
+
+const PEPPER = 'decisions-integration-pepper-0123456789abcdef';
+const BIN = join(ROOT, 'services/cli/dist/bin.js');
+
+function vigil(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', VIGIL_PEPPER__SECRET: PEPPER } });
+  if (r.status !== 0) throw new Error(`vigil ${args[0]} failed: ${r.stderr.slice(-2000)}`);
+  return r;
+}
+
+/** A principal walking other customers' accounts: sequential ids, mostly 403, two requests a second. */
+function enumeration(sub: string, start: number, n: number): SimRequest[] {
+  return Array.from({ length: n }, (_, i) => ({
+    ts: start + i * 500,
+    requestId: `${sub}-${i}`,
+    method: 'GET',
+    uri: `/v1/accounts/${900000 + i}`,
+    status: i % 10 === 0 ? 200 : 403,
+    clientIp: '185.220.101.7',
+    userAgent: 'python-requests/2.31',
+    latencyMs: 12,
+    bytesIn: 0,
+    bytesOut: 120,
+    claims: {
+      sub,
+      jti: `${sub}-jti`,
+      sid: `${sub}-sid`,
+      iat: Math.floor(start / 1000) - 60,
+      exp: Math.floor(start / 1000) + 3600,
+      client_id: 'vigil-bank-app',
+    },
+  }));
+}
+
+describe('decision stage on Kafka', () => {
+  const kafka: Kafka = kafkaClient();
+  const topics: string[] = [];
+  let detector: DetectorProcess | undefined;
+
+  afterAll(async () => {
+    detector?.child.kill('SIGKILL');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  it('decides on an enumeration burst with reasons, rarely on normal traffic, and swaps bundles while running', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-decisions-'));
+    vigil([
+      'simulate',
+      '--format',
+      'kong',
+      '--out',
+      join(dir, 'train.jsonl'),
+      '--events',
+      '20000',
+      '--customers',
+      '300',
+      '--credentials',
+      'claims',
+      '--seed',
+      '5',
+    ]);
+    vigil(['train', '--format', 'kong', '--input', join(dir, 'train.jsonl'), '--out', join(dir, 'bundle'), '--max-rows', '20000']);
+    const first = JSON.parse(readFileSync(join(dir, 'bundle', 'manifest.json'), 'utf8')).bundle_id as string;
+
+    const [input, keyed, entities, dlq, features, decisions] = ['in', 'keyed', 'entities', 'dlq', 'features', 'decisions'].map(randomName) as string[];
+    topics.push(input as string, keyed as string, entities as string, dlq as string, features as string, decisions as string, `${decisions}.shadow`);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: input as string, numPartitions: 3 }] });
+    await admin.disconnect();
+    detector = startDetectorProcess({
+      format: 'kong',
+      pepper: { secret: PEPPER },
+      kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
+      consumer: { group_id: randomName('detector'), topics: [input], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
+      topics: { keyed, entities, dead_letter: dlq, partitions: 3 },
+      features: { topic: features, reorder_bound_ms: 1000 },
+      scoring: { bundle: join(dir, 'bundle'), topic: decisions, shadow_topic: `${decisions}.shadow`, watch_interval_ms: 500 },
+      telemetry: { port: 0 },
+    });
+    const d = detector;
+    onTestFailed(() => console.log(`--- detector output ---\n${d.output().slice(-4000)}`));
+    await waitFor('the decision stage', async () => {
+      d.assertAlive();
+      return d.output().includes('decision stage started');
+    });
+
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const send = async (requests: SimRequest[]) => {
+      const messages = requests.map((r) => ({ value: JSON.stringify(renderRecord('kong', r, 'claims')) }));
+      for (let i = 0; i < messages.length; i += 500) {
+        await waitFor(
+          'the input topic',
+          () => producer.send({ topic: input as string, acks: -1, messages: messages.slice(i, i + 500) }).then(() => true),
+          30_000,
+        );
+      }
+    };
+    const start = Date.now() - 10 * 60_000;
+    const normal = generateTraffic({ seed: 9, customers: 300, start, meanGapMs: 100 });
+    const take = (n: number) => Array.from({ length: n }, () => normal.next().value as SimRequest);
+    const before = take(2000);
+    const attackStart = (before[before.length - 1] as SimRequest).ts;
+    await send([...before, ...enumeration('attacker-1', attackStart, 120), ...take(1500)]);
+
+    const read = (want: (ds: Decision[]) => boolean) =>
+      readTopic(
+        kafka,
+        decisions as string,
+        (v) => {
+          d.assertAlive();
+          return want(v.map((x) => JSON.parse(x.value) as Decision));
+        },
+        90_000,
+      ).then((v) => v.map((x) => JSON.parse(x.value) as Decision));
+    const attackerDecided = (ds: Decision[], sub: string) => ds.filter((x) => x.principal.sub === sub);
+    const got = await read((ds) => attackerDecided(ds, 'attacker-1').length >= 10);
+    for (const x of got) expect(() => decisionSchema.parse(x)).not.toThrow();
+    const attack = attackerDecided(got, 'attacker-1');
+    expect(attack.every((x) => x.bundle === first && x.dry_run && x.action !== 'allow' && x.entity === 'principal')).toBe(true);
+    expect(attack.some((x) => x.reasons.length > 0 && x.reasons[0]?.contribution !== undefined)).toBe(true);
+    expect(attack[0]?.principal.jti).toBe('attacker-1-jti');
+    const normalFlagged = got.filter((x) => x.principal.sub !== 'attacker-1').length;
+    expect(normalFlagged / 3500).toBeLessThan(0.02);
+
+    // Hot swap: a second bundle, written elsewhere and renamed into place.
+    vigil(['train', '--format', 'kong', '--input', join(dir, 'train.jsonl'), '--out', join(dir, 'next'), '--max-rows', '20000', '--seed', '1']);
+    const second = JSON.parse(readFileSync(join(dir, 'next', 'manifest.json'), 'utf8')).bundle_id as string;
+    renameSync(join(dir, 'bundle'), join(dir, 'old'));
+    renameSync(join(dir, 'next'), join(dir, 'bundle'));
+    await waitFor(
+      'the swap',
+      async () => {
+        d.assertAlive();
+        return d.output().includes(`"to":"${second}"`);
+      },
+      60_000,
+    );
+    // After the first traffic (3,500 requests ~100 ms apart) and still in the past: the adapter refuses future times.
+    const later = start + 7 * 60_000;
+    const after = generateTraffic({ seed: 10, customers: 300, start: later, meanGapMs: 100 });
+    await send([...enumeration('attacker-2', later, 120), ...Array.from({ length: 1500 }, () => after.next().value as SimRequest)]);
+    const swapped = await read((ds) => attackerDecided(ds, 'attacker-2').length >= 10);
+    expect(attackerDecided(swapped, 'attacker-2').every((x) => x.bundle === second)).toBe(true);
+    await producer.disconnect();
+    console.log(
+      `decisions: ${attack.length} on attacker-1 (bundle ${first}), ${normalFlagged} on 3,500 normal requests; after the swap ${attackerDecided(swapped, 'attacker-2').length} on attacker-2 (bundle ${second})`,
+    );
+  });
+});
