@@ -10,7 +10,18 @@ import { type Decision, decisionSchema } from '@vigil/events';
 import { generateTraffic, renderRecord, type SimRequest } from '@vigil/simulator';
 import type { Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
-import { type DetectorProcess, kafkaClient, ROOT, randomName, readTopic, requiredEnv, startDetectorProcess, waitFor } from '../support/services.js';
+import {
+  type DetectorProcess,
+  deleteTopics,
+  detectorConfig,
+  freshTopics,
+  kafkaClient,
+  ROOT,
+  randomName,
+  readTopic,
+  startDetectorProcess,
+  waitFor,
+} from '../support/services.js';
 
 const PEPPER = 'decisions-integration-pepper-0123456789abcdef';
 const BIN = join(ROOT, 'services/cli/dist/bin.js');
@@ -52,10 +63,7 @@ describe('decision stage on Kafka', () => {
 
   afterAll(async () => {
     detector?.child.kill('SIGKILL');
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTopics(kafka, topics);
   });
 
   it('decides on an enumeration burst with reasons, rarely on normal traffic, and swaps bundles while running', async () => {
@@ -78,22 +86,16 @@ describe('decision stage on Kafka', () => {
     vigil(['train', '--format', 'kong', '--input', join(dir, 'train.jsonl'), '--out', join(dir, 'bundle'), '--max-rows', '20000']);
     const first = JSON.parse(readFileSync(join(dir, 'bundle', 'manifest.json'), 'utf8')).bundle_id as string;
 
-    const [input, keyed, entities, dlq, features, decisions] = ['in', 'keyed', 'entities', 'dlq', 'features', 'decisions'].map(randomName) as string[];
-    topics.push(input as string, keyed as string, entities as string, dlq as string, features as string, decisions as string, `${decisions}.shadow`);
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: input as string, numPartitions: 3 }] });
-    await admin.disconnect();
-    detector = startDetectorProcess({
-      format: 'kong',
-      pepper: { secret: PEPPER },
-      kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
-      consumer: { group_id: randomName('detector'), topics: [input], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
-      topics: { keyed, entities, dead_letter: dlq, partitions: 3 },
-      features: { topic: features, reorder_bound_ms: 1000 },
-      scoring: { bundle: join(dir, 'bundle'), topic: decisions, shadow_topic: `${decisions}.shadow`, watch_interval_ms: 500 },
-      telemetry: { port: 0 },
-    });
+    const t = await freshTopics(kafka);
+    const decisions = randomName('decisions');
+    topics.push(...Object.values(t), decisions, `${decisions}.shadow`);
+    detector = startDetectorProcess(
+      detectorConfig(
+        t,
+        { pepper: PEPPER, group: randomName('detector'), boundMs: 1000 },
+        { scoring: { bundle: join(dir, 'bundle'), topic: decisions, shadow_topic: `${decisions}.shadow`, watch_interval_ms: 500 } },
+      ),
+    );
     const d = detector;
     onTestFailed(() => console.log(`--- detector output ---\n${d.output().slice(-4000)}`));
     await waitFor('the decision stage', async () => {
@@ -106,11 +108,7 @@ describe('decision stage on Kafka', () => {
     const send = async (requests: SimRequest[]) => {
       const messages = requests.map((r) => ({ value: JSON.stringify(renderRecord('kong', r, 'claims')) }));
       for (let i = 0; i < messages.length; i += 500) {
-        await waitFor(
-          'the input topic',
-          () => producer.send({ topic: input as string, acks: -1, messages: messages.slice(i, i + 500) }).then(() => true),
-          30_000,
-        );
+        await waitFor('the input topic', () => producer.send({ topic: t.input, acks: -1, messages: messages.slice(i, i + 500) }).then(() => true), 30_000);
       }
     };
     const start = Date.now() - 10 * 60_000;
@@ -123,7 +121,7 @@ describe('decision stage on Kafka', () => {
     const read = (want: (ds: Decision[]) => boolean) =>
       readTopic(
         kafka,
-        decisions as string,
+        decisions,
         (v) => {
           d.assertAlive();
           return want(v.map((x) => JSON.parse(x.value) as Decision));

@@ -118,3 +118,43 @@ export function startDetectorProcess(config: Record<string, unknown>, env: Recor
   };
   return { child, output: () => output, exited, assertAlive };
 }
+
+/** Topics of one detector under test, freshly named, and the input topic created with three partitions. */
+export interface DetectorTopics {
+  input: string;
+  keyed: string;
+  entities: string;
+  dlq: string;
+  features: string;
+}
+
+export async function freshTopics(kafka: Kafka): Promise<DetectorTopics> {
+  const t = { input: randomName('in'), keyed: randomName('keyed'), entities: randomName('entities'), dlq: randomName('dlq'), features: randomName('features') };
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: t.input, numPartitions: 3 }] });
+  await admin.disconnect();
+  return t;
+}
+
+/** A Kong-format detector config on the test broker, reading `t.input`, with its feature stages; `extra` adds keys. */
+export function detectorConfig(t: DetectorTopics, o: { pepper: string; group: string; boundMs: number }, extra: Record<string, unknown> = {}) {
+  return {
+    format: 'kong',
+    pepper: { secret: o.pepper },
+    kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
+    consumer: { group_id: o.group, topics: [t.input], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
+    topics: { keyed: t.keyed, entities: t.entities, dead_letter: t.dlq, partitions: 3 },
+    features: { topic: t.features, reorder_bound_ms: o.boundMs },
+    telemetry: { port: 0 },
+    ...extra,
+  };
+}
+
+/** Deletes a test's topics (best effort: the broker is thrown away after the run anyway). */
+export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics }).catch(() => undefined);
+  await admin.disconnect();
+}

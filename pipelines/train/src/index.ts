@@ -1,4 +1,7 @@
 // Public surface of @vigil/train.
+
+export type { FeatureTableRow } from './clickhouse-features.js';
+export { readFeatureTable } from './clickhouse-features.js';
 export type { LogFeaturesOptions, LogFeaturesResult } from './log-features.js';
 export { logFeatures } from './log-features.js';
 export type { SampleOptions } from './training-sample.js';

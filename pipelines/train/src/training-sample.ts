@@ -36,25 +36,28 @@ export class TrainingSample {
   }
 
   add(rows: FeatureRow[]): void {
-    for (const row of rows) {
-      if (!this.data) {
-        this.cols = row.vector.length;
-        this.data = new Float64Array(this.options.maxRows * this.cols);
-      }
-      this.seen++;
-      this.fromTs = Math.min(this.fromTs, row.event.ts);
-      this.toTs = Math.max(this.toTs, row.event.ts);
-      let slot: number;
-      if (this.kept < this.options.maxRows) slot = this.kept++;
-      else {
-        slot = uniformInt(this.rng, 0, this.seen - 1);
-        if (slot >= this.options.maxRows) continue;
-      }
-      const principal = principalKey(row.event);
-      this.data.set(row.vector, slot * this.cols);
-      this.groups[slot] = `${principal}|${new Date(row.event.ts).toISOString().slice(0, 10)}`;
-      this.holdout[slot] = unitHash(principal) < this.options.holdoutShare ? 1 : 0;
+    for (const row of rows) this.addVector(row.vector, principalKey(row.event), row.event.ts);
+  }
+
+  /** One feature vector of a request by `principal` at event time `ts` (rows read back from ClickHouse, say). */
+  addVector(vector: ArrayLike<number>, principal: string, ts: number): void {
+    if (!this.data) {
+      this.cols = vector.length;
+      this.data = new Float64Array(this.options.maxRows * this.cols);
     }
+    if (vector.length !== this.cols) throw new Error(`a vector of ${vector.length} features after vectors of ${this.cols}`);
+    this.seen++;
+    this.fromTs = Math.min(this.fromTs, ts);
+    this.toTs = Math.max(this.toTs, ts);
+    let slot: number;
+    if (this.kept < this.options.maxRows) slot = this.kept++;
+    else {
+      slot = uniformInt(this.rng, 0, this.seen - 1);
+      if (slot >= this.options.maxRows) return;
+    }
+    this.data.set(vector, slot * this.cols);
+    this.groups[slot] = `${principal}|${new Date(ts).toISOString().slice(0, 10)}`;
+    this.holdout[slot] = unitHash(principal) < this.options.holdoutShare ? 1 : 0;
   }
 
   finish(schema: FeatureSchema): TrainingSet {

@@ -11,6 +11,7 @@ import {
   DEFAULT_RETRY,
   dropExpiredPartitions,
   ensureTopics,
+  featureRow,
   identity,
   KafkaSink,
   KafkaSource,
@@ -18,6 +19,7 @@ import {
   keyedHash,
   migrate,
   type StatefulProcessorOptions,
+  storeHandler,
   withRetry,
 } from '@vigil/connectors';
 import { type AccessEvent, type DeadLetter, type Decision, unitHash } from '@vigil/events';
@@ -79,6 +81,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   const dlqSink = new KafkaSink<DeadLetter>(kafka, { topic: config.topics.dead_letter, onRetry: onRetry('kafka_dlq') });
   let analytics: ClickHouseSink<AccessEvent, ReturnType<typeof accessEventRow>> | undefined;
   let closeClickHouse = async () => {};
+  let featureStore: { source: KafkaSource; sink: ClickHouseSink<FeatureRecord, ReturnType<typeof featureRow>> } | undefined;
   const ch = config.clickhouse;
   if (ch) {
     // The client's own error logs print request details; vigil reports failures through its own events.
@@ -101,9 +104,22 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       );
     }, 3_600_000);
     retention.unref();
+    if (config.features.enabled) {
+      featureStore = {
+        source: new KafkaSource(kafka, { ...config.consumer, group_id: `${config.consumer.group_id}.features-store`, topics: [config.features.topic] }),
+        sink: new ClickHouseSink(client, {
+          table: `${ch.table_prefix}features`,
+          maxRows: ch.batch_max_rows,
+          maxAgeMs: ch.batch_max_age_ms,
+          onRetry: onRetry('clickhouse_insert'),
+          toRow: (r) => (r.position ? featureRow(r.value, r.position, pseudo, Date.now()) : undefined),
+        }),
+      };
+    }
     closeClickHouse = async () => {
       clearInterval(retention);
-      await analytics?.close();
+      await featureStore?.source.stop();
+      await Promise.allSettled([analytics?.close(), featureStore?.sink.close()]);
       await client.close();
     };
   }
@@ -159,6 +175,8 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       }) as KafkaStatefulProcessor<unknown>,
     );
     for (const s of stages) stagesDone.push(s.run());
+    // With ClickHouse, feature records are kept there too (features table), for analysts and for training from it.
+    if (featureStore) stagesDone.push(featureStore.source.run(storeHandler(featureStore.sink, (r) => JSON.parse(r.value.toString('utf8')) as FeatureRecord)));
   }
 
   // The decision stage: feature records → the bundle → decision records. Loaded before the detector reports ready,

@@ -45,6 +45,20 @@ export const MIGRATIONS: Migration[] = [
       ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ORDER BY (request_id, alert_id)`,
     ],
   },
+  {
+    version: 2,
+    // Version 1's features table was never written to. 18.16 has no ADD COLUMN IF NOT EXISTS, so it is replaced (both
+    // statements are idempotent): the feature-schema hash per row instead of the names (a bundle or
+    // `vigil features` states the names of a hash), the vector as v.
+    description: 'features: one row per request with its feature-schema hash and vector',
+    statements: (p) => [
+      `DROP TABLE IF EXISTS ${p}features`,
+      `CREATE TABLE IF NOT EXISTS ${p}features (
+        day Date, ts UInt64, request_id String, principal_key String, schema String, v Array(Float64),
+        src_topic String, src_partition UInt32, src_offset UInt64, src_index UInt32, ingested_at UInt64
+      ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ORDER BY (src_topic, src_partition, src_offset, src_index)`,
+    ],
+  },
 ];
 
 /** Applies the migrations not yet recorded in <prefix>schema_migrations, in order. Safe to run concurrently and repeatedly. */

@@ -14,6 +14,23 @@ export const keyedHash =
 
 const day = (ts: number) => new Date(ts).toISOString().slice(0, 10);
 
+/** A principal key with its username or IP part pseudonymised (sub and fingerprint keys are not personal data here). */
+function principalColumn(key: string, pseudo: Pseudonymiser): string {
+  const colon = key.indexOf(':');
+  return key.startsWith('user:') || key.startsWith('ip:') ? `${key.slice(0, colon + 1)}${pseudo(key.slice(colon + 1))}` : key;
+}
+
+/** The source position columns every table is keyed by (ReplacingMergeTree: a redelivered row replaces itself). */
+function sourceColumns(position: RecordPosition, ingestedAt: number) {
+  return {
+    src_topic: position.topic ?? position.file ?? '',
+    src_partition: position.partition ?? 0,
+    src_offset: position.offset ?? String(position.line ?? 0),
+    src_index: position.index ?? 0,
+    ingested_at: ingestedAt,
+  };
+}
+
 export function accessEventRow(event: AccessEvent, position: RecordPosition, pseudo: Pseudonymiser, ingestedAt: number) {
   const p = event.principal;
   const key = principalKey(event);
@@ -30,7 +47,7 @@ export function accessEventRow(event: AccessEvent, position: RecordPosition, pse
     bytes_in: event.bytes_in ?? 0,
     bytes_out: event.bytes_out ?? 0,
     client_ip: pseudo(event.client_ip),
-    principal_key: key.startsWith('user:') || key.startsWith('ip:') ? `${key.slice(0, key.indexOf(':') + 1)}${pseudo(key.slice(key.indexOf(':') + 1))}` : key,
+    principal_key: principalColumn(key, pseudo),
     sub: p.sub ?? '',
     jti: p.jti ?? '',
     token_fingerprint: p.token_fingerprint ?? '',
@@ -42,11 +59,28 @@ export function accessEventRow(event: AccessEvent, position: RecordPosition, pse
     tx_currency: event.tx?.currency ?? '',
     tx_payee: event.tx?.payee_id ?? '',
     tx_account: event.tx?.account_id ?? '',
-    src_topic: position.topic ?? position.file ?? '',
-    src_partition: position.partition ?? 0,
-    src_offset: position.offset ?? String(position.line ?? 0),
-    src_index: position.index ?? 0,
-    ingested_at: ingestedAt,
+    ...sourceColumns(position, ingestedAt),
   };
 }
 export type AccessEventRow = ReturnType<typeof accessEventRow>;
+
+/** A feature record as the feature stage writes it (structural: connectors does not depend on @vigil/features). */
+export interface FeatureRecordLike {
+  ts: number;
+  request_id: string;
+  principal: string;
+  schema: string;
+  v: number[];
+}
+
+export function featureRow(f: FeatureRecordLike, position: RecordPosition, pseudo: Pseudonymiser, ingestedAt: number) {
+  return {
+    day: day(f.ts),
+    ts: f.ts,
+    request_id: f.request_id,
+    principal_key: principalColumn(f.principal, pseudo),
+    schema: f.schema,
+    v: f.v,
+    ...sourceColumns(position, ingestedAt),
+  };
+}
