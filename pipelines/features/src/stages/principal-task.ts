@@ -75,9 +75,11 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       if (this.dedup.isDuplicate(record.headers)) continue;
       const event = JSON.parse(record.value.toString('utf8')) as AccessEvent;
       for (const row of this.stream.push(event, traceHeaders(record.headers))) {
-        const join = this.join(row.event.ts, row.event.request_id, principalKey(row.event), row.payload);
+        // The event's own principal and trace context win over whatever a part that came first recorded.
+        const principal = principalKey(row.event);
+        const join = this.join(row.event.ts, row.event.request_id, principal, row.payload);
         join.headers = row.payload;
-        join.principal = principalKey(row.event);
+        join.principal = principal;
         join.vector = Array.from(row.vector);
         join.ids = row.event.principal;
         join.expect = entityKeys(row.event).map(([role]) => role);
