@@ -2,7 +2,6 @@
 // feature stage's records; an enumeration burst by one principal is decided on, with reasons, in the brief's decision
 // record; normal principals are rarely flagged; enforcement is off by default (dry_run). Then a second bundle is
 // renamed into the bundle directory and takes over while the detector runs.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,21 +15,14 @@ import {
   detectorConfig,
   freshTopics,
   kafkaClient,
-  ROOT,
   randomName,
   readTopic,
   startDetectorProcess,
+  trainTestBundle,
   waitFor,
 } from '../support/services.js';
 
 const PEPPER = 'decisions-integration-pepper-0123456789abcdef';
-const BIN = join(ROOT, 'services/cli/dist/bin.js');
-
-function vigil(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', VIGIL_PEPPER__SECRET: PEPPER } });
-  if (r.status !== 0) throw new Error(`vigil ${args[0]} failed: ${r.stderr.slice(-2000)}`);
-  return r;
-}
 
 /** A principal walking other customers' accounts: sequential ids, mostly 403, two requests a second. */
 function enumeration(sub: string, start: number, n: number): SimRequest[] {
@@ -68,22 +60,7 @@ describe('decision stage on Kafka', () => {
 
   it('decides on an enumeration burst with reasons, rarely on normal traffic, and swaps bundles while running', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-decisions-'));
-    vigil([
-      'simulate',
-      '--format',
-      'kong',
-      '--out',
-      join(dir, 'train.jsonl'),
-      '--events',
-      '20000',
-      '--customers',
-      '300',
-      '--credentials',
-      'claims',
-      '--seed',
-      '5',
-    ]);
-    vigil(['train', '--format', 'kong', '--input', join(dir, 'train.jsonl'), '--out', join(dir, 'bundle'), '--max-rows', '20000']);
+    trainTestBundle(dir, join(dir, 'bundle'), PEPPER);
     const first = JSON.parse(readFileSync(join(dir, 'bundle', 'manifest.json'), 'utf8')).bundle_id as string;
 
     const t = await freshTopics(kafka);
@@ -139,7 +116,7 @@ describe('decision stage on Kafka', () => {
     expect(normalFlagged / 3500).toBeLessThan(0.02);
 
     // Hot swap: a second bundle, written elsewhere and renamed into place.
-    vigil(['train', '--format', 'kong', '--input', join(dir, 'train.jsonl'), '--out', join(dir, 'next'), '--max-rows', '20000', '--seed', '1']);
+    trainTestBundle(dir, join(dir, 'next'), PEPPER, 1);
     const second = JSON.parse(readFileSync(join(dir, 'next', 'manifest.json'), 'utf8')).bundle_id as string;
     renameSync(join(dir, 'bundle'), join(dir, 'old'));
     renameSync(join(dir, 'next'), join(dir, 'bundle'));

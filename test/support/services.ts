@@ -1,8 +1,8 @@
 // What integration tests need from the real services: their addresses (a missing one fails the test, never skips
 // it), random names, deadline polls, Kafka/ClickHouse clients and the detector as a child process.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -157,4 +157,22 @@ export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void
   await admin.connect();
   await admin.deleteTopics({ topics }).catch(() => undefined);
   await admin.disconnect();
+}
+
+/** Runs the built `vigil` CLI with a pepper; throws with its stderr when it fails. */
+export function vigilCli(args: string[], pepper: string) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'services/cli/dist/bin.js'), ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', VIGIL_PEPPER__SECRET: pepper },
+  });
+  if (r.status !== 0) throw new Error(`vigil ${args[0]} failed: ${r.stderr.slice(-2000)}`);
+  return r;
+}
+
+/** A bundle trained by `vigil train` on 20,000 simulated requests (seeded), written to `out`. */
+export function trainTestBundle(dir: string, out: string, pepper: string, seed = 0): void {
+  const log = join(dir, 'train.jsonl');
+  if (!existsSync(log))
+    vigilCli(['simulate', '--format', 'kong', '--out', log, '--events', '20000', '--customers', '300', '--credentials', 'claims', '--seed', '5'], pepper);
+  vigilCli(['train', '--format', 'kong', '--input', log, '--out', out, '--max-rows', '20000', '--seed', String(seed)], pepper);
 }
