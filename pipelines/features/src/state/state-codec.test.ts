@@ -48,6 +48,14 @@ describe('state codec', () => {
     );
   });
 
+  it('keeps a "__proto__" key a key (no prototype replaced by a crafted checkpoint)', () => {
+    const crafted = JSON.parse('{"__proto__": {"polluted": true}, "n": 1}') as Record<string, unknown>;
+    const back = decodeState<Record<string, unknown>>(encodeState(crafted));
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect(Object.keys(back)).toEqual(['__proto__', 'n']);
+    expect((back as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
   it('refuses values it cannot store and corrupt input, with a clear message', () => {
     expect(() => encodeState({ when: new Date() })).toThrow(/cannot store/);
     expect(() => decodeState(Buffer.from([99]))).toThrow(/corrupt/);

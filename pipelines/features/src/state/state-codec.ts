@@ -212,7 +212,8 @@ function read(r: Reader): unknown {
     }
     case Tag.Object: {
       const out: Record<string, unknown> = {};
-      for (let i = r.u32(); i > 0; i--) out[r.str()] = read(r);
+      // defineProperty, not assignment: a key named "__proto__" stays a key instead of replacing the prototype.
+      for (let i = r.u32(); i > 0; i--) Object.defineProperty(out, r.str(), { value: read(r), enumerable: true, writable: true, configurable: true });
       return out;
     }
     default:
