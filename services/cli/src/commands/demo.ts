@@ -90,6 +90,8 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   );
   const show = ['req_1m_log', 'distinct_objects_10m_log', 'ip_failed_logins_10m_log', 'tx_amount_z', 'tx_new_payee'];
   out.write(`  feature maxima      ${show.map((n) => `${n}=${(maxima[extractor.names.indexOf(n)] ?? 0).toFixed(2)}`).join(' ')}\n`);
-  out.write('  detection           no default bundle ships yet: `vigil train` builds one, `vigil detect` scores with it (scoring.bundle) — see README "Status"\n');
+  out.write(
+    '  detection           no default bundle ships yet: `vigil train` builds one, `vigil detect` scores with it (scoring.bundle) — see README "Status"\n',
+  );
   return events.length + dead.length === input.length && !leaked ? 0 : 1;
 }
