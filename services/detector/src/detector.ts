@@ -127,6 +127,12 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   // Two feature stages, each in its own consumer group and each exactly once (KafkaStatefulProcessor): the entity
   // stage reads events keyed by IP / username / tenant and writes each event's entity parts back onto the
   // principal-keyed topic; the principal stage computes the principal's own features and joins the parts on.
+  // One GeoIP reader (and its cache) for every extractor of this process, opened only when features run.
+  let geoLookup: MmdbGeoLookup | undefined;
+  const geo = () => {
+    geoLookup ??= config.features.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(config.features.geoip);
+    return geoLookup;
+  };
   const stages: KafkaStatefulProcessor<unknown>[] = [];
   const stagesDone: Promise<void>[] = [];
   let entitiesSink: KafkaSink<AccessEvent> | undefined;
@@ -148,7 +154,6 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       { onRetry: onRetry('kafka_admin') },
     );
     entitiesSink = new KafkaSink<AccessEvent>(kafka, { topic: config.topics.entities, onRetry: onRetry('kafka_entities') });
-    const geo = f.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(f.geoip);
     const stage = <T>(name: string, options: Omit<StatefulProcessorOptions<T>, 'onRetry' | 'onCheckpoint' | 'onRestore' | 'commitIntervalMs'>) =>
       new KafkaStatefulProcessor<T>(kafka, {
         ...options,
@@ -165,13 +170,13 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
         consumer: { ...config.consumer, group_id: `${group}.entities`, topics: [config.topics.entities] },
         changelogTopic: entityChangelog,
         outputTopic: config.topics.keyed,
-        makeTask: () => new EntityFeatureTask(FeatureExtractor.standard(geo), f.reorder_bound_ms),
+        makeTask: () => new EntityFeatureTask(FeatureExtractor.standard(geo()), f.reorder_bound_ms),
       }) as KafkaStatefulProcessor<unknown>,
       stage<FeatureRecord>('features', {
         consumer: { ...config.consumer, group_id: `${group}.features`, topics: [config.topics.keyed] },
         changelogTopic: changelog,
         outputTopic: f.topic,
-        makeTask: () => new PrincipalFeatureTask(FeatureExtractor.standard(geo), f.reorder_bound_ms),
+        makeTask: () => new PrincipalFeatureTask(FeatureExtractor.standard(geo()), f.reorder_bound_ms),
       }) as KafkaStatefulProcessor<unknown>,
     );
     for (const s of stages) stagesDone.push(s.run());
@@ -185,8 +190,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   const sc = config.scoring;
   if (sc.bundle !== undefined) {
     if (!config.features.enabled) throw new ConfigError(['scoring.bundle needs the feature stage: set features.enabled: true']);
-    const geo = config.features.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(config.features.geoip);
-    const schemaHash = FeatureExtractor.standard(geo).schema.hash;
+    const schemaHash = FeatureExtractor.standard(geo()).schema.hash;
     const load = (dir: string) =>
       ModelBundle.load(dir, schemaHash).catch((err: unknown) => {
         throw new ConfigError([`scoring: ${(err as Error).message}`]);
