@@ -30,6 +30,8 @@ export interface Scored {
   score: Float64Array;
   iforest: Float64Array;
   autoencoder: Float64Array;
+  /** The autoencoder's squared error per row and feature (row-major), for explanations without a second pass. */
+  autoencoderErrors: Float32Array;
   /** Per-model exceedances (P(normal > raw)). */
   iforestExceedance: Float64Array;
   autoencoderExceedance: Float64Array;
@@ -81,11 +83,12 @@ export class ModelBundle {
     }
     const scaled = this.scaler.transform(x.data, x.rows, x.cols);
     const iforest = this.forest.score({ data: scaled, rows: x.rows, cols: x.cols });
-    const autoencoder = this.autoencoder.score({ data: clipForAutoencoder(scaled), rows: x.rows, cols: x.cols });
+    const { scores: autoencoder, featureErrors } = this.autoencoder.reconstruct({ data: clipForAutoencoder(scaled), rows: x.rows, cols: x.cols });
     const out: Scored = {
       score: new Float64Array(x.rows),
       iforest,
       autoencoder,
+      autoencoderErrors: featureErrors,
       iforestExceedance: new Float64Array(x.rows),
       autoencoderExceedance: new Float64Array(x.rows),
     };
@@ -109,15 +112,16 @@ export class ModelBundle {
   }
 
   /** The top features behind one row's score, with value, baseline and contribution (shares summing to ≤ 1). */
-  explain(row: Float64Array, scored: { iforestExceedance: number; autoencoderExceedance: number }, top = 3): Reason[] {
+  explain(row: Float64Array, scored: { iforestExceedance: number; autoencoderExceedance: number; autoencoderErrors?: ArrayLike<number> }, top = 3): Reason[] {
     const names = this.manifest.features.names;
     const scaled = this.scaler.transform(row, 1, row.length);
     let shares: Float64Array;
     if (scored.iforestExceedance <= scored.autoencoderExceedance) {
       shares = this.forest.contributions(scaled);
     } else {
-      const errors = this.autoencoder.reconstruct({ data: clipForAutoencoder(scaled), rows: 1, cols: row.length }).featureErrors;
-      const sum = errors.reduce((a, b) => a + b, 0);
+      const errors = scored.autoencoderErrors ?? this.autoencoder.reconstruct({ data: clipForAutoencoder(scaled), rows: 1, cols: row.length }).featureErrors;
+      let sum = 0;
+      for (let i = 0; i < errors.length; i++) sum += errors[i] as number;
       shares = Float64Array.from(errors, (e) => (sum > 0 ? e / sum : 0));
     }
     return Array.from(shares, (contribution, i) => ({ i, contribution }))

@@ -86,7 +86,12 @@ export class BundleScorer {
             ? []
             : bundle.explain(
                 rows.data.subarray(i * rows.cols, (i + 1) * rows.cols),
-                { iforestExceedance: scored.iforestExceedance[i] as number, autoencoderExceedance: scored.autoencoderExceedance[i] as number },
+                {
+                  iforestExceedance: scored.iforestExceedance[i] as number,
+                  autoencoderExceedance: scored.autoencoderExceedance[i] as number,
+                  // The batch already computed this row's reconstruction errors.
+                  autoencoderErrors: scored.autoencoderErrors.subarray(i * rows.cols, (i + 1) * rows.cols),
+                },
                 this.options.topReasons,
               ),
       });
