@@ -120,9 +120,9 @@ describe('feature stage on Kafka', () => {
       alive();
       return (await watcher.listTopics()).includes(featuresTopic);
     });
-    await waitFor('every instance in both consumer groups', async () => {
+    await waitFor('every instance in every consumer group', async () => {
       alive();
-      const { groups } = await watcher.describeGroups([group, `${group}.features`]);
+      const { groups } = await watcher.describeGroups([group, `${group}.entities`, `${group}.features`, `${group}.decisions`]);
       return groups.every((g) => g.state === 'Stable' && g.members.length === instances);
     });
     if (kill) {
@@ -155,7 +155,8 @@ describe('feature stage on Kafka', () => {
           .output()
           .split('\n')
           .filter((l) => l.includes('feature state restored'));
-        return lines.length >= 3 ? lines.map((l) => (JSON.parse(l) as { records: number }).records) : undefined;
+        // Every partition of both stages (3 + 3) reports its restore; fewer would sum a partial count.
+        return lines.length >= 6 ? lines.map((l) => (JSON.parse(l) as { records: number }).records) : undefined;
       });
       // Keys restored (the latest record per key), not changelog offsets (those count transaction markers too).
       expect(restored.reduce((a, b) => a + b, 0)).toBeGreaterThan(half / 10);
@@ -175,16 +176,19 @@ describe('feature stage on Kafka', () => {
     await produce(tail);
     await producer.disconnect();
     await watcher.disconnect();
-    const records = await readTopic(
-      kafka,
-      featuresTopic,
-      (v) => {
-        alive();
-        const seen = new Set(v.map((x) => (JSON.parse(x.value) as FeatureRecord).request_id));
-        return mainIds.every((id) => seen.has(id));
-      },
-      60_000,
-    );
+    // Reads a topic of records with a request_id until every request of the main log is there.
+    const readAll = (topic: string) =>
+      readTopic(
+        kafka,
+        topic,
+        (v) => {
+          alive();
+          const seen = new Set(v.map((x) => (JSON.parse(x.value) as { request_id: string }).request_id));
+          return mainIds.every((id) => seen.has(id));
+        },
+        60_000,
+      );
+    const records = await readAll(featuresTopic);
     const online = new Map<string, FeatureRecord>();
     for (const r of records) {
       const f = JSON.parse(r.value) as FeatureRecord;
@@ -208,16 +212,7 @@ describe('feature stage on Kafka', () => {
 
     // The decisions: one per request (at-least-once on the decision topic: a redelivered one is the same record), the
     // same action and score in every leg — the legs replay the same log with the same timestamps.
-    const decided = await readTopic(
-      kafka,
-      decisionsTopic,
-      (v) => {
-        alive();
-        const seen = new Set(v.map((x) => (JSON.parse(x.value) as Decision).request_id));
-        return mainIds.every((id) => seen.has(id));
-      },
-      60_000,
-    );
+    const decided = await readAll(decisionsTopic);
     const decisions = new Map<string, Decision>();
     for (const x of decided) {
       const dec = JSON.parse(x.value) as Decision;
