@@ -50,188 +50,207 @@ describe('feature stage on Kafka', () => {
     { instances: 1, kill: false },
     { instances: 2, kill: false },
     { instances: 1, kill: true },
-  ])('computes every feature online as offline: $instances instance(s), SIGKILL mid-stream: $kill', async ({ instances, kill }) => {
-    const input = randomName('in');
-    const keyed = randomName('keyed');
-    const entities = randomName('entities');
-    const dlq = randomName('dlq');
-    const featuresTopic = randomName('features');
-    const decisionsTopic = randomName('decisions');
-    const group = randomName('detector');
-    created.push(input, keyed, entities, dlq, featuresTopic, decisionsTopic, `${decisionsTopic}.shadow`);
-    const mine: DetectorProcess[] = [];
-    onTestFailed(() => {
-      for (const d of mine) console.log(`--- detector output ---\n${d.output().slice(-4000)}`);
-    });
-    const main = log(21, 40, 3000, start);
-    // Later traffic from many other principals moves every keyed partition's watermark past the main log, as live
-    // traffic would; it is not compared.
-    const tail = log(22, 400, 400, start + 5 * 60_000);
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: input, numPartitions: 3 }] });
-    await admin.disconnect();
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    const produce = async (lines: string[]) => {
-      for (let i = 0; i < lines.length; i += 500) {
-        const messages = lines.slice(i, i + 500).map((value) => ({ value }));
-        // A topic created a moment ago may not be known to every broker connection yet.
-        await waitFor('the input topic', () => producer.send({ topic: input, acks: -1, messages }).then(() => true), 30_000);
-      }
-    };
-    const lines = [...main, ...tail];
-    const launch = () => {
-      const d = startDetectorProcess({
-        format: 'kong',
-        pepper: { secret: PEPPER },
-        kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
-        consumer: { group_id: group, topics: [input], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
-        topics: { keyed, entities, dead_letter: dlq, partitions: 3 },
-        features: { topic: featuresTopic, reorder_bound_ms: BOUND_MS },
-        scoring: { bundle: join(bundleDir, 'bundle'), topic: decisionsTopic, shadow_topic: `${decisionsTopic}.shadow`, write_allow: true },
-        telemetry: { port: 0 },
+    { instances: 2, kill: false, joinMidStream: true },
+  ])(
+    'computes every feature online as offline: $instances instance(s), SIGKILL mid-stream: $kill, one joins mid-stream: $joinMidStream',
+    async ({ instances, kill, joinMidStream }) => {
+      const input = randomName('in');
+      const keyed = randomName('keyed');
+      const entities = randomName('entities');
+      const dlq = randomName('dlq');
+      const featuresTopic = randomName('features');
+      const decisionsTopic = randomName('decisions');
+      const group = randomName('detector');
+      created.push(input, keyed, entities, dlq, featuresTopic, decisionsTopic, `${decisionsTopic}.shadow`);
+      const mine: DetectorProcess[] = [];
+      onTestFailed(() => {
+        for (const d of mine) console.log(`--- detector output ---\n${d.output().slice(-4000)}`);
       });
-      mine.push(d);
-      detectors.push(d);
-      return d;
-    };
-    for (let i = 0; i < instances; i++) launch();
-    const alive = () => {
-      for (const d of mine) if (d.child.signalCode !== 'SIGKILL') d.assertAlive();
-    };
-
-    // Offline: the same lines, the same adapter and pepper, one stream in file order.
-    const adapter = adapterFor('kong', { pepper: { version: 1, secret: PEPPER } });
-    const offline = new FeatureStream(FeatureExtractor.standard(MmdbGeoLookup.bundled()), BOUND_MS);
-    const expected = new Map<string, Float64Array>();
-    for (const line of lines) {
-      for (const o of adapter.parse(line)) {
-        if (!o.ok) throw new Error(o.detail);
-        for (const row of offline.push(o.event as AccessEvent)) expected.set(row.event.request_id, row.vector);
-      }
-    }
-    for (const row of offline.flush()) expected.set(row.event.request_id, row.vector);
-    const mainIds = main.map((l) => (JSON.parse(l) as { request: { id: string } }).request.id);
-
-    const watcher = kafka.admin();
-    await watcher.connect();
-    await waitFor('the detector to create its topics', async () => {
-      alive();
-      return (await watcher.listTopics()).includes(featuresTopic);
-    });
-    await waitFor('every instance in every consumer group', async () => {
-      alive();
-      const { groups } = await watcher.describeGroups([group, `${group}.entities`, `${group}.features`, `${group}.decisions`]);
-      return groups.every((g) => g.state === 'Stable' && g.members.length === instances);
-    });
-    if (kill) {
-      // Half the log, until a good part of it is checkpointed (held by the reorder buffer: the bound is longer than
-      // the log); then SIGKILL (no final checkpoint) and a successor that restores the partitions and re-reads
-      // whatever the killed one had not committed.
-      const half = Math.floor(main.length / 2);
-      await produce(main.slice(0, half));
-      const changelog = `${group}.features-changelog`;
-      const probe = kafka.admin();
-      await probe.connect();
-      await waitFor('checkpoints of the first half', async () => {
-        alive();
-        try {
-          const offsets = await probe.fetchTopicOffsets(changelog);
-          return offsets.reduce((n, p) => n + Number(p.high), 0) >= half / 3;
-        } catch {
-          return false; // the changelog topic is not there yet
+      const main = log(21, 40, 3000, start);
+      // Later traffic from many other principals moves every keyed partition's watermark past the main log, as live
+      // traffic would; it is not compared.
+      const tail = log(22, 400, 400, start + 5 * 60_000);
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: input, numPartitions: 3 }] });
+      await admin.disconnect();
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      const produce = async (lines: string[]) => {
+        for (let i = 0; i < lines.length; i += 500) {
+          const messages = lines.slice(i, i + 500).map((value) => ({ value }));
+          // A topic created a moment ago may not be known to every broker connection yet.
+          await waitFor('the input topic', () => producer.send({ topic: input, acks: -1, messages }).then(() => true), 30_000);
         }
-      });
-      await probe.disconnect();
-      const victim = mine[0] as DetectorProcess;
-      victim.child.kill('SIGKILL');
-      await victim.exited;
-      const successor = launch();
-      await produce(main.slice(half));
-      // The successor really restored checkpointed state (not an empty start that happened to catch up).
-      const restored = await waitFor('the successor to restore', async () => {
-        const lines = successor
-          .output()
-          .split('\n')
-          .filter((l) => l.includes('feature state restored'));
-        // Every partition of both stages (3 + 3) reports its restore; fewer would sum a partial count.
-        return lines.length >= 6 ? lines.map((l) => (JSON.parse(l) as { records: number }).records) : undefined;
-      });
-      // Keys restored (the latest record per key), not changelog offsets (those count transaction markers too).
-      expect(restored.reduce((a, b) => a + b, 0)).toBeGreaterThan(half / 10);
-    } else {
-      await produce(main);
-    }
-    // The tail arrives after the main log has been re-keyed, as later traffic would in a live system; sent all at
-    // once as a backlog, it could overtake main events by more than the reorder bound.
-    await waitFor(
-      'the main log on the keyed topic',
-      async () => {
-        alive();
-        return (await watcher.fetchTopicOffsets(keyed)).reduce((n, p) => n + Number(p.high), 0) >= main.length;
-      },
-      120_000,
-    );
-    await produce(tail);
-    await producer.disconnect();
-    await watcher.disconnect();
-    // Reads a topic of records with a request_id until every request of the main log is there.
-    const readAll = (topic: string) =>
-      readTopic(
-        kafka,
-        topic,
-        (v) => {
-          alive();
-          const seen = new Set(v.map((x) => (JSON.parse(x.value) as { request_id: string }).request_id));
-          return mainIds.every((id) => seen.has(id));
-        },
-        60_000,
-      );
-    const records = await readAll(featuresTopic);
-    const online = new Map<string, FeatureRecord>();
-    for (const r of records) {
-      const f = JSON.parse(r.value) as FeatureRecord;
-      expect(online.has(f.request_id), `a second feature record for ${f.request_id}`).toBe(false);
-      online.set(f.request_id, f);
-    }
-    const extractor = offline.extractor;
-    const entitySlots = [...extractor.slots('ip'), ...extractor.slots('user'), ...extractor.slots('tenant')];
-    let nonzero = 0;
-    let entityNonzero = 0;
-    for (const id of mainIds) {
-      const got = online.get(id);
-      const want = Array.from(expected.get(id) ?? []);
-      expect(got?.schema).toBe(extractor.schema.hash);
-      expect(got?.v, id).toEqual(want);
-      nonzero += want.filter((x) => x !== 0).length;
-      entityNonzero += entitySlots.filter((i) => want[i] !== 0).length;
-    }
-    expect(nonzero).toBeGreaterThan(mainIds.length * 4);
-    expect(entityNonzero).toBeGreaterThan(mainIds.length);
+      };
+      const lines = [...main, ...tail];
+      const launch = () => {
+        const d = startDetectorProcess({
+          format: 'kong',
+          pepper: { secret: PEPPER },
+          kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
+          consumer: { group_id: group, topics: [input], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
+          topics: { keyed, entities, dead_letter: dlq, partitions: 3 },
+          features: { topic: featuresTopic, reorder_bound_ms: BOUND_MS },
+          scoring: { bundle: join(bundleDir, 'bundle'), topic: decisionsTopic, shadow_topic: `${decisionsTopic}.shadow`, write_allow: true },
+          telemetry: { port: 0 },
+        });
+        mine.push(d);
+        detectors.push(d);
+        return d;
+      };
+      // A member joining mid-stream makes every stage's group rebalance while traffic flows: partitions move, each new
+      // owner restores from the changelog and the old owner's unchecked work is dropped.
+      const atStart = joinMidStream ? 1 : instances;
+      for (let i = 0; i < atStart; i++) launch();
+      const alive = () => {
+        for (const d of mine) if (d.child.signalCode !== 'SIGKILL') d.assertAlive();
+      };
 
-    // The decisions: one per request (at-least-once on the decision topic: a redelivered one is the same record), the
-    // same action and score in every leg — the legs replay the same log with the same timestamps.
-    const decided = await readAll(decisionsTopic);
-    const decisions = new Map<string, Decision>();
-    for (const x of decided) {
-      const dec = JSON.parse(x.value) as Decision;
-      const before = decisions.get(dec.request_id);
-      if (before) expect([before.action, before.score], dec.request_id).toEqual([dec.action, dec.score]);
-      decisions.set(dec.request_id, dec);
-    }
-    const legDecisions = new Map(mainIds.map((id) => [id, decisions.get(id) as Decision]));
-    if (firstDecisions) {
-      let differ = 0;
-      for (const [id, dec] of legDecisions) {
-        const first = firstDecisions.get(id) as Decision;
-        expect(dec.action, id).toBe(first.action);
-        if (dec.score !== first.score) differ++;
+      // Offline: the same lines, the same adapter and pepper, one stream in file order.
+      const adapter = adapterFor('kong', { pepper: { version: 1, secret: PEPPER } });
+      const offline = new FeatureStream(FeatureExtractor.standard(MmdbGeoLookup.bundled()), BOUND_MS);
+      const expected = new Map<string, Float64Array>();
+      for (const line of lines) {
+        for (const o of adapter.parse(line)) {
+          if (!o.ok) throw new Error(o.detail);
+          for (const row of offline.push(o.event as AccessEvent)) expected.set(row.event.request_id, row.vector);
+        }
       }
-      expect(differ).toBe(0);
-    } else firstDecisions = legDecisions;
-    console.log(
-      `feature stages, ${instances} instance(s)${kill ? ', one killed and restarted' : ''}: ${mainIds.length} requests, all ${extractor.names.length} features identical online and offline (entity features joined), no duplicates; ${[...legDecisions.values()].filter((x) => x.action !== 'allow').length} non-allow decisions, the same in every leg`,
-    );
-  });
+      for (const row of offline.flush()) expected.set(row.event.request_id, row.vector);
+      const mainIds = main.map((l) => (JSON.parse(l) as { request: { id: string } }).request.id);
+
+      const watcher = kafka.admin();
+      await watcher.connect();
+      await waitFor('the detector to create its topics', async () => {
+        alive();
+        return (await watcher.listTopics()).includes(featuresTopic);
+      });
+      await waitFor('every instance in every consumer group', async () => {
+        alive();
+        const { groups } = await watcher.describeGroups([group, `${group}.entities`, `${group}.features`, `${group}.decisions`]);
+        return groups.every((g) => g.state === 'Stable' && g.members.length === atStart);
+      });
+      const checkpointed = async (records: number) => {
+        const changelog = `${group}.features-changelog`;
+        const probe = kafka.admin();
+        await probe.connect();
+        await waitFor('checkpoints of the first half', async () => {
+          alive();
+          try {
+            const offsets = await probe.fetchTopicOffsets(changelog);
+            return offsets.reduce((n, p) => n + Number(p.high), 0) >= records;
+          } catch {
+            return false; // the changelog topic is not there yet
+          }
+        });
+        await probe.disconnect();
+      };
+      const half = Math.floor(main.length / 2);
+      if (joinMidStream) {
+        await produce(main.slice(0, half));
+        await checkpointed(half / 3);
+        launch();
+        // The rest arrives in slices while the groups rebalance around the newcomer.
+        for (let i = half; i < main.length; i += 100) {
+          await produce(main.slice(i, i + 100));
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      } else if (kill) {
+        // Half the log, until a good part of it is checkpointed (held by the reorder buffer: the bound is longer than
+        // the log); then SIGKILL (no final checkpoint) and a successor that restores the partitions and re-reads
+        // whatever the killed one had not committed.
+        await produce(main.slice(0, half));
+        await checkpointed(half / 3);
+        const victim = mine[0] as DetectorProcess;
+        victim.child.kill('SIGKILL');
+        await victim.exited;
+        const successor = launch();
+        await produce(main.slice(half));
+        // The successor really restored checkpointed state (not an empty start that happened to catch up).
+        const restored = await waitFor('the successor to restore', async () => {
+          const lines = successor
+            .output()
+            .split('\n')
+            .filter((l) => l.includes('feature state restored'));
+          // Every partition of both stages (3 + 3) reports its restore; fewer would sum a partial count.
+          return lines.length >= 6 ? lines.map((l) => (JSON.parse(l) as { records: number }).records) : undefined;
+        });
+        // Keys restored (the latest record per key), not changelog offsets (those count transaction markers too).
+        expect(restored.reduce((a, b) => a + b, 0)).toBeGreaterThan(half / 10);
+      } else {
+        await produce(main);
+      }
+      // The tail arrives after the main log has been re-keyed, as later traffic would in a live system; sent all at
+      // once as a backlog, it could overtake main events by more than the reorder bound.
+      await waitFor(
+        'the main log on the keyed topic',
+        async () => {
+          alive();
+          return (await watcher.fetchTopicOffsets(keyed)).reduce((n, p) => n + Number(p.high), 0) >= main.length;
+        },
+        120_000,
+      );
+      await produce(tail);
+      await producer.disconnect();
+      await watcher.disconnect();
+      // Reads a topic of records with a request_id until every request of the main log is there.
+      const readAll = (topic: string) =>
+        readTopic(
+          kafka,
+          topic,
+          (v) => {
+            alive();
+            const seen = new Set(v.map((x) => (JSON.parse(x.value) as { request_id: string }).request_id));
+            return mainIds.every((id) => seen.has(id));
+          },
+          60_000,
+        );
+      const records = await readAll(featuresTopic);
+      const online = new Map<string, FeatureRecord>();
+      for (const r of records) {
+        const f = JSON.parse(r.value) as FeatureRecord;
+        expect(online.has(f.request_id), `a second feature record for ${f.request_id}`).toBe(false);
+        online.set(f.request_id, f);
+      }
+      const extractor = offline.extractor;
+      const entitySlots = [...extractor.slots('ip'), ...extractor.slots('user'), ...extractor.slots('tenant')];
+      let nonzero = 0;
+      let entityNonzero = 0;
+      for (const id of mainIds) {
+        const got = online.get(id);
+        const want = Array.from(expected.get(id) ?? []);
+        expect(got?.schema).toBe(extractor.schema.hash);
+        expect(got?.v, id).toEqual(want);
+        nonzero += want.filter((x) => x !== 0).length;
+        entityNonzero += entitySlots.filter((i) => want[i] !== 0).length;
+      }
+      expect(nonzero).toBeGreaterThan(mainIds.length * 4);
+      expect(entityNonzero).toBeGreaterThan(mainIds.length);
+
+      // The decisions: one per request (at-least-once on the decision topic: a redelivered one is the same record), the
+      // same action and score in every leg — the legs replay the same log with the same timestamps.
+      const decided = await readAll(decisionsTopic);
+      const decisions = new Map<string, Decision>();
+      for (const x of decided) {
+        const dec = JSON.parse(x.value) as Decision;
+        const before = decisions.get(dec.request_id);
+        if (before) expect([before.action, before.score], dec.request_id).toEqual([dec.action, dec.score]);
+        decisions.set(dec.request_id, dec);
+      }
+      const legDecisions = new Map(mainIds.map((id) => [id, decisions.get(id) as Decision]));
+      if (firstDecisions) {
+        let differ = 0;
+        for (const [id, dec] of legDecisions) {
+          const first = firstDecisions.get(id) as Decision;
+          expect(dec.action, id).toBe(first.action);
+          if (dec.score !== first.score) differ++;
+        }
+        expect(differ).toBe(0);
+      } else firstDecisions = legDecisions;
+      console.log(
+        `feature stages, ${instances} instance(s)${kill ? ', one killed and restarted' : ''}${joinMidStream ? ', one joined mid-stream' : ''}: ${mainIds.length} requests, all ${extractor.names.length} features identical online and offline (entity features joined), no duplicates; ${[...legDecisions.values()].filter((x) => x.action !== 'allow').length} non-allow decisions, the same in every leg`,
+      );
+    },
+  );
 });
