@@ -1,0 +1,108 @@
+// The policy's configuration, as data: route classes and their threshold overrides, how a tenant is recognised, and
+// the explicit rules. `vigil config check` validates it with the rest of the detector's config.
+import { z } from 'zod';
+
+const ACTING = ['alert', 'throttle', 'step_up', 'revoke'] as const;
+const countries = z.array(z.string().regex(/^[A-Z]{2}$/, 'use ISO 3166-1 alpha-2 codes in capitals, e.g. "DE"'));
+const threshold = z.number().min(0).max(1);
+
+export const policyConfigSchema = z
+  .strictObject({
+    route_classes: z
+      .record(z.string().min(1), z.array(z.string().startsWith('/', 'route prefixes start with "/"')).min(1))
+      .default({})
+      .describe('Route class → route prefixes (of the route template); the longest matching prefix wins, no match is class "default".')
+      .meta({ examples: [{ login: ['/oauth/token', '/login'], payments: ['/v1/payments'], reads: ['/v1/accounts'] }] }),
+    thresholds: z
+      .record(z.string().min(1), z.strictObject({ alert: threshold.optional(), step_up: threshold.optional(), revoke: threshold.optional() }))
+      .default({})
+      .describe('Per route class: calibrated-score thresholds that override the bundle’s defaults.')
+      .meta({ examples: [{ payments: { alert: 0.9, step_up: 0.99 } }] }),
+    tenant: z
+      .strictObject({
+        by: z.enum(['none', 'client_id', 'service', 'route_prefix']).default('none').describe('What identifies a tenant.'),
+        route_prefixes: z
+          .record(z.string().min(1), z.array(z.string().startsWith('/')))
+          .default({})
+          .describe('Tenant → route prefixes, when by = route_prefix.'),
+      })
+      .prefault({})
+      .describe('Tenants: caps and overrides may be set per tenant.'),
+    rules: z
+      .strictObject({
+        impossible_travel: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            min_speed_kmh: z.number().positive().default(1000).describe('Travel faster than this between two requests, across a border, fires the rule.'),
+            action: z.enum(ACTING).default('revoke'),
+          })
+          .prefault({}),
+        stuffing_success: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            min_failures: z.number().int().positive().default(10).describe('Failed logins of the username in the hour before a success.'),
+            action: z.enum(ACTING).default('step_up'),
+          })
+          .prefault({}),
+        ip_stuffing: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            min_failures: z.number().int().positive().default(30).describe('Failed logins from one IP in 10 minutes.'),
+            min_usernames: z.number().int().positive().default(10).describe('…spread over at least this many usernames.'),
+            shared_ip_usernames: z
+              .number()
+              .int()
+              .positive()
+              .default(50)
+              .describe('An IP with this many usernames in 10 minutes is treated as shared (carrier NAT, office proxy)…'),
+            shared_ip_factor: z.number().min(1).default(4).describe('…and needs this many times the failures before it is throttled.'),
+            action: z.enum(ACTING).default('throttle'),
+          })
+          .prefault({}),
+        geo_fence: z
+          .array(
+            z.strictObject({
+              route_prefix: z.string().startsWith('/'),
+              allow: countries.optional().describe('Only these countries may call the routes.'),
+              deny: countries.optional().describe('These countries may not.'),
+              action: z.enum(ACTING).default('step_up'),
+            }),
+          )
+          .default([])
+          .describe('Country allow/deny lists per route prefix.'),
+      })
+      .prefault({}),
+  })
+  .prefault({})
+  .describe('Decision policy: how model scores and rules become actions.');
+export type PolicyConfig = z.output<typeof policyConfigSchema>;
+
+/** Cross-field checks; each message says how to fix the config. */
+export function lintPolicyConfig(config: PolicyConfig): string[] {
+  const problems: string[] = [];
+  const classes = new Set(Object.keys(config.route_classes));
+  for (const cls of Object.keys(config.thresholds)) {
+    if (cls !== 'default' && !classes.has(cls))
+      problems.push(`policy.thresholds names route class "${cls}", which policy.route_classes does not define — add it there or fix the name`);
+  }
+  const seen = new Map<string, string>();
+  for (const [cls, prefixes] of Object.entries(config.route_classes)) {
+    for (const p of prefixes) {
+      const other = seen.get(p);
+      if (other !== undefined) problems.push(`route prefix ${p} is in both route classes "${other}" and "${cls}" — keep it in one`);
+      seen.set(p, cls);
+    }
+  }
+  for (const [cls, t] of Object.entries(config.thresholds)) {
+    const order = [t.alert, t.step_up, t.revoke].filter((x): x is number => x !== undefined);
+    if (order.some((x, i) => i > 0 && x < (order[i - 1] as number)))
+      problems.push(`policy.thresholds.${cls}: thresholds must not fall from alert to step_up to revoke`);
+  }
+  for (const f of config.rules.geo_fence) {
+    if (!f.allow && !f.deny) problems.push(`policy.rules.geo_fence for ${f.route_prefix} needs an allow or a deny list`);
+  }
+  if (config.tenant.by === 'route_prefix' && Object.keys(config.tenant.route_prefixes).length === 0) {
+    problems.push('policy.tenant.by is route_prefix but policy.tenant.route_prefixes is empty — map each tenant to its route prefixes');
+  }
+  return problems;
+}

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { lintPolicyConfig, type PolicyConfig, policyConfigSchema } from './config.js';
+import { DecisionPolicy, type ModelVerdict, type PolicyInput } from './policy.js';
+
+const NAMES = [
+  'geo_country_changed',
+  'geo_speed_kmh_log',
+  'success_after_failures_log',
+  'ip_failed_logins_10m_log',
+  'ip_distinct_usernames_10m_log',
+  'req_1m_log',
+];
+const config = (over: unknown = {}): PolicyConfig => policyConfigSchema.parse(over);
+const allow: ModelVerdict = { score: 0.1, action: 'allow', scores: { iforest: 0.1, autoencoder: 0.1 }, reasons: [] };
+
+function input(features: Record<string, number>, over: Partial<PolicyInput> = {}): PolicyInput {
+  const v = NAMES.map((n) => features[n] ?? 0);
+  return { v, ctx: { route: '/v1/accounts/{id}', method: 'GET', status: 200 }, ids: { sub: 'alice', client_ip: '10.0.0.1' }, model: allow, ...over };
+}
+const log = (n: number) => Math.log1p(n);
+
+describe('decision policy', () => {
+  it('lets the model alone decide when no rule fires, about the principal', () => {
+    const p = new DecisionPolicy(config(), NAMES);
+    expect(p.decide(input({})).action).toBe('allow');
+    const d = p.decide(
+      input({}, { model: { ...allow, score: 0.999, action: 'revoke', reasons: [{ feature: 'req_1m_log', value: 5, baseline: 1, contribution: 0.7 }] } }),
+    );
+    expect(d).toMatchObject({ action: 'revoke', entity: 'principal', score: 0.999, rules: [], route_class: 'default' });
+    expect(d.scores.rules).toBeUndefined();
+    expect(d.reasons.map((r) => r.feature)).toEqual(['req_1m_log']);
+  });
+
+  it('revokes on impossible travel across a border, not on a fast hop inside one country nor a slow border crossing', () => {
+    const p = new DecisionPolicy(config(), NAMES);
+    const d = p.decide(input({ geo_country_changed: 1, geo_speed_kmh_log: log(8400) }));
+    expect(d).toMatchObject({ action: 'revoke', entity: 'principal', rules: ['impossible_travel'], scores: { rules: 1 } });
+    expect(d.reasons[0]).toEqual({ feature: 'rule:impossible_travel:geo_speed_kmh', value: 8400, baseline: 1000, contribution: 1 });
+    expect(p.decide(input({ geo_country_changed: 0, geo_speed_kmh_log: log(8400) })).action).toBe('allow');
+    expect(p.decide(input({ geo_country_changed: 1, geo_speed_kmh_log: log(600) })).action).toBe('allow');
+  });
+
+  it('steps up a login that succeeds after a burst of failures', () => {
+    const p = new DecisionPolicy(config(), NAMES);
+    expect(p.decide(input({ success_after_failures_log: log(12) }))).toMatchObject({ action: 'step_up', entity: 'principal', rules: ['stuffing_success'] });
+    expect(p.decide(input({ success_after_failures_log: log(9) })).action).toBe('allow');
+  });
+
+  it('throttles a stuffing IP, and asks a shared IP (carrier NAT) for four times the failures', () => {
+    const p = new DecisionPolicy(config(), NAMES);
+    expect(p.decide(input({ ip_failed_logins_10m_log: log(30), ip_distinct_usernames_10m_log: log(12) }))).toMatchObject({ action: 'throttle', entity: 'ip' });
+    // Few usernames: one user mistyping is not stuffing.
+    expect(p.decide(input({ ip_failed_logins_10m_log: log(40), ip_distinct_usernames_10m_log: log(3) })).action).toBe('allow');
+    // 60 users behind the address: 30 failures are what that many users produce; 120 are not.
+    expect(p.decide(input({ ip_failed_logins_10m_log: log(30), ip_distinct_usernames_10m_log: log(60) })).action).toBe('allow');
+    const nat = p.decide(input({ ip_failed_logins_10m_log: log(120), ip_distinct_usernames_10m_log: log(60) }));
+    expect(nat).toMatchObject({ action: 'throttle', entity: 'ip' });
+    expect(nat.reasons[0]).toMatchObject({ value: 120, baseline: 120 });
+  });
+
+  it('fences routes by country: allow lists, deny lists, and no verdict where GeoIP does not know the country', () => {
+    const p = new DecisionPolicy(
+      config({
+        rules: {
+          geo_fence: [
+            { route_prefix: '/v1/payments', allow: ['DE', 'AT'] },
+            { route_prefix: '/admin', deny: ['KP'], action: 'revoke' },
+          ],
+        },
+      }),
+      NAMES,
+    );
+    const at = (route: string, country?: string) => p.decide(input({}, { ctx: { route, method: 'POST', status: 200, ...(country ? { country } : {}) } }));
+    expect(at('/v1/payments/{id}', 'DE').action).toBe('allow');
+    expect(at('/v1/payments/{id}', 'FR')).toMatchObject({ action: 'step_up', rules: ['geo_fence'] });
+    expect(at('/v1/payments/{id}', 'FR').reasons[0]?.feature).toBe('rule:geo_fence:country:FR');
+    expect(at('/v1/paymentsx', 'FR').action).toBe('allow');
+    expect(at('/v1/payments/{id}').action).toBe('allow');
+    expect(at('/admin/users', 'KP').action).toBe('revoke');
+    expect(at('/admin/users', 'DE').action).toBe('allow');
+  });
+
+  it('takes the strongest proposal; on a tie the rule, with its entity', () => {
+    const p = new DecisionPolicy(config(), NAMES);
+    const stuffing = { ip_failed_logins_10m_log: log(50), ip_distinct_usernames_10m_log: log(20) };
+    // The model's revoke beats the rule's throttle; both reasons are kept, the rule's first.
+    const model: ModelVerdict = { ...allow, score: 0.9999, action: 'revoke', reasons: [{ feature: 'req_1m_log', value: 9, baseline: 1, contribution: 0.5 }] };
+    const d = p.decide(input(stuffing, { model }));
+    expect(d).toMatchObject({ action: 'revoke', entity: 'principal', rules: ['ip_stuffing'] });
+    expect(d.reasons.map((r) => r.feature)).toEqual(['rule:ip_stuffing:ip_failed_logins_10m', 'req_1m_log']);
+    // An alert from the model loses to the rule's throttle of the IP.
+    expect(p.decide(input(stuffing, { model: { ...model, action: 'alert' } }))).toMatchObject({ action: 'throttle', entity: 'ip' });
+  });
+
+  it('acts on the IP when the principal has no credential, and only alerts when that IP is shared', () => {
+    const p = new DecisionPolicy(config(), NAMES);
+    const model: ModelVerdict = { ...allow, score: 0.9999, action: 'revoke' };
+    const anonymous = { client_ip: '203.0.113.9' };
+    expect(p.decide(input({}, { model, ids: anonymous }))).toMatchObject({ action: 'throttle', entity: 'ip' });
+    expect(p.decide(input({ ip_distinct_usernames_10m_log: log(80) }, { model, ids: anonymous }))).toMatchObject({ action: 'alert', entity: 'ip' });
+    expect(p.decide(input({}, { model, ids: { ...anonymous, username: 'bob' } }))).toMatchObject({ action: 'revoke', entity: 'principal' });
+  });
+
+  it('maps routes to classes by the longest whole-segment prefix and applies their threshold overrides', () => {
+    const p = new DecisionPolicy(
+      config({
+        route_classes: { payments: ['/v1/payments'], refunds: ['/v1/payments/{id}/refunds'], login: ['/oauth/token'] },
+        thresholds: { payments: { alert: 0.95 }, default: { revoke: 0.9999 } },
+      }),
+      NAMES,
+    );
+    expect(p.routeClass('/v1/payments')).toBe('payments');
+    expect(p.routeClass('/v1/payments/{id}')).toBe('payments');
+    expect(p.routeClass('/v1/payments/{id}/refunds')).toBe('refunds');
+    expect(p.routeClass('/v1/paymentsabc')).toBe('default');
+    expect(p.thresholdsFor('/v1/payments/{id}')).toEqual({ alert: 0.95 });
+    expect(p.thresholdsFor('/v1/accounts')).toEqual({ revoke: 0.9999 });
+    expect(p.thresholdsFor('/oauth/token')).toBeUndefined();
+    expect(p.decide(input({}, { ctx: { route: '/oauth/token', method: 'POST', status: 200 } })).route_class).toBe('login');
+  });
+
+  it('names the tenant by client id, service or route prefix', () => {
+    const byClient = new DecisionPolicy(config({ tenant: { by: 'client_id' } }), NAMES);
+    expect(byClient.decide(input({}, { ids: { sub: 'a', client_id: 'mobile-app' } })).tenant).toBe('mobile-app');
+    const byPrefix = new DecisionPolicy(config({ tenant: { by: 'route_prefix', route_prefixes: { retail: ['/v1'], corporate: ['/corp'] } } }), NAMES);
+    expect(byPrefix.decide(input({}, { ctx: { route: '/corp/payroll', method: 'POST', status: 200 } })).tenant).toBe('corporate');
+    expect(new DecisionPolicy(config(), NAMES).decide(input({})).tenant).toBeUndefined();
+  });
+
+  it('turns off, and reports, enabled rules the feature schema cannot feed', () => {
+    const p = new DecisionPolicy(config(), ['req_1m_log']);
+    expect(p.inactiveRules).toEqual(['impossible_travel', 'stuffing_success', 'ip_stuffing']);
+    expect(p.decide({ ...input({}), v: [3] }).action).toBe('allow');
+  });
+
+  it('lints configs with messages that say how to fix them', () => {
+    expect(lintPolicyConfig(config())).toEqual([]);
+    const problems = lintPolicyConfig(
+      config({
+        route_classes: { a: ['/x'], b: ['/x'] },
+        thresholds: { c: { alert: 0.5 }, a: { alert: 0.9, revoke: 0.5 } },
+        rules: { geo_fence: [{ route_prefix: '/p' }] },
+        tenant: { by: 'route_prefix' },
+      }),
+    );
+    expect(problems.join('\n')).toMatch(/route class "c", which policy.route_classes does not define/);
+    expect(problems.join('\n')).toMatch(/\/x is in both route classes "a" and "b"/);
+    expect(problems.join('\n')).toMatch(/must not fall/);
+    expect(problems.join('\n')).toMatch(/needs an allow or a deny list/);
+    expect(problems.join('\n')).toMatch(/route_prefixes is empty/);
+    expect(() => policyConfigSchema.parse({ rules: { geo_fence: [{ route_prefix: '/p', allow: ['de'] }] } })).toThrow(/alpha-2/);
+  });
+});

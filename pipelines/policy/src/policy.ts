@@ -1,0 +1,131 @@
+// The decision policy: one function turns a request's calibrated model score and its rule hits into one action about
+// one entity, with reasons. How they combine (the README's "how rules and models combine"):
+//
+// 1. The model's action is the strongest one whose threshold the calibrated score exceeds — the bundle's thresholds,
+//    overridden per route class by `policy.thresholds` (see `thresholdsFor`). It is about the principal.
+// 2. Each rule that fires proposes its own action about its own entity (impossible travel → revoke the principal;
+//    IP credential stuffing → throttle the IP …).
+// 3. The strongest proposal wins (allow < alert < throttle < step_up < revoke); on a tie a rule beats the model, since
+//    a rule's entity is the more specific one. Reasons: the rules' first, then the model's top features.
+// 4. An action must have something to act on: a principal known only by its client IP has no token to revoke or
+//    step up, so those become a throttle of the IP — unless the IP is shared by many users (carrier NAT), where they
+//    stay an alert.
+// `score` stays the calibrated model score; `scores.rules` is 1 when a rule fired.
+import type { Action, Entity, Principal } from '@vigil/events';
+import type { PolicyConfig } from './config.js';
+import { DEFAULT_CLASS, PrefixMap, TenantResolver } from './route-class.js';
+import { type Acting, buildRules, type RuleHit, type RuleReason } from './rules.js';
+
+const SEVERITY: Record<Action, number> = { allow: 0, alert: 1, throttle: 2, step_up: 3, revoke: 4 };
+
+export type ModelAction = 'allow' | 'alert' | 'step_up' | 'revoke';
+export type Thresholds = Partial<Record<'alert' | 'step_up' | 'revoke', number>>;
+
+export interface RequestContext {
+  route: string;
+  method: string;
+  status: number;
+  service?: string;
+  /** ISO country of the client IP, when GeoIP knows it. */
+  country?: string;
+}
+
+export interface ModelVerdict {
+  score: number;
+  action: ModelAction;
+  scores: { iforest: number; autoencoder: number };
+  reasons: RuleReason[];
+}
+
+export interface PolicyInput {
+  /** The request's feature vector, in the order of the policy's feature names. */
+  v: ArrayLike<number>;
+  ctx: RequestContext;
+  ids: Principal;
+  model: ModelVerdict;
+}
+
+export interface PolicyDecision {
+  action: Action;
+  entity: Entity;
+  score: number;
+  scores: { iforest: number; autoencoder: number; rules?: number };
+  reasons: RuleReason[];
+  /** Names of the rules that fired. */
+  rules: string[];
+  route_class: string;
+  tenant?: string;
+}
+
+/** A principal with something a gateway can refuse: a subject, a token id or fingerprint, a username. */
+export const hasCredential = (ids: Principal) =>
+  ids.sub !== undefined || ids.jti !== undefined || ids.token_fingerprint !== undefined || ids.username !== undefined || ids.credential_id !== undefined;
+
+export class DecisionPolicy {
+  private readonly index: Map<string, number>;
+  private readonly classes: PrefixMap;
+  private readonly tenants: TenantResolver;
+  private readonly rules: ReturnType<typeof buildRules>;
+  /** Enabled rules the feature schema cannot feed (named in the detector's start-up log). */
+  readonly inactiveRules: string[];
+
+  constructor(
+    private readonly config: PolicyConfig,
+    featureNames: readonly string[],
+  ) {
+    this.index = new Map(featureNames.map((n, i) => [n, i]));
+    this.classes = new PrefixMap(config.route_classes);
+    this.tenants = new TenantResolver(config.tenant);
+    const all = buildRules(config.rules);
+    this.rules = all.filter((r) => r.enabled && r.needs.every((n) => this.index.has(n)));
+    this.inactiveRules = all.filter((r) => r.enabled && !this.rules.includes(r)).map((r) => r.name);
+  }
+
+  routeClass(route: string): string {
+    return this.classes.lookup(route) ?? DEFAULT_CLASS;
+  }
+
+  /** The policy's threshold overrides for a route (undefined: the bundle's defaults). */
+  thresholdsFor(route: string): Thresholds | undefined {
+    return this.config.thresholds[this.routeClass(route)];
+  }
+
+  decide(input: PolicyInput): PolicyDecision {
+    const { v, ctx, ids, model } = input;
+    const feature = (name: string) => {
+      const i = this.index.get(name);
+      return i === undefined ? undefined : (v[i] as number);
+    };
+    const hits: RuleHit[] = [];
+    for (const rule of this.rules) hits.push(...rule.evaluate({ feature, route: ctx.route, ...(ctx.country ? { country: ctx.country } : {}), ids }));
+
+    let action: Action = model.action;
+    let entity: Entity = 'principal';
+    for (const h of hits) {
+      if (SEVERITY[h.action] >= SEVERITY[action]) {
+        action = h.action;
+        entity = h.entity;
+      }
+    }
+    ({ action, entity } = this.enforceable(action, entity, ids, feature));
+    const reasons = [...[...hits].sort((a, b) => SEVERITY[b.action] - SEVERITY[a.action]).map((h) => h.reason), ...model.reasons];
+    const tenant = this.tenants.tenantOf(ctx, ids);
+    return {
+      action,
+      entity,
+      score: model.score,
+      scores: hits.length > 0 ? { ...model.scores, rules: 1 } : { ...model.scores },
+      reasons,
+      rules: hits.map((h) => h.rule),
+      route_class: this.routeClass(ctx.route),
+      ...(tenant !== undefined ? { tenant } : {}),
+    };
+  }
+
+  private enforceable(action: Action, entity: Entity, ids: Principal, feature: (n: string) => number | undefined): { action: Action; entity: Entity } {
+    if (entity !== 'principal' || hasCredential(ids) || (action !== 'revoke' && action !== 'step_up')) return { action, entity };
+    const users = Math.round(Math.expm1(feature('ip_distinct_usernames_10m_log') ?? 0));
+    if (users >= this.config.rules.ip_stuffing.shared_ip_usernames) return { action: 'alert', entity: 'ip' };
+    return { action: 'throttle' satisfies Acting, entity: 'ip' };
+  }
+}

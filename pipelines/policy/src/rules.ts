@@ -1,0 +1,106 @@
+// The explicit rules: unambiguous patterns a model sees weakly (an isolation forest scores one feature at a time and
+// cannot rank "ten times the training maximum" above "just past it"). Each reads named features of the request's
+// vector — the same event-time features the models read, so rules are as deterministic as scores — and names the
+// entity to act on. A rule whose features the schema lacks is off, and `inactiveRules` says so.
+import type { Entity, Principal } from '@vigil/events';
+import type { PolicyConfig } from './config.js';
+import { matchesPrefix } from './route-class.js';
+
+export type Acting = 'alert' | 'throttle' | 'step_up' | 'revoke';
+
+export interface RuleReason {
+  feature: string;
+  value: number;
+  baseline: number;
+  contribution: number;
+}
+
+export interface RuleHit {
+  rule: string;
+  action: Acting;
+  entity: Entity;
+  reason: RuleReason;
+}
+
+export interface RuleInput {
+  /** A feature's value by name; undefined when the schema has no such feature. */
+  feature: (name: string) => number | undefined;
+  route: string;
+  /** ISO country of the client IP; undefined when GeoIP does not know it (geo-fences then do not fire). */
+  country?: string;
+  ids: Principal;
+}
+
+/** Counts are stored as log1p(n); rules compare counts. */
+const count = (v: number | undefined) => (v === undefined ? 0 : Math.round(Math.expm1(v)));
+
+const hit = (rule: string, action: Acting, entity: Entity, feature: string, value: number, baseline: number): RuleHit => ({
+  rule,
+  action,
+  entity,
+  reason: { feature: `rule:${rule}:${feature}`, value, baseline, contribution: 1 },
+});
+
+interface Rule {
+  name: keyof PolicyConfig['rules'];
+  needs: string[];
+  enabled: boolean;
+  evaluate: (x: RuleInput) => RuleHit[];
+}
+
+export function buildRules(config: PolicyConfig['rules']): Rule[] {
+  const travel = config.impossible_travel;
+  const stuffed = config.stuffing_success;
+  const ip = config.ip_stuffing;
+  return [
+    {
+      name: 'impossible_travel',
+      needs: ['geo_country_changed', 'geo_speed_kmh_log'],
+      enabled: travel.enabled,
+      evaluate: (x) => {
+        const speed = Math.expm1(x.feature('geo_speed_kmh_log') ?? 0);
+        if (x.feature('geo_country_changed') !== 1 || speed <= travel.min_speed_kmh) return [];
+        return [hit('impossible_travel', travel.action, 'principal', 'geo_speed_kmh', Math.round(speed), travel.min_speed_kmh)];
+      },
+    },
+    {
+      name: 'stuffing_success',
+      needs: ['success_after_failures_log'],
+      enabled: stuffed.enabled,
+      evaluate: (x) => {
+        const failures = count(x.feature('success_after_failures_log'));
+        if (failures < stuffed.min_failures) return [];
+        return [hit('stuffing_success', stuffed.action, 'principal', 'failures_before_success', failures, stuffed.min_failures)];
+      },
+    },
+    {
+      name: 'ip_stuffing',
+      needs: ['ip_failed_logins_10m_log', 'ip_distinct_usernames_10m_log'],
+      enabled: ip.enabled,
+      evaluate: (x) => {
+        const failures = count(x.feature('ip_failed_logins_10m_log'));
+        const usernames = count(x.feature('ip_distinct_usernames_10m_log'));
+        // Many users behind one address (carrier NAT, an office proxy) fail logins too: a shared IP needs more.
+        const needed = usernames >= ip.shared_ip_usernames ? ip.min_failures * ip.shared_ip_factor : ip.min_failures;
+        if (usernames < ip.min_usernames || failures < needed) return [];
+        return [hit('ip_stuffing', ip.action, 'ip', 'ip_failed_logins_10m', failures, needed)];
+      },
+    },
+    {
+      name: 'geo_fence',
+      needs: [],
+      enabled: config.geo_fence.length > 0,
+      evaluate: (x) => {
+        if (x.country === undefined) return [];
+        const country = x.country;
+        const out: RuleHit[] = [];
+        for (const fence of config.geo_fence) {
+          if (!matchesPrefix(x.route, fence.route_prefix)) continue;
+          const outside = (fence.allow && !fence.allow.includes(country)) || fence.deny?.includes(country);
+          if (outside) out.push({ ...hit('geo_fence', fence.action, 'principal', `country:${country}`, 1, 0), rule: 'geo_fence' });
+        }
+        return out;
+      },
+    },
+  ];
+}
