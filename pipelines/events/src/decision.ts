@@ -26,5 +26,14 @@ export const decisionSchema = z.strictObject({
   reasons: z.array(reasonSchema),
   bundle: z.string(),
   dry_run: z.boolean(),
+  context: z
+    .strictObject({
+      route: z.string().describe('Route template of the triggering request.'),
+      route_class: z.string().describe('The policy’s route class (login, payments …; "default" when none matches).'),
+      tenant: z.string().optional().describe('The tenant the policy maps the request to, when tenants are configured.'),
+      country: z.string().optional().describe('ISO country of the client IP, when GeoIP knows it.'),
+    })
+    .optional()
+    .describe('vigil’s addition to the brief’s record: what per-route and per-tenant caps and alerts need.'),
 });
 export type Decision = z.infer<typeof decisionSchema>;

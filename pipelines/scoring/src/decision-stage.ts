@@ -1,16 +1,21 @@
 // The decision stage: feature records in (from the principal feature stage), scored in micro-batches by the active
-// bundle (and a shadow one), decision records out — the brief's contract — for every request whose action is not
-// 'allow' (and 'allow' too when asked). Shadow verdicts go to their own sink, marked dry-run: recorded, never acted on.
-// A batch is acknowledged when its decisions are durable. Records of another feature schema than the active bundle's
-// are skipped and counted, never scored at the wrong positions.
+// bundle (and a shadow one), turned into actions by the decision policy (route-class thresholds, rules, entity),
+// decision records out — the brief's contract — for every request whose action is not 'allow' (and 'allow' too when
+// asked). Shadow verdicts go to their own sink, marked dry-run: recorded, never acted on. A batch is acknowledged
+// when its decisions are durable. Records of another feature schema than the active bundle's are skipped and
+// counted, never scored at the wrong positions.
 import type { Sink, SinkRecord, SourceBatch } from '@vigil/connectors';
 import type { Decision, Principal } from '@vigil/events';
-import type { FeatureRecord } from '@vigil/features';
+import type { FeatureRecord, GeoLookup } from '@vigil/features';
+import type { DecisionPolicy, RequestContext, Thresholds } from '@vigil/policy';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { BundleScorer, Verdict } from './scorer.js';
 
 export interface DecisionStageOptions {
   scorer: BundleScorer;
+  policy: DecisionPolicy;
+  /** Places client IPs for geo-fences; without it geo-fences never fire. */
+  geo?: GeoLookup;
   /** The feature-schema hash the active bundle reads. */
   schemaHash: () => string;
   decisions: Sink<Decision>;
@@ -22,20 +27,57 @@ export interface DecisionStageOptions {
   now?: () => number;
 }
 
-function decision(f: FeatureRecord, v: Verdict, dryRun: boolean, decidedAt: number): Decision {
+const NO_CONTEXT: RequestContext = { route: '/', method: 'GET', status: 0 };
+
+/** Scores feature records and applies the policy: the decision records, in input order (shadow ones alongside). */
+export function decideRecords(
+  o: Pick<DecisionStageOptions, 'scorer' | 'policy' | 'geo' | 'dryRun'>,
+  features: FeatureRecord[],
+  decidedAt: number,
+): { active: Decision; shadow?: Decision }[] {
+  if (features.length === 0) return [];
+  const cols = features[0]?.v.length ?? 0;
+  const data = new Float64Array(features.length * cols);
+  const contexts: RequestContext[] = [];
+  const thresholds: (Thresholds | undefined)[] = [];
+  features.forEach((f, i) => {
+    data.set(f.v, i * cols);
+    const ip = f.ids?.client_ip;
+    const country = ip !== undefined ? o.geo?.lookup(ip)?.country : undefined;
+    const ctx = { ...(f.ctx ?? NO_CONTEXT), ...(country ? { country } : {}) };
+    contexts.push(ctx);
+    thresholds.push(o.policy.thresholdsFor(ctx.route));
+  });
+  const scored = o.scorer.score({ data, rows: features.length, cols }, thresholds);
+  return scored.map((s, i) => {
+    const f = features[i] as FeatureRecord;
+    const ctx = contexts[i] as RequestContext;
+    const active = decision(o, f, ctx, s.active, o.dryRun, decidedAt);
+    return s.shadow ? { active, shadow: decision(o, f, ctx, s.shadow, true, decidedAt) } : { active };
+  });
+}
+
+function decision(o: Pick<DecisionStageOptions, 'policy'>, f: FeatureRecord, ctx: RequestContext, v: Verdict, dryRun: boolean, decidedAt: number): Decision {
   const principal: Principal = f.ids ?? { client_ip: '' };
+  const d = o.policy.decide({ v: f.v, ctx, ids: principal, model: { score: v.score, action: v.action, scores: v.scores, reasons: v.reasons } });
   return {
     ts: f.ts,
     decided_at: decidedAt,
     request_id: f.request_id,
-    action: v.action,
-    entity: 'principal',
-    score: v.score,
-    scores: v.scores,
+    action: d.action,
+    entity: d.entity,
+    score: d.score,
+    scores: d.scores,
     principal,
-    reasons: v.reasons,
+    reasons: d.reasons,
     bundle: v.bundle,
     dry_run: dryRun,
+    context: {
+      route: ctx.route,
+      route_class: d.route_class,
+      ...(d.tenant !== undefined ? { tenant: d.tenant } : {}),
+      ...(ctx.country !== undefined ? { country: ctx.country } : {}),
+    },
   };
 }
 
@@ -55,20 +97,11 @@ export function createDecisionHandler(o: DecisionStageOptions): (batch: SourceBa
     }
     const out: SinkRecord<Decision>[] = [];
     const shadow: SinkRecord<Decision>[] = [];
-    if (features.length > 0) {
-      const cols = features[0]?.v.length ?? 0;
-      const data = new Float64Array(features.length * cols);
-      features.forEach((f, i) => {
-        data.set(f.v, i * cols);
-      });
-      const scored = o.scorer.score({ data, rows: features.length, cols });
-      const decidedAt = now();
-      scored.forEach((s, i) => {
-        const f = features[i] as FeatureRecord;
-        if (o.writeAllow || s.active.action !== 'allow') out.push({ key: f.principal, value: decision(f, s.active, o.dryRun, decidedAt) });
-        if (s.shadow && (o.writeAllow || s.shadow.action !== 'allow')) shadow.push({ key: f.principal, value: decision(f, s.shadow, true, decidedAt) });
-      });
-    }
+    decideRecords(o, features, now()).forEach((d, i) => {
+      const key = (features[i] as FeatureRecord).principal;
+      if (o.writeAllow || d.active.action !== 'allow') out.push({ key, value: d.active });
+      if (d.shadow && (o.writeAllow || d.shadow.action !== 'allow')) shadow.push({ key, value: d.shadow });
+    });
     const writes = [o.decisions.write(out)];
     if (o.shadow) writes.push(o.shadow.write(shadow));
     Promise.all(writes).then(

@@ -2,7 +2,7 @@
 export type { WatcherEvents } from './bundle-watcher.js';
 export { BundleWatcher } from './bundle-watcher.js';
 export type { DecisionStageOptions } from './decision-stage.js';
-export { createDecisionHandler } from './decision-stage.js';
+export { createDecisionHandler, decideRecords } from './decision-stage.js';
 export { MicroBatcher } from './micro-batcher.js';
-export type { ScoredRow, ScorerOptions, Verdict } from './scorer.js';
+export type { RowThresholds, ScoredRow, ScorerOptions, Verdict } from './scorer.js';
 export { BundleScorer } from './scorer.js';

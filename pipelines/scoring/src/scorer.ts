@@ -19,9 +19,10 @@ export interface ScoredRow {
 export interface ScorerOptions {
   /** Reasons are computed for rows whose action is not 'allow' (explaining every request would cost a model pass each). */
   topReasons: number;
-  /** Threshold overrides (the policy's, per route class); by default the bundle's. */
-  thresholds?: Partial<Record<Action, number>>;
 }
+
+/** Per-row threshold overrides (the policy's, per route class); undefined rows use the bundle's. */
+export type RowThresholds = ArrayLike<Partial<Record<Action, number>> | undefined>;
 
 export class BundleScorer {
   private active: ModelBundle;
@@ -62,20 +63,20 @@ export class BundleScorer {
   }
 
   /** Scores a micro-batch; results in input order. */
-  score(rows: Rows): ScoredRow[] {
+  score(rows: Rows, thresholds?: RowThresholds): ScoredRow[] {
     const active = this.active;
     const shadow = this.shadow;
-    const a = this.verdicts(active, rows);
-    const s = shadow ? this.verdicts(shadow, rows) : undefined;
+    const a = this.verdicts(active, rows, thresholds);
+    const s = shadow ? this.verdicts(shadow, rows, thresholds) : undefined;
     return a.map((v, i) => (s ? { active: v, shadow: s[i] as Verdict } : { active: v }));
   }
 
-  private verdicts(bundle: ModelBundle, rows: Rows): Verdict[] {
+  private verdicts(bundle: ModelBundle, rows: Rows, thresholds: RowThresholds | undefined): Verdict[] {
     const scored = bundle.score(rows);
     const out: Verdict[] = [];
     for (let i = 0; i < rows.rows; i++) {
       const score = scored.score[i] as number;
-      const action = bundle.action(score, this.options.thresholds);
+      const action = bundle.action(score, thresholds?.[i]);
       out.push({
         bundle: bundle.id,
         score,

@@ -5,8 +5,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ModelBundle, trainBundle } from '@vigil/bundle';
+import type { FeatureRecord, GeoLookup } from '@vigil/features';
+import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BundleWatcher } from './bundle-watcher.js';
+import { decideRecords } from './decision-stage.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { BundleScorer, type ScoredRow } from './scorer.js';
 
@@ -79,6 +82,56 @@ describe('scoring', () => {
     expect(v?.active.action).not.toBe('allow');
     expect(v?.active.reasons[0]?.feature).toBe('d');
     expect(results.filter((r) => r.row.active.action === 'allow').every((r) => r.row.active.reasons.length === 0)).toBe(true);
+  });
+
+  it('decides through the policy: route-class thresholds per row, rules, context, geo-fences', () => {
+    const scorer = new BundleScorer(a);
+    // "b" stands in for a geo feature here: the rules read features by name.
+    const names = ['a', 'geo_country_changed', 'c', 'geo_speed_kmh_log'];
+    const policy = new DecisionPolicy(
+      policyConfigSchema.parse({
+        route_classes: { payments: ['/v1/payments'] },
+        thresholds: { payments: { alert: 0 } },
+        tenant: { by: 'client_id' },
+        rules: { geo_fence: [{ route_prefix: '/v1/payments', allow: ['DE'] }] },
+      }),
+      names,
+    );
+    const geo: GeoLookup = { lookup: (ip) => (ip === '192.0.2.1' ? { country: 'FR', city: 'Paris', lat: 48.9, lon: 2.35 } : undefined) };
+    const record = (id: string, v: number[], route: string, ip = '10.0.0.1'): FeatureRecord => ({
+      ts: 1,
+      request_id: id,
+      principal: 'sub:alice',
+      ids: { sub: 'alice', client_id: 'app', client_ip: ip },
+      ctx: { route, method: 'GET', status: 200 },
+      schema: 'sha256:scoring',
+      v,
+    });
+    // A row the bundle scores above 0 yet allows under its own thresholds.
+    const pool = rows(11, 200);
+    const scores = scorer.score({ data: pool, rows: 200, cols: COLS });
+    const k = scores.findIndex((x) => x.active.score > 0 && x.active.action === 'allow');
+    expect(k).toBeGreaterThanOrEqual(0);
+    const mild = Array.from(pool.subarray(k * COLS, (k + 1) * COLS));
+    const normal = [0, 0, 0, 0.1];
+    const out = decideRecords(
+      { scorer, policy, geo, dryRun: true },
+      [
+        record('r1', mild, '/v1/accounts'),
+        // An alert threshold of 0 on payments: the same row is alerted there.
+        record('r2', mild, '/v1/payments/{id}'),
+        record('r3', [0, 1, 0, Math.log1p(9000)], '/v1/accounts'),
+        record('r4', normal, '/v1/payments/{id}', '192.0.2.1'),
+      ],
+      42,
+    );
+    const [r1, r2, r3, r4] = out.map((d) => d.active);
+    expect(r1).toMatchObject({ action: 'allow', decided_at: 42, dry_run: true, context: { route: '/v1/accounts', route_class: 'default', tenant: 'app' } });
+    expect(r2).toMatchObject({ action: 'alert', entity: 'principal', context: { route_class: 'payments' } });
+    expect(r2?.score).toBe(r1?.score);
+    expect(r3).toMatchObject({ action: 'revoke', entity: 'principal', scores: { rules: 1 } });
+    expect(r3?.reasons[0]?.feature).toBe('rule:impossible_travel:geo_speed_kmh');
+    expect(r4).toMatchObject({ action: 'step_up', context: { country: 'FR' } });
   });
 
   it('refuses to swap in or shadow a bundle that reads other features', async () => {

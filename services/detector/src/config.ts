@@ -2,6 +2,7 @@
 // from it; every key can be overridden by environment variable (see @vigil/runtime).
 import { clickhouseConfigSchema, kafkaConnectionSchema, kafkaConsumerSchema } from '@vigil/connectors';
 import { GATEWAY_FORMATS } from '@vigil/events';
+import { lintPolicyConfig, policyConfigSchema } from '@vigil/policy';
 import { z } from 'zod';
 
 export const detectorConfigSchema = z
@@ -86,6 +87,7 @@ export const detectorConfigSchema = z
         watch_interval_ms: z.number().int().positive().default(5000).describe('How often the bundle directory is checked for a new bundle.'),
       })
       .prefault({}),
+    policy: policyConfigSchema,
     adapter: z
       .strictObject({
         max_record_bytes: z.number().int().positive().default(1_048_576).describe('Larger records are dead-lettered unparsed.'),
@@ -129,5 +131,6 @@ export function lintDetectorConfig(config: DetectorConfig): string[] {
   for (const topic of Object.keys(config.topic_formats)) {
     if (!config.consumer.topics.includes(topic)) problems.push(`topic_formats names ${topic}, which is not in consumer.topics — add it there or remove it`);
   }
+  problems.push(...lintPolicyConfig(config.policy));
   return problems;
 }

@@ -25,6 +25,7 @@ import {
 import { type AccessEvent, type DeadLetter, type Decision, unitHash } from '@vigil/events';
 import { EntityFeatureTask, type EntityPart, FeatureExtractor, type FeatureRecord, MmdbGeoLookup, PrincipalFeatureTask } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
+import { DecisionPolicy } from '@vigil/policy';
 import { ConfigError, installTracing, logEvent, startOpsServer } from '@vigil/runtime';
 import { BundleScorer, BundleWatcher, createDecisionHandler } from '@vigil/scoring';
 import { pipelineCounters } from '@vigil/telemetry';
@@ -196,6 +197,9 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
         throw new ConfigError([`scoring: ${(err as Error).message}`]);
       });
     const scorer = new BundleScorer(await load(sc.bundle));
+    const featureNames = FeatureExtractor.standard(geo()).names;
+    const policy = new DecisionPolicy(config.policy, featureNames);
+    if (policy.inactiveRules.length > 0) logEvent('warn', 'policy rules without their features are off', { rules: policy.inactiveRules.join(',') });
     if (sc.shadow_bundle !== undefined) scorer.setShadow(await load(sc.shadow_bundle));
     await withRetry(
       () =>
@@ -221,6 +225,8 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     const source = new KafkaSource(kafka, { ...config.consumer, group_id: `${config.consumer.group_id}.decisions`, topics: [config.features.topic] });
     const handler = createDecisionHandler({
       scorer,
+      policy,
+      geo: geo(),
       schemaHash: () => schemaHash,
       decisions: decisionSink,
       ...(shadowSink ? { shadow: shadowSink } : {}),

@@ -16,7 +16,7 @@ import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole, entityKeys } from '../features/roles.js';
 import { decodeState, encodeState } from '../state/checkpoint.js';
-import { type EntityPart, type FeatureRecord, KIND_HEADER, PART_KIND, traceHeaders } from './records.js';
+import { type EntityPart, type FeatureRecord, KIND_HEADER, PART_KIND, type RequestContext, requestContext, traceHeaders } from './records.js';
 import { StreamTask } from './stream-task.js';
 
 export type { FeatureRecord } from './records.js';
@@ -33,6 +33,7 @@ interface Join {
   parts: Partial<Record<EntityRole, number[]>>;
   /** Every identifier of the request's principal (what a decision record carries). */
   ids: Principal | undefined;
+  ctx: RequestContext | undefined;
 }
 
 const JOIN = 'join/';
@@ -82,6 +83,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
         join.principal = principal;
         join.vector = Array.from(row.vector);
         join.ids = row.event.principal;
+        join.ctx = requestContext(row.event);
         join.expect = entityKeys(row.event).map(([role]) => role);
         this.settle(join, out);
       }
@@ -95,7 +97,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     const key = `${ts}/${requestId}`;
     let join = this.joins.get(key);
     if (!join) {
-      join = { ts, request_id: requestId, principal, headers, vector: undefined, expect: undefined, parts: {}, ids: undefined };
+      join = { ts, request_id: requestId, principal, headers, vector: undefined, expect: undefined, parts: {}, ids: undefined, ctx: undefined };
       this.joins.set(key, join);
     }
     this.changedJoins.add(key);
@@ -119,7 +121,15 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     out.push({
       key: join.principal,
       headers: join.headers,
-      value: { ts: join.ts, request_id: join.request_id, principal: join.principal, ...(join.ids ? { ids: join.ids } : {}), schema: this.schema, v },
+      value: {
+        ts: join.ts,
+        request_id: join.request_id,
+        principal: join.principal,
+        ...(join.ids ? { ids: join.ids } : {}),
+        ...(join.ctx ? { ctx: join.ctx } : {}),
+        schema: this.schema,
+        v,
+      },
     });
     this.drop(join);
   }

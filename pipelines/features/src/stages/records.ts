@@ -6,7 +6,7 @@
 // event's entity parts (KIND_HEADER = "part", value EntityPart) — keyed by the event's principal, so a request's
 // parts land in the partition that owns the request.
 // vigil.features (key = principal): one FeatureRecord per request, all features, once every part has joined.
-import type { Principal } from '@vigil/events';
+import type { AccessEvent, Principal } from '@vigil/events';
 import type { EntityRole } from '../features/roles.js';
 
 export const ROLE_HEADER = 'vigil-role';
@@ -19,8 +19,22 @@ export interface FeatureRecord {
   principal: string;
   /** Every identifier known for the request's principal (sub, jti, token fingerprint, username, client IP …). */
   ids?: Principal;
+  /** What the decision policy needs of the request besides its features: route class, geo-fence, tenant. */
+  ctx?: RequestContext;
   schema: string;
   v: number[];
+}
+
+export interface RequestContext {
+  /** Route template. */
+  route: string;
+  method: string;
+  status: number;
+  service?: string;
+}
+
+export function requestContext(e: AccessEvent): RequestContext {
+  return { route: e.route, method: e.method, status: e.status, ...(e.service !== undefined ? { service: e.service } : {}) };
 }
 
 export interface EntityPart {
