@@ -1,0 +1,268 @@
+// The revoker's core with a recording adapter: plans per action and entity, the guardrails in order, retries until
+// the gateway confirms, refusals that do not block, caps that tell the SOC once, undo, expiry and re-sync.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { nonRetriable, retriable } from '@vigil/connectors';
+import type { Decision } from '@vigil/events';
+import { describe, expect, it } from 'vitest';
+import type { GatewayAdapter } from './adapters/adapter.js';
+import { HttpAdapter, idpSessionPreset, kongPreset } from './adapters/http.js';
+import { CircuitBreaker } from './breaker.js';
+import type { Enforcement } from './enforcement.js';
+import { Allowlist, RateCaps } from './guardrails.js';
+import { planEnforcements } from './plan.js';
+import { type AuditEntry, Revoker } from './revoker.js';
+import { MemoryRevocationLog, RevocationStore } from './store.js';
+
+const NOW = 1_800_000_000_000;
+const TTL = { revokeTtlMs: 86_400_000, throttleTtlMs: 900_000, stepUpTtlMs: 3_600_000 };
+
+function decision(over: Partial<Decision> = {}): Decision {
+  return {
+    ts: NOW - 5000,
+    decided_at: NOW - 4000,
+    request_id: 'req-1',
+    action: 'revoke',
+    entity: 'principal',
+    score: 0.9999,
+    scores: { iforest: 0.9, autoencoder: 0.9 },
+    principal: { sub: 'alice', jti: 'tok-1', exp: Math.floor(NOW / 1000) + 600, token_fingerprint: `v1:${'a'.repeat(64)}`, client_ip: '198.51.100.7' },
+    reasons: [{ feature: 'rule:impossible_travel:geo_speed_kmh', value: 9000, baseline: 1000, contribution: 1 }],
+    bundle: 'b1',
+    dry_run: false,
+    ...over,
+  };
+}
+
+class Recorder implements GatewayAdapter {
+  readonly name: string;
+  readonly applied: Enforcement[] = [];
+  readonly removed: string[] = [];
+  readonly resynced: Enforcement[][] = [];
+  failNext = 0;
+  refuse = false;
+  lost = false;
+  constructor(
+    name = 'gw',
+    private readonly kinds?: string[],
+  ) {
+    this.name = name;
+  }
+  supports(e: Enforcement) {
+    return !this.kinds || this.kinds.includes(e.kind);
+  }
+  async apply(e: Enforcement) {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw retriable('down', 'gateway down');
+    }
+    if (this.refuse) throw nonRetriable('refused', 'refused');
+    this.applied.push(e);
+  }
+  async remove(e: Enforcement) {
+    this.removed.push(e.id);
+  }
+  async resync(entries: Enforcement[]) {
+    this.resynced.push(entries);
+    this.lost = false;
+  }
+  async lostState() {
+    return this.lost;
+  }
+  async close() {}
+}
+
+function revoker(over: Partial<ConstructorParameters<typeof Revoker>[0]> = {}) {
+  const audit: AuditEntry[] = [];
+  const notices: Decision[] = [];
+  const log = new MemoryRevocationLog();
+  const store = new RevocationStore(log);
+  const gw = new Recorder();
+  let clock = NOW;
+  const r = new Revoker({
+    adapters: [gw],
+    store,
+    allowlist: new Allowlist({ subs: [], usernames: [], client_ids: [], ips: [] }),
+    caps: new RateCaps({ per_minute: 100, per_tenant_per_minute: 100 }),
+    enforce: true,
+    ttl: TTL,
+    audit: async (rows) => {
+      audit.push(...rows);
+    },
+    notify: async (n) => {
+      notices.push(n);
+    },
+    retry: { initialDelayMs: 1, maxDelayMs: 2, multiplier: 2, maxAttempts: Number.POSITIVE_INFINITY },
+    breaker: { failures: 100, openMs: 1 },
+    now: () => clock,
+    ...over,
+  });
+  return { r, audit, notices, store, log, gw, tick: (ms: number) => (clock += ms) };
+}
+
+describe('planning enforcements from decisions', () => {
+  it('revokes a principal by subject (issued before now), token id and fingerprint, each with its expiry', () => {
+    const plan = planEnforcements(decision({ principal: { ...decision().principal, sid: 's-1', credential_id: 'cred-9', consumer_id: 'c-1' } }), {
+      ...TTL,
+      now: NOW,
+    });
+    expect(plan.map((e) => e.id)).toEqual(['sub:alice', 'jti:tok-1', `fingerprint:v1:${'a'.repeat(64)}`, 'session:s-1', 'credential:cred-9']);
+    const [sub, jti] = plan;
+    expect(sub).toMatchObject({ action: 'revoke', not_before: NOW / 1000, expires_at: NOW + TTL.revokeTtlMs, request_id: 'req-1' });
+    expect(jti?.expires_at).toBe((Math.floor(NOW / 1000) + 600) * 1000);
+    expect(sub?.reasons).toEqual(['rule:impossible_travel:geo_speed_kmh']);
+  });
+
+  it('steps up by subject, throttles IPs and usernames, and plans nothing for alerts', () => {
+    expect(planEnforcements(decision({ action: 'step_up' }), { ...TTL, now: NOW }).map((e) => [e.id, e.action])).toEqual([['sub:alice', 'step_up']]);
+    expect(planEnforcements(decision({ action: 'throttle', entity: 'ip' }), { ...TTL, now: NOW }).map((e) => [e.id, e.expires_at])).toEqual([
+      ['ip:198.51.100.7', NOW + TTL.throttleTtlMs],
+    ]);
+    expect(
+      planEnforcements(decision({ action: 'revoke', principal: { username: 'bob', client_ip: '1.2.3.4' } }), { ...TTL, now: NOW }).map((e) => [e.id, e.action]),
+    ).toEqual([['username:bob', 'throttle']]);
+    expect(planEnforcements(decision({ action: 'alert' }), { ...TTL, now: NOW })).toEqual([]);
+  });
+});
+
+describe('revoker guardrails', () => {
+  it('enforces at the gateway, records in the store, audits; a redelivered decision does nothing twice', async () => {
+    const { r, audit, store, gw } = revoker();
+    await r.handle(decision());
+    expect(gw.applied.map((e) => e.id)).toEqual(['sub:alice', 'jti:tok-1', `fingerprint:v1:${'a'.repeat(64)}`]);
+    expect(store.get('sub:alice')?.enforced_at).toBe(NOW);
+    expect(audit.map((a) => a.outcome)).toEqual(['enforced', 'enforced', 'enforced']);
+    await r.handle(decision());
+    expect(gw.applied).toHaveLength(3);
+    expect(audit).toHaveLength(3);
+    expect(r.counts.duplicate).toBe(3);
+    // Another decision about an identifier already revoked for as long: audited, not applied again.
+    await r.handle(decision({ request_id: 'req-2', action: 'revoke', principal: { jti: 'tok-1', exp: Math.floor(NOW / 1000) + 600 } }));
+    expect(audit.at(-1)?.outcome).toBe('already_enforced');
+    expect(gw.applied).toHaveLength(3);
+  });
+
+  it('never acts on the allowlist, and only records in dry run (the revoker’s switch or the decision’s)', async () => {
+    const allow = revoker({ allowlist: new Allowlist({ subs: ['alice'], usernames: [], client_ids: [], ips: ['198.51.100.0/24'] }) });
+    await allow.r.handle(decision());
+    await allow.r.handle(decision({ request_id: 'r-ip', action: 'throttle', entity: 'ip', principal: { client_ip: '198.51.100.99' } }));
+    expect(allow.gw.applied).toEqual([]);
+    expect(allow.audit.map((a) => [a.outcome, a.detail])).toEqual([
+      ['allowlisted', 'sub'],
+      ['allowlisted', 'sub'],
+      ['allowlisted', 'sub'],
+      ['allowlisted', 'ip'],
+    ]);
+    const dry = revoker({ enforce: false });
+    await dry.r.handle(decision());
+    expect(dry.gw.applied).toEqual([]);
+    expect(dry.store.size).toBe(0);
+    expect(dry.audit.every((a) => a.outcome === 'dry_run' && a.dry_run)).toBe(true);
+    const dryDecision = revoker();
+    await dryDecision.r.handle(decision({ dry_run: true }));
+    expect(dryDecision.gw.applied).toEqual([]);
+  });
+
+  it('holds a rate cap per tenant and globally, and tells the SOC once per minute per cap', async () => {
+    const { r, gw, audit, notices, tick } = revoker({ caps: new RateCaps({ per_minute: 5, per_tenant_per_minute: 2 }) });
+    const flood = (i: number, tenant: string) =>
+      decision({ request_id: `f-${tenant}-${i}`, principal: { sub: `u-${tenant}-${i}` }, context: { route: '/x', route_class: 'default', tenant } });
+    for (let i = 0; i < 4; i++) await r.handle(flood(i, 'acme'));
+    expect(gw.applied).toHaveLength(2);
+    expect(audit.filter((a) => a.outcome === 'capped').map((a) => a.detail)).toEqual(['tenant:acme', 'tenant:acme']);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({ action: 'alert', entity: 'tenant', context: { tenant: 'acme' } });
+    expect(notices[0]?.reasons[0]?.feature).toBe('revoker:cap_reached:tenant:acme');
+    for (let i = 0; i < 6; i++) await r.handle(flood(i, `t${i}`));
+    expect(gw.applied).toHaveLength(5);
+    expect(notices.map((n) => n.request_id.split('/')[1])).toEqual(['tenant:acme', 'global']);
+    tick(61_000);
+    await r.handle(flood(9, 'acme'));
+    expect(gw.applied).toHaveLength(6);
+  });
+
+  it('retries a down gateway until it confirms, and audits a refusal without blocking the other adapters', async () => {
+    const down = revoker();
+    down.gw.failNext = 4;
+    await down.r.handle(decision({ principal: { jti: 'only' } }));
+    expect(down.gw.applied.map((e) => e.id)).toEqual(['jti:only']);
+    expect(down.audit.map((a) => a.outcome)).toEqual(['enforced']);
+    const refused = new Recorder('refuser');
+    refused.refuse = true;
+    const ok = new Recorder('ok');
+    const both = revoker({ adapters: [refused, ok] });
+    await both.r.handle(decision({ principal: { jti: 'only' } }));
+    expect(both.audit.map((a) => [a.adapter, a.outcome])).toEqual([
+      ['refuser', 'failed'],
+      ['ok', 'enforced'],
+    ]);
+  });
+
+  it('undoes, prunes what expired, and re-syncs an adapter that lost its lists', async () => {
+    const { r, gw, store, audit, tick } = revoker();
+    await r.handle(decision());
+    expect(await r.undo('jti:tok-1')).toBe(true);
+    expect(await r.undo('jti:nothing')).toBe(false);
+    expect(gw.removed).toEqual(['jti:tok-1']);
+    expect(store.get('jti:tok-1')).toBeUndefined();
+    tick(601_000); // the fingerprint's token expired; the subject's cut-off has a day
+    expect(await r.prune()).toBe(1);
+    expect(gw.removed.at(-1)).toBe(`fingerprint:v1:${'a'.repeat(64)}`);
+    expect(audit.map((a) => a.outcome).slice(-2)).toEqual(['undone', 'expired']);
+    expect(await r.resync()).toEqual([]);
+    gw.lost = true;
+    expect(await r.resync()).toEqual(['gw']);
+    expect(gw.resynced.at(-1)?.map((e) => e.id)).toEqual(['sub:alice']);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after consecutive failures, fails fast, and lets one trial through after the cool-down', async () => {
+    let t = 0;
+    const b = new CircuitBreaker('x', { failures: 2, openMs: 100, now: () => t });
+    const fail = () => Promise.reject(new Error('boom'));
+    await expect(b.call(fail)).rejects.toThrow('boom');
+    await expect(b.call(fail)).rejects.toThrow('boom');
+    expect(b.state).toBe('open');
+    await expect(b.call(async () => 1)).rejects.toThrow(/circuit open/);
+    t = 150;
+    expect(await b.call(async () => 2)).toBe(2);
+    expect(b.state).toBe('closed');
+  });
+});
+
+describe('HTTP adapter', () => {
+  it('fills templates (URL-encoded, secrets from the environment), confirms on 2xx, retries 5xx and 429, refuses other 4xx', async () => {
+    const seen: { method: string; url: string; token: string | undefined }[] = [];
+    let answer = 204;
+    const server = createServer((req, res) => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', token: req.headers['kong-admin-token'] as string | undefined });
+      res.statusCode = answer;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const kong = new HttpAdapter({ ...kongPreset(base, 'jwt', 'KONG_TOKEN'), timeoutMs: 1000, env: { KONG_TOKEN: 's3cret' } });
+      const plan = planEnforcements(decision({ principal: { jti: 't', credential_id: 'cred/9', consumer_id: 'c 1' } }), { ...TTL, now: NOW });
+      const cred = plan.find((e) => e.kind === 'credential') as Enforcement;
+      expect(kong.supports(plan[0] as Enforcement)).toBe(false); // the jti: Kong's adapter deletes credentials
+      expect(kong.supports(cred)).toBe(true);
+      await kong.apply(cred);
+      expect(seen.at(-1)).toEqual({ method: 'DELETE', url: '/consumers/c%201/jwt/cred%2F9', token: 's3cret' });
+      answer = 404;
+      await kong.apply(cred); // already gone
+      answer = 503;
+      await expect(kong.apply(cred)).rejects.toMatchObject({ retriable: true });
+      answer = 429;
+      await expect(kong.apply(cred)).rejects.toMatchObject({ retriable: true });
+      answer = 403;
+      await expect(kong.apply(cred)).rejects.toMatchObject({ retriable: false });
+      // No session id, no IdP call: not this adapter's to enforce.
+      const idp = new HttpAdapter({ ...idpSessionPreset(base), timeoutMs: 1000 });
+      expect(idp.supports(cred)).toBe(false);
+    } finally {
+      server.close();
+    }
+  });
+});

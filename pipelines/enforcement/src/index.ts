@@ -1,0 +1,20 @@
+// Public surface of @vigil/enforcement.
+export type { GatewayAdapter } from './adapters/adapter.js';
+export type { HaproxyAdapterOptions } from './adapters/haproxy.js';
+export { HaproxyAdapter } from './adapters/haproxy.js';
+export type { HttpAdapterOptions, HttpRequestTemplate } from './adapters/http.js';
+export { fill, HttpAdapter, idpSessionPreset, kongPreset } from './adapters/http.js';
+export type { RedisAdapterOptions } from './adapters/redis.js';
+export { RedisAdapter } from './adapters/redis.js';
+export type { BreakerState } from './breaker.js';
+export { CircuitBreaker } from './breaker.js';
+export type { EnforcedAction, Enforcement, TargetKind } from './enforcement.js';
+export { enforcementId, TARGET_KINDS } from './enforcement.js';
+export type { AllowlistConfig, CapsConfig, CapVerdict } from './guardrails.js';
+export { Allowlist, RateCaps } from './guardrails.js';
+export type { PlanOptions } from './plan.js';
+export { planEnforcements } from './plan.js';
+export type { AuditEntry, Outcome, RevokerOptions } from './revoker.js';
+export { capNotice, Revoker } from './revoker.js';
+export type { RevocationLog } from './store.js';
+export { KafkaRevocationLog, MemoryRevocationLog, RevocationStore } from './store.js';

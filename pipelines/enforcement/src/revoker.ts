@@ -1,0 +1,199 @@
+// The revoker's core: a decision record in, its enforcements applied at every gateway adapter that handles them, with
+// the guardrails in between — in this order, each with an audit row:
+//   duplicate (this decision's enforcement is already in the store: a redelivery after a crash) → skipped, no row;
+//   allowlisted → never acted on;  dry run (the revoker's switch or the decision's) → what would have been done;
+//   capped (global or tenant rate cap full) → not enforced, and the SOC is told about the cap once a minute;
+//   otherwise applied at each adapter — retried with backoff behind a circuit breaker until the gateway confirms
+//   (consumption waits meanwhile: nothing is dropped) — then written to the store and audited as enforced.
+// A gateway refusal that retrying cannot mend is audited as failed for that adapter and does not block the others.
+import { DEFAULT_RETRY, isRetriable, type RetryOptions, withRetry } from '@vigil/connectors';
+import type { Decision } from '@vigil/events';
+import type { GatewayAdapter } from './adapters/adapter.js';
+import { CircuitBreaker } from './breaker.js';
+import type { Enforcement } from './enforcement.js';
+import type { Allowlist, RateCaps } from './guardrails.js';
+import { type PlanOptions, planEnforcements } from './plan.js';
+import type { RevocationStore } from './store.js';
+
+export type Outcome = 'enforced' | 'failed' | 'dry_run' | 'allowlisted' | 'capped' | 'already_enforced' | 'undone' | 'expired';
+
+export interface AuditEntry {
+  at: number;
+  action_id: string;
+  enforcement: Enforcement;
+  adapter: string;
+  outcome: Outcome;
+  dry_run: boolean;
+  detail?: string;
+}
+
+export interface RevokerOptions {
+  adapters: GatewayAdapter[];
+  store: RevocationStore;
+  allowlist: Allowlist;
+  caps: RateCaps;
+  /** The revoker's own enforcement switch: false (the default) records what it would do and does nothing. */
+  enforce: boolean;
+  ttl: Omit<PlanOptions, 'now'>;
+  audit: (entries: AuditEntry[]) => Promise<void>;
+  /** Tells the SOC a cap is full (an alert decision about the tenant or the whole deployment). */
+  notify: (notice: Decision) => Promise<void>;
+  retry?: RetryOptions;
+  breaker?: { failures: number; openMs: number };
+  now?: () => number;
+  onRetry?: (adapter: string, err: unknown) => void;
+}
+
+export class Revoker {
+  private readonly breakers: Map<string, CircuitBreaker>;
+  private readonly now: () => number;
+  readonly counts: Record<Outcome | 'duplicate', number> = {
+    enforced: 0,
+    failed: 0,
+    dry_run: 0,
+    allowlisted: 0,
+    capped: 0,
+    already_enforced: 0,
+    undone: 0,
+    expired: 0,
+    duplicate: 0,
+  };
+
+  constructor(private readonly o: RevokerOptions) {
+    this.now = o.now ?? Date.now;
+    this.breakers = new Map(o.adapters.map((a) => [a.name, new CircuitBreaker(a.name, o.breaker ?? { failures: 5, openMs: 2000 })]));
+  }
+
+  breakerState(adapter: string) {
+    return this.breakers.get(adapter)?.state;
+  }
+
+  /** Acts on one decision; resolves when every enforcement it asked for is settled (enforced, refused or guarded). */
+  async handle(d: Decision): Promise<AuditEntry[]> {
+    const now = this.now();
+    const rows: AuditEntry[] = [];
+    const row = (e: Enforcement, adapter: string, outcome: Outcome, detail?: string) => {
+      this.counts[outcome]++;
+      rows.push({
+        at: this.now(),
+        action_id: `${d.request_id}/${e.id}`,
+        enforcement: e,
+        adapter,
+        outcome,
+        dry_run: !this.o.enforce || d.dry_run,
+        ...(detail ? { detail } : {}),
+      });
+    };
+    for (const e of planEnforcements(d, { ...this.o.ttl, now })) {
+      const existing = this.o.store.get(e.id);
+      if (existing?.request_id === e.request_id) {
+        this.counts.duplicate++;
+        continue;
+      }
+      if (existing && existing.action === e.action && existing.expires_at >= e.expires_at && (existing.not_before ?? 0) >= (e.not_before ?? 0)) {
+        row(e, '-', 'already_enforced');
+        continue;
+      }
+      const allowed = this.o.allowlist.covers(e);
+      if (allowed) {
+        row(e, '-', 'allowlisted', allowed);
+        continue;
+      }
+      if (!this.o.enforce || d.dry_run) {
+        row(e, '-', 'dry_run');
+        continue;
+      }
+      const cap = this.o.caps.take(e.tenant, now);
+      if (!cap.ok) {
+        row(e, '-', 'capped', cap.scope);
+        if (cap.firstInWindow) await this.o.notify(capNotice(d, cap.scope, cap.limit, now));
+        continue;
+      }
+      const enforced = { ...e, enforced_at: now };
+      for (const a of this.o.adapters) {
+        if (!a.supports(e)) continue;
+        try {
+          await this.call(a, () => a.apply(enforced));
+          row(enforced, a.name, 'enforced');
+        } catch (err) {
+          row(enforced, a.name, 'failed', (err as Error).message.slice(0, 200));
+        }
+      }
+      await withRetry(() => this.o.store.put(enforced), this.o.retry ?? DEFAULT_RETRY, { onRetry: (err) => this.o.onRetry?.('store', err) });
+    }
+    if (rows.length > 0) await this.o.audit(rows);
+    return rows;
+  }
+
+  /** Lifts an enforcement everywhere (`vigil revoke --undo`); false when nothing by that id is in force. */
+  async undo(id: string): Promise<boolean> {
+    const e = this.o.store.get(id);
+    if (!e) return false;
+    await this.lift(e, 'undone');
+    return true;
+  }
+
+  /** Lifts every enforcement whose time is up. */
+  async prune(): Promise<number> {
+    const expired = this.o.store.expired(this.now());
+    for (const e of expired) await this.lift(e, 'expired');
+    return expired.length;
+  }
+
+  /** Re-syncs adapters that lost their lists (or all, at start) from the store. */
+  async resync(all = false): Promise<string[]> {
+    const done: string[] = [];
+    const active = this.o.store.all().filter((e) => e.expires_at > this.now());
+    for (const a of this.o.adapters) {
+      if (!a.resync) continue;
+      if (!all && !(await this.call(a, () => a.lostState?.() ?? Promise.resolve(false)))) continue;
+      await this.call(a, () => (a.resync as (e: Enforcement[]) => Promise<void>)(active.filter((e) => a.supports(e))));
+      done.push(a.name);
+    }
+    return done;
+  }
+
+  private async lift(e: Enforcement, outcome: 'undone' | 'expired') {
+    const rows: AuditEntry[] = [];
+    for (const a of this.o.adapters) {
+      if (!a.supports(e)) continue;
+      await this.call(a, () => a.remove(e));
+      this.counts[outcome]++;
+      rows.push({ at: this.now(), action_id: `${e.request_id}/${e.id}/${outcome}`, enforcement: e, adapter: a.name, outcome, dry_run: false });
+    }
+    await withRetry(() => this.o.store.delete(e.id), this.o.retry ?? DEFAULT_RETRY);
+    if (rows.length > 0) await this.o.audit(rows);
+  }
+
+  /** One adapter call behind its breaker, retried while the failure is retriable. */
+  private call<T>(a: GatewayAdapter, fn: () => Promise<T>): Promise<T> {
+    const breaker = this.breakers.get(a.name) as CircuitBreaker;
+    return withRetry(() => breaker.call(fn), this.o.retry ?? DEFAULT_RETRY, {
+      onRetry: (err) => {
+        if (isRetriable(err)) this.o.onRetry?.(a.name, err);
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const a of this.o.adapters) await a.close();
+  }
+}
+
+/** An alert decision telling the SOC that a rate cap is full: further enforcements are only alerted until it drains. */
+export function capNotice(d: Decision, scope: string, limit: number, now: number): Decision {
+  return {
+    ts: now,
+    decided_at: now,
+    request_id: `cap/${scope}/${Math.floor(now / 60_000)}`,
+    action: 'alert',
+    entity: 'tenant',
+    score: 1,
+    scores: { iforest: 0, autoencoder: 0, rules: 1 },
+    principal: {},
+    reasons: [{ feature: `revoker:cap_reached:${scope}`, value: limit, baseline: limit, contribution: 1 }],
+    bundle: d.bundle,
+    dry_run: false,
+    ...(scope.startsWith('tenant:') ? { context: { route: '-', route_class: '-', tenant: scope.slice('tenant:'.length) } } : {}),
+  };
+}
