@@ -97,10 +97,15 @@ export interface DetectorProcess {
 
 /** Starts `vigil detect` as its own process (so a test can SIGKILL it) with a YAML config written to a temp file. */
 export function startDetectorProcess(config: Record<string, unknown>, env: Record<string, string> = {}): DetectorProcess {
-  const file = join(tmpdir(), `${randomName('vigil-detector')}.json`);
+  return startServiceProcess('detect', config, env);
+}
+
+/** Starts `vigil <command> --config FILE` (detect, revoke, alert) as a child process with the given config. */
+export function startServiceProcess(command: string, config: Record<string, unknown>, env: Record<string, string> = {}): DetectorProcess {
+  const file = join(tmpdir(), `${randomName(`vigil-${command}`)}.json`);
   // JSON is YAML, so the config file can be written without a YAML library.
   writeFileSync(file, JSON.stringify(config));
-  const child = spawn(process.execPath, [join(ROOT, 'services/cli/dist/bin.js'), 'detect', '--config', file], {
+  const child = spawn(process.execPath, [join(ROOT, 'services/cli/dist/bin.js'), command, '--config', file], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -114,7 +119,7 @@ export function startDetectorProcess(config: Record<string, unknown>, env: Recor
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const assertAlive = () => {
     if (child.exitCode !== null || child.signalCode !== null)
-      throw new Fatal(`the detector exited (${child.exitCode ?? child.signalCode}):\n${output.slice(-2000)}`);
+      throw new Fatal(`vigil ${command} exited (${child.exitCode ?? child.signalCode}):\n${output.slice(-2000)}`);
   };
   return { child, output: () => output, exited, assertAlive };
 }
@@ -159,11 +164,11 @@ export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void
   await admin.disconnect();
 }
 
-/** Runs the built `vigil` CLI with a pepper; throws with its stderr when it fails. */
-export function vigilCli(args: string[], pepper: string) {
+/** Runs the built `vigil` CLI (with a pepper, for the commands that read logs); throws with its stderr when it fails. */
+export function vigilCli(args: string[], pepper?: string) {
   const r = spawnSync(process.execPath, [join(ROOT, 'services/cli/dist/bin.js'), ...args], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', VIGIL_PEPPER__SECRET: pepper },
+    env: { PATH: process.env.PATH ?? '', ...(pepper !== undefined ? { VIGIL_PEPPER__SECRET: pepper } : {}) },
   });
   if (r.status !== 0) throw new Error(`vigil ${args[0]} failed: ${r.stderr.slice(-2000)}`);
   return r;

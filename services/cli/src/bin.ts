@@ -7,6 +7,7 @@ import { detect } from './commands/detect.js';
 import { features } from './commands/features.js';
 import { HELP, USAGE } from './commands/help.js';
 import { parse } from './commands/parse.js';
+import { revoke } from './commands/revoke.js';
 import { simulate } from './commands/simulate.js';
 import { train } from './commands/train.js';
 
@@ -30,6 +31,10 @@ async function main(argv: string[]): Promise<number> {
     case 'detect': {
       const { values } = flags({ config: { type: 'string' } });
       return detect(values.config);
+    }
+    case 'revoke': {
+      const { values } = flags({ config: { type: 'string' }, undo: { type: 'string' } });
+      return revoke(values);
     }
     case 'parse': {
       const { values } = flags({
@@ -75,9 +80,10 @@ async function main(argv: string[]): Promise<number> {
       return simulate(values);
     }
     case 'config': {
-      const [sub, file] = rest;
-      if (sub === 'check') return configCheck(file);
-      if (sub === 'schema') return configSchema();
+      const [sub, ...args] = rest;
+      const { values, positionals } = parseArgs({ args, options: { service: { type: 'string' } }, allowPositionals: true, strict: true });
+      if (sub === 'check') return configCheck(positionals[0], values.service);
+      if (sub === 'schema') return configSchema(values.service);
       process.stdout.write(HELP.config ?? '');
       return 2;
     }

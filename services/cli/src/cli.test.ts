@@ -8,12 +8,13 @@ import { describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../../config/detector.example.yaml', import.meta.url));
+const REVOKER_EXAMPLE = fileURLToPath(new URL('../../../config/revoker.example.yaml', import.meta.url));
 const vigil = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
 
 describe('vigil CLI', () => {
   it('answers --help for every command', () => {
-    for (const cmd of ['demo', 'detect', 'parse', 'features', 'train', 'simulate', 'config']) {
+    for (const cmd of ['demo', 'detect', 'revoke', 'parse', 'features', 'train', 'simulate', 'config']) {
       const r = vigil([cmd, '--help']);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: vigil /);
@@ -35,6 +36,14 @@ describe('vigil CLI', () => {
     const bad = vigil(['config', 'check', EXAMPLE], { VIGIL_KAFKA__BROKERS: 'no-port' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/kafka\.brokers\.0: a broker is host:port/);
+    expect(vigil(['config', 'check', '--service', 'revoker', REVOKER_EXAMPLE]).status).toBe(0);
+    const bare = join(mkdtempSync(join(tmpdir(), 'vigil-revoker-')), 'revoker.yaml');
+    writeFileSync(bare, 'kafka:\n  brokers: [localhost:9092]\n');
+    expect(vigil(['config', 'check', '--service', 'revoker', bare]).status).toBe(0);
+    const unsafe = vigil(['config', 'check', '--service', 'revoker', bare], { VIGIL_ENFORCE: 'true' });
+    expect(unsafe.status).toBe(2);
+    expect(unsafe.stderr).toMatch(/enforce is true but no adapter is configured/);
+    expect(vigil(['config', 'check', '--service', 'nope', EXAMPLE]).status).toBe(2);
   });
 
   it('computes the same feature vectors whatever the order of log lines within the reorder bound', () => {

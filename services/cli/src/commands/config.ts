@@ -1,15 +1,31 @@
-// `vigil config check FILE` and `vigil config schema`.
+// `vigil config check [--service S] FILE` and `vigil config schema [--service S]`: S is detector (the default),
+// revoker or alerter — each service's schema is data, so both commands come from it.
 import { detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
-import { ConfigError, loadConfig } from '@vigil/runtime';
+import { lintRevokerConfig, revokerConfigSchema } from '@vigil/revoker';
+import { ConfigError, type Lint, loadConfig } from '@vigil/runtime';
 import { z } from 'zod';
 
-export function configCheck(file: string | undefined): number {
+// biome-ignore lint/suspicious/noExplicitAny: each service pairs its own schema with its own lint
+const SERVICES: Record<string, { schema: z.ZodType<any>; lint: Lint<any> }> = {
+  detector: { schema: detectorConfigSchema, lint: lintDetectorConfig },
+  revoker: { schema: revokerConfigSchema, lint: lintRevokerConfig },
+};
+
+function service(name: string | undefined) {
+  const s = SERVICES[name ?? 'detector'];
+  if (!s) process.stderr.write(`vigil config: unknown service '${name}' — one of ${Object.keys(SERVICES).join(', ')}\n`);
+  return s;
+}
+
+export function configCheck(file: string | undefined, name?: string): number {
+  const s = service(name);
+  if (!s) return 2;
   if (file === undefined) {
-    process.stderr.write('usage: vigil config check FILE\n');
+    process.stderr.write('usage: vigil config check [--service detector|revoker] FILE\n');
     return 2;
   }
   try {
-    loadConfig(detectorConfigSchema, file, process.env, lintDetectorConfig);
+    loadConfig(s.schema, file, process.env, s.lint);
     process.stdout.write(`${file}: valid\n`);
     return 0;
   } catch (err) {
@@ -21,7 +37,9 @@ export function configCheck(file: string | undefined): number {
   }
 }
 
-export function configSchema(): number {
-  process.stdout.write(`${JSON.stringify(z.toJSONSchema(detectorConfigSchema, { io: 'input' }), null, 2)}\n`);
+export function configSchema(name?: string): number {
+  const s = service(name);
+  if (!s) return 2;
+  process.stdout.write(`${JSON.stringify(z.toJSONSchema(s.schema, { io: 'input' }), null, 2)}\n`);
   return 0;
 }

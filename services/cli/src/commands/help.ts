@@ -6,6 +6,9 @@ Usage: vigil <command> [options]
 Commands:
   demo                      Simulated bank traffic through the pipeline in one process, no external service
   detect --config FILE      Run the detector service (Kafka in; keyed topic, dead-letter topic, ClickHouse out)
+  revoke --config FILE      Run the revoker service (vigil.decisions in; gateway lists, vigil.revocations, audit out)
+  revoke --undo ID --config FILE
+                            Lift one enforcement (ID is kind:value, e.g. sub:alice) at every gateway
   parse --format F --input FILE [--out FILE] [--dead-letters FILE]
                             Parse a gateway log offline: canonical events and dead letters as JSON Lines
   features --format F --input FILE --out FILE [--bound-ms N]
@@ -14,8 +17,10 @@ Commands:
                             Train a model bundle (scaler, isolation forest, autoencoder, calibration, thresholds)
   simulate --format F --out FILE [--events N] [--seed N] [--credentials bearer|claims]
                             Write seeded demo-bank traffic as a gateway log
-  config check FILE         Validate a detector config (YAML; VIGIL_* environment overrides apply)
-  config schema             Print the detector config's JSON Schema
+  config check [--service S] FILE
+                            Validate a config of the detector (default) or the revoker (YAML; VIGIL_* overrides apply)
+  config schema [--service S]
+                            Print a service config's JSON Schema
 
 Formats: canonical, kong, envoy, haproxy, nginx. Run 'vigil <command> --help' for a command's options.
 `;
@@ -31,6 +36,15 @@ dead letters by reason code. Needs no Kafka, ClickHouse or network.
 
 Runs the detector service. FILE is YAML (see config/detector.example.yaml); every key can be overridden with
 VIGIL_<KEY>__<SUBKEY>, e.g. VIGIL_KAFKA__BROKERS=k1:9092 VIGIL_PEPPER__SECRET=... Stops gracefully on SIGTERM.
+`,
+  revoke: `Usage: vigil revoke --config FILE
+       vigil revoke --undo ID --config FILE
+
+Runs the revoker: consumes decision records and enforces revoke / throttle / step_up at the configured gateway
+adapters (HAProxy Runtime API, Redis, HTTP, Kong Admin API, IdP sessions), behind the guardrails — allowlist, rate
+caps (over a cap: alert only, and the SOC is told), idempotency, and dry run until enforce: true. Every action is
+audited (ClickHouse revocations table) and recorded on the compacted topic vigil.revocations. See
+config/revoker.example.yaml. --undo lifts one enforcement everywhere; ID is kind:value (sub:alice, jti:…, ip:…).
 `,
   parse: `Usage: vigil parse --format F --input FILE [--out FILE] [--dead-letters FILE] [--pepper-env NAME]
 
@@ -60,9 +74,9 @@ Writes seeded demo-bank traffic as the given gateway's JSON access log. --creden
 Authorization headers (as Kong's default serializer did); claims logs decoded claims and a fingerprint computed by
 the gateway (the recommended set-up).
 `,
-  config: `Usage: vigil config check FILE | vigil config schema
+  config: `Usage: vigil config check [--service detector|revoker] FILE | vigil config schema [--service detector|revoker]
 
-check: validates a detector config and prints what to fix; exit status 0 when valid, 2 when not.
-schema: prints the JSON Schema of the detector config (every key with its description and default).
+check: validates a service's config (default: the detector's) and prints what to fix; exit status 0 when valid, 2
+when not. schema: prints the JSON Schema of that config (every key with its description and default).
 `,
 };

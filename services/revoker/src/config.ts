@@ -1,0 +1,148 @@
+// The revoker's configuration schema: written once, as data; `vigil config check --service revoker` and the README
+// come from it; every key can be overridden by environment variable (VIGIL_…, see @vigil/runtime).
+import { clickhouseConfigSchema, kafkaConnectionSchema, kafkaConsumerSchema } from '@vigil/connectors';
+import { TARGET_KINDS } from '@vigil/enforcement';
+import { z } from 'zod';
+
+const mapPath = z.string().min(1);
+const requestTemplate = z.strictObject({
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+  url: z.string().min(1).describe('URL template: {sub} {sid} {jti} {client_id} {consumer_id} {credential_id} {username} {kind} {value} {action}.'),
+  headers: z.record(z.string(), z.string()).default({}).describe('Header templates; {env:NAME} reads a secret from the environment.'),
+  body: z.string().optional().describe('JSON body template (values are JSON-escaped).'),
+});
+
+export const revokerConfigSchema = z
+  .strictObject({
+    kafka: kafkaConnectionSchema,
+    consumer: kafkaConsumerSchema
+      .extend({
+        group_id: z.string().min(1).default('vigil-revoker').describe('Consumer group of the revokers.'),
+        topics: z.array(z.string().min(1)).min(1).default(['vigil.decisions']).describe('Decision topics.'),
+      })
+      .prefault({}),
+    topics: z
+      .strictObject({
+        revocations: z.string().min(1).default('vigil.revocations').describe('Compacted topic keyed by the revoked identifier: the durable record.'),
+        notices: z.string().min(1).default('vigil.decisions').describe('Where cap notices go (alert decisions the alerter delivers).'),
+        partitions: z.number().int().positive().default(6),
+      })
+      .prefault({}),
+    clickhouse: clickhouseConfigSchema.optional().describe('Audit rows (the revocations table); omit to keep only the topic.'),
+    enforce: z
+      .boolean()
+      .default(false)
+      .describe('Off (the default): every action is audited as dry_run and nothing reaches a gateway. Decisions marked dry_run are never enforced.'),
+    ttl: z
+      .strictObject({
+        revoke_s: z
+          .number()
+          .int()
+          .positive()
+          .default(86_400)
+          .describe('How long a subject’s "issued before" cut-off, a session or a token without exp stays listed.'),
+        throttle_s: z.number().int().positive().default(900),
+        step_up_s: z.number().int().positive().default(3600),
+      })
+      .prefault({}),
+    caps: z
+      .strictObject({
+        per_minute: z
+          .number()
+          .int()
+          .positive()
+          .default(60)
+          .describe('Enforcements per minute in all; beyond it decisions are only alerted, and the SOC is told.'),
+        per_tenant_per_minute: z.number().int().positive().default(20),
+      })
+      .prefault({}),
+    allowlist: z
+      .strictObject({
+        subs: z.array(z.string()).default([]),
+        usernames: z.array(z.string()).default([]),
+        client_ids: z.array(z.string()).default([]),
+        ips: z
+          .array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'an address or CIDR block, e.g. 10.0.0.0/8'))
+          .default([])
+          .describe('Addresses or CIDR blocks never throttled (your office NAT, monitoring).'),
+      })
+      .prefault({})
+      .describe('Never acted on.'),
+    adapters: z
+      .strictObject({
+        haproxy: z
+          .array(
+            z.strictObject({
+              name: z.string().default('haproxy'),
+              socket: z.string().min(1).describe('Runtime API: unix socket path or host:port (stats socket … level admin).'),
+              maps: z
+                .record(z.string().regex(/^(revoke|throttle|step_up)_[a-z]+$/, 'keys are <action>_<kind>, e.g. revoke_sub'), mapPath)
+                .describe('Map file per <action>_<kind> as named in the HAProxy config.')
+                .meta({ examples: [{ revoke_sub: '/etc/haproxy/vigil/revoke_sub.map', revoke_jti: '/etc/haproxy/vigil/revoke_jti.map' }] }),
+              timeout_ms: z.number().int().positive().default(2000),
+            }),
+          )
+          .default([]),
+        redis: z
+          .array(
+            z.strictObject({
+              name: z.string().default('redis'),
+              url: z.string().min(1).describe('redis://host:port; the server must run with maxmemory-policy noeviction.'),
+              prefix: z.string().default('vigil:deny:'),
+              channel: z.string().default('vigil:revocations'),
+            }),
+          )
+          .default([]),
+        http: z
+          .array(
+            z.strictObject({
+              name: z.string().min(1),
+              kinds: z.array(z.enum(TARGET_KINDS)).min(1),
+              actions: z.array(z.enum(['revoke', 'throttle', 'step_up'])).min(1),
+              apply: requestTemplate,
+              remove: requestTemplate.optional(),
+              timeout_ms: z.number().int().positive().default(2000),
+            }),
+          )
+          .default([]),
+        kong: z
+          .array(
+            z.strictObject({
+              admin_url: z.url(),
+              credential_type: z.enum(['jwt', 'key-auth', 'basic-auth', 'oauth2', 'hmac-auth']).default('jwt'),
+              admin_token_env: z.string().optional().describe('Environment variable holding the Kong-Admin-Token.'),
+              timeout_ms: z.number().int().positive().default(2000),
+            }),
+          )
+          .default([]),
+        idp: z
+          .array(
+            z.strictObject({
+              base_url: z.url().describe('Admin base URL; sessions are ended with DELETE <base_url>/sessions/{sid}.'),
+              token_env: z.string().optional(),
+              timeout_ms: z.number().int().positive().default(2000),
+            }),
+          )
+          .default([]),
+      })
+      .prefault({}),
+    prune_interval_ms: z.number().int().positive().default(30_000).describe('How often expired entries are lifted.'),
+    resync_check_ms: z.number().int().positive().default(5000).describe('How often gateways are checked for a restart (lost lists).'),
+    telemetry: z
+      .strictObject({ port: z.number().int().min(0).max(65535).default(9465).describe('Port of /metrics, /healthz, /readyz (0 picks a free one).') })
+      .prefault({}),
+  })
+  .describe('vigil revoker');
+export type RevokerConfig = z.output<typeof revokerConfigSchema>;
+
+export function lintRevokerConfig(config: RevokerConfig): string[] {
+  const problems: string[] = [];
+  const a = config.adapters;
+  const count = a.haproxy.length + a.redis.length + a.http.length + a.kong.length + a.idp.length;
+  if (config.enforce && count === 0) problems.push('enforce is true but no adapter is configured — add one under adapters (haproxy, redis, http, kong or idp)');
+  if (config.consumer.topics.includes(config.topics.revocations)) problems.push('consumer.topics must not include topics.revocations');
+  const names = [...a.haproxy.map((x) => x.name), ...a.redis.map((x) => x.name), ...a.http.map((x) => x.name)];
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) problems.push(`two adapters are named "${dup}" — give each its own name (audit rows and metrics use it)`);
+  return problems;
+}

@@ -1,0 +1,200 @@
+// Wiring of the revoker service: config in → Kafka consumer on the decision topic, the revocation store (loaded
+// from its compacted topic), gateway adapters, guardrails, audit rows in ClickHouse, cap notices back onto the
+// decision topic, timers for expiry and gateway re-sync, and the ops endpoints. No domain logic here.
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { metrics } from '@opentelemetry/api';
+import { ClickHouseSink, createKafka, DEFAULT_RETRY, ensureTopics, KafkaSink, KafkaSource, migrate, withRetry } from '@vigil/connectors';
+import {
+  Allowlist,
+  type AuditEntry,
+  type GatewayAdapter,
+  HaproxyAdapter,
+  HttpAdapter,
+  idpSessionPreset,
+  KafkaRevocationLog,
+  kongPreset,
+  RateCaps,
+  RedisAdapter,
+  RevocationStore,
+  Revoker,
+} from '@vigil/enforcement';
+import { type Decision, decisionSchema } from '@vigil/events';
+import { logEvent, startOpsServer } from '@vigil/runtime';
+import { pipelineCounters } from '@vigil/telemetry';
+import type { RevokerConfig } from './config.js';
+
+export interface RunningRevoker {
+  stop(): Promise<void>;
+  done: Promise<void>;
+  opsPort: number;
+  revoker: Revoker;
+}
+
+export function buildAdapters(config: RevokerConfig): GatewayAdapter[] {
+  const a = config.adapters;
+  return [
+    ...a.haproxy.map((h) => new HaproxyAdapter({ name: h.name, socket: h.socket, maps: h.maps, timeoutMs: h.timeout_ms })),
+    ...a.redis.map((r) => new RedisAdapter({ name: r.name, url: r.url, prefix: r.prefix, channel: r.channel })),
+    ...a.http.map((h) => new HttpAdapter({ ...h, timeoutMs: h.timeout_ms })),
+    ...a.kong.map(
+      (k, i) => new HttpAdapter({ ...kongPreset(k.admin_url, k.credential_type, k.admin_token_env), name: `kong${i || ''}`, timeoutMs: k.timeout_ms }),
+    ),
+    ...a.idp.map((k, i) => new HttpAdapter({ ...idpSessionPreset(k.base_url, k.token_env), name: `idp${i || ''}`, timeoutMs: k.timeout_ms })),
+  ];
+}
+
+export function auditRow(a: AuditEntry) {
+  const e = a.enforcement;
+  return {
+    day: new Date(a.at).toISOString().slice(0, 10),
+    ts: a.at,
+    action_id: a.action_id,
+    request_id: e.request_id,
+    action: e.action,
+    identifier_kind: e.kind,
+    identifier: e.value,
+    adapter: a.adapter,
+    outcome: a.outcome,
+    dry_run: a.dry_run ? 1 : 0,
+    reasons: JSON.stringify({ reasons: e.reasons, ...(a.detail ? { detail: a.detail } : {}), ...(e.tenant ? { tenant: e.tenant } : {}) }),
+    expires_at: e.expires_at,
+    ingested_at: Date.now(),
+  };
+}
+
+/** Builds the revoker on the store loaded from Kafka (shared by the service and `vigil revoke --undo`). */
+export async function openRevoker(config: RevokerConfig, onRetry: (stage: string) => (err: unknown) => void) {
+  const kafka = createKafka(config.kafka);
+  await withRetry(
+    () =>
+      ensureTopics(kafka, [
+        { topic: config.topics.revocations, partitions: config.topics.partitions, compacted: true },
+        { topic: config.topics.notices, partitions: config.topics.partitions },
+      ]),
+    DEFAULT_RETRY,
+    { onRetry: onRetry('kafka_admin') },
+  );
+  const loaded = await withRetry(() => KafkaRevocationLog.load(kafka, config.topics.revocations), DEFAULT_RETRY, { onRetry: onRetry('revocations_load') });
+  const log = new KafkaRevocationLog(kafka, config.topics.revocations);
+  const store = new RevocationStore(log, loaded);
+  let audit: ClickHouseSink<AuditEntry, ReturnType<typeof auditRow>> | undefined;
+  if (config.clickhouse) {
+    const ch = config.clickhouse;
+    const client = createClient({ url: ch.url, username: ch.username, password: ch.password, database: ch.database, log: { level: ClickHouseLogLevel.OFF } });
+    await withRetry(() => migrate(client, ch.table_prefix), DEFAULT_RETRY, { onRetry: onRetry('clickhouse_migrate') });
+    audit = new ClickHouseSink(client, {
+      table: `${ch.table_prefix}revocations`,
+      toRow: (r) => auditRow(r.value),
+      maxRows: 1000,
+      maxAgeMs: 200,
+      onRetry: onRetry('clickhouse_audit'),
+    });
+  }
+  const notices = new KafkaSink<Decision>(kafka, { topic: config.topics.notices, onRetry: onRetry('kafka_notices') });
+  const outcomes = metrics.getMeter('vigil').createCounter('vigil_enforcements', { description: 'Enforcement outcomes, by adapter and outcome.' });
+  const revoker = new Revoker({
+    adapters: buildAdapters(config),
+    store,
+    allowlist: new Allowlist(config.allowlist),
+    caps: new RateCaps(config.caps),
+    enforce: config.enforce,
+    ttl: { revokeTtlMs: config.ttl.revoke_s * 1000, throttleTtlMs: config.ttl.throttle_s * 1000, stepUpTtlMs: config.ttl.step_up_s * 1000 },
+    audit: async (rows) => {
+      for (const r of rows) {
+        outcomes.add(1, { adapter: r.adapter, outcome: r.outcome });
+        logEvent(r.outcome === 'failed' || r.outcome === 'capped' ? 'warn' : 'info', 'enforcement', {
+          outcome: r.outcome,
+          adapter: r.adapter,
+          action: r.enforcement.action,
+          kind: r.enforcement.kind,
+          request_id: r.enforcement.request_id,
+        });
+      }
+      await audit?.write(rows.map((value) => ({ value })));
+    },
+    notify: async (notice) => {
+      logEvent('warn', 'enforcement cap reached: further decisions are only alerted', { notice: notice.request_id });
+      await notices.write([{ key: notice.request_id, value: notice }]);
+    },
+    onRetry: (adapter, err) => onRetry(`adapter_${adapter}`)(err),
+  });
+  const close = async () => {
+    await revoker.close();
+    await log.close().catch(() => undefined);
+    await notices.close().catch(() => undefined);
+    await audit?.close().catch(() => undefined);
+  };
+  return { kafka, revoker, store, close };
+}
+
+export async function startRevoker(config: RevokerConfig): Promise<RunningRevoker> {
+  const ops = await startOpsServer(config.telemetry.port);
+  const counters = pipelineCounters();
+  const onRetry = (stage: string) => (err: unknown) => {
+    counters.retried(stage, (err as { code?: string }).code ?? 'unknown');
+    logEvent('warn', 'retrying', { stage, error: (err as { code?: string }).code ?? 'unknown' });
+  };
+  const { kafka, revoker, store, close } = await openRevoker(config, onRetry);
+  // Gateways get the whole list at start: whatever they hold now may be stale or gone.
+  await revoker.resync(true);
+  logEvent('info', 'revocation lists synced', { entries: store.size, enforce: config.enforce });
+
+  const source = new KafkaSource(kafka, config.consumer);
+  // One decision after another: caps, duplicates and the store see them in order.
+  const done = source.run(async (batch) => {
+    counters.recordsIn('revoker', batch.records.length);
+    // A gateway down for long holds this batch in its retry loop; keep the group membership alive meanwhile.
+    const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), 2000);
+    try {
+      for (const r of batch.records) {
+        const parsed = decisionSchema.safeParse(JSON.parse(r.value.toString('utf8')));
+        if (!parsed.success) {
+          counters.skipped('revoker', 'invalid_decision');
+          continue;
+        }
+        await revoker.handle(parsed.data);
+      }
+      batch.ack();
+    } catch (err) {
+      batch.ack(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      clearInterval(beat);
+    }
+  });
+  let busy = false;
+  const guarded = (what: string, fn: () => Promise<unknown>) => () => {
+    if (busy) return;
+    busy = true;
+    fn()
+      .catch((err: unknown) => logEvent('warn', `${what} failed; will try again`, { error: (err as { code?: string }).code ?? 'unknown' }))
+      .finally(() => {
+        busy = false;
+      });
+  };
+  const prune = setInterval(
+    guarded('prune', () => revoker.prune()),
+    config.prune_interval_ms,
+  );
+  const resync = setInterval(
+    guarded('resync', async () => {
+      const synced = await revoker.resync();
+      if (synced.length > 0) logEvent('warn', 'gateway lost its lists (restarted?); re-synced', { adapters: synced.join(',') });
+    }),
+    config.resync_check_ms,
+  );
+  ops.setReady(true);
+  logEvent('info', 'revoker started', { topics: config.consumer.topics.join(','), enforce: config.enforce, ops_port: ops.port });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    ops.setReady(false);
+    clearInterval(prune);
+    clearInterval(resync);
+    await source.stop();
+    await close();
+    await ops.close();
+    logEvent('info', 'revoker stopped');
+  };
+  return { stop, done, opsPort: ops.port, revoker };
+}

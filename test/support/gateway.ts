@@ -1,0 +1,173 @@
+// Real gateway parts for the enforcement tests: Debian's HAProxy running config/haproxy/haproxy.cfg (the file the
+// README tells users to start from) in front of a small backend, and a real redis-server — each on free loopback
+// ports, in a private directory, started and stopped by the test.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, createConnection, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, waitFor } from './services.js';
+
+export const MAP_NAMES = ['revoke_sub', 'step_up_sub', 'revoke_jti', 'revoke_fingerprint', 'throttle_ip', 'throttle_username'] as const;
+
+export async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const connects = (target: string | number) =>
+  new Promise<boolean>((resolve) => {
+    const c = typeof target === 'number' ? createConnection({ port: target, host: '127.0.0.1' }) : createConnection(target);
+    c.on('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+  });
+
+/** A backend that answers 200 to everything and counts what reached it. */
+export async function startBackend(): Promise<{ port: number; hits: () => number; close: () => Promise<void> }> {
+  let hits = 0;
+  const server: Server = createServer((_req, res) => {
+    hits++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as AddressInfo).port, hits: () => hits, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+export interface Haproxy {
+  port: number;
+  socket: string;
+  maps: Record<string, string>;
+  output(): string;
+  exitCode(): number | null;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Sends a request with a bearer token; returns the status. */
+  request(token: string | undefined, init?: { method?: string; body?: string }): Promise<number>;
+}
+
+export async function startHaproxy(backendPort: number, pepper: string): Promise<Haproxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-haproxy-'));
+  const maps = Object.fromEntries(MAP_NAMES.map((m) => [m, join(dir, `${m}.map`)]));
+  for (const path of Object.values(maps)) writeFileSync(path, '');
+  const port = await freePort();
+  const socket = join(dir, 'admin.sock');
+  const env = {
+    ...process.env,
+    VIGIL_HAPROXY_SOCKET: socket,
+    VIGIL_HAPROXY_BIND: `127.0.0.1:${port}`,
+    VIGIL_BACKEND: `127.0.0.1:${backendPort}`,
+    VIGIL_MAPS: dir,
+    VIGIL_PEPPER_B64: Buffer.from(pepper).toString('base64'),
+  };
+  let child: ChildProcess | undefined;
+  let output = '';
+  const h: Haproxy = {
+    port,
+    socket,
+    maps,
+    output: () => output,
+    exitCode: () => child?.exitCode ?? null,
+    async start() {
+      child = spawn('/usr/sbin/haproxy', ['-db', '-f', join(ROOT, 'config/haproxy/haproxy.cfg')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout?.on('data', (d: Buffer) => {
+        output += d.toString();
+      });
+      child.stderr?.on('data', (d: Buffer) => {
+        output += d.toString();
+      });
+      const c = child;
+      await waitFor(
+        'haproxy to listen',
+        async () => {
+          if (c.exitCode !== null) throw new Error(`haproxy exited: ${output.slice(-1000)}`);
+          return (await connects(port)) && (await connects(socket));
+        },
+        15_000,
+        50,
+      );
+    },
+    async stop() {
+      const c = child;
+      if (!c || c.exitCode !== null) return;
+      const exited = new Promise((r) => c.on('exit', r));
+      c.kill('SIGKILL');
+      await exited;
+    },
+    async request(token, init = {}) {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/accounts/1`, {
+        method: init.method ?? 'GET',
+        // No pooled connections: a restarted HAProxy must not meet a socket of the killed one.
+        headers: {
+          connection: 'close',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(init.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        },
+        ...(init.body ? { body: init.body } : {}),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    },
+  };
+  await h.start();
+  return h;
+}
+
+export interface Redis {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startRedis(): Promise<Redis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-redis-'));
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dir],
+    { stdio: 'ignore' },
+  );
+  await waitFor('redis to listen', async () => connects(port), 15_000, 50);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.on('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** An unsigned JWT with the given claims (the gateway decodes, the backend would verify). */
+export function jwt(claims: Record<string, unknown>): string {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.c2ln`;
+}
+
+/** The entries of one HAProxy map, through the Runtime API: [key, value] pairs. */
+export function showMap(socket: string, map: string): Promise<[string, string][]> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(socket);
+    let out = '';
+    c.setEncoding('utf8');
+    c.on('data', (d) => {
+      out += d;
+    });
+    c.on('error', reject);
+    c.on('close', () =>
+      resolve(
+        out
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => l.trim().split(/\s+/).slice(1, 3) as [string, string]),
+      ),
+    );
+    c.write(`show map ${map}\n`);
+  });
+}
