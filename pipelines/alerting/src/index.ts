@@ -1,0 +1,13 @@
+// Public surface of @vigil/alerting.
+export type { AlertAudit, AlerterOptions, CaepReceiver, DeadLetter, WebhookReceiver } from './alerter.js';
+export { Alerter } from './alerter.js';
+export type { CaepOptions, RevokedSubject } from './caep.js';
+export { SESSION_REVOKED, sessionRevokedSet } from './caep.js';
+export type { DeliveryResult, ReceiverTarget } from './delivery.js';
+export { deliver } from './delivery.js';
+export type { AlertActivity, AlertMessage, Evidence, Incident, Severity } from './incidents.js';
+export { entityKey, IncidentBook, SEVERITIES, severityOf } from './incidents.js';
+export type { PayloadFormat } from './payloads.js';
+export { genericAlert, ocsfDetectionFinding, PAYLOAD_FORMATS, payload, slackText } from './payloads.js';
+export type { SignedHeaders } from './signing.js';
+export { secretKey, sign, signedHeaders, verify } from './signing.js';
