@@ -56,16 +56,35 @@ export class Alerter {
     return this.book.size;
   }
 
-  async handle(decisions: Decision[]): Promise<void> {
-    for (const d of decisions) {
-      const m = this.book.add(d, this.now());
-      if (m) await this.send(m);
-    }
+  /**
+   * Adds a batch of decisions, then delivers what they caused. The whole batch joins its incidents before any
+   * delivery waits on a receiver, and closing never runs during a batch, so a slow receiver cannot split an incident.
+   */
+  handle(decisions: Decision[]): Promise<void> {
+    return this.locked(async () => {
+      const messages: AlertMessage[] = [];
+      for (const d of decisions) {
+        const m = this.book.add(d, this.now());
+        if (m) messages.push(m);
+      }
+      for (const m of messages) await this.send(m);
+      this.book.touch(decisions, this.now());
+    });
   }
 
   /** Closes idle incidents and sends their summaries. */
-  async flushDue(): Promise<void> {
-    for (const m of this.book.due(this.now())) await this.send(m);
+  flushDue(): Promise<void> {
+    return this.locked(async () => {
+      for (const m of this.book.due(this.now())) await this.send(m);
+    });
+  }
+
+  private lock: Promise<unknown> = Promise.resolve();
+
+  private locked(fn: () => Promise<void>): Promise<void> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
   }
 
   private async send(m: AlertMessage): Promise<void> {

@@ -2,8 +2,8 @@
 // identifier, an IP, a username, a tenant) whose event times lie within `windowMs` of each other form one incident:
 // - its first decision opens it and is sent at once (the SOC hears within the decision's latency);
 // - a decision that raises the severity is sent at once as an update;
-// - when no decision has arrived for `windowMs` (wall clock), the incident closes, with a final summary when events
-//   were added since the last message.
+// - when no decision has arrived for `windowMs` (wall clock, counted from when the alerter was done with the
+//   entity's last batch), the incident closes, with a final summary when events were added since the last message.
 // The alert id is derived from the entity and the incident's first event time, so a replay of the same decisions
 // yields the same ids, and a message's webhook-id (alert id + version) stays the same across delivery retries.
 import { createHash } from 'node:crypto';
@@ -143,6 +143,15 @@ export class IncidentBook {
     if (inc.version === 0) return this.message(inc, 'open', now);
     if (SEVERITIES.indexOf(inc.severity) > SEVERITIES.indexOf(inc.sent_severity)) return this.message(inc, 'update', now);
     return undefined;
+  }
+
+  /** Restarts the idle clock of the given entities' incidents (called once a batch's messages went out: time spent
+   * waiting for a slow receiver is not the entity's idleness). */
+  touch(decisions: Pick<Decision, 'entity' | 'principal' | 'context'>[], now: number): void {
+    for (const d of decisions) {
+      const inc = this.open.get(entityKey(d));
+      if (inc) inc.touched_at = now;
+    }
   }
 
   /** Closes incidents idle for the window; returns their final summaries (only where events were added since the last message). */

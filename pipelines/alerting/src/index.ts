@@ -7,6 +7,8 @@ export type { DeliveryResult, ReceiverTarget } from './delivery.js';
 export { deliver } from './delivery.js';
 export type { AlertActivity, AlertMessage, Evidence, Incident, Severity } from './incidents.js';
 export { entityKey, IncidentBook, SEVERITIES, severityOf } from './incidents.js';
+export type { Label } from './labels.js';
+export { labelRow, labelSchema, VERDICTS } from './labels.js';
 export type { PayloadFormat } from './payloads.js';
 export { genericAlert, ocsfDetectionFinding, PAYLOAD_FORMATS, payload, slackText } from './payloads.js';
 export type { SignedHeaders } from './signing.js';

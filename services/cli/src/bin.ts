@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The vigil command line: one entry point that starts any service or job.
 import { parseArgs } from 'node:util';
+import { alert, label } from './commands/alert.js';
 import { configCheck, configSchema } from './commands/config.js';
 import { demo } from './commands/demo.js';
 import { detect } from './commands/detect.js';
@@ -31,6 +32,21 @@ async function main(argv: string[]): Promise<number> {
     case 'detect': {
       const { values } = flags({ config: { type: 'string' } });
       return detect(values.config);
+    }
+    case 'alert': {
+      const { values } = flags({ config: { type: 'string' } });
+      return alert(values);
+    }
+    case 'label': {
+      const { values } = flags({
+        config: { type: 'string' },
+        verdict: { type: 'string' },
+        'request-id': { type: 'string' },
+        'alert-id': { type: 'string' },
+        analyst: { type: 'string' },
+        note: { type: 'string' },
+      });
+      return label({ ...values, requestId: values['request-id'], alertId: values['alert-id'] });
     }
     case 'revoke': {
       const { values } = flags({ config: { type: 'string' }, undo: { type: 'string' } });

@@ -14,7 +14,7 @@ const vigil = (args: string[], env: Record<string, string> = {}) =>
 
 describe('vigil CLI', () => {
   it('answers --help for every command', () => {
-    for (const cmd of ['demo', 'detect', 'revoke', 'parse', 'features', 'train', 'simulate', 'config']) {
+    for (const cmd of ['demo', 'detect', 'revoke', 'alert', 'label', 'parse', 'features', 'train', 'simulate', 'config']) {
       const r = vigil([cmd, '--help']);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: vigil /);
@@ -44,6 +44,13 @@ describe('vigil CLI', () => {
     expect(unsafe.status).toBe(2);
     expect(unsafe.stderr).toMatch(/enforce is true but no adapter is configured/);
     expect(vigil(['config', 'check', '--service', 'nope', EXAMPLE]).status).toBe(2);
+    const alerter = fileURLToPath(new URL('../../../config/alerter.example.yaml', import.meta.url));
+    expect(vigil(['config', 'check', '--service', 'alerter', alerter]).status).toBe(0);
+    const badAlerter = join(mkdtempSync(join(tmpdir(), 'vigil-alerter-')), 'alerter.yaml');
+    writeFileSync(badAlerter, 'kafka:\n  brokers: [localhost:9092]\nreceivers:\n  - { name: soc, url: "http://soc:8080/hook", secret_env: VIGIL_X }\n');
+    const unsigned = vigil(['config', 'check', '--service', 'alerter', badAlerter]);
+    expect(unsigned.status).toBe(2);
+    expect(unsigned.stderr).toMatch(/config overrides/);
   });
 
   it('computes the same feature vectors whatever the order of log lines within the reorder bound', () => {

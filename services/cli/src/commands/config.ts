@@ -1,5 +1,6 @@
 // `vigil config check [--service S] FILE` and `vigil config schema [--service S]`: S is detector (the default),
 // revoker or alerter — each service's schema is data, so both commands come from it.
+import { alerterConfigSchema, lintAlerterConfig } from '@vigil/alerter';
 import { detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
 import { lintRevokerConfig, revokerConfigSchema } from '@vigil/revoker';
 import { ConfigError, type Lint, loadConfig } from '@vigil/runtime';
@@ -9,6 +10,7 @@ import { z } from 'zod';
 const SERVICES: Record<string, { schema: z.ZodType<any>; lint: Lint<any> }> = {
   detector: { schema: detectorConfigSchema, lint: lintDetectorConfig },
   revoker: { schema: revokerConfigSchema, lint: lintRevokerConfig },
+  alerter: { schema: alerterConfigSchema, lint: lintAlerterConfig },
 };
 
 function service(name: string | undefined) {
@@ -21,7 +23,7 @@ export function configCheck(file: string | undefined, name?: string): number {
   const s = service(name);
   if (!s) return 2;
   if (file === undefined) {
-    process.stderr.write('usage: vigil config check [--service detector|revoker] FILE\n');
+    process.stderr.write('usage: vigil config check [--service detector|revoker|alerter] FILE\n');
     return 2;
   }
   try {

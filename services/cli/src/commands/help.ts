@@ -6,6 +6,9 @@ Usage: vigil <command> [options]
 Commands:
   demo                      Simulated bank traffic through the pipeline in one process, no external service
   detect --config FILE      Run the detector service (Kafka in; keyed topic, dead-letter topic, ClickHouse out)
+  alert --config FILE       Run the alerter service (vigil.decisions in; signed SOC webhooks, CAEP events, label callback)
+  label --config FILE --verdict true_positive|false_positive (--request-id R | --alert-id A) [--analyst N] [--note T]
+                            Record an analyst's verdict in the labels table
   revoke --config FILE      Run the revoker service (vigil.decisions in; gateway lists, vigil.revocations, audit out)
   revoke --undo ID --config FILE
                             Lift one enforcement (ID is kind:value, e.g. sub:alice) at every gateway
@@ -18,7 +21,7 @@ Commands:
   simulate --format F --out FILE [--events N] [--seed N] [--credentials bearer|claims]
                             Write seeded demo-bank traffic as a gateway log
   config check [--service S] FILE
-                            Validate a config of the detector (default) or the revoker (YAML; VIGIL_* overrides apply)
+                            Validate a config of the detector (default), revoker or alerter (YAML; VIGIL_* overrides apply)
   config schema [--service S]
                             Print a service config's JSON Schema
 
@@ -36,6 +39,20 @@ dead letters by reason code. Needs no Kafka, ClickHouse or network.
 
 Runs the detector service. FILE is YAML (see config/detector.example.yaml); every key can be overridden with
 VIGIL_<KEY>__<SUBKEY>, e.g. VIGIL_KAFKA__BROKERS=k1:9092 VIGIL_PEPPER__SECRET=... Stops gracefully on SIGTERM.
+`,
+  alert: `Usage: vigil alert --config FILE
+
+Runs the alerter: consumes decision records and tells the SOC — one alert per entity per incident window (opened at
+once, updated when the severity rises, summarised at close), as OCSF Detection Finding 2004, generic JSON or Slack
+text per receiver, signed per Standard Webhooks (secrets from the environment), retried with backoff and jitter on
+5xx, 429 and timeouts, dead-lettered to vigil.alerts.dlq otherwise. On every revocation of a subject or session it
+pushes a CAEP session-revoked Security Event Token to the configured receivers. POST /v1/labels (bearer token) records
+analysts' verdicts. See config/alerter.example.yaml.
+`,
+  label: `Usage: vigil label --config FILE --verdict true_positive|false_positive (--request-id R | --alert-id A) [--analyst NAME] [--note TEXT]
+
+Records an analyst's verdict on a decision or an alert in the labels table (ClickHouse from the alerter's config),
+where training and threshold tuning read it.
 `,
   revoke: `Usage: vigil revoke --config FILE
        vigil revoke --undo ID --config FILE
@@ -74,7 +91,7 @@ Writes seeded demo-bank traffic as the given gateway's JSON access log. --creden
 Authorization headers (as Kong's default serializer did); claims logs decoded claims and a fingerprint computed by
 the gateway (the recommended set-up).
 `,
-  config: `Usage: vigil config check [--service detector|revoker] FILE | vigil config schema [--service detector|revoker]
+  config: `Usage: vigil config check [--service detector|revoker|alerter] FILE | vigil config schema [--service detector|revoker|alerter]
 
 check: validates a service's config (default: the detector's) and prints what to fix; exit status 0 when valid, 2
 when not. schema: prints the JSON Schema of that config (every key with its description and default).

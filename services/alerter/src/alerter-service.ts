@@ -1,0 +1,251 @@
+// Wiring of the alerter service: decisions from Kafka → incidents → signed webhooks; new revocations → CAEP SETs;
+// dead letters to Kafka; delivery audit and labels in ClickHouse; the label callback and the ops endpoints.
+// No domain logic here.
+
+import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { type AlertAudit, Alerter, type DeadLetter, labelRow, labelSchema, type ReceiverTarget } from '@vigil/alerting';
+import { ClickHouseSink, createKafka, DEFAULT_RETRY, ensureTopics, KafkaSink, KafkaSource, migrate, withRetry } from '@vigil/connectors';
+import type { Enforcement } from '@vigil/enforcement';
+import { decisionSchema } from '@vigil/events';
+import { logEvent, startOpsServer } from '@vigil/runtime';
+import { pipelineCounters } from '@vigil/telemetry';
+import type { AlerterConfig } from './config.js';
+
+export interface RunningAlerter {
+  stop(): Promise<void>;
+  done: Promise<void>;
+  opsPort: number;
+  labelsPort: number | undefined;
+  alerter: Alerter;
+}
+
+const secretsFrom = (name: string | undefined, env: NodeJS.ProcessEnv) => {
+  if (name === undefined) return [];
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} (a receiver's webhook secret) is not set`);
+  return value.split(',').map((s) => s.trim());
+};
+
+export function auditRow(a: AlertAudit) {
+  const i = a.message.incident;
+  return {
+    day: new Date(a.at).toISOString().slice(0, 10),
+    ts: a.at,
+    alert_id: a.message.id,
+    entity: i.entity,
+    entity_key: i.entity_key,
+    severity: i.severity,
+    first_seen: i.first_seen,
+    last_seen: i.last_seen,
+    events: i.events,
+    receiver: a.receiver,
+    outcome: `${a.result.outcome}:${a.result.attempts}:${a.result.status}`,
+    ingested_at: Date.now(),
+  };
+}
+
+export function openClickHouse(config: AlerterConfig, onRetry: (stage: string) => (err: unknown) => void) {
+  const ch = config.clickhouse;
+  if (!ch) return undefined;
+  const client = createClient({ url: ch.url, username: ch.username, password: ch.password, database: ch.database, log: { level: ClickHouseLogLevel.OFF } });
+  return {
+    client,
+    ready: withRetry(() => migrate(client, ch.table_prefix), DEFAULT_RETRY, { onRetry: onRetry('clickhouse_migrate') }),
+    prefix: ch.table_prefix,
+  };
+}
+
+/** Writes one verdict (the label callback and `vigil label`). */
+export async function writeLabel(client: ClickHouseClient, prefix: string, body: unknown, now = Date.now()) {
+  const label = labelSchema.parse(body);
+  await client.insert({ table: `${prefix}labels`, values: [labelRow(label, now)], format: 'JSONEachRow' });
+  return label;
+}
+
+export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningAlerter> {
+  const ops = await startOpsServer(config.telemetry.port);
+  const counters = pipelineCounters();
+  const onRetry = (stage: string) => (err: unknown) => {
+    counters.retried(stage, (err as { code?: string }).code ?? 'unknown');
+    logEvent('warn', 'retrying', { stage, error: (err as { code?: string }).code ?? 'unknown' });
+  };
+  const target = (r: AlerterConfig['receivers'][number] | AlerterConfig['caep'][number], secrets: string[]): ReceiverTarget => ({
+    name: r.name,
+    url: r.url,
+    secrets,
+    timeoutMs: r.timeout_ms,
+    maxAttempts: r.max_attempts,
+    initialBackoffMs: r.initial_backoff_ms,
+    maxBackoffMs: r.max_backoff_ms,
+  });
+  const kafka = createKafka(config.kafka);
+  await withRetry(
+    () =>
+      ensureTopics(kafka, [
+        { topic: config.topics.dead_letter, partitions: config.topics.partitions },
+        { topic: config.topics.revocations, partitions: config.topics.partitions, compacted: true },
+      ]),
+    DEFAULT_RETRY,
+    { onRetry: onRetry('kafka_admin') },
+  );
+  const ch = openClickHouse(config, onRetry);
+  await ch?.ready;
+  const audit = ch
+    ? new ClickHouseSink<AlertAudit, ReturnType<typeof auditRow>>(ch.client, {
+        table: `${ch.prefix}alerts`,
+        toRow: (r) => auditRow(r.value),
+        maxRows: 1000,
+        maxAgeMs: 200,
+        onRetry: onRetry('clickhouse_audit'),
+      })
+    : undefined;
+  const dlq = new KafkaSink<DeadLetter>(kafka, { topic: config.topics.dead_letter, onRetry: onRetry('kafka_dlq') });
+  const alerter = new Alerter({
+    receivers: config.receivers.map((r) => ({ target: target(r, secretsFrom(r.secret_env, env)), format: r.format, minSeverity: r.min_severity })),
+    caep: config.caep.map((c) => ({
+      target: target(c, []),
+      options: {
+        issuer: c.issuer,
+        audience: c.audience,
+        ...(c.subject_issuer !== undefined ? { subjectIssuer: c.subject_issuer } : {}),
+        ...(c.private_key_file !== undefined ? { privateKeyPem: readFileSync(c.private_key_file, 'utf8') } : {}),
+        ...(c.key_id !== undefined ? { keyId: c.key_id } : {}),
+      },
+    })),
+    windowMs: config.incident_window_ms,
+    audit: async (rows) => {
+      for (const r of rows)
+        logEvent(r.result.outcome === 'delivered' ? 'info' : 'warn', 'alert', {
+          id: r.message.id,
+          receiver: r.receiver,
+          outcome: r.result.outcome,
+          attempts: r.result.attempts,
+        });
+      await audit?.write(rows.map((value) => ({ value })));
+    },
+    deadLetter: async (items) => {
+      for (const d of items) logEvent('warn', 'alert dead-lettered', { id: d.id, receiver: d.receiver, reason: d.reason, status: d.status });
+      await dlq.write(items.map((value) => ({ key: value.id, value })));
+    },
+  });
+
+  // Decisions, in order; a batch is done when every message it caused is delivered or dead-lettered.
+  const decisions = new KafkaSource(kafka, config.consumer);
+  const handle = (fn: (values: Buffer[]) => Promise<void>) => async (batch: Parameters<Parameters<KafkaSource['run']>[0]>[0]) => {
+    const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), 2000);
+    try {
+      await fn(batch.records.map((r) => r.value));
+      batch.ack();
+    } catch (err) {
+      batch.ack(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      clearInterval(beat);
+    }
+  };
+  const done = [
+    decisions.run(
+      handle(async (values) => {
+        counters.recordsIn('alerter', values.length);
+        const parsed = values.map((v) => decisionSchema.safeParse(JSON.parse(v.toString('utf8'))));
+        const bad = parsed.filter((p) => !p.success).length;
+        if (bad > 0) counters.skipped('alerter', 'invalid_decision', bad);
+        await alerter.handle(parsed.flatMap((p) => (p.success ? [p.data] : [])));
+      }),
+    ),
+  ];
+  // New revocations only (the topic holds the whole history): CAEP session-revoked.
+  let revocations: KafkaSource | undefined;
+  if (config.caep.length > 0) {
+    revocations = new KafkaSource(kafka, {
+      ...config.consumer,
+      group_id: `${config.consumer.group_id}.caep`,
+      topics: [config.topics.revocations],
+      from_beginning: false,
+    });
+    done.push(
+      revocations.run(
+        handle(async (values) => {
+          for (const v of values) {
+            if (v.length === 0) continue; // a tombstone: lifted or expired
+            const e = JSON.parse(v.toString('utf8')) as Enforcement;
+            if (e.action === 'revoke') await alerter.revoked(e);
+          }
+        }),
+      ),
+    );
+  }
+  const closer = setInterval(() => {
+    alerter
+      .flushDue()
+      .catch((err: unknown) => logEvent('warn', 'closing incidents failed; will try again', { error: (err as { code?: string }).code ?? 'unknown' }));
+  }, 1000);
+
+  // The label callback: POST /v1/labels with the bearer token; generic errors only.
+  let labels: Server | undefined;
+  const token = config.labels.token_env !== undefined ? env[config.labels.token_env] : undefined;
+  if (config.labels.token_env !== undefined && !token)
+    throw new Error(`environment variable ${config.labels.token_env} (the label callback's token) is not set`);
+  if (token && ch) {
+    const expected = Buffer.from(`Bearer ${token}`);
+    labels = createServer((req, res) => {
+      const reply = (status: number, text: string) => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status: text }));
+      if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/v1/labels') return reply(404, 'not found');
+      const given = Buffer.from(req.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return reply(401, 'unauthorized');
+      let body = '';
+      req.on('data', (d: Buffer) => {
+        body += d.toString();
+        if (body.length > 16_384) req.destroy();
+      });
+      req.on('end', () => {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body);
+        } catch {
+          return reply(400, 'invalid label');
+        }
+        writeLabel(ch.client, ch.prefix, parsed).then(
+          () => reply(202, 'accepted'),
+          (err: unknown) =>
+            reply((err as { name?: string }).name === 'ZodError' ? 400 : 503, (err as { name?: string }).name === 'ZodError' ? 'invalid label' : 'unavailable'),
+        );
+      });
+    });
+    const server = labels;
+    await new Promise<void>((r) => server.listen(config.labels.port, '0.0.0.0', r));
+  }
+  ops.setReady(true);
+  logEvent('info', 'alerter started', {
+    receivers: config.receivers.length,
+    caep: config.caep.length,
+    ops_port: ops.port,
+    labels_port: labels ? (labels.address() as AddressInfo).port : 0,
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    ops.setReady(false);
+    clearInterval(closer);
+    await decisions.stop();
+    await revocations?.stop();
+    await alerter.flushDue().catch(() => undefined);
+    await dlq.close().catch(() => undefined);
+    await audit?.close().catch(() => undefined);
+    await new Promise<void>((r) => (labels ? labels.close(() => r()) : r()));
+    await ch?.client.close();
+    await ops.close();
+    logEvent('info', 'alerter stopped');
+  };
+  return {
+    stop,
+    done: Promise.all(done).then(() => undefined),
+    opsPort: ops.port,
+    labelsPort: labels ? (labels.address() as AddressInfo).port : undefined,
+    alerter,
+  };
+}

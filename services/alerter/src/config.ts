@@ -1,0 +1,94 @@
+// The alerter's configuration schema, as data (see config/alerter.example.yaml); every key can be overridden by
+// environment variable (VIGIL_…). Secrets are never in the file: each receiver names the environment variable that
+// holds its secret (not a VIGIL_ one — those are config overrides).
+
+import { PAYLOAD_FORMATS, SEVERITIES } from '@vigil/alerting';
+import { clickhouseConfigSchema, kafkaConnectionSchema, kafkaConsumerSchema } from '@vigil/connectors';
+import { z } from 'zod';
+
+const envName = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name in capitals, e.g. SOC_WEBHOOK_SECRET')
+  .refine((n) => !n.startsWith('VIGIL_'), 'VIGIL_* variables are config overrides — name the secret’s variable otherwise, e.g. SOC_WEBHOOK_SECRET');
+const retries = {
+  timeout_ms: z.number().int().positive().default(5000),
+  max_attempts: z.number().int().min(1).default(8).describe('Attempts before the dead letter (retried on 5xx, 429, timeouts, connection errors).'),
+  initial_backoff_ms: z.number().int().positive().default(500),
+  max_backoff_ms: z.number().int().positive().default(30_000),
+};
+
+export const alerterConfigSchema = z
+  .strictObject({
+    kafka: kafkaConnectionSchema,
+    consumer: kafkaConsumerSchema
+      .extend({
+        group_id: z.string().min(1).default('vigil-alerter').describe('Consumer group of the alerters.'),
+        topics: z.array(z.string().min(1)).min(1).default(['vigil.decisions']).describe('Decision topics.'),
+      })
+      .prefault({}),
+    topics: z
+      .strictObject({
+        revocations: z.string().min(1).default('vigil.revocations').describe('Read for CAEP session-revoked events (only new revocations).'),
+        dead_letter: z.string().min(1).default('vigil.alerts.dlq').describe('Messages no receiver would take, with the reason.'),
+        partitions: z.number().int().positive().default(6),
+      })
+      .prefault({}),
+    clickhouse: clickhouseConfigSchema.optional().describe('Delivery audit (alerts table) and analysts’ verdicts (labels table).'),
+    incident_window_ms: z
+      .number()
+      .int()
+      .positive()
+      .default(900_000)
+      .describe('Decisions about one entity this close together are one incident: one alert, updates on escalation, a summary at close.'),
+    receivers: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1),
+          url: z.url(),
+          format: z.enum(PAYLOAD_FORMATS).default('ocsf').describe('ocsf (Detection Finding 2004), generic (JSON) or slack (incoming-webhook text).'),
+          secret_env: envName
+            .optional()
+            .describe('Variable holding the Standard Webhooks secret(s), "whsec_…", comma-separated during a rotation. Required unless format is slack.'),
+          min_severity: z.enum(SEVERITIES).default('low'),
+          ...retries,
+        }),
+      )
+      .default([]),
+    caep: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1),
+          url: z.url().describe('The receiver’s RFC 8935 push endpoint.'),
+          issuer: z.string().min(1).describe('This deployment as the SET issuer.'),
+          audience: z.string().min(1),
+          subject_issuer: z.string().optional().describe('Issuer of your tokens (the IdP): subjects are sent as iss_sub.'),
+          private_key_file: z.string().optional().describe('PEM private key (RSA, EC P-256 or Ed25519) to sign SETs; without one they are unsigned.'),
+          key_id: z.string().optional(),
+          ...retries,
+        }),
+      )
+      .default([]),
+    labels: z
+      .strictObject({
+        port: z.number().int().min(0).max(65535).default(9467).describe('Port of the label callback (POST /v1/labels).'),
+        token_env: envName.optional().describe('Variable holding the bearer token the SOC presents; without it the callback is off.'),
+      })
+      .prefault({}),
+    telemetry: z.strictObject({ port: z.number().int().min(0).max(65535).default(9466) }).prefault({}),
+  })
+  .describe('vigil alerter');
+export type AlerterConfig = z.output<typeof alerterConfigSchema>;
+
+export function lintAlerterConfig(config: AlerterConfig): string[] {
+  const problems: string[] = [];
+  for (const r of config.receivers) {
+    if (r.format !== 'slack' && r.secret_env === undefined)
+      problems.push(`receivers.${r.name}: set secret_env — ${r.format} deliveries are signed (Standard Webhooks)`);
+  }
+  const names = [...config.receivers.map((r) => r.name), ...config.caep.map((c) => c.name)];
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) problems.push(`two receivers are named "${dup}" — names label audit rows and metrics`);
+  if (config.labels.token_env !== undefined && !config.clickhouse)
+    problems.push('labels.token_env is set but clickhouse is not: verdicts are stored in ClickHouse');
+  return problems;
+}
