@@ -106,8 +106,23 @@ export class Alerter {
         dead.push({ receiver: r.target.name, id: m.id, body, status: result.status, reason: result.reason ?? 'attempts_exhausted' });
       }
     }
-    if (dead.length > 0) await this.o.deadLetter(dead);
-    if (results.length > 0) await this.o.audit(results.map(({ r, result }) => ({ at: this.now(), message: m, receiver: r.target.name, result })));
+    // Dead letters and audit rows are written in the background; whoever commits the input waits for settled().
+    if (dead.length > 0) this.track(this.o.deadLetter(dead));
+    if (results.length > 0) this.track(this.o.audit(results.map(({ r, result }) => ({ at: this.now(), message: m, receiver: r.target.name, result }))));
+  }
+
+  private pending: Promise<unknown>[] = [];
+
+  private track(write: Promise<unknown>) {
+    this.pending.push(write);
+    write.catch(() => undefined); // kept for settled(); not an unhandled rejection meanwhile
+  }
+
+  /** Resolves once every dead letter and audit row written so far is durable (rejects with the first failure). */
+  async settled(): Promise<void> {
+    const pending = this.pending;
+    this.pending = [];
+    await Promise.all(pending);
   }
 
   /** Pushes a CAEP session-revoked SET for a revoked subject or session to every CAEP receiver. */

@@ -121,8 +121,24 @@ export class Revoker {
       }
       await withRetry(() => this.o.store.put(enforced), this.o.retry ?? DEFAULT_RETRY, { onRetry: (err) => this.o.onRetry?.('store', err) });
     }
-    if (rows.length > 0) await this.o.audit(rows);
+    // Audit rows are written in the background: the next decision need not wait for a ClickHouse batch. Whoever
+    // commits the decision's offset waits for settled() first.
+    if (rows.length > 0) this.track(this.o.audit(rows));
     return rows;
+  }
+
+  private pending: Promise<unknown>[] = [];
+
+  private track(write: Promise<unknown>) {
+    this.pending.push(write);
+    write.catch(() => undefined); // kept for settled(); not an unhandled rejection meanwhile
+  }
+
+  /** Resolves once every audit write started so far is durable (rejects with the first failure). */
+  async settled(): Promise<void> {
+    const pending = this.pending;
+    this.pending = [];
+    await Promise.all(pending);
   }
 
   /** Lifts an enforcement everywhere (`vigil revoke --undo`); false when nothing by that id is in force. */

@@ -139,7 +139,11 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
     const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), 2000);
     try {
       await fn(batch.records.map((r) => r.value));
-      batch.ack();
+      // Deliveries are done; dead letters and audit rows follow in the background, the offset commits after them.
+      alerter.settled().then(
+        () => batch.ack(),
+        (err: unknown) => batch.ack(err instanceof Error ? err : new Error(String(err))),
+      );
     } catch (err) {
       batch.ack(err instanceof Error ? err : new Error(String(err)));
     } finally {

@@ -154,7 +154,11 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
         }
         await revoker.handle(parsed.data);
       }
-      batch.ack();
+      // Gateways are done; the audit rows follow in the background and the offset commits once they are durable.
+      revoker.settled().then(
+        () => batch.ack(),
+        (err: unknown) => batch.ack(err instanceof Error ? err : new Error(String(err))),
+      );
     } catch (err) {
       batch.ack(err instanceof Error ? err : new Error(String(err)));
     } finally {
