@@ -127,6 +127,21 @@ describe('features in ClickHouse', () => {
     expect(summary.rows).toBe(n);
     expect(summary.features).toBe(schema.names.length);
     await expect(readFeatureTable(ch, { table: `${table}; DROP TABLE x`, schemaHash: schema.hash }, () => {})).rejects.toThrow(/not a table name/);
+    // An analyst's true-positive verdict keeps that request out of normal training data; a false positive does not.
+    const [attack, benign] = [...seen].slice(0, 2) as [string, string];
+    await ch.insert({
+      table: `${prefix}labels`,
+      values: [
+        { day: '2026-11-28', ts: 1, request_id: attack, alert_id: '', verdict: 'true_positive', analyst: 'kim', note: '', ingested_at: 1 },
+        { day: '2026-11-28', ts: 1, request_id: benign, alert_id: '', verdict: 'false_positive', analyst: 'kim', note: '', ingested_at: 1 },
+      ],
+      format: 'JSONEachRow',
+    });
+    const kept = new Set<string>();
+    const m = await readFeatureTable(ch, { table, schemaHash: schema.hash, excludeLabelled: `${prefix}labels` }, (row) => kept.add(row.request_id));
+    expect(m).toBe(n - 1);
+    expect(kept.has(attack)).toBe(false);
+    expect(kept.has(benign)).toBe(true);
     console.log(`features in ClickHouse: ${n} rows read back, ${compared} equal to the offline vectors, bundle trained on them`);
   });
 });
