@@ -70,7 +70,15 @@ const server = createServer((req, res) => {
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-const target = (secrets: string[]): ReceiverTarget => ({ name: 'bench', url, secrets, timeoutMs: 5000, maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 100 });
+const target = (secrets: string[]): ReceiverTarget => ({
+  name: 'bench',
+  url,
+  secrets,
+  timeoutMs: 5000,
+  maxAttempts: 3,
+  initialBackoffMs: 10,
+  maxBackoffMs: 100,
+});
 
 async function run(label: string, secrets: string[], inFlight: number, peerRate?: number) {
   let next = 0;

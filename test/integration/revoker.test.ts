@@ -76,6 +76,8 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
       redis: [{ url: redis.url, prefix: 'vigil:deny:', channel: 'vigil:revocations' }],
     },
     resync_check_ms: 300,
+    pepper: { secret: PEPPER },
+    check: { enabled: true, port: 0 },
     telemetry: { port: 0 },
     ...over,
   });
@@ -149,6 +151,14 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     expect(published.map((m) => (JSON.parse(m) as { id: string }).id)).toContain('sub:alice');
     await subscriber.close();
     await waitFor('the audit rows', async () => (await audit(`request_id = 'r-alice' AND outcome = 'enforced'`)) === 6); // 3 identifiers × 2 adapters
+    // The check endpoint (Envoy ext_authz) gives the same verdicts from the revoker's store.
+    const checkPort = Number(/"check_port":(\d+)/.exec(revoker.output())?.[1]);
+    const check = (token: string) =>
+      fetch(`http://127.0.0.1:${checkPort}/v1/accounts/1`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+    expect(await check(old)).toBe(401);
+    expect(await check(fpOnly)).toBe(401);
+    expect(await check(other)).toBe(200);
+    expect(await check(jwt({ sub: 'alice', jti: 'alice-4', iat: nowS() + 1 }))).toBe(200);
   });
 
   it('enforces within a fraction of a second (decision on Kafka → the next request refused)', async () => {
@@ -241,5 +251,8 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     vigilCli(['revoke', '--undo', 'jti:bob-1', '--config', file]);
     expect(await haproxy.request(bob)).toBe(200);
     await waitFor('the undo audit rows', async () => (await audit(`request_id = 'r-bob' AND outcome = 'undone'`)) === 2);
+    // The running revoker follows vigil.revocations: it knows the undo, so a new decision about bob's token acts again.
+    await send(decision('r-bob-2', { jti: 'bob-1' }, { context: { route: '/x', route_class: 'default', tenant: 'bob-2' } }));
+    await refused(bob);
   });
 });

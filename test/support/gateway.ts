@@ -9,7 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, waitFor } from './services.js';
 
-export const MAP_NAMES = ['revoke_sub', 'step_up_sub', 'revoke_jti', 'revoke_fingerprint', 'throttle_ip', 'throttle_username'] as const;
+export const MAP_NAMES = [
+  'revoke_sub',
+  'step_up_sub',
+  'revoke_jti',
+  'revoke_fingerprint',
+  'step_up_jti',
+  'step_up_fingerprint',
+  'throttle_ip',
+  'throttle_username',
+] as const;
 
 export async function freePort(): Promise<number> {
   const s = createNetServer();

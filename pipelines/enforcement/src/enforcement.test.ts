@@ -2,12 +2,14 @@
 // the gateway confirms, refusals that do not block, caps that tell the SOC once, undo, expiry and re-sync.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fingerprint } from '@vigil/adapters';
 import { nonRetriable, retriable } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
 import type { GatewayAdapter } from './adapters/adapter.js';
 import { HttpAdapter, idpSessionPreset, kongPreset } from './adapters/http.js';
 import { CircuitBreaker } from './breaker.js';
+import { checkRequest } from './check.js';
 import type { Enforcement } from './enforcement.js';
 import { Allowlist, RateCaps } from './guardrails.js';
 import { planEnforcements } from './plan.js';
@@ -179,6 +181,9 @@ describe('revoker guardrails', () => {
     tick(61_000);
     await r.handle(flood(9, 'acme'));
     expect(gw.applied).toHaveLength(6);
+    // A decision takes one slot however many identifiers it covers (subject, token id, fingerprint).
+    await r.handle(decision({ request_id: 'multi', context: { route: '/x', route_class: 'default', tenant: 'zeta' } }));
+    expect(gw.applied).toHaveLength(9);
   });
 
   it('retries a down gateway until it confirms, and audits a refusal without blocking the other adapters', async () => {
@@ -264,5 +269,39 @@ describe('HTTP adapter', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('check (the store as an ext_authz verdict)', () => {
+  it('refuses revoked tokens by subject cut-off, jti and fingerprint; asks for step-up; throttles IPs; admits the rest', () => {
+    const pepper = { version: 1, secret: 'check-pepper-0123456789abcdef0123456789' };
+    const jwt = (claims: Record<string, unknown>) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+    const stolen = jwt({ sub: 'x', jti: 'fp-only', iat: 100 });
+    const entries = [
+      ...planEnforcements(decision(), { ...TTL, now: NOW }),
+      ...planEnforcements(decision({ principal: { token_fingerprint: fingerprint(pepper, stolen) } }), { ...TTL, now: NOW }),
+      ...planEnforcements(decision({ action: 'step_up', principal: { sub: 'carol' } }), { ...TTL, now: NOW }),
+      ...planEnforcements(decision({ action: 'throttle', entity: 'ip', principal: { client_ip: '203.0.113.9' } }), { ...TTL, now: NOW }),
+    ];
+    const store = new Map(entries.map((e) => [e.id, e]));
+    const check = (token: string | undefined, clientIp = '10.0.0.1', now = NOW + 1000) =>
+      checkRequest((id) => store.get(id), { ...(token ? { authorization: `Bearer ${token}` } : {}), clientIp }, { pepper, now });
+    const cutoff = NOW / 1000;
+    expect(check(jwt({ sub: 'alice', iat: cutoff - 10 }))).toMatchObject({
+      status: 401,
+      headers: { 'www-authenticate': expect.stringMatching(/invalid_token/) },
+    });
+    expect(check(jwt({ sub: 'alice', iat: cutoff + 1 })).status).toBe(200);
+    expect(check(jwt({ sub: 'bob', jti: 'tok-1', iat: cutoff + 1 })).status).toBe(401);
+    expect(check(stolen).status).toBe(401);
+    expect(check(jwt({ sub: 'carol', iat: cutoff - 1 }))).toMatchObject({
+      status: 401,
+      headers: { 'www-authenticate': expect.stringMatching(/insufficient_user_authentication/) },
+    });
+    expect(check(jwt({ sub: 'carol', iat: cutoff + 5 })).status).toBe(200);
+    expect(check(undefined, '203.0.113.9')).toMatchObject({ status: 429, headers: { 'retry-after': '60' } });
+    expect(check(undefined).status).toBe(200);
+    // Expired entries no longer count, pruned or not.
+    expect(check(undefined, '203.0.113.9', NOW + TTL.throttleTtlMs + 1).status).toBe(200);
   });
 });

@@ -43,9 +43,9 @@ export class Allowlist {
 }
 
 export interface CapsConfig {
-  /** Enforcements per minute across all tenants. */
+  /** Decisions enforced per minute across all tenants (a decision counts once, however many identifiers it covers). */
   per_minute: number;
-  /** Enforcements per minute for any one tenant (decisions without a tenant count only globally). */
+  /** Decisions enforced per minute for any one tenant (decisions without a tenant count only globally). */
   per_tenant_per_minute: number;
 }
 

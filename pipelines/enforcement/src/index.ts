@@ -8,6 +8,8 @@ export type { RedisAdapterOptions } from './adapters/redis.js';
 export { RedisAdapter } from './adapters/redis.js';
 export type { BreakerState } from './breaker.js';
 export { CircuitBreaker } from './breaker.js';
+export type { CheckInput, CheckResult } from './check.js';
+export { checkRequest } from './check.js';
 export type { EnforcedAction, Enforcement, TargetKind } from './enforcement.js';
 export { enforcementId, TARGET_KINDS } from './enforcement.js';
 export type { AllowlistConfig, CapsConfig, CapVerdict } from './guardrails.js';

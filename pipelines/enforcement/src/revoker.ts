@@ -11,7 +11,7 @@ import type { Decision } from '@vigil/events';
 import type { GatewayAdapter } from './adapters/adapter.js';
 import { CircuitBreaker } from './breaker.js';
 import type { Enforcement } from './enforcement.js';
-import type { Allowlist, RateCaps } from './guardrails.js';
+import type { Allowlist, CapVerdict, RateCaps } from './guardrails.js';
 import { type PlanOptions, planEnforcements } from './plan.js';
 import type { RevocationStore } from './store.js';
 
@@ -84,6 +84,7 @@ export class Revoker {
         ...(detail ? { detail } : {}),
       });
     };
+    let cap: CapVerdict | undefined;
     for (const e of planEnforcements(d, { ...this.o.ttl, now })) {
       const existing = this.o.store.get(e.id);
       if (existing?.request_id === e.request_id) {
@@ -103,10 +104,14 @@ export class Revoker {
         row(e, '-', 'dry_run');
         continue;
       }
-      const cap = this.o.caps.take(e.tenant, now);
+      // One slot per decision, however many identifiers it enforces (a revoked principal is one action).
+      cap ??= this.o.caps.take(e.tenant, now);
       if (!cap.ok) {
         row(e, '-', 'capped', cap.scope);
-        if (cap.firstInWindow) await this.o.notify(capNotice(d, cap.scope, cap.limit, now));
+        if (cap.firstInWindow) {
+          cap = { ...cap, firstInWindow: false };
+          await this.o.notify(capNotice(d, cap.scope, cap.limit, now));
+        }
         continue;
       }
       const enforced = { ...e, enforced_at: now };

@@ -2,6 +2,7 @@
 // compacted topic keyed by "kind:value" (a tombstone when lifted or expired). It is the durable record: a restarted
 // revoker reloads it, re-syncs gateways that lost their lists, and recognises a redelivered decision it already
 // enforced.
+import { randomUUID } from 'node:crypto';
 import { readChangelog } from '@vigil/connectors';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Enforcement } from './enforcement.js';
@@ -44,6 +45,12 @@ export class RevocationStore {
     this.entries.delete(id);
   }
 
+  /** Applies a change another writer made (another revoker instance, `vigil revoke --undo`), without logging it. */
+  applyRemote(id: string, value: Enforcement | null): void {
+    if (value === null) this.entries.delete(id);
+    else this.entries.set(id, value);
+  }
+
   /** Entries whose time is up at `now`. */
   expired(now: number): Enforcement[] {
     return this.all().filter((e) => e.expires_at <= now);
@@ -84,6 +91,37 @@ export class KafkaRevocationLog implements RevocationLog {
     }
     const states = await readChangelog(kafka, topic, partitions);
     return [...states.values()].flatMap((s) => [...s.values()].map((v) => JSON.parse(v.toString('utf8')) as Enforcement));
+  }
+
+  /**
+   * Keeps a store current with the topic: every revoker instance then knows every enforcement, whichever instance
+   * made it (a decision redelivered to another instance after a rebalance is recognised), and an undo from the CLI
+   * reaches running revokers. Reads from the beginning with a throwaway group; changes are upserts, so re-reading
+   * what `load` already returned is harmless.
+   */
+  static async follow(kafka: Kafka, topic: string, store: RevocationStore): Promise<{ stop: () => Promise<void> }> {
+    const groupId = `vigil-revocations-follower-${randomUUID()}`;
+    const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => {
+        const id = message.key?.toString('utf8');
+        if (id !== undefined) store.applyRemote(id, message.value === null ? null : (JSON.parse(message.value.toString('utf8')) as Enforcement));
+      },
+    });
+    return {
+      stop: async () => {
+        await consumer.disconnect();
+        const admin = kafka.admin();
+        await admin
+          .connect()
+          .then(() => admin.deleteGroups([groupId]))
+          .catch(() => undefined)
+          .finally(() => admin.disconnect());
+      },
+    };
   }
 
   async close(): Promise<void> {

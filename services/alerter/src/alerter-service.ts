@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { metrics } from '@opentelemetry/api';
 import { type AlertAudit, Alerter, type DeadLetter, labelRow, labelSchema, type ReceiverTarget } from '@vigil/alerting';
 import { ClickHouseSink, createKafka, DEFAULT_RETRY, ensureTopics, KafkaSink, KafkaSource, migrate, withRetry } from '@vigil/connectors';
 import type { Enforcement } from '@vigil/enforcement';
@@ -104,6 +105,7 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
       })
     : undefined;
   const dlq = new KafkaSink<DeadLetter>(kafka, { topic: config.topics.dead_letter, onRetry: onRetry('kafka_dlq') });
+  const deliveries = metrics.getMeter('vigil').createCounter('vigil_alert_deliveries', { description: 'Alert messages, by receiver and outcome.' });
   const alerter = new Alerter({
     receivers: config.receivers.map((r) => ({ target: target(r, secretsFrom(r.secret_env, env)), format: r.format, minSeverity: r.min_severity })),
     caep: config.caep.map((c) => ({
@@ -118,13 +120,11 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
     })),
     windowMs: config.incident_window_ms,
     audit: async (rows) => {
-      for (const r of rows)
-        logEvent(r.result.outcome === 'delivered' ? 'info' : 'warn', 'alert', {
-          id: r.message.id,
-          receiver: r.receiver,
-          outcome: r.result.outcome,
-          attempts: r.result.attempts,
-        });
+      for (const r of rows) {
+        deliveries.add(1, { receiver: r.receiver, outcome: r.result.outcome });
+        const fields = { id: r.message.id, receiver: r.receiver, outcome: r.result.outcome, attempts: r.result.attempts };
+        logEvent(r.result.outcome === 'delivered' ? 'info' : 'warn', 'alert', fields);
+      }
       await audit?.write(rows.map((value) => ({ value })));
     },
     deadLetter: async (items) => {

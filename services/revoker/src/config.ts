@@ -52,7 +52,9 @@ export const revokerConfigSchema = z
           .int()
           .positive()
           .default(60)
-          .describe('Enforcements per minute in all; beyond it decisions are only alerted, and the SOC is told.'),
+          .describe(
+            'Decisions enforced per minute in all (one per decision, however many identifiers); beyond it decisions are only alerted, and the SOC is told.',
+          ),
         per_tenant_per_minute: z.number().int().positive().default(20),
       })
       .prefault({}),
@@ -124,6 +126,19 @@ export const revokerConfigSchema = z
             }),
           )
           .default([]),
+      })
+      .prefault({}),
+    pepper: z
+      .strictObject({
+        version: z.number().int().min(1).default(1),
+        secret: z.string().min(32, 'the pepper secret must be at least 32 characters — the detector’s, from VIGIL_PEPPER__SECRET'),
+      })
+      .optional()
+      .describe('The detector’s fingerprint pepper: lets the check endpoint match tokens revoked by fingerprint.'),
+    check: z
+      .strictObject({
+        enabled: z.boolean().default(false).describe('Serve the check endpoint: an Envoy ext_authz HTTP service answering 200, 401 or 429 from the store.'),
+        port: z.number().int().min(0).max(65535).default(9468),
       })
       .prefault({}),
     prune_interval_ms: z.number().int().positive().default(30_000).describe('How often expired entries are lifted.'),

@@ -1,12 +1,15 @@
 // Wiring of the revoker service: config in → Kafka consumer on the decision topic, the revocation store (loaded
 // from its compacted topic), gateway adapters, guardrails, audit rows in ClickHouse, cap notices back onto the
 // decision topic, timers for expiry and gateway re-sync, and the ops endpoints. No domain logic here.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { metrics } from '@opentelemetry/api';
 import { ClickHouseSink, createKafka, DEFAULT_RETRY, ensureTopics, KafkaSink, KafkaSource, migrate, withRetry } from '@vigil/connectors';
 import {
   Allowlist,
   type AuditEntry,
+  checkRequest,
   type GatewayAdapter,
   HaproxyAdapter,
   HttpAdapter,
@@ -27,6 +30,7 @@ export interface RunningRevoker {
   stop(): Promise<void>;
   done: Promise<void>;
   opsPort: number;
+  checkPort: number | undefined;
   revoker: Revoker;
 }
 
@@ -135,6 +139,10 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
     logEvent('warn', 'retrying', { stage, error: (err as { code?: string }).code ?? 'unknown' });
   };
   const { kafka, revoker, store, close } = await openRevoker(config, onRetry);
+  // Every instance follows the topic, so it knows what the others enforced and what an operator lifted.
+  const follower = await withRetry(() => KafkaRevocationLog.follow(kafka, config.topics.revocations, store), DEFAULT_RETRY, {
+    onRetry: onRetry('revocations_follow'),
+  });
   // Gateways get the whole list at start: whatever they hold now may be stale or gone.
   await revoker.resync(true);
   logEvent('info', 'revocation lists synced', { entries: store.size, enforce: config.enforce });
@@ -186,8 +194,32 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
     }),
     config.resync_check_ms,
   );
+  // The check endpoint (Envoy ext_authz): the store's verdict on a request, from its headers only.
+  let check: Server | undefined;
+  if (config.check.enabled) {
+    check = createServer((req, res) => {
+      const header = (name: string) => {
+        const v = req.headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      };
+      const forwarded = header('x-forwarded-for')?.split(',')[0]?.trim();
+      const clientIp = header('x-envoy-external-address') ?? forwarded ?? req.socket.remoteAddress;
+      const verdict = checkRequest(
+        (id) => store.get(id),
+        { ...(header('authorization') ? { authorization: header('authorization') } : {}), ...(clientIp ? { clientIp } : {}) },
+        {
+          ...(config.pepper ? { pepper: config.pepper } : {}),
+          now: Date.now(),
+        },
+      );
+      res.writeHead(verdict.status, { 'content-type': 'application/json', ...verdict.headers }).end(verdict.body);
+    });
+    const server = check;
+    await new Promise<void>((r) => server.listen(config.check.port, '0.0.0.0', r));
+  }
+  const checkPort = check ? (check.address() as AddressInfo).port : undefined;
   ops.setReady(true);
-  logEvent('info', 'revoker started', { topics: config.consumer.topics.join(','), enforce: config.enforce, ops_port: ops.port });
+  logEvent('info', 'revoker started', { topics: config.consumer.topics.join(','), enforce: config.enforce, ops_port: ops.port, check_port: checkPort ?? 0 });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -196,9 +228,11 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
     clearInterval(prune);
     clearInterval(resync);
     await source.stop();
+    await follower.stop().catch(() => undefined);
+    await new Promise<void>((r) => (check ? check.close(() => r()) : r()));
     await close();
     await ops.close();
     logEvent('info', 'revoker stopped');
   };
-  return { stop, done, opsPort: ops.port, revoker };
+  return { stop, done, opsPort: ops.port, checkPort, revoker };
 }
