@@ -1,6 +1,7 @@
 // The alerter's core: decisions in → incidents → messages to every receiver whose minimum severity they reach, each
 // delivered (or dead-lettered) before the batch counts as done; revocations of subjects and sessions in → CAEP
 // session-revoked SETs. Every delivery outcome becomes an audit row (the alerts table).
+import { BackgroundWrites } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
 import { type CaepOptions, type RevokedSubject, sessionRevokedSet } from './caep.js';
 import { type DeliveryResult, deliver, type ReceiverTarget } from './delivery.js';
@@ -107,22 +108,16 @@ export class Alerter {
       }
     }
     // Dead letters and audit rows are written in the background; whoever commits the input waits for settled().
-    if (dead.length > 0) this.track(this.o.deadLetter(dead));
-    if (results.length > 0) this.track(this.o.audit(results.map(({ r, result }) => ({ at: this.now(), message: m, receiver: r.target.name, result }))));
+    if (dead.length > 0) this.background.track(this.o.deadLetter(dead));
+    if (results.length > 0)
+      this.background.track(this.o.audit(results.map(({ r, result }) => ({ at: this.now(), message: m, receiver: r.target.name, result }))));
   }
 
-  private pending: Promise<unknown>[] = [];
+  private readonly background = new BackgroundWrites();
 
-  private track(write: Promise<unknown>) {
-    this.pending.push(write);
-    write.catch(() => undefined); // kept for settled(); not an unhandled rejection meanwhile
-  }
-
-  /** Resolves once every dead letter and audit row written so far is durable (rejects with the first failure). */
-  async settled(): Promise<void> {
-    const pending = this.pending;
-    this.pending = [];
-    await Promise.all(pending);
+  /** Resolves once every background write started so far is durable (rejects with the first failure). */
+  settled(): Promise<void> {
+    return this.background.settled();
   }
 
   /** Pushes a CAEP session-revoked SET for a revoked subject or session to every CAEP receiver. */

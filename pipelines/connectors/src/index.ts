@@ -1,5 +1,6 @@
 // Public surface of @vigil/connectors: sources and sinks with explicit acknowledgement.
 
+export { ackWhenSettled, BackgroundWrites, deleteGroupQuietly } from './background-writes.js';
 export type { ClickHouseConfig } from './clickhouse/config.js';
 export { clickhouseConfigSchema } from './clickhouse/config.js';
 export type { Migration } from './clickhouse/migrations.js';

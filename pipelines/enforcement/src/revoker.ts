@@ -6,7 +6,7 @@
 //   otherwise applied at each adapter — retried with backoff behind a circuit breaker until the gateway confirms
 //   (consumption waits meanwhile: nothing is dropped) — then written to the store and audited as enforced.
 // A gateway refusal that retrying cannot mend is audited as failed for that adapter and does not block the others.
-import { DEFAULT_RETRY, isRetriable, type RetryOptions, withRetry } from '@vigil/connectors';
+import { BackgroundWrites, DEFAULT_RETRY, isRetriable, type RetryOptions, withRetry } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
 import type { GatewayAdapter } from './adapters/adapter.js';
 import { CircuitBreaker } from './breaker.js';
@@ -128,22 +128,15 @@ export class Revoker {
     }
     // Audit rows are written in the background: the next decision need not wait for a ClickHouse batch. Whoever
     // commits the decision's offset waits for settled() first.
-    if (rows.length > 0) this.track(this.o.audit(rows));
+    if (rows.length > 0) this.background.track(this.o.audit(rows));
     return rows;
   }
 
-  private pending: Promise<unknown>[] = [];
+  private readonly background = new BackgroundWrites();
 
-  private track(write: Promise<unknown>) {
-    this.pending.push(write);
-    write.catch(() => undefined); // kept for settled(); not an unhandled rejection meanwhile
-  }
-
-  /** Resolves once every audit write started so far is durable (rejects with the first failure). */
-  async settled(): Promise<void> {
-    const pending = this.pending;
-    this.pending = [];
-    await Promise.all(pending);
+  /** Resolves once every background write started so far is durable (rejects with the first failure). */
+  settled(): Promise<void> {
+    return this.background.settled();
   }
 
   /** Lifts an enforcement everywhere (`vigil revoke --undo`); false when nothing by that id is in force. */

@@ -3,7 +3,7 @@
 // revoker reloads it, re-syncs gateways that lost their lists, and recognises a redelivered decision it already
 // enforced.
 import { randomUUID } from 'node:crypto';
-import { readChangelog } from '@vigil/connectors';
+import { deleteGroupQuietly, readChangelog } from '@vigil/connectors';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Enforcement } from './enforcement.js';
 
@@ -114,12 +114,7 @@ export class KafkaRevocationLog implements RevocationLog {
     return {
       stop: async () => {
         await consumer.disconnect();
-        const admin = kafka.admin();
-        await admin
-          .connect()
-          .then(() => admin.deleteGroups([groupId]))
-          .catch(() => undefined)
-          .finally(() => admin.disconnect());
+        await deleteGroupQuietly(kafka, groupId);
       },
     };
   }

@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { metrics } from '@opentelemetry/api';
 import { type AlertAudit, Alerter, type DeadLetter, labelRow, labelSchema, type ReceiverTarget } from '@vigil/alerting';
-import { ClickHouseSink, createKafka, DEFAULT_RETRY, ensureTopics, KafkaSink, KafkaSource, migrate, withRetry } from '@vigil/connectors';
+import { ackWhenSettled, ClickHouseSink, createKafka, DEFAULT_RETRY, ensureTopics, KafkaSink, KafkaSource, migrate, withRetry } from '@vigil/connectors';
 import type { Enforcement } from '@vigil/enforcement';
 import { decisionSchema } from '@vigil/events';
-import { logEvent, startOpsServer } from '@vigil/runtime';
+import { logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { AlerterConfig } from './config.js';
 
@@ -70,10 +70,7 @@ export async function writeLabel(client: ClickHouseClient, prefix: string, body:
 export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningAlerter> {
   const ops = await startOpsServer(config.telemetry.port);
   const counters = pipelineCounters();
-  const onRetry = (stage: string) => (err: unknown) => {
-    counters.retried(stage, (err as { code?: string }).code ?? 'unknown');
-    logEvent('warn', 'retrying', { stage, error: (err as { code?: string }).code ?? 'unknown' });
-  };
+  const onRetry = retryReporter(counters.retried);
   const target = (r: AlerterConfig['receivers'][number] | AlerterConfig['caep'][number], secrets: string[]): ReceiverTarget => ({
     name: r.name,
     url: r.url,
@@ -135,21 +132,12 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
 
   // Decisions, in order; a batch is done when every message it caused is delivered or dead-lettered.
   const decisions = new KafkaSource(kafka, config.consumer);
-  const handle = (fn: (values: Buffer[]) => Promise<void>) => async (batch: Parameters<Parameters<KafkaSource['run']>[0]>[0]) => {
-    const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), 2000);
-    try {
-      await fn(batch.records.map((r) => r.value));
-      // Deliveries are done; dead letters and audit rows follow in the background, the offset commits after them.
-      alerter.settled().then(
-        () => batch.ack(),
-        (err: unknown) => batch.ack(err instanceof Error ? err : new Error(String(err))),
-      );
-    } catch (err) {
-      batch.ack(err instanceof Error ? err : new Error(String(err)));
-    } finally {
-      clearInterval(beat);
-    }
-  };
+  // Deliveries are done when the work resolves; dead letters and audit rows follow, the offset commits after them.
+  const handle = (fn: (values: Buffer[]) => Promise<void>) =>
+    ackWhenSettled(
+      (records) => fn(records.map((r) => r.value)),
+      () => alerter.settled(),
+    );
   const done = [
     decisions.run(
       handle(async (values) => {

@@ -26,7 +26,7 @@ import { type AccessEvent, type DeadLetter, type Decision, unitHash } from '@vig
 import { EntityFeatureTask, type EntityPart, FeatureExtractor, type FeatureRecord, MmdbGeoLookup, PrincipalFeatureTask } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
 import { DecisionPolicy } from '@vigil/policy';
-import { ConfigError, installTracing, logEvent, startOpsServer } from '@vigil/runtime';
+import { ConfigError, installTracing, logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
 import { BundleScorer, BundleWatcher, createDecisionHandler } from '@vigil/scoring';
 import { pipelineCounters } from '@vigil/telemetry';
 import { parse as parseYaml } from 'yaml';
@@ -53,10 +53,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   const tracing = installTracing(config.telemetry.otlp_traces_url);
   const counters = pipelineCounters();
   const kafka = createKafka(config.kafka);
-  const onRetry = (stage: string) => (err: unknown) => {
-    counters.retried(stage, (err as { code?: string }).code ?? 'unknown');
-    logEvent('warn', 'retrying', { stage, error: (err as { code?: string }).code ?? 'unknown' });
-  };
+  const onRetry = retryReporter(counters.retried);
 
   await withRetry(
     () =>

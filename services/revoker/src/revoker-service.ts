@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { metrics } from '@opentelemetry/api';
-import { ClickHouseSink, createKafka, DEFAULT_RETRY, ensureTopics, KafkaSink, KafkaSource, migrate, withRetry } from '@vigil/connectors';
+import { ackWhenSettled, ClickHouseSink, createKafka, DEFAULT_RETRY, ensureTopics, KafkaSink, KafkaSource, migrate, withRetry } from '@vigil/connectors';
 import {
   Allowlist,
   type AuditEntry,
@@ -22,7 +22,7 @@ import {
   Revoker,
 } from '@vigil/enforcement';
 import { type Decision, decisionSchema } from '@vigil/events';
-import { logEvent, startOpsServer } from '@vigil/runtime';
+import { logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { RevokerConfig } from './config.js';
 
@@ -134,10 +134,7 @@ export async function openRevoker(config: RevokerConfig, onRetry: (stage: string
 export async function startRevoker(config: RevokerConfig): Promise<RunningRevoker> {
   const ops = await startOpsServer(config.telemetry.port);
   const counters = pipelineCounters();
-  const onRetry = (stage: string) => (err: unknown) => {
-    counters.retried(stage, (err as { code?: string }).code ?? 'unknown');
-    logEvent('warn', 'retrying', { stage, error: (err as { code?: string }).code ?? 'unknown' });
-  };
+  const onRetry = retryReporter(counters.retried);
   const { kafka, revoker, store, close } = await openRevoker(config, onRetry);
   // Every instance follows the topic, so it knows what the others enforced and what an operator lifted.
   const follower = await withRetry(() => KafkaRevocationLog.follow(kafka, config.topics.revocations, store), DEFAULT_RETRY, {
@@ -149,30 +146,23 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
 
   const source = new KafkaSource(kafka, config.consumer);
   // One decision after another: caps, duplicates and the store see them in order.
-  const done = source.run(async (batch) => {
-    counters.recordsIn('revoker', batch.records.length);
-    // A gateway down for long holds this batch in its retry loop; keep the group membership alive meanwhile.
-    const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), 2000);
-    try {
-      for (const r of batch.records) {
-        const parsed = decisionSchema.safeParse(JSON.parse(r.value.toString('utf8')));
-        if (!parsed.success) {
-          counters.skipped('revoker', 'invalid_decision');
-          continue;
+  const done = source.run(
+    ackWhenSettled(
+      async (records) => {
+        counters.recordsIn('revoker', records.length);
+        for (const r of records) {
+          const parsed = decisionSchema.safeParse(JSON.parse(r.value.toString('utf8')));
+          if (!parsed.success) {
+            counters.skipped('revoker', 'invalid_decision');
+            continue;
+          }
+          await revoker.handle(parsed.data);
         }
-        await revoker.handle(parsed.data);
-      }
-      // Gateways are done; the audit rows follow in the background and the offset commits once they are durable.
-      revoker.settled().then(
-        () => batch.ack(),
-        (err: unknown) => batch.ack(err instanceof Error ? err : new Error(String(err))),
-      );
-    } catch (err) {
-      batch.ack(err instanceof Error ? err : new Error(String(err)));
-    } finally {
-      clearInterval(beat);
-    }
-  });
+        // Gateways are done here; the audit rows follow in the background and the offset commits once they are durable.
+      },
+      () => revoker.settled(),
+    ),
+  );
   let busy = false;
   const guarded = (what: string, fn: () => Promise<unknown>) => () => {
     if (busy) return;

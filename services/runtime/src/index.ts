@@ -4,6 +4,6 @@ export type { Lint } from './config.js';
 export { applyEnvOverrides, ConfigError, loadConfig, parseConfig } from './config.js';
 export type { OpsServer } from './http.js';
 export { startOpsServer } from './http.js';
-export { logEvent, onShutdown } from './lifecycle.js';
+export { logEvent, onShutdown, retryReporter, runUntilDone } from './lifecycle.js';
 export type { Tracing } from './tracing.js';
 export { installTracing } from './tracing.js';

@@ -19,3 +19,25 @@ export function onShutdown(stop: () => Promise<void>, log: (msg: string) => void
 export function logEvent(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, string | number | boolean> = {}): void {
   process.stderr.write(`${JSON.stringify({ level, ts: new Date().toISOString(), message, ...fields })}\n`);
 }
+
+/** The retry hook every service passes to its connectors: counts the retry by stage and error code, logs one line. */
+export function retryReporter(retried: (stage: string, code: string) => void): (stage: string) => (err: unknown) => void {
+  return (stage) => (err) => {
+    const code = (err as { code?: string }).code ?? 'unknown';
+    retried(stage, code);
+    logEvent('warn', 'retrying', { stage, error: code });
+  };
+}
+
+/** Runs a started service until it ends: stops it on SIGTERM/SIGINT; exit status 0, or 1 on a non-retriable error. */
+export async function runUntilDone(name: string, running: { stop(): Promise<void>; done: Promise<void> }): Promise<number> {
+  onShutdown(running.stop);
+  try {
+    await running.done;
+    return 0;
+  } catch (err) {
+    logEvent('error', `${name} stopped on a non-retriable error`, { code: (err as { code?: string }).code ?? 'unknown' });
+    await running.stop().catch(() => undefined);
+    return 1;
+  }
+}

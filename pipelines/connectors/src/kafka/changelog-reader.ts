@@ -4,6 +4,7 @@
 // Reads are read_committed: records of aborted checkpoint transactions never reach a restore.
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { deleteGroupQuietly } from '../background-writes.js';
 
 export type ChangelogState = Map<string, Buffer>;
 
@@ -57,12 +58,7 @@ export async function readChangelog(kafka: Kafka, topic: string, partitions: num
     await finished;
   } finally {
     await consumer.disconnect();
-    const cleanup = kafka.admin();
-    await cleanup
-      .connect()
-      .then(() => cleanup.deleteGroups([groupId]))
-      .catch(() => undefined)
-      .finally(() => cleanup.disconnect());
+    await deleteGroupQuietly(kafka, groupId);
   }
   return states;
 }

@@ -1,7 +1,7 @@
 // `vigil alert --config FILE`: the alerter service. `vigil label --config FILE --verdict V (--request-id R | --alert-id A)`:
 // record an analyst's verdict in the labels table (the same store as the alerter's callback).
 import { type AlerterConfig, alerterConfigSchema, lintAlerterConfig, openClickHouse, startAlerter, writeLabel } from '@vigil/alerter';
-import { ConfigError, loadConfig, logEvent, onShutdown } from '@vigil/runtime';
+import { ConfigError, loadConfig, runUntilDone } from '@vigil/runtime';
 
 function load(command: string, file: string | undefined): AlerterConfig | number {
   try {
@@ -19,15 +19,7 @@ export async function alert(options: { config?: string | undefined }): Promise<n
   const config = load('alert', options.config);
   if (typeof config === 'number') return config;
   const running = await startAlerter(config);
-  onShutdown(running.stop);
-  try {
-    await running.done;
-    return 0;
-  } catch (err) {
-    logEvent('error', 'alerter stopped on a non-retriable error', { code: (err as { code?: string }).code ?? 'unknown' });
-    await running.stop().catch(() => undefined);
-    return 1;
-  }
+  return runUntilDone('alerter', running);
 }
 
 export async function label(options: {

@@ -1,6 +1,6 @@
 // `vigil detect --config FILE`: the detector service.
 import { type DetectorConfig, detectorConfigSchema, lintDetectorConfig, startDetector } from '@vigil/detector';
-import { ConfigError, loadConfig, logEvent, onShutdown } from '@vigil/runtime';
+import { ConfigError, loadConfig, runUntilDone } from '@vigil/runtime';
 
 export async function detect(file: string | undefined): Promise<number> {
   let config: Readonly<DetectorConfig>;
@@ -14,13 +14,5 @@ export async function detect(file: string | undefined): Promise<number> {
     throw err;
   }
   const detector = await startDetector(config);
-  onShutdown(detector.stop);
-  try {
-    await detector.done;
-    return 0;
-  } catch (err) {
-    logEvent('error', 'detector stopped on a non-retriable error', { code: (err as { code?: string }).code ?? 'unknown' });
-    await detector.stop().catch(() => undefined);
-    return 1;
-  }
+  return runUntilDone('detector', detector);
 }

@@ -2,7 +2,7 @@
 // (ID is "kind:value", e.g. sub:alice or jti:…) at every gateway, tombstone it on vigil.revocations, audit it.
 // A running revoker keeps its own copy of the store until it restarts; lifting twice is harmless.
 import { lintRevokerConfig, openRevoker, type RevokerConfig, revokerConfigSchema, startRevoker } from '@vigil/revoker';
-import { ConfigError, loadConfig, logEvent, onShutdown } from '@vigil/runtime';
+import { ConfigError, loadConfig, runUntilDone } from '@vigil/runtime';
 
 function load(file: string | undefined): RevokerConfig | number {
   try {
@@ -30,13 +30,5 @@ export async function revoke(options: { config?: string | undefined; undo?: stri
     }
   }
   const running = await startRevoker(config);
-  onShutdown(running.stop);
-  try {
-    await running.done;
-    return 0;
-  } catch (err) {
-    logEvent('error', 'revoker stopped on a non-retriable error', { code: (err as { code?: string }).code ?? 'unknown' });
-    await running.stop().catch(() => undefined);
-    return 1;
-  }
+  return runUntilDone('revoker', running);
 }
