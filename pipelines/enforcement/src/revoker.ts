@@ -69,7 +69,21 @@ export class Revoker {
   }
 
   /** Acts on one decision; resolves when every enforcement it asked for is settled (enforced, refused or guarded). */
-  async handle(d: Decision): Promise<AuditEntry[]> {
+  handle(d: Decision): Promise<AuditEntry[]> {
+    return this.locked(() => this.act(d));
+  }
+
+  // Decisions, undo, expiry and re-sync take turns: a re-sync that replaces a gateway's whole list must not race an
+  // enforcement that has just been applied but is not in the store yet.
+  private lock: Promise<unknown> = Promise.resolve();
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async act(d: Decision): Promise<AuditEntry[]> {
     const now = this.now();
     const rows: AuditEntry[] = [];
     const row = (e: Enforcement, adapter: string, outcome: Outcome, detail?: string) => {
@@ -140,31 +154,37 @@ export class Revoker {
   }
 
   /** Lifts an enforcement everywhere (`vigil revoke --undo`); false when nothing by that id is in force. */
-  async undo(id: string): Promise<boolean> {
-    const e = this.o.store.get(id);
-    if (!e) return false;
-    await this.lift(e, 'undone');
-    return true;
+  undo(id: string): Promise<boolean> {
+    return this.locked(async () => {
+      const e = this.o.store.get(id);
+      if (!e) return false;
+      await this.lift(e, 'undone');
+      return true;
+    });
   }
 
   /** Lifts every enforcement whose time is up. */
-  async prune(): Promise<number> {
-    const expired = this.o.store.expired(this.now());
-    for (const e of expired) await this.lift(e, 'expired');
-    return expired.length;
+  prune(): Promise<number> {
+    return this.locked(async () => {
+      const expired = this.o.store.expired(this.now());
+      for (const e of expired) await this.lift(e, 'expired');
+      return expired.length;
+    });
   }
 
   /** Re-syncs adapters that lost their lists (or all, at start) from the store. */
-  async resync(all = false): Promise<string[]> {
-    const done: string[] = [];
-    const active = this.o.store.all().filter((e) => e.expires_at > this.now());
-    for (const a of this.o.adapters) {
-      if (!a.resync) continue;
-      if (!all && !(await this.call(a, () => a.lostState?.() ?? Promise.resolve(false)))) continue;
-      await this.call(a, () => (a.resync as (e: Enforcement[]) => Promise<void>)(active.filter((e) => a.supports(e))));
-      done.push(a.name);
-    }
-    return done;
+  resync(all = false): Promise<string[]> {
+    return this.locked(async () => {
+      const done: string[] = [];
+      const active = this.o.store.all().filter((e) => e.expires_at > this.now());
+      for (const a of this.o.adapters) {
+        if (!a.resync) continue;
+        if (!all && !(await this.call(a, () => a.lostState?.() ?? Promise.resolve(false)))) continue;
+        await this.call(a, () => (a.resync as (e: Enforcement[]) => Promise<void>)(active.filter((e) => a.supports(e))));
+        done.push(a.name);
+      }
+      return done;
+    });
   }
 
   private async lift(e: Enforcement, outcome: 'undone' | 'expired') {

@@ -46,6 +46,11 @@ describe('vigil CLI', () => {
     expect(vigil(['config', 'check', '--service', 'nope', EXAMPLE]).status).toBe(2);
     const alerter = fileURLToPath(new URL('../../../config/alerter.example.yaml', import.meta.url));
     expect(vigil(['config', 'check', '--service', 'alerter', alerter]).status).toBe(0);
+    // The configs docker-compose.yml mounts.
+    for (const service of ['revoker', 'alerter']) {
+      const file = fileURLToPath(new URL(`../../../config/compose/${service}.yaml`, import.meta.url));
+      expect(vigil(['config', 'check', '--service', service, file]).status).toBe(0);
+    }
     const badAlerter = join(mkdtempSync(join(tmpdir(), 'vigil-alerter-')), 'alerter.yaml');
     writeFileSync(badAlerter, 'kafka:\n  brokers: [localhost:9092]\nreceivers:\n  - { name: soc, url: "http://soc:8080/hook", secret_env: VIGIL_X }\n');
     const unsigned = vigil(['config', 'check', '--service', 'alerter', badAlerter]);

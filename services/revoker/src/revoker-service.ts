@@ -140,9 +140,12 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
   const follower = await withRetry(() => KafkaRevocationLog.follow(kafka, config.topics.revocations, store), DEFAULT_RETRY, {
     onRetry: onRetry('revocations_follow'),
   });
-  // Gateways get the whole list at start: whatever they hold now may be stale or gone.
-  await revoker.resync(true);
-  logEvent('info', 'revocation lists synced', { entries: store.size, enforce: config.enforce });
+  // Gateways get the whole list at start: whatever they hold now may be stale or gone. In the background, so a
+  // gateway that is down does not keep the revoker from starting; decisions queue behind it meanwhile.
+  revoker.resync(true).then(
+    (synced) => logEvent('info', 'revocation lists synced', { entries: store.size, adapters: synced.join(','), enforce: config.enforce }),
+    (err: unknown) => logEvent('warn', 'initial re-sync failed; the periodic check will retry', { error: (err as { code?: string }).code ?? 'unknown' }),
+  );
 
   const source = new KafkaSource(kafka, config.consumer);
   // One decision after another: caps, duplicates and the store see them in order.
