@@ -2,7 +2,7 @@
 // feature stage's records; an enumeration burst by one principal is decided on, with reasons, in the brief's decision
 // record; normal principals are rarely flagged; enforcement is off by default (dry_run). Then a second bundle is
 // renamed into the bundle directory and takes over while the detector runs.
-import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Decision, decisionSchema } from '@vigil/events';
@@ -10,6 +10,8 @@ import { generateTraffic, renderRecord, type SimRequest } from '@vigil/simulator
 import type { Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import {
+  clickhouseClient,
+  clickhouseCount,
   type DetectorProcess,
   deleteTopics,
   detectorConfig,
@@ -17,8 +19,10 @@ import {
   kafkaClient,
   randomName,
   readTopic,
+  requiredEnv,
   startDetectorProcess,
   trainTestBundle,
+  vigilCli,
   waitFor,
 } from '../support/services.js';
 
@@ -60,6 +64,7 @@ describe('decision stage on Kafka', () => {
 
   it('decides on an enumeration burst with reasons, rarely on normal traffic, and swaps bundles while running', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-decisions-'));
+    const prefix = `${randomName('dec')}_`;
     trainTestBundle(dir, join(dir, 'bundle'), PEPPER);
     const first = JSON.parse(readFileSync(join(dir, 'bundle', 'manifest.json'), 'utf8')).bundle_id as string;
 
@@ -70,7 +75,10 @@ describe('decision stage on Kafka', () => {
       detectorConfig(
         t,
         { pepper: PEPPER, group: randomName('detector'), boundMs: 1000 },
-        { scoring: { bundle: join(dir, 'bundle'), topic: decisions, shadow_topic: `${decisions}.shadow`, watch_interval_ms: 500 } },
+        {
+          scoring: { bundle: join(dir, 'bundle'), topic: decisions, shadow_topic: `${decisions}.shadow`, watch_interval_ms: 500 },
+          clickhouse: { url: requiredEnv('CLICKHOUSE_URL'), table_prefix: prefix, batch_max_age_ms: 200 },
+        },
       ),
     );
     const d = detector;
@@ -114,6 +122,34 @@ describe('decision stage on Kafka', () => {
     expect(attack[0]?.principal.jti).toBe('attacker-1-jti');
     const normalFlagged = got.filter((x) => x.principal.sub !== 'attacker-1').length;
     expect(normalFlagged / 3500).toBeLessThan(0.02);
+
+    // Every decision record is stored in ClickHouse, and `vigil explain` shows one to the SOC from there.
+    const explained = attack[0] as Decision;
+    const configFile = join(dir, 'detector.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        format: 'kong',
+        kafka: { brokers: ['127.0.0.1:9'] },
+        pepper: { secret: PEPPER },
+        clickhouse: { url: requiredEnv('CLICKHOUSE_URL'), table_prefix: prefix },
+      }),
+    );
+    const ch = clickhouseClient();
+    await waitFor('the decision rows', async () => (await clickhouseCount(ch, `SELECT count() AS n FROM ${prefix}decisions FINAL`)) >= got.length);
+    const shown = vigilCli(['explain', explained.request_id, '--config', configFile, '--json']);
+    // ClickHouse 18.16's float parser is not always correctly rounded: numbers may come back one ulp off.
+    const back = JSON.parse(shown.stdout.trim()) as Decision;
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b));
+    const { score, scores, reasons, ...rest } = back;
+    const { score: s0, scores: ss0, reasons: r0, ...rest0 } = explained;
+    expect(rest).toEqual(rest0);
+    expect(close(score, s0) && close(scores.iforest, ss0.iforest) && close(scores.autoencoder, ss0.autoencoder)).toBe(true);
+    expect(reasons.map((r) => r.feature)).toEqual(r0.map((r) => r.feature));
+    expect(reasons.every((r, i) => close(r.value, (r0[i] as Decision['reasons'][number]).value))).toBe(true);
+    const text = vigilCli(['explain', explained.request_id, '--config', configFile]).stdout;
+    expect(text).toContain(`${explained.action.toUpperCase()} principal — dry run`);
+    expect(text).toContain(explained.reasons[0]?.feature as string);
 
     // Hot swap: a second bundle, written elsewhere and renamed into place.
     trainTestBundle(dir, join(dir, 'next'), PEPPER, 1);

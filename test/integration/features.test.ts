@@ -4,7 +4,7 @@
 // events meet and joined back onto the request — with one detector, with two in one group, and with one killed by
 // SIGKILL mid-stream and restarted. Exactly once: every request has exactly one feature record on the
 // (read-committed) feature topic, whatever was killed.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
@@ -13,7 +13,17 @@ import { FeatureExtractor, type FeatureRecord, FeatureStream, MmdbGeoLookup } fr
 import { generateTraffic, renderRecord } from '@vigil/simulator';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { type DetectorProcess, kafkaClient, randomName, readTopic, requiredEnv, startDetectorProcess, trainTestBundle, waitFor } from '../support/services.js';
+import {
+  type DetectorProcess,
+  kafkaClient,
+  randomName,
+  readTopic,
+  requiredEnv,
+  startDetectorProcess,
+  trainTestBundle,
+  vigilCli,
+  waitFor,
+} from '../support/services.js';
 
 const PEPPER = 'features-integration-pepper-0123456789abcdef';
 const BOUND_MS = 120_000;
@@ -221,7 +231,11 @@ describe('feature stage on Kafka', () => {
         const got = online.get(id);
         const want = Array.from(expected.get(id) ?? []);
         expect(got?.schema).toBe(extractor.schema.hash);
-        expect(got?.v, id).toEqual(want);
+        // On a mismatch, say where to look: the principal, its keyed partition, and which features differ.
+        expect(
+          got?.v,
+          `${id} (principal ${got?.principal}, features ${extractor.names.filter((_, i) => got?.v[i] !== want[i]).join(', ')}; online ${JSON.stringify(got?.v.filter((x, i) => x !== want[i]))}, offline ${JSON.stringify(want.filter((x, i) => got?.v[i] !== x))})`,
+        ).toEqual(want);
         nonzero += want.filter((x) => x !== 0).length;
         entityNonzero += entitySlots.filter((i) => want[i] !== 0).length;
       }
@@ -247,7 +261,39 @@ describe('feature stage on Kafka', () => {
           if (dec.score !== first.score) differ++;
         }
         expect(differ).toBe(0);
-      } else firstDecisions = legDecisions;
+      } else {
+        firstDecisions = legDecisions;
+        // `vigil replay` over the same log, on the detector's code path offline: the same decision records as the
+        // live service, field for field, except decided_at.
+        const dir = mkdtempSync(join(tmpdir(), 'vigil-replay-'));
+        writeFileSync(join(dir, 'log.jsonl'), `${lines.join('\n')}\n`);
+        vigilCli(
+          [
+            'replay',
+            '--format',
+            'kong',
+            '--input',
+            join(dir, 'log.jsonl'),
+            '--bundle',
+            join(bundleDir, 'bundle'),
+            '--out',
+            join(dir, 'decisions.jsonl'),
+            '--all',
+            '--bound-ms',
+            String(BOUND_MS),
+          ],
+          PEPPER,
+        );
+        const replayed = new Map(
+          readFileSync(join(dir, 'decisions.jsonl'), 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as Decision)
+            .map((d) => [d.request_id, d]),
+        );
+        const strip = ({ decided_at: _, ...rest }: Decision) => rest;
+        for (const [id, live] of legDecisions) expect(strip(replayed.get(id) as Decision), id).toEqual(strip(live));
+      }
       console.log(
         `feature stages, ${instances} instance(s)${kill ? ', one killed and restarted' : ''}${joinMidStream ? ', one joined mid-stream' : ''}: ${mainIds.length} requests, all ${extractor.names.length} features identical online and offline (entity features joined), no duplicates; ${[...legDecisions.values()].filter((x) => x.action !== 'allow').length} non-allow decisions, the same in every leg`,
       );

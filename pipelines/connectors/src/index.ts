@@ -6,7 +6,7 @@ export { clickhouseConfigSchema } from './clickhouse/config.js';
 export type { Migration } from './clickhouse/migrations.js';
 export { dropExpiredPartitions, MIGRATIONS, migrate } from './clickhouse/migrations.js';
 export type { AccessEventRow, FeatureRecordLike, Pseudonymiser } from './clickhouse/rows.js';
-export { accessEventRow, featureRow, identity, keyedHash } from './clickhouse/rows.js';
+export { accessEventRow, decisionFromRow, decisionRow, featureRow, identity, keyedHash } from './clickhouse/rows.js';
 export type { ClickHouseSinkOptions } from './clickhouse/sink.js';
 export { ClickHouseSink } from './clickhouse/sink.js';
 export { isRetriable, nonRetriable, retriable, VigilError } from './errors.js';

@@ -4,5 +4,7 @@ export { BundleWatcher } from './bundle-watcher.js';
 export type { DecisionStageOptions } from './decision-stage.js';
 export { createDecisionHandler, decideRecords } from './decision-stage.js';
 export { MicroBatcher } from './micro-batcher.js';
+export type { ReplayOptions } from './replay.js';
+export { featureRecordOf, ReplayDecider } from './replay.js';
 export type { RowThresholds, ScoredRow, ScorerOptions, Verdict } from './scorer.js';
 export { BundleScorer } from './scorer.js';

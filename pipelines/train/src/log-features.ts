@@ -10,6 +10,8 @@ export interface LogFeaturesOptions {
   adapter: Adapter;
   input: string;
   boundMs: number;
+  /** The feature code (default: the standard families on the bundled GeoIP database). */
+  extractor?: FeatureExtractor;
   /** Receives the vectors released so far, in event-time order. */
   onRows: (rows: FeatureRow[]) => Promise<void> | void;
   /** Bytes read of the file's total, for progress displays. */
@@ -25,7 +27,7 @@ export interface LogFeaturesResult {
 
 export async function logFeatures(o: LogFeaturesOptions): Promise<LogFeaturesResult> {
   const total = statSync(o.input).size;
-  const stream = new FeatureStream(FeatureExtractor.standard(MmdbGeoLookup.bundled()), o.boundMs);
+  const stream = new FeatureStream(o.extractor ?? FeatureExtractor.standard(MmdbGeoLookup.bundled()), o.boundMs);
   let events = 0;
   let deadLetters = 0;
   let read = 0;

@@ -5,9 +5,11 @@ import { alert, label } from './commands/alert.js';
 import { configCheck, configSchema } from './commands/config.js';
 import { demo } from './commands/demo.js';
 import { detect } from './commands/detect.js';
+import { explain } from './commands/explain.js';
 import { features } from './commands/features.js';
 import { HELP, USAGE } from './commands/help.js';
 import { parse } from './commands/parse.js';
+import { replay } from './commands/replay.js';
 import { revoke } from './commands/revoke.js';
 import { simulate } from './commands/simulate.js';
 import { train } from './commands/train.js';
@@ -47,6 +49,34 @@ async function main(argv: string[]): Promise<number> {
         note: { type: 'string' },
       });
       return label({ ...values, requestId: values['request-id'], alertId: values['alert-id'] });
+    }
+    case 'explain': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { decisions: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } },
+        allowPositionals: true,
+        strict: true,
+      });
+      return explain(positionals[0], values);
+    }
+    case 'replay': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          format: { type: 'string' },
+          input: { type: 'string' },
+          bundle: { type: 'string' },
+          out: { type: 'string' },
+          compare: { type: 'string' },
+          diff: { type: 'string' },
+          config: { type: 'string' },
+          all: { type: 'boolean' },
+          'bound-ms': { type: 'string' },
+          'pepper-env': { type: 'string' },
+        },
+        strict: true,
+      });
+      return replay({ ...values, boundMs: values['bound-ms'], pepperEnv: values['pepper-env'] });
     }
     case 'revoke': {
       const { values } = flags({ config: { type: 'string' }, undo: { type: 'string' } });

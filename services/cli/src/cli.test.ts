@@ -14,7 +14,7 @@ const vigil = (args: string[], env: Record<string, string> = {}) =>
 
 describe('vigil CLI', () => {
   it('answers --help for every command', () => {
-    for (const cmd of ['demo', 'detect', 'revoke', 'alert', 'label', 'parse', 'features', 'train', 'simulate', 'config']) {
+    for (const cmd of ['demo', 'detect', 'revoke', 'alert', 'label', 'replay', 'explain', 'parse', 'features', 'train', 'simulate', 'config']) {
       const r = vigil([cmd, '--help']);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: vigil /);

@@ -9,6 +9,7 @@ import {
   ClickHouseSink,
   createKafka,
   DEFAULT_RETRY,
+  decisionRow,
   dropExpiredPartitions,
   ensureTopics,
   featureRow,
@@ -80,6 +81,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   let analytics: ClickHouseSink<AccessEvent, ReturnType<typeof accessEventRow>> | undefined;
   let closeClickHouse = async () => {};
   let featureStore: { source: KafkaSource; sink: ClickHouseSink<FeatureRecord, ReturnType<typeof featureRow>> } | undefined;
+  let decisionStore: { source: KafkaSource; sink: ClickHouseSink<Decision, ReturnType<typeof decisionRow>> } | undefined;
   const ch = config.clickhouse;
   if (ch) {
     // The client's own error logs print request details; vigil reports failures through its own events.
@@ -102,6 +104,19 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       );
     }, 3_600_000);
     retention.unref();
+    if (config.features.enabled && config.scoring.bundle !== undefined) {
+      const sc = config.scoring;
+      decisionStore = {
+        source: new KafkaSource(kafka, { ...config.consumer, group_id: `${config.consumer.group_id}.decisions-store`, topics: [sc.topic, sc.shadow_topic] }),
+        sink: new ClickHouseSink(client, {
+          table: `${ch.table_prefix}decisions`,
+          maxRows: ch.batch_max_rows,
+          maxAgeMs: ch.batch_max_age_ms,
+          onRetry: onRetry('clickhouse_insert'),
+          toRow: (r) => (r.position ? decisionRow(r.value, r.key ?? '', r.position.topic === sc.shadow_topic, r.position, pseudo, Date.now()) : undefined),
+        }),
+      };
+    }
     if (config.features.enabled) {
       featureStore = {
         source: new KafkaSource(kafka, { ...config.consumer, group_id: `${config.consumer.group_id}.features-store`, topics: [config.features.topic] }),
@@ -117,7 +132,8 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     closeClickHouse = async () => {
       clearInterval(retention);
       await featureStore?.source.stop();
-      await Promise.allSettled([analytics?.close(), featureStore?.sink.close()]);
+      await decisionStore?.source.stop();
+      await Promise.allSettled([analytics?.close(), featureStore?.sink.close(), decisionStore?.sink.close()]);
       await client.close();
     };
   }
@@ -231,6 +247,8 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       writeAllow: sc.write_allow,
     });
     stagesDone.push(source.run(handler));
+    // The decision records into ClickHouse (vigil explain, analysts), from the topic, in their own group.
+    if (decisionStore) stagesDone.push(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => JSON.parse(r.value.toString('utf8')) as Decision)));
     decisions = { source, sinks: [decisionSink, ...(shadowSink ? [shadowSink] : [])], watcher };
     logEvent('info', 'decision stage started', { bundle: scorer.activeId, shadow: scorer.shadowId ?? 'none', dry_run: sc.dry_run });
   }

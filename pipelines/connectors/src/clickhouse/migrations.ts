@@ -59,6 +59,13 @@ export const MIGRATIONS: Migration[] = [
       ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ORDER BY (src_topic, src_partition, src_offset, src_index)`,
     ],
   },
+  {
+    version: 3,
+    // 18.16 has no ADD COLUMN IF NOT EXISTS: migrate() treats "already exists" from an ADD COLUMN as done, so a
+    // migration that died after the ALTER is safe to run again.
+    description: 'decisions: the context of the triggering request (route, route class, tenant, country) as JSON',
+    statements: (p) => [`ALTER TABLE ${p}decisions ADD COLUMN context String DEFAULT ''`],
+  },
 ];
 
 /** Applies the migrations not yet recorded in <prefix>schema_migrations, in order. Safe to run concurrently and repeatedly. */
@@ -73,7 +80,13 @@ export async function migrate(client: ClickHouseClient, prefix: string): Promise
   for (const m of MIGRATIONS) {
     if (applied.has(m.version)) continue;
     // CREATE … IF NOT EXISTS makes a migration that died half-way safe to run again.
-    for (const statement of m.statements(prefix)) await client.command({ query: statement });
+    for (const statement of m.statements(prefix)) {
+      try {
+        await client.command({ query: statement });
+      } catch (err) {
+        if (!(/\bADD COLUMN\b/i.test(statement) && /already exists/i.test((err as Error).message))) throw err;
+      }
+    }
     await client.insert({
       table: `${prefix}schema_migrations`,
       values: [{ version: m.version, description: m.description, applied_at: Date.now() }],

@@ -1,7 +1,7 @@
 // Row shapes of the analytics tables, built from pipeline records. Usernames and client IPs become keyed hashes
 // when pseudonymisation is on, so analysts can still group by them without seeing them.
 import { createHmac } from 'node:crypto';
-import { type AccessEvent, principalKey } from '@vigil/events';
+import { type AccessEvent, type Decision, principalKey } from '@vigil/events';
 import type { RecordPosition } from '../types.js';
 
 export type Pseudonymiser = (value: string) => string;
@@ -82,5 +82,52 @@ export function featureRow(f: FeatureRecordLike, position: RecordPosition, pseud
     schema: f.schema,
     v: f.v,
     ...sourceColumns(position, ingestedAt),
+  };
+}
+
+/** A decision record as a row of the decisions table; `shadow` marks a shadow bundle's verdict. */
+export function decisionRow(d: Decision, principalKeyValue: string, shadow: boolean, position: RecordPosition, pseudo: Pseudonymiser, ingestedAt: number) {
+  return {
+    day: day(d.ts),
+    ts: d.ts,
+    decided_at: d.decided_at,
+    request_id: d.request_id,
+    action: d.action,
+    entity: d.entity,
+    score: d.score,
+    score_iforest: d.scores.iforest,
+    score_autoencoder: d.scores.autoencoder,
+    score_rules: d.scores.rules ?? null,
+    principal_key: principalColumn(principalKeyValue, pseudo),
+    principal: JSON.stringify(d.principal),
+    reasons: JSON.stringify(d.reasons),
+    bundle: d.bundle,
+    dry_run: d.dry_run ? 1 : 0,
+    shadow: shadow ? 1 : 0,
+    context: d.context ? JSON.stringify(d.context) : '',
+    ...sourceColumns(position, ingestedAt),
+  };
+}
+
+/** A stored decision row back as a decision record (what `vigil explain` shows). */
+export function decisionFromRow(r: Record<string, unknown>): Decision {
+  const rules = r.score_rules;
+  return {
+    ts: Number(r.ts),
+    decided_at: Number(r.decided_at),
+    request_id: String(r.request_id),
+    action: r.action as Decision['action'],
+    entity: r.entity as Decision['entity'],
+    score: Number(r.score),
+    scores: {
+      iforest: Number(r.score_iforest),
+      autoencoder: Number(r.score_autoencoder),
+      ...(rules !== null && rules !== undefined ? { rules: Number(rules) } : {}),
+    },
+    principal: JSON.parse(String(r.principal)),
+    reasons: JSON.parse(String(r.reasons)),
+    bundle: String(r.bundle),
+    dry_run: Number(r.dry_run) === 1,
+    ...(r.context ? { context: JSON.parse(String(r.context)) } : {}),
   };
 }

@@ -18,6 +18,10 @@ Commands:
                             Feature vectors of a gateway log, in event time (JSON Lines + FILE.schema.json)
   train --format F --input FILE --out DIR [--max-rows N] [--seed N]
                             Train a model bundle (scaler, isolation forest, autoencoder, calibration, thresholds)
+  replay --format F --input FILE --bundle DIR --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]
+                            The detector offline over a log, in event time: decision records (JSON Lines)
+  explain REQUEST_ID (--decisions FILE | --config FILE) [--json]
+                            Why a decision was taken: action, scores, context, reasons
   simulate --format F --out FILE [--events N] [--seed N] [--credentials bearer|claims]
                             Write seeded demo-bank traffic as a gateway log
   config check [--service S] FILE
@@ -84,6 +88,24 @@ five is held out — the models never see it — to calibrate the scores and set
 step_up, revoke) for target false-positive rates per principal-day (0.5 %, 0.1 %, 0.05 %). Writes DIR/manifest.json,
 DIR/iforest.json and DIR/autoencoder/, and prints a summary: rows, features, thresholds and the false-positive rates
 they give on the held-out traffic, per event and per principal-day. --seed (default 0) fixes the sample and the models.
+`,
+  replay: `Usage: vigil replay --format F --input FILE --bundle DIR --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]
+       [--bound-ms N] [--pepper-env NAME]
+
+Runs the detector offline over a gateway log, in event time, on the detector's own code path — adapter, feature
+stages' families, bundle scoring and the decision policy — and writes decision records (JSON Lines) to --out: the
+records the live service writes for the same log, except decided_at. Streams the log (bounded memory). Without --all
+only non-allow decisions are written. --config takes a detector config (policy, dry_run, reorder bound, GeoIP; the
+pepper from it or VIGIL_PEPPER__SECRET). --compare DIR scores a candidate bundle alongside and prints, per request,
+how its actions differ (active → candidate); --diff FILE writes the differing requests.
+`,
+  explain: `Usage: vigil explain REQUEST_ID (--decisions FILE | --config DETECTOR_CONFIG) [--json]
+
+Shows why a decision was taken, for the SOC: the action and entity, the calibrated score and each model's, the
+request's route, class, tenant and country, the principal's identifiers, and each reason — a rule's evidence against
+its threshold, or a feature's value against its usual value with its share of the score. Reads the decisions table
+in ClickHouse (the detector config's clickhouse section; the detector stores every decision record, shadow ones
+marked) or a decisions file written by vigil replay. --json prints the records.
 `,
   simulate: `Usage: vigil simulate --format F --out FILE [--events N] [--seed N] [--customers N] [--credentials bearer|claims]
 

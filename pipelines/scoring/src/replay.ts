@@ -1,0 +1,42 @@
+// The offline decision path: feature rows of a log (the detector's adapter and feature code, in event time) become
+// the feature records the principal stage would emit, and go through the same decideRecords the live decision stage
+// runs — the same bundle, policy and GeoIP — so a replay yields the live service's decision records (all but
+// decided_at). Micro-batches bound memory; scores do not depend on how rows are batched.
+import type { Decision } from '@vigil/events';
+import { principalKey } from '@vigil/events';
+import { type FeatureRecord, type FeatureRow, requestContext } from '@vigil/features';
+import { type DecisionStageOptions, decideRecords } from './decision-stage.js';
+
+export function featureRecordOf(row: FeatureRow, schema: string): FeatureRecord {
+  const e = row.event;
+  return { ts: e.ts, request_id: e.request_id, principal: principalKey(e), ids: e.principal, ctx: requestContext(e), schema, v: Array.from(row.vector) };
+}
+
+export interface ReplayOptions extends Pick<DecisionStageOptions, 'scorer' | 'policy' | 'geo' | 'dryRun'> {
+  schema: string;
+  batchSize?: number;
+  now?: () => number;
+  onDecisions: (decisions: { active: Decision; shadow?: Decision }[]) => Promise<void> | void;
+}
+
+export class ReplayDecider {
+  private pending: FeatureRecord[] = [];
+  events = 0;
+
+  constructor(private readonly o: ReplayOptions) {}
+
+  async push(rows: FeatureRow[]): Promise<void> {
+    for (const row of rows) {
+      this.pending.push(featureRecordOf(row, this.o.schema));
+      if (this.pending.length >= (this.o.batchSize ?? 512)) await this.flush();
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.events += batch.length;
+    await this.o.onDecisions(decideRecords(this.o, batch, (this.o.now ?? Date.now)()));
+  }
+}

@@ -1,0 +1,137 @@
+// `vigil replay`: the detector offline over a log, in event time — the detector's adapter, feature code, bundle,
+// policy and GeoIP — writing decision records (JSON Lines). Streams the log (bounded memory). With --compare, a
+// candidate bundle is scored alongside and what it would have decided differently is summarised (and written to
+// --diff). The policy, dry-run flag, reorder bound and GeoIP database come from --config (a detector config) when
+// given, else defaults; the pepper from the config or VIGIL_PEPPER__SECRET.
+import { adapterFor } from '@vigil/adapters';
+import { ModelBundle } from '@vigil/bundle';
+import { JsonlFileSink } from '@vigil/connectors';
+import { type DetectorConfig, detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
+import { type Decision, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
+import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
+import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
+import { ConfigError, loadConfig } from '@vigil/runtime';
+import { BundleScorer, ReplayDecider } from '@vigil/scoring';
+import { logFeatures } from '@vigil/train';
+import { pepperFromEnv } from './pepper.js';
+import { progressBar } from './progress.js';
+
+export interface ReplayArgs {
+  format?: string | undefined;
+  input?: string | undefined;
+  bundle?: string | undefined;
+  out?: string | undefined;
+  compare?: string | undefined;
+  diff?: string | undefined;
+  config?: string | undefined;
+  all?: boolean | undefined;
+  boundMs?: string | undefined;
+  pepperEnv?: string | undefined;
+}
+
+export async function replay(args: ReplayArgs): Promise<number> {
+  if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input || !args.bundle || !args.out) {
+    process.stderr.write(
+      `usage: vigil replay --format ${GATEWAY_FORMATS.join('|')} --input FILE --bundle DIR --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]\n`,
+    );
+    return 2;
+  }
+  let config: DetectorConfig | undefined;
+  if (args.config !== undefined) {
+    try {
+      config = loadConfig(detectorConfigSchema, args.config, process.env, lintDetectorConfig);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`vigil replay: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+  }
+  const envName = args.pepperEnv ?? 'VIGIL_PEPPER__SECRET';
+  const pepper = config?.pepper ?? pepperFromEnv(envName);
+  if (!pepper) {
+    process.stderr.write(`vigil replay: set ${envName} to the fingerprint pepper the detector uses (at least 32 characters)\n`);
+    return 2;
+  }
+  const bound = Number(args.boundMs ?? config?.features.reorder_bound_ms ?? 2000);
+  if (!Number.isInteger(bound) || bound < 0) {
+    process.stderr.write('vigil replay: --bound-ms is a whole number of milliseconds\n');
+    return 2;
+  }
+  const geo = config?.features.geoip !== undefined ? MmdbGeoLookup.maxmind(config.features.geoip) : MmdbGeoLookup.bundled();
+  const extractor = FeatureExtractor.standard(geo);
+  const schema = extractor.schema.hash;
+  let scorer: BundleScorer;
+  try {
+    scorer = new BundleScorer(await ModelBundle.load(args.bundle, schema));
+    if (args.compare !== undefined) scorer.setShadow(await ModelBundle.load(args.compare, schema));
+  } catch (err) {
+    process.stderr.write(`vigil replay: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const policy = new DecisionPolicy(config?.policy ?? policyConfigSchema.parse({}), extractor.names);
+  const writeAllow = args.all ?? config?.scoring.write_allow ?? false;
+  const out = new JsonlFileSink<Decision>(args.out);
+  const diff = args.diff !== undefined ? new JsonlFileSink<unknown>(args.diff) : undefined;
+  const actions = new Map<string, number>();
+  const transitions = new Map<string, number>();
+  const decider = new ReplayDecider({
+    scorer,
+    policy,
+    geo,
+    dryRun: config?.scoring.dry_run ?? true,
+    schema,
+    onDecisions: async (ds) => {
+      const written: { value: Decision }[] = [];
+      const differ: { value: unknown }[] = [];
+      for (const d of ds) {
+        actions.set(d.active.action, (actions.get(d.active.action) ?? 0) + 1);
+        if (writeAllow || d.active.action !== 'allow') written.push({ value: d.active });
+        if (d.shadow) {
+          const key = `${d.active.action} → ${d.shadow.action}`;
+          transitions.set(key, (transitions.get(key) ?? 0) + 1);
+          if (d.shadow.action !== d.active.action) {
+            differ.push({
+              value: {
+                request_id: d.active.request_id,
+                ts: d.active.ts,
+                principal: d.active.principal,
+                active: { bundle: d.active.bundle, action: d.active.action, score: d.active.score },
+                candidate: { bundle: d.shadow.bundle, action: d.shadow.action, score: d.shadow.score, reasons: d.shadow.reasons },
+              },
+            });
+          }
+        }
+      }
+      await out.write(written);
+      if (diff && differ.length > 0) await diff.write(differ);
+    },
+  });
+  const started = performance.now();
+  const bar = progressBar('replay');
+  const read = await logFeatures({
+    adapter: adapterFor(args.format as GatewayFormat, { pepper }),
+    input: args.input,
+    boundMs: bound,
+    extractor,
+    onRows: (rows) => decider.push(rows),
+    onProgress: (done, total) => bar.update(done / Math.max(1, total), `${decider.events.toLocaleString('en')} events`),
+  });
+  await decider.flush();
+  await out.close();
+  await diff?.close();
+  const seconds = (performance.now() - started) / 1000;
+  bar.done(`${read.events.toLocaleString('en')} events, ${read.deadLetters} dead letters`);
+  const counts = [...actions].map(([a, n]) => `${a} ${n}`).join(', ');
+  process.stderr.write(
+    `replay: ${read.events} events in ${seconds.toFixed(1)} s (${Math.round(read.events / seconds).toLocaleString('en')} events/s); decisions: ${counts || 'none'}; bundle ${scorer.activeId}\n`,
+  );
+  if (args.compare !== undefined) {
+    process.stdout.write(`candidate ${scorer.shadowId} against ${scorer.activeId}, per request (active → candidate):\n`);
+    for (const [k, n] of [...transitions].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${k.padEnd(22)} ${n}\n`);
+    const changed = [...transitions].filter(([k]) => k.split(' → ')[0] !== k.split(' → ')[1]).reduce((a, [, n]) => a + n, 0);
+    process.stdout.write(`  ${changed} of ${read.events} requests decided differently${args.diff ? ` (written to ${args.diff})` : ''}\n`);
+  }
+  return 0;
+}
