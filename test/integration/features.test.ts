@@ -192,12 +192,18 @@ describe('feature stage on Kafka', () => {
         await produce(main);
       }
       // The tail arrives after the main log has been re-keyed, as later traffic would in a live system; sent all at
-      // once as a backlog, it could overtake main events by more than the reorder bound.
+      // once as a backlog, it could overtake main events by more than the reorder bound. "Re-keyed" is ingest's own
+      // committed offsets reaching the end of the input (it commits only what the keyed topics acknowledged) — not the
+      // keyed topic's size, which counts the entity stage's parts too and can reach main.length while ingest lags
+      // (a rebalance pausing it), letting the tail overtake main events.
       await waitFor(
-        'the main log on the keyed topic',
+        'ingest to have re-keyed the whole main log',
         async () => {
           alive();
-          return (await watcher.fetchTopicOffsets(keyed)).reduce((n, p) => n + Number(p.high), 0) >= main.length;
+          const ends = await watcher.fetchTopicOffsets(input);
+          const [committed] = await watcher.fetchOffsets({ groupId: group, topics: [input] });
+          const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+          return ends.every((e) => (at.get(e.partition) ?? -1) >= Number(e.high));
         },
         120_000,
       );
