@@ -122,6 +122,8 @@ async function main(argv: string[]): Promise<number> {
         seed: { type: 'string' },
         customers: { type: 'string' },
         credentials: { type: 'string' },
+        attacks: { type: 'string' },
+        labels: { type: 'string' },
       });
       return simulate(values);
     }

@@ -1,4 +1,9 @@
 // Public surface of @vigil/simulator: seeded demo-bank traffic rendered in any gateway format.
+
+export type { AttackFamily, AttackLabel, AttackOptions } from './attacks.js';
+export { ATTACK_FAMILIES, withAttacks } from './attacks.js';
+export type { FamilyQuality, Quality } from './evaluate.js';
+export { decisionPrincipal, evaluateDetection } from './evaluate.js';
 export { type Rng, seeded } from './random.js';
 export type { SimRequest, TrafficOptions } from './traffic.js';
 export { generateTraffic } from './traffic.js';

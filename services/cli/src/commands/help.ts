@@ -22,8 +22,8 @@ Commands:
                             The detector offline over a log, in event time: decision records (JSON Lines)
   explain REQUEST_ID (--decisions FILE | --config FILE) [--json]
                             Why a decision was taken: action, scores, context, reasons
-  simulate --format F --out FILE [--events N] [--seed N] [--credentials bearer|claims]
-                            Write seeded demo-bank traffic as a gateway log
+  simulate --format F --out FILE [--events N] [--seed N] [--credentials bearer|claims] [--attacks N --labels FILE]
+                            Write seeded demo-bank traffic as a gateway log, with labelled attacks if asked
   config check [--service S] FILE
                             Validate a config of the detector (default), revoker or alerter (YAML; VIGIL_* overrides apply)
   config schema [--service S]
@@ -108,10 +108,14 @@ in ClickHouse (the detector config's clickhouse section; the detector stores eve
 marked) or a decisions file written by vigil replay. --json prints the records.
 `,
   simulate: `Usage: vigil simulate --format F --out FILE [--events N] [--seed N] [--customers N] [--credentials bearer|claims]
+       [--attacks N --labels FILE]
 
 Writes seeded demo-bank traffic as the given gateway's JSON access log. --credentials bearer logs raw
 Authorization headers (as Kong's default serializer did); claims logs decoded claims and a fingerprint computed by
 the gateway (the recommended set-up).
+--attacks N weaves N attacks of each family (token theft, credential stuffing concentrated and distributed, BOLA
+fast and slow, scraping fast and slow, payment fraud) into the traffic and writes one label per attack request to
+--labels (request_id, attack_id, family, principal); npm run bench:quality scores a bundle against them.
 `,
   config: `Usage: vigil config check [--service detector|revoker|alerter] FILE | vigil config schema [--service detector|revoker|alerter]
 

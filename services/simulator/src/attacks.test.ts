@@ -1,0 +1,89 @@
+// The labelled attacks: deterministic from the seed, woven into the benign stream in time order, every attack request
+// labelled (and nothing benign), each family present with the shape it promises.
+import type { Decision } from '@vigil/events';
+import { describe, expect, it } from 'vitest';
+import { ATTACK_FAMILIES, type AttackLabel, withAttacks } from './attacks.js';
+import { evaluateDetection } from './evaluate.js';
+import { generateTraffic, type SimRequest } from './traffic.js';
+
+const START = Date.UTC(2026, 10, 2, 8);
+
+function run(seed: number) {
+  const labels: AttackLabel[] = [];
+  const requests: SimRequest[] = [];
+  const gen = withAttacks(
+    generateTraffic({ seed: 3, customers: 200, start: START, meanGapMs: 200 }),
+    { seed, perFamily: 2, start: START + 60_000, spanMs: 3_600_000 },
+    (l) => labels.push(l),
+  );
+  for (const r of gen) {
+    requests.push(r);
+    if (requests.length >= 40_000) break;
+  }
+  return { labels, requests };
+}
+
+describe('labelled attacks', () => {
+  it('are deterministic, in time order, and label exactly the attack requests', () => {
+    const a = run(1);
+    const b = run(1);
+    expect(b.labels).toEqual(a.labels);
+    expect(b.requests.map((r) => r.requestId)).toEqual(a.requests.map((r) => r.requestId));
+    expect(run(2).labels.map((l) => l.request_id)).not.toEqual(a.labels.map((l) => l.request_id));
+    for (let i = 1; i < a.requests.length; i++) expect((a.requests[i] as SimRequest).ts).toBeGreaterThanOrEqual((a.requests[i - 1] as SimRequest).ts);
+    const ids = new Set(a.requests.map((r) => r.requestId));
+    expect(a.labels.every((l) => ids.has(l.request_id))).toBe(true);
+    expect(new Set(a.labels.map((l) => l.family))).toEqual(new Set(ATTACK_FAMILIES));
+    expect(new Set(a.labels.map((l) => l.attack_id)).size).toBe(ATTACK_FAMILIES.length * 2);
+  });
+
+  it('have the shapes they promise', () => {
+    const { labels, requests } = run(1);
+    const byId = new Map(requests.map((r) => [r.requestId, r]));
+    const of = (family: string) => labels.filter((l) => l.family === family).map((l) => byId.get(l.request_id) as SimRequest);
+    // A stolen token: the victim's own jti, from an address the victim never used.
+    const theft = of('token_theft');
+    const victimJtis = new Set(requests.filter((r) => !labels.some((l) => l.request_id === r.requestId)).map((r) => r.claims?.jti));
+    expect(theft.every((r) => victimJtis.has(r.claims?.jti))).toBe(true);
+    expect(theft.every((r) => !r.clientIp.startsWith('198.51.'))).toBe(true);
+    // Stuffing: mostly failed logins.
+    const stuffing = of('credential_stuffing').filter((r) => r.uri === '/oauth/token');
+    expect(stuffing.filter((r) => r.status === 401).length / stuffing.length).toBeGreaterThan(0.9);
+    expect(new Set(of('credential_stuffing_distributed').map((r) => r.clientIp)).size).toBeGreaterThan(100);
+    // BOLA: other customers' accounts, mostly refused.
+    expect(of('bola_fast').filter((r) => r.status === 403).length).toBeGreaterThan(150);
+    // Payment fraud: large amounts to payees the victim never paid.
+    expect(of('payment_fraud').every((r) => (r.tx?.amount ?? 0) >= 4000)).toBe(true);
+  });
+
+  it('are scored per family: detected, revoked, requests to detect; benign flags per principal-day', () => {
+    const { labels, requests } = run(1);
+    const first = labels.find((l) => l.family === 'bola_fast') as AttackLabel;
+    const attack = labels.filter((l) => l.attack_id === first.attack_id);
+    const decide = (requestId: string, action: Decision['action'], sub: string, ts: number): Decision => ({
+      ts,
+      decided_at: ts,
+      request_id: requestId,
+      action,
+      entity: 'principal',
+      score: 0.99,
+      scores: { iforest: 0, autoencoder: 0 },
+      principal: { sub },
+      reasons: [],
+      bundle: 'b',
+      dry_run: true,
+    });
+    const benign = requests.find((r) => r.claims && !labels.some((l) => l.request_id === r.requestId)) as SimRequest;
+    const q = evaluateDetection(
+      [
+        decide((attack[2] as AttackLabel).request_id, 'alert', 'x', START),
+        decide((attack[5] as AttackLabel).request_id, 'revoke', 'x', START),
+        decide(benign.requestId, 'revoke', 'b1', START),
+      ],
+      labels,
+      500,
+    );
+    expect(q.families.find((f) => f.family === 'bola_fast')).toEqual({ family: 'bola_fast', attacks: 2, detected: 1, revoked: 1, medianRequestsToDetect: 3 });
+    expect(q.falseRevocationsPer1000).toBe(2);
+  });
+});

@@ -1,0 +1,74 @@
+// Detection quality over labelled simulator traffic: per attack family, how many attacks were detected (any request
+// of the attack decided on), how many were revoked, and how many attacker requests it took; on the benign side,
+// false alerts and false revocations per 1,000 benign principals per day (a principal-day counts once however many
+// of its requests were flagged). Decisions come from `vigil replay` or the live detector.
+import type { Decision } from '@vigil/events';
+import { ATTACK_FAMILIES, type AttackFamily, type AttackLabel } from './attacks.js';
+
+export interface FamilyQuality {
+  family: AttackFamily;
+  attacks: number;
+  detected: number;
+  revoked: number;
+  /** Median 1-based index of the first decided request within detected attacks. */
+  medianRequestsToDetect: number | undefined;
+}
+
+export interface Quality {
+  families: FamilyQuality[];
+  benignPrincipalDays: number;
+  falseAlertPrincipalDays: number;
+  falseRevokePrincipalDays: number;
+  falseAlertsPer1000: number;
+  falseRevocationsPer1000: number;
+}
+
+const DAY = 86_400_000;
+
+export function decisionPrincipal(d: Decision): string {
+  const p = d.principal;
+  if (p.sub !== undefined) return `sub:${p.sub}`;
+  if (p.token_fingerprint !== undefined) return `fp:${p.token_fingerprint}`;
+  if (p.username !== undefined) return `user:${p.username}`;
+  return `ip:${p.client_ip ?? ''}`;
+}
+
+export function evaluateDetection(decisions: Iterable<Decision>, labels: AttackLabel[], benignPrincipalDays: number): Quality {
+  const byRequest = new Map<string, Decision>();
+  for (const d of decisions) if (d.action !== 'allow') byRequest.set(d.request_id, d);
+  const labelled = new Set(labels.map((l) => l.request_id));
+  const attacks = new Map<string, AttackLabel[]>();
+  for (const l of labels) {
+    const list = attacks.get(l.attack_id) ?? [];
+    list.push(l);
+    attacks.set(l.attack_id, list);
+  }
+  const families = ATTACK_FAMILIES.map((family): FamilyQuality => {
+    const mine = [...attacks.values()].filter((a) => a[0]?.family === family);
+    const firsts: number[] = [];
+    let revoked = 0;
+    for (const a of mine) {
+      const i = a.findIndex((l) => byRequest.has(l.request_id));
+      if (i >= 0) firsts.push(i + 1);
+      if (a.some((l) => byRequest.get(l.request_id)?.action === 'revoke')) revoked++;
+    }
+    firsts.sort((x, y) => x - y);
+    return { family, attacks: mine.length, detected: firsts.length, revoked, medianRequestsToDetect: firsts[Math.floor(firsts.length / 2)] };
+  });
+  const alerts = new Set<string>();
+  const revokes = new Set<string>();
+  for (const d of byRequest.values()) {
+    if (labelled.has(d.request_id)) continue;
+    const key = `${decisionPrincipal(d)}|${Math.floor(d.ts / DAY)}`;
+    alerts.add(key);
+    if (d.action === 'revoke') revokes.add(key);
+  }
+  return {
+    families,
+    benignPrincipalDays,
+    falseAlertPrincipalDays: alerts.size,
+    falseRevokePrincipalDays: revokes.size,
+    falseAlertsPer1000: (alerts.size / Math.max(1, benignPrincipalDays)) * 1000,
+    falseRevocationsPer1000: (revokes.size / Math.max(1, benignPrincipalDays)) * 1000,
+  };
+}
