@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
   const flags = (options: Record<string, { type: 'string' }>) => parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   switch (command) {
     case 'demo': {
-      const { values } = flags({ events: { type: 'string' }, seed: { type: 'string' }, format: { type: 'string' } });
+      const { values } = flags({ events: { type: 'string' }, seed: { type: 'string' }, format: { type: 'string' }, attacks: { type: 'string' } });
       return demo(values);
     }
     case 'detect': {

@@ -24,11 +24,15 @@ describe('vigil CLI', () => {
   });
 
   it('runs the demo with no external service and reports every stage', () => {
-    const out = execFileSync(process.execPath, [BIN, 'demo', '--events', '3000'], { encoding: 'utf8' });
-    expect(out).toMatch(/records in\s+3000/);
-    expect(out).toMatch(/dead letters\s+6 of 6 malformed/);
+    // 100,000 events (about 70 minutes of simulated traffic) leave room for one attack of each family.
+    const out = execFileSync(process.execPath, [BIN, 'demo', '--events', '100000', '--attacks', '1'], { encoding: 'utf8' });
+    expect(out).toMatch(/records in\s+100000/);
+    expect(out).toMatch(/dead letters\s+200 of 200 malformed/);
     expect(out).toMatch(/raw tokens in output none/);
-    expect(out).toMatch(/features\s+31 per event/);
+    // The shipped default bundle reads the current feature schema (else the demo says so and exits 1).
+    expect(out).toMatch(/detection\s+[\d,]+ events\/s \(31 features in event time, bundle vigil-/);
+    expect(out).toMatch(/token_theft\s+1 \/ 1/);
+    expect(out).toMatch(/false alerts and [\d.]+ false revocations per 1,000 principals per day/);
   });
 
   it('checks a config: valid example exits 0, a bad override exits 2 with the fix', () => {

@@ -18,7 +18,7 @@ Commands:
                             Feature vectors of a gateway log, in event time (JSON Lines + FILE.schema.json)
   train --format F --input FILE --out DIR [--max-rows N] [--seed N]
                             Train a model bundle (scaler, isolation forest, autoencoder, calibration, thresholds)
-  replay --format F --input FILE --bundle DIR --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]
+  replay --format F --input FILE [--bundle DIR] --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]
                             The detector offline over a log, in event time: decision records (JSON Lines)
   explain REQUEST_ID (--decisions FILE | --config FILE) [--json]
                             Why a decision was taken: action, scores, context, reasons
@@ -33,11 +33,14 @@ Formats: canonical, kong, envoy, haproxy, nginx. Run 'vigil <command> --help' fo
 `;
 
 export const HELP: Record<string, string> = {
-  demo: `Usage: vigil demo [--events N] [--seed N] [--format F]
+  demo: `Usage: vigil demo [--events N] [--seed N] [--format F] [--attacks N]
 
-Generates seeded demo-bank traffic (default 200000 events, kong format, seed 1) plus a share of malformed records,
-runs it through the ingest pipeline on the in-memory bus and prints a report: events per second, principals,
-dead letters by reason code. Needs no Kafka, ClickHouse or network.
+Generates seeded demo-bank traffic (default 200000 events, kong format, seed 1) with N labelled attacks of each
+family woven in (default 3) and a share of malformed records, and runs it through the detector's stages in one
+process on the in-memory bus: ingest, the features in event time, the default bundle and the policy, the revoker's
+guardrails in front of an in-memory gateway. Prints a report: dead letters by reason code, events per second, the
+decisions, per attack family how many were detected and revoked and after how many attacker requests, and false
+alerts and revocations per 1,000 benign principals per day. Needs no Kafka, ClickHouse or network.
 `,
   detect: `Usage: vigil detect --config FILE
 
@@ -89,12 +92,13 @@ step_up, revoke) for target false-positive rates per principal-day (0.5 %, 0.1 %
 DIR/iforest.json and DIR/autoencoder/, and prints a summary: rows, features, thresholds and the false-positive rates
 they give on the held-out traffic, per event and per principal-day. --seed (default 0) fixes the sample and the models.
 `,
-  replay: `Usage: vigil replay --format F --input FILE --bundle DIR --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]
+  replay: `Usage: vigil replay --format F --input FILE [--bundle DIR] --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]
        [--bound-ms N] [--pepper-env NAME]
 
 Runs the detector offline over a gateway log, in event time, on the detector's own code path — adapter, feature
 stages' families, bundle scoring and the decision policy — and writes decision records (JSON Lines) to --out: the
-records the live service writes for the same log, except decided_at. Streams the log (bounded memory). Without --all
+records the live service writes for the same log, except decided_at. Streams the log (bounded memory). Without
+--bundle, the default bundle that ships with vigil (models/bundles/default). Without --all
 only non-allow decisions are written. --config takes a detector config (policy, dry_run, reorder bound, GeoIP; the
 pepper from it or VIGIL_PEPPER__SECRET). --compare DIR scores a candidate bundle alongside and prints, per request,
 how its actions differ (active → candidate); --diff FILE writes the differing requests.

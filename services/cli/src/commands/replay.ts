@@ -13,6 +13,7 @@ import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
 import { ConfigError, loadConfig } from '@vigil/runtime';
 import { BundleScorer, ReplayDecider } from '@vigil/scoring';
 import { logFeatures } from '@vigil/train';
+import { defaultBundleDir } from './default-bundle.js';
 import { pepperFromEnv } from './pepper.js';
 import { progressBar } from './progress.js';
 
@@ -64,7 +65,7 @@ export async function replay(args: ReplayArgs): Promise<number> {
   const schema = extractor.schema.hash;
   let scorer: BundleScorer;
   try {
-    scorer = new BundleScorer(await ModelBundle.load(args.bundle, schema));
+    scorer = new BundleScorer(await ModelBundle.load(args.bundle ?? defaultBundleDir(), schema));
     if (args.compare !== undefined) scorer.setShadow(await ModelBundle.load(args.compare, schema));
   } catch (err) {
     process.stderr.write(`vigil replay: ${(err as Error).message}\n`);
