@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, on a fresh Debian 12 machine, the system packages vigil's tests need: ClickHouse (Debian's 18.16),
-# HAProxy and redis-server (the enforcement tests start their own instances on free loopback ports),
+# HAProxy, redis-server and rsyslog-kafka (the enforcement tests start their own instances on free loopback ports),
 # docker-compose (to validate docker-compose.yml), Jupyter's headless runner for the notebooks (nbconvert, nbclient,
 # ipykernel at /usr/bin/python3; the TypeScript kernel tslab comes from npm), and checks Java 17 + Maven for the
 # Kafka broker. Idempotent.
@@ -11,6 +11,8 @@ command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# rsyslog with its Kafka output, for the gateway loop (HAProxy's log → Kafka); the tests start their own rsyslogd.
+ls /usr/lib/*/rsyslog/omkafka.so >/dev/null 2>&1 || need+=(rsyslog-kafka)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 /usr/bin/python3 -c 'import nbconvert' >/dev/null 2>&1 || need+=(jupyter-nbconvert)

@@ -58,10 +58,10 @@ export interface Haproxy {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Sends a request with a bearer token; returns the status. */
-  request(token: string | undefined, init?: { method?: string; body?: string }): Promise<number>;
+  request(token: string | undefined, init?: { method?: string; body?: string; path?: string; from?: string; agent?: string }): Promise<number>;
 }
 
-export async function startHaproxy(backendPort: number, pepper: string): Promise<Haproxy> {
+export async function startHaproxy(backendPort: number, pepper: string, options: { syslog?: string; trustXff?: boolean } = {}): Promise<Haproxy> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-haproxy-'));
   const maps = Object.fromEntries(MAP_NAMES.map((m) => [m, join(dir, `${m}.map`)]));
   for (const path of Object.values(maps)) writeFileSync(path, '');
@@ -74,6 +74,9 @@ export async function startHaproxy(backendPort: number, pepper: string): Promise
     VIGIL_BACKEND: `127.0.0.1:${backendPort}`,
     VIGIL_MAPS: dir,
     VIGIL_PEPPER_B64: Buffer.from(pepper).toString('base64'),
+    // Nobody listens on the discard port unless a test passes a syslog: UDP log lines are simply dropped.
+    VIGIL_SYSLOG: options.syslog ?? '127.0.0.1:9',
+    ...(options.trustXff ? { VIGIL_TRUST_XFF: '1' } : {}),
   };
   let child: ChildProcess | undefined;
   let output = '';
@@ -110,11 +113,13 @@ export async function startHaproxy(backendPort: number, pepper: string): Promise
       await exited;
     },
     async request(token, init = {}) {
-      const res = await fetch(`http://127.0.0.1:${port}/v1/accounts/1`, {
+      const res = await fetch(`http://127.0.0.1:${port}${init.path ?? '/v1/accounts/1'}`, {
         method: init.method ?? 'GET',
         // No pooled connections: a restarted HAProxy must not meet a socket of the killed one.
         headers: {
           connection: 'close',
+          ...(init.from ? { 'x-forwarded-for': init.from } : {}),
+          ...(init.agent ? { 'user-agent': init.agent } : {}),
           ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...(init.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
         },
@@ -179,4 +184,30 @@ export function showMap(socket: string, map: string): Promise<[string, string][]
     );
     c.write(`show map ${map}\n`);
   });
+}
+
+/** Debian's rsyslogd with config/rsyslog/vigil-kafka.conf: UDP syslog in, each message's JSON produced to a Kafka topic. */
+export async function startRsyslog(brokers: string, topic: string): Promise<{ address: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-rsyslog-'));
+  const child = spawn('/usr/sbin/rsyslogd', ['-n', '-f', join(ROOT, 'config/rsyslog/vigil-kafka.conf'), '-i', join(dir, 'pid')], {
+    env: { ...process.env, VIGIL_SYSLOG_PORT: String(port), VIGIL_KAFKA_BROKERS: brokers, VIGIL_ACCESS_TOPIC: topic },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  // UDP has no handshake to wait for: give rsyslogd a moment, and fail if it has exited.
+  await new Promise((r) => setTimeout(r, 700));
+  if (child.exitCode !== null) throw new Error(`rsyslogd exited: ${output.slice(-1000)}`);
+  return {
+    address: `127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.on('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
