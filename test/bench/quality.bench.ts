@@ -6,13 +6,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
-import { trainBundle } from '@vigil/bundle';
 import type { Decision } from '@vigil/events';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
-import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
-import { BundleScorer, ReplayDecider } from '@vigil/scoring';
+import { ReplayDecider } from '@vigil/scoring';
 import { type AttackLabel, evaluateDetection, generateTraffic, renderRecord, type SimRequest, withAttacks } from '@vigil/simulator';
-import { logFeatures, TrainingSample } from '@vigil/train';
+import { logFeatures, trainOnLog } from '@vigil/train';
 
 const flag = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -41,15 +39,14 @@ function write(path: string, requests: Iterable<SimRequest>, n: number, onReques
 write(join(dir, 'train.jsonl'), generateTraffic({ seed: 101, customers: CUSTOMERS, start, meanGapMs: GAP }), N);
 const geo = MmdbGeoLookup.bundled();
 const extractor = FeatureExtractor.standard(geo);
-const sample = new TrainingSample({ maxRows: 1_000_000, holdoutShare: 0.2, seed: 0 });
-const trained = await logFeatures({
+const { read: trained, bundle } = await trainOnLog({
   adapter: adapterFor('kong', { pepper }),
   input: join(dir, 'train.jsonl'),
   boundMs: 2000,
   extractor,
-  onRows: (rows) => sample.add(rows),
+  maxRows: 1_000_000,
+  seed: 0,
 });
-const { bundle } = await trainBundle(sample.finish(trained.schema), { seed: 0 });
 
 // 2. Benign traffic of seed 202 with attacks woven in over its first two hours.
 const labels: AttackLabel[] = [];
@@ -71,12 +68,11 @@ const total = write(join(dir, 'test.jsonl'), traffic, N + 50_000, (r) => {
 
 // 3. Replay through the detector's path with the default policy.
 const decisions: Decision[] = [];
-const decider = new ReplayDecider({
-  scorer: new BundleScorer(bundle),
-  policy: new DecisionPolicy(policyConfigSchema.parse({}), extractor.names),
+const decider = ReplayDecider.forBundle({
+  bundle,
+  extractor,
   geo,
   dryRun: true,
-  schema: extractor.schema.hash,
   onDecisions: (ds) => {
     for (const d of ds) if (d.active.action !== 'allow') decisions.push(d.active);
   },

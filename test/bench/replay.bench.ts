@@ -7,14 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { adapterFor } from '@vigil/adapters';
-import { trainBundle } from '@vigil/bundle';
 import { JsonlFileSink } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
-import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
-import { BundleScorer, ReplayDecider } from '@vigil/scoring';
+import { ReplayDecider } from '@vigil/scoring';
 import { generateTraffic, renderRecord } from '@vigil/simulator';
-import { logFeatures, TrainingSample } from '@vigil/train';
+import { logFeatures, trainOnLog } from '@vigil/train';
 
 const arg = process.argv.indexOf('--events');
 const N = arg > 0 ? Number(process.argv[arg + 1]) : 200_000;
@@ -32,9 +30,13 @@ log(join(dir, 'replay.jsonl'), 2, N);
 
 const geo = MmdbGeoLookup.bundled();
 const extractor = FeatureExtractor.standard(geo);
-const sample = new TrainingSample({ maxRows: 50_000, holdoutShare: 0.2, seed: 0 });
-const read = await logFeatures({ adapter: adapterFor('kong', { pepper }), input: join(dir, 'train.jsonl'), boundMs: 2000, onRows: (rows) => sample.add(rows) });
-const { bundle } = await trainBundle(sample.finish(read.schema), { seed: 0 });
+const { read, bundle } = await trainOnLog({
+  adapter: adapterFor('kong', { pepper }),
+  input: join(dir, 'train.jsonl'),
+  boundMs: 2000,
+  maxRows: 50_000,
+  seed: 0,
+});
 
 // Peer: read the file line by line (node:readline) and JSON.parse each line.
 let t0 = performance.now();
@@ -47,12 +49,11 @@ const peer = (performance.now() - t0) / 1000;
 t0 = performance.now();
 const out = new JsonlFileSink<Decision>(join(dir, 'decisions.jsonl'));
 let decided = 0;
-const decider = new ReplayDecider({
-  scorer: new BundleScorer(bundle),
-  policy: new DecisionPolicy(policyConfigSchema.parse({}), extractor.names),
+const decider = ReplayDecider.forBundle({
+  bundle,
+  extractor,
   geo,
   dryRun: true,
-  schema: extractor.schema.hash,
   onDecisions: async (ds) => {
     const flagged = ds.filter((d) => d.active.action !== 'allow');
     decided += flagged.length;

@@ -2,10 +2,15 @@
 // the feature records the principal stage would emit, and go through the same decideRecords the live decision stage
 // runs — the same bundle, policy and GeoIP — so a replay yields the live service's decision records (all but
 // decided_at). Micro-batches bound memory; scores do not depend on how rows are batched.
+
+import type { ModelBundle } from '@vigil/bundle';
 import type { Decision } from '@vigil/events';
 import { principalKey } from '@vigil/events';
-import { type FeatureRecord, type FeatureRow, requestContext } from '@vigil/features';
+import type { FeatureExtractor, FeatureRecord, FeatureRow, GeoLookup } from '@vigil/features';
+import { requestContext } from '@vigil/features';
+import { DecisionPolicy, type PolicyConfig, policyConfigSchema } from '@vigil/policy';
 import { type DecisionStageOptions, decideRecords } from './decision-stage.js';
+import { BundleScorer } from './scorer.js';
 
 export function featureRecordOf(row: FeatureRow, schema: string): FeatureRecord {
   const e = row.event;
@@ -24,6 +29,25 @@ export class ReplayDecider {
   events = 0;
 
   constructor(private readonly o: ReplayOptions) {}
+
+  /** The usual set-up: one bundle, the given policy (default: the default policy), the extractor's schema. */
+  static forBundle(o: {
+    bundle: ModelBundle;
+    extractor: FeatureExtractor;
+    geo: GeoLookup;
+    policy?: PolicyConfig;
+    dryRun: boolean;
+    onDecisions: ReplayOptions['onDecisions'];
+  }): ReplayDecider {
+    return new ReplayDecider({
+      scorer: new BundleScorer(o.bundle),
+      policy: new DecisionPolicy(o.policy ?? policyConfigSchema.parse({}), o.extractor.names),
+      geo: o.geo,
+      dryRun: o.dryRun,
+      schema: o.extractor.schema.hash,
+      onDecisions: o.onDecisions,
+    });
+  }
 
   async push(rows: FeatureRow[]): Promise<void> {
     for (const row of rows) {

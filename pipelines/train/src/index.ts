@@ -4,5 +4,7 @@ export type { FeatureTableRow } from './clickhouse-features.js';
 export { readFeatureTable } from './clickhouse-features.js';
 export type { LogFeaturesOptions, LogFeaturesResult } from './log-features.js';
 export { logFeatures } from './log-features.js';
+export type { TrainOnLogOptions } from './train-on-log.js';
+export { trainOnLog } from './train-on-log.js';
 export type { SampleOptions } from './training-sample.js';
 export { TrainingSample } from './training-sample.js';

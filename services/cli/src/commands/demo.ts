@@ -10,8 +10,7 @@ import { Allowlist, type Enforcement, type GatewayAdapter, MemoryRevocationLog, 
 import { type AccessEvent, type DeadLetter, type Decision, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
 import { FeatureExtractor, FeatureStream, MmdbGeoLookup } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
-import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
-import { BundleScorer, ReplayDecider } from '@vigil/scoring';
+import { ReplayDecider } from '@vigil/scoring';
 import { type AttackLabel, evaluateDetection, generateTraffic, malformedRecords, renderRecord, withAttacks } from '@vigil/simulator';
 import { defaultBundleDir } from './default-bundle.js';
 import { DEMO_PEPPER } from './pepper.js';
@@ -121,12 +120,11 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   let latest = start;
   const decisions: Decision[] = [];
   const stream = new FeatureStream(extractor, 2000);
-  const decider = new ReplayDecider({
-    scorer: new BundleScorer(bundle),
-    policy: new DecisionPolicy(policyConfigSchema.parse({}), extractor.names),
+  const decider = ReplayDecider.forBundle({
+    bundle,
+    extractor,
     geo,
     dryRun: false,
-    schema: extractor.schema.hash,
     onDecisions: async (ds) => {
       for (const d of ds) {
         if (d.active.action === 'allow') continue;

@@ -1,8 +1,7 @@
 // `vigil train`: a model bundle from a gateway log of normal traffic (see HELP.train).
 import { adapterFor } from '@vigil/adapters';
-import { trainBundle } from '@vigil/bundle';
 import { GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
-import { logFeatures, TrainingSample } from '@vigil/train';
+import { trainOnLog } from '@vigil/train';
 import { pepperFromEnv } from './pepper.js';
 import { progressBar } from './progress.js';
 
@@ -42,27 +41,24 @@ export async function train(args: {
     return 2;
   }
   const started = Date.now();
-  const sample = new TrainingSample({ maxRows, holdoutShare: 0.2, seed });
   const bar = progressBar('features');
-  const read = await logFeatures({
+  const result = await trainOnLog({
     adapter: adapterFor(args.format as GatewayFormat, { pepper }),
     input: args.input,
     boundMs: bound,
-    onRows: (rows) => sample.add(rows),
-    onProgress: (done, total) => bar.update(done / Math.max(1, total), `${sample.rowsSeen.toLocaleString('en')} events`),
-  });
-  bar.done(`${read.events.toLocaleString('en')} events, ${read.deadLetters} dead letters`);
-  const set = sample.finish(read.schema);
-  const { bundle, summary } = await trainBundle(set, {
+    maxRows,
     seed,
-    onProgress: (stage, detail) => process.stderr.write(`train: ${stage}${detail ? ` — ${detail}` : ''}\n`),
+    onProgress: (done, total, rows) => bar.update(done / Math.max(1, total), `${rows.toLocaleString('en')} events`),
+    onRead: (r) => bar.done(`${r.events.toLocaleString('en')} events, ${r.deadLetters} dead letters`),
+    onStage: (stage, detail) => process.stderr.write(`train: ${stage}${detail ? ` — ${detail}` : ''}\n`),
   });
+  const { bundle, summary } = result;
   await bundle.save(args.out);
   const pct = (x: number) => `${(x * 100).toFixed(3)} %`;
   const lines = [
     `bundle ${summary.bundleId} → ${args.out}`,
-    `rows: ${read.events.toLocaleString('en')} events read, ${summary.rows.toLocaleString('en')} sampled — ${summary.fitRows.toLocaleString('en')} to fit, ${summary.holdoutRows.toLocaleString('en')} held out (${summary.holdoutPrincipalDays.toLocaleString('en')} principal-days of principals the models never saw)`,
-    `features: ${summary.features} (schema ${read.schema.hash})`,
+    `rows: ${result.read.events.toLocaleString('en')} events read, ${summary.rows.toLocaleString('en')} sampled — ${summary.fitRows.toLocaleString('en')} to fit, ${summary.holdoutRows.toLocaleString('en')} held out (${summary.holdoutPrincipalDays.toLocaleString('en')} principal-days of principals the models never saw)`,
+    `features: ${summary.features} (schema ${result.read.schema.hash})`,
     `autoencoder: ${summary.autoencoderEpochs} epochs on the ${summary.backend} backend`,
     'thresholds (combined score; false-positive rates on the held-out traffic):',
     ...(['alert', 'step_up', 'revoke'] as const).map((a) => {
