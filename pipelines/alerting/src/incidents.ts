@@ -7,7 +7,7 @@
 // The alert id is derived from the entity and the incident's first event time, so a replay of the same decisions
 // yields the same ids, and a message's webhook-id (alert id + version) stays the same across delivery retries.
 import { createHash } from 'node:crypto';
-import type { Action, Decision, Entity, Principal } from '@vigil/events';
+import { type Action, type Decision, type Entity, type Principal, principalKey } from '@vigil/events';
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -31,10 +31,7 @@ export function entityKey(d: Pick<Decision, 'entity' | 'principal' | 'context'>)
     case 'account':
       return `account:${p.sub ?? p.username ?? '?'}`;
     default:
-      if (p.sub !== undefined) return `sub:${p.sub}`;
-      if (p.token_fingerprint !== undefined) return `fp:${p.token_fingerprint}`;
-      if (p.username !== undefined) return `user:${p.username}`;
-      return `ip:${p.client_ip ?? '?'}`;
+      return principalKey({ principal: p, client_ip: p.client_ip ?? '?' });
   }
 }
 

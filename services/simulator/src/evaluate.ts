@@ -2,7 +2,7 @@
 // of the attack decided on), how many were revoked, and how many attacker requests it took; on the benign side,
 // false alerts and false revocations per 1,000 benign principals per day (a principal-day counts once however many
 // of its requests were flagged). Decisions come from `vigil replay` or the live detector.
-import type { Decision } from '@vigil/events';
+import { type Decision, principalKey } from '@vigil/events';
 import { ATTACK_FAMILIES, type AttackFamily, type AttackLabel } from './attacks.js';
 
 export interface FamilyQuality {
@@ -25,13 +25,8 @@ export interface Quality {
 
 const DAY = 86_400_000;
 
-export function decisionPrincipal(d: Decision): string {
-  const p = d.principal;
-  if (p.sub !== undefined) return `sub:${p.sub}`;
-  if (p.token_fingerprint !== undefined) return `fp:${p.token_fingerprint}`;
-  if (p.username !== undefined) return `user:${p.username}`;
-  return `ip:${p.client_ip ?? ''}`;
-}
+/** The principal a decision is about, keyed as the detector keys it. */
+const decisionPrincipal = (d: Decision) => principalKey({ principal: d.principal, client_ip: d.principal.client_ip ?? '' });
 
 export function evaluateDetection(decisions: Iterable<Decision>, labels: AttackLabel[], benignPrincipalDays: number): Quality {
   const byRequest = new Map<string, Decision>();

@@ -3,7 +3,7 @@
 export type { AttackFamily, AttackLabel, AttackOptions } from './attacks.js';
 export { ATTACK_FAMILIES, withAttacks } from './attacks.js';
 export type { FamilyQuality, Quality } from './evaluate.js';
-export { decisionPrincipal, evaluateDetection } from './evaluate.js';
+export { evaluateDetection } from './evaluate.js';
 export { type Rng, seeded } from './random.js';
 export type { SimRequest, TrafficOptions } from './traffic.js';
 export { generateTraffic } from './traffic.js';
