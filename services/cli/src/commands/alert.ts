@@ -1,19 +1,10 @@
 // `vigil alert --config FILE`: the alerter service. `vigil label --config FILE --verdict V (--request-id R | --alert-id A)`:
 // record an analyst's verdict in the labels table (the same store as the alerter's callback).
-import { type AlerterConfig, alerterConfigSchema, lintAlerterConfig, openClickHouse, startAlerter, writeLabel } from '@vigil/alerter';
-import { ConfigError, loadConfig, runUntilDone } from '@vigil/runtime';
+import { alerterConfigSchema, lintAlerterConfig, openClickHouse, startAlerter, writeLabel } from '@vigil/alerter';
+import { runUntilDone } from '@vigil/runtime';
+import { configOrExit } from './load-config.js';
 
-function load(command: string, file: string | undefined): AlerterConfig | number {
-  try {
-    return loadConfig(alerterConfigSchema, file, process.env, lintAlerterConfig);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`vigil ${command}: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-}
+const load = (command: string, file: string | undefined) => configOrExit(command, alerterConfigSchema, file, lintAlerterConfig);
 
 export async function alert(options: { config?: string | undefined }): Promise<number> {
   const config = load('alert', options.config);

@@ -6,9 +6,9 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { decisionFromRow } from '@vigil/connectors';
-import { type DetectorConfig, detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
+import { detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
 import type { Decision } from '@vigil/events';
-import { ConfigError, loadConfig } from '@vigil/runtime';
+import { configOrExit } from './load-config.js';
 
 export async function explain(
   requestId: string | undefined,
@@ -29,16 +29,8 @@ export async function explain(
       if (d.request_id === requestId) found.push({ decision: d, shadow: false });
     }
   } else {
-    let config: DetectorConfig;
-    try {
-      config = loadConfig(detectorConfigSchema, args.config, process.env, lintDetectorConfig);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`vigil explain: ${err.message}\n`);
-        return 2;
-      }
-      throw err;
-    }
+    const config = configOrExit('explain', detectorConfigSchema, args.config, lintDetectorConfig);
+    if (typeof config === 'number') return config;
     const ch = config.clickhouse;
     if (!ch) {
       process.stderr.write('vigil explain: the config has no clickhouse section — decisions are stored there\n');

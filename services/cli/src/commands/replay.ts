@@ -10,10 +10,10 @@ import { type DetectorConfig, detectorConfigSchema, lintDetectorConfig } from '@
 import { type Decision, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
 import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
-import { ConfigError, loadConfig } from '@vigil/runtime';
 import { BundleScorer, ReplayDecider } from '@vigil/scoring';
 import { logFeatures } from '@vigil/train';
 import { defaultBundleDir } from './default-bundle.js';
+import { configOrExit } from './load-config.js';
 import { pepperFromEnv } from './pepper.js';
 import { progressBar } from './progress.js';
 
@@ -33,21 +33,15 @@ export interface ReplayArgs {
 export async function replay(args: ReplayArgs): Promise<number> {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input || !args.bundle || !args.out) {
     process.stderr.write(
-      `usage: vigil replay --format ${GATEWAY_FORMATS.join('|')} --input FILE --bundle DIR --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]\n`,
+      `usage: vigil replay --format ${GATEWAY_FORMATS.join('|')} --input FILE [--bundle DIR] --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]\n`,
     );
     return 2;
   }
-  let config: DetectorConfig | undefined;
+  let config: Readonly<DetectorConfig> | undefined;
   if (args.config !== undefined) {
-    try {
-      config = loadConfig(detectorConfigSchema, args.config, process.env, lintDetectorConfig);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`vigil replay: ${err.message}\n`);
-        return 2;
-      }
-      throw err;
-    }
+    const loaded = configOrExit('replay', detectorConfigSchema, args.config, lintDetectorConfig);
+    if (typeof loaded === 'number') return loaded;
+    config = loaded;
   }
   const envName = args.pepperEnv ?? 'VIGIL_PEPPER__SECRET';
   const pepper = config?.pepper ?? pepperFromEnv(envName);
