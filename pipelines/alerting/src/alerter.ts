@@ -1,7 +1,7 @@
 // The alerter's core: decisions in → incidents → messages to every receiver whose minimum severity they reach, each
 // delivered (or dead-lettered) before the batch counts as done; revocations of subjects and sessions in → CAEP
 // session-revoked SETs. Every delivery outcome becomes an audit row (the alerts table).
-import { BackgroundWrites } from '@vigil/connectors';
+import { BackgroundWrites, Serial } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
 import { type CaepOptions, type RevokedSubject, sessionRevokedSet } from './caep.js';
 import { type DeliveryResult, deliver, type ReceiverTarget } from './delivery.js';
@@ -62,7 +62,7 @@ export class Alerter {
    * delivery waits on a receiver, and closing never runs during a batch, so a slow receiver cannot split an incident.
    */
   handle(decisions: Decision[]): Promise<void> {
-    return this.locked(async () => {
+    return this.serial.run(async () => {
       const messages: AlertMessage[] = [];
       for (const d of decisions) {
         const m = this.book.add(d, this.now());
@@ -75,18 +75,12 @@ export class Alerter {
 
   /** Closes idle incidents and sends their summaries. */
   flushDue(): Promise<void> {
-    return this.locked(async () => {
+    return this.serial.run(async () => {
       for (const m of this.book.due(this.now())) await this.send(m);
     });
   }
 
-  private lock: Promise<unknown> = Promise.resolve();
-
-  private locked(fn: () => Promise<void>): Promise<void> {
-    const run = this.lock.then(fn, fn);
-    this.lock = run.catch(() => undefined);
-    return run;
-  }
+  private readonly serial = new Serial();
 
   private async send(m: AlertMessage): Promise<void> {
     this.counts.messages++;

@@ -26,6 +26,7 @@ export { MemoryBus, MemorySink, MemorySource } from './memory/bus.js';
 export { OffsetTracker } from './offset-tracker.js';
 export type { RetryOptions } from './retry.js';
 export { backoffDelay, DEFAULT_RETRY, withRetry } from './retry.js';
+export { Serial } from './serial.js';
 export type { SourcePoint } from './source-header.js';
 export { formatSource, parseSource, SOURCE_HEADER } from './source-header.js';
 export { storeHandler } from './store-handler.js';

@@ -6,7 +6,7 @@
 //   otherwise applied at each adapter — retried with backoff behind a circuit breaker until the gateway confirms
 //   (consumption waits meanwhile: nothing is dropped) — then written to the store and audited as enforced.
 // A gateway refusal that retrying cannot mend is audited as failed for that adapter and does not block the others.
-import { BackgroundWrites, DEFAULT_RETRY, isRetriable, type RetryOptions, withRetry } from '@vigil/connectors';
+import { BackgroundWrites, DEFAULT_RETRY, type RetryOptions, Serial, withRetry } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
 import type { GatewayAdapter } from './adapters/adapter.js';
 import { CircuitBreaker } from './breaker.js';
@@ -70,18 +70,12 @@ export class Revoker {
 
   /** Acts on one decision; resolves when every enforcement it asked for is settled (enforced, refused or guarded). */
   handle(d: Decision): Promise<AuditEntry[]> {
-    return this.locked(() => this.act(d));
+    return this.serial.run(() => this.act(d));
   }
 
   // Decisions, undo, expiry and re-sync take turns: a re-sync that replaces a gateway's whole list must not race an
   // enforcement that has just been applied but is not in the store yet.
-  private lock: Promise<unknown> = Promise.resolve();
-
-  private locked<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn, fn);
-    this.lock = run.catch(() => undefined);
-    return run;
-  }
+  private readonly serial = new Serial();
 
   private async act(d: Decision): Promise<AuditEntry[]> {
     const now = this.now();
@@ -155,7 +149,7 @@ export class Revoker {
 
   /** Lifts an enforcement everywhere (`vigil revoke --undo`); false when nothing by that id is in force. */
   undo(id: string): Promise<boolean> {
-    return this.locked(async () => {
+    return this.serial.run(async () => {
       const e = this.o.store.get(id);
       if (!e) return false;
       await this.lift(e, 'undone');
@@ -165,7 +159,7 @@ export class Revoker {
 
   /** Lifts every enforcement whose time is up. */
   prune(): Promise<number> {
-    return this.locked(async () => {
+    return this.serial.run(async () => {
       const expired = this.o.store.expired(this.now());
       for (const e of expired) await this.lift(e, 'expired');
       return expired.length;
@@ -174,7 +168,7 @@ export class Revoker {
 
   /** Re-syncs adapters that lost their lists (or all, at start) from the store. */
   resync(all = false): Promise<string[]> {
-    return this.locked(async () => {
+    return this.serial.run(async () => {
       const done: string[] = [];
       const active = this.o.store.all().filter((e) => e.expires_at > this.now());
       for (const a of this.o.adapters) {
@@ -202,11 +196,8 @@ export class Revoker {
   /** One adapter call behind its breaker, retried while the failure is retriable. */
   private call<T>(a: GatewayAdapter, fn: () => Promise<T>): Promise<T> {
     const breaker = this.breakers.get(a.name) as CircuitBreaker;
-    return withRetry(() => breaker.call(fn), this.o.retry ?? DEFAULT_RETRY, {
-      onRetry: (err) => {
-        if (isRetriable(err)) this.o.onRetry?.(a.name, err);
-      },
-    });
+    // withRetry calls onRetry only for retriable failures.
+    return withRetry(() => breaker.call(fn), this.o.retry ?? DEFAULT_RETRY, { onRetry: (err) => this.o.onRetry?.(a.name, err) });
   }
 
   async close(): Promise<void> {

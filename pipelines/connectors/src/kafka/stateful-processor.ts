@@ -16,6 +16,7 @@
 import type { Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { retriable } from '../errors.js';
 import { DEFAULT_RETRY, withRetry } from '../retry.js';
+import { Serial } from '../serial.js';
 import type { SourceRecord, StatefulTask } from '../types.js';
 import { readChangelog } from './changelog-reader.js';
 import { consumerSettings, type KafkaConsumerConfig } from './config.js';
@@ -53,7 +54,7 @@ interface Slot<T> {
   txn: Transaction | undefined;
   lastCommit: number;
   /** Serialises batches and checkpoints of one partition. */
-  lock: Promise<unknown>;
+  serial: Serial;
   dropped: boolean;
 }
 
@@ -93,7 +94,7 @@ export class KafkaStatefulProcessor<T> {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (this.stopping || batch.messages.length === 0) return;
         const slot = await this.waitFor(this.slot(batch.topic, batch.partition), heartbeat);
-        await this.locked(slot, async () => {
+        await slot.serial.run(async () => {
           if (slot.dropped || !isRunning() || isStale()) return;
           const first = Number((batch.messages[0] as { offset: string }).offset);
           if (slot.next !== undefined && first > slot.next && !slot.soughtGap) {
@@ -185,7 +186,7 @@ export class KafkaStatefulProcessor<T> {
         outputs: [],
         txn,
         lastCommit: Date.now(),
-        lock: Promise.resolve(),
+        serial: new Serial(),
         dropped: false,
       };
     } catch (err) {
@@ -194,25 +195,19 @@ export class KafkaStatefulProcessor<T> {
     }
   }
 
-  private locked<R>(slot: Slot<T>, fn: () => Promise<R>): Promise<R> {
-    const run = slot.lock.then(fn, fn);
-    slot.lock = run.catch(() => undefined);
-    return run;
-  }
-
   private checkpointDue() {
     const now = Date.now();
     for (const pending of this.slots.values()) {
       void pending.then(
         (slot) => {
-          if (now - slot.lastCommit >= this.options.commitIntervalMs) void this.locked(slot, () => this.checkpoint(slot));
+          if (now - slot.lastCommit >= this.options.commitIntervalMs) void slot.serial.run(() => this.checkpoint(slot));
         },
         () => undefined,
       );
     }
   }
 
-  /** Commits outputs, state changes and the input offset in one transaction. Call under the slot's lock. */
+  /** Commits outputs, state changes and the input offset in one transaction. Call on the slot's serial queue. */
   private async checkpoint(slot: Slot<T>): Promise<void> {
     if (slot.dropped) return;
     slot.lastCommit = Date.now();
@@ -258,7 +253,7 @@ export class KafkaStatefulProcessor<T> {
     const pending = this.slots.get(key);
     this.slots.delete(key);
     const slot = await pending?.catch(() => undefined);
-    if (slot) await this.locked(slot, () => this.release(slot));
+    if (slot) await slot.serial.run(() => this.release(slot));
   }
 
   private async release(slot: Slot<T>): Promise<void> {
@@ -277,7 +272,7 @@ export class KafkaStatefulProcessor<T> {
     const slots = await Promise.all([...this.slots.values()].map((s) => s.catch(() => undefined)));
     for (const slot of slots) {
       if (!slot) continue;
-      await this.locked(slot, async () => {
+      await slot.serial.run(async () => {
         slot.lastCommit = 0;
         await this.checkpoint(slot);
       });
