@@ -38,6 +38,14 @@ const connects = (target: string | number) =>
     c.on('error', () => resolve(false));
   });
 
+/** SIGKILLs a service the test started and waits until it is gone (a restart must not race the old process). */
+async function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.on('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 /** A backend that answers 200 to everything and counts what reached it. */
 export async function startBackend(): Promise<{ port: number; hits: () => number; close: () => Promise<void> }> {
   let hits = 0;
@@ -106,11 +114,7 @@ export async function startHaproxy(backendPort: number, pepper: string, options:
       );
     },
     async stop() {
-      const c = child;
-      if (!c || c.exitCode !== null) return;
-      const exited = new Promise((r) => c.on('exit', r));
-      c.kill('SIGKILL');
-      await exited;
+      if (child) await killAndWait(child);
     },
     async request(token, init = {}) {
       const res = await fetch(`http://127.0.0.1:${port}${init.path ?? '/v1/accounts/1'}`, {
@@ -149,12 +153,7 @@ export async function startRedis(): Promise<Redis> {
   await waitFor('redis to listen', async () => connects(port), 15_000, 50);
   return {
     url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.on('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    },
+    stop: () => killAndWait(child),
   };
 }
 
@@ -203,11 +202,6 @@ export async function startRsyslog(brokers: string, topic: string): Promise<{ ad
   if (child.exitCode !== null) throw new Error(`rsyslogd exited: ${output.slice(-1000)}`);
   return {
     address: `127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.on('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    },
+    stop: () => killAndWait(child),
   };
 }
