@@ -87,6 +87,22 @@ describe('Velocity', () => {
     expect(last(burst).rate_ratio_1m).toBeGreaterThan(5);
   });
 
+  it('counts active minutes: a paced script fills the hour, a person’s sessions do not', () => {
+    // One request every 50 s for an hour: 60 minutes of the clock, most with a request.
+    const paced = run(
+      new Velocity(),
+      Array.from({ length: 72 }, (_, i) => ev({ ts: T0 + i * 50 * S })),
+    );
+    expect(last(paced).active_minutes_1h).toBeGreaterThanOrEqual(48);
+    // Three sessions of twelve requests, 15 s apart, in the hour: a few minutes each.
+    const person = run(
+      new Velocity(),
+      [0, 20, 45].flatMap((m) => Array.from({ length: 12 }, (_, i) => ev({ ts: T0 + m * MIN + i * 15 * S }))),
+    );
+    expect(last(person).active_minutes_1h).toBeLessThanOrEqual(12);
+    expect(last(person).req_1h_log).toBeCloseTo(Math.log1p(36));
+  });
+
   it('counts a late event at the key’s newest time instead of rewriting the past', () => {
     const v = new Velocity();
     run(v, [ev({ ts: T0 + 2 * H })]);
@@ -117,6 +133,7 @@ describe('Enumeration', () => {
     expect(last(walk).sequential_ids_10m_log).toBeCloseTo(Math.log1p(39));
     expect(last(walk).denied_share_10m).toBeCloseTo(26 / 40);
     expect(last(walk).novel_object_share_1h).toBe(1);
+    expect(last(walk).denied_1h_log).toBeCloseTo(Math.log1p(26));
   });
 
   it('sees a low-and-slow walk (one new object a minute for an hour) but not a customer re-reading their own', () => {
@@ -221,21 +238,37 @@ const geo = new TableGeo({
 describe('GeoJump', () => {
   it('reads impossible travel (London → Sydney in 10 minutes, IPv6) as a huge speed and a country change', () => {
     const r = run(new GeoJump(geo), [ev({ ts: T0 }), ev({ ts: T0 + 10 * MIN, client_ip: '2a02:8070::1' })]);
-    expect(r[0]).toEqual({ geo_known: 1, geo_country_changed: 0, geo_distance_km_log: 0, geo_speed_kmh_log: 0 });
+    expect(r[0]).toEqual({ geo_known: 1, geo_country_changed: 0, geo_distance_km_log: 0, geo_speed_kmh_log: 0, geo_country_new: 0 });
     expect(r[1]?.geo_country_changed).toBe(1);
     expect(Math.expm1(r[1]?.geo_speed_kmh_log ?? 0)).toBeGreaterThan(90_000);
   });
 
   it('does not alarm on a same-country carrier hop (London → Manchester in 5 minutes)', () => {
     const r = run(new GeoJump(geo), [ev({ ts: T0 }), ev({ ts: T0 + 5 * MIN, client_ip: '2.125.160.216' })]);
-    expect(r[1]).toEqual({ geo_known: 1, geo_country_changed: 0, geo_distance_km_log: 0, geo_speed_kmh_log: 0 });
+    expect(r[1]).toEqual({ geo_known: 1, geo_country_changed: 0, geo_distance_km_log: 0, geo_speed_kmh_log: 0, geo_country_new: 0 });
   });
 
   it('treats an unknown IP as unknown, never as (0, 0), and a country-only IP as a country without distance', () => {
     const f = new GeoJump(geo);
     const r = run(f, [ev({ ts: T0 }), ev({ ts: T0 + MIN, client_ip: '10.1.2.3' }), ev({ ts: T0 + 2 * MIN, client_ip: '8.8.8.8' })]);
-    expect(r[1]).toEqual({ geo_known: 0, geo_country_changed: 0, geo_distance_km_log: 0, geo_speed_kmh_log: 0 });
-    expect(r[2]).toEqual({ geo_known: 1, geo_country_changed: 1, geo_distance_km_log: 0, geo_speed_kmh_log: 0 });
+    expect(r[1]).toEqual({ geo_known: 0, geo_country_changed: 0, geo_distance_km_log: 0, geo_speed_kmh_log: 0, geo_country_new: 0 });
+    expect(r[2]).toEqual({ geo_known: 1, geo_country_changed: 1, geo_distance_km_log: 0, geo_speed_kmh_log: 0, geo_country_new: 1 });
+  });
+
+  it('marks a country new only the first time the principal is seen there (a VPN user going back to a usual exit)', () => {
+    const sydney = '2a02:8070::1';
+    const r = run(new GeoJump(geo), [
+      ev({ ts: T0 }),
+      ev({ ts: T0 + 10 * MIN, client_ip: sydney }),
+      ev({ ts: T0 + 20 * MIN }),
+      ev({ ts: T0 + 30 * MIN, client_ip: sydney }),
+    ]);
+    expect(r.map((x) => [x.geo_country_changed, x.geo_country_new])).toEqual([
+      [0, 0],
+      [1, 1],
+      [1, 0],
+      [1, 0],
+    ]);
   });
 });
 

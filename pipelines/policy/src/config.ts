@@ -34,7 +34,15 @@ export const policyConfigSchema = z
           .strictObject({
             enabled: z.boolean().default(true),
             min_speed_kmh: z.number().positive().default(1000).describe('Travel faster than this between two requests, across a border, fires the rule.'),
-            action: z.enum(ACTING).default('revoke'),
+            only_new_countries: z
+              .boolean()
+              .default(true)
+              .describe('Fire only when the country is new to the principal (a VPN user returning to a usual exit is not travelling).'),
+            action: z.enum(ACTING).default('revoke').describe('When a token already used from another network jumps: a copied token.'),
+            new_session_action: z
+              .enum(ACTING)
+              .default('step_up')
+              .describe('When a fresh login or token appears far away: a challenge a traveller passes and a phisher may not.'),
           })
           .prefault({}),
         stuffing_success: z
@@ -57,6 +65,45 @@ export const policyConfigSchema = z
               .describe('An IP with this many usernames in 10 minutes is treated as shared (carrier NAT, office proxy)…'),
             shared_ip_factor: z.number().min(1).default(4).describe('…and needs this many times the failures before it is throttled.'),
             action: z.enum(ACTING).default('throttle'),
+          })
+          .prefault({}),
+        enumeration: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            min_denied: z.number().int().positive().default(10).describe('Requests refused 403/404 in the last hour…'),
+            min_objects: z.number().int().positive().default(10).describe('…over at least this many distinct object ids (BOLA).'),
+            action: z.enum(ACTING).default('revoke'),
+          })
+          .prefault({}),
+        velocity: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            max_per_minute: z.number().int().positive().default(60).describe('More requests than this from one principal in a minute.'),
+            action: z.enum(ACTING).default('throttle'),
+          })
+          .prefault({}),
+        sustained_activity: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            min_active_minutes: z
+              .number()
+              .int()
+              .min(2)
+              .max(60)
+              .default(30)
+              .describe('Minutes of the last hour with requests: a paced script keeps a cadence people do not.'),
+            action: z.enum(ACTING).default('alert'),
+          })
+          .prefault({}),
+        payment_anomaly: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            min_conjunction: z
+              .number()
+              .positive()
+              .default(2)
+              .describe('tx_conjunction (new payee × amount z-score × unusual hour) at or above this.'),
+            action: z.enum(ACTING).default('step_up'),
           })
           .prefault({}),
         geo_fence: z

@@ -9,6 +9,12 @@ const NAMES = [
   'ip_failed_logins_10m_log',
   'ip_distinct_usernames_10m_log',
   'req_1m_log',
+  'geo_country_new',
+  'token_networks_1h_log',
+  'denied_1h_log',
+  'distinct_objects_1h_log',
+  'active_minutes_1h',
+  'tx_conjunction',
 ];
 const config = (over: unknown = {}): PolicyConfig => policyConfigSchema.parse(over);
 const allow: ModelVerdict = { score: 0.1, action: 'allow', scores: { iforest: 0.1, autoencoder: 0.1 }, reasons: [] };
@@ -31,13 +37,33 @@ describe('decision policy', () => {
     expect(d.reasons.map((r) => r.feature)).toEqual(['req_1m_log']);
   });
 
-  it('revokes on impossible travel across a border, not on a fast hop inside one country nor a slow border crossing', () => {
+  it('revokes a copied token that jumps a border impossibly fast, steps up a fresh login that does; not a fast hop inside one country, a slow crossing nor a known country', () => {
     const p = new DecisionPolicy(config(), NAMES);
-    const d = p.decide(input({ geo_country_changed: 1, geo_speed_kmh_log: log(8400) }));
+    const jump = { geo_country_changed: 1, geo_speed_kmh_log: log(8400), geo_country_new: 1 };
+    const d = p.decide(input({ ...jump, token_networks_1h_log: log(2) }));
     expect(d).toMatchObject({ action: 'revoke', entity: 'principal', rules: ['impossible_travel'], scores: { rules: 1 } });
     expect(d.reasons[0]).toEqual({ feature: 'rule:impossible_travel:geo_speed_kmh', value: 8400, baseline: 1000, contribution: 1 });
-    expect(p.decide(input({ geo_country_changed: 0, geo_speed_kmh_log: log(8400) })).action).toBe('allow');
-    expect(p.decide(input({ geo_country_changed: 1, geo_speed_kmh_log: log(600) })).action).toBe('allow');
+    expect(p.decide(input({ ...jump, token_networks_1h_log: log(1) })).action).toBe('step_up');
+    expect(p.decide(input({ ...jump, geo_country_changed: 0 })).action).toBe('allow');
+    expect(p.decide(input({ ...jump, geo_speed_kmh_log: log(600) })).action).toBe('allow');
+    expect(p.decide(input({ ...jump, geo_country_new: 0 })).action).toBe('allow');
+    const anyCountry = new DecisionPolicy(config({ rules: { impossible_travel: { only_new_countries: false } } }), NAMES);
+    expect(anyCountry.decide(input({ ...jump, geo_country_new: 0 })).action).toBe('step_up');
+  });
+
+  it('revokes an enumeration of other customers’ objects, throttles a flood, alerts on a paced script, steps up an anomalous payment', () => {
+    const p = new DecisionPolicy(config(), NAMES);
+    expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(14) }))).toMatchObject({ action: 'revoke', rules: ['enumeration'] });
+    // Refusals on a few objects (a stale bookmark retried) are not enumeration.
+    expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(2) })).action).toBe('allow');
+    expect(p.decide(input({ req_1m_log: log(61) }))).toMatchObject({ action: 'throttle', rules: ['velocity'] });
+    expect(p.decide(input({ req_1m_log: log(60) })).action).toBe('allow');
+    expect(p.decide(input({ active_minutes_1h: 30 }))).toMatchObject({ action: 'alert', rules: ['sustained_activity'] });
+    expect(p.decide(input({ active_minutes_1h: 29 })).action).toBe('allow');
+    const pay = p.decide(input({ tx_conjunction: 3.2 }));
+    expect(pay).toMatchObject({ action: 'step_up', rules: ['payment_anomaly'] });
+    expect(pay.reasons[0]).toMatchObject({ feature: 'rule:payment_anomaly:tx_conjunction', value: 3.2, baseline: 2 });
+    expect(p.decide(input({ tx_conjunction: 1.9 })).action).toBe('allow');
   });
 
   it('steps up a login that succeeds after a burst of failures', () => {
@@ -129,7 +155,7 @@ describe('decision policy', () => {
 
   it('turns off, and reports, enabled rules the feature schema cannot feed', () => {
     const p = new DecisionPolicy(config(), ['req_1m_log']);
-    expect(p.inactiveRules).toEqual(['impossible_travel', 'stuffing_success', 'ip_stuffing']);
+    expect(p.inactiveRules).toEqual(['impossible_travel', 'enumeration', 'sustained_activity', 'payment_anomaly', 'stuffing_success', 'ip_stuffing']);
     expect(p.decide({ ...input({}), v: [3] }).action).toBe('allow');
   });
 

@@ -55,12 +55,56 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
   return [
     {
       name: 'impossible_travel',
-      needs: ['geo_country_changed', 'geo_speed_kmh_log'],
+      needs: ['geo_country_changed', 'geo_speed_kmh_log', 'geo_country_new', 'token_networks_1h_log'],
       enabled: travel.enabled,
       evaluate: (x) => {
         const speed = Math.expm1(x.feature('geo_speed_kmh_log') ?? 0);
         if (x.feature('geo_country_changed') !== 1 || speed <= travel.min_speed_kmh) return [];
-        return [hit('impossible_travel', travel.action, 'principal', 'geo_speed_kmh', Math.round(speed), travel.min_speed_kmh)];
+        if (travel.only_new_countries && x.feature('geo_country_new') !== 1) return [];
+        // The same token from a second network within the hour is a copied token; a fresh one is a new login.
+        const replayed = count(x.feature('token_networks_1h_log')) >= 2;
+        return [hit('impossible_travel', replayed ? travel.action : travel.new_session_action, 'principal', 'geo_speed_kmh', Math.round(speed), travel.min_speed_kmh)];
+      },
+    },
+    {
+      name: 'enumeration',
+      needs: ['denied_1h_log', 'distinct_objects_1h_log'],
+      enabled: config.enumeration.enabled,
+      evaluate: (x) => {
+        const denied = count(x.feature('denied_1h_log'));
+        const objects = count(x.feature('distinct_objects_1h_log'));
+        if (denied < config.enumeration.min_denied || objects < config.enumeration.min_objects) return [];
+        return [hit('enumeration', config.enumeration.action, 'principal', 'denied_1h', denied, config.enumeration.min_denied)];
+      },
+    },
+    {
+      name: 'velocity',
+      needs: ['req_1m_log'],
+      enabled: config.velocity.enabled,
+      evaluate: (x) => {
+        const perMinute = count(x.feature('req_1m_log'));
+        if (perMinute <= config.velocity.max_per_minute) return [];
+        return [hit('velocity', config.velocity.action, 'principal', 'req_1m', perMinute, config.velocity.max_per_minute)];
+      },
+    },
+    {
+      name: 'sustained_activity',
+      needs: ['active_minutes_1h'],
+      enabled: config.sustained_activity.enabled,
+      evaluate: (x) => {
+        const minutes = x.feature('active_minutes_1h') ?? 0;
+        if (minutes < config.sustained_activity.min_active_minutes) return [];
+        return [hit('sustained_activity', config.sustained_activity.action, 'principal', 'active_minutes_1h', minutes, config.sustained_activity.min_active_minutes)];
+      },
+    },
+    {
+      name: 'payment_anomaly',
+      needs: ['tx_conjunction'],
+      enabled: config.payment_anomaly.enabled,
+      evaluate: (x) => {
+        const c = x.feature('tx_conjunction') ?? 0;
+        if (c < config.payment_anomaly.min_conjunction) return [];
+        return [hit('payment_anomaly', config.payment_anomaly.action, 'principal', 'tx_conjunction', Math.round(c * 100) / 100, config.payment_anomaly.min_conjunction)];
       },
     },
     {

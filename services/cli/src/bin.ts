@@ -124,6 +124,7 @@ async function main(argv: string[]): Promise<number> {
         credentials: { type: 'string' },
         attacks: { type: 'string' },
         labels: { type: 'string' },
+        profile: { type: 'string' },
       });
       return simulate(values);
     }

@@ -65,7 +65,7 @@ describe('vigil CLI', () => {
   it('computes the same feature vectors whatever the order of log lines within the reorder bound', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-features-'));
     const log = join(dir, 'kong.jsonl');
-    expect(vigil(['simulate', '--format', 'kong', '--out', log, '--events', '4000', '--customers', '50']).status).toBe(0);
+    expect(vigil(['simulate', '--format', 'kong', '--out', log, '--events', '4000', '--customers', '50', '--profile', 'steady']).status).toBe(0);
     // Reverse every block of 10 lines: each line moves by at most 9 requests (~0.5 s of event time).
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     const shuffled: string[] = [];

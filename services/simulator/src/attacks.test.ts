@@ -12,13 +12,13 @@ function run(seed: number) {
   const labels: AttackLabel[] = [];
   const requests: SimRequest[] = [];
   const gen = withAttacks(
-    generateTraffic({ seed: 3, customers: 200, start: START, meanGapMs: 200 }),
-    { seed, perFamily: 2, start: START + 60_000, spanMs: 3_600_000 },
+    generateTraffic({ seed: 3, customers: 200, start: START, meanGapMs: 1000 }),
+    { seed, perFamily: 2, start: START + 60_000, spanMs: 20 * 3_600_000 },
     (l) => labels.push(l),
   );
   for (const r of gen) {
     requests.push(r);
-    if (requests.length >= 40_000) break;
+    if (r.ts > START + 24 * 3_600_000) break;
   }
   return { labels, requests };
 }
@@ -52,8 +52,16 @@ describe('labelled attacks', () => {
     expect(new Set(of('credential_stuffing_distributed').map((r) => r.clientIp)).size).toBeGreaterThan(100);
     // BOLA: other customers' accounts, mostly refused.
     expect(of('bola_fast').filter((r) => r.status === 403).length).toBeGreaterThan(150);
-    // Payment fraud: large amounts to payees the victim never paid.
-    expect(of('payment_fraud').every((r) => (r.tx?.amount ?? 0) >= 4000)).toBe(true);
+    // Payment fraud: the victim's own address, large amounts to payees the victim never paid, at night.
+    const fraud = of('payment_fraud');
+    const paid = new Set(requests.filter((r) => r.tx && !labels.some((l) => l.request_id === r.requestId)).map((r) => r.tx?.payee_id));
+    expect(fraud.filter((r) => r.tx).every((r) => (r.tx?.amount ?? 0) >= 900 && !paid.has(r.tx?.payee_id))).toBe(true);
+    expect(fraud.every((r) => r.clientIp.startsWith('198.51.'))).toBe(true);
+    // A phished login: the victim's username, a success, from an address the victim never used, then its token's use.
+    const firstPhish = labels.find((l) => l.family === 'impossible_travel_login') as AttackLabel;
+    const phished = labels.filter((l) => l.attack_id === firstPhish.attack_id).map((l) => byId.get(l.request_id) as SimRequest);
+    expect(phished[0]).toMatchObject({ uri: '/oauth/token', status: 200, grantType: 'password' });
+    expect(phished.slice(1).every((r) => r.claims?.sub === phished[1]?.claims?.sub && !r.clientIp.startsWith('198.51.'))).toBe(true);
   });
 
   it('are scored per family: detected, revoked, requests to detect; benign flags per principal-day', () => {

@@ -1,20 +1,26 @@
 // Labelled attacks woven into the demo bank's traffic, in time order, each request of an attack labelled with its
-// family and attack id (the benign traffic stays unlabelled). Deterministic from the seed. The families:
+// family and attack id (the benign traffic stays unlabelled). Deterministic from the seed. Victims are customers
+// seen in the stream. The families:
 // - token_theft: a customer's current token replayed from a foreign address and another client while the customer
-//   keeps using it: account reads, then payments to a new payee;
+//   is active with it: account reads, then payments to a new payee;
+// - impossible_travel_login: the customer's phished password used from abroad minutes after the customer was seen
+//   at home, then the new session reads the account and pays a new payee;
 // - credential_stuffing: one address trying a leaked list of usernames on the token endpoint (most fail), then the
-//   cracked accounts used from that address; credential_stuffing_distributed: the same spread over many addresses,
-//   one or two attempts each;
-// - bola_fast / bola_slow: a customer's token walking other customers' account ids, 2 a second / one a minute;
-// - scraping_fast / scraping_slow: a customer's token paging through transaction history, 5 a second / one a minute;
-// - payment_fraud: a customer's own token, own address (no geo change), paying large amounts to new payees.
-// What the simulator cannot model yet (and so does not generate): impossible travel of a customer's own logins —
-// the demo customers' addresses are documentation ranges GeoIP does not place, so there is no home to jump from.
+//   cracked customers' accounts used from that address; credential_stuffing_distributed: the same spread over many
+//   addresses, one or two attempts each;
+// - bola_fast / bola_slow: a customer logged in as themself walking other customers' account ids, 2 a second / one a
+//   minute;
+// - scraping_fast / scraping_slow: a customer's session paging through transaction history, 5 a second / one a minute;
+// - payment_fraud: the customer's own device and address (no geo change, as with remote-access malware), at night
+//   local time, paying large amounts to new payees.
+import { customerIds } from './customers.js';
 import { type Rng, seeded } from './random.js';
+import { issueToken } from './tokens.js';
 import type { SimRequest } from './traffic.js';
 
 export const ATTACK_FAMILIES = [
   'token_theft',
+  'impossible_travel_login',
   'credential_stuffing',
   'credential_stuffing_distributed',
   'bola_fast',
@@ -40,6 +46,8 @@ export interface AttackOptions {
   /** Attacks start between `start` and `start + spanMs`. */
   start: number;
   spanMs: number;
+  /** The home country's offset from UTC, hours (payment fraud happens at night local time). */
+  utcOffsetHours?: number;
 }
 
 interface Scheduled {
@@ -51,27 +59,23 @@ interface Scheduled {
 const FOREIGN = ['185.220.101.', '45.141.215.', '103.75.201.', '91.219.236.', '194.26.29.', '5.188.62.'];
 const ATTACK_AGENTS = ['python-requests/2.31', 'curl/8.5.0', 'Go-http-client/1.1', 'okhttp/4.12.0'];
 
-const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-
-function token(rng: Rng, sub: string, ts: number) {
-  const iat = Math.floor(ts / 1000);
-  const claims = { sub, jti: rng.hex(16), sid: rng.hex(12), iat, exp: iat + 3600, client_id: 'vigil-bank-app' };
-  return { token: `${b64({ alg: 'RS256', typ: 'JWT', kid: 'demo' })}.${b64(claims)}.${rng.hex(43)}`, claims };
-}
-
 /**
  * Merges attacks into a benign traffic stream. Victims are customers seen in the stream (their current token is
  * stolen as the stream shows it). `labels` receives each attack request's label as it is yielded.
  */
 export function* withAttacks(traffic: Generator<SimRequest>, o: AttackOptions, labels: (l: AttackLabel) => void): Generator<SimRequest> {
   const rng = seeded(o.seed ^ 0x5eed);
-  const seen = new Map<string, SimRequest>(); // sub → its latest request with a token
+  const seen = new Map<string, SimRequest>(); // sub → the customer's latest request with a token
   const queue: Scheduled[] = [];
-  const starts: { at: number; family: AttackFamily; n: number }[] = [];
+  const starts: Start[] = [];
   for (const family of ATTACK_FAMILIES) {
-    for (let n = 0; n < o.perFamily; n++) starts.push({ at: o.start + Math.floor(rng.next() * o.spanMs), family, n });
+    for (let n = 0; n < o.perFamily; n++) {
+      const at = o.start + Math.floor(rng.next() * o.spanMs);
+      starts.push({ at: family === 'payment_fraud' ? atNight(rng, at, o) : at, family, n });
+    }
   }
-  starts.sort((a, b) => a.at - b.at);
+  const byTime = (a: Start, b: Start) => a.at - b.at || a.family.localeCompare(b.family) || a.n - b.n;
+  starts.sort(byTime);
   let seq = 0;
   const push = (items: Scheduled[]) => {
     for (const s of items) queue.push(s);
@@ -80,10 +84,15 @@ export function* withAttacks(traffic: Generator<SimRequest>, o: AttackOptions, l
   let base = traffic.next();
   for (;;) {
     const nextBase = base.done ? undefined : base.value;
-    // Launch attacks whose start has come (victims must have been seen by then).
-    while (starts.length > 0 && nextBase && (starts[0] as { at: number }).at <= nextBase.ts && seen.size > 0) {
-      const s = starts.shift() as { at: number; family: AttackFamily; n: number };
-      push(plan(rng, s.family, `${s.family}-${s.n}`, s.at, [...seen.values()], () => `atk${(seq++).toString(36)}-${rng.hex(6)}`));
+    // Launch attacks whose start has come; one whose victim is not there yet (a live token, say) waits two minutes.
+    while (starts.length > 0 && nextBase && (starts[0] as Start).at <= nextBase.ts) {
+      const s = starts.shift() as Start;
+      const planned = plan(rng, s.family, `${s.family}-${s.n}`, s.at, seen, () => `atk${(seq++).toString(36)}-${rng.hex(6)}`);
+      if (planned) push(planned);
+      else {
+        starts.push({ ...s, at: s.at + 120_000 });
+        starts.sort(byTime);
+      }
     }
     const nextAttack = queue[0];
     if (nextAttack && (!nextBase || nextAttack.request.ts <= nextBase.ts)) {
@@ -93,15 +102,43 @@ export function* withAttacks(traffic: Generator<SimRequest>, o: AttackOptions, l
       continue;
     }
     if (!nextBase) return;
-    if (nextBase.claims) seen.set(nextBase.claims.sub, nextBase);
+    if (nextBase.claims && nextBase.who) seen.set(nextBase.who.sub, nextBase);
     yield nextBase;
     base = traffic.next();
   }
 }
 
-function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, customers: SimRequest[], id: () => string): Scheduled[] {
-  const victim = rng.pick(customers);
-  const claims = victim.claims as NonNullable<SimRequest['claims']>;
+interface Start {
+  at: number;
+  family: AttackFamily;
+  n: number;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** The night (1–5 h local) nearest after `at` within the span, where payment fraud happens; `at` if none fits. */
+function atNight(rng: Rng, at: number, o: AttackOptions): number {
+  const off = (o.utcOffsetHours ?? 0) * HOUR;
+  const dayStart = Math.floor((at + off) / DAY) * DAY - off;
+  let night = dayStart + rng.int(1, 4) * HOUR + rng.int(0, 3599) * 1000;
+  if (night < at) night += DAY;
+  if (night > o.start + o.spanMs) night -= DAY;
+  return night >= o.start ? night : at;
+}
+
+function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, seen: Map<string, SimRequest>, id: () => string): Scheduled[] | undefined {
+  // Token theft needs the victim active with a live token; a phished login, the victim recently seen at home.
+  const candidates = [...seen.values()].filter((r) =>
+    family === 'token_theft'
+      ? r.ts > at - 10 * 60_000 && (r.claims as NonNullable<SimRequest['claims']>).exp * 1000 > at + 5 * 60_000
+      : family === 'impossible_travel_login'
+        ? r.ts > at - 30 * 60_000
+        : true,
+  );
+  if (candidates.length === 0) return undefined;
+  const victim = rng.pick(candidates);
+  const who = victim.who as NonNullable<SimRequest['who']>;
   const out: Scheduled[] = [];
   const add = (ts: number, r: Omit<SimRequest, 'ts' | 'requestId' | 'latencyMs' | 'bytesIn'>, principal: string) =>
     out.push({
@@ -110,42 +147,50 @@ function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, cust
     });
   const foreignIp = () => `${rng.pick(FOREIGN)}${rng.int(2, 250)}`;
   const agent = rng.pick(ATTACK_AGENTS);
-  // The demo bank's account numbering (traffic.ts): customer i is cust-<(100000 + i) in base 36>, account 40000000 + 7i.
-  const ownAccount = String(40000000 + (Number.parseInt(claims.sub.slice('cust-'.length), 36) - 100000) * 7);
   let t = at;
+  /** A successful password login as `username` from `ip`; the new session's token. */
+  const login = (sub: string, username: string, ip: string, ua: string) => {
+    t += rng.int(1000, 5000);
+    add(t, { method: 'POST', uri: '/oauth/token', status: 200, clientIp: ip, userAgent: ua, bytesOut: 1100, grantType: 'password', loginUsername: username }, `user:${username}`);
+    return issueToken(rng, sub, t);
+  };
+  /** Account reads then payments to new payees with a token, from an address. */
+  const takeover = (tok: { token: string; claims: NonNullable<SimRequest['claims']> }, ip: string, ua: string, account: string, reads: number, pays: number) => {
+    for (let i = 0; i < reads + pays; i++) {
+      t += rng.int(3000, 20000);
+      const base = { clientIp: ip, userAgent: ua, token: tok.token, claims: tok.claims };
+      add(
+        t,
+        i >= reads
+          ? {
+              ...base,
+              method: 'POST',
+              uri: '/v1/payments',
+              status: 201,
+              bytesOut: 250,
+              tx: { amount: 900 + rng.int(0, 4000), currency: 'GBP', payee_id: `payee-${rng.hex(8)}`, account_id: account },
+            }
+          : {
+              ...base,
+              method: 'GET',
+              uri: i % 2 ? `/v1/accounts/${account}/transactions?page=${rng.int(1, 3)}` : `/v1/accounts/${account}`,
+              status: 200,
+              bytesOut: rng.int(400, 6000),
+            },
+        `sub:${tok.claims.sub}`,
+      );
+    }
+  };
   switch (family) {
     case 'token_theft': {
+      takeover({ token: victim.token as string, claims: victim.claims as NonNullable<SimRequest['claims']> }, foreignIp(), agent, who.account, 6, 6);
+      break;
+    }
+    case 'impossible_travel_login': {
       const ip = foreignIp();
-      for (let i = 0; i < 12; i++) {
-        t += rng.int(3000, 20000);
-        const pay = i >= 6;
-        add(
-          t,
-          pay
-            ? {
-                method: 'POST',
-                uri: '/v1/payments',
-                status: 201,
-                clientIp: ip,
-                userAgent: agent,
-                bytesOut: 250,
-                token: victim.token,
-                claims,
-                tx: { amount: 900 + rng.int(0, 4000), currency: 'EUR', payee_id: `payee-${rng.hex(6)}`, account_id: ownAccount },
-              }
-            : {
-                method: 'GET',
-                uri: i % 2 ? `/v1/accounts/${ownAccount}/transactions?page=${rng.int(1, 5)}` : `/v1/accounts/${ownAccount}`,
-                status: 200,
-                clientIp: ip,
-                userAgent: agent,
-                bytesOut: rng.int(400, 6000),
-                token: victim.token,
-                claims,
-              },
-          `sub:${claims.sub}`,
-        );
-      }
+      // A phishing kit replays the victim's own browser agent.
+      const ua = victim.userAgent;
+      takeover(login(who.sub, who.username, ip, ua), ip, ua, who.account, 3, 3);
       break;
     }
     case 'credential_stuffing':
@@ -156,78 +201,47 @@ function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, cust
       const cracked = new Set([rng.int(10, attempts - 20), rng.int(10, attempts - 20)]);
       for (let i = 0; i < attempts; i++) {
         t += distributed ? rng.int(2000, 9000) : rng.int(150, 900);
-        const username = rng.chance(0.6) ? `user${rng.int(0, 999)}@example.com` : `${rng.hex(8)}@mail.example`;
+        // The leaked list: some of the bank's customers, many addresses it never had.
+        const k = rng.int(0, 999);
+        const real = rng.chance(0.6) || cracked.has(i);
+        const username = real ? customerIds(k).username : `${rng.hex(8)}@mail.example`;
         const from = distributed ? foreignIp() : ip;
-        const ok = cracked.has(i);
-        add(
-          t,
-          { method: 'POST', uri: '/oauth/token', status: ok ? 200 : 401, clientIp: from, userAgent: agent, bytesOut: ok ? 900 : 120, loginUsername: username },
-          `user:${username}`,
-        );
-        if (ok) {
-          // The cracked account, used at once from the attacker's address.
-          const sub = `cust-${rng.hex(5)}`;
-          const stolen = token(rng, sub, t);
-          let u = t;
-          for (let k = 0; k < 6; k++) {
-            u += rng.int(1000, 5000);
-            add(
-              u,
-              k < 4
-                ? {
-                    method: 'GET',
-                    uri: `/v1/accounts/${40000000 + rng.int(0, 999) * 7}`,
-                    status: 200,
-                    clientIp: from,
-                    userAgent: agent,
-                    bytesOut: 600,
-                    token: stolen.token,
-                    claims: stolen.claims,
-                  }
-                : {
-                    method: 'POST',
-                    uri: '/v1/payments',
-                    status: 201,
-                    clientIp: from,
-                    userAgent: agent,
-                    bytesOut: 250,
-                    token: stolen.token,
-                    claims: stolen.claims,
-                    tx: {
-                      amount: 500 + rng.int(0, 3000),
-                      currency: 'EUR',
-                      payee_id: `payee-${rng.hex(6)}`,
-                      account_id: String(40000000 + rng.int(0, 999) * 7),
-                    },
-                  },
-              `sub:${sub}`,
-            );
-          }
+        if (!cracked.has(i)) {
+          add(
+            t,
+            { method: 'POST', uri: '/oauth/token', status: 401, clientIp: from, userAgent: agent, bytesOut: 120, grantType: 'password', loginUsername: username },
+            `user:${username}`,
+          );
+          continue;
         }
+        // A cracked customer's account, used at once from the attacker's address.
+        const mark = t;
+        const tok = login(customerIds(k).sub, username, from, agent);
+        takeover(tok, from, agent, customerIds(k).account, 4, 2);
+        t = mark;
       }
       break;
     }
     case 'bola_fast':
     case 'bola_slow': {
       const slow = family === 'bola_slow';
+      const tok = login(who.sub, who.username, victim.clientIp, victim.userAgent);
       const first = 40000000 + rng.int(0, 900) * 7;
       const n = slow ? 40 : 100;
       for (let i = 0; i < n; i++) {
         t += slow ? rng.int(40_000, 90_000) : rng.int(300, 700);
-        const target = first + i * 7;
         add(
           t,
           {
             method: 'GET',
-            uri: `/v1/accounts/${target}`,
+            uri: `/v1/accounts/${first + i * 7}`,
             status: rng.chance(0.9) ? 403 : 200,
             clientIp: victim.clientIp,
             userAgent: victim.userAgent,
             bytesOut: 150,
-            token: victim.token,
-            claims,
+            ...tok,
           },
-          `sub:${claims.sub}`,
+          `sub:${who.sub}`,
         );
       }
       break;
@@ -235,6 +249,7 @@ function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, cust
     case 'scraping_fast':
     case 'scraping_slow': {
       const slow = family === 'scraping_slow';
+      const tok = login(who.sub, who.username, victim.clientIp, victim.userAgent);
       const n = slow ? 60 : 200;
       for (let i = 0; i < n; i++) {
         t += slow ? rng.int(30_000, 80_000) : rng.int(150, 300);
@@ -242,38 +257,21 @@ function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, cust
           t,
           {
             method: 'GET',
-            uri: `/v1/accounts/${ownAccount}/transactions?page=${i + 1}`,
+            uri: `/v1/accounts/${who.account}/transactions?page=${i + 1}`,
             status: 200,
             clientIp: victim.clientIp,
             userAgent: victim.userAgent,
             bytesOut: rng.int(6000, 9000),
-            token: victim.token,
-            claims,
+            ...tok,
           },
-          `sub:${claims.sub}`,
+          `sub:${who.sub}`,
         );
       }
       break;
     }
     case 'payment_fraud': {
-      for (let i = 0; i < 3; i++) {
-        t += rng.int(20_000, 60_000);
-        add(
-          t,
-          {
-            method: 'POST',
-            uri: '/v1/payments',
-            status: 201,
-            clientIp: victim.clientIp,
-            userAgent: victim.userAgent,
-            bytesOut: 250,
-            token: victim.token,
-            claims,
-            tx: { amount: 4000 + rng.int(0, 8000), currency: 'EUR', payee_id: `payee-${rng.hex(6)}`, account_id: ownAccount },
-          },
-          `sub:${claims.sub}`,
-        );
-      }
+      const tok = login(who.sub, who.username, victim.clientIp, victim.userAgent);
+      takeover(tok, victim.clientIp, victim.userAgent, who.account, 1, 3);
       break;
     }
   }

@@ -1,7 +1,11 @@
-// A first, small traffic model of the demo bank API: customers with bearer tokens reading their accounts, listing
-// transactions and making payments, plus logins. Deterministic from its seed and start time. (The full simulator —
-// diurnal rhythm, travel, carriers, labelled attacks — grows from this in the end-to-end issue.)
-import { type Rng, seeded } from './random.js';
+// Steady load for tests and speed benchmarks: the demo bank's customers picked at random at a fixed mean rate, each
+// request one of the API's calls (login, account read, transaction list, payment), from documentation-range
+// addresses GeoIP does not place. Deterministic from its seed and start time. Realistic behaviour — homes, diurnal
+// sessions, travel, carriers, payroll — is the bank simulator's (bank.ts), which the demo, the default bundle and
+// the quality benchmark use.
+import { customerIds } from './customers.js';
+import { seeded } from './random.js';
+import { type DemoClaims, issueToken } from './tokens.js';
 
 export interface SimRequest {
   ts: number;
@@ -16,8 +20,12 @@ export interface SimRequest {
   bytesOut: number;
   /** The raw bearer token as a gateway would see it; writers decide whether the log carries it. */
   token?: string;
-  claims?: { sub: string; jti: string; sid: string; iat: number; exp: number; client_id: string };
+  claims?: DemoClaims;
+  /** The OAuth grant of a token request (password when loginUsername is set; refresh_token renews a session). */
+  grantType?: 'password' | 'refresh_token';
   loginUsername?: string;
+  /** Simulation metadata, never rendered: whose request this is (attacks pick victims by it). */
+  who?: { sub: string; username: string; account: string };
   tx?: { amount: number; currency: string; payee_id: string; account_id: string };
 }
 
@@ -35,15 +43,6 @@ interface Customer {
 
 const AGENTS = ['VigilBank/5.2 (iPhone; iOS 18.1)', 'VigilBank/5.2 (Android 15)', 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0'];
 
-const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-
-function issueToken(rng: Rng, sub: string, ts: number): { token: string; claims: NonNullable<SimRequest['claims']> } {
-  const iat = Math.floor(ts / 1000);
-  const claims = { sub, jti: rng.hex(16), sid: rng.hex(12), iat, exp: iat + 3600, client_id: 'vigil-bank-app' };
-  // Demo tokens are unsigned look-alikes: the gateway, not vigil, verifies real ones.
-  return { token: `${b64({ alg: 'RS256', typ: 'JWT', kid: 'demo' })}.${b64(claims)}.${rng.hex(43)}`, claims };
-}
-
 export interface TrafficOptions {
   seed: number;
   customers: number;
@@ -56,12 +55,12 @@ export function* generateTraffic(options: TrafficOptions): Generator<SimRequest>
   const rng = seeded(options.seed);
   const customers: Customer[] = [];
   for (let i = 0; i < options.customers; i++) {
-    const sub = `cust-${(100000 + i).toString(36)}`;
+    const { sub, username, account } = customerIds(i);
     const { token, claims } = issueToken(rng, sub, options.start);
     customers.push({
       sub,
-      username: `user${i}@example.com`,
-      accountId: String(40000000 + i * 7),
+      username,
+      accountId: account,
       ip: `198.51.${100 + (i % 50)}.${1 + (i % 250)}`,
       userAgent: rng.pick(AGENTS),
       payees: Array.from({ length: 3 }, () => `payee-${rng.hex(6)}`),
@@ -81,6 +80,7 @@ export function* generateTraffic(options: TrafficOptions): Generator<SimRequest>
       requestId: `${rng.hex(8)}-${(n++).toString(16)}`,
       clientIp: c.ip,
       userAgent: c.userAgent,
+      who: { sub: c.sub, username: c.username, account: c.accountId },
       latencyMs: rng.int(5, 120),
       bytesIn: rng.int(80, 600),
     };
@@ -88,7 +88,7 @@ export function* generateTraffic(options: TrafficOptions): Generator<SimRequest>
       const fresh = issueToken(rng, c.sub, ts);
       c.token = fresh.token;
       c.claims = fresh.claims;
-      yield { ...base, method: 'POST', uri: '/oauth/token', status: rng.chance(0.05) ? 401 : 200, bytesOut: 900, loginUsername: c.username };
+      yield { ...base, method: 'POST', uri: '/oauth/token', status: rng.chance(0.05) ? 401 : 200, bytesOut: 900, grantType: 'password', loginUsername: c.username };
     } else if (roll < 0.5) {
       yield { ...base, method: 'GET', uri: `/v1/accounts/${c.accountId}`, status: 200, bytesOut: rng.int(300, 800), token: c.token, claims: c.claims };
     } else if (roll < 0.9) {

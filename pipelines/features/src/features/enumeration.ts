@@ -42,6 +42,7 @@ export class Enumeration implements FeatureFamily {
     'denied_share_10m',
     'sequential_ids_10m_log',
     'schema_reject_share_10m',
+    'denied_1h_log',
   ];
   readonly role = 'principal';
   readonly params: Record<string, number | string>;
@@ -93,6 +94,7 @@ export class Enumeration implements FeatureFamily {
     out[offset + 3] = c.count(0, t, DENIED) / total10;
     out[offset + 4] = logCount(c.count(0, t, SEQUENTIAL));
     out[offset + 5] = c.count(0, t, REJECTED) / total10;
+    out[offset + 6] = logCount(c.count(1, t, DENIED));
   }
 
   stateBytes(): number {

@@ -5,9 +5,10 @@
 //   but gives no distance.
 // - Mobile carriers often geolocate to another city of the same country: distances within a country are reduced by
 //   a tolerance (500 km by default) before they count, and across a border by a smaller one (GeoIP error).
+// - geo_country_new: the country is not among the (up to four) the principal was seen in before.
 // Speed divides by at least one minute so two requests in the same second do not read as infinite speed.
-import type { AccessEvent } from '@vigil/events';
-import { type GeoLookup, haversineKm } from '../geo/lookup.js';
+import { type AccessEvent, haversineKm } from '@vigil/events';
+import type { GeoLookup } from '../geo/lookup.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, MINUTE } from './feature.js';
 
@@ -18,6 +19,8 @@ interface Place {
   lon: number;
   /** Event time of the last city-level fix; NaN before the first. */
   fixAt: number;
+  /** Countries seen in the state's lifetime (30 days since last seen), most recent last, at most four. */
+  countries: string[];
 }
 
 export interface GeoOptions {
@@ -27,7 +30,7 @@ export interface GeoOptions {
 }
 
 export class GeoJump implements FeatureFamily {
-  readonly names = ['geo_known', 'geo_country_changed', 'geo_distance_km_log', 'geo_speed_kmh_log'];
+  readonly names = ['geo_known', 'geo_country_changed', 'geo_distance_km_log', 'geo_speed_kmh_log', 'geo_country_new'];
   readonly role = 'principal';
   readonly params: Record<string, number>;
   private readonly state: KeyedState<Place>;
@@ -45,13 +48,19 @@ export class GeoJump implements FeatureFamily {
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
-    out.fill(0, offset, offset + 4);
+    out.fill(0, offset, offset + 5);
     const here = this.geo.lookup(event.client_ip);
     if (!here) return;
     out[offset] = 1;
-    const s = this.state.get(principal, event.ts, () => ({ last: event.ts, country: '', lat: 0, lon: 0, fixAt: Number.NaN }));
+    const s = this.state.get(principal, event.ts, () => ({ last: event.ts, country: '', lat: 0, lon: 0, fixAt: Number.NaN, countries: [] }));
     const t = keyTime(s, event.ts);
     if (s.country !== '' && s.country !== here.country) out[offset + 1] = 1;
+    // A country this principal has not been seen in: a VPN user hopping back to their usual exit is not travelling.
+    const known = s.countries.indexOf(here.country);
+    if (s.countries.length > 0 && known < 0) out[offset + 4] = 1;
+    if (known >= 0) s.countries.splice(known, 1);
+    s.countries.push(here.country);
+    if (s.countries.length > 4) s.countries.shift();
     if (here.city !== '') {
       if (!Number.isNaN(s.fixAt)) {
         const tolerance = s.country === here.country ? this.options.sameCountryToleranceKm : this.options.crossBorderToleranceKm;
@@ -68,6 +77,6 @@ export class GeoJump implements FeatureFamily {
   }
 
   stateBytes(): number {
-    return this.state.size * 160;
+    return this.state.size * 200;
   }
 }

@@ -73,12 +73,5 @@ export class MmdbGeoLookup implements GeoLookup {
   }
 }
 
-const EARTH_RADIUS_KM = 6371.0088;
-
-export function haversineKm(a: Pick<GeoPoint, 'lat' | 'lon'>, b: Pick<GeoPoint, 'lat' | 'lon'>): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
-}
+// The distance formula lives in @vigil/events, shared with the simulator.
+export { haversineKm } from '@vigil/events';

@@ -22,7 +22,7 @@ Commands:
                             The detector offline over a log, in event time: decision records (JSON Lines)
   explain REQUEST_ID (--decisions FILE | --config FILE) [--json]
                             Why a decision was taken: action, scores, context, reasons
-  simulate --format F --out FILE [--events N] [--seed N] [--credentials bearer|claims] [--attacks N --labels FILE]
+  simulate --format F --out FILE [--events N] [--seed N] [--profile bank|steady] [--attacks N --labels FILE]
                             Write seeded demo-bank traffic as a gateway log, with labelled attacks if asked
   config check [--service S] FILE
                             Validate a config of the detector (default), revoker or alerter (YAML; VIGIL_* overrides apply)
@@ -111,15 +111,20 @@ its threshold, or a feature's value against its usual value with its share of th
 in ClickHouse (the detector config's clickhouse section; the detector stores every decision record, shadow ones
 marked) or a decisions file written by vigil replay. --json prints the records.
 `,
-  simulate: `Usage: vigil simulate --format F --out FILE [--events N] [--seed N] [--customers N] [--credentials bearer|claims]
-       [--attacks N --labels FILE]
+  simulate: `Usage: vigil simulate --format F --out FILE [--events N] [--seed N] [--customers N] [--profile bank|steady]
+       [--credentials bearer|claims] [--attacks N --labels FILE]
 
-Writes seeded demo-bank traffic as the given gateway's JSON access log. --credentials bearer logs raw
-Authorization headers (as Kong's default serializer did); claims logs decoded claims and a fingerprint computed by
-the gateway (the recommended set-up).
---attacks N weaves N attacks of each family (token theft, credential stuffing concentrated and distributed, BOLA
-fast and slow, scraping fast and slow, payment fraud) into the traffic and writes one label per attack request to
---labels (request_id, attack_id, family, principal); npm run bench:quality scores a bundle against them.
+Writes seeded demo-bank traffic as the given gateway's JSON access log, from midnight of 2 November 2026. The bank
+profile (the default; 5,000 customers, about 25 requests each a day) has homes in real UK cities (addresses the
+bundled GeoIP database places there), mobile carriers, sessions following the local day with logins and token
+refreshes, habitual payments, travellers, VPN users and business payroll batches. --profile steady is a fixed-rate
+load of the same API calls (1,000 customers, one request every 50 ms) for load tests.
+--credentials bearer logs raw Authorization headers (as Kong's default serializer did); claims logs decoded claims
+and a fingerprint computed by the gateway (the recommended set-up).
+--attacks N weaves N attacks of each family (token theft, impossible-travel login, credential stuffing concentrated
+and distributed, BOLA fast and slow, scraping fast and slow, payment fraud) into the traffic and writes one label per
+attack request to --labels (request_id, attack_id, family, principal); npm run bench:quality scores a bundle
+against them.
 `,
   config: `Usage: vigil config check [--service detector|revoker|alerter] FILE | vigil config schema [--service detector|revoker|alerter]
 

@@ -1,9 +1,12 @@
-// `vigil simulate`: seeded demo-bank traffic written as a gateway log.
+// `vigil simulate`: seeded demo-bank traffic written as a gateway log. The default profile is the bank simulator
+// (homes, diurnal sessions, travel, carriers, payroll; starts at midnight); `--profile steady` is a fixed-rate load
+// of the same API calls for load tests, from addresses GeoIP does not place.
 
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
-import { type AttackLabel, type CredentialMode, generateTraffic, renderRecord, withAttacks } from '@vigil/simulator';
+import { MmdbGeoLookup } from '@vigil/features';
+import { type AttackLabel, BANK_REQUESTS_PER_CUSTOMER_DAY, type CredentialMode, generateBank, generateTraffic, renderRecord, withAttacks } from '@vigil/simulator';
 
 export async function simulate(args: {
   format?: string;
@@ -14,9 +17,12 @@ export async function simulate(args: {
   credentials?: string;
   attacks?: string;
   labels?: string;
+  profile?: string;
 }): Promise<number> {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.out) {
-    process.stderr.write(`usage: vigil simulate --format ${GATEWAY_FORMATS.join('|')} --out FILE [--events N] [--seed N]\n`);
+    process.stderr.write(
+      `usage: vigil simulate --format ${GATEWAY_FORMATS.join('|')} --out FILE [--events N] [--seed N] [--customers N] [--profile bank|steady] [--attacks N --labels FILE]\n`,
+    );
     return 2;
   }
   const mode = (args.credentials ?? 'bearer') as CredentialMode;
@@ -31,17 +37,26 @@ export async function simulate(args: {
     process.stderr.write('vigil simulate: --attacks N (per family) needs --labels FILE for the attack labels\n');
     return 2;
   }
-  const start = Date.UTC(2026, 10, 2, 8, 0, 0);
+  const profile = args.profile ?? 'bank';
+  if (profile !== 'bank' && profile !== 'steady') {
+    process.stderr.write('vigil simulate: --profile is bank (realistic customers, the default) or steady (a fixed-rate load)\n');
+    return 2;
+  }
   const seed = Number(args.seed ?? '1');
-  const benign = generateTraffic({ seed, customers: Number(args.customers ?? '1000'), start, meanGapMs: 50 });
+  const customers = Number(args.customers ?? (profile === 'bank' ? '5000' : '1000'));
+  const start = profile === 'bank' ? Date.UTC(2026, 10, 2) : Date.UTC(2026, 10, 2, 8);
+  const benign =
+    profile === 'bank'
+      ? generateBank({ seed, customers, start, geo: MmdbGeoLookup.bundled() })
+      : generateTraffic({ seed, customers, start, meanGapMs: 50 });
+  // How long the log will last, roughly: attacks start after an hour and end two hours before it does, so each has
+  // history before and after it.
+  const durationMs = profile === 'bank' ? (total / (customers * BANK_REQUESTS_PER_CUSTOMER_DAY)) * 86_400_000 : total * 50;
   const labelsOut = args.labels ? createWriteStream(args.labels) : undefined;
   const pendingLabels: AttackLabel[] = [];
-  // Attacks start after ten minutes and end an hour before the log does, so each has history before and after it.
   const traffic =
     perFamily > 0
-      ? withAttacks(benign, { seed, perFamily, start: start + 600_000, spanMs: Math.max(60_000, Number(args.events ?? '100000') * 50 - 4_200_000) }, (l) =>
-          pendingLabels.push(l),
-        )
+      ? withAttacks(benign, { seed, perFamily, start: start + 3_600_000, spanMs: Math.max(60_000, durationMs - 3 * 3_600_000) }, (l) => pendingLabels.push(l))
       : benign;
   for (let i = 0; i < total; i++) {
     const r = traffic.next().value;
