@@ -55,14 +55,17 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
   return [
     {
       name: 'impossible_travel',
-      needs: ['geo_country_changed', 'geo_speed_kmh_log', 'geo_country_new', 'token_networks_1h_log'],
+      // geo_country_new and token_networks_1h_log refine it where the schema has them (without: every border jump
+      // counts, and as a copied token).
+      needs: ['geo_country_changed', 'geo_speed_kmh_log'],
       enabled: travel.enabled,
       evaluate: (x) => {
         const speed = Math.expm1(x.feature('geo_speed_kmh_log') ?? 0);
         if (x.feature('geo_country_changed') !== 1 || speed <= travel.min_speed_kmh) return [];
-        if (travel.only_new_countries && x.feature('geo_country_new') !== 1) return [];
+        if (travel.only_new_countries && x.feature('geo_country_new') === 0) return [];
         // The same token from a second network within the hour is a copied token; a fresh one is a new login.
-        const replayed = count(x.feature('token_networks_1h_log')) >= 2;
+        const networks = x.feature('token_networks_1h_log');
+        const replayed = networks === undefined || count(networks) >= 2;
         return [hit('impossible_travel', replayed ? travel.action : travel.new_session_action, 'principal', 'geo_speed_kmh', Math.round(speed), travel.min_speed_kmh)];
       },
     },

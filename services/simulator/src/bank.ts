@@ -277,7 +277,8 @@ function session(c: Customer, t: number, rng: Rng, id: () => string): SimRequest
         call({ method: 'GET', uri: `/v1/accounts/${acct}/transactions?page=${page}`, status: 200, bytesOut: rng.int(2000, 9000) });
       }
     } else if (roll < 0.7) {
-      call({ method: 'GET', uri: `/v1/accounts/${account()}`, status: 200, bytesOut: rng.int(300, 800) });
+      // Now and then a stale link: an account closed or a card replaced since the app cached it.
+      call({ method: 'GET', uri: `/v1/accounts/${account()}`, status: rng.chance(0.005) ? 404 : 200, bytesOut: rng.int(300, 800) });
     } else if (roll < 0.8) {
       call({ method: 'GET', uri: '/v1/payees', status: 200, bytesOut: rng.int(400, 2500) });
     } else if (roll < (c.business ? 0.95 : 0.86)) {

@@ -11,7 +11,7 @@ import { type AccessEvent, type DeadLetter, type Decision, GATEWAY_FORMATS, type
 import { FeatureExtractor, FeatureStream, MmdbGeoLookup } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
 import { ReplayDecider } from '@vigil/scoring';
-import { type AttackLabel, evaluateDetection, generateTraffic, malformedRecords, renderRecord, withAttacks } from '@vigil/simulator';
+import { type AttackLabel, BANK_REQUESTS_PER_CUSTOMER_DAY, evaluateDetection, generateBank, malformedRecords, renderRecord, withAttacks } from '@vigil/simulator';
 import { defaultBundleDir } from './default-bundle.js';
 import { DEMO_PEPPER } from './pepper.js';
 
@@ -44,11 +44,16 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   out.write(`vigil demo — ${total} simulated ${format} records with ${perFamily} attacks per family, seed ${seed}, in-memory bus (no external services)\n`);
 
   const bus = new MemoryBus();
-  const start = Date.UTC(2026, 10, 2, 8, 0, 0);
+  const start = Date.UTC(2026, 10, 2);
   const labels: AttackLabel[] = [];
+  // 5,000 customers of the bank simulator make about 125,000 requests a day; attacks fall between the second hour and
+  // two hours before the end, so each has history before and after it.
+  const customers = 5000;
+  const geo = MmdbGeoLookup.bundled();
+  const durationMs = (total / (customers * BANK_REQUESTS_PER_CUSTOMER_DAY)) * 86_400_000;
   const traffic = withAttacks(
-    generateTraffic({ seed, customers: 2000, start, meanGapMs: 40 }),
-    { seed, perFamily, start: start + 600_000, spanMs: Math.max(60_000, total * 40 - 4_200_000) },
+    generateBank({ seed, customers, start, geo }),
+    { seed, perFamily, start: start + 3_600_000, spanMs: Math.max(60_000, durationMs - 3 * 3_600_000) },
     (l) => labels.push(l),
   );
   const input: { value: Buffer }[] = [];
@@ -94,7 +99,6 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   const events = bus.topic<AccessEvent>('vigil.access.by-principal');
 
   // Features in event time, the default bundle and the policy: the detector's decision path (what vigil replay runs).
-  const geo = MmdbGeoLookup.bundled();
   const extractor = FeatureExtractor.standard(geo);
   let bundle: ModelBundle;
   try {
