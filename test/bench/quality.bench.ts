@@ -85,7 +85,13 @@ const decider = ReplayDecider.forBundle({
     for (const d of ds) if (d.active.action !== 'allow' && d.active.ts >= evalFrom) decisions.push(d.active);
   },
 });
-await logFeatures({ adapter: adapterFor('kong', { pepper }), input: join(dir, 'test.jsonl'), boundMs: 2000, extractor: live, onRows: (rows) => decider.push(rows) });
+await logFeatures({
+  adapter: adapterFor('kong', { pepper }),
+  input: join(dir, 'test.jsonl'),
+  boundMs: 2000,
+  extractor: live,
+  onRows: (rows) => decider.push(rows),
+});
 await decider.flush();
 
 // What the false alerts are about: the reasons that lead them (the SOC's first question, and the modeller's).
@@ -93,14 +99,6 @@ const leading = new Map<string, number>();
 for (const d of decisions)
   if (!labelled.has(d.request_id)) leading.set(d.reasons[0]?.feature ?? '(none)', (leading.get(d.reasons[0]?.feature ?? '(none)') ?? 0) + 1);
 const topReasons = [...leading].sort((a, b) => b[1] - a[1]).slice(0, 8);
-if (process.env.QUALITY_DEBUG) {
-  const who = new Map<string, number>();
-  for (const d of decisions) if (!labelled.has(d.request_id)) { const k = `${d.principal.sub ?? d.principal.username ?? 'ip:' + d.principal.client_ip} ${d.reasons[0]?.feature}`; who.set(k, (who.get(k) ?? 0) + 1); }
-  console.log([...who].sort((a, b) => b[1] - a[1]).slice(0, 10));
-  const top = [...who].sort((a, b) => b[1] - a[1])[0]?.[0].split(' ')[0];
-  for (const d of decisions.filter((x) => x.principal.sub === top).slice(0, 8)) console.log(new Date(d.ts).toISOString(), d.request_id, labelled.has(d.request_id), JSON.stringify(d.reasons[0]), d.principal.client_ip);
-  console.log(labels.filter((l) => l.principal === `sub:${top}`).slice(0, 3));
-}
 
 // 4. The table.
 const q = evaluateDetection(decisions, labels, principalDays.size);

@@ -46,14 +46,12 @@ for await (const line of createInterface({ input: createReadStream(join(dir, 're
 const peer = (performance.now() - t0) / 1000;
 
 // vigil replay's path.
-// A fresh extractor: the one that fed training holds the training log's state (its principals, at its event times).
-const live = FeatureExtractor.standard(geo);
 t0 = performance.now();
 const out = new JsonlFileSink<Decision>(join(dir, 'decisions.jsonl'));
 let decided = 0;
 const decider = ReplayDecider.forBundle({
   bundle,
-  extractor: live,
+  extractor,
   geo,
   dryRun: true,
   onDecisions: async (ds) => {
@@ -66,7 +64,7 @@ const r = await logFeatures({
   adapter: adapterFor('kong', { pepper }),
   input: join(dir, 'replay.jsonl'),
   boundMs: 2000,
-  extractor: live,
+  extractor,
   onRows: (rows) => decider.push(rows),
 });
 await decider.flush();

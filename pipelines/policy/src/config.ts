@@ -67,6 +67,15 @@ export const policyConfigSchema = z
             action: z.enum(ACTING).default('throttle'),
           })
           .prefault({}),
+        token_replay: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            action: z
+              .enum(ACTING)
+              .default('revoke')
+              .describe('One token from another client (user agent or certificate) and another network within 10 minutes: a copied token.'),
+          })
+          .prefault({}),
         enumeration: z
           .strictObject({
             enabled: z.boolean().default(true),
@@ -98,11 +107,7 @@ export const policyConfigSchema = z
         payment_anomaly: z
           .strictObject({
             enabled: z.boolean().default(true),
-            min_conjunction: z
-              .number()
-              .positive()
-              .default(2)
-              .describe('tx_conjunction (new payee × amount z-score × unusual hour) at or above this.'),
+            min_conjunction: z.number().positive().default(2).describe('tx_conjunction (new payee × amount z-score × unusual hour) at or above this.'),
             action: z.enum(ACTING).default('step_up'),
           })
           .prefault({}),

@@ -15,6 +15,8 @@ const NAMES = [
   'distinct_objects_1h_log',
   'active_minutes_1h',
   'tx_conjunction',
+  'token_agent_changed_10m',
+  'token_network_changed_10m',
 ];
 const config = (over: unknown = {}): PolicyConfig => policyConfigSchema.parse(over);
 const allow: ModelVerdict = { score: 0.1, action: 'allow', scores: { iforest: 0.1, autoencoder: 0.1 }, reasons: [] };
@@ -64,6 +66,9 @@ describe('decision policy', () => {
     expect(pay).toMatchObject({ action: 'step_up', rules: ['payment_anomaly'] });
     expect(pay.reasons[0]).toMatchObject({ feature: 'rule:payment_anomaly:tx_conjunction', value: 3.2, baseline: 2 });
     expect(p.decide(input({ tx_conjunction: 1.9 })).action).toBe('allow');
+    // A token from another client and another network within minutes is a copy, wherever GeoIP places it.
+    expect(p.decide(input({ token_agent_changed_10m: 1, token_network_changed_10m: 1 }))).toMatchObject({ action: 'revoke', rules: ['token_replay'] });
+    expect(p.decide(input({ token_network_changed_10m: 1 })).action).toBe('allow');
   });
 
   it('steps up a login that succeeds after a burst of failures', () => {
@@ -155,7 +160,15 @@ describe('decision policy', () => {
 
   it('turns off, and reports, enabled rules the feature schema cannot feed', () => {
     const p = new DecisionPolicy(config(), ['req_1m_log']);
-    expect(p.inactiveRules).toEqual(['impossible_travel', 'enumeration', 'sustained_activity', 'payment_anomaly', 'stuffing_success', 'ip_stuffing']);
+    expect(p.inactiveRules).toEqual([
+      'impossible_travel',
+      'token_replay',
+      'enumeration',
+      'sustained_activity',
+      'payment_anomaly',
+      'stuffing_success',
+      'ip_stuffing',
+    ]);
     expect(p.decide({ ...input({}), v: [3] }).action).toBe('allow');
   });
 

@@ -66,7 +66,20 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
         // The same token from a second network within the hour is a copied token; a fresh one is a new login.
         const networks = x.feature('token_networks_1h_log');
         const replayed = networks === undefined || count(networks) >= 2;
-        return [hit('impossible_travel', replayed ? travel.action : travel.new_session_action, 'principal', 'geo_speed_kmh', Math.round(speed), travel.min_speed_kmh)];
+        return [
+          hit('impossible_travel', replayed ? travel.action : travel.new_session_action, 'principal', 'geo_speed_kmh', Math.round(speed), travel.min_speed_kmh),
+        ];
+      },
+    },
+    {
+      // A copied token where GeoIP cannot tell (an address it does not place, or places only by country): the same
+      // token from another client and another network within minutes, which one person's session never does.
+      name: 'token_replay',
+      needs: ['token_agent_changed_10m', 'token_network_changed_10m'],
+      enabled: config.token_replay.enabled,
+      evaluate: (x) => {
+        if (x.feature('token_agent_changed_10m') !== 1 || x.feature('token_network_changed_10m') !== 1) return [];
+        return [hit('token_replay', config.token_replay.action, 'principal', 'token_agent_and_network_changed', 1, 0)];
       },
     },
     {
@@ -97,7 +110,9 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
       evaluate: (x) => {
         const minutes = x.feature('active_minutes_1h') ?? 0;
         if (minutes < config.sustained_activity.min_active_minutes) return [];
-        return [hit('sustained_activity', config.sustained_activity.action, 'principal', 'active_minutes_1h', minutes, config.sustained_activity.min_active_minutes)];
+        return [
+          hit('sustained_activity', config.sustained_activity.action, 'principal', 'active_minutes_1h', minutes, config.sustained_activity.min_active_minutes),
+        ];
       },
     },
     {
@@ -107,7 +122,16 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
       evaluate: (x) => {
         const c = x.feature('tx_conjunction') ?? 0;
         if (c < config.payment_anomaly.min_conjunction) return [];
-        return [hit('payment_anomaly', config.payment_anomaly.action, 'principal', 'tx_conjunction', Math.round(c * 100) / 100, config.payment_anomaly.min_conjunction)];
+        return [
+          hit(
+            'payment_anomaly',
+            config.payment_anomaly.action,
+            'principal',
+            'tx_conjunction',
+            Math.round(c * 100) / 100,
+            config.payment_anomaly.min_conjunction,
+          ),
+        ];
       },
     },
     {

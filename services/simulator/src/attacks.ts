@@ -151,11 +151,22 @@ function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, seen
   /** A successful password login as `username` from `ip`; the new session's token. */
   const login = (sub: string, username: string, ip: string, ua: string) => {
     t += rng.int(1000, 5000);
-    add(t, { method: 'POST', uri: '/oauth/token', status: 200, clientIp: ip, userAgent: ua, bytesOut: 1100, grantType: 'password', loginUsername: username }, `user:${username}`);
+    add(
+      t,
+      { method: 'POST', uri: '/oauth/token', status: 200, clientIp: ip, userAgent: ua, bytesOut: 1100, grantType: 'password', loginUsername: username },
+      `user:${username}`,
+    );
     return issueToken(rng, sub, t);
   };
   /** Account reads then payments to new payees with a token, from an address. */
-  const takeover = (tok: { token: string; claims: NonNullable<SimRequest['claims']> }, ip: string, ua: string, account: string, reads: number, pays: number) => {
+  const takeover = (
+    tok: { token: string; claims: NonNullable<SimRequest['claims']> },
+    ip: string,
+    ua: string,
+    account: string,
+    reads: number,
+    pays: number,
+  ) => {
     for (let i = 0; i < reads + pays; i++) {
       t += rng.int(3000, 20000);
       const base = { clientIp: ip, userAgent: ua, token: tok.token, claims: tok.claims };
@@ -209,7 +220,16 @@ function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, seen
         if (!cracked.has(i)) {
           add(
             t,
-            { method: 'POST', uri: '/oauth/token', status: 401, clientIp: from, userAgent: agent, bytesOut: 120, grantType: 'password', loginUsername: username },
+            {
+              method: 'POST',
+              uri: '/oauth/token',
+              status: 401,
+              clientIp: from,
+              userAgent: agent,
+              bytesOut: 120,
+              grantType: 'password',
+              loginUsername: username,
+            },
             `user:${username}`,
           );
           continue;

@@ -12,7 +12,7 @@
 // - business customers in office hours, each paying its payroll in one batch some time during the simulated days.
 // The stream is infinite and in time order; callers take what they need.
 
-import { haversineKm } from '@vigil/events';
+import { haversineKm, MinHeap } from '@vigil/events';
 import { customerIds } from './customers.js';
 import { DESTINATIONS, findPlaces, host, type Locator, type Net, VPN_COUNTRIES } from './places.js';
 import { type Rng, seeded } from './random.js';
@@ -79,49 +79,6 @@ export interface Customer {
 
 type Pending = { ts: number; seq: number; request?: SimRequest; session?: Customer };
 
-/** A binary min-heap on (ts, seq): the order of equal times is the order of scheduling, so runs repeat exactly. */
-class Agenda {
-  private readonly items: Pending[] = [];
-  private seq = 0;
-  get size() {
-    return this.items.length;
-  }
-  push(p: Omit<Pending, 'seq'>) {
-    const items = this.items;
-    items.push({ ...p, seq: this.seq++ });
-    let i = items.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.less(items[i] as Pending, items[parent] as Pending)) break;
-      [items[i], items[parent]] = [items[parent] as Pending, items[i] as Pending];
-      i = parent;
-    }
-  }
-  pop(): Pending | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last) {
-      items[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < items.length && this.less(items[l] as Pending, items[m] as Pending)) m = l;
-        if (r < items.length && this.less(items[r] as Pending, items[m] as Pending)) m = r;
-        if (m === i) break;
-        [items[i], items[m]] = [items[m] as Pending, items[i] as Pending];
-        i = m;
-      }
-    }
-    return top;
-  }
-  private less(a: Pending, b: Pending) {
-    return a.ts < b.ts || (a.ts === b.ts && a.seq < b.seq);
-  }
-}
-
 /** The customers of a simulation: who they are, where they live and travel (its own stream of randomness). */
 export function bankCustomers(options: BankOptions): Customer[] {
   const home = options.homeCountry ?? 'GB';
@@ -137,7 +94,10 @@ export function* generateBank(options: BankOptions): Generator<SimRequest> {
   const offset = (options.utcOffsetHours ?? 0) * HOUR;
   const customers = bankCustomers(options);
 
-  const agenda = new Agenda();
+  // Equal times come out in the order they were scheduled, so runs repeat exactly.
+  let seq = 0;
+  const heap = new MinHeap<Pending>((a, b) => a.ts < b.ts || (a.ts === b.ts && a.seq < b.seq));
+  const agenda = { push: (p: Omit<Pending, 'seq'>) => heap.push({ ...p, seq: seq++ }), pop: () => heap.pop() };
   const peakRetail = Math.max(...RETAIL_DAY);
   const meanRetail = RETAIL_DAY.reduce((a, b) => a + b, 0) / 24;
   const peakOffice = Math.max(...OFFICE_DAY);

@@ -88,7 +88,15 @@ export function* generateTraffic(options: TrafficOptions): Generator<SimRequest>
       const fresh = issueToken(rng, c.sub, ts);
       c.token = fresh.token;
       c.claims = fresh.claims;
-      yield { ...base, method: 'POST', uri: '/oauth/token', status: rng.chance(0.05) ? 401 : 200, bytesOut: 900, grantType: 'password', loginUsername: c.username };
+      yield {
+        ...base,
+        method: 'POST',
+        uri: '/oauth/token',
+        status: rng.chance(0.05) ? 401 : 200,
+        bytesOut: 900,
+        grantType: 'password',
+        loginUsername: c.username,
+      };
     } else if (roll < 0.5) {
       yield { ...base, method: 'GET', uri: `/v1/accounts/${c.accountId}`, status: 200, bytesOut: rng.int(300, 800), token: c.token, claims: c.claims };
     } else if (roll < 0.9) {

@@ -8,6 +8,8 @@
 // The watermark only moves when items arrive: at the end of a finite input call flush(); a live stream's last
 // items wait for the next arrival (or a flush on shutdown).
 
+import { MinHeap } from '@vigil/events';
+
 interface Held<T> {
   ts: number;
   id: string;
@@ -15,7 +17,7 @@ interface Held<T> {
 }
 
 export class ReorderBuffer<T> {
-  private heap: Held<T>[] = [];
+  private readonly heap = new MinHeap<Held<T>>((a, b) => a.ts < b.ts || (a.ts === b.ts && a.id < b.id));
   private maxTs = Number.NEGATIVE_INFINITY;
   late = 0;
 
@@ -26,7 +28,7 @@ export class ReorderBuffer<T> {
   }
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   /** Adds an item; returns the items now due, in (ts, id) order. */
@@ -35,7 +37,7 @@ export class ReorderBuffer<T> {
       this.late++;
       return [...this.release(this.watermark), item];
     }
-    this.insert({ ts, id, item });
+    this.heap.push({ ts, id, item });
     if (ts > this.maxTs) this.maxTs = ts;
     return this.release(this.watermark);
   }
@@ -47,10 +49,10 @@ export class ReorderBuffer<T> {
 
   /** Rebuilds a buffer from a checkpoint: its clock and the items it held. */
   restore(clock: { maxTs: number; late: number }, items: Iterable<{ ts: number; id: string; item: T }>): void {
-    this.heap = [];
+    this.heap.clear();
     this.maxTs = clock.maxTs;
     this.late = clock.late;
-    for (const h of items) this.insert(h);
+    for (const h of items) this.heap.push(h);
   }
 
   /** Releases everything held, in order (end of input, shutdown). */
@@ -60,44 +62,7 @@ export class ReorderBuffer<T> {
 
   private release(upTo: number): T[] {
     const out: T[] = [];
-    while (this.heap.length > 0 && (this.heap[0] as Held<T>).ts <= upTo) out.push(this.pop().item);
+    while (this.heap.size > 0 && (this.heap.peek() as Held<T>).ts <= upTo) out.push((this.heap.pop() as Held<T>).item);
     return out;
-  }
-
-  private static before<T>(a: Held<T>, b: Held<T>): boolean {
-    return a.ts < b.ts || (a.ts === b.ts && a.id < b.id);
-  }
-
-  private insert(h: Held<T>) {
-    const heap = this.heap;
-    heap.push(h);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!ReorderBuffer.before(heap[i] as Held<T>, heap[parent] as Held<T>)) break;
-      [heap[i], heap[parent]] = [heap[parent] as Held<T>, heap[i] as Held<T>];
-      i = parent;
-    }
-  }
-
-  private pop(): Held<T> {
-    const heap = this.heap;
-    const top = heap[0] as Held<T>;
-    const last = heap.pop() as Held<T>;
-    if (heap.length > 0) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && ReorderBuffer.before(heap[l] as Held<T>, heap[m] as Held<T>)) m = l;
-        if (r < heap.length && ReorderBuffer.before(heap[r] as Held<T>, heap[m] as Held<T>)) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m] as Held<T>, heap[i] as Held<T>];
-        i = m;
-      }
-    }
-    return top;
   }
 }

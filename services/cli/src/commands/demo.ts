@@ -11,7 +11,15 @@ import { type AccessEvent, type DeadLetter, type Decision, GATEWAY_FORMATS, type
 import { FeatureExtractor, FeatureStream, MmdbGeoLookup } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
 import { ReplayDecider } from '@vigil/scoring';
-import { type AttackLabel, BANK_REQUESTS_PER_CUSTOMER_DAY, evaluateDetection, generateBank, malformedRecords, renderRecord, withAttacks } from '@vigil/simulator';
+import {
+  type AttackLabel,
+  BANK_REQUESTS_PER_CUSTOMER_DAY,
+  evaluateDetection,
+  generateBank,
+  malformedRecords,
+  renderRecord,
+  withAttacks,
+} from '@vigil/simulator';
 import { defaultBundleDir } from './default-bundle.js';
 import { DEMO_PEPPER } from './pepper.js';
 

@@ -6,7 +6,15 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
 import { MmdbGeoLookup } from '@vigil/features';
-import { type AttackLabel, BANK_REQUESTS_PER_CUSTOMER_DAY, type CredentialMode, generateBank, generateTraffic, renderRecord, withAttacks } from '@vigil/simulator';
+import {
+  type AttackLabel,
+  BANK_REQUESTS_PER_CUSTOMER_DAY,
+  type CredentialMode,
+  generateBank,
+  generateTraffic,
+  renderRecord,
+  withAttacks,
+} from '@vigil/simulator';
 
 export async function simulate(args: {
   format?: string;
@@ -46,9 +54,7 @@ export async function simulate(args: {
   const customers = Number(args.customers ?? (profile === 'bank' ? '5000' : '1000'));
   const start = profile === 'bank' ? Date.UTC(2026, 10, 2) : Date.UTC(2026, 10, 2, 8);
   const benign =
-    profile === 'bank'
-      ? generateBank({ seed, customers, start, geo: MmdbGeoLookup.bundled() })
-      : generateTraffic({ seed, customers, start, meanGapMs: 50 });
+    profile === 'bank' ? generateBank({ seed, customers, start, geo: MmdbGeoLookup.bundled() }) : generateTraffic({ seed, customers, start, meanGapMs: 50 });
   // How long the log will last, roughly: attacks start after an hour and end two hours before it does, so each has
   // history before and after it.
   const durationMs = profile === 'bank' ? (total / (customers * BANK_REQUESTS_PER_CUSTOMER_DAY)) * 86_400_000 : total * 50;
