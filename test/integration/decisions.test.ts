@@ -149,7 +149,9 @@ describe('decision stage on Kafka', () => {
     expect(reasons.every((r, i) => close(r.value, (r0[i] as Decision['reasons'][number]).value))).toBe(true);
     const text = vigilCli(['explain', explained.request_id, '--config', configFile]).stdout;
     expect(text).toContain(`${explained.action.toUpperCase()} principal — dry run`);
-    expect(text).toContain(explained.reasons[0]?.feature as string);
+    // A rule's reason (rule:<name>:<evidence>) reads "rule <name>:<evidence>" in the text.
+    const lead = explained.reasons[0]?.feature as string;
+    expect(text).toContain(lead.startsWith('rule:') ? `rule ${lead.slice('rule:'.length)}` : lead);
 
     // Hot swap: a second bundle, written elsewhere and renamed into place.
     trainTestBundle(dir, join(dir, 'next'), PEPPER, 1);
