@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
-import type { Decision } from '@vigil/events';
+import { type Decision, principalKey } from '@vigil/events';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
 import { ReplayDecider } from '@vigil/scoring';
 import { type AttackLabel, evaluateDetection, generateBank, renderRecord, type SimRequest, withAttacks } from '@vigil/simulator';
@@ -68,7 +68,7 @@ const traffic = withAttacks(
 );
 const total = write(join(dir, 'test.jsonl'), traffic, evalFrom + EVAL_DAYS * DAY, (r) => {
   if (labelled.has(r.requestId) || r.ts < evalFrom) return;
-  const key = r.claims ? `sub:${r.claims.sub}` : r.loginUsername ? `user:${r.loginUsername}` : `ip:${r.clientIp}`;
+  const key = principalKey({ principal: { sub: r.claims?.sub, username: r.loginUsername }, client_ip: r.clientIp });
   principalDays.add(`${key}|${Math.floor(r.ts / DAY)}`);
 });
 

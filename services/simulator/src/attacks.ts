@@ -60,6 +60,14 @@ const FOREIGN = ['185.220.101.', '45.141.215.', '103.75.201.', '91.219.236.', '1
 const ATTACK_AGENTS = ['python-requests/2.31', 'curl/8.5.0', 'Go-http-client/1.1', 'okhttp/4.12.0'];
 
 /**
+ * Where attacks go in a log of `durationMs` from `start`: from its second hour to two hours before its end, so each
+ * attack has the victim's history before it and traffic after it.
+ */
+export function attackWindow(start: number, durationMs: number): Pick<AttackOptions, 'start' | 'spanMs'> {
+  return { start: start + 3_600_000, spanMs: Math.max(60_000, durationMs - 3 * 3_600_000) };
+}
+
+/**
  * Merges attacks into a benign traffic stream. Victims are customers seen in the stream (their current token is
  * stolen as the stream shows it). `labels` receives each attack request's label as it is yielded.
  */

@@ -14,7 +14,7 @@
 
 import { haversineKm, MinHeap } from '@vigil/events';
 import { customerIds } from './customers.js';
-import { DESTINATIONS, findPlaces, host, type Locator, type Net, VPN_COUNTRIES } from './places.js';
+import { DESTINATIONS, findPlaces, host, type Locator, type Net, type Places, VPN_COUNTRIES } from './places.js';
 import { type Rng, seeded } from './random.js';
 import { type DemoClaims, issueToken } from './tokens.js';
 import type { SimRequest } from './traffic.js';
@@ -35,6 +35,9 @@ export interface BankOptions {
 
 /** Requests per customer per day the bank simulator produces on average (measured over two days of 5,000 customers). */
 export const BANK_REQUESTS_PER_CUSTOMER_DAY = 25;
+
+/** Roughly how long a bank-simulator log of `requests` requests from `customers` customers lasts, ms. */
+export const bankDurationMs = (requests: number, customers: number) => (requests / (customers * BANK_REQUESTS_PER_CUSTOMER_DAY)) * 86_400_000;
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -135,7 +138,7 @@ export function* generateBank(options: BankOptions): Generator<SimRequest> {
   }
 }
 
-function makeCustomer(i: number, rng: Rng, o: BankOptions, places: ReturnType<typeof findPlaces>, carriers: Net[][]): Customer {
+function makeCustomer(i: number, rng: Rng, o: BankOptions, places: Places, carriers: Net[][]): Customer {
   const business = rng.chance(0.03);
   const hasApp = business ? rng.chance(0.3) : rng.chance(0.8);
   const hasBrowser = !hasApp || rng.chance(business ? 1 : 0.35);
@@ -195,12 +198,17 @@ function whereabouts(c: Customer, t: number, rng: Rng): { ip: string; agent: str
   return { ip: c.homeIp, agent, app };
 }
 
+/** The fields every request of one session shares or draws alike: id, address, agent, latency, size, whose it is. */
+function stamper(c: Customer, ip: string, agent: string, rng: Rng, id: () => string, minBytesIn: number) {
+  const who = { sub: c.sub, username: c.username, account: c.accounts[0] as string };
+  return (ts: number) => ({ ts, requestId: id(), clientIp: ip, userAgent: agent, latencyMs: rng.int(8, 140), bytesIn: rng.int(minBytesIn, 600), who });
+}
+
 function session(c: Customer, t: number, rng: Rng, id: () => string): SimRequest[] {
   const at = whereabouts(c, t, rng);
   if (!at) return [];
   const out: SimRequest[] = [];
-  const who = { sub: c.sub, username: c.username, account: c.accounts[0] as string };
-  const base = (ts: number) => ({ ts, requestId: id(), clientIp: at.ip, userAgent: at.agent, latencyMs: rng.int(8, 140), bytesIn: rng.int(80, 600), who });
+  const base = stamper(c, at.ip, at.agent, rng, id, 80);
   const login = (ts: number, renew: boolean) => {
     if (!renew && rng.chance(0.03)) {
       // A mistyped password first.
@@ -273,10 +281,7 @@ function payrollSession(c: Customer, t: number, rng: Rng, id: () => string): Sim
   const fresh = issueToken(rng, c.sub, t, { clientId: c.clientId, ttlS: 900 });
   c.token = fresh.token;
   c.claims = fresh.claims;
-  const who = { sub: c.sub, username: c.username, account: c.accounts[0] as string };
-  const ip = c.homeIp;
-  const agent = c.browser ?? (c.appAgent as string);
-  const base = (ts: number) => ({ ts, requestId: id(), clientIp: ip, userAgent: agent, latencyMs: rng.int(8, 140), bytesIn: rng.int(200, 600), who });
+  const base = stamper(c, c.homeIp, c.browser ?? (c.appAgent as string), rng, id, 200);
   const out: SimRequest[] = [
     { ...base(t), method: 'POST', uri: '/oauth/token', status: 200, bytesOut: 1100, grantType: 'password', loginUsername: c.username },
   ];

@@ -1,9 +1,9 @@
 // Public surface of @vigil/simulator: seeded demo-bank traffic rendered in any gateway format.
 
 export type { AttackFamily, AttackLabel, AttackOptions } from './attacks.js';
-export { ATTACK_FAMILIES, withAttacks } from './attacks.js';
+export { ATTACK_FAMILIES, attackWindow, withAttacks } from './attacks.js';
 export type { BankOptions } from './bank.js';
-export { BANK_REQUESTS_PER_CUSTOMER_DAY, bankCustomers, generateBank } from './bank.js';
+export { BANK_REQUESTS_PER_CUSTOMER_DAY, bankCustomers, bankDurationMs, generateBank } from './bank.js';
 export { customerIds } from './customers.js';
 export type { FamilyQuality, Quality } from './evaluate.js';
 export { evaluateDetection } from './evaluate.js';

@@ -58,9 +58,12 @@ export class GeoJump implements FeatureFamily {
     // A country this principal has not been seen in: a VPN user hopping back to their usual exit is not travelling.
     const known = s.countries.indexOf(here.country);
     if (s.countries.length > 0 && known < 0) out[offset + 4] = 1;
-    if (known >= 0) s.countries.splice(known, 1);
-    s.countries.push(here.country);
-    if (s.countries.length > 4) s.countries.shift();
+    // Most requests come from the country seen last: the list is already in order then.
+    if (known < 0 || known < s.countries.length - 1) {
+      if (known >= 0) s.countries.splice(known, 1);
+      s.countries.push(here.country);
+      if (s.countries.length > 4) s.countries.shift();
+    }
     if (here.city !== '') {
       if (!Number.isNaN(s.fixAt)) {
         const tolerance = s.country === here.country ? this.options.sameCountryToleranceKm : this.options.crossBorderToleranceKm;

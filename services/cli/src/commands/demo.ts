@@ -11,15 +11,7 @@ import { type AccessEvent, type DeadLetter, type Decision, GATEWAY_FORMATS, type
 import { FeatureExtractor, FeatureStream, MmdbGeoLookup } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
 import { ReplayDecider } from '@vigil/scoring';
-import {
-  type AttackLabel,
-  BANK_REQUESTS_PER_CUSTOMER_DAY,
-  evaluateDetection,
-  generateBank,
-  malformedRecords,
-  renderRecord,
-  withAttacks,
-} from '@vigil/simulator';
+import { type AttackLabel, attackWindow, bankDurationMs, evaluateDetection, generateBank, malformedRecords, renderRecord, withAttacks } from '@vigil/simulator';
 import { defaultBundleDir } from './default-bundle.js';
 import { DEMO_PEPPER } from './pepper.js';
 
@@ -54,14 +46,12 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   const bus = new MemoryBus();
   const start = Date.UTC(2026, 10, 2);
   const labels: AttackLabel[] = [];
-  // 5,000 customers of the bank simulator make about 125,000 requests a day; attacks fall between the second hour and
-  // two hours before the end, so each has history before and after it.
+  // 5,000 customers of the bank simulator make about 125,000 requests a day.
   const customers = 5000;
   const geo = MmdbGeoLookup.bundled();
-  const durationMs = (total / (customers * BANK_REQUESTS_PER_CUSTOMER_DAY)) * 86_400_000;
   const traffic = withAttacks(
     generateBank({ seed, customers, start, geo }),
-    { seed, perFamily, start: start + 3_600_000, spanMs: Math.max(60_000, durationMs - 3 * 3_600_000) },
+    { seed, perFamily, ...attackWindow(start, bankDurationMs(total, customers)) },
     (l) => labels.push(l),
   );
   const input: { value: Buffer }[] = [];

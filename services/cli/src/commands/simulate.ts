@@ -8,7 +8,8 @@ import { GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
 import { MmdbGeoLookup } from '@vigil/features';
 import {
   type AttackLabel,
-  BANK_REQUESTS_PER_CUSTOMER_DAY,
+  attackWindow,
+  bankDurationMs,
   type CredentialMode,
   generateBank,
   generateTraffic,
@@ -55,15 +56,11 @@ export async function simulate(args: {
   const start = profile === 'bank' ? Date.UTC(2026, 10, 2) : Date.UTC(2026, 10, 2, 8);
   const benign =
     profile === 'bank' ? generateBank({ seed, customers, start, geo: MmdbGeoLookup.bundled() }) : generateTraffic({ seed, customers, start, meanGapMs: 50 });
-  // How long the log will last, roughly: attacks start after an hour and end two hours before it does, so each has
-  // history before and after it.
-  const durationMs = profile === 'bank' ? (total / (customers * BANK_REQUESTS_PER_CUSTOMER_DAY)) * 86_400_000 : total * 50;
+  // How long the log will last, roughly: the attacks' window depends on it.
+  const durationMs = profile === 'bank' ? bankDurationMs(total, customers) : total * 50;
   const labelsOut = args.labels ? createWriteStream(args.labels) : undefined;
   const pendingLabels: AttackLabel[] = [];
-  const traffic =
-    perFamily > 0
-      ? withAttacks(benign, { seed, perFamily, start: start + 3_600_000, spanMs: Math.max(60_000, durationMs - 3 * 3_600_000) }, (l) => pendingLabels.push(l))
-      : benign;
+  const traffic = perFamily > 0 ? withAttacks(benign, { seed, perFamily, ...attackWindow(start, durationMs) }, (l) => pendingLabels.push(l)) : benign;
   for (let i = 0; i < total; i++) {
     const r = traffic.next().value;
     if (!r) break;
