@@ -184,7 +184,11 @@ export class Autoencoder {
     for (let start = 0; start < x.rows; start += batchSize) {
       const n = Math.min(batchSize, x.rows - start);
       const input = data.subarray(start * x.cols, (start + n) * x.cols);
-      const output = tf.tidy(() => (model.predict(tf.tensor2d(input, [n, x.cols])) as tf.Tensor).dataSync() as Float32Array);
+      // The tensor leaves tidy() and is read outside it: tidy walks whatever its callback returns looking for
+      // tensors, and a returned Float32Array is walked element by element (a tenth of replay's time, measured).
+      const predicted = tf.tidy(() => model.predict(tf.tensor2d(input, [n, x.cols])) as tf.Tensor);
+      const output = predicted.dataSync() as Float32Array;
+      predicted.dispose();
       for (let r = 0; r < n; r++) {
         let sum = 0;
         for (let c = 0; c < x.cols; c++) {
