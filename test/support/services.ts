@@ -63,6 +63,8 @@ export interface TopicRecord {
   key: string | null;
   value: string;
   headers: Record<string, string>;
+  /** The record's Kafka timestamp (CreateTime: when its producer made it), epoch ms. */
+  timestamp: number;
 }
 
 export async function readTopic(kafka: Kafka, topic: string, until: (values: TopicRecord[]) => boolean, timeoutMs = 60_000) {
@@ -75,7 +77,7 @@ export async function readTopic(kafka: Kafka, topic: string, until: (values: Top
       for (const m of batch.messages) {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = String(Array.isArray(v) ? v[0] : v);
-        values.push({ key: m.key?.toString() ?? null, value: m.value?.toString() ?? '', headers });
+        values.push({ key: m.key?.toString() ?? null, value: m.value?.toString() ?? '', headers, timestamp: Number(m.timestamp) });
       }
     },
   });

@@ -65,4 +65,6 @@ export interface StatefulTask<T> {
   drainChanges(): [string, Buffer | null][];
   /** Rebuilds state from the changelog's latest record per key (deleted keys omitted), before any process(). */
   restore(records: Iterable<[string, Buffer]>): void;
+  /** Called every few milliseconds between batches with the wall clock: what is due without new input (optional). */
+  tick?(wallNow: number): SinkRecord<T>[];
 }

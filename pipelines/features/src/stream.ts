@@ -36,6 +36,8 @@ export class FeatureStream<P = undefined> {
   private released: number[] = [];
   private readonly persisted = new Set<number>();
   private checkpointedArrivals = 0;
+  /** The buffer's clock moved without an arrival (advance()): the next checkpoint records it. */
+  private clockMoved = false;
 
   /** @param roleOf which role's families an event runs through (online stages); default: every family */
   constructor(
@@ -60,6 +62,18 @@ export class FeatureStream<P = undefined> {
     const held: Held<P> = { event, payload: payload as P, n: ++this.arrivals };
     this.added?.set(held.n, held);
     return this.extract(this.buffer.push(event.ts, event.request_id, held));
+  }
+
+  /** The newest event time seen (or advanced to). */
+  get newest(): number {
+    return this.buffer.clock.maxTs;
+  }
+
+  /** Advances the buffer's clock to `ts` without an event (see ReorderBuffer.advance); returns the vectors now due. */
+  advanceTo(ts: number): FeatureRow<P>[] {
+    if (ts <= this.newest) return [];
+    this.clockMoved = true;
+    return this.extract(this.buffer.advance(ts));
   }
 
   flush(): FeatureRow<P>[] {
@@ -89,8 +103,9 @@ export class FeatureStream<P = undefined> {
       this.persisted.add(n);
     }
     this.added?.clear();
-    if (this.arrivals !== this.checkpointedArrivals) out.push([CLOCK, encodeState({ ...this.buffer.clock, arrivals: this.arrivals })]);
+    if (this.arrivals !== this.checkpointedArrivals || this.clockMoved) out.push([CLOCK, encodeState({ ...this.buffer.clock, arrivals: this.arrivals })]);
     this.checkpointedArrivals = this.arrivals;
+    this.clockMoved = false;
     return out;
   }
 

@@ -2,6 +2,7 @@
 // The vigil command line: one entry point that starts any service or job.
 import { parseArgs } from 'node:util';
 import { alert, label } from './commands/alert.js';
+import { bankApi } from './commands/bank-api.js';
 import { configCheck, configSchema } from './commands/config.js';
 import { demo } from './commands/demo.js';
 import { detect } from './commands/detect.js';
@@ -125,8 +126,14 @@ async function main(argv: string[]): Promise<number> {
         attacks: { type: 'string' },
         labels: { type: 'string' },
         profile: { type: 'string' },
+        target: { type: 'string' },
+        speed: { type: 'string' },
       });
       return simulate(values);
+    }
+    case 'bank-api': {
+      const { values } = flags({ port: { type: 'string' }, host: { type: 'string' }, customers: { type: 'string' } });
+      return bankApi(values);
     }
     case 'config': {
       const [sub, ...args] = rest;

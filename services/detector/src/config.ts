@@ -53,6 +53,12 @@ export const detectorConfigSchema = z
           .min(0)
           .default(2000)
           .describe('Bounded out-of-orderness: events are held this much event time and released in order.'),
+        idle_release: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Let the wall clock stand in for event time while a partition idles: held events leave reorder_bound_ms after the newest arrival instead of waiting for newer traffic (lower latency on quiet partitions; an event arriving later than that counts as late, so live decisions can then differ from a replay).',
+          ),
         geoip: z.string().optional().describe('Path of a MaxMind GeoIP2/GeoLite2 City .mmdb; default: the bundled GeoLite2 City.'),
         changelog_topic: z
           .string()

@@ -184,13 +184,13 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
         consumer: { ...config.consumer, group_id: `${group}.entities`, topics: [config.topics.entities] },
         changelogTopic: entityChangelog,
         outputTopic: config.topics.keyed,
-        makeTask: () => new EntityFeatureTask(FeatureExtractor.standard(geo()), f.reorder_bound_ms),
+        makeTask: () => new EntityFeatureTask(FeatureExtractor.standard(geo()), f.reorder_bound_ms, { idleRelease: f.idle_release }),
       }) as KafkaStatefulProcessor<unknown>,
       stage<FeatureRecord>('features', {
         consumer: { ...config.consumer, group_id: `${group}.features`, topics: [config.topics.keyed] },
         changelogTopic: changelog,
         outputTopic: f.topic,
-        makeTask: () => new PrincipalFeatureTask(FeatureExtractor.standard(geo()), f.reorder_bound_ms),
+        makeTask: () => new PrincipalFeatureTask(FeatureExtractor.standard(geo()), f.reorder_bound_ms, { idleRelease: f.idle_release }),
       }) as KafkaStatefulProcessor<unknown>,
     );
     for (const s of stages) stagesDone.push(s.run());

@@ -4,17 +4,10 @@
 import { haversineKm } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
 import { bankCustomers, generateBank } from './bank.js';
-import { DESTINATIONS, type Locator, type Place, VPN_COUNTRIES } from './places.js';
+import type { Place } from './places.js';
+import { fakeGeo } from './testing.js';
 import type { SimRequest } from './traffic.js';
 
-const COUNTRIES = ['GB', ...DESTINATIONS, ...VPN_COUNTRIES.filter((c) => !(DESTINATIONS as readonly string[]).includes(c))];
-const fakeGeo: Locator = {
-  lookup(ip: string): Place | undefined {
-    const [a, b] = ip.split('.').map(Number) as [number, number];
-    const k = a % COUNTRIES.length;
-    return { country: COUNTRIES[k] as string, city: `city-${b % 6}`, lat: 50 - 4 * k + (b % 6) * 0.3, lon: -2 + 9 * k };
-  },
-};
 const START = Date.UTC(2026, 10, 2, 0, 0, 0);
 const DAY = 86_400_000;
 

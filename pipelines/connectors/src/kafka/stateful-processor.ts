@@ -13,11 +13,13 @@
 //   dropped and the consumer rewinds to the last checkpoint: the partition restarts from durable state.
 // - Consumers of the output topic must read committed (kafkajs' default); outputs appear at each checkpoint, so
 //   commit_interval_ms is also the stage's added latency.
+// - Ticks: a task with tick() is called every few milliseconds between batches (on the partition's serial queue);
+//   what it returns is written at the next checkpoint, with the state changes that produced it.
 import type { Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { retriable } from '../errors.js';
 import { DEFAULT_RETRY, withRetry } from '../retry.js';
 import { Serial } from '../serial.js';
-import type { SourceRecord, StatefulTask } from '../types.js';
+import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
 import { readChangelog } from './changelog-reader.js';
 import { consumerSettings, type KafkaConsumerConfig } from './config.js';
 import { stringHeaders } from './source.js';
@@ -114,8 +116,7 @@ export class KafkaStatefulProcessor<T> {
               position: { topic: batch.topic, partition: batch.partition, offset: m.offset },
             });
           }
-          const serialize = this.options.serialize ?? ((v: T) => JSON.stringify(v));
-          for (const out of slot.task.process(records)) slot.outputs.push({ key: out.key ?? null, value: serialize(out.value), headers: out.headers ?? {} });
+          this.collect(slot, slot.task.process(records));
           slot.next = Math.max(slot.next ?? 0, Number(batch.lastOffset()) + 1);
           slot.soughtGap = false;
           resolveOffset(batch.lastOffset());
@@ -195,12 +196,23 @@ export class KafkaStatefulProcessor<T> {
     }
   }
 
+  private collect(slot: Slot<T>, outputs: SinkRecord<T>[]) {
+    const serialize = this.options.serialize ?? ((v: T) => JSON.stringify(v));
+    for (const out of outputs) slot.outputs.push({ key: out.key ?? null, value: serialize(out.value), headers: out.headers ?? {} });
+  }
+
   private checkpointDue() {
     const now = Date.now();
     for (const pending of this.slots.values()) {
       void pending.then(
         (slot) => {
-          if (now - slot.lastCommit >= this.options.commitIntervalMs) void slot.serial.run(() => this.checkpoint(slot));
+          const tick = slot.task.tick;
+          if (tick === undefined && now - slot.lastCommit < this.options.commitIntervalMs) return;
+          void slot.serial.run(async () => {
+            if (slot.dropped || slot.next === undefined) return;
+            if (tick) this.collect(slot, tick.call(slot.task, Date.now()));
+            if (Date.now() - slot.lastCommit >= this.options.commitIntervalMs) await this.checkpoint(slot);
+          });
         },
         () => undefined,
       );

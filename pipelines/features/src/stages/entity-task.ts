@@ -8,8 +8,9 @@ import { type AccessEvent, principalKey } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole } from '../features/roles.js';
+import type { FeatureRow } from '../stream.js';
 import { type EntityPart, KIND_HEADER, PART_KIND, ROLE_HEADER, traceHeaders } from './records.js';
-import { StreamTask } from './stream-task.js';
+import { StreamTask, type StreamTaskOptions } from './stream-task.js';
 
 interface Delivery {
   role: EntityRole;
@@ -22,8 +23,8 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
   /** Records without a valid role header (not written by vigil's ingest): skipped and counted. */
   unknownRole = 0;
 
-  constructor(extractor: FeatureExtractor, boundMs: number) {
-    super(extractor, boundMs, (d) => d.role, 'entity_features');
+  constructor(extractor: FeatureExtractor, boundMs: number, options: StreamTaskOptions = {}) {
+    super(extractor, boundMs, (d) => d.role, 'entity_features', options);
     this.slots = new Map(ENTITY_ROLES.map((r) => [r, extractor.slots(r)]));
   }
 
@@ -39,16 +40,20 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
       }
       if (this.dedup.isDuplicate(record.headers, role)) continue;
       const event = JSON.parse(record.value.toString('utf8')) as AccessEvent;
-      for (const row of this.stream.push(event, { role, headers: traceHeaders(record.headers) })) {
-        const { role: r, headers } = row.payload;
-        out.push({
-          key: principalKey(row.event),
-          headers: { ...headers, [KIND_HEADER]: PART_KIND, [ROLE_HEADER]: r },
-          value: { ts: row.event.ts, request_id: row.event.request_id, role: r, v: (this.slots.get(r) as number[]).map((i) => row.vector[i] as number) },
-        });
-      }
+      this.push(event, { role, headers: traceHeaders(record.headers) }, out);
     }
     this.counters.recordsOut('entity_features', out.length);
     return out;
+  }
+
+  protected emit(rows: FeatureRow<Delivery>[], out: SinkRecord<EntityPart>[]): void {
+    for (const row of rows) {
+      const { role: r, headers } = row.payload;
+      out.push({
+        key: principalKey(row.event),
+        headers: { ...headers, [KIND_HEADER]: PART_KIND, [ROLE_HEADER]: r },
+        value: { ts: row.event.ts, request_id: row.event.request_id, role: r, v: (this.slots.get(r) as number[]).map((i) => row.vector[i] as number) },
+      });
+    }
   }
 }

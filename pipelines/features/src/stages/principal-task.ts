@@ -16,8 +16,9 @@ import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole, entityKeys } from '../features/roles.js';
 import { decodeState, encodeState } from '../state/checkpoint.js';
+import type { FeatureRow } from '../stream.js';
 import { type EntityPart, type FeatureRecord, KIND_HEADER, PART_KIND, type RequestContext, requestContext, traceHeaders } from './records.js';
-import { StreamTask } from './stream-task.js';
+import { StreamTask, type StreamTaskOptions } from './stream-task.js';
 
 export type { FeatureRecord } from './records.js';
 
@@ -38,7 +39,7 @@ interface Join {
 
 const JOIN = 'join/';
 
-export interface PrincipalTaskOptions {
+export interface PrincipalTaskOptions extends StreamTaskOptions {
   maxPendingJoins?: number;
 }
 
@@ -52,7 +53,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   incomplete = 0;
 
   constructor(extractor: FeatureExtractor, boundMs: number, options: PrincipalTaskOptions = {}) {
-    super(extractor, boundMs, () => 'principal', 'features');
+    super(extractor, boundMs, () => 'principal', 'features', options);
     this.slots = new Map(ENTITY_ROLES.map((r) => [r, extractor.slots(r)]));
     this.schema = extractor.schema.hash;
     this.maxPending = options.maxPendingJoins ?? 1_000_000;
@@ -75,22 +76,26 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       }
       if (this.dedup.isDuplicate(record.headers)) continue;
       const event = JSON.parse(record.value.toString('utf8')) as AccessEvent;
-      for (const row of this.stream.push(event, traceHeaders(record.headers))) {
-        // The event's own principal and trace context win over whatever a part that came first recorded.
-        const principal = principalKey(row.event);
-        const join = this.join(row.event.ts, row.event.request_id, principal, row.payload);
-        join.headers = row.payload;
-        join.principal = principal;
-        join.vector = Array.from(row.vector);
-        join.ids = row.event.principal;
-        join.ctx = requestContext(row.event);
-        join.expect = entityKeys(row.event).map(([role]) => role);
-        this.settle(join, out);
-      }
+      this.push(event, traceHeaders(record.headers), out);
     }
     this.evictOverCap(out);
     this.counters.recordsOut('features', out.length);
     return out;
+  }
+
+  protected emit(rows: FeatureRow<Record<string, string>>[], out: SinkRecord<FeatureRecord>[]): void {
+    for (const row of rows) {
+      // The event's own principal and trace context win over whatever a part that came first recorded.
+      const principal = principalKey(row.event);
+      const join = this.join(row.event.ts, row.event.request_id, principal, row.payload);
+      join.headers = row.payload;
+      join.principal = principal;
+      join.vector = Array.from(row.vector);
+      join.ids = row.event.principal;
+      join.ctx = requestContext(row.event);
+      join.expect = entityKeys(row.event).map(([role]) => role);
+      this.settle(join, out);
+    }
   }
 
   private join(ts: number, requestId: string, principal: string, headers: Record<string, string>): Join {

@@ -187,6 +187,42 @@ describe('online feature stages', () => {
     expect(principal.pendingJoins).toBe(0);
   });
 
+  it('with idle release, a quiet partition lets its held events go a bound of wall time after the last arrival', () => {
+    let wall = 1_000_000;
+    const e = log[0] as AccessEvent;
+    const records = entityKeys(e).map(([role, key]) => ({
+      value: Buffer.from(JSON.stringify(e)),
+      key: Buffer.from(key),
+      headers: { [ROLE_HEADER]: role },
+      position: {},
+    }));
+    // Off (the default): nothing leaves until newer traffic comes, and there is nothing to tick.
+    const strict = new EntityFeatureTask(FeatureExtractor.standard(geo), BOUND);
+    expect(strict.process(records)).toEqual([]);
+    expect(strict.tick).toBeUndefined();
+    const idle = new EntityFeatureTask(FeatureExtractor.standard(geo), BOUND, { idleRelease: true, now: () => wall });
+    expect(idle.process(records)).toEqual([]);
+    const tick = idle.tick as (now: number) => SinkRecord<EntityPart>[];
+    expect(tick(wall + BOUND - 1)).toEqual([]);
+    const parts = tick(wall + BOUND);
+    expect(parts.map((p) => p.value.request_id)).toEqual(entityKeys(e).map(() => e.request_id));
+    expect(idle.held).toBe(0);
+    // The moved clock is checkpointed, so a restored task agrees on what is late.
+    expect(idle.drainChanges().some(([k]) => k === 'stream/clock')).toBe(true);
+    // A straggler older than the advanced watermark is late (released at once).
+    wall += BOUND;
+    const straggler = { ...(log[1] as AccessEvent), ts: e.ts - 1 };
+    const late = idle.process(
+      entityKeys(straggler).map(([role, key]) => ({
+        value: Buffer.from(JSON.stringify(straggler)),
+        key: Buffer.from(key),
+        headers: { [ROLE_HEADER]: role },
+        position: {},
+      })),
+    );
+    expect(late.length).toBe(entityKeys(straggler).length);
+  });
+
   it('skips records an at-least-once ingest repeated after its own restart', () => {
     const t = new PrincipalFeatureTask(FeatureExtractor.standard(geo), BOUND);
     const records = log.slice(0, 300).map((e, i) => ({

@@ -1,23 +1,63 @@
 // What both online feature stages share: a partition's reorder buffer and extractor (FeatureStream), the drop of
 // ingest's replayed duplicates, and the checkpoint layout — the stream's records under "stream/", the source
 // positions under "sources", and whatever a stage keeps besides (the principal stage's waiting joins).
+//
+// Idle release (optional, for latency): a held event normally waits until an event `boundMs` newer reaches the
+// partition. With `idleRelease`, wall-clock time since the newest event arrived stands in for event time, so a
+// quiet partition releases what it holds `boundMs` after the last arrival instead of waiting for more traffic. The
+// price: an event arriving later than that (in wall time) behind a released one counts as late, so a live run can
+// then differ from a replay of the same log — which pure event time never does within the bound.
 import type { SinkRecord, SourceRecord, StatefulTask } from '@vigil/connectors';
+import type { AccessEvent } from '@vigil/events';
 import type { FeatureExtractor } from '../extractor.js';
 import type { Role } from '../features/roles.js';
-import { FeatureStream } from '../stream.js';
+import { type FeatureRow, FeatureStream } from '../stream.js';
 import { SourceDedup } from './source-dedup.js';
 
 const SOURCES = 'sources';
 const STREAM = 'stream/';
 
+export interface StreamTaskOptions {
+  /** Let the wall clock stand in for event time while the partition idles (see above). Default off. */
+  idleRelease?: boolean;
+  /** Wall clock, epoch ms (tests move it). */
+  now?: () => number;
+}
+
 export abstract class StreamTask<P, T> implements StatefulTask<T> {
   protected readonly stream: FeatureStream<P>;
   protected readonly dedup: SourceDedup;
+  private readonly now: () => number;
+  /** When the newest event time was last raised by an arrival (wall clock), and to what. */
+  private newestAt = 0;
+  private newest = Number.NEGATIVE_INFINITY;
+  readonly tick: ((wallNow: number) => SinkRecord<T>[]) | undefined;
 
-  constructor(extractor: FeatureExtractor, boundMs: number, roleOf: (payload: P) => Role, stage: string) {
+  constructor(extractor: FeatureExtractor, boundMs: number, roleOf: (payload: P) => Role, stage: string, options: StreamTaskOptions = {}) {
     this.stream = new FeatureStream<P>(extractor, boundMs, roleOf);
     this.stream.trackChanges();
     this.dedup = new SourceDedup(stage);
+    this.now = options.now ?? Date.now;
+    this.tick = options.idleRelease ? (wallNow) => this.idle(wallNow) : undefined;
+  }
+
+  /** Turns released rows into the stage's output records. */
+  protected abstract emit(rows: FeatureRow<P>[], out: SinkRecord<T>[]): void;
+
+  /** An event arrives: what it makes due goes out through emit(). */
+  protected push(event: AccessEvent, payload: P, out: SinkRecord<T>[]): void {
+    this.emit(this.stream.push(event, payload), out);
+    if (this.stream.newest > this.newest) {
+      this.newest = this.stream.newest;
+      this.newestAt = this.now();
+    }
+  }
+
+  private idle(wallNow: number): SinkRecord<T>[] {
+    const out: SinkRecord<T>[] = [];
+    if (this.stream.held === 0 || wallNow <= this.newestAt) return out;
+    this.emit(this.stream.advanceTo(this.newest + (wallNow - this.newestAt)), out);
+    return out;
   }
 
   get held(): number {

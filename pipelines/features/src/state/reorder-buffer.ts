@@ -5,8 +5,8 @@
 //
 // Late items (older than the watermark when they arrive) are released at once, after what is already due; the
 // per-key clock of the feature families then counts them at their key's newest time (see features/feature.ts).
-// The watermark only moves when items arrive: at the end of a finite input call flush(); a live stream's last
-// items wait for the next arrival (or a flush on shutdown).
+// The watermark moves when items arrive: at the end of a finite input call flush(); a live stream's last items wait
+// for the next arrival, unless its stage lets the wall clock stand in for event time while it idles (advance()).
 
 import { MinHeap } from '@vigil/events';
 
@@ -53,6 +53,12 @@ export class ReorderBuffer<T> {
     this.maxTs = clock.maxTs;
     this.late = clock.late;
     for (const h of items) this.heap.push(h);
+  }
+
+  /** Moves the newest event time seen up to `maxTs` as if an item of that time had arrived; returns what is due. */
+  advance(maxTs: number): T[] {
+    if (maxTs > this.maxTs) this.maxTs = maxTs;
+    return this.release(this.watermark);
   }
 
   /** Releases everything held, in order (end of input, shutdown). */

@@ -24,6 +24,10 @@ Commands:
                             Why a decision was taken: action, scores, context, reasons
   simulate --format F --out FILE [--events N] [--seed N] [--profile bank|steady] [--attacks N --labels FILE]
                             Write seeded demo-bank traffic as a gateway log, with labelled attacks if asked
+  simulate --target URL [--speed X] [--attacks N]
+                            Send the demo bank's traffic over HTTP to a gateway in front of vigil bank-api
+  bank-api [--port N] [--host H] [--customers N]
+                            Run the demo bank API (for a gateway to front: the compose stack, trying a gateway set-up)
   config check [--service S] FILE
                             Validate a config of the detector (default), revoker or alerter (YAML; VIGIL_* overrides apply)
   config schema [--service S]
@@ -125,6 +129,18 @@ and a fingerprint computed by the gateway (the recommended set-up).
 and distributed, BOLA fast and slow, scraping fast and slow, payment fraud) into the traffic and writes one label per
 attack request to --labels (request_id, attack_id, family, principal); npm run bench:quality scores a bundle
 against them.
+--target URL sends the traffic as HTTP requests instead, starting now at --speed times real time (default 1), to a
+gateway in front of 'vigil bank-api' (client addresses in X-Forwarded-For, bearer tokens signed with the demo IdP's
+key, logins with the right password or a wrong one): the gateway writes the log. Attacks start after the first
+simulated hour. Runs until --events requests are sent, or until stopped.
+`,
+  'bank-api': `Usage: vigil bank-api [--port N] [--host H] [--customers N]
+
+Runs the demo bank API the simulator's customers use (default 127.0.0.1:8081, 5,000 customers): POST /oauth/token
+(password and refresh_token grants), GET /v1/accounts, /v1/accounts/ID, /v1/accounts/ID/transactions?page=N,
+/v1/payees, POST /v1/payments. Tokens are the demo IdP's HS256 JWTs, checked on every call; another customer's
+account answers 403 (what BOLA probing looks like), an unknown one 404. A demo, not a bank: the signing key and the
+passwords follow from public constants.
 `,
   config: `Usage: vigil config check [--service detector|revoker|alerter] FILE | vigil config schema [--service detector|revoker|alerter]
 

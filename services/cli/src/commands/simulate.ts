@@ -11,6 +11,7 @@ import {
   attackWindow,
   bankDurationMs,
   type CredentialMode,
+  drive,
   generateBank,
   generateTraffic,
   renderRecord,
@@ -27,7 +28,10 @@ export async function simulate(args: {
   attacks?: string;
   labels?: string;
   profile?: string;
+  target?: string;
+  speed?: string;
 }): Promise<number> {
+  if (args.target !== undefined) return simulateOverHttp(args);
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.out) {
     process.stderr.write(
       `usage: vigil simulate --format ${GATEWAY_FORMATS.join('|')} --out FILE [--events N] [--seed N] [--customers N] [--profile bank|steady] [--attacks N --labels FILE]\n`,
@@ -70,5 +74,56 @@ export async function simulate(args: {
   await new Promise<void>((resolve) => out.end(resolve));
   if (labelsOut) await new Promise<void>((resolve) => labelsOut.end(resolve));
   process.stderr.write(`wrote ${total} ${args.format} records to ${args.out}\n`);
+  return 0;
+}
+
+/**
+ * `--target URL`: the bank simulation sent as HTTP requests to a gateway in front of `vigil bank-api`, starting now,
+ * `--speed` times real time; the gateway writes the access log. Attacks (`--attacks N`) start after the first
+ * simulated hour, when victims have a history. Runs until --events requests are sent, or SIGTERM / SIGINT.
+ */
+async function simulateOverHttp(args: {
+  target?: string;
+  events?: string;
+  seed?: string;
+  customers?: string;
+  attacks?: string;
+  labels?: string;
+  speed?: string;
+}) {
+  const speed = Number(args.speed ?? '1');
+  const total = Number(args.events ?? String(Number.MAX_SAFE_INTEGER));
+  const perFamily = Number(args.attacks ?? '0');
+  const customers = Number(args.customers ?? '5000');
+  if (!/^https?:\/\//.test(args.target ?? '') || !(speed > 0) || !(total > 0) || !Number.isInteger(perFamily) || perFamily < 0 || !(customers >= 1)) {
+    process.stderr.write(
+      'usage: vigil simulate --target http://GATEWAY [--speed X (default 1)] [--events N] [--seed N] [--customers N] [--attacks N [--labels FILE]]\n',
+    );
+    return 2;
+  }
+  const seed = Number(args.seed ?? '1');
+  const start = Date.now();
+  const benign = generateBank({ seed, customers, start, geo: MmdbGeoLookup.bundled() });
+  const labelsOut = args.labels ? createWriteStream(args.labels) : undefined;
+  // A day of attacks unless --events says how long the run is.
+  const durationMs = Number.isFinite(total) && total < Number.MAX_SAFE_INTEGER ? bankDurationMs(total, customers) : 86_400_000;
+  const traffic =
+    perFamily > 0 ? withAttacks(benign, { seed, perFamily, ...attackWindow(start, durationMs) }, (l) => labelsOut?.write(`${JSON.stringify(l)}\n`)) : benign;
+  const stop = new AbortController();
+  process.once('SIGTERM', () => stop.abort());
+  process.once('SIGINT', () => stop.abort());
+  function* limited() {
+    for (let i = 0; i < total; i++) {
+      const r = traffic.next().value;
+      if (!r) return;
+      yield r;
+    }
+  }
+  process.stderr.write(`vigil simulate: ${customers} customers of the demo bank → ${args.target} at ${speed}× real time\n`);
+  const report = await drive(limited(), { target: args.target as string, speed, signal: stop.signal });
+  if (labelsOut) await new Promise<void>((resolve) => labelsOut.end(resolve));
+  process.stderr.write(
+    `sent ${report.sent} requests; answers ${JSON.stringify(report.statuses)}; ${report.asSimulated} as simulated; at worst ${Math.round(report.maxLagMs)} ms behind\n`,
+  );
   return 0;
 }

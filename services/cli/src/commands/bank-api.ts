@@ -1,0 +1,20 @@
+// `vigil bank-api`: the simulator's demo bank API, for a gateway to front (the compose stack, the end-to-end test,
+// trying a gateway set-up by hand). Stops on SIGTERM / SIGINT.
+import { startBankApi } from '@vigil/simulator';
+
+export async function bankApi(args: { port?: string; host?: string; customers?: string }): Promise<number> {
+  const port = Number(args.port ?? '8081');
+  const customers = Number(args.customers ?? '5000');
+  if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(customers) || customers < 1) {
+    process.stderr.write('usage: vigil bank-api [--port N (default 8081)] [--host H (default 127.0.0.1)] [--customers N (default 5000)]\n');
+    return 2;
+  }
+  const api = await startBankApi({ port, host: args.host ?? '127.0.0.1', customers });
+  process.stderr.write(`vigil bank-api: the demo bank (${customers} customers) listening on ${args.host ?? '127.0.0.1'}:${api.port}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await api.close();
+  return 0;
+}
