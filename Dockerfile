@@ -1,8 +1,18 @@
-# vigil services image: one image, the command picks the service (vigil detect | revoke | alert | run).
+# vigil services image: one image, the command picks the service (vigil detect | revoke | alert | bank-api | simulate …).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY . .
 RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
+
+# The analysts' notebooks (docker-compose's jupyter service): JupyterLab with the TypeScript kernel tslab, on the
+# same built packages the services run.
+FROM build AS jupyter
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv && rm -rf /var/lib/apt/lists/* \
+  && python3 -m venv /opt/jupyter && /opt/jupyter/bin/pip install --no-cache-dir jupyterlab \
+  && npm install -g tslab && tslab install --python /opt/jupyter/bin/python3 --prefix /opt/jupyter
+WORKDIR /app/notebooks
+EXPOSE 8888
+ENTRYPOINT ["/opt/jupyter/bin/jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", "--allow-root"]
 
 FROM node:20-bookworm-slim
 WORKDIR /app

@@ -190,7 +190,7 @@ export async function startRsyslog(brokers: string, topic: string): Promise<{ ad
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'vigil-rsyslog-'));
   const child = spawn('/usr/sbin/rsyslogd', ['-n', '-f', join(ROOT, 'config/rsyslog/vigil-kafka.conf'), '-i', join(dir, 'pid')], {
-    env: { ...process.env, VIGIL_SYSLOG_PORT: String(port), VIGIL_KAFKA_BROKERS: brokers, VIGIL_ACCESS_TOPIC: topic },
+    env: { ...process.env, VIGIL_SYSLOG_ADDRESS: '127.0.0.1', VIGIL_SYSLOG_PORT: String(port), VIGIL_KAFKA_BROKERS: brokers, VIGIL_ACCESS_TOPIC: topic },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
