@@ -9,7 +9,16 @@ import { adapterFor } from '@vigil/adapters';
 import { type Decision, principalKey } from '@vigil/events';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
 import { ReplayDecider } from '@vigil/scoring';
-import { type AttackLabel, evaluateDetection, generateBank, renderRecord, type SimRequest, withAttacks } from '@vigil/simulator';
+import {
+  type AttackLabel,
+  decisionPrincipal,
+  evaluateDetection,
+  generateBank,
+  principalDay,
+  renderRecord,
+  type SimRequest,
+  withAttacks,
+} from '@vigil/simulator';
 import { logFeatures, trainOnLog } from '@vigil/train';
 
 const flag = (name: string, fallback: number) => {
@@ -69,7 +78,7 @@ const traffic = withAttacks(
 const total = write(join(dir, 'test.jsonl'), traffic, evalFrom + EVAL_DAYS * DAY, (r) => {
   if (labelled.has(r.requestId) || r.ts < evalFrom) return;
   const key = principalKey({ principal: { sub: r.claims?.sub, username: r.loginUsername }, client_ip: r.clientIp });
-  principalDays.add(`${key}|${Math.floor(r.ts / DAY)}`);
+  principalDays.add(principalDay(key, r.ts));
 });
 
 // 3. Replay through the detector's path with the default policy. A fresh extractor: the one that fed training holds
@@ -94,14 +103,27 @@ await logFeatures({
 });
 await decider.flush();
 
-// What the false alerts are about: the reasons that lead them (the SOC's first question, and the modeller's).
+// What the false alerts are about: the reasons that lead them (the SOC's first question, and the modeller's) — on
+// benign principal-days only (not on an attacked principal's own requests; see evaluateDetection).
+const attackedDays = new Set(labels.map((l) => principalDay(l.principal, l.ts)));
+const falsePositive = (d: Decision) => !labelled.has(d.request_id) && !attackedDays.has(principalDay(decisionPrincipal(d), d.ts));
 const leading = new Map<string, number>();
-for (const d of decisions)
-  if (!labelled.has(d.request_id)) leading.set(d.reasons[0]?.feature ?? '(none)', (leading.get(d.reasons[0]?.feature ?? '(none)') ?? 0) + 1);
+for (const d of decisions) if (falsePositive(d)) leading.set(d.reasons[0]?.feature ?? '(none)', (leading.get(d.reasons[0]?.feature ?? '(none)') ?? 0) + 1);
 const topReasons = [...leading].sort((a, b) => b[1] - a[1]).slice(0, 8);
+// And what the false revocations are about (the costliest mistake), each benign decision written for a closer look.
+const revokedFor = new Map<string, number>();
+const benignOut: string[] = [];
+for (const d of decisions) {
+  if (!falsePositive(d)) continue;
+  benignOut.push(JSON.stringify(d));
+  const lead = d.reasons[0]?.feature ?? '(none)';
+  if (d.action === 'revoke') revokedFor.set(lead, (revokedFor.get(lead) ?? 0) + 1);
+}
+writeFileSync(join(dir, 'false-positives.jsonl'), `${benignOut.join('\n')}\n`);
+const topRevoked = [...revokedFor].sort((a, b) => b[1] - a[1]).slice(0, 8);
 
 // 4. The table.
-const q = evaluateDetection(decisions, labels, principalDays.size);
+const q = evaluateDetection(decisions, labels, principalDays);
 const pct = (a: number, b: number) => (b === 0 ? '—' : `${a}/${b} (${((a / b) * 100).toFixed(0)} %)`);
 console.log(
   `${CUSTOMERS.toLocaleString('en')} customers; bundle trained on ${trained.events.toLocaleString('en')} benign events of ${TRAIN_DAYS} days (seed 101, ${trainSeconds.toFixed(0)} s); evaluated on ${EVAL_DAYS} day(s) after a day of warm-up, ${total.toLocaleString('en')} events in all (seed 202), with ${labels.length.toLocaleString('en')} attack requests\n`,
@@ -110,6 +132,8 @@ console.log('| attack family | detected | revoked | attacker requests to detect 
 console.log('| --- | --- | --- | --- |');
 for (const f of q.families) console.log(`| ${f.family} | ${pct(f.detected, f.attacks)} | ${pct(f.revoked, f.attacks)} | ${f.medianRequestsToDetect ?? '—'} |`);
 console.log(
-  `\nbenign principal-days: ${q.benignPrincipalDays.toLocaleString('en')}; false alerts: ${q.falseAlertPrincipalDays} principal-days = ${q.falseAlertsPer1000.toFixed(2)} per 1,000 benign principals per day; false revocations: ${q.falseRevokePrincipalDays} = ${q.falseRevocationsPer1000.toFixed(2)} per 1,000`,
+  `\nbenign principal-days: ${q.benignPrincipalDays.toLocaleString('en')}; false alerts: ${q.falseAlertPrincipalDays} principal-days = ${q.falseAlertsPer1000.toFixed(2)} per 1,000 benign principals per day; false revocations: ${q.falseRevokePrincipalDays} = ${q.falseRevocationsPer1000.toFixed(2)} per 1,000; attacked principal-days (not benign): ${q.attackedPrincipalDays}, the victim's own requests flagged on ${q.flaggedAttackedPrincipalDays}`,
 );
-console.log(`leading reasons of the benign decisions: ${topReasons.map(([f, n]) => `${f} ${n}`).join(', ')}`);
+console.log(`leading reasons of the false positives (requests): ${topReasons.map(([f, n]) => `${f} ${n}`).join(', ')}`);
+console.log(`leading reasons of the false revocations (requests): ${topRevoked.map(([f, n]) => `${f} ${n}`).join(', ')}`);
+console.log(`(every false positive: ${join(dir, 'false-positives.jsonl')})`);

@@ -179,21 +179,38 @@ describe('logins: IpActivity, UserLogins, TenantLogins', () => {
       return Object.fromEntries(x.names.map((n, i) => [n, v[i] as number]));
     });
 
+  it('forgives one mistyped password: a typo then a success reads as a plain login, a second failure counts', () => {
+    const x = families();
+    const typo = runOne(x, [login(T0, '198.51.100.7', 'carol', 401), login(T0 + 8 * S, '198.51.100.7', 'carol', 200)]);
+    expect(typo.map((r) => [r.user_failed_logins_1h_log, r.success_after_failures_log])).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
+    const twice = runOne(x, [
+      login(T0 + 60 * S, '198.51.100.7', 'dave', 401),
+      login(T0 + 61 * S, '198.51.100.7', 'dave', 401),
+      login(T0 + 70 * S, '198.51.100.7', 'dave', 200),
+    ]);
+    expect(twice[1]?.user_failed_logins_1h_log).toBeCloseTo(Math.log1p(1));
+    expect(twice[2]?.success_after_failures_log).toBeCloseTo(Math.log1p(1));
+  });
+
   it('sees concentrated stuffing from one IP and the success that follows on a cracked account', () => {
     const x = families();
     const tries = runOne(
       x,
       Array.from({ length: 20 }, (_, i) => login(T0 + i * S, '203.0.113.9', `user${i}`, 401)),
     );
-    expect(last(tries).ip_failed_logins_10m_log).toBeCloseTo(Math.log1p(20));
+    expect(last(tries).ip_failed_logins_10m_log).toBeCloseTo(Math.log1p(19)); // the first failure forgiven (a typo)
     expect(last(tries).ip_distinct_usernames_10m_log).toBeCloseTo(Math.log1p(20));
     runOne(x, [login(T0 + 30 * S, '203.0.113.9', 'user3', 401), login(T0 + 31 * S, '203.0.113.9', 'user3', 401)]);
     const cracked = runOne(x, [login(T0 + 40 * S, '198.51.100.1', 'user3', 200)])[0];
-    expect(cracked?.success_after_failures_log).toBeCloseTo(Math.log1p(3));
+    // Three failures before the success, the first forgiven (a typo).
+    expect(cracked?.success_after_failures_log).toBeCloseTo(Math.log1p(2));
     expect(runOne(x, [login(T0 + 41 * S, '198.51.100.2', 'bob', 200)])[0]?.success_after_failures_log).toBe(0);
     // A request that is not a login reads its IP's login counts but creates no login state.
     const browse = runOne(x, [ev({ ts: T0 + 42 * S, client_ip: '203.0.113.9' }), ev({ ts: T0 + 43 * S, client_ip: '192.0.2.77' })]);
-    expect(browse[0]?.ip_failed_logins_10m_log).toBeCloseTo(Math.log1p(22));
+    expect(browse[0]?.ip_failed_logins_10m_log).toBeCloseTo(Math.log1p(21));
     expect(browse[1]?.ip_failed_logins_10m_log).toBe(0);
     expect(browse[1]?.tenant_failure_ratio_1m).toBe(0);
     expect(browse[1]?.ip_route_req_1m_log).toBeCloseTo(Math.log1p(1));
@@ -209,7 +226,8 @@ describe('logins: IpActivity, UserLogins, TenantLogins', () => {
       x,
       Array.from({ length: 100 }, (_, i) => login(T0 + H + i * 300, `192.0.2.${i}`, `victim${i}`, 401)),
     );
-    expect(last(spray).ip_failed_logins_10m_log).toBeCloseTo(Math.log1p(1));
+    // One failure per address, the one a typo would be: nothing on the IP side.
+    expect(last(spray).ip_failed_logins_10m_log).toBe(0);
     expect(last(spray).tenant_failure_ratio_1m).toBeGreaterThan(4);
   });
 

@@ -18,6 +18,12 @@ export const policyConfigSchema = z
       .default({})
       .describe('Per route class: calibrated-score thresholds that override the bundle’s defaults.')
       .meta({ examples: [{ payments: { alert: 0.9, step_up: 0.99 } }] }),
+    login_model_action: z
+      .enum(['allow', 'alert', 'step_up', 'revoke'])
+      .default('alert')
+      .describe(
+        'The strongest action the models alone may take on a login (a request whose principal is a username, no token yet): a gateway can only answer a login by throttling the username — locking a customer out over one odd login (a typo, a new network). Rules (credential stuffing, impossible travel) are not capped.',
+      ),
     tenant: z
       .strictObject({
         by: z.enum(['none', 'client_id', 'service', 'route_prefix']).default('none').describe('What identifies a tenant.'),

@@ -73,18 +73,21 @@ describe('decision policy', () => {
 
   it('steps up a login that succeeds after a burst of failures', () => {
     const p = new DecisionPolicy(config(), NAMES);
-    expect(p.decide(input({ success_after_failures_log: log(12) }))).toMatchObject({ action: 'step_up', entity: 'principal', rules: ['stuffing_success'] });
-    expect(p.decide(input({ success_after_failures_log: log(9) })).action).toBe('allow');
+    // The feature counts failures beyond the first: log(11) is 12 failures, log(8) is 9.
+    expect(p.decide(input({ success_after_failures_log: log(11) }))).toMatchObject({ action: 'step_up', entity: 'principal', rules: ['stuffing_success'] });
+    expect(p.decide(input({ success_after_failures_log: log(8) })).action).toBe('allow');
   });
 
   it('throttles a stuffing IP, and asks a shared IP (carrier NAT) for four times the failures', () => {
     const p = new DecisionPolicy(config(), NAMES);
-    expect(p.decide(input({ ip_failed_logins_10m_log: log(30), ip_distinct_usernames_10m_log: log(12) }))).toMatchObject({ action: 'throttle', entity: 'ip' });
+    // The feature counts failures beyond the first (a typo): log(29) is 30 failures.
+    expect(p.decide(input({ ip_failed_logins_10m_log: log(29), ip_distinct_usernames_10m_log: log(12) }))).toMatchObject({ action: 'throttle', entity: 'ip' });
+    expect(p.decide(input({ ip_failed_logins_10m_log: log(28), ip_distinct_usernames_10m_log: log(12) })).action).toBe('allow');
     // Few usernames: one user mistyping is not stuffing.
     expect(p.decide(input({ ip_failed_logins_10m_log: log(40), ip_distinct_usernames_10m_log: log(3) })).action).toBe('allow');
     // 60 users behind the address: 30 failures are what that many users produce; 120 are not.
     expect(p.decide(input({ ip_failed_logins_10m_log: log(30), ip_distinct_usernames_10m_log: log(60) })).action).toBe('allow');
-    const nat = p.decide(input({ ip_failed_logins_10m_log: log(120), ip_distinct_usernames_10m_log: log(60) }));
+    const nat = p.decide(input({ ip_failed_logins_10m_log: log(119), ip_distinct_usernames_10m_log: log(60) }));
     expect(nat).toMatchObject({ action: 'throttle', entity: 'ip' });
     expect(nat.reasons[0]).toMatchObject({ value: 120, baseline: 120 });
   });
@@ -129,7 +132,12 @@ describe('decision policy', () => {
     const anonymous = { client_ip: '203.0.113.9' };
     expect(p.decide(input({}, { model, ids: anonymous }))).toMatchObject({ action: 'throttle', entity: 'ip' });
     expect(p.decide(input({ ip_distinct_usernames_10m_log: log(80) }, { model, ids: anonymous }))).toMatchObject({ action: 'alert', entity: 'ip' });
-    expect(p.decide(input({}, { model, ids: { ...anonymous, username: 'bob' } }))).toMatchObject({ action: 'revoke', entity: 'principal' });
+    // A login (a username, no token): the models alone only alert by default (policy.login_model_action).
+    expect(p.decide(input({}, { model, ids: { ...anonymous, username: 'bob' } }))).toMatchObject({ action: 'alert', entity: 'principal' });
+    const strict = new DecisionPolicy(config({ login_model_action: 'revoke' }), NAMES);
+    expect(strict.decide(input({}, { model, ids: { ...anonymous, username: 'bob' } }))).toMatchObject({ action: 'revoke', entity: 'principal' });
+    // A token's principal is not capped.
+    expect(p.decide(input({}, { model, ids: { ...anonymous, sub: 'cust-1' } }))).toMatchObject({ action: 'revoke', entity: 'principal' });
   });
 
   it('maps routes to classes by the longest whole-segment prefix and applies their threshold overrides', () => {

@@ -2,7 +2,9 @@
 // one entity, with reasons. How they combine (the README's "how rules and models combine"):
 //
 // 1. The model's action is the strongest one whose threshold the calibrated score exceeds — the bundle's thresholds,
-//    overridden per route class by `policy.thresholds` (see `thresholdsFor`). It is about the principal.
+//    overridden per route class by `policy.thresholds` (see `thresholdsFor`). It is about the principal. On a login
+//    (a username, no token yet) it is capped at `policy.login_model_action` (default alert): the gateway's only answer
+//    to a login is throttling the username, and the models alone should not lock a customer out.
 // 2. Each rule that fires proposes its own action about its own entity (impossible travel → revoke the principal;
 //    IP credential stuffing → throttle the IP …).
 // 3. The strongest proposal wins (allow < alert < throttle < step_up < revoke); on a tie a rule beats the model, since
@@ -99,7 +101,7 @@ export class DecisionPolicy {
     const hits: RuleHit[] = [];
     for (const rule of this.rules) hits.push(...rule.evaluate({ feature, route: ctx.route, ...(ctx.country ? { country: ctx.country } : {}), ids }));
 
-    let action: Action = model.action;
+    let action: Action = this.capLogin(model.action, ids);
     let entity: Entity = 'principal';
     for (const h of hits) {
       if (SEVERITY[h.action] >= SEVERITY[action]) {
@@ -120,6 +122,14 @@ export class DecisionPolicy {
       route_class: this.routeClass(ctx.route),
       ...(tenant !== undefined ? { tenant } : {}),
     };
+  }
+
+  /** The models' action on a login (a username, no token), capped at policy.login_model_action. */
+  private capLogin(action: ModelAction, ids: Principal): ModelAction {
+    const login =
+      ids.username !== undefined && ids.sub === undefined && ids.jti === undefined && ids.token_fingerprint === undefined && ids.credential_id === undefined;
+    const cap = this.config.login_model_action;
+    return login && SEVERITY[action] > SEVERITY[cap] ? cap : action;
   }
 
   private enforceable(action: Action, entity: Entity, ids: Principal, feature: (n: string) => number | undefined): { action: Action; entity: Entity } {

@@ -2,7 +2,7 @@
 // cannot rank "ten times the training maximum" above "just past it"). Each reads named features of the request's
 // vector — the same event-time features the models read, so rules are as deterministic as scores — and names the
 // entity to act on. A rule whose features the schema lacks is off, and `inactiveRules` says so.
-import type { Entity, Principal } from '@vigil/events';
+import { type Entity, FORGIVEN_LOGIN_FAILURES, type Principal } from '@vigil/events';
 import type { PolicyConfig } from './config.js';
 import { matchesPrefix } from './route-class.js';
 
@@ -139,7 +139,8 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
       needs: ['success_after_failures_log'],
       enabled: stuffed.enabled,
       evaluate: (x) => {
-        const failures = count(x.feature('success_after_failures_log'));
+        // The feature forgives the first failure (a typo): it counts the ones beyond it.
+        const failures = count(x.feature('success_after_failures_log')) + FORGIVEN_LOGIN_FAILURES;
         if (failures < stuffed.min_failures) return [];
         return [hit('stuffing_success', stuffed.action, 'principal', 'failures_before_success', failures, stuffed.min_failures)];
       },
@@ -149,7 +150,7 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
       needs: ['ip_failed_logins_10m_log', 'ip_distinct_usernames_10m_log'],
       enabled: ip.enabled,
       evaluate: (x) => {
-        const failures = count(x.feature('ip_failed_logins_10m_log'));
+        const failures = count(x.feature('ip_failed_logins_10m_log')) + FORGIVEN_LOGIN_FAILURES;
         const usernames = count(x.feature('ip_distinct_usernames_10m_log'));
         // Many users behind one address (carrier NAT, an office proxy) fail logins too: a shared IP needs more.
         const needed = usernames >= ip.shared_ip_usernames ? ip.min_failures * ip.shared_ip_factor : ip.min_failures;

@@ -89,7 +89,7 @@ describe('labelled attacks', () => {
         decide(benign.requestId, 'revoke', 'b1', START),
       ],
       labels,
-      500,
+      new Set(Array.from({ length: 500 }, (_, i) => `sub:someone-${i}|0`)),
     );
     expect(q.families.find((f) => f.family === 'bola_fast')).toEqual({ family: 'bola_fast', attacks: 2, detected: 1, revoked: 1, medianRequestsToDetect: 3 });
     expect(q.falseRevocationsPer1000).toBe(2);

@@ -37,6 +37,8 @@ export interface AttackLabel {
   family: AttackFamily;
   /** The principal the detector keys the attacker's request by (sub:…, user:…, ip:…). */
   principal: string;
+  /** The attack request's event time, epoch ms. */
+  ts: number;
 }
 
 export interface AttackOptions {
@@ -151,7 +153,7 @@ function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, seen
   const add = (ts: number, r: Omit<SimRequest, 'ts' | 'requestId' | 'latencyMs' | 'bytesIn'>, principal: string) =>
     out.push({
       request: { ts, requestId: id(), latencyMs: rng.int(5, 90), bytesIn: rng.int(80, 400), ...r },
-      label: { request_id: '', attack_id: attackId, family, principal },
+      label: { request_id: '', attack_id: attackId, family, principal, ts },
     });
   const foreignIp = () => `${rng.pick(FOREIGN)}${rng.int(2, 250)}`;
   const agent = rng.pick(ATTACK_AGENTS);

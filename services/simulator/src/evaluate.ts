@@ -1,7 +1,10 @@
 // Detection quality over labelled simulator traffic: per attack family, how many attacks were detected (any request
 // of the attack decided on), how many were revoked, and how many attacker requests it took; on the benign side,
 // false alerts and false revocations per 1,000 benign principals per day (a principal-day counts once however many
-// of its requests were flagged). Decisions come from `vigil replay` or the live detector.
+// of its requests were flagged). A principal-day an attacker acted under (a stolen token, a cracked password, a
+// victim's account) is not benign: flagging the victim's own requests that day protects the account, and is counted
+// apart (flaggedAttackedPrincipalDays) rather than as a false positive. Decisions come from `vigil replay` or the
+// live detector.
 import { type Decision, principalKey } from '@vigil/events';
 import { ATTACK_FAMILIES, type AttackFamily, type AttackLabel } from './attacks.js';
 
@@ -17,6 +20,9 @@ export interface FamilyQuality {
 export interface Quality {
   families: FamilyQuality[];
   benignPrincipalDays: number;
+  /** Principal-days an attacker acted under, and how many of them had the victim's own requests flagged. */
+  attackedPrincipalDays: number;
+  flaggedAttackedPrincipalDays: number;
   falseAlertPrincipalDays: number;
   falseRevokePrincipalDays: number;
   falseAlertsPer1000: number;
@@ -26,9 +32,13 @@ export interface Quality {
 const DAY = 86_400_000;
 
 /** The principal a decision is about, keyed as the detector keys it. */
-const decisionPrincipal = (d: Decision) => principalKey({ principal: d.principal, client_ip: d.principal.client_ip ?? '' });
+export const decisionPrincipal = (d: Decision) => principalKey({ principal: d.principal, client_ip: d.principal.client_ip ?? '' });
 
-export function evaluateDetection(decisions: Iterable<Decision>, labels: AttackLabel[], benignPrincipalDays: number): Quality {
+/** The key of a principal-day, as `principalDays` holds them. */
+export const principalDay = (principal: string, ts: number) => `${principal}|${Math.floor(ts / DAY)}`;
+
+/** @param principalDays every principal-day seen in the evaluated traffic (principalDay keys), attacked ones included */
+export function evaluateDetection(decisions: Iterable<Decision>, labels: AttackLabel[], principalDays: ReadonlySet<string>): Quality {
   const byRequest = new Map<string, Decision>();
   for (const d of decisions) if (d.action !== 'allow') byRequest.set(d.request_id, d);
   const labelled = new Set(labels.map((l) => l.request_id));
@@ -50,17 +60,27 @@ export function evaluateDetection(decisions: Iterable<Decision>, labels: AttackL
     firsts.sort((x, y) => x - y);
     return { family, attacks: mine.length, detected: firsts.length, revoked, medianRequestsToDetect: firsts[Math.floor(firsts.length / 2)] };
   });
+  const attacked = new Set(labels.map((l) => principalDay(l.principal, l.ts)));
   const alerts = new Set<string>();
   const revokes = new Set<string>();
+  const flaggedAttacked = new Set<string>();
   for (const d of byRequest.values()) {
     if (labelled.has(d.request_id)) continue;
-    const key = `${decisionPrincipal(d)}|${Math.floor(d.ts / DAY)}`;
+    const key = principalDay(decisionPrincipal(d), d.ts);
+    if (attacked.has(key)) {
+      flaggedAttacked.add(key);
+      continue;
+    }
     alerts.add(key);
     if (d.action === 'revoke') revokes.add(key);
   }
+  let benignPrincipalDays = 0;
+  for (const key of principalDays) if (!attacked.has(key)) benignPrincipalDays++;
   return {
     families,
     benignPrincipalDays,
+    attackedPrincipalDays: attacked.size,
+    flaggedAttackedPrincipalDays: flaggedAttacked.size,
     falseAlertPrincipalDays: alerts.size,
     falseRevokePrincipalDays: revokes.size,
     falseAlertsPer1000: (alerts.size / Math.max(1, benignPrincipalDays)) * 1000,

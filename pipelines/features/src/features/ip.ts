@@ -1,7 +1,7 @@
 // The client IP as an entity: how hard one address hits one route (scraping), how many logins fail from it and how
 // many usernames it tries (concentrated credential stuffing). Every request reaches its IP's state; only logins
 // create an entry for the login counts, since most IPs never log in and state is per key.
-import type { AccessEvent } from '@vigil/events';
+import { type AccessEvent, FORGIVEN_LOGIN_FAILURES, recordedFailures } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { loginOutcome, loginUsername } from './auth.js';
@@ -34,7 +34,7 @@ export class IpActivity implements FeatureFamily {
   private readonly logins: KeyedState<Logins>;
 
   constructor(private readonly options: IpOptions = { maxKeys: 1_000_000, maxUsernamesPerIp: 256 }) {
-    this.params = { route_window: MINUTE, login_window: 10 * MINUTE, ttl: HOUR, ...options };
+    this.params = { route_window: MINUTE, login_window: 10 * MINUTE, ttl: HOUR, forgiven_failures: FORGIVEN_LOGIN_FAILURES, ...options };
     this.routes = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys });
     this.logins = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys });
   }
@@ -69,7 +69,8 @@ export class IpActivity implements FeatureFamily {
       if (ip.users.size > this.options.maxUsernamesPerIp) ip.users.delete(ip.users.keys().next().value as string);
     }
     if (outcome === 'failure') ip.counts.add(t, FAILURES);
-    out[offset + 1] = logCount(ip.counts.count(0, t, FAILURES));
+    // Like the username's, the address's count forgives one failure (a typo; see auth.ts).
+    out[offset + 1] = logCount(recordedFailures(ip.counts.count(0, t, FAILURES)));
     out[offset + 2] = logCount(ip.counts.count(0, t, NOVEL_USERS));
   }
 

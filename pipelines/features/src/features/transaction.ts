@@ -7,7 +7,10 @@
 //   always pays the same amount (zero variance) does not turn a cent's difference into a huge z-score;
 // - ratio to the account's largest payment so far;
 // - first-seen payee (a payee not paid for `payeeTtlMs` counts as new again);
-// - hour-of-day unusualness in the account's own rhythm (a decayed 24-bin histogram, UTC hours);
+// - hour-of-day unusualness in the account's own rhythm (a decayed 24-bin histogram, UTC hours) — or, while the
+//   account has made fewer than `minPaymentsForHours` payments, in the rhythm of all the principal's requests (a
+//   customer who banks in the evening and pays nobody for weeks still has a night that is not theirs: payment fraud
+//   on a quiet account at 3 a.m. was invisible without it);
 // - payments in the last hour (payroll batches are normal for business accounts: the models learn it per account
 //   through the other features, and the log compresses the burst);
 // - a conjunction feature — new payee AND unusual amount AND unusual hour — which a forest, scoring one feature at
@@ -28,6 +31,20 @@ interface Account {
   recent: SlidingCounts;
 }
 
+interface Activity {
+  last: number;
+  n: number;
+  hours: Float32Array;
+}
+
+/** How unusual an hour is in a decayed 24-bin histogram: 0 at its peak hour, near 1 at an hour never seen; 0 empty. */
+function unusualHour(hours: Float32Array, n: number, hour: number): number {
+  if (n === 0) return 0;
+  let peak = 0;
+  for (const h of hours) peak = Math.max(peak, h);
+  return 1 - ((hours[hour] as number) + 0.5) / (peak + 0.5);
+}
+
 export interface TransactionOptions {
   maxKeys: number;
   /** Weight of each new payment in the running statistics. */
@@ -40,6 +57,10 @@ export interface TransactionOptions {
   maxPayees: number;
   /** Per-payment decay of the hour histogram. */
   hourDecay: number;
+  /** Per-request decay of the principal's activity-hour histogram. */
+  activityDecay: number;
+  /** Payments before the account's own hours replace the principal's activity hours. */
+  minPaymentsForHours: number;
   /** Population prior: a typical payment amount and the spread of ln(amount) around it. */
   priorAmount: number;
   priorDeviation: number;
@@ -51,6 +72,7 @@ export class TransactionDeviation implements FeatureFamily {
   readonly role = 'principal';
   readonly params: Record<string, number>;
   private readonly state: KeyedState<Account>;
+  private readonly activity: KeyedState<Activity>;
 
   constructor(
     private readonly options: TransactionOptions = {
@@ -61,23 +83,32 @@ export class TransactionDeviation implements FeatureFamily {
       payeeTtlMs: 180 * DAY,
       maxPayees: 256,
       hourDecay: 0.98,
+      activityDecay: 0.995,
+      minPaymentsForHours: 3,
       priorAmount: 50,
       priorDeviation: 1,
     },
   ) {
     this.params = { ttl: 400 * DAY, ...options };
     this.state = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys });
+    this.activity = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys });
   }
 
   get stores() {
-    return { accounts: this.state };
+    return { accounts: this.state, activity: this.activity };
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
     out.fill(0, offset, offset + this.names.length);
+    const o = this.options;
+    // Every request of the principal feeds its activity hours; read before this request's own hour is added.
+    const act = this.activity.get(principal, event.ts, () => ({ last: event.ts, n: 0, hours: new Float32Array(24) }));
+    const activityUnusual = unusualHour(act.hours, act.n, new Date(keyTime(act, event.ts)).getUTCHours());
+    for (let h = 0; h < 24; h++) act.hours[h] = (act.hours[h] as number) * o.activityDecay;
+    act.hours[new Date(keyTime(act, event.ts)).getUTCHours()] += 1;
+    act.n++;
     const tx = event.tx;
     if (!tx || !(tx.amount > 0)) return;
-    const o = this.options;
     const key = tx.account_id !== undefined ? `acct:${tx.account_id}` : principal;
     const a = this.state.get(key, event.ts, () => ({
       last: event.ts,
@@ -102,9 +133,7 @@ export class TransactionDeviation implements FeatureFamily {
     const seenAt = tx.payee_id === undefined ? undefined : a.payees.get(tx.payee_id);
     const newPayee = tx.payee_id !== undefined && (seenAt === undefined || t - seenAt > o.payeeTtlMs) ? 1 : 0;
     const hour = new Date(t).getUTCHours();
-    let peak = 0;
-    for (const h of a.hours) peak = Math.max(peak, h);
-    const hourUnusual = a.n === 0 ? 0 : 1 - ((a.hours[hour] as number) + 0.5) / (peak + 0.5);
+    const hourUnusual = a.n >= o.minPaymentsForHours ? unusualHour(a.hours, a.n, hour) : activityUnusual;
 
     // Then learn from it.
     if (a.n === 0) {
@@ -135,7 +164,7 @@ export class TransactionDeviation implements FeatureFamily {
   }
 
   stateBytes(): number {
-    let bytes = 0;
+    let bytes = this.activity.size * 260;
     for (const a of this.state.values()) bytes += 300 + a.recent.bytes + a.payees.size * 90;
     return bytes;
   }

@@ -11,7 +11,17 @@ import { type AccessEvent, type DeadLetter, type Decision, GATEWAY_FORMATS, type
 import { FeatureExtractor, FeatureStream, MmdbGeoLookup } from '@vigil/features';
 import { createIngestHandler } from '@vigil/ingest';
 import { ReplayDecider } from '@vigil/scoring';
-import { type AttackLabel, attackWindow, bankDurationMs, evaluateDetection, generateBank, malformedRecords, renderRecord, withAttacks } from '@vigil/simulator';
+import {
+  type AttackLabel,
+  attackWindow,
+  bankDurationMs,
+  evaluateDetection,
+  generateBank,
+  malformedRecords,
+  principalDay,
+  renderRecord,
+  withAttacks,
+} from '@vigil/simulator';
 import { defaultBundleDir } from './default-bundle.js';
 import { DEMO_PEPPER } from './pepper.js';
 
@@ -154,8 +164,8 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   for (const d of dead) reasons.set(d.value.reason, (reasons.get(d.value.reason) ?? 0) + 1);
   const leaked = events.some((e) => JSON.stringify(e.value).includes('Bearer '));
   const attackRequests = new Set(labels.map((l) => l.request_id));
-  const benignDays = new Set(events.filter((e) => !attackRequests.has(e.value.request_id)).map((e) => `${e.key}|${Math.floor(e.value.ts / 86_400_000)}`));
-  const q = evaluateDetection(decisions, labels, benignDays.size);
+  const days = new Set(events.filter((e) => !attackRequests.has(e.value.request_id)).map((e) => principalDay(e.key as string, e.value.ts)));
+  const q = evaluateDetection(decisions, labels, days);
   const actions = new Map<string, number>();
   for (const d of decisions) actions.set(d.action, (actions.get(d.action) ?? 0) + 1);
 
@@ -177,7 +187,7 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
     );
   }
   out.write(
-    `  benign              ${q.falseAlertsPer1000.toFixed(1)} false alerts and ${q.falseRevocationsPer1000.toFixed(1)} false revocations per 1,000 principals per day (${q.benignPrincipalDays} principal-days)\n`,
+    `  benign              ${q.falseAlertsPer1000.toFixed(1)} false alerts and ${q.falseRevocationsPer1000.toFixed(1)} false revocations per 1,000 principals per day (${q.benignPrincipalDays} principal-days; victims' own requests flagged on ${q.flaggedAttackedPrincipalDays} of ${q.attackedPrincipalDays} attacked principal-days, not counted)\n`,
   );
   out.write(`  total               ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   return events.length + dead.length === input.length && !leaked ? 0 : 1;
