@@ -1,4 +1,4 @@
-// Replay speed: `vigil replay`'s path (stream the file, parse, the 31 features in event time, score with a bundle,
+// Replay speed: `vigil replay`'s path (stream the file, parse, the 34 features in event time, score with a bundle,
 // the policy, decision records written) over a simulated Kong log, against its peer in the same run: a plain
 // line-by-line read + JSON.parse pass over the same file. The issue's goal is a third of the peer's speed.
 // The bundle is trained on another seed of the same simulator first. Run: npm run bench:replay [-- --events N]

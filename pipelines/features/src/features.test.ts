@@ -348,6 +348,19 @@ describe('TransactionDeviation', () => {
     expect(run(f, [pay(T0 + 42 * D, 82)])[0]?.tx_conjunction).toBe(0);
   });
 
+  it("reads a quiet account's payment hour against the principal's activity hours until it has its own", () => {
+    const f = new TransactionDeviation();
+    // A week of mornings (09:00–09:20 UTC) reading the account, no payment.
+    run(
+      f,
+      Array.from({ length: 7 * 5 }, (_, i) => ev({ ts: T0 + Math.floor(i / 5) * D + (i % 5) * 4 * MIN })),
+    );
+    const night = run(f, [pay(T0 + 7 * D + 18 * H, 60, 'new-1')])[0];
+    expect(night?.tx_hour_unusual).toBeGreaterThan(0.9);
+    const morning = run(f, [pay(T0 + 8 * D + 5 * MIN, 60, 'new-2')])[0];
+    expect(morning?.tx_hour_unusual).toBeLessThan(0.2);
+  });
+
   it('writes zeros for requests without a transaction', () => {
     expect(Object.values(run(new TransactionDeviation(), [ev({ ts: T0 })])[0] ?? {})).toEqual([0, 0, 0, 0, 0, 0, 0]);
   });

@@ -34,16 +34,20 @@ interface Account {
 interface Activity {
   last: number;
   n: number;
+  /** Bins stored divided by `scale` (decay by shrinking one number per request, not 24); a bin's weight = bin × scale. */
+  scale: number;
   hours: Float32Array;
 }
 
 /** How unusual an hour is in a decayed 24-bin histogram: 0 at its peak hour, near 1 at an hour never seen; 0 empty. */
-function unusualHour(hours: Float32Array, n: number, hour: number): number {
+function unusualHour(hours: ArrayLike<number>, n: number, hour: number, scale = 1): number {
   if (n === 0) return 0;
   let peak = 0;
-  for (const h of hours) peak = Math.max(peak, h);
-  return 1 - ((hours[hour] as number) + 0.5) / (peak + 0.5);
+  for (let h = 0; h < 24; h++) peak = Math.max(peak, hours[h] as number);
+  return 1 - ((hours[hour] as number) * scale + 0.5) / (peak * scale + 0.5);
 }
+
+const utcHour = (t: number) => Math.floor(t / HOUR) % 24;
 
 export interface TransactionOptions {
   maxKeys: number;
@@ -101,13 +105,19 @@ export class TransactionDeviation implements FeatureFamily {
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
     out.fill(0, offset, offset + this.names.length);
     const o = this.options;
-    // Every request of the principal feeds its activity hours; read before this request's own hour is added.
-    const act = this.activity.get(principal, event.ts, () => ({ last: event.ts, n: 0, hours: new Float32Array(24) }));
-    const activityUnusual = unusualHour(act.hours, act.n, new Date(keyTime(act, event.ts)).getUTCHours());
-    for (let h = 0; h < 24; h++) act.hours[h] = (act.hours[h] as number) * o.activityDecay;
-    act.hours[new Date(keyTime(act, event.ts)).getUTCHours()] += 1;
-    act.n++;
+    // Every request of the principal feeds its activity hours; a payment reads them before its own hour is added.
     const tx = event.tx;
+    const act = this.activity.get(principal, event.ts, () => ({ last: event.ts, n: 0, scale: 1, hours: new Float32Array(24) }));
+    const actHour = utcHour(keyTime(act, event.ts));
+    const activityUnusual = tx ? unusualHour(act.hours, act.n, actHour, act.scale) : 0;
+    act.scale *= o.activityDecay;
+    // Renormalised long before 1/scale leaves float32's range (the checkpoint codec stores Float32Array).
+    if (act.scale < 1e-20) {
+      for (let h = 0; h < 24; h++) act.hours[h] = (act.hours[h] as number) * act.scale;
+      act.scale = 1;
+    }
+    act.hours[actHour] = (act.hours[actHour] as number) + 1 / act.scale;
+    act.n++;
     if (!tx || !(tx.amount > 0)) return;
     const key = tx.account_id !== undefined ? `acct:${tx.account_id}` : principal;
     const a = this.state.get(key, event.ts, () => ({
@@ -132,7 +142,7 @@ export class TransactionDeviation implements FeatureFamily {
     const ratio = Math.log2(tx.amount / Math.max(a.max, Math.exp(pop.mean)));
     const seenAt = tx.payee_id === undefined ? undefined : a.payees.get(tx.payee_id);
     const newPayee = tx.payee_id !== undefined && (seenAt === undefined || t - seenAt > o.payeeTtlMs) ? 1 : 0;
-    const hour = new Date(t).getUTCHours();
+    const hour = utcHour(t);
     const hourUnusual = a.n >= o.minPaymentsForHours ? unusualHour(a.hours, a.n, hour) : activityUnusual;
 
     // Then learn from it.
