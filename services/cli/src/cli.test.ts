@@ -97,7 +97,7 @@ describe('vigil CLI', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/features: done — 12,000 events/);
     expect(r.stdout).toMatch(/12,000 events read, 10,000 sampled/);
-    expect(r.stdout).toMatch(/alert\s+> 0\.\d+ {3}target 0\.500 % per principal-day/);
+    expect(r.stdout).toMatch(/alert\s+> 0\.\d+ {3}target 0\.250 % per principal-day/);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(manifest.features.names).toHaveLength(34);
     expect(manifest.training.holdout_rows).toBeGreaterThan(1000);

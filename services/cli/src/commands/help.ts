@@ -92,7 +92,7 @@ parameters, hash) to FILE.schema.json. The pepper comes from VIGIL_PEPPER__SECRE
 Trains a model bundle on a log of normal traffic with the detector's own parsing and feature code. The log is
 streamed (any size): a seeded reservoir keeps at most --max-rows feature rows (default 1000000), and one principal in
 five is held out — the models never see it — to calibrate the scores and set the thresholds per action (alert,
-step_up, revoke) for target false-positive rates per principal-day (0.5 %, 0.1 %, 0.05 %). Writes DIR/manifest.json,
+step_up, revoke) for target false-positive rates per principal-day (0.25 %, 0.1 %, 0.05 %). Writes DIR/manifest.json,
 DIR/iforest.json and DIR/autoencoder/, and prints a summary: rows, features, thresholds and the false-positive rates
 they give on the held-out traffic, per event and per principal-day. --seed (default 0) fixes the sample and the models.
 `,
