@@ -73,6 +73,23 @@ describe('model bundle', () => {
       autoencoderExceedance: scored.autoencoderExceedance[1] as number,
     });
     expect(['a', 'b', 'd']).toContain(why[0]?.feature);
+    // What is off its baseline leads, even when the autoencoder's error is larger on an ordinary value.
+    const ordinaryButOneOff = Float64Array.from(bundle.scaler.center);
+    ordinaryButOneOff[5] = 9;
+    const ranked = bundle.explain(
+      ordinaryButOneOff,
+      {
+        // The autoencoder the more surprised (the smaller exceedance), so its errors explain.
+        iforestExceedance: 0.5,
+        autoencoderExceedance: 0.001,
+        autoencoderErrors: Float64Array.from([0.9, 0, 0, 0, 0, 0.1]),
+      },
+      2,
+    );
+    expect(ranked.map((r) => [r.feature, r.contribution])).toEqual([
+      ['f', 0.1],
+      ['a', 0.9],
+    ]);
 
     // Save → load: identical scores; another feature schema is refused.
     const dir = await mkdtemp(join(tmpdir(), 'vigil-bundle-'));

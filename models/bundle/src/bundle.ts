@@ -124,8 +124,12 @@ export class ModelBundle {
       for (let i = 0; i < errors.length; i++) sum += errors[i] as number;
       shares = Float64Array.from(errors, (e) => (sum > 0 ? e / sum : 0));
     }
-    return Array.from(shares, (contribution, i) => ({ i, contribution }))
-      .sort((a, b) => b.contribution - a.contribution || a.i - b.i)
+    // Features whose value is off its baseline come first: the autoencoder can reconstruct an ordinary value badly
+    // (its error then says more about the model than the request), and an analyst needs what is unusual. Within each
+    // group, the larger share first; shares stay the models' own.
+    const off = (i: number) => (shares[i] as number) > 0 && row[i] !== this.scaler.center[i];
+    return Array.from(shares, (contribution, i) => ({ i, contribution, off: off(i) }))
+      .sort((a, b) => Number(b.off) - Number(a.off) || b.contribution - a.contribution || a.i - b.i)
       .slice(0, top)
       .map(({ i, contribution }) => ({
         feature: names[i] as string,
