@@ -15,6 +15,7 @@ import {
   evaluateDetection,
   generateBank,
   principalDay,
+  principalDaysUnderAttack,
   renderRecord,
   type SimRequest,
   withAttacks,
@@ -105,7 +106,7 @@ await decider.flush();
 
 // What the false alerts are about: the reasons that lead them (the SOC's first question, and the modeller's) — on
 // benign principal-days only (not on an attacked principal's own requests; see evaluateDetection).
-const attackedDays = new Set(labels.map((l) => principalDay(l.principal, l.ts)));
+const attackedDays = principalDaysUnderAttack(labels);
 const falsePositive = (d: Decision) => !labelled.has(d.request_id) && !attackedDays.has(principalDay(decisionPrincipal(d), d.ts));
 const leading = new Map<string, number>();
 for (const d of decisions) if (falsePositive(d)) leading.set(d.reasons[0]?.feature ?? '(none)', (leading.get(d.reasons[0]?.feature ?? '(none)') ?? 0) + 1);

@@ -6,15 +6,13 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { customerIds } from './customers.js';
+import { accountOwner, customerIds, customerOfSub, customerOfUsername } from './customers.js';
 import { seeded } from './random.js';
 import { issueToken, verifyDemoToken } from './tokens.js';
 
 /** A demo customer's password (what a successful login sends; anything else is a failed login). */
 export const demoPassword = (username: string) => createHmac('sha256', 'vigil-demo-bank-passwords').update(username).digest('base64url').slice(0, 16);
 
-const CURRENT = 40_000_000;
-const SAVINGS = 60_000_000;
 const TOKEN_TTL_S = 900;
 const MAX_BODY = 16 * 1024;
 
@@ -32,27 +30,6 @@ export interface BankApi {
   port: number;
   close(): Promise<void>;
 }
-
-/** The customer index owning an account number, whether or not the account is theirs to read. */
-function accountOwner(account: string, customers: number): number | undefined {
-  if (!/^\d{8}$/.test(account)) return undefined;
-  const n = Number(account);
-  const base = n >= SAVINGS ? SAVINGS : CURRENT;
-  const i = (n - base) / 7;
-  return Number.isInteger(i) && i >= 0 && i < customers ? i : undefined;
-}
-
-const customerOfSub = (sub: string, customers: number): number | undefined => {
-  const m = /^cust-([0-9a-z]+)$/.exec(sub);
-  const i = m ? Number.parseInt(m[1] as string, 36) - 100_000 : Number.NaN;
-  return Number.isInteger(i) && i >= 0 && i < customers ? i : undefined;
-};
-
-const customerOfUsername = (username: string, customers: number): number | undefined => {
-  const m = /^user(\d{1,9})@example\.com$/.exec(username);
-  const i = m ? Number(m[1]) : Number.NaN;
-  return Number.isInteger(i) && i < customers ? i : undefined;
-};
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
@@ -130,7 +107,7 @@ export function createBankApi(options: BankApiOptions): Server {
     const claims = auth.startsWith('Bearer ') ? verifyDemoToken(auth.slice(7)) : undefined;
     const me = claims && claims.exp * 1000 > now() ? customerOfSub(claims.sub, customers) : undefined;
     if (me === undefined) return invalidToken(res);
-    const mine = [customerIds(me).account, String(SAVINGS + me * 7)];
+    const mine = [customerIds(me).account, customerIds(me).savings];
 
     if (path === '/v1/accounts' && req.method === 'GET') return send(res, 200, { accounts: mine.map((id) => ({ id, currency: 'GBP' })) });
     if (path === '/v1/payees' && req.method === 'GET') {

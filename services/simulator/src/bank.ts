@@ -161,11 +161,11 @@ function makeCustomer(i: number, rng: Rng, o: BankOptions, places: Places, carri
   }
   // Lognormal-ish activity: most customers open the app a few times a day, a few many times.
   const rate = (o.sessionsPerDay ?? 3) * Math.exp(rng.next() * 1.6 - 0.8) * (business ? 2 : 1);
-  const { sub, username, account } = customerIds(i);
+  const { sub, username, account, savings } = customerIds(i);
   return {
     sub,
     username,
-    accounts: rng.chance(0.4) ? [account, String(60000000 + i * 7)] : [account],
+    accounts: rng.chance(0.4) ? [account, savings] : [account],
     business,
     clientId: business ? 'vigil-bank-business' : 'vigil-bank-app',
     homeIp: host(homeNet, rng),

@@ -37,6 +37,9 @@ export const decisionPrincipal = (d: Decision) => principalKey({ principal: d.pr
 /** The key of a principal-day, as `principalDays` holds them. */
 export const principalDay = (principal: string, ts: number) => `${principal}|${Math.floor(ts / DAY)}`;
 
+/** The principal-days an attacker acted under (principalDay keys): not benign. */
+export const principalDaysUnderAttack = (labels: AttackLabel[]) => new Set(labels.map((l) => principalDay(l.principal, l.ts)));
+
 /** @param principalDays every principal-day seen in the evaluated traffic (principalDay keys), attacked ones included */
 export function evaluateDetection(decisions: Iterable<Decision>, labels: AttackLabel[], principalDays: ReadonlySet<string>): Quality {
   const byRequest = new Map<string, Decision>();
@@ -60,7 +63,7 @@ export function evaluateDetection(decisions: Iterable<Decision>, labels: AttackL
     firsts.sort((x, y) => x - y);
     return { family, attacks: mine.length, detected: firsts.length, revoked, medianRequestsToDetect: firsts[Math.floor(firsts.length / 2)] };
   });
-  const attacked = new Set(labels.map((l) => principalDay(l.principal, l.ts)));
+  const attacked = principalDaysUnderAttack(labels);
   const alerts = new Set<string>();
   const revokes = new Set<string>();
   const flaggedAttacked = new Set<string>();

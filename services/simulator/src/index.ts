@@ -10,7 +10,7 @@ export { customerIds } from './customers.js';
 export type { DriveOptions, DriveReport } from './drive.js';
 export { drive, httpRequestOf } from './drive.js';
 export type { FamilyQuality, Quality } from './evaluate.js';
-export { decisionPrincipal, evaluateDetection, principalDay } from './evaluate.js';
+export { decisionPrincipal, evaluateDetection, principalDay, principalDaysUnderAttack } from './evaluate.js';
 export type { Locator, Place } from './places.js';
 export { type Rng, seeded } from './random.js';
 export type { DemoClaims } from './tokens.js';
