@@ -64,6 +64,11 @@ export class FeatureStream<P = undefined> {
     return this.extract(this.buffer.push(event.ts, event.request_id, held));
   }
 
+  /** The reorder buffer's bound, ms of event time. */
+  get boundMs(): number {
+    return this.buffer.boundMs;
+  }
+
   /** The newest event time seen (or advanced to). */
   get newest(): number {
     return this.buffer.clock.maxTs;

@@ -73,7 +73,13 @@ export const detectorConfigSchema = z
           .positive()
           .default(200)
           .describe(
-            'How often feature state, feature records and offsets are committed together (one Kafka transaction per partition); also the latency it adds.',
+            'How often feature state, feature records and offsets are committed together (one Kafka transaction per partition); also the latency it adds (exactly_once).',
+          ),
+        guarantee: z
+          .enum(['exactly_once', 'at_least_once'])
+          .default('exactly_once')
+          .describe(
+            "exactly_once: each stage publishes its records in a Kafka transaction at each checkpoint — one record per request whatever crashes, records appear at commit_interval_ms. at_least_once: records leave as soon as they are computed (lower latency: the gateway loop's enforcement path), state and offsets are checkpointed every commit_interval_ms; after a crash the records since the last checkpoint are computed again and can appear twice, with the same values.",
           ),
       })
       .prefault({}),

@@ -138,7 +138,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     };
   }
 
-  // Two feature stages, each in its own consumer group and each exactly once (KafkaStatefulProcessor): the entity
+  // Two feature stages, each in its own consumer group and each exactly once by default (KafkaStatefulProcessor): the entity
   // stage reads events keyed by IP / username / tenant and writes each event's entity parts back onto the
   // principal-keyed topic; the principal stage computes the principal's own features and joins the parts on.
   // One GeoIP reader (and its cache) for every extractor of this process, opened only when features run.
@@ -168,10 +168,11 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       { onRetry: onRetry('kafka_admin') },
     );
     entitiesSink = new KafkaSink<AccessEvent>(kafka, { topic: config.topics.entities, onRetry: onRetry('kafka_entities') });
-    const stage = <T>(name: string, options: Omit<StatefulProcessorOptions<T>, 'onRetry' | 'onCheckpoint' | 'onRestore' | 'commitIntervalMs'>) =>
+    const stage = <T>(name: string, options: Omit<StatefulProcessorOptions<T>, 'onRetry' | 'onCheckpoint' | 'onRestore' | 'commitIntervalMs' | 'guarantee'>) =>
       new KafkaStatefulProcessor<T>(kafka, {
         ...options,
         commitIntervalMs: f.commit_interval_ms,
+        guarantee: f.guarantee,
         onRetry: onRetry(`kafka_${name}`),
         onCheckpoint: () => counters.checkpoints(name),
         onRestore: ({ partition, records, ms }) => {

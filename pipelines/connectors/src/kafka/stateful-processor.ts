@@ -15,6 +15,14 @@
 //   commit_interval_ms is also the stage's added latency.
 // - Ticks: a task with tick() is called every few milliseconds between batches (on the partition's serial queue);
 //   what it returns is written at the next checkpoint, with the state changes that produced it.
+//
+// At-least-once (`guarantee: 'at_least_once'`, Kafka Streams' own default), for latency: outputs are produced as soon
+// as the task returns them (idempotent producer, no transaction), and a checkpoint writes the state changes and the
+// next input offset to the changelog, then commits the offset. Nothing is lost — a crash restarts the partition from
+// its last checkpoint and the records after it are processed again — but their outputs can then appear twice (with
+// the same values: the restored state is the state that produced them the first time). What it saves: waiting for a
+// checkpoint before an output leaves (commit_interval_ms), the transaction's own round trips, and read-committed
+// consumers downstream waiting behind other partitions' open transactions.
 import type { Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { retriable } from '../errors.js';
 import { DEFAULT_RETRY, withRetry } from '../retry.js';
@@ -34,6 +42,8 @@ export interface StatefulProcessorOptions<T> {
   changelogTopic: string;
   outputTopic: string;
   commitIntervalMs: number;
+  /** Default exactly_once (see above). */
+  guarantee?: 'exactly_once' | 'at_least_once';
   makeTask: (topic: string, partition: number) => StatefulTask<T>;
   serialize?: (value: T) => string | Buffer;
   onRetry?: (err: unknown) => void;
@@ -120,6 +130,7 @@ export class KafkaStatefulProcessor<T> {
           slot.next = Math.max(slot.next ?? 0, Number(batch.lastOffset()) + 1);
           slot.soughtGap = false;
           resolveOffset(batch.lastOffset());
+          if (this.atLeastOnce && !(await this.sendNow(slot))) return;
           if (Date.now() - slot.lastCommit >= this.options.commitIntervalMs) await this.checkpoint(slot);
         });
       },
@@ -157,7 +168,7 @@ export class KafkaStatefulProcessor<T> {
   /** Takes a partition over: fence the previous owner, restore its state from the changelog. */
   private async open(topic: string, partition: number): Promise<Slot<T>> {
     const producer = this.kafka.producer({
-      transactionalId: `${this.options.consumer.group_id}/${topic}/${partition}`,
+      ...(this.atLeastOnce ? {} : { transactionalId: `${this.options.consumer.group_id}/${topic}/${partition}` }),
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
@@ -167,7 +178,7 @@ export class KafkaStatefulProcessor<T> {
     try {
       await producer.connect();
       // Beginning a transaction initialises the producer id, which fences the old owner and aborts its transaction.
-      const txn = await producer.transaction();
+      const txn = this.atLeastOnce ? undefined : await producer.transaction();
       const started = Date.now();
       const state = (await readChangelog(this.kafka, this.options.changelogTopic, [partition])).get(partition) ?? new Map<string, Buffer>();
       const next = state.get(NEXT_OFFSET);
@@ -211,6 +222,7 @@ export class KafkaStatefulProcessor<T> {
           void slot.serial.run(async () => {
             if (slot.dropped || slot.next === undefined) return;
             if (tick) this.collect(slot, tick.call(slot.task, Date.now()));
+            if (this.atLeastOnce && !(await this.sendNow(slot))) return;
             if (Date.now() - slot.lastCommit >= this.options.commitIntervalMs) await this.checkpoint(slot);
           });
         },
@@ -231,6 +243,17 @@ export class KafkaStatefulProcessor<T> {
     const changelog: Message[] = changes.map(([key, value]) => ({ key, value, partition: slot.partition }));
     changelog.push({ key: NEXT_OFFSET, value: String(slot.next), partition: slot.partition });
     try {
+      if (this.atLeastOnce) {
+        // Outputs have left already (sendNow; any left over from a failed send go first); the state and the offset
+        // it covers go to the changelog together, then the group's offset (only a starting hint: the changelog's own
+        // offset decides what a restore skips).
+        for (const messages of chunks(outputs)) await slot.producer.send({ topic: this.options.outputTopic, acks: -1, messages });
+        for (const messages of chunks(changelog)) await slot.producer.send({ topic: this.options.changelogTopic, acks: -1, messages });
+        await this.consumer?.commitOffsets([{ topic: slot.topic, partition: slot.partition, offset: String(slot.next) }]);
+        slot.committed = slot.next;
+        this.options.onCheckpoint?.({ partition: slot.partition, outputs: outputs.length, changes: changes.length, ms: Date.now() - started });
+        return;
+      }
       const txn = slot.txn ?? (await slot.producer.transaction());
       slot.txn = txn;
       for (const messages of chunks(outputs)) await txn.send({ topic: this.options.outputTopic, acks: -1, messages });
@@ -244,20 +267,44 @@ export class KafkaStatefulProcessor<T> {
       slot.committed = slot.next;
       this.options.onCheckpoint?.({ partition: slot.partition, outputs: outputs.length, changes: changes.length, ms: Date.now() - started });
     } catch (err) {
-      // Whatever the cause (fenced by a new owner, broker down), the in-memory state is now ahead of the changelog:
-      // drop it and rewind; the next batch restores the partition from its last checkpoint.
-      this.options.onRetry?.(err);
-      const key = `${slot.topic}/${slot.partition}`;
-      if (this.slots.get(key) !== undefined) this.slots.delete(key);
-      await this.release(slot);
-      if (!this.stopping && slot.committed !== undefined) {
-        try {
-          this.consumer?.seek({ topic: slot.topic, partition: slot.partition, offset: String(slot.committed) });
-        } catch {
-          // Not ours any more: its new owner restores it.
-        }
+      await this.rewind(slot, err);
+    }
+  }
+
+  /** At-least-once: produces what the task has returned so far. False when it failed and the partition was rewound. */
+  private async sendNow(slot: Slot<T>): Promise<boolean> {
+    if (slot.outputs.length === 0) return true;
+    const outputs = slot.outputs;
+    slot.outputs = [];
+    try {
+      for (const messages of chunks(outputs)) await slot.producer.send({ topic: this.options.outputTopic, acks: -1, messages });
+      return true;
+    } catch (err) {
+      await this.rewind(slot, err);
+      return false;
+    }
+  }
+
+  /**
+   * Whatever the cause (fenced by a new owner, broker down), the in-memory state is now ahead of the changelog: drop
+   * it and rewind; the next batch restores the partition from its last checkpoint.
+   */
+  private async rewind(slot: Slot<T>, err: unknown): Promise<void> {
+    this.options.onRetry?.(err);
+    const key = `${slot.topic}/${slot.partition}`;
+    if (this.slots.get(key) !== undefined) this.slots.delete(key);
+    await this.release(slot);
+    if (!this.stopping && slot.committed !== undefined) {
+      try {
+        this.consumer?.seek({ topic: slot.topic, partition: slot.partition, offset: String(slot.committed) });
+      } catch {
+        // Not ours any more: its new owner restores it.
       }
     }
+  }
+
+  private get atLeastOnce(): boolean {
+    return this.options.guarantee === 'at_least_once';
   }
 
   /** Forgets a partition (lost in a rebalance, or stopping): waits for its current batch or checkpoint first. */

@@ -8,7 +8,9 @@
 // Join rule: a request waits for its parts however long they take (the entity stage is exactly-once, so they come).
 // Only past `maxPendingJoins` waiting requests — an entity stage down for long — is the oldest emitted with its
 // missing parts as 0 and counted (vigil_records_skipped{reason="join_incomplete"}); parts whose request never came
-// are dropped the same way. State (reorder buffer, principal families, waiting joins, source positions) is
+// are dropped the same way, and so is a part still waiting, without its request, ORPHAN_AFTER_MS of event time
+// after the partition's watermark has passed it: its request was joined already (a part sent twice — the stages'
+// at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source positions) is
 // checkpointed by the KafkaStatefulProcessor running the task.
 import type { SinkRecord, SourceRecord } from '@vigil/connectors';
 import { type AccessEvent, type Principal, principalKey } from '@vigil/events';
@@ -38,6 +40,8 @@ interface Join {
 }
 
 const JOIN = 'join/';
+/** Event time after which a part whose request never arrived (or was joined already) is dropped. */
+export const ORPHAN_AFTER_MS = 10 * 60_000;
 
 export interface PrincipalTaskOptions extends StreamTaskOptions {
   maxPendingJoins?: number;
@@ -51,6 +55,9 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   private readonly maxPending: number;
   private readonly counters = pipelineCounters();
   incomplete = 0;
+  orphans = 0;
+  /** The partition's newest event time at the last orphan sweep. */
+  private sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(extractor: FeatureExtractor, boundMs: number, options: PrincipalTaskOptions = {}) {
     super(extractor, boundMs, () => 'principal', 'features', options);
@@ -79,6 +86,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       this.push(event, traceHeaders(record.headers), out);
     }
     this.evictOverCap(out);
+    this.sweepOrphans();
     this.counters.recordsOut('features', out.length);
     return out;
   }
@@ -151,6 +159,20 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       this.incomplete++;
       this.counters.skipped('features', 'join_incomplete');
       this.settle(oldest, out, true);
+    }
+  }
+
+  /** Drops parts left waiting long after the watermark passed them (a scan every minute of event time). */
+  private sweepOrphans() {
+    const newest = this.stream.newest;
+    if (newest < this.sweptAt + 60_000) return;
+    this.sweptAt = newest;
+    const before = newest - this.stream.boundMs - ORPHAN_AFTER_MS;
+    for (const join of this.joins.values()) {
+      if (join.vector !== undefined || join.ts >= before) continue;
+      this.orphans++;
+      this.counters.skipped('features', 'orphan_part');
+      this.drop(join);
     }
   }
 

@@ -2,7 +2,8 @@
 // records in partitions, entity tasks whose parts are delivered (at each checkpoint, as a transaction would) onto the
 // principal partitions, principal tasks that join them — with tasks crashing between checkpoints and being rebuilt
 // from their changelogs, their uncommitted outputs lost and their input re-read. Every request must leave exactly
-// once with exactly the vector the offline path (one FeatureStream over the whole log) computes.
+// once with exactly the vector the offline path (one FeatureStream over the whole log) computes — or, at least once
+// (outputs published as soon as computed), at least once, every copy with that vector.
 import { adapterFor } from '@vigil/adapters';
 import { type SinkRecord, SOURCE_HEADER, type SourceRecord, type StatefulTask } from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
@@ -14,7 +15,7 @@ import { MmdbGeoLookup } from '../geo/lookup.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { FeatureStream } from '../stream.js';
 import { EntityFeatureTask } from './entity-task.js';
-import { PrincipalFeatureTask } from './principal-task.js';
+import { ORPHAN_AFTER_MS, PrincipalFeatureTask } from './principal-task.js';
 import { type EntityPart, type FeatureRecord, KIND_HEADER, ROLE_HEADER } from './records.js';
 
 const geo = MmdbGeoLookup.bundled();
@@ -51,15 +52,22 @@ class Partition<T> {
   private pending: SinkRecord<T>[] = [];
   crashes = 0;
 
-  constructor(private readonly make: () => StatefulTask<T>) {
+  /** @param atLeastOnce outputs are published as soon as the task returns them (KafkaStatefulProcessor's at_least_once) */
+  constructor(
+    private readonly make: () => StatefulTask<T>,
+    private readonly atLeastOnce = false,
+  ) {
     this.task = make();
   }
 
-  /** Processes up to n records; returns nothing (outputs wait for the checkpoint). */
-  step(n: number) {
+  /** Processes up to n records; returns what it published (exactly once: nothing, outputs wait for the checkpoint). */
+  step(n: number): SinkRecord<T>[] {
     const records = this.input.slice(this.position, this.position + n);
     this.position += records.length;
-    this.pending.push(...this.task.process(records));
+    const out = this.task.process(records);
+    if (this.atLeastOnce) return out;
+    this.pending.push(...out);
+    return [];
   }
 
   /** One transaction: outputs, state changes and position together. Returns the outputs it published. */
@@ -88,9 +96,19 @@ class Partition<T> {
   }
 }
 
-function runStages(log: AccessEvent[], seed: number, crashEvery: number) {
-  const principals = Array.from({ length: 2 }, () => new Partition<FeatureRecord>(() => new PrincipalFeatureTask(FeatureExtractor.standard(geo), BOUND)));
-  const entities = Array.from({ length: 3 }, () => new Partition<EntityPart>(() => new EntityFeatureTask(FeatureExtractor.standard(geo), BOUND)));
+function runStages(log: AccessEvent[], seed: number, crashEvery: number, atLeastOnce = false) {
+  // Every principal task ever made (a crash makes a new one), for their orphan counts.
+  const made: PrincipalFeatureTask[] = [];
+  const principals = Array.from(
+    { length: 2 },
+    () =>
+      new Partition<FeatureRecord>(() => {
+        const task = new PrincipalFeatureTask(FeatureExtractor.standard(geo), BOUND);
+        made.push(task);
+        return task;
+      }, atLeastOnce),
+  );
+  const entities = Array.from({ length: 3 }, () => new Partition<EntityPart>(() => new EntityFeatureTask(FeatureExtractor.standard(geo), BOUND), atLeastOnce));
   // Ingest: each event to its principal's partition and, per role, to its entity's partition.
   log.forEach((e, i) => {
     const source = { [SOURCE_HEADER]: `raw/0/${i}/0` };
@@ -113,25 +131,26 @@ function runStages(log: AccessEvent[], seed: number, crashEvery: number) {
   };
   const out: FeatureRecord[] = [];
   let rounds = 0;
+  const deliver = (parts: SinkRecord<EntityPart>[]) => {
+    for (const part of parts) {
+      const p = principals[hash(part.key as string, principals.length)] as Partition<FeatureRecord>;
+      p.input.push({
+        value: Buffer.from(JSON.stringify(part.value)),
+        key: Buffer.from(part.key as string),
+        headers: part.headers ?? {},
+        position: { offset: String(p.input.length) },
+      });
+    }
+  };
   while (!entities.every((q) => q.done) || !principals.every((p) => p.done)) {
     rounds++;
     for (const q of entities) {
-      q.step(1 + (next() % 40));
-      if (next() % 3 === 0) {
-        for (const part of q.checkpoint()) {
-          const p = principals[hash(part.key as string, principals.length)] as Partition<FeatureRecord>;
-          p.input.push({
-            value: Buffer.from(JSON.stringify(part.value)),
-            key: Buffer.from(part.key as string),
-            headers: part.headers ?? {},
-            position: { offset: String(p.input.length) },
-          });
-        }
-      }
+      deliver(q.step(1 + (next() % 40)));
+      if (next() % 3 === 0) deliver(q.checkpoint());
       if (next() % crashEvery === 0) q.crash();
     }
     for (const p of principals) {
-      p.step(1 + (next() % 40));
+      out.push(...p.step(1 + (next() % 40)).map((r) => r.value));
       if (next() % 3 === 0) out.push(...p.checkpoint().map((r) => r.value));
       if (next() % crashEvery === 0) p.crash();
     }
@@ -139,7 +158,11 @@ function runStages(log: AccessEvent[], seed: number, crashEvery: number) {
   }
   for (const q of entities) expect(q.checkpoint()).toEqual([]);
   for (const p of principals) out.push(...p.checkpoint().map((r) => r.value));
-  return { out, crashes: [...principals, ...entities].reduce((n, x) => n + x.crashes, 0) };
+  return {
+    out,
+    crashes: [...principals, ...entities].reduce((n, x) => n + x.crashes, 0),
+    orphans: made.reduce((n, t) => n + t.orphans, 0),
+  };
 }
 
 describe('online feature stages', () => {
@@ -167,6 +190,49 @@ describe('online feature stages', () => {
       entityNonZero += entitySlots.filter((i) => r.v[i] !== 0).length;
     }
     expect(entityNonZero).toBeGreaterThan(out.length);
+  });
+
+  // At least once: outputs leave at once, so a crash repeats the ones since its last checkpoint — each repeat with the
+  // same vector (the restored state is the one that computed it), and parts repeated to an already joined request are
+  // swept as orphans rather than kept waiting.
+  it.each([
+    { seed: 4, crashEvery: 1_000_000 },
+    { seed: 5, crashEvery: 7 },
+  ])('at least once: every request leaves, every copy with the offline vector (seed $seed, a crash 1 in $crashEvery steps)', ({ seed, crashEvery }) => {
+    const { out, crashes, orphans } = runStages(log, seed, crashEvery, true);
+    const ids = new Set(out.map((r) => r.request_id));
+    expect(ids.size).toBeGreaterThan(log.length - 50);
+    for (const r of out) expect(r.v, r.request_id).toEqual(offline.get(r.request_id));
+    if (crashEvery < 100) {
+      expect(crashes).toBeGreaterThan(10);
+      expect(out.length).toBeGreaterThan(ids.size);
+      expect(orphans).toBeGreaterThan(0);
+    } else {
+      expect(out.length).toBe(ids.size);
+    }
+  });
+
+  it('drops a part whose request never comes, once the watermark is ORPHAN_AFTER_MS past it', () => {
+    const principal = new PrincipalFeatureTask(FeatureExtractor.standard(geo), 0);
+    const [e, later] = [log[0] as AccessEvent, log[1] as AccessEvent];
+    const entity = new EntityFeatureTask(FeatureExtractor.standard(geo), 0);
+    const asRecords = (parts: SinkRecord<EntityPart>[]) =>
+      parts.map((p) => ({ value: Buffer.from(JSON.stringify(p.value)), key: Buffer.from(p.key as string), headers: p.headers ?? {}, position: {} }));
+    const parts = entity.process(
+      entityKeys(e).map(([role, key]) => ({ value: Buffer.from(JSON.stringify(e)), key: Buffer.from(key), headers: { [ROLE_HEADER]: role }, position: {} })),
+    );
+    principal.process(asRecords(parts));
+    expect(principal.pendingJoins).toBe(1);
+    const at = (ts: number) => [
+      { value: Buffer.from(JSON.stringify({ ...later, ts, request_id: `r${ts}` })), key: Buffer.from(principalKey(later)), headers: {}, position: {} },
+    ];
+    // A request of another principal a little later: the part still waits.
+    principal.process(at(e.ts + ORPHAN_AFTER_MS / 2));
+    expect(principal.orphans).toBe(0);
+    principal.process(at(e.ts + ORPHAN_AFTER_MS + 120_000));
+    expect(principal.orphans).toBe(1);
+    // Only the later requests (waiting for their own parts) remain.
+    expect(principal.pendingJoins).toBe(2);
   });
 
   it('a crashed entity stage means waiting, not wrong vectors: nothing is emitted before its parts come', () => {
