@@ -137,4 +137,14 @@ console.log(
 );
 console.log(`leading reasons of the false positives (requests): ${topReasons.map(([f, n]) => `${f} ${n}`).join(', ')}`);
 console.log(`leading reasons of the false revocations (requests): ${topRevoked.map(([f, n]) => `${f} ${n}`).join(', ')}`);
-console.log(`(every false positive: ${join(dir, 'false-positives.jsonl')})`);
+// The attacks no request of which was decided on, each with its labelled requests (their log lines are in test.jsonl).
+const missed = new Set(q.families.flatMap((f) => f.missed));
+writeFileSync(
+  join(dir, 'missed-attacks.jsonl'),
+  `${labels
+    .filter((l) => missed.has(l.attack_id))
+    .map((l) => JSON.stringify(l))
+    .join('\n')}\n`,
+);
+console.log(`missed attacks: ${q.families.flatMap((f) => f.missed.map((id) => `${f.family} ${id}`)).join(', ') || 'none'}`);
+console.log(`(every false positive: ${join(dir, 'false-positives.jsonl')}; the missed attacks' requests: ${join(dir, 'missed-attacks.jsonl')})`);

@@ -87,6 +87,20 @@ describe('vigil CLI', () => {
     expect(JSON.parse(readFileSync(join(dir, 'a.jsonl.schema.json'), 'utf8')).hash).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
+  it('replays a log with the shipped default bundle when no --bundle is given', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-replay-'));
+    const log = join(dir, 'kong.jsonl');
+    expect(vigil(['simulate', '--format', 'kong', '--out', log, '--events', '3000', '--customers', '100']).status).toBe(0);
+    const env = { VIGIL_PEPPER__SECRET: 'replay-test-pepper-0123456789abcdef' };
+    const r = vigil(['replay', '--format', 'kong', '--input', log, '--out', join(dir, 'decisions.jsonl'), '--all'], env);
+    expect(r.status, r.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(fileURLToPath(new URL('../../../models/bundles/default/manifest.json', import.meta.url)), 'utf8'));
+    expect(r.stderr).toContain(`bundle ${manifest.bundle_id}`);
+    const decisions = readFileSync(join(dir, 'decisions.jsonl'), 'utf8').trim().split('\n');
+    expect(decisions).toHaveLength(3000);
+    expect(JSON.parse(decisions[0] as string).bundle).toBe(manifest.bundle_id);
+  });
+
   it('trains a bundle from a log with the detector’s feature code, and the bundle loads against that schema', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-train-'));
     const log = join(dir, 'kong.jsonl');

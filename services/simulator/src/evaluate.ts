@@ -15,6 +15,8 @@ export interface FamilyQuality {
   revoked: number;
   /** Median 1-based index of the first decided request within detected attacks. */
   medianRequestsToDetect: number | undefined;
+  /** The attack ids no request of which was decided on (what to look at first). */
+  missed: string[];
 }
 
 export interface Quality {
@@ -55,13 +57,15 @@ export function evaluateDetection(decisions: Iterable<Decision>, labels: AttackL
     const mine = [...attacks.values()].filter((a) => a[0]?.family === family);
     const firsts: number[] = [];
     let revoked = 0;
+    const missed: string[] = [];
     for (const a of mine) {
       const i = a.findIndex((l) => byRequest.has(l.request_id));
       if (i >= 0) firsts.push(i + 1);
+      else missed.push((a[0] as AttackLabel).attack_id);
       if (a.some((l) => byRequest.get(l.request_id)?.action === 'revoke')) revoked++;
     }
     firsts.sort((x, y) => x - y);
-    return { family, attacks: mine.length, detected: firsts.length, revoked, medianRequestsToDetect: firsts[Math.floor(firsts.length / 2)] };
+    return { family, attacks: mine.length, detected: firsts.length, revoked, medianRequestsToDetect: firsts[Math.floor(firsts.length / 2)], missed };
   });
   const attacked = principalDaysUnderAttack(labels);
   const alerts = new Set<string>();

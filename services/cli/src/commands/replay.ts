@@ -31,7 +31,7 @@ export interface ReplayArgs {
 }
 
 export async function replay(args: ReplayArgs): Promise<number> {
-  if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input || !args.bundle || !args.out) {
+  if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input || !args.out) {
     process.stderr.write(
       `usage: vigil replay --format ${GATEWAY_FORMATS.join('|')} --input FILE [--bundle DIR] --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]\n`,
     );
