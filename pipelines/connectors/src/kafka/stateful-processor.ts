@@ -13,7 +13,7 @@
 //   dropped and the consumer rewinds to the last checkpoint: the partition restarts from durable state.
 // - Consumers of the output topic must read committed (kafkajs' default); outputs appear at each checkpoint, so
 //   commit_interval_ms is also the stage's added latency.
-// - Ticks: a task with tick() is called every few milliseconds between batches (on the partition's serial queue);
+// - Ticks: a task with tick() is called every 10 ms between batches (on the partition's serial queue);
 //   what it returns is written at the next checkpoint, with the state changes that produced it.
 //
 // At-least-once (`guarantee: 'at_least_once'`, Kafka Streams' own default), for latency: outputs are produced as soon
@@ -35,6 +35,7 @@ import { stringHeaders } from './source.js';
 /** The changelog key holding the next input offset a partition's state covers. */
 const NEXT_OFFSET = '$next';
 const MAX_SEND_BYTES = 512 * 1024;
+const TICK_MS = 10;
 
 export interface StatefulProcessorOptions<T> {
   consumer: KafkaConsumerConfig;
@@ -96,7 +97,9 @@ export class KafkaStatefulProcessor<T> {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning });
-    this.timer = setInterval(() => this.checkpointDue(), Math.max(20, Math.floor(this.options.commitIntervalMs / 2)));
+    // Every 10 ms: a due checkpoint, and a tick for tasks that release held events on the wall clock (the tick's
+    // period is how late a quiet partition's events can leave, so it must not grow with the commit interval).
+    this.timer = setInterval(() => this.checkpointDue(), TICK_MS);
     const finished = new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
