@@ -13,7 +13,7 @@ import { checkRequest } from './check.js';
 import type { Enforcement } from './enforcement.js';
 import { Allowlist, RateCaps } from './guardrails.js';
 import { planEnforcements } from './plan.js';
-import { type AuditEntry, Revoker } from './revoker.js';
+import { type AuditEntry, EXTENSION_SLACK_MS, Revoker } from './revoker.js';
 import { MemoryRevocationLog, RevocationStore } from './store.js';
 
 const NOW = 1_800_000_000_000;
@@ -142,6 +142,25 @@ describe('revoker guardrails', () => {
     await r.handle(decision({ request_id: 'req-2', action: 'revoke', principal: { jti: 'tok-1', exp: Math.floor(NOW / 1000) + 600 } }));
     expect(audit.at(-1)?.outcome).toBe('already_enforced');
     expect(gw.applied).toHaveLength(3);
+  });
+
+  it('does not re-apply, nor spend the cap on, decisions that would only extend an active throttle by moments', async () => {
+    const { r, gw, audit, tick } = revoker({ caps: new RateCaps({ per_minute: 2, per_tenant_per_minute: 2 }) });
+    const stuffer = (n: number, ip = '203.0.113.9') =>
+      decision({ request_id: `stuff-${ip}-${n}`, action: 'throttle', entity: 'ip', principal: { client_ip: ip } });
+    for (let i = 0; i < 20; i++) {
+      await r.handle(stuffer(i));
+      tick(100);
+    }
+    expect(gw.applied.map((e) => e.id)).toEqual(['ip:203.0.113.9']);
+    expect(r.counts.already_enforced).toBe(19);
+    // The cap still has room for the next attacker.
+    await r.handle(stuffer(0, '203.0.113.77'));
+    expect(audit.at(-1)?.outcome).toBe('enforced');
+    // Past the slack, a decision renews the throttle.
+    tick(EXTENSION_SLACK_MS + 1);
+    await r.handle(stuffer(99));
+    expect(gw.applied.map((e) => e.id)).toEqual(['ip:203.0.113.9', 'ip:203.0.113.77', 'ip:203.0.113.9']);
   });
 
   it('never acts on the allowlist, and only records in dry run (the revoker’s switch or the decision’s)', async () => {

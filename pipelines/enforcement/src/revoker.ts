@@ -1,6 +1,7 @@
 // The revoker's core: a decision record in, its enforcements applied at every gateway adapter that handles them, with
 // the guardrails in between — in this order, each with an audit row:
 //   duplicate (this decision's enforcement is already in the store: a redelivery after a crash) → skipped, no row;
+//   already enforced (the same action in force, as long within EXTENSION_SLACK_MS, the same cut-off) → audited only;
 //   allowlisted → never acted on;  dry run (the revoker's switch or the decision's) → what would have been done;
 //   capped (global or tenant rate cap full) → not enforced, and the SOC is told about the cap once a minute;
 //   otherwise applied at each adapter — retried with backoff behind a circuit breaker until the gateway confirms
@@ -43,6 +44,15 @@ export interface RevokerOptions {
   now?: () => number;
   onRetry?: (adapter: string, err: unknown) => void;
 }
+
+/**
+ * A decision that would only push an active enforcement's expiry back by less than this is already enforced. Every
+ * request of an attacker the gateway already throttles can be decided on again (each with an expiry a moment later);
+ * without the slack each of them would be applied again and take a slot of the rate cap — a stuffing address refused
+ * with 429s would use up the cap and leave the next attacker only alerted. A moved "issued before" cut-off is never
+ * slack: it is what refuses a token the attacker obtained since.
+ */
+export const EXTENSION_SLACK_MS = 60_000;
 
 export class Revoker {
   private readonly breakers: Map<string, CircuitBreaker>;
@@ -99,7 +109,12 @@ export class Revoker {
         this.counts.duplicate++;
         continue;
       }
-      if (existing && existing.action === e.action && existing.expires_at >= e.expires_at && (existing.not_before ?? 0) >= (e.not_before ?? 0)) {
+      if (
+        existing &&
+        existing.action === e.action &&
+        existing.expires_at >= e.expires_at - EXTENSION_SLACK_MS &&
+        (existing.not_before ?? 0) >= (e.not_before ?? 0)
+      ) {
         row(e, '-', 'already_enforced');
         continue;
       }
