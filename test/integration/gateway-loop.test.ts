@@ -202,6 +202,7 @@ describe('the gateway loop: HAProxy → rsyslog → Kafka → detector → revok
     const MIN_FAILURES = 30; // policy.rules.ip_stuffing.min_failures, the default
     const latencies: number[] = [];
     const beyond: number[] = [];
+    const crossings: { from: string; wall: number }[] = [];
     for (const [a, from] of ['185.220.101.10', '194.26.29.10', '5.188.62.10'].entries()) {
       let attempts = 0;
       let crossedAt: number | undefined;
@@ -221,13 +222,23 @@ describe('the gateway loop: HAProxy → rsyslog → Kafka → detector → revok
         }
         expect(res.status).toBe(401);
         attempts++;
-        if (attempts === MIN_FAILURES) crossedAt = sent;
+        if (attempts === MIN_FAILURES) {
+          crossedAt = sent;
+          crossings.push({ from, wall: Date.now() - (performance.now() - sent) });
+        }
       }
       expect(throttledAt, `the stuffing address ${from} was never throttled (${attempts} attempts)`).toBeDefined();
       expect(attempts).toBeGreaterThanOrEqual(MIN_FAILURES);
       latencies.push((throttledAt as number) - (crossedAt as number));
       beyond.push(attempts - MIN_FAILURES);
     }
+    // Where the time goes: the crossing attempt is the address's 30th login in the input (HAProxy's ts orders them).
+    const tsOf = (r: TopicRecord) => Number(/"ts":(\d+)/.exec(r.value)?.[1]);
+    const loginsFrom = (input: TopicRecord[], from: string) =>
+      input.filter((r) => r.value.includes(`"client_ip":"${from}"`) && r.value.includes('"method":"POST"')).sort((a, b) => tsOf(a) - tsOf(b));
+    console.log(
+      `credential stuffing, ${await hopDelays(crossings.map((c) => ({ t0: c.wall, key: `"${c.from}"`, first: (input) => loginsFrom(input, c.from)[MIN_FAILURES - 1] })))}`,
+    );
     console.log(
       `gateway loop, credential stuffing (one address, a new username each attempt): the attempt crossing the rule's threshold (the ${MIN_FAILURES}th failure) → first 429 p50 ${percentile(latencies, 0.5).toFixed(0)} ms, p99 ${percentile(latencies, 0.99).toFixed(0)} ms over ${latencies.length}; attempts that reached the bank after it: ${beyond.join(', ')}`,
     );
@@ -238,6 +249,21 @@ describe('the gateway loop: HAProxy → rsyslog → Kafka → detector → revok
    * produced (CreateTime), medians over the victims — where the loop's latency goes.
    */
   async function whereTheTimeGoes(victims: { sub: string; t0: number }[]): Promise<string> {
+    // The thief's first request: the first input record from AWAY for the victim's subject.
+    return hopDelays(
+      victims.map((v) => ({
+        t0: v.t0,
+        key: v.sub,
+        first: (input) => input.find((r) => r.value.includes(`"client_ip":"${AWAY}"`) && r.value.includes(`"sub":"${v.sub}"`)),
+      })),
+    );
+  }
+
+  /**
+   * Per hop, from a request sent at t0 (wall clock) — the one `first` picks from the input topic — to the first
+   * enforcement after it: when each stage's Kafka record of it was produced (CreateTime), medians.
+   */
+  async function hopDelays(starts: { t0: number; key: string; first: (input: TopicRecord[]) => TopicRecord | undefined }[]): Promise<string> {
     // The input topic's timestamps are omitted from the figures: omkafka stamps records with the syslog header's
     // time, whole seconds. Its records only identify the thief's first request.
     const hops = [
@@ -255,24 +281,23 @@ describe('the gateway loop: HAProxy → rsyslog → Kafka → detector → revok
     const records = await Promise.all(hops.map(([, t], i) => readTopic(kafka, t, (v) => v.length >= (sizes[i] as number), 30_000)));
     const requestIdOf = (value: string) => /"request_id":"([^"]+)"/.exec(value)?.[1];
     const delays: number[][] = hops.map(() => []);
-    for (const v of victims) {
-      // The thief's first request: the first input record from AWAY for the victim's subject.
-      const first = (records[0] as TopicRecord[]).find((r) => r.value.includes(`"client_ip":"${AWAY}"`) && r.value.includes(`"sub":"${v.sub}"`));
+    for (const v of starts) {
+      const first = v.first(records[0] as TopicRecord[]);
       const id = first && requestIdOf(first.value);
       if (!first || !id) continue;
       for (let h = 1; h < hops.length; h++) {
-        // Later stages: the record of that request, or (decisions, revocations) the subject's first one after it.
+        // Later stages: the record of that request, or (decisions, revocations) the key's first one after it.
         // (The keyed topic carries the event and, after the entity stage, its entity parts: the last of them counts.)
         const matching = (records[h] as TopicRecord[]).filter((r) => r.value.includes(id));
         const rec =
           matching.sort((a, b) => a.timestamp - b.timestamp)[matching.length - 1] ??
-          (records[h] as TopicRecord[]).find((r) => r.timestamp >= first.timestamp && r.value.includes(v.sub));
+          (records[h] as TopicRecord[]).find((r) => r.timestamp >= first.timestamp && r.value.includes(v.key));
         if (rec) delays[h]?.push(rec.timestamp - v.t0);
       }
     }
-    return `where the time goes (ms after the thief's first request, median): ${hops
+    return `where the time goes (ms after it was sent, median): ${hops
       .slice(1)
-      .map(([name], h) => `${name} ${delays[h + 1]?.length ? percentile(delays[h + 1] as number[], 0.5) : '?'}`)
+      .map(([name], h) => `${name} ${delays[h + 1]?.length ? Math.round(percentile(delays[h + 1] as number[], 0.5)) : '?'}`)
       .join(', ')}`;
   }
 });

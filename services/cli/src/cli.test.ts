@@ -1,5 +1,5 @@
 // The built CLI as a user runs it: help, the embedded demo end to end, config checking with its exit codes.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,23 +9,39 @@ import { describe, expect, it } from 'vitest';
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../../config/detector.example.yaml', import.meta.url));
 const REVOKER_EXAMPLE = fileURLToPath(new URL('../../../config/revoker.example.yaml', import.meta.url));
+// Asynchronous on purpose: a test worker blocked in spawnSync for the length of a demo cannot answer vitest's own
+// calls, and on a loaded machine vitest then fails the run ("Timeout calling onTaskUpdate").
 const vigil = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 
 describe('vigil CLI', () => {
-  it('answers --help for every command', () => {
+  it('answers --help for every command', async () => {
     for (const cmd of ['demo', 'detect', 'revoke', 'alert', 'label', 'replay', 'explain', 'parse', 'features', 'train', 'simulate', 'config']) {
-      const r = vigil([cmd, '--help']);
+      const r = await vigil([cmd, '--help']);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: vigil /);
     }
-    expect(vigil(['--help']).stdout).toMatch(/Commands:/);
-    expect(vigil(['nonsense']).status).toBe(2);
-  });
+    expect((await vigil(['--help'])).stdout).toMatch(/Commands:/);
+    expect((await vigil(['nonsense'])).status).toBe(2);
+  }, 90_000);
 
-  it('runs the demo with no external service and reports every stage', () => {
+  it('runs the demo with no external service and reports every stage', async () => {
     // 100,000 events (about 70 minutes of simulated traffic) leave room for one attack of each family.
-    const out = execFileSync(process.execPath, [BIN, 'demo', '--events', '100000', '--attacks', '1'], { encoding: 'utf8' });
+    const run = await vigil(['demo', '--events', '100000', '--attacks', '1']);
+    expect(run.status, run.stderr).toBe(0);
+    const out = run.stdout;
     expect(out).toMatch(/records in\s+100000/);
     expect(out).toMatch(/dead letters\s+200 of 200 malformed/);
     expect(out).toMatch(/raw tokens in output none/);
@@ -33,39 +49,39 @@ describe('vigil CLI', () => {
     expect(out).toMatch(/detection\s+[\d,]+ events\/s \(34 features in event time, bundle vigil-/);
     expect(out).toMatch(/token_theft\s+1 \/ 1/);
     expect(out).toMatch(/false alerts and [\d.]+ false revocations per 1,000 principals per day/);
-  });
+  }, 180_000);
 
-  it('checks a config: valid example exits 0, a bad override exits 2 with the fix', () => {
-    expect(vigil(['config', 'check', EXAMPLE]).status).toBe(0);
-    const bad = vigil(['config', 'check', EXAMPLE], { VIGIL_KAFKA__BROKERS: 'no-port' });
+  it('checks a config: valid example exits 0, a bad override exits 2 with the fix', async () => {
+    expect((await vigil(['config', 'check', EXAMPLE])).status).toBe(0);
+    const bad = await vigil(['config', 'check', EXAMPLE], { VIGIL_KAFKA__BROKERS: 'no-port' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/kafka\.brokers\.0: a broker is host:port/);
-    expect(vigil(['config', 'check', '--service', 'revoker', REVOKER_EXAMPLE]).status).toBe(0);
+    expect((await vigil(['config', 'check', '--service', 'revoker', REVOKER_EXAMPLE])).status).toBe(0);
     const bare = join(mkdtempSync(join(tmpdir(), 'vigil-revoker-')), 'revoker.yaml');
     writeFileSync(bare, 'kafka:\n  brokers: [localhost:9092]\n');
-    expect(vigil(['config', 'check', '--service', 'revoker', bare]).status).toBe(0);
-    const unsafe = vigil(['config', 'check', '--service', 'revoker', bare], { VIGIL_ENFORCE: 'true' });
+    expect((await vigil(['config', 'check', '--service', 'revoker', bare])).status).toBe(0);
+    const unsafe = await vigil(['config', 'check', '--service', 'revoker', bare], { VIGIL_ENFORCE: 'true' });
     expect(unsafe.status).toBe(2);
     expect(unsafe.stderr).toMatch(/enforce is true but no adapter is configured/);
-    expect(vigil(['config', 'check', '--service', 'nope', EXAMPLE]).status).toBe(2);
+    expect((await vigil(['config', 'check', '--service', 'nope', EXAMPLE])).status).toBe(2);
     const alerter = fileURLToPath(new URL('../../../config/alerter.example.yaml', import.meta.url));
-    expect(vigil(['config', 'check', '--service', 'alerter', alerter]).status).toBe(0);
+    expect((await vigil(['config', 'check', '--service', 'alerter', alerter])).status).toBe(0);
     // The configs docker-compose.yml mounts.
     for (const service of ['revoker', 'alerter']) {
       const file = fileURLToPath(new URL(`../../../config/compose/${service}.yaml`, import.meta.url));
-      expect(vigil(['config', 'check', '--service', service, file]).status).toBe(0);
+      expect((await vigil(['config', 'check', '--service', service, file])).status).toBe(0);
     }
     const badAlerter = join(mkdtempSync(join(tmpdir(), 'vigil-alerter-')), 'alerter.yaml');
     writeFileSync(badAlerter, 'kafka:\n  brokers: [localhost:9092]\nreceivers:\n  - { name: soc, url: "http://soc:8080/hook", secret_env: VIGIL_X }\n');
-    const unsigned = vigil(['config', 'check', '--service', 'alerter', badAlerter]);
+    const unsigned = await vigil(['config', 'check', '--service', 'alerter', badAlerter]);
     expect(unsigned.status).toBe(2);
     expect(unsigned.stderr).toMatch(/config overrides/);
-  });
+  }, 90_000);
 
-  it('computes the same feature vectors whatever the order of log lines within the reorder bound', () => {
+  it('computes the same feature vectors whatever the order of log lines within the reorder bound', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-features-'));
     const log = join(dir, 'kong.jsonl');
-    expect(vigil(['simulate', '--format', 'kong', '--out', log, '--events', '4000', '--customers', '50', '--profile', 'steady']).status).toBe(0);
+    expect((await vigil(['simulate', '--format', 'kong', '--out', log, '--events', '4000', '--customers', '50', '--profile', 'steady'])).status).toBe(0);
     // Reverse every block of 10 lines: each line moves by at most 9 requests (~0.5 s of event time).
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     const shuffled: string[] = [];
@@ -77,7 +93,7 @@ describe('vigil CLI', () => {
       [log, 'a.jsonl'],
       [join(dir, 'shuffled.jsonl'), 'b.jsonl'],
     ] as const) {
-      const r = vigil(['features', '--format', 'kong', '--input', input, '--out', join(dir, out)], env);
+      const r = await vigil(['features', '--format', 'kong', '--input', input, '--out', join(dir, out)], env);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/4000 events \(0 later than 2000 ms\)/);
     }
@@ -85,29 +101,29 @@ describe('vigil CLI', () => {
     expect(a.split('\n').filter(Boolean)).toHaveLength(4000);
     expect(readFileSync(join(dir, 'b.jsonl'), 'utf8')).toBe(a);
     expect(JSON.parse(readFileSync(join(dir, 'a.jsonl.schema.json'), 'utf8')).hash).toMatch(/^sha256:[0-9a-f]{64}$/);
-  });
+  }, 90_000);
 
-  it('replays a log with the shipped default bundle when no --bundle is given', () => {
+  it('replays a log with the shipped default bundle when no --bundle is given', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-replay-'));
     const log = join(dir, 'kong.jsonl');
-    expect(vigil(['simulate', '--format', 'kong', '--out', log, '--events', '3000', '--customers', '100']).status).toBe(0);
+    expect((await vigil(['simulate', '--format', 'kong', '--out', log, '--events', '3000', '--customers', '100'])).status).toBe(0);
     const env = { VIGIL_PEPPER__SECRET: 'replay-test-pepper-0123456789abcdef' };
-    const r = vigil(['replay', '--format', 'kong', '--input', log, '--out', join(dir, 'decisions.jsonl'), '--all'], env);
+    const r = await vigil(['replay', '--format', 'kong', '--input', log, '--out', join(dir, 'decisions.jsonl'), '--all'], env);
     expect(r.status, r.stderr).toBe(0);
     const manifest = JSON.parse(readFileSync(fileURLToPath(new URL('../../../models/bundles/default/manifest.json', import.meta.url)), 'utf8'));
     expect(r.stderr).toContain(`bundle ${manifest.bundle_id}`);
     const decisions = readFileSync(join(dir, 'decisions.jsonl'), 'utf8').trim().split('\n');
     expect(decisions).toHaveLength(3000);
     expect(JSON.parse(decisions[0] as string).bundle).toBe(manifest.bundle_id);
-  });
+  }, 90_000);
 
   it('trains a bundle from a log with the detector’s feature code, and the bundle loads against that schema', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-train-'));
     const log = join(dir, 'kong.jsonl');
-    expect(vigil(['simulate', '--format', 'kong', '--out', log, '--events', '12000', '--customers', '300', '--credentials', 'claims']).status).toBe(0);
+    expect((await vigil(['simulate', '--format', 'kong', '--out', log, '--events', '12000', '--customers', '300', '--credentials', 'claims'])).status).toBe(0);
     const env = { VIGIL_PEPPER__SECRET: 'train-test-pepper-0123456789abcdef' };
     const out = join(dir, 'bundle');
-    const r = vigil(['train', '--format', 'kong', '--input', log, '--out', out, '--max-rows', '10000'], env);
+    const r = await vigil(['train', '--format', 'kong', '--input', log, '--out', out, '--max-rows', '10000'], env);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/features: done — 12,000 events/);
     expect(r.stdout).toMatch(/12,000 events read, 10,000 sampled/);
@@ -121,9 +137,9 @@ describe('vigil CLI', () => {
     await expect(ModelBundle.load(out, 'sha256:another')).rejects.toThrow(/retrain it with `vigil train`/);
     // Same log, same seed: the same models.
     const again = join(dir, 'again');
-    expect(vigil(['train', '--format', 'kong', '--input', log, '--out', again, '--max-rows', '10000'], env).status).toBe(0);
+    expect((await vigil(['train', '--format', 'kong', '--input', log, '--out', again, '--max-rows', '10000'], env)).status).toBe(0);
     expect(readFileSync(join(again, 'iforest.json'), 'utf8')).toBe(readFileSync(join(out, 'iforest.json'), 'utf8'));
     expect(readFileSync(join(again, 'autoencoder', 'weights.bin'))).toEqual(readFileSync(join(out, 'autoencoder', 'weights.bin')));
-    expect(vigil(['train', '--format', 'kong', '--input', log, '--out', again], {}).stderr).toMatch(/set VIGIL_PEPPER__SECRET/);
+    expect((await vigil(['train', '--format', 'kong', '--input', log, '--out', again], {})).stderr).toMatch(/set VIGIL_PEPPER__SECRET/);
   }, 120_000);
 });
