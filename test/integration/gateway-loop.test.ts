@@ -4,7 +4,8 @@
 // token, used in Plymouth, is replayed from Melbourne a minute later (impossible travel): the attacker's next
 // requests are refused while background traffic flows, and the customer's new login is not. Prints the time from the
 // attacker's first request to the first refusal (p50, p99) and how many attacker requests got through before it; then
-// a credential-stuffing address, throttled at the gateway once the policy's rule fires.
+// a credential-stuffing address and an enumerating session (BOLA), each refused at the gateway once the policy's rule
+// fires.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { customerIds, demoPassword, issueToken, seeded, startBankApi } from '@vigil/simulator';
@@ -30,6 +31,8 @@ const AWAY = '139.130.4.5'; // Melbourne, AU
 const BACKGROUND_IPS = ['81.2.69.142', '89.160.20.112', '62.210.16.6', '45.141.215.9', '91.219.236.5'];
 const DEFAULT_BUNDLE = fileURLToPath(new URL('../../models/bundles/default', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** HAProxy's own time of a logged request (the input topic's record timestamps are whole seconds). */
+const tsOf = (r: { value: string }) => Number(/"ts":(\d+)/.exec(r.value)?.[1]);
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] as number;
 
 describe('the gateway loop: HAProxy → rsyslog → Kafka → detector → revoker → HAProxy', () => {
@@ -233,7 +236,6 @@ describe('the gateway loop: HAProxy → rsyslog → Kafka → detector → revok
       beyond.push(attempts - MIN_FAILURES);
     }
     // Where the time goes: the crossing attempt is the address's 30th login in the input (HAProxy's ts orders them).
-    const tsOf = (r: TopicRecord) => Number(/"ts":(\d+)/.exec(r.value)?.[1]);
     const loginsFrom = (input: TopicRecord[], from: string) =>
       input.filter((r) => r.value.includes(`"client_ip":"${from}"`) && r.value.includes('"method":"POST"')).sort((a, b) => tsOf(a) - tsOf(b));
     console.log(
@@ -241,6 +243,51 @@ describe('the gateway loop: HAProxy → rsyslog → Kafka → detector → revok
     );
     console.log(
       `gateway loop, credential stuffing (one address, a new username each attempt): the attempt crossing the rule's threshold (the ${MIN_FAILURES}th failure) → first 429 p50 ${percentile(latencies, 0.5).toFixed(0)} ms, p99 ${percentile(latencies, 0.99).toFixed(0)} ms over ${latencies.length}; attempts that reached the bank after it: ${beyond.join(', ')}`,
+    );
+  });
+
+  // BOLA through the gateway: a customer's own session walks other customers' account ids as fast as the bank answers
+  // (403 each). The default policy's enumeration rule revokes the principal at its 10th refusal over 10 objects; the
+  // gateway then answers 401. Measured as for stuffing, from the request that crossed the threshold.
+  it('revokes an enumerating session at the gateway soon after it crosses the rule’s threshold', async () => {
+    const MIN_DENIED = 10; // policy.rules.enumeration.min_denied (and min_objects), the defaults
+    const latencies: number[] = [];
+    const beyond: number[] = [];
+    const crossings: { sub: string; wall: number }[] = [];
+    for (let v = 0; v < 3; v++) {
+      const { sub, account } = customerIds(800 + v);
+      const token = issueToken(seeded(800 + v), sub, Date.now() - 60_000).token;
+      const agent = 'VigilBank/5.2 (Android 15)';
+      expect(await haproxy.request(token, { path: `/v1/accounts/${account}`, from: HOME, agent })).toBe(200);
+      let denied = 0;
+      let crossedAt: number | undefined;
+      let revokedAt: number | undefined;
+      // Other customers' accounts (the bank has 1,000 customers; these enumerators are 800–802): 403 each.
+      while (denied < 300) {
+        const sent = performance.now();
+        const status = await haproxy.request(token, { path: `/v1/accounts/${customerIds(v * 250 + (denied % 240)).account}`, from: HOME, agent });
+        if (status === 401) {
+          revokedAt = performance.now();
+          break;
+        }
+        expect(status).toBe(403);
+        denied++;
+        if (denied === MIN_DENIED) {
+          crossedAt = sent;
+          crossings.push({ sub, wall: Date.now() - (performance.now() - sent) });
+        }
+      }
+      expect(revokedAt, `the enumerating session of ${sub} was never revoked (${denied} refusals)`).toBeDefined();
+      latencies.push((revokedAt as number) - (crossedAt as number));
+      beyond.push(denied - MIN_DENIED);
+    }
+    const deniedFor = (input: TopicRecord[], sub: string) =>
+      input.filter((r) => r.value.includes(`"sub":"${sub}"`) && r.value.includes('"status":403')).sort((a, b) => tsOf(a) - tsOf(b));
+    console.log(
+      `enumeration, ${await hopDelays(crossings.map((c) => ({ t0: c.wall, key: c.sub, first: (input) => deniedFor(input, c.sub)[MIN_DENIED - 1] })))}`,
+    );
+    console.log(
+      `gateway loop, BOLA enumeration (a customer's session walking other customers' accounts): the request crossing the rule's threshold (the ${MIN_DENIED}th refusal) → first 401 p50 ${percentile(latencies, 0.5).toFixed(0)} ms, p99 ${percentile(latencies, 0.99).toFixed(0)} ms over ${latencies.length}; requests that reached the bank after it: ${beyond.join(', ')}`,
     );
   });
 
