@@ -71,6 +71,9 @@ describe('vigil CLI', () => {
       const file = fileURLToPath(new URL(`../../../config/compose/${service}.yaml`, import.meta.url));
       expect((await vigil(['config', 'check', '--service', service, file])).status).toBe(0);
     }
+    // The detector's takes its pepper from the environment, as docker-compose.yml sets it.
+    const composeDetector = fileURLToPath(new URL('../../../config/compose/detector.yaml', import.meta.url));
+    expect((await vigil(['config', 'check', composeDetector], { VIGIL_PEPPER__SECRET: 'compose-demo-pepper-replace-me-0123456789' })).status).toBe(0);
     const badAlerter = join(mkdtempSync(join(tmpdir(), 'vigil-alerter-')), 'alerter.yaml');
     writeFileSync(badAlerter, 'kafka:\n  brokers: [localhost:9092]\nreceivers:\n  - { name: soc, url: "http://soc:8080/hook", secret_env: VIGIL_X }\n');
     const unsigned = await vigil(['config', 'check', '--service', 'alerter', badAlerter]);
