@@ -46,7 +46,7 @@ describe('vigil CLI', () => {
     expect(out).toMatch(/dead letters\s+200 of 200 malformed/);
     expect(out).toMatch(/raw tokens in output none/);
     // The shipped default bundle reads the current feature schema (else the demo says so and exits 1).
-    expect(out).toMatch(/detection\s+[\d,]+ events\/s \(34 features in event time, bundle vigil-/);
+    expect(out).toMatch(/detection\s+[\d,]+ events\/s \(34 features in event time, bundle vigil-\S+ with its autoencoder on (tensorflow|wasm|cpu),/);
     expect(out).toMatch(/token_theft\s+1 \/ 1/);
     expect(out).toMatch(/false alerts and [\d.]+ false revocations per 1,000 principals per day/);
   }, 180_000);
@@ -114,7 +114,7 @@ describe('vigil CLI', () => {
     const r = await vigil(['replay', '--format', 'kong', '--input', log, '--out', join(dir, 'decisions.jsonl'), '--all'], env);
     expect(r.status, r.stderr).toBe(0);
     const manifest = JSON.parse(readFileSync(fileURLToPath(new URL('../../../models/bundles/default/manifest.json', import.meta.url)), 'utf8'));
-    expect(r.stderr).toContain(`bundle ${manifest.bundle_id}`);
+    expect(r.stderr).toMatch(new RegExp(`bundle ${manifest.bundle_id}, autoencoder on (tensorflow|wasm|cpu)`));
     const decisions = readFileSync(join(dir, 'decisions.jsonl'), 'utf8').trim().split('\n');
     expect(decisions).toHaveLength(3000);
     expect(JSON.parse(decisions[0] as string).bundle).toBe(manifest.bundle_id);

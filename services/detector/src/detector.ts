@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { type AdapterOptions, adapterFor, heuristicTemplater, openApiTemplater } from '@vigil/adapters';
-import { ModelBundle } from '@vigil/bundle';
+import { backendName, ModelBundle } from '@vigil/bundle';
 import {
   accessEventRow,
   ClickHouseSink,
@@ -251,7 +251,12 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     // The decision records into ClickHouse (vigil explain, analysts), from the topic, in their own group.
     if (decisionStore) stagesDone.push(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => JSON.parse(r.value.toString('utf8')) as Decision)));
     decisions = { source, sinks: [decisionSink, ...(shadowSink ? [shadowSink] : [])], watcher };
-    logEvent('info', 'decision stage started', { bundle: scorer.activeId, shadow: scorer.shadowId ?? 'none', dry_run: sc.dry_run });
+    logEvent('info', 'decision stage started', {
+      bundle: scorer.activeId,
+      shadow: scorer.shadowId ?? 'none',
+      dry_run: sc.dry_run,
+      autoencoder_backend: backendName(),
+    });
   }
 
   const source = new KafkaSource(kafka, config.consumer);

@@ -4,7 +4,7 @@
 // policy, and the revoker's guardrails in front of an in-memory gateway. It reports what each stage did and how many
 // attacks of each family were caught, and how quickly.
 import { adapterFor } from '@vigil/adapters';
-import { ModelBundle } from '@vigil/bundle';
+import { backendName, ModelBundle } from '@vigil/bundle';
 import { MemoryBus, MemorySink, MemorySource } from '@vigil/connectors';
 import { Allowlist, type Enforcement, type GatewayAdapter, MemoryRevocationLog, RateCaps, RevocationStore, Revoker } from '@vigil/enforcement';
 import { type AccessEvent, type DeadLetter, type Decision, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
@@ -176,7 +176,7 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   out.write(`  raw tokens in output ${leaked ? 'FOUND (bug)' : 'none (fingerprinted at the edge)'}\n`);
   out.write(`  ingest              ${Math.round(input.length / seconds).toLocaleString('en')} records/s (parse + validate + re-key, one core)\n`);
   out.write(
-    `  detection           ${Math.round(events.length / scoreSeconds).toLocaleString('en')} events/s (${extractor.names.length} features in event time, bundle ${bundle.id}, policy); decisions: ${[...actions].map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}\n`,
+    `  detection           ${Math.round(events.length / scoreSeconds).toLocaleString('en')} events/s (${extractor.names.length} features in event time, bundle ${bundle.id} with its autoencoder on ${backendName()}, policy); decisions: ${[...actions].map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}\n`,
   );
   out.write(`  enforcement         ${revoker.counts.enforced} enforced at the (in-memory) gateway, ${gateway.listed.size} entries listed\n`);
   out.write('  attacks             detected / total · revoked · attacker requests to detect (median)\n');

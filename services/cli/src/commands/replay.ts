@@ -4,7 +4,7 @@
 // --diff). The policy, dry-run flag, reorder bound and GeoIP database come from --config (a detector config) when
 // given, else defaults; the pepper from the config or VIGIL_PEPPER__SECRET.
 import { adapterFor } from '@vigil/adapters';
-import { ModelBundle } from '@vigil/bundle';
+import { backendName, ModelBundle } from '@vigil/bundle';
 import { JsonlFileSink } from '@vigil/connectors';
 import { type DetectorConfig, detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
 import { type Decision, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
@@ -120,7 +120,7 @@ export async function replay(args: ReplayArgs): Promise<number> {
   bar.done(`${read.events.toLocaleString('en')} events, ${read.deadLetters} dead letters`);
   const counts = [...actions].map(([a, n]) => `${a} ${n}`).join(', ');
   process.stderr.write(
-    `replay: ${read.events} events in ${seconds.toFixed(1)} s (${Math.round(read.events / seconds).toLocaleString('en')} events/s); decisions: ${counts || 'none'}; bundle ${scorer.activeId}\n`,
+    `replay: ${read.events} events in ${seconds.toFixed(1)} s (${Math.round(read.events / seconds).toLocaleString('en')} events/s); decisions: ${counts || 'none'}; bundle ${scorer.activeId}, autoencoder on ${backendName()}\n`,
   );
   if (args.compare !== undefined) {
     process.stdout.write(`candidate ${scorer.shadowId} against ${scorer.activeId}, per request (active → candidate):\n`);
