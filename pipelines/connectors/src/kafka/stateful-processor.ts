@@ -235,7 +235,7 @@ export class KafkaStatefulProcessor<T> {
     }
   }
 
-  /** Commits outputs, state changes and the input offset in one transaction. Call on the slot's serial queue. */
+  /** Commits outputs (exactly once), state changes and the input offset. Call on the slot's serial queue. */
   private async checkpoint(slot: Slot<T>): Promise<void> {
     if (slot.dropped) return;
     slot.lastCommit = Date.now();
@@ -247,27 +247,24 @@ export class KafkaStatefulProcessor<T> {
     const changelog: Message[] = changes.map(([key, value]) => ({ key, value, partition: slot.partition }));
     changelog.push({ key: NEXT_OFFSET, value: String(slot.next), partition: slot.partition });
     try {
-      if (this.atLeastOnce) {
-        // Outputs have left already (sendNow; any left over from a failed send go first); the state and the offset
-        // it covers go to the changelog together, then the group's offset (only a starting hint: the changelog's own
-        // offset decides what a restore skips).
-        for (const messages of chunks(outputs)) await slot.producer.send({ topic: this.options.outputTopic, acks: -1, messages });
-        for (const messages of chunks(changelog)) await slot.producer.send({ topic: this.options.changelogTopic, acks: -1, messages });
+      // Exactly once: outputs, state and input offset in one transaction. At least once: the outputs have left already
+      // (sendNow; any left over from a failed send go first), the state and the offset it covers go to the changelog
+      // together, then the group's offset (only a starting hint: the changelog's own offset decides what a restore
+      // skips).
+      if (!this.atLeastOnce) slot.txn ??= await slot.producer.transaction();
+      const to = slot.txn ?? slot.producer;
+      await send(to, this.options.outputTopic, outputs);
+      await send(to, this.options.changelogTopic, changelog);
+      if (slot.txn) {
+        await slot.txn.sendOffsets({
+          consumerGroupId: this.options.consumer.group_id,
+          topics: [{ topic: slot.topic, partitions: [{ partition: slot.partition, offset: String(slot.next) }] }],
+        });
+        await slot.txn.commit();
+        slot.txn = undefined;
+      } else {
         await this.consumer?.commitOffsets([{ topic: slot.topic, partition: slot.partition, offset: String(slot.next) }]);
-        slot.committed = slot.next;
-        this.options.onCheckpoint?.({ partition: slot.partition, outputs: outputs.length, changes: changes.length, ms: Date.now() - started });
-        return;
       }
-      const txn = slot.txn ?? (await slot.producer.transaction());
-      slot.txn = txn;
-      for (const messages of chunks(outputs)) await txn.send({ topic: this.options.outputTopic, acks: -1, messages });
-      for (const messages of chunks(changelog)) await txn.send({ topic: this.options.changelogTopic, acks: -1, messages });
-      await txn.sendOffsets({
-        consumerGroupId: this.options.consumer.group_id,
-        topics: [{ topic: slot.topic, partitions: [{ partition: slot.partition, offset: String(slot.next) }] }],
-      });
-      await txn.commit();
-      slot.txn = undefined;
       slot.committed = slot.next;
       this.options.onCheckpoint?.({ partition: slot.partition, outputs: outputs.length, changes: changes.length, ms: Date.now() - started });
     } catch (err) {
@@ -281,7 +278,7 @@ export class KafkaStatefulProcessor<T> {
     const outputs = slot.outputs;
     slot.outputs = [];
     try {
-      for (const messages of chunks(outputs)) await slot.producer.send({ topic: this.options.outputTopic, acks: -1, messages });
+      await send(slot.producer, this.options.outputTopic, outputs);
       return true;
     } catch (err) {
       await this.rewind(slot, err);
@@ -348,6 +345,11 @@ export class KafkaStatefulProcessor<T> {
 }
 
 const byteLength = (v: string | Buffer | null | undefined) => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+
+/** Writes messages to a topic through a producer or a transaction, in sends Kafka accepts (acks=all). */
+async function send(to: Pick<Producer, 'send'>, topic: string, messages: Message[]): Promise<void> {
+  for (const part of chunks(messages)) await to.send({ topic, acks: -1, messages: part });
+}
 
 /** Splits messages into sends of at most MAX_SEND_BYTES of keys and values (Kafka refuses record batches over 1 MiB). */
 export function chunks(messages: Message[]): Message[][] {
