@@ -59,9 +59,11 @@ export interface PolicyDecision {
   tenant?: string;
 }
 
-/** A principal with something a gateway can refuse: a subject, a token id or fingerprint, a username. */
-export const hasCredential = (ids: Principal) =>
-  ids.sub !== undefined || ids.jti !== undefined || ids.token_fingerprint !== undefined || ids.username !== undefined || ids.credential_id !== undefined;
+/** A principal that holds a token or gateway credential: a subject, a token id or fingerprint, a credential id. */
+const hasToken = (ids: Principal) => ids.sub !== undefined || ids.jti !== undefined || ids.token_fingerprint !== undefined || ids.credential_id !== undefined;
+
+/** A principal with something a gateway can refuse: a token or credential, or a username. */
+export const hasCredential = (ids: Principal) => hasToken(ids) || ids.username !== undefined;
 
 export class DecisionPolicy {
   private readonly index: Map<string, number>;
@@ -126,8 +128,7 @@ export class DecisionPolicy {
 
   /** The models' action on a login (a username, no token), capped at policy.login_model_action. */
   private capLogin(action: ModelAction, ids: Principal): ModelAction {
-    const login =
-      ids.username !== undefined && ids.sub === undefined && ids.jti === undefined && ids.token_fingerprint === undefined && ids.credential_id === undefined;
+    const login = ids.username !== undefined && !hasToken(ids);
     const cap = this.config.login_model_action;
     return login && SEVERITY[action] > SEVERITY[cap] ? cap : action;
   }
