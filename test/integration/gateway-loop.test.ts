@@ -241,46 +241,24 @@ describe('the gateway loop: HAProxy → rsyslog → Kafka → detector → revok
   // after the one that crossed the threshold, and the time from sending that one to the first 429.
   it('throttles a credential-stuffing address at the gateway soon after it crosses the rule’s threshold', async () => {
     const MIN_FAILURES = 30; // policy.rules.ip_stuffing.min_failures, the default
-    const latencies: number[] = [];
-    const beyond: number[] = [];
-    const crossings: { from: string; wall: number }[] = [];
+    const runs: ThresholdRun[] = [];
     for (const [a, from] of ['185.220.101.10', '194.26.29.10', '5.188.62.10'].entries()) {
-      let attempts = 0;
-      let crossedAt: number | undefined;
-      let throttledAt: number | undefined;
-      while (attempts < 400) {
-        const username = attempts % 3 === 0 ? customerIds(700 + a * 400 + attempts).username : `leaked-${a}-${attempts}@mail.example`;
-        const sent = performance.now();
-        const res = await fetch(`http://127.0.0.1:${haproxy.port}/oauth/token`, {
-          method: 'POST',
-          headers: { connection: 'close', 'x-forwarded-for': from, 'user-agent': 'python-requests/2.31', 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ grant_type: 'password', username, password: 'Summer2026!' }).toString(),
-        });
-        await res.arrayBuffer();
-        if (res.status === 429) {
-          throttledAt = performance.now();
-          break;
-        }
-        expect(res.status).toBe(401);
-        attempts++;
-        if (attempts === MIN_FAILURES) {
-          crossedAt = sent;
-          crossings.push({ from, wall: Date.now() - (performance.now() - sent) });
-        }
-      }
-      expect(throttledAt, `the stuffing address ${from} was never throttled (${attempts} attempts)`).toBeDefined();
-      expect(attempts).toBeGreaterThanOrEqual(MIN_FAILURES);
-      latencies.push((throttledAt as number) - (crossedAt as number));
-      beyond.push(attempts - MIN_FAILURES);
+      const run = await untilRefused({ threshold: MIN_FAILURES, max: 400, answered: 401, refused: 429 }, (n) => {
+        const username = n % 3 === 0 ? customerIds(700 + a * 400 + n).username : `leaked-${a}-${n}@mail.example`;
+        const body = new URLSearchParams({ grant_type: 'password', username, password: 'Summer2026!' }).toString();
+        return haproxy.request(undefined, { method: 'POST', path: '/oauth/token', body, from, agent: 'python-requests/2.31' });
+      });
+      expect(run.refusedAfter, `the stuffing address ${from} was never throttled (${run.sent} attempts)`).toBeDefined();
+      runs.push({ ...run, key: from });
     }
     // Where the time goes: the crossing attempt is the address's 30th login in the input (HAProxy's ts orders them).
     const loginsFrom = (input: TopicRecord[], from: string) =>
       input.filter((r) => r.value.includes(`"client_ip":"${from}"`) && r.value.includes('"method":"POST"')).sort((a, b) => tsOf(a) - tsOf(b));
     console.log(
-      `credential stuffing, ${await hopDelays(crossings.map((c) => ({ t0: c.wall, key: `"${c.from}"`, first: (input) => loginsFrom(input, c.from)[MIN_FAILURES - 1] })))}`,
+      `credential stuffing, ${await hopDelays(runs.map((r) => ({ t0: r.crossedWall, key: `"${r.key}"`, first: (input) => loginsFrom(input, r.key)[MIN_FAILURES - 1] })))}`,
     );
     console.log(
-      `gateway loop, credential stuffing (one address, a new username each attempt): the attempt crossing the rule's threshold (the ${MIN_FAILURES}th failure) → first 429 p50 ${percentile(latencies, 0.5).toFixed(0)} ms, p99 ${percentile(latencies, 0.99).toFixed(0)} ms over ${latencies.length}; attempts that reached the bank after it: ${beyond.join(', ')}`,
+      `gateway loop, credential stuffing (one address, a new username each attempt): the attempt crossing the rule's threshold (the ${MIN_FAILURES}th failure) → first 429 ${thresholdFigures(runs)}; attempts that reached the bank after it: ${runs.map((r) => r.beyond).join(', ')}`,
     );
   });
 
@@ -289,45 +267,73 @@ describe('the gateway loop: HAProxy → rsyslog → Kafka → detector → revok
   // gateway then answers 401. Measured as for stuffing, from the request that crossed the threshold.
   it('revokes an enumerating session at the gateway soon after it crosses the rule’s threshold', async () => {
     const MIN_DENIED = 10; // policy.rules.enumeration.min_denied (and min_objects), the defaults
-    const latencies: number[] = [];
-    const beyond: number[] = [];
-    const crossings: { sub: string; wall: number }[] = [];
+    const runs: ThresholdRun[] = [];
     for (let v = 0; v < 3; v++) {
       const { sub, account } = customerIds(800 + v);
       const token = issueToken(seeded(800 + v), sub, Date.now() - 60_000).token;
       const agent = 'VigilBank/5.2 (Android 15)';
       expect(await haproxy.request(token, { path: `/v1/accounts/${account}`, from: HOME, agent })).toBe(200);
-      let denied = 0;
-      let crossedAt: number | undefined;
-      let revokedAt: number | undefined;
       // Other customers' accounts (the bank has 1,000 customers; these enumerators are 800–802): 403 each.
-      while (denied < 300) {
-        const sent = performance.now();
-        const status = await haproxy.request(token, { path: `/v1/accounts/${customerIds(v * 250 + (denied % 240)).account}`, from: HOME, agent });
-        if (status === 401) {
-          revokedAt = performance.now();
-          break;
-        }
-        expect(status).toBe(403);
-        denied++;
-        if (denied === MIN_DENIED) {
-          crossedAt = sent;
-          crossings.push({ sub, wall: Date.now() - (performance.now() - sent) });
-        }
-      }
-      expect(revokedAt, `the enumerating session of ${sub} was never revoked (${denied} refusals)`).toBeDefined();
-      latencies.push((revokedAt as number) - (crossedAt as number));
-      beyond.push(denied - MIN_DENIED);
+      const run = await untilRefused({ threshold: MIN_DENIED, max: 300, answered: 403, refused: 401 }, (n) =>
+        haproxy.request(token, { path: `/v1/accounts/${customerIds(v * 250 + (n % 240)).account}`, from: HOME, agent }),
+      );
+      expect(run.refusedAfter, `the enumerating session of ${sub} was never revoked (${run.sent} refusals)`).toBeDefined();
+      runs.push({ ...run, key: sub });
     }
     const deniedFor = (input: TopicRecord[], sub: string) =>
       input.filter((r) => r.value.includes(`"sub":"${sub}"`) && r.value.includes('"status":403')).sort((a, b) => tsOf(a) - tsOf(b));
     console.log(
-      `enumeration, ${await hopDelays(crossings.map((c) => ({ t0: c.wall, key: c.sub, first: (input) => deniedFor(input, c.sub)[MIN_DENIED - 1] })))}`,
+      `enumeration, ${await hopDelays(runs.map((r) => ({ t0: r.crossedWall, key: r.key, first: (input) => deniedFor(input, r.key)[MIN_DENIED - 1] })))}`,
     );
     console.log(
-      `gateway loop, BOLA enumeration (a customer's session walking other customers' accounts): the request crossing the rule's threshold (the ${MIN_DENIED}th refusal) → first 401 p50 ${percentile(latencies, 0.5).toFixed(0)} ms, p99 ${percentile(latencies, 0.99).toFixed(0)} ms over ${latencies.length}; requests that reached the bank after it: ${beyond.join(', ')}`,
+      `gateway loop, BOLA enumeration (a customer's session walking other customers' accounts): the request crossing the rule's threshold (the ${MIN_DENIED}th refusal) → first 401 ${thresholdFigures(runs)}; requests that reached the bank after it: ${runs.map((r) => r.beyond).join(', ')}`,
     );
   });
+
+  interface ThresholdRun {
+    key: string;
+    /** Requests the bank answered before the gateway refused. */
+    sent: number;
+    /** Of them, how many came after the one that crossed the rule's threshold. */
+    beyond: number;
+    /** Wall clock (epoch ms) when the crossing request was sent; ms from it to the first refusal. */
+    crossedWall: number;
+    refusedAfter: number | undefined;
+  }
+
+  /**
+   * Sends attack requests one after another (`send(n)` → status) until the gateway refuses one: every status before
+   * must be `answered` (the bank's own answer), the refusal `refused`. Times the refusal from the request whose answer
+   * made `threshold` (the rule's), and counts the requests that still reached the bank after it.
+   */
+  async function untilRefused(
+    o: { threshold: number; max: number; answered: number; refused: number },
+    send: (n: number) => Promise<number>,
+  ): Promise<Omit<ThresholdRun, 'key'>> {
+    let sent = 0;
+    let crossedAt = 0;
+    let crossedWall = 0;
+    while (sent < o.max) {
+      const at = performance.now();
+      const status = await send(sent);
+      if (status === o.refused) {
+        expect(sent).toBeGreaterThanOrEqual(o.threshold);
+        return { sent, beyond: sent - o.threshold, crossedWall, refusedAfter: performance.now() - crossedAt };
+      }
+      expect(status).toBe(o.answered);
+      sent++;
+      if (sent === o.threshold) {
+        crossedAt = at;
+        crossedWall = Date.now() - (performance.now() - at);
+      }
+    }
+    return { sent, beyond: sent - o.threshold, crossedWall, refusedAfter: undefined };
+  }
+
+  const thresholdFigures = (runs: ThresholdRun[]) => {
+    const ms = runs.map((r) => r.refusedAfter as number);
+    return `p50 ${percentile(ms, 0.5).toFixed(0)} ms, p99 ${percentile(ms, 0.99).toFixed(0)} ms over ${runs.length}`;
+  };
 
   /**
    * Per hop, from the thief's first request (sent at t0) to its revocation: when each stage's Kafka record of it was
