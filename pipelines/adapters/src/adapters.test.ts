@@ -103,6 +103,19 @@ describe('kong', () => {
     expect(o).toMatchObject({ ok: false, reason: 'missing_field', detail: 'response: required' });
   });
 
+  it('reads what gateways really write into the lenient fields, and names the field and type when it cannot', () => {
+    const e = event(kong.parse(kongRecord({ latencies: { request: ' 12 ' } }, { id: 4711, size: '-' })));
+    expect([e.request_id, e.latency_ms, e.bytes_in]).toEqual(['4711', 12, undefined]);
+    expect(only(kong.parse(kongRecord({}, { headers: 'host: x' })))).toMatchObject({ reason: 'invalid_field', detail: 'request.headers: expected record' });
+    expect(only(kong.parse(kongRecord({}, { size: '12 bytes' })))).toMatchObject({ reason: 'invalid_field', detail: 'request.size: expected number' });
+    expect(only(kong.parse(kongRecord({}, { id: 'x'.repeat(513) })))).toMatchObject({ reason: 'invalid_field', detail: 'request.id: too_big' });
+    expect(only(kong.parse(kongRecord({ auth: { token_fingerprint: 'v1:abc' } })))).toMatchObject({
+      reason: 'invalid_field',
+      detail: 'auth.token_fingerprint: expected string',
+    });
+    expect(event(kong.parse(kongRecord({ auth: { sub: 'c-1', token_fingerprint: 'v1:-' } }))).principal.token_fingerprint).toBeUndefined();
+  });
+
   it('derives a stable request id when the gateway logged none', () => {
     const line = kongRecord({}, { id: undefined });
     const a = event(kong.parse(line));

@@ -101,7 +101,8 @@ export class DecisionPolicy {
       return i === undefined ? undefined : (v[i] as number);
     };
     const hits: RuleHit[] = [];
-    for (const rule of this.rules) hits.push(...rule.evaluate({ feature, route: ctx.route, ...(ctx.country ? { country: ctx.country } : {}), ids }));
+    const facts = { feature, route: ctx.route, ...(ctx.country ? { country: ctx.country } : {}), ids };
+    for (const rule of this.rules) for (const hit of rule.evaluate(facts)) hits.push(hit);
 
     let action: Action = this.capLogin(model.action, ids);
     let entity: Entity = 'principal';

@@ -9,14 +9,14 @@ import type { ModelBundle } from '@vigil/bundle';
 import type { Decision } from '@vigil/events';
 import { principalKey } from '@vigil/events';
 import type { FeatureExtractor, FeatureRecord, FeatureRow, GeoLookup } from '@vigil/features';
-import { requestContext } from '@vigil/features';
+import { requestContext, vectorValues } from '@vigil/features';
 import { DecisionPolicy, type PolicyConfig, policyConfigSchema } from '@vigil/policy';
 import { type DecisionStageOptions, decideRecords } from './decision-stage.js';
 import { BundleScorer } from './scorer.js';
 
 export function featureRecordOf(row: FeatureRow, schema: string): FeatureRecord {
   const e = row.event;
-  return { ts: e.ts, request_id: e.request_id, principal: principalKey(e), ids: e.principal, ctx: requestContext(e), schema, v: Array.from(row.vector) };
+  return { ts: e.ts, request_id: e.request_id, principal: principalKey(e), ids: e.principal, ctx: requestContext(e), schema, v: vectorValues(row.vector) };
 }
 
 export interface ReplayOptions extends Pick<DecisionStageOptions, 'scorer' | 'policy' | 'geo' | 'dryRun'> {

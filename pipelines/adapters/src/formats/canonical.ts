@@ -6,7 +6,7 @@ import type { FormatMapper } from '../adapter.js';
 import { parseTimestamp } from '../time.js';
 import { buildEvent, gatewayClaimsSchema, looseId, looseNumber, looseString, timestampField, txSchema, zodFailure } from './common.js';
 
-const canonicalRecord = z.looseObject({
+const canonicalRecord = z.object({
   ts: timestampField,
   request_id: looseId,
   method: z.string(),
@@ -22,7 +22,7 @@ const canonicalRecord = z.looseObject({
   tls_client_fingerprint: looseString,
   authorization: looseString,
   principal: gatewayClaimsSchema.unwrap().extend({ consumer_id: looseId, credential_id: looseId, username: looseString }).optional(),
-  login: z.looseObject({ username: looseString, grant_type: looseString, client_id: looseString }).optional(),
+  login: z.object({ username: looseString, grant_type: looseString, client_id: looseString }).optional(),
   tx: txSchema,
 });
 

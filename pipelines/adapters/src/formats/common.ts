@@ -9,21 +9,50 @@ import type { TokenClaims } from '../secrets/jwt.js';
 /** nginx writes "-" (escape=default) or "" (escape=json) for an unset variable; HAProxy writes "-" too. */
 const isUnset = (v: unknown) => v === null || v === undefined || v === '' || v === '-';
 
+// The readers below are single zod transforms that check the value and report an issue themselves. The obvious
+// z.preprocess(…, z.string().optional()) is a pipe of two schemas, and a pipe allocates per field and record: with
+// ~25 such fields in a Kong record, zod was 45 % of what replay allocated (measured) and a seventh of its time.
+
+type Read<T> = T | undefined | typeof INVALID | typeof TOO_LONG;
+const INVALID = Symbol('invalid');
+const TOO_LONG = Symbol('too long');
+const MAX_ID = 512;
+const NUMERIC = /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/;
+
+/** A transform that reads a value or, when `read` says INVALID, reports it as not of the type `expected`. */
+function check<T>(expected: 'string' | 'number' | 'record', read: (v: unknown) => Read<T>) {
+  return z.transform((v: unknown, ctx): T | undefined => {
+    const out = read(v);
+    if (out === INVALID) ctx.issues.push({ code: 'invalid_type', expected, input: v });
+    else if (out === TOO_LONG) ctx.issues.push({ code: 'too_big', origin: 'string', maximum: MAX_ID, input: v });
+    else return out;
+    return z.NEVER;
+  });
+}
+
+/** An optional field read by `read` (a missing key stays missing). */
+const reader = <T>(expected: 'string' | 'number' | 'record', read: (v: unknown) => Read<T>) => check(expected, read).optional();
+
 /** A number, or a string holding one (" 200", "0.000"); unset values read as absent. */
-export const looseNumber = z.preprocess(
-  (v) => (isUnset(v) ? undefined : typeof v === 'string' && /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/.test(v) ? Number(v) : v),
-  z.number().finite().optional(),
+export const looseNumber = reader<number>('number', (v) => {
+  if (isUnset(v)) return undefined;
+  const n = typeof v === 'string' && NUMERIC.test(v) ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) ? n : INVALID;
+});
+export const looseString = reader<string>('string', (v) => (isUnset(v) ? undefined : typeof v === 'string' ? v : INVALID));
+/** A string or number id (Kong and Envoy write both); kept as text, at most 512 characters. */
+export const looseId = reader<string>('string', (v) => {
+  if (isUnset(v)) return undefined;
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : INVALID;
+  if (typeof v !== 'string') return INVALID;
+  return v.length <= MAX_ID ? v : TOO_LONG;
+});
+/** Any object; maps over headers/querystrings are read by name, never copied (a z.record copies every key). */
+export const looseRecord = reader<Record<string, unknown>>('record', (v) =>
+  v === undefined ? undefined : typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : INVALID,
 );
-export const looseString = z.preprocess((v) => (isUnset(v) ? undefined : v), z.string().optional());
-/** A string or number id (Kong and Envoy write both); kept as text. */
-export const looseId = z.preprocess(
-  (v) => (isUnset(v) ? undefined : typeof v === 'number' && Number.isFinite(v) ? String(v) : v),
-  z.string().max(512).optional(),
-);
-/** Any object; maps over headers/querystrings are read by name, never copied whole. */
-export const looseRecord = z.record(z.string(), z.unknown()).optional();
 /** Required timestamp field in any shape parseTimestamp understands. */
-export const timestampField = z.union([z.number(), z.string()]);
+export const timestampField = check<number | string>('number', (v) => (typeof v === 'number' || typeof v === 'string' ? v : INVALID));
 
 /** The value at a zod issue path, to tell a missing field from a mistyped one. */
 function valueAt(input: unknown, path: PropertyKey[]): unknown {
@@ -89,7 +118,7 @@ export function queryCredential(query: URLSearchParams | Record<string, unknown>
 
 /** Claims the gateway logged itself (the recommended set-up): a flat object of sub/jti/…/token_fingerprint. */
 export const gatewayClaimsSchema = z
-  .looseObject({
+  .object({
     sub: looseId,
     jti: looseId,
     sid: looseId,
@@ -98,19 +127,16 @@ export const gatewayClaimsSchema = z
     client_id: looseId,
     azp: looseId,
     // HAProxy's template writes "v1:-" when the request carried no token.
-    token_fingerprint: z.preprocess(
-      (v) => (isUnset(v) || (typeof v === 'string' && /^v\d+:-?$/.test(v)) ? undefined : v),
-      z
-        .string()
-        .regex(/^v\d+:[0-9a-f]{64}$/)
-        .optional(),
-    ),
+    token_fingerprint: reader<string>('string', (v) => {
+      if (isUnset(v) || (typeof v === 'string' && /^v\d+:-?$/.test(v))) return undefined;
+      return typeof v === 'string' && /^v\d+:[0-9a-f]{64}$/.test(v) ? v : INVALID;
+    }),
   })
   .optional();
 export type GatewayClaims = z.infer<typeof gatewayClaimsSchema>;
 
 export const txSchema = z
-  .looseObject({
+  .object({
     amount: looseNumber,
     currency: looseString,
     payee_id: looseId,

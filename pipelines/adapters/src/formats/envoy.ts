@@ -8,7 +8,7 @@ import type { FormatMapper } from '../adapter.js';
 import { parseTimestamp } from '../time.js';
 import { buildEvent, customFieldShapes, looseNumber, looseString, timestampField, zodFailure } from './common.js';
 
-const envoyRecord = z.looseObject({
+const envoyRecord = z.object({
   start_time: timestampField,
   method: z.string(),
   'x-envoy-origin-path': looseString,

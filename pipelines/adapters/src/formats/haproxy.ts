@@ -6,7 +6,7 @@ import type { FormatMapper } from '../adapter.js';
 import { parseTimestamp } from '../time.js';
 import { buildEvent, customFieldShapes, fromRequestLine, looseNumber, looseString, zodFailure } from './common.js';
 
-const haproxyRecord = z.looseObject({
+const haproxyRecord = z.object({
   ts: z.union([z.number(), z.string()]).optional(),
   request_date: looseString,
   accept_date: looseString,

@@ -8,10 +8,10 @@ import type { FormatMapper } from '../adapter.js';
 import { parseTimestamp } from '../time.js';
 import { buildEvent, gatewayClaimsSchema, header, looseId, looseNumber, looseRecord, looseString, timestampField, txSchema, zodFailure } from './common.js';
 
-const kongRecord = z.looseObject({
+const kongRecord = z.object({
   started_at: timestampField,
   client_ip: z.string(),
-  request: z.looseObject({
+  request: z.object({
     id: looseId,
     method: z.string(),
     uri: looseString,
@@ -24,19 +24,19 @@ const kongRecord = z.looseObject({
     body_grant_type: looseString,
     body_client_id: looseString,
   }),
-  response: z.looseObject({
+  response: z.object({
     status: looseNumber,
     size: looseNumber,
     headers: looseRecord,
   }),
-  latencies: z.looseObject({ request: looseNumber }).optional(),
-  authenticated_entity: z.looseObject({ id: looseId, consumer_id: looseId, key: looseString }).nullish(),
-  consumer: z.looseObject({ id: looseId, username: looseString, custom_id: looseId }).nullish(),
-  route: z.looseObject({ name: looseString, id: looseId }).nullish(),
-  service: z.looseObject({ name: looseString, id: looseId }).nullish(),
-  api: z.looseObject({ name: looseString }).nullish(),
+  latencies: z.object({ request: looseNumber }).optional(),
+  authenticated_entity: z.object({ id: looseId, consumer_id: looseId, key: looseString }).nullish(),
+  consumer: z.object({ id: looseId, username: looseString, custom_id: looseId }).nullish(),
+  route: z.object({ name: looseString, id: looseId }).nullish(),
+  service: z.object({ name: looseString, id: looseId }).nullish(),
+  api: z.object({ name: looseString }).nullish(),
   auth: gatewayClaimsSchema,
-  tls: z.looseObject({ client_fingerprint: looseString }).nullish(),
+  tls: z.object({ client_fingerprint: looseString }).nullish(),
 });
 
 export const mapKong: FormatMapper = (record, options, fallbackId) => {

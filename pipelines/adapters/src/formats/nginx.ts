@@ -7,7 +7,7 @@ import type { FormatMapper } from '../adapter.js';
 import { parseTimestamp } from '../time.js';
 import { buildEvent, customFieldShapes, fromRequestLine, looseNumber, looseString, zodFailure } from './common.js';
 
-const nginxRecord = z.looseObject({
+const nginxRecord = z.object({
   time_iso8601: looseString,
   '@timestamp': looseString,
   timestamp: looseString,

@@ -19,7 +19,7 @@ import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole, entityKeys } from '../features/roles.js';
 import { decodeState, encodeState } from '../state/checkpoint.js';
 import type { FeatureRow } from '../stream.js';
-import { type EntityPart, type FeatureRecord, KIND_HEADER, PART_KIND, type RequestContext, requestContext, traceHeaders } from './records.js';
+import { type EntityPart, type FeatureRecord, KIND_HEADER, PART_KIND, type RequestContext, requestContext, traceHeaders, vectorValues } from './records.js';
 import { StreamTask, type StreamTaskOptions } from './stream-task.js';
 
 export type { FeatureRecord } from './records.js';
@@ -98,7 +98,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       const join = this.join(row.event.ts, row.event.request_id, principal, row.payload);
       join.headers = row.payload;
       join.principal = principal;
-      join.vector = Array.from(row.vector);
+      join.vector = vectorValues(row.vector);
       join.ids = row.event.principal;
       join.ctx = requestContext(row.event);
       join.expect = entityKeys(row.event).map(([role]) => role);
