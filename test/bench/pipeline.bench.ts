@@ -1,6 +1,7 @@
 // Kafka → vigil detect → keyed topic + DLQ + ClickHouse, end to end on the real broker and server, against a plain
 // kafkajs consumer group reading the same topic (the peer: the cost of consumption alone).
-// Run: npm run bench:pipeline [-- --events N]   (starts Kafka and ClickHouse itself, like the integration tests)
+// Run: npm run bench:pipeline [-- --events N] [--guarantee exactly_once|at_least_once]
+// (starts Kafka and ClickHouse itself, like the integration tests)
 import { createClient } from '@clickhouse/client';
 import { detectorConfigSchema, startDetector } from '@vigil/detector';
 import { parseConfig } from '@vigil/runtime';
@@ -9,6 +10,9 @@ import { Kafka, logLevel } from 'kafkajs';
 
 const arg = process.argv.indexOf('--events');
 const N = arg > 0 ? Number(process.argv[arg + 1]) : 200_000;
+// The feature stages' delivery guarantee (features.guarantee): exactly_once (the default) or at_least_once.
+const guaranteeArg = process.argv.indexOf('--guarantee');
+const guarantee = guaranteeArg > 0 ? (process.argv[guaranteeArg + 1] as string) : 'exactly_once';
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const chUrl = process.env.CLICKHOUSE_URL;
 if (!brokers[0] || !chUrl) throw new Error('run through test/infra/with-services.sh (npm run bench:pipeline)');
@@ -60,6 +64,7 @@ const config = parseConfig(detectorConfigSchema, {
   topics: { keyed: `bench_keyed_${suffix}`, dead_letter: `bench_dlq_${suffix}`, partitions: 6 },
   clickhouse: { url: chUrl, table_prefix: prefix },
   telemetry: { port: 0 },
+  features: { guarantee },
 });
 const ch = createClient({ url: chUrl });
 t0 = performance.now();
@@ -81,7 +86,7 @@ await admin.deleteTopics({ topics: [topic, config.topics.keyed, config.topics.de
 await admin.disconnect();
 
 const rate = (s: number) => Math.round(N / s).toLocaleString('en');
-console.log(`records: ${N} kong (bearer tokens), 6 partitions, one detector instance, Kafka and ClickHouse on loopback`);
+console.log(`records: ${N} kong (bearer tokens), 6 partitions, one detector instance (feature stages ${guarantee}), Kafka and ClickHouse on loopback`);
 console.log(`produce (kafkajs, acks=all, idempotent)        ${rate(produceSeconds)} rec/s`);
 console.log(`peer: kafkajs consumer group, no processing     ${rate(peerSeconds)} rec/s`);
 console.log(`vigil detect: parse, keyed topic, DLQ, ClickHouse ${rate(vigilSeconds)} rec/s (start-up included)`);
