@@ -30,7 +30,7 @@ function check<T>(expected: 'string' | 'number' | 'record', read: (v: unknown) =
   });
 }
 
-/** An optional field read by `read` (a missing key stays missing). */
+/** An optional field read by `read` (a missing key stays missing: `read` never sees undefined). */
 const reader = <T>(expected: 'string' | 'number' | 'record', read: (v: unknown) => Read<T>) => check(expected, read).optional();
 
 /** A number, or a string holding one (" 200", "0.000"); unset values read as absent. */
@@ -49,7 +49,7 @@ export const looseId = reader<string>('string', (v) => {
 });
 /** Any object; maps over headers/querystrings are read by name, never copied (a z.record copies every key). */
 export const looseRecord = reader<Record<string, unknown>>('record', (v) =>
-  v === undefined ? undefined : typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : INVALID,
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : INVALID,
 );
 /** Required timestamp field in any shape parseTimestamp understands. */
 export const timestampField = check<number | string>('number', (v) => (typeof v === 'number' || typeof v === 'string' ? v : INVALID));
