@@ -10,6 +10,9 @@ import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickh
 import { Kafka, logLevel } from 'kafkajs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The `vigil` executable that `npx vigil` runs (npm's link to services/cli/bin/vigil.js), started directly so that a
+ * test's signal reaches the service itself rather than an npx wrapper. */
+export const VIGIL_BIN = join(ROOT, 'node_modules/.bin/vigil');
 
 export function requiredEnv(name: string): string {
   const v = process.env[name];
@@ -107,7 +110,7 @@ export function startServiceProcess(command: string, config: Record<string, unkn
   const file = join(tmpdir(), `${randomName(`vigil-${command}`)}.json`);
   // JSON is YAML, so the config file can be written without a YAML library.
   writeFileSync(file, JSON.stringify(config));
-  const child = spawn(process.execPath, [join(ROOT, 'services/cli/dist/bin.js'), command, '--config', file], {
+  const child = spawn(VIGIL_BIN, [command, '--config', file], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -168,7 +171,7 @@ export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void
 
 /** Runs the built `vigil` CLI (with a pepper, for the commands that read logs); throws with its stderr when it fails. */
 export function vigilCli(args: string[], pepper?: string) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'services/cli/dist/bin.js'), ...args], {
+  const r = spawnSync(VIGIL_BIN, args, {
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '', ...(pepper !== undefined ? { VIGIL_PEPPER__SECRET: pepper } : {}) },
   });

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The vigil command line: one entry point that starts any service or job.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { alert, label } from './commands/alert.js';
 import { bankApi } from './commands/bank-api.js';
@@ -20,6 +21,11 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`vigil ${pkg.version} (node ${process.versions.node})\n`);
+    return 0;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     const help = HELP[command];

@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+// The CLI exactly as the README runs it: `npx vigil` from the repository root (the linked bin, then the built code).
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../../config/detector.example.yaml', import.meta.url));
 const REVOKER_EXAMPLE = fileURLToPath(new URL('../../../config/revoker.example.yaml', import.meta.url));
 // Asynchronous on purpose: a test worker blocked in spawnSync for the length of a demo cannot answer vitest's own
 // calls, and on a loaded machine vitest then fails the run ("Timeout calling onTaskUpdate").
 const vigil = (args: string[], env: Record<string, string> = {}) =>
   new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const child = spawn('npx', ['vigil', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -35,6 +36,7 @@ describe('vigil CLI', () => {
     }
     expect((await vigil(['--help'])).stdout).toMatch(/Commands:/);
     expect((await vigil(['nonsense'])).status).toBe(2);
+    expect((await vigil(['--version'])).stdout).toMatch(/^vigil \d+\.\d+\.\d+ \(node /);
   }, 90_000);
 
   it('runs the demo with no external service and reports every stage', async () => {

@@ -1,4 +1,5 @@
-// Test helpers: a fixed pepper, JWT minting, and the path of the shared gateway samples.
+// Test helpers: a fixed pepper, JWT minting, and the path of the published gateway samples (copied into the repository
+// with their sources, gateway-samples/SOURCES.md, so a clone's tests need nothing beside it).
 import { fileURLToPath } from 'node:url';
 import type { Pepper } from '../secrets/fingerprint.js';
 
@@ -9,4 +10,4 @@ export function mintJwt(claims: Record<string, unknown>): string {
   return `${enc({ alg: 'RS256', typ: 'JWT' })}.${enc(claims)}.c2lnbmF0dXJlLW5vdC1jaGVja2Vk`;
 }
 
-export const SAMPLES_DIR = fileURLToPath(new URL('../../../../../shared/data/gateway-samples/', import.meta.url));
+export const SAMPLES_DIR = fileURLToPath(new URL('./gateway-samples/', import.meta.url));

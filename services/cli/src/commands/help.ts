@@ -33,7 +33,8 @@ Commands:
   config schema [--service S]
                             Print a service config's JSON Schema
 
-Formats: canonical, kong, envoy, haproxy, nginx. Run 'vigil <command> --help' for a command's options.
+Formats: canonical, kong, envoy, haproxy, nginx. Run 'vigil <command> --help' for a command's options,
+'vigil --version' for the version.
 `;
 
 export const HELP: Record<string, string> = {
