@@ -1,7 +1,7 @@
 // The adapter contract and the shared front half of every format: bytes → UTF-8 → size and key checks → JSON →
 // one or many records (gateways batch into arrays) → the format's mapping. Nothing here throws on bad input: each
 // failure becomes a reason code, and the record goes to the dead-letter sink.
-import type { AccessEvent, GatewayFormat, ReasonCode } from '@vigil/events';
+import type { AccessEvent, GatewayFormat, ReasonCode, RedactedOriginal } from '@vigil/events';
 import type { RouteTemplater } from './route/template.js';
 import type { CredentialCache } from './secrets/credential-cache.js';
 import type { Pepper } from './secrets/fingerprint.js';
@@ -15,6 +15,8 @@ export interface AdapterOptions {
   maxRecordBytes: number;
   /** Most elements of one batch array. */
   maxBatch: number;
+  /** Deeper nesting of objects and arrays is dead-lettered unparsed (no gateway logs more than a few levels). */
+  maxDepth: number;
   /** Event times outside [min, max] are implausible whatever the context (epoch ms). */
   minEventTime: number;
   maxEventTime: number;
@@ -43,4 +45,9 @@ export interface Adapter {
   readonly format: GatewayFormat;
   /** Parses one input record (one log line / one Kafka message); a batch array yields one outcome per element. */
   parse(input: Uint8Array | string, context?: ParseContext): RecordOutcome[];
+  /**
+   * What a dead letter may keep of an input record: its structure, the fields vigil allows by name and shape, the
+   * route template, and every other value as type, length and HMAC fingerprint (secrets/redact.ts).
+   */
+  redact(input: Uint8Array | string): RedactedOriginal;
 }

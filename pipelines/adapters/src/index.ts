@@ -1,5 +1,6 @@
 // Public surface of @vigil/adapters: gateway log records in, canonical access events (or reason codes) out.
 export type { Adapter, AdapterOptions, ParseContext, RecordOutcome } from './adapter.js';
+export { hasForbiddenKey, jsonDepth } from './json-limits.js';
 export { adapterFor, DEFAULT_ADAPTER_OPTIONS } from './registry.js';
 export type { RouteMatch, RouteTemplater } from './route/template.js';
 export { heuristicTemplater, looksLikeId, openApiTemplater } from './route/template.js';
@@ -7,5 +8,6 @@ export type { Pepper } from './secrets/fingerprint.js';
 export { fingerprint } from './secrets/fingerprint.js';
 export type { TokenClaims } from './secrets/jwt.js';
 export { decodeJwtClaims } from './secrets/jwt.js';
-export { scrubText } from './secrets/scrub.js';
+export type { RedactOptions } from './secrets/redact.js';
+export { redactOriginal, routeTemplate } from './secrets/redact.js';
 export { parseTimestamp } from './time.js';

@@ -2,21 +2,14 @@
 import { createHash } from 'node:crypto';
 import type { GatewayFormat } from '@vigil/events';
 import type { Adapter, AdapterOptions, FormatMapper, ParseContext, RecordOutcome } from './adapter.js';
+import { hasForbiddenKey, jsonDepth } from './json-limits.js';
+import { redactOriginal } from './secrets/redact.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** A key that could reach Object.prototype if some later code merged records carelessly. */
 const FORBIDDEN_KEY = /"(?:__proto__|constructor|prototype)"\s*:/;
-/** JSON escapes can spell a forbidden key ("\u005f_proto__"); only then is the slow reviver check needed. */
+/** JSON escapes can spell a forbidden key ("\u005f_proto__"); only then is the walk over the parsed record needed. */
 const ESCAPED_KEY_CHAR = /\\u00[0-9a-fA-F]{2}[^"]*"\s*:/;
-
-function hasForbiddenKeyDeep(text: string): boolean {
-  let found = false;
-  JSON.parse(text, (key, value) => {
-    if (key === '__proto__' || key === 'constructor' || key === 'prototype') found = true;
-    return value;
-  });
-  return found;
-}
 
 export function createAdapter(format: GatewayFormat, mapper: FormatMapper, options: AdapterOptions): Adapter {
   const checkTime = (ts: number, context: ParseContext | undefined): string | undefined => {
@@ -31,6 +24,7 @@ export function createAdapter(format: GatewayFormat, mapper: FormatMapper, optio
 
   return {
     format,
+    redact: (input) => redactOriginal(input, options),
     parse(input, context) {
       const size = typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength;
       if (size > options.maxRecordBytes) {
@@ -47,13 +41,17 @@ export function createAdapter(format: GatewayFormat, mapper: FormatMapper, optio
         }
       }
       if (text.trim() === '') return [{ ok: false, reason: 'empty', detail: 'record: empty' }];
+      // Before anything parses or walks it: the depth, measured iteratively on the text (see json-limits.ts).
+      if (jsonDepth(text, options.maxDepth) > options.maxDepth) {
+        return [{ ok: false, reason: 'too_deep', detail: `record: nested deeper than ${options.maxDepth} levels` }];
+      }
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
       } catch {
         return [{ ok: false, reason: 'invalid_json', detail: 'record: not valid JSON' }];
       }
-      if (FORBIDDEN_KEY.test(text) || (ESCAPED_KEY_CHAR.test(text) && hasForbiddenKeyDeep(text))) {
+      if (FORBIDDEN_KEY.test(text) || (ESCAPED_KEY_CHAR.test(text) && hasForbiddenKey(parsed))) {
         return [{ ok: false, reason: 'forbidden_key', detail: 'record: uses __proto__, constructor or prototype as a key' }];
       }
       const batch = Array.isArray(parsed);

@@ -25,6 +25,7 @@ export const DEFAULT_ADAPTER_OPTIONS: Omit<AdapterOptions, 'pepper' | 'credentia
   routes: heuristicTemplater,
   maxRecordBytes: 1024 * 1024,
   maxBatch: 10_000,
+  maxDepth: 64,
   minEventTime: Date.UTC(2000, 0, 1),
   maxEventTime: Date.UTC(2100, 0, 1),
   maxPastSkewMs: 7 * DAY,

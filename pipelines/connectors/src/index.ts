@@ -10,7 +10,7 @@ export { accessEventRow, decisionFromRow, decisionRow, featureRow, identity, key
 export type { ClickHouseSinkOptions } from './clickhouse/sink.js';
 export { ClickHouseSink } from './clickhouse/sink.js';
 export { isRetriable, nonRetriable, retriable, VigilError } from './errors.js';
-export { JsonlFileSink, JsonlFileSource, readLines } from './file/jsonl.js';
+export { fileErrorMessage, JsonlFileSink, JsonlFileSource, readLines } from './file/jsonl.js';
 export type { TopicSpec } from './kafka/admin.js';
 export { ensureTopics } from './kafka/admin.js';
 export { readChangelog } from './kafka/changelog-reader.js';

@@ -9,8 +9,8 @@ export {
   principalSchema,
   transactionSchema,
 } from './access-event.js';
-export type { DeadLetter } from './dead-letter.js';
-export { deadLetterSchema } from './dead-letter.js';
+export type { DeadLetter, DeadLetterOriginalMode, RedactedOriginal, RedactedValue } from './dead-letter.js';
+export { DEAD_LETTER_ORIGINAL_MODES, deadLetterSchema, redactedOriginalSchema } from './dead-letter.js';
 export type { Action, Decision, Entity } from './decision.js';
 export { ACTIONS, decisionSchema, ENTITIES, reasonSchema } from './decision.js';
 export { haversineKm } from './geo-distance.js';

@@ -8,6 +8,7 @@ import { adapterFor } from '@vigil/adapters';
 import type { Sink, SinkRecord, SourceBatch } from '@vigil/connectors';
 import type { AccessEvent, DeadLetter } from '@vigil/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDACTED_DEAD_LETTERS } from './dead-letter.js';
 import { createIngestHandler } from './ingest.js';
 
 const pepper = { version: 1, secret: 'ingest-test-pepper-0123456789abcdef' };
@@ -74,7 +75,7 @@ describe('ingest', () => {
     const handler = createIngestHandler({
       adapterFor: () => adapter,
       sinks: { events, deadLetters: dead, analytics },
-      maxOriginalBytes: 1024,
+      deadLetters: REDACTED_DEAD_LETTERS,
       traceOneIn: 1000,
     });
     const { b, acks } = batch([good('a'), Buffer.from('{"broken":'), good('b')]);
@@ -97,7 +98,7 @@ describe('ingest', () => {
     const handler = createIngestHandler({
       adapterFor: () => adapter,
       sinks: { events: failing, deadLetters: new HeldSink<DeadLetter>(false) },
-      maxOriginalBytes: 1024,
+      deadLetters: REDACTED_DEAD_LETTERS,
       traceOneIn: 1000,
     });
     const { b, acks } = batch([good('c')]);
@@ -111,7 +112,7 @@ describe('ingest', () => {
     const handler = createIngestHandler({
       adapterFor: () => adapter,
       sinks: { events, deadLetters: new HeldSink<DeadLetter>(false) },
-      maxOriginalBytes: 1024,
+      deadLetters: REDACTED_DEAD_LETTERS,
       traceOneIn: 1_000_000,
     });
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';

@@ -7,7 +7,7 @@ import { formatSource, type Sink, type SinkRecord, SOURCE_HEADER, type SourceBat
 import { type AccessEvent, type DeadLetter, principalKey } from '@vigil/events';
 import { entityKeys, ROLE_HEADER } from '@vigil/features';
 import { extractContext, injectContext, inSpan, pipelineCounters, sampled } from '@vigil/telemetry';
-import { deadLetter } from './dead-letter.js';
+import { type DeadLetterPolicy, deadLetter } from './dead-letter.js';
 
 export interface IngestSinks {
   /** Events keyed by principal (vigil.access.by-principal, or the in-memory bus). */
@@ -23,8 +23,8 @@ export interface IngestOptions {
   /** The adapter for records from a topic (or from the file source, topic undefined). */
   adapterFor: (topic: string | undefined) => Adapter;
   sinks: IngestSinks;
-  /** Dead letters keep at most this much of the original record. */
-  maxOriginalBytes: number;
+  /** What dead letters keep of the original record (redacted by default). */
+  deadLetters: DeadLetterPolicy;
   /** Trace 1 record in N (by offset, so replays trace the same ones). */
   traceOneIn: number;
 }
@@ -38,7 +38,7 @@ export interface IngestResult {
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** Parses a batch; pure apart from telemetry, so the offline path reuses it without sinks. */
-export function parseBatch(batch: Pick<SourceBatch, 'records'>, options: Pick<IngestOptions, 'adapterFor' | 'maxOriginalBytes' | 'traceOneIn'>): IngestResult {
+export function parseBatch(batch: Pick<SourceBatch, 'records'>, options: Pick<IngestOptions, 'adapterFor' | 'deadLetters' | 'traceOneIn'>): IngestResult {
   const events: SinkRecord<AccessEvent>[] = [];
   const deadLetters: SinkRecord<DeadLetter>[] = [];
   for (const record of batch.records) {
@@ -48,14 +48,20 @@ export function parseBatch(batch: Pick<SourceBatch, 'records'>, options: Pick<In
     const traced = record.headers.traceparent !== undefined || sampled(offset, options.traceOneIn);
     let headers = NO_HEADERS;
     let outcomes: ReturnType<Adapter['parse']>;
-    if (traced) {
-      outcomes = inSpan('vigil.parse', extractContext(record.headers), (span, ctx) => {
-        span.setAttribute('vigil.format', adapter.format);
-        headers = injectContext(ctx, {});
-        return parse();
-      });
-    } else {
-      outcomes = parse();
+    try {
+      if (traced) {
+        outcomes = inSpan('vigil.parse', extractContext(record.headers), (span, ctx) => {
+          span.setAttribute('vigil.format', adapter.format);
+          headers = injectContext(ctx, {});
+          return parse();
+        });
+      } else {
+        outcomes = parse();
+      }
+    } catch {
+      // Adapters turn bad input into reason codes; reaching here is a defect. The record must not stop ingest:
+      // it is dead-lettered like any other, and the records around it go on.
+      outcomes = [{ ok: false, reason: 'unprocessable', detail: 'record: the adapter failed on it (a defect in vigil; please report the reason code)' }];
     }
     for (const o of outcomes) {
       const position = o.index === undefined ? record.position : { ...record.position, index: o.index };
@@ -68,7 +74,8 @@ export function parseBatch(batch: Pick<SourceBatch, 'records'>, options: Pick<In
           position,
         });
       } else {
-        deadLetters.push({ key: null, value: deadLetter(record.value, o, adapter.format, position, options.maxOriginalBytes), headers, position });
+        const letter = deadLetter(record.value, o, adapter.format, position, options.deadLetters, adapter.redact);
+        deadLetters.push({ key: null, value: letter, headers, position });
       }
     }
   }

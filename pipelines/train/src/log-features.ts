@@ -32,7 +32,7 @@ export async function logFeatures(o: LogFeaturesOptions): Promise<LogFeaturesRes
   let deadLetters = 0;
   let read = 0;
   await new JsonlFileSource(o.input).run(async (batch) => {
-    const parsed = parseBatch(batch, { adapterFor: () => o.adapter, maxOriginalBytes: 1024, traceOneIn: Number.MAX_SAFE_INTEGER });
+    const parsed = parseBatch(batch, { adapterFor: () => o.adapter, deadLetters: { original: 'dropped' }, traceOneIn: Number.MAX_SAFE_INTEGER });
     deadLetters += parsed.deadLetters.length;
     for (const r of batch.records) read += r.value.length + 1;
     for (const e of parsed.events) {

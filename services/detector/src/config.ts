@@ -1,7 +1,8 @@
 // The detector's configuration schema: written once, as data. `vigil config check` and the sample config come
 // from it; every key can be overridden by environment variable (see @vigil/runtime).
 import { clickhouseConfigSchema, kafkaConnectionSchema, kafkaConsumerSchema } from '@vigil/connectors';
-import { GATEWAY_FORMATS } from '@vigil/events';
+import { DEAD_LETTER_ORIGINAL_MODES, GATEWAY_FORMATS } from '@vigil/events';
+import { parseEncryptionKey } from '@vigil/ingest';
 import { lintPolicyConfig, policyConfigSchema } from '@vigil/policy';
 import { z } from 'zod';
 
@@ -42,6 +43,25 @@ export const detectorConfigSchema = z
         partitions: z.number().int().positive().default(6).describe('Partitions of topics vigil creates.'),
       })
       .prefault({}),
+    dead_letters: z
+      .strictObject({
+        original: z
+          .enum(DEAD_LETTER_ORIGINAL_MODES)
+          .default('redacted')
+          .describe(
+            'What a dead letter keeps of its record. redacted: the structure, methods, statuses, sizes, times, addresses and route templates, every other value as type, length and HMAC; dropped: nothing; encrypted: the original bytes under encryption_key (AES-256-GCM; `vigil dlq decrypt` reads them back).',
+          ),
+        encryption_key: z
+          .string()
+          .optional()
+          .refine(
+            (k) => k === undefined || parseEncryptionKey(k) !== undefined,
+            'the key must be 32 bytes, base64 or hex — generate one with `openssl rand -base64 32`',
+          )
+          .describe('For original: encrypted. Set it through VIGIL_DEAD_LETTERS__ENCRYPTION_KEY, never in the file.'),
+      })
+      .prefault({})
+      .describe('The dead-letter topic (topics.dead_letter).'),
     clickhouse: clickhouseConfigSchema.optional().describe('Analytics store; omit to run without one.'),
     features: z
       .strictObject({
@@ -142,6 +162,9 @@ export function lintDetectorConfig(config: DetectorConfig): string[] {
   }
   for (const topic of Object.keys(config.topic_formats)) {
     if (!config.consumer.topics.includes(topic)) problems.push(`topic_formats names ${topic}, which is not in consumer.topics — add it there or remove it`);
+  }
+  if (config.dead_letters.original === 'encrypted' && config.dead_letters.encryption_key === undefined) {
+    problems.push('dead_letters.original is encrypted but no key is set — set VIGIL_DEAD_LETTERS__ENCRYPTION_KEY (openssl rand -base64 32)');
   }
   problems.push(...lintPolicyConfig(config.policy));
   return problems;

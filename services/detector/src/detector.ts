@@ -25,7 +25,7 @@ import {
 } from '@vigil/connectors';
 import { type AccessEvent, type DeadLetter, type Decision, unitHash } from '@vigil/events';
 import { EntityFeatureTask, type EntityPart, FeatureExtractor, type FeatureRecord, MmdbGeoLookup, PrincipalFeatureTask } from '@vigil/features';
-import { createIngestHandler } from '@vigil/ingest';
+import { createIngestHandler, type DeadLetterPolicy, parseEncryptionKey } from '@vigil/ingest';
 import { DecisionPolicy } from '@vigil/policy';
 import { ConfigError, installTracing, logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
 import { BundleScorer, BundleWatcher, createDecisionHandler } from '@vigil/scoring';
@@ -44,6 +44,13 @@ function routesFrom(path: string | undefined): AdapterOptions['routes'] {
   if (path === undefined) return heuristicTemplater;
   const text = readFileSync(path, 'utf8');
   return openApiTemplater(path.endsWith('.json') ? JSON.parse(text) : parseYaml(text));
+}
+
+/** What dead letters keep of a record (config: dead_letters); the key was checked by the config's schema. */
+function deadLetterPolicy(config: DetectorConfig): DeadLetterPolicy {
+  const d = config.dead_letters;
+  const key = d.encryption_key === undefined ? undefined : parseEncryptionKey(d.encryption_key);
+  return { original: d.original, ...(key ? { encryptionKey: key } : {}) };
 }
 
 /** Deterministic sampling by request id, so a replay stores the same sample. */
@@ -263,7 +270,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   const handler = createIngestHandler({
     adapterFor: (topic) => adapters.get(topic ?? '') ?? adapterFor(config.format, adapterOptions),
     sinks: { events: eventsSink, deadLetters: dlqSink, ...(analytics ? { analytics } : {}), ...(entitiesSink ? { entities: entitiesSink } : {}) },
-    maxOriginalBytes: 64 * 1024,
+    deadLetters: deadLetterPolicy(config),
     traceOneIn: config.telemetry.trace_one_in,
   });
   const done = Promise.all([source.run(handler), ...stagesDone]).then(() => undefined);

@@ -3,6 +3,8 @@
 
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Sink, SinkRecord, Source, SourceBatch } from '../types.js';
 
 /** Splits a byte stream into lines without decoding it, so invalid UTF-8 reaches the adapter as it is. */
@@ -53,17 +55,62 @@ export class JsonlFileSource implements Source {
   }
 }
 
+/** Why a file cannot be written, in words a user can act on (no stack trace, no internals). */
+export function fileErrorMessage(path: string, err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (code === 'ENOENT') return `cannot write ${path}: its directory does not exist`;
+  if (code === 'ENOTDIR') return `cannot write ${path}: a part of the path is a file, not a directory`;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `cannot write ${path}: permission denied`;
+  if (code === 'EISDIR') return `cannot write ${path}: it is a directory`;
+  if (code === 'ENOSPC') return `cannot write ${path}: no space left on the device`;
+  return `cannot write ${path}${code ? ` (${code})` : ''}`;
+}
+
+/**
+ * One JSON value per line. A regular file is written atomically: into a temporary file beside it, renamed over the
+ * target by close(), so a run that fails before writing anything never empties a user's existing file; abort()
+ * removes the temporary file instead, or with keep renames what was written (offline commands keep every good
+ * record they had read when they fail). Devices (/dev/stdout) are written directly.
+ */
 export class JsonlFileSink<T> implements Sink<T> {
   private readonly stream: WriteStream;
-  constructor(path: string) {
-    this.stream = createWriteStream(path, { flags: 'w' });
+  private readonly temp: string | undefined;
+  private error: Error | undefined;
+  private closed = false;
+  constructor(private readonly path: string) {
+    this.temp = path.startsWith('/dev/') ? undefined : join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+    this.stream = createWriteStream(this.temp ?? path, { flags: 'w' });
+    // Without a listener a failed open is an unhandled 'error' event that ends the process with a stack trace.
+    this.stream.on('error', (err) => {
+      this.error ??= new Error(fileErrorMessage(path, err));
+    });
   }
   async write(records: SinkRecord<T>[]): Promise<void> {
+    if (this.error) throw this.error;
     let chunk = '';
     for (const r of records) chunk += `${JSON.stringify(r.value)}\n`;
-    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+    if (!this.stream.write(chunk)) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+    if (this.error) throw this.error;
   }
+  /** Finishes the file and puts it in place. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await this.finish(true);
+  }
+  /** Ends a failed run: keep renames what was written into place, otherwise it is removed. Never throws. */
+  async abort(keep = false): Promise<void> {
+    await this.finish(keep).catch(() => undefined);
+  }
+  private async finish(keep: boolean): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.error) await new Promise<void>((resolve) => this.stream.end(() => resolve()));
+    else this.stream.destroy();
+    if (this.error) {
+      if (this.temp) await rm(this.temp, { force: true }).catch(() => undefined);
+      throw this.error;
+    }
+    if (this.temp === undefined) return;
+    if (keep) await rename(this.temp, this.path).catch((err: unknown) => Promise.reject(new Error(fileErrorMessage(this.path, err))));
+    else await rm(this.temp, { force: true });
   }
 }

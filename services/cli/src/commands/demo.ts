@@ -9,7 +9,7 @@ import { MemoryBus, MemorySink, MemorySource } from '@vigil/connectors';
 import { Allowlist, type Enforcement, type GatewayAdapter, MemoryRevocationLog, RateCaps, RevocationStore, Revoker } from '@vigil/enforcement';
 import { type AccessEvent, type DeadLetter, type Decision, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
 import { FeatureExtractor, FeatureStream, MmdbGeoLookup } from '@vigil/features';
-import { createIngestHandler } from '@vigil/ingest';
+import { createIngestHandler, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
 import { ReplayDecider } from '@vigil/scoring';
 import {
   type AttackLabel,
@@ -87,7 +87,7 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   const handler = createIngestHandler({
     adapterFor: () => demoAdapter,
     sinks: { events: new MemorySink<AccessEvent>(bus, 'vigil.access.by-principal'), deadLetters: new MemorySink<DeadLetter>(bus, 'vigil.dlq') },
-    maxOriginalBytes: 4096,
+    deadLetters: REDACTED_DEAD_LETTERS,
     traceOneIn: 1000,
   });
   const started = performance.now();

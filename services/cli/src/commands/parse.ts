@@ -1,13 +1,20 @@
-// `vigil parse`: the detector's adapters offline over a log file, streaming (bounded memory).
+// `vigil parse`: the detector's adapters offline over a log file, streaming (bounded memory). Outputs are written
+// atomically; if the run fails part-way, every good record read until then is kept and the reason is said.
 import { adapterFor } from '@vigil/adapters';
 import { JsonlFileSink, JsonlFileSource } from '@vigil/connectors';
 import { type AccessEvent, type DeadLetter, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
-import { parseBatch } from '@vigil/ingest';
+import { parseBatch, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
+import { allDeadLetteredHint, inputFileProblem } from './input-file.js';
 import { pepperFromEnv } from './pepper.js';
 
 export async function parse(args: { format?: string; input?: string; out?: string; deadLetters?: string; pepperEnv?: string }): Promise<number> {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input) {
     process.stderr.write(`usage: vigil parse --format ${GATEWAY_FORMATS.join('|')} --input FILE [--out FILE] [--dead-letters FILE]\n`);
+    return 2;
+  }
+  const problem = inputFileProblem(args.input);
+  if (problem) {
+    process.stderr.write(`vigil parse: ${problem}\n`);
     return 2;
   }
   const envName = args.pepperEnv ?? 'VIGIL_PEPPER__SECRET';
@@ -21,16 +28,37 @@ export async function parse(args: { format?: string; input?: string; out?: strin
   const dead = args.deadLetters ? new JsonlFileSink<DeadLetter>(args.deadLetters) : undefined;
   const reasons = new Map<string, number>();
   let parsed = 0;
-  await new JsonlFileSource(args.input).run(async (batch) => {
-    const result = parseBatch(batch, { adapterFor: () => adapter, maxOriginalBytes: 64 * 1024, traceOneIn: Number.MAX_SAFE_INTEGER });
-    parsed += result.events.length;
-    for (const d of result.deadLetters) reasons.set(d.value.reason, (reasons.get(d.value.reason) ?? 0) + 1);
-    await events.write(result.events);
-    await dead?.write(result.deadLetters);
-  });
+  let deadLetters = 0;
+  const summary = () => {
+    const why = [...reasons].map(([r, n]) => `${r}=${n}`).join(' ');
+    return `events: ${parsed}; dead letters: ${deadLetters}${why ? ` (${why})` : ''}`;
+  };
+  try {
+    await new JsonlFileSource(args.input).run(async (batch) => {
+      const result = parseBatch(batch, { adapterFor: () => adapter, deadLetters: REDACTED_DEAD_LETTERS, traceOneIn: Number.MAX_SAFE_INTEGER });
+      parsed += result.events.length;
+      deadLetters += result.deadLetters.length;
+      for (const d of result.deadLetters) reasons.set(d.value.reason, (reasons.get(d.value.reason) ?? 0) + 1);
+      await events.write(result.events);
+      await dead?.write(result.deadLetters);
+    });
+  } catch (err) {
+    // Keep what was good so far; say what stopped the run (a message, never a stack trace or a record's content).
+    await events.abort(true);
+    await dead?.abort(true);
+    process.stderr.write(`vigil parse: stopped part-way: ${(err as Error).message.split('\n')[0]}; kept what was read until then — ${summary()}\n`);
+    return 1;
+  }
   await events.close();
   await dead?.close();
-  const summary = [...reasons].map(([r, n]) => `${r}=${n}`).join(' ');
-  process.stderr.write(`events: ${parsed}; dead letters: ${[...reasons.values()].reduce((a, b) => a + b, 0)}${summary ? ` (${summary})` : ''}\n`);
+  process.stderr.write(`${summary()}\n`);
+  if (parsed === 0 && deadLetters === 0) {
+    process.stderr.write(`vigil parse: ${args.input} holds no records\n`);
+    return 1;
+  }
+  if (parsed === 0) {
+    process.stderr.write(`vigil parse: ${allDeadLetteredHint(args.format, deadLetters, [...reasons.keys()].join(', '))}\n`);
+    return 1;
+  }
   return 0;
 }
