@@ -65,7 +65,12 @@ function badRecords(format: GatewayFormat, topic: string, sample: Record<string,
     bad(m('large'), 'too_large', JSON.stringify({ marker: m('large'), pad: 'x'.repeat(150_000) })),
     // One request can make a record thousands of levels deep (an attacker's body or query): dead-lettered, not fatal.
     bad(m('deep'), 'too_deep', `{"marker":"${m('deep')}","x":${'{"\\u0061":'.repeat(4000)}1${'}'.repeat(4000)}}`),
-    bad(m('keys'), 'missing_field', JSON.stringify({ marker: m('keys'), request: { headers: { 'x-api-key': [token, token], cookie: [`sid=${token}`] } } }), token),
+    bad(
+      m('keys'),
+      'missing_field',
+      JSON.stringify({ marker: m('keys'), request: { headers: { 'x-api-key': [token, token], cookie: [`sid=${token}`] } } }),
+      token,
+    ),
   ];
 }
 

@@ -1,10 +1,19 @@
-// A source handler that only stores: each record parsed and written to one sink (with its source position, for
-// idempotent writes), the batch acknowledged when the sink has it. For copies of a topic into ClickHouse.
-import type { Sink, SourceBatch, SourceRecord } from './types.js';
+// A source handler that only stores: each record decoded and written to one sink (with its source position, for
+// idempotent writes), the batch acknowledged when the sink has it. For copies of a topic into ClickHouse. A record
+// the decoder refuses is set aside as poison (dead-lettered by the source), never a reason to stop copying.
+import { poisonDetail } from './poison.js';
+import type { Sink, SinkRecord, SourceBatch, SourceRecord } from './types.js';
 
-export function storeHandler<T>(sink: Sink<T>, parse: (record: SourceRecord) => T): (batch: SourceBatch) => Promise<void> {
+export function storeHandler<T>(sink: Sink<T>, decode: (record: SourceRecord) => T): (batch: SourceBatch) => Promise<void> {
   return async (batch) => {
-    const records = batch.records.map((r) => ({ key: r.key?.toString() ?? null, value: parse(r), position: r.position }));
+    const records: SinkRecord<T>[] = [];
+    for (const r of batch.records) {
+      try {
+        records.push({ key: r.key?.toString() ?? null, value: decode(r), position: r.position });
+      } catch (err) {
+        batch.poison(r, poisonDetail(err));
+      }
+    }
     // Not awaited: the source keeps fetching while the sink works, bounded by its unacknowledged-batch limit.
     sink.write(records).then(
       () => batch.ack(),

@@ -32,6 +32,11 @@ export interface SourceBatch {
   ack(err?: Error): void;
   /** Keeps group membership alive while a handler waits for a slow dependency. */
   heartbeat(): Promise<void>;
+  /**
+   * Sets aside a record the handler cannot handle (see poison.ts): the source writes it to its dead-letter writer
+   * before this batch counts as acknowledged, and goes on past it.
+   */
+  poison(record: SourceRecord, detail: string): void;
 }
 
 export interface Source {
@@ -67,4 +72,6 @@ export interface StatefulTask<T> {
   restore(records: Iterable<[string, Buffer]>): void;
   /** Called every few milliseconds between batches with the wall clock: what is due without new input (optional). */
   tick?(wallNow: number): SinkRecord<T>[];
+  /** Records process() set aside as poison since the last call (see poison.ts); the processor dead-letters them. */
+  drainPoison?(): { record: SourceRecord; detail: string }[];
 }

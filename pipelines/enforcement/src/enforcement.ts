@@ -1,7 +1,7 @@
 // What the revoker does at a gateway: one Enforcement per identifier. Its id ("kind:value") is the key on the
 // compacted vigil.revocations topic and in every gateway list, so enforcing the same identifier twice updates one
 // entry instead of adding a second.
-import type { Principal } from '@vigil/events';
+import { decodeJson, expectNumber, expectObject, expectString, InvalidRecordError, type Principal } from '@vigil/events';
 
 /** The identifier a gateway refuses. */
 export const TARGET_KINDS = ['sub', 'jti', 'fingerprint', 'ip', 'username', 'credential', 'session'] as const;
@@ -34,3 +34,18 @@ export interface Enforcement {
 }
 
 export const enforcementId = (kind: TargetKind, value: string) => `${kind}:${value}`;
+
+const KINDS: ReadonlySet<string> = new Set(TARGET_KINDS);
+const ACTIONS: ReadonlySet<string> = new Set(['revoke', 'throttle', 'step_up']);
+
+/** An enforcement from vigil.revocations; throws InvalidRecordError (a field path, no value) when it is not one. */
+export function decodeEnforcement(value: Buffer): Enforcement {
+  const o = expectObject(decodeJson(value), 'enforcement');
+  for (const key of ['id', 'value', 'request_id']) expectString(o, key);
+  if (!KINDS.has(o.kind as string)) throw new InvalidRecordError('kind: not a target kind');
+  if (!ACTIONS.has(o.action as string)) throw new InvalidRecordError('action: not an enforced action');
+  expectNumber(o, 'expires_at');
+  expectObject(o.principal, 'principal');
+  if (!Array.isArray(o.reasons)) throw new InvalidRecordError('reasons: not an array');
+  return o as unknown as Enforcement;
+}

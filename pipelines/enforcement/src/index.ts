@@ -11,7 +11,7 @@ export { CircuitBreaker } from './breaker.js';
 export type { CheckInput, CheckResult } from './check.js';
 export { checkRequest } from './check.js';
 export type { EnforcedAction, Enforcement, TargetKind } from './enforcement.js';
-export { enforcementId, TARGET_KINDS } from './enforcement.js';
+export { decodeEnforcement, enforcementId, TARGET_KINDS } from './enforcement.js';
 export type { AllowlistConfig, CapsConfig, CapVerdict } from './guardrails.js';
 export { Allowlist, RateCaps } from './guardrails.js';
 export type { PlanOptions } from './plan.js';

@@ -4,8 +4,9 @@
 // enforced.
 import { randomUUID } from 'node:crypto';
 import { deleteGroupQuietly, readChangelog } from '@vigil/connectors';
+import { pipelineCounters } from '@vigil/telemetry';
 import type { Kafka, Producer } from 'kafkajs';
-import type { Enforcement } from './enforcement.js';
+import { decodeEnforcement, type Enforcement } from './enforcement.js';
 
 /** Where the store's changes are made durable. */
 export interface RevocationLog {
@@ -90,7 +91,8 @@ export class KafkaRevocationLog implements RevocationLog {
       await admin.disconnect();
     }
     const states = await readChangelog(kafka, topic, partitions);
-    return [...states.values()].flatMap((s) => [...s.values()].map((v) => JSON.parse(v.toString('utf8')) as Enforcement));
+    // A record that is not an enforcement (not written by a revoker) is left out rather than stop the start.
+    return [...states.values()].flatMap((s) => [...s.values()].flatMap((v) => decodeOrSkip(v)));
   }
 
   /**
@@ -108,7 +110,9 @@ export class KafkaRevocationLog implements RevocationLog {
       autoCommit: false,
       eachMessage: async ({ message }) => {
         const id = message.key?.toString('utf8');
-        if (id !== undefined) store.applyRemote(id, message.value === null ? null : (JSON.parse(message.value.toString('utf8')) as Enforcement));
+        if (id === undefined) return;
+        if (message.value === null) store.applyRemote(id, null);
+        else for (const e of decodeOrSkip(message.value)) store.applyRemote(id, e);
       },
     });
     return {
@@ -131,4 +135,14 @@ export class MemoryRevocationLog implements RevocationLog {
     this.writes.push(...changes);
   }
   async close(): Promise<void> {}
+}
+
+/** The enforcement a revocations record holds, or none (counted) when it holds something else. */
+function decodeOrSkip(value: Buffer): Enforcement[] {
+  try {
+    return [decodeEnforcement(value)];
+  } catch {
+    pipelineCounters().skipped('revocations', 'not_an_enforcement');
+    return [];
+  }
 }

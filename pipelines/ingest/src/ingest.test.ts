@@ -48,6 +48,7 @@ function batch(values: Buffer[], headers: Record<string, string> = {}) {
     records: values.map((value, i) => ({ value, key: null, headers, timestamp: 1764320401000, position: { topic: 'in', partition: 0, offset: String(i) } })),
     ack: (err) => acks.push(err),
     heartbeat: async () => {},
+    poison: () => {},
   };
   return { b, acks };
 }

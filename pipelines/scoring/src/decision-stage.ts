@@ -4,9 +4,9 @@
 // asked). Shadow verdicts go to their own sink, marked dry-run: recorded, never acted on. A batch is acknowledged
 // when its decisions are durable. Records of another feature schema than the active bundle's are skipped and
 // counted, never scored at the wrong positions.
-import type { Sink, SinkRecord, SourceBatch } from '@vigil/connectors';
+import { poisonDetail, type Sink, type SinkRecord, type SourceBatch } from '@vigil/connectors';
 import type { Decision, Principal } from '@vigil/events';
-import type { FeatureRecord, GeoLookup } from '@vigil/features';
+import { decodeFeatureRecord, type FeatureRecord, type GeoLookup } from '@vigil/features';
 import type { DecisionPolicy, RequestContext, Thresholds } from '@vigil/policy';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { BundleScorer, Verdict } from './scorer.js';
@@ -88,7 +88,13 @@ export function createDecisionHandler(o: DecisionStageOptions): (batch: SourceBa
     counters.recordsIn('decisions', batch.records.length);
     const features: FeatureRecord[] = [];
     for (const r of batch.records) {
-      const f = JSON.parse(r.value.toString('utf8')) as FeatureRecord;
+      let f: FeatureRecord;
+      try {
+        f = decodeFeatureRecord(r.value);
+      } catch (err) {
+        batch.poison(r, poisonDetail(err));
+        continue;
+      }
       if (f.schema !== o.schemaHash()) {
         counters.skipped('decisions', 'schema_mismatch');
         continue;

@@ -9,9 +9,21 @@ import type { AddressInfo } from 'node:net';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { metrics } from '@opentelemetry/api';
 import { type AlertAudit, Alerter, type DeadLetter, labelRow, labelSchema, type ReceiverTarget } from '@vigil/alerting';
-import { ackWhenSettled, ClickHouseSink, createKafka, DEFAULT_RETRY, ensureTopics, KafkaSink, KafkaSource, migrate, withRetry } from '@vigil/connectors';
-import type { Enforcement } from '@vigil/enforcement';
-import { decisionSchema } from '@vigil/events';
+import {
+  ackWhenSettled,
+  ClickHouseSink,
+  createKafka,
+  DEFAULT_RETRY,
+  deadLetterPoisonWriter,
+  ensureTopics,
+  KafkaSink,
+  KafkaSource,
+  migrate,
+  poisonDetail,
+  withRetry,
+} from '@vigil/connectors';
+import { decodeEnforcement, type Enforcement } from '@vigil/enforcement';
+import { type Decision, decodeDecision, type DeadLetter as PoisonLetter } from '@vigil/events';
 import { logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { AlerterConfig } from './config.js';
@@ -85,6 +97,7 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
     () =>
       ensureTopics(kafka, [
         { topic: config.topics.dead_letter, partitions: config.topics.partitions },
+        { topic: config.topics.poison, partitions: config.topics.partitions },
         { topic: config.topics.revocations, partitions: config.topics.partitions, compacted: true },
       ]),
     DEFAULT_RETRY,
@@ -131,39 +144,51 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
   });
 
   // Decisions, in order; a batch is done when every message it caused is delivered or dead-lettered.
-  const decisions = new KafkaSource(kafka, config.consumer);
+  const poisonSink = new KafkaSink<PoisonLetter>(kafka, { topic: config.topics.poison, onRetry: onRetry('kafka_poison') });
+  const decisions = new KafkaSource(kafka, config.consumer, { poison: deadLetterPoisonWriter('alerter', poisonSink) });
   // Deliveries are done when the work resolves; dead letters and audit rows follow, the offset commits after them.
-  const handle = (fn: (values: Buffer[]) => Promise<void>) =>
-    ackWhenSettled(
-      (records) => fn(records.map((r) => r.value)),
-      () => alerter.settled(),
-    );
+  const handle = (fn: Parameters<typeof ackWhenSettled>[0]) => ackWhenSettled(fn, () => alerter.settled());
   const done = [
     decisions.run(
-      handle(async (values) => {
-        counters.recordsIn('alerter', values.length);
-        const parsed = values.map((v) => decisionSchema.safeParse(JSON.parse(v.toString('utf8'))));
-        const bad = parsed.filter((p) => !p.success).length;
-        if (bad > 0) counters.skipped('alerter', 'invalid_decision', bad);
-        await alerter.handle(parsed.flatMap((p) => (p.success ? [p.data] : [])));
+      handle(async (records, poison) => {
+        counters.recordsIn('alerter', records.length);
+        const decisions: Decision[] = [];
+        for (const r of records) {
+          try {
+            decisions.push(decodeDecision(r.value));
+          } catch (err) {
+            poison(r, poisonDetail(err));
+          }
+        }
+        await alerter.handle(decisions);
       }),
     ),
   ];
   // New revocations only (the topic holds the whole history): CAEP session-revoked.
   let revocations: KafkaSource | undefined;
   if (config.caep.length > 0) {
-    revocations = new KafkaSource(kafka, {
-      ...config.consumer,
-      group_id: `${config.consumer.group_id}.caep`,
-      topics: [config.topics.revocations],
-      from_beginning: false,
-    });
+    revocations = new KafkaSource(
+      kafka,
+      {
+        ...config.consumer,
+        group_id: `${config.consumer.group_id}.caep`,
+        topics: [config.topics.revocations],
+        from_beginning: false,
+      },
+      { poison: deadLetterPoisonWriter('alerter_caep', poisonSink) },
+    );
     done.push(
       revocations.run(
-        handle(async (values) => {
-          for (const v of values) {
-            if (v.length === 0) continue; // a tombstone: lifted or expired
-            const e = JSON.parse(v.toString('utf8')) as Enforcement;
+        handle(async (records, poison) => {
+          for (const r of records) {
+            if (r.value.length === 0) continue; // a tombstone: lifted or expired
+            let e: Enforcement;
+            try {
+              e = decodeEnforcement(r.value);
+            } catch (err) {
+              poison(r, poisonDetail(err));
+              continue;
+            }
             if (e.action === 'revoke') await alerter.revoked(e);
           }
         }),
@@ -227,15 +252,18 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
     await revocations?.stop();
     await alerter.flushDue().catch(() => undefined);
     await dlq.close().catch(() => undefined);
+    await poisonSink.close().catch(() => undefined);
     await audit?.close().catch(() => undefined);
     await new Promise<void>((r) => (labels ? labels.close(() => r()) : r()));
     await ch?.client.close();
     await ops.close();
     logEvent('info', 'alerter stopped');
   };
+  const allDone = Promise.all(done).then(() => undefined);
+  allDone.catch(() => ops.setHealthy(false));
   return {
     stop,
-    done: Promise.all(done).then(() => undefined),
+    done: allDone,
     opsPort: ops.port,
     labelsPort: labels ? (labels.address() as AddressInfo).port : undefined,
     alerter,

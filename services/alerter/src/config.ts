@@ -30,6 +30,11 @@ export const alerterConfigSchema = z
       .strictObject({
         revocations: z.string().min(1).default('vigil.revocations').describe('Read for CAEP session-revoked events (only new revocations).'),
         dead_letter: z.string().min(1).default('vigil.alerts.dlq').describe('Messages no receiver would take, with the reason.'),
+        poison: z
+          .string()
+          .min(1)
+          .default('vigil.dlq')
+          .describe("Input records this service cannot read (poison): dead-lettered with reason 'unprocessable' and their position, then skipped."),
         partitions: z.number().int().positive().default(6),
       })
       .prefault({}),

@@ -9,6 +9,7 @@ import {
   ClickHouseSink,
   createKafka,
   DEFAULT_RETRY,
+  deadLetterPoisonWriter,
   decisionRow,
   dropExpiredPartitions,
   ensureTopics,
@@ -23,8 +24,16 @@ import {
   storeHandler,
   withRetry,
 } from '@vigil/connectors';
-import { type AccessEvent, type DeadLetter, type Decision, unitHash } from '@vigil/events';
-import { EntityFeatureTask, type EntityPart, FeatureExtractor, type FeatureRecord, MmdbGeoLookup, PrincipalFeatureTask } from '@vigil/features';
+import { type AccessEvent, type DeadLetter, type Decision, decodeDecision, unitHash } from '@vigil/events';
+import {
+  decodeFeatureRecord,
+  EntityFeatureTask,
+  type EntityPart,
+  FeatureExtractor,
+  type FeatureRecord,
+  MmdbGeoLookup,
+  PrincipalFeatureTask,
+} from '@vigil/features';
 import { createIngestHandler, type DeadLetterPolicy, parseEncryptionKey } from '@vigil/ingest';
 import { DecisionPolicy } from '@vigil/policy';
 import { ConfigError, installTracing, logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
@@ -114,7 +123,11 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     if (config.features.enabled && config.scoring.bundle !== undefined) {
       const sc = config.scoring;
       decisionStore = {
-        source: new KafkaSource(kafka, { ...config.consumer, group_id: `${config.consumer.group_id}.decisions-store`, topics: [sc.topic, sc.shadow_topic] }),
+        source: new KafkaSource(
+          kafka,
+          { ...config.consumer, group_id: `${config.consumer.group_id}.decisions-store`, topics: [sc.topic, sc.shadow_topic] },
+          { poison: deadLetterPoisonWriter('decisions_store', dlqSink) },
+        ),
         sink: new ClickHouseSink(client, {
           table: `${ch.table_prefix}decisions`,
           maxRows: ch.batch_max_rows,
@@ -126,7 +139,11 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     }
     if (config.features.enabled) {
       featureStore = {
-        source: new KafkaSource(kafka, { ...config.consumer, group_id: `${config.consumer.group_id}.features-store`, topics: [config.features.topic] }),
+        source: new KafkaSource(
+          kafka,
+          { ...config.consumer, group_id: `${config.consumer.group_id}.features-store`, topics: [config.features.topic] },
+          { poison: deadLetterPoisonWriter('features_store', dlqSink) },
+        ),
         sink: new ClickHouseSink(client, {
           table: `${ch.table_prefix}features`,
           maxRows: ch.batch_max_rows,
@@ -181,6 +198,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
         commitIntervalMs: f.commit_interval_ms,
         guarantee: f.guarantee,
         onRetry: onRetry(`kafka_${name}`),
+        poison: deadLetterPoisonWriter(name, dlqSink),
         onCheckpoint: () => counters.checkpoints(name),
         onRestore: ({ partition, records, ms }) => {
           counters.restored(name, records);
@@ -203,7 +221,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     );
     for (const s of stages) stagesDone.push(s.run());
     // With ClickHouse, feature records are kept there too (features table), for analysts and for training from it.
-    if (featureStore) stagesDone.push(featureStore.source.run(storeHandler(featureStore.sink, (r) => JSON.parse(r.value.toString('utf8')) as FeatureRecord)));
+    if (featureStore) stagesDone.push(featureStore.source.run(storeHandler(featureStore.sink, (r) => decodeFeatureRecord(r.value))));
   }
 
   // The decision stage: feature records → the bundle → decision records. Loaded before the detector reports ready,
@@ -243,7 +261,11 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       failed: (err) => logEvent('warn', 'new bundle refused; the active one keeps scoring', { error: err.message.slice(0, 300) }),
     });
     watcher.start(sc.watch_interval_ms);
-    const source = new KafkaSource(kafka, { ...config.consumer, group_id: `${config.consumer.group_id}.decisions`, topics: [config.features.topic] });
+    const source = new KafkaSource(
+      kafka,
+      { ...config.consumer, group_id: `${config.consumer.group_id}.decisions`, topics: [config.features.topic] },
+      { poison: deadLetterPoisonWriter('decisions', dlqSink) },
+    );
     const handler = createDecisionHandler({
       scorer,
       policy,
@@ -256,7 +278,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     });
     stagesDone.push(source.run(handler));
     // The decision records into ClickHouse (vigil explain, analysts), from the topic, in their own group.
-    if (decisionStore) stagesDone.push(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => JSON.parse(r.value.toString('utf8')) as Decision)));
+    if (decisionStore) stagesDone.push(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => decodeDecision(r.value))));
     decisions = { source, sinks: [decisionSink, ...(shadowSink ? [shadowSink] : [])], watcher };
     logEvent('info', 'decision stage started', {
       bundle: scorer.activeId,
@@ -266,7 +288,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     });
   }
 
-  const source = new KafkaSource(kafka, config.consumer);
+  const source = new KafkaSource(kafka, config.consumer, { poison: deadLetterPoisonWriter('ingest', dlqSink) });
   const handler = createIngestHandler({
     adapterFor: (topic) => adapters.get(topic ?? '') ?? adapterFor(config.format, adapterOptions),
     sinks: { events: eventsSink, deadLetters: dlqSink, ...(analytics ? { analytics } : {}), ...(entitiesSink ? { entities: entitiesSink } : {}) },
@@ -274,6 +296,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     traceOneIn: config.telemetry.trace_one_in,
   });
   const done = Promise.all([source.run(handler), ...stagesDone]).then(() => undefined);
+  done.catch(() => ops.setHealthy(false));
   ops.setReady(true);
   logEvent('info', 'detector started', { format: config.format, topics: config.consumer.topics.join(','), ops_port: ops.port });
 

@@ -25,6 +25,11 @@ export const revokerConfigSchema = z
       .strictObject({
         revocations: z.string().min(1).default('vigil.revocations').describe('Compacted topic keyed by the revoked identifier: the durable record.'),
         notices: z.string().min(1).default('vigil.decisions').describe('Where cap notices go (alert decisions the alerter delivers).'),
+        poison: z
+          .string()
+          .min(1)
+          .default('vigil.dlq')
+          .describe("Input records this service cannot read (poison): dead-lettered with reason 'unprocessable' and their position, then skipped."),
         partitions: z.number().int().positive().default(6),
       })
       .prefault({}),

@@ -5,7 +5,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { metrics } from '@opentelemetry/api';
-import { ackWhenSettled, ClickHouseSink, createKafka, DEFAULT_RETRY, ensureTopics, KafkaSink, KafkaSource, migrate, withRetry } from '@vigil/connectors';
+import {
+  ackWhenSettled,
+  ClickHouseSink,
+  createKafka,
+  DEFAULT_RETRY,
+  deadLetterPoisonWriter,
+  ensureTopics,
+  KafkaSink,
+  KafkaSource,
+  migrate,
+  poisonDetail,
+  withRetry,
+} from '@vigil/connectors';
 import {
   Allowlist,
   type AuditEntry,
@@ -21,7 +33,7 @@ import {
   RevocationStore,
   Revoker,
 } from '@vigil/enforcement';
-import { type Decision, decisionSchema } from '@vigil/events';
+import { type DeadLetter, type Decision, decodeDecision } from '@vigil/events';
 import { logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { RevokerConfig } from './config.js';
@@ -74,6 +86,7 @@ export async function openRevoker(config: RevokerConfig, onRetry: (stage: string
       ensureTopics(kafka, [
         { topic: config.topics.revocations, partitions: config.topics.partitions, compacted: true },
         { topic: config.topics.notices, partitions: config.topics.partitions },
+        { topic: config.topics.poison, partitions: config.topics.partitions },
       ]),
     DEFAULT_RETRY,
     { onRetry: onRetry('kafka_admin') },
@@ -147,25 +160,29 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
     (err: unknown) => logEvent('warn', 'initial re-sync failed; the periodic check will retry', { error: (err as { code?: string }).code ?? 'unknown' }),
   );
 
-  const source = new KafkaSource(kafka, config.consumer);
+  const poisonSink = new KafkaSink<DeadLetter>(kafka, { topic: config.topics.poison, onRetry: onRetry('kafka_poison') });
+  const source = new KafkaSource(kafka, config.consumer, { poison: deadLetterPoisonWriter('revoker', poisonSink) });
   // One decision after another: caps, duplicates and the store see them in order.
   const done = source.run(
     ackWhenSettled(
-      async (records) => {
+      async (records, poison) => {
         counters.recordsIn('revoker', records.length);
         for (const r of records) {
-          const parsed = decisionSchema.safeParse(JSON.parse(r.value.toString('utf8')));
-          if (!parsed.success) {
-            counters.skipped('revoker', 'invalid_decision');
+          let decision: Decision;
+          try {
+            decision = decodeDecision(r.value);
+          } catch (err) {
+            poison(r, poisonDetail(err));
             continue;
           }
-          await revoker.handle(parsed.data);
+          await revoker.handle(decision);
         }
         // Gateways are done here; the audit rows follow in the background and the offset commits once they are durable.
       },
       () => revoker.settled(),
     ),
   );
+  done.catch(() => ops.setHealthy(false));
   let busy = false;
   const guarded = (what: string, fn: () => Promise<unknown>) => () => {
     if (busy) return;
@@ -221,6 +238,7 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
     clearInterval(prune);
     clearInterval(resync);
     await source.stop();
+    await poisonSink.close().catch(() => undefined);
     await follower.stop().catch(() => undefined);
     await new Promise<void>((r) => (check ? check.close(() => r()) : r()));
     await close();

@@ -1,5 +1,5 @@
 // The operational HTTP endpoint every service exposes: /metrics (Prometheus text from the OpenTelemetry SDK),
-// /healthz (the process is alive) and /readyz (its dependencies are connected). Errors are generic: no internals.
+// /healthz (every stage is running) and /readyz (its dependencies are connected). Errors are generic: no internals.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
@@ -9,6 +9,8 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 export interface OpsServer {
   port: number;
   setReady(ready: boolean): void;
+  /** A stage stopped for good: /healthz answers 503 from now on (the process exits next). */
+  setHealthy(healthy: boolean): void;
   close(): Promise<void>;
 }
 
@@ -18,11 +20,14 @@ export async function startOpsServer(port: number, host = '0.0.0.0'): Promise<Op
   const provider = new MeterProvider({ readers: [exporter] });
   metrics.setGlobalMeterProvider(provider);
   let ready = false;
+  let healthy = true;
   const server: Server = createServer((req, res) => {
     try {
       const url = (req.url ?? '/').split('?')[0];
       if (url === '/metrics') return exporter.getMetricsRequestHandler(req, res);
-      if (url === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      if (url === '/healthz') {
+        return void res.writeHead(healthy ? 200 : 503, { 'content-type': 'text/plain' }).end(healthy ? 'ok\n' : 'stopped\n');
+      }
       if (url === '/readyz') {
         return void res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
       }
@@ -39,6 +44,10 @@ export async function startOpsServer(port: number, host = '0.0.0.0'): Promise<Op
     port: (server.address() as AddressInfo).port,
     setReady: (r) => {
       ready = r;
+    },
+    setHealthy: (h) => {
+      healthy = h;
+      if (!h) ready = false;
     },
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -29,15 +29,24 @@ export function retryReporter(retried: (stage: string, code: string) => void): (
   };
 }
 
-/** Runs a started service until it ends: stops it on SIGTERM/SIGINT; exit status 0, or 1 on a non-retriable error. */
-export async function runUntilDone(name: string, running: { stop(): Promise<void>; done: Promise<void> }): Promise<number> {
+/**
+ * Runs a started service until it ends: stops it on SIGTERM/SIGINT (exit 0). When any of its stages stops on its own
+ * (a non-retriable error, a consumer that will not restart), the service is never left "stopped but alive": it is
+ * stopped (within stopDeadlineMs) and the process exits 1, so the orchestrator restarts it and alerts.
+ */
+export async function runUntilDone(name: string, running: { stop(): Promise<void>; done: Promise<void> }, stopDeadlineMs = 15_000): Promise<number> {
   onShutdown(running.stop);
   try {
     await running.done;
     return 0;
   } catch (err) {
-    logEvent('error', `${name} stopped on a non-retriable error`, { code: (err as { code?: string }).code ?? 'unknown' });
-    await running.stop().catch(() => undefined);
-    return 1;
+    logEvent('error', `${name} stopped: a stage cannot go on; exiting`, {
+      code: (err as { code?: string }).code ?? 'unknown',
+      error: (err as { name?: string }).name ?? 'Error',
+    });
+    const deadline = new Promise((r) => setTimeout(r, stopDeadlineMs).unref());
+    await Promise.race([running.stop().catch(() => undefined), deadline]);
+    // Open sockets and timers would keep the event loop (and /healthz) alive: end the process explicitly.
+    process.exit(1);
   }
 }

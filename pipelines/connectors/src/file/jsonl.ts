@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { Poisoned } from '../poison.js';
 import type { Sink, SinkRecord, Source, SourceBatch } from '../types.js';
 
 /** Splits a byte stream into lines without decoding it, so invalid UTF-8 reaches the adapter as it is. */
@@ -32,13 +33,16 @@ export class JsonlFileSource implements Source {
     private readonly batchSize = 1024,
   ) {}
 
+  /** Records handlers set aside as poison (offline commands report them). */
+  readonly poisoned: Poisoned[] = [];
+
   async run(handler: (batch: SourceBatch) => Promise<void>): Promise<void> {
     let records: SourceBatch['records'] = [];
     let line = 0;
     const flush = async () => {
       const batch = records;
       records = [];
-      await handler({ records: batch, ack: () => {}, heartbeat: async () => {} });
+      await handler({ records: batch, ack: () => {}, heartbeat: async () => {}, poison: (record, detail) => this.poisoned.push({ record, detail }) });
     };
     for await (const bytes of readLines(this.path)) {
       line++;

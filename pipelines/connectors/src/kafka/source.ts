@@ -4,6 +4,7 @@
 // instead of dropping data.
 import type { Consumer, Kafka } from 'kafkajs';
 import { OffsetTracker } from '../offset-tracker.js';
+import { countingPoisonWriter, type Poisoned, type PoisonWriter } from '../poison.js';
 import type { Source, SourceBatch, SourceRecord } from '../types.js';
 import { consumerSettings, type KafkaConsumerConfig } from './config.js';
 
@@ -20,6 +21,13 @@ export function stringHeaders(headers: Record<string, unknown> | undefined): Rec
   return out;
 }
 
+export interface KafkaSourceOptions {
+  /** Where records a handler sets aside as poison go (the dead-letter topic); default: counted only. */
+  poison?: PoisonWriter;
+  /** The stage's name in metrics and dead letters. */
+  stage?: string;
+}
+
 export class KafkaSource implements Source {
   private consumer: Consumer | undefined;
   private readonly tracker = new OffsetTracker();
@@ -27,15 +35,25 @@ export class KafkaSource implements Source {
   private failure: Error | undefined;
   private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
+  private readonly writePoison: PoisonWriter;
+
   constructor(
     private readonly kafka: Kafka,
     private readonly config: KafkaConsumerConfig,
-  ) {}
+    options: KafkaSourceOptions = {},
+  ) {
+    this.writePoison = options.poison ?? countingPoisonWriter(options.stage ?? config.group_id);
+  }
 
   async run(handler: (batch: SourceBatch) => Promise<void>): Promise<void> {
     const c = this.config;
     const consumer = this.kafka.consumer(consumerSettings(c));
     this.consumer = consumer;
+    // kafkajs restarts a consumer after a retriable error; after any other it stops for good. A stage that stopped
+    // must not look alive: the source fails, so the service's health fails and the process exits non-zero.
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) this.fail(e.payload.error instanceof Error ? e.payload.error : new Error('the consumer stopped'));
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning });
     this.commitTimer = setInterval(() => void this.commit().catch(() => undefined), c.commit_interval_ms);
@@ -64,14 +82,25 @@ export class KafkaSource implements Source {
           timestamp: Number(m.timestamp),
           position: { topic: batch.topic, partition: batch.partition, offset: m.offset },
         }));
-        await handler({
-          records,
-          ack: (err) => {
-            if (err) this.fail(err);
-            else ack();
-          },
-          heartbeat,
+        const poisoned: Poisoned[] = [];
+        let acknowledged!: (err?: Error) => void;
+        const handled = new Promise<Error | undefined>((resolve) => {
+          acknowledged = resolve;
         });
+        try {
+          await handler({ records, ack: (err) => acknowledged(err), heartbeat, poison: (record, detail) => poisoned.push({ record, detail }) });
+        } catch (err) {
+          // Handlers set bad records aside (poison); one that throws has a defect, and going on past its batch would
+          // skip good records. Fail the stage rather than stop silently.
+          this.fail(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
+        // The batch counts as acknowledged once its sinks and its poison records' dead letters are durable.
+        const poisonWritten = poisoned.length === 0 ? undefined : this.writePoison(poisoned);
+        Promise.all([handled, poisonWritten]).then(
+          ([err]) => (err ? this.fail(err) : ack()),
+          (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))),
+        );
         // Advances the fetch position only; the commit waits for the acknowledgement.
         resolveOffset(last.offset);
       },

@@ -24,8 +24,9 @@
 // rebalance the old owner may finish a batch after the new one restored, and those records count twice. What it
 // saves: waiting for a checkpoint before an output leaves (commit_interval_ms), the transaction's own round trips,
 // and read-committed consumers downstream waiting behind other partitions' open transactions.
-import type { Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
+import type { Batch, Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { retriable } from '../errors.js';
+import { countingPoisonWriter, type PoisonWriter } from '../poison.js';
 import { DEFAULT_RETRY, withRetry } from '../retry.js';
 import { Serial } from '../serial.js';
 import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
@@ -51,6 +52,8 @@ export interface StatefulProcessorOptions<T> {
   onRetry?: (err: unknown) => void;
   onCheckpoint?: (info: { partition: number; outputs: number; changes: number; ms: number }) => void;
   onRestore?: (info: { partition: number; records: number; ms: number }) => void;
+  /** Where the task's poison records go (the dead-letter topic; before the offset past them commits); default: counted. */
+  poison?: PoisonWriter;
 }
 
 interface Slot<T> {
@@ -81,10 +84,14 @@ export class KafkaStatefulProcessor<T> {
   private stopping = false;
   private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
+  private readonly writePoison: PoisonWriter;
+
   constructor(
     private readonly kafka: Kafka,
     private readonly options: StatefulProcessorOptions<T>,
-  ) {}
+  ) {
+    this.writePoison = options.poison ?? countingPoisonWriter(options.consumer.group_id);
+  }
 
   async run(): Promise<void> {
     const c = this.options.consumer;
@@ -95,6 +102,10 @@ export class KafkaStatefulProcessor<T> {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assigned = new Set(Object.entries(e.payload.memberAssignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`)));
       for (const key of [...this.slots.keys()]) if (!assigned.has(key)) void this.drop(key);
+    });
+    // A consumer kafkajs will not restart is a stage that stopped: fail, so the process does not look alive.
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) this.fail(e.payload.error instanceof Error ? e.payload.error : new Error('the consumer stopped'));
     });
     await consumer.connect();
     await consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning });
@@ -111,35 +122,57 @@ export class KafkaStatefulProcessor<T> {
         if (this.stopping || batch.messages.length === 0) return;
         const slot = await this.waitFor(this.slot(batch.topic, batch.partition), heartbeat);
         await slot.serial.run(async () => {
-          if (slot.dropped || !isRunning() || isStale()) return;
-          const first = Number((batch.messages[0] as { offset: string }).offset);
-          if (slot.next !== undefined && first > slot.next && !slot.soughtGap) {
-            // Records between the checkpoint and this batch were fetched before a rewind: read them first.
-            slot.soughtGap = true;
-            this.consumer?.seek({ topic: slot.topic, partition: slot.partition, offset: String(slot.next) });
-            return;
+          try {
+            await this.processBatch(slot, batch, resolveOffset, isRunning, isStale);
+          } catch (err) {
+            // Tasks set bad records aside as poison; a task that throws has a defect, and its state may be half
+            // updated, so the stage stops (and the process exits non-zero) rather than go on from it.
+            this.fail(err instanceof Error ? err : new Error(String(err)));
           }
-          const records: SourceRecord[] = [];
-          for (const m of batch.messages) {
-            if (slot.next !== undefined && Number(m.offset) < slot.next) continue;
-            records.push({
-              value: m.value ?? Buffer.alloc(0),
-              key: m.key,
-              headers: stringHeaders(m.headers),
-              timestamp: Number(m.timestamp),
-              position: { topic: batch.topic, partition: batch.partition, offset: m.offset },
-            });
-          }
-          this.collect(slot, slot.task.process(records));
-          slot.next = Math.max(slot.next ?? 0, Number(batch.lastOffset()) + 1);
-          slot.soughtGap = false;
-          resolveOffset(batch.lastOffset());
-          if (this.atLeastOnce && !(await this.sendNow(slot))) return;
-          if (Date.now() - slot.lastCommit >= this.options.commitIntervalMs) await this.checkpoint(slot);
         });
       },
     });
     await finished;
+  }
+
+  private fail(err: Error): void {
+    this.settle?.reject(err);
+  }
+
+  private async processBatch(
+    slot: Slot<T>,
+    batch: Batch,
+    resolveOffset: (offset: string) => void,
+    isRunning: () => boolean,
+    isStale: () => boolean,
+  ): Promise<void> {
+    if (slot.dropped || !isRunning() || isStale()) return;
+    const first = Number((batch.messages[0] as { offset: string }).offset);
+    if (slot.next !== undefined && first > slot.next && !slot.soughtGap) {
+      // Records between the checkpoint and this batch were fetched before a rewind: read them first.
+      slot.soughtGap = true;
+      this.consumer?.seek({ topic: slot.topic, partition: slot.partition, offset: String(slot.next) });
+      return;
+    }
+    const records: SourceRecord[] = [];
+    for (const m of batch.messages) {
+      if (slot.next !== undefined && Number(m.offset) < slot.next) continue;
+      records.push({
+        value: m.value ?? Buffer.alloc(0),
+        key: m.key,
+        headers: stringHeaders(m.headers),
+        timestamp: Number(m.timestamp),
+        position: { topic: batch.topic, partition: batch.partition, offset: m.offset },
+      });
+    }
+    this.collect(slot, slot.task.process(records));
+    const poisoned = slot.task.drainPoison?.() ?? [];
+    if (poisoned.length > 0) await this.writePoison(poisoned);
+    slot.next = Math.max(slot.next ?? 0, Number(batch.lastOffset()) + 1);
+    slot.soughtGap = false;
+    resolveOffset(batch.lastOffset());
+    if (this.atLeastOnce && !(await this.sendNow(slot))) return;
+    if (Date.now() - slot.lastCommit >= this.options.commitIntervalMs) await this.checkpoint(slot);
   }
 
   private slot(topic: string, partition: number): Promise<Slot<T>> {

@@ -1,5 +1,6 @@
 // In-memory topics for the embedded demo and unit tests — never a stand-in for Kafka in an integration test.
 // A topic is an append-only array; a source reads it in batches and counts acknowledgements like Kafka's would.
+import type { Poisoned } from '../poison.js';
 import type { Sink, SinkRecord, Source, SourceBatch, SourceRecord } from '../types.js';
 
 export class MemoryBus {
@@ -64,6 +65,9 @@ export class MemorySource implements Source {
     private readonly options: MemorySourceOptions,
   ) {}
 
+  /** Records handlers set aside as poison (the demo reports them). */
+  readonly poisoned: Poisoned[] = [];
+
   async run(handler: (batch: SourceBatch) => Promise<void>): Promise<void> {
     const topic = this.bus.topic<unknown>(this.topicName);
     while (!this.stopped) {
@@ -92,6 +96,7 @@ export class MemorySource implements Source {
           this.acknowledged += records.length;
         },
         heartbeat: async () => {},
+        poison: (record, detail) => this.poisoned.push({ record, detail }),
       });
     }
   }

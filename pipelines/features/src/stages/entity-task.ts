@@ -4,7 +4,7 @@
 // principal-keyed topic, where the principal stage joins them onto the request. Checkpointed like the principal
 // stage (see @vigil/connectors' KafkaStatefulProcessor).
 import type { SinkRecord, SourceRecord } from '@vigil/connectors';
-import { type AccessEvent, principalKey } from '@vigil/events';
+import { type AccessEvent, decodeAccessEvent, principalKey } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole } from '../features/roles.js';
@@ -38,8 +38,14 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
         this.counters.skipped('entity_features', 'unknown_role');
         continue;
       }
+      let event: AccessEvent;
+      try {
+        event = decodeAccessEvent(record.value);
+      } catch (err) {
+        this.poison(record, err);
+        continue;
+      }
       if (this.dedup.isDuplicate(record.headers, role)) continue;
-      const event = JSON.parse(record.value.toString('utf8')) as AccessEvent;
       this.push(event, { role, headers: traceHeaders(record.headers) }, out);
     }
     this.counters.recordsOut('entity_features', out.length);

@@ -13,13 +13,23 @@
 // at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source positions) is
 // checkpointed by the KafkaStatefulProcessor running the task.
 import type { SinkRecord, SourceRecord } from '@vigil/connectors';
-import { type AccessEvent, type Principal, principalKey } from '@vigil/events';
+import { type AccessEvent, decodeAccessEvent, type Principal, principalKey } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole, entityKeys } from '../features/roles.js';
 import { decodeState, encodeState } from '../state/checkpoint.js';
 import type { FeatureRow } from '../stream.js';
-import { type EntityPart, type FeatureRecord, KIND_HEADER, PART_KIND, type RequestContext, requestContext, traceHeaders, vectorValues } from './records.js';
+import {
+  decodeEntityPart,
+  type EntityPart,
+  type FeatureRecord,
+  KIND_HEADER,
+  PART_KIND,
+  type RequestContext,
+  requestContext,
+  traceHeaders,
+  vectorValues,
+} from './records.js';
 import { StreamTask, type StreamTaskOptions } from './stream-task.js';
 
 export type { FeatureRecord } from './records.js';
@@ -51,6 +61,8 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   private readonly joins = new Map<string, Join>();
   private readonly changedJoins = new Set<string>();
   private readonly slots: Map<EntityRole, number[]>;
+  /** The entity roles a part may name. */
+  private readonly roles: ReadonlySet<string>;
   private readonly schema: string;
   private readonly maxPending: number;
   private readonly counters = pipelineCounters();
@@ -62,6 +74,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   constructor(extractor: FeatureExtractor, boundMs: number, options: PrincipalTaskOptions = {}) {
     super(extractor, boundMs, () => 'principal', 'features', options);
     this.slots = new Map(ENTITY_ROLES.map((r) => [r, extractor.slots(r)]));
+    this.roles = new Set(ENTITY_ROLES);
     this.schema = extractor.schema.hash;
     this.maxPending = options.maxPendingJoins ?? 1_000_000;
   }
@@ -75,14 +88,26 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     const out: SinkRecord<FeatureRecord>[] = [];
     for (const record of records) {
       if (record.headers[KIND_HEADER] === PART_KIND) {
-        const part = JSON.parse(record.value.toString('utf8')) as EntityPart;
+        let part: EntityPart;
+        try {
+          part = decodeEntityPart(record.value, this.roles);
+        } catch (err) {
+          this.poison(record, err);
+          continue;
+        }
         const join = this.join(part.ts, part.request_id, record.key?.toString() ?? '', {});
         join.parts[part.role] = part.v;
         this.settle(join, out);
         continue;
       }
+      let event: AccessEvent;
+      try {
+        event = decodeAccessEvent(record.value);
+      } catch (err) {
+        this.poison(record, err);
+        continue;
+      }
       if (this.dedup.isDuplicate(record.headers)) continue;
-      const event = JSON.parse(record.value.toString('utf8')) as AccessEvent;
       this.push(event, traceHeaders(record.headers), out);
     }
     this.evictOverCap(out);

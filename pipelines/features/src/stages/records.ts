@@ -6,7 +6,7 @@
 // event's entity parts (KIND_HEADER = "part", value EntityPart) — keyed by the event's principal, so a request's
 // parts land in the partition that owns the request.
 // vigil.features (key = principal): one FeatureRecord per request, all features, once every part has joined.
-import type { AccessEvent, Principal } from '@vigil/events';
+import { type AccessEvent, decodeJson, expectArray, expectNumber, expectObject, expectString, InvalidRecordError, type Principal } from '@vigil/events';
 import type { EntityRole } from '../features/roles.js';
 
 export const ROLE_HEADER = 'vigil-role';
@@ -43,6 +43,33 @@ export interface EntityPart {
   role: EntityRole;
   /** The role's features, in the order of FeatureExtractor.slots(role). */
   v: number[];
+}
+
+/** An entity part from the keyed topic (written by the entity stage); throws InvalidRecordError when it is not one. */
+export function decodeEntityPart(value: Buffer, roles: ReadonlySet<string>): EntityPart {
+  const o = expectObject(decodeJson(value), 'part');
+  expectNumber(o, 'ts');
+  expectString(o, 'request_id');
+  if (!roles.has(o.role as string)) throw new InvalidRecordError('role: not an entity role');
+  expectArray(o, 'v');
+  return o as unknown as EntityPart;
+}
+
+/** A feature record from the features topic; throws InvalidRecordError when it is not one. */
+export function decodeFeatureRecord(value: Buffer): FeatureRecord {
+  const o = expectObject(decodeJson(value), 'feature record');
+  expectNumber(o, 'ts');
+  for (const key of ['request_id', 'principal', 'schema']) expectString(o, key);
+  const v = expectArray(o, 'v');
+  for (const x of v) if (typeof x !== 'number') throw new InvalidRecordError('v: not an array of numbers');
+  if (o.ids !== undefined) expectObject(o.ids, 'ids');
+  if (o.ctx !== undefined) {
+    const ctx = expectObject(o.ctx, 'ctx');
+    expectString(ctx, 'route');
+    expectString(ctx, 'method');
+    expectNumber(ctx, 'status');
+  }
+  return o as unknown as FeatureRecord;
 }
 
 /** Only the trace context travels from an input record to what is derived from it. */

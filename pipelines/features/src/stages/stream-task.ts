@@ -8,7 +8,7 @@
 // price: an event arriving later than that (in wall time) behind a released one counts as late, so a live run can
 // then differ from a replay of the same log — which pure event time never does within the bound.
 import type { SinkRecord, SourceRecord, StatefulTask } from '@vigil/connectors';
-import type { AccessEvent } from '@vigil/events';
+import { type AccessEvent, InvalidRecordError } from '@vigil/events';
 import type { FeatureExtractor } from '../extractor.js';
 import type { Role } from '../features/roles.js';
 import { type FeatureRow, FeatureStream } from '../stream.js';
@@ -69,6 +69,19 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
   }
 
   abstract process(records: SourceRecord[]): SinkRecord<T>[];
+
+  private poisoned: { record: SourceRecord; detail: string }[] = [];
+
+  /** Sets a record aside as poison (see @vigil/connectors' poison.ts): the processor dead-letters it. */
+  protected poison(record: SourceRecord, err: unknown): void {
+    this.poisoned.push({ record, detail: err instanceof InvalidRecordError ? err.message : 'the stage failed on this record' });
+  }
+
+  drainPoison(): { record: SourceRecord; detail: string }[] {
+    const out = this.poisoned;
+    this.poisoned = [];
+    return out;
+  }
 
   /** A stage's own state changes, as changelog records (keys must not start with "stream/" or be "sources"). */
   protected drainOwn(): [string, Buffer | null][] {
