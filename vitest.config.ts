@@ -1,5 +1,6 @@
-// Test projects: `unit` (next to the code, no services) and `integration` (test/, real Kafka and ClickHouse,
-// one file at a time so a 2-core machine is not oversubscribed).
+// Test projects: `unit` (next to the code, no services), `integration` (test/integration, real Kafka and ClickHouse,
+// one file at a time so a 2-core machine is not oversubscribed) and `faults` (test/faults: what each failure does —
+// poison records, killed processes, outages — on the same real services; `npm run test:faults`).
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -19,6 +20,15 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 240_000,
+          hookTimeout: 240_000,
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
           hookTimeout: 240_000,
         },
       },

@@ -185,15 +185,50 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     await waitFor('the re-sync log line', async () => revoker.output().includes('re-synced'));
   });
 
-  it('holds revocations while the gateway is down and applies them once it is back, each once', async () => {
+  it('queues revocations for a gateway that is down, keeps enforcing at Redis meanwhile, and catches the gateway up when it is back', async () => {
     await haproxy.stop();
     const token = jwt({ jti: 'bob-1', iat: nowS() - 60 });
     await send(decision('r-bob', { jti: 'bob-1' }));
-    await waitFor('the revoker to retry HAProxy', async () => revoker.output().includes('adapter_haproxy'), 20_000);
+    // Redis, which is up, is not held back by HAProxy, which is down.
+    await waitFor('the audit rows', async () => (await audit(`request_id = 'r-bob'`)) === 2);
+    expect(await audit(`request_id = 'r-bob' AND adapter = 'redis' AND outcome = 'enforced'`)).toBe(1);
+    expect(await audit(`request_id = 'r-bob' AND adapter = 'haproxy' AND outcome = 'queued'`)).toBe(1);
+    await waitFor('the revoker to report HAProxy down', async () => revoker.output().includes('target down; queuing'), 20_000);
     await haproxy.start();
+    // Back: its whole list is re-synced from vigil.revocations, bob's entry with it.
     await refused(token);
-    await waitFor('the audit row', async () => (await audit(`request_id = 'r-bob' AND adapter = 'haproxy'`)) === 1);
-    expect(await audit(`request_id = 'r-bob' AND adapter = 'haproxy' AND outcome = 'enforced'`)).toBe(1);
+    await waitFor('the catch-up log line', async () => revoker.output().includes('caught up by a re-sync'));
+  });
+
+  it('re-syncs Redis when it restarts empty, and keeps enforcing at HAProxy while Redis is down', async () => {
+    const reader = async () => {
+      const c = createClient({ url: redis.url });
+      await c.connect();
+      return c;
+    };
+    let c = await reader();
+    const before = (await c.keys('vigil:deny:*')).sort();
+    await c.close();
+    expect(before).toContain('vigil:deny:jti:bob-1');
+    await redis.stop();
+    const token = jwt({ jti: 'dave-1', iat: nowS() - 60 });
+    const sent = Date.now();
+    await send(decision('r-dave', { jti: 'dave-1' }));
+    await refused(token);
+    const refusedAfter = Date.now() - sent;
+    await waitFor('the audit rows', async () => (await audit(`request_id = 'r-dave'`)) === 2);
+    expect(await audit(`request_id = 'r-dave' AND adapter = 'redis' AND outcome = 'queued'`)).toBe(1);
+    // Redis restarts without persistence: empty, a new run_id. The revoker notices and gives it the whole list.
+    await redis.start();
+    c = await reader();
+    const client = c;
+    await waitFor('the denylist back in Redis', async () => (await client.keys('vigil:deny:*')).includes('vigil:deny:jti:dave-1'), 30_000);
+    const after = (await c.keys('vigil:deny:*')).sort();
+    await c.close();
+    for (const key of before) expect(after).toContain(key);
+    console.log(
+      `Redis down: HAProxy refused the new token ${refusedAfter} ms after the decision was sent; Redis restarted empty and got ${after.length} keys back`,
+    );
   });
 
   it('holds the per-tenant cap under a flood and tells the SOC', async () => {

@@ -140,20 +140,33 @@ export async function startHaproxy(backendPort: number, pepper: string, options:
 export interface Redis {
   url: string;
   stop(): Promise<void>;
+  /** Starts it again on the same port, empty (a restart without persistence). */
+  start(): Promise<void>;
 }
 
 export async function startRedis(): Promise<Redis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'vigil-redis-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dir],
-    { stdio: 'ignore' },
-  );
-  await waitFor('redis to listen', async () => connects(port), 15_000, 50);
+  // No persistence, as many deployments run a denylist: a restarted Redis comes back empty.
+  const spawnServer = async () => {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dir],
+      { stdio: 'ignore' },
+    );
+    await waitFor('redis to listen', async () => connects(port), 15_000, 50);
+    return child;
+  };
+  let child: ChildProcess | undefined = await spawnServer();
   return {
     url: `redis://127.0.0.1:${port}`,
-    stop: () => killAndWait(child),
+    stop: async () => {
+      if (child) await killAndWait(child);
+      child = undefined;
+    },
+    start: async () => {
+      child ??= await spawnServer();
+    },
   };
 }
 

@@ -19,7 +19,8 @@ export interface ReceiverTarget {
 }
 
 export interface DeliveryResult {
-  outcome: 'delivered' | 'dead_lettered';
+  /** queued: not delivered yet, waiting on the durable retry queue (retry-queue.ts). */
+  outcome: 'delivered' | 'dead_lettered' | 'queued';
   attempts: number;
   /** Last HTTP status, or 0 when none came back. */
   status: number;

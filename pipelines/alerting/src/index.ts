@@ -11,5 +11,7 @@ export type { Label } from './labels.js';
 export { labelRow, labelSchema, VERDICTS } from './labels.js';
 export type { PayloadFormat } from './payloads.js';
 export { genericAlert, ocsfDetectionFinding, PAYLOAD_FORMATS, payload, slackText } from './payloads.js';
+export type { RetryItem, RetryOptions as AlertRetryOptions } from './retry-queue.js';
+export { decodeRetryItem, deliverQueued } from './retry-queue.js';
 export type { SignedHeaders } from './signing.js';
 export { secretKey, sign, signedHeaders, verify } from './signing.js';

@@ -1,14 +1,18 @@
 // Unit behaviour of the connector building blocks: retry policy, ClickHouse batching and acknowledgement (against
 // a recording client; the real server is exercised in test/integration), JSON Lines streaming.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { deadLetterSchema, decodeJson, InvalidRecordError } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
 import { ClickHouseSink } from './clickhouse/sink.js';
 import { nonRetriable, retriable } from './errors.js';
-import { readLines } from './file/jsonl.js';
+import { JsonlFileSink, readLines } from './file/jsonl.js';
+import { poisonDeadLetter, poisonDetail } from './poison.js';
 import { backoffDelay, withRetry } from './retry.js';
+import { storeHandler } from './store-handler.js';
+import type { SourceRecord } from './types.js';
 
 const fast = { initialDelayMs: 1, maxDelayMs: 4, multiplier: 2, maxAttempts: 10 };
 
@@ -95,5 +99,81 @@ describe('readLines', () => {
     for await (const l of readLines(file)) lines.push(Buffer.from(l));
     expect(lines.map((l) => l.length)).toEqual([1, long.length, 0, 1, 4]);
     expect(lines[3]?.[0]).toBe(0xff);
+  });
+});
+
+describe('poison records', () => {
+  const record = (value: string, offset: string): SourceRecord => ({
+    value: Buffer.from(value),
+    key: null,
+    headers: {},
+    position: { topic: 't', partition: 2, offset },
+  });
+
+  it('a store handler sets a record its decoder refuses aside and stores the rest', async () => {
+    const written: unknown[] = [];
+    const poisoned: [string | undefined, string][] = [];
+    let acked: Error | undefined | 'no' = 'no';
+    const sink = { write: async (rs: { value: unknown }[]) => void written.push(...rs.map((r) => r.value)), close: async () => {} };
+    const handler = storeHandler(sink, (r) => {
+      const o = decodeJson(r.value) as { n?: number };
+      if (typeof o.n !== 'number') throw new InvalidRecordError('n: not a number');
+      return o;
+    });
+    await handler({
+      records: [record('{"n":1}', '1'), record('{"n":"x"}', '2'), record('garbage', '3'), record('{"n":4}', '4')],
+      ack: (err) => {
+        acked = err;
+      },
+      heartbeat: async () => {},
+      poison: (r, detail) => poisoned.push([r.position.offset, detail]),
+    });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(written).toEqual([{ n: 1 }, { n: 4 }]);
+    expect(poisoned).toEqual([
+      ['2', 'n: not a number'],
+      ['3', 'value: not valid JSON'],
+    ]);
+    expect(acked).toBeUndefined();
+  });
+
+  it('becomes a dead letter with its position and reason, its content dropped, valid against the schema', () => {
+    const d = poisonDeadLetter('features', { record: record('{"password":"hunter2"}', '9'), detail: 'ts: not a finite number' });
+    expect(deadLetterSchema.parse(d)).toEqual({
+      reason: 'unprocessable',
+      detail: 'ts: not a finite number',
+      format: 'features',
+      source: { topic: 't', partition: 2, offset: '9' },
+      original_mode: 'dropped',
+      original_bytes: 22,
+    });
+    expect(poisonDetail(new Error('ECONNREFUSED 10.0.0.3:9092'))).toBe('the stage failed on this record');
+  });
+});
+
+describe('JsonlFileSink', () => {
+  it('replaces a file only on close, keeps what was written on abort(true), and leaves the file alone on abort()', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-jsonl-'));
+    const path = join(dir, 'out.jsonl');
+    writeFileSync(path, 'precious\n');
+    const failed = new JsonlFileSink<number>(path);
+    await failed.write([{ value: 1 }]);
+    await failed.abort();
+    expect(readFileSync(path, 'utf8')).toBe('precious\n');
+    const partial = new JsonlFileSink<number>(path);
+    await partial.write([{ value: 1 }, { value: 2 }]);
+    await partial.abort(true);
+    expect(readFileSync(path, 'utf8')).toBe('1\n2\n');
+    const whole = new JsonlFileSink<number>(path);
+    await whole.write([{ value: 3 }]);
+    await whole.close();
+    expect(readFileSync(path, 'utf8')).toBe('3\n');
+    expect(readdirSync(dir)).toEqual(['out.jsonl']);
+  });
+
+  it('says in words why a file cannot be written, instead of an unhandled stream error', async () => {
+    const sink = new JsonlFileSink<number>('/nonexistent-dir/x/out.jsonl');
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(sink.write([{ value: 1 }])).rejects.toThrow('cannot write /nonexistent-dir/x/out.jsonl: its directory does not exist');
   });
 });

@@ -65,6 +65,10 @@ class Recorder implements GatewayAdapter {
     this.removed.push(e.id);
   }
   async resync(entries: Enforcement[]) {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw retriable('down', 'gateway down');
+    }
     this.resynced.push(entries);
     this.lost = false;
   }
@@ -205,9 +209,38 @@ describe('revoker guardrails', () => {
     expect(gw.applied).toHaveLength(9);
   });
 
+  it('keeps enforcing at every other target while one is down, and re-syncs that one when it is back', async () => {
+    const down = new Recorder('down');
+    const up = new Recorder('up');
+    const { r, audit } = revoker({ adapters: [down, up] });
+    down.failNext = 1_000;
+    await r.handle(decision({ request_id: 'r1', principal: { jti: 'one' } }));
+    await r.handle(decision({ request_id: 'r2', principal: { jti: 'two' } }));
+    await r.handle(decision({ request_id: 'r3', principal: { jti: 'three' } }));
+    // The target that is up got all three; the down one was tried once (a few bounded retries), then skipped.
+    expect(up.applied.map((e) => e.id)).toEqual(['jti:one', 'jti:two', 'jti:three']);
+    expect(audit.filter((a) => a.adapter === 'down').map((a) => a.outcome)).toEqual(['queued', 'queued', 'queued']);
+    expect(down.failNext).toBe(1_000 - 4);
+    expect(r.lag()).toEqual([{ target: 'down', queued: 3, since: NOW }]);
+    // Still down at the next check: stays behind. Back: the whole list is re-synced and it takes new work again.
+    expect(await r.resync()).toEqual([]);
+    down.failNext = 0;
+    down.lost = false;
+    expect(await r.resync()).toEqual(['down']);
+    expect(
+      down.resynced
+        .at(-1)
+        ?.map((e) => e.id)
+        .sort(),
+    ).toEqual(['jti:one', 'jti:three', 'jti:two']);
+    expect(r.lag()).toEqual([]);
+    await r.handle(decision({ request_id: 'r4', principal: { jti: 'four' } }));
+    expect(down.applied.map((e) => e.id)).toEqual(['jti:four']);
+  });
+
   it('retries a down gateway until it confirms, and audits a refusal without blocking the other adapters', async () => {
     const down = revoker();
-    down.gw.failNext = 4;
+    down.gw.failNext = 2;
     await down.r.handle(decision({ principal: { jti: 'only' } }));
     expect(down.gw.applied.map((e) => e.id)).toEqual(['jti:only']);
     expect(down.audit.map((a) => a.outcome)).toEqual(['enforced']);

@@ -7,7 +7,7 @@
 //   otherwise applied at each adapter — retried with backoff behind a circuit breaker until the gateway confirms
 //   (consumption waits meanwhile: nothing is dropped) — then written to the store and audited as enforced.
 // A gateway refusal that retrying cannot mend is audited as failed for that adapter and does not block the others.
-import { BackgroundWrites, DEFAULT_RETRY, type RetryOptions, Serial, withRetry } from '@vigil/connectors';
+import { BackgroundWrites, DEFAULT_RETRY, isRetriable, type RetryOptions, Serial, withRetry } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
 import type { GatewayAdapter } from './adapters/adapter.js';
 import { CircuitBreaker } from './breaker.js';
@@ -16,7 +16,11 @@ import type { Allowlist, CapVerdict, RateCaps } from './guardrails.js';
 import { type PlanOptions, planEnforcements } from './plan.js';
 import type { RevocationStore } from './store.js';
 
-export type Outcome = 'enforced' | 'failed' | 'dry_run' | 'allowlisted' | 'capped' | 'already_enforced' | 'undone' | 'expired';
+/**
+ * `queued`: the target is down (or was down a moment ago) and behind; the enforcement is in vigil.revocations and the
+ * target gets it with everything else when it is back (a re-sync of its whole list).
+ */
+export type Outcome = 'enforced' | 'failed' | 'queued' | 'dry_run' | 'allowlisted' | 'capped' | 'already_enforced' | 'undone' | 'expired';
 
 export interface AuditEntry {
   at: number;
@@ -39,7 +43,13 @@ export interface RevokerOptions {
   audit: (entries: AuditEntry[]) => Promise<void>;
   /** Tells the SOC a cap is full (an alert decision about the tenant or the whole deployment). */
   notify: (notice: Decision) => Promise<void>;
+  /** Retries of writes to the store (vigil.revocations): unbounded by default — nothing is acknowledged before them. */
   retry?: RetryOptions;
+  /**
+   * Retries of one call to one target before it counts as down and falls behind (bounded, so one down target never
+   * holds the others back; a target that is behind catches up by a re-sync at the next resync()).
+   */
+  targetRetry?: RetryOptions;
   breaker?: { failures: number; openMs: number };
   now?: () => number;
   onRetry?: (adapter: string, err: unknown) => void;
@@ -54,12 +64,16 @@ export interface RevokerOptions {
  */
 export const EXTENSION_SLACK_MS = 60_000;
 
+/** About a second of retries before a target counts as down; a gateway answers in milliseconds when it is up. */
+const TARGET_RETRY: RetryOptions = { initialDelayMs: 50, maxDelayMs: 400, multiplier: 2, maxAttempts: 4 };
+
 export class Revoker {
   private readonly breakers: Map<string, CircuitBreaker>;
   private readonly now: () => number;
   readonly counts: Record<Outcome | 'duplicate', number> = {
     enforced: 0,
     failed: 0,
+    queued: 0,
     dry_run: 0,
     allowlisted: 0,
     capped: 0,
@@ -68,6 +82,9 @@ export class Revoker {
     expired: 0,
     duplicate: 0,
   };
+
+  /** Targets that are down: name → enforcements queued for them since, and when they fell behind. */
+  private readonly behind = new Map<string, { queued: number; since: number }>();
 
   constructor(private readonly o: RevokerOptions) {
     this.now = o.now ?? Date.now;
@@ -138,14 +155,15 @@ export class Revoker {
         continue;
       }
       const enforced = { ...e, enforced_at: now };
-      for (const a of this.o.adapters) {
-        if (!a.supports(e)) continue;
-        try {
-          await this.call(a, () => a.apply(enforced));
-          row(enforced, a.name, 'enforced');
-        } catch (err) {
-          row(enforced, a.name, 'failed', (err as Error).message.slice(0, 200));
-        }
+      // Every target on its own: one that is down falls behind and is skipped (queued) until it is re-synced,
+      // the others keep enforcing. Targets are called together, so a slow one delays nobody.
+      const outcomes = await Promise.all(
+        this.o.adapters.filter((a) => a.supports(e)).map(async (a) => ({ a, result: await this.attempt(a, () => a.apply(enforced)) })),
+      );
+      for (const { a, result } of outcomes) {
+        if (result === true) row(enforced, a.name, 'enforced');
+        else if (result === 'behind') row(enforced, a.name, 'queued', 'target down; re-synced from vigil.revocations when it is back');
+        else row(enforced, a.name, 'failed', String(result));
       }
       await withRetry(() => this.o.store.put(enforced), this.o.retry ?? DEFAULT_RETRY, { onRetry: (err) => this.o.onRetry?.('store', err) });
     }
@@ -181,26 +199,69 @@ export class Revoker {
     });
   }
 
-  /** Re-syncs adapters that lost their lists (or all, at start) from the store. */
+  /**
+   * Re-syncs from the store every target that is behind, that lost its lists (restarted empty), or all of them (at
+   * start). A target still down stays behind; the others are not held up by it. Returns the targets re-synced.
+   */
   resync(all = false): Promise<string[]> {
     return this.serial.run(async () => {
-      const done: string[] = [];
       const active = this.o.store.all().filter((e) => e.expires_at > this.now());
-      for (const a of this.o.adapters) {
-        if (!a.resync) continue;
-        if (!all && !(await this.call(a, () => a.lostState?.() ?? Promise.resolve(false)))) continue;
-        await this.call(a, () => (a.resync as (e: Enforcement[]) => Promise<void>)(active.filter((e) => a.supports(e))));
-        done.push(a.name);
-      }
-      return done;
+      const synced = await Promise.all(
+        this.o.adapters.map(async (a) => {
+          if (!a.resync) {
+            this.behind.delete(a.name); // nothing to re-sync from: it takes new enforcements again
+            return undefined;
+          }
+          const due = all || this.behind.has(a.name) || (await this.attempt(a, () => a.lostState?.() ?? Promise.resolve(false), true)) !== false;
+          if (!due) return undefined;
+          const result = await this.attempt(a, () => (a.resync as (e: Enforcement[]) => Promise<void>)(active.filter((e) => a.supports(e))), true);
+          if (result !== true) return undefined;
+          this.behind.delete(a.name);
+          return a.name;
+        }),
+      );
+      return synced.filter((n): n is string => n !== undefined);
     });
+  }
+
+  /** Targets that are down and behind, with how many enforcements wait for them and since when (epoch ms). */
+  lag(): { target: string; queued: number; since: number }[] {
+    return [...this.behind].map(([target, b]) => ({ target, queued: b.queued, since: b.since }));
+  }
+
+  /** Every target's name, behind or not (metrics report a lag of 0 for those that are up). */
+  get targets(): string[] {
+    return this.o.adapters.map((a) => a.name);
+  }
+
+  /**
+   * One call to one target with bounded retries. True when it succeeded (or the call's own boolean); 'behind' when the
+   * target is down (retriable failure, or already behind: skipped unless `force`), which puts it behind; otherwise the
+   * refusal's message (the target answered and said no: not a reason to stop sending it work).
+   */
+  private async attempt<T>(a: GatewayAdapter, fn: () => Promise<T>, force = false): Promise<T | true | 'behind' | string> {
+    const behind = this.behind.get(a.name);
+    if (behind && !force) {
+      behind.queued++;
+      return 'behind';
+    }
+    try {
+      const value = await this.call(a, fn, this.o.targetRetry ?? TARGET_RETRY);
+      return value === undefined ? true : value;
+    } catch (err) {
+      if (!isRetriable(err)) return (err as Error).message.slice(0, 200);
+      if (!behind) this.behind.set(a.name, { queued: force ? 0 : 1, since: this.now() });
+      return 'behind';
+    }
   }
 
   private async lift(e: Enforcement, outcome: 'undone' | 'expired') {
     const rows: AuditEntry[] = [];
     for (const a of this.o.adapters) {
       if (!a.supports(e)) continue;
-      await this.call(a, () => a.remove(e));
+      // A target that is behind gets the lift with its re-sync (the store no longer lists the entry).
+      const result = await this.attempt(a, () => a.remove(e));
+      if (result !== true && result !== 'behind') continue;
       this.counts[outcome]++;
       rows.push({ at: this.now(), action_id: `${e.request_id}/${e.id}/${outcome}`, enforcement: e, adapter: a.name, outcome, dry_run: false });
     }
@@ -208,11 +269,11 @@ export class Revoker {
     if (rows.length > 0) await this.o.audit(rows);
   }
 
-  /** One adapter call behind its breaker, retried while the failure is retriable. */
-  private call<T>(a: GatewayAdapter, fn: () => Promise<T>): Promise<T> {
+  /** One adapter call behind its breaker, retried while the failure is retriable, within `retry`. */
+  private call<T>(a: GatewayAdapter, fn: () => Promise<T>, retry: RetryOptions): Promise<T> {
     const breaker = this.breakers.get(a.name) as CircuitBreaker;
     // withRetry calls onRetry only for retriable failures.
-    return withRetry(() => breaker.call(fn), this.o.retry ?? DEFAULT_RETRY, { onRetry: (err) => this.o.onRetry?.(a.name, err) });
+    return withRetry(() => breaker.call(fn), retry, { onRetry: (err) => this.o.onRetry?.(a.name, err) });
   }
 
   async close(): Promise<void> {

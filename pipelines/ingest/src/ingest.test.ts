@@ -1,15 +1,16 @@
 // The ingest stage on the in-memory bus: routing of good and bad records, acknowledgement only after every sink,
 // and W3C trace context carried from the input record's headers to its outputs.
+import { randomBytes } from 'node:crypto';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { adapterFor } from '@vigil/adapters';
 import type { Sink, SinkRecord, SourceBatch } from '@vigil/connectors';
-import type { AccessEvent, DeadLetter } from '@vigil/events';
+import { type AccessEvent, type DeadLetter, deadLetterSchema } from '@vigil/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDACTED_DEAD_LETTERS } from './dead-letter.js';
-import { createIngestHandler } from './ingest.js';
+import { decryptOriginal, REDACTED_DEAD_LETTERS } from './dead-letter.js';
+import { createIngestHandler, parseBatch } from './ingest.js';
 
 const pepper = { version: 1, secret: 'ingest-test-pepper-0123456789abcdef' };
 const adapter = adapterFor('canonical', { pepper });
@@ -67,6 +68,29 @@ describe('ingest', () => {
     trace.disable();
     propagation.disable();
     context.disable();
+  });
+
+  it('dead-letters a record its adapter fails on (unprocessable) and goes on; dead letters keep what the policy says', () => {
+    const defect = (input: Uint8Array | string) => {
+      if (String(input).includes('boom')) throw new TypeError("Cannot read properties of undefined (reading 'x')");
+      return adapter.parse(input);
+    };
+    const throwing = { ...adapter, parse: defect };
+    const records = batch([good('a'), Buffer.from('{"boom":1,"password":"hunter22"}'), good('b')]).b;
+    const redacted = parseBatch(records, { adapterFor: () => throwing, deadLetters: REDACTED_DEAD_LETTERS, traceOneIn: 1000 });
+    expect(redacted.events.map((e) => e.value.request_id)).toEqual(['a', 'b']);
+    expect(redacted.deadLetters.map((d) => [d.value.reason, d.value.original_mode, d.value.source.offset])).toEqual([['unprocessable', 'redacted', '1']]);
+    expect(JSON.stringify(redacted.deadLetters)).not.toContain('hunter22');
+    const key = randomBytes(32);
+    const sealed = parseBatch(records, { adapterFor: () => throwing, deadLetters: { original: 'encrypted', encryptionKey: key }, traceOneIn: 1000 });
+    const letter = sealed.deadLetters[0]?.value;
+    expect(letter?.original).toBeUndefined();
+    expect(JSON.stringify(letter)).not.toContain('hunter22');
+    expect(decryptOriginal(letter?.original_encrypted ?? '', key).toString()).toBe('{"boom":1,"password":"hunter22"}');
+    expect(() => decryptOriginal(letter?.original_encrypted ?? '', randomBytes(32))).toThrow();
+    const dropped = parseBatch(records, { adapterFor: () => throwing, deadLetters: { original: 'dropped' }, traceOneIn: 1000 });
+    expect(dropped.deadLetters[0]?.value).not.toHaveProperty('original');
+    for (const d of [...redacted.deadLetters, ...sealed.deadLetters, ...dropped.deadLetters]) expect(deadLetterSchema.safeParse(d.value).success).toBe(true);
   });
 
   it('routes events keyed by principal and failures to the dead-letter sink, and acks only after every sink', async () => {

@@ -96,6 +96,8 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
   await withRetry(
     () =>
       ensureTopics(kafka, [
+        // The input too: started before the detector created it, the alerter would otherwise stop on its first fetch.
+        ...config.consumer.topics.map((topic) => ({ topic, partitions: config.topics.partitions })),
         { topic: config.topics.dead_letter, partitions: config.topics.partitions },
         { topic: config.topics.poison, partitions: config.topics.partitions },
         { topic: config.topics.revocations, partitions: config.topics.partitions, compacted: true },

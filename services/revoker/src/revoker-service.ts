@@ -85,6 +85,8 @@ export async function openRevoker(config: RevokerConfig, onRetry: (stage: string
     () =>
       ensureTopics(kafka, [
         { topic: config.topics.revocations, partitions: config.topics.partitions, compacted: true },
+        // The input too: started before the detector created it, the revoker would otherwise stop on its first fetch.
+        ...config.consumer.topics.map((topic) => ({ topic, partitions: config.topics.partitions })),
         { topic: config.topics.notices, partitions: config.topics.partitions },
         { topic: config.topics.poison, partitions: config.topics.partitions },
       ]),
@@ -197,13 +199,26 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
     guarded('prune', () => revoker.prune()),
     config.prune_interval_ms,
   );
+  // Every resync_check_ms: targets that restarted empty (HAProxy's process, Redis' run_id) and targets that were down
+  // (behind: skipped meanwhile, their enforcements queued in vigil.revocations) get their whole list again.
   const resync = setInterval(
     guarded('resync', async () => {
+      const behind = new Set(revoker.lag().map((l) => l.target));
       const synced = await revoker.resync();
-      if (synced.length > 0) logEvent('warn', 'gateway lost its lists (restarted?); re-synced', { adapters: synced.join(',') });
+      for (const name of synced) {
+        logEvent('warn', behind.has(name) ? 'target back; caught up by a re-sync' : 'target lost its lists (restarted?); re-synced', { adapter: name });
+      }
+      for (const l of revoker.lag()) if (!behind.has(l.target)) logEvent('warn', 'target down; queuing its enforcements', { adapter: l.target });
     }),
     config.resync_check_ms,
   );
+  metrics
+    .getMeter('vigil')
+    .createObservableGauge('vigil_enforcement_target_lag', { description: 'Enforcements waiting for a target that is down (0 when it is up), by target.' })
+    .addCallback((result) => {
+      const lag = new Map(revoker.lag().map((l) => [l.target, l.queued]));
+      for (const target of revoker.targets) result.observe(lag.get(target) ?? 0, { adapter: target });
+    });
   // The check endpoint (Envoy ext_authz): the store's verdict on a request, from its headers only.
   let check: Server | undefined;
   if (config.check.enabled) {

@@ -14,7 +14,8 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<vo
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = specs.filter((s) => !existing.has(s.topic));
+    // The first spec of a topic wins (a service may name one topic twice: the revoker reads and notifies on decisions).
+    const missing = specs.filter((s, i) => !existing.has(s.topic) && specs.findIndex((o) => o.topic === s.topic) === i);
     if (missing.length === 0) return;
     await admin.createTopics({
       waitForLeaders: true,

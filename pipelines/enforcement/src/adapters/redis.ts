@@ -2,7 +2,9 @@
 // an expired entry is removed, not set), and a `PUBLISH` on the channel so gateways holding a local cache (Kong with
 // a Redis-backed plugin, nginx/OpenResty with Lua) drop the token at once. The keys are the truth a gateway re-syncs
 // from; Redis must not evict them (`maxmemory-policy noeviction`, README). Commands fail fast while Redis is down (no
-// offline queue), so the revoker's retry loop — not a silent client buffer — owns the waiting.
+// offline queue), so the revoker's retry loop — not a silent client buffer — owns the waiting. A Redis that restarts
+// without persistence comes back empty: `lostState` notices a new server (its run_id changes at every start), and the
+// revoker re-syncs it from vigil.revocations, as it does HAProxy.
 import { retriable } from '@vigil/connectors';
 import { createClient } from 'redis';
 import type { Enforcement } from '../enforcement.js';
@@ -92,8 +94,22 @@ export class RedisAdapter implements GatewayAdapter {
     );
   }
 
+  /** The server's run_id: random at every start of a Redis process, so a change means a restart. */
+  private runId: string | undefined;
+
+  private async serverRunId(): Promise<string> {
+    const info = await this.run(() => this.client.info('server'));
+    return /run_id:([0-9a-f]+)/.exec(info)?.[1] ?? '';
+  }
+
+  async lostState(): Promise<boolean> {
+    const now = await this.serverRunId();
+    return this.runId === undefined || now !== this.runId;
+  }
+
   /** Sets every entry again and deletes vigil keys that are no longer listed. */
   async resync(entries: Enforcement[]): Promise<void> {
+    const runId = await this.serverRunId();
     const keep = new Set(entries.map((e) => this.key(e)));
     const stale: string[] = [];
     await this.run(async () => {
@@ -103,6 +119,8 @@ export class RedisAdapter implements GatewayAdapter {
     });
     for (const k of stale) await this.run(() => this.client.del(k));
     for (const e of entries) await this.apply(e);
+    // Recorded only once the server holds the whole list: a restart during the re-sync is noticed next time.
+    this.runId = runId;
   }
 
   async close(): Promise<void> {

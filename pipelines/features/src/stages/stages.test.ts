@@ -235,6 +235,47 @@ describe('online feature stages', () => {
     expect(principal.pendingJoins).toBe(2);
   });
 
+  it('sets records that are not what the topic carries aside as poison and goes on with the rest', () => {
+    const principal = new PrincipalFeatureTask(FeatureExtractor.standard(geo), 0);
+    const entity = new EntityFeatureTask(FeatureExtractor.standard(geo), 0);
+    const e = log[0] as AccessEvent;
+    const record = (value: string, headers: Record<string, string> = {}): SourceRecord => ({
+      value: Buffer.from(value),
+      key: Buffer.from(principalKey(e)),
+      headers,
+      position: { topic: 't', partition: 0, offset: '7' },
+    });
+    const garbage = ['', 'not json', '[1,2]', '{"ts":"yesterday"}', JSON.stringify({ ...e, principal: null }), JSON.stringify({ ...e, tx: { amount: 'x' } })];
+    const parts = entity.process([
+      ...garbage.map((g) => record(g, { [ROLE_HEADER]: 'ip' })),
+      ...entityKeys(e).map(([role, key]) => ({ value: Buffer.from(JSON.stringify(e)), key: Buffer.from(key), headers: { [ROLE_HEADER]: role }, position: {} })),
+    ]);
+    expect(entity.drainPoison().map((p) => p.detail)).toEqual([
+      'value: not valid JSON',
+      'value: not valid JSON',
+      'event: not an object',
+      'ts: not a finite number',
+      'principal: not an object',
+      'amount: not a finite number',
+    ]);
+    expect(parts.length).toBe(entityKeys(e).length);
+    const bogusPart = record(JSON.stringify({ ts: e.ts, request_id: e.request_id, role: 'planet', v: [] }), { [KIND_HEADER]: 'part' });
+    const out = principal.process([
+      ...garbage.map((g) => record(g)),
+      bogusPart,
+      ...parts.map((p) => record(JSON.stringify(p.value), p.headers)),
+      record(JSON.stringify(e)),
+    ]);
+    const poisoned = principal.drainPoison();
+    expect(poisoned).toHaveLength(garbage.length + 1);
+    expect(poisoned.at(-1)?.detail).toBe('role: not an entity role');
+    expect(poisoned[0]?.record.position.offset).toBe('7');
+    // Nothing of a poison record's content is in its detail; the good request still leaves with its parts joined.
+    for (const p of poisoned) expect(p.detail).not.toMatch(/yesterday|planet/);
+    expect(out.map((r) => r.value.request_id)).toEqual([e.request_id]);
+    expect(principal.drainPoison()).toEqual([]);
+  });
+
   it('a crashed entity stage means waiting, not wrong vectors: nothing is emitted before its parts come', () => {
     const principal = new PrincipalFeatureTask(FeatureExtractor.standard(geo), 0);
     const e = log[0] as AccessEvent;
