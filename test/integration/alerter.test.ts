@@ -121,7 +121,7 @@ describe('alerter on Kafka and ClickHouse with a real webhook receiver', () => {
     config = {
       kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
       consumer: { group_id: group, topics: [topics.decisions], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
-      topics: { revocations: topics.revocations, dead_letter: topics.dlq, partitions: 3 },
+      topics: { revocations: topics.revocations, dead_letter: topics.dlq, retry: `${topics.dlq}.retry`, partitions: 3 },
       clickhouse: { url: requiredEnv('CLICKHOUSE_URL'), table_prefix: prefix, batch_max_age_ms: 100 },
       incident_window_ms: 2000,
       receivers: [

@@ -8,9 +8,21 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { metrics } from '@opentelemetry/api';
-import { type AlertAudit, Alerter, type DeadLetter, labelRow, labelSchema, type ReceiverTarget } from '@vigil/alerting';
+import {
+  type AlertAudit,
+  Alerter,
+  type DeadLetter,
+  type DeliveryResult,
+  decodeRetryItem,
+  deliverQueued,
+  labelRow,
+  labelSchema,
+  type ReceiverTarget,
+  type RetryItem,
+} from '@vigil/alerting';
 import {
   ackWhenSettled,
+  BackgroundWrites,
   ClickHouseSink,
   createKafka,
   DEFAULT_RETRY,
@@ -83,6 +95,7 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
   const ops = await startOpsServer(config.telemetry.port);
   const counters = pipelineCounters();
   const onRetry = retryReporter(counters.retried);
+  const retryTopic = (receiver: string) => `${config.topics.retry}.${receiver}`;
   const target = (r: AlerterConfig['receivers'][number] | AlerterConfig['caep'][number], secrets: string[]): ReceiverTarget => ({
     name: r.name,
     url: r.url,
@@ -99,6 +112,8 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
         // The input too: started before the detector created it, the alerter would otherwise stop on its first fetch.
         ...config.consumer.topics.map((topic) => ({ topic, partitions: config.topics.partitions })),
         { topic: config.topics.dead_letter, partitions: config.topics.partitions },
+        // One retry queue per receiver: a receiver that stays down holds back only its own messages.
+        ...config.receivers.map((r) => ({ topic: retryTopic(r.name), partitions: config.topics.partitions })),
         { topic: config.topics.poison, partitions: config.topics.partitions },
         { topic: config.topics.revocations, partitions: config.topics.partitions, compacted: true },
       ]),
@@ -117,6 +132,22 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
       })
     : undefined;
   const dlq = new KafkaSink<DeadLetter>(kafka, { topic: config.topics.dead_letter, onRetry: onRetry('kafka_dlq') });
+  const retrySinks = new Map(
+    config.receivers.map((r) => [r.name, new KafkaSink<RetryItem>(kafka, { topic: retryTopic(r.name), onRetry: onRetry('kafka_alert_retry') })]),
+  );
+  const poisonSink = new KafkaSink<PoisonLetter>(kafka, { topic: config.topics.poison, onRetry: onRetry('kafka_poison') });
+  const auditRows = async (rows: AlertAudit[]) => {
+    for (const r of rows) {
+      deliveries.add(1, { receiver: r.receiver, outcome: r.result.outcome });
+      const fields = { id: r.message.id, receiver: r.receiver, outcome: r.result.outcome, attempts: r.result.attempts };
+      logEvent(r.result.outcome === 'delivered' ? 'info' : 'warn', 'alert', fields);
+    }
+    await audit?.write(rows.map((value) => ({ value })));
+  };
+  const deadLetterItems = async (items: DeadLetter[]) => {
+    for (const d of items) logEvent('warn', 'alert dead-lettered', { id: d.id, receiver: d.receiver, reason: d.reason, status: d.status });
+    await dlq.write(items.map((value) => ({ key: value.id, value })));
+  };
   const deliveries = metrics.getMeter('vigil').createCounter('vigil_alert_deliveries', { description: 'Alert messages, by receiver and outcome.' });
   const alerter = new Alerter({
     receivers: config.receivers.map((r) => ({ target: target(r, secretsFrom(r.secret_env, env)), format: r.format, minSeverity: r.min_severity })),
@@ -131,26 +162,63 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
       },
     })),
     windowMs: config.incident_window_ms,
-    audit: async (rows) => {
-      for (const r of rows) {
-        deliveries.add(1, { receiver: r.receiver, outcome: r.result.outcome });
-        const fields = { id: r.message.id, receiver: r.receiver, outcome: r.result.outcome, attempts: r.result.attempts };
-        logEvent(r.result.outcome === 'delivered' ? 'info' : 'warn', 'alert', fields);
-      }
-      await audit?.write(rows.map((value) => ({ value })));
+    audit: auditRows,
+    deadLetter: deadLetterItems,
+    retry: async (items) => {
+      await Promise.all(
+        items.map((value) => (retrySinks.get(value.receiver) as KafkaSink<RetryItem>).write([{ key: value.message.incident.alert_id, value }])),
+      );
     },
-    deadLetter: async (items) => {
-      for (const d of items) logEvent('warn', 'alert dead-lettered', { id: d.id, receiver: d.receiver, reason: d.reason, status: d.status });
-      await dlq.write(items.map((value) => ({ key: value.id, value })));
-    },
+    concurrency: config.retry.concurrency,
   });
 
+  // The retry worker: each queued message in order (per incident, by partition) until delivered, refused or out of
+  // budget; the offset commits once its outcome (audit row, dead letter) is durable.
+  const webhookTargets = new Map(config.receivers.map((r) => [r.name, target(r, secretsFrom(r.secret_env, env))]));
+  const retrySource = new KafkaSource(
+    kafka,
+    {
+      ...config.consumer,
+      group_id: `${config.consumer.group_id}.retry`,
+      topics: config.receivers.map((r) => retryTopic(r.name)),
+      from_beginning: true,
+      // Each receiver's queue on its own: a message waiting out one receiver's outage holds back no other receiver.
+      partitions_consumed_concurrently: Math.max(1, config.receivers.length) * config.topics.partitions,
+    },
+    { poison: deadLetterPoisonWriter('alerter_retry', poisonSink) },
+  );
+  const retryWork = new BackgroundWrites();
+  const retryHandler = ackWhenSettled(
+    async (records, poison) => {
+      for (const r of records) {
+        let item: RetryItem;
+        try {
+          item = decodeRetryItem(r.value);
+        } catch (err) {
+          poison(r, poisonDetail(err));
+          continue;
+        }
+        const t = webhookTargets.get(item.receiver);
+        const result: DeliveryResult = t
+          ? await deliverQueued(t, item, { budgetMs: config.retry.budget_ms })
+          : { outcome: 'dead_lettered', attempts: item.attempts, status: 0, reason: 'refused' };
+        alerter.retried(item.receiver, item.message.incident.alert_id);
+        retryWork.track(auditRows([{ at: Date.now(), message: item.message, receiver: item.receiver, result }]));
+        if (result.outcome !== 'delivered') {
+          const reason = t ? (result.reason ?? 'attempts_exhausted') : 'unknown_receiver';
+          retryWork.track(deadLetterItems([{ receiver: item.receiver, id: item.message.id, body: item.body, status: result.status, reason }]));
+        }
+      }
+    },
+    () => retryWork.settled(),
+  );
+
   // Decisions, in order; a batch is done when every message it caused is delivered or dead-lettered.
-  const poisonSink = new KafkaSink<PoisonLetter>(kafka, { topic: config.topics.poison, onRetry: onRetry('kafka_poison') });
   const decisions = new KafkaSource(kafka, config.consumer, { poison: deadLetterPoisonWriter('alerter', poisonSink) });
   // Deliveries are done when the work resolves; dead letters and audit rows follow, the offset commits after them.
   const handle = (fn: Parameters<typeof ackWhenSettled>[0]) => ackWhenSettled(fn, () => alerter.settled());
   const done = [
+    ...(config.receivers.length > 0 ? [retrySource.run(retryHandler)] : []),
     decisions.run(
       handle(async (records, poison) => {
         counters.recordsIn('alerter', records.length);
@@ -252,9 +320,11 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
     clearInterval(closer);
     await decisions.stop();
     await revocations?.stop();
+    await retrySource.stop();
     await alerter.flushDue().catch(() => undefined);
     await dlq.close().catch(() => undefined);
     await poisonSink.close().catch(() => undefined);
+    await Promise.allSettled([...retrySinks.values()].map((sink) => sink.close()));
     await audit?.close().catch(() => undefined);
     await new Promise<void>((r) => (labels ? labels.close(() => r()) : r()));
     await ch?.client.close();

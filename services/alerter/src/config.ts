@@ -12,7 +12,14 @@ const envName = z
   .refine((n) => !n.startsWith('VIGIL_'), 'VIGIL_* variables are config overrides — name the secret’s variable otherwise, e.g. SOC_WEBHOOK_SECRET');
 const retries = {
   timeout_ms: z.number().int().positive().default(5000),
-  max_attempts: z.number().int().min(1).default(8).describe('Attempts before the dead letter (retried on 5xx, 429, timeouts, connection errors).'),
+  max_attempts: z
+    .number()
+    .int()
+    .min(1)
+    .default(3)
+    .describe(
+      'Attempts in line (retried on 5xx, 429, timeouts, connection errors) before a webhook goes to the durable retry queue (topics.retry, retry.budget_ms); CAEP pushes are dead-lettered after them.',
+    ),
   initial_backoff_ms: z.number().int().positive().default(500),
   max_backoff_ms: z.number().int().positive().default(30_000),
 };
@@ -29,7 +36,18 @@ export const alerterConfigSchema = z
     topics: z
       .strictObject({
         revocations: z.string().min(1).default('vigil.revocations').describe('Read for CAEP session-revoked events (only new revocations).'),
-        dead_letter: z.string().min(1).default('vigil.alerts.dlq').describe('Messages no receiver would take, with the reason.'),
+        dead_letter: z
+          .string()
+          .min(1)
+          .default('vigil.alerts.dlq')
+          .describe('Messages a receiver refused, or could not take within retry.budget_ms, with the reason.'),
+        retry: z
+          .string()
+          .min(1)
+          .default('vigil.alerts.retry')
+          .describe(
+            'Prefix of the durable retry queues, one topic per receiver ("<prefix>.<receiver name>"): messages a receiver could not take yet, keyed by incident (kept in order per incident).',
+          ),
         poison: z
           .string()
           .min(1)
@@ -39,6 +57,18 @@ export const alerterConfigSchema = z
       })
       .prefault({}),
     clickhouse: clickhouseConfigSchema.optional().describe('Delivery audit (alerts table) and analysts’ verdicts (labels table).'),
+    retry: z
+      .strictObject({
+        budget_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(3_600_000)
+          .describe('How long after its first attempt a queued message is still retried; then it is dead-lettered.'),
+        concurrency: z.number().int().positive().default(8).describe('Incidents delivered at once (one incident’s messages stay in order).'),
+      })
+      .prefault({})
+      .describe('Alerts outlive a receiver’s outage: undelivered messages wait on topics.retry.'),
     incident_window_ms: z
       .number()
       .int()
@@ -48,7 +78,10 @@ export const alerterConfigSchema = z
     receivers: z
       .array(
         z.strictObject({
-          name: z.string().min(1),
+          name: z
+            .string()
+            .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only: the name is part of the receiver’s retry topic')
+            .describe('Names the receiver in audit rows, metrics and its retry topic.'),
           url: z.url(),
           format: z.enum(PAYLOAD_FORMATS).default('ocsf').describe('ocsf (Detection Finding 2004), generic (JSON) or slack (incoming-webhook text).'),
           secret_env: envName
