@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Starts (or stops) a single-node Apache Kafka broker in KRaft mode on free loopback ports, for tests.
 # The broker jars come from Maven Central via test/infra/kafka/pom.xml (the version is pinned there and in
-# docker-compose.yml). Usage: kafka.sh start | stop | env | resolve. `start` prints KAFKA_BROKERS=host:port.
+# docker-compose.yml). Usage: kafka.sh start | stop | kill | restart | env | resolve. `start` prints
+# KAFKA_BROKERS=host:port; `kill` SIGKILLs the running broker and `restart` starts it again on the same ports and data
+# (the fault suite's broker crash). Every append is fsynced (log.flush.interval.messages=1) so that a SIGKILLed broker
+# loses nothing it acknowledged, as a replicated cluster would not: the crash tests rely on it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -74,6 +77,16 @@ LOG
   stop_pidfile "$dir/pid"; return 1
 }
 
+# The same broker again (same config, ports and data) after `kill`.
+restart_same() {
+  local java_opts=(-Xms256m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true
+    "-Dkafka.logs.dir=$dir" "-Dlog4j2.configurationFile=$dir/log4j2.properties")
+  nohup java "${java_opts[@]}" -cp "$libs/*" kafka.Kafka "$dir/server.properties" >>"$dir/stdout.log" 2>&1 &
+  echo $! > "$dir/pid"
+  local port; port=$(cut -d: -f2 "$dir/brokers")
+  wait_for 90 "Kafka on port $port" kafka_ready "$port" "$(cat "$dir/pid")"
+}
+
 case "${1:-}" in
   start)
     resolve_jars
@@ -84,6 +97,8 @@ case "${1:-}" in
     exit 1 ;;
   resolve) resolve_jars ;;
   stop) stop_pidfile "$dir/pid"; log "Kafka stopped" ;;
+  kill) kill -9 "$(cat "$dir/pid")" 2>/dev/null || true; log "Kafka killed (SIGKILL)" ;;
+  restart) restart_same; log "Kafka restarted at $(cat "$dir/brokers")" ;;
   env) echo "KAFKA_BROKERS=$(cat "$dir/brokers")" ;;
-  *) echo "usage: $0 start|stop|env|resolve" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|kill|restart|env|resolve" >&2; exit 2 ;;
 esac

@@ -17,6 +17,8 @@ if [ -z "${KAFKA_BROKERS:-}" ]; then
   line=$(bash "$here/kafka.sh" start) || { log "could not start Kafka"; exit 1; }
   started+=(kafka)
   export "${line?}"
+  # The fault suite kills the broker and starts it again.
+  export KAFKA_CONTROL_SCRIPT="$here/kafka.sh"
   log "Kafka ready in $(( $(date +%s) - t0 ))s"
 fi
 if [ -z "${CLICKHOUSE_URL:-}" ]; then

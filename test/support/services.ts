@@ -61,6 +61,12 @@ export function clickhouseControl(action: 'stop' | 'restart'): void {
   execFileSync('bash', [script, action], { stdio: 'inherit' });
 }
 
+/** SIGKILLs the test's Kafka broker, or starts it again on the same ports and data (fault suite). */
+export function kafkaControl(action: 'kill' | 'restart'): void {
+  const script = requiredEnv('KAFKA_CONTROL_SCRIPT');
+  execFileSync('bash', [script, action], { stdio: 'inherit' });
+}
+
 /** Reads a topic from the beginning until `until` says enough or the deadline passes. */
 export interface TopicRecord {
   key: string | null;

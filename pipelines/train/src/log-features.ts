@@ -21,6 +21,8 @@ export interface LogFeaturesOptions {
 export interface LogFeaturesResult {
   events: number;
   deadLetters: number;
+  /** The reason codes of the dead letters (to tell a wrong --format from a few bad lines). */
+  reasons: string[];
   late: number;
   schema: FeatureExtractor['schema'];
 }
@@ -30,10 +32,12 @@ export async function logFeatures(o: LogFeaturesOptions): Promise<LogFeaturesRes
   const stream = new FeatureStream(o.extractor ?? FeatureExtractor.standard(MmdbGeoLookup.bundled()), o.boundMs);
   let events = 0;
   let deadLetters = 0;
+  const reasons = new Set<string>();
   let read = 0;
   await new JsonlFileSource(o.input).run(async (batch) => {
     const parsed = parseBatch(batch, { adapterFor: () => o.adapter, deadLetters: { original: 'dropped' }, traceOneIn: Number.MAX_SAFE_INTEGER });
     deadLetters += parsed.deadLetters.length;
+    for (const d of parsed.deadLetters) reasons.add(d.value.reason);
     for (const r of batch.records) read += r.value.length + 1;
     for (const e of parsed.events) {
       events++;
@@ -43,5 +47,5 @@ export async function logFeatures(o: LogFeaturesOptions): Promise<LogFeaturesRes
     o.onProgress?.(Math.min(read, total), total);
   });
   await o.onRows(stream.flush());
-  return { events, deadLetters, late: stream.late, schema: stream.extractor.schema };
+  return { events, deadLetters, reasons: [...reasons], late: stream.late, schema: stream.extractor.schema };
 }

@@ -1,6 +1,6 @@
 // The built CLI as a user runs it: help, the embedded demo end to end, config checking with its exit codes.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,72 @@ describe('vigil CLI', () => {
     const unsigned = await vigil(['config', 'check', '--service', 'alerter', badAlerter]);
     expect(unsigned.status).toBe(2);
     expect(unsigned.stderr).toMatch(/config overrides/);
+  }, 90_000);
+
+  it('keeps every good record of a log with poison between them, and no credential reaches any output', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-poison-'));
+    const log = join(dir, 'good.jsonl');
+    expect((await vigil(['simulate', '--format', 'kong', '--out', log, '--events', '300', '--credentials', 'claims'])).status).toBe(0);
+    const secret = 'Sup3rSecret-ApiKey-77f0';
+    const poison = [
+      `{"started_at":1,"x":${'{"\\u0061":'.repeat(5000)}1${'}'.repeat(5000)}}`,
+      JSON.stringify({ request: { headers: { 'x-api-key': [secret, secret], cookie: [`sid=${secret}`] }, uri: `/v1/x?api-key=${secret}` } }),
+      `{"request":{"body":{"\\u0070assword":"${secret}"}}}`,
+      JSON.stringify({ request: { body: `{"password":"${secret}"}`, querystring: { passphrase: secret, private_key: secret } } }),
+    ];
+    const good = readFileSync(log, 'utf8').trim().split('\n');
+    const mixed: string[] = [];
+    good.forEach((line, i) => {
+      mixed.push(line);
+      if (i % 60 === 0) mixed.push(...poison);
+    });
+    writeFileSync(join(dir, 'mixed.jsonl'), `${mixed.join('\n')}\n`);
+    const env = { VIGIL_PEPPER__SECRET: 'poison-cli-pepper-0123456789abcdef' };
+    const r = await vigil(
+      ['parse', '--format', 'kong', '--input', join(dir, 'mixed.jsonl'), '--out', join(dir, 'E.jsonl'), '--dead-letters', join(dir, 'D.jsonl')],
+      env,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const events = readFileSync(join(dir, 'E.jsonl'), 'utf8').trim().split('\n');
+    const dead = readFileSync(join(dir, 'D.jsonl'), 'utf8').trim().split('\n');
+    expect(events).toHaveLength(300);
+    expect(dead).toHaveLength(poison.length * 5);
+    expect(dead.filter((d) => JSON.parse(d).reason === 'too_deep')).toHaveLength(5);
+    for (const text of [events.join(''), dead.join(''), r.stderr, r.stdout]) expect(text).not.toContain(secret);
+  }, 90_000);
+
+  it('never loses a user’s file: checks inputs and flags first, writes atomically, and says what is wrong', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-files-'));
+    const precious = join(dir, 'precious.jsonl');
+    writeFileSync(precious, 'the user’s work\n');
+    const env = { VIGIL_PEPPER__SECRET: 'files-cli-pepper-0123456789abcdef0123' };
+    const refused = [
+      [['simulate', '--format', 'kong', '--out', precious, '--events', 'abc'], /--events is a whole number/],
+      [['simulate', '--format', 'kong', '--out', precious, '--customers', '0'], /--customers a whole number of at least 1/],
+      [['parse', '--format', 'kong', '--input', join(dir, 'missing.jsonl'), '--out', precious], /missing\.jsonl: no such file/],
+      [['features', '--format', 'kong', '--input', join(dir, 'missing.jsonl'), '--out', precious], /no such file/],
+      [['replay', '--format', 'kong', '--input', join(dir, 'missing.jsonl'), '--out', precious], /no such file/],
+      [['parse', '--format', 'kong', '--input', precious, '--out', join(dir, 'nowhere', 'x.jsonl')], /the directory .*nowhere does not exist/],
+      [['train', '--format', 'kong', '--input', precious, '--out', join(precious, 'bundle')], /is not a directory/],
+    ] as const;
+    for (const [args, message] of refused) {
+      const r = await vigil([...args], env);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(readFileSync(precious, 'utf8')).toBe('the user’s work\n');
+    }
+    // A log in the wrong format is not "clean traffic": every record dead-lettered is an error with a hint.
+    const kong = join(dir, 'kong.jsonl');
+    expect((await vigil(['simulate', '--format', 'kong', '--out', kong, '--events', '50'])).status).toBe(0);
+    const wrong = await vigil(['parse', '--format', 'envoy', '--input', kong, '--out', join(dir, 'e.jsonl')], env);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/every one of 50 records was dead-lettered .* is --format envoy right/);
+    writeFileSync(join(dir, 'empty.jsonl'), '');
+    const empty = await vigil(['features', '--format', 'kong', '--input', join(dir, 'empty.jsonl'), '--out', join(dir, 'f.jsonl')], env);
+    expect(empty.status).toBe(1);
+    expect(empty.stderr).toMatch(/holds no records/);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   }, 90_000);
 
   it('computes the same feature vectors whatever the order of log lines within the reorder bound', async () => {

@@ -7,7 +7,8 @@ import { createInterface } from 'node:readline';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { decisionFromRow } from '@vigil/connectors';
 import { detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
-import type { Decision } from '@vigil/events';
+import { type Decision, decisionSchema } from '@vigil/events';
+import { inputFileProblem } from './input-file.js';
 import { configOrExit } from './load-config.js';
 
 export async function explain(
@@ -21,12 +22,29 @@ export async function explain(
   let found: { decision: Decision; shadow: boolean }[];
   if (args.decisions !== undefined) {
     found = [];
+    const problem = inputFileProblem(args.decisions);
+    if (problem) {
+      process.stderr.write(`vigil explain: ${problem}\n`);
+      return 2;
+    }
     const lines = createInterface({ input: createReadStream(args.decisions), crlfDelay: Number.POSITIVE_INFINITY });
+    let other = 0;
     for await (const line of lines) {
       // A cheap test before parsing: most lines are other requests.
       if (!line.includes(requestId)) continue;
-      const d = JSON.parse(line) as Decision;
-      if (d.request_id === requestId) found.push({ decision: d, shadow: false });
+      // Only decision records are explained: a line of another shape (replay --diff's summary, a log) is passed over.
+      const parsed = decisionSchema.safeParse(safeJson(line));
+      if (!parsed.success) {
+        other++;
+        continue;
+      }
+      if (parsed.data.request_id === requestId) found.push({ decision: parsed.data, shadow: false });
+    }
+    if (found.length === 0 && other > 0) {
+      process.stderr.write(
+        `vigil explain: ${args.decisions} mentions ${requestId} but holds no decision record for it (is it a replay --diff file? explain the --out file)\n`,
+      );
+      return 1;
     }
   } else {
     const config = configOrExit('explain', detectorConfigSchema, args.config, lintDetectorConfig);
@@ -92,4 +110,12 @@ export function render(d: Decision, shadow: boolean): string {
     ),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function safeJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
 }

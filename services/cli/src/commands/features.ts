@@ -4,7 +4,9 @@ import { writeFileSync } from 'node:fs';
 import { adapterFor } from '@vigil/adapters';
 import { JsonlFileSink } from '@vigil/connectors';
 import { GATEWAY_FORMATS, type GatewayFormat, principalKey } from '@vigil/events';
+import { vectorValues } from '@vigil/features';
 import { logFeatures } from '@vigil/train';
+import { inputFileProblem, readStatus, reportOutputProblems, writeOutputs } from './input-file.js';
 import { pepperFromEnv } from './pepper.js';
 
 interface Line {
@@ -19,6 +21,11 @@ export async function features(args: { format?: string; input?: string; out?: st
     process.stderr.write(`usage: vigil features --format ${GATEWAY_FORMATS.join('|')} --input FILE --out FILE [--bound-ms N]\n`);
     return 2;
   }
+  const problem = inputFileProblem(args.input);
+  if (problem) {
+    process.stderr.write(`vigil features: ${problem}\n`);
+    return 2;
+  }
   const envName = args.pepperEnv ?? 'VIGIL_PEPPER__SECRET';
   const pepper = pepperFromEnv(envName);
   if (!pepper) {
@@ -30,18 +37,34 @@ export async function features(args: { format?: string; input?: string; out?: st
     process.stderr.write('vigil features: --bound-ms is a whole number of milliseconds\n');
     return 2;
   }
-  const sink = new JsonlFileSink<Line>(args.out);
-  const result = await logFeatures({
-    adapter: adapterFor(args.format as GatewayFormat, { pepper }),
-    input: args.input,
-    boundMs: bound,
-    onRows: (rows) =>
-      sink.write(rows.map((r) => ({ value: { ts: r.event.ts, request_id: r.event.request_id, principal: principalKey(r.event), v: Array.from(r.vector) } }))),
-  });
-  await sink.close();
-  writeFileSync(`${args.out}.schema.json`, `${JSON.stringify(result.schema, null, 2)}\n`);
+  if (reportOutputProblems('features', [args.out, `${args.out}.schema.json`])) return 2;
+  const input = args.input;
+  const out = args.out;
+  const sink = new JsonlFileSink<Line>(out);
+  let written = 0;
+  let result: Awaited<ReturnType<typeof logFeatures>> | undefined;
+  const ok = await writeOutputs(
+    'features',
+    [sink],
+    async () => {
+      result = await logFeatures({
+        adapter: adapterFor(args.format as GatewayFormat, { pepper }),
+        input,
+        boundMs: bound,
+        onRows: (rows) => {
+          written += rows.length;
+          return sink.write(
+            rows.map((r) => ({ value: { ts: r.event.ts, request_id: r.event.request_id, principal: principalKey(r.event), v: vectorValues(r.vector) } })),
+          );
+        },
+      });
+    },
+    () => `${written} feature rows`,
+  );
+  if (!ok || !result) return 1;
+  writeFileSync(`${out}.schema.json`, `${JSON.stringify(result.schema, null, 2)}\n`);
   process.stderr.write(
     `features: ${result.events} events (${result.late} later than ${bound} ms), ${result.deadLetters} dead letters; schema ${result.schema.hash}\n`,
   );
-  return 0;
+  return readStatus('features', input, args.format, result.events, result.deadLetters, result.reasons);
 }

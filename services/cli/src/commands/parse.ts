@@ -4,7 +4,7 @@ import { adapterFor } from '@vigil/adapters';
 import { JsonlFileSink, JsonlFileSource } from '@vigil/connectors';
 import { type AccessEvent, type DeadLetter, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
 import { parseBatch, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
-import { allDeadLetteredHint, inputFileProblem } from './input-file.js';
+import { inputFileProblem, readStatus, reportOutputProblems, writeOutputs } from './input-file.js';
 import { pepperFromEnv } from './pepper.js';
 
 export async function parse(args: { format?: string; input?: string; out?: string; deadLetters?: string; pepperEnv?: string }): Promise<number> {
@@ -23,6 +23,8 @@ export async function parse(args: { format?: string; input?: string; out?: strin
     process.stderr.write(`vigil parse: set ${envName} to the fingerprint pepper (at least 32 characters; e.g. openssl rand -hex 32)\n`);
     return 2;
   }
+  if (reportOutputProblems('parse', [args.out, args.deadLetters])) return 2;
+  const input = args.input;
   const adapter = adapterFor(args.format as GatewayFormat, { pepper });
   const events = new JsonlFileSink<AccessEvent>(args.out ?? '/dev/stdout');
   const dead = args.deadLetters ? new JsonlFileSink<DeadLetter>(args.deadLetters) : undefined;
@@ -33,32 +35,21 @@ export async function parse(args: { format?: string; input?: string; out?: strin
     const why = [...reasons].map(([r, n]) => `${r}=${n}`).join(' ');
     return `events: ${parsed}; dead letters: ${deadLetters}${why ? ` (${why})` : ''}`;
   };
-  try {
-    await new JsonlFileSource(args.input).run(async (batch) => {
-      const result = parseBatch(batch, { adapterFor: () => adapter, deadLetters: REDACTED_DEAD_LETTERS, traceOneIn: Number.MAX_SAFE_INTEGER });
-      parsed += result.events.length;
-      deadLetters += result.deadLetters.length;
-      for (const d of result.deadLetters) reasons.set(d.value.reason, (reasons.get(d.value.reason) ?? 0) + 1);
-      await events.write(result.events);
-      await dead?.write(result.deadLetters);
-    });
-  } catch (err) {
-    // Keep what was good so far; say what stopped the run (a message, never a stack trace or a record's content).
-    await events.abort(true);
-    await dead?.abort(true);
-    process.stderr.write(`vigil parse: stopped part-way: ${(err as Error).message.split('\n')[0]}; kept what was read until then — ${summary()}\n`);
-    return 1;
-  }
-  await events.close();
-  await dead?.close();
+  const ok = await writeOutputs(
+    'parse',
+    [events, dead],
+    () =>
+      new JsonlFileSource(input).run(async (batch) => {
+        const result = parseBatch(batch, { adapterFor: () => adapter, deadLetters: REDACTED_DEAD_LETTERS, traceOneIn: Number.MAX_SAFE_INTEGER });
+        parsed += result.events.length;
+        deadLetters += result.deadLetters.length;
+        for (const d of result.deadLetters) reasons.set(d.value.reason, (reasons.get(d.value.reason) ?? 0) + 1);
+        await events.write(result.events);
+        await dead?.write(result.deadLetters);
+      }),
+    summary,
+  );
+  if (!ok) return 1;
   process.stderr.write(`${summary()}\n`);
-  if (parsed === 0 && deadLetters === 0) {
-    process.stderr.write(`vigil parse: ${args.input} holds no records\n`);
-    return 1;
-  }
-  if (parsed === 0) {
-    process.stderr.write(`vigil parse: ${allDeadLetteredHint(args.format, deadLetters, [...reasons.keys()].join(', '))}\n`);
-    return 1;
-  }
-  return 0;
+  return readStatus('parse', input, args.format, parsed, deadLetters, [...reasons.keys()]);
 }

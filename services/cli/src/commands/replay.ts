@@ -13,6 +13,7 @@ import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
 import { BundleScorer, ReplayDecider } from '@vigil/scoring';
 import { logFeatures } from '@vigil/train';
 import { defaultBundleDir } from './default-bundle.js';
+import { inputFileProblem, readStatus, reportOutputProblems, writeOutputs } from './input-file.js';
 import { configOrExit } from './load-config.js';
 import { pepperFromEnv } from './pepper.js';
 import { progressBar } from './progress.js';
@@ -37,6 +38,13 @@ export async function replay(args: ReplayArgs): Promise<number> {
     );
     return 2;
   }
+  const problem = inputFileProblem(args.input);
+  if (problem) {
+    process.stderr.write(`vigil replay: ${problem}\n`);
+    return 2;
+  }
+  if (reportOutputProblems('replay', [args.out, args.diff])) return 2;
+  const input = args.input;
   let config: Readonly<DetectorConfig> | undefined;
   if (args.config !== undefined) {
     const loaded = configOrExit('replay', detectorConfigSchema, args.config, lintDetectorConfig);
@@ -105,17 +113,24 @@ export async function replay(args: ReplayArgs): Promise<number> {
   });
   const started = performance.now();
   const bar = progressBar('replay');
-  const read = await logFeatures({
-    adapter: adapterFor(args.format as GatewayFormat, { pepper }),
-    input: args.input,
-    boundMs: bound,
-    extractor,
-    onRows: (rows) => decider.push(rows),
-    onProgress: (done, total) => bar.update(done / Math.max(1, total), `${decider.events.toLocaleString('en')} events`),
-  });
-  await decider.flush();
-  await out.close();
-  await diff?.close();
+  let read: Awaited<ReturnType<typeof logFeatures>> | undefined;
+  const ok = await writeOutputs(
+    'replay',
+    [out, diff],
+    async () => {
+      read = await logFeatures({
+        adapter: adapterFor(args.format as GatewayFormat, { pepper }),
+        input,
+        boundMs: bound,
+        extractor,
+        onRows: (rows) => decider.push(rows),
+        onProgress: (done, total) => bar.update(done / Math.max(1, total), `${decider.events.toLocaleString('en')} events`),
+      });
+      await decider.flush();
+    },
+    () => `${decider.events} events decided`,
+  );
+  if (!ok || !read) return 1;
   const seconds = (performance.now() - started) / 1000;
   bar.done(`${read.events.toLocaleString('en')} events, ${read.deadLetters} dead letters`);
   const counts = [...actions].map(([a, n]) => `${a} ${n}`).join(', ');
@@ -128,5 +143,5 @@ export async function replay(args: ReplayArgs): Promise<number> {
     const changed = [...transitions].filter(([k]) => k.split(' → ')[0] !== k.split(' → ')[1]).reduce((a, [, n]) => a + n, 0);
     process.stdout.write(`  ${changed} of ${read.events} requests decided differently${args.diff ? ` (written to ${args.diff})` : ''}\n`);
   }
-  return 0;
+  return readStatus('replay', input, args.format, read.events, read.deadLetters, read.reasons);
 }

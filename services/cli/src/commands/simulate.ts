@@ -2,8 +2,8 @@
 // (homes, diurnal sessions, travel, carriers, payroll; starts at midnight); `--profile steady` is a fixed-rate load
 // of the same API calls for load tests, from addresses GeoIP does not place.
 
-import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import { JsonlFileSink } from '@vigil/connectors';
 import { GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
 import { MmdbGeoLookup } from '@vigil/features';
 import {
@@ -17,6 +17,7 @@ import {
   renderRecord,
   withAttacks,
 } from '@vigil/simulator';
+import { reportOutputProblems, writeOutputs } from './input-file.js';
 
 export async function simulate(args: {
   format?: string;
@@ -43,8 +44,12 @@ export async function simulate(args: {
     process.stderr.write('vigil simulate: --credentials is bearer or claims\n');
     return 2;
   }
-  const total = Number(args.events ?? '100000');
-  const out = createWriteStream(args.out);
+  // Every flag is checked before the output is touched: a typo must not cost the user an existing file.
+  const total = wholeNumber(args.events ?? '100000');
+  if (total === undefined || total < 1) {
+    process.stderr.write('vigil simulate: --events is a whole number of records, at least 1\n');
+    return 2;
+  }
   const perFamily = Number(args.attacks ?? '0');
   if (!Number.isInteger(perFamily) || perFamily < 0 || (perFamily > 0 && !args.labels)) {
     process.stderr.write('vigil simulate: --attacks N (per family) needs --labels FILE for the attack labels\n');
@@ -55,26 +60,53 @@ export async function simulate(args: {
     process.stderr.write('vigil simulate: --profile is bank (realistic customers, the default) or steady (a fixed-rate load)\n');
     return 2;
   }
-  const seed = Number(args.seed ?? '1');
-  const customers = Number(args.customers ?? (profile === 'bank' ? '5000' : '1000'));
+  const seed = wholeNumber(args.seed ?? '1');
+  const customers = wholeNumber(args.customers ?? (profile === 'bank' ? '5000' : '1000'));
+  if (seed === undefined || customers === undefined || customers < 1) {
+    process.stderr.write('vigil simulate: --seed is a whole number and --customers a whole number of at least 1\n');
+    return 2;
+  }
   const start = profile === 'bank' ? Date.UTC(2026, 10, 2) : Date.UTC(2026, 10, 2, 8);
   const benign =
     profile === 'bank' ? generateBank({ seed, customers, start, geo: MmdbGeoLookup.bundled() }) : generateTraffic({ seed, customers, start, meanGapMs: 50 });
   // How long the log will last, roughly: the attacks' window depends on it.
   const durationMs = profile === 'bank' ? bankDurationMs(total, customers) : total * 50;
-  const labelsOut = args.labels ? createWriteStream(args.labels) : undefined;
+  if (reportOutputProblems('simulate', [args.out, args.labels])) return 2;
+  const out = new JsonlFileSink<unknown>(args.out);
+  const labelsOut = args.labels ? new JsonlFileSink<AttackLabel>(args.labels) : undefined;
   const pendingLabels: AttackLabel[] = [];
   const traffic = perFamily > 0 ? withAttacks(benign, { seed, perFamily, ...attackWindow(start, durationMs) }, (l) => pendingLabels.push(l)) : benign;
-  for (let i = 0; i < total; i++) {
-    const r = traffic.next().value;
-    if (!r) break;
-    if (!out.write(`${JSON.stringify(renderRecord(args.format as GatewayFormat, r, mode))}\n`)) await once(out, 'drain');
-    for (const l of pendingLabels.splice(0)) if (labelsOut && !labelsOut.write(`${JSON.stringify(l)}\n`)) await once(labelsOut, 'drain');
-  }
-  await new Promise<void>((resolve) => out.end(resolve));
-  if (labelsOut) await new Promise<void>((resolve) => labelsOut.end(resolve));
-  process.stderr.write(`wrote ${total} ${args.format} records to ${args.out}\n`);
+  let written = 0;
+  const ok = await writeOutputs(
+    'simulate',
+    [out, labelsOut],
+    async () => {
+      const chunk: { value: unknown }[] = [];
+      for (let i = 0; i < total; i++) {
+        const r = traffic.next().value;
+        if (!r) break;
+        chunk.push({ value: renderRecord(args.format as GatewayFormat, r, mode) });
+        if (chunk.length >= 1000) {
+          await out.write(chunk.splice(0));
+          await labelsOut?.write(pendingLabels.splice(0).map((value) => ({ value })));
+        }
+        written++;
+      }
+      await out.write(chunk);
+      await labelsOut?.write(pendingLabels.splice(0).map((value) => ({ value })));
+    },
+    () => `${written} records`,
+  );
+  if (!ok) return 1;
+  process.stderr.write(`wrote ${written} ${args.format} records to ${args.out}\n`);
   return 0;
+}
+
+/** A flag's whole number, or undefined ("abc", "1.5", ""). */
+function wholeNumber(text: string): number | undefined {
+  if (!/^-?\d+$/.test(text.trim())) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 /**

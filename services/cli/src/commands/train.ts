@@ -1,7 +1,10 @@
 // `vigil train`: a model bundle from a gateway log of normal traffic (see HELP.train).
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
 import { GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
 import { trainOnLog } from '@vigil/train';
+import { inputFileProblem, outputFileProblem } from './input-file.js';
 import { pepperFromEnv } from './pepper.js';
 import { progressBar } from './progress.js';
 
@@ -16,6 +19,11 @@ export async function train(args: {
 }): Promise<number> {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input || !args.out) {
     process.stderr.write(`usage: vigil train --format ${GATEWAY_FORMATS.join('|')} --input FILE --out DIR [--max-rows N] [--seed N]\n`);
+    return 2;
+  }
+  const problem = inputFileProblem(args.input) ?? bundleDirProblem(args.out);
+  if (problem) {
+    process.stderr.write(`vigil train: ${problem}\n`);
     return 2;
   }
   const envName = args.pepperEnv ?? 'VIGIL_PEPPER__SECRET';
@@ -72,4 +80,13 @@ export async function train(args: {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** Why the bundle cannot be written to `dir` (checked before training, not after it): undefined when it can. */
+function bundleDirProblem(dir: string): string | undefined {
+  try {
+    return statSync(dir).isDirectory() ? outputFileProblem(join(dir, 'manifest.json')) : `cannot write the bundle to ${dir}: it is a file`;
+  } catch {
+    return outputFileProblem(dir);
+  }
 }
