@@ -76,6 +76,16 @@ export class ModelBundle {
     return this.manifest.bundle_id;
   }
 
+  /** The rule thresholds fitted above their constants, by rule (what the policy raises its rules to). */
+  get ruleThresholds(): Readonly<Record<string, number>> {
+    this.learned ??= Object.freeze(
+      Object.fromEntries((this.manifest.rule_thresholds ?? []).filter((r) => r.source === 'fitted').map((r) => [r.rule, r.threshold])),
+    );
+    return this.learned;
+  }
+
+  private learned: Readonly<Record<string, number>> | undefined;
+
   /** Scores rows of raw feature vectors (in the bundle's feature order), in micro-batches. */
   score(x: Rows): Scored {
     if (x.cols !== this.manifest.features.names.length) {

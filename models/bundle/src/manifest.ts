@@ -49,5 +49,27 @@ export const manifestSchema = z.object({
     autoencoder_rows: z.number().int(),
   }),
   files: z.object({ iforest: z.literal('iforest.json'), autoencoder: z.literal('autoencoder') }),
+  /**
+   * The policy's rule thresholds, fitted on the same benign traffic for a target false-positive rate per principal-day
+   * (the policy's rule-fit.ts states how); absent in bundles trained before rules learned.
+   */
+  rule_thresholds: z
+    .array(
+      z.object({
+        rule: z.string(),
+        parameter: z.string(),
+        action: z.string(),
+        target_principal_day_fpr: z.number(),
+        prior: z.number(),
+        fitted: z.number().optional(),
+        threshold: z.number(),
+        source: z.enum(['fitted', 'prior']),
+        fit_principal_days: z.number().int(),
+        holdout_principal_days: z.number().int(),
+        holdout_fpr: z.number(),
+        holdout_fpr_upper95: z.number(),
+      }),
+    )
+    .optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;

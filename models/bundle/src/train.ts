@@ -32,6 +32,8 @@ export interface TrainOptions {
   /** The autoencoder trains on at most this many of the fit rows (an even spread of them), to keep training in minutes. */
   autoencoderMaxRows: number;
   onProgress?: (stage: string, detail?: string) => void;
+  /** The policy's rule thresholds fitted on the same traffic, carried in the manifest (see Manifest.rule_thresholds). */
+  ruleThresholds?: Manifest['rule_thresholds'];
 }
 
 // False-positive targets per principal-day on held-out principals. The alert target is a quarter of a percent: a
@@ -147,6 +149,7 @@ export async function trainBundle(x: TrainingSet, options: Partial<TrainOptions>
       autoencoder_rows: aeRows,
     },
     files: { iforest: 'iforest.json', autoencoder: 'autoencoder' },
+    ...(o.ruleThresholds ? { rule_thresholds: o.ruleThresholds } : {}),
   };
   const bundle = new ModelBundle(manifest, scaler, forest, autoencoder, { iforest: calIf, autoencoder: calAe });
   return {

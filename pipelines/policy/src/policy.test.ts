@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lintPolicyConfig, type PolicyConfig, policyConfigSchema } from './config.js';
 import { DecisionPolicy, type ModelVerdict, type PolicyInput } from './policy.js';
+import { learnedThresholds, RuleThresholdFitter } from './rule-fit.js';
 
 const NAMES = [
   'geo_country_changed',
@@ -196,5 +197,65 @@ describe('decision policy', () => {
     expect(problems.join('\n')).toMatch(/needs an allow or a deny list/);
     expect(problems.join('\n')).toMatch(/route_prefixes is empty/);
     expect(() => policyConfigSchema.parse({ rules: { geo_fence: [{ route_prefix: '/p', allow: ['de'] }] } })).toThrow(/alpha-2/);
+  });
+});
+
+describe('rule thresholds learned from benign traffic', () => {
+  const DAY = 86_400_000;
+  /** 4,000 retail principals at ≤ 20 requests a minute over 3 days; 200 business accounts whose payroll runs reach 150. */
+  function population(fitter: RuleThresholdFitter) {
+    for (let day = 0; day < 3; day++) {
+      for (let p = 0; p < 4200; p++) {
+        const business = p >= 4000;
+        const perMinute = business ? 90 + ((p * 7 + day * 13) % 61) : 3 + ((p * 11 + day) % 18);
+        const v = NAMES.map((n) => (n === 'req_1m_log' ? log(perMinute) : n === 'tx_conjunction' ? ((p * 31 + day) % 100) / 100 : 0));
+        fitter.add(v, `sub:${business ? 'biz' : 'cust'}-${p}`, day * DAY + 3_600_000);
+      }
+    }
+  }
+
+  it('fits each rule for its target rate per principal-day, on principals it did not fit on, with the constant as the floor', () => {
+    const fitter = new RuleThresholdFitter(config().rules, NAMES);
+    population(fitter);
+    const fits = fitter.finish();
+    const velocity = fits.find((f) => f.rule === 'velocity');
+    // The payroll runs (up to 150 a minute) are this traffic's norm: throttling starts past them, not at 60.
+    expect(velocity).toMatchObject({ source: 'fitted', prior: 60, action: 'throttle', target_principal_day_fpr: 0.0001 });
+    expect(velocity?.threshold).toBeGreaterThanOrEqual(150);
+    expect(velocity?.holdout_fpr).toBeLessThanOrEqual(0.0001 * 3);
+    expect(velocity?.fit_principal_days).toBeGreaterThan(9000);
+    expect(velocity?.holdout_principal_days).toBeGreaterThan(2000);
+    // Nothing in this traffic comes near the payment rule's constant: it stays the threshold.
+    const payment = fits.find((f) => f.rule === 'payment_anomaly');
+    expect(payment).toMatchObject({ source: 'prior', threshold: 2 });
+    expect(payment?.fitted).toBeLessThan(2);
+    expect(learnedThresholds(fits)).toEqual({ velocity: velocity?.threshold });
+  });
+
+  it('keeps the constant when there are too few principal-days to show the target rate', () => {
+    const fitter = new RuleThresholdFitter(config().rules, NAMES);
+    for (let p = 0; p < 500; p++)
+      fitter.add(
+        NAMES.map((n) => (n === 'req_1m_log' ? log(200) : 0)),
+        `sub:p${p}`,
+        0,
+      );
+    const velocity = fitter.finish().find((f) => f.rule === 'velocity');
+    expect(velocity).toMatchObject({ source: 'prior', threshold: 60 });
+    expect(velocity?.fitted).toBeUndefined();
+    // The summary shows what the constant gives on this traffic: here it fires on every held-out principal-day.
+    expect(velocity?.holdout_fpr).toBe(1);
+  });
+
+  it('raises a rule to the learned threshold, never below its constant, and says which it compared with', () => {
+    const p = new DecisionPolicy(config(), NAMES);
+    const burst = input({ req_1m_log: log(120) });
+    expect(p.decide(burst)).toMatchObject({ action: 'throttle', rules: ['velocity'] });
+    expect(p.decide(burst).reasons[0]).toMatchObject({ feature: 'rule:velocity:req_1m', value: 120, baseline: 60 });
+    expect(p.decide({ ...burst, learned: { velocity: 150 } }).action).toBe('allow');
+    const flood = p.decide({ ...input({ req_1m_log: log(400) }), learned: { velocity: 150 } });
+    expect(flood.reasons[0]).toMatchObject({ value: 400, baseline: 150 });
+    // A learned value below the constant changes nothing: the constant is a floor.
+    expect(p.decide({ ...input({ req_1m_log: log(50) }), learned: { velocity: 10 } }).action).toBe('allow');
   });
 });

@@ -16,7 +16,9 @@
 import type { Action, Entity, Principal } from '@vigil/events';
 import type { PolicyConfig } from './config.js';
 import { DEFAULT_CLASS, PrefixMap, TenantResolver } from './route-class.js';
-import { type Acting, buildRules, type RuleHit, type RuleReason } from './rules.js';
+import { type Acting, buildRules, type LearnedThresholds, type RuleHit, type RuleReason } from './rules.js';
+
+const NONE: LearnedThresholds = Object.freeze({});
 
 const SEVERITY: Record<Action, number> = { allow: 0, alert: 1, throttle: 2, step_up: 3, revoke: 4 };
 
@@ -45,6 +47,8 @@ export interface PolicyInput {
   ctx: RequestContext;
   ids: Principal;
   model: ModelVerdict;
+  /** The rule thresholds the scoring bundle learned from the user's traffic (never below the configured constants). */
+  learned?: LearnedThresholds;
 }
 
 export interface PolicyDecision {
@@ -102,7 +106,8 @@ export class DecisionPolicy {
     };
     const hits: RuleHit[] = [];
     const facts = { feature, route: ctx.route, ...(ctx.country ? { country: ctx.country } : {}), ids };
-    for (const rule of this.rules) for (const hit of rule.evaluate(facts)) hits.push(hit);
+    const learned = input.learned ?? NONE;
+    for (const rule of this.rules) for (const hit of rule.evaluate(facts, learned)) hits.push(hit);
 
     let action: Action = this.capLogin(model.action, ids);
     let entity: Entity = 'principal';

@@ -2,6 +2,12 @@
 // cannot rank "ten times the training maximum" above "just past it"). Each reads named features of the request's
 // vector — the same event-time features the models read, so rules are as deterministic as scores — and names the
 // entity to act on. A rule whose features the schema lacks is off, and `inactiveRules` says so.
+//
+// Rules are models too: a constant that fits one bank's traffic fires on another's payroll runs and carrier hops. So
+// each rule with a threshold states it as a *statistic* (the number it compares, `RULE_STATISTICS`), and `vigil
+// train` fits the threshold on the user's own benign traffic for a target false-positive rate per principal-day
+// (rule-fit.ts). A bundle carries those fitted thresholds; the configured constant stays as the prior and the safety
+// floor: a rule never fires below it, and fires at the fitted value where the user's traffic needs more.
 import { type Entity, FORGIVEN_LOGIN_FAILURES, type Principal } from '@vigil/events';
 import type { PolicyConfig } from './config.js';
 import { matchesPrefix } from './route-class.js';
@@ -41,17 +47,113 @@ const hit = (rule: string, action: Acting, entity: Entity, feature: string, valu
   reason: { feature: `rule:${rule}:${feature}`, value, baseline, contribution: 1 },
 });
 
+/** Thresholds a bundle learned from the user's traffic, by rule (see rule-fit.ts); absent rules use their constant. */
+export type LearnedThresholds = Readonly<Partial<Record<string, number>>>;
+
 interface Rule {
   name: keyof PolicyConfig['rules'];
   needs: string[];
   enabled: boolean;
-  evaluate: (x: RuleInput) => RuleHit[];
+  evaluate: (x: RuleInput, learned: LearnedThresholds) => RuleHit[];
+}
+
+/** A rule whose threshold is learned: the statistic it compares, and how (above: stat > threshold; at_least: ≥). */
+export interface RuleStatistic {
+  rule: LearnableRule;
+  /** The config key holding the constant (the prior and floor). */
+  parameter: string;
+  fires: 'above' | 'at_least';
+  /** Integer statistics (counts): a fitted threshold steps by 1. */
+  integer: boolean;
+  /** The constant from the config. */
+  prior: (config: PolicyConfig['rules']) => number;
+  /** The request's statistic, or undefined when the rule's other conditions do not hold (it cannot fire). */
+  of: (x: Pick<RuleInput, 'feature'>, config: PolicyConfig['rules']) => number | undefined;
+}
+
+export const LEARNABLE_RULES = ['impossible_travel', 'enumeration', 'velocity', 'sustained_activity', 'payment_anomaly', 'stuffing_success'] as const;
+export type LearnableRule = (typeof LEARNABLE_RULES)[number];
+
+export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
+  impossible_travel: {
+    rule: 'impossible_travel',
+    parameter: 'min_speed_kmh',
+    fires: 'above',
+    integer: false,
+    prior: (c) => c.impossible_travel.min_speed_kmh,
+    of: (x, c) => {
+      if (x.feature('geo_country_changed') !== 1) return undefined;
+      if (c.impossible_travel.only_new_countries && x.feature('geo_country_new') === 0) return undefined;
+      return Math.expm1(x.feature('geo_speed_kmh_log') ?? 0);
+    },
+  },
+  enumeration: {
+    rule: 'enumeration',
+    parameter: 'min_denied',
+    fires: 'at_least',
+    integer: true,
+    prior: (c) => c.enumeration.min_denied,
+    of: (x, c) => (count(x.feature('distinct_objects_1h_log')) >= c.enumeration.min_objects ? count(x.feature('denied_1h_log')) : undefined),
+  },
+  velocity: {
+    rule: 'velocity',
+    parameter: 'max_per_minute',
+    fires: 'above',
+    integer: true,
+    prior: (c) => c.velocity.max_per_minute,
+    of: (x) => count(x.feature('req_1m_log')),
+  },
+  sustained_activity: {
+    rule: 'sustained_activity',
+    parameter: 'min_active_minutes',
+    fires: 'at_least',
+    integer: true,
+    prior: (c) => c.sustained_activity.min_active_minutes,
+    of: (x) => x.feature('active_minutes_1h') ?? 0,
+  },
+  payment_anomaly: {
+    rule: 'payment_anomaly',
+    parameter: 'min_conjunction',
+    fires: 'at_least',
+    integer: false,
+    prior: (c) => c.payment_anomaly.min_conjunction,
+    of: (x) => x.feature('tx_conjunction') ?? 0,
+  },
+  stuffing_success: {
+    rule: 'stuffing_success',
+    parameter: 'min_failures',
+    fires: 'at_least',
+    integer: true,
+    prior: (c) => c.stuffing_success.min_failures,
+    // The feature forgives the first failure (a typo): it counts the ones beyond it.
+    of: (x) => count(x.feature('success_after_failures_log')) + FORGIVEN_LOGIN_FAILURES,
+  },
+};
+
+/** The threshold a learnable rule compares with: its constant, raised to the bundle's fitted value where that is higher. */
+export function effectiveThreshold(rule: LearnableRule, config: PolicyConfig['rules'], learned: LearnedThresholds): number {
+  const prior = RULE_STATISTICS[rule].prior(config);
+  const fitted = learned[rule];
+  return fitted !== undefined && fitted > prior ? fitted : prior;
+}
+
+/** Whether a statistic fires its rule at a threshold. */
+export function fires(stat: RuleStatistic, value: number, threshold: number): boolean {
+  return stat.fires === 'above' ? value > threshold : value >= threshold;
 }
 
 export function buildRules(config: PolicyConfig['rules']): Rule[] {
   const travel = config.impossible_travel;
   const stuffed = config.stuffing_success;
   const ip = config.ip_stuffing;
+  /** A learnable rule's statistic and threshold for one request, when it fires. */
+  const firing = (rule: LearnableRule, x: RuleInput, learned: LearnedThresholds) => {
+    const stat = RULE_STATISTICS[rule];
+    const value = stat.of(x, config);
+    if (value === undefined) return undefined;
+    const threshold = effectiveThreshold(rule, config, learned);
+    return fires(stat, value, threshold) ? { value, threshold } : undefined;
+  };
   return [
     {
       name: 'impossible_travel',
@@ -59,16 +161,13 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
       // counts, and as a copied token).
       needs: ['geo_country_changed', 'geo_speed_kmh_log'],
       enabled: travel.enabled,
-      evaluate: (x) => {
-        const speed = Math.expm1(x.feature('geo_speed_kmh_log') ?? 0);
-        if (x.feature('geo_country_changed') !== 1 || speed <= travel.min_speed_kmh) return [];
-        if (travel.only_new_countries && x.feature('geo_country_new') === 0) return [];
+      evaluate: (x, learned) => {
+        const f = firing('impossible_travel', x, learned);
+        if (!f) return [];
         // The same token from a second network within the hour is a copied token; a fresh one is a new login.
         const networks = x.feature('token_networks_1h_log');
         const replayed = networks === undefined || count(networks) >= 2;
-        return [
-          hit('impossible_travel', replayed ? travel.action : travel.new_session_action, 'principal', 'geo_speed_kmh', Math.round(speed), travel.min_speed_kmh),
-        ];
+        return [hit('impossible_travel', replayed ? travel.action : travel.new_session_action, 'principal', 'geo_speed_kmh', Math.round(f.value), f.threshold)];
       },
     },
     {
@@ -86,63 +185,45 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
       name: 'enumeration',
       needs: ['denied_1h_log', 'distinct_objects_1h_log'],
       enabled: config.enumeration.enabled,
-      evaluate: (x) => {
-        const denied = count(x.feature('denied_1h_log'));
-        const objects = count(x.feature('distinct_objects_1h_log'));
-        if (denied < config.enumeration.min_denied || objects < config.enumeration.min_objects) return [];
-        return [hit('enumeration', config.enumeration.action, 'principal', 'denied_1h', denied, config.enumeration.min_denied)];
+      evaluate: (x, learned) => {
+        const f = firing('enumeration', x, learned);
+        return f ? [hit('enumeration', config.enumeration.action, 'principal', 'denied_1h', f.value, f.threshold)] : [];
       },
     },
     {
       name: 'velocity',
       needs: ['req_1m_log'],
       enabled: config.velocity.enabled,
-      evaluate: (x) => {
-        const perMinute = count(x.feature('req_1m_log'));
-        if (perMinute <= config.velocity.max_per_minute) return [];
-        return [hit('velocity', config.velocity.action, 'principal', 'req_1m', perMinute, config.velocity.max_per_minute)];
+      evaluate: (x, learned) => {
+        const f = firing('velocity', x, learned);
+        return f ? [hit('velocity', config.velocity.action, 'principal', 'req_1m', f.value, f.threshold)] : [];
       },
     },
     {
       name: 'sustained_activity',
       needs: ['active_minutes_1h'],
       enabled: config.sustained_activity.enabled,
-      evaluate: (x) => {
-        const minutes = x.feature('active_minutes_1h') ?? 0;
-        if (minutes < config.sustained_activity.min_active_minutes) return [];
-        return [
-          hit('sustained_activity', config.sustained_activity.action, 'principal', 'active_minutes_1h', minutes, config.sustained_activity.min_active_minutes),
-        ];
+      evaluate: (x, learned) => {
+        const f = firing('sustained_activity', x, learned);
+        return f ? [hit('sustained_activity', config.sustained_activity.action, 'principal', 'active_minutes_1h', f.value, f.threshold)] : [];
       },
     },
     {
       name: 'payment_anomaly',
       needs: ['tx_conjunction'],
       enabled: config.payment_anomaly.enabled,
-      evaluate: (x) => {
-        const c = x.feature('tx_conjunction') ?? 0;
-        if (c < config.payment_anomaly.min_conjunction) return [];
-        return [
-          hit(
-            'payment_anomaly',
-            config.payment_anomaly.action,
-            'principal',
-            'tx_conjunction',
-            Math.round(c * 100) / 100,
-            config.payment_anomaly.min_conjunction,
-          ),
-        ];
+      evaluate: (x, learned) => {
+        const f = firing('payment_anomaly', x, learned);
+        return f ? [hit('payment_anomaly', config.payment_anomaly.action, 'principal', 'tx_conjunction', Math.round(f.value * 100) / 100, f.threshold)] : [];
       },
     },
     {
       name: 'stuffing_success',
       needs: ['success_after_failures_log'],
       enabled: stuffed.enabled,
-      evaluate: (x) => {
-        // The feature forgives the first failure (a typo): it counts the ones beyond it.
-        const failures = count(x.feature('success_after_failures_log')) + FORGIVEN_LOGIN_FAILURES;
-        if (failures < stuffed.min_failures) return [];
-        return [hit('stuffing_success', stuffed.action, 'principal', 'failures_before_success', failures, stuffed.min_failures)];
+      evaluate: (x, learned) => {
+        const f = firing('stuffing_success', x, learned);
+        return f ? [hit('stuffing_success', stuffed.action, 'principal', 'failures_before_success', f.value, f.threshold)] : [];
       },
     },
     {

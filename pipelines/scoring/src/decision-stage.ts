@@ -59,7 +59,13 @@ export function decideRecords(
 
 function decision(o: Pick<DecisionStageOptions, 'policy'>, f: FeatureRecord, ctx: RequestContext, v: Verdict, dryRun: boolean, decidedAt: number): Decision {
   const principal: Principal = f.ids ?? { client_ip: '' };
-  const d = o.policy.decide({ v: f.v, ctx, ids: principal, model: { score: v.score, action: v.action, scores: v.scores, reasons: v.reasons } });
+  const d = o.policy.decide({
+    v: f.v,
+    ctx,
+    ids: principal,
+    model: { score: v.score, action: v.action, scores: v.scores, reasons: v.reasons },
+    learned: v.rules,
+  });
   return {
     ts: f.ts,
     decided_at: decidedAt,

@@ -5,6 +5,8 @@ import type { Action, ModelBundle, Reason, Rows } from '@vigil/bundle';
 
 export interface Verdict {
   bundle: string;
+  /** The bundle's learned rule thresholds (shared, never copied per row): the policy raises its rules to them. */
+  rules: Readonly<Record<string, number>>;
   score: number;
   action: Action | 'allow';
   scores: { iforest: number; autoencoder: number };
@@ -79,6 +81,7 @@ export class BundleScorer {
       const action = bundle.action(score, thresholds?.[i]);
       out.push({
         bundle: bundle.id,
+        rules: bundle.ruleThresholds,
         score,
         action,
         scores: { iforest: scored.iforest[i] as number, autoencoder: scored.autoencoder[i] as number },

@@ -2,7 +2,9 @@
 // a seeded reservoir with one principal in five held out, then the models. What `vigil train` runs, and the benches.
 import type { Adapter } from '@vigil/adapters';
 import { trainBundle } from '@vigil/bundle';
-import type { FeatureExtractor } from '@vigil/features';
+import { principalKey } from '@vigil/events';
+import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
+import { type PolicyConfig, policyConfigSchema, RuleThresholdFitter } from '@vigil/policy';
 import { type LogFeaturesResult, logFeatures } from './log-features.js';
 import { TrainingSample } from './training-sample.js';
 
@@ -13,6 +15,10 @@ export interface TrainOnLogOptions {
   maxRows: number;
   seed: number;
   extractor?: FeatureExtractor;
+  /** The policy whose rule thresholds are fitted on the log (default: the default policy). */
+  policy?: PolicyConfig;
+  /** Target false-positive rates per principal-day of rules, by action (default DEFAULT_RULE_TARGETS). */
+  ruleTargets?: Record<string, number>;
   onProgress?: (read: number, total: number, rowsSeen: number) => void;
   /** Called once the log is read, before the models train. */
   onRead?: (read: LogFeaturesResult) => void;
@@ -21,15 +27,22 @@ export interface TrainOnLogOptions {
 
 export async function trainOnLog(o: TrainOnLogOptions): Promise<{ read: LogFeaturesResult } & Awaited<ReturnType<typeof trainBundle>>> {
   const sample = new TrainingSample({ maxRows: o.maxRows, holdoutShare: 0.2, seed: o.seed });
+  const extractor = o.extractor ?? FeatureExtractor.standard(MmdbGeoLookup.bundled());
+  // Every request of the log (not only the sampled ones) feeds the rules' fit: tail rates need every principal-day.
+  const rules = new RuleThresholdFitter((o.policy ?? policyConfigSchema.parse({})).rules, extractor.names, o.ruleTargets);
   const read = await logFeatures({
     adapter: o.adapter,
     input: o.input,
     boundMs: o.boundMs,
-    ...(o.extractor ? { extractor: o.extractor } : {}),
-    onRows: (rows) => sample.add(rows),
+    extractor,
+    onRows: (rows) => {
+      sample.add(rows);
+      for (const row of rows) rules.add(row.vector, principalKey(row.event), row.event.ts);
+    },
     ...(o.onProgress ? { onProgress: (done: number, total: number) => o.onProgress?.(done, total, sample.rowsSeen) } : {}),
   });
   o.onRead?.(read);
-  const trained = await trainBundle(sample.finish(read.schema), { seed: o.seed, ...(o.onStage ? { onProgress: o.onStage } : {}) });
+  const ruleThresholds = rules.finish();
+  const trained = await trainBundle(sample.finish(read.schema), { seed: o.seed, ruleThresholds, ...(o.onStage ? { onProgress: o.onStage } : {}) });
   return { read, ...trained };
 }

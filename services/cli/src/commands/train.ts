@@ -63,6 +63,7 @@ export async function train(args: {
   const { bundle, summary } = result;
   await bundle.save(args.out);
   const pct = (x: number) => `${(x * 100).toFixed(3)} %`;
+  const round = (x: number) => String(Math.round(x * 100) / 100);
   const lines = [
     `bundle ${summary.bundleId} → ${args.out}`,
     `rows: ${result.read.events.toLocaleString('en')} events read, ${summary.rows.toLocaleString('en')} sampled — ${summary.fitRows.toLocaleString('en')} to fit, ${summary.holdoutRows.toLocaleString('en')} held out (${summary.holdoutPrincipalDays.toLocaleString('en')} principal-days of principals the models never saw)`,
@@ -75,6 +76,16 @@ export async function train(args: {
       return t.resolved
         ? line
         : `${line}\n           (too few held-out principal-days to measure ${pct(t.target_principal_day_fpr)}: need ${Math.ceil(1 / t.target_principal_day_fpr).toLocaleString('en')}; the threshold sits at the highest held-out score — train on more traffic)`;
+    }),
+    'rules (thresholds fitted on this traffic for a target false-positive rate per principal-day; the configured constant is the floor):',
+    ...(bundle.manifest.rule_thresholds ?? []).map((r) => {
+      const from =
+        r.source === 'fitted'
+          ? `fitted (constant ${r.prior})`
+          : r.fitted === undefined
+            ? 'constant (too few principal-days to fit)'
+            : `constant (fit ${round(r.fitted)})`;
+      return `  ${r.rule.padEnd(18)} ${r.parameter} ${round(r.threshold)} — ${from}; target ${pct(r.target_principal_day_fpr)} (${r.action}) → held out: ${pct(r.holdout_fpr)} per principal-day (≤ ${pct(r.holdout_fpr_upper95)} at 95 %)`;
     }),
     `took ${((Date.now() - started) / 1000).toFixed(1)} s`,
   ];

@@ -1,0 +1,130 @@
+// Fitting rule thresholds on the user's own benign traffic. Each learnable rule (rules.ts, RULE_STATISTICS) states its
+// threshold as a target false-positive rate per principal-day for its action; `vigil train` streams every request of
+// the training log through here. Per principal-day the highest value of each rule's statistic is kept; principals are
+// split by a hash of their key — four in five fit the threshold, one in five (principals it never saw) measure the
+// rate it gives. The fitted threshold lets at most target × principal-days of the fit set fire; the configured
+// constant stays the floor (a rule never fires below it). Where the fit set is too small to show the target rate
+// (1 / target principal-days and more are needed) the rule keeps its constant, and the summary says so.
+import { unitHash } from '@vigil/events';
+import type { PolicyConfig } from './config.js';
+import { effectiveThreshold, fires, LEARNABLE_RULES, type LearnableRule, RULE_STATISTICS, type RuleInput } from './rules.js';
+
+/** Default targets per action: enforcement that stops a customer is budgeted far tighter than a challenge or an alert. */
+export const DEFAULT_RULE_TARGETS: Record<string, number> = { revoke: 0.0001, throttle: 0.0001, step_up: 0.001, alert: 0.002 };
+
+export interface RuleThresholdFit {
+  rule: LearnableRule;
+  /** The config key of the constant (prior and floor). */
+  parameter: string;
+  action: string;
+  target_principal_day_fpr: number;
+  prior: number;
+  /** The value the fit set asks for; undefined when it had too few principal-days to show the target rate. */
+  fitted?: number;
+  /** What the rule compares with: the larger of prior and fitted. */
+  threshold: number;
+  source: 'fitted' | 'prior';
+  fit_principal_days: number;
+  holdout_principal_days: number;
+  /** Share of held-out principal-days on which the rule fires at `threshold`, and a 95 % upper bound of it (Wilson). */
+  holdout_fpr: number;
+  holdout_fpr_upper95: number;
+}
+
+const HOLDOUT_SHARE = 0.2;
+
+export class RuleThresholdFitter {
+  /** principal-day → the highest statistic per learnable rule (NaN: the rule could not fire that day). */
+  private readonly days = new Map<string, { holdout: boolean; max: Float64Array }>();
+  private readonly index: Map<string, number>;
+
+  constructor(
+    private readonly config: PolicyConfig['rules'],
+    featureNames: readonly string[],
+    private readonly targets: Record<string, number> = DEFAULT_RULE_TARGETS,
+  ) {
+    this.index = new Map(featureNames.map((n, i) => [n, i]));
+  }
+
+  /** One benign request: its feature vector, its principal's key and its event time. */
+  add(vector: ArrayLike<number>, principal: string, ts: number): void {
+    const key = `${principal}|${Math.floor(ts / 86_400_000)}`;
+    let day = this.days.get(key);
+    if (!day) {
+      day = { holdout: unitHash(principal) < HOLDOUT_SHARE, max: new Float64Array(LEARNABLE_RULES.length).fill(Number.NaN) };
+      this.days.set(key, day);
+    }
+    const x: Pick<RuleInput, 'feature'> = {
+      feature: (name) => {
+        const i = this.index.get(name);
+        return i === undefined ? undefined : (vector[i] as number);
+      },
+    };
+    for (let r = 0; r < LEARNABLE_RULES.length; r++) {
+      const value = RULE_STATISTICS[LEARNABLE_RULES[r] as LearnableRule].of(x, this.config);
+      if (value === undefined) continue;
+      const current = day.max[r] as number;
+      if (Number.isNaN(current) || value > current) day.max[r] = value;
+    }
+  }
+
+  finish(): RuleThresholdFit[] {
+    const fit: Float64Array[] = [];
+    const held: Float64Array[] = [];
+    for (const d of this.days.values()) (d.holdout ? held : fit).push(d.max);
+    return LEARNABLE_RULES.map((rule, r) => {
+      const stat = RULE_STATISTICS[rule];
+      const action = (this.config[rule] as { action: string }).action;
+      const target = this.targets[action] ?? DEFAULT_RULE_TARGETS.alert ?? 0.002;
+      const prior = stat.prior(this.config);
+      const values = fit.map((m) => m[r] as number).filter((v) => !Number.isNaN(v));
+      values.sort((a, b) => b - a);
+      // At most `allowed` fit principal-days may fire; the threshold sits just past the next one.
+      const allowed = Math.floor(target * fit.length);
+      let fitted: number | undefined;
+      if (fit.length * target >= 1) {
+        const at = values[allowed];
+        if (at !== undefined) fitted = stat.fires === 'above' ? at : stat.integer ? Math.floor(at) + 1 : nextUp(at);
+      }
+      const threshold = effectiveThreshold(rule, this.config, fitted === undefined ? {} : { [rule]: fitted });
+      const over = held.filter((m) => {
+        const v = m[r] as number;
+        return !Number.isNaN(v) && fires(stat, v, threshold);
+      }).length;
+      const rate = held.length === 0 ? 0 : over / held.length;
+      return {
+        rule,
+        parameter: stat.parameter,
+        action,
+        target_principal_day_fpr: target,
+        prior,
+        ...(fitted !== undefined ? { fitted } : {}),
+        threshold,
+        source: fitted !== undefined && fitted > prior ? 'fitted' : 'prior',
+        fit_principal_days: fit.length,
+        holdout_principal_days: held.length,
+        holdout_fpr: rate,
+        holdout_fpr_upper95: wilsonUpper(over, held.length),
+      } satisfies RuleThresholdFit;
+    });
+  }
+}
+
+/** The smallest float above x (for continuous statistics: "at least" must exclude x itself). */
+function nextUp(x: number): number {
+  return x + Math.max(Math.abs(x) * 1e-9, 1e-9);
+}
+
+/** The upper end of the 95 % Wilson score interval of a proportion (k of n). */
+export function wilsonUpper(k: number, n: number): number {
+  if (n === 0) return 1;
+  const z = 1.959964;
+  const p = k / n;
+  const z2 = z * z;
+  return Math.min(1, (p + z2 / (2 * n) + z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n));
+}
+
+/** The learned thresholds a bundle carries, as the policy reads them: only the fitted ones above their prior. */
+export function learnedThresholds(fits: readonly Pick<RuleThresholdFit, 'rule' | 'threshold' | 'source'>[]): Record<string, number> {
+  return Object.fromEntries(fits.filter((f) => f.source === 'fitted').map((f) => [f.rule, f.threshold]));
+}
