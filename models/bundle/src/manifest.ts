@@ -66,6 +66,7 @@ export const manifestSchema = z.object({
         source: z.enum(['fitted', 'prior']),
         fit_principal_days: z.number().int(),
         holdout_principal_days: z.number().int(),
+        resolved: z.boolean(),
         holdout_fpr: z.number(),
         holdout_fpr_upper95: z.number(),
       }),

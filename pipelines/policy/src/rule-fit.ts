@@ -3,8 +3,11 @@
 // the training log through here. Per principal-day the highest value of each rule's statistic is kept; principals are
 // split by a hash of their key — four in five fit the threshold, one in five (principals it never saw) measure the
 // rate it gives. The fitted threshold lets at most target × principal-days of the fit set fire; the configured
-// constant stays the floor (a rule never fires below it). Where the fit set is too small to show the target rate
-// (1 / target principal-days and more are needed) the rule keeps its constant, and the summary says so.
+// constant stays the floor (a rule never fires below it). A fit set smaller than 1 / target principal-days cannot show
+// the target rate: the threshold then sits just past the highest benign principal-day (no training day would fire),
+// `resolved` is false and the held-out rate with its upper bound says what that gives. Under MIN_PRINCIPAL_DAYS the
+// rule keeps its constant. The price of fitting on traffic nobody labelled: an attack inside the training log raises
+// its rule's threshold to itself — train on days you believe clean, and label what you find.
 import { unitHash } from '@vigil/events';
 import type { PolicyConfig } from './config.js';
 import { effectiveThreshold, fires, LEARNABLE_RULES, type LearnableRule, RULE_STATISTICS, type RuleInput } from './rules.js';
@@ -26,12 +29,16 @@ export interface RuleThresholdFit {
   source: 'fitted' | 'prior';
   fit_principal_days: number;
   holdout_principal_days: number;
+  /** Whether the fit set (at least 1 / target principal-days) could show the target rate at all. */
+  resolved: boolean;
   /** Share of held-out principal-days on which the rule fires at `threshold`, and a 95 % upper bound of it (Wilson). */
   holdout_fpr: number;
   holdout_fpr_upper95: number;
 }
 
 const HOLDOUT_SHARE = 0.2;
+/** Fewer fit principal-days than this fit nothing: the rule keeps its constant. */
+export const MIN_PRINCIPAL_DAYS = 200;
 
 export class RuleThresholdFitter {
   /** principal-day → the highest statistic per learnable rule (NaN: the rule could not fire that day). */
@@ -82,7 +89,7 @@ export class RuleThresholdFitter {
       // At most `allowed` fit principal-days may fire; the threshold sits just past the next one.
       const allowed = Math.floor(target * fit.length);
       let fitted: number | undefined;
-      if (fit.length * target >= 1) {
+      if (fit.length >= MIN_PRINCIPAL_DAYS) {
         const at = values[allowed];
         if (at !== undefined) fitted = stat.fires === 'above' ? at : stat.integer ? Math.floor(at) + 1 : nextUp(at);
       }
@@ -103,6 +110,7 @@ export class RuleThresholdFitter {
         source: fitted !== undefined && fitted > prior ? 'fitted' : 'prior',
         fit_principal_days: fit.length,
         holdout_principal_days: held.length,
+        resolved: fit.length * target >= 1,
         holdout_fpr: rate,
         holdout_fpr_upper95: wilsonUpper(over, held.length),
       } satisfies RuleThresholdFit;

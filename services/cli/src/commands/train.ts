@@ -85,7 +85,8 @@ export async function train(args: {
           : r.fitted === undefined
             ? 'constant (too few principal-days to fit)'
             : `constant (fit ${round(r.fitted)})`;
-      return `  ${r.rule.padEnd(18)} ${r.parameter} ${round(r.threshold)} — ${from}; target ${pct(r.target_principal_day_fpr)} (${r.action}) → held out: ${pct(r.holdout_fpr)} per principal-day (≤ ${pct(r.holdout_fpr_upper95)} at 95 %)`;
+      const note = r.resolved ? '' : ` — ${r.fit_principal_days} principal-days cannot show the target: past the highest benign day`;
+      return `  ${r.rule.padEnd(18)} ${r.parameter} ${round(r.threshold)} — ${from}; target ${pct(r.target_principal_day_fpr)} (${r.action}) → held out: ${pct(r.holdout_fpr)} per principal-day (≤ ${pct(r.holdout_fpr_upper95)} at 95 %)${note}`;
     }),
     `took ${((Date.now() - started) / 1000).toFixed(1)} s`,
   ];
