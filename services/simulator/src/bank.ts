@@ -31,7 +31,48 @@ export interface BankOptions {
   homeCountry?: string;
   /** The home country's offset from UTC, hours: the daily rhythm follows local time. */
   utcOffsetHours?: number;
+  /** The population's shape (defaults: DEFAULT_POPULATION, the bank the default bundle was trained on). */
+  population?: Partial<PopulationShape>;
 }
+
+/**
+ * What differs between one bank's customers and another's: how many are businesses and how they pay their staff, how
+ * many bank from a phone on a carrier network (whose addresses geolocate all over the country), travel or use a VPN,
+ * what they pay in which currency. `vigil`'s constants must hold on all of them (npm run bench:quality --populations).
+ */
+export interface PopulationShape {
+  businessShare: number;
+  /** Employees per business (payees paid in a payroll run), inclusive range. */
+  payrollSize: [number, number];
+  /** Milliseconds between a payroll run's payments, inclusive range. */
+  payrollGapMs: [number, number];
+  /** Days between a business's payroll runs (undefined: one run in the first two days). */
+  payrollEveryDays: number | undefined;
+  /** Share of app sessions that leave through the carrier's network (the rest: home broadband). */
+  carrierUse: number;
+  /** Networks in each carrier's address pool (more: more cities per customer). */
+  carrierNetworks: number;
+  travelShare: number;
+  vpnShare: number;
+  currency: string;
+  /** Payment amounts relative to the default bank's. */
+  amountScale: number;
+}
+
+export const DEFAULT_POPULATION: PopulationShape = {
+  businessShare: 0.03,
+  payrollSize: [8, 60],
+  payrollGapMs: [800, 4000],
+  payrollEveryDays: undefined,
+  carrierUse: 0.75,
+  carrierNetworks: 40,
+  travelShare: 0.04,
+  vpnShare: 0.03,
+  currency: 'GBP',
+  amountScale: 1,
+};
+
+const shapeOf = (o: BankOptions): PopulationShape => ({ ...DEFAULT_POPULATION, ...o.population });
 
 /** Requests per customer per day the bank simulator produces on average (measured over two days of 5,000 customers). */
 export const BANK_REQUESTS_PER_CUSTOMER_DAY = 25;
@@ -87,15 +128,17 @@ export function bankCustomers(options: BankOptions): Customer[] {
   const home = options.homeCountry ?? 'GB';
   const places = findPlaces(options.geo, seeded(options.seed ^ 0x91ace5), home, Math.max(60, Math.ceil(options.customers / 25)));
   // Three carriers, each a pool of CGNAT networks spread over the country.
-  const carriers = [0, 1, 2].map((k) => places.home.filter((_, i) => i % 3 === k).slice(0, 40));
+  const shape = shapeOf(options);
+  const carriers = [0, 1, 2].map((k) => places.home.filter((_, i) => i % 3 === k).slice(0, shape.carrierNetworks));
   const rng = seeded(options.seed ^ 0xc057);
-  return Array.from({ length: options.customers }, (_, i) => makeCustomer(i, rng, options, places, carriers));
+  return Array.from({ length: options.customers }, (_, i) => makeCustomer(i, rng, options, shape, places, carriers));
 }
 
 export function* generateBank(options: BankOptions): Generator<SimRequest> {
   const rng = seeded(options.seed);
   const offset = (options.utcOffsetHours ?? 0) * HOUR;
   const customers = bankCustomers(options);
+  const shape = shapeOf(options);
 
   // Equal times come out in the order they were scheduled, so runs repeat exactly.
   let seq = 0;
@@ -129,8 +172,12 @@ export function* generateBank(options: BankOptions): Generator<SimRequest> {
     }
     const c = p.session as Customer;
     const payroll = c.payrollAt === p.ts;
-    const requests = payroll ? payrollSession(c, p.ts, rng, id) : session(c, p.ts, rng, id);
+    const requests = payroll ? payrollSession(c, p.ts, rng, id, shape) : session(c, p.ts, rng, id, shape);
     for (const r of requests) if (r.ts >= options.start) agenda.push({ ts: r.ts, request: r });
+    if (payroll && shape.payrollEveryDays !== undefined) {
+      c.payrollAt = p.ts + shape.payrollEveryDays * DAY;
+      agenda.push({ ts: c.payrollAt, session: c });
+    }
     if (!payroll) {
       const end = requests.length > 0 ? (requests[requests.length - 1] as SimRequest).ts : p.ts;
       agenda.push({ ts: nextSession(c, end + 60_000), session: c });
@@ -138,17 +185,17 @@ export function* generateBank(options: BankOptions): Generator<SimRequest> {
   }
 }
 
-function makeCustomer(i: number, rng: Rng, o: BankOptions, places: Places, carriers: Net[][]): Customer {
-  const business = rng.chance(0.03);
+function makeCustomer(i: number, rng: Rng, o: BankOptions, shape: PopulationShape, places: Places, carriers: Net[][]): Customer {
+  const business = rng.chance(shape.businessShare);
   const hasApp = business ? rng.chance(0.3) : rng.chance(0.8);
   const hasBrowser = !hasApp || rng.chance(business ? 1 : 0.35);
-  const travels = !business && rng.chance(0.04);
-  const vpn = !business && !travels && rng.chance(0.03);
+  const travels = !business && rng.chance(shape.travelShare);
+  const vpn = !business && !travels && rng.chance(shape.vpnShare);
   const homeNet = rng.pick(places.home);
-  const habitual = Math.round(15 + 300 * rng.next() ** 2);
-  const payees = Array.from({ length: business ? rng.int(8, 60) : rng.int(2, 6) }, () => ({
+  const habitual = Math.round((15 + 300 * rng.next() ** 2) * shape.amountScale);
+  const payees = Array.from({ length: business ? rng.int(shape.payrollSize[0], shape.payrollSize[1]) : rng.int(2, 6) }, () => ({
     id: `payee-${rng.hex(8)}`,
-    amount: business ? 1500 + rng.int(0, 3000) : Math.round(habitual * (0.5 + rng.next())),
+    amount: business ? Math.round((1500 + rng.int(0, 3000)) * shape.amountScale) : Math.round(habitual * (0.5 + rng.next())),
   }));
   let trip: Customer['trip'];
   if (travels) {
@@ -184,7 +231,7 @@ function makeCustomer(i: number, rng: Rng, o: BankOptions, places: Places, carri
 }
 
 /** Where and on what the customer banks at `t`; undefined while in the air. */
-function whereabouts(c: Customer, t: number, rng: Rng): { ip: string; agent: string; app: boolean } | undefined {
+function whereabouts(c: Customer, t: number, rng: Rng, shape: PopulationShape): { ip: string; agent: string; app: boolean } | undefined {
   if (c.trip && t >= c.trip.depart && t < c.trip.land) return undefined;
   const app = c.appAgent !== undefined && (c.browser === undefined || rng.chance(0.7));
   const agent = (app ? c.appAgent : c.browser) as string;
@@ -193,7 +240,7 @@ function whereabouts(c: Customer, t: number, rng: Rng): { ip: string; agent: str
     const roaming = app && c.carrier && rng.chance(0.4);
     return { ip: roaming ? host(rng.pick(c.carrier as Net[]), rng) : host(rng.pick(c.trip.nets), rng), agent, app };
   }
-  if (app && c.carrier && rng.chance(0.75)) return { ip: host(rng.pick(c.carrier), rng), agent, app };
+  if (app && c.carrier && rng.chance(shape.carrierUse)) return { ip: host(rng.pick(c.carrier), rng), agent, app };
   if (c.vpnExit && rng.chance(0.5)) return { ip: c.vpnExit, agent, app };
   return { ip: c.homeIp, agent, app };
 }
@@ -204,8 +251,8 @@ function stamper(c: Customer, ip: string, agent: string, rng: Rng, id: () => str
   return (ts: number) => ({ ts, requestId: id(), clientIp: ip, userAgent: agent, latencyMs: rng.int(8, 140), bytesIn: rng.int(minBytesIn, 600), who });
 }
 
-function session(c: Customer, t: number, rng: Rng, id: () => string): SimRequest[] {
-  const at = whereabouts(c, t, rng);
+function session(c: Customer, t: number, rng: Rng, id: () => string, shape: PopulationShape): SimRequest[] {
+  const at = whereabouts(c, t, rng, shape);
   if (!at) return [];
   const out: SimRequest[] = [];
   const base = stamper(c, at.ip, at.agent, rng, id, 80);
@@ -250,7 +297,7 @@ function session(c: Customer, t: number, rng: Rng, id: () => string): SimRequest
     } else if (roll < 0.8) {
       call({ method: 'GET', uri: '/v1/payees', status: 200, bytesOut: rng.int(400, 2500) });
     } else if (roll < (c.business ? 0.95 : 0.86)) {
-      call({ method: 'POST', uri: '/v1/payments', status: 201, bytesOut: 250, tx: payment(c, rng) });
+      call({ method: 'POST', uri: '/v1/payments', status: 201, bytesOut: 250, tx: payment(c, rng, shape.currency) });
     } else {
       call({ method: 'GET', uri: '/v1/accounts', status: 200, bytesOut: rng.int(500, 1500) });
     }
@@ -259,7 +306,7 @@ function session(c: Customer, t: number, rng: Rng, id: () => string): SimRequest
 }
 
 /** A payment as the customer habitually makes it: mostly known payees and amounts, sometimes not. */
-function payment(c: Customer, rng: Rng): NonNullable<SimRequest['tx']> {
+function payment(c: Customer, rng: Rng, currency: string): NonNullable<SimRequest['tx']> {
   const roll = rng.next();
   let payee: Payee;
   let amount: number;
@@ -273,11 +320,11 @@ function payment(c: Customer, rng: Rng): NonNullable<SimRequest['tx']> {
     payee = { id: `payee-${rng.hex(8)}`, amount };
     c.payees.push(payee);
   }
-  return { amount: Math.round(amount * 100) / 100, currency: 'GBP', payee_id: payee.id, account_id: c.accounts[0] as string };
+  return { amount: Math.round(amount * 100) / 100, currency, payee_id: payee.id, account_id: c.accounts[0] as string };
 }
 
 /** A business paying its staff: one login, then a payment per employee a few seconds apart, each its usual salary. */
-function payrollSession(c: Customer, t: number, rng: Rng, id: () => string): SimRequest[] {
+function payrollSession(c: Customer, t: number, rng: Rng, id: () => string, shape: PopulationShape): SimRequest[] {
   const fresh = issueToken(rng, c.sub, t, { clientId: c.clientId, ttlS: 900 });
   c.token = fresh.token;
   c.claims = fresh.claims;
@@ -288,7 +335,7 @@ function payrollSession(c: Customer, t: number, rng: Rng, id: () => string): Sim
   let ts = t + rng.int(2000, 8000);
   out.push({ ...base(ts), method: 'GET', uri: `/v1/accounts/${c.accounts[0]}`, status: 200, bytesOut: 700, token: fresh.token, claims: fresh.claims });
   for (const employee of c.payees) {
-    ts += rng.int(800, 4000);
+    ts += rng.int(shape.payrollGapMs[0], shape.payrollGapMs[1]);
     out.push({
       ...base(ts),
       method: 'POST',
@@ -297,7 +344,7 @@ function payrollSession(c: Customer, t: number, rng: Rng, id: () => string): Sim
       bytesOut: 250,
       token: fresh.token,
       claims: fresh.claims,
-      tx: { amount: employee.amount, currency: 'GBP', payee_id: employee.id, account_id: c.accounts[0] as string },
+      tx: { amount: employee.amount, currency: shape.currency, payee_id: employee.id, account_id: c.accounts[0] as string },
     });
   }
   return out;
