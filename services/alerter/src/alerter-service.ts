@@ -172,20 +172,24 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
     concurrency: config.retry.concurrency,
   });
 
-  // The retry worker: each queued message in order (per incident, by partition) until delivered, refused or out of
-  // budget; the offset commits once its outcome (audit row, dead letter) is durable.
+  // The retry workers, one consumer per receiver: a consumer fetches for all its partitions at once, so a message
+  // waiting out one receiver's outage in a shared consumer would hold back every other receiver's queue. Each takes
+  // its queued messages in order (per incident, by partition) until delivered, refused or out of budget; the offset
+  // commits once the outcome (audit row, dead letter) is durable.
   const webhookTargets = new Map(config.receivers.map((r) => [r.name, target(r, secretsFrom(r.secret_env, env))]));
-  const retrySource = new KafkaSource(
-    kafka,
-    {
-      ...config.consumer,
-      group_id: `${config.consumer.group_id}.retry`,
-      topics: config.receivers.map((r) => retryTopic(r.name)),
-      from_beginning: true,
-      // Each receiver's queue on its own: a message waiting out one receiver's outage holds back no other receiver.
-      partitions_consumed_concurrently: Math.max(1, config.receivers.length) * config.topics.partitions,
-    },
-    { poison: deadLetterPoisonWriter('alerter_retry', poisonSink) },
+  const retrySources = config.receivers.map(
+    (r) =>
+      new KafkaSource(
+        kafka,
+        {
+          ...config.consumer,
+          group_id: `${config.consumer.group_id}.retry.${r.name}`,
+          topics: [retryTopic(r.name)],
+          from_beginning: true,
+          partitions_consumed_concurrently: config.topics.partitions,
+        },
+        { poison: deadLetterPoisonWriter('alerter_retry', poisonSink) },
+      ),
   );
   const retryWork = new BackgroundWrites();
   const retryHandler = ackWhenSettled(
@@ -218,7 +222,7 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
   // Deliveries are done when the work resolves; dead letters and audit rows follow, the offset commits after them.
   const handle = (fn: Parameters<typeof ackWhenSettled>[0]) => ackWhenSettled(fn, () => alerter.settled());
   const done = [
-    ...(config.receivers.length > 0 ? [retrySource.run(retryHandler)] : []),
+    ...retrySources.map((source) => source.run(retryHandler)),
     decisions.run(
       handle(async (records, poison) => {
         counters.recordsIn('alerter', records.length);
@@ -320,7 +324,7 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
     clearInterval(closer);
     await decisions.stop();
     await revocations?.stop();
-    await retrySource.stop();
+    await Promise.allSettled(retrySources.map((source) => source.stop()));
     await alerter.flushDue().catch(() => undefined);
     await dlq.close().catch(() => undefined);
     await poisonSink.close().catch(() => undefined);
