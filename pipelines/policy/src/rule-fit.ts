@@ -4,9 +4,10 @@
 // split by a hash of their key — four in five fit the threshold, one in five (principals it never saw) measure the
 // rate it gives. The fitted threshold lets at most target × principal-days of the fit set fire; the configured
 // constant stays the floor (a rule never fires below it). A fit set smaller than 1 / target principal-days cannot show
-// the target rate: the threshold then sits just past the highest benign principal-day (no training day would fire),
-// `resolved` is false and the held-out rate with its upper bound says what that gives. Under MIN_PRINCIPAL_DAYS the
-// rule keeps its constant. The price of fitting on traffic nobody labelled: an attack inside the training log raises
+// the target rate: the threshold then sits just past the highest benign principal-day (no training day would fire) but
+// at most UNRESOLVED_MAX_LIFT times the constant — one outlying day (a VPN user's exits at 50,000 km/h) must not switch
+// a rule off on evidence the log cannot give — and `resolved` is false; the held-out rate with its upper bound says
+// what that gives. Under MIN_PRINCIPAL_DAYS the rule keeps its constant. The price of fitting on traffic nobody labelled: an attack inside the training log raises
 // its rule's threshold to itself — train on days you believe clean, and label what you find.
 import { unitHash } from '@vigil/events';
 import type { PolicyConfig } from './config.js';
@@ -39,6 +40,8 @@ export interface RuleThresholdFit {
 const HOLDOUT_SHARE = 0.2;
 /** Fewer fit principal-days than this fit nothing: the rule keeps its constant. */
 export const MIN_PRINCIPAL_DAYS = 200;
+/** A fit the log cannot resolve raises a constant at most this many times. */
+export const UNRESOLVED_MAX_LIFT = 3;
 
 export class RuleThresholdFitter {
   /** principal-day → the highest statistic per learnable rule (NaN: the rule could not fire that day). */
@@ -92,6 +95,7 @@ export class RuleThresholdFitter {
       if (fit.length >= MIN_PRINCIPAL_DAYS) {
         const at = values[allowed];
         if (at !== undefined) fitted = stat.fires === 'above' ? at : stat.integer ? Math.floor(at) + 1 : nextUp(at);
+        if (fitted !== undefined && fit.length * target < 1) fitted = Math.min(fitted, prior * UNRESOLVED_MAX_LIFT);
       }
       const threshold = effectiveThreshold(rule, this.config, fitted === undefined ? {} : { [rule]: fitted });
       const over = held.filter((m) => {
