@@ -84,7 +84,12 @@ export class RuleThresholdFitter {
     for (const d of this.days.values()) (d.holdout ? held : fit).push(d.max);
     return LEARNABLE_RULES.map((rule, r) => {
       const stat = RULE_STATISTICS[rule];
-      const action = (this.config[rule] as { action: string }).action;
+      // A rule that takes a weaker action unless a second signal holds (impossible travel revokes only a token
+      // already used from another network, else steps up) is fitted at the weaker action's budget: the threshold gates
+      // both, and the second signal is what earns the stronger one.
+      const rc = this.config[rule] as { action: string; new_session_action?: string };
+      const actions = [rc.action, ...(rc.new_session_action ? [rc.new_session_action] : [])];
+      const action = actions.reduce((weakest, a) => ((this.targets[a] ?? 0) > (this.targets[weakest] ?? 0) ? a : weakest));
       const target = this.targets[action] ?? DEFAULT_RULE_TARGETS.alert ?? 0.002;
       const prior = stat.prior(this.config);
       const values = fit.map((m) => m[r] as number).filter((v) => !Number.isNaN(v));
