@@ -5,7 +5,8 @@
 // With --populations, the same over five differently shaped populations (business share, payroll size and rhythm,
 // carrier use, travel and VPN rates, amounts and currencies, quiet and busy days), each trained on its own benign
 // days with no constant changed between them, and a robustness table; the last stdout line is one JSON object.
-// Run: npm run bench:quality [-- --customers N --per-family N --populations]
+// Run: npm run bench:quality [-- --customers N --per-family N --populations [--constants]] (--constants: the
+// hand-set rule constants alone, for comparison).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,8 @@ const TRAIN_DAYS = flag('--train-days', 2);
 const EVAL_DAYS = flag('--days', 1);
 const PER_FAMILY = flag('--per-family', 10);
 const POPULATIONS = process.argv.includes('--populations');
+/** Compare: the hand-set rule constants only, the bundle's fitted rule thresholds ignored. */
+const CONSTANTS = process.argv.includes('--constants');
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const pepper = { version: 1, secret: 'quality-pepper-0123456789abcdef0123456789' };
@@ -70,6 +73,7 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
     seed: 0,
   });
   const trainSeconds = (performance.now() - trainStarted) / 1000;
+  if (CONSTANTS) (bundle.manifest as { rule_thresholds?: unknown }).rule_thresholds = undefined;
 
   // 2. Another population (seed 202): a first day that only warms the detector's state up (a detector in production
   // has weeks of history: who travels, who uses a VPN, who pays whom), then the evaluated days with attacks woven in.

@@ -22,6 +22,16 @@ export function poisonDetail(err: unknown): string {
   return err instanceof InvalidRecordError ? err.message : 'the stage failed on this record';
 }
 
+/** Decodes a record, or sets it aside as poison (with the decoder's reason) and returns undefined. */
+export function decodeOrPoison<T>(record: SourceRecord, decode: (value: Buffer) => T, poison: (record: SourceRecord, detail: string) => void): T | undefined {
+  try {
+    return decode(record.value);
+  } catch (err) {
+    poison(record, poisonDetail(err));
+    return undefined;
+  }
+}
+
 export function poisonDeadLetter(stage: string, p: Poisoned): DeadLetter {
   const source: DeadLetter['source'] = {};
   const at = p.record.position;

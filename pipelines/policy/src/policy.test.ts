@@ -235,7 +235,12 @@ describe('rule thresholds learned from benign traffic', () => {
 
   it('raises a constant at most threefold on evidence the log cannot resolve (one outlying day)', () => {
     const fitter = new RuleThresholdFitter(config().rules, NAMES);
-    for (let p = 0; p < 3000; p++) fitter.add(NAMES.map((n) => (n === 'req_1m_log' ? log(p === 7 ? 5000 : 20) : 0)), `sub:p${p}`, 0);
+    for (let p = 0; p < 3000; p++)
+      fitter.add(
+        NAMES.map((n) => (n === 'req_1m_log' ? log(p === 7 ? 5000 : 20) : 0)),
+        `sub:p${p}`,
+        0,
+      );
     const velocity = fitter.finish().find((f) => f.rule === 'velocity');
     expect(velocity).toMatchObject({ resolved: false, source: 'fitted', threshold: 180 });
   });

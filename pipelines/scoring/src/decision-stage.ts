@@ -4,7 +4,7 @@
 // asked). Shadow verdicts go to their own sink, marked dry-run: recorded, never acted on. A batch is acknowledged
 // when its decisions are durable. Records of another feature schema than the active bundle's are skipped and
 // counted, never scored at the wrong positions.
-import { poisonDetail, type Sink, type SinkRecord, type SourceBatch } from '@vigil/connectors';
+import { decodeOrPoison, type Sink, type SinkRecord, type SourceBatch } from '@vigil/connectors';
 import type { Decision, Principal } from '@vigil/events';
 import { decodeFeatureRecord, type FeatureRecord, type GeoLookup } from '@vigil/features';
 import type { DecisionPolicy, RequestContext, Thresholds } from '@vigil/policy';
@@ -94,13 +94,8 @@ export function createDecisionHandler(o: DecisionStageOptions): (batch: SourceBa
     counters.recordsIn('decisions', batch.records.length);
     const features: FeatureRecord[] = [];
     for (const r of batch.records) {
-      let f: FeatureRecord;
-      try {
-        f = decodeFeatureRecord(r.value);
-      } catch (err) {
-        batch.poison(r, poisonDetail(err));
-        continue;
-      }
+      const f = decodeOrPoison(r, decodeFeatureRecord, (record, detail) => batch.poison(record, detail));
+      if (!f) continue;
       if (f.schema !== o.schemaHash()) {
         counters.skipped('decisions', 'schema_mismatch');
         continue;

@@ -27,14 +27,14 @@ import {
   createKafka,
   DEFAULT_RETRY,
   deadLetterPoisonWriter,
+  decodeOrPoison,
   ensureTopics,
   KafkaSink,
   KafkaSource,
   migrate,
-  poisonDetail,
   withRetry,
 } from '@vigil/connectors';
-import { decodeEnforcement, type Enforcement } from '@vigil/enforcement';
+import { decodeEnforcement } from '@vigil/enforcement';
 import { type Decision, decodeDecision, type DeadLetter as PoisonLetter } from '@vigil/events';
 import { logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
 import { pipelineCounters } from '@vigil/telemetry';
@@ -195,13 +195,8 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
   const retryHandler = ackWhenSettled(
     async (records, poison) => {
       for (const r of records) {
-        let item: RetryItem;
-        try {
-          item = decodeRetryItem(r.value);
-        } catch (err) {
-          poison(r, poisonDetail(err));
-          continue;
-        }
+        const item = decodeOrPoison(r, decodeRetryItem, poison);
+        if (!item) continue;
         const t = webhookTargets.get(item.receiver);
         const result: DeliveryResult = t
           ? await deliverQueued(t, item, { budgetMs: config.retry.budget_ms })
@@ -228,11 +223,8 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
         counters.recordsIn('alerter', records.length);
         const decisions: Decision[] = [];
         for (const r of records) {
-          try {
-            decisions.push(decodeDecision(r.value));
-          } catch (err) {
-            poison(r, poisonDetail(err));
-          }
+          const d = decodeOrPoison(r, decodeDecision, poison);
+          if (d) decisions.push(d);
         }
         await alerter.handle(decisions);
       }),
@@ -256,14 +248,8 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
         handle(async (records, poison) => {
           for (const r of records) {
             if (r.value.length === 0) continue; // a tombstone: lifted or expired
-            let e: Enforcement;
-            try {
-              e = decodeEnforcement(r.value);
-            } catch (err) {
-              poison(r, poisonDetail(err));
-              continue;
-            }
-            if (e.action === 'revoke') await alerter.revoked(e);
+            const e = decodeOrPoison(r, decodeEnforcement, poison);
+            if (e?.action === 'revoke') await alerter.revoked(e);
           }
         }),
       ),

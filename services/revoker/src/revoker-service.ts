@@ -11,11 +11,11 @@ import {
   createKafka,
   DEFAULT_RETRY,
   deadLetterPoisonWriter,
+  decodeOrPoison,
   ensureTopics,
   KafkaSink,
   KafkaSource,
   migrate,
-  poisonDetail,
   withRetry,
 } from '@vigil/connectors';
 import {
@@ -170,14 +170,8 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
       async (records, poison) => {
         counters.recordsIn('revoker', records.length);
         for (const r of records) {
-          let decision: Decision;
-          try {
-            decision = decodeDecision(r.value);
-          } catch (err) {
-            poison(r, poisonDetail(err));
-            continue;
-          }
-          await revoker.handle(decision);
+          const decision = decodeOrPoison(r, decodeDecision, poison);
+          if (decision) await revoker.handle(decision);
         }
         // Gateways are done here; the audit rows follow in the background and the offset commits once they are durable.
       },

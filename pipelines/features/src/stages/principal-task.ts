@@ -13,23 +13,13 @@
 // at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source positions) is
 // checkpointed by the KafkaStatefulProcessor running the task.
 import type { SinkRecord, SourceRecord } from '@vigil/connectors';
-import { type AccessEvent, decodeAccessEvent, type Principal, principalKey } from '@vigil/events';
+import { decodeAccessEvent, type Principal, principalKey } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole, entityKeys } from '../features/roles.js';
 import { decodeState, encodeState } from '../state/checkpoint.js';
 import type { FeatureRow } from '../stream.js';
-import {
-  decodeEntityPart,
-  type EntityPart,
-  type FeatureRecord,
-  KIND_HEADER,
-  PART_KIND,
-  type RequestContext,
-  requestContext,
-  traceHeaders,
-  vectorValues,
-} from './records.js';
+import { decodeEntityPart, type FeatureRecord, KIND_HEADER, PART_KIND, type RequestContext, requestContext, traceHeaders, vectorValues } from './records.js';
 import { StreamTask, type StreamTaskOptions } from './stream-task.js';
 
 export type { FeatureRecord } from './records.js';
@@ -88,26 +78,15 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     const out: SinkRecord<FeatureRecord>[] = [];
     for (const record of records) {
       if (record.headers[KIND_HEADER] === PART_KIND) {
-        let part: EntityPart;
-        try {
-          part = decodeEntityPart(record.value, this.roles);
-        } catch (err) {
-          this.poison(record, err);
-          continue;
-        }
+        const part = this.decode(record, (value) => decodeEntityPart(value, this.roles));
+        if (!part) continue;
         const join = this.join(part.ts, part.request_id, record.key?.toString() ?? '', {});
         join.parts[part.role] = part.v;
         this.settle(join, out);
         continue;
       }
-      let event: AccessEvent;
-      try {
-        event = decodeAccessEvent(record.value);
-      } catch (err) {
-        this.poison(record, err);
-        continue;
-      }
-      if (this.dedup.isDuplicate(record.headers)) continue;
+      const event = this.decode(record, decodeAccessEvent);
+      if (!event || this.dedup.isDuplicate(record.headers)) continue;
       this.push(event, traceHeaders(record.headers), out);
     }
     this.evictOverCap(out);

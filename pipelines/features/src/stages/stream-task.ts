@@ -7,8 +7,8 @@
 // quiet partition releases what it holds `boundMs` after the last arrival instead of waiting for more traffic. The
 // price: an event arriving later than that (in wall time) behind a released one counts as late, so a live run can
 // then differ from a replay of the same log — which pure event time never does within the bound.
-import type { SinkRecord, SourceRecord, StatefulTask } from '@vigil/connectors';
-import { type AccessEvent, InvalidRecordError } from '@vigil/events';
+import { decodeOrPoison, type SinkRecord, type SourceRecord, type StatefulTask } from '@vigil/connectors';
+import type { AccessEvent } from '@vigil/events';
 import type { FeatureExtractor } from '../extractor.js';
 import type { Role } from '../features/roles.js';
 import { type FeatureRow, FeatureStream } from '../stream.js';
@@ -72,9 +72,9 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
 
   private poisoned: { record: SourceRecord; detail: string }[] = [];
 
-  /** Sets a record aside as poison (see @vigil/connectors' poison.ts): the processor dead-letters it. */
-  protected poison(record: SourceRecord, err: unknown): void {
-    this.poisoned.push({ record, detail: err instanceof InvalidRecordError ? err.message : 'the stage failed on this record' });
+  /** Decodes a record, or sets it aside as poison (see @vigil/connectors' poison.ts) for the processor to dead-letter. */
+  protected decode<V>(record: SourceRecord, decode: (value: Buffer) => V): V | undefined {
+    return decodeOrPoison(record, decode, (r, detail) => this.poisoned.push({ record: r, detail }));
   }
 
   drainPoison(): { record: SourceRecord; detail: string }[] {

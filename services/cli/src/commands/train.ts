@@ -83,7 +83,9 @@ export async function train(args: {
         r.source === 'fitted'
           ? `fitted (constant ${r.prior})`
           : r.fitted === undefined
-            ? 'constant (too few principal-days to fit)'
+            ? r.fit_principal_days < 200
+              ? 'constant (too few principal-days to fit)'
+              : 'constant (no benign principal-day met its conditions)'
             : `constant (fit ${round(r.fitted)})`;
       const note = r.resolved ? '' : ` — ${r.fit_principal_days} principal-days cannot show the target: past the highest benign day`;
       return `  ${r.rule.padEnd(18)} ${r.parameter} ${round(r.threshold)} — ${from}; target ${pct(r.target_principal_day_fpr)} (${r.action}) → held out: ${pct(r.holdout_fpr)} per principal-day (≤ ${pct(r.holdout_fpr_upper95)} at 95 %)${note}`;
