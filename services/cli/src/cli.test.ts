@@ -54,8 +54,13 @@ describe('vigil CLI', () => {
   }, 180_000);
 
   it('checks a config: valid example exits 0, a bad override exits 2 with the fix', async () => {
-    expect((await vigil(['config', 'check', EXAMPLE])).status).toBe(0);
-    const bad = await vigil(['config', 'check', EXAMPLE], { VIGIL_KAFKA__BROKERS: 'no-port' });
+    // The example's pepper is a published placeholder: refused until the operator sets their own.
+    const placeholder = await vigil(['config', 'check', EXAMPLE]);
+    expect(placeholder.status).toBe(2);
+    expect(placeholder.stderr).toMatch(/published placeholder — set VIGIL_PEPPER__SECRET/);
+    const own = { VIGIL_PEPPER__SECRET: 'an-operators-own-pepper-0123456789abcdef' };
+    expect((await vigil(['config', 'check', EXAMPLE], own)).status).toBe(0);
+    const bad = await vigil(['config', 'check', EXAMPLE], { ...own, VIGIL_KAFKA__BROKERS: 'no-port' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/kafka\.brokers\.0: a broker is host:port/);
     expect((await vigil(['config', 'check', '--service', 'revoker', REVOKER_EXAMPLE])).status).toBe(0);
@@ -75,7 +80,8 @@ describe('vigil CLI', () => {
     }
     // The detector's takes its pepper from the environment, as docker-compose.yml sets it.
     const composeDetector = fileURLToPath(new URL('../../../config/compose/detector.yaml', import.meta.url));
-    expect((await vigil(['config', 'check', composeDetector], { VIGIL_PEPPER__SECRET: 'compose-demo-pepper-replace-me-0123456789' })).status).toBe(0);
+    expect((await vigil(['config', 'check', composeDetector], own)).status).toBe(0);
+    expect((await vigil(['config', 'check', composeDetector])).status).toBe(2);
     const badAlerter = join(mkdtempSync(join(tmpdir(), 'vigil-alerter-')), 'alerter.yaml');
     writeFileSync(badAlerter, 'kafka:\n  brokers: [localhost:9092]\nreceivers:\n  - { name: soc, url: "http://soc:8080/hook", secret_env: VIGIL_X }\n');
     const unsigned = await vigil(['config', 'check', '--service', 'alerter', badAlerter]);

@@ -19,8 +19,9 @@ const problems = (raw: unknown) => {
 };
 
 describe('detector config', () => {
-  it('accepts the shipped example and fills defaults', () => {
-    const config = loadConfig(detectorConfigSchema, EXAMPLE, {}, lintDetectorConfig);
+  it('accepts the shipped example once the operator sets their own pepper, and fills defaults', () => {
+    expect(() => loadConfig(detectorConfigSchema, EXAMPLE, {}, lintDetectorConfig)).toThrow(ConfigError);
+    const config = loadConfig(detectorConfigSchema, EXAMPLE, { VIGIL_PEPPER__SECRET: 'an-operators-own-pepper-0123456789abcdef' }, lintDetectorConfig);
     expect(config.consumer.group_id).toBe('vigil-detector');
     expect(Object.isFrozen(config.kafka)).toBe(true);
   });
@@ -39,6 +40,9 @@ describe('detector config', () => {
   it('says how to fix a missing or weak pepper', () => {
     expect(problems({ ...minimal, pepper: undefined })[0]).toMatch(/^pepper: .*VIGIL_PEPPER/);
     expect(problems({ ...minimal, pepper: { secret: 'short' } })[0]).toMatch(/openssl rand -hex 32/);
+    for (const published of ['change-me-change-me-change-me-change-me', 'compose-demo-pepper-replace-me-0123456789']) {
+      expect(problems({ ...minimal, pepper: { secret: published } })[0]).toMatch(/published placeholder/);
+    }
   });
 
   it('refuses a consumer that would read its own output', () => {

@@ -4,6 +4,7 @@ import { clickhouseConfigSchema, kafkaConnectionSchema, kafkaConsumerSchema } fr
 import { DEAD_LETTER_ORIGINAL_MODES, GATEWAY_FORMATS } from '@vigil/events';
 import { parseEncryptionKey } from '@vigil/ingest';
 import { lintPolicyConfig, policyConfigSchema } from '@vigil/policy';
+import { pepperSecretSchema } from '@vigil/runtime';
 import { z } from 'zod';
 
 export const detectorConfigSchema = z
@@ -17,10 +18,7 @@ export const detectorConfigSchema = z
     pepper: z
       .strictObject({
         version: z.number().int().min(1).default(1).describe('Written into fingerprints ("v1:…"); bump on rotation.'),
-        secret: z
-          .string()
-          .min(32, 'the pepper secret must be at least 32 characters — generate one with `openssl rand -hex 32`')
-          .describe('HMAC key for token fingerprints. Set it through VIGIL_PEPPER__SECRET.'),
+        secret: pepperSecretSchema.describe('HMAC key for token fingerprints. Set it through VIGIL_PEPPER__SECRET.'),
       })
       .describe('Key of the token fingerprints.'),
     kafka: kafkaConnectionSchema,

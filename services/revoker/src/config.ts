@@ -2,6 +2,7 @@
 // come from it; every key can be overridden by environment variable (VIGIL_…, see @vigil/runtime).
 import { clickhouseConfigSchema, kafkaConnectionSchema, kafkaConsumerSchema } from '@vigil/connectors';
 import { TARGET_KINDS } from '@vigil/enforcement';
+import { pepperSecretSchema } from '@vigil/runtime';
 import { z } from 'zod';
 
 const mapPath = z.string().min(1);
@@ -136,7 +137,7 @@ export const revokerConfigSchema = z
     pepper: z
       .strictObject({
         version: z.number().int().min(1).default(1),
-        secret: z.string().min(32, 'the pepper secret must be at least 32 characters — the detector’s, from VIGIL_PEPPER__SECRET'),
+        secret: pepperSecretSchema.describe('The detector’s pepper, from VIGIL_PEPPER__SECRET.'),
       })
       .optional()
       .describe('The detector’s fingerprint pepper: lets the check endpoint match tokens revoked by fingerprint.'),

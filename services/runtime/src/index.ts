@@ -5,5 +5,6 @@ export { applyEnvOverrides, ConfigError, loadConfig, parseConfig } from './confi
 export type { OpsServer } from './http.js';
 export { startOpsServer } from './http.js';
 export { logEvent, onShutdown, retryReporter, runUntilDone } from './lifecycle.js';
+export { pepperProblem, pepperSecretSchema } from './pepper.js';
 export type { Tracing } from './tracing.js';
 export { installTracing } from './tracing.js';
