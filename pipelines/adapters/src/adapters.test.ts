@@ -201,7 +201,7 @@ describe('envoy', () => {
 
 describe('haproxy', () => {
   const haproxy = adapterFor('haproxy', { pepper: TEST_PEPPER });
-  it('maps the README log-format record', () => {
+  it('maps the docs/gateways.md log-format record', () => {
     const e = event(
       haproxy.parse(
         '{"ts":1764320400123,"client_ip":"198.51.100.4","client_port":40522,"frontend":"fe_api","backend":"be_bank","method":"GET","uri":"/v1/accounts/acc-7f3a9c21","status":200,"bytes_read":410,"bytes_uploaded":97,"ta_ms":8,"request_id":"0a1b:2c","user_agent":"curl/8","auth":{"sub":"cust-1","jti":"-","token_fingerprint":"-"}}',
@@ -244,8 +244,8 @@ describe('canonical', () => {
   });
 });
 
-describe('haproxy, real 2.6 output of the README log-format', () => {
-  // Captured from Debian's HAProxy 2.6 running the README's configuration (testing/haproxy-2.6-real.jsonl): one
+describe('haproxy, real 2.6 output of the docs/gateways.md log-format', () => {
+  // Captured from Debian's HAProxy 2.6 running the configuration in docs/gateways.md (testing/haproxy-2.6-real.jsonl): one
   // request with a bearer JWT, one without. The gateway computed the fingerprint with the same pepper.
   const token =
     'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjdXN0LTkiLCJqdGkiOiJqLTc3Iiwic2lkIjoiczEiLCJpYXQiOjE3NjQzMjAwMDAsImV4cCI6MTc2NDMyMzYwMCwiY2xpZW50X2lkIjoiYXBwIn0.c2ln';

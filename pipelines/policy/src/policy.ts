@@ -1,5 +1,5 @@
 // The decision policy: one function turns a request's calibrated model score and its rule hits into one action about
-// one entity, with reasons. How they combine (the README's "how rules and models combine"):
+// one entity, with reasons. How they combine (docs/policy.md):
 //
 // 1. The model's action is the strongest one whose threshold the calibrated score exceeds — the bundle's thresholds,
 //    overridden per route class by `policy.thresholds` (see `thresholdsFor`). It is about the principal. On a login

@@ -9,7 +9,7 @@ import { z } from 'zod';
 
 export const detectorConfigSchema = z
   .strictObject({
-    format: z.enum(GATEWAY_FORMATS).describe('Log format on the input topics (see the README for the gateway config that produces it).'),
+    format: z.enum(GATEWAY_FORMATS).describe('Log format on the input topics (docs/gateways.md: the gateway config that produces it).'),
     topic_formats: z
       .record(z.string().min(1), z.enum(GATEWAY_FORMATS))
       .default({})

@@ -269,7 +269,7 @@ export function compact<T extends object>(o: T): T {
   return out;
 }
 
-/** Fields the README's gateway configs add to any format: claims logged by the gateway, a login username, a payment. */
+/** Fields the gateway configs of docs/gateways.md add to any format: claims logged by the gateway, a login username, a payment. */
 export const customFieldShapes = () => ({
   auth: gatewayClaimsSchema,
   username: looseString,

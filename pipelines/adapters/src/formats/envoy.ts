@@ -1,5 +1,5 @@
 // Envoy's JSON access log (json_format / typed_json_format). Keys are whatever the operator configured, so this
-// reads Envoy Gateway's default keys and the names the README's recommended format uses: start_time, method,
+// reads Envoy Gateway's default keys and the names the recommended format in docs/gateways.md uses: start_time, method,
 // x-envoy-origin-path|path, response_code, duration, bytes_received, bytes_sent, downstream_remote_address
 // (Envoy resolves X-Forwarded-For into it when xff_num_trusted_hops is set), x-request-id, user-agent, :authority,
 // upstream_cluster, and optionally authorization (raw), the claim keys of the recommended format, and tx.

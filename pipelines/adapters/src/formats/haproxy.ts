@@ -1,4 +1,4 @@
-// HAProxy JSON logs written by the log-format the README gives (HAProxy 2.x: strings escaped with json(utf8s)),
+// HAProxy JSON logs written by the log-format docs/gateways.md gives (HAProxy 2.x: strings escaped with json(utf8s)),
 // and by HAProxy 3.x log profiles (`%{+json}o` with named items). Time: `ts` (epoch ms, from date(0,ms)) or the
 // accept date (%tr / request_date, "06/Feb/2009:12:14:14.655"). The request line or method + uri.
 import { z } from 'zod';

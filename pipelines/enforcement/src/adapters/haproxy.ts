@@ -1,5 +1,5 @@
 // HAProxy through its Runtime API (the stats socket, `level admin`): one map per (action, identifier kind), checked by
-// the gateway's ACLs on every request (README, "HAProxy"). A map entry takes effect on the next request, no reload.
+// the gateway's ACLs on every request (docs/gateways.md, "HAProxy"). A map entry takes effect on the next request, no reload.
 // - Values: a subject's entry holds its cut-off (tokens with iat below it are refused); every other entry holds its
 //   expiry in epoch seconds, which the ACL compares with `date`, so an entry vigil has not pruned yet cannot
 //   outlive its time.

@@ -25,7 +25,7 @@ import {
 import { defaultBundleDir } from './default-bundle.js';
 import { DEMO_PEPPER } from './pepper.js';
 
-/** The demo's gateway: enforcement lands in memory (the real adapters are HAProxy, Redis, HTTP — see the README). */
+/** The demo's gateway: enforcement lands in memory (the real adapters are HAProxy, Redis, HTTP — see docs/enforcement.md). */
 class MemoryGateway implements GatewayAdapter {
   readonly name = 'memory';
   readonly listed = new Map<string, Enforcement>();
