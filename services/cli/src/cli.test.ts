@@ -80,8 +80,14 @@ describe('vigil CLI', () => {
     }
     // The detector's takes its pepper from the environment, as docker-compose.yml sets it.
     const composeDetector = fileURLToPath(new URL('../../../config/compose/detector.yaml', import.meta.url));
-    expect((await vigil(['config', 'check', composeDetector], own)).status).toBe(0);
-    expect((await vigil(['config', 'check', composeDetector])).status).toBe(2);
+    // It names the bundle by its path inside the container: checked here with the repository's copy.
+    const bundle = fileURLToPath(new URL('../../../models/bundles/default', import.meta.url));
+    expect((await vigil(['config', 'check', composeDetector], { ...own, VIGIL_SCORING__BUNDLE: bundle })).status).toBe(0);
+    expect((await vigil(['config', 'check', composeDetector], own)).stderr).toMatch(/scoring\.bundle: \/app\/models\/bundles\/default is not a directory/);
+    expect((await vigil(['config', 'check', composeDetector], { VIGIL_SCORING__BUNDLE: bundle })).status).toBe(2);
+    // Without --service, the file's keys say which service it is for.
+    expect((await vigil(['config', 'check', REVOKER_EXAMPLE])).stdout).toMatch(/valid revoker config/);
+    expect((await vigil(['config', 'check', alerter])).stdout).toMatch(/valid alerter config/);
     const badAlerter = join(mkdtempSync(join(tmpdir(), 'vigil-alerter-')), 'alerter.yaml');
     writeFileSync(badAlerter, 'kafka:\n  brokers: [localhost:9092]\nreceivers:\n  - { name: soc, url: "http://soc:8080/hook", secret_env: VIGIL_X }\n');
     const unsigned = await vigil(['config', 'check', '--service', 'alerter', badAlerter]);

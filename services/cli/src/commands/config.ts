@@ -1,9 +1,14 @@
-// `vigil config check [--service S] FILE` and `vigil config schema [--service S]`: S is detector (the default),
-// revoker or alerter — each service's schema is data, so both commands come from it.
+// `vigil config check [--service S] FILE` and `vigil config schema [--service S]`: S is detector, revoker or alerter
+// — each service's schema is data, so both commands come from it. Without --service, check tells the service by the
+// file's keys; it also checks that the files a config names (bundle, GeoIP database, OpenAPI document, keys) exist.
+
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { alerterConfigSchema, lintAlerterConfig } from '@vigil/alerter';
 import { detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
 import { lintRevokerConfig, revokerConfigSchema } from '@vigil/revoker';
 import { ConfigError, type Lint, loadConfig } from '@vigil/runtime';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 // biome-ignore lint/suspicious/noExplicitAny: each service pairs its own schema with its own lint
@@ -19,16 +24,64 @@ function service(name: string | undefined) {
   return s;
 }
 
+/** Keys only one service's config has: how `config check` tells which schema a file is for. */
+const REVOKER_KEYS = ['adapters', 'enforce', 'caps', 'allowlist', 'ttl', 'check', 'prune_interval_ms', 'resync_check_ms'];
+const ALERTER_KEYS = ['receivers', 'caep', 'labels', 'incident_window_ms', 'retry'];
+
+/** The service a config file is for, by its top-level keys (detector when nothing says otherwise). */
+export function inferService(file: string): string {
+  let keys: string[] = [];
+  try {
+    const raw = parseYaml(readFileSync(file, 'utf8')) as unknown;
+    if (raw && typeof raw === 'object') keys = Object.keys(raw);
+  } catch {
+    return 'detector'; // loadConfig says what is wrong with the file
+  }
+  if (keys.some((k) => REVOKER_KEYS.includes(k))) return 'revoker';
+  if (keys.some((k) => ALERTER_KEYS.includes(k))) return 'alerter';
+  return 'detector';
+}
+
+/** Files a valid config names that are not there (checked where `config check` runs, like the service would). */
+function missingFiles(name: string, config: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const file = (key: string, path: unknown, what: string) => {
+    if (typeof path === 'string' && !existsSync(path)) problems.push(`${key}: ${path} does not exist — ${what}`);
+  };
+  if (name === 'detector') {
+    const scoring = config.scoring as { bundle?: string; shadow_bundle?: string };
+    for (const [key, dir] of [
+      ['scoring.bundle', scoring.bundle],
+      ['scoring.shadow_bundle', scoring.shadow_bundle],
+    ] as const) {
+      if (dir === undefined) continue;
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) problems.push(`${key}: ${dir} is not a directory — point it at one \`vigil train --out\` wrote`);
+      else if (!existsSync(join(dir, 'manifest.json'))) problems.push(`${key}: ${dir} has no manifest.json — is it a bundle written by \`vigil train\`?`);
+    }
+    file('features.geoip', (config.features as { geoip?: string }).geoip, 'the path of a MaxMind GeoIP2/GeoLite2 City .mmdb');
+    file('adapter.openapi', (config.adapter as { openapi?: string }).openapi, "the path of your API's OpenAPI document");
+  }
+  if (name === 'alerter') {
+    for (const [i, c] of ((config.caep as { private_key_file?: string }[]) ?? []).entries()) {
+      file(`caep.${i}.private_key_file`, c.private_key_file, 'the PEM key that signs the SETs');
+    }
+  }
+  return problems;
+}
+
 export function configCheck(file: string | undefined, name?: string): number {
-  const s = service(name);
-  if (!s) return 2;
   if (file === undefined) {
     process.stderr.write('usage: vigil config check [--service detector|revoker|alerter] FILE\n');
     return 2;
   }
+  const chosen = name ?? inferService(file);
+  const s = service(chosen);
+  if (!s) return 2;
   try {
-    loadConfig(s.schema, file, process.env, s.lint);
-    process.stdout.write(`${file}: valid\n`);
+    const config = loadConfig(s.schema, file, process.env, s.lint) as Record<string, unknown>;
+    const missing = missingFiles(chosen, config);
+    if (missing.length > 0) throw new ConfigError(missing);
+    process.stdout.write(`${file}: valid ${chosen} config\n`);
     return 0;
   } catch (err) {
     if (err instanceof ConfigError) {
