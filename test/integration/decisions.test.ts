@@ -149,9 +149,9 @@ describe('decision stage on Kafka', () => {
     expect(reasons.every((r, i) => close(r.value, (r0[i] as Decision['reasons'][number]).value))).toBe(true);
     const text = vigilCli(['explain', explained.request_id, '--config', configFile]).stdout;
     expect(text).toContain(`${explained.action.toUpperCase()} principal — dry run`);
-    // A rule's reason (rule:<name>:<evidence>) reads "rule <name>:<evidence>" in the text.
+    // A rule's reason (rule:<name>:<evidence>) reads "rule <name>: <evidence in words> …"; a model's names its feature.
     const lead = explained.reasons[0]?.feature as string;
-    expect(text).toContain(lead.startsWith('rule:') ? `rule ${lead.slice('rule:'.length)}` : lead);
+    expect(text).toContain(lead.startsWith('rule:') ? `rule ${lead.split(':')[1]}: ` : `[${lead}]`);
 
     // Hot swap: a second bundle, written elsewhere and renamed into place.
     trainTestBundle(dir, join(dir, 'next'), PEPPER, 1);

@@ -83,6 +83,26 @@ export async function explain(
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+const WINDOWS: Record<string, string> = { '1m': 'in the last minute', '10m': 'in the last 10 minutes', '1h': 'in the last hour', '24h': 'in the last day' };
+
+/**
+ * A feature as people read it: counts and speeds are stored as log1p(x) for the models — shown here as x again —
+ * with the unit and window its name carries (geo_speed_kmh_log 9.12 → "geo speed 9,140 km/h").
+ */
+export function human(feature: string): { label: string; show: (value: number) => string } {
+  const logged = feature.endsWith('_log');
+  let name = logged ? feature.slice(0, -4) : feature;
+  let unit = '';
+  if (name.endsWith('_kmh')) {
+    name = name.slice(0, -4);
+    unit = ' km/h';
+  }
+  const window = /_(1m|10m|1h|24h)$/.exec(name);
+  if (window) name = name.slice(0, -window[0].length);
+  const label = `${name.replace(/_/g, ' ')}${window ? ` ${WINDOWS[window[1] as string]}` : ''}`;
+  return { label, show: (v: number) => `${num(logged ? Math.expm1(v) : v)}${unit}` };
+}
 const num = (x: number) => (Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en') : Number(x.toPrecision(4)).toString());
 
 export function render(d: Decision, shadow: boolean): string {
@@ -103,11 +123,15 @@ export function render(d: Decision, shadow: boolean): string {
       : []),
     `  principal ${ids || '(none)'}`,
     d.reasons.length > 0 ? '  why:' : '  why: no reasons recorded (allow decisions carry none)',
-    ...d.reasons.map((r, i) =>
-      r.feature.startsWith('rule:')
-        ? `    ${i + 1}. rule ${r.feature.slice(5)} = ${num(r.value)} (threshold ${num(r.baseline)})`
-        : `    ${i + 1}. ${r.feature} = ${num(r.value)} (usual ${num(r.baseline)}; ${Math.round(r.contribution * 100)} % of the model's score)`,
-    ),
+    ...d.reasons.map((r, i) => {
+      if (r.feature.startsWith('rule:')) {
+        const [rule, statistic = ''] = r.feature.slice(5).split(':');
+        const h = human(statistic);
+        return `    ${i + 1}. rule ${rule}: ${h.label} ${h.show(r.value)} — at or past its threshold ${h.show(r.baseline)}`;
+      }
+      const h = human(r.feature);
+      return `    ${i + 1}. ${h.label} ${h.show(r.value)} (usual ${h.show(r.baseline)}; ${Math.round(r.contribution * 100)} % of the model's score)  [${r.feature}]`;
+    }),
   ];
   return `${lines.join('\n')}\n`;
 }
