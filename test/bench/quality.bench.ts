@@ -162,7 +162,10 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
       throttle: per1000(perAction.throttle ?? 0),
       revoke: per1000(perAction.revoke ?? 0),
     },
-    rules: (bundle.manifest.rule_thresholds ?? []).filter((r) => r.source === 'fitted').map((r) => `${r.rule} ${Math.round(r.threshold * 100) / 100}`),
+    rules: (bundle.manifest.rule_thresholds ?? []).flatMap((r) => [
+      ...(r.source === 'fitted' ? [`${r.rule} ${Math.round(r.threshold * 100) / 100}`] : []),
+      ...(r.cohorts ?? []).map((c) => `${r.rule}@${c.cohort} ${Math.round(c.threshold * 100) / 100}`),
+    ]),
   };
   if (!verbose) return result;
   const pct = (a: number, b: number) => (b === 0 ? '—' : `${a}/${b} (${((a / b) * 100).toFixed(0)} %)`);

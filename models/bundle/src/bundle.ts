@@ -76,11 +76,19 @@ export class ModelBundle {
     return this.manifest.bundle_id;
   }
 
-  /** The rule thresholds fitted above their constants, by rule (what the policy raises its rules to). */
+  /**
+   * The rule thresholds fitted above their constants, by rule, and each cohort's own as "rule@cohort" (what the policy
+   * raises its rules to).
+   */
   get ruleThresholds(): Readonly<Record<string, number>> {
-    this.learned ??= Object.freeze(
-      Object.fromEntries((this.manifest.rule_thresholds ?? []).filter((r) => r.source === 'fitted').map((r) => [r.rule, r.threshold])),
-    );
+    if (!this.learned) {
+      const out: Record<string, number> = {};
+      for (const r of this.manifest.rule_thresholds ?? []) {
+        if (r.source === 'fitted') out[r.rule] = r.threshold;
+        for (const c of r.cohorts ?? []) out[`${r.rule}@${c.cohort}`] = c.threshold;
+      }
+      this.learned = Object.freeze(out);
+    }
     return this.learned;
   }
 

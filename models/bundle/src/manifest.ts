@@ -69,6 +69,17 @@ export const manifestSchema = z.object({
         resolved: z.boolean(),
         holdout_fpr: z.number(),
         holdout_fpr_upper95: z.number(),
+        cohorts: z
+          .array(
+            z.object({
+              cohort: z.string(),
+              threshold: z.number(),
+              fitted: z.number().optional(),
+              weight: z.number(),
+              fit_principal_days: z.number().int(),
+            }),
+          )
+          .optional(),
       }),
     )
     .optional(),

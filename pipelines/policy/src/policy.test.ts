@@ -245,6 +245,33 @@ describe('rule thresholds learned from benign traffic', () => {
     expect(velocity).toMatchObject({ resolved: false, source: 'fitted', threshold: 180 });
   });
 
+  it('gives a cohort its own threshold, shrunk toward the population’s where its principal-days are few', () => {
+    const fitter = new RuleThresholdFitter(config().rules, NAMES);
+    for (let day = 0; day < 3; day++) {
+      for (let p = 0; p < 4200; p++) {
+        const business = p >= 4000;
+        const perMinute = business ? 90 + ((p * 7 + day * 13) % 61) : 3 + ((p * 11 + day) % 18);
+        const v = NAMES.map((n) => (n === 'req_1m_log' ? log(perMinute) : 0));
+        fitter.add(v, `sub:p${p}`, day * DAY, business ? 'bank-business' : 'bank-retail');
+      }
+    }
+    const velocity = fitter.finish().find((f) => f.rule === 'velocity');
+    // The population's threshold sits past the payroll runs; the retail app's customers never come near them, so
+    // theirs stays at the constant (its own fit, weighted 0.9, pulled up only to the floor).
+    expect(velocity?.threshold).toBeGreaterThanOrEqual(150);
+    const retail = velocity?.cohorts?.find((c) => c.cohort === 'bank-retail');
+    expect(retail).toMatchObject({ threshold: 60 });
+    expect(retail?.weight).toBeGreaterThan(0.8);
+    expect(velocity?.cohorts?.find((c) => c.cohort === 'bank-business')).toBeUndefined();
+    const learned = learnedThresholds(velocity ? [velocity] : []);
+    const p = new DecisionPolicy(config(), NAMES);
+    const at = (perMinute: number, client_id: string) =>
+      p.decide({ ...input({ req_1m_log: log(perMinute) }, { ids: { sub: 'x', client_id } }), learned }).action;
+    expect(at(100, 'bank-retail')).toBe('throttle');
+    expect(at(100, 'bank-business')).toBe('allow');
+    expect(at(100, 'an-unknown-app')).toBe('allow');
+  });
+
   it('keeps the constant when there are too few principal-days to show the target rate', () => {
     const fitter = new RuleThresholdFitter(config().rules, NAMES);
     for (let p = 0; p < 150; p++)

@@ -7,14 +7,28 @@
 // the target rate: the threshold then sits just past the highest benign principal-day (no training day would fire) but
 // at most UNRESOLVED_MAX_LIFT times the constant — one outlying day (a VPN user's exits at 50,000 km/h) must not switch
 // a rule off on evidence the log cannot give — and `resolved` is false; the held-out rate with its upper bound says
-// what that gives. Under MIN_PRINCIPAL_DAYS the rule keeps its constant. The price of fitting on traffic nobody labelled: an attack inside the training log raises
-// its rule's threshold to itself — train on days you believe clean, and label what you find.
+// what that gives. Under MIN_PRINCIPAL_DAYS the rule keeps its constant. Cohorts (the client_id a principal's tokens
+// carry: a bank's business app and its retail app) get their own threshold where it differs, weighted by how well
+// their principal-days can show the target and shrunk toward the population's for the rest. The price of fitting on
+// traffic nobody labelled: an attack inside the training log raises its rule's threshold to itself — train on days
+// you believe clean, and label what you find.
 import { unitHash } from '@vigil/events';
 import type { PolicyConfig } from './config.js';
-import { effectiveThreshold, fires, LEARNABLE_RULES, type LearnableRule, RULE_STATISTICS, type RuleInput } from './rules.js';
+import { effectiveThreshold, fires, LEARNABLE_RULES, type LearnableRule, RULE_STATISTICS, type RuleInput, type RuleStatistic } from './rules.js';
 
 /** Default targets per action: enforcement that stops a customer is budgeted far tighter than a challenge or an alert. */
 export const DEFAULT_RULE_TARGETS: Record<string, number> = { revoke: 0.0001, throttle: 0.0001, step_up: 0.001, alert: 0.002 };
+
+/** A cohort's own threshold (client_id, as the logs reveal it), shrunk toward the population's where it is small. */
+export interface CohortThreshold {
+  cohort: string;
+  threshold: number;
+  /** What the cohort's own principal-days ask for, before shrinkage; undefined when too few to fit. */
+  fitted?: number;
+  /** How much of the cohort's own fit the threshold takes (the rest is the population's): n × target, at most 1. */
+  weight: number;
+  fit_principal_days: number;
+}
 
 export interface RuleThresholdFit {
   rule: LearnableRule;
@@ -32,9 +46,11 @@ export interface RuleThresholdFit {
   holdout_principal_days: number;
   /** Whether the fit set (at least 1 / target principal-days) could show the target rate at all. */
   resolved: boolean;
-  /** Share of held-out principal-days on which the rule fires at `threshold`, and a 95 % upper bound of it (Wilson). */
+  /** Share of held-out principal-days on which the rule fires (at their cohort's threshold), and a 95 % upper bound (Wilson). */
   holdout_fpr: number;
   holdout_fpr_upper95: number;
+  /** Cohorts whose threshold differs from the population's. */
+  cohorts?: CohortThreshold[];
 }
 
 const HOLDOUT_SHARE = 0.2;
@@ -42,10 +58,18 @@ const HOLDOUT_SHARE = 0.2;
 export const MIN_PRINCIPAL_DAYS = 200;
 /** A fit the log cannot resolve raises a constant at most this many times. */
 export const UNRESOLVED_MAX_LIFT = 3;
+/** The cohort of a principal the logs say nothing about. */
+const NO_COHORT = '';
+
+interface Day {
+  holdout: boolean;
+  cohort: string;
+  max: Float64Array;
+}
 
 export class RuleThresholdFitter {
-  /** principal-day → the highest statistic per learnable rule (NaN: the rule could not fire that day). */
-  private readonly days = new Map<string, { holdout: boolean; max: Float64Array }>();
+  /** principal-day → its cohort and the highest statistic per learnable rule (NaN: the rule could not fire that day). */
+  private readonly days = new Map<string, Day>();
   private readonly index: Map<string, number>;
 
   constructor(
@@ -56,12 +80,12 @@ export class RuleThresholdFitter {
     this.index = new Map(featureNames.map((n, i) => [n, i]));
   }
 
-  /** One benign request: its feature vector, its principal's key and its event time. */
-  add(vector: ArrayLike<number>, principal: string, ts: number): void {
+  /** One benign request: its feature vector, its principal's key, its event time and its cohort (client_id). */
+  add(vector: ArrayLike<number>, principal: string, ts: number, cohort?: string): void {
     const key = `${principal}|${Math.floor(ts / 86_400_000)}`;
     let day = this.days.get(key);
     if (!day) {
-      day = { holdout: unitHash(principal) < HOLDOUT_SHARE, max: new Float64Array(LEARNABLE_RULES.length).fill(Number.NaN) };
+      day = { holdout: unitHash(principal) < HOLDOUT_SHARE, cohort: cohort ?? NO_COHORT, max: new Float64Array(LEARNABLE_RULES.length).fill(Number.NaN) };
       this.days.set(key, day);
     }
     const x: Pick<RuleInput, 'feature'> = {
@@ -79,9 +103,10 @@ export class RuleThresholdFitter {
   }
 
   finish(): RuleThresholdFit[] {
-    const fit: Float64Array[] = [];
-    const held: Float64Array[] = [];
-    for (const d of this.days.values()) (d.holdout ? held : fit).push(d.max);
+    const fit: Day[] = [];
+    const held: Day[] = [];
+    for (const d of this.days.values()) (d.holdout ? held : fit).push(d);
+    const cohorts = [...new Set(fit.map((d) => d.cohort))].filter((c) => c !== NO_COHORT).sort();
     return LEARNABLE_RULES.map((rule, r) => {
       const stat = RULE_STATISTICS[rule];
       // A rule that takes a weaker action unless a second signal holds (impossible travel revokes only a token
@@ -92,22 +117,37 @@ export class RuleThresholdFitter {
       const action = actions.reduce((weakest, a) => ((this.targets[a] ?? 0) > (this.targets[weakest] ?? 0) ? a : weakest));
       const target = this.targets[action] ?? DEFAULT_RULE_TARGETS.alert ?? 0.002;
       const prior = stat.prior(this.config);
-      const values = fit.map((m) => m[r] as number).filter((v) => !Number.isNaN(v));
-      values.sort((a, b) => b - a);
-      // At most `allowed` fit principal-days may fire; the threshold sits just past the next one.
-      const allowed = Math.floor(target * fit.length);
-      let fitted: number | undefined;
-      if (fit.length >= MIN_PRINCIPAL_DAYS) {
-        const at = values[allowed];
-        if (at !== undefined) fitted = stat.fires === 'above' ? at : stat.integer ? Math.floor(at) + 1 : nextUp(at);
-        if (fitted !== undefined && fit.length * target < 1) fitted = Math.min(fitted, prior * UNRESOLVED_MAX_LIFT);
-      }
+      const fitted = fitThreshold(
+        stat,
+        prior,
+        target,
+        fit.map((d) => d.max[r] as number),
+      );
       const threshold = effectiveThreshold(rule, this.config, fitted === undefined ? {} : { [rule]: fitted });
-      const over = held.filter((m) => {
-        const v = m[r] as number;
-        return !Number.isNaN(v) && fires(stat, v, threshold);
+      // Each cohort's own fit, weighted by how well its principal-days can show the target (n × target, at most 1)
+      // and shrunk toward the population's for the rest; never below the constant.
+      const byCohort: CohortThreshold[] = [];
+      for (const cohort of cohorts) {
+        const own = fit.filter((d) => d.cohort === cohort);
+        const ownFit = fitThreshold(
+          stat,
+          prior,
+          target,
+          own.map((d) => d.max[r] as number),
+        );
+        if (ownFit === undefined) continue;
+        const weight = Math.min(1, own.length * target);
+        const blended = weight * ownFit + (1 - weight) * (fitted ?? prior);
+        const t = Math.max(prior, blended);
+        if (Math.abs(t - threshold) > 1e-9 * Math.max(1, Math.abs(threshold))) {
+          byCohort.push({ cohort, threshold: t, fitted: ownFit, weight, fit_principal_days: own.length });
+        }
+      }
+      const thresholdOf = (cohort: string) => byCohort.find((c) => c.cohort === cohort)?.threshold ?? threshold;
+      const over = held.filter((d) => {
+        const v = d.max[r] as number;
+        return !Number.isNaN(v) && fires(stat, v, thresholdOf(d.cohort));
       }).length;
-      const rate = held.length === 0 ? 0 : over / held.length;
       return {
         rule,
         parameter: stat.parameter,
@@ -120,11 +160,25 @@ export class RuleThresholdFitter {
         fit_principal_days: fit.length,
         holdout_principal_days: held.length,
         resolved: fit.length * target >= 1,
-        holdout_fpr: rate,
+        holdout_fpr: held.length === 0 ? 0 : over / held.length,
         holdout_fpr_upper95: wilsonUpper(over, held.length),
+        ...(byCohort.length > 0 ? { cohorts: byCohort } : {}),
       } satisfies RuleThresholdFit;
     });
   }
+}
+
+/**
+ * The threshold that lets at most target × n of these principal-days' maxima fire (NaN: could not fire), or undefined
+ * under MIN_PRINCIPAL_DAYS. Past the highest value when n cannot show the target, at most UNRESOLVED_MAX_LIFT × prior.
+ */
+function fitThreshold(stat: RuleStatistic, prior: number, target: number, maxima: number[]): number | undefined {
+  if (maxima.length < MIN_PRINCIPAL_DAYS) return undefined;
+  const values = maxima.filter((v) => !Number.isNaN(v)).sort((a, b) => b - a);
+  const at = values[Math.floor(target * maxima.length)];
+  if (at === undefined) return undefined;
+  const fitted = stat.fires === 'above' ? at : stat.integer ? Math.floor(at) + 1 : nextUp(at);
+  return maxima.length * target < 1 ? Math.min(fitted, prior * UNRESOLVED_MAX_LIFT) : fitted;
 }
 
 /** The smallest float above x (for continuous statistics: "at least" must exclude x itself). */
@@ -141,7 +195,15 @@ export function wilsonUpper(k: number, n: number): number {
   return Math.min(1, (p + z2 / (2 * n) + z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n));
 }
 
-/** The learned thresholds a bundle carries, as the policy reads them: only the fitted ones above their prior. */
-export function learnedThresholds(fits: readonly Pick<RuleThresholdFit, 'rule' | 'threshold' | 'source'>[]): Record<string, number> {
-  return Object.fromEntries(fits.filter((f) => f.source === 'fitted').map((f) => [f.rule, f.threshold]));
+/**
+ * The learned thresholds a bundle carries, as the policy reads them: the fitted ones above their prior by rule, and
+ * each cohort's own as "rule@cohort".
+ */
+export function learnedThresholds(fits: readonly Pick<RuleThresholdFit, 'rule' | 'threshold' | 'source' | 'cohorts'>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of fits) {
+    if (f.source === 'fitted') out[f.rule] = f.threshold;
+    for (const c of f.cohorts ?? []) out[`${f.rule}@${c.cohort}`] = c.threshold;
+  }
+  return out;
 }

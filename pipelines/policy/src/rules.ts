@@ -130,10 +130,13 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
   },
 };
 
-/** The threshold a learnable rule compares with: its constant, raised to the bundle's fitted value where that is higher. */
-export function effectiveThreshold(rule: LearnableRule, config: PolicyConfig['rules'], learned: LearnedThresholds): number {
+/**
+ * The threshold a learnable rule compares with: the bundle's fitted value for the principal's cohort (client_id), or
+ * for the population, where higher than the rule's constant; the constant otherwise.
+ */
+export function effectiveThreshold(rule: LearnableRule, config: PolicyConfig['rules'], learned: LearnedThresholds, cohort?: string): number {
   const prior = RULE_STATISTICS[rule].prior(config);
-  const fitted = learned[rule];
+  const fitted = (cohort === undefined ? undefined : learned[`${rule}@${cohort}`]) ?? learned[rule];
   return fitted !== undefined && fitted > prior ? fitted : prior;
 }
 
@@ -151,7 +154,7 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
     const stat = RULE_STATISTICS[rule];
     const value = stat.of(x, config);
     if (value === undefined) return undefined;
-    const threshold = effectiveThreshold(rule, config, learned);
+    const threshold = effectiveThreshold(rule, config, learned, x.ids.client_id);
     return fires(stat, value, threshold) ? { value, threshold } : undefined;
   };
   return [

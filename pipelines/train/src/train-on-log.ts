@@ -37,7 +37,7 @@ export async function trainOnLog(o: TrainOnLogOptions): Promise<{ read: LogFeatu
     extractor,
     onRows: (rows) => {
       sample.add(rows);
-      for (const row of rows) rules.add(row.vector, principalKey(row.event), row.event.ts);
+      for (const row of rows) rules.add(row.vector, principalKey(row.event), row.event.ts, row.event.principal.client_id);
     },
     ...(o.onProgress ? { onProgress: (done: number, total: number) => o.onProgress?.(done, total, sample.rowsSeen) } : {}),
   });

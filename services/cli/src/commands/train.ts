@@ -88,7 +88,11 @@ export async function train(args: {
               : 'constant (no benign principal-day met its conditions)'
             : `constant (fit ${round(r.fitted)})`;
       const note = r.resolved ? '' : ` — ${r.fit_principal_days} principal-days cannot show the target: past the highest benign day`;
-      return `  ${r.rule.padEnd(18)} ${r.parameter} ${round(r.threshold)} — ${from}; target ${pct(r.target_principal_day_fpr)} (${r.action}) → held out: ${pct(r.holdout_fpr)} per principal-day (≤ ${pct(r.holdout_fpr_upper95)} at 95 %)${note}`;
+      const cohorts = (r.cohorts ?? []).map(
+        (c) =>
+          `\n  ${''.padEnd(18)} cohort ${c.cohort}: ${round(c.threshold)} (its own fit ${round(c.fitted ?? c.threshold)} on ${c.fit_principal_days} principal-days, weight ${round(c.weight)})`,
+      );
+      return `  ${r.rule.padEnd(18)} ${r.parameter} ${round(r.threshold)} — ${from}; target ${pct(r.target_principal_day_fpr)} (${r.action}) → held out: ${pct(r.holdout_fpr)} per principal-day (≤ ${pct(r.holdout_fpr_upper95)} at 95 %)${note}${cohorts.join('')}`;
     }),
     `took ${((Date.now() - started) / 1000).toFixed(1)} s`,
   ];
