@@ -230,6 +230,8 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
       }),
     ),
   ];
+  // Handled at once: a stage failing while the alerter still starts reaches `done`, not the unhandled-rejection crash.
+  for (const d of done) d.catch(() => undefined);
   // New revocations only (the topic holds the whole history): CAEP session-revoked.
   let revocations: KafkaSource | undefined;
   if (config.caep.length > 0) {
@@ -243,17 +245,17 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
       },
       { poison: deadLetterPoisonWriter('alerter_caep', poisonSink) },
     );
-    done.push(
-      revocations.run(
-        handle(async (records, poison) => {
-          for (const r of records) {
-            if (r.value.length === 0) continue; // a tombstone: lifted or expired
-            const e = decodeOrPoison(r, decodeEnforcement, poison);
-            if (e?.action === 'revoke') await alerter.revoked(e);
-          }
-        }),
-      ),
+    const caep = revocations.run(
+      handle(async (records, poison) => {
+        for (const r of records) {
+          if (r.value.length === 0) continue; // a tombstone: lifted or expired
+          const e = decodeOrPoison(r, decodeEnforcement, poison);
+          if (e?.action === 'revoke') await alerter.revoked(e);
+        }
+      }),
     );
+    caep.catch(() => undefined);
+    done.push(caep);
   }
   const closer = setInterval(() => {
     alerter

@@ -62,6 +62,16 @@ function deadLetterPolicy(config: DetectorConfig): DeadLetterPolicy {
   return { original: d.original, ...(key ? { encryptionKey: key } : {}) };
 }
 
+/**
+ * A stage's run, marked as handled at once: the stages start one after another while the detector is still starting,
+ * and a stage that fails meanwhile must reach `done` (and a clean exit 1), not crash the process as an unhandled
+ * rejection before `done` is built.
+ */
+function held<T>(run: Promise<T>): Promise<T> {
+  run.catch(() => undefined);
+  return run;
+}
+
 /** Deterministic sampling by request id, so a replay stores the same sample. */
 const sampledById = (requestId: string, rate: number) => rate >= 1 || unitHash(requestId) < rate;
 
@@ -219,9 +229,9 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
         makeTask: () => new PrincipalFeatureTask(FeatureExtractor.standard(geo()), f.reorder_bound_ms, { idleRelease: f.idle_release }),
       }) as KafkaStatefulProcessor<unknown>,
     );
-    for (const s of stages) stagesDone.push(s.run());
+    for (const s of stages) stagesDone.push(held(s.run()));
     // With ClickHouse, feature records are kept there too (features table), for analysts and for training from it.
-    if (featureStore) stagesDone.push(featureStore.source.run(storeHandler(featureStore.sink, (r) => decodeFeatureRecord(r.value))));
+    if (featureStore) stagesDone.push(held(featureStore.source.run(storeHandler(featureStore.sink, (r) => decodeFeatureRecord(r.value)))));
   }
 
   // The decision stage: feature records → the bundle → decision records. Loaded before the detector reports ready,
@@ -276,9 +286,9 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       dryRun: sc.dry_run,
       writeAllow: sc.write_allow,
     });
-    stagesDone.push(source.run(handler));
+    stagesDone.push(held(source.run(handler)));
     // The decision records into ClickHouse (vigil explain, analysts), from the topic, in their own group.
-    if (decisionStore) stagesDone.push(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => decodeDecision(r.value))));
+    if (decisionStore) stagesDone.push(held(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => decodeDecision(r.value)))));
     decisions = { source, sinks: [decisionSink, ...(shadowSink ? [shadowSink] : [])], watcher };
     logEvent('info', 'decision stage started', {
       bundle: scorer.activeId,

@@ -55,3 +55,10 @@ export function consumerSettings(c: KafkaConsumerConfig): ConsumerConfig {
     allowAutoTopicCreation: false,
   };
 }
+
+/**
+ * Joining a group and subscribing, retried: right after a topic is created (or a broker restarted) the broker may
+ * answer "this server does not host this topic-partition" for a while. About a minute and a half of backoff before
+ * the stage gives up (and the service exits to be restarted).
+ */
+export const JOIN_RETRY = { initialDelayMs: 200, maxDelayMs: 5000, multiplier: 2, maxAttempts: 20 };

@@ -5,8 +5,9 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import { OffsetTracker } from '../offset-tracker.js';
 import { countingPoisonWriter, type Poisoned, type PoisonWriter } from '../poison.js';
+import { withRetry } from '../retry.js';
 import type { Source, SourceBatch, SourceRecord } from '../types.js';
-import { consumerSettings, type KafkaConsumerConfig } from './config.js';
+import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,8 +55,8 @@ export class KafkaSource implements Source {
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart) this.fail(e.payload.error instanceof Error ? e.payload.error : new Error('the consumer stopped'));
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning });
+    await withRetry(() => consumer.connect(), JOIN_RETRY);
+    await withRetry(() => consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning }), JOIN_RETRY);
     this.commitTimer = setInterval(() => void this.commit().catch(() => undefined), c.commit_interval_ms);
 
     const finished = new Promise<void>((resolve, reject) => {

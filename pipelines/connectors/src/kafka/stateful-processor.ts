@@ -31,7 +31,7 @@ import { DEFAULT_RETRY, withRetry } from '../retry.js';
 import { Serial } from '../serial.js';
 import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
 import { readChangelog } from './changelog-reader.js';
-import { consumerSettings, type KafkaConsumerConfig } from './config.js';
+import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';
 import { stringHeaders } from './source.js';
 
 /** The changelog key holding the next input offset a partition's state covers. */
@@ -107,8 +107,8 @@ export class KafkaStatefulProcessor<T> {
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart) this.fail(e.payload.error instanceof Error ? e.payload.error : new Error('the consumer stopped'));
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning });
+    await withRetry(() => consumer.connect(), JOIN_RETRY);
+    await withRetry(() => consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning }), JOIN_RETRY);
     // Every 10 ms: a due checkpoint, and a tick for tasks that release held events on the wall clock (the tick's
     // period is how late a quiet partition's events can leave, so it must not grow with the commit interval).
     this.timer = setInterval(() => this.checkpointDue(), TICK_MS);
