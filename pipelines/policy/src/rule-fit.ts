@@ -126,6 +126,10 @@ export class RuleThresholdFitter {
       const threshold = effectiveThreshold(rule, this.config, fitted === undefined ? {} : { [rule]: fitted });
       // Each cohort's own fit, weighted by how well its principal-days can show the target (n × target, at most 1)
       // and shrunk toward the population's for the rest; never below the constant.
+      // Principal-days the logs give no cohort (a login by username, before any token) belong to every cohort's
+      // customers: each cohort's budget is its share of the population's, so its days count for that share of those.
+      const withCohort = fit.filter((d) => d.cohort !== NO_COHORT).length;
+      const share = withCohort === 0 ? 1 : fit.length / withCohort;
       const byCohort: CohortThreshold[] = [];
       for (const cohort of cohorts) {
         const own = fit.filter((d) => d.cohort === cohort);
@@ -134,9 +138,10 @@ export class RuleThresholdFitter {
           prior,
           target,
           own.map((d) => d.max[r] as number),
+          share,
         );
         if (ownFit === undefined) continue;
-        const weight = Math.min(1, own.length * target);
+        const weight = Math.min(1, own.length * share * target);
         const blended = weight * ownFit + (1 - weight) * (fitted ?? prior);
         const t = Math.max(prior, blended);
         if (Math.abs(t - threshold) > 1e-9 * Math.max(1, Math.abs(threshold))) {
@@ -169,16 +174,18 @@ export class RuleThresholdFitter {
 }
 
 /**
- * The threshold that lets at most target × n of these principal-days' maxima fire (NaN: could not fire), or undefined
- * under MIN_PRINCIPAL_DAYS. Past the highest value when n cannot show the target, at most UNRESOLVED_MAX_LIFT × prior.
+ * The threshold that lets at most target × n × share of these principal-days' maxima fire (NaN: could not fire), or
+ * undefined under MIN_PRINCIPAL_DAYS. Past the highest value when that cannot show the target, at most
+ * UNRESOLVED_MAX_LIFT × prior.
  */
-function fitThreshold(stat: RuleStatistic, prior: number, target: number, maxima: number[]): number | undefined {
+function fitThreshold(stat: RuleStatistic, prior: number, target: number, maxima: number[], share = 1): number | undefined {
   if (maxima.length < MIN_PRINCIPAL_DAYS) return undefined;
+  const days = maxima.length * share;
   const values = maxima.filter((v) => !Number.isNaN(v)).sort((a, b) => b - a);
-  const at = values[Math.floor(target * maxima.length)];
+  const at = values[Math.floor(target * days)];
   if (at === undefined) return undefined;
   const fitted = stat.fires === 'above' ? at : stat.integer ? Math.floor(at) + 1 : nextUp(at);
-  return maxima.length * target < 1 ? Math.min(fitted, prior * UNRESOLVED_MAX_LIFT) : fitted;
+  return days * target < 1 ? Math.min(fitted, prior * UNRESOLVED_MAX_LIFT) : fitted;
 }
 
 /** The smallest float above x (for continuous statistics: "at least" must exclude x itself). */
