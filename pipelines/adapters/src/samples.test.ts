@@ -1,4 +1,4 @@
-// Every adapter against the real record shapes its gateway publishes (shared/data/gateway-samples): complete
+// Every adapter against the real record shapes its gateway publishes (testing/gateway-samples, with their sources): complete
 // records become events, skeletal ones are dead-lettered with a reason, nothing crashes, no credential leaks.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
