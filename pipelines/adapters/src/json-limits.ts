@@ -34,7 +34,8 @@ export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): numbe
   return deepest;
 }
 
-const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+/** Keys that could reach Object.prototype if later code merged records carelessly. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Whether any key at any depth is one that could reach Object.prototype through careless merging (iterative). */
 export function hasForbiddenKey(value: unknown): boolean {
@@ -47,7 +48,7 @@ export function hasForbiddenKey(value: unknown): boolean {
       continue;
     }
     for (const key of Object.keys(v)) {
-      if (FORBIDDEN.has(key)) return true;
+      if (FORBIDDEN_KEYS.has(key)) return true;
       stack.push((v as Record<string, unknown>)[key]);
     }
   }

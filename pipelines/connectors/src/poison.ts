@@ -5,7 +5,7 @@
 // content is dropped rather than copied: no pepper needed, nothing to leak.
 import { type DeadLetter, InvalidRecordError } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
-import type { Sink, SourceRecord } from './types.js';
+import type { RecordPosition, Sink, SourceRecord } from './types.js';
 
 export interface Poisoned {
   record: SourceRecord;
@@ -32,14 +32,20 @@ export function decodeOrPoison<T>(record: SourceRecord, decode: (value: Buffer) 
   }
 }
 
-export function poisonDeadLetter(stage: string, p: Poisoned): DeadLetter {
+/** Where a dead-lettered record came from, as the dead letter states it (only the fields the position has). */
+export function deadLetterSource(at: RecordPosition): DeadLetter['source'] {
   const source: DeadLetter['source'] = {};
-  const at = p.record.position;
   if (at.topic !== undefined) source.topic = at.topic;
   if (at.partition !== undefined) source.partition = at.partition;
   if (at.offset !== undefined) source.offset = at.offset;
   if (at.file !== undefined) source.file = at.file;
   if (at.line !== undefined) source.line = at.line;
+  if (at.index !== undefined) source.index = at.index;
+  return source;
+}
+
+export function poisonDeadLetter(stage: string, p: Poisoned): DeadLetter {
+  const source = deadLetterSource(p.record.position);
   return { reason: 'unprocessable', detail: p.detail, format: stage, source, original_mode: 'dropped', original_bytes: p.record.value.length };
 }
 

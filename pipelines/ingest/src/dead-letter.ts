@@ -3,7 +3,7 @@
 // adapter's redaction (structure, allowed fields, route templates, fingerprints; see @vigil/adapters' redact.ts), so
 // the DLQ never becomes a second copy of raw tokens; or nothing; or the bytes encrypted under the operator's key.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { RecordPosition } from '@vigil/connectors';
+import { deadLetterSource, type RecordPosition } from '@vigil/connectors';
 import type { DeadLetter, DeadLetterOriginalMode, ReasonCode, RedactedOriginal } from '@vigil/events';
 
 export interface DeadLetterPolicy {
@@ -47,13 +47,7 @@ export function deadLetter(
   policy: DeadLetterPolicy,
   redact: (value: Buffer) => RedactedOriginal,
 ): DeadLetter {
-  const source: DeadLetter['source'] = {};
-  if (position.topic !== undefined) source.topic = position.topic;
-  if (position.partition !== undefined) source.partition = position.partition;
-  if (position.offset !== undefined) source.offset = position.offset;
-  if (position.file !== undefined) source.file = position.file;
-  if (position.line !== undefined) source.line = position.line;
-  if (position.index !== undefined) source.index = position.index;
+  const source = deadLetterSource(position);
   const letter: DeadLetter = { reason: failure.reason, detail: failure.detail, format, source, original_mode: policy.original, original_bytes: value.length };
   if (policy.original === 'redacted') letter.original = redact(value);
   else if (policy.original === 'encrypted') {

@@ -153,7 +153,9 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
   const firing = (rule: LearnableRule, x: RuleInput, learned: LearnedThresholds) => {
     const stat = RULE_STATISTICS[rule];
     const value = stat.of(x, config);
-    if (value === undefined) return undefined;
+    // The constant is a floor under every learned threshold: a value it does not fire at needs no cohort lookup (the
+    // common case, on the per-request path).
+    if (value === undefined || !fires(stat, value, stat.prior(config))) return undefined;
     const threshold = effectiveThreshold(rule, config, learned, x.ids.client_id);
     return fires(stat, value, threshold) ? { value, threshold } : undefined;
   };

@@ -4,7 +4,7 @@
 // asked). Shadow verdicts go to their own sink, marked dry-run: recorded, never acted on. A batch is acknowledged
 // when its decisions are durable. Records of another feature schema than the active bundle's are skipped and
 // counted, never scored at the wrong positions.
-import { decodeOrPoison, type Sink, type SinkRecord, type SourceBatch } from '@vigil/connectors';
+import { decodeOrPoison, type Sink, type SinkRecord, type SourceBatch, type SourceRecord } from '@vigil/connectors';
 import type { Decision, Principal } from '@vigil/events';
 import { decodeFeatureRecord, type FeatureRecord, type GeoLookup } from '@vigil/features';
 import type { DecisionPolicy, RequestContext, Thresholds } from '@vigil/policy';
@@ -93,8 +93,9 @@ export function createDecisionHandler(o: DecisionStageOptions): (batch: SourceBa
   return async (batch) => {
     counters.recordsIn('decisions', batch.records.length);
     const features: FeatureRecord[] = [];
+    const poison = (record: SourceRecord, detail: string) => batch.poison(record, detail);
     for (const r of batch.records) {
-      const f = decodeOrPoison(r, decodeFeatureRecord, (record, detail) => batch.poison(record, detail));
+      const f = decodeOrPoison(r, decodeFeatureRecord, poison);
       if (!f) continue;
       if (f.schema !== o.schemaHash()) {
         counters.skipped('decisions', 'schema_mismatch');

@@ -7,7 +7,7 @@
 // without the pepper can recover it. Iterative throughout: the record can be as deep as the adapter allows.
 import { createHmac } from 'node:crypto';
 import type { RedactedOriginal, RedactedValue } from '@vigil/events';
-import { jsonDepth } from '../json-limits.js';
+import { FORBIDDEN_KEYS, jsonDepth } from '../json-limits.js';
 import { looksLikeId, type RouteTemplater } from '../route/template.js';
 import type { Pepper } from './fingerprint.js';
 
@@ -38,7 +38,6 @@ const SAFE_SEGMENT = /^(?:[A-Za-z][A-Za-z_-]{0,31}|v\d{1,2}|\{[A-Za-z0-9_]{1,40}
 /** A key kept as written (letters and punctuation only); anything else (a token used as a query key, say) is
  * fingerprinted like a value — a header name with a digit (x-b3-traceid) included. */
 const SAFE_KEY = /^[A-Za-z_@:][A-Za-z_.@:-]{0,47}$/;
-const FORBIDDEN_KEY = new Set(['__proto__', 'constructor', 'prototype']);
 
 type Kind = 'method' | 'status' | 'size' | 'time' | 'address' | 'protocol' | 'route';
 
@@ -180,7 +179,7 @@ export function redactOriginal(input: Uint8Array | string, options: RedactOption
   }
 
   const redactValue = (type: 'string' | 'number', value: string): RedactedValue => ({ redacted: type, length: value.length, hmac: hmac(value) });
-  const safeKey = (key: string) => (SAFE_KEY.test(key) && !FORBIDDEN_KEY.has(key) ? key : `~${hmac(key).slice(3, 19)}`);
+  const safeKey = (key: string) => (SAFE_KEY.test(key) && !FORBIDDEN_KEYS.has(key) ? key : `~${hmac(key).slice(3, 19)}`);
   let budget = options.maxValues ?? 4096;
 
   // Each work item copies one value into its slot of the output; containers push their children.

@@ -53,6 +53,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   private readonly slots: Map<EntityRole, number[]>;
   /** The entity roles a part may name. */
   private readonly roles: ReadonlySet<string>;
+  private readonly decodePart = (value: Buffer) => decodeEntityPart(value, this.roles);
   private readonly schema: string;
   private readonly maxPending: number;
   private readonly counters = pipelineCounters();
@@ -78,7 +79,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     const out: SinkRecord<FeatureRecord>[] = [];
     for (const record of records) {
       if (record.headers[KIND_HEADER] === PART_KIND) {
-        const part = this.decode(record, (value) => decodeEntityPart(value, this.roles));
+        const part = this.decode(record, this.decodePart);
         if (!part) continue;
         const join = this.join(part.ts, part.request_id, record.key?.toString() ?? '', {});
         join.parts[part.role] = part.v;

@@ -71,10 +71,13 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
   abstract process(records: SourceRecord[]): SinkRecord<T>[];
 
   private poisoned: { record: SourceRecord; detail: string }[] = [];
+  private readonly setAside = (record: SourceRecord, detail: string) => {
+    this.poisoned.push({ record, detail });
+  };
 
   /** Decodes a record, or sets it aside as poison (see @vigil/connectors' poison.ts) for the processor to dead-letter. */
   protected decode<V>(record: SourceRecord, decode: (value: Buffer) => V): V | undefined {
-    return decodeOrPoison(record, decode, (r, detail) => this.poisoned.push({ record: r, detail }));
+    return decodeOrPoison(record, decode, this.setAside);
   }
 
   drainPoison(): { record: SourceRecord; detail: string }[] {
