@@ -77,8 +77,25 @@ export const manifestSchema = z.object({
               fitted: z.number().optional(),
               weight: z.number(),
               fit_principal_days: z.number().int(),
+              /** What analyst labels did to the cohort's threshold (the policy's label-fit.ts). */
+              labels: z
+                .object({
+                  false_positives: z.number().int(),
+                  true_positives: z.number().int(),
+                  moved_from: z.number().optional(),
+                  unresolved: z.number().int().optional(),
+                })
+                .optional(),
             }),
           )
+          .optional(),
+        labels: z
+          .object({
+            false_positives: z.number().int(),
+            true_positives: z.number().int(),
+            moved_from: z.number().optional(),
+            unresolved: z.number().int().optional(),
+          })
           .optional(),
       }),
     )

@@ -348,6 +348,36 @@ describe('TransactionDeviation', () => {
     expect(run(f, [pay(T0 + 42 * D, 82)])[0]?.tx_conjunction).toBe(0);
   });
 
+  it("adds up a drain's risk over new payees, weighs novelty by the account's own new-payee rate, and lets it decay", () => {
+    // A customer paying three habitual payees ~80 a day for 30 days, in the morning.
+    const habitual = new TransactionDeviation();
+    run(
+      habitual,
+      Array.from({ length: 30 }, (_, i) => pay(T0 + i * D, 80 + (i % 5), `p-${i % 3}`)),
+    );
+    // A known payee adds nothing, at any amount; three new payees in minutes, each ~10× the usual, add up.
+    expect(run(habitual, [pay(T0 + 30 * D, 400, 'p-1')])[0]?.tx_risk_1h).toBe(0);
+    const drain = run(habitual, [pay(T0 + 31 * D, 900, 'mule-1'), pay(T0 + 31 * D + 20_000, 800, 'mule-2'), pay(T0 + 31 * D + 40_000, 950, 'mule-3')]);
+    const risks = drain.map((r) => r.tx_risk_1h as number);
+    expect(risks[1]).toBeGreaterThan(risks[0] as number);
+    expect(risks[2]).toBeGreaterThan(risks[1] as number);
+    expect(risks[2]).toBeGreaterThan(12);
+    // An hour later most of it is gone (one-hour time constant).
+    const later = run(habitual, [pay(T0 + 31 * D + 3 * H, 82, 'p-0'), pay(T0 + 31 * D + 3 * H + 1000, 81, 'new-shop')])[1]?.tx_risk_1h as number;
+    expect(later).toBeLessThan((risks[2] as number) / 5);
+
+    // An account that pays a new payee in every other payment finds one unsurprising.
+    const agency = new TransactionDeviation();
+    run(
+      agency,
+      Array.from({ length: 30 }, (_, i) => pay(T0 + i * D, 80 + (i % 5), i % 2 ? `temp-${i}` : 'p-0')),
+    );
+    const oneMore = run(agency, [pay(T0 + 30 * D, 85, 'temp-new')])[0]?.tx_risk_1h as number;
+    const oneNewForHabitual = run(habitual, [pay(T0 + 40 * D, 85, 'new-shop-2')])[0]?.tx_risk_1h as number;
+    expect(oneMore).toBeLessThan(1);
+    expect(oneNewForHabitual).toBeGreaterThan(1.5);
+  });
+
   it("reads a quiet account's payment hour against the principal's activity hours until it has its own", () => {
     const f = new TransactionDeviation();
     // A week of mornings (09:00–09:20 UTC) reading the account, no payment.
@@ -362,7 +392,7 @@ describe('TransactionDeviation', () => {
   });
 
   it('writes zeros for requests without a transaction', () => {
-    expect(Object.values(run(new TransactionDeviation(), [ev({ ts: T0 })])[0] ?? {})).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    expect(Object.values(run(new TransactionDeviation(), [ev({ ts: T0 })])[0] ?? {})).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
   });
 });
 

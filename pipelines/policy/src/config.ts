@@ -113,7 +113,13 @@ export const policyConfigSchema = z
         payment_anomaly: z
           .strictObject({
             enabled: z.boolean().default(true),
-            min_conjunction: z.number().positive().default(2).describe('tx_conjunction (new payee × amount z-score × unusual hour) at or above this.'),
+            min_risk: z
+              .number()
+              .positive()
+              .default(5)
+              .describe(
+                "tx_risk_1h (the account's payment risk of the last hour in nats: each payment to a new payee adds how rare new payees are for the account, its amount's z-score and up to 1 for an unusual hour) at or above this; the floor under the threshold vigil train fits.",
+              ),
             action: z.enum(ACTING).default('step_up'),
           })
           .prefault({}),

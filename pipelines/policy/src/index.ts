@@ -1,6 +1,8 @@
 // Public surface of @vigil/policy.
 export type { PolicyConfig } from './config.js';
 export { lintPolicyConfig, policyConfigSchema } from './config.js';
+export type { LabelledVector, LabelMove, Verdict } from './label-fit.js';
+export { applyLabels } from './label-fit.js';
 export type { ModelAction, ModelVerdict, PolicyDecision, PolicyInput, RequestContext, Thresholds } from './policy.js';
 export { DecisionPolicy, hasCredential } from './policy.js';
 export { DEFAULT_CLASS, matchesPrefix, PrefixMap, TenantResolver } from './route-class.js';

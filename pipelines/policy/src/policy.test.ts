@@ -16,6 +16,7 @@ const NAMES = [
   'distinct_objects_1h_log',
   'active_minutes_1h',
   'tx_conjunction',
+  'tx_risk_1h',
   'token_agent_changed_10m',
   'token_network_changed_10m',
 ];
@@ -63,10 +64,10 @@ describe('decision policy', () => {
     expect(p.decide(input({ req_1m_log: log(60) })).action).toBe('allow');
     expect(p.decide(input({ active_minutes_1h: 30 }))).toMatchObject({ action: 'alert', rules: ['sustained_activity'] });
     expect(p.decide(input({ active_minutes_1h: 29 })).action).toBe('allow');
-    const pay = p.decide(input({ tx_conjunction: 3.2 }));
+    const pay = p.decide(input({ tx_risk_1h: 7.2 }));
     expect(pay).toMatchObject({ action: 'step_up', rules: ['payment_anomaly'] });
-    expect(pay.reasons[0]).toMatchObject({ feature: 'rule:payment_anomaly:tx_conjunction', value: 3.2, baseline: 2 });
-    expect(p.decide(input({ tx_conjunction: 1.9 })).action).toBe('allow');
+    expect(pay.reasons[0]).toMatchObject({ feature: 'rule:payment_anomaly:tx_risk_1h', value: 7.2, baseline: 5 });
+    expect(p.decide(input({ tx_risk_1h: 4.9 })).action).toBe('allow');
     // A token from another client and another network within minutes is a copy, wherever GeoIP places it.
     expect(p.decide(input({ token_agent_changed_10m: 1, token_network_changed_10m: 1 }))).toMatchObject({ action: 'revoke', rules: ['token_replay'] });
     expect(p.decide(input({ token_network_changed_10m: 1 })).action).toBe('allow');
@@ -208,7 +209,7 @@ describe('rule thresholds learned from benign traffic', () => {
       for (let p = 0; p < 4200; p++) {
         const business = p >= 4000;
         const perMinute = business ? 90 + ((p * 7 + day * 13) % 61) : 3 + ((p * 11 + day) % 18);
-        const v = NAMES.map((n) => (n === 'req_1m_log' ? log(perMinute) : n === 'tx_conjunction' ? ((p * 31 + day) % 100) / 100 : 0));
+        const v = NAMES.map((n) => (n === 'req_1m_log' ? log(perMinute) : n === 'tx_risk_1h' ? ((p * 31 + day) % 100) / 25 : 0));
         fitter.add(v, `sub:${business ? 'biz' : 'cust'}-${p}`, day * DAY + 3_600_000);
       }
     }
@@ -228,8 +229,8 @@ describe('rule thresholds learned from benign traffic', () => {
     expect(velocity?.holdout_principal_days).toBeGreaterThan(2000);
     // Nothing in this traffic comes near the payment rule's constant: it stays the threshold.
     const payment = fits.find((f) => f.rule === 'payment_anomaly');
-    expect(payment).toMatchObject({ source: 'prior', threshold: 2 });
-    expect(payment?.fitted).toBeLessThan(2);
+    expect(payment).toMatchObject({ source: 'prior', threshold: 5 });
+    expect(payment?.fitted).toBeLessThan(5);
     expect(learnedThresholds(fits)).toEqual({ velocity: velocity?.threshold });
   });
 

@@ -14,6 +14,7 @@
 // you believe clean, and label what you find.
 import { unitHash } from '@vigil/events';
 import type { PolicyConfig } from './config.js';
+import type { LabelMove } from './label-fit.js';
 import { effectiveThreshold, fires, LEARNABLE_RULES, type LearnableRule, RULE_STATISTICS, type RuleInput, type RuleStatistic } from './rules.js';
 
 /** Default targets per action: enforcement that stops a customer is budgeted far tighter than a challenge or an alert. */
@@ -28,6 +29,8 @@ export interface CohortThreshold {
   /** How much of the cohort's own fit the threshold takes (the rest is the population's): n × target, at most 1. */
   weight: number;
   fit_principal_days: number;
+  /** What analyst labels did to this cohort's threshold (label-fit.ts). */
+  labels?: LabelMove;
 }
 
 export interface RuleThresholdFit {
@@ -51,6 +54,8 @@ export interface RuleThresholdFit {
   holdout_fpr_upper95: number;
   /** Cohorts whose threshold differs from the population's. */
   cohorts?: CohortThreshold[];
+  /** What analyst labels did to the population's threshold (label-fit.ts). */
+  labels?: LabelMove;
 }
 
 const HOLDOUT_SHARE = 0.2;
@@ -70,6 +75,8 @@ interface Day {
 export class RuleThresholdFitter {
   /** principal-day → its cohort and the highest statistic per learnable rule (NaN: the rule could not fire that day). */
   private readonly days = new Map<string, Day>();
+  /** Principal-days an analyst's true-positive label took out of the benign fit set. */
+  private readonly excluded = new Set<string>();
   private readonly index: Map<string, number>;
 
   constructor(
@@ -78,6 +85,16 @@ export class RuleThresholdFitter {
     private readonly targets: Record<string, number> = DEFAULT_RULE_TARGETS,
   ) {
     this.index = new Map(featureNames.map((n, i) => [n, i]));
+  }
+
+  /** Takes a principal-day out of the fit (a labelled attack: its requests are not benign traffic). */
+  exclude(principal: string, ts: number): void {
+    this.excluded.add(`${principal}|${Math.floor(ts / 86_400_000)}`);
+  }
+
+  /** Principal-days taken out of the fit by `exclude`. */
+  get excludedDays(): number {
+    return this.excluded.size;
   }
 
   /** One benign request: its feature vector, its principal's key, its event time and its cohort (client_id). */
@@ -105,7 +122,7 @@ export class RuleThresholdFitter {
   finish(): RuleThresholdFit[] {
     const fit: Day[] = [];
     const held: Day[] = [];
-    for (const d of this.days.values()) (d.holdout ? held : fit).push(d);
+    for (const [key, d] of this.days) if (!this.excluded.has(key)) (d.holdout ? held : fit).push(d);
     const cohorts = [...new Set(fit.map((d) => d.cohort))].filter((c) => c !== NO_COHORT).sort();
     return LEARNABLE_RULES.map((rule, r) => {
       const stat = RULE_STATISTICS[rule];

@@ -113,11 +113,11 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
   },
   payment_anomaly: {
     rule: 'payment_anomaly',
-    parameter: 'min_conjunction',
+    parameter: 'min_risk',
     fires: 'at_least',
     integer: false,
-    prior: (c) => c.payment_anomaly.min_conjunction,
-    of: (x) => x.feature('tx_conjunction') ?? 0,
+    prior: (c) => c.payment_anomaly.min_risk,
+    of: (x) => x.feature('tx_risk_1h') ?? 0,
   },
   stuffing_success: {
     rule: 'stuffing_success',
@@ -215,11 +215,12 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
     },
     {
       name: 'payment_anomaly',
-      needs: ['tx_conjunction'],
+      // The last hour's payment risk, not one payment's: a drain over several new payees adds up (transaction.ts).
+      needs: ['tx_risk_1h'],
       enabled: config.payment_anomaly.enabled,
       evaluate: (x, learned) => {
         const f = firing('payment_anomaly', x, learned);
-        return f ? [hit('payment_anomaly', config.payment_anomaly.action, 'principal', 'tx_conjunction', Math.round(f.value * 100) / 100, f.threshold)] : [];
+        return f ? [hit('payment_anomaly', config.payment_anomaly.action, 'principal', 'tx_risk_1h', Math.round(f.value * 100) / 100, f.threshold)] : [];
       },
     },
     {

@@ -2,6 +2,8 @@
 
 export type { FeatureTableRow } from './clickhouse-features.js';
 export { readFeatureTable } from './clickhouse-features.js';
+export type { LabelledRequest, LabelReport, Labels, PrecisionLine } from './labels.js';
+export { labelReport, readLabels } from './labels.js';
 export type { LogFeaturesOptions, LogFeaturesResult } from './log-features.js';
 export { logFeatures } from './log-features.js';
 export type { TrainOnLogOptions } from './train-on-log.js';

@@ -4,7 +4,8 @@ import type { Adapter } from '@vigil/adapters';
 import { trainBundle } from '@vigil/bundle';
 import { principalKey } from '@vigil/events';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
-import { type PolicyConfig, policyConfigSchema, RuleThresholdFitter } from '@vigil/policy';
+import { applyLabels, type LabelledVector, type PolicyConfig, policyConfigSchema, RuleThresholdFitter } from '@vigil/policy';
+import { type LabelledRequest, type LabelReport, type Labels, labelReport } from './labels.js';
 import { type LogFeaturesResult, logFeatures } from './log-features.js';
 import { TrainingSample } from './training-sample.js';
 
@@ -19,30 +20,48 @@ export interface TrainOnLogOptions {
   policy?: PolicyConfig;
   /** Target false-positive rates per principal-day of rules, by action (default DEFAULT_RULE_TARGETS). */
   ruleTargets?: Record<string, number>;
+  /** Analyst labels (readLabels): labelled attacks leave the benign fit, false positives move rule thresholds. */
+  labels?: Labels;
   onProgress?: (read: number, total: number, rowsSeen: number) => void;
   /** Called once the log is read, before the models train. */
   onRead?: (read: LogFeaturesResult) => void;
   onStage?: (stage: string, detail?: string) => void;
 }
 
-export async function trainOnLog(o: TrainOnLogOptions): Promise<{ read: LogFeaturesResult } & Awaited<ReturnType<typeof trainBundle>>> {
+export async function trainOnLog(o: TrainOnLogOptions): Promise<{ read: LogFeaturesResult; labels?: LabelReport } & Awaited<ReturnType<typeof trainBundle>>> {
   const sample = new TrainingSample({ maxRows: o.maxRows, holdoutShare: 0.2, seed: o.seed });
   const extractor = o.extractor ?? FeatureExtractor.standard(MmdbGeoLookup.bundled());
+  const policy = o.policy ?? policyConfigSchema.parse({});
   // Every request of the log (not only the sampled ones) feeds the rules' fit: tail rates need every principal-day.
-  const rules = new RuleThresholdFitter((o.policy ?? policyConfigSchema.parse({})).rules, extractor.names, o.ruleTargets);
+  const rules = new RuleThresholdFitter(policy.rules, extractor.names, o.ruleTargets);
+  const labelled: LabelledRequest[] = [];
   const read = await logFeatures({
     adapter: o.adapter,
     input: o.input,
     boundMs: o.boundMs,
     extractor,
     onRows: (rows) => {
-      sample.add(rows);
-      for (const row of rows) rules.add(row.vector, principalKey(row.event), row.event.ts, row.event.principal.client_id);
+      for (const row of rows) {
+        const verdict = o.labels?.byRequest.get(row.event.request_id);
+        if (verdict !== undefined) labelled.push({ event: row.event, vector: Float64Array.from(row.vector), verdict });
+        // A labelled attack is not benign traffic: not a model's training row, and its principal-day not a rule's.
+        if (verdict === 'true_positive') {
+          rules.exclude(principalKey(row.event), row.event.ts);
+          continue;
+        }
+        sample.add([row]);
+        rules.add(row.vector, principalKey(row.event), row.event.ts, row.event.principal.client_id);
+      }
     },
     ...(o.onProgress ? { onProgress: (done: number, total: number) => o.onProgress?.(done, total, sample.rowsSeen) } : {}),
   });
   o.onRead?.(read);
-  const ruleThresholds = rules.finish();
+  const asVectors: LabelledVector[] = labelled.map((l) => ({
+    vector: l.vector,
+    verdict: l.verdict,
+    ...(l.event.principal.client_id !== undefined ? { cohort: l.event.principal.client_id } : {}),
+  }));
+  const ruleThresholds = applyLabels(rules.finish(), asVectors, policy.rules, extractor.names);
   const trained = await trainBundle(sample.finish(read.schema), { seed: o.seed, ruleThresholds, ...(o.onStage ? { onProgress: o.onStage } : {}) });
-  return { read, ...trained };
+  return { read, ...trained, ...(o.labels ? { labels: labelReport(trained.bundle, policy, labelled, o.labels) } : {}) };
 }

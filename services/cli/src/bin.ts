@@ -118,6 +118,7 @@ async function main(argv: string[]): Promise<number> {
         seed: { type: 'string' },
         'bound-ms': { type: 'string' },
         'pepper-env': { type: 'string' },
+        labels: { type: 'string' },
       });
       return train({ ...values, maxRows: values['max-rows'], boundMs: values['bound-ms'], pepperEnv: values['pepper-env'] });
     }

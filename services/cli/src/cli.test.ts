@@ -48,7 +48,7 @@ describe('vigil CLI', () => {
     expect(out).toMatch(/dead letters\s+200 of 200 malformed/);
     expect(out).toMatch(/raw tokens in output none/);
     // The shipped default bundle reads the current feature schema (else the demo says so and exits 1).
-    expect(out).toMatch(/detection\s+[\d,]+ events\/s \(34 features in event time, bundle vigil-\S+ with its autoencoder on (tensorflow|wasm|cpu),/);
+    expect(out).toMatch(/detection\s+[\d,]+ events\/s \(35 features in event time, bundle vigil-\S+ with its autoencoder on (tensorflow|wasm|cpu),/);
     expect(out).toMatch(/token_theft\s+1 \/ 1/);
     expect(out).toMatch(/false alerts and [\d.]+ false revocations per 1,000 principals per day/);
   }, 180_000);
@@ -212,7 +212,7 @@ describe('vigil CLI', () => {
     expect(r.stdout).toMatch(/12,000 events read, 10,000 sampled/);
     expect(r.stdout).toMatch(/alert\s+> 0\.\d+ {3}target 0\.250 % per principal-day/);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    expect(manifest.features.names).toHaveLength(34);
+    expect(manifest.features.names).toHaveLength(35);
     expect(manifest.training.holdout_rows).toBeGreaterThan(1000);
     const { ModelBundle } = await import('@vigil/bundle');
     const bundle = await ModelBundle.load(out, manifest.features.hash);
@@ -224,5 +224,34 @@ describe('vigil CLI', () => {
     expect(readFileSync(join(again, 'iforest.json'), 'utf8')).toBe(readFileSync(join(out, 'iforest.json'), 'utf8'));
     expect(readFileSync(join(again, 'autoencoder', 'weights.bin'))).toEqual(readFileSync(join(out, 'autoencoder', 'weights.bin')));
     expect((await vigil(['train', '--format', 'kong', '--input', log, '--out', again], {})).stderr).toMatch(/set VIGIL_PEPPER__SECRET/);
-  }, 120_000);
+
+    // Analysts' labels (an export of the labels table): matched to the log's requests, reported with precision.
+    const ids = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(5000, 5004)
+      .map((l) => (JSON.parse(l) as { request: { id: string } }).request.id);
+    const labels = join(dir, 'labels.jsonl');
+    writeFileSync(
+      labels,
+      [
+        { request_id: ids[0], verdict: 'true_positive', ingested_at: 1 },
+        { request_id: ids[1], verdict: 'true_positive', ingested_at: 1 },
+        { request_id: ids[1], verdict: 'false_positive', ingested_at: 2 }, // the analyst changed their mind
+        { request_id: ids[2], verdict: 'false_positive' },
+        { request_id: 'not-in-this-log', verdict: 'false_positive' },
+        { alert_id: 'alert-only', verdict: 'true_positive' },
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n'),
+    );
+    const labelled = await vigil(['train', '--format', 'kong', '--input', log, '--out', join(dir, 'labelled'), '--max-rows', '10000', '--labels', labels], env);
+    expect(labelled.status, labelled.stderr).toBe(0);
+    expect(labelled.stdout).toMatch(/labels: 4 labelled requests, 3 in this log \(1 true, 2 false positives\); 1 not in it; 1 name only an alert/);
+    expect(labelled.stdout).toMatch(/precision on the labelled requests[^\n]*\n(.*\n)*\s+models\s+(acts on none|[\d.]+ %)/);
+    writeFileSync(labels, '{"request_id": "r-1", "verdict": "maybe"}\n');
+    const bad = await vigil(['train', '--format', 'kong', '--input', log, '--out', join(dir, 'bad'), '--labels', labels], env);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/labels\.jsonl line 1 is not a label \(verdict: .*\); expected \{"request_id"/);
+  }, 180_000);
 });

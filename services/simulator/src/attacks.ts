@@ -8,11 +8,15 @@
 // - credential_stuffing: one address trying a leaked list of usernames on the token endpoint (most fail), then the
 //   cracked customers' accounts used from that address; credential_stuffing_distributed: the same spread over many
 //   addresses, one or two attempts each;
-// - bola_fast / bola_slow: a customer logged in as themself walking other customers' account ids, 2 a second / one a
-//   minute;
-// - scraping_fast / scraping_slow: a customer's session paging through transaction history, 5 a second / one a minute;
+// - bola_fast / bola_slow: a customer logged in as themself walking other customers' account ids, 2 a second / slowly
+//   (see below);
+// - scraping_fast / scraping_slow: a customer's session paging through transaction history, 5 a second / slowly;
 // - payment_fraud: the customer's own device and address (no geo change, as with remote-access malware), at night
-//   local time, paying large amounts to new payees.
+//   local time, paying two to four new payees in minutes.
+// Fraudulent payments are sized from the victim's own history as the stream shows it (3–15 times the customer's
+// typical payment, in the customer's currency; the population's typical one for a customer not yet seen paying), so
+// they are as unusual in a population of small payers as in one of large payers, and no fixed amount gives them away.
+// The pace of the slow families varies from attack to attack (a low-and-slow walk of one request every 15 s to 2.5 min).
 import { customerIds } from './customers.js';
 import { type Rng, seeded } from './random.js';
 import { issueToken } from './tokens.js';
@@ -52,6 +56,18 @@ export interface AttackOptions {
   utcOffsetHours?: number;
 }
 
+/** A customer's payments as the stream shows them: a running typical amount (in log space) and the currency. */
+interface PaymentHabit {
+  logAmount: number;
+  currency: string;
+}
+
+function learnHabit(habit: PaymentHabit | undefined, amount: number, currency: string, alpha: number): PaymentHabit {
+  const x = Math.log(amount);
+  if (!habit || Number.isNaN(habit.logAmount)) return { logAmount: x, currency };
+  return { logAmount: (1 - alpha) * habit.logAmount + alpha * x, currency };
+}
+
 interface Scheduled {
   request: SimRequest;
   label: AttackLabel;
@@ -76,6 +92,9 @@ export function attackWindow(start: number, durationMs: number): Pick<AttackOpti
 export function* withAttacks(traffic: Generator<SimRequest>, o: AttackOptions, labels: (l: AttackLabel) => void): Generator<SimRequest> {
   const rng = seeded(o.seed ^ 0x5eed);
   const seen = new Map<string, SimRequest>(); // sub → the customer's latest request with a token
+  const habits = new Map<string, PaymentHabit>(); // sub → how the customer pays
+  let typical: PaymentHabit | undefined; // how the population pays
+  const habitOf = (sub: string): PaymentHabit => habits.get(sub) ?? typical ?? { logAmount: Math.log(100), currency: 'GBP' };
   const queue: Scheduled[] = [];
   const starts: Start[] = [];
   for (const family of ATTACK_FAMILIES) {
@@ -97,7 +116,7 @@ export function* withAttacks(traffic: Generator<SimRequest>, o: AttackOptions, l
     // Launch attacks whose start has come; one whose victim is not there yet (a live token, say) waits two minutes.
     while (starts.length > 0 && nextBase && (starts[0] as Start).at <= nextBase.ts) {
       const s = starts.shift() as Start;
-      const planned = plan(rng, s.family, `${s.family}-${s.n}`, s.at, seen, () => `atk${(seq++).toString(36)}-${rng.hex(6)}`);
+      const planned = plan(rng, s.family, `${s.family}-${s.n}`, s.at, seen, habitOf, () => `atk${(seq++).toString(36)}-${rng.hex(6)}`);
       if (planned) push(planned);
       else {
         starts.push({ ...s, at: s.at + 120_000 });
@@ -113,6 +132,10 @@ export function* withAttacks(traffic: Generator<SimRequest>, o: AttackOptions, l
     }
     if (!nextBase) return;
     if (nextBase.claims && nextBase.who) seen.set(nextBase.who.sub, nextBase);
+    if (nextBase.tx && nextBase.who && nextBase.tx.amount > 0) {
+      habits.set(nextBase.who.sub, learnHabit(habits.get(nextBase.who.sub), nextBase.tx.amount, nextBase.tx.currency, 0.3));
+      typical = learnHabit(typical, nextBase.tx.amount, nextBase.tx.currency, 0.01);
+    }
     yield nextBase;
     base = traffic.next();
   }
@@ -137,7 +160,15 @@ function atNight(rng: Rng, at: number, o: AttackOptions): number {
   return night >= o.start ? night : at;
 }
 
-function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, seen: Map<string, SimRequest>, id: () => string): Scheduled[] | undefined {
+function plan(
+  rng: Rng,
+  family: AttackFamily,
+  attackId: string,
+  at: number,
+  seen: Map<string, SimRequest>,
+  habitOf: (sub: string) => PaymentHabit,
+  id: () => string,
+): Scheduled[] | undefined {
   // Token theft needs the victim active with a live token; a phished login, the victim recently seen at home.
   const candidates = [...seen.values()].filter((r) =>
     family === 'token_theft'
@@ -157,6 +188,9 @@ function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, seen
     });
   const foreignIp = () => `${rng.pick(FOREIGN)}${rng.int(2, 250)}`;
   const agent = rng.pick(ATTACK_AGENTS);
+  const habit = habitOf(who.sub);
+  /** This attack's pace for the slow families: its own spacing between requests. */
+  const slowPace = rng.int(20_000, 120_000);
   let t = at;
   /** A successful password login as `username` from `ip`; the new session's token. */
   const login = (sub: string, username: string, ip: string, ua: string) => {
@@ -189,7 +223,12 @@ function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, seen
               uri: '/v1/payments',
               status: 201,
               bytesOut: 250,
-              tx: { amount: 900 + rng.int(0, 4000), currency: 'GBP', payee_id: `payee-${rng.hex(8)}`, account_id: account },
+              tx: {
+                amount: Math.round(Math.exp(habit.logAmount) * (3 + 12 * rng.next()) * 100) / 100,
+                currency: habit.currency,
+                payee_id: `payee-${rng.hex(8)}`,
+                account_id: account,
+              },
             }
           : {
               ...base,
@@ -259,7 +298,7 @@ function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, seen
       const first = 40000000 + rng.int(0, 900) * 7;
       const n = slow ? 40 : 100;
       for (let i = 0; i < n; i++) {
-        t += slow ? rng.int(40_000, 90_000) : rng.int(300, 700);
+        t += slow ? Math.round(slowPace * (0.75 + 0.5 * rng.next())) : rng.int(300, 700);
         add(
           t,
           {
@@ -282,7 +321,7 @@ function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, seen
       const tok = login(who.sub, who.username, victim.clientIp, victim.userAgent);
       const n = slow ? 60 : 200;
       for (let i = 0; i < n; i++) {
-        t += slow ? rng.int(30_000, 80_000) : rng.int(150, 300);
+        t += slow ? Math.round(slowPace * (0.75 + 0.5 * rng.next())) : rng.int(150, 300);
         add(
           t,
           {
@@ -301,7 +340,7 @@ function plan(rng: Rng, family: AttackFamily, attackId: string, at: number, seen
     }
     case 'payment_fraud': {
       const tok = login(who.sub, who.username, victim.clientIp, victim.userAgent);
-      takeover(tok, victim.clientIp, victim.userAgent, who.account, 1, 3);
+      takeover(tok, victim.clientIp, victim.userAgent, who.account, 1, rng.int(2, 4));
       break;
     }
   }

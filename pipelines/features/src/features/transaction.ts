@@ -14,7 +14,14 @@
 // - payments in the last hour (payroll batches are normal for business accounts: the models learn it per account
 //   through the other features, and the log compresses the burst);
 // - a conjunction feature — new payee AND unusual amount AND unusual hour — which a forest, scoring one feature at
-//   a time, would see only weakly.
+//   a time, would see only weakly;
+// - the payment risk of the last hour, in nats, led by payee novelty rather than the hour: each payment to a new
+//   payee adds its surprise for this account — the novelty weighs −ln of the account's own new-payee rate (a business that pays new staff every month finds a
+//   new payee unsurprising; a customer with three habitual payees does not), an amount above the account's own
+//   level its z-score (a Laplace tail's −ln, up to a constant), an unusual hour at most 1 — and the sum decays
+//   with a one-hour time constant. A drain (several new payees in minutes, each well above the account's usual) adds
+//   up where one payment alone does not; payments to known payees (a payroll run to known staff) add nothing. The policy's payment rule
+//   compares it with a threshold fitted on the user's own traffic per cohort (rule-fit.ts).
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
@@ -29,6 +36,11 @@ interface Account {
   payees: Map<string, number>;
   hours: Float32Array;
   recent: SlidingCounts;
+  /** Payments to a payee new to the account (for its own new-payee rate). */
+  newPayees: number;
+  /** Payment risk (nats) as of `riskAt`, decaying with a one-hour time constant. */
+  risk: number;
+  riskAt: number;
 }
 
 interface Activity {
@@ -68,10 +80,15 @@ export interface TransactionOptions {
   /** Population prior: a typical payment amount and the spread of ln(amount) around it. */
   priorAmount: number;
   priorDeviation: number;
+  /** Prior of an account's new-payee rate and its weight in payments (a Beta prior: rate × weight new of weight). */
+  priorNewPayeeRate: number;
+  priorNewPayeeWeight: number;
+  /** Most a single payment's amount adds to the risk (nats): one outlier amount is not a drain by itself. */
+  maxAmountSurprise: number;
 }
 
 export class TransactionDeviation implements FeatureFamily {
-  readonly names = ['tx_present', 'tx_amount_z', 'tx_ratio_to_max_log2', 'tx_new_payee', 'tx_hour_unusual', 'tx_count_1h_log', 'tx_conjunction'];
+  readonly names = ['tx_present', 'tx_amount_z', 'tx_ratio_to_max_log2', 'tx_new_payee', 'tx_hour_unusual', 'tx_count_1h_log', 'tx_conjunction', 'tx_risk_1h'];
   /** An account belongs to the principal paying from it, so its state lives with the principal's. */
   readonly role = 'principal';
   readonly params: Record<string, number>;
@@ -91,6 +108,9 @@ export class TransactionDeviation implements FeatureFamily {
       minPaymentsForHours: 3,
       priorAmount: 50,
       priorDeviation: 1,
+      priorNewPayeeRate: 0.2,
+      priorNewPayeeWeight: 2,
+      maxAmountSurprise: 6,
     },
   ) {
     this.params = { ttl: 400 * DAY, ...options };
@@ -129,6 +149,9 @@ export class TransactionDeviation implements FeatureFamily {
       payees: new Map(),
       hours: new Float32Array(24),
       recent: new SlidingCounts([HOUR]),
+      newPayees: 0,
+      risk: 0,
+      riskAt: event.ts,
     }));
     const t = keyTime(a, event.ts);
     const x = Math.log(tx.amount);
@@ -144,6 +167,12 @@ export class TransactionDeviation implements FeatureFamily {
     const newPayee = tx.payee_id !== undefined && (seenAt === undefined || t - seenAt > o.payeeTtlMs) ? 1 : 0;
     const hour = utcHour(t);
     const hourUnusual = a.n >= o.minPaymentsForHours ? unusualHour(a.hours, a.n, hour) : activityUnusual;
+    const newPayeeRate = (a.newPayees + o.priorNewPayeeRate * o.priorNewPayeeWeight) / (a.n + o.priorNewPayeeWeight);
+    const surprise = newPayee * (-Math.log(newPayeeRate) + Math.min(o.maxAmountSurprise, Math.max(0, z)) + hourUnusual);
+    // What has decayed below a millionth of a nat is gone (no denormal residue in the vector).
+    const kept = a.risk * Math.exp(-(t - a.riskAt) / HOUR);
+    a.risk = (kept < 1e-6 ? 0 : kept) + surprise;
+    a.riskAt = t;
 
     // Then learn from it.
     if (a.n === 0) {
@@ -154,6 +183,7 @@ export class TransactionDeviation implements FeatureFamily {
       a.mean = (1 - o.alpha) * a.mean + o.alpha * x;
     }
     a.n++;
+    a.newPayees += newPayee;
     a.max = Math.max(a.max, tx.amount);
     if (tx.payee_id !== undefined) {
       a.payees.delete(tx.payee_id);
@@ -171,11 +201,12 @@ export class TransactionDeviation implements FeatureFamily {
     out[offset + 4] = hourUnusual;
     out[offset + 5] = logCount(a.recent.count(0, t));
     out[offset + 6] = newPayee * Math.max(0, z) * hourUnusual;
+    out[offset + 7] = a.risk;
   }
 
   stateBytes(): number {
     let bytes = this.activity.size * 260;
-    for (const a of this.state.values()) bytes += 300 + a.recent.bytes + a.payees.size * 90;
+    for (const a of this.state.values()) bytes += 324 + a.recent.bytes + a.payees.size * 90;
     return bytes;
   }
 }

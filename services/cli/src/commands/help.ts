@@ -16,7 +16,7 @@ Commands:
                             Parse a gateway log offline: canonical events and dead letters as JSON Lines
   features --format F --input FILE --out FILE [--bound-ms N]
                             Feature vectors of a gateway log, in event time (JSON Lines + FILE.schema.json)
-  train --format F --input FILE --out DIR [--max-rows N] [--seed N]
+  train --format F --input FILE --out DIR [--max-rows N] [--seed N] [--labels FILE]
                             Train a model bundle (scaler, isolation forest, autoencoder, calibration, thresholds)
   replay --format F --input FILE [--bundle DIR] --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]
                             The detector offline over a log, in event time: decision records (JSON Lines)
@@ -89,6 +89,7 @@ the log's lines arrived in. Writes {ts, request_id, principal, v} per line to FI
 parameters, hash) to FILE.schema.json. The pepper comes from VIGIL_PEPPER__SECRET (or --pepper-env).
 `,
   train: `Usage: vigil train --format F --input FILE --out DIR [--max-rows N] [--seed N] [--bound-ms N] [--pepper-env NAME]
+       [--labels FILE]
 
 Trains a model bundle on a log of normal traffic with the detector's own parsing and feature code. The log is
 streamed (any size): a seeded reservoir keeps at most --max-rows feature rows (default 1000000), and one principal in
@@ -96,6 +97,11 @@ five is held out — the models never see it — to calibrate the scores and set
 step_up, revoke) for target false-positive rates per principal-day (0.25 %, 0.1 %, 0.05 %). Writes DIR/manifest.json,
 DIR/iforest.json and DIR/autoencoder/, and prints a summary: rows, features, thresholds and the false-positive rates
 they give on the held-out traffic, per event and per principal-day. --seed (default 0) fixes the sample and the models.
+Rule thresholds are fitted on the same log per cohort (client_id) for target false-positive rates per principal-day.
+--labels FILE: analysts' verdicts (JSON lines {"request_id", "verdict": "true_positive"|"false_positive"}, e.g. an
+export of the labels table that vigil label writes): labelled attacks leave the benign fit, false positives raise the
+rule threshold of their cohort past them (never past a labelled true positive; at most 3×), and the summary reports
+each rule's and the models' precision on the labelled requests as the new bundle decides them.
 `,
   replay: `Usage: vigil replay --format F --input FILE [--bundle DIR] --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]
        [--bound-ms N] [--pepper-env NAME]

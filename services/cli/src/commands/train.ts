@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
 import { GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
-import { trainOnLog } from '@vigil/train';
+import { type Labels, readLabels, trainOnLog } from '@vigil/train';
 import { inputFileProblem, outputFileProblem } from './input-file.js';
 import { pepperFromEnv } from './pepper.js';
 import { progressBar } from './progress.js';
@@ -16,12 +16,13 @@ export async function train(args: {
   seed?: string;
   boundMs?: string;
   pepperEnv?: string;
+  labels?: string;
 }): Promise<number> {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input || !args.out) {
     process.stderr.write(`usage: vigil train --format ${GATEWAY_FORMATS.join('|')} --input FILE --out DIR [--max-rows N] [--seed N]\n`);
     return 2;
   }
-  const problem = inputFileProblem(args.input) ?? bundleDirProblem(args.out);
+  const problem = inputFileProblem(args.input) ?? (args.labels === undefined ? undefined : inputFileProblem(args.labels)) ?? bundleDirProblem(args.out);
   if (problem) {
     process.stderr.write(`vigil train: ${problem}\n`);
     return 2;
@@ -48,6 +49,13 @@ export async function train(args: {
     process.stderr.write(`vigil train: ${(err as Error).message}\n`);
     return 2;
   }
+  let labels: Labels | undefined;
+  try {
+    labels = args.labels === undefined ? undefined : readLabels(args.labels);
+  } catch (err) {
+    process.stderr.write(`vigil train: ${(err as Error).message}\n`);
+    return 2;
+  }
   const started = Date.now();
   const bar = progressBar('features');
   const result = await trainOnLog({
@@ -56,6 +64,7 @@ export async function train(args: {
     boundMs: bound,
     maxRows,
     seed,
+    ...(labels ? { labels } : {}),
     onProgress: (done, total, rows) => bar.update(done / Math.max(1, total), `${rows.toLocaleString('en')} events`),
     onRead: (r) => bar.done(`${r.events.toLocaleString('en')} events, ${r.deadLetters} dead letters`),
     onStage: (stage, detail) => process.stderr.write(`train: ${stage}${detail ? ` — ${detail}` : ''}\n`),
@@ -90,14 +99,36 @@ export async function train(args: {
       const note = r.resolved ? '' : ` — ${r.fit_principal_days} principal-days cannot show the target: past the highest benign day`;
       const cohorts = (r.cohorts ?? []).map(
         (c) =>
-          `\n  ${''.padEnd(18)} cohort ${c.cohort}: ${round(c.threshold)} (its own fit ${round(c.fitted ?? c.threshold)} on ${c.fit_principal_days} principal-days, weight ${round(c.weight)})`,
+          `\n  ${''.padEnd(18)} cohort ${c.cohort}: ${round(c.threshold)} (${
+            c.fit_principal_days > 0
+              ? `its own fit ${round(c.fitted ?? c.threshold)} on ${c.fit_principal_days} principal-days, weight ${round(c.weight)}`
+              : 'from labels'
+          })${labelNote(c.labels)}`,
       );
-      return `  ${r.rule.padEnd(18)} ${r.parameter} ${round(r.threshold)} — ${from}; target ${pct(r.target_principal_day_fpr)} (${r.action}) → held out: ${pct(r.holdout_fpr)} per principal-day (≤ ${pct(r.holdout_fpr_upper95)} at 95 %)${note}${cohorts.join('')}`;
+      return `  ${r.rule.padEnd(18)} ${r.parameter} ${round(r.threshold)} — ${from}; target ${pct(r.target_principal_day_fpr)} (${r.action}) → held out: ${pct(r.holdout_fpr)} per principal-day (≤ ${pct(r.holdout_fpr_upper95)} at 95 %)${note}${labelNote(r.labels)}${cohorts.join('')}`;
     }),
+    ...(result.labels
+      ? [
+          `labels: ${result.labels.labelled} labelled requests, ${result.labels.true_positives + result.labels.false_positives} in this log (${result.labels.true_positives} true, ${result.labels.false_positives} false positives); ${result.labels.unmatched} not in it${result.labels.withoutRequest > 0 ? `; ${result.labels.withoutRequest} name only an alert` : ''}`,
+          'precision on the labelled requests, as this bundle decides them (true / false positives it acts on):',
+          ...result.labels.precision.map(
+            (p) =>
+              `  ${p.by.padEnd(18)} ${p.precision === undefined ? 'acts on none' : `${(p.precision * 100).toFixed(1)} %`} (${p.true_positives} / ${p.false_positives})`,
+          ),
+        ]
+      : []),
     `took ${((Date.now() - started) / 1000).toFixed(1)} s`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** What labels did to a threshold, for the summary. */
+function labelNote(m: { false_positives: number; true_positives: number; moved_from?: number; unresolved?: number } | undefined): string {
+  if (!m) return '';
+  const moved = m.moved_from === undefined ? 'not moved' : `moved from ${Math.round(m.moved_from * 100) / 100}`;
+  const left = m.unresolved ? `; ${m.unresolved} still fire (a labelled true positive or the 3× cap holds it)` : '';
+  return ` [labels: fired on ${m.false_positives} false and ${m.true_positives} true positives; ${moved}${left}]`;
 }
 
 /** Why the bundle cannot be written to `dir` (checked before training, not after it): undefined when it can. */
