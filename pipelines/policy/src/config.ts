@@ -24,6 +24,12 @@ export const policyConfigSchema = z
       .describe(
         'The strongest action the models alone may take on a login (a request whose principal is a username, no token yet): a gateway can only answer a login by throttling the username — locking a customer out over one odd login (a typo, a new network). Rules (credential stuffing, impossible travel) are not capped.',
       ),
+    model_alone_action: z
+      .enum(['allow', 'alert', 'step_up', 'revoke'])
+      .default('step_up')
+      .describe(
+        'The strongest action the models may take when no rule fires on the request: two independent signals before vigil ends a session. An anomaly score alone (an unusual payment, an odd mix of features) earns a challenge; a revocation needs a rule to corroborate it, and then the models keep their own action. revoke lifts the cap.',
+      ),
     tenant: z
       .strictObject({
         by: z.enum(['none', 'client_id', 'service', 'route_prefix']).default('none').describe('What identifies a tenant.'),

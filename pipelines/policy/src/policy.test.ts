@@ -30,15 +30,18 @@ function input(features: Record<string, number>, over: Partial<PolicyInput> = {}
 const log = (n: number) => Math.log1p(n);
 
 describe('decision policy', () => {
-  it('lets the model alone decide when no rule fires, about the principal', () => {
+  it('lets the model alone decide when no rule fires, about the principal, up to a step-up', () => {
     const p = new DecisionPolicy(config(), NAMES);
     expect(p.decide(input({})).action).toBe('allow');
-    const d = p.decide(
-      input({}, { model: { ...allow, score: 0.999, action: 'revoke', reasons: [{ feature: 'req_1m_log', value: 5, baseline: 1, contribution: 0.7 }] } }),
-    );
-    expect(d).toMatchObject({ action: 'revoke', entity: 'principal', score: 0.999, rules: [], route_class: 'default' });
+    const revoking = { model: { ...allow, score: 0.999, action: 'revoke' as const, reasons: [{ feature: 'req_1m_log', value: 5, baseline: 1, contribution: 0.7 }] } };
+    const d = p.decide(input({}, revoking));
+    // A score alone earns a challenge: ending a session takes a rule to corroborate it (policy.model_alone_action).
+    expect(d).toMatchObject({ action: 'step_up', entity: 'principal', score: 0.999, rules: [], route_class: 'default' });
     expect(d.scores.rules).toBeUndefined();
     expect(d.reasons.map((r) => r.feature)).toEqual(['req_1m_log']);
+    // Corroborated by any rule (here a throttling one), the models keep their revoke.
+    expect(p.decide(input({ req_1m_log: log(61) }, revoking))).toMatchObject({ action: 'revoke', rules: ['velocity'] });
+    expect(new DecisionPolicy(config({ model_alone_action: 'revoke' }), NAMES).decide(input({}, revoking)).action).toBe('revoke');
   });
 
   it('revokes a copied token that jumps a border impossibly fast, steps up a fresh login that does; not a fast hop inside one country, a slow crossing nor a known country', () => {
@@ -136,10 +139,10 @@ describe('decision policy', () => {
     expect(p.decide(input({ ip_distinct_usernames_10m_log: log(80) }, { model, ids: anonymous }))).toMatchObject({ action: 'alert', entity: 'ip' });
     // A login (a username, no token): the models alone only alert by default (policy.login_model_action).
     expect(p.decide(input({}, { model, ids: { ...anonymous, username: 'bob' } }))).toMatchObject({ action: 'alert', entity: 'principal' });
-    const strict = new DecisionPolicy(config({ login_model_action: 'revoke' }), NAMES);
+    const strict = new DecisionPolicy(config({ login_model_action: 'revoke', model_alone_action: 'revoke' }), NAMES);
     expect(strict.decide(input({}, { model, ids: { ...anonymous, username: 'bob' } }))).toMatchObject({ action: 'revoke', entity: 'principal' });
-    // A token's principal is not capped.
-    expect(p.decide(input({}, { model, ids: { ...anonymous, sub: 'cust-1' } }))).toMatchObject({ action: 'revoke', entity: 'principal' });
+    // A token's principal is not capped as a login; alone, the models step it up.
+    expect(p.decide(input({}, { model, ids: { ...anonymous, sub: 'cust-1' } }))).toMatchObject({ action: 'step_up', entity: 'principal' });
   });
 
   it('maps routes to classes by the longest whole-segment prefix and applies their threshold overrides', () => {
