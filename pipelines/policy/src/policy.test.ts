@@ -33,7 +33,9 @@ describe('decision policy', () => {
   it('lets the model alone decide when no rule fires, about the principal, up to a step-up', () => {
     const p = new DecisionPolicy(config(), NAMES);
     expect(p.decide(input({})).action).toBe('allow');
-    const revoking = { model: { ...allow, score: 0.999, action: 'revoke' as const, reasons: [{ feature: 'req_1m_log', value: 5, baseline: 1, contribution: 0.7 }] } };
+    const revoking = {
+      model: { ...allow, score: 0.999, action: 'revoke' as const, reasons: [{ feature: 'req_1m_log', value: 5, baseline: 1, contribution: 0.7 }] },
+    };
     const d = p.decide(input({}, revoking));
     // A score alone earns a challenge: ending a session takes a rule to corroborate it (policy.model_alone_action).
     expect(d).toMatchObject({ action: 'step_up', entity: 'principal', score: 0.999, rules: [], route_class: 'default' });

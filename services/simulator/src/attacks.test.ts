@@ -52,10 +52,22 @@ describe('labelled attacks', () => {
     expect(new Set(of('credential_stuffing_distributed').map((r) => r.clientIp)).size).toBeGreaterThan(100);
     // BOLA: other customers' accounts, mostly refused.
     expect(of('bola_fast').filter((r) => r.status === 403).length).toBeGreaterThan(150);
-    // Payment fraud: the victim's own address, large amounts to payees the victim never paid, at night.
+    // Payment fraud: the victim's own address, 2–4 payments to payees the victim never paid, each at least 3 times the
+    // victim's own typical payment (its running typical lies above its smallest) in the victim's currency, at night.
     const fraud = of('payment_fraud');
-    const paid = new Set(requests.filter((r) => r.tx && !labels.some((l) => l.request_id === r.requestId)).map((r) => r.tx?.payee_id));
-    expect(fraud.filter((r) => r.tx).every((r) => (r.tx?.amount ?? 0) >= 900 && !paid.has(r.tx?.payee_id))).toBe(true);
+    const benign = requests.filter((r) => r.tx && !labels.some((l) => l.request_id === r.requestId));
+    const paid = new Set(benign.map((r) => r.tx?.payee_id));
+    const payments = fraud.filter((r) => r.tx);
+    const perAttack = new Map<string, number>();
+    for (const l of labels) if (l.family === 'payment_fraud' && byId.get(l.request_id)?.tx) perAttack.set(l.attack_id, (perAttack.get(l.attack_id) ?? 0) + 1);
+    expect([...perAttack.values()].every((n) => n >= 2 && n <= 4)).toBe(true);
+    for (const r of payments) {
+      expect(paid.has(r.tx?.payee_id)).toBe(false);
+      const own = benign.filter((b) => b.who?.sub === r.claims?.sub && b.ts < r.ts).map((b) => b.tx as NonNullable<SimRequest['tx']>);
+      if (own.length === 0) continue;
+      expect(r.tx?.amount).toBeGreaterThanOrEqual(3 * Math.min(...own.map((t) => t.amount)));
+      expect(r.tx?.currency).toBe(own[own.length - 1]?.currency);
+    }
     expect(fraud.every((r) => r.clientIp.startsWith('198.51.'))).toBe(true);
     // A phished login: the victim's username, a success, from an address the victim never used, then its token's use.
     const firstPhish = labels.find((l) => l.family === 'impossible_travel_login') as AttackLabel;
