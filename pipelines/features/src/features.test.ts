@@ -229,6 +229,9 @@ describe('logins: IpActivity, UserLogins, TenantLogins', () => {
     // One failure per address, the one a typo would be: nothing on the IP side.
     expect(last(spray).ip_failed_logins_10m_log).toBe(0);
     expect(last(spray).tenant_failure_ratio_1m).toBeGreaterThan(4);
+    // The quiet minutes after the wave (its failures still in the hour's baseline) are not a signal.
+    const after = runOne(x, [login(T0 + H + 40 * MIN, '198.51.100.7', 'u7', 200)])[0];
+    expect(after?.tenant_failure_ratio_1m).toBe(0);
   });
 
   it('counts scraping of one route from one address', () => {

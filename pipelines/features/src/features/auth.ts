@@ -76,7 +76,8 @@ export class TenantLogins implements FeatureFamily {
 
   /** @param priorPerMinute tenant failures per minute assumed with no history */
   constructor(private readonly options = { priorPerMinute: 1 }) {
-    this.params = { window: MINUTE, baseline: HOUR, login_route: LOGIN_ROUTE.source, ...options };
+    // floor: the ratio is clipped at 0 (a parameter so the schema hash tells bundles of the unclipped feature apart).
+    this.params = { window: MINUTE, baseline: HOUR, login_route: LOGIN_ROUTE.source, floor: 0, ...options };
   }
 
   get stores() {
@@ -92,7 +93,10 @@ export class TenantLogins implements FeatureFamily {
     const hourBefore = tenant.failures.count(1, t) - tenant.failures.count(0, t);
     if (outcome === 'failure') tenant.failures.add(t);
     const baseline = (hourBefore + this.options.priorPerMinute * 10) / (59 + 10);
-    out[offset] = Math.log2((tenant.failures.count(0, t) + 1) / (baseline + 1));
+    // Only a surge is evidence: fewer failures than usual is not. (Unclipped, the hour after a stuffing wave — its
+    // failures still in the baseline — gave every ordinary login a ratio the models had never seen, and they flagged
+    // thousands of customers' first requests.)
+    out[offset] = Math.max(0, Math.log2((tenant.failures.count(0, t) + 1) / (baseline + 1)));
   }
 
   stateBytes(): number {
