@@ -1,5 +1,6 @@
 # vigil services image: one image, the command picks the service (vigil detect | revoke | alert | bank-api | simulate …).
-FROM node:20-bookworm-slim AS build
+# Node 24: a current LTS (Node 20 reached end of life on 2026-04-30); vigil runs on Node ≥ 20.10.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY . .
 RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
@@ -8,13 +9,13 @@ RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 # same built packages the services run.
 FROM build AS jupyter
 RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv && rm -rf /var/lib/apt/lists/* \
-  && python3 -m venv /opt/jupyter && /opt/jupyter/bin/pip install --no-cache-dir jupyterlab \
-  && npm install -g tslab && tslab install --python /opt/jupyter/bin/python3 --prefix /opt/jupyter
+  && python3 -m venv /opt/jupyter && /opt/jupyter/bin/pip install --no-cache-dir jupyterlab==4.6.6 \
+  && npm install -g tslab@1.0.22 && tslab install --python /opt/jupyter/bin/python3 --prefix /opt/jupyter
 WORKDIR /app/notebooks
 EXPOSE 8888
 ENTRYPOINT ["/opt/jupyter/bin/jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser", "--allow-root"]
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 COPY --from=build /app /app
 USER node
