@@ -110,6 +110,21 @@ describe('Velocity', () => {
     expect(late?.req_10s_log).toBeCloseTo(Math.log1p(2));
   });
 
+  it("remembers the principal's own busiest minute of earlier days, not today's, for weeks", () => {
+    const v = new Velocity();
+    // A payroll run: 90 payments in one minute.
+    const run1 = run(
+      v,
+      Array.from({ length: 90 }, (_, i) => ev({ ts: T0 + i * 600 })),
+    );
+    expect(last(run1).req_1m_own_peak_log).toBe(0); // today's burst does not vouch for itself
+    // The next day the habit is yesterday's peak; a week later, decayed 2 % a day; the rates' own TTL has passed.
+    expect(run(v, [ev({ ts: T0 + D })])[0]?.req_1m_own_peak_log).toBeCloseTo(Math.log1p(90 * 0.98));
+    expect(run(v, [ev({ ts: T0 + 8 * D })])[0]?.req_1m_own_peak_log).toBeCloseTo(Math.log1p(90 * 0.98 ** 8));
+    // After 35 quiet days it is forgotten.
+    expect(run(v, [ev({ ts: T0 + 44 * D })])[0]?.req_1m_own_peak_log).toBe(0);
+  });
+
   it('forgets a principal after a gap longer than its TTL', () => {
     const v = new Velocity();
     run(
@@ -409,7 +424,7 @@ describe('FeatureExtractor', () => {
     expect(events.map((e) => [...a.extract(e)])).toEqual(events.map((e) => [...b.extract(e)]));
     expect(a.schema.hash).toBe(b.schema.hash);
     expect(a.schema.names).toHaveLength(a.extract(events[0] as AccessEvent).length);
-    const other = new FeatureExtractor([new Velocity({ maxKeys: 10, priorPerMinute: 3, priorWeightMinutes: 10 })]);
+    const other = new FeatureExtractor([new Velocity({ maxKeys: 10, priorPerMinute: 3, priorWeightMinutes: 10, peakDecayPerDay: 0.98, habitTtlDays: 35 })]);
     expect(other.schema.hash).not.toBe(new FeatureExtractor([new Velocity()]).schema.hash);
     for (const e of events) for (const x of a.extract(e)) expect(Number.isFinite(x)).toBe(true);
   });

@@ -77,6 +77,12 @@ export const policyConfigSchema = z
               .describe('An IP with this many usernames in 10 minutes is treated as shared (carrier NAT, office proxy)…'),
             shared_ip_factor: z.number().min(1).default(4).describe('…and needs this many times the failures before it is throttled.'),
             action: z.enum(ACTING).default('throttle'),
+            session_action: z
+              .enum(ACTING)
+              .default('revoke')
+              .describe(
+                'A session (a token or credential) used from that IP while it is stuffing — an account the stuffing just cracked — gets this on its principal.',
+              ),
           })
           .prefault({}),
         token_replay: z
@@ -100,6 +106,13 @@ export const policyConfigSchema = z
           .strictObject({
             enabled: z.boolean().default(true),
             max_per_minute: z.number().int().positive().default(60).describe('More requests than this from one principal in a minute.'),
+            own_peak_factor: z
+              .number()
+              .min(1)
+              .default(1.5)
+              .describe(
+                "…and more than this many times the principal's own busiest minute on earlier days (req_1m_own_peak_log), where it has one: a payroll account's burst is its norm. A principal without that history is judged by the threshold alone.",
+              ),
             action: z.enum(ACTING).default('throttle'),
           })
           .prefault({}),

@@ -10,6 +10,7 @@ const NAMES = [
   'ip_failed_logins_10m_log',
   'ip_distinct_usernames_10m_log',
   'req_1m_log',
+  'req_1m_own_peak_log',
   'geo_country_new',
   'token_networks_1h_log',
   'denied_1h_log',
@@ -67,6 +68,9 @@ describe('decision policy', () => {
     expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(2) })).action).toBe('allow');
     expect(p.decide(input({ req_1m_log: log(61) }))).toMatchObject({ action: 'throttle', rules: ['velocity'] });
     expect(p.decide(input({ req_1m_log: log(60) })).action).toBe('allow');
+    // Within the principal's own habit (1.5 × its busiest minute on earlier days) a burst is its norm.
+    expect(p.decide(input({ req_1m_log: log(90), req_1m_own_peak_log: log(70) })).action).toBe('allow');
+    expect(p.decide(input({ req_1m_log: log(106), req_1m_own_peak_log: log(70) }))).toMatchObject({ action: 'throttle', rules: ['velocity'] });
     expect(p.decide(input({ active_minutes_1h: 30 }))).toMatchObject({ action: 'alert', rules: ['sustained_activity'] });
     expect(p.decide(input({ active_minutes_1h: 29 })).action).toBe('allow');
     const pay = p.decide(input({ tx_risk_1h: 7.2 }));
@@ -87,14 +91,18 @@ describe('decision policy', () => {
 
   it('throttles a stuffing IP, and asks a shared IP (carrier NAT) for four times the failures', () => {
     const p = new DecisionPolicy(config(), NAMES);
+    const login = { ids: { username: 'bob', client_ip: '203.0.113.9' } };
     // The feature counts failures beyond the first (a typo): log(29) is 30 failures.
-    expect(p.decide(input({ ip_failed_logins_10m_log: log(29), ip_distinct_usernames_10m_log: log(12) }))).toMatchObject({ action: 'throttle', entity: 'ip' });
-    expect(p.decide(input({ ip_failed_logins_10m_log: log(28), ip_distinct_usernames_10m_log: log(12) })).action).toBe('allow');
+    expect(p.decide(input({ ip_failed_logins_10m_log: log(29), ip_distinct_usernames_10m_log: log(12) }, login))).toMatchObject({
+      action: 'throttle',
+      entity: 'ip',
+    });
+    expect(p.decide(input({ ip_failed_logins_10m_log: log(28), ip_distinct_usernames_10m_log: log(12) }, login)).action).toBe('allow');
     // Few usernames: one user mistyping is not stuffing.
-    expect(p.decide(input({ ip_failed_logins_10m_log: log(40), ip_distinct_usernames_10m_log: log(3) })).action).toBe('allow');
+    expect(p.decide(input({ ip_failed_logins_10m_log: log(40), ip_distinct_usernames_10m_log: log(3) }, login)).action).toBe('allow');
     // 60 users behind the address: 30 failures are what that many users produce; 120 are not.
-    expect(p.decide(input({ ip_failed_logins_10m_log: log(30), ip_distinct_usernames_10m_log: log(60) })).action).toBe('allow');
-    const nat = p.decide(input({ ip_failed_logins_10m_log: log(119), ip_distinct_usernames_10m_log: log(60) }));
+    expect(p.decide(input({ ip_failed_logins_10m_log: log(30), ip_distinct_usernames_10m_log: log(60) }, login)).action).toBe('allow');
+    const nat = p.decide(input({ ip_failed_logins_10m_log: log(119), ip_distinct_usernames_10m_log: log(60) }, login));
     expect(nat).toMatchObject({ action: 'throttle', entity: 'ip' });
     expect(nat.reasons[0]).toMatchObject({ value: 120, baseline: 120 });
   });
@@ -124,13 +132,26 @@ describe('decision policy', () => {
   it('takes the strongest proposal; on a tie the rule, with its entity', () => {
     const p = new DecisionPolicy(config(), NAMES);
     const stuffing = { ip_failed_logins_10m_log: log(50), ip_distinct_usernames_10m_log: log(20) };
-    // The model's revoke beats the rule's throttle; both reasons are kept, the rule's first.
+    const login = { username: 'bob', client_ip: '203.0.113.9' };
+    // On the stuffing address's logins: the model's revoke (uncapped: a rule fires) beats the rule's throttle; both
+    // reasons are kept, the rule's first.
     const model: ModelVerdict = { ...allow, score: 0.9999, action: 'revoke', reasons: [{ feature: 'req_1m_log', value: 9, baseline: 1, contribution: 0.5 }] };
-    const d = p.decide(input(stuffing, { model }));
+    const strict = new DecisionPolicy(config({ login_model_action: 'revoke' }), NAMES);
+    const d = strict.decide(input(stuffing, { model, ids: login }));
     expect(d).toMatchObject({ action: 'revoke', entity: 'principal', rules: ['ip_stuffing'] });
     expect(d.reasons.map((r) => r.feature)).toEqual(['rule:ip_stuffing:ip_failed_logins_10m', 'req_1m_log']);
     // An alert from the model loses to the rule's throttle of the IP.
-    expect(p.decide(input(stuffing, { model: { ...model, action: 'alert' } }))).toMatchObject({ action: 'throttle', entity: 'ip' });
+    expect(p.decide(input(stuffing, { model: { ...model, action: 'alert' }, ids: login }))).toMatchObject({ action: 'throttle', entity: 'ip' });
+    // A session used from the stuffing address is an account it cracked: its principal is revoked by the rule itself,
+    const session = p.decide(input(stuffing));
+    expect(session).toMatchObject({ action: 'revoke', entity: 'principal', rules: ['ip_stuffing'] });
+    expect(session.reasons[0]?.feature).toBe('rule:ip_stuffing:session_from_stuffing_ip');
+    // …also from an address with many usernames (stuffing tries many; it must then fail four times as often).
+    expect(p.decide(input({ ip_failed_logins_10m_log: log(250), ip_distinct_usernames_10m_log: log(140) }))).toMatchObject({
+      action: 'revoke',
+      entity: 'principal',
+    });
+    expect(p.decide(input({ ip_failed_logins_10m_log: log(60), ip_distinct_usernames_10m_log: log(140) })).action).toBe('allow');
   });
 
   it('acts on the IP when the principal has no credential, and only alerts when that IP is shared', () => {

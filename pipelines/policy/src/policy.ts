@@ -128,7 +128,7 @@ export class DecisionPolicy {
       score: model.score,
       scores: hits.length > 0 ? { ...model.scores, rules: 1 } : { ...model.scores },
       reasons,
-      rules: hits.map((h) => h.rule),
+      rules: [...new Set(hits.map((h) => h.rule))],
       route_class: this.routeClass(ctx.route),
       ...(tenant !== undefined ? { tenant } : {}),
     };

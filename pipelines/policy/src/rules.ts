@@ -101,7 +101,13 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
     fires: 'above',
     integer: true,
     prior: (c) => c.velocity.max_per_minute,
-    of: (x) => count(x.feature('req_1m_log')),
+    // A minute within the principal's own habit (its busiest minute on earlier days × own_peak_factor) cannot fire,
+    // whatever the cohort's threshold; the schema without the habit feature compares with the threshold alone.
+    of: (x, c) => {
+      const perMinute = count(x.feature('req_1m_log'));
+      const ownPeak = count(x.feature('req_1m_own_peak_log'));
+      return ownPeak > 0 && perMinute <= ownPeak * c.velocity.own_peak_factor ? undefined : perMinute;
+    },
   },
   sustained_activity: {
     rule: 'sustained_activity',
@@ -242,7 +248,15 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
         // Many users behind one address (carrier NAT, an office proxy) fail logins too: a shared IP needs more.
         const needed = usernames >= ip.shared_ip_usernames ? ip.min_failures * ip.shared_ip_factor : ip.min_failures;
         if (usernames < ip.min_usernames || failures < needed) return [];
-        return [hit('ip_stuffing', ip.action, 'ip', 'ip_failed_logins_10m', failures, needed)];
+        const hits = [hit('ip_stuffing', ip.action, 'ip', 'ip_failed_logins_10m', failures, needed)];
+        // A session used from the stuffing address is an account it cracked: act on that principal too. (Not relaxed
+        // for a "shared" address: many usernames failing is what stuffing looks like; a NAT's many users mostly
+        // succeed, and the shared threshold above already asks four times the failures.)
+        const ids = x.ids;
+        if (ids.sub !== undefined || ids.jti !== undefined || ids.token_fingerprint !== undefined || ids.credential_id !== undefined) {
+          hits.push(hit('ip_stuffing', ip.session_action, 'principal', 'session_from_stuffing_ip', failures, needed));
+        }
+        return hits;
       },
     },
     {

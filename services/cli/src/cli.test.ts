@@ -48,7 +48,7 @@ describe('vigil CLI', () => {
     expect(out).toMatch(/dead letters\s+200 of 200 malformed/);
     expect(out).toMatch(/raw tokens in output none/);
     // The shipped default bundle reads the current feature schema (else the demo says so and exits 1).
-    expect(out).toMatch(/detection\s+[\d,]+ events\/s \(35 features in event time, bundle vigil-\S+ with its autoencoder on (tensorflow|wasm|cpu),/);
+    expect(out).toMatch(/detection\s+[\d,]+ events\/s \(36 features in event time, bundle vigil-\S+ with its autoencoder on (tensorflow|wasm|cpu),/);
     expect(out).toMatch(/token_theft\s+1 \/ 1/);
     expect(out).toMatch(/false alerts and [\d.]+ false revocations per 1,000 principals per day/);
   }, 180_000);
@@ -212,7 +212,7 @@ describe('vigil CLI', () => {
     expect(r.stdout).toMatch(/12,000 events read, 10,000 sampled/);
     expect(r.stdout).toMatch(/alert\s+> 0\.\d+ {3}target 0\.250 % per principal-day/);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    expect(manifest.features.names).toHaveLength(35);
+    expect(manifest.features.names).toHaveLength(36);
     expect(manifest.training.holdout_rows).toBeGreaterThan(1000);
     const { ModelBundle } = await import('@vigil/bundle');
     const bundle = await ModelBundle.load(out, manifest.features.hash);

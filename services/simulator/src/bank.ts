@@ -57,6 +57,11 @@ export interface PopulationShape {
   currency: string;
   /** Payment amounts relative to the default bank's. */
   amountScale: number;
+  /**
+   * Whether businesses bank through an app of their own (a client_id of their own, a cohort vigil can fit apart) or
+   * through the retail customers' app, as at a bank whose logs reveal no cohort.
+   */
+  businessApp: boolean;
 }
 
 export const DEFAULT_POPULATION: PopulationShape = {
@@ -70,6 +75,7 @@ export const DEFAULT_POPULATION: PopulationShape = {
   vpnShare: 0.03,
   currency: 'GBP',
   amountScale: 1,
+  businessApp: true,
 };
 
 const shapeOf = (o: BankOptions): PopulationShape => ({ ...DEFAULT_POPULATION, ...o.population });
@@ -214,7 +220,7 @@ function makeCustomer(i: number, rng: Rng, o: BankOptions, shape: PopulationShap
     username,
     accounts: rng.chance(0.4) ? [account, savings] : [account],
     business,
-    clientId: business ? 'vigil-bank-business' : 'vigil-bank-app',
+    clientId: business && shape.businessApp ? 'vigil-bank-business' : 'vigil-bank-app',
     homeIp: host(homeNet, rng),
     carrier: hasApp ? rng.pick(carriers) : undefined,
     appAgent: hasApp ? rng.pick(APP_AGENTS) : undefined,

@@ -3,6 +3,10 @@
 // A new principal borrows a population prior (cold start) that fades as its own history grows.
 // active_minutes_1h counts the minutes of the last hour with any request: people bank in short bursts (a session is
 // a few minutes), scripts that pace themselves to stay under rate limits keep a steady cadence for the whole hour.
+// req_1m_own_peak_log is the principal's own busiest minute on earlier days (decayed 2 % a day, kept 35 days): a
+// payroll account's burst is its norm, and the velocity rule compares a minute with it as well as with the
+// cohort's threshold (where the logs reveal no cohort, only the principal's own history tells the two apart).
+// Today's minutes do not count toward it until the day is over, so a burst cannot vouch for itself.
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
@@ -20,27 +24,50 @@ interface Counter {
 
 const ACTIVE = 1;
 
+/** A principal's own busiest minutes, by event-time day. */
+interface Habit {
+  last: number;
+  /** The event-time day (UTC) `today` belongs to. */
+  day: number;
+  today: number;
+  /** The busiest minute of earlier days, decayed by `peakDecayPerDay` a day. */
+  peak: number;
+}
+
 export interface VelocityOptions {
   maxKeys: number;
   /** Requests per minute assumed for a principal with no history. */
   priorPerMinute: number;
   /** How many minutes of own history outweigh the prior. */
   priorWeightMinutes: number;
+  /** Per-day decay of the own busiest minute, and how long a principal's habit is kept. */
+  peakDecayPerDay: number;
+  habitTtlDays: number;
 }
 
 export class Velocity implements FeatureFamily {
   readonly role = 'principal';
-  readonly names = ['req_10s_log', 'req_1m_log', 'req_10m_log', 'req_1h_log', 'rate_ratio_1m', 'active_minutes_1h'];
+  readonly names = ['req_10s_log', 'req_1m_log', 'req_10m_log', 'req_1h_log', 'rate_ratio_1m', 'active_minutes_1h', 'req_1m_own_peak_log'];
   readonly params: Record<string, number | string>;
   private readonly principals: KeyedState<Counter>;
+  private readonly habits: KeyedState<Habit>;
 
-  constructor(private readonly options: VelocityOptions = { maxKeys: 1_000_000, priorPerMinute: 2, priorWeightMinutes: 10 }) {
+  constructor(
+    private readonly options: VelocityOptions = {
+      maxKeys: 1_000_000,
+      priorPerMinute: 2,
+      priorWeightMinutes: 10,
+      peakDecayPerDay: 0.98,
+      habitTtlDays: 35,
+    },
+  ) {
     this.params = { windows: WINDOWS.join(','), ttl: DAY, ...options };
     this.principals = new KeyedState({ ttlMs: DAY, maxKeys: options.maxKeys });
+    this.habits = new KeyedState({ ttlMs: options.habitTtlDays * DAY, maxKeys: options.maxKeys });
   }
 
   get stores() {
-    return { principals: this.principals };
+    return { principals: this.principals, habits: this.habits };
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
@@ -63,9 +90,20 @@ export class Velocity implements FeatureFamily {
     out[offset + 3] = logCount(p.counts.count(3, t));
     out[offset + 4] = Math.log2(lastMinute / baseline);
     out[offset + 5] = p.counts.count(3, t, ACTIVE);
+
+    // The own busiest minute of earlier days: a new day folds yesterday's into it (decayed for the days between).
+    const h = this.habits.get(principal, event.ts, () => ({ last: event.ts, day: Math.floor(event.ts / DAY), today: 0, peak: 0 }));
+    const day = Math.floor(keyTime(h, event.ts) / DAY);
+    if (day > h.day) {
+      h.peak = Math.max(h.peak, h.today) * this.options.peakDecayPerDay ** (day - h.day);
+      h.today = 0;
+      h.day = day;
+    }
+    out[offset + 6] = logCount(h.peak);
+    if (lastMinute > h.today) h.today = lastMinute;
   }
 
   stateBytes(): number {
-    return this.principals.size * (new SlidingCounts(WINDOWS, 2).bytes + 130);
+    return this.principals.size * (new SlidingCounts(WINDOWS, 2).bytes + 130) + this.habits.size * 110;
   }
 }

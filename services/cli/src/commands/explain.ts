@@ -98,6 +98,8 @@ export function human(feature: string): { label: string; show: (value: number) =
     name = name.slice(0, -4);
     unit = ' km/h';
   }
+  // The payment risk is evidence in nats (a sum of −ln probabilities; see the features' transaction.ts).
+  if (name.startsWith('tx_risk')) unit = ' nats';
   const window = /_(1m|10m|1h|24h)$/.exec(name);
   if (window) name = name.slice(0, -window[0].length);
   const label = `${name.replace(/_/g, ' ')}${window ? ` ${WINDOWS[window[1] as string]}` : ''}`;
