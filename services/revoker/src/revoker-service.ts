@@ -195,14 +195,22 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
   );
   // Every resync_check_ms: targets that restarted empty (HAProxy's process, Redis' run_id) and targets that were down
   // (behind: skipped meanwhile, their enforcements queued in vigil.revocations) get their whole list again.
+  // A target is reported down once, at the first check that finds it behind — however it got there (an enforcement
+  // between checks, or this check's own re-sync attempt) — and back once it caught up.
+  const reportedDown = new Set<string>();
   const resync = setInterval(
     guarded('resync', async () => {
       const behind = new Set(revoker.lag().map((l) => l.target));
       const synced = await revoker.resync();
       for (const name of synced) {
         logEvent('warn', behind.has(name) ? 'target back; caught up by a re-sync' : 'target lost its lists (restarted?); re-synced', { adapter: name });
+        reportedDown.delete(name);
       }
-      for (const l of revoker.lag()) if (!behind.has(l.target)) logEvent('warn', 'target down; queuing its enforcements', { adapter: l.target });
+      for (const l of revoker.lag()) {
+        if (reportedDown.has(l.target)) continue;
+        reportedDown.add(l.target);
+        logEvent('warn', 'target down; queuing its enforcements', { adapter: l.target });
+      }
     }),
     config.resync_check_ms,
   );
