@@ -19,6 +19,16 @@ const threshold = z.object({
   resolved: z.boolean(),
 });
 
+/** What analyst labels did to one fitted rule threshold (the policy's label-fit.ts: LabelMove). */
+const labelMove = z
+  .object({
+    false_positives: z.number().int(),
+    true_positives: z.number().int(),
+    moved_from: z.number().optional(),
+    unresolved: z.number().int().optional(),
+  })
+  .optional();
+
 export const manifestSchema = z.object({
   format: z.literal('vigil-bundle'),
   version: z.literal(1),
@@ -78,25 +88,12 @@ export const manifestSchema = z.object({
               weight: z.number(),
               fit_principal_days: z.number().int(),
               /** What analyst labels did to the cohort's threshold (the policy's label-fit.ts). */
-              labels: z
-                .object({
-                  false_positives: z.number().int(),
-                  true_positives: z.number().int(),
-                  moved_from: z.number().optional(),
-                  unresolved: z.number().int().optional(),
-                })
-                .optional(),
+              labels: labelMove,
             }),
           )
           .optional(),
-        labels: z
-          .object({
-            false_positives: z.number().int(),
-            true_positives: z.number().int(),
-            moved_from: z.number().optional(),
-            unresolved: z.number().int().optional(),
-          })
-          .optional(),
+        /** What analyst labels did to the population's threshold. */
+        labels: labelMove,
       }),
     )
     .optional(),

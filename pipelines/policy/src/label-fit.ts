@@ -6,7 +6,7 @@
 // times (one mislabelled decision must not switch a rule off for a cohort). Labelled true positives leave the benign
 // fit set before this runs (RuleThresholdFitter.exclude): attacks in the training log would raise the thresholds too.
 import type { PolicyConfig } from './config.js';
-import { type CohortThreshold, type RuleThresholdFit, UNRESOLVED_MAX_LIFT } from './rule-fit.js';
+import { type CohortThreshold, justPast, type RuleThresholdFit, UNRESOLVED_MAX_LIFT } from './rule-fit.js';
 import { fires, RULE_STATISTICS, type RuleInput } from './rules.js';
 
 export type Verdict = 'true_positive' | 'false_positive';
@@ -69,7 +69,7 @@ export function applyLabels(
       const move: LabelMove = { false_positives: fp.length, true_positives: tp.length };
       let after = before;
       if (fp.length > 0) {
-        const pastFp = justPast(stat.fires, stat.integer, Math.max(...fp));
+        const pastFp = justPast(stat, Math.max(...fp));
         // The highest threshold at which every firing true positive still fires.
         const keepTp = tp.length === 0 ? Number.POSITIVE_INFINITY : highestFiring(stat.fires, stat.integer, Math.min(...tp));
         after = Math.min(pastFp, keepTp, before * UNRESOLVED_MAX_LIFT);
@@ -90,12 +90,6 @@ export function applyLabels(
     }
     return out;
   });
-}
-
-/** The smallest threshold a value no longer fires at. */
-function justPast(kind: 'above' | 'at_least', integer: boolean, value: number): number {
-  if (kind === 'above') return value;
-  return integer ? Math.floor(value) + 1 : value + Math.max(Math.abs(value) * 1e-9, 1e-9);
 }
 
 /** The largest threshold a value still fires at. */

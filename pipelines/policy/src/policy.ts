@@ -18,7 +18,7 @@
 import type { Action, Entity, Principal } from '@vigil/events';
 import type { PolicyConfig } from './config.js';
 import { DEFAULT_CLASS, PrefixMap, TenantResolver } from './route-class.js';
-import { type Acting, buildRules, type LearnedThresholds, type RuleHit, type RuleReason } from './rules.js';
+import { type Acting, buildRules, hasToken, type LearnedThresholds, type RuleHit, type RuleReason } from './rules.js';
 
 const NONE: LearnedThresholds = Object.freeze({});
 
@@ -64,9 +64,6 @@ export interface PolicyDecision {
   route_class: string;
   tenant?: string;
 }
-
-/** A principal that holds a token or gateway credential: a subject, a token id or fingerprint, a credential id. */
-const hasToken = (ids: Principal) => ids.sub !== undefined || ids.jti !== undefined || ids.token_fingerprint !== undefined || ids.credential_id !== undefined;
 
 /** A principal with something a gateway can refuse: a token or credential, or a username. */
 export const hasCredential = (ids: Principal) => hasToken(ids) || ids.username !== undefined;

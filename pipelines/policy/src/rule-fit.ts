@@ -201,8 +201,14 @@ function fitThreshold(stat: RuleStatistic, prior: number, target: number, maxima
   const values = maxima.filter((v) => !Number.isNaN(v)).sort((a, b) => b - a);
   const at = values[Math.floor(target * days)];
   if (at === undefined) return undefined;
-  const fitted = stat.fires === 'above' ? at : stat.integer ? Math.floor(at) + 1 : nextUp(at);
+  const fitted = justPast(stat, at);
   return days * target < 1 ? Math.min(fitted, prior * UNRESOLVED_MAX_LIFT) : fitted;
+}
+
+/** The smallest threshold a value of this statistic no longer fires at. */
+export function justPast(stat: Pick<RuleStatistic, 'fires' | 'integer'>, value: number): number {
+  if (stat.fires === 'above') return value;
+  return stat.integer ? Math.floor(value) + 1 : nextUp(value);
 }
 
 /** The smallest float above x (for continuous statistics: "at least" must exclude x itself). */

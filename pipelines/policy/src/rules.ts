@@ -40,6 +40,10 @@ export interface RuleInput {
 /** Counts are stored as log1p(n); rules compare counts. */
 const count = (v: number | undefined) => (v === undefined ? 0 : Math.round(Math.expm1(v)));
 
+/** A principal that holds a token or gateway credential: a subject, a token id or fingerprint, a credential id. */
+export const hasToken = (ids: Principal) =>
+  ids.sub !== undefined || ids.jti !== undefined || ids.token_fingerprint !== undefined || ids.credential_id !== undefined;
+
 const hit = (rule: string, action: Acting, entity: Entity, feature: string, value: number, baseline: number): RuleHit => ({
   rule,
   action,
@@ -252,8 +256,7 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
         // A session used from the stuffing address is an account it cracked: act on that principal too. (Not relaxed
         // for a "shared" address: many usernames failing is what stuffing looks like; a NAT's many users mostly
         // succeed, and the shared threshold above already asks four times the failures.)
-        const ids = x.ids;
-        if (ids.sub !== undefined || ids.jti !== undefined || ids.token_fingerprint !== undefined || ids.credential_id !== undefined) {
+        if (hasToken(x.ids)) {
           hits.push(hit('ip_stuffing', ip.session_action, 'principal', 'session_from_stuffing_ip', failures, needed));
         }
         return hits;
