@@ -7,6 +7,8 @@ import { bankApi } from './commands/bank-api.js';
 import { configCheck, configSchema } from './commands/config.js';
 import { demo } from './commands/demo.js';
 import { detect } from './commands/detect.js';
+import { docs } from './commands/docs.js';
+import { doctor } from './commands/doctor.js';
 import { explain } from './commands/explain.js';
 import { features } from './commands/features.js';
 import { HELP, USAGE } from './commands/help.js';
@@ -142,6 +144,18 @@ async function main(argv: string[]): Promise<number> {
       const { values } = flags({ port: { type: 'string' }, host: { type: 'string' }, customers: { type: 'string' } });
       return bankApi(values);
     }
+    case 'doctor': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { config: { type: 'string' }, service: { type: 'string' }, 'timeout-ms': { type: 'string' }, json: { type: 'boolean' } },
+        strict: true,
+      });
+      const code = await doctor({ ...values, timeoutMs: values['timeout-ms'] });
+      // A probe cut off by its timeout can leave a client retrying in the background (kafkajs, node-redis); the report
+      // is written, so the doctor does not wait for them.
+      setTimeout(() => process.exit(code), 200).unref();
+      return code;
+    }
     case 'config': {
       const [sub, ...args] = rest;
       const { values, positionals } = parseArgs({ args, options: { service: { type: 'string' } }, allowPositionals: true, strict: true });
@@ -150,19 +164,31 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP.config ?? '');
       return 2;
     }
+    case 'docs': {
+      const { values } = flags({ out: { type: 'string' } });
+      return docs(values);
+    }
     default:
       process.stderr.write(`vigil: unknown command '${command}'\n\n${USAGE}`);
       return 2;
   }
 }
 
-main(process.argv.slice(2)).then(
+// --debug (anywhere on the line) shows the stack of a failure; without it the terminal gets the message only.
+const debug = process.argv.includes('--debug');
+main(process.argv.slice(2).filter((a) => a !== '--debug')).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    // No stack traces or internals on the terminal of a service; the code says what kind of failure it was.
-    process.stderr.write(`vigil: ${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message?.split('\n')[0] ?? 'unexpected failure'}\n`);
+    // No stack traces or internals on the terminal of a service; the code says what kind of failure it was. The
+    // message is vigil's own and may list several problems (an invalid configuration's, one per line): all of it.
+    const message = (err as Error).message?.split('\n').slice(0, 40).join('\n') || 'unexpected failure';
+    process.stderr.write(`vigil: ${(err as { code?: string }).code ?? 'error'}: ${message}\n`);
+    if (debug && (err as Error).stack) process.stderr.write(`${(err as Error).stack}\n`);
+    else process.stderr.write('(run again with --debug for the stack)\n');
     process.exitCode = 1;
+    // A service that failed while starting may hold sockets or timers open (a Kafka client retrying): it must stop.
+    setTimeout(() => process.exit(1), 500).unref();
   },
 );

@@ -93,7 +93,16 @@ export class JsonlFileSink<T> implements Sink<T> {
     if (this.error) throw this.error;
     let chunk = '';
     for (const r of records) chunk += `${JSON.stringify(r.value)}\n`;
-    if (!this.stream.write(chunk)) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+    if (!this.stream.write(chunk)) {
+      // Whichever comes first; the other listener is removed (left behind, one per full buffer, they piled up until
+      // Node warned of a listener leak on long files).
+      const settled = new AbortController();
+      try {
+        await Promise.race([once(this.stream, 'drain', { signal: settled.signal }), once(this.stream, 'close', { signal: settled.signal })]);
+      } finally {
+        settled.abort();
+      }
+    }
     if (this.error) throw this.error;
   }
   /** Finishes the file and puts it in place. */

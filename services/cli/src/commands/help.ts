@@ -32,6 +32,11 @@ Commands:
                             Validate a config of the detector (default), revoker or alerter (YAML; VIGIL_* overrides apply)
   config schema [--service S]
                             Print a service config's JSON Schema
+  docs [--out DIR]          Regenerate the feature table and the config reference in DIR/features.md and
+                            DIR/configuration.md (default DIR: docs) from the code
+  doctor --config FILE [--service S] [--timeout-ms N] [--json]
+                            Before starting a service: probe the Kafka brokers and topics, ClickHouse, enforcement
+                            targets, receivers, files and secrets its config names; ok / warn / FAIL per check
 
 Formats: canonical, kong, envoy, haproxy, nginx. Run 'vigil <command> --help' for a command's options,
 'vigil --version' for the version.
@@ -148,6 +153,38 @@ Runs the demo bank API the simulator's customers use (default 127.0.0.1:8081, 5,
 /v1/payees, POST /v1/payments. Tokens are the demo IdP's HS256 JWTs, checked on every call; another customer's
 account answers 403 (what BOLA probing looks like), an unknown one 404. A demo, not a bank: the signing key and the
 passwords follow from public constants.
+`,
+  doctor: `Usage: vigil doctor --config FILE [--service detector|revoker|alerter] [--timeout-ms N] [--json]
+
+The check to run before starting a service. Reads FILE as \`vigil config check\` does (YAML, VIGIL_* overrides; the
+service from --service or the file's keys), then probes what the config names and prints one line per check — ok,
+warn or FAIL, what was checked (an address, a path, a variable) and, when it is not ok, how to fix it:
+  config        valid for the service (every problem listed)
+  pepper        from VIGIL_PEPPER__SECRET: set, not a published placeholder, 32 characters or more (detector; revoker
+                when it has one); shown as its length and a SHA-256 prefix, never the value
+  secrets       the environment variables the config names (receivers' secret_env, labels.token_env, Kong and IdP
+                tokens, {env:NAME} in HTTP templates) are set
+  files         the model bundles load against this version's feature schema, the GeoIP database opens, the OpenAPI
+                document, CAEP signing keys and NODE_EXTRA_CA_CERTS are readable
+  kafka         each broker: TCP connect, then cluster metadata (TLS/SASL as configured); the brokers it advertises
+                are reachable; each topic the service reads or writes exists — missing is FAIL for a topic the
+                service reads and does not create (the detector's access-log topics), warn for one it creates at start
+  clickhouse    SELECT 1 as the configured user, and the database exists
+  targets       (revoker) HAProxy Runtime API: show info, and every configured map loaded (show map); Redis: INFO;
+                HTTP, Kong and IdP adapters: HEAD on the URL's origin
+  receivers     (alerter) webhook and CAEP receivers: HEAD on the URL's origin — no alert is sent
+Probes only read: nothing is created, sent or enforced. Each network probe gives up after --timeout-ms (default
+3000). --json prints one JSON object {config, service, ok, counts, checks: [{status, check, target, detail, hint}]}.
+Exit status 0 when no check failed (warnings allowed), 1 when one did, 2 for a usage error.
+`,
+  docs: `Usage: vigil docs [--out DIR]
+
+Rewrites the generated parts of DIR/features.md and DIR/configuration.md (default DIR: docs), between their
+<!-- generated:features:start/end --> and <!-- generated:configuration:start/end --> markers: the feature table from
+the feature schema (names, families, roles, parameters, hash) with each feature's description, and every key of the
+detector's (policy included), revoker's and alerter's configs with its type, default and description. The prose
+around the markers is left alone. npm run docs builds the code and runs it; a unit test fails when the committed
+docs differ. Names a feature that has no description yet.
 `,
   config: `Usage: vigil config check [--service detector|revoker|alerter] FILE | vigil config schema [--service detector|revoker|alerter]
 
