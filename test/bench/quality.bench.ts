@@ -5,8 +5,9 @@
 // With --populations, the same over six differently shaped populations (business share, payroll size and rhythm,
 // carrier use, travel and VPN rates, amounts and currencies, quiet and busy days), each trained on its own benign
 // days with no constant changed between them, and a robustness table; the last stdout line is one JSON object.
-// Run: npm run bench:quality [-- --customers N --per-family N --populations [--constants] [--only a,b]] (--constants:
-// the hand-set rule constants alone, for comparison; --only: a subset of the shapes).
+// Run: npm run bench:quality [-- --customers N --per-family N --populations [--constants] [--only a,b] [--verbose]]
+// (--constants: the hand-set rule constants alone, for comparison; --only: a subset of the shapes; --verbose: each
+// population's tables and its false-positive and missed-attack files).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,8 +154,13 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
     population: name,
     attacks: q.families.reduce((n, f) => n + f.attacks, 0),
     detected: q.families.reduce((n, f) => n + f.detected, 0),
-    enforced: q.families.reduce((n, f) => n + f.revoked, 0),
-    families: Object.fromEntries(q.families.map((f) => [f.family, { detected: f.detected, attacks: f.attacks, median_requests: f.medianRequestsToDetect }])),
+    enforced: q.families.reduce((n, f) => n + f.enforced, 0),
+    families: Object.fromEntries(
+      q.families.map((f) => [
+        f.family,
+        { detected: f.detected, enforced: f.enforced, revoked: f.revoked, attacks: f.attacks, median_requests: f.medianRequestsToDetect },
+      ]),
+    ),
     benign_principal_days: q.benignPrincipalDays,
     fp_per_1000: {
       alert: per1000(perAction.alert ?? 0),
@@ -163,8 +169,8 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
       revoke: per1000(perAction.revoke ?? 0),
     },
     rules: (bundle.manifest.rule_thresholds ?? []).flatMap((r) => [
-      ...(r.source === 'fitted' ? [`${r.rule} ${Math.round(r.threshold * 100) / 100}`] : []),
-      ...(r.cohorts ?? []).map((c) => `${r.rule}@${c.cohort} ${Math.round(c.threshold * 100) / 100}`),
+      ...(r.source === 'fitted' ? [`${r.rule}${r.stratum ? `~${r.stratum}` : ''} ${Math.round(r.threshold * 100) / 100}`] : []),
+      ...(r.cohorts ?? []).map((c) => `${r.rule}${r.stratum ? `~${r.stratum}` : ''}@${c.cohort} ${Math.round(c.threshold * 100) / 100}`),
     ]),
   };
   if (!verbose) return result;
@@ -172,10 +178,12 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
   console.log(
     `${CUSTOMERS.toLocaleString('en')} customers; bundle trained on ${trained.events.toLocaleString('en')} benign events of ${TRAIN_DAYS} days (seed 101, ${trainSeconds.toFixed(0)} s); evaluated on ${EVAL_DAYS} day(s) after a day of warm-up, ${total.toLocaleString('en')} events in all (seed 202), with ${labels.length.toLocaleString('en')} attack requests\n`,
   );
-  console.log('| attack family | detected | revoked | attacker requests to detect (median) |');
-  console.log('| --- | --- | --- | --- |');
+  console.log('| attack family | detected | enforced (throttle or revoke) | revoked | attacker requests to detect (median) |');
+  console.log('| --- | --- | --- | --- | --- |');
   for (const f of q.families)
-    console.log(`| ${f.family} | ${pct(f.detected, f.attacks)} | ${pct(f.revoked, f.attacks)} | ${f.medianRequestsToDetect ?? '—'} |`);
+    console.log(
+      `| ${f.family} | ${pct(f.detected, f.attacks)} | ${pct(f.enforced, f.attacks)} | ${pct(f.revoked, f.attacks)} | ${f.medianRequestsToDetect ?? '—'} |`,
+    );
   console.log(
     `\nbenign principal-days: ${q.benignPrincipalDays.toLocaleString('en')}; false alerts: ${q.falseAlertPrincipalDays} principal-days = ${q.falseAlertsPer1000.toFixed(2)} per 1,000 benign principals per day; false revocations: ${q.falseRevokePrincipalDays} = ${q.falseRevocationsPer1000.toFixed(2)} per 1,000; attacked principal-days (not benign): ${q.attackedPrincipalDays}, the victim's own requests flagged on ${q.flaggedAttackedPrincipalDays}`,
   );
@@ -190,8 +198,19 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
       .map((l) => JSON.stringify(l))
       .join('\n')}\n`,
   );
+  // And what was decided on the attacks' own requests, with the attack each belongs to (how each family was caught).
+  const attackOf = new Map(labels.map((l) => [l.request_id, l]));
+  writeFileSync(
+    join(dir, 'attack-decisions.jsonl'),
+    `${decisions
+      .filter((d) => attackOf.has(d.request_id))
+      .map((d) => JSON.stringify({ attack_id: attackOf.get(d.request_id)?.attack_id, family: attackOf.get(d.request_id)?.family, ...d }))
+      .join('\n')}\n`,
+  );
   console.log(`missed attacks: ${q.families.flatMap((f) => f.missed.map((id) => `${f.family} ${id}`)).join(', ') || 'none'}`);
-  console.log(`(every false positive: ${join(dir, 'false-positives.jsonl')}; the missed attacks' requests: ${join(dir, 'missed-attacks.jsonl')})`);
+  console.log(
+    `(every false positive: ${join(dir, 'false-positives.jsonl')}; the missed attacks' requests: ${join(dir, 'missed-attacks.jsonl')}; the decisions on attack requests: ${join(dir, 'attack-decisions.jsonl')})`,
+  );
   const f = result.fp_per_1000;
   console.log(
     `false positives per 1,000 benign principal-days by strongest action: alert ${f.alert.toFixed(2)}, step_up ${f.step_up.toFixed(2)}, throttle ${f.throttle.toFixed(2)}, revoke ${f.revoke.toFixed(2)}; rule thresholds fitted above their constants: ${result.rules.join(', ') || 'none'}`,
@@ -219,7 +238,7 @@ if (!POPULATIONS) {
   const only = process.argv.includes('--only') ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',') : Object.keys(SHAPES);
   for (const [name, shape] of Object.entries(SHAPES).filter(([n]) => only.includes(n))) {
     console.error(`population ${name}: ${JSON.stringify({ ...DEFAULT_POPULATION, ...shape })}`);
-    results.push(await evaluatePopulation(name, shape, false));
+    results.push(await evaluatePopulation(name, shape, process.argv.includes('--verbose')));
   }
   console.log(
     '| population | attacks detected | enforced | alert | step-up | throttle | revoke | (false positives per 1,000 benign principal-days) | rule thresholds fitted above the constants |',

@@ -84,8 +84,11 @@ export class ModelBundle {
     if (!this.learned) {
       const out: Record<string, number> = {};
       for (const r of this.manifest.rule_thresholds ?? []) {
-        if (r.source === 'fitted') out[r.rule] = r.threshold;
-        for (const c of r.cohorts ?? []) out[`${r.rule}@${c.cohort}`] = c.threshold;
+        // The policy's keys (its rules.ts thresholdKey): "rule", "rule~stratum", each with "@cohort". A stratum's fit
+        // counts even at its constant: it then replaces the rule's main threshold for the stratum.
+        const key = r.stratum === undefined ? r.rule : `${r.rule}~${r.stratum}`;
+        if (r.source === 'fitted' || (r.stratum !== undefined && r.fitted !== undefined)) out[key] = r.threshold;
+        for (const c of r.cohorts ?? []) out[`${key}@${c.cohort}`] = c.threshold;
       }
       this.learned = Object.freeze(out);
     }

@@ -67,6 +67,8 @@ export const manifestSchema = z.object({
     .array(
       z.object({
         rule: z.string(),
+        /** A stratum of the rule fitted apart (a burst of payments that outnumbers the account's history: a business's first payroll); absent: the rule's main traffic. */
+        stratum: z.string().optional(),
         parameter: z.string(),
         action: z.string(),
         target_principal_day_fpr: z.number(),

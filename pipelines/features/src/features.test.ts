@@ -197,9 +197,9 @@ describe('logins: IpActivity, UserLogins, TenantLogins', () => {
   it('forgives one mistyped password: a typo then a success reads as a plain login, a second failure counts', () => {
     const x = families();
     const typo = runOne(x, [login(T0, '198.51.100.7', 'carol', 401), login(T0 + 8 * S, '198.51.100.7', 'carol', 200)]);
-    expect(typo.map((r) => [r.user_failed_logins_1h_log, r.success_after_failures_log])).toEqual([
-      [0, 0],
-      [0, 0],
+    expect(typo.map((r) => [r.user_failed_logins_1h_log, r.success_after_failures_log, r.login_success])).toEqual([
+      [0, 0, 0],
+      [0, 0, 1],
     ]);
     const twice = runOne(x, [
       login(T0 + 60 * S, '198.51.100.7', 'dave', 401),
@@ -410,7 +410,30 @@ describe('TransactionDeviation', () => {
   });
 
   it('writes zeros for requests without a transaction', () => {
-    expect(Object.values(run(new TransactionDeviation(), [ev({ ts: T0 })])[0] ?? {})).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Object.values(run(new TransactionDeviation(), [ev({ ts: T0 })])[0] ?? {})).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it("counts an account's payments before its current burst (payments no more than an hour apart)", () => {
+    const f = new TransactionDeviation();
+    const history = (rows: Record<string, number>[]) => rows.map((r) => Math.round(Math.expm1(r.tx_history_log as number)));
+    expect(history(run(f, [pay(T0, 40, 'shop'), pay(T0 + 2 * H, 2000, 'staff-1'), pay(T0 + 2 * H + 50 * MIN, 2100, 'staff-2')]))).toEqual([0, 1, 1]);
+    // Each payment within the hour of the one before stays in the burst; an hour's pause starts the next.
+    expect(history(run(f, [pay(T0 + 3 * H + 40 * MIN, 2000, 'staff-3'), pay(T0 + D, 2000, 'staff-1')]))).toEqual([1, 4]);
+  });
+
+  it('keeps the hour a burst began at: its own payments do not make a night burst look usual', () => {
+    const f = new TransactionDeviation();
+    // Three weeks of one daytime payment a day, then a burst at night.
+    run(
+      f,
+      Array.from({ length: 21 }, (_, d) => pay(T0 + d * D + 10 * H, 40, 'rent')),
+    );
+    const night = run(
+      f,
+      [0, 1, 2, 3, 4, 5].map((i) => pay(T0 + 21 * D + 3 * H + i * MIN, 300, `new-${i}`)),
+    );
+    expect(night[0]?.tx_burst_hour_unusual).toBeGreaterThan(0.9);
+    expect(night.every((r) => r.tx_burst_hour_unusual === night[0]?.tx_burst_hour_unusual)).toBe(true);
   });
 });
 

@@ -64,6 +64,19 @@ export const policyConfigSchema = z
             action: z.enum(ACTING).default('step_up'),
           })
           .prefault({}),
+        surge_login: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            min_failure_ratio: z
+              .number()
+              .positive()
+              .default(2)
+              .describe(
+                "tenant_failure_ratio_1m (log2 of the last minute's failed logins over the tenant's own average minute in the hour before) at or above which a successful login from a country new to the principal is one the surge cracked (distributed credential stuffing: one attempt per address, so only the tenant's failure rate shows it). 2 = four times the tenant's usual rate; the floor under the threshold vigil train fits.",
+              ),
+            action: z.enum(ACTING).default('revoke'),
+          })
+          .prefault({}),
         ip_stuffing: z
           .strictObject({
             enabled: z.boolean().default(true),
@@ -138,6 +151,14 @@ export const policyConfigSchema = z
               .default(5)
               .describe(
                 "tx_risk_1h (the account's payment risk of the last hour in nats: each payment to a new payee adds how rare new payees are for the account, its amount's z-score and up to 1 for an unusual hour) at or above this; the floor under the threshold vigil train fits.",
+              ),
+            corroborating_hour_unusual: z
+              .number()
+              .min(0)
+              .max(1)
+              .default(0.5)
+              .describe(
+                "A burst of payments that outnumbers the account's history (a business's first payroll run) is fitted its own threshold by vigil train, unless it began at an hour at least this unusual for the principal (tx_burst_hour_unusual: 0 its busiest hour, 1 never seen): then it is judged with every account — the second signal a cold start needs.",
               ),
             action: z.enum(ACTING).default('step_up'),
           })

@@ -52,7 +52,8 @@ export function applyLabels(
     const byCohort = new Map<string, { value: number; verdict: Verdict }[]>();
     for (const { l, x } of inputs) {
       const value = stat.of(x, config);
-      if (value === undefined) continue;
+      // A stratum's threshold moves with the labels of its own stratum only.
+      if (value === undefined || stat.stratum?.(x, config) !== fit.stratum) continue;
       // A cohort without a threshold of its own uses the population's; labels on it move a threshold of its own.
       const key = l.cohort ?? '';
       const list = byCohort.get(key) ?? [];

@@ -18,6 +18,12 @@ const NAMES = [
   'active_minutes_1h',
   'tx_conjunction',
   'tx_risk_1h',
+  'tx_present',
+  'tx_count_1h_log',
+  'tx_history_log',
+  'tx_burst_hour_unusual',
+  'tenant_failure_ratio_1m',
+  'login_success',
   'token_agent_changed_10m',
   'token_network_changed_10m',
 ];
@@ -59,6 +65,19 @@ describe('decision policy', () => {
     expect(p.decide(input({ ...jump, geo_country_new: 0 })).action).toBe('allow');
     const anyCountry = new DecisionPolicy(config({ rules: { impossible_travel: { only_new_countries: false } } }), NAMES);
     expect(anyCountry.decide(input({ ...jump, geo_country_new: 0 })).action).toBe('step_up');
+  });
+
+  it("revokes a login from a new country that succeeds while the tenant's logins fail at a surge (distributed stuffing's catch)", () => {
+    const p = new DecisionPolicy(config(), NAMES);
+    const login = { geo_country_changed: 1, geo_speed_kmh_log: log(300), geo_country_new: 1, login_success: 1 };
+    expect(p.decide(input({ ...login, tenant_failure_ratio_1m: 2.5 }))).toMatchObject({ action: 'revoke', rules: ['surge_login'] });
+    // An ordinary minute's traveller, a surge minute's login at home, and a failed attempt (acting on it would lock its
+    // victim out for the attacker) are not the surge's catch.
+    expect(p.decide(input({ ...login, tenant_failure_ratio_1m: 1.5 })).action).toBe('allow');
+    expect(p.decide(input({ ...login, geo_country_changed: 0, tenant_failure_ratio_1m: 4 })).action).toBe('allow');
+    expect(p.decide(input({ ...login, login_success: 0, tenant_failure_ratio_1m: 4 })).action).toBe('allow');
+    const challengeOnly = new DecisionPolicy(config({ rules: { surge_login: { action: 'step_up' } } }), NAMES);
+    expect(challengeOnly.decide(input({ ...login, tenant_failure_ratio_1m: 4 })).action).toBe('step_up');
   });
 
   it('revokes an enumeration of other customers’ objects, throttles a flood, alerts on a paced script, steps up an anomalous payment', () => {
@@ -203,6 +222,7 @@ describe('decision policy', () => {
       'sustained_activity',
       'payment_anomaly',
       'stuffing_success',
+      'surge_login',
       'ip_stuffing',
     ]);
     expect(p.decide({ ...input({}), v: [3] }).action).toBe('allow');
@@ -229,9 +249,9 @@ describe('decision policy', () => {
 
 describe('rule thresholds learned from benign traffic', () => {
   const DAY = 86_400_000;
-  /** 4,000 retail principals at ≤ 20 requests a minute over 3 days; 200 business accounts whose payroll runs reach 150. */
+  /** 4,000 retail principals at ≤ 20 requests a minute over 4 days; 200 business accounts whose payroll runs reach 150. */
   function population(fitter: RuleThresholdFitter) {
-    for (let day = 0; day < 3; day++) {
+    for (let day = 0; day < 4; day++) {
       for (let p = 0; p < 4200; p++) {
         const business = p >= 4000;
         const perMinute = business ? 90 + ((p * 7 + day * 13) % 61) : 3 + ((p * 11 + day) % 18);
@@ -260,6 +280,48 @@ describe('rule thresholds learned from benign traffic', () => {
     expect(learnedThresholds(fits)).toEqual({ velocity: velocity?.threshold });
   });
 
+  it("fits bursts that outnumber an account's history apart, so a business's first payroll does not set the bar for a drain", () => {
+    const fitter = new RuleThresholdFitter(config().rules, NAMES);
+    // 4,000 retail principals paying now and then (risk 0–4 nats, one payment an hour, five or more before); on day 1,
+    // 200 businesses' first payroll runs (risk 40–70, 50 payments in the hour after 3 before, at their usual hour).
+    for (let day = 0; day < 4; day++) {
+      for (let p = 0; p < 4200; p++) {
+        const firstPayroll = p >= 4000 && day === 1;
+        const features: Record<string, number> = firstPayroll
+          ? { tx_present: 1, tx_risk_1h: 40 + ((p * 7) % 31), tx_history_log: log(3), tx_count_1h_log: log(50), tx_burst_hour_unusual: 0.1 }
+          : { tx_present: 1, tx_risk_1h: ((p * 31 + day) % 100) / 25, tx_history_log: log(5 + day), tx_count_1h_log: log(1), tx_burst_hour_unusual: 0.3 };
+        fitter.add(
+          NAMES.map((n) => features[n] ?? 0),
+          `sub:p${p}`,
+          day * DAY,
+        );
+      }
+    }
+    const fits = fitter.finish().filter((f) => f.rule === 'payment_anomaly');
+    const main = fits.find((f) => f.stratum === undefined);
+    const coldBursts = fits.find((f) => f.stratum === 'cold_burst');
+    // Fitted together, the payroll runs would lift the bar to ~70 nats; apart, the main traffic keeps its constant.
+    // The cold bursts' share of the budget (1.6 % of the days) cannot show 0.1 %: their bar sits past the highest
+    // of their days, at most three times the constant.
+    expect(main).toMatchObject({ threshold: 5, source: 'prior' });
+    expect(coldBursts).toMatchObject({ threshold: 15, source: 'fitted', resolved: false });
+    expect(coldBursts?.fit_principal_days).toBeGreaterThan(100);
+    const learned = learnedThresholds(fits);
+    expect(learned).toEqual({ 'payment_anomaly~cold_burst': coldBursts?.threshold });
+    const p = new DecisionPolicy(config(), NAMES);
+    const pays = (risk: number, history: number, burst: number, burstHourUnusual: number) =>
+      p.decide({
+        ...input({ tx_present: 1, tx_risk_1h: risk, tx_history_log: log(history), tx_count_1h_log: log(burst), tx_burst_hour_unusual: burstHourUnusual }),
+        learned,
+      }).action;
+    expect(pays(12, 8, 3, 0.1)).toBe('step_up');
+    // A burst that outnumbers the account's history, begun at its principal's usual hour, is judged with such bursts...
+    expect(pays(12, 2, 3, 0.1)).toBe('allow');
+    expect(pays(20, 2, 3, 0.1)).toBe('step_up');
+    // ...unless it began at an hour unusual for the principal: the second signal puts it back with every account.
+    expect(pays(12, 2, 3, 0.9)).toBe('step_up');
+  });
+
   it('raises a constant at most threefold on evidence the log cannot resolve (one outlying day)', () => {
     const fitter = new RuleThresholdFitter(config().rules, NAMES);
     for (let p = 0; p < 3000; p++)
@@ -274,7 +336,7 @@ describe('rule thresholds learned from benign traffic', () => {
 
   it('gives a cohort its own threshold, shrunk toward the population’s where its principal-days are few', () => {
     const fitter = new RuleThresholdFitter(config().rules, NAMES);
-    for (let day = 0; day < 3; day++) {
+    for (let day = 0; day < 4; day++) {
       for (let p = 0; p < 4200; p++) {
         const business = p >= 4000;
         const perMinute = business ? 90 + ((p * 7 + day * 13) % 61) : 3 + ((p * 11 + day) % 18);

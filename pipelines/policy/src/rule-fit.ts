@@ -15,7 +15,7 @@
 import { unitHash } from '@vigil/events';
 import type { PolicyConfig } from './config.js';
 import type { LabelMove } from './label-fit.js';
-import { effectiveThreshold, fires, LEARNABLE_RULES, type LearnableRule, RULE_STATISTICS, type RuleInput, type RuleStatistic } from './rules.js';
+import { effectiveThreshold, fires, LEARNABLE_RULES, type LearnableRule, RULE_STATISTICS, type RuleInput, type RuleStatistic, thresholdKey } from './rules.js';
 
 /** Default targets per action: enforcement that stops a customer is budgeted far tighter than a challenge or an alert. */
 export const DEFAULT_RULE_TARGETS: Record<string, number> = { revoke: 0.0001, throttle: 0.0001, step_up: 0.001, alert: 0.002 };
@@ -35,6 +35,8 @@ export interface CohortThreshold {
 
 export interface RuleThresholdFit {
   rule: LearnableRule;
+  /** A stratum of the rule fitted apart (RuleStatistic.strata); absent: the rule's main traffic. */
+  stratum?: string;
   /** The config key of the constant (prior and floor). */
   parameter: string;
   action: string;
@@ -69,11 +71,22 @@ const NO_COHORT = '';
 interface Day {
   holdout: boolean;
   cohort: string;
+  /** The highest statistic per fit unit (a rule, or one of its strata); NaN: it could not fire there that day. */
   max: Float64Array;
 }
 
+/** What gets a threshold of its own: a learnable rule's main traffic, or one of its strata (RuleStatistic.strata). */
+interface Unit {
+  rule: LearnableRule;
+  stratum?: string;
+}
+
+const UNITS: readonly Unit[] = LEARNABLE_RULES.flatMap((rule) => [{ rule }, ...(RULE_STATISTICS[rule].strata ?? []).map((stratum) => ({ rule, stratum }))]);
+/** A rule's first unit; its strata follow in RuleStatistic.strata's order. */
+const FIRST_UNIT = new Map(LEARNABLE_RULES.map((rule) => [rule, UNITS.findIndex((u) => u.rule === rule)]));
+
 export class RuleThresholdFitter {
-  /** principal-day → its cohort and the highest statistic per learnable rule (NaN: the rule could not fire that day). */
+  /** principal-day → its cohort and the highest statistic per fit unit. */
   private readonly days = new Map<string, Day>();
   /** Principal-days an analyst's true-positive label took out of the benign fit set. */
   private readonly excluded = new Set<string>();
@@ -102,7 +115,7 @@ export class RuleThresholdFitter {
     const key = `${principal}|${Math.floor(ts / 86_400_000)}`;
     let day = this.days.get(key);
     if (!day) {
-      day = { holdout: unitHash(principal) < HOLDOUT_SHARE, cohort: cohort ?? NO_COHORT, max: new Float64Array(LEARNABLE_RULES.length).fill(Number.NaN) };
+      day = { holdout: unitHash(principal) < HOLDOUT_SHARE, cohort: cohort ?? NO_COHORT, max: new Float64Array(UNITS.length).fill(Number.NaN) };
       this.days.set(key, day);
     }
     const x: Pick<RuleInput, 'feature'> = {
@@ -111,11 +124,14 @@ export class RuleThresholdFitter {
         return i === undefined ? undefined : (vector[i] as number);
       },
     };
-    for (let r = 0; r < LEARNABLE_RULES.length; r++) {
-      const value = RULE_STATISTICS[LEARNABLE_RULES[r] as LearnableRule].of(x, this.config);
+    for (const rule of LEARNABLE_RULES) {
+      const stat = RULE_STATISTICS[rule];
+      const value = stat.of(x, this.config);
       if (value === undefined) continue;
-      const current = day.max[r] as number;
-      if (Number.isNaN(current) || value > current) day.max[r] = value;
+      const stratum = stat.stratum?.(x, this.config);
+      const u = (FIRST_UNIT.get(rule) as number) + (stratum === undefined ? 0 : 1 + (stat.strata ?? []).indexOf(stratum));
+      const current = day.max[u] as number;
+      if (Number.isNaN(current) || value > current) day.max[u] = value;
     }
   }
 
@@ -124,7 +140,8 @@ export class RuleThresholdFitter {
     const held: Day[] = [];
     for (const [key, d] of this.days) if (!this.excluded.has(key)) (d.holdout ? held : fit).push(d);
     const cohorts = [...new Set(fit.map((d) => d.cohort))].filter((c) => c !== NO_COHORT).sort();
-    return LEARNABLE_RULES.map((rule, r) => {
+    const seen = (u: number, days: readonly Day[]) => days.filter((d) => !Number.isNaN(d.max[u] as number)).length;
+    return UNITS.map(({ rule, stratum }, u) => {
       const stat = RULE_STATISTICS[rule];
       // A rule that takes a weaker action unless a second signal holds (impossible travel revokes only a token
       // already used from another network, else steps up) is fitted at the weaker action's budget: the threshold gates
@@ -134,11 +151,23 @@ export class RuleThresholdFitter {
       const action = actions.reduce((weakest, a) => ((this.targets[a] ?? 0) > (this.targets[weakest] ?? 0) ? a : weakest));
       const target = this.targets[action] ?? DEFAULT_RULE_TARGETS.alert ?? 0.002;
       const prior = stat.prior(this.config);
+      // A rule with strata shares its budget among them by how many principal-days each has: together they fire on at
+      // most the rule's target share of days.
+      const first = FIRST_UNIT.get(rule) as number;
+      const ruleUnits = 1 + (stat.strata?.length ?? 0);
+      const unitShare = (days: readonly Day[]) => {
+        if (ruleUnits === 1) return 1;
+        let all = 0;
+        for (let v = first; v < first + ruleUnits; v++) all += seen(v, days);
+        return all === 0 ? 0 : seen(u, days) / all;
+      };
+      const popShare = unitShare(fit);
       const fitted = fitThreshold(
         stat,
         prior,
         target,
-        fit.map((d) => d.max[r] as number),
+        fit.map((d) => d.max[u] as number),
+        popShare,
       );
       const threshold = effectiveThreshold(rule, this.config, fitted === undefined ? {} : { [rule]: fitted });
       // Each cohort's own fit, weighted by how well its principal-days can show the target (n × target, at most 1)
@@ -150,15 +179,16 @@ export class RuleThresholdFitter {
       const byCohort: CohortThreshold[] = [];
       for (const cohort of cohorts) {
         const own = fit.filter((d) => d.cohort === cohort);
+        const ownShare = share * unitShare(own);
         const ownFit = fitThreshold(
           stat,
           prior,
           target,
-          own.map((d) => d.max[r] as number),
-          share,
+          own.map((d) => d.max[u] as number),
+          ownShare,
         );
         if (ownFit === undefined) continue;
-        const weight = Math.min(1, own.length * share * target);
+        const weight = Math.min(1, own.length * ownShare * target);
         const blended = weight * ownFit + (1 - weight) * (fitted ?? prior);
         const t = Math.max(prior, blended);
         if (Math.abs(t - threshold) > 1e-9 * Math.max(1, Math.abs(threshold))) {
@@ -167,11 +197,12 @@ export class RuleThresholdFitter {
       }
       const thresholdOf = (cohort: string) => byCohort.find((c) => c.cohort === cohort)?.threshold ?? threshold;
       const over = held.filter((d) => {
-        const v = d.max[r] as number;
+        const v = d.max[u] as number;
         return !Number.isNaN(v) && fires(stat, v, thresholdOf(d.cohort));
       }).length;
       return {
         rule,
+        ...(stratum !== undefined ? { stratum } : {}),
         parameter: stat.parameter,
         action,
         target_principal_day_fpr: target,
@@ -179,9 +210,9 @@ export class RuleThresholdFitter {
         ...(fitted !== undefined ? { fitted } : {}),
         threshold,
         source: fitted !== undefined && fitted > prior ? 'fitted' : 'prior',
-        fit_principal_days: fit.length,
+        fit_principal_days: stratum === undefined ? fit.length : seen(u, fit),
         holdout_principal_days: held.length,
-        resolved: fit.length * target >= 1,
+        resolved: fit.length * popShare * target >= 1,
         holdout_fpr: held.length === 0 ? 0 : over / held.length,
         holdout_fpr_upper95: wilsonUpper(over, held.length),
         ...(byCohort.length > 0 ? { cohorts: byCohort } : {}),
@@ -227,13 +258,17 @@ export function wilsonUpper(k: number, n: number): number {
 
 /**
  * The learned thresholds a bundle carries, as the policy reads them: the fitted ones above their prior by rule, and
- * each cohort's own as "rule@cohort".
+ * each cohort's own as "rule@cohort"; a stratum's as "rule~stratum" (thresholdKey in rules.ts; ModelBundle.ruleThresholds reads
+ * a manifest the same way).
  */
-export function learnedThresholds(fits: readonly Pick<RuleThresholdFit, 'rule' | 'threshold' | 'source' | 'cohorts'>[]): Record<string, number> {
+export function learnedThresholds(
+  fits: readonly Pick<RuleThresholdFit, 'rule' | 'stratum' | 'threshold' | 'fitted' | 'source' | 'cohorts'>[],
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const f of fits) {
-    if (f.source === 'fitted') out[f.rule] = f.threshold;
-    for (const c of f.cohorts ?? []) out[`${f.rule}@${c.cohort}`] = c.threshold;
+    // A stratum's fit counts even at its constant: it then replaces the rule's main threshold for the stratum.
+    if (f.source === 'fitted' || (f.stratum !== undefined && f.fitted !== undefined)) out[thresholdKey(f.rule, f.stratum)] = f.threshold;
+    for (const c of f.cohorts ?? []) out[thresholdKey(f.rule, f.stratum, c.cohort)] = c.threshold;
   }
   return out;
 }

@@ -73,9 +73,24 @@ export interface RuleStatistic {
   prior: (config: PolicyConfig['rules']) => number;
   /** The request's statistic, or undefined when the rule's other conditions do not hold (it cannot fire). */
   of: (x: Pick<RuleInput, 'feature'>, config: PolicyConfig['rules']) => number | undefined;
+  /**
+   * Strata fitted apart from the rest of the rule's traffic (each with its share of the rule's budget), and which a
+   * request is in (undefined: the rule's main stratum). A cold start the statistic cannot judge gets its own bar, so
+   * it does not set the bar for everyone else.
+   */
+  strata?: readonly string[];
+  stratum?: (x: Pick<RuleInput, 'feature'>, config: PolicyConfig['rules']) => string | undefined;
 }
 
-export const LEARNABLE_RULES = ['impossible_travel', 'enumeration', 'velocity', 'sustained_activity', 'payment_anomaly', 'stuffing_success'] as const;
+export const LEARNABLE_RULES = [
+  'impossible_travel',
+  'enumeration',
+  'velocity',
+  'sustained_activity',
+  'payment_anomaly',
+  'stuffing_success',
+  'surge_login',
+] as const;
 export type LearnableRule = (typeof LEARNABLE_RULES)[number];
 
 export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
@@ -128,6 +143,30 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
     integer: false,
     prior: (c) => c.payment_anomaly.min_risk,
     of: (x) => x.feature('tx_risk_1h') ?? 0,
+    // A burst that outnumbers the account's whole payment history (a business's first payroll run: dozens of new
+    // payees, amounts unlike its few earlier payments) is judged against such bursts — unless it began at an hour
+    // unusual for the principal, a second signal that puts it back with every account (a drain at night of an
+    // account that rarely pays anyone).
+    strata: ['cold_burst'],
+    stratum: (x, c) => {
+      const history = x.feature('tx_history_log');
+      const burst = x.feature('tx_count_1h_log');
+      if (x.feature('tx_present') !== 1 || history === undefined || burst === undefined || count(burst) <= count(history)) return undefined;
+      return (x.feature('tx_burst_hour_unusual') ?? 0) >= c.payment_anomaly.corroborating_hour_unusual ? undefined : 'cold_burst';
+    },
+  },
+  surge_login: {
+    rule: 'surge_login',
+    parameter: 'min_failure_ratio',
+    fires: 'at_least',
+    integer: false,
+    prior: (c) => c.surge_login.min_failure_ratio,
+    // Only a login that succeeded, from a country new to the principal: a failed attempt is the surge's too, but
+    // acting on it would lock its victim out for the attacker.
+    of: (x) =>
+      x.feature('login_success') === 1 && x.feature('geo_country_changed') === 1 && x.feature('geo_country_new') !== 0
+        ? (x.feature('tenant_failure_ratio_1m') ?? 0)
+        : undefined,
   },
   stuffing_success: {
     rule: 'stuffing_success',
@@ -140,13 +179,20 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
   },
 };
 
+/** The key of a learned threshold: "rule", "rule~stratum", each with "@cohort" for a cohort's own. */
+export function thresholdKey(rule: string, stratum?: string, cohort?: string): string {
+  return `${rule}${stratum === undefined ? '' : `~${stratum}`}${cohort === undefined ? '' : `@${cohort}`}`;
+}
+
 /**
- * The threshold a learnable rule compares with: the bundle's fitted value for the principal's cohort (client_id), or
- * for the population, where higher than the rule's constant; the constant otherwise.
+ * The threshold a learnable rule compares with: the bundle's fitted value for the request's stratum and the
+ * principal's cohort (client_id), else the stratum's for the population, where higher than the rule's constant; the
+ * constant otherwise. A stratum the bundle did not fit falls back to the rule's main threshold.
  */
-export function effectiveThreshold(rule: LearnableRule, config: PolicyConfig['rules'], learned: LearnedThresholds, cohort?: string): number {
+export function effectiveThreshold(rule: LearnableRule, config: PolicyConfig['rules'], learned: LearnedThresholds, cohort?: string, stratum?: string): number {
   const prior = RULE_STATISTICS[rule].prior(config);
-  const fitted = (cohort === undefined ? undefined : learned[`${rule}@${cohort}`]) ?? learned[rule];
+  const of = (s: string | undefined) => (cohort === undefined ? undefined : learned[thresholdKey(rule, s, cohort)]) ?? learned[thresholdKey(rule, s)];
+  const fitted = (stratum === undefined ? undefined : of(stratum)) ?? of(undefined);
   return fitted !== undefined && fitted > prior ? fitted : prior;
 }
 
@@ -166,7 +212,7 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
     // The constant is a floor under every learned threshold: a value it does not fire at needs no cohort lookup (the
     // common case, on the per-request path).
     if (value === undefined || !fires(stat, value, stat.prior(config))) return undefined;
-    const threshold = effectiveThreshold(rule, config, learned, x.ids.client_id);
+    const threshold = effectiveThreshold(rule, config, learned, x.ids.client_id, stat.stratum?.(x, config));
     return fires(stat, value, threshold) ? { value, threshold } : undefined;
   };
   return [
@@ -182,7 +228,8 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
         // The same token from a second network within the hour is a copied token; a fresh one is a new login.
         const networks = x.feature('token_networks_1h_log');
         const replayed = networks === undefined || count(networks) >= 2;
-        return [hit('impossible_travel', replayed ? travel.action : travel.new_session_action, 'principal', 'geo_speed_kmh', Math.round(f.value), f.threshold)];
+        const action = replayed ? travel.action : travel.new_session_action;
+        return [hit('impossible_travel', action, 'principal', 'geo_speed_kmh', Math.round(f.value), f.threshold)];
       },
     },
     {
@@ -240,6 +287,17 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
       evaluate: (x, learned) => {
         const f = firing('stuffing_success', x, learned);
         return f ? [hit('stuffing_success', stuffed.action, 'principal', 'failures_before_success', f.value, f.threshold)] : [];
+      },
+    },
+    {
+      // Distributed stuffing touches each address and username once: a login it cracked is a success from a country
+      // new to the principal while the tenant's logins fail at a surge.
+      name: 'surge_login',
+      needs: ['login_success', 'tenant_failure_ratio_1m', 'geo_country_changed'],
+      enabled: config.surge_login.enabled,
+      evaluate: (x, learned) => {
+        const f = firing('surge_login', x, learned);
+        return f ? [hit('surge_login', config.surge_login.action, 'principal', 'tenant_failure_ratio_1m', Math.round(f.value * 100) / 100, f.threshold)] : [];
       },
     },
     {

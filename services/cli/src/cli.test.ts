@@ -1,6 +1,8 @@
 // The built CLI as a user runs it: help, the embedded demo end to end, config checking with its exit codes.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +50,7 @@ describe('vigil CLI', () => {
     expect(out).toMatch(/dead letters\s+200 of 200 malformed/);
     expect(out).toMatch(/raw tokens in output none/);
     // The shipped default bundle reads the current feature schema (else the demo says so and exits 1).
-    expect(out).toMatch(/detection\s+[\d,]+ events\/s \(36 features in event time, bundle vigil-\S+ with its autoencoder on (tensorflow|wasm|cpu),/);
+    expect(out).toMatch(/detection\s+[\d,]+ events\/s \(39 features in event time, bundle vigil-\S+ with its autoencoder on (tensorflow|wasm|cpu),/);
     expect(out).toMatch(/token_theft\s+1 \/ 1/);
     expect(out).toMatch(/false alerts and [\d.]+ false revocations per 1,000 principals per day/);
   }, 180_000);
@@ -212,7 +214,7 @@ describe('vigil CLI', () => {
     expect(r.stdout).toMatch(/12,000 events read, 10,000 sampled/);
     expect(r.stdout).toMatch(/alert\s+> 0\.\d+ {3}target 0\.250 % per principal-day/);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    expect(manifest.features.names).toHaveLength(36);
+    expect(manifest.features.names).toHaveLength(39);
     expect(manifest.training.holdout_rows).toBeGreaterThan(1000);
     const { ModelBundle } = await import('@vigil/bundle');
     const bundle = await ModelBundle.load(out, manifest.features.hash);
@@ -254,4 +256,157 @@ describe('vigil CLI', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/labels\.jsonl line 1 is not a label \(verdict: .*\); expected \{"request_id"/);
   }, 180_000);
+
+  it('doctor: closed ports and a missing bundle fail by address, fast, without a stack trace or a secret', async () => {
+    // Ports nobody listens on: bound once by this process, then released.
+    const closed = async () => {
+      const server = await onLoopback(createNetServer());
+      await server.close();
+      return server.port;
+    };
+    const [kafka, clickhouse, haproxy, redis, kong] = [await closed(), await closed(), await closed(), await closed(), await closed()];
+    const detector = configFile('detector', {
+      format: 'kong',
+      kafka: { brokers: [`127.0.0.1:${kafka}`] },
+      clickhouse: { url: `http://127.0.0.1:${clickhouse}` },
+      scoring: { bundle: join(tmpdir(), `vigil-${process.pid}-no-bundle`) },
+    });
+    const revoker = configFile('revoker', {
+      kafka: { brokers: [`127.0.0.1:${kafka}`] },
+      adapters: {
+        haproxy: [{ socket: `127.0.0.1:${haproxy}`, maps: { revoke_sub: '/etc/haproxy/vigil/revoke_sub.map' } }],
+        redis: [{ url: `redis://:redis-password-1@127.0.0.1:${redis}` }],
+        kong: [{ admin_url: `http://127.0.0.1:${kong}/`, admin_token_env: 'KONG_ADMIN_TOKEN' }],
+      },
+    });
+    const secrets = {
+      VIGIL_PEPPER__SECRET: 'doctor-unit-test-pepper-0123456789abcdef',
+      VIGIL_CLICKHOUSE__PASSWORD: 'clickhouse-password-1',
+      KONG_ADMIN_TOKEN: 'kong-admin-token-1',
+    };
+    const { VIGIL_CLICKHOUSE__PASSWORD: _, ...revokerSecrets } = secrets; // an override would give the revoker a clickhouse section
+    // A probe timeout far above the run's bound: a refused connection must fail at once, not wait for it (nor for
+    // kafkajs's or node-redis's retries).
+    const slow = ['--timeout-ms', '60000'];
+    const started = Date.now();
+    const [d, r] = await Promise.all([
+      vigil(['doctor', '--config', detector, ...slow], secrets),
+      vigil(['doctor', '--config', revoker, ...slow], revokerSecrets),
+    ]);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(d.status, d.stderr).toBe(1);
+    expect(d.stdout).toMatch(new RegExp(`^FAIL +kafka broker +127\\.0\\.0\\.1:${kafka} — connection refused$`, 'm'));
+    expect(d.stdout).toMatch(new RegExp(`^FAIL +clickhouse +http://127\\.0\\.0\\.1:${clickhouse} — connection refused\\n +fix: `, 'm'));
+    expect(d.stdout).toMatch(/^FAIL +model bundle +\S+no-bundle — does not exist\n +fix: point scoring\.bundle at/m);
+    expect(d.stdout).toMatch(/^ok +pepper +VIGIL_PEPPER__SECRET — 40 characters/m);
+    expect(d.stdout).toMatch(/^warn +kafka topics .* not checked: no broker answered/m);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`^FAIL +haproxy +127\\.0\\.0\\.1:${haproxy} — connection refused$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^FAIL +redis +redis://127\\.0\\.0\\.1:${redis} — connection refused$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^FAIL +kong admin API +http://127\\.0\\.0\\.1:${kong} — connection refused$`, 'm'));
+    expect(r.stdout).toMatch(/^ok +kong admin token +\$KONG_ADMIN_TOKEN — set$/m);
+    for (const run of [d, r]) {
+      expect(run.stderr).toBe('');
+      expect(run.stdout).not.toMatch(/\n\s+at |Error:/);
+      for (const secret of [...Object.values(secrets), 'redis-password-1']) expect(run.stdout).not.toContain(secret);
+    }
+
+    // A refused pepper is one failure among the others, not the end of the check; --json is one object.
+    const placeholder = await vigil(['doctor', '--config', detector, '--json', '--timeout-ms', '1000'], {
+      VIGIL_PEPPER__SECRET: 'change-me-change-me-change-me-change-me',
+    });
+    expect(placeholder.status).toBe(1);
+    const report = JSON.parse(placeholder.stdout) as {
+      ok: boolean;
+      service: string;
+      checks: { status: string; check: string; target: string; detail: string }[];
+    };
+    expect(report).toMatchObject({ ok: false, service: 'detector' });
+    expect(report.checks.find((c) => c.check === 'pepper')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/published placeholder/) });
+    expect(report.checks.find((c) => c.check === 'kafka broker')).toMatchObject({ status: 'fail', target: `127.0.0.1:${kafka}` });
+    expect(report.checks.find((c) => c.check === 'config')).toMatchObject({ status: 'ok' });
+
+    expect((await vigil(['doctor'])).status).toBe(2);
+    expect((await vigil(['doctor', '--config', detector, '--timeout-ms', 'soon'])).status).toBe(2);
+    const help = await vigil(['doctor', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: vigil doctor --config FILE/);
+  }, 90_000);
+
+  it('doctor: gives up on a dependency that accepts connections and never answers, after --timeout-ms', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    const { port, close } = await onLoopback(silent);
+    try {
+      const revoker = configFile('revoker', {
+        kafka: { brokers: [`127.0.0.1:${port}`] },
+        clickhouse: { url: `http://127.0.0.1:${port}` },
+        adapters: {
+          haproxy: [{ socket: `127.0.0.1:${port}`, maps: { revoke_sub: '/etc/haproxy/vigil/revoke_sub.map' } }],
+          redis: [{ url: `redis://127.0.0.1:${port}` }],
+        },
+      });
+      const started = Date.now();
+      const r = await vigil(['doctor', '--config', revoker, '--timeout-ms', '1000']);
+      // Unbounded, node-redis would wait for ever, ClickHouse's client 30 s, kafkajs through its retries.
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(r.status).toBe(1);
+      const address = `127\\.0\\.0\\.1:${port}`;
+      for (const line of [
+        `^FAIL +kafka broker +${address} — TCP connects but no answer within 1000 ms$`,
+        `^FAIL +clickhouse +http://${address} — no answer within 1000 ms$`,
+        `^FAIL +haproxy +${address} — no answer within 1000 ms$`,
+        `^FAIL +redis +redis://${address} — TCP connects but no answer within 1000 ms$`,
+      ])
+        expect(r.stdout).toMatch(new RegExp(line, 'm'));
+    } finally {
+      for (const s of sockets) s.destroy();
+      await close();
+    }
+  }, 60_000);
+
+  it('doctor: reaches an alert receiver with a HEAD on its origin and sends it no alert', async () => {
+    const seen: string[] = [];
+    const receiver = createHttpServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.writeHead(405).end();
+    });
+    const { port, close } = await onLoopback(receiver);
+    try {
+      const alerter = configFile('alerter', {
+        kafka: { brokers: ['127.0.0.1:1'] },
+        receivers: [
+          { name: 'soc', url: `http://127.0.0.1:${port}/hooks/T0/secret-path`, secret_env: 'SOC_WEBHOOK_SECRET' },
+          { name: 'pager', url: `http://127.0.0.1:${port}/pager`, secret_env: 'PAGER_SECRET' },
+        ],
+      });
+      const r = await vigil(['doctor', '--config', alerter], { SOC_WEBHOOK_SECRET: 'whsec_c29jLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm' });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`^ok +receiver soc +http://127\\.0\\.0\\.1:${port} — reachable \\(HEAD / answered 405\\)$`, 'm'));
+      expect(r.stdout).toMatch(/^ok +receiver soc secret +\$SOC_WEBHOOK_SECRET — set$/m);
+      expect(r.stdout).toMatch(/^FAIL +receiver pager secret +\$PAGER_SECRET — not set/m);
+      expect(r.stdout).not.toMatch(/secret-path|whsec_/);
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.every((s) => s === 'HEAD /')).toBe(true);
+    } finally {
+      await close();
+    }
+  }, 60_000);
 });
+
+/** Listens on a free loopback port (the doctor tests' stand-ins for dependencies). */
+async function onLoopback(server: NetServer | HttpServer): Promise<{ port: number; close: () => Promise<void> }> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { port, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** A config (JSON is YAML) in a fresh temporary directory. */
+function configFile(name: string, config: Record<string, unknown>): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'vigil-doctor-')), `${name}.yaml`);
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}

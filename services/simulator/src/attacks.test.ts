@@ -108,6 +108,7 @@ describe('labelled attacks', () => {
       family: 'bola_fast',
       attacks: 2,
       detected: 1,
+      enforced: 1,
       revoked: 1,
       medianRequestsToDetect: 3,
       missed: [second.attack_id],

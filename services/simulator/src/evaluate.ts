@@ -1,5 +1,5 @@
 // Detection quality over labelled simulator traffic: per attack family, how many attacks were detected (any request
-// of the attack decided on), how many were revoked, and how many attacker requests it took; on the benign side,
+// of the attack decided on), how many were enforced (throttled or revoked) and revoked, and how many attacker requests it took; on the benign side,
 // false alerts and false revocations per 1,000 benign principals per day (a principal-day counts once however many
 // of its requests were flagged). A principal-day an attacker acted under (a stolen token, a cracked password, a
 // victim's account) is not benign: flagging the victim's own requests that day protects the account, and is counted
@@ -12,6 +12,8 @@ export interface FamilyQuality {
   family: AttackFamily;
   attacks: number;
   detected: number;
+  /** Attacks a request of which was throttled or revoked: stopped at the gateway, not only challenged or reported. */
+  enforced: number;
   revoked: number;
   /** Median 1-based index of the first decided request within detected attacks. */
   medianRequestsToDetect: number | undefined;
@@ -57,15 +59,17 @@ export function evaluateDetection(decisions: Iterable<Decision>, labels: AttackL
     const mine = [...attacks.values()].filter((a) => a[0]?.family === family);
     const firsts: number[] = [];
     let revoked = 0;
+    let enforced = 0;
     const missed: string[] = [];
     for (const a of mine) {
       const i = a.findIndex((l) => byRequest.has(l.request_id));
       if (i >= 0) firsts.push(i + 1);
       else missed.push((a[0] as AttackLabel).attack_id);
       if (a.some((l) => byRequest.get(l.request_id)?.action === 'revoke')) revoked++;
+      if (a.some((l) => ['revoke', 'throttle'].includes(byRequest.get(l.request_id)?.action ?? ''))) enforced++;
     }
     firsts.sort((x, y) => x - y);
-    return { family, attacks: mine.length, detected: firsts.length, revoked, medianRequestsToDetect: firsts[Math.floor(firsts.length / 2)], missed };
+    return { family, attacks: mine.length, detected: firsts.length, enforced, revoked, medianRequestsToDetect: firsts[Math.floor(firsts.length / 2)], missed };
   });
   const attacked = principalDaysUnderAttack(labels);
   const alerts = new Set<string>();

@@ -1,7 +1,8 @@
 // Authentication failures and credential stuffing, kept on the entities that see them — the username tried and the
 // whole tenant (the client IP's side is in ip.ts) — and joined onto each login:
 // - failed logins per username (1 h): a targeted guess;
-// - on a successful login, the failures that username had in the hour before (a cracked account).
+// - on a successful login, the failures that username had in the hour before (a cracked account);
+// - whether the login succeeded (1) — what a policy rule needs to tell a cracked login from an attempt.
 // Both forgive one failure in the hour (as the IP's count does, ip.ts; FORGIVEN_LOGIN_FAILURES): a mistyped password,
 // then a success, is the most common login there is, and counted it only made the models flag every customer who
 // mistyped (150 of the 187 false-alert principal-days of npm run bench:quality before it was forgiven).
@@ -37,7 +38,7 @@ interface User {
 
 export class UserLogins implements FeatureFamily {
   readonly role = 'user';
-  readonly names = ['user_failed_logins_1h_log', 'success_after_failures_log'];
+  readonly names = ['user_failed_logins_1h_log', 'success_after_failures_log', 'login_success'];
   readonly params: Record<string, number | string>;
   private readonly users: KeyedState<User>;
 
@@ -51,11 +52,11 @@ export class UserLogins implements FeatureFamily {
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number): void {
-    out[offset] = 0;
-    out[offset + 1] = 0;
+    out.fill(0, offset, offset + this.names.length);
     const outcome = loginOutcome(event);
     const username = loginUsername(event);
     if (outcome === undefined || username === undefined) return;
+    out[offset + 2] = outcome === 'success' ? 1 : 0;
     const user = this.users.get(username, event.ts, () => ({ last: event.ts, failures: new SlidingCounts([HOUR]) }));
     const t = keyTime(user, event.ts);
     if (outcome === 'success') out[offset + 1] = logCount(recordedFailures(user.failures.count(0, t)));

@@ -21,7 +21,12 @@
 //   level its z-score (a Laplace tail's −ln, up to a constant), an unusual hour at most 1 — and the sum decays
 //   with a one-hour time constant. A drain (several new payees in minutes, each well above the account's usual) adds
 //   up where one payment alone does not; payments to known payees (a payroll run to known staff) add nothing. The policy's payment rule
-//   compares it with a threshold fitted on the user's own traffic per cohort (rule-fit.ts).
+//   compares it with a threshold fitted on the user's own traffic per cohort (rule-fit.ts);
+// - the account's payment history before the current burst (payments no more than an hour apart): how many it made,
+//   and how unusual the hour was when the burst began. A burst that outnumbers the account's whole history (a
+//   business's first payroll run: dozens of new payees, amounts unlike its few earlier payments) is the cold start the
+//   risk cannot judge — the policy fits such bursts their own threshold, so a first payroll does not set the bar for a
+//   drain; the hour the burst began is kept because the drain's own requests soon make its hour look usual.
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
@@ -41,6 +46,10 @@ interface Account {
   /** Payment risk (nats) as of `riskAt`, decaying with a one-hour time constant. */
   risk: number;
   riskAt: number;
+  /** Payments the account made before its current burst (payments no more than an hour apart). */
+  beforeBurst: number;
+  /** How unusual the hour was at the current burst's first payment. */
+  burstHourUnusual: number;
 }
 
 interface Activity {
@@ -88,7 +97,18 @@ export interface TransactionOptions {
 }
 
 export class TransactionDeviation implements FeatureFamily {
-  readonly names = ['tx_present', 'tx_amount_z', 'tx_ratio_to_max_log2', 'tx_new_payee', 'tx_hour_unusual', 'tx_count_1h_log', 'tx_conjunction', 'tx_risk_1h'];
+  readonly names = [
+    'tx_present',
+    'tx_amount_z',
+    'tx_ratio_to_max_log2',
+    'tx_new_payee',
+    'tx_hour_unusual',
+    'tx_count_1h_log',
+    'tx_conjunction',
+    'tx_risk_1h',
+    'tx_history_log',
+    'tx_burst_hour_unusual',
+  ];
   /** An account belongs to the principal paying from it, so its state lives with the principal's. */
   readonly role = 'principal';
   readonly params: Record<string, number>;
@@ -152,8 +172,14 @@ export class TransactionDeviation implements FeatureFamily {
       newPayees: 0,
       risk: 0,
       riskAt: event.ts,
+      beforeBurst: 0,
+      burstHourUnusual: 0,
     }));
     const t = keyTime(a, event.ts);
+    // A payment more than an hour after the account's last one starts a new burst (the first payment, n = 0, too).
+    // (A checkpoint written before the field existed has none: its history then counts from now.)
+    const burstStarts = a.n === 0 || t - a.riskAt > HOUR || a.beforeBurst === undefined;
+    if (burstStarts) a.beforeBurst = a.n;
     const x = Math.log(tx.amount);
     const pop = { mean: Math.log(o.priorAmount), dev: o.priorDeviation };
 
@@ -167,6 +193,7 @@ export class TransactionDeviation implements FeatureFamily {
     const newPayee = tx.payee_id !== undefined && (seenAt === undefined || t - seenAt > o.payeeTtlMs) ? 1 : 0;
     const hour = utcHour(t);
     const hourUnusual = a.n >= o.minPaymentsForHours ? unusualHour(a.hours, a.n, hour) : activityUnusual;
+    if (burstStarts) a.burstHourUnusual = hourUnusual;
     const newPayeeRate = (a.newPayees + o.priorNewPayeeRate * o.priorNewPayeeWeight) / (a.n + o.priorNewPayeeWeight);
     const surprise = newPayee * (-Math.log(newPayeeRate) + Math.min(o.maxAmountSurprise, Math.max(0, z)) + hourUnusual);
     // What has decayed below a millionth of a nat is gone (no denormal residue in the vector).
@@ -202,6 +229,8 @@ export class TransactionDeviation implements FeatureFamily {
     out[offset + 5] = logCount(a.recent.count(0, t));
     out[offset + 6] = newPayee * Math.max(0, z) * hourUnusual;
     out[offset + 7] = a.risk;
+    out[offset + 8] = logCount(a.beforeBurst);
+    out[offset + 9] = a.burstHourUnusual;
   }
 
   stateBytes(): number {

@@ -105,7 +105,8 @@ export async function train(args: {
               : 'from labels'
           })${labelNote(c.labels)}`,
       );
-      return `  ${r.rule.padEnd(18)} ${r.parameter} ${round(r.threshold)} — ${from}; target ${pct(r.target_principal_day_fpr)} (${r.action}) → held out: ${pct(r.holdout_fpr)} per principal-day (≤ ${pct(r.holdout_fpr_upper95)} at 95 %)${note}${labelNote(r.labels)}${cohorts.join('')}`;
+      const name = r.stratum === undefined ? r.rule : `${r.rule} (${r.stratum})`;
+      return `  ${name.padEnd(18)} ${r.parameter} ${round(r.threshold)} — ${from}; target ${pct(r.target_principal_day_fpr)} (${r.action}) → held out: ${pct(r.holdout_fpr)} per principal-day (≤ ${pct(r.holdout_fpr_upper95)} at 95 %)${note}${labelNote(r.labels)}${cohorts.join('')}`;
     }),
     ...(result.labels
       ? [
