@@ -4,7 +4,7 @@
 import { accessEventRow, ClickHouseSink, dropExpiredPartitions, keyedHash, MIGRATIONS, migrate } from '@vigil/connectors';
 import type { AccessEvent } from '@vigil/events';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clickhouseClient, clickhouseCount, randomName } from '../support/services.js';
+import { clickhouseClient, clickhouseCount, dropTablesWithPrefix, randomName } from '../support/services.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 28, 12);
@@ -29,10 +29,7 @@ describe('ClickHouse schema and sink', () => {
   const table = `${prefix}access_events`;
 
   afterAll(async () => {
-    const tables = await (
-      await ch.query({ query: `SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, '${prefix}')`, format: 'JSONEachRow' })
-    ).json<{ name: string }>();
-    for (const { name } of tables) await ch.command({ query: `DROP TABLE IF EXISTS ${name}` });
+    await dropTablesWithPrefix(ch, prefix);
     await ch.close();
   });
 

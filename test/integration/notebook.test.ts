@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { ACTIONS, DEFAULT_TARGETS, ModelBundle } from '@vigil/bundle';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickhouseClient, ROOT, randomName, requiredEnv } from '../support/services.js';
+import { clickhouseClient, dropTablesWithPrefix, ROOT, randomName, requiredEnv } from '../support/services.js';
 
 interface Output {
   output_type: string;
@@ -176,10 +176,7 @@ describe('notebooks', () => {
     const ch = clickhouseClient();
 
     afterAll(async () => {
-      const tables = await (
-        await ch.query({ query: `SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, '${prefix}')`, format: 'JSONEachRow' })
-      ).json<{ name: string }>();
-      for (const { name } of tables) await ch.command({ query: `DROP TABLE IF EXISTS ${name}` });
+      await dropTablesWithPrefix(ch, prefix);
       await ch.close();
     });
 

@@ -55,6 +55,14 @@ export async function clickhouseCount(client: ClickHouseClient, query: string): 
   return Number(rows[0]?.n ?? 0);
 }
 
+/** Drops every table of the current database whose name starts with a test's prefix (its clean-up). */
+export async function dropTablesWithPrefix(client: ClickHouseClient, prefix: string): Promise<void> {
+  const tables = await (
+    await client.query({ query: `SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, '${prefix}')`, format: 'JSONEachRow' })
+  ).json<{ name: string }>();
+  for (const { name } of tables) await client.command({ query: `DROP TABLE IF EXISTS ${name}` });
+}
+
 /** Stops or restarts the test's ClickHouse (same ports, same data) through the infra script that started it. */
 export function clickhouseControl(action: 'stop' | 'restart'): void {
   const script = requiredEnv('CLICKHOUSE_CONTROL_SCRIPT');

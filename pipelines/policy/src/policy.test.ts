@@ -301,10 +301,11 @@ describe('rule thresholds learned from benign traffic', () => {
     const main = fits.find((f) => f.stratum === undefined);
     const coldBursts = fits.find((f) => f.stratum === 'cold_burst');
     // Fitted together, the payroll runs would lift the bar to ~70 nats; apart, the main traffic keeps its constant.
-    // The cold bursts' share of the budget (1.6 % of the days) cannot show 0.1 %: their bar sits past the highest
-    // of their days, at most three times the constant.
+    // The cold bursts' share of the budget (1.2 % of the days) cannot show 0.1 %: their bar sits past the highest of
+    // their days — not capped at three times the constant, which would fire on nearly every one of them.
     expect(main).toMatchObject({ threshold: 5, source: 'prior' });
-    expect(coldBursts).toMatchObject({ threshold: 15, source: 'fitted', resolved: false });
+    expect(coldBursts).toMatchObject({ source: 'fitted', resolved: false });
+    expect(coldBursts?.threshold).toBeGreaterThan(65);
     expect(coldBursts?.fit_principal_days).toBeGreaterThan(100);
     const learned = learnedThresholds(fits);
     expect(learned).toEqual({ 'payment_anomaly~cold_burst': coldBursts?.threshold });
@@ -316,8 +317,8 @@ describe('rule thresholds learned from benign traffic', () => {
       }).action;
     expect(pays(12, 8, 3, 0.1)).toBe('step_up');
     // A burst that outnumbers the account's history, begun at its principal's usual hour, is judged with such bursts...
-    expect(pays(12, 2, 3, 0.1)).toBe('allow');
-    expect(pays(20, 2, 3, 0.1)).toBe('step_up');
+    expect(pays(60, 2, 3, 0.1)).toBe('allow');
+    expect(pays(75, 2, 3, 0.1)).toBe('step_up');
     // ...unless it began at an hour unusual for the principal: the second signal puts it back with every account.
     expect(pays(12, 2, 3, 0.9)).toBe('step_up');
   });

@@ -168,6 +168,7 @@ export class RuleThresholdFitter {
         target,
         fit.map((d) => d.max[u] as number),
         popShare,
+        stratum === undefined,
       );
       const threshold = effectiveThreshold(rule, this.config, fitted === undefined ? {} : { [rule]: fitted });
       // Each cohort's own fit, weighted by how well its principal-days can show the target (n × target, at most 1)
@@ -186,6 +187,7 @@ export class RuleThresholdFitter {
           target,
           own.map((d) => d.max[u] as number),
           ownShare,
+          stratum === undefined,
         );
         if (ownFit === undefined) continue;
         const weight = Math.min(1, own.length * ownShare * target);
@@ -224,16 +226,18 @@ export class RuleThresholdFitter {
 /**
  * The threshold that lets at most target × n × share of these principal-days' maxima fire (NaN: could not fire), or
  * undefined under MIN_PRINCIPAL_DAYS. Past the highest value when that cannot show the target, at most
- * UNRESOLVED_MAX_LIFT × prior.
+ * UNRESOLVED_MAX_LIFT × prior when `capUnresolved`. A stratum is not capped: it is traffic set apart because the
+ * statistic cannot judge it, its days are many alike (every business's first payroll run is high), and a cap there
+ * fired on nearly all of them (the cap protects the main traffic's detection from one outlying day).
  */
-function fitThreshold(stat: RuleStatistic, prior: number, target: number, maxima: number[], share = 1): number | undefined {
+function fitThreshold(stat: RuleStatistic, prior: number, target: number, maxima: number[], share = 1, capUnresolved = true): number | undefined {
   if (maxima.length < MIN_PRINCIPAL_DAYS) return undefined;
   const days = maxima.length * share;
   const values = maxima.filter((v) => !Number.isNaN(v)).sort((a, b) => b - a);
   const at = values[Math.floor(target * days)];
   if (at === undefined) return undefined;
   const fitted = justPast(stat, at);
-  return days * target < 1 ? Math.min(fitted, prior * UNRESOLVED_MAX_LIFT) : fitted;
+  return days * target < 1 && capUnresolved ? Math.min(fitted, prior * UNRESOLVED_MAX_LIFT) : fitted;
 }
 
 /** The smallest threshold a value of this statistic no longer fires at. */
