@@ -100,6 +100,10 @@ export function human(feature: string): { label: string; show: (value: number) =
   }
   // The payment risk is evidence in nats (a sum of −ln probabilities; see the features' transaction.ts).
   if (name.startsWith('tx_risk')) unit = ' nats';
+  // The tenant's failure ratio is stored as log2 (features' auth.ts): shown as the multiple it is.
+  if (name.startsWith('tenant_failure_ratio')) {
+    return { label: "tenant's failed logins in the last minute", show: (v: number) => `${num(2 ** v)}× its usual rate` };
+  }
   const window = /_(1m|10m|1h|24h)$/.exec(name);
   if (window) name = name.slice(0, -window[0].length);
   const label = `${name.replace(/_/g, ' ')}${window ? ` ${WINDOWS[window[1] as string]}` : ''}`;
