@@ -27,13 +27,16 @@ export class FeatureExtractor {
   private readonly offsets: number[] = [];
 
   constructor(private readonly families: FeatureFamily[]) {
+    const ids = families.map((f) => f.id);
+    const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (twice !== undefined) throw new Error(`two feature families have the id '${twice}': each needs its own (schema hash, checkpoint keys)`);
     this.names = families.flatMap((f) => [...f.names]);
     let offset = 0;
     for (const f of families) {
       this.offsets.push(offset);
       offset += f.names.length;
     }
-    const described = families.map((f) => ({ family: f.constructor.name, role: f.role, names: [...f.names], params: f.params }));
+    const described = families.map((f) => ({ family: f.id, role: f.role, names: [...f.names], params: f.params }));
     const hash = createHash('sha256')
       .update(JSON.stringify({ version: 1, families: described }))
       .digest('hex');
@@ -84,7 +87,7 @@ export class FeatureExtractor {
 
   /** Every family's stores under "<family>/<store>/", the prefix of their keys in a changelog. */
   private stores(): [string, Checkpointable][] {
-    return this.families.flatMap((f) => Object.entries(f.stores).map(([name, store]): [string, Checkpointable] => [`${f.constructor.name}/${name}/`, store]));
+    return this.families.flatMap((f) => Object.entries(f.stores).map(([name, store]): [string, Checkpointable] => [`${f.id}/${name}/`, store]));
   }
 
   /** Starts recording state changes for checkpoints. */

@@ -452,3 +452,17 @@ describe('FeatureExtractor', () => {
     for (const e of events) for (const x of a.extract(e)) expect(Number.isFinite(x)).toBe(true);
   });
 });
+
+describe('feature family identity', () => {
+  it('keys the schema hash by the family id (checkpoint keys too), not its class name', () => {
+    class RenamedVelocity extends Velocity {}
+    const original = new FeatureExtractor([new Velocity()]);
+    const renamed = new FeatureExtractor([new RenamedVelocity()]);
+    expect(renamed.schema.hash).toBe(original.schema.hash);
+    expect(renamed.schema.families[0]?.family).toBe('Velocity');
+  });
+
+  it('refuses two families with one id', () => {
+    expect(() => new FeatureExtractor([new Velocity(), new Velocity()])).toThrow(/two feature families have the id 'Velocity'/);
+  });
+});

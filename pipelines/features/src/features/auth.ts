@@ -37,6 +37,7 @@ interface User {
 }
 
 export class UserLogins implements FeatureFamily {
+  readonly id = 'UserLogins';
   readonly role = 'user';
   readonly names = ['user_failed_logins_1h_log', 'success_after_failures_log', 'login_success'];
   readonly params: Record<string, number | string>;
@@ -70,6 +71,7 @@ export class UserLogins implements FeatureFamily {
 }
 
 export class TenantLogins implements FeatureFamily {
+  readonly id = 'TenantLogins';
   readonly role = 'tenant';
   readonly names = ['tenant_failure_ratio_1m'];
   readonly params: Record<string, number | string>;

@@ -35,6 +35,7 @@ export interface EnumerationOptions {
 }
 
 export class Enumeration implements FeatureFamily {
+  readonly id = 'Enumeration';
   readonly names = [
     'distinct_objects_10m_log',
     'distinct_objects_1h_log',

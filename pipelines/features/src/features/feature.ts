@@ -9,6 +9,12 @@ import type { Checkpointable } from '../state/checkpoint.js';
 import type { Role } from './roles.js';
 
 export interface FeatureFamily {
+  /**
+   * The family's stable identity: in the feature-schema hash and the prefix of its checkpoint keys. Never derived from
+   * the class name, so renaming a class does not invalidate every bundle and checkpoint; change it only with the
+   * family's meaning (a new schema).
+   */
+  readonly id: string;
   /** Feature names, in vector order. */
   readonly names: readonly string[];
   /** The entity whose events this family reads and keeps state on (see roles.ts). */

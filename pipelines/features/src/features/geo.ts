@@ -30,6 +30,7 @@ export interface GeoOptions {
 }
 
 export class GeoJump implements FeatureFamily {
+  readonly id = 'GeoJump';
   readonly names = ['geo_known', 'geo_country_changed', 'geo_distance_km_log', 'geo_speed_kmh_log', 'geo_country_new'];
   readonly role = 'principal';
   readonly params: Record<string, number>;

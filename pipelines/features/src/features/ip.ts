@@ -27,6 +27,7 @@ export interface IpOptions {
 }
 
 export class IpActivity implements FeatureFamily {
+  readonly id = 'IpActivity';
   readonly role = 'ip';
   readonly names = ['ip_route_req_1m_log', 'ip_failed_logins_10m_log', 'ip_distinct_usernames_10m_log'];
   readonly params: Record<string, number | string>;

@@ -21,6 +21,7 @@ interface Use {
 }
 
 export class TokenConsistency implements FeatureFamily {
+  readonly id = 'TokenConsistency';
   readonly names = ['token_agent_changed_10m', 'token_network_changed_10m', 'token_networks_1h_log'];
   /** A token belongs to one principal, so its state lives with the principal's. */
   readonly role = 'principal';

@@ -97,6 +97,7 @@ export interface TransactionOptions {
 }
 
 export class TransactionDeviation implements FeatureFamily {
+  readonly id = 'TransactionDeviation';
   readonly names = [
     'tx_present',
     'tx_amount_z',

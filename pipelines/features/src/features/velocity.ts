@@ -46,6 +46,7 @@ export interface VelocityOptions {
 }
 
 export class Velocity implements FeatureFamily {
+  readonly id = 'Velocity';
   readonly role = 'principal';
   readonly names = ['req_10s_log', 'req_1m_log', 'req_10m_log', 'req_1h_log', 'rate_ratio_1m', 'active_minutes_1h', 'req_1m_own_peak_log'];
   readonly params: Record<string, number | string>;
