@@ -76,27 +76,6 @@ export class ModelBundle {
     return this.manifest.bundle_id;
   }
 
-  /**
-   * The rule thresholds fitted above their constants, by rule, and each cohort's own as "rule@cohort" (what the policy
-   * raises its rules to).
-   */
-  get ruleThresholds(): Readonly<Record<string, number>> {
-    if (!this.learned) {
-      const out: Record<string, number> = {};
-      for (const r of this.manifest.rule_thresholds ?? []) {
-        // The policy's keys (its rules.ts thresholdKey): "rule", "rule~stratum", each with "@cohort". A stratum's fit
-        // counts even at its constant: it then replaces the rule's main threshold for the stratum.
-        const key = r.stratum === undefined ? r.rule : `${r.rule}~${r.stratum}`;
-        if (r.source === 'fitted' || (r.stratum !== undefined && r.fitted !== undefined)) out[key] = r.threshold;
-        for (const c of r.cohorts ?? []) out[`${key}@${c.cohort}`] = c.threshold;
-      }
-      this.learned = Object.freeze(out);
-    }
-    return this.learned;
-  }
-
-  private learned: Readonly<Record<string, number>> | undefined;
-
   /** Scores rows of raw feature vectors (in the bundle's feature order), in micro-batches. */
   score(x: Rows): Scored {
     if (x.cols !== this.manifest.features.names.length) {

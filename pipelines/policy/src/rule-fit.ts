@@ -262,11 +262,14 @@ export function wilsonUpper(k: number, n: number): number {
 
 /**
  * The learned thresholds a bundle carries, as the policy reads them: the fitted ones above their prior by rule, and
- * each cohort's own as "rule@cohort"; a stratum's as "rule~stratum" (thresholdKey in rules.ts; ModelBundle.ruleThresholds reads
- * a manifest the same way).
+ * each cohort's own as "rule@cohort"; a stratum's as "rule~stratum" (thresholdKey in rules.ts). The one reading of a bundle's
+ * manifest.rule_thresholds: the scorer and the label report call it.
  */
 export function learnedThresholds(
-  fits: readonly Pick<RuleThresholdFit, 'rule' | 'stratum' | 'threshold' | 'fitted' | 'source' | 'cohorts'>[],
+  fits: readonly (Pick<RuleThresholdFit, 'stratum' | 'threshold' | 'fitted' | 'source'> & {
+    rule: string;
+    cohorts?: readonly Pick<CohortThreshold, 'cohort' | 'threshold'>[];
+  })[],
 ): Record<string, number> {
   const out: Record<string, number> = {};
   for (const f of fits) {

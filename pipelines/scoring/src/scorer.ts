@@ -2,6 +2,18 @@
 // acted on). Bundles are swapped between micro-batches: a batch is scored wholly by the bundle that was active when
 // it started, so a swap loses no event and splits none.
 import type { Action, ModelBundle, Reason, Rows } from '@vigil/bundle';
+import { learnedThresholds } from '@vigil/policy';
+
+/** Each bundle's learned rule thresholds, read from its manifest once (bundles are immutable once loaded). */
+const learnedOf = new WeakMap<ModelBundle, Readonly<Record<string, number>>>();
+function rulesOf(bundle: ModelBundle): Readonly<Record<string, number>> {
+  let learned = learnedOf.get(bundle);
+  if (!learned) {
+    learned = Object.freeze(learnedThresholds(bundle.manifest.rule_thresholds ?? []));
+    learnedOf.set(bundle, learned);
+  }
+  return learned;
+}
 
 export interface Verdict {
   bundle: string;
@@ -81,7 +93,7 @@ export class BundleScorer {
       const action = bundle.action(score, thresholds?.[i]);
       out.push({
         bundle: bundle.id,
-        rules: bundle.ruleThresholds,
+        rules: rulesOf(bundle),
         score,
         action,
         scores: { iforest: scored.iforest[i] as number, autoencoder: scored.autoencoder[i] as number },

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { ModelBundle } from '@vigil/bundle';
 import type { AccessEvent } from '@vigil/events';
-import { DecisionPolicy, type PolicyConfig, type Verdict } from '@vigil/policy';
+import { DecisionPolicy, learnedThresholds, type PolicyConfig, type Verdict } from '@vigil/policy';
 import { z } from 'zod';
 
 const labelLine = z.object({
@@ -99,6 +99,7 @@ export function labelReport(bundle: ModelBundle, policy: PolicyConfig, labelled:
     const data = new Float64Array(labelled.length * cols);
     for (const [i, l] of labelled.entries()) data.set(l.vector, i * cols);
     const scored = bundle.score({ data, rows: labelled.length, cols });
+    const learned = learnedThresholds(bundle.manifest.rule_thresholds ?? []);
     labelled.forEach((l, i) => {
       const score = scored.score[i] as number;
       const action = bundle.action(score);
@@ -107,7 +108,7 @@ export function labelReport(bundle: ModelBundle, policy: PolicyConfig, labelled:
         ctx: { route: l.event.route, method: l.event.method, status: l.event.status },
         ids: l.event.principal,
         model: { score, action, scores: { iforest: scored.iforest[i] as number, autoencoder: scored.autoencoder[i] as number }, reasons: [] },
-        learned: bundle.ruleThresholds,
+        learned,
       });
       if (action !== 'allow') count('models', l.verdict);
       for (const rule of d.rules) count(rule, l.verdict);
