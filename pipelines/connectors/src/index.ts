@@ -2,7 +2,7 @@
 
 export { ackWhenSettled, BackgroundWrites, deleteGroupQuietly } from './background-writes.js';
 export type { ClickHouseConfig } from './clickhouse/config.js';
-export { clickhouseConfigSchema } from './clickhouse/config.js';
+export { clickhouseClient, clickhouseConfigSchema } from './clickhouse/config.js';
 export type { Migration } from './clickhouse/migrations.js';
 export { dropExpiredPartitions, MIGRATIONS, migrate } from './clickhouse/migrations.js';
 export type { AccessEventRow, FeatureRecordLike, Pseudonymiser } from './clickhouse/rows.js';

@@ -6,7 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { metrics } from '@opentelemetry/api';
 import {
   type AlertAudit,
@@ -24,6 +24,7 @@ import {
   ackWhenSettled,
   BackgroundWrites,
   ClickHouseSink,
+  clickhouseClient,
   createKafka,
   DEFAULT_RETRY,
   deadLetterPoisonWriter,
@@ -76,7 +77,7 @@ export function auditRow(a: AlertAudit) {
 export function openClickHouse(config: AlerterConfig, onRetry: (stage: string) => (err: unknown) => void) {
   const ch = config.clickhouse;
   if (!ch) return undefined;
-  const client = createClient({ url: ch.url, username: ch.username, password: ch.password, database: ch.database, log: { level: ClickHouseLogLevel.OFF } });
+  const client = clickhouseClient(ch);
   return {
     client,
     ready: withRetry(() => migrate(client, ch.table_prefix), DEFAULT_RETRY, { onRetry: onRetry('clickhouse_migrate') }),

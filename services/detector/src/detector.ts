@@ -1,12 +1,12 @@
 // Wires the detector service: Kafka in → ingest (parse, dead-letter, re-key) → keyed topic, DLQ and ClickHouse.
 // No domain logic here; it lives in @vigil/ingest and below.
 import { readFileSync } from 'node:fs';
-import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { type AdapterOptions, adapterFor, heuristicTemplater, openApiTemplater } from '@vigil/adapters';
 import { backendName, ModelBundle } from '@vigil/bundle';
 import {
   accessEventRow,
   ClickHouseSink,
+  clickhouseClient,
   createKafka,
   DEFAULT_RETRY,
   deadLetterPoisonWriter,
@@ -111,7 +111,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   const ch = config.clickhouse;
   if (ch) {
     // The client's own error logs print request details; vigil reports failures through its own events.
-    const client = createClient({ url: ch.url, username: ch.username, password: ch.password, database: ch.database, log: { level: ClickHouseLogLevel.OFF } });
+    const client = clickhouseClient(ch);
     await withRetry(() => migrate(client, ch.table_prefix), DEFAULT_RETRY, { onRetry: onRetry('clickhouse_migrate') });
     const pseudo = ch.pseudonymise ? keyedHash(config.pepper.secret) : identity;
     analytics = new ClickHouseSink(client, {

@@ -3,11 +3,11 @@
 // decision topic, timers for expiry and gateway re-sync, and the ops endpoints. No domain logic here.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { metrics } from '@opentelemetry/api';
 import {
   ackWhenSettled,
   ClickHouseSink,
+  clickhouseClient,
   createKafka,
   DEFAULT_RETRY,
   deadLetterPoisonWriter,
@@ -99,7 +99,7 @@ export async function openRevoker(config: RevokerConfig, onRetry: (stage: string
   let audit: ClickHouseSink<AuditEntry, ReturnType<typeof auditRow>> | undefined;
   if (config.clickhouse) {
     const ch = config.clickhouse;
-    const client = createClient({ url: ch.url, username: ch.username, password: ch.password, database: ch.database, log: { level: ClickHouseLogLevel.OFF } });
+    const client = clickhouseClient(ch);
     await withRetry(() => migrate(client, ch.table_prefix), DEFAULT_RETRY, { onRetry: onRetry('clickhouse_migrate') });
     audit = new ClickHouseSink(client, {
       table: `${ch.table_prefix}revocations`,

@@ -1,4 +1,5 @@
 // ClickHouse connection and batching settings, as data (descriptions, defaults, examples; unknown keys rejected).
+import { type ClickHouseClient, type ClickHouseClientConfigOptions, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { z } from 'zod';
 
 export const clickhouseConfigSchema = z
@@ -27,3 +28,15 @@ export const clickhouseConfigSchema = z
   })
   .describe('Where vigil writes what it sees and decides.');
 export type ClickHouseConfig = z.infer<typeof clickhouseConfigSchema>;
+
+/**
+ * The client every service and command opens from this config. The client's own error logs print request details;
+ * vigil reports failures through its own events, so they are off. Without `database`, the server's default;
+ * `extra` adds options (a request timeout).
+ */
+export function clickhouseClient(
+  ch: Pick<ClickHouseConfig, 'url' | 'username' | 'password'> & { database?: string },
+  extra: ClickHouseClientConfigOptions = {},
+): ClickHouseClient {
+  return createClient({ url: ch.url, username: ch.username, password: ch.password, database: ch.database, log: { level: ClickHouseLogLevel.OFF }, ...extra });
+}

@@ -7,10 +7,9 @@
 import { createHash, createPrivateKey } from 'node:crypto';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { type AlerterConfig, alerterConfigSchema, lintAlerterConfig } from '@vigil/alerter';
 import { ModelBundle } from '@vigil/bundle';
-import { createKafka, type KafkaConnection } from '@vigil/connectors';
+import { clickhouseClient, createKafka, type KafkaConnection } from '@vigil/connectors';
 import { type DetectorConfig, detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
 import { HaproxyAdapter, RedisAdapter } from '@vigil/enforcement';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
@@ -452,7 +451,7 @@ async function clickhouseChecks(config: Record<string, unknown>, ms: number): Pr
   const password = url.username || url.password ? decodeURIComponent(url.password) : ch.password;
   url.username = '';
   url.password = '';
-  const client = createClient({ url: url.toString(), username, password, request_timeout: ms, log: { level: ClickHouseLogLevel.OFF } });
+  const client = clickhouseClient({ url: url.toString(), username, password }, { request_timeout: ms });
   const rows = async <T>(query: string) =>
     within(
       ms,

@@ -4,8 +4,7 @@
 // baseline and share of the score; --json prints the records themselves.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { decisionFromRow } from '@vigil/connectors';
+import { clickhouseClient, decisionFromRow } from '@vigil/connectors';
 import { detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
 import { type Decision, decisionSchema } from '@vigil/events';
 import { inputFileProblem } from './input-file.js';
@@ -59,7 +58,7 @@ export async function explain(
       process.stderr.write('vigil explain: a request id is letters, digits and . _ : @ / + = ~ -\n');
       return 2;
     }
-    const client = createClient({ url: ch.url, username: ch.username, password: ch.password, database: ch.database, log: { level: ClickHouseLogLevel.OFF } });
+    const client = clickhouseClient(ch);
     try {
       const result = await client.query({
         query: `SELECT * FROM ${ch.table_prefix}decisions FINAL WHERE request_id = '${requestId}' ORDER BY shadow, bundle`,
