@@ -3,8 +3,10 @@
 # The broker jars come from Maven Central via test/infra/kafka/pom.xml (the version is pinned there and in
 # docker-compose.yml). Usage: kafka.sh start | stop | kill | restart | env | resolve. `start` prints
 # KAFKA_BROKERS=host:port; `kill` SIGKILLs the running broker and `restart` starts it again on the same ports and data
-# (the fault suite's broker crash). Every append is fsynced (log.flush.interval.messages=1) so that a SIGKILLed broker
-# loses nothing it acknowledged, as a replicated cluster would not: the crash tests rely on it.
+# (the fault suite's broker crash). By default every append is fsynced (log.flush.interval.messages=1) so that a
+# SIGKILLed single broker loses nothing it acknowledged, as a replicated cluster would not: the crash tests rely on it.
+# VIGIL_KAFKA_FLUSH=os runs Kafka's production default instead (the OS page cache flushes; durability comes from
+# replication), which is what the benchmarks use: they measure vigil, not one fsync per append on this disk.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -52,8 +54,12 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
-log.flush.interval.messages=1
 PROPS
+  case "${VIGIL_KAFKA_FLUSH:-each}" in
+    each) echo "log.flush.interval.messages=1" >> "$dir/server.properties" ;;
+    os) ;;
+    *) log "VIGIL_KAFKA_FLUSH must be 'each' (tests; fsync per append) or 'os' (benchmarks; Kafka's default)"; return 1 ;;
+  esac
   cat > "$dir/log4j2.properties" <<'LOG'
 rootLogger.level=WARN
 rootLogger.appenderRef.file.ref=file
