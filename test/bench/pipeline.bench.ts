@@ -53,7 +53,19 @@ let peerPerS: number | null = null;
 if (runPeer) {
   const out = spawnSync(
     'bash',
-    [join(repo, 'test/bench/peers/kafka-streams/run.sh'), '--brokers', brokers.join(','), '--input', topic, '--output', `bench_peer_out_${suffix}`, '--events', String(N), '--guarantee', guarantee],
+    [
+      join(repo, 'test/bench/peers/kafka-streams/run.sh'),
+      '--brokers',
+      brokers.join(','),
+      '--input',
+      topic,
+      '--output',
+      `bench_peer_out_${suffix}`,
+      '--events',
+      String(N),
+      '--guarantee',
+      guarantee,
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 1_800_000 },
   );
   const last = out.stdout.trim().split('\n').at(-1) ?? '';
@@ -91,8 +103,14 @@ const count = async (table: string) => {
 t0 = performance.now();
 const detector = await startDetector(config);
 const seen = { access_events: 0, features: 0, decisions: 0 };
+// When each table had every event: where the time goes (ingest, the feature stages, the decision stage).
+const doneAt: Record<string, number> = {};
 for (;;) {
-  for (const table of Object.keys(seen) as (keyof typeof seen)[]) if (seen[table] < N) seen[table] = await count(table);
+  for (const table of Object.keys(seen) as (keyof typeof seen)[]) {
+    if (seen[table] >= N) continue;
+    seen[table] = await count(table);
+    if (seen[table] >= N) doneAt[table] = Number(((performance.now() - t0) / 1000).toFixed(1));
+  }
   if (seen.access_events >= N && seen.features >= N && seen.decisions >= N) break;
   await new Promise((r) => setTimeout(r, 100));
 }
@@ -104,6 +122,13 @@ for (const t of ['access_events', 'features', 'decisions', 'revocations', 'alert
 }
 await ch.close();
 const created = await admin.listTopics();
+// Kafka records written per event on each of the run's topics (packed records count once): what the clients encode.
+const recordsPerEvent: Record<string, number> = {};
+for (const t of created.filter((name) => name.includes(suffix) && name !== topic)) {
+  const offsets = await admin.fetchTopicOffsets(t);
+  const n = offsets.reduce((sum, p) => sum + Number(p.high), 0);
+  if (n > 0) recordsPerEvent[t.replace(`bench_vigil_${suffix}.`, '').replace(`_${suffix}`, '')] = Number((n / N).toFixed(3));
+}
 await admin.deleteTopics({ topics: created.filter((t) => t.includes(suffix)) }).catch(() => undefined);
 await admin.disconnect();
 
@@ -124,6 +149,8 @@ console.log(
     ratio_to_peer: peerPerS === null ? null : Number((eventsPerS / peerPerS).toFixed(2)),
     guarantee,
     rss_mb: rss,
+    all_in_clickhouse_after_s: doneAt,
+    kafka_records_per_event: recordsPerEvent,
   }),
 );
 process.exit(0);

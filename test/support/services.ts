@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { type SourceRecord, sourceRecords } from '@vigil/connectors';
 import { Kafka, logLevel } from 'kafkajs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -91,10 +92,11 @@ export async function readTopic(kafka: Kafka, topic: string, until: (values: Top
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachBatch: async ({ batch }) => {
-      for (const m of batch.messages) {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = String(Array.isArray(v) ? v[0] : v);
-        values.push({ key: m.key?.toString() ?? null, value: m.value?.toString() ?? '', headers, timestamp: Number(m.timestamp) });
+      // Packed records (vigil's own topics between stages) are read as the records they hold, as vigil reads them.
+      const records: SourceRecord[] = [];
+      for (const m of batch.messages) sourceRecords(batch.topic, batch.partition, m, records);
+      for (const r of records) {
+        values.push({ key: r.key?.toString() ?? null, value: r.value.toString(), headers: r.headers, timestamp: r.timestamp ?? 0 });
       }
     },
   });
@@ -119,13 +121,22 @@ export function startDetectorProcess(config: Record<string, unknown>, env: Recor
   return startServiceProcess('detect', config, env);
 }
 
+/**
+ * The environment a service under test inherits: this one, less the test infrastructure's own VIGIL_* settings
+ * (test/infra: VIGIL_INFRA_DIR, VIGIL_KAFKA_FLUSH), which vigil would read as config overrides and refuse.
+ */
+function serviceEnv(): NodeJS.ProcessEnv {
+  const { VIGIL_INFRA_DIR: _dir, VIGIL_KAFKA_FLUSH: _flush, ...env } = process.env;
+  return env;
+}
+
 /** Starts `vigil <command> --config FILE` (detect, revoke, alert) as a child process with the given config. */
 export function startServiceProcess(command: string, config: Record<string, unknown>, env: Record<string, string> = {}): DetectorProcess {
   const file = join(tmpdir(), `${randomName(`vigil-${command}`)}.json`);
   // JSON is YAML, so the config file can be written without a YAML library.
   writeFileSync(file, JSON.stringify(config));
   const child = spawn(VIGIL_BIN, [command, '--config', file], {
-    env: { ...process.env, ...env },
+    env: { ...serviceEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

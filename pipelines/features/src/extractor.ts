@@ -1,6 +1,7 @@
 // The feature extractor: every family in a fixed order, one vector per event, and the feature schema (names, order,
 // parameters) with its hash — the hash a model bundle records and a detector checks before scoring with it.
 import { createHash } from 'node:crypto';
+import { packEntries, unpackEntries } from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
 import { TenantLogins, UserLogins } from './features/auth.js';
 import { Enumeration } from './features/enumeration.js';
@@ -13,6 +14,9 @@ import { TransactionDeviation } from './features/transaction.js';
 import { Velocity } from './features/velocity.js';
 import type { GeoLookup } from './geo/lookup.js';
 import type { Checkpointable } from './state/checkpoint.js';
+
+/** Changelog keys of a key's state in every store (drainChanges); store prefixes never start with it. */
+const GROUP = '=';
 
 export interface FeatureSchema {
   version: 1;
@@ -95,20 +99,61 @@ export class FeatureExtractor {
     for (const [, store] of this.stores()) store.trackChanges();
   }
 
-  /** State changes since the last drain, as changelog records (key, encoded value or null for a deleted key). */
+  /**
+   * State changes since the last drain, as changelog records: one record per changed key holding that key's entry in
+   * every store (a principal's velocity, habits, enumeration, geo and transaction state together), or null when no
+   * store holds it any more. A record per store and key cost ~6 changelog records per event (bench:pipeline's
+   * kafka_records_per_event); the client's cost is per record. Compaction keeps the latest record per key, which
+   * is the key's whole state, so restore stays exact.
+   */
   drainChanges(): [string, Buffer | null][] {
+    const stores = this.stores();
+    const changed = new Map<string, Map<number, Buffer | null>>();
+    stores.forEach(([, store], i) => {
+      for (const [key, value] of store.drainChanges()) {
+        let byStore = changed.get(key);
+        if (!byStore) {
+          byStore = new Map();
+          changed.set(key, byStore);
+        }
+        byStore.set(i, value);
+      }
+    });
     const out: [string, Buffer | null][] = [];
-    for (const [prefix, store] of this.stores()) for (const [key, value] of store.drainChanges()) out.push([prefix + key, value]);
+    for (const [key, byStore] of changed) {
+      const entries: { key: string; value: Buffer }[] = [];
+      stores.forEach(([prefix, store], i) => {
+        const value = byStore.has(i) ? (byStore.get(i) as Buffer | null) : store.encoded(key);
+        if (value !== null) entries.push({ key: prefix, value });
+      });
+      out.push([GROUP + key, entries.length > 0 ? packEntries(entries) : null]);
+    }
     return out;
   }
 
-  /** Rebuilds state from changelog records (in log order; the latest per key wins). */
+  /**
+   * Rebuilds state from changelog records (in log order; the latest per key wins). Reads the grouped records above
+   * and the one-record-per-store form earlier versions wrote; a group, always the newer of the two, is applied last.
+   */
   restore(records: Iterable<[string, Buffer | null]>): void {
     const stores = this.stores();
+    const groups: [string, Buffer | null][] = [];
     for (const [key, value] of records) {
+      if (key.startsWith(GROUP)) {
+        groups.push([key.slice(GROUP.length), value]);
+        continue;
+      }
       const owner = stores.find(([prefix]) => key.startsWith(prefix));
       if (!owner) throw new Error(`state record ${JSON.stringify(key.slice(0, 80))} belongs to no feature store of this schema`);
       owner[1].restoreEntry(key.slice(owner[0].length), value);
+    }
+    for (const [key, value] of groups) {
+      const byStore = new Map((value === null ? [] : unpackEntries(value)).map((e) => [e.key?.toString('utf8') ?? '', e.value]));
+      for (const prefix of byStore.keys()) {
+        if (!stores.some(([p]) => p === prefix))
+          throw new Error(`state record for ${JSON.stringify(key.slice(0, 80))} names ${prefix}, no feature store of this schema`);
+      }
+      for (const [prefix, store] of stores) store.restoreEntry(key, byStore.get(prefix) ?? null);
     }
     for (const [, store] of stores) store.finishRestore();
   }

@@ -3,9 +3,14 @@
 // Used by the offline path (`vigil features`, and training) and, one per keyed partition, by the online stage,
 // which carries its delivery bookkeeping through the buffer as each event's payload.
 //
-// Checkpoints (online stages): the extractor's state changes, the events the buffer holds with their payloads (each
-// under its own key, deleted once released; payloads must survive JSON) and the buffer's clock. Restored, the
-// stream continues exactly where it was.
+// Checkpoints (online stages): the extractor's state changes, the events the buffer holds with their payloads
+// (payloads must survive JSON) and the buffer's clock. Restored, the stream continues exactly where it was.
+//
+// Held events are checkpointed in sets: the events that arrived since the previous checkpoint and are still held
+// make one record, deleted once every event in it has been released. (A record per event and its deletion were two
+// changelog records per event; a set is two per checkpoint.) A set may still list events released since it was
+// written; restore drops them by the clock checkpointed with it: the buffer releases an event as soon as the
+// watermark reaches it, so exactly the events newer than the watermark were held.
 import type { AccessEvent } from '@vigil/events';
 import type { FeatureExtractor } from './extractor.js';
 import type { Role } from './features/roles.js';
@@ -25,16 +30,23 @@ interface Held<P> {
   n: number;
 }
 
+/** One held event per record (earlier versions; still restored). */
 const HELD = 'held/';
+/** A set of held events (the events added between two checkpoints). */
+const HELD_SET = 'heldset/';
 const CLOCK = 'clock';
 
 export class FeatureStream<P = undefined> {
   private readonly buffer: ReorderBuffer<Held<P>>;
   private arrivals = 0;
-  /** When tracking: held events not yet checkpointed, and checkpointed ones released since. */
+  /** When tracking: held events not yet checkpointed. */
   private added: Map<number, Held<P>> | undefined;
-  private released: number[] = [];
-  private readonly persisted = new Set<number>();
+  /** Checkpointed held events: the changelog key of the record holding each. */
+  private readonly recordOf = new Map<number, string>();
+  /** Checkpointed records of held events: how many of their events are still held. */
+  private readonly stillHeld = new Map<string, number>();
+  /** Records whose events have all been released, to delete at the next checkpoint. */
+  private emptied: string[] = [];
   private checkpointedArrivals = 0;
   /** The buffer's clock moved without an arrival (advance()): the next checkpoint records it. */
   private clockMoved = false;
@@ -87,9 +99,21 @@ export class FeatureStream<P = undefined> {
 
   private extract(held: Held<P>[]): FeatureRow<P>[] {
     return held.map((h) => {
-      if (this.added && !this.added.delete(h.n) && this.persisted.delete(h.n)) this.released.push(h.n);
+      if (this.added && !this.added.delete(h.n)) this.releasedCheckpointed(h.n);
       return { event: h.event, payload: h.payload, vector: this.extractor.extract(h.event, this.roleOf?.(h.payload)) };
     });
+  }
+
+  private releasedCheckpointed(n: number) {
+    const key = this.recordOf.get(n);
+    if (key === undefined) return;
+    this.recordOf.delete(n);
+    const left = (this.stillHeld.get(key) ?? 1) - 1;
+    if (left > 0) this.stillHeld.set(key, left);
+    else {
+      this.stillHeld.delete(key);
+      this.emptied.push(key);
+    }
   }
 
   /** Starts recording changes for checkpoints. */
@@ -101,13 +125,16 @@ export class FeatureStream<P = undefined> {
   /** Changes since the last drain: extractor state, held events, the buffer's clock. */
   drainChanges(): [string, Buffer | null][] {
     const out = this.extractor.drainChanges().map(([k, v]): [string, Buffer | null] => [`state/${k}`, v]);
-    for (const n of this.released) out.push([HELD + n, null]);
-    this.released = [];
-    for (const [n, h] of this.added ?? []) {
-      out.push([HELD + n, Buffer.from(JSON.stringify({ event: h.event, payload: h.payload }))]);
-      this.persisted.add(n);
+    for (const key of this.emptied) out.push([key, null]);
+    this.emptied = [];
+    if (this.added && this.added.size > 0) {
+      const set = [...this.added.values()];
+      const key = HELD_SET + (set[0] as Held<P>).n;
+      out.push([key, Buffer.from(JSON.stringify(set.map((h) => ({ n: h.n, event: h.event, payload: h.payload }))))]);
+      for (const h of set) this.recordOf.set(h.n, key);
+      this.stillHeld.set(key, set.length);
+      this.added.clear();
     }
-    this.added?.clear();
     if (this.arrivals !== this.checkpointedArrivals || this.clockMoved) out.push([CLOCK, encodeState({ ...this.buffer.clock, arrivals: this.arrivals })]);
     this.checkpointedArrivals = this.arrivals;
     this.clockMoved = false;
@@ -117,19 +144,35 @@ export class FeatureStream<P = undefined> {
   /** Rebuilds the stream from changelog records (latest per key). */
   restore(records: Iterable<[string, Buffer | null]>): void {
     const state: [string, Buffer | null][] = [];
-    const held: Held<P>[] = [];
+    const stored: [string, Held<P>][] = [];
     let clock = { maxTs: Number.NEGATIVE_INFINITY, late: 0, arrivals: 0 };
     for (const [key, value] of records) {
       if (key.startsWith('state/')) state.push([key.slice(6), value]);
       else if (key.startsWith(HELD) && value)
-        held.push({ n: Number(key.slice(HELD.length)), ...(JSON.parse(value.toString('utf8')) as { event: AccessEvent; payload: P }) });
+        stored.push([key, { n: Number(key.slice(HELD.length)), ...(JSON.parse(value.toString('utf8')) as { event: AccessEvent; payload: P }) }]);
+      else if (key.startsWith(HELD_SET) && value) for (const h of JSON.parse(value.toString('utf8')) as Held<P>[]) stored.push([key, h]);
       else if (key === CLOCK && value) clock = decodeState(value);
     }
     this.extractor.restore(state);
     this.arrivals = clock.arrivals;
     this.checkpointedArrivals = clock.arrivals;
-    this.persisted.clear();
-    for (const h of held) this.persisted.add(h.n);
+    this.recordOf.clear();
+    this.stillHeld.clear();
+    this.emptied = [];
+    const watermark = clock.maxTs - this.buffer.boundMs;
+    const held: Held<P>[] = [];
+    for (const [key, h] of stored) {
+      if (!this.stillHeld.has(key)) this.stillHeld.set(key, 0);
+      if (h.event.ts <= watermark) continue;
+      held.push(h);
+      this.recordOf.set(h.n, key);
+      this.stillHeld.set(key, (this.stillHeld.get(key) as number) + 1);
+    }
+    for (const [key, left] of this.stillHeld) {
+      if (left > 0) continue;
+      this.stillHeld.delete(key);
+      this.emptied.push(key);
+    }
     this.buffer.restore(
       clock,
       held.map((h) => ({ ts: h.event.ts, id: h.event.request_id, item: h })),

@@ -39,6 +39,10 @@ export const detectorConfigSchema = z
           .describe('Events re-keyed by entity (client IP; username and tenant for logins), for the entity feature stage.'),
         dead_letter: z.string().min(1).default('vigil.dlq').describe('Records that could not be parsed, with reason codes.'),
         partitions: z.number().int().positive().default(6).describe('Partitions of topics vigil creates.'),
+        packed: z
+          .boolean()
+          .default(true)
+          .describe('Pack the records of the keyed and entity topics, many per Kafka record, per partition (readers take both forms).'),
       })
       .prefault({}),
     dead_letters: z

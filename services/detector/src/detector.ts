@@ -22,6 +22,7 @@ import {
   migrate,
   type StatefulProcessorOptions,
   storeHandler,
+  topicPartitions,
   withRetry,
 } from '@vigil/connectors';
 import { type AccessEvent, type DeadLetter, type Decision, decodeDecision, unitHash } from '@vigil/events';
@@ -82,15 +83,24 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   const kafka = createKafka(config.kafka);
   const onRetry = retryReporter(counters.retried);
 
+  const partitions = config.topics.partitions;
   await withRetry(
     () =>
       ensureTopics(kafka, [
-        { topic: config.topics.keyed, partitions: config.topics.partitions },
-        { topic: config.topics.dead_letter, partitions: config.topics.partitions },
+        { topic: config.topics.keyed, partitions },
+        { topic: config.topics.dead_letter, partitions },
+        ...(config.features.enabled ? [{ topic: config.topics.entities, partitions }] : []),
       ]),
     DEFAULT_RETRY,
     { onRetry: onRetry('kafka_admin') },
   );
+  // vigil's own topics between stages carry packed records (many events per Kafka record, routed as the client's
+  // partitioner routes their keys): their writers need each topic's partition count, which may differ from
+  // topics.partitions when the topic was made by hand.
+  const internal = [config.topics.keyed, ...(config.features.enabled ? [config.topics.entities] : [])];
+  const packPartitions = config.topics.packed
+    ? await withRetry(() => topicPartitions(kafka, internal), DEFAULT_RETRY, { onRetry: onRetry('kafka_admin') })
+    : new Map<string, number>();
 
   const adapterOptions = {
     pepper: config.pepper,
@@ -102,7 +112,11 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   };
   const adapters = new Map(config.consumer.topics.map((topic) => [topic, adapterFor(config.topic_formats[topic] ?? config.format, adapterOptions)]));
 
-  const eventsSink = new KafkaSink<AccessEvent>(kafka, { topic: config.topics.keyed, onRetry: onRetry('kafka_keyed') });
+  const eventsSink = new KafkaSink<AccessEvent>(kafka, {
+    topic: config.topics.keyed,
+    onRetry: onRetry('kafka_keyed'),
+    packPartitions: packPartitions.get(config.topics.keyed),
+  });
   const dlqSink = new KafkaSink<DeadLetter>(kafka, { topic: config.topics.dead_letter, onRetry: onRetry('kafka_dlq') });
   let analytics: ClickHouseSink<AccessEvent, ReturnType<typeof accessEventRow>> | undefined;
   let closeClickHouse = async () => {};
@@ -189,11 +203,9 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     const group = config.consumer.group_id;
     const changelog = f.changelog_topic ?? `${group}.features-changelog`;
     const entityChangelog = `${group}.entities-changelog`;
-    const partitions = config.topics.partitions;
     await withRetry(
       () =>
         ensureTopics(kafka, [
-          { topic: config.topics.entities, partitions },
           { topic: f.topic, partitions },
           { topic: changelog, partitions, compacted: true },
           { topic: entityChangelog, partitions, compacted: true },
@@ -201,7 +213,11 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       DEFAULT_RETRY,
       { onRetry: onRetry('kafka_admin') },
     );
-    entitiesSink = new KafkaSink<AccessEvent>(kafka, { topic: config.topics.entities, onRetry: onRetry('kafka_entities') });
+    entitiesSink = new KafkaSink<AccessEvent>(kafka, {
+      topic: config.topics.entities,
+      onRetry: onRetry('kafka_entities'),
+      packPartitions: packPartitions.get(config.topics.entities),
+    });
     const stage = <T>(name: string, options: Omit<StatefulProcessorOptions<T>, 'onRetry' | 'onCheckpoint' | 'onRestore' | 'commitIntervalMs' | 'guarantee'>) =>
       new KafkaStatefulProcessor<T>(kafka, {
         ...options,
@@ -220,6 +236,7 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
         consumer: { ...config.consumer, group_id: `${group}.entities`, topics: [config.topics.entities] },
         changelogTopic: entityChangelog,
         outputTopic: config.topics.keyed,
+        packPartitions: packPartitions.get(config.topics.keyed),
         makeTask: () => new EntityFeatureTask(FeatureExtractor.standard(geo()), f.reorder_bound_ms, { idleRelease: f.idle_release }),
       }) as KafkaStatefulProcessor<unknown>,
       stage<FeatureRecord>('features', {

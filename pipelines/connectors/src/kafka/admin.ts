@@ -33,3 +33,15 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<vo
     await admin.disconnect();
   }
 }
+
+/** How many partitions each topic has (they exist): packed writers route by it, as the client's partitioner does. */
+export async function topicPartitions(kafka: Kafka, topics: string[]): Promise<Map<string, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics: found } = await admin.fetchTopicMetadata({ topics });
+    return new Map(found.map((t) => [t.name, t.partitions.length]));
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -2,12 +2,13 @@
 // batch produced (at-least-once). Batches keep flowing while earlier ones await acknowledgement, up to
 // max_unacknowledged_batches; beyond that consumption pauses, which is how a down ClickHouse stops the intake
 // instead of dropping data.
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { OffsetTracker } from '../offset-tracker.js';
 import { countingPoisonWriter, type Poisoned, type PoisonWriter } from '../poison.js';
 import { withRetry } from '../retry.js';
 import type { Source, SourceBatch, SourceRecord } from '../types.js';
 import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';
+import { PACKED_HEADER, unpackEntries } from './packed.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -20,6 +21,30 @@ export function stringHeaders(headers: Record<string, unknown> | undefined): Rec
     if (first !== undefined && first !== null) out[k] = first.toString();
   }
   return out;
+}
+
+/**
+ * A fetched Kafka record as the records it carries: itself, or the records a packed one holds (packed.ts), all at
+ * its position. A packed record that does not unpack passes on as it is, for the stage's decoder to dead-letter.
+ */
+export function sourceRecords(topic: string, partition: number, m: KafkaMessage, out: SourceRecord[]): void {
+  const headers = stringHeaders(m.headers);
+  const position = { topic, partition, offset: m.offset };
+  const timestamp = Number(m.timestamp);
+  const value = m.value ?? Buffer.alloc(0);
+  if (headers[PACKED_HEADER] !== undefined) {
+    let entries: ReturnType<typeof unpackEntries> | undefined;
+    try {
+      entries = unpackEntries(value);
+    } catch {
+      entries = undefined;
+    }
+    if (entries) {
+      for (const e of entries) out.push({ value: e.value, key: e.key, headers: e.headers, timestamp, position });
+      return;
+    }
+  }
+  out.push({ value, key: m.key, headers, timestamp, position });
 }
 
 export interface KafkaSourceOptions {
@@ -76,13 +101,8 @@ export class KafkaSource implements Source {
         }
         if (this.failure) return;
         const ack = this.tracker.track(batch.topic, batch.partition, last.offset);
-        const records: SourceRecord[] = batch.messages.map((m) => ({
-          value: m.value ?? Buffer.alloc(0),
-          key: m.key,
-          headers: stringHeaders(m.headers),
-          timestamp: Number(m.timestamp),
-          position: { topic: batch.topic, partition: batch.partition, offset: m.offset },
-        }));
+        const records: SourceRecord[] = [];
+        for (const m of batch.messages) sourceRecords(batch.topic, batch.partition, m, records);
         const poisoned: Poisoned[] = [];
         let acknowledged!: (err?: Error) => void;
         const handled = new Promise<Error | undefined>((resolve) => {

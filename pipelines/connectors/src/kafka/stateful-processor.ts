@@ -32,7 +32,8 @@ import { Serial } from '../serial.js';
 import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
 import { readChangelog } from './changelog-reader.js';
 import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';
-import { stringHeaders } from './source.js';
+import { MAX_PACK_BYTES, packMessages, partitionerFor } from './packed.js';
+import { sourceRecords } from './source.js';
 
 /** The changelog key holding the next input offset a partition's state covers. */
 const NEXT_OFFSET = '$next';
@@ -49,6 +50,8 @@ export interface StatefulProcessorOptions<T> {
   guarantee?: 'exactly_once' | 'at_least_once';
   makeTask: (topic: string, partition: number) => StatefulTask<T>;
   serialize?: (value: T) => string | Buffer;
+  /** The output topic's partition count: outputs are packed per partition (packed.ts). Unset: one record each. */
+  packPartitions?: number;
   onRetry?: (err: unknown) => void;
   onCheckpoint?: (info: { partition: number; outputs: number; changes: number; ms: number }) => void;
   onRestore?: (info: { partition: number; records: number; ms: number }) => void;
@@ -85,12 +88,14 @@ export class KafkaStatefulProcessor<T> {
   private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
   private readonly writePoison: PoisonWriter;
+  private readonly partitionOf: ((key: string | Buffer | null) => number) | undefined;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly options: StatefulProcessorOptions<T>,
   ) {
     this.writePoison = options.poison ?? countingPoisonWriter(options.consumer.group_id);
+    this.partitionOf = options.packPartitions === undefined ? undefined : partitionerFor(options.packPartitions);
   }
 
   async run(): Promise<void> {
@@ -157,13 +162,7 @@ export class KafkaStatefulProcessor<T> {
     const records: SourceRecord[] = [];
     for (const m of batch.messages) {
       if (slot.next !== undefined && Number(m.offset) < slot.next) continue;
-      records.push({
-        value: m.value ?? Buffer.alloc(0),
-        key: m.key,
-        headers: stringHeaders(m.headers),
-        timestamp: Number(m.timestamp),
-        position: { topic: batch.topic, partition: batch.partition, offset: m.offset },
-      });
+      sourceRecords(batch.topic, batch.partition, m, records);
     }
     this.collect(slot, slot.task.process(records));
     const poisoned = slot.task.drainPoison?.() ?? [];
@@ -249,6 +248,16 @@ export class KafkaStatefulProcessor<T> {
     for (const out of outputs) slot.outputs.push({ key: out.key ?? null, value: serialize(out.value), headers: out.headers ?? {} });
   }
 
+  /** The outputs as they go to Kafka: packed per partition when the output topic is packed. */
+  private outgoing(outputs: Message[]): Message[] {
+    if (!this.partitionOf || outputs.length === 0) return outputs;
+    return packMessages(
+      outputs as { key: string | Buffer | null; value: string | Buffer; headers: Record<string, string> }[],
+      this.partitionOf,
+      MAX_PACK_BYTES,
+    );
+  }
+
   private checkpointDue() {
     const now = Date.now();
     for (const pending of this.slots.values()) {
@@ -286,7 +295,7 @@ export class KafkaStatefulProcessor<T> {
       // skips).
       if (!this.atLeastOnce) slot.txn ??= await slot.producer.transaction();
       const to = slot.txn ?? slot.producer;
-      await send(to, this.options.outputTopic, outputs);
+      await send(to, this.options.outputTopic, this.outgoing(outputs));
       await send(to, this.options.changelogTopic, changelog);
       if (slot.txn) {
         await slot.txn.sendOffsets({
@@ -311,7 +320,7 @@ export class KafkaStatefulProcessor<T> {
     const outputs = slot.outputs;
     slot.outputs = [];
     try {
-      await send(slot.producer, this.options.outputTopic, outputs);
+      await send(slot.producer, this.options.outputTopic, this.outgoing(outputs));
       return true;
     } catch (err) {
       await this.rewind(slot, err);

@@ -15,6 +15,8 @@ export interface Checkpointable {
   restoreEntry(key: string, value: Buffer | null): void;
   /** Called once every record has been applied. */
   finishRestore(): void;
+  /** The key's current entry, encoded as drainChanges encodes it; null when the store does not hold the key. */
+  encoded(key: string): Buffer | null;
 }
 
 /** One value that is not keyed (a tenant-wide counter, a population prior), checkpointed whenever it was read. */
@@ -42,6 +44,10 @@ export class Cell<T extends object> implements Checkpointable {
 
   restoreEntry(_key: string, value: Buffer | null): void {
     if (value) this.current = decodeState<T>(value);
+  }
+
+  encoded(key: string): Buffer | null {
+    return key === '' ? encodeState(this.current) : null;
   }
 
   finishRestore(): void {}

@@ -127,12 +127,14 @@ export class KeyedState<S> implements Checkpointable {
   drainChanges(): [string, Buffer | null][] {
     if (!this.changed || this.changed.size === 0) return [];
     const out: [string, Buffer | null][] = [];
-    for (const key of this.changed) {
-      const e = this.entries.get(key);
-      out.push([key, e ? encodeState({ l: e.lastSeen, q: e.seq, s: e.state } satisfies Stored<S>) : null]);
-    }
+    for (const key of this.changed) out.push([key, this.encoded(key)]);
     this.changed.clear();
     return out;
+  }
+
+  encoded(key: string): Buffer | null {
+    const e = this.entries.get(key);
+    return e ? encodeState({ l: e.lastSeen, q: e.seq, s: e.state } satisfies Stored<S>) : null;
   }
 
   restoreEntry(key: string, value: Buffer | null): void {

@@ -1,0 +1,155 @@
+// Packed records: many of vigil's own records in one Kafka record, on its internal topics (events keyed by principal
+// and by entity). The Kafka client's cost is per record — encoding, CRC, batching, decoding: about 11 µs of CPU
+// each with kafkajs here — and every event crosses these topics more than once, so one Kafka record per destination
+// partition and send, holding every record bound there, takes most of that cost away (measured: BENCHMARKS.md).
+//
+// - Where a record goes does not change: its partition is the one the client's default partitioner gives its own
+//   key (murmur2, Kafka's and kafkajs' default), so a packed and an unpacked writer agree, and co-partitioned
+//   topics stay co-partitioned.
+// - Each inner record keeps its key, headers and value; readers unpack a packed record into the records it holds,
+//   all at the Kafka record's position (offset). Readers take both forms, so a topic may carry both (an upgrade,
+//   or a record written by hand).
+// - Changelogs are never packed: compaction keeps the latest record per key, which needs one key per record.
+//
+// Layout (big-endian): u8 version (1), u32 count, then per record: i32 key length (-1: null), key, u16 header
+// count, per header u16 name length, name, u32 value length, value; u32 value length, value.
+import { type Message, Partitioners } from 'kafkajs';
+
+export const PACKED_HEADER = 'vigil-packed';
+const VERSION = 1;
+/** Most bytes in one packed record: well under Kafka's default max.message.bytes (1 MiB). */
+export const MAX_PACK_BYTES = 256 * 1024;
+
+export interface PackedEntry {
+  key: string | Buffer | null;
+  value: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+const toBuffer = (v: string | Buffer) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v);
+
+/** The partition Kafka's default partitioner gives a key (kafkajs' own function, so both agree by construction). */
+export function partitionerFor(partitions: number): (key: string | Buffer | null) => number {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionId,
+    partitionErrorCode: 0,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+  }));
+  return (key) => partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+}
+
+function entrySize(key: Buffer | null, headers: [Buffer, Buffer][], value: Buffer): number {
+  let size = 4 + (key?.length ?? 0) + 2 + 4 + value.length;
+  for (const [k, v] of headers) size += 2 + k.length + 4 + v.length;
+  return size;
+}
+
+/** One packed value from entries (each with its key, headers and value). */
+export function packEntries(entries: PackedEntry[]): Buffer {
+  const encoded = entries.map((e) => {
+    const key = e.key === null ? null : toBuffer(e.key);
+    const headers = Object.entries(e.headers ?? {}).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as [Buffer, Buffer]);
+    const value = toBuffer(e.value);
+    return { key, headers, value, size: entrySize(key, headers, value) };
+  });
+  const out = Buffer.allocUnsafe(5 + encoded.reduce((n, e) => n + e.size, 0));
+  let at = out.writeUInt8(VERSION, 0);
+  at = out.writeUInt32BE(encoded.length, at);
+  for (const e of encoded) {
+    at = out.writeInt32BE(e.key === null ? -1 : e.key.length, at);
+    if (e.key) at += e.key.copy(out, at);
+    at = out.writeUInt16BE(e.headers.length, at);
+    for (const [k, v] of e.headers) {
+      at = out.writeUInt16BE(k.length, at);
+      at += k.copy(out, at);
+      at = out.writeUInt32BE(v.length, at);
+      at += v.copy(out, at);
+    }
+    at = out.writeUInt32BE(e.value.length, at);
+    at += e.value.copy(out, at);
+  }
+  return out;
+}
+
+export interface UnpackedEntry {
+  key: Buffer | null;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+/** The entries of a packed value; throws on a value that is not one (a reader sets that record aside as poison). */
+export function unpackEntries(packed: Buffer): UnpackedEntry[] {
+  const need = (at: number, n: number) => {
+    if (at + n > packed.length) throw new Error('packed record truncated');
+  };
+  need(0, 5);
+  if (packed.readUInt8(0) !== VERSION) throw new Error(`packed record version ${packed.readUInt8(0)} is not ${VERSION}`);
+  const count = packed.readUInt32BE(1);
+  let at = 5;
+  const out: UnpackedEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    need(at, 4);
+    const keyLength = packed.readInt32BE(at);
+    at += 4;
+    let key: Buffer | null = null;
+    if (keyLength >= 0) {
+      need(at, keyLength);
+      key = packed.subarray(at, at + keyLength);
+      at += keyLength;
+    }
+    need(at, 2);
+    const headerCount = packed.readUInt16BE(at);
+    at += 2;
+    const headers: Record<string, string> = {};
+    for (let h = 0; h < headerCount; h++) {
+      need(at, 2);
+      const kl = packed.readUInt16BE(at);
+      need(at + 2, kl + 4);
+      const name = packed.toString('utf8', at + 2, at + 2 + kl);
+      at += 2 + kl;
+      const vl = packed.readUInt32BE(at);
+      need(at + 4, vl);
+      headers[name] = packed.toString('utf8', at + 4, at + 4 + vl);
+      at += 4 + vl;
+    }
+    need(at, 4);
+    const valueLength = packed.readUInt32BE(at);
+    need(at + 4, valueLength);
+    out.push({ key, headers, value: packed.subarray(at + 4, at + 4 + valueLength) });
+    at += 4 + valueLength;
+  }
+  if (at !== packed.length) throw new Error('packed record has trailing bytes');
+  return out;
+}
+
+/**
+ * Messages as packed messages: grouped by the partition their key goes to, in order, at most MAX_PACK_BYTES each.
+ * Order within a partition is kept (Kafka only orders within one).
+ */
+export function packMessages(messages: PackedEntry[], partitionOf: (key: string | Buffer | null) => number, maxBytes = MAX_PACK_BYTES): Message[] {
+  const groups = new Map<number, { entries: PackedEntry[]; bytes: number }[]>();
+  for (const m of messages) {
+    const partition = partitionOf(m.key);
+    let packs = groups.get(partition);
+    if (!packs) {
+      packs = [];
+      groups.set(partition, packs);
+    }
+    const size = (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length) + 64;
+    let last = packs[packs.length - 1];
+    if (!last || (last.bytes + size > maxBytes && last.entries.length > 0)) {
+      last = { entries: [], bytes: 0 };
+      packs.push(last);
+    }
+    last.entries.push(m);
+    last.bytes += size;
+  }
+  const out: Message[] = [];
+  for (const [partition, packs] of groups) {
+    for (const p of packs) out.push({ partition, key: null, value: packEntries(p.entries), headers: { [PACKED_HEADER]: String(VERSION) } });
+  }
+  return out;
+}
