@@ -28,7 +28,13 @@ describe('detector config', () => {
 
   it('fills every default from a minimal config', () => {
     const config = parseConfig(detectorConfigSchema, minimal);
-    expect(config.topics).toEqual({ keyed: 'vigil.access.by-principal', entities: 'vigil.access.by-entity', dead_letter: 'vigil.dlq', partitions: 6, packed: true });
+    expect(config.topics).toEqual({
+      keyed: 'vigil.access.by-principal',
+      entities: 'vigil.access.by-entity',
+      dead_letter: 'vigil.dlq',
+      partitions: 6,
+      packed: true,
+    });
     expect(config.consumer.topics).toEqual(['vigil.access']);
     expect(config.consumer.max_wait_ms).toBe(50);
   });
