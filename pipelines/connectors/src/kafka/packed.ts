@@ -138,13 +138,16 @@ export function packMessages(messages: PackedEntry[], partitionOf: (key: string 
       packs = [];
       groups.set(partition, packs);
     }
-    const size = (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length) + 64;
+    // Encoded once here: its length sizes the pack, and packEntries copies the bytes as they are.
+    const value = toBuffer(m.value);
+    const size = value.length + 64;
     let last = packs[packs.length - 1];
-    if (!last || (last.bytes + size > maxBytes && last.entries.length > 0)) {
+    // A pack always takes its first record, so one oversized value still goes out (and Kafka judges it).
+    if (!last || last.bytes + size > maxBytes) {
       last = { entries: [], bytes: 0 };
       packs.push(last);
     }
-    last.entries.push(m);
+    last.entries.push({ key: m.key, value, headers: m.headers ?? {} });
     last.bytes += size;
   }
   const out: Message[] = [];
