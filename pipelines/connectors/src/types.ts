@@ -74,4 +74,6 @@ export interface StatefulTask<T> {
   tick?(wallNow: number): SinkRecord<T>[];
   /** Records process() set aside as poison since the last call (see poison.ts); the processor dead-letters them. */
   drainPoison?(): { record: SourceRecord; detail: string }[];
+  /** The task is dropped (its partition moved away or the processor stopped): release what it holds (optional). */
+  close?(): void;
 }

@@ -14,6 +14,8 @@ import { TransactionDeviation } from './features/transaction.js';
 import { Velocity } from './features/velocity.js';
 import type { GeoLookup } from './geo/lookup.js';
 import type { Checkpointable } from './state/checkpoint.js';
+import { KeyedState } from './state/keyed-state.js';
+import type { StateBudget } from './state/state-budget.js';
 
 /** Changelog keys of a key's state in every store (drainChanges); store prefixes never start with it. */
 const GROUP = '=';
@@ -23,6 +25,14 @@ export interface FeatureSchema {
   names: string[];
   families: { family: string; role: Role; names: string[]; params: Record<string, number | string | boolean> }[];
   hash: string;
+}
+
+export interface StateStats {
+  keys: number;
+  bytes: number;
+  evictedByTtl: number;
+  evictedByCap: number;
+  evictedByBudget: number;
 }
 
 export class FeatureExtractor {
@@ -53,8 +63,8 @@ export class FeatureExtractor {
   }
 
   /** The default families, principal ones first. Each keeps its own keyed state; one extractor per stream of events. */
-  static standard(geo: GeoLookup): FeatureExtractor {
-    return new FeatureExtractor([
+  static standard(geo: GeoLookup, options: { budget?: StateBudget } = {}): FeatureExtractor {
+    const extractor = new FeatureExtractor([
       new Velocity(),
       new Enumeration(),
       new GeoJump(geo),
@@ -64,6 +74,27 @@ export class FeatureExtractor {
       new UserLogins(),
       new TenantLogins(),
     ]);
+    if (options.budget) extractor.useBudget(options.budget);
+    return extractor;
+  }
+
+  /**
+   * Charges every keyed store to `budget`, shared with the other extractors of the process. Not part of the schema:
+   * the budget changes values only for keys it evicts (counted), so a bundle fits any budget.
+   */
+  useBudget(budget: StateBudget): void {
+    for (const store of this.keyedStores()) store.useBudget(budget);
+  }
+
+  /** Gives the state's bytes back to the budget: this extractor's task is being dropped. */
+  release(): void {
+    for (const store of this.keyedStores()) store.release();
+  }
+
+  private keyedStores(): KeyedState<unknown>[] {
+    return this.stores()
+      .map(([, store]) => store)
+      .filter((store): store is KeyedState<unknown> => store instanceof KeyedState);
   }
 
   /** Positions in the vector of the features of one role. */
@@ -137,7 +168,9 @@ export class FeatureExtractor {
    */
   restore(records: Iterable<[string, Buffer | null]>): void {
     const stores = this.stores();
+    const byPrefix = new Map(stores);
     const groups: [string, Buffer | null][] = [];
+    let legacy = false;
     for (const [key, value] of records) {
       if (key.startsWith(GROUP)) {
         groups.push([key.slice(GROUP.length), value]);
@@ -146,19 +179,38 @@ export class FeatureExtractor {
       const owner = stores.find(([prefix]) => key.startsWith(prefix));
       if (!owner) throw new Error(`state record ${JSON.stringify(key.slice(0, 80))} belongs to no feature store of this schema`);
       owner[1].restoreEntry(key.slice(owner[0].length), value);
+      legacy = true;
     }
     for (const [key, value] of groups) {
-      const byStore = new Map((value === null ? [] : unpackEntries(value)).map((e) => [e.key?.toString('utf8') ?? '', e.value]));
-      for (const prefix of byStore.keys()) {
-        if (!stores.some(([p]) => p === prefix))
-          throw new Error(`state record for ${JSON.stringify(key.slice(0, 80))} names ${prefix}, no feature store of this schema`);
+      const present = new Set<Checkpointable>();
+      for (const entry of value === null ? [] : unpackEntries(value)) {
+        const prefix = entry.key?.toString('utf8') ?? '';
+        const store = byPrefix.get(prefix);
+        if (!store) throw new Error(`state record for ${JSON.stringify(key.slice(0, 80))} names ${prefix}, no feature store of this schema`);
+        store.restoreEntry(key, entry.value);
+        present.add(store);
       }
-      for (const [prefix, store] of stores) store.restoreEntry(key, byStore.get(prefix) ?? null);
+      // A group is the key's whole state: a store it leaves out does not hold the key. That only undoes anything
+      // when an older per-store record was applied above; otherwise a restore skips the ~10 needless deletes per key.
+      if (legacy) for (const [, store] of stores) if (!present.has(store)) store.restoreEntry(key, null);
     }
     for (const [, store] of stores) store.finishRestore();
   }
 
+  /** Estimated bytes of the keyed state held (what the budget is charged). */
   stateBytes(): number {
-    return this.families.reduce((sum, f) => sum + f.stateBytes(), 0);
+    return this.keyedStores().reduce((sum, s) => sum + s.bytes, 0);
+  }
+
+  /** Keys held (by the largest store: every key of the role is in it) and keys evicted, by cause, over every store. */
+  stateStats(): StateStats {
+    const stores = this.keyedStores();
+    return {
+      keys: Math.max(0, ...stores.map((s) => s.size)),
+      bytes: this.stateBytes(),
+      evictedByTtl: stores.reduce((n, s) => n + s.evictedByTtl, 0),
+      evictedByCap: stores.reduce((n, s) => n + s.evictedByCap, 0),
+      evictedByBudget: stores.reduce((n, s) => n + s.evictedByBudget, 0),
+    };
   }
 }

@@ -1,6 +1,6 @@
 // Public surface of @vigil/features: feature families over event-time keyed state, and their composition.
 
-export type { FeatureSchema } from './extractor.js';
+export type { FeatureSchema, StateStats } from './extractor.js';
 export { FeatureExtractor } from './extractor.js';
 export { loginOutcome, TenantLogins, UserLogins } from './features/auth.js';
 export { Enumeration } from './features/enumeration.js';
@@ -24,5 +24,6 @@ export { Cell, type Checkpointable, decodeState, encodeState } from './state/che
 export { KeyedState } from './state/keyed-state.js';
 export { ReorderBuffer } from './state/reorder-buffer.js';
 export { SlidingCounts } from './state/sliding-count.js';
+export { StateBudget } from './state/state-budget.js';
 export type { FeatureRow } from './stream.js';
 export { FeatureStream } from './stream.js';

@@ -41,6 +41,24 @@ export function pipelineCounters(): PipelineCounters {
   return cached;
 }
 
+/**
+ * The feature state's size against its budget, read when metrics are collected: vigil_state_bytes (estimated bytes
+ * held), vigil_state_budget_bytes, and vigil_state_evicted (keys evicted to stay within the budget: each one is a
+ * principal or address whose history started over).
+ */
+export function observeStateBudget(read: () => { used: number; limit: number; evicted: number }): void {
+  const m = meter();
+  m.createObservableGauge('vigil_state_bytes', { description: 'Estimated bytes of feature state held by this process.' }).addCallback((o) =>
+    o.observe(read().used),
+  );
+  m.createObservableGauge('vigil_state_budget_bytes', { description: 'The feature-state budget (features.state_budget_mb).' }).addCallback((o) =>
+    o.observe(read().limit),
+  );
+  m.createObservableCounter('vigil_state_evicted', { description: 'Keys evicted from feature state to stay within the budget.' }).addCallback((o) =>
+    o.observe(read().evicted, { reason: 'budget' }),
+  );
+}
+
 /** Forget the bound counters (tests that install a fresh MeterProvider). */
 export function resetPipelineCounters(): void {
   cached = undefined;

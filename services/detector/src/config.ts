@@ -81,6 +81,14 @@ export const detectorConfigSchema = z
           .describe(
             'Let the wall clock stand in for event time while a partition idles: held events leave reorder_bound_ms after the newest arrival instead of waiting for newer traffic (lower latency on quiet partitions; an event arriving later than that counts as late, so live decisions can then differ from a replay).',
           ),
+        state_budget_mb: z
+          .number()
+          .int()
+          .min(16)
+          .default(768)
+          .describe(
+            "Feature state this process may hold, in MiB (estimated; every keyed store of both feature stages shares it). Once full, each store evicts its least recently seen keys to make room, and vigil_state_evicted counts them: an evicted principal or address starts again from the population's prior. Keeps a wave of new addresses from growing the heap without bound; give Node's heap (--max-old-space-size) about twice this (the estimate runs ~15 % under the heap it takes, and the process needs room besides).",
+          ),
         geoip: z.string().optional().describe('Path of a MaxMind GeoIP2/GeoLite2 City .mmdb; default: the bundled GeoLite2 City.'),
         changelog_topic: z
           .string()

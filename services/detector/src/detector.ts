@@ -34,12 +34,13 @@ import {
   type FeatureRecord,
   MmdbGeoLookup,
   PrincipalFeatureTask,
+  StateBudget,
 } from '@vigil/features';
 import { createIngestHandler, type DeadLetterPolicy, parseEncryptionKey } from '@vigil/ingest';
 import { DecisionPolicy } from '@vigil/policy';
 import { ConfigError, installTracing, logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
 import { BundleScorer, BundleWatcher, createDecisionHandler } from '@vigil/scoring';
-import { pipelineCounters } from '@vigil/telemetry';
+import { observeStateBudget, pipelineCounters } from '@vigil/telemetry';
 import { parse as parseYaml } from 'yaml';
 import type { DetectorConfig } from './config.js';
 
@@ -200,6 +201,9 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   let entitiesSink: KafkaSink<AccessEvent> | undefined;
   if (config.features.enabled) {
     const f = config.features;
+    // One budget for every partition's state in both stages: the process's memory is what it bounds.
+    const budget = new StateBudget(f.state_budget_mb * 2 ** 20);
+    observeStateBudget(() => ({ used: budget.used, limit: budget.limitBytes, evicted: budget.evicted }));
     const group = config.consumer.group_id;
     const changelog = f.changelog_topic ?? `${group}.features-changelog`;
     const entityChangelog = `${group}.entities-changelog`;
@@ -237,13 +241,13 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
         changelogTopic: entityChangelog,
         outputTopic: config.topics.keyed,
         packPartitions: packPartitions.get(config.topics.keyed),
-        makeTask: () => new EntityFeatureTask(FeatureExtractor.standard(geo()), f.reorder_bound_ms, { idleRelease: f.idle_release }),
+        makeTask: () => new EntityFeatureTask(FeatureExtractor.standard(geo(), { budget }), f.reorder_bound_ms, { idleRelease: f.idle_release }),
       }) as KafkaStatefulProcessor<unknown>,
       stage<FeatureRecord>('features', {
         consumer: { ...config.consumer, group_id: `${group}.features`, topics: [config.topics.keyed] },
         changelogTopic: changelog,
         outputTopic: f.topic,
-        makeTask: () => new PrincipalFeatureTask(FeatureExtractor.standard(geo()), f.reorder_bound_ms, { idleRelease: f.idle_release }),
+        makeTask: () => new PrincipalFeatureTask(FeatureExtractor.standard(geo(), { budget }), f.reorder_bound_ms, { idleRelease: f.idle_release }),
       }) as KafkaStatefulProcessor<unknown>,
     );
     for (const s of stages) stagesDone.push(held(s.run()));

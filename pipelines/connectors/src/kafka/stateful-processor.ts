@@ -361,6 +361,7 @@ export class KafkaStatefulProcessor<T> {
   private async release(slot: Slot<T>): Promise<void> {
     if (slot.dropped) return;
     slot.dropped = true;
+    slot.task.close?.();
     await slot.txn?.abort().catch(() => undefined);
     await slot.producer.disconnect().catch(() => undefined);
   }

@@ -45,7 +45,7 @@ export class UserLogins implements FeatureFamily {
 
   constructor(options = { maxKeys: 1_000_000 }) {
     this.params = { window: HOUR, ttl: HOUR, login_route: LOGIN_ROUTE.source, forgiven_failures: FORGIVEN_LOGIN_FAILURES, ...options };
-    this.users = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys });
+    this.users = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys, sizeOf: (u) => u.failures.bytes + 60 });
   }
 
   get stores() {
@@ -63,10 +63,6 @@ export class UserLogins implements FeatureFamily {
     if (outcome === 'success') out[offset + 1] = logCount(recordedFailures(user.failures.count(0, t)));
     if (outcome === 'failure') user.failures.add(t);
     out[offset] = logCount(recordedFailures(user.failures.count(0, t)));
-  }
-
-  stateBytes(): number {
-    return this.users.size * (new SlidingCounts([HOUR]).bytes + 120);
   }
 }
 
@@ -100,9 +96,5 @@ export class TenantLogins implements FeatureFamily {
     // failures still in the baseline — gave every ordinary login a ratio the models had never seen, and they flagged
     // thousands of customers' first requests.)
     out[offset] = Math.max(0, Math.log2((tenant.failures.count(0, t) + 1) / (baseline + 1)));
-  }
-
-  stateBytes(): number {
-    return new SlidingCounts([MINUTE, HOUR]).bytes + 100;
   }
 }

@@ -51,7 +51,8 @@ export class Enumeration implements FeatureFamily {
 
   constructor(private readonly options: EnumerationOptions = { maxKeys: 1_000_000, maxObjects: 256, sequentialStep: 3 }) {
     this.params = { windows: WINDOWS.join(','), ttl: DAY, ...options };
-    this.state = new KeyedState({ ttlMs: DAY, maxKeys: options.maxKeys });
+    // ~90 bytes per remembered object id (Map entry, short string, number) on V8.
+    this.state = new KeyedState({ ttlMs: DAY, maxKeys: options.maxKeys, sizeOf: (s) => s.counts.bytes + 80 + (s.seen ? 200 + s.seen.size * 90 : 0) });
   }
 
   get stores() {
@@ -96,12 +97,5 @@ export class Enumeration implements FeatureFamily {
     out[offset + 4] = logCount(c.count(0, t, SEQUENTIAL));
     out[offset + 5] = c.count(0, t, REJECTED) / total10;
     out[offset + 6] = logCount(c.count(1, t, DENIED));
-  }
-
-  stateBytes(): number {
-    let bytes = 0;
-    // ~90 bytes per remembered object id (Map entry, short string, number) on V8.
-    for (const s of this.state.values()) bytes += s.counts.bytes + 150 + (s.seen ? 200 + s.seen.size * 90 : 0);
-    return bytes;
   }
 }

@@ -26,10 +26,11 @@ export interface FeatureFamily {
    * principal key, computed once per event so every family stores the same string instance instead of a copy.
    */
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void;
-  /** Every piece of state, by a stable name: what a checkpoint saves and a restore rebuilds. */
+  /**
+   * Every piece of state, by a stable name: what a checkpoint saves and a restore rebuilds. Keyed stores estimate
+   * their own bytes (KeyedState's sizeOf), which the state budget and stateBytes() read.
+   */
   readonly stores: Readonly<Record<string, Checkpointable>>;
-  /** Approximate bytes of state held, for sizing. */
-  stateBytes(): number;
 }
 
 /** A per-key clock implementing the late-event rule above. */

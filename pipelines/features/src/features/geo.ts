@@ -41,7 +41,7 @@ export class GeoJump implements FeatureFamily {
     private readonly options: GeoOptions = { maxKeys: 1_000_000, sameCountryToleranceKm: 500, crossBorderToleranceKm: 100 },
   ) {
     this.params = { ttl: 30 * DAY, min_interval_ms: MINUTE, ...options };
-    this.state = new KeyedState({ ttlMs: 30 * DAY, maxKeys: options.maxKeys });
+    this.state = new KeyedState({ ttlMs: 30 * DAY, maxKeys: options.maxKeys, sizeOf: () => 130 });
   }
 
   get stores() {
@@ -78,9 +78,5 @@ export class GeoJump implements FeatureFamily {
       s.fixAt = t;
     }
     s.country = here.country;
-  }
-
-  stateBytes(): number {
-    return this.state.size * 200;
   }
 }

@@ -36,8 +36,8 @@ export class IpActivity implements FeatureFamily {
 
   constructor(private readonly options: IpOptions = { maxKeys: 1_000_000, maxUsernamesPerIp: 256 }) {
     this.params = { route_window: MINUTE, login_window: 10 * MINUTE, ttl: HOUR, forgiven_failures: FORGIVEN_LOGIN_FAILURES, ...options };
-    this.routes = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys });
-    this.logins = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys });
+    this.routes = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys, sizeOf: (c) => c.counts.bytes + 60 });
+    this.logins = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys, sizeOf: (ip) => ip.counts.bytes + 230 + ip.users.size * 90 });
   }
 
   get stores() {
@@ -73,11 +73,5 @@ export class IpActivity implements FeatureFamily {
     // Like the username's, the address's count forgives one failure (a typo; see auth.ts).
     out[offset + 1] = logCount(recordedFailures(ip.counts.count(0, t, FAILURES)));
     out[offset + 2] = logCount(ip.counts.count(0, t, NOVEL_USERS));
-  }
-
-  stateBytes(): number {
-    let bytes = this.routes.size * (new SlidingCounts([MINUTE]).bytes + 120);
-    for (const ip of this.logins.values()) bytes += ip.counts.bytes + 350 + ip.users.size * 90;
-    return bytes;
   }
 }

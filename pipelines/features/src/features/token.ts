@@ -26,7 +26,7 @@ export class TokenConsistency implements FeatureFamily {
   /** A token belongs to one principal, so its state lives with the principal's. */
   readonly role = 'principal';
   readonly params = { window: 10 * MINUTE, networks_window: 60 * MINUTE, ttl: DAY, max_networks: 16 };
-  private readonly state = new KeyedState<Use>({ ttlMs: DAY, maxKeys: 1_000_000 });
+  private readonly state = new KeyedState<Use>({ ttlMs: DAY, maxKeys: 1_000_000, sizeOf: (s) => 130 + (s.networks ? 200 + s.networks.size * 80 : 0) });
   readonly stores = { tokens: this.state };
 
   update(event: AccessEvent, out: Float64Array, offset: number): void {
@@ -56,11 +56,5 @@ export class TokenConsistency implements FeatureFamily {
       }
     }
     out[offset + 2] = logCount(s.networks?.size ?? 1);
-  }
-
-  stateBytes(): number {
-    let bytes = 0;
-    for (const s of this.state.values()) bytes += 250 + (s.networks ? 200 + s.networks.size * 80 : 0);
-    return bytes;
   }
 }

@@ -135,8 +135,8 @@ export class TransactionDeviation implements FeatureFamily {
     },
   ) {
     this.params = { ttl: 400 * DAY, ...options };
-    this.state = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys });
-    this.activity = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys });
+    this.state = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys, sizeOf: (a) => 204 + a.recent.bytes + a.payees.size * 90 });
+    this.activity = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys, sizeOf: () => 140 });
   }
 
   get stores() {
@@ -232,11 +232,5 @@ export class TransactionDeviation implements FeatureFamily {
     out[offset + 7] = a.risk;
     out[offset + 8] = logCount(a.beforeBurst);
     out[offset + 9] = a.burstHourUnusual;
-  }
-
-  stateBytes(): number {
-    let bytes = this.activity.size * 260;
-    for (const a of this.state.values()) bytes += 324 + a.recent.bytes + a.payees.size * 90;
-    return bytes;
   }
 }

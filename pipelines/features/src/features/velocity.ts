@@ -63,8 +63,8 @@ export class Velocity implements FeatureFamily {
     },
   ) {
     this.params = { windows: WINDOWS.join(','), ttl: DAY, ...options };
-    this.principals = new KeyedState({ ttlMs: DAY, maxKeys: options.maxKeys });
-    this.habits = new KeyedState({ ttlMs: options.habitTtlDays * DAY, maxKeys: options.maxKeys });
+    this.principals = new KeyedState({ ttlMs: DAY, maxKeys: options.maxKeys, sizeOf: (c) => c.counts.bytes + 60 });
+    this.habits = new KeyedState({ ttlMs: options.habitTtlDays * DAY, maxKeys: options.maxKeys, sizeOf: () => 60 });
   }
 
   get stores() {
@@ -102,9 +102,5 @@ export class Velocity implements FeatureFamily {
     }
     out[offset + 6] = logCount(h.peak);
     if (lastMinute > h.today) h.today = lastMinute;
-  }
-
-  stateBytes(): number {
-    return this.principals.size * (new SlidingCounts(WINDOWS, 2).bytes + 130) + this.habits.size * 110;
   }
 }

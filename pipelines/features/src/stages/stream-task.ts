@@ -9,7 +9,7 @@
 // then differ from a replay of the same log — which pure event time never does within the bound.
 import { decodeOrPoison, type SinkRecord, type SourceRecord, type StatefulTask } from '@vigil/connectors';
 import type { AccessEvent } from '@vigil/events';
-import type { FeatureExtractor } from '../extractor.js';
+import type { FeatureExtractor, StateStats } from '../extractor.js';
 import type { Role } from '../features/roles.js';
 import { type FeatureRow, FeatureStream } from '../stream.js';
 import { SourceDedup } from './source-dedup.js';
@@ -33,7 +33,13 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
   private newest = Number.NEGATIVE_INFINITY;
   readonly tick: ((wallNow: number) => SinkRecord<T>[]) | undefined;
 
-  constructor(extractor: FeatureExtractor, boundMs: number, roleOf: (payload: P) => Role, stage: string, options: StreamTaskOptions = {}) {
+  constructor(
+    private readonly extractor: FeatureExtractor,
+    boundMs: number,
+    roleOf: (payload: P) => Role,
+    stage: string,
+    options: StreamTaskOptions = {},
+  ) {
     this.stream = new FeatureStream<P>(extractor, boundMs, roleOf);
     this.stream.trackChanges();
     this.dedup = new SourceDedup(stage);
@@ -66,6 +72,16 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
 
   get duplicates(): number {
     return this.dedup.duplicates;
+  }
+
+  /** The feature state this task holds: keys, estimated bytes, evictions by cause. */
+  stateStats(): StateStats {
+    return this.extractor.stateStats();
+  }
+
+  /** The partition moved away: its state's bytes go back to the process's state budget. */
+  close(): void {
+    this.extractor.release();
   }
 
   abstract process(records: SourceRecord[]): SinkRecord<T>[];

@@ -2,12 +2,23 @@
 // number of keys is capped: past the cap the least recently seen key is evicted. Both rules read only event time,
 // so the same input gives the same state live or replayed. Checkpointable: changes can be drained to a changelog
 // and the state rebuilt from it exactly, LRU order included (each entry carries the sequence number of its last use).
+//
+// Every entry's size is estimated (`sizeOf`, plus the entry's own overhead) and charged to an optional StateBudget
+// that the process's stores share: once the budget is full, a store makes room for a new key, or for an entry that
+// grew, by evicting its own least recently seen keys (counted as evictedByBudget). A wave of new addresses then
+// churns the stores it fills instead of growing the heap until the process slows down in GC or dies.
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
+import type { StateBudget } from './state-budget.js';
 
-export interface KeyedStateOptions {
+export interface KeyedStateOptions<S> {
   ttlMs: number;
   maxKeys: number;
+  /** Estimated bytes of one state value on the heap (typed arrays included), for the budget and stateBytes. */
+  sizeOf?: (state: S) => number;
 }
+
+/** What a Map slot, the Entry object and the key string cost beside the state itself (V8, 64-bit, measured). */
+const ENTRY_OVERHEAD = 200;
 
 interface Entry<S> {
   key: string;
@@ -19,6 +30,8 @@ interface Entry<S> {
   // two pointer swaps; re-inserting it into the Map (delete + set) on every event cost a tenth of replay's time.
   prev: Entry<S> | undefined;
   next: Entry<S> | undefined;
+  /** The entry's estimated bytes as last charged to the budget. */
+  bytes: number;
 }
 
 interface Stored<S> {
@@ -37,11 +50,31 @@ export class KeyedState<S> implements Checkpointable {
   private restoring: Map<string, Entry<S>> | undefined;
   evictedByTtl = 0;
   evictedByCap = 0;
+  evictedByBudget = 0;
+  /** Estimated bytes of every entry held. */
+  bytes = 0;
+  private budget: StateBudget | undefined;
+  private readonly sizeOf: (state: S) => number;
 
-  constructor(private readonly options: KeyedStateOptions) {}
+  constructor(private readonly options: KeyedStateOptions<S>) {
+    this.sizeOf = options.sizeOf ?? (() => 64);
+  }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Charges this store's entries to `budget` (shared by the stores of one process) from now on. */
+  useBudget(budget: StateBudget): void {
+    this.budget?.release(this.bytes);
+    this.budget = budget;
+    budget.charge(this.bytes);
+  }
+
+  /** Gives this store's bytes back to its budget: the store is being dropped (a partition moved away). */
+  release(): void {
+    this.budget?.release(this.bytes);
+    this.budget = undefined;
   }
 
   /** The key's state at event time `now`, created by `init` when absent or expired. */
@@ -57,17 +90,40 @@ export class KeyedState<S> implements Checkpointable {
         this.unlink(entry);
         this.append(entry);
       }
+      // Re-estimated as the state stands before this event's update: a grown entry is charged one event late.
+      this.resize(entry, ENTRY_OVERHEAD + key.length + this.sizeOf(entry.state));
     } else {
       if (this.entries.size >= this.options.maxKeys) this.evictOldest();
-      entry = { key, state: init(), lastSeen: now, seq: 0, prev: undefined, next: undefined };
+      entry = { key, state: init(), lastSeen: now, seq: 0, prev: undefined, next: undefined, bytes: 0 };
       this.entries.set(key, entry);
       this.append(entry);
+      this.resize(entry, ENTRY_OVERHEAD + key.length + this.sizeOf(entry.state));
     }
     entry.lastSeen = Math.max(entry.lastSeen, now);
     entry.seq = ++this.seq;
     this.changed?.add(key);
     this.expire(now);
     return entry.state;
+  }
+
+  /** Charges an entry's new size; over the budget, evicts this store's least recently seen keys to make the room. */
+  private resize(entry: Entry<S>, bytes: number) {
+    const grown = bytes - entry.bytes;
+    entry.bytes = bytes;
+    this.bytes += grown;
+    if (!this.budget) return;
+    this.budget.charge(grown);
+    // At most twice what this entry added is made up for: enough to bring an over-full budget back down, never so much
+    // that one store empties itself for the others' growth.
+    let freed = 0;
+    while (this.budget.over && freed < 2 * grown && this.head !== undefined && this.head !== entry) {
+      const oldest = this.head;
+      freed += oldest.bytes;
+      this.remove(oldest);
+      this.changed?.add(oldest.key);
+      this.evictedByBudget++;
+      this.budget.evicted++;
+    }
   }
 
   /** The key's state without creating it or changing its LRU place (the caller may still update it in place). */
@@ -101,6 +157,8 @@ export class KeyedState<S> implements Checkpointable {
   private remove(entry: Entry<S>) {
     this.entries.delete(entry.key);
     this.unlink(entry);
+    this.bytes -= entry.bytes;
+    this.budget?.release(entry.bytes);
   }
 
   private unlink(entry: Entry<S>) {
@@ -144,19 +202,28 @@ export class KeyedState<S> implements Checkpointable {
       return;
     }
     const stored = decodeState<Stored<S>>(value);
-    this.restoring.set(key, { key, lastSeen: stored.l, seq: stored.q, state: stored.s, prev: undefined, next: undefined });
+    this.restoring.set(key, { key, lastSeen: stored.l, seq: stored.q, state: stored.s, prev: undefined, next: undefined, bytes: 0 });
   }
 
-  /** Links the restored entries in their LRU order, replacing whatever the store held. */
+  /**
+   * Links the restored entries in their LRU order, replacing whatever the store held. Nothing is evicted here even
+   * over the budget (a smaller one than the state was written under): new keys then evict twice their size until
+   * the budget holds again.
+   */
   finishRestore(): void {
     const restored = [...(this.restoring ?? new Map<string, Entry<S>>()).values()].sort((a, b) => a.seq - b.seq);
     this.entries.clear();
     this.head = undefined;
     this.tail = undefined;
+    this.budget?.release(this.bytes);
+    this.bytes = 0;
     for (const entry of restored) {
       this.entries.set(entry.key, entry);
       this.append(entry);
+      entry.bytes = ENTRY_OVERHEAD + entry.key.length + this.sizeOf(entry.state);
+      this.bytes += entry.bytes;
     }
+    this.budget?.charge(this.bytes);
     this.seq = restored.length > 0 ? (restored[restored.length - 1] as Entry<S>).seq : 0;
     this.restoring = undefined;
   }

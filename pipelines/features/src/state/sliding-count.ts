@@ -73,7 +73,7 @@ export class SlidingCounts {
   }
 
   static fromSnapshot(s: SlidingCountsSnapshot): SlidingCounts {
-    const counts = new SlidingCounts(s.windows, s.channels, s.buckets);
+    const counts = new SlidingCounts(internWindows(s.windows), s.channels, s.buckets);
     if (s.data.length !== counts.data.length) throw new Error('sliding counts snapshot does not match its shape');
     counts.data.set(s.data);
     return counts;
@@ -83,4 +83,19 @@ export class SlidingCounts {
   get bytes(): number {
     return this.data.byteLength + 150;
   }
+}
+
+/**
+ * One shared array per window shape: live counts share their family's constant, and a restore of a million keys must
+ * not give each its own copy (~80 bytes each).
+ */
+const WINDOW_SHAPES = new Map<string, readonly number[]>();
+function internWindows(windows: number[]): readonly number[] {
+  const key = windows.join(',');
+  let shared = WINDOW_SHAPES.get(key);
+  if (!shared) {
+    shared = Object.freeze([...windows]);
+    WINDOW_SHAPES.set(key, shared);
+  }
+  return shared;
 }

@@ -1,0 +1,27 @@
+// A byte budget for the feature state of one process, shared by every keyed store of every task it runs. Stores
+// charge their entries' estimated sizes to it and, once it is full, evict their own least recently seen keys to make
+// room (KeyedState). The estimate is deterministic (a function of the state, never of the heap), so eviction is too:
+// the same input on the same partitions evicts the same keys, live or replayed. Eviction changes features — an
+// evicted principal starts again from the population prior — so every eviction is counted.
+export class StateBudget {
+  /** Estimated bytes charged by every store. */
+  used = 0;
+  /** Keys evicted to stay within the budget, over every store. */
+  evicted = 0;
+
+  constructor(readonly limitBytes: number) {
+    if (!(limitBytes > 0)) throw new Error(`a state budget must be a positive number of bytes, got ${limitBytes}`);
+  }
+
+  get over(): boolean {
+    return this.used > this.limitBytes;
+  }
+
+  charge(bytes: number): void {
+    this.used += bytes;
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+  }
+}

@@ -1,0 +1,225 @@
+// A distributed attack's shape against the feature stages: steady traffic, then a wave of new client IPs and new
+// tokens (1,000,000 by default) within minutes of event time, each one a principal and an IP the stages have never
+// seen. Both stages run as the detector runs them — Kong lines parsed and fingerprinted, re-keyed by entity, the entity
+// task, its parts joined by the principal task, the changelog drained every CHECKPOINT events — in one process with one
+// state budget, without the broker (bench:pipeline measures the Kafka path; its cost per record does not depend on how
+// many keys the stages hold). The peer is the same process on steady traffic: the wave should keep at least half its
+// rate, and the state must stay within the budget (least recently seen keys evicted, and counted).
+// Then the compacted changelog (the latest record per key, held in memory) is restored into fresh tasks.
+// Run: npm run bench:cardinality [-- --wave N --steady N --budget-mb MB]   (0 = no budget: the keys caps only)
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { adapterFor } from '@vigil/adapters';
+import { SOURCE_HEADER, type SourceRecord, type StatefulTask } from '@vigil/connectors';
+import { type AccessEvent, principalKey } from '@vigil/events';
+import { EntityFeatureTask, entityKeys, FeatureExtractor, MmdbGeoLookup, PrincipalFeatureTask, ROLE_HEADER, StateBudget } from '@vigil/features';
+import { generateTraffic, issueToken, renderRecord, type SimRequest, seeded } from '@vigil/simulator';
+
+const flag = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const WAVE = flag('--wave', 1_000_000);
+const STEADY = flag('--steady', 200_000);
+const BUDGET_MB = flag('--budget-mb', 512);
+/** Events between changelog drains: about the detector's 200 ms commit interval at this rate. */
+const CHECKPOINT = 2000;
+/** The wave's span in event time: a million new addresses within minutes. */
+const WAVE_SPAN_MS = 5 * 60_000;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc (npm run bench:cardinality does)');
+const geo = MmdbGeoLookup.bundled();
+const adapter = adapterFor('kong', { pepper: { version: 1, secret: 'bench-pepper-0123456789abcdef0123456789' } });
+const budget = BUDGET_MB > 0 ? new StateBudget(BUDGET_MB * 2 ** 20) : undefined;
+const makeEntity = () => new EntityFeatureTask(FeatureExtractor.standard(geo, { budget }), 2000);
+const makePrincipal = () => new PrincipalFeatureTask(FeatureExtractor.standard(geo, { budget }), 2000);
+
+const start = Date.UTC(2026, 10, 2);
+const steady = generateTraffic({ seed: 5, customers: 20_000, start, meanGapMs: 20 });
+const rng = seeded(9);
+let waveSent = 0;
+const waveStart = start + STEADY * 20;
+/** One wave request: a new address, and a new token (three in four) or a login with a leaked username (one in four). */
+function waveRequest(): SimRequest {
+  const i = waveSent++;
+  const ip = `${45 + (i >> 24)}.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  const ts = waveStart + Math.floor((i * WAVE_SPAN_MS) / WAVE);
+  const base = { ts, requestId: `wave-${i}`, clientIp: ip, userAgent: 'python-requests/2.32', latencyMs: 4, bytesIn: 200, bytesOut: 120 };
+  if (i % 4 === 3) return { ...base, method: 'POST', uri: '/oauth/token', status: 401, grantType: 'password', loginUsername: `${rng.hex(8)}@mail.example` };
+  const { token, claims } = issueToken(rng, `wave-${i}`, ts);
+  return { ...base, method: 'GET', uri: `/v1/accounts/${40_000_000 + i}`, status: 401, token, claims };
+}
+
+let entity = makeEntity();
+let principal = makePrincipal();
+/**
+ * The changelogs, appended to files as the processor would send them to Kafka (so the bench's copy is not in the
+ * process's memory), and compacted when they are read back for the restore.
+ */
+const changelogDir = mkdtempSync(join(tmpdir(), 'vigil-cardinality-'));
+const changelogFile = { entity: join(changelogDir, 'entity'), principal: join(changelogDir, 'principal') };
+let offset = 0;
+let peakRss = 0;
+
+/** Parses, re-keys and runs one batch through both tasks (timed), then drains their changelogs (timed too). */
+function processBatch(requests: SimRequest[]): number {
+  const lines = requests.map((r) => Buffer.from(JSON.stringify(renderRecord('kong', r))));
+  const t0 = performance.now();
+  const events: SourceRecord[] = [];
+  const entityRecords: SourceRecord[] = [];
+  for (const line of lines) {
+    for (const parsed of adapter.parse(line)) {
+      if (!parsed.ok) continue;
+      const e: AccessEvent = parsed.event;
+      const headers = { [SOURCE_HEADER]: `raw/0/${offset++}/0` };
+      const value = Buffer.from(JSON.stringify(e));
+      events.push({ value, key: Buffer.from(principalKey(e)), headers, position: {} });
+      for (const [role, key] of entityKeys(e)) entityRecords.push({ value, key: Buffer.from(key), headers: { ...headers, [ROLE_HEADER]: role }, position: {} });
+    }
+  }
+  const parts = entity.process(entityRecords).map((p) => ({
+    value: Buffer.from(JSON.stringify(p.value)),
+    key: Buffer.from(p.key as string),
+    headers: p.headers ?? {},
+    position: {},
+  }));
+  principal.process([...events, ...parts]);
+  drain('entity', entity);
+  drain('principal', principal);
+  const seconds = (performance.now() - t0) / 1000;
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  return seconds;
+}
+
+function drain(which: 'entity' | 'principal', task: StatefulTask<unknown>) {
+  const parts: Buffer[] = [];
+  for (const [key, value] of task.drainChanges()) {
+    const k = Buffer.from(key);
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(k.length, 0);
+    head.writeInt32LE(value === null ? -1 : value.length, 4);
+    parts.push(head, k);
+    if (value) parts.push(value);
+  }
+  appendFileSync(changelogFile[which], Buffer.concat(parts));
+}
+
+/** The latest record per key, deleted keys gone: what a compacted changelog partition gives a restore. */
+function compacted(which: 'entity' | 'principal'): Map<string, Buffer> {
+  const log = readFileSync(changelogFile[which]);
+  const out = new Map<string, Buffer>();
+  for (let at = 0; at < log.length; ) {
+    const keyLength = log.readUInt32LE(at);
+    const valueLength = log.readInt32LE(at + 4);
+    const key = log.toString('utf8', at + 8, at + 8 + keyLength);
+    at += 8 + keyLength;
+    if (valueLength < 0) out.delete(key);
+    else out.set(key, log.subarray(at, at + valueLength));
+    at += Math.max(0, valueLength);
+  }
+  return out;
+}
+
+/** Runs `n` requests from `next` in checkpoint-sized batches; returns events/s over the processing time alone. */
+function phase(n: number, next: () => SimRequest): number {
+  let seconds = 0;
+  for (let done = 0; done < n; done += CHECKPOINT) {
+    const batch: SimRequest[] = [];
+    for (let i = 0; i < Math.min(CHECKPOINT, n - done); i++) batch.push(next());
+    seconds += processBatch(batch);
+  }
+  return n / seconds;
+}
+
+const nextSteady = () => steady.next().value as SimRequest;
+// Warm-up (JIT), then the steady rate on the warmed process.
+phase(Math.min(50_000, STEADY / 4), nextSteady);
+const steadyPerS = phase(STEADY, nextSteady);
+// The wave, merged with the steady traffic in event time: mostly new addresses (about 30 a second of event time
+// against the steady traffic's 50).
+let pendingSteady = nextSteady();
+const mixed = () => {
+  if (waveSent < WAVE && waveStart + Math.floor((waveSent * WAVE_SPAN_MS) / WAVE) < pendingSteady.ts) return waveRequest();
+  const r = pendingSteady;
+  pendingSteady = nextSteady();
+  return r;
+};
+while (pendingSteady.ts < waveStart) pendingSteady = nextSteady();
+let waveEvents = 0;
+let waveSeconds = 0;
+while (waveSent < WAVE) {
+  const rate = phase(CHECKPOINT * 50, mixed);
+  waveEvents += CHECKPOINT * 50;
+  waveSeconds += (CHECKPOINT * 50) / rate;
+}
+const wavePerS = waveEvents / waveSeconds;
+
+// Memory held by the state after the wave, per principal the principal stage tracks.
+const stats = { principal: principal.stateStats(), entity: entity.stateStats() };
+const estimated = budget?.used ?? stats.principal.bytes + stats.entity.bytes;
+// Typed arrays' backing stores live outside the JS heap: count them too. One gc() leaves garbage behind (Buffers
+// freed by finalisers), so it runs until the heap stops shrinking.
+const used = async () => {
+  let last = Number.POSITIVE_INFINITY;
+  for (;;) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    const m = process.memoryUsage();
+    if (m.heapUsed + m.external >= last - 2 ** 20) return m.heapUsed + m.external;
+    last = m.heapUsed + m.external;
+  }
+};
+const withTasks = await used();
+entity.close();
+principal.close();
+entity = makeEntity();
+principal = makePrincipal();
+// What the two tasks held: the heap with them, less the heap without them.
+const stateHeld = withTasks - (await used());
+const trackedPrincipals = stats.principal.keys;
+
+// Restore: the compacted changelog (read from its file first; bench:restore measures the Kafka read) into fresh tasks.
+const changelog = { principal: compacted('principal'), entity: compacted('entity') };
+let t0 = performance.now();
+principal.restore(changelog.principal.entries());
+const restoreSeconds = (performance.now() - t0) / 1000;
+t0 = performance.now();
+entity.restore(changelog.entity.entries());
+const entityRestoreSeconds = (performance.now() - t0) / 1000;
+rmSync(changelogDir, { recursive: true, force: true });
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en');
+console.log(
+  `steady: ${fmt(STEADY)} events from 20,000 customers; wave: ${fmt(WAVE)} new addresses and tokens over ${WAVE_SPAN_MS / 60_000} min of event time (${fmt(waveEvents)} events with the steady traffic)`,
+);
+console.log(`peer (same process, steady traffic)   ${fmt(steadyPerS)} events/s`);
+console.log(`during the wave                        ${fmt(wavePerS)} events/s  (ratio to steady ${(wavePerS / steadyPerS).toFixed(2)})`);
+console.log(
+  `state budget ${BUDGET_MB > 0 ? `${BUDGET_MB} MiB` : 'none (per-store key caps only)'}; estimated state ${fmt(estimated / 2 ** 20)} MiB; peak RSS ${fmt(peakRss / 2 ** 20)} MiB`,
+);
+for (const which of ['principal', 'entity'] as const) {
+  const s = stats[which];
+  console.log(
+    `${which} stage: ${fmt(s.keys)} keys held, evicted by the budget ${fmt(s.evictedByBudget)}, by the key caps ${fmt(s.evictedByCap)}, by TTL ${fmt(s.evictedByTtl)}`,
+  );
+}
+console.log(
+  `memory the two tasks hold after the wave (heap + external, after GC): ${fmt(stateHeld / 2 ** 20)} MiB → ${fmt(stateHeld / Math.max(1, trackedPrincipals))} bytes per tracked principal (its entity state included)`,
+);
+console.log(
+  `restore from the compacted changelog: principal stage ${fmt(changelog.principal.size)} records in ${restoreSeconds.toFixed(1)} s (${fmt(trackedPrincipals / restoreSeconds)} principals/s); entity stage ${entityRestoreSeconds.toFixed(1)} s`,
+);
+console.log(
+  JSON.stringify({
+    steady_events_per_s: Math.round(steadyPerS),
+    wave_events_per_s: Math.round(wavePerS),
+    ratio_wave_to_steady: Number((wavePerS / steadyPerS).toFixed(2)),
+    peak_rss_mb: Math.round(peakRss / 2 ** 20),
+    state_budget_mb: BUDGET_MB > 0 ? BUDGET_MB : null,
+    bytes_per_principal: Math.round(stateHeld / Math.max(1, trackedPrincipals)),
+    restore_principals_per_s: Math.round(trackedPrincipals / restoreSeconds),
+    evicted_by_budget: stats.principal.evictedByBudget + stats.entity.evictedByBudget,
+  }),
+);
