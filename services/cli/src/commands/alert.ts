@@ -1,53 +1,28 @@
-// `vigil alert --config FILE`: the alerter service. `vigil label --config FILE --verdict V (--request-id R | --alert-id A)`:
-// record an analyst's verdict in the labels table (the same store as the alerter's callback).
-import { alerterConfigSchema, lintAlerterConfig, openClickHouse, startAlerter, writeLabel } from '@vigil/alerter';
+// `vigil alert --config FILE`: the alerter service.
+import { alerterConfigSchema, lintAlerterConfig, startAlerter } from '@vigil/alerter';
 import { runUntilDone } from '@vigil/runtime';
-import { configOrExit } from './load-config.js';
-
-const load = (command: string, file: string | undefined) => configOrExit(command, alerterConfigSchema, file, lintAlerterConfig);
+import { defineCommand } from '../command.js';
+import { configOrExit } from '../support/load-config.js';
 
 export async function alert(options: { config?: string | undefined }): Promise<number> {
-  const config = load('alert', options.config);
+  const config = configOrExit('alert', alerterConfigSchema, options.config, lintAlerterConfig);
   if (typeof config === 'number') return config;
   const running = await startAlerter(config);
   return runUntilDone('alerter', running);
 }
 
-export async function label(options: {
-  config?: string | undefined;
-  verdict?: string | undefined;
-  requestId?: string | undefined;
-  alertId?: string | undefined;
-  analyst?: string | undefined;
-  note?: string | undefined;
-}): Promise<number> {
-  const config = load('label', options.config);
-  if (typeof config === 'number') return config;
-  const ch = openClickHouse(config, () => () => undefined);
-  if (!ch) {
-    process.stderr.write('vigil label: the config has no clickhouse section — labels are stored in ClickHouse\n');
-    return 2;
-  }
-  try {
-    await ch.ready;
-    const l = await writeLabel(ch.client, ch.prefix, {
-      verdict: options.verdict,
-      ...(options.requestId !== undefined ? { request_id: options.requestId } : {}),
-      ...(options.alertId !== undefined ? { alert_id: options.alertId } : {}),
-      ...(options.analyst !== undefined ? { analyst: options.analyst } : {}),
-      ...(options.note !== undefined ? { note: options.note } : {}),
-    });
-    process.stdout.write(`recorded ${l.verdict} for ${l.request_id ?? l.alert_id}\n`);
-    return 0;
-  } catch (err) {
-    if ((err as { name?: string }).name === 'ZodError') {
-      process.stderr.write(
-        `vigil label: ${(err as { issues: { path: PropertyKey[]; message: string }[] }).issues.map((i) => `${i.path.join('.') || 'label'}: ${i.message}`).join('; ')}\n`,
-      );
-      return 2;
-    }
-    throw err;
-  } finally {
-    await ch.client.close();
-  }
-}
+export const command = defineCommand({
+  name: 'alert',
+  overview: [['alert --config FILE', 'Run the alerter service (vigil.decisions in; signed SOC webhooks, CAEP events, label callback)']],
+  help: `Usage: vigil alert --config FILE
+
+Runs the alerter: consumes decision records and tells the SOC — one alert per entity per incident window (opened at
+once, updated when the severity rises, summarised at close), as OCSF Detection Finding 2004, generic JSON or Slack
+text per receiver, signed per Standard Webhooks (secrets from the environment), retried with backoff and jitter on
+5xx, 429 and timeouts, dead-lettered to vigil.alerts.dlq otherwise. On every revocation of a subject or session it
+pushes a CAEP session-revoked Security Event Token to the configured receivers. POST /v1/labels (bearer token) records
+analysts' verdicts. See config/alerter.example.yaml.
+`,
+  options: { config: { type: 'string' } },
+  run: (flags) => alert(flags),
+});

@@ -10,6 +10,7 @@ import { lintRevokerConfig, revokerConfigSchema } from '@vigil/revoker';
 import { ConfigError, type Lint, loadConfig } from '@vigil/runtime';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { defineCommand } from '../command.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each service pairs its own schema with its own lint
 const SERVICES: Record<string, { schema: z.ZodType<any>; lint: Lint<any> }> = {
@@ -98,3 +99,24 @@ export function configSchema(name?: string): number {
   process.stdout.write(`${JSON.stringify(z.toJSONSchema(s.schema, { io: 'input' }), null, 2)}\n`);
   return 0;
 }
+
+export const command = defineCommand({
+  name: 'config',
+  overview: [
+    ['config check [--service S] FILE', 'Validate a config of the detector (default), revoker or alerter (YAML; VIGIL_* overrides apply)'],
+    ['config schema [--service S]', "Print a service config's JSON Schema"],
+  ],
+  help: `Usage: vigil config check [--service detector|revoker|alerter] FILE | vigil config schema [--service detector|revoker|alerter]
+
+check: validates a service's config (default: the detector's) and prints what to fix; exit status 0 when valid, 2
+when not. schema: prints the JSON Schema of that config (every key with its description and default).
+`,
+  options: { service: { type: 'string' } },
+  positionals: true,
+  run: (flags, [sub, file]) => {
+    if (sub === 'check') return configCheck(file, flags.service);
+    if (sub === 'schema') return configSchema(flags.service);
+    process.stdout.write(command.help);
+    return 2;
+  },
+});

@@ -2,7 +2,7 @@
 // config key changed without `npm run docs` fails here.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { configKeys, typeOf } from './config-reference.js';
+import { configKeys, typeOf } from '../support/config-reference.js';
 import { generatedDocs, replaceGenerated } from './docs.js';
 
 const DOCS = fileURLToPath(new URL('../../../../docs/', import.meta.url));

@@ -7,8 +7,9 @@ import { createInterface } from 'node:readline';
 import { clickhouseClient, decisionFromRow } from '@vigil/connectors';
 import { detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
 import { type Decision, decisionSchema } from '@vigil/events';
-import { inputFileProblem } from './input-file.js';
-import { configOrExit } from './load-config.js';
+import { defineCommand } from '../command.js';
+import { inputFileProblem } from '../support/input-file.js';
+import { configOrExit } from '../support/load-config.js';
 
 export async function explain(
   requestId: string | undefined,
@@ -148,3 +149,19 @@ function safeJson(line: string): unknown {
     return undefined;
   }
 }
+
+export const command = defineCommand({
+  name: 'explain',
+  overview: [['explain REQUEST_ID (--decisions FILE | --config FILE) [--json]', 'Why a decision was taken: action, scores, context, reasons']],
+  help: `Usage: vigil explain REQUEST_ID (--decisions FILE | --config DETECTOR_CONFIG) [--json]
+
+Shows why a decision was taken, for the SOC: the action and entity, the calibrated score and each model's, the
+request's route, class, tenant and country, the principal's identifiers, and each reason — a rule's evidence against
+its threshold, or a feature's value against its usual value with its share of the score. Reads the decisions table
+in ClickHouse (the detector config's clickhouse section; the detector stores every decision record, shadow ones
+marked) or a decisions file written by vigil replay. --json prints the records.
+`,
+  options: { decisions: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } },
+  positionals: true,
+  run: (flags, positionals) => explain(positionals[0], flags),
+});

@@ -6,8 +6,9 @@ import { JsonlFileSink } from '@vigil/connectors';
 import { GATEWAY_FORMATS, type GatewayFormat, principalKey } from '@vigil/events';
 import { vectorValues } from '@vigil/features';
 import { logFeatures } from '@vigil/train';
-import { inputFileProblem, readStatus, reportOutputProblems, writeOutputs } from './input-file.js';
-import { pepperFromEnv } from './pepper.js';
+import { defineCommand } from '../command.js';
+import { inputFileProblem, readStatus, reportOutputProblems, writeOutputs } from '../support/input-file.js';
+import { pepperFromEnv } from '../support/pepper.js';
 
 interface Line {
   ts: number;
@@ -68,3 +69,17 @@ export async function features(args: { format?: string; input?: string; out?: st
   );
   return readStatus('features', input, args.format, result.events, result.deadLetters, result.reasons);
 }
+
+export const command = defineCommand({
+  name: 'features',
+  overview: [['features --format F --input FILE --out FILE [--bound-ms N]', 'Feature vectors of a gateway log, in event time (JSON Lines + FILE.schema.json)']],
+  help: `Usage: vigil features --format F --input FILE --out FILE [--bound-ms N] [--pepper-env NAME]
+
+Computes the detector's feature vectors for every event of a gateway log (any size; streaming). Events are put in
+event-time order through a reorder buffer of --bound-ms (default 2000) so the vectors do not depend on the order
+the log's lines arrived in. Writes {ts, request_id, principal, v} per line to FILE and the feature schema (names,
+parameters, hash) to FILE.schema.json. The pepper comes from VIGIL_PEPPER__SECRET (or --pepper-env).
+`,
+  options: { format: { type: 'string' }, input: { type: 'string' }, out: { type: 'string' }, 'bound-ms': { type: 'string' }, 'pepper-env': { type: 'string' } },
+  run: (flags) => features(flags),
+});

@@ -4,8 +4,9 @@ import { adapterFor } from '@vigil/adapters';
 import { JsonlFileSink, JsonlFileSource } from '@vigil/connectors';
 import { type AccessEvent, type DeadLetter, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
 import { parseBatch, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
-import { inputFileProblem, readStatus, reportOutputProblems, writeOutputs } from './input-file.js';
-import { pepperFromEnv } from './pepper.js';
+import { defineCommand } from '../command.js';
+import { inputFileProblem, readStatus, reportOutputProblems, writeOutputs } from '../support/input-file.js';
+import { pepperFromEnv } from '../support/pepper.js';
 
 export async function parse(args: { format?: string; input?: string; out?: string; deadLetters?: string; pepperEnv?: string }): Promise<number> {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input) {
@@ -53,3 +54,24 @@ export async function parse(args: { format?: string; input?: string; out?: strin
   process.stderr.write(`${summary()}\n`);
   return readStatus('parse', input, args.format, parsed, deadLetters, [...reasons.keys()]);
 }
+
+export const command = defineCommand({
+  name: 'parse',
+  overview: [
+    ['parse --format F --input FILE [--out FILE] [--dead-letters FILE]', 'Parse a gateway log offline: canonical events and dead letters as JSON Lines'],
+  ],
+  help: `Usage: vigil parse --format F --input FILE [--out FILE] [--dead-letters FILE] [--pepper-env NAME]
+
+Parses a gateway log (JSON Lines, any size) offline with the detector's adapters. Writes canonical events to
+--out (default: stdout) and dead letters to --dead-letters, and prints counts by reason code on stderr. The pepper
+comes from the environment variable named by --pepper-env (default VIGIL_PEPPER__SECRET).
+`,
+  options: {
+    format: { type: 'string' },
+    input: { type: 'string' },
+    out: { type: 'string' },
+    'dead-letters': { type: 'string' },
+    'pepper-env': { type: 'string' },
+  },
+  run: (flags) => parse(flags),
+});

@@ -12,11 +12,12 @@ import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
 import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
 import { BundleScorer, ReplayDecider } from '@vigil/scoring';
 import { logFeatures } from '@vigil/train';
-import { defaultBundleDir } from './default-bundle.js';
-import { inputFileProblem, readStatus, reportOutputProblems, writeOutputs } from './input-file.js';
-import { configOrExit } from './load-config.js';
-import { pepperFromEnv } from './pepper.js';
-import { progressBar } from './progress.js';
+import { defineCommand } from '../command.js';
+import { defaultBundleDir } from '../support/default-bundle.js';
+import { inputFileProblem, readStatus, reportOutputProblems, writeOutputs } from '../support/input-file.js';
+import { configOrExit } from '../support/load-config.js';
+import { pepperFromEnv } from '../support/pepper.js';
+import { progressBar } from '../support/progress.js';
 
 export interface ReplayArgs {
   format?: string | undefined;
@@ -145,3 +146,37 @@ export async function replay(args: ReplayArgs): Promise<number> {
   }
   return readStatus('replay', input, args.format, read.events, read.deadLetters, read.reasons);
 }
+
+export const command = defineCommand({
+  name: 'replay',
+  overview: [
+    [
+      'replay --format F --input FILE [--bundle DIR] --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]',
+      'The detector offline over a log, in event time: decision records (JSON Lines)',
+    ],
+  ],
+  help: `Usage: vigil replay --format F --input FILE [--bundle DIR] --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]
+       [--bound-ms N] [--pepper-env NAME]
+
+Runs the detector offline over a gateway log, in event time, on the detector's own code path — adapter, feature
+stages' families, bundle scoring and the decision policy — and writes decision records (JSON Lines) to --out: the
+records the live service writes for the same log, except decided_at. Streams the log (bounded memory). Without
+--bundle, the default bundle that ships with vigil (models/bundles/default). Without --all
+only non-allow decisions are written. --config takes a detector config (policy, dry_run, reorder bound, GeoIP; the
+pepper from it or VIGIL_PEPPER__SECRET). --compare DIR scores a candidate bundle alongside and prints, per request,
+how its actions differ (active → candidate); --diff FILE writes the differing requests.
+`,
+  options: {
+    format: { type: 'string' },
+    input: { type: 'string' },
+    bundle: { type: 'string' },
+    out: { type: 'string' },
+    compare: { type: 'string' },
+    diff: { type: 'string' },
+    config: { type: 'string' },
+    all: { type: 'boolean' },
+    'bound-ms': { type: 'string' },
+    'pepper-env': { type: 'string' },
+  },
+  run: (flags) => replay(flags),
+});

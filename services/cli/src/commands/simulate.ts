@@ -17,7 +17,8 @@ import {
   renderRecord,
   withAttacks,
 } from '@vigil/simulator';
-import { reportOutputProblems, writeOutputs } from './input-file.js';
+import { defineCommand } from '../command.js';
+import { reportOutputProblems, writeOutputs } from '../support/input-file.js';
 
 export async function simulate(args: {
   format?: string;
@@ -159,3 +160,47 @@ async function simulateOverHttp(args: {
   );
   return 0;
 }
+
+export const command = defineCommand({
+  name: 'simulate',
+  overview: [
+    [
+      'simulate --format F --out FILE [--events N] [--seed N] [--profile bank|steady] [--attacks N --labels FILE]',
+      'Write seeded demo-bank traffic as a gateway log, with labelled attacks if asked',
+    ],
+    ['simulate --target URL [--speed X] [--attacks N]', "Send the demo bank's traffic over HTTP to a gateway in front of vigil bank-api"],
+  ],
+  help: `Usage: vigil simulate --format F --out FILE [--events N] [--seed N] [--customers N] [--profile bank|steady]
+       [--credentials bearer|claims] [--attacks N --labels FILE]
+
+Writes seeded demo-bank traffic as the given gateway's JSON access log, from midnight of 2 November 2026. The bank
+profile (the default; 5,000 customers, about 25 requests each a day) has homes in real UK cities (addresses the
+bundled GeoIP database places there), mobile carriers, sessions following the local day with logins and token
+refreshes, habitual payments, travellers, VPN users and business payroll batches. --profile steady is a fixed-rate
+load of the same API calls (1,000 customers, one request every 50 ms) for load tests.
+--credentials bearer logs raw Authorization headers (as Kong's default serializer did); claims logs decoded claims
+and a fingerprint computed by the gateway (the recommended set-up).
+--attacks N weaves N attacks of each family (token theft, impossible-travel login, credential stuffing concentrated
+and distributed, BOLA fast and slow, scraping fast and slow, payment fraud) into the traffic and writes one label per
+attack request to --labels (request_id, attack_id, family, principal); npm run bench:quality scores a bundle
+against them.
+--target URL sends the traffic as HTTP requests instead, starting now at --speed times real time (default 1), to a
+gateway in front of 'vigil bank-api' (client addresses in X-Forwarded-For, bearer tokens signed with the demo IdP's
+key, logins with the right password or a wrong one): the gateway writes the log. Attacks start after the first
+simulated hour. Runs until --events requests are sent, or until stopped.
+`,
+  options: {
+    format: { type: 'string' },
+    out: { type: 'string' },
+    events: { type: 'string' },
+    seed: { type: 'string' },
+    customers: { type: 'string' },
+    credentials: { type: 'string' },
+    attacks: { type: 'string' },
+    labels: { type: 'string' },
+    profile: { type: 'string' },
+    target: { type: 'string' },
+    speed: { type: 'string' },
+  },
+  run: (flags) => simulate(flags),
+});

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
 import { GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
 import { type Labels, readLabels, trainOnLog } from '@vigil/train';
-import { inputFileProblem, outputFileProblem } from './input-file.js';
-import { pepperFromEnv } from './pepper.js';
-import { progressBar } from './progress.js';
+import { defineCommand } from '../command.js';
+import { inputFileProblem, outputFileProblem } from '../support/input-file.js';
+import { pepperFromEnv } from '../support/pepper.js';
+import { progressBar } from '../support/progress.js';
 
 export async function train(args: {
   format?: string;
@@ -140,3 +141,39 @@ function bundleDirProblem(dir: string): string | undefined {
     return outputFileProblem(dir);
   }
 }
+
+export const command = defineCommand({
+  name: 'train',
+  overview: [
+    [
+      'train --format F --input FILE --out DIR [--max-rows N] [--seed N] [--labels FILE]',
+      'Train a model bundle (scaler, isolation forest, autoencoder, calibration, thresholds)',
+    ],
+  ],
+  help: `Usage: vigil train --format F --input FILE --out DIR [--max-rows N] [--seed N] [--bound-ms N] [--pepper-env NAME]
+       [--labels FILE]
+
+Trains a model bundle on a log of normal traffic with the detector's own parsing and feature code. The log is
+streamed (any size): a seeded reservoir keeps at most --max-rows feature rows (default 1000000), and one principal in
+five is held out — the models never see it — to calibrate the scores and set the thresholds per action (alert,
+step_up, revoke) for target false-positive rates per principal-day (0.25 %, 0.1 %, 0.05 %). Writes DIR/manifest.json,
+DIR/iforest.json and DIR/autoencoder/, and prints a summary: rows, features, thresholds and the false-positive rates
+they give on the held-out traffic, per event and per principal-day. --seed (default 0) fixes the sample and the models.
+Rule thresholds are fitted on the same log per cohort (client_id) for target false-positive rates per principal-day.
+--labels FILE: analysts' verdicts (JSON lines {"request_id", "verdict": "true_positive"|"false_positive"}, e.g. an
+export of the labels table that vigil label writes): labelled attacks leave the benign fit, false positives raise the
+rule threshold of their cohort past them (never past a labelled true positive; at most 3×), and the summary reports
+each rule's and the models' precision on the labelled requests as the new bundle decides them.
+`,
+  options: {
+    format: { type: 'string' },
+    input: { type: 'string' },
+    out: { type: 'string' },
+    'max-rows': { type: 'string' },
+    seed: { type: 'string' },
+    'bound-ms': { type: 'string' },
+    'pepper-env': { type: 'string' },
+    labels: { type: 'string' },
+  },
+  run: (flags) => train(flags),
+});
