@@ -27,7 +27,13 @@ export function confusionAt(scores: ArrayLike<number>, positive: ArrayLike<boole
       else fn++;
     } else if (over) fp++;
   }
-  return { tp, fp, fn, precision: tp + fp > 0 ? tp / (tp + fp) : undefined, recall: tp + fn > 0 ? tp / (tp + fn) : undefined };
+  return {
+    tp,
+    fp,
+    fn,
+    precision: tp + fp > 0 ? tp / (tp + fp) : undefined,
+    recall: tp + fn > 0 ? tp / (tp + fn) : undefined,
+  };
 }
 
 export interface PrPoint {
@@ -41,8 +47,14 @@ export interface PrPoint {
  * The precision-recall curve of a score (higher = more suspicious): one point per distinct score value, from the
  * highest down, thinned to about `maxPoints`; with the average precision (the area under the step curve).
  */
-export function prCurve(scores: ArrayLike<number>, positive: ArrayLike<boolean>, maxPoints = 400): { points: PrPoint[]; averagePrecision: number } {
-  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+export function prCurve(
+  scores: ArrayLike<number>,
+  positive: ArrayLike<boolean>,
+  maxPoints = 400,
+): { points: PrPoint[]; averagePrecision: number } {
+  const order = Array.from({ length: scores.length }, (_, i) => i).sort(
+    (a, b) => (scores[b] as number) - (scores[a] as number),
+  );
   let positives = 0;
   for (let i = 0; i < positive.length; i++) if (positive[i]) positives++;
   const all: PrPoint[] = [];
@@ -69,7 +81,8 @@ export function prCurve(scores: ArrayLike<number>, positive: ArrayLike<boolean>,
   return { points, averagePrecision: ap };
 }
 
-const finite = (values: ArrayLike<number>) => Float64Array.from(Array.from(values).filter((v) => Number.isFinite(v))).sort();
+const finite = (values: ArrayLike<number>) =>
+  Float64Array.from(Array.from(values).filter((v) => Number.isFinite(v))).sort();
 
 /** The q-quantile of sorted values (nearest rank). */
 export function quantile(sorted: ArrayLike<number>, q: number): number {

@@ -35,14 +35,19 @@ export function ticks(lo: number, hi: number, n = 5, cover = false): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = ([1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw) as number;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Math.round(v / step) * step);
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step)
+    out.push(Math.round(v / step) * step);
   const last = out.at(-1) ?? lo;
   if (cover && last < hi) out.push(Math.round((last + step) / step) * step);
   return out;
 }
 
 const tickText = (v: number) =>
-  v !== 0 && Math.abs(v) < 0.01 ? v.toExponential(0) : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en') : String(Math.round(v * 1000) / 1000);
+  v !== 0 && Math.abs(v) < 0.01
+    ? v.toExponential(0)
+    : Math.abs(v) >= 1000
+      ? Math.round(v).toLocaleString('en')
+      : String(Math.round(v * 1000) / 1000);
 
 interface Frame {
   width: number;
@@ -105,16 +110,24 @@ function axes(
   const parts: string[] = [];
   for (const t of ys) {
     parts.push(`<line x1="${x0}" x2="${x1}" y1="${r1(t.py)}" y2="${r1(t.py)}" stroke="${PALETTE.grid}"/>`);
-    parts.push(`<text x="${x0 - 4}" y="${r1(t.py + 4)}" text-anchor="end" fill="${PALETTE.text}">${esc(t.text ?? tickText(t.v))}</text>`);
+    parts.push(
+      `<text x="${x0 - 4}" y="${r1(t.py + 4)}" text-anchor="end" fill="${PALETTE.text}">${esc(t.text ?? tickText(t.v))}</text>`,
+    );
   }
   for (const t of xs) {
     parts.push(`<line x1="${r1(t.px)}" x2="${r1(t.px)}" y1="${y0}" y2="${y0 + 4}" stroke="${PALETTE.axis}"/>`);
-    parts.push(`<text x="${r1(t.px)}" y="${y0 + 15}" text-anchor="middle" fill="${PALETTE.text}">${esc(t.text ?? tickText(t.v))}</text>`);
+    parts.push(
+      `<text x="${r1(t.px)}" y="${y0 + 15}" text-anchor="middle" fill="${PALETTE.text}">${esc(t.text ?? tickText(t.v))}</text>`,
+    );
   }
   parts.push(`<line x1="${x0}" x2="${x1}" y1="${y0}" y2="${y0}" stroke="${PALETTE.axis}"/>`);
   parts.push(`<line x1="${x0}" x2="${x0}" y1="${f.top}" y2="${y0}" stroke="${PALETTE.axis}"/>`);
-  parts.push(`<text x="${(x0 + x1) / 2}" y="${f.height - 6}" text-anchor="middle" fill="${PALETTE.text}">${esc(xLabel)}</text>`);
-  parts.push(`<text transform="translate(13 ${(f.top + y0) / 2}) rotate(-90)" text-anchor="middle" fill="${PALETTE.text}">${esc(yLabel)}</text>`);
+  parts.push(
+    `<text x="${(x0 + x1) / 2}" y="${f.height - 6}" text-anchor="middle" fill="${PALETTE.text}">${esc(xLabel)}</text>`,
+  );
+  parts.push(
+    `<text transform="translate(13 ${(f.top + y0) / 2}) rotate(-90)" text-anchor="middle" fill="${PALETTE.text}">${esc(yLabel)}</text>`,
+  );
   return parts.join('');
 }
 
@@ -153,7 +166,9 @@ export function histogram(o: {
   // Log axis from 0.5 so a single count is a visible bar.
   const yTop = logY ? 10 ** Math.ceil(Math.log10(peak)) : (ticks(0, peak, 5, true).at(-1) ?? peak);
   const sy = (c: number) =>
-    f.height - f.bottom - (logY ? (c <= 0 ? 0 : (Math.log10(c / 0.5) / Math.log10(yTop / 0.5)) * plotH) : (c / Math.max(yTop, peak)) * plotH);
+    f.height -
+    f.bottom -
+    (logY ? (c <= 0 ? 0 : (Math.log10(c / 0.5) / Math.log10(yTop / 0.5)) * plotH) : (c / Math.max(yTop, peak)) * plotH);
   const plotW = f.width - f.left - f.right;
   const sx = (x: number) => f.left + ((x - o.min) / (o.max - o.min)) * plotW;
   const yTicks = logY
@@ -205,7 +220,10 @@ export function lineChart(o: {
   const pts = (o.points ?? [])
     .map((p, i) => {
       // Below and right of its point, staggered, kept inside the plot.
-      const ty = Math.max(f.top + 10 + i * 12, Math.min(f.height - f.bottom - 4 - (n - 1 - i) * 12, sy(p.y) + 14 + i * 12));
+      const ty = Math.max(
+        f.top + 10 + i * 12,
+        Math.min(f.height - f.bottom - 4 - (n - 1 - i) * 12, sy(p.y) + 14 + i * 12),
+      );
       return `<g class="mark" data-label="${esc(p.label)}"><circle cx="${r1(sx(p.x))}" cy="${r1(sy(p.y))}" r="4" fill="${p.color ?? PALETTE.mark}"/><text x="${r1(sx(p.x) + 6)}" y="${r1(ty)}" fill="${p.color ?? PALETTE.mark}">${esc(p.label)}</text></g>`;
     })
     .join('');
@@ -229,7 +247,14 @@ export function horizontalBars(o: {
   const rowH = 14;
   // Two lines above the bars for the marks' labels.
   const labels = 30;
-  const f: Frame = { width: o.width ?? 640, height: 26 + labels + rowH * o.rows.length + 44, left: 190, right: 44, top: 26, bottom: 36 };
+  const f: Frame = {
+    width: o.width ?? 640,
+    height: 26 + labels + rowH * o.rows.length + 44,
+    left: 190,
+    right: 44,
+    top: 26,
+    bottom: 36,
+  };
   const top = Math.max(...o.rows.map((r) => r.value), ...(o.marks ?? []).map((m) => m.x * 1.15), 1e-9);
   const hi = o.clip !== undefined ? Math.min(top, o.clip) : top;
   const xTicks = ticks(0, hi, 6);
@@ -238,7 +263,10 @@ export function horizontalBars(o: {
   const bars = o.rows
     .map((r, i) => {
       const y = f.top + labels + i * rowH;
-      const over = r.value > xMax ? `<text x="${r1(sx(r.value) + 3)}" y="${y + rowH - 4}" fill="${PALETTE.text}">${esc(tickText(r.value))}</text>` : '';
+      const over =
+        r.value > xMax
+          ? `<text x="${r1(sx(r.value) + 3)}" y="${y + rowH - 4}" fill="${PALETTE.text}">${esc(tickText(r.value))}</text>`
+          : '';
       return `<text x="${f.left - 4}" y="${y + rowH - 4}" text-anchor="end" fill="${PALETTE.text}">${esc(r.label)}</text><rect x="${f.left}" y="${y + 1}" width="${r1(Math.max(0.5, sx(r.value) - f.left))}" height="${rowH - 3}" fill="${r.color ?? '#4a78b5'}"><title>${esc(r.label)}: ${r.value}</title></rect>${over}`;
     })
     .join('');
@@ -271,7 +299,8 @@ export function stackedColumns(o: {
   const colW = plotW / Math.max(1, o.categories.length);
   const sy = (v: number) => f.height - f.bottom - (v / yMax) * (f.height - f.top - f.bottom);
   const widest = Math.max(...o.categories.map((c) => c.length)) * 6.5 + 10;
-  const every = o.labelEvery ?? [1, 2, 3, 4, 6, 8, 12, 24, 48, 96].find((n) => n * colW >= widest) ?? Math.ceil(widest / colW);
+  const every =
+    o.labelEvery ?? [1, 2, 3, 4, 6, 8, 12, 24, 48, 96].find((n) => n * colW >= widest) ?? Math.ceil(widest / colW);
   const cols = o.categories
     .map((c, i) => {
       let base = 0;
@@ -287,7 +316,9 @@ export function stackedColumns(o: {
         .join('');
     })
     .join('');
-  const xTicks = o.categories.flatMap((c, i) => (i % every === 0 ? [{ v: i, px: f.left + (i + 0.5) * colW, text: c }] : []));
+  const xTicks = o.categories.flatMap((c, i) =>
+    i % every === 0 ? [{ v: i, px: f.left + (i + 0.5) * colW, text: c }] : [],
+  );
   return `${open(o.title, f)}${axes(
     f,
     xTicks,

@@ -20,7 +20,8 @@ const rand = () => {
 const data = new Float64Array(ROWS * D);
 for (let i = 0; i < ROWS; i++) {
   const f = [rand(), rand(), rand(), rand()];
-  for (let j = 0; j < D; j++) data[i * D + j] = (f[j % 4] as number) * Math.cos(j) + (f[(j + 1) % 4] as number) * 0.5 + rand() * 0.1;
+  for (let j = 0; j < D; j++)
+    data[i * D + j] = (f[j % 4] as number) * Math.cos(j) + (f[(j + 1) % 4] as number) * 0.5 + rand() * 0.1;
 }
 const matrix = { data, rows: ROWS, cols: D };
 
@@ -51,8 +52,11 @@ console.log(
 );
 console.log('| backend | batch 1 | batch 64 | batch 1,024 |');
 console.log('| --- | --- | --- | --- |');
-for (const [name, r] of Object.entries(measured)) console.log(`| ${name} | ${r.map((x) => `${Math.round(x).toLocaleString('en')} rows/s`).join(' | ')} |`);
+for (const [name, r] of Object.entries(measured))
+  console.log(`| ${name} | ${r.map((x) => `${Math.round(x).toLocaleString('en')} rows/s`).join(' | ')} |`);
 if (measured.cpu && selected !== 'cpu') {
   const sel = measured[selected] as number[];
-  console.log(`ratio ${selected} / cpu: ${sel.map((x, i) => (x / (measured.cpu?.[i] as number)).toFixed(1)).join(', ')} (batch 1, 64, 1,024)`);
+  console.log(
+    `ratio ${selected} / cpu: ${sel.map((x, i) => (x / (measured.cpu?.[i] as number)).toFixed(1)).join(', ')} (batch 1, 64, 1,024)`,
+  );
 }

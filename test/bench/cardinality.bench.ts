@@ -13,7 +13,15 @@ import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
 import { SOURCE_HEADER, type SourceRecord, type StatefulTask } from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
-import { EntityFeatureTask, entityKeys, FeatureExtractor, MmdbGeoLookup, PrincipalFeatureTask, ROLE_HEADER, StateBudget } from '@vigil/features';
+import {
+  EntityFeatureTask,
+  entityKeys,
+  FeatureExtractor,
+  MmdbGeoLookup,
+  PrincipalFeatureTask,
+  ROLE_HEADER,
+  StateBudget,
+} from '@vigil/features';
 import { generateTraffic, issueToken, renderRecord, type SimRequest, seeded } from '@vigil/simulator';
 
 const flag = (name: string, fallback: number) => {
@@ -46,8 +54,24 @@ function waveRequest(): SimRequest {
   const i = waveSent++;
   const ip = `${45 + (i >> 24)}.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
   const ts = waveStart + Math.floor((i * WAVE_SPAN_MS) / WAVE);
-  const base = { ts, requestId: `wave-${i}`, clientIp: ip, userAgent: 'python-requests/2.32', latencyMs: 4, bytesIn: 200, bytesOut: 120 };
-  if (i % 4 === 3) return { ...base, method: 'POST', uri: '/oauth/token', status: 401, grantType: 'password', loginUsername: `${rng.hex(8)}@mail.example` };
+  const base = {
+    ts,
+    requestId: `wave-${i}`,
+    clientIp: ip,
+    userAgent: 'python-requests/2.32',
+    latencyMs: 4,
+    bytesIn: 200,
+    bytesOut: 120,
+  };
+  if (i % 4 === 3)
+    return {
+      ...base,
+      method: 'POST',
+      uri: '/oauth/token',
+      status: 401,
+      grantType: 'password',
+      loginUsername: `${rng.hex(8)}@mail.example`,
+    };
   const { token, claims } = issueToken(rng, `wave-${i}`, ts);
   return { ...base, method: 'GET', uri: `/v1/accounts/${40_000_000 + i}`, status: 401, token, claims };
 }
@@ -76,7 +100,13 @@ function processBatch(requests: SimRequest[]): number {
       const headers = { [SOURCE_HEADER]: `raw/0/${offset++}/0` };
       const value = Buffer.from(JSON.stringify(e));
       events.push({ value, key: Buffer.from(principalKey(e)), headers, position: {} });
-      for (const [role, key] of entityKeys(e)) entityRecords.push({ value, key: Buffer.from(key), headers: { ...headers, [ROLE_HEADER]: role }, position: {} });
+      for (const [role, key] of entityKeys(e))
+        entityRecords.push({
+          value,
+          key: Buffer.from(key),
+          headers: { ...headers, [ROLE_HEADER]: role },
+          position: {},
+        });
     }
   }
   const parts = entity.process(entityRecords).map((p) => ({
@@ -141,7 +171,8 @@ const steadyPerS = phase(STEADY, nextSteady);
 // against the steady traffic's 50).
 let pendingSteady = nextSteady();
 const mixed = () => {
-  if (waveSent < WAVE && waveStart + Math.floor((waveSent * WAVE_SPAN_MS) / WAVE) < pendingSteady.ts) return waveRequest();
+  if (waveSent < WAVE && waveStart + Math.floor((waveSent * WAVE_SPAN_MS) / WAVE) < pendingSteady.ts)
+    return waveRequest();
   const r = pendingSteady;
   pendingSteady = nextSteady();
   return r;
@@ -195,7 +226,9 @@ console.log(
   `steady: ${fmt(STEADY)} events from 20,000 customers; wave: ${fmt(WAVE)} new addresses and tokens over ${WAVE_SPAN_MS / 60_000} min of event time (${fmt(waveEvents)} events with the steady traffic)`,
 );
 console.log(`peer (same process, steady traffic)   ${fmt(steadyPerS)} events/s`);
-console.log(`during the wave                        ${fmt(wavePerS)} events/s  (ratio to steady ${(wavePerS / steadyPerS).toFixed(2)})`);
+console.log(
+  `during the wave                        ${fmt(wavePerS)} events/s  (ratio to steady ${(wavePerS / steadyPerS).toFixed(2)})`,
+);
 console.log(
   `state budget ${BUDGET_MB > 0 ? `${BUDGET_MB} MiB` : 'none (per-store key caps only)'}; estimated state ${fmt(estimated / 2 ** 20)} MiB; peak RSS ${fmt(peakRss / 2 ** 20)} MiB`,
 );

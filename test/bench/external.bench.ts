@@ -27,9 +27,27 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { useBackend } from '@vigil/autoencoder';
 import { rocAuc } from '@vigil/isolation-forest';
-import { adbenchAucroc, loadApi, loadCsic, loadNab, loadUlb, nabScoreboard, nabSeriesNames, pyodHasDataset } from './external/data.js';
+import {
+  adbenchAucroc,
+  loadApi,
+  loadCsic,
+  loadNab,
+  loadUlb,
+  nabScoreboard,
+  nabSeriesNames,
+  pyodHasDataset,
+} from './external/data.js';
 import { CSIC_FEATURES, csicEvents, csicFeatures, NAB_FEATURES, nabFeatures } from './external/features.js';
-import { autoencoderInput, calibrated, forestInput, type Matrix, type ModelInput, rowsOf, vigilAutoencoder, vigilIsolationForest } from './external/models.js';
+import {
+  autoencoderInput,
+  calibrated,
+  forestInput,
+  type Matrix,
+  type ModelInput,
+  rowsOf,
+  vigilAutoencoder,
+  vigilIsolationForest,
+} from './external/models.js';
 import { type NabResult, nabScore, probationaryLength } from './external/nab-score.js';
 import { type PeerJob, type PeerModel, type PeerResult, peerKey, runPeer } from './external/peer.js';
 
@@ -57,16 +75,20 @@ const FOLDERS: Record<string, string[]> = {
 };
 const missing = SETS.flatMap((s) => FOLDERS[s] ?? []).filter((f) => !existsSync(join(DATA, f)));
 if (missing.length > 0) {
-  console.error(`no ${missing.join(', ')} under ${DATA}: pass --data DIR (or set EXTERNAL_DATA) to the shared data folder`);
+  console.error(
+    `no ${missing.join(', ')} under ${DATA}: pass --data DIR (or set EXTERNAL_DATA) to the shared data folder`,
+  );
   process.exit(2);
 }
 const IF_SEEDS = [0, 1, 2, 3, 4];
 const NAB_SEEDS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 const AE_SEEDS: Record<string, number[]> = { ulb: [0, 1, 2], api: [0, 1, 2], csic: [0] };
-const NAB_REQUEST_TRAFFIC = (name: string) => name.startsWith('realTraffic/') || name === 'realAWSCloudwatch/elb_request_count_8c0756.csv';
+const NAB_REQUEST_TRAFFIC = (name: string) =>
+  name.startsWith('realTraffic/') || name === 'realAWSCloudwatch/elb_request_count_8c0756.csv';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const sd = (xs: number[]) =>
+  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1));
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
 const seconds = (since: number) => (performance.now() - since) / 1000;
 const log = (message: string) => console.error(`[${seconds(started).toFixed(0).padStart(3)} s] ${message}`);
@@ -91,7 +113,9 @@ if (SETS.includes('ulb')) {
   const t = loadUlb(DATA);
   const all: Matrix = { data: t.data, rows: t.rows, cols: t.cols };
   const adb = adbenchAucroc(DATA, 'fraud');
-  const inPyod = ['pyod_benchmark_roc_2019.csv', 'pyod_benchmark_roc_2024.csv'].some((f) => pyodHasDataset(DATA, f, /fraud|credit/i));
+  const inPyod = ['pyod_benchmark_roc_2019.csv', 'pyod_benchmark_roc_2024.csv'].some((f) =>
+    pyodHasDataset(DATA, f, /fraud|credit/i),
+  );
   aucSets.push({
     key: 'ulb',
     protocol: `${t.rows.toLocaleString('en')} × ${t.cols} (V1–V28, Amount; Time not used), ${(100 * fraction(t.labels)).toFixed(2)} % fraud; fit and score all rows`,
@@ -134,7 +158,10 @@ if (SETS.includes('csic')) {
   );
   for (const bytesIn of ['request', 'body'] as const) {
     const { events, refused } = csicEvents(requests, bytesIn);
-    if (refused.size > 0) throw new Error(`vigil's canonical adapter refused CSIC requests: ${JSON.stringify(Object.fromEntries(refused))}`);
+    if (refused.size > 0)
+      throw new Error(
+        `vigil's canonical adapter refused CSIC requests: ${JSON.stringify(Object.fromEntries(refused))}`,
+      );
     const x: Matrix = { data: csicFeatures(events, isTrain), rows: requests.length, cols: CSIC_FEATURES.length };
     const train = rowsOf(x, (i) => isTrain[i] === true);
     const test = rowsOf(x, (i) => isTrain[i] === false);
@@ -177,14 +204,23 @@ if (SETS.includes('nab')) {
       ),
     };
   });
-  log(`nab: ${nab.length} series, ${nab.reduce((a, s) => a + s.forest.test.rows, 0).toLocaleString('en')} records, ${NAB_FEATURES.length} windowed features`);
+  log(
+    `nab: ${nab.length} series, ${nab.reduce((a, s) => a + s.forest.test.rows, 0).toLocaleString('en')} records, ${NAB_FEATURES.length} windowed features`,
+  );
 }
 
 // ---- 2. scikit-learn on the same rows, one Python process for everything. ----
 const jobs: PeerJob[] = [];
 for (const s of aucSets) {
   jobs.push({ id: s.key, model: 'iforest', input: s.forest, labels: s.labels, seeds: IF_SEEDS });
-  if (s.autoencoder) jobs.push({ id: s.key, model: 'mlp_autoencoder', input: s.autoencoder, labels: s.labels, seeds: AE_SEEDS[s.key] ?? [0] });
+  if (s.autoencoder)
+    jobs.push({
+      id: s.key,
+      model: 'mlp_autoencoder',
+      input: s.autoencoder,
+      labels: s.labels,
+      seeds: AE_SEEDS[s.key] ?? [0],
+    });
 }
 nab.forEach((s, i) => {
   jobs.push({ id: `nab${i}`, model: 'iforest', input: s.forest, seeds: NAB_SEEDS });
@@ -214,7 +250,8 @@ interface Figure {
 const figure = (xs: number[], secs: number): Figure => ({ mean: mean(xs), sd: sd(xs), runs: xs.length, seconds: secs });
 const cell = (f: Figure | undefined, digits: number) =>
   f ? `${f.mean.toFixed(digits)}${f.runs > 1 ? ` ± ${f.sd.toFixed(digits)}` : ''} (${f.seconds.toFixed(1)} s)` : 'n/a';
-const json = (f: Figure | undefined, digits = 4) => (f ? { mean: round(f.mean, digits), sd: round(f.sd, digits), runs: f.runs } : null);
+const json = (f: Figure | undefined, digits = 4) =>
+  f ? { mean: round(f.mean, digits), sd: round(f.sd, digits), runs: f.runs } : null;
 const verdict = (checks: string[]) => (peerError ? 'n/a' : checks.length === 0 ? 'pass' : 'FAIL');
 
 const rows: string[] = [];
@@ -242,7 +279,9 @@ for (const s of aucSets) {
     epochs = runs.map((r) => r.epochs);
   }
   const peerFigure = (model: PeerModel, seeds: number[]) => {
-    const runs = seeds.map((seed) => peer.get(peerKey(s.key, model, seed))).filter((r): r is PeerResult => r !== undefined);
+    const runs = seeds
+      .map((seed) => peer.get(peerKey(s.key, model, seed)))
+      .filter((r): r is PeerResult => r !== undefined);
     if (runs.length === 0) return undefined;
     const aucs = runs.map((r) => rocAuc(r.scores, s.labels));
     runs.forEach((r, i) => {
@@ -258,8 +297,10 @@ for (const s of aucSets) {
   const skAe = s.autoencoder ? peerFigure('mlp_autoencoder', AE_SEEDS[s.key] ?? [0]) : undefined;
 
   const checks: string[] = [];
-  if (skIf && vIf.mean < skIf.mean - 0.01) checks.push(`IF ${vIf.mean.toFixed(3)} < scikit-learn ${skIf.mean.toFixed(3)} − 0.01`);
-  if (s.adbenchIforest !== undefined && vIf.mean < s.adbenchIforest - 0.02) checks.push(`IF ${vIf.mean.toFixed(3)} < ADBench ${s.adbenchIforest} − 0.02`);
+  if (skIf && vIf.mean < skIf.mean - 0.01)
+    checks.push(`IF ${vIf.mean.toFixed(3)} < scikit-learn ${skIf.mean.toFixed(3)} − 0.01`);
+  if (s.adbenchIforest !== undefined && vIf.mean < s.adbenchIforest - 0.02)
+    checks.push(`IF ${vIf.mean.toFixed(3)} < ADBench ${s.adbenchIforest} − 0.02`);
   if (!peerError && checks.length > 0) failures.push(`${s.key}: ${checks.join('; ')}`);
   rows.push(
     `| ${s.key} | ${s.protocol} | ROC AUC | ${cell(vIf, 3)} | ${vAe ? `${cell(vAe, 3)}; epochs ${epochs.join(', ')}` : '—'} | ${cell(skIf, 3)} | ${
@@ -289,10 +330,14 @@ if (nab.length > 0) {
   const vigilRaw = nab.map((s) => NAB_SEEDS.map((seed) => vigilIsolationForest(s.forest, seed)));
   const vigilSeconds = seconds(t);
   const skRaw = nab.map((_, i) => NAB_SEEDS.map((seed) => peer.get(peerKey(`nab${i}`, 'iforest', seed))?.scores));
-  const skSeconds = nab.map((_, i) => NAB_SEEDS.reduce((a, seed) => a + (peer.get(peerKey(`nab${i}`, 'iforest', seed))?.seconds ?? 0), 0));
+  const skSeconds = nab.map((_, i) =>
+    NAB_SEEDS.reduce((a, seed) => a + (peer.get(peerKey(`nab${i}`, 'iforest', seed))?.seconds ?? 0), 0),
+  );
   /** Per series: the raw scores, or the scores calibrated on the series' own probationary records. */
   const variant = (scores: Float64Array | undefined, i: number, calibrate: boolean) =>
-    scores === undefined || !calibrate ? scores : calibrated(scores, scores.subarray(0, (nab[i] as NabPrepared).probation));
+    scores === undefined || !calibrate
+      ? scores
+      : calibrated(scores, scores.subarray(0, (nab[i] as NabPrepared).probation));
   const board = nabScoreboard(DATA);
   const boardDetectors: [string, string][] = [
     ['numenta', 'HTM'],
@@ -313,18 +358,27 @@ if (nab.length > 0) {
       const score = (scoresOf: (i: number) => Float64Array | undefined): NabResult | undefined => {
         const series = idx.map((i) => {
           const s = nab[i] as NabPrepared;
-          return { name: s.name, timestamps: s.timestamps, windows: s.windows, scores: variant(scoresOf(i), i, calibrate) };
+          return {
+            name: s.name,
+            timestamps: s.timestamps,
+            windows: s.windows,
+            scores: variant(scoresOf(i), i, calibrate),
+          };
         });
         if (series.some((x) => x.scores === undefined)) return undefined;
         return nabScore(series.map((x) => ({ ...x, scores: x.scores as Float64Array })));
       };
-      const share = idx.reduce((a, i) => a + (nab[i] as NabPrepared).forest.test.rows, 0) / nab.reduce((a, s) => a + s.forest.test.rows, 0);
+      const share =
+        idx.reduce((a, i) => a + (nab[i] as NabPrepared).forest.test.rows, 0) /
+        nab.reduce((a, s) => a + s.forest.test.rows, 0);
       const vRuns = NAB_SEEDS.map((_, k) => score((i) => vigilRaw[i]?.[k]) as NabResult);
       const vNab = figure(
         vRuns.map((r) => r.normalised),
         vigilSeconds * share,
       );
-      const skRuns = NAB_SEEDS.map((_, k) => score((i) => skRaw[i]?.[k])).filter((r): r is NabResult => r !== undefined);
+      const skRuns = NAB_SEEDS.map((_, k) => score((i) => skRaw[i]?.[k])).filter(
+        (r): r is NabResult => r !== undefined,
+      );
       const skNab =
         skRuns.length > 0
           ? figure(
@@ -337,10 +391,13 @@ if (nab.length > 0) {
       if (skNab && vNab.mean < skNab.mean - tolerance)
         checks.push(`NAB ${vNab.mean.toFixed(1)} < scikit-learn ${skNab.mean.toFixed(1)} − ${tolerance.toFixed(1)}`);
       if (!peerError && checks.length > 0) failures.push(`${key}: ${checks.join('; ')}`);
-      const detail = (r: NabResult | undefined) => (r ? `; seed 0: ${r.windowsDetected}/${r.windows} windows caught, ${r.falsePositives} FP` : '');
+      const detail = (r: NabResult | undefined) =>
+        r ? `; seed 0: ${r.windowsDetected}/${r.windows} windows caught, ${r.falsePositives} FP` : '';
       rows.push(
         `| ${key} | ${title}: ${idx.length} series, ${records.toLocaleString('en')} records, ${vRuns[0]?.windows} windows; ${
-          calibrate ? 'forest scores calibrated per series (vigil’s ScoreCalibrator on the probationary scores)' : 'raw forest scores'
+          calibrate
+            ? 'forest scores calibrated per series (vigil’s ScoreCalibrator on the probationary scores)'
+            : 'raw forest scores'
         } | NAB, standard profile | ${cell(vNab, 1)}${detail(vRuns[0])} | — | ${cell(skNab, 1)}${detail(skRuns[0])} | — | corpus-wide only (58 series): ${boardText} | ${verdict(checks)} |`,
       );
       summary[key] = {
@@ -370,7 +427,10 @@ if (nab.length > 0) {
   }
 }
 
-if (metricMismatch > 0) failures.push(`vigil's rocAuc differs from scikit-learn's roc_auc_score on ${metricMismatch} of ${metricChecked} score vectors`);
+if (metricMismatch > 0)
+  failures.push(
+    `vigil's rocAuc differs from scikit-learn's roc_auc_score on ${metricMismatch} of ${metricChecked} score vectors`,
+  );
 
 console.log(
   '| set | data and protocol | metric | vigil isolation forest (time) | vigil autoencoder (time) | scikit-learn IsolationForest (time) | scikit-learn MLP autoencoder (time) | published | verdict |',

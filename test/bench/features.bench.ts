@@ -17,7 +17,8 @@ const adapter = adapterFor('canonical', { pepper: { version: 1, secret: 'bench-p
 
 const traffic = generateTraffic({ seed: 11, customers: 20_000, start: Date.UTC(2026, 10, 2), meanGapMs: 5 });
 const lines: Buffer[] = [];
-for (let i = 0; i < N; i++) lines.push(Buffer.from(JSON.stringify(renderRecord('canonical', traffic.next().value as never, 'claims'))));
+for (let i = 0; i < N; i++)
+  lines.push(Buffer.from(JSON.stringify(renderRecord('canonical', traffic.next().value as never, 'claims'))));
 
 let t0 = performance.now();
 const events: AccessEvent[] = [];
@@ -57,9 +58,15 @@ gc();
 const bytesPerPrincipal = (used() - before) / PRINCIPALS;
 const tracked = sized.stateBytes() / PRINCIPALS;
 
-console.log(`events: ${events.length} (canonical, claims), ${measured.names.length} features, checksum ${checksum.toFixed(3)}`);
-console.log(`peer: parse + validate (adapter)      ${Math.round(events.length / parseSeconds).toLocaleString('en')} events/s`);
-console.log(`feature extraction (standard)         ${Math.round(events.length / featureSeconds).toLocaleString('en')} events/s`);
+console.log(
+  `events: ${events.length} (canonical, claims), ${measured.names.length} features, checksum ${checksum.toFixed(3)}`,
+);
+console.log(
+  `peer: parse + validate (adapter)      ${Math.round(events.length / parseSeconds).toLocaleString('en')} events/s`,
+);
+console.log(
+  `feature extraction (standard)         ${Math.round(events.length / featureSeconds).toLocaleString('en')} events/s`,
+);
 console.log(`ratio extraction / parse: ${(parseSeconds / featureSeconds).toFixed(2)}`);
 console.log(
   `state: ${PRINCIPALS.toLocaleString('en')} principals (one request each, each with its own IP and token) → ${Math.round(bytesPerPrincipal)} bytes of memory per principal (heap + external; the families' own estimate: ${Math.round(tracked)})`,

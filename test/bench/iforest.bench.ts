@@ -50,7 +50,9 @@ const batchSeconds = (performance.now() - t0) / 1000;
 
 const require = createRequire(import.meta.url);
 const { IsolationForest: MlIsolationForest } = require('ml-isolation-forest') as {
-  IsolationForest: new (o?: { nEstimators?: number }) => { train(x: number[][]): void; predict(x: number[][]): number[] };
+  IsolationForest: new (o?: {
+    nEstimators?: number;
+  }) => { train(x: number[][]): void; predict(x: number[][]): number[] };
 };
 const asArrays = vectors.map((v) => Array.from(v));
 const ml = new MlIsolationForest({ nEstimators: 100 });
@@ -65,5 +67,9 @@ console.log(
 );
 console.log(`train vigil forest (100 trees, ψ = 256) on all rows: ${trainSeconds.toFixed(2)} s`);
 console.log(`peer: ml-isolation-forest predict, all rows at once      ${rate(mlSeconds)} scores/s`);
-console.log(`vigil, per event (scoreOne)                               ${rate(perEventSeconds)} scores/s  (ratio ${(mlSeconds / perEventSeconds).toFixed(1)})`);
-console.log(`vigil, batches of 1,024                                   ${rate(batchSeconds)} scores/s  (ratio ${(mlSeconds / batchSeconds).toFixed(1)})`);
+console.log(
+  `vigil, per event (scoreOne)                               ${rate(perEventSeconds)} scores/s  (ratio ${(mlSeconds / perEventSeconds).toFixed(1)})`,
+);
+console.log(
+  `vigil, batches of 1,024                                   ${rate(batchSeconds)} scores/s  (ratio ${(mlSeconds / batchSeconds).toFixed(1)})`,
+);

@@ -17,7 +17,19 @@ import { IsolationForest, rocAuc } from '@vigil/isolation-forest';
 // test/dist/bench → the repository root.
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DATA = process.env.ODDS_DATA ?? join(ROOT, '../shared/data');
-const SETS = ['http', 'smtp', 'forestcover', 'shuttle', 'mammography', 'annthyroid', 'satellite', 'pima', 'breastw', 'arrhythmia', 'ionosphere'];
+const SETS = [
+  'http',
+  'smtp',
+  'forestcover',
+  'shuttle',
+  'mammography',
+  'annthyroid',
+  'satellite',
+  'pima',
+  'breastw',
+  'arrhythmia',
+  'ionosphere',
+];
 /** Sets the paper's figure is judged on (forestcover varies too much between seeds; annthyroid and ionosphere differ from the paper's data). */
 const PAPER_JUDGED = new Set(['http', 'smtp', 'shuttle', 'mammography', 'satellite', 'pima', 'breastw', 'arrhythmia']);
 const PAPER_NAMES: Record<string, string> = {
@@ -33,7 +45,9 @@ const PAPER_NAMES: Record<string, string> = {
   arrhythmia: 'Arrhythmia',
   ionosphere: 'Ionosphere',
 };
-const only = process.argv.includes('--sets') ? (process.argv[process.argv.indexOf('--sets') + 1] ?? '').split(',') : SETS;
+const only = process.argv.includes('--sets')
+  ? (process.argv[process.argv.indexOf('--sets') + 1] ?? '').split(',')
+  : SETS;
 
 const csvPath = (set: string) => join(DATA, `odds-${set}`, `${set}.csv`);
 
@@ -81,10 +95,14 @@ const sd = (xs: number[]) => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) **
 // scikit-learn first, in the background of nothing else: one Python process for every set.
 let sklearn = new Map<string, { aucs: number[]; seconds: number }>();
 try {
-  const out = execFileSync(process.env.PYTHON ?? '/usr/bin/python3', [join(ROOT, 'test/bench/odds_sklearn.py'), ...only.map(csvPath)], {
-    encoding: 'utf8',
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const out = execFileSync(
+    process.env.PYTHON ?? '/usr/bin/python3',
+    [join(ROOT, 'test/bench/odds_sklearn.py'), ...only.map(csvPath)],
+    {
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   sklearn = new Map(
     out
       .trim()
@@ -93,17 +111,24 @@ try {
       .map((r) => [r.set, r]),
   );
 } catch (err) {
-  console.error(`scikit-learn did not run (${(err as Error).message.split('\n')[0]}); install it: apt-get install python3-sklearn`);
+  console.error(
+    `scikit-learn did not run (${(err as Error).message.split('\n')[0]}); install it: apt-get install python3-sklearn`,
+  );
   process.exitCode = 1;
 }
 
 const require = createRequire(import.meta.url);
 const { IsolationForest: MlIsolationForest } = require('ml-isolation-forest') as {
-  IsolationForest: new (o?: { nEstimators?: number }) => { train(x: number[][]): void; predict(x: number[][]): number[] };
+  IsolationForest: new (o?: {
+    nEstimators?: number;
+  }) => { train(x: number[][]): void; predict(x: number[][]): number[] };
 };
 
 const paper = paperTable();
-const summary: Record<string, { vigil: number; sklearn: number | null; ml_isolation_forest: number | null; paper: number | null }> = {};
+const summary: Record<
+  string,
+  { vigil: number; sklearn: number | null; ml_isolation_forest: number | null; paper: number | null }
+> = {};
 const rows: string[] = [];
 let failures = 0;
 for (const set of only) {
@@ -111,7 +136,11 @@ for (const set of only) {
   const started = performance.now();
   const aucs: number[] = [];
   for (let seed = 0; seed < 10; seed++) {
-    const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed }).fit({ data: x.rows, rows: x.n, cols: x.d });
+    const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed }).fit({
+      data: x.rows,
+      rows: x.n,
+      cols: x.d,
+    });
     aucs.push(rocAuc(forest.score({ data: x.rows, rows: x.n, cols: x.d }), x.labels));
   }
   const vigilSeconds = (performance.now() - started) / 1000;
@@ -144,7 +173,12 @@ for (const set of only) {
   const okPaper = !PAPER_JUDGED.has(set) || paperAuc === null || vigilMean >= paperAuc - 0.015;
   const okSk = skMean === null || vigilMean >= skMean - 0.01;
   if (!okPaper || !okSk) failures++;
-  summary[set] = { vigil: round(vigilMean), sklearn: skMean === null ? null : round(skMean), ml_isolation_forest: round(mean(mlAucs)), paper: paperAuc };
+  summary[set] = {
+    vigil: round(vigilMean),
+    sklearn: skMean === null ? null : round(skMean),
+    ml_isolation_forest: round(mean(mlAucs)),
+    paper: paperAuc,
+  };
   rows.push(
     `| ${set} | ${x.n.toLocaleString('en')} × ${x.d} | ${vigilMean.toFixed(3)} ± ${sd(aucs).toFixed(3)} (${vigilSeconds.toFixed(1)} s) | ${
       sk ? `${mean(sk.aucs).toFixed(3)} ± ${sd(sk.aucs).toFixed(3)} (${sk.seconds.toFixed(1)} s)` : 'n/a'
@@ -159,9 +193,13 @@ function round(x: number): number {
   return Math.round(x * 10_000) / 10_000;
 }
 
-console.log('| set | n × d | vigil AUC, seeds 0–9 (time) | scikit-learn (time) | ml-isolation-forest, 3 runs on ≤ 4,096 rows (time) | paper | verdict |');
+console.log(
+  '| set | n × d | vigil AUC, seeds 0–9 (time) | scikit-learn (time) | ml-isolation-forest, 3 runs on ≤ 4,096 rows (time) | paper | verdict |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
-console.log(`${failures === 0 ? 'every set passes' : `${failures} set(s) fail`}: vigil ≥ paper − 0.015 (judged sets) and ≥ scikit-learn − 0.01`);
+console.log(
+  `${failures === 0 ? 'every set passes' : `${failures} set(s) fail`}: vigil ≥ paper − 0.015 (judged sets) and ≥ scikit-learn − 0.01`,
+);
 console.log(JSON.stringify(summary));
 if (failures > 0) process.exitCode = 1;

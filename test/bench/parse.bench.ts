@@ -19,7 +19,8 @@ for (const format of GATEWAY_FORMATS) {
   for (const mode of ['bearer', 'claims'] as const) {
     const traffic = generateTraffic({ seed: 7, customers: 5000, start: Date.UTC(2026, 10, 2), meanGapMs: 20 });
     const lines: Buffer[] = [];
-    for (let i = 0; i < N; i++) lines.push(Buffer.from(JSON.stringify(renderRecord(format, traffic.next().value as never, mode))));
+    for (let i = 0; i < N; i++)
+      lines.push(Buffer.from(JSON.stringify(renderRecord(format, traffic.next().value as never, mode))));
     const adapter = adapterFor(format, { pepper });
     // Warm-up so both sides run optimised code.
     for (let i = 0; i < Math.min(N, 20_000); i++) {
@@ -35,7 +36,14 @@ for (const format of GATEWAY_FORMATS) {
       for (const l of lines) for (const o of adapter.parse(l)) if (o.ok) ok++;
     });
     if (ok !== N || sink !== N) throw new Error(`${format}: ${ok} of ${N} parsed`);
-    rows.push([format, mode, String(N), Math.round(N / peer).toLocaleString('en'), Math.round(N / ours).toLocaleString('en'), (peer / ours).toFixed(2)]);
+    rows.push([
+      format,
+      mode,
+      String(N),
+      Math.round(N / peer).toLocaleString('en'),
+      Math.round(N / ours).toLocaleString('en'),
+      (peer / ours).toFixed(2),
+    ]);
   }
 }
 const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];

@@ -41,7 +41,9 @@ await producer.connect();
 let t0 = performance.now();
 for (let sent = 0; sent < N; ) {
   const chunk = Math.min(5000, N - sent);
-  const messages = Array.from({ length: chunk }, () => ({ value: JSON.stringify(renderRecord('kong', traffic.next().value as never)) }));
+  const messages = Array.from({ length: chunk }, () => ({
+    value: JSON.stringify(renderRecord('kong', traffic.next().value as never)),
+  }));
   await producer.send({ topic, acks: -1, messages });
   sent += chunk;
 }
@@ -82,7 +84,12 @@ const config = parseConfig(detectorConfigSchema, {
   pepper: { secret: 'bench-pepper-0123456789abcdef0123456789' },
   kafka: { brokers },
   consumer: { group_id: `bench_vigil_${suffix}`, topics: [topic] },
-  topics: { keyed: `bench_keyed_${suffix}`, entities: `bench_entities_${suffix}`, dead_letter: `bench_dlq_${suffix}`, partitions: PARTITIONS },
+  topics: {
+    keyed: `bench_keyed_${suffix}`,
+    entities: `bench_entities_${suffix}`,
+    dead_letter: `bench_dlq_${suffix}`,
+    partitions: PARTITIONS,
+  },
   clickhouse: { url: chUrl, table_prefix: prefix },
   telemetry: { port: 0 },
   // idle_release: the input ends, so the reorder buffers' last events leave on the wall clock instead of waiting for more.
@@ -97,7 +104,9 @@ const config = parseConfig(detectorConfigSchema, {
 });
 const ch = createClient({ url: chUrl });
 const count = async (table: string) => {
-  const rows = await (await ch.query({ query: `SELECT count() AS n FROM ${prefix}${table}`, format: 'JSONEachRow' })).json<{ n: string }>().catch(() => []);
+  const rows = await (await ch.query({ query: `SELECT count() AS n FROM ${prefix}${table}`, format: 'JSONEachRow' }))
+    .json<{ n: string }>()
+    .catch(() => []);
   return Number(rows[0]?.n ?? 0);
 };
 t0 = performance.now();
@@ -127,7 +136,8 @@ const recordsPerEvent: Record<string, number> = {};
 for (const t of created.filter((name) => name.includes(suffix) && name !== topic)) {
   const offsets = await admin.fetchTopicOffsets(t);
   const n = offsets.reduce((sum, p) => sum + Number(p.high), 0);
-  if (n > 0) recordsPerEvent[t.replace(`bench_vigil_${suffix}.`, '').replace(`_${suffix}`, '')] = Number((n / N).toFixed(3));
+  if (n > 0)
+    recordsPerEvent[t.replace(`bench_vigil_${suffix}.`, '').replace(`_${suffix}`, '')] = Number((n / N).toFixed(3));
 }
 await admin.deleteTopics({ topics: created.filter((t) => t.includes(suffix)) }).catch(() => undefined);
 await admin.disconnect();
@@ -135,10 +145,14 @@ await admin.disconnect();
 const eventsPerS = Math.round(N / vigilSeconds);
 const producePerS = Math.round(N / produceSeconds);
 const fmt = (n: number) => n.toLocaleString('en');
-console.log(`records: ${fmt(N)} Kong (bearer tokens), ${PARTITIONS} partitions; Kafka (production flush) and ClickHouse on the same 2 cores`);
+console.log(
+  `records: ${fmt(N)} Kong (bearer tokens), ${PARTITIONS} partitions; Kafka (production flush) and ClickHouse on the same 2 cores`,
+);
 console.log(`input produced by kafkajs (acks=all, idempotent)   ${fmt(producePerS)} rec/s`);
 if (peerPerS !== null) console.log(`Kafka Streams peer, same topology (${guarantee})     ${fmt(peerPerS)} events/s`);
-console.log(`vigil detect, log line → decision + ClickHouse (${guarantee}) ${fmt(eventsPerS)} events/s (start-up included), RSS ${rss} MB`);
+console.log(
+  `vigil detect, log line → decision + ClickHouse (${guarantee}) ${fmt(eventsPerS)} events/s (start-up included), RSS ${rss} MB`,
+);
 if (peerPerS !== null) console.log(`ratio vigil / Kafka Streams: ${(eventsPerS / peerPerS).toFixed(2)}`);
 console.log(
   JSON.stringify({

@@ -63,7 +63,11 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
   // 1. The bundle, on benign traffic of seed 101 (what `vigil train` on a few days of one's own traffic does).
   const trainStarted = performance.now();
   const dir = mkdtempSync(join(tmpdir(), `vigil-quality-${name}-`));
-  write(join(dir, 'train.jsonl'), generateBank({ seed: 101, customers: CUSTOMERS, start, geo, population }), start + TRAIN_DAYS * DAY);
+  write(
+    join(dir, 'train.jsonl'),
+    generateBank({ seed: 101, customers: CUSTOMERS, start, geo, population }),
+    start + TRAIN_DAYS * DAY,
+  );
   const extractor = FeatureExtractor.standard(geo);
   const { read: trained, bundle } = await trainOnLog({
     adapter: adapterFor('kong', { pepper }),
@@ -121,9 +125,12 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
   // What the false alerts are about: the reasons that lead them (the SOC's first question, and the modeller's) — on
   // benign principal-days only (not on an attacked principal's own requests; see evaluateDetection).
   const attackedDays = principalDaysUnderAttack(labels);
-  const falsePositive = (d: Decision) => !labelled.has(d.request_id) && !attackedDays.has(principalDay(decisionPrincipal(d), d.ts));
+  const falsePositive = (d: Decision) =>
+    !labelled.has(d.request_id) && !attackedDays.has(principalDay(decisionPrincipal(d), d.ts));
   const leading = new Map<string, number>();
-  for (const d of decisions) if (falsePositive(d)) leading.set(d.reasons[0]?.feature ?? '(none)', (leading.get(d.reasons[0]?.feature ?? '(none)') ?? 0) + 1);
+  for (const d of decisions)
+    if (falsePositive(d))
+      leading.set(d.reasons[0]?.feature ?? '(none)', (leading.get(d.reasons[0]?.feature ?? '(none)') ?? 0) + 1);
   const topReasons = [...leading].sort((a, b) => b[1] - a[1]).slice(0, 8);
   // And what the false revocations are about (the costliest mistake), each benign decision written for a closer look.
   const revokedFor = new Map<string, number>();
@@ -158,7 +165,13 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
     families: Object.fromEntries(
       q.families.map((f) => [
         f.family,
-        { detected: f.detected, enforced: f.enforced, revoked: f.revoked, attacks: f.attacks, median_requests: f.medianRequestsToDetect },
+        {
+          detected: f.detected,
+          enforced: f.enforced,
+          revoked: f.revoked,
+          attacks: f.attacks,
+          median_requests: f.medianRequestsToDetect,
+        },
       ]),
     ),
     benign_principal_days: q.benignPrincipalDays,
@@ -169,8 +182,12 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
       revoke: per1000(perAction.revoke ?? 0),
     },
     rules: (bundle.manifest.rule_thresholds ?? []).flatMap((r) => [
-      ...(r.source === 'fitted' ? [`${r.rule}${r.stratum ? `~${r.stratum}` : ''} ${Math.round(r.threshold * 100) / 100}`] : []),
-      ...(r.cohorts ?? []).map((c) => `${r.rule}${r.stratum ? `~${r.stratum}` : ''}@${c.cohort} ${Math.round(c.threshold * 100) / 100}`),
+      ...(r.source === 'fitted'
+        ? [`${r.rule}${r.stratum ? `~${r.stratum}` : ''} ${Math.round(r.threshold * 100) / 100}`]
+        : []),
+      ...(r.cohorts ?? []).map(
+        (c) => `${r.rule}${r.stratum ? `~${r.stratum}` : ''}@${c.cohort} ${Math.round(c.threshold * 100) / 100}`,
+      ),
     ]),
   };
   if (!verbose) return result;
@@ -178,7 +195,9 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
   console.log(
     `${CUSTOMERS.toLocaleString('en')} customers; bundle trained on ${trained.events.toLocaleString('en')} benign events of ${TRAIN_DAYS} days (seed 101, ${trainSeconds.toFixed(0)} s); evaluated on ${EVAL_DAYS} day(s) after a day of warm-up, ${total.toLocaleString('en')} events in all (seed 202), with ${labels.length.toLocaleString('en')} attack requests\n`,
   );
-  console.log('| attack family | detected | enforced (throttle or revoke) | revoked | attacker requests to detect (median) |');
+  console.log(
+    '| attack family | detected | enforced (throttle or revoke) | revoked | attacker requests to detect (median) |',
+  );
   console.log('| --- | --- | --- | --- | --- |');
   for (const f of q.families)
     console.log(
@@ -187,8 +206,12 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
   console.log(
     `\nbenign principal-days: ${q.benignPrincipalDays.toLocaleString('en')}; false alerts: ${q.falseAlertPrincipalDays} principal-days = ${q.falseAlertsPer1000.toFixed(2)} per 1,000 benign principals per day; false revocations: ${q.falseRevokePrincipalDays} = ${q.falseRevocationsPer1000.toFixed(2)} per 1,000; attacked principal-days (not benign): ${q.attackedPrincipalDays}, the victim's own requests flagged on ${q.flaggedAttackedPrincipalDays}`,
   );
-  console.log(`leading reasons of the false positives (requests): ${topReasons.map(([f, n]) => `${f} ${n}`).join(', ')}`);
-  console.log(`leading reasons of the false revocations (requests): ${topRevoked.map(([f, n]) => `${f} ${n}`).join(', ')}`);
+  console.log(
+    `leading reasons of the false positives (requests): ${topReasons.map(([f, n]) => `${f} ${n}`).join(', ')}`,
+  );
+  console.log(
+    `leading reasons of the false revocations (requests): ${topRevoked.map(([f, n]) => `${f} ${n}`).join(', ')}`,
+  );
   // The attacks no request of which was decided on, each with its labelled requests (their log lines are in test.jsonl).
   const missed = new Set(q.families.flatMap((f) => f.missed));
   writeFileSync(
@@ -204,10 +227,18 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
     join(dir, 'attack-decisions.jsonl'),
     `${decisions
       .filter((d) => attackOf.has(d.request_id))
-      .map((d) => JSON.stringify({ attack_id: attackOf.get(d.request_id)?.attack_id, family: attackOf.get(d.request_id)?.family, ...d }))
+      .map((d) =>
+        JSON.stringify({
+          attack_id: attackOf.get(d.request_id)?.attack_id,
+          family: attackOf.get(d.request_id)?.family,
+          ...d,
+        }),
+      )
       .join('\n')}\n`,
   );
-  console.log(`missed attacks: ${q.families.flatMap((f) => f.missed.map((id) => `${f.family} ${id}`)).join(', ') || 'none'}`);
+  console.log(
+    `missed attacks: ${q.families.flatMap((f) => f.missed.map((id) => `${f.family} ${id}`)).join(', ') || 'none'}`,
+  );
   console.log(
     `(every false positive: ${join(dir, 'false-positives.jsonl')}; the missed attacks' requests: ${join(dir, 'missed-attacks.jsonl')}; the decisions on attack requests: ${join(dir, 'attack-decisions.jsonl')})`,
   );
@@ -221,13 +252,34 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
 /** Populations of other shapes than the default bank's; no constant of vigil changes between them. */
 const SHAPES: Record<string, Partial<PopulationShape>> = {
   bank: {},
-  business_heavy: { businessShare: 0.2, payrollSize: [20, 150], payrollGapMs: [300, 1500], payrollEveryDays: 1, currency: 'EUR', amountScale: 1.2 },
+  business_heavy: {
+    businessShare: 0.2,
+    payrollSize: [20, 150],
+    payrollGapMs: [300, 1500],
+    payrollEveryDays: 1,
+    currency: 'EUR',
+    amountScale: 1.2,
+  },
   mobile_travel: { carrierUse: 0.95, carrierNetworks: 120, travelShare: 0.12, vpnShare: 0.1 },
   quiet_retail: { businessShare: 0, travelShare: 0.02, vpnShare: 0.01, currency: 'CHF', amountScale: 3 },
-  busy_mixed: { businessShare: 0.1, payrollSize: [8, 100], payrollGapMs: [500, 2500], carrierUse: 0.85, currency: 'USD', amountScale: 0.5 },
+  busy_mixed: {
+    businessShare: 0.1,
+    payrollSize: [8, 100],
+    payrollGapMs: [500, 2500],
+    carrierUse: 0.85,
+    currency: 'USD',
+    amountScale: 0.5,
+  },
   // Businesses on the retail app: the logs reveal no cohort, so only the principal's own history tells a payroll
   // account's burst from a script's.
-  one_app: { businessShare: 0.1, payrollSize: [20, 120], payrollGapMs: [300, 1500], payrollEveryDays: 1, businessApp: false, currency: 'EUR' },
+  one_app: {
+    businessShare: 0.1,
+    payrollSize: [20, 120],
+    payrollGapMs: [300, 1500],
+    payrollEveryDays: 1,
+    businessApp: false,
+    currency: 'EUR',
+  },
 };
 
 if (!POPULATIONS) {
@@ -235,7 +287,9 @@ if (!POPULATIONS) {
 } else {
   const results = [];
   // --only a,b: a subset of the shapes (the table is then partial; the goals are judged on all of them).
-  const only = process.argv.includes('--only') ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',') : Object.keys(SHAPES);
+  const only = process.argv.includes('--only')
+    ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',')
+    : Object.keys(SHAPES);
   for (const [name, shape] of Object.entries(SHAPES).filter(([n]) => only.includes(n))) {
     console.error(`population ${name}: ${JSON.stringify({ ...DEFAULT_POPULATION, ...shape })}`);
     results.push(await evaluatePopulation(name, shape, process.argv.includes('--verbose')));

@@ -73,7 +73,10 @@ async function replay(): Promise<{ seconds: number; decided: number }> {
 async function peerPass(): Promise<number> {
   const t0 = performance.now();
   let parsed = 0;
-  for await (const line of createInterface({ input: createReadStream(join(dir, 'replay.jsonl')), crlfDelay: Number.POSITIVE_INFINITY }))
+  for await (const line of createInterface({
+    input: createReadStream(join(dir, 'replay.jsonl')),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  }))
     if (JSON.parse(line)) parsed++;
   if (parsed !== N) throw new Error(`${parsed} lines parsed of ${N}`);
   return (performance.now() - t0) / 1000;
@@ -98,7 +101,9 @@ const rate = (s: number) =>
     .padStart(9);
 const peer = median(peers);
 const vigil = median(ours);
-console.log(`${N.toLocaleString('en')} Kong records (${decided} non-allow decisions), one core, median of ${rounds} round(s):`);
+console.log(
+  `${N.toLocaleString('en')} Kong records (${decided} non-allow decisions), one core, median of ${rounds} round(s):`,
+);
 console.log(`  peer, read + JSON.parse per line   ${rate(peer)} events/s`);
 console.log(`  vigil replay path                  ${rate(vigil)} events/s   ×${(peer / vigil).toFixed(3)} the peer`);
 console.log(`  (the bundle was trained first on ${read.events.toLocaleString('en')} events of another seed)`);

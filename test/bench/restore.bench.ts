@@ -15,7 +15,14 @@ import {
   type StatefulTask,
 } from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
-import { EntityFeatureTask, entityKeys, FeatureExtractor, MmdbGeoLookup, PrincipalFeatureTask, ROLE_HEADER } from '@vigil/features';
+import {
+  EntityFeatureTask,
+  entityKeys,
+  FeatureExtractor,
+  MmdbGeoLookup,
+  PrincipalFeatureTask,
+  ROLE_HEADER,
+} from '@vigil/features';
 
 const flag = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -24,7 +31,8 @@ const flag = (name: string, fallback: number) => {
 const PRINCIPALS = flag('--principals', 1_000_000);
 const CHECKPOINT_EVERY = 50_000;
 const brokers = process.env.KAFKA_BROKERS;
-if (!brokers) throw new Error('KAFKA_BROKERS is not set: run through test/infra/with-services.sh (npm run bench:restore does)');
+if (!brokers)
+  throw new Error('KAFKA_BROKERS is not set: run through test/infra/with-services.sh (npm run bench:restore does)');
 
 const geo = MmdbGeoLookup.bundled();
 const kafka = createKafka(kafkaConnectionSchema.parse({ brokers: brokers.split(',') }));
@@ -78,9 +86,19 @@ for (let from = 0; from < PRINCIPALS; from += CHECKPOINT_EVERY) {
   for (let i = from; i < Math.min(PRINCIPALS, from + CHECKPOINT_EVERY); i++) {
     const e = event(i);
     const value = Buffer.from(JSON.stringify(e));
-    events.push({ value, key: Buffer.from(principalKey(e)), headers: { [SOURCE_HEADER]: `raw/0/${i}/0` }, position: {} });
+    events.push({
+      value,
+      key: Buffer.from(principalKey(e)),
+      headers: { [SOURCE_HEADER]: `raw/0/${i}/0` },
+      position: {},
+    });
     for (const [role, key] of entityKeys(e))
-      entityRecords.push({ value, key: Buffer.from(key), headers: { [SOURCE_HEADER]: `raw/0/${i}/0`, [ROLE_HEADER]: role }, position: {} });
+      entityRecords.push({
+        value,
+        key: Buffer.from(key),
+        headers: { [SOURCE_HEADER]: `raw/0/${i}/0`, [ROLE_HEADER]: role },
+        position: {},
+      });
   }
   const parts = entity.process(entityRecords).map((p) => ({
     value: Buffer.from(JSON.stringify(p.value)),
@@ -114,7 +132,8 @@ for (const which of ['principal', 'entity'] as const) {
   task.restore(state.entries());
   figures[which] = { read, restore: (performance.now() - t0) / 1000, keys };
   if (task.held !== held[which]) throw new Error(`restored ${task.held} held events, expected ${held[which]}`);
-  if (task instanceof PrincipalFeatureTask && task.pendingJoins !== held.joins) throw new Error('restored joins differ');
+  if (task instanceof PrincipalFeatureTask && task.pendingJoins !== held.joins)
+    throw new Error('restored joins differ');
 }
 
 const admin = kafka.admin();
@@ -125,7 +144,9 @@ await admin.disconnect();
 console.log(
   `${PRINCIPALS.toLocaleString('en')} principals (one request each, each with its own IP and token), ${emitted.toLocaleString('en')} feature records joined`,
 );
-console.log(`checkpointing both stages while processing (extract + join + drain + produce): ${checkpointSeconds.toFixed(1)} s`);
+console.log(
+  `checkpointing both stages while processing (extract + join + drain + produce): ${checkpointSeconds.toFixed(1)} s`,
+);
 for (const which of ['principal', 'entity'] as const) {
   const w = written[which];
   const f = figures[which] as { read: number; restore: number; keys: number };

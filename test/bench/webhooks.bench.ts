@@ -45,7 +45,9 @@ const bytes = bodies.reduce((n, b) => n + b.body.length, 0) / N;
 
 function rate(label: string, n: number, ms: number, peerRate?: number) {
   const r = (n / ms) * 1000;
-  console.log(`${label.padEnd(58)} ${Math.round(r).toLocaleString('en').padStart(9)} /s${peerRate ? `   ×${(r / peerRate).toFixed(2)} the peer` : ''}`);
+  console.log(
+    `${label.padEnd(58)} ${Math.round(r).toLocaleString('en').padStart(9)} /s${peerRate ? `   ×${(r / peerRate).toFixed(2)} the peer` : ''}`,
+  );
   return r;
 }
 
@@ -111,5 +113,7 @@ t0 = performance.now();
 const ds = Array.from({ length: N }, (_, i) => decision(N + i));
 for (let i = 0; i < N; i += 500) await alerter.handle(ds.slice(i, i + 500));
 rate('alerter: decision → incident → OCSF → signed delivery', N, performance.now() - t0);
-console.log(`(${N.toLocaleString('en')} messages, OCSF payload ${Math.round(bytes)} bytes on average; receiver got ${received.toLocaleString('en')})`);
+console.log(
+  `(${N.toLocaleString('en')} messages, OCSF payload ${Math.round(bytes)} bytes on average; receiver got ${received.toLocaleString('en')})`,
+);
 server.close();

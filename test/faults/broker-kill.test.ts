@@ -41,7 +41,14 @@ describe('fault suite: the broker killed mid-stream', () => {
       detectorConfig(
         t,
         { pepper: PEPPER, group: randomName('detector'), boundMs: 500 },
-        { scoring: { bundle: join(ROOT, 'models/bundles/default'), topic: decisions, shadow_topic: `${decisions}.shadow`, write_allow: true } },
+        {
+          scoring: {
+            bundle: join(ROOT, 'models/bundles/default'),
+            topic: decisions,
+            shadow_topic: `${decisions}.shadow`,
+            write_allow: true,
+          },
+        },
       ),
       { VIGIL_PEPPER__SECRET: PEPPER },
     );
@@ -54,12 +61,18 @@ describe('fault suite: the broker killed mid-stream', () => {
 
     const traffic = generateTraffic({ seed: 21, customers: 200, start: Date.now() - 10 * 60_000, meanGapMs: 100 });
     const requests = Array.from({ length: 3000 }, () => traffic.next().value as SimRequest);
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 100, maxRetryTime: 2000 } });
+    producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { retries: 100, maxRetryTime: 2000 },
+    });
     await producer.connect();
     const p = producer;
     const sendAll = async (rs: SimRequest[]) => {
       for (let i = 0; i < rs.length; i += 100) {
-        const messages = rs.slice(i, i + 100).map((r) => ({ value: JSON.stringify(renderRecord('kong', r, 'claims')) }));
+        const messages = rs
+          .slice(i, i + 100)
+          .map((r) => ({ value: JSON.stringify(renderRecord('kong', r, 'claims')) }));
         // The producer's own retries ride out the outage; a send that still fails is sent again (idempotent).
         await waitFor('a send', () => p.send({ topic: t.input, acks: -1, messages }).then(() => true), 120_000, 500);
       }
@@ -87,18 +100,25 @@ describe('fault suite: the broker killed mid-stream', () => {
       t.features,
       (v) => {
         d.assertAlive();
-        return new Set(v.map((x) => (JSON.parse(x.value) as FeatureRecord).request_id).filter((id) => ids.has(id))).size >= ids.size;
+        return (
+          new Set(v.map((x) => (JSON.parse(x.value) as FeatureRecord).request_id).filter((id) => ids.has(id))).size >=
+          ids.size
+        );
       },
       180_000,
     );
-    const featureIds = features.map((x) => (JSON.parse(x.value) as FeatureRecord).request_id).filter((id) => ids.has(id));
+    const featureIds = features
+      .map((x) => (JSON.parse(x.value) as FeatureRecord).request_id)
+      .filter((id) => ids.has(id));
     expect(new Set(featureIds).size).toBe(ids.size);
     expect(featureIds.length).toBe(ids.size); // exactly once: no repeats across the crash
 
     const decided = await readTopic(
       fresh,
       decisions,
-      (v) => new Set(v.map((x) => (JSON.parse(x.value) as Decision).request_id).filter((id) => ids.has(id))).size >= ids.size,
+      (v) =>
+        new Set(v.map((x) => (JSON.parse(x.value) as Decision).request_id).filter((id) => ids.has(id))).size >=
+        ids.size,
       120_000,
     );
     const byId = new Map<string, Decision[]>();

@@ -59,19 +59,35 @@ describe('fault suite: poison records in every stage', () => {
       detectorConfig(
         t,
         { pepper: PEPPER, group: randomName('detector'), boundMs: 500 },
-        { scoring: { bundle: join(ROOT, 'models/bundles/default'), topic: decisions, shadow_topic: `${decisions}.shadow`, write_allow: true } },
+        {
+          scoring: {
+            bundle: join(ROOT, 'models/bundles/default'),
+            topic: decisions,
+            shadow_topic: `${decisions}.shadow`,
+            write_allow: true,
+          },
+        },
       ),
     );
     processes.push(detector);
     const revoker = startServiceProcess('revoke', {
       kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
-      consumer: { group_id: randomName('revoker'), topics: [decisions], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
+      consumer: {
+        group_id: randomName('revoker'),
+        topics: [decisions],
+        session_timeout_ms: 6000,
+        heartbeat_interval_ms: 1000,
+      },
       topics: { revocations: randomName('revocations'), notices: randomName('notices'), poison: t.dlq, partitions: 3 },
       pepper: { secret: PEPPER },
       telemetry: { port: 0 },
     });
     processes.push(revoker);
-    onTestFailed(() => console.log(`--- detector ---\n${detector.output().slice(-3000)}\n--- revoker ---\n${revoker.output().slice(-2000)}`));
+    onTestFailed(() =>
+      console.log(
+        `--- detector ---\n${detector.output().slice(-3000)}\n--- revoker ---\n${revoker.output().slice(-2000)}`,
+      ),
+    );
     await waitFor('the detector and the revoker', async () => {
       detector.assertAlive();
       revoker.assertAlive();
@@ -85,17 +101,30 @@ describe('fault suite: poison records in every stage', () => {
     const traffic = generateTraffic({ seed: 11, customers: 100, start, meanGapMs: 200 });
     const good = (n: number) => Array.from({ length: n }, () => traffic.next().value as SimRequest);
     const sendGood = (rs: SimRequest[]) =>
-      p.send({ topic: t.input, acks: -1, messages: rs.map((r) => ({ value: JSON.stringify(renderRecord('kong', r, 'claims')) })) });
+      p.send({
+        topic: t.input,
+        acks: -1,
+        messages: rs.map((r) => ({ value: JSON.stringify(renderRecord('kong', r, 'claims')) })),
+      });
     const first = good(300);
     const second = good(300);
     await sendGood(first);
 
     // One bad record in every stage's input.
     const deep = `{"started_at":${start},"x":${'{"\\u0061":'.repeat(5000)}1${'}'.repeat(5000)}}`;
-    const leaky = JSON.stringify({ request: { headers: { 'x-api-key': [SECRET, SECRET], cookie: [`sid=${SECRET}`] }, uri: `/v1/x?api-key=${SECRET}` } });
+    const leaky = JSON.stringify({
+      request: {
+        headers: { 'x-api-key': [SECRET, SECRET], cookie: [`sid=${SECRET}`] },
+        uri: `/v1/x?api-key=${SECRET}`,
+      },
+    });
     await p.send({ topic: t.input, acks: -1, messages: [{ value: deep }, { value: leaky }] });
     await p.send({ topic: t.keyed, acks: -1, messages: [{ key: 'sub:poison', value: '{"ts":"not a time"}' }] });
-    await p.send({ topic: t.entities, acks: -1, messages: [{ key: 'ip:1.2.3.4', value: 'garbage', headers: { [ROLE_HEADER]: 'ip' } }] });
+    await p.send({
+      topic: t.entities,
+      acks: -1,
+      messages: [{ key: 'ip:1.2.3.4', value: 'garbage', headers: { [ROLE_HEADER]: 'ip' } }],
+    });
     await p.send({ topic: t.features, acks: -1, messages: [{ key: 'sub:poison', value: '{"v":"not a vector"}' }] });
     await p.send({ topic: decisions, acks: -1, messages: [{ key: 'sub:poison', value: '{"action":"revoke"}' }] });
     await sendGood(second);
@@ -114,7 +143,8 @@ describe('fault suite: poison records in every stage', () => {
       120_000,
     );
     for (const x of decided)
-      if (x.value.includes('"request_id"') && ids.has((JSON.parse(x.value) as Decision).request_id)) decisionSchema.parse(JSON.parse(x.value));
+      if (x.value.includes('"request_id"') && ids.has((JSON.parse(x.value) as Decision).request_id))
+        decisionSchema.parse(JSON.parse(x.value));
 
     // Each bad record is a dead letter with its reason and position.
     const stages = [
@@ -128,7 +158,12 @@ describe('fault suite: poison records in every stage', () => {
     const letters = await readTopic(
       kafka,
       t.dlq,
-      (v) => stages.every((s) => v.some((x) => `${(JSON.parse(x.value) as DeadLetter).reason}/${(JSON.parse(x.value) as DeadLetter).format}` === s)),
+      (v) =>
+        stages.every((s) =>
+          v.some(
+            (x) => `${(JSON.parse(x.value) as DeadLetter).reason}/${(JSON.parse(x.value) as DeadLetter).format}` === s,
+          ),
+        ),
       60_000,
     );
     const parsed = letters.map((x) => JSON.parse(x.value) as DeadLetter);

@@ -9,7 +9,16 @@ import type { Decision } from '@vigil/events';
 import type { Kafka } from 'kafkajs';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
-import { type DetectorProcess, deleteTopics, kafkaClient, randomName, readTopic, requiredEnv, startServiceProcess, waitFor } from '../support/services.js';
+import {
+  type DetectorProcess,
+  deleteTopics,
+  kafkaClient,
+  randomName,
+  readTopic,
+  requiredEnv,
+  startServiceProcess,
+  waitFor,
+} from '../support/services.js';
 
 const SECRET = `whsec_${Buffer.from('receiver-outage-secret-0123456789abcd').toString('base64')}`;
 const OUTAGE_MS = 10_000;
@@ -78,7 +87,12 @@ class Receiver {
 
 describe('fault suite: a receiver outage', () => {
   const kafka: Kafka = kafkaClient();
-  const topics = { decisions: randomName('decisions'), revocations: randomName('revocations'), dlq: randomName('alerts-dlq'), retry: randomName('retry') };
+  const topics = {
+    decisions: randomName('decisions'),
+    revocations: randomName('revocations'),
+    dlq: randomName('alerts-dlq'),
+    retry: randomName('retry'),
+  };
   const receiver = new Receiver();
   let alerter: DetectorProcess | undefined;
 
@@ -96,7 +110,12 @@ describe('fault suite: a receiver outage', () => {
       'alert',
       {
         kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
-        consumer: { group_id: randomName('alerter'), topics: [topics.decisions], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
+        consumer: {
+          group_id: randomName('alerter'),
+          topics: [topics.decisions],
+          session_timeout_ms: 6000,
+          heartbeat_interval_ms: 1000,
+        },
         topics: { revocations: topics.revocations, dead_letter: topics.dlq, retry: topics.retry, partitions: 3 },
         retry: { budget_ms: BUDGET_MS, concurrency: 8 },
         incident_window_ms: 600_000,
@@ -119,7 +138,11 @@ describe('fault suite: a receiver outage', () => {
     await producer.connect();
     const started = Date.now();
     const ds = Array.from({ length: INCIDENTS }, (_, e) => decision(e));
-    await producer.send({ topic: topics.decisions, acks: -1, messages: ds.map((d) => ({ key: d.principal.sub as string, value: JSON.stringify(d) })) });
+    await producer.send({
+      topic: topics.decisions,
+      acks: -1,
+      messages: ds.map((d) => ({ key: d.principal.sub as string, value: JSON.stringify(d) })),
+    });
     await producer.disconnect();
 
     // The outage: everything fails; then the receiver comes back.

@@ -7,7 +7,15 @@ import type { Kafka, Producer } from 'kafkajs';
 import { createClient } from 'redis';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { type Haproxy, type Redis, showMap, startBackend, startHaproxy, startRedis } from '../support/gateway.js';
-import { type DetectorProcess, deleteTopics, kafkaClient, randomName, requiredEnv, startServiceProcess, waitFor } from '../support/services.js';
+import {
+  type DetectorProcess,
+  deleteTopics,
+  kafkaClient,
+  randomName,
+  requiredEnv,
+  startServiceProcess,
+  waitFor,
+} from '../support/services.js';
 
 const PEPPER = 'targets-restart-pepper-0123456789abcdef';
 const BURST = 300;
@@ -56,7 +64,12 @@ describe('fault suite: enforcement targets restart during a burst of decisions',
     redis = r;
     const rv = startServiceProcess('revoke', {
       kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
-      consumer: { group_id: randomName('revoker'), topics: [topics.decisions], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
+      consumer: {
+        group_id: randomName('revoker'),
+        topics: [topics.decisions],
+        session_timeout_ms: 6000,
+        heartbeat_interval_ms: 1000,
+      },
       topics: { revocations: topics.revocations, notices: topics.decisions, partitions: 3 },
       enforce: true,
       caps: { per_minute: 100_000, per_tenant_per_minute: 100 },
@@ -105,7 +118,12 @@ describe('fault suite: enforcement targets restart during a burst of decisions',
     const reader = createClient({ url: r.url });
     await reader.connect();
     const keys = () => reader.keys('vigil:deny:jti:*');
-    await waitFor('every revocation at both targets', async () => (await jtis()).length >= BURST && (await keys()).length >= BURST, 60_000, 300);
+    await waitFor(
+      'every revocation at both targets',
+      async () => (await jtis()).length >= BURST && (await keys()).length >= BURST,
+      60_000,
+      300,
+    );
     const tookMs = Date.now() - started;
     const inHaproxy = await jtis();
     const inRedis = await keys();

@@ -105,7 +105,11 @@ describe('alerter on Kafka and ClickHouse with a real webhook receiver', () => {
   const kafka: Kafka = kafkaClient();
   const ch = clickhouseClient();
   const prefix = `${randomName('al')}_`;
-  const topics = { decisions: randomName('decisions'), revocations: randomName('revocations'), dlq: randomName('alerts-dlq') };
+  const topics = {
+    decisions: randomName('decisions'),
+    revocations: randomName('revocations'),
+    dlq: randomName('alerts-dlq'),
+  };
   const group = randomName('alerter');
   const receiver = new Receiver();
   const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -130,7 +134,15 @@ describe('alerter on Kafka and ClickHouse with a real webhook receiver', () => {
         { name: 'broken', url: `${base}/refuse`, format: 'generic', secret_env: 'SOC_SECRET', ...retry },
       ],
       caep: [
-        { name: 'idp', url: `${base}/caep`, issuer: 'https://vigil.test', audience: 'https://idp.test', private_key_file: keyFile, key_id: 'k1', ...retry },
+        {
+          name: 'idp',
+          url: `${base}/caep`,
+          issuer: 'https://vigil.test',
+          audience: 'https://idp.test',
+          private_key_file: keyFile,
+          key_id: 'k1',
+          ...retry,
+        },
       ],
       labels: { port: 0, token_env: 'SOC_LABEL_TOKEN' },
       telemetry: { port: 0 },
@@ -161,7 +173,11 @@ describe('alerter on Kafka and ClickHouse with a real webhook receiver', () => {
     for (let e = 0; e < 30; e++) for (let i = 0; i < 4; i++) ds.push(decision(e, i));
     // Five incidents escalate to a revocation (critical: an update to the SOC and to the chat channel).
     for (let e = 0; e < 5; e++) ds.push(decision(e, 4, { action: 'revoke', score: 0.9999 }));
-    await producer.send({ topic: topics.decisions, acks: -1, messages: ds.map((d) => ({ key: d.principal.sub as string, value: JSON.stringify(d) })) });
+    await producer.send({
+      topic: topics.decisions,
+      acks: -1,
+      messages: ds.map((d) => ({ key: d.principal.sub as string, value: JSON.stringify(d) })),
+    });
     await producer.disconnect();
     // 30 opens, 5 escalations, and a summary at close for the 25 incidents that gathered events after their open.
     await waitFor(
@@ -187,9 +203,11 @@ describe('alerter on Kafka and ClickHouse with a real webhook receiver', () => {
     // The receiver's verification is real: a tampered body or a stale timestamp is refused.
     const good = receiver.lastGood as { headers: Record<string, string>; body: string };
     const post = (headers: Record<string, string>, body: string) =>
-      fetch(`http://127.0.0.1:${receiver.port}/soc`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then(
-        (r) => r.status,
-      );
+      fetch(`http://127.0.0.1:${receiver.port}/soc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      }).then((r) => r.status);
     const signed = {
       'webhook-id': good.headers['webhook-id'] as string,
       'webhook-timestamp': good.headers['webhook-timestamp'] as string,
@@ -197,17 +215,24 @@ describe('alerter on Kafka and ClickHouse with a real webhook receiver', () => {
     };
     expect(await post(signed, good.body.replace('"class_uid":2004', '"class_uid":2005'))).toBe(401);
     const { signedHeaders } = await import('@vigil/alerting');
-    expect(await post({ ...signedHeaders([SECRET], 'stale', Math.floor(Date.now() / 1000) - 3600, good.body) }, good.body)).toBe(401);
+    expect(
+      await post({ ...signedHeaders([SECRET], 'stale', Math.floor(Date.now() / 1000) - 3600, good.body) }, good.body),
+    ).toBe(401);
 
     // The refusing receiver: every message dead-lettered once, with its reason.
     const dead = await readTopic(kafka, topics.dlq, (v) => v.length >= 60, 30_000);
     expect(dead).toHaveLength(60);
-    expect(dead.every((d) => (JSON.parse(d.value) as { receiver: string; reason: string }).reason === 'refused')).toBe(true);
+    expect(dead.every((d) => (JSON.parse(d.value) as { receiver: string; reason: string }).reason === 'refused')).toBe(
+      true,
+    );
     // The audit: one delivered row per message for the SOC.
     await waitFor(
       'the audit rows',
       async () =>
-        (await clickhouseCount(ch, `SELECT count() AS n FROM ${prefix}alerts FINAL WHERE receiver = 'soc' AND startsWith(outcome, 'delivered')`)) === 60,
+        (await clickhouseCount(
+          ch,
+          `SELECT count() AS n FROM ${prefix}alerts FINAL WHERE receiver = 'soc' AND startsWith(outcome, 'delivered')`,
+        )) === 60,
     );
   });
 
@@ -234,18 +259,33 @@ describe('alerter on Kafka and ClickHouse with a real webhook receiver', () => {
       reasons: ['rule:impossible_travel:geo_speed_kmh'],
       enforced_at: Date.now(),
     };
-    await producer.send({ topic: topics.revocations, acks: -1, messages: [{ key: enforcement.id, value: JSON.stringify(enforcement) }] });
+    await producer.send({
+      topic: topics.revocations,
+      acks: -1,
+      messages: [{ key: enforcement.id, value: JSON.stringify(enforcement) }],
+    });
     await producer.disconnect();
     await waitFor('the SET', async () => receiver.caep.length >= 1, 30_000);
     const [h, c, s] = (receiver.caep[0] as string).split('.') as [string, string, string];
-    expect(JSON.parse(Buffer.from(h, 'base64url').toString())).toMatchObject({ alg: 'ES256', typ: 'secevent+jwt', kid: 'k1' });
+    expect(JSON.parse(Buffer.from(h, 'base64url').toString())).toMatchObject({
+      alg: 'ES256',
+      typ: 'secevent+jwt',
+      kid: 'k1',
+    });
     expect(JSON.parse(Buffer.from(c, 'base64url').toString())).toMatchObject({
       iss: 'https://vigil.test',
       aud: 'https://idp.test',
       sub_id: { format: 'opaque', id: 'alice' },
       events: { [SESSION_REVOKED]: { initiating_entity: 'policy' } },
     });
-    expect(verifySignature('sha256', Buffer.from(`${h}.${c}`), { key: keys.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'))).toBe(true);
+    expect(
+      verifySignature(
+        'sha256',
+        Buffer.from(`${h}.${c}`),
+        { key: keys.publicKey, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(s, 'base64url'),
+      ),
+    ).toBe(true);
   });
 
   it('records analysts’ verdicts from the authenticated callback and from vigil label; errors are generic', async () => {
@@ -256,16 +296,27 @@ describe('alerter on Kafka and ClickHouse with a real webhook receiver', () => {
         headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
         body,
       }).then(async (r) => [r.status, await r.text()]);
-    expect(await post(undefined, '{"alert_id":"va_1","verdict":"false_positive"}')).toEqual([401, '{"status":"unauthorized"}']);
-    expect(await post('Bearer wrong-token-12345', '{"alert_id":"va_1","verdict":"false_positive"}')).toEqual([401, '{"status":"unauthorized"}']);
+    expect(await post(undefined, '{"alert_id":"va_1","verdict":"false_positive"}')).toEqual([
+      401,
+      '{"status":"unauthorized"}',
+    ]);
+    expect(await post('Bearer wrong-token-12345', '{"alert_id":"va_1","verdict":"false_positive"}')).toEqual([
+      401,
+      '{"status":"unauthorized"}',
+    ]);
     expect(await post('Bearer label-token-123', '{"verdict":"maybe"}')).toEqual([400, '{"status":"invalid label"}']);
     expect(await post('Bearer label-token-123', 'not json')).toEqual([400, '{"status":"invalid label"}']);
-    expect((await post('Bearer label-token-123', '{"alert_id":"va_1","verdict":"false_positive","analyst":"kim"}'))[0]).toBe(202);
+    expect(
+      (await post('Bearer label-token-123', '{"alert_id":"va_1","verdict":"false_positive","analyst":"kim"}'))[0],
+    ).toBe(202);
     const file = join(tmpdir(), `${randomName('alerter-config')}.json`);
     writeFileSync(file, JSON.stringify({ ...config, labels: { port: 0 } }));
     vigilCli(['label', '--config', file, '--verdict', 'true_positive', '--request-id', 'e1-r0', '--analyst', 'lee']);
     const rows = await (
-      await ch.query({ query: `SELECT request_id, alert_id, verdict, analyst FROM ${prefix}labels FINAL ORDER BY analyst`, format: 'JSONEachRow' })
+      await ch.query({
+        query: `SELECT request_id, alert_id, verdict, analyst FROM ${prefix}labels FINAL ORDER BY analyst`,
+        format: 'JSONEachRow',
+      })
     ).json();
     expect(rows).toEqual([
       { request_id: '', alert_id: 'va_1', verdict: 'false_positive', analyst: 'kim' },

@@ -1,7 +1,14 @@
 // vigil's ClickHouse schema on the real server (Debian's 18.16 in CI): migrations apply once and are safe to rerun,
 // redelivered rows collapse under FINAL, retention drops whole daily partitions, pseudonymisation hides usernames
 // and client IPs while keeping them groupable.
-import { accessEventRow, ClickHouseSink, dropExpiredPartitions, keyedHash, MIGRATIONS, migrate } from '@vigil/connectors';
+import {
+  accessEventRow,
+  ClickHouseSink,
+  dropExpiredPartitions,
+  keyedHash,
+  MIGRATIONS,
+  migrate,
+} from '@vigil/connectors';
 import type { AccessEvent } from '@vigil/events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clickhouseClient, clickhouseCount, dropTablesWithPrefix, randomName } from '../support/services.js';
@@ -36,7 +43,10 @@ describe('ClickHouse schema and sink', () => {
   it('applies every migration once; a second run applies none', async () => {
     expect(await migrate(ch, prefix)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(await migrate(ch, prefix)).toEqual([]);
-    const tables = await clickhouseCount(ch, `SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND startsWith(name, '${prefix}')`);
+    const tables = await clickhouseCount(
+      ch,
+      `SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND startsWith(name, '${prefix}')`,
+    );
     expect(tables).toBe(7);
   });
 
@@ -60,7 +70,10 @@ describe('ClickHouse schema and sink', () => {
 
   it('stores pseudonyms instead of usernames and client IPs, the same pseudonym for the same value', async () => {
     const rows = await (
-      await ch.query({ query: `SELECT username, client_ip, principal_key FROM ${table} FINAL ORDER BY request_id`, format: 'JSONEachRow' })
+      await ch.query({
+        query: `SELECT username, client_ip, principal_key FROM ${table} FINAL ORDER BY request_id`,
+        format: 'JSONEachRow',
+      })
     ).json<{
       username: string;
       client_ip: string;

@@ -76,7 +76,12 @@ describe('decision stage on Kafka', () => {
         t,
         { pepper: PEPPER, group: randomName('detector'), boundMs: 1000 },
         {
-          scoring: { bundle: join(dir, 'bundle'), topic: decisions, shadow_topic: `${decisions}.shadow`, watch_interval_ms: 500 },
+          scoring: {
+            bundle: join(dir, 'bundle'),
+            topic: decisions,
+            shadow_topic: `${decisions}.shadow`,
+            watch_interval_ms: 500,
+          },
           clickhouse: { url: requiredEnv('CLICKHOUSE_URL'), table_prefix: prefix, batch_max_age_ms: 200 },
         },
       ),
@@ -93,7 +98,11 @@ describe('decision stage on Kafka', () => {
     const send = async (requests: SimRequest[]) => {
       const messages = requests.map((r) => ({ value: JSON.stringify(renderRecord('kong', r, 'claims')) }));
       for (let i = 0; i < messages.length; i += 500) {
-        await waitFor('the input topic', () => producer.send({ topic: t.input, acks: -1, messages: messages.slice(i, i + 500) }).then(() => true), 30_000);
+        await waitFor(
+          'the input topic',
+          () => producer.send({ topic: t.input, acks: -1, messages: messages.slice(i, i + 500) }).then(() => true),
+          30_000,
+        );
       }
     };
     const start = Date.now() - 10 * 60_000;
@@ -117,7 +126,9 @@ describe('decision stage on Kafka', () => {
     const got = await read((ds) => attackerDecided(ds, 'attacker-1').length >= 10);
     for (const x of got) expect(() => decisionSchema.parse(x)).not.toThrow();
     const attack = attackerDecided(got, 'attacker-1');
-    expect(attack.every((x) => x.bundle === first && x.dry_run && x.action !== 'allow' && x.entity === 'principal')).toBe(true);
+    expect(
+      attack.every((x) => x.bundle === first && x.dry_run && x.action !== 'allow' && x.entity === 'principal'),
+    ).toBe(true);
     expect(attack.some((x) => x.reasons.length > 0 && x.reasons[0]?.contribution !== undefined)).toBe(true);
     expect(attack[0]?.principal.jti).toBe('attacker-1-jti');
     const normalFlagged = got.filter((x) => x.principal.sub !== 'attacker-1').length;
@@ -136,7 +147,10 @@ describe('decision stage on Kafka', () => {
       }),
     );
     const ch = clickhouseClient();
-    await waitFor('the decision rows', async () => (await clickhouseCount(ch, `SELECT count() AS n FROM ${prefix}decisions FINAL`)) >= got.length);
+    await waitFor(
+      'the decision rows',
+      async () => (await clickhouseCount(ch, `SELECT count() AS n FROM ${prefix}decisions FINAL`)) >= got.length,
+    );
     const shown = vigilCli(['explain', explained.request_id, '--config', configFile, '--json']);
     // ClickHouse 18.16's float parser is not always correctly rounded: numbers may come back one ulp off.
     const back = JSON.parse(shown.stdout.trim()) as Decision;
@@ -144,7 +158,9 @@ describe('decision stage on Kafka', () => {
     const { score, scores, reasons, ...rest } = back;
     const { score: s0, scores: ss0, reasons: r0, ...rest0 } = explained;
     expect(rest).toEqual(rest0);
-    expect(close(score, s0) && close(scores.iforest, ss0.iforest) && close(scores.autoencoder, ss0.autoencoder)).toBe(true);
+    expect(close(score, s0) && close(scores.iforest, ss0.iforest) && close(scores.autoencoder, ss0.autoencoder)).toBe(
+      true,
+    );
     expect(reasons.map((r) => r.feature)).toEqual(r0.map((r) => r.feature));
     expect(reasons.every((r, i) => close(r.value, (r0[i] as Decision['reasons'][number]).value))).toBe(true);
     const text = vigilCli(['explain', explained.request_id, '--config', configFile]).stdout;
@@ -169,7 +185,10 @@ describe('decision stage on Kafka', () => {
     // After the first traffic (3,500 requests ~100 ms apart) and still in the past: the adapter refuses future times.
     const later = start + 7 * 60_000;
     const after = generateTraffic({ seed: 10, customers: 300, start: later, meanGapMs: 100 });
-    await send([...enumeration('attacker-2', later, 120), ...Array.from({ length: 1500 }, () => after.next().value as SimRequest)]);
+    await send([
+      ...enumeration('attacker-2', later, 120),
+      ...Array.from({ length: 1500 }, () => after.next().value as SimRequest),
+    ]);
     const swapped = await read((ds) => attackerDecided(ds, 'attacker-2').length >= 10);
     expect(attackerDecided(swapped, 'attacker-2').every((x) => x.bundle === second)).toBe(true);
     await producer.disconnect();

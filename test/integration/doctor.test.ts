@@ -8,7 +8,15 @@ import { promisify } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Haproxy, type Redis, startBackend, startHaproxy, startRedis } from '../support/gateway.js';
-import { deleteTopics, detectorConfig, freshTopics, kafkaClient, randomName, requiredEnv, VIGIL_BIN } from '../support/services.js';
+import {
+  deleteTopics,
+  detectorConfig,
+  freshTopics,
+  kafkaClient,
+  randomName,
+  requiredEnv,
+  VIGIL_BIN,
+} from '../support/services.js';
 
 const PEPPER = 'doctor-integration-pepper-0123456789abcdef';
 
@@ -37,7 +45,8 @@ async function doctor(config: Record<string, unknown>, args: string[] = [], env:
   }
 }
 
-const find = (r: Report, check: string, target: string) => r.checks.find((c) => c.check === check && c.target === target);
+const find = (r: Report, check: string, target: string) =>
+  r.checks.find((c) => c.check === check && c.target === target);
 
 describe('vigil doctor on real services', () => {
   const kafka: Kafka = kafkaClient();
@@ -72,10 +81,16 @@ describe('vigil doctor on real services', () => {
     const text = await doctor(config);
     expect(text.status, text.stdout + text.stderr).toBe(1);
     expect(text.stderr).toBe('');
-    for (const b of brokers) expect(text.stdout).toMatch(new RegExp(`^ok +kafka broker +${b.replaceAll('.', '\\.')} — metadata answered`, 'm'));
+    for (const b of brokers)
+      expect(text.stdout).toMatch(
+        new RegExp(`^ok +kafka broker +${b.replaceAll('.', '\\.')} — metadata answered`, 'm'),
+      );
     expect(text.stdout).toContain(`ok    clickhouse`);
     expect(text.stdout).toMatch(
-      new RegExp(`^FAIL +kafka topic +${missing} — missing: the detector reads it and does not create it\\n +fix: create it \\(kafka-topics\\.sh`, 'm'),
+      new RegExp(
+        `^FAIL +kafka topic +${missing} — missing: the detector reads it and does not create it\\n +fix: create it \\(kafka-topics\\.sh`,
+        'm',
+      ),
     );
     expect(text.stdout).toMatch(new RegExp(`^ok +kafka topic +${t.input} — exists$`, 'm'));
     expect(text.stdout).not.toContain(PEPPER);
@@ -89,14 +104,24 @@ describe('vigil doctor on real services', () => {
       detail: expect.stringMatching(/^SELECT 1 answered as default \(ClickHouse \d/),
     });
     expect(find(report, 'clickhouse database', `${chOrigin} default`)).toMatchObject({ status: 'ok' });
-    expect(find(report, 'pepper', 'VIGIL_PEPPER__SECRET')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^42 characters, sha256 [0-9a-f]{8}/) });
+    expect(find(report, 'pepper', 'VIGIL_PEPPER__SECRET')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^42 characters, sha256 [0-9a-f]{8}/),
+    });
     // Topics the detector creates at start are warnings when missing; the only failure is the topic nobody creates.
-    expect(find(report, 'kafka topic', t.keyed)).toMatchObject({ status: 'warn', detail: 'missing: the detector creates it at start' });
-    expect(report.checks.filter((c) => c.status === 'fail')).toEqual([expect.objectContaining({ check: 'kafka topic', target: missing })]);
+    expect(find(report, 'kafka topic', t.keyed)).toMatchObject({
+      status: 'warn',
+      detail: 'missing: the detector creates it at start',
+    });
+    expect(report.checks.filter((c) => c.status === 'fail')).toEqual([
+      expect.objectContaining({ check: 'kafka topic', target: missing }),
+    ]);
 
     // A database that is not there is named, with the statement that makes it.
     const database = randomName('nodb');
-    const nodb = JSON.parse((await doctor(config, ['--json'], { VIGIL_CLICKHOUSE__DATABASE: database })).stdout) as Report;
+    const nodb = JSON.parse(
+      (await doctor(config, ['--json'], { VIGIL_CLICKHOUSE__DATABASE: database })).stdout,
+    ) as Report;
     expect(find(nodb, 'clickhouse', chOrigin)?.status).toBe('ok');
     expect(find(nodb, 'clickhouse database', `${chOrigin} ${database}`)).toMatchObject({
       status: 'fail',
@@ -127,7 +152,10 @@ describe('vigil doctor on real services', () => {
       status: 'ok',
       detail: expect.stringMatching(/^Runtime API answered show info \(HAProxy \d/),
     });
-    expect(find(report, 'haproxy maps', haproxy.socket)).toMatchObject({ status: 'ok', detail: `all ${Object.keys(haproxy.maps).length} map(s) loaded` });
+    expect(find(report, 'haproxy maps', haproxy.socket)).toMatchObject({
+      status: 'ok',
+      detail: `all ${Object.keys(haproxy.maps).length} map(s) loaded`,
+    });
     expect(find(report, 'redis', redis.url)).toMatchObject({ status: 'ok' });
     expect(find(report, 'kong admin API', `http://127.0.0.1:${backend.port}`)).toMatchObject({ status: 'ok' });
     expect(report.checks.filter((c) => c.check === 'kafka topic').every((c) => c.status === 'warn')).toBe(true);
@@ -137,9 +165,14 @@ describe('vigil doctor on real services', () => {
     const unloaded = join(tmpdir(), `${randomName('unloaded')}.map`);
     const bad = await doctor({
       ...config,
-      adapters: { ...config.adapters, haproxy: [{ socket: haproxy.socket, maps: { ...haproxy.maps, throttle_sub: unloaded } }] },
+      adapters: {
+        ...config.adapters,
+        haproxy: [{ socket: haproxy.socket, maps: { ...haproxy.maps, throttle_sub: unloaded } }],
+      },
     });
     expect(bad.status).toBe(1);
-    expect(bad.stdout).toMatch(new RegExp(`^FAIL +haproxy maps +${unloaded} — not loaded by HAProxy \\(throttle_sub\\)$`, 'm'));
+    expect(bad.stdout).toMatch(
+      new RegExp(`^FAIL +haproxy maps +${unloaded} — not loaded by HAProxy \\(throttle_sub\\)$`, 'm'),
+    );
   });
 });

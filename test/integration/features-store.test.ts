@@ -48,7 +48,14 @@ describe('features in ClickHouse', () => {
       detectorConfig(
         t,
         { pepper: PEPPER, group: randomName('detector'), boundMs: BOUND_MS },
-        { clickhouse: { url: requiredEnv('CLICKHOUSE_URL'), table_prefix: prefix, batch_max_age_ms: 200, batch_max_rows: 2000 } },
+        {
+          clickhouse: {
+            url: requiredEnv('CLICKHOUSE_URL'),
+            table_prefix: prefix,
+            batch_max_age_ms: 200,
+            batch_max_rows: 2000,
+          },
+        },
       ),
     );
     const d = detector;
@@ -67,7 +74,11 @@ describe('features in ClickHouse', () => {
     await producer.connect();
     // A send retried after a partial failure (a topic created a moment ago) would duplicate records and change the
     // counts; warm the producer up with one malformed record (dead-lettered, no features) until the topic takes it.
-    await waitFor('the input topic', () => producer.send({ topic: t.input, acks: -1, messages: [{ value: 'warm-up, not JSON' }] }).then(() => true), 60_000);
+    await waitFor(
+      'the input topic',
+      () => producer.send({ topic: t.input, acks: -1, messages: [{ value: 'warm-up, not JSON' }] }).then(() => true),
+      60_000,
+    );
     const send = async (part: string[]) => {
       for (let i = 0; i < part.length; i += 500) {
         await producer.send({ topic: t.input, acks: -1, messages: part.slice(i, i + 500).map((value) => ({ value })) });
@@ -93,7 +104,9 @@ describe('features in ClickHouse', () => {
     const adapter = adapterFor('kong', { pepper: { version: 1, secret: PEPPER } });
     for (const line of lines)
       for (const o of adapter.parse(line))
-        if (o.ok) for (const row of offline.push(o.event as AccessEvent)) expected.set(row.event.request_id, Array.from(row.vector));
+        if (o.ok)
+          for (const row of offline.push(o.event as AccessEvent))
+            expected.set(row.event.request_id, Array.from(row.vector));
     const table = `${prefix}features`;
     await waitFor(
       'feature rows in ClickHouse',
@@ -116,7 +129,9 @@ describe('features in ClickHouse', () => {
         // ClickHouse 18.16's float parser is not always correctly rounded: a stored value can be one ulp off.
         expect(row.v.length).toBe(want.length);
         for (let i = 0; i < want.length; i++)
-          expect(Math.abs((row.v[i] as number) - (want[i] as number))).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(want[i] as number)));
+          expect(Math.abs((row.v[i] as number) - (want[i] as number))).toBeLessThanOrEqual(
+            1e-12 * Math.max(1, Math.abs(want[i] as number)),
+          );
         compared++;
       }
       sample.addVector(row.v, row.principal, row.ts);
@@ -126,22 +141,48 @@ describe('features in ClickHouse', () => {
     const { summary } = await trainBundle(sample.finish(schema), { trees: 50, autoencoder: { epochs: 3 } });
     expect(summary.rows).toBe(n);
     expect(summary.features).toBe(schema.names.length);
-    await expect(readFeatureTable(ch, { table: `${table}; DROP TABLE x`, schemaHash: schema.hash }, () => {})).rejects.toThrow(/not a table name/);
+    await expect(
+      readFeatureTable(ch, { table: `${table}; DROP TABLE x`, schemaHash: schema.hash }, () => {}),
+    ).rejects.toThrow(/not a table name/);
     // An analyst's true-positive verdict keeps that request out of normal training data; a false positive does not.
     const [attack, benign] = [...seen].slice(0, 2) as [string, string];
     await ch.insert({
       table: `${prefix}labels`,
       values: [
-        { day: '2026-11-28', ts: 1, request_id: attack, alert_id: '', verdict: 'true_positive', analyst: 'kim', note: '', ingested_at: 1 },
-        { day: '2026-11-28', ts: 1, request_id: benign, alert_id: '', verdict: 'false_positive', analyst: 'kim', note: '', ingested_at: 1 },
+        {
+          day: '2026-11-28',
+          ts: 1,
+          request_id: attack,
+          alert_id: '',
+          verdict: 'true_positive',
+          analyst: 'kim',
+          note: '',
+          ingested_at: 1,
+        },
+        {
+          day: '2026-11-28',
+          ts: 1,
+          request_id: benign,
+          alert_id: '',
+          verdict: 'false_positive',
+          analyst: 'kim',
+          note: '',
+          ingested_at: 1,
+        },
       ],
       format: 'JSONEachRow',
     });
     const kept = new Set<string>();
-    const m = await readFeatureTable(ch, { table, schemaHash: schema.hash, excludeLabelled: `${prefix}labels` }, (row) => kept.add(row.request_id));
+    const m = await readFeatureTable(
+      ch,
+      { table, schemaHash: schema.hash, excludeLabelled: `${prefix}labels` },
+      (row) => kept.add(row.request_id),
+    );
     expect(m).toBe(n - 1);
     expect(kept.has(attack)).toBe(false);
     expect(kept.has(benign)).toBe(true);
-    console.log(`features in ClickHouse: ${n} rows read back, ${compared} equal to the offline vectors, bundle trained on them`);
+    console.log(
+      `features in ClickHouse: ${n} rows read back, ${compared} equal to the offline vectors, bundle trained on them`,
+    );
   });
 });

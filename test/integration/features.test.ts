@@ -31,7 +31,9 @@ const BOUND_MS = 120_000;
 
 function log(seed: number, customers: number, events: number, start: number): string[] {
   const traffic = generateTraffic({ seed, customers, start, meanGapMs: 20 });
-  return Array.from({ length: events }, (_, i) => JSON.stringify(renderRecord('kong', traffic.next().value as never, i % 2 ? 'claims' : 'bearer')));
+  return Array.from({ length: events }, (_, i) =>
+    JSON.stringify(renderRecord('kong', traffic.next().value as never, i % 2 ? 'claims' : 'bearer')),
+  );
 }
 
 describe('feature stage on Kafka', () => {
@@ -95,7 +97,11 @@ describe('feature stage on Kafka', () => {
         for (let i = 0; i < lines.length; i += 500) {
           const messages = lines.slice(i, i + 500).map((value) => ({ value }));
           // A topic created a moment ago may not be known to every broker connection yet.
-          await waitFor('the input topic', () => producer.send({ topic: input, acks: -1, messages }).then(() => true), 30_000);
+          await waitFor(
+            'the input topic',
+            () => producer.send({ topic: input, acks: -1, messages }).then(() => true),
+            30_000,
+          );
         }
       };
       const lines = [...main, ...tail];
@@ -106,8 +112,17 @@ describe('feature stage on Kafka', () => {
           kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
           consumer: { group_id: group, topics: [input], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
           topics: { keyed, entities, dead_letter: dlq, partitions: 3 },
-          features: { topic: featuresTopic, reorder_bound_ms: BOUND_MS, ...(guarantee ? { guarantee, commit_interval_ms: 10_000 } : {}) },
-          scoring: { bundle: join(bundleDir, 'bundle'), topic: decisionsTopic, shadow_topic: `${decisionsTopic}.shadow`, write_allow: true },
+          features: {
+            topic: featuresTopic,
+            reorder_bound_ms: BOUND_MS,
+            ...(guarantee ? { guarantee, commit_interval_ms: 10_000 } : {}),
+          },
+          scoring: {
+            bundle: join(bundleDir, 'bundle'),
+            topic: decisionsTopic,
+            shadow_topic: `${decisionsTopic}.shadow`,
+            write_allow: true,
+          },
           telemetry: { port: 0 },
         });
         mine.push(d);
@@ -143,7 +158,12 @@ describe('feature stage on Kafka', () => {
       });
       await waitFor('every instance in every consumer group', async () => {
         alive();
-        const { groups } = await watcher.describeGroups([group, `${group}.entities`, `${group}.features`, `${group}.decisions`]);
+        const { groups } = await watcher.describeGroups([
+          group,
+          `${group}.entities`,
+          `${group}.features`,
+          `${group}.decisions`,
+        ]);
         return groups.every((g) => g.state === 'Stable' && g.members.length === atStart);
       });
       // Requests the principal stage has checkpointed (committed): those it emitted (the feature topic's offsets, which
@@ -169,7 +189,8 @@ describe('feature stage on Kafka', () => {
             alive();
             const ids = new Set<string>();
             for (const [key, value] of new Map(records.map((r) => [r.key ?? '', r.value]))) {
-              if (key.includes('heldset/')) for (const m of value.matchAll(/"request_id":"([^"]+)"/g)) ids.add(m[1] as string);
+              if (key.includes('heldset/'))
+                for (const m of value.matchAll(/"request_id":"([^"]+)"/g)) ids.add(m[1] as string);
               else if (key.startsWith('join/') && value !== '') ids.add(key.slice(key.indexOf('/', 5) + 1));
             }
             return ids.size + lastEmitted >= requests;
@@ -277,7 +298,9 @@ describe('feature stage on Kafka', () => {
         online.set(f.request_id, f);
       }
       if (killWhileReleasing) {
-        console.log(`at least once, SIGKILL while releasing: ${repeated} feature records repeated of ${records.length}`);
+        console.log(
+          `at least once, SIGKILL while releasing: ${repeated} feature records repeated of ${records.length}`,
+        );
         expect(repeated).toBeGreaterThan(0);
       }
       const extractor = offline.extractor;

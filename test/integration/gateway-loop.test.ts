@@ -36,7 +36,8 @@ const DEFAULT_BUNDLE = fileURLToPath(new URL('../../models/bundles/default', imp
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** HAProxy's own time of a logged request (the input topic's record timestamps are whole seconds). */
 const tsOf = (r: { value: string }) => Number(/"ts":(\d+)/.exec(r.value)?.[1]);
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] as number;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] as number;
 
 describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector → revoker → HAProxy and nginx', () => {
   const kafka: Kafka = kafkaClient();
@@ -78,8 +79,18 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
     bankPort = bank.port;
     haproxy = await startHaproxy(bank.port, PEPPER, { syslog: rsyslog.address, trustXff: true });
     checkPort = await freePort();
-    nginx = await startNginx(bank.port, { check: `127.0.0.1:${checkPort}`, syslog: nginxRsyslog.address, trustXff: true });
-    stopAll = [() => haproxy.stop(), () => nginx.stop(), () => rsyslog.stop(), () => nginxRsyslog.stop(), () => bank.close()];
+    nginx = await startNginx(bank.port, {
+      check: `127.0.0.1:${checkPort}`,
+      syslog: nginxRsyslog.address,
+      trustXff: true,
+    });
+    stopAll = [
+      () => haproxy.stop(),
+      () => nginx.stop(),
+      () => rsyslog.stop(),
+      () => nginxRsyslog.stop(),
+      () => bank.close(),
+    ];
     const detector = startDetectorProcess({
       format: 'haproxy',
       topic_formats: { [topics.nginxInput]: 'nginx' },
@@ -98,8 +109,19 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       // and nginx stamp each line when they log it, so lines leave nearly in order; 20 ms covers rsyslog and the partitions'
       // interleaving), and the stages at least once (records leave when computed, not at the next checkpoint's
       // transaction).
-      features: { topic: topics.features, reorder_bound_ms: 20, commit_interval_ms: 200, idle_release: true, guarantee: 'at_least_once' },
-      scoring: { bundle: DEFAULT_BUNDLE, topic: topics.decisions, shadow_topic: `${topics.decisions}.shadow`, dry_run: false },
+      features: {
+        topic: topics.features,
+        reorder_bound_ms: 20,
+        commit_interval_ms: 200,
+        idle_release: true,
+        guarantee: 'at_least_once',
+      },
+      scoring: {
+        bundle: DEFAULT_BUNDLE,
+        topic: topics.decisions,
+        shadow_topic: `${topics.decisions}.shadow`,
+        dry_run: false,
+      },
       // The loop's mechanics, not the models' quality (npm run bench:quality measures that): this test's traffic is
       // far faster per customer than the demo bank's the default bundle learned, so the models stand aside and the
       // policy's impossible-travel rule decides.
@@ -140,7 +162,13 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       for (let i = 0; background; i++) {
         const c = customers[i % customers.length] as (typeof customers)[number];
         const gateway = i % 2 === 0 ? haproxy : nginx;
-        await gateway.request(c.token, { path: `/v1/accounts/${c.account}`, from: c.ip, agent: 'VigilBank/5.2 (iPhone; iOS 18.1)' }).catch(() => 0);
+        await gateway
+          .request(c.token, {
+            path: `/v1/accounts/${c.account}`,
+            from: c.ip,
+            agent: 'VigilBank/5.2 (iPhone; iOS 18.1)',
+          })
+          .catch(() => 0);
         await sleep(15);
       }
     })();
@@ -170,7 +198,8 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
     onTestFailed(() => {
       for (const p of processes) console.log(p.output().slice(-3000));
       console.log(nginx.output().slice(-3000));
-      if (process.env.GATEWAY_LOOP_DUMP) for (const [i, p] of processes.entries()) writeFileSync(`${process.env.GATEWAY_LOOP_DUMP}.${i}`, p.output());
+      if (process.env.GATEWAY_LOOP_DUMP)
+        for (const [i, p] of processes.entries()) writeFileSync(`${process.env.GATEWAY_LOOP_DUMP}.${i}`, p.output());
     });
 
   it('refuses a stolen token within a fraction of a second and admits the customer’s next login', async () => {
@@ -210,7 +239,13 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
    */
   async function stolenTokens(
     gateway: Gateway,
-    o: { name: string; loop: string; input: string; firstVictim: number; thiefFirst: (r: TopicRecord, v: Victim) => boolean },
+    o: {
+      name: string;
+      loop: string;
+      input: string;
+      firstVictim: number;
+      thiefFirst: (r: TopicRecord, v: Victim) => boolean;
+    },
   ): Promise<void> {
     const latencies: number[] = [];
     const leaked: number[] = [];
@@ -220,7 +255,13 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       const stolen = issueToken(seeded(o.firstVictim + v), sub, Date.now() - 120_000).token;
       // The customer at home, for a few seconds.
       for (let i = 0; i < 6; i++) {
-        expect(await gateway.request(stolen, { path: `/v1/accounts/${account}`, from: HOME, agent: 'VigilBank/5.2 (Android 15)' })).toBe(200);
+        expect(
+          await gateway.request(stolen, {
+            path: `/v1/accounts/${account}`,
+            from: HOME,
+            agent: 'VigilBank/5.2 (Android 15)',
+          }),
+        ).toBe(200);
         await sleep(200);
       }
       // The thief, from the other side of the world.
@@ -229,7 +270,11 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       let through = 0;
       let refusedAt: number | undefined;
       while (performance.now() - t0 < 30_000) {
-        const status = await gateway.request(stolen, { path: `/v1/accounts/${account}/transactions?page=1`, from: AWAY, agent: 'curl/8.5.0' });
+        const status = await gateway.request(stolen, {
+          path: `/v1/accounts/${account}/transactions?page=1`,
+          from: AWAY,
+          agent: 'curl/8.5.0',
+        });
         if (status === 401) {
           refusedAt = performance.now();
           break;
@@ -271,7 +316,13 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       });
       expect(login.status).toBe(200);
       const fresh = ((await login.json()) as { access_token: string }).access_token;
-      expect(await gateway.request(fresh, { path: `/v1/accounts/${account}`, from: HOME, agent: 'VigilBank/5.2 (Android 15)' })).toBe(200);
+      expect(
+        await gateway.request(fresh, {
+          path: `/v1/accounts/${account}`,
+          from: HOME,
+          agent: 'VigilBank/5.2 (Android 15)',
+        }),
+      ).toBe(200);
     }
     // Where the time goes: the thief's first request is the first input record from AWAY with the victim's token.
     console.log(
@@ -336,14 +387,22 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       const run = await untilRefused({ threshold: MIN_FAILURES, max: 400, answered: 401, refused: 429 }, (n) => {
         const username = n % 3 === 0 ? customerIds(700 + a * 400 + n).username : `leaked-${a}-${n}@mail.example`;
         const body = new URLSearchParams({ grant_type: 'password', username, password: 'Summer2026!' }).toString();
-        return haproxy.request(undefined, { method: 'POST', path: '/oauth/token', body, from, agent: 'python-requests/2.31' });
+        return haproxy.request(undefined, {
+          method: 'POST',
+          path: '/oauth/token',
+          body,
+          from,
+          agent: 'python-requests/2.31',
+        });
       });
       expect(run.refusedAfter, `the stuffing address ${from} was never throttled (${run.sent} attempts)`).toBeDefined();
       runs.push({ ...run, key: from });
     }
     // Where the time goes: the crossing attempt is the address's 30th login in the input (HAProxy's ts orders them).
     const loginsFrom = (input: TopicRecord[], from: string) =>
-      input.filter((r) => r.value.includes(`"client_ip":"${from}"`) && r.value.includes('"method":"POST"')).sort((a, b) => tsOf(a) - tsOf(b));
+      input
+        .filter((r) => r.value.includes(`"client_ip":"${from}"`) && r.value.includes('"method":"POST"'))
+        .sort((a, b) => tsOf(a) - tsOf(b));
     console.log(
       `credential stuffing, ${await hopDelays(runs.map((r) => ({ t0: r.crossedWall, key: `"${r.key}"`, first: (input) => loginsFrom(input, r.key)[MIN_FAILURES - 1] })))}`,
     );
@@ -375,11 +434,16 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       const run = await untilRefused({ threshold: MIN_DENIED, max: 300, answered: 403, refused: 401 }, (n) =>
         haproxy.request(token, { path: `/v1/accounts/${customerIds(v * 250 + (n % 240)).account}`, from: HOME, agent }),
       );
-      expect(run.refusedAfter, `the enumerating session of ${sub} was never revoked (${run.sent} refusals)`).toBeDefined();
+      expect(
+        run.refusedAfter,
+        `the enumerating session of ${sub} was never revoked (${run.sent} refusals)`,
+      ).toBeDefined();
       runs.push({ ...run, key: sub });
     }
     const deniedFor = (input: TopicRecord[], sub: string) =>
-      input.filter((r) => r.value.includes(`"sub":"${sub}"`) && r.value.includes('"status":403')).sort((a, b) => tsOf(a) - tsOf(b));
+      input
+        .filter((r) => r.value.includes(`"sub":"${sub}"`) && r.value.includes('"status":403'))
+        .sort((a, b) => tsOf(a) - tsOf(b));
     console.log(
       `enumeration, ${await hopDelays(runs.map((r) => ({ t0: r.crossedWall, key: r.key, first: (input) => deniedFor(input, r.key)[MIN_DENIED - 1] })))}`,
     );
@@ -418,7 +482,8 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
         const { sub, account } = customerIds(900 + n);
         return { ...issueToken(seeded(900 + n), sub, Date.now() - 60_000), path: `/v1/accounts/${account}` };
       };
-      const status = (gateway: Gateway, c: { token: string; path: string }) => gateway.request(c.token, { path: c.path, from: HOME });
+      const status = (gateway: Gateway, c: { token: string; path: string }) =>
+        gateway.request(c.token, { path: c.path, from: HOME });
       const timed = async (gateway: Gateway, c: { token: string; path: string }) => {
         const at = performance.now();
         return { status: await status(gateway, c), ms: performance.now() - at };
@@ -429,7 +494,12 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       const revoked = customer(0);
       const fresh = customer(1);
       const THROTTLED = '198.51.100.20';
-      const decision = (request_id: string, action: string, entity: string, principal: { sub?: string; jti?: string; client_ip?: string }) => ({
+      const decision = (
+        request_id: string,
+        action: string,
+        entity: string,
+        principal: { sub?: string; jti?: string; client_ip?: string },
+      ) => ({
         key: principal.sub ?? principal.client_ip ?? null,
         value: JSON.stringify({
           ts: Date.now(),
@@ -451,14 +521,27 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
         topic: topics.decisions,
         acks: -1,
         messages: [
-          decision(randomName('fail-open'), 'revoke', 'principal', { sub: revoked.claims.sub, jti: revoked.claims.jti }),
+          decision(randomName('fail-open'), 'revoke', 'principal', {
+            sub: revoked.claims.sub,
+            jti: revoked.claims.jti,
+          }),
           decision(randomName('fail-open'), 'throttle', 'ip', { client_ip: THROTTLED }),
         ],
       });
       await producer.disconnect();
-      await waitFor('nginx to refuse the revoked token', async () => (await status(nginx, revoked)) === 401, 30_000, 20);
+      await waitFor(
+        'nginx to refuse the revoked token',
+        async () => (await status(nginx, revoked)) === 401,
+        30_000,
+        20,
+      );
       // (No token from that address: the bank would answer 401 without vigil.)
-      await waitFor('nginx to throttle the address', async () => (await nginx.request(undefined, { from: THROTTLED })) === 429, 30_000, 20);
+      await waitFor(
+        'nginx to throttle the address',
+        async () => (await nginx.request(undefined, { from: THROTTLED })) === 429,
+        30_000,
+        20,
+      );
       expect(await closed.request(undefined, { from: THROTTLED })).toBe(429);
       expect(await status(closed, revoked)).toBe(401);
       expect(await status(nginx, fresh)).toBe(200);
@@ -468,7 +551,11 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       const revoker = processes[1] as DetectorProcess;
       revoker.child.kill('SIGKILL');
       await revoker.exited;
-      const refused = { open: await timed(nginx, fresh), openRevoked: await timed(nginx, revoked), closed: await timed(closed, fresh) };
+      const refused = {
+        open: await timed(nginx, fresh),
+        openRevoked: await timed(nginx, revoked),
+        closed: await timed(closed, fresh),
+      };
       expect(refused.open.status).toBe(200);
       // Failing open on the lists: what vigil revoked passes too until it is back.
       expect(refused.openRevoked.status).toBe(200);
@@ -487,7 +574,12 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
         again.assertAlive();
         return again.output().includes('revoker started');
       });
-      await waitFor('nginx to refuse the revoked token again', async () => (await status(nginx, revoked)) === 401, 30_000, 20);
+      await waitFor(
+        'nginx to refuse the revoked token again',
+        async () => (await status(nginx, revoked)) === 401,
+        30_000,
+        20,
+      );
       expect(await status(closed, revoked)).toBe(401);
       expect(await status(nginx, fresh)).toBe(200);
       expect(await status(closed, fresh)).toBe(200);
@@ -566,9 +658,13 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
     ] as const;
     const admin = kafka.admin();
     await admin.connect();
-    const sizes = await Promise.all(hops.map(([, t]) => admin.fetchTopicOffsets(t).then((o) => o.reduce((n, p) => n + Number(p.high), 0))));
+    const sizes = await Promise.all(
+      hops.map(([, t]) => admin.fetchTopicOffsets(t).then((o) => o.reduce((n, p) => n + Number(p.high), 0))),
+    );
     await admin.disconnect();
-    const records = await Promise.all(hops.map(([, t], i) => readTopic(kafka, t, (v) => v.length >= (sizes[i] as number), 30_000)));
+    const records = await Promise.all(
+      hops.map(([, t], i) => readTopic(kafka, t, (v) => v.length >= (sizes[i] as number), 30_000)),
+    );
     const requestIdOf = (value: string) => /"request_id":"([^"]+)"/.exec(value)?.[1];
     const delays: number[][] = hops.map(() => []);
     for (const v of starts) {
@@ -587,7 +683,10 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
     }
     return `where the time goes (ms after it was sent, median): ${hops
       .slice(1)
-      .map(([name], h) => `${name} ${delays[h + 1]?.length ? Math.round(percentile(delays[h + 1] as number[], 0.5)) : '?'}`)
+      .map(
+        ([name], h) =>
+          `${name} ${delays[h + 1]?.length ? Math.round(percentile(delays[h + 1] as number[], 0.5)) : '?'}`,
+      )
       .join(', ')}`;
   }
 });

@@ -22,7 +22,13 @@ import {
 } from '../support/services.js';
 
 const FORMATS: GatewayFormat[] = ['kong', 'envoy', 'nginx', 'haproxy', 'canonical'];
-const GOOD_PER_FORMAT: Record<GatewayFormat, number> = { kong: 4000, envoy: 1000, nginx: 1000, haproxy: 1000, canonical: 1000 };
+const GOOD_PER_FORMAT: Record<GatewayFormat, number> = {
+  kong: 4000,
+  envoy: 1000,
+  nginx: 1000,
+  haproxy: 1000,
+  canonical: 1000,
+};
 const PEPPER = 'integration-test-pepper-0123456789abcdef';
 
 interface Input {
@@ -57,10 +63,19 @@ function badRecords(format: GatewayFormat, topic: string, sample: Record<string,
   });
   return [
     bad(m('json'), 'invalid_json', `{"marker":"${m('json')}","authorization":"Bearer ${token}","x":`, token),
-    bad(m('missing'), 'missing_field', JSON.stringify({ marker: m('missing'), authorization: `Bearer ${token}` }), token),
+    bad(
+      m('missing'),
+      'missing_field',
+      JSON.stringify({ marker: m('missing'), authorization: `Bearer ${token}` }),
+      token,
+    ),
     bad(m('proto'), 'forbidden_key', `{"marker":"${m('proto')}","__proto__":{"admin":true}}`),
     bad(m('array'), 'not_an_object', JSON.stringify([m('array')])),
-    bad(m('utf8'), 'invalid_utf8', Buffer.concat([Buffer.from(`{"marker":"${m('utf8')}","x":"`), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])),
+    bad(
+      m('utf8'),
+      'invalid_utf8',
+      Buffer.concat([Buffer.from(`{"marker":"${m('utf8')}","x":"`), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+    ),
     bad(m('old'), 'timestamp_out_of_range', JSON.stringify({ ...sample, [timeKey]: oldTime, marker: m('old') })),
     bad(m('large'), 'too_large', JSON.stringify({ marker: m('large'), pad: 'x'.repeat(150_000) })),
     // One request can make a record thousands of levels deep (an attacker's body or query): dead-lettered, not fatal.
@@ -68,7 +83,10 @@ function badRecords(format: GatewayFormat, topic: string, sample: Record<string,
     bad(
       m('keys'),
       'missing_field',
-      JSON.stringify({ marker: m('keys'), request: { headers: { 'x-api-key': [token, token], cookie: [`sid=${token}`] } } }),
+      JSON.stringify({
+        marker: m('keys'),
+        request: { headers: { 'x-api-key': [token, token], cookie: [`sid=${token}`] } },
+      }),
       token,
     ),
   ];
@@ -106,7 +124,10 @@ async function produce(producer: Producer, inputs: Input[]) {
       await producer.send({
         topic,
         acks: -1,
-        messages: list.slice(i, i + 500).map((x) => ({ value: x.value, headers: x.traceId ? { traceparent: `00-${x.traceId}-00f067aa0ba902b7-01` } : {} })),
+        messages: list.slice(i, i + 500).map((x) => ({
+          value: x.value,
+          headers: x.traceId ? { traceparent: `00-${x.traceId}-00f067aa0ba902b7-01` } : {},
+        })),
       });
     }
   }
@@ -142,7 +163,12 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
     },
     topics: { keyed, entities, dead_letter: dlq, partitions: 3 },
     features: { topic: featuresTopic },
-    clickhouse: { url: requiredEnv('CLICKHOUSE_URL'), table_prefix: prefix, batch_max_age_ms: 200, batch_max_rows: 2000 },
+    clickhouse: {
+      url: requiredEnv('CLICKHOUSE_URL'),
+      table_prefix: prefix,
+      batch_max_age_ms: 200,
+      batch_max_rows: 2000,
+    },
     adapter: { max_record_bytes: 100_000 },
     telemetry: { port: 0, trace_one_in: 50 },
   };
@@ -151,7 +177,10 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
   beforeAll(async () => {
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })) });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })),
+    });
     await admin.disconnect();
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -160,19 +189,30 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
   afterAll(async () => {
     for (const d of running) d.child.kill('SIGKILL');
     await producer?.disconnect();
-    for (const t of ['access_events', 'features', 'decisions', 'revocations', 'alerts', 'labels', 'schema_migrations']) {
+    for (const t of [
+      'access_events',
+      'features',
+      'decisions',
+      'revocations',
+      'alerts',
+      'labels',
+      'schema_migrations',
+    ]) {
       await ch.command({ query: `DROP TABLE IF EXISTS ${prefix}${t}` }).catch(() => undefined);
     }
     await ch.close();
     const admin = kafka.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [...Object.values(topics), keyed, entities, dlq, featuresTopic] }).catch(() => undefined);
+    await admin
+      .deleteTopics({ topics: [...Object.values(topics), keyed, entities, dlq, featuresTopic] })
+      .catch(() => undefined);
     await admin.disconnect();
   });
 
   it('delivers every good record once and dead-letters every bad one, across SIGKILL and a ClickHouse outage', async () => {
     onTestFailed(() => {
-      for (const [i, d] of running.entries()) console.log(`--- detector ${i + 1} output ---\n${d.output().slice(-4000)}`);
+      for (const [i, d] of running.entries())
+        console.log(`--- detector ${i + 1} output ---\n${d.output().slice(-4000)}`);
     });
     const inputs = buildInputs(topics);
     const good = inputs.filter((x) => x.good !== undefined);
@@ -238,12 +278,16 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
       180_000,
       500,
     );
-    const rows = await (await ch.query({ query: `SELECT gateway, request_id FROM ${table} FINAL`, format: 'JSONEachRow' })).json<{
+    const rows = await (
+      await ch.query({ query: `SELECT gateway, request_id FROM ${table} FINAL`, format: 'JSONEachRow' })
+    ).json<{
       gateway: string;
       request_id: string;
     }>();
     expect(rows.length).toBe(good.length);
-    expect(new Set(rows.map((r) => `${r.gateway}/${r.request_id}`))).toEqual(new Set(good.map((g) => `${g.format}/${g.good}`)));
+    expect(new Set(rows.map((r) => `${r.gateway}/${r.request_id}`))).toEqual(
+      new Set(good.map((g) => `${g.format}/${g.good}`)),
+    );
 
     // 5. Every bad record is in the dead-letter topic with its reason; no raw token anywhere.
     const dead = await readTopic(kafka, dlq, (v) => new Set(v.map((x) => x.value)).size >= bad.length);
@@ -261,9 +305,13 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
     }
     // The keyed topic also carries the entity stage's parts for the principal stage to join (header vigil-kind).
     const isEvent = (x: { headers: Record<string, string> }) => x.headers[KIND_HEADER] === undefined;
-    const events = (await readTopic(kafka, keyed, (v) => new Set(v.filter(isEvent).map((x) => JSON.parse(x.value).request_id)).size >= good.length)).filter(
-      isEvent,
-    );
+    const events = (
+      await readTopic(
+        kafka,
+        keyed,
+        (v) => new Set(v.filter(isEvent).map((x) => JSON.parse(x.value).request_id)).size >= good.length,
+      )
+    ).filter(isEvent);
     for (const { key, value } of events) expect(key).toBe(principalKey(JSON.parse(value) as AccessEvent));
     // At-least-once: what the killed instance had produced but not committed was produced again by its successor.
     console.log(

@@ -16,13 +16,21 @@ import { ROOT } from '../support/services.js';
 
 /** Pinned in test/infra/install.sh, which installs it into a virtual environment of its own under this path. */
 const VALIDATOR_VERSION = '1.37.0';
-const VALIDATOR = process.env.KUBERNETES_VALIDATE ?? `/opt/vigil/kubernetes-validate-${VALIDATOR_VERSION}/bin/kubernetes-validate`;
+const VALIDATOR =
+  process.env.KUBERNETES_VALIDATE ?? `/opt/vigil/kubernetes-validate-${VALIDATOR_VERSION}/bin/kubernetes-validate`;
 /** The oldest Kubernetes the manifests support (policy/v1 PDBs, Pod Security admission) and the newest the validator knows. */
 const KUBERNETES_VERSIONS = ['1.25.0', '1.37.0'];
 const DIR = join(ROOT, 'deploy/kubernetes');
 /** What the test's renderer does of kustomize's fields; a kustomization using another one must teach it first. */
 const KUSTOMIZE_FIELDS = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'images']);
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass', 'StorageClass', 'CustomResourceDefinition']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'PriorityClass',
+  'StorageClass',
+  'CustomResourceDefinition',
+]);
 
 type Labels = Record<string, string>;
 interface Meta {
@@ -74,7 +82,11 @@ interface PodSpec {
   volumes?: { name: string; configMap?: { name: string } }[];
 }
 interface Deployment extends K8s {
-  spec: { replicas?: number; selector: { matchLabels: Labels }; template: { metadata: { labels: Labels }; spec: PodSpec } };
+  spec: {
+    replicas?: number;
+    selector: { matchLabels: Labels };
+    template: { metadata: { labels: Labels }; spec: PodSpec };
+  };
 }
 interface Service extends K8s {
   spec: { selector: Labels; ports: { name?: string; port: number; targetPort?: number | string }[] };
@@ -130,7 +142,8 @@ function documents(file: string): K8s[] {
   return out;
 }
 
-const podSpecOf = (o: K8s): PodSpec | undefined => (o.kind === 'Deployment' ? (o as Deployment).spec.template.spec : undefined);
+const podSpecOf = (o: K8s): PodSpec | undefined =>
+  o.kind === 'Deployment' ? (o as Deployment).spec.template.spec : undefined;
 
 /** Splits an image reference into its name and its tag or digest. */
 function imageParts(image: string): { name: string; tag?: string; digest?: string } {
@@ -138,7 +151,11 @@ function imageParts(image: string): { name: string; tag?: string; digest?: strin
   const slash = ref.lastIndexOf('/');
   const colon = ref.lastIndexOf(':');
   const tagged = colon > slash;
-  return { name: tagged ? ref.slice(0, colon) : ref, ...(tagged ? { tag: ref.slice(colon + 1) } : {}), ...(digest ? { digest } : {}) };
+  return {
+    name: tagged ? ref.slice(0, colon) : ref,
+    ...(tagged ? { tag: ref.slice(colon + 1) } : {}),
+    ...(digest ? { digest } : {}),
+  };
 }
 
 /** What `kubectl apply -k` would send for the fields this kustomization uses: its namespace, and its images. */
@@ -163,7 +180,8 @@ function render(): Rendered[] {
   return out;
 }
 
-const selects = (selector: Labels | undefined, labels: Labels) => Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
+const selects = (selector: Labels | undefined, labels: Labels) =>
+  Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
 
 /** The service a Deployment runs, its config as mounted from its ConfigMap, and the environment its pods get. */
 function serviceOf(d: Deployment, all: K8s[]) {
@@ -176,9 +194,14 @@ function serviceOf(d: Deployment, all: K8s[]) {
   expect(file, `${d.metadata.name}: args must name --config FILE`).toBeDefined();
   const mount = (c.volumeMounts ?? []).find((m) => m.mountPath === posix.dirname(file as string));
   const volume = pod.volumes?.find((v) => v.name === mount?.name);
-  const configMap = all.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume?.configMap?.name) as ConfigMap | undefined;
+  const configMap = all.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume?.configMap?.name) as
+    | ConfigMap
+    | undefined;
   const text = configMap?.data[posix.basename(file as string)];
-  expect(text, `${d.metadata.name}: ${file} must come from a ConfigMap mounted at ${posix.dirname(file as string)}`).toBeDefined();
+  expect(
+    text,
+    `${d.metadata.name}: ${file} must come from a ConfigMap mounted at ${posix.dirname(file as string)}`,
+  ).toBeDefined();
   // Secrets become values of their variable's name: long enough for a pepper, no published placeholder, no comma.
   const secretValue = (name: string) => `k8s-test-${name.toLowerCase()}-0123456789abcdef0123456789abcdef`;
   const env: Record<string, string> = {};
@@ -188,12 +211,20 @@ function serviceOf(d: Deployment, all: K8s[]) {
   }
   const { schema, lint } = SERVICES[command];
   const raw = parseYaml(text as string) as Record<string, unknown>;
-  return { command, container: c, raw, env, secretValue, parse: () => parseConfig(schema, applyEnvOverrides(raw, env), lint as (c: unknown) => string[]) };
+  return {
+    command,
+    container: c,
+    raw,
+    env,
+    secretValue,
+    parse: () => parseConfig(schema, applyEnvOverrides(raw, env), lint as (c: unknown) => string[]),
+  };
 }
 
 function at(o: unknown, path: string[]): unknown {
   let node = o;
-  for (const key of path) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+  for (const key of path)
+    node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
   return node;
 }
 
@@ -205,7 +236,8 @@ function namedEnv(o: unknown, out = new Set<string>()): Set<string> {
       if (k.endsWith('_env') && typeof v === 'string') out.add(v);
       else namedEnv(v, out);
     }
-  } else if (typeof o === 'string') for (const m of o.matchAll(/\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)) out.add(m[1] as string);
+  } else if (typeof o === 'string')
+    for (const m of o.matchAll(/\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)) out.add(m[1] as string);
   return out;
 }
 
@@ -225,7 +257,9 @@ function egressPorts(command: Command, config: Record<string, unknown>): Map<num
   url('telemetry.otlp_traces_url', at(config, ['telemetry', 'otlp_traces_url']));
   if (command === 'revoke') {
     const a = at(config, ['adapters']) as Record<string, Record<string, unknown>[]>;
-    for (const h of a.haproxy ?? []) if (/^[^/].*:\d+$/.test(String(h.socket))) ports.set(Number(String(h.socket).split(':').pop()), 'adapters.haproxy');
+    for (const h of a.haproxy ?? [])
+      if (/^[^/].*:\d+$/.test(String(h.socket)))
+        ports.set(Number(String(h.socket).split(':').pop()), 'adapters.haproxy');
     for (const r of a.redis ?? []) url('adapters.redis', r.url);
     for (const k of a.kong ?? []) url('adapters.kong', k.admin_url);
     for (const i of a.idp ?? []) url('adapters.idp', i.base_url);
@@ -244,8 +278,10 @@ function egressPorts(command: Command, config: Record<string, unknown>): Map<num
 /** Ports the service itself listens on, by what they serve. */
 function servedPorts(command: Command, config: Record<string, unknown>): Map<number, string> {
   const ports = new Map<number, string>([[at(config, ['telemetry', 'port']) as number, 'metrics']]);
-  if (command === 'alert' && at(config, ['labels', 'token_env']) !== undefined) ports.set(at(config, ['labels', 'port']) as number, 'labels');
-  if (command === 'revoke' && at(config, ['check', 'enabled']) === true) ports.set(at(config, ['check', 'port']) as number, 'check');
+  if (command === 'alert' && at(config, ['labels', 'token_env']) !== undefined)
+    ports.set(at(config, ['labels', 'port']) as number, 'labels');
+  if (command === 'revoke' && at(config, ['check', 'enabled']) === true)
+    ports.set(at(config, ['check', 'port']) as number, 'check');
   return ports;
 }
 
@@ -256,7 +292,17 @@ const portNumber = (c: Container, port: number | string | undefined) =>
 function quantity(q: string): number {
   const m = /^([0-9.]+)(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
   if (!m) return Number.NaN;
-  const unit = { m: 1e-3, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 } as Record<string, number>;
+  const unit = {
+    m: 1e-3,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+  } as Record<string, number>;
   return Number(m[1]) * (m[2] ? (unit[m[2]] as number) : 1);
 }
 
@@ -277,7 +323,11 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
       .sort();
     expect([...(k.resources ?? [])].sort()).toEqual(files);
     expect(new Set(k.resources).size).toBe(k.resources?.length);
-    expect(deployments.map((d) => d.spec.template.spec.containers[0]?.args?.[0]).sort()).toEqual(['alert', 'detect', 'revoke']);
+    expect(deployments.map((d) => d.spec.template.spec.containers[0]?.args?.[0]).sort()).toEqual([
+      'alert',
+      'detect',
+      'revoke',
+    ]);
   });
 
   it(`every manifest and the rendered kustomization validate against Kubernetes ${KUBERNETES_VERSIONS.join(' and ')} (strict)`, () => {
@@ -287,12 +337,17 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
       );
     }
     const version = spawnSync(VALIDATOR, ['--version'], { encoding: 'utf8' });
-    expect(version.stdout.trim(), `kubernetes-validate ${VALIDATOR_VERSION} is pinned: run \`bash test/infra/install.sh\``).toBe(VALIDATOR_VERSION);
+    expect(
+      version.stdout.trim(),
+      `kubernetes-validate ${VALIDATOR_VERSION} is pinned: run \`bash test/infra/install.sh\``,
+    ).toBe(VALIDATOR_VERSION);
     const dir = mkdtempSync(join(tmpdir(), 'vigil-k8s-'));
     const out = join(dir, 'rendered.yaml');
     writeFileSync(out, objects.map((o) => stringify(o)).join('---\n'));
     const files = [...new Set(rendered.map((r) => join(DIR, r.file))), out];
-    const run = spawnSync(VALIDATOR, ['--strict', ...KUBERNETES_VERSIONS.flatMap((v) => ['-k', v]), ...files], { encoding: 'utf8' });
+    const run = spawnSync(VALIDATOR, ['--strict', ...KUBERNETES_VERSIONS.flatMap((v) => ['-k', v]), ...files], {
+      encoding: 'utf8',
+    });
     rmSync(dir, { recursive: true, force: true });
     const lines = `${run.stdout}${run.stderr}`.split('\n').filter((l) => l.trim() !== '');
     // An unknown kind or apiVersion is only a WARN with exit status 0: nothing but passes is accepted.
@@ -301,7 +356,9 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
       'kubernetes-validate found problems',
     ).toEqual([]);
     expect(run.status).toBe(0);
-    expect(lines.filter((l) => l.includes(' passed for resource ')).length).toBe(2 * objects.length * KUBERNETES_VERSIONS.length);
+    expect(lines.filter((l) => l.includes(' passed for resource ')).length).toBe(
+      2 * objects.length * KUBERNETES_VERSIONS.length,
+    );
   });
 
   it('the probes ask the ops server what it answers: liveness 200 from the start, readiness 503 until started', async () => {
@@ -338,12 +395,16 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
         const { config } = load();
         expect(selects(d.spec.selector.matchLabels, labels), 'the selector matches the pod template').toBe(true);
         // A consumer group: replicas beyond the partitions of the topics vigil creates get no work.
-        expect(d.spec.replicas ?? 1, 'replicas ≤ topics.partitions').toBeLessThanOrEqual(at(config, ['topics', 'partitions']) as number);
+        expect(d.spec.replicas ?? 1, 'replicas ≤ topics.partitions').toBeLessThanOrEqual(
+          at(config, ['topics', 'partitions']) as number,
+        );
       });
 
       it('every container has probes on the ops port, requests and limits, and a pinned image', () => {
         const metricsPort = at(load().config, ['telemetry', 'port']) as number;
-        const { version } = JSON.parse(readFileSync(join(ROOT, 'services/cli/package.json'), 'utf8')) as { version: string };
+        const { version } = JSON.parse(readFileSync(join(ROOT, 'services/cli/package.json'), 'utf8')) as {
+          version: string;
+        };
         for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
           for (const probe of [c.livenessProbe, c.readinessProbe]) {
             expect(probe?.httpGet, `${c.name}: liveness and readiness are HTTP probes`).toBeDefined();
@@ -359,7 +420,9 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
           }
           const heap = /--max-old-space-size=(\d+)/.exec(c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '');
           if (heap)
-            expect(Number(heap[1]) * 2 ** 20, `${c.name}: the heap fits the memory limit`).toBeLessThan(quantity(c.resources?.limits?.memory as string));
+            expect(Number(heap[1]) * 2 ** 20, `${c.name}: the heap fits the memory limit`).toBeLessThan(
+              quantity(c.resources?.limits?.memory as string),
+            );
           const image = imageParts(c.image);
           expect(image.digest ?? image.tag, `${c.name}: ${c.image} pins a tag or digest`).toBeDefined();
           expect(image.tag, `${c.name}: ${c.image}`).not.toBe('latest');
@@ -370,7 +433,10 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
 
       it('runs as non-root with a read-only root filesystem, no capabilities and no privilege escalation', () => {
         expect(pod.securityContext?.runAsNonRoot).toBe(true);
-        expect(pod.securityContext?.runAsUser, 'a numeric non-root user: the kubelet cannot check the image’s user name').toBeGreaterThan(0);
+        expect(
+          pod.securityContext?.runAsUser,
+          'a numeric non-root user: the kubelet cannot check the image’s user name',
+        ).toBeGreaterThan(0);
         expect(pod.securityContext?.seccompProfile?.type).toBe('RuntimeDefault');
         expect(pod.automountServiceAccountToken).toBe(false);
         expect(pod.hostNetwork ?? false).toBe(false);
@@ -392,16 +458,22 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
         const named = namedEnv(config);
         const fromSecrets = (c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef);
         for (const e of c.env ?? []) {
-          if (/SECRET|PASSWORD|TOKEN|_KEY\b/.test(e.name)) expect(e.value, `${e.name} must come from a secretKeyRef, not a value`).toBeUndefined();
+          if (/SECRET|PASSWORD|TOKEN|_KEY\b/.test(e.name))
+            expect(e.value, `${e.name} must come from a secretKeyRef, not a value`).toBeUndefined();
         }
         for (const e of fromSecrets) {
           if (e.name.startsWith('VIGIL_')) {
             // VIGIL_A__B overrides the key a.b: the value must land there — and not be in the ConfigMap too.
             const path = e.name.slice('VIGIL_'.length).toLowerCase().split('__');
-            expect(at(config, path), `${e.name} sets ${path.join('.')}, a key of the ${service.command} config`).toBe(service.secretValue(e.name));
+            expect(at(config, path), `${e.name} sets ${path.join('.')}, a key of the ${service.command} config`).toBe(
+              service.secretValue(e.name),
+            );
             expect(at(service.raw, path), `${path.join('.')} must not be in the ConfigMap`).toBeUndefined();
           } else {
-            expect([...named], `${e.name} is a variable the ${service.command} config names (*_env, {env:…})`).toContain(e.name);
+            expect(
+              [...named],
+              `${e.name} is a variable the ${service.command} config names (*_env, {env:…})`,
+            ).toContain(e.name);
           }
         }
         for (const name of named)
@@ -419,29 +491,45 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
         expect(pdbs.length).toBe(1);
         const pdb = (pdbs[0] as Pdb).spec;
         if (pdb.minAvailable !== undefined)
-          expect(Number(pdb.minAvailable), 'a PDB that allows no eviction blocks node drains').toBeLessThan(d.spec.replicas ?? 1);
+          expect(Number(pdb.minAvailable), 'a PDB that allows no eviction blocks node drains').toBeLessThan(
+            d.spec.replicas ?? 1,
+          );
         else expect(Number(pdb.maxUnavailable)).toBeGreaterThanOrEqual(1);
 
         const c = service.container;
         expect(portNumber(c, 'metrics'), 'a container port named metrics on telemetry.port').toBe(metricsPort);
-        const services = ofKind<Service>('Service').filter((s) => Object.keys(s.spec.selector).length > 0 && selects(s.spec.selector, labels));
+        const services = ofKind<Service>('Service').filter(
+          (s) => Object.keys(s.spec.selector).length > 0 && selects(s.spec.selector, labels),
+        );
         const targets = services.flatMap((s) => s.spec.ports.map((p) => portNumber(c, p.targetPort ?? p.port)));
         expect(targets, 'a Service reaches the metrics port').toContain(metricsPort);
 
-        const policies = ofKind<NetworkPolicy>('NetworkPolicy').filter((p) => selects(p.spec.podSelector.matchLabels, labels));
-        expect(policies.some((p) => p.spec.policyTypes?.includes('Ingress') && p.spec.policyTypes.includes('Egress'))).toBe(true);
+        const policies = ofKind<NetworkPolicy>('NetworkPolicy').filter((p) =>
+          selects(p.spec.podSelector.matchLabels, labels),
+        );
+        expect(
+          policies.some((p) => p.spec.policyTypes?.includes('Ingress') && p.spec.policyTypes.includes('Egress')),
+        ).toBe(true);
         const rules = (kind: 'ingress' | 'egress') => policies.flatMap((p) => p.spec[kind] ?? []);
         for (const kind of ['ingress', 'egress'] as const) {
-          for (const r of rules(kind)) expect(r.ports?.length ?? 0, `every ${kind} rule names its ports (no allow-all)`).toBeGreaterThan(0);
+          for (const r of rules(kind))
+            expect(r.ports?.length ?? 0, `every ${kind} rule names its ports (no allow-all)`).toBeGreaterThan(0);
         }
         const open = (kind: 'ingress' | 'egress', protocol = 'TCP') =>
-          new Set(rules(kind).flatMap((r) => (r.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === protocol).map((p) => portNumber(c, p.port))));
+          new Set(
+            rules(kind).flatMap((r) =>
+              (r.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === protocol).map((p) => portNumber(c, p.port)),
+            ),
+          );
         const needed = egressPorts(service.command, config);
         expect([...open('egress', 'UDP')], 'DNS').toEqual([53]);
-        expect([...open('egress')].sort(), `egress: ${JSON.stringify(Object.fromEntries(needed))} and DNS over TCP`).toEqual(
-          [...new Set([53, ...needed.keys()])].sort(),
+        expect(
+          [...open('egress')].sort(),
+          `egress: ${JSON.stringify(Object.fromEntries(needed))} and DNS over TCP`,
+        ).toEqual([...new Set([53, ...needed.keys()])].sort());
+        expect([...open('ingress')].sort(), `ingress: ${JSON.stringify(Object.fromEntries(served))}`).toEqual(
+          [...served.keys()].sort(),
         );
-        expect([...open('ingress')].sort(), `ingress: ${JSON.stringify(Object.fromEntries(served))}`).toEqual([...served.keys()].sort());
         for (const port of served.keys()) expect(c.ports?.map((p) => p.containerPort)).toContain(port);
       });
     });
@@ -453,13 +541,15 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
 
   it('the rendered objects live in the namespace the kustomization names, and the image rule agrees with the manifests', () => {
     const k = kustomization();
-    for (const o of objects) if (!CLUSTER_SCOPED.has(o.kind)) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(k.namespace);
+    for (const o of objects)
+      if (!CLUSTER_SCOPED.has(o.kind)) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(k.namespace);
     expect(objects.some((o) => o.kind === 'Namespace' && o.metadata.name === k.namespace)).toBe(true);
     for (const file of k.resources ?? []) {
       for (const o of documents(file)) {
         for (const c of podSpecOf(o)?.containers ?? []) {
           const rule = k.images?.find((i) => i.name === imageParts(c.image).name);
-          if (rule?.newTag !== undefined) expect(imageParts(c.image).tag, `${file}: ${c.image} and kustomization.yaml's images`).toBe(rule.newTag);
+          if (rule?.newTag !== undefined)
+            expect(imageParts(c.image).tag, `${file}: ${c.image} and kustomization.yaml's images`).toBe(rule.newTag);
         }
       }
     }

@@ -54,7 +54,8 @@ const svgTitled = (shown: Shown, start: string) => {
   return svg as string;
 };
 /** The labels of a plot's marked lines and points; marks at one position share a label ("step_up = revoke"). */
-const markLabels = (svg: string) => [...svg.matchAll(/class="mark" data-label="([^"]*)"/g)].flatMap((m) => (m[1] as string).split(' = '));
+const markLabels = (svg: string) =>
+  [...svg.matchAll(/class="mark" data-label="([^"]*)"/g)].flatMap((m) => (m[1] as string).split(' = '));
 /** A share in [0, 1] as the notebooks print it, or "—" where it is undefined. */
 const share = (cell: string | undefined) => {
   expect(cell).toMatch(/^(—|[01]\.\d{3})$/);
@@ -72,7 +73,15 @@ describe('notebooks', () => {
   beforeAll(() => {
     execFileSync(
       join(ROOT, 'node_modules/.bin/tslab'),
-      ['install', '--python', '/usr/bin/python3', '--prefix', kernels, '--binary', join(ROOT, 'node_modules/.bin/tslab')],
+      [
+        'install',
+        '--python',
+        '/usr/bin/python3',
+        '--prefix',
+        kernels,
+        '--binary',
+        join(ROOT, 'node_modules/.bin/tslab'),
+      ],
       { stdio: 'pipe' },
     );
   });
@@ -94,7 +103,11 @@ describe('notebooks', () => {
         '--ExecutePreprocessor.kernel_name=tslab',
         '--ExecutePreprocessor.timeout=600',
       ],
-      { cwd: join(ROOT, 'notebooks'), env: { ...process.env, JUPYTER_PATH: join(kernels, 'share/jupyter'), ...env }, maxBuffer: 64 * 1024 * 1024 },
+      {
+        cwd: join(ROOT, 'notebooks'),
+        env: { ...process.env, JUPYTER_PATH: join(kernels, 'share/jupyter'), ...env },
+        maxBuffer: 64 * 1024 * 1024,
+      },
     );
     const nb = JSON.parse(readFileSync(executed, 'utf8')) as Notebook;
     const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
@@ -133,13 +146,17 @@ describe('notebooks', () => {
       expect(t[a].target_principal_day_fpr).toBe(DEFAULT_TARGETS[a]);
       const target = `${(DEFAULT_TARGETS[a] * 100).toFixed(3)} %`;
       expect(shown.text).toMatch(
-        new RegExp(`  ${a.padEnd(8)} > ${t[a].score.toFixed(6)} {3}target ${target} per principal-day → held out: [\\d.]+ % per principal-day`),
+        new RegExp(
+          `  ${a.padEnd(8)} > ${t[a].score.toFixed(6)} {3}target ${target} per principal-day → held out: [\\d.]+ % per principal-day`,
+        ),
       );
       // `vigil train`'s note under a target the held-out traffic cannot measure, and only there.
       expect(shown.text.includes(`(too few held-out principal-days to measure ${target}: need`)).toBe(!t[a].resolved);
       if (t[a].resolved) expect(t[a].validation_principal_day_fpr).toBeLessThanOrEqual(DEFAULT_TARGETS[a]);
     }
-    expect(shown.text.includes('share the threshold')).toBe(t.alert.score === t.step_up.score || t.step_up.score === t.revoke.score);
+    expect(shown.text.includes('share the threshold')).toBe(
+      t.alert.score === t.step_up.score || t.step_up.score === t.revoke.score,
+    );
 
     // One distribution per model and the combined score, each with every action's threshold drawn, counts on a log axis.
     for (const model of ['isolation forest', 'autoencoder', 'combined score']) {
@@ -181,26 +198,33 @@ describe('notebooks', () => {
     });
 
     it('stores a sample into empty tables, then shows decisions per hour, reasons, verdicts against actions and drift for every feature', async () => {
-      const shown = await execute('review-decisions', { CLICKHOUSE_URL: requiredEnv('CLICKHOUSE_URL'), NOTEBOOK_CLICKHOUSE_PREFIX: prefix });
-      const sample = /→ ([\d,]+) access events and feature records, (\d+) decisions; (\d+) labels \((\d+) true, (\d+) false positives\)/.exec(shown.text);
+      const shown = await execute('review-decisions', {
+        CLICKHOUSE_URL: requiredEnv('CLICKHOUSE_URL'),
+        NOTEBOOK_CLICKHOUSE_PREFIX: prefix,
+      });
+      const sample =
+        /→ ([\d,]+) access events and feature records, (\d+) decisions; (\d+) labels \((\d+) true, (\d+) false positives\)/.exec(
+          shown.text,
+        );
       expect(sample, shown.text).not.toBeNull();
-      const [events, decided, labels, truePositives, falsePositives] = (sample as RegExpExecArray).slice(1, 6).map((x) => Number(x.replace(/,/g, ''))) as [
-        number,
-        number,
-        number,
-        number,
-        number,
-      ];
+      const [events, decided, labels, truePositives, falsePositives] = (sample as RegExpExecArray)
+        .slice(1, 6)
+        .map((x) => Number(x.replace(/,/g, ''))) as [number, number, number, number, number];
       expect(events).toBeGreaterThan(20_000);
       expect(decided).toBeGreaterThan(0);
       expect(truePositives).toBeGreaterThan(0);
 
       // What the notebook counts is what ClickHouse holds.
       const stored = await (
-        await ch.query({ query: `SELECT action, count() AS n FROM ${prefix}decisions FINAL WHERE shadow = 0 GROUP BY action`, format: 'JSONEachRow' })
+        await ch.query({
+          query: `SELECT action, count() AS n FROM ${prefix}decisions FINAL WHERE shadow = 0 GROUP BY action`,
+          format: 'JSONEachRow',
+        })
       ).json<{ action: string; n: string }>();
       const perAction = table(shown, 'action | decisions | share');
-      expect(Object.fromEntries(perAction.map((r) => [r.action, Number(r.decisions)]))).toEqual(Object.fromEntries(stored.map((r) => [r.action, Number(r.n)])));
+      expect(Object.fromEntries(perAction.map((r) => [r.action, Number(r.decisions)]))).toEqual(
+        Object.fromEntries(stored.map((r) => [r.action, Number(r.n)])),
+      );
       expect(perAction.reduce((n, r) => n + Number(r.decisions), 0)).toBe(decided);
       const perHour = svgTitled(shown, 'decisions per action per hour');
       expect(perHour.match(/<rect /g)?.length).toBeGreaterThan(10);

@@ -49,7 +49,8 @@ function decision(requestId: string, principal: Decision['principal'], over: Par
   };
 }
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] as number;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] as number;
 
 describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
   const kafka: Kafka = kafkaClient();
@@ -87,9 +88,15 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     return p;
   };
   const send = (...ds: Decision[]) =>
-    producer.send({ topic: topics.decisions, acks: -1, messages: ds.map((d) => ({ key: d.principal.sub ?? d.request_id, value: JSON.stringify(d) })) });
-  const refused = (token: string, status = 401) => waitFor(`HAProxy to answer ${status}`, async () => (await haproxy.request(token)) === status, 20_000, 5);
-  const audit = (where: string) => clickhouseCount(ch, `SELECT count() AS n FROM ${prefix}revocations FINAL WHERE ${where}`);
+    producer.send({
+      topic: topics.decisions,
+      acks: -1,
+      messages: ds.map((d) => ({ key: d.principal.sub ?? d.request_id, value: JSON.stringify(d) })),
+    });
+  const refused = (token: string, status = 401) =>
+    waitFor(`HAProxy to answer ${status}`, async () => (await haproxy.request(token)) === status, 20_000, 5);
+  const audit = (where: string) =>
+    clickhouseCount(ch, `SELECT count() AS n FROM ${prefix}revocations FINAL WHERE ${where}`);
 
   beforeAll(async () => {
     backend = await startBackend();
@@ -128,7 +135,15 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     const old = jwt({ sub: 'alice', jti: 'alice-1', iat: nowS() - 600, exp: nowS() + 3600 });
     const other = jwt({ sub: 'carol', jti: 'carol-1', iat: nowS() - 600 });
     expect(await haproxy.request(old)).toBe(200);
-    await send(decision('r-alice', { sub: 'alice', jti: 'alice-1', exp: nowS() + 3600, token_fingerprint: fingerprint(old), client_ip: '198.51.100.7' }));
+    await send(
+      decision('r-alice', {
+        sub: 'alice',
+        jti: 'alice-1',
+        exp: nowS() + 3600,
+        token_fingerprint: fingerprint(old),
+        client_ip: '198.51.100.7',
+      }),
+    );
     await refused(old);
     expect(await haproxy.request(other)).toBe(200);
     // A token issued before the cut-off by the same subject (another device) is refused too; the next login is not.
@@ -143,7 +158,12 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     const reader = createClient({ url: redis.url });
     await reader.connect();
     expect((await reader.keys('vigil:deny:*')).sort()).toEqual(
-      [`vigil:deny:fingerprint:${fingerprint(old)}`, `vigil:deny:fingerprint:${fingerprint(fpOnly)}`, 'vigil:deny:jti:alice-1', 'vigil:deny:sub:alice'].sort(),
+      [
+        `vigil:deny:fingerprint:${fingerprint(old)}`,
+        `vigil:deny:fingerprint:${fingerprint(fpOnly)}`,
+        'vigil:deny:jti:alice-1',
+        'vigil:deny:sub:alice',
+      ].sort(),
     );
     expect(await reader.ttl('vigil:deny:jti:alice-1')).toBeGreaterThan(3000);
     await reader.close();
@@ -154,7 +174,9 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     // The check endpoint (Envoy ext_authz) gives the same verdicts from the revoker's store.
     const checkPort = Number(/"check_port":(\d+)/.exec(revoker.output())?.[1]);
     const check = (token: string) =>
-      fetch(`http://127.0.0.1:${checkPort}/v1/accounts/1`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+      fetch(`http://127.0.0.1:${checkPort}/v1/accounts/1`, { headers: { authorization: `Bearer ${token}` } }).then(
+        (r) => r.status,
+      );
     expect(await check(old)).toBe(401);
     expect(await check(fpOnly)).toBe(401);
     expect(await check(other)).toBe(200);
@@ -166,7 +188,13 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     for (let i = 0; i < 20; i++) {
       const token = jwt({ jti: `lat-${i}`, iat: nowS() - 60 });
       const t0 = performance.now();
-      await send(decision(`r-lat-${i}`, { jti: `lat-${i}` }, { context: { route: '/x', route_class: 'default', tenant: `lat-${i}` } }));
+      await send(
+        decision(
+          `r-lat-${i}`,
+          { jti: `lat-${i}` },
+          { context: { route: '/x', route_class: 'default', tenant: `lat-${i}` } },
+        ),
+      );
       await refused(token);
       ms.push(performance.now() - t0);
     }
@@ -193,7 +221,11 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     await waitFor('the audit rows', async () => (await audit(`request_id = 'r-bob'`)) === 2);
     expect(await audit(`request_id = 'r-bob' AND adapter = 'redis' AND outcome = 'enforced'`)).toBe(1);
     expect(await audit(`request_id = 'r-bob' AND adapter = 'haproxy' AND outcome = 'queued'`)).toBe(1);
-    await waitFor('the revoker to report HAProxy down', async () => revoker.output().includes('target down; queuing'), 20_000);
+    await waitFor(
+      'the revoker to report HAProxy down',
+      async () => revoker.output().includes('target down; queuing'),
+      20_000,
+    );
     await haproxy.start();
     // Back: its whole list is re-synced from vigil.revocations, bob's entry with it.
     await refused(token);
@@ -222,7 +254,11 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     await redis.start();
     c = await reader();
     const client = c;
-    await waitFor('the denylist back in Redis', async () => (await client.keys('vigil:deny:*')).includes('vigil:deny:jti:dave-1'), 30_000);
+    await waitFor(
+      'the denylist back in Redis',
+      async () => (await client.keys('vigil:deny:*')).includes('vigil:deny:jti:dave-1'),
+      30_000,
+    );
     const after = (await c.keys('vigil:deny:*')).sort();
     await c.close();
     for (const key of before) expect(after).toContain(key);
@@ -233,11 +269,29 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
 
   it('holds the per-tenant cap under a flood and tells the SOC', async () => {
     const tokens = Array.from({ length: 12 }, (_, i) => jwt({ jti: `flood-${i}`, iat: nowS() - 60 }));
-    await send(...tokens.map((_, i) => decision(`r-flood-${i}`, { jti: `flood-${i}` }, { context: { route: '/x', route_class: 'default', tenant: 'acme' } })));
-    const notices = await readTopic(kafka, topics.decisions, (v) => v.some((x) => x.value.includes('revoker:cap_reached:tenant:acme')), 30_000);
-    const notice = notices.map((x) => JSON.parse(x.value) as Decision).find((d) => d.request_id.startsWith('cap/tenant:acme'));
+    await send(
+      ...tokens.map((_, i) =>
+        decision(
+          `r-flood-${i}`,
+          { jti: `flood-${i}` },
+          { context: { route: '/x', route_class: 'default', tenant: 'acme' } },
+        ),
+      ),
+    );
+    const notices = await readTopic(
+      kafka,
+      topics.decisions,
+      (v) => v.some((x) => x.value.includes('revoker:cap_reached:tenant:acme')),
+      30_000,
+    );
+    const notice = notices
+      .map((x) => JSON.parse(x.value) as Decision)
+      .find((d) => d.request_id.startsWith('cap/tenant:acme'));
     expect(notice).toMatchObject({ action: 'alert', entity: 'tenant', context: { tenant: 'acme' } });
-    await waitFor('audit rows of the flood', async () => (await audit(`request_id LIKE 'r-flood-%' AND adapter IN ('haproxy', '-')`)) === 12);
+    await waitFor(
+      'audit rows of the flood',
+      async () => (await audit(`request_id LIKE 'r-flood-%' AND adapter IN ('haproxy', '-')`)) === 12,
+    );
     expect(await audit(`request_id LIKE 'r-flood-%' AND outcome = 'enforced' AND adapter = 'haproxy'`)).toBe(5);
     expect(await audit(`request_id LIKE 'r-flood-%' AND outcome = 'capped'`)).toBe(7);
     const statuses = await Promise.all(tokens.map((t) => haproxy.request(t)));
@@ -248,14 +302,19 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     const enforcedBefore = new Set(
       (
         await (
-          await ch.query({ query: `SELECT DISTINCT request_id FROM ${prefix}revocations FINAL WHERE outcome = 'enforced'`, format: 'JSONEachRow' })
+          await ch.query({
+            query: `SELECT DISTINCT request_id FROM ${prefix}revocations FINAL WHERE outcome = 'enforced'`,
+            format: 'JSONEachRow',
+          })
         ).json<{ request_id: string }>()
       ).map((r) => r.request_id),
     );
     expect(enforcedBefore.size).toBeGreaterThan(20);
     onTestFailed(() => console.log(`haproxy (exit ${haproxy.exitCode()}):\n${haproxy.output().slice(-3000)}`));
     // A second revoker in a new group reads the whole decision topic again, with the store the first one wrote.
-    const replay = start({ consumer: { group_id: `${group}-replay`, topics: [topics.decisions], from_beginning: true } });
+    const replay = start({
+      consumer: { group_id: `${group}-replay`, topics: [topics.decisions], from_beginning: true },
+    });
     const admin = kafka.admin();
     await admin.connect();
     await waitFor('the replaying revoker to catch up', async () => {
@@ -285,9 +344,14 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     writeFileSync(file, JSON.stringify(config()));
     vigilCli(['revoke', '--undo', 'jti:bob-1', '--config', file]);
     expect(await haproxy.request(bob)).toBe(200);
-    await waitFor('the undo audit rows', async () => (await audit(`request_id = 'r-bob' AND outcome = 'undone'`)) === 2);
+    await waitFor(
+      'the undo audit rows',
+      async () => (await audit(`request_id = 'r-bob' AND outcome = 'undone'`)) === 2,
+    );
     // The running revoker follows vigil.revocations: it knows the undo, so a new decision about bob's token acts again.
-    await send(decision('r-bob-2', { jti: 'bob-1' }, { context: { route: '/x', route_class: 'default', tenant: 'bob-2' } }));
+    await send(
+      decision('r-bob-2', { jti: 'bob-1' }, { context: { route: '/x', route_class: 'default', tenant: 'bob-2' } }),
+    );
     await refused(bob);
   });
 });

@@ -31,7 +31,8 @@ export async function freePort(): Promise<number> {
 
 const connects = (target: string | number) =>
   new Promise<boolean>((resolve) => {
-    const c = typeof target === 'number' ? createConnection({ port: target, host: '127.0.0.1' }) : createConnection(target);
+    const c =
+      typeof target === 'number' ? createConnection({ port: target, host: '127.0.0.1' }) : createConnection(target);
     c.on('connect', () => {
       c.destroy();
       resolve(true);
@@ -55,7 +56,11 @@ export async function startBackend(): Promise<{ port: number; hits: () => number
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, hits: () => hits, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    port: (server.address() as AddressInfo).port,
+    hits: () => hits,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 /** A gateway process a test started (HAProxy, nginx), with requests through it. */
@@ -66,7 +71,10 @@ export interface Gateway {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Sends a request with a bearer token; returns the status. */
-  request(token: string | undefined, init?: { method?: string; body?: string; path?: string; from?: string; agent?: string }): Promise<number>;
+  request(
+    token: string | undefined,
+    init?: { method?: string; body?: string; path?: string; from?: string; agent?: string },
+  ): Promise<number>;
 }
 
 export interface Haproxy extends Gateway {
@@ -139,7 +147,11 @@ function gatewayProcess(
   };
 }
 
-export async function startHaproxy(backendPort: number, pepper: string, options: { syslog?: string; trustXff?: boolean } = {}): Promise<Haproxy> {
+export async function startHaproxy(
+  backendPort: number,
+  pepper: string,
+  options: { syslog?: string; trustXff?: boolean } = {},
+): Promise<Haproxy> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-haproxy-'));
   const maps = Object.fromEntries(MAP_NAMES.map((m) => [m, join(dir, `${m}.map`)]));
   for (const path of Object.values(maps)) writeFileSync(path, '');
@@ -255,7 +267,9 @@ ${o.trustXff ? realIp : ''}  proxy_http_version 1.1;
 export async function startNginx(backendPort: number, options: NginxOptions): Promise<Gateway> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-nginx-'));
   const port = await freePort();
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${join(dir, t)};`).join('\n  ');
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `${t}_temp_path ${join(dir, t)};`)
+    .join('\n  ');
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
@@ -298,7 +312,20 @@ export async function startRedis(): Promise<Redis> {
   const spawnServer = async () => {
     const child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dir],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        'noeviction',
+        '--dir',
+        dir,
+      ],
       { stdio: 'ignore' },
     );
     await waitFor('redis to listen', async () => connects(port), 15_000, 50);
@@ -346,13 +373,26 @@ export function showMap(socket: string, map: string): Promise<[string, string][]
 }
 
 /** Debian's rsyslogd with config/rsyslog/vigil-kafka.conf: UDP syslog in, each message's JSON produced to a Kafka topic. */
-export async function startRsyslog(brokers: string, topic: string): Promise<{ address: string; stop: () => Promise<void> }> {
+export async function startRsyslog(
+  brokers: string,
+  topic: string,
+): Promise<{ address: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'vigil-rsyslog-'));
-  const child = spawn('/usr/sbin/rsyslogd', ['-n', '-f', join(ROOT, 'config/rsyslog/vigil-kafka.conf'), '-i', join(dir, 'pid')], {
-    env: { ...process.env, VIGIL_SYSLOG_ADDRESS: '127.0.0.1', VIGIL_SYSLOG_PORT: String(port), VIGIL_KAFKA_BROKERS: brokers, VIGIL_ACCESS_TOPIC: topic },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    '/usr/sbin/rsyslogd',
+    ['-n', '-f', join(ROOT, 'config/rsyslog/vigil-kafka.conf'), '-i', join(dir, 'pid')],
+    {
+      env: {
+        ...process.env,
+        VIGIL_SYSLOG_ADDRESS: '127.0.0.1',
+        VIGIL_SYSLOG_PORT: String(port),
+        VIGIL_KAFKA_BROKERS: brokers,
+        VIGIL_ACCESS_TOPIC: topic,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stderr?.on('data', (d: Buffer) => {
     output += d.toString();

@@ -17,7 +17,10 @@ export const VIGIL_BIN = join(ROOT, 'node_modules/.bin/vigil');
 
 export function requiredEnv(name: string): string {
   const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run integration tests through test/infra/with-services.sh (npm run test:integration)`);
+  if (!v)
+    throw new Error(
+      `${name} is not set: run integration tests through test/infra/with-services.sh (npm run test:integration)`,
+    );
   return v;
 }
 
@@ -26,7 +29,12 @@ export const randomName = (prefix: string) => `${prefix}_${randomBytes(4).toStri
 /** Thrown from a waitFor probe to stop waiting at once (a process died). */
 export class Fatal extends Error {}
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -37,13 +45,20 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       if (err instanceof Fatal) throw err;
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
 export function kafkaClient(): Kafka {
-  return new Kafka({ brokers: requiredEnv('KAFKA_BROKERS').split(','), clientId: 'vigil-test', logLevel: logLevel.NOTHING });
+  return new Kafka({
+    brokers: requiredEnv('KAFKA_BROKERS').split(','),
+    clientId: 'vigil-test',
+    logLevel: logLevel.NOTHING,
+  });
 }
 
 export function clickhouseClient(): ClickHouseClient {
@@ -59,7 +74,10 @@ export async function clickhouseCount(client: ClickHouseClient, query: string): 
 /** Drops every table of the current database whose name starts with a test's prefix (its clean-up). */
 export async function dropTablesWithPrefix(client: ClickHouseClient, prefix: string): Promise<void> {
   const tables = await (
-    await client.query({ query: `SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, '${prefix}')`, format: 'JSONEachRow' })
+    await client.query({
+      query: `SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, '${prefix}')`,
+      format: 'JSONEachRow',
+    })
   ).json<{ name: string }>();
   for (const { name } of tables) await client.command({ query: `DROP TABLE IF EXISTS ${name}` });
 }
@@ -85,7 +103,12 @@ export interface TopicRecord {
   timestamp: number;
 }
 
-export async function readTopic(kafka: Kafka, topic: string, until: (values: TopicRecord[]) => boolean, timeoutMs = 60_000) {
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  until: (values: TopicRecord[]) => boolean,
+  timeoutMs = 60_000,
+) {
   const consumer = kafka.consumer({ groupId: randomName('reader'), maxWaitTimeInMs: 100 });
   const values: TopicRecord[] = [];
   await consumer.connect();
@@ -96,7 +119,12 @@ export async function readTopic(kafka: Kafka, topic: string, until: (values: Top
       const records: SourceRecord[] = [];
       for (const m of batch.messages) sourceRecords(batch.topic, batch.partition, m, records);
       for (const r of records) {
-        values.push({ key: r.key?.toString() ?? null, value: r.value.toString(), headers: r.headers, timestamp: r.timestamp ?? 0 });
+        values.push({
+          key: r.key?.toString() ?? null,
+          value: r.value.toString(),
+          headers: r.headers,
+          timestamp: r.timestamp ?? 0,
+        });
       }
     },
   });
@@ -117,7 +145,10 @@ export interface DetectorProcess {
 }
 
 /** Starts `vigil detect` as its own process (so a test can SIGKILL it) with a YAML config written to a temp file. */
-export function startDetectorProcess(config: Record<string, unknown>, env: Record<string, string> = {}): DetectorProcess {
+export function startDetectorProcess(
+  config: Record<string, unknown>,
+  env: Record<string, string> = {},
+): DetectorProcess {
   return startServiceProcess('detect', config, env);
 }
 
@@ -131,7 +162,11 @@ function serviceEnv(): NodeJS.ProcessEnv {
 }
 
 /** Starts `vigil <command> --config FILE` (detect, revoke, alert) as a child process with the given config. */
-export function startServiceProcess(command: string, config: Record<string, unknown>, env: Record<string, string> = {}): DetectorProcess {
+export function startServiceProcess(
+  command: string,
+  config: Record<string, unknown>,
+  env: Record<string, string> = {},
+): DetectorProcess {
   const file = join(tmpdir(), `${randomName(`vigil-${command}`)}.json`);
   // JSON is YAML, so the config file can be written without a YAML library.
   writeFileSync(file, JSON.stringify(config));
@@ -164,7 +199,13 @@ export interface DetectorTopics {
 }
 
 export async function freshTopics(kafka: Kafka): Promise<DetectorTopics> {
-  const t = { input: randomName('in'), keyed: randomName('keyed'), entities: randomName('entities'), dlq: randomName('dlq'), features: randomName('features') };
+  const t = {
+    input: randomName('in'),
+    keyed: randomName('keyed'),
+    entities: randomName('entities'),
+    dlq: randomName('dlq'),
+    features: randomName('features'),
+  };
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic: t.input, numPartitions: 3 }] });
@@ -173,7 +214,11 @@ export async function freshTopics(kafka: Kafka): Promise<DetectorTopics> {
 }
 
 /** A Kong-format detector config on the test broker, reading `t.input`, with its feature stages; `extra` adds keys. */
-export function detectorConfig(t: DetectorTopics, o: { pepper: string; group: string; boundMs: number }, extra: Record<string, unknown> = {}) {
+export function detectorConfig(
+  t: DetectorTopics,
+  o: { pepper: string; group: string; boundMs: number },
+  extra: Record<string, unknown> = {},
+) {
   return {
     format: 'kong',
     pepper: { secret: o.pepper },
@@ -208,6 +253,26 @@ export function vigilCli(args: string[], pepper?: string) {
 export function trainTestBundle(dir: string, out: string, pepper: string, seed = 0): void {
   const log = join(dir, 'train.jsonl');
   if (!existsSync(log))
-    vigilCli(['simulate', '--format', 'kong', '--out', log, '--events', '20000', '--customers', '300', '--credentials', 'claims', '--seed', '5'], pepper);
-  vigilCli(['train', '--format', 'kong', '--input', log, '--out', out, '--max-rows', '20000', '--seed', String(seed)], pepper);
+    vigilCli(
+      [
+        'simulate',
+        '--format',
+        'kong',
+        '--out',
+        log,
+        '--events',
+        '20000',
+        '--customers',
+        '300',
+        '--credentials',
+        'claims',
+        '--seed',
+        '5',
+      ],
+      pepper,
+    );
+  vigilCli(
+    ['train', '--format', 'kong', '--input', log, '--out', out, '--max-rows', '20000', '--seed', String(seed)],
+    pepper,
+  );
 }

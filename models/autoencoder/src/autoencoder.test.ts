@@ -100,6 +100,8 @@ describe('Autoencoder', () => {
     expect(await switchBackend('wasm')).toBe(true);
     const onWasm = (await Autoencoder.load(dir)).score(test);
     for (let i = 0; i < onCpu.length; i++)
-      expect(Math.abs((onWasm[i] as number) - (onCpu[i] as number))).toBeLessThanOrEqual(1e-5 * Math.max(1, onCpu[i] as number));
+      expect(Math.abs((onWasm[i] as number) - (onCpu[i] as number))).toBeLessThanOrEqual(
+        1e-5 * Math.max(1, onCpu[i] as number),
+      );
   });
 });

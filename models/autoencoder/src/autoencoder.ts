@@ -81,8 +81,10 @@ export class Autoencoder {
   constructor(options: Partial<AutoencoderOptions> = {}) {
     this.options = { ...DEFAULT_AUTOENCODER_OPTIONS, ...options };
     const o = this.options;
-    if (!(o.validationSplit > 0 && o.validationSplit < 1)) throw new Error(`validationSplit must be in (0, 1), got ${o.validationSplit}`);
-    if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new Error(`epochs must be a positive integer, got ${o.epochs}`);
+    if (!(o.validationSplit > 0 && o.validationSplit < 1))
+      throw new Error(`validationSplit must be in (0, 1), got ${o.validationSplit}`);
+    if (!Number.isInteger(o.epochs) || o.epochs < 1)
+      throw new Error(`epochs must be a positive integer, got ${o.epochs}`);
   }
 
   get fitted(): boolean {
@@ -90,7 +92,11 @@ export class Autoencoder {
   }
 
   private build(d: number): tfl.LayersModel {
-    const hidden = this.options.hidden ?? [Math.max(2, Math.ceil(d / 2)), Math.max(2, Math.ceil(d / 4)), Math.max(2, Math.ceil(d / 2))];
+    const hidden = this.options.hidden ?? [
+      Math.max(2, Math.ceil(d / 2)),
+      Math.max(2, Math.ceil(d / 4)),
+      Math.max(2, Math.ceil(d / 2)),
+    ];
     const model = tfl.sequential();
     hidden.forEach((units, i) => {
       model.add(
@@ -102,18 +108,28 @@ export class Autoencoder {
         }),
       );
     });
-    model.add(tfl.layers.dense({ units: d, kernelInitializer: tfl.initializers.glorotUniform({ seed: this.options.seed * 1000 + hidden.length }) }));
+    model.add(
+      tfl.layers.dense({
+        units: d,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: this.options.seed * 1000 + hidden.length }),
+      }),
+    );
     model.compile({ optimizer: tf.train.adam(this.options.learningRate), loss: 'meanSquaredError' });
     return model;
   }
 
   /** Trains on the rows (not modified). */
-  async fit(x: Matrix, onEpoch?: (epoch: number, trainLoss: number, validationLoss: number) => void): Promise<TrainingReport> {
+  async fit(
+    x: Matrix,
+    onEpoch?: (epoch: number, trainLoss: number, validationLoss: number) => void,
+  ): Promise<TrainingReport> {
     await useBackend();
     if (x.rows < 10) throw new Error(`an autoencoder needs at least 10 training rows, got ${x.rows}`);
     for (let i = 0; i < x.data.length; i++) {
       if (!Number.isFinite(x.data[i] as number))
-        throw new Error(`training row ${Math.floor(i / x.cols)}, feature ${i % x.cols} is ${x.data[i]}: training data must be finite`);
+        throw new Error(
+          `training row ${Math.floor(i / x.cols)}, feature ${i % x.cols} is ${x.data[i]}: training data must be finite`,
+        );
     }
     const o = this.options;
     const rng = xoroshiro128plus(o.seed);
@@ -123,7 +139,8 @@ export class Autoencoder {
     const data = toFloat32(x, false);
     const gather = (idx: Int32Array) => {
       const out = new Float32Array(idx.length * x.cols);
-      for (let i = 0; i < idx.length; i++) out.set(data.subarray((idx[i] as number) * x.cols, ((idx[i] as number) + 1) * x.cols), i * x.cols);
+      for (let i = 0; i < idx.length; i++)
+        out.set(data.subarray((idx[i] as number) * x.cols, ((idx[i] as number) + 1) * x.cols), i * x.cols);
       return tf.tensor2d(out, [idx.length, x.cols]);
     };
     const validation = gather(order.subarray(0, holdOut));
@@ -132,7 +149,13 @@ export class Autoencoder {
     this.model?.dispose();
     const model = this.build(x.cols);
     this.cols = x.cols;
-    const report: TrainingReport = { epochs: 0, bestEpoch: 0, trainLoss: [], validationLoss: [], backend: tf.getBackend() };
+    const report: TrainingReport = {
+      epochs: 0,
+      bestEpoch: 0,
+      trainLoss: [],
+      validationLoss: [],
+      backend: tf.getBackend(),
+    };
     let best = Number.POSITIVE_INFINITY;
     let bestWeights: tf.Tensor[] | undefined;
     let waited = 0;
@@ -177,7 +200,8 @@ export class Autoencoder {
   /** Reconstruction errors, in micro-batches of `batchSize` rows. */
   reconstruct(x: Matrix, batchSize = SCORE_BATCH): Reconstruction {
     const model = this.fittedModel();
-    if (x.rows > 0 && x.cols !== this.cols) throw new Error(`rows have ${x.cols} features, the autoencoder was trained on ${this.cols}`);
+    if (x.rows > 0 && x.cols !== this.cols)
+      throw new Error(`rows have ${x.cols} features, the autoencoder was trained on ${this.cols}`);
     const data = toFloat32(x, true);
     const scores = new Float64Array(x.rows);
     const featureErrors = new Float32Array(x.rows * x.cols);
@@ -244,7 +268,8 @@ export class Autoencoder {
     } catch (err) {
       throw new Error(`cannot read the autoencoder's model.json in ${dir}: ${(err as Error).message}`);
     }
-    if (!json.vigil || !Array.isArray(json.weightsManifest)) throw new Error(`${join(dir, 'model.json')} is not a vigil autoencoder`);
+    if (!json.vigil || !Array.isArray(json.weightsManifest))
+      throw new Error(`${join(dir, 'model.json')} is not a vigil autoencoder`);
     const weights = await readFile(join(dir, 'weights.bin'));
     const model = await tfl.loadLayersModel(
       tf.io.fromMemory({

@@ -44,7 +44,8 @@ async function tryWasm(): Promise<boolean> {
 export function useBackend(preference: BackendPreference = 'auto'): Promise<BackendName> {
   chosen ??= (async () => {
     if ((preference === 'auto' || preference === 'tensorflow') && (await tryNode())) return 'tensorflow';
-    if ((preference === 'auto' || preference === 'wasm' || preference === 'tensorflow') && (await tryWasm())) return 'wasm';
+    if ((preference === 'auto' || preference === 'wasm' || preference === 'tensorflow') && (await tryWasm()))
+      return 'wasm';
     await tf.setBackend('cpu');
     return 'cpu';
   })();

@@ -33,13 +33,24 @@ function normalRows(seed: number, principals: number, perPrincipal: number) {
       holdout[i] = p % 5 === 0 ? 1 : 0;
     }
   }
-  return { data, rows, cols: NAMES.length, groups, holdout, fromTs: 0, toTs: 1, features: { names: NAMES, hash: 'sha256:test', schema: {} } };
+  return {
+    data,
+    rows,
+    cols: NAMES.length,
+    groups,
+    holdout,
+    fromTs: 0,
+    toTs: 1,
+    features: { names: NAMES, hash: 'sha256:test', schema: {} },
+  };
 }
 
 describe('model bundle', () => {
   it('trains, meets its per-principal-day targets on held-out traffic, acts on anomalies and explains them', async () => {
     const set = normalRows(1, 2500, 12);
-    const { bundle, summary } = await trainBundle(set, { autoencoder: { epochs: 15, batchSize: 128, learningRate: 0.005 } });
+    const { bundle, summary } = await trainBundle(set, {
+      autoencoder: { epochs: 15, batchSize: 128, learningRate: 0.005 },
+    });
     expect(summary.holdoutPrincipalDays).toBe(1500);
     for (const a of ['alert', 'step_up', 'revoke'] as const) {
       const t = summary.thresholds[a];
@@ -96,7 +107,9 @@ describe('model bundle', () => {
     await bundle.save(dir);
     const back = await ModelBundle.load(dir, 'sha256:test');
     expect(Array.from(back.score(fresh).score)).toEqual(Array.from(scoredFresh.score));
-    await expect(ModelBundle.load(dir, 'sha256:other')).rejects.toThrow(/trained on feature schema sha256:test, but this vigil computes sha256:other/);
+    await expect(ModelBundle.load(dir, 'sha256:other')).rejects.toThrow(
+      /trained on feature schema sha256:test, but this vigil computes sha256:other/,
+    );
     await expect(ModelBundle.load(join(dir, 'missing'))).rejects.toThrow(/cannot read .*manifest.json/);
     // Policy overrides replace a default threshold.
     expect(bundle.action(scored.score[0] as number, { revoke: 1 })).toBe('step_up');

@@ -83,7 +83,11 @@ export class ModelBundle {
     }
     const scaled = this.scaler.transform(x.data, x.rows, x.cols);
     const iforest = this.forest.score({ data: scaled, rows: x.rows, cols: x.cols });
-    const { scores: autoencoder, featureErrors } = this.autoencoder.reconstruct({ data: clipForAutoencoder(scaled), rows: x.rows, cols: x.cols });
+    const { scores: autoencoder, featureErrors } = this.autoencoder.reconstruct({
+      data: clipForAutoencoder(scaled),
+      rows: x.rows,
+      cols: x.cols,
+    });
     const out: Scored = {
       score: new Float64Array(x.rows),
       iforest,
@@ -112,14 +116,20 @@ export class ModelBundle {
   }
 
   /** The top features behind one row's score, with value, baseline and contribution (shares summing to ≤ 1). */
-  explain(row: Float64Array, scored: { iforestExceedance: number; autoencoderExceedance: number; autoencoderErrors?: ArrayLike<number> }, top = 3): Reason[] {
+  explain(
+    row: Float64Array,
+    scored: { iforestExceedance: number; autoencoderExceedance: number; autoencoderErrors?: ArrayLike<number> },
+    top = 3,
+  ): Reason[] {
     const names = this.manifest.features.names;
     const scaled = this.scaler.transform(row, 1, row.length);
     let shares: Float64Array;
     if (scored.iforestExceedance <= scored.autoencoderExceedance) {
       shares = this.forest.contributions(scaled);
     } else {
-      const errors = scored.autoencoderErrors ?? this.autoencoder.reconstruct({ data: clipForAutoencoder(scaled), rows: 1, cols: row.length }).featureErrors;
+      const errors =
+        scored.autoencoderErrors ??
+        this.autoencoder.reconstruct({ data: clipForAutoencoder(scaled), rows: 1, cols: row.length }).featureErrors;
       let sum = 0;
       for (let i = 0; i < errors.length; i++) sum += errors[i] as number;
       shares = Float64Array.from(errors, (e) => (sum > 0 ? e / sum : 0));
@@ -154,12 +164,16 @@ export class ModelBundle {
     try {
       raw = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     } catch (err) {
-      throw new Error(`cannot read ${join(dir, 'manifest.json')}: ${(err as Error).message} — is ${dir} a bundle written by \`vigil train\`?`);
+      throw new Error(
+        `cannot read ${join(dir, 'manifest.json')}: ${(err as Error).message} — is ${dir} a bundle written by \`vigil train\`?`,
+      );
     }
     const parsed = manifestSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new Error(`${join(dir, 'manifest.json')} is not a vigil bundle manifest: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+      throw new Error(
+        `${join(dir, 'manifest.json')} is not a vigil bundle manifest: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+      );
     }
     const manifest = parsed.data;
     if (expectedHash !== undefined && manifest.features.hash !== expectedHash) {

@@ -129,7 +129,9 @@ function conformance<M>(s: Subject<M>) {
           withNaN[i * COLS + j] = Number.NaN;
           substituted[i * COLS + j] = s.nanSubstitute(m, j);
         }
-        expect(Array.from(s.score(m, { ...test, data: withNaN }))).toEqual(Array.from(s.score(m, { ...test, data: substituted })));
+        expect(Array.from(s.score(m, { ...test, data: withNaN }))).toEqual(
+          Array.from(s.score(m, { ...test, data: substituted })),
+        );
       }
     });
   });
@@ -140,13 +142,19 @@ conformance(autoencoder);
 conformance(bundle);
 
 const SHIPPED = fileURLToPath(new URL('../../bundles/', import.meta.url));
-const shipped = existsSync(SHIPPED) ? readdirSync(SHIPPED).filter((d) => existsSync(join(SHIPPED, d, 'manifest.json'))) : [];
+const shipped = existsSync(SHIPPED)
+  ? readdirSync(SHIPPED).filter((d) => existsSync(join(SHIPPED, d, 'manifest.json')))
+  : [];
 // Registered only when there are saved bundles to check (none ship yet: the default bundle comes with issue 6).
 if (shipped.length > 0)
   describe('conformance: saved bundles', () => {
     it.each(shipped)('%s loads, scores finite and stable, and round-trips', async (name) => {
       const b = await ModelBundle.load(join(SHIPPED, name));
-      const test = { data: new Float64Array(b.manifest.features.names.length * 10), rows: 10, cols: b.manifest.features.names.length };
+      const test = {
+        data: new Float64Array(b.manifest.features.names.length * 10),
+        rows: 10,
+        cols: b.manifest.features.names.length,
+      };
       const scores = b.score(test).score;
       for (const x of scores) expect(Number.isFinite(x)).toBe(true);
       expect(Array.from(b.score(test).score)).toEqual(Array.from(scores));

@@ -69,11 +69,23 @@ function pick(x: TrainingSet, want: 0 | 1): { data: Float64Array; rows: number; 
   return { data, rows, groups };
 }
 
-export async function trainBundle(x: TrainingSet, options: Partial<TrainOptions> = {}): Promise<{ bundle: ModelBundle; summary: TrainingSummary }> {
-  const o: TrainOptions = { seed: 0, trees: 100, sampleSize: 256, autoencoder: {}, targets: DEFAULT_TARGETS, autoencoderMaxRows: 200_000, ...options };
+export async function trainBundle(
+  x: TrainingSet,
+  options: Partial<TrainOptions> = {},
+): Promise<{ bundle: ModelBundle; summary: TrainingSummary }> {
+  const o: TrainOptions = {
+    seed: 0,
+    trees: 100,
+    sampleSize: 256,
+    autoencoder: {},
+    targets: DEFAULT_TARGETS,
+    autoencoderMaxRows: 200_000,
+    ...options,
+  };
   const fit = pick(x, 0);
   const held = pick(x, 1);
-  if (fit.rows < 100 || held.rows < 100) throw new Error(`training needs at least 100 fit rows and 100 held-out rows, got ${fit.rows} and ${held.rows}`);
+  if (fit.rows < 100 || held.rows < 100)
+    throw new Error(`training needs at least 100 fit rows and 100 held-out rows, got ${fit.rows} and ${held.rows}`);
 
   o.onProgress?.('scaler');
   const scaler = RobustScaler.fit(fit.data, fit.rows, x.cols);
@@ -81,16 +93,26 @@ export async function trainBundle(x: TrainingSet, options: Partial<TrainOptions>
   const heldScaled = scaler.transform(held.data, held.rows, x.cols);
 
   o.onProgress?.('isolation forest', `${o.trees} trees, ψ = ${o.sampleSize}`);
-  const forest = new IsolationForest({ trees: o.trees, sampleSize: o.sampleSize, seed: o.seed }).fit({ data: fitScaled, rows: fit.rows, cols: x.cols });
+  const forest = new IsolationForest({ trees: o.trees, sampleSize: o.sampleSize, seed: o.seed }).fit({
+    data: fitScaled,
+    rows: fit.rows,
+    cols: x.cols,
+  });
 
   // The sample is in random order (a reservoir), so every k-th row is an even spread.
   const stride = Math.max(1, Math.ceil(fit.rows / o.autoencoderMaxRows));
   const aeRows = Math.ceil(fit.rows / stride);
   const aeData = new Float64Array(aeRows * x.cols);
-  for (let i = 0; i < aeRows; i++) aeData.set(fitScaled.subarray(i * stride * x.cols, (i * stride + 1) * x.cols), i * x.cols);
+  for (let i = 0; i < aeRows; i++)
+    aeData.set(fitScaled.subarray(i * stride * x.cols, (i * stride + 1) * x.cols), i * x.cols);
   const autoencoder = new Autoencoder({ seed: o.seed, epochs: 40, ...o.autoencoder });
-  const report = await autoencoder.fit({ data: clipForAutoencoder(aeData), rows: aeRows, cols: x.cols }, (epoch, train, validation) =>
-    o.onProgress?.('autoencoder', `epoch ${epoch + 1}: loss ${train.toFixed(5)}, validation ${validation.toFixed(5)}`),
+  const report = await autoencoder.fit(
+    { data: clipForAutoencoder(aeData), rows: aeRows, cols: x.cols },
+    (epoch, train, validation) =>
+      o.onProgress?.(
+        'autoencoder',
+        `epoch ${epoch + 1}: loss ${train.toFixed(5)}, validation ${validation.toFixed(5)}`,
+      ),
   );
 
   o.onProgress?.('calibration', `${held.rows} held-out rows`);
@@ -98,7 +120,9 @@ export async function trainBundle(x: TrainingSet, options: Partial<TrainOptions>
   const heldAe = autoencoder.score({ data: clipForAutoencoder(heldScaled), rows: held.rows, cols: x.cols });
   const calIf = ScoreCalibrator.fit(heldIf);
   const calAe = ScoreCalibrator.fit(heldAe);
-  const combined = Float64Array.from(heldIf, (s, i) => combine(calIf.exceedance(s), calAe.exceedance(heldAe[i] as number)));
+  const combined = Float64Array.from(heldIf, (s, i) =>
+    combine(calIf.exceedance(s), calAe.exceedance(heldAe[i] as number)),
+  );
 
   const principalDays = new Set(held.groups).size;
   const thresholds = Object.fromEntries(

@@ -30,7 +30,9 @@ describe('RobustScaler', () => {
     expect(t[0]).toBe(0);
     expect(t[1]).toBeNaN();
     expect(t[2]).toBe(0);
-    expect(RobustScaler.fromJSON(JSON.parse(JSON.stringify(s))).transform(data, rows, 3)).toEqual(s.transform(data, rows, 3));
+    expect(RobustScaler.fromJSON(JSON.parse(JSON.stringify(s))).transform(data, rows, 3)).toEqual(
+      s.transform(data, rows, 3),
+    );
     expect(() => s.transform([1, 2], 1, 2)).toThrow(/fit on 3/);
   });
 });
@@ -72,7 +74,8 @@ describe('ScoreCalibrator', () => {
 
   it('inverts: the raw threshold for a rate has that exceedance, in the table and in the tail', () => {
     const c = ScoreCalibrator.fit(exp);
-    for (const rate of [0.2, 0.05, 0.01, 1e-4, 1e-6]) expect(c.exceedance(c.rawThreshold(rate)) / rate).toBeCloseTo(1, 3);
+    for (const rate of [0.2, 0.05, 0.01, 1e-4, 1e-6])
+      expect(c.exceedance(c.rawThreshold(rate)) / rate).toBeCloseTo(1, 3);
     expect(() => c.rawThreshold(0)).toThrow(/in \(0, 1\)/);
   });
 
@@ -98,7 +101,8 @@ describe('groupThreshold', () => {
     }
     const t = groupThreshold(scores, groups, 0.01);
     const max = new Map<string, number>();
-    for (let i = 0; i < scores.length; i++) max.set(groups[i] as string, Math.max(max.get(groups[i] as string) ?? 0, scores[i] as number));
+    for (let i = 0; i < scores.length; i++)
+      max.set(groups[i] as string, Math.max(max.get(groups[i] as string) ?? 0, scores[i] as number));
     const over = [...max.values()].filter((m) => m > t).length;
     expect(over).toBeLessThanOrEqual(20);
     expect(over).toBeGreaterThanOrEqual(18);

@@ -49,10 +49,12 @@ export class RobustScaler {
 
   /** A scaled copy of row-major data. */
   transform(data: ArrayLike<number>, rows: number, cols: number): Float64Array {
-    if (cols !== this.center.length) throw new Error(`rows have ${cols} features, the scaler was fit on ${this.center.length}`);
+    if (cols !== this.center.length)
+      throw new Error(`rows have ${cols} features, the scaler was fit on ${this.center.length}`);
     const out = new Float64Array(rows * cols);
     for (let i = 0; i < rows; i++) {
-      for (let j = 0; j < cols; j++) out[i * cols + j] = ((data[i * cols + j] as number) - (this.center[j] as number)) / (this.scale[j] as number);
+      for (let j = 0; j < cols; j++)
+        out[i * cols + j] = ((data[i * cols + j] as number) - (this.center[j] as number)) / (this.scale[j] as number);
     }
     return out;
   }

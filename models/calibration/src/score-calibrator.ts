@@ -68,7 +68,15 @@ export class ScoreCalibrator {
       xi = Number.isFinite(estimate) ? Math.min(0.5, Math.max(0, estimate)) : 0;
       sigma = xi === estimate ? (2 * a0 * a1) / denom : a0 * (1 - xi);
     }
-    return new ScoreCalibrator({ kind: 'pot', quantiles, tailQuantile: o.tailQuantile, threshold: u, xi, sigma, samples: n });
+    return new ScoreCalibrator({
+      kind: 'pot',
+      quantiles,
+      tailQuantile: o.tailQuantile,
+      threshold: u,
+      xi,
+      sigma,
+      samples: n,
+    });
   }
 
   /** P(normal score > x). */

@@ -38,7 +38,11 @@ export const DEFAULT_OPTIONS: IsolationForestOptions = { trees: 100, sampleSize:
 const serialised = z.object({
   format: z.literal('vigil-isolation-forest'),
   version: z.literal(1),
-  options: z.object({ trees: z.number().int().positive(), sampleSize: z.number().int().positive(), seed: z.number().int() }),
+  options: z.object({
+    trees: z.number().int().positive(),
+    sampleSize: z.number().int().positive(),
+    seed: z.number().int(),
+  }),
   psi: z.number().int().positive(),
   cols: z.number().int().nonnegative(),
   medians: z.array(z.number()),
@@ -74,7 +78,8 @@ export class IsolationForest {
     this.options = { ...DEFAULT_OPTIONS, ...options };
     const { trees, sampleSize, seed } = this.options;
     if (!Number.isInteger(trees) || trees < 1) throw new Error(`trees must be a positive integer, got ${trees}`);
-    if (!Number.isInteger(sampleSize) || sampleSize < 2) throw new Error(`sampleSize must be an integer of at least 2, got ${sampleSize}`);
+    if (!Number.isInteger(sampleSize) || sampleSize < 2)
+      throw new Error(`sampleSize must be an integer of at least 2, got ${sampleSize}`);
     if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
   }
 
@@ -93,7 +98,9 @@ export class IsolationForest {
     if (x.rows < 2) throw new Error(`an isolation forest needs at least 2 training rows, got ${x.rows}`);
     for (let i = 0; i < x.data.length; i++) {
       if (!Number.isFinite(x.data[i] as number)) {
-        throw new Error(`training row ${Math.floor(i / x.cols)}, feature ${i % x.cols} is ${x.data[i]}: training data must be finite`);
+        throw new Error(
+          `training row ${Math.floor(i / x.cols)}, feature ${i % x.cols} is ${x.data[i]}: training data must be finite`,
+        );
       }
     }
     const rng = xoroshiro128plus(this.options.seed);
@@ -221,7 +228,8 @@ export class IsolationForest {
   score(rows: Rows): Float64Array {
     const m = this.model();
     const x = asMatrix(rows);
-    if (x.rows > 0 && x.cols !== m.cols) throw new Error(`rows have ${x.cols} features, the forest was trained on ${m.cols}`);
+    if (x.rows > 0 && x.cols !== m.cols)
+      throw new Error(`rows have ${x.cols} features, the forest was trained on ${m.cols}`);
     const out = new Float64Array(x.rows);
     const norm = averagePathLength(m.psi) * m.roots.length;
     for (let r = 0; r < x.rows; r++) {
@@ -246,7 +254,8 @@ export class IsolationForest {
    */
   contributions(row: ArrayLike<number>): Float64Array {
     const m = this.model();
-    if (row.length !== m.cols) throw new Error(`the row has ${row.length} features, the forest was trained on ${m.cols}`);
+    if (row.length !== m.cols)
+      throw new Error(`the row has ${row.length} features, the forest was trained on ${m.cols}`);
     const data = Float64Array.from(row);
     const credit = new Float64Array(m.cols);
     for (let t = 0; t < m.roots.length; t++) {
@@ -286,7 +295,8 @@ export class IsolationForest {
 
   static fromJSON(json: unknown): IsolationForest {
     const parsed = serialised.safeParse(json);
-    if (!parsed.success) throw new Error(`not a saved vigil isolation forest: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    if (!parsed.success)
+      throw new Error(`not a saved vigil isolation forest: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     const s = parsed.data;
     const n = s.feature.length;
     if (s.threshold.length !== n || s.left.length !== n || s.size.length !== n || s.medians.length !== s.cols) {
@@ -295,7 +305,8 @@ export class IsolationForest {
     for (let i = 0; i < n; i++) {
       const f = s.feature[i] as number;
       const l = s.left[i] as number;
-      if (f >= s.cols || (f >= 0 && (l <= i || l + 1 >= n))) throw new Error(`not a saved vigil isolation forest: node ${i} is malformed`);
+      if (f >= s.cols || (f >= 0 && (l <= i || l + 1 >= n)))
+        throw new Error(`not a saved vigil isolation forest: node ${i} is malformed`);
     }
     const forest = new IsolationForest(s.options);
     forest.trees = build(s);

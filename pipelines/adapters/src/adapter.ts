@@ -35,10 +35,16 @@ export interface ParseContext {
   receivedAt?: number;
 }
 
-export type RecordOutcome = { ok: true; event: AccessEvent; index?: number } | { ok: false; reason: ReasonCode; detail: string; index?: number };
+export type RecordOutcome =
+  | { ok: true; event: AccessEvent; index?: number }
+  | { ok: false; reason: ReasonCode; detail: string; index?: number };
 
 /** Maps one parsed JSON object of a format to an event. */
-export type FormatMapper = (record: Record<string, unknown>, options: AdapterOptions, fallbackId: () => string) => MapResult;
+export type FormatMapper = (
+  record: Record<string, unknown>,
+  options: AdapterOptions,
+  fallbackId: () => string,
+) => MapResult;
 export type MapResult = { ok: true; event: AccessEvent } | { ok: false; reason: ReasonCode; detail: string };
 
 export interface Adapter {

@@ -62,7 +62,9 @@ describe('any input', () => {
 const opaqueToken = fc.stringMatching(/^[A-Za-z0-9_-]{24,48}$/);
 const jwtToken = fc
   .record({ sub: fc.stringMatching(/^[a-z0-9-]{1,12}$/), jti: fc.uuid() })
-  .chain((claims) => fc.stringMatching(/^[A-Za-z0-9_-]{30,40}$/).map((sig) => mintJwt(claims).replace(/\.[^.]*$/, `.${sig}`)));
+  .chain((claims) =>
+    fc.stringMatching(/^[A-Za-z0-9_-]{30,40}$/).map((sig) => mintJwt(claims).replace(/\.[^.]*$/, `.${sig}`)),
+  );
 const token = fc.oneof(opaqueToken, jwtToken);
 
 /** Where a gateway can put a credential, per format, as a whole log line. */
@@ -74,7 +76,13 @@ const placements: ((t: string) => string)[] = [
       request: { method: 'GET', uri: `/v1/x?access_token=${t}`, headers: { authorization: `Bearer ${t}`, apikey: t } },
       response: { status: 200 },
     }),
-  (t) => JSON.stringify({ started_at: 1764320400000, client_ip: '192.0.2.1', authenticated_entity: { key: t }, request: { method: 'GET', uri: '/' } }),
+  (t) =>
+    JSON.stringify({
+      started_at: 1764320400000,
+      client_ip: '192.0.2.1',
+      authenticated_entity: { key: t },
+      request: { method: 'GET', uri: '/' },
+    }),
   (t) => `{"started_at":1764320400000,"request":{"headers":{"authorization":"Bearer ${t}"}`,
   (t) =>
     JSON.stringify({
@@ -92,8 +100,25 @@ const placements: ((t: string) => string)[] = [
       status: '200',
       http_authorization: `Basic ${t}`,
     }),
-  (t) => JSON.stringify({ ts: 1764320400000, client_ip: '1.2.3.4', method: 'POST', uri: '/token', status: 200, authorization: t, password: t }),
-  (t) => JSON.stringify({ ts: 1764320400000, method: 'GET', path: '/', status: 200, client_ip: '1.2.3.4', authorization: `Bearer ${t}` }),
+  (t) =>
+    JSON.stringify({
+      ts: 1764320400000,
+      client_ip: '1.2.3.4',
+      method: 'POST',
+      uri: '/token',
+      status: 200,
+      authorization: t,
+      password: t,
+    }),
+  (t) =>
+    JSON.stringify({
+      ts: 1764320400000,
+      method: 'GET',
+      path: '/',
+      status: 200,
+      client_ip: '1.2.3.4',
+      authorization: `Bearer ${t}`,
+    }),
   (t) => `not json at all Authorization: Bearer ${t} password=${t}`,
 ];
 

@@ -14,7 +14,14 @@ const kongRecord = (over: Record<string, unknown> = {}, request: Record<string, 
   JSON.stringify({
     started_at: T0,
     client_ip: '203.0.113.7',
-    request: { id: 'req-1', method: 'GET', uri: '/v1/accounts/12345/transactions?page=2', size: 120, headers: {}, ...request },
+    request: {
+      id: 'req-1',
+      method: 'GET',
+      uri: '/v1/accounts/12345/transactions?page=2',
+      size: 120,
+      headers: {},
+      ...request,
+    },
     response: { status: 200, size: 900 },
     latencies: { request: 12, kong: 1, proxy: 11 },
     ...over,
@@ -38,8 +45,17 @@ const reason = (outcomes: RecordOutcome[]) => {
 
 describe('kong', () => {
   it('decodes a raw bearer JWT, fingerprints it and keeps no trace of the token', () => {
-    const token = mintJwt({ sub: 'cust-42', jti: 'j-1', sid: 's-9', iat: 1764320000, exp: 1764323600, azp: 'mobile-app' });
-    const e = event(kong.parse(kongRecord({}, { headers: { Authorization: `Bearer ${token}`, 'user-agent': 'okhttp/4' } })));
+    const token = mintJwt({
+      sub: 'cust-42',
+      jti: 'j-1',
+      sid: 's-9',
+      iat: 1764320000,
+      exp: 1764323600,
+      azp: 'mobile-app',
+    });
+    const e = event(
+      kong.parse(kongRecord({}, { headers: { Authorization: `Bearer ${token}`, 'user-agent': 'okhttp/4' } })),
+    );
     expect(e.principal).toEqual({
       sub: 'cust-42',
       jti: 'j-1',
@@ -56,7 +72,11 @@ describe('kong', () => {
 
   it('prefers claims the gateway logged itself over decoded ones', () => {
     const fp = `v1:${'a'.repeat(64)}`;
-    const e = event(kong.parse(kongRecord({ auth: { sub: 'gw-sub', token_fingerprint: fp } }, { headers: { authorization: 'REDACTED' } })));
+    const e = event(
+      kong.parse(
+        kongRecord({ auth: { sub: 'gw-sub', token_fingerprint: fp } }, { headers: { authorization: 'REDACTED' } }),
+      ),
+    );
     expect(e.principal.sub).toBe('gw-sub');
     expect(e.principal.token_fingerprint).toBe(fp);
   });
@@ -67,7 +87,9 @@ describe('kong', () => {
   });
 
   it('templates the route, lists object ids and keeps query names but not values', () => {
-    const e = event(kong.parse(kongRecord({}, { uri: '/v1/accounts/12345/transactions?page=2&access_token=abcdef123456' })));
+    const e = event(
+      kong.parse(kongRecord({}, { uri: '/v1/accounts/12345/transactions?page=2&access_token=abcdef123456' })),
+    );
     expect(e.route).toBe('/v1/accounts/{id}/transactions');
     expect(e.object_ids).toEqual(['12345']);
     expect(e.query_keys).toEqual(['page', 'access_token']);
@@ -80,7 +102,13 @@ describe('kong', () => {
       kong.parse(
         kongRecord(
           { tx: { amount: '125.50', currency: 'EUR', payee_id: 'p-7', account_id: 'acc-1' } },
-          { method: 'POST', uri: '/oauth/token', body_username: 'alice', body_grant_type: 'password', body_client_id: 'web' },
+          {
+            method: 'POST',
+            uri: '/oauth/token',
+            body_username: 'alice',
+            body_grant_type: 'password',
+            body_client_id: 'web',
+          },
         ),
       ),
     );
@@ -99,21 +127,34 @@ describe('kong', () => {
   });
 
   it('names the missing field without echoing values', () => {
-    const o = only(kong.parse(JSON.stringify({ started_at: T0, client_ip: '1.2.3.4', request: { method: 'GET', uri: '/' } })));
+    const o = only(
+      kong.parse(JSON.stringify({ started_at: T0, client_ip: '1.2.3.4', request: { method: 'GET', uri: '/' } })),
+    );
     expect(o).toMatchObject({ ok: false, reason: 'missing_field', detail: 'response: required' });
   });
 
   it('reads what gateways really write into the lenient fields, and names the field and type when it cannot', () => {
     const e = event(kong.parse(kongRecord({ latencies: { request: ' 12 ' } }, { id: 4711, size: '-' })));
     expect([e.request_id, e.latency_ms, e.bytes_in]).toEqual(['4711', 12, undefined]);
-    expect(only(kong.parse(kongRecord({}, { headers: 'host: x' })))).toMatchObject({ reason: 'invalid_field', detail: 'request.headers: expected record' });
-    expect(only(kong.parse(kongRecord({}, { size: '12 bytes' })))).toMatchObject({ reason: 'invalid_field', detail: 'request.size: expected number' });
-    expect(only(kong.parse(kongRecord({}, { id: 'x'.repeat(513) })))).toMatchObject({ reason: 'invalid_field', detail: 'request.id: too_big' });
+    expect(only(kong.parse(kongRecord({}, { headers: 'host: x' })))).toMatchObject({
+      reason: 'invalid_field',
+      detail: 'request.headers: expected record',
+    });
+    expect(only(kong.parse(kongRecord({}, { size: '12 bytes' })))).toMatchObject({
+      reason: 'invalid_field',
+      detail: 'request.size: expected number',
+    });
+    expect(only(kong.parse(kongRecord({}, { id: 'x'.repeat(513) })))).toMatchObject({
+      reason: 'invalid_field',
+      detail: 'request.id: too_big',
+    });
     expect(only(kong.parse(kongRecord({ auth: { token_fingerprint: 'v1:abc' } })))).toMatchObject({
       reason: 'invalid_field',
       detail: 'auth.token_fingerprint: expected string',
     });
-    expect(event(kong.parse(kongRecord({ auth: { sub: 'c-1', token_fingerprint: 'v1:-' } }))).principal.token_fingerprint).toBeUndefined();
+    expect(
+      event(kong.parse(kongRecord({ auth: { sub: 'c-1', token_fingerprint: 'v1:-' } }))).principal.token_fingerprint,
+    ).toBeUndefined();
   });
 
   it('derives a stable request id when the gateway logged none', () => {
@@ -138,10 +179,22 @@ describe('bad input never throws and always has a reason', () => {
     ['{"request":{"constructor":{"x":1}}}', 'forbidden_key'],
     ['{"\\u005f_proto__":{"polluted":1}}', 'forbidden_key'],
     ['{}', 'missing_field'],
-    ['{"started_at":"yesterday","client_ip":"1.2.3.4","request":{"method":"GET","uri":"/"},"response":{"status":200}}', 'invalid_field'],
-    ['{"started_at":1,"client_ip":"1.2.3.4","request":{"method":"GET","uri":"/"},"response":{"status":200}}', 'timestamp_out_of_range'],
-    ['{"started_at":99999999999999,"client_ip":"1.2.3.4","request":{"method":"GET","uri":"/"},"response":{"status":200}}', 'timestamp_out_of_range'],
-    ['{"started_at":1764320000000,"client_ip":5,"request":{"method":"GET","uri":"/"},"response":{"status":200}}', 'invalid_field'],
+    [
+      '{"started_at":"yesterday","client_ip":"1.2.3.4","request":{"method":"GET","uri":"/"},"response":{"status":200}}',
+      'invalid_field',
+    ],
+    [
+      '{"started_at":1,"client_ip":"1.2.3.4","request":{"method":"GET","uri":"/"},"response":{"status":200}}',
+      'timestamp_out_of_range',
+    ],
+    [
+      '{"started_at":99999999999999,"client_ip":"1.2.3.4","request":{"method":"GET","uri":"/"},"response":{"status":200}}',
+      'timestamp_out_of_range',
+    ],
+    [
+      '{"started_at":1764320000000,"client_ip":5,"request":{"method":"GET","uri":"/"},"response":{"status":200}}',
+      'invalid_field',
+    ],
   ])('%s → %s', (line, expected) => {
     expect(reason(kong.parse(line))).toBe(expected);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -193,7 +246,12 @@ describe('envoy', () => {
         }),
       ),
     );
-    expect(e).toMatchObject({ ts: Date.parse('2026-11-28T09:00:00.123Z'), status: 201, latency_ms: 35, client_ip: '2001:db8::7' });
+    expect(e).toMatchObject({
+      ts: Date.parse('2026-11-28T09:00:00.123Z'),
+      status: 201,
+      latency_ms: 35,
+      client_ip: '2001:db8::7',
+    });
     expect(e.principal.sub).toBe('u-1');
     expect(e.tx?.amount).toBe(99.99);
   });
@@ -207,18 +265,28 @@ describe('haproxy', () => {
         '{"ts":1764320400123,"client_ip":"198.51.100.4","client_port":40522,"frontend":"fe_api","backend":"be_bank","method":"GET","uri":"/v1/accounts/acc-7f3a9c21","status":200,"bytes_read":410,"bytes_uploaded":97,"ta_ms":8,"request_id":"0a1b:2c","user_agent":"curl/8","auth":{"sub":"cust-1","jti":"-","token_fingerprint":"-"}}',
       ),
     );
-    expect(e).toMatchObject({ ts: 1764320400123, client_ip: '198.51.100.4', route: '/v1/accounts/{id}', object_ids: ['acc-7f3a9c21'], service: 'be_bank' });
+    expect(e).toMatchObject({
+      ts: 1764320400123,
+      client_ip: '198.51.100.4',
+      route: '/v1/accounts/{id}',
+      object_ids: ['acc-7f3a9c21'],
+      service: 'be_bank',
+    });
     expect(e.principal).toEqual({ sub: 'cust-1', client_ip: '198.51.100.4' });
   });
   it('reads the 3.x log-profile names and the accept date', () => {
     const e = event(
-      haproxy.parse('{"client_ip":"10.0.1.2","request_date":"06/Feb/2009:12:14:14.655","request_line":"GET /index.html HTTP/1.1","status_code":200}'),
+      haproxy.parse(
+        '{"client_ip":"10.0.1.2","request_date":"06/Feb/2009:12:14:14.655","request_line":"GET /index.html HTTP/1.1","status_code":200}',
+      ),
     );
     expect(e.ts).toBe(Date.UTC(2009, 1, 6, 12, 14, 14, 655));
     expect(e.path).toBe('/index.html');
   });
   it('dead-letters <BADREQ>', () => {
-    expect(reason(haproxy.parse('{"ts":1764320400123,"client_ip":"1.2.3.4","request_line":"<BADREQ>","status":400}'))).toBe('missing_field');
+    expect(
+      reason(haproxy.parse('{"ts":1764320400123,"client_ip":"1.2.3.4","request_line":"<BADREQ>","status":400}')),
+    ).toBe('missing_field');
   });
 });
 
@@ -257,8 +325,21 @@ describe('haproxy, real 2.6 output of the docs/gateways.md log-format', () => {
 
   it('reads claims and the gateway fingerprint, which equals vigil’s own', () => {
     const e = event(haproxy.parse(lines[0] as string));
-    expect(e).toMatchObject({ method: 'GET', path: '/v1/accounts/12345', route: '/v1/accounts/{id}', status: 404, user_agent: 'Mozilla/5.0 "quoted" \u00e9' });
-    expect(e.principal).toMatchObject({ sub: 'cust-9', jti: 'j-77', sid: 's1', iat: 1764320000, exp: 1764323600, client_id: 'app' });
+    expect(e).toMatchObject({
+      method: 'GET',
+      path: '/v1/accounts/12345',
+      route: '/v1/accounts/{id}',
+      status: 404,
+      user_agent: 'Mozilla/5.0 "quoted" \u00e9',
+    });
+    expect(e.principal).toMatchObject({
+      sub: 'cust-9',
+      jti: 'j-77',
+      sid: 's1',
+      iat: 1764320000,
+      exp: 1764323600,
+      client_id: 'app',
+    });
     expect(e.principal.token_fingerprint).toBe(fingerprint(pepper, token));
   });
 

@@ -17,7 +17,8 @@ export function createAdapter(format: GatewayFormat, mapper: FormatMapper, optio
     const received = context?.receivedAt;
     if (received !== undefined) {
       if (ts < received - options.maxPastSkewMs) return 'timestamp: too far before the record reached Kafka';
-      if (ts > received + options.maxFutureSkewMs) return 'timestamp: after the record reached Kafka by more than the allowed skew';
+      if (ts > received + options.maxFutureSkewMs)
+        return 'timestamp: after the record reached Kafka by more than the allowed skew';
     }
     return undefined;
   };
@@ -28,7 +29,13 @@ export function createAdapter(format: GatewayFormat, mapper: FormatMapper, optio
     parse(input, context) {
       const size = typeof input === 'string' ? Buffer.byteLength(input) : input.byteLength;
       if (size > options.maxRecordBytes) {
-        return [{ ok: false, reason: 'too_large', detail: `record: ${size} bytes exceeds the ${options.maxRecordBytes}-byte limit` }];
+        return [
+          {
+            ok: false,
+            reason: 'too_large',
+            detail: `record: ${size} bytes exceeds the ${options.maxRecordBytes}-byte limit`,
+          },
+        ];
       }
       let text: string;
       if (typeof input === 'string') {
@@ -52,13 +59,21 @@ export function createAdapter(format: GatewayFormat, mapper: FormatMapper, optio
         return [{ ok: false, reason: 'invalid_json', detail: 'record: not valid JSON' }];
       }
       if (FORBIDDEN_KEY.test(text) || (ESCAPED_KEY_CHAR.test(text) && hasForbiddenKey(parsed))) {
-        return [{ ok: false, reason: 'forbidden_key', detail: 'record: uses __proto__, constructor or prototype as a key' }];
+        return [
+          { ok: false, reason: 'forbidden_key', detail: 'record: uses __proto__, constructor or prototype as a key' },
+        ];
       }
       const batch = Array.isArray(parsed);
       const records: unknown[] = batch ? (parsed as unknown[]) : [parsed];
       if (batch && records.length === 0) return [{ ok: false, reason: 'empty', detail: 'record: empty batch array' }];
       if (records.length > options.maxBatch) {
-        return [{ ok: false, reason: 'batch_too_large', detail: `record: batch of ${records.length} exceeds ${options.maxBatch}` }];
+        return [
+          {
+            ok: false,
+            reason: 'batch_too_large',
+            detail: `record: batch of ${records.length} exceeds ${options.maxBatch}`,
+          },
+        ];
       }
       let digest: string | undefined;
       const outcomes: RecordOutcome[] = [];
@@ -66,7 +81,12 @@ export function createAdapter(format: GatewayFormat, mapper: FormatMapper, optio
         const record = records[i];
         const index = batch ? i : undefined;
         if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-          outcomes.push({ ok: false, reason: 'not_an_object', detail: 'record: not a JSON object', ...(batch ? { index: i } : {}) });
+          outcomes.push({
+            ok: false,
+            reason: 'not_an_object',
+            detail: 'record: not a JSON object',
+            ...(batch ? { index: i } : {}),
+          });
           continue;
         }
         // Without a gateway request id, a digest of the record keeps the id stable across replays.
@@ -81,7 +101,12 @@ export function createAdapter(format: GatewayFormat, mapper: FormatMapper, optio
         }
         const timeProblem = checkTime(result.event.ts, context);
         if (timeProblem !== undefined) {
-          outcomes.push({ ok: false, reason: 'timestamp_out_of_range', detail: timeProblem, ...(batch ? { index: i } : {}) });
+          outcomes.push({
+            ok: false,
+            reason: 'timestamp_out_of_range',
+            detail: timeProblem,
+            ...(batch ? { index: i } : {}),
+          });
           continue;
         }
         outcomes.push(batch ? { ok: true, event: result.event, index: i } : { ok: true, event: result.event });

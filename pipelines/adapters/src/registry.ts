@@ -33,6 +33,13 @@ export const DEFAULT_ADAPTER_OPTIONS: Omit<AdapterOptions, 'pepper' | 'credentia
   txField: 'tx',
 };
 
-export function adapterFor(format: GatewayFormat, options: Partial<AdapterOptions> & Pick<AdapterOptions, 'pepper'>): Adapter {
-  return createAdapter(format, MAPPERS[format], { ...DEFAULT_ADAPTER_OPTIONS, credentials: new CredentialCache(options.pepper), ...options });
+export function adapterFor(
+  format: GatewayFormat,
+  options: Partial<AdapterOptions> & Pick<AdapterOptions, 'pepper'>,
+): Adapter {
+  return createAdapter(format, MAPPERS[format], {
+    ...DEFAULT_ADAPTER_OPTIONS,
+    credentials: new CredentialCache(options.pepper),
+    ...options,
+  });
 }

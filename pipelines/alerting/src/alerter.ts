@@ -55,7 +55,14 @@ export interface AlerterOptions {
 export class Alerter {
   private readonly book: IncidentBook;
   private readonly now: () => number;
-  readonly counts = { messages: 0, delivered: 0, queued: 0, dead_lettered: 0, caep_delivered: 0, caep_dead_lettered: 0 };
+  readonly counts = {
+    messages: 0,
+    delivered: 0,
+    queued: 0,
+    dead_lettered: 0,
+    caep_delivered: 0,
+    caep_dead_lettered: 0,
+  };
   /** Receiver → incidents with a message on the retry queue (this process's; their later messages queue behind). */
   private readonly waiting = new Map<string, Set<string>>();
 
@@ -118,7 +125,8 @@ export class Alerter {
         const body = payload(r.format, m);
         const waiting = this.waiting.get(r.target.name);
         // Behind a message of the same incident that waits on the queue: straight onto the queue, to keep the order.
-        if (this.o.retry && waiting?.has(m.incident.alert_id)) return { r, body, result: { outcome: 'queued', attempts: 0, status: 0 } as DeliveryResult };
+        if (this.o.retry && waiting?.has(m.incident.alert_id))
+          return { r, body, result: { outcome: 'queued', attempts: 0, status: 0 } as DeliveryResult };
         return { r, body, result: await deliver(r.target, m.id, body, this.now) };
       }),
     );
@@ -129,13 +137,26 @@ export class Alerter {
       else if (this.o.retry && result.reason !== 'refused') {
         result.outcome = 'queued';
         this.counts.queued++;
-        retry.push({ receiver: r.target.name, message: m, body, first_attempt_at: at, attempts: result.attempts, status: result.status });
+        retry.push({
+          receiver: r.target.name,
+          message: m,
+          body,
+          first_attempt_at: at,
+          attempts: result.attempts,
+          status: result.status,
+        });
         const set = this.waiting.get(r.target.name) ?? new Set<string>();
         set.add(m.incident.alert_id);
         this.waiting.set(r.target.name, set);
       } else {
         this.counts.dead_lettered++;
-        dead.push({ receiver: r.target.name, id: m.id, body, status: result.status, reason: result.reason ?? 'attempts_exhausted' });
+        dead.push({
+          receiver: r.target.name,
+          id: m.id,
+          body,
+          status: result.status,
+          reason: result.reason ?? 'attempts_exhausted',
+        });
       }
     }
     // The queue write is awaited (a message must be durable somewhere before its input counts as done); dead letters
@@ -143,7 +164,9 @@ export class Alerter {
     if (retry.length > 0 && this.o.retry) await this.o.retry(retry);
     if (dead.length > 0) this.background.track(this.o.deadLetter(dead));
     if (results.length > 0)
-      this.background.track(this.o.audit(results.map(({ r, result }) => ({ at: this.now(), message: m, receiver: r.target.name, result }))));
+      this.background.track(
+        this.o.audit(results.map(({ r, result }) => ({ at: this.now(), message: m, receiver: r.target.name, result }))),
+      );
   }
 
   private readonly background = new BackgroundWrites();
@@ -163,12 +186,23 @@ export class Alerter {
     for (const c of this.o.caep) {
       const set = sessionRevokedSet(r, c.options, this.now());
       if (!set) return;
-      const result = await deliver({ ...c.target, contentType: 'application/secevent+jwt' }, `caep-${r.request_id}-${r.kind}-${r.value}`, set, this.now);
+      const result = await deliver(
+        { ...c.target, contentType: 'application/secevent+jwt' },
+        `caep-${r.request_id}-${r.kind}-${r.value}`,
+        set,
+        this.now,
+      );
       if (result.outcome === 'delivered') this.counts.caep_delivered++;
       else {
         this.counts.caep_dead_lettered++;
         await this.o.deadLetter([
-          { receiver: c.target.name, id: `caep:${r.kind}:${r.value}`, body: set, status: result.status, reason: result.reason ?? 'attempts_exhausted' },
+          {
+            receiver: c.target.name,
+            id: `caep:${r.kind}:${r.value}`,
+            body: set,
+            status: result.status,
+            reason: result.reason ?? 'attempts_exhausted',
+          },
         ]);
       }
     }

@@ -63,7 +63,8 @@ describe('incidents', () => {
     const open = book.add(decision(), 1000);
     expect(open?.activity).toBe('open');
     expect(open?.id).toBe(`${open?.incident.alert_id}.1`);
-    for (let i = 2; i <= 10; i++) expect(book.add(decision({ request_id: `r${i}`, ts: T0 + i * 1000 }), 1000 + i)).toBeUndefined();
+    for (let i = 2; i <= 10; i++)
+      expect(book.add(decision({ request_id: `r${i}`, ts: T0 + i * 1000 }), 1000 + i)).toBeUndefined();
     // Another principal is another incident.
     expect(book.add(decision({ request_id: 'b1', principal: { sub: 'bob' } }), 1020)?.activity).toBe('open');
     // A revoke raises the severity: sent at once.
@@ -73,9 +74,15 @@ describe('incidents', () => {
     expect(book.due(1040 + 599_999)).toEqual([]);
     const closed = book.due(1040 + 600_000);
     // alice had an event since her last message (a summary); bob had not (his open said it all).
-    expect(closed.map((m) => [m.incident.entity_key, m.activity, m.incident.events, m.incident.first_seen, m.incident.last_seen])).toEqual([
-      ['sub:alice', 'close', 12, T0, T0 + 12_000],
-    ]);
+    expect(
+      closed.map((m) => [
+        m.incident.entity_key,
+        m.activity,
+        m.incident.events,
+        m.incident.first_seen,
+        m.incident.last_seen,
+      ]),
+    ).toEqual([['sub:alice', 'close', 12, T0, T0 + 12_000]]);
     expect(book.size).toBe(0);
     // The same decisions replayed give the same alert id; a decision far later in event time opens a new incident.
     const again = new IncidentBook(600_000);
@@ -97,13 +104,24 @@ describe('incidents', () => {
       status_id: 1,
       time: T0 + 200,
       metadata: { version: '1.3.0', product: { name: 'vigil', vendor_name: 'vigil' } },
-      finding_info: { uid: m.incident.alert_id, first_seen_time: T0, last_seen_time: T0, types: ['distinct_objects_10m_log'] },
+      finding_info: {
+        uid: m.incident.alert_id,
+        first_seen_time: T0,
+        last_seen_time: T0,
+        types: ['distinct_objects_10m_log'],
+      },
       actor: { user: { uid: 'alice' } },
       src_endpoint: { ip: '198.51.100.7' },
     });
-    expect(genericAlert(m)).toMatchObject({ type: 'vigil.alert.open', severity: 'critical', entity_key: 'sub:alice', events: 1 });
+    expect(genericAlert(m)).toMatchObject({
+      type: 'vigil.alert.open',
+      severity: 'critical',
+      entity_key: 'sub:alice',
+      events: 1,
+    });
     expect(slackText(m).text).toMatch(/CRITICAL.*revoke principal sub:alice/);
-    for (const text of [JSON.stringify(f), JSON.stringify(genericAlert(m)), slackText(m).text]) expect(text).not.toMatch(/Bearer|eyJ/);
+    for (const text of [JSON.stringify(f), JSON.stringify(genericAlert(m)), slackText(m).text])
+      expect(text).not.toMatch(/Bearer|eyJ/);
   });
 });
 
@@ -163,7 +181,12 @@ describe('delivery', () => {
       calls++;
       res.writeHead(400).end();
     });
-    expect(await deliver(target(refusing), 'x', '{}')).toEqual({ outcome: 'dead_lettered', attempts: 1, status: 400, reason: 'refused' });
+    expect(await deliver(target(refusing), 'x', '{}')).toEqual({
+      outcome: 'dead_lettered',
+      attempts: 1,
+      status: 400,
+      reason: 'refused',
+    });
     expect(calls).toBe(1);
     const failing = await receiver((_req, res) => void res.writeHead(503).end());
     expect(await deliver(target(failing, { maxAttempts: 3 }), 'x', '{}')).toEqual({
@@ -213,12 +236,28 @@ describe('CAEP session-revoked', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const set = sessionRevokedSet(
-      { kind: 'sub', value: 'alice', enforced_at: T0, request_id: 'r1', reasons: ['rule:impossible_travel:geo_speed_kmh'] },
-      { issuer: 'https://vigil.example', audience: 'https://idp.example', subjectIssuer: 'https://idp.example', privateKeyPem: pem, keyId: 'k1' },
+      {
+        kind: 'sub',
+        value: 'alice',
+        enforced_at: T0,
+        request_id: 'r1',
+        reasons: ['rule:impossible_travel:geo_speed_kmh'],
+      },
+      {
+        issuer: 'https://vigil.example',
+        audience: 'https://idp.example',
+        subjectIssuer: 'https://idp.example',
+        privateKeyPem: pem,
+        keyId: 'k1',
+      },
       T0 + 5,
     ) as string;
     const [h, c, s] = set.split('.') as [string, string, string];
-    expect(JSON.parse(Buffer.from(h, 'base64url').toString())).toEqual({ alg: 'ES256', typ: 'secevent+jwt', kid: 'k1' });
+    expect(JSON.parse(Buffer.from(h, 'base64url').toString())).toEqual({
+      alg: 'ES256',
+      typ: 'secevent+jwt',
+      kid: 'k1',
+    });
     const claims = JSON.parse(Buffer.from(c, 'base64url').toString());
     expect(claims).toMatchObject({
       iss: 'https://vigil.example',
@@ -226,8 +265,23 @@ describe('CAEP session-revoked', () => {
       sub_id: { format: 'iss_sub', iss: 'https://idp.example', sub: 'alice' },
     });
     expect(claims.events[SESSION_REVOKED].event_timestamp).toBe(T0 / 1000);
-    expect(verifySignature('sha256', Buffer.from(`${h}.${c}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'))).toBe(true);
-    expect(sessionRevokedSet({ kind: 'jti', value: 't', request_id: 'r', reasons: [] }, { issuer: 'i', audience: 'a' }, T0)).toBeUndefined();
-    expect(sessionRevokedSet({ kind: 'session', value: 's-1', request_id: 'r', reasons: [] }, { issuer: 'i', audience: 'a' }, T0)?.endsWith('.')).toBe(true);
+    expect(
+      verifySignature(
+        'sha256',
+        Buffer.from(`${h}.${c}`),
+        { key: publicKey, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(s, 'base64url'),
+      ),
+    ).toBe(true);
+    expect(
+      sessionRevokedSet({ kind: 'jti', value: 't', request_id: 'r', reasons: [] }, { issuer: 'i', audience: 'a' }, T0),
+    ).toBeUndefined();
+    expect(
+      sessionRevokedSet(
+        { kind: 'session', value: 's-1', request_id: 'r', reasons: [] },
+        { issuer: 'i', audience: 'a' },
+        T0,
+      )?.endsWith('.'),
+    ).toBe(true);
   });
 });

@@ -66,6 +66,8 @@ export function sessionRevokedSet(r: RevokedSubject, o: CaepOptions, nowMs: numb
   const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
   if (!key) return `${input}.`;
   const signature =
-    alg === 'EdDSA' ? sign(null, Buffer.from(input), key) : sign('sha256', Buffer.from(input), alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key);
+    alg === 'EdDSA'
+      ? sign(null, Buffer.from(input), key)
+      : sign('sha256', Buffer.from(input), alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key);
   return `${input}.${b64url(signature)}`;
 }

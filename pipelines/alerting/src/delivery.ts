@@ -29,7 +29,12 @@ export interface DeliveryResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function deliver(target: ReceiverTarget, id: string, body: string, now: () => number = Date.now): Promise<DeliveryResult> {
+export async function deliver(
+  target: ReceiverTarget,
+  id: string,
+  body: string,
+  now: () => number = Date.now,
+): Promise<DeliveryResult> {
   let status = 0;
   for (let attempt = 0; attempt < target.maxAttempts; attempt++) {
     let retryAfterMs: number | undefined;
@@ -37,9 +42,16 @@ export async function deliver(target: ReceiverTarget, id: string, body: string, 
       const headers: Record<string, string> = {
         'content-type': target.contentType ?? 'application/json',
         'user-agent': 'vigil-alerter',
-        ...(target.secrets.length > 0 ? signedHeaders(target.secrets, id, Math.floor(now() / 1000), body) : { 'webhook-id': id }),
+        ...(target.secrets.length > 0
+          ? signedHeaders(target.secrets, id, Math.floor(now() / 1000), body)
+          : { 'webhook-id': id }),
       };
-      const res = await fetch(target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(target.timeoutMs) });
+      const res = await fetch(target.url, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(target.timeoutMs),
+      });
       await res.arrayBuffer().catch(() => undefined);
       status = res.status;
       if (res.ok) return { outcome: 'delivered', attempts: attempt + 1, status };
@@ -53,7 +65,15 @@ export async function deliver(target: ReceiverTarget, id: string, body: string, 
     if (attempt + 1 < target.maxAttempts) {
       await sleep(
         retryAfterMs ??
-          backoffDelay({ initialDelayMs: target.initialBackoffMs, maxDelayMs: target.maxBackoffMs, multiplier: 2, maxAttempts: target.maxAttempts }, attempt),
+          backoffDelay(
+            {
+              initialDelayMs: target.initialBackoffMs,
+              maxDelayMs: target.maxBackoffMs,
+              multiplier: 2,
+              maxAttempts: target.maxAttempts,
+            },
+            attempt,
+          ),
       );
     }
   }

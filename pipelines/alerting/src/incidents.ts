@@ -138,7 +138,8 @@ export class IncidentBook {
       else if (Math.abs(r.value) > Math.abs(e.value)) e.value = r.value;
     }
     if (inc.version === 0) return this.message(inc, 'open', now);
-    if (SEVERITIES.indexOf(inc.severity) > SEVERITIES.indexOf(inc.sent_severity)) return this.message(inc, 'update', now);
+    if (SEVERITIES.indexOf(inc.severity) > SEVERITIES.indexOf(inc.sent_severity))
+      return this.message(inc, 'update', now);
     return undefined;
   }
 

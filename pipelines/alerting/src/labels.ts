@@ -12,7 +12,10 @@ export const labelSchema = z
     analyst: z.string().max(128).default(''),
     note: z.string().max(2000).default(''),
   })
-  .refine((l) => l.request_id !== undefined || l.alert_id !== undefined, 'name the request_id or the alert_id the verdict is about');
+  .refine(
+    (l) => l.request_id !== undefined || l.alert_id !== undefined,
+    'name the request_id or the alert_id the verdict is about',
+  );
 export type Label = z.output<typeof labelSchema>;
 
 export function labelRow(l: Label, now: number) {

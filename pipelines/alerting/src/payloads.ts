@@ -5,7 +5,12 @@ import type { AlertMessage, Severity } from './incidents.js';
 export const PAYLOAD_FORMATS = ['ocsf', 'generic', 'slack'] as const;
 export type PayloadFormat = (typeof PAYLOAD_FORMATS)[number];
 
-const OCSF_SEVERITY: Record<Severity, [number, string]> = { low: [2, 'Low'], medium: [3, 'Medium'], high: [4, 'High'], critical: [5, 'Critical'] };
+const OCSF_SEVERITY: Record<Severity, [number, string]> = {
+  low: [2, 'Low'],
+  medium: [3, 'Medium'],
+  high: [4, 'High'],
+  critical: [5, 'Critical'],
+};
 const OCSF_ACTIVITY = { open: [1, 'Create'], update: [2, 'Update'], close: [3, 'Close'] } as const;
 
 function title(m: AlertMessage): string {
@@ -46,7 +51,11 @@ export function ocsfDetectionFinding(m: AlertMessage, productVersion = '0.1.0') 
     count: i.events,
     risk_score: Math.round(i.max_score * 100),
     confidence_score: Math.round(i.max_score * 100),
-    metadata: { version: '1.3.0', product: { name: 'vigil', vendor_name: 'vigil', version: productVersion }, uid: m.id },
+    metadata: {
+      version: '1.3.0',
+      product: { name: 'vigil', vendor_name: 'vigil', version: productVersion },
+      uid: m.id,
+    },
     finding_info: {
       uid: i.alert_id,
       title: title(m),
@@ -110,8 +119,15 @@ export function genericAlert(m: AlertMessage) {
 
 export function slackText(m: AlertMessage) {
   const i = m.incident;
-  const icon = { low: ':information_source:', medium: ':warning:', high: ':rotating_light:', critical: ':rotating_light::rotating_light:' }[i.severity];
-  return { text: `${icon} *${i.severity.toUpperCase()}* ${title(m)} — ${describe(m)} (alert ${i.alert_id}, ${m.activity})` };
+  const icon = {
+    low: ':information_source:',
+    medium: ':warning:',
+    high: ':rotating_light:',
+    critical: ':rotating_light::rotating_light:',
+  }[i.severity];
+  return {
+    text: `${icon} *${i.severity.toUpperCase()}* ${title(m)} — ${describe(m)} (alert ${i.alert_id}, ${m.activity})`,
+  };
 }
 
 export function payload(format: PayloadFormat, m: AlertMessage): string {

@@ -51,7 +51,12 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export async function deliverQueued(target: ReceiverTarget, item: RetryItem, o: RetryOptions): Promise<DeliveryResult> {
   const now = o.now ?? Date.now;
   const sleep = o.sleep ?? defaultSleep;
-  const backoff = { initialDelayMs: target.initialBackoffMs, maxDelayMs: target.maxBackoffMs, multiplier: 2, maxAttempts: Number.POSITIVE_INFINITY };
+  const backoff = {
+    initialDelayMs: target.initialBackoffMs,
+    maxDelayMs: target.maxBackoffMs,
+    multiplier: 2,
+    maxAttempts: Number.POSITIVE_INFINITY,
+  };
   let attempts = item.attempts;
   let status = item.status;
   for (let round = 0; ; round++) {

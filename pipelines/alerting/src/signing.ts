@@ -6,14 +6,18 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export function secretKey(secret: string): Buffer {
   if (!secret.startsWith('whsec_'))
-    throw new Error('a Standard Webhooks secret starts with "whsec_" followed by base64 — generate one with `echo whsec_$(openssl rand -base64 32)`');
+    throw new Error(
+      'a Standard Webhooks secret starts with "whsec_" followed by base64 — generate one with `echo whsec_$(openssl rand -base64 32)`',
+    );
   const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
   if (key.length < 24) throw new Error('the webhook secret is too short: use at least 24 random bytes');
   return key;
 }
 
 export function sign(secrets: string[], id: string, timestampS: number, body: string): string {
-  return secrets.map((s) => `v1,${createHmac('sha256', secretKey(s)).update(`${id}.${timestampS}.${body}`).digest('base64')}`).join(' ');
+  return secrets
+    .map((s) => `v1,${createHmac('sha256', secretKey(s)).update(`${id}.${timestampS}.${body}`).digest('base64')}`)
+    .join(' ');
 }
 
 export interface SignedHeaders {
@@ -23,11 +27,21 @@ export interface SignedHeaders {
 }
 
 export function signedHeaders(secrets: string[], id: string, timestampS: number, body: string): SignedHeaders {
-  return { 'webhook-id': id, 'webhook-timestamp': String(timestampS), 'webhook-signature': sign(secrets, id, timestampS, body) };
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(timestampS),
+    'webhook-signature': sign(secrets, id, timestampS, body),
+  };
 }
 
 /** Verifies a delivery (used by vigil's own label callback): any signature matching any secret, timestamp within tolerance. */
-export function verify(secrets: string[], headers: Partial<SignedHeaders>, body: string, nowS: number, toleranceS = 300): boolean {
+export function verify(
+  secrets: string[],
+  headers: Partial<SignedHeaders>,
+  body: string,
+  nowS: number,
+  toleranceS = 300,
+): boolean {
   const id = headers['webhook-id'];
   const ts = headers['webhook-timestamp'];
   const sigs = headers['webhook-signature'];

@@ -94,7 +94,10 @@ describe('readLines', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-'));
     const file = join(dir, 'in.jsonl');
     const long = 'x'.repeat(3 << 20);
-    writeFileSync(file, Buffer.concat([Buffer.from(`a\r\n${long}\n\n`), Buffer.from([0xff, 0x0a]), Buffer.from('last')]));
+    writeFileSync(
+      file,
+      Buffer.concat([Buffer.from(`a\r\n${long}\n\n`), Buffer.from([0xff, 0x0a]), Buffer.from('last')]),
+    );
     const lines: Buffer[] = [];
     for await (const l of readLines(file)) lines.push(Buffer.from(l));
     expect(lines.map((l) => l.length)).toEqual([1, long.length, 0, 1, 4]);
@@ -114,7 +117,10 @@ describe('poison records', () => {
     const written: unknown[] = [];
     const poisoned: [string | undefined, string][] = [];
     let acked: Error | undefined | 'no' = 'no';
-    const sink = { write: async (rs: { value: unknown }[]) => void written.push(...rs.map((r) => r.value)), close: async () => {} };
+    const sink = {
+      write: async (rs: { value: unknown }[]) => void written.push(...rs.map((r) => r.value)),
+      close: async () => {},
+    };
     const handler = storeHandler(sink, (r) => {
       const o = decodeJson(r.value) as { n?: number };
       if (typeof o.n !== 'number') throw new InvalidRecordError('n: not a number');
@@ -138,7 +144,10 @@ describe('poison records', () => {
   });
 
   it('becomes a dead letter with its position and reason, its content dropped, valid against the schema', () => {
-    const d = poisonDeadLetter('features', { record: record('{"password":"hunter2"}', '9'), detail: 'ts: not a finite number' });
+    const d = poisonDeadLetter('features', {
+      record: record('{"password":"hunter2"}', '9'),
+      detail: 'ts: not a finite number',
+    });
     expect(deadLetterSchema.parse(d)).toEqual({
       reason: 'unprocessable',
       detail: 'ts: not a finite number',
@@ -174,6 +183,8 @@ describe('JsonlFileSink', () => {
   it('says in words why a file cannot be written, instead of an unhandled stream error', async () => {
     const sink = new JsonlFileSink<number>('/nonexistent-dir/x/out.jsonl');
     await new Promise((r) => setTimeout(r, 20));
-    await expect(sink.write([{ value: 1 }])).rejects.toThrow('cannot write /nonexistent-dir/x/out.jsonl: its directory does not exist');
+    await expect(sink.write([{ value: 1 }])).rejects.toThrow(
+      'cannot write /nonexistent-dir/x/out.jsonl: its directory does not exist',
+    );
   });
 });

@@ -17,7 +17,11 @@ export class VigilError extends Error {
 
 export const retriable = (code: string, message: string, cause?: unknown, context?: Record<string, string | number>) =>
   new VigilError(code, message, true, { cause, ...(context ? { context } : {}) });
-export const nonRetriable = (code: string, message: string, cause?: unknown, context?: Record<string, string | number>) =>
-  new VigilError(code, message, false, { cause, ...(context ? { context } : {}) });
+export const nonRetriable = (
+  code: string,
+  message: string,
+  cause?: unknown,
+  context?: Record<string, string | number>,
+) => new VigilError(code, message, false, { cause, ...(context ? { context } : {}) });
 
 export const isRetriable = (err: unknown) => !(err instanceof VigilError) || err.retriable;

@@ -28,7 +28,14 @@ export { chunks as chunkMessages, KafkaStatefulProcessor } from './kafka/statefu
 export { MemoryBus, MemorySink, MemorySource } from './memory/bus.js';
 export { OffsetTracker } from './offset-tracker.js';
 export type { Poisoned, PoisonWriter } from './poison.js';
-export { countingPoisonWriter, deadLetterPoisonWriter, deadLetterSource, decodeOrPoison, poisonDeadLetter, poisonDetail } from './poison.js';
+export {
+  countingPoisonWriter,
+  deadLetterPoisonWriter,
+  deadLetterSource,
+  decodeOrPoison,
+  poisonDeadLetter,
+  poisonDetail,
+} from './poison.js';
 export type { RetryOptions } from './retry.js';
 export { backoffDelay, DEFAULT_RETRY, withRetry } from './retry.js';
 export { Serial } from './serial.js';

@@ -23,7 +23,11 @@ export function poisonDetail(err: unknown): string {
 }
 
 /** Decodes a record, or sets it aside as poison (with the decoder's reason) and returns undefined. */
-export function decodeOrPoison<T>(record: SourceRecord, decode: (value: Buffer) => T, poison: (record: SourceRecord, detail: string) => void): T | undefined {
+export function decodeOrPoison<T>(
+  record: SourceRecord,
+  decode: (value: Buffer) => T,
+  poison: (record: SourceRecord, detail: string) => void,
+): T | undefined {
   try {
     return decode(record.value);
   } catch (err) {
@@ -46,7 +50,14 @@ export function deadLetterSource(at: RecordPosition): DeadLetter['source'] {
 
 export function poisonDeadLetter(stage: string, p: Poisoned): DeadLetter {
   const source = deadLetterSource(p.record.position);
-  return { reason: 'unprocessable', detail: p.detail, format: stage, source, original_mode: 'dropped', original_bytes: p.record.value.length };
+  return {
+    reason: 'unprocessable',
+    detail: p.detail,
+    format: stage,
+    source,
+    original_mode: 'dropped',
+    original_bytes: p.record.value.length,
+  };
 }
 
 /** Poison records of `stage` as dead letters on `sink` (the dead-letter topic), counted by stage. */
@@ -54,7 +65,9 @@ export function deadLetterPoisonWriter(stage: string, sink: Sink<DeadLetter>): P
   const counters = pipelineCounters();
   return async (poisoned) => {
     counters.deadLettered('unprocessable', stage, poisoned.length);
-    await sink.write(poisoned.map((p) => ({ key: null, value: poisonDeadLetter(stage, p), position: p.record.position })));
+    await sink.write(
+      poisoned.map((p) => ({ key: null, value: poisonDeadLetter(stage, p), position: p.record.position })),
+    );
   };
 }
 

@@ -10,7 +10,12 @@ export interface RetryOptions {
   maxAttempts: number;
 }
 
-export const DEFAULT_RETRY: RetryOptions = { initialDelayMs: 200, maxDelayMs: 30_000, multiplier: 2, maxAttempts: Number.POSITIVE_INFINITY };
+export const DEFAULT_RETRY: RetryOptions = {
+  initialDelayMs: 200,
+  maxDelayMs: 30_000,
+  multiplier: 2,
+  maxAttempts: Number.POSITIVE_INFINITY,
+};
 
 export function backoffDelay(options: RetryOptions, attempt: number): number {
   const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * options.multiplier ** attempt);

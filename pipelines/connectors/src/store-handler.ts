@@ -4,7 +4,10 @@
 import { poisonDetail } from './poison.js';
 import type { Sink, SinkRecord, SourceBatch, SourceRecord } from './types.js';
 
-export function storeHandler<T>(sink: Sink<T>, decode: (record: SourceRecord) => T): (batch: SourceBatch) => Promise<void> {
+export function storeHandler<T>(
+  sink: Sink<T>,
+  decode: (record: SourceRecord) => T,
+): (batch: SourceBatch) => Promise<void> {
   return async (batch) => {
     const records: SinkRecord<T>[] = [];
     for (const r of batch.records) {

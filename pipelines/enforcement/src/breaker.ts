@@ -19,7 +19,8 @@ export class CircuitBreaker {
   async call<T>(fn: () => Promise<T>): Promise<T> {
     const now = (this.options.now ?? Date.now)();
     if (this.state === 'open') {
-      if (now - this.openedAt < this.options.openMs || this.trial) throw retriable('circuit_open', `${this.name}: circuit open after repeated failures`);
+      if (now - this.openedAt < this.options.openMs || this.trial)
+        throw retriable('circuit_open', `${this.name}: circuit open after repeated failures`);
       this.state = 'half_open';
     }
     if (this.state === 'half_open') {

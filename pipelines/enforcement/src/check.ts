@@ -19,7 +19,11 @@ export interface CheckResult {
 
 const OK: CheckResult = { status: 200, headers: {}, body: '' };
 
-export function checkRequest(lookup: (id: string) => Enforcement | undefined, input: CheckInput, options: { pepper?: Pepper; now: number }): CheckResult {
+export function checkRequest(
+  lookup: (id: string) => Enforcement | undefined,
+  input: CheckInput,
+  options: { pepper?: Pepper; now: number },
+): CheckResult {
   const live = (kind: Enforcement['kind'], value: string | undefined) => {
     if (value === undefined || value === '') return undefined;
     const e = lookup(enforcementId(kind, value));
@@ -32,12 +36,15 @@ export function checkRequest(lookup: (id: string) => Enforcement | undefined, in
     const sub = live('sub', claims.sub);
     const jti = live('jti', claims.jti);
     const fp = options.pepper !== undefined ? live('fingerprint', fingerprint(options.pepper, token)) : undefined;
-    const before = (e: Enforcement | undefined) => e?.not_before !== undefined && claims.iat !== undefined && claims.iat < e.not_before;
+    const before = (e: Enforcement | undefined) =>
+      e?.not_before !== undefined && claims.iat !== undefined && claims.iat < e.not_before;
     const revoked = (sub?.action === 'revoke' && before(sub)) || jti?.action === 'revoke' || fp?.action === 'revoke';
     if (revoked) {
       return {
         status: 401,
-        headers: { 'www-authenticate': 'Bearer error="invalid_token", error_description="The access token was revoked"' },
+        headers: {
+          'www-authenticate': 'Bearer error="invalid_token", error_description="The access token was revoked"',
+        },
         body: '{"error":"invalid_token"}',
       };
     }
@@ -45,7 +52,10 @@ export function checkRequest(lookup: (id: string) => Enforcement | undefined, in
     if (stepUp) {
       return {
         status: 401,
-        headers: { 'www-authenticate': 'Bearer error="insufficient_user_authentication", error_description="A fresh authentication is required"' },
+        headers: {
+          'www-authenticate':
+            'Bearer error="insufficient_user_authentication", error_description="A fresh authentication is required"',
+        },
         body: '{"error":"insufficient_user_authentication"}',
       };
     }

@@ -28,7 +28,13 @@ function decision(over: Partial<Decision> = {}): Decision {
     entity: 'principal',
     score: 0.9999,
     scores: { iforest: 0.9, autoencoder: 0.9 },
-    principal: { sub: 'alice', jti: 'tok-1', exp: Math.floor(NOW / 1000) + 600, token_fingerprint: `v1:${'a'.repeat(64)}`, client_ip: '198.51.100.7' },
+    principal: {
+      sub: 'alice',
+      jti: 'tok-1',
+      exp: Math.floor(NOW / 1000) + 600,
+      token_fingerprint: `v1:${'a'.repeat(64)}`,
+      client_ip: '198.51.100.7',
+    },
     reasons: [{ feature: 'rule:impossible_travel:geo_speed_kmh', value: 9000, baseline: 1000, contribution: 1 }],
     bundle: 'b1',
     dry_run: false,
@@ -108,24 +114,46 @@ function revoker(over: Partial<ConstructorParameters<typeof Revoker>[0]> = {}) {
 
 describe('planning enforcements from decisions', () => {
   it('revokes a principal by subject (issued before now), token id and fingerprint, each with its expiry', () => {
-    const plan = planEnforcements(decision({ principal: { ...decision().principal, sid: 's-1', credential_id: 'cred-9', consumer_id: 'c-1' } }), {
-      ...TTL,
-      now: NOW,
-    });
-    expect(plan.map((e) => e.id)).toEqual(['sub:alice', 'jti:tok-1', `fingerprint:v1:${'a'.repeat(64)}`, 'session:s-1', 'credential:cred-9']);
+    const plan = planEnforcements(
+      decision({ principal: { ...decision().principal, sid: 's-1', credential_id: 'cred-9', consumer_id: 'c-1' } }),
+      {
+        ...TTL,
+        now: NOW,
+      },
+    );
+    expect(plan.map((e) => e.id)).toEqual([
+      'sub:alice',
+      'jti:tok-1',
+      `fingerprint:v1:${'a'.repeat(64)}`,
+      'session:s-1',
+      'credential:cred-9',
+    ]);
     const [sub, jti] = plan;
-    expect(sub).toMatchObject({ action: 'revoke', not_before: NOW / 1000, expires_at: NOW + TTL.revokeTtlMs, request_id: 'req-1' });
+    expect(sub).toMatchObject({
+      action: 'revoke',
+      not_before: NOW / 1000,
+      expires_at: NOW + TTL.revokeTtlMs,
+      request_id: 'req-1',
+    });
     expect(jti?.expires_at).toBe((Math.floor(NOW / 1000) + 600) * 1000);
     expect(sub?.reasons).toEqual(['rule:impossible_travel:geo_speed_kmh']);
   });
 
   it('steps up by subject, throttles IPs and usernames, and plans nothing for alerts', () => {
-    expect(planEnforcements(decision({ action: 'step_up' }), { ...TTL, now: NOW }).map((e) => [e.id, e.action])).toEqual([['sub:alice', 'step_up']]);
-    expect(planEnforcements(decision({ action: 'throttle', entity: 'ip' }), { ...TTL, now: NOW }).map((e) => [e.id, e.expires_at])).toEqual([
-      ['ip:198.51.100.7', NOW + TTL.throttleTtlMs],
-    ]);
     expect(
-      planEnforcements(decision({ action: 'revoke', principal: { username: 'bob', client_ip: '1.2.3.4' } }), { ...TTL, now: NOW }).map((e) => [e.id, e.action]),
+      planEnforcements(decision({ action: 'step_up' }), { ...TTL, now: NOW }).map((e) => [e.id, e.action]),
+    ).toEqual([['sub:alice', 'step_up']]);
+    expect(
+      planEnforcements(decision({ action: 'throttle', entity: 'ip' }), { ...TTL, now: NOW }).map((e) => [
+        e.id,
+        e.expires_at,
+      ]),
+    ).toEqual([['ip:198.51.100.7', NOW + TTL.throttleTtlMs]]);
+    expect(
+      planEnforcements(decision({ action: 'revoke', principal: { username: 'bob', client_ip: '1.2.3.4' } }), {
+        ...TTL,
+        now: NOW,
+      }).map((e) => [e.id, e.action]),
     ).toEqual([['username:bob', 'throttle']]);
     expect(planEnforcements(decision({ action: 'alert' }), { ...TTL, now: NOW })).toEqual([]);
   });
@@ -143,7 +171,13 @@ describe('revoker guardrails', () => {
     expect(audit).toHaveLength(3);
     expect(r.counts.duplicate).toBe(3);
     // Another decision about an identifier already revoked for as long: audited, not applied again.
-    await r.handle(decision({ request_id: 'req-2', action: 'revoke', principal: { jti: 'tok-1', exp: Math.floor(NOW / 1000) + 600 } }));
+    await r.handle(
+      decision({
+        request_id: 'req-2',
+        action: 'revoke',
+        principal: { jti: 'tok-1', exp: Math.floor(NOW / 1000) + 600 },
+      }),
+    );
     expect(audit.at(-1)?.outcome).toBe('already_enforced');
     expect(gw.applied).toHaveLength(3);
   });
@@ -168,9 +202,13 @@ describe('revoker guardrails', () => {
   });
 
   it('never acts on the allowlist, and only records in dry run (the revoker’s switch or the decision’s)', async () => {
-    const allow = revoker({ allowlist: new Allowlist({ subs: ['alice'], usernames: [], client_ids: [], ips: ['198.51.100.0/24'] }) });
+    const allow = revoker({
+      allowlist: new Allowlist({ subs: ['alice'], usernames: [], client_ids: [], ips: ['198.51.100.0/24'] }),
+    });
     await allow.r.handle(decision());
-    await allow.r.handle(decision({ request_id: 'r-ip', action: 'throttle', entity: 'ip', principal: { client_ip: '198.51.100.99' } }));
+    await allow.r.handle(
+      decision({ request_id: 'r-ip', action: 'throttle', entity: 'ip', principal: { client_ip: '198.51.100.99' } }),
+    );
     expect(allow.gw.applied).toEqual([]);
     expect(allow.audit.map((a) => [a.outcome, a.detail])).toEqual([
       ['allowlisted', 'sub'],
@@ -189,9 +227,15 @@ describe('revoker guardrails', () => {
   });
 
   it('holds a rate cap per tenant and globally, and tells the SOC once per minute per cap', async () => {
-    const { r, gw, audit, notices, tick } = revoker({ caps: new RateCaps({ per_minute: 5, per_tenant_per_minute: 2 }) });
+    const { r, gw, audit, notices, tick } = revoker({
+      caps: new RateCaps({ per_minute: 5, per_tenant_per_minute: 2 }),
+    });
     const flood = (i: number, tenant: string) =>
-      decision({ request_id: `f-${tenant}-${i}`, principal: { sub: `u-${tenant}-${i}` }, context: { route: '/x', route_class: 'default', tenant } });
+      decision({
+        request_id: `f-${tenant}-${i}`,
+        principal: { sub: `u-${tenant}-${i}` },
+        context: { route: '/x', route_class: 'default', tenant },
+      });
     for (let i = 0; i < 4; i++) await r.handle(flood(i, 'acme'));
     expect(gw.applied).toHaveLength(2);
     expect(audit.filter((a) => a.outcome === 'capped').map((a) => a.detail)).toEqual(['tenant:acme', 'tenant:acme']);
@@ -293,15 +337,26 @@ describe('HTTP adapter', () => {
     const seen: { method: string; url: string; token: string | undefined }[] = [];
     let answer = 204;
     const server = createServer((req, res) => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', token: req.headers['kong-admin-token'] as string | undefined });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        token: req.headers['kong-admin-token'] as string | undefined,
+      });
       res.statusCode = answer;
       res.end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const kong = new HttpAdapter({ ...kongPreset(base, 'jwt', 'KONG_TOKEN'), timeoutMs: 1000, env: { KONG_TOKEN: 's3cret' } });
-      const plan = planEnforcements(decision({ principal: { jti: 't', credential_id: 'cred/9', consumer_id: 'c 1' } }), { ...TTL, now: NOW });
+      const kong = new HttpAdapter({
+        ...kongPreset(base, 'jwt', 'KONG_TOKEN'),
+        timeoutMs: 1000,
+        env: { KONG_TOKEN: 's3cret' },
+      });
+      const plan = planEnforcements(
+        decision({ principal: { jti: 't', credential_id: 'cred/9', consumer_id: 'c 1' } }),
+        { ...TTL, now: NOW },
+      );
       const cred = plan.find((e) => e.kind === 'credential') as Enforcement;
       expect(kong.supports(plan[0] as Enforcement)).toBe(false); // the jti: Kong's adapter deletes credentials
       expect(kong.supports(cred)).toBe(true);
@@ -327,17 +382,28 @@ describe('HTTP adapter', () => {
 describe('check (the store as an ext_authz verdict)', () => {
   it('refuses revoked tokens by subject cut-off, jti and fingerprint; asks for step-up; throttles IPs; admits the rest', () => {
     const pepper = { version: 1, secret: 'check-pepper-0123456789abcdef0123456789' };
-    const jwt = (claims: Record<string, unknown>) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+    const jwt = (claims: Record<string, unknown>) =>
+      `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
     const stolen = jwt({ sub: 'x', jti: 'fp-only', iat: 100 });
     const entries = [
       ...planEnforcements(decision(), { ...TTL, now: NOW }),
-      ...planEnforcements(decision({ principal: { token_fingerprint: fingerprint(pepper, stolen) } }), { ...TTL, now: NOW }),
+      ...planEnforcements(decision({ principal: { token_fingerprint: fingerprint(pepper, stolen) } }), {
+        ...TTL,
+        now: NOW,
+      }),
       ...planEnforcements(decision({ action: 'step_up', principal: { sub: 'carol' } }), { ...TTL, now: NOW }),
-      ...planEnforcements(decision({ action: 'throttle', entity: 'ip', principal: { client_ip: '203.0.113.9' } }), { ...TTL, now: NOW }),
+      ...planEnforcements(decision({ action: 'throttle', entity: 'ip', principal: { client_ip: '203.0.113.9' } }), {
+        ...TTL,
+        now: NOW,
+      }),
     ];
     const store = new Map(entries.map((e) => [e.id, e]));
     const check = (token: string | undefined, clientIp = '10.0.0.1', now = NOW + 1000) =>
-      checkRequest((id) => store.get(id), { ...(token ? { authorization: `Bearer ${token}` } : {}), clientIp }, { pepper, now });
+      checkRequest(
+        (id) => store.get(id),
+        { ...(token ? { authorization: `Bearer ${token}` } : {}), clientIp },
+        { pepper, now },
+      );
     const cutoff = NOW / 1000;
     expect(check(jwt({ sub: 'alice', iat: cutoff - 10 }))).toMatchObject({
       status: 401,

@@ -1,7 +1,14 @@
 // What the revoker does at a gateway: one Enforcement per identifier. Its id ("kind:value") is the key on the
 // compacted vigil.revocations topic and in every gateway list, so enforcing the same identifier twice updates one
 // entry instead of adding a second.
-import { decodeJson, expectNumber, expectObject, expectString, InvalidRecordError, type Principal } from '@vigil/events';
+import {
+  decodeJson,
+  expectNumber,
+  expectObject,
+  expectString,
+  InvalidRecordError,
+  type Principal,
+} from '@vigil/events';
 
 /** The identifier a gateway refuses. */
 export const TARGET_KINDS = ['sub', 'jti', 'fingerprint', 'ip', 'username', 'credential', 'session'] as const;

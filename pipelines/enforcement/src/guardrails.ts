@@ -35,9 +35,18 @@ export class Allowlist {
   covers(e: Enforcement): string | undefined {
     const p = e.principal;
     if ((e.kind === 'sub' && this.subs.has(e.value)) || (p.sub !== undefined && this.subs.has(p.sub))) return 'sub';
-    if ((e.kind === 'username' && this.usernames.has(e.value)) || (p.username !== undefined && this.usernames.has(p.username))) return 'username';
+    if (
+      (e.kind === 'username' && this.usernames.has(e.value)) ||
+      (p.username !== undefined && this.usernames.has(p.username))
+    )
+      return 'username';
     if (p.client_id !== undefined && this.clients.has(p.client_id)) return 'client_id';
-    if (e.kind === 'ip' && (isIPv4(e.value) || isIPv6(e.value)) && this.ips.check(e.value, isIPv6(e.value) ? 'ipv6' : 'ipv4')) return 'ip';
+    if (
+      e.kind === 'ip' &&
+      (isIPv4(e.value) || isIPv6(e.value)) &&
+      this.ips.check(e.value, isIPv6(e.value) ? 'ipv6' : 'ipv4')
+    )
+      return 'ip';
     return undefined;
   }
 }
@@ -72,7 +81,8 @@ export class RateCaps {
     if (tenant !== undefined) {
       t = window(this.tenants.get(tenant) ?? []);
       this.tenants.set(tenant, t);
-      if (t.length >= this.config.per_tenant_per_minute) return this.full(`tenant:${tenant}`, this.config.per_tenant_per_minute, now);
+      if (t.length >= this.config.per_tenant_per_minute)
+        return this.full(`tenant:${tenant}`, this.config.per_tenant_per_minute, now);
     }
     g.push(now);
     t?.push(now);

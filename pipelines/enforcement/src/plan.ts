@@ -30,7 +30,13 @@ export function planEnforcements(d: Decision, o: PlanOptions): Enforcement[] {
     principal: pick(p),
     reasons: d.reasons.map((r) => r.feature),
   };
-  const make = (kind: TargetKind, value: string, action: EnforcedAction, expiresAt: number, notBefore?: number): Enforcement => ({
+  const make = (
+    kind: TargetKind,
+    value: string,
+    action: EnforcedAction,
+    expiresAt: number,
+    notBefore?: number,
+  ): Enforcement => ({
     id: enforcementId(kind, value),
     kind,
     value,
@@ -41,7 +47,8 @@ export function planEnforcements(d: Decision, o: PlanOptions): Enforcement[] {
   });
   const cutoff = Math.ceil(o.now / 1000);
   const tokenExpiry = p.exp !== undefined ? Math.max(p.exp * 1000, o.now + 60_000) : o.now + o.revokeTtlMs;
-  const throttle = (kind: 'ip' | 'username', value: string | undefined) => (value ? [make(kind, value, 'throttle', o.now + o.throttleTtlMs)] : []);
+  const throttle = (kind: 'ip' | 'username', value: string | undefined) =>
+    value ? [make(kind, value, 'throttle', o.now + o.throttleTtlMs)] : [];
 
   if (d.entity === 'ip') return d.action === 'throttle' || d.action === 'revoke' ? throttle('ip', p.client_ip) : [];
   if (d.entity === 'username') return throttle('username', p.username);
@@ -49,7 +56,8 @@ export function planEnforcements(d: Decision, o: PlanOptions): Enforcement[] {
 
   const out: Enforcement[] = [];
   const hasToken = p.sub !== undefined || p.jti !== undefined || p.token_fingerprint !== undefined;
-  if (d.action === 'throttle' || !hasToken) return p.username ? throttle('username', p.username) : throttle('ip', p.client_ip);
+  if (d.action === 'throttle' || !hasToken)
+    return p.username ? throttle('username', p.username) : throttle('ip', p.client_ip);
   if (d.action === 'revoke') {
     if (p.sub) out.push(make('sub', p.sub, 'revoke', o.now + o.revokeTtlMs, cutoff));
     if (p.jti) out.push(make('jti', p.jti, 'revoke', tokenExpiry));
@@ -58,7 +66,8 @@ export function planEnforcements(d: Decision, o: PlanOptions): Enforcement[] {
     if (p.credential_id) out.push(make('credential', p.credential_id, 'revoke', o.now + o.revokeTtlMs));
   } else if (d.action === 'step_up') {
     if (p.sub) out.push(make('sub', p.sub, 'step_up', o.now + o.stepUpTtlMs, cutoff));
-    else if (p.token_fingerprint) out.push(make('fingerprint', p.token_fingerprint, 'step_up', Math.min(tokenExpiry, o.now + o.stepUpTtlMs)));
+    else if (p.token_fingerprint)
+      out.push(make('fingerprint', p.token_fingerprint, 'step_up', Math.min(tokenExpiry, o.now + o.stepUpTtlMs)));
     else if (p.jti) out.push(make('jti', p.jti, 'step_up', Math.min(tokenExpiry, o.now + o.stepUpTtlMs)));
   }
   return out;
@@ -66,6 +75,7 @@ export function planEnforcements(d: Decision, o: PlanOptions): Enforcement[] {
 
 function pick(p: Decision['principal']): Enforcement['principal'] {
   const out: Enforcement['principal'] = {};
-  for (const k of ['sub', 'sid', 'jti', 'client_id', 'consumer_id', 'credential_id', 'username'] as const) if (p[k] !== undefined) out[k] = p[k] as string;
+  for (const k of ['sub', 'sid', 'jti', 'client_id', 'consumer_id', 'credential_id', 'username'] as const)
+    if (p[k] !== undefined) out[k] = p[k] as string;
   return out;
 }

@@ -20,7 +20,16 @@ import type { RevocationStore } from './store.js';
  * `queued`: the target is down (or was down a moment ago) and behind; the enforcement is in vigil.revocations and the
  * target gets it with everything else when it is back (a re-sync of its whole list).
  */
-export type Outcome = 'enforced' | 'failed' | 'queued' | 'dry_run' | 'allowlisted' | 'capped' | 'already_enforced' | 'undone' | 'expired';
+export type Outcome =
+  | 'enforced'
+  | 'failed'
+  | 'queued'
+  | 'dry_run'
+  | 'allowlisted'
+  | 'capped'
+  | 'already_enforced'
+  | 'undone'
+  | 'expired';
 
 export interface AuditEntry {
   at: number;
@@ -88,7 +97,9 @@ export class Revoker {
 
   constructor(private readonly o: RevokerOptions) {
     this.now = o.now ?? Date.now;
-    this.breakers = new Map(o.adapters.map((a) => [a.name, new CircuitBreaker(a.name, o.breaker ?? { failures: 5, openMs: 2000 })]));
+    this.breakers = new Map(
+      o.adapters.map((a) => [a.name, new CircuitBreaker(a.name, o.breaker ?? { failures: 5, openMs: 2000 })]),
+    );
   }
 
   breakerState(adapter: string) {
@@ -158,14 +169,19 @@ export class Revoker {
       // Every target on its own: one that is down falls behind and is skipped (queued) until it is re-synced,
       // the others keep enforcing. Targets are called together, so a slow one delays nobody.
       const outcomes = await Promise.all(
-        this.o.adapters.filter((a) => a.supports(e)).map(async (a) => ({ a, result: await this.attempt(a, () => a.apply(enforced)) })),
+        this.o.adapters
+          .filter((a) => a.supports(e))
+          .map(async (a) => ({ a, result: await this.attempt(a, () => a.apply(enforced)) })),
       );
       for (const { a, result } of outcomes) {
         if (result === true) row(enforced, a.name, 'enforced');
-        else if (result === 'behind') row(enforced, a.name, 'queued', 'target down; re-synced from vigil.revocations when it is back');
+        else if (result === 'behind')
+          row(enforced, a.name, 'queued', 'target down; re-synced from vigil.revocations when it is back');
         else row(enforced, a.name, 'failed', String(result));
       }
-      await withRetry(() => this.o.store.put(enforced), this.o.retry ?? DEFAULT_RETRY, { onRetry: (err) => this.o.onRetry?.('store', err) });
+      await withRetry(() => this.o.store.put(enforced), this.o.retry ?? DEFAULT_RETRY, {
+        onRetry: (err) => this.o.onRetry?.('store', err),
+      });
     }
     // Audit rows are written in the background: the next decision need not wait for a ClickHouse batch. Whoever
     // commits the decision's offset waits for settled() first.
@@ -212,9 +228,16 @@ export class Revoker {
             this.behind.delete(a.name); // nothing to re-sync from: it takes new enforcements again
             return undefined;
           }
-          const due = all || this.behind.has(a.name) || (await this.attempt(a, () => a.lostState?.() ?? Promise.resolve(false), true)) !== false;
+          const due =
+            all ||
+            this.behind.has(a.name) ||
+            (await this.attempt(a, () => a.lostState?.() ?? Promise.resolve(false), true)) !== false;
           if (!due) return undefined;
-          const result = await this.attempt(a, () => (a.resync as (e: Enforcement[]) => Promise<void>)(active.filter((e) => a.supports(e))), true);
+          const result = await this.attempt(
+            a,
+            () => (a.resync as (e: Enforcement[]) => Promise<void>)(active.filter((e) => a.supports(e))),
+            true,
+          );
           if (result !== true) return undefined;
           this.behind.delete(a.name);
           return a.name;
@@ -239,7 +262,11 @@ export class Revoker {
    * target is down (retriable failure, or already behind: skipped unless `force`), which puts it behind; otherwise the
    * refusal's message (the target answered and said no: not a reason to stop sending it work).
    */
-  private async attempt<T>(a: GatewayAdapter, fn: () => Promise<T>, force = false): Promise<T | true | 'behind' | string> {
+  private async attempt<T>(
+    a: GatewayAdapter,
+    fn: () => Promise<T>,
+    force = false,
+  ): Promise<T | true | 'behind' | string> {
     const behind = this.behind.get(a.name);
     if (behind && !force) {
       behind.queued++;
@@ -263,7 +290,14 @@ export class Revoker {
       const result = await this.attempt(a, () => a.remove(e));
       if (result !== true && result !== 'behind') continue;
       this.counts[outcome]++;
-      rows.push({ at: this.now(), action_id: `${e.request_id}/${e.id}/${outcome}`, enforcement: e, adapter: a.name, outcome, dry_run: false });
+      rows.push({
+        at: this.now(),
+        action_id: `${e.request_id}/${e.id}/${outcome}`,
+        enforcement: e,
+        adapter: a.name,
+        outcome,
+        dry_run: false,
+      });
     }
     await withRetry(() => this.o.store.delete(e.id), this.o.retry ?? DEFAULT_RETRY);
     if (rows.length > 0) await this.o.audit(rows);
@@ -295,6 +329,8 @@ export function capNotice(d: Decision, scope: string, limit: number, now: number
     reasons: [{ feature: `revoker:cap_reached:${scope}`, value: limit, baseline: limit, contribution: 1 }],
     bundle: d.bundle,
     dry_run: false,
-    ...(scope.startsWith('tenant:') ? { context: { route: '-', route_class: '-', tenant: scope.slice('tenant:'.length) } } : {}),
+    ...(scope.startsWith('tenant:')
+      ? { context: { route: '-', route_class: '-', tenant: scope.slice('tenant:'.length) } }
+      : {}),
   };
 }

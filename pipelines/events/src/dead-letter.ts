@@ -28,7 +28,9 @@ export const redactedOriginalSchema = z.union([
       hmac: z.string(),
       truncated: z.boolean().optional().describe('The record parsed but held more values than a dead letter keeps.'),
     })
-    .describe('A record with no usable structure (not UTF-8, not JSON, too large or too deep): its byte length and the HMAC of its bytes.'),
+    .describe(
+      'A record with no usable structure (not UTF-8, not JSON, too large or too deep): its byte length and the HMAC of its bytes.',
+    ),
 ]);
 export type RedactedOriginal = z.infer<typeof redactedOriginalSchema>;
 
@@ -52,7 +54,9 @@ export const deadLetterSchema = z.strictObject({
   original_encrypted: z
     .string()
     .optional()
-    .describe('With original_mode "encrypted": "a256gcm.<iv>.<tag>.<ciphertext>" (base64url), the original bytes under the operator\'s key.'),
+    .describe(
+      'With original_mode "encrypted": "a256gcm.<iv>.<tag>.<ciphertext>" (base64url), the original bytes under the operator\'s key.',
+    ),
   original_bytes: z.number().int().nonnegative(),
 });
 export type DeadLetter = z.infer<typeof deadLetterSchema>;

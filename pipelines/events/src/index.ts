@@ -9,7 +9,16 @@ export {
   principalSchema,
   transactionSchema,
 } from './access-event.js';
-export { decodeAccessEvent, decodeDecision, decodeJson, expectArray, expectNumber, expectObject, expectString, InvalidRecordError } from './codec.js';
+export {
+  decodeAccessEvent,
+  decodeDecision,
+  decodeJson,
+  expectArray,
+  expectNumber,
+  expectObject,
+  expectString,
+  InvalidRecordError,
+} from './codec.js';
 export type { DeadLetter, DeadLetterOriginalMode, RedactedOriginal, RedactedValue } from './dead-letter.js';
 export { DEAD_LETTER_ORIGINAL_MODES, deadLetterSchema, redactedOriginalSchema } from './dead-letter.js';
 export type { Action, Decision, Entity } from './decision.js';

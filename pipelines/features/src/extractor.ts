@@ -43,7 +43,8 @@ export class FeatureExtractor {
   constructor(private readonly families: FeatureFamily[]) {
     const ids = families.map((f) => f.id);
     const twice = ids.find((id, i) => ids.indexOf(id) !== i);
-    if (twice !== undefined) throw new Error(`two feature families have the id '${twice}': each needs its own (schema hash, checkpoint keys)`);
+    if (twice !== undefined)
+      throw new Error(`two feature families have the id '${twice}': each needs its own (schema hash, checkpoint keys)`);
     this.names = families.flatMap((f) => [...f.names]);
     let offset = 0;
     for (const f of families) {
@@ -122,7 +123,9 @@ export class FeatureExtractor {
 
   /** Every family's stores under "<family>/<store>/", the prefix of their keys in a changelog. */
   private stores(): [string, Checkpointable][] {
-    return this.families.flatMap((f) => Object.entries(f.stores).map(([name, store]): [string, Checkpointable] => [`${f.id}/${name}/`, store]));
+    return this.families.flatMap((f) =>
+      Object.entries(f.stores).map(([name, store]): [string, Checkpointable] => [`${f.id}/${name}/`, store]),
+    );
   }
 
   /** Starts recording state changes for checkpoints. */
@@ -177,7 +180,8 @@ export class FeatureExtractor {
         continue;
       }
       const owner = stores.find(([prefix]) => key.startsWith(prefix));
-      if (!owner) throw new Error(`state record ${JSON.stringify(key.slice(0, 80))} belongs to no feature store of this schema`);
+      if (!owner)
+        throw new Error(`state record ${JSON.stringify(key.slice(0, 80))} belongs to no feature store of this schema`);
       owner[1].restoreEntry(key.slice(owner[0].length), value);
       legacy = true;
     }
@@ -186,7 +190,10 @@ export class FeatureExtractor {
       for (const entry of value === null ? [] : unpackEntries(value)) {
         const prefix = entry.key?.toString('utf8') ?? '';
         const store = byPrefix.get(prefix);
-        if (!store) throw new Error(`state record for ${JSON.stringify(key.slice(0, 80))} names ${prefix}, no feature store of this schema`);
+        if (!store)
+          throw new Error(
+            `state record for ${JSON.stringify(key.slice(0, 80))} names ${prefix}, no feature store of this schema`,
+          );
         store.restoreEntry(key, entry.value);
         present.add(store);
       }

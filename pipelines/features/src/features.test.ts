@@ -141,7 +141,12 @@ describe('Enumeration', () => {
     const walk = run(
       f,
       Array.from({ length: 40 }, (_, i) =>
-        ev({ ts: T0 + i * 500, path: `/v1/accounts/${1000 + i}`, object_ids: [String(1000 + i)], status: i % 3 === 0 ? 200 : 403 }),
+        ev({
+          ts: T0 + i * 500,
+          path: `/v1/accounts/${1000 + i}`,
+          object_ids: [String(1000 + i)],
+          status: i % 3 === 0 ? 200 : 403,
+        }),
       ),
     );
     expect(last(walk).distinct_objects_10m_log).toBeCloseTo(Math.log1p(40));
@@ -224,7 +229,10 @@ describe('logins: IpActivity, UserLogins, TenantLogins', () => {
     expect(cracked?.success_after_failures_log).toBeCloseTo(Math.log1p(2));
     expect(runOne(x, [login(T0 + 41 * S, '198.51.100.2', 'bob', 200)])[0]?.success_after_failures_log).toBe(0);
     // A request that is not a login reads its IP's login counts but creates no login state.
-    const browse = runOne(x, [ev({ ts: T0 + 42 * S, client_ip: '203.0.113.9' }), ev({ ts: T0 + 43 * S, client_ip: '192.0.2.77' })]);
+    const browse = runOne(x, [
+      ev({ ts: T0 + 42 * S, client_ip: '203.0.113.9' }),
+      ev({ ts: T0 + 43 * S, client_ip: '192.0.2.77' }),
+    ]);
     expect(browse[0]?.ip_failed_logins_10m_log).toBeCloseTo(Math.log1p(21));
     expect(browse[1]?.ip_failed_logins_10m_log).toBe(0);
     expect(browse[1]?.tenant_failure_ratio_1m).toBe(0);
@@ -274,21 +282,49 @@ const geo = new TableGeo({
 describe('GeoJump', () => {
   it('reads impossible travel (London → Sydney in 10 minutes, IPv6) as a huge speed and a country change', () => {
     const r = run(new GeoJump(geo), [ev({ ts: T0 }), ev({ ts: T0 + 10 * MIN, client_ip: '2a02:8070::1' })]);
-    expect(r[0]).toEqual({ geo_known: 1, geo_country_changed: 0, geo_distance_km_log: 0, geo_speed_kmh_log: 0, geo_country_new: 0 });
+    expect(r[0]).toEqual({
+      geo_known: 1,
+      geo_country_changed: 0,
+      geo_distance_km_log: 0,
+      geo_speed_kmh_log: 0,
+      geo_country_new: 0,
+    });
     expect(r[1]?.geo_country_changed).toBe(1);
     expect(Math.expm1(r[1]?.geo_speed_kmh_log ?? 0)).toBeGreaterThan(90_000);
   });
 
   it('does not alarm on a same-country carrier hop (London → Manchester in 5 minutes)', () => {
     const r = run(new GeoJump(geo), [ev({ ts: T0 }), ev({ ts: T0 + 5 * MIN, client_ip: '2.125.160.216' })]);
-    expect(r[1]).toEqual({ geo_known: 1, geo_country_changed: 0, geo_distance_km_log: 0, geo_speed_kmh_log: 0, geo_country_new: 0 });
+    expect(r[1]).toEqual({
+      geo_known: 1,
+      geo_country_changed: 0,
+      geo_distance_km_log: 0,
+      geo_speed_kmh_log: 0,
+      geo_country_new: 0,
+    });
   });
 
   it('treats an unknown IP as unknown, never as (0, 0), and a country-only IP as a country without distance', () => {
     const f = new GeoJump(geo);
-    const r = run(f, [ev({ ts: T0 }), ev({ ts: T0 + MIN, client_ip: '10.1.2.3' }), ev({ ts: T0 + 2 * MIN, client_ip: '8.8.8.8' })]);
-    expect(r[1]).toEqual({ geo_known: 0, geo_country_changed: 0, geo_distance_km_log: 0, geo_speed_kmh_log: 0, geo_country_new: 0 });
-    expect(r[2]).toEqual({ geo_known: 1, geo_country_changed: 1, geo_distance_km_log: 0, geo_speed_kmh_log: 0, geo_country_new: 1 });
+    const r = run(f, [
+      ev({ ts: T0 }),
+      ev({ ts: T0 + MIN, client_ip: '10.1.2.3' }),
+      ev({ ts: T0 + 2 * MIN, client_ip: '8.8.8.8' }),
+    ]);
+    expect(r[1]).toEqual({
+      geo_known: 0,
+      geo_country_changed: 0,
+      geo_distance_km_log: 0,
+      geo_speed_kmh_log: 0,
+      geo_country_new: 0,
+    });
+    expect(r[2]).toEqual({
+      geo_known: 1,
+      geo_country_changed: 1,
+      geo_distance_km_log: 0,
+      geo_speed_kmh_log: 0,
+      geo_country_new: 1,
+    });
   });
 
   it('marks a country new only the first time the principal is seen there (a VPN user going back to a usual exit)', () => {
@@ -324,14 +360,23 @@ describe('TokenConsistency', () => {
       [1, 1],
     ]);
     expect(r[2]?.token_networks_1h_log).toBeCloseTo(Math.log1p(2));
-    const later = run(new TokenConsistency(), [use(T0, '81.2.69.142', 'app/1'), use(T0 + 3 * H, '203.0.113.5', 'curl/8')]);
+    const later = run(new TokenConsistency(), [
+      use(T0, '81.2.69.142', 'app/1'),
+      use(T0 + 3 * H, '203.0.113.5', 'curl/8'),
+    ]);
     expect(later[1]?.token_agent_changed_10m).toBe(0);
   });
 });
 
 describe('TransactionDeviation', () => {
   const pay = (ts: number, amount: number, payee = 'p-1') =>
-    ev({ ts, method: 'POST', route: '/v1/payments', object_ids: [], tx: { amount, currency: 'EUR', payee_id: payee, account_id: 'acc-1' } });
+    ev({
+      ts,
+      method: 'POST',
+      route: '/v1/payments',
+      object_ids: [],
+      tx: { amount, currency: 'EUR', payee_id: payee, account_id: 'acc-1' },
+    });
 
   it('keeps zero-variance amounts calm and flags a large one', () => {
     const f = new TransactionDeviation();
@@ -375,13 +420,20 @@ describe('TransactionDeviation', () => {
     );
     // A known payee adds nothing, at any amount; three new payees in minutes, each ~10× the usual, add up.
     expect(run(habitual, [pay(T0 + 30 * D, 400, 'p-1')])[0]?.tx_risk_1h).toBe(0);
-    const drain = run(habitual, [pay(T0 + 31 * D, 900, 'mule-1'), pay(T0 + 31 * D + 20_000, 800, 'mule-2'), pay(T0 + 31 * D + 40_000, 950, 'mule-3')]);
+    const drain = run(habitual, [
+      pay(T0 + 31 * D, 900, 'mule-1'),
+      pay(T0 + 31 * D + 20_000, 800, 'mule-2'),
+      pay(T0 + 31 * D + 40_000, 950, 'mule-3'),
+    ]);
     const risks = drain.map((r) => r.tx_risk_1h as number);
     expect(risks[1]).toBeGreaterThan(risks[0] as number);
     expect(risks[2]).toBeGreaterThan(risks[1] as number);
     expect(risks[2]).toBeGreaterThan(12);
     // An hour later most of it is gone (one-hour time constant).
-    const later = run(habitual, [pay(T0 + 31 * D + 3 * H, 82, 'p-0'), pay(T0 + 31 * D + 3 * H + 1000, 81, 'new-shop')])[1]?.tx_risk_1h as number;
+    const later = run(habitual, [
+      pay(T0 + 31 * D + 3 * H, 82, 'p-0'),
+      pay(T0 + 31 * D + 3 * H + 1000, 81, 'new-shop'),
+    ])[1]?.tx_risk_1h as number;
     expect(later).toBeLessThan((risks[2] as number) / 5);
 
     // An account that pays a new payee in every other payment finds one unsurprising.
@@ -410,15 +462,24 @@ describe('TransactionDeviation', () => {
   });
 
   it('writes zeros for requests without a transaction', () => {
-    expect(Object.values(run(new TransactionDeviation(), [ev({ ts: T0 })])[0] ?? {})).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Object.values(run(new TransactionDeviation(), [ev({ ts: T0 })])[0] ?? {})).toEqual([
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
   });
 
   it("counts an account's payments before its current burst (payments no more than an hour apart)", () => {
     const f = new TransactionDeviation();
-    const history = (rows: Record<string, number>[]) => rows.map((r) => Math.round(Math.expm1(r.tx_history_log as number)));
-    expect(history(run(f, [pay(T0, 40, 'shop'), pay(T0 + 2 * H, 2000, 'staff-1'), pay(T0 + 2 * H + 50 * MIN, 2100, 'staff-2')]))).toEqual([0, 1, 1]);
+    const history = (rows: Record<string, number>[]) =>
+      rows.map((r) => Math.round(Math.expm1(r.tx_history_log as number)));
+    expect(
+      history(
+        run(f, [pay(T0, 40, 'shop'), pay(T0 + 2 * H, 2000, 'staff-1'), pay(T0 + 2 * H + 50 * MIN, 2100, 'staff-2')]),
+      ),
+    ).toEqual([0, 1, 1]);
     // Each payment within the hour of the one before stays in the burst; an hour's pause starts the next.
-    expect(history(run(f, [pay(T0 + 3 * H + 40 * MIN, 2000, 'staff-3'), pay(T0 + D, 2000, 'staff-1')]))).toEqual([1, 4]);
+    expect(history(run(f, [pay(T0 + 3 * H + 40 * MIN, 2000, 'staff-3'), pay(T0 + D, 2000, 'staff-1')]))).toEqual([
+      1, 4,
+    ]);
   });
 
   it('keeps the hour a burst began at: its own payments do not make a night burst look usual', () => {
@@ -447,7 +508,9 @@ describe('FeatureExtractor', () => {
     expect(events.map((e) => [...a.extract(e)])).toEqual(events.map((e) => [...b.extract(e)]));
     expect(a.schema.hash).toBe(b.schema.hash);
     expect(a.schema.names).toHaveLength(a.extract(events[0] as AccessEvent).length);
-    const other = new FeatureExtractor([new Velocity({ maxKeys: 10, priorPerMinute: 3, priorWeightMinutes: 10, peakDecayPerDay: 0.98, habitTtlDays: 35 })]);
+    const other = new FeatureExtractor([
+      new Velocity({ maxKeys: 10, priorPerMinute: 3, priorWeightMinutes: 10, peakDecayPerDay: 0.98, habitTtlDays: 35 }),
+    ]);
     expect(other.schema.hash).not.toBe(new FeatureExtractor([new Velocity()]).schema.hash);
     for (const e of events) for (const x of a.extract(e)) expect(Number.isFinite(x)).toBe(true);
   });
@@ -463,6 +526,8 @@ describe('feature family identity', () => {
   });
 
   it('refuses two families with one id', () => {
-    expect(() => new FeatureExtractor([new Velocity(), new Velocity()])).toThrow(/two feature families have the id 'Velocity'/);
+    expect(() => new FeatureExtractor([new Velocity(), new Velocity()])).toThrow(
+      /two feature families have the id 'Velocity'/,
+    );
   });
 });

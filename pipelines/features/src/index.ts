@@ -18,7 +18,15 @@ export { EntityFeatureTask } from './stages/entity-task.js';
 export type { PrincipalTaskOptions } from './stages/principal-task.js';
 export { PrincipalFeatureTask } from './stages/principal-task.js';
 export type { EntityPart, FeatureRecord, RequestContext } from './stages/records.js';
-export { decodeEntityPart, decodeFeatureRecord, KIND_HEADER, PART_KIND, ROLE_HEADER, requestContext, vectorValues } from './stages/records.js';
+export {
+  decodeEntityPart,
+  decodeFeatureRecord,
+  KIND_HEADER,
+  PART_KIND,
+  ROLE_HEADER,
+  requestContext,
+  vectorValues,
+} from './stages/records.js';
 export type { StreamTaskOptions } from './stages/stream-task.js';
 export { Cell, type Checkpointable, decodeState, encodeState } from './state/checkpoint.js';
 export { KeyedState } from './state/keyed-state.js';

@@ -135,7 +135,8 @@ export class FeatureStream<P = undefined> {
       this.stillHeld.set(key, set.length);
       this.added.clear();
     }
-    if (this.arrivals !== this.checkpointedArrivals || this.clockMoved) out.push([CLOCK, encodeState({ ...this.buffer.clock, arrivals: this.arrivals })]);
+    if (this.arrivals !== this.checkpointedArrivals || this.clockMoved)
+      out.push([CLOCK, encodeState({ ...this.buffer.clock, arrivals: this.arrivals })]);
     this.checkpointedArrivals = this.arrivals;
     this.clockMoved = false;
     return out;
@@ -149,8 +150,15 @@ export class FeatureStream<P = undefined> {
     for (const [key, value] of records) {
       if (key.startsWith('state/')) state.push([key.slice(6), value]);
       else if (key.startsWith(HELD) && value)
-        stored.push([key, { n: Number(key.slice(HELD.length)), ...(JSON.parse(value.toString('utf8')) as { event: AccessEvent; payload: P }) }]);
-      else if (key.startsWith(HELD_SET) && value) for (const h of JSON.parse(value.toString('utf8')) as Held<P>[]) stored.push([key, h]);
+        stored.push([
+          key,
+          {
+            n: Number(key.slice(HELD.length)),
+            ...(JSON.parse(value.toString('utf8')) as { event: AccessEvent; payload: P }),
+          },
+        ]);
+      else if (key.startsWith(HELD_SET) && value)
+        for (const h of JSON.parse(value.toString('utf8')) as Held<P>[]) stored.push([key, h]);
       else if (key === CLOCK && value) clock = decodeState(value);
     }
     this.extractor.restore(state);

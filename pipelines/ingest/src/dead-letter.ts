@@ -33,7 +33,8 @@ export function encryptOriginal(value: Buffer, key: Buffer): string {
 /** The original bytes of an `encrypted` dead letter; throws when the key is not the one it was written with. */
 export function decryptOriginal(sealed: string, key: Buffer): Buffer {
   const [alg, iv, tag, ciphertext] = sealed.split('.');
-  if (alg !== 'a256gcm' || iv === undefined || tag === undefined || ciphertext === undefined) throw new Error('not an a256gcm dead-letter original');
+  if (alg !== 'a256gcm' || iv === undefined || tag === undefined || ciphertext === undefined)
+    throw new Error('not an a256gcm dead-letter original');
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]);
@@ -48,10 +49,18 @@ export function deadLetter(
   redact: (value: Buffer) => RedactedOriginal,
 ): DeadLetter {
   const source = deadLetterSource(position);
-  const letter: DeadLetter = { reason: failure.reason, detail: failure.detail, format, source, original_mode: policy.original, original_bytes: value.length };
+  const letter: DeadLetter = {
+    reason: failure.reason,
+    detail: failure.detail,
+    format,
+    source,
+    original_mode: policy.original,
+    original_bytes: value.length,
+  };
   if (policy.original === 'redacted') letter.original = redact(value);
   else if (policy.original === 'encrypted') {
-    if (policy.encryptionKey === undefined) throw new Error('dead letters: original "encrypted" needs an encryption key');
+    if (policy.encryptionKey === undefined)
+      throw new Error('dead letters: original "encrypted" needs an encryption key');
     letter.original_encrypted = encryptOriginal(value, policy.encryptionKey);
   }
   return letter;

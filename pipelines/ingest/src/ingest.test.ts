@@ -46,7 +46,13 @@ const good = (id: string) =>
 function batch(values: Buffer[], headers: Record<string, string> = {}) {
   const acks: (Error | undefined)[] = [];
   const b: SourceBatch = {
-    records: values.map((value, i) => ({ value, key: null, headers, timestamp: 1764320401000, position: { topic: 'in', partition: 0, offset: String(i) } })),
+    records: values.map((value, i) => ({
+      value,
+      key: null,
+      headers,
+      timestamp: 1764320401000,
+      position: { topic: 'in', partition: 0, offset: String(i) },
+    })),
     ack: (err) => acks.push(err),
     heartbeat: async () => {},
     poison: () => {},
@@ -77,20 +83,35 @@ describe('ingest', () => {
     };
     const throwing = { ...adapter, parse: defect };
     const records = batch([good('a'), Buffer.from('{"boom":1,"password":"hunter22"}'), good('b')]).b;
-    const redacted = parseBatch(records, { adapterFor: () => throwing, deadLetters: REDACTED_DEAD_LETTERS, traceOneIn: 1000 });
+    const redacted = parseBatch(records, {
+      adapterFor: () => throwing,
+      deadLetters: REDACTED_DEAD_LETTERS,
+      traceOneIn: 1000,
+    });
     expect(redacted.events.map((e) => e.value.request_id)).toEqual(['a', 'b']);
-    expect(redacted.deadLetters.map((d) => [d.value.reason, d.value.original_mode, d.value.source.offset])).toEqual([['unprocessable', 'redacted', '1']]);
+    expect(redacted.deadLetters.map((d) => [d.value.reason, d.value.original_mode, d.value.source.offset])).toEqual([
+      ['unprocessable', 'redacted', '1'],
+    ]);
     expect(JSON.stringify(redacted.deadLetters)).not.toContain('hunter22');
     const key = randomBytes(32);
-    const sealed = parseBatch(records, { adapterFor: () => throwing, deadLetters: { original: 'encrypted', encryptionKey: key }, traceOneIn: 1000 });
+    const sealed = parseBatch(records, {
+      adapterFor: () => throwing,
+      deadLetters: { original: 'encrypted', encryptionKey: key },
+      traceOneIn: 1000,
+    });
     const letter = sealed.deadLetters[0]?.value;
     expect(letter?.original).toBeUndefined();
     expect(JSON.stringify(letter)).not.toContain('hunter22');
     expect(decryptOriginal(letter?.original_encrypted ?? '', key).toString()).toBe('{"boom":1,"password":"hunter22"}');
     expect(() => decryptOriginal(letter?.original_encrypted ?? '', randomBytes(32))).toThrow();
-    const dropped = parseBatch(records, { adapterFor: () => throwing, deadLetters: { original: 'dropped' }, traceOneIn: 1000 });
+    const dropped = parseBatch(records, {
+      adapterFor: () => throwing,
+      deadLetters: { original: 'dropped' },
+      traceOneIn: 1000,
+    });
     expect(dropped.deadLetters[0]?.value).not.toHaveProperty('original');
-    for (const d of [...redacted.deadLetters, ...sealed.deadLetters, ...dropped.deadLetters]) expect(deadLetterSchema.safeParse(d.value).success).toBe(true);
+    for (const d of [...redacted.deadLetters, ...sealed.deadLetters, ...dropped.deadLetters])
+      expect(deadLetterSchema.safeParse(d.value).success).toBe(true);
   });
 
   it('routes events keyed by principal and failures to the dead-letter sink, and acks only after every sink', async () => {
@@ -144,6 +165,8 @@ describe('ingest', () => {
     await handler(batch([good('d')], { traceparent: `00-${traceId}-00f067aa0ba902b7-01` }).b);
     const out = events.written[0]?.headers?.traceparent;
     expect(out).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
-    expect(exporter.getFinishedSpans().some((s) => s.spanContext().traceId === traceId && s.name === 'vigil.parse')).toBe(true);
+    expect(
+      exporter.getFinishedSpans().some((s) => s.spanContext().traceId === traceId && s.name === 'vigil.parse'),
+    ).toBe(true);
   });
 });

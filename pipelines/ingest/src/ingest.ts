@@ -38,13 +38,17 @@ export interface IngestResult {
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** Parses a batch; pure apart from telemetry, so the offline path reuses it without sinks. */
-export function parseBatch(batch: Pick<SourceBatch, 'records'>, options: Pick<IngestOptions, 'adapterFor' | 'deadLetters' | 'traceOneIn'>): IngestResult {
+export function parseBatch(
+  batch: Pick<SourceBatch, 'records'>,
+  options: Pick<IngestOptions, 'adapterFor' | 'deadLetters' | 'traceOneIn'>,
+): IngestResult {
   const events: SinkRecord<AccessEvent>[] = [];
   const deadLetters: SinkRecord<DeadLetter>[] = [];
   for (const record of batch.records) {
     const adapter = options.adapterFor(record.position.topic);
     const offset = Number(record.position.offset ?? record.position.line ?? 0);
-    const parse = () => adapter.parse(record.value, record.timestamp === undefined ? undefined : { receivedAt: record.timestamp });
+    const parse = () =>
+      adapter.parse(record.value, record.timestamp === undefined ? undefined : { receivedAt: record.timestamp });
     const traced = record.headers.traceparent !== undefined || sampled(offset, options.traceOneIn);
     let headers = NO_HEADERS;
     let outcomes: ReturnType<Adapter['parse']>;
@@ -61,7 +65,13 @@ export function parseBatch(batch: Pick<SourceBatch, 'records'>, options: Pick<In
     } catch {
       // Adapters turn bad input into reason codes; reaching here is a defect. The record must not stop ingest:
       // it is dead-lettered like any other, and the records around it go on.
-      outcomes = [{ ok: false, reason: 'unprocessable', detail: 'record: the adapter failed on it (a defect in vigil; please report the reason code)' }];
+      outcomes = [
+        {
+          ok: false,
+          reason: 'unprocessable',
+          detail: 'record: the adapter failed on it (a defect in vigil; please report the reason code)',
+        },
+      ];
     }
     for (const o of outcomes) {
       const position = o.index === undefined ? record.position : { ...record.position, index: o.index };
@@ -86,7 +96,8 @@ export function parseBatch(batch: Pick<SourceBatch, 'records'>, options: Pick<In
 export function entityRecords(events: SinkRecord<AccessEvent>[]): SinkRecord<AccessEvent>[] {
   const out: SinkRecord<AccessEvent>[] = [];
   for (const e of events) {
-    for (const [role, key] of entityKeys(e.value)) out.push({ key, value: e.value, headers: { ...e.headers, [ROLE_HEADER]: role }, position: e.position });
+    for (const [role, key] of entityKeys(e.value))
+      out.push({ key, value: e.value, headers: { ...e.headers, [ROLE_HEADER]: role }, position: e.position });
   }
   return out;
 }

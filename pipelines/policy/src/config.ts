@@ -11,10 +11,15 @@ export const policyConfigSchema = z
     route_classes: z
       .record(z.string().min(1), z.array(z.string().startsWith('/', 'route prefixes start with "/"')).min(1))
       .default({})
-      .describe('Route class → route prefixes (of the route template); the longest matching prefix wins, no match is class "default".')
+      .describe(
+        'Route class → route prefixes (of the route template); the longest matching prefix wins, no match is class "default".',
+      )
       .meta({ examples: [{ login: ['/oauth/token', '/login'], payments: ['/v1/payments'], reads: ['/v1/accounts'] }] }),
     thresholds: z
-      .record(z.string().min(1), z.strictObject({ alert: threshold.optional(), step_up: threshold.optional(), revoke: threshold.optional() }))
+      .record(
+        z.string().min(1),
+        z.strictObject({ alert: threshold.optional(), step_up: threshold.optional(), revoke: threshold.optional() }),
+      )
       .default({})
       .describe('Per route class: calibrated-score thresholds that override the bundle’s defaults.')
       .meta({ examples: [{ payments: { alert: 0.9, step_up: 0.99 } }] }),
@@ -32,7 +37,10 @@ export const policyConfigSchema = z
       ),
     tenant: z
       .strictObject({
-        by: z.enum(['none', 'client_id', 'service', 'route_prefix']).default('none').describe('What identifies a tenant.'),
+        by: z
+          .enum(['none', 'client_id', 'service', 'route_prefix'])
+          .default('none')
+          .describe('What identifies a tenant.'),
         route_prefixes: z
           .record(z.string().min(1), z.array(z.string().startsWith('/')))
           .default({})
@@ -45,22 +53,38 @@ export const policyConfigSchema = z
         impossible_travel: z
           .strictObject({
             enabled: z.boolean().default(true),
-            min_speed_kmh: z.number().positive().default(1000).describe('Travel faster than this between two requests, across a border, fires the rule.'),
+            min_speed_kmh: z
+              .number()
+              .positive()
+              .default(1000)
+              .describe('Travel faster than this between two requests, across a border, fires the rule.'),
             only_new_countries: z
               .boolean()
               .default(true)
-              .describe('Fire only when the country is new to the principal (a VPN user returning to a usual exit is not travelling).'),
-            action: z.enum(ACTING).default('revoke').describe('When a token already used from another network jumps: a copied token.'),
+              .describe(
+                'Fire only when the country is new to the principal (a VPN user returning to a usual exit is not travelling).',
+              ),
+            action: z
+              .enum(ACTING)
+              .default('revoke')
+              .describe('When a token already used from another network jumps: a copied token.'),
             new_session_action: z
               .enum(ACTING)
               .default('step_up')
-              .describe('When a fresh login or token appears far away: a challenge a traveller passes and a phisher may not.'),
+              .describe(
+                'When a fresh login or token appears far away: a challenge a traveller passes and a phisher may not.',
+              ),
           })
           .prefault({}),
         stuffing_success: z
           .strictObject({
             enabled: z.boolean().default(true),
-            min_failures: z.number().int().positive().default(10).describe('Failed logins of the username in the hour before a success.'),
+            min_failures: z
+              .number()
+              .int()
+              .positive()
+              .default(10)
+              .describe('Failed logins of the username in the hour before a success.'),
             action: z.enum(ACTING).default('step_up'),
           })
           .prefault({}),
@@ -81,14 +105,25 @@ export const policyConfigSchema = z
           .strictObject({
             enabled: z.boolean().default(true),
             min_failures: z.number().int().positive().default(30).describe('Failed logins from one IP in 10 minutes.'),
-            min_usernames: z.number().int().positive().default(10).describe('…spread over at least this many usernames.'),
+            min_usernames: z
+              .number()
+              .int()
+              .positive()
+              .default(10)
+              .describe('…spread over at least this many usernames.'),
             shared_ip_usernames: z
               .number()
               .int()
               .positive()
               .default(50)
-              .describe('An IP with this many usernames in 10 minutes is treated as shared (carrier NAT, office proxy)…'),
-            shared_ip_factor: z.number().min(1).default(4).describe('…and needs this many times the failures before it is throttled.'),
+              .describe(
+                'An IP with this many usernames in 10 minutes is treated as shared (carrier NAT, office proxy)…',
+              ),
+            shared_ip_factor: z
+              .number()
+              .min(1)
+              .default(4)
+              .describe('…and needs this many times the failures before it is throttled.'),
             action: z.enum(ACTING).default('throttle'),
             session_action: z
               .enum(ACTING)
@@ -104,21 +139,33 @@ export const policyConfigSchema = z
             action: z
               .enum(ACTING)
               .default('revoke')
-              .describe('One token from another client (user agent or certificate) and another network within 10 minutes: a copied token.'),
+              .describe(
+                'One token from another client (user agent or certificate) and another network within 10 minutes: a copied token.',
+              ),
           })
           .prefault({}),
         enumeration: z
           .strictObject({
             enabled: z.boolean().default(true),
             min_denied: z.number().int().positive().default(10).describe('Requests refused 403/404 in the last hour…'),
-            min_objects: z.number().int().positive().default(10).describe('…over at least this many distinct object ids (BOLA).'),
+            min_objects: z
+              .number()
+              .int()
+              .positive()
+              .default(10)
+              .describe('…over at least this many distinct object ids (BOLA).'),
             action: z.enum(ACTING).default('revoke'),
           })
           .prefault({}),
         velocity: z
           .strictObject({
             enabled: z.boolean().default(true),
-            max_per_minute: z.number().int().positive().default(60).describe('More requests than this from one principal in a minute.'),
+            max_per_minute: z
+              .number()
+              .int()
+              .positive()
+              .default(60)
+              .describe('More requests than this from one principal in a minute.'),
             own_peak_factor: z
               .number()
               .min(1)
@@ -187,13 +234,16 @@ export function lintPolicyConfig(config: PolicyConfig): string[] {
   const classes = new Set(Object.keys(config.route_classes));
   for (const cls of Object.keys(config.thresholds)) {
     if (cls !== 'default' && !classes.has(cls))
-      problems.push(`policy.thresholds names route class "${cls}", which policy.route_classes does not define — add it there or fix the name`);
+      problems.push(
+        `policy.thresholds names route class "${cls}", which policy.route_classes does not define — add it there or fix the name`,
+      );
   }
   const seen = new Map<string, string>();
   for (const [cls, prefixes] of Object.entries(config.route_classes)) {
     for (const p of prefixes) {
       const other = seen.get(p);
-      if (other !== undefined) problems.push(`route prefix ${p} is in both route classes "${other}" and "${cls}" — keep it in one`);
+      if (other !== undefined)
+        problems.push(`route prefix ${p} is in both route classes "${other}" and "${cls}" — keep it in one`);
       seen.set(p, cls);
     }
   }
@@ -203,10 +253,13 @@ export function lintPolicyConfig(config: PolicyConfig): string[] {
       problems.push(`policy.thresholds.${cls}: thresholds must not fall from alert to step_up to revoke`);
   }
   for (const f of config.rules.geo_fence) {
-    if (!f.allow && !f.deny) problems.push(`policy.rules.geo_fence for ${f.route_prefix} needs an allow or a deny list`);
+    if (!f.allow && !f.deny)
+      problems.push(`policy.rules.geo_fence for ${f.route_prefix} needs an allow or a deny list`);
   }
   if (config.tenant.by === 'route_prefix' && Object.keys(config.tenant.route_prefixes).length === 0) {
-    problems.push('policy.tenant.by is route_prefix but policy.tenant.route_prefixes is empty — map each tenant to its route prefixes');
+    problems.push(
+      'policy.tenant.by is route_prefix but policy.tenant.route_prefixes is empty — map each tenant to its route prefixes',
+    );
   }
   return problems;
 }

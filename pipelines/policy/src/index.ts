@@ -7,6 +7,13 @@ export type { ModelAction, ModelVerdict, PolicyDecision, PolicyInput, RequestCon
 export { DecisionPolicy, hasCredential } from './policy.js';
 export { DEFAULT_CLASS, matchesPrefix, PrefixMap, TenantResolver } from './route-class.js';
 export type { CohortThreshold, RuleThresholdFit } from './rule-fit.js';
-export { DEFAULT_RULE_TARGETS, learnedThresholds, MIN_PRINCIPAL_DAYS, RuleThresholdFitter, UNRESOLVED_MAX_LIFT, wilsonUpper } from './rule-fit.js';
+export {
+  DEFAULT_RULE_TARGETS,
+  learnedThresholds,
+  MIN_PRINCIPAL_DAYS,
+  RuleThresholdFitter,
+  UNRESOLVED_MAX_LIFT,
+  wilsonUpper,
+} from './rule-fit.js';
 export type { Acting, LearnableRule, LearnedThresholds, RuleHit, RuleReason, RuleStatistic } from './rules.js';
 export { effectiveThreshold, LEARNABLE_RULES, RULE_STATISTICS } from './rules.js';

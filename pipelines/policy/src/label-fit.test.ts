@@ -49,7 +49,12 @@ const at = (perMinute: number, risk: number, verdict: LabelledVector['verdict'],
 
 describe('applyLabels', () => {
   it("raises a cohort's threshold just past its labelled false positives, leaving the population's and other cohorts' alone", () => {
-    const out = applyLabels(fits(), [at(130, 0, 'false_positive', 'business-app'), at(135, 0, 'false_positive', 'business-app')], rules, NAMES);
+    const out = applyLabels(
+      fits(),
+      [at(130, 0, 'false_positive', 'business-app'), at(135, 0, 'false_positive', 'business-app')],
+      rules,
+      NAMES,
+    );
     const velocity = out.find((f) => f.rule === 'velocity');
     expect(velocity?.threshold).toBe(80);
     expect(velocity?.cohorts?.[0]).toMatchObject({
@@ -62,7 +67,12 @@ describe('applyLabels', () => {
   });
 
   it('never raises past a labelled true positive of the same cohort, and reports what still fires', () => {
-    const out = applyLabels(fits(), [at(100, 0, 'false_positive', 'retail-app'), at(95, 0, 'true_positive', 'retail-app')], rules, NAMES);
+    const out = applyLabels(
+      fits(),
+      [at(100, 0, 'false_positive', 'retail-app'), at(95, 0, 'true_positive', 'retail-app')],
+      rules,
+      NAMES,
+    );
     const retail = out.find((f) => f.rule === 'velocity')?.cohorts?.find((c) => c.cohort === 'retail-app');
     // 95 a minute must still fire (above 94); the false positive at 100 still does, and says so.
     expect(retail).toMatchObject({
@@ -76,7 +86,11 @@ describe('applyLabels', () => {
   it('moves the population threshold for principals without a cohort, at most threefold', () => {
     const out = applyLabels(fits(), [at(0, 40, 'false_positive')], rules, NAMES);
     const payment = out.find((f) => f.rule === 'payment_anomaly');
-    expect(payment).toMatchObject({ threshold: 15, source: 'fitted', labels: { false_positives: 1, moved_from: 5, unresolved: 1 } });
+    expect(payment).toMatchObject({
+      threshold: 15,
+      source: 'fitted',
+      labels: { false_positives: 1, moved_from: 5, unresolved: 1 },
+    });
   });
 
   it('leaves thresholds that labels do not fire at untouched, and labels of values below them count nothing', () => {

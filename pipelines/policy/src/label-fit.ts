@@ -65,14 +65,19 @@ export function applyLabels(
     for (const [cohort, values] of [...byCohort].sort((a, b) => a[0].localeCompare(b[0]))) {
       const own = cohort === '' ? undefined : out.cohorts?.find((c) => c.cohort === cohort);
       const before = own?.threshold ?? out.threshold;
-      const fp = values.filter((v) => v.verdict === 'false_positive' && fires(stat, v.value, before)).map((v) => v.value);
-      const tp = values.filter((v) => v.verdict === 'true_positive' && fires(stat, v.value, before)).map((v) => v.value);
+      const fp = values
+        .filter((v) => v.verdict === 'false_positive' && fires(stat, v.value, before))
+        .map((v) => v.value);
+      const tp = values
+        .filter((v) => v.verdict === 'true_positive' && fires(stat, v.value, before))
+        .map((v) => v.value);
       const move: LabelMove = { false_positives: fp.length, true_positives: tp.length };
       let after = before;
       if (fp.length > 0) {
         const pastFp = justPast(stat, Math.max(...fp));
         // The highest threshold at which every firing true positive still fires.
-        const keepTp = tp.length === 0 ? Number.POSITIVE_INFINITY : highestFiring(stat.fires, stat.integer, Math.min(...tp));
+        const keepTp =
+          tp.length === 0 ? Number.POSITIVE_INFINITY : highestFiring(stat.fires, stat.integer, Math.min(...tp));
         after = Math.min(pastFp, keepTp, before * UNRESOLVED_MAX_LIFT);
         if (after < before) after = before;
         const still = fp.filter((v) => fires(stat, v, after)).length;
@@ -80,12 +85,19 @@ export function applyLabels(
         if (after > before) move.moved_from = before;
       }
       const labels = { labels: move };
-      if (cohort === '') out = { ...out, threshold: after, ...(after > out.prior ? { source: 'fitted' as const } : {}), ...labels };
+      if (cohort === '')
+        out = { ...out, threshold: after, ...(after > out.prior ? { source: 'fitted' as const } : {}), ...labels };
       else if (own) Object.assign(own, { threshold: after }, labels);
       else {
         // A cohort that had the population's threshold gets its own, from the labels alone (its counts even when the
         // labels did not move it: the summary reports them).
-        const added: CohortThreshold & { labels: LabelMove } = { cohort, threshold: after, weight: 0, fit_principal_days: 0, ...labels };
+        const added: CohortThreshold & { labels: LabelMove } = {
+          cohort,
+          threshold: after,
+          weight: 0,
+          fit_principal_days: 0,
+          ...labels,
+        };
         out = { ...out, cohorts: [...(out.cohorts ?? []), added] };
       }
     }

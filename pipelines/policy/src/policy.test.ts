@@ -32,7 +32,13 @@ const allow: ModelVerdict = { score: 0.1, action: 'allow', scores: { iforest: 0.
 
 function input(features: Record<string, number>, over: Partial<PolicyInput> = {}): PolicyInput {
   const v = NAMES.map((n) => features[n] ?? 0);
-  return { v, ctx: { route: '/v1/accounts/{id}', method: 'GET', status: 200 }, ids: { sub: 'alice', client_ip: '10.0.0.1' }, model: allow, ...over };
+  return {
+    v,
+    ctx: { route: '/v1/accounts/{id}', method: 'GET', status: 200 },
+    ids: { sub: 'alice', client_ip: '10.0.0.1' },
+    model: allow,
+    ...over,
+  };
 }
 const log = (n: number) => Math.log1p(n);
 
@@ -41,36 +47,65 @@ describe('decision policy', () => {
     const p = new DecisionPolicy(config(), NAMES);
     expect(p.decide(input({})).action).toBe('allow');
     const revoking = {
-      model: { ...allow, score: 0.999, action: 'revoke' as const, reasons: [{ feature: 'req_1m_log', value: 5, baseline: 1, contribution: 0.7 }] },
+      model: {
+        ...allow,
+        score: 0.999,
+        action: 'revoke' as const,
+        reasons: [{ feature: 'req_1m_log', value: 5, baseline: 1, contribution: 0.7 }],
+      },
     };
     const d = p.decide(input({}, revoking));
     // A score alone earns a challenge: ending a session takes a rule to corroborate it (policy.model_alone_action).
-    expect(d).toMatchObject({ action: 'step_up', entity: 'principal', score: 0.999, rules: [], route_class: 'default' });
+    expect(d).toMatchObject({
+      action: 'step_up',
+      entity: 'principal',
+      score: 0.999,
+      rules: [],
+      route_class: 'default',
+    });
     expect(d.scores.rules).toBeUndefined();
     expect(d.reasons.map((r) => r.feature)).toEqual(['req_1m_log']);
     // Corroborated by any rule (here a throttling one), the models keep their revoke.
     expect(p.decide(input({ req_1m_log: log(61) }, revoking))).toMatchObject({ action: 'revoke', rules: ['velocity'] });
-    expect(new DecisionPolicy(config({ model_alone_action: 'revoke' }), NAMES).decide(input({}, revoking)).action).toBe('revoke');
+    expect(new DecisionPolicy(config({ model_alone_action: 'revoke' }), NAMES).decide(input({}, revoking)).action).toBe(
+      'revoke',
+    );
   });
 
   it('revokes a copied token that jumps a border impossibly fast, steps up a fresh login that does; not a fast hop inside one country, a slow crossing nor a known country', () => {
     const p = new DecisionPolicy(config(), NAMES);
     const jump = { geo_country_changed: 1, geo_speed_kmh_log: log(8400), geo_country_new: 1 };
     const d = p.decide(input({ ...jump, token_networks_1h_log: log(2) }));
-    expect(d).toMatchObject({ action: 'revoke', entity: 'principal', rules: ['impossible_travel'], scores: { rules: 1 } });
-    expect(d.reasons[0]).toEqual({ feature: 'rule:impossible_travel:geo_speed_kmh', value: 8400, baseline: 1000, contribution: 1 });
+    expect(d).toMatchObject({
+      action: 'revoke',
+      entity: 'principal',
+      rules: ['impossible_travel'],
+      scores: { rules: 1 },
+    });
+    expect(d.reasons[0]).toEqual({
+      feature: 'rule:impossible_travel:geo_speed_kmh',
+      value: 8400,
+      baseline: 1000,
+      contribution: 1,
+    });
     expect(p.decide(input({ ...jump, token_networks_1h_log: log(1) })).action).toBe('step_up');
     expect(p.decide(input({ ...jump, geo_country_changed: 0 })).action).toBe('allow');
     expect(p.decide(input({ ...jump, geo_speed_kmh_log: log(600) })).action).toBe('allow');
     expect(p.decide(input({ ...jump, geo_country_new: 0 })).action).toBe('allow');
-    const anyCountry = new DecisionPolicy(config({ rules: { impossible_travel: { only_new_countries: false } } }), NAMES);
+    const anyCountry = new DecisionPolicy(
+      config({ rules: { impossible_travel: { only_new_countries: false } } }),
+      NAMES,
+    );
     expect(anyCountry.decide(input({ ...jump, geo_country_new: 0 })).action).toBe('step_up');
   });
 
   it("revokes a login from a new country that succeeds while the tenant's logins fail at a surge (distributed stuffing's catch)", () => {
     const p = new DecisionPolicy(config(), NAMES);
     const login = { geo_country_changed: 1, geo_speed_kmh_log: log(300), geo_country_new: 1, login_success: 1 };
-    expect(p.decide(input({ ...login, tenant_failure_ratio_1m: 2.5 }))).toMatchObject({ action: 'revoke', rules: ['surge_login'] });
+    expect(p.decide(input({ ...login, tenant_failure_ratio_1m: 2.5 }))).toMatchObject({
+      action: 'revoke',
+      rules: ['surge_login'],
+    });
     // An ordinary minute's traveller, a surge minute's login at home, and a failed attempt (acting on it would lock its
     // victim out for the attacker) are not the surge's catch.
     expect(p.decide(input({ ...login, tenant_failure_ratio_1m: 1.5 })).action).toBe('allow');
@@ -82,29 +117,45 @@ describe('decision policy', () => {
 
   it('revokes an enumeration of other customers’ objects, throttles a flood, alerts on a paced script, steps up an anomalous payment', () => {
     const p = new DecisionPolicy(config(), NAMES);
-    expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(14) }))).toMatchObject({ action: 'revoke', rules: ['enumeration'] });
+    expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(14) }))).toMatchObject({
+      action: 'revoke',
+      rules: ['enumeration'],
+    });
     // Refusals on a few objects (a stale bookmark retried) are not enumeration.
     expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(2) })).action).toBe('allow');
     expect(p.decide(input({ req_1m_log: log(61) }))).toMatchObject({ action: 'throttle', rules: ['velocity'] });
     expect(p.decide(input({ req_1m_log: log(60) })).action).toBe('allow');
     // Within the principal's own habit (1.5 × its busiest minute on earlier days) a burst is its norm.
     expect(p.decide(input({ req_1m_log: log(90), req_1m_own_peak_log: log(70) })).action).toBe('allow');
-    expect(p.decide(input({ req_1m_log: log(106), req_1m_own_peak_log: log(70) }))).toMatchObject({ action: 'throttle', rules: ['velocity'] });
-    expect(p.decide(input({ active_minutes_1h: 30 }))).toMatchObject({ action: 'alert', rules: ['sustained_activity'] });
+    expect(p.decide(input({ req_1m_log: log(106), req_1m_own_peak_log: log(70) }))).toMatchObject({
+      action: 'throttle',
+      rules: ['velocity'],
+    });
+    expect(p.decide(input({ active_minutes_1h: 30 }))).toMatchObject({
+      action: 'alert',
+      rules: ['sustained_activity'],
+    });
     expect(p.decide(input({ active_minutes_1h: 29 })).action).toBe('allow');
     const pay = p.decide(input({ tx_risk_1h: 7.2 }));
     expect(pay).toMatchObject({ action: 'step_up', rules: ['payment_anomaly'] });
     expect(pay.reasons[0]).toMatchObject({ feature: 'rule:payment_anomaly:tx_risk_1h', value: 7.2, baseline: 5 });
     expect(p.decide(input({ tx_risk_1h: 4.9 })).action).toBe('allow');
     // A token from another client and another network within minutes is a copy, wherever GeoIP places it.
-    expect(p.decide(input({ token_agent_changed_10m: 1, token_network_changed_10m: 1 }))).toMatchObject({ action: 'revoke', rules: ['token_replay'] });
+    expect(p.decide(input({ token_agent_changed_10m: 1, token_network_changed_10m: 1 }))).toMatchObject({
+      action: 'revoke',
+      rules: ['token_replay'],
+    });
     expect(p.decide(input({ token_network_changed_10m: 1 })).action).toBe('allow');
   });
 
   it('steps up a login that succeeds after a burst of failures', () => {
     const p = new DecisionPolicy(config(), NAMES);
     // The feature counts failures beyond the first: log(11) is 12 failures, log(8) is 9.
-    expect(p.decide(input({ success_after_failures_log: log(11) }))).toMatchObject({ action: 'step_up', entity: 'principal', rules: ['stuffing_success'] });
+    expect(p.decide(input({ success_after_failures_log: log(11) }))).toMatchObject({
+      action: 'step_up',
+      entity: 'principal',
+      rules: ['stuffing_success'],
+    });
     expect(p.decide(input({ success_after_failures_log: log(8) })).action).toBe('allow');
   });
 
@@ -112,15 +163,23 @@ describe('decision policy', () => {
     const p = new DecisionPolicy(config(), NAMES);
     const login = { ids: { username: 'bob', client_ip: '203.0.113.9' } };
     // The feature counts failures beyond the first (a typo): log(29) is 30 failures.
-    expect(p.decide(input({ ip_failed_logins_10m_log: log(29), ip_distinct_usernames_10m_log: log(12) }, login))).toMatchObject({
+    expect(
+      p.decide(input({ ip_failed_logins_10m_log: log(29), ip_distinct_usernames_10m_log: log(12) }, login)),
+    ).toMatchObject({
       action: 'throttle',
       entity: 'ip',
     });
-    expect(p.decide(input({ ip_failed_logins_10m_log: log(28), ip_distinct_usernames_10m_log: log(12) }, login)).action).toBe('allow');
+    expect(
+      p.decide(input({ ip_failed_logins_10m_log: log(28), ip_distinct_usernames_10m_log: log(12) }, login)).action,
+    ).toBe('allow');
     // Few usernames: one user mistyping is not stuffing.
-    expect(p.decide(input({ ip_failed_logins_10m_log: log(40), ip_distinct_usernames_10m_log: log(3) }, login)).action).toBe('allow');
+    expect(
+      p.decide(input({ ip_failed_logins_10m_log: log(40), ip_distinct_usernames_10m_log: log(3) }, login)).action,
+    ).toBe('allow');
     // 60 users behind the address: 30 failures are what that many users produce; 120 are not.
-    expect(p.decide(input({ ip_failed_logins_10m_log: log(30), ip_distinct_usernames_10m_log: log(60) }, login)).action).toBe('allow');
+    expect(
+      p.decide(input({ ip_failed_logins_10m_log: log(30), ip_distinct_usernames_10m_log: log(60) }, login)).action,
+    ).toBe('allow');
     const nat = p.decide(input({ ip_failed_logins_10m_log: log(119), ip_distinct_usernames_10m_log: log(60) }, login));
     expect(nat).toMatchObject({ action: 'throttle', entity: 'ip' });
     expect(nat.reasons[0]).toMatchObject({ value: 120, baseline: 120 });
@@ -138,7 +197,8 @@ describe('decision policy', () => {
       }),
       NAMES,
     );
-    const at = (route: string, country?: string) => p.decide(input({}, { ctx: { route, method: 'POST', status: 200, ...(country ? { country } : {}) } }));
+    const at = (route: string, country?: string) =>
+      p.decide(input({}, { ctx: { route, method: 'POST', status: 200, ...(country ? { country } : {}) } }));
     expect(at('/v1/payments/{id}', 'DE').action).toBe('allow');
     expect(at('/v1/payments/{id}', 'FR')).toMatchObject({ action: 'step_up', rules: ['geo_fence'] });
     expect(at('/v1/payments/{id}', 'FR').reasons[0]?.feature).toBe('rule:geo_fence:country:FR');
@@ -154,23 +214,35 @@ describe('decision policy', () => {
     const login = { username: 'bob', client_ip: '203.0.113.9' };
     // On the stuffing address's logins: the model's revoke (uncapped: a rule fires) beats the rule's throttle; both
     // reasons are kept, the rule's first.
-    const model: ModelVerdict = { ...allow, score: 0.9999, action: 'revoke', reasons: [{ feature: 'req_1m_log', value: 9, baseline: 1, contribution: 0.5 }] };
+    const model: ModelVerdict = {
+      ...allow,
+      score: 0.9999,
+      action: 'revoke',
+      reasons: [{ feature: 'req_1m_log', value: 9, baseline: 1, contribution: 0.5 }],
+    };
     const strict = new DecisionPolicy(config({ login_model_action: 'revoke' }), NAMES);
     const d = strict.decide(input(stuffing, { model, ids: login }));
     expect(d).toMatchObject({ action: 'revoke', entity: 'principal', rules: ['ip_stuffing'] });
     expect(d.reasons.map((r) => r.feature)).toEqual(['rule:ip_stuffing:ip_failed_logins_10m', 'req_1m_log']);
     // An alert from the model loses to the rule's throttle of the IP.
-    expect(p.decide(input(stuffing, { model: { ...model, action: 'alert' }, ids: login }))).toMatchObject({ action: 'throttle', entity: 'ip' });
+    expect(p.decide(input(stuffing, { model: { ...model, action: 'alert' }, ids: login }))).toMatchObject({
+      action: 'throttle',
+      entity: 'ip',
+    });
     // A session used from the stuffing address is an account it cracked: its principal is revoked by the rule itself,
     const session = p.decide(input(stuffing));
     expect(session).toMatchObject({ action: 'revoke', entity: 'principal', rules: ['ip_stuffing'] });
     expect(session.reasons[0]?.feature).toBe('rule:ip_stuffing:session_from_stuffing_ip');
     // …also from an address with many usernames (stuffing tries many; it must then fail four times as often).
-    expect(p.decide(input({ ip_failed_logins_10m_log: log(250), ip_distinct_usernames_10m_log: log(140) }))).toMatchObject({
+    expect(
+      p.decide(input({ ip_failed_logins_10m_log: log(250), ip_distinct_usernames_10m_log: log(140) })),
+    ).toMatchObject({
       action: 'revoke',
       entity: 'principal',
     });
-    expect(p.decide(input({ ip_failed_logins_10m_log: log(60), ip_distinct_usernames_10m_log: log(140) })).action).toBe('allow');
+    expect(p.decide(input({ ip_failed_logins_10m_log: log(60), ip_distinct_usernames_10m_log: log(140) })).action).toBe(
+      'allow',
+    );
   });
 
   it('acts on the IP when the principal has no credential, and only alerts when that IP is shared', () => {
@@ -178,13 +250,25 @@ describe('decision policy', () => {
     const model: ModelVerdict = { ...allow, score: 0.9999, action: 'revoke' };
     const anonymous = { client_ip: '203.0.113.9' };
     expect(p.decide(input({}, { model, ids: anonymous }))).toMatchObject({ action: 'throttle', entity: 'ip' });
-    expect(p.decide(input({ ip_distinct_usernames_10m_log: log(80) }, { model, ids: anonymous }))).toMatchObject({ action: 'alert', entity: 'ip' });
+    expect(p.decide(input({ ip_distinct_usernames_10m_log: log(80) }, { model, ids: anonymous }))).toMatchObject({
+      action: 'alert',
+      entity: 'ip',
+    });
     // A login (a username, no token): the models alone only alert by default (policy.login_model_action).
-    expect(p.decide(input({}, { model, ids: { ...anonymous, username: 'bob' } }))).toMatchObject({ action: 'alert', entity: 'principal' });
+    expect(p.decide(input({}, { model, ids: { ...anonymous, username: 'bob' } }))).toMatchObject({
+      action: 'alert',
+      entity: 'principal',
+    });
     const strict = new DecisionPolicy(config({ login_model_action: 'revoke', model_alone_action: 'revoke' }), NAMES);
-    expect(strict.decide(input({}, { model, ids: { ...anonymous, username: 'bob' } }))).toMatchObject({ action: 'revoke', entity: 'principal' });
+    expect(strict.decide(input({}, { model, ids: { ...anonymous, username: 'bob' } }))).toMatchObject({
+      action: 'revoke',
+      entity: 'principal',
+    });
     // A token's principal is not capped as a login; alone, the models step it up.
-    expect(p.decide(input({}, { model, ids: { ...anonymous, sub: 'cust-1' } }))).toMatchObject({ action: 'step_up', entity: 'principal' });
+    expect(p.decide(input({}, { model, ids: { ...anonymous, sub: 'cust-1' } }))).toMatchObject({
+      action: 'step_up',
+      entity: 'principal',
+    });
   });
 
   it('maps routes to classes by the longest whole-segment prefix and applies their threshold overrides', () => {
@@ -202,14 +286,21 @@ describe('decision policy', () => {
     expect(p.thresholdsFor('/v1/payments/{id}')).toEqual({ alert: 0.95 });
     expect(p.thresholdsFor('/v1/accounts')).toEqual({ revoke: 0.9999 });
     expect(p.thresholdsFor('/oauth/token')).toBeUndefined();
-    expect(p.decide(input({}, { ctx: { route: '/oauth/token', method: 'POST', status: 200 } })).route_class).toBe('login');
+    expect(p.decide(input({}, { ctx: { route: '/oauth/token', method: 'POST', status: 200 } })).route_class).toBe(
+      'login',
+    );
   });
 
   it('names the tenant by client id, service or route prefix', () => {
     const byClient = new DecisionPolicy(config({ tenant: { by: 'client_id' } }), NAMES);
     expect(byClient.decide(input({}, { ids: { sub: 'a', client_id: 'mobile-app' } })).tenant).toBe('mobile-app');
-    const byPrefix = new DecisionPolicy(config({ tenant: { by: 'route_prefix', route_prefixes: { retail: ['/v1'], corporate: ['/corp'] } } }), NAMES);
-    expect(byPrefix.decide(input({}, { ctx: { route: '/corp/payroll', method: 'POST', status: 200 } })).tenant).toBe('corporate');
+    const byPrefix = new DecisionPolicy(
+      config({ tenant: { by: 'route_prefix', route_prefixes: { retail: ['/v1'], corporate: ['/corp'] } } }),
+      NAMES,
+    );
+    expect(byPrefix.decide(input({}, { ctx: { route: '/corp/payroll', method: 'POST', status: 200 } })).tenant).toBe(
+      'corporate',
+    );
     expect(new DecisionPolicy(config(), NAMES).decide(input({})).tenant).toBeUndefined();
   });
 
@@ -243,7 +334,9 @@ describe('decision policy', () => {
     expect(problems.join('\n')).toMatch(/must not fall/);
     expect(problems.join('\n')).toMatch(/needs an allow or a deny list/);
     expect(problems.join('\n')).toMatch(/route_prefixes is empty/);
-    expect(() => policyConfigSchema.parse({ rules: { geo_fence: [{ route_prefix: '/p', allow: ['de'] }] } })).toThrow(/alpha-2/);
+    expect(() => policyConfigSchema.parse({ rules: { geo_fence: [{ route_prefix: '/p', allow: ['de'] }] } })).toThrow(
+      /alpha-2/,
+    );
   });
 });
 
@@ -255,7 +348,9 @@ describe('rule thresholds learned from benign traffic', () => {
       for (let p = 0; p < 4200; p++) {
         const business = p >= 4000;
         const perMinute = business ? 90 + ((p * 7 + day * 13) % 61) : 3 + ((p * 11 + day) % 18);
-        const v = NAMES.map((n) => (n === 'req_1m_log' ? log(perMinute) : n === 'tx_risk_1h' ? ((p * 31 + day) % 100) / 25 : 0));
+        const v = NAMES.map((n) =>
+          n === 'req_1m_log' ? log(perMinute) : n === 'tx_risk_1h' ? ((p * 31 + day) % 100) / 25 : 0,
+        );
         fitter.add(v, `sub:${business ? 'biz' : 'cust'}-${p}`, day * DAY + 3_600_000);
       }
     }
@@ -268,7 +363,13 @@ describe('rule thresholds learned from benign traffic', () => {
     const velocity = fits.find((f) => f.rule === 'velocity');
     // The payroll runs (up to 150 a minute) are this traffic's norm: throttling starts past them, not at 60.
     // 0.01 % of ~10,000 fit principal-days is one: resolved, and the threshold sits past the highest payroll run.
-    expect(velocity).toMatchObject({ source: 'fitted', prior: 60, action: 'throttle', target_principal_day_fpr: 0.0001, resolved: true });
+    expect(velocity).toMatchObject({
+      source: 'fitted',
+      prior: 60,
+      action: 'throttle',
+      target_principal_day_fpr: 0.0001,
+      resolved: true,
+    });
     expect(velocity?.threshold).toBeGreaterThanOrEqual(150);
     expect(velocity?.holdout_fpr).toBeLessThanOrEqual(0.0001 * 3);
     expect(velocity?.fit_principal_days).toBeGreaterThan(9000);
@@ -288,8 +389,20 @@ describe('rule thresholds learned from benign traffic', () => {
       for (let p = 0; p < 4200; p++) {
         const firstPayroll = p >= 4000 && day === 1;
         const features: Record<string, number> = firstPayroll
-          ? { tx_present: 1, tx_risk_1h: 40 + ((p * 7) % 31), tx_history_log: log(3), tx_count_1h_log: log(50), tx_burst_hour_unusual: 0.1 }
-          : { tx_present: 1, tx_risk_1h: ((p * 31 + day) % 100) / 25, tx_history_log: log(5 + day), tx_count_1h_log: log(1), tx_burst_hour_unusual: 0.3 };
+          ? {
+              tx_present: 1,
+              tx_risk_1h: 40 + ((p * 7) % 31),
+              tx_history_log: log(3),
+              tx_count_1h_log: log(50),
+              tx_burst_hour_unusual: 0.1,
+            }
+          : {
+              tx_present: 1,
+              tx_risk_1h: ((p * 31 + day) % 100) / 25,
+              tx_history_log: log(5 + day),
+              tx_count_1h_log: log(1),
+              tx_burst_hour_unusual: 0.3,
+            };
         fitter.add(
           NAMES.map((n) => features[n] ?? 0),
           `sub:p${p}`,
@@ -312,7 +425,13 @@ describe('rule thresholds learned from benign traffic', () => {
     const p = new DecisionPolicy(config(), NAMES);
     const pays = (risk: number, history: number, burst: number, burstHourUnusual: number) =>
       p.decide({
-        ...input({ tx_present: 1, tx_risk_1h: risk, tx_history_log: log(history), tx_count_1h_log: log(burst), tx_burst_hour_unusual: burstHourUnusual }),
+        ...input({
+          tx_present: 1,
+          tx_risk_1h: risk,
+          tx_history_log: log(history),
+          tx_count_1h_log: log(burst),
+          tx_burst_hour_unusual: burstHourUnusual,
+        }),
         learned,
       }).action;
     expect(pays(12, 8, 3, 0.1)).toBe('step_up');

@@ -117,7 +117,10 @@ export class DecisionPolicy {
       }
     }
     ({ action, entity } = this.enforceable(action, entity, ids, feature));
-    const reasons = [...[...hits].sort((a, b) => SEVERITY[b.action] - SEVERITY[a.action]).map((h) => h.reason), ...model.reasons];
+    const reasons = [
+      ...[...hits].sort((a, b) => SEVERITY[b.action] - SEVERITY[a.action]).map((h) => h.reason),
+      ...model.reasons,
+    ];
     const tenant = this.tenants.tenantOf(ctx, ids);
     return {
       action,
@@ -144,8 +147,14 @@ export class DecisionPolicy {
     return login && SEVERITY[action] > SEVERITY[cap] ? cap : action;
   }
 
-  private enforceable(action: Action, entity: Entity, ids: Principal, feature: (n: string) => number | undefined): { action: Action; entity: Entity } {
-    if (entity !== 'principal' || hasCredential(ids) || (action !== 'revoke' && action !== 'step_up')) return { action, entity };
+  private enforceable(
+    action: Action,
+    entity: Entity,
+    ids: Principal,
+    feature: (n: string) => number | undefined,
+  ): { action: Action; entity: Entity } {
+    if (entity !== 'principal' || hasCredential(ids) || (action !== 'revoke' && action !== 'step_up'))
+      return { action, entity };
     const users = Math.round(Math.expm1(feature('ip_distinct_usernames_10m_log') ?? 0));
     if (users >= this.config.rules.ip_stuffing.shared_ip_usernames) return { action: 'alert', entity: 'ip' };
     return { action: 'throttle' satisfies Acting, entity: 'ip' };

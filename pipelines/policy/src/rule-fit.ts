@@ -15,10 +15,24 @@
 import { unitHash } from '@vigil/events';
 import type { PolicyConfig } from './config.js';
 import type { LabelMove } from './label-fit.js';
-import { effectiveThreshold, fires, LEARNABLE_RULES, type LearnableRule, RULE_STATISTICS, type RuleInput, type RuleStatistic, thresholdKey } from './rules.js';
+import {
+  effectiveThreshold,
+  fires,
+  LEARNABLE_RULES,
+  type LearnableRule,
+  RULE_STATISTICS,
+  type RuleInput,
+  type RuleStatistic,
+  thresholdKey,
+} from './rules.js';
 
 /** Default targets per action: enforcement that stops a customer is budgeted far tighter than a challenge or an alert. */
-export const DEFAULT_RULE_TARGETS: Record<string, number> = { revoke: 0.0001, throttle: 0.0001, step_up: 0.001, alert: 0.002 };
+export const DEFAULT_RULE_TARGETS: Record<string, number> = {
+  revoke: 0.0001,
+  throttle: 0.0001,
+  step_up: 0.001,
+  alert: 0.002,
+};
 
 /** A cohort's own threshold (client_id, as the logs reveal it), shrunk toward the population's where it is small. */
 export interface CohortThreshold {
@@ -81,7 +95,10 @@ interface Unit {
   stratum?: string;
 }
 
-const UNITS: readonly Unit[] = LEARNABLE_RULES.flatMap((rule) => [{ rule }, ...(RULE_STATISTICS[rule].strata ?? []).map((stratum) => ({ rule, stratum }))]);
+const UNITS: readonly Unit[] = LEARNABLE_RULES.flatMap((rule) => [
+  { rule },
+  ...(RULE_STATISTICS[rule].strata ?? []).map((stratum) => ({ rule, stratum })),
+]);
 /** A rule's first unit; its strata follow in RuleStatistic.strata's order. */
 const FIRST_UNIT = new Map(LEARNABLE_RULES.map((rule) => [rule, UNITS.findIndex((u) => u.rule === rule)]));
 
@@ -115,7 +132,11 @@ export class RuleThresholdFitter {
     const key = `${principal}|${Math.floor(ts / 86_400_000)}`;
     let day = this.days.get(key);
     if (!day) {
-      day = { holdout: unitHash(principal) < HOLDOUT_SHARE, cohort: cohort ?? NO_COHORT, max: new Float64Array(UNITS.length).fill(Number.NaN) };
+      day = {
+        holdout: unitHash(principal) < HOLDOUT_SHARE,
+        cohort: cohort ?? NO_COHORT,
+        max: new Float64Array(UNITS.length).fill(Number.NaN),
+      };
       this.days.set(key, day);
     }
     const x: Pick<RuleInput, 'feature'> = {
@@ -129,7 +150,8 @@ export class RuleThresholdFitter {
       const value = stat.of(x, this.config);
       if (value === undefined) continue;
       const stratum = stat.stratum?.(x, this.config);
-      const u = (FIRST_UNIT.get(rule) as number) + (stratum === undefined ? 0 : 1 + (stat.strata ?? []).indexOf(stratum));
+      const u =
+        (FIRST_UNIT.get(rule) as number) + (stratum === undefined ? 0 : 1 + (stat.strata ?? []).indexOf(stratum));
       const current = day.max[u] as number;
       if (Number.isNaN(current) || value > current) day.max[u] = value;
     }
@@ -148,7 +170,9 @@ export class RuleThresholdFitter {
       // both, and the second signal is what earns the stronger one.
       const rc = this.config[rule] as { action: string; new_session_action?: string };
       const actions = [rc.action, ...(rc.new_session_action ? [rc.new_session_action] : [])];
-      const action = actions.reduce((weakest, a) => ((this.targets[a] ?? 0) > (this.targets[weakest] ?? 0) ? a : weakest));
+      const action = actions.reduce((weakest, a) =>
+        (this.targets[a] ?? 0) > (this.targets[weakest] ?? 0) ? a : weakest,
+      );
       const target = this.targets[action] ?? DEFAULT_RULE_TARGETS.alert ?? 0.002;
       const prior = stat.prior(this.config);
       // A rule with strata shares its budget among them by how many principal-days each has: together they fire on at
@@ -230,7 +254,14 @@ export class RuleThresholdFitter {
  * statistic cannot judge it, its days are many alike (every business's first payroll run is high), and a cap there
  * fired on nearly all of them (the cap protects the main traffic's detection from one outlying day).
  */
-function fitThreshold(stat: RuleStatistic, prior: number, target: number, maxima: number[], share = 1, capUnresolved = true): number | undefined {
+function fitThreshold(
+  stat: RuleStatistic,
+  prior: number,
+  target: number,
+  maxima: number[],
+  share = 1,
+  capUnresolved = true,
+): number | undefined {
   if (maxima.length < MIN_PRINCIPAL_DAYS) return undefined;
   const days = maxima.length * share;
   const values = maxima.filter((v) => !Number.isNaN(v)).sort((a, b) => b - a);
@@ -274,7 +305,8 @@ export function learnedThresholds(
   const out: Record<string, number> = {};
   for (const f of fits) {
     // A stratum's fit counts even at its constant: it then replaces the rule's main threshold for the stratum.
-    if (f.source === 'fitted' || (f.stratum !== undefined && f.fitted !== undefined)) out[thresholdKey(f.rule, f.stratum)] = f.threshold;
+    if (f.source === 'fitted' || (f.stratum !== undefined && f.fitted !== undefined))
+      out[thresholdKey(f.rule, f.stratum)] = f.threshold;
     for (const c of f.cohorts ?? []) out[thresholdKey(f.rule, f.stratum, c.cohort)] = c.threshold;
   }
   return out;

@@ -42,9 +42,19 @@ const count = (v: number | undefined) => (v === undefined ? 0 : Math.round(Math.
 
 /** A principal that holds a token or gateway credential: a subject, a token id or fingerprint, a credential id. */
 export const hasToken = (ids: Principal) =>
-  ids.sub !== undefined || ids.jti !== undefined || ids.token_fingerprint !== undefined || ids.credential_id !== undefined;
+  ids.sub !== undefined ||
+  ids.jti !== undefined ||
+  ids.token_fingerprint !== undefined ||
+  ids.credential_id !== undefined;
 
-const hit = (rule: string, action: Acting, entity: Entity, feature: string, value: number, baseline: number): RuleHit => ({
+const hit = (
+  rule: string,
+  action: Acting,
+  entity: Entity,
+  feature: string,
+  value: number,
+  baseline: number,
+): RuleHit => ({
   rule,
   action,
   entity,
@@ -112,7 +122,10 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
     fires: 'at_least',
     integer: true,
     prior: (c) => c.enumeration.min_denied,
-    of: (x, c) => (count(x.feature('distinct_objects_1h_log')) >= c.enumeration.min_objects ? count(x.feature('denied_1h_log')) : undefined),
+    of: (x, c) =>
+      count(x.feature('distinct_objects_1h_log')) >= c.enumeration.min_objects
+        ? count(x.feature('denied_1h_log'))
+        : undefined,
   },
   velocity: {
     rule: 'velocity',
@@ -151,8 +164,16 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
     stratum: (x, c) => {
       const history = x.feature('tx_history_log');
       const burst = x.feature('tx_count_1h_log');
-      if (x.feature('tx_present') !== 1 || history === undefined || burst === undefined || count(burst) <= count(history)) return undefined;
-      return (x.feature('tx_burst_hour_unusual') ?? 0) >= c.payment_anomaly.corroborating_hour_unusual ? undefined : 'cold_burst';
+      if (
+        x.feature('tx_present') !== 1 ||
+        history === undefined ||
+        burst === undefined ||
+        count(burst) <= count(history)
+      )
+        return undefined;
+      return (x.feature('tx_burst_hour_unusual') ?? 0) >= c.payment_anomaly.corroborating_hour_unusual
+        ? undefined
+        : 'cold_burst';
     },
   },
   surge_login: {
@@ -189,9 +210,16 @@ export function thresholdKey(rule: string, stratum?: string, cohort?: string): s
  * principal's cohort (client_id), else the stratum's for the population, where higher than the rule's constant; the
  * constant otherwise. A stratum the bundle did not fit falls back to the rule's main threshold.
  */
-export function effectiveThreshold(rule: LearnableRule, config: PolicyConfig['rules'], learned: LearnedThresholds, cohort?: string, stratum?: string): number {
+export function effectiveThreshold(
+  rule: LearnableRule,
+  config: PolicyConfig['rules'],
+  learned: LearnedThresholds,
+  cohort?: string,
+  stratum?: string,
+): number {
   const prior = RULE_STATISTICS[rule].prior(config);
-  const of = (s: string | undefined) => (cohort === undefined ? undefined : learned[thresholdKey(rule, s, cohort)]) ?? learned[thresholdKey(rule, s)];
+  const of = (s: string | undefined) =>
+    (cohort === undefined ? undefined : learned[thresholdKey(rule, s, cohort)]) ?? learned[thresholdKey(rule, s)];
   const fitted = (stratum === undefined ? undefined : of(stratum)) ?? of(undefined);
   return fitted !== undefined && fitted > prior ? fitted : prior;
 }
@@ -267,7 +295,18 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
       enabled: config.sustained_activity.enabled,
       evaluate: (x, learned) => {
         const f = firing('sustained_activity', x, learned);
-        return f ? [hit('sustained_activity', config.sustained_activity.action, 'principal', 'active_minutes_1h', f.value, f.threshold)] : [];
+        return f
+          ? [
+              hit(
+                'sustained_activity',
+                config.sustained_activity.action,
+                'principal',
+                'active_minutes_1h',
+                f.value,
+                f.threshold,
+              ),
+            ]
+          : [];
       },
     },
     {
@@ -277,7 +316,18 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
       enabled: config.payment_anomaly.enabled,
       evaluate: (x, learned) => {
         const f = firing('payment_anomaly', x, learned);
-        return f ? [hit('payment_anomaly', config.payment_anomaly.action, 'principal', 'tx_risk_1h', Math.round(f.value * 100) / 100, f.threshold)] : [];
+        return f
+          ? [
+              hit(
+                'payment_anomaly',
+                config.payment_anomaly.action,
+                'principal',
+                'tx_risk_1h',
+                Math.round(f.value * 100) / 100,
+                f.threshold,
+              ),
+            ]
+          : [];
       },
     },
     {
@@ -286,7 +336,9 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
       enabled: stuffed.enabled,
       evaluate: (x, learned) => {
         const f = firing('stuffing_success', x, learned);
-        return f ? [hit('stuffing_success', stuffed.action, 'principal', 'failures_before_success', f.value, f.threshold)] : [];
+        return f
+          ? [hit('stuffing_success', stuffed.action, 'principal', 'failures_before_success', f.value, f.threshold)]
+          : [];
       },
     },
     {
@@ -297,7 +349,18 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
       enabled: config.surge_login.enabled,
       evaluate: (x, learned) => {
         const f = firing('surge_login', x, learned);
-        return f ? [hit('surge_login', config.surge_login.action, 'principal', 'tenant_failure_ratio_1m', Math.round(f.value * 100) / 100, f.threshold)] : [];
+        return f
+          ? [
+              hit(
+                'surge_login',
+                config.surge_login.action,
+                'principal',
+                'tenant_failure_ratio_1m',
+                Math.round(f.value * 100) / 100,
+                f.threshold,
+              ),
+            ]
+          : [];
       },
     },
     {
@@ -331,7 +394,8 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
         for (const fence of config.geo_fence) {
           if (!matchesPrefix(x.route, fence.route_prefix)) continue;
           const outside = (fence.allow && !fence.allow.includes(country)) || fence.deny?.includes(country);
-          if (outside) out.push({ ...hit('geo_fence', fence.action, 'principal', `country:${country}`, 1, 0), rule: 'geo_fence' });
+          if (outside)
+            out.push({ ...hit('geo_fence', fence.action, 'principal', `country:${country}`, 1, 0), rule: 'geo_fence' });
         }
         return out;
       },

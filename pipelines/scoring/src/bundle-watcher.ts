@@ -32,7 +32,9 @@ export class BundleWatcher {
     try {
       let id: string;
       try {
-        id = (JSON.parse(await readFile(join(this.dir, 'manifest.json'), 'utf8')) as { bundle_id?: string }).bundle_id ?? '';
+        id =
+          (JSON.parse(await readFile(join(this.dir, 'manifest.json'), 'utf8')) as { bundle_id?: string }).bundle_id ??
+          '';
       } catch {
         return undefined; // Being replaced right now: the next check sees the finished one.
       }

@@ -57,7 +57,14 @@ export function decideRecords(
   });
 }
 
-function decision(o: Pick<DecisionStageOptions, 'policy'>, f: FeatureRecord, ctx: RequestContext, v: Verdict, dryRun: boolean, decidedAt: number): Decision {
+function decision(
+  o: Pick<DecisionStageOptions, 'policy'>,
+  f: FeatureRecord,
+  ctx: RequestContext,
+  v: Verdict,
+  dryRun: boolean,
+  decidedAt: number,
+): Decision {
   const principal: Principal = f.ids ?? { client_ip: '' };
   const d = o.policy.decide({
     v: f.v,

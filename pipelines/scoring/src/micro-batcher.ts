@@ -21,7 +21,8 @@ export class MicroBatcher<T> {
   }
 
   add(vector: ArrayLike<number>, item: T): void {
-    if (vector.length !== this.cols) throw new Error(`a vector of ${vector.length} features; the scorer reads ${this.cols}`);
+    if (vector.length !== this.cols)
+      throw new Error(`a vector of ${vector.length} features; the scorer reads ${this.cols}`);
     this.data.set(vector, this.items.length * this.cols);
     this.items.push(item);
     if (this.items.length >= this.maxRows) this.flush();

@@ -16,7 +16,15 @@ import { BundleScorer } from './scorer.js';
 
 export function featureRecordOf(row: FeatureRow, schema: string): FeatureRecord {
   const e = row.event;
-  return { ts: e.ts, request_id: e.request_id, principal: principalKey(e), ids: e.principal, ctx: requestContext(e), schema, v: vectorValues(row.vector) };
+  return {
+    ts: e.ts,
+    request_id: e.request_id,
+    principal: principalKey(e),
+    ids: e.principal,
+    ctx: requestContext(e),
+    schema,
+    v: vectorValues(row.vector),
+  };
 }
 
 export interface ReplayOptions extends Pick<DecisionStageOptions, 'scorer' | 'policy' | 'geo' | 'dryRun'> {

@@ -81,7 +81,9 @@ describe('scoring', () => {
     const [v] = scorer.score({ data: far, rows: 1, cols: COLS });
     expect(v?.active.action).not.toBe('allow');
     expect(v?.active.reasons[0]?.feature).toBe('d');
-    expect(results.filter((r) => r.row.active.action === 'allow').every((r) => r.row.active.reasons.length === 0)).toBe(true);
+    expect(results.filter((r) => r.row.active.action === 'allow').every((r) => r.row.active.reasons.length === 0)).toBe(
+      true,
+    );
   });
 
   it('decides through the policy: route-class thresholds per row, rules, context, geo-fences', () => {
@@ -97,7 +99,9 @@ describe('scoring', () => {
       }),
       names,
     );
-    const geo: GeoLookup = { lookup: (ip) => (ip === '192.0.2.1' ? { country: 'FR', city: 'Paris', lat: 48.9, lon: 2.35 } : undefined) };
+    const geo: GeoLookup = {
+      lookup: (ip) => (ip === '192.0.2.1' ? { country: 'FR', city: 'Paris', lat: 48.9, lon: 2.35 } : undefined),
+    };
     const record = (id: string, v: number[], route: string, ip = '10.0.0.1'): FeatureRecord => ({
       ts: 1,
       request_id: id,
@@ -126,7 +130,12 @@ describe('scoring', () => {
       42,
     );
     const [r1, r2, r3, r4] = out.map((d) => d.active);
-    expect(r1).toMatchObject({ action: 'allow', decided_at: 42, dry_run: true, context: { route: '/v1/accounts', route_class: 'default', tenant: 'app' } });
+    expect(r1).toMatchObject({
+      action: 'allow',
+      decided_at: 42,
+      dry_run: true,
+      context: { route: '/v1/accounts', route_class: 'default', tenant: 'app' },
+    });
     expect(r2).toMatchObject({ action: 'alert', entity: 'principal', context: { route_class: 'payments' } });
     expect(r2?.score).toBe(r1?.score);
     expect(r3).toMatchObject({ action: 'revoke', entity: 'principal', scores: { rules: 1 } });
@@ -147,7 +156,10 @@ describe('scoring', () => {
     await a.save(dir);
     const loaded: string[] = [];
     const failed: string[] = [];
-    const watcher = new BundleWatcher(dir, 'sha256:scoring', a.id, { loaded: (x) => loaded.push(x.id), failed: (e) => failed.push(e.message) });
+    const watcher = new BundleWatcher(dir, 'sha256:scoring', a.id, {
+      loaded: (x) => loaded.push(x.id),
+      failed: (e) => failed.push(e.message),
+    });
     expect(await watcher.check()).toBeUndefined();
     await b.save(dir);
     expect((await watcher.check())?.id).toBe(b.id);

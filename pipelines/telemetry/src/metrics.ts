@@ -23,11 +23,17 @@ export function pipelineCounters(): PipelineCounters {
   if (cached) return cached;
   const m = meter();
   const inC = m.createCounter('vigil_records_in', { description: 'Records a stage received.' });
-  const outC = m.createCounter('vigil_records_out', { description: 'Records a stage passed on, acknowledged downstream.' });
+  const outC = m.createCounter('vigil_records_out', {
+    description: 'Records a stage passed on, acknowledged downstream.',
+  });
   const dlq = m.createCounter('vigil_dead_letters', { description: 'Records dead-lettered, by reason code.' });
   const retries = m.createCounter('vigil_retries', { description: 'Retried operations (a retry is not a drop).' });
-  const skipped = m.createCounter('vigil_records_skipped', { description: 'Records a stage skipped on purpose (duplicates), by reason.' });
-  const checkpoints = m.createCounter('vigil_checkpoints', { description: 'State checkpoints committed (one Kafka transaction each).' });
+  const skipped = m.createCounter('vigil_records_skipped', {
+    description: 'Records a stage skipped on purpose (duplicates), by reason.',
+  });
+  const checkpoints = m.createCounter('vigil_checkpoints', {
+    description: 'State checkpoints committed (one Kafka transaction each).',
+  });
   const restored = m.createCounter('vigil_state_restored', { description: 'Changelog records read to restore state.' });
   cached = {
     recordsIn: (stage, n = 1) => inC.add(n, { stage }),
@@ -48,15 +54,15 @@ export function pipelineCounters(): PipelineCounters {
  */
 export function observeStateBudget(read: () => { used: number; limit: number; evicted: number }): void {
   const m = meter();
-  m.createObservableGauge('vigil_state_bytes', { description: 'Estimated bytes of feature state held by this process.' }).addCallback((o) =>
-    o.observe(read().used),
-  );
-  m.createObservableGauge('vigil_state_budget_bytes', { description: 'The feature-state budget (features.state_budget_mb).' }).addCallback((o) =>
-    o.observe(read().limit),
-  );
-  m.createObservableCounter('vigil_state_evicted', { description: 'Keys evicted from feature state to stay within the budget.' }).addCallback((o) =>
-    o.observe(read().evicted, { reason: 'budget' }),
-  );
+  m.createObservableGauge('vigil_state_bytes', {
+    description: 'Estimated bytes of feature state held by this process.',
+  }).addCallback((o) => o.observe(read().used));
+  m.createObservableGauge('vigil_state_budget_bytes', {
+    description: 'The feature-state budget (features.state_budget_mb).',
+  }).addCallback((o) => o.observe(read().limit));
+  m.createObservableCounter('vigil_state_evicted', {
+    description: 'Keys evicted from feature state to stay within the budget.',
+  }).addCallback((o) => o.observe(read().evicted, { reason: 'budget' }));
 }
 
 /** Forget the bound counters (tests that install a fresh MeterProvider). */

@@ -36,8 +36,13 @@ export function readLabels(path: string): Labels {
     try {
       parsed = labelLine.parse(JSON.parse(text));
     } catch (err) {
-      const why = err instanceof z.ZodError ? err.issues.map((x) => `${x.path.join('.') || 'line'}: ${x.message}`).join('; ') : 'not JSON';
-      throw new Error(`${path} line ${i + 1} is not a label (${why}); expected {"request_id": "…", "verdict": "true_positive" | "false_positive"}`);
+      const why =
+        err instanceof z.ZodError
+          ? err.issues.map((x) => `${x.path.join('.') || 'line'}: ${x.message}`).join('; ')
+          : 'not JSON';
+      throw new Error(
+        `${path} line ${i + 1} is not a label (${why}); expected {"request_id": "…", "verdict": "true_positive" | "false_positive"}`,
+      );
     }
     if (parsed.request_id === '') {
       withoutRequest++;
@@ -85,7 +90,12 @@ export interface LabelReport {
  * with the bundle's thresholds) and counts, per rule and for the models, the true and false positives it acts on.
  * Geo-fences, which need the request's country, are not re-decided here.
  */
-export function labelReport(bundle: ModelBundle, policy: PolicyConfig, labelled: readonly LabelledRequest[], labels: Labels): LabelReport {
+export function labelReport(
+  bundle: ModelBundle,
+  policy: PolicyConfig,
+  labelled: readonly LabelledRequest[],
+  labels: Labels,
+): LabelReport {
   const decider = new DecisionPolicy(policy, bundle.manifest.features.names);
   const counts = new Map<string, { true_positives: number; false_positives: number }>();
   const count = (by: string, verdict: Verdict) => {
@@ -107,7 +117,12 @@ export function labelReport(bundle: ModelBundle, policy: PolicyConfig, labelled:
         v: l.vector,
         ctx: { route: l.event.route, method: l.event.method, status: l.event.status },
         ids: l.event.principal,
-        model: { score, action, scores: { iforest: scored.iforest[i] as number, autoencoder: scored.autoencoder[i] as number }, reasons: [] },
+        model: {
+          score,
+          action,
+          scores: { iforest: scored.iforest[i] as number, autoencoder: scored.autoencoder[i] as number },
+          reasons: [],
+        },
         learned,
       });
       if (action !== 'allow') count('models', l.verdict);
@@ -119,7 +134,9 @@ export function labelReport(bundle: ModelBundle, policy: PolicyConfig, labelled:
     .map(([by, c]) => ({
       by,
       ...c,
-      ...(c.true_positives + c.false_positives > 0 ? { precision: c.true_positives / (c.true_positives + c.false_positives) } : {}),
+      ...(c.true_positives + c.false_positives > 0
+        ? { precision: c.true_positives / (c.true_positives + c.false_positives) }
+        : {}),
     }));
   if (!counts.has('models')) precision.push({ by: 'models', true_positives: 0, false_positives: 0 });
   const tp = labelled.filter((l) => l.verdict === 'true_positive').length;

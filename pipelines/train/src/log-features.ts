@@ -35,7 +35,11 @@ export async function logFeatures(o: LogFeaturesOptions): Promise<LogFeaturesRes
   const reasons = new Set<string>();
   let read = 0;
   await new JsonlFileSource(o.input).run(async (batch) => {
-    const parsed = parseBatch(batch, { adapterFor: () => o.adapter, deadLetters: { original: 'dropped' }, traceOneIn: Number.MAX_SAFE_INTEGER });
+    const parsed = parseBatch(batch, {
+      adapterFor: () => o.adapter,
+      deadLetters: { original: 'dropped' },
+      traceOneIn: Number.MAX_SAFE_INTEGER,
+    });
     deadLetters += parsed.deadLetters.length;
     for (const d of parsed.deadLetters) reasons.add(d.value.reason);
     for (const r of batch.records) read += r.value.length + 1;

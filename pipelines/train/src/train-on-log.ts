@@ -4,7 +4,13 @@ import type { Adapter } from '@vigil/adapters';
 import { trainBundle } from '@vigil/bundle';
 import { principalKey } from '@vigil/events';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
-import { applyLabels, type LabelledVector, type PolicyConfig, policyConfigSchema, RuleThresholdFitter } from '@vigil/policy';
+import {
+  applyLabels,
+  type LabelledVector,
+  type PolicyConfig,
+  policyConfigSchema,
+  RuleThresholdFitter,
+} from '@vigil/policy';
 import { type LabelledRequest, type LabelReport, type Labels, labelReport } from './labels.js';
 import { type LogFeaturesResult, logFeatures } from './log-features.js';
 import { TrainingSample } from './training-sample.js';
@@ -28,7 +34,9 @@ export interface TrainOnLogOptions {
   onStage?: (stage: string, detail?: string) => void;
 }
 
-export async function trainOnLog(o: TrainOnLogOptions): Promise<{ read: LogFeaturesResult; labels?: LabelReport } & Awaited<ReturnType<typeof trainBundle>>> {
+export async function trainOnLog(
+  o: TrainOnLogOptions,
+): Promise<{ read: LogFeaturesResult; labels?: LabelReport } & Awaited<ReturnType<typeof trainBundle>>> {
   const sample = new TrainingSample({ maxRows: o.maxRows, holdoutShare: 0.2, seed: o.seed });
   const extractor = o.extractor ?? FeatureExtractor.standard(MmdbGeoLookup.bundled());
   const policy = o.policy ?? policyConfigSchema.parse({});
@@ -53,7 +61,9 @@ export async function trainOnLog(o: TrainOnLogOptions): Promise<{ read: LogFeatu
         rules.add(row.vector, principalKey(row.event), row.event.ts, row.event.principal.client_id);
       }
     },
-    ...(o.onProgress ? { onProgress: (done: number, total: number) => o.onProgress?.(done, total, sample.rowsSeen) } : {}),
+    ...(o.onProgress
+      ? { onProgress: (done: number, total: number) => o.onProgress?.(done, total, sample.rowsSeen) }
+      : {}),
   });
   o.onRead?.(read);
   const asVectors: LabelledVector[] = labelled.map((l) => ({
@@ -62,6 +72,10 @@ export async function trainOnLog(o: TrainOnLogOptions): Promise<{ read: LogFeatu
     ...(l.event.principal.client_id !== undefined ? { cohort: l.event.principal.client_id } : {}),
   }));
   const ruleThresholds = applyLabels(rules.finish(), asVectors, policy.rules, extractor.names);
-  const trained = await trainBundle(sample.finish(read.schema), { seed: o.seed, ruleThresholds, ...(o.onStage ? { onProgress: o.onStage } : {}) });
+  const trained = await trainBundle(sample.finish(read.schema), {
+    seed: o.seed,
+    ruleThresholds,
+    ...(o.onStage ? { onProgress: o.onStage } : {}),
+  });
   return { read, ...trained, ...(o.labels ? { labels: labelReport(trained.bundle, policy, labelled, o.labels) } : {}) };
 }

@@ -45,7 +45,8 @@ export class TrainingSample {
       this.cols = vector.length;
       this.data = new Float64Array(this.options.maxRows * this.cols);
     }
-    if (vector.length !== this.cols) throw new Error(`a vector of ${vector.length} features after vectors of ${this.cols}`);
+    if (vector.length !== this.cols)
+      throw new Error(`a vector of ${vector.length} features after vectors of ${this.cols}`);
     this.seen++;
     this.fromTs = Math.min(this.fromTs, ts);
     this.toTs = Math.max(this.toTs, ts);

@@ -92,12 +92,18 @@ export async function writeLabel(client: ClickHouseClient, prefix: string, body:
   return label;
 }
 
-export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningAlerter> {
+export async function startAlerter(
+  config: AlerterConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RunningAlerter> {
   const ops = await startOpsServer(config.telemetry.port);
   const counters = pipelineCounters();
   const onRetry = retryReporter(counters.retried);
   const retryTopic = (receiver: string) => `${config.topics.retry}.${receiver}`;
-  const target = (r: AlerterConfig['receivers'][number] | AlerterConfig['caep'][number], secrets: string[]): ReceiverTarget => ({
+  const target = (
+    r: AlerterConfig['receivers'][number] | AlerterConfig['caep'][number],
+    secrets: string[],
+  ): ReceiverTarget => ({
     name: r.name,
     url: r.url,
     secrets,
@@ -134,9 +140,15 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
     : undefined;
   const dlq = new KafkaSink<DeadLetter>(kafka, { topic: config.topics.dead_letter, onRetry: onRetry('kafka_dlq') });
   const retrySinks = new Map(
-    config.receivers.map((r) => [r.name, new KafkaSink<RetryItem>(kafka, { topic: retryTopic(r.name), onRetry: onRetry('kafka_alert_retry') })]),
+    config.receivers.map((r) => [
+      r.name,
+      new KafkaSink<RetryItem>(kafka, { topic: retryTopic(r.name), onRetry: onRetry('kafka_alert_retry') }),
+    ]),
   );
-  const poisonSink = new KafkaSink<PoisonLetter>(kafka, { topic: config.topics.poison, onRetry: onRetry('kafka_poison') });
+  const poisonSink = new KafkaSink<PoisonLetter>(kafka, {
+    topic: config.topics.poison,
+    onRetry: onRetry('kafka_poison'),
+  });
   const auditRows = async (rows: AlertAudit[]) => {
     for (const r of rows) {
       deliveries.add(1, { receiver: r.receiver, outcome: r.result.outcome });
@@ -146,12 +158,19 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
     await audit?.write(rows.map((value) => ({ value })));
   };
   const deadLetterItems = async (items: DeadLetter[]) => {
-    for (const d of items) logEvent('warn', 'alert dead-lettered', { id: d.id, receiver: d.receiver, reason: d.reason, status: d.status });
+    for (const d of items)
+      logEvent('warn', 'alert dead-lettered', { id: d.id, receiver: d.receiver, reason: d.reason, status: d.status });
     await dlq.write(items.map((value) => ({ key: value.id, value })));
   };
-  const deliveries = metrics.getMeter('vigil').createCounter('vigil_alert_deliveries', { description: 'Alert messages, by receiver and outcome.' });
+  const deliveries = metrics
+    .getMeter('vigil')
+    .createCounter('vigil_alert_deliveries', { description: 'Alert messages, by receiver and outcome.' });
   const alerter = new Alerter({
-    receivers: config.receivers.map((r) => ({ target: target(r, secretsFrom(r.secret_env, env)), format: r.format, minSeverity: r.min_severity })),
+    receivers: config.receivers.map((r) => ({
+      target: target(r, secretsFrom(r.secret_env, env)),
+      format: r.format,
+      minSeverity: r.min_severity,
+    })),
     caep: config.caep.map((c) => ({
       target: target(c, []),
       options: {
@@ -167,7 +186,11 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
     deadLetter: deadLetterItems,
     retry: async (items) => {
       await Promise.all(
-        items.map((value) => (retrySinks.get(value.receiver) as KafkaSink<RetryItem>).write([{ key: value.message.incident.alert_id, value }])),
+        items.map((value) =>
+          (retrySinks.get(value.receiver) as KafkaSink<RetryItem>).write([
+            { key: value.message.incident.alert_id, value },
+          ]),
+        ),
       );
     },
     concurrency: config.retry.concurrency,
@@ -206,7 +229,11 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
         retryWork.track(auditRows([{ at: Date.now(), message: item.message, receiver: item.receiver, result }]));
         if (result.outcome !== 'delivered') {
           const reason = t ? (result.reason ?? 'attempts_exhausted') : 'unknown_receiver';
-          retryWork.track(deadLetterItems([{ receiver: item.receiver, id: item.message.id, body: item.body, status: result.status, reason }]));
+          retryWork.track(
+            deadLetterItems([
+              { receiver: item.receiver, id: item.message.id, body: item.body, status: result.status, reason },
+            ]),
+          );
         }
       }
     },
@@ -259,9 +286,11 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
     done.push(caep);
   }
   const closer = setInterval(() => {
-    alerter
-      .flushDue()
-      .catch((err: unknown) => logEvent('warn', 'closing incidents failed; will try again', { error: (err as { code?: string }).code ?? 'unknown' }));
+    alerter.flushDue().catch((err: unknown) =>
+      logEvent('warn', 'closing incidents failed; will try again', {
+        error: (err as { code?: string }).code ?? 'unknown',
+      }),
+    );
   }, 1000);
 
   // The label callback: POST /v1/labels with the bearer token; generic errors only.
@@ -272,7 +301,8 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
   if (token && ch) {
     const expected = Buffer.from(`Bearer ${token}`);
     labels = createServer((req, res) => {
-      const reply = (status: number, text: string) => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status: text }));
+      const reply = (status: number, text: string) =>
+        void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status: text }));
       if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/v1/labels') return reply(404, 'not found');
       const given = Buffer.from(req.headers.authorization ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return reply(401, 'unauthorized');
@@ -291,7 +321,10 @@ export async function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv
         writeLabel(ch.client, ch.prefix, parsed).then(
           () => reply(202, 'accepted'),
           (err: unknown) =>
-            reply((err as { name?: string }).name === 'ZodError' ? 400 : 503, (err as { name?: string }).name === 'ZodError' ? 'invalid label' : 'unavailable'),
+            reply(
+              (err as { name?: string }).name === 'ZodError' ? 400 : 503,
+              (err as { name?: string }).name === 'ZodError' ? 'invalid label' : 'unavailable',
+            ),
         );
       });
     });

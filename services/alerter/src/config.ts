@@ -9,7 +9,10 @@ import { z } from 'zod';
 const envName = z
   .string()
   .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name in capitals, e.g. SOC_WEBHOOK_SECRET')
-  .refine((n) => !n.startsWith('VIGIL_'), 'VIGIL_* variables are config overrides — name the secret’s variable otherwise, e.g. SOC_WEBHOOK_SECRET');
+  .refine(
+    (n) => !n.startsWith('VIGIL_'),
+    'VIGIL_* variables are config overrides — name the secret’s variable otherwise, e.g. SOC_WEBHOOK_SECRET',
+  );
 const retries = {
   timeout_ms: z.number().int().positive().default(5000),
   max_attempts: z
@@ -35,7 +38,11 @@ export const alerterConfigSchema = z
       .prefault({}),
     topics: z
       .strictObject({
-        revocations: z.string().min(1).default('vigil.revocations').describe('Read for CAEP session-revoked events (only new revocations).'),
+        revocations: z
+          .string()
+          .min(1)
+          .default('vigil.revocations')
+          .describe('Read for CAEP session-revoked events (only new revocations).'),
         dead_letter: z
           .string()
           .min(1)
@@ -52,11 +59,15 @@ export const alerterConfigSchema = z
           .string()
           .min(1)
           .default('vigil.dlq')
-          .describe("Input records this service cannot read (poison): dead-lettered with reason 'unprocessable' and their position, then skipped."),
+          .describe(
+            "Input records this service cannot read (poison): dead-lettered with reason 'unprocessable' and their position, then skipped.",
+          ),
         partitions: z.number().int().positive().default(6),
       })
       .prefault({}),
-    clickhouse: clickhouseConfigSchema.optional().describe('Delivery audit (alerts table) and analysts’ verdicts (labels table).'),
+    clickhouse: clickhouseConfigSchema
+      .optional()
+      .describe('Delivery audit (alerts table) and analysts’ verdicts (labels table).'),
     retry: z
       .strictObject({
         budget_ms: z
@@ -65,7 +76,12 @@ export const alerterConfigSchema = z
           .positive()
           .default(3_600_000)
           .describe('How long after its first attempt a queued message is still retried; then it is dead-lettered.'),
-        concurrency: z.number().int().positive().default(8).describe('Incidents delivered at once (one incident’s messages stay in order).'),
+        concurrency: z
+          .number()
+          .int()
+          .positive()
+          .default(8)
+          .describe('Incidents delivered at once (one incident’s messages stay in order).'),
       })
       .prefault({})
       .describe('Alerts outlive a receiver’s outage: undelivered messages wait on topics.retry.'),
@@ -74,19 +90,29 @@ export const alerterConfigSchema = z
       .int()
       .positive()
       .default(900_000)
-      .describe('Decisions about one entity this close together are one incident: one alert, updates on escalation, a summary at close.'),
+      .describe(
+        'Decisions about one entity this close together are one incident: one alert, updates on escalation, a summary at close.',
+      ),
     receivers: z
       .array(
         z.strictObject({
           name: z
             .string()
-            .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only: the name is part of the receiver’s retry topic')
+            .regex(
+              /^[A-Za-z0-9._-]{1,100}$/,
+              'letters, digits, ".", "_" and "-" only: the name is part of the receiver’s retry topic',
+            )
             .describe('Names the receiver in audit rows, metrics and its retry topic.'),
           url: z.url(),
-          format: z.enum(PAYLOAD_FORMATS).default('ocsf').describe('ocsf (Detection Finding 2004), generic (JSON) or slack (incoming-webhook text).'),
+          format: z
+            .enum(PAYLOAD_FORMATS)
+            .default('ocsf')
+            .describe('ocsf (Detection Finding 2004), generic (JSON) or slack (incoming-webhook text).'),
           secret_env: envName
             .optional()
-            .describe('Variable holding the Standard Webhooks secret(s), "whsec_…", comma-separated during a rotation. Required unless format is slack.'),
+            .describe(
+              'Variable holding the Standard Webhooks secret(s), "whsec_…", comma-separated during a rotation. Required unless format is slack.',
+            ),
           min_severity: z.enum(SEVERITIES).default('low'),
           ...retries,
         }),
@@ -99,8 +125,14 @@ export const alerterConfigSchema = z
           url: z.url().describe('The receiver’s RFC 8935 push endpoint.'),
           issuer: z.string().min(1).describe('This deployment as the SET issuer.'),
           audience: z.string().min(1),
-          subject_issuer: z.string().optional().describe('Issuer of your tokens (the IdP): subjects are sent as iss_sub.'),
-          private_key_file: z.string().optional().describe('PEM private key (RSA, EC P-256 or Ed25519) to sign SETs; without one they are unsigned.'),
+          subject_issuer: z
+            .string()
+            .optional()
+            .describe('Issuer of your tokens (the IdP): subjects are sent as iss_sub.'),
+          private_key_file: z
+            .string()
+            .optional()
+            .describe('PEM private key (RSA, EC P-256 or Ed25519) to sign SETs; without one they are unsigned.'),
           key_id: z.string().optional(),
           ...retries,
         }),
@@ -108,8 +140,16 @@ export const alerterConfigSchema = z
       .default([]),
     labels: z
       .strictObject({
-        port: z.number().int().min(0).max(65535).default(9467).describe('Port of the label callback (POST /v1/labels).'),
-        token_env: envName.optional().describe('Variable holding the bearer token the SOC presents; without it the callback is off.'),
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .default(9467)
+          .describe('Port of the label callback (POST /v1/labels).'),
+        token_env: envName
+          .optional()
+          .describe('Variable holding the bearer token the SOC presents; without it the callback is off.'),
       })
       .prefault({}),
     telemetry: z.strictObject({ port: z.number().int().min(0).max(65535).default(9466) }).prefault({}),

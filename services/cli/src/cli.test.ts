@@ -16,7 +16,10 @@ const REVOKER_EXAMPLE = fileURLToPath(new URL('../../../config/revoker.example.y
 // calls, and on a loaded machine vitest then fails the run ("Timeout calling onTaskUpdate").
 const vigil = (args: string[], env: Record<string, string> = {}) =>
   new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn('npx', ['vigil', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
+    const child = spawn('npx', ['vigil', ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -31,7 +34,20 @@ const vigil = (args: string[], env: Record<string, string> = {}) =>
 
 describe('vigil CLI', () => {
   it('answers --help for every command', async () => {
-    for (const cmd of ['demo', 'detect', 'revoke', 'alert', 'label', 'replay', 'explain', 'parse', 'features', 'train', 'simulate', 'config']) {
+    for (const cmd of [
+      'demo',
+      'detect',
+      'revoke',
+      'alert',
+      'label',
+      'replay',
+      'explain',
+      'parse',
+      'features',
+      'train',
+      'simulate',
+      'config',
+    ]) {
       const r = await vigil([cmd, '--help']);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: vigil /);
@@ -50,7 +66,9 @@ describe('vigil CLI', () => {
     expect(out).toMatch(/dead letters\s+200 of 200 malformed/);
     expect(out).toMatch(/raw tokens in output none/);
     // The shipped default bundle reads the current feature schema (else the demo says so and exits 1).
-    expect(out).toMatch(/detection\s+[\d,]+ events\/s \(39 features in event time, bundle vigil-\S+ with its autoencoder on (tensorflow|wasm|cpu),/);
+    expect(out).toMatch(
+      /detection\s+[\d,]+ events\/s \(39 features in event time, bundle vigil-\S+ with its autoencoder on (tensorflow|wasm|cpu),/,
+    );
     expect(out).toMatch(/token_theft\s+1 \/ 1/);
     expect(out).toMatch(/false alerts and [\d.]+ false revocations per 1,000 principals per day/);
   }, 180_000);
@@ -84,14 +102,21 @@ describe('vigil CLI', () => {
     const composeDetector = fileURLToPath(new URL('../../../config/compose/detector.yaml', import.meta.url));
     // It names the bundle by its path inside the container: checked here with the repository's copy.
     const bundle = fileURLToPath(new URL('../../../models/bundles/default', import.meta.url));
-    expect((await vigil(['config', 'check', composeDetector], { ...own, VIGIL_SCORING__BUNDLE: bundle })).status).toBe(0);
-    expect((await vigil(['config', 'check', composeDetector], own)).stderr).toMatch(/scoring\.bundle: \/app\/models\/bundles\/default is not a directory/);
+    expect((await vigil(['config', 'check', composeDetector], { ...own, VIGIL_SCORING__BUNDLE: bundle })).status).toBe(
+      0,
+    );
+    expect((await vigil(['config', 'check', composeDetector], own)).stderr).toMatch(
+      /scoring\.bundle: \/app\/models\/bundles\/default is not a directory/,
+    );
     expect((await vigil(['config', 'check', composeDetector], { VIGIL_SCORING__BUNDLE: bundle })).status).toBe(2);
     // Without --service, the file's keys say which service it is for.
     expect((await vigil(['config', 'check', REVOKER_EXAMPLE])).stdout).toMatch(/valid revoker config/);
     expect((await vigil(['config', 'check', alerter])).stdout).toMatch(/valid alerter config/);
     const badAlerter = join(mkdtempSync(join(tmpdir(), 'vigil-alerter-')), 'alerter.yaml');
-    writeFileSync(badAlerter, 'kafka:\n  brokers: [localhost:9092]\nreceivers:\n  - { name: soc, url: "http://soc:8080/hook", secret_env: VIGIL_X }\n');
+    writeFileSync(
+      badAlerter,
+      'kafka:\n  brokers: [localhost:9092]\nreceivers:\n  - { name: soc, url: "http://soc:8080/hook", secret_env: VIGIL_X }\n',
+    );
     const unsigned = await vigil(['config', 'check', '--service', 'alerter', badAlerter]);
     expect(unsigned.status).toBe(2);
     expect(unsigned.stderr).toMatch(/config overrides/);
@@ -100,13 +125,23 @@ describe('vigil CLI', () => {
   it('keeps every good record of a log with poison between them, and no credential reaches any output', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-poison-'));
     const log = join(dir, 'good.jsonl');
-    expect((await vigil(['simulate', '--format', 'kong', '--out', log, '--events', '300', '--credentials', 'claims'])).status).toBe(0);
+    expect(
+      (await vigil(['simulate', '--format', 'kong', '--out', log, '--events', '300', '--credentials', 'claims']))
+        .status,
+    ).toBe(0);
     const secret = 'Sup3rSecret-ApiKey-77f0';
     const poison = [
       `{"started_at":1,"x":${'{"\\u0061":'.repeat(5000)}1${'}'.repeat(5000)}}`,
-      JSON.stringify({ request: { headers: { 'x-api-key': [secret, secret], cookie: [`sid=${secret}`] }, uri: `/v1/x?api-key=${secret}` } }),
+      JSON.stringify({
+        request: {
+          headers: { 'x-api-key': [secret, secret], cookie: [`sid=${secret}`] },
+          uri: `/v1/x?api-key=${secret}`,
+        },
+      }),
       `{"request":{"body":{"\\u0070assword":"${secret}"}}}`,
-      JSON.stringify({ request: { body: `{"password":"${secret}"}`, querystring: { passphrase: secret, private_key: secret } } }),
+      JSON.stringify({
+        request: { body: `{"password":"${secret}"}`, querystring: { passphrase: secret, private_key: secret } },
+      }),
     ];
     const good = readFileSync(log, 'utf8').trim().split('\n');
     const mixed: string[] = [];
@@ -117,7 +152,17 @@ describe('vigil CLI', () => {
     writeFileSync(join(dir, 'mixed.jsonl'), `${mixed.join('\n')}\n`);
     const env = { VIGIL_PEPPER__SECRET: 'poison-cli-pepper-0123456789abcdef' };
     const r = await vigil(
-      ['parse', '--format', 'kong', '--input', join(dir, 'mixed.jsonl'), '--out', join(dir, 'E.jsonl'), '--dead-letters', join(dir, 'D.jsonl')],
+      [
+        'parse',
+        '--format',
+        'kong',
+        '--input',
+        join(dir, 'mixed.jsonl'),
+        '--out',
+        join(dir, 'E.jsonl'),
+        '--dead-letters',
+        join(dir, 'D.jsonl'),
+      ],
       env,
     );
     expect(r.status, r.stderr).toBe(0);
@@ -136,11 +181,20 @@ describe('vigil CLI', () => {
     const env = { VIGIL_PEPPER__SECRET: 'files-cli-pepper-0123456789abcdef0123' };
     const refused = [
       [['simulate', '--format', 'kong', '--out', precious, '--events', 'abc'], /--events is a whole number/],
-      [['simulate', '--format', 'kong', '--out', precious, '--customers', '0'], /--customers a whole number of at least 1/],
-      [['parse', '--format', 'kong', '--input', join(dir, 'missing.jsonl'), '--out', precious], /missing\.jsonl: no such file/],
+      [
+        ['simulate', '--format', 'kong', '--out', precious, '--customers', '0'],
+        /--customers a whole number of at least 1/,
+      ],
+      [
+        ['parse', '--format', 'kong', '--input', join(dir, 'missing.jsonl'), '--out', precious],
+        /missing\.jsonl: no such file/,
+      ],
       [['features', '--format', 'kong', '--input', join(dir, 'missing.jsonl'), '--out', precious], /no such file/],
       [['replay', '--format', 'kong', '--input', join(dir, 'missing.jsonl'), '--out', precious], /no such file/],
-      [['parse', '--format', 'kong', '--input', precious, '--out', join(dir, 'nowhere', 'x.jsonl')], /the directory .*nowhere does not exist/],
+      [
+        ['parse', '--format', 'kong', '--input', precious, '--out', join(dir, 'nowhere', 'x.jsonl')],
+        /the directory .*nowhere does not exist/,
+      ],
       [['train', '--format', 'kong', '--input', precious, '--out', join(precious, 'bundle')], /is not a directory/],
     ] as const;
     for (const [args, message] of refused) {
@@ -157,7 +211,10 @@ describe('vigil CLI', () => {
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/every one of 50 records was dead-lettered .* is --format envoy right/);
     writeFileSync(join(dir, 'empty.jsonl'), '');
-    const empty = await vigil(['features', '--format', 'kong', '--input', join(dir, 'empty.jsonl'), '--out', join(dir, 'f.jsonl')], env);
+    const empty = await vigil(
+      ['features', '--format', 'kong', '--input', join(dir, 'empty.jsonl'), '--out', join(dir, 'f.jsonl')],
+      env,
+    );
     expect(empty.status).toBe(1);
     expect(empty.stderr).toMatch(/holds no records/);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -166,7 +223,23 @@ describe('vigil CLI', () => {
   it('computes the same feature vectors whatever the order of log lines within the reorder bound', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-features-'));
     const log = join(dir, 'kong.jsonl');
-    expect((await vigil(['simulate', '--format', 'kong', '--out', log, '--events', '4000', '--customers', '50', '--profile', 'steady'])).status).toBe(0);
+    expect(
+      (
+        await vigil([
+          'simulate',
+          '--format',
+          'kong',
+          '--out',
+          log,
+          '--events',
+          '4000',
+          '--customers',
+          '50',
+          '--profile',
+          'steady',
+        ])
+      ).status,
+    ).toBe(0);
     // Reverse every block of 10 lines: each line moves by at most 9 requests (~0.5 s of event time).
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     const shuffled: string[] = [];
@@ -191,11 +264,18 @@ describe('vigil CLI', () => {
   it('replays a log with the shipped default bundle when no --bundle is given', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-replay-'));
     const log = join(dir, 'kong.jsonl');
-    expect((await vigil(['simulate', '--format', 'kong', '--out', log, '--events', '3000', '--customers', '100'])).status).toBe(0);
+    expect(
+      (await vigil(['simulate', '--format', 'kong', '--out', log, '--events', '3000', '--customers', '100'])).status,
+    ).toBe(0);
     const env = { VIGIL_PEPPER__SECRET: 'replay-test-pepper-0123456789abcdef' };
-    const r = await vigil(['replay', '--format', 'kong', '--input', log, '--out', join(dir, 'decisions.jsonl'), '--all'], env);
+    const r = await vigil(
+      ['replay', '--format', 'kong', '--input', log, '--out', join(dir, 'decisions.jsonl'), '--all'],
+      env,
+    );
     expect(r.status, r.stderr).toBe(0);
-    const manifest = JSON.parse(readFileSync(fileURLToPath(new URL('../../../models/bundles/default/manifest.json', import.meta.url)), 'utf8'));
+    const manifest = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../../../models/bundles/default/manifest.json', import.meta.url)), 'utf8'),
+    );
     expect(r.stderr).toMatch(new RegExp(`bundle ${manifest.bundle_id}, autoencoder on (tensorflow|wasm|cpu)`));
     const decisions = readFileSync(join(dir, 'decisions.jsonl'), 'utf8').trim().split('\n');
     expect(decisions).toHaveLength(3000);
@@ -205,7 +285,23 @@ describe('vigil CLI', () => {
   it('trains a bundle from a log with the detector’s feature code, and the bundle loads against that schema', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-train-'));
     const log = join(dir, 'kong.jsonl');
-    expect((await vigil(['simulate', '--format', 'kong', '--out', log, '--events', '12000', '--customers', '300', '--credentials', 'claims'])).status).toBe(0);
+    expect(
+      (
+        await vigil([
+          'simulate',
+          '--format',
+          'kong',
+          '--out',
+          log,
+          '--events',
+          '12000',
+          '--customers',
+          '300',
+          '--credentials',
+          'claims',
+        ])
+      ).status,
+    ).toBe(0);
     const env = { VIGIL_PEPPER__SECRET: 'train-test-pepper-0123456789abcdef' };
     const out = join(dir, 'bundle');
     const r = await vigil(['train', '--format', 'kong', '--input', log, '--out', out, '--max-rows', '10000'], env);
@@ -222,10 +318,16 @@ describe('vigil CLI', () => {
     await expect(ModelBundle.load(out, 'sha256:another')).rejects.toThrow(/retrain it with `vigil train`/);
     // Same log, same seed: the same models.
     const again = join(dir, 'again');
-    expect((await vigil(['train', '--format', 'kong', '--input', log, '--out', again, '--max-rows', '10000'], env)).status).toBe(0);
+    expect(
+      (await vigil(['train', '--format', 'kong', '--input', log, '--out', again, '--max-rows', '10000'], env)).status,
+    ).toBe(0);
     expect(readFileSync(join(again, 'iforest.json'), 'utf8')).toBe(readFileSync(join(out, 'iforest.json'), 'utf8'));
-    expect(readFileSync(join(again, 'autoencoder', 'weights.bin'))).toEqual(readFileSync(join(out, 'autoencoder', 'weights.bin')));
-    expect((await vigil(['train', '--format', 'kong', '--input', log, '--out', again], {})).stderr).toMatch(/set VIGIL_PEPPER__SECRET/);
+    expect(readFileSync(join(again, 'autoencoder', 'weights.bin'))).toEqual(
+      readFileSync(join(out, 'autoencoder', 'weights.bin')),
+    );
+    expect((await vigil(['train', '--format', 'kong', '--input', log, '--out', again], {})).stderr).toMatch(
+      /set VIGIL_PEPPER__SECRET/,
+    );
 
     // Analysts' labels (an export of the labels table): matched to the log's requests, reported with precision.
     const ids = readFileSync(log, 'utf8')
@@ -247,12 +349,34 @@ describe('vigil CLI', () => {
         .map((l) => JSON.stringify(l))
         .join('\n'),
     );
-    const labelled = await vigil(['train', '--format', 'kong', '--input', log, '--out', join(dir, 'labelled'), '--max-rows', '10000', '--labels', labels], env);
+    const labelled = await vigil(
+      [
+        'train',
+        '--format',
+        'kong',
+        '--input',
+        log,
+        '--out',
+        join(dir, 'labelled'),
+        '--max-rows',
+        '10000',
+        '--labels',
+        labels,
+      ],
+      env,
+    );
     expect(labelled.status, labelled.stderr).toBe(0);
-    expect(labelled.stdout).toMatch(/labels: 4 labelled requests, 3 in this log \(1 true, 2 false positives\); 1 not in it; 1 name only an alert/);
-    expect(labelled.stdout).toMatch(/precision on the labelled requests[^\n]*\n(.*\n)*\s+models\s+(acts on none|[\d.]+ %)/);
+    expect(labelled.stdout).toMatch(
+      /labels: 4 labelled requests, 3 in this log \(1 true, 2 false positives\); 1 not in it; 1 name only an alert/,
+    );
+    expect(labelled.stdout).toMatch(
+      /precision on the labelled requests[^\n]*\n(.*\n)*\s+models\s+(acts on none|[\d.]+ %)/,
+    );
     writeFileSync(labels, '{"request_id": "r-1", "verdict": "maybe"}\n');
-    const bad = await vigil(['train', '--format', 'kong', '--input', log, '--out', join(dir, 'bad'), '--labels', labels], env);
+    const bad = await vigil(
+      ['train', '--format', 'kong', '--input', log, '--out', join(dir, 'bad'), '--labels', labels],
+      env,
+    );
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/labels\.jsonl line 1 is not a label \(verdict: .*\); expected \{"request_id"/);
   }, 180_000);
@@ -264,7 +388,13 @@ describe('vigil CLI', () => {
       await server.close();
       return server.port;
     };
-    const [kafka, clickhouse, haproxy, redis, kong] = [await closed(), await closed(), await closed(), await closed(), await closed()];
+    const [kafka, clickhouse, haproxy, redis, kong] = [
+      await closed(),
+      await closed(),
+      await closed(),
+      await closed(),
+      await closed(),
+    ];
     const detector = configFile('detector', {
       format: 'kong',
       kafka: { brokers: [`127.0.0.1:${kafka}`] },
@@ -296,14 +426,18 @@ describe('vigil CLI', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(d.status, d.stderr).toBe(1);
     expect(d.stdout).toMatch(new RegExp(`^FAIL +kafka broker +127\\.0\\.0\\.1:${kafka} — connection refused$`, 'm'));
-    expect(d.stdout).toMatch(new RegExp(`^FAIL +clickhouse +http://127\\.0\\.0\\.1:${clickhouse} — connection refused\\n +fix: `, 'm'));
+    expect(d.stdout).toMatch(
+      new RegExp(`^FAIL +clickhouse +http://127\\.0\\.0\\.1:${clickhouse} — connection refused\\n +fix: `, 'm'),
+    );
     expect(d.stdout).toMatch(/^FAIL +model bundle +\S+no-bundle — does not exist\n +fix: point scoring\.bundle at/m);
     expect(d.stdout).toMatch(/^ok +pepper +VIGIL_PEPPER__SECRET — 40 characters/m);
     expect(d.stdout).toMatch(/^warn +kafka topics .* not checked: no broker answered/m);
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(new RegExp(`^FAIL +haproxy +127\\.0\\.0\\.1:${haproxy} — connection refused$`, 'm'));
     expect(r.stdout).toMatch(new RegExp(`^FAIL +redis +redis://127\\.0\\.0\\.1:${redis} — connection refused$`, 'm'));
-    expect(r.stdout).toMatch(new RegExp(`^FAIL +kong admin API +http://127\\.0\\.0\\.1:${kong} — connection refused$`, 'm'));
+    expect(r.stdout).toMatch(
+      new RegExp(`^FAIL +kong admin API +http://127\\.0\\.0\\.1:${kong} — connection refused$`, 'm'),
+    );
     expect(r.stdout).toMatch(/^ok +kong admin token +\$KONG_ADMIN_TOKEN — set$/m);
     for (const run of [d, r]) {
       expect(run.stderr).toBe('');
@@ -322,8 +456,14 @@ describe('vigil CLI', () => {
       checks: { status: string; check: string; target: string; detail: string }[];
     };
     expect(report).toMatchObject({ ok: false, service: 'detector' });
-    expect(report.checks.find((c) => c.check === 'pepper')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/published placeholder/) });
-    expect(report.checks.find((c) => c.check === 'kafka broker')).toMatchObject({ status: 'fail', target: `127.0.0.1:${kafka}` });
+    expect(report.checks.find((c) => c.check === 'pepper')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/published placeholder/),
+    });
+    expect(report.checks.find((c) => c.check === 'kafka broker')).toMatchObject({
+      status: 'fail',
+      target: `127.0.0.1:${kafka}`,
+    });
     expect(report.checks.find((c) => c.check === 'config')).toMatchObject({ status: 'ok' });
 
     expect((await vigil(['doctor'])).status).toBe(2);
@@ -383,9 +523,13 @@ describe('vigil CLI', () => {
           { name: 'pager', url: `http://127.0.0.1:${port}/pager`, secret_env: 'PAGER_SECRET' },
         ],
       });
-      const r = await vigil(['doctor', '--config', alerter], { SOC_WEBHOOK_SECRET: 'whsec_c29jLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm' });
+      const r = await vigil(['doctor', '--config', alerter], {
+        SOC_WEBHOOK_SECRET: 'whsec_c29jLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm',
+      });
       expect(r.status).toBe(1);
-      expect(r.stdout).toMatch(new RegExp(`^ok +receiver soc +http://127\\.0\\.0\\.1:${port} — reachable \\(HEAD / answered 405\\)$`, 'm'));
+      expect(r.stdout).toMatch(
+        new RegExp(`^ok +receiver soc +http://127\\.0\\.0\\.1:${port} — reachable \\(HEAD / answered 405\\)$`, 'm'),
+      );
       expect(r.stdout).toMatch(/^ok +receiver soc secret +\$SOC_WEBHOOK_SECRET — set$/m);
       expect(r.stdout).toMatch(/^FAIL +receiver pager secret +\$PAGER_SECRET — not set/m);
       expect(r.stdout).not.toMatch(/secret-path|whsec_/);

@@ -36,7 +36,12 @@ const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.to
 export async function runCommand(command: Command, args: string[]): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args, options: command.options, allowPositionals: command.positionals ?? false, strict: true });
+    parsed = parseArgs({
+      args,
+      options: command.options,
+      allowPositionals: command.positionals ?? false,
+      strict: true,
+    });
   } catch (err) {
     if (!String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) throw err;
     process.stderr.write(`vigil ${command.name}: ${(err as Error).message}\n${command.help.split('\n\n')[0]}\n`);

@@ -21,7 +21,12 @@ const problems = (raw: unknown) => {
 describe('detector config', () => {
   it('accepts the shipped example once the operator sets their own pepper, and fills defaults', () => {
     expect(() => loadConfig(detectorConfigSchema, EXAMPLE, {}, lintDetectorConfig)).toThrow(ConfigError);
-    const config = loadConfig(detectorConfigSchema, EXAMPLE, { VIGIL_PEPPER__SECRET: 'an-operators-own-pepper-0123456789abcdef' }, lintDetectorConfig);
+    const config = loadConfig(
+      detectorConfigSchema,
+      EXAMPLE,
+      { VIGIL_PEPPER__SECRET: 'an-operators-own-pepper-0123456789abcdef' },
+      lintDetectorConfig,
+    );
     expect(config.consumer.group_id).toBe('vigil-detector');
     expect(Object.isFrozen(config.kafka)).toBe(true);
   });
@@ -72,6 +77,8 @@ describe('detector config', () => {
   });
 
   it('names an unreadable file', () => {
-    expect(() => loadConfig(detectorConfigSchema, '/nonexistent/vigil.yaml', {})).toThrow(/cannot read the config file/);
+    expect(() => loadConfig(detectorConfigSchema, '/nonexistent/vigil.yaml', {})).toThrow(
+      /cannot read the config file/,
+    );
   });
 });

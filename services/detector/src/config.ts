@@ -9,7 +9,9 @@ import { z } from 'zod';
 
 export const detectorConfigSchema = z
   .strictObject({
-    format: z.enum(GATEWAY_FORMATS).describe('Log format on the input topics (docs/gateways.md: the gateway config that produces it).'),
+    format: z
+      .enum(GATEWAY_FORMATS)
+      .describe('Log format on the input topics (docs/gateways.md: the gateway config that produces it).'),
     topic_formats: z
       .record(z.string().min(1), z.enum(GATEWAY_FORMATS))
       .default({})
@@ -31,18 +33,30 @@ export const detectorConfigSchema = z
       .describe('Consumer of the access-log topic.'),
     topics: z
       .strictObject({
-        keyed: z.string().min(1).default('vigil.access.by-principal').describe('Events re-keyed by principal (and the entity parts joined onto them).'),
+        keyed: z
+          .string()
+          .min(1)
+          .default('vigil.access.by-principal')
+          .describe('Events re-keyed by principal (and the entity parts joined onto them).'),
         entities: z
           .string()
           .min(1)
           .default('vigil.access.by-entity')
-          .describe('Events re-keyed by entity (client IP; username and tenant for logins), for the entity feature stage.'),
-        dead_letter: z.string().min(1).default('vigil.dlq').describe('Records that could not be parsed, with reason codes.'),
+          .describe(
+            'Events re-keyed by entity (client IP; username and tenant for logins), for the entity feature stage.',
+          ),
+        dead_letter: z
+          .string()
+          .min(1)
+          .default('vigil.dlq')
+          .describe('Records that could not be parsed, with reason codes.'),
         partitions: z.number().int().positive().default(6).describe('Partitions of topics vigil creates.'),
         packed: z
           .boolean()
           .default(true)
-          .describe('Pack the records of the keyed and entity topics, many per Kafka record, per partition (readers take both forms).'),
+          .describe(
+            'Pack the records of the keyed and entity topics, many per Kafka record, per partition (readers take both forms).',
+          ),
       })
       .prefault({}),
     dead_letters: z
@@ -89,7 +103,10 @@ export const detectorConfigSchema = z
           .describe(
             "Feature state this process may hold, in MiB (estimated; every keyed store of both feature stages shares it). Once full, each store evicts its least recently seen keys to make room, and vigil_state_evicted counts them: an evicted principal or address starts again from the population's prior. Keeps a wave of new addresses from growing the heap without bound; give Node's heap (--max-old-space-size) about twice this (the estimate runs ~15 % under the heap it takes, and the process needs room besides).",
           ),
-        geoip: z.string().optional().describe('Path of a MaxMind GeoIP2/GeoLite2 City .mmdb; default: the bundled GeoLite2 City.'),
+        geoip: z
+          .string()
+          .optional()
+          .describe('Path of a MaxMind GeoIP2/GeoLite2 City .mmdb; default: the bundled GeoLite2 City.'),
         changelog_topic: z
           .string()
           .min(1)
@@ -121,33 +138,76 @@ export const detectorConfigSchema = z
           .describe(
             'Directory of the model bundle (`vigil train --out`); omit to run without the decision stage. Replacing it (write a new bundle elsewhere, rename it into place) swaps bundles while running.',
           ),
-        shadow_bundle: z.string().optional().describe('A second bundle scored in shadow: its decisions go to shadow_topic, marked dry-run, never acted on.'),
+        shadow_bundle: z
+          .string()
+          .optional()
+          .describe(
+            'A second bundle scored in shadow: its decisions go to shadow_topic, marked dry-run, never acted on.',
+          ),
         topic: z.string().min(1).default('vigil.decisions').describe('Decision records, keyed by principal.'),
-        shadow_topic: z.string().min(1).default('vigil.decisions.shadow').describe('Decision records of the shadow bundle.'),
-        dry_run: z.boolean().default(true).describe('Mark every decision dry-run: the revoker records what it would do and does nothing. Turn off to enforce.'),
+        shadow_topic: z
+          .string()
+          .min(1)
+          .default('vigil.decisions.shadow')
+          .describe('Decision records of the shadow bundle.'),
+        dry_run: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Mark every decision dry-run: the revoker records what it would do and does nothing. Turn off to enforce.',
+          ),
         write_allow: z.boolean().default(false).describe("Also write 'allow' decisions."),
-        watch_interval_ms: z.number().int().positive().default(5000).describe('How often the bundle directory is checked for a new bundle.'),
+        watch_interval_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(5000)
+          .describe('How often the bundle directory is checked for a new bundle.'),
       })
       .prefault({}),
     policy: policyConfigSchema,
     adapter: z
       .strictObject({
-        max_record_bytes: z.number().int().positive().default(1_048_576).describe('Larger records are dead-lettered unparsed.'),
+        max_record_bytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1_048_576)
+          .describe('Larger records are dead-lettered unparsed.'),
         max_past_skew_ms: z
           .number()
           .int()
           .positive()
           .default(7 * 86_400_000)
           .describe('Event time may precede the Kafka timestamp by this much.'),
-        max_future_skew_ms: z.number().int().positive().default(300_000).describe('Event time may follow the Kafka timestamp by this much.'),
+        max_future_skew_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(300_000)
+          .describe('Event time may follow the Kafka timestamp by this much.'),
         tx_field: z.string().min(1).default('tx').describe('Kong custom field holding transaction data.'),
-        openapi: z.string().optional().describe('Path of the API’s OpenAPI document (JSON or YAML) for exact route templates.'),
+        openapi: z
+          .string()
+          .optional()
+          .describe('Path of the API’s OpenAPI document (JSON or YAML) for exact route templates.'),
       })
       .prefault({}),
     telemetry: z
       .strictObject({
-        port: z.number().int().min(0).max(65535).default(9464).describe('Port of /metrics, /healthz and /readyz (0 picks a free one).'),
-        trace_one_in: z.number().int().min(1).default(100).describe('Trace one record in N (records with a traceparent are always traced).'),
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .default(9464)
+          .describe('Port of /metrics, /healthz and /readyz (0 picks a free one).'),
+        trace_one_in: z
+          .number()
+          .int()
+          .min(1)
+          .default(100)
+          .describe('Trace one record in N (records with a traceparent are always traced).'),
         otlp_traces_url: z
           .url()
           .optional()
@@ -164,17 +224,22 @@ export function lintDetectorConfig(config: DetectorConfig): string[] {
   const problems: string[] = [];
   const t = config.topics;
   if (config.consumer.topics.includes(t.keyed) || config.consumer.topics.includes(t.dead_letter)) {
-    problems.push('consumer.topics must not include topics.keyed or topics.dead_letter — the detector would consume its own output');
+    problems.push(
+      'consumer.topics must not include topics.keyed or topics.dead_letter — the detector would consume its own output',
+    );
   }
   if (t.keyed === t.dead_letter) problems.push('topics.keyed and topics.dead_letter must differ');
   if (config.features.enabled && [t.keyed, t.dead_letter, ...config.consumer.topics].includes(config.features.topic)) {
     problems.push('features.topic must differ from the input, keyed and dead-letter topics');
   }
   for (const topic of Object.keys(config.topic_formats)) {
-    if (!config.consumer.topics.includes(topic)) problems.push(`topic_formats names ${topic}, which is not in consumer.topics — add it there or remove it`);
+    if (!config.consumer.topics.includes(topic))
+      problems.push(`topic_formats names ${topic}, which is not in consumer.topics — add it there or remove it`);
   }
   if (config.dead_letters.original === 'encrypted' && config.dead_letters.encryption_key === undefined) {
-    problems.push('dead_letters.original is encrypted but no key is set — set VIGIL_DEAD_LETTERS__ENCRYPTION_KEY (openssl rand -base64 32)');
+    problems.push(
+      'dead_letters.original is encrypted but no key is set — set VIGIL_DEAD_LETTERS__ENCRYPTION_KEY (openssl rand -base64 32)',
+    );
   }
   problems.push(...lintPolicyConfig(config.policy));
   return problems;

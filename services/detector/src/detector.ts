@@ -111,7 +111,12 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     maxFutureSkewMs: config.adapter.max_future_skew_ms,
     txField: config.adapter.tx_field,
   };
-  const adapters = new Map(config.consumer.topics.map((topic) => [topic, adapterFor(config.topic_formats[topic] ?? config.format, adapterOptions)]));
+  const adapters = new Map(
+    config.consumer.topics.map((topic) => [
+      topic,
+      adapterFor(config.topic_formats[topic] ?? config.format, adapterOptions),
+    ]),
+  );
 
   const eventsSink = new KafkaSink<AccessEvent>(kafka, {
     topic: config.topics.keyed,
@@ -121,8 +126,12 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   const dlqSink = new KafkaSink<DeadLetter>(kafka, { topic: config.topics.dead_letter, onRetry: onRetry('kafka_dlq') });
   let analytics: ClickHouseSink<AccessEvent, ReturnType<typeof accessEventRow>> | undefined;
   let closeClickHouse = async () => {};
-  let featureStore: { source: KafkaSource; sink: ClickHouseSink<FeatureRecord, ReturnType<typeof featureRow>> } | undefined;
-  let decisionStore: { source: KafkaSource; sink: ClickHouseSink<Decision, ReturnType<typeof decisionRow>> } | undefined;
+  let featureStore:
+    | { source: KafkaSource; sink: ClickHouseSink<FeatureRecord, ReturnType<typeof featureRow>> }
+    | undefined;
+  let decisionStore:
+    | { source: KafkaSource; sink: ClickHouseSink<Decision, ReturnType<typeof decisionRow>> }
+    | undefined;
   const ch = config.clickhouse;
   if (ch) {
     // The client's own error logs print request details; vigil reports failures through its own events.
@@ -135,7 +144,9 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       maxAgeMs: ch.batch_max_age_ms,
       onRetry: onRetry('clickhouse_insert'),
       toRow: (r) =>
-        r.position && sampledById(r.value.request_id, ch.access_sample_rate) ? accessEventRow(r.value, r.position, pseudo, Date.now()) : undefined,
+        r.position && sampledById(r.value.request_id, ch.access_sample_rate)
+          ? accessEventRow(r.value, r.position, pseudo, Date.now())
+          : undefined,
     });
     // Retention: ClickHouse 18.16 has no TTL, so expired daily partitions are dropped hourly (wall clock: I/O only).
     const retention = setInterval(() => {
@@ -150,7 +161,11 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       decisionStore = {
         source: new KafkaSource(
           kafka,
-          { ...config.consumer, group_id: `${config.consumer.group_id}.decisions-store`, topics: [sc.topic, sc.shadow_topic] },
+          {
+            ...config.consumer,
+            group_id: `${config.consumer.group_id}.decisions-store`,
+            topics: [sc.topic, sc.shadow_topic],
+          },
           { poison: deadLetterPoisonWriter('decisions_store', dlqSink) },
         ),
         sink: new ClickHouseSink(client, {
@@ -158,7 +173,10 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
           maxRows: ch.batch_max_rows,
           maxAgeMs: ch.batch_max_age_ms,
           onRetry: onRetry('clickhouse_insert'),
-          toRow: (r) => (r.position ? decisionRow(r.value, r.key ?? '', r.position.topic === sc.shadow_topic, r.position, pseudo, Date.now()) : undefined),
+          toRow: (r) =>
+            r.position
+              ? decisionRow(r.value, r.key ?? '', r.position.topic === sc.shadow_topic, r.position, pseudo, Date.now())
+              : undefined,
         }),
       };
     }
@@ -166,7 +184,11 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       featureStore = {
         source: new KafkaSource(
           kafka,
-          { ...config.consumer, group_id: `${config.consumer.group_id}.features-store`, topics: [config.features.topic] },
+          {
+            ...config.consumer,
+            group_id: `${config.consumer.group_id}.features-store`,
+            topics: [config.features.topic],
+          },
           { poison: deadLetterPoisonWriter('features_store', dlqSink) },
         ),
         sink: new ClickHouseSink(client, {
@@ -193,7 +215,8 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   // One GeoIP reader (and its cache) for every extractor of this process, opened only when features run.
   let geoLookup: MmdbGeoLookup | undefined;
   const geo = () => {
-    geoLookup ??= config.features.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(config.features.geoip);
+    geoLookup ??=
+      config.features.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(config.features.geoip);
     return geoLookup;
   };
   const stages: KafkaStatefulProcessor<unknown>[] = [];
@@ -222,7 +245,13 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
       onRetry: onRetry('kafka_entities'),
       packPartitions: packPartitions.get(config.topics.entities),
     });
-    const stage = <T>(name: string, options: Omit<StatefulProcessorOptions<T>, 'onRetry' | 'onCheckpoint' | 'onRestore' | 'commitIntervalMs' | 'guarantee'>) =>
+    const stage = <T>(
+      name: string,
+      options: Omit<
+        StatefulProcessorOptions<T>,
+        'onRetry' | 'onCheckpoint' | 'onRestore' | 'commitIntervalMs' | 'guarantee'
+      >,
+    ) =>
       new KafkaStatefulProcessor<T>(kafka, {
         ...options,
         commitIntervalMs: f.commit_interval_ms,
@@ -241,18 +270,27 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
         changelogTopic: entityChangelog,
         outputTopic: config.topics.keyed,
         packPartitions: packPartitions.get(config.topics.keyed),
-        makeTask: () => new EntityFeatureTask(FeatureExtractor.standard(geo(), { budget }), f.reorder_bound_ms, { idleRelease: f.idle_release }),
+        makeTask: () =>
+          new EntityFeatureTask(FeatureExtractor.standard(geo(), { budget }), f.reorder_bound_ms, {
+            idleRelease: f.idle_release,
+          }),
       }) as KafkaStatefulProcessor<unknown>,
       stage<FeatureRecord>('features', {
         consumer: { ...config.consumer, group_id: `${group}.features`, topics: [config.topics.keyed] },
         changelogTopic: changelog,
         outputTopic: f.topic,
-        makeTask: () => new PrincipalFeatureTask(FeatureExtractor.standard(geo(), { budget }), f.reorder_bound_ms, { idleRelease: f.idle_release }),
+        makeTask: () =>
+          new PrincipalFeatureTask(FeatureExtractor.standard(geo(), { budget }), f.reorder_bound_ms, {
+            idleRelease: f.idle_release,
+          }),
       }) as KafkaStatefulProcessor<unknown>,
     );
     for (const s of stages) stagesDone.push(held(s.run()));
     // With ClickHouse, feature records are kept there too (features table), for analysts and for training from it.
-    if (featureStore) stagesDone.push(held(featureStore.source.run(storeHandler(featureStore.sink, (r) => decodeFeatureRecord(r.value)))));
+    if (featureStore)
+      stagesDone.push(
+        held(featureStore.source.run(storeHandler(featureStore.sink, (r) => decodeFeatureRecord(r.value)))),
+      );
   }
 
   // The decision stage: feature records → the bundle → decision records. Loaded before the detector reports ready,
@@ -260,7 +298,8 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   let decisions: { source: KafkaSource; sinks: KafkaSink<Decision>[]; watcher: BundleWatcher } | undefined;
   const sc = config.scoring;
   if (sc.bundle !== undefined) {
-    if (!config.features.enabled) throw new ConfigError(['scoring.bundle needs the feature stage: set features.enabled: true']);
+    if (!config.features.enabled)
+      throw new ConfigError(['scoring.bundle needs the feature stage: set features.enabled: true']);
     const schemaHash = FeatureExtractor.standard(geo()).schema.hash;
     const load = (dir: string) =>
       ModelBundle.load(dir, schemaHash).catch((err: unknown) => {
@@ -269,7 +308,8 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     const scorer = new BundleScorer(await load(sc.bundle));
     const featureNames = FeatureExtractor.standard(geo()).names;
     const policy = new DecisionPolicy(config.policy, featureNames);
-    if (policy.inactiveRules.length > 0) logEvent('warn', 'policy rules without their features are off', { rules: policy.inactiveRules.join(',') });
+    if (policy.inactiveRules.length > 0)
+      logEvent('warn', 'policy rules without their features are off', { rules: policy.inactiveRules.join(',') });
     if (sc.shadow_bundle !== undefined) scorer.setShadow(await load(sc.shadow_bundle));
     await withRetry(
       () =>
@@ -282,14 +322,17 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     );
     const decisionSink = new KafkaSink<Decision>(kafka, { topic: sc.topic, onRetry: onRetry('kafka_decisions') });
     const shadowSink =
-      sc.shadow_bundle === undefined ? undefined : new KafkaSink<Decision>(kafka, { topic: sc.shadow_topic, onRetry: onRetry('kafka_decisions') });
+      sc.shadow_bundle === undefined
+        ? undefined
+        : new KafkaSink<Decision>(kafka, { topic: sc.shadow_topic, onRetry: onRetry('kafka_decisions') });
     const watcher = new BundleWatcher(sc.bundle, schemaHash, scorer.activeId, {
       loaded: (b) => {
         const previous = scorer.activeId;
         scorer.swap(b);
         logEvent('info', 'bundle swapped', { from: previous, to: b.id });
       },
-      failed: (err) => logEvent('warn', 'new bundle refused; the active one keeps scoring', { error: err.message.slice(0, 300) }),
+      failed: (err) =>
+        logEvent('warn', 'new bundle refused; the active one keeps scoring', { error: err.message.slice(0, 300) }),
     });
     watcher.start(sc.watch_interval_ms);
     const source = new KafkaSource(
@@ -309,7 +352,8 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
     });
     stagesDone.push(held(source.run(handler)));
     // The decision records into ClickHouse (vigil explain, analysts), from the topic, in their own group.
-    if (decisionStore) stagesDone.push(held(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => decodeDecision(r.value)))));
+    if (decisionStore)
+      stagesDone.push(held(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => decodeDecision(r.value)))));
     decisions = { source, sinks: [decisionSink, ...(shadowSink ? [shadowSink] : [])], watcher };
     logEvent('info', 'decision stage started', {
       bundle: scorer.activeId,
@@ -322,14 +366,23 @@ export async function startDetector(config: DetectorConfig): Promise<RunningDete
   const source = new KafkaSource(kafka, config.consumer, { poison: deadLetterPoisonWriter('ingest', dlqSink) });
   const handler = createIngestHandler({
     adapterFor: (topic) => adapters.get(topic ?? '') ?? adapterFor(config.format, adapterOptions),
-    sinks: { events: eventsSink, deadLetters: dlqSink, ...(analytics ? { analytics } : {}), ...(entitiesSink ? { entities: entitiesSink } : {}) },
+    sinks: {
+      events: eventsSink,
+      deadLetters: dlqSink,
+      ...(analytics ? { analytics } : {}),
+      ...(entitiesSink ? { entities: entitiesSink } : {}),
+    },
     deadLetters: deadLetterPolicy(config),
     traceOneIn: config.telemetry.trace_one_in,
   });
   const done = Promise.all([source.run(handler), ...stagesDone]).then(() => undefined);
   done.catch(() => ops.setHealthy(false));
   ops.setReady(true);
-  logEvent('info', 'detector started', { format: config.format, topics: config.consumer.topics.join(','), ops_port: ops.port });
+  logEvent('info', 'detector started', {
+    format: config.format,
+    topics: config.consumer.topics.join(','),
+    ops_port: ops.port,
+  });
 
   let stopped = false;
   const stop = async () => {

@@ -15,7 +15,10 @@ describe('the policy against the standard feature schema', () => {
   });
 
   it('names only features the schema has, in every rule and statistic', () => {
-    const rules = readFileSync(fileURLToPath(new URL('../../../pipelines/policy/src/rules.ts', import.meta.url)), 'utf8');
+    const rules = readFileSync(
+      fileURLToPath(new URL('../../../pipelines/policy/src/rules.ts', import.meta.url)),
+      'utf8',
+    );
     const named = [...rules.matchAll(/feature\('([a-z0-9_]+)'\)/g)].map((m) => m[1] as string);
     expect(named.length).toBeGreaterThan(10);
     expect([...new Set(named)].filter((n) => !names.includes(n))).toEqual([]);

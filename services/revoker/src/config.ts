@@ -8,8 +8,16 @@ import { z } from 'zod';
 const mapPath = z.string().min(1);
 const requestTemplate = z.strictObject({
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
-  url: z.string().min(1).describe('URL template: {sub} {sid} {jti} {client_id} {consumer_id} {credential_id} {username} {kind} {value} {action}.'),
-  headers: z.record(z.string(), z.string()).default({}).describe('Header templates; {env:NAME} reads a secret from the environment.'),
+  url: z
+    .string()
+    .min(1)
+    .describe(
+      'URL template: {sub} {sid} {jti} {client_id} {consumer_id} {credential_id} {username} {kind} {value} {action}.',
+    ),
+  headers: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe('Header templates; {env:NAME} reads a secret from the environment.'),
   body: z.string().optional().describe('JSON body template (values are JSON-escaped).'),
 });
 
@@ -24,21 +32,35 @@ export const revokerConfigSchema = z
       .prefault({}),
     topics: z
       .strictObject({
-        revocations: z.string().min(1).default('vigil.revocations').describe('Compacted topic keyed by the revoked identifier: the durable record.'),
-        notices: z.string().min(1).default('vigil.decisions').describe('Where cap notices go (alert decisions the alerter delivers).'),
+        revocations: z
+          .string()
+          .min(1)
+          .default('vigil.revocations')
+          .describe('Compacted topic keyed by the revoked identifier: the durable record.'),
+        notices: z
+          .string()
+          .min(1)
+          .default('vigil.decisions')
+          .describe('Where cap notices go (alert decisions the alerter delivers).'),
         poison: z
           .string()
           .min(1)
           .default('vigil.dlq')
-          .describe("Input records this service cannot read (poison): dead-lettered with reason 'unprocessable' and their position, then skipped."),
+          .describe(
+            "Input records this service cannot read (poison): dead-lettered with reason 'unprocessable' and their position, then skipped.",
+          ),
         partitions: z.number().int().positive().default(6),
       })
       .prefault({}),
-    clickhouse: clickhouseConfigSchema.optional().describe('Audit rows (the revocations table); omit to keep only the topic.'),
+    clickhouse: clickhouseConfigSchema
+      .optional()
+      .describe('Audit rows (the revocations table); omit to keep only the topic.'),
     enforce: z
       .boolean()
       .default(false)
-      .describe('Off (the default): every action is audited as dry_run and nothing reaches a gateway. Decisions marked dry_run are never enforced.'),
+      .describe(
+        'Off (the default): every action is audited as dry_run and nothing reaches a gateway. Decisions marked dry_run are never enforced.',
+      ),
     ttl: z
       .strictObject({
         revoke_s: z
@@ -82,11 +104,24 @@ export const revokerConfigSchema = z
           .array(
             z.strictObject({
               name: z.string().default('haproxy'),
-              socket: z.string().min(1).describe('Runtime API: unix socket path or host:port (stats socket … level admin).'),
+              socket: z
+                .string()
+                .min(1)
+                .describe('Runtime API: unix socket path or host:port (stats socket … level admin).'),
               maps: z
-                .record(z.string().regex(/^(revoke|throttle|step_up)_[a-z]+$/, 'keys are <action>_<kind>, e.g. revoke_sub'), mapPath)
+                .record(
+                  z.string().regex(/^(revoke|throttle|step_up)_[a-z]+$/, 'keys are <action>_<kind>, e.g. revoke_sub'),
+                  mapPath,
+                )
                 .describe('Map file per <action>_<kind> as named in the HAProxy config.')
-                .meta({ examples: [{ revoke_sub: '/etc/haproxy/vigil/revoke_sub.map', revoke_jti: '/etc/haproxy/vigil/revoke_jti.map' }] }),
+                .meta({
+                  examples: [
+                    {
+                      revoke_sub: '/etc/haproxy/vigil/revoke_sub.map',
+                      revoke_jti: '/etc/haproxy/vigil/revoke_jti.map',
+                    },
+                  ],
+                }),
               timeout_ms: z.number().int().positive().default(2000),
             }),
           )
@@ -95,7 +130,10 @@ export const revokerConfigSchema = z
           .array(
             z.strictObject({
               name: z.string().default('redis'),
-              url: z.string().min(1).describe('redis://host:port; the server must run with maxmemory-policy noeviction.'),
+              url: z
+                .string()
+                .min(1)
+                .describe('redis://host:port; the server must run with maxmemory-policy noeviction.'),
               prefix: z.string().default('vigil:deny:'),
               channel: z.string().default('vigil:revocations'),
             }),
@@ -143,14 +181,32 @@ export const revokerConfigSchema = z
       .describe('The detector’s fingerprint pepper: lets the check endpoint match tokens revoked by fingerprint.'),
     check: z
       .strictObject({
-        enabled: z.boolean().default(false).describe('Serve the check endpoint: an Envoy ext_authz HTTP service answering 200, 401 or 429 from the store.'),
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Serve the check endpoint: an Envoy ext_authz HTTP service answering 200, 401 or 429 from the store.',
+          ),
         port: z.number().int().min(0).max(65535).default(9468),
       })
       .prefault({}),
     prune_interval_ms: z.number().int().positive().default(30_000).describe('How often expired entries are lifted.'),
-    resync_check_ms: z.number().int().positive().default(5000).describe('How often gateways are checked for a restart (lost lists).'),
+    resync_check_ms: z
+      .number()
+      .int()
+      .positive()
+      .default(5000)
+      .describe('How often gateways are checked for a restart (lost lists).'),
     telemetry: z
-      .strictObject({ port: z.number().int().min(0).max(65535).default(9465).describe('Port of /metrics, /healthz, /readyz (0 picks a free one).') })
+      .strictObject({
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .default(9465)
+          .describe('Port of /metrics, /healthz, /readyz (0 picks a free one).'),
+      })
       .prefault({}),
   })
   .describe('vigil revoker');
@@ -160,8 +216,12 @@ export function lintRevokerConfig(config: RevokerConfig): string[] {
   const problems: string[] = [];
   const a = config.adapters;
   const count = a.haproxy.length + a.redis.length + a.http.length + a.kong.length + a.idp.length;
-  if (config.enforce && count === 0) problems.push('enforce is true but no adapter is configured — add one under adapters (haproxy, redis, http, kong or idp)');
-  if (config.consumer.topics.includes(config.topics.revocations)) problems.push('consumer.topics must not include topics.revocations');
+  if (config.enforce && count === 0)
+    problems.push(
+      'enforce is true but no adapter is configured — add one under adapters (haproxy, redis, http, kong or idp)',
+    );
+  if (config.consumer.topics.includes(config.topics.revocations))
+    problems.push('consumer.topics must not include topics.revocations');
   const names = [...a.haproxy.map((x) => x.name), ...a.redis.map((x) => x.name), ...a.http.map((x) => x.name)];
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) problems.push(`two adapters are named "${dup}" — give each its own name (audit rows and metrics use it)`);

@@ -49,13 +49,27 @@ export interface RunningRevoker {
 export function buildAdapters(config: RevokerConfig): GatewayAdapter[] {
   const a = config.adapters;
   return [
-    ...a.haproxy.map((h) => new HaproxyAdapter({ name: h.name, socket: h.socket, maps: h.maps, timeoutMs: h.timeout_ms })),
+    ...a.haproxy.map(
+      (h) => new HaproxyAdapter({ name: h.name, socket: h.socket, maps: h.maps, timeoutMs: h.timeout_ms }),
+    ),
     ...a.redis.map((r) => new RedisAdapter({ name: r.name, url: r.url, prefix: r.prefix, channel: r.channel })),
     ...a.http.map((h) => new HttpAdapter({ ...h, timeoutMs: h.timeout_ms })),
     ...a.kong.map(
-      (k, i) => new HttpAdapter({ ...kongPreset(k.admin_url, k.credential_type, k.admin_token_env), name: `kong${i || ''}`, timeoutMs: k.timeout_ms }),
+      (k, i) =>
+        new HttpAdapter({
+          ...kongPreset(k.admin_url, k.credential_type, k.admin_token_env),
+          name: `kong${i || ''}`,
+          timeoutMs: k.timeout_ms,
+        }),
     ),
-    ...a.idp.map((k, i) => new HttpAdapter({ ...idpSessionPreset(k.base_url, k.token_env), name: `idp${i || ''}`, timeoutMs: k.timeout_ms })),
+    ...a.idp.map(
+      (k, i) =>
+        new HttpAdapter({
+          ...idpSessionPreset(k.base_url, k.token_env),
+          name: `idp${i || ''}`,
+          timeoutMs: k.timeout_ms,
+        }),
+    ),
   ];
 }
 
@@ -72,7 +86,11 @@ export function auditRow(a: AuditEntry) {
     adapter: a.adapter,
     outcome: a.outcome,
     dry_run: a.dry_run ? 1 : 0,
-    reasons: JSON.stringify({ reasons: e.reasons, ...(a.detail ? { detail: a.detail } : {}), ...(e.tenant ? { tenant: e.tenant } : {}) }),
+    reasons: JSON.stringify({
+      reasons: e.reasons,
+      ...(a.detail ? { detail: a.detail } : {}),
+      ...(e.tenant ? { tenant: e.tenant } : {}),
+    }),
     expires_at: e.expires_at,
     ingested_at: Date.now(),
   };
@@ -93,7 +111,9 @@ export async function openRevoker(config: RevokerConfig, onRetry: (stage: string
     DEFAULT_RETRY,
     { onRetry: onRetry('kafka_admin') },
   );
-  const loaded = await withRetry(() => KafkaRevocationLog.load(kafka, config.topics.revocations), DEFAULT_RETRY, { onRetry: onRetry('revocations_load') });
+  const loaded = await withRetry(() => KafkaRevocationLog.load(kafka, config.topics.revocations), DEFAULT_RETRY, {
+    onRetry: onRetry('revocations_load'),
+  });
   const log = new KafkaRevocationLog(kafka, config.topics.revocations);
   const store = new RevocationStore(log, loaded);
   let audit: ClickHouseSink<AuditEntry, ReturnType<typeof auditRow>> | undefined;
@@ -110,14 +130,20 @@ export async function openRevoker(config: RevokerConfig, onRetry: (stage: string
     });
   }
   const notices = new KafkaSink<Decision>(kafka, { topic: config.topics.notices, onRetry: onRetry('kafka_notices') });
-  const outcomes = metrics.getMeter('vigil').createCounter('vigil_enforcements', { description: 'Enforcement outcomes, by adapter and outcome.' });
+  const outcomes = metrics
+    .getMeter('vigil')
+    .createCounter('vigil_enforcements', { description: 'Enforcement outcomes, by adapter and outcome.' });
   const revoker = new Revoker({
     adapters: buildAdapters(config),
     store,
     allowlist: new Allowlist(config.allowlist),
     caps: new RateCaps(config.caps),
     enforce: config.enforce,
-    ttl: { revokeTtlMs: config.ttl.revoke_s * 1000, throttleTtlMs: config.ttl.throttle_s * 1000, stepUpTtlMs: config.ttl.step_up_s * 1000 },
+    ttl: {
+      revokeTtlMs: config.ttl.revoke_s * 1000,
+      throttleTtlMs: config.ttl.throttle_s * 1000,
+      stepUpTtlMs: config.ttl.step_up_s * 1000,
+    },
     audit: async (rows) => {
       for (const r of rows) {
         outcomes.add(1, { adapter: r.adapter, outcome: r.outcome });
@@ -152,17 +178,32 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
   const onRetry = retryReporter(counters.retried);
   const { kafka, revoker, store, close } = await openRevoker(config, onRetry);
   // Every instance follows the topic, so it knows what the others enforced and what an operator lifted.
-  const follower = await withRetry(() => KafkaRevocationLog.follow(kafka, config.topics.revocations, store), DEFAULT_RETRY, {
-    onRetry: onRetry('revocations_follow'),
-  });
+  const follower = await withRetry(
+    () => KafkaRevocationLog.follow(kafka, config.topics.revocations, store),
+    DEFAULT_RETRY,
+    {
+      onRetry: onRetry('revocations_follow'),
+    },
+  );
   // Gateways get the whole list at start: whatever they hold now may be stale or gone. In the background, so a
   // gateway that is down does not keep the revoker from starting; decisions queue behind it meanwhile.
   revoker.resync(true).then(
-    (synced) => logEvent('info', 'revocation lists synced', { entries: store.size, adapters: synced.join(','), enforce: config.enforce }),
-    (err: unknown) => logEvent('warn', 'initial re-sync failed; the periodic check will retry', { error: (err as { code?: string }).code ?? 'unknown' }),
+    (synced) =>
+      logEvent('info', 'revocation lists synced', {
+        entries: store.size,
+        adapters: synced.join(','),
+        enforce: config.enforce,
+      }),
+    (err: unknown) =>
+      logEvent('warn', 'initial re-sync failed; the periodic check will retry', {
+        error: (err as { code?: string }).code ?? 'unknown',
+      }),
   );
 
-  const poisonSink = new KafkaSink<DeadLetter>(kafka, { topic: config.topics.poison, onRetry: onRetry('kafka_poison') });
+  const poisonSink = new KafkaSink<DeadLetter>(kafka, {
+    topic: config.topics.poison,
+    onRetry: onRetry('kafka_poison'),
+  });
   const source = new KafkaSource(kafka, config.consumer, { poison: deadLetterPoisonWriter('revoker', poisonSink) });
   // One decision after another: caps, duplicates and the store see them in order.
   const done = source.run(
@@ -184,7 +225,9 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
     if (busy) return;
     busy = true;
     fn()
-      .catch((err: unknown) => logEvent('warn', `${what} failed; will try again`, { error: (err as { code?: string }).code ?? 'unknown' }))
+      .catch((err: unknown) =>
+        logEvent('warn', `${what} failed; will try again`, { error: (err as { code?: string }).code ?? 'unknown' }),
+      )
       .finally(() => {
         busy = false;
       });
@@ -203,7 +246,11 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
       const behind = new Set(revoker.lag().map((l) => l.target));
       const synced = await revoker.resync();
       for (const name of synced) {
-        logEvent('warn', behind.has(name) ? 'target back; caught up by a re-sync' : 'target lost its lists (restarted?); re-synced', { adapter: name });
+        logEvent(
+          'warn',
+          behind.has(name) ? 'target back; caught up by a re-sync' : 'target lost its lists (restarted?); re-synced',
+          { adapter: name },
+        );
         reportedDown.delete(name);
       }
       for (const l of revoker.lag()) {
@@ -216,7 +263,9 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
   );
   metrics
     .getMeter('vigil')
-    .createObservableGauge('vigil_enforcement_target_lag', { description: 'Enforcements waiting for a target that is down (0 when it is up), by target.' })
+    .createObservableGauge('vigil_enforcement_target_lag', {
+      description: 'Enforcements waiting for a target that is down (0 when it is up), by target.',
+    })
     .addCallback((result) => {
       const lag = new Map(revoker.lag().map((l) => [l.target, l.queued]));
       for (const target of revoker.targets) result.observe(lag.get(target) ?? 0, { adapter: target });
@@ -233,7 +282,10 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
       const clientIp = header('x-envoy-external-address') ?? forwarded ?? req.socket.remoteAddress;
       const verdict = checkRequest(
         (id) => store.get(id),
-        { ...(header('authorization') ? { authorization: header('authorization') } : {}), ...(clientIp ? { clientIp } : {}) },
+        {
+          ...(header('authorization') ? { authorization: header('authorization') } : {}),
+          ...(clientIp ? { clientIp } : {}),
+        },
         {
           ...(config.pepper ? { pepper: config.pepper } : {}),
           now: Date.now(),
@@ -246,7 +298,12 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
   }
   const checkPort = check ? (check.address() as AddressInfo).port : undefined;
   ops.setReady(true);
-  logEvent('info', 'revoker started', { topics: config.consumer.topics.join(','), enforce: config.enforce, ops_port: ops.port, check_port: checkPort ?? 0 });
+  logEvent('info', 'revoker started', {
+    topics: config.consumer.topics.join(','),
+    enforce: config.enforce,
+    ops_port: ops.port,
+    check_port: checkPort ?? 0,
+  });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

@@ -42,7 +42,8 @@ export function applyEnvOverrides(base: Record<string, unknown>, env: NodeJS.Pro
     }
     const leaf = path[path.length - 1] as string;
     const current = node[leaf];
-    node[leaf] = Array.isArray(current) || raw.includes(',') ? raw.split(',').map((s) => scalar(s.trim())) : scalar(raw);
+    node[leaf] =
+      Array.isArray(current) || raw.includes(',') ? raw.split(',').map((s) => scalar(s.trim())) : scalar(raw);
   }
   return out;
 }
@@ -59,7 +60,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
-export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, lint?: Lint<z.output<S>>): Readonly<z.output<S>> {
+export function parseConfig<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  lint?: Lint<z.output<S>>,
+): Readonly<z.output<S>> {
   const result = schema.safeParse(raw);
   if (!result.success) throw new ConfigError(result.error.issues.map(describeIssue));
   const problems = lint?.(result.data) ?? [];
@@ -67,7 +72,12 @@ export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, lint?:
   return deepFreeze(result.data);
 }
 
-export function loadConfig<S extends z.ZodType>(schema: S, file: string | undefined, env: NodeJS.ProcessEnv, lint?: Lint<z.output<S>>): Readonly<z.output<S>> {
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  lint?: Lint<z.output<S>>,
+): Readonly<z.output<S>> {
   let base: unknown = {};
   if (file !== undefined) {
     let text: string;
@@ -81,7 +91,8 @@ export function loadConfig<S extends z.ZodType>(schema: S, file: string | undefi
     } catch (err) {
       throw new ConfigError([`${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
     }
-    if (typeof base !== 'object' || Array.isArray(base)) throw new ConfigError([`${file} must hold a YAML mapping at the top level`]);
+    if (typeof base !== 'object' || Array.isArray(base))
+      throw new ConfigError([`${file} must hold a YAML mapping at the top level`]);
   }
   return parseConfig(schema, applyEnvOverrides(base as Record<string, unknown>, env), lint);
 }

@@ -26,10 +26,14 @@ export async function startOpsServer(port: number, host = '0.0.0.0'): Promise<Op
       const url = (req.url ?? '/').split('?')[0];
       if (url === '/metrics') return exporter.getMetricsRequestHandler(req, res);
       if (url === '/healthz') {
-        return void res.writeHead(healthy ? 200 : 503, { 'content-type': 'text/plain' }).end(healthy ? 'ok\n' : 'stopped\n');
+        return void res
+          .writeHead(healthy ? 200 : 503, { 'content-type': 'text/plain' })
+          .end(healthy ? 'ok\n' : 'stopped\n');
       }
       if (url === '/readyz') {
-        return void res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+        return void res
+          .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
+          .end(ready ? 'ready\n' : 'not ready\n');
       }
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     } catch {

@@ -1,6 +1,9 @@
 // Graceful shutdown: SIGTERM/SIGINT run the service's stop function once (commit what is done, close sinks);
 // a second signal exits at once.
-export function onShutdown(stop: () => Promise<void>, log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`)): void {
+export function onShutdown(
+  stop: () => Promise<void>,
+  log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`),
+): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(130);
@@ -16,12 +19,18 @@ export function onShutdown(stop: () => Promise<void>, log: (msg: string) => void
 }
 
 /** One structured log line (JSON) on stderr; never pass raw input, tokens or error internals. */
-export function logEvent(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, string | number | boolean> = {}): void {
+export function logEvent(
+  level: 'info' | 'warn' | 'error',
+  message: string,
+  fields: Record<string, string | number | boolean> = {},
+): void {
   process.stderr.write(`${JSON.stringify({ level, ts: new Date().toISOString(), message, ...fields })}\n`);
 }
 
 /** The retry hook every service passes to its connectors: counts the retry by stage and error code, logs one line. */
-export function retryReporter(retried: (stage: string, code: string) => void): (stage: string) => (err: unknown) => void {
+export function retryReporter(
+  retried: (stage: string, code: string) => void,
+): (stage: string) => (err: unknown) => void {
   return (stage) => (err) => {
     const code = (err as { code?: string }).code ?? 'unknown';
     retried(stage, code);
@@ -34,7 +43,11 @@ export function retryReporter(retried: (stage: string, code: string) => void): (
  * (a non-retriable error, a consumer that will not restart), the service is never left "stopped but alive": it is
  * stopped (within stopDeadlineMs) and the process exits 1, so the orchestrator restarts it and alerts.
  */
-export async function runUntilDone(name: string, running: { stop(): Promise<void>; done: Promise<void> }, stopDeadlineMs = 15_000): Promise<number> {
+export async function runUntilDone(
+  name: string,
+  running: { stop(): Promise<void>; done: Promise<void> },
+  stopDeadlineMs = 15_000,
+): Promise<number> {
   onShutdown(running.stop);
   try {
     await running.done;

@@ -13,7 +13,9 @@ export interface Tracing {
 export function installTracing(otlpTracesUrl: string | undefined): Tracing {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   if (otlpTracesUrl === undefined) return { shutdown: async () => {} };
-  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpTracesUrl }))] });
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpTracesUrl }))],
+  });
   trace.setGlobalTracerProvider(provider);
   // Telemetry must never crash the pipeline: a failing exporter is swallowed here.
   return { shutdown: () => provider.shutdown().catch(() => undefined) };

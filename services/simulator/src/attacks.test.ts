@@ -30,7 +30,8 @@ describe('labelled attacks', () => {
     expect(b.labels).toEqual(a.labels);
     expect(b.requests.map((r) => r.requestId)).toEqual(a.requests.map((r) => r.requestId));
     expect(run(2).labels.map((l) => l.request_id)).not.toEqual(a.labels.map((l) => l.request_id));
-    for (let i = 1; i < a.requests.length; i++) expect((a.requests[i] as SimRequest).ts).toBeGreaterThanOrEqual((a.requests[i - 1] as SimRequest).ts);
+    for (let i = 1; i < a.requests.length; i++)
+      expect((a.requests[i] as SimRequest).ts).toBeGreaterThanOrEqual((a.requests[i - 1] as SimRequest).ts);
     const ids = new Set(a.requests.map((r) => r.requestId));
     expect(a.labels.every((l) => ids.has(l.request_id))).toBe(true);
     expect(new Set(a.labels.map((l) => l.family))).toEqual(new Set(ATTACK_FAMILIES));
@@ -40,10 +41,13 @@ describe('labelled attacks', () => {
   it('have the shapes they promise', () => {
     const { labels, requests } = run(1);
     const byId = new Map(requests.map((r) => [r.requestId, r]));
-    const of = (family: string) => labels.filter((l) => l.family === family).map((l) => byId.get(l.request_id) as SimRequest);
+    const of = (family: string) =>
+      labels.filter((l) => l.family === family).map((l) => byId.get(l.request_id) as SimRequest);
     // A stolen token: the victim's own jti, from an address the victim never used.
     const theft = of('token_theft');
-    const victimJtis = new Set(requests.filter((r) => !labels.some((l) => l.request_id === r.requestId)).map((r) => r.claims?.jti));
+    const victimJtis = new Set(
+      requests.filter((r) => !labels.some((l) => l.request_id === r.requestId)).map((r) => r.claims?.jti),
+    );
     expect(theft.every((r) => victimJtis.has(r.claims?.jti))).toBe(true);
     expect(theft.every((r) => !r.clientIp.startsWith('198.51.'))).toBe(true);
     // Stuffing: mostly failed logins.
@@ -59,11 +63,15 @@ describe('labelled attacks', () => {
     const paid = new Set(benign.map((r) => r.tx?.payee_id));
     const payments = fraud.filter((r) => r.tx);
     const perAttack = new Map<string, number>();
-    for (const l of labels) if (l.family === 'payment_fraud' && byId.get(l.request_id)?.tx) perAttack.set(l.attack_id, (perAttack.get(l.attack_id) ?? 0) + 1);
+    for (const l of labels)
+      if (l.family === 'payment_fraud' && byId.get(l.request_id)?.tx)
+        perAttack.set(l.attack_id, (perAttack.get(l.attack_id) ?? 0) + 1);
     expect([...perAttack.values()].every((n) => n >= 2 && n <= 4)).toBe(true);
     for (const r of payments) {
       expect(paid.has(r.tx?.payee_id)).toBe(false);
-      const own = benign.filter((b) => b.who?.sub === r.claims?.sub && b.ts < r.ts).map((b) => b.tx as NonNullable<SimRequest['tx']>);
+      const own = benign
+        .filter((b) => b.who?.sub === r.claims?.sub && b.ts < r.ts)
+        .map((b) => b.tx as NonNullable<SimRequest['tx']>);
       if (own.length === 0) continue;
       expect(r.tx?.amount).toBeGreaterThanOrEqual(3 * Math.min(...own.map((t) => t.amount)));
       expect(r.tx?.currency).toBe(own[own.length - 1]?.currency);
@@ -71,9 +79,13 @@ describe('labelled attacks', () => {
     expect(fraud.every((r) => r.clientIp.startsWith('198.51.'))).toBe(true);
     // A phished login: the victim's username, a success, from an address the victim never used, then its token's use.
     const firstPhish = labels.find((l) => l.family === 'impossible_travel_login') as AttackLabel;
-    const phished = labels.filter((l) => l.attack_id === firstPhish.attack_id).map((l) => byId.get(l.request_id) as SimRequest);
+    const phished = labels
+      .filter((l) => l.attack_id === firstPhish.attack_id)
+      .map((l) => byId.get(l.request_id) as SimRequest);
     expect(phished[0]).toMatchObject({ uri: '/oauth/token', status: 200, grantType: 'password' });
-    expect(phished.slice(1).every((r) => r.claims?.sub === phished[1]?.claims?.sub && !r.clientIp.startsWith('198.51.'))).toBe(true);
+    expect(
+      phished.slice(1).every((r) => r.claims?.sub === phished[1]?.claims?.sub && !r.clientIp.startsWith('198.51.')),
+    ).toBe(true);
   });
 
   it('are scored per family: detected, revoked, requests to detect; benign flags per principal-day', () => {

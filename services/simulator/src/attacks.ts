@@ -89,12 +89,17 @@ export function attackWindow(start: number, durationMs: number): Pick<AttackOpti
  * Merges attacks into a benign traffic stream. Victims are customers seen in the stream (their current token is
  * stolen as the stream shows it). `labels` receives each attack request's label as it is yielded.
  */
-export function* withAttacks(traffic: Generator<SimRequest>, o: AttackOptions, labels: (l: AttackLabel) => void): Generator<SimRequest> {
+export function* withAttacks(
+  traffic: Generator<SimRequest>,
+  o: AttackOptions,
+  labels: (l: AttackLabel) => void,
+): Generator<SimRequest> {
   const rng = seeded(o.seed ^ 0x5eed);
   const seen = new Map<string, SimRequest>(); // sub → the customer's latest request with a token
   const habits = new Map<string, PaymentHabit>(); // sub → how the customer pays
   let typical: PaymentHabit | undefined; // how the population pays
-  const habitOf = (sub: string): PaymentHabit => habits.get(sub) ?? typical ?? { logAmount: Math.log(100), currency: 'GBP' };
+  const habitOf = (sub: string): PaymentHabit =>
+    habits.get(sub) ?? typical ?? { logAmount: Math.log(100), currency: 'GBP' };
   const queue: Scheduled[] = [];
   const starts: Start[] = [];
   for (const family of ATTACK_FAMILIES) {
@@ -116,7 +121,15 @@ export function* withAttacks(traffic: Generator<SimRequest>, o: AttackOptions, l
     // Launch attacks whose start has come; one whose victim is not there yet (a live token, say) waits two minutes.
     while (starts.length > 0 && nextBase && (starts[0] as Start).at <= nextBase.ts) {
       const s = starts.shift() as Start;
-      const planned = plan(rng, s.family, `${s.family}-${s.n}`, s.at, seen, habitOf, () => `atk${(seq++).toString(36)}-${rng.hex(6)}`);
+      const planned = plan(
+        rng,
+        s.family,
+        `${s.family}-${s.n}`,
+        s.at,
+        seen,
+        habitOf,
+        () => `atk${(seq++).toString(36)}-${rng.hex(6)}`,
+      );
       if (planned) push(planned);
       else {
         starts.push({ ...s, at: s.at + 120_000 });
@@ -133,7 +146,10 @@ export function* withAttacks(traffic: Generator<SimRequest>, o: AttackOptions, l
     if (!nextBase) return;
     if (nextBase.claims && nextBase.who) seen.set(nextBase.who.sub, nextBase);
     if (nextBase.tx && nextBase.who && nextBase.tx.amount > 0) {
-      habits.set(nextBase.who.sub, learnHabit(habits.get(nextBase.who.sub), nextBase.tx.amount, nextBase.tx.currency, 0.3));
+      habits.set(
+        nextBase.who.sub,
+        learnHabit(habits.get(nextBase.who.sub), nextBase.tx.amount, nextBase.tx.currency, 0.3),
+      );
       typical = learnHabit(typical, nextBase.tx.amount, nextBase.tx.currency, 0.01);
     }
     yield nextBase;
@@ -197,7 +213,16 @@ function plan(
     t += rng.int(1000, 5000);
     add(
       t,
-      { method: 'POST', uri: '/oauth/token', status: 200, clientIp: ip, userAgent: ua, bytesOut: 1100, grantType: 'password', loginUsername: username },
+      {
+        method: 'POST',
+        uri: '/oauth/token',
+        status: 200,
+        clientIp: ip,
+        userAgent: ua,
+        bytesOut: 1100,
+        grantType: 'password',
+        loginUsername: username,
+      },
       `user:${username}`,
     );
     return issueToken(rng, sub, t);
@@ -243,7 +268,14 @@ function plan(
   };
   switch (family) {
     case 'token_theft': {
-      takeover({ token: victim.token as string, claims: victim.claims as NonNullable<SimRequest['claims']> }, foreignIp(), agent, who.account, 6, 6);
+      takeover(
+        { token: victim.token as string, claims: victim.claims as NonNullable<SimRequest['claims']> },
+        foreignIp(),
+        agent,
+        who.account,
+        6,
+        6,
+      );
       break;
     }
     case 'impossible_travel_login': {

@@ -104,7 +104,11 @@ describe('driving simulated traffic over HTTP', () => {
       requests.push(r);
     }
     try {
-      const report = await drive(requests, { target: `http://127.0.0.1:${api.port}`, speed: 1_000_000, maxInFlight: 16 });
+      const report = await drive(requests, {
+        target: `http://127.0.0.1:${api.port}`,
+        speed: 1_000_000,
+        maxInFlight: 16,
+      });
       expect(report.sent).toBe(requests.length);
       expect(requests.length).toBeGreaterThan(100);
       expect(report.statuses[0]).toBeUndefined();
@@ -112,7 +116,9 @@ describe('driving simulated traffic over HTTP', () => {
       // rare stale-link 404s, which the API (knowing no closed accounts) answers 200.
       const stale = requests.filter((r) => r.status === 404).length;
       expect(report.asSimulated).toBe(requests.length - stale);
-      expect(requests.some((r) => r.grantType === 'refresh_token') && requests.some((r) => r.status === 401)).toBe(true);
+      expect(requests.some((r) => r.grantType === 'refresh_token') && requests.some((r) => r.status === 401)).toBe(
+        true,
+      );
     } finally {
       await api.close();
     }

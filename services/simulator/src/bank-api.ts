@@ -11,7 +11,8 @@ import { seeded } from './random.js';
 import { issueToken, verifyDemoToken } from './tokens.js';
 
 /** A demo customer's password (what a successful login sends; anything else is a failed login). */
-export const demoPassword = (username: string) => createHmac('sha256', 'vigil-demo-bank-passwords').update(username).digest('base64url').slice(0, 16);
+export const demoPassword = (username: string) =>
+  createHmac('sha256', 'vigil-demo-bank-passwords').update(username).digest('base64url').slice(0, 16);
 
 const TOKEN_TTL_S = 900;
 const MAX_BODY = 16 * 1024;
@@ -66,7 +67,9 @@ export function createBankApi(options: BankApiOptions): Server {
       res,
       401,
       { error: 'invalid_token' },
-      { 'www-authenticate': 'Bearer error="invalid_token", error_description="The access token is invalid or expired"' },
+      {
+        'www-authenticate': 'Bearer error="invalid_token", error_description="The access token is invalid or expired"',
+      },
     );
 
   const tokenResponse = (res: ServerResponse, sub: string, clientId: string, sid?: string) => {
@@ -85,12 +88,14 @@ export function createBankApi(options: BankApiOptions): Server {
       const username = form.get('username') ?? '';
       const i = customerOfUsername(username, customers);
       // One answer for an unknown user and a wrong password: no account enumeration through the login.
-      if (i === undefined || form.get('password') !== demoPassword(username)) return send(res, 401, { error: 'invalid_grant' });
+      if (i === undefined || form.get('password') !== demoPassword(username))
+        return send(res, 401, { error: 'invalid_grant' });
       return tokenResponse(res, customerIds(i).sub, clientId);
     }
     if (grant === 'refresh_token') {
       const claims = verifyDemoToken(form.get('refresh_token') ?? '');
-      if (!claims || customerOfSub(claims.sub, customers) === undefined) return send(res, 401, { error: 'invalid_grant' });
+      if (!claims || customerOfSub(claims.sub, customers) === undefined)
+        return send(res, 401, { error: 'invalid_grant' });
       return tokenResponse(res, claims.sub, clientId, claims.sid);
     }
     return send(res, 400, { error: 'unsupported_grant_type' });
@@ -100,7 +105,8 @@ export function createBankApi(options: BankApiOptions): Server {
     const url = new URL(req.url ?? '/', 'http://bank.invalid');
     const path = url.pathname;
     if (path === '/healthz') return send(res, 200, { status: 'ok' });
-    if (path === '/oauth/token') return req.method === 'POST' ? oauthToken(req, res) : send(res, 405, { error: 'method_not_allowed' });
+    if (path === '/oauth/token')
+      return req.method === 'POST' ? oauthToken(req, res) : send(res, 405, { error: 'method_not_allowed' });
     if (!path.startsWith('/v1/')) return send(res, 404, { error: 'not_found' });
 
     const auth = req.headers.authorization ?? '';
@@ -109,9 +115,12 @@ export function createBankApi(options: BankApiOptions): Server {
     if (me === undefined) return invalidToken(res);
     const mine = [customerIds(me).account, customerIds(me).savings];
 
-    if (path === '/v1/accounts' && req.method === 'GET') return send(res, 200, { accounts: mine.map((id) => ({ id, currency: 'GBP' })) });
+    if (path === '/v1/accounts' && req.method === 'GET')
+      return send(res, 200, { accounts: mine.map((id) => ({ id, currency: 'GBP' })) });
     if (path === '/v1/payees' && req.method === 'GET') {
-      return send(res, 200, { payees: Array.from({ length: 5 }, (_, k) => ({ id: `payee-${me}-${k}`, name: `Payee ${k + 1}` })) });
+      return send(res, 200, {
+        payees: Array.from({ length: 5 }, (_, k) => ({ id: `payee-${me}-${k}`, name: `Payee ${k + 1}` })),
+      });
     }
     const account = /^\/v1\/accounts\/([^/]+)(\/transactions)?$/.exec(path);
     if (account && req.method === 'GET') {
@@ -138,7 +147,10 @@ export function createBankApi(options: BankApiOptions): Server {
         typeof payment.amount !== 'number' ||
         !(payment.amount > 0)
       ) {
-        return send(res, 400, { error: 'invalid_request', detail: 'a payment needs account_id, payee_id and a positive amount' });
+        return send(res, 400, {
+          error: 'invalid_request',
+          detail: 'a payment needs account_id, payee_id and a positive amount',
+        });
       }
       const owner = accountOwner(payment.account_id, customers);
       if (owner === undefined) return send(res, 404, { error: 'not_found' });

@@ -26,11 +26,13 @@ describe('the bank simulator', () => {
   it('is deterministic and in time order', () => {
     expect(day(5).map((r) => r.requestId)).toEqual(requests.map((r) => r.requestId));
     expect(day(6).length).not.toBe(requests.length);
-    for (let i = 1; i < requests.length; i++) expect((requests[i] as SimRequest).ts).toBeGreaterThanOrEqual((requests[i - 1] as SimRequest).ts);
+    for (let i = 1; i < requests.length; i++)
+      expect((requests[i] as SimRequest).ts).toBeGreaterThanOrEqual((requests[i - 1] as SimRequest).ts);
   });
 
   it('follows the local day: quiet at night, busy in the evening', () => {
-    const inHours = (from: number, to: number) => requests.filter((r) => (new Date(r.ts).getUTCHours() - from + 24) % 24 < to - from).length;
+    const inHours = (from: number, to: number) =>
+      requests.filter((r) => (new Date(r.ts).getUTCHours() - from + 24) % 24 < to - from).length;
     expect(inHours(2, 5) * 5).toBeLessThan(inHours(18, 21));
   });
 
@@ -75,7 +77,9 @@ describe('the bank simulator', () => {
   it('has business payroll batches: many payees paid within minutes, in office hours', () => {
     const bySid = new Map<string, SimRequest[]>();
     for (const r of requests) if (r.tx && r.claims) bySid.set(r.claims.sid, [...(bySid.get(r.claims.sid) ?? []), r]);
-    const batches = [...bySid.values()].filter((l) => l.length >= 8 && new Set(l.map((r) => r.tx?.payee_id)).size === l.length);
+    const batches = [...bySid.values()].filter(
+      (l) => l.length >= 8 && new Set(l.map((r) => r.tx?.payee_id)).size === l.length,
+    );
     expect(batches.length).toBeGreaterThan(0);
     for (const b of batches) {
       expect((b[b.length - 1] as SimRequest).ts - (b[0] as SimRequest).ts).toBeLessThan(5 * 60_000 * 60);

@@ -84,16 +84,25 @@ const shapeOf = (o: BankOptions): PopulationShape => ({ ...DEFAULT_POPULATION, .
 export const BANK_REQUESTS_PER_CUSTOMER_DAY = 25;
 
 /** Roughly how long a bank-simulator log of `requests` requests from `customers` customers lasts, ms. */
-export const bankDurationMs = (requests: number, customers: number) => (requests / (customers * BANK_REQUESTS_PER_CUSTOMER_DAY)) * 86_400_000;
+export const bankDurationMs = (requests: number, customers: number) =>
+  (requests / (customers * BANK_REQUESTS_PER_CUSTOMER_DAY)) * 86_400_000;
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 // Relative activity per local hour: retail banking apps are busiest around 8, 12 and 19–20 h, quiet from 1 to 5 h.
-const RETAIL_DAY = [0.2, 0.1, 0.06, 0.05, 0.06, 0.15, 0.4, 0.8, 1.1, 1.0, 0.9, 0.95, 1.15, 1.05, 0.9, 0.85, 0.9, 1.0, 1.2, 1.25, 1.15, 0.95, 0.65, 0.35];
+const RETAIL_DAY = [
+  0.2, 0.1, 0.06, 0.05, 0.06, 0.15, 0.4, 0.8, 1.1, 1.0, 0.9, 0.95, 1.15, 1.05, 0.9, 0.85, 0.9, 1.0, 1.2, 1.25, 1.15,
+  0.95, 0.65, 0.35,
+];
 const OFFICE_DAY = [0, 0, 0, 0, 0, 0, 0, 0.3, 1, 1.2, 1.2, 1.1, 0.7, 1, 1.1, 1.1, 1, 0.6, 0.2, 0, 0, 0, 0, 0];
 
-const APP_AGENTS = ['VigilBank/5.2 (iPhone; iOS 18.1)', 'VigilBank/5.2 (iPhone; iOS 17.6)', 'VigilBank/5.1 (Android 15)', 'VigilBank/5.2 (Android 14)'];
+const APP_AGENTS = [
+  'VigilBank/5.2 (iPhone; iOS 18.1)',
+  'VigilBank/5.2 (iPhone; iOS 17.6)',
+  'VigilBank/5.1 (Android 15)',
+  'VigilBank/5.2 (Android 14)',
+];
 const BROWSERS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36',
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 Version/18.1 Safari/605.1.15',
@@ -132,7 +141,12 @@ type Pending = { ts: number; seq: number; request?: SimRequest; session?: Custom
 /** The customers of a simulation: who they are, where they live and travel (its own stream of randomness). */
 export function bankCustomers(options: BankOptions): Customer[] {
   const home = options.homeCountry ?? 'GB';
-  const places = findPlaces(options.geo, seeded(options.seed ^ 0x91ace5), home, Math.max(60, Math.ceil(options.customers / 25)));
+  const places = findPlaces(
+    options.geo,
+    seeded(options.seed ^ 0x91ace5),
+    home,
+    Math.max(60, Math.ceil(options.customers / 25)),
+  );
   // Three carriers, each a pool of CGNAT networks spread over the country.
   const shape = shapeOf(options);
   const carriers = [0, 1, 2].map((k) => places.home.filter((_, i) => i % 3 === k).slice(0, shape.carrierNetworks));
@@ -156,7 +170,9 @@ export function* generateBank(options: BankOptions): Generator<SimRequest> {
   const meanOffice = OFFICE_DAY.reduce((a, b) => a + b, 0) / 24;
   /** The next session start after `t`: a Poisson process thinned by the hour's share of the day. */
   const nextSession = (c: Customer, t: number) => {
-    const [profile, peak, mean] = c.business ? [OFFICE_DAY, peakOffice, meanOffice] : [RETAIL_DAY, peakRetail, meanRetail];
+    const [profile, peak, mean] = c.business
+      ? [OFFICE_DAY, peakOffice, meanOffice]
+      : [RETAIL_DAY, peakRetail, meanRetail];
     const maxRate = (c.rate * peak) / mean / DAY;
     for (;;) {
       t += Math.max(1000, Math.round(-Math.log(1 - rng.next()) / maxRate));
@@ -191,7 +207,14 @@ export function* generateBank(options: BankOptions): Generator<SimRequest> {
   }
 }
 
-function makeCustomer(i: number, rng: Rng, o: BankOptions, shape: PopulationShape, places: Places, carriers: Net[][]): Customer {
+function makeCustomer(
+  i: number,
+  rng: Rng,
+  o: BankOptions,
+  shape: PopulationShape,
+  places: Places,
+  carriers: Net[][],
+): Customer {
   const business = rng.chance(shape.businessShare);
   const hasApp = business ? rng.chance(0.3) : rng.chance(0.8);
   const hasBrowser = !hasApp || rng.chance(business ? 1 : 0.35);
@@ -199,10 +222,15 @@ function makeCustomer(i: number, rng: Rng, o: BankOptions, shape: PopulationShap
   const vpn = !business && !travels && rng.chance(shape.vpnShare);
   const homeNet = rng.pick(places.home);
   const habitual = Math.round((15 + 300 * rng.next() ** 2) * shape.amountScale);
-  const payees = Array.from({ length: business ? rng.int(shape.payrollSize[0], shape.payrollSize[1]) : rng.int(2, 6) }, () => ({
-    id: `payee-${rng.hex(8)}`,
-    amount: business ? Math.round((1500 + rng.int(0, 3000)) * shape.amountScale) : Math.round(habitual * (0.5 + rng.next())),
-  }));
+  const payees = Array.from(
+    { length: business ? rng.int(shape.payrollSize[0], shape.payrollSize[1]) : rng.int(2, 6) },
+    () => ({
+      id: `payee-${rng.hex(8)}`,
+      amount: business
+        ? Math.round((1500 + rng.int(0, 3000)) * shape.amountScale)
+        : Math.round(habitual * (0.5 + rng.next())),
+    }),
+  );
   let trip: Customer['trip'];
   if (travels) {
     const country = rng.pick(DESTINATIONS);
@@ -237,7 +265,12 @@ function makeCustomer(i: number, rng: Rng, o: BankOptions, shape: PopulationShap
 }
 
 /** Where and on what the customer banks at `t`; undefined while in the air. */
-function whereabouts(c: Customer, t: number, rng: Rng, shape: PopulationShape): { ip: string; agent: string; app: boolean } | undefined {
+function whereabouts(
+  c: Customer,
+  t: number,
+  rng: Rng,
+  shape: PopulationShape,
+): { ip: string; agent: string; app: boolean } | undefined {
   if (c.trip && t >= c.trip.depart && t < c.trip.land) return undefined;
   const app = c.appAgent !== undefined && (c.browser === undefined || rng.chance(0.7));
   const agent = (app ? c.appAgent : c.browser) as string;
@@ -254,7 +287,15 @@ function whereabouts(c: Customer, t: number, rng: Rng, shape: PopulationShape): 
 /** The fields every request of one session shares or draws alike: id, address, agent, latency, size, whose it is. */
 function stamper(c: Customer, ip: string, agent: string, rng: Rng, id: () => string, minBytesIn: number) {
   const who = { sub: c.sub, username: c.username, account: c.accounts[0] as string };
-  return (ts: number) => ({ ts, requestId: id(), clientIp: ip, userAgent: agent, latencyMs: rng.int(8, 140), bytesIn: rng.int(minBytesIn, 600), who });
+  return (ts: number) => ({
+    ts,
+    requestId: id(),
+    clientIp: ip,
+    userAgent: agent,
+    latencyMs: rng.int(8, 140),
+    bytesIn: rng.int(minBytesIn, 600),
+    who,
+  });
 }
 
 function session(c: Customer, t: number, rng: Rng, id: () => string, shape: PopulationShape): SimRequest[] {
@@ -265,7 +306,15 @@ function session(c: Customer, t: number, rng: Rng, id: () => string, shape: Popu
   const login = (ts: number, renew: boolean) => {
     if (!renew && rng.chance(0.03)) {
       // A mistyped password first.
-      out.push({ ...base(ts), method: 'POST', uri: '/oauth/token', status: 401, bytesOut: 120, grantType: 'password', loginUsername: c.username });
+      out.push({
+        ...base(ts),
+        method: 'POST',
+        uri: '/oauth/token',
+        status: 401,
+        bytesOut: 120,
+        grantType: 'password',
+        loginUsername: c.username,
+      });
       ts += rng.int(4000, 15000);
     }
     const sid = renew ? c.claims?.sid : undefined;
@@ -275,13 +324,23 @@ function session(c: Customer, t: number, rng: Rng, id: () => string, shape: Popu
     out.push(
       renew
         ? { ...base(ts), method: 'POST', uri: '/oauth/token', status: 200, bytesOut: 1100, grantType: 'refresh_token' }
-        : { ...base(ts), method: 'POST', uri: '/oauth/token', status: 200, bytesOut: 1100, grantType: 'password', loginUsername: c.username },
+        : {
+            ...base(ts),
+            method: 'POST',
+            uri: '/oauth/token',
+            status: 200,
+            bytesOut: 1100,
+            grantType: 'password',
+            loginUsername: c.username,
+          },
     );
     return ts;
   };
   // The app keeps a refresh token between sessions; the browser logs in with the password.
   let ts = login(t, at.app && c.claims !== undefined && rng.chance(0.85));
-  const call = (r: Omit<SimRequest, 'ts' | 'requestId' | 'clientIp' | 'userAgent' | 'latencyMs' | 'bytesIn' | 'who'>) => {
+  const call = (
+    r: Omit<SimRequest, 'ts' | 'requestId' | 'clientIp' | 'userAgent' | 'latencyMs' | 'bytesIn' | 'who'>,
+  ) => {
     ts += rng.int(1500, 25000);
     if (ts / 1000 > (c.claims as DemoClaims).exp - 30) ts = login(ts, true) + rng.int(300, 2000);
     out.push({ ...base(ts), token: c.token, claims: c.claims, ...r });
@@ -293,13 +352,28 @@ function session(c: Customer, t: number, rng: Rng, id: () => string, shape: Popu
     const roll = rng.next();
     if (roll < 0.45) {
       const acct = account();
-      call({ method: 'GET', uri: `/v1/accounts/${acct}/transactions?page=1`, status: 200, bytesOut: rng.int(2000, 9000) });
+      call({
+        method: 'GET',
+        uri: `/v1/accounts/${acct}/transactions?page=1`,
+        status: 200,
+        bytesOut: rng.int(2000, 9000),
+      });
       for (let page = 2; page <= 4 && rng.chance(0.3); page++) {
-        call({ method: 'GET', uri: `/v1/accounts/${acct}/transactions?page=${page}`, status: 200, bytesOut: rng.int(2000, 9000) });
+        call({
+          method: 'GET',
+          uri: `/v1/accounts/${acct}/transactions?page=${page}`,
+          status: 200,
+          bytesOut: rng.int(2000, 9000),
+        });
       }
     } else if (roll < 0.7) {
       // Now and then a stale link: an account closed or a card replaced since the app cached it.
-      call({ method: 'GET', uri: `/v1/accounts/${account()}`, status: rng.chance(0.005) ? 404 : 200, bytesOut: rng.int(300, 800) });
+      call({
+        method: 'GET',
+        uri: `/v1/accounts/${account()}`,
+        status: rng.chance(0.005) ? 404 : 200,
+        bytesOut: rng.int(300, 800),
+      });
     } else if (roll < 0.8) {
       call({ method: 'GET', uri: '/v1/payees', status: 200, bytesOut: rng.int(400, 2500) });
     } else if (roll < (c.business ? 0.95 : 0.86)) {
@@ -336,10 +410,26 @@ function payrollSession(c: Customer, t: number, rng: Rng, id: () => string, shap
   c.claims = fresh.claims;
   const base = stamper(c, c.homeIp, c.browser ?? (c.appAgent as string), rng, id, 200);
   const out: SimRequest[] = [
-    { ...base(t), method: 'POST', uri: '/oauth/token', status: 200, bytesOut: 1100, grantType: 'password', loginUsername: c.username },
+    {
+      ...base(t),
+      method: 'POST',
+      uri: '/oauth/token',
+      status: 200,
+      bytesOut: 1100,
+      grantType: 'password',
+      loginUsername: c.username,
+    },
   ];
   let ts = t + rng.int(2000, 8000);
-  out.push({ ...base(ts), method: 'GET', uri: `/v1/accounts/${c.accounts[0]}`, status: 200, bytesOut: 700, token: fresh.token, claims: fresh.claims });
+  out.push({
+    ...base(ts),
+    method: 'GET',
+    uri: `/v1/accounts/${c.accounts[0]}`,
+    status: 200,
+    bytesOut: 700,
+    token: fresh.token,
+    claims: fresh.claims,
+  });
   for (const employee of c.payees) {
     ts += rng.int(shape.payrollGapMs[0], shape.payrollGapMs[1]);
     out.push({
@@ -350,7 +440,12 @@ function payrollSession(c: Customer, t: number, rng: Rng, id: () => string, shap
       bytesOut: 250,
       token: fresh.token,
       claims: fresh.claims,
-      tx: { amount: employee.amount, currency: shape.currency, payee_id: employee.id, account_id: c.accounts[0] as string },
+      tx: {
+        amount: employee.amount,
+        currency: shape.currency,
+        payee_id: employee.id,
+        account_id: c.accounts[0] as string,
+      },
     });
   }
   return out;

@@ -36,13 +36,22 @@ export function httpRequestOf(
   r: SimRequest,
   previousToken: (sub: string) => string | undefined,
 ): { method: string; path: string; headers: Record<string, string>; body?: string } {
-  const headers: Record<string, string> = { 'x-forwarded-for': r.clientIp, 'user-agent': r.userAgent, 'x-request-id': r.requestId };
+  const headers: Record<string, string> = {
+    'x-forwarded-for': r.clientIp,
+    'user-agent': r.userAgent,
+    'x-request-id': r.requestId,
+  };
   if (r.token) headers.authorization = `Bearer ${r.token}`;
   let body: string | undefined;
   if (r.grantType === 'password') {
     const username = r.loginUsername ?? '';
     const password = r.status === 200 ? demoPassword(username) : `not-${demoPassword(username)}`;
-    body = new URLSearchParams({ grant_type: 'password', username, password, client_id: r.claims?.client_id ?? 'vigil-bank-app' }).toString();
+    body = new URLSearchParams({
+      grant_type: 'password',
+      username,
+      password,
+      client_id: r.claims?.client_id ?? 'vigil-bank-app',
+    }).toString();
   } else if (r.grantType === 'refresh_token') {
     // The session's last token, or — when the app's session began before the drive did — one the app remembers.
     const sub = r.who?.sub ?? '';
@@ -51,7 +60,8 @@ export function httpRequestOf(
   } else if (r.tx) {
     body = JSON.stringify(r.tx);
   }
-  if (body !== undefined) headers['content-type'] = r.grantType ? 'application/x-www-form-urlencoded' : 'application/json';
+  if (body !== undefined)
+    headers['content-type'] = r.grantType ? 'application/x-www-form-urlencoded' : 'application/json';
   return { method: r.method, path: r.uri, headers, ...(body !== undefined ? { body } : {}) };
 }
 

@@ -36,16 +36,22 @@ export interface Quality {
 const DAY = 86_400_000;
 
 /** The principal a decision is about, keyed as the detector keys it. */
-export const decisionPrincipal = (d: Decision) => principalKey({ principal: d.principal, client_ip: d.principal.client_ip ?? '' });
+export const decisionPrincipal = (d: Decision) =>
+  principalKey({ principal: d.principal, client_ip: d.principal.client_ip ?? '' });
 
 /** The key of a principal-day, as `principalDays` holds them. */
 export const principalDay = (principal: string, ts: number) => `${principal}|${Math.floor(ts / DAY)}`;
 
 /** The principal-days an attacker acted under (principalDay keys): not benign. */
-export const principalDaysUnderAttack = (labels: AttackLabel[]) => new Set(labels.map((l) => principalDay(l.principal, l.ts)));
+export const principalDaysUnderAttack = (labels: AttackLabel[]) =>
+  new Set(labels.map((l) => principalDay(l.principal, l.ts)));
 
 /** @param principalDays every principal-day seen in the evaluated traffic (principalDay keys), attacked ones included */
-export function evaluateDetection(decisions: Iterable<Decision>, labels: AttackLabel[], principalDays: ReadonlySet<string>): Quality {
+export function evaluateDetection(
+  decisions: Iterable<Decision>,
+  labels: AttackLabel[],
+  principalDays: ReadonlySet<string>,
+): Quality {
   const byRequest = new Map<string, Decision>();
   for (const d of decisions) if (d.action !== 'allow') byRequest.set(d.request_id, d);
   const labelled = new Set(labels.map((l) => l.request_id));
@@ -69,7 +75,15 @@ export function evaluateDetection(decisions: Iterable<Decision>, labels: AttackL
       if (a.some((l) => ['revoke', 'throttle'].includes(byRequest.get(l.request_id)?.action ?? ''))) enforced++;
     }
     firsts.sort((x, y) => x - y);
-    return { family, attacks: mine.length, detected: firsts.length, enforced, revoked, medianRequestsToDetect: firsts[Math.floor(firsts.length / 2)], missed };
+    return {
+      family,
+      attacks: mine.length,
+      detected: firsts.length,
+      enforced,
+      revoked,
+      medianRequestsToDetect: firsts[Math.floor(firsts.length / 2)],
+      missed,
+    };
   });
   const attacked = principalDaysUnderAttack(labels);
   const alerts = new Set<string>();

@@ -3,7 +3,13 @@
 export type { AttackFamily, AttackLabel, AttackOptions } from './attacks.js';
 export { ATTACK_FAMILIES, attackWindow, withAttacks } from './attacks.js';
 export type { BankOptions, PopulationShape } from './bank.js';
-export { BANK_REQUESTS_PER_CUSTOMER_DAY, bankCustomers, bankDurationMs, DEFAULT_POPULATION, generateBank } from './bank.js';
+export {
+  BANK_REQUESTS_PER_CUSTOMER_DAY,
+  bankCustomers,
+  bankDurationMs,
+  DEFAULT_POPULATION,
+  generateBank,
+} from './bank.js';
 export type { BankApi, BankApiOptions } from './bank-api.js';
 export { createBankApi, demoPassword, startBankApi } from './bank-api.js';
 export { customerIds } from './customers.js';

@@ -63,7 +63,9 @@ export function findPlaces(geo: Locator, rng: Rng, homeCountry: string, homeNets
     }
   }
   if (!enough()) {
-    throw new Error(`the GeoIP database placed too few networks in ${homeCountry} and the travel countries — is it a City database?`);
+    throw new Error(
+      `the GeoIP database placed too few networks in ${homeCountry} and the travel countries — is it a City database?`,
+    );
   }
   return { home, abroad };
 }

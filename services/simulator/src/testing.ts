@@ -1,7 +1,11 @@
 // A stand-in GeoIP for the simulator's tests (first octet → country, second → city), so they need no database.
 import { DESTINATIONS, type Locator, type Place, VPN_COUNTRIES } from './places.js';
 
-const COUNTRIES = ['GB', ...DESTINATIONS, ...VPN_COUNTRIES.filter((c) => !(DESTINATIONS as readonly string[]).includes(c))];
+const COUNTRIES = [
+  'GB',
+  ...DESTINATIONS,
+  ...VPN_COUNTRIES.filter((c) => !(DESTINATIONS as readonly string[]).includes(c)),
+];
 
 export const fakeGeo: Locator = {
   lookup(ip: string): Place | undefined {

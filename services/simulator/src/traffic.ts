@@ -41,7 +41,11 @@ interface Customer {
   claims: NonNullable<SimRequest['claims']>;
 }
 
-const AGENTS = ['VigilBank/5.2 (iPhone; iOS 18.1)', 'VigilBank/5.2 (Android 15)', 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0'];
+const AGENTS = [
+  'VigilBank/5.2 (iPhone; iOS 18.1)',
+  'VigilBank/5.2 (Android 15)',
+  'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0',
+];
 
 export interface TrafficOptions {
   seed: number;
@@ -98,7 +102,15 @@ export function* generateTraffic(options: TrafficOptions): Generator<SimRequest>
         loginUsername: c.username,
       };
     } else if (roll < 0.5) {
-      yield { ...base, method: 'GET', uri: `/v1/accounts/${c.accountId}`, status: 200, bytesOut: rng.int(300, 800), token: c.token, claims: c.claims };
+      yield {
+        ...base,
+        method: 'GET',
+        uri: `/v1/accounts/${c.accountId}`,
+        status: 200,
+        bytesOut: rng.int(300, 800),
+        token: c.token,
+        claims: c.claims,
+      };
     } else if (roll < 0.9) {
       const page = rng.int(1, 3);
       yield {

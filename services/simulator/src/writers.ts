@@ -8,7 +8,11 @@ export type CredentialMode = 'bearer' | 'claims';
 
 const iso = (ts: number) => new Date(ts).toISOString();
 
-export function renderRecord(format: GatewayFormat, r: SimRequest, mode: CredentialMode = 'bearer'): Record<string, unknown> {
+export function renderRecord(
+  format: GatewayFormat,
+  r: SimRequest,
+  mode: CredentialMode = 'bearer',
+): Record<string, unknown> {
   const authorization = r.token !== undefined && mode === 'bearer' ? `Bearer ${r.token}` : undefined;
   const auth = r.claims !== undefined && mode === 'claims' ? { ...r.claims } : undefined;
   switch (format) {

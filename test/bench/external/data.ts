@@ -32,7 +32,8 @@ export function readCsv(path: string): { header: string[]; rows: string[][] } {
   const header = csvFields((lines[0] as string).replace(/\r$/, ''));
   const rows = lines.slice(1).map((l, i) => {
     const f = csvFields(l.replace(/\r$/, ''));
-    if (f.length !== header.length) throw new Error(`${path}: line ${i + 2} has ${f.length} fields, the header ${header.length}`);
+    if (f.length !== header.length)
+      throw new Error(`${path}: line ${i + 2} has ${f.length} fields, the header ${header.length}`);
     return f;
   });
   return { header, rows };
@@ -98,7 +99,8 @@ export function loadApi(dir: string): Table {
   });
   for (let j = 0; j < cols; j++) {
     const present: number[] = [];
-    for (let i = 0; i < rows.length; i++) if (!Number.isNaN(data[i * cols + j] as number)) present.push(data[i * cols + j] as number);
+    for (let i = 0; i < rows.length; i++)
+      if (!Number.isNaN(data[i * cols + j] as number)) present.push(data[i * cols + j] as number);
     present.sort((a, b) => a - b);
     const median = present[Math.floor(present.length / 2)] as number;
     for (let i = 0; i < rows.length; i++) if (Number.isNaN(data[i * cols + j] as number)) data[i * cols + j] = median;
@@ -118,7 +120,9 @@ export interface CsicRequest {
 export function loadCsic(dir: string): CsicRequest[] {
   const { header, rows } = readCsv(join(dir, 'csic2010-http', 'csic2010_requests.csv'));
   const col = (n: string) => header.indexOf(n);
-  const [split, label, method, url, contentLength] = ['split', 'label', 'method', 'url', 'content_length'].map(col) as number[];
+  const [split, label, method, url, contentLength] = ['split', 'label', 'method', 'url', 'content_length'].map(
+    col,
+  ) as number[];
   return rows.map((r) => ({
     split: r[split as number] as CsicRequest['split'],
     label: Number(r[label as number]),
@@ -144,7 +148,10 @@ export interface NabFile {
 }
 
 export function loadNab(dir: string, names: readonly string[]): NabFile[] {
-  const windows = JSON.parse(readFileSync(join(dir, 'nab', 'labels', 'combined_windows.json'), 'utf8')) as Record<string, [string, string][]>;
+  const windows = JSON.parse(readFileSync(join(dir, 'nab', 'labels', 'combined_windows.json'), 'utf8')) as Record<
+    string,
+    [string, string][]
+  >;
   return names.map((name) => {
     const { rows } = readCsv(join(dir, 'nab', 'data', name));
     const w = windows[name];

@@ -16,7 +16,15 @@ import { adapterFor } from '@vigil/adapters';
 import type { AccessEvent } from '@vigil/events';
 import type { CsicRequest } from './data.js';
 
-export const NAB_FEATURES = ['level', 'mean_6', 'mean_36', 'log_ratio_prev_12', 'log_ratio_prev_144', 'change_1', 'spread_12'];
+export const NAB_FEATURES = [
+  'level',
+  'mean_6',
+  'mean_36',
+  'log_ratio_prev_12',
+  'log_ratio_prev_144',
+  'change_1',
+  'spread_12',
+];
 
 export function nabFeatures(values: ArrayLike<number>): Float64Array {
   const n = values.length;
@@ -76,8 +84,13 @@ export const CSIC_FEATURES = [
 export type BytesIn = 'request' | 'body';
 
 /** CSIC requests → vigil AccessEvents through the canonical adapter; requests the adapter refuses are counted. */
-export function csicEvents(requests: readonly CsicRequest[], bytesIn: BytesIn): { events: (AccessEvent | undefined)[]; refused: Map<string, number> } {
-  const adapter = adapterFor('canonical', { pepper: { version: 1, secret: 'bench-pepper-0123456789abcdef0123456789' } });
+export function csicEvents(
+  requests: readonly CsicRequest[],
+  bytesIn: BytesIn,
+): { events: (AccessEvent | undefined)[]; refused: Map<string, number> } {
+  const adapter = adapterFor('canonical', {
+    pepper: { version: 1, secret: 'bench-pepper-0123456789abcdef0123456789' },
+  });
   const t0 = Date.UTC(2010, 10, 25);
   const refused = new Map<string, number>();
   const events = requests.map((r, i) => {

@@ -45,7 +45,12 @@ export function forestInput(train: Matrix, test: Matrix): ModelInput {
 
 /** The bundle's clipForAutoencoder (models/bundle/src/bundle.ts), which the package does not export. */
 function clip(x: Matrix): Matrix {
-  return { ...x, data: Float64Array.from(x.data, (v) => (Number.isNaN(v) ? v : Math.max(-AUTOENCODER_CLIP, Math.min(AUTOENCODER_CLIP, v)))) };
+  return {
+    ...x,
+    data: Float64Array.from(x.data, (v) =>
+      Number.isNaN(v) ? v : Math.max(-AUTOENCODER_CLIP, Math.min(AUTOENCODER_CLIP, v)),
+    ),
+  };
 }
 
 /** Scaled, then clipped: the autoencoder's input. */
@@ -58,7 +63,10 @@ export function vigilIsolationForest(input: ModelInput, seed: number): Float64Ar
   return new IsolationForest({ trees: 100, sampleSize: 256, seed }).fit(input.train).score(input.test);
 }
 
-export async function vigilAutoencoder(input: ModelInput, seed: number): Promise<{ scores: Float64Array; epochs: number; backend: string }> {
+export async function vigilAutoencoder(
+  input: ModelInput,
+  seed: number,
+): Promise<{ scores: Float64Array; epochs: number; backend: string }> {
   const ae = new Autoencoder({ seed, epochs: 40 });
   try {
     const report = await ae.fit(input.train);

@@ -81,7 +81,12 @@ export function windowIndices(timestamps: ArrayLike<number>, windows: NabSeries[
 }
 
 /** nab/sweeper.py calcSweepScore: each record's contribution if it were a detection; probationary records dropped. */
-function sweepSeries(series: NabSeries, cost: CostMatrix, windowBase: number, probationPercent: number): { points: SweepPoint[]; windows: number[] } {
+function sweepSeries(
+  series: NabSeries,
+  cost: CostMatrix,
+  windowBase: number,
+  probationPercent: number,
+): { points: SweepPoint[]; windows: number[] } {
   const n = series.timestamps.length;
   if (series.scores.length !== n) throw new Error(`${series.name}: ${n} timestamps but ${series.scores.length} scores`);
   const windows = windowIndices(series.timestamps, series.windows);
@@ -148,7 +153,11 @@ function optimise(points: SweepPoint[], windows: number[], cost: CostMatrix): { 
 }
 
 /** Scores a set of series with one optimised threshold and normalises against the null and perfect detectors. */
-export function nabScore(series: readonly NabSeries[], cost: CostMatrix = STANDARD_PROFILE, probationPercent = 0.15): NabResult {
+export function nabScore(
+  series: readonly NabSeries[],
+  cost: CostMatrix = STANDARD_PROFILE,
+  probationPercent = 0.15,
+): NabResult {
   const all: SweepPoint[] = [];
   const allWindows: number[] = [];
   let windows = 0;

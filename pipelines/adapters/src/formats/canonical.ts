@@ -4,7 +4,16 @@
 import { z } from 'zod';
 import type { FormatMapper } from '../adapter.js';
 import { parseTimestamp } from '../time.js';
-import { buildEvent, gatewayClaimsSchema, looseId, looseNumber, looseString, timestampField, txSchema, zodFailure } from './common.js';
+import {
+  buildEvent,
+  gatewayClaimsSchema,
+  looseId,
+  looseNumber,
+  looseString,
+  timestampField,
+  txSchema,
+  zodFailure,
+} from './common.js';
 
 const canonicalRecord = z.object({
   ts: timestampField,
@@ -21,7 +30,10 @@ const canonicalRecord = z.object({
   service: looseString,
   tls_client_fingerprint: looseString,
   authorization: looseString,
-  principal: gatewayClaimsSchema.unwrap().extend({ consumer_id: looseId, credential_id: looseId, username: looseString }).optional(),
+  principal: gatewayClaimsSchema
+    .unwrap()
+    .extend({ consumer_id: looseId, credential_id: looseId, username: looseString })
+    .optional(),
   login: z.object({ username: looseString, grant_type: looseString, client_id: looseString }).optional(),
   tx: txSchema,
 });

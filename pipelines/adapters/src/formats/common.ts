@@ -31,7 +31,8 @@ function check<T>(expected: 'string' | 'number' | 'record', read: (v: unknown) =
 }
 
 /** An optional field read by `read` (a missing key stays missing: `read` never sees undefined). */
-const reader = <T>(expected: 'string' | 'number' | 'record', read: (v: unknown) => Read<T>) => check(expected, read).optional();
+const reader = <T>(expected: 'string' | 'number' | 'record', read: (v: unknown) => Read<T>) =>
+  check(expected, read).optional();
 
 /** A number, or a string holding one (" 200", "0.000"); unset values read as absent. */
 export const looseNumber = reader<number>('number', (v) => {
@@ -39,7 +40,9 @@ export const looseNumber = reader<number>('number', (v) => {
   const n = typeof v === 'string' && NUMERIC.test(v) ? Number(v) : v;
   return typeof n === 'number' && Number.isFinite(n) ? n : INVALID;
 });
-export const looseString = reader<string>('string', (v) => (isUnset(v) ? undefined : typeof v === 'string' ? v : INVALID));
+export const looseString = reader<string>('string', (v) =>
+  isUnset(v) ? undefined : typeof v === 'string' ? v : INVALID,
+);
 /** A string or number id (Kong and Envoy write both); kept as text, at most 512 characters. */
 export const looseId = reader<string>('string', (v) => {
   if (isUnset(v)) return undefined;
@@ -52,7 +55,9 @@ export const looseRecord = reader<Record<string, unknown>>('record', (v) =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : INVALID,
 );
 /** Required timestamp field in any shape parseTimestamp understands. */
-export const timestampField = check<number | string>('number', (v) => (typeof v === 'number' || typeof v === 'string' ? v : INVALID));
+export const timestampField = check<number | string>('number', (v) =>
+  typeof v === 'number' || typeof v === 'string' ? v : INVALID,
+);
 
 /** The value at a zod issue path, to tell a missing field from a mistyped one. */
 function valueAt(input: unknown, path: PropertyKey[]): unknown {
@@ -64,7 +69,11 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
   return v;
 }
 
-export function zodFailure(error: z.ZodError, input: unknown, prefix?: string): { ok: false; reason: ReasonCode; detail: string } {
+export function zodFailure(
+  error: z.ZodError,
+  input: unknown,
+  prefix?: string,
+): { ok: false; reason: ReasonCode; detail: string } {
   const issue = error.issues[0];
   if (!issue) return { ok: false, reason: 'invalid_field', detail: 'record does not match the format' };
   const path = [...(prefix === undefined ? [] : [prefix]), ...issue.path.map(String)].join('.') || '(record)';
@@ -175,11 +184,18 @@ const stripPort = (address: string) => {
 };
 
 /** Assembles and checks the canonical event; the last step of every format mapper. */
-export function buildEvent(format: AccessEvent['gateway'], draft: EventDraft, options: AdapterOptions, fallbackId: () => string): MapResult {
+export function buildEvent(
+  format: AccessEvent['gateway'],
+  draft: EventDraft,
+  options: AdapterOptions,
+  fallbackId: () => string,
+): MapResult {
   if (draft.ts === undefined) return { ok: false, reason: 'invalid_field', detail: 'timestamp: unrecognised format' };
   const clientIp = stripPort(draft.clientIp.trim());
-  if (clientIp === '' || clientIp.length > 64) return { ok: false, reason: 'invalid_field', detail: 'client address: empty or too long' };
-  if (!/^[A-Z]{1,16}$/i.test(draft.method)) return { ok: false, reason: 'invalid_field', detail: 'method: not an HTTP method' };
+  if (clientIp === '' || clientIp.length > 64)
+    return { ok: false, reason: 'invalid_field', detail: 'client address: empty or too long' };
+  if (!/^[A-Z]{1,16}$/i.test(draft.method))
+    return { ok: false, reason: 'invalid_field', detail: 'method: not an HTTP method' };
   if (!Number.isInteger(draft.status) || draft.status < 0 || draft.status > 999) {
     return { ok: false, reason: 'invalid_field', detail: 'status: not an HTTP status' };
   }
@@ -227,7 +243,12 @@ export function buildEvent(format: AccessEvent['gateway'], draft: EventDraft, op
  * the token, vigil only decodes). Keys are set in one fixed order so every event shares one object shape — this
  * runs for every record, and shape churn made it the adapters' hottest line.
  */
-function assemblePrincipal(draft: EventDraft, query: URLSearchParams | undefined, clientIp: string, options: AdapterOptions): Principal {
+function assemblePrincipal(
+  draft: EventDraft,
+  query: URLSearchParams | undefined,
+  clientIp: string,
+  options: AdapterOptions,
+): Principal {
   const p = draft.principal;
   const c = draft.claims;
   let decoded: TokenClaims | undefined;

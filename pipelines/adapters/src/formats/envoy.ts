@@ -37,9 +37,11 @@ export const mapEnvoy: FormatMapper = (record, options, fallbackId) => {
   if (!parsed.success) return zodFailure(parsed.error, record);
   const r = parsed.data;
   const uri = r['x-envoy-origin-path'] ?? r['x-envoy-original-path'] ?? r.path;
-  if (uri === undefined) return { ok: false, reason: 'missing_field', detail: 'path: required (x-envoy-origin-path or path)' };
+  if (uri === undefined)
+    return { ok: false, reason: 'missing_field', detail: 'path: required (x-envoy-origin-path or path)' };
   const clientIp = r.client_ip ?? r.downstream_remote_address;
-  if (clientIp === undefined) return { ok: false, reason: 'missing_field', detail: 'downstream_remote_address: required' };
+  if (clientIp === undefined)
+    return { ok: false, reason: 'missing_field', detail: 'downstream_remote_address: required' };
   // Envoy logs 0 when no response was sent (the downstream went away); that is still an event.
   const status = r.response_code ?? 0;
   return buildEvent(

@@ -6,7 +6,18 @@
 import { z } from 'zod';
 import type { FormatMapper } from '../adapter.js';
 import { parseTimestamp } from '../time.js';
-import { buildEvent, gatewayClaimsSchema, header, looseId, looseNumber, looseRecord, looseString, timestampField, txSchema, zodFailure } from './common.js';
+import {
+  buildEvent,
+  gatewayClaimsSchema,
+  header,
+  looseId,
+  looseNumber,
+  looseRecord,
+  looseString,
+  timestampField,
+  txSchema,
+  zodFailure,
+} from './common.js';
 
 const kongRecord = z.object({
   started_at: timestampField,
@@ -45,7 +56,8 @@ export const mapKong: FormatMapper = (record, options, fallbackId) => {
   const r = parsed.data;
   const req = r.request;
   const uri = req.uri ?? req.url ?? req.request_uri;
-  if (uri === undefined) return { ok: false, reason: 'missing_field', detail: 'request.uri: required (or request.url)' };
+  if (uri === undefined)
+    return { ok: false, reason: 'missing_field', detail: 'request.uri: required (or request.url)' };
   const status = r.response.status;
   if (status === undefined) return { ok: false, reason: 'missing_field', detail: 'response.status: required' };
   const querystring = typeof req.querystring === 'object' ? req.querystring : undefined;
@@ -74,7 +86,12 @@ export const mapKong: FormatMapper = (record, options, fallbackId) => {
       service: r.service?.name ?? r.api?.name ?? undefined,
       tlsClientFingerprint: r.tls?.client_fingerprint,
       // Kong ≤ 0.5 logged key-auth API keys as authenticated_entity.key; 3.x redacts Authorization to "REDACTED".
-      credentials: [header(req.headers, 'authorization'), header(req.headers, 'apikey'), header(req.headers, 'x-api-key'), entity?.key],
+      credentials: [
+        header(req.headers, 'authorization'),
+        header(req.headers, 'apikey'),
+        header(req.headers, 'x-api-key'),
+        entity?.key,
+      ],
       claims: r.auth,
       principal: {
         consumer_id: consumer?.id ?? entity?.consumer_id,

@@ -22,7 +22,14 @@ const VERSION = /^v\d+([a-z]+\d*)?$/i;
 /** Does this path segment name an object rather than a collection or action? */
 export function looksLikeId(segment: string): boolean {
   if (segment.length === 0 || VERSION.test(segment)) return false;
-  return NUMERIC.test(segment) || UUID.test(segment) || HEX_ID.test(segment) || EMAIL.test(segment) || LETTERS_AND_DIGITS.test(segment) || segment.length > 40;
+  return (
+    NUMERIC.test(segment) ||
+    UUID.test(segment) ||
+    HEX_ID.test(segment) ||
+    EMAIL.test(segment) ||
+    LETTERS_AND_DIGITS.test(segment) ||
+    segment.length > 40
+  );
 }
 
 function safeDecode(segment: string): string {
@@ -64,9 +71,14 @@ interface CompiledTemplate {
  * requires ("/users/me" before "/users/{id}").
  */
 export function openApiTemplater(document: unknown, basePath = ''): RouteTemplater {
-  const paths = typeof document === 'object' && document !== null && 'paths' in document ? (document as { paths: unknown }).paths : undefined;
+  const paths =
+    typeof document === 'object' && document !== null && 'paths' in document
+      ? (document as { paths: unknown }).paths
+      : undefined;
   if (typeof paths !== 'object' || paths === null) {
-    throw new Error('the OpenAPI document has no "paths" object; check that the file is an OpenAPI 2.0 or 3.x document');
+    throw new Error(
+      'the OpenAPI document has no "paths" object; check that the file is an OpenAPI 2.0 or 3.x document',
+    );
   }
   const byLength = new Map<number, CompiledTemplate[]>();
   for (const key of Object.keys(paths)) {

@@ -27,11 +27,23 @@ const secret = fc.oneof(
 /** Every place the trial found a credential reaching a dead letter, and more; each record lacks a required field. */
 const placements: ((s: string) => string)[] = [
   // Headers logged as arrays (Kong logs repeated headers so), cookies, vendor API-key headers.
-  (s) => JSON.stringify({ request: { method: 'GET', headers: { 'x-api-key': [s, s], cookie: [`session=${s}`, 'theme=dark'] } } }),
-  (s) => JSON.stringify({ request: { headers: { 'x-access-token': s, 'X-Auth-Key': s, 'ocp-apim-subscription-key': s, 'x-amz-security-token': s } } }),
+  (s) =>
+    JSON.stringify({
+      request: { method: 'GET', headers: { 'x-api-key': [s, s], cookie: [`session=${s}`, 'theme=dark'] } },
+    }),
+  (s) =>
+    JSON.stringify({
+      request: {
+        headers: { 'x-access-token': s, 'X-Auth-Key': s, 'ocp-apim-subscription-key': s, 'x-amz-security-token': s },
+      },
+    }),
   // Query strings in the URI (hyphenated names, AWS signatures) and as objects.
-  (s) => JSON.stringify({ request: { uri: `/v1/files?api-key=${s}&X-Amz-Signature=${s}&pass=${s}`, querystring: { 'api-key': s, pass: s } } }),
-  (s) => JSON.stringify({ request: { url: `https://bank.example/v1/reset/${s}?next=/home`, querystring: { [s]: true } } }),
+  (s) =>
+    JSON.stringify({
+      request: { uri: `/v1/files?api-key=${s}&X-Amz-Signature=${s}&pass=${s}`, querystring: { 'api-key': s, pass: s } },
+    }),
+  (s) =>
+    JSON.stringify({ request: { url: `https://bank.example/v1/reset/${s}?next=/home`, querystring: { [s]: true } } }),
   // Bodies as strings and objects; passphrases, private keys, numeric passwords, escaped keys.
   (s) => JSON.stringify({ request: { body: `{"username":"ann","password":"${s}"}`, passphrase: s, private_key: s } }),
   (s) => JSON.stringify({ request: { body: { password: Number.isSafeInteger(Number(s)) ? Number(s) : s, pin: s } } }),
@@ -47,7 +59,12 @@ const placements: ((s: string) => string)[] = [
       'x-forwarded-for': `1.2.3.4, ${s}`,
       ...(/^\d+$/.test(s) ? {} : { started_at: s, size: s }),
     }),
-  (s) => JSON.stringify({ remote_addr: '1.2.3.4', request: `POST /login/${s}?password=${s} HTTP/1.1`, http_authorization: `Basic ${s}` }),
+  (s) =>
+    JSON.stringify({
+      remote_addr: '1.2.3.4',
+      request: `POST /login/${s}?password=${s} HTTP/1.1`,
+      http_authorization: `Basic ${s}`,
+    }),
   // A secret as a key, deep in the record.
   (s) => JSON.stringify({ a: { b: { c: { [s]: s, [`x${s}`]: [s] } } } }),
 ];
@@ -72,7 +89,12 @@ describe('dead-letter redaction', () => {
     const line = JSON.stringify({
       started_at: 1764320400000,
       client_ip: '203.0.113.7',
-      request: { method: 'POST', uri: '/v1/accounts/12345/payments?token=abc', size: 412, headers: { authorization: 'Bearer xyz', 'x-api-key': ['k1'] } },
+      request: {
+        method: 'POST',
+        uri: '/v1/accounts/12345/payments?token=abc',
+        size: 412,
+        headers: { authorization: 'Bearer xyz', 'x-api-key': ['k1'] },
+      },
       response: { status: 201 },
       latencies: { request: 35, kong: 2, proxy: 30 },
       tls: true,
@@ -89,12 +111,20 @@ describe('dead-letter redaction', () => {
     expect(v.latencies).toEqual({ request: 35, kong: 2, proxy: 30 });
     expect(v.tls).toBe(true);
     const headers = v.request?.headers as Record<string, unknown>;
-    expect(headers.authorization).toEqual({ redacted: 'string', length: 10, hmac: fingerprint(TEST_PEPPER, 'Bearer xyz') });
+    expect(headers.authorization).toEqual({
+      redacted: 'string',
+      length: 10,
+      hmac: fingerprint(TEST_PEPPER, 'Bearer xyz'),
+    });
     expect(headers['x-api-key']).toEqual([{ redacted: 'string', length: 2, hmac: fingerprint(TEST_PEPPER, 'k1') }]);
   });
 
   it('fingerprints the bytes of a record with no structure to keep', () => {
-    for (const input of ['not json password=hunter2', Buffer.from([0x7b, 0xff, 0xfe]), `${'['.repeat(100)}1${']'.repeat(100)}`]) {
+    for (const input of [
+      'not json password=hunter2',
+      Buffer.from([0x7b, 0xff, 0xfe]),
+      `${'['.repeat(100)}1${']'.repeat(100)}`,
+    ]) {
       const r = kong.redact(input);
       expect(r).toMatchObject({ redacted: 'text', length: Buffer.byteLength(input as string) });
     }

@@ -20,7 +20,8 @@ export interface RedactOptions {
   maxValues?: number;
 }
 
-const METHOD = /^(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|TRACE|CONNECT|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|UNLOCK|QUERY)$/;
+const METHOD =
+  /^(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|TRACE|CONNECT|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|UNLOCK|QUERY)$/;
 const STATUS = /^[1-5]\d{2}$/;
 const DIGITS = /^\d{1,15}$/;
 /** ISO 8601 and epoch forms: digits first, then only date and time punctuation (no letters but T and Z). */
@@ -160,9 +161,17 @@ function keep(kind: Kind, value: string | number, routes: RouteTemplater): strin
 
 /** Redacts one input record; never throws. */
 export function redactOriginal(input: Uint8Array | string, options: RedactOptions): RedactedOriginal {
-  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  const hmac = (data: string | Buffer) => `v${options.pepper.version}:${createHmac('sha256', options.pepper.secret).update(data).digest('hex')}`;
-  const whole = (): Extract<RedactedOriginal, { redacted: 'text' }> => ({ redacted: 'text', length: bytes.length, hmac: hmac(bytes) });
+  const bytes =
+    typeof input === 'string'
+      ? Buffer.from(input, 'utf8')
+      : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const hmac = (data: string | Buffer) =>
+    `v${options.pepper.version}:${createHmac('sha256', options.pepper.secret).update(data).digest('hex')}`;
+  const whole = (): Extract<RedactedOriginal, { redacted: 'text' }> => ({
+    redacted: 'text',
+    length: bytes.length,
+    hmac: hmac(bytes),
+  });
   if (bytes.length > options.maxRecordBytes) return whole();
   let text: string;
   try {
@@ -178,13 +187,20 @@ export function redactOriginal(input: Uint8Array | string, options: RedactOption
     return whole();
   }
 
-  const redactValue = (type: 'string' | 'number', value: string): RedactedValue => ({ redacted: type, length: value.length, hmac: hmac(value) });
-  const safeKey = (key: string) => (SAFE_KEY.test(key) && !FORBIDDEN_KEYS.has(key) ? key : `~${hmac(key).slice(3, 19)}`);
+  const redactValue = (type: 'string' | 'number', value: string): RedactedValue => ({
+    redacted: type,
+    length: value.length,
+    hmac: hmac(value),
+  });
+  const safeKey = (key: string) =>
+    SAFE_KEY.test(key) && !FORBIDDEN_KEYS.has(key) ? key : `~${hmac(key).slice(3, 19)}`;
   let budget = options.maxValues ?? 4096;
 
   // Each work item copies one value into its slot of the output; containers push their children.
   const root: { value?: unknown } = {};
-  const stack: { value: unknown; kind: Kind[] | undefined; put: (v: unknown) => void }[] = [{ value: parsed, kind: undefined, put: (v) => (root.value = v) }];
+  const stack: { value: unknown; kind: Kind[] | undefined; put: (v: unknown) => void }[] = [
+    { value: parsed, kind: undefined, put: (v) => (root.value = v) },
+  ];
   while (stack.length > 0) {
     const item = stack.pop() as (typeof stack)[number];
     const v = item.value;
@@ -206,7 +222,11 @@ export function redactOriginal(input: Uint8Array | string, options: RedactOption
       for (let i = entries.length - 1; i >= 0; i--) {
         const key = entries[i] as string;
         const name = safeKey(key);
-        stack.push({ value: (v as Record<string, unknown>)[key], kind: ALLOWED[key.toLowerCase()], put: (x) => (out[name] = x) });
+        stack.push({
+          value: (v as Record<string, unknown>)[key],
+          kind: ALLOWED[key.toLowerCase()],
+          put: (x) => (out[name] = x),
+        });
       }
     }
   }

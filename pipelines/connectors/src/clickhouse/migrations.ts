@@ -74,7 +74,10 @@ export async function migrate(client: ClickHouseClient, prefix: string): Promise
     query: `CREATE TABLE IF NOT EXISTS ${prefix}schema_migrations (version UInt32, description String, applied_at UInt64)
             ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
   });
-  const result = await client.query({ query: `SELECT DISTINCT version FROM ${prefix}schema_migrations`, format: 'JSONEachRow' });
+  const result = await client.query({
+    query: `SELECT DISTINCT version FROM ${prefix}schema_migrations`,
+    format: 'JSONEachRow',
+  });
   const applied = new Set((await result.json<{ version: number | string }>()).map((r) => Number(r.version)));
   const ran: number[] = [];
   for (const m of MIGRATIONS) {
@@ -98,10 +101,17 @@ export async function migrate(client: ClickHouseClient, prefix: string): Promise
 }
 
 /** Drops daily partitions older than retentionDays (ClickHouse 18.16 has no TTL). Returns the partitions dropped. */
-export async function dropExpiredPartitions(client: ClickHouseClient, database: string, prefix: string, retentionDays: number, now: number): Promise<string[]> {
+export async function dropExpiredPartitions(
+  client: ClickHouseClient,
+  database: string,
+  prefix: string,
+  retentionDays: number,
+  now: number,
+): Promise<string[]> {
   const cutoff = new Date(now - retentionDays * 86_400_000).toISOString().slice(0, 10);
   // 18.16 has no query parameters; every inlined value is checked against a strict pattern first.
-  if (!/^[A-Za-z0-9_]+$/.test(database) || !/^[A-Za-z0-9_]*$/.test(prefix)) throw new Error('invalid database or table prefix');
+  if (!/^[A-Za-z0-9_]+$/.test(database) || !/^[A-Za-z0-9_]*$/.test(prefix))
+    throw new Error('invalid database or table prefix');
   const result = await client.query({
     query: `SELECT DISTINCT table, partition FROM system.parts
             WHERE database = '${database}' AND active AND startsWith(table, '${prefix}') AND table != '${prefix}schema_migrations'

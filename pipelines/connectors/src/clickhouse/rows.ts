@@ -17,7 +17,9 @@ const day = (ts: number) => new Date(ts).toISOString().slice(0, 10);
 /** A principal key with its username or IP part pseudonymised (sub and fingerprint keys are not personal data here). */
 function principalColumn(key: string, pseudo: Pseudonymiser): string {
   const colon = key.indexOf(':');
-  return key.startsWith('user:') || key.startsWith('ip:') ? `${key.slice(0, colon + 1)}${pseudo(key.slice(colon + 1))}` : key;
+  return key.startsWith('user:') || key.startsWith('ip:')
+    ? `${key.slice(0, colon + 1)}${pseudo(key.slice(colon + 1))}`
+    : key;
 }
 
 /** The source position columns every table is keyed by (ReplacingMergeTree: a redelivered row replaces itself). */
@@ -31,7 +33,12 @@ function sourceColumns(position: RecordPosition, ingestedAt: number) {
   };
 }
 
-export function accessEventRow(event: AccessEvent, position: RecordPosition, pseudo: Pseudonymiser, ingestedAt: number) {
+export function accessEventRow(
+  event: AccessEvent,
+  position: RecordPosition,
+  pseudo: Pseudonymiser,
+  ingestedAt: number,
+) {
   const p = event.principal;
   const key = principalKey(event);
   return {
@@ -86,7 +93,14 @@ export function featureRow(f: FeatureRecordLike, position: RecordPosition, pseud
 }
 
 /** A decision record as a row of the decisions table; `shadow` marks a shadow bundle's verdict. */
-export function decisionRow(d: Decision, principalKeyValue: string, shadow: boolean, position: RecordPosition, pseudo: Pseudonymiser, ingestedAt: number) {
+export function decisionRow(
+  d: Decision,
+  principalKeyValue: string,
+  shadow: boolean,
+  position: RecordPosition,
+  pseudo: Pseudonymiser,
+  ingestedAt: number,
+) {
   return {
     day: day(d.ts),
     ts: d.ts,

@@ -42,7 +42,12 @@ export class JsonlFileSource implements Source {
     const flush = async () => {
       const batch = records;
       records = [];
-      await handler({ records: batch, ack: () => {}, heartbeat: async () => {}, poison: (record, detail) => this.poisoned.push({ record, detail }) });
+      await handler({
+        records: batch,
+        ack: () => {},
+        heartbeat: async () => {},
+        poison: (record, detail) => this.poisoned.push({ record, detail }),
+      });
     };
     for await (const bytes of readLines(this.path)) {
       line++;
@@ -82,7 +87,9 @@ export class JsonlFileSink<T> implements Sink<T> {
   private error: Error | undefined;
   private closed = false;
   constructor(private readonly path: string) {
-    this.temp = path.startsWith('/dev/') ? undefined : join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+    this.temp = path.startsWith('/dev/')
+      ? undefined
+      : join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
     this.stream = createWriteStream(this.temp ?? path, { flags: 'w' });
     // Without a listener a failed open is an unhandled 'error' event that ends the process with a stack trace.
     this.stream.on('error', (err) => {
@@ -98,7 +105,10 @@ export class JsonlFileSink<T> implements Sink<T> {
       // Node warned of a listener leak on long files).
       const settled = new AbortController();
       try {
-        await Promise.race([once(this.stream, 'drain', { signal: settled.signal }), once(this.stream, 'close', { signal: settled.signal })]);
+        await Promise.race([
+          once(this.stream, 'drain', { signal: settled.signal }),
+          once(this.stream, 'close', { signal: settled.signal }),
+        ]);
       } finally {
         settled.abort();
       }
@@ -123,7 +133,10 @@ export class JsonlFileSink<T> implements Sink<T> {
       throw this.error;
     }
     if (this.temp === undefined) return;
-    if (keep) await rename(this.temp, this.path).catch((err: unknown) => Promise.reject(new Error(fileErrorMessage(this.path, err))));
+    if (keep)
+      await rename(this.temp, this.path).catch((err: unknown) =>
+        Promise.reject(new Error(fileErrorMessage(this.path, err))),
+      );
     else await rm(this.temp, { force: true });
   }
 }

@@ -8,13 +8,21 @@ import { deleteGroupQuietly } from '../background-writes.js';
 
 export type ChangelogState = Map<string, Buffer>;
 
-export async function readChangelog(kafka: Kafka, topic: string, partitions: number[]): Promise<Map<number, ChangelogState>> {
+export async function readChangelog(
+  kafka: Kafka,
+  topic: string,
+  partitions: number[],
+): Promise<Map<number, ChangelogState>> {
   const states = new Map<number, ChangelogState>(partitions.map((p) => [p, new Map()]));
   const admin = kafka.admin();
   await admin.connect();
   let ends: Map<number, number>;
   try {
-    ends = new Map((await admin.fetchTopicOffsets(topic)).filter((o) => Number(o.high) > Number(o.low)).map((o) => [o.partition, Number(o.high) - 1]));
+    ends = new Map(
+      (await admin.fetchTopicOffsets(topic))
+        .filter((o) => Number(o.high) > Number(o.low))
+        .map((o) => [o.partition, Number(o.high) - 1]),
+    );
   } finally {
     await admin.disconnect();
   }
@@ -22,7 +30,12 @@ export async function readChangelog(kafka: Kafka, topic: string, partitions: num
   if (waiting.size === 0) return states;
 
   const groupId = `vigil-restore-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({
+    groupId,
+    allowAutoTopicCreation: false,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxWaitTimeInMs: 100,
+  });
   let done!: () => void;
   let failed!: (err: Error) => void;
   const finished = new Promise<void>((resolve, reject) => {

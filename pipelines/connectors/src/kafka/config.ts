@@ -16,7 +16,10 @@ export const kafkaConnectionSchema = z
       .strictObject({
         mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
         username: z.string().min(1),
-        password: z.string().min(1).describe('Prefer setting it through the environment (VIGIL_KAFKA__SASL__PASSWORD).'),
+        password: z
+          .string()
+          .min(1)
+          .describe('Prefer setting it through the environment (VIGIL_KAFKA__SASL__PASSWORD).'),
       })
       .optional()
       .describe('SASL authentication.'),
@@ -31,14 +34,39 @@ export const kafkaConsumerSchema = z
     group_id: z.string().min(1).describe('Consumer group; instances sharing it split the partitions.'),
     topics: z.array(z.string().min(1)).min(1).describe('Topics to consume.'),
     from_beginning: z.boolean().default(true).describe('Where a group with no committed offset starts.'),
-    max_wait_ms: z.number().int().min(0).default(50).describe('Longest a fetch waits for min_bytes; lower is lower latency.'),
+    max_wait_ms: z
+      .number()
+      .int()
+      .min(0)
+      .default(50)
+      .describe('Longest a fetch waits for min_bytes; lower is lower latency.'),
     min_bytes: z.number().int().min(1).default(1).describe('Bytes a fetch waits for before returning.'),
-    max_bytes_per_partition: z.number().int().positive().default(1_048_576).describe('Most bytes fetched per partition per request.'),
+    max_bytes_per_partition: z
+      .number()
+      .int()
+      .positive()
+      .default(1_048_576)
+      .describe('Most bytes fetched per partition per request.'),
     session_timeout_ms: z.number().int().positive().default(30_000).describe('Group session timeout.'),
     heartbeat_interval_ms: z.number().int().positive().default(3000).describe('Group heartbeat interval.'),
-    partitions_consumed_concurrently: z.number().int().positive().default(1).describe('Partitions processed in parallel by one instance.'),
-    max_unacknowledged_batches: z.number().int().positive().default(16).describe('Batches awaiting sink acknowledgement before consumption pauses.'),
-    commit_interval_ms: z.number().int().positive().default(500).describe('How often acknowledged offsets are committed.'),
+    partitions_consumed_concurrently: z
+      .number()
+      .int()
+      .positive()
+      .default(1)
+      .describe('Partitions processed in parallel by one instance.'),
+    max_unacknowledged_batches: z
+      .number()
+      .int()
+      .positive()
+      .default(16)
+      .describe('Batches awaiting sink acknowledgement before consumption pauses.'),
+    commit_interval_ms: z
+      .number()
+      .int()
+      .positive()
+      .default(500)
+      .describe('How often acknowledged offsets are committed.'),
   })
   .describe('Consumer-group settings.');
 export type KafkaConsumerConfig = z.infer<typeof kafkaConsumerSchema>;

@@ -21,15 +21,31 @@ describe('packed records', () => {
     fc.assert(
       fc.property(fc.array(entry, { maxLength: 50 }), (entries) => {
         const back = unpackEntries(packEntries(entries));
-        expect(back.map((e) => ({ key: e.key?.toString('utf8') ?? null, value: e.value.toString('utf8'), headers: e.headers }))).toEqual(entries);
+        expect(
+          back.map((e) => ({
+            key: e.key?.toString('utf8') ?? null,
+            value: e.value.toString('utf8'),
+            headers: e.headers,
+          })),
+        ).toEqual(entries);
       }),
     );
   });
 
   it('routes each record to the partition kafkajs gives its key, keeping order within a partition', () => {
     const partitioner = Partitioners.DefaultPartitioner();
-    const metadata = Array.from({ length: 7 }, (_, partitionId) => ({ partitionId, partitionErrorCode: 0, leader: 0, replicas: [0], isr: [0] }));
-    const messages = Array.from({ length: 500 }, (_, i) => ({ key: `sub:customer-${i % 37}`, value: `{"n":${i}}`, headers: { h: String(i) } }));
+    const metadata = Array.from({ length: 7 }, (_, partitionId) => ({
+      partitionId,
+      partitionErrorCode: 0,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+    }));
+    const messages = Array.from({ length: 500 }, (_, i) => ({
+      key: `sub:customer-${i % 37}`,
+      value: `{"n":${i}}`,
+      headers: { h: String(i) },
+    }));
     const packed = packMessages(messages, partitionerFor(7));
     expect(packed.length).toBeLessThanOrEqual(7);
     const seen: number[] = [];
@@ -37,7 +53,9 @@ describe('packed records', () => {
       expect(m.headers).toEqual({ [PACKED_HEADER]: '1' });
       for (const e of unpackEntries(m.value as Buffer)) {
         const key = e.key?.toString('utf8') ?? '';
-        expect(m.partition).toBe(partitioner({ topic: 't', partitionMetadata: metadata, message: { key, value: null } }));
+        expect(m.partition).toBe(
+          partitioner({ topic: 't', partitionMetadata: metadata, message: { key, value: null } }),
+        );
         seen.push(Number(e.headers.h));
       }
     }
@@ -50,11 +68,17 @@ describe('packed records', () => {
   });
 
   it('splits a partition’s records into packs under the byte limit', () => {
-    const messages = Array.from({ length: 100 }, (_, i) => ({ key: 'one-key', value: 'x'.repeat(1000 + i), headers: {} }));
+    const messages = Array.from({ length: 100 }, (_, i) => ({
+      key: 'one-key',
+      value: 'x'.repeat(1000 + i),
+      headers: {},
+    }));
     const packed = packMessages(messages, partitionerFor(3), 10_000);
     expect(packed.length).toBeGreaterThan(10);
     for (const m of packed) expect((m.value as Buffer).length).toBeLessThan(10_000 + 2_000);
-    expect(packed.flatMap((m) => unpackEntries(m.value as Buffer)).map((e) => e.value.length)).toEqual(messages.map((m) => m.value.length));
+    expect(packed.flatMap((m) => unpackEntries(m.value as Buffer)).map((e) => e.value.length)).toEqual(
+      messages.map((m) => m.value.length),
+    );
   });
 
   it('refuses truncated, trailing or unknown-version bytes', () => {
@@ -75,8 +99,18 @@ describe('packed records', () => {
     const out: SourceRecord[] = [];
     const base = { timestamp: '5', attributes: 0 };
     sourceRecords('t', 2, { ...base, offset: '10', key: null, value, headers: { [PACKED_HEADER]: '1' } }, out);
-    sourceRecords('t', 2, { ...base, offset: '11', key: Buffer.from('k'), value: Buffer.from('plain'), headers: {} }, out);
-    sourceRecords('t', 2, { ...base, offset: '12', key: null, value: Buffer.from('broken'), headers: { [PACKED_HEADER]: '1' } }, out);
+    sourceRecords(
+      't',
+      2,
+      { ...base, offset: '11', key: Buffer.from('k'), value: Buffer.from('plain'), headers: {} },
+      out,
+    );
+    sourceRecords(
+      't',
+      2,
+      { ...base, offset: '12', key: null, value: Buffer.from('broken'), headers: { [PACKED_HEADER]: '1' } },
+      out,
+    );
     expect(out.map((r) => [r.key?.toString() ?? null, r.value.toString(), r.position.offset, r.headers])).toEqual([
       ['a', '1', '10', { x: 'y' }],
       [null, '2', '10', {}],

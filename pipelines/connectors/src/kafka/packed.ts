@@ -51,7 +51,9 @@ function entrySize(key: Buffer | null, headers: [Buffer, Buffer][], value: Buffe
 export function packEntries(entries: PackedEntry[]): Buffer {
   const encoded = entries.map((e) => {
     const key = e.key === null ? null : toBuffer(e.key);
-    const headers = Object.entries(e.headers ?? {}).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as [Buffer, Buffer]);
+    const headers = Object.entries(e.headers ?? {}).map(
+      ([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as [Buffer, Buffer],
+    );
     const value = toBuffer(e.value);
     return { key, headers, value, size: entrySize(key, headers, value) };
   });
@@ -86,7 +88,8 @@ export function unpackEntries(packed: Buffer): UnpackedEntry[] {
     if (at + n > packed.length) throw new Error('packed record truncated');
   };
   need(0, 5);
-  if (packed.readUInt8(0) !== VERSION) throw new Error(`packed record version ${packed.readUInt8(0)} is not ${VERSION}`);
+  if (packed.readUInt8(0) !== VERSION)
+    throw new Error(`packed record version ${packed.readUInt8(0)} is not ${VERSION}`);
   const count = packed.readUInt32BE(1);
   let at = 5;
   const out: UnpackedEntry[] = [];
@@ -129,7 +132,11 @@ export function unpackEntries(packed: Buffer): UnpackedEntry[] {
  * Messages as packed messages: grouped by the partition their key goes to, in order, at most MAX_PACK_BYTES each.
  * Order within a partition is kept (Kafka only orders within one).
  */
-export function packMessages(messages: PackedEntry[], partitionOf: (key: string | Buffer | null) => number, maxBytes = MAX_PACK_BYTES): Message[] {
+export function packMessages(
+  messages: PackedEntry[],
+  partitionOf: (key: string | Buffer | null) => number,
+  maxBytes = MAX_PACK_BYTES,
+): Message[] {
   const groups = new Map<number, { entries: PackedEntry[]; bytes: number }[]>();
   for (const m of messages) {
     const partition = partitionOf(m.key);
@@ -152,7 +159,8 @@ export function packMessages(messages: PackedEntry[], partitionOf: (key: string 
   }
   const out: Message[] = [];
   for (const [partition, packs] of groups) {
-    for (const p of packs) out.push({ partition, key: null, value: packEntries(p.entries), headers: { [PACKED_HEADER]: String(VERSION) } });
+    for (const p of packs)
+      out.push({ partition, key: null, value: packEntries(p.entries), headers: { [PACKED_HEADER]: String(VERSION) } });
   }
   return out;
 }

@@ -46,7 +46,9 @@ export class KafkaSink<T> implements Sink<T> {
   private messages(records: SinkRecord<T>[]): Message[] {
     const serialize = this.options.serialize ?? ((v: T) => JSON.stringify(v));
     const messages = records.map((r) => ({ key: r.key ?? null, value: serialize(r.value), headers: r.headers ?? {} }));
-    return this.partitionOf ? packMessages(messages, this.partitionOf, Math.min(MAX_PACK_BYTES, this.maxRequestBytes)) : messages;
+    return this.partitionOf
+      ? packMessages(messages, this.partitionOf, Math.min(MAX_PACK_BYTES, this.maxRequestBytes))
+      : messages;
   }
 
   private connect(): Promise<Producer> {
@@ -133,7 +135,9 @@ export class KafkaSink<T> implements Sink<T> {
         } catch (err) {
           const name = (err as { name?: string }).name ?? '';
           // A record too large or a topic that does not exist will not fix itself by retrying.
-          if (/MessageSizeTooLarge|UnknownTopicOrPartition|TopicAuthorization/i.test(`${name} ${(err as Error).message}`)) {
+          if (
+            /MessageSizeTooLarge|UnknownTopicOrPartition|TopicAuthorization/i.test(`${name} ${(err as Error).message}`)
+          ) {
             throw nonRetriable('kafka_rejected', `Kafka rejected the write to ${this.options.topic}`, err);
           }
           throw retriable('kafka_send', `cannot write to ${this.options.topic}`, err);

@@ -78,7 +78,8 @@ export class KafkaSource implements Source {
     // kafkajs restarts a consumer after a retriable error; after any other it stops for good. A stage that stopped
     // must not look alive: the source fails, so the service's health fails and the process exits non-zero.
     consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart) this.fail(e.payload.error instanceof Error ? e.payload.error : new Error('the consumer stopped'));
+      if (!e.payload.restart)
+        this.fail(e.payload.error instanceof Error ? e.payload.error : new Error('the consumer stopped'));
     });
     await withRetry(() => consumer.connect(), JOIN_RETRY);
     await withRetry(() => consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning }), JOIN_RETRY);
@@ -109,7 +110,12 @@ export class KafkaSource implements Source {
           acknowledged = resolve;
         });
         try {
-          await handler({ records, ack: (err) => acknowledged(err), heartbeat, poison: (record, detail) => poisoned.push({ record, detail }) });
+          await handler({
+            records,
+            ack: (err) => acknowledged(err),
+            heartbeat,
+            poison: (record, detail) => poisoned.push({ record, detail }),
+          });
         } catch (err) {
           // Handlers set bad records aside (poison); one that throws has a defect, and going on past its batch would
           // skip good records. Fail the stage rather than stop silently.

@@ -105,12 +105,15 @@ export class KafkaStatefulProcessor<T> {
     // After a rebalance kafkajs restarts every partition from its committed offset: partitions this member lost are
     // dropped (their new owner restores them); kept ones skip what their in-memory state already covers.
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      const assigned = new Set(Object.entries(e.payload.memberAssignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`)));
+      const assigned = new Set(
+        Object.entries(e.payload.memberAssignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`)),
+      );
       for (const key of [...this.slots.keys()]) if (!assigned.has(key)) void this.drop(key);
     });
     // A consumer kafkajs will not restart is a stage that stopped: fail, so the process does not look alive.
     consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart) this.fail(e.payload.error instanceof Error ? e.payload.error : new Error('the consumer stopped'));
+      if (!e.payload.restart)
+        this.fail(e.payload.error instanceof Error ? e.payload.error : new Error('the consumer stopped'));
     });
     await withRetry(() => consumer.connect(), JOIN_RETRY);
     await withRetry(() => consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning }), JOIN_RETRY);
@@ -178,7 +181,9 @@ export class KafkaStatefulProcessor<T> {
     const key = `${topic}/${partition}`;
     let slot = this.slots.get(key);
     if (!slot) {
-      slot = withRetry(() => this.open(topic, partition), DEFAULT_RETRY, { onRetry: (err) => this.options.onRetry?.(err) });
+      slot = withRetry(() => this.open(topic, partition), DEFAULT_RETRY, {
+        onRetry: (err) => this.options.onRetry?.(err),
+      });
       this.slots.set(key, slot);
       slot.catch(() => this.slots.delete(key));
     }
@@ -216,7 +221,9 @@ export class KafkaStatefulProcessor<T> {
       // Beginning a transaction initialises the producer id, which fences the old owner and aborts its transaction.
       const txn = this.atLeastOnce ? undefined : await producer.transaction();
       const started = Date.now();
-      const state = (await readChangelog(this.kafka, this.options.changelogTopic, [partition])).get(partition) ?? new Map<string, Buffer>();
+      const state =
+        (await readChangelog(this.kafka, this.options.changelogTopic, [partition])).get(partition) ??
+        new Map<string, Buffer>();
       const next = state.get(NEXT_OFFSET);
       state.delete(NEXT_OFFSET);
       const task = this.options.makeTask(topic, partition);
@@ -245,7 +252,8 @@ export class KafkaStatefulProcessor<T> {
 
   private collect(slot: Slot<T>, outputs: SinkRecord<T>[]) {
     const serialize = this.options.serialize ?? ((v: T) => JSON.stringify(v));
-    for (const out of outputs) slot.outputs.push({ key: out.key ?? null, value: serialize(out.value), headers: out.headers ?? {} });
+    for (const out of outputs)
+      slot.outputs.push({ key: out.key ?? null, value: serialize(out.value), headers: out.headers ?? {} });
   }
 
   /** The outputs as they go to Kafka: packed per partition when the output topic is packed. */
@@ -282,7 +290,8 @@ export class KafkaStatefulProcessor<T> {
     if (slot.dropped) return;
     slot.lastCommit = Date.now();
     const changes = slot.task.drainChanges();
-    if ((changes.length === 0 && slot.outputs.length === 0 && slot.next === slot.committed) || slot.next === undefined) return;
+    if ((changes.length === 0 && slot.outputs.length === 0 && slot.next === slot.committed) || slot.next === undefined)
+      return;
     const started = Date.now();
     const outputs = slot.outputs;
     slot.outputs = [];
@@ -305,10 +314,17 @@ export class KafkaStatefulProcessor<T> {
         await slot.txn.commit();
         slot.txn = undefined;
       } else {
-        await this.consumer?.commitOffsets([{ topic: slot.topic, partition: slot.partition, offset: String(slot.next) }]);
+        await this.consumer?.commitOffsets([
+          { topic: slot.topic, partition: slot.partition, offset: String(slot.next) },
+        ]);
       }
       slot.committed = slot.next;
-      this.options.onCheckpoint?.({ partition: slot.partition, outputs: outputs.length, changes: changes.length, ms: Date.now() - started });
+      this.options.onCheckpoint?.({
+        partition: slot.partition,
+        outputs: outputs.length,
+        changes: changes.length,
+        ms: Date.now() - started,
+      });
     } catch (err) {
       await this.rewind(slot, err);
     }
@@ -387,7 +403,8 @@ export class KafkaStatefulProcessor<T> {
   }
 }
 
-const byteLength = (v: string | Buffer | null | undefined) => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+const byteLength = (v: string | Buffer | null | undefined) =>
+  v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
 
 /** Writes messages to a topic through a producer or a transaction, in sends Kafka accepts (acks=all). */
 async function send(to: Pick<Producer, 'send'>, topic: string, messages: Message[]): Promise<void> {

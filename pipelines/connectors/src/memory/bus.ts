@@ -78,7 +78,9 @@ export class MemorySource implements Source {
       }
       const slice = topic.slice(this.next, this.next + this.options.batchSize);
       const records: SourceRecord[] = slice.map((r, i) => ({
-        value: Buffer.isBuffer(r.value) ? r.value : Buffer.from(typeof r.value === 'string' ? r.value : JSON.stringify(r.value)),
+        value: Buffer.isBuffer(r.value)
+          ? r.value
+          : Buffer.from(typeof r.value === 'string' ? r.value : JSON.stringify(r.value)),
         key: r.key == null ? null : Buffer.from(r.key),
         headers: r.headers ?? {},
         position: { topic: this.topicName, partition: 0, offset: String(this.next + i) },

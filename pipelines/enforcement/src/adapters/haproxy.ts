@@ -63,7 +63,8 @@ export class HaproxyAdapter implements GatewayAdapter {
     const map = this.mapOf(e);
     if (!map) return;
     const out = await this.command(`del map ${map} ${checked(e.value)}`);
-    if (out !== '' && !/not found/i.test(out)) throw nonRetriable('haproxy_refused', `haproxy refused del map: ${out.slice(0, 200)}`);
+    if (out !== '' && !/not found/i.test(out))
+      throw nonRetriable('haproxy_refused', `haproxy refused del map: ${out.slice(0, 200)}`);
   }
 
   async resync(entries: Enforcement[]): Promise<void> {
@@ -75,7 +76,8 @@ export class HaproxyAdapter implements GatewayAdapter {
     for (const [map, list] of byMap) {
       const prepared = await this.command(`prepare map ${map}`);
       const version = /New version created:\s*(\d+)/.exec(prepared)?.[1];
-      if (version === undefined) throw nonRetriable('haproxy_refused', `haproxy refused prepare map ${map}: ${prepared.slice(0, 200)}`);
+      if (version === undefined)
+        throw nonRetriable('haproxy_refused', `haproxy refused prepare map ${map}: ${prepared.slice(0, 200)}`);
       let payload = '';
       const send = async () => {
         if (payload === '') return;
@@ -90,7 +92,8 @@ export class HaproxyAdapter implements GatewayAdapter {
       }
       await send();
       const committed = await this.command(`commit map @${version} ${map}`);
-      if (committed !== '') throw nonRetriable('haproxy_refused', `haproxy refused commit map: ${committed.slice(0, 200)}`);
+      if (committed !== '')
+        throw nonRetriable('haproxy_refused', `haproxy refused commit map: ${committed.slice(0, 200)}`);
     }
     this.identity = await this.processIdentity();
   }
@@ -111,7 +114,8 @@ export class HaproxyAdapter implements GatewayAdapter {
 
   /** Sends one command (non-interactive mode: HAProxy answers and closes); resolves with the trimmed answer. */
   command(cmd: string): Promise<string> {
-    if (Buffer.byteLength(cmd) + 1 > 16_000) return Promise.reject(nonRetriable('haproxy_command_too_large', 'a Runtime API command must stay under 16 KB'));
+    if (Buffer.byteLength(cmd) + 1 > 16_000)
+      return Promise.reject(nonRetriable('haproxy_command_too_large', 'a Runtime API command must stay under 16 KB'));
     const socket = this.options.socket;
     const [host, port] = socket.includes('/') ? [undefined, undefined] : socket.split(':');
     return new Promise((resolve, reject) => {

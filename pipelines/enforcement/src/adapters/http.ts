@@ -33,7 +33,11 @@ export interface HttpAdapterOptions {
   env?: Record<string, string | undefined>;
 }
 
-export function kongPreset(adminUrl: string, credentialType: string, adminTokenEnv?: string): Omit<HttpAdapterOptions, 'timeoutMs'> {
+export function kongPreset(
+  adminUrl: string,
+  credentialType: string,
+  adminTokenEnv?: string,
+): Omit<HttpAdapterOptions, 'timeoutMs'> {
   return {
     name: 'kong',
     kinds: ['credential'],
@@ -73,16 +77,24 @@ function fields(e: Enforcement): Fields {
 }
 
 /** Fills a template; undefined when a placeholder has no value. */
-export function fill(template: string, values: Fields, encode: (s: string) => string, env: Record<string, string | undefined>): string | undefined {
+export function fill(
+  template: string,
+  values: Fields,
+  encode: (s: string) => string,
+  env: Record<string, string | undefined>,
+): string | undefined {
   let missing = false;
-  const out = template.replace(/\{(env:)?([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, isEnv: string | undefined, name: string) => {
-    const v = isEnv ? env[name] : values[name];
-    if (v === undefined) {
-      missing = true;
-      return '';
-    }
-    return isEnv ? v : encode(v);
-  });
+  const out = template.replace(
+    /\{(env:)?([A-Za-z_][A-Za-z0-9_]*)\}/g,
+    (_m, isEnv: string | undefined, name: string) => {
+      const v = isEnv ? env[name] : values[name];
+      if (v === undefined) {
+        missing = true;
+        return '';
+      }
+      return isEnv ? v : encode(v);
+    },
+  );
   return missing ? undefined : out;
 }
 
@@ -98,10 +110,17 @@ export class HttpAdapter implements GatewayAdapter {
   }
 
   supports(e: Enforcement): boolean {
-    return this.options.kinds.includes(e.kind) && this.options.actions.includes(e.action) && this.request(this.options.apply, e) !== undefined;
+    return (
+      this.options.kinds.includes(e.kind) &&
+      this.options.actions.includes(e.action) &&
+      this.request(this.options.apply, e) !== undefined
+    );
   }
 
-  private request(t: HttpRequestTemplate, e: Enforcement): { method: string; url: string; headers: Record<string, string>; body?: string } | undefined {
+  private request(
+    t: HttpRequestTemplate,
+    e: Enforcement,
+  ): { method: string; url: string; headers: Record<string, string>; body?: string } | undefined {
     const values = fields(e);
     const url = fill(t.url, values, encodeURIComponent, this.env);
     if (url === undefined) return undefined;
@@ -137,10 +156,15 @@ export class HttpAdapter implements GatewayAdapter {
       });
       await res.arrayBuffer().catch(() => undefined);
     } catch (err) {
-      throw retriable('http_unavailable', `${this.name}: ${(err as Error).name === 'TimeoutError' ? 'timed out' : 'unreachable'}`, err);
+      throw retriable(
+        'http_unavailable',
+        `${this.name}: ${(err as Error).name === 'TimeoutError' ? 'timed out' : 'unreachable'}`,
+        err,
+      );
     }
     if (res.ok || (res.status === 404 && (removing || req.method === 'DELETE'))) return;
-    if (res.status >= 500 || res.status === 429 || res.status === 408) throw retriable('http_unavailable', `${this.name}: answered ${res.status}`);
+    if (res.status >= 500 || res.status === 429 || res.status === 408)
+      throw retriable('http_unavailable', `${this.name}: answered ${res.status}`);
     throw nonRetriable('http_refused', `${this.name}: answered ${res.status}`);
   }
 

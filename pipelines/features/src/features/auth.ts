@@ -25,7 +25,8 @@ export type LoginOutcome = 'success' | 'failure' | undefined;
 export function loginOutcome(event: AccessEvent): LoginOutcome {
   const isLogin = event.login !== undefined || (event.method === 'POST' && LOGIN_ROUTE.test(event.route));
   if (!isLogin) return undefined;
-  if (event.status === 401 || event.status === 403 || (event.status === 400 && /token/i.test(event.route))) return 'failure';
+  if (event.status === 401 || event.status === 403 || (event.status === 400 && /token/i.test(event.route)))
+    return 'failure';
   return event.status >= 200 && event.status < 300 ? 'success' : undefined;
 }
 
@@ -44,7 +45,13 @@ export class UserLogins implements FeatureFamily {
   private readonly users: KeyedState<User>;
 
   constructor(options = { maxKeys: 1_000_000 }) {
-    this.params = { window: HOUR, ttl: HOUR, login_route: LOGIN_ROUTE.source, forgiven_failures: FORGIVEN_LOGIN_FAILURES, ...options };
+    this.params = {
+      window: HOUR,
+      ttl: HOUR,
+      login_route: LOGIN_ROUTE.source,
+      forgiven_failures: FORGIVEN_LOGIN_FAILURES,
+      ...options,
+    };
     this.users = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys, sizeOf: (u) => u.failures.bytes + 60 });
   }
 

@@ -49,10 +49,16 @@ export class Enumeration implements FeatureFamily {
   readonly params: Record<string, number | string>;
   private readonly state: KeyedState<Enum>;
 
-  constructor(private readonly options: EnumerationOptions = { maxKeys: 1_000_000, maxObjects: 256, sequentialStep: 3 }) {
+  constructor(
+    private readonly options: EnumerationOptions = { maxKeys: 1_000_000, maxObjects: 256, sequentialStep: 3 },
+  ) {
     this.params = { windows: WINDOWS.join(','), ttl: DAY, ...options };
     // ~90 bytes per remembered object id (Map entry, short string, number) on V8.
-    this.state = new KeyedState({ ttlMs: DAY, maxKeys: options.maxKeys, sizeOf: (s) => s.counts.bytes + 80 + (s.seen ? 200 + s.seen.size * 90 : 0) });
+    this.state = new KeyedState({
+      ttlMs: DAY,
+      maxKeys: options.maxKeys,
+      sizeOf: (s) => s.counts.bytes + 80 + (s.seen ? 200 + s.seen.size * 90 : 0),
+    });
   }
 
   get stores() {

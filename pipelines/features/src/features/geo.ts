@@ -38,7 +38,11 @@ export class GeoJump implements FeatureFamily {
 
   constructor(
     private readonly geo: GeoLookup,
-    private readonly options: GeoOptions = { maxKeys: 1_000_000, sameCountryToleranceKm: 500, crossBorderToleranceKm: 100 },
+    private readonly options: GeoOptions = {
+      maxKeys: 1_000_000,
+      sameCountryToleranceKm: 500,
+      crossBorderToleranceKm: 100,
+    },
   ) {
     this.params = { ttl: 30 * DAY, min_interval_ms: MINUTE, ...options };
     this.state = new KeyedState({ ttlMs: 30 * DAY, maxKeys: options.maxKeys, sizeOf: () => 130 });
@@ -53,7 +57,14 @@ export class GeoJump implements FeatureFamily {
     const here = this.geo.lookup(event.client_ip);
     if (!here) return;
     out[offset] = 1;
-    const s = this.state.get(principal, event.ts, () => ({ last: event.ts, country: '', lat: 0, lon: 0, fixAt: Number.NaN, countries: [] }));
+    const s = this.state.get(principal, event.ts, () => ({
+      last: event.ts,
+      country: '',
+      lat: 0,
+      lon: 0,
+      fixAt: Number.NaN,
+      countries: [],
+    }));
     const t = keyTime(s, event.ts);
     if (s.country !== '' && s.country !== here.country) out[offset + 1] = 1;
     // A country this principal has not been seen in: a VPN user hopping back to their usual exit is not travelling.
@@ -67,7 +78,8 @@ export class GeoJump implements FeatureFamily {
     }
     if (here.city !== '') {
       if (!Number.isNaN(s.fixAt)) {
-        const tolerance = s.country === here.country ? this.options.sameCountryToleranceKm : this.options.crossBorderToleranceKm;
+        const tolerance =
+          s.country === here.country ? this.options.sameCountryToleranceKm : this.options.crossBorderToleranceKm;
         const km = Math.max(0, haversineKm(s, here) - tolerance);
         const hours = Math.max(t - s.fixAt, MINUTE) / HOUR;
         out[offset + 2] = Math.log1p(km);

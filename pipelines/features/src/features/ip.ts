@@ -35,9 +35,19 @@ export class IpActivity implements FeatureFamily {
   private readonly logins: KeyedState<Logins>;
 
   constructor(private readonly options: IpOptions = { maxKeys: 1_000_000, maxUsernamesPerIp: 256 }) {
-    this.params = { route_window: MINUTE, login_window: 10 * MINUTE, ttl: HOUR, forgiven_failures: FORGIVEN_LOGIN_FAILURES, ...options };
+    this.params = {
+      route_window: MINUTE,
+      login_window: 10 * MINUTE,
+      ttl: HOUR,
+      forgiven_failures: FORGIVEN_LOGIN_FAILURES,
+      ...options,
+    };
     this.routes = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys, sizeOf: (c) => c.counts.bytes + 60 });
-    this.logins = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys, sizeOf: (ip) => ip.counts.bytes + 230 + ip.users.size * 90 });
+    this.logins = new KeyedState({
+      ttlMs: HOUR,
+      maxKeys: options.maxKeys,
+      sizeOf: (ip) => ip.counts.bytes + 230 + ip.users.size * 90,
+    });
   }
 
   get stores() {
@@ -45,7 +55,10 @@ export class IpActivity implements FeatureFamily {
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number): void {
-    const r = this.routes.get(`${event.client_ip}|${event.route}`, event.ts, () => ({ last: event.ts, counts: new SlidingCounts([MINUTE]) }));
+    const r = this.routes.get(`${event.client_ip}|${event.route}`, event.ts, () => ({
+      last: event.ts,
+      counts: new SlidingCounts([MINUTE]),
+    }));
     const tr = keyTime(r, event.ts);
     r.counts.add(tr);
     out[offset] = logCount(r.counts.count(0, tr));
@@ -54,7 +67,11 @@ export class IpActivity implements FeatureFamily {
     const ip =
       outcome === undefined
         ? this.logins.peek(event.client_ip, event.ts)
-        : this.logins.get(event.client_ip, event.ts, () => ({ last: event.ts, counts: new SlidingCounts([10 * MINUTE], 2), users: new Map() }));
+        : this.logins.get(event.client_ip, event.ts, () => ({
+            last: event.ts,
+            counts: new SlidingCounts([10 * MINUTE], 2),
+            users: new Map(),
+          }));
     if (!ip) {
       out[offset + 1] = 0;
       out[offset + 2] = 0;

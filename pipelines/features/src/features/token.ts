@@ -26,7 +26,11 @@ export class TokenConsistency implements FeatureFamily {
   /** A token belongs to one principal, so its state lives with the principal's. */
   readonly role = 'principal';
   readonly params = { window: 10 * MINUTE, networks_window: 60 * MINUTE, ttl: DAY, max_networks: 16 };
-  private readonly state = new KeyedState<Use>({ ttlMs: DAY, maxKeys: 1_000_000, sizeOf: (s) => 130 + (s.networks ? 200 + s.networks.size * 80 : 0) });
+  private readonly state = new KeyedState<Use>({
+    ttlMs: DAY,
+    maxKeys: 1_000_000,
+    sizeOf: (s) => 130 + (s.networks ? 200 + s.networks.size * 80 : 0),
+  });
   readonly stores = { tokens: this.state };
 
   update(event: AccessEvent, out: Float64Array, offset: number): void {
@@ -36,7 +40,13 @@ export class TokenConsistency implements FeatureFamily {
     const ua = event.user_agent ?? '';
     const tls = event.tls_client_fingerprint ?? '';
     const network = networkOf(event.client_ip);
-    const s = this.state.get(key, event.ts, () => ({ last: event.ts, userAgent: ua, tls, network, networks: undefined }));
+    const s = this.state.get(key, event.ts, () => ({
+      last: event.ts,
+      userAgent: ua,
+      tls,
+      network,
+      networks: undefined,
+    }));
     const previous = s.last;
     const t = keyTime(s, event.ts);
     const recent = t - previous <= 10 * MINUTE;

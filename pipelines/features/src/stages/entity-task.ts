@@ -52,7 +52,12 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
       out.push({
         key: principalKey(row.event),
         headers: { ...headers, [KIND_HEADER]: PART_KIND, [ROLE_HEADER]: r },
-        value: { ts: row.event.ts, request_id: row.event.request_id, role: r, v: (this.slots.get(r) as number[]).map((i) => row.vector[i] as number) },
+        value: {
+          ts: row.event.ts,
+          request_id: row.event.request_id,
+          role: r,
+          v: (this.slots.get(r) as number[]).map((i) => row.vector[i] as number),
+        },
       });
     }
   }

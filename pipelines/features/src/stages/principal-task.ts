@@ -19,7 +19,16 @@ import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole, entityKeys } from '../features/roles.js';
 import { decodeState, encodeState } from '../state/checkpoint.js';
 import type { FeatureRow } from '../stream.js';
-import { decodeEntityPart, type FeatureRecord, KIND_HEADER, PART_KIND, type RequestContext, requestContext, traceHeaders, vectorValues } from './records.js';
+import {
+  decodeEntityPart,
+  type FeatureRecord,
+  KIND_HEADER,
+  PART_KIND,
+  type RequestContext,
+  requestContext,
+  traceHeaders,
+  vectorValues,
+} from './records.js';
 import { StreamTask, type StreamTaskOptions } from './stream-task.js';
 
 export type { FeatureRecord } from './records.js';
@@ -115,7 +124,17 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     const key = `${ts}/${requestId}`;
     let join = this.joins.get(key);
     if (!join) {
-      join = { ts, request_id: requestId, principal, headers, vector: undefined, expect: undefined, parts: {}, ids: undefined, ctx: undefined };
+      join = {
+        ts,
+        request_id: requestId,
+        principal,
+        headers,
+        vector: undefined,
+        expect: undefined,
+        parts: {},
+        ids: undefined,
+        ctx: undefined,
+      };
       this.joins.set(key, join);
     }
     this.changedJoins.add(key);

@@ -6,7 +6,16 @@
 // event's entity parts (KIND_HEADER = "part", value EntityPart) — keyed by the event's principal, so a request's
 // parts land in the partition that owns the request.
 // vigil.features (key = principal): one FeatureRecord per request, all features, once every part has joined.
-import { type AccessEvent, decodeJson, expectArray, expectNumber, expectObject, expectString, InvalidRecordError, type Principal } from '@vigil/events';
+import {
+  type AccessEvent,
+  decodeJson,
+  expectArray,
+  expectNumber,
+  expectObject,
+  expectString,
+  InvalidRecordError,
+  type Principal,
+} from '@vigil/events';
 import type { EntityRole } from '../features/roles.js';
 
 export const ROLE_HEADER = 'vigil-role';
@@ -34,7 +43,12 @@ export interface RequestContext {
 }
 
 export function requestContext(e: AccessEvent): RequestContext {
-  return { route: e.route, method: e.method, status: e.status, ...(e.service !== undefined ? { service: e.service } : {}) };
+  return {
+    route: e.route,
+    method: e.method,
+    status: e.status,
+    ...(e.service !== undefined ? { service: e.service } : {}),
+  };
 }
 
 export interface EntityPart {

@@ -108,12 +108,20 @@ function runStages(log: AccessEvent[], seed: number, crashEvery: number, atLeast
         return task;
       }, atLeastOnce),
   );
-  const entities = Array.from({ length: 3 }, () => new Partition<EntityPart>(() => new EntityFeatureTask(FeatureExtractor.standard(geo), BOUND), atLeastOnce));
+  const entities = Array.from(
+    { length: 3 },
+    () => new Partition<EntityPart>(() => new EntityFeatureTask(FeatureExtractor.standard(geo), BOUND), atLeastOnce),
+  );
   // Ingest: each event to its principal's partition and, per role, to its entity's partition.
   log.forEach((e, i) => {
     const source = { [SOURCE_HEADER]: `raw/0/${i}/0` };
     const p = principals[hash(principalKey(e), principals.length)] as Partition<FeatureRecord>;
-    p.input.push({ value: Buffer.from(JSON.stringify(e)), key: Buffer.from(principalKey(e)), headers: source, position: { offset: String(p.input.length) } });
+    p.input.push({
+      value: Buffer.from(JSON.stringify(e)),
+      key: Buffer.from(principalKey(e)),
+      headers: source,
+      position: { offset: String(p.input.length) },
+    });
     for (const [role, key] of entityKeys(e)) {
       const q = entities[hash(key, entities.length)] as Partition<EntityPart>;
       q.input.push({
@@ -177,20 +185,23 @@ describe('online feature stages', () => {
     { seed: 1, crashEvery: 1_000_000 },
     { seed: 2, crashEvery: 7 },
     { seed: 3, crashEvery: 3 },
-  ])('joined vectors equal the offline ones, each request exactly once (seed $seed, a crash 1 in $crashEvery steps)', ({ seed, crashEvery }) => {
-    const { out, crashes } = runStages(log, seed, crashEvery);
-    if (crashEvery < 100) expect(crashes).toBeGreaterThan(10);
-    const ids = out.map((r) => r.request_id);
-    expect(new Set(ids).size).toBe(ids.length);
-    // Every request the offline stream released (the last BOUND ms stay held in both) comes out online.
-    expect(out.length).toBeGreaterThan(log.length - 50);
-    let entityNonZero = 0;
-    for (const r of out) {
-      expect(r.v, r.request_id).toEqual(offline.get(r.request_id));
-      entityNonZero += entitySlots.filter((i) => r.v[i] !== 0).length;
-    }
-    expect(entityNonZero).toBeGreaterThan(out.length);
-  });
+  ])(
+    'joined vectors equal the offline ones, each request exactly once (seed $seed, a crash 1 in $crashEvery steps)',
+    ({ seed, crashEvery }) => {
+      const { out, crashes } = runStages(log, seed, crashEvery);
+      if (crashEvery < 100) expect(crashes).toBeGreaterThan(10);
+      const ids = out.map((r) => r.request_id);
+      expect(new Set(ids).size).toBe(ids.length);
+      // Every request the offline stream released (the last BOUND ms stay held in both) comes out online.
+      expect(out.length).toBeGreaterThan(log.length - 50);
+      let entityNonZero = 0;
+      for (const r of out) {
+        expect(r.v, r.request_id).toEqual(offline.get(r.request_id));
+        entityNonZero += entitySlots.filter((i) => r.v[i] !== 0).length;
+      }
+      expect(entityNonZero).toBeGreaterThan(out.length);
+    },
+  );
 
   // At least once: outputs leave at once, so a crash repeats the ones since its last checkpoint — each repeat with the
   // same vector (the restored state is the one that computed it), and parts repeated to an already joined request are
@@ -198,33 +209,51 @@ describe('online feature stages', () => {
   it.each([
     { seed: 4, crashEvery: 1_000_000 },
     { seed: 5, crashEvery: 7 },
-  ])('at least once: every request leaves, every copy with the offline vector (seed $seed, a crash 1 in $crashEvery steps)', ({ seed, crashEvery }) => {
-    const { out, crashes, orphans } = runStages(log, seed, crashEvery, true);
-    const ids = new Set(out.map((r) => r.request_id));
-    expect(ids.size).toBeGreaterThan(log.length - 50);
-    for (const r of out) expect(r.v, r.request_id).toEqual(offline.get(r.request_id));
-    if (crashEvery < 100) {
-      expect(crashes).toBeGreaterThan(10);
-      expect(out.length).toBeGreaterThan(ids.size);
-      expect(orphans).toBeGreaterThan(0);
-    } else {
-      expect(out.length).toBe(ids.size);
-    }
-  });
+  ])(
+    'at least once: every request leaves, every copy with the offline vector (seed $seed, a crash 1 in $crashEvery steps)',
+    ({ seed, crashEvery }) => {
+      const { out, crashes, orphans } = runStages(log, seed, crashEvery, true);
+      const ids = new Set(out.map((r) => r.request_id));
+      expect(ids.size).toBeGreaterThan(log.length - 50);
+      for (const r of out) expect(r.v, r.request_id).toEqual(offline.get(r.request_id));
+      if (crashEvery < 100) {
+        expect(crashes).toBeGreaterThan(10);
+        expect(out.length).toBeGreaterThan(ids.size);
+        expect(orphans).toBeGreaterThan(0);
+      } else {
+        expect(out.length).toBe(ids.size);
+      }
+    },
+  );
 
   it('drops a part whose request never comes, once the watermark is ORPHAN_AFTER_MS past it', () => {
     const principal = new PrincipalFeatureTask(FeatureExtractor.standard(geo), 0);
     const [e, later] = [log[0] as AccessEvent, log[1] as AccessEvent];
     const entity = new EntityFeatureTask(FeatureExtractor.standard(geo), 0);
     const asRecords = (parts: SinkRecord<EntityPart>[]) =>
-      parts.map((p) => ({ value: Buffer.from(JSON.stringify(p.value)), key: Buffer.from(p.key as string), headers: p.headers ?? {}, position: {} }));
+      parts.map((p) => ({
+        value: Buffer.from(JSON.stringify(p.value)),
+        key: Buffer.from(p.key as string),
+        headers: p.headers ?? {},
+        position: {},
+      }));
     const parts = entity.process(
-      entityKeys(e).map(([role, key]) => ({ value: Buffer.from(JSON.stringify(e)), key: Buffer.from(key), headers: { [ROLE_HEADER]: role }, position: {} })),
+      entityKeys(e).map(([role, key]) => ({
+        value: Buffer.from(JSON.stringify(e)),
+        key: Buffer.from(key),
+        headers: { [ROLE_HEADER]: role },
+        position: {},
+      })),
     );
     principal.process(asRecords(parts));
     expect(principal.pendingJoins).toBe(1);
     const at = (ts: number) => [
-      { value: Buffer.from(JSON.stringify({ ...later, ts, request_id: `r${ts}` })), key: Buffer.from(principalKey(later)), headers: {}, position: {} },
+      {
+        value: Buffer.from(JSON.stringify({ ...later, ts, request_id: `r${ts}` })),
+        key: Buffer.from(principalKey(later)),
+        headers: {},
+        position: {},
+      },
     ];
     // A request of another principal a little later: the part still waits.
     principal.process(at(e.ts + ORPHAN_AFTER_MS / 2));
@@ -245,10 +274,22 @@ describe('online feature stages', () => {
       headers,
       position: { topic: 't', partition: 0, offset: '7' },
     });
-    const garbage = ['', 'not json', '[1,2]', '{"ts":"yesterday"}', JSON.stringify({ ...e, principal: null }), JSON.stringify({ ...e, tx: { amount: 'x' } })];
+    const garbage = [
+      '',
+      'not json',
+      '[1,2]',
+      '{"ts":"yesterday"}',
+      JSON.stringify({ ...e, principal: null }),
+      JSON.stringify({ ...e, tx: { amount: 'x' } }),
+    ];
     const parts = entity.process([
       ...garbage.map((g) => record(g, { [ROLE_HEADER]: 'ip' })),
-      ...entityKeys(e).map(([role, key]) => ({ value: Buffer.from(JSON.stringify(e)), key: Buffer.from(key), headers: { [ROLE_HEADER]: role }, position: {} })),
+      ...entityKeys(e).map(([role, key]) => ({
+        value: Buffer.from(JSON.stringify(e)),
+        key: Buffer.from(key),
+        headers: { [ROLE_HEADER]: role },
+        position: {},
+      })),
     ]);
     expect(entity.drainPoison().map((p) => p.detail)).toEqual([
       'value: not valid JSON',
@@ -259,7 +300,9 @@ describe('online feature stages', () => {
       'amount: not a finite number',
     ]);
     expect(parts.length).toBe(entityKeys(e).length);
-    const bogusPart = record(JSON.stringify({ ts: e.ts, request_id: e.request_id, role: 'planet', v: [] }), { [KIND_HEADER]: 'part' });
+    const bogusPart = record(JSON.stringify({ ts: e.ts, request_id: e.request_id, role: 'planet', v: [] }), {
+      [KIND_HEADER]: 'part',
+    });
     const out = principal.process([
       ...garbage.map((g) => record(g)),
       bogusPart,
@@ -279,16 +322,28 @@ describe('online feature stages', () => {
   it('a crashed entity stage means waiting, not wrong vectors: nothing is emitted before its parts come', () => {
     const principal = new PrincipalFeatureTask(FeatureExtractor.standard(geo), 0);
     const e = log[0] as AccessEvent;
-    const records = [{ value: Buffer.from(JSON.stringify(e)), key: Buffer.from(principalKey(e)), headers: {}, position: {} }];
+    const records = [
+      { value: Buffer.from(JSON.stringify(e)), key: Buffer.from(principalKey(e)), headers: {}, position: {} },
+    ];
     expect(principal.process(records)).toEqual([]);
     expect(principal.pendingJoins).toBe(1);
     const entity = new EntityFeatureTask(FeatureExtractor.standard(geo), 0);
     const parts = entity.process(
-      entityKeys(e).map(([role, key]) => ({ value: Buffer.from(JSON.stringify(e)), key: Buffer.from(key), headers: { [ROLE_HEADER]: role }, position: {} })),
+      entityKeys(e).map(([role, key]) => ({
+        value: Buffer.from(JSON.stringify(e)),
+        key: Buffer.from(key),
+        headers: { [ROLE_HEADER]: role },
+        position: {},
+      })),
     );
     expect(parts.map((p) => p.headers?.[KIND_HEADER])).toEqual(entityKeys(e).map(() => 'part'));
     const joined = principal.process(
-      parts.map((p) => ({ value: Buffer.from(JSON.stringify(p.value)), key: Buffer.from(p.key as string), headers: p.headers ?? {}, position: {} })),
+      parts.map((p) => ({
+        value: Buffer.from(JSON.stringify(p.value)),
+        key: Buffer.from(p.key as string),
+        headers: p.headers ?? {},
+        position: {},
+      })),
     );
     expect(joined.map((r) => r.value.request_id)).toEqual([e.request_id]);
     expect(principal.pendingJoins).toBe(0);

@@ -202,7 +202,15 @@ export class KeyedState<S> implements Checkpointable {
       return;
     }
     const stored = decodeState<Stored<S>>(value);
-    this.restoring.set(key, { key, lastSeen: stored.l, seq: stored.q, state: stored.s, prev: undefined, next: undefined, bytes: 0 });
+    this.restoring.set(key, {
+      key,
+      lastSeen: stored.l,
+      seq: stored.q,
+      state: stored.s,
+      prev: undefined,
+      next: undefined,
+      bytes: 0,
+    });
   }
 
   /**

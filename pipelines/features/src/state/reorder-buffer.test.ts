@@ -30,11 +30,14 @@ describe('ReorderBuffer', () => {
   });
 
   it('gives the same order for every arrival order whose displacement stays within the bound', () => {
-    const events = fc.uniqueArray(fc.record({ ts: fc.integer({ min: 0, max: 100_000 }), id: fc.string({ minLength: 1, maxLength: 6 }) }), {
-      minLength: 1,
-      maxLength: 200,
-      selector: (e) => e.id,
-    });
+    const events = fc.uniqueArray(
+      fc.record({ ts: fc.integer({ min: 0, max: 100_000 }), id: fc.string({ minLength: 1, maxLength: 6 }) }),
+      {
+        minLength: 1,
+        maxLength: 200,
+        selector: (e) => e.id,
+      },
+    );
     fc.assert(
       fc.property(events, fc.integer({ min: 0, max: 2000 }), fc.integer(), (items, jitter, seed) => {
         const sorted = [...items].sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

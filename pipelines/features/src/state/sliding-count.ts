@@ -53,7 +53,8 @@ export class SlidingCounts {
     this.advance(t);
     for (let w = 0; w < this.windowsMs.length; w++) {
       const width = (this.windowsMs[w] as number) / this.buckets;
-      const i = this.windowsMs.length + channel * this.stride + w * this.buckets + (Math.floor(t / width) % this.buckets);
+      const i =
+        this.windowsMs.length + channel * this.stride + w * this.buckets + (Math.floor(t / width) % this.buckets);
       this.data[i] = (this.data[i] as number) + n;
     }
   }

@@ -109,7 +109,9 @@ function write(w: Writer, v: unknown): void {
       write(w, (v as Record<string, unknown>)[k]);
     }
   } else {
-    throw new Error(`feature state holds a value the checkpoint codec cannot store (${Object.prototype.toString.call(v)})`);
+    throw new Error(
+      `feature state holds a value the checkpoint codec cannot store (${Object.prototype.toString.call(v)})`,
+    );
   }
 }
 
@@ -230,7 +232,8 @@ function read(r: Reader): unknown {
         // Assignment keeps the object on a fast hidden class (defineProperty on every field turned each restored
         // state into a slow dictionary object); a key named "__proto__" is defined, so it stays a key instead of
         // replacing the prototype.
-        if (key === '__proto__') Object.defineProperty(out, key, { value: read(r), enumerable: true, writable: true, configurable: true });
+        if (key === '__proto__')
+          Object.defineProperty(out, key, { value: read(r), enumerable: true, writable: true, configurable: true });
         else out[key] = read(r);
       }
       return out;

@@ -13,7 +13,12 @@ export async function alert(options: { config?: string | undefined }): Promise<n
 
 export const command = defineCommand({
   name: 'alert',
-  overview: [['alert --config FILE', 'Run the alerter service (vigil.decisions in; signed SOC webhooks, CAEP events, label callback)']],
+  overview: [
+    [
+      'alert --config FILE',
+      'Run the alerter service (vigil.decisions in; signed SOC webhooks, CAEP events, label callback)',
+    ],
+  ],
   help: `Usage: vigil alert --config FILE
 
 Runs the alerter: consumes decision records and tells the SOC — one alert per entity per incident window (opened at

@@ -7,11 +7,15 @@ export async function bankApi(args: { port?: string; host?: string; customers?: 
   const port = Number(args.port ?? '8081');
   const customers = Number(args.customers ?? '5000');
   if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(customers) || customers < 1) {
-    process.stderr.write('usage: vigil bank-api [--port N (default 8081)] [--host H (default 127.0.0.1)] [--customers N (default 5000)]\n');
+    process.stderr.write(
+      'usage: vigil bank-api [--port N (default 8081)] [--host H (default 127.0.0.1)] [--customers N (default 5000)]\n',
+    );
     return 2;
   }
   const api = await startBankApi({ port, host: args.host ?? '127.0.0.1', customers });
-  process.stderr.write(`vigil bank-api: the demo bank (${customers} customers) listening on ${args.host ?? '127.0.0.1'}:${api.port}\n`);
+  process.stderr.write(
+    `vigil bank-api: the demo bank (${customers} customers) listening on ${args.host ?? '127.0.0.1'}:${api.port}\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
@@ -22,7 +26,12 @@ export async function bankApi(args: { port?: string; host?: string; customers?: 
 
 export const command = defineCommand({
   name: 'bank-api',
-  overview: [['bank-api [--port N] [--host H] [--customers N]', 'Run the demo bank API (for a gateway to front: the compose stack, trying a gateway set-up)']],
+  overview: [
+    [
+      'bank-api [--port N] [--host H] [--customers N]',
+      'Run the demo bank API (for a gateway to front: the compose stack, trying a gateway set-up)',
+    ],
+  ],
   help: `Usage: vigil bank-api [--port N] [--host H] [--customers N]
 
 Runs the demo bank API the simulator's customers use (default 127.0.0.1:8081, 5,000 customers): POST /oauth/token

@@ -21,12 +21,22 @@ const SERVICES: Record<string, { schema: z.ZodType<any>; lint: Lint<any> }> = {
 
 function service(name: string | undefined) {
   const s = SERVICES[name ?? 'detector'];
-  if (!s) process.stderr.write(`vigil config: unknown service '${name}' — one of ${Object.keys(SERVICES).join(', ')}\n`);
+  if (!s)
+    process.stderr.write(`vigil config: unknown service '${name}' — one of ${Object.keys(SERVICES).join(', ')}\n`);
   return s;
 }
 
 /** Keys only one service's config has: how `config check` tells which schema a file is for. */
-const REVOKER_KEYS = ['adapters', 'enforce', 'caps', 'allowlist', 'ttl', 'check', 'prune_interval_ms', 'resync_check_ms'];
+const REVOKER_KEYS = [
+  'adapters',
+  'enforce',
+  'caps',
+  'allowlist',
+  'ttl',
+  'check',
+  'prune_interval_ms',
+  'resync_check_ms',
+];
 const ALERTER_KEYS = ['receivers', 'caep', 'labels', 'incident_window_ms', 'retry'];
 
 /** The service a config file is for, by its top-level keys (detector when nothing says otherwise). */
@@ -56,11 +66,21 @@ function missingFiles(name: string, config: Record<string, unknown>): string[] {
       ['scoring.shadow_bundle', scoring.shadow_bundle],
     ] as const) {
       if (dir === undefined) continue;
-      if (!existsSync(dir) || !statSync(dir).isDirectory()) problems.push(`${key}: ${dir} is not a directory — point it at one \`vigil train --out\` wrote`);
-      else if (!existsSync(join(dir, 'manifest.json'))) problems.push(`${key}: ${dir} has no manifest.json — is it a bundle written by \`vigil train\`?`);
+      if (!existsSync(dir) || !statSync(dir).isDirectory())
+        problems.push(`${key}: ${dir} is not a directory — point it at one \`vigil train --out\` wrote`);
+      else if (!existsSync(join(dir, 'manifest.json')))
+        problems.push(`${key}: ${dir} has no manifest.json — is it a bundle written by \`vigil train\`?`);
     }
-    file('features.geoip', (config.features as { geoip?: string }).geoip, 'the path of a MaxMind GeoIP2/GeoLite2 City .mmdb');
-    file('adapter.openapi', (config.adapter as { openapi?: string }).openapi, "the path of your API's OpenAPI document");
+    file(
+      'features.geoip',
+      (config.features as { geoip?: string }).geoip,
+      'the path of a MaxMind GeoIP2/GeoLite2 City .mmdb',
+    );
+    file(
+      'adapter.openapi',
+      (config.adapter as { openapi?: string }).openapi,
+      "the path of your API's OpenAPI document",
+    );
   }
   if (name === 'alerter') {
     for (const [i, c] of ((config.caep as { private_key_file?: string }[]) ?? []).entries()) {
@@ -103,7 +123,10 @@ export function configSchema(name?: string): number {
 export const command = defineCommand({
   name: 'config',
   overview: [
-    ['config check [--service S] FILE', 'Validate a config of the detector (default), revoker or alerter (YAML; VIGIL_* overrides apply)'],
+    [
+      'config check [--service S] FILE',
+      'Validate a config of the detector (default), revoker or alerter (YAML; VIGIL_* overrides apply)',
+    ],
     ['config schema [--service S]', "Print a service config's JSON Schema"],
   ],
   help: `Usage: vigil config check [--service detector|revoker|alerter] FILE | vigil config schema [--service detector|revoker|alerter]

@@ -6,7 +6,15 @@
 import { adapterFor } from '@vigil/adapters';
 import { backendName, ModelBundle } from '@vigil/bundle';
 import { MemoryBus, MemorySink, MemorySource } from '@vigil/connectors';
-import { Allowlist, type Enforcement, type GatewayAdapter, MemoryRevocationLog, RateCaps, RevocationStore, Revoker } from '@vigil/enforcement';
+import {
+  Allowlist,
+  type Enforcement,
+  type GatewayAdapter,
+  MemoryRevocationLog,
+  RateCaps,
+  RevocationStore,
+  Revoker,
+} from '@vigil/enforcement';
 import { type AccessEvent, type DeadLetter, type Decision, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
 import { FeatureExtractor, FeatureStream, MmdbGeoLookup } from '@vigil/features';
 import { createIngestHandler, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
@@ -42,7 +50,12 @@ class MemoryGateway implements GatewayAdapter {
   async close() {}
 }
 
-export async function demo(args: { events?: string; seed?: string; format?: string; attacks?: string }): Promise<number> {
+export async function demo(args: {
+  events?: string;
+  seed?: string;
+  format?: string;
+  attacks?: string;
+}): Promise<number> {
   const total = Number(args.events ?? '200000');
   const format = (args.format ?? 'kong') as GatewayFormat;
   if (!Number.isInteger(total) || total <= 0 || !GATEWAY_FORMATS.includes(format)) {
@@ -52,7 +65,9 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   const seed = Number(args.seed ?? '1');
   const perFamily = Number(args.attacks ?? '3');
   const out = process.stdout;
-  out.write(`vigil demo — ${total} simulated ${format} records with ${perFamily} attacks per family, seed ${seed}, in-memory bus (no external services)\n`);
+  out.write(
+    `vigil demo — ${total} simulated ${format} records with ${perFamily} attacks per family, seed ${seed}, in-memory bus (no external services)\n`,
+  );
 
   const bus = new MemoryBus();
   const start = Date.UTC(2026, 10, 2);
@@ -87,7 +102,10 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   const source = new MemorySource(bus, 'vigil.access', { batchSize: 1000, stopWhenDrained: true });
   const handler = createIngestHandler({
     adapterFor: () => demoAdapter,
-    sinks: { events: new MemorySink<AccessEvent>(bus, 'vigil.access.by-principal'), deadLetters: new MemorySink<DeadLetter>(bus, 'vigil.dlq') },
+    sinks: {
+      events: new MemorySink<AccessEvent>(bus, 'vigil.access.by-principal'),
+      deadLetters: new MemorySink<DeadLetter>(bus, 'vigil.dlq'),
+    },
     deadLetters: REDACTED_DEAD_LETTERS,
     traceOneIn: 1000,
   });
@@ -113,7 +131,9 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   try {
     bundle = await ModelBundle.load(defaultBundleDir(), extractor.schema.hash);
   } catch (err) {
-    out.write(`\n  the default bundle did not load (${(err as Error).message.slice(0, 200)}) — rebuild it with npm run bundle:default\n`);
+    out.write(
+      `\n  the default bundle did not load (${(err as Error).message.slice(0, 200)}) — rebuild it with npm run bundle:default\n`,
+    );
     return 1;
   }
   const gateway = new MemoryGateway();
@@ -152,7 +172,8 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   for (const e of events) {
     await decider.push(stream.push(e.value));
     scored++;
-    if (tty && scored % 5000 === 0) out.write(`\r  detecting… ${scored.toLocaleString('en')} / ${events.length.toLocaleString('en')}`);
+    if (tty && scored % 5000 === 0)
+      out.write(`\r  detecting… ${scored.toLocaleString('en')} / ${events.length.toLocaleString('en')}`);
   }
   await decider.push(stream.flush());
   await decider.flush();
@@ -165,7 +186,9 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   for (const d of dead) reasons.set(d.value.reason, (reasons.get(d.value.reason) ?? 0) + 1);
   const leaked = events.some((e) => JSON.stringify(e.value).includes('Bearer '));
   const attackRequests = new Set(labels.map((l) => l.request_id));
-  const days = new Set(events.filter((e) => !attackRequests.has(e.value.request_id)).map((e) => principalDay(e.key as string, e.value.ts)));
+  const days = new Set(
+    events.filter((e) => !attackRequests.has(e.value.request_id)).map((e) => principalDay(e.key as string, e.value.ts)),
+  );
   const q = evaluateDetection(decisions, labels, days);
   const actions = new Map<string, number>();
   for (const d of decisions) actions.set(d.action, (actions.get(d.action) ?? 0) + 1);
@@ -173,13 +196,19 @@ export async function demo(args: { events?: string; seed?: string; format?: stri
   out.write('\nReport\n');
   out.write(`  records in          ${input.length}\n`);
   out.write(`  events out          ${events.length} (keyed by principal: ${principals.size} principals)\n`);
-  out.write(`  dead letters        ${dead.length} of ${malformed} malformed — ${[...reasons].map(([r, n]) => `${r}: ${n}`).join(', ')}\n`);
+  out.write(
+    `  dead letters        ${dead.length} of ${malformed} malformed — ${[...reasons].map(([r, n]) => `${r}: ${n}`).join(', ')}\n`,
+  );
   out.write(`  raw tokens in output ${leaked ? 'FOUND (bug)' : 'none (fingerprinted at the edge)'}\n`);
-  out.write(`  ingest              ${Math.round(input.length / seconds).toLocaleString('en')} records/s (parse + validate + re-key, one core)\n`);
+  out.write(
+    `  ingest              ${Math.round(input.length / seconds).toLocaleString('en')} records/s (parse + validate + re-key, one core)\n`,
+  );
   out.write(
     `  detection           ${Math.round(events.length / scoreSeconds).toLocaleString('en')} events/s (${extractor.names.length} features in event time, bundle ${bundle.id} with its autoencoder on ${backendName()}, policy); decisions: ${[...actions].map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}\n`,
   );
-  out.write(`  enforcement         ${revoker.counts.enforced} enforced at the (in-memory) gateway, ${gateway.listed.size} entries listed\n`);
+  out.write(
+    `  enforcement         ${revoker.counts.enforced} enforced at the (in-memory) gateway, ${gateway.listed.size} entries listed\n`,
+  );
   out.write('  attacks             detected / total · revoked · attacker requests to detect (median)\n');
   for (const f of q.families) {
     if (f.attacks === 0) continue;
@@ -206,6 +235,11 @@ guardrails in front of an in-memory gateway. Prints a report: dead letters by re
 decisions, per attack family how many were detected and revoked and after how many attacker requests, and false
 alerts and revocations per 1,000 benign principals per day. Needs no Kafka, ClickHouse or network.
 `,
-  options: { events: { type: 'string' }, seed: { type: 'string' }, format: { type: 'string' }, attacks: { type: 'string' } },
+  options: {
+    events: { type: 'string' },
+    seed: { type: 'string' },
+    format: { type: 'string' },
+    attacks: { type: 'string' },
+  },
   run: (flags) => demo(flags),
 });

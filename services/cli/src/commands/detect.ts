@@ -13,7 +13,9 @@ export async function detect(file: string | undefined): Promise<number> {
 
 export const command = defineCommand({
   name: 'detect',
-  overview: [['detect --config FILE', 'Run the detector service (Kafka in; keyed topic, dead-letter topic, ClickHouse out)']],
+  overview: [
+    ['detect --config FILE', 'Run the detector service (Kafka in; keyed topic, dead-letter topic, ClickHouse out)'],
+  ],
   help: `Usage: vigil detect --config FILE
 
 Runs the detector service. FILE is YAML (see config/detector.example.yaml); every key can be overridden with

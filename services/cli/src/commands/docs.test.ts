@@ -9,12 +9,15 @@ const DOCS = fileURLToPath(new URL('../../../../docs/', import.meta.url));
 
 describe('vigil docs', () => {
   it('the committed docs are what the generator writes from the code', () => {
-    for (const d of generatedDocs(DOCS).docs) expect(d.current, `${d.file} is out of date with the code — run npm run docs`).toBe(d.generated);
+    for (const d of generatedDocs(DOCS).docs)
+      expect(d.current, `${d.file} is out of date with the code — run npm run docs`).toBe(d.generated);
   });
 
   it('replaces only what stands between the markers, and says where markers are missing', () => {
     const text = 'before\n<!-- generated:x:start -->\nold\n<!-- generated:x:end -->\nafter\n';
-    expect(replaceGenerated(text, 'x', 'new', 'f.md')).toBe('before\n<!-- generated:x:start -->\nnew\n<!-- generated:x:end -->\nafter\n');
+    expect(replaceGenerated(text, 'x', 'new', 'f.md')).toBe(
+      'before\n<!-- generated:x:start -->\nnew\n<!-- generated:x:end -->\nafter\n',
+    );
     expect(() => replaceGenerated('no markers', 'x', 'new', 'f.md')).toThrow(/f\.md has no <!-- generated:x:start -->/);
   });
 
@@ -25,8 +28,16 @@ describe('vigil docs', () => {
       properties: {
         url: { type: 'string', format: 'uri', description: 'Where.' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 80 },
-        hosts: { type: 'array', default: [], items: { type: 'object', properties: { name: { type: 'string', enum: ['a', 'b'] } } } },
-        classes: { type: 'object', default: {}, additionalProperties: { type: 'object', properties: { alert: { type: 'number', minimum: 0, maximum: 1 } } } },
+        hosts: {
+          type: 'array',
+          default: [],
+          items: { type: 'object', properties: { name: { type: 'string', enum: ['a', 'b'] } } },
+        },
+        classes: {
+          type: 'object',
+          default: {},
+          additionalProperties: { type: 'object', properties: { alert: { type: 'number', minimum: 0, maximum: 1 } } },
+        },
       },
     });
     expect(keys.map((k) => [k.path, k.type, k.default, k.required])).toEqual([

@@ -19,7 +19,8 @@ export function replaceGenerated(text: string, name: string, body: string, file:
   const end = `<!-- generated:${name}:end -->`;
   const i = text.indexOf(start);
   const j = text.indexOf(end);
-  if (i < 0 || j < i) throw new Error(`${file} has no ${start} … ${end} pair: put the markers where the generated part belongs`);
+  if (i < 0 || j < i)
+    throw new Error(`${file} has no ${start} … ${end} pair: put the markers where the generated part belongs`);
   return `${text.slice(0, i + start.length)}\n${body}\n${text.slice(j)}`;
 }
 
@@ -33,19 +34,25 @@ const duration = (ms: number) => {
   const unit = DURATION_UNITS.find(([size]) => ms >= size && ms % size === 0);
   return unit ? `${ms / unit[0]} ${unit[1]}` : `${ms} ms`;
 };
-const grouped = (n: number) => (Number.isInteger(n) && Math.abs(n) >= 10_000 ? n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',') : String(n));
+const grouped = (n: number) =>
+  Number.isInteger(n) && Math.abs(n) >= 10_000 ? n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',') : String(n);
 /** Parameters in milliseconds of event time, by name: windows, TTLs, intervals. */
 const isDuration = (key: string) => /^(ttl|window|windows|baseline)$|_window$|_ms$|Ms$/.test(key);
 
 function param(key: string, value: number | string | boolean): string {
   if (isDuration(key) && typeof value === 'number') return `\`${key}\` ${duration(value)}`;
-  if (isDuration(key) && typeof value === 'string' && /^\d+(,\d+)*$/.test(value)) return `\`${key}\` ${value.split(',').map(Number).map(duration).join(', ')}`;
+  if (isDuration(key) && typeof value === 'string' && /^\d+(,\d+)*$/.test(value))
+    return `\`${key}\` ${value.split(',').map(Number).map(duration).join(', ')}`;
   if (typeof value === 'number') return `\`${key}\` ${grouped(value)}`;
   return `\`${key}\` \`${String(value)}\``;
 }
 
 /** The feature table: every feature of the schema in vector order, then each family's role and parameters. */
-export function featureReference(schema: FeatureSchema): { markdown: string; undescribed: string[]; unknown: string[] } {
+export function featureReference(schema: FeatureSchema): {
+  markdown: string;
+  undescribed: string[];
+  unknown: string[];
+} {
   const undescribed: string[] = [];
   const features: string[] = [];
   let pos = 0;
@@ -54,7 +61,9 @@ export function featureReference(schema: FeatureSchema): { markdown: string; und
       const d = FEATURE_DESCRIPTIONS[name];
       if (!d) undescribed.push(name);
       const role = d?.key ? `${f.role} · ${d.key}` : f.role;
-      features.push(`| ${pos++} | \`${name}\` | ${f.family} | ${role} | ${cell(d?.window ?? '—')} | ${cell(d?.means ?? '(not described yet)')} |`);
+      features.push(
+        `| ${pos++} | \`${name}\` | ${f.family} | ${role} | ${cell(d?.window ?? '—')} | ${cell(d?.means ?? '(not described yet)')} |`,
+      );
     }
   }
   const families = schema.families.map(
@@ -144,9 +153,14 @@ export function docs(values: { out?: string }): number {
     process.stdout.write(`${d.file}: ${d.generated === d.current ? 'up to date' : 'regenerated'}\n`);
   }
   const where = 'FEATURE_DESCRIPTIONS (services/cli/src/support/feature-descriptions.ts)';
-  if (undescribed.length > 0) process.stderr.write(`vigil docs: no description for ${undescribed.join(', ')} — add one to ${where}, then npm run docs\n`);
+  if (undescribed.length > 0)
+    process.stderr.write(
+      `vigil docs: no description for ${undescribed.join(', ')} — add one to ${where}, then npm run docs\n`,
+    );
   if (unknown.length > 0)
-    process.stderr.write(`vigil docs: ${where} describes ${unknown.join(', ')}, which the feature schema does not have — rename or remove\n`);
+    process.stderr.write(
+      `vigil docs: ${where} describes ${unknown.join(', ')}, which the feature schema does not have — rename or remove\n`,
+    );
   return 0;
 }
 

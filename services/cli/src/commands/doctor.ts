@@ -35,8 +35,20 @@ export interface Check {
 export const DEFAULT_TIMEOUT_MS = 3000;
 
 const ok = (check: string, target: string, detail: string): Check => ({ status: 'ok', check, target, detail });
-const warn = (check: string, target: string, detail: string, hint: string): Check => ({ status: 'warn', check, target, detail, hint });
-const fail = (check: string, target: string, detail: string, hint: string): Check => ({ status: 'fail', check, target, detail, hint });
+const warn = (check: string, target: string, detail: string, hint: string): Check => ({
+  status: 'warn',
+  check,
+  target,
+  detail,
+  hint,
+});
+const fail = (check: string, target: string, detail: string, hint: string): Check => ({
+  status: 'fail',
+  check,
+  target,
+  detail,
+  hint,
+});
 
 // --- bounded probes ---------------------------------------------------------------------------------------------
 
@@ -87,7 +99,8 @@ function reason(err: unknown, ms: number): string {
   let e = err as { name?: string; code?: unknown; message?: unknown; cause?: unknown } | undefined;
   for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) {
     // The HAProxy adapter's own timer (set to the same ms) ends its socket with "timed out".
-    if (e instanceof TimedOut || e.name === 'TimeoutError' || e.message === 'timed out') return `no answer within ${ms} ms`;
+    if (e instanceof TimedOut || e.name === 'TimeoutError' || e.message === 'timed out')
+      return `no answer within ${ms} ms`;
     if (typeof e.code === 'string' && CODES[e.code]) return CODES[e.code] as string;
   }
   // fetch says only "fetch failed"; its cause says why (a TLS error, a port fetch refuses to use).
@@ -120,7 +133,9 @@ async function httpCheck(check: string, url: string, ms: number, hint: string): 
       check,
       at,
       why,
-      /CERT|certificate|self.signed/i.test(why) ? 'the server certificate is not trusted here: add its CA with NODE_EXTRA_CA_CERTS=ca.pem' : hint,
+      /CERT|certificate|self.signed/i.test(why)
+        ? 'the server certificate is not trusted here: add its CA with NODE_EXTRA_CA_CERTS=ca.pem'
+        : hint,
     );
   }
 }
@@ -148,7 +163,9 @@ function pepperApart(schema: z.ZodObject): z.ZodObject {
 /** A problem message "what is wrong — how to fix it" as detail and hint. */
 function split(problem: string): { detail: string; hint: string } {
   const at = problem.indexOf(' — ');
-  return at < 0 ? { detail: problem, hint: 'see `vigil config schema` for the key' } : { detail: problem.slice(0, at), hint: problem.slice(at + 3) };
+  return at < 0
+    ? { detail: problem, hint: 'see `vigil config schema` for the key' }
+    : { detail: problem.slice(0, at), hint: problem.slice(at + 3) };
 }
 
 const PEPPER_ENV = 'VIGIL_PEPPER__SECRET';
@@ -158,7 +175,8 @@ function pepperCheck(pepper: { secret?: string } | undefined, file: string, requ
   const fromEnv = process.env[PEPPER_ENV] !== undefined;
   const source = fromEnv ? PEPPER_ENV : `pepper.secret in ${file}`;
   const secret = pepper?.secret;
-  if (secret === undefined) return [fail('pepper', PEPPER_ENV, 'not set', `set ${PEPPER_ENV} to your own secret: \`openssl rand -hex 32\``)];
+  if (secret === undefined)
+    return [fail('pepper', PEPPER_ENV, 'not set', `set ${PEPPER_ENV} to your own secret: \`openssl rand -hex 32\``)];
   const problem = pepperProblem(secret);
   if (problem !== undefined) {
     const { detail, hint } = split(problem);
@@ -198,15 +216,20 @@ function secrets(service: string, config: Record<string, unknown>): Check[] {
       );
       for (const n of new Set(names)) out.push(secretCheck(`http ${h.name} secret`, n, skipped));
     }
-    for (const [i, k] of a.kong.entries()) if (k.admin_token_env !== undefined) out.push(secretCheck(`kong${i || ''} admin token`, k.admin_token_env, skipped));
-    for (const [i, k] of a.idp.entries()) if (k.token_env !== undefined) out.push(secretCheck(`idp${i || ''} token`, k.token_env, skipped));
+    for (const [i, k] of a.kong.entries())
+      if (k.admin_token_env !== undefined)
+        out.push(secretCheck(`kong${i || ''} admin token`, k.admin_token_env, skipped));
+    for (const [i, k] of a.idp.entries())
+      if (k.token_env !== undefined) out.push(secretCheck(`idp${i || ''} token`, k.token_env, skipped));
   }
   if (service === 'alerter') {
     const c = config as AlerterConfig;
     for (const r of c.receivers) {
-      if (r.secret_env !== undefined) out.push(secretCheck(`receiver ${r.name} secret`, r.secret_env, 'the alerter does not start'));
+      if (r.secret_env !== undefined)
+        out.push(secretCheck(`receiver ${r.name} secret`, r.secret_env, 'the alerter does not start'));
     }
-    if (c.labels.token_env !== undefined) out.push(secretCheck('label callback token', c.labels.token_env, 'the alerter does not start'));
+    if (c.labels.token_env !== undefined)
+      out.push(secretCheck('label callback token', c.labels.token_env, 'the alerter does not start'));
   }
   return out;
 }
@@ -229,11 +252,13 @@ async function bundleCheck(key: string, dir: string): Promise<Check> {
   // The schema hash depends on the families and their parameters, not on the GeoIP data: no database is read for it.
   const schemaHash = FeatureExtractor.standard({ lookup: () => undefined }).schema.hash;
   try {
-    if (!statSync(dir).isDirectory()) return fail(check, dir, 'not a directory', `point ${key} at a directory \`vigil train --out\` wrote`);
+    if (!statSync(dir).isDirectory())
+      return fail(check, dir, 'not a directory', `point ${key} at a directory \`vigil train --out\` wrote`);
     const bundle = await ModelBundle.load(dir, schemaHash);
     return ok(check, dir, `bundle ${bundle.id}, trained on this feature schema`);
   } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') return fail(check, dir, 'does not exist', `point ${key} at a directory \`vigil train --out\` wrote`);
+    if ((err as { code?: string }).code === 'ENOENT')
+      return fail(check, dir, 'does not exist', `point ${key} at a directory \`vigil train --out\` wrote`);
     const message = (err as Error).message;
     const cut = message.search(/ — |: retrain/);
     return cut < 0
@@ -247,10 +272,12 @@ async function files(service: string, config: Record<string, unknown>): Promise<
   if (service === 'detector') {
     const c = config as DetectorConfig;
     if (c.scoring.bundle !== undefined) out.push(await bundleCheck('scoring.bundle', c.scoring.bundle));
-    if (c.scoring.shadow_bundle !== undefined) out.push(await bundleCheck('scoring.shadow_bundle', c.scoring.shadow_bundle));
+    if (c.scoring.shadow_bundle !== undefined)
+      out.push(await bundleCheck('scoring.shadow_bundle', c.scoring.shadow_bundle));
     const geoip = c.features.enabled ? c.features.geoip : undefined;
     if (geoip !== undefined) {
-      const hint = 'features.geoip: the path of a MaxMind GeoIP2/GeoLite2 City .mmdb (or omit it for the bundled GeoLite2 City)';
+      const hint =
+        'features.geoip: the path of a MaxMind GeoIP2/GeoLite2 City .mmdb (or omit it for the bundled GeoLite2 City)';
       const file = readable('geoip database', geoip, 'file', hint);
       if (file.status !== 'ok') out.push(file);
       else {
@@ -263,7 +290,14 @@ async function files(service: string, config: Record<string, unknown>): Promise<
       }
     }
     if (c.adapter.openapi !== undefined)
-      out.push(readable('openapi document', c.adapter.openapi, 'file', "adapter.openapi: the path of your API's OpenAPI document"));
+      out.push(
+        readable(
+          'openapi document',
+          c.adapter.openapi,
+          'file',
+          "adapter.openapi: the path of your API's OpenAPI document",
+        ),
+      );
   }
   if (service === 'alerter') {
     for (const k of (config as AlerterConfig).caep) {
@@ -283,7 +317,15 @@ async function files(service: string, config: Record<string, unknown>): Promise<
   }
   // Node's TLS connections (Kafka with ssl, ClickHouse and webhooks over https) trust this file's CAs too.
   const ca = process.env.NODE_EXTRA_CA_CERTS;
-  if (ca) out.push(readable('extra CA certificates', ca, 'file (NODE_EXTRA_CA_CERTS)', 'NODE_EXTRA_CA_CERTS must name a readable PEM file'));
+  if (ca)
+    out.push(
+      readable(
+        'extra CA certificates',
+        ca,
+        'file (NODE_EXTRA_CA_CERTS)',
+        'NODE_EXTRA_CA_CERTS must name a readable PEM file',
+      ),
+    );
   return out;
 }
 
@@ -307,7 +349,12 @@ function topicsOf(service: string, config: Record<string, unknown>): TopicNeed[]
       ...c.consumer.topics.map((topic) => ({ topic, created: false })),
       ...made(c.topics.keyed, c.topics.dead_letter),
       ...(c.features.enabled
-        ? made(c.topics.entities, c.features.topic, c.features.changelog_topic ?? `${group}.features-changelog`, `${group}.entities-changelog`)
+        ? made(
+            c.topics.entities,
+            c.features.topic,
+            c.features.changelog_topic ?? `${group}.features-changelog`,
+            `${group}.entities-changelog`,
+          )
         : []),
       ...(c.features.enabled && c.scoring.bundle !== undefined ? made(c.scoring.topic, c.scoring.shadow_topic) : []),
     ];
@@ -316,7 +363,13 @@ function topicsOf(service: string, config: Record<string, unknown>): TopicNeed[]
     needs = made(...c.consumer.topics, c.topics.revocations, c.topics.notices, c.topics.poison);
   } else {
     const c = config as AlerterConfig;
-    needs = made(...c.consumer.topics, c.topics.dead_letter, ...c.receivers.map((r) => `${c.topics.retry}.${r.name}`), c.topics.poison, c.topics.revocations);
+    needs = made(
+      ...c.consumer.topics,
+      c.topics.dead_letter,
+      ...c.receivers.map((r) => `${c.topics.retry}.${r.name}`),
+      c.topics.poison,
+      c.topics.revocations,
+    );
   }
   return needs.filter((n, i) => needs.findIndex((o) => o.topic === n.topic) === i);
 }
@@ -351,7 +404,12 @@ const hostPort = (address: string): [string, number] => {
   return [address.slice(0, at), Number(address.slice(at + 1))];
 };
 
-async function kafkaChecks(service: string, config: Record<string, unknown>, file: string, ms: number): Promise<Check[]> {
+async function kafkaChecks(
+  service: string,
+  config: Record<string, unknown>,
+  file: string,
+  ms: number,
+): Promise<Check[]> {
   const connection = config.kafka as KafkaConnection;
   const auth = `${connection.ssl ? 'TLS' : 'plaintext'}${connection.sasl ? `, SASL ${connection.sasl.mechanism} as ${connection.sasl.username}` : ''}`;
   const brokers = await Promise.all(
@@ -373,7 +431,14 @@ async function kafkaChecks(service: string, config: Record<string, unknown>, fil
       try {
         const cluster = await withAdmin(connection, [broker], ms, (admin) => admin.describeCluster());
         const advertised = cluster.brokers.map((b) => `${b.host}:${b.port}`);
-        return { check: ok('kafka broker', broker, `metadata answered (${auth}): cluster ${cluster.clusterId}, ${advertised.length} broker(s)`), advertised };
+        return {
+          check: ok(
+            'kafka broker',
+            broker,
+            `metadata answered (${auth}): cluster ${cluster.clusterId}, ${advertised.length} broker(s)`,
+          ),
+          advertised,
+        };
       } catch (err) {
         return {
           check: fail(
@@ -398,7 +463,12 @@ async function kafkaChecks(service: string, config: Record<string, unknown>, fil
           await tcpConnect(host, port, ms);
           return ok('kafka advertised broker', address, 'reachable');
         } catch (err) {
-          return fail('kafka advertised broker', address, reason(err, ms), "the broker's advertised.listeners must name an address this host can reach");
+          return fail(
+            'kafka advertised broker',
+            address,
+            reason(err, ms),
+            "the broker's advertised.listeners must name an address this host can reach",
+          );
         }
       }),
     )),
@@ -406,14 +476,23 @@ async function kafkaChecks(service: string, config: Record<string, unknown>, fil
 
   const reachable = connection.brokers.filter((_, i) => brokers[i]?.check.status === 'ok');
   const needs = topicsOf(service, config);
-  if (reachable.length === 0) return [...out, warn('kafka topics', `${needs.length} topic(s)`, 'not checked: no broker answered', 'fix the brokers first')];
+  if (reachable.length === 0)
+    return [
+      ...out,
+      warn('kafka topics', `${needs.length} topic(s)`, 'not checked: no broker answered', 'fix the brokers first'),
+    ];
   let existing: Set<string>;
   try {
     existing = new Set(await withAdmin(connection, reachable, ms, (admin) => admin.listTopics()));
   } catch (err) {
     return [
       ...out,
-      fail('kafka topics', reachable.join(','), `cannot list topics: ${reason(err, ms)}`, 'the principal needs DESCRIBE on the cluster and its topics'),
+      fail(
+        'kafka topics',
+        reachable.join(','),
+        `cannot list topics: ${reason(err, ms)}`,
+        'the principal needs DESCRIBE on the cluster and its topics',
+      ),
     ];
   }
   const partitions = (config.topics as { partitions: number }).partitions;
@@ -421,7 +500,12 @@ async function kafkaChecks(service: string, config: Record<string, unknown>, fil
     if (existing.has(n.topic)) out.push(ok('kafka topic', n.topic, 'exists'));
     else if (n.created)
       out.push(
-        warn('kafka topic', n.topic, `missing: the ${service} creates it at start`, 'the principal then needs CREATE on the cluster — or create it yourself'),
+        warn(
+          'kafka topic',
+          n.topic,
+          `missing: the ${service} creates it at start`,
+          'the principal then needs CREATE on the cluster — or create it yourself',
+        ),
       );
     else
       out.push(
@@ -471,7 +555,14 @@ async function clickhouseChecks(config: Record<string, unknown>, ms: number): Pr
       return [fail('clickhouse', at, reason(err, ms), hint)];
     }
     if (version === undefined)
-      return [fail('clickhouse', at, 'answers HTTP, but not as ClickHouse', 'clickhouse.url must be the HTTP interface of the server (port 8123 by default)')];
+      return [
+        fail(
+          'clickhouse',
+          at,
+          'answers HTTP, but not as ClickHouse',
+          'clickhouse.url must be the HTTP interface of the server (port 8123 by default)',
+        ),
+      ];
     const checks = [ok('clickhouse', at, `SELECT 1 answered as ${username} (ClickHouse ${version})`)];
     // The database name is checked against a strict pattern by the config schema; 18.16 has no query parameters.
     try {
@@ -487,7 +578,14 @@ async function clickhouseChecks(config: Record<string, unknown>, ms: number): Pr
             ),
       );
     } catch (err) {
-      checks.push(fail('clickhouse database', `${at} ${ch.database}`, reason(err, ms), `grant ${username} read access to system.databases`));
+      checks.push(
+        fail(
+          'clickhouse database',
+          `${at} ${ch.database}`,
+          reason(err, ms),
+          `grant ${username} read access to system.databases`,
+        ),
+      );
     }
     return checks;
   } finally {
@@ -505,23 +603,48 @@ async function haproxyChecks(h: RevokerConfig['adapters']['haproxy'][number], ms
     info = await within(ms, adapter.command('show info'));
   } catch (err) {
     return [
-      fail(check, h.socket, reason(err, ms), 'socket: the `stats socket … level admin` of haproxy.cfg (a unix socket path or host:port) — is HAProxy running?'),
+      fail(
+        check,
+        h.socket,
+        reason(err, ms),
+        'socket: the `stats socket … level admin` of haproxy.cfg (a unix socket path or host:port) — is HAProxy running?',
+      ),
     ];
   }
   const version = /^Version:\s*(\S+)/m.exec(info)?.[1];
-  if (version === undefined) return [fail(check, h.socket, 'answers, but not as the HAProxy Runtime API', 'socket must be the stats socket of haproxy.cfg')];
+  if (version === undefined)
+    return [
+      fail(
+        check,
+        h.socket,
+        'answers, but not as the HAProxy Runtime API',
+        'socket must be the stats socket of haproxy.cfg',
+      ),
+    ];
   const checks = [ok(check, h.socket, `Runtime API answered show info (HAProxy ${version})`)];
   let loaded: string;
   try {
     loaded = await within(ms, adapter.command('show map'));
   } catch (err) {
-    return [...checks, fail(`${check} maps`, h.socket, reason(err, ms), 'retry; HAProxy answered show info a moment ago')];
+    return [
+      ...checks,
+      fail(`${check} maps`, h.socket, reason(err, ms), 'retry; HAProxy answered show info a moment ago'),
+    ];
   }
   if (!loaded.startsWith('# id')) {
-    return [...checks, fail(`${check} maps`, h.socket, `show map refused: ${loaded.split('\n')[0]?.slice(0, 120)}`, 'the stats socket needs `level admin`')];
+    return [
+      ...checks,
+      fail(
+        `${check} maps`,
+        h.socket,
+        `show map refused: ${loaded.split('\n')[0]?.slice(0, 120)}`,
+        'the stats socket needs `level admin`',
+      ),
+    ];
   }
   // A map is named by its file or as #<id>; `show map` lists each as "<id> (<file>) …".
-  const isLoaded = (m: string) => (m.startsWith('#') ? new RegExp(`^${m.slice(1)} `, 'm').test(loaded) : loaded.includes(`(${m})`));
+  const isLoaded = (m: string) =>
+    m.startsWith('#') ? new RegExp(`^${m.slice(1)} `, 'm').test(loaded) : loaded.includes(`(${m})`);
   const missing = Object.entries(h.maps).filter(([, m]) => !isLoaded(m));
   const names = Object.keys(h.maps).length;
   checks.push(
@@ -557,7 +680,12 @@ async function redisCheck(r: RevokerConfig['adapters']['redis'][number], ms: num
     await within(ms, adapter.lostState());
     return ok(check, at, 'answered INFO');
   } catch (err) {
-    return fail(check, at, `TCP connects but ${reason(err, ms)}`, 'check the URL’s user and password, and rediss:// if the server wants TLS');
+    return fail(
+      check,
+      at,
+      `TCP connects but ${reason(err, ms)}`,
+      'check the URL’s user and password, and rediss:// if the server wants TLS',
+    );
   } finally {
     await within(ms, adapter.close()).catch(() => undefined);
   }
@@ -569,8 +697,12 @@ async function targetChecks(config: RevokerConfig, ms: number): Promise<Check[]>
   const checks = await Promise.all([
     ...a.haproxy.map((h) => haproxyChecks(h, ms)),
     ...a.redis.map(async (r) => [await redisCheck(r, ms)]),
-    ...a.http.map(async (h) => [await httpCheck(`http ${h.name}`, h.apply.url, ms, `adapters.http ${h.name}: ${reach}`)]),
-    ...a.kong.map(async (k, i) => [await httpCheck(`kong${i || ''} admin API`, k.admin_url, ms, `admin_url: ${reach}`)]),
+    ...a.http.map(async (h) => [
+      await httpCheck(`http ${h.name}`, h.apply.url, ms, `adapters.http ${h.name}: ${reach}`),
+    ]),
+    ...a.kong.map(async (k, i) => [
+      await httpCheck(`kong${i || ''} admin API`, k.admin_url, ms, `admin_url: ${reach}`),
+    ]),
     ...a.idp.map(async (k, i) => [await httpCheck(`idp${i || ''}`, k.base_url, ms, `base_url: ${reach}`)]),
   ]);
   return checks.flat();
@@ -639,7 +771,12 @@ export function render(report: DoctorReport): string {
   return `vigil doctor: ${report.config} (${report.service})\n${lines.join('\n')}\n${good} ok, ${warned} warning(s), ${failed} failed\n`;
 }
 
-export async function doctor(args: { config?: string; service?: string; timeoutMs?: string; json?: boolean }): Promise<number> {
+export async function doctor(args: {
+  config?: string;
+  service?: string;
+  timeoutMs?: string;
+  json?: boolean;
+}): Promise<number> {
   const usage = 'usage: vigil doctor --config FILE [--service detector|revoker|alerter] [--timeout-ms N] [--json]\n';
   if (args.config === undefined) {
     process.stderr.write(usage);
@@ -694,7 +831,12 @@ Probes only read: nothing is created, sent or enforced. Each network probe gives
 3000). --json prints one JSON object {config, service, ok, counts, checks: [{status, check, target, detail, hint}]}.
 Exit status 0 when no check failed (warnings allowed), 1 when one did, 2 for a usage error.
 `,
-  options: { config: { type: 'string' }, service: { type: 'string' }, 'timeout-ms': { type: 'string' }, json: { type: 'boolean' } },
+  options: {
+    config: { type: 'string' },
+    service: { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    json: { type: 'boolean' },
+  },
   async run(flags) {
     const code = await doctor(flags);
     // A probe cut off by its timeout can leave a client retrying in the background (kafkajs, node-redis); the report

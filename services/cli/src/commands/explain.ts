@@ -65,17 +65,23 @@ export async function explain(
         query: `SELECT * FROM ${ch.table_prefix}decisions FINAL WHERE request_id = '${requestId}' ORDER BY shadow, bundle`,
         format: 'JSONEachRow',
       });
-      found = (await result.json<Record<string, unknown>>()).map((r) => ({ decision: decisionFromRow(r), shadow: Number(r.shadow) === 1 }));
+      found = (await result.json<Record<string, unknown>>()).map((r) => ({
+        decision: decisionFromRow(r),
+        shadow: Number(r.shadow) === 1,
+      }));
     } finally {
       await client.close();
     }
   }
   if (found.length === 0) {
-    process.stderr.write(`vigil explain: no decision for request ${requestId} (allow decisions are stored only with scoring.write_allow)\n`);
+    process.stderr.write(
+      `vigil explain: no decision for request ${requestId} (allow decisions are stored only with scoring.write_allow)\n`,
+    );
     return 1;
   }
   if (args.json) {
-    for (const f of found) process.stdout.write(`${JSON.stringify(f.shadow ? { ...f.decision, shadow: true } : f.decision)}\n`);
+    for (const f of found)
+      process.stdout.write(`${JSON.stringify(f.shadow ? { ...f.decision, shadow: true } : f.decision)}\n`);
     return 0;
   }
   for (const f of found) process.stdout.write(render(f.decision, f.shadow));
@@ -84,7 +90,12 @@ export async function explain(
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const WINDOWS: Record<string, string> = { '1m': 'in the last minute', '10m': 'in the last 10 minutes', '1h': 'in the last hour', '24h': 'in the last day' };
+const WINDOWS: Record<string, string> = {
+  '1m': 'in the last minute',
+  '10m': 'in the last 10 minutes',
+  '1h': 'in the last hour',
+  '24h': 'in the last day',
+};
 
 /**
  * A feature as people read it: counts and speeds are stored as log1p(x) for the models — shown here as x again —
@@ -102,14 +113,18 @@ export function human(feature: string): { label: string; show: (value: number) =
   if (name.startsWith('tx_risk')) unit = ' nats';
   // The tenant's failure ratio is stored as log2 (features' auth.ts): shown as the multiple it is.
   if (name.startsWith('tenant_failure_ratio')) {
-    return { label: "tenant's failed logins in the last minute", show: (v: number) => `${num(2 ** v)}× its usual rate` };
+    return {
+      label: "tenant's failed logins in the last minute",
+      show: (v: number) => `${num(2 ** v)}× its usual rate`,
+    };
   }
   const window = /_(1m|10m|1h|24h)$/.exec(name);
   if (window) name = name.slice(0, -window[0].length);
   const label = `${name.replace(/_/g, ' ')}${window ? ` ${WINDOWS[window[1] as string]}` : ''}`;
   return { label, show: (v: number) => `${num(logged ? Math.expm1(v) : v)}${unit}` };
 }
-const num = (x: number) => (Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en') : Number(x.toPrecision(4)).toString());
+const num = (x: number) =>
+  Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en') : Number(x.toPrecision(4)).toString();
 
 export function render(d: Decision, shadow: boolean): string {
   const p = d.principal;
@@ -152,7 +167,12 @@ function safeJson(line: string): unknown {
 
 export const command = defineCommand({
   name: 'explain',
-  overview: [['explain REQUEST_ID (--decisions FILE | --config FILE) [--json]', 'Why a decision was taken: action, scores, context, reasons']],
+  overview: [
+    [
+      'explain REQUEST_ID (--decisions FILE | --config FILE) [--json]',
+      'Why a decision was taken: action, scores, context, reasons',
+    ],
+  ],
   help: `Usage: vigil explain REQUEST_ID (--decisions FILE | --config DETECTOR_CONFIG) [--json]
 
 Shows why a decision was taken, for the SOC: the action and entity, the calibrated score and each model's, the

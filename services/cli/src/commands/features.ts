@@ -17,9 +17,17 @@ interface Line {
   v: number[];
 }
 
-export async function features(args: { format?: string; input?: string; out?: string; boundMs?: string; pepperEnv?: string }): Promise<number> {
+export async function features(args: {
+  format?: string;
+  input?: string;
+  out?: string;
+  boundMs?: string;
+  pepperEnv?: string;
+}): Promise<number> {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input || !args.out) {
-    process.stderr.write(`usage: vigil features --format ${GATEWAY_FORMATS.join('|')} --input FILE --out FILE [--bound-ms N]\n`);
+    process.stderr.write(
+      `usage: vigil features --format ${GATEWAY_FORMATS.join('|')} --input FILE --out FILE [--bound-ms N]\n`,
+    );
     return 2;
   }
   const problem = inputFileProblem(args.input);
@@ -55,7 +63,14 @@ export async function features(args: { format?: string; input?: string; out?: st
         onRows: (rows) => {
           written += rows.length;
           return sink.write(
-            rows.map((r) => ({ value: { ts: r.event.ts, request_id: r.event.request_id, principal: principalKey(r.event), v: vectorValues(r.vector) } })),
+            rows.map((r) => ({
+              value: {
+                ts: r.event.ts,
+                request_id: r.event.request_id,
+                principal: principalKey(r.event),
+                v: vectorValues(r.vector),
+              },
+            })),
           );
         },
       });
@@ -72,7 +87,12 @@ export async function features(args: { format?: string; input?: string; out?: st
 
 export const command = defineCommand({
   name: 'features',
-  overview: [['features --format F --input FILE --out FILE [--bound-ms N]', 'Feature vectors of a gateway log, in event time (JSON Lines + FILE.schema.json)']],
+  overview: [
+    [
+      'features --format F --input FILE --out FILE [--bound-ms N]',
+      'Feature vectors of a gateway log, in event time (JSON Lines + FILE.schema.json)',
+    ],
+  ],
   help: `Usage: vigil features --format F --input FILE --out FILE [--bound-ms N] [--pepper-env NAME]
 
 Computes the detector's feature vectors for every event of a gateway log (any size; streaming). Events are put in
@@ -80,6 +100,12 @@ event-time order through a reorder buffer of --bound-ms (default 2000) so the ve
 the log's lines arrived in. Writes {ts, request_id, principal, v} per line to FILE and the feature schema (names,
 parameters, hash) to FILE.schema.json. The pepper comes from VIGIL_PEPPER__SECRET (or --pepper-env).
 `,
-  options: { format: { type: 'string' }, input: { type: 'string' }, out: { type: 'string' }, 'bound-ms': { type: 'string' }, 'pepper-env': { type: 'string' } },
+  options: {
+    format: { type: 'string' },
+    input: { type: 'string' },
+    out: { type: 'string' },
+    'bound-ms': { type: 'string' },
+    'pepper-env': { type: 'string' },
+  },
   run: (flags) => features(flags),
 });

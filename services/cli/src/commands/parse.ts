@@ -8,9 +8,17 @@ import { defineCommand } from '../command.js';
 import { inputFileProblem, readStatus, reportOutputProblems, writeOutputs } from '../support/input-file.js';
 import { pepperFromEnv } from '../support/pepper.js';
 
-export async function parse(args: { format?: string; input?: string; out?: string; deadLetters?: string; pepperEnv?: string }): Promise<number> {
+export async function parse(args: {
+  format?: string;
+  input?: string;
+  out?: string;
+  deadLetters?: string;
+  pepperEnv?: string;
+}): Promise<number> {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input) {
-    process.stderr.write(`usage: vigil parse --format ${GATEWAY_FORMATS.join('|')} --input FILE [--out FILE] [--dead-letters FILE]\n`);
+    process.stderr.write(
+      `usage: vigil parse --format ${GATEWAY_FORMATS.join('|')} --input FILE [--out FILE] [--dead-letters FILE]\n`,
+    );
     return 2;
   }
   const problem = inputFileProblem(args.input);
@@ -21,7 +29,9 @@ export async function parse(args: { format?: string; input?: string; out?: strin
   const envName = args.pepperEnv ?? 'VIGIL_PEPPER__SECRET';
   const pepper = pepperFromEnv(envName);
   if (!pepper) {
-    process.stderr.write(`vigil parse: set ${envName} to the fingerprint pepper (at least 32 characters; e.g. openssl rand -hex 32)\n`);
+    process.stderr.write(
+      `vigil parse: set ${envName} to the fingerprint pepper (at least 32 characters; e.g. openssl rand -hex 32)\n`,
+    );
     return 2;
   }
   if (reportOutputProblems('parse', [args.out, args.deadLetters])) return 2;
@@ -41,7 +51,11 @@ export async function parse(args: { format?: string; input?: string; out?: strin
     [events, dead],
     () =>
       new JsonlFileSource(input).run(async (batch) => {
-        const result = parseBatch(batch, { adapterFor: () => adapter, deadLetters: REDACTED_DEAD_LETTERS, traceOneIn: Number.MAX_SAFE_INTEGER });
+        const result = parseBatch(batch, {
+          adapterFor: () => adapter,
+          deadLetters: REDACTED_DEAD_LETTERS,
+          traceOneIn: Number.MAX_SAFE_INTEGER,
+        });
         parsed += result.events.length;
         deadLetters += result.deadLetters.length;
         for (const d of result.deadLetters) reasons.set(d.value.reason, (reasons.get(d.value.reason) ?? 0) + 1);
@@ -58,7 +72,10 @@ export async function parse(args: { format?: string; input?: string; out?: strin
 export const command = defineCommand({
   name: 'parse',
   overview: [
-    ['parse --format F --input FILE [--out FILE] [--dead-letters FILE]', 'Parse a gateway log offline: canonical events and dead letters as JSON Lines'],
+    [
+      'parse --format F --input FILE [--out FILE] [--dead-letters FILE]',
+      'Parse a gateway log offline: canonical events and dead letters as JSON Lines',
+    ],
   ],
   help: `Usage: vigil parse --format F --input FILE [--out FILE] [--dead-letters FILE] [--pepper-env NAME]
 

@@ -55,7 +55,9 @@ export async function replay(args: ReplayArgs): Promise<number> {
   const envName = args.pepperEnv ?? 'VIGIL_PEPPER__SECRET';
   const pepper = config?.pepper ?? pepperFromEnv(envName);
   if (!pepper) {
-    process.stderr.write(`vigil replay: set ${envName} to the fingerprint pepper the detector uses (at least 32 characters)\n`);
+    process.stderr.write(
+      `vigil replay: set ${envName} to the fingerprint pepper the detector uses (at least 32 characters)\n`,
+    );
     return 2;
   }
   const bound = Number(args.boundMs ?? config?.features.reorder_bound_ms ?? 2000);
@@ -63,7 +65,8 @@ export async function replay(args: ReplayArgs): Promise<number> {
     process.stderr.write('vigil replay: --bound-ms is a whole number of milliseconds\n');
     return 2;
   }
-  const geo = config?.features.geoip !== undefined ? MmdbGeoLookup.maxmind(config.features.geoip) : MmdbGeoLookup.bundled();
+  const geo =
+    config?.features.geoip !== undefined ? MmdbGeoLookup.maxmind(config.features.geoip) : MmdbGeoLookup.bundled();
   const extractor = FeatureExtractor.standard(geo);
   const schema = extractor.schema.hash;
   let scorer: BundleScorer;
@@ -102,7 +105,12 @@ export async function replay(args: ReplayArgs): Promise<number> {
                 ts: d.active.ts,
                 principal: d.active.principal,
                 active: { bundle: d.active.bundle, action: d.active.action, score: d.active.score },
-                candidate: { bundle: d.shadow.bundle, action: d.shadow.action, score: d.shadow.score, reasons: d.shadow.reasons },
+                candidate: {
+                  bundle: d.shadow.bundle,
+                  action: d.shadow.action,
+                  score: d.shadow.score,
+                  reasons: d.shadow.reasons,
+                },
               },
             });
           }
@@ -125,7 +133,8 @@ export async function replay(args: ReplayArgs): Promise<number> {
         boundMs: bound,
         extractor,
         onRows: (rows) => decider.push(rows),
-        onProgress: (done, total) => bar.update(done / Math.max(1, total), `${decider.events.toLocaleString('en')} events`),
+        onProgress: (done, total) =>
+          bar.update(done / Math.max(1, total), `${decider.events.toLocaleString('en')} events`),
       });
       await decider.flush();
     },
@@ -139,10 +148,16 @@ export async function replay(args: ReplayArgs): Promise<number> {
     `replay: ${read.events} events in ${seconds.toFixed(1)} s (${Math.round(read.events / seconds).toLocaleString('en')} events/s); decisions: ${counts || 'none'}; bundle ${scorer.activeId}, autoencoder on ${backendName()}\n`,
   );
   if (args.compare !== undefined) {
-    process.stdout.write(`candidate ${scorer.shadowId} against ${scorer.activeId}, per request (active → candidate):\n`);
+    process.stdout.write(
+      `candidate ${scorer.shadowId} against ${scorer.activeId}, per request (active → candidate):\n`,
+    );
     for (const [k, n] of [...transitions].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${k.padEnd(22)} ${n}\n`);
-    const changed = [...transitions].filter(([k]) => k.split(' → ')[0] !== k.split(' → ')[1]).reduce((a, [, n]) => a + n, 0);
-    process.stdout.write(`  ${changed} of ${read.events} requests decided differently${args.diff ? ` (written to ${args.diff})` : ''}\n`);
+    const changed = [...transitions]
+      .filter(([k]) => k.split(' → ')[0] !== k.split(' → ')[1])
+      .reduce((a, [, n]) => a + n, 0);
+    process.stdout.write(
+      `  ${changed} of ${read.events} requests decided differently${args.diff ? ` (written to ${args.diff})` : ''}\n`,
+    );
   }
   return readStatus('replay', input, args.format, read.events, read.deadLetters, read.reasons);
 }

@@ -13,7 +13,9 @@ export async function revoke(options: { config?: string | undefined; undo?: stri
     const { revoker, close } = await openRevoker(config, () => () => undefined);
     try {
       const lifted = await revoker.undo(options.undo);
-      process.stdout.write(lifted ? `${options.undo}: lifted at every gateway\n` : `${options.undo}: nothing in force by that id\n`);
+      process.stdout.write(
+        lifted ? `${options.undo}: lifted at every gateway\n` : `${options.undo}: nothing in force by that id\n`,
+      );
       return lifted ? 0 : 1;
     } finally {
       await close();
@@ -26,7 +28,10 @@ export async function revoke(options: { config?: string | undefined; undo?: stri
 export const command = defineCommand({
   name: 'revoke',
   overview: [
-    ['revoke --config FILE', 'Run the revoker service (vigil.decisions in; gateway lists, vigil.revocations, audit out)'],
+    [
+      'revoke --config FILE',
+      'Run the revoker service (vigil.decisions in; gateway lists, vigil.revocations, audit out)',
+    ],
     ['revoke --undo ID --config FILE', 'Lift one enforcement (ID is kind:value, e.g. sub:alice) at every gateway'],
   ],
   help: `Usage: vigil revoke --config FILE

@@ -58,7 +58,9 @@ export async function simulate(args: {
   }
   const profile = args.profile ?? 'bank';
   if (profile !== 'bank' && profile !== 'steady') {
-    process.stderr.write('vigil simulate: --profile is bank (realistic customers, the default) or steady (a fixed-rate load)\n');
+    process.stderr.write(
+      'vigil simulate: --profile is bank (realistic customers, the default) or steady (a fixed-rate load)\n',
+    );
     return 2;
   }
   const seed = wholeNumber(args.seed ?? '1');
@@ -69,14 +71,19 @@ export async function simulate(args: {
   }
   const start = profile === 'bank' ? Date.UTC(2026, 10, 2) : Date.UTC(2026, 10, 2, 8);
   const benign =
-    profile === 'bank' ? generateBank({ seed, customers, start, geo: MmdbGeoLookup.bundled() }) : generateTraffic({ seed, customers, start, meanGapMs: 50 });
+    profile === 'bank'
+      ? generateBank({ seed, customers, start, geo: MmdbGeoLookup.bundled() })
+      : generateTraffic({ seed, customers, start, meanGapMs: 50 });
   // How long the log will last, roughly: the attacks' window depends on it.
   const durationMs = profile === 'bank' ? bankDurationMs(total, customers) : total * 50;
   if (reportOutputProblems('simulate', [args.out, args.labels])) return 2;
   const out = new JsonlFileSink<unknown>(args.out);
   const labelsOut = args.labels ? new JsonlFileSink<AttackLabel>(args.labels) : undefined;
   const pendingLabels: AttackLabel[] = [];
-  const traffic = perFamily > 0 ? withAttacks(benign, { seed, perFamily, ...attackWindow(start, durationMs) }, (l) => pendingLabels.push(l)) : benign;
+  const traffic =
+    perFamily > 0
+      ? withAttacks(benign, { seed, perFamily, ...attackWindow(start, durationMs) }, (l) => pendingLabels.push(l))
+      : benign;
   let written = 0;
   const ok = await writeOutputs(
     'simulate',
@@ -128,7 +135,14 @@ async function simulateOverHttp(args: {
   const total = Number(args.events ?? String(Number.MAX_SAFE_INTEGER));
   const perFamily = Number(args.attacks ?? '0');
   const customers = Number(args.customers ?? '5000');
-  if (!/^https?:\/\//.test(args.target ?? '') || !(speed > 0) || !(total > 0) || !Number.isInteger(perFamily) || perFamily < 0 || !(customers >= 1)) {
+  if (
+    !/^https?:\/\//.test(args.target ?? '') ||
+    !(speed > 0) ||
+    !(total > 0) ||
+    !Number.isInteger(perFamily) ||
+    perFamily < 0 ||
+    !(customers >= 1)
+  ) {
     process.stderr.write(
       'usage: vigil simulate --target http://GATEWAY [--speed X (default 1)] [--events N] [--seed N] [--customers N] [--attacks N [--labels FILE]]\n',
     );
@@ -139,9 +153,14 @@ async function simulateOverHttp(args: {
   const benign = generateBank({ seed, customers, start, geo: MmdbGeoLookup.bundled() });
   const labelsOut = args.labels ? createWriteStream(args.labels) : undefined;
   // A day of attacks unless --events says how long the run is.
-  const durationMs = Number.isFinite(total) && total < Number.MAX_SAFE_INTEGER ? bankDurationMs(total, customers) : 86_400_000;
+  const durationMs =
+    Number.isFinite(total) && total < Number.MAX_SAFE_INTEGER ? bankDurationMs(total, customers) : 86_400_000;
   const traffic =
-    perFamily > 0 ? withAttacks(benign, { seed, perFamily, ...attackWindow(start, durationMs) }, (l) => labelsOut?.write(`${JSON.stringify(l)}\n`)) : benign;
+    perFamily > 0
+      ? withAttacks(benign, { seed, perFamily, ...attackWindow(start, durationMs) }, (l) =>
+          labelsOut?.write(`${JSON.stringify(l)}\n`),
+        )
+      : benign;
   const stop = new AbortController();
   process.once('SIGTERM', () => stop.abort());
   process.once('SIGINT', () => stop.abort());
@@ -152,7 +171,9 @@ async function simulateOverHttp(args: {
       yield r;
     }
   }
-  process.stderr.write(`vigil simulate: ${customers} customers of the demo bank → ${args.target} at ${speed}× real time\n`);
+  process.stderr.write(
+    `vigil simulate: ${customers} customers of the demo bank → ${args.target} at ${speed}× real time\n`,
+  );
   const report = await drive(limited(), { target: args.target as string, speed, signal: stop.signal });
   if (labelsOut) await new Promise<void>((resolve) => labelsOut.end(resolve));
   process.stderr.write(
@@ -168,7 +189,10 @@ export const command = defineCommand({
       'simulate --format F --out FILE [--events N] [--seed N] [--profile bank|steady] [--attacks N --labels FILE]',
       'Write seeded demo-bank traffic as a gateway log, with labelled attacks if asked',
     ],
-    ['simulate --target URL [--speed X] [--attacks N]', "Send the demo bank's traffic over HTTP to a gateway in front of vigil bank-api"],
+    [
+      'simulate --target URL [--speed X] [--attacks N]',
+      "Send the demo bank's traffic over HTTP to a gateway in front of vigil bank-api",
+    ],
   ],
   help: `Usage: vigil simulate --format F --out FILE [--events N] [--seed N] [--customers N] [--profile bank|steady]
        [--credentials bearer|claims] [--attacks N --labels FILE]

@@ -20,10 +20,15 @@ export async function train(args: {
   labels?: string;
 }): Promise<number> {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input || !args.out) {
-    process.stderr.write(`usage: vigil train --format ${GATEWAY_FORMATS.join('|')} --input FILE --out DIR [--max-rows N] [--seed N]\n`);
+    process.stderr.write(
+      `usage: vigil train --format ${GATEWAY_FORMATS.join('|')} --input FILE --out DIR [--max-rows N] [--seed N]\n`,
+    );
     return 2;
   }
-  const problem = inputFileProblem(args.input) ?? (args.labels === undefined ? undefined : inputFileProblem(args.labels)) ?? bundleDirProblem(args.out);
+  const problem =
+    inputFileProblem(args.input) ??
+    (args.labels === undefined ? undefined : inputFileProblem(args.labels)) ??
+    bundleDirProblem(args.out);
   if (problem) {
     process.stderr.write(`vigil train: ${problem}\n`);
     return 2;
@@ -31,7 +36,9 @@ export async function train(args: {
   const envName = args.pepperEnv ?? 'VIGIL_PEPPER__SECRET';
   const pepper = pepperFromEnv(envName);
   if (!pepper) {
-    process.stderr.write(`vigil train: set ${envName} to the fingerprint pepper the detector uses (at least 32 characters)\n`);
+    process.stderr.write(
+      `vigil train: set ${envName} to the fingerprint pepper the detector uses (at least 32 characters)\n`,
+    );
     return 2;
   }
   const number = (name: string, value: string | undefined, fallback: number, min: number) => {
@@ -97,7 +104,9 @@ export async function train(args: {
               ? 'constant (too few principal-days to fit)'
               : 'constant (no benign principal-day met its conditions)'
             : `constant (fit ${round(r.fitted)})`;
-      const note = r.resolved ? '' : ` — ${r.fit_principal_days} principal-days cannot show the target: past the highest benign day`;
+      const note = r.resolved
+        ? ''
+        : ` — ${r.fit_principal_days} principal-days cannot show the target: past the highest benign day`;
       const cohorts = (r.cohorts ?? []).map(
         (c) =>
           `\n  ${''.padEnd(18)} cohort ${c.cohort}: ${round(c.threshold)} (${
@@ -126,7 +135,9 @@ export async function train(args: {
 }
 
 /** What labels did to a threshold, for the summary. */
-function labelNote(m: { false_positives: number; true_positives: number; moved_from?: number; unresolved?: number } | undefined): string {
+function labelNote(
+  m: { false_positives: number; true_positives: number; moved_from?: number; unresolved?: number } | undefined,
+): string {
   if (!m) return '';
   const moved = m.moved_from === undefined ? 'not moved' : `moved from ${Math.round(m.moved_from * 100) / 100}`;
   const left = m.unresolved ? `; ${m.unresolved} still fire (a labelled true positive or the 3× cap holds it)` : '';
@@ -136,7 +147,9 @@ function labelNote(m: { false_positives: number; true_positives: number; moved_f
 /** Why the bundle cannot be written to `dir` (checked before training, not after it): undefined when it can. */
 function bundleDirProblem(dir: string): string | undefined {
   try {
-    return statSync(dir).isDirectory() ? outputFileProblem(join(dir, 'manifest.json')) : `cannot write the bundle to ${dir}: it is a file`;
+    return statSync(dir).isDirectory()
+      ? outputFileProblem(join(dir, 'manifest.json'))
+      : `cannot write the bundle to ${dir}: it is a file`;
   } catch {
     return outputFileProblem(dir);
   }

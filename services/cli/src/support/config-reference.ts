@@ -58,7 +58,9 @@ export function typeOf(s: JsonSchema): string {
       return `${/ \| | or /.test(item) ? `(${item})` : item}[]${s.minItems ? `, at least ${s.minItems}` : ''}`;
     }
     case 'object':
-      return typeof s.additionalProperties === 'object' && !s.properties ? `map to ${typeOf(s.additionalProperties)}` : 'object';
+      return typeof s.additionalProperties === 'object' && !s.properties
+        ? `map to ${typeOf(s.additionalProperties)}`
+        : 'object';
     default:
       return s.type ?? 'any';
   }
@@ -68,18 +70,26 @@ export function typeOf(s: JsonSchema): string {
 export function configKeys(schema: JsonSchema, prefix = ''): ConfigKey[] {
   const out: ConfigKey[] = [];
   const visit = (s: JsonSchema, path: string, required: boolean) => {
-    const examples = s.examples?.length ? ` Example: ${s.examples.map((e) => code(JSON.stringify(e))).join(', ')}.` : '';
+    const examples = s.examples?.length
+      ? ` Example: ${s.examples.map((e) => code(JSON.stringify(e))).join(', ')}.`
+      : '';
     out.push({
       path,
       type: typeOf(s),
-      default: s.default === undefined ? undefined : typeof s.default === 'string' && s.default !== '' ? s.default : JSON.stringify(s.default),
+      default:
+        s.default === undefined
+          ? undefined
+          : typeof s.default === 'string' && s.default !== ''
+            ? s.default
+            : JSON.stringify(s.default),
       required,
       description: (s.description ?? '') + examples,
     });
     children(s, path);
   };
   const children = (s: JsonSchema, path: string) => {
-    for (const [key, child] of Object.entries(s.properties ?? {})) visit(child, path ? `${path}.${key}` : key, s.required?.includes(key) ?? false);
+    for (const [key, child] of Object.entries(s.properties ?? {}))
+      visit(child, path ? `${path}.${key}` : key, s.required?.includes(key) ?? false);
     if (s.items) children(s.items, `${path}[]`);
     if (typeof s.additionalProperties === 'object') children(s.additionalProperties, `${path}.<name>`);
   };

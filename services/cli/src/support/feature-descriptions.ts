@@ -22,7 +22,8 @@ export const FEATURE_DESCRIPTIONS: Readonly<Record<string, FeatureDescription>> 
   req_1h_log: { window: '1 h', means: BURSTS },
   rate_ratio_1m: {
     window: '1 min vs prior hour',
-    means: 'log2(last minute ÷ average minute of the hour before, with a population prior for new principals) — sudden acceleration',
+    means:
+      'log2(last minute ÷ average minute of the hour before, with a population prior for new principals) — sudden acceleration',
   },
   active_minutes_1h: {
     window: '1 h',
@@ -31,11 +32,15 @@ export const FEATURE_DESCRIPTIONS: Readonly<Record<string, FeatureDescription>> 
   },
   req_1m_own_peak_log: {
     window: 'earlier days (decayed daily)',
-    means: "log1p of the principal's own busiest minute before today — its habit; the velocity rule does not fire within `own_peak_factor` of it",
+    means:
+      "log1p of the principal's own busiest minute before today — its habit; the velocity rule does not fire within `own_peak_factor` of it",
   },
   distinct_objects_10m_log: { window: '10 min', means: NEW_OBJECTS },
   distinct_objects_1h_log: { window: '1 h', means: NEW_OBJECTS },
-  novel_object_share_1h: { window: '1 h', means: 'share of requests addressing a new object — near 1 for a walk, also low-and-slow' },
+  novel_object_share_1h: {
+    window: '1 h',
+    means: 'share of requests addressing a new object — near 1 for a walk, also low-and-slow',
+  },
   denied_share_10m: { window: '10 min', means: "share of 403/404 answers — probing others' objects" },
   sequential_ids_10m_log: { window: '10 min', means: 'log1p(steps of ±1…3 between numeric ids) — id walking' },
   schema_reject_share_10m: { window: '10 min', means: 'share of 400/405/422 answers — fuzzing, method misuse' },
@@ -44,17 +49,31 @@ export const FEATURE_DESCRIPTIONS: Readonly<Record<string, FeatureDescription>> 
   geo_country_changed: { window: 'last location', means: '1 when the country changed' },
   geo_distance_km_log: {
     window: 'since last city fix',
-    means: 'log1p(km beyond a tolerance: 500 km within a country for carrier hops, 100 km across borders) — impossible travel',
+    means:
+      'log1p(km beyond a tolerance: 500 km within a country for carrier hops, 100 km across borders) — impossible travel',
   },
   geo_speed_kmh_log: { window: 'since last city fix', means: 'log1p(km/h, at least 1 min apart) — impossible travel' },
   geo_country_new: {
     window: '30 days',
-    means: '1 when the country is not among the (up to four) the principal was seen in — a VPN user back at a usual exit is not travelling',
+    means:
+      '1 when the country is not among the (up to four) the principal was seen in — a VPN user back at a usual exit is not travelling',
   },
-  token_agent_changed_10m: { window: '10 min', key: 'token', means: '1 when one token shows another user agent / client certificate — a copied token' },
-  token_network_changed_10m: { window: '10 min', key: 'token', means: '1 when one token shows another /24 (/48) network — a copied token' },
+  token_agent_changed_10m: {
+    window: '10 min',
+    key: 'token',
+    means: '1 when one token shows another user agent / client certificate — a copied token',
+  },
+  token_network_changed_10m: {
+    window: '10 min',
+    key: 'token',
+    means: '1 when one token shows another /24 (/48) network — a copied token',
+  },
   token_networks_1h_log: { window: '1 h', key: 'token', means: 'log1p(networks the token was used from)' },
-  tx_present: { window: 'the request', key: ACCOUNT, means: '1 when the request carries a payment (the other `tx_` features are 0 otherwise)' },
+  tx_present: {
+    window: 'the request',
+    key: ACCOUNT,
+    means: '1 when the request carries a payment (the other `tx_` features are 0 otherwise)',
+  },
   tx_amount_z: {
     window: 'running',
     key: ACCOUNT,
@@ -70,7 +89,11 @@ export const FEATURE_DESCRIPTIONS: Readonly<Record<string, FeatureDescription>> 
       "1 − share of the account's payments in this UTC hour relative to its busiest hour; until the account has 3 payments, the same over all the principal's requests (its activity hours)",
   },
   tx_count_1h_log: { window: '1 h', key: ACCOUNT, means: 'log1p(payments in the hour)' },
-  tx_conjunction: { window: 'the payment', key: ACCOUNT, means: 'new payee × positive z × unusual hour — the conjunction a forest sees weakly' },
+  tx_conjunction: {
+    window: 'the payment',
+    key: ACCOUNT,
+    means: 'new payee × positive z × unusual hour — the conjunction a forest sees weakly',
+  },
   tx_risk_1h: {
     window: '1 h (decay)',
     key: ACCOUNT,
@@ -89,17 +112,32 @@ export const FEATURE_DESCRIPTIONS: Readonly<Record<string, FeatureDescription>> 
     means:
       "tx_hour_unusual at the current burst's first payment — kept for the burst, because a drain's own requests soon make its hour look usual; the second signal that judges a cold burst with every account",
   },
-  ip_route_req_1m_log: { window: '1 min', key: 'client IP + route', means: 'log1p(requests) — scraping one endpoint from one address' },
-  ip_failed_logins_10m_log: { window: '10 min', means: 'log1p(failed logins beyond the first: a typo is forgiven) — concentrated credential stuffing' },
-  ip_distinct_usernames_10m_log: { window: '10 min', means: 'log1p(usernames tried) — concentrated credential stuffing' },
+  ip_route_req_1m_log: {
+    window: '1 min',
+    key: 'client IP + route',
+    means: 'log1p(requests) — scraping one endpoint from one address',
+  },
+  ip_failed_logins_10m_log: {
+    window: '10 min',
+    means: 'log1p(failed logins beyond the first: a typo is forgiven) — concentrated credential stuffing',
+  },
+  ip_distinct_usernames_10m_log: {
+    window: '10 min',
+    means: 'log1p(usernames tried) — concentrated credential stuffing',
+  },
   user_failed_logins_1h_log: { window: '1 h', means: 'log1p(failed logins beyond the first) — guessing one account' },
-  success_after_failures_log: { window: '1 h', means: 'on a successful login, log1p(failures before it, beyond the first) — a cracked account' },
+  success_after_failures_log: {
+    window: '1 h',
+    means: 'on a successful login, log1p(failures before it, beyond the first) — a cracked account',
+  },
   login_success: {
     window: 'the request',
-    means: 'on a login, 1 when it succeeded (0 for a failure and for other requests) — what a rule needs to tell a cracked login from an attempt',
+    means:
+      'on a login, 1 when it succeeded (0 for a failure and for other requests) — what a rule needs to tell a cracked login from an attempt',
   },
   tenant_failure_ratio_1m: {
     window: '1 min vs hour',
-    means: "on logins, log2 of the tenant's login-failure rate against its hourly average, 0 at or below it (only a surge is evidence) — distributed stuffing",
+    means:
+      "on logins, log2 of the tenant's login-failure rate against its hourly average, 0 at or below it (only a surge is evidence) — distributed stuffing",
   },
 };

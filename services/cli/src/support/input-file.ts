@@ -65,12 +65,19 @@ interface Output {
  * Runs `work`, then puts the outputs in place. When it fails part-way the outputs keep what was written (every good
  * record read until then), the reason is said in one line — no stack trace, nothing of a record — and false returned.
  */
-export async function writeOutputs(command: string, outputs: (Output | undefined)[], work: () => Promise<void>, progress: () => string): Promise<boolean> {
+export async function writeOutputs(
+  command: string,
+  outputs: (Output | undefined)[],
+  work: () => Promise<void>,
+  progress: () => string,
+): Promise<boolean> {
   try {
     await work();
   } catch (err) {
     for (const o of outputs) await o?.abort(true);
-    process.stderr.write(`vigil ${command}: stopped part-way: ${(err as Error).message.split('\n')[0]}; kept what was read until then — ${progress()}\n`);
+    process.stderr.write(
+      `vigil ${command}: stopped part-way: ${(err as Error).message.split('\n')[0]}; kept what was read until then — ${progress()}\n`,
+    );
     return false;
   }
   for (const o of outputs) await o?.close();
@@ -78,7 +85,14 @@ export async function writeOutputs(command: string, outputs: (Output | undefined
 }
 
 /** The exit status of a read log: 1, with the reason, when it held no records or none could be read. */
-export function readStatus(command: string, input: string, format: string, events: number, deadLetters: number, reasons: string[]): number {
+export function readStatus(
+  command: string,
+  input: string,
+  format: string,
+  events: number,
+  deadLetters: number,
+  reasons: string[],
+): number {
   if (events > 0) return 0;
   if (deadLetters === 0) {
     process.stderr.write(`vigil ${command}: ${input} holds no records\n`);
