@@ -96,112 +96,13 @@ export class IsolationForest {
   fit(rows: Rows): this {
     const x = asMatrix(rows);
     if (x.rows < 2) throw new Error(`an isolation forest needs at least 2 training rows, got ${x.rows}`);
-    for (let i = 0; i < x.data.length; i++) {
-      if (!Number.isFinite(x.data[i] as number)) {
-        throw new Error(
-          `training row ${Math.floor(i / x.cols)}, feature ${i % x.cols} is ${x.data[i]}: training data must be finite`,
-        );
-      }
-    }
+    assertFinite(x);
     const rng = xoroshiro128plus(this.options.seed);
-    const psi = Math.min(this.options.sampleSize, x.rows);
-    const heightLimit = Math.ceil(Math.log2(psi));
-    const feature: number[] = [];
-    const threshold: number[] = [];
-    const left: number[] = [];
-    const size: number[] = [];
+    const sampleSize = Math.min(this.options.sampleSize, x.rows);
+    const grower = new TreeGrower(x, sampleSize, rng);
     const roots: number[] = [];
-    const node = () => {
-      feature.push(-1);
-      threshold.push(0);
-      left.push(-1);
-      size.push(0);
-      return feature.length - 1;
-    };
-    const sample = new Int32Array(psi);
-    const candidates = new Int32Array(x.cols);
-    const pool = new Int32Array(x.rows);
-
-    for (let t = 0; t < this.options.trees; t++) {
-      // ψ rows without replacement: a partial Fisher–Yates shuffle of the row indices.
-      for (let i = 0; i < x.rows; i++) pool[i] = i;
-      for (let i = 0; i < psi; i++) {
-        const j = uniformInt(rng, i, x.rows - 1);
-        const tmp = pool[i] as number;
-        pool[i] = pool[j] as number;
-        pool[j] = tmp;
-        sample[i] = pool[i] as number;
-      }
-      roots.push(node());
-      // Iterative growth: [node, lo, hi, depth] over the sample's index range, partitioned in place.
-      const stack: number[] = [roots[t] as number, 0, psi, 0];
-      while (stack.length > 0) {
-        const depth = stack.pop() as number;
-        const hi = stack.pop() as number;
-        const lo = stack.pop() as number;
-        const at = stack.pop() as number;
-        const n = hi - lo;
-        if (depth >= heightLimit || n <= 1) {
-          size[at] = n;
-          continue;
-        }
-        // A feature drawn uniformly among those not constant in this node.
-        for (let j = 0; j < x.cols; j++) candidates[j] = j;
-        let k = x.cols;
-        let q = -1;
-        let min = 0;
-        let max = 0;
-        while (k > 0) {
-          const c = uniformInt(rng, 0, k - 1);
-          const f = candidates[c] as number;
-          min = Number.POSITIVE_INFINITY;
-          max = Number.NEGATIVE_INFINITY;
-          for (let i = lo; i < hi; i++) {
-            const v = x.data[(sample[i] as number) * x.cols + f] as number;
-            if (v < min) min = v;
-            if (v > max) max = v;
-          }
-          if (max > min) {
-            q = f;
-            break;
-          }
-          candidates[c] = candidates[k - 1] as number;
-          candidates[k - 1] = f;
-          k--;
-        }
-        if (q < 0) {
-          size[at] = n;
-          continue;
-        }
-        const p = min + uniformFloat64(rng) * (max - min);
-        // Partition: x_q < p to the left.
-        let m = lo;
-        for (let i = lo; i < hi; i++) {
-          const r = sample[i] as number;
-          if ((x.data[r * x.cols + q] as number) < p) {
-            sample[i] = sample[m] as number;
-            sample[m] = r;
-            m++;
-          }
-        }
-        const l = node();
-        node();
-        feature[at] = q;
-        threshold[at] = p;
-        left[at] = l;
-        stack.push(l + 1, m, hi, depth + 1, l, lo, m, depth + 1);
-      }
-    }
-    this.trees = build({
-      psi,
-      cols: x.cols,
-      medians: medians(x),
-      roots,
-      feature,
-      threshold,
-      left,
-      size,
-    });
+    for (let t = 0; t < this.options.trees; t++) roots.push(grower.grow());
+    this.trees = build({ psi: sampleSize, cols: x.cols, medians: medians(x), roots, ...grower.nodes });
     return this;
   }
 
@@ -348,4 +249,139 @@ function medians(x: Matrix): Float64Array {
     out[j] = x.rows % 2 ? (column[mid] as number) : ((column[mid - 1] as number) + (column[mid] as number)) / 2;
   }
   return out;
+}
+
+function assertFinite(x: Matrix): void {
+  for (let i = 0; i < x.data.length; i++) {
+    const value = x.data[i] as number;
+    if (!Number.isFinite(value)) {
+      const where = `training row ${Math.floor(i / x.cols)}, feature ${i % x.cols}`;
+      throw new Error(`${where} is ${value}: training data must be finite`);
+    }
+  }
+}
+
+type Rng = ReturnType<typeof xoroshiro128plus>;
+
+/** One node's split: the feature, and the range of its values among the node's rows. */
+interface Split {
+  feature: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Grows the trees of one forest into shared flat arrays (see the file's head), one tree per grow() call. The random
+ * draws happen in a fixed order — the subsample, then per node the feature and the split value — so a seed gives the
+ * same forest every time.
+ */
+class TreeGrower {
+  readonly nodes = { feature: [] as number[], threshold: [] as number[], left: [] as number[], size: [] as number[] };
+  private readonly heightLimit: number;
+  /** Row indices of the current tree's subsample, partitioned in place as nodes split. */
+  private readonly sample: Int32Array;
+  private readonly pool: Int32Array;
+  private readonly candidates: Int32Array;
+
+  constructor(
+    private readonly x: Matrix,
+    private readonly sampleSize: number,
+    private readonly rng: Rng,
+  ) {
+    this.heightLimit = Math.ceil(Math.log2(sampleSize));
+    this.sample = new Int32Array(sampleSize);
+    this.pool = new Int32Array(x.rows);
+    this.candidates = new Int32Array(x.cols);
+  }
+
+  /** Grows one tree on a fresh subsample; returns its root's index. */
+  grow(): number {
+    this.drawSample();
+    const root = this.newNode();
+    // Iterative growth: [node, lo, hi, depth] over the sample's index range.
+    const stack: number[] = [root, 0, this.sampleSize, 0];
+    while (stack.length > 0) {
+      const depth = stack.pop() as number;
+      const hi = stack.pop() as number;
+      const lo = stack.pop() as number;
+      const at = stack.pop() as number;
+      const split = depth >= this.heightLimit || hi - lo <= 1 ? undefined : this.chooseSplit(lo, hi);
+      if (!split) {
+        this.nodes.size[at] = hi - lo;
+        continue;
+      }
+      const threshold = split.min + uniformFloat64(this.rng) * (split.max - split.min);
+      const middle = this.partition(lo, hi, split.feature, threshold);
+      const left = this.newNode();
+      this.newNode();
+      this.nodes.feature[at] = split.feature;
+      this.nodes.threshold[at] = threshold;
+      this.nodes.left[at] = left;
+      stack.push(left + 1, middle, hi, depth + 1, left, lo, middle, depth + 1);
+    }
+    return root;
+  }
+
+  /** ψ rows without replacement: a partial Fisher–Yates shuffle of the row indices. */
+  private drawSample(): void {
+    const { pool, sample } = this;
+    for (let i = 0; i < this.x.rows; i++) pool[i] = i;
+    for (let i = 0; i < this.sampleSize; i++) {
+      const j = uniformInt(this.rng, i, this.x.rows - 1);
+      const drawn = pool[j] as number;
+      pool[j] = pool[i] as number;
+      pool[i] = drawn;
+      sample[i] = drawn;
+    }
+  }
+
+  /** A feature drawn uniformly among those not constant in the node's rows; undefined when every one is constant. */
+  private chooseSplit(lo: number, hi: number): Split | undefined {
+    const { candidates } = this;
+    for (let j = 0; j < this.x.cols; j++) candidates[j] = j;
+    for (let remaining = this.x.cols; remaining > 0; remaining--) {
+      const drawn = uniformInt(this.rng, 0, remaining - 1);
+      const feature = candidates[drawn] as number;
+      const { min, max } = this.range(lo, hi, feature);
+      if (max > min) return { feature, min, max };
+      // Constant here: swap it out of the candidates still to draw from.
+      candidates[drawn] = candidates[remaining - 1] as number;
+      candidates[remaining - 1] = feature;
+    }
+    return undefined;
+  }
+
+  private range(lo: number, hi: number, feature: number): { min: number; max: number } {
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = lo; i < hi; i++) {
+      const value = this.x.data[(this.sample[i] as number) * this.x.cols + feature] as number;
+      if (value < min) min = value;
+      if (value > max) max = value;
+    }
+    return { min, max };
+  }
+
+  /** Moves the rows whose feature is below the threshold to the front of [lo, hi); returns where the rest begin. */
+  private partition(lo: number, hi: number, feature: number, threshold: number): number {
+    const { sample } = this;
+    let middle = lo;
+    for (let i = lo; i < hi; i++) {
+      const row = sample[i] as number;
+      if ((this.x.data[row * this.x.cols + feature] as number) < threshold) {
+        sample[i] = sample[middle] as number;
+        sample[middle] = row;
+        middle++;
+      }
+    }
+    return middle;
+  }
+
+  private newNode(): number {
+    this.nodes.feature.push(-1);
+    this.nodes.threshold.push(0);
+    this.nodes.left.push(-1);
+    this.nodes.size.push(0);
+    return this.nodes.feature.length - 1;
+  }
 }
