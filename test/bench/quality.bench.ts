@@ -59,6 +59,7 @@ function write(path: string, requests: Iterable<SimRequest>, until: number, onRe
 }
 
 /** One population: train on its benign days, replay a later day with attacks, score. Prints its tables when `verbose`. */
+// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
 async function evaluatePopulation(name: string, population: Partial<PopulationShape>, verbose: boolean) {
   // 1. The bundle, on benign traffic of seed 101 (what `vigil train` on a few days of one's own traffic does).
   const trainStarted = performance.now();

@@ -46,6 +46,7 @@ export function applyLabels(
       },
     } satisfies Pick<RuleInput, 'feature'>,
   }));
+  // biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
   return fits.map((fit) => {
     const stat = RULE_STATISTICS[fit.rule];
     // Labelled values of this rule's statistic, by cohort ('' = the population's threshold).

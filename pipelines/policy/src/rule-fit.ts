@@ -163,6 +163,7 @@ export class RuleThresholdFitter {
     for (const [key, d] of this.days) if (!this.excluded.has(key)) (d.holdout ? held : fit).push(d);
     const cohorts = [...new Set(fit.map((d) => d.cohort))].filter((c) => c !== NO_COHORT).sort();
     const seen = (u: number, days: readonly Day[]) => days.filter((d) => !Number.isNaN(d.max[u] as number)).length;
+    // biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
     return UNITS.map(({ rule, stratum }, u) => {
       const stat = RULE_STATISTICS[rule];
       // A rule that takes a weaker action unless a second signal holds (impossible travel revokes only a token

@@ -11,6 +11,7 @@ import { defineCommand } from '../command.js';
 import { inputFileProblem } from '../support/input-file.js';
 import { configOrExit } from '../support/load-config.js';
 
+// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
 export async function explain(
   requestId: string | undefined,
   args: { decisions?: string | undefined; config?: string | undefined; json?: boolean | undefined },

@@ -32,6 +32,7 @@ export interface ReplayArgs {
   pepperEnv?: string | undefined;
 }
 
+// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
 export async function replay(args: ReplayArgs): Promise<number> {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input || !args.out) {
     process.stderr.write(
