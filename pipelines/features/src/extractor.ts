@@ -40,7 +40,8 @@ export class FeatureExtractor {
   readonly schema: FeatureSchema;
   private readonly offsets: number[] = [];
 
-  constructor(private readonly families: FeatureFamily[]) {
+  /** The families, in vector order. */
+  constructor(readonly families: readonly FeatureFamily[]) {
     const ids = families.map((f) => f.id);
     const twice = ids.find((id, i) => ids.indexOf(id) !== i);
     if (twice !== undefined)
