@@ -7,7 +7,7 @@
 // rate, and the state must stay within the budget (least recently seen keys evicted, and counted).
 // Then the compacted changelog (the latest record per key, held in memory) is restored into fresh tasks.
 // Run: npm run bench:cardinality [-- --wave N --steady N --budget-mb MB]   (0 = no budget: the keys caps only)
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
@@ -138,17 +138,29 @@ function drain(which: 'entity' | 'principal', task: StatefulTask<unknown>) {
 
 /** The latest record per key, deleted keys gone: what a compacted changelog partition gives a restore. */
 function compacted(which: 'entity' | 'principal'): Map<string, Buffer> {
-  const log = readFileSync(changelogFile[which]);
   const out = new Map<string, Buffer>();
-  for (let at = 0; at < log.length; ) {
-    const keyLength = log.readUInt32LE(at);
-    const valueLength = log.readInt32LE(at + 4);
-    const key = log.toString('utf8', at + 8, at + 8 + keyLength);
-    at += 8 + keyLength;
-    if (valueLength < 0) out.delete(key);
-    else out.set(key, log.subarray(at, at + valueLength));
-    at += Math.max(0, valueLength);
+  const fd = openSync(changelogFile[which], 'r');
+  // Read in chunks (the log passes 2 GiB under a wave); values are copied so no chunk stays pinned.
+  let pending = Buffer.alloc(0);
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(64 * 2 ** 20);
+    const n = readSync(fd, chunk, 0, chunk.length, null);
+    if (n === 0) break;
+    const log = Buffer.concat([pending, chunk.subarray(0, n)]);
+    let at = 0;
+    while (at + 8 <= log.length) {
+      const keyLength = log.readUInt32LE(at);
+      const valueLength = log.readInt32LE(at + 4);
+      const end = at + 8 + keyLength + Math.max(0, valueLength);
+      if (end > log.length) break;
+      const key = log.toString('utf8', at + 8, at + 8 + keyLength);
+      if (valueLength < 0) out.delete(key);
+      else out.set(key, Buffer.from(log.subarray(at + 8 + keyLength, end)));
+      at = end;
+    }
+    pending = Buffer.from(log.subarray(at));
   }
+  closeSync(fd);
   return out;
 }
 
@@ -190,6 +202,24 @@ const wavePerS = waveEvents / waveSeconds;
 // Memory held by the state after the wave, per principal the principal stage tracks.
 const stats = { principal: principal.stateStats(), entity: entity.stateStats() };
 const estimated = budget?.used ?? stats.principal.bytes + stats.entity.bytes;
+// The rates first: what follows (memory, restore) takes a while on a million keys.
+const fmt = (n: number) => Math.round(n).toLocaleString('en');
+console.log(
+  `steady: ${fmt(STEADY)} events from 20,000 customers; wave: ${fmt(WAVE)} new addresses and tokens over ${WAVE_SPAN_MS / 60_000} min of event time (${fmt(waveEvents)} events with the steady traffic)`,
+);
+console.log(`peer (same process, steady traffic)   ${fmt(steadyPerS)} events/s`);
+console.log(
+  `during the wave                        ${fmt(wavePerS)} events/s  (ratio to steady ${(wavePerS / steadyPerS).toFixed(2)})`,
+);
+console.log(
+  `state budget ${BUDGET_MB > 0 ? `${BUDGET_MB} MiB` : 'none (per-store key caps only)'}; estimated state ${fmt(estimated / 2 ** 20)} MiB; peak RSS ${fmt(peakRss / 2 ** 20)} MiB`,
+);
+for (const which of ['principal', 'entity'] as const) {
+  const s = stats[which];
+  console.log(
+    `${which} stage: ${fmt(s.keys)} keys held, evicted by the budget ${fmt(s.evictedByBudget)}, by the key caps ${fmt(s.evictedByCap)}, by TTL ${fmt(s.evictedByTtl)}`,
+  );
+}
 // Typed arrays' backing stores live outside the JS heap: count them too. One gc() leaves garbage behind (Buffers
 // freed by finalisers), so it runs until the heap stops shrinking.
 const used = async () => {
@@ -221,23 +251,6 @@ entity.restore(changelog.entity.entries());
 const entityRestoreSeconds = (performance.now() - t0) / 1000;
 rmSync(changelogDir, { recursive: true, force: true });
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en');
-console.log(
-  `steady: ${fmt(STEADY)} events from 20,000 customers; wave: ${fmt(WAVE)} new addresses and tokens over ${WAVE_SPAN_MS / 60_000} min of event time (${fmt(waveEvents)} events with the steady traffic)`,
-);
-console.log(`peer (same process, steady traffic)   ${fmt(steadyPerS)} events/s`);
-console.log(
-  `during the wave                        ${fmt(wavePerS)} events/s  (ratio to steady ${(wavePerS / steadyPerS).toFixed(2)})`,
-);
-console.log(
-  `state budget ${BUDGET_MB > 0 ? `${BUDGET_MB} MiB` : 'none (per-store key caps only)'}; estimated state ${fmt(estimated / 2 ** 20)} MiB; peak RSS ${fmt(peakRss / 2 ** 20)} MiB`,
-);
-for (const which of ['principal', 'entity'] as const) {
-  const s = stats[which];
-  console.log(
-    `${which} stage: ${fmt(s.keys)} keys held, evicted by the budget ${fmt(s.evictedByBudget)}, by the key caps ${fmt(s.evictedByCap)}, by TTL ${fmt(s.evictedByTtl)}`,
-  );
-}
 console.log(
   `memory the two tasks hold after the wave (heap + external, after GC): ${fmt(stateHeld / 2 ** 20)} MiB → ${fmt(stateHeld / Math.max(1, trackedPrincipals))} bytes per tracked principal (its entity state included)`,
 );

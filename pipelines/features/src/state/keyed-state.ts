@@ -1,12 +1,18 @@
 // Bounded keyed state. Entries expire by event time (a key not seen for `ttlMs` of event time is gone) and the
-// number of keys is capped: past the cap the least recently seen key is evicted. Both rules read only event time,
-// so the same input gives the same state live or replayed. Checkpointable: changes can be drained to a changelog
-// and the state rebuilt from it exactly, LRU order included (each entry carries the sequence number of its last use).
+// number of keys is capped. Both rules read only event time, so the same input gives the same state live or
+// replayed. Checkpointable: changes can be drained to a changelog and the state rebuilt from it exactly, recency
+// order included (each entry carries the sequence number of its last use).
 //
 // Every entry's size is estimated (`sizeOf`, plus the entry's own overhead) and charged to an optional StateBudget
 // that the process's stores share: once the budget is full, a store makes room for a new key, or for an entry that
-// grew, by evicting its own least recently seen keys (counted as evictedByBudget). A wave of new addresses then
-// churns the stores it fills instead of growing the heap until the process slows down in GC or dies.
+// grew, by evicting its own keys (counted as evictedByBudget). A wave of new addresses then churns the stores it
+// fills instead of growing the heap until the process slows down in GC or dies.
+//
+// Which keys go first (past the cap or the budget): keys seen once before keys with history. Entries live in two
+// recency lists, as in a segmented LRU (2Q): a new key joins `once`; its second use moves it to `again`. Eviction
+// takes the least recently seen key of `once`, and of `again` only when `once` is empty. A distributed attack's wave
+// is almost all one-request keys, so it churns among itself, and a customer quiet for a week — whose habits and
+// payment history are exactly what the features compare a takeover with — is not pushed out by a minute of it.
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
 import type { StateBudget } from './state-budget.js';
 
@@ -24,9 +30,11 @@ interface Entry<S> {
   key: string;
   state: S;
   lastSeen: number;
-  /** Sequence number of the last get(): the entry's place in LRU order. */
+  /** Sequence number of the last get(): the entry's place in recency order. */
   seq: number;
-  // An intrusive doubly linked list in LRU order (head: least recently seen). Moving a touched key to the tail is
+  /** Seen more than once since it was created (lives in `again`, else in `once`). */
+  returning: boolean;
+  // Intrusive doubly linked lists in recency order (head: least recently seen). Moving a touched key to the tail is
   // two pointer swaps; re-inserting it into the Map (delete + set) on every event cost a tenth of replay's time.
   prev: Entry<S> | undefined;
   next: Entry<S> | undefined;
@@ -38,12 +46,42 @@ interface Stored<S> {
   l: number;
   q: number;
   s: S;
+  /** Returning (absent in checkpoints written before the two lists: restored as returning). */
+  r?: boolean;
+}
+
+/** One recency list: head is the least recently seen. */
+class Recency<S> {
+  head: Entry<S> | undefined;
+  tail: Entry<S> | undefined;
+
+  append(entry: Entry<S>) {
+    entry.prev = this.tail;
+    entry.next = undefined;
+    if (this.tail) this.tail.next = entry;
+    else this.head = entry;
+    this.tail = entry;
+  }
+
+  unlink(entry: Entry<S>) {
+    if (entry.prev) entry.prev.next = entry.next;
+    else this.head = entry.next;
+    if (entry.next) entry.next.prev = entry.prev;
+    else this.tail = entry.prev;
+    entry.prev = undefined;
+    entry.next = undefined;
+  }
+
+  clear() {
+    this.head = undefined;
+    this.tail = undefined;
+  }
 }
 
 export class KeyedState<S> implements Checkpointable {
   private readonly entries = new Map<string, Entry<S>>();
-  private head: Entry<S> | undefined;
-  private tail: Entry<S> | undefined;
+  private readonly once = new Recency<S>();
+  private readonly again = new Recency<S>();
   private seq = 0;
   /** Keys changed since the last drain, when tracking. */
   private changed: Set<string> | undefined;
@@ -86,17 +124,27 @@ export class KeyedState<S> implements Checkpointable {
       entry = undefined;
     }
     if (entry) {
-      if (entry !== this.tail) {
-        this.unlink(entry);
-        this.append(entry);
+      if (entry !== this.again.tail) {
+        this.listOf(entry).unlink(entry);
+        entry.returning = true;
+        this.again.append(entry);
       }
       // Re-estimated as the state stands before this event's update: a grown entry is charged one event late.
       this.resize(entry, ENTRY_OVERHEAD + key.length + this.sizeOf(entry.state));
     } else {
-      if (this.entries.size >= this.options.maxKeys) this.evictOldest();
-      entry = { key, state: init(), lastSeen: now, seq: 0, prev: undefined, next: undefined, bytes: 0 };
+      if (this.entries.size >= this.options.maxKeys) this.evictFirst(undefined, 'cap');
+      entry = {
+        key,
+        state: init(),
+        lastSeen: now,
+        seq: 0,
+        returning: false,
+        prev: undefined,
+        next: undefined,
+        bytes: 0,
+      };
       this.entries.set(key, entry);
-      this.append(entry);
+      this.once.append(entry);
       this.resize(entry, ENTRY_OVERHEAD + key.length + this.sizeOf(entry.state));
     }
     entry.lastSeen = Math.max(entry.lastSeen, now);
@@ -106,7 +154,7 @@ export class KeyedState<S> implements Checkpointable {
     return entry.state;
   }
 
-  /** Charges an entry's new size; over the budget, evicts this store's least recently seen keys to make the room. */
+  /** Charges an entry's new size; over the budget, evicts this store's keys to make the room. */
   private resize(entry: Entry<S>, bytes: number) {
     const grown = bytes - entry.bytes;
     entry.bytes = bytes;
@@ -116,17 +164,28 @@ export class KeyedState<S> implements Checkpointable {
     // At most twice what this entry added is made up for: enough to bring an over-full budget back down, never so much
     // that one store empties itself for the others' growth.
     let freed = 0;
-    while (this.budget.over && freed < 2 * grown && this.head !== undefined && this.head !== entry) {
-      const oldest = this.head;
-      freed += oldest.bytes;
-      this.remove(oldest);
-      this.changed?.add(oldest.key);
-      this.evictedByBudget++;
-      this.budget.evicted++;
+    while (this.budget.over && freed < 2 * grown) {
+      const evicted = this.evictFirst(entry, 'budget');
+      if (evicted === 0) return;
+      freed += evicted;
     }
   }
 
-  /** The key's state without creating it or changing its LRU place (the caller may still update it in place). */
+  /** Evicts the first key to go (see the head of the file), never `keep`; returns its bytes (0: nothing to evict). */
+  private evictFirst(keep: Entry<S> | undefined, why: 'cap' | 'budget'): number {
+    const candidate = this.once.head !== keep && this.once.head ? this.once.head : this.again.head;
+    if (candidate === undefined || candidate === keep) return 0;
+    this.remove(candidate);
+    this.changed?.add(candidate.key);
+    if (why === 'cap') this.evictedByCap++;
+    else {
+      this.evictedByBudget++;
+      if (this.budget) this.budget.evicted++;
+    }
+    return candidate.bytes;
+  }
+
+  /** The key's state without creating it or changing its recency (the caller may still update it in place). */
   peek(key: string, now: number): S | undefined {
     const entry = this.entries.get(key);
     if (!entry || now - entry.lastSeen > this.options.ttlMs) return undefined;
@@ -134,48 +193,28 @@ export class KeyedState<S> implements Checkpointable {
     return entry.state;
   }
 
-  /** Drops up to a few expired keys from the cold end; amortised O(1) per event. */
+  /** Drops up to a few expired keys from the cold end of each list; amortised O(1) per event. */
   private expire(now: number) {
-    for (let i = 0; i < 2; i++) {
-      const first = this.head;
-      if (!first || now - first.lastSeen <= this.options.ttlMs) return;
-      this.remove(first);
-      this.changed?.add(first.key);
-      this.evictedByTtl++;
+    for (const list of [this.once, this.again]) {
+      for (let i = 0; i < 2; i++) {
+        const first = list.head;
+        if (!first || now - first.lastSeen <= this.options.ttlMs) break;
+        this.remove(first);
+        this.changed?.add(first.key);
+        this.evictedByTtl++;
+      }
     }
   }
 
-  private evictOldest() {
-    const first = this.head;
-    if (first !== undefined) {
-      this.remove(first);
-      this.changed?.add(first.key);
-      this.evictedByCap++;
-    }
+  private listOf(entry: Entry<S>): Recency<S> {
+    return entry.returning ? this.again : this.once;
   }
 
   private remove(entry: Entry<S>) {
     this.entries.delete(entry.key);
-    this.unlink(entry);
+    this.listOf(entry).unlink(entry);
     this.bytes -= entry.bytes;
     this.budget?.release(entry.bytes);
-  }
-
-  private unlink(entry: Entry<S>) {
-    if (entry.prev) entry.prev.next = entry.next;
-    else this.head = entry.next;
-    if (entry.next) entry.next.prev = entry.prev;
-    else this.tail = entry.prev;
-    entry.prev = undefined;
-    entry.next = undefined;
-  }
-
-  private append(entry: Entry<S>) {
-    entry.prev = this.tail;
-    entry.next = undefined;
-    if (this.tail) this.tail.next = entry;
-    else this.head = entry;
-    this.tail = entry;
   }
 
   trackChanges(): void {
@@ -192,7 +231,7 @@ export class KeyedState<S> implements Checkpointable {
 
   encoded(key: string): Buffer | null {
     const e = this.entries.get(key);
-    return e ? encodeState({ l: e.lastSeen, q: e.seq, s: e.state } satisfies Stored<S>) : null;
+    return e ? encodeState({ l: e.lastSeen, q: e.seq, s: e.state, r: e.returning } satisfies Stored<S>) : null;
   }
 
   restoreEntry(key: string, value: Buffer | null): void {
@@ -207,6 +246,7 @@ export class KeyedState<S> implements Checkpointable {
       lastSeen: stored.l,
       seq: stored.q,
       state: stored.s,
+      returning: stored.r ?? true,
       prev: undefined,
       next: undefined,
       bytes: 0,
@@ -214,20 +254,20 @@ export class KeyedState<S> implements Checkpointable {
   }
 
   /**
-   * Links the restored entries in their LRU order, replacing whatever the store held. Nothing is evicted here even
-   * over the budget (a smaller one than the state was written under): new keys then evict twice their size until
-   * the budget holds again.
+   * Links the restored entries in their recency order, replacing whatever the store held. Nothing is evicted here
+   * even over the budget (a smaller one than the state was written under): new keys then evict twice their size
+   * until the budget holds again.
    */
   finishRestore(): void {
     const restored = [...(this.restoring ?? new Map<string, Entry<S>>()).values()].sort((a, b) => a.seq - b.seq);
     this.entries.clear();
-    this.head = undefined;
-    this.tail = undefined;
+    this.once.clear();
+    this.again.clear();
     this.budget?.release(this.bytes);
     this.bytes = 0;
     for (const entry of restored) {
       this.entries.set(entry.key, entry);
-      this.append(entry);
+      this.listOf(entry).append(entry);
       entry.bytes = ENTRY_OVERHEAD + entry.key.length + this.sizeOf(entry.state);
       this.bytes += entry.bytes;
     }
@@ -238,10 +278,25 @@ export class KeyedState<S> implements Checkpointable {
 
   /** Keys from the least to the most recently seen. */
   *keys(): IterableIterator<string> {
-    for (let e = this.head; e; e = e.next) yield e.key;
+    for (const entry of this.inRecencyOrder()) yield entry.key;
   }
 
   *values(): IterableIterator<S> {
-    for (let e = this.head; e; e = e.next) yield e.state;
+    for (const entry of this.inRecencyOrder()) yield entry.state;
+  }
+
+  /** Both lists merged by sequence number. */
+  private *inRecencyOrder(): IterableIterator<Entry<S>> {
+    let a = this.once.head;
+    let b = this.again.head;
+    while (a || b) {
+      if (b === undefined || (a !== undefined && a.seq < b.seq)) {
+        yield a as Entry<S>;
+        a = (a as Entry<S>).next;
+      } else {
+        yield b;
+        b = b.next;
+      }
+    }
   }
 }

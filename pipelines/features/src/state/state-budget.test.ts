@@ -47,6 +47,25 @@ describe('StateBudget', () => {
     expect(tombstones.sort()).toEqual(['b', 'c', 'd', 'e', 'f']);
   });
 
+  it('evicts keys seen once before keys with history, however long ago those were seen', () => {
+    const budget = new StateBudget(entryBytes * 20);
+    const s = store(budget);
+    s.trackChanges();
+    // Ten customers with history (seen twice), then quiet for half an hour.
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < 10; i++) s.get(`c${i}`, T0 + round * 1000 + i, () => ({ n: i }));
+    // A wave of 500 one-request keys.
+    for (let i = 0; i < 500; i++) s.get(`w${i}`, T0 + 1_800_000 + i, () => ({ n: -1 }));
+    expect(s.evictedByBudget).toBeGreaterThanOrEqual(480);
+    for (let i = 0; i < 10; i++) expect(s.get(`c${i}`, T0 + 1_900_000, () => ({ n: -1 })).n).toBe(i);
+    // Restored from the changelog, the returning keys stay returning: the next wave still passes them by.
+    const restored = store(new StateBudget(entryBytes * 20));
+    for (const [k, v] of s.drainChanges()) restored.restoreEntry(k, v);
+    restored.finishRestore();
+    for (let i = 0; i < 100; i++) restored.get(`v${i}`, T0 + 2_000_000 + i, () => ({ n: -1 }));
+    expect([...restored.keys()].filter((k) => k.startsWith('c'))).toHaveLength(10);
+  });
+
   it('makes one store give up its own keys only, never another store’s', () => {
     const budget = new StateBudget(entryBytes * 6);
     const full = store(budget);
