@@ -67,32 +67,33 @@ function stream(n: number, seed: number): AccessEvent[] {
       principal: { client_ip: ip },
     };
     if (rand() < 0.3) base.user_agent = pick(['VigilBank/5.2 (Android 15)', 'python-requests/2.32', '']);
-    if (kind === 'sub') base.principal = { sub: `customer-${who}`, client_id: pick(['app', 'web']), client_ip: ip };
-    if (kind === 'token') base.principal = { token_fingerprint: `v1:${who.toString(16).padStart(64, '0')}` };
-    if (kind === 'login') {
-      const username = `user-${who}@mail.example`;
-      Object.assign(base, {
-        method: 'POST',
-        path: '/oauth/token',
-        route: '/oauth/token',
-        object_ids: [],
-        status: rand() < 0.6 ? 401 : 200,
-      });
-      base.principal = { username, client_ip: ip };
-      base.login = { username, grant_type: 'password' };
-    }
-    if (kind === 'sub' && rand() < 0.25) {
-      Object.assign(base, { method: 'POST', path: '/v1/payments', route: '/v1/payments', object_ids: [], status: 201 });
-      base.tx = {
-        amount: Math.round(5 + rand() * 900),
-        ...(rand() < 0.8 ? { payee_id: `payee-${Math.floor(rand() * 6)}` } : {}),
-        ...(rand() < 0.5 ? { account_id: `acct-${who}` } : {}),
-        ...(rand() < 0.5 ? { currency: 'EUR' } : {}),
-      };
-    }
-    events.push(deepFreeze(base));
+    events.push(deepFreeze(asKind(base, kind, who, rand)));
   }
   return events;
+}
+
+/** The event as a principal of `kind` sends it: a customer's session (paying, now and then), a bare token, a login. */
+function asKind(base: AccessEvent, kind: string, who: number, rand: () => number): AccessEvent {
+  const ip = base.client_ip;
+  if (kind === 'token') base.principal = { token_fingerprint: `v1:${who.toString(16).padStart(64, '0')}` };
+  if (kind === 'login') {
+    const username = `user-${who}@mail.example`;
+    Object.assign(base, { method: 'POST', path: '/oauth/token', route: '/oauth/token', object_ids: [] });
+    base.status = rand() < 0.6 ? 401 : 200;
+    base.principal = { username, client_ip: ip };
+    base.login = { username, grant_type: 'password' };
+  }
+  if (kind !== 'sub') return base;
+  base.principal = { sub: `customer-${who}`, client_id: rand() < 0.5 ? 'app' : 'web', client_ip: ip };
+  if (rand() >= 0.25) return base;
+  Object.assign(base, { method: 'POST', path: '/v1/payments', route: '/v1/payments', object_ids: [], status: 201 });
+  base.tx = {
+    amount: Math.round(5 + rand() * 900),
+    ...(rand() < 0.8 ? { payee_id: `payee-${Math.floor(rand() * 6)}` } : {}),
+    ...(rand() < 0.5 ? { account_id: `acct-${who}` } : {}),
+    ...(rand() < 0.5 ? { currency: 'EUR' } : {}),
+  };
+  return base;
 }
 
 const families = (): FeatureFamily[] => [...FeatureExtractor.standard(geo).families, ...EXTRA.map((make) => make())];
