@@ -99,9 +99,9 @@ export const detectorConfigSchema = z
           .number()
           .int()
           .min(16)
-          .default(768)
+          .default(512)
           .describe(
-            "Feature state this process may hold, in MiB (estimated; every keyed store of both feature stages shares it). Once full, each store evicts its least recently seen keys to make room, and vigil_state_evicted counts them: an evicted principal or address starts again from the population's prior. Keeps a wave of new addresses from growing the heap without bound; give Node's heap (--max-old-space-size) about twice this (the estimate runs ~15 % under the heap it takes, and the process needs room besides).",
+            "Feature state this process may hold, in MiB (estimated; every keyed store of both feature stages shares it). Once full, each store evicts its own keys to make room — keys seen once first (a wave's), then the least recently seen — and vigil_state_evicted counts them: an evicted principal or address starts again from the population's prior. Keeps a wave of new addresses from growing the heap without bound; give Node's heap (--max-old-space-size) about three times this (the state takes about the estimate, and garbage collection and the rest of the process need room besides; npm run bench:cardinality prints both).",
           ),
         geoip: z
           .string()

@@ -23,8 +23,11 @@ export interface KeyedStateOptions<S> {
   sizeOf?: (state: S) => number;
 }
 
-/** What a Map slot, the Entry object and the key string cost beside the state itself (V8, 64-bit, measured). */
-const ENTRY_OVERHEAD = 200;
+/**
+ * What a Map slot, the Entry object and the key string cost beside the state itself (V8, 64-bit). bench:cardinality
+ * prints the estimate beside the heap the state takes; 200 left it 18–30 % under.
+ */
+const ENTRY_OVERHEAD = 280;
 
 interface Entry<S> {
   key: string;
