@@ -1,11 +1,5 @@
 // Public surface of @vigil/enforcement.
-export type { GatewayAdapter } from './adapters/adapter.js';
-export type { HaproxyAdapterOptions } from './adapters/haproxy.js';
-export { HaproxyAdapter } from './adapters/haproxy.js';
-export type { HttpAdapterOptions, HttpRequestTemplate } from './adapters/http.js';
-export { fill, HttpAdapter, idpSessionPreset, kongPreset } from './adapters/http.js';
-export type { RedisAdapterOptions } from './adapters/redis.js';
-export { RedisAdapter } from './adapters/redis.js';
+
 export type { BreakerState } from './breaker.js';
 export { CircuitBreaker } from './breaker.js';
 export type { CheckInput, CheckResult } from './check.js';
@@ -20,3 +14,15 @@ export type { AuditEntry, Outcome, RevokerOptions } from './revoker.js';
 export { capNotice, Revoker } from './revoker.js';
 export type { RevocationLog } from './store.js';
 export { KafkaRevocationLog, MemoryRevocationLog, RevocationStore } from './store.js';
+export type { HaproxyAdapterOptions } from './targets/haproxy/haproxy.js';
+export { HaproxyAdapter } from './targets/haproxy/haproxy.js';
+export type { HttpAdapterOptions, HttpRequestTemplate } from './targets/http/http.js';
+export { fill, HttpAdapter } from './targets/http/http.js';
+export { idpSessionPreset } from './targets/idp/idp.js';
+export type { TargetsConfig } from './targets/index.js';
+export { buildTargets, TARGETS, targetNames, targetsConfigSchema } from './targets/index.js';
+export { kongPreset } from './targets/kong/kong.js';
+export type { RedisAdapterOptions } from './targets/redis/redis.js';
+export { RedisAdapter } from './targets/redis/redis.js';
+export type { GatewayAdapter, TargetType } from './targets/target.js';
+export { defineTarget } from './targets/target.js';

@@ -9,12 +9,12 @@
 // A gateway refusal that retrying cannot mend is audited as failed for that adapter and does not block the others.
 import { BackgroundWrites, DEFAULT_RETRY, isRetriable, type RetryOptions, Serial, withRetry } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
-import type { GatewayAdapter } from './adapters/adapter.js';
 import { CircuitBreaker } from './breaker.js';
 import type { Enforcement } from './enforcement.js';
 import type { Allowlist, CapVerdict, RateCaps } from './guardrails.js';
 import { type PlanOptions, planEnforcements } from './plan.js';
 import type { RevocationStore } from './store.js';
+import type { GatewayAdapter } from './targets/target.js';
 
 /**
  * `queued`: the target is down (or was down a moment ago) and behind; the enforcement is in vigil.revocations and the

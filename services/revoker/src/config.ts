@@ -1,25 +1,9 @@
 // The revoker's configuration schema: written once, as data; `vigil config check --service revoker` and the README
 // come from it; every key can be overridden by environment variable (VIGIL_…, see @vigil/runtime).
 import { clickhouseConfigSchema, kafkaConnectionSchema, kafkaConsumerSchema } from '@vigil/connectors';
-import { TARGET_KINDS } from '@vigil/enforcement';
+import { TARGETS, targetNames, targetsConfigSchema } from '@vigil/enforcement';
 import { pepperSecretSchema } from '@vigil/runtime';
 import { z } from 'zod';
-
-const mapPath = z.string().min(1);
-const requestTemplate = z.strictObject({
-  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
-  url: z
-    .string()
-    .min(1)
-    .describe(
-      'URL template: {sub} {sid} {jti} {client_id} {consumer_id} {credential_id} {username} {kind} {value} {action}.',
-    ),
-  headers: z
-    .record(z.string(), z.string())
-    .default({})
-    .describe('Header templates; {env:NAME} reads a secret from the environment.'),
-  body: z.string().optional().describe('JSON body template (values are JSON-escaped).'),
-});
 
 export const revokerConfigSchema = z
   .strictObject({
@@ -98,80 +82,8 @@ export const revokerConfigSchema = z
       })
       .prefault({})
       .describe('Never acted on.'),
-    adapters: z
-      .strictObject({
-        haproxy: z
-          .array(
-            z.strictObject({
-              name: z.string().default('haproxy'),
-              socket: z
-                .string()
-                .min(1)
-                .describe('Runtime API: unix socket path or host:port (stats socket … level admin).'),
-              maps: z
-                .record(
-                  z.string().regex(/^(revoke|throttle|step_up)_[a-z]+$/, 'keys are <action>_<kind>, e.g. revoke_sub'),
-                  mapPath,
-                )
-                .describe('Map file per <action>_<kind> as named in the HAProxy config.')
-                .meta({
-                  examples: [
-                    {
-                      revoke_sub: '/etc/haproxy/vigil/revoke_sub.map',
-                      revoke_jti: '/etc/haproxy/vigil/revoke_jti.map',
-                    },
-                  ],
-                }),
-              timeout_ms: z.number().int().positive().default(2000),
-            }),
-          )
-          .default([]),
-        redis: z
-          .array(
-            z.strictObject({
-              name: z.string().default('redis'),
-              url: z
-                .string()
-                .min(1)
-                .describe('redis://host:port; the server must run with maxmemory-policy noeviction.'),
-              prefix: z.string().default('vigil:deny:'),
-              channel: z.string().default('vigil:revocations'),
-            }),
-          )
-          .default([]),
-        http: z
-          .array(
-            z.strictObject({
-              name: z.string().min(1),
-              kinds: z.array(z.enum(TARGET_KINDS)).min(1),
-              actions: z.array(z.enum(['revoke', 'throttle', 'step_up'])).min(1),
-              apply: requestTemplate,
-              remove: requestTemplate.optional(),
-              timeout_ms: z.number().int().positive().default(2000),
-            }),
-          )
-          .default([]),
-        kong: z
-          .array(
-            z.strictObject({
-              admin_url: z.url(),
-              credential_type: z.enum(['jwt', 'key-auth', 'basic-auth', 'oauth2', 'hmac-auth']).default('jwt'),
-              admin_token_env: z.string().optional().describe('Environment variable holding the Kong-Admin-Token.'),
-              timeout_ms: z.number().int().positive().default(2000),
-            }),
-          )
-          .default([]),
-        idp: z
-          .array(
-            z.strictObject({
-              base_url: z.url().describe('Admin base URL; sessions are ended with DELETE <base_url>/sessions/{sid}.'),
-              token_env: z.string().optional(),
-              timeout_ms: z.number().int().positive().default(2000),
-            }),
-          )
-          .default([]),
-      })
-      .prefault({}),
+    // One list per kind of target, from the registry in @vigil/enforcement (pipelines/enforcement/src/targets).
+    adapters: targetsConfigSchema,
     pepper: z
       .strictObject({
         version: z.number().int().min(1).default(1),
@@ -214,15 +126,13 @@ export type RevokerConfig = z.output<typeof revokerConfigSchema>;
 
 export function lintRevokerConfig(config: RevokerConfig): string[] {
   const problems: string[] = [];
-  const a = config.adapters;
-  const count = a.haproxy.length + a.redis.length + a.http.length + a.kong.length + a.idp.length;
-  if (config.enforce && count === 0)
+  const names = targetNames(config.adapters);
+  if (config.enforce && names.length === 0)
     problems.push(
-      'enforce is true but no adapter is configured — add one under adapters (haproxy, redis, http, kong or idp)',
+      `enforce is true but no adapter is configured — add one under adapters (${TARGETS.map((t) => t.key).join(', ')})`,
     );
   if (config.consumer.topics.includes(config.topics.revocations))
     problems.push('consumer.topics must not include topics.revocations');
-  const names = [...a.haproxy.map((x) => x.name), ...a.redis.map((x) => x.name), ...a.http.map((x) => x.name)];
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) problems.push(`two adapters are named "${dup}" — give each its own name (audit rows and metrics use it)`);
   return problems;

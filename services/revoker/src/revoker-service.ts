@@ -21,15 +21,11 @@ import {
 import {
   Allowlist,
   type AuditEntry,
+  buildTargets,
   checkRequest,
   type GatewayAdapter,
-  HaproxyAdapter,
-  HttpAdapter,
-  idpSessionPreset,
   KafkaRevocationLog,
-  kongPreset,
   RateCaps,
-  RedisAdapter,
   RevocationStore,
   Revoker,
 } from '@vigil/enforcement';
@@ -46,32 +42,8 @@ export interface RunningRevoker {
   revoker: Revoker;
 }
 
-export function buildAdapters(config: RevokerConfig): GatewayAdapter[] {
-  const a = config.adapters;
-  return [
-    ...a.haproxy.map(
-      (h) => new HaproxyAdapter({ name: h.name, socket: h.socket, maps: h.maps, timeoutMs: h.timeout_ms }),
-    ),
-    ...a.redis.map((r) => new RedisAdapter({ name: r.name, url: r.url, prefix: r.prefix, channel: r.channel })),
-    ...a.http.map((h) => new HttpAdapter({ ...h, timeoutMs: h.timeout_ms })),
-    ...a.kong.map(
-      (k, i) =>
-        new HttpAdapter({
-          ...kongPreset(k.admin_url, k.credential_type, k.admin_token_env),
-          name: `kong${i || ''}`,
-          timeoutMs: k.timeout_ms,
-        }),
-    ),
-    ...a.idp.map(
-      (k, i) =>
-        new HttpAdapter({
-          ...idpSessionPreset(k.base_url, k.token_env),
-          name: `idp${i || ''}`,
-          timeoutMs: k.timeout_ms,
-        }),
-    ),
-  ];
-}
+/** The adapters of every configured target (the registry in @vigil/enforcement builds them). */
+export const buildAdapters = (config: RevokerConfig): GatewayAdapter[] => buildTargets(config.adapters);
 
 export function auditRow(a: AuditEntry) {
   const e = a.enforcement;

@@ -1,10 +1,13 @@
-// A gateway adapter applies and removes enforcements at one enforcement point. Contract:
+// An enforcement target — a gateway adapter — applies and removes enforcements at one enforcement point. Each kind
+// of target is one folder here (its config schema, its implementation) registered in ./index.ts; the revoker's
+// `adapters` config section, its checks and its start-up are built from that list. Contract of an adapter:
 // - apply and remove are idempotent (applying twice leaves one entry; removing a missing entry succeeds), because a
 //   decision redelivered after a crash may be applied again;
 // - they resolve only once the gateway confirmed the change, and throw a retriable error when it may succeed later
 //   (the gateway is down or busy) and a non-retriable one when it never will (the gateway refused the request);
 // - `resync` replaces everything the adapter manages with the given entries (after a gateway restart, say);
 // - `supports` says which enforcements the adapter handles at all (an IdP revokes sessions, not IPs).
+import type { z } from 'zod';
 import type { Enforcement } from '../enforcement.js';
 
 export interface GatewayAdapter {
@@ -18,3 +21,17 @@ export interface GatewayAdapter {
   lostState?(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** A kind of target: how it is configured (entries under the revoker's `adapters.<key>`) and built. */
+export interface TargetType<K extends string, S extends z.ZodType> {
+  /** Its key under the revoker config's `adapters`. */
+  key: K;
+  /** One configured entry. */
+  schema: S;
+  /** The name entry `index` goes by in audit rows, metrics and logs (unique across every configured target). */
+  nameOf(entry: z.output<S>, index: number): string;
+  build(entry: z.output<S>, index: number): GatewayAdapter;
+}
+
+/** Declares a kind of target, keeping its key and entry types. */
+export const defineTarget = <const K extends string, S extends z.ZodType>(t: TargetType<K, S>): TargetType<K, S> => t;

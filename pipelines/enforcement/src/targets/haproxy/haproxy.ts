@@ -11,8 +11,8 @@
 //   payloads of at most 8 KB.
 import { createConnection } from 'node:net';
 import { nonRetriable, retriable } from '@vigil/connectors';
-import type { Enforcement } from '../enforcement.js';
-import type { GatewayAdapter } from './adapter.js';
+import type { Enforcement } from '../../enforcement.js';
+import type { GatewayAdapter } from '../target.js';
 
 export interface HaproxyAdapterOptions {
   /** Unix socket path, or host:port of a TCP stats socket. */

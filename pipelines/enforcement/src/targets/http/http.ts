@@ -5,14 +5,14 @@
 // missing a placeholder's value is not this adapter's to enforce. 2xx confirms, and so does 404 on removal (already
 // gone); 5xx, 429, timeouts and connection errors are retried; any other 4xx is a refusal that retrying cannot mend.
 //
-// Presets:
+// Presets (each a target of its own, in ../kong and ../idp):
 // - `kong`: DELETE <admin>/consumers/{consumer_id}/<credential type>/{credential_id} — removes the credential the token
 //   was issued to (Kong's authenticated_entity), so the token stops working at once.
 // - `idp_session`: DELETE <base>/sessions/{sid} — ends an IdP session and with it the refresh-token family (Keycloak's
 //   admin API has this shape: /admin/realms/<realm>/sessions/{sid}).
 import { nonRetriable, retriable } from '@vigil/connectors';
-import type { EnforcedAction, Enforcement, TargetKind } from '../enforcement.js';
-import type { GatewayAdapter } from './adapter.js';
+import type { EnforcedAction, Enforcement, TargetKind } from '../../enforcement.js';
+import type { GatewayAdapter } from '../target.js';
 
 export interface HttpRequestTemplate {
   method: string;
@@ -31,36 +31,6 @@ export interface HttpAdapterOptions {
   remove?: HttpRequestTemplate;
   timeoutMs: number;
   env?: Record<string, string | undefined>;
-}
-
-export function kongPreset(
-  adminUrl: string,
-  credentialType: string,
-  adminTokenEnv?: string,
-): Omit<HttpAdapterOptions, 'timeoutMs'> {
-  return {
-    name: 'kong',
-    kinds: ['credential'],
-    actions: ['revoke'],
-    apply: {
-      method: 'DELETE',
-      url: `${adminUrl.replace(/\/$/, '')}/consumers/{consumer_id}/${credentialType}/{credential_id}`,
-      headers: adminTokenEnv ? { 'Kong-Admin-Token': `{env:${adminTokenEnv}}` } : {},
-    },
-  };
-}
-
-export function idpSessionPreset(baseUrl: string, tokenEnv?: string): Omit<HttpAdapterOptions, 'timeoutMs'> {
-  return {
-    name: 'idp',
-    kinds: ['session'],
-    actions: ['revoke'],
-    apply: {
-      method: 'DELETE',
-      url: `${baseUrl.replace(/\/$/, '')}/sessions/{sid}`,
-      headers: tokenEnv ? { Authorization: `Bearer {env:${tokenEnv}}` } : {},
-    },
-  };
 }
 
 type Fields = Record<string, string | undefined>;

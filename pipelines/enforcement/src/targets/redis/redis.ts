@@ -7,8 +7,8 @@
 // revoker re-syncs it from vigil.revocations, as it does HAProxy.
 import { retriable } from '@vigil/connectors';
 import { createClient } from 'redis';
-import type { Enforcement } from '../enforcement.js';
-import type { GatewayAdapter } from './adapter.js';
+import type { Enforcement } from '../../enforcement.js';
+import type { GatewayAdapter } from '../target.js';
 
 export interface RedisAdapterOptions {
   url: string;
