@@ -305,7 +305,11 @@ describe('feature stage on Kafka', () => {
         expect(repeated).toBeGreaterThan(0);
       }
       const extractor = offline.extractor;
-      const entitySlots = [...extractor.slots('ip'), ...extractor.slots('user'), ...extractor.slots('tenant')];
+      const entityPositions = [
+        ...extractor.positions('ip'),
+        ...extractor.positions('user'),
+        ...extractor.positions('tenant'),
+      ];
       let nonzero = 0;
       let entityNonzero = 0;
       for (const id of mainIds) {
@@ -318,7 +322,7 @@ describe('feature stage on Kafka', () => {
           `${id} (principal ${got?.principal}, features ${extractor.names.filter((_, i) => got?.v[i] !== want[i]).join(', ')}; online ${JSON.stringify(got?.v.filter((x, i) => x !== want[i]))}, offline ${JSON.stringify(want.filter((x, i) => got?.v[i] !== x))})`,
         ).toEqual(want);
         nonzero += want.filter((x) => x !== 0).length;
-        entityNonzero += entitySlots.filter((i) => want[i] !== 0).length;
+        entityNonzero += entityPositions.filter((i) => want[i] !== 0).length;
       }
       expect(nonzero).toBeGreaterThan(mainIds.length * 4);
       expect(entityNonzero).toBeGreaterThan(mainIds.length);

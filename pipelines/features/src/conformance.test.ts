@@ -3,7 +3,7 @@
 // FeatureExtractor.standard, or to EXTRA below. Each family, over a varied stream — principals of every key kind,
 // logins that fail and succeed, payments, enumeration, IPv6, an address no GeoIP database knows, events without
 // their optional fields, and late events:
-// - writes only its own slots of the vector, every value finite;
+// - writes only its own positions of the vector, every value finite;
 // - leaves the event as it was (events are frozen: a write throws);
 // - gives the same values from a fresh instance (determinism);
 // - gives the same values after a checkpoint is drained mid-stream and restored into a fresh instance;
@@ -98,7 +98,7 @@ function asKind(base: AccessEvent, kind: string, who: number, rand: () => number
 
 const families = (): FeatureFamily[] => [...FeatureExtractor.standard(geo).families, ...EXTRA.map((make) => make())];
 
-/** The family's values for every event, written into a vector filled with a sentinel around its slots. */
+/** The family's values for every event, written into a vector filled with a sentinel around its positions. */
 function run(family: FeatureFamily, events: AccessEvent[]): number[][] {
   const offset = 3;
   const width = family.names.length;
@@ -107,7 +107,7 @@ function run(family: FeatureFamily, events: AccessEvent[]): number[][] {
     family.update(event, out, offset, principalKey(event));
     for (let i = 0; i < out.length; i++) {
       if (i >= offset && i < offset + width) continue;
-      if (out[i] !== -7.25) throw new Error(`${family.id} wrote position ${i - offset} outside its ${width} slots`);
+      if (out[i] !== -7.25) throw new Error(`${family.id} wrote position ${i - offset} outside its ${width} positions`);
     }
     return [...out.subarray(offset, offset + width)];
   });
@@ -126,7 +126,7 @@ describe.each(families().map((f) => [f.id]))('feature family %s', (id) => {
     expect(JSON.parse(JSON.stringify(f.params))).toEqual(f.params);
   });
 
-  it('writes only its own slots, finite values, and leaves the (frozen) events as they were', () => {
+  it('writes only its own positions, finite values, and leaves the (frozen) events as they were', () => {
     const before = JSON.stringify(events);
     const values = run(fresh(id), events);
     for (const [i, v] of values.entries()) {

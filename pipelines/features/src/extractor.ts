@@ -100,7 +100,7 @@ export class FeatureExtractor {
   }
 
   /** Positions in the vector of the features of one role. */
-  slots(role: Role): number[] {
+  positions(role: Role): number[] {
     const out: number[] = [];
     this.families.forEach((f, i) => {
       if (f.role === role) for (let j = 0; j < f.names.length; j++) out.push((this.offsets[i] as number) + j);

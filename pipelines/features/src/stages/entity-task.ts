@@ -18,14 +18,14 @@ interface Delivery {
 }
 
 export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
-  private readonly slots: Map<EntityRole, number[]>;
+  private readonly positions: Map<EntityRole, number[]>;
   private readonly counters = pipelineCounters();
   /** Records without a valid role header (not written by vigil's ingest): skipped and counted. */
   unknownRole = 0;
 
   constructor(extractor: FeatureExtractor, boundMs: number, options: StreamTaskOptions = {}) {
     super(extractor, boundMs, (d) => d.role, 'entity_features', options);
-    this.slots = new Map(ENTITY_ROLES.map((r) => [r, extractor.slots(r)]));
+    this.positions = new Map(ENTITY_ROLES.map((r) => [r, extractor.positions(r)]));
   }
 
   process(records: SourceRecord[]): SinkRecord<EntityPart>[] {
@@ -33,7 +33,7 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
     const out: SinkRecord<EntityPart>[] = [];
     for (const record of records) {
       const role = record.headers[ROLE_HEADER] as EntityRole | undefined;
-      if (role === undefined || !this.slots.has(role)) {
+      if (role === undefined || !this.positions.has(role)) {
         this.unknownRole++;
         this.counters.skipped('entity_features', 'unknown_role');
         continue;
@@ -56,7 +56,7 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
           ts: row.event.ts,
           request_id: row.event.request_id,
           role: r,
-          v: (this.slots.get(r) as number[]).map((i) => row.vector[i] as number),
+          v: (this.positions.get(r) as number[]).map((i) => row.vector[i] as number),
         },
       });
     }

@@ -59,7 +59,7 @@ export interface PrincipalTaskOptions extends StreamTaskOptions {
 export class PrincipalFeatureTask extends StreamTask<Record<string, string>, FeatureRecord> {
   private readonly joins = new Map<string, Join>();
   private readonly changedJoins = new Set<string>();
-  private readonly slots: Map<EntityRole, number[]>;
+  private readonly positions: Map<EntityRole, number[]>;
   /** The entity roles a part may name. */
   private readonly roles: ReadonlySet<string>;
   private readonly decodePart = (value: Buffer) => decodeEntityPart(value, this.roles);
@@ -73,7 +73,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
 
   constructor(extractor: FeatureExtractor, boundMs: number, options: PrincipalTaskOptions = {}) {
     super(extractor, boundMs, () => 'principal', 'features', options);
-    this.slots = new Map(ENTITY_ROLES.map((r) => [r, extractor.slots(r)]));
+    this.positions = new Map(ENTITY_ROLES.map((r) => [r, extractor.positions(r)]));
     this.roles = new Set(ENTITY_ROLES);
     this.schema = extractor.schema.hash;
     this.maxPending = options.maxPendingJoins ?? 1_000_000;
@@ -92,7 +92,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
         if (!part) continue;
         const join = this.join(part.ts, part.request_id, record.key?.toString() ?? '', {});
         join.parts[part.role] = part.v;
-        this.settle(join, out);
+        this.emitIfJoined(join, out);
         continue;
       }
       const event = this.decode(record, decodeAccessEvent);
@@ -116,7 +116,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       join.ids = row.event.principal;
       join.ctx = requestContext(row.event);
       join.expect = entityKeys(row.event).map(([role]) => role);
-      this.settle(join, out);
+      this.emitIfJoined(join, out);
     }
   }
 
@@ -142,7 +142,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   }
 
   /** Emits the request if everything it needs has arrived. */
-  private settle(join: Join, out: SinkRecord<FeatureRecord>[], force = false): void {
+  private emitIfJoined(join: Join, out: SinkRecord<FeatureRecord>[], force = false): void {
     if (!join.vector || !join.expect) {
       if (!force) return;
       this.drop(join);
@@ -152,8 +152,8 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     const v = join.vector;
     for (const role of join.expect) {
       const part = join.parts[role];
-      const slots = this.slots.get(role) as number[];
-      if (part) for (let i = 0; i < slots.length; i++) v[slots[i] as number] = part[i] as number;
+      const at = this.positions.get(role) as number[];
+      if (part) for (let i = 0; i < at.length; i++) v[at[i] as number] = part[i] as number;
     }
     out.push({
       key: join.principal,
@@ -182,7 +182,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       const oldest = this.joins.values().next().value as Join;
       this.incomplete++;
       this.counters.skipped('features', 'join_incomplete');
-      this.settle(oldest, out, true);
+      this.emitIfJoined(oldest, out, true);
     }
   }
 

@@ -55,7 +55,7 @@ export interface EntityPart {
   ts: number;
   request_id: string;
   role: EntityRole;
-  /** The role's features, in the order of FeatureExtractor.slots(role). */
+  /** The role's features, in the order of FeatureExtractor.positions(role). */
   v: number[];
 }
 

@@ -179,7 +179,11 @@ describe('online feature stages', () => {
   const stream = new FeatureStream(FeatureExtractor.standard(geo), BOUND);
   for (const e of log) for (const row of stream.push(e)) offline.set(row.event.request_id, Array.from(row.vector));
   const extractor = FeatureExtractor.standard(geo);
-  const entitySlots = [...extractor.slots('ip'), ...extractor.slots('user'), ...extractor.slots('tenant')];
+  const entityPositions = [
+    ...extractor.positions('ip'),
+    ...extractor.positions('user'),
+    ...extractor.positions('tenant'),
+  ];
 
   it.each([
     { seed: 1, crashEvery: 1_000_000 },
@@ -197,7 +201,7 @@ describe('online feature stages', () => {
       let entityNonZero = 0;
       for (const r of out) {
         expect(r.v, r.request_id).toEqual(offline.get(r.request_id));
-        entityNonZero += entitySlots.filter((i) => r.v[i] !== 0).length;
+        entityNonZero += entityPositions.filter((i) => r.v[i] !== 0).length;
       }
       expect(entityNonZero).toBeGreaterThan(out.length);
     },
