@@ -1,27 +1,19 @@
 // A distributed attack's shape against the feature stages: steady traffic, then a wave of new client IPs and new
 // tokens (1,000,000 by default) within minutes of event time, each one a principal and an IP the stages have never
-// seen. Both stages run as the detector runs them — Kong lines parsed and fingerprinted, re-keyed by entity, the entity
-// task, its parts joined by the principal task, the changelog drained every CHECKPOINT events — in one process with one
+// seen. Both stages run as the detector runs them — Kong lines parsed, fingerprinted and re-keyed by ingest's own code, the
+// entity task, its parts joined by the principal task, the changelog drained every CHECKPOINT events — in one process with one
 // state budget, without the broker (bench:pipeline measures the Kafka path; its cost per record does not depend on how
 // many keys the stages hold). The peer is the same process on steady traffic: the wave should keep at least half its
-// rate, and the state must stay within the budget (least recently seen keys evicted, and counted).
-// Then the compacted changelog (the latest record per key, held in memory) is restored into fresh tasks.
+// rate, and the state must stay within the budget (keys seen once evicted first, and counted).
+// Then the compacted changelog (appended to files, the latest record per key read back) is restored into fresh tasks.
 // Run: npm run bench:cardinality [-- --wave N --steady N --budget-mb MB]   (0 = no budget: the keys caps only)
 import { appendFileSync, closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
-import { SOURCE_HEADER, type SourceRecord, type StatefulTask } from '@vigil/connectors';
-import { type AccessEvent, principalKey } from '@vigil/events';
-import {
-  EntityFeatureTask,
-  entityKeys,
-  FeatureExtractor,
-  MmdbGeoLookup,
-  PrincipalFeatureTask,
-  ROLE_HEADER,
-  StateBudget,
-} from '@vigil/features';
+import type { SinkRecord, SourceRecord, StatefulTask } from '@vigil/connectors';
+import { EntityFeatureTask, FeatureExtractor, MmdbGeoLookup, PrincipalFeatureTask, StateBudget } from '@vigil/features';
+import { entityRecords, parseBatch, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
 import { generateTraffic, issueToken, renderRecord, type SimRequest, seeded } from '@vigil/simulator';
 
 const flag = (name: string, fallback: number) => {
@@ -40,6 +32,8 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench:cardinality does)');
 const geo = MmdbGeoLookup.bundled();
 const adapter = adapterFor('kong', { pepper: { version: 1, secret: 'bench-pepper-0123456789abcdef0123456789' } });
+/** The detector's ingest settings: its adapter, redacted dead letters, one record in 100 traced (the default). */
+const ingestOptions = { adapterFor: () => adapter, deadLetters: REDACTED_DEAD_LETTERS, traceOneIn: 100 };
 const budget = BUDGET_MB > 0 ? new StateBudget(BUDGET_MB * 2 ** 20) : undefined;
 const makeEntity = () => new EntityFeatureTask(FeatureExtractor.standard(geo, { budget }), 2000);
 const makePrincipal = () => new PrincipalFeatureTask(FeatureExtractor.standard(geo, { budget }), 2000);
@@ -87,35 +81,28 @@ const changelogFile = { entity: join(changelogDir, 'entity'), principal: join(ch
 let offset = 0;
 let peakRss = 0;
 
-/** Parses, re-keys and runs one batch through both tasks (timed), then drains their changelogs (timed too). */
+/** What a stage's Kafka sink writes and the next stage's source reads back: the value serialised, the key as bytes. */
+const asSourceRecord = (r: SinkRecord<unknown>): SourceRecord => ({
+  value: Buffer.from(JSON.stringify(r.value)),
+  key: r.key === null || r.key === undefined ? null : Buffer.from(r.key),
+  headers: r.headers ?? {},
+  position: {},
+});
+
+/** Parses and re-keys one batch with ingest's own code, runs it through both tasks, drains their changelogs (timed). */
 function processBatch(requests: SimRequest[]): number {
-  const lines = requests.map((r) => Buffer.from(JSON.stringify(renderRecord('kong', r))));
+  const records = requests.map(
+    (r): SourceRecord => ({
+      value: Buffer.from(JSON.stringify(renderRecord('kong', r))),
+      key: null,
+      headers: {},
+      position: { topic: 'raw', partition: 0, offset: String(offset++) },
+    }),
+  );
   const t0 = performance.now();
-  const events: SourceRecord[] = [];
-  const entityRecords: SourceRecord[] = [];
-  for (const line of lines) {
-    for (const parsed of adapter.parse(line)) {
-      if (!parsed.ok) continue;
-      const e: AccessEvent = parsed.event;
-      const headers = { [SOURCE_HEADER]: `raw/0/${offset++}/0` };
-      const value = Buffer.from(JSON.stringify(e));
-      events.push({ value, key: Buffer.from(principalKey(e)), headers, position: {} });
-      for (const [role, key] of entityKeys(e))
-        entityRecords.push({
-          value,
-          key: Buffer.from(key),
-          headers: { ...headers, [ROLE_HEADER]: role },
-          position: {},
-        });
-    }
-  }
-  const parts = entity.process(entityRecords).map((p) => ({
-    value: Buffer.from(JSON.stringify(p.value)),
-    key: Buffer.from(p.key as string),
-    headers: p.headers ?? {},
-    position: {},
-  }));
-  principal.process([...events, ...parts]);
+  const { events } = parseBatch({ records }, ingestOptions);
+  const parts = entity.process(entityRecords(events).map(asSourceRecord)).map(asSourceRecord);
+  principal.process([...events.map(asSourceRecord), ...parts]);
   drain('entity', entity);
   drain('principal', principal);
   const seconds = (performance.now() - t0) / 1000;
