@@ -172,7 +172,6 @@ export class FeatureExtractor {
    */
   restore(records: Iterable<[string, Buffer | null]>): void {
     const stores = this.stores();
-    const byPrefix = new Map(stores);
     const groups: [string, Buffer | null][] = [];
     let legacy = false;
     for (const [key, value] of records) {
@@ -186,23 +185,28 @@ export class FeatureExtractor {
       owner[1].restoreEntry(key.slice(owner[0].length), value);
       legacy = true;
     }
-    for (const [key, value] of groups) {
-      const present = new Set<Checkpointable>();
-      for (const entry of value === null ? [] : unpackEntries(value)) {
-        const prefix = entry.key?.toString('utf8') ?? '';
-        const store = byPrefix.get(prefix);
-        if (!store)
-          throw new Error(
-            `state record for ${JSON.stringify(key.slice(0, 80))} names ${prefix}, no feature store of this schema`,
-          );
-        store.restoreEntry(key, entry.value);
-        present.add(store);
-      }
-      // A group is the key's whole state: a store it leaves out does not hold the key. That only undoes anything
-      // when an older per-store record was applied above; otherwise a restore skips the ~10 needless deletes per key.
-      if (legacy) for (const [, store] of stores) if (!present.has(store)) store.restoreEntry(key, null);
-    }
+    const byPrefix = new Map(stores);
+    for (const [key, value] of groups) this.restoreGroup(key, value, byPrefix, legacy);
     for (const [, store] of stores) store.finishRestore();
+  }
+
+  /** Applies one key's grouped record to every store it names. */
+  private restoreGroup(key: string, value: Buffer | null, stores: Map<string, Checkpointable>, legacy: boolean): void {
+    // Only a restore that applied older per-store records needs to know which stores a group leaves out.
+    const present = legacy ? new Set<Checkpointable>() : undefined;
+    for (const entry of value === null ? [] : unpackEntries(value)) {
+      const prefix = entry.key?.toString('utf8') ?? '';
+      const store = stores.get(prefix);
+      if (!store)
+        throw new Error(
+          `state record for ${JSON.stringify(key.slice(0, 80))} names ${prefix}, no feature store of this schema`,
+        );
+      store.restoreEntry(key, entry.value);
+      present?.add(store);
+    }
+    // A group is the key's whole state: a store it leaves out does not hold the key. That only undoes anything when
+    // an older per-store record was applied first; otherwise a restore skips the ~10 needless deletes per key.
+    if (present) for (const store of stores.values()) if (!present.has(store)) store.restoreEntry(key, null);
   }
 
   /** Estimated bytes of the keyed state held (what the budget is charged). */

@@ -133,7 +133,7 @@ export class KeyedState<S> implements Checkpointable {
         this.again.append(entry);
       }
       // Re-estimated as the state stands before this event's update: a grown entry is charged one event late.
-      this.resize(entry, ENTRY_OVERHEAD + key.length + this.sizeOf(entry.state));
+      this.resize(entry, this.estimate(entry));
     } else {
       if (this.entries.size >= this.options.maxKeys) this.evictFirst(undefined, 'cap');
       entry = {
@@ -148,7 +148,7 @@ export class KeyedState<S> implements Checkpointable {
       };
       this.entries.set(key, entry);
       this.once.append(entry);
-      this.resize(entry, ENTRY_OVERHEAD + key.length + this.sizeOf(entry.state));
+      this.resize(entry, this.estimate(entry));
     }
     entry.lastSeen = Math.max(entry.lastSeen, now);
     entry.seq = ++this.seq;
@@ -198,15 +198,24 @@ export class KeyedState<S> implements Checkpointable {
 
   /** Drops up to a few expired keys from the cold end of each list; amortised O(1) per event. */
   private expire(now: number) {
-    for (const list of [this.once, this.again]) {
-      for (let i = 0; i < 2; i++) {
-        const first = list.head;
-        if (!first || now - first.lastSeen <= this.options.ttlMs) break;
-        this.remove(first);
-        this.changed?.add(first.key);
-        this.evictedByTtl++;
-      }
+    // Two calls, not a loop over [once, again]: this runs on every get(), and that array was an allocation per event.
+    this.expireFrom(this.once, now);
+    this.expireFrom(this.again, now);
+  }
+
+  private expireFrom(list: Recency<S>, now: number) {
+    for (let i = 0; i < 2; i++) {
+      const first = list.head;
+      if (!first || now - first.lastSeen <= this.options.ttlMs) return;
+      this.remove(first);
+      this.changed?.add(first.key);
+      this.evictedByTtl++;
     }
+  }
+
+  /** The entry's estimated bytes as its state stands now. */
+  private estimate(entry: Entry<S>): number {
+    return ENTRY_OVERHEAD + entry.key.length + this.sizeOf(entry.state);
   }
 
   private listOf(entry: Entry<S>): Recency<S> {
@@ -271,7 +280,7 @@ export class KeyedState<S> implements Checkpointable {
     for (const entry of restored) {
       this.entries.set(entry.key, entry);
       this.listOf(entry).append(entry);
-      entry.bytes = ENTRY_OVERHEAD + entry.key.length + this.sizeOf(entry.state);
+      entry.bytes = this.estimate(entry);
       this.bytes += entry.bytes;
     }
     this.budget?.charge(this.bytes);
