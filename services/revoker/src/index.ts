@@ -2,4 +2,4 @@
 export type { RevokerConfig } from './config.js';
 export { lintRevokerConfig, revokerConfigSchema } from './config.js';
 export type { RunningRevoker } from './revoker-service.js';
-export { auditRow, buildAdapters, openRevoker, startRevoker } from './revoker-service.js';
+export { auditRow, openRevoker, startRevoker } from './revoker-service.js';

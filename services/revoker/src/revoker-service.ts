@@ -23,7 +23,6 @@ import {
   type AuditEntry,
   buildTargets,
   checkRequest,
-  type GatewayAdapter,
   KafkaRevocationLog,
   RateCaps,
   RevocationStore,
@@ -41,9 +40,6 @@ export interface RunningRevoker {
   checkPort: number | undefined;
   revoker: Revoker;
 }
-
-/** The adapters of every configured target (the registry in @vigil/enforcement builds them). */
-export const buildAdapters = (config: RevokerConfig): GatewayAdapter[] => buildTargets(config.adapters);
 
 export function auditRow(a: AuditEntry) {
   const e = a.enforcement;
@@ -106,7 +102,7 @@ export async function openRevoker(config: RevokerConfig, onRetry: (stage: string
     .getMeter('vigil')
     .createCounter('vigil_enforcements', { description: 'Enforcement outcomes, by adapter and outcome.' });
   const revoker = new Revoker({
-    adapters: buildAdapters(config),
+    adapters: buildTargets(config.adapters),
     store,
     allowlist: new Allowlist(config.allowlist),
     caps: new RateCaps(config.caps),

@@ -38,4 +38,4 @@ export const targetNames = (config: TargetsConfig): string[] =>
 
 /** The adapters of every configured target. */
 export const buildTargets = (config: TargetsConfig): GatewayAdapter[] =>
-  configured(config).map(([t, entry, i]) => t.build(entry, i));
+  configured(config).map(([t, entry, i]) => t.build(entry, t.nameOf(entry, i)));

@@ -30,7 +30,8 @@ export interface TargetType<K extends string, S extends z.ZodType> {
   schema: S;
   /** The name entry `index` goes by in audit rows, metrics and logs (unique across every configured target). */
   nameOf(entry: z.output<S>, index: number): string;
-  build(entry: z.output<S>, index: number): GatewayAdapter;
+  /** The entry's adapter, under the name nameOf gave it. */
+  build(entry: z.output<S>, name: string): GatewayAdapter;
 }
 
 /** Declares a kind of target, keeping its key and entry types. */

@@ -25,5 +25,5 @@ export const haproxyTarget = defineTarget({
     timeout_ms: z.number().int().positive().default(2000),
   }),
   nameOf: (h) => h.name,
-  build: (h) => new HaproxyAdapter({ name: h.name, socket: h.socket, maps: h.maps, timeoutMs: h.timeout_ms }),
+  build: (h, name) => new HaproxyAdapter({ name, socket: h.socket, maps: h.maps, timeoutMs: h.timeout_ms }),
 });

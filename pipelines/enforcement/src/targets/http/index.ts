@@ -31,5 +31,5 @@ export const httpTarget = defineTarget({
     timeout_ms: z.number().int().positive().default(2000),
   }),
   nameOf: (h) => h.name,
-  build: (h) => new HttpAdapter({ ...h, timeoutMs: h.timeout_ms }),
+  build: (h, name) => new HttpAdapter({ ...h, name, timeoutMs: h.timeout_ms }),
 });

@@ -12,6 +12,5 @@ export const idpTarget = defineTarget({
     timeout_ms: z.number().int().positive().default(2000),
   }),
   nameOf: (_, i) => `idp${i || ''}`,
-  build: (k, i) =>
-    new HttpAdapter({ ...idpSessionPreset(k.base_url, k.token_env), name: `idp${i || ''}`, timeoutMs: k.timeout_ms }),
+  build: (k, name) => new HttpAdapter({ ...idpSessionPreset(k.base_url, k.token_env), name, timeoutMs: k.timeout_ms }),
 });

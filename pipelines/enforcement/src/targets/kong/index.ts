@@ -13,10 +13,10 @@ export const kongTarget = defineTarget({
     timeout_ms: z.number().int().positive().default(2000),
   }),
   nameOf: (_, i) => `kong${i || ''}`,
-  build: (k, i) =>
+  build: (k, name) =>
     new HttpAdapter({
       ...kongPreset(k.admin_url, k.credential_type, k.admin_token_env),
-      name: `kong${i || ''}`,
+      name,
       timeoutMs: k.timeout_ms,
     }),
 });

@@ -12,5 +12,5 @@ export const redisTarget = defineTarget({
     channel: z.string().default('vigil:revocations'),
   }),
   nameOf: (r) => r.name,
-  build: (r) => new RedisAdapter({ name: r.name, url: r.url, prefix: r.prefix, channel: r.channel }),
+  build: (r, name) => new RedisAdapter({ name, url: r.url, prefix: r.prefix, channel: r.channel }),
 });
