@@ -257,6 +257,31 @@ describe('logins: IpActivity, UserLogins, TenantLogins', () => {
     expect(after?.tenant_failure_ratio_1m).toBe(0);
   });
 
+  it('keeps a long, slow wave a surge to its end: the baseline does not learn the wave', () => {
+    const x = families();
+    // An hour of ordinary logins, one failure in ten minutes; then 20 minutes of one failure every 6 s.
+    runOne(
+      x,
+      Array.from({ length: 60 }, (_, i) => login(T0 + i * MIN, `198.51.100.${i}`, `u${i}`, i % 10 === 0 ? 401 : 200)),
+    );
+    const wave = runOne(
+      x,
+      Array.from({ length: 200 }, (_, i) => login(T0 + H + i * 6 * S, `192.0.2.${i % 250}`, `victim${i}`, 401)),
+    );
+    const early = wave[20]?.tenant_failure_ratio_1m as number;
+    const late = last(wave).tenant_failure_ratio_1m;
+    expect(early).toBeGreaterThan(2.5);
+    // Each of the wave's minutes teaches the baseline at most one bit above it: 20 minutes in, the ratio has lost
+    // little (an hour's plain average lost ~1.5 bits, and the cracked logins late in a wave read as ordinary).
+    expect(late).toBeGreaterThan(early - 0.6);
+    // A change that lasts is learned: hours of the same rate read as the tenant's new normal.
+    const hours = runOne(
+      x,
+      Array.from({ length: 1800 }, (_, i) => login(T0 + H + 20 * MIN + i * 6 * S, `192.0.2.${i % 250}`, `w${i}`, 401)),
+    );
+    expect(last(hours).tenant_failure_ratio_1m).toBeLessThan(1);
+  });
+
   it('counts scraping of one route from one address', () => {
     const r = run(
       new IpActivity(),

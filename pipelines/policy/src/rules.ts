@@ -40,6 +40,13 @@ export interface RuleInput {
 /** Counts are stored as log1p(n); rules compare counts. */
 const count = (v: number | undefined) => (v === undefined ? 0 : Math.round(Math.expm1(v)));
 
+/**
+ * A request from a country new to the principal, or from an address GeoIP cannot place at all (a datacenter range or
+ * proxy it has no record of is no evidence of home). A schema without geo_known judges by the country alone.
+ */
+const fromElsewhere = (x: Pick<RuleInput, 'feature'>) =>
+  x.feature('geo_known') === 0 || (x.feature('geo_country_changed') === 1 && x.feature('geo_country_new') !== 0);
+
 /** A principal that holds a token or gateway credential: a subject, a token id or fingerprint, a credential id. */
 export const hasToken = (ids: Principal) =>
   ids.sub !== undefined ||
@@ -182,12 +189,10 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
     fires: 'at_least',
     integer: false,
     prior: (c) => c.surge_login.min_failure_ratio,
-    // Only a login that succeeded, from a country new to the principal: a failed attempt is the surge's too, but
-    // acting on it would lock its victim out for the attacker.
+    // Only a login that succeeded, from somewhere the principal has not been: a failed attempt is the surge's too,
+    // but acting on it would lock its victim out for the attacker.
     of: (x) =>
-      x.feature('login_success') === 1 && x.feature('geo_country_changed') === 1 && x.feature('geo_country_new') !== 0
-        ? (x.feature('tenant_failure_ratio_1m') ?? 0)
-        : undefined,
+      x.feature('login_success') === 1 && fromElsewhere(x) ? (x.feature('tenant_failure_ratio_1m') ?? 0) : undefined,
   },
   stuffing_success: {
     rule: 'stuffing_success',
@@ -343,7 +348,7 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
     },
     {
       // Distributed stuffing touches each address and username once: a login it cracked is a success from a country
-      // new to the principal while the tenant's logins fail at a surge.
+      // new to the principal (or an address GeoIP cannot place) while the tenant's logins fail at a surge.
       name: 'surge_login',
       needs: ['login_success', 'tenant_failure_ratio_1m', 'geo_country_changed'],
       enabled: config.surge_login.enabled,

@@ -6,8 +6,9 @@
 // Both forgive one failure in the hour (as the IP's count does, ip.ts; FORGIVEN_LOGIN_FAILURES): a mistyped password,
 // then a success, is the most common login there is, and counted it only made the models flag every customer who
 // mistyped (150 of the 187 false-alert principal-days of npm run bench:quality before it was forgiven).
-// - the tenant's login-failure rate in the last minute against its average minute in the last hour: distributed
-//   stuffing touches each IP and each username only once, so only the tenant-wide rate shows it.
+// - the tenant's failed logins in the last minute against its usual minute (an hour's average that a surge does not
+//   teach itself to): distributed stuffing touches each IP and each username only once, so only the tenant-wide
+//   rate shows it.
 // A login is a request with login fields (username, grant type) or a POST to a login/token route; it failed when
 // the API answered 401 or 403, or 400 on a token endpoint (OAuth's invalid_grant). Requests that are not logins get
 // zeros and leave this state alone (they never reach these entities online; see roles.ts).
@@ -73,17 +74,43 @@ export class UserLogins implements FeatureFamily {
   }
 }
 
+interface Tenant {
+  last: number;
+  /** Failed logins in the last minute (sliding). */
+  failures: SlidingCounts;
+  /** The calendar minute being counted (epoch minutes) and its failures so far. */
+  minute: number;
+  pending: number;
+  /** The tenant's usual failures per minute: an average over about an hour of finished minutes, surges clipped. */
+  baseline: number;
+}
+
+export interface TenantLoginOptions {
+  /** Failures per minute assumed before the tenant has history. */
+  priorPerMinute: number;
+  /** The baseline's memory, in minutes (an exponential average's time constant). */
+  baselineMinutes: number;
+  /** A finished minute teaches the baseline at most this many bits above it (see update). */
+  clipBits: number;
+}
+
 export class TenantLogins implements FeatureFamily {
   readonly id = 'TenantLogins';
   readonly role = 'tenant';
   readonly names = ['tenant_failure_ratio_1m'];
   readonly params: Record<string, number | string>;
-  private readonly tenant = new Cell({ last: 0, failures: new SlidingCounts([MINUTE, HOUR]) });
+  private readonly tenant: Cell<Tenant>;
 
-  /** @param priorPerMinute tenant failures per minute assumed with no history */
-  constructor(private readonly options = { priorPerMinute: 1 }) {
+  constructor(private readonly options: TenantLoginOptions = { priorPerMinute: 1, baselineMinutes: 60, clipBits: 1 }) {
     // floor: the ratio is clipped at 0 (a parameter so the schema hash tells bundles of the unclipped feature apart).
-    this.params = { window: MINUTE, baseline: HOUR, login_route: LOGIN_ROUTE.source, floor: 0, ...options };
+    this.params = { window: MINUTE, baseline: 'clipped_ewma', login_route: LOGIN_ROUTE.source, floor: 0, ...options };
+    this.tenant = new Cell<Tenant>({
+      last: 0,
+      failures: new SlidingCounts([MINUTE]),
+      minute: Number.NaN,
+      pending: 0,
+      baseline: options.priorPerMinute,
+    });
   }
 
   get stores() {
@@ -96,12 +123,40 @@ export class TenantLogins implements FeatureFamily {
     if (outcome === undefined) return;
     const tenant = this.tenant.value;
     const t = keyTime(tenant, event.ts);
-    const hourBefore = tenant.failures.count(1, t) - tenant.failures.count(0, t);
-    if (outcome === 'failure') tenant.failures.add(t);
-    const baseline = (hourBefore + this.options.priorPerMinute * 10) / (59 + 10);
+    this.finishMinutes(tenant, Math.floor(t / MINUTE));
+    if (outcome === 'failure') {
+      tenant.failures.add(t);
+      tenant.pending++;
+    }
     // Only a surge is evidence: fewer failures than usual is not. (Unclipped, the hour after a stuffing wave — its
     // failures still in the baseline — gave every ordinary login a ratio the models had never seen, and they flagged
     // thousands of customers' first requests.)
-    out[offset] = Math.max(0, Math.log2((tenant.failures.count(0, t) + 1) / (baseline + 1)));
+    out[offset] = Math.max(0, Math.log2((tenant.failures.count(0, t) + 1) / (tenant.baseline + 1)));
+  }
+
+  /**
+   * Folds the finished calendar minutes before `minute` into the baseline. Each teaches it at most `clipBits` above
+   * the baseline (in the ratio's own +1-smoothed terms): a surge is not learned as the new normal while it lasts. An
+   * average over the plain hour before did: a distributed wave of fifteen minutes filled its own baseline, and its
+   * later cracked logins read as ordinary (a ratio of ~1 instead of ~3). A change that lasts is still learned, at
+   * most doubling the baseline per `baselineMinutes` × ln 2 minutes or so.
+   */
+  private finishMinutes(tenant: Tenant, minute: number): void {
+    // A checkpoint written before the baseline existed: start it from the prior.
+    if (tenant.baseline === undefined || tenant.pending === undefined) {
+      tenant.baseline = this.options.priorPerMinute;
+      tenant.pending = 0;
+      tenant.minute = Number.NaN;
+    }
+    if (Number.isNaN(tenant.minute)) tenant.minute = minute;
+    if (minute <= tenant.minute) return;
+    const keep = 1 - 1 / this.options.baselineMinutes;
+    const ceiling = 2 ** this.options.clipBits * (tenant.baseline + 1) - 1;
+    tenant.baseline = keep * tenant.baseline + (1 - keep) * Math.min(tenant.pending, ceiling);
+    // Minutes with no login at all (a quiet night) count as minutes without failures.
+    const empty = Math.min(minute - tenant.minute - 1, 100 * this.options.baselineMinutes);
+    if (empty > 0) tenant.baseline *= keep ** empty;
+    tenant.minute = minute;
+    tenant.pending = 0;
   }
 }
