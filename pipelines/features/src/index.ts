@@ -2,11 +2,12 @@
 
 export type { FeatureSchema, StateStats } from './extractor.js';
 export { FeatureExtractor } from './extractor.js';
-export { loginOutcome, TenantLogins, UserLogins } from './features/auth.js';
+export { TenantLogins, UserLogins } from './features/auth.js';
 export { Enumeration } from './features/enumeration.js';
 export type { FeatureFamily } from './features/feature.js';
 export { GeoJump } from './features/geo.js';
 export { IpActivity } from './features/ip.js';
+export { loginOutcome } from './features/login.js';
 export type { EntityRole, Role } from './features/roles.js';
 export { ENTITY_ROLES, entityKeys } from './features/roles.js';
 export { networkOf, TokenConsistency } from './features/token.js';

@@ -9,29 +9,14 @@
 // - the tenant's failed logins in the last minute against its usual minute (an hour's average that a surge does not
 //   teach itself to): distributed stuffing touches each IP and each username only once, so only the tenant-wide
 //   rate shows it.
-// A login is a request with login fields (username, grant type) or a POST to a login/token route; it failed when
-// the API answered 401 or 403, or 400 on a token endpoint (OAuth's invalid_grant). Requests that are not logins get
-// zeros and leave this state alone (they never reach these entities online; see roles.ts).
+// What a login is, and when it failed, is login.ts's. Requests that are not logins get zeros and leave this state
+// alone (they never reach these entities online; see roles.ts).
 import { type AccessEvent, FORGIVEN_LOGIN_FAILURES, recordedFailures } from '@vigil/events';
 import { Cell } from '../state/checkpoint.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
-
-const LOGIN_ROUTE = /(^|\/)(login|signin|sign-in|token|oauth2?\/token|authenticate|session)s?($|\/)/i;
-
-export type LoginOutcome = 'success' | 'failure' | undefined;
-
-/** undefined: not a login, or a login answered with neither success nor an auth failure (a 5xx, say). */
-export function loginOutcome(event: AccessEvent): LoginOutcome {
-  const isLogin = event.login !== undefined || (event.method === 'POST' && LOGIN_ROUTE.test(event.route));
-  if (!isLogin) return undefined;
-  if (event.status === 401 || event.status === 403 || (event.status === 400 && /token/i.test(event.route)))
-    return 'failure';
-  return event.status >= 200 && event.status < 300 ? 'success' : undefined;
-}
-
-export const loginUsername = (event: AccessEvent) => event.login?.username ?? event.principal.username;
+import { LOGIN_ROUTE, loginOutcome, loginUsername } from './login.js';
 
 interface User {
   last: number;

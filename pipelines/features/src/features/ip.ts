@@ -4,8 +4,8 @@
 import { type AccessEvent, FORGIVEN_LOGIN_FAILURES, recordedFailures } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
-import { loginOutcome, loginUsername } from './auth.js';
 import { type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
+import { loginOutcome, loginUsername } from './login.js';
 
 /** Channels of an IP's login counts. */
 const FAILURES = 0;

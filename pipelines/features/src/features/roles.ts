@@ -7,7 +7,7 @@
 // A family of role R must depend only on the events entityKeys() gives role R, in (time, request id) order — that
 // is what makes the joined vector equal the offline one, which runs every family over every event.
 import type { AccessEvent } from '@vigil/events';
-import { loginOutcome } from './auth.js';
+import { loginOutcome } from './login.js';
 
 export type Role = 'principal' | 'ip' | 'user' | 'tenant';
 export const ENTITY_ROLES = ['ip', 'user', 'tenant'] as const;
