@@ -2,7 +2,7 @@
 // delivered, queued for retry (retry-queue.ts) or dead-lettered before the batch counts as done; revocations of
 // subjects and sessions in → CAEP session-revoked SETs. Every delivery outcome becomes an audit row (the alerts
 // table). Incidents are delivered concurrently (up to `concurrency` at a time), one incident's messages in order.
-import { BackgroundWrites, Serial } from '@vigil/connectors';
+import { BackgroundWrites, Serial } from '@vigil/core';
 import type { Decision } from '@vigil/events';
 import { type CaepOptions, type RevokedSubject, sessionRevokedSet } from './caep.js';
 import { type DeliveryResult, deliver, type ReceiverTarget } from './delivery.js';

@@ -3,7 +3,7 @@
 // connection errors are retried with exponential backoff and full jitter (a 429's Retry-After is honoured, within
 // the ceiling); any other 4xx will not change on retry and goes to the dead letter at once, as does a message still
 // undelivered after the last attempt.
-import { backoffDelay } from '@vigil/connectors';
+import { backoffDelay } from '@vigil/core';
 import { signedHeaders } from './signing.js';
 
 export interface ReceiverTarget {

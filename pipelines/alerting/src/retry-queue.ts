@@ -4,7 +4,7 @@
 // Standard Webhooks receivers refuse timestamps older than five minutes — with growing backoff until it is delivered,
 // refused (a 4xx that will not change), or its time budget (an hour by default) is spent; only then is it a dead
 // letter. While an incident has a message waiting in the queue, its later messages join the queue behind it.
-import { backoffDelay } from '@vigil/connectors';
+import { backoffDelay } from '@vigil/core';
 import { decodeJson, expectNumber, expectObject, expectString } from '@vigil/events';
 import { type DeliveryResult, deliver, type ReceiverTarget } from './delivery.js';
 import type { AlertMessage } from './incidents.js';

@@ -1,4 +1,4 @@
-// Unit behaviour of the connector building blocks: retry policy, ClickHouse batching and acknowledgement (against
+// Unit behaviour of the connector building blocks: ClickHouse batching and acknowledgement (against
 // a recording client; the real server is exercised in test/integration), JSON Lines streaming.
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,47 +7,12 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { deadLetterSchema, decodeJson, InvalidRecordError } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
 import { ClickHouseSink } from './clickhouse/sink.js';
-import { nonRetriable, retriable } from './errors.js';
 import { JsonlFileSink, readLines } from './file/jsonl.js';
 import { poisonDeadLetter, poisonDetail } from './poison.js';
-import { backoffDelay, withRetry } from './retry.js';
 import { storeHandler } from './store-handler.js';
 import type { SourceRecord } from './types.js';
 
 const fast = { initialDelayMs: 1, maxDelayMs: 4, multiplier: 2, maxAttempts: 10 };
-
-describe('withRetry', () => {
-  it('retries retriable errors until success', async () => {
-    let calls = 0;
-    const out = await withRetry(async () => {
-      calls++;
-      if (calls < 4) throw retriable('down', 'down');
-      return 'ok';
-    }, fast);
-    expect([out, calls]).toEqual(['ok', 4]);
-  });
-
-  it('does not retry a non-retriable error', async () => {
-    let calls = 0;
-    await expect(
-      withRetry(async () => {
-        calls++;
-        throw nonRetriable('bad', 'bad input');
-      }, fast),
-    ).rejects.toThrow('bad input');
-    expect(calls).toBe(1);
-  });
-
-  it('keeps delays within [ceiling/2, ceiling] and under the cap', () => {
-    const options = { initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2, maxAttempts: 5 };
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const ceiling = Math.min(1000, 100 * 2 ** attempt);
-      const d = backoffDelay(options, attempt);
-      expect(d).toBeGreaterThanOrEqual(ceiling / 2);
-      expect(d).toBeLessThanOrEqual(ceiling);
-    }
-  });
-});
 
 function recordingClient(failFirst: number) {
   const inserts: unknown[][] = [];

@@ -1,6 +1,6 @@
 // Public surface of @vigil/connectors: sources and sinks with explicit acknowledgement.
 
-export { ackWhenSettled, BackgroundWrites, deleteGroupQuietly } from './background-writes.js';
+export { ackWhenSettled } from './ack-when-settled.js';
 export type { ClickHouseConfig } from './clickhouse/config.js';
 export { clickhouseClient, clickhouseConfigSchema } from './clickhouse/config.js';
 export type { Migration } from './clickhouse/migrations.js';
@@ -9,10 +9,9 @@ export type { AccessEventRow, FeatureRecordLike, Pseudonymiser } from './clickho
 export { accessEventRow, decisionFromRow, decisionRow, featureRow, identity, keyedHash } from './clickhouse/rows.js';
 export type { ClickHouseSinkOptions } from './clickhouse/sink.js';
 export { ClickHouseSink } from './clickhouse/sink.js';
-export { isRetriable, nonRetriable, retriable, VigilError } from './errors.js';
 export { fileErrorMessage, JsonlFileSink, JsonlFileSource, readLines } from './file/jsonl.js';
 export type { TopicSpec } from './kafka/admin.js';
-export { ensureTopics, topicPartitions } from './kafka/admin.js';
+export { deleteGroupQuietly, ensureTopics, topicPartitions } from './kafka/admin.js';
 export { readChangelog } from './kafka/changelog-reader.js';
 export { createKafka } from './kafka/client.js';
 export type { KafkaConnection, KafkaConsumerConfig } from './kafka/config.js';
@@ -36,9 +35,6 @@ export {
   poisonDeadLetter,
   poisonDetail,
 } from './poison.js';
-export type { RetryOptions } from './retry.js';
-export { backoffDelay, DEFAULT_RETRY, withRetry } from './retry.js';
-export { Serial } from './serial.js';
 export type { SourcePoint } from './source-header.js';
 export { formatSource, parseSource, SOURCE_HEADER } from './source-header.js';
 export { storeHandler } from './store-handler.js';

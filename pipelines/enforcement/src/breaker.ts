@@ -1,7 +1,7 @@
 // A circuit breaker per gateway adapter: after `failures` consecutive failures calls fail fast for `openMs`, then one
 // trial call decides whether it closes again. Failing fast keeps a dead gateway from holding every revocation for a
 // full timeout; the revoker's retry loop (with backoff) still waits for it, so nothing is dropped.
-import { retriable } from '@vigil/connectors';
+import { retriable } from '@vigil/core';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 

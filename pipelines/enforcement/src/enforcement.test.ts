@@ -1,9 +1,10 @@
 // The revoker's core with a recording adapter: plans per action and entity, the guardrails in order, retries until
 // the gateway confirms, refusals that do not block, caps that tell the SOC once, undo, expiry and re-sync.
+
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fingerprint } from '@vigil/adapters';
-import { nonRetriable, retriable } from '@vigil/connectors';
+import { nonRetriable, retriable } from '@vigil/core';
 import type { Decision } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from './breaker.js';

@@ -7,7 +7,7 @@
 //   otherwise applied at each adapter — retried with backoff behind a circuit breaker until the gateway confirms
 //   (consumption waits meanwhile: nothing is dropped) — then written to the store and audited as enforced.
 // A gateway refusal that retrying cannot mend is audited as failed for that adapter and does not block the others.
-import { BackgroundWrites, DEFAULT_RETRY, isRetriable, type RetryOptions, Serial, withRetry } from '@vigil/connectors';
+import { BackgroundWrites, DEFAULT_RETRY, isRetriable, type RetryOptions, Serial, withRetry } from '@vigil/core';
 import type { Decision } from '@vigil/events';
 import { CircuitBreaker } from './breaker.js';
 import type { Enforcement } from './enforcement.js';

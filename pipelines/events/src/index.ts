@@ -23,9 +23,7 @@ export type { DeadLetter, DeadLetterOriginalMode, RedactedOriginal, RedactedValu
 export { DEAD_LETTER_ORIGINAL_MODES, deadLetterSchema, redactedOriginalSchema } from './dead-letter.js';
 export type { Action, Decision, Entity } from './decision.js';
 export { ACTIONS, decisionSchema, ENTITIES, reasonSchema } from './decision.js';
-export { haversineKm } from './geo-distance.js';
 export { FORGIVEN_LOGIN_FAILURES, recordedFailures } from './login-failures.js';
-export { MinHeap } from './min-heap.js';
 export type { ReasonCode } from './reasons.js';
 export { REASON_CODE_LIST, REASON_CODES } from './reasons.js';
 export { unitHash } from './unit-hash.js';

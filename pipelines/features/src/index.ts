@@ -14,7 +14,7 @@ export { networkOf, TokenConsistency } from './features/token.js';
 export { TransactionDeviation } from './features/transaction.js';
 export { Velocity } from './features/velocity.js';
 export type { GeoLookup, GeoPoint } from './geo/lookup.js';
-export { haversineKm, MmdbGeoLookup } from './geo/lookup.js';
+export { MmdbGeoLookup } from './geo/lookup.js';
 export { EntityFeatureTask } from './stages/entity-task.js';
 export type { PrincipalTaskOptions } from './stages/principal-task.js';
 export { PrincipalFeatureTask } from './stages/principal-task.js';

@@ -22,19 +22,17 @@ import {
 } from '@vigil/alerting';
 import {
   ackWhenSettled,
-  BackgroundWrites,
   ClickHouseSink,
   clickhouseClient,
   createKafka,
-  DEFAULT_RETRY,
   deadLetterPoisonWriter,
   decodeOrPoison,
   ensureTopics,
   KafkaSink,
   KafkaSource,
   migrate,
-  withRetry,
 } from '@vigil/connectors';
+import { BackgroundWrites, DEFAULT_RETRY, withRetry } from '@vigil/core';
 import { decodeEnforcement } from '@vigil/enforcement';
 import { type Decision, decodeDecision, type DeadLetter as PoisonLetter } from '@vigil/events';
 import { logEvent, retryReporter, startOpsServer } from '@vigil/runtime';

@@ -1,5 +1,6 @@
 // Wires the detector service: Kafka in → ingest (parse, dead-letter, re-key) → keyed topic, DLQ and ClickHouse.
 // No domain logic here; it lives in @vigil/ingest and below.
+
 import { readFileSync } from 'node:fs';
 import { type AdapterOptions, adapterFor, heuristicTemplater, openApiTemplater } from '@vigil/adapters';
 import { backendName, ModelBundle } from '@vigil/bundle';
@@ -8,7 +9,6 @@ import {
   ClickHouseSink,
   clickhouseClient,
   createKafka,
-  DEFAULT_RETRY,
   deadLetterPoisonWriter,
   decisionRow,
   dropExpiredPartitions,
@@ -23,8 +23,8 @@ import {
   type StatefulProcessorOptions,
   storeHandler,
   topicPartitions,
-  withRetry,
 } from '@vigil/connectors';
+import { DEFAULT_RETRY, withRetry } from '@vigil/core';
 import { type AccessEvent, type DeadLetter, type Decision, decodeDecision, unitHash } from '@vigil/events';
 import {
   decodeFeatureRecord,

@@ -1,6 +1,7 @@
 // Wiring of the revoker service: config in → Kafka consumer on the decision topic, the revocation store (loaded
 // from its compacted topic), gateway adapters, guardrails, audit rows in ClickHouse, cap notices back onto the
 // decision topic, timers for expiry and gateway re-sync, and the ops endpoints. No domain logic here.
+
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
@@ -9,15 +10,14 @@ import {
   ClickHouseSink,
   clickhouseClient,
   createKafka,
-  DEFAULT_RETRY,
   deadLetterPoisonWriter,
   decodeOrPoison,
   ensureTopics,
   KafkaSink,
   KafkaSource,
   migrate,
-  withRetry,
 } from '@vigil/connectors';
+import { DEFAULT_RETRY, withRetry } from '@vigil/core';
 import {
   Allowlist,
   type AuditEntry,

@@ -1,7 +1,7 @@
 // The bank simulator's promises, on a stand-in GeoIP (first octet → country, second → city) so the test needs no
 // database: time order and determinism, the local day's rhythm, tokens that are live when used and refreshed within
 // their session, travellers silent for the flight, VPN exits, payroll batches.
-import { haversineKm } from '@vigil/events';
+import { haversineKm } from '@vigil/core';
 import { describe, expect, it } from 'vitest';
 import { bankCustomers, generateBank } from './bank.js';
 import type { Place } from './places.js';

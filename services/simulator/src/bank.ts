@@ -12,7 +12,7 @@
 // - business customers in office hours, each paying its payroll in one batch some time during the simulated days.
 // The stream is infinite and in time order; callers take what they need.
 
-import { haversineKm, MinHeap } from '@vigil/events';
+import { haversineKm, MinHeap } from '@vigil/core';
 import { customerIds } from './customers.js';
 import { DESTINATIONS, findPlaces, host, type Locator, type Net, type Places, VPN_COUNTRIES } from './places.js';
 import { type Rng, seeded } from './random.js';

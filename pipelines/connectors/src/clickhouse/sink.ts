@@ -3,8 +3,7 @@
 // so the source stops committing and, past its limit, stops consuming: nothing is dropped. Redelivered rows are
 // harmless because every table is a ReplacingMergeTree keyed by source position.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { retriable } from '../errors.js';
-import { DEFAULT_RETRY, type RetryOptions, withRetry } from '../retry.js';
+import { DEFAULT_RETRY, type RetryOptions, retriable, withRetry } from '@vigil/core';
 import type { Sink, SinkRecord } from '../types.js';
 
 export interface ClickHouseSinkOptions<T, Row> {

@@ -45,3 +45,13 @@ export async function topicPartitions(kafka: Kafka, topics: string[]): Promise<M
     await admin.disconnect();
   }
 }
+
+/** Deletes a throwaway consumer group, ignoring failures (the broker drops empty groups in time anyway). */
+export async function deleteGroupQuietly(kafka: Kafka, groupId: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin
+    .connect()
+    .then(() => admin.deleteGroups([groupId]))
+    .catch(() => undefined)
+    .finally(() => admin.disconnect());
+}

@@ -4,7 +4,7 @@
 // Reads are read_committed: records of aborted checkpoint transactions never reach a restore.
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { deleteGroupQuietly } from '../background-writes.js';
+import { deleteGroupQuietly } from './admin.js';
 
 export type ChangelogState = Map<string, Buffer>;
 

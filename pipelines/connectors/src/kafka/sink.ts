@@ -1,9 +1,9 @@
 // Kafka sink: an idempotent producer with acks=all. write() resolves when the brokers have the records; while
 // Kafka is unreachable it retries with backoff and does not resolve, so the source stops committing and pauses.
 // Writes that arrive while a send is in flight are coalesced into the next send: batching without a linger delay.
+
+import { DEFAULT_RETRY, nonRetriable, type RetryOptions, retriable, withRetry } from '@vigil/core';
 import type { Kafka, Message, Producer } from 'kafkajs';
-import { nonRetriable, retriable } from '../errors.js';
-import { DEFAULT_RETRY, type RetryOptions, withRetry } from '../retry.js';
 import type { Sink, SinkRecord } from '../types.js';
 import { MAX_PACK_BYTES, packMessages, partitionerFor } from './packed.js';
 

@@ -2,10 +2,11 @@
 // batch produced (at-least-once). Batches keep flowing while earlier ones await acknowledgement, up to
 // max_unacknowledged_batches; beyond that consumption pauses, which is how a down ClickHouse stops the intake
 // instead of dropping data.
+
+import { withRetry } from '@vigil/core';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { OffsetTracker } from '../offset-tracker.js';
 import { countingPoisonWriter, type Poisoned, type PoisonWriter } from '../poison.js';
-import { withRetry } from '../retry.js';
 import type { Source, SourceBatch, SourceRecord } from '../types.js';
 import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';
 import { PACKED_HEADER, unpackEntries } from './packed.js';

@@ -24,11 +24,9 @@
 // rebalance the old owner may finish a batch after the new one restored, and those records count twice. What it
 // saves: waiting for a checkpoint before an output leaves (commit_interval_ms), the transaction's own round trips,
 // and read-committed consumers downstream waiting behind other partitions' open transactions.
+import { DEFAULT_RETRY, retriable, Serial, withRetry } from '@vigil/core';
 import type { Batch, Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
-import { retriable } from '../errors.js';
 import { countingPoisonWriter, type PoisonWriter } from '../poison.js';
-import { DEFAULT_RETRY, withRetry } from '../retry.js';
-import { Serial } from '../serial.js';
 import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
 import { readChangelog } from './changelog-reader.js';
 import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';

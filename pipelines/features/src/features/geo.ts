@@ -7,7 +7,8 @@
 //   a tolerance (500 km by default) before they count, and across a border by a smaller one (GeoIP error).
 // - geo_country_new: the country is not among the (up to four) the principal was seen in before.
 // Speed divides by at least one minute so two requests in the same second do not read as infinite speed.
-import { type AccessEvent, haversineKm } from '@vigil/events';
+import { haversineKm } from '@vigil/core';
+import type { AccessEvent } from '@vigil/events';
 import type { GeoLookup } from '../geo/lookup.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, MINUTE } from './feature.js';

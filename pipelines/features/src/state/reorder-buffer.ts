@@ -8,7 +8,7 @@
 // The watermark moves when items arrive: at the end of a finite input call flush(); a live stream's last items wait
 // for the next arrival, unless its stage lets the wall clock stand in for event time while it idles (advance()).
 
-import { MinHeap } from '@vigil/events';
+import { MinHeap } from '@vigil/core';
 
 interface Held<T> {
   ts: number;

@@ -136,8 +136,8 @@ export const FEATURE_DESCRIPTIONS: Readonly<Record<string, FeatureDescription>> 
       'on a login, 1 when it succeeded (0 for a failure and for other requests) — what a rule needs to tell a cracked login from an attempt',
   },
   tenant_failure_ratio_1m: {
-    window: '1 min vs hour',
+    window: '1 min vs usual',
     means:
-      "on logins, log2 of the tenant's login-failure rate against its hourly average, 0 at or below it (only a surge is evidence) — distributed stuffing",
+      "on logins, log2 of the tenant's failed logins in the last minute against its usual minute (an hour's average that a surge does not teach itself: each finished minute counts at most one bit above it), 0 at or below it (only a surge is evidence) — distributed stuffing",
   },
 };

@@ -9,8 +9,9 @@
 //   absent: applying twice leaves one entry.
 // - One command and its payload must fit HAProxy's buffer (tune.bufsize, 16 KB by default): bulk adds are cut into
 //   payloads of at most 8 KB.
+
 import { createConnection } from 'node:net';
-import { nonRetriable, retriable } from '@vigil/connectors';
+import { nonRetriable, retriable } from '@vigil/core';
 import type { Enforcement } from '../../enforcement.js';
 import type { GatewayAdapter } from '../target.js';
 

@@ -10,7 +10,7 @@
 //   was issued to (Kong's authenticated_entity), so the token stops working at once.
 // - `idp_session`: DELETE <base>/sessions/{sid} — ends an IdP session and with it the refresh-token family (Keycloak's
 //   admin API has this shape: /admin/realms/<realm>/sessions/{sid}).
-import { nonRetriable, retriable } from '@vigil/connectors';
+import { nonRetriable, retriable } from '@vigil/core';
 import type { EnforcedAction, Enforcement, TargetKind } from '../../enforcement.js';
 import type { GatewayAdapter } from '../target.js';
 

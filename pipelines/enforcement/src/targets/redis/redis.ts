@@ -5,7 +5,7 @@
 // offline queue), so the revoker's retry loop — not a silent client buffer — owns the waiting. A Redis that restarts
 // without persistence comes back empty: `lostState` notices a new server (its run_id changes at every start), and the
 // revoker re-syncs it from vigil.revocations, as it does HAProxy.
-import { retriable } from '@vigil/connectors';
+import { retriable } from '@vigil/core';
 import { createClient } from 'redis';
 import type { Enforcement } from '../../enforcement.js';
 import type { GatewayAdapter } from '../target.js';

@@ -1,5 +1,5 @@
 // Great-circle distance between two coordinates: the geo-jump feature's distances and the simulator's flight times
-// use the same formula (the simulator cannot depend on @vigil/features, whose tests use it).
+// use the same formula.
 const EARTH_RADIUS_KM = 6371.0088;
 
 export function haversineKm(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
