@@ -1,10 +1,9 @@
 // The adapter contract and the shared front half of every format: bytes → UTF-8 → size and key checks → JSON →
 // one or many records (gateways batch into arrays) → the format's mapping. Nothing here throws on bad input: each
 // failure becomes a reason code, and the record goes to the dead-letter sink.
-import type { AccessEvent, GatewayFormat, ReasonCode, RedactedOriginal } from '@vigil/events';
+import type { AccessEvent, GatewayFormat, Pepper, ReasonCode, RedactedOriginal } from '@vigil/events';
 import type { RouteTemplater } from './route/template.js';
 import type { CredentialCache } from './secrets/credential-cache.js';
-import type { Pepper } from './secrets/fingerprint.js';
 
 export interface AdapterOptions {
   pepper: Pepper;

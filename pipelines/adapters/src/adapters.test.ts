@@ -1,10 +1,9 @@
 // Format mapping and bad-input handling of every adapter, with explicit records.
 import { readFileSync } from 'node:fs';
-import { accessEventSchema } from '@vigil/events';
+import { accessEventSchema, fingerprint } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
 import type { RecordOutcome } from './adapter.js';
 import { adapterFor } from './registry.js';
-import { fingerprint } from './secrets/fingerprint.js';
 import { mintJwt, TEST_PEPPER } from './testing/fixtures.js';
 
 const T0 = Date.UTC(2026, 10, 28, 9, 0, 0);

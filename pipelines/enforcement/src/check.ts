@@ -2,7 +2,7 @@
 // step up, is its IP or username throttled? It backs the revoker's check endpoint — an Envoy ext_authz HTTP service
 // (and anything else that can ask before forwarding). The token's claims are decoded, not verified (the gateway or
 // the backend verifies); its fingerprint is computed with the detector's pepper, so only fingerprints meet the store.
-import { decodeJwtClaims, fingerprint, type Pepper } from '@vigil/adapters';
+import { decodeJwtClaims, fingerprint, type Pepper } from '@vigil/events';
 import { type Enforcement, enforcementId } from './enforcement.js';
 
 export interface CheckInput {

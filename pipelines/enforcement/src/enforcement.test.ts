@@ -3,9 +3,9 @@
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fingerprint } from '@vigil/adapters';
 import { nonRetriable, retriable } from '@vigil/core';
 import type { Decision } from '@vigil/events';
+import { fingerprint } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from './breaker.js';
 import { checkRequest } from './check.js';

@@ -26,4 +26,6 @@ export { ACTIONS, decisionSchema, ENTITIES, reasonSchema } from './decision.js';
 export { FORGIVEN_LOGIN_FAILURES, recordedFailures } from './login-failures.js';
 export type { ReasonCode } from './reasons.js';
 export { REASON_CODE_LIST, REASON_CODES } from './reasons.js';
+export type { Pepper, TokenClaims } from './token.js';
+export { decodeJwtClaims, fingerprint } from './token.js';
 export { unitHash } from './unit-hash.js';

@@ -1,10 +1,9 @@
 // Building blocks the format mappers share: lenient field readers for what gateways really write (numbers as
 // strings, "-" for empty), zod issue → reason code, and the assembly of the canonical event.
-import type { AccessEvent, Login, Principal, ReasonCode, Transaction } from '@vigil/events';
+import type { AccessEvent, Login, Principal, ReasonCode, TokenClaims, Transaction } from '@vigil/events';
 import { z } from 'zod';
 import type { AdapterOptions, MapResult } from '../adapter.js';
 import { credentialFromAuthorization } from '../secrets/credentials.js';
-import type { TokenClaims } from '../secrets/jwt.js';
 
 /** nginx writes "-" (escape=default) or "" (escape=json) for an unset variable; HAProxy writes "-" too. */
 const isUnset = (v: unknown) => v === null || v === undefined || v === '' || v === '-';

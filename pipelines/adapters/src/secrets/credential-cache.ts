@@ -1,8 +1,7 @@
 // Fingerprints and decoded claims of recently seen credentials. One token serves many requests, and an HMAC plus a
 // JWT decode per request was the most expensive step of parsing; the cache is bounded and lives only in memory
 // (it holds raw credentials as keys, exactly as long as parsing would, and is never serialised).
-import { fingerprint, type Pepper } from './fingerprint.js';
-import { decodeJwtClaims, type TokenClaims } from './jwt.js';
+import { decodeJwtClaims, fingerprint, type Pepper, type TokenClaims } from '@vigil/events';
 
 export interface CredentialFacts {
   fingerprint: string;

@@ -1,13 +1,12 @@
 // The dead letter's copy of a record is safe by construction: whatever name or shape a credential hides under (the
 // ones a trial found leaking, and more), no raw value survives redaction, while what an operator needs to see why the
 // record failed — structure, method, status, times, addresses, route template — stays.
-import { GATEWAY_FORMATS, redactedOriginalSchema } from '@vigil/events';
+import { fingerprint, GATEWAY_FORMATS, redactedOriginalSchema } from '@vigil/events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hasForbiddenKey, jsonDepth } from '../json-limits.js';
 import { adapterFor } from '../registry.js';
 import { TEST_PEPPER } from '../testing/fixtures.js';
-import { fingerprint } from './fingerprint.js';
 
 const adapters = GATEWAY_FORMATS.map((f) => adapterFor(f, { pepper: TEST_PEPPER }));
 const kong = adapterFor('kong', { pepper: TEST_PEPPER });

@@ -6,10 +6,9 @@
 // the deployment's pepper, so an operator can still match a dead-lettered value against one they hold, and nobody
 // without the pepper can recover it. Iterative throughout: the record can be as deep as the adapter allows.
 import { createHmac } from 'node:crypto';
-import type { RedactedOriginal, RedactedValue } from '@vigil/events';
+import type { Pepper, RedactedOriginal, RedactedValue } from '@vigil/events';
 import { FORBIDDEN_KEYS, jsonDepth } from '../json-limits.js';
 import { looksLikeId, type RouteTemplater } from '../route/template.js';
-import type { Pepper } from './fingerprint.js';
 
 export interface RedactOptions {
   pepper: Pepper;

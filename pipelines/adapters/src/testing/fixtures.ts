@@ -1,7 +1,7 @@
 // Test helpers: a fixed pepper, JWT minting, and the path of the published gateway samples (copied into the repository
 // with their sources, gateway-samples/SOURCES.md, so a clone's tests need nothing beside it).
 import { fileURLToPath } from 'node:url';
-import type { Pepper } from '../secrets/fingerprint.js';
+import type { Pepper } from '@vigil/events';
 
 export const TEST_PEPPER: Pepper = { version: 1, secret: 'test-pepper-not-for-production' };
 

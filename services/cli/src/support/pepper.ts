@@ -1,5 +1,5 @@
 // Where offline commands get the fingerprint pepper: the environment, never a flag (flags end up in shell history).
-import type { Pepper } from '@vigil/adapters';
+import type { Pepper } from '@vigil/events';
 import { pepperProblem } from '@vigil/runtime';
 
 /** The demo's pepper: public, so fingerprints made with it protect nothing. Only for simulated traffic. */

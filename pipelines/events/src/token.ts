@@ -1,5 +1,19 @@
-// Reads the claims of a bearer JWT without verifying it: the gateway already decided whether to accept the token,
-// vigil only needs to know whose it claims to be. A token that is not a JWT (opaque) yields no claims.
+// A token as vigil knows it, shared by the edge that parses logs (@vigil/adapters) and the enforcement that checks
+// requests against revocations (@vigil/enforcement): its fingerprint — the only form in which a credential leaves the
+// adapter; versioned so a pepper can be rotated — and the claims of a bearer JWT, read without verifying it (the
+// gateway already decided whether to accept the token; vigil only needs to know whose it claims to be; an opaque token
+// yields no claims).
+import { createHmac } from 'node:crypto';
+
+export interface Pepper {
+  /** Version written into the fingerprint ("v1:…"); bump it when the pepper rotates. */
+  readonly version: number;
+  readonly secret: string;
+}
+
+export function fingerprint(pepper: Pepper, credential: string): string {
+  return `v${pepper.version}:${createHmac('sha256', pepper.secret).update(credential).digest('hex')}`;
+}
 
 export interface TokenClaims {
   sub?: string;
