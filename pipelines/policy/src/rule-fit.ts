@@ -162,90 +162,121 @@ export class RuleThresholdFitter {
     const held: Day[] = [];
     for (const [key, d] of this.days) if (!this.excluded.has(key)) (d.holdout ? held : fit).push(d);
     const cohorts = [...new Set(fit.map((d) => d.cohort))].filter((c) => c !== NO_COHORT).sort();
-    const seen = (u: number, days: readonly Day[]) => days.filter((d) => !Number.isNaN(d.max[u] as number)).length;
-    // biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
-    return UNITS.map(({ rule, stratum }, u) => {
-      const stat = RULE_STATISTICS[rule];
-      // A rule that takes a weaker action unless a second signal holds (impossible travel revokes only a token
-      // already used from another network, else steps up) is fitted at the weaker action's budget: the threshold gates
-      // both, and the second signal is what earns the stronger one.
-      const rc = this.config[rule] as { action: string; new_session_action?: string };
-      const actions = [rc.action, ...(rc.new_session_action ? [rc.new_session_action] : [])];
-      const action = actions.reduce((weakest, a) =>
-        (this.targets[a] ?? 0) > (this.targets[weakest] ?? 0) ? a : weakest,
-      );
-      const target = this.targets[action] ?? DEFAULT_RULE_TARGETS.alert ?? 0.002;
-      const prior = stat.prior(this.config);
-      // A rule with strata shares its budget among them by how many principal-days each has: together they fire on at
-      // most the rule's target share of days.
-      const first = FIRST_UNIT.get(rule) as number;
-      const ruleUnits = 1 + (stat.strata?.length ?? 0);
-      const unitShare = (days: readonly Day[]) => {
-        if (ruleUnits === 1) return 1;
-        let all = 0;
-        for (let v = first; v < first + ruleUnits; v++) all += seen(v, days);
-        return all === 0 ? 0 : seen(u, days) / all;
-      };
-      const popShare = unitShare(fit);
-      const fitted = fitThreshold(
-        stat,
-        prior,
-        target,
-        fit.map((d) => d.max[u] as number),
-        popShare,
-        stratum === undefined,
-      );
-      const threshold = effectiveThreshold(rule, this.config, fitted === undefined ? {} : { [rule]: fitted });
-      // Each cohort's own fit, weighted by how well its principal-days can show the target (n × target, at most 1)
-      // and shrunk toward the population's for the rest; never below the constant.
-      // Principal-days the logs give no cohort (a login by username, before any token) belong to every cohort's
-      // customers: each cohort's budget is its share of the population's, so its days count for that share of those.
-      const withCohort = fit.filter((d) => d.cohort !== NO_COHORT).length;
-      const share = withCohort === 0 ? 1 : fit.length / withCohort;
-      const byCohort: CohortThreshold[] = [];
-      for (const cohort of cohorts) {
-        const own = fit.filter((d) => d.cohort === cohort);
-        const ownShare = share * unitShare(own);
-        const ownFit = fitThreshold(
-          stat,
-          prior,
-          target,
-          own.map((d) => d.max[u] as number),
-          ownShare,
-          stratum === undefined,
-        );
-        if (ownFit === undefined) continue;
-        const weight = Math.min(1, own.length * ownShare * target);
-        const blended = weight * ownFit + (1 - weight) * (fitted ?? prior);
-        const t = Math.max(prior, blended);
-        if (Math.abs(t - threshold) > 1e-9 * Math.max(1, Math.abs(threshold))) {
-          byCohort.push({ cohort, threshold: t, fitted: ownFit, weight, fit_principal_days: own.length });
-        }
-      }
-      const thresholdOf = (cohort: string) => byCohort.find((c) => c.cohort === cohort)?.threshold ?? threshold;
-      const over = held.filter((d) => {
-        const v = d.max[u] as number;
-        return !Number.isNaN(v) && fires(stat, v, thresholdOf(d.cohort));
-      }).length;
-      return {
-        rule,
-        ...(stratum !== undefined ? { stratum } : {}),
-        parameter: stat.parameter,
-        action,
-        target_principal_day_fpr: target,
-        prior,
-        ...(fitted !== undefined ? { fitted } : {}),
-        threshold,
-        source: fitted !== undefined && fitted > prior ? 'fitted' : 'prior',
-        fit_principal_days: stratum === undefined ? fit.length : seen(u, fit),
-        holdout_principal_days: held.length,
-        resolved: fit.length * popShare * target >= 1,
-        holdout_fpr: held.length === 0 ? 0 : over / held.length,
-        holdout_fpr_upper95: wilsonUpper(over, held.length),
-        ...(byCohort.length > 0 ? { cohorts: byCohort } : {}),
-      } satisfies RuleThresholdFit;
-    });
+    return UNITS.map((unit, u) => this.fitUnit(unit, u, fit, held, cohorts));
   }
+
+  /**
+   * The budget a rule is fitted at. A rule that takes a weaker action unless a second signal holds (impossible travel
+   * revokes only a token already used from another network, else steps up) is fitted at the weaker action's budget:
+   * the threshold gates both, and the second signal is what earns the stronger one.
+   */
+  private budgetOf(rule: LearnableRule): { action: string; target: number } {
+    const rc = this.config[rule] as { action: string; new_session_action?: string };
+    const actions = [rc.action, ...(rc.new_session_action ? [rc.new_session_action] : [])];
+    const action = actions.reduce((weakest, a) =>
+      (this.targets[a] ?? 0) > (this.targets[weakest] ?? 0) ? a : weakest,
+    );
+    return { action, target: this.targets[action] ?? DEFAULT_RULE_TARGETS.alert ?? 0.002 };
+  }
+
+  private fitUnit(
+    { rule, stratum }: Unit,
+    u: number,
+    fit: readonly Day[],
+    held: readonly Day[],
+    cohorts: readonly string[],
+  ): RuleThresholdFit {
+    const stat = RULE_STATISTICS[rule];
+    const { action, target } = this.budgetOf(rule);
+    const prior = stat.prior(this.config);
+    const popShare = unitShare(rule, u, fit);
+    const fitted = fitThreshold(
+      stat,
+      prior,
+      target,
+      fit.map((d) => d.max[u] as number),
+      popShare,
+      stratum === undefined,
+    );
+    const threshold = effectiveThreshold(rule, this.config, fitted === undefined ? {} : { [rule]: fitted });
+    const byCohort = this.cohortThresholds({ rule, stratum }, u, fit, cohorts, fitted ?? prior, threshold);
+    const thresholdOf = (cohort: string) => byCohort.find((c) => c.cohort === cohort)?.threshold ?? threshold;
+    const over = held.filter((d) => {
+      const v = d.max[u] as number;
+      return !Number.isNaN(v) && fires(stat, v, thresholdOf(d.cohort));
+    }).length;
+    return {
+      rule,
+      ...(stratum !== undefined ? { stratum } : {}),
+      parameter: stat.parameter,
+      action,
+      target_principal_day_fpr: target,
+      prior,
+      ...(fitted !== undefined ? { fitted } : {}),
+      threshold,
+      source: fitted !== undefined && fitted > prior ? 'fitted' : 'prior',
+      fit_principal_days: stratum === undefined ? fit.length : seen(u, fit),
+      holdout_principal_days: held.length,
+      resolved: fit.length * popShare * target >= 1,
+      holdout_fpr: held.length === 0 ? 0 : over / held.length,
+      holdout_fpr_upper95: wilsonUpper(over, held.length),
+      ...(byCohort.length > 0 ? { cohorts: byCohort } : {}),
+    };
+  }
+
+  /**
+   * Each cohort's own fit, weighted by how well its principal-days can show the target (n × target, at most 1) and
+   * shrunk toward the population's (`population`) for the rest; never below the constant. Only cohorts whose
+   * threshold differs from the population's `threshold` are listed. Principal-days the logs give no cohort (a login
+   * by username, before any token) belong to every cohort's customers: each cohort's budget is its share of the
+   * population's, so its days count for that share of those.
+   */
+  private cohortThresholds(
+    { rule, stratum }: Unit,
+    u: number,
+    fit: readonly Day[],
+    cohorts: readonly string[],
+    population: number,
+    threshold: number,
+  ): CohortThreshold[] {
+    const stat = RULE_STATISTICS[rule];
+    const { target } = this.budgetOf(rule);
+    const prior = stat.prior(this.config);
+    const withCohort = fit.filter((d) => d.cohort !== NO_COHORT).length;
+    const share = withCohort === 0 ? 1 : fit.length / withCohort;
+    const byCohort: CohortThreshold[] = [];
+    for (const cohort of cohorts) {
+      const own = fit.filter((d) => d.cohort === cohort);
+      const ownShare = share * unitShare(rule, u, own);
+      const maxima = own.map((d) => d.max[u] as number);
+      const ownFit = fitThreshold(stat, prior, target, maxima, ownShare, stratum === undefined);
+      if (ownFit === undefined) continue;
+      const weight = Math.min(1, own.length * ownShare * target);
+      const t = Math.max(prior, weight * ownFit + (1 - weight) * population);
+      if (Math.abs(t - threshold) > 1e-9 * Math.max(1, Math.abs(threshold))) {
+        byCohort.push({ cohort, threshold: t, fitted: ownFit, weight, fit_principal_days: own.length });
+      }
+    }
+    return byCohort;
+  }
+}
+
+/** Principal-days on which a fit unit's statistic could fire (NaN: it could not). */
+function seen(u: number, days: readonly Day[]): number {
+  return days.filter((d) => !Number.isNaN(d.max[u] as number)).length;
+}
+
+/**
+ * A rule with strata shares its budget among them by how many principal-days each has: together they fire on at most
+ * the rule's target share of days. This unit's share of its rule's days.
+ */
+function unitShare(rule: LearnableRule, u: number, days: readonly Day[]): number {
+  const first = FIRST_UNIT.get(rule) as number;
+  const units = 1 + (RULE_STATISTICS[rule].strata?.length ?? 0);
+  if (units === 1) return 1;
+  let all = 0;
+  for (let v = first; v < first + units; v++) all += seen(v, days);
+  return all === 0 ? 0 : seen(u, days) / all;
 }
 
 /**
