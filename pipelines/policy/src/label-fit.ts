@@ -7,7 +7,7 @@
 // fit set before this runs (RuleThresholdFitter.exclude): attacks in the training log would raise the thresholds too.
 import type { PolicyConfig } from './config.js';
 import { type CohortThreshold, justPast, type RuleThresholdFit, UNRESOLVED_MAX_LIFT } from './rule-fit.js';
-import { fires, RULE_STATISTICS, type RuleInput } from './rules.js';
+import { fires, RULE_STATISTICS, type RuleInput, type RuleStatistic } from './rules.js';
 
 export type Verdict = 'true_positive' | 'false_positive';
 
@@ -46,45 +46,13 @@ export function applyLabels(
       },
     } satisfies Pick<RuleInput, 'feature'>,
   }));
-  // biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
   return fits.map((fit) => {
-    const stat = RULE_STATISTICS[fit.rule];
-    // Labelled values of this rule's statistic, by cohort ('' = the population's threshold).
-    const byCohort = new Map<string, { value: number; verdict: Verdict }[]>();
-    for (const { l, x } of inputs) {
-      const value = stat.of(x, config);
-      // A stratum's threshold moves with the labels of its own stratum only.
-      if (value === undefined || stat.stratum?.(x, config) !== fit.stratum) continue;
-      // A cohort without a threshold of its own uses the population's; labels on it move a threshold of its own.
-      const key = l.cohort ?? '';
-      const list = byCohort.get(key) ?? [];
-      list.push({ value, verdict: l.verdict });
-      byCohort.set(key, list);
-    }
+    const byCohort = labelledValues(fit, inputs, config);
     if (byCohort.size === 0) return fit;
     let out: RuleThresholdFit = { ...fit, ...(fit.cohorts ? { cohorts: fit.cohorts.map((c) => ({ ...c })) } : {}) };
     for (const [cohort, values] of [...byCohort].sort((a, b) => a[0].localeCompare(b[0]))) {
       const own = cohort === '' ? undefined : out.cohorts?.find((c) => c.cohort === cohort);
-      const before = own?.threshold ?? out.threshold;
-      const fp = values
-        .filter((v) => v.verdict === 'false_positive' && fires(stat, v.value, before))
-        .map((v) => v.value);
-      const tp = values
-        .filter((v) => v.verdict === 'true_positive' && fires(stat, v.value, before))
-        .map((v) => v.value);
-      const move: LabelMove = { false_positives: fp.length, true_positives: tp.length };
-      let after = before;
-      if (fp.length > 0) {
-        const pastFp = justPast(stat, Math.max(...fp));
-        // The highest threshold at which every firing true positive still fires.
-        const keepTp =
-          tp.length === 0 ? Number.POSITIVE_INFINITY : highestFiring(stat.fires, stat.integer, Math.min(...tp));
-        after = Math.min(pastFp, keepTp, before * UNRESOLVED_MAX_LIFT);
-        if (after < before) after = before;
-        const still = fp.filter((v) => fires(stat, v, after)).length;
-        if (still > 0) move.unresolved = still;
-        if (after > before) move.moved_from = before;
-      }
+      const { after, move } = moveThreshold(RULE_STATISTICS[fit.rule], own?.threshold ?? out.threshold, values);
       const labels = { labels: move };
       if (cohort === '')
         out = { ...out, threshold: after, ...(after > out.prior ? { source: 'fitted' as const } : {}), ...labels };
@@ -104,6 +72,54 @@ export function applyLabels(
     }
     return out;
   });
+}
+
+type Labelled = { value: number; verdict: Verdict };
+
+/** Labelled values of a fit's statistic, by cohort ('' = the population's threshold). */
+function labelledValues(
+  fit: RuleThresholdFit,
+  inputs: readonly { l: LabelledVector; x: Pick<RuleInput, 'feature'> }[],
+  config: PolicyConfig['rules'],
+): Map<string, Labelled[]> {
+  const stat = RULE_STATISTICS[fit.rule];
+  const byCohort = new Map<string, Labelled[]>();
+  for (const { l, x } of inputs) {
+    const value = stat.of(x, config);
+    // A stratum's threshold moves with the labels of its own stratum only.
+    if (value === undefined || stat.stratum?.(x, config) !== fit.stratum) continue;
+    // A cohort without a threshold of its own uses the population's; labels on it move a threshold of its own.
+    const key = l.cohort ?? '';
+    const list = byCohort.get(key) ?? [];
+    list.push({ value, verdict: l.verdict });
+    byCohort.set(key, list);
+  }
+  return byCohort;
+}
+
+/**
+ * One threshold moved by its labels: just past the highest labelled false positive it fires at, but never past a
+ * labelled true positive it fires at, and at most UNRESOLVED_MAX_LIFT times; never lowered.
+ */
+function moveThreshold(
+  stat: RuleStatistic,
+  before: number,
+  values: readonly Labelled[],
+): { after: number; move: LabelMove } {
+  const firing = (verdict: Verdict) =>
+    values.filter((v) => v.verdict === verdict && fires(stat, v.value, before)).map((v) => v.value);
+  const fp = firing('false_positive');
+  const tp = firing('true_positive');
+  const move: LabelMove = { false_positives: fp.length, true_positives: tp.length };
+  if (fp.length === 0) return { after: before, move };
+  const pastFp = justPast(stat, Math.max(...fp));
+  // The highest threshold at which every firing true positive still fires.
+  const keepTp = tp.length === 0 ? Number.POSITIVE_INFINITY : highestFiring(stat.fires, stat.integer, Math.min(...tp));
+  const after = Math.max(before, Math.min(pastFp, keepTp, before * UNRESOLVED_MAX_LIFT));
+  const still = fp.filter((v) => fires(stat, v, after)).length;
+  if (still > 0) move.unresolved = still;
+  if (after > before) move.moved_from = before;
+  return { after, move };
 }
 
 /** The largest threshold a value still fires at. */
