@@ -20,24 +20,43 @@ export interface PlanOptions {
   now: number;
 }
 
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
 export function planEnforcements(d: Decision, o: PlanOptions): Enforcement[] {
   if (d.action === 'allow' || d.action === 'alert') return [];
   const p = d.principal;
+  const make = enforcementMaker(d);
+  const throttle = (kind: 'ip' | 'username', value: string | undefined) =>
+    value ? [make(kind, value, 'throttle', o.now + o.throttleTtlMs)] : [];
+
+  if (d.entity === 'ip') return d.action === 'throttle' || d.action === 'revoke' ? throttle('ip', p.client_ip) : [];
+  if (d.entity === 'username') return throttle('username', p.username);
+  if (d.entity !== 'principal') return [];
+
+  const hasToken = p.sub !== undefined || p.jti !== undefined || p.token_fingerprint !== undefined;
+  if (d.action === 'throttle' || !hasToken)
+    return p.username ? throttle('username', p.username) : throttle('ip', p.client_ip);
+  if (d.action === 'revoke') return revokePrincipal(p, make, o);
+  if (d.action === 'step_up') return stepUpPrincipal(p, make, o);
+  return [];
+}
+
+type Make = (
+  kind: TargetKind,
+  value: string,
+  action: EnforcedAction,
+  expiresAt: number,
+  notBefore?: number,
+) => Enforcement;
+
+/** Builds the enforcements of one decision: each carries the decision's request, time, tenant, principal, reasons. */
+function enforcementMaker(d: Decision): Make {
   const base = {
     request_id: d.request_id,
     decision_ts: d.ts,
     ...(d.context?.tenant !== undefined ? { tenant: d.context.tenant } : {}),
-    principal: pick(p),
+    principal: pick(d.principal),
     reasons: d.reasons.map((r) => r.feature),
   };
-  const make = (
-    kind: TargetKind,
-    value: string,
-    action: EnforcedAction,
-    expiresAt: number,
-    notBefore?: number,
-  ): Enforcement => ({
+  return (kind, value, action, expiresAt, notBefore) => ({
     id: enforcementId(kind, value),
     kind,
     value,
@@ -46,32 +65,35 @@ export function planEnforcements(d: Decision, o: PlanOptions): Enforcement[] {
     ...(notBefore !== undefined ? { not_before: notBefore } : {}),
     ...base,
   });
-  const cutoff = Math.ceil(o.now / 1000);
-  const tokenExpiry = p.exp !== undefined ? Math.max(p.exp * 1000, o.now + 60_000) : o.now + o.revokeTtlMs;
-  const throttle = (kind: 'ip' | 'username', value: string | undefined) =>
-    value ? [make(kind, value, 'throttle', o.now + o.throttleTtlMs)] : [];
+}
 
-  if (d.entity === 'ip') return d.action === 'throttle' || d.action === 'revoke' ? throttle('ip', p.client_ip) : [];
-  if (d.entity === 'username') return throttle('username', p.username);
-  if (d.entity !== 'principal') return [];
+/** The cut-off for "issued before now" (seconds, as JWT iat), and when the very token stops needing a listing. */
+function tokenTimes(p: Decision['principal'], o: PlanOptions) {
+  return {
+    cutoff: Math.ceil(o.now / 1000),
+    tokenExpiry: p.exp !== undefined ? Math.max(p.exp * 1000, o.now + 60_000) : o.now + o.revokeTtlMs,
+  };
+}
 
+function revokePrincipal(p: Decision['principal'], make: Make, o: PlanOptions): Enforcement[] {
+  const { cutoff, tokenExpiry } = tokenTimes(p, o);
   const out: Enforcement[] = [];
-  const hasToken = p.sub !== undefined || p.jti !== undefined || p.token_fingerprint !== undefined;
-  if (d.action === 'throttle' || !hasToken)
-    return p.username ? throttle('username', p.username) : throttle('ip', p.client_ip);
-  if (d.action === 'revoke') {
-    if (p.sub) out.push(make('sub', p.sub, 'revoke', o.now + o.revokeTtlMs, cutoff));
-    if (p.jti) out.push(make('jti', p.jti, 'revoke', tokenExpiry));
-    if (p.token_fingerprint) out.push(make('fingerprint', p.token_fingerprint, 'revoke', tokenExpiry));
-    if (p.sid) out.push(make('session', p.sid, 'revoke', o.now + o.revokeTtlMs));
-    if (p.credential_id) out.push(make('credential', p.credential_id, 'revoke', o.now + o.revokeTtlMs));
-  } else if (d.action === 'step_up') {
-    if (p.sub) out.push(make('sub', p.sub, 'step_up', o.now + o.stepUpTtlMs, cutoff));
-    else if (p.token_fingerprint)
-      out.push(make('fingerprint', p.token_fingerprint, 'step_up', Math.min(tokenExpiry, o.now + o.stepUpTtlMs)));
-    else if (p.jti) out.push(make('jti', p.jti, 'step_up', Math.min(tokenExpiry, o.now + o.stepUpTtlMs)));
-  }
+  if (p.sub) out.push(make('sub', p.sub, 'revoke', o.now + o.revokeTtlMs, cutoff));
+  if (p.jti) out.push(make('jti', p.jti, 'revoke', tokenExpiry));
+  if (p.token_fingerprint) out.push(make('fingerprint', p.token_fingerprint, 'revoke', tokenExpiry));
+  if (p.sid) out.push(make('session', p.sid, 'revoke', o.now + o.revokeTtlMs));
+  if (p.credential_id) out.push(make('credential', p.credential_id, 'revoke', o.now + o.revokeTtlMs));
   return out;
+}
+
+/** One listing: the subject where there is one (every token it holds), else the very token. */
+function stepUpPrincipal(p: Decision['principal'], make: Make, o: PlanOptions): Enforcement[] {
+  const { cutoff, tokenExpiry } = tokenTimes(p, o);
+  const until = Math.min(tokenExpiry, o.now + o.stepUpTtlMs);
+  if (p.sub) return [make('sub', p.sub, 'step_up', o.now + o.stepUpTtlMs, cutoff)];
+  if (p.token_fingerprint) return [make('fingerprint', p.token_fingerprint, 'step_up', until)];
+  if (p.jti) return [make('jti', p.jti, 'step_up', until)];
+  return [];
 }
 
 function pick(p: Decision['principal']): Enforcement['principal'] {
