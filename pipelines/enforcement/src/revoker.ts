@@ -115,7 +115,6 @@ export class Revoker {
   // enforcement that has just been applied but is not in the store yet.
   private readonly serial = new Serial();
 
-  // biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
   private async act(d: Decision): Promise<AuditEntry[]> {
     const now = this.now();
     const rows: AuditEntry[] = [];
@@ -133,27 +132,13 @@ export class Revoker {
     };
     let cap: CapVerdict | undefined;
     for (const e of planEnforcements(d, { ...this.o.ttl, now })) {
-      const existing = this.o.store.get(e.id);
-      if (existing?.request_id === e.request_id) {
+      const held = this.heldBack(e, d);
+      if (held === 'duplicate') {
         this.counts.duplicate++;
         continue;
       }
-      if (
-        existing &&
-        existing.action === e.action &&
-        existing.expires_at >= e.expires_at - EXTENSION_SLACK_MS &&
-        (existing.not_before ?? 0) >= (e.not_before ?? 0)
-      ) {
-        row(e, '-', 'already_enforced');
-        continue;
-      }
-      const allowed = this.o.allowlist.covers(e);
-      if (allowed) {
-        row(e, '-', 'allowlisted', allowed);
-        continue;
-      }
-      if (!this.o.enforce || d.dry_run) {
-        row(e, '-', 'dry_run');
+      if (held) {
+        row(e, '-', held.outcome, held.detail);
         continue;
       }
       // One slot per decision, however many identifiers it enforces (a revoked principal is one action).
@@ -166,28 +151,57 @@ export class Revoker {
         }
         continue;
       }
-      const enforced = { ...e, enforced_at: now };
-      // Every target on its own: one that is down falls behind and is skipped (queued) until it is re-synced,
-      // the others keep enforcing. Targets are called together, so a slow one delays nobody.
-      const outcomes = await Promise.all(
-        this.o.adapters
-          .filter((a) => a.supports(e))
-          .map(async (a) => ({ a, result: await this.attempt(a, () => a.apply(enforced)) })),
-      );
-      for (const { a, result } of outcomes) {
-        if (result === true) row(enforced, a.name, 'enforced');
-        else if (result === 'behind')
-          row(enforced, a.name, 'queued', 'target down; re-synced from vigil.revocations when it is back');
-        else row(enforced, a.name, 'failed', String(result));
-      }
-      await withRetry(() => this.o.store.put(enforced), this.o.retry ?? DEFAULT_RETRY, {
-        onRetry: (err) => this.o.onRetry?.('store', err),
-      });
+      await this.enforce({ ...e, enforced_at: now }, row);
     }
     // Audit rows are written in the background: the next decision need not wait for a ClickHouse batch. Whoever
     // commits the decision's offset waits for settled() first.
     if (rows.length > 0) this.background.track(this.o.audit(rows));
     return rows;
+  }
+
+  /**
+   * Why an enforcement is not sent to the targets before the caps are asked: a redelivered decision (a duplicate,
+   * not audited again), the same or a stronger one already in force, an allowlisted identity, or dry-run.
+   */
+  private heldBack(e: Enforcement, d: Decision): 'duplicate' | { outcome: Outcome; detail?: string } | undefined {
+    const existing = this.o.store.get(e.id);
+    if (existing?.request_id === e.request_id) return 'duplicate';
+    if (
+      existing &&
+      existing.action === e.action &&
+      existing.expires_at >= e.expires_at - EXTENSION_SLACK_MS &&
+      (existing.not_before ?? 0) >= (e.not_before ?? 0)
+    )
+      return { outcome: 'already_enforced' };
+    const allowed = this.o.allowlist.covers(e);
+    if (allowed) return { outcome: 'allowlisted', detail: allowed };
+    if (!this.o.enforce || d.dry_run) return { outcome: 'dry_run' };
+    return undefined;
+  }
+
+  /**
+   * Sends an enforcement to every target that supports it, then records it in the store. Every target on its own:
+   * one that is down falls behind and is skipped (queued) until it is re-synced, the others keep enforcing. Targets
+   * are called together, so a slow one delays nobody.
+   */
+  private async enforce(
+    enforced: Enforcement,
+    row: (e: Enforcement, adapter: string, outcome: Outcome, detail?: string) => void,
+  ): Promise<void> {
+    const outcomes = await Promise.all(
+      this.o.adapters
+        .filter((a) => a.supports(enforced))
+        .map(async (a) => ({ a, result: await this.attempt(a, () => a.apply(enforced)) })),
+    );
+    for (const { a, result } of outcomes) {
+      if (result === true) row(enforced, a.name, 'enforced');
+      else if (result === 'behind')
+        row(enforced, a.name, 'queued', 'target down; re-synced from vigil.revocations when it is back');
+      else row(enforced, a.name, 'failed', String(result));
+    }
+    await withRetry(() => this.o.store.put(enforced), this.o.retry ?? DEFAULT_RETRY, {
+      onRetry: (err) => this.o.onRetry?.('store', err),
+    });
   }
 
   private readonly background = new BackgroundWrites();
