@@ -59,9 +59,16 @@ function write(path: string, requests: Iterable<SimRequest>, until: number, onRe
 }
 
 /** One population: train on its benign days, replay a later day with attacks, score. Prints its tables when `verbose`. */
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
 async function evaluatePopulation(name: string, population: Partial<PopulationShape>, verbose: boolean) {
-  // 1. The bundle, on benign traffic of seed 101 (what `vigil train` on a few days of one's own traffic does).
+  const trained = await trainPopulation(name, population);
+  const replayed = await replayWithAttacks(trained.dir, population, trained.bundle);
+  const scored = score(name, trained.bundle, replayed);
+  if (verbose) printPopulation(trained, replayed, scored);
+  return scored.result;
+}
+
+/** 1. The bundle, on benign traffic of seed 101 (what `vigil train` on a few days of one's own traffic does). */
+async function trainPopulation(name: string, population: Partial<PopulationShape>) {
   const trainStarted = performance.now();
   const dir = mkdtempSync(join(tmpdir(), `vigil-quality-${name}-`));
   write(
@@ -80,9 +87,15 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
   });
   const trainSeconds = (performance.now() - trainStarted) / 1000;
   if (CONSTANTS) (bundle.manifest as { rule_thresholds?: unknown }).rule_thresholds = undefined;
+  return { dir, bundle, events: trained.events, trainSeconds };
+}
 
-  // 2. Another population (seed 202): a first day that only warms the detector's state up (a detector in production
-  // has weeks of history: who travels, who uses a VPN, who pays whom), then the evaluated days with attacks woven in.
+/**
+ * 2. Another population (seed 202): a first day that only warms the detector's state up (a detector in production
+ * has weeks of history: who travels, who uses a VPN, who pays whom), then the evaluated days with attacks woven in,
+ * replayed through the detector's path with the default policy.
+ */
+async function replayWithAttacks(dir: string, population: Partial<PopulationShape>, bundle: Bundle) {
   const evalFrom = start + DAY;
   const labels: AttackLabel[] = [];
   const labelled = new Set<string>();
@@ -101,7 +114,7 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
     principalDays.add(principalDay(key, r.ts));
   });
 
-  // 3. Replay through the detector's path with the default policy. A fresh extractor: the one that fed training holds
+  // A fresh extractor: the one that fed training holds
   // the training log's state (its principals, at its event times).
   const live = FeatureExtractor.standard(geo);
   const decisions: Decision[] = [];
@@ -123,40 +136,20 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
   });
   await decider.flush();
 
-  // What the false alerts are about: the reasons that lead them (the SOC's first question, and the modeller's) — on
-  // benign principal-days only (not on an attacked principal's own requests; see evaluateDetection).
+  return { dir, labels, labelled, principalDays, total, decisions };
+}
+
+type Replayed = Awaited<ReturnType<typeof replayWithAttacks>>;
+type Bundle = Awaited<ReturnType<typeof trainOnLog>>['bundle'];
+
+/** 4. The table. False positives per action: each benign principal-day counted once, at its strongest action. */
+function score(name: string, bundle: Bundle, { dir, labels, labelled, principalDays, decisions }: Replayed) {
   const attackedDays = principalDaysUnderAttack(labels);
   const falsePositive = (d: Decision) =>
     !labelled.has(d.request_id) && !attackedDays.has(principalDay(decisionPrincipal(d), d.ts));
-  const leading = new Map<string, number>();
-  for (const d of decisions)
-    if (falsePositive(d))
-      leading.set(d.reasons[0]?.feature ?? '(none)', (leading.get(d.reasons[0]?.feature ?? '(none)') ?? 0) + 1);
-  const topReasons = [...leading].sort((a, b) => b[1] - a[1]).slice(0, 8);
-  // And what the false revocations are about (the costliest mistake), each benign decision written for a closer look.
-  const revokedFor = new Map<string, number>();
-  const benignOut: string[] = [];
-  for (const d of decisions) {
-    if (!falsePositive(d)) continue;
-    benignOut.push(JSON.stringify(d));
-    const lead = d.reasons[0]?.feature ?? '(none)';
-    if (d.action === 'revoke') revokedFor.set(lead, (revokedFor.get(lead) ?? 0) + 1);
-  }
-  writeFileSync(join(dir, 'false-positives.jsonl'), `${benignOut.join('\n')}\n`);
-  const topRevoked = [...revokedFor].sort((a, b) => b[1] - a[1]).slice(0, 8);
-
-  // 4. The table. False positives per action: each benign principal-day counted once, at its strongest action.
+  const { topReasons, topRevoked } = falsePositiveReasons(dir, decisions.filter(falsePositive));
   const q = evaluateDetection(decisions, labels, principalDays);
-  const STRENGTH: Record<string, number> = { alert: 1, throttle: 2, step_up: 3, revoke: 4 };
-  const strongest = new Map<string, string>();
-  for (const d of decisions) {
-    if (!falsePositive(d)) continue;
-    const key = principalDay(decisionPrincipal(d), d.ts);
-    const was = strongest.get(key);
-    if (was === undefined || (STRENGTH[d.action] ?? 0) > (STRENGTH[was] ?? 0)) strongest.set(key, d.action);
-  }
-  const perAction: Record<string, number> = { alert: 0, step_up: 0, throttle: 0, revoke: 0 };
-  for (const a of strongest.values()) perAction[a] = (perAction[a] ?? 0) + 1;
+  const perAction = strongestActions(decisions.filter(falsePositive));
   const per1000 = (n: number) => (n / Math.max(1, q.benignPrincipalDays)) * 1000;
   const result = {
     population: name,
@@ -191,10 +184,52 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
       ),
     ]),
   };
-  if (!verbose) return result;
+  return { result, q, topReasons, topRevoked };
+}
+
+/**
+ * What the false alerts are about: the reasons that lead them (the SOC's first question, and the modeller's) — on
+ * benign principal-days only (not on an attacked principal's own requests; see evaluateDetection) — and what the false
+ * revocations are about (the costliest mistake); each benign decision is written to the population's folder.
+ */
+function falsePositiveReasons(dir: string, benign: readonly Decision[]) {
+  const leading = new Map<string, number>();
+  const revokedFor = new Map<string, number>();
+  for (const d of benign) {
+    const lead = d.reasons[0]?.feature ?? '(none)';
+    leading.set(lead, (leading.get(lead) ?? 0) + 1);
+    if (d.action === 'revoke') revokedFor.set(lead, (revokedFor.get(lead) ?? 0) + 1);
+  }
+  writeFileSync(join(dir, 'false-positives.jsonl'), `${benign.map((d) => JSON.stringify(d)).join('\n')}\n`);
+  const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  return { topReasons: top(leading), topRevoked: top(revokedFor) };
+}
+
+/** Benign principal-days by the strongest action taken on each: each counted once. */
+function strongestActions(benign: readonly Decision[]): Record<string, number> {
+  const STRENGTH: Record<string, number> = { alert: 1, throttle: 2, step_up: 3, revoke: 4 };
+  const strongest = new Map<string, string>();
+  for (const d of benign) {
+    const key = principalDay(decisionPrincipal(d), d.ts);
+    const was = strongest.get(key);
+    if (was === undefined || (STRENGTH[d.action] ?? 0) > (STRENGTH[was] ?? 0)) strongest.set(key, d.action);
+  }
+  const perAction: Record<string, number> = { alert: 0, step_up: 0, throttle: 0, revoke: 0 };
+  for (const a of strongest.values()) perAction[a] = (perAction[a] ?? 0) + 1;
+  return perAction;
+}
+
+function printPopulation(
+  trained: Awaited<ReturnType<typeof trainPopulation>>,
+  replayed: Replayed,
+  scored: ReturnType<typeof score>,
+) {
+  const { dir, events, trainSeconds } = trained;
+  const { labels, total, decisions } = replayed;
+  const { result, q, topReasons, topRevoked } = scored;
   const pct = (a: number, b: number) => (b === 0 ? '—' : `${a}/${b} (${((a / b) * 100).toFixed(0)} %)`);
   console.log(
-    `${CUSTOMERS.toLocaleString('en')} customers; bundle trained on ${trained.events.toLocaleString('en')} benign events of ${TRAIN_DAYS} days (seed 101, ${trainSeconds.toFixed(0)} s); evaluated on ${EVAL_DAYS} day(s) after a day of warm-up, ${total.toLocaleString('en')} events in all (seed 202), with ${labels.length.toLocaleString('en')} attack requests\n`,
+    `${CUSTOMERS.toLocaleString('en')} customers; bundle trained on ${events.toLocaleString('en')} benign events of ${TRAIN_DAYS} days (seed 101, ${trainSeconds.toFixed(0)} s); evaluated on ${EVAL_DAYS} day(s) after a day of warm-up, ${total.toLocaleString('en')} events in all (seed 202), with ${labels.length.toLocaleString('en')} attack requests\n`,
   );
   console.log(
     '| attack family | detected | enforced (throttle or revoke) | revoked | attacker requests to detect (median) |',
@@ -247,7 +282,6 @@ async function evaluatePopulation(name: string, population: Partial<PopulationSh
   console.log(
     `false positives per 1,000 benign principal-days by strongest action: alert ${f.alert.toFixed(2)}, step_up ${f.step_up.toFixed(2)}, throttle ${f.throttle.toFixed(2)}, revoke ${f.revoke.toFixed(2)}; rule thresholds fitted above their constants: ${result.rules.join(', ') || 'none'}`,
   );
-  return result;
 }
 
 /** Populations of other shapes than the default bank's; no constant of vigil changes between them. */
