@@ -160,7 +160,6 @@ function keep(kind: Kind, value: string | number, routes: RouteTemplater): strin
 }
 
 /** Redacts one input record; never throws. */
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
 export function redactOriginal(input: Uint8Array | string, options: RedactOptions): RedactedOriginal {
   const bytes =
     typeof input === 'string'
@@ -173,63 +172,90 @@ export function redactOriginal(input: Uint8Array | string, options: RedactOption
     length: bytes.length,
     hmac: hmac(bytes),
   });
-  if (bytes.length > options.maxRecordBytes) return whole();
+  const parsed = parseWithin(bytes, options);
+  if (parsed === undefined) return whole();
+  const value = redactJson(parsed.value, options, hmac);
+  return value === TRUNCATED ? { ...whole(), truncated: true } : { redacted: 'json', value };
+}
+
+/** The record's JSON when it is within the limits and parses; undefined when only a digest of the whole can be kept. */
+function parseWithin(bytes: Buffer, options: RedactOptions): { value: unknown } | undefined {
+  if (bytes.length > options.maxRecordBytes) return undefined;
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    return whole();
+    return undefined;
   }
-  if (jsonDepth(text, options.maxDepth) > options.maxDepth) return whole();
-  let parsed: unknown;
+  if (jsonDepth(text, options.maxDepth) > options.maxDepth) return undefined;
   try {
-    parsed = JSON.parse(text);
+    return { value: JSON.parse(text) };
   } catch {
-    return whole();
+    return undefined;
   }
+}
 
-  const redactValue = (type: 'string' | 'number', value: string): RedactedValue => ({
-    redacted: type,
-    length: value.length,
-    hmac: hmac(value),
-  });
+const TRUNCATED = Symbol('truncated');
+
+/** One value to copy into its slot of the output, with the kinds its key allows. */
+type Work = { value: unknown; kind: Kind[] | undefined; put: (v: unknown) => void };
+
+/**
+ * A parsed record with every value not allowed by name and shape replaced by its type, length and HMAC, and unsafe
+ * keys by their HMAC; TRUNCATED past `maxValues` values. Iterative: each work item copies one value into its slot of
+ * the output, and containers push their children.
+ */
+function redactJson(
+  parsed: unknown,
+  options: RedactOptions,
+  hmac: (data: string | Buffer) => string,
+): unknown | typeof TRUNCATED {
+  const leaf = (kind: Kind[] | undefined, v: string | number): unknown => {
+    const kept = kind === undefined ? undefined : keepAs(kind, v, options.routes);
+    if (kept !== undefined) return kept;
+    const text = String(v);
+    const redacted: RedactedValue = {
+      redacted: typeof v === 'string' ? 'string' : 'number',
+      length: text.length,
+      hmac: hmac(text),
+    };
+    return redacted;
+  };
   const safeKey = (key: string) =>
     SAFE_KEY.test(key) && !FORBIDDEN_KEYS.has(key) ? key : `~${hmac(key).slice(3, 19)}`;
   let budget = options.maxValues ?? 4096;
-
-  // Each work item copies one value into its slot of the output; containers push their children.
   const root: { value?: unknown } = {};
-  const stack: { value: unknown; kind: Kind[] | undefined; put: (v: unknown) => void }[] = [
-    { value: parsed, kind: undefined, put: (v) => (root.value = v) },
-  ];
+  const stack: Work[] = [{ value: parsed, kind: undefined, put: (v) => (root.value = v) }];
   while (stack.length > 0) {
-    const item = stack.pop() as (typeof stack)[number];
+    const item = stack.pop() as Work;
     const v = item.value;
-    if (--budget < 0) return { ...whole(), truncated: true };
-    if (v === null || typeof v === 'boolean') {
-      item.put(v);
-    } else if (typeof v === 'string' || typeof v === 'number') {
-      const kept = item.kind === undefined ? undefined : keepAs(item.kind, v, options.routes);
-      item.put(kept !== undefined ? kept : redactValue(typeof v === 'string' ? 'string' : 'number', String(v)));
-    } else if (Array.isArray(v)) {
-      const out: unknown[] = new Array(v.length);
-      item.put(out);
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], kind: item.kind, put: (x) => (out[i] = x) });
-    } else if (typeof v === 'object') {
-      // A null prototype: a "__proto__" key in the input must stay a plain key of the output.
-      const out: Record<string, unknown> = Object.create(null);
-      item.put(out);
-      const entries = Object.keys(v);
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const key = entries[i] as string;
-        const name = safeKey(key);
-        stack.push({
-          value: (v as Record<string, unknown>)[key],
-          kind: ALLOWED[key.toLowerCase()],
-          put: (x) => (out[name] = x),
-        });
-      }
-    }
+    if (--budget < 0) return TRUNCATED;
+    if (v === null || typeof v === 'boolean') item.put(v);
+    else if (typeof v === 'string' || typeof v === 'number') item.put(leaf(item.kind, v));
+    else if (typeof v === 'object') pushChildren(item, v, stack, safeKey);
   }
-  return { redacted: 'json', value: root.value };
+  return root.value;
+}
+
+/** Puts an empty copy of a container in the item's slot and pushes its children, to fill it in input order. */
+function pushChildren(item: Work, v: object, stack: Work[], safeKey: (key: string) => string): void {
+  if (Array.isArray(v)) {
+    const out: unknown[] = new Array(v.length);
+    item.put(out);
+    for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], kind: item.kind, put: (x) => (out[i] = x) });
+    return;
+  }
+  // A null prototype: a "__proto__" key in the input must stay a plain key of the output.
+  const out: Record<string, unknown> = Object.create(null);
+  item.put(out);
+  const entries = Object.keys(v);
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const key = entries[i] as string;
+    const name = safeKey(key);
+    stack.push({
+      value: (v as Record<string, unknown>)[key],
+      kind: ALLOWED[key.toLowerCase()],
+      put: (x) => (out[name] = x),
+    });
+  }
 }
