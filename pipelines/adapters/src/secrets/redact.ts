@@ -127,13 +127,19 @@ function keepAs(kinds: Kind[], value: string | number, routes: RouteTemplater): 
   return undefined;
 }
 
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
 function keep(kind: Kind, value: string | number, routes: RouteTemplater): string | number | undefined {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return undefined;
-    if (kind === 'status') return Number.isInteger(value) && value >= 100 && value < 600 ? value : undefined;
-    return kind === 'size' || kind === 'time' ? value : undefined;
-  }
+  return typeof value === 'number' ? keepNumber(kind, value) : keepText(kind, value, routes);
+}
+
+/** A number is kept as a status, a size or a time, when it is one. */
+function keepNumber(kind: Kind, value: number): number | undefined {
+  if (!Number.isFinite(value)) return undefined;
+  if (kind === 'status') return Number.isInteger(value) && value >= 100 && value < 600 ? value : undefined;
+  return kind === 'size' || kind === 'time' ? value : undefined;
+}
+
+/** A string is kept when it has the shape of its kind (a route as its template). */
+function keepText(kind: Kind, value: string, routes: RouteTemplater): string | undefined {
   switch (kind) {
     case 'method':
       return METHOD.test(value) ? value : undefined;
