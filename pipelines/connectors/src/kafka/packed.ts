@@ -26,6 +26,7 @@ export interface PackedEntry {
   headers?: Record<string, string>;
 }
 
+const NO_HEADERS: readonly [Buffer, Buffer][] = [];
 const toBuffer = (v: string | Buffer) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v);
 
 /** The partition Kafka's default partitioner gives a key (kafkajs' own function, so both agree by construction). */
@@ -41,7 +42,7 @@ export function partitionerFor(partitions: number): (key: string | Buffer | null
   return (key) => partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }
 
-function entrySize(key: Buffer | null, headers: [Buffer, Buffer][], value: Buffer): number {
+function entrySize(key: Buffer | null, headers: readonly [Buffer, Buffer][], value: Buffer): number {
   let size = 4 + (key?.length ?? 0) + 2 + 4 + value.length;
   for (const [k, v] of headers) size += 2 + k.length + 4 + v.length;
   return size;
@@ -51,9 +52,13 @@ function entrySize(key: Buffer | null, headers: [Buffer, Buffer][], value: Buffe
 export function packEntries(entries: PackedEntry[]): Buffer {
   const encoded = entries.map((e) => {
     const key = e.key === null ? null : toBuffer(e.key);
-    const headers = Object.entries(e.headers ?? {}).map(
-      ([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as [Buffer, Buffer],
-    );
+    // Feature state groups carry no headers: no entries list is built for them (one group per changed key).
+    const headers =
+      e.headers === undefined
+        ? NO_HEADERS
+        : Object.entries(e.headers).map(
+            ([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as [Buffer, Buffer],
+          );
     const value = toBuffer(e.value);
     return { key, headers, value, size: entrySize(key, headers, value) };
   });

@@ -73,6 +73,14 @@ export class SlidingCounts {
     return { windows: [...this.windowsMs], channels: this.channels, buckets: this.buckets, data: this.data.slice() };
   }
 
+  /**
+   * The same as snapshot() without the copies, for a caller that reads it at once and keeps nothing (the checkpoint
+   * codec: a wave of new keys writes one changelog record per key, and the copies were 5 % of bench:cardinality).
+   */
+  view(): Readonly<{ windows: readonly number[]; channels: number; buckets: number; data: Readonly<Uint32Array> }> {
+    return { windows: this.windowsMs, channels: this.channels, buckets: this.buckets, data: this.data };
+  }
+
   static fromSnapshot(s: SlidingCountsSnapshot): SlidingCounts {
     const counts = new SlidingCounts(internWindows(s.windows), s.channels, s.buckets);
     if (s.data.length !== counts.data.length) throw new Error('sliding counts snapshot does not match its shape');

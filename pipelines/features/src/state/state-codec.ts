@@ -73,7 +73,7 @@ function write(w: Writer, v: unknown): void {
     w.u8(Tag.String);
     w.str(v);
   } else if (v instanceof SlidingCounts) {
-    const s = v.snapshot();
+    const s = v.view();
     w.u8(Tag.Sliding);
     w.u32(s.windows.length);
     for (const x of s.windows) w.f64(x);
@@ -116,7 +116,7 @@ function write(w: Writer, v: unknown): void {
 }
 
 /** Length, count of non-zero entries, then (index, value) pairs — or the dense array when that is smaller. */
-function writeSparse(w: Writer, a: Uint32Array) {
+function writeSparse(w: Writer, a: Readonly<Uint32Array>) {
   let nonzero = 0;
   for (let i = 0; i < a.length; i++) if (a[i] !== 0) nonzero++;
   w.u32(a.length);
