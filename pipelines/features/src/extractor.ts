@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { packEntries, unpackEntries } from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
 import { TenantLogins, UserLogins } from './features/auth.js';
+import { KnownDevices } from './features/device.js';
 import { Enumeration } from './features/enumeration.js';
 import type { FeatureFamily } from './features/feature.js';
 import { GeoJump } from './features/geo.js';
@@ -71,6 +72,7 @@ export class FeatureExtractor {
       new Enumeration(),
       new GeoJump(geo),
       new TokenConsistency(),
+      new KnownDevices(),
       new TransactionDeviation(),
       new IpActivity(),
       new UserLogins(),
@@ -155,11 +157,13 @@ export class FeatureExtractor {
       }
     });
     const out: [string, Buffer | null][] = [];
+    // Each store's prefix encoded once per drain, not once per changed key.
+    const prefixes = stores.map(([prefix]) => Buffer.from(prefix, 'utf8'));
     for (const [key, byStore] of changed) {
-      const entries: { key: string; value: Buffer }[] = [];
-      stores.forEach(([prefix, store], i) => {
+      const entries: { key: Buffer; value: Buffer }[] = [];
+      stores.forEach(([, store], i) => {
         const value = byStore.has(i) ? (byStore.get(i) as Buffer | null) : store.encoded(key);
-        if (value !== null) entries.push({ key: prefix, value });
+        if (value !== null) entries.push({ key: prefixes[i] as Buffer, value });
       });
       out.push([GROUP + key, entries.length > 0 ? packEntries(entries) : null]);
     }

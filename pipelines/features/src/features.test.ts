@@ -4,6 +4,7 @@ import { type AccessEvent, principalKey } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
 import { FeatureExtractor } from './extractor.js';
 import { TenantLogins, UserLogins } from './features/auth.js';
+import { KnownDevices } from './features/device.js';
 import { Enumeration } from './features/enumeration.js';
 import type { FeatureFamily } from './features/feature.js';
 import { GeoJump } from './features/geo.js';
@@ -302,6 +303,35 @@ const geo = new TableGeo({
   '2.125.160.216': { country: 'GB', city: 'Manchester', lat: 53.4808, lon: -2.2426 },
   '2a02:8070::1': { country: 'AU', city: 'Sydney', lat: -33.8688, lon: 151.2093 },
   '8.8.8.8': { country: 'US', city: '', lat: 37.751, lon: -97.822 },
+});
+
+describe('KnownDevices', () => {
+  it('knows the last four clients of a principal: a first request and a new client are not known, a returning one is', () => {
+    const phone = 'BankApp/5.2 (iPhone)';
+    const agents = [phone, phone, 'python-requests/2.31', phone, 'Firefox/128', 'Chrome/126', 'Edge/126', phone];
+    const r = run(
+      new KnownDevices(),
+      agents.map((user_agent, i) => ev({ ts: T0 + i * MIN, user_agent })),
+    );
+    expect(r.map((x) => x.agent_known)).toEqual([0, 1, 0, 1, 0, 0, 0, 1]);
+    // A fifth client pushes out the least recently used one.
+    const five = run(
+      new KnownDevices(),
+      ['a', 'b', 'c', 'd', 'e', 'a', 'e'].map((user_agent, i) => ev({ ts: T0 + i * MIN, user_agent })),
+    );
+    expect(five.map((x) => x.agent_known)).toEqual([0, 0, 0, 0, 0, 0, 1]);
+  });
+
+  it('tells clients apart by their TLS client certificate too, and forgets a principal after 30 days', () => {
+    const d = new KnownDevices();
+    const r = run(d, [
+      ev({ ts: T0, user_agent: 'x', tls_client_fingerprint: 'cert-1' }),
+      ev({ ts: T0 + MIN, user_agent: 'x', tls_client_fingerprint: 'cert-2' }),
+      ev({ ts: T0 + 2 * MIN, user_agent: 'x', tls_client_fingerprint: 'cert-1' }),
+      ev({ ts: T0 + 2 * MIN + 31 * D, user_agent: 'x', tls_client_fingerprint: 'cert-1' }),
+    ]);
+    expect(r.map((x) => x.agent_known)).toEqual([0, 0, 1, 0]);
+  });
 });
 
 describe('GeoJump', () => {

@@ -3,6 +3,7 @@
 export type { FeatureSchema, StateStats } from './extractor.js';
 export { FeatureExtractor } from './extractor.js';
 export { TenantLogins, UserLogins } from './features/auth.js';
+export { clientHash, KnownDevices } from './features/device.js';
 export { Enumeration } from './features/enumeration.js';
 export type { FeatureFamily } from './features/feature.js';
 export { GeoJump } from './features/geo.js';

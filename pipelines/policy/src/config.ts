@@ -96,7 +96,7 @@ export const policyConfigSchema = z
               .positive()
               .default(2)
               .describe(
-                "tenant_failure_ratio_1m (log2 of the last minute's failed logins over the tenant's usual minute, an hour's average that a surge does not teach itself) at or above which a successful login from a country new to the principal, or from an address GeoIP cannot place, is one the surge cracked (distributed credential stuffing: one attempt per address, so only the tenant's failure rate shows it). 2 = four times the tenant's usual rate; the floor under the threshold vigil train fits.",
+                "tenant_failure_ratio_1m (log2 of the last minute's failed logins over the tenant's usual minute, an hour's average that a surge does not teach itself) at or above which a successful login from a country new to the principal, or from an address GeoIP cannot place, on a client the principal is not known to use (agent_known), is one the surge cracked (distributed credential stuffing: one attempt per address, so only the tenant's failure rate shows it). 2 = four times the tenant's usual rate; the floor under the threshold vigil train fits.",
               ),
             action: z.enum(ACTING).default('revoke'),
           })

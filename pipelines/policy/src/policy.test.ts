@@ -111,6 +111,14 @@ describe('decision policy', () => {
     expect(p.decide(input({ ...login, tenant_failure_ratio_1m: 1.5 })).action).toBe('allow');
     expect(p.decide(input({ ...login, geo_country_changed: 0, tenant_failure_ratio_1m: 4 })).action).toBe('allow');
     expect(p.decide(input({ ...login, login_success: 0, tenant_failure_ratio_1m: 4 })).action).toBe('allow');
+    // A traveller on their own phone (a client the principal is known to use) is not the surge's catch either; an
+    // address GeoIP cannot place counts like a new country.
+    const withDevices = new DecisionPolicy(config(), [...NAMES, 'agent_known', 'geo_known']);
+    const devices = (f: Record<string, number>) =>
+      withDevices.decide({ ...input({}), v: [...NAMES, 'agent_known', 'geo_known'].map((n) => f[n] ?? 0) }).action;
+    expect(devices({ ...login, geo_known: 1, tenant_failure_ratio_1m: 4, agent_known: 1 })).toBe('allow');
+    expect(devices({ ...login, geo_known: 1, tenant_failure_ratio_1m: 4, agent_known: 0 })).toBe('revoke');
+    expect(devices({ login_success: 1, geo_known: 0, tenant_failure_ratio_1m: 4, agent_known: 0 })).toBe('revoke');
     const challengeOnly = new DecisionPolicy(config({ rules: { surge_login: { action: 'step_up' } } }), NAMES);
     expect(challengeOnly.decide(input({ ...login, tenant_failure_ratio_1m: 4 })).action).toBe('step_up');
   });

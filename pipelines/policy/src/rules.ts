@@ -189,10 +189,13 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
     fires: 'at_least',
     integer: false,
     prior: (c) => c.surge_login.min_failure_ratio,
-    // Only a login that succeeded, from somewhere the principal has not been: a failed attempt is the surge's too,
-    // but acting on it would lock its victim out for the attacker.
+    // Only a login that succeeded, from somewhere the principal has not been and not from a client it is known to use
+    // (a traveller's own phone; a schema without agent_known judges by place alone): a failed attempt is the surge's
+    // too, but acting on it would lock its victim out for the attacker.
     of: (x) =>
-      x.feature('login_success') === 1 && fromElsewhere(x) ? (x.feature('tenant_failure_ratio_1m') ?? 0) : undefined,
+      x.feature('login_success') === 1 && fromElsewhere(x) && x.feature('agent_known') !== 1
+        ? (x.feature('tenant_failure_ratio_1m') ?? 0)
+        : undefined,
   },
   stuffing_success: {
     rule: 'stuffing_success',
@@ -348,7 +351,8 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
     },
     {
       // Distributed stuffing touches each address and username once: a login it cracked is a success from a country
-      // new to the principal (or an address GeoIP cannot place) while the tenant's logins fail at a surge.
+      // new to the principal (or an address GeoIP cannot place), on a client the principal is not known to use, while
+      // the tenant's logins fail at a surge.
       name: 'surge_login',
       needs: ['login_success', 'tenant_failure_ratio_1m', 'geo_country_changed'],
       enabled: config.surge_login.enabled,

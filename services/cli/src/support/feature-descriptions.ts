@@ -69,6 +69,11 @@ export const FEATURE_DESCRIPTIONS: Readonly<Record<string, FeatureDescription>> 
     means: '1 when one token shows another /24 (/48) network — a copied token',
   },
   token_networks_1h_log: { window: '1 h', key: 'token', means: 'log1p(networks the token was used from)' },
+  agent_known: {
+    window: '30 d',
+    means:
+      "1 when the request's client (user agent, and TLS client certificate where logged) is one of the four the principal used most recently; 0 for a client new to it, or a principal with no history — a traveller's own phone is known, a stuffing tool is not",
+  },
   tx_present: {
     window: 'the request',
     key: ACCOUNT,
