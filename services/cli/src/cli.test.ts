@@ -6,7 +6,11 @@ import { type AddressInfo, createServer as createNetServer, type Server as NetSe
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
 import { describe, expect, it } from 'vitest';
+
+/** The current schema's feature names: what the demo reports and a trained bundle records. */
+const FEATURES = FeatureExtractor.standard(MmdbGeoLookup.bundled()).names;
 
 // The CLI exactly as the README runs it: `npx vigil` from the repository root (the linked bin, then the built code).
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -67,7 +71,9 @@ describe('vigil CLI', () => {
     expect(out).toMatch(/raw tokens in output none/);
     // The shipped default bundle reads the current feature schema (else the demo says so and exits 1).
     expect(out).toMatch(
-      /detection\s+[\d,]+ events\/s \(39 features in event time, bundle vigil-\S+ with its autoencoder on (tensorflow|wasm|cpu),/,
+      new RegExp(
+        `detection\\s+[\\d,]+ events/s \\(${FEATURES.length} features in event time, bundle vigil-\\S+ with its autoencoder on (tensorflow|wasm|cpu),`,
+      ),
     );
     expect(out).toMatch(/token_theft\s+1 \/ 1/);
     expect(out).toMatch(/false alerts and [\d.]+ false revocations per 1,000 principals per day/);
@@ -310,7 +316,7 @@ describe('vigil CLI', () => {
     expect(r.stdout).toMatch(/12,000 events read, 10,000 sampled/);
     expect(r.stdout).toMatch(/alert\s+> 0\.\d+ {3}target 0\.250 % per principal-day/);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    expect(manifest.features.names).toHaveLength(39);
+    expect(manifest.features.names).toEqual(FEATURES);
     expect(manifest.training.holdout_rows).toBeGreaterThan(1000);
     const { ModelBundle } = await import('@vigil/bundle');
     const bundle = await ModelBundle.load(out, manifest.features.hash);

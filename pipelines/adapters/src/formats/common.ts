@@ -183,24 +183,18 @@ const stripPort = (address: string) => {
 };
 
 /** Assembles and checks the canonical event; the last step of every format mapper. */
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
 export function buildEvent(
   format: AccessEvent['gateway'],
   draft: EventDraft,
   options: AdapterOptions,
   fallbackId: () => string,
 ): MapResult {
-  if (draft.ts === undefined) return { ok: false, reason: 'invalid_field', detail: 'timestamp: unrecognised format' };
+  if (draft.ts === undefined) return invalid('timestamp: unrecognised format');
   const clientIp = stripPort(draft.clientIp.trim());
-  if (clientIp === '' || clientIp.length > 64)
-    return { ok: false, reason: 'invalid_field', detail: 'client address: empty or too long' };
-  if (!/^[A-Z]{1,16}$/i.test(draft.method))
-    return { ok: false, reason: 'invalid_field', detail: 'method: not an HTTP method' };
-  if (!Number.isInteger(draft.status) || draft.status < 0 || draft.status > 999) {
-    return { ok: false, reason: 'invalid_field', detail: 'status: not an HTTP status' };
-  }
+  const problem = fieldProblem(draft, clientIp);
+  if (problem !== undefined) return invalid(problem);
   const { path, queryKeys, query } = splitUri(draft.uri);
-  if (path.length > 8192) return { ok: false, reason: 'invalid_field', detail: 'path: longer than 8192 characters' };
+  if (path.length > 8192) return invalid('path: longer than 8192 characters');
   const { route, objectIds } = options.routes.match(path);
 
   const principal = assemblePrincipal(draft, query, clientIp, options);
@@ -218,6 +212,22 @@ export function buildEvent(
     client_ip: clientIp,
     principal,
   };
+  addOptionalFields(event, draft);
+  return { ok: true, event };
+}
+
+const invalid = (detail: string): MapResult => ({ ok: false, reason: 'invalid_field', detail });
+
+/** What is wrong with the draft's address, method or status, if anything. */
+function fieldProblem(draft: EventDraft, clientIp: string): string | undefined {
+  if (clientIp === '' || clientIp.length > 64) return 'client address: empty or too long';
+  if (!/^[A-Z]{1,16}$/i.test(draft.method)) return 'method: not an HTTP method';
+  if (!Number.isInteger(draft.status) || draft.status < 0 || draft.status > 999) return 'status: not an HTTP status';
+  return undefined;
+}
+
+/** The fields a gateway may leave out, each bounded, set only when present (one object shape per present set). */
+function addOptionalFields(event: AccessEvent, draft: EventDraft): void {
   if (draft.latencyMs !== undefined && draft.latencyMs >= 0) event.latency_ms = draft.latencyMs;
   if (draft.bytesIn !== undefined && draft.bytesIn >= 0) event.bytes_in = Math.round(draft.bytesIn);
   if (draft.bytesOut !== undefined && draft.bytesOut >= 0) event.bytes_out = Math.round(draft.bytesOut);
@@ -235,7 +245,6 @@ export function buildEvent(
     if (tx.account_id !== undefined) t.account_id = tx.account_id;
     event.tx = t;
   }
-  return { ok: true, event };
 }
 
 /**
