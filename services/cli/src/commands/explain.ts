@@ -11,7 +11,8 @@ import { defineCommand } from '../command.js';
 import { inputFileProblem } from '../support/input-file.js';
 import { configOrExit } from '../support/load-config.js';
 
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
+type Found = { decision: Decision; shadow: boolean }[];
+
 export async function explain(
   requestId: string | undefined,
   args: { decisions?: string | undefined; config?: string | undefined; json?: boolean | undefined },
@@ -20,60 +21,11 @@ export async function explain(
     process.stderr.write('usage: vigil explain REQUEST_ID (--decisions FILE | --config DETECTOR_CONFIG) [--json]\n');
     return 2;
   }
-  let found: { decision: Decision; shadow: boolean }[];
-  if (args.decisions !== undefined) {
-    found = [];
-    const problem = inputFileProblem(args.decisions);
-    if (problem) {
-      process.stderr.write(`vigil explain: ${problem}\n`);
-      return 2;
-    }
-    const lines = createInterface({ input: createReadStream(args.decisions), crlfDelay: Number.POSITIVE_INFINITY });
-    let other = 0;
-    for await (const line of lines) {
-      // A cheap test before parsing: most lines are other requests.
-      if (!line.includes(requestId)) continue;
-      // Only decision records are explained: a line of another shape (replay --diff's summary, a log) is passed over.
-      const parsed = decisionSchema.safeParse(safeJson(line));
-      if (!parsed.success) {
-        other++;
-        continue;
-      }
-      if (parsed.data.request_id === requestId) found.push({ decision: parsed.data, shadow: false });
-    }
-    if (found.length === 0 && other > 0) {
-      process.stderr.write(
-        `vigil explain: ${args.decisions} mentions ${requestId} but holds no decision record for it (is it a replay --diff file? explain the --out file)\n`,
-      );
-      return 1;
-    }
-  } else {
-    const config = configOrExit('explain', detectorConfigSchema, args.config, lintDetectorConfig);
-    if (typeof config === 'number') return config;
-    const ch = config.clickhouse;
-    if (!ch) {
-      process.stderr.write('vigil explain: the config has no clickhouse section — decisions are stored there\n');
-      return 2;
-    }
-    // 18.16 has no query parameters: the id is checked against a strict pattern before it enters the SQL.
-    if (!/^[A-Za-z0-9._:@/+=~-]{1,256}$/.test(requestId)) {
-      process.stderr.write('vigil explain: a request id is letters, digits and . _ : @ / + = ~ -\n');
-      return 2;
-    }
-    const client = clickhouseClient(ch);
-    try {
-      const result = await client.query({
-        query: `SELECT * FROM ${ch.table_prefix}decisions FINAL WHERE request_id = '${requestId}' ORDER BY shadow, bundle`,
-        format: 'JSONEachRow',
-      });
-      found = (await result.json<Record<string, unknown>>()).map((r) => ({
-        decision: decisionFromRow(r),
-        shadow: Number(r.shadow) === 1,
-      }));
-    } finally {
-      await client.close();
-    }
-  }
+  const found =
+    args.decisions !== undefined
+      ? await fromFile(requestId, args.decisions)
+      : await fromClickHouse(requestId, args.config as string);
+  if (typeof found === 'number') return found;
   if (found.length === 0) {
     process.stderr.write(
       `vigil explain: no decision for request ${requestId} (allow decisions are stored only with scoring.write_allow)\n`,
@@ -87,6 +39,65 @@ export async function explain(
   }
   for (const f of found) process.stdout.write(render(f.decision, f.shadow));
   return 0;
+}
+
+/** The request's decision records in a decisions file (`vigil replay --out`), or an exit status. */
+async function fromFile(requestId: string, file: string): Promise<Found | number> {
+  const problem = inputFileProblem(file);
+  if (problem) {
+    process.stderr.write(`vigil explain: ${problem}\n`);
+    return 2;
+  }
+  const found: Found = [];
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
+  let other = 0;
+  for await (const line of lines) {
+    // A cheap test before parsing: most lines are other requests.
+    if (!line.includes(requestId)) continue;
+    // Only decision records are explained: a line of another shape (replay --diff's summary, a log) is passed over.
+    const parsed = decisionSchema.safeParse(safeJson(line));
+    if (!parsed.success) {
+      other++;
+      continue;
+    }
+    if (parsed.data.request_id === requestId) found.push({ decision: parsed.data, shadow: false });
+  }
+  if (found.length === 0 && other > 0) {
+    process.stderr.write(
+      `vigil explain: ${file} mentions ${requestId} but holds no decision record for it (is it a replay --diff file? explain the --out file)\n`,
+    );
+    return 1;
+  }
+  return found;
+}
+
+/** The request's decision records in the detector's ClickHouse decisions table (shadow bundles' too), or an exit status. */
+async function fromClickHouse(requestId: string, configFile: string): Promise<Found | number> {
+  const config = configOrExit('explain', detectorConfigSchema, configFile, lintDetectorConfig);
+  if (typeof config === 'number') return config;
+  const ch = config.clickhouse;
+  if (!ch) {
+    process.stderr.write('vigil explain: the config has no clickhouse section — decisions are stored there\n');
+    return 2;
+  }
+  // 18.16 has no query parameters: the id is checked against a strict pattern before it enters the SQL.
+  if (!/^[A-Za-z0-9._:@/+=~-]{1,256}$/.test(requestId)) {
+    process.stderr.write('vigil explain: a request id is letters, digits and . _ : @ / + = ~ -\n');
+    return 2;
+  }
+  const client = clickhouseClient(ch);
+  try {
+    const result = await client.query({
+      query: `SELECT * FROM ${ch.table_prefix}decisions FINAL WHERE request_id = '${requestId}' ORDER BY shadow, bundle`,
+      format: 'JSONEachRow',
+    });
+    return (await result.json<Record<string, unknown>>()).map((r) => ({
+      decision: decisionFromRow(r),
+      shadow: Number(r.shadow) === 1,
+    }));
+  } finally {
+    await client.close();
+  }
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

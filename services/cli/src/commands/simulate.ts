@@ -20,8 +20,7 @@ import {
 import { defineCommand } from '../command.js';
 import { reportOutputProblems, writeOutputs } from '../support/input-file.js';
 
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
-export async function simulate(args: {
+type SimulateArgs = {
   format?: string;
   out?: string;
   events?: string;
@@ -33,43 +32,29 @@ export async function simulate(args: {
   profile?: string;
   target?: string;
   speed?: string;
-}): Promise<number> {
+};
+
+/** The flags of a file simulation, checked. */
+interface FileRun {
+  format: GatewayFormat;
+  out: string;
+  labels: string | undefined;
+  mode: CredentialMode;
+  total: number;
+  perFamily: number;
+  profile: 'bank' | 'steady';
+  seed: number;
+  customers: number;
+}
+
+export async function simulate(args: SimulateArgs): Promise<number> {
   if (args.target !== undefined) return simulateOverHttp(args);
-  if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.out) {
-    process.stderr.write(
-      `usage: vigil simulate --format ${GATEWAY_FORMATS.join('|')} --out FILE [--events N] [--seed N] [--customers N] [--profile bank|steady] [--attacks N --labels FILE]\n`,
-    );
+  const run = fileRun(args);
+  if (typeof run === 'string') {
+    process.stderr.write(`${run}\n`);
     return 2;
   }
-  const mode = (args.credentials ?? 'bearer') as CredentialMode;
-  if (mode !== 'bearer' && mode !== 'claims') {
-    process.stderr.write('vigil simulate: --credentials is bearer or claims\n');
-    return 2;
-  }
-  // Every flag is checked before the output is touched: a typo must not cost the user an existing file.
-  const total = wholeNumber(args.events ?? '100000');
-  if (total === undefined || total < 1) {
-    process.stderr.write('vigil simulate: --events is a whole number of records, at least 1\n');
-    return 2;
-  }
-  const perFamily = Number(args.attacks ?? '0');
-  if (!Number.isInteger(perFamily) || perFamily < 0 || (perFamily > 0 && !args.labels)) {
-    process.stderr.write('vigil simulate: --attacks N (per family) needs --labels FILE for the attack labels\n');
-    return 2;
-  }
-  const profile = args.profile ?? 'bank';
-  if (profile !== 'bank' && profile !== 'steady') {
-    process.stderr.write(
-      'vigil simulate: --profile is bank (realistic customers, the default) or steady (a fixed-rate load)\n',
-    );
-    return 2;
-  }
-  const seed = wholeNumber(args.seed ?? '1');
-  const customers = wholeNumber(args.customers ?? (profile === 'bank' ? '5000' : '1000'));
-  if (seed === undefined || customers === undefined || customers < 1) {
-    process.stderr.write('vigil simulate: --seed is a whole number and --customers a whole number of at least 1\n');
-    return 2;
-  }
+  const { seed, customers, profile, total, perFamily } = run;
   const start = profile === 'bank' ? Date.UTC(2026, 10, 2) : Date.UTC(2026, 10, 2, 8);
   const benign =
     profile === 'bank'
@@ -77,9 +62,9 @@ export async function simulate(args: {
       : generateTraffic({ seed, customers, start, meanGapMs: 50 });
   // How long the log will last, roughly: the attacks' window depends on it.
   const durationMs = profile === 'bank' ? bankDurationMs(total, customers) : total * 50;
-  if (reportOutputProblems('simulate', [args.out, args.labels])) return 2;
-  const out = new JsonlFileSink<unknown>(args.out);
-  const labelsOut = args.labels ? new JsonlFileSink<AttackLabel>(args.labels) : undefined;
+  if (reportOutputProblems('simulate', [run.out, run.labels])) return 2;
+  const out = new JsonlFileSink<unknown>(run.out);
+  const labelsOut = run.labels ? new JsonlFileSink<AttackLabel>(run.labels) : undefined;
   const pendingLabels: AttackLabel[] = [];
   const traffic =
     perFamily > 0
@@ -94,7 +79,7 @@ export async function simulate(args: {
       for (let i = 0; i < total; i++) {
         const r = traffic.next().value;
         if (!r) break;
-        chunk.push({ value: renderRecord(args.format as GatewayFormat, r, mode) });
+        chunk.push({ value: renderRecord(run.format, r, run.mode) });
         if (chunk.length >= 1000) {
           await out.write(chunk.splice(0));
           await labelsOut?.write(pendingLabels.splice(0).map((value) => ({ value })));
@@ -107,8 +92,33 @@ export async function simulate(args: {
     () => `${written} records`,
   );
   if (!ok) return 1;
-  process.stderr.write(`wrote ${written} ${args.format} records to ${args.out}\n`);
+  process.stderr.write(`wrote ${written} ${run.format} records to ${run.out}\n`);
   return 0;
+}
+
+/**
+ * The flags of a file simulation, each checked before the output is touched (a typo must not cost the user an
+ * existing file), or the message that says which is wrong.
+ */
+function fileRun(args: SimulateArgs): FileRun | string {
+  if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.out)
+    return `usage: vigil simulate --format ${GATEWAY_FORMATS.join('|')} --out FILE [--events N] [--seed N] [--customers N] [--profile bank|steady] [--attacks N --labels FILE]`;
+  const mode = (args.credentials ?? 'bearer') as CredentialMode;
+  if (mode !== 'bearer' && mode !== 'claims') return 'vigil simulate: --credentials is bearer or claims';
+  const total = wholeNumber(args.events ?? '100000');
+  if (total === undefined || total < 1) return 'vigil simulate: --events is a whole number of records, at least 1';
+  const perFamily = Number(args.attacks ?? '0');
+  if (!Number.isInteger(perFamily) || perFamily < 0 || (perFamily > 0 && !args.labels))
+    return 'vigil simulate: --attacks N (per family) needs --labels FILE for the attack labels';
+  const profile = args.profile ?? 'bank';
+  if (profile !== 'bank' && profile !== 'steady')
+    return 'vigil simulate: --profile is bank (realistic customers, the default) or steady (a fixed-rate load)';
+  const seed = wholeNumber(args.seed ?? '1');
+  const customers = wholeNumber(args.customers ?? (profile === 'bank' ? '5000' : '1000'));
+  if (seed === undefined || customers === undefined || customers < 1)
+    return 'vigil simulate: --seed is a whole number and --customers a whole number of at least 1';
+  const format = args.format as GatewayFormat;
+  return { format, out: args.out, labels: args.labels, mode, total, perFamily, profile, seed, customers };
 }
 
 /** A flag's whole number, or undefined ("abc", "1.5", ""). */
