@@ -200,38 +200,45 @@ function secretCheck(what: string, name: string, consequence: string): Check {
 const envPlaceholders = (...templates: (string | undefined)[]) =>
   templates.flatMap((t) => [...(t ?? '').matchAll(/\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1] as string));
 
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
 function secrets(service: string, config: Record<string, unknown>): Check[] {
+  if (service === 'revoker') return revokerSecrets(config as RevokerConfig);
+  if (service === 'alerter') return alerterSecrets(config as AlerterConfig);
+  return [];
+}
+
+/** The revoker's targets' secrets: {env:NAME} placeholders in HTTP templates, Kong admin and IdP tokens. */
+function revokerSecrets(config: RevokerConfig): Check[] {
   const out: Check[] = [];
-  if (service === 'revoker') {
-    const a = (config as RevokerConfig).adapters;
-    const skipped = 'this adapter would enforce nothing (templates with an unset variable are skipped)';
-    for (const h of a.http) {
-      const names = envPlaceholders(
-        h.apply.url,
-        h.apply.body,
-        ...Object.values(h.apply.headers),
-        h.remove?.url,
-        h.remove?.body,
-        ...Object.values(h.remove?.headers ?? {}),
-      );
-      for (const n of new Set(names)) out.push(secretCheck(`http ${h.name} secret`, n, skipped));
-    }
-    for (const [i, k] of a.kong.entries())
-      if (k.admin_token_env !== undefined)
-        out.push(secretCheck(`kong${i || ''} admin token`, k.admin_token_env, skipped));
-    for (const [i, k] of a.idp.entries())
-      if (k.token_env !== undefined) out.push(secretCheck(`idp${i || ''} token`, k.token_env, skipped));
+  const a = config.adapters;
+  const skipped = 'this adapter would enforce nothing (templates with an unset variable are skipped)';
+  for (const h of a.http) {
+    const names = envPlaceholders(
+      h.apply.url,
+      h.apply.body,
+      ...Object.values(h.apply.headers),
+      h.remove?.url,
+      h.remove?.body,
+      ...Object.values(h.remove?.headers ?? {}),
+    );
+    for (const n of new Set(names)) out.push(secretCheck(`http ${h.name} secret`, n, skipped));
   }
-  if (service === 'alerter') {
-    const c = config as AlerterConfig;
-    for (const r of c.receivers) {
-      if (r.secret_env !== undefined)
-        out.push(secretCheck(`receiver ${r.name} secret`, r.secret_env, 'the alerter does not start'));
-    }
-    if (c.labels.token_env !== undefined)
-      out.push(secretCheck('label callback token', c.labels.token_env, 'the alerter does not start'));
+  for (const [i, k] of a.kong.entries())
+    if (k.admin_token_env !== undefined)
+      out.push(secretCheck(`kong${i || ''} admin token`, k.admin_token_env, skipped));
+  for (const [i, k] of a.idp.entries())
+    if (k.token_env !== undefined) out.push(secretCheck(`idp${i || ''} token`, k.token_env, skipped));
+  return out;
+}
+
+/** The alerter's secrets: each receiver's signing secret and the label callback's token. */
+function alerterSecrets(config: AlerterConfig): Check[] {
+  const out: Check[] = [];
+  for (const r of config.receivers) {
+    if (r.secret_env !== undefined)
+      out.push(secretCheck(`receiver ${r.name} secret`, r.secret_env, 'the alerter does not start'));
   }
+  if (config.labels.token_env !== undefined)
+    out.push(secretCheck('label callback token', config.labels.token_env, 'the alerter does not start'));
   return out;
 }
 
@@ -268,55 +275,64 @@ async function bundleCheck(key: string, dir: string): Promise<Check> {
   }
 }
 
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
+/** The detector's files: its bundles, as it loads them; its GeoIP database; its OpenAPI document. */
+async function detectorFiles(c: DetectorConfig): Promise<Check[]> {
+  const out: Check[] = [];
+  if (c.scoring.bundle !== undefined) out.push(await bundleCheck('scoring.bundle', c.scoring.bundle));
+  if (c.scoring.shadow_bundle !== undefined)
+    out.push(await bundleCheck('scoring.shadow_bundle', c.scoring.shadow_bundle));
+  const geoip = c.features.enabled ? c.features.geoip : undefined;
+  if (geoip !== undefined) out.push(geoipCheck(geoip));
+  if (c.adapter.openapi !== undefined)
+    out.push(
+      readable(
+        'openapi document',
+        c.adapter.openapi,
+        'file',
+        "adapter.openapi: the path of your API's OpenAPI document",
+      ),
+    );
+  return out;
+}
+
+function geoipCheck(geoip: string): Check {
+  const hint =
+    'features.geoip: the path of a MaxMind GeoIP2/GeoLite2 City .mmdb (or omit it for the bundled GeoLite2 City)';
+  const file = readable('geoip database', geoip, 'file', hint);
+  if (file.status !== 'ok') return file;
+  try {
+    MmdbGeoLookup.maxmind(geoip);
+    return ok('geoip database', geoip, 'a readable MaxMind database');
+  } catch (err) {
+    return fail('geoip database', geoip, `not a MaxMind database: ${reason(err, 0)}`, hint);
+  }
+}
+
+/** The alerter's CAEP signing keys: each a readable PEM private key. */
+function caepKeys(config: AlerterConfig): Check[] {
+  const out: Check[] = [];
+  for (const k of config.caep) {
+    if (k.private_key_file === undefined) continue;
+    const hint = `caep ${k.name}.private_key_file: a PEM private key (RSA, EC P-256 or Ed25519)`;
+    const file = readable(`caep ${k.name} key`, k.private_key_file, 'file', hint);
+    if (file.status !== 'ok') {
+      out.push(file);
+      continue;
+    }
+    try {
+      const type = createPrivateKey(readFileSync(k.private_key_file, 'utf8')).asymmetricKeyType;
+      out.push(ok(`caep ${k.name} key`, k.private_key_file, `a ${type} private key`));
+    } catch {
+      out.push(fail(`caep ${k.name} key`, k.private_key_file, 'not a PEM private key', hint));
+    }
+  }
+  return out;
+}
+
 async function files(service: string, config: Record<string, unknown>): Promise<Check[]> {
   const out: Check[] = [];
-  if (service === 'detector') {
-    const c = config as DetectorConfig;
-    if (c.scoring.bundle !== undefined) out.push(await bundleCheck('scoring.bundle', c.scoring.bundle));
-    if (c.scoring.shadow_bundle !== undefined)
-      out.push(await bundleCheck('scoring.shadow_bundle', c.scoring.shadow_bundle));
-    const geoip = c.features.enabled ? c.features.geoip : undefined;
-    if (geoip !== undefined) {
-      const hint =
-        'features.geoip: the path of a MaxMind GeoIP2/GeoLite2 City .mmdb (or omit it for the bundled GeoLite2 City)';
-      const file = readable('geoip database', geoip, 'file', hint);
-      if (file.status !== 'ok') out.push(file);
-      else {
-        try {
-          MmdbGeoLookup.maxmind(geoip);
-          out.push(ok('geoip database', geoip, 'a readable MaxMind database'));
-        } catch (err) {
-          out.push(fail('geoip database', geoip, `not a MaxMind database: ${reason(err, 0)}`, hint));
-        }
-      }
-    }
-    if (c.adapter.openapi !== undefined)
-      out.push(
-        readable(
-          'openapi document',
-          c.adapter.openapi,
-          'file',
-          "adapter.openapi: the path of your API's OpenAPI document",
-        ),
-      );
-  }
-  if (service === 'alerter') {
-    for (const k of (config as AlerterConfig).caep) {
-      if (k.private_key_file === undefined) continue;
-      const hint = `caep ${k.name}.private_key_file: a PEM private key (RSA, EC P-256 or Ed25519)`;
-      const file = readable(`caep ${k.name} key`, k.private_key_file, 'file', hint);
-      if (file.status !== 'ok') out.push(file);
-      else {
-        try {
-          const type = createPrivateKey(readFileSync(k.private_key_file, 'utf8')).asymmetricKeyType;
-          out.push(ok(`caep ${k.name} key`, k.private_key_file, `a ${type} private key`));
-        } catch {
-          out.push(fail(`caep ${k.name} key`, k.private_key_file, 'not a PEM private key', hint));
-        }
-      }
-    }
-  }
+  if (service === 'detector') out.push(...(await detectorFiles(config as DetectorConfig)));
+  if (service === 'alerter') out.push(...caepKeys(config as AlerterConfig));
   // Node's TLS connections (Kafka with ssl, ClickHouse and webhooks over https) trust this file's CAs too.
   const ca = process.env.NODE_EXTRA_CA_CERTS;
   if (ca)

@@ -7,7 +7,7 @@ import { adapterFor } from '@vigil/adapters';
 import { backendName, ModelBundle } from '@vigil/bundle';
 import { JsonlFileSink } from '@vigil/connectors';
 import { type DetectorConfig, detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
-import { type Decision, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
+import { type Decision, GATEWAY_FORMATS, type GatewayFormat, type Pepper } from '@vigil/events';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
 import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
 import { BundleScorer, ReplayDecider } from '@vigil/scoring';
@@ -32,8 +32,92 @@ export interface ReplayArgs {
   pepperEnv?: string | undefined;
 }
 
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
 export async function replay(args: ReplayArgs): Promise<number> {
+  const settings = replaySettings(args);
+  if (typeof settings === 'number') return settings;
+  const { input, config, pepper, bound, format, outFile } = settings;
+  const geo =
+    config?.features.geoip !== undefined ? MmdbGeoLookup.maxmind(config.features.geoip) : MmdbGeoLookup.bundled();
+  const extractor = FeatureExtractor.standard(geo);
+  const schema = extractor.schema.hash;
+  let scorer: BundleScorer;
+  try {
+    scorer = new BundleScorer(await ModelBundle.load(args.bundle ?? defaultBundleDir(), schema));
+    if (args.compare !== undefined) scorer.setShadow(await ModelBundle.load(args.compare, schema));
+  } catch (err) {
+    process.stderr.write(`vigil replay: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const policy = new DecisionPolicy(config?.policy ?? policyConfigSchema.parse({}), extractor.names);
+  const writeAllow = args.all ?? config?.scoring.write_allow ?? false;
+  const out = new JsonlFileSink<Decision>(outFile);
+  const diff = args.diff !== undefined ? new JsonlFileSink<unknown>(args.diff) : undefined;
+  const actions = new Map<string, number>();
+  const transitions = new Map<string, number>();
+  const decider = new ReplayDecider({
+    scorer,
+    policy,
+    geo,
+    dryRun: config?.scoring.dry_run ?? true,
+    schema,
+    onDecisions: async (ds) => {
+      const written: { value: Decision }[] = [];
+      const differ: { value: unknown }[] = [];
+      for (const d of ds) {
+        actions.set(d.active.action, (actions.get(d.active.action) ?? 0) + 1);
+        if (writeAllow || d.active.action !== 'allow') written.push({ value: d.active });
+        if (d.shadow) {
+          const key = `${d.active.action} → ${d.shadow.action}`;
+          transitions.set(key, (transitions.get(key) ?? 0) + 1);
+          if (d.shadow.action !== d.active.action) differ.push({ value: diffRecord(d.active, d.shadow) });
+        }
+      }
+      await out.write(written);
+      if (diff && differ.length > 0) await diff.write(differ);
+    },
+  });
+  const started = performance.now();
+  const bar = progressBar('replay');
+  let read: Awaited<ReturnType<typeof logFeatures>> | undefined;
+  const ok = await writeOutputs(
+    'replay',
+    [out, diff],
+    async () => {
+      read = await logFeatures({
+        adapter: adapterFor(format, { pepper }),
+        input,
+        boundMs: bound,
+        extractor,
+        onRows: (rows) => decider.push(rows),
+        onProgress: (done, total) =>
+          bar.update(done / Math.max(1, total), `${decider.events.toLocaleString('en')} events`),
+      });
+      await decider.flush();
+    },
+    () => `${decider.events} events decided`,
+  );
+  if (!ok || !read) return 1;
+  const seconds = (performance.now() - started) / 1000;
+  bar.done(`${read.events.toLocaleString('en')} events, ${read.deadLetters} dead letters`);
+  const counts = [...actions].map(([a, n]) => `${a} ${n}`).join(', ');
+  process.stderr.write(
+    `replay: ${read.events} events in ${seconds.toFixed(1)} s (${Math.round(read.events / seconds).toLocaleString('en')} events/s); decisions: ${counts || 'none'}; bundle ${scorer.activeId}, autoencoder on ${backendName()}\n`,
+  );
+  if (args.compare !== undefined) printComparison(scorer, transitions, read.events, args.diff);
+  return readStatus('replay', input, format, read.events, read.deadLetters, read.reasons);
+}
+
+/** The input, config, pepper and reorder bound a replay runs with, each checked; or the exit status after saying why. */
+function replaySettings(args: ReplayArgs):
+  | {
+      input: string;
+      outFile: string;
+      format: GatewayFormat;
+      config: Readonly<DetectorConfig> | undefined;
+      pepper: Pepper;
+      bound: number;
+    }
+  | number {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input || !args.out) {
     process.stderr.write(
       `usage: vigil replay --format ${GATEWAY_FORMATS.join('|')} --input FILE [--bundle DIR] --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]\n`,
@@ -46,7 +130,6 @@ export async function replay(args: ReplayArgs): Promise<number> {
     return 2;
   }
   if (reportOutputProblems('replay', [args.out, args.diff])) return 2;
-  const input = args.input;
   let config: Readonly<DetectorConfig> | undefined;
   if (args.config !== undefined) {
     const loaded = configOrExit('replay', detectorConfigSchema, args.config, lintDetectorConfig);
@@ -66,101 +149,30 @@ export async function replay(args: ReplayArgs): Promise<number> {
     process.stderr.write('vigil replay: --bound-ms is a whole number of milliseconds\n');
     return 2;
   }
-  const geo =
-    config?.features.geoip !== undefined ? MmdbGeoLookup.maxmind(config.features.geoip) : MmdbGeoLookup.bundled();
-  const extractor = FeatureExtractor.standard(geo);
-  const schema = extractor.schema.hash;
-  let scorer: BundleScorer;
-  try {
-    scorer = new BundleScorer(await ModelBundle.load(args.bundle ?? defaultBundleDir(), schema));
-    if (args.compare !== undefined) scorer.setShadow(await ModelBundle.load(args.compare, schema));
-  } catch (err) {
-    process.stderr.write(`vigil replay: ${(err as Error).message}\n`);
-    return 2;
-  }
-  const policy = new DecisionPolicy(config?.policy ?? policyConfigSchema.parse({}), extractor.names);
-  const writeAllow = args.all ?? config?.scoring.write_allow ?? false;
-  const out = new JsonlFileSink<Decision>(args.out);
-  const diff = args.diff !== undefined ? new JsonlFileSink<unknown>(args.diff) : undefined;
-  const actions = new Map<string, number>();
-  const transitions = new Map<string, number>();
-  const decider = new ReplayDecider({
-    scorer,
-    policy,
-    geo,
-    dryRun: config?.scoring.dry_run ?? true,
-    schema,
-    onDecisions: async (ds) => {
-      const written: { value: Decision }[] = [];
-      const differ: { value: unknown }[] = [];
-      for (const d of ds) {
-        actions.set(d.active.action, (actions.get(d.active.action) ?? 0) + 1);
-        if (writeAllow || d.active.action !== 'allow') written.push({ value: d.active });
-        if (d.shadow) {
-          const key = `${d.active.action} → ${d.shadow.action}`;
-          transitions.set(key, (transitions.get(key) ?? 0) + 1);
-          if (d.shadow.action !== d.active.action) {
-            differ.push({
-              value: {
-                request_id: d.active.request_id,
-                ts: d.active.ts,
-                principal: d.active.principal,
-                active: { bundle: d.active.bundle, action: d.active.action, score: d.active.score },
-                candidate: {
-                  bundle: d.shadow.bundle,
-                  action: d.shadow.action,
-                  score: d.shadow.score,
-                  reasons: d.shadow.reasons,
-                },
-              },
-            });
-          }
-        }
-      }
-      await out.write(written);
-      if (diff && differ.length > 0) await diff.write(differ);
-    },
-  });
-  const started = performance.now();
-  const bar = progressBar('replay');
-  let read: Awaited<ReturnType<typeof logFeatures>> | undefined;
-  const ok = await writeOutputs(
-    'replay',
-    [out, diff],
-    async () => {
-      read = await logFeatures({
-        adapter: adapterFor(args.format as GatewayFormat, { pepper }),
-        input,
-        boundMs: bound,
-        extractor,
-        onRows: (rows) => decider.push(rows),
-        onProgress: (done, total) =>
-          bar.update(done / Math.max(1, total), `${decider.events.toLocaleString('en')} events`),
-      });
-      await decider.flush();
-    },
-    () => `${decider.events} events decided`,
+  return { input: args.input, outFile: args.out, format: args.format as GatewayFormat, config, pepper, bound };
+}
+
+/** One request the candidate bundle decides differently: both decisions, the candidate's reasons. */
+function diffRecord(active: Decision, shadow: Decision) {
+  return {
+    request_id: active.request_id,
+    ts: active.ts,
+    principal: active.principal,
+    active: { bundle: active.bundle, action: active.action, score: active.score },
+    candidate: { bundle: shadow.bundle, action: shadow.action, score: shadow.score, reasons: shadow.reasons },
+  };
+}
+
+/** Per request, how the candidate's actions differ from the active bundle's (active → candidate). */
+function printComparison(scorer: BundleScorer, transitions: Map<string, number>, events: number, diff?: string) {
+  process.stdout.write(`candidate ${scorer.shadowId} against ${scorer.activeId}, per request (active → candidate):\n`);
+  for (const [k, n] of [...transitions].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${k.padEnd(22)} ${n}\n`);
+  const changed = [...transitions]
+    .filter(([k]) => k.split(' → ')[0] !== k.split(' → ')[1])
+    .reduce((a, [, n]) => a + n, 0);
+  process.stdout.write(
+    `  ${changed} of ${events} requests decided differently${diff ? ` (written to ${diff})` : ''}\n`,
   );
-  if (!ok || !read) return 1;
-  const seconds = (performance.now() - started) / 1000;
-  bar.done(`${read.events.toLocaleString('en')} events, ${read.deadLetters} dead letters`);
-  const counts = [...actions].map(([a, n]) => `${a} ${n}`).join(', ');
-  process.stderr.write(
-    `replay: ${read.events} events in ${seconds.toFixed(1)} s (${Math.round(read.events / seconds).toLocaleString('en')} events/s); decisions: ${counts || 'none'}; bundle ${scorer.activeId}, autoencoder on ${backendName()}\n`,
-  );
-  if (args.compare !== undefined) {
-    process.stdout.write(
-      `candidate ${scorer.shadowId} against ${scorer.activeId}, per request (active → candidate):\n`,
-    );
-    for (const [k, n] of [...transitions].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${k.padEnd(22)} ${n}\n`);
-    const changed = [...transitions]
-      .filter(([k]) => k.split(' → ')[0] !== k.split(' → ')[1])
-      .reduce((a, [, n]) => a + n, 0);
-    process.stdout.write(
-      `  ${changed} of ${read.events} requests decided differently${args.diff ? ` (written to ${args.diff})` : ''}\n`,
-    );
-  }
-  return readStatus('replay', input, args.format, read.events, read.deadLetters, read.reasons);
 }
 
 export const command = defineCommand({
