@@ -16,6 +16,14 @@ interface Credentials {
 
 type Renderer = (r: SimRequest, c: Credentials) => Record<string, unknown>;
 
+/** What envoy, HAProxy and nginx log after their own fields: credentials, the login's username, the payment. */
+const loggedExtras = (r: SimRequest, { authorization, auth }: Credentials) => ({
+  ...(authorization ? { authorization } : {}),
+  ...(auth ? { auth } : {}),
+  ...(r.loginUsername ? { username: r.loginUsername } : {}),
+  ...(r.tx ? { tx: r.tx } : {}),
+});
+
 /** One renderer per gateway, each writing the fields its config in docs/gateways.md logs. */
 const RENDERERS: Record<GatewayFormat, Renderer> = {
   kong: (r, { authorization, auth }) => {
@@ -45,7 +53,7 @@ const RENDERERS: Record<GatewayFormat, Renderer> = {
       ...(r.tx ? { tx: r.tx } : {}),
     };
   },
-  envoy: (r, { authorization, auth }) => ({
+  envoy: (r, c) => ({
     start_time: iso(r.ts),
     method: r.method,
     path: r.uri,
@@ -58,12 +66,9 @@ const RENDERERS: Record<GatewayFormat, Renderer> = {
     'user-agent': r.userAgent,
     ':authority': 'api.vigil-bank.test',
     upstream_cluster: 'bank',
-    ...(authorization ? { authorization } : {}),
-    ...(auth ? { auth } : {}),
-    ...(r.loginUsername ? { username: r.loginUsername } : {}),
-    ...(r.tx ? { tx: r.tx } : {}),
+    ...loggedExtras(r, c),
   }),
-  haproxy: (r, { authorization, auth }) => ({
+  haproxy: (r, c) => ({
     ts: r.ts,
     client_ip: r.clientIp,
     frontend: 'fe_api',
@@ -76,10 +81,7 @@ const RENDERERS: Record<GatewayFormat, Renderer> = {
     ta_ms: r.latencyMs,
     request_id: r.requestId,
     user_agent: r.userAgent,
-    ...(authorization ? { authorization } : {}),
-    ...(auth ? { auth } : {}),
-    ...(r.loginUsername ? { username: r.loginUsername } : {}),
-    ...(r.tx ? { tx: r.tx } : {}),
+    ...loggedExtras(r, c),
   }),
   nginx: (r, { authorization, auth }) => ({
     time_iso8601: iso(r.ts).replace('Z', '+00:00'),
@@ -94,9 +96,8 @@ const RENDERERS: Record<GatewayFormat, Renderer> = {
     http_user_agent: r.userAgent,
     host: 'api.vigil-bank.test',
     http_authorization: authorization ?? '',
-    ...(auth ? { auth } : {}),
-    ...(r.loginUsername ? { username: r.loginUsername } : {}),
-    ...(r.tx ? { tx: r.tx } : {}),
+    // nginx logs the header as a field of its own, always present: the extras carry only the claims.
+    ...loggedExtras(r, { authorization: undefined, auth }),
   }),
   canonical: (r, { authorization, auth }) => ({
     ts: r.ts,

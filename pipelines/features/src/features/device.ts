@@ -8,23 +8,30 @@
 // recent last.
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
-import { DAY, type FeatureFamily, keyTime } from './feature.js';
+import { DAY, type FeatureFamily } from './feature.js';
 
 interface Devices {
-  last: number;
   /** Hashes of the clients seen, most recent last. */
   clients: number[];
 }
 
-/** FNV-1a over the string's UTF-16 code units: fast, deterministic, good enough to tell a handful of clients apart. */
+/**
+ * FNV-1a over the UTF-16 code units of user agent, NUL, TLS fingerprint: fast, deterministic, good enough to tell a
+ * handful of clients apart. Fed string by string (this runs on every request: no joined string is built).
+ */
 export function clientHash(userAgent: string, tls: string): number {
-  let h = 0x811c9dc5;
-  const s = `${userAgent}\u0000${tls}`;
+  let h = fnv(0x811c9dc5, userAgent);
+  h = Math.imul(h, 0x01000193); // the NUL between the two (x ^ 0 = x)
+  return fnv(h, tls) >>> 0;
+}
+
+function fnv(seed: number, s: string): number {
+  let h = seed;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return h >>> 0;
+  return h;
 }
 
 export class KnownDevices implements FeatureFamily {
@@ -41,8 +48,8 @@ export class KnownDevices implements FeatureFamily {
 
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
     const client = clientHash(event.user_agent ?? '', event.tls_client_fingerprint ?? '');
-    const s = this.state.get(principal, event.ts, () => ({ last: event.ts, clients: [] }));
-    keyTime(s, event.ts);
+    // Expiry is the store's (by event time); the list needs no clock of its own.
+    const s = this.state.get(principal, event.ts, () => ({ clients: [] }));
     const at = s.clients.indexOf(client);
     out[offset] = at >= 0 ? 1 : 0;
     // Most requests come from the client seen last: the list is already in order then.
