@@ -36,6 +36,8 @@ const flag = (name: string, fallback: number) => {
 };
 const CUSTOMERS = flag('--customers', 5000);
 const TRAIN_DAYS = flag('--train-days', 2);
+/** Days of the evaluated population replayed before the evaluated day, to warm the detector's state up. */
+const WARMUP_DAYS = flag('--warmup-days', 2);
 const EVAL_DAYS = flag('--days', 1);
 const PER_FAMILY = flag('--per-family', 10);
 const POPULATIONS = process.argv.includes('--populations');
@@ -91,12 +93,12 @@ async function trainPopulation(name: string, population: Partial<PopulationShape
 }
 
 /**
- * 2. Another population (seed 202): a first day that only warms the detector's state up (a detector in production
+ * 2. Another population (seed 202): days (two by default) that only warm the detector's state up (a detector in production
  * has weeks of history: who travels, who uses a VPN, who pays whom), then the evaluated days with attacks woven in,
  * replayed through the detector's path with the default policy.
  */
 async function replayWithAttacks(dir: string, population: Partial<PopulationShape>, bundle: Bundle) {
-  const evalFrom = start + DAY;
+  const evalFrom = start + WARMUP_DAYS * DAY;
   const labels: AttackLabel[] = [];
   const labelled = new Set<string>();
   const principalDays = new Set<string>();
@@ -229,7 +231,7 @@ function printPopulation(
   const { result, q, topReasons, topRevoked } = scored;
   const pct = (a: number, b: number) => (b === 0 ? '—' : `${a}/${b} (${((a / b) * 100).toFixed(0)} %)`);
   console.log(
-    `${CUSTOMERS.toLocaleString('en')} customers; bundle trained on ${events.toLocaleString('en')} benign events of ${TRAIN_DAYS} days (seed 101, ${trainSeconds.toFixed(0)} s); evaluated on ${EVAL_DAYS} day(s) after a day of warm-up, ${total.toLocaleString('en')} events in all (seed 202), with ${labels.length.toLocaleString('en')} attack requests\n`,
+    `${CUSTOMERS.toLocaleString('en')} customers; bundle trained on ${events.toLocaleString('en')} benign events of ${TRAIN_DAYS} days (seed 101, ${trainSeconds.toFixed(0)} s); evaluated on ${EVAL_DAYS} day(s) after ${WARMUP_DAYS} day(s) of warm-up, ${total.toLocaleString('en')} events in all (seed 202), with ${labels.length.toLocaleString('en')} attack requests\n`,
   );
   console.log(
     '| attack family | detected | enforced (throttle or revoke) | revoked | attacker requests to detect (median) |',

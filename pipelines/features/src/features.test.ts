@@ -518,7 +518,7 @@ describe('TransactionDeviation', () => {
 
   it('writes zeros for requests without a transaction', () => {
     expect(Object.values(run(new TransactionDeviation(), [ev({ ts: T0 })])[0] ?? {})).toEqual([
-      0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     ]);
   });
 
@@ -535,6 +535,28 @@ describe('TransactionDeviation', () => {
     expect(history(run(f, [pay(T0 + 3 * H + 40 * MIN, 2000, 'staff-3'), pay(T0 + D, 2000, 'staff-1')]))).toEqual([
       1, 4,
     ]);
+  });
+
+  it("reads a burst's pace as its shortest gap so far, from its second payment on", () => {
+    const f = new TransactionDeviation();
+    const gaps = (rows: Record<string, number>[]) =>
+      rows.map((r) => Math.round(Math.expm1(r.tx_burst_gap_s_log as number) * 10) / 10);
+    // A supplier payment, then half an hour later a payroll file paying one employee every 0.8 s: a batch all along.
+    const payroll = [
+      pay(T0, 900, 'supplier'),
+      ...[0, 1, 2, 3].map((i) => pay(T0 + 30 * MIN + i * 800, 2000, `s-${i}`)),
+    ];
+    expect(gaps(run(f, payroll))).toEqual([3600, 1800, 0.8, 0.8, 0.8]);
+    // Payments typed in by hand, 12 s and 40 s apart, after an hour's pause (a new burst: the old pace is gone).
+    const typed = [0, 12, 52].map((s) => pay(T0 + 3 * H + s * 1000, 300, `p-${s}`));
+    expect(gaps(run(f, typed))).toEqual([3600, 12, 12]);
+  });
+
+  it('knows a rhythm only once the principal has been seen for a day', () => {
+    const f = new TransactionDeviation();
+    const known = (rows: Record<string, number>[]) => rows.map((r) => r.tx_rhythm_known);
+    expect(known(run(f, [ev({ ts: T0 }), pay(T0 + 20 * H, 40, 'a')]))).toEqual([0, 0]);
+    expect(known(run(f, [pay(T0 + D, 40, 'b')]))).toEqual([1]);
   });
 
   it('keeps the hour a burst began at: its own payments do not make a night burst look usual', () => {

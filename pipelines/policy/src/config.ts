@@ -207,6 +207,13 @@ export const policyConfigSchema = z
               .describe(
                 "A burst of payments that outnumbers the account's history (a business's first payroll run) is fitted its own threshold by vigil train, unless it began at an hour at least this unusual for the principal (tx_burst_hour_unusual: 0 its busiest hour, 1 never seen): then it is judged with every account — the second signal a cold start needs.",
               ),
+            batch_max_gap_s: z
+              .number()
+              .positive()
+              .default(2)
+              .describe(
+                "A burst whose payments came at most this many seconds apart on average (tx_burst_gap_s_log: a payroll file, an API loop — faster than anyone enters a payment by hand) is fitted its own threshold by vigil train, so a batch's dozens of new payees do not set the bar for a drain typed in through the customer's own app.",
+              ),
             action: z.enum(ACTING).default('step_up'),
           })
           .prefault({}),

@@ -450,6 +450,64 @@ describe('rule thresholds learned from benign traffic', () => {
     expect(pays(12, 2, 3, 0.9)).toBe('step_up');
   });
 
+  it('fits machine-paced bursts apart, judges only payments to new payees, and needs a day of rhythm to corroborate', () => {
+    const names = [...NAMES, 'tx_new_payee', 'tx_burst_gap_s_log', 'tx_rhythm_known'];
+    const vector = (f: Record<string, number>) => names.map((n) => f[n] ?? 0);
+    const typed = { tx_present: 1, tx_new_payee: 1, tx_burst_gap_s_log: log(30), tx_rhythm_known: 1 };
+    const fitter = new RuleThresholdFitter(config().rules, names);
+    // 4,000 retail principals paying a new payee now and then (risk 0–4 nats, typed in, five or more before); 400
+    // businesses whose payroll files (40–70 nats, 0.5 s apart) are followed an hour later by a payment to a known
+    // employee that still carries half the run's risk.
+    for (let day = 0; day < 4; day++) {
+      for (let p = 0; p < 4400; p++) {
+        const at = day * DAY;
+        if (p < 4000) {
+          const risk = ((p * 31 + day) % 100) / 25;
+          fitter.add(
+            vector({ ...typed, tx_risk_1h: risk, tx_history_log: log(5 + day), tx_count_1h_log: log(1) }),
+            `sub:p${p}`,
+            at,
+          );
+          continue;
+        }
+        const run = { tx_present: 1, tx_history_log: log(50 * day + 3), tx_count_1h_log: log(50) };
+        const risk = 40 + ((p * 7) % 31);
+        fitter.add(
+          vector({ ...run, tx_new_payee: 1, tx_risk_1h: risk, tx_burst_gap_s_log: log(0.5) }),
+          `sub:p${p}`,
+          at,
+        );
+        const later = { ...run, tx_new_payee: 0, tx_risk_1h: risk / 2, tx_burst_gap_s_log: log(3600) };
+        fitter.add(vector(later), `sub:p${p}`, at + 1000);
+      }
+    }
+    const fits = fitter.finish().filter((f) => f.rule === 'payment_anomaly');
+    // Neither the runs nor the known-payee payments after them lift the main traffic's bar above its constant.
+    expect(fits.find((f) => f.stratum === undefined)).toMatchObject({ threshold: 5, source: 'prior' });
+    const batch = fits.find((f) => f.stratum === 'batch');
+    expect(batch?.threshold).toBeGreaterThan(65);
+    const learned = learnedThresholds(fits);
+    const p = new DecisionPolicy(config(), names);
+    const pays = (f: Record<string, number>) => p.decide({ ...input({}), v: vector(f), learned }).action;
+    const drain = { ...typed, tx_risk_1h: 12, tx_history_log: log(8), tx_count_1h_log: log(3) };
+    expect(pays(drain)).toBe('step_up');
+    // The same risk paid 0.5 s apart is judged with the payroll files; paid to a known payee, not judged.
+    expect(pays({ ...drain, tx_burst_gap_s_log: log(0.5) })).toBe('allow');
+    expect(pays({ ...drain, tx_new_payee: 0 })).toBe('allow');
+    // A principal seen for less than a day has no rhythm: its burst is a cold start even at an unusual hour.
+    const newcomer = { ...drain, tx_history_log: log(0), tx_burst_hour_unusual: 0.9 };
+    expect(p.decide({ ...input({}), v: vector(newcomer), learned: { 'payment_anomaly~cold_burst': 20 } }).action).toBe(
+      'step_up',
+    );
+    expect(
+      p.decide({
+        ...input({}),
+        v: vector({ ...newcomer, tx_rhythm_known: 0 }),
+        learned: { 'payment_anomaly~cold_burst': 20 },
+      }).action,
+    ).toBe('allow');
+  });
+
   it('raises a constant at most threefold on evidence the log cannot resolve (one outlying day)', () => {
     const fitter = new RuleThresholdFitter(config().rules, NAMES);
     for (let p = 0; p < 3000; p++)

@@ -110,6 +110,26 @@ export const LEARNABLE_RULES = [
 ] as const;
 export type LearnableRule = (typeof LEARNABLE_RULES)[number];
 
+/**
+ * The stratum of a payment (RULE_STATISTICS.payment_anomaly): "batch" for a burst paid at machine pace; "cold_burst"
+ * for a cold start — a burst that outnumbers the account's history, or any burst of a principal seen for less than a
+ * day — unless the hour it began was unusual for a principal whose rhythm is known (the second signal); otherwise the
+ * main traffic. A schema without tx_rhythm_known treats every principal's hours as a rhythm.
+ */
+function paymentStratum(x: Pick<RuleInput, 'feature'>, c: PolicyConfig['rules']): string | undefined {
+  if (x.feature('tx_present') !== 1) return undefined;
+  const gap = x.feature('tx_burst_gap_s_log');
+  if (gap !== undefined && Math.expm1(gap) <= c.payment_anomaly.batch_max_gap_s) return 'batch';
+  const history = x.feature('tx_history_log');
+  const burst = x.feature('tx_count_1h_log');
+  if (history === undefined || burst === undefined) return undefined;
+  const rhythm = x.feature('tx_rhythm_known') ?? 1;
+  if (rhythm === 1 && count(burst) <= count(history)) return undefined;
+  const corroborated =
+    rhythm === 1 && (x.feature('tx_burst_hour_unusual') ?? 0) >= c.payment_anomaly.corroborating_hour_unusual;
+  return corroborated ? undefined : 'cold_burst';
+}
+
 export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
   impossible_travel: {
     rule: 'impossible_travel',
@@ -162,26 +182,16 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
     fires: 'at_least',
     integer: false,
     prior: (c) => c.payment_anomaly.min_risk,
-    of: (x) => x.feature('tx_risk_1h') ?? 0,
-    // A burst that outnumbers the account's whole payment history (a business's first payroll run: dozens of new
-    // payees, amounts unlike its few earlier payments) is judged against such bursts — unless it began at an hour
-    // unusual for the principal, a second signal that puts it back with every account (a drain at night of an
-    // account that rarely pays anyone).
-    strata: ['cold_burst'],
-    stratum: (x, c) => {
-      const history = x.feature('tx_history_log');
-      const burst = x.feature('tx_count_1h_log');
-      if (
-        x.feature('tx_present') !== 1 ||
-        history === undefined ||
-        burst === undefined ||
-        count(burst) <= count(history)
-      )
-        return undefined;
-      return (x.feature('tx_burst_hour_unusual') ?? 0) >= c.payment_anomaly.corroborating_hour_unusual
-        ? undefined
-        : 'cold_burst';
-    },
+    // Judged at a payment to a new payee, the only payment that adds risk (so no crossing is missed): a payment to a
+    // known payee an hour after a payroll run carries the run's decaying risk but is no step of a drain.
+    // (A schema without tx_new_payee is judged at every request.)
+    of: (x) => (x.feature('tx_new_payee') === 0 ? undefined : (x.feature('tx_risk_1h') ?? 0)),
+    // Three strata, each with its own fitted bar (paymentStratum): a burst paid at machine pace (a payroll file: a
+    // fraudster driving the victim's own app pays by hand), a cold start (a business's first payroll, dozens of new
+    // payees at amounts unlike its few earlier payments) unless corroborated by an hour unusual for the principal (a
+    // drain at night of an account that rarely pays anyone), and every other payment.
+    strata: ['batch', 'cold_burst'],
+    stratum: paymentStratum,
   },
   surge_login: {
     rule: 'surge_login',

@@ -26,7 +26,13 @@
 //   and how unusual the hour was when the burst began. A burst that outnumbers the account's whole history (a
 //   business's first payroll run: dozens of new payees, amounts unlike its few earlier payments) is the cold start the
 //   risk cannot judge — the policy fits such bursts their own threshold, so a first payroll does not set the bar for a
-//   drain; the hour the burst began is kept because the drain's own requests soon make its hour look usual.
+//   drain; the hour the burst began is kept because the drain's own requests soon make its hour look usual;
+// - whether the principal has been seen long enough (a day) for its activity hours to be a rhythm at all;
+// - the burst's pace: the shortest gap between two of its payments so far. A batch (a payroll file, an API loop)
+//   pays faster than anyone can enter a payment by hand; a drain driven through the customer's own app or device
+//   cannot. The policy judges machine-paced bursts apart, so dozens of payroll payees do not set the bar for two or
+//   three payments typed in by a fraudster. The shortest gap, not the mean: a payroll run that follows a supplier
+//   payment by half an hour is still a batch.
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
@@ -50,10 +56,14 @@ interface Account {
   beforeBurst: number;
   /** How unusual the hour was at the current burst's first payment. */
   burstHourUnusual: number;
+  /** The shortest gap between two payments of the current burst, ms (Infinity: one payment so far). */
+  burstMinGap: number;
 }
 
 interface Activity {
   last: number;
+  /** The principal's first request (an hour is unusual only against a day's rhythm). */
+  first: number;
   n: number;
   /** Bins stored divided by `scale` (decay by shrinking one number per request, not 24); a bin's weight = bin × scale. */
   scale: number;
@@ -94,6 +104,8 @@ export interface TransactionOptions {
   priorNewPayeeWeight: number;
   /** Most a single payment's amount adds to the risk (nats): one outlier amount is not a drain by itself. */
   maxAmountSurprise: number;
+  /** How long a principal is seen before its activity hours are a rhythm (tx_rhythm_known). */
+  rhythmMs: number;
 }
 
 export class TransactionDeviation implements FeatureFamily {
@@ -109,6 +121,8 @@ export class TransactionDeviation implements FeatureFamily {
     'tx_risk_1h',
     'tx_history_log',
     'tx_burst_hour_unusual',
+    'tx_burst_gap_s_log',
+    'tx_rhythm_known',
   ];
   /** An account belongs to the principal paying from it, so its state lives with the principal's. */
   readonly role = 'principal';
@@ -132,6 +146,7 @@ export class TransactionDeviation implements FeatureFamily {
       priorNewPayeeRate: 0.2,
       priorNewPayeeWeight: 2,
       maxAmountSurprise: 6,
+      rhythmMs: DAY,
     },
   ) {
     this.params = { ttl: 400 * DAY, ...options };
@@ -154,6 +169,7 @@ export class TransactionDeviation implements FeatureFamily {
     const tx = event.tx;
     const act = this.activity.get(principal, event.ts, () => ({
       last: event.ts,
+      first: event.ts,
       n: 0,
       scale: 1,
       hours: new Float32Array(24),
@@ -184,12 +200,16 @@ export class TransactionDeviation implements FeatureFamily {
       riskAt: event.ts,
       beforeBurst: 0,
       burstHourUnusual: 0,
+      burstMinGap: Number.POSITIVE_INFINITY,
     }));
     const t = keyTime(a, event.ts);
     // A payment more than an hour after the account's last one starts a new burst (the first payment, n = 0, too).
     // (A checkpoint written before the field existed has none: its history then counts from now.)
-    const burstStarts = a.n === 0 || t - a.riskAt > HOUR || a.beforeBurst === undefined;
-    if (burstStarts) a.beforeBurst = a.n;
+    const burstStarts = a.n === 0 || t - a.riskAt > HOUR || a.beforeBurst === undefined || a.burstMinGap === undefined;
+    if (burstStarts) {
+      a.beforeBurst = a.n;
+      a.burstMinGap = Number.POSITIVE_INFINITY;
+    } else a.burstMinGap = Math.min(a.burstMinGap, t - a.riskAt);
     const x = Math.log(tx.amount);
     const pop = { mean: Math.log(o.priorAmount), dev: o.priorDeviation };
 
@@ -241,5 +261,11 @@ export class TransactionDeviation implements FeatureFamily {
     out[offset + 7] = a.risk;
     out[offset + 8] = logCount(a.beforeBurst);
     out[offset + 9] = a.burstHourUnusual;
+    // A burst's first payment has no pace yet: it reads as the slowest a burst can be (an hour).
+    out[offset + 10] = Math.log1p(Math.min(a.burstMinGap, HOUR) / 1000);
+    // One day's activity cannot say which hours are not the principal's own (a new business's first session reads
+    // every other hour as unusual): its hours corroborate nothing until it has been seen for `rhythmMs`.
+    act.first ??= t;
+    out[offset + 11] = t - act.first >= o.rhythmMs ? 1 : 0;
   }
 }

@@ -117,6 +117,17 @@ export const FEATURE_DESCRIPTIONS: Readonly<Record<string, FeatureDescription>> 
     means:
       "tx_hour_unusual at the current burst's first payment — kept for the burst, because a drain's own requests soon make its hour look usual; the second signal that judges a cold burst with every account",
   },
+  tx_burst_gap_s_log: {
+    window: 'the current burst',
+    key: ACCOUNT,
+    means:
+      "log1p(mean seconds between the current burst's payments; an hour at its first) — low for a machine-paced batch (a payroll file, an API loop), which `payment_anomaly` judges apart from payments entered by hand",
+  },
+  tx_rhythm_known: {
+    window: 'since the principal was first seen',
+    means:
+      '1 once the principal has been seen for a day (`rhythmMs`): before that its activity hours are no rhythm, and `payment_anomaly` judges its bursts as cold starts, uncorroborated by the hour',
+  },
   ip_route_req_1m_log: {
     window: '1 min',
     key: 'client IP + route',
