@@ -484,12 +484,9 @@ describe('TransactionDeviation', () => {
     expect(risks[1]).toBeGreaterThan(risks[0] as number);
     expect(risks[2]).toBeGreaterThan(risks[1] as number);
     expect(risks[2]).toBeGreaterThan(12);
-    // An hour later most of it is gone (one-hour time constant).
-    const later = run(habitual, [
-      pay(T0 + 31 * D + 3 * H, 82, 'p-0'),
-      pay(T0 + 31 * D + 3 * H + 1000, 81, 'new-shop'),
-    ])[1]?.tx_risk_1h as number;
-    expect(later).toBeLessThan((risks[2] as number) / 5);
+    // Three hours later most of it is gone (one-hour time constant): a known payee's payment carries only the rest.
+    const later = run(habitual, [pay(T0 + 31 * D + 3 * H, 82, 'p-0')])[0]?.tx_risk_1h as number;
+    expect(later).toBeCloseTo((risks[2] as number) * Math.exp(-(3 * H - 40_000) / H), 9);
 
     // An account that pays a new payee in every other payment finds one unsurprising.
     const agency = new TransactionDeviation();
@@ -557,6 +554,22 @@ describe('TransactionDeviation', () => {
     const known = (rows: Record<string, number>[]) => rows.map((r) => r.tx_rhythm_known);
     expect(known(run(f, [ev({ ts: T0 }), pay(T0 + 20 * H, 40, 'a')]))).toEqual([0, 0]);
     expect(known(run(f, [pay(T0 + D, 40, 'b')]))).toEqual([1]);
+  });
+
+  it("weighs a payment's hour as a surprise in nats, read with its neighbours and at the hour its burst began", () => {
+    const f = new TransactionDeviation();
+    // Three weeks of payments to one payee at 10:00 UTC.
+    run(
+      f,
+      Array.from({ length: 21 }, (_, d) => pay(T0 + d * D + 10 * H, 40, 'rent')),
+    );
+    // A new payee at the usual amount: at 11:00 the neighbouring hour vouches for it; at 03:00 nothing does.
+    const at = (day: number, hour: number) => run(f, [pay(T0 + day * D + hour * H, 40, `new-${day}`)])[0];
+    const near = at(21, 11);
+    const night = at(23, 3);
+    expect(near?.tx_hour_unusual).toBeLessThan(0.55); // half as usual as 10:00 itself
+    expect(night?.tx_hour_unusual).toBeGreaterThan(0.9);
+    expect((night?.tx_risk_1h as number) - (near?.tx_risk_1h as number)).toBeGreaterThan(1.5);
   });
 
   it('keeps the hour a burst began at: its own payments do not make a night burst look usual', () => {

@@ -197,7 +197,7 @@ export const policyConfigSchema = z
               .positive()
               .default(5)
               .describe(
-                "tx_risk_1h (the account's payment risk of the last hour in nats: each payment to a new payee adds how rare new payees are for the account, its amount's z-score and up to 1 for an unusual hour) at or above this; the floor under the threshold vigil train fits.",
+                "tx_risk_1h (the account's payment risk of the last hour in nats: each payment to a new payee adds how rare new payees are for the account, its amount's z-score and the surprise of its hour, at most 3) at or above this; the floor under the threshold vigil train fits.",
               ),
             corroborating_hour_unusual: z
               .number()

@@ -18,7 +18,8 @@
 // - the payment risk of the last hour, in nats, led by payee novelty rather than the hour: each payment to a new
 //   payee adds its surprise for this account — the novelty weighs −ln of the account's own new-payee rate (a business that pays new staff every month finds a
 //   new payee unsurprising; a customer with three habitual payees does not), an amount above the account's own
-//   level its z-score (a Laplace tail's −ln, up to a constant), an unusual hour at most 1 — and the sum decays
+//   level its z-score (a Laplace tail's −ln, up to a constant), the hour its −ln(1 − unusualness) at the hour
+//   the burst began, at most 3 — and the sum decays
 //   with a one-hour time constant. A drain (several new payees in minutes, each well above the account's usual) adds
 //   up where one payment alone does not; payments to known payees (a payroll run to known staff) add nothing. The policy's payment rule
 //   compares it with a threshold fitted on the user's own traffic per cohort (rule-fit.ts);
@@ -70,12 +71,21 @@ interface Activity {
   hours: Float32Array;
 }
 
-/** How unusual an hour is in a decayed 24-bin histogram: 0 at its peak hour, near 1 at an hour never seen; 0 empty. */
+/**
+ * How unusual an hour is in a decayed 24-bin histogram: 0 at its peak, near 1 at an hour far from any seen; 0 empty.
+ * Each hour is read with its neighbours (weights ½ at ±1 h, ¼ at ±2 h): someone seen at 9 and 11 is not unusual at
+ * 10, and a sparse history (a day's two sessions) does not make every other hour of the day read as a night.
+ */
 function unusualHour(hours: ArrayLike<number>, n: number, hour: number, scale = 1): number {
   if (n === 0) return 0;
   let peak = 0;
-  for (let h = 0; h < 24; h++) peak = Math.max(peak, hours[h] as number);
-  return 1 - ((hours[hour] as number) * scale + 0.5) / (peak * scale + 0.5);
+  for (let h = 0; h < 24; h++) peak = Math.max(peak, smoothed(hours, h));
+  return 1 - (smoothed(hours, hour) * scale + 0.5) / (peak * scale + 0.5);
+}
+
+function smoothed(hours: ArrayLike<number>, h: number): number {
+  const at = (k: number) => hours[(h + k + 24) % 24] as number;
+  return at(0) + 0.5 * (at(-1) + at(1)) + 0.25 * (at(-2) + at(2));
 }
 
 const utcHour = (t: number) => Math.floor(t / HOUR) % 24;
@@ -104,6 +114,8 @@ export interface TransactionOptions {
   priorNewPayeeWeight: number;
   /** Most a single payment's amount adds to the risk (nats): one outlier amount is not a drain by itself. */
   maxAmountSurprise: number;
+  /** Most a payment's hour adds to the risk (nats). */
+  maxHourSurprise: number;
   /** How long a principal is seen before its activity hours are a rhythm (tx_rhythm_known). */
   rhythmMs: number;
 }
@@ -146,6 +158,7 @@ export class TransactionDeviation implements FeatureFamily {
       priorNewPayeeRate: 0.2,
       priorNewPayeeWeight: 2,
       maxAmountSurprise: 6,
+      maxHourSurprise: 3,
       rhythmMs: DAY,
     },
   ) {
@@ -225,7 +238,11 @@ export class TransactionDeviation implements FeatureFamily {
     const hourUnusual = a.n >= o.minPaymentsForHours ? unusualHour(a.hours, a.n, hour) : activityUnusual;
     if (burstStarts) a.burstHourUnusual = hourUnusual;
     const newPayeeRate = (a.newPayees + o.priorNewPayeeRate * o.priorNewPayeeWeight) / (a.n + o.priorNewPayeeWeight);
-    const surprise = newPayee * (-Math.log(newPayeeRate) + Math.min(o.maxAmountSurprise, Math.max(0, z)) + hourUnusual);
+    // The hour's surprise in nats like the others: −ln of the hour's weight relative to the busiest (1 − unusual),
+    // at the hour the burst began (a drain's own payments soon make its hour look usual to the account).
+    const hourSurprise = Math.min(o.maxHourSurprise, -Math.log(1 - Math.max(hourUnusual, a.burstHourUnusual)));
+    const surprise =
+      newPayee * (-Math.log(newPayeeRate) + Math.min(o.maxAmountSurprise, Math.max(0, z)) + hourSurprise);
     // What has decayed below a millionth of a nat is gone (no denormal residue in the vector).
     const kept = a.risk * Math.exp(-(t - a.riskAt) / HOUR);
     a.risk = (kept < 1e-6 ? 0 : kept) + surprise;

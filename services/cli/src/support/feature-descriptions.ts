@@ -91,7 +91,7 @@ export const FEATURE_DESCRIPTIONS: Readonly<Record<string, FeatureDescription>> 
     window: 'decayed',
     key: ACCOUNT,
     means:
-      "1 − share of the account's payments in this UTC hour relative to its busiest hour; until the account has 3 payments, the same over all the principal's requests (its activity hours)",
+      "1 − share of the account's payments in this UTC hour (read with its neighbours: ½ at ±1 h, ¼ at ±2 h) relative to its busiest hour; until the account has 3 payments, the same over all the principal's requests (its activity hours)",
   },
   tx_count_1h_log: { window: '1 h', key: ACCOUNT, means: 'log1p(payments in the hour)' },
   tx_conjunction: {
@@ -103,7 +103,7 @@ export const FEATURE_DESCRIPTIONS: Readonly<Record<string, FeatureDescription>> 
     window: '1 h (decay)',
     key: ACCOUNT,
     means:
-      "payment risk in nats: each payment to a new payee adds −ln(the account's own new-payee rate, Beta prior 0.2 over 2 payments) + its amount z-score (at most 6) + up to 1 for an unusual hour; payments to known payees add nothing. The `payment_anomaly` rule's statistic",
+      "payment risk in nats: each payment to a new payee adds −ln(the account's own new-payee rate, Beta prior 0.2 over 2 payments) + its amount z-score (at most 6) + the hour's surprise −ln(1 − tx_hour_unusual) at the hour the burst began (at most 3); payments to known payees add nothing. The `payment_anomaly` rule's statistic",
   },
   tx_history_log: {
     window: 'before the current burst',
