@@ -93,8 +93,8 @@ async function trainPopulation(name: string, population: Partial<PopulationShape
 }
 
 /**
- * 2. Another population (seed 202): days (two by default) that only warm the detector's state up (a detector in production
- * has weeks of history: who travels, who uses a VPN, who pays whom), then the evaluated days with attacks woven in,
+ * 2. Another population (seed 202): days (two by default) that only warm the detector's state up (a detector in
+ * production has weeks of history: who travels, who uses a VPN, who pays whom), then the evaluated days with attacks woven in,
  * replayed through the detector's path with the default policy.
  */
 async function replayWithAttacks(dir: string, population: Partial<PopulationShape>, bundle: Bundle) {

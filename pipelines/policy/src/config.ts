@@ -212,7 +212,7 @@ export const policyConfigSchema = z
               .positive()
               .default(2)
               .describe(
-                "A burst whose payments came at most this many seconds apart on average (tx_burst_gap_s_log: a payroll file, an API loop — faster than anyone enters a payment by hand) is fitted its own threshold by vigil train, so a batch's dozens of new payees do not set the bar for a drain typed in through the customer's own app.",
+                "A burst two of whose payments came at most this many seconds apart (tx_burst_gap_s_log, the burst's shortest gap: a payroll file, an API loop — faster than anyone enters a payment by hand) is fitted its own threshold by vigil train, so a batch's dozens of new payees do not set the bar for a drain typed in through the customer's own app.",
               ),
             action: z.enum(ACTING).default('step_up'),
           })

@@ -188,6 +188,7 @@ export class TransactionDeviation implements FeatureFamily {
       hours: new Float32Array(24),
     }));
     const actHour = utcHour(keyTime(act, event.ts));
+    act.first ??= act.last; // a checkpoint written before the field existed: seen from now
     const activityUnusual = tx ? unusualHour(act.hours, act.n, actHour, act.scale) : 0;
     act.scale *= o.activityDecay;
     // Renormalised long before 1/scale leaves float32's range (the checkpoint codec stores Float32Array).
@@ -282,7 +283,6 @@ export class TransactionDeviation implements FeatureFamily {
     out[offset + 10] = Math.log1p(Math.min(a.burstMinGap, HOUR) / 1000);
     // One day's activity cannot say which hours are not the principal's own (a new business's first session reads
     // every other hour as unusual): its hours corroborate nothing until it has been seen for `rhythmMs`.
-    act.first ??= t;
     out[offset + 11] = t - act.first >= o.rhythmMs ? 1 : 0;
   }
 }
