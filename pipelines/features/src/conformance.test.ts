@@ -2,15 +2,19 @@
 // for features; the models have theirs in models/bundle). A new family passes it by being added to
 // FeatureExtractor.standard, or to EXTRA below. Each family, over a varied stream — principals of every key kind,
 // logins that fail and succeed, payments, enumeration, IPv6, an address no GeoIP database knows, events without
-// their optional fields, and late events:
+// their optional fields, late events, and a second day:
 // - writes only its own positions of the vector, every value finite;
 // - leaves the event as it was (events are frozen: a write throws);
 // - gives the same values from a fresh instance (determinism);
 // - gives the same values after a checkpoint is drained mid-stream and restored into a fresh instance;
-// - declares a stable id, unique names, JSON-serialisable params.
+// - declares a stable id, unique names, JSON-serialisable params;
+// - keeps to each feature's declared encoding (a flag is 0 or 1, a share within [0, 1], a log1p never negative), and
+//   varies each feature over the stream (a declared feature that no code writes stays 0).
 import { type AccessEvent, principalKey } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
+import { decodeFeature, FEATURE_DECLARATIONS } from './declarations.js';
 import { FeatureExtractor } from './extractor.js';
+import { declareFeatures, type Encoding } from './features/declare.js';
 import type { FeatureFamily } from './features/feature.js';
 import type { GeoLookup, GeoPoint } from './geo/lookup.js';
 
@@ -47,6 +51,8 @@ function stream(n: number, seed: number): AccessEvent[] {
   let ts = T0;
   for (let i = 0; i < n; i++) {
     ts += Math.floor(rand() * 40_000);
+    // Halfway, the next day: features of a principal's own earlier days (habits, rhythm) need one.
+    if (i === n >> 1) ts += 24 * 3_600_000;
     const ip = pick(ADDRESSES);
     const who = Math.floor(rand() * 12);
     // A late event now and then: up to five minutes behind the newest.
@@ -101,7 +107,7 @@ const families = (): FeatureFamily[] => [...FeatureExtractor.standard(geo).famil
 /** The family's values for every event, written into a vector filled with a sentinel around its positions. */
 function run(family: FeatureFamily, events: AccessEvent[]): number[][] {
   const offset = 3;
-  const width = family.names.length;
+  const width = family.features.names.length;
   return events.map((event) => {
     const out = new Float64Array(width + 2 * offset).fill(-7.25);
     family.update(event, out, offset, principalKey(event));
@@ -113,6 +119,14 @@ function run(family: FeatureFamily, events: AccessEvent[]): number[][] {
   });
 }
 
+/** Whether a value can be of its declared encoding. */
+function fits(encoding: Encoding, x: number): boolean {
+  if (encoding === 'flag') return x === 0 || x === 1;
+  if (encoding === 'share') return x >= 0 && x <= 1;
+  if (encoding === 'log1p') return x >= 0;
+  return true;
+}
+
 const fresh = (id: string) => families().find((f) => f.id === id) as FeatureFamily;
 
 describe.each(families().map((f) => [f.id]))('feature family %s', (id) => {
@@ -121,8 +135,8 @@ describe.each(families().map((f) => [f.id]))('feature family %s', (id) => {
   it('declares a stable id, unique names and JSON-serialisable params', () => {
     const f = fresh(id);
     expect(f.id).toMatch(/^[A-Za-z][A-Za-z0-9]*$/);
-    expect(new Set(f.names).size).toBe(f.names.length);
-    expect(f.names.length).toBeGreaterThan(0);
+    expect(new Set(f.features.names).size).toBe(f.features.names.length);
+    expect(f.features.names.length).toBeGreaterThan(0);
     expect(JSON.parse(JSON.stringify(f.params))).toEqual(f.params);
   });
 
@@ -131,10 +145,24 @@ describe.each(families().map((f) => [f.id]))('feature family %s', (id) => {
     const values = run(fresh(id), events);
     for (const [i, v] of values.entries()) {
       for (const [j, x] of v.entries()) {
-        if (!Number.isFinite(x)) throw new Error(`${id}: ${fresh(id).names[j]} is ${x} for event ${i}`);
+        if (!Number.isFinite(x)) throw new Error(`${id}: ${fresh(id).features.names[j]} is ${x} for event ${i}`);
       }
     }
     expect(JSON.stringify(events)).toBe(before);
+  });
+
+  it('keeps every feature within its declared encoding and varies each over the stream', () => {
+    const f = fresh(id);
+    const values = run(f, events);
+    f.features.list.forEach((declared, j) => {
+      const column = values.map((v) => v[j] as number);
+      const where = `${id}: ${declared.name} (${declared.encoding})`;
+      expect(declared.means.length, where).toBeGreaterThan(10);
+      expect(declared.window.length, where).toBeGreaterThan(0);
+      expect(new Set(column).size, `${where} never varies`).toBeGreaterThan(1);
+      const bad = column.find((x) => !fits(declared.encoding, x));
+      expect(bad, `${where} holds ${bad}`).toBeUndefined();
+    });
   });
 
   it('gives the same values from a fresh instance', () => {
@@ -154,5 +182,23 @@ describe.each(families().map((f) => [f.id]))('feature family %s', (id) => {
       target.finishRestore();
     }
     expect(run(restored, events.slice(350))).toEqual(whole.slice(350));
+  });
+});
+
+describe('feature declarations', () => {
+  it('declare every feature of the standard schema, in its order, and nothing else', () => {
+    const schema = FeatureExtractor.standard(geo).schema;
+    expect([...FEATURE_DECLARATIONS.keys()]).toEqual(schema.names);
+  });
+
+  it('refuse a name declared twice', () => {
+    const twice = { name: 'x_log', encoding: 'log1p', window: '1 h', means: 'log1p(x) — twice' } as const;
+    expect(() => declareFeatures([twice, twice])).toThrow(/'x_log' is declared twice/);
+  });
+
+  it('undo their encodings for a reader', () => {
+    expect(decodeFeature('req_1m_log', Math.log1p(37))).toBeCloseTo(37, 9);
+    expect(decodeFeature('rate_ratio_1m', Math.log2(0.25))).toBeCloseTo(0.25, 9);
+    expect(decodeFeature('tx_risk_1h', 7.5)).toBe(7.5);
   });
 });

@@ -47,13 +47,18 @@ export class FeatureExtractor {
     const twice = ids.find((id, i) => ids.indexOf(id) !== i);
     if (twice !== undefined)
       throw new Error(`two feature families have the id '${twice}': each needs its own (schema hash, checkpoint keys)`);
-    this.names = families.flatMap((f) => [...f.names]);
+    this.names = families.flatMap((f) => [...f.features.names]);
     let offset = 0;
     for (const f of families) {
       this.offsets.push(offset);
-      offset += f.names.length;
+      offset += f.features.names.length;
     }
-    const described = families.map((f) => ({ family: f.id, role: f.role, names: [...f.names], params: f.params }));
+    const described = families.map((f) => ({
+      family: f.id,
+      role: f.role,
+      names: [...f.features.names],
+      params: f.params,
+    }));
     const hash = createHash('sha256')
       .update(JSON.stringify({ version: 1, families: described }))
       .digest('hex');
@@ -105,7 +110,7 @@ export class FeatureExtractor {
   positions(role: Role): number[] {
     const out: number[] = [];
     this.families.forEach((f, i) => {
-      if (f.role === role) for (let j = 0; j < f.names.length; j++) out.push((this.offsets[i] as number) + j);
+      if (f.role === role) for (let j = 0; j < f.features.names.length; j++) out.push((this.offsets[i] as number) + j);
     });
     return out;
   }

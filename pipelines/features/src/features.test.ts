@@ -41,9 +41,9 @@ function ev(over: Partial<AccessEvent> & { ts: number }): AccessEvent {
 /** Runs a family over events; returns each event's features by name. */
 function run(family: FeatureFamily, events: AccessEvent[]): Record<string, number>[] {
   return events.map((e) => {
-    const out = new Float64Array(family.names.length);
+    const out = new Float64Array(family.features.names.length);
     family.update(e, out, 0, principalKey(e));
-    return Object.fromEntries(family.names.map((n, i) => [n, out[i] as number]));
+    return Object.fromEntries(family.features.names.map((n, i) => [n, out[i] as number]));
   });
 }
 const last = <T>(xs: T[]) => xs[xs.length - 1] as T;

@@ -1,8 +1,12 @@
 // Public surface of @vigil/features: feature families over event-time keyed state, and their composition.
 
+export type { FeatureName } from './declarations.js';
+export { decodeFeature, FEATURE_DECLARATIONS } from './declarations.js';
 export type { FeatureSchema, StateStats } from './extractor.js';
 export { FeatureExtractor } from './extractor.js';
 export { TenantLogins, UserLogins } from './features/auth.js';
+export type { DeclaredFeatures, Encoding, FeatureDeclaration } from './features/declare.js';
+export { declareFeatures, decodeValue } from './features/declare.js';
 export { clientHash, KnownDevices } from './features/device.js';
 export { Enumeration } from './features/enumeration.js';
 export type { FeatureFamily } from './features/feature.js';

@@ -16,6 +16,7 @@
 //    stay an alert.
 // `score` stays the calibrated model score; `scores.rules` is 1 when a rule fired.
 import type { Action, Entity, Principal } from '@vigil/events';
+import { decodeFeature, type FeatureName } from '@vigil/features/declarations';
 import type { PolicyConfig } from './config.js';
 import { DEFAULT_CLASS, PrefixMap, TenantResolver } from './route-class.js';
 import { type Acting, buildRules, hasToken, type LearnedThresholds, type RuleHit, type RuleReason } from './rules.js';
@@ -99,7 +100,7 @@ export class DecisionPolicy {
 
   decide(input: PolicyInput): PolicyDecision {
     const { v, ctx, ids, model } = input;
-    const feature = (name: string) => {
+    const feature = (name: FeatureName) => {
       const i = this.index.get(name);
       return i === undefined ? undefined : (v[i] as number);
     };
@@ -151,11 +152,13 @@ export class DecisionPolicy {
     action: Action,
     entity: Entity,
     ids: Principal,
-    feature: (n: string) => number | undefined,
+    feature: (n: FeatureName) => number | undefined,
   ): { action: Action; entity: Entity } {
     if (entity !== 'principal' || hasCredential(ids) || (action !== 'revoke' && action !== 'step_up'))
       return { action, entity };
-    const users = Math.round(Math.expm1(feature('ip_distinct_usernames_10m_log') ?? 0));
+    const users = Math.round(
+      decodeFeature('ip_distinct_usernames_10m_log', feature('ip_distinct_usernames_10m_log') ?? 0),
+    );
     if (users >= this.config.rules.ip_stuffing.shared_ip_usernames) return { action: 'alert', entity: 'ip' };
     return { action: 'throttle' satisfies Acting, entity: 'ip' };
   }

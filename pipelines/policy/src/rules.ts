@@ -9,6 +9,7 @@
 // (rule-fit.ts). A bundle carries those fitted thresholds; the configured constant stays as the prior and the safety
 // floor: a rule never fires below it, and fires at the fitted value where the user's traffic needs more.
 import { type Entity, FORGIVEN_LOGIN_FAILURES, type Principal } from '@vigil/events';
+import { decodeFeature, type FeatureName } from '@vigil/features/declarations';
 import type { PolicyConfig } from './config.js';
 import { matchesPrefix } from './route-class.js';
 
@@ -29,16 +30,22 @@ export interface RuleHit {
 }
 
 export interface RuleInput {
-  /** A feature's value by name; undefined when the schema has no such feature. */
-  feature: (name: string) => number | undefined;
+  /** A feature's value as the vector holds it, by name; undefined when the schema has no such feature. */
+  feature: (name: FeatureName) => number | undefined;
   route: string;
   /** ISO country of the client IP; undefined when GeoIP does not know it (geo-fences then do not fire). */
   country?: string;
   ids: Principal;
 }
 
-/** Counts are stored as log1p(n); rules compare counts. */
-const count = (v: number | undefined) => (v === undefined ? 0 : Math.round(Math.expm1(v)));
+/** A feature's value before its declared encoding (a count, km/h, seconds); undefined when the schema lacks it. */
+const decoded = (x: Pick<RuleInput, 'feature'>, name: FeatureName): number | undefined => {
+  const v = x.feature(name);
+  return v === undefined ? undefined : decodeFeature(name, v);
+};
+
+/** A counted feature (declared log1p of a count) as the whole count it encodes; 0 when the schema lacks it. */
+const count = (x: Pick<RuleInput, 'feature'>, name: FeatureName) => Math.round(decoded(x, name) ?? 0);
 
 /**
  * A request from a country new to the principal, or from an address GeoIP cannot place at all (a datacenter range or
@@ -73,7 +80,7 @@ export type LearnedThresholds = Readonly<Partial<Record<string, number>>>;
 
 interface Rule {
   name: keyof PolicyConfig['rules'];
-  needs: string[];
+  needs: FeatureName[];
   enabled: boolean;
   evaluate: (x: RuleInput, learned: LearnedThresholds) => RuleHit[];
 }
@@ -118,13 +125,11 @@ export type LearnableRule = (typeof LEARNABLE_RULES)[number];
  */
 function paymentStratum(x: Pick<RuleInput, 'feature'>, c: PolicyConfig['rules']): string | undefined {
   if (x.feature('tx_present') !== 1) return undefined;
-  const gap = x.feature('tx_burst_gap_s_log');
-  if (gap !== undefined && Math.expm1(gap) <= c.payment_anomaly.batch_max_gap_s) return 'batch';
-  const history = x.feature('tx_history_log');
-  const burst = x.feature('tx_count_1h_log');
-  if (history === undefined || burst === undefined) return undefined;
+  const gapS = decoded(x, 'tx_burst_gap_s_log');
+  if (gapS !== undefined && gapS <= c.payment_anomaly.batch_max_gap_s) return 'batch';
+  if (x.feature('tx_history_log') === undefined || x.feature('tx_count_1h_log') === undefined) return undefined;
   const rhythm = x.feature('tx_rhythm_known') ?? 1;
-  if (rhythm === 1 && count(burst) <= count(history)) return undefined;
+  if (rhythm === 1 && count(x, 'tx_count_1h_log') <= count(x, 'tx_history_log')) return undefined;
   const corroborated =
     rhythm === 1 && (x.feature('tx_burst_hour_unusual') ?? 0) >= c.payment_anomaly.corroborating_hour_unusual;
   return corroborated ? undefined : 'cold_burst';
@@ -140,7 +145,7 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
     of: (x, c) => {
       if (x.feature('geo_country_changed') !== 1) return undefined;
       if (c.impossible_travel.only_new_countries && x.feature('geo_country_new') === 0) return undefined;
-      return Math.expm1(x.feature('geo_speed_kmh_log') ?? 0);
+      return decoded(x, 'geo_speed_kmh_log') ?? 0;
     },
   },
   enumeration: {
@@ -150,9 +155,7 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
     integer: true,
     prior: (c) => c.enumeration.min_denied,
     of: (x, c) =>
-      count(x.feature('distinct_objects_1h_log')) >= c.enumeration.min_objects
-        ? count(x.feature('denied_1h_log'))
-        : undefined,
+      count(x, 'distinct_objects_1h_log') >= c.enumeration.min_objects ? count(x, 'denied_1h_log') : undefined,
   },
   velocity: {
     rule: 'velocity',
@@ -163,8 +166,8 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
     // A minute within the principal's own habit (its busiest minute on earlier days × own_peak_factor) cannot fire,
     // whatever the cohort's threshold; the schema without the habit feature compares with the threshold alone.
     of: (x, c) => {
-      const perMinute = count(x.feature('req_1m_log'));
-      const ownPeak = count(x.feature('req_1m_own_peak_log'));
+      const perMinute = count(x, 'req_1m_log');
+      const ownPeak = count(x, 'req_1m_own_peak_log');
       return ownPeak > 0 && perMinute <= ownPeak * c.velocity.own_peak_factor ? undefined : perMinute;
     },
   },
@@ -214,7 +217,7 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
     integer: true,
     prior: (c) => c.stuffing_success.min_failures,
     // The feature forgives the first failure (a typo): it counts the ones beyond it.
-    of: (x) => count(x.feature('success_after_failures_log')) + FORGIVEN_LOGIN_FAILURES,
+    of: (x) => count(x, 'success_after_failures_log') + FORGIVEN_LOGIN_FAILURES,
   },
 };
 
@@ -272,8 +275,7 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
         const f = firing('impossible_travel', x, learned);
         if (!f) return [];
         // The same token from a second network within the hour is a copied token; a fresh one is a new login.
-        const networks = x.feature('token_networks_1h_log');
-        const replayed = networks === undefined || count(networks) >= 2;
+        const replayed = x.feature('token_networks_1h_log') === undefined || count(x, 'token_networks_1h_log') >= 2;
         const action = replayed ? travel.action : travel.new_session_action;
         return [hit('impossible_travel', action, 'principal', 'geo_speed_kmh', Math.round(f.value), f.threshold)];
       },
@@ -387,8 +389,8 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
       needs: ['ip_failed_logins_10m_log', 'ip_distinct_usernames_10m_log'],
       enabled: ip.enabled,
       evaluate: (x) => {
-        const failures = count(x.feature('ip_failed_logins_10m_log')) + FORGIVEN_LOGIN_FAILURES;
-        const usernames = count(x.feature('ip_distinct_usernames_10m_log'));
+        const failures = count(x, 'ip_failed_logins_10m_log') + FORGIVEN_LOGIN_FAILURES;
+        const usernames = count(x, 'ip_distinct_usernames_10m_log');
         // Many users behind one address (carrier NAT, an office proxy) fail logins too: a shared IP needs more.
         const needed = usernames >= ip.shared_ip_usernames ? ip.min_failures * ip.shared_ip_factor : ip.min_failures;
         if (usernames < ip.min_usernames || failures < needed) return [];

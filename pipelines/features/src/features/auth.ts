@@ -15,8 +15,46 @@ import { type AccessEvent, FORGIVEN_LOGIN_FAILURES, recordedFailures } from '@vi
 import { Cell } from '../state/checkpoint.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
+import { declareFeatures } from './declare.js';
 import { type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
 import { LOGIN_ROUTE, loginOutcome, loginUsername } from './login.js';
+
+export const USER_LOGIN_FEATURES = declareFeatures([
+  {
+    name: 'user_failed_logins_1h_log',
+    encoding: 'log1p',
+    window: '1 h',
+    means: 'log1p(failed logins beyond the first) — guessing one account',
+  },
+  {
+    name: 'success_after_failures_log',
+    encoding: 'log1p',
+    window: '1 h',
+    means: 'on a successful login, log1p(failures before it, beyond the first) — a cracked account',
+  },
+  {
+    name: 'login_success',
+    encoding: 'flag',
+    window: 'the request',
+    means:
+      'on a login, 1 when it succeeded (0 for a failure and for other requests) — what a rule needs to tell a ' +
+      'cracked login from an attempt',
+  },
+]);
+const U = USER_LOGIN_FEATURES.slot;
+
+export const TENANT_LOGIN_FEATURES = declareFeatures([
+  {
+    name: 'tenant_failure_ratio_1m',
+    encoding: 'log2',
+    window: '1 min vs usual',
+    means:
+      "on logins, log2 of the tenant's failed logins in the last minute against its usual minute (an hour's " +
+      'average that a surge does not teach itself: each finished minute counts at most one bit above it), 0 at or ' +
+      'below it (only a surge is evidence) — distributed stuffing',
+  },
+]);
+const T = TENANT_LOGIN_FEATURES.slot;
 
 interface User {
   last: number;
@@ -26,7 +64,7 @@ interface User {
 export class UserLogins implements FeatureFamily {
   readonly id = 'UserLogins';
   readonly role = 'user';
-  readonly names = ['user_failed_logins_1h_log', 'success_after_failures_log', 'login_success'];
+  readonly features = USER_LOGIN_FEATURES;
   readonly params: Record<string, number | string>;
   private readonly users: KeyedState<User>;
 
@@ -46,16 +84,17 @@ export class UserLogins implements FeatureFamily {
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number): void {
-    out.fill(0, offset, offset + this.names.length);
+    out.fill(0, offset, offset + USER_LOGIN_FEATURES.names.length);
     const outcome = loginOutcome(event);
     const username = loginUsername(event);
     if (outcome === undefined || username === undefined) return;
-    out[offset + 2] = outcome === 'success' ? 1 : 0;
+    out[offset + U.login_success] = outcome === 'success' ? 1 : 0;
     const user = this.users.get(username, event.ts, () => ({ last: event.ts, failures: new SlidingCounts([HOUR]) }));
     const t = keyTime(user, event.ts);
-    if (outcome === 'success') out[offset + 1] = logCount(recordedFailures(user.failures.count(0, t)));
+    if (outcome === 'success')
+      out[offset + U.success_after_failures_log] = logCount(recordedFailures(user.failures.count(0, t)));
     if (outcome === 'failure') user.failures.add(t);
-    out[offset] = logCount(recordedFailures(user.failures.count(0, t)));
+    out[offset + U.user_failed_logins_1h_log] = logCount(recordedFailures(user.failures.count(0, t)));
   }
 }
 
@@ -82,7 +121,7 @@ export interface TenantLoginOptions {
 export class TenantLogins implements FeatureFamily {
   readonly id = 'TenantLogins';
   readonly role = 'tenant';
-  readonly names = ['tenant_failure_ratio_1m'];
+  readonly features = TENANT_LOGIN_FEATURES;
   readonly params: Record<string, number | string>;
   private readonly tenant: Cell<Tenant>;
 
@@ -103,7 +142,7 @@ export class TenantLogins implements FeatureFamily {
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number): void {
-    out[offset] = 0;
+    out[offset + T.tenant_failure_ratio_1m] = 0;
     const outcome = loginOutcome(event);
     if (outcome === undefined) return;
     const tenant = this.tenant.value;
@@ -116,7 +155,10 @@ export class TenantLogins implements FeatureFamily {
     // Only a surge is evidence: fewer failures than usual is not. (Unclipped, the hour after a stuffing wave — its
     // failures still in the baseline — gave every ordinary login a ratio the models had never seen, and they flagged
     // thousands of customers' first requests.)
-    out[offset] = Math.max(0, Math.log2((tenant.failures.count(0, t) + 1) / (tenant.baseline + 1)));
+    out[offset + T.tenant_failure_ratio_1m] = Math.max(
+      0,
+      Math.log2((tenant.failures.count(0, t) + 1) / (tenant.baseline + 1)),
+    );
   }
 
   /**

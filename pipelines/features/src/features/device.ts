@@ -8,7 +8,21 @@
 // recent last.
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
+import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily } from './feature.js';
+
+export const DEVICE_FEATURES = declareFeatures([
+  {
+    name: 'agent_known',
+    encoding: 'flag',
+    window: '30 d',
+    means:
+      "1 when the request's client (user agent, and TLS client certificate where logged) is one of the four the " +
+      "principal used most recently; 0 for a client new to it, or a principal with no history — a traveller's own " +
+      'phone is known, a stuffing tool is not',
+  },
+]);
+const F = DEVICE_FEATURES.slot;
 
 interface Devices {
   /** Hashes of the clients seen, most recent last. */
@@ -36,7 +50,7 @@ function fnv(seed: number, s: string): number {
 
 export class KnownDevices implements FeatureFamily {
   readonly id = 'KnownDevices';
-  readonly names = ['agent_known'];
+  readonly features = DEVICE_FEATURES;
   readonly role = 'principal';
   readonly params = { ttl: 30 * DAY, max_clients: 4, max_keys: 1_000_000 };
   private readonly state = new KeyedState<Devices>({
@@ -51,7 +65,7 @@ export class KnownDevices implements FeatureFamily {
     // Expiry is the store's (by event time); the list needs no clock of its own.
     const s = this.state.get(principal, event.ts, () => ({ clients: [] }));
     const at = s.clients.indexOf(client);
-    out[offset] = at >= 0 ? 1 : 0;
+    out[offset + F.agent_known] = at >= 0 ? 1 : 0;
     // Most requests come from the client seen last: the list is already in order then.
     if (at >= 0 && at === s.clients.length - 1) return;
     if (at >= 0) s.clients.splice(at, 1);

@@ -6,10 +6,44 @@
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
+import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
 
 const WINDOWS = [10 * MINUTE, HOUR];
 const NUMERIC = /^\d{1,15}$/;
+
+const NEW_OBJECTS = 'log1p(objects addressed that were not addressed in the hour before) — enumeration (BOLA)';
+
+export const ENUMERATION_FEATURES = declareFeatures([
+  { name: 'distinct_objects_10m_log', encoding: 'log1p', window: '10 min', means: NEW_OBJECTS },
+  { name: 'distinct_objects_1h_log', encoding: 'log1p', window: '1 h', means: NEW_OBJECTS },
+  {
+    name: 'novel_object_share_1h',
+    encoding: 'share',
+    window: '1 h',
+    means: 'share of requests addressing a new object — near 1 for a walk, also low-and-slow',
+  },
+  {
+    name: 'denied_share_10m',
+    encoding: 'share',
+    window: '10 min',
+    means: "share of 403/404 answers — probing others' objects",
+  },
+  {
+    name: 'sequential_ids_10m_log',
+    encoding: 'log1p',
+    window: '10 min',
+    means: 'log1p(steps of ±1…3 between numeric ids) — id walking',
+  },
+  {
+    name: 'schema_reject_share_10m',
+    encoding: 'share',
+    window: '10 min',
+    means: 'share of 400/405/422 answers — fuzzing, method misuse',
+  },
+  { name: 'denied_1h_log', encoding: 'log1p', window: '1 h', means: 'log1p(403/404 answers) — low-and-slow probing' },
+]);
+const F = ENUMERATION_FEATURES.slot;
 
 /** Channels of the one SlidingCounts each principal keeps. */
 const TOTAL = 0;
@@ -36,15 +70,7 @@ export interface EnumerationOptions {
 
 export class Enumeration implements FeatureFamily {
   readonly id = 'Enumeration';
-  readonly names = [
-    'distinct_objects_10m_log',
-    'distinct_objects_1h_log',
-    'novel_object_share_1h',
-    'denied_share_10m',
-    'sequential_ids_10m_log',
-    'schema_reject_share_10m',
-    'denied_1h_log',
-  ];
+  readonly features = ENUMERATION_FEATURES;
   readonly role = 'principal';
   readonly params: Record<string, number | string>;
   private readonly state: KeyedState<Enum>;
@@ -96,12 +122,12 @@ export class Enumeration implements FeatureFamily {
     const c = s.counts;
     const total10 = c.count(0, t, TOTAL);
     const novel1h = c.count(1, t, NOVEL);
-    out[offset] = logCount(c.count(0, t, NOVEL));
-    out[offset + 1] = logCount(novel1h);
-    out[offset + 2] = novel1h / c.count(1, t, TOTAL);
-    out[offset + 3] = c.count(0, t, DENIED) / total10;
-    out[offset + 4] = logCount(c.count(0, t, SEQUENTIAL));
-    out[offset + 5] = c.count(0, t, REJECTED) / total10;
-    out[offset + 6] = logCount(c.count(1, t, DENIED));
+    out[offset + F.distinct_objects_10m_log] = logCount(c.count(0, t, NOVEL));
+    out[offset + F.distinct_objects_1h_log] = logCount(novel1h);
+    out[offset + F.novel_object_share_1h] = novel1h / c.count(1, t, TOTAL);
+    out[offset + F.denied_share_10m] = c.count(0, t, DENIED) / total10;
+    out[offset + F.sequential_ids_10m_log] = logCount(c.count(0, t, SEQUENTIAL));
+    out[offset + F.schema_reject_share_10m] = c.count(0, t, REJECTED) / total10;
+    out[offset + F.denied_1h_log] = logCount(c.count(1, t, DENIED));
   }
 }

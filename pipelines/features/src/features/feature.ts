@@ -6,6 +6,7 @@
 // same values. Keys are expired by event time (KeyedState).
 import type { AccessEvent } from '@vigil/events';
 import type { Checkpointable } from '../state/checkpoint.js';
+import type { DeclaredFeatures } from './declare.js';
 import type { Role } from './roles.js';
 
 export interface FeatureFamily {
@@ -15,14 +16,14 @@ export interface FeatureFamily {
    * family's meaning (a new schema).
    */
   readonly id: string;
-  /** Feature names, in vector order. */
-  readonly names: readonly string[];
+  /** The family's features, declared in vector order (declare.ts): names, encodings, windows, meanings, slots. */
+  readonly features: DeclaredFeatures;
   /** The entity whose events this family reads and keeps state on (see roles.ts). */
   readonly role: Role;
   /** Everything that changes the values (windows, TTLs, caps): part of the feature-schema hash. */
   readonly params: Record<string, number | string | boolean>;
   /**
-   * Updates state with the event and writes this family's features into out[offset…]. `principal` is the event's
+   * Updates state with the event and writes this family's features into out[offset + slot]. `principal` is the event's
    * principal key, computed once per event so every family stores the same string instance instead of a copy.
    */
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void;

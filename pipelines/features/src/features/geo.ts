@@ -11,7 +11,36 @@ import { haversineKm } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import type { GeoLookup } from '../geo/lookup.js';
 import { KeyedState } from '../state/keyed-state.js';
+import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, MINUTE } from './feature.js';
+
+export const GEO_FEATURES = declareFeatures([
+  { name: 'geo_known', encoding: 'flag', window: 'last location', means: '1 when the IP is placed' },
+  { name: 'geo_country_changed', encoding: 'flag', window: 'last location', means: '1 when the country changed' },
+  {
+    name: 'geo_distance_km_log',
+    encoding: 'log1p',
+    window: 'since last city fix',
+    means:
+      'log1p(km beyond a tolerance: 500 km within a country for carrier hops, 100 km across borders) — ' +
+      'impossible travel',
+  },
+  {
+    name: 'geo_speed_kmh_log',
+    encoding: 'log1p',
+    window: 'since last city fix',
+    means: 'log1p(km/h, at least 1 min apart) — impossible travel',
+  },
+  {
+    name: 'geo_country_new',
+    encoding: 'flag',
+    window: '30 days',
+    means:
+      '1 when the country is not among the (up to four) the principal was seen in — a VPN user back at a usual ' +
+      'exit is not travelling',
+  },
+]);
+const F = GEO_FEATURES.slot;
 
 interface Place {
   last: number;
@@ -32,7 +61,7 @@ export interface GeoOptions {
 
 export class GeoJump implements FeatureFamily {
   readonly id = 'GeoJump';
-  readonly names = ['geo_known', 'geo_country_changed', 'geo_distance_km_log', 'geo_speed_kmh_log', 'geo_country_new'];
+  readonly features = GEO_FEATURES;
   readonly role = 'principal';
   readonly params: Record<string, number>;
   private readonly state: KeyedState<Place>;
@@ -54,10 +83,10 @@ export class GeoJump implements FeatureFamily {
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
-    out.fill(0, offset, offset + 5);
+    out.fill(0, offset, offset + GEO_FEATURES.names.length);
     const here = this.geo.lookup(event.client_ip);
     if (!here) return;
-    out[offset] = 1;
+    out[offset + F.geo_known] = 1;
     const s = this.state.get(principal, event.ts, () => ({
       last: event.ts,
       country: '',
@@ -67,10 +96,10 @@ export class GeoJump implements FeatureFamily {
       countries: [],
     }));
     const t = keyTime(s, event.ts);
-    if (s.country !== '' && s.country !== here.country) out[offset + 1] = 1;
+    if (s.country !== '' && s.country !== here.country) out[offset + F.geo_country_changed] = 1;
     // A country this principal has not been seen in: a VPN user hopping back to their usual exit is not travelling.
     const known = s.countries.indexOf(here.country);
-    if (s.countries.length > 0 && known < 0) out[offset + 4] = 1;
+    if (s.countries.length > 0 && known < 0) out[offset + F.geo_country_new] = 1;
     // Most requests come from the country seen last: the list is already in order then.
     if (known < 0 || known < s.countries.length - 1) {
       if (known >= 0) s.countries.splice(known, 1);
@@ -83,8 +112,8 @@ export class GeoJump implements FeatureFamily {
           s.country === here.country ? this.options.sameCountryToleranceKm : this.options.crossBorderToleranceKm;
         const km = Math.max(0, haversineKm(s, here) - tolerance);
         const hours = Math.max(t - s.fixAt, MINUTE) / HOUR;
-        out[offset + 2] = Math.log1p(km);
-        out[offset + 3] = Math.log1p(km / hours);
+        out[offset + F.geo_distance_km_log] = Math.log1p(km);
+        out[offset + F.geo_speed_kmh_log] = Math.log1p(km / hours);
       }
       s.lat = here.lat;
       s.lon = here.lon;

@@ -4,12 +4,36 @@
 import { type AccessEvent, FORGIVEN_LOGIN_FAILURES, recordedFailures } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
+import { declareFeatures } from './declare.js';
 import { type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
 import { loginOutcome, loginUsername } from './login.js';
 
 /** Channels of an IP's login counts. */
 const FAILURES = 0;
 const NOVEL_USERS = 1;
+
+export const IP_FEATURES = declareFeatures([
+  {
+    name: 'ip_route_req_1m_log',
+    encoding: 'log1p',
+    window: '1 min',
+    key: 'client IP + route',
+    means: 'log1p(requests) — scraping one endpoint from one address',
+  },
+  {
+    name: 'ip_failed_logins_10m_log',
+    encoding: 'log1p',
+    window: '10 min',
+    means: 'log1p(failed logins beyond the first: a typo is forgiven) — concentrated credential stuffing',
+  },
+  {
+    name: 'ip_distinct_usernames_10m_log',
+    encoding: 'log1p',
+    window: '10 min',
+    means: 'log1p(usernames tried) — concentrated credential stuffing',
+  },
+]);
+const F = IP_FEATURES.slot;
 
 interface Logins {
   last: number;
@@ -29,7 +53,7 @@ export interface IpOptions {
 export class IpActivity implements FeatureFamily {
   readonly id = 'IpActivity';
   readonly role = 'ip';
-  readonly names = ['ip_route_req_1m_log', 'ip_failed_logins_10m_log', 'ip_distinct_usernames_10m_log'];
+  readonly features = IP_FEATURES;
   readonly params: Record<string, number | string>;
   private readonly routes: KeyedState<Counter>;
   private readonly logins: KeyedState<Logins>;
@@ -61,7 +85,7 @@ export class IpActivity implements FeatureFamily {
     }));
     const tr = keyTime(r, event.ts);
     r.counts.add(tr);
-    out[offset] = logCount(r.counts.count(0, tr));
+    out[offset + F.ip_route_req_1m_log] = logCount(r.counts.count(0, tr));
 
     const outcome = loginOutcome(event);
     const ip =
@@ -73,8 +97,8 @@ export class IpActivity implements FeatureFamily {
             users: new Map(),
           }));
     if (!ip) {
-      out[offset + 1] = 0;
-      out[offset + 2] = 0;
+      out[offset + F.ip_failed_logins_10m_log] = 0;
+      out[offset + F.ip_distinct_usernames_10m_log] = 0;
       return;
     }
     const t = keyTime(ip, event.ts);
@@ -88,7 +112,7 @@ export class IpActivity implements FeatureFamily {
     }
     if (outcome === 'failure') ip.counts.add(t, FAILURES);
     // Like the username's, the address's count forgives one failure (a typo; see auth.ts).
-    out[offset + 1] = logCount(recordedFailures(ip.counts.count(0, t, FAILURES)));
-    out[offset + 2] = logCount(ip.counts.count(0, t, NOVEL_USERS));
+    out[offset + F.ip_failed_logins_10m_log] = logCount(recordedFailures(ip.counts.count(0, t, FAILURES)));
+    out[offset + F.ip_distinct_usernames_10m_log] = logCount(ip.counts.count(0, t, NOVEL_USERS));
   }
 }

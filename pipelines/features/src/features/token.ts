@@ -3,6 +3,7 @@
 // so a client moving inside its provider's block does not count.
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
+import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily, keyTime, logCount, MINUTE } from './feature.js';
 
 export function networkOf(ip: string): string {
@@ -10,6 +11,31 @@ export function networkOf(ip: string): string {
   const dot = ip.lastIndexOf('.');
   return dot > 0 ? ip.slice(0, dot) : ip;
 }
+
+export const TOKEN_FEATURES = declareFeatures([
+  {
+    name: 'token_agent_changed_10m',
+    encoding: 'flag',
+    window: '10 min',
+    key: 'token',
+    means: '1 when one token shows another user agent / client certificate — a copied token',
+  },
+  {
+    name: 'token_network_changed_10m',
+    encoding: 'flag',
+    window: '10 min',
+    key: 'token',
+    means: '1 when one token shows another /24 (/48) network — a copied token',
+  },
+  {
+    name: 'token_networks_1h_log',
+    encoding: 'log1p',
+    window: '1 h',
+    key: 'token',
+    means: 'log1p(networks the token was used from)',
+  },
+]);
+const F = TOKEN_FEATURES.slot;
 
 interface Use {
   last: number;
@@ -22,7 +48,7 @@ interface Use {
 
 export class TokenConsistency implements FeatureFamily {
   readonly id = 'TokenConsistency';
-  readonly names = ['token_agent_changed_10m', 'token_network_changed_10m', 'token_networks_1h_log'];
+  readonly features = TOKEN_FEATURES;
   /** A token belongs to one principal, so its state lives with the principal's. */
   readonly role = 'principal';
   readonly params = { window: 10 * MINUTE, networks_window: 60 * MINUTE, ttl: DAY, max_networks: 16 };
@@ -34,7 +60,7 @@ export class TokenConsistency implements FeatureFamily {
   readonly stores = { tokens: this.state };
 
   update(event: AccessEvent, out: Float64Array, offset: number): void {
-    out.fill(0, offset, offset + 3);
+    out.fill(0, offset, offset + TOKEN_FEATURES.names.length);
     const key = event.principal.token_fingerprint ?? event.principal.jti;
     if (key === undefined) return;
     const ua = event.user_agent ?? '';
@@ -50,8 +76,8 @@ export class TokenConsistency implements FeatureFamily {
     const previous = s.last;
     const t = keyTime(s, event.ts);
     const recent = t - previous <= 10 * MINUTE;
-    if (recent && (s.userAgent !== ua || s.tls !== tls)) out[offset] = 1;
-    if (recent && s.network !== network) out[offset + 1] = 1;
+    if (recent && (s.userAgent !== ua || s.tls !== tls)) out[offset + F.token_agent_changed_10m] = 1;
+    if (recent && s.network !== network) out[offset + F.token_network_changed_10m] = 1;
     if (s.networks === undefined && s.network !== network) s.networks = new Map([[s.network, previous]]);
     s.userAgent = ua;
     s.tls = tls;
@@ -65,6 +91,6 @@ export class TokenConsistency implements FeatureFamily {
         else break;
       }
     }
-    out[offset + 2] = logCount(s.networks?.size ?? 1);
+    out[offset + F.token_networks_1h_log] = logCount(s.networks?.size ?? 1);
   }
 }

@@ -37,7 +37,110 @@
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
+import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, logCount } from './feature.js';
+
+const ACCOUNT = 'account (else principal)';
+
+export const TRANSACTION_FEATURES = declareFeatures([
+  {
+    name: 'tx_present',
+    encoding: 'flag',
+    window: 'the request',
+    key: ACCOUNT,
+    means: '1 when the request carries a payment (the other `tx_` features are 0 otherwise)',
+  },
+  {
+    name: 'tx_amount_z',
+    encoding: 'plain',
+    window: 'running',
+    key: ACCOUNT,
+    means:
+      "z-score of ln(amount) against the account's robust running mean and deviation (a prior of a typical " +
+      '50-unit payment at first, fading over 10 payments; deviation floor 0.25)',
+  },
+  {
+    name: 'tx_ratio_to_max_log2',
+    encoding: 'log2',
+    window: 'all time',
+    key: ACCOUNT,
+    means: 'log2(amount ÷ largest earlier payment)',
+  },
+  {
+    name: 'tx_new_payee',
+    encoding: 'flag',
+    window: '180 days',
+    key: ACCOUNT,
+    means: '1 for a payee not paid in 180 days',
+  },
+  {
+    name: 'tx_hour_unusual',
+    encoding: 'share',
+    window: 'decayed',
+    key: ACCOUNT,
+    means:
+      "1 − share of the account's payments in this UTC hour (read with its neighbours: ½ at ±1 h, ¼ at ±2 h) " +
+      "relative to its busiest hour; until the account has 3 payments, the same over all the principal's " +
+      'requests (its activity hours)',
+  },
+  { name: 'tx_count_1h_log', encoding: 'log1p', window: '1 h', key: ACCOUNT, means: 'log1p(payments in the hour)' },
+  {
+    name: 'tx_conjunction',
+    encoding: 'plain',
+    window: 'the payment',
+    key: ACCOUNT,
+    means: 'new payee × positive z × unusual hour — the conjunction a forest sees weakly',
+  },
+  {
+    name: 'tx_risk_1h',
+    encoding: 'plain',
+    window: '1 h (decay)',
+    key: ACCOUNT,
+    means:
+      "payment risk in nats: each payment to a new payee adds −ln(the account's own new-payee rate, Beta prior " +
+      "0.2 over 2 payments) + its amount z-score (at most 6) + the hour's surprise −ln(1 − tx_hour_unusual) at " +
+      'the hour the burst began (at most 3); payments to known payees add nothing. The `payment_anomaly` ' +
+      "rule's statistic",
+  },
+  {
+    name: 'tx_history_log',
+    encoding: 'log1p',
+    window: 'before the current burst',
+    key: ACCOUNT,
+    means:
+      'log1p(payments the account made before its current burst, payments no more than an hour apart) — a burst ' +
+      "that outnumbers them is a cold start (a business's first payroll run): vigil train fits such bursts their " +
+      'own `payment_anomaly` threshold',
+  },
+  {
+    name: 'tx_burst_hour_unusual',
+    encoding: 'share',
+    window: 'the current burst',
+    key: ACCOUNT,
+    means:
+      "tx_hour_unusual at the current burst's first payment — kept for the burst, because a drain's own requests " +
+      'soon make its hour look usual; the second signal that judges a cold burst with every account',
+  },
+  {
+    name: 'tx_burst_gap_s_log',
+    encoding: 'log1p',
+    window: 'the current burst',
+    key: ACCOUNT,
+    means:
+      "log1p(the shortest gap in seconds between the current burst's payments; an hour at its first) — low for a " +
+      'machine-paced batch (a payroll file, an API loop), which `payment_anomaly` judges apart from payments ' +
+      'entered by hand',
+  },
+  {
+    name: 'tx_rhythm_known',
+    encoding: 'flag',
+    window: 'since the principal was first seen',
+    means:
+      '1 once the principal has been seen for a day (`rhythmMs`): before that its activity hours are no rhythm, ' +
+      'and `payment_anomaly` judges its bursts as cold starts, uncorroborated by the hour',
+  },
+]);
+const F = TRANSACTION_FEATURES.slot;
 
 interface Account {
   last: number;
@@ -122,20 +225,7 @@ export interface TransactionOptions {
 
 export class TransactionDeviation implements FeatureFamily {
   readonly id = 'TransactionDeviation';
-  readonly names = [
-    'tx_present',
-    'tx_amount_z',
-    'tx_ratio_to_max_log2',
-    'tx_new_payee',
-    'tx_hour_unusual',
-    'tx_count_1h_log',
-    'tx_conjunction',
-    'tx_risk_1h',
-    'tx_history_log',
-    'tx_burst_hour_unusual',
-    'tx_burst_gap_s_log',
-    'tx_rhythm_known',
-  ];
+  readonly features = TRANSACTION_FEATURES;
   /** An account belongs to the principal paying from it, so its state lives with the principal's. */
   readonly role = 'principal';
   readonly params: Record<string, number>;
@@ -176,7 +266,7 @@ export class TransactionDeviation implements FeatureFamily {
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
-    out.fill(0, offset, offset + this.names.length);
+    out.fill(0, offset, offset + TRANSACTION_FEATURES.names.length);
     const o = this.options;
     // Every request of the principal feeds its activity hours; a payment reads them before its own hour is added.
     const tx = event.tx;
@@ -269,20 +359,20 @@ export class TransactionDeviation implements FeatureFamily {
     a.hours[hour] = (a.hours[hour] as number) + 1;
     a.recent.add(t);
 
-    out[offset] = 1;
-    out[offset + 1] = z;
-    out[offset + 2] = ratio;
-    out[offset + 3] = newPayee;
-    out[offset + 4] = hourUnusual;
-    out[offset + 5] = logCount(a.recent.count(0, t));
-    out[offset + 6] = newPayee * Math.max(0, z) * hourUnusual;
-    out[offset + 7] = a.risk;
-    out[offset + 8] = logCount(a.beforeBurst);
-    out[offset + 9] = a.burstHourUnusual;
+    out[offset + F.tx_present] = 1;
+    out[offset + F.tx_amount_z] = z;
+    out[offset + F.tx_ratio_to_max_log2] = ratio;
+    out[offset + F.tx_new_payee] = newPayee;
+    out[offset + F.tx_hour_unusual] = hourUnusual;
+    out[offset + F.tx_count_1h_log] = logCount(a.recent.count(0, t));
+    out[offset + F.tx_conjunction] = newPayee * Math.max(0, z) * hourUnusual;
+    out[offset + F.tx_risk_1h] = a.risk;
+    out[offset + F.tx_history_log] = logCount(a.beforeBurst);
+    out[offset + F.tx_burst_hour_unusual] = a.burstHourUnusual;
     // A burst's first payment has no pace yet: it reads as the slowest a burst can be (an hour).
-    out[offset + 10] = Math.log1p(Math.min(a.burstMinGap, HOUR) / 1000);
+    out[offset + F.tx_burst_gap_s_log] = Math.log1p(Math.min(a.burstMinGap, HOUR) / 1000);
     // One day's activity cannot say which hours are not the principal's own (a new business's first session reads
     // every other hour as unusual): its hours corroborate nothing until it has been seen for `rhythmMs`.
-    out[offset + 11] = t - act.first >= o.rhythmMs ? 1 : 0;
+    out[offset + F.tx_rhythm_known] = t - act.first >= o.rhythmMs ? 1 : 0;
   }
 }

@@ -10,9 +10,44 @@
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
+import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, logCount, MINUTE, SECOND } from './feature.js';
 
 const WINDOWS = [10 * SECOND, MINUTE, 10 * MINUTE, HOUR];
+
+const BURSTS = 'log1p(requests in the window) — bursts';
+
+export const VELOCITY_FEATURES = declareFeatures([
+  { name: 'req_10s_log', encoding: 'log1p', window: '10 s', means: BURSTS },
+  { name: 'req_1m_log', encoding: 'log1p', window: '1 min', means: BURSTS },
+  { name: 'req_10m_log', encoding: 'log1p', window: '10 min', means: BURSTS },
+  { name: 'req_1h_log', encoding: 'log1p', window: '1 h', means: BURSTS },
+  {
+    name: 'rate_ratio_1m',
+    encoding: 'log2',
+    window: '1 min vs prior hour',
+    means:
+      'log2(last minute ÷ average minute of the hour before, with a population prior for new principals) — ' +
+      'sudden acceleration',
+  },
+  {
+    name: 'active_minutes_1h',
+    encoding: 'plain',
+    window: '1 h',
+    means:
+      'minutes of the hour with at least one request — a paced script (low-and-slow scraping or BOLA) fills the ' +
+      'hour, people bank in bursts of a few minutes',
+  },
+  {
+    name: 'req_1m_own_peak_log',
+    encoding: 'log1p',
+    window: 'earlier days (decayed daily)',
+    means:
+      "log1p of the principal's own busiest minute before today — its habit; the velocity rule does not fire " +
+      'within `own_peak_factor` of it',
+  },
+]);
+const F = VELOCITY_FEATURES.slot;
 
 interface Counter {
   last: number;
@@ -48,15 +83,7 @@ export interface VelocityOptions {
 export class Velocity implements FeatureFamily {
   readonly id = 'Velocity';
   readonly role = 'principal';
-  readonly names = [
-    'req_10s_log',
-    'req_1m_log',
-    'req_10m_log',
-    'req_1h_log',
-    'rate_ratio_1m',
-    'active_minutes_1h',
-    'req_1m_own_peak_log',
-  ];
+  readonly features = VELOCITY_FEATURES;
   readonly params: Record<string, number | string>;
   private readonly principals: KeyedState<Counter>;
   private readonly habits: KeyedState<Habit>;
@@ -97,12 +124,12 @@ export class Velocity implements FeatureFamily {
     const lastMinute = p.counts.count(1, t);
     const { priorPerMinute, priorWeightMinutes } = this.options;
     const baseline = (hourBefore + priorPerMinute * priorWeightMinutes) / (59 + priorWeightMinutes);
-    out[offset] = logCount(p.counts.count(0, t));
-    out[offset + 1] = logCount(lastMinute);
-    out[offset + 2] = logCount(p.counts.count(2, t));
-    out[offset + 3] = logCount(p.counts.count(3, t));
-    out[offset + 4] = Math.log2(lastMinute / baseline);
-    out[offset + 5] = p.counts.count(3, t, ACTIVE);
+    out[offset + F.req_10s_log] = logCount(p.counts.count(0, t));
+    out[offset + F.req_1m_log] = logCount(lastMinute);
+    out[offset + F.req_10m_log] = logCount(p.counts.count(2, t));
+    out[offset + F.req_1h_log] = logCount(p.counts.count(3, t));
+    out[offset + F.rate_ratio_1m] = Math.log2(lastMinute / baseline);
+    out[offset + F.active_minutes_1h] = p.counts.count(3, t, ACTIVE);
 
     // The own busiest minute of earlier days: a new day folds yesterday's into it (decayed for the days between).
     const h = this.habits.get(principal, event.ts, () => ({
@@ -117,7 +144,7 @@ export class Velocity implements FeatureFamily {
       h.today = 0;
       h.day = day;
     }
-    out[offset + 6] = logCount(h.peak);
+    out[offset + F.req_1m_own_peak_log] = logCount(h.peak);
     if (lastMinute > h.today) h.today = lastMinute;
   }
 }

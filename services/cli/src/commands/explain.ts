@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { clickhouseClient, decisionFromRow } from '@vigil/connectors';
 import { detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
 import { type Decision, decisionSchema } from '@vigil/events';
+import { decodeValue, FEATURE_DECLARATIONS } from '@vigil/features';
 import { defineCommand } from '../command.js';
 import { inputFileProblem } from '../support/input-file.js';
 import { configOrExit } from '../support/load-config.js';
@@ -110,11 +111,14 @@ const WINDOWS: Record<string, string> = {
 };
 
 /**
- * A feature as people read it: counts and speeds are stored as log1p(x) for the models — shown here as x again —
- * with the unit and window its name carries (geo_speed_kmh_log 9.12 → "geo speed 9,140 km/h").
+ * A feature as people read it: a value stored encoded for the models (a count as log1p, a ratio as log2: its
+ * declaration says) is shown decoded, with the unit and window its name carries (geo_speed_kmh_log 9.12 → "geo speed
+ * 9,140 km/h"). A name no feature declares (a rule's statistic, already decoded) is shown as it is.
  */
 export function human(feature: string): { label: string; show: (value: number) => string } {
   const logged = feature.endsWith('_log');
+  // A feature of an older schema that no family declares any more: its name's suffix says log1p.
+  const encoding = FEATURE_DECLARATIONS.get(feature)?.encoding ?? (logged ? 'log1p' : 'plain');
   let name = logged ? feature.slice(0, -4) : feature;
   let unit = '';
   if (name.endsWith('_kmh')) {
@@ -123,17 +127,17 @@ export function human(feature: string): { label: string; show: (value: number) =
   }
   // The payment risk is evidence in nats (a sum of −ln probabilities; see the features' transaction.ts).
   if (name.startsWith('tx_risk')) unit = ' nats';
-  // The tenant's failure ratio is stored as log2 (features' auth.ts): shown as the multiple it is.
   if (name.startsWith('tenant_failure_ratio')) {
     return {
       label: "tenant's failed logins in the last minute",
-      show: (v: number) => `${num(2 ** v)}× its usual rate`,
+      show: (v: number) => `${num(decodeValue(encoding, v))}× its usual rate`,
     };
   }
   const window = /_(1m|10m|1h|24h)$/.exec(name);
   if (window) name = name.slice(0, -window[0].length);
   const label = `${name.replace(/_/g, ' ')}${window ? ` ${WINDOWS[window[1] as string]}` : ''}`;
-  return { label, show: (v: number) => `${num(logged ? Math.expm1(v) : v)}${unit}` };
+  if (encoding === 'log2') unit = '×';
+  return { label, show: (v: number) => `${num(decodeValue(encoding, v))}${unit}` };
 }
 const num = (x: number) =>
   Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en') : Number(x.toPrecision(4)).toString();
