@@ -176,7 +176,14 @@ function atNight(rng: Rng, at: number, o: AttackOptions): number {
   return night >= o.start ? night : at;
 }
 
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
+type Claims = NonNullable<SimRequest['claims']>;
+type Who = NonNullable<SimRequest['who']>;
+type Token = { token: string; claims: Claims };
+
+/**
+ * The attacks of a family whose victim can be chosen at `at` (a request of theirs the stream has shown), in time
+ * order, each request labelled; undefined when no customer fits yet (the caller tries again later).
+ */
 function plan(
   rng: Rng,
   family: AttackFamily,
@@ -186,34 +193,66 @@ function plan(
   habitOf: (sub: string) => PaymentHabit,
   id: () => string,
 ): Scheduled[] | undefined {
-  // Token theft needs the victim active with a live token; a phished login, the victim recently seen at home.
-  const candidates = [...seen.values()].filter((r) =>
-    family === 'token_theft'
-      ? r.ts > at - 10 * 60_000 && (r.claims as NonNullable<SimRequest['claims']>).exp * 1000 > at + 5 * 60_000
-      : family === 'impossible_travel_login'
-        ? r.ts > at - 30 * 60_000
-        : true,
-  );
+  const candidates = [...seen.values()].filter((r) => isVictim(family, r, at));
   if (candidates.length === 0) return undefined;
-  const victim = rng.pick(candidates);
-  const who = victim.who as NonNullable<SimRequest['who']>;
-  const out: Scheduled[] = [];
-  const add = (ts: number, r: Omit<SimRequest, 'ts' | 'requestId' | 'latencyMs' | 'bytesIn'>, principal: string) =>
-    out.push({
-      request: { ts, requestId: id(), latencyMs: rng.int(5, 90), bytesIn: rng.int(80, 400), ...r },
-      label: { request_id: '', attack_id: attackId, family, principal, ts },
-    });
-  const foreignIp = () => `${rng.pick(FOREIGN)}${rng.int(2, 250)}`;
-  const agent = rng.pick(ATTACK_AGENTS);
-  const habit = habitOf(who.sub);
+  const script = new AttackScript(rng, family, attackId, at, rng.pick(candidates), habitOf, id);
+  SCRIPTS[family](script);
+  for (const s of script.out) s.label.request_id = s.request.requestId;
+  return script.out;
+}
+
+/** Token theft needs the victim active with a live token; a phished login, the victim recently seen at home. */
+function isVictim(family: AttackFamily, r: SimRequest, at: number): boolean {
+  if (family === 'token_theft') return r.ts > at - 10 * 60_000 && (r.claims as Claims).exp * 1000 > at + 5 * 60_000;
+  if (family === 'impossible_travel_login') return r.ts > at - 30 * 60_000;
+  return true;
+}
+
+/** One attack being written: its clock, its requests so far, and the moves its families share. */
+class AttackScript {
+  readonly out: Scheduled[] = [];
+  /** Event time of the attack's latest request. */
+  t: number;
+  readonly who: Who;
+  /** The attack's tool (most families do not hide it). */
+  readonly agent: string;
+  readonly habit: PaymentHabit;
   /** This attack's pace for the slow families: its own spacing between requests. */
-  const slowPace = rng.int(20_000, 120_000);
-  let t = at;
+  readonly slowPace: number;
+
+  constructor(
+    readonly rng: Rng,
+    readonly family: AttackFamily,
+    private readonly attackId: string,
+    at: number,
+    readonly victim: SimRequest,
+    habitOf: (sub: string) => PaymentHabit,
+    private readonly id: () => string,
+  ) {
+    this.t = at;
+    this.who = victim.who as Who;
+    this.agent = rng.pick(ATTACK_AGENTS);
+    this.habit = habitOf(this.who.sub);
+    this.slowPace = rng.int(20_000, 120_000);
+  }
+
+  add(ts: number, r: Omit<SimRequest, 'ts' | 'requestId' | 'latencyMs' | 'bytesIn'>, principal: string): void {
+    const { rng, family } = this;
+    this.out.push({
+      request: { ts, requestId: this.id(), latencyMs: rng.int(5, 90), bytesIn: rng.int(80, 400), ...r },
+      label: { request_id: '', attack_id: this.attackId, family, principal, ts },
+    });
+  }
+
+  foreignIp(): string {
+    return `${this.rng.pick(FOREIGN)}${this.rng.int(2, 250)}`;
+  }
+
   /** A successful password login as `username` from `ip`; the new session's token. */
-  const login = (sub: string, username: string, ip: string, ua: string) => {
-    t += rng.int(1000, 5000);
-    add(
-      t,
+  login(sub: string, username: string, ip: string, ua: string): Token {
+    this.t += this.rng.int(1000, 5000);
+    this.add(
+      this.t,
       {
         method: 'POST',
         uri: '/oauth/token',
@@ -226,22 +265,22 @@ function plan(
       },
       `user:${username}`,
     );
-    return issueToken(rng, sub, t);
-  };
+    return issueToken(this.rng, sub, this.t);
+  }
+
+  /** The victim's own login, from their own address and client (a session the attacker drives on their device). */
+  victimLogin(): Token {
+    return this.login(this.who.sub, this.who.username, this.victim.clientIp, this.victim.userAgent);
+  }
+
   /** Account reads then payments to new payees with a token, from an address. */
-  const takeover = (
-    tok: { token: string; claims: NonNullable<SimRequest['claims']> },
-    ip: string,
-    ua: string,
-    account: string,
-    reads: number,
-    pays: number,
-  ) => {
+  takeover(tok: Token, ip: string, ua: string, account: string, reads: number, pays: number): void {
+    const { rng, habit } = this;
     for (let i = 0; i < reads + pays; i++) {
-      t += rng.int(3000, 20000);
+      this.t += rng.int(3000, 20000);
       const base = { clientIp: ip, userAgent: ua, token: tok.token, claims: tok.claims };
-      add(
-        t,
+      this.add(
+        this.t,
         i >= reads
           ? {
               ...base,
@@ -266,117 +305,132 @@ function plan(
         `sub:${tok.claims.sub}`,
       );
     }
-  };
-  switch (family) {
-    case 'token_theft': {
-      takeover(
-        { token: victim.token as string, claims: victim.claims as NonNullable<SimRequest['claims']> },
-        foreignIp(),
-        agent,
-        who.account,
-        6,
-        6,
-      );
-      break;
-    }
-    case 'impossible_travel_login': {
-      const ip = foreignIp();
-      // A phishing kit replays the victim's own browser agent.
-      const ua = victim.userAgent;
-      takeover(login(who.sub, who.username, ip, ua), ip, ua, who.account, 3, 3);
-      break;
-    }
-    case 'credential_stuffing':
-    case 'credential_stuffing_distributed': {
-      const distributed = family === 'credential_stuffing_distributed';
-      const ip = foreignIp();
-      const attempts = 150;
-      const cracked = new Set([rng.int(10, attempts - 20), rng.int(10, attempts - 20)]);
-      for (let i = 0; i < attempts; i++) {
-        t += distributed ? rng.int(2000, 9000) : rng.int(150, 900);
-        // The leaked list: some of the bank's customers, many addresses it never had.
-        const k = rng.int(0, 999);
-        const real = rng.chance(0.6) || cracked.has(i);
-        const username = real ? customerIds(k).username : `${rng.hex(8)}@mail.example`;
-        const from = distributed ? foreignIp() : ip;
-        if (!cracked.has(i)) {
-          add(
-            t,
-            {
-              method: 'POST',
-              uri: '/oauth/token',
-              status: 401,
-              clientIp: from,
-              userAgent: agent,
-              bytesOut: 120,
-              grantType: 'password',
-              loginUsername: username,
-            },
-            `user:${username}`,
-          );
-          continue;
-        }
-        // A cracked customer's account, used at once from the attacker's address.
-        const mark = t;
-        const tok = login(customerIds(k).sub, username, from, agent);
-        takeover(tok, from, agent, customerIds(k).account, 4, 2);
-        t = mark;
-      }
-      break;
-    }
-    case 'bola_fast':
-    case 'bola_slow': {
-      const slow = family === 'bola_slow';
-      const tok = login(who.sub, who.username, victim.clientIp, victim.userAgent);
-      const first = 40000000 + rng.int(0, 900) * 7;
-      const n = slow ? 40 : 100;
-      for (let i = 0; i < n; i++) {
-        t += slow ? Math.round(slowPace * (0.75 + 0.5 * rng.next())) : rng.int(300, 700);
-        add(
-          t,
-          {
-            method: 'GET',
-            uri: `/v1/accounts/${first + i * 7}`,
-            status: rng.chance(0.9) ? 403 : 200,
-            clientIp: victim.clientIp,
-            userAgent: victim.userAgent,
-            bytesOut: 150,
-            ...tok,
-          },
-          `sub:${who.sub}`,
-        );
-      }
-      break;
-    }
-    case 'scraping_fast':
-    case 'scraping_slow': {
-      const slow = family === 'scraping_slow';
-      const tok = login(who.sub, who.username, victim.clientIp, victim.userAgent);
-      const n = slow ? 60 : 200;
-      for (let i = 0; i < n; i++) {
-        t += slow ? Math.round(slowPace * (0.75 + 0.5 * rng.next())) : rng.int(150, 300);
-        add(
-          t,
-          {
-            method: 'GET',
-            uri: `/v1/accounts/${who.account}/transactions?page=${i + 1}`,
-            status: 200,
-            clientIp: victim.clientIp,
-            userAgent: victim.userAgent,
-            bytesOut: rng.int(6000, 9000),
-            ...tok,
-          },
-          `sub:${who.sub}`,
-        );
-      }
-      break;
-    }
-    case 'payment_fraud': {
-      const tok = login(who.sub, who.username, victim.clientIp, victim.userAgent);
-      takeover(tok, victim.clientIp, victim.userAgent, who.account, 1, rng.int(2, 4));
-      break;
-    }
   }
-  for (const s of out) s.label.request_id = s.request.requestId;
-  return out;
+
+  /** The wait before a walk's next request: the attack's own slow pace (±25 %), or a fast one within `fast` ms. */
+  step(slow: boolean, fast: readonly [number, number]): number {
+    return slow ? Math.round(this.slowPace * (0.75 + 0.5 * this.rng.next())) : this.rng.int(fast[0], fast[1]);
+  }
 }
+
+const tokenTheft = (s: AttackScript) =>
+  s.takeover(
+    { token: s.victim.token as string, claims: s.victim.claims as Claims },
+    s.foreignIp(),
+    s.agent,
+    s.who.account,
+    6,
+    6,
+  );
+
+function impossibleTravelLogin(s: AttackScript): void {
+  const ip = s.foreignIp();
+  // A phishing kit replays the victim's own browser agent.
+  const ua = s.victim.userAgent;
+  s.takeover(s.login(s.who.sub, s.who.username, ip, ua), ip, ua, s.who.account, 3, 3);
+}
+
+/** A leaked list tried on the token endpoint from one address, or one or two attempts each from many. */
+function credentialStuffing(s: AttackScript): void {
+  const { rng } = s;
+  const distributed = s.family === 'credential_stuffing_distributed';
+  const ip = s.foreignIp();
+  const attempts = 150;
+  const cracked = new Set([rng.int(10, attempts - 20), rng.int(10, attempts - 20)]);
+  for (let i = 0; i < attempts; i++) {
+    s.t += distributed ? rng.int(2000, 9000) : rng.int(150, 900);
+    // The leaked list: some of the bank's customers, many addresses it never had.
+    const k = rng.int(0, 999);
+    const real = rng.chance(0.6) || cracked.has(i);
+    const username = real ? customerIds(k).username : `${rng.hex(8)}@mail.example`;
+    const from = distributed ? s.foreignIp() : ip;
+    if (!cracked.has(i)) {
+      s.add(
+        s.t,
+        {
+          method: 'POST',
+          uri: '/oauth/token',
+          status: 401,
+          clientIp: from,
+          userAgent: s.agent,
+          bytesOut: 120,
+          grantType: 'password',
+          loginUsername: username,
+        },
+        `user:${username}`,
+      );
+      continue;
+    }
+    // A cracked customer's account, used at once from the attacker's address.
+    const mark = s.t;
+    const tok = s.login(customerIds(k).sub, username, from, s.agent);
+    s.takeover(tok, from, s.agent, customerIds(k).account, 4, 2);
+    s.t = mark;
+  }
+}
+
+/** A logged-in customer walking other customers' account ids (most answer 403). */
+function bola(s: AttackScript): void {
+  const slow = s.family === 'bola_slow';
+  const tok = s.victimLogin();
+  const first = 40000000 + s.rng.int(0, 900) * 7;
+  const n = slow ? 40 : 100;
+  for (let i = 0; i < n; i++) {
+    s.t += s.step(slow, [300, 700]);
+    s.add(
+      s.t,
+      {
+        method: 'GET',
+        uri: `/v1/accounts/${first + i * 7}`,
+        status: s.rng.chance(0.9) ? 403 : 200,
+        clientIp: s.victim.clientIp,
+        userAgent: s.victim.userAgent,
+        bytesOut: 150,
+        ...tok,
+      },
+      `sub:${s.who.sub}`,
+    );
+  }
+}
+
+/** A customer's session paging through the account's whole transaction history. */
+function scraping(s: AttackScript): void {
+  const slow = s.family === 'scraping_slow';
+  const tok = s.victimLogin();
+  const n = slow ? 60 : 200;
+  for (let i = 0; i < n; i++) {
+    s.t += s.step(slow, [150, 300]);
+    s.add(
+      s.t,
+      {
+        method: 'GET',
+        uri: `/v1/accounts/${s.who.account}/transactions?page=${i + 1}`,
+        status: 200,
+        clientIp: s.victim.clientIp,
+        userAgent: s.victim.userAgent,
+        bytesOut: s.rng.int(6000, 9000),
+        ...tok,
+      },
+      `sub:${s.who.sub}`,
+    );
+  }
+}
+
+/** The victim's own device and address, a login, one read, then two to four new payees. */
+function paymentFraud(s: AttackScript): void {
+  const tok = s.victimLogin();
+  s.takeover(tok, s.victim.clientIp, s.victim.userAgent, s.who.account, 1, s.rng.int(2, 4));
+}
+
+/** How each family's attack is written. */
+const SCRIPTS: Record<AttackFamily, (s: AttackScript) => void> = {
+  token_theft: tokenTheft,
+  impossible_travel_login: impossibleTravelLogin,
+  credential_stuffing: credentialStuffing,
+  credential_stuffing_distributed: credentialStuffing,
+  bola_fast: bola,
+  bola_slow: bola,
+  scraping_fast: scraping,
+  scraping_slow: scraping,
+  payment_fraud: paymentFraud,
+};
