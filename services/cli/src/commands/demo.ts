@@ -50,13 +50,18 @@ class MemoryGateway implements GatewayAdapter {
   async close() {}
 }
 
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
-export async function demo(args: {
+interface DemoArgs {
   events?: string;
   seed?: string;
   format?: string;
   attacks?: string;
-}): Promise<number> {
+}
+
+const DEMO_START = Date.UTC(2026, 10, 2);
+// 5,000 customers of the bank simulator make about 125,000 requests a day.
+const CUSTOMERS = 5000;
+
+export async function demo(args: DemoArgs): Promise<number> {
   const total = Number(args.events ?? '200000');
   const format = (args.format ?? 'kong') as GatewayFormat;
   if (!Number.isInteger(total) || total <= 0 || !GATEWAY_FORMATS.includes(format)) {
@@ -67,18 +72,44 @@ export async function demo(args: {
   const perFamily = Number(args.attacks ?? '3');
   const out = process.stdout;
   out.write(
-    `vigil demo — ${total} simulated ${format} records with ${perFamily} attacks per family, seed ${seed}, in-memory bus (no external services)\n`,
+    `vigil demo — ${total} simulated ${format} records with ${perFamily} attacks per family, seed ${seed}, ` +
+      'in-memory bus (no external services)\n',
   );
-
-  const bus = new MemoryBus();
-  const start = Date.UTC(2026, 10, 2);
-  const labels: AttackLabel[] = [];
-  // 5,000 customers of the bank simulator make about 125,000 requests a day.
-  const customers = 5000;
+  const started = performance.now();
   const geo = MmdbGeoLookup.bundled();
+  const sim = simulatedLog(format, total, seed, perFamily, geo);
+  const bus = new MemoryBus();
+  bus.append('vigil.access', sim.input);
+  const ingestSeconds = await ingest(bus, format, sim.input.length);
+  const events = bus.topic<AccessEvent>('vigil.access.by-principal');
+  const detection = await detect(events, geo);
+  if ('error' in detection) {
+    out.write(`\n  the default bundle did not load (${detection.error}) — rebuild it with npm run bundle:default\n`);
+    return 1;
+  }
+  const ok = report({ ...sim, ...detection, events, dead: bus.topic<DeadLetter>('vigil.dlq'), ingestSeconds });
+  out.write(`  total               ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  return ok ? 0 : 1;
+}
+
+interface SimulatedLog {
+  input: { value: Buffer }[];
+  labels: AttackLabel[];
+  malformed: number;
+}
+
+/** The bank's seeded traffic with attacks woven in, rendered as the gateway logs it; one record in 500 broken. */
+function simulatedLog(
+  format: GatewayFormat,
+  total: number,
+  seed: number,
+  perFamily: number,
+  geo: MmdbGeoLookup,
+): SimulatedLog {
+  const labels: AttackLabel[] = [];
   const traffic = withAttacks(
-    generateBank({ seed, customers, start, geo }),
-    { seed, perFamily, ...attackWindow(start, bankDurationMs(total, customers)) },
+    generateBank({ seed, customers: CUSTOMERS, start: DEMO_START, geo }),
+    { seed, perFamily, ...attackWindow(DEMO_START, bankDurationMs(total, CUSTOMERS)) },
     (l) => labels.push(l),
   );
   const input: { value: Buffer }[] = [];
@@ -87,18 +118,15 @@ export async function demo(args: {
     const r = traffic.next().value;
     if (!r) break;
     // One record in 500 is broken the ways real shippers break them, to show the dead-letter path.
-    if (i % 500 === 499) {
-      const bad = malformedRecords(format, r)[((i / 500) % 4) | 0];
-      if (bad) {
-        input.push({ value: Buffer.from(bad.line) });
-        malformed++;
-        continue;
-      }
-    }
-    input.push({ value: Buffer.from(JSON.stringify(renderRecord(format, r))) });
+    const bad = i % 500 === 499 ? malformedRecords(format, r)[((i / 500) % 4) | 0] : undefined;
+    if (bad) malformed++;
+    input.push({ value: Buffer.from(bad ? bad.line : JSON.stringify(renderRecord(format, r))) });
   }
-  bus.append('vigil.access', input);
+  return { input, labels, malformed };
+}
 
+/** The ingest stage over the bus's access topic (parse, validate, fingerprint, re-key); its seconds. */
+async function ingest(bus: MemoryBus, format: GatewayFormat, records: number): Promise<number> {
   const demoAdapter = adapterFor(format, { pepper: DEMO_PEPPER });
   const source = new MemorySource(bus, 'vigil.access', { batchSize: 1000, stopWhenDrained: true });
   const handler = createIngestHandler({
@@ -111,33 +139,52 @@ export async function demo(args: {
     traceOneIn: 1000,
   });
   const started = performance.now();
-  const tty = out.isTTY === true;
-  let lastProgress = 0;
+  const progress = progressLine('ingesting', records);
   await source.run(async (batch) => {
     await handler(batch);
-    const now = performance.now();
-    if (tty && now - lastProgress > 100) {
-      lastProgress = now;
-      out.write(`\r  ingesting… ${source.acknowledged.toLocaleString('en')} / ${input.length.toLocaleString('en')}`);
-    }
+    progress(source.acknowledged);
   });
-  const seconds = (performance.now() - started) / 1000;
-  if (tty) out.write('\r\x1b[K');
+  progress.done();
+  return (performance.now() - started) / 1000;
+}
 
-  const events = bus.topic<AccessEvent>('vigil.access.by-principal');
+/** A progress line on a terminal (nothing otherwise), at most ten updates a second. */
+function progressLine(what: string, of: number): ((n: number) => void) & { done: () => void } {
+  const out = process.stdout;
+  const tty = out.isTTY === true;
+  let last = 0;
+  const show = (n: number) => {
+    const now = performance.now();
+    if (!tty || now - last <= 100) return;
+    last = now;
+    out.write(`\r  ${what}… ${n.toLocaleString('en')} / ${of.toLocaleString('en')}`);
+  };
+  return Object.assign(show, { done: () => tty && out.write('\r\x1b[K') });
+}
 
-  // Features in event time, the default bundle and the policy: the detector's decision path (what vigil replay runs).
+interface Detection {
+  decisions: Decision[];
+  bundle: ModelBundle;
+  extractor: FeatureExtractor;
+  revoker: Revoker;
+  gateway: MemoryGateway;
+  scoreSeconds: number;
+}
+
+/**
+ * The detector's decision path (what vigil replay runs): features in event time, the default bundle and the policy;
+ * every non-allow decision through the revoker's guardrails to the in-memory gateway.
+ */
+async function detect(events: { value: AccessEvent }[], geo: MmdbGeoLookup): Promise<Detection | { error: string }> {
   const extractor = FeatureExtractor.standard(geo);
   let bundle: ModelBundle;
   try {
     bundle = await ModelBundle.load(defaultBundleDir(), extractor.schema.hash);
   } catch (err) {
-    out.write(
-      `\n  the default bundle did not load (${(err as Error).message.slice(0, 200)}) — rebuild it with npm run bundle:default\n`,
-    );
-    return 1;
+    return { error: (err as Error).message.slice(0, 200) };
   }
   const gateway = new MemoryGateway();
+  let latest = DEMO_START;
   const revoker = new Revoker({
     adapters: [gateway],
     store: new RevocationStore(new MemoryRevocationLog()),
@@ -151,7 +198,6 @@ export async function demo(args: {
     // Enforcement expiries run on the events' own clock here, so a replayed day behaves like a day.
     now: () => latest,
   });
-  let latest = start;
   const decisions: Decision[] = [];
   const stream = new FeatureStream(extractor, 2000);
   const decider = ReplayDecider.forBundle({
@@ -168,20 +214,29 @@ export async function demo(args: {
       }
     },
   });
-  const scoreStart = performance.now();
-  let scored = 0;
-  for (const e of events) {
+  const started = performance.now();
+  const progress = progressLine('detecting', events.length);
+  for (const [i, e] of events.entries()) {
     await decider.push(stream.push(e.value));
-    scored++;
-    if (tty && scored % 5000 === 0)
-      out.write(`\r  detecting… ${scored.toLocaleString('en')} / ${events.length.toLocaleString('en')}`);
+    if (i % 5000 === 4999) progress(i + 1);
   }
   await decider.push(stream.flush());
   await decider.flush();
-  if (tty) out.write('\r\x1b[K');
-  const scoreSeconds = (performance.now() - scoreStart) / 1000;
+  progress.done();
+  return { decisions, bundle, extractor, revoker, gateway, scoreSeconds: (performance.now() - started) / 1000 };
+}
 
-  const dead = bus.topic<DeadLetter>('vigil.dlq');
+/** Writes what each stage did and how each attack family fared; false when a record was lost or a token leaked. */
+function report(
+  r: SimulatedLog &
+    Detection & {
+      events: { key?: unknown; value: AccessEvent }[];
+      dead: { value: DeadLetter }[];
+      ingestSeconds: number;
+    },
+): boolean {
+  const { events, dead, decisions, labels } = r;
+  const out = process.stdout;
   const principals = new Set(events.map((e) => e.key));
   const reasons = new Map<string, number>();
   for (const d of dead) reasons.set(d.value.reason, (reasons.get(d.value.reason) ?? 0) + 1);
@@ -193,35 +248,42 @@ export async function demo(args: {
   const q = evaluateDetection(decisions, labels, days);
   const actions = new Map<string, number>();
   for (const d of decisions) actions.set(d.action, (actions.get(d.action) ?? 0) + 1);
+  const perSecond = (n: number, s: number) => Math.round(n / s).toLocaleString('en');
 
   out.write('\nReport\n');
-  out.write(`  records in          ${input.length}\n`);
+  out.write(`  records in          ${r.input.length}\n`);
   out.write(`  events out          ${events.length} (keyed by principal: ${principals.size} principals)\n`);
-  out.write(
-    `  dead letters        ${dead.length} of ${malformed} malformed — ${[...reasons].map(([r, n]) => `${r}: ${n}`).join(', ')}\n`,
-  );
+  const byReason = [...reasons].map(([reason, n]) => `${reason}: ${n}`).join(', ');
+  out.write(`  dead letters        ${dead.length} of ${r.malformed} malformed — ${byReason}\n`);
   out.write(`  raw tokens in output ${leaked ? 'FOUND (bug)' : 'none (fingerprinted at the edge)'}\n`);
   out.write(
-    `  ingest              ${Math.round(input.length / seconds).toLocaleString('en')} records/s (parse + validate + re-key, one core)\n`,
+    `  ingest              ${perSecond(r.input.length, r.ingestSeconds)} records/s ` +
+      '(parse + validate + re-key, one core)\n',
   );
   out.write(
-    `  detection           ${Math.round(events.length / scoreSeconds).toLocaleString('en')} events/s (${extractor.names.length} features in event time, bundle ${bundle.id} with its autoencoder on ${backendName()}, policy); decisions: ${[...actions].map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}\n`,
+    `  detection           ${perSecond(events.length, r.scoreSeconds)} events/s (${r.extractor.names.length} ` +
+      `features in event time, bundle ${r.bundle.id} with its autoencoder on ${backendName()}, policy); ` +
+      `decisions: ${[...actions].map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}\n`,
   );
   out.write(
-    `  enforcement         ${revoker.counts.enforced} enforced at the (in-memory) gateway, ${gateway.listed.size} entries listed\n`,
+    `  enforcement         ${r.revoker.counts.enforced} enforced at the (in-memory) gateway, ` +
+      `${r.gateway.listed.size} entries listed\n`,
   );
   out.write('  attacks             detected / total · revoked · attacker requests to detect (median)\n');
   for (const f of q.families) {
     if (f.attacks === 0) continue;
     out.write(
-      `    ${f.family.padEnd(32)} ${String(f.detected).padStart(3)} / ${String(f.attacks).padEnd(3)} · ${String(f.revoked).padStart(3)} · ${f.medianRequestsToDetect ?? '—'}\n`,
+      `    ${f.family.padEnd(32)} ${String(f.detected).padStart(3)} / ${String(f.attacks).padEnd(3)} · ` +
+        `${String(f.revoked).padStart(3)} · ${f.medianRequestsToDetect ?? '—'}\n`,
     );
   }
   out.write(
-    `  benign              ${q.falseAlertsPer1000.toFixed(1)} false alerts and ${q.falseRevocationsPer1000.toFixed(1)} false revocations per 1,000 principals per day (${q.benignPrincipalDays} principal-days; victims' own requests flagged on ${q.flaggedAttackedPrincipalDays} of ${q.attackedPrincipalDays} attacked principal-days, not counted)\n`,
+    `  benign              ${q.falseAlertsPer1000.toFixed(1)} false alerts and ` +
+      `${q.falseRevocationsPer1000.toFixed(1)} false revocations per 1,000 principals per day ` +
+      `(${q.benignPrincipalDays} principal-days; victims' own requests flagged on ${q.flaggedAttackedPrincipalDays} ` +
+      `of ${q.attackedPrincipalDays} attacked principal-days, not counted)\n`,
   );
-  out.write(`  total               ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-  return events.length + dead.length === input.length && !leaked ? 0 : 1;
+  return events.length + dead.length === r.input.length && !leaked;
 }
 
 export const command = defineCommand({
