@@ -36,6 +36,122 @@ function log(seed: number, customers: number, events: number, start: number): st
   );
 }
 
+/** The offline path over the same lines: the same adapter and pepper, one stream in file order. */
+function offlineVectors(lines: string[]): { expected: Map<string, Float64Array>; extractor: FeatureExtractor } {
+  const adapter = adapterFor('kong', { pepper: { version: 1, secret: PEPPER } });
+  const offline = new FeatureStream(FeatureExtractor.standard(MmdbGeoLookup.bundled()), BOUND_MS);
+  const expected = new Map<string, Float64Array>();
+  for (const line of lines) {
+    for (const o of adapter.parse(line)) {
+      if (!o.ok) throw new Error(o.detail);
+      for (const row of offline.push(o.event as AccessEvent)) expected.set(row.event.request_id, row.vector);
+    }
+  }
+  for (const row of offline.flush()) expected.set(row.event.request_id, row.vector);
+  return { expected, extractor: offline.extractor };
+}
+
+/**
+ * The feature records by request: exactly one each (exactly once), or every repeat equal to the first (at least
+ * once); with the number of repeats.
+ */
+function featureRecords(
+  records: { value: string }[],
+  guarantee: 'at_least_once' | undefined,
+): { online: Map<string, FeatureRecord>; repeated: number } {
+  const online = new Map<string, FeatureRecord>();
+  let repeated = 0;
+  for (const r of records) {
+    const f = JSON.parse(r.value) as FeatureRecord;
+    const before = online.get(f.request_id);
+    if (guarantee === 'at_least_once' && before) {
+      expect(f.v, `the repeated feature record of ${f.request_id}`).toEqual(before.v);
+      repeated++;
+    }
+    expect(guarantee === 'at_least_once' || !before, `a second feature record for ${f.request_id}`).toBe(true);
+    online.set(f.request_id, f);
+  }
+  return { online, repeated };
+}
+
+/** Every main request's online vector equals the offline one; enough of them non-zero, entity features included. */
+function expectOnlineAsOffline(
+  mainIds: string[],
+  online: Map<string, FeatureRecord>,
+  expected: Map<string, Float64Array>,
+  extractor: FeatureExtractor,
+): void {
+  const entityPositions = [
+    ...extractor.positions('ip'),
+    ...extractor.positions('user'),
+    ...extractor.positions('tenant'),
+  ];
+  let nonzero = 0;
+  let entityNonzero = 0;
+  for (const id of mainIds) {
+    const got = online.get(id);
+    const want = Array.from(expected.get(id) ?? []);
+    expect(got?.schema).toBe(extractor.schema.hash);
+    // On a mismatch, say where to look: the principal, its keyed partition, and which features differ.
+    const differing = extractor.names.filter((_, i) => got?.v[i] !== want[i]).join(', ');
+    expect(
+      got?.v,
+      `${id} (principal ${got?.principal}, features ${differing}; online ${JSON.stringify(got?.v.filter((x, i) => x !== want[i]))}, offline ${JSON.stringify(want.filter((x, i) => got?.v[i] !== x))})`,
+    ).toEqual(want);
+    nonzero += want.filter((x) => x !== 0).length;
+    entityNonzero += entityPositions.filter((i) => want[i] !== 0).length;
+  }
+  expect(nonzero).toBeGreaterThan(mainIds.length * 4);
+  expect(entityNonzero).toBeGreaterThan(mainIds.length);
+}
+
+/** The decision records by request: a redelivered one (at least once on the decision topic) is the same record. */
+function decisionRecords(records: { value: string }[]): Map<string, Decision> {
+  const decisions = new Map<string, Decision>();
+  for (const x of records) {
+    const dec = JSON.parse(x.value) as Decision;
+    const before = decisions.get(dec.request_id);
+    if (before) expect([before.action, before.score], dec.request_id).toEqual([dec.action, dec.score]);
+    decisions.set(dec.request_id, dec);
+  }
+  return decisions;
+}
+
+/**
+ * `vigil replay` over the same log, on the detector's code path offline: the same decision records as the live
+ * service, field for field, except decided_at.
+ */
+function expectReplayAsLive(lines: string[], bundleDir: string, live: Map<string, Decision>): void {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-replay-'));
+  writeFileSync(join(dir, 'log.jsonl'), `${lines.join('\n')}\n`);
+  vigilCli(
+    [
+      'replay',
+      '--format',
+      'kong',
+      '--input',
+      join(dir, 'log.jsonl'),
+      '--bundle',
+      join(bundleDir, 'bundle'),
+      '--out',
+      join(dir, 'decisions.jsonl'),
+      '--all',
+      '--bound-ms',
+      String(BOUND_MS),
+    ],
+    PEPPER,
+  );
+  const replayed = new Map(
+    readFileSync(join(dir, 'decisions.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Decision)
+      .map((d) => [d.request_id, d]),
+  );
+  const strip = ({ decided_at: _, ...rest }: Decision) => rest;
+  for (const [id, d] of live) expect(strip(replayed.get(id) as Decision), id).toEqual(strip(d));
+}
+
 describe('feature stage on Kafka', () => {
   const kafka: Kafka = kafkaClient();
   const created: string[] = [];
@@ -70,7 +186,6 @@ describe('feature stage on Kafka', () => {
     { instances: 1, kill: false, killWhileReleasing: true, guarantee: 'at_least_once' as const },
   ])(
     'computes every feature online as offline: $instances instance(s), SIGKILL mid-stream: $kill, one joins mid-stream: $joinMidStream, at least once with SIGKILL while releasing: $killWhileReleasing',
-    // biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
     async ({ instances, kill, joinMidStream, killWhileReleasing, guarantee }) => {
       const input = randomName('in');
       const keyed = randomName('keyed');
@@ -138,17 +253,7 @@ describe('feature stage on Kafka', () => {
         for (const d of mine) if (d.child.signalCode !== 'SIGKILL') d.assertAlive();
       };
 
-      // Offline: the same lines, the same adapter and pepper, one stream in file order.
-      const adapter = adapterFor('kong', { pepper: { version: 1, secret: PEPPER } });
-      const offline = new FeatureStream(FeatureExtractor.standard(MmdbGeoLookup.bundled()), BOUND_MS);
-      const expected = new Map<string, Float64Array>();
-      for (const line of lines) {
-        for (const o of adapter.parse(line)) {
-          if (!o.ok) throw new Error(o.detail);
-          for (const row of offline.push(o.event as AccessEvent)) expected.set(row.event.request_id, row.vector);
-        }
-      }
-      for (const row of offline.flush()) expected.set(row.event.request_id, row.vector);
+      const { expected, extractor } = offlineVectors(lines);
       const mainIds = main.map((l) => (JSON.parse(l) as { request: { id: string } }).request.id);
 
       const watcher = kafka.admin();
@@ -286,57 +391,18 @@ describe('feature stage on Kafka', () => {
           60_000,
         );
       const records = await readAll(featuresTopic);
-      const online = new Map<string, FeatureRecord>();
-      let repeated = 0;
-      for (const r of records) {
-        const f = JSON.parse(r.value) as FeatureRecord;
-        const before = online.get(f.request_id);
-        if (guarantee === 'at_least_once' && before) {
-          expect(f.v, `the repeated feature record of ${f.request_id}`).toEqual(before.v);
-          repeated++;
-        }
-        expect(guarantee === 'at_least_once' || !before, `a second feature record for ${f.request_id}`).toBe(true);
-        online.set(f.request_id, f);
-      }
+      const { online, repeated } = featureRecords(records, guarantee);
       if (killWhileReleasing) {
         console.log(
           `at least once, SIGKILL while releasing: ${repeated} feature records repeated of ${records.length}`,
         );
         expect(repeated).toBeGreaterThan(0);
       }
-      const extractor = offline.extractor;
-      const entityPositions = [
-        ...extractor.positions('ip'),
-        ...extractor.positions('user'),
-        ...extractor.positions('tenant'),
-      ];
-      let nonzero = 0;
-      let entityNonzero = 0;
-      for (const id of mainIds) {
-        const got = online.get(id);
-        const want = Array.from(expected.get(id) ?? []);
-        expect(got?.schema).toBe(extractor.schema.hash);
-        // On a mismatch, say where to look: the principal, its keyed partition, and which features differ.
-        expect(
-          got?.v,
-          `${id} (principal ${got?.principal}, features ${extractor.names.filter((_, i) => got?.v[i] !== want[i]).join(', ')}; online ${JSON.stringify(got?.v.filter((x, i) => x !== want[i]))}, offline ${JSON.stringify(want.filter((x, i) => got?.v[i] !== x))})`,
-        ).toEqual(want);
-        nonzero += want.filter((x) => x !== 0).length;
-        entityNonzero += entityPositions.filter((i) => want[i] !== 0).length;
-      }
-      expect(nonzero).toBeGreaterThan(mainIds.length * 4);
-      expect(entityNonzero).toBeGreaterThan(mainIds.length);
+      expectOnlineAsOffline(mainIds, online, expected, extractor);
 
-      // The decisions: one per request (at-least-once on the decision topic: a redelivered one is the same record), the
-      // same action and score in every leg — the legs replay the same log with the same timestamps.
-      const decided = await readAll(decisionsTopic);
-      const decisions = new Map<string, Decision>();
-      for (const x of decided) {
-        const dec = JSON.parse(x.value) as Decision;
-        const before = decisions.get(dec.request_id);
-        if (before) expect([before.action, before.score], dec.request_id).toEqual([dec.action, dec.score]);
-        decisions.set(dec.request_id, dec);
-      }
+      // The decisions: one per request, the same action and score in every leg — the legs replay the same log with
+      // the same timestamps — and the first leg's the same as `vigil replay`'s.
+      const decisions = decisionRecords(await readAll(decisionsTopic));
       const legDecisions = new Map(mainIds.map((id) => [id, decisions.get(id) as Decision]));
       if (firstDecisions) {
         let differ = 0;
@@ -348,36 +414,7 @@ describe('feature stage on Kafka', () => {
         expect(differ).toBe(0);
       } else {
         firstDecisions = legDecisions;
-        // `vigil replay` over the same log, on the detector's code path offline: the same decision records as the
-        // live service, field for field, except decided_at.
-        const dir = mkdtempSync(join(tmpdir(), 'vigil-replay-'));
-        writeFileSync(join(dir, 'log.jsonl'), `${lines.join('\n')}\n`);
-        vigilCli(
-          [
-            'replay',
-            '--format',
-            'kong',
-            '--input',
-            join(dir, 'log.jsonl'),
-            '--bundle',
-            join(bundleDir, 'bundle'),
-            '--out',
-            join(dir, 'decisions.jsonl'),
-            '--all',
-            '--bound-ms',
-            String(BOUND_MS),
-          ],
-          PEPPER,
-        );
-        const replayed = new Map(
-          readFileSync(join(dir, 'decisions.jsonl'), 'utf8')
-            .trim()
-            .split('\n')
-            .map((l) => JSON.parse(l) as Decision)
-            .map((d) => [d.request_id, d]),
-        );
-        const strip = ({ decided_at: _, ...rest }: Decision) => rest;
-        for (const [id, live] of legDecisions) expect(strip(replayed.get(id) as Decision), id).toEqual(strip(live));
+        expectReplayAsLive(lines, bundleDir, legDecisions);
       }
       console.log(
         `feature stages, ${instances} instance(s)${kill ? ', one killed and restarted' : ''}${joinMidStream ? ', one joined mid-stream' : ''}: ${mainIds.length} requests, all ${extractor.names.length} features identical online and offline (entity features joined), no duplicates; ${[...legDecisions.values()].filter((x) => x.action !== 'allow').length} non-allow decisions, the same in every leg`,

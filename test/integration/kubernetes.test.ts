@@ -159,7 +159,6 @@ function imageParts(image: string): { name: string; tag?: string; digest?: strin
 }
 
 /** What `kubectl apply -k` would send for the fields this kustomization uses: its namespace, and its images. */
-// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: written before the rule; to split (issue 19)
 function render(): Rendered[] {
   const k = kustomization();
   const out: Rendered[] = [];
@@ -167,18 +166,21 @@ function render(): Rendered[] {
     for (const object of documents(file)) {
       if (k.namespace && !CLUSTER_SCOPED.has(object.kind)) object.metadata.namespace = k.namespace;
       const pod = podSpecOf(object);
-      for (const c of [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])]) {
-        const { name, tag, digest } = imageParts(c.image);
-        const rule = k.images?.find((i) => i.name === name);
-        if (!rule) continue;
-        const newDigest = rule.digest ?? (rule.newTag === undefined ? digest : undefined);
-        const newTag = rule.newTag ?? tag;
-        c.image = `${rule.newName ?? name}${newDigest ? `@${newDigest}` : newTag ? `:${newTag}` : ''}`;
-      }
+      for (const c of [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])]) c.image = rewritten(c.image, k);
       out.push({ file, object });
     }
   }
   return out;
+}
+
+/** An image as the kustomization's `images` rules rewrite it (a new name, tag or digest), else as it is. */
+function rewritten(image: string, k: ReturnType<typeof kustomization>): string {
+  const { name, tag, digest } = imageParts(image);
+  const rule = k.images?.find((i) => i.name === name);
+  if (!rule) return image;
+  const newDigest = rule.digest ?? (rule.newTag === undefined ? digest : undefined);
+  const newTag = rule.newTag ?? tag;
+  return `${rule.newName ?? name}${newDigest ? `@${newDigest}` : newTag ? `:${newTag}` : ''}`;
 }
 
 const selects = (selector: Labels | undefined, labels: Labels) =>

@@ -1,0 +1,33 @@
+// What every part of the detector's wiring shares: its config, the Kafka client, the retry hook, the dead-letter
+// sink poison records go to, and the process's one GeoIP reader.
+import type { createKafka, KafkaSink } from '@vigil/connectors';
+import { DEFAULT_RETRY, withRetry } from '@vigil/core';
+import type { DeadLetter } from '@vigil/events';
+import type { MmdbGeoLookup } from '@vigil/features';
+import type { DetectorConfig } from '../config.js';
+
+export interface Wiring {
+  config: DetectorConfig;
+  kafka: ReturnType<typeof createKafka>;
+  /** The retry hook for a stage's connectors (counted by stage and error code, logged). */
+  onRetry: (stage: string) => (err: unknown) => void;
+  /** Where each stage's poison records go. */
+  dlqSink: KafkaSink<DeadLetter>;
+  /** The process's one GeoIP reader (and its cache), opened on first use: only when features run. */
+  geo: () => MmdbGeoLookup;
+}
+
+/** Runs an admin call (topic creation, partition counts, migrations) with the default retry, reported as `stage`. */
+export function retried<T>(w: Pick<Wiring, 'onRetry'>, stage: string, call: () => Promise<T>): Promise<T> {
+  return withRetry(call, DEFAULT_RETRY, { onRetry: w.onRetry(stage) });
+}
+
+/**
+ * A stage's run, marked as handled at once: the stages start one after another while the detector is still starting,
+ * and a stage that fails meanwhile must reach `done` (and a clean exit 1), not crash the process as an unhandled
+ * rejection before `done` is built.
+ */
+export function held<T>(run: Promise<T>): Promise<T> {
+  run.catch(() => undefined);
+  return run;
+}
