@@ -440,7 +440,8 @@ describe('TransactionDeviation', () => {
       Array.from({ length: 30 }, (_, i) => pay(T0 + i * D, 100)),
     );
     const small = run(f, [pay(T0 + 31 * D, 101)])[0];
-    expect(Math.abs(small?.tx_amount_z ?? 99)).toBeLessThan(0.1);
+    // Calm: well under the deviation's floor (the prior, two payments' worth of 30, still pulls the mean by ~4 %).
+    expect(Math.abs(small?.tx_amount_z ?? 99)).toBeLessThan(0.25);
     const large = run(f, [pay(T0 + 32 * D, 5000)])[0];
     expect(large?.tx_amount_z).toBeGreaterThan(10);
     expect(large?.tx_ratio_to_max_log2).toBeCloseTo(Math.log2(50), 1);

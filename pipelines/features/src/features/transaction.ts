@@ -1,33 +1,36 @@
 // Transaction deviation per account (else per principal): how unusual a payment's amount, payee and hour are in
 // the account's own history.
-// - amount: robust running statistics in log space (EWMA of ln(amount) and of its absolute deviation), blended with
-//   a population prior while the account has few payments (cold start: a fixed typical payment, a parameter of the
-//   feature schema that training can fit, not a running statistic over other accounts — that would make one
-//   account's features depend on which instance saw which other payments); the deviation has a floor so an account that
-//   always pays the same amount (zero variance) does not turn a cent's difference into a huge z-score;
+// - amount: running statistics in log space (the mean of ln(amount) and its absolute deviation: plain averages over
+//   the account's first 1/alpha payments, an EWMA after), blended with a population prior that counts as
+//   `priorPayments` payments (cold start: a fixed typical payment, a parameter of the feature schema, not a running
+//   statistic over other accounts — that would make one account's features depend on which instance saw which other
+//   payments); the deviation has a floor so an account that always pays the same amount (zero variance) does not turn
+//   a cent's difference into a huge z-score. A burst's payments (payments no more than an hour apart) are judged
+//   against the account as it stood when the burst began: a drain's own first payments do not make its later ones
+//   look usual;
 // - ratio to the account's largest payment so far;
 // - first-seen payee (a payee not paid for `payeeTtlMs` counts as new again);
-// - hour-of-day unusualness in the account's own rhythm (a decayed 24-bin histogram, UTC hours) — or, while the
-//   account has made fewer than `minPaymentsForHours` payments, in the rhythm of all the principal's requests (a
-//   customer who banks in the evening and pays nobody for weeks still has a night that is not theirs: payment fraud
-//   on a quiet account at 3 a.m. was invisible without it);
+// - hour-of-day unusualness: while the account has made fewer than `minPaymentsForHours` payments, in the rhythm of
+//   all the principal's requests (a customer who banks in the evening and pays nobody for weeks still has a night
+//   that is not theirs: payment fraud on a quiet account at 3 a.m. was invisible without it); after, the more unusual
+//   of that and the account's own payment hours (a decayed 24-bin histogram, UTC hours);
 // - payments in the last hour (payroll batches are normal for business accounts: the models learn it per account
 //   through the other features, and the log compresses the burst);
 // - a conjunction feature — new payee AND unusual amount AND unusual hour — which a forest, scoring one feature at
 //   a time, would see only weakly;
 // - the payment risk of the last hour, in nats, led by payee novelty rather than the hour: each payment to a new
-//   payee adds its surprise for this account — the novelty weighs −ln of the account's own new-payee rate (a business that pays new staff every month finds a
-//   new payee unsurprising; a customer with three habitual payees does not), an amount above the account's own
-//   level its z-score (a Laplace tail's −ln, up to a constant), the hour its −ln(1 − unusualness) at the hour
-//   the burst began, at most 3 — and the sum decays
-//   with a one-hour time constant. A drain (several new payees in minutes, each well above the account's usual) adds
-//   up where one payment alone does not; payments to known payees (a payroll run to known staff) add nothing. The policy's payment rule
+//   payee adds its surprise for this account — the novelty weighs −ln of the account's own new-payee rate (a
+//   business that pays new staff every month finds a new payee unsurprising; a customer with three habitual payees
+//   does not), an amount above the account's own level its z-score (a Laplace tail's −ln, up to a constant), the
+//   hour its −ln(1 − unusualness) at the hour the burst began, at most 3 — and the sum decays with a one-hour time
+//   constant. A drain (several new payees in minutes, each well above the account's usual) adds up where one payment
+//   alone does not; payments to known payees (a payroll run to known staff) add nothing. The policy's payment rule
 //   compares it with a threshold fitted on the user's own traffic per cohort (rule-fit.ts);
-// - the account's payment history before the current burst (payments no more than an hour apart): how many it made,
-//   and how unusual the hour was when the burst began. A burst that outnumbers the account's whole history (a
-//   business's first payroll run: dozens of new payees, amounts unlike its few earlier payments) is the cold start the
-//   risk cannot judge — the policy fits such bursts their own threshold, so a first payroll does not set the bar for a
-//   drain; the hour the burst began is kept because the drain's own requests soon make its hour look usual;
+// - the account's payment history before the current burst: how many payments it made, and how unusual the hour was
+//   when the burst began. A burst that outnumbers the account's whole history (a business's first payroll run:
+//   dozens of new payees, amounts unlike its few earlier payments) is the cold start the risk cannot judge — the
+//   policy fits such bursts their own threshold, so a first payroll does not set the bar for a drain; the hour the
+//   burst began is kept because the drain's own requests soon make its hour look usual;
 // - whether the principal has been seen long enough (a day) for its activity hours to be a rhythm at all;
 // - the burst's pace: the shortest gap between two of its payments so far. A batch (a payroll file, an API loop)
 //   pays faster than anyone can enter a payment by hand; a drain driven through the customer's own app or device
@@ -56,8 +59,8 @@ export const TRANSACTION_FEATURES = declareFeatures([
     window: 'running',
     key: ACCOUNT,
     means:
-      "z-score of ln(amount) against the account's robust running mean and deviation (a prior of a typical " +
-      '50-unit payment at first, fading over 10 payments; deviation floor 0.25)',
+      "z-score of ln(amount) against the account's running mean and deviation as they stood when the current burst " +
+      'began (a prior of a typical 50-unit payment that counts as 2 payments; deviation floor 0.25)',
   },
   {
     name: 'tx_ratio_to_max_log2',
@@ -79,9 +82,9 @@ export const TRANSACTION_FEATURES = declareFeatures([
     window: 'decayed',
     key: ACCOUNT,
     means:
-      "1 − share of the account's payments in this UTC hour (read with its neighbours: ½ at ±1 h, ¼ at ±2 h) " +
-      "relative to its busiest hour; until the account has 3 payments, the same over all the principal's " +
-      'requests (its activity hours)',
+      "1 − share of the principal's requests in this UTC hour (read with its neighbours: ½ at ±1 h, ¼ at ±2 h) " +
+      'relative to its busiest hour; once the account has 3 payments, the greater of that and the same over the ' +
+      "account's payments",
   },
   { name: 'tx_count_1h_log', encoding: 'log1p', window: '1 h', key: ACCOUNT, means: 'log1p(payments in the hour)' },
   {
@@ -162,6 +165,14 @@ interface Account {
   burstHourUnusual: number;
   /** The shortest gap between two payments of the current burst, ms (Infinity: one payment so far). */
   burstMinGap: number;
+  /**
+   * The account as it stood when the current burst began — the typical ln(amount) and its deviation (blended with the
+   * prior) and the new-payee rate — against which the burst's payments are judged: a drain's own payments must not
+   * teach the account that drains are its habit before the drain is over.
+   */
+  burstMean: number;
+  burstDev: number;
+  burstNewPayeeRate: number;
 }
 
 interface Activity {
@@ -169,7 +180,9 @@ interface Activity {
   /** The principal's first request (an hour is unusual only against a day's rhythm). */
   first: number;
   n: number;
-  /** Bins stored divided by `scale` (decay by shrinking one number per request, not 24); a bin's weight = bin × scale. */
+  /**
+   * Bins stored divided by `scale` (decay by shrinking one number per request, not 24); a bin's weight = bin × scale.
+   */
   scale: number;
   hours: Float32Array;
 }
@@ -195,9 +208,13 @@ const utcHour = (t: number) => Math.floor(t / HOUR) % 24;
 
 export interface TransactionOptions {
   maxKeys: number;
-  /** Weight of each new payment in the running statistics. */
+  /** Weight of each new payment in the running statistics (once the account has made 1/alpha payments). */
   alpha: number;
-  /** Payments after which the account's own statistics fully replace the population's. */
+  /**
+   * How many payments the population prior counts as (a conjugate prior's pseudo-count): the account's own statistics
+   * weigh n / (n + priorPayments) after n payments, so a constant typical amount matters little once an account has
+   * paid a few times, whatever the currency and scale of its population's payments.
+   */
   priorPayments: number;
   /** Floor of the deviation in log space (0.25 ≈ ±28 %). */
   minDeviation: number;
@@ -236,7 +253,7 @@ export class TransactionDeviation implements FeatureFamily {
     private readonly options: TransactionOptions = {
       maxKeys: 1_000_000,
       alpha: 0.05,
-      priorPayments: 10,
+      priorPayments: 2,
       minDeviation: 0.25,
       payeeTtlMs: 180 * DAY,
       maxPayees: 256,
@@ -305,47 +322,56 @@ export class TransactionDeviation implements FeatureFamily {
       beforeBurst: 0,
       burstHourUnusual: 0,
       burstMinGap: Number.POSITIVE_INFINITY,
+      burstMean: 0,
+      burstDev: 1,
+      burstNewPayeeRate: 1,
     }));
     const t = keyTime(a, event.ts);
     // A payment more than an hour after the account's last one starts a new burst (the first payment, n = 0, too).
     // (A checkpoint written before the field existed has none: its history then counts from now.)
-    const burstStarts = a.n === 0 || t - a.riskAt > HOUR || a.beforeBurst === undefined || a.burstMinGap === undefined;
-    if (burstStarts) {
-      a.beforeBurst = a.n;
-      a.burstMinGap = Number.POSITIVE_INFINITY;
-    } else a.burstMinGap = Math.min(a.burstMinGap, t - a.riskAt);
+    const burstStarts =
+      a.n === 0 ||
+      t - a.riskAt > HOUR ||
+      a.beforeBurst === undefined ||
+      a.burstMinGap === undefined ||
+      a.burstMean === undefined;
+    if (burstStarts) this.startBurst(a);
+    else a.burstMinGap = Math.min(a.burstMinGap, t - a.riskAt);
     const x = Math.log(tx.amount);
-    const pop = { mean: Math.log(o.priorAmount), dev: o.priorDeviation };
 
-    // Score against what was known before this payment.
-    const w = Math.min(1, a.n / o.priorPayments);
-    const mean = w * a.mean + (1 - w) * pop.mean;
-    const dev = Math.max(o.minDeviation, w * a.dev + (1 - w) * pop.dev);
-    const z = (x - mean) / dev;
-    const ratio = Math.log2(tx.amount / Math.max(a.max, Math.exp(pop.mean)));
+    // Score against what was known before the burst.
+    const z = (x - a.burstMean) / a.burstDev;
+    const ratio = Math.log2(tx.amount / Math.max(a.max, o.priorAmount));
     const seenAt = tx.payee_id === undefined ? undefined : a.payees.get(tx.payee_id);
     const newPayee = tx.payee_id !== undefined && (seenAt === undefined || t - seenAt > o.payeeTtlMs) ? 1 : 0;
     const hour = utcHour(t);
-    const hourUnusual = a.n >= o.minPaymentsForHours ? unusualHour(a.hours, a.n, hour) : activityUnusual;
+    // Once the account has paid a few times, the hour is as unusual as the more unusual of its two readings: for the
+    // account's payments, and for everything the principal does (three payments at 9 a.m. say little about 4 a.m.;
+    // hundreds of requests, none at night, do).
+    const hourUnusual =
+      a.n >= o.minPaymentsForHours ? Math.max(unusualHour(a.hours, a.n, hour), activityUnusual) : activityUnusual;
     if (burstStarts) a.burstHourUnusual = hourUnusual;
-    const newPayeeRate = (a.newPayees + o.priorNewPayeeRate * o.priorNewPayeeWeight) / (a.n + o.priorNewPayeeWeight);
     // The hour's surprise in nats like the others: −ln of the hour's weight relative to the busiest (1 − unusual),
     // at the hour the burst began (a drain's own payments soon make its hour look usual to the account).
     const hourSurprise = Math.min(o.maxHourSurprise, -Math.log(1 - Math.max(hourUnusual, a.burstHourUnusual)));
     const surprise =
-      newPayee * (-Math.log(newPayeeRate) + Math.min(o.maxAmountSurprise, Math.max(0, z)) + hourSurprise);
+      newPayee * (-Math.log(a.burstNewPayeeRate) + Math.min(o.maxAmountSurprise, Math.max(0, z)) + hourSurprise);
     // What has decayed below a millionth of a nat is gone (no denormal residue in the vector).
     const kept = a.risk * Math.exp(-(t - a.riskAt) / HOUR);
     a.risk = (kept < 1e-6 ? 0 : kept) + surprise;
     a.riskAt = t;
 
-    // Then learn from it.
+    // Then learn from it: plain averages of the account's own payments until there are 1/alpha of them (a warm
+    // start: an EWMA begun at its first value would take ~1/alpha payments to forget it), then an EWMA. The deviation
+    // starts from no evidence, not from the population's spread: the prior's weight above says how much that counts.
     if (a.n === 0) {
       a.mean = x;
-      a.dev = pop.dev;
+      a.dev = 0;
     } else {
-      a.dev = (1 - o.alpha) * a.dev + o.alpha * Math.abs(x - a.mean);
-      a.mean = (1 - o.alpha) * a.mean + o.alpha * x;
+      const devRate = Math.max(o.alpha, 1 / a.n);
+      a.dev = (1 - devRate) * a.dev + devRate * Math.abs(x - a.mean);
+      const meanRate = Math.max(o.alpha, 1 / (a.n + 1));
+      a.mean = (1 - meanRate) * a.mean + meanRate * x;
     }
     a.n++;
     a.newPayees += newPayee;
@@ -374,5 +400,17 @@ export class TransactionDeviation implements FeatureFamily {
     // One day's activity cannot say which hours are not the principal's own (a new business's first session reads
     // every other hour as unusual): its hours corroborate nothing until it has been seen for `rhythmMs`.
     out[offset + F.tx_rhythm_known] = t - act.first >= o.rhythmMs ? 1 : 0;
+  }
+
+  /** Marks the start of a burst: the history before it, and the account as it stands, to judge the burst against. */
+  private startBurst(a: Account): void {
+    const o = this.options;
+    a.beforeBurst = a.n;
+    a.burstMinGap = Number.POSITIVE_INFINITY;
+    // The account's own statistics weigh n / (n + priorPayments) against the population prior (see the options).
+    const w = a.n / (a.n + o.priorPayments);
+    a.burstMean = w * a.mean + (1 - w) * Math.log(o.priorAmount);
+    a.burstDev = Math.max(o.minDeviation, w * a.dev + (1 - w) * o.priorDeviation);
+    a.burstNewPayeeRate = (a.newPayees + o.priorNewPayeeRate * o.priorNewPayeeWeight) / (a.n + o.priorNewPayeeWeight);
   }
 }
