@@ -93,8 +93,8 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
 /**
  * Population stability index of `current` against `reference`: bins at the reference's deciles (merged where a
  * feature's values repeat, as sparse counts do), shares floored at 1e-4 so an empty bin stays finite;
- * Σ (current − reference) · ln(current / reference). Rule of thumb: under 0.1 stable, 0.1–0.25 moderate, above 0.25 a
- * shift. Non-finite values are left out.
+ * Σ (current − reference) · ln(current / reference). Rule of thumb: under 0.1 stable, 0.1–0.25 moderate, above
+ * 0.25 a shift. Non-finite values are left out.
  */
 export function psi(reference: ArrayLike<number>, current: ArrayLike<number>, bins = 10): number {
   const ref = finite(reference);
@@ -147,5 +147,9 @@ export const pct = (x: number, digits = 3) => `${(x * 100).toFixed(digits)} %`;
  * false), word for word: services/cli/src/commands/train.ts.
  */
 export function unresolvedNote(target: number): string {
-  return `(too few held-out principal-days to measure ${pct(target)}: need ${Math.ceil(1 / target).toLocaleString('en')}; the threshold sits at the highest held-out score — train on more traffic)`;
+  return (
+    `(too few held-out principal-days to measure ${pct(target)}: ` +
+    `need ${Math.ceil(1 / target).toLocaleString('en')}; ` +
+    'the threshold sits at the highest held-out score — train on more traffic)'
+  );
 }

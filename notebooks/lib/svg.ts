@@ -59,7 +59,12 @@ interface Frame {
 }
 
 function open(title: string, f: Frame): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}" ${FONT} font-size="11"><title>${esc(title)}</title><rect width="100%" height="100%" fill="#fff"/><text x="${Math.min(f.left, 60)}" y="16" font-size="13" font-weight="bold" fill="${PALETTE.text}">${esc(title)}</text>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" ` +
+    `viewBox="0 0 ${f.width} ${f.height}" ${FONT} font-size="11"><title>${esc(title)}</title><rect ` +
+    `width="100%" height="100%" fill="#fff"/><text x="${Math.min(f.left, 60)}" ` +
+    `y="16" font-size="13" font-weight="bold" fill="${PALETTE.text}">${esc(title)}</text>`
+  );
 }
 
 /** A legend, one entry a line from (x, y), or all on one line when `row`. */
@@ -69,7 +74,11 @@ function legend(items: { name: string; color: string }[], x: number, y: number, 
     .map((s, i) => {
       const [ix, iy] = row ? [x + dx, y] : [x, y + i * 15];
       dx += 24 + s.name.length * 6.5;
-      return `<rect x="${r1(ix)}" y="${iy - 9}" width="10" height="10" fill="${s.color}" fill-opacity="0.75"/><text x="${r1(ix + 14)}" y="${iy}" fill="${PALETTE.text}">${esc(s.name)}</text>`;
+      return (
+        `<rect x="${r1(ix)}" y="${iy - 9}" width="10" height="10" ` +
+        `fill="${s.color}" fill-opacity="0.75"/><text x="${r1(ix + 14)}" ` +
+        `y="${iy}" fill="${PALETTE.text}">${esc(s.name)}</text>`
+      );
     })
     .join('');
 }
@@ -92,7 +101,11 @@ function marks(list: Mark[], sx: (x: number) => number, f: Frame): string {
       const y = f.top + 12 + (i % 3) * 13;
       const anchor = g.px > f.width - f.right - 90 ? 'end' : 'start';
       const dx = anchor === 'end' ? -3 : 3;
-      return `<g class="mark" data-label="${esc(label)}"><line x1="${g.px}" x2="${g.px}" y1="${f.top}" y2="${f.height - f.bottom}" stroke="${g.color}" stroke-width="1.5" stroke-dasharray="5 3"/><text x="${g.px + dx}" y="${y}" text-anchor="${anchor}" fill="${g.color}">${esc(label)}</text></g>`;
+      return (
+        `<g class="mark" data-label="${esc(label)}"><line x1="${g.px}" x2="${g.px}" y1="${f.top}" ` +
+        `y2="${f.height - f.bottom}" stroke="${g.color}" stroke-width="1.5" stroke-dasharray="5 3"/><text ` +
+        `x="${g.px + dx}" y="${y}" text-anchor="${anchor}" fill="${g.color}">${esc(label)}</text></g>`
+      );
     })
     .join('');
 }
@@ -111,13 +124,15 @@ function axes(
   for (const t of ys) {
     parts.push(`<line x1="${x0}" x2="${x1}" y1="${r1(t.py)}" y2="${r1(t.py)}" stroke="${PALETTE.grid}"/>`);
     parts.push(
-      `<text x="${x0 - 4}" y="${r1(t.py + 4)}" text-anchor="end" fill="${PALETTE.text}">${esc(t.text ?? tickText(t.v))}</text>`,
+      `<text x="${x0 - 4}" y="${r1(t.py + 4)}" text-anchor="end" ` +
+        `fill="${PALETTE.text}">${esc(t.text ?? tickText(t.v))}</text>`,
     );
   }
   for (const t of xs) {
     parts.push(`<line x1="${r1(t.px)}" x2="${r1(t.px)}" y1="${y0}" y2="${y0 + 4}" stroke="${PALETTE.axis}"/>`);
     parts.push(
-      `<text x="${r1(t.px)}" y="${y0 + 15}" text-anchor="middle" fill="${PALETTE.text}">${esc(t.text ?? tickText(t.v))}</text>`,
+      `<text x="${r1(t.px)}" y="${y0 + 15}" text-anchor="middle" ` +
+        `fill="${PALETTE.text}">${esc(t.text ?? tickText(t.v))}</text>`,
     );
   }
   parts.push(`<line x1="${x0}" x2="${x1}" y1="${y0}" y2="${y0}" stroke="${PALETTE.axis}"/>`);
@@ -126,7 +141,8 @@ function axes(
     `<text x="${(x0 + x1) / 2}" y="${f.height - 6}" text-anchor="middle" fill="${PALETTE.text}">${esc(xLabel)}</text>`,
   );
   parts.push(
-    `<text transform="translate(13 ${(f.top + y0) / 2}) rotate(-90)" text-anchor="middle" fill="${PALETTE.text}">${esc(yLabel)}</text>`,
+    `<text transform="translate(13 ${(f.top + y0) / 2}) rotate(-90)" ` +
+      `text-anchor="middle" fill="${PALETTE.text}">${esc(yLabel)}</text>`,
   );
   return parts.join('');
 }
@@ -182,17 +198,24 @@ export function histogram(o: {
           if (n === 0) return '';
           const x = sx(o.min + b * binW) + 0.5;
           const y = sy(n);
-          return `<rect x="${r1(x)}" y="${r1(y)}" width="${r1(Math.max(1, plotW / o.bins - 1))}" height="${r1(f.height - f.bottom - y)}" fill="${o.series[s]?.color}" fill-opacity="0.6"><title>${n}</title></rect>`;
+          return (
+            `<rect x="${r1(x)}" y="${r1(y)}" width="${r1(Math.max(1, plotW / o.bins - 1))}" ` +
+            `height="${r1(f.height - f.bottom - y)}" ` +
+            `fill="${o.series[s]?.color}" fill-opacity="0.6"><title>${n}</title></rect>`
+          );
         })
         .join(''),
     )
     .join('');
-  return `${open(o.title, f)}${axes(f, xTicks, yTicks, o.xLabel, o.yLabel ?? (logY ? 'count (log scale)' : 'count'))}${bars}${marks(o.marks ?? [], sx, f)}${legend(
-    o.series.map((s) => ({ name: `${s.name} (${s.values.length.toLocaleString('en')})`, color: s.color })),
-    f.left,
-    32,
-    true,
-  )}</svg>`;
+  return (
+    `${open(o.title, f)}${axes(f, xTicks, yTicks, o.xLabel, o.yLabel ?? (logY ? 'count (log scale)' : 'count'))}` +
+    `${bars}${marks(o.marks ?? [], sx, f)}${legend(
+      o.series.map((s) => ({ name: `${s.name} (${s.values.length.toLocaleString('en')})`, color: s.color })),
+      f.left,
+      32,
+      true,
+    )}</svg>`
+  );
 }
 
 /** Lines through points, with optional labelled points (e.g. where each action's threshold sits on a curve). */
@@ -213,7 +236,10 @@ export function lineChart(o: {
   const lines = o.series
     .map((s) => {
       const d = s.points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${r1(sx(x))} ${r1(sy(y))}`).join('');
-      return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"${s.dashed ? ' stroke-dasharray="6 3"' : ''}/>`;
+      return (
+        `<path d="${d}" fill="none" stroke="${s.color}" ` +
+        `stroke-width="1.8"${s.dashed ? ' stroke-dasharray="6 3"' : ''}/>`
+      );
     })
     .join('');
   const n = o.points?.length ?? 0;
@@ -224,12 +250,19 @@ export function lineChart(o: {
         f.top + 10 + i * 12,
         Math.min(f.height - f.bottom - 4 - (n - 1 - i) * 12, sy(p.y) + 14 + i * 12),
       );
-      return `<g class="mark" data-label="${esc(p.label)}"><circle cx="${r1(sx(p.x))}" cy="${r1(sy(p.y))}" r="4" fill="${p.color ?? PALETTE.mark}"/><text x="${r1(sx(p.x) + 6)}" y="${r1(ty)}" fill="${p.color ?? PALETTE.mark}">${esc(p.label)}</text></g>`;
+      return (
+        `<g class="mark" data-label="${esc(p.label)}"><circle cx="${r1(sx(p.x))}" ` +
+        `cy="${r1(sy(p.y))}" r="4" fill="${p.color ?? PALETTE.mark}"/><text x="${r1(sx(p.x) + 6)}" ` +
+        `y="${r1(ty)}" fill="${p.color ?? PALETTE.mark}">${esc(p.label)}</text></g>`
+      );
     })
     .join('');
   const xTicks = ticks(o.x[0], o.x[1]).map((v) => ({ v, px: sx(v) }));
   const yTicks = ticks(o.y[0], o.y[1]).map((v) => ({ v, py: sy(v) }));
-  return `${open(o.title, f)}${axes(f, xTicks, yTicks, o.xLabel, o.yLabel)}${lines}${pts}${legend(o.series, f.left + 60, f.height - f.bottom - 12 - (o.series.length - 1) * 15)}</svg>`;
+  return (
+    `${open(o.title, f)}${axes(f, xTicks, yTicks, o.xLabel, o.yLabel)}${lines}${pts}` +
+    `${legend(o.series, f.left + 60, f.height - f.bottom - 12 - (o.series.length - 1) * 15)}</svg>`
+  );
 }
 
 /**
@@ -265,9 +298,15 @@ export function horizontalBars(o: {
       const y = f.top + labels + i * rowH;
       const over =
         r.value > xMax
-          ? `<text x="${r1(sx(r.value) + 3)}" y="${y + rowH - 4}" fill="${PALETTE.text}">${esc(tickText(r.value))}</text>`
+          ? `<text x="${r1(sx(r.value) + 3)}" y="${y + rowH - 4}" ` +
+            `fill="${PALETTE.text}">${esc(tickText(r.value))}</text>`
           : '';
-      return `<text x="${f.left - 4}" y="${y + rowH - 4}" text-anchor="end" fill="${PALETTE.text}">${esc(r.label)}</text><rect x="${f.left}" y="${y + 1}" width="${r1(Math.max(0.5, sx(r.value) - f.left))}" height="${rowH - 3}" fill="${r.color ?? '#4a78b5'}"><title>${esc(r.label)}: ${r.value}</title></rect>${over}`;
+      return (
+        `<text x="${f.left - 4}" y="${y + rowH - 4}" text-anchor="end" ` +
+        `fill="${PALETTE.text}">${esc(r.label)}</text><rect x="${f.left}" y="${y + 1}" ` +
+        `width="${r1(Math.max(0.5, sx(r.value) - f.left))}" height="${rowH - 3}" ` +
+        `fill="${r.color ?? '#4a78b5'}"><title>${esc(r.label)}: ${r.value}</title></rect>${over}`
+      );
     })
     .join('');
   return `${open(o.title, f)}${axes(
@@ -311,7 +350,10 @@ export function stackedColumns(o: {
           const y = sy(base + v);
           const h = sy(base) - y;
           base += v;
-          return `<rect x="${r1(f.left + i * colW + 0.5)}" y="${r1(y)}" width="${r1(Math.max(1, colW - 1))}" height="${r1(h)}" fill="${s.color}"><title>${esc(c)} ${esc(s.name)}: ${v}</title></rect>`;
+          return (
+            `<rect x="${r1(f.left + i * colW + 0.5)}" y="${r1(y)}" width="${r1(Math.max(1, colW - 1))}" ` +
+            `height="${r1(h)}" fill="${s.color}"><title>${esc(c)} ${esc(s.name)}: ${v}</title></rect>`
+          );
         })
         .join('');
     })

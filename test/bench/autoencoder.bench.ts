@@ -48,7 +48,9 @@ if (selected !== 'cpu') {
 
 console.log(`${ROWS.toLocaleString('en')} rows × ${D} features; backend selected: ${selected}`);
 console.log(
-  `training on ${selected}: ${trainSeconds.toFixed(1)} s, ${report.epochs} epochs (best ${report.bestEpoch}), validation MSE ${(report.validationLoss[report.bestEpoch - 1] ?? 0).toFixed(5)}`,
+  `training on ${selected}: ${trainSeconds.toFixed(1)} s, ` +
+    `${report.epochs} epochs (best ${report.bestEpoch}), validation MSE ` +
+    `${(report.validationLoss[report.bestEpoch - 1] ?? 0).toFixed(5)}`,
 );
 console.log('| backend | batch 1 | batch 64 | batch 1,024 |');
 console.log('| --- | --- | --- | --- |');
@@ -57,6 +59,7 @@ for (const [name, r] of Object.entries(measured))
 if (measured.cpu && selected !== 'cpu') {
   const sel = measured[selected] as number[];
   console.log(
-    `ratio ${selected} / cpu: ${sel.map((x, i) => (x / (measured.cpu?.[i] as number)).toFixed(1)).join(', ')} (batch 1, 64, 1,024)`,
+    `ratio ${selected} / cpu: ` +
+      `${sel.map((x, i) => (x / (measured.cpu?.[i] as number)).toFixed(1)).join(', ')} (batch 1, 64, 1,024)`,
   );
 }

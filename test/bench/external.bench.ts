@@ -118,14 +118,18 @@ if (SETS.includes('ulb')) {
   );
   aucSets.push({
     key: 'ulb',
-    protocol: `${t.rows.toLocaleString('en')} × ${t.cols} (V1–V28, Amount; Time not used), ${(100 * fraction(t.labels)).toFixed(2)} % fraud; fit and score all rows`,
+    protocol:
+      `${t.rows.toLocaleString('en')} × ${t.cols} (V1–V28, Amount; Time not used), ` +
+      `${(100 * fraction(t.labels)).toFixed(2)} % fraud; fit and score all rows`,
     forest: forestInput(all, all),
     autoencoder: autoencoderInput(all, all),
     labels: t.labels,
     features: t.names,
-    published: `IF: ADBench IForest ${adb.IForest?.toFixed(4)} (full data, 0.172 % fraud, 70/30 split). AE: ${
-      inPyod ? 'see PyOD tables' : 'no AutoEncoder figure for this set in PyOD’s tables'
-    }; ADBench's AE-like rows: PCA ${adb.PCA?.toFixed(4)}, DAGMM ${adb.DAGMM?.toFixed(4)}, DeepSVDD ${adb.DeepSVDD?.toFixed(4)}`,
+    published:
+      `IF: ADBench IForest ${adb.IForest?.toFixed(4)} (full data, 0.172 % fraud, 70/30 split). AE: ${
+        inPyod ? 'see PyOD tables' : 'no AutoEncoder figure for this set in PyOD’s tables'
+      }; ADBench's AE-like rows: PCA ${adb.PCA?.toFixed(4)}, DAGMM ${adb.DAGMM?.toFixed(4)}, DeepSVDD ` +
+      `${adb.DeepSVDD?.toFixed(4)}`,
     publishedJson: {
       adbench_iforest: adb.IForest ?? Number.NaN,
       adbench_pca: adb.PCA ?? Number.NaN,
@@ -140,7 +144,9 @@ if (SETS.includes('api')) {
   const all: Matrix = { data: t.data, rows: t.rows, cols: t.cols };
   aucSets.push({
     key: 'api',
-    protocol: `${t.rows.toLocaleString('en')} × ${t.cols} behaviour aggregates (log1p; ip_type), ${(100 * fraction(t.labels)).toFixed(1)} % outliers; fit and score all rows`,
+    protocol:
+      `${t.rows.toLocaleString('en')} × ${t.cols} behaviour aggregates (log1p; ip_type), ` +
+      `${(100 * fraction(t.labels)).toFixed(1)} % outliers; fit and score all rows`,
     forest: forestInput(all, all),
     autoencoder: autoencoderInput(all, all),
     labels: t.labels,
@@ -167,9 +173,12 @@ if (SETS.includes('csic')) {
     const test = rowsOf(x, (i) => isTrain[i] === false);
     aucSets.push({
       key: bytesIn === 'request' ? 'csic' : 'csic_bytes_body_only',
-      protocol: `fit on ${train.rows.toLocaleString('en')} normal training requests, score ${test.rows.toLocaleString('en')} test requests (${(100 * fraction(labels)).toFixed(1)} % attacks); ${CSIC_FEATURES.length} request-shape features, bytes_in = ${
-        bytesIn === 'request' ? 'request line + body (nginx, Kong)' : 'body only (Envoy)'
-      }`,
+      protocol:
+        `fit on ${train.rows.toLocaleString('en')} normal training requests, score ` +
+        `${test.rows.toLocaleString('en')} test requests (${(100 * fraction(labels)).toFixed(1)} % attacks); ` +
+        `${CSIC_FEATURES.length} request-shape features, bytes_in = ${
+          bytesIn === 'request' ? 'request line + body (nginx, Kong)' : 'body only (Envoy)'
+        }`,
       forest: forestInput(train, test),
       ...(bytesIn === 'request' ? { autoencoder: autoencoderInput(train, test) } : {}),
       labels,
@@ -205,7 +214,9 @@ if (SETS.includes('nab')) {
     };
   });
   log(
-    `nab: ${nab.length} series, ${nab.reduce((a, s) => a + s.forest.test.rows, 0).toLocaleString('en')} records, ${NAB_FEATURES.length} windowed features`,
+    `nab: ${nab.length} series, ` +
+      `${nab.reduce((a, s) => a + s.forest.test.rows, 0).toLocaleString('en')} ` +
+      `records, ${NAB_FEATURES.length} windowed features`,
   );
 }
 
@@ -235,7 +246,8 @@ try {
   const e = err as Error & { stderr?: string };
   peerError = (e.stderr?.trim().split('\n').pop() || e.message.split('\n')[0]) as string;
   console.error(
-    `scikit-learn did not run (${peerError}); install it for python3 (or set PYTHON): pip install --break-system-packages scikit-learn, or apt-get install python3-sklearn`,
+    `scikit-learn did not run (${peerError}); install it for python3 (or set PYTHON): ` +
+      'pip install --break-system-packages scikit-learn, or apt-get install python3-sklearn',
   );
 }
 
@@ -303,9 +315,10 @@ for (const s of aucSets) {
     checks.push(`IF ${vIf.mean.toFixed(3)} < ADBench ${s.adbenchIforest} − 0.02`);
   if (!peerError && checks.length > 0) failures.push(`${s.key}: ${checks.join('; ')}`);
   rows.push(
-    `| ${s.key} | ${s.protocol} | ROC AUC | ${cell(vIf, 3)} | ${vAe ? `${cell(vAe, 3)}; epochs ${epochs.join(', ')}` : '—'} | ${cell(skIf, 3)} | ${
-      s.autoencoder ? cell(skAe, 3) : '—'
-    } | ${s.published} | ${verdict(checks)} |`,
+    `| ${s.key} | ${s.protocol} | ROC AUC | ${cell(vIf, 3)} | ` +
+      `${vAe ? `${cell(vAe, 3)}; epochs ${epochs.join(', ')}` : '—'} | ${cell(skIf, 3)} | ${
+        s.autoencoder ? cell(skAe, 3) : '—'
+      } | ${s.published} | ${verdict(checks)} |`,
   );
   summary[s.key] = {
     metric: 'roc_auc',
@@ -320,7 +333,8 @@ for (const s of aucSets) {
     pass: peerError ? null : checks.length === 0,
   };
   log(
-    `${s.key}: vigil IF ${vIf.mean.toFixed(3)}, AE ${vAe?.mean.toFixed(3) ?? '—'}; scikit-learn IF ${skIf?.mean.toFixed(3) ?? 'n/a'}, MLP AE ${skAe?.mean.toFixed(3) ?? '—'}`,
+    `${s.key}: vigil IF ${vIf.mean.toFixed(3)}, AE ${vAe?.mean.toFixed(3) ?? '—'}; ` +
+      `scikit-learn IF ${skIf?.mean.toFixed(3) ?? 'n/a'}, MLP AE ${skAe?.mean.toFixed(3) ?? '—'}`,
   );
 }
 
@@ -394,11 +408,13 @@ if (nab.length > 0) {
       const detail = (r: NabResult | undefined) =>
         r ? `; seed 0: ${r.windowsDetected}/${r.windows} windows caught, ${r.falsePositives} FP` : '';
       rows.push(
-        `| ${key} | ${title}: ${idx.length} series, ${records.toLocaleString('en')} records, ${vRuns[0]?.windows} windows; ${
-          calibrate
-            ? 'forest scores calibrated per series (vigil’s ScoreCalibrator on the probationary scores)'
-            : 'raw forest scores'
-        } | NAB, standard profile | ${cell(vNab, 1)}${detail(vRuns[0])} | — | ${cell(skNab, 1)}${detail(skRuns[0])} | — | corpus-wide only (58 series): ${boardText} | ${verdict(checks)} |`,
+        `| ${key} | ${title}: ${idx.length} series, ${records.toLocaleString('en')} records, ` +
+          `${vRuns[0]?.windows} windows; ${
+            calibrate
+              ? 'forest scores calibrated per series (vigil’s ScoreCalibrator on the probationary scores)'
+              : 'raw forest scores'
+          } | NAB, standard profile | ${cell(vNab, 1)}${detail(vRuns[0])} | — | ${cell(skNab, 1)}` +
+          `${detail(skRuns[0])} | — | corpus-wide only (58 series): ${boardText} | ${verdict(checks)} |`,
       );
       summary[key] = {
         metric: 'nab_standard_normalised',
@@ -433,22 +449,28 @@ if (metricMismatch > 0)
   );
 
 console.log(
-  '| set | data and protocol | metric | vigil isolation forest (time) | vigil autoencoder (time) | scikit-learn IsolationForest (time) | scikit-learn MLP autoencoder (time) | published | verdict |',
+  '| set | data and protocol | metric | vigil isolation forest (time) | vigil autoencoder (time) ' +
+    '| scikit-learn IsolationForest (time) | scikit-learn MLP autoencoder (time) | published | verdict |',
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
 console.log(
-  `Mean ± sd over seeds: forests ${IF_SEEDS[0]}–${IF_SEEDS.at(-1)} (NAB ${NAB_SEEDS[0]}–${NAB_SEEDS.at(-1)}), autoencoders 0–2 (csic: 0); vigil's autoencoder ran on the ${backend} backend.${
-    nab.length > 0
-      ? ' NAB: the scoreboard (results_final_results.json) covers all 58 NAB series, scored by online detectors; no per-series or per-category figures are published, so it is context, not a target.'
-      : ''
-  }`,
+  `Mean ± sd over seeds: forests ${IF_SEEDS[0]}–${IF_SEEDS.at(-1)} (NAB ` +
+    `${NAB_SEEDS[0]}–${NAB_SEEDS.at(-1)}), autoencoders 0–2 (csic: 0); vigil's autoencoder ran on the ` +
+    `${backend} backend.${
+      nab.length > 0
+        ? ' NAB: the scoreboard (results_final_results.json) covers all ' +
+          '58 NAB series, scored by online detectors; no per-series or ' +
+          'per-category figures are published, so it is context, not a target.'
+        : ''
+    }`,
 );
 console.log(
   peerError
     ? `no verdict: scikit-learn did not run (${peerError})`
     : failures.length === 0
-      ? `every check passes: vigil IF ≥ scikit-learn IF − 0.01 AUC / − max(1, 2 SE) NAB points, ≥ ADBench IForest − 0.02 on ulb; rocAuc = roc_auc_score on ${metricChecked} score vectors`
+      ? 'every check passes: vigil IF ≥ scikit-learn IF − 0.01 AUC / − max(1, 2 SE) NAB points, ' +
+        `≥ ADBench IForest − 0.02 on ulb; rocAuc = roc_auc_score on ${metricChecked} score vectors`
       : `${failures.length} check(s) fail: ${failures.join('; ')}`,
 );
 summary.autoencoder_backend = backend;

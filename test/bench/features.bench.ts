@@ -69,5 +69,7 @@ console.log(
 );
 console.log(`ratio extraction / parse: ${(parseSeconds / featureSeconds).toFixed(2)}`);
 console.log(
-  `state: ${PRINCIPALS.toLocaleString('en')} principals (one request each, each with its own IP and token) → ${Math.round(bytesPerPrincipal)} bytes of memory per principal (heap + external; the families' own estimate: ${Math.round(tracked)})`,
+  `state: ${PRINCIPALS.toLocaleString('en')} principals (one request each, ` +
+    `each with its own IP and token) → ${Math.round(bytesPerPrincipal)} bytes of memory per principal ` +
+    `(heap + external; the families' own estimate: ${Math.round(tracked)})`,
 );

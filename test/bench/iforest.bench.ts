@@ -63,13 +63,16 @@ const mlSeconds = (performance.now() - t0) / 1000;
 
 const rate = (s: number) => Math.round(vectors.length / s).toLocaleString('en');
 console.log(
-  `${vectors.length.toLocaleString('en')} feature vectors × ${d} features; |checksum| ${Math.abs(checksum).toExponential(2)}, ml checksum ${mlScores.length}`,
+  `${vectors.length.toLocaleString('en')} feature vectors × ${d} features; ` +
+    `|checksum| ${Math.abs(checksum).toExponential(2)}, ml checksum ${mlScores.length}`,
 );
 console.log(`train vigil forest (100 trees, ψ = 256) on all rows: ${trainSeconds.toFixed(2)} s`);
 console.log(`peer: ml-isolation-forest predict, all rows at once      ${rate(mlSeconds)} scores/s`);
 console.log(
-  `vigil, per event (scoreOne)                               ${rate(perEventSeconds)} scores/s  (ratio ${(mlSeconds / perEventSeconds).toFixed(1)})`,
+  `vigil, per event (scoreOne)                               ${rate(perEventSeconds)} scores/s  ` +
+    `(ratio ${(mlSeconds / perEventSeconds).toFixed(1)})`,
 );
 console.log(
-  `vigil, batches of 1,024                                   ${rate(batchSeconds)} scores/s  (ratio ${(mlSeconds / batchSeconds).toFixed(1)})`,
+  `vigil, batches of 1,024                                   ${rate(batchSeconds)} scores/s  ` +
+    `(ratio ${(mlSeconds / batchSeconds).toFixed(1)})`,
 );

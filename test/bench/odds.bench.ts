@@ -30,7 +30,10 @@ const SETS = [
   'arrhythmia',
   'ionosphere',
 ];
-/** Sets the paper's figure is judged on (forestcover varies too much between seeds; annthyroid and ionosphere differ from the paper's data). */
+/**
+ * Sets the paper's figure is judged on (forestcover varies too much between seeds; annthyroid and ionosphere differ
+ * from the paper's data).
+ */
 const PAPER_JUDGED = new Set(['http', 'smtp', 'shuttle', 'mammography', 'satellite', 'pima', 'breastw', 'arrhythmia']);
 const PAPER_NAMES: Record<string, string> = {
   http: 'Http (KDDCUP99)',
@@ -180,12 +183,16 @@ for (const set of only) {
     paper: paperAuc,
   };
   rows.push(
-    `| ${set} | ${x.n.toLocaleString('en')} × ${x.d} | ${vigilMean.toFixed(3)} ± ${sd(aucs).toFixed(3)} (${vigilSeconds.toFixed(1)} s) | ${
-      sk ? `${mean(sk.aucs).toFixed(3)} ± ${sd(sk.aucs).toFixed(3)} (${sk.seconds.toFixed(1)} s)` : 'n/a'
-    } | ${mean(mlAucs).toFixed(3)} ± ${sd(mlAucs).toFixed(3)} (${mlSeconds.toFixed(1)} s) | ${paperAuc?.toFixed(2) ?? '—'}${PAPER_JUDGED.has(set) ? '' : ' (not judged)'} | ${okPaper && okSk ? 'pass' : 'FAIL'} |`,
+    `| ${set} | ${x.n.toLocaleString('en')} × ${x.d} | ${vigilMean.toFixed(3)} ± ${sd(aucs).toFixed(3)} ` +
+      `(${vigilSeconds.toFixed(1)} s) | ${
+        sk ? `${mean(sk.aucs).toFixed(3)} ± ${sd(sk.aucs).toFixed(3)} (${sk.seconds.toFixed(1)} s)` : 'n/a'
+      } | ${mean(mlAucs).toFixed(3)} ± ${sd(mlAucs).toFixed(3)} (${mlSeconds.toFixed(1)} s) | ` +
+      `${paperAuc?.toFixed(2) ?? '—'}${PAPER_JUDGED.has(set) ? '' : ' (not judged)'} | ` +
+      `${okPaper && okSk ? 'pass' : 'FAIL'} |`,
   );
   console.error(
-    `${set}: vigil ${vigilMean.toFixed(3)}, sklearn ${skMean?.toFixed(3) ?? 'n/a'}, ml-isolation-forest ${mean(mlAucs).toFixed(3)}, paper ${paperAuc ?? '—'}`,
+    `${set}: vigil ${vigilMean.toFixed(3)}, sklearn ${skMean?.toFixed(3) ?? 'n/a'}, ` +
+      `ml-isolation-forest ${mean(mlAucs).toFixed(3)}, paper ${paperAuc ?? '—'}`,
   );
 }
 
@@ -194,12 +201,14 @@ function round(x: number): number {
 }
 
 console.log(
-  '| set | n × d | vigil AUC, seeds 0–9 (time) | scikit-learn (time) | ml-isolation-forest, 3 runs on ≤ 4,096 rows (time) | paper | verdict |',
+  '| set | n × d | vigil AUC, seeds 0–9 (time) | scikit-learn (time) ' +
+    '| ml-isolation-forest, 3 runs on ≤ 4,096 rows (time) | paper | verdict |',
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
 console.log(
-  `${failures === 0 ? 'every set passes' : `${failures} set(s) fail`}: vigil ≥ paper − 0.015 (judged sets) and ≥ scikit-learn − 0.01`,
+  `${failures === 0 ? 'every set passes' : `${failures} set(s) fail`}: ` +
+    'vigil ≥ paper − 0.015 (judged sets) and ≥ scikit-learn − 0.01',
 );
 console.log(JSON.stringify(summary));
 if (failures > 0) process.exitCode = 1;

@@ -92,7 +92,8 @@ const config = parseConfig(detectorConfigSchema, {
   },
   clickhouse: { url: chUrl, table_prefix: prefix },
   telemetry: { port: 0 },
-  // idle_release: the input ends, so the reorder buffers' last events leave on the wall clock instead of waiting for more.
+  // idle_release: the input ends, so the reorder buffers' last events leave on the wall clock instead of waiting for
+  // more.
   features: { guarantee, topic: `bench_features_${suffix}`, idle_release: true },
   scoring: {
     bundle: join(repo, 'models/bundles/default'),
@@ -146,12 +147,14 @@ const eventsPerS = Math.round(N / vigilSeconds);
 const producePerS = Math.round(N / produceSeconds);
 const fmt = (n: number) => n.toLocaleString('en');
 console.log(
-  `records: ${fmt(N)} Kong (bearer tokens), ${PARTITIONS} partitions; Kafka (production flush) and ClickHouse on the same 2 cores`,
+  `records: ${fmt(N)} Kong (bearer tokens), ${PARTITIONS} partitions; ` +
+    'Kafka (production flush) and ClickHouse on the same 2 cores',
 );
 console.log(`input produced by kafkajs (acks=all, idempotent)   ${fmt(producePerS)} rec/s`);
 if (peerPerS !== null) console.log(`Kafka Streams peer, same topology (${guarantee})     ${fmt(peerPerS)} events/s`);
 console.log(
-  `vigil detect, log line → decision + ClickHouse (${guarantee}) ${fmt(eventsPerS)} events/s (start-up included), RSS ${rss} MB`,
+  `vigil detect, log line → decision + ClickHouse (${guarantee}) ` +
+    `${fmt(eventsPerS)} events/s (start-up included), RSS ${rss} MB`,
 );
 if (peerPerS !== null) console.log(`ratio vigil / Kafka Streams: ${(eventsPerS / peerPerS).toFixed(2)}`);
 console.log(

@@ -142,7 +142,8 @@ await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefine
 await admin.disconnect();
 
 console.log(
-  `${PRINCIPALS.toLocaleString('en')} principals (one request each, each with its own IP and token), ${emitted.toLocaleString('en')} feature records joined`,
+  `${PRINCIPALS.toLocaleString('en')} principals (one request each, ` +
+    `each with its own IP and token), ${emitted.toLocaleString('en')} feature records joined`,
 );
 console.log(
   `checkpointing both stages while processing (extract + join + drain + produce): ${checkpointSeconds.toFixed(1)} s`,
@@ -151,11 +152,15 @@ for (const which of ['principal', 'entity'] as const) {
   const w = written[which];
   const f = figures[which] as { read: number; restore: number; keys: number };
   console.log(
-    `${which} partition: changelog ${w.records.toLocaleString('en')} records, ${f.keys.toLocaleString('en')} keys, ${(w.bytes / 2 ** 20).toFixed(0)} MiB (${Math.round(w.bytes / PRINCIPALS)} bytes per principal)`,
+    `${which} partition: changelog ${w.records.toLocaleString('en')} records, ` +
+      `${f.keys.toLocaleString('en')} keys, ${(w.bytes / 2 ** 20).toFixed(0)} MiB ` +
+      `(${Math.round(w.bytes / PRINCIPALS)} bytes per principal)`,
   );
   console.log(`  peer: read the changelog partition only   ${f.read.toFixed(1)} s`);
   console.log(
-    `  restore (read + rebuild)                  ${f.restore.toFixed(1)} s  (${Math.round(PRINCIPALS / f.restore).toLocaleString('en')} principals/s; ratio to read-only ${(f.restore / f.read).toFixed(2)})`,
+    `  restore (read + rebuild)                  ${f.restore.toFixed(1)} s  ` +
+      `(${Math.round(PRINCIPALS / f.restore).toLocaleString('en')} principals/s; ` +
+      `ratio to read-only ${(f.restore / f.read).toFixed(2)})`,
   );
 }
 process.exit(0);

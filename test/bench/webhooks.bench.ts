@@ -46,7 +46,8 @@ const bytes = bodies.reduce((n, b) => n + b.body.length, 0) / N;
 function rate(label: string, n: number, ms: number, peerRate?: number) {
   const r = (n / ms) * 1000;
   console.log(
-    `${label.padEnd(58)} ${Math.round(r).toLocaleString('en').padStart(9)} /s${peerRate ? `   ×${(r / peerRate).toFixed(2)} the peer` : ''}`,
+    `${label.padEnd(58)} ${Math.round(r).toLocaleString('en').padStart(9)} ` +
+      `/s${peerRate ? `   ×${(r / peerRate).toFixed(2)} the peer` : ''}`,
   );
   return r;
 }
@@ -114,6 +115,7 @@ const ds = Array.from({ length: N }, (_, i) => decision(N + i));
 for (let i = 0; i < N; i += 500) await alerter.handle(ds.slice(i, i + 500));
 rate('alerter: decision → incident → OCSF → signed delivery', N, performance.now() - t0);
 console.log(
-  `(${N.toLocaleString('en')} messages, OCSF payload ${Math.round(bytes)} bytes on average; receiver got ${received.toLocaleString('en')})`,
+  `(${N.toLocaleString('en')} messages, OCSF payload ${Math.round(bytes)} ` +
+    `bytes on average; receiver got ${received.toLocaleString('en')})`,
 );
 server.close();

@@ -1,7 +1,7 @@
 // Fault suite, the broker killed: Kafka is SIGKILLed mid-stream and started again a few seconds later while the
 // detector (both feature stages exactly once, the decision stage with the default bundle) and the producer keep
-// going. The detector pauses and resumes by itself — it does not exit — and afterwards every request has exactly one
-// feature record, and at least one decision, every repeat of a decision equal to the first but for decided_at.
+// going. The detector pauses and resumes by itself — it does not exit — and afterwards every request has exactly
+// one feature record, and at least one decision, every repeat of a decision equal to the first but for decided_at.
 import { join } from 'node:path';
 import type { Decision } from '@vigil/events';
 import type { FeatureRecord } from '@vigil/features';
@@ -138,8 +138,10 @@ describe('fault suite: the broker killed mid-stream', () => {
     }
     d.assertAlive();
     console.log(
-      `broker SIGKILL: down ${downMs} ms; ${ids.size} requests, ${featureIds.length} feature records (0 lost, 0 repeated), ` +
-        `${decided.length} decision records for them (${repeats} repeats, each equal to its first); the detector stayed up`,
+      `broker SIGKILL: down ${downMs} ms; ${ids.size} requests, ` +
+        `${featureIds.length} feature records (0 lost, 0 repeated), ` +
+        `${decided.length} decision records for them (${repeats} repeats, ` +
+        'each equal to its first); the detector stayed up',
     );
   }, 420_000);
 });

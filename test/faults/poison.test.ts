@@ -181,7 +181,8 @@ describe('fault suite: poison records in every stage', () => {
     expect(await healthz(opsPort(detector))).toBe(200);
     expect(await healthz(opsPort(revoker))).toBe(200);
     console.log(
-      `poison: ${parsed.length} dead letters (${stages.join(', ')}); ${decided.length} decisions for ${ids.size} good requests; detector and revoker healthy`,
+      `poison: ${parsed.length} dead letters (${stages.join(', ')}); ` +
+        `${decided.length} decisions for ${ids.size} good requests; detector and revoker healthy`,
     );
   }, 240_000);
 });

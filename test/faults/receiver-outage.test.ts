@@ -102,7 +102,8 @@ describe('fault suite: a receiver outage', () => {
     await deleteTopics(kafka, Object.values(topics));
   });
 
-  it('queues alerts durably through the outage and delivers each once when the receiver is back; dead-letters only past the budget', async () => {
+  it('queues alerts durably through the outage and delivers each once ' +
+    'when the receiver is back; dead-letters only past the budget', async () => {
     await receiver.start();
     const base = `http://127.0.0.1:${receiver.port}`;
     const retry = { timeout_ms: 1000, max_attempts: 2, initial_backoff_ms: 50, max_backoff_ms: 2000 };
@@ -172,9 +173,12 @@ describe('fault suite: a receiver outage', () => {
     expect(deadAfterMs).toBeGreaterThanOrEqual(BUDGET_MS);
     a.assertAlive();
     console.log(
-      `receiver outage (${OUTAGE_MS / 1000} s, budget ${BUDGET_MS / 1000} s): ${INCIDENTS} alerts, ${failedDuringOutage} failed attempts during the outage, ` +
-        `all ${receiver.accepted.size} delivered once ${deliveredAfterMs} ms after they were raised, 0 rejected signatures, ` +
-        `up to ${receiver.maxInFlight} deliveries at once; the receiver that stayed down: ${letters.length} dead letters after ${deadAfterMs} ms`,
+      `receiver outage (${OUTAGE_MS / 1000} s, budget ${BUDGET_MS / 1000} s): ` +
+        `${INCIDENTS} alerts, ${failedDuringOutage} failed attempts during the outage, ` +
+        `all ${receiver.accepted.size} delivered once ${deliveredAfterMs} ` +
+        'ms after they were raised, 0 rejected signatures, ' +
+        `up to ${receiver.maxInFlight} deliveries at once; the receiver that ` +
+        `stayed down: ${letters.length} dead letters after ${deadAfterMs} ms`,
     );
   }, 300_000);
 });

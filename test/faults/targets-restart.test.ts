@@ -136,7 +136,8 @@ describe('fault suite: enforcement targets restart during a burst of decisions',
     const resynced = (rv.output().match(/caught up by a re-sync|lost its lists/g) ?? []).length;
     rv.assertAlive();
     console.log(
-      `targets restarted during a burst: ${BURST} revocations, HAProxy and Redis each hold all ${BURST} once ${tookMs} ms after the burst began; ` +
+      `targets restarted during a burst: ${BURST} revocations, HAProxy and ` +
+        `Redis each hold all ${BURST} once ${tookMs} ms after the burst began; ` +
         `${queued} enforcements queued while a target was down, ${resynced} re-syncs`,
     );
   }, 240_000);

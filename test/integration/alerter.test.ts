@@ -164,77 +164,81 @@ describe('alerter on Kafka and ClickHouse with a real webhook receiver', () => {
     await deleteTopics(kafka, Object.values(topics));
   });
 
-  it('delivers one alert per entity per incident, each once, through 500s and timeouts; dead-letters refusals', async () => {
-    onTestFailed(() => console.log(alerter.output().slice(-4000)));
-    receiver.plan = [500, 500, 500, 'hang', 500, 'hang', 503, 500];
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    const ds: Decision[] = [];
-    for (let e = 0; e < 30; e++) for (let i = 0; i < 4; i++) ds.push(decision(e, i));
-    // Five incidents escalate to a revocation (critical: an update to the SOC and to the chat channel).
-    for (let e = 0; e < 5; e++) ds.push(decision(e, 4, { action: 'revoke', score: 0.9999 }));
-    await producer.send({
-      topic: topics.decisions,
-      acks: -1,
-      messages: ds.map((d) => ({ key: d.principal.sub as string, value: JSON.stringify(d) })),
-    });
-    await producer.disconnect();
-    // 30 opens, 5 escalations, and a summary at close for the 25 incidents that gathered events after their open.
-    await waitFor(
-      'every alert at the receiver',
-      async () => {
-        alerter.assertAlive();
-        return receiver.accepted.size >= 60;
-      },
-      60_000,
-    );
-    // Anything extra (a split incident, a second delivery) would arrive within a window and a closing pass.
-    await new Promise((r) => setTimeout(r, 3500));
-    const ids = [...receiver.accepted.keys()];
-    expect(ids.filter((id) => id.endsWith('.1'))).toHaveLength(30);
-    expect(ids.filter((id) => id.endsWith('.2'))).toHaveLength(30);
-    expect(receiver.accepted.size).toBe(60);
-    expect([...receiver.accepted.values()].every((n) => n === 1)).toBe(true);
-    expect(receiver.requests).toBeGreaterThan(60); // the failures were retried
-    expect(receiver.rejected).toBe(0);
-    expect(receiver.chat).toHaveLength(5);
-    expect(JSON.parse(receiver.chat[0] as string).text).toMatch(/CRITICAL/);
+  it(
+    'delivers one alert per entity per incident, each once, ' + 'through 500s and timeouts; dead-letters refusals',
+    async () => {
+      onTestFailed(() => console.log(alerter.output().slice(-4000)));
+      receiver.plan = [500, 500, 500, 'hang', 500, 'hang', 503, 500];
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      const ds: Decision[] = [];
+      for (let e = 0; e < 30; e++) for (let i = 0; i < 4; i++) ds.push(decision(e, i));
+      // Five incidents escalate to a revocation (critical: an update to the SOC and to the chat channel).
+      for (let e = 0; e < 5; e++) ds.push(decision(e, 4, { action: 'revoke', score: 0.9999 }));
+      await producer.send({
+        topic: topics.decisions,
+        acks: -1,
+        messages: ds.map((d) => ({ key: d.principal.sub as string, value: JSON.stringify(d) })),
+      });
+      await producer.disconnect();
+      // 30 opens, 5 escalations, and a summary at close for the 25 incidents that gathered events after their open.
+      await waitFor(
+        'every alert at the receiver',
+        async () => {
+          alerter.assertAlive();
+          return receiver.accepted.size >= 60;
+        },
+        60_000,
+      );
+      // Anything extra (a split incident, a second delivery) would arrive within a window and a closing pass.
+      await new Promise((r) => setTimeout(r, 3500));
+      const ids = [...receiver.accepted.keys()];
+      expect(ids.filter((id) => id.endsWith('.1'))).toHaveLength(30);
+      expect(ids.filter((id) => id.endsWith('.2'))).toHaveLength(30);
+      expect(receiver.accepted.size).toBe(60);
+      expect([...receiver.accepted.values()].every((n) => n === 1)).toBe(true);
+      expect(receiver.requests).toBeGreaterThan(60); // the failures were retried
+      expect(receiver.rejected).toBe(0);
+      expect(receiver.chat).toHaveLength(5);
+      expect(JSON.parse(receiver.chat[0] as string).text).toMatch(/CRITICAL/);
 
-    // The receiver's verification is real: a tampered body or a stale timestamp is refused.
-    const good = receiver.lastGood as { headers: Record<string, string>; body: string };
-    const post = (headers: Record<string, string>, body: string) =>
-      fetch(`http://127.0.0.1:${receiver.port}/soc`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body,
-      }).then((r) => r.status);
-    const signed = {
-      'webhook-id': good.headers['webhook-id'] as string,
-      'webhook-timestamp': good.headers['webhook-timestamp'] as string,
-      'webhook-signature': good.headers['webhook-signature'] as string,
-    };
-    expect(await post(signed, good.body.replace('"class_uid":2004', '"class_uid":2005'))).toBe(401);
-    const { signedHeaders } = await import('@vigil/alerting');
-    expect(
-      await post({ ...signedHeaders([SECRET], 'stale', Math.floor(Date.now() / 1000) - 3600, good.body) }, good.body),
-    ).toBe(401);
+      // The receiver's verification is real: a tampered body or a stale timestamp is refused.
+      const good = receiver.lastGood as { headers: Record<string, string>; body: string };
+      const post = (headers: Record<string, string>, body: string) =>
+        fetch(`http://127.0.0.1:${receiver.port}/soc`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body,
+        }).then((r) => r.status);
+      const signed = {
+        'webhook-id': good.headers['webhook-id'] as string,
+        'webhook-timestamp': good.headers['webhook-timestamp'] as string,
+        'webhook-signature': good.headers['webhook-signature'] as string,
+      };
+      expect(await post(signed, good.body.replace('"class_uid":2004', '"class_uid":2005'))).toBe(401);
+      const { signedHeaders } = await import('@vigil/alerting');
+      expect(
+        await post({ ...signedHeaders([SECRET], 'stale', Math.floor(Date.now() / 1000) - 3600, good.body) }, good.body),
+      ).toBe(401);
 
-    // The refusing receiver: every message dead-lettered once, with its reason.
-    const dead = await readTopic(kafka, topics.dlq, (v) => v.length >= 60, 30_000);
-    expect(dead).toHaveLength(60);
-    expect(dead.every((d) => (JSON.parse(d.value) as { receiver: string; reason: string }).reason === 'refused')).toBe(
-      true,
-    );
-    // The audit: one delivered row per message for the SOC.
-    await waitFor(
-      'the audit rows',
-      async () =>
-        (await clickhouseCount(
-          ch,
-          `SELECT count() AS n FROM ${prefix}alerts FINAL WHERE receiver = 'soc' AND startsWith(outcome, 'delivered')`,
-        )) === 60,
-    );
-  });
+      // The refusing receiver: every message dead-lettered once, with its reason.
+      const dead = await readTopic(kafka, topics.dlq, (v) => v.length >= 60, 30_000);
+      expect(dead).toHaveLength(60);
+      expect(
+        dead.every((d) => (JSON.parse(d.value) as { receiver: string; reason: string }).reason === 'refused'),
+      ).toBe(true);
+      // The audit: one delivered row per message for the SOC.
+      await waitFor(
+        'the audit rows',
+        async () =>
+          (await clickhouseCount(
+            ch,
+            `SELECT count() AS n FROM ${prefix}alerts FINAL WHERE ` +
+              "receiver = 'soc' AND startsWith(outcome, 'delivered')",
+          )) === 60,
+      );
+    },
+  );
 
   it('pushes a signed CAEP session-revoked SET for a new revocation', async () => {
     await waitFor('the CAEP consumer to join', async () => {
@@ -288,39 +292,42 @@ describe('alerter on Kafka and ClickHouse with a real webhook receiver', () => {
     ).toBe(true);
   });
 
-  it('records analysts’ verdicts from the authenticated callback and from vigil label; errors are generic', async () => {
-    const port = Number(/"labels_port":(\d+)/.exec(alerter.output())?.[1]);
-    const post = (auth: string | undefined, body: string) =>
-      fetch(`http://127.0.0.1:${port}/v1/labels`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
-        body,
-      }).then(async (r) => [r.status, await r.text()]);
-    expect(await post(undefined, '{"alert_id":"va_1","verdict":"false_positive"}')).toEqual([
-      401,
-      '{"status":"unauthorized"}',
-    ]);
-    expect(await post('Bearer wrong-token-12345', '{"alert_id":"va_1","verdict":"false_positive"}')).toEqual([
-      401,
-      '{"status":"unauthorized"}',
-    ]);
-    expect(await post('Bearer label-token-123', '{"verdict":"maybe"}')).toEqual([400, '{"status":"invalid label"}']);
-    expect(await post('Bearer label-token-123', 'not json')).toEqual([400, '{"status":"invalid label"}']);
-    expect(
-      (await post('Bearer label-token-123', '{"alert_id":"va_1","verdict":"false_positive","analyst":"kim"}'))[0],
-    ).toBe(202);
-    const file = join(tmpdir(), `${randomName('alerter-config')}.json`);
-    writeFileSync(file, JSON.stringify({ ...config, labels: { port: 0 } }));
-    vigilCli(['label', '--config', file, '--verdict', 'true_positive', '--request-id', 'e1-r0', '--analyst', 'lee']);
-    const rows = await (
-      await ch.query({
-        query: `SELECT request_id, alert_id, verdict, analyst FROM ${prefix}labels FINAL ORDER BY analyst`,
-        format: 'JSONEachRow',
-      })
-    ).json();
-    expect(rows).toEqual([
-      { request_id: '', alert_id: 'va_1', verdict: 'false_positive', analyst: 'kim' },
-      { request_id: 'e1-r0', alert_id: '', verdict: 'true_positive', analyst: 'lee' },
-    ]);
-  });
+  it(
+    'records analysts’ verdicts from the authenticated ' + 'callback and from vigil label; errors are generic',
+    async () => {
+      const port = Number(/"labels_port":(\d+)/.exec(alerter.output())?.[1]);
+      const post = (auth: string | undefined, body: string) =>
+        fetch(`http://127.0.0.1:${port}/v1/labels`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+          body,
+        }).then(async (r) => [r.status, await r.text()]);
+      expect(await post(undefined, '{"alert_id":"va_1","verdict":"false_positive"}')).toEqual([
+        401,
+        '{"status":"unauthorized"}',
+      ]);
+      expect(await post('Bearer wrong-token-12345', '{"alert_id":"va_1","verdict":"false_positive"}')).toEqual([
+        401,
+        '{"status":"unauthorized"}',
+      ]);
+      expect(await post('Bearer label-token-123', '{"verdict":"maybe"}')).toEqual([400, '{"status":"invalid label"}']);
+      expect(await post('Bearer label-token-123', 'not json')).toEqual([400, '{"status":"invalid label"}']);
+      expect(
+        (await post('Bearer label-token-123', '{"alert_id":"va_1","verdict":"false_positive","analyst":"kim"}'))[0],
+      ).toBe(202);
+      const file = join(tmpdir(), `${randomName('alerter-config')}.json`);
+      writeFileSync(file, JSON.stringify({ ...config, labels: { port: 0 } }));
+      vigilCli(['label', '--config', file, '--verdict', 'true_positive', '--request-id', 'e1-r0', '--analyst', 'lee']);
+      const rows = await (
+        await ch.query({
+          query: `SELECT request_id, alert_id, verdict, analyst FROM ${prefix}labels FINAL ORDER BY analyst`,
+          format: 'JSONEachRow',
+        })
+      ).json();
+      expect(rows).toEqual([
+        { request_id: '', alert_id: 'va_1', verdict: 'false_positive', analyst: 'kim' },
+        { request_id: 'e1-r0', alert_id: '', verdict: 'true_positive', analyst: 'lee' },
+      ]);
+    },
+  );
 });

@@ -88,7 +88,8 @@ describe('vigil doctor on real services', () => {
     expect(text.stdout).toContain(`ok    clickhouse`);
     expect(text.stdout).toMatch(
       new RegExp(
-        `^FAIL +kafka topic +${missing} — missing: the detector reads it and does not create it\\n +fix: create it \\(kafka-topics\\.sh`,
+        `^FAIL +kafka topic +${missing} — missing: the detector reads it ` +
+          `and does not create it\\n +fix: create it \\(kafka-topics\\.sh`,
         'm',
       ),
     );
@@ -129,50 +130,58 @@ describe('vigil doctor on real services', () => {
     });
   });
 
-  it('passes a revoker whose HAProxy maps, Redis and Kong answer (warnings allowed), and names a map HAProxy has not loaded', async () => {
-    backend = await startBackend();
-    haproxy = await startHaproxy(backend.port, PEPPER);
-    redis = await startRedis();
-    const config = {
-      kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
-      consumer: { topics: [randomName('decisions')] },
-      topics: { revocations: randomName('revocations'), notices: randomName('notices'), poison: randomName('poison') },
-      adapters: {
-        haproxy: [{ socket: haproxy.socket, maps: haproxy.maps }],
-        redis: [{ url: redis.url }],
-        kong: [{ admin_url: `http://127.0.0.1:${backend.port}/admin` }],
-      },
-    };
-    const before = backend.hits();
-    const good = await doctor(config, ['--json']);
-    const report = JSON.parse(good.stdout) as Report;
-    expect(good.status, good.stdout).toBe(0);
-    expect(report.service).toBe('revoker');
-    expect(find(report, 'haproxy', haproxy.socket)).toMatchObject({
-      status: 'ok',
-      detail: expect.stringMatching(/^Runtime API answered show info \(HAProxy \d/),
-    });
-    expect(find(report, 'haproxy maps', haproxy.socket)).toMatchObject({
-      status: 'ok',
-      detail: `all ${Object.keys(haproxy.maps).length} map(s) loaded`,
-    });
-    expect(find(report, 'redis', redis.url)).toMatchObject({ status: 'ok' });
-    expect(find(report, 'kong admin API', `http://127.0.0.1:${backend.port}`)).toMatchObject({ status: 'ok' });
-    expect(report.checks.filter((c) => c.check === 'kafka topic').every((c) => c.status === 'warn')).toBe(true);
-    // The probe of the Kong admin API is one HEAD: the gateway's backend sees at most that.
-    expect(backend.hits() - before).toBeLessThanOrEqual(1);
+  it(
+    'passes a revoker whose HAProxy maps, Redis and Kong answer ' +
+      '(warnings allowed), and names a map HAProxy has not loaded',
+    async () => {
+      backend = await startBackend();
+      haproxy = await startHaproxy(backend.port, PEPPER);
+      redis = await startRedis();
+      const config = {
+        kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
+        consumer: { topics: [randomName('decisions')] },
+        topics: {
+          revocations: randomName('revocations'),
+          notices: randomName('notices'),
+          poison: randomName('poison'),
+        },
+        adapters: {
+          haproxy: [{ socket: haproxy.socket, maps: haproxy.maps }],
+          redis: [{ url: redis.url }],
+          kong: [{ admin_url: `http://127.0.0.1:${backend.port}/admin` }],
+        },
+      };
+      const before = backend.hits();
+      const good = await doctor(config, ['--json']);
+      const report = JSON.parse(good.stdout) as Report;
+      expect(good.status, good.stdout).toBe(0);
+      expect(report.service).toBe('revoker');
+      expect(find(report, 'haproxy', haproxy.socket)).toMatchObject({
+        status: 'ok',
+        detail: expect.stringMatching(/^Runtime API answered show info \(HAProxy \d/),
+      });
+      expect(find(report, 'haproxy maps', haproxy.socket)).toMatchObject({
+        status: 'ok',
+        detail: `all ${Object.keys(haproxy.maps).length} map(s) loaded`,
+      });
+      expect(find(report, 'redis', redis.url)).toMatchObject({ status: 'ok' });
+      expect(find(report, 'kong admin API', `http://127.0.0.1:${backend.port}`)).toMatchObject({ status: 'ok' });
+      expect(report.checks.filter((c) => c.check === 'kafka topic').every((c) => c.status === 'warn')).toBe(true);
+      // The probe of the Kong admin API is one HEAD: the gateway's backend sees at most that.
+      expect(backend.hits() - before).toBeLessThanOrEqual(1);
 
-    const unloaded = join(tmpdir(), `${randomName('unloaded')}.map`);
-    const bad = await doctor({
-      ...config,
-      adapters: {
-        ...config.adapters,
-        haproxy: [{ socket: haproxy.socket, maps: { ...haproxy.maps, throttle_sub: unloaded } }],
-      },
-    });
-    expect(bad.status).toBe(1);
-    expect(bad.stdout).toMatch(
-      new RegExp(`^FAIL +haproxy maps +${unloaded} — not loaded by HAProxy \\(throttle_sub\\)$`, 'm'),
-    );
-  });
+      const unloaded = join(tmpdir(), `${randomName('unloaded')}.map`);
+      const bad = await doctor({
+        ...config,
+        adapters: {
+          ...config.adapters,
+          haproxy: [{ socket: haproxy.socket, maps: { ...haproxy.maps, throttle_sub: unloaded } }],
+        },
+      });
+      expect(bad.status).toBe(1);
+      expect(bad.stdout).toMatch(
+        new RegExp(`^FAIL +haproxy maps +${unloaded} — not loaded by HAProxy \\(throttle_sub\\)$`, 'm'),
+      );
+    },
+  );
 });

@@ -1,13 +1,14 @@
 // The whole loop on real parts: clients → a real Debian HAProxy (config/haproxy/haproxy.cfg: JSON access log and
-// vigil's maps) in front of the demo bank API (`vigil bank-api`: tokens verified, accounts owned) → rsyslog with omkafka (config/rsyslog/vigil-kafka.conf) → Kafka → `vigil detect` (haproxy format, the
-// shipped default bundle, the default policy, enforcement on) → `vigil revoke` → HAProxy's Runtime API; beside it a
-// real Debian nginx in front of the same bank (docs/gateways.md: JSON access log through its own rsyslog, read by the
-// same detector as nginx format, and `auth_request` to the revoker's check endpoint). A customer's token, used in
-// Plymouth, is replayed from Melbourne a minute later (impossible travel): the attacker's next requests are refused
-// while background traffic flows, and the customer's new login is not — through each gateway. Prints the time from the
-// attacker's first request to the first refusal (p50, p99) and how many attacker requests got through before it; then
-// a credential-stuffing address and an enumerating session (BOLA), each refused at HAProxy once the policy's rule
-// fires; and nginx with the check endpoint down: requests pass (fail open), or are refused when set to fail closed.
+// vigil's maps) in front of the demo bank API (`vigil bank-api`: tokens verified, accounts owned) → rsyslog with
+// omkafka (config/rsyslog/vigil-kafka.conf) → Kafka → `vigil detect` (haproxy format, the shipped default bundle,
+// the default policy, enforcement on) → `vigil revoke` → HAProxy's Runtime API; beside it a real Debian nginx in
+// front of the same bank (docs/gateways.md: JSON access log through its own rsyslog, read by the same detector as nginx
+// format, and `auth_request` to the revoker's check endpoint). A customer's token, used in Plymouth, is replayed from
+// Melbourne a minute later (impossible travel): the attacker's next requests are refused while background traffic
+// flows, and the customer's new login is not — through each gateway. Prints the time from the attacker's first
+// request to the first refusal (p50, p99) and how many attacker requests got through before it; then a
+// credential-stuffing address and an enumerating session (BOLA), each refused at HAProxy once the policy's rule fires;
+// and nginx with the check endpoint down: requests pass (fail open), or are refused when set to fail closed.
 import { writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -106,9 +107,9 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       },
       topics: { keyed: topics.keyed, entities: topics.entities, dead_letter: topics.dlq, partitions: 3 },
       // Latency over throughput: a short reorder bound released by the wall clock when a partition idles (HAProxy
-      // and nginx stamp each line when they log it, so lines leave nearly in order; 20 ms covers rsyslog and the partitions'
-      // interleaving), and the stages at least once (records leave when computed, not at the next checkpoint's
-      // transaction).
+      // and nginx stamp each line when they log it, so lines leave nearly in order; 20 ms covers rsyslog and the
+      // partitions' interleaving), and the stages at least once (records leave when computed, not at the next
+      // checkpoint's transaction).
       features: {
         topic: topics.features,
         reorder_bound_ms: 20,
@@ -215,16 +216,20 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
 
   // The same through nginx: its log carries the raw token (plain nginx cannot decode it), which the adapter
   // fingerprints and drops; the refusal is nginx asking the revoker's check endpoint (auth_request) on every request.
-  it('refuses a stolen token through nginx (auth_request to the check endpoint) and admits the customer’s next login', async () => {
-    dumpOnFailure();
-    await stolenTokens(nginx, {
-      name: 'nginx',
-      loop: 'nginx → rsyslog → Kafka → detector → revoker → check endpoint ← nginx auth_request',
-      input: topics.nginxInput,
-      firstVictim: 520,
-      thiefFirst: (r, v) => r.value.includes(`"remote_addr":"${AWAY}"`) && r.value.includes(v.token),
-    });
-  });
+  it(
+    'refuses a stolen token through nginx (auth_request to ' +
+      'the check endpoint) and admits the customer’s next login',
+    async () => {
+      dumpOnFailure();
+      await stolenTokens(nginx, {
+        name: 'nginx',
+        loop: 'nginx → rsyslog → Kafka → detector → revoker → check endpoint ← nginx auth_request',
+        input: topics.nginxInput,
+        firstVictim: 520,
+        thiefFirst: (r, v) => r.value.includes(`"remote_addr":"${AWAY}"`) && r.value.includes(v.token),
+      });
+    },
+  );
 
   interface Victim {
     sub: string;
@@ -235,7 +240,8 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
 
   /**
    * Five customers' tokens stolen and replayed from the other side of the world through `gateway`: each refused (401)
-   * once the loop revokes it, the customer's next login working. Prints the loop's latency line and where the time goes.
+   * once the loop revokes it, the customer's next login working. Prints the loop's latency line and where the time
+   * goes.
    */
   async function stolenTokens(
     gateway: Gateway,
@@ -335,7 +341,12 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
     figure(o.name, 'token_p99_ms', percentile(latencies, 0.99));
     const hop = await kafkaHop();
     console.log(
-      `gateway loop (${o.loop}), impossible travel GB → AU: first attacker request → first refusal p50 ${percentile(latencies, 0.5).toFixed(0)} ms, p99 ${percentile(latencies, 0.99).toFixed(0)} ms over ${latencies.length}; attacker requests through before it: ${leaked.join(', ')}; peer, same run: one Kafka hop (produce, acks=all → a consumer fetching with a 10 ms wait) p50 ${hop.toFixed(1)} ms — the loop's p50 is ${(percentile(latencies, 0.5) / hop).toFixed(1)} hops`,
+      `gateway loop (${o.loop}), impossible travel GB → AU: first attacker request ` +
+        `→ first refusal p50 ${percentile(latencies, 0.5).toFixed(0)} ms, ` +
+        `p99 ${percentile(latencies, 0.99).toFixed(0)} ms over ${latencies.length}; attacker requests ` +
+        `through before it: ${leaked.join(', ')}; peer, same run: one Kafka hop ` +
+        `(produce, acks=all → a consumer fetching with a 10 ms wait) p50 ${hop.toFixed(1)} ms ` +
+        `— the loop's p50 is ${(percentile(latencies, 0.5) / hop).toFixed(1)} hops`,
     );
   }
 
@@ -403,9 +414,14 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       input
         .filter((r) => r.value.includes(`"client_ip":"${from}"`) && r.value.includes('"method":"POST"'))
         .sort((a, b) => tsOf(a) - tsOf(b));
-    console.log(
-      `credential stuffing, ${await hopDelays(runs.map((r) => ({ t0: r.crossedWall, key: `"${r.key}"`, first: (input) => loginsFrom(input, r.key)[MIN_FAILURES - 1] })))}`,
+    const stuffingDelays = await hopDelays(
+      runs.map((r) => ({
+        t0: r.crossedWall,
+        key: `"${r.key}"`,
+        first: (input) => loginsFrom(input, r.key)[MIN_FAILURES - 1],
+      })),
     );
+    console.log(`credential stuffing, ${stuffingDelays}`);
     figure(
       'HAProxy',
       'stuffing_p99_ms',
@@ -415,7 +431,10 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       ),
     );
     console.log(
-      `gateway loop, credential stuffing (one address, a new username each attempt): the attempt crossing the rule's threshold (the ${MIN_FAILURES}th failure) → first 429 ${thresholdFigures(runs)}; attempts that reached the bank after it: ${runs.map((r) => r.beyond).join(', ')}`,
+      'gateway loop, credential stuffing (one address, a new username each attempt): ' +
+        "the attempt crossing the rule's threshold " +
+        `(the ${MIN_FAILURES}th failure) → first 429 ${thresholdFigures(runs)}; attempts that ` +
+        `reached the bank after it: ${runs.map((r) => r.beyond).join(', ')}`,
     );
   });
 
@@ -444,9 +463,10 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       input
         .filter((r) => r.value.includes(`"sub":"${sub}"`) && r.value.includes('"status":403'))
         .sort((a, b) => tsOf(a) - tsOf(b));
-    console.log(
-      `enumeration, ${await hopDelays(runs.map((r) => ({ t0: r.crossedWall, key: r.key, first: (input) => deniedFor(input, r.key)[MIN_DENIED - 1] })))}`,
+    const enumerationDelays = await hopDelays(
+      runs.map((r) => ({ t0: r.crossedWall, key: r.key, first: (input) => deniedFor(input, r.key)[MIN_DENIED - 1] })),
     );
+    console.log(`enumeration, ${enumerationDelays}`);
     figure(
       'HAProxy',
       'bola_p99_ms',
@@ -456,142 +476,152 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       ),
     );
     console.log(
-      `gateway loop, BOLA enumeration (a customer's session walking other customers' accounts): the request crossing the rule's threshold (the ${MIN_DENIED}th refusal) → first 401 ${thresholdFigures(runs)}; requests that reached the bank after it: ${runs.map((r) => r.beyond).join(', ')}`,
+      "gateway loop, BOLA enumeration (a customer's session walking other " +
+        "customers' accounts): the request crossing the rule's threshold " +
+        `(the ${MIN_DENIED}th refusal) → first 401 ${thresholdFigures(runs)}; ` +
+        `requests that reached the bank after it: ${runs.map((r) => r.beyond).join(', ')}`,
     );
   });
 
-  // vigil's check endpoint down — the revoker killed (connections refused), or a check endpoint that accepts and never
-  // answers (nginx's timeout): nginx lets requests through, revoked tokens included (the check endpoint is the list;
-  // HAProxy keeps its maps); with `$vigil_fail_open 0` it answers 503 instead. The revoker back, a token it revoked is
-  // refused again.
-  it('lets requests through nginx while vigil’s check endpoint is down, and refuses them when set to fail closed', async () => {
-    dumpOnFailure();
-    const hung: Socket[] = [];
-    const silent = createNetServer((socket) => {
-      hung.push(socket);
-    });
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const silentAt = `127.0.0.1:${(silent.address() as { port: number }).port}`;
-    const TIMEOUT_MS = 500;
-    const closed = await startNginx(bankPort, { check: `127.0.0.1:${checkPort}`, failOpen: false, trustXff: true });
-    const silentOpen = await startNginx(bankPort, { check: silentAt, checkTimeoutMs: TIMEOUT_MS });
-    const silentClosed = await startNginx(bankPort, { check: silentAt, checkTimeoutMs: TIMEOUT_MS, failOpen: false });
-    try {
-      // Two customers, each asking for their own account.
-      const customer = (n: number) => {
-        const { sub, account } = customerIds(900 + n);
-        return { ...issueToken(seeded(900 + n), sub, Date.now() - 60_000), path: `/v1/accounts/${account}` };
-      };
-      const status = (gateway: Gateway, c: { token: string; path: string }) =>
-        gateway.request(c.token, { path: c.path, from: HOME });
-      const timed = async (gateway: Gateway, c: { token: string; path: string }) => {
-        const at = performance.now();
-        return { status: await status(gateway, c), ms: performance.now() - at };
-      };
-      // A token vigil revoked and an address it throttles (decision records as the detector writes them), refused by
-      // both nginx while the check endpoint answers (the check endpoint's 429 passed on as 429); another customer's
-      // token served by both.
-      const revoked = customer(0);
-      const fresh = customer(1);
-      const THROTTLED = '198.51.100.20';
-      const decision = (
-        request_id: string,
-        action: string,
-        entity: string,
-        principal: { sub?: string; jti?: string; client_ip?: string },
-      ) => ({
-        key: principal.sub ?? principal.client_ip ?? null,
-        value: JSON.stringify({
-          ts: Date.now(),
-          decided_at: Date.now(),
-          request_id,
-          action,
-          entity,
-          score: 1,
-          scores: { iforest: 1, autoencoder: 1, rules: 1 },
-          principal,
-          reasons: [],
-          bundle: 'gateway-loop',
-          dry_run: false,
-        }),
+  // vigil's check endpoint down — the revoker killed (connections refused), or a check endpoint that accepts and
+  // never answers (nginx's timeout): nginx lets requests through, revoked tokens included (the check endpoint is the
+  // list; HAProxy keeps its maps); with `$vigil_fail_open 0` it answers 503 instead. The revoker back, a token it
+  // revoked is refused again.
+  it(
+    'lets requests through nginx while vigil’s check endpoint ' + 'is down, and refuses them when set to fail closed',
+    async () => {
+      dumpOnFailure();
+      const hung: Socket[] = [];
+      const silent = createNetServer((socket) => {
+        hung.push(socket);
       });
-      const producer = kafka.producer();
-      await producer.connect();
-      await producer.send({
-        topic: topics.decisions,
-        acks: -1,
-        messages: [
-          decision(randomName('fail-open'), 'revoke', 'principal', {
-            sub: revoked.claims.sub,
-            jti: revoked.claims.jti,
+      await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+      const silentAt = `127.0.0.1:${(silent.address() as { port: number }).port}`;
+      const TIMEOUT_MS = 500;
+      const closed = await startNginx(bankPort, { check: `127.0.0.1:${checkPort}`, failOpen: false, trustXff: true });
+      const silentOpen = await startNginx(bankPort, { check: silentAt, checkTimeoutMs: TIMEOUT_MS });
+      const silentClosed = await startNginx(bankPort, { check: silentAt, checkTimeoutMs: TIMEOUT_MS, failOpen: false });
+      try {
+        // Two customers, each asking for their own account.
+        const customer = (n: number) => {
+          const { sub, account } = customerIds(900 + n);
+          return { ...issueToken(seeded(900 + n), sub, Date.now() - 60_000), path: `/v1/accounts/${account}` };
+        };
+        const status = (gateway: Gateway, c: { token: string; path: string }) =>
+          gateway.request(c.token, { path: c.path, from: HOME });
+        const timed = async (gateway: Gateway, c: { token: string; path: string }) => {
+          const at = performance.now();
+          return { status: await status(gateway, c), ms: performance.now() - at };
+        };
+        // A token vigil revoked and an address it throttles (decision records as the detector writes them), refused by
+        // both nginx while the check endpoint answers (the check endpoint's 429 passed on as 429); another customer's
+        // token served by both.
+        const revoked = customer(0);
+        const fresh = customer(1);
+        const THROTTLED = '198.51.100.20';
+        const decision = (
+          request_id: string,
+          action: string,
+          entity: string,
+          principal: { sub?: string; jti?: string; client_ip?: string },
+        ) => ({
+          key: principal.sub ?? principal.client_ip ?? null,
+          value: JSON.stringify({
+            ts: Date.now(),
+            decided_at: Date.now(),
+            request_id,
+            action,
+            entity,
+            score: 1,
+            scores: { iforest: 1, autoencoder: 1, rules: 1 },
+            principal,
+            reasons: [],
+            bundle: 'gateway-loop',
+            dry_run: false,
           }),
-          decision(randomName('fail-open'), 'throttle', 'ip', { client_ip: THROTTLED }),
-        ],
-      });
-      await producer.disconnect();
-      await waitFor(
-        'nginx to refuse the revoked token',
-        async () => (await status(nginx, revoked)) === 401,
-        30_000,
-        20,
-      );
-      // (No token from that address: the bank would answer 401 without vigil.)
-      await waitFor(
-        'nginx to throttle the address',
-        async () => (await nginx.request(undefined, { from: THROTTLED })) === 429,
-        30_000,
-        20,
-      );
-      expect(await closed.request(undefined, { from: THROTTLED })).toBe(429);
-      expect(await status(closed, revoked)).toBe(401);
-      expect(await status(nginx, fresh)).toBe(200);
-      expect(await status(closed, fresh)).toBe(200);
+        });
+        const producer = kafka.producer();
+        await producer.connect();
+        await producer.send({
+          topic: topics.decisions,
+          acks: -1,
+          messages: [
+            decision(randomName('fail-open'), 'revoke', 'principal', {
+              sub: revoked.claims.sub,
+              jti: revoked.claims.jti,
+            }),
+            decision(randomName('fail-open'), 'throttle', 'ip', { client_ip: THROTTLED }),
+          ],
+        });
+        await producer.disconnect();
+        await waitFor(
+          'nginx to refuse the revoked token',
+          async () => (await status(nginx, revoked)) === 401,
+          30_000,
+          20,
+        );
+        // (No token from that address: the bank would answer 401 without vigil.)
+        await waitFor(
+          'nginx to throttle the address',
+          async () => (await nginx.request(undefined, { from: THROTTLED })) === 429,
+          30_000,
+          20,
+        );
+        expect(await closed.request(undefined, { from: THROTTLED })).toBe(429);
+        expect(await status(closed, revoked)).toBe(401);
+        expect(await status(nginx, fresh)).toBe(200);
+        expect(await status(closed, fresh)).toBe(200);
 
-      // The check endpoint down: the revoker killed.
-      const revoker = processes[1] as DetectorProcess;
-      revoker.child.kill('SIGKILL');
-      await revoker.exited;
-      const refused = {
-        open: await timed(nginx, fresh),
-        openRevoked: await timed(nginx, revoked),
-        closed: await timed(closed, fresh),
-      };
-      expect(refused.open.status).toBe(200);
-      // Failing open on the lists: what vigil revoked passes too until it is back.
-      expect(refused.openRevoked.status).toBe(200);
-      expect(refused.closed.status).toBe(503);
-      expect(await status(closed, revoked)).toBe(503);
-      // A check endpoint that never answers: the same once nginx's timeout passes.
-      const silence = { open: await timed(silentOpen, fresh), closed: await timed(silentClosed, fresh) };
-      expect(silence.open.status).toBe(200);
-      expect(silence.closed.status).toBe(503);
-      expect(silence.open.ms).toBeGreaterThanOrEqual(TIMEOUT_MS * 0.9);
+        // The check endpoint down: the revoker killed.
+        const revoker = processes[1] as DetectorProcess;
+        revoker.child.kill('SIGKILL');
+        await revoker.exited;
+        const refused = {
+          open: await timed(nginx, fresh),
+          openRevoked: await timed(nginx, revoked),
+          closed: await timed(closed, fresh),
+        };
+        expect(refused.open.status).toBe(200);
+        // Failing open on the lists: what vigil revoked passes too until it is back.
+        expect(refused.openRevoked.status).toBe(200);
+        expect(refused.closed.status).toBe(503);
+        expect(await status(closed, revoked)).toBe(503);
+        // A check endpoint that never answers: the same once nginx's timeout passes.
+        const silence = { open: await timed(silentOpen, fresh), closed: await timed(silentClosed, fresh) };
+        expect(silence.open.status).toBe(200);
+        expect(silence.closed.status).toBe(503);
+        expect(silence.open.ms).toBeGreaterThanOrEqual(TIMEOUT_MS * 0.9);
 
-      // vigil back (the revoker restarted on the same port, its store reloaded from vigil.revocations).
-      const again = startServiceProcess('revoke', revokerConfig);
-      processes[1] = again;
-      await waitFor('the revoker to start again', async () => {
-        again.assertAlive();
-        return again.output().includes('revoker started');
-      });
-      await waitFor(
-        'nginx to refuse the revoked token again',
-        async () => (await status(nginx, revoked)) === 401,
-        30_000,
-        20,
-      );
-      expect(await status(closed, revoked)).toBe(401);
-      expect(await status(nginx, fresh)).toBe(200);
-      expect(await status(closed, fresh)).toBe(200);
-      console.log(
-        `nginx with vigil's check endpoint down — refused connections: fail open ${refused.open.status} in ${refused.open.ms.toFixed(1)} ms (a revoked token ${refused.openRevoked.status}), fail closed ${refused.closed.status} in ${refused.closed.ms.toFixed(1)} ms; no answer (${TIMEOUT_MS} ms timeout): fail open ${silence.open.status} in ${silence.open.ms.toFixed(0)} ms, fail closed ${silence.closed.status} in ${silence.closed.ms.toFixed(0)} ms`,
-      );
-    } finally {
-      for (const g of [closed, silentOpen, silentClosed]) await g.stop();
-      for (const socket of hung) socket.destroy();
-      await new Promise((r) => silent.close(r));
-    }
-  });
+        // vigil back (the revoker restarted on the same port, its store reloaded from vigil.revocations).
+        const again = startServiceProcess('revoke', revokerConfig);
+        processes[1] = again;
+        await waitFor('the revoker to start again', async () => {
+          again.assertAlive();
+          return again.output().includes('revoker started');
+        });
+        await waitFor(
+          'nginx to refuse the revoked token again',
+          async () => (await status(nginx, revoked)) === 401,
+          30_000,
+          20,
+        );
+        expect(await status(closed, revoked)).toBe(401);
+        expect(await status(nginx, fresh)).toBe(200);
+        expect(await status(closed, fresh)).toBe(200);
+        console.log(
+          `nginx with vigil's check endpoint down — refused connections: fail open ${refused.open.status} ` +
+            `in ${refused.open.ms.toFixed(1)} ms (a revoked token ${refused.openRevoked.status}), ` +
+            `fail closed ${refused.closed.status} in ${refused.closed.ms.toFixed(1)} ms; no answer ` +
+            `(${TIMEOUT_MS} ms timeout): fail open ${silence.open.status} in ${silence.open.ms.toFixed(0)} ms, ` +
+            `fail closed ${silence.closed.status} in ${silence.closed.ms.toFixed(0)} ms`,
+        );
+      } finally {
+        for (const g of [closed, silentOpen, silentClosed]) await g.stop();
+        for (const socket of hung) socket.destroy();
+        await new Promise((r) => silent.close(r));
+      }
+    },
+  );
 
   interface ThresholdRun {
     key: string;
@@ -640,7 +670,8 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
 
   /**
    * Per hop, from a request sent at t0 (wall clock) — the one `first` picks from the input topic (HAProxy's by
-   * default) — to the first enforcement after it: when each stage's Kafka record of it was produced (CreateTime), medians.
+   * default) — to the first enforcement after it: when each stage's Kafka record of it was produced (CreateTime),
+   * medians.
    */
   async function hopDelays(
     starts: { t0: number; key: string; first: (input: TopicRecord[]) => TopicRecord | undefined }[],

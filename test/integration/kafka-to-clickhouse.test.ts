@@ -209,126 +209,130 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
     await admin.disconnect();
   });
 
-  it('delivers every good record once and dead-letters every bad one, across SIGKILL and a ClickHouse outage', async () => {
-    onTestFailed(() => {
-      for (const [i, d] of running.entries())
-        console.log(`--- detector ${i + 1} output ---\n${d.output().slice(-4000)}`);
-    });
-    const inputs = buildInputs(topics);
-    const good = inputs.filter((x) => x.good !== undefined);
-    const bad = inputs.filter((x) => x.bad !== undefined);
-    const cut = Math.floor(inputs.length * 0.6);
-    await produce(producer, inputs.slice(0, cut));
-    const goodInFirstPart = inputs.slice(0, cut).filter((x) => x.good).length;
+  it(
+    'delivers every good record once and dead-letters ' + 'every bad one, across SIGKILL and a ClickHouse outage',
+    async () => {
+      onTestFailed(() => {
+        for (const [i, d] of running.entries())
+          console.log(`--- detector ${i + 1} output ---\n${d.output().slice(-4000)}`);
+      });
+      const inputs = buildInputs(topics);
+      const good = inputs.filter((x) => x.good !== undefined);
+      const bad = inputs.filter((x) => x.bad !== undefined);
+      const cut = Math.floor(inputs.length * 0.6);
+      await produce(producer, inputs.slice(0, cut));
+      const goodInFirstPart = inputs.slice(0, cut).filter((x) => x.good).length;
 
-    // 1. First instance; SIGKILL it mid-stream.
-    const first = startDetectorProcess(config);
-    running.push(first);
-    const countAtKill = await waitFor(
-      'the first rows in ClickHouse',
-      async () => {
-        first.assertAlive();
-        const n = await clickhouseCount(ch, `SELECT count() AS n FROM ${table}`).catch(() => 0);
-        return n >= good.length * 0.1 ? n : false;
-      },
-      90_000,
-      50,
-    );
-    first.child.kill('SIGKILL');
-    await first.exited;
-    expect(countAtKill).toBeLessThan(goodInFirstPart);
+      // 1. First instance; SIGKILL it mid-stream.
+      const first = startDetectorProcess(config);
+      running.push(first);
+      const countAtKill = await waitFor(
+        'the first rows in ClickHouse',
+        async () => {
+          first.assertAlive();
+          const n = await clickhouseCount(ch, `SELECT count() AS n FROM ${table}`).catch(() => 0);
+          return n >= good.length * 0.1 ? n : false;
+        },
+        90_000,
+        50,
+      );
+      first.child.kill('SIGKILL');
+      await first.exited;
+      expect(countAtKill).toBeLessThan(goodInFirstPart);
 
-    // 2. A new instance takes over from the committed offsets.
-    const second = startDetectorProcess(config);
-    running.push(second);
-    await waitFor(
-      'the first part in ClickHouse',
-      async () => {
-        second.assertAlive();
-        return (await clickhouseCount(ch, `SELECT uniqExact(request_id) AS n FROM ${table}`)) >= goodInFirstPart;
-      },
-      120_000,
-    );
+      // 2. A new instance takes over from the committed offsets.
+      const second = startDetectorProcess(config);
+      running.push(second);
+      await waitFor(
+        'the first part in ClickHouse',
+        async () => {
+          second.assertAlive();
+          return (await clickhouseCount(ch, `SELECT uniqExact(request_id) AS n FROM ${table}`)) >= goodInFirstPart;
+        },
+        120_000,
+      );
 
-    // 3. ClickHouse goes away while the rest arrives: consumption must pause, not drop or commit past it.
-    clickhouseControl('stop');
-    await produce(producer, inputs.slice(cut));
-    await new Promise((r) => setTimeout(r, 6000));
-    const admin = kafka.admin();
-    await admin.connect();
-    let committed = 0;
-    let end = 0;
-    for (const topic of Object.values(topics)) {
-      const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-      committed += (offsets?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-      end += (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
-    }
-    await admin.disconnect();
-    expect(committed).toBeLessThan(end);
-    expect(second.child.exitCode).toBeNull();
-    clickhouseControl('restart');
+      // 3. ClickHouse goes away while the rest arrives: consumption must pause, not drop or commit past it.
+      clickhouseControl('stop');
+      await produce(producer, inputs.slice(cut));
+      await new Promise((r) => setTimeout(r, 6000));
+      const admin = kafka.admin();
+      await admin.connect();
+      let committed = 0;
+      let end = 0;
+      for (const topic of Object.values(topics)) {
+        const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+        committed += (offsets?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+        end += (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
+      }
+      await admin.disconnect();
+      expect(committed).toBeLessThan(end);
+      expect(second.child.exitCode).toBeNull();
+      clickhouseControl('restart');
 
-    // 4. Everything arrives, each good record exactly once.
-    await waitFor(
-      'every good record in ClickHouse',
-      async () => {
-        second.assertAlive();
-        return (await clickhouseCount(ch, `SELECT count() AS n FROM ${table} FINAL`)) >= good.length;
-      },
-      180_000,
-      500,
-    );
-    const rows = await (
-      await ch.query({ query: `SELECT gateway, request_id FROM ${table} FINAL`, format: 'JSONEachRow' })
-    ).json<{
-      gateway: string;
-      request_id: string;
-    }>();
-    expect(rows.length).toBe(good.length);
-    expect(new Set(rows.map((r) => `${r.gateway}/${r.request_id}`))).toEqual(
-      new Set(good.map((g) => `${g.format}/${g.good}`)),
-    );
+      // 4. Everything arrives, each good record exactly once.
+      await waitFor(
+        'every good record in ClickHouse',
+        async () => {
+          second.assertAlive();
+          return (await clickhouseCount(ch, `SELECT count() AS n FROM ${table} FINAL`)) >= good.length;
+        },
+        180_000,
+        500,
+      );
+      const rows = await (
+        await ch.query({ query: `SELECT gateway, request_id FROM ${table} FINAL`, format: 'JSONEachRow' })
+      ).json<{
+        gateway: string;
+        request_id: string;
+      }>();
+      expect(rows.length).toBe(good.length);
+      expect(new Set(rows.map((r) => `${r.gateway}/${r.request_id}`))).toEqual(
+        new Set(good.map((g) => `${g.format}/${g.good}`)),
+      );
 
-    // 5. Every bad record is in the dead-letter topic with its reason; no raw token anywhere.
-    const dead = await readTopic(kafka, dlq, (v) => new Set(v.map((x) => x.value)).size >= bad.length);
-    // Dead letters keep no raw value: a record is found by the HMAC of its marker (kept in its redacted structure)
-    // or, for one with no structure to keep, the HMAC of its bytes — what an operator holding the pepper can do.
-    const hmac = (data: string | Buffer) => `v1:${createHmac('sha256', PEPPER).update(data).digest('hex')}`;
-    for (const b of bad) {
-      const marks = [hmac(b.bad?.marker ?? ''), hmac(b.value)];
-      const found = dead.find((x) => marks.some((mark) => x.value.includes(mark)));
-      const d = found ? (JSON.parse(found.value) as DeadLetter) : undefined;
-      expect(d, `dead letter for ${b.bad?.marker}`).toBeDefined();
-      expect(d?.original_mode).toBe('redacted');
-      expect(d?.reason).toBe(b.bad?.reason);
-      expect(d?.source.topic).toBe(b.topic);
-    }
-    // The keyed topic also carries the entity stage's parts for the principal stage to join (header vigil-kind).
-    const isEvent = (x: { headers: Record<string, string> }) => x.headers[KIND_HEADER] === undefined;
-    const events = (
-      await readTopic(
-        kafka,
-        keyed,
-        (v) => new Set(v.filter(isEvent).map((x) => JSON.parse(x.value).request_id)).size >= good.length,
-      )
-    ).filter(isEvent);
-    for (const { key, value } of events) expect(key).toBe(principalKey(JSON.parse(value) as AccessEvent));
-    // At-least-once: what the killed instance had produced but not committed was produced again by its successor.
-    console.log(
-      `keyed topic: ${events.length} records for ${good.length} events (${events.length - good.length} redelivered); ClickHouse: ${rows.length} rows under FINAL`,
-    );
-    // The trace that started at the gateway goes on with the keyed event (a new span id, the same trace id).
-    const traced = inputs.filter((x) => x.traceId);
-    expect(traced.length).toBeGreaterThan(10);
-    for (const x of traced) {
-      const out = events.find((e) => (JSON.parse(e.value) as AccessEvent).request_id === x.good);
-      expect(out?.headers.traceparent).toMatch(new RegExp(`^00-${x.traceId}-[0-9a-f]{16}-01$`));
-    }
-    const everything = dead.map((d) => d.value).join('\n') + events.map((e) => e.value).join('\n');
-    for (const x of inputs) if (x.token) expect(everything.includes(x.token)).toBe(false);
+      // 5. Every bad record is in the dead-letter topic with its reason; no raw token anywhere.
+      const dead = await readTopic(kafka, dlq, (v) => new Set(v.map((x) => x.value)).size >= bad.length);
+      // Dead letters keep no raw value: a record is found by the HMAC of its marker (kept in its redacted structure)
+      // or, for one with no structure to keep, the HMAC of its bytes — what an operator holding the pepper can do.
+      const hmac = (data: string | Buffer) => `v1:${createHmac('sha256', PEPPER).update(data).digest('hex')}`;
+      for (const b of bad) {
+        const marks = [hmac(b.bad?.marker ?? ''), hmac(b.value)];
+        const found = dead.find((x) => marks.some((mark) => x.value.includes(mark)));
+        const d = found ? (JSON.parse(found.value) as DeadLetter) : undefined;
+        expect(d, `dead letter for ${b.bad?.marker}`).toBeDefined();
+        expect(d?.original_mode).toBe('redacted');
+        expect(d?.reason).toBe(b.bad?.reason);
+        expect(d?.source.topic).toBe(b.topic);
+      }
+      // The keyed topic also carries the entity stage's parts for the principal stage to join (header vigil-kind).
+      const isEvent = (x: { headers: Record<string, string> }) => x.headers[KIND_HEADER] === undefined;
+      const events = (
+        await readTopic(
+          kafka,
+          keyed,
+          (v) => new Set(v.filter(isEvent).map((x) => JSON.parse(x.value).request_id)).size >= good.length,
+        )
+      ).filter(isEvent);
+      for (const { key, value } of events) expect(key).toBe(principalKey(JSON.parse(value) as AccessEvent));
+      // At-least-once: what the killed instance had produced but not committed was produced again by its successor.
+      console.log(
+        `keyed topic: ${events.length} records for ${good.length} events ` +
+          `(${events.length - good.length} redelivered); ClickHouse: ${rows.length} rows under FINAL`,
+      );
+      // The trace that started at the gateway goes on with the keyed event (a new span id, the same trace id).
+      const traced = inputs.filter((x) => x.traceId);
+      expect(traced.length).toBeGreaterThan(10);
+      for (const x of traced) {
+        const out = events.find((e) => (JSON.parse(e.value) as AccessEvent).request_id === x.good);
+        expect(out?.headers.traceparent).toMatch(new RegExp(`^00-${x.traceId}-[0-9a-f]{16}-01$`));
+      }
+      const everything = dead.map((d) => d.value).join('\n') + events.map((e) => e.value).join('\n');
+      for (const x of inputs) if (x.token) expect(everything.includes(x.token)).toBe(false);
 
-    // 6. A graceful stop exits cleanly.
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
-  });
+      // 6. A graceful stop exits cleanly.
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    },
+  );
 });

@@ -1,7 +1,8 @@
 // deploy/kubernetes checked offline: every manifest, and the kustomization rendered, against the Kubernetes schemas
-// (kubernetes-validate, strict), then what a schema cannot see — probes on the ops server's real endpoints, resources,
-// pinned images, the security context, secrets only by reference and each one read by the service's config, the
-// ConfigMaps' configs parsed by the services' own zod schemas, NetworkPolicies that open exactly what the config uses.
+// (kubernetes-validate, strict), then what a schema cannot see — probes on the ops server's real endpoints,
+// resources, pinned images, the security context, secrets only by reference and each one read by the service's config,
+// the ConfigMaps' configs parsed by the services' own zod schemas, NetworkPolicies that open exactly what the config
+// uses.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,10 @@ import { ROOT } from '../support/services.js';
 const VALIDATOR_VERSION = '1.37.0';
 const VALIDATOR =
   process.env.KUBERNETES_VALIDATE ?? `/opt/vigil/kubernetes-validate-${VALIDATOR_VERSION}/bin/kubernetes-validate`;
-/** The oldest Kubernetes the manifests support (policy/v1 PDBs, Pod Security admission) and the newest the validator knows. */
+/**
+ * The oldest Kubernetes the manifests support (policy/v1 PDBs, Pod Security admission) and the newest the validator
+ * knows.
+ */
 const KUBERNETES_VERSIONS = ['1.25.0', '1.37.0'];
 const DIR = join(ROOT, 'deploy/kubernetes');
 /** What the test's renderer does of kustomize's fields; a kustomization using another one must teach it first. */
@@ -333,52 +337,60 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     ]);
   });
 
-  it(`every manifest and the rendered kustomization validate against Kubernetes ${KUBERNETES_VERSIONS.join(' and ')} (strict)`, () => {
-    if (!existsSync(VALIDATOR)) {
-      throw new Error(
-        `kubernetes-validate ${VALIDATOR_VERSION} is not installed at ${VALIDATOR}: run \`bash test/infra/install.sh\` (or set KUBERNETES_VALIDATE to its path)`,
+  it(
+    'every manifest and the rendered kustomization validate against ' +
+      `Kubernetes ${KUBERNETES_VERSIONS.join(' and ')} (strict)`,
+    () => {
+      if (!existsSync(VALIDATOR)) {
+        throw new Error(
+          `kubernetes-validate ${VALIDATOR_VERSION} is not installed at ${VALIDATOR}: ` +
+            `run \`bash test/infra/install.sh\` (or set KUBERNETES_VALIDATE to its path)`,
+        );
+      }
+      const version = spawnSync(VALIDATOR, ['--version'], { encoding: 'utf8' });
+      expect(
+        version.stdout.trim(),
+        `kubernetes-validate ${VALIDATOR_VERSION} is pinned: run \`bash test/infra/install.sh\``,
+      ).toBe(VALIDATOR_VERSION);
+      const dir = mkdtempSync(join(tmpdir(), 'vigil-k8s-'));
+      const out = join(dir, 'rendered.yaml');
+      writeFileSync(out, objects.map((o) => stringify(o)).join('---\n'));
+      const files = [...new Set(rendered.map((r) => join(DIR, r.file))), out];
+      const run = spawnSync(VALIDATOR, ['--strict', ...KUBERNETES_VERSIONS.flatMap((v) => ['-k', v]), ...files], {
+        encoding: 'utf8',
+      });
+      rmSync(dir, { recursive: true, force: true });
+      const lines = `${run.stdout}${run.stderr}`.split('\n').filter((l) => l.trim() !== '');
+      // An unknown kind or apiVersion is only a WARN with exit status 0: nothing but passes is accepted.
+      expect(
+        lines.filter((l) => !l.startsWith('INFO ')),
+        'kubernetes-validate found problems',
+      ).toEqual([]);
+      expect(run.status).toBe(0);
+      expect(lines.filter((l) => l.includes(' passed for resource ')).length).toBe(
+        2 * objects.length * KUBERNETES_VERSIONS.length,
       );
-    }
-    const version = spawnSync(VALIDATOR, ['--version'], { encoding: 'utf8' });
-    expect(
-      version.stdout.trim(),
-      `kubernetes-validate ${VALIDATOR_VERSION} is pinned: run \`bash test/infra/install.sh\``,
-    ).toBe(VALIDATOR_VERSION);
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-k8s-'));
-    const out = join(dir, 'rendered.yaml');
-    writeFileSync(out, objects.map((o) => stringify(o)).join('---\n'));
-    const files = [...new Set(rendered.map((r) => join(DIR, r.file))), out];
-    const run = spawnSync(VALIDATOR, ['--strict', ...KUBERNETES_VERSIONS.flatMap((v) => ['-k', v]), ...files], {
-      encoding: 'utf8',
-    });
-    rmSync(dir, { recursive: true, force: true });
-    const lines = `${run.stdout}${run.stderr}`.split('\n').filter((l) => l.trim() !== '');
-    // An unknown kind or apiVersion is only a WARN with exit status 0: nothing but passes is accepted.
-    expect(
-      lines.filter((l) => !l.startsWith('INFO ')),
-      'kubernetes-validate found problems',
-    ).toEqual([]);
-    expect(run.status).toBe(0);
-    expect(lines.filter((l) => l.includes(' passed for resource ')).length).toBe(
-      2 * objects.length * KUBERNETES_VERSIONS.length,
-    );
-  });
+    },
+  );
 
-  it('the probes ask the ops server what it answers: liveness 200 from the start, readiness 503 until started', async () => {
-    const containers = deployments.flatMap((d) => d.spec.template.spec.containers);
-    const live = new Set(containers.map((c) => c.livenessProbe?.httpGet?.path ?? '(no HTTP liveness probe)'));
-    const ready = new Set(containers.map((c) => c.readinessProbe?.httpGet?.path ?? '(no HTTP readiness probe)'));
-    const ops = await startOpsServer(0, '127.0.0.1');
-    try {
-      const status = async (path: string) => [path, (await fetch(`http://127.0.0.1:${ops.port}${path}`)).status];
-      for (const path of live) expect(await status(path), 'liveness before ready').toEqual([path, 200]);
-      for (const path of ready) expect(await status(path), 'readiness before ready').toEqual([path, 503]);
-      ops.setReady(true);
-      for (const path of ready) expect(await status(path), 'readiness once ready').toEqual([path, 200]);
-    } finally {
-      await ops.close();
-    }
-  });
+  it(
+    'the probes ask the ops server what it answers: ' + 'liveness 200 from the start, readiness 503 until started',
+    async () => {
+      const containers = deployments.flatMap((d) => d.spec.template.spec.containers);
+      const live = new Set(containers.map((c) => c.livenessProbe?.httpGet?.path ?? '(no HTTP liveness probe)'));
+      const ready = new Set(containers.map((c) => c.readinessProbe?.httpGet?.path ?? '(no HTTP readiness probe)'));
+      const ops = await startOpsServer(0, '127.0.0.1');
+      try {
+        const status = async (path: string) => [path, (await fetch(`http://127.0.0.1:${ops.port}${path}`)).status];
+        for (const path of live) expect(await status(path), 'liveness before ready').toEqual([path, 200]);
+        for (const path of ready) expect(await status(path), 'readiness before ready').toEqual([path, 503]);
+        ops.setReady(true);
+        for (const path of ready) expect(await status(path), 'readiness once ready').toEqual([path, 200]);
+      } finally {
+        await ops.close();
+      }
+    },
+  );
 
   for (const d of deployments) {
     describe(d.metadata.name, () => {
@@ -455,86 +467,93 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
         }
       });
 
-      it("takes secrets only by reference, each a variable the service's config reads, and sets every one it names", () => {
-        const { service, config } = load();
-        const c = service.container;
-        const named = namedEnv(config);
-        const fromSecrets = (c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef);
-        for (const e of c.env ?? []) {
-          if (/SECRET|PASSWORD|TOKEN|_KEY\b/.test(e.name))
-            expect(e.value, `${e.name} must come from a secretKeyRef, not a value`).toBeUndefined();
-        }
-        for (const e of fromSecrets) {
-          if (e.name.startsWith('VIGIL_')) {
-            // VIGIL_A__B overrides the key a.b: the value must land there — and not be in the ConfigMap too.
-            const path = e.name.slice('VIGIL_'.length).toLowerCase().split('__');
-            expect(at(config, path), `${e.name} sets ${path.join('.')}, a key of the ${service.command} config`).toBe(
-              service.secretValue(e.name),
-            );
-            expect(at(service.raw, path), `${path.join('.')} must not be in the ConfigMap`).toBeUndefined();
-          } else {
-            expect(
-              [...named],
-              `${e.name} is a variable the ${service.command} config names (*_env, {env:…})`,
-            ).toContain(e.name);
+      it(
+        'takes secrets only by reference, each a variable the ' + "service's config reads, and sets every one it names",
+        () => {
+          const { service, config } = load();
+          const c = service.container;
+          const named = namedEnv(config);
+          const fromSecrets = (c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef);
+          for (const e of c.env ?? []) {
+            if (/SECRET|PASSWORD|TOKEN|_KEY\b/.test(e.name))
+              expect(e.value, `${e.name} must come from a secretKeyRef, not a value`).toBeUndefined();
           }
-        }
-        for (const name of named)
+          for (const e of fromSecrets) {
+            if (e.name.startsWith('VIGIL_')) {
+              // VIGIL_A__B overrides the key a.b: the value must land there — and not be in the ConfigMap too.
+              const path = e.name.slice('VIGIL_'.length).toLowerCase().split('__');
+              expect(at(config, path), `${e.name} sets ${path.join('.')}, a key of the ${service.command} config`).toBe(
+                service.secretValue(e.name),
+              );
+              expect(at(service.raw, path), `${path.join('.')} must not be in the ConfigMap`).toBeUndefined();
+            } else {
+              expect(
+                [...named],
+                `${e.name} is a variable the ${service.command} config names (*_env, {env:…})`,
+              ).toContain(e.name);
+            }
+          }
+          for (const name of named)
+            expect(
+              fromSecrets.map((e) => e.name),
+              `the config names ${name}: set it from a Secret`,
+            ).toContain(name);
+        },
+      );
+
+      it(
+        'has a PodDisruptionBudget, a metrics Service, ' +
+          'and a NetworkPolicy that opens exactly what its config uses',
+        () => {
+          const { service, config } = load();
+          const metricsPort = at(config, ['telemetry', 'port']) as number;
+          const served = servedPorts(service.command, config);
+          const pdbs = ofKind<Pdb>('PodDisruptionBudget').filter((p) => selects(p.spec.selector.matchLabels, labels));
+          expect(pdbs.length).toBe(1);
+          const pdb = (pdbs[0] as Pdb).spec;
+          if (pdb.minAvailable !== undefined)
+            expect(Number(pdb.minAvailable), 'a PDB that allows no eviction blocks node drains').toBeLessThan(
+              d.spec.replicas ?? 1,
+            );
+          else expect(Number(pdb.maxUnavailable)).toBeGreaterThanOrEqual(1);
+
+          const c = service.container;
+          expect(portNumber(c, 'metrics'), 'a container port named metrics on telemetry.port').toBe(metricsPort);
+          const services = ofKind<Service>('Service').filter(
+            (s) => Object.keys(s.spec.selector).length > 0 && selects(s.spec.selector, labels),
+          );
+          const targets = services.flatMap((s) => s.spec.ports.map((p) => portNumber(c, p.targetPort ?? p.port)));
+          expect(targets, 'a Service reaches the metrics port').toContain(metricsPort);
+
+          const policies = ofKind<NetworkPolicy>('NetworkPolicy').filter((p) =>
+            selects(p.spec.podSelector.matchLabels, labels),
+          );
           expect(
-            fromSecrets.map((e) => e.name),
-            `the config names ${name}: set it from a Secret`,
-          ).toContain(name);
-      });
-
-      it('has a PodDisruptionBudget, a metrics Service, and a NetworkPolicy that opens exactly what its config uses', () => {
-        const { service, config } = load();
-        const metricsPort = at(config, ['telemetry', 'port']) as number;
-        const served = servedPorts(service.command, config);
-        const pdbs = ofKind<Pdb>('PodDisruptionBudget').filter((p) => selects(p.spec.selector.matchLabels, labels));
-        expect(pdbs.length).toBe(1);
-        const pdb = (pdbs[0] as Pdb).spec;
-        if (pdb.minAvailable !== undefined)
-          expect(Number(pdb.minAvailable), 'a PDB that allows no eviction blocks node drains').toBeLessThan(
-            d.spec.replicas ?? 1,
+            policies.some((p) => p.spec.policyTypes?.includes('Ingress') && p.spec.policyTypes.includes('Egress')),
+          ).toBe(true);
+          const rules = (kind: 'ingress' | 'egress') => policies.flatMap((p) => p.spec[kind] ?? []);
+          for (const kind of ['ingress', 'egress'] as const) {
+            for (const r of rules(kind))
+              expect(r.ports?.length ?? 0, `every ${kind} rule names its ports (no allow-all)`).toBeGreaterThan(0);
+          }
+          const open = (kind: 'ingress' | 'egress', protocol = 'TCP') =>
+            new Set(
+              rules(kind).flatMap((r) =>
+                (r.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === protocol).map((p) => portNumber(c, p.port)),
+              ),
+            );
+          const needed = egressPorts(service.command, config);
+          expect([...open('egress', 'UDP')], 'DNS').toEqual([53]);
+          expect(
+            [...open('egress')].sort(),
+            `egress: ${JSON.stringify(Object.fromEntries(needed))} and DNS over TCP`,
+          ).toEqual([...new Set([53, ...needed.keys()])].sort());
+          expect([...open('ingress')].sort(), `ingress: ${JSON.stringify(Object.fromEntries(served))}`).toEqual(
+            [...served.keys()].sort(),
           );
-        else expect(Number(pdb.maxUnavailable)).toBeGreaterThanOrEqual(1);
-
-        const c = service.container;
-        expect(portNumber(c, 'metrics'), 'a container port named metrics on telemetry.port').toBe(metricsPort);
-        const services = ofKind<Service>('Service').filter(
-          (s) => Object.keys(s.spec.selector).length > 0 && selects(s.spec.selector, labels),
-        );
-        const targets = services.flatMap((s) => s.spec.ports.map((p) => portNumber(c, p.targetPort ?? p.port)));
-        expect(targets, 'a Service reaches the metrics port').toContain(metricsPort);
-
-        const policies = ofKind<NetworkPolicy>('NetworkPolicy').filter((p) =>
-          selects(p.spec.podSelector.matchLabels, labels),
-        );
-        expect(
-          policies.some((p) => p.spec.policyTypes?.includes('Ingress') && p.spec.policyTypes.includes('Egress')),
-        ).toBe(true);
-        const rules = (kind: 'ingress' | 'egress') => policies.flatMap((p) => p.spec[kind] ?? []);
-        for (const kind of ['ingress', 'egress'] as const) {
-          for (const r of rules(kind))
-            expect(r.ports?.length ?? 0, `every ${kind} rule names its ports (no allow-all)`).toBeGreaterThan(0);
-        }
-        const open = (kind: 'ingress' | 'egress', protocol = 'TCP') =>
-          new Set(
-            rules(kind).flatMap((r) =>
-              (r.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === protocol).map((p) => portNumber(c, p.port)),
-            ),
-          );
-        const needed = egressPorts(service.command, config);
-        expect([...open('egress', 'UDP')], 'DNS').toEqual([53]);
-        expect(
-          [...open('egress')].sort(),
-          `egress: ${JSON.stringify(Object.fromEntries(needed))} and DNS over TCP`,
-        ).toEqual([...new Set([53, ...needed.keys()])].sort());
-        expect([...open('ingress')].sort(), `ingress: ${JSON.stringify(Object.fromEntries(served))}`).toEqual(
-          [...served.keys()].sort(),
-        );
-        for (const port of served.keys()) expect(c.ports?.map((p) => p.containerPort)).toContain(port);
-      });
+          for (const port of served.keys()) expect(c.ports?.map((p) => p.containerPort)).toContain(port);
+        },
+      );
     });
   }
 
@@ -542,19 +561,23 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     expect(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name)).toEqual([]);
   });
 
-  it('the rendered objects live in the namespace the kustomization names, and the image rule agrees with the manifests', () => {
-    const k = kustomization();
-    for (const o of objects)
-      if (!CLUSTER_SCOPED.has(o.kind)) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(k.namespace);
-    expect(objects.some((o) => o.kind === 'Namespace' && o.metadata.name === k.namespace)).toBe(true);
-    for (const file of k.resources ?? []) {
-      for (const o of documents(file)) {
-        for (const c of podSpecOf(o)?.containers ?? []) {
-          const rule = k.images?.find((i) => i.name === imageParts(c.image).name);
-          if (rule?.newTag !== undefined)
-            expect(imageParts(c.image).tag, `${file}: ${c.image} and kustomization.yaml's images`).toBe(rule.newTag);
+  it(
+    'the rendered objects live in the namespace the kustomization names, ' +
+      'and the image rule agrees with the manifests',
+    () => {
+      const k = kustomization();
+      for (const o of objects)
+        if (!CLUSTER_SCOPED.has(o.kind)) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(k.namespace);
+      expect(objects.some((o) => o.kind === 'Namespace' && o.metadata.name === k.namespace)).toBe(true);
+      for (const file of k.resources ?? []) {
+        for (const o of documents(file)) {
+          for (const c of podSpecOf(o)?.containers ?? []) {
+            const rule = k.images?.find((i) => i.name === imageParts(c.image).name);
+            if (rule?.newTag !== undefined)
+              expect(imageParts(c.image).tag, `${file}: ${c.image} and kustomization.yaml's images`).toBe(rule.newTag);
+          }
         }
       }
-    }
-  });
+    },
+  );
 });

@@ -131,7 +131,8 @@ describe('notebooks', () => {
     return shown;
   }
 
-  it('threshold-tuning.ipynb: thresholds at the library defaults, per-model distributions, precision and recall, a bundle', async () => {
+  it('threshold-tuning.ipynb: thresholds at the library defaults, ' +
+    'per-model distributions, precision and recall, a bundle', async () => {
     const bundleDir = join(dir, 'bundle');
     const shown = await execute('threshold-tuning', { NOTEBOOK_OUT: bundleDir });
     const bundle = await ModelBundle.load(bundleDir);
@@ -139,7 +140,8 @@ describe('notebooks', () => {
 
     // The prose states the library's defaults, and the notebook uses them.
     expect(shown.prose).toContain(
-      `${percent(DEFAULT_TARGETS.alert)} of principal-days for alert, ${percent(DEFAULT_TARGETS.step_up)} for step-up, ${percent(DEFAULT_TARGETS.revoke)} for revoke`,
+      `${percent(DEFAULT_TARGETS.alert)} of principal-days for alert, ` +
+        `${percent(DEFAULT_TARGETS.step_up)} for step-up, ${percent(DEFAULT_TARGETS.revoke)} for revoke`,
     );
     expect(shown.text).toMatch(/threshold {3}per event {3}per principal-day/);
     for (const a of ACTIONS) {
@@ -147,7 +149,8 @@ describe('notebooks', () => {
       const target = `${(DEFAULT_TARGETS[a] * 100).toFixed(3)} %`;
       expect(shown.text).toMatch(
         new RegExp(
-          `  ${a.padEnd(8)} > ${t[a].score.toFixed(6)} {3}target ${target} per principal-day → held out: [\\d.]+ % per principal-day`,
+          `  ${a.padEnd(8)} > ${t[a].score.toFixed(6)} {3}target ${target} ` +
+            `per principal-day → held out: [\\d.]+ % per principal-day`,
         ),
       );
       // `vigil train`'s note under a target the held-out traffic cannot measure, and only there.
@@ -158,7 +161,8 @@ describe('notebooks', () => {
       t.alert.score === t.step_up.score || t.step_up.score === t.revoke.score,
     );
 
-    // One distribution per model and the combined score, each with every action's threshold drawn, counts on a log axis.
+    // One distribution per model and the combined score, each with every action's threshold drawn, counts on a log
+    // axis.
     for (const model of ['isolation forest', 'autoencoder', 'combined score']) {
       const svg = svgTitled(shown, model);
       const labels = markLabels(svg);
@@ -197,7 +201,8 @@ describe('notebooks', () => {
       await ch.close();
     });
 
-    it('stores a sample into empty tables, then shows decisions per hour, reasons, verdicts against actions and drift for every feature', async () => {
+    it('stores a sample into empty tables, then shows decisions per hour, ' +
+      'reasons, verdicts against actions and drift for every feature', async () => {
       const shown = await execute('review-decisions', {
         CLICKHOUSE_URL: requiredEnv('CLICKHOUSE_URL'),
         NOTEBOOK_CLICKHOUSE_PREFIX: prefix,

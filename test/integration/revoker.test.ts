@@ -124,64 +124,73 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     await deleteTopics(kafka, Object.values(topics));
   });
 
-  it('revokes at HAProxy with no reload; a subject cut-off refuses old tokens and admits the next login; Redis lists and publishes', async () => {
-    onTestFailed(() => console.log(revoker.output().slice(-3000)));
-    const subscriber = createClient({ url: redis.url });
-    await subscriber.connect();
-    const published: string[] = [];
-    await subscriber.subscribe('vigil:revocations', (m) => {
-      published.push(m);
-    });
-    const old = jwt({ sub: 'alice', jti: 'alice-1', iat: nowS() - 600, exp: nowS() + 3600 });
-    const other = jwt({ sub: 'carol', jti: 'carol-1', iat: nowS() - 600 });
-    expect(await haproxy.request(old)).toBe(200);
-    await send(
-      decision('r-alice', {
-        sub: 'alice',
-        jti: 'alice-1',
-        exp: nowS() + 3600,
-        token_fingerprint: fingerprint(old),
-        client_ip: '198.51.100.7',
-      }),
-    );
-    await refused(old);
-    expect(await haproxy.request(other)).toBe(200);
-    // A token issued before the cut-off by the same subject (another device) is refused too; the next login is not.
-    expect(await haproxy.request(jwt({ sub: 'alice', jti: 'alice-2', iat: nowS() - 5 }))).toBe(401);
-    await new Promise((r) => setTimeout(r, 1100));
-    expect(await haproxy.request(jwt({ sub: 'alice', jti: 'alice-3', iat: nowS() + 1 }))).toBe(200);
-    // The fingerprint HAProxy computes with the pepper is the detector's: the fingerprint map alone refuses the token.
-    const fpOnly = jwt({ jti: 'x-1', iat: nowS() - 60 });
-    await send(decision('r-fp', { token_fingerprint: fingerprint(fpOnly) }));
-    await refused(fpOnly);
-    // Redis: one key per identifier with a positive TTL, and a message per change.
-    const reader = createClient({ url: redis.url });
-    await reader.connect();
-    expect((await reader.keys('vigil:deny:*')).sort()).toEqual(
-      [
-        `vigil:deny:fingerprint:${fingerprint(old)}`,
-        `vigil:deny:fingerprint:${fingerprint(fpOnly)}`,
-        'vigil:deny:jti:alice-1',
-        'vigil:deny:sub:alice',
-      ].sort(),
-    );
-    expect(await reader.ttl('vigil:deny:jti:alice-1')).toBeGreaterThan(3000);
-    await reader.close();
-    await waitFor('the publications', async () => published.length >= 4);
-    expect(published.map((m) => (JSON.parse(m) as { id: string }).id)).toContain('sub:alice');
-    await subscriber.close();
-    await waitFor('the audit rows', async () => (await audit(`request_id = 'r-alice' AND outcome = 'enforced'`)) === 6); // 3 identifiers × 2 adapters
-    // The check endpoint (Envoy ext_authz) gives the same verdicts from the revoker's store.
-    const checkPort = Number(/"check_port":(\d+)/.exec(revoker.output())?.[1]);
-    const check = (token: string) =>
-      fetch(`http://127.0.0.1:${checkPort}/v1/accounts/1`, { headers: { authorization: `Bearer ${token}` } }).then(
-        (r) => r.status,
+  it(
+    'revokes at HAProxy with no reload; a subject cut-off refuses ' +
+      'old tokens and admits the next login; Redis lists and publishes',
+    async () => {
+      onTestFailed(() => console.log(revoker.output().slice(-3000)));
+      const subscriber = createClient({ url: redis.url });
+      await subscriber.connect();
+      const published: string[] = [];
+      await subscriber.subscribe('vigil:revocations', (m) => {
+        published.push(m);
+      });
+      const old = jwt({ sub: 'alice', jti: 'alice-1', iat: nowS() - 600, exp: nowS() + 3600 });
+      const other = jwt({ sub: 'carol', jti: 'carol-1', iat: nowS() - 600 });
+      expect(await haproxy.request(old)).toBe(200);
+      await send(
+        decision('r-alice', {
+          sub: 'alice',
+          jti: 'alice-1',
+          exp: nowS() + 3600,
+          token_fingerprint: fingerprint(old),
+          client_ip: '198.51.100.7',
+        }),
       );
-    expect(await check(old)).toBe(401);
-    expect(await check(fpOnly)).toBe(401);
-    expect(await check(other)).toBe(200);
-    expect(await check(jwt({ sub: 'alice', jti: 'alice-4', iat: nowS() + 1 }))).toBe(200);
-  });
+      await refused(old);
+      expect(await haproxy.request(other)).toBe(200);
+      // A token issued before the cut-off by the same subject (another device) is refused too; the next login is not.
+      expect(await haproxy.request(jwt({ sub: 'alice', jti: 'alice-2', iat: nowS() - 5 }))).toBe(401);
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(await haproxy.request(jwt({ sub: 'alice', jti: 'alice-3', iat: nowS() + 1 }))).toBe(200);
+      // The fingerprint HAProxy computes with the pepper is the detector's: the fingerprint map alone refuses the
+      // token.
+      const fpOnly = jwt({ jti: 'x-1', iat: nowS() - 60 });
+      await send(decision('r-fp', { token_fingerprint: fingerprint(fpOnly) }));
+      await refused(fpOnly);
+      // Redis: one key per identifier with a positive TTL, and a message per change.
+      const reader = createClient({ url: redis.url });
+      await reader.connect();
+      expect((await reader.keys('vigil:deny:*')).sort()).toEqual(
+        [
+          `vigil:deny:fingerprint:${fingerprint(old)}`,
+          `vigil:deny:fingerprint:${fingerprint(fpOnly)}`,
+          'vigil:deny:jti:alice-1',
+          'vigil:deny:sub:alice',
+        ].sort(),
+      );
+      expect(await reader.ttl('vigil:deny:jti:alice-1')).toBeGreaterThan(3000);
+      await reader.close();
+      await waitFor('the publications', async () => published.length >= 4);
+      expect(published.map((m) => (JSON.parse(m) as { id: string }).id)).toContain('sub:alice');
+      await subscriber.close();
+      // 3 identifiers × 2 adapters
+      await waitFor(
+        'the audit rows',
+        async () => (await audit(`request_id = 'r-alice' AND outcome = 'enforced'`)) === 6,
+      );
+      // The check endpoint (Envoy ext_authz) gives the same verdicts from the revoker's store.
+      const checkPort = Number(/"check_port":(\d+)/.exec(revoker.output())?.[1]);
+      const check = (token: string) =>
+        fetch(`http://127.0.0.1:${checkPort}/v1/accounts/1`, { headers: { authorization: `Bearer ${token}` } }).then(
+          (r) => r.status,
+        );
+      expect(await check(old)).toBe(401);
+      expect(await check(fpOnly)).toBe(401);
+      expect(await check(other)).toBe(200);
+      expect(await check(jwt({ sub: 'alice', jti: 'alice-4', iat: nowS() + 1 }))).toBe(200);
+    },
+  );
 
   it('enforces within a fraction of a second (decision on Kafka → the next request refused)', async () => {
     const ms: number[] = [];
@@ -199,7 +208,9 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
       ms.push(performance.now() - t0);
     }
     console.log(
-      `decision → enforced at HAProxy (Kafka produce, revoker, Runtime API + Redis, next request refused): p50 ${percentile(ms, 0.5).toFixed(1)} ms, p99 ${percentile(ms, 0.99).toFixed(1)} ms over ${ms.length}`,
+      'decision → enforced at HAProxy (Kafka produce, revoker, Runtime API + Redis, ' +
+        `next request refused): p50 ${percentile(ms, 0.5).toFixed(1)} ms, ` +
+        `p99 ${percentile(ms, 0.99).toFixed(1)} ms over ${ms.length}`,
     );
     expect(percentile(ms, 0.5)).toBeLessThan(5000);
   });
@@ -213,24 +224,28 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     await waitFor('the re-sync log line', async () => revoker.output().includes('re-synced'));
   });
 
-  it('queues revocations for a gateway that is down, keeps enforcing at Redis meanwhile, and catches the gateway up when it is back', async () => {
-    await haproxy.stop();
-    const token = jwt({ jti: 'bob-1', iat: nowS() - 60 });
-    await send(decision('r-bob', { jti: 'bob-1' }));
-    // Redis, which is up, is not held back by HAProxy, which is down.
-    await waitFor('the audit rows', async () => (await audit(`request_id = 'r-bob'`)) === 2);
-    expect(await audit(`request_id = 'r-bob' AND adapter = 'redis' AND outcome = 'enforced'`)).toBe(1);
-    expect(await audit(`request_id = 'r-bob' AND adapter = 'haproxy' AND outcome = 'queued'`)).toBe(1);
-    await waitFor(
-      'the revoker to report HAProxy down',
-      async () => revoker.output().includes('target down; queuing'),
-      20_000,
-    );
-    await haproxy.start();
-    // Back: its whole list is re-synced from vigil.revocations, bob's entry with it.
-    await refused(token);
-    await waitFor('the catch-up log line', async () => revoker.output().includes('caught up by a re-sync'));
-  });
+  it(
+    'queues revocations for a gateway that is down, keeps enforcing ' +
+      'at Redis meanwhile, and catches the gateway up when it is back',
+    async () => {
+      await haproxy.stop();
+      const token = jwt({ jti: 'bob-1', iat: nowS() - 60 });
+      await send(decision('r-bob', { jti: 'bob-1' }));
+      // Redis, which is up, is not held back by HAProxy, which is down.
+      await waitFor('the audit rows', async () => (await audit(`request_id = 'r-bob'`)) === 2);
+      expect(await audit(`request_id = 'r-bob' AND adapter = 'redis' AND outcome = 'enforced'`)).toBe(1);
+      expect(await audit(`request_id = 'r-bob' AND adapter = 'haproxy' AND outcome = 'queued'`)).toBe(1);
+      await waitFor(
+        'the revoker to report HAProxy down',
+        async () => revoker.output().includes('target down; queuing'),
+        20_000,
+      );
+      await haproxy.start();
+      // Back: its whole list is re-synced from vigil.revocations, bob's entry with it.
+      await refused(token);
+      await waitFor('the catch-up log line', async () => revoker.output().includes('caught up by a re-sync'));
+    },
+  );
 
   it('re-syncs Redis when it restarts empty, and keeps enforcing at HAProxy while Redis is down', async () => {
     const reader = async () => {
@@ -263,7 +278,8 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     await c.close();
     for (const key of before) expect(after).toContain(key);
     console.log(
-      `Redis down: HAProxy refused the new token ${refusedAfter} ms after the decision was sent; Redis restarted empty and got ${after.length} keys back`,
+      `Redis down: HAProxy refused the new token ${refusedAfter} ms after the ` +
+        `decision was sent; Redis restarted empty and got ${after.length} keys back`,
     );
   });
 
@@ -298,60 +314,65 @@ describe('revoker on HAProxy, Redis, Kafka and ClickHouse', () => {
     expect(statuses.filter((s) => s === 401)).toHaveLength(5);
   });
 
-  it('acts on nothing twice when every decision is delivered again (a crash before the commit), and undoes on request', async () => {
-    const enforcedBefore = new Set(
-      (
-        await (
-          await ch.query({
-            query: `SELECT DISTINCT request_id FROM ${prefix}revocations FINAL WHERE outcome = 'enforced'`,
-            format: 'JSONEachRow',
-          })
-        ).json<{ request_id: string }>()
-      ).map((r) => r.request_id),
-    );
-    expect(enforcedBefore.size).toBeGreaterThan(20);
-    onTestFailed(() => console.log(`haproxy (exit ${haproxy.exitCode()}):\n${haproxy.output().slice(-3000)}`));
-    // A second revoker in a new group reads the whole decision topic again, with the store the first one wrote.
-    const replay = start({
-      consumer: { group_id: `${group}-replay`, topics: [topics.decisions], from_beginning: true },
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await waitFor('the replaying revoker to catch up', async () => {
-      replay.assertAlive();
-      const offsets = await admin.fetchOffsets({ groupId: `${group}-replay`, topics: [topics.decisions] });
-      const ends = await admin.fetchTopicOffsets(topics.decisions);
-      const committed = offsets[0]?.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) ?? 0;
-      return committed === ends.reduce((n, p) => n + Number(p.high), 0);
-    });
-    await admin.disconnect();
-    replay.child.kill('SIGKILL');
-    const again = replay
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('"enforcement"') && l.includes('"enforced"'))
-      .map((l) => (JSON.parse(l) as { request_id: string }).request_id)
-      .filter((id) => enforcedBefore.has(id));
-    expect(again).toEqual([]);
-    // HAProxy's maps hold one entry per identifier (set map before add map).
-    const jtis = (await showMap(haproxy.socket, haproxy.maps.revoke_jti as string)).map(([k]) => k);
-    expect(jtis.length).toBeGreaterThan(20);
-    expect(new Set(jtis).size).toBe(jtis.length);
+  it(
+    'acts on nothing twice when every decision is delivered again ' +
+      '(a crash before the commit), and undoes on request',
+    async () => {
+      const enforcedBefore = new Set(
+        (
+          await (
+            await ch.query({
+              query: `SELECT DISTINCT request_id FROM ${prefix}revocations FINAL WHERE outcome = 'enforced'`,
+              format: 'JSONEachRow',
+            })
+          ).json<{ request_id: string }>()
+        ).map((r) => r.request_id),
+      );
+      expect(enforcedBefore.size).toBeGreaterThan(20);
+      onTestFailed(() => console.log(`haproxy (exit ${haproxy.exitCode()}):\n${haproxy.output().slice(-3000)}`));
+      // A second revoker in a new group reads the whole decision topic again, with the store the first one wrote.
+      const replay = start({
+        consumer: { group_id: `${group}-replay`, topics: [topics.decisions], from_beginning: true },
+      });
+      const admin = kafka.admin();
+      await admin.connect();
+      await waitFor('the replaying revoker to catch up', async () => {
+        replay.assertAlive();
+        const offsets = await admin.fetchOffsets({ groupId: `${group}-replay`, topics: [topics.decisions] });
+        const ends = await admin.fetchTopicOffsets(topics.decisions);
+        const committed = offsets[0]?.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) ?? 0;
+        return committed === ends.reduce((n, p) => n + Number(p.high), 0);
+      });
+      await admin.disconnect();
+      replay.child.kill('SIGKILL');
+      const again = replay
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('"enforcement"') && l.includes('"enforced"'))
+        .map((l) => (JSON.parse(l) as { request_id: string }).request_id)
+        .filter((id) => enforcedBefore.has(id));
+      expect(again).toEqual([]);
+      // HAProxy's maps hold one entry per identifier (set map before add map).
+      const jtis = (await showMap(haproxy.socket, haproxy.maps.revoke_jti as string)).map(([k]) => k);
+      expect(jtis.length).toBeGreaterThan(20);
+      expect(new Set(jtis).size).toBe(jtis.length);
 
-    const bob = jwt({ jti: 'bob-1', iat: nowS() - 60 });
-    expect(await haproxy.request(bob)).toBe(401);
-    const file = join(tmpdir(), `${randomName('revoker-config')}.json`);
-    writeFileSync(file, JSON.stringify(config()));
-    vigilCli(['revoke', '--undo', 'jti:bob-1', '--config', file]);
-    expect(await haproxy.request(bob)).toBe(200);
-    await waitFor(
-      'the undo audit rows',
-      async () => (await audit(`request_id = 'r-bob' AND outcome = 'undone'`)) === 2,
-    );
-    // The running revoker follows vigil.revocations: it knows the undo, so a new decision about bob's token acts again.
-    await send(
-      decision('r-bob-2', { jti: 'bob-1' }, { context: { route: '/x', route_class: 'default', tenant: 'bob-2' } }),
-    );
-    await refused(bob);
-  });
+      const bob = jwt({ jti: 'bob-1', iat: nowS() - 60 });
+      expect(await haproxy.request(bob)).toBe(401);
+      const file = join(tmpdir(), `${randomName('revoker-config')}.json`);
+      writeFileSync(file, JSON.stringify(config()));
+      vigilCli(['revoke', '--undo', 'jti:bob-1', '--config', file]);
+      expect(await haproxy.request(bob)).toBe(200);
+      await waitFor(
+        'the undo audit rows',
+        async () => (await audit(`request_id = 'r-bob' AND outcome = 'undone'`)) === 2,
+      );
+      // The running revoker follows vigil.revocations: it knows the undo, so a new decision about bob's token acts
+      // again.
+      await send(
+        decision('r-bob-2', { jti: 'bob-1' }, { context: { route: '/x', route_class: 'default', tenant: 'bob-2' } }),
+      );
+      await refused(bob);
+    },
+  );
 });

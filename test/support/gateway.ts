@@ -40,7 +40,10 @@ const connects = (target: string | number) =>
     c.on('error', () => resolve(false));
   });
 
-/** Stops a service the test started (SIGKILL unless told) and waits until it is gone (a restart must not race the old process). */
+/**
+ * Stops a service the test started (SIGKILL unless told) and waits until it is gone (a restart must not race the old
+ * process).
+ */
 async function killAndWait(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.on('exit', r));
@@ -186,9 +189,15 @@ export async function startHaproxy(
 export interface NginxOptions {
   /** host:port of vigil's check endpoint (the revoker's `check`). */
   check: string;
-  /** What nginx does when the check endpoint is unreachable, errs or times out: let the request through (the default) or answer 503. */
+  /**
+   * What nginx does when the check endpoint is unreachable, errs or times out: let the request through (the default) or
+   * answer 503.
+   */
   failOpen?: boolean;
-  /** How long nginx waits for the check endpoint (connect, and then its answer); generous by default, for a shared test machine. */
+  /**
+   * How long nginx waits for the check endpoint (connect, and then its answer); generous by default, for a shared test
+   * machine.
+   */
   checkTimeoutMs?: number;
   /** host:port of the syslog (UDP) the JSON access log goes to; none by default. */
   syslog?: string;
@@ -372,7 +381,9 @@ export function showMap(socket: string, map: string): Promise<[string, string][]
   });
 }
 
-/** Debian's rsyslogd with config/rsyslog/vigil-kafka.conf: UDP syslog in, each message's JSON produced to a Kafka topic. */
+/**
+ * Debian's rsyslogd with config/rsyslog/vigil-kafka.conf: UDP syslog in, each message's JSON produced to a Kafka topic.
+ */
 export async function startRsyslog(
   brokers: string,
   topic: string,

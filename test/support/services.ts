@@ -239,7 +239,9 @@ export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void
   await admin.disconnect();
 }
 
-/** Runs the built `vigil` CLI (with a pepper, for the commands that read logs); throws with its stderr when it fails. */
+/**
+ * Runs the built `vigil` CLI (with a pepper, for the commands that read logs); throws with its stderr when it fails.
+ */
 export function vigilCli(args: string[], pepper?: string) {
   const r = spawnSync(VIGIL_BIN, args, {
     encoding: 'utf8',

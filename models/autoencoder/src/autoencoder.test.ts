@@ -69,23 +69,26 @@ describe('Autoencoder', () => {
     for (const m of [a, b, back]) m.dispose();
   });
 
-  it('refuses to score before fitting, non-finite training data and rows of another width; NaN scores as 0', async () => {
-    expect(() => new Autoencoder().score(data(1, 5))).toThrow(/not fitted/);
-    const bad = data(1, 20);
-    bad.data[3] = Number.NaN;
-    await expect(new Autoencoder(quick).fit(bad)).rejects.toThrow(/must be finite/);
-    const ae = new Autoencoder({ ...quick, epochs: 2 });
-    await ae.fit(data(1, 200));
-    expect(() => ae.score({ data: new Float64Array(4), rows: 1, cols: 4 })).toThrow(/trained on 8/);
-    const row = data(9, 1);
-    const withNaN = { ...row, data: Float64Array.from(row.data) };
-    withNaN.data[2] = Number.NaN;
-    const zeroed = { ...row, data: Float64Array.from(row.data) };
-    zeroed.data[2] = 0;
-    expect(ae.score(withNaN)[0]).toBe(ae.score(zeroed)[0]);
-    await expect(Autoencoder.load('/nonexistent-vigil-dir')).rejects.toThrow(/cannot read/);
-    ae.dispose();
-  });
+  it(
+    'refuses to score before fitting, non-finite training ' + 'data and rows of another width; NaN scores as 0',
+    async () => {
+      expect(() => new Autoencoder().score(data(1, 5))).toThrow(/not fitted/);
+      const bad = data(1, 20);
+      bad.data[3] = Number.NaN;
+      await expect(new Autoencoder(quick).fit(bad)).rejects.toThrow(/must be finite/);
+      const ae = new Autoencoder({ ...quick, epochs: 2 });
+      await ae.fit(data(1, 200));
+      expect(() => ae.score({ data: new Float64Array(4), rows: 1, cols: 4 })).toThrow(/trained on 8/);
+      const row = data(9, 1);
+      const withNaN = { ...row, data: Float64Array.from(row.data) };
+      withNaN.data[2] = Number.NaN;
+      const zeroed = { ...row, data: Float64Array.from(row.data) };
+      zeroed.data[2] = 0;
+      expect(ae.score(withNaN)[0]).toBe(ae.score(zeroed)[0]);
+      await expect(Autoencoder.load('/nonexistent-vigil-dir')).rejects.toThrow(/cannot read/);
+      ae.dispose();
+    },
+  );
 
   it('gives the same scores on the cpu and wasm backends within 1e-5 relative', async () => {
     const train = data(6, 600);

@@ -2,13 +2,14 @@
 // so a vector unlike the training data reconstructs badly. Score = mean squared reconstruction error of a row; the
 // per-feature errors are kept for explanations.
 //
-// - Layers: d → ⌈d/2⌉ → ⌈d/4⌉ → ⌈d/2⌉ → d by default (ELU inside, linear output), weights initialised from the seed.
+// - Layers: d → ⌈d/2⌉ → ⌈d/4⌉ → ⌈d/2⌉ → d by default (ELU inside, linear output), weights
+//   initialised from the seed.
 // - Training: a seeded split holds out `validationSplit` of the rows; each epoch visits the training rows in a seeded
 //   order; training stops when the validation loss has not improved for `patience` epochs and keeps the best weights.
 //   The same data and seed give the same model on a given backend.
 // - Input is expected scaled (vigil's robust scaler: median 0, spread 1). Training data must be finite; when scoring,
-//   a NaN feature is replaced by 0 — the training median after scaling — so a missing value neither raises nor hides
-//   the error.
+//   a NaN feature is replaced by 0 — the training median after scaling — so a missing value neither raises nor
+//   hides the error.
 // - Scoring runs in micro-batches (one predict call per row costs tens of µs; a batch of 1,024 costs well under a µs
 //   a row) and returns scores in input order.
 // - Save/load go through tf.io.withSaveHandler / tf.io.fromMemory: `model.json` (topology + weight manifest) and

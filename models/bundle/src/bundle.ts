@@ -1,10 +1,11 @@
-// A model bundle: scaler → isolation forest and autoencoder → per-model calibration → one combined score → actions.
+// A model bundle: scaler → isolation forest and autoencoder → per-model calibration → one combined
+// score → actions.
 //
 // Ensemble rule ("min-exceedance-bonferroni"): each model's raw score x_m becomes its exceedance e_m = P(normal score
-// > x_m) on held-out normal traffic; the combined exceedance is min(1, M · min_m e_m) — a request is as unusual as its
-// most surprised model says, corrected (Bonferroni) for having asked M = 2 models, so normal traffic still exceeds a
-// combined level α at most at rate α. The combined score is 1 − that, in [0, 1]. The forest sees one feature at a time
-// and the autoencoder sees combinations, so either may be the one that is surprised.
+// > x_m) on held-out normal traffic; the combined exceedance is min(1, M · min_m e_m) — a request is as unusual as
+// its most surprised model says, corrected (Bonferroni) for having asked M = 2 models, so normal traffic still exceeds
+// a combined level α at most at rate α. The combined score is 1 − that, in [0, 1]. The forest sees one feature at a
+// time and the autoencoder sees combinations, so either may be the one that is surprised.
 //
 // Thresholds per action are chosen on held-out normal traffic for a target false-positive rate per principal-day and
 // stated in both units; an action is taken when the combined score is above its threshold (strictly).
@@ -44,11 +45,14 @@ export interface Reason {
   contribution: number;
 }
 
-/** Scaled values beyond ±CLIP are clipped for the autoencoder: one extreme feature must not drown the others' errors. */
+/**
+ * Scaled values beyond ±CLIP are clipped for the autoencoder: one extreme feature must not drown the others' errors.
+ */
 export const AUTOENCODER_CLIP = 10;
 
 export const ENSEMBLE_DESCRIPTION =
-  'combined exceedance = min(1, 2 · min(e_iforest, e_autoencoder)), e_m = P(held-out normal score > raw score of model m); score = 1 − combined exceedance';
+  'combined exceedance = min(1, 2 · min(e_iforest, e_autoencoder)), ' +
+  'e_m = P(held-out normal score > raw score of model m); score = 1 − combined exceedance';
 
 export function combine(eIf: number, eAe: number): number {
   return 1 - Math.min(1, 2 * Math.min(eIf, eAe));
@@ -165,20 +169,26 @@ export class ModelBundle {
       raw = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     } catch (err) {
       throw new Error(
-        `cannot read ${join(dir, 'manifest.json')}: ${(err as Error).message} — is ${dir} a bundle written by \`vigil train\`?`,
+        `cannot read ${join(dir, 'manifest.json')}: ${(err as Error).message} ` +
+          `— is ${dir} a bundle written by \`vigil train\`?`,
       );
     }
     const parsed = manifestSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new Error(
-        `${join(dir, 'manifest.json')} is not a vigil bundle manifest: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+        (
+          `${join(dir, 'manifest.json')} is not a vigil bundle manifest: ` +
+          `${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`
+        ).trim(),
       );
     }
     const manifest = parsed.data;
     if (expectedHash !== undefined && manifest.features.hash !== expectedHash) {
       throw new Error(
-        `bundle ${manifest.bundle_id} was trained on feature schema ${manifest.features.hash}, but this vigil computes ${expectedHash} (features, their order or parameters differ): retrain it with \`vigil train\` on this version, or run the version that wrote it`,
+        `bundle ${manifest.bundle_id} was trained on feature schema ${manifest.features.hash}, ` +
+          `but this vigil computes ${expectedHash} (features, their order or parameters differ): ` +
+          `retrain it with \`vigil train\` on this version, or run the version that wrote it`,
       );
     }
     const forest = IsolationForest.fromJSON(JSON.parse(await readFile(join(dir, manifest.files.iforest), 'utf8')));

@@ -100,20 +100,23 @@ const bundle: Subject<ModelBundle> = {
 
 function conformance<M>(s: Subject<M>) {
   describe(`conformance: ${s.name}`, () => {
-    it('leaves its input unmodified, is deterministic per seed, and saves and loads with identical scores', async () => {
-      const train = rows(1, 2000);
-      const test = rows(2, 200);
-      const before = [Float64Array.from(train.data), Float64Array.from(test.data)];
-      const a = await s.fit(7, train);
-      const b = await s.fit(7, train);
-      const scores = s.score(a, test);
-      expect([train.data, test.data]).toEqual(before);
-      expect(Array.from(s.score(b, test))).toEqual(Array.from(scores));
-      for (const x of scores) expect(Number.isFinite(x)).toBe(true);
-      const dir = await mkdtemp(join(tmpdir(), 'vigil-conformance-'));
-      await s.save(a, dir);
-      expect(Array.from(s.score(await s.load(dir), test))).toEqual(Array.from(scores));
-    });
+    it(
+      'leaves its input unmodified, is deterministic per seed, ' + 'and saves and loads with identical scores',
+      async () => {
+        const train = rows(1, 2000);
+        const test = rows(2, 200);
+        const before = [Float64Array.from(train.data), Float64Array.from(test.data)];
+        const a = await s.fit(7, train);
+        const b = await s.fit(7, train);
+        const scores = s.score(a, test);
+        expect([train.data, test.data]).toEqual(before);
+        expect(Array.from(s.score(b, test))).toEqual(Array.from(scores));
+        for (const x of scores) expect(Number.isFinite(x)).toBe(true);
+        const dir = await mkdtemp(join(tmpdir(), 'vigil-conformance-'));
+        await s.save(a, dir);
+        expect(Array.from(s.score(await s.load(dir), test))).toEqual(Array.from(scores));
+      },
+    );
 
     it('refuses to score before fitting, with a message that says so', () => {
       expect(() => s.score(s.unfitted(), rows(3, 2))).toThrow(/not fitted/);

@@ -67,7 +67,10 @@ export const manifestSchema = z.object({
     .array(
       z.object({
         rule: z.string(),
-        /** A stratum of the rule fitted apart (a burst of payments that outnumbers the account's history: a business's first payroll); absent: the rule's main traffic. */
+        /**
+         * A stratum of the rule fitted apart (a burst of payments that outnumbers the account's history: a business's
+         * first payroll); absent: the rule's main traffic.
+         */
         stratum: z.string().optional(),
         parameter: z.string(),
         action: z.string(),

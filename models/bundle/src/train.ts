@@ -29,10 +29,14 @@ export interface TrainOptions {
   autoencoder: Partial<AutoencoderOptions>;
   /** Target false-positive rates per principal-day. */
   targets: Record<Action, number>;
-  /** The autoencoder trains on at most this many of the fit rows (an even spread of them), to keep training in minutes. */
+  /**
+   * The autoencoder trains on at most this many of the fit rows (an even spread of them), to keep training in minutes.
+   */
   autoencoderMaxRows: number;
   onProgress?: (stage: string, detail?: string) => void;
-  /** The policy's rule thresholds fitted on the same traffic, carried in the manifest (see Manifest.rule_thresholds). */
+  /**
+   * The policy's rule thresholds fitted on the same traffic, carried in the manifest (see Manifest.rule_thresholds).
+   */
   ruleThresholds?: Manifest['rule_thresholds'];
 }
 

@@ -59,18 +59,22 @@ describe('ScoreCalibrator', () => {
     expect(flagged).toBeLessThan(0.012);
   });
 
-  it('fits the far tail with a generalised Pareto: exponential data give ξ ≈ 0 and the true tail far beyond the data', () => {
-    const c = ScoreCalibrator.fit(exp);
-    expect(c.tail.xi).toBeGreaterThanOrEqual(0);
-    expect(c.tail.xi).toBeLessThan(0.2);
-    // P(S > 30) = e^(−15) ≈ 3e-7, far below 1/20,000: only the tail model can say it.
-    const p = c.exceedance(30);
-    expect(p).toBeGreaterThan(1e-7);
-    expect(p).toBeLessThan(3e-6);
-    // Heavy-tailed (Pareto, ξ = 0.5) scores give a positive shape.
-    const pareto = Float64Array.from({ length: 20_000 }, () => rand() ** -0.5);
-    expect(ScoreCalibrator.fit(pareto).tail.xi).toBeGreaterThan(0.3);
-  });
+  it(
+    'fits the far tail with a generalised Pareto: ' +
+      'exponential data give ξ ≈ 0 and the true tail far beyond the data',
+    () => {
+      const c = ScoreCalibrator.fit(exp);
+      expect(c.tail.xi).toBeGreaterThanOrEqual(0);
+      expect(c.tail.xi).toBeLessThan(0.2);
+      // P(S > 30) = e^(−15) ≈ 3e-7, far below 1/20,000: only the tail model can say it.
+      const p = c.exceedance(30);
+      expect(p).toBeGreaterThan(1e-7);
+      expect(p).toBeLessThan(3e-6);
+      // Heavy-tailed (Pareto, ξ = 0.5) scores give a positive shape.
+      const pareto = Float64Array.from({ length: 20_000 }, () => rand() ** -0.5);
+      expect(ScoreCalibrator.fit(pareto).tail.xi).toBeGreaterThan(0.3);
+    },
+  );
 
   it('inverts: the raw threshold for a rate has that exceedance, in the table and in the tail', () => {
     const c = ScoreCalibrator.fit(exp);

@@ -1,15 +1,16 @@
 // Calibration of a raw anomaly score (higher = more anomalous) against its distribution on held-out normal traffic:
-// calibrated(x) = 1 − P(normal score > x), in [0, 1], so a threshold is a false-positive rate — calibrated ≥ 0.999
-// flags one normal event in a thousand.
+// calibrated(x) = 1 − P(normal score > x), in [0, 1], so a threshold is a false-positive rate —
+// calibrated ≥ 0.999 flags one normal event in a thousand.
 // - Below the tail threshold u (the `tailQuantile` quantile, 0.98 by default) P comes from the empirical
 //   distribution, kept as a table of quantiles.
 // - Above u the data are too few for empirical quantiles, so the exceedances x − u are fit with a generalised Pareto
-//   distribution (peaks over threshold, Pickands–Balkema–de Haan), by probability-weighted moments (Hosking & Wallis
-//   1987): P(S > x) = (1 − q)·(1 + ξ(x − u)/σ)^(−1/ξ), the exponential tail when ξ = 0. ξ is clamped to [0, 0.5]: a
-//   negative shape puts a hard upper end on normal scores, past which every score would look equally impossible,
-//   and with a few hundred exceedances the estimate swings by ±0.15 around 0 — so the tail is taken as at least
-//   exponential, which overstates rather than understates how often normal traffic scores that high; 0.5 is where
-//   the estimator stops being reliable. When clamped, σ comes from the mean excess, E[x − u] = σ / (1 − ξ).
+//   distribution (peaks over threshold, Pickands–Balkema–de Haan), by probability-weighted moments (Hosking &
+//   Wallis 1987): P(S > x) = (1 − q)·(1 + ξ(x − u)/σ)^(−1/ξ), the exponential tail when ξ = 0. ξ is clamped
+//   to [0, 0.5]: a negative shape puts a hard upper end on normal scores, past which every score would look equally
+//   impossible, and with a few hundred exceedances the estimate swings by ±0.15 around 0 — so the tail is taken as
+//   at least exponential, which overstates rather than understates how often normal traffic scores that high; 0.5 is
+//   where the estimator stops being reliable. When clamped, σ comes from the mean excess,
+//   E[x − u] = σ / (1 − ξ).
 import { z } from 'zod';
 
 export const calibratorSchema = z.object({

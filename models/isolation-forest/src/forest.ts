@@ -3,7 +3,8 @@
 // - a node splits on a randomly chosen attribute at a split value drawn uniformly between that attribute's minimum and
 //   maximum in the node, until the node holds one point or the height limit ceil(log2 ψ) is reached;
 // - a point's path length is the number of edges to the leaf it falls in plus c(size of that leaf), the expected
-//   depth still to go (eq. 1); its score is 2^(−E[h(x)] / c(ψ)) — near 1 for anomalies, below 0.5 for normal points.
+//   depth still to go (eq. 1); its score is 2^(−E[h(x)] / c(ψ)) — near 1 for anomalies, below 0.5 for normal
+//   points.
 // The paper picks any attribute; an attribute constant in the node cannot split it, so vigil draws uniformly among
 // the attributes that are not constant there (as scikit-learn does) and makes a node whose points are all identical
 // a leaf. The random source is seeded (xoroshiro128+ from pure-rand), so the same data and seed give the same forest.
@@ -272,8 +273,8 @@ interface Split {
 
 /**
  * Grows the trees of one forest into shared flat arrays (see the file's head), one tree per grow() call. The random
- * draws happen in a fixed order — the subsample, then per node the feature and the split value — so a seed gives the
- * same forest every time.
+ * draws happen in a fixed order — the subsample, then per node the feature and the split value — so a seed gives
+ * the same forest every time.
  */
 class TreeGrower {
   readonly nodes = { feature: [] as number[], threshold: [] as number[], left: [] as number[], size: [] as number[] };

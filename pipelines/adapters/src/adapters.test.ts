@@ -187,7 +187,8 @@ describe('bad input never throws and always has a reason', () => {
       'timestamp_out_of_range',
     ],
     [
-      '{"started_at":99999999999999,"client_ip":"1.2.3.4","request":{"method":"GET","uri":"/"},"response":{"status":200}}',
+      '{"started_at":99999999999999,"client_ip":"1.2.3.4",' +
+        '"request":{"method":"GET","uri":"/"},"response":{"status":200}}',
       'timestamp_out_of_range',
     ],
     [
@@ -261,7 +262,10 @@ describe('haproxy', () => {
   it('maps the docs/gateways.md log-format record', () => {
     const e = event(
       haproxy.parse(
-        '{"ts":1764320400123,"client_ip":"198.51.100.4","client_port":40522,"frontend":"fe_api","backend":"be_bank","method":"GET","uri":"/v1/accounts/acc-7f3a9c21","status":200,"bytes_read":410,"bytes_uploaded":97,"ta_ms":8,"request_id":"0a1b:2c","user_agent":"curl/8","auth":{"sub":"cust-1","jti":"-","token_fingerprint":"-"}}',
+        '{"ts":1764320400123,"client_ip":"198.51.100.4","client_port":40522,"frontend":"fe_api",' +
+          '"backend":"be_bank","method":"GET","uri":"/v1/accounts/acc-7f3a9c21",' +
+          '"status":200,"bytes_read":410,"bytes_uploaded":97,"ta_ms":8,"request_id":"0a1b:2c",' +
+          '"user_agent":"curl/8","auth":{"sub":"cust-1","jti":"-","token_fingerprint":"-"}}',
       ),
     );
     expect(e).toMatchObject({
@@ -276,7 +280,8 @@ describe('haproxy', () => {
   it('reads the 3.x log-profile names and the accept date', () => {
     const e = event(
       haproxy.parse(
-        '{"client_ip":"10.0.1.2","request_date":"06/Feb/2009:12:14:14.655","request_line":"GET /index.html HTTP/1.1","status_code":200}',
+        '{"client_ip":"10.0.1.2","request_date":"06/Feb/2009:12:14:14.655",' +
+          '"request_line":"GET /index.html HTTP/1.1","status_code":200}',
       ),
     );
     expect(e.ts).toBe(Date.UTC(2009, 1, 6, 12, 14, 14, 655));
@@ -312,8 +317,8 @@ describe('canonical', () => {
 });
 
 describe('haproxy, real 2.6 output of the docs/gateways.md log-format', () => {
-  // Captured from Debian's HAProxy 2.6 running the configuration in docs/gateways.md (testing/haproxy-2.6-real.jsonl): one
-  // request with a bearer JWT, one without. The gateway computed the fingerprint with the same pepper.
+  // Captured from Debian's HAProxy 2.6 running the configuration in docs/gateways.md (testing/haproxy-2.6-real.jsonl):
+  // one request with a bearer JWT, one without. The gateway computed the fingerprint with the same pepper.
   const token =
     'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjdXN0LTkiLCJqdGkiOiJqLTc3Iiwic2lkIjoiczEiLCJpYXQiOjE3NjQzMjAwMDAsImV4cCI6MTc2NDMyMzYwMCwiY2xpZW50X2lkIjoiYXBwIn0.c2ln';
   const pepper = { version: 1, secret: 'hap-test-pepper-0123456789abcdef0123' };

@@ -1,5 +1,5 @@
-// Every adapter against the real record shapes its gateway publishes (testing/gateway-samples, with their sources): complete
-// records become events, skeletal ones are dead-lettered with a reason, nothing crashes, no credential leaks.
+// Every adapter against the real record shapes its gateway publishes (testing/gateway-samples, with their sources):
+// complete records become events, skeletal ones are dead-lettered with a reason, nothing crashes, no credential leaks.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { accessEventSchema, type GatewayFormat } from '@vigil/events';

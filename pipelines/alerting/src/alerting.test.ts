@@ -197,38 +197,41 @@ describe('delivery', () => {
     });
   });
 
-  it('the alerter sends each incident once to every receiver whose minimum severity it reaches, and audits', async () => {
-    const got: string[] = [];
-    const url = await receiver((req, res) => {
-      got.push(String(req.headers['webhook-id']));
-      res.writeHead(200).end();
-    });
-    const audit: AlertAudit[] = [];
-    const dead: DeadLetter[] = [];
-    const alerter = new Alerter({
-      receivers: [
-        { target: target(url, { name: 'all' }), format: 'ocsf', minSeverity: 'low' },
-        { target: target(url, { name: 'pager' }), format: 'slack', minSeverity: 'critical' },
-      ],
-      caep: [],
-      windowMs: 60_000,
-      audit: async (rows) => {
-        audit.push(...rows);
-      },
-      deadLetter: async (items) => {
-        dead.push(...items);
-      },
-    });
-    await alerter.handle(Array.from({ length: 50 }, (_, i) => decision({ request_id: `r${i}`, ts: T0 + i * 100 })));
-    await alerter.handle([decision({ request_id: 'rv', ts: T0 + 6000, action: 'revoke', score: 0.9999 })]);
-    expect(got).toHaveLength(3); // open to "all"; the escalation to "all" and "pager"
-    expect(audit.map((a) => [a.receiver, a.message.activity, a.result.outcome])).toEqual([
-      ['all', 'open', 'delivered'],
-      ['all', 'update', 'delivered'],
-      ['pager', 'update', 'delivered'],
-    ]);
-    expect(dead).toEqual([]);
-  });
+  it(
+    'the alerter sends each incident once to every ' + 'receiver whose minimum severity it reaches, and audits',
+    async () => {
+      const got: string[] = [];
+      const url = await receiver((req, res) => {
+        got.push(String(req.headers['webhook-id']));
+        res.writeHead(200).end();
+      });
+      const audit: AlertAudit[] = [];
+      const dead: DeadLetter[] = [];
+      const alerter = new Alerter({
+        receivers: [
+          { target: target(url, { name: 'all' }), format: 'ocsf', minSeverity: 'low' },
+          { target: target(url, { name: 'pager' }), format: 'slack', minSeverity: 'critical' },
+        ],
+        caep: [],
+        windowMs: 60_000,
+        audit: async (rows) => {
+          audit.push(...rows);
+        },
+        deadLetter: async (items) => {
+          dead.push(...items);
+        },
+      });
+      await alerter.handle(Array.from({ length: 50 }, (_, i) => decision({ request_id: `r${i}`, ts: T0 + i * 100 })));
+      await alerter.handle([decision({ request_id: 'rv', ts: T0 + 6000, action: 'revoke', score: 0.9999 })]);
+      expect(got).toHaveLength(3); // open to "all"; the escalation to "all" and "pager"
+      expect(audit.map((a) => [a.receiver, a.message.activity, a.result.outcome])).toEqual([
+        ['all', 'open', 'delivered'],
+        ['all', 'update', 'delivered'],
+        ['pager', 'update', 'delivered'],
+      ]);
+      expect(dead).toEqual([]);
+    },
+  );
 });
 
 describe('CAEP session-revoked', () => {

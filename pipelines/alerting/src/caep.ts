@@ -55,7 +55,9 @@ export function sessionRevokedSet(r: RevokedSubject, o: CaepOptions, nowMs: numb
         event_timestamp: Math.floor((r.enforced_at ?? nowMs) / 1000),
         initiating_entity: 'policy',
         reason_admin: {
-          en: `vigil revoked the ${r.kind === 'sub' ? 'subject’s sessions' : 'session'} (decision ${r.request_id}: ${r.reasons.slice(0, 3).join(', ')})`,
+          en:
+            `vigil revoked the ${r.kind === 'sub' ? 'subject’s sessions' : 'session'} ` +
+            `(decision ${r.request_id}: ${r.reasons.slice(0, 3).join(', ')})`,
         },
       },
     },

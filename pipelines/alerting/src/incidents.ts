@@ -152,7 +152,10 @@ export class IncidentBook {
     }
   }
 
-  /** Closes incidents idle for the window; returns their final summaries (only where events were added since the last message). */
+  /**
+   * Closes incidents idle for the window; returns their final summaries (only where events were added since the last
+   * message).
+   */
   due(now: number): AlertMessage[] {
     const out: AlertMessage[] = [];
     for (const [key, inc] of this.open) {

@@ -24,7 +24,10 @@ function describe(m: AlertMessage): string {
     .slice(0, 3)
     .map((e) => `${e.feature}=${round(e.value)} (baseline ${round(e.baseline)})`)
     .join(', ');
-  return `${i.events} suspicious request(s) from ${new Date(i.first_seen).toISOString()} to ${new Date(i.last_seen).toISOString()}; max score ${i.max_score.toFixed(4)}; ${top || 'no reasons'}`;
+  return (
+    `${i.events} suspicious request(s) from ${new Date(i.first_seen).toISOString()} to ` +
+    `${new Date(i.last_seen).toISOString()}; max score ${i.max_score.toFixed(4)}; ${top || 'no reasons'}`
+  );
 }
 
 const round = (x: number) => (Math.abs(x) >= 100 ? Math.round(x) : Math.round(x * 100) / 100);

@@ -7,7 +7,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export function secretKey(secret: string): Buffer {
   if (!secret.startsWith('whsec_'))
     throw new Error(
-      'a Standard Webhooks secret starts with "whsec_" followed by base64 — generate one with `echo whsec_$(openssl rand -base64 32)`',
+      'a Standard Webhooks secret starts with "whsec_" followed by base64 ' +
+        '— generate one with `echo whsec_$(openssl rand -base64 32)`',
     );
   const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
   if (key.length < 24) throw new Error('the webhook secret is too short: use at least 24 random bytes');
@@ -34,7 +35,10 @@ export function signedHeaders(secrets: string[], id: string, timestampS: number,
   };
 }
 
-/** Verifies a delivery (used by vigil's own label callback): any signature matching any secret, timestamp within tolerance. */
+/**
+ * Verifies a delivery (used by vigil's own label callback): any signature matching any secret, timestamp within
+ * tolerance.
+ */
 export function verify(
   secrets: string[],
   headers: Partial<SignedHeaders>,

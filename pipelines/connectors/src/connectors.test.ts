@@ -55,19 +55,22 @@ describe('ClickHouseSink', () => {
 });
 
 describe('readLines', () => {
-  it('streams lines across chunk boundaries, keeps bytes as they are, handles CRLF and a last line without newline', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-'));
-    const file = join(dir, 'in.jsonl');
-    const long = 'x'.repeat(3 << 20);
-    writeFileSync(
-      file,
-      Buffer.concat([Buffer.from(`a\r\n${long}\n\n`), Buffer.from([0xff, 0x0a]), Buffer.from('last')]),
-    );
-    const lines: Buffer[] = [];
-    for await (const l of readLines(file)) lines.push(Buffer.from(l));
-    expect(lines.map((l) => l.length)).toEqual([1, long.length, 0, 1, 4]);
-    expect(lines[3]?.[0]).toBe(0xff);
-  });
+  it(
+    'streams lines across chunk boundaries, keeps bytes as ' + 'they are, handles CRLF and a last line without newline',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'vigil-'));
+      const file = join(dir, 'in.jsonl');
+      const long = 'x'.repeat(3 << 20);
+      writeFileSync(
+        file,
+        Buffer.concat([Buffer.from(`a\r\n${long}\n\n`), Buffer.from([0xff, 0x0a]), Buffer.from('last')]),
+      );
+      const lines: Buffer[] = [];
+      for await (const l of readLines(file)) lines.push(Buffer.from(l));
+      expect(lines.map((l) => l.length)).toEqual([1, long.length, 0, 1, 4]);
+      expect(lines[3]?.[0]).toBe(0xff);
+    },
+  );
 });
 
 describe('poison records', () => {
@@ -126,24 +129,27 @@ describe('poison records', () => {
 });
 
 describe('JsonlFileSink', () => {
-  it('replaces a file only on close, keeps what was written on abort(true), and leaves the file alone on abort()', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-jsonl-'));
-    const path = join(dir, 'out.jsonl');
-    writeFileSync(path, 'precious\n');
-    const failed = new JsonlFileSink<number>(path);
-    await failed.write([{ value: 1 }]);
-    await failed.abort();
-    expect(readFileSync(path, 'utf8')).toBe('precious\n');
-    const partial = new JsonlFileSink<number>(path);
-    await partial.write([{ value: 1 }, { value: 2 }]);
-    await partial.abort(true);
-    expect(readFileSync(path, 'utf8')).toBe('1\n2\n');
-    const whole = new JsonlFileSink<number>(path);
-    await whole.write([{ value: 3 }]);
-    await whole.close();
-    expect(readFileSync(path, 'utf8')).toBe('3\n');
-    expect(readdirSync(dir)).toEqual(['out.jsonl']);
-  });
+  it(
+    'replaces a file only on close, keeps what was written ' + 'on abort(true), and leaves the file alone on abort()',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'vigil-jsonl-'));
+      const path = join(dir, 'out.jsonl');
+      writeFileSync(path, 'precious\n');
+      const failed = new JsonlFileSink<number>(path);
+      await failed.write([{ value: 1 }]);
+      await failed.abort();
+      expect(readFileSync(path, 'utf8')).toBe('precious\n');
+      const partial = new JsonlFileSink<number>(path);
+      await partial.write([{ value: 1 }, { value: 2 }]);
+      await partial.abort(true);
+      expect(readFileSync(path, 'utf8')).toBe('1\n2\n');
+      const whole = new JsonlFileSink<number>(path);
+      await whole.write([{ value: 3 }]);
+      await whole.close();
+      expect(readFileSync(path, 'utf8')).toBe('3\n');
+      expect(readdirSync(dir)).toEqual(['out.jsonl']);
+    },
+  );
 
   it('says in words why a file cannot be written, instead of an unhandled stream error', async () => {
     const sink = new JsonlFileSink<number>('/nonexistent-dir/x/out.jsonl');

@@ -185,24 +185,27 @@ describe('revoker guardrails', () => {
     expect(gw.applied).toHaveLength(3);
   });
 
-  it('does not re-apply, nor spend the cap on, decisions that would only extend an active throttle by moments', async () => {
-    const { r, gw, audit, tick } = revoker({ caps: new RateCaps({ per_minute: 2, per_tenant_per_minute: 2 }) });
-    const stuffer = (n: number, ip = '203.0.113.9') =>
-      decision({ request_id: `stuff-${ip}-${n}`, action: 'throttle', entity: 'ip', principal: { client_ip: ip } });
-    for (let i = 0; i < 20; i++) {
-      await r.handle(stuffer(i));
-      tick(100);
-    }
-    expect(gw.applied.map((e) => e.id)).toEqual(['ip:203.0.113.9']);
-    expect(r.counts.already_enforced).toBe(19);
-    // The cap still has room for the next attacker.
-    await r.handle(stuffer(0, '203.0.113.77'));
-    expect(audit.at(-1)?.outcome).toBe('enforced');
-    // Past the slack, a decision renews the throttle.
-    tick(EXTENSION_SLACK_MS + 1);
-    await r.handle(stuffer(99));
-    expect(gw.applied.map((e) => e.id)).toEqual(['ip:203.0.113.9', 'ip:203.0.113.77', 'ip:203.0.113.9']);
-  });
+  it(
+    'does not re-apply, nor spend the cap on, decisions ' + 'that would only extend an active throttle by moments',
+    async () => {
+      const { r, gw, audit, tick } = revoker({ caps: new RateCaps({ per_minute: 2, per_tenant_per_minute: 2 }) });
+      const stuffer = (n: number, ip = '203.0.113.9') =>
+        decision({ request_id: `stuff-${ip}-${n}`, action: 'throttle', entity: 'ip', principal: { client_ip: ip } });
+      for (let i = 0; i < 20; i++) {
+        await r.handle(stuffer(i));
+        tick(100);
+      }
+      expect(gw.applied.map((e) => e.id)).toEqual(['ip:203.0.113.9']);
+      expect(r.counts.already_enforced).toBe(19);
+      // The cap still has room for the next attacker.
+      await r.handle(stuffer(0, '203.0.113.77'));
+      expect(audit.at(-1)?.outcome).toBe('enforced');
+      // Past the slack, a decision renews the throttle.
+      tick(EXTENSION_SLACK_MS + 1);
+      await r.handle(stuffer(99));
+      expect(gw.applied.map((e) => e.id)).toEqual(['ip:203.0.113.9', 'ip:203.0.113.77', 'ip:203.0.113.9']);
+    },
+  );
 
   it('never acts on the allowlist, and only records in dry run (the revoker’s switch or the decision’s)', async () => {
     const allow = revoker({
@@ -336,93 +339,101 @@ describe('circuit breaker', () => {
 });
 
 describe('HTTP adapter', () => {
-  it('fills templates (URL-encoded, secrets from the environment), confirms on 2xx, retries 5xx and 429, refuses other 4xx', async () => {
-    const seen: { method: string; url: string; token: string | undefined }[] = [];
-    let answer = 204;
-    const server = createServer((req, res) => {
-      seen.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        token: req.headers['kong-admin-token'] as string | undefined,
+  it(
+    'fills templates (URL-encoded, secrets from the environment), ' +
+      'confirms on 2xx, retries 5xx and 429, refuses other 4xx',
+    async () => {
+      const seen: { method: string; url: string; token: string | undefined }[] = [];
+      let answer = 204;
+      const server = createServer((req, res) => {
+        seen.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          token: req.headers['kong-admin-token'] as string | undefined,
+        });
+        res.statusCode = answer;
+        res.end();
       });
-      res.statusCode = answer;
-      res.end();
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
-      const kong = new HttpAdapter({
-        ...kongPreset(base, 'jwt', 'KONG_TOKEN'),
-        timeoutMs: 1000,
-        env: { KONG_TOKEN: 's3cret' },
-      });
-      const plan = planEnforcements(
-        decision({ principal: { jti: 't', credential_id: 'cred/9', consumer_id: 'c 1' } }),
-        { ...TTL, now: NOW },
-      );
-      const cred = plan.find((e) => e.kind === 'credential') as Enforcement;
-      expect(kong.supports(plan[0] as Enforcement)).toBe(false); // the jti: Kong's adapter deletes credentials
-      expect(kong.supports(cred)).toBe(true);
-      await kong.apply(cred);
-      expect(seen.at(-1)).toEqual({ method: 'DELETE', url: '/consumers/c%201/jwt/cred%2F9', token: 's3cret' });
-      answer = 404;
-      await kong.apply(cred); // already gone
-      answer = 503;
-      await expect(kong.apply(cred)).rejects.toMatchObject({ retriable: true });
-      answer = 429;
-      await expect(kong.apply(cred)).rejects.toMatchObject({ retriable: true });
-      answer = 403;
-      await expect(kong.apply(cred)).rejects.toMatchObject({ retriable: false });
-      // No session id, no IdP call: not this adapter's to enforce.
-      const idp = new HttpAdapter({ ...idpSessionPreset(base), timeoutMs: 1000 });
-      expect(idp.supports(cred)).toBe(false);
-    } finally {
-      server.close();
-    }
-  });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        const kong = new HttpAdapter({
+          ...kongPreset(base, 'jwt', 'KONG_TOKEN'),
+          timeoutMs: 1000,
+          env: { KONG_TOKEN: 's3cret' },
+        });
+        const plan = planEnforcements(
+          decision({ principal: { jti: 't', credential_id: 'cred/9', consumer_id: 'c 1' } }),
+          { ...TTL, now: NOW },
+        );
+        const cred = plan.find((e) => e.kind === 'credential') as Enforcement;
+        expect(kong.supports(plan[0] as Enforcement)).toBe(false); // the jti: Kong's adapter deletes credentials
+        expect(kong.supports(cred)).toBe(true);
+        await kong.apply(cred);
+        expect(seen.at(-1)).toEqual({ method: 'DELETE', url: '/consumers/c%201/jwt/cred%2F9', token: 's3cret' });
+        answer = 404;
+        await kong.apply(cred); // already gone
+        answer = 503;
+        await expect(kong.apply(cred)).rejects.toMatchObject({ retriable: true });
+        answer = 429;
+        await expect(kong.apply(cred)).rejects.toMatchObject({ retriable: true });
+        answer = 403;
+        await expect(kong.apply(cred)).rejects.toMatchObject({ retriable: false });
+        // No session id, no IdP call: not this adapter's to enforce.
+        const idp = new HttpAdapter({ ...idpSessionPreset(base), timeoutMs: 1000 });
+        expect(idp.supports(cred)).toBe(false);
+      } finally {
+        server.close();
+      }
+    },
+  );
 });
 
 describe('check (the store as an ext_authz verdict)', () => {
-  it('refuses revoked tokens by subject cut-off, jti and fingerprint; asks for step-up; throttles IPs; admits the rest', () => {
-    const pepper = { version: 1, secret: 'check-pepper-0123456789abcdef0123456789' };
-    const jwt = (claims: Record<string, unknown>) =>
-      `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
-    const stolen = jwt({ sub: 'x', jti: 'fp-only', iat: 100 });
-    const entries = [
-      ...planEnforcements(decision(), { ...TTL, now: NOW }),
-      ...planEnforcements(decision({ principal: { token_fingerprint: fingerprint(pepper, stolen) } }), {
-        ...TTL,
-        now: NOW,
-      }),
-      ...planEnforcements(decision({ action: 'step_up', principal: { sub: 'carol' } }), { ...TTL, now: NOW }),
-      ...planEnforcements(decision({ action: 'throttle', entity: 'ip', principal: { client_ip: '203.0.113.9' } }), {
-        ...TTL,
-        now: NOW,
-      }),
-    ];
-    const store = new Map(entries.map((e) => [e.id, e]));
-    const check = (token: string | undefined, clientIp = '10.0.0.1', now = NOW + 1000) =>
-      checkRequest(
-        (id) => store.get(id),
-        { ...(token ? { authorization: `Bearer ${token}` } : {}), clientIp },
-        { pepper, now },
-      );
-    const cutoff = NOW / 1000;
-    expect(check(jwt({ sub: 'alice', iat: cutoff - 10 }))).toMatchObject({
-      status: 401,
-      headers: { 'www-authenticate': expect.stringMatching(/invalid_token/) },
-    });
-    expect(check(jwt({ sub: 'alice', iat: cutoff + 1 })).status).toBe(200);
-    expect(check(jwt({ sub: 'bob', jti: 'tok-1', iat: cutoff + 1 })).status).toBe(401);
-    expect(check(stolen).status).toBe(401);
-    expect(check(jwt({ sub: 'carol', iat: cutoff - 1 }))).toMatchObject({
-      status: 401,
-      headers: { 'www-authenticate': expect.stringMatching(/insufficient_user_authentication/) },
-    });
-    expect(check(jwt({ sub: 'carol', iat: cutoff + 5 })).status).toBe(200);
-    expect(check(undefined, '203.0.113.9')).toMatchObject({ status: 429, headers: { 'retry-after': '60' } });
-    expect(check(undefined).status).toBe(200);
-    // Expired entries no longer count, pruned or not.
-    expect(check(undefined, '203.0.113.9', NOW + TTL.throttleTtlMs + 1).status).toBe(200);
-  });
+  it(
+    'refuses revoked tokens by subject cut-off, jti and fingerprint; ' +
+      'asks for step-up; throttles IPs; admits the rest',
+    () => {
+      const pepper = { version: 1, secret: 'check-pepper-0123456789abcdef0123456789' };
+      const jwt = (claims: Record<string, unknown>) =>
+        `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+      const stolen = jwt({ sub: 'x', jti: 'fp-only', iat: 100 });
+      const entries = [
+        ...planEnforcements(decision(), { ...TTL, now: NOW }),
+        ...planEnforcements(decision({ principal: { token_fingerprint: fingerprint(pepper, stolen) } }), {
+          ...TTL,
+          now: NOW,
+        }),
+        ...planEnforcements(decision({ action: 'step_up', principal: { sub: 'carol' } }), { ...TTL, now: NOW }),
+        ...planEnforcements(decision({ action: 'throttle', entity: 'ip', principal: { client_ip: '203.0.113.9' } }), {
+          ...TTL,
+          now: NOW,
+        }),
+      ];
+      const store = new Map(entries.map((e) => [e.id, e]));
+      const check = (token: string | undefined, clientIp = '10.0.0.1', now = NOW + 1000) =>
+        checkRequest(
+          (id) => store.get(id),
+          { ...(token ? { authorization: `Bearer ${token}` } : {}), clientIp },
+          { pepper, now },
+        );
+      const cutoff = NOW / 1000;
+      expect(check(jwt({ sub: 'alice', iat: cutoff - 10 }))).toMatchObject({
+        status: 401,
+        headers: { 'www-authenticate': expect.stringMatching(/invalid_token/) },
+      });
+      expect(check(jwt({ sub: 'alice', iat: cutoff + 1 })).status).toBe(200);
+      expect(check(jwt({ sub: 'bob', jti: 'tok-1', iat: cutoff + 1 })).status).toBe(401);
+      expect(check(stolen).status).toBe(401);
+      expect(check(jwt({ sub: 'carol', iat: cutoff - 1 }))).toMatchObject({
+        status: 401,
+        headers: { 'www-authenticate': expect.stringMatching(/insufficient_user_authentication/) },
+      });
+      expect(check(jwt({ sub: 'carol', iat: cutoff + 5 })).status).toBe(200);
+      expect(check(undefined, '203.0.113.9')).toMatchObject({ status: 429, headers: { 'retry-after': '60' } });
+      expect(check(undefined).status).toBe(200);
+      // Expired entries no longer count, pruned or not.
+      expect(check(undefined, '203.0.113.9', NOW + TTL.throttleTtlMs + 1).status).toBe(200);
+    },
+  );
 });

@@ -52,7 +52,9 @@ export interface RevokerOptions {
   audit: (entries: AuditEntry[]) => Promise<void>;
   /** Tells the SOC a cap is full (an alert decision about the tenant or the whole deployment). */
   notify: (notice: Decision) => Promise<void>;
-  /** Retries of writes to the store (vigil.revocations): unbounded by default — nothing is acknowledged before them. */
+  /**
+   * Retries of writes to the store (vigil.revocations): unbounded by default — nothing is acknowledged before them.
+   */
   retry?: RetryOptions;
   /**
    * Retries of one call to one target before it counts as down and falls behind (bounded, so one down target never

@@ -5,7 +5,10 @@ import { z } from 'zod';
 export const GATEWAY_FORMATS = ['canonical', 'kong', 'envoy', 'haproxy', 'nginx'] as const;
 export type GatewayFormat = (typeof GATEWAY_FORMATS)[number];
 
-/** Every identifier known for the request's caller. A principal is keyed by the first of sub, token fingerprint, username, client IP. */
+/**
+ * Every identifier known for the request's caller. A principal is keyed by the first of sub, token fingerprint,
+ * username, client IP.
+ */
 export const principalSchema = z
   .strictObject({
     sub: z.string().min(1).optional().describe('Subject claim of the bearer token (decoded, not verified).'),

@@ -19,7 +19,9 @@ export const redactedOriginalSchema = z.union([
   z
     .strictObject({ redacted: z.literal('json'), value: z.unknown() })
     .describe(
-      "The record's JSON structure: keys as written (a key that looks like a credential is fingerprinted as ~<16 hex>), methods, statuses, sizes, times, addresses and protocols kept where the value has that shape, URIs as route templates, every other string or number a RedactedValue.",
+      "The record's JSON structure: keys as written (a key that looks like a credential is fingerprinted " +
+        'as ~<16 hex>), methods, statuses, sizes, times, addresses and protocols kept where the ' +
+        'value has that shape, URIs as route templates, every other string or number a RedactedValue.',
     ),
   z
     .strictObject({
@@ -29,7 +31,8 @@ export const redactedOriginalSchema = z.union([
       truncated: z.boolean().optional().describe('The record parsed but held more values than a dead letter keeps.'),
     })
     .describe(
-      'A record with no usable structure (not UTF-8, not JSON, too large or too deep): its byte length and the HMAC of its bytes.',
+      'A record with no usable structure (not UTF-8, not JSON, ' +
+        'too large or too deep): its byte length and the HMAC of its bytes.',
     ),
 ]);
 export type RedactedOriginal = z.infer<typeof redactedOriginalSchema>;
@@ -55,7 +58,8 @@ export const deadLetterSchema = z.strictObject({
     .string()
     .optional()
     .describe(
-      'With original_mode "encrypted": "a256gcm.<iv>.<tag>.<ciphertext>" (base64url), the original bytes under the operator\'s key.',
+      'With original_mode "encrypted": "a256gcm.<iv>.<tag>.<ciphertext>" ' +
+        "(base64url), the original bytes under the operator's key.",
     ),
   original_bytes: z.number().int().nonnegative(),
 });

@@ -14,7 +14,8 @@ export const REASON_CODES = {
   timestamp_out_of_range: 'the event time is implausibly far in the past or future',
   too_deep: 'objects and arrays are nested deeper than the configured maximum (a crafted record; never parsed)',
   unprocessable:
-    'a stage could not process the record (a defect, or a record on an internal topic that vigil did not write); skipped so the stage goes on',
+    'a stage could not process the record (a defect, or a record on an ' +
+    'internal topic that vigil did not write); skipped so the stage goes on',
 } as const;
 
 export type ReasonCode = keyof typeof REASON_CODES;

@@ -76,68 +76,77 @@ describe('ingest', () => {
     context.disable();
   });
 
-  it('dead-letters a record its adapter fails on (unprocessable) and goes on; dead letters keep what the policy says', () => {
-    const defect = (input: Uint8Array | string) => {
-      if (String(input).includes('boom')) throw new TypeError("Cannot read properties of undefined (reading 'x')");
-      return adapter.parse(input);
-    };
-    const throwing = { ...adapter, parse: defect };
-    const records = batch([good('a'), Buffer.from('{"boom":1,"password":"hunter22"}'), good('b')]).b;
-    const redacted = parseBatch(records, {
-      adapterFor: () => throwing,
-      deadLetters: REDACTED_DEAD_LETTERS,
-      traceOneIn: 1000,
-    });
-    expect(redacted.events.map((e) => e.value.request_id)).toEqual(['a', 'b']);
-    expect(redacted.deadLetters.map((d) => [d.value.reason, d.value.original_mode, d.value.source.offset])).toEqual([
-      ['unprocessable', 'redacted', '1'],
-    ]);
-    expect(JSON.stringify(redacted.deadLetters)).not.toContain('hunter22');
-    const key = randomBytes(32);
-    const sealed = parseBatch(records, {
-      adapterFor: () => throwing,
-      deadLetters: { original: 'encrypted', encryptionKey: key },
-      traceOneIn: 1000,
-    });
-    const letter = sealed.deadLetters[0]?.value;
-    expect(letter?.original).toBeUndefined();
-    expect(JSON.stringify(letter)).not.toContain('hunter22');
-    expect(decryptOriginal(letter?.original_encrypted ?? '', key).toString()).toBe('{"boom":1,"password":"hunter22"}');
-    expect(() => decryptOriginal(letter?.original_encrypted ?? '', randomBytes(32))).toThrow();
-    const dropped = parseBatch(records, {
-      adapterFor: () => throwing,
-      deadLetters: { original: 'dropped' },
-      traceOneIn: 1000,
-    });
-    expect(dropped.deadLetters[0]?.value).not.toHaveProperty('original');
-    for (const d of [...redacted.deadLetters, ...sealed.deadLetters, ...dropped.deadLetters])
-      expect(deadLetterSchema.safeParse(d.value).success).toBe(true);
-  });
+  it(
+    'dead-letters a record its adapter fails on (unprocessable) ' +
+      'and goes on; dead letters keep what the policy says',
+    () => {
+      const defect = (input: Uint8Array | string) => {
+        if (String(input).includes('boom')) throw new TypeError("Cannot read properties of undefined (reading 'x')");
+        return adapter.parse(input);
+      };
+      const throwing = { ...adapter, parse: defect };
+      const records = batch([good('a'), Buffer.from('{"boom":1,"password":"hunter22"}'), good('b')]).b;
+      const redacted = parseBatch(records, {
+        adapterFor: () => throwing,
+        deadLetters: REDACTED_DEAD_LETTERS,
+        traceOneIn: 1000,
+      });
+      expect(redacted.events.map((e) => e.value.request_id)).toEqual(['a', 'b']);
+      expect(redacted.deadLetters.map((d) => [d.value.reason, d.value.original_mode, d.value.source.offset])).toEqual([
+        ['unprocessable', 'redacted', '1'],
+      ]);
+      expect(JSON.stringify(redacted.deadLetters)).not.toContain('hunter22');
+      const key = randomBytes(32);
+      const sealed = parseBatch(records, {
+        adapterFor: () => throwing,
+        deadLetters: { original: 'encrypted', encryptionKey: key },
+        traceOneIn: 1000,
+      });
+      const letter = sealed.deadLetters[0]?.value;
+      expect(letter?.original).toBeUndefined();
+      expect(JSON.stringify(letter)).not.toContain('hunter22');
+      expect(decryptOriginal(letter?.original_encrypted ?? '', key).toString()).toBe(
+        '{"boom":1,"password":"hunter22"}',
+      );
+      expect(() => decryptOriginal(letter?.original_encrypted ?? '', randomBytes(32))).toThrow();
+      const dropped = parseBatch(records, {
+        adapterFor: () => throwing,
+        deadLetters: { original: 'dropped' },
+        traceOneIn: 1000,
+      });
+      expect(dropped.deadLetters[0]?.value).not.toHaveProperty('original');
+      for (const d of [...redacted.deadLetters, ...sealed.deadLetters, ...dropped.deadLetters])
+        expect(deadLetterSchema.safeParse(d.value).success).toBe(true);
+    },
+  );
 
-  it('routes events keyed by principal and failures to the dead-letter sink, and acks only after every sink', async () => {
-    const events = new HeldSink<AccessEvent>(true);
-    const dead = new HeldSink<DeadLetter>(false);
-    const analytics = new HeldSink<AccessEvent>(true);
-    const handler = createIngestHandler({
-      adapterFor: () => adapter,
-      sinks: { events, deadLetters: dead, analytics },
-      deadLetters: REDACTED_DEAD_LETTERS,
-      traceOneIn: 1000,
-    });
-    const { b, acks } = batch([good('a'), Buffer.from('{"broken":'), good('b')]);
-    await handler(b);
-    await settle();
-    expect(events.written.map((r) => r.value.request_id)).toEqual(['a', 'b']);
-    expect(events.written[0]?.key).toMatch(/^fp:v1:[0-9a-f]{64}$/);
-    expect(dead.written.map((r) => [r.value.reason, r.value.source.offset])).toEqual([['invalid_json', '1']]);
-    expect(acks).toEqual([]);
-    events.releaseAll();
-    await settle();
-    expect(acks).toEqual([]);
-    analytics.releaseAll();
-    await settle();
-    expect(acks).toEqual([undefined]);
-  });
+  it(
+    'routes events keyed by principal and failures to ' + 'the dead-letter sink, and acks only after every sink',
+    async () => {
+      const events = new HeldSink<AccessEvent>(true);
+      const dead = new HeldSink<DeadLetter>(false);
+      const analytics = new HeldSink<AccessEvent>(true);
+      const handler = createIngestHandler({
+        adapterFor: () => adapter,
+        sinks: { events, deadLetters: dead, analytics },
+        deadLetters: REDACTED_DEAD_LETTERS,
+        traceOneIn: 1000,
+      });
+      const { b, acks } = batch([good('a'), Buffer.from('{"broken":'), good('b')]);
+      await handler(b);
+      await settle();
+      expect(events.written.map((r) => r.value.request_id)).toEqual(['a', 'b']);
+      expect(events.written[0]?.key).toMatch(/^fp:v1:[0-9a-f]{64}$/);
+      expect(dead.written.map((r) => [r.value.reason, r.value.source.offset])).toEqual([['invalid_json', '1']]);
+      expect(acks).toEqual([]);
+      events.releaseAll();
+      await settle();
+      expect(acks).toEqual([]);
+      analytics.releaseAll();
+      await settle();
+      expect(acks).toEqual([undefined]);
+    },
+  );
 
   it('passes a sink failure to the source instead of acknowledging', async () => {
     const failing: Sink<AccessEvent> = { write: () => Promise.reject(new Error('rejected')), close: async () => {} };

@@ -48,23 +48,27 @@ const at = (perMinute: number, risk: number, verdict: LabelledVector['verdict'],
 });
 
 describe('applyLabels', () => {
-  it("raises a cohort's threshold just past its labelled false positives, leaving the population's and other cohorts' alone", () => {
-    const out = applyLabels(
-      fits(),
-      [at(130, 0, 'false_positive', 'business-app'), at(135, 0, 'false_positive', 'business-app')],
-      rules,
-      NAMES,
-    );
-    const velocity = out.find((f) => f.rule === 'velocity');
-    expect(velocity?.threshold).toBe(80);
-    expect(velocity?.cohorts?.[0]).toMatchObject({
-      cohort: 'business-app',
-      threshold: 135,
-      labels: { false_positives: 2, true_positives: 0, moved_from: 120 },
-    });
-    // The policy reads the moved threshold: 135 a minute no longer fires for that cohort, 136 does.
-    expect(learnedThresholds(out)['velocity@business-app']).toBe(135);
-  });
+  it(
+    "raises a cohort's threshold just past its labelled false positives, " +
+      "leaving the population's and other cohorts' alone",
+    () => {
+      const out = applyLabels(
+        fits(),
+        [at(130, 0, 'false_positive', 'business-app'), at(135, 0, 'false_positive', 'business-app')],
+        rules,
+        NAMES,
+      );
+      const velocity = out.find((f) => f.rule === 'velocity');
+      expect(velocity?.threshold).toBe(80);
+      expect(velocity?.cohorts?.[0]).toMatchObject({
+        cohort: 'business-app',
+        threshold: 135,
+        labels: { false_positives: 2, true_positives: 0, moved_from: 120 },
+      });
+      // The policy reads the moved threshold: 135 a minute no longer fires for that cohort, 136 does.
+      expect(learnedThresholds(out)['velocity@business-app']).toBe(135);
+    },
+  );
 
   it('never raises past a labelled true positive of the same cohort, and reports what still fires', () => {
     const out = applyLabels(

@@ -25,7 +25,10 @@ export interface LabelMove {
   true_positives: number;
   /** The threshold before the labels (absent: the labels left it where it was). */
   moved_from?: number;
-  /** A labelled false positive the rule still fires on, because raising past it would lose a labelled true positive or pass the cap. */
+  /**
+   * A labelled false positive the rule still fires on, because raising past it would lose a labelled true positive or
+   * pass the cap.
+   */
   unresolved?: number;
 }
 

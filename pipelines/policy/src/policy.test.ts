@@ -72,89 +72,101 @@ describe('decision policy', () => {
     );
   });
 
-  it('revokes a copied token that jumps a border impossibly fast, steps up a fresh login that does; not a fast hop inside one country, a slow crossing nor a known country', () => {
-    const p = new DecisionPolicy(config(), NAMES);
-    const jump = { geo_country_changed: 1, geo_speed_kmh_log: log(8400), geo_country_new: 1 };
-    const d = p.decide(input({ ...jump, token_networks_1h_log: log(2) }));
-    expect(d).toMatchObject({
-      action: 'revoke',
-      entity: 'principal',
-      rules: ['impossible_travel'],
-      scores: { rules: 1 },
-    });
-    expect(d.reasons[0]).toEqual({
-      feature: 'rule:impossible_travel:geo_speed_kmh',
-      value: 8400,
-      baseline: 1000,
-      contribution: 1,
-    });
-    expect(p.decide(input({ ...jump, token_networks_1h_log: log(1) })).action).toBe('step_up');
-    expect(p.decide(input({ ...jump, geo_country_changed: 0 })).action).toBe('allow');
-    expect(p.decide(input({ ...jump, geo_speed_kmh_log: log(600) })).action).toBe('allow');
-    expect(p.decide(input({ ...jump, geo_country_new: 0 })).action).toBe('allow');
-    const anyCountry = new DecisionPolicy(
-      config({ rules: { impossible_travel: { only_new_countries: false } } }),
-      NAMES,
-    );
-    expect(anyCountry.decide(input({ ...jump, geo_country_new: 0 })).action).toBe('step_up');
-  });
+  it(
+    'revokes a copied token that jumps a border impossibly fast, steps up a fresh login that does; ' +
+      'not a fast hop inside one country, a slow crossing nor a known country',
+    () => {
+      const p = new DecisionPolicy(config(), NAMES);
+      const jump = { geo_country_changed: 1, geo_speed_kmh_log: log(8400), geo_country_new: 1 };
+      const d = p.decide(input({ ...jump, token_networks_1h_log: log(2) }));
+      expect(d).toMatchObject({
+        action: 'revoke',
+        entity: 'principal',
+        rules: ['impossible_travel'],
+        scores: { rules: 1 },
+      });
+      expect(d.reasons[0]).toEqual({
+        feature: 'rule:impossible_travel:geo_speed_kmh',
+        value: 8400,
+        baseline: 1000,
+        contribution: 1,
+      });
+      expect(p.decide(input({ ...jump, token_networks_1h_log: log(1) })).action).toBe('step_up');
+      expect(p.decide(input({ ...jump, geo_country_changed: 0 })).action).toBe('allow');
+      expect(p.decide(input({ ...jump, geo_speed_kmh_log: log(600) })).action).toBe('allow');
+      expect(p.decide(input({ ...jump, geo_country_new: 0 })).action).toBe('allow');
+      const anyCountry = new DecisionPolicy(
+        config({ rules: { impossible_travel: { only_new_countries: false } } }),
+        NAMES,
+      );
+      expect(anyCountry.decide(input({ ...jump, geo_country_new: 0 })).action).toBe('step_up');
+    },
+  );
 
-  it("revokes a login from a new country that succeeds while the tenant's logins fail at a surge (distributed stuffing's catch)", () => {
-    const p = new DecisionPolicy(config(), NAMES);
-    const login = { geo_country_changed: 1, geo_speed_kmh_log: log(300), geo_country_new: 1, login_success: 1 };
-    expect(p.decide(input({ ...login, tenant_failure_ratio_1m: 2.5 }))).toMatchObject({
-      action: 'revoke',
-      rules: ['surge_login'],
-    });
-    // An ordinary minute's traveller, a surge minute's login at home, and a failed attempt (acting on it would lock its
-    // victim out for the attacker) are not the surge's catch.
-    expect(p.decide(input({ ...login, tenant_failure_ratio_1m: 1.5 })).action).toBe('allow');
-    expect(p.decide(input({ ...login, geo_country_changed: 0, tenant_failure_ratio_1m: 4 })).action).toBe('allow');
-    expect(p.decide(input({ ...login, login_success: 0, tenant_failure_ratio_1m: 4 })).action).toBe('allow');
-    // A traveller on their own phone (a client the principal is known to use) is not the surge's catch either; an
-    // address GeoIP cannot place counts like a new country.
-    const withDevices = new DecisionPolicy(config(), [...NAMES, 'agent_known', 'geo_known']);
-    const devices = (f: Record<string, number>) =>
-      withDevices.decide({ ...input({}), v: [...NAMES, 'agent_known', 'geo_known'].map((n) => f[n] ?? 0) }).action;
-    expect(devices({ ...login, geo_known: 1, tenant_failure_ratio_1m: 4, agent_known: 1 })).toBe('allow');
-    expect(devices({ ...login, geo_known: 1, tenant_failure_ratio_1m: 4, agent_known: 0 })).toBe('revoke');
-    expect(devices({ login_success: 1, geo_known: 0, tenant_failure_ratio_1m: 4, agent_known: 0 })).toBe('revoke');
-    const challengeOnly = new DecisionPolicy(config({ rules: { surge_login: { action: 'step_up' } } }), NAMES);
-    expect(challengeOnly.decide(input({ ...login, tenant_failure_ratio_1m: 4 })).action).toBe('step_up');
-  });
+  it(
+    'revokes a login from a new country that succeeds while the ' +
+      "tenant's logins fail at a surge (distributed stuffing's catch)",
+    () => {
+      const p = new DecisionPolicy(config(), NAMES);
+      const login = { geo_country_changed: 1, geo_speed_kmh_log: log(300), geo_country_new: 1, login_success: 1 };
+      expect(p.decide(input({ ...login, tenant_failure_ratio_1m: 2.5 }))).toMatchObject({
+        action: 'revoke',
+        rules: ['surge_login'],
+      });
+      // An ordinary minute's traveller, a surge minute's login at home, and a failed attempt (acting on it would lock
+      // its victim out for the attacker) are not the surge's catch.
+      expect(p.decide(input({ ...login, tenant_failure_ratio_1m: 1.5 })).action).toBe('allow');
+      expect(p.decide(input({ ...login, geo_country_changed: 0, tenant_failure_ratio_1m: 4 })).action).toBe('allow');
+      expect(p.decide(input({ ...login, login_success: 0, tenant_failure_ratio_1m: 4 })).action).toBe('allow');
+      // A traveller on their own phone (a client the principal is known to use) is not the surge's catch either; an
+      // address GeoIP cannot place counts like a new country.
+      const withDevices = new DecisionPolicy(config(), [...NAMES, 'agent_known', 'geo_known']);
+      const devices = (f: Record<string, number>) =>
+        withDevices.decide({ ...input({}), v: [...NAMES, 'agent_known', 'geo_known'].map((n) => f[n] ?? 0) }).action;
+      expect(devices({ ...login, geo_known: 1, tenant_failure_ratio_1m: 4, agent_known: 1 })).toBe('allow');
+      expect(devices({ ...login, geo_known: 1, tenant_failure_ratio_1m: 4, agent_known: 0 })).toBe('revoke');
+      expect(devices({ login_success: 1, geo_known: 0, tenant_failure_ratio_1m: 4, agent_known: 0 })).toBe('revoke');
+      const challengeOnly = new DecisionPolicy(config({ rules: { surge_login: { action: 'step_up' } } }), NAMES);
+      expect(challengeOnly.decide(input({ ...login, tenant_failure_ratio_1m: 4 })).action).toBe('step_up');
+    },
+  );
 
-  it('revokes an enumeration of other customers’ objects, throttles a flood, alerts on a paced script, steps up an anomalous payment', () => {
-    const p = new DecisionPolicy(config(), NAMES);
-    expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(14) }))).toMatchObject({
-      action: 'revoke',
-      rules: ['enumeration'],
-    });
-    // Refusals on a few objects (a stale bookmark retried) are not enumeration.
-    expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(2) })).action).toBe('allow');
-    expect(p.decide(input({ req_1m_log: log(61) }))).toMatchObject({ action: 'throttle', rules: ['velocity'] });
-    expect(p.decide(input({ req_1m_log: log(60) })).action).toBe('allow');
-    // Within the principal's own habit (1.5 × its busiest minute on earlier days) a burst is its norm.
-    expect(p.decide(input({ req_1m_log: log(90), req_1m_own_peak_log: log(70) })).action).toBe('allow');
-    expect(p.decide(input({ req_1m_log: log(106), req_1m_own_peak_log: log(70) }))).toMatchObject({
-      action: 'throttle',
-      rules: ['velocity'],
-    });
-    expect(p.decide(input({ active_minutes_1h: 30 }))).toMatchObject({
-      action: 'alert',
-      rules: ['sustained_activity'],
-    });
-    expect(p.decide(input({ active_minutes_1h: 29 })).action).toBe('allow');
-    const pay = p.decide(input({ tx_risk_1h: 7.2 }));
-    expect(pay).toMatchObject({ action: 'step_up', rules: ['payment_anomaly'] });
-    expect(pay.reasons[0]).toMatchObject({ feature: 'rule:payment_anomaly:tx_risk_1h', value: 7.2, baseline: 5 });
-    expect(p.decide(input({ tx_risk_1h: 4.9 })).action).toBe('allow');
-    // A token from another client and another network within minutes is a copy, wherever GeoIP places it.
-    expect(p.decide(input({ token_agent_changed_10m: 1, token_network_changed_10m: 1 }))).toMatchObject({
-      action: 'revoke',
-      rules: ['token_replay'],
-    });
-    expect(p.decide(input({ token_network_changed_10m: 1 })).action).toBe('allow');
-  });
+  it(
+    'revokes an enumeration of other customers’ objects, throttles a flood, ' +
+      'alerts on a paced script, steps up an anomalous payment',
+    () => {
+      const p = new DecisionPolicy(config(), NAMES);
+      expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(14) }))).toMatchObject({
+        action: 'revoke',
+        rules: ['enumeration'],
+      });
+      // Refusals on a few objects (a stale bookmark retried) are not enumeration.
+      expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(2) })).action).toBe('allow');
+      expect(p.decide(input({ req_1m_log: log(61) }))).toMatchObject({ action: 'throttle', rules: ['velocity'] });
+      expect(p.decide(input({ req_1m_log: log(60) })).action).toBe('allow');
+      // Within the principal's own habit (1.5 × its busiest minute on earlier days) a burst is its norm.
+      expect(p.decide(input({ req_1m_log: log(90), req_1m_own_peak_log: log(70) })).action).toBe('allow');
+      expect(p.decide(input({ req_1m_log: log(106), req_1m_own_peak_log: log(70) }))).toMatchObject({
+        action: 'throttle',
+        rules: ['velocity'],
+      });
+      expect(p.decide(input({ active_minutes_1h: 30 }))).toMatchObject({
+        action: 'alert',
+        rules: ['sustained_activity'],
+      });
+      expect(p.decide(input({ active_minutes_1h: 29 })).action).toBe('allow');
+      const pay = p.decide(input({ tx_risk_1h: 7.2 }));
+      expect(pay).toMatchObject({ action: 'step_up', rules: ['payment_anomaly'] });
+      expect(pay.reasons[0]).toMatchObject({ feature: 'rule:payment_anomaly:tx_risk_1h', value: 7.2, baseline: 5 });
+      expect(p.decide(input({ tx_risk_1h: 4.9 })).action).toBe('allow');
+      // A token from another client and another network within minutes is a copy, wherever GeoIP places it.
+      expect(p.decide(input({ token_agent_changed_10m: 1, token_network_changed_10m: 1 }))).toMatchObject({
+        action: 'revoke',
+        rules: ['token_replay'],
+      });
+      expect(p.decide(input({ token_network_changed_10m: 1 })).action).toBe('allow');
+    },
+  );
 
   it('steps up a login that succeeds after a burst of failures', () => {
     const p = new DecisionPolicy(config(), NAMES);
@@ -350,7 +362,10 @@ describe('decision policy', () => {
 
 describe('rule thresholds learned from benign traffic', () => {
   const DAY = 86_400_000;
-  /** 4,000 retail principals at ≤ 20 requests a minute over 4 days; 200 business accounts whose payroll runs reach 150. */
+  /**
+   * 4,000 retail principals at ≤ 20 requests a minute over 4 days; 200 business accounts whose payroll runs reach
+   * 150.
+   */
   function population(fitter: RuleThresholdFitter) {
     for (let day = 0; day < 4; day++) {
       for (let p = 0; p < 4200; p++) {
@@ -364,149 +379,163 @@ describe('rule thresholds learned from benign traffic', () => {
     }
   }
 
-  it('fits each rule for its target rate per principal-day, on principals it did not fit on, with the constant as the floor', () => {
-    const fitter = new RuleThresholdFitter(config().rules, NAMES);
-    population(fitter);
-    const fits = fitter.finish();
-    const velocity = fits.find((f) => f.rule === 'velocity');
-    // The payroll runs (up to 150 a minute) are this traffic's norm: throttling starts past them, not at 60.
-    // 0.01 % of ~10,000 fit principal-days is one: resolved, and the threshold sits past the highest payroll run.
-    expect(velocity).toMatchObject({
-      source: 'fitted',
-      prior: 60,
-      action: 'throttle',
-      target_principal_day_fpr: 0.0001,
-      resolved: true,
-    });
-    expect(velocity?.threshold).toBeGreaterThanOrEqual(150);
-    expect(velocity?.holdout_fpr).toBeLessThanOrEqual(0.0001 * 3);
-    expect(velocity?.fit_principal_days).toBeGreaterThan(9000);
-    expect(velocity?.holdout_principal_days).toBeGreaterThan(2000);
-    // Nothing in this traffic comes near the payment rule's constant: it stays the threshold.
-    const payment = fits.find((f) => f.rule === 'payment_anomaly');
-    expect(payment).toMatchObject({ source: 'prior', threshold: 5 });
-    expect(payment?.fitted).toBeLessThan(5);
-    expect(learnedThresholds(fits)).toEqual({ velocity: velocity?.threshold });
-  });
+  it(
+    'fits each rule for its target rate per principal-day, ' +
+      'on principals it did not fit on, with the constant as the floor',
+    () => {
+      const fitter = new RuleThresholdFitter(config().rules, NAMES);
+      population(fitter);
+      const fits = fitter.finish();
+      const velocity = fits.find((f) => f.rule === 'velocity');
+      // The payroll runs (up to 150 a minute) are this traffic's norm: throttling starts past them, not at 60.
+      // 0.01 % of ~10,000 fit principal-days is one: resolved, and the threshold sits past the highest payroll run.
+      expect(velocity).toMatchObject({
+        source: 'fitted',
+        prior: 60,
+        action: 'throttle',
+        target_principal_day_fpr: 0.0001,
+        resolved: true,
+      });
+      expect(velocity?.threshold).toBeGreaterThanOrEqual(150);
+      expect(velocity?.holdout_fpr).toBeLessThanOrEqual(0.0001 * 3);
+      expect(velocity?.fit_principal_days).toBeGreaterThan(9000);
+      expect(velocity?.holdout_principal_days).toBeGreaterThan(2000);
+      // Nothing in this traffic comes near the payment rule's constant: it stays the threshold.
+      const payment = fits.find((f) => f.rule === 'payment_anomaly');
+      expect(payment).toMatchObject({ source: 'prior', threshold: 5 });
+      expect(payment?.fitted).toBeLessThan(5);
+      expect(learnedThresholds(fits)).toEqual({ velocity: velocity?.threshold });
+    },
+  );
 
-  it("fits bursts that outnumber an account's history apart, so a business's first payroll does not set the bar for a drain", () => {
-    const fitter = new RuleThresholdFitter(config().rules, NAMES);
-    // 4,000 retail principals paying now and then (risk 0–4 nats, one payment an hour, five or more before); on day 1,
-    // 200 businesses' first payroll runs (risk 40–70, 50 payments in the hour after 3 before, at their usual hour).
-    for (let day = 0; day < 4; day++) {
-      for (let p = 0; p < 4200; p++) {
-        const firstPayroll = p >= 4000 && day === 1;
-        const features: Record<string, number> = firstPayroll
-          ? {
-              tx_present: 1,
-              tx_risk_1h: 40 + ((p * 7) % 31),
-              tx_history_log: log(3),
-              tx_count_1h_log: log(50),
-              tx_burst_hour_unusual: 0.1,
-            }
-          : {
-              tx_present: 1,
-              tx_risk_1h: ((p * 31 + day) % 100) / 25,
-              tx_history_log: log(5 + day),
-              tx_count_1h_log: log(1),
-              tx_burst_hour_unusual: 0.3,
-            };
-        fitter.add(
-          NAMES.map((n) => features[n] ?? 0),
-          `sub:p${p}`,
-          day * DAY,
-        );
-      }
-    }
-    const fits = fitter.finish().filter((f) => f.rule === 'payment_anomaly');
-    const main = fits.find((f) => f.stratum === undefined);
-    const coldBursts = fits.find((f) => f.stratum === 'cold_burst');
-    // Fitted together, the payroll runs would lift the bar to ~70 nats; apart, the main traffic keeps its constant.
-    // The cold bursts' share of the budget (1.2 % of the days) cannot show 0.1 %: their bar sits past the highest of
-    // their days — not capped at three times the constant, which would fire on nearly every one of them.
-    expect(main).toMatchObject({ threshold: 5, source: 'prior' });
-    expect(coldBursts).toMatchObject({ source: 'fitted', resolved: false });
-    expect(coldBursts?.threshold).toBeGreaterThan(65);
-    expect(coldBursts?.fit_principal_days).toBeGreaterThan(100);
-    const learned = learnedThresholds(fits);
-    expect(learned).toEqual({ 'payment_anomaly~cold_burst': coldBursts?.threshold });
-    const p = new DecisionPolicy(config(), NAMES);
-    const pays = (risk: number, history: number, burst: number, burstHourUnusual: number) =>
-      p.decide({
-        ...input({
-          tx_present: 1,
-          tx_risk_1h: risk,
-          tx_history_log: log(history),
-          tx_count_1h_log: log(burst),
-          tx_burst_hour_unusual: burstHourUnusual,
-        }),
-        learned,
-      }).action;
-    expect(pays(12, 8, 3, 0.1)).toBe('step_up');
-    // A burst that outnumbers the account's history, begun at its principal's usual hour, is judged with such bursts...
-    expect(pays(60, 2, 3, 0.1)).toBe('allow');
-    expect(pays(75, 2, 3, 0.1)).toBe('step_up');
-    // ...unless it began at an hour unusual for the principal: the second signal puts it back with every account.
-    expect(pays(12, 2, 3, 0.9)).toBe('step_up');
-  });
-
-  it('fits machine-paced bursts apart, judges only payments to new payees, and needs a day of rhythm to corroborate', () => {
-    const names = [...NAMES, 'tx_new_payee', 'tx_burst_gap_s_log', 'tx_rhythm_known'];
-    const vector = (f: Record<string, number>) => names.map((n) => f[n] ?? 0);
-    const typed = { tx_present: 1, tx_new_payee: 1, tx_burst_gap_s_log: log(30), tx_rhythm_known: 1 };
-    const fitter = new RuleThresholdFitter(config().rules, names);
-    // 4,000 retail principals paying a new payee now and then (risk 0–4 nats, typed in, five or more before); 400
-    // businesses whose payroll files (40–70 nats, 0.5 s apart) are followed an hour later by a payment to a known
-    // employee that still carries half the run's risk.
-    for (let day = 0; day < 4; day++) {
-      for (let p = 0; p < 4400; p++) {
-        const at = day * DAY;
-        if (p < 4000) {
-          const risk = ((p * 31 + day) % 100) / 25;
+  it(
+    "fits bursts that outnumber an account's history apart, " +
+      "so a business's first payroll does not set the bar for a drain",
+    () => {
+      const fitter = new RuleThresholdFitter(config().rules, NAMES);
+      // 4,000 retail principals paying now and then (risk 0–4 nats, one payment an hour, five or more before); on day
+      // 1, 200 businesses' first payroll runs (risk 40–70, 50 payments in the hour after 3 before, at their usual
+      // hour).
+      for (let day = 0; day < 4; day++) {
+        for (let p = 0; p < 4200; p++) {
+          const firstPayroll = p >= 4000 && day === 1;
+          const features: Record<string, number> = firstPayroll
+            ? {
+                tx_present: 1,
+                tx_risk_1h: 40 + ((p * 7) % 31),
+                tx_history_log: log(3),
+                tx_count_1h_log: log(50),
+                tx_burst_hour_unusual: 0.1,
+              }
+            : {
+                tx_present: 1,
+                tx_risk_1h: ((p * 31 + day) % 100) / 25,
+                tx_history_log: log(5 + day),
+                tx_count_1h_log: log(1),
+                tx_burst_hour_unusual: 0.3,
+              };
           fitter.add(
-            vector({ ...typed, tx_risk_1h: risk, tx_history_log: log(5 + day), tx_count_1h_log: log(1) }),
+            NAMES.map((n) => features[n] ?? 0),
+            `sub:p${p}`,
+            day * DAY,
+          );
+        }
+      }
+      const fits = fitter.finish().filter((f) => f.rule === 'payment_anomaly');
+      const main = fits.find((f) => f.stratum === undefined);
+      const coldBursts = fits.find((f) => f.stratum === 'cold_burst');
+      // Fitted together, the payroll runs would lift the bar to ~70 nats; apart, the main traffic keeps its constant.
+      // The cold bursts' share of the budget (1.2 % of the days) cannot show 0.1 %: their bar sits past the highest of
+      // their days — not capped at three times the constant, which would fire on nearly every one of them.
+      expect(main).toMatchObject({ threshold: 5, source: 'prior' });
+      expect(coldBursts).toMatchObject({ source: 'fitted', resolved: false });
+      expect(coldBursts?.threshold).toBeGreaterThan(65);
+      expect(coldBursts?.fit_principal_days).toBeGreaterThan(100);
+      const learned = learnedThresholds(fits);
+      expect(learned).toEqual({ 'payment_anomaly~cold_burst': coldBursts?.threshold });
+      const p = new DecisionPolicy(config(), NAMES);
+      const pays = (risk: number, history: number, burst: number, burstHourUnusual: number) =>
+        p.decide({
+          ...input({
+            tx_present: 1,
+            tx_risk_1h: risk,
+            tx_history_log: log(history),
+            tx_count_1h_log: log(burst),
+            tx_burst_hour_unusual: burstHourUnusual,
+          }),
+          learned,
+        }).action;
+      expect(pays(12, 8, 3, 0.1)).toBe('step_up');
+      // A burst that outnumbers the account's history, begun at its principal's usual hour, is judged with such
+      // bursts...
+      expect(pays(60, 2, 3, 0.1)).toBe('allow');
+      expect(pays(75, 2, 3, 0.1)).toBe('step_up');
+      // ...unless it began at an hour unusual for the principal: the second signal puts it back with every account.
+      expect(pays(12, 2, 3, 0.9)).toBe('step_up');
+    },
+  );
+
+  it(
+    'fits machine-paced bursts apart, judges only payments ' +
+      'to new payees, and needs a day of rhythm to corroborate',
+    () => {
+      const names = [...NAMES, 'tx_new_payee', 'tx_burst_gap_s_log', 'tx_rhythm_known'];
+      const vector = (f: Record<string, number>) => names.map((n) => f[n] ?? 0);
+      const typed = { tx_present: 1, tx_new_payee: 1, tx_burst_gap_s_log: log(30), tx_rhythm_known: 1 };
+      const fitter = new RuleThresholdFitter(config().rules, names);
+      // 4,000 retail principals paying a new payee now and then (risk 0–4 nats, typed in, five or more before); 400
+      // businesses whose payroll files (40–70 nats, 0.5 s apart) are followed an hour later by a payment to a known
+      // employee that still carries half the run's risk.
+      for (let day = 0; day < 4; day++) {
+        for (let p = 0; p < 4400; p++) {
+          const at = day * DAY;
+          if (p < 4000) {
+            const risk = ((p * 31 + day) % 100) / 25;
+            fitter.add(
+              vector({ ...typed, tx_risk_1h: risk, tx_history_log: log(5 + day), tx_count_1h_log: log(1) }),
+              `sub:p${p}`,
+              at,
+            );
+            continue;
+          }
+          const run = { tx_present: 1, tx_history_log: log(50 * day + 3), tx_count_1h_log: log(50) };
+          const risk = 40 + ((p * 7) % 31);
+          fitter.add(
+            vector({ ...run, tx_new_payee: 1, tx_risk_1h: risk, tx_burst_gap_s_log: log(0.5) }),
             `sub:p${p}`,
             at,
           );
-          continue;
+          const later = { ...run, tx_new_payee: 0, tx_risk_1h: risk / 2, tx_burst_gap_s_log: log(3600) };
+          fitter.add(vector(later), `sub:p${p}`, at + 1000);
         }
-        const run = { tx_present: 1, tx_history_log: log(50 * day + 3), tx_count_1h_log: log(50) };
-        const risk = 40 + ((p * 7) % 31);
-        fitter.add(
-          vector({ ...run, tx_new_payee: 1, tx_risk_1h: risk, tx_burst_gap_s_log: log(0.5) }),
-          `sub:p${p}`,
-          at,
-        );
-        const later = { ...run, tx_new_payee: 0, tx_risk_1h: risk / 2, tx_burst_gap_s_log: log(3600) };
-        fitter.add(vector(later), `sub:p${p}`, at + 1000);
       }
-    }
-    const fits = fitter.finish().filter((f) => f.rule === 'payment_anomaly');
-    // Neither the runs nor the known-payee payments after them lift the main traffic's bar above its constant.
-    expect(fits.find((f) => f.stratum === undefined)).toMatchObject({ threshold: 5, source: 'prior' });
-    const batch = fits.find((f) => f.stratum === 'batch');
-    expect(batch?.threshold).toBeGreaterThan(65);
-    const learned = learnedThresholds(fits);
-    const p = new DecisionPolicy(config(), names);
-    const pays = (f: Record<string, number>) => p.decide({ ...input({}), v: vector(f), learned }).action;
-    const drain = { ...typed, tx_risk_1h: 12, tx_history_log: log(8), tx_count_1h_log: log(3) };
-    expect(pays(drain)).toBe('step_up');
-    // The same risk paid 0.5 s apart is judged with the payroll files; paid to a known payee, not judged.
-    expect(pays({ ...drain, tx_burst_gap_s_log: log(0.5) })).toBe('allow');
-    expect(pays({ ...drain, tx_new_payee: 0 })).toBe('allow');
-    // A principal seen for less than a day has no rhythm: its burst is a cold start even at an unusual hour.
-    const newcomer = { ...drain, tx_history_log: log(0), tx_burst_hour_unusual: 0.9 };
-    expect(p.decide({ ...input({}), v: vector(newcomer), learned: { 'payment_anomaly~cold_burst': 20 } }).action).toBe(
-      'step_up',
-    );
-    expect(
-      p.decide({
-        ...input({}),
-        v: vector({ ...newcomer, tx_rhythm_known: 0 }),
-        learned: { 'payment_anomaly~cold_burst': 20 },
-      }).action,
-    ).toBe('allow');
-  });
+      const fits = fitter.finish().filter((f) => f.rule === 'payment_anomaly');
+      // Neither the runs nor the known-payee payments after them lift the main traffic's bar above its constant.
+      expect(fits.find((f) => f.stratum === undefined)).toMatchObject({ threshold: 5, source: 'prior' });
+      const batch = fits.find((f) => f.stratum === 'batch');
+      expect(batch?.threshold).toBeGreaterThan(65);
+      const learned = learnedThresholds(fits);
+      const p = new DecisionPolicy(config(), names);
+      const pays = (f: Record<string, number>) => p.decide({ ...input({}), v: vector(f), learned }).action;
+      const drain = { ...typed, tx_risk_1h: 12, tx_history_log: log(8), tx_count_1h_log: log(3) };
+      expect(pays(drain)).toBe('step_up');
+      // The same risk paid 0.5 s apart is judged with the payroll files; paid to a known payee, not judged.
+      expect(pays({ ...drain, tx_burst_gap_s_log: log(0.5) })).toBe('allow');
+      expect(pays({ ...drain, tx_new_payee: 0 })).toBe('allow');
+      // A principal seen for less than a day has no rhythm: its burst is a cold start even at an unusual hour.
+      const newcomer = { ...drain, tx_history_log: log(0), tx_burst_hour_unusual: 0.9 };
+      expect(
+        p.decide({ ...input({}), v: vector(newcomer), learned: { 'payment_anomaly~cold_burst': 20 } }).action,
+      ).toBe('step_up');
+      expect(
+        p.decide({
+          ...input({}),
+          v: vector({ ...newcomer, tx_rhythm_known: 0 }),
+          learned: { 'payment_anomaly~cold_burst': 20 },
+        }).action,
+      ).toBe('allow');
+    },
+  );
 
   it('raises a constant at most threefold on evidence the log cannot resolve (one outlying day)', () => {
     const fitter = new RuleThresholdFitter(config().rules, NAMES);

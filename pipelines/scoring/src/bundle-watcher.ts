@@ -1,7 +1,7 @@
 // Loads a new bundle when the one in a directory changes (a new manifest bundle_id), in the background, and hands it
-// over only once it has loaded and passed the feature-schema check — a half-written or mismatched bundle never replaces
-// the working one; the failure is reported and the old bundle keeps scoring. Operators publish a bundle by writing it
-// to a new directory and renaming it into place (an atomic swap of the directory).
+// over only once it has loaded and passed the feature-schema check — a half-written or mismatched bundle never
+// replaces the working one; the failure is reported and the old bundle keeps scoring. Operators publish a bundle by
+// writing it to a new directory and renaming it into place (an atomic swap of the directory).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelBundle } from '@vigil/bundle';

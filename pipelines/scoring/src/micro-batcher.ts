@@ -1,7 +1,7 @@
 // Collects feature vectors into micro-batches for scoring: one model call per batch instead of per row (a predict call
-// costs ~0.1 ms; a row in a batch of 1,024 ~0.01 ms). Rows leave in the order they came — the feature stage's event-time
-// order within a partition — and a batch goes out when it is full or when flush() is called (end of a source batch,
-// or a short timer in a live stage), so batching adds no reordering and bounded latency.
+// costs ~0.1 ms; a row in a batch of 1,024 ~0.01 ms). Rows leave in the order they came — the feature stage's
+// event-time order within a partition — and a batch goes out when it is full or when flush() is called (end of a
+// source batch, or a short timer in a live stage), so batching adds no reordering and bounded latency.
 import type { Rows } from '@vigil/bundle';
 
 export class MicroBatcher<T> {

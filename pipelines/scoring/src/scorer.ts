@@ -31,7 +31,9 @@ export interface ScoredRow {
 }
 
 export interface ScorerOptions {
-  /** Reasons are computed for rows whose action is not 'allow' (explaining every request would cost a model pass each). */
+  /**
+   * Reasons are computed for rows whose action is not 'allow' (explaining every request would cost a model pass each).
+   */
   topReasons: number;
 }
 
@@ -62,7 +64,8 @@ export class BundleScorer {
   swap(next: ModelBundle): void {
     if (next.manifest.features.hash !== this.active.manifest.features.hash) {
       throw new Error(
-        `bundle ${next.id} reads feature schema ${next.manifest.features.hash}, the active one ${this.active.manifest.features.hash}: not swapped`,
+        `bundle ${next.id} reads feature schema ${next.manifest.features.hash}, ` +
+          `the active one ${this.active.manifest.features.hash}: not swapped`,
       );
     }
     this.active = next;

@@ -151,26 +151,29 @@ describe('scoring', () => {
     expect(scorer.activeId).toBe(a.id);
   });
 
-  it('watches a bundle directory: loads a new bundle, keeps the old one when the new one is broken or mismatched', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'vigil-watch-'));
-    await a.save(dir);
-    const loaded: string[] = [];
-    const failed: string[] = [];
-    const watcher = new BundleWatcher(dir, 'sha256:scoring', a.id, {
-      loaded: (x) => loaded.push(x.id),
-      failed: (e) => failed.push(e.message),
-    });
-    expect(await watcher.check()).toBeUndefined();
-    await b.save(dir);
-    expect((await watcher.check())?.id).toBe(b.id);
-    const other = await train(4, 'sha256:other');
-    await other.save(dir);
-    expect(await watcher.check()).toBeUndefined();
-    expect(failed[0]).toMatch(/trained on feature schema sha256:other/);
-    await rm(join(dir, 'manifest.json'));
-    await writeFile(join(dir, 'manifest.json'), '{"bundle_id": "half-writ');
-    expect(await watcher.check()).toBeUndefined();
-    expect(loaded).toEqual([b.id]);
-    expect(failed).toHaveLength(1);
-  });
+  it(
+    'watches a bundle directory: loads a new bundle, ' + 'keeps the old one when the new one is broken or mismatched',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'vigil-watch-'));
+      await a.save(dir);
+      const loaded: string[] = [];
+      const failed: string[] = [];
+      const watcher = new BundleWatcher(dir, 'sha256:scoring', a.id, {
+        loaded: (x) => loaded.push(x.id),
+        failed: (e) => failed.push(e.message),
+      });
+      expect(await watcher.check()).toBeUndefined();
+      await b.save(dir);
+      expect((await watcher.check())?.id).toBe(b.id);
+      const other = await train(4, 'sha256:other');
+      await other.save(dir);
+      expect(await watcher.check()).toBeUndefined();
+      expect(failed[0]).toMatch(/trained on feature schema sha256:other/);
+      await rm(join(dir, 'manifest.json'));
+      await writeFile(join(dir, 'manifest.json'), '{"bundle_id": "half-writ');
+      expect(await watcher.check()).toBeUndefined();
+      expect(loaded).toEqual([b.id]);
+      expect(failed).toHaveLength(1);
+    },
+  );
 });

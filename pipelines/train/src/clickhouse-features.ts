@@ -24,12 +24,15 @@ export async function readFeatureTable(
   for (const t of [options.table, options.excludeLabelled ?? 'x'])
     if (!/^[A-Za-z0-9_.]+$/.test(t)) throw new Error(`not a table name: ${t}`);
   const exclude = options.excludeLabelled
-    ? ` AND request_id NOT IN (SELECT request_id FROM ${options.excludeLabelled} FINAL WHERE verdict = 'true_positive' AND request_id != '')`
+    ? ` AND request_id NOT IN (SELECT request_id FROM ${options.excludeLabelled} ` +
+      "FINAL WHERE verdict = 'true_positive' AND request_id != '')"
     : '';
   if (!/^sha256:[0-9a-f]{64}$/.test(options.schemaHash))
     throw new Error(`not a feature-schema hash: ${options.schemaHash}`);
   const result = await client.query({
-    query: `SELECT ts, request_id, principal_key, v FROM ${options.table} FINAL WHERE schema = '${options.schemaHash}'${exclude} ORDER BY ts, request_id`,
+    query:
+      `SELECT ts, request_id, principal_key, v FROM ${options.table} FINAL ` +
+      `WHERE schema = '${options.schemaHash}'${exclude} ORDER BY ts, request_id`,
     format: 'JSONEachRow',
   });
   let n = 0;

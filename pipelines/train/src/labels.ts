@@ -41,7 +41,8 @@ export function readLabels(path: string): Labels {
           ? err.issues.map((x) => `${x.path.join('.') || 'line'}: ${x.message}`).join('; ')
           : 'not JSON';
       throw new Error(
-        `${path} line ${i + 1} is not a label (${why}); expected {"request_id": "…", "verdict": "true_positive" | "false_positive"}`,
+        `${path} line ${i + 1} is not a label (${why}); expected {"request_id": ` +
+          '"…", "verdict": "true_positive" | "false_positive"}',
       );
     }
     if (parsed.request_id === '') {

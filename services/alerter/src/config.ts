@@ -21,7 +21,8 @@ const retries = {
     .min(1)
     .default(3)
     .describe(
-      'Attempts in line (retried on 5xx, 429, timeouts, connection errors) before a webhook goes to the durable retry queue (topics.retry, retry.budget_ms); CAEP pushes are dead-lettered after them.',
+      'Attempts in line (retried on 5xx, 429, timeouts, connection errors) before a webhook goes to the ' +
+        'durable retry queue (topics.retry, retry.budget_ms); CAEP pushes are dead-lettered after them.',
     ),
   initial_backoff_ms: z.number().int().positive().default(500),
   max_backoff_ms: z.number().int().positive().default(30_000),
@@ -53,14 +54,16 @@ export const alerterConfigSchema = z
           .min(1)
           .default('vigil.alerts.retry')
           .describe(
-            'Prefix of the durable retry queues, one topic per receiver ("<prefix>.<receiver name>"): messages a receiver could not take yet, keyed by incident (kept in order per incident).',
+            'Prefix of the durable retry queues, one topic per receiver ("<prefix>.<receiver name>"): ' +
+              'messages a receiver could not take yet, keyed by incident (kept in order per incident).',
           ),
         poison: z
           .string()
           .min(1)
           .default('vigil.dlq')
           .describe(
-            "Input records this service cannot read (poison): dead-lettered with reason 'unprocessable' and their position, then skipped.",
+            'Input records this service cannot read (poison): dead-lettered ' +
+              "with reason 'unprocessable' and their position, then skipped.",
           ),
         partitions: z.number().int().positive().default(6),
       })
@@ -91,7 +94,8 @@ export const alerterConfigSchema = z
       .positive()
       .default(900_000)
       .describe(
-        'Decisions about one entity this close together are one incident: one alert, updates on escalation, a summary at close.',
+        'Decisions about one entity this close together are one incident: ' +
+          'one alert, updates on escalation, a summary at close.',
       ),
     receivers: z
       .array(
@@ -111,7 +115,8 @@ export const alerterConfigSchema = z
           secret_env: envName
             .optional()
             .describe(
-              'Variable holding the Standard Webhooks secret(s), "whsec_…", comma-separated during a rotation. Required unless format is slack.',
+              'Variable holding the Standard Webhooks secret(s), "whsec_…", ' +
+                'comma-separated during a rotation. Required unless format is slack.',
             ),
           min_severity: z.enum(SEVERITIES).default('low'),
           ...retries,

@@ -72,7 +72,8 @@ describe('vigil CLI', () => {
     // The shipped default bundle reads the current feature schema (else the demo says so and exits 1).
     expect(out).toMatch(
       new RegExp(
-        `detection\\s+[\\d,]+ events/s \\(${FEATURES.length} features in event time, bundle vigil-\\S+ with its autoencoder on (tensorflow|wasm|cpu),`,
+        `detection\\s+[\\d,]+ events/s \\(${FEATURES.length} features in event time, ` +
+          `bundle vigil-\\S+ with its autoencoder on (tensorflow|wasm|cpu),`,
       ),
     );
     expect(out).toMatch(/token_theft\s+1 \/ 1/);
@@ -121,7 +122,8 @@ describe('vigil CLI', () => {
     const badAlerter = join(mkdtempSync(join(tmpdir(), 'vigil-alerter-')), 'alerter.yaml');
     writeFileSync(
       badAlerter,
-      'kafka:\n  brokers: [localhost:9092]\nreceivers:\n  - { name: soc, url: "http://soc:8080/hook", secret_env: VIGIL_X }\n',
+      'kafka:\n  brokers: [localhost:9092]\nreceivers:\n' +
+        '  - { name: soc, url: "http://soc:8080/hook", secret_env: VIGIL_X }\n',
     );
     const unsigned = await vigil(['config', 'check', '--service', 'alerter', badAlerter]);
     expect(unsigned.status).toBe(2);
@@ -180,7 +182,8 @@ describe('vigil CLI', () => {
     for (const text of [events.join(''), dead.join(''), r.stderr, r.stdout]) expect(text).not.toContain(secret);
   }, 90_000);
 
-  it('never loses a user’s file: checks inputs and flags first, writes atomically, and says what is wrong', async () => {
+  it('never loses a user’s file: checks inputs and flags first, ' +
+    'writes atomically, and says what is wrong', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-files-'));
     const precious = join(dir, 'precious.jsonl');
     writeFileSync(precious, 'the user’s work\n');
@@ -288,7 +291,8 @@ describe('vigil CLI', () => {
     expect(JSON.parse(decisions[0] as string).bundle).toBe(manifest.bundle_id);
   }, 90_000);
 
-  it('trains a bundle from a log with the detector’s feature code, and the bundle loads against that schema', async () => {
+  it('trains a bundle from a log with the detector’s feature code, ' +
+    'and the bundle loads against that schema', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-train-'));
     const log = join(dir, 'kong.jsonl');
     expect(
@@ -420,7 +424,8 @@ describe('vigil CLI', () => {
       VIGIL_CLICKHOUSE__PASSWORD: 'clickhouse-password-1',
       KONG_ADMIN_TOKEN: 'kong-admin-token-1',
     };
-    const { VIGIL_CLICKHOUSE__PASSWORD: _, ...revokerSecrets } = secrets; // an override would give the revoker a clickhouse section
+    // an override would give the revoker a clickhouse section
+    const { VIGIL_CLICKHOUSE__PASSWORD: _, ...revokerSecrets } = secrets;
     // A probe timeout far above the run's bound: a refused connection must fail at once, not wait for it (nor for
     // kafkajs's or node-redis's retries).
     const slow = ['--timeout-ms', '60000'];

@@ -10,7 +10,10 @@ export type ParseArgsOptionsConfig = Record<string, { type: 'string' | 'boolean'
 /** 'pepper-env' → 'pepperEnv', at the type level. */
 type Camel<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : S;
 
-/** The parsed flags of an options declaration, camelCased: strings, or booleans for boolean flags; absent when not given. */
+/**
+ * The parsed flags of an options declaration, camelCased: strings, or booleans for boolean flags; absent when not
+ * given.
+ */
 export type FlagValues<O extends ParseArgsOptionsConfig> = {
   [K in keyof O as Camel<K & string>]?: O[K] extends { type: 'boolean' } ? boolean : string;
 };

@@ -55,7 +55,8 @@ export const detectorConfigSchema = z
           .boolean()
           .default(true)
           .describe(
-            'Pack the records of the keyed and entity topics, many per Kafka record, per partition (readers take both forms).',
+            'Pack the records of the keyed and entity topics, ' +
+              'many per Kafka record, per partition (readers take both forms).',
           ),
       })
       .prefault({}),
@@ -65,7 +66,10 @@ export const detectorConfigSchema = z
           .enum(DEAD_LETTER_ORIGINAL_MODES)
           .default('redacted')
           .describe(
-            'What a dead letter keeps of its record. redacted: the structure, methods, statuses, sizes, times, addresses and route templates, every other value as type, length and HMAC; dropped: nothing; encrypted: the original bytes under encryption_key (AES-256-GCM; `vigil dlq decrypt` reads them back).',
+            'What a dead letter keeps of its record. redacted: the structure, methods, ' +
+              'statuses, sizes, times, addresses and route templates, every other value as type, ' +
+              'length and HMAC; dropped: nothing; encrypted: the original bytes ' +
+              'under encryption_key (AES-256-GCM; `vigil dlq decrypt` reads them back).',
           ),
         encryption_key: z
           .string()
@@ -93,7 +97,10 @@ export const detectorConfigSchema = z
           .boolean()
           .default(false)
           .describe(
-            'Let the wall clock stand in for event time while a partition idles: held events leave reorder_bound_ms after the newest arrival instead of waiting for newer traffic (lower latency on quiet partitions; an event arriving later than that counts as late, so live decisions can then differ from a replay).',
+            'Let the wall clock stand in for event time while a partition idles: ' +
+              'held events leave reorder_bound_ms after the newest arrival instead of waiting for ' +
+              'newer traffic (lower latency on quiet partitions; an event arriving later ' +
+              'than that counts as late, so live decisions can then differ from a replay).',
           ),
         state_budget_mb: z
           .number()
@@ -101,7 +108,14 @@ export const detectorConfigSchema = z
           .min(16)
           .default(512)
           .describe(
-            "Feature state this process may hold, in MiB (estimated; every keyed store of both feature stages shares it). Once full, each store evicts its own keys to make room — keys seen once first (a wave's), then the least recently seen — and vigil_state_evicted counts them: an evicted principal or address starts again from the population's prior. Keeps a wave of new addresses from growing the heap without bound; give Node's heap (--max-old-space-size) about three times this (the state takes about the estimate, and garbage collection and the rest of the process need room besides; npm run bench:cardinality prints both).",
+            'Feature state this process may hold, in MiB (estimated; every keyed store of ' +
+              'both feature stages shares it). Once full, each store evicts its own keys to make room ' +
+              "— keys seen once first (a wave's), then the least recently seen " +
+              '— and vigil_state_evicted counts them: an evicted principal or address starts ' +
+              "again from the population's prior. Keeps a wave of new addresses from growing " +
+              "the heap without bound; give Node's heap (--max-old-space-size) about three times this " +
+              '(the state takes about the estimate, and garbage collection and the ' +
+              'rest of the process need room besides; npm run bench:cardinality prints both).',
           ),
         geoip: z
           .string()
@@ -112,7 +126,9 @@ export const detectorConfigSchema = z
           .min(1)
           .optional()
           .describe(
-            'Compacted topic of principal-stage state checkpoints; default "<consumer.group_id>.features-changelog" (the entity stage uses "<consumer.group_id>.entities-changelog").',
+            'Compacted topic of principal-stage state checkpoints; ' +
+              'default "<consumer.group_id>.features-changelog" ' +
+              '(the entity stage uses "<consumer.group_id>.entities-changelog").',
           ),
         commit_interval_ms: z
           .number()
@@ -120,13 +136,19 @@ export const detectorConfigSchema = z
           .positive()
           .default(200)
           .describe(
-            'How often feature state, feature records and offsets are committed together (one Kafka transaction per partition); also the latency it adds (exactly_once).',
+            'How often feature state, feature records and offsets are committed together ' +
+              '(one Kafka transaction per partition); also the latency it adds (exactly_once).',
           ),
         guarantee: z
           .enum(['exactly_once', 'at_least_once'])
           .default('exactly_once')
           .describe(
-            "exactly_once: each stage publishes its records in a Kafka transaction at each checkpoint — one record per request whatever crashes, records appear at commit_interval_ms. at_least_once: records leave as soon as they are computed (lower latency: the gateway loop's enforcement path), state and offsets are checkpointed every commit_interval_ms; after a crash the records since the last checkpoint are computed again and can appear twice, with the same values.",
+            'exactly_once: each stage publishes its records in a Kafka transaction at each checkpoint ' +
+              '— one record per request whatever crashes, records appear at ' +
+              'commit_interval_ms. at_least_once: records leave as soon as they are computed ' +
+              "(lower latency: the gateway loop's enforcement path), state and offsets are " +
+              'checkpointed every commit_interval_ms; after a crash the records since the ' +
+              'last checkpoint are computed again and can appear twice, with the same values.',
           ),
       })
       .prefault({}),
@@ -136,7 +158,9 @@ export const detectorConfigSchema = z
           .string()
           .optional()
           .describe(
-            'Directory of the model bundle (`vigil train --out`); omit to run without the decision stage. Replacing it (write a new bundle elsewhere, rename it into place) swaps bundles while running.',
+            'Directory of the model bundle (`vigil train --out`); ' +
+              'omit to run without the decision stage. Replacing it (write a new bundle ' +
+              'elsewhere, rename it into place) swaps bundles while running.',
           ),
         shadow_bundle: z
           .string()
@@ -225,7 +249,8 @@ export function lintDetectorConfig(config: DetectorConfig): string[] {
   const t = config.topics;
   if (config.consumer.topics.includes(t.keyed) || config.consumer.topics.includes(t.dead_letter)) {
     problems.push(
-      'consumer.topics must not include topics.keyed or topics.dead_letter — the detector would consume its own output',
+      'consumer.topics must not include topics.keyed or topics.dead_letter ' +
+        '— the detector would consume its own output',
     );
   }
   if (t.keyed === t.dead_letter) problems.push('topics.keyed and topics.dead_letter must differ');
@@ -238,7 +263,8 @@ export function lintDetectorConfig(config: DetectorConfig): string[] {
   }
   if (config.dead_letters.original === 'encrypted' && config.dead_letters.encryption_key === undefined) {
     problems.push(
-      'dead_letters.original is encrypted but no key is set — set VIGIL_DEAD_LETTERS__ENCRYPTION_KEY (openssl rand -base64 32)',
+      'dead_letters.original is encrypted but no key is set ' +
+        '— set VIGIL_DEAD_LETTERS__ENCRYPTION_KEY (openssl rand -base64 32)',
     );
   }
   problems.push(...lintPolicyConfig(config.policy));

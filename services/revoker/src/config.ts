@@ -31,7 +31,8 @@ export const revokerConfigSchema = z
           .min(1)
           .default('vigil.dlq')
           .describe(
-            "Input records this service cannot read (poison): dead-lettered with reason 'unprocessable' and their position, then skipped.",
+            'Input records this service cannot read (poison): dead-lettered ' +
+              "with reason 'unprocessable' and their position, then skipped.",
           ),
         partitions: z.number().int().positive().default(6),
       })
@@ -43,7 +44,8 @@ export const revokerConfigSchema = z
       .boolean()
       .default(false)
       .describe(
-        'Off (the default): every action is audited as dry_run and nothing reaches a gateway. Decisions marked dry_run are never enforced.',
+        'Off (the default): every action is audited as dry_run and nothing ' +
+          'reaches a gateway. Decisions marked dry_run are never enforced.',
       ),
     ttl: z
       .strictObject({
@@ -65,7 +67,8 @@ export const revokerConfigSchema = z
           .positive()
           .default(60)
           .describe(
-            'Decisions enforced per minute in all (one per decision, however many identifiers); beyond it decisions are only alerted, and the SOC is told.',
+            'Decisions enforced per minute in all (one per decision, however many ' +
+              'identifiers); beyond it decisions are only alerted, and the SOC is told.',
           ),
         per_tenant_per_minute: z.number().int().positive().default(20),
       })
@@ -129,7 +132,8 @@ export function lintRevokerConfig(config: RevokerConfig): string[] {
   const names = targetNames(config.adapters);
   if (config.enforce && names.length === 0)
     problems.push(
-      `enforce is true but no adapter is configured — add one under adapters (${TARGETS.map((t) => t.key).join(', ')})`,
+      'enforce is true but no adapter is configured — add one ' +
+        `under adapters (${TARGETS.map((t) => t.key).join(', ')})`,
     );
   if (config.consumer.topics.includes(config.topics.revocations))
     problems.push('consumer.topics must not include topics.revocations');

@@ -52,9 +52,15 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const key = issue.path.map(String).join('.') || '(top level)';
   switch (issue.code) {
     case 'unrecognized_keys':
-      return `${key}: unknown key(s) ${issue.keys.join(', ')} — remove them or check their spelling against \`vigil config schema\``;
+      return (
+        `${key}: unknown key(s) ${issue.keys.join(', ')} — remove ` +
+        `them or check their spelling against \`vigil config schema\``
+      );
     case 'invalid_type':
-      return `${key}: ${issue.message.replace(/^Invalid input: /, '')} — set ${key} in the config file or VIGIL_${issue.path.map(String).join('__').toUpperCase()}`;
+      return (
+        `${key}: ${issue.message.replace(/^Invalid input: /, '')} — set ${key} in ` +
+        `the config file or VIGIL_${issue.path.map(String).join('__').toUpperCase()}`
+      );
     default:
       return `${key}: ${issue.message}`;
   }

@@ -15,7 +15,10 @@ export function pepperProblem(secret: string): string | undefined {
   if (secret.length < 32)
     return 'the pepper secret must be at least 32 characters — generate one with `openssl rand -hex 32`';
   if (PUBLISHED.has(secret) || /change-?me|replace-?me|placeholder/i.test(secret)) {
-    return 'the pepper secret is a published placeholder — set VIGIL_PEPPER__SECRET to your own (`openssl rand -hex 32`)';
+    return (
+      'the pepper secret is a published placeholder ' +
+      '— set VIGIL_PEPPER__SECRET to your own (`openssl rand -hex 32`)'
+    );
   }
   return undefined;
 }

@@ -48,7 +48,10 @@ export interface Table {
   labels: Uint8Array;
 }
 
-/** ULB credit-card subset: V1..V28 and Amount as they are (Time is left out, as in ADBench's "fraud"); Class is the label. */
+/**
+ * ULB credit-card subset: V1..V28 and Amount as they are (Time is left out, as in ADBench's "fraud"); Class is the
+ * label.
+ */
 export function loadUlb(dir: string): Table {
   const { header, rows } = readCsv(join(dir, 'ulb-creditcard-fraud-subset', 'creditcard_subset.csv'));
   const names = header.filter((h) => /^V\d+$/.test(h) || h === 'Amount');

@@ -3,10 +3,10 @@
 // NAB (univariate series): windowed features in the spirit of vigil's request-velocity family
 // (pipelines/features/src/features/velocity.ts: log counts over several windows and the log ratio of the latest
 // window to the principal's own recent average). Per record, from that record and earlier ones only (streaming, as
-// NAB requires), on ℓ = sign(v)·log(1 + |v|) of the value: the level ℓ; its mean over the last 6 and 36 records; the
-// log ratio to the mean of the previous 12 and 144 records (ℓ minus that mean); the change from the previous record;
-// and the spread (standard deviation) of the last 12. Windows count records, not minutes: NAB's series are sampled
-// every 5, 10, 30 or 60 minutes, so "12 records" is an hour of a 5-minute series.
+// NAB requires), on ℓ = sign(v)·log(1 + |v|) of the value: the level ℓ; its mean over the last 6 and 36 records;
+// the log ratio to the mean of the previous 12 and 144 records (ℓ minus that mean); the change from the previous
+// record; and the spread (standard deviation) of the last 12. Windows count records, not minutes: NAB's series are
+// sampled every 5, 10, 30 or 60 minutes, so "12 records" is an hour of a 5-minute series.
 //
 // CSIC 2010 (raw HTTP requests): each request goes through vigil's own canonical adapter (@vigil/adapters), and the
 // features use only what the resulting AccessEvent keeps — method, path, route template, object ids, query

@@ -1,8 +1,8 @@
 // vigil's two models with the settings vigil trains its bundle with (models/bundle/src/train.ts): a robust scaler
 // fit on the training rows; an isolation forest of 100 trees, ψ = 256, on the scaled rows; an autoencoder with the
-// package defaults and at most 40 epochs (layers d → ⌈d/2⌉ → ⌈d/4⌉ → ⌈d/2⌉ → d, batch 256, learning rate 0.001,
-// early stopping on a 10 % validation split, patience 5) on the scaled rows clipped to ±AUTOENCODER_CLIP. The
-// prepared inputs are exported so that the scikit-learn peer gets exactly the rows vigil's models get.
+// package defaults and at most 40 epochs (layers d → ⌈d/2⌉ → ⌈d/4⌉ → ⌈d/2⌉ → d, batch 256, learning
+// rate 0.001, early stopping on a 10 % validation split, patience 5) on the scaled rows clipped to ±AUTOENCODER_CLIP.
+// The prepared inputs are exported so that the scikit-learn peer gets exactly the rows vigil's models get.
 import { Autoencoder, backendName } from '@vigil/autoencoder';
 import { AUTOENCODER_CLIP } from '@vigil/bundle';
 import { RobustScaler, ScoreCalibrator } from '@vigil/calibration';

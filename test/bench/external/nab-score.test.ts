@@ -36,24 +36,28 @@ describe('NAB score (standard profile)', () => {
     expect(scaledSigmoid(3)).toBe(-1);
   });
 
-  it('one series: the earliest detection in the window counts, the probation is ignored, the best threshold wins', () => {
-    // Thresholds from the top (record 2's 0.99 is probationary, so it never counts):
-    //   none detected               −1 (the window is missed)
-    //   ≥ 0.95: record 14           σs(−(15 − 14 + 1)/4)/σs(−1) = σs(−0.5)/σs(−1) = 0.8482836/0.9866143 = 0.8597926
-    //   ≥ 0.9:  records 13, 14      the earlier counts: σs(−3/4)/σs(−1) = 0.9540453/0.9866143          = 0.9669891
-    //   ≥ 0.8:  + record 8          before any window: −0.11                                           → 0.8569891
-    //   ≥ 0.7:  + record 18         σs(|15 − 18|/(4 − 1)) · 0.11 = σs(1) · 0.11 = −0.1085276             → 0.7484615
-    //   ≥ 0.1:  everything          1 − 6 · 0.11 (records 6–11) + 24 sigmoid-weighted ones behind       → −2.2556537
-    // Best: 0.9669891 at 0.9. Null (one constant score): max(−1, −2.2556537) = −1; perfect = 1.
-    // Normalised: 100 · (0.9669891 + 1) / (1 + 1) = 98.349454.
-    const r = nabScore([seriesA()]);
-    expect(r.threshold).toBe(0.9);
-    expect(r.score).toBeCloseTo(0.9669891, 6);
-    expect(r.nullScore).toBe(-1);
-    expect(r.perfectScore).toBe(1);
-    expect(r.normalised).toBeCloseTo(98.349454, 4);
-    expect([r.windows, r.windowsDetected, r.falsePositives]).toEqual([1, 1, 0]);
-  });
+  it(
+    'one series: the earliest detection in the window counts, ' + 'the probation is ignored, the best threshold wins',
+    () => {
+      // Thresholds from the top (record 2's 0.99 is probationary, so it never counts):
+      //   none detected           −1 (the window is missed)
+      //   ≥ 0.95: record 14       σs(−(15 − 14 + 1)/4)/σs(−1) = σs(−0.5)/σs(−1) = 0.8482836/0.9866143
+      //                           = 0.8597926
+      //   ≥ 0.9:  records 13, 14  the earlier counts: σs(−3/4)/σs(−1) = 0.9540453/0.9866143 = 0.9669891
+      //   ≥ 0.8:  + record 8      before any window: −0.11 → 0.8569891
+      //   ≥ 0.7:  + record 18     σs(|15 − 18|/(4 − 1)) · 0.11 = σs(1) · 0.11 = −0.1085276 → 0.7484615
+      //   ≥ 0.1:  everything      1 − 6 · 0.11 (records 6–11) + 24 sigmoid-weighted ones behind → −2.2556537
+      // Best: 0.9669891 at 0.9. Null (one constant score): max(−1, −2.2556537) = −1; perfect = 1.
+      // Normalised: 100 · (0.9669891 + 1) / (1 + 1) = 98.349454.
+      const r = nabScore([seriesA()]);
+      expect(r.threshold).toBe(0.9);
+      expect(r.score).toBeCloseTo(0.9669891, 6);
+      expect(r.nullScore).toBe(-1);
+      expect(r.perfectScore).toBe(1);
+      expect(r.normalised).toBeCloseTo(98.349454, 4);
+      expect([r.windows, r.windowsDetected, r.falsePositives]).toEqual([1, 1, 0]);
+    },
+  );
 
   it('two series share one threshold, and false positives are weighted by their distance behind a window', () => {
     // Both series together (two windows, each −1 while missed):
@@ -74,10 +78,14 @@ describe('NAB score (standard profile)', () => {
     expect([r.windows, r.windowsDetected, r.falsePositives]).toEqual([2, 2, 3]);
   });
 
-  it('a detector that never fires scores 0 normalised; one that catches every window at its start and nothing else 100', () => {
-    const silent = { ...seriesA(), scores: new Array(40).fill(0) };
-    expect(nabScore([silent]).normalised).toBe(0);
-    const perfect = { ...seriesB(), scores: Array.from({ length: 40 }, (_, i) => (i === 20 ? 1 : 0)) };
-    expect(nabScore([perfect]).normalised).toBeCloseTo(100, 10);
-  });
+  it(
+    'a detector that never fires scores 0 normalised; ' +
+      'one that catches every window at its start and nothing else 100',
+    () => {
+      const silent = { ...seriesA(), scores: new Array(40).fill(0) };
+      expect(nabScore([silent]).normalised).toBe(0);
+      const perfect = { ...seriesB(), scores: Array.from({ length: 40 }, (_, i) => (i === 20 ? 1 : 0)) };
+      expect(nabScore([perfect]).normalised).toBeCloseTo(100, 10);
+    },
+  );
 });

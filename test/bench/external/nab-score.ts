@@ -2,14 +2,16 @@
 // the optimizer and the normalisation in nab/runner.py), for detectors that give every record of a series a score:
 // - The first min(⌊0.15·n⌋, 0.15·5000) records of a series are its probationary period: never scored.
 // - A record inside a labelled window [start, end] (inclusive, by timestamp) counts as a true positive worth
-//   tpWeight · σs(−(right − i + 1)/width) / σs(−1), where σs(x) = 2·sigmoid(−5x) − 1 (σs(x) = −1 for x ≥ 3); only the
-//   best, i.e. earliest, detection of a window counts; a window without one costs −fnWeight.
+//   tpWeight · σs(−(right − i + 1)/width) / σs(−1), where σs(x) = 2·sigmoid(−5x) − 1 (σs(x) = −1 for
+//   x ≥ 3); only the best, i.e. earliest, detection of a window counts; a window without one costs −fnWeight.
 // - A detection outside every window costs fpWeight · σs(|i − right of the previous window| / (width of that
-//   window − 1)) — close behind a window almost nothing, far behind it −fpWeight — and −fpWeight before any window.
+//   window − 1)) — close behind a window almost nothing, far behind it −fpWeight — and −fpWeight before any
+//   window.
 // - A detection is a record whose score ≥ the threshold; one threshold serves the whole set of series scored and is
 //   the one that maximises the summed score (NAB optimises over its corpus the same way).
 // - Normalised: 100 · (S − S_null) / (S_perfect − S_null), S_perfect = windows · tpWeight, S_null = the optimised
-//   score of NAB's null detector (one constant score for every record), −windows · fnWeight for the standard profile.
+//   score of NAB's null detector (one constant score for every record), −windows · fnWeight for the standard
+//   profile.
 // This module knows nothing about files: the bench parses NAB's CSVs and labels and passes epoch-ms timestamps.
 
 export interface CostMatrix {

@@ -166,7 +166,10 @@ export interface EventDraft {
   host?: string | undefined;
   service?: string | undefined;
   tlsClientFingerprint?: string | undefined;
-  /** Raw credentials seen in the record (Authorization header value, API key); fingerprinted here, placeholders such as "REDACTED" ignored. */
+  /**
+   * Raw credentials seen in the record (Authorization header value, API key); fingerprinted here, placeholders such as
+   * "REDACTED" ignored.
+   */
   credentials: (string | undefined)[];
   claims?: GatewayClaims;
   principal?: Omit<Principal, 'client_ip'>;
@@ -299,7 +302,10 @@ export function compact<T extends object>(o: T): T {
   return out;
 }
 
-/** Fields the gateway configs of docs/gateways.md add to any format: claims logged by the gateway, a login username, a payment. */
+/**
+ * Fields the gateway configs of docs/gateways.md add to any format: claims logged by the gateway, a login username, a
+ * payment.
+ */
 export const customFieldShapes = () => ({
   auth: gatewayClaimsSchema,
   username: looseString,

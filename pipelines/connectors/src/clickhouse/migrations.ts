@@ -18,30 +18,36 @@ export const MIGRATIONS: Migration[] = [
         day Date, ts UInt64, request_id String, gateway String, method String, route String, path String,
         status UInt16, latency_ms Float64, bytes_in UInt64, bytes_out UInt64, client_ip String,
         principal_key String, sub String, jti String, token_fingerprint String, client_id String, username String,
-        user_agent String, service String, tx_amount Nullable(Float64), tx_currency String, tx_payee String, tx_account String,
+        user_agent String, service String, tx_amount Nullable(Float64), tx_currency String, tx_payee String, ` +
+        `tx_account String,
         src_topic String, src_partition UInt32, src_offset UInt64, src_index UInt32, ingested_at UInt64
-      ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ORDER BY (src_topic, src_partition, src_offset, src_index)`,
+      ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ` +
+        'ORDER BY (src_topic, src_partition, src_offset, src_index)',
       `CREATE TABLE IF NOT EXISTS ${p}features (
         day Date, ts UInt64, request_id String, principal_key String, bundle String,
         names Array(String), values Array(Float64),
         src_topic String, src_partition UInt32, src_offset UInt64, src_index UInt32, ingested_at UInt64
-      ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ORDER BY (src_topic, src_partition, src_offset, src_index)`,
+      ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ` +
+        'ORDER BY (src_topic, src_partition, src_offset, src_index)',
       `CREATE TABLE IF NOT EXISTS ${p}decisions (
         day Date, ts UInt64, decided_at UInt64, request_id String, action String, entity String, score Float64,
         score_iforest Float64, score_autoencoder Float64, score_rules Nullable(Float64), principal_key String,
         principal String, reasons String, bundle String, dry_run UInt8, shadow UInt8,
         src_topic String, src_partition UInt32, src_offset UInt64, src_index UInt32, ingested_at UInt64
-      ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ORDER BY (src_topic, src_partition, src_offset, src_index, bundle)`,
+      ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ` +
+        'ORDER BY (src_topic, src_partition, src_offset, src_index, bundle)',
       `CREATE TABLE IF NOT EXISTS ${p}revocations (
         day Date, ts UInt64, action_id String, request_id String, action String, identifier_kind String,
-        identifier String, adapter String, outcome String, dry_run UInt8, reasons String, expires_at UInt64, ingested_at UInt64
+        identifier String, adapter String, outcome String, dry_run UInt8, reasons String, expires_at UInt64, ` +
+        `ingested_at UInt64
       ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ORDER BY (action_id, adapter)`,
       `CREATE TABLE IF NOT EXISTS ${p}alerts (
         day Date, ts UInt64, alert_id String, entity String, entity_key String, severity String, first_seen UInt64,
         last_seen UInt64, events UInt32, receiver String, outcome String, ingested_at UInt64
       ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ORDER BY (alert_id, receiver)`,
       `CREATE TABLE IF NOT EXISTS ${p}labels (
-        day Date, ts UInt64, request_id String, alert_id String, verdict String, analyst String, note String, ingested_at UInt64
+        day Date, ts UInt64, request_id String, alert_id String, verdict String, analyst String, note String, ` +
+        `ingested_at UInt64
       ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ORDER BY (request_id, alert_id)`,
     ],
   },
@@ -56,7 +62,8 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TABLE IF NOT EXISTS ${p}features (
         day Date, ts UInt64, request_id String, principal_key String, schema String, v Array(Float64),
         src_topic String, src_partition UInt32, src_offset UInt64, src_index UInt32, ingested_at UInt64
-      ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ORDER BY (src_topic, src_partition, src_offset, src_index)`,
+      ) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY day ` +
+        'ORDER BY (src_topic, src_partition, src_offset, src_index)',
     ],
   },
   {
@@ -68,10 +75,15 @@ export const MIGRATIONS: Migration[] = [
   },
 ];
 
-/** Applies the migrations not yet recorded in <prefix>schema_migrations, in order. Safe to run concurrently and repeatedly. */
+/**
+ * Applies the migrations not yet recorded in <prefix>schema_migrations, in order. Safe to run concurrently and
+ * repeatedly.
+ */
 export async function migrate(client: ClickHouseClient, prefix: string): Promise<number[]> {
   await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${prefix}schema_migrations (version UInt32, description String, applied_at UInt64)
+    query:
+      `CREATE TABLE IF NOT EXISTS ${prefix}schema_migrations ` +
+      `(version UInt32, description String, applied_at UInt64)
             ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
   });
   const result = await client.query({
@@ -113,8 +125,10 @@ export async function dropExpiredPartitions(
   if (!/^[A-Za-z0-9_]+$/.test(database) || !/^[A-Za-z0-9_]*$/.test(prefix))
     throw new Error('invalid database or table prefix');
   const result = await client.query({
-    query: `SELECT DISTINCT table, partition FROM system.parts
-            WHERE database = '${database}' AND active AND startsWith(table, '${prefix}') AND table != '${prefix}schema_migrations'
+    query:
+      `SELECT DISTINCT table, partition FROM system.parts
+            WHERE database = '${database}' AND active AND startsWith(table, '${prefix}') ` +
+      `AND table != '${prefix}schema_migrations'
               AND partition < '${cutoff}'`,
     format: 'JSONEachRow',
   });

@@ -53,7 +53,9 @@ export interface StatefulProcessorOptions<T> {
   onRetry?: (err: unknown) => void;
   onCheckpoint?: (info: { partition: number; outputs: number; changes: number; ms: number }) => void;
   onRestore?: (info: { partition: number; records: number; ms: number }) => void;
-  /** Where the task's poison records go (the dead-letter topic; before the offset past them commits); default: counted. */
+  /**
+   * Where the task's poison records go (the dead-letter topic; before the offset past them commits); default: counted.
+   */
   poison?: PoisonWriter;
 }
 
@@ -409,7 +411,9 @@ async function send(to: Pick<Producer, 'send'>, topic: string, messages: Message
   for (const part of chunks(messages)) await to.send({ topic, acks: -1, messages: part });
 }
 
-/** Splits messages into sends of at most MAX_SEND_BYTES of keys and values (Kafka refuses record batches over 1 MiB). */
+/**
+ * Splits messages into sends of at most MAX_SEND_BYTES of keys and values (Kafka refuses record batches over 1 MiB).
+ */
 export function chunks(messages: Message[]): Message[][] {
   const out: Message[][] = [];
   let current: Message[] = [];

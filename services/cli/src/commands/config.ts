@@ -129,7 +129,9 @@ export const command = defineCommand({
     ],
     ['config schema [--service S]', "Print a service config's JSON Schema"],
   ],
-  help: `Usage: vigil config check [--service detector|revoker|alerter] FILE | vigil config schema [--service detector|revoker|alerter]
+  help:
+    'Usage: vigil config check [--service detector|revoker|alerter] FILE ' +
+    `| vigil config schema [--service detector|revoker|alerter]
 
 check: validates a service's config (default: the detector's) and prints what to fix; exit status 0 when valid, 2
 when not. schema: prints the JSON Schema of that config (every key with its description and default).

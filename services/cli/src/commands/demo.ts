@@ -34,7 +34,10 @@ import { defineCommand } from '../command.js';
 import { defaultBundleDir } from '../support/default-bundle.js';
 import { DEMO_PEPPER } from '../support/pepper.js';
 
-/** The demo's gateway: enforcement lands in memory (the real adapters are HAProxy, Redis, HTTP — see docs/enforcement.md). */
+/**
+ * The demo's gateway: enforcement lands in memory (the real adapters are HAProxy, Redis, HTTP — see
+ * docs/enforcement.md).
+ */
 class MemoryGateway implements GatewayAdapter {
   readonly name = 'memory';
   readonly listed = new Map<string, Enforcement>();

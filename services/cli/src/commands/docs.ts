@@ -57,7 +57,8 @@ export function featureReference(schema: FeatureSchema): { markdown: string; und
       if (!d) undescribed.push(name);
       const role = d?.key ? `${f.role} · ${d.key}` : f.role;
       features.push(
-        `| ${pos++} | \`${name}\` | ${f.family} | ${role} | ${cell(d?.window ?? '—')} | ${cell(d?.means ?? '(not described yet)')} |`,
+        `| ${pos++} | \`${name}\` | ${f.family} | ${role} | ` +
+          `${cell(d?.window ?? '—')} | ${cell(d?.means ?? '(not described yet)')} |`,
       );
     }
   }
@@ -70,9 +71,13 @@ export function featureReference(schema: FeatureSchema): { markdown: string; und
       )} |`,
   );
   const markdown = [
-    `<!-- ${HOW} Names, families, roles and parameters come from FeatureExtractor.standard (pipelines/features); the words from each feature's declaration beside its family (pipelines/features/src/features/*.ts). -->`,
+    `<!-- ${HOW} Names, families, roles and parameters come from FeatureExtractor.standard ` +
+      "(pipelines/features); the words from each feature's " +
+      'declaration beside its family (pipelines/features/src/features/*.ts). -->',
     '',
-    `${schema.names.length} features in ${schema.families.length} families, in vector order (\`pos\`: the index in a feature record's \`v\`). Schema hash \`${schema.hash}\`: a bundle records it and a detector refuses a bundle of another. \`npm run docs\` regenerates this part from the code.`,
+    `${schema.names.length} features in ${schema.families.length} families, in vector order (\`pos\`: ` +
+      `the index in a feature record's \`v\`). Schema hash \`${schema.hash}\`: a bundle records it ` +
+      `and a detector refuses a bundle of another. \`npm run docs\` regenerates this part from the code.`,
     '',
     '| pos | feature | family | role (keyed by) | window | definition (high value means) |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -92,11 +97,15 @@ export function configurationReference(): string {
   const detector = zodConfigKeys(detectorConfigSchema);
   const isPolicy = (path: string) => path === 'policy' || path.startsWith('policy.');
   return [
-    `<!-- ${HOW} Types, defaults and descriptions come from the zod schemas: services/{detector,revoker,alerter}/src/config.ts and pipelines/policy/src/config.ts (the \`.describe()\` texts). -->`,
+    `<!-- ${HOW} Types, defaults and descriptions come from the zod schemas: ` +
+      'services/{detector,revoker,alerter}/src/config.ts and ' +
+      `pipelines/policy/src/config.ts (the \`.describe()\` texts). -->`,
     '',
     'A key left out takes its default. "required": the key has no default and must be set (inside an optional section,',
-    'only when that section is given); —: optional, absent unless set. In a path, `[]` stands for each item of a list and',
-    '`<name>` for a key you choose (a route class, a tenant, a map file). Every key can also be set from the environment:',
+    'only when that section is given); —: optional, ' +
+      'absent unless set. In a path, `[]` stands for each item of a list and',
+    '`<name>` for a key you choose (a route class, a tenant, ' +
+      'a map file). Every key can also be set from the environment:',
     '`VIGIL_<KEY>__<SUBKEY>`. `npm run docs` regenerates this part from the code.',
     '',
     '### Detector (`vigil detect`, `config/detector.example.yaml`)',
@@ -159,7 +168,8 @@ export const command = defineCommand({
   overview: [
     [
       'docs [--out DIR]',
-      'Regenerate the feature table and the config reference in DIR/features.md and\nDIR/configuration.md (default DIR: docs) from the code',
+      'Regenerate the feature table and the config reference in DIR/features.md ' +
+        'and\nDIR/configuration.md (default DIR: docs) from the code',
     ],
   ],
   help: `Usage: vigil docs [--out DIR]

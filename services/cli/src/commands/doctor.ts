@@ -63,7 +63,10 @@ function within<T>(ms: number, p: Promise<T>): Promise<T> {
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** A TCP connect and nothing else: tells "refused" from "no route" from "unknown host" before a client's retries blur it. */
+/**
+ * A TCP connect and nothing else: tells "refused" from "no route" from "unknown host" before a client's retries blur
+ * it.
+ */
 function tcpConnect(host: string, port: number, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host, port });
@@ -93,7 +96,9 @@ const CODES: Record<string, string> = {
   ECONNABORTED: 'connection aborted',
 };
 
-/** One line saying why a probe failed: a known socket error by name, else the error's first line (URL credentials cut). */
+/**
+ * One line saying why a probe failed: a known socket error by name, else the error's first line (URL credentials cut).
+ */
 function reason(err: unknown, ms: number): string {
   // Clients wrap socket errors (kafkajs, fetch, the adapters' retriable errors): the cause chain holds the code.
   let e = err as { name?: string; code?: unknown; message?: unknown; cause?: unknown } | undefined;
@@ -392,7 +397,10 @@ function topicsOf(service: string, config: Record<string, unknown>): TopicNeed[]
   return needs.filter((n, i) => needs.findIndex((o) => o.topic === n.topic) === i);
 }
 
-/** A kafkajs admin on the given brokers whose every step is bounded by `ms` (kafkajs's own retries can run for many seconds). */
+/**
+ * A kafkajs admin on the given brokers whose every step is bounded by `ms` (kafkajs's own retries can run for many
+ * seconds).
+ */
 async function withAdmin<T>(
   connection: KafkaConnection,
   brokers: string[],
@@ -429,7 +437,9 @@ async function kafkaChecks(
   ms: number,
 ): Promise<Check[]> {
   const connection = config.kafka as KafkaConnection;
-  const auth = `${connection.ssl ? 'TLS' : 'plaintext'}${connection.sasl ? `, SASL ${connection.sasl.mechanism} as ${connection.sasl.username}` : ''}`;
+  const auth =
+    `${connection.ssl ? 'TLS' : 'plaintext'}` +
+    `${connection.sasl ? `, SASL ${connection.sasl.mechanism} as ${connection.sasl.username}` : ''}`;
   const brokers = await Promise.all(
     connection.brokers.map(async (broker): Promise<{ check: Check; advertised: string[] }> => {
       const [host, port] = hostPort(broker);
@@ -441,7 +451,8 @@ async function kafkaChecks(
             'kafka broker',
             broker,
             reason(err, ms),
-            'start the broker or correct kafka.brokers (VIGIL_KAFKA__BROKERS) — host:port of a listener this host can reach',
+            'start the broker or correct kafka.brokers (VIGIL_KAFKA__BROKERS) ' +
+              '— host:port of a listener this host can reach',
           ),
           advertised: [],
         };
@@ -531,7 +542,8 @@ async function kafkaChecks(
           'kafka topic',
           n.topic,
           `missing: the ${service} reads it and does not create it`,
-          `create it (kafka-topics.sh --bootstrap-server ${reachable[0]} --create --topic ${n.topic} --partitions ${partitions}) or fix consumer.topics in ${file}`,
+          `create it (kafka-topics.sh --bootstrap-server ${reachable[0]} --create --topic ` +
+            `${n.topic} --partitions ${partitions}) or fix consumer.topics in ${file}`,
         ),
       );
   }
@@ -625,7 +637,8 @@ async function haproxyChecks(h: RevokerConfig['adapters']['haproxy'][number], ms
         check,
         h.socket,
         reason(err, ms),
-        'socket: the `stats socket … level admin` of haproxy.cfg (a unix socket path or host:port) — is HAProxy running?',
+        'socket: the `stats socket … level admin` of haproxy.cfg ' +
+          '(a unix socket path or host:port) — is HAProxy running?',
       ),
     ];
   }
@@ -672,7 +685,8 @@ async function haproxyChecks(h: RevokerConfig['adapters']['haproxy'][number], ms
           `${check} maps`,
           missing.map(([, m]) => m).join(', '),
           `not loaded by HAProxy (${missing.map(([k]) => k).join(', ')})`,
-          'create each map file (empty is fine) and use it in haproxy.cfg, as config/haproxy/haproxy.cfg does; then reload HAProxy',
+          'create each map file (empty is fine) and use it in haproxy.cfg, ' +
+            'as config/haproxy/haproxy.cfg does; then reload HAProxy',
         ),
   );
   return checks;
@@ -786,7 +800,10 @@ export function render(report: DoctorReport): string {
     return c.hint && c.status !== 'ok' ? `${line}\n${' '.repeat(6 + width)}  fix: ${c.hint}` : line;
   });
   const { ok: good, warn: warned, fail: failed } = report.counts;
-  return `vigil doctor: ${report.config} (${report.service})\n${lines.join('\n')}\n${good} ok, ${warned} warning(s), ${failed} failed\n`;
+  return (
+    `vigil doctor: ${report.config} (${report.service})\n${lines.join('\n')}\n${good} ok, ` +
+    `${warned} warning(s), ${failed} failed\n`
+  );
 }
 
 export async function doctor(args: {
@@ -823,7 +840,8 @@ export const command = defineCommand({
   overview: [
     [
       'doctor --config FILE [--service S] [--timeout-ms N] [--json]',
-      'Before starting a service: probe the Kafka brokers and topics, ClickHouse, enforcement\ntargets, receivers, files and secrets its config names; ok / warn / FAIL per check',
+      'Before starting a service: probe the Kafka brokers and topics, ClickHouse, ' +
+        'enforcement\ntargets, receivers, files and secrets its config names; ok / warn / FAIL per check',
     ],
   ],
   help: `Usage: vigil doctor --config FILE [--service detector|revoker|alerter] [--timeout-ms N] [--json]

@@ -29,7 +29,8 @@ export async function explain(
   if (typeof found === 'number') return found;
   if (found.length === 0) {
     process.stderr.write(
-      `vigil explain: no decision for request ${requestId} (allow decisions are stored only with scoring.write_allow)\n`,
+      `vigil explain: no decision for request ${requestId} ` +
+        `(allow decisions are stored only with scoring.write_allow)\n`,
     );
     return 1;
   }
@@ -65,14 +66,17 @@ async function fromFile(requestId: string, file: string): Promise<Found | number
   }
   if (found.length === 0 && other > 0) {
     process.stderr.write(
-      `vigil explain: ${file} mentions ${requestId} but holds no decision record for it (is it a replay --diff file? explain the --out file)\n`,
+      `vigil explain: ${file} mentions ${requestId} but holds no decision ` +
+        `record for it (is it a replay --diff file? explain the --out file)\n`,
     );
     return 1;
   }
   return found;
 }
 
-/** The request's decision records in the detector's ClickHouse decisions table (shadow bundles' too), or an exit status. */
+/**
+ * The request's decision records in the detector's ClickHouse decisions table (shadow bundles' too), or an exit status.
+ */
 async function fromClickHouse(requestId: string, configFile: string): Promise<Found | number> {
   const config = configOrExit('explain', detectorConfigSchema, configFile, lintDetectorConfig);
   if (typeof config === 'number') return config;
@@ -89,7 +93,9 @@ async function fromClickHouse(requestId: string, configFile: string): Promise<Fo
   const client = clickhouseClient(ch);
   try {
     const result = await client.query({
-      query: `SELECT * FROM ${ch.table_prefix}decisions FINAL WHERE request_id = '${requestId}' ORDER BY shadow, bundle`,
+      query:
+        `SELECT * FROM ${ch.table_prefix}decisions FINAL WHERE ` +
+        `request_id = '${requestId}' ORDER BY shadow, bundle`,
       format: 'JSONEachRow',
     });
     return (await result.json<Record<string, unknown>>()).map((r) => ({
@@ -151,11 +157,15 @@ export function render(d: Decision, shadow: boolean): string {
   const lines = [
     `request ${d.request_id}${shadow ? ' (shadow bundle)' : ''}`,
     `  ${d.action.toUpperCase()} ${d.entity}${d.dry_run ? ' — dry run: recorded, not enforced' : ''}`,
-    `  score ${d.score.toFixed(6)}  (isolation forest ${num(d.scores.iforest)}, autoencoder ${num(d.scores.autoencoder)}${d.scores.rules !== undefined ? `, rules ${d.scores.rules}` : ''})  bundle ${d.bundle}`,
+    `  score ${d.score.toFixed(6)}  (isolation forest ${num(d.scores.iforest)}, ` +
+      `autoencoder ${num(d.scores.autoencoder)}` +
+      `${d.scores.rules !== undefined ? `, rules ${d.scores.rules}` : ''})  bundle ${d.bundle}`,
     `  request at ${iso(d.ts)} (event time), decided at ${iso(d.decided_at)}`,
     ...(c
       ? [
-          `  route ${c.route} (class ${c.route_class}${c.tenant !== undefined ? `, tenant ${c.tenant}` : ''}${c.country !== undefined ? `, from ${c.country}` : ''})`,
+          `  route ${c.route} (class ${c.route_class}` +
+            `${c.tenant !== undefined ? `, tenant ${c.tenant}` : ''}` +
+            `${c.country !== undefined ? `, from ${c.country}` : ''})`,
         ]
       : []),
     `  principal ${ids || '(none)'}`,
@@ -164,10 +174,16 @@ export function render(d: Decision, shadow: boolean): string {
       if (r.feature.startsWith('rule:')) {
         const [rule, statistic = ''] = r.feature.slice(5).split(':');
         const h = human(statistic);
-        return `    ${i + 1}. rule ${rule}: ${h.label} ${h.show(r.value)} — at or past its threshold ${h.show(r.baseline)}`;
+        return (
+          `    ${i + 1}. rule ${rule}: ${h.label} ${h.show(r.value)} ` +
+          `— at or past its threshold ${h.show(r.baseline)}`
+        );
       }
       const h = human(r.feature);
-      return `    ${i + 1}. ${h.label} ${h.show(r.value)} (usual ${h.show(r.baseline)}; ${Math.round(r.contribution * 100)} % of the model's score)  [${r.feature}]`;
+      return (
+        `    ${i + 1}. ${h.label} ${h.show(r.value)} (usual ${h.show(r.baseline)}; ` +
+        `${Math.round(r.contribution * 100)} % of the model's score)  [${r.feature}]`
+      );
     }),
   ];
   return `${lines.join('\n')}\n`;

@@ -80,7 +80,8 @@ export async function features(args: {
   if (!ok || !result) return 1;
   writeFileSync(`${out}.schema.json`, `${JSON.stringify(result.schema, null, 2)}\n`);
   process.stderr.write(
-    `features: ${result.events} events (${result.late} later than ${bound} ms), ${result.deadLetters} dead letters; schema ${result.schema.hash}\n`,
+    `features: ${result.events} events (${result.late} later than ${bound} ms), ` +
+      `${result.deadLetters} dead letters; schema ${result.schema.hash}\n`,
   );
   return readStatus('features', input, args.format, result.events, result.deadLetters, result.reasons);
 }

@@ -32,9 +32,10 @@ export async function label(options: {
     return 0;
   } catch (err) {
     if ((err as { name?: string }).name === 'ZodError') {
-      process.stderr.write(
-        `vigil label: ${(err as { issues: { path: PropertyKey[]; message: string }[] }).issues.map((i) => `${i.path.join('.') || 'label'}: ${i.message}`).join('; ')}\n`,
-      );
+      const issues = (err as { issues: { path: PropertyKey[]; message: string }[] }).issues
+        .map((i) => `${i.path.join('.') || 'label'}: ${i.message}`)
+        .join('; ');
+      process.stderr.write(`vigil label: ${issues}\n`);
       return 2;
     }
     throw err;
@@ -47,11 +48,14 @@ export const command = defineCommand({
   name: 'label',
   overview: [
     [
-      'label --config FILE --verdict true_positive|false_positive (--request-id R | --alert-id A) [--analyst N] [--note T]',
+      'label --config FILE --verdict true_positive|false_positive ' +
+        '(--request-id R | --alert-id A) [--analyst N] [--note T]',
       "Record an analyst's verdict in the labels table",
     ],
   ],
-  help: `Usage: vigil label --config FILE --verdict true_positive|false_positive (--request-id R | --alert-id A) [--analyst NAME] [--note TEXT]
+  help:
+    'Usage: vigil label --config FILE --verdict true_positive|false_positive ' +
+    `(--request-id R | --alert-id A) [--analyst NAME] [--note TEXT]
 
 Records an analyst's verdict on a decision or an alert in the labels table (ClickHouse from the alerter's config),
 where training and threshold tuning read it.

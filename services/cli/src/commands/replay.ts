@@ -101,13 +101,17 @@ export async function replay(args: ReplayArgs): Promise<number> {
   bar.done(`${read.events.toLocaleString('en')} events, ${read.deadLetters} dead letters`);
   const counts = [...actions].map(([a, n]) => `${a} ${n}`).join(', ');
   process.stderr.write(
-    `replay: ${read.events} events in ${seconds.toFixed(1)} s (${Math.round(read.events / seconds).toLocaleString('en')} events/s); decisions: ${counts || 'none'}; bundle ${scorer.activeId}, autoencoder on ${backendName()}\n`,
+    `replay: ${read.events} events in ${seconds.toFixed(1)} s ` +
+      `(${Math.round(read.events / seconds).toLocaleString('en')} events/s); decisions: ` +
+      `${counts || 'none'}; bundle ${scorer.activeId}, autoencoder on ${backendName()}\n`,
   );
   if (args.compare !== undefined) printComparison(scorer, transitions, read.events, args.diff);
   return readStatus('replay', input, format, read.events, read.deadLetters, read.reasons);
 }
 
-/** The input, config, pepper and reorder bound a replay runs with, each checked; or the exit status after saying why. */
+/**
+ * The input, config, pepper and reorder bound a replay runs with, each checked; or the exit status after saying why.
+ */
 function replaySettings(args: ReplayArgs):
   | {
       input: string;
@@ -120,7 +124,8 @@ function replaySettings(args: ReplayArgs):
   | number {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.input || !args.out) {
     process.stderr.write(
-      `usage: vigil replay --format ${GATEWAY_FORMATS.join('|')} --input FILE [--bundle DIR] --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]\n`,
+      `usage: vigil replay --format ${GATEWAY_FORMATS.join('|')} --input FILE ` +
+        `[--bundle DIR] --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]\n`,
     );
     return 2;
   }
@@ -183,7 +188,9 @@ export const command = defineCommand({
       'The detector offline over a log, in event time: decision records (JSON Lines)',
     ],
   ],
-  help: `Usage: vigil replay --format F --input FILE [--bundle DIR] --out FILE [--compare DIR [--diff FILE]] [--config FILE] [--all]
+  help:
+    'Usage: vigil replay --format F --input FILE [--bundle DIR] --out FILE [--compare DIR [--diff FILE]] ' +
+    `[--config FILE] [--all]
        [--bound-ms N] [--pepper-env NAME]
 
 Runs the detector offline over a gateway log, in event time, on the detector's own code path — adapter, feature

@@ -102,7 +102,10 @@ export async function simulate(args: SimulateArgs): Promise<number> {
  */
 function fileRun(args: SimulateArgs): FileRun | string {
   if (!args.format || !GATEWAY_FORMATS.includes(args.format as GatewayFormat) || !args.out)
-    return `usage: vigil simulate --format ${GATEWAY_FORMATS.join('|')} --out FILE [--events N] [--seed N] [--customers N] [--profile bank|steady] [--attacks N --labels FILE]`;
+    return (
+      `usage: vigil simulate --format ${GATEWAY_FORMATS.join('|')} --out FILE [--events ` +
+      'N] [--seed N] [--customers N] [--profile bank|steady] [--attacks N --labels FILE]'
+    );
   const mode = (args.credentials ?? 'bearer') as CredentialMode;
   if (mode !== 'bearer' && mode !== 'claims') return 'vigil simulate: --credentials is bearer or claims';
   const total = wholeNumber(args.events ?? '100000');
@@ -155,7 +158,8 @@ async function simulateOverHttp(args: {
     !(customers >= 1)
   ) {
     process.stderr.write(
-      'usage: vigil simulate --target http://GATEWAY [--speed X (default 1)] [--events N] [--seed N] [--customers N] [--attacks N [--labels FILE]]\n',
+      'usage: vigil simulate --target http://GATEWAY [--speed X (default 1)] ' +
+        '[--events N] [--seed N] [--customers N] [--attacks N [--labels FILE]]\n',
     );
     return 2;
   }
@@ -188,7 +192,8 @@ async function simulateOverHttp(args: {
   const report = await drive(limited(), { target: args.target as string, speed, signal: stop.signal });
   if (labelsOut) await new Promise<void>((resolve) => labelsOut.end(resolve));
   process.stderr.write(
-    `sent ${report.sent} requests; answers ${JSON.stringify(report.statuses)}; ${report.asSimulated} as simulated; at worst ${Math.round(report.maxLagMs)} ms behind\n`,
+    `sent ${report.sent} requests; answers ${JSON.stringify(report.statuses)}; ` +
+      `${report.asSimulated} as simulated; at worst ${Math.round(report.maxLagMs)} ms behind\n`,
   );
   return 0;
 }

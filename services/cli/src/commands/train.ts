@@ -83,18 +83,30 @@ export async function train(args: {
   const round = (x: number) => String(Math.round(x * 100) / 100);
   const lines = [
     `bundle ${summary.bundleId} → ${args.out}`,
-    `rows: ${result.read.events.toLocaleString('en')} events read, ${summary.rows.toLocaleString('en')} sampled — ${summary.fitRows.toLocaleString('en')} to fit, ${summary.holdoutRows.toLocaleString('en')} held out (${summary.holdoutPrincipalDays.toLocaleString('en')} principal-days of principals the models never saw)`,
+    `rows: ${result.read.events.toLocaleString('en')} events read, ` +
+      `${summary.rows.toLocaleString('en')} sampled ` +
+      `— ${summary.fitRows.toLocaleString('en')} to fit, ` +
+      `${summary.holdoutRows.toLocaleString('en')} held out ` +
+      `(${summary.holdoutPrincipalDays.toLocaleString('en')} ` +
+      'principal-days of principals the models never saw)',
     `features: ${summary.features} (schema ${result.read.schema.hash})`,
     `autoencoder: ${summary.autoencoderEpochs} epochs on the ${summary.backend} backend`,
     'thresholds (combined score; false-positive rates on the held-out traffic):',
     ...(['alert', 'step_up', 'revoke'] as const).map((a) => {
       const t = summary.thresholds[a];
-      const line = `  ${a.padEnd(8)} > ${t.score.toFixed(6)}   target ${pct(t.target_principal_day_fpr)} per principal-day → held out: ${pct(t.validation_principal_day_fpr)} per principal-day, ${pct(t.validation_event_fpr)} per event`;
+      const line =
+        `  ${a.padEnd(8)} > ${t.score.toFixed(6)}   target ${pct(t.target_principal_day_fpr)} ` +
+        `per principal-day → held out: ${pct(t.validation_principal_day_fpr)} ` +
+        `per principal-day, ${pct(t.validation_event_fpr)} per event`;
       return t.resolved
         ? line
-        : `${line}\n           (too few held-out principal-days to measure ${pct(t.target_principal_day_fpr)}: need ${Math.ceil(1 / t.target_principal_day_fpr).toLocaleString('en')}; the threshold sits at the highest held-out score — train on more traffic)`;
+        : `${line}\n           (too few held-out principal-days to measure ` +
+            `${pct(t.target_principal_day_fpr)}: ` +
+            `need ${Math.ceil(1 / t.target_principal_day_fpr).toLocaleString('en')}; the threshold ` +
+            'sits at the highest held-out score — train on more traffic)';
     }),
-    'rules (thresholds fitted on this traffic for a target false-positive rate per principal-day; the configured constant is the floor):',
+    'rules (thresholds fitted on this traffic for a target false-positive ' +
+      'rate per principal-day; the configured constant is the floor):',
     ...(bundle.manifest.rule_thresholds ?? []).map((r) => {
       const from =
         r.source === 'fitted'
@@ -111,20 +123,32 @@ export async function train(args: {
         (c) =>
           `\n  ${''.padEnd(18)} cohort ${c.cohort}: ${round(c.threshold)} (${
             c.fit_principal_days > 0
-              ? `its own fit ${round(c.fitted ?? c.threshold)} on ${c.fit_principal_days} principal-days, weight ${round(c.weight)}`
+              ? `its own fit ${round(c.fitted ?? c.threshold)} on ` +
+                `${c.fit_principal_days} principal-days, weight ${round(c.weight)}`
               : 'from labels'
           })${labelNote(c.labels)}`,
       );
       const name = r.stratum === undefined ? r.rule : `${r.rule} (${r.stratum})`;
-      return `  ${name.padEnd(18)} ${r.parameter} ${round(r.threshold)} — ${from}; target ${pct(r.target_principal_day_fpr)} (${r.action}) → held out: ${pct(r.holdout_fpr)} per principal-day (≤ ${pct(r.holdout_fpr_upper95)} at 95 %)${note}${labelNote(r.labels)}${cohorts.join('')}`;
+      return (
+        `  ${name.padEnd(18)} ${r.parameter} ${round(r.threshold)} — ${from}; ` +
+        `target ${pct(r.target_principal_day_fpr)} (${r.action}) → held out: ` +
+        `${pct(r.holdout_fpr)} per principal-day (≤ ${pct(r.holdout_fpr_upper95)} ` +
+        `at 95 %)${note}${labelNote(r.labels)}${cohorts.join('')}`
+      );
     }),
     ...(result.labels
       ? [
-          `labels: ${result.labels.labelled} labelled requests, ${result.labels.true_positives + result.labels.false_positives} in this log (${result.labels.true_positives} true, ${result.labels.false_positives} false positives); ${result.labels.unmatched} not in it${result.labels.withoutRequest > 0 ? `; ${result.labels.withoutRequest} name only an alert` : ''}`,
+          `labels: ${result.labels.labelled} labelled requests, ` +
+            `${result.labels.true_positives + result.labels.false_positives} in this log ` +
+            `(${result.labels.true_positives} true, ${result.labels.false_positives} false positives); ` +
+            `${result.labels.unmatched} not in it` +
+            `${result.labels.withoutRequest > 0 ? `; ${result.labels.withoutRequest} name only an alert` : ''}`,
           'precision on the labelled requests, as this bundle decides them (true / false positives it acts on):',
           ...result.labels.precision.map(
             (p) =>
-              `  ${p.by.padEnd(18)} ${p.precision === undefined ? 'acts on none' : `${(p.precision * 100).toFixed(1)} %`} (${p.true_positives} / ${p.false_positives})`,
+              `  ${p.by.padEnd(18)} ` +
+              `${p.precision === undefined ? 'acts on none' : `${(p.precision * 100).toFixed(1)} %`} ` +
+              `(${p.true_positives} / ${p.false_positives})`,
           ),
         ]
       : []),
@@ -163,7 +187,9 @@ export const command = defineCommand({
       'Train a model bundle (scaler, isolation forest, autoencoder, calibration, thresholds)',
     ],
   ],
-  help: `Usage: vigil train --format F --input FILE --out DIR [--max-rows N] [--seed N] [--bound-ms N] [--pepper-env NAME]
+  help:
+    'Usage: vigil train --format F --input FILE --out DIR [--max-rows N] [--seed N] [--bound-ms N] ' +
+    `[--pepper-env NAME]
        [--labels FILE]
 
 Trains a model bundle on a log of normal traffic with the detector's own parsing and feature code. The log is

@@ -42,7 +42,10 @@ function range(s: JsonSchema): string {
   return '';
 }
 
-/** A short type: `a` | `b` for an enum (unescaped: `cell` escapes), string[] for an array, "map to T" for a record, "integer ≥ 1" for a bounded number. */
+/**
+ * A short type: `a` | `b` for an enum (unescaped: `cell` escapes), string[] for an array, "map to T" for a record,
+ * "integer ≥ 1" for a bounded number.
+ */
 export function typeOf(s: JsonSchema): string {
   const union = s.anyOf ?? s.oneOf;
   if (union) return union.map(typeOf).join(' or ');
@@ -66,7 +69,10 @@ export function typeOf(s: JsonSchema): string {
   }
 }
 
-/** Every key under `schema`, depth first in declaration order; array items as `key[].x`, record values as `key.<name>.x`. */
+/**
+ * Every key under `schema`, depth first in declaration order; array items as `key[].x`, record values as
+ * `key.<name>.x`.
+ */
 export function configKeys(schema: JsonSchema, prefix = ''): ConfigKey[] {
   const out: ConfigKey[] = [];
   const visit = (s: JsonSchema, path: string, required: boolean) => {

@@ -44,7 +44,10 @@ export function outputFileProblem(path: string): string | undefined {
   return undefined;
 }
 
-/** The first problem with the given outputs (undefined ones skipped), said as `vigil COMMAND: …`; true when there was one. */
+/**
+ * The first problem with the given outputs (undefined ones skipped), said as `vigil COMMAND: …`; true when there was
+ * one.
+ */
 export function reportOutputProblems(command: string, paths: (string | undefined)[]): boolean {
   for (const p of paths) {
     const problem = p === undefined ? undefined : outputFileProblem(p);
@@ -63,7 +66,8 @@ interface Output {
 
 /**
  * Runs `work`, then puts the outputs in place. When it fails part-way the outputs keep what was written (every good
- * record read until then), the reason is said in one line — no stack trace, nothing of a record — and false returned.
+ * record read until then), the reason is said in one line — no stack trace, nothing of a record — and false
+ * returned.
  */
 export async function writeOutputs(
   command: string,
@@ -76,7 +80,8 @@ export async function writeOutputs(
   } catch (err) {
     for (const o of outputs) await o?.abort(true);
     process.stderr.write(
-      `vigil ${command}: stopped part-way: ${(err as Error).message.split('\n')[0]}; kept what was read until then — ${progress()}\n`,
+      `vigil ${command}: stopped part-way: ${(err as Error).message.split('\n')[0]}; ` +
+        `kept what was read until then — ${progress()}\n`,
     );
     return false;
   }
@@ -99,7 +104,8 @@ export function readStatus(
     return 1;
   }
   process.stderr.write(
-    `vigil ${command}: every one of ${deadLetters} records was dead-lettered (${reasons.join(', ')}) — is --format ${format} right for this log? (vigil --help lists the formats)\n`,
+    `vigil ${command}: every one of ${deadLetters} records was dead-lettered (${reasons.join(', ')}) ` +
+      `— is --format ${format} right for this log? (vigil --help lists the formats)\n`,
   );
   return 1;
 }

@@ -9,7 +9,8 @@ export function progressBar(label: string) {
         const width = 30;
         const filled = Math.round(f * width);
         process.stderr.write(
-          `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(f * 100).toFixed(0).padStart(3)} % ${detail}   `,
+          `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` +
+            `${(f * 100).toFixed(0).padStart(3)} % ${detail}   `,
         );
       } else if (Math.floor(f * 10) > lastDecile) {
         lastDecile = Math.floor(f * 10);

@@ -1,10 +1,12 @@
 // HAProxy through its Runtime API (the stats socket, `level admin`): one map per (action, identifier kind), checked by
-// the gateway's ACLs on every request (docs/gateways.md, "HAProxy"). A map entry takes effect on the next request, no reload.
+// the gateway's ACLs on every request (docs/gateways.md, "HAProxy"). A map entry takes effect on the next request, no
+// reload.
 // - Values: a subject's entry holds its cut-off (tokens with iat below it are refused); every other entry holds its
 //   expiry in epoch seconds, which the ACL compares with `date`, so an entry vigil has not pruned yet cannot
 //   outlive its time.
 // - Runtime entries are not written to the map files and vanish when HAProxy restarts: `lostState` notices a new
-//   process (Pid or uptime), and `resync` rebuilds each map atomically (prepare map → add map @version → commit map).
+//   process (Pid or uptime), and `resync` rebuilds each map atomically (prepare map → add map @version → commit
+//   map).
 // - `add map` does not check for an existing key, so apply is `set map` first and `add map` only when the entry is
 //   absent: applying twice leaves one entry.
 // - One command and its payload must fit HAProxy's buffer (tune.bufsize, 16 KB by default): bulk adds are cut into

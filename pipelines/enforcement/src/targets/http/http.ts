@@ -6,10 +6,10 @@
 // gone); 5xx, 429, timeouts and connection errors are retried; any other 4xx is a refusal that retrying cannot mend.
 //
 // Presets (each a target of its own, in ../kong and ../idp):
-// - `kong`: DELETE <admin>/consumers/{consumer_id}/<credential type>/{credential_id} — removes the credential the token
-//   was issued to (Kong's authenticated_entity), so the token stops working at once.
-// - `idp_session`: DELETE <base>/sessions/{sid} — ends an IdP session and with it the refresh-token family (Keycloak's
-//   admin API has this shape: /admin/realms/<realm>/sessions/{sid}).
+// - `kong`: DELETE <admin>/consumers/{consumer_id}/<credential type>/{credential_id} — removes the credential the
+//   token was issued to (Kong's authenticated_entity), so the token stops working at once.
+// - `idp_session`: DELETE <base>/sessions/{sid} — ends an IdP session and with it the refresh-token family
+//   (Keycloak's admin API has this shape: /admin/realms/<realm>/sessions/{sid}).
 import { nonRetriable, retriable } from '@vigil/core';
 import type { EnforcedAction, Enforcement, TargetKind } from '../../enforcement.js';
 import type { GatewayAdapter } from '../target.js';

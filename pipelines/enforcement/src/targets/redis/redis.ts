@@ -1,10 +1,10 @@
 // A Redis denylist: one key per enforcement, `SET <prefix><kind>:<value> <json> EX <seconds>` (never 0 or negative:
 // an expired entry is removed, not set), and a `PUBLISH` on the channel so gateways holding a local cache (Kong with
 // a Redis-backed plugin, nginx/OpenResty with Lua) drop the token at once. The keys are the truth a gateway re-syncs
-// from; Redis must not evict them (`maxmemory-policy noeviction`, docs/enforcement.md). Commands fail fast while Redis is down (no
-// offline queue), so the revoker's retry loop — not a silent client buffer — owns the waiting. A Redis that restarts
-// without persistence comes back empty: `lostState` notices a new server (its run_id changes at every start), and the
-// revoker re-syncs it from vigil.revocations, as it does HAProxy.
+// from; Redis must not evict them (`maxmemory-policy noeviction`, docs/enforcement.md). Commands fail fast while Redis
+// is down (no offline queue), so the revoker's retry loop — not a silent client buffer — owns the waiting. A Redis
+// that restarts without persistence comes back empty: `lostState` notices a new server (its run_id changes at every
+// start), and the revoker re-syncs it from vigil.revocations, as it does HAProxy.
 import { retriable } from '@vigil/core';
 import { createClient } from 'redis';
 import type { Enforcement } from '../../enforcement.js';
