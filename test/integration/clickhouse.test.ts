@@ -1,15 +1,9 @@
 // vigil's ClickHouse schema on the real server (Debian's 18.16 in CI): migrations apply once and are safe to rerun,
 // redelivered rows collapse under FINAL, retention drops whole daily partitions, pseudonymisation hides usernames
 // and client IPs while keeping them groupable.
-import {
-  accessEventRow,
-  ClickHouseSink,
-  dropExpiredPartitions,
-  keyedHash,
-  MIGRATIONS,
-  migrate,
-} from '@vigil/connectors';
+import { ClickHouseSink } from '@vigil/connectors';
 import type { AccessEvent } from '@vigil/events';
+import { accessEventRow, dropExpiredPartitions, keyedHash, MIGRATIONS, migrate } from '@vigil/warehouse';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clickhouseClient, clickhouseCount, dropTablesWithPrefix, randomName } from '../support/services.js';
 

@@ -3,10 +3,6 @@
 export { ackWhenSettled } from './ack-when-settled.js';
 export type { ClickHouseConfig } from './clickhouse/config.js';
 export { clickhouseClient, clickhouseConfigSchema } from './clickhouse/config.js';
-export type { Migration } from './clickhouse/migrations.js';
-export { dropExpiredPartitions, MIGRATIONS, migrate } from './clickhouse/migrations.js';
-export type { AccessEventRow, FeatureRecordLike, Pseudonymiser } from './clickhouse/rows.js';
-export { accessEventRow, decisionFromRow, decisionRow, featureRow, identity, keyedHash } from './clickhouse/rows.js';
 export type { ClickHouseSinkOptions } from './clickhouse/sink.js';
 export { ClickHouseSink } from './clickhouse/sink.js';
 export { fileErrorMessage, JsonlFileSink, JsonlFileSource, readLines } from './file/jsonl.js';

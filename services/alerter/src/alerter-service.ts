@@ -30,13 +30,13 @@ import {
   ensureTopics,
   KafkaSink,
   KafkaSource,
-  migrate,
 } from '@vigil/connectors';
 import { BackgroundWrites, DEFAULT_RETRY, withRetry } from '@vigil/core';
 import { decodeEnforcement } from '@vigil/enforcement';
 import { type Decision, decodeDecision, type DeadLetter as PoisonLetter } from '@vigil/events';
 import { logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
 import { pipelineCounters } from '@vigil/telemetry';
+import { migrate } from '@vigil/warehouse';
 import type { AlerterConfig } from './config.js';
 
 export interface RunningAlerter {

@@ -15,7 +15,6 @@ import {
   ensureTopics,
   KafkaSink,
   KafkaSource,
-  migrate,
 } from '@vigil/connectors';
 import { DEFAULT_RETRY, withRetry } from '@vigil/core';
 import {
@@ -31,6 +30,7 @@ import {
 import { type DeadLetter, type Decision, decodeDecision } from '@vigil/events';
 import { logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
 import { pipelineCounters } from '@vigil/telemetry';
+import { migrate } from '@vigil/warehouse';
 import type { RevokerConfig } from './config.js';
 
 export interface RunningRevoker {

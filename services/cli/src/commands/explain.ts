@@ -4,10 +4,11 @@
 // baseline and share of the score; --json prints the records themselves.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { clickhouseClient, decisionFromRow } from '@vigil/connectors';
+import { clickhouseClient } from '@vigil/connectors';
 import { detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
 import { type Decision, decisionSchema } from '@vigil/events';
 import { decodeValue, FEATURE_DECLARATIONS } from '@vigil/features';
+import { decisionFromRow } from '@vigil/warehouse';
 import { defineCommand } from '../command.js';
 import { inputFileProblem } from '../support/input-file.js';
 import { configOrExit } from '../support/load-config.js';

@@ -3,22 +3,24 @@
 // explain` and training. Plus the retention run: ClickHouse 18.16 has no TTL, so expired daily partitions are dropped
 // hourly (wall clock: I/O only).
 import {
-  accessEventRow,
   ClickHouseSink,
   type ClickHouseSinkOptions,
   clickhouseClient,
   deadLetterPoisonWriter,
-  decisionRow,
-  dropExpiredPartitions,
-  featureRow,
-  identity,
   KafkaSource,
-  keyedHash,
-  migrate,
 } from '@vigil/connectors';
 import { type AccessEvent, type Decision, unitHash } from '@vigil/events';
 import type { FeatureRecord } from '@vigil/features';
 import { logEvent } from '@vigil/runtime';
+import {
+  accessEventRow,
+  decisionRow,
+  dropExpiredPartitions,
+  featureRow,
+  identity,
+  keyedHash,
+  migrate,
+} from '@vigil/warehouse';
 import { retried, type Wiring } from './context.js';
 
 /** A topic's records into a table, in the store's own consumer group. */

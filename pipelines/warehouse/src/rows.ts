@@ -1,8 +1,8 @@
 // Row shapes of the analytics tables, built from pipeline records. Usernames and client IPs become keyed hashes
 // when pseudonymisation is on, so analysts can still group by them without seeing them.
 import { createHmac } from 'node:crypto';
+import type { RecordPosition } from '@vigil/connectors';
 import { type AccessEvent, type Decision, principalKey } from '@vigil/events';
-import type { RecordPosition } from '../types.js';
 
 export type Pseudonymiser = (value: string) => string;
 
