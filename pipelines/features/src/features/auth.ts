@@ -41,7 +41,7 @@ export const USER_LOGIN_FEATURES = declareFeatures([
       'cracked login from an attempt',
   },
 ]);
-const U = USER_LOGIN_FEATURES.slot;
+const U = USER_LOGIN_FEATURES.position;
 
 export const TENANT_LOGIN_FEATURES = declareFeatures([
   {
@@ -54,7 +54,7 @@ export const TENANT_LOGIN_FEATURES = declareFeatures([
       'below it (only a surge is evidence) — distributed stuffing',
   },
 ]);
-const T = TENANT_LOGIN_FEATURES.slot;
+const T = TENANT_LOGIN_FEATURES.position;
 
 interface User {
   last: number;

@@ -1,6 +1,6 @@
 // A feature is declared once, beside the family that computes it: its name, how its value is encoded, the window of
 // event time it covers, the key its state sits under and what it means. Everything else reads the declaration: the
-// family writes the value through the declaration's slot (never a bare position), the extractor builds the schema
+// family writes the value at the position its declaration gives (never a bare number), the extractor builds the schema
 // (and its hash) from the declared names, `npm run docs` builds the feature table from the words, and the policy
 // names features by a type that only declared names satisfy (a rule naming a missing feature fails the build) and
 // undoes an encoding by the declaration rather than by hand.
@@ -29,22 +29,22 @@ export interface FeatureDeclaration<N extends string = string> {
   readonly means: string;
 }
 
-/** A family's declared features: the declarations in vector order, their names, and each one's slot. */
+/** A family's declared features: the declarations in vector order, their names, and each one's position. */
 export interface DeclaredFeatures<N extends string = string> {
   readonly list: readonly FeatureDeclaration<N>[];
   readonly names: readonly N[];
-  /** Each feature's position within its family's part of the vector: write `out[offset + slot.name]`. */
-  readonly slot: { readonly [K in N]: number };
+  /** Each feature's position within its family's part of the vector: write `out[offset + position.name]`. */
+  readonly position: { readonly [K in N]: number };
 }
 
 /** Declares a family's features, in vector order; a name declared twice is an error at load. */
 export function declareFeatures<const N extends string>(list: readonly FeatureDeclaration<N>[]): DeclaredFeatures<N> {
-  const slot = {} as Record<N, number>;
+  const position = {} as Record<N, number>;
   list.forEach((d, i) => {
-    if (d.name in slot) throw new Error(`feature '${d.name}' is declared twice`);
-    slot[d.name] = i;
+    if (d.name in position) throw new Error(`feature '${d.name}' is declared twice`);
+    position[d.name] = i;
   });
-  return { list, names: list.map((d) => d.name), slot };
+  return { list, names: list.map((d) => d.name), position };
 }
 
 /** The value a feature encodes, before its encoding (a count from log1p, a ratio from log2). */

@@ -22,7 +22,7 @@ export const DEVICE_FEATURES = declareFeatures([
       'phone is known, a stuffing tool is not',
   },
 ]);
-const F = DEVICE_FEATURES.slot;
+const F = DEVICE_FEATURES.position;
 
 interface Devices {
   /** Hashes of the clients seen, most recent last. */

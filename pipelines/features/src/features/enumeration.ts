@@ -43,7 +43,7 @@ export const ENUMERATION_FEATURES = declareFeatures([
   },
   { name: 'denied_1h_log', encoding: 'log1p', window: '1 h', means: 'log1p(403/404 answers) — low-and-slow probing' },
 ]);
-const F = ENUMERATION_FEATURES.slot;
+const F = ENUMERATION_FEATURES.position;
 
 /** Channels of the one SlidingCounts each principal keeps. */
 const TOTAL = 0;

@@ -16,14 +16,14 @@ export interface FeatureFamily {
    * family's meaning (a new schema).
    */
   readonly id: string;
-  /** The family's features, declared in vector order (declare.ts): names, encodings, windows, meanings, slots. */
+  /** The family's features, declared in vector order (declare.ts): names, encodings, windows, meanings, positions. */
   readonly features: DeclaredFeatures;
   /** The entity whose events this family reads and keeps state on (see roles.ts). */
   readonly role: Role;
   /** Everything that changes the values (windows, TTLs, caps): part of the feature-schema hash. */
   readonly params: Record<string, number | string | boolean>;
   /**
-   * Updates state with the event and writes this family's features into out[offset + slot]. `principal` is the event's
+   * Updates state with the event and writes this family's features into out[offset + position]. `principal` is the event's
    * principal key, computed once per event so every family stores the same string instance instead of a copy.
    */
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void;

@@ -40,7 +40,7 @@ export const GEO_FEATURES = declareFeatures([
       'exit is not travelling',
   },
 ]);
-const F = GEO_FEATURES.slot;
+const F = GEO_FEATURES.position;
 
 interface Place {
   last: number;

@@ -33,7 +33,7 @@ export const IP_FEATURES = declareFeatures([
     means: 'log1p(usernames tried) — concentrated credential stuffing',
   },
 ]);
-const F = IP_FEATURES.slot;
+const F = IP_FEATURES.position;
 
 interface Logins {
   last: number;

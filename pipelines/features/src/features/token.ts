@@ -35,7 +35,7 @@ export const TOKEN_FEATURES = declareFeatures([
     means: 'log1p(networks the token was used from)',
   },
 ]);
-const F = TOKEN_FEATURES.slot;
+const F = TOKEN_FEATURES.position;
 
 interface Use {
   last: number;

@@ -143,7 +143,7 @@ export const TRANSACTION_FEATURES = declareFeatures([
       'and `payment_anomaly` judges its bursts as cold starts, uncorroborated by the hour',
   },
 ]);
-const F = TRANSACTION_FEATURES.slot;
+const F = TRANSACTION_FEATURES.position;
 
 interface Account {
   last: number;

@@ -47,7 +47,7 @@ export const VELOCITY_FEATURES = declareFeatures([
       'within `own_peak_factor` of it',
   },
 ]);
-const F = VELOCITY_FEATURES.slot;
+const F = VELOCITY_FEATURES.position;
 
 interface Counter {
   last: number;
