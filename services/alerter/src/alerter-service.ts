@@ -34,18 +34,12 @@ import {
 import { BackgroundWrites, DEFAULT_RETRY, withRetry } from '@vigil/core';
 import { decodeEnforcement } from '@vigil/enforcement';
 import { type Decision, decodeDecision, type DeadLetter as PoisonLetter } from '@vigil/events';
-import { logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
-import { pipelineCounters } from '@vigil/telemetry';
+import { logEvent, type RunningService, type ServiceLife, type ServiceParts, startService } from '@vigil/runtime';
 import { migrate } from '@vigil/warehouse';
 import type { AlerterConfig } from './config.js';
 
-export interface RunningAlerter {
-  stop(): Promise<void>;
-  done: Promise<void>;
-  opsPort: number;
-  labelsPort: number | undefined;
-  alerter: Alerter;
-}
+/** The running alerter: stop(), done, its ops port, the label endpoint's port (when enabled) and the alerter. */
+export type RunningAlerter = RunningService<{ labelsPort: number | undefined; alerter: Alerter }>;
 
 const secretsFrom = (name: string | undefined, env: NodeJS.ProcessEnv) => {
   if (name === undefined) return [];
@@ -90,13 +84,15 @@ export async function writeLabel(client: ClickHouseClient, prefix: string, body:
   return label;
 }
 
-export async function startAlerter(
+export function startAlerter(config: AlerterConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningAlerter> {
+  return startService('alerter', config.telemetry, (life) => alerterParts(config, env, life));
+}
+
+async function alerterParts(
   config: AlerterConfig,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<RunningAlerter> {
-  const ops = await startOpsServer(config.telemetry.port);
-  const counters = pipelineCounters();
-  const onRetry = retryReporter(counters.retried);
+  env: NodeJS.ProcessEnv,
+  { counters, onRetry, runs }: ServiceLife,
+): Promise<ServiceParts<{ labelsPort: number | undefined; alerter: Alerter }>> {
   const retryTopic = (receiver: string) => `${config.topics.retry}.${receiver}`;
   const target = (
     r: AlerterConfig['receivers'][number] | AlerterConfig['caep'][number],
@@ -242,8 +238,8 @@ export async function startAlerter(
   const decisions = new KafkaSource(kafka, config.consumer, { poison: deadLetterPoisonWriter('alerter', poisonSink) });
   // Deliveries are done when the work resolves; dead letters and audit rows follow, the offset commits after them.
   const handle = (fn: Parameters<typeof ackWhenSettled>[0]) => ackWhenSettled(fn, () => alerter.settled());
-  const done = [
-    ...retrySources.map((source) => source.run(retryHandler)),
+  for (const source of retrySources) runs.push(source.run(retryHandler));
+  runs.push(
     decisions.run(
       handle(async (records, poison) => {
         counters.recordsIn('alerter', records.length);
@@ -255,9 +251,7 @@ export async function startAlerter(
         await alerter.handle(decisions);
       }),
     ),
-  ];
-  // Handled at once: a stage failing while the alerter still starts reaches `done`, not the unhandled-rejection crash.
-  for (const d of done) d.catch(() => undefined);
+  );
   // New revocations only (the topic holds the whole history): CAEP session-revoked.
   let revocations: KafkaSource | undefined;
   if (config.caep.length > 0) {
@@ -280,8 +274,7 @@ export async function startAlerter(
         }
       }),
     );
-    caep.catch(() => undefined);
-    done.push(caep);
+    runs.push(caep);
   }
   const closer = setInterval(() => {
     alerter.flushDue().catch((err: unknown) =>
@@ -329,39 +322,22 @@ export async function startAlerter(
     const server = labels;
     await new Promise<void>((r) => server.listen(config.labels.port, '0.0.0.0', r));
   }
-  ops.setReady(true);
-  logEvent('info', 'alerter started', {
-    receivers: config.receivers.length,
-    caep: config.caep.length,
-    ops_port: ops.port,
-    labels_port: labels ? (labels.address() as AddressInfo).port : 0,
-  });
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    ops.setReady(false);
-    clearInterval(closer);
-    await decisions.stop();
-    await revocations?.stop();
-    await Promise.allSettled(retrySources.map((source) => source.stop()));
-    await alerter.flushDue().catch(() => undefined);
-    await dlq.close().catch(() => undefined);
-    await poisonSink.close().catch(() => undefined);
-    await Promise.allSettled([...retrySinks.values()].map((sink) => sink.close()));
-    await audit?.close().catch(() => undefined);
-    await new Promise<void>((r) => (labels ? labels.close(() => r()) : r()));
-    await ch?.client.close();
-    await ops.close();
-    logEvent('info', 'alerter stopped');
-  };
-  const allDone = Promise.all(done).then(() => undefined);
-  allDone.catch(() => ops.setHealthy(false));
+  const labelsPort = labels ? (labels.address() as AddressInfo).port : undefined;
   return {
-    stop,
-    done: allDone,
-    opsPort: ops.port,
-    labelsPort: labels ? (labels.address() as AddressInfo).port : undefined,
-    alerter,
+    fields: { receivers: config.receivers.length, caep: config.caep.length, labels_port: labelsPort ?? 0 },
+    exposes: { labelsPort, alerter },
+    teardown: async () => {
+      clearInterval(closer);
+      await decisions.stop();
+      await revocations?.stop();
+      await Promise.allSettled(retrySources.map((source) => source.stop()));
+      await alerter.flushDue().catch(() => undefined);
+      await dlq.close().catch(() => undefined);
+      await poisonSink.close().catch(() => undefined);
+      await Promise.allSettled([...retrySinks.values()].map((sink) => sink.close()));
+      await audit?.close().catch(() => undefined);
+      await new Promise<void>((r) => (labels ? labels.close(() => r()) : r()));
+      await ch?.client.close();
+    },
   };
 }

@@ -16,21 +16,16 @@ import {
 import { type AccessEvent, type DeadLetter, decodeDecision } from '@vigil/events';
 import { decodeFeatureRecord, MmdbGeoLookup } from '@vigil/features';
 import { createIngestHandler, type DeadLetterPolicy, parseEncryptionKey } from '@vigil/ingest';
-import { installTracing, logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
-import { pipelineCounters } from '@vigil/telemetry';
+import { type RunningService, startService } from '@vigil/runtime';
 import { parse as parseYaml } from 'yaml';
 import type { DetectorConfig } from './config.js';
 import { clickhouseStores } from './wiring/clickhouse-stores.js';
-import { held, retried, type Wiring } from './wiring/context.js';
+import { retried, type Wiring } from './wiring/context.js';
 import { decisionStage } from './wiring/decision-stage.js';
 import { featureStages } from './wiring/feature-stages.js';
 
-export interface RunningDetector {
-  stop(): Promise<void>;
-  /** Resolves when the source stops (stop() or a fatal sink error). */
-  done: Promise<void>;
-  opsPort: number;
-}
+/** The running detector: stop(), done (resolves when the source stops: stop() or a fatal sink error), its ops port. */
+export type RunningDetector = RunningService<object>;
 
 function routesFrom(path: string | undefined): AdapterOptions['routes'] {
   if (path === undefined) return heuristicTemplater;
@@ -45,82 +40,75 @@ function deadLetterPolicy(config: DetectorConfig): DeadLetterPolicy {
   return { original: d.original, ...(key ? { encryptionKey: key } : {}) };
 }
 
-export async function startDetector(config: DetectorConfig): Promise<RunningDetector> {
-  const ops = await startOpsServer(config.telemetry.port);
-  const tracing = installTracing(config.telemetry.otlp_traces_url);
-  const counters = pipelineCounters();
-  const kafka = createKafka(config.kafka);
-  const onRetry = retryReporter(counters.retried);
-  const dlqSink = new KafkaSink<DeadLetter>(kafka, { topic: config.topics.dead_letter, onRetry: onRetry('kafka_dlq') });
-  let geoLookup: MmdbGeoLookup | undefined;
-  const geo = () => {
-    geoLookup ??=
-      config.features.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(config.features.geoip);
-    return geoLookup;
-  };
-  const w: Wiring = { config, kafka, onRetry, dlqSink, geo };
+export function startDetector(config: DetectorConfig): Promise<RunningDetector> {
+  return startService('detector', config.telemetry, async ({ counters, onRetry, runs }) => {
+    const kafka = createKafka(config.kafka);
+    const dlqSink = new KafkaSink<DeadLetter>(kafka, {
+      topic: config.topics.dead_letter,
+      onRetry: onRetry('kafka_dlq'),
+    });
+    let geoLookup: MmdbGeoLookup | undefined;
+    const geo = () => {
+      geoLookup ??=
+        config.features.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(config.features.geoip);
+      return geoLookup;
+    };
+    const w: Wiring = { config, kafka, onRetry, dlqSink, geo };
 
-  const packPartitions = await ingestTopics(w);
-  const eventsSink = new KafkaSink<AccessEvent>(kafka, {
-    topic: config.topics.keyed,
-    onRetry: onRetry('kafka_keyed'),
-    packPartitions: packPartitions.get(config.topics.keyed),
+    const packPartitions = await ingestTopics(w);
+    const eventsSink = new KafkaSink<AccessEvent>(kafka, {
+      topic: config.topics.keyed,
+      onRetry: onRetry('kafka_keyed'),
+      packPartitions: packPartitions.get(config.topics.keyed),
+    });
+    const stores = await clickhouseStores(w);
+
+    const features = config.features.enabled ? await featureStages(w, counters, packPartitions) : undefined;
+    for (const s of features?.stages ?? []) runs.push(s.run());
+    // With ClickHouse, feature records are kept there too (features table), for analysts and for training from it.
+    const featureStore = stores?.features;
+    if (featureStore)
+      runs.push(featureStore.source.run(storeHandler(featureStore.sink, (r) => decodeFeatureRecord(r.value))));
+
+    const decisions = await decisionStage(w);
+    if (decisions) runs.push(decisions.source.run(decisions.handler));
+    // The decision records into ClickHouse (vigil explain, analysts), from the topic, in their own group.
+    const decisionStore = decisions ? stores?.decisions : undefined;
+    if (decisionStore)
+      runs.push(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => decodeDecision(r.value))));
+
+    const source = new KafkaSource(kafka, config.consumer, { poison: deadLetterPoisonWriter('ingest', dlqSink) });
+    const handler = createIngestHandler({
+      adapterFor: ingestAdapters(config),
+      sinks: {
+        events: eventsSink,
+        deadLetters: dlqSink,
+        ...(stores ? { analytics: stores.analytics } : {}),
+        ...(features ? { entities: features.entitiesSink } : {}),
+      },
+      deadLetters: deadLetterPolicy(config),
+      traceOneIn: config.telemetry.trace_one_in,
+    });
+    runs.push(source.run(handler));
+    return {
+      fields: { format: config.format, topics: config.consumer.topics.join(',') },
+      exposes: {},
+      teardown: async () => {
+        await source.stop();
+        // The last checkpoints include the events the reorder buffers still hold; the next owners restore them.
+        await Promise.allSettled((features?.stages ?? []).map((s) => s.stop()));
+        decisions?.watcher.stop();
+        await decisions?.source.stop();
+        await Promise.allSettled((decisions?.sinks ?? []).map((s) => s.close()));
+        await Promise.allSettled([
+          eventsSink.close(),
+          dlqSink.close(),
+          features?.entitiesSink.close(),
+          stores?.close(),
+        ]);
+      },
+    };
   });
-  const stores = await clickhouseStores(w);
-
-  const running: Promise<void>[] = [];
-  const features = config.features.enabled ? await featureStages(w, counters, packPartitions) : undefined;
-  for (const s of features?.stages ?? []) running.push(held(s.run()));
-  // With ClickHouse, feature records are kept there too (features table), for analysts and for training from it.
-  const featureStore = stores?.features;
-  if (featureStore)
-    running.push(held(featureStore.source.run(storeHandler(featureStore.sink, (r) => decodeFeatureRecord(r.value)))));
-
-  const decisions = await decisionStage(w);
-  if (decisions) running.push(held(decisions.source.run(decisions.handler)));
-  // The decision records into ClickHouse (vigil explain, analysts), from the topic, in their own group.
-  const decisionStore = decisions ? stores?.decisions : undefined;
-  if (decisionStore)
-    running.push(held(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => decodeDecision(r.value)))));
-
-  const source = new KafkaSource(kafka, config.consumer, { poison: deadLetterPoisonWriter('ingest', dlqSink) });
-  const handler = createIngestHandler({
-    adapterFor: ingestAdapters(config),
-    sinks: {
-      events: eventsSink,
-      deadLetters: dlqSink,
-      ...(stores ? { analytics: stores.analytics } : {}),
-      ...(features ? { entities: features.entitiesSink } : {}),
-    },
-    deadLetters: deadLetterPolicy(config),
-    traceOneIn: config.telemetry.trace_one_in,
-  });
-  const done = Promise.all([source.run(handler), ...running]).then(() => undefined);
-  done.catch(() => ops.setHealthy(false));
-  ops.setReady(true);
-  logEvent('info', 'detector started', {
-    format: config.format,
-    topics: config.consumer.topics.join(','),
-    ops_port: ops.port,
-  });
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    ops.setReady(false);
-    await source.stop();
-    // The last checkpoints include the events the reorder buffers still hold; the next owners restore them.
-    await Promise.allSettled((features?.stages ?? []).map((s) => s.stop()));
-    decisions?.watcher.stop();
-    await decisions?.source.stop();
-    await Promise.allSettled((decisions?.sinks ?? []).map((s) => s.close()));
-    await Promise.allSettled([eventsSink.close(), dlqSink.close(), features?.entitiesSink.close(), stores?.close()]);
-    await ops.close();
-    await tracing.shutdown();
-    logEvent('info', 'detector stopped');
-  };
-  return { stop, done, opsPort: ops.port };
 }
 
 /**

@@ -28,18 +28,12 @@ import {
   Revoker,
 } from '@vigil/enforcement';
 import { type DeadLetter, type Decision, decodeDecision } from '@vigil/events';
-import { logEvent, retryReporter, startOpsServer } from '@vigil/runtime';
-import { pipelineCounters } from '@vigil/telemetry';
+import { logEvent, type RunningService, type ServiceLife, type ServiceParts, startService } from '@vigil/runtime';
 import { migrate } from '@vigil/warehouse';
 import type { RevokerConfig } from './config.js';
 
-export interface RunningRevoker {
-  stop(): Promise<void>;
-  done: Promise<void>;
-  opsPort: number;
-  checkPort: number | undefined;
-  revoker: Revoker;
-}
+/** The running revoker: stop(), done, its ops port, the check endpoint's port (when enabled) and the revoker. */
+export type RunningRevoker = RunningService<{ checkPort: number | undefined; revoker: Revoker }>;
 
 export function auditRow(a: AuditEntry) {
   const e = a.enforcement;
@@ -140,10 +134,14 @@ export async function openRevoker(config: RevokerConfig, onRetry: (stage: string
   return { kafka, revoker, store, close };
 }
 
-export async function startRevoker(config: RevokerConfig): Promise<RunningRevoker> {
-  const ops = await startOpsServer(config.telemetry.port);
-  const counters = pipelineCounters();
-  const onRetry = retryReporter(counters.retried);
+export function startRevoker(config: RevokerConfig): Promise<RunningRevoker> {
+  return startService('revoker', config.telemetry, (life) => revokerParts(config, life));
+}
+
+async function revokerParts(
+  config: RevokerConfig,
+  { counters, onRetry, runs }: ServiceLife,
+): Promise<ServiceParts<{ checkPort: number | undefined; revoker: Revoker }>> {
   const { kafka, revoker, store, close } = await openRevoker(config, onRetry);
   // Every instance follows the topic, so it knows what the others enforced and what an operator lifted.
   const follower = await withRetry(
@@ -187,7 +185,7 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
       () => revoker.settled(),
     ),
   );
-  done.catch(() => ops.setHealthy(false));
+  runs.push(done);
   let busy = false;
   const guarded = (what: string, fn: () => Promise<unknown>) => () => {
     if (busy) return;
@@ -265,27 +263,21 @@ export async function startRevoker(config: RevokerConfig): Promise<RunningRevoke
     await new Promise<void>((r) => server.listen(config.check.port, '0.0.0.0', r));
   }
   const checkPort = check ? (check.address() as AddressInfo).port : undefined;
-  ops.setReady(true);
-  logEvent('info', 'revoker started', {
-    topics: config.consumer.topics.join(','),
-    enforce: config.enforce,
-    ops_port: ops.port,
-    check_port: checkPort ?? 0,
-  });
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    ops.setReady(false);
-    clearInterval(prune);
-    clearInterval(resync);
-    await source.stop();
-    await poisonSink.close().catch(() => undefined);
-    await follower.stop().catch(() => undefined);
-    await new Promise<void>((r) => (check ? check.close(() => r()) : r()));
-    await close();
-    await ops.close();
-    logEvent('info', 'revoker stopped');
+  return {
+    fields: {
+      topics: config.consumer.topics.join(','),
+      enforce: config.enforce,
+      check_port: checkPort ?? 0,
+    },
+    exposes: { checkPort, revoker },
+    teardown: async () => {
+      clearInterval(prune);
+      clearInterval(resync);
+      await source.stop();
+      await poisonSink.close().catch(() => undefined);
+      await follower.stop().catch(() => undefined);
+      await new Promise<void>((r) => (check ? check.close(() => r()) : r()));
+      await close();
+    },
   };
-  return { stop, done, opsPort: ops.port, checkPort, revoker };
 }

@@ -6,5 +6,7 @@ export type { OpsServer } from './http.js';
 export { startOpsServer } from './http.js';
 export { logEvent, onShutdown, retryReporter, runUntilDone } from './lifecycle.js';
 export { pepperProblem, pepperSecretSchema } from './pepper.js';
+export type { RunningService, ServiceLife, ServiceParts, ServiceTelemetry } from './service.js';
+export { Runs, startService } from './service.js';
 export type { Tracing } from './tracing.js';
 export { installTracing } from './tracing.js';

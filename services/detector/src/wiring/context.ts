@@ -21,13 +21,3 @@ export interface Wiring {
 export function retried<T>(w: Pick<Wiring, 'onRetry'>, stage: string, call: () => Promise<T>): Promise<T> {
   return withRetry(call, DEFAULT_RETRY, { onRetry: w.onRetry(stage) });
 }
-
-/**
- * A stage's run, marked as handled at once: the stages start one after another while the detector is still starting,
- * and a stage that fails meanwhile must reach `done` (and a clean exit 1), not crash the process as an unhandled
- * rejection before `done` is built.
- */
-export function held<T>(run: Promise<T>): Promise<T> {
-  run.catch(() => undefined);
-  return run;
-}
