@@ -1,11 +1,11 @@
 // One place that knows every format: the CLI's --format, the detector's config and the tests all go through it.
 import type { GatewayFormat } from '@vigil/events';
 import type { Adapter, AdapterOptions, FormatMapper } from './adapter.js';
-import { mapCanonical } from './formats/canonical.js';
-import { mapEnvoy } from './formats/envoy.js';
-import { mapHaproxy } from './formats/haproxy.js';
-import { mapKong } from './formats/kong.js';
-import { mapNginx } from './formats/nginx.js';
+import { mapCanonical } from './formats/canonical/canonical.js';
+import { mapEnvoy } from './formats/envoy/envoy.js';
+import { mapHaproxy } from './formats/haproxy/haproxy.js';
+import { mapKong } from './formats/kong/kong.js';
+import { mapNginx } from './formats/nginx/nginx.js';
 import { createAdapter } from './parse.js';
 import { heuristicTemplater } from './route/template.js';
 import { CredentialCache } from './secrets/credential-cache.js';

@@ -2,9 +2,9 @@
 // and by HAProxy 3.x log profiles (`%{+json}o` with named items). Time: `ts` (epoch ms, from date(0,ms)) or the
 // accept date (%tr / request_date, "06/Feb/2009:12:14:14.655"). The request line or method + uri.
 import { z } from 'zod';
-import type { FormatMapper } from '../adapter.js';
-import { parseTimestamp } from '../time.js';
-import { buildEvent, customFieldShapes, fromRequestLine, looseNumber, looseString, zodFailure } from './common.js';
+import type { FormatMapper } from '../../adapter.js';
+import { parseTimestamp } from '../../time.js';
+import { buildEvent, customFieldShapes, fromRequestLine, looseNumber, looseString, zodFailure } from '../common.js';
 
 const haproxyRecord = z.object({
   ts: z.union([z.number(), z.string()]).optional(),

@@ -3,9 +3,9 @@
 // Time: time_iso8601, @timestamp, timestamp, time_local or msec. Request: request ("GET /p?q HTTP/1.1") or
 // request_method + request_uri.
 import { z } from 'zod';
-import type { FormatMapper } from '../adapter.js';
-import { parseTimestamp } from '../time.js';
-import { buildEvent, customFieldShapes, fromRequestLine, looseNumber, looseString, zodFailure } from './common.js';
+import type { FormatMapper } from '../../adapter.js';
+import { parseTimestamp } from '../../time.js';
+import { buildEvent, customFieldShapes, fromRequestLine, looseNumber, looseString, zodFailure } from '../common.js';
 
 const nginxRecord = z.object({
   time_iso8601: looseString,

@@ -4,9 +4,9 @@
 // (Envoy resolves X-Forwarded-For into it when xff_num_trusted_hops is set), x-request-id, user-agent, :authority,
 // upstream_cluster, and optionally authorization (raw), the claim keys of the recommended format, and tx.
 import { z } from 'zod';
-import type { FormatMapper } from '../adapter.js';
-import { parseTimestamp } from '../time.js';
-import { buildEvent, customFieldShapes, looseNumber, looseString, timestampField, zodFailure } from './common.js';
+import type { FormatMapper } from '../../adapter.js';
+import { parseTimestamp } from '../../time.js';
+import { buildEvent, customFieldShapes, looseNumber, looseString, timestampField, zodFailure } from '../common.js';
 
 const envoyRecord = z.object({
   start_time: timestampField,

@@ -4,8 +4,8 @@
 // gateway decoded and fingerprinted itself), the transaction field (default `tx`) and the login fields
 // request.body_username / body_grant_type / body_client_id.
 import { z } from 'zod';
-import type { FormatMapper } from '../adapter.js';
-import { parseTimestamp } from '../time.js';
+import type { FormatMapper } from '../../adapter.js';
+import { parseTimestamp } from '../../time.js';
 import {
   buildEvent,
   gatewayClaimsSchema,
@@ -17,7 +17,7 @@ import {
   timestampField,
   txSchema,
   zodFailure,
-} from './common.js';
+} from '../common.js';
 
 const kongRecord = z.object({
   started_at: timestampField,

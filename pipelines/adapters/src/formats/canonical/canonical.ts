@@ -2,8 +2,8 @@
 // themselves and for the simulator. `path` may carry a query string; a raw `authorization` value is accepted and
 // fingerprinted like any gateway's. Parsing an event that vigil wrote gives back the same event.
 import { z } from 'zod';
-import type { FormatMapper } from '../adapter.js';
-import { parseTimestamp } from '../time.js';
+import type { FormatMapper } from '../../adapter.js';
+import { parseTimestamp } from '../../time.js';
 import {
   buildEvent,
   gatewayClaimsSchema,
@@ -13,7 +13,7 @@ import {
   timestampField,
   txSchema,
   zodFailure,
-} from './common.js';
+} from '../common.js';
 
 const canonicalRecord = z.object({
   ts: timestampField,
