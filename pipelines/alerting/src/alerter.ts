@@ -7,7 +7,7 @@ import type { Decision } from '@vigil/events';
 import { type CaepOptions, type RevokedSubject, sessionRevokedSet } from './caep.js';
 import { type DeliveryResult, deliver, type ReceiverTarget } from './delivery.js';
 import { type AlertMessage, IncidentBook, SEVERITIES, type Severity } from './incidents.js';
-import { type PayloadFormat, payload } from './payloads.js';
+import { type PayloadFormat, payload } from './receivers/index.js';
 import type { RetryItem } from './retry-queue.js';
 
 export interface WebhookReceiver {

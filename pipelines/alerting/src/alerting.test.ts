@@ -1,41 +1,20 @@
 // Alerting without the network beyond loopback: signatures checked by the Standard Webhooks reference library, one
-// alert per entity per incident, OCSF 2004 payloads, delivery retries against a real local HTTP server, CAEP SETs
+// alert per entity per incident, delivery retries against a real local HTTP server, CAEP SETs
 // that verify with the public key.
 import { generateKeyPairSync, verify as verifySignature } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Decision } from '@vigil/events';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AlertAudit, Alerter, type DeadLetter } from './alerter.js';
 import { SESSION_REVOKED, sessionRevokedSet } from './caep.js';
 import { deliver, type ReceiverTarget } from './delivery.js';
 import { IncidentBook } from './incidents.js';
-import { genericAlert, ocsfDetectionFinding, slackText } from './payloads.js';
 import { signedHeaders, verify } from './signing.js';
+import { decision, T0 } from './testing/decisions.js';
 
 const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
 const OTHER = `whsec_${Buffer.from('fedcba9876543210fedcba9876543210').toString('base64')}`;
-const T0 = 1_800_000_000_000;
-
-function decision(over: Partial<Decision> = {}): Decision {
-  return {
-    ts: T0,
-    decided_at: T0 + 100,
-    request_id: 'r1',
-    action: 'alert',
-    entity: 'principal',
-    score: 0.95,
-    scores: { iforest: 0.9, autoencoder: 0.9 },
-    principal: { sub: 'alice', client_ip: '198.51.100.7', token_fingerprint: `v1:${'b'.repeat(64)}` },
-    reasons: [{ feature: 'distinct_objects_10m_log', value: 4.2, baseline: 0.7, contribution: 0.6 }],
-    bundle: 'b1',
-    dry_run: false,
-    context: { route: '/v1/accounts/{id}', route_class: 'reads', tenant: 'retail' },
-    ...over,
-  };
-}
-
 describe('Standard Webhooks signing', () => {
   it('signs so the reference library verifies; a tampered body or a stale timestamp fails', () => {
     const body = JSON.stringify({ hello: 'soc' });
@@ -89,39 +68,6 @@ describe('incidents', () => {
     expect(again.add(decision(), 5)?.incident.alert_id).toBe(open?.incident.alert_id);
     expect(again.add(decision({ ts: T0 + 3_600_000 }), 6)?.activity).toBe('open');
     expect(again.add(decision({ action: 'allow' }), 7)).toBeUndefined();
-  });
-
-  it('renders OCSF Detection Finding 2004, generic JSON and Slack text without raw credentials', () => {
-    const m = new IncidentBook(600_000).add(decision({ action: 'revoke', score: 0.9999 }), T0 + 200);
-    if (!m) throw new Error('no message');
-    const f = ocsfDetectionFinding(m);
-    expect(f).toMatchObject({
-      class_uid: 2004,
-      category_uid: 2,
-      activity_id: 1,
-      type_uid: 200401,
-      severity_id: 5,
-      status_id: 1,
-      time: T0 + 200,
-      metadata: { version: '1.3.0', product: { name: 'vigil', vendor_name: 'vigil' } },
-      finding_info: {
-        uid: m.incident.alert_id,
-        first_seen_time: T0,
-        last_seen_time: T0,
-        types: ['distinct_objects_10m_log'],
-      },
-      actor: { user: { uid: 'alice' } },
-      src_endpoint: { ip: '198.51.100.7' },
-    });
-    expect(genericAlert(m)).toMatchObject({
-      type: 'vigil.alert.open',
-      severity: 'critical',
-      entity_key: 'sub:alice',
-      events: 1,
-    });
-    expect(slackText(m).text).toMatch(/CRITICAL.*revoke principal sub:alice/);
-    for (const text of [JSON.stringify(f), JSON.stringify(genericAlert(m)), slackText(m).text])
-      expect(text).not.toMatch(/Bearer|eyJ/);
   });
 });
 

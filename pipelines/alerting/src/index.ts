@@ -9,8 +9,15 @@ export type { AlertActivity, AlertMessage, Evidence, Incident, Severity } from '
 export { entityKey, IncidentBook, SEVERITIES, severityOf } from './incidents.js';
 export type { Label } from './labels.js';
 export { labelRow, labelSchema, VERDICTS } from './labels.js';
-export type { PayloadFormat } from './payloads.js';
-export { genericAlert, ocsfDetectionFinding, PAYLOAD_FORMATS, payload, slackText } from './payloads.js';
+export type { PayloadFormat, ReceiverKind } from './receivers/index.js';
+export {
+  genericAlert,
+  ocsfDetectionFinding,
+  PAYLOAD_FORMATS,
+  payload,
+  RECEIVER_KINDS,
+  slackText,
+} from './receivers/index.js';
 export type { RetryItem, RetryOptions as AlertRetryOptions } from './retry-queue.js';
 export { decodeRetryItem, deliverQueued } from './retry-queue.js';
 export type { SignedHeaders } from './signing.js';

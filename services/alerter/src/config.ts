@@ -2,7 +2,7 @@
 // environment variable (VIGIL_…). Secrets are never in the file: each receiver names the environment variable that
 // holds its secret (not a VIGIL_ one — those are config overrides).
 
-import { PAYLOAD_FORMATS, SEVERITIES } from '@vigil/alerting';
+import { PAYLOAD_FORMATS, RECEIVER_KINDS, SEVERITIES } from '@vigil/alerting';
 import { clickhouseConfigSchema, kafkaConnectionSchema, kafkaConsumerSchema } from '@vigil/connectors';
 import { z } from 'zod';
 
@@ -165,7 +165,7 @@ export type AlerterConfig = z.output<typeof alerterConfigSchema>;
 export function lintAlerterConfig(config: AlerterConfig): string[] {
   const problems: string[] = [];
   for (const r of config.receivers) {
-    if (r.format !== 'slack' && r.secret_env === undefined)
+    if (RECEIVER_KINDS[r.format].signed && r.secret_env === undefined)
       problems.push(`receivers.${r.name}: set secret_env — ${r.format} deliveries are signed (Standard Webhooks)`);
   }
   const names = [...config.receivers.map((r) => r.name), ...config.caep.map((c) => c.name)];
