@@ -1,10 +1,10 @@
 // A distributed attack's shape against the feature stages: steady traffic, then a wave of new client IPs and new
 // tokens (1,000,000 by default) within minutes of event time, each one a principal and an IP the stages have never
-// seen. Both stages run as the detector runs them — Kong lines parsed, fingerprinted and re-keyed by ingest's own code, the
-// entity task, its parts joined by the principal task, the changelog drained every CHECKPOINT events — in one process with one
-// state budget, without the broker (bench:pipeline measures the Kafka path; its cost per record does not depend on how
-// many keys the stages hold). The peer is the same process on steady traffic: the wave should keep at least half its
-// rate, and the state must stay within the budget (keys seen once evicted first, and counted).
+// seen. Both stages run as the detector runs them — Kong lines parsed, fingerprinted and re-keyed by ingest's own code,
+// the entity task, its parts joined by the principal task, the changelog drained every CHECKPOINT events — in one
+// process with one state budget, without the broker (bench:pipeline measures the Kafka path; its cost per record does
+// not depend on how many keys the stages hold). The peer is the same process on steady traffic: the wave should keep at
+// least half its rate, and the state must stay within the budget (keys seen once evicted first, and counted).
 // Then the compacted changelog (appended to files, the latest record per key read back) is restored into fresh tasks.
 // Run: npm run bench:cardinality [-- --wave N --steady N --budget-mb MB]   (0 = no budget: the keys caps only)
 import { appendFileSync, closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
@@ -192,19 +192,23 @@ const estimated = budget?.used ?? stats.principal.bytes + stats.entity.bytes;
 // The rates first: what follows (memory, restore) takes a while on a million keys.
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 console.log(
-  `steady: ${fmt(STEADY)} events from 20,000 customers; wave: ${fmt(WAVE)} new addresses and tokens over ${WAVE_SPAN_MS / 60_000} min of event time (${fmt(waveEvents)} events with the steady traffic)`,
+  `steady: ${fmt(STEADY)} events from 20,000 customers; wave: ${fmt(WAVE)} new addresses and tokens over ` +
+    `${WAVE_SPAN_MS / 60_000} min of event time (${fmt(waveEvents)} events with the steady traffic)`,
 );
 console.log(`peer (same process, steady traffic)   ${fmt(steadyPerS)} events/s`);
 console.log(
-  `during the wave                        ${fmt(wavePerS)} events/s  (ratio to steady ${(wavePerS / steadyPerS).toFixed(2)})`,
+  `during the wave                        ${fmt(wavePerS)} events/s  (ratio to steady ` +
+    `${(wavePerS / steadyPerS).toFixed(2)})`,
 );
 console.log(
-  `state budget ${BUDGET_MB > 0 ? `${BUDGET_MB} MiB` : 'none (per-store key caps only)'}; estimated state ${fmt(estimated / 2 ** 20)} MiB; peak RSS ${fmt(peakRss / 2 ** 20)} MiB`,
+  `state budget ${BUDGET_MB > 0 ? `${BUDGET_MB} MiB` : 'none (per-store key caps only)'}; estimated state ` +
+    `${fmt(estimated / 2 ** 20)} MiB; peak RSS ${fmt(peakRss / 2 ** 20)} MiB`,
 );
 for (const which of ['principal', 'entity'] as const) {
   const s = stats[which];
   console.log(
-    `${which} stage: ${fmt(s.keys)} keys held, evicted by the budget ${fmt(s.evictedByBudget)}, by the key caps ${fmt(s.evictedByCap)}, by TTL ${fmt(s.evictedByTtl)}`,
+    `${which} stage: ${fmt(s.keys)} keys held, evicted by the budget ${fmt(s.evictedByBudget)}, by the key caps ` +
+      `${fmt(s.evictedByCap)}, by TTL ${fmt(s.evictedByTtl)}`,
   );
 }
 // Typed arrays' backing stores live outside the JS heap: count them too. One gc() leaves garbage behind (Buffers
@@ -239,10 +243,13 @@ const entityRestoreSeconds = (performance.now() - t0) / 1000;
 rmSync(changelogDir, { recursive: true, force: true });
 
 console.log(
-  `memory the two tasks hold after the wave (heap + external, after GC): ${fmt(stateHeld / 2 ** 20)} MiB → ${fmt(stateHeld / Math.max(1, trackedPrincipals))} bytes per tracked principal (its entity state included)`,
+  `memory the two tasks hold after the wave (heap + external, after GC): ${fmt(stateHeld / 2 ** 20)} MiB → ` +
+    `${fmt(stateHeld / Math.max(1, trackedPrincipals))} bytes per tracked principal (its entity state included)`,
 );
 console.log(
-  `restore from the compacted changelog: principal stage ${fmt(changelog.principal.size)} records in ${restoreSeconds.toFixed(1)} s (${fmt(trackedPrincipals / restoreSeconds)} principals/s); entity stage ${entityRestoreSeconds.toFixed(1)} s`,
+  `restore from the compacted changelog: principal stage ${fmt(changelog.principal.size)} records in ` +
+    `${restoreSeconds.toFixed(1)} s (${fmt(trackedPrincipals / restoreSeconds)} principals/s); entity stage ` +
+    `${entityRestoreSeconds.toFixed(1)} s`,
 );
 console.log(
   JSON.stringify({

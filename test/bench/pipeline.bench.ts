@@ -4,8 +4,12 @@
 // the same run, on the same broker and input: an Apache Kafka Streams application doing the same topology
 // (test/bench/peers/kafka-streams), and the broker's own limit for this client (the rate the input was produced at).
 // Run: npm run bench:pipeline [-- --events N] [--guarantee exactly_once|at_least_once] [--no-peer]
+// or npm run bench:pipeline -- --scale-out [--events N]: one `vigil detect` process, then two in one consumer group,
+// each run on its own topics and tables over the same input
 // (starts Kafka with its production flush settings and ClickHouse itself, like the integration tests)
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@clickhouse/client';
@@ -20,7 +24,9 @@ const flag = (name: string, fallback: string) => {
 };
 const N = Number(flag('--events', '200000'));
 const guarantee = flag('--guarantee', 'exactly_once') as 'exactly_once' | 'at_least_once';
-const runPeer = !process.argv.includes('--no-peer');
+const scaleOut = process.argv.includes('--scale-out');
+// --scale-out measures one detector process against two in one group (the peer is not run unless --peer).
+const runPeer = scaleOut ? process.argv.includes('--peer') : !process.argv.includes('--no-peer');
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const chUrl = process.env.CLICKHOUSE_URL;
 if (!brokers[0] || !chUrl) throw new Error('run through test/infra/with-services.sh (npm run bench:pipeline)');
@@ -38,7 +44,7 @@ await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions
 const traffic = generateTraffic({ seed: 3, customers: 20_000, start: Date.now() - 60_000, meanGapMs: 0.2 });
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 await producer.connect();
-let t0 = performance.now();
+const t0 = performance.now();
 for (let sent = 0; sent < N; ) {
   const chunk = Math.min(5000, N - sent);
   const messages = Array.from({ length: chunk }, () => ({
@@ -78,70 +84,122 @@ if (runPeer) {
   }
 }
 
-const prefix = `bench_${suffix}_`;
-const config = parseConfig(detectorConfigSchema, {
+/** The detector's config for one run: its own group, topics and tables (`run` tells the runs of --scale-out apart). */
+const vigilConfig = (run: string) => ({
   format: 'kong',
   pepper: { secret: 'bench-pepper-0123456789abcdef0123456789' },
   kafka: { brokers },
-  consumer: { group_id: `bench_vigil_${suffix}`, topics: [topic] },
+  consumer: { group_id: `bench_vigil_${run}`, topics: [topic] },
   topics: {
-    keyed: `bench_keyed_${suffix}`,
-    entities: `bench_entities_${suffix}`,
-    dead_letter: `bench_dlq_${suffix}`,
+    keyed: `bench_keyed_${run}`,
+    entities: `bench_entities_${run}`,
+    dead_letter: `bench_dlq_${run}`,
     partitions: PARTITIONS,
   },
-  clickhouse: { url: chUrl, table_prefix: prefix },
+  clickhouse: { url: chUrl, table_prefix: `bench_${run}_` },
   telemetry: { port: 0 },
   // idle_release: the input ends, so the reorder buffers' last events leave on the wall clock instead of waiting for
   // more.
-  features: { guarantee, topic: `bench_features_${suffix}`, idle_release: true },
+  features: { guarantee, topic: `bench_features_${run}`, idle_release: true },
   scoring: {
     bundle: join(repo, 'models/bundles/default'),
-    topic: `bench_decisions_${suffix}`,
-    shadow_topic: `bench_decisions_${suffix}.shadow`,
+    topic: `bench_decisions_${run}`,
+    shadow_topic: `bench_decisions_${run}.shadow`,
     // A decision record for every event, allow included: the end point is the last event's decision.
     write_allow: true,
   },
 });
-const ch = createClient({ url: chUrl });
-const count = async (table: string) => {
-  const rows = await (await ch.query({ query: `SELECT count() AS n FROM ${prefix}${table}`, format: 'JSONEachRow' }))
-    .json<{ n: string }>()
-    .catch(() => []);
-  return Number(rows[0]?.n ?? 0);
-};
-t0 = performance.now();
-const detector = await startDetector(config);
-const seen = { access_events: 0, features: 0, decisions: 0 };
-// When each table had every event: where the time goes (ingest, the feature stages, the decision stage).
-const doneAt: Record<string, number> = {};
-for (;;) {
-  for (const table of Object.keys(seen) as (keyof typeof seen)[]) {
-    if (seen[table] >= N) continue;
-    seen[table] = await count(table);
-    if (seen[table] >= N) doneAt[table] = Number(((performance.now() - t0) / 1000).toFixed(1));
+
+interface VigilRun {
+  seconds: number;
+  /** When each table had every event: where the time goes (ingest, the feature stages, the decision stage). */
+  doneAt: Record<string, number>;
+  recordsPerEvent: Record<string, number>;
+  rssMb: number | null;
+}
+
+/**
+ * One run of vigil detect over the input: in this process (`instances` 0), or as that many `vigil detect` processes
+ * in one consumer group (scale-out: the partitions are shared among them). Timed from start until every event, feature
+ * record and decision is in ClickHouse.
+ */
+async function runVigil(run: string, instances: number): Promise<VigilRun> {
+  const raw = vigilConfig(run);
+  const prefix = raw.clickhouse.table_prefix;
+  const ch = createClient({ url: chUrl });
+  const count = async (table: string) => {
+    const rows = await (await ch.query({ query: `SELECT count() AS n FROM ${prefix}${table}`, format: 'JSONEachRow' }))
+      .json<{ n: string }>()
+      .catch(() => []);
+    return Number(rows[0]?.n ?? 0);
+  };
+  const started = performance.now();
+  const stop = instances === 0 ? await inProcess(raw) : detectorProcesses(raw, instances);
+  const seen = { access_events: 0, features: 0, decisions: 0 };
+  const doneAt: Record<string, number> = {};
+  for (;;) {
+    for (const table of Object.keys(seen) as (keyof typeof seen)[]) {
+      if (seen[table] >= N) continue;
+      seen[table] = await count(table);
+      if (seen[table] >= N) doneAt[table] = Number(((performance.now() - started) / 1000).toFixed(1));
+    }
+    if (seen.access_events >= N && seen.features >= N && seen.decisions >= N) break;
+    await new Promise((r) => setTimeout(r, 100));
   }
-  if (seen.access_events >= N && seen.features >= N && seen.decisions >= N) break;
-  await new Promise((r) => setTimeout(r, 100));
+  const seconds = (performance.now() - started) / 1000;
+  const rssMb = instances === 0 ? Math.round(process.memoryUsage().rss / 1e6) : null;
+  await stop();
+  for (const t of ['access_events', 'features', 'decisions', 'revocations', 'alerts', 'labels', 'schema_migrations']) {
+    await ch.command({ query: `DROP TABLE IF EXISTS ${prefix}${t}` });
+  }
+  await ch.close();
+  // Kafka records written per event on each of the run's topics (packed records count once): what the clients encode.
+  const runTopics = (await admin.listTopics()).filter((name) => name.includes(run) && name !== topic);
+  const recordsPerEvent: Record<string, number> = {};
+  for (const t of runTopics) {
+    const offsets = await admin.fetchTopicOffsets(t);
+    const n = offsets.reduce((sum, p) => sum + Number(p.high), 0);
+    if (n > 0)
+      recordsPerEvent[t.replace(`bench_vigil_${run}.`, '').replace(`_${run}`, '')] = Number((n / N).toFixed(3));
+  }
+  await admin.deleteTopics({ topics: runTopics }).catch(() => undefined);
+  return { seconds, doneAt, recordsPerEvent, rssMb };
 }
-const vigilSeconds = (performance.now() - t0) / 1000;
-const rss = Math.round(process.memoryUsage().rss / 1e6);
-await detector.stop();
-for (const t of ['access_events', 'features', 'decisions', 'revocations', 'alerts', 'labels', 'schema_migrations']) {
-  await ch.command({ query: `DROP TABLE IF EXISTS ${prefix}${t}` });
+
+async function inProcess(raw: ReturnType<typeof vigilConfig>): Promise<() => Promise<void>> {
+  const detector = await startDetector(parseConfig(detectorConfigSchema, raw));
+  return () => detector.stop();
 }
-await ch.close();
-const created = await admin.listTopics();
-// Kafka records written per event on each of the run's topics (packed records count once): what the clients encode.
-const recordsPerEvent: Record<string, number> = {};
-for (const t of created.filter((name) => name.includes(suffix) && name !== topic)) {
-  const offsets = await admin.fetchTopicOffsets(t);
-  const n = offsets.reduce((sum, p) => sum + Number(p.high), 0);
-  if (n > 0)
-    recordsPerEvent[t.replace(`bench_vigil_${suffix}.`, '').replace(`_${suffix}`, '')] = Number((n / N).toFixed(3));
+
+/** `instances` processes of `vigil detect` with one config (JSON is YAML); stopping sends SIGTERM and waits. */
+function detectorProcesses(raw: ReturnType<typeof vigilConfig>, instances: number): () => Promise<void> {
+  const file = join(tmpdir(), `vigil-bench-${raw.consumer.group_id}.json`);
+  writeFileSync(file, JSON.stringify(raw));
+  // The infrastructure's own VIGIL_* settings would read as config overrides.
+  const { VIGIL_INFRA_DIR: _dir, VIGIL_KAFKA_FLUSH: _flush, ...env } = process.env;
+  const children = Array.from({ length: instances }, () =>
+    spawn(process.execPath, [join(repo, 'services/cli/dist/bin.js'), 'detect', '--config', file], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  return async () => {
+    const exited = children.map((c) => new Promise((resolve) => c.once('exit', resolve)));
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(exited);
+  };
 }
-await admin.deleteTopics({ topics: created.filter((t) => t.includes(suffix)) }).catch(() => undefined);
+
+const runs: { instances: number; result: VigilRun }[] = [];
+if (scaleOut) {
+  for (const instances of [1, 2])
+    runs.push({ instances, result: await runVigil(`${suffix}_p${instances}`, instances) });
+} else {
+  runs.push({ instances: 0, result: await runVigil(suffix, 0) });
+}
+await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
 await admin.disconnect();
+const { seconds: vigilSeconds, doneAt, recordsPerEvent, rssMb: rss } = (runs[0] as (typeof runs)[number]).result;
 
 const eventsPerS = Math.round(N / vigilSeconds);
 const producePerS = Math.round(N / produceSeconds);
@@ -153,12 +211,29 @@ console.log(
 console.log(`input produced by kafkajs (acks=all, idempotent)   ${fmt(producePerS)} rec/s`);
 if (peerPerS !== null) console.log(`Kafka Streams peer, same topology (${guarantee})     ${fmt(peerPerS)} events/s`);
 console.log(
-  `vigil detect, log line → decision + ClickHouse (${guarantee}) ` +
-    `${fmt(eventsPerS)} events/s (start-up included), RSS ${rss} MB`,
+  `vigil detect${scaleOut ? ', one process' : ''}, log line → decision + ClickHouse (${guarantee}) ` +
+    `${fmt(eventsPerS)} events/s (start-up included)${rss === null ? '' : `, RSS ${rss} MB`}`,
 );
 if (peerPerS !== null) console.log(`ratio vigil / Kafka Streams: ${(eventsPerS / peerPerS).toFixed(2)}`);
+// Scale-out: the two-process run against the one-process run on the same input.
+const scale = runs.map(({ instances, result }) => ({
+  instances,
+  events_per_s: Math.round(N / result.seconds),
+  all_in_clickhouse_after_s: result.doneAt,
+}));
+const [one, two] = scale;
+if (scaleOut && one && two) {
+  console.log(`two detector processes in one group: ${fmt(two.events_per_s)} events/s`);
+  console.log(`ratio two processes / one: ${(two.events_per_s / one.events_per_s).toFixed(2)}`);
+}
 console.log(
   JSON.stringify({
+    ...(scaleOut
+      ? {
+          scale_out: scale,
+          ratio_two_to_one: one && two ? Number((two.events_per_s / one.events_per_s).toFixed(2)) : null,
+        }
+      : {}),
     events: N,
     events_per_s: eventsPerS,
     broker_produce_limit_per_s: producePerS,

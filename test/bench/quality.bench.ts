@@ -60,7 +60,9 @@ function write(path: string, requests: Iterable<SimRequest>, until: number, onRe
   return lines.length;
 }
 
-/** One population: train on its benign days, replay a later day with attacks, score. Prints its tables when `verbose`. */
+/**
+ * One population: train on its benign days, replay a later day with attacks, score. Prints its tables when `verbose`.
+ */
 async function evaluatePopulation(name: string, population: Partial<PopulationShape>, verbose: boolean) {
   const trained = await trainPopulation(name, population);
   const replayed = await replayWithAttacks(trained.dir, population, trained.bundle);
@@ -94,8 +96,8 @@ async function trainPopulation(name: string, population: Partial<PopulationShape
 
 /**
  * 2. Another population (seed 202): days (two by default) that only warm the detector's state up (a detector in
- * production has weeks of history: who travels, who uses a VPN, who pays whom), then the evaluated days with attacks woven in,
- * replayed through the detector's path with the default policy.
+ * production has weeks of history: who travels, who uses a VPN, who pays whom), then the evaluated days with attacks
+ * woven in, replayed through the detector's path with the default policy.
  */
 async function replayWithAttacks(dir: string, population: Partial<PopulationShape>, bundle: Bundle) {
   const evalFrom = start + WARMUP_DAYS * DAY;
@@ -231,7 +233,10 @@ function printPopulation(
   const { result, q, topReasons, topRevoked } = scored;
   const pct = (a: number, b: number) => (b === 0 ? '—' : `${a}/${b} (${((a / b) * 100).toFixed(0)} %)`);
   console.log(
-    `${CUSTOMERS.toLocaleString('en')} customers; bundle trained on ${events.toLocaleString('en')} benign events of ${TRAIN_DAYS} days (seed 101, ${trainSeconds.toFixed(0)} s); evaluated on ${EVAL_DAYS} day(s) after ${WARMUP_DAYS} day(s) of warm-up, ${total.toLocaleString('en')} events in all (seed 202), with ${labels.length.toLocaleString('en')} attack requests\n`,
+    `${CUSTOMERS.toLocaleString('en')} customers; bundle trained on ${events.toLocaleString('en')} benign events of ` +
+      `${TRAIN_DAYS} days (seed 101, ${trainSeconds.toFixed(0)} s); evaluated on ${EVAL_DAYS} day(s) after ` +
+      `${WARMUP_DAYS} day(s) of warm-up, ${total.toLocaleString('en')} events in all (seed 202), with ` +
+      `${labels.length.toLocaleString('en')} attack requests\n`,
   );
   console.log(
     '| attack family | detected | enforced (throttle or revoke) | revoked | attacker requests to detect (median) |',
@@ -239,10 +244,15 @@ function printPopulation(
   console.log('| --- | --- | --- | --- | --- |');
   for (const f of q.families)
     console.log(
-      `| ${f.family} | ${pct(f.detected, f.attacks)} | ${pct(f.enforced, f.attacks)} | ${pct(f.revoked, f.attacks)} | ${f.medianRequestsToDetect ?? '—'} |`,
+      `| ${f.family} | ${pct(f.detected, f.attacks)} | ${pct(f.enforced, f.attacks)} | ${pct(f.revoked, f.attacks)} ` +
+        `| ${f.medianRequestsToDetect ?? '—'} |`,
     );
   console.log(
-    `\nbenign principal-days: ${q.benignPrincipalDays.toLocaleString('en')}; false alerts: ${q.falseAlertPrincipalDays} principal-days = ${q.falseAlertsPer1000.toFixed(2)} per 1,000 benign principals per day; false revocations: ${q.falseRevokePrincipalDays} = ${q.falseRevocationsPer1000.toFixed(2)} per 1,000; attacked principal-days (not benign): ${q.attackedPrincipalDays}, the victim's own requests flagged on ${q.flaggedAttackedPrincipalDays}`,
+    `\nbenign principal-days: ${q.benignPrincipalDays.toLocaleString('en')}; false alerts: ` +
+      `${q.falseAlertPrincipalDays} principal-days = ${q.falseAlertsPer1000.toFixed(2)} per 1,000 benign principals ` +
+      `per day; false revocations: ${q.falseRevokePrincipalDays} = ${q.falseRevocationsPer1000.toFixed(2)} per ` +
+      `1,000; attacked principal-days (not benign): ${q.attackedPrincipalDays}, the victim's own requests flagged on ` +
+      `${q.flaggedAttackedPrincipalDays}`,
   );
   console.log(
     `leading reasons of the false positives (requests): ${topReasons.map(([f, n]) => `${f} ${n}`).join(', ')}`,
@@ -250,7 +260,8 @@ function printPopulation(
   console.log(
     `leading reasons of the false revocations (requests): ${topRevoked.map(([f, n]) => `${f} ${n}`).join(', ')}`,
   );
-  // The attacks no request of which was decided on, each with its labelled requests (their log lines are in test.jsonl).
+  // The attacks no request of which was decided on, each with its labelled requests (their log lines are in
+  // test.jsonl).
   const missed = new Set(q.families.flatMap((f) => f.missed));
   writeFileSync(
     join(dir, 'missed-attacks.jsonl'),
@@ -278,11 +289,14 @@ function printPopulation(
     `missed attacks: ${q.families.flatMap((f) => f.missed.map((id) => `${f.family} ${id}`)).join(', ') || 'none'}`,
   );
   console.log(
-    `(every false positive: ${join(dir, 'false-positives.jsonl')}; the missed attacks' requests: ${join(dir, 'missed-attacks.jsonl')}; the decisions on attack requests: ${join(dir, 'attack-decisions.jsonl')})`,
+    `(every false positive: ${join(dir, 'false-positives.jsonl')}; the missed attacks' requests: ` +
+      `${join(dir, 'missed-attacks.jsonl')}; the decisions on attack requests: ${join(dir, 'attack-decisions.jsonl')})`,
   );
   const f = result.fp_per_1000;
   console.log(
-    `false positives per 1,000 benign principal-days by strongest action: alert ${f.alert.toFixed(2)}, step_up ${f.step_up.toFixed(2)}, throttle ${f.throttle.toFixed(2)}, revoke ${f.revoke.toFixed(2)}; rule thresholds fitted above their constants: ${result.rules.join(', ') || 'none'}`,
+    `false positives per 1,000 benign principal-days by strongest action: alert ${f.alert.toFixed(2)}, step_up ` +
+      `${f.step_up.toFixed(2)}, throttle ${f.throttle.toFixed(2)}, revoke ${f.revoke.toFixed(2)}; rule thresholds ` +
+      `fitted above their constants: ${result.rules.join(', ') || 'none'}`,
   );
 }
 
@@ -332,13 +346,16 @@ if (!POPULATIONS) {
     results.push(await evaluatePopulation(name, shape, process.argv.includes('--verbose')));
   }
   console.log(
-    '| population | attacks detected | enforced | alert | step-up | throttle | revoke | (false positives per 1,000 benign principal-days) | rule thresholds fitted above the constants |',
+    '| population | attacks detected | enforced | alert | step-up | throttle | revoke | (false positives per 1,000 ' +
+      'benign principal-days) | rule thresholds fitted above the constants |',
   );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
     const f = r.fp_per_1000;
     console.log(
-      `| ${r.population} | ${r.detected}/${r.attacks} | ${r.enforced}/${r.attacks} | ${f.alert.toFixed(2)} | ${f.step_up.toFixed(2)} | ${f.throttle.toFixed(2)} | ${f.revoke.toFixed(2)} | | ${r.rules.join(', ') || '—'} |`,
+      `| ${r.population} | ${r.detected}/${r.attacks} | ${r.enforced}/${r.attacks} | ${f.alert.toFixed(2)} | ` +
+        `${f.step_up.toFixed(2)} | ${f.throttle.toFixed(2)} | ${f.revoke.toFixed(2)} | | ` +
+        `${r.rules.join(', ') || '—'} |`,
     );
   }
   console.log(JSON.stringify({ customers: CUSTOMERS, per_family: PER_FAMILY, populations: results }));

@@ -96,7 +96,9 @@ function expectOnlineAsOffline(
     const differing = extractor.names.filter((_, i) => got?.v[i] !== want[i]).join(', ');
     expect(
       got?.v,
-      `${id} (principal ${got?.principal}, features ${differing}; online ${JSON.stringify(got?.v.filter((x, i) => x !== want[i]))}, offline ${JSON.stringify(want.filter((x, i) => got?.v[i] !== x))})`,
+      `${id} (principal ${got?.principal}, features ${differing}; online ` +
+        `${JSON.stringify(got?.v.filter((x, i) => x !== want[i]))}, offline ` +
+        `${JSON.stringify(want.filter((x, i) => got?.v[i] !== x))})`,
     ).toEqual(want);
     nonzero += want.filter((x) => x !== 0).length;
     entityNonzero += entityPositions.filter((i) => want[i] !== 0).length;
@@ -185,7 +187,8 @@ describe('feature stage on Kafka', () => {
     // repeat must carry the same vector.
     { instances: 1, kill: false, killWhileReleasing: true, guarantee: 'at_least_once' as const },
   ])(
-    'computes every feature online as offline: $instances instance(s), SIGKILL mid-stream: $kill, one joins mid-stream: $joinMidStream, at least once with SIGKILL while releasing: $killWhileReleasing',
+    'computes every feature online as offline: $instances instance(s), SIGKILL mid-stream: $kill, one joins ' +
+      'mid-stream: $joinMidStream, at least once with SIGKILL while releasing: $killWhileReleasing',
     async ({ instances, kill, joinMidStream, killWhileReleasing, guarantee }) => {
       const input = randomName('in');
       const keyed = randomName('keyed');
@@ -416,8 +419,12 @@ describe('feature stage on Kafka', () => {
         firstDecisions = legDecisions;
         expectReplayAsLive(lines, bundleDir, legDecisions);
       }
+      const nonAllowDecisions = [...legDecisions.values()].filter((x) => x.action !== 'allow').length;
       console.log(
-        `feature stages, ${instances} instance(s)${kill ? ', one killed and restarted' : ''}${joinMidStream ? ', one joined mid-stream' : ''}: ${mainIds.length} requests, all ${extractor.names.length} features identical online and offline (entity features joined), no duplicates; ${[...legDecisions.values()].filter((x) => x.action !== 'allow').length} non-allow decisions, the same in every leg`,
+        `feature stages, ${instances} instance(s)${kill ? ', one killed and restarted' : ''}` +
+          `${joinMidStream ? ', one joined mid-stream' : ''}: ${mainIds.length} requests, all ` +
+          `${extractor.names.length} features identical online and offline (entity features joined), no duplicates; ` +
+          `${nonAllowDecisions} non-allow decisions, the same in every leg`,
       );
     },
   );

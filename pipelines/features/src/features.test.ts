@@ -306,21 +306,25 @@ const geo = new TableGeo({
 });
 
 describe('KnownDevices', () => {
-  it('knows the last four clients of a principal: a first request and a new client are not known, a returning one is', () => {
-    const phone = 'BankApp/5.2 (iPhone)';
-    const agents = [phone, phone, 'python-requests/2.31', phone, 'Firefox/128', 'Chrome/126', 'Edge/126', phone];
-    const r = run(
-      new KnownDevices(),
-      agents.map((user_agent, i) => ev({ ts: T0 + i * MIN, user_agent })),
-    );
-    expect(r.map((x) => x.agent_known)).toEqual([0, 1, 0, 1, 0, 0, 0, 1]);
-    // A fifth client pushes out the least recently used one.
-    const five = run(
-      new KnownDevices(),
-      ['a', 'b', 'c', 'd', 'e', 'a', 'e'].map((user_agent, i) => ev({ ts: T0 + i * MIN, user_agent })),
-    );
-    expect(five.map((x) => x.agent_known)).toEqual([0, 0, 0, 0, 0, 0, 1]);
-  });
+  it(
+    'knows the last four clients of a principal: a first request and a new client are not known, ' +
+      'a returning one is',
+    () => {
+      const phone = 'BankApp/5.2 (iPhone)';
+      const agents = [phone, phone, 'python-requests/2.31', phone, 'Firefox/128', 'Chrome/126', 'Edge/126', phone];
+      const r = run(
+        new KnownDevices(),
+        agents.map((user_agent, i) => ev({ ts: T0 + i * MIN, user_agent })),
+      );
+      expect(r.map((x) => x.agent_known)).toEqual([0, 1, 0, 1, 0, 0, 0, 1]);
+      // A fifth client pushes out the least recently used one.
+      const five = run(
+        new KnownDevices(),
+        ['a', 'b', 'c', 'd', 'e', 'a', 'e'].map((user_agent, i) => ev({ ts: T0 + i * MIN, user_agent })),
+      );
+      expect(five.map((x) => x.agent_known)).toEqual([0, 0, 0, 0, 0, 0, 1]);
+    },
+  );
 
   it('tells clients apart by their TLS client certificate too, and forgets a principal after 30 days', () => {
     const d = new KnownDevices();
@@ -382,21 +386,24 @@ describe('GeoJump', () => {
     });
   });
 
-  it('marks a country new only the first time the principal is seen there (a VPN user going back to a usual exit)', () => {
-    const sydney = '2a02:8070::1';
-    const r = run(new GeoJump(geo), [
-      ev({ ts: T0 }),
-      ev({ ts: T0 + 10 * MIN, client_ip: sydney }),
-      ev({ ts: T0 + 20 * MIN }),
-      ev({ ts: T0 + 30 * MIN, client_ip: sydney }),
-    ]);
-    expect(r.map((x) => [x.geo_country_changed, x.geo_country_new])).toEqual([
-      [0, 0],
-      [1, 1],
-      [1, 0],
-      [1, 0],
-    ]);
-  });
+  it(
+    'marks a country new only the first time the principal is seen there ' + '(a VPN user going back to a usual exit)',
+    () => {
+      const sydney = '2a02:8070::1';
+      const r = run(new GeoJump(geo), [
+        ev({ ts: T0 }),
+        ev({ ts: T0 + 10 * MIN, client_ip: sydney }),
+        ev({ ts: T0 + 20 * MIN }),
+        ev({ ts: T0 + 30 * MIN, client_ip: sydney }),
+      ]);
+      expect(r.map((x) => [x.geo_country_changed, x.geo_country_new])).toEqual([
+        [0, 0],
+        [1, 1],
+        [1, 0],
+        [1, 0],
+      ]);
+    },
+  );
 });
 
 describe('TokenConsistency', () => {
@@ -467,39 +474,43 @@ describe('TransactionDeviation', () => {
     expect(run(f, [pay(T0 + 42 * D, 82)])[0]?.tx_conjunction).toBe(0);
   });
 
-  it("adds up a drain's risk over new payees, weighs novelty by the account's own new-payee rate, and lets it decay", () => {
-    // A customer paying three habitual payees ~80 a day for 30 days, in the morning.
-    const habitual = new TransactionDeviation();
-    run(
-      habitual,
-      Array.from({ length: 30 }, (_, i) => pay(T0 + i * D, 80 + (i % 5), `p-${i % 3}`)),
-    );
-    // A known payee adds nothing, at any amount; three new payees in minutes, each ~10× the usual, add up.
-    expect(run(habitual, [pay(T0 + 30 * D, 400, 'p-1')])[0]?.tx_risk_1h).toBe(0);
-    const drain = run(habitual, [
-      pay(T0 + 31 * D, 900, 'mule-1'),
-      pay(T0 + 31 * D + 20_000, 800, 'mule-2'),
-      pay(T0 + 31 * D + 40_000, 950, 'mule-3'),
-    ]);
-    const risks = drain.map((r) => r.tx_risk_1h as number);
-    expect(risks[1]).toBeGreaterThan(risks[0] as number);
-    expect(risks[2]).toBeGreaterThan(risks[1] as number);
-    expect(risks[2]).toBeGreaterThan(12);
-    // Three hours later most of it is gone (one-hour time constant): a known payee's payment carries only the rest.
-    const later = run(habitual, [pay(T0 + 31 * D + 3 * H, 82, 'p-0')])[0]?.tx_risk_1h as number;
-    expect(later).toBeCloseTo((risks[2] as number) * Math.exp(-(3 * H - 40_000) / H), 9);
+  it(
+    "adds up a drain's risk over new payees, weighs novelty by the account's own new-payee rate, and " +
+      'lets it decay',
+    () => {
+      // A customer paying three habitual payees ~80 a day for 30 days, in the morning.
+      const habitual = new TransactionDeviation();
+      run(
+        habitual,
+        Array.from({ length: 30 }, (_, i) => pay(T0 + i * D, 80 + (i % 5), `p-${i % 3}`)),
+      );
+      // A known payee adds nothing, at any amount; three new payees in minutes, each ~10× the usual, add up.
+      expect(run(habitual, [pay(T0 + 30 * D, 400, 'p-1')])[0]?.tx_risk_1h).toBe(0);
+      const drain = run(habitual, [
+        pay(T0 + 31 * D, 900, 'mule-1'),
+        pay(T0 + 31 * D + 20_000, 800, 'mule-2'),
+        pay(T0 + 31 * D + 40_000, 950, 'mule-3'),
+      ]);
+      const risks = drain.map((r) => r.tx_risk_1h as number);
+      expect(risks[1]).toBeGreaterThan(risks[0] as number);
+      expect(risks[2]).toBeGreaterThan(risks[1] as number);
+      expect(risks[2]).toBeGreaterThan(12);
+      // Three hours later most of it is gone (one-hour time constant): a known payee's payment carries only the rest.
+      const later = run(habitual, [pay(T0 + 31 * D + 3 * H, 82, 'p-0')])[0]?.tx_risk_1h as number;
+      expect(later).toBeCloseTo((risks[2] as number) * Math.exp(-(3 * H - 40_000) / H), 9);
 
-    // An account that pays a new payee in every other payment finds one unsurprising.
-    const agency = new TransactionDeviation();
-    run(
-      agency,
-      Array.from({ length: 30 }, (_, i) => pay(T0 + i * D, 80 + (i % 5), i % 2 ? `temp-${i}` : 'p-0')),
-    );
-    const oneMore = run(agency, [pay(T0 + 30 * D, 85, 'temp-new')])[0]?.tx_risk_1h as number;
-    const oneNewForHabitual = run(habitual, [pay(T0 + 40 * D, 85, 'new-shop-2')])[0]?.tx_risk_1h as number;
-    expect(oneMore).toBeLessThan(1);
-    expect(oneNewForHabitual).toBeGreaterThan(1.5);
-  });
+      // An account that pays a new payee in every other payment finds one unsurprising.
+      const agency = new TransactionDeviation();
+      run(
+        agency,
+        Array.from({ length: 30 }, (_, i) => pay(T0 + i * D, 80 + (i % 5), i % 2 ? `temp-${i}` : 'p-0')),
+      );
+      const oneMore = run(agency, [pay(T0 + 30 * D, 85, 'temp-new')])[0]?.tx_risk_1h as number;
+      const oneNewForHabitual = run(habitual, [pay(T0 + 40 * D, 85, 'new-shop-2')])[0]?.tx_risk_1h as number;
+      expect(oneMore).toBeLessThan(1);
+      expect(oneNewForHabitual).toBeGreaterThan(1.5);
+    },
+  );
 
   it("reads a quiet account's payment hour against the principal's activity hours until it has its own", () => {
     const f = new TransactionDeviation();

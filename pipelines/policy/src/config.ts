@@ -12,7 +12,8 @@ export const policyConfigSchema = z
       .record(z.string().min(1), z.array(z.string().startsWith('/', 'route prefixes start with "/"')).min(1))
       .default({})
       .describe(
-        'Route class → route prefixes (of the route template); the longest matching prefix wins, no match is class "default".',
+        'Route class → route prefixes (of the route template); the longest matching prefix wins, no match is class ' +
+          '"default".',
       )
       .meta({ examples: [{ login: ['/oauth/token', '/login'], payments: ['/v1/payments'], reads: ['/v1/accounts'] }] }),
     thresholds: z
@@ -27,13 +28,18 @@ export const policyConfigSchema = z
       .enum(['allow', 'alert', 'step_up', 'revoke'])
       .default('alert')
       .describe(
-        'The strongest action the models alone may take on a login (a request whose principal is a username, no token yet): a gateway can only answer a login by throttling the username — locking a customer out over one odd login (a typo, a new network). Rules (credential stuffing, impossible travel) are not capped.',
+        'The strongest action the models alone may take on a login (a request whose principal is a username, no ' +
+          'token yet): a gateway can only answer a login by throttling the username — locking a customer out over ' +
+          'one odd login (a typo, a new network). Rules (credential stuffing, impossible travel) are not capped.',
       ),
     model_alone_action: z
       .enum(['allow', 'alert', 'step_up', 'revoke'])
       .default('step_up')
       .describe(
-        'The strongest action the models may take when no rule fires on the request: two independent signals before vigil ends a session. An anomaly score alone (an unusual payment, an odd mix of features) earns a challenge; a revocation needs a rule to corroborate it, and then the models keep their own action. revoke lifts the cap.',
+        'The strongest action the models may take when no rule fires on the request: two independent signals before ' +
+          'vigil ends a session. An anomaly score alone (an unusual payment, an odd mix of features) earns a ' +
+          'challenge; a revocation needs a rule to corroborate it, and then the models keep their own action. revoke ' +
+          'lifts the cap.',
       ),
     tenant: z
       .strictObject({
@@ -62,7 +68,8 @@ export const policyConfigSchema = z
               .boolean()
               .default(true)
               .describe(
-                'Fire only when the country is new to the principal (a VPN user returning to a usual exit is not travelling).',
+                'Fire only when the country is new to the principal (a VPN user returning to a usual exit is not ' +
+                  'travelling).',
               ),
             action: z
               .enum(ACTING)
@@ -96,7 +103,12 @@ export const policyConfigSchema = z
               .positive()
               .default(2)
               .describe(
-                "tenant_failure_ratio_1m (log2 of the last minute's failed logins over the tenant's usual minute, an hour's average that a surge does not teach itself) at or above which a successful login from a country new to the principal, or from an address GeoIP cannot place, on a client the principal is not known to use (agent_known), is one the surge cracked (distributed credential stuffing: one attempt per address, so only the tenant's failure rate shows it). 2 = four times the tenant's usual rate; the floor under the threshold vigil train fits.",
+                "tenant_failure_ratio_1m (log2 of the last minute's failed logins over the tenant's usual minute, an " +
+                  "hour's average that a surge does not teach itself) at or above which a successful login from a " +
+                  'country new to the principal, or from an address GeoIP cannot place, on a client the principal is ' +
+                  'not known to use (agent_known), is one the surge cracked (distributed credential stuffing: one ' +
+                  "attempt per address, so only the tenant's failure rate shows it). 2 = four times the tenant's " +
+                  'usual rate; the floor under the threshold vigil train fits.',
               ),
             action: z.enum(ACTING).default('revoke'),
           })
@@ -129,7 +141,8 @@ export const policyConfigSchema = z
               .enum(ACTING)
               .default('revoke')
               .describe(
-                'A session (a token or credential) used from that IP while it is stuffing — an account the stuffing just cracked — gets this on its principal.',
+                'A session (a token or credential) used from that IP while it is stuffing — an account the stuffing ' +
+                  'just cracked — gets this on its principal.',
               ),
           })
           .prefault({}),
@@ -140,7 +153,8 @@ export const policyConfigSchema = z
               .enum(ACTING)
               .default('revoke')
               .describe(
-                'One token from another client (user agent or certificate) and another network within 10 minutes: a copied token.',
+                'One token from another client (user agent or certificate) and another network within 10 minutes: a ' +
+                  'copied token.',
               ),
           })
           .prefault({}),
@@ -171,7 +185,9 @@ export const policyConfigSchema = z
               .min(1)
               .default(1.5)
               .describe(
-                "…and more than this many times the principal's own busiest minute on earlier days (req_1m_own_peak_log), where it has one: a payroll account's burst is its norm. A principal without that history is judged by the threshold alone.",
+                "…and more than this many times the principal's own busiest minute on earlier days " +
+                  "(req_1m_own_peak_log), where it has one: a payroll account's burst is its norm. A principal " +
+                  'without that history is judged by the threshold alone.',
               ),
             action: z.enum(ACTING).default('throttle'),
           })
@@ -197,7 +213,9 @@ export const policyConfigSchema = z
               .positive()
               .default(5)
               .describe(
-                "tx_risk_1h (the account's payment risk of the last hour in nats: each payment to a new payee adds how rare new payees are for the account, its amount's z-score and the surprise of its hour, at most 3) at or above this; the floor under the threshold vigil train fits.",
+                "tx_risk_1h (the account's payment risk of the last hour in nats: each payment to a new payee adds " +
+                  "how rare new payees are for the account, its amount's z-score and the surprise of its hour, at " +
+                  'most 3) at or above this; the floor under the threshold vigil train fits.',
               ),
             corroborating_hour_unusual: z
               .number()
@@ -205,14 +223,20 @@ export const policyConfigSchema = z
               .max(1)
               .default(0.5)
               .describe(
-                "A burst of payments that outnumbers the account's history (a business's first payroll run) is fitted its own threshold by vigil train, unless it began at an hour at least this unusual for the principal (tx_burst_hour_unusual: 0 its busiest hour, 1 never seen): then it is judged with every account — the second signal a cold start needs.",
+                "A burst of payments that outnumbers the account's history (a business's first payroll run) is " +
+                  'fitted its own threshold by vigil train, unless it began at an hour at least this unusual for the ' +
+                  'principal (tx_burst_hour_unusual: 0 its busiest hour, 1 never seen): then it is judged with every ' +
+                  'account — the second signal a cold start needs.',
               ),
             batch_max_gap_s: z
               .number()
               .positive()
               .default(2)
               .describe(
-                "A burst two of whose payments came at most this many seconds apart (tx_burst_gap_s_log, the burst's shortest gap: a payroll file, an API loop — faster than anyone enters a payment by hand) is fitted its own threshold by vigil train, so a batch's dozens of new payees do not set the bar for a drain typed in through the customer's own app.",
+                "A burst two of whose payments came at most this many seconds apart (tx_burst_gap_s_log, the burst's " +
+                  'shortest gap: a payroll file, an API loop — faster than anyone enters a payment by hand) is ' +
+                  "fitted its own threshold by vigil train, so a batch's dozens of new payees do not set the bar for " +
+                  "a drain typed in through the customer's own app.",
               ),
             action: z.enum(ACTING).default('step_up'),
           })
@@ -242,7 +266,8 @@ export function lintPolicyConfig(config: PolicyConfig): string[] {
   for (const cls of Object.keys(config.thresholds)) {
     if (cls !== 'default' && !classes.has(cls))
       problems.push(
-        `policy.thresholds names route class "${cls}", which policy.route_classes does not define — add it there or fix the name`,
+        `policy.thresholds names route class "${cls}", which policy.route_classes does not define — add it there or ` +
+          `fix the name`,
       );
   }
   const seen = new Map<string, string>();
@@ -265,7 +290,8 @@ export function lintPolicyConfig(config: PolicyConfig): string[] {
   }
   if (config.tenant.by === 'route_prefix' && Object.keys(config.tenant.route_prefixes).length === 0) {
     problems.push(
-      'policy.tenant.by is route_prefix but policy.tenant.route_prefixes is empty — map each tenant to its route prefixes',
+      'policy.tenant.by is route_prefix but policy.tenant.route_prefixes is empty — map each tenant to its route ' +
+        'prefixes',
     );
   }
   return problems;

@@ -26,7 +26,9 @@ import {
   thresholdKey,
 } from './rules.js';
 
-/** Default targets per action: enforcement that stops a customer is budgeted far tighter than a challenge or an alert. */
+/**
+ * Default targets per action: enforcement that stops a customer is budgeted far tighter than a challenge or an alert.
+ */
 export const DEFAULT_RULE_TARGETS: Record<string, number> = {
   revoke: 0.0001,
   throttle: 0.0001,
@@ -65,7 +67,10 @@ export interface RuleThresholdFit {
   holdout_principal_days: number;
   /** Whether the fit set (at least 1 / target principal-days) could show the target rate at all. */
   resolved: boolean;
-  /** Share of held-out principal-days on which the rule fires (at their cohort's threshold), and a 95 % upper bound (Wilson). */
+  /**
+   * Share of held-out principal-days on which the rule fires (at their cohort's threshold), and a 95 % upper bound
+   * (Wilson).
+   */
   holdout_fpr: number;
   holdout_fpr_upper95: number;
   /** Cohorts whose threshold differs from the population's. */
@@ -325,8 +330,8 @@ export function wilsonUpper(k: number, n: number): number {
 
 /**
  * The learned thresholds a bundle carries, as the policy reads them: the fitted ones above their prior by rule, and
- * each cohort's own as "rule@cohort"; a stratum's as "rule~stratum" (thresholdKey in rules.ts). The one reading of a bundle's
- * manifest.rule_thresholds: the scorer and the label report call it.
+ * each cohort's own as "rule@cohort"; a stratum's as "rule~stratum" (thresholdKey in rules.ts). The one reading of a
+ * bundle's manifest.rule_thresholds: the scorer and the label report call it.
  */
 export function learnedThresholds(
   fits: readonly (Pick<RuleThresholdFit, 'stratum' | 'threshold' | 'fitted' | 'source'> & {

@@ -16,7 +16,8 @@
 // Fraudulent payments are sized from the victim's own history as the stream shows it (3–15 times the customer's
 // typical payment, in the customer's currency; the population's typical one for a customer not yet seen paying), so
 // they are as unusual in a population of small payers as in one of large payers, and no fixed amount gives them away.
-// The pace of the slow families varies from attack to attack (a low-and-slow walk of one request every 15 s to 2.5 min).
+// The pace of the slow families varies from attack to attack (a low-and-slow walk of one request every
+// 15 s to 2.5 min).
 import { customerIds } from './customers.js';
 import { type Rng, seeded } from './random.js';
 import { issueToken } from './tokens.js';

@@ -62,34 +62,38 @@ describe('the demo bank API', () => {
     const { token } = issueToken(seeded(2), me.sub, clock, { ttlS: 900 });
     const [head, payload] = token.split('.') as [string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
-    const forged = `${head}.${Buffer.from(JSON.stringify({ ...claims, sub: customerIds(4).sub })).toString('base64url')}.${token.split('.')[2]}`;
+    const forgedPayload = Buffer.from(JSON.stringify({ ...claims, sub: customerIds(4).sub })).toString('base64url');
+    const forged = `${head}.${forgedPayload}.${token.split('.')[2]}`;
     expect((await get(`/v1/accounts/${customerIds(4).account}`, forged)).status).toBe(401);
     expect((await get('/v1/accounts')).status).toBe(401);
     clock += 901_000;
     expect((await get(`/v1/accounts/${me.account}`, token)).status).toBe(401);
   });
 
-  it('renews a session with the refresh grant (same sid, new jti) and takes payments from own accounts only', async () => {
-    const me = customerIds(11);
-    const old = issueToken(seeded(3), me.sub, clock - 3_600_000, { ttlS: 900 });
-    const res = await fetch(`${base}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `grant_type=refresh_token&refresh_token=${old.token}`,
-    });
-    const fresh = ((await res.json()) as { access_token: string }).access_token;
-    expect(verifyDemoToken(fresh)).toMatchObject({ sub: me.sub, sid: old.claims.sid });
-    expect(verifyDemoToken(fresh)?.jti).not.toBe(old.claims.jti);
-    const pay = (account: string, amount: number) =>
-      fetch(`${base}/v1/payments`, {
+  it(
+    'renews a session with the refresh grant (same sid, new jti) ' + 'and takes payments from own accounts only',
+    async () => {
+      const me = customerIds(11);
+      const old = issueToken(seeded(3), me.sub, clock - 3_600_000, { ttlS: 900 });
+      const res = await fetch(`${base}/oauth/token`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${fresh}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ account_id: account, payee_id: 'payee-1', amount, currency: 'GBP' }),
-      }).then((r) => r.status);
-    expect(await pay(me.account, 42.5)).toBe(201);
-    expect(await pay(customerIds(12).account, 42.5)).toBe(403);
-    expect(await pay(me.account, -1)).toBe(400);
-  });
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `grant_type=refresh_token&refresh_token=${old.token}`,
+      });
+      const fresh = ((await res.json()) as { access_token: string }).access_token;
+      expect(verifyDemoToken(fresh)).toMatchObject({ sub: me.sub, sid: old.claims.sid });
+      expect(verifyDemoToken(fresh)?.jti).not.toBe(old.claims.jti);
+      const pay = (account: string, amount: number) =>
+        fetch(`${base}/v1/payments`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${fresh}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ account_id: account, payee_id: 'payee-1', amount, currency: 'GBP' }),
+        }).then((r) => r.status);
+      expect(await pay(me.account, 42.5)).toBe(201);
+      expect(await pay(customerIds(12).account, 42.5)).toBe(403);
+      expect(await pay(me.account, -1)).toBe(400);
+    },
+  );
 });
 
 describe('driving simulated traffic over HTTP', () => {

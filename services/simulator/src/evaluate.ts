@@ -1,10 +1,10 @@
 // Detection quality over labelled simulator traffic: per attack family, how many attacks were detected (any request
-// of the attack decided on), how many were enforced (throttled or revoked) and revoked, and how many attacker requests it took; on the benign side,
-// false alerts and false revocations per 1,000 benign principals per day (a principal-day counts once however many
-// of its requests were flagged). A principal-day an attacker acted under (a stolen token, a cracked password, a
-// victim's account) is not benign: flagging the victim's own requests that day protects the account, and is counted
-// apart (flaggedAttackedPrincipalDays) rather than as a false positive. Decisions come from `vigil replay` or the
-// live detector.
+// of the attack decided on), how many were enforced (throttled or revoked) and revoked, and how many attacker requests
+// it took; on the benign side, false alerts and false revocations per 1,000 benign principals per day (a principal-day
+// counts once however many of its requests were flagged). A principal-day an attacker acted under (a stolen token, a
+// cracked password, a victim's account) is not benign: flagging the victim's own requests that day protects the
+// account, and is counted apart (flaggedAttackedPrincipalDays) rather than as a false positive. Decisions come from
+// `vigil replay` or the live detector.
 import { type Decision, principalKey } from '@vigil/events';
 import { ATTACK_FAMILIES, type AttackFamily, type AttackLabel } from './attacks.js';
 
@@ -46,7 +46,9 @@ export const principalDay = (principal: string, ts: number) => `${principal}|${M
 export const principalDaysUnderAttack = (labels: AttackLabel[]) =>
   new Set(labels.map((l) => principalDay(l.principal, l.ts)));
 
-/** @param principalDays every principal-day seen in the evaluated traffic (principalDay keys), attacked ones included */
+/**
+ * @param principalDays every principal-day seen in the evaluated traffic (principalDay keys), attacked ones included
+ */
 export function evaluateDetection(
   decisions: Iterable<Decision>,
   labels: AttackLabel[],

@@ -1,4 +1,5 @@
-// Renders simulated requests as each gateway's JSON access log, the way the gateway configs in docs/gateways.md write them.
+// Renders simulated requests as each gateway's JSON access log, the way the gateway configs in docs/gateways.md write
+// them.
 // `claims` mode logs decoded claims + a gateway-computed fingerprint (the recommended set-up); `bearer` logs the
 // raw Authorization header (Kong's default serializer before 3.x redaction, nginx with $http_authorization).
 import type { GatewayFormat } from '@vigil/events';

@@ -13,7 +13,9 @@ export type Role = 'principal' | 'ip' | 'user' | 'tenant';
 export const ENTITY_ROLES = ['ip', 'user', 'tenant'] as const;
 export type EntityRole = (typeof ENTITY_ROLES)[number];
 
-/** The entity records an event becomes: every request for its client IP; logins also for the username and the tenant. */
+/**
+ * The entity records an event becomes: every request for its client IP; logins also for the username and the tenant.
+ */
 export function entityKeys(event: AccessEvent): [EntityRole, string][] {
   const out: [EntityRole, string][] = [['ip', `ip:${event.client_ip}`]];
   const outcome = loginOutcome(event);

@@ -10,8 +10,8 @@
 // missing parts as 0 and counted (vigil_records_skipped{reason="join_incomplete"}); parts whose request never came
 // are dropped the same way, and so is a part still waiting, without its request, ORPHAN_AFTER_MS of event time
 // after the partition's watermark has passed it: its request was joined already (a part sent twice — the stages'
-// at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source positions) is
-// checkpointed by the KafkaStatefulProcessor running the task.
+// at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source
+// positions) is checkpointed by the KafkaStatefulProcessor running the task.
 import type { SinkRecord, SourceRecord } from '@vigil/connectors';
 import { decodeAccessEvent, type Principal, principalKey } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';

@@ -52,7 +52,9 @@ class Partition<T> {
   private pending: SinkRecord<T>[] = [];
   crashes = 0;
 
-  /** @param atLeastOnce outputs are published as soon as the task returns them (KafkaStatefulProcessor's at_least_once) */
+  /**
+   * @param atLeastOnce outputs are published as soon as the task returns them (KafkaStatefulProcessor's at_least_once)
+   */
   constructor(
     private readonly make: () => StatefulTask<T>,
     private readonly atLeastOnce = false,
@@ -214,7 +216,8 @@ describe('online feature stages', () => {
     { seed: 4, crashEvery: 1_000_000 },
     { seed: 5, crashEvery: 7 },
   ])(
-    'at least once: every request leaves, every copy with the offline vector (seed $seed, a crash 1 in $crashEvery steps)',
+    'at least once: every request leaves, every copy with the offline vector (seed $seed, a crash 1 in $crashEvery ' +
+      'steps)',
     ({ seed, crashEvery }) => {
       const { out, crashes, orphans } = runStages(log, seed, crashEvery, true);
       const ids = new Set(out.map((r) => r.request_id));

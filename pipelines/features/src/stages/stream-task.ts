@@ -91,7 +91,9 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
     this.poisoned.push({ record, detail });
   };
 
-  /** Decodes a record, or sets it aside as poison (see @vigil/connectors' poison.ts) for the processor to dead-letter. */
+  /**
+   * Decodes a record, or sets it aside as poison (see @vigil/connectors' poison.ts) for the processor to dead-letter.
+   */
   protected decode<V>(record: SourceRecord, decode: (value: Buffer) => V): V | undefined {
     return decodeOrPoison(record, decode, this.setAside);
   }
