@@ -370,51 +370,44 @@ function credentialStuffing(s: AttackScript): void {
   }
 }
 
+/**
+ * `n` reads with a token of the victim's, from their own address and client, one every `fast` ms or at the attack's
+ * own slow pace; `page(i)` says what the i-th read asks for and gets.
+ */
+function walk(
+  s: AttackScript,
+  tok: Token,
+  n: number,
+  fast: readonly [number, number],
+  page: (i: number) => Pick<SimRequest, 'uri' | 'status' | 'bytesOut'>,
+): void {
+  const slow = s.family.endsWith('_slow');
+  for (let i = 0; i < n; i++) {
+    s.t += s.step(slow, fast);
+    const { uri, status, bytesOut } = page(i);
+    const { clientIp, userAgent } = s.victim;
+    s.add(s.t, { method: 'GET', uri, status, clientIp, userAgent, bytesOut, ...tok }, `sub:${s.who.sub}`);
+  }
+}
+
 /** A logged-in customer walking other customers' account ids (most answer 403). */
 function bola(s: AttackScript): void {
-  const slow = s.family === 'bola_slow';
   const tok = s.victimLogin();
   const first = 40000000 + s.rng.int(0, 900) * 7;
-  const n = slow ? 40 : 100;
-  for (let i = 0; i < n; i++) {
-    s.t += s.step(slow, [300, 700]);
-    s.add(
-      s.t,
-      {
-        method: 'GET',
-        uri: `/v1/accounts/${first + i * 7}`,
-        status: s.rng.chance(0.9) ? 403 : 200,
-        clientIp: s.victim.clientIp,
-        userAgent: s.victim.userAgent,
-        bytesOut: 150,
-        ...tok,
-      },
-      `sub:${s.who.sub}`,
-    );
-  }
+  walk(s, tok, s.family === 'bola_slow' ? 40 : 100, [300, 700], (i) => ({
+    uri: `/v1/accounts/${first + i * 7}`,
+    status: s.rng.chance(0.9) ? 403 : 200,
+    bytesOut: 150,
+  }));
 }
 
 /** A customer's session paging through the account's whole transaction history. */
 function scraping(s: AttackScript): void {
-  const slow = s.family === 'scraping_slow';
-  const tok = s.victimLogin();
-  const n = slow ? 60 : 200;
-  for (let i = 0; i < n; i++) {
-    s.t += s.step(slow, [150, 300]);
-    s.add(
-      s.t,
-      {
-        method: 'GET',
-        uri: `/v1/accounts/${s.who.account}/transactions?page=${i + 1}`,
-        status: 200,
-        clientIp: s.victim.clientIp,
-        userAgent: s.victim.userAgent,
-        bytesOut: s.rng.int(6000, 9000),
-        ...tok,
-      },
-      `sub:${s.who.sub}`,
-    );
-  }
+  walk(s, s.victimLogin(), s.family === 'scraping_slow' ? 60 : 200, [150, 300], (i) => ({
+    uri: `/v1/accounts/${s.who.account}/transactions?page=${i + 1}`,
+    status: 200,
+    bytesOut: s.rng.int(6000, 9000),
+  }));
 }
 
 /** The victim's own device and address, a login, one read, then two to four new payees. */
