@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { detectorConfigSchema, startDetector } from '@vigil/detector';
 import { parseConfig } from '@vigil/runtime';
 import { generateTraffic, renderRecord } from '@vigil/simulator';
@@ -126,10 +126,13 @@ interface VigilRun {
 async function runVigil(run: string, instances: number): Promise<VigilRun> {
   const raw = vigilConfig(run);
   const prefix = raw.clickhouse.table_prefix;
-  const ch = createClient({ url: chUrl });
+  // Quiet: the first counts may ask for tables the detector has not made yet.
+  const ch = createClient({ url: chUrl, log: { level: ClickHouseLogLevel.OFF } });
+  // A table not there yet (the detector processes are still migrating) counts as empty.
   const count = async (table: string) => {
-    const rows = await (await ch.query({ query: `SELECT count() AS n FROM ${prefix}${table}`, format: 'JSONEachRow' }))
-      .json<{ n: string }>()
+    const rows = await ch
+      .query({ query: `SELECT count() AS n FROM ${prefix}${table}`, format: 'JSONEachRow' })
+      .then((result) => result.json<{ n: string }>())
       .catch(() => []);
     return Number(rows[0]?.n ?? 0);
   };
@@ -183,6 +186,10 @@ function detectorProcesses(raw: ReturnType<typeof vigilConfig>, instances: numbe
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );
+  // Whatever ends this bench, no detector outlives it.
+  process.once('exit', () => {
+    for (const c of children) c.kill('SIGKILL');
+  });
   return async () => {
     const exited = children.map((c) => new Promise((resolve) => c.once('exit', resolve)));
     for (const c of children) c.kill('SIGTERM');

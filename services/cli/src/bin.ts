@@ -2,6 +2,7 @@
 // The vigil command line: one entry point that starts any service or job. It only dispatches: each command is one
 // module in ./commands (its flags, help and code), listed in commands/index.ts.
 import { readFileSync } from 'node:fs';
+import { GATEWAY_FORMATS } from '@vigil/events';
 import { overview, runCommand } from './command.js';
 import { COMMANDS } from './commands/index.js';
 
@@ -12,7 +13,7 @@ Usage: vigil <command> [options]
 Commands:
 ${overview(COMMANDS)}
 
-Formats: canonical, kong, envoy, haproxy, nginx. Run 'vigil <command> --help' for a command's options,
+Formats: ${GATEWAY_FORMATS.join(', ')}. Run 'vigil <command> --help' for a command's options,
 'vigil --version' for the version.
 `;
 
