@@ -128,16 +128,17 @@ async function runVigil(run: string, instances: number): Promise<VigilRun> {
   const prefix = raw.clickhouse.table_prefix;
   // Quiet: the first counts may ask for tables the detector has not made yet.
   const ch = createClient({ url: chUrl, log: { level: ClickHouseLogLevel.OFF } });
-  // A table not there yet (the detector processes are still migrating) counts as empty.
+  // Distinct requests, not rows: a rebalance redelivers what was not committed, and the copies must not end a run
+  // early. A table not there yet (the detector processes are still migrating) counts as empty.
   const count = async (table: string) => {
     const rows = await ch
-      .query({ query: `SELECT count() AS n FROM ${prefix}${table}`, format: 'JSONEachRow' })
+      .query({ query: `SELECT uniqExact(request_id) AS n FROM ${prefix}${table}`, format: 'JSONEachRow' })
       .then((result) => result.json<{ n: string }>())
       .catch(() => []);
     return Number(rows[0]?.n ?? 0);
   };
   const started = performance.now();
-  const stop = instances === 0 ? await inProcess(raw) : detectorProcesses(raw, instances);
+  const { stop, failed } = instances === 0 ? await inProcess(raw) : detectorProcesses(raw, instances);
   const seen = { access_events: 0, features: 0, decisions: 0 };
   const doneAt: Record<string, number> = {};
   for (;;) {
@@ -147,6 +148,11 @@ async function runVigil(run: string, instances: number): Promise<VigilRun> {
       if (seen[table] >= N) doneAt[table] = Number(((performance.now() - started) / 1000).toFixed(1));
     }
     if (seen.access_events >= N && seen.features >= N && seen.decisions >= N) break;
+    const why = failed();
+    if (why !== undefined || performance.now() - started > DEADLINE_MS)
+      throw new Error(
+        `the run did not finish: ${why ?? `not done after ${DEADLINE_MS / 1000} s`} (${JSON.stringify(seen)})`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - started) / 1000;
@@ -169,13 +175,26 @@ async function runVigil(run: string, instances: number): Promise<VigilRun> {
   return { seconds, doneAt, recordsPerEvent, rssMb };
 }
 
-async function inProcess(raw: ReturnType<typeof vigilConfig>): Promise<() => Promise<void>> {
+interface Running {
+  stop(): Promise<void>;
+  /** Why the detector stopped on its own, if it did. */
+  failed(): string | undefined;
+}
+
+/** A run that has not finished by then has failed (a stuck stage must not hold the bench forever). */
+const DEADLINE_MS = 30 * 60_000;
+
+async function inProcess(raw: ReturnType<typeof vigilConfig>): Promise<Running> {
   const detector = await startDetector(parseConfig(detectorConfigSchema, raw));
-  return () => detector.stop();
+  let failure: string | undefined;
+  detector.done.catch((err: unknown) => {
+    failure = `the detector stopped: ${(err as Error).message}`;
+  });
+  return { stop: () => detector.stop(), failed: () => failure };
 }
 
 /** `instances` processes of `vigil detect` with one config (JSON is YAML); stopping sends SIGTERM and waits. */
-function detectorProcesses(raw: ReturnType<typeof vigilConfig>, instances: number): () => Promise<void> {
+function detectorProcesses(raw: ReturnType<typeof vigilConfig>, instances: number): Running {
   const file = join(tmpdir(), `vigil-bench-${raw.consumer.group_id}.json`);
   writeFileSync(file, JSON.stringify(raw));
   // The infrastructure's own VIGIL_* settings would read as config overrides.
@@ -186,14 +205,26 @@ function detectorProcesses(raw: ReturnType<typeof vigilConfig>, instances: numbe
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );
-  // Whatever ends this bench, no detector outlives it.
-  process.once('exit', () => {
-    for (const c of children) c.kill('SIGKILL');
-  });
-  return async () => {
-    const exited = children.map((c) => new Promise((resolve) => c.once('exit', resolve)));
-    for (const c of children) c.kill('SIGTERM');
-    await Promise.all(exited);
+  const exited = children.map((c) => new Promise((resolve) => c.once('exit', resolve)));
+  // Whatever ends this bench — an error, Ctrl-C, a SIGTERM from the infra script — no detector outlives it.
+  const killAll = () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  return {
+    stop: async () => {
+      for (const c of children) c.kill('SIGTERM');
+      await Promise.all(exited);
+    },
+    failed: () => {
+      const dead = children.find((c) => c.exitCode !== null || c.signalCode !== null);
+      return dead ? `a detect process exited (${dead.exitCode ?? dead.signalCode})` : undefined;
+    },
   };
 }
 

@@ -71,7 +71,7 @@ export function accessEventRow(
 }
 export type AccessEventRow = ReturnType<typeof accessEventRow>;
 
-/** A feature record as the feature stage writes it (structural: connectors does not depend on @vigil/features). */
+/** A feature record as the feature stage writes it (structural: the warehouse does not depend on @vigil/features). */
 export interface FeatureRecordLike {
   ts: number;
   request_id: string;

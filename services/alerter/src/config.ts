@@ -165,7 +165,7 @@ export type AlerterConfig = z.output<typeof alerterConfigSchema>;
 export function lintAlerterConfig(config: AlerterConfig): string[] {
   const problems: string[] = [];
   for (const r of config.receivers) {
-    if (RECEIVER_KINDS[r.format].signed && r.secret_env === undefined)
+    if (RECEIVER_KINDS[r.format].needsSecret && r.secret_env === undefined)
       problems.push(`receivers.${r.name}: set secret_env — ${r.format} deliveries are signed (Standard Webhooks)`);
   }
   const names = [...config.receivers.map((r) => r.name), ...config.caep.map((c) => c.name)];

@@ -72,7 +72,8 @@ export async function startService<X>(
   try {
     parts = await start({ ops, counters, onRetry: retryReporter(counters.retried), runs });
   } catch (err) {
-    // A start that fails (a bad bundle, a broker that never answers) leaves no port open behind it.
+    // A start that fails (a bad bundle, a broker that never answers) leaves no port open behind it. (What the start had
+    // built by then is not taken down here: the process exits next.)
     await ops.close().catch(() => undefined);
     await tracing.shutdown().catch(() => undefined);
     throw err;
@@ -85,10 +86,14 @@ export async function startService<X>(
   const stop = () => {
     stopping ??= (async () => {
       ops.setReady(false);
-      await parts.teardown();
-      await ops.close();
-      await tracing.shutdown();
-      logEvent('info', `${name} stopped`);
+      try {
+        await parts.teardown();
+      } finally {
+        // A teardown that fails still leaves no port open and no spans unsent.
+        await ops.close().catch(() => undefined);
+        await tracing.shutdown().catch(() => undefined);
+        logEvent('info', `${name} stopped`);
+      }
     })();
     return stopping;
   };

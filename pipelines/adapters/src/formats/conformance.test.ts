@@ -1,5 +1,6 @@
 // The conformance suite every log format passes (River's estimator checks, for formats; the feature families and the
-// models have theirs). A format registered in registry.ts (GATEWAY_FORMATS) is in it with no further edit:
+// models have theirs). A format registered in registry.ts and named in GATEWAY_FORMATS is in it, with sample records of
+// its gateway in SAMPLES below:
 // - no input crashes it, as text or bytes, and a record that is almost right (any field missing or of another type)
 //   is an event or a dead letter with a reason code, never an exception;
 // - no output — event, dead-letter detail, or the redacted original — contains a raw credential;
@@ -149,7 +150,7 @@ describe('credentials', () => {
   });
 });
 
-/** Real records of each format's gateway (testing/gateway-samples and a capture of HAProxy 2.6), canonical built here. */
+/** Real records of each format's gateway (testing/gateway-samples, a capture of HAProxy 2.6); canonical built here. */
 const SAMPLES: Record<GatewayFormat, () => string[]> = {
   kong: () => [...sampleLines(join(SAMPLES_DIR, 'kong.jsonl')), ...sampleLines(join(SAMPLES_DIR, 'kong-batch.jsonl'))],
   envoy: () => sampleLines(join(SAMPLES_DIR, 'envoy.jsonl')),

@@ -1,4 +1,4 @@
-// Every kind of alert receiver, registered in one place: what its body is, and whether its deliveries are signed. A
+// Every kind of alert receiver, registered in one place: what its body is, and whether it needs a secret. A
 // new kind is a folder here (its rendering and its tests) and one line below; the alerter's config accepts it as a
 // receiver's `format`, and the receivers' suite (receivers.test.ts) judges it.
 import type { AlertMessage } from '../incidents.js';
@@ -10,16 +10,16 @@ export interface ReceiverKind {
   /** The body a receiver of this kind gets for a message (serialised as JSON). */
   render(m: AlertMessage): unknown;
   /**
-   * Whether deliveries carry Standard Webhooks signatures (a secret is then required). A Slack incoming webhook
-   * verifies nothing: its URL is the secret.
+   * Whether a receiver of this kind must be given a secret: its receivers verify Standard Webhooks signatures. A Slack
+   * incoming webhook verifies nothing (its URL is the secret); a secret given to one anyway still signs.
    */
-  signed: boolean;
+  needsSecret: boolean;
 }
 
 export const RECEIVER_KINDS = {
-  ocsf: { render: (m) => ocsfDetectionFinding(m), signed: true },
-  generic: { render: genericAlert, signed: true },
-  slack: { render: slackText, signed: false },
+  ocsf: { render: (m) => ocsfDetectionFinding(m), needsSecret: true },
+  generic: { render: genericAlert, needsSecret: true },
+  slack: { render: slackText, needsSecret: false },
 } as const satisfies Record<string, ReceiverKind>;
 
 export type PayloadFormat = keyof typeof RECEIVER_KINDS;

@@ -23,8 +23,8 @@ export interface FeatureFamily {
   /** Everything that changes the values (windows, TTLs, caps): part of the feature-schema hash. */
   readonly params: Record<string, number | string | boolean>;
   /**
-   * Updates state with the event and writes this family's features into out[offset + position]. `principal` is the event's
-   * principal key, computed once per event so every family stores the same string instance instead of a copy.
+   * Updates state with the event and writes this family's features into out[offset + position]. `principal` is the
+   * event's principal key, computed once per event so every family stores the same string instance instead of a copy.
    */
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void;
   /**

@@ -126,7 +126,8 @@ export function human(feature: string): { label: string; show: (value: number) =
   const logged = feature.endsWith('_log');
   // A feature of an older schema that no family declares any more: its name's suffix says log1p.
   const encoding = FEATURE_DECLARATIONS.get(feature)?.encoding ?? (logged ? 'log1p' : 'plain');
-  let name = logged ? feature.slice(0, -4) : feature;
+  // The name loses the encoding its value no longer carries once shown decoded (_log, _log2).
+  let name = feature.replace(/_log2?$/, '');
   let unit = '';
   if (name.endsWith('_kmh')) {
     name = name.slice(0, -4);
