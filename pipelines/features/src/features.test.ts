@@ -531,7 +531,7 @@ describe('TransactionDeviation', () => {
     ]);
   });
 
-  it("counts an account's payments before its current burst (payments no more than an hour apart)", () => {
+  it("counts an account's payments before its current burst (an hour apart at most, within its first hour)", () => {
     const f = new TransactionDeviation();
     const history = (rows: Record<string, number>[]) =>
       rows.map((r) => Math.round(Math.expm1(r.tx_history_log as number)));
@@ -540,9 +540,10 @@ describe('TransactionDeviation', () => {
         run(f, [pay(T0, 40, 'shop'), pay(T0 + 2 * H, 2000, 'staff-1'), pay(T0 + 2 * H + 50 * MIN, 2100, 'staff-2')]),
       ),
     ).toEqual([0, 1, 1]);
-    // Each payment within the hour of the one before stays in the burst; an hour's pause starts the next.
+    // 50 minutes after the one before but 100 after the burst's first: a burst lasts an hour at most, so a steady
+    // payer's day is many bursts; an hour's pause starts the next one too.
     expect(history(run(f, [pay(T0 + 3 * H + 40 * MIN, 2000, 'staff-3'), pay(T0 + D, 2000, 'staff-1')]))).toEqual([
-      1, 4,
+      3, 4,
     ]);
   });
 

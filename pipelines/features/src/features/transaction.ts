@@ -1,13 +1,15 @@
 // Transaction deviation per account (else per principal): how unusual a payment's amount, payee and hour are in
 // the account's own history.
 // - amount: running statistics in log space (the mean of ln(amount) and its absolute deviation: plain averages over
-//   the account's first 1/alpha payments, an EWMA after), blended with a population prior that counts as
-//   `priorPayments` payments (cold start: a fixed typical payment, a parameter of the feature schema, not a running
-//   statistic over other accounts — that would make one account's features depend on which instance saw which other
-//   payments); the deviation has a floor so an account that always pays the same amount (zero variance) does not turn
-//   a cent's difference into a huge z-score. A burst's payments (payments no more than an hour apart) are judged
-//   against the account as it stood when the burst began: a drain's own first payments do not make its later ones
-//   look usual;
+//   the account's first 1/alpha payments, an EWMA after). The typical amount is the account's own from its first
+//   payment on — a fixed population amount (`priorAmount`, for the first payment only) would otherwise drag every young
+//   account's mean toward one currency's scale; the deviation, which is scale-free in log space, blends with the
+//   population's as with a prior that counts as `priorPayments` payments (cold start: a parameter of the feature
+//   schema, not a running statistic over other accounts — that would make one account's features depend on which
+//   instance saw which other payments), and has a floor so an account that always pays the same amount (zero
+//   variance) does not turn a cent's difference into a huge z-score. A burst's payments (payments no more than an hour
+//   apart, within an hour of its first) are judged against the account as it stood when the burst began: a drain's
+//   own first payments do not make its later ones look usual;
 // - ratio to the account's largest payment so far;
 // - first-seen payee (a payee not paid for `payeeTtlMs` counts as new again);
 // - hour-of-day unusualness: while the account has made fewer than `minPaymentsForHours` payments, in the rhythm of
@@ -60,7 +62,8 @@ export const TRANSACTION_FEATURES = declareFeatures([
     key: ACCOUNT,
     means:
       "z-score of ln(amount) against the account's running mean and deviation as they stood when the current burst " +
-      'began (a prior of a typical 50-unit payment that counts as 2 payments; deviation floor 0.25)',
+      'began (a typical 50-unit payment for its first; the deviation a prior of 1 that counts as 2 payments, floor ' +
+      '0.25)',
   },
   {
     name: 'tx_ratio_to_max_log2',
@@ -111,9 +114,9 @@ export const TRANSACTION_FEATURES = declareFeatures([
     window: 'before the current burst',
     key: ACCOUNT,
     means:
-      'log1p(payments the account made before its current burst, payments no more than an hour apart) — a burst ' +
-      "that outnumbers them is a cold start (a business's first payroll run): vigil train fits such bursts their " +
-      'own `payment_anomaly` threshold',
+      'log1p(payments the account made before its current burst: payments no more than an hour apart, within an ' +
+      "hour of its first) — a burst that outnumbers them is a cold start (a business's first payroll run): vigil " +
+      'train fits such bursts their own `payment_anomaly` threshold',
   },
   {
     name: 'tx_burst_hour_unusual',
@@ -165,6 +168,8 @@ interface Account {
   burstHourUnusual: number;
   /** The shortest gap between two payments of the current burst, ms (Infinity: one payment so far). */
   burstMinGap: number;
+  /** When the current burst began (a burst lasts at most an hour: a steady payer's day is many bursts). */
+  burstAt: number;
   /**
    * The account as it stood when the current burst began — the typical ln(amount) and its deviation (blended with the
    * prior) and the new-payee rate — against which the burst's payments are judged: a drain's own payments must not
@@ -211,9 +216,9 @@ export interface TransactionOptions {
   /** Weight of each new payment in the running statistics (once the account has made 1/alpha payments). */
   alpha: number;
   /**
-   * How many payments the population prior counts as (a conjugate prior's pseudo-count): the account's own statistics
-   * weigh n / (n + priorPayments) after n payments, so a constant typical amount matters little once an account has
-   * paid a few times, whatever the currency and scale of its population's payments.
+   * How many payments the population's spread of ln(amount) counts as (a prior's pseudo-count): the account's own
+   * deviation weighs n / (n + priorPayments) after n payments. (The typical amount needs no such blend: the account's
+   * own from its first payment on.)
    */
   priorPayments: number;
   /** Floor of the deviation in log space (0.25 ≈ ±28 %). */
@@ -224,9 +229,9 @@ export interface TransactionOptions {
   hourDecay: number;
   /** Per-request decay of the principal's activity-hour histogram. */
   activityDecay: number;
-  /** Payments before the account's own hours replace the principal's activity hours. */
+  /** Payments before the account's own hours count beside the principal's activity hours (the more unusual wins). */
   minPaymentsForHours: number;
-  /** Population prior: a typical payment amount and the spread of ln(amount) around it. */
+  /** Population prior: a typical payment amount (an account's first payment only) and the spread of ln(amount). */
   priorAmount: number;
   priorDeviation: number;
   /** Prior of an account's new-payee rate and its weight in payments (a Beta prior: rate × weight new of weight). */
@@ -325,17 +330,21 @@ export class TransactionDeviation implements FeatureFamily {
       burstMean: 0,
       burstDev: 1,
       burstNewPayeeRate: 1,
+      burstAt: event.ts,
     }));
     const t = keyTime(a, event.ts);
-    // A payment more than an hour after the account's last one starts a new burst (the first payment, n = 0, too).
-    // (A checkpoint written before the field existed has none: its history then counts from now.)
+    // A payment more than an hour after the account's last one, or an hour after the burst's first, starts a new burst
+    // (the first payment, n = 0, too). (A checkpoint written before the fields existed has none: its history then
+    // counts from now.)
     const burstStarts =
       a.n === 0 ||
       t - a.riskAt > HOUR ||
+      a.burstAt === undefined ||
+      t - a.burstAt > HOUR ||
       a.beforeBurst === undefined ||
       a.burstMinGap === undefined ||
       a.burstMean === undefined;
-    if (burstStarts) this.startBurst(a);
+    if (burstStarts) this.startBurst(a, t);
     else a.burstMinGap = Math.min(a.burstMinGap, t - a.riskAt);
     const x = Math.log(tx.amount);
 
@@ -403,13 +412,15 @@ export class TransactionDeviation implements FeatureFamily {
   }
 
   /** Marks the start of a burst: the history before it, and the account as it stands, to judge the burst against. */
-  private startBurst(a: Account): void {
+  private startBurst(a: Account, t: number): void {
     const o = this.options;
     a.beforeBurst = a.n;
     a.burstMinGap = Number.POSITIVE_INFINITY;
-    // The account's own statistics weigh n / (n + priorPayments) against the population prior (see the options).
+    a.burstAt = t;
+    // The typical amount is the account's own once it has paid (the population's only for its first payment); its
+    // deviation weighs n / (n + priorPayments) against the population's (see the options).
     const w = a.n / (a.n + o.priorPayments);
-    a.burstMean = w * a.mean + (1 - w) * Math.log(o.priorAmount);
+    a.burstMean = a.n > 0 ? a.mean : Math.log(o.priorAmount);
     a.burstDev = Math.max(o.minDeviation, w * a.dev + (1 - w) * o.priorDeviation);
     a.burstNewPayeeRate = (a.newPayees + o.priorNewPayeeRate * o.priorNewPayeeWeight) / (a.n + o.priorNewPayeeWeight);
   }
