@@ -334,16 +334,9 @@ export class TransactionDeviation implements FeatureFamily {
     }));
     const t = keyTime(a, event.ts);
     // A payment more than an hour after the account's last one, or an hour after the burst's first, starts a new burst
-    // (the first payment, n = 0, too). (A checkpoint written before the fields existed has none: its history then
-    // counts from now.)
-    const burstStarts =
-      a.n === 0 ||
-      t - a.riskAt > HOUR ||
-      a.burstAt === undefined ||
-      t - a.burstAt > HOUR ||
-      a.beforeBurst === undefined ||
-      a.burstMinGap === undefined ||
-      a.burstMean === undefined;
+    // (the first payment, n = 0, too). startBurst sets every burst field together, so a checkpoint written before them
+    // is the one without burstAt: its history then counts from now.
+    const burstStarts = a.n === 0 || t - a.riskAt > HOUR || a.burstAt === undefined || t - a.burstAt > HOUR;
     if (burstStarts) this.startBurst(a, t);
     else a.burstMinGap = Math.min(a.burstMinGap, t - a.riskAt);
     const x = Math.log(tx.amount);
