@@ -59,6 +59,11 @@ export interface PrincipalTaskOptions extends StreamTaskOptions {
 export class PrincipalFeatureTask extends StreamTask<Record<string, string>, FeatureRecord> {
   private readonly joins = new Map<string, Join>();
   private readonly changedJoins = new Set<string>();
+  /**
+   * Waiting joins the changelog holds (written at a checkpoint, not yet deleted). Most requests join within one
+   * checkpoint interval: those never reach the changelog, so they need no tombstone either.
+   */
+  private readonly durableJoins = new Set<string>();
   private readonly positions: Map<EntityRole, number[]>;
   /** The entity roles a part may name. */
   private readonly roles: ReadonlySet<string>;
@@ -204,7 +209,10 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     const out: [string, Buffer | null][] = [];
     for (const key of this.changedJoins) {
       const join = this.joins.get(key);
-      out.push([JOIN + key, join ? encodeState(join) : null]);
+      if (join) {
+        out.push([JOIN + key, encodeState(join)]);
+        this.durableJoins.add(key);
+      } else if (this.durableJoins.delete(key)) out.push([JOIN + key, null]);
     }
     this.changedJoins.clear();
     return out;
@@ -212,7 +220,9 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
 
   protected override restoreOwn(key: string, value: Buffer): boolean {
     if (!key.startsWith(JOIN)) return false;
-    this.joins.set(key.slice(JOIN.length), decodeState<Join>(value));
+    const join = key.slice(JOIN.length);
+    this.joins.set(join, decodeState<Join>(value));
+    this.durableJoins.add(join);
     return true;
   }
 }

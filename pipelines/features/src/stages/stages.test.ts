@@ -354,6 +354,34 @@ describe('online feature stages', () => {
     );
     expect(joined.map((r) => r.value.request_id)).toEqual([e.request_id]);
     expect(principal.pendingJoins).toBe(0);
+    // Joined before any checkpoint: the changelog never held it, so it writes nothing for it (no tombstone either).
+    expect(principal.drainChanges().filter(([k]) => k.startsWith('join/'))).toEqual([]);
+    // A join still waiting at a checkpoint is written; once it completes, deleted.
+    const second = log.find((x) => principalKey(x) !== principalKey(e)) as AccessEvent;
+    principal.process([
+      { value: Buffer.from(JSON.stringify(second)), key: Buffer.from(principalKey(second)), headers: {}, position: {} },
+    ]);
+    const waiting = principal.drainChanges().filter(([k]) => k.startsWith('join/'));
+    expect(waiting.map(([k, v]) => [k, v === null])).toEqual([[`join/${second.ts}/${second.request_id}`, false]]);
+    const secondParts = entity.process(
+      entityKeys(second).map(([role, key]) => ({
+        value: Buffer.from(JSON.stringify(second)),
+        key: Buffer.from(key),
+        headers: { [ROLE_HEADER]: role },
+        position: {},
+      })),
+    );
+    principal.process(
+      secondParts.map((p) => ({
+        value: Buffer.from(JSON.stringify(p.value)),
+        key: Buffer.from(p.key as string),
+        headers: p.headers ?? {},
+        position: {},
+      })),
+    );
+    expect(principal.drainChanges().filter(([k]) => k.startsWith('join/'))).toEqual([
+      [`join/${second.ts}/${second.request_id}`, null],
+    ]);
   });
 
   it('with idle release, a quiet partition lets its held events go a bound of wall time after the last arrival', () => {
