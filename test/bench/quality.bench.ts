@@ -160,6 +160,7 @@ function score(name: string, bundle: Bundle, { dir, labels, labelled, principalD
     attacks: q.families.reduce((n, f) => n + f.attacks, 0),
     detected: q.families.reduce((n, f) => n + f.detected, 0),
     enforced: q.families.reduce((n, f) => n + f.enforced, 0),
+    median_requests_to_detect: q.medianRequestsToDetect,
     families: Object.fromEntries(
       q.families.map((f) => [
         f.family,
@@ -247,6 +248,7 @@ function printPopulation(
       `| ${f.family} | ${pct(f.detected, f.attacks)} | ${pct(f.enforced, f.attacks)} | ${pct(f.revoked, f.attacks)} ` +
         `| ${f.medianRequestsToDetect ?? '—'} |`,
     );
+  console.log(`| every family | | | | ${q.medianRequestsToDetect ?? '—'} |`);
   console.log(
     `\nbenign principal-days: ${q.benignPrincipalDays.toLocaleString('en')}; false alerts: ` +
       `${q.falseAlertPrincipalDays} principal-days = ${q.falseAlertsPer1000.toFixed(2)} per 1,000 benign principals ` +
@@ -346,14 +348,15 @@ if (!POPULATIONS) {
     results.push(await evaluatePopulation(name, shape, process.argv.includes('--verbose')));
   }
   console.log(
-    '| population | attacks detected | enforced | alert | step-up | throttle | revoke | (false positives per 1,000 ' +
-      'benign principal-days) | rule thresholds fitted above the constants |',
+    '| population | attacks detected | requests to detect (median) | enforced | alert | step-up | throttle | revoke | ' +
+      '(false positives per 1,000 benign principal-days) | rule thresholds fitted above the constants |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
     const f = r.fp_per_1000;
     console.log(
-      `| ${r.population} | ${r.detected}/${r.attacks} | ${r.enforced}/${r.attacks} | ${f.alert.toFixed(2)} | ` +
+      `| ${r.population} | ${r.detected}/${r.attacks} | ${r.median_requests_to_detect ?? '—'} | ` +
+        `${r.enforced}/${r.attacks} | ${f.alert.toFixed(2)} | ` +
         `${f.step_up.toFixed(2)} | ${f.throttle.toFixed(2)} | ${f.revoke.toFixed(2)} | | ` +
         `${r.rules.join(', ') || '—'} |`,
     );

@@ -116,7 +116,12 @@ export const policyConfigSchema = z
         ip_stuffing: z
           .strictObject({
             enabled: z.boolean().default(true),
-            min_failures: z.number().int().positive().default(30).describe('Failed logins from one IP in 10 minutes.'),
+            min_failures: z
+              .number()
+              .int()
+              .positive()
+              .default(30)
+              .describe('Failed logins from one IP in 10 minutes; the floor under the threshold vigil train fits…'),
             min_usernames: z
               .number()
               .int()
@@ -146,6 +151,29 @@ export const policyConfigSchema = z
               ),
           })
           .prefault({}),
+        ip_stuffing_probe: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            min_failures: z
+              .number()
+              .int()
+              .positive()
+              .default(5)
+              .describe(
+                'The early warning of credential stuffing from one address: failed logins from one IP in 10 minutes ' +
+                  '(a shared address’s divided by ip_stuffing.shared_ip_factor), the floor under the threshold ' +
+                  'vigil train fits at the alert budget — the SOC hears of it at its first attempts; ip_stuffing ' +
+                  'throttles once it is unmistakable…',
+              ),
+            min_usernames: z
+              .number()
+              .int()
+              .positive()
+              .default(3)
+              .describe('…spread over at least this many usernames.'),
+            action: z.enum(ACTING).default('alert'),
+          })
+          .prefault({}),
         token_replay: z
           .strictObject({
             enabled: z.boolean().default(true),
@@ -169,6 +197,28 @@ export const policyConfigSchema = z
               .default(10)
               .describe('…over at least this many distinct object ids (BOLA).'),
             action: z.enum(ACTING).default('revoke'),
+          })
+          .prefault({}),
+        enumeration_probe: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            min_denied: z
+              .number()
+              .int()
+              .positive()
+              .default(3)
+              .describe(
+                'The early warning of an enumeration: requests refused 403/404 in the last hour, the floor under the ' +
+                  'threshold vigil train fits at the alert budget (a SOC hears of a walk over other customers’ ' +
+                  'objects at its first refusals; enumeration acts once it is unmistakable)…',
+              ),
+            min_objects: z
+              .number()
+              .int()
+              .positive()
+              .default(3)
+              .describe('…over at least this many distinct object ids.'),
+            action: z.enum(ACTING).default('alert'),
           })
           .prefault({}),
         velocity: z
@@ -200,8 +250,12 @@ export const policyConfigSchema = z
               .int()
               .min(2)
               .max(60)
-              .default(30)
-              .describe('Minutes of the last hour with requests: a paced script keeps a cadence people do not.'),
+              .default(20)
+              .describe(
+                'Minutes of the last hour with requests: a paced script keeps a cadence people do not. The floor ' +
+                  'under the threshold vigil train fits on the user’s own traffic (a low-and-slow scraper at one ' +
+                  'page every 2.5 minutes is active 24 minutes an hour; busy people set the fitted bar).',
+              ),
             action: z.enum(ACTING).default('alert'),
           })
           .prefault({}),

@@ -138,10 +138,16 @@ describe('decision policy', () => {
       const p = new DecisionPolicy(config(), NAMES);
       expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(14) }))).toMatchObject({
         action: 'revoke',
-        rules: ['enumeration'],
+        rules: ['enumeration', 'enumeration_probe'],
       });
       // Refusals on a few objects (a stale bookmark retried) are not enumeration.
       expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(2) })).action).toBe('allow');
+      // Its first refusals over as many objects are an alert (the probe), before enough to revoke.
+      expect(p.decide(input({ denied_1h_log: log(3), distinct_objects_1h_log: log(3) }))).toMatchObject({
+        action: 'alert',
+        rules: ['enumeration_probe'],
+      });
+      expect(p.decide(input({ denied_1h_log: log(2), distinct_objects_1h_log: log(3) })).action).toBe('allow');
       expect(p.decide(input({ req_1m_log: log(61) }))).toMatchObject({ action: 'throttle', rules: ['velocity'] });
       expect(p.decide(input({ req_1m_log: log(60) })).action).toBe('allow');
       // Within the principal's own habit (1.5 × its busiest minute on earlier days) a burst is its norm.
@@ -150,11 +156,11 @@ describe('decision policy', () => {
         action: 'throttle',
         rules: ['velocity'],
       });
-      expect(p.decide(input({ active_minutes_1h: 30 }))).toMatchObject({
+      expect(p.decide(input({ active_minutes_1h: 20 }))).toMatchObject({
         action: 'alert',
         rules: ['sustained_activity'],
       });
-      expect(p.decide(input({ active_minutes_1h: 29 })).action).toBe('allow');
+      expect(p.decide(input({ active_minutes_1h: 19 })).action).toBe('allow');
       const pay = p.decide(input({ tx_risk_1h: 7.2 }));
       expect(pay).toMatchObject({ action: 'step_up', rules: ['payment_anomaly'] });
       expect(pay.reasons[0]).toMatchObject({ feature: 'rule:payment_anomaly:tx_risk_1h', value: 7.2, baseline: 5 });
@@ -182,25 +188,31 @@ describe('decision policy', () => {
   it('throttles a stuffing IP, and asks a shared IP (carrier NAT) for four times the failures', () => {
     const p = new DecisionPolicy(config(), NAMES);
     const login = { ids: { username: 'bob', client_ip: '203.0.113.9' } };
+    const decide = (failuresBeyondFirst: number, usernames: number) =>
+      p.decide(
+        input(
+          { ip_failed_logins_10m_log: log(failuresBeyondFirst), ip_distinct_usernames_10m_log: log(usernames) },
+          login,
+        ),
+      );
     // The feature counts failures beyond the first (a typo): log(29) is 30 failures.
-    expect(
-      p.decide(input({ ip_failed_logins_10m_log: log(29), ip_distinct_usernames_10m_log: log(12) }, login)),
-    ).toMatchObject({
+    expect(decide(29, 12)).toMatchObject({
       action: 'throttle',
       entity: 'ip',
+      rules: ['ip_stuffing', 'ip_stuffing_probe'],
     });
-    expect(
-      p.decide(input({ ip_failed_logins_10m_log: log(28), ip_distinct_usernames_10m_log: log(12) }, login)).action,
-    ).toBe('allow');
+    // Below the throttle, the probe alerts about the address from its 5th failure over 3 usernames.
+    expect(decide(28, 12)).toMatchObject({ action: 'alert', entity: 'ip', rules: ['ip_stuffing_probe'] });
+    expect(decide(4, 3)).toMatchObject({ action: 'alert', rules: ['ip_stuffing_probe'] });
+    expect(decide(3, 3).action).toBe('allow');
     // Few usernames: one user mistyping is not stuffing.
-    expect(
-      p.decide(input({ ip_failed_logins_10m_log: log(40), ip_distinct_usernames_10m_log: log(3) }, login)).action,
-    ).toBe('allow');
-    // 60 users behind the address: 30 failures are what that many users produce; 120 are not.
-    expect(
-      p.decide(input({ ip_failed_logins_10m_log: log(30), ip_distinct_usernames_10m_log: log(60) }, login)).action,
-    ).toBe('allow');
-    const nat = p.decide(input({ ip_failed_logins_10m_log: log(119), ip_distinct_usernames_10m_log: log(60) }, login));
+    expect(decide(40, 2).action).toBe('allow');
+    expect(decide(40, 3).rules).toEqual(['ip_stuffing_probe']);
+    // 60 users behind the address: 30 failures are what that many users produce (the probe's 7.5 shared units
+    // alert, no more); 120 are not.
+    expect(decide(29, 60)).toMatchObject({ action: 'alert', rules: ['ip_stuffing_probe'] });
+    expect(decide(18, 60).action).toBe('allow');
+    const nat = decide(119, 60);
     expect(nat).toMatchObject({ action: 'throttle', entity: 'ip' });
     expect(nat.reasons[0]).toMatchObject({ value: 120, baseline: 120 });
   });
@@ -242,8 +254,12 @@ describe('decision policy', () => {
     };
     const strict = new DecisionPolicy(config({ login_model_action: 'revoke' }), NAMES);
     const d = strict.decide(input(stuffing, { model, ids: login }));
-    expect(d).toMatchObject({ action: 'revoke', entity: 'principal', rules: ['ip_stuffing'] });
-    expect(d.reasons.map((r) => r.feature)).toEqual(['rule:ip_stuffing:ip_failed_logins_10m', 'req_1m_log']);
+    expect(d).toMatchObject({ action: 'revoke', entity: 'principal', rules: ['ip_stuffing', 'ip_stuffing_probe'] });
+    expect(d.reasons.map((r) => r.feature)).toEqual([
+      'rule:ip_stuffing:ip_failed_logins_10m',
+      'rule:ip_stuffing_probe:ip_failed_logins_10m',
+      'req_1m_log',
+    ]);
     // An alert from the model loses to the rule's throttle of the IP.
     expect(p.decide(input(stuffing, { model: { ...model, action: 'alert' }, ids: login }))).toMatchObject({
       action: 'throttle',
@@ -251,7 +267,11 @@ describe('decision policy', () => {
     });
     // A session used from the stuffing address is an account it cracked: its principal is revoked by the rule itself,
     const session = p.decide(input(stuffing));
-    expect(session).toMatchObject({ action: 'revoke', entity: 'principal', rules: ['ip_stuffing'] });
+    expect(session).toMatchObject({
+      action: 'revoke',
+      entity: 'principal',
+      rules: ['ip_stuffing', 'ip_stuffing_probe'],
+    });
     expect(session.reasons[0]?.feature).toBe('rule:ip_stuffing:session_from_stuffing_ip');
     // …also from an address with many usernames (stuffing tries many; it must then fail four times as often).
     expect(
@@ -260,9 +280,10 @@ describe('decision policy', () => {
       action: 'revoke',
       entity: 'principal',
     });
-    expect(p.decide(input({ ip_failed_logins_10m_log: log(60), ip_distinct_usernames_10m_log: log(140) })).action).toBe(
-      'allow',
-    );
+    // (Below four times, the session is not revoked: the probe only alerts about the address.)
+    expect(
+      p.decide(input({ ip_failed_logins_10m_log: log(60), ip_distinct_usernames_10m_log: log(140) })),
+    ).toMatchObject({ action: 'alert', entity: 'ip', rules: ['ip_stuffing_probe'] });
   });
 
   it('acts on the IP when the principal has no credential, and only alerts when that IP is shared', () => {
@@ -330,11 +351,13 @@ describe('decision policy', () => {
       'impossible_travel',
       'token_replay',
       'enumeration',
+      'enumeration_probe',
       'sustained_activity',
       'payment_anomaly',
       'stuffing_success',
       'surge_login',
       'ip_stuffing',
+      'ip_stuffing_probe',
     ]);
     expect(p.decide({ ...input({}), v: [3] }).action).toBe('allow');
   });

@@ -135,13 +135,13 @@ export class DecisionPolicy {
     };
   }
 
-  /** The models' action on a login (a username, no token), capped at policy.login_model_action. */
   /** The models' action when no rule corroborates it (config.model_alone_action). */
   private capAlone(action: ModelAction, rulesFired: number): ModelAction {
     const cap = this.config.model_alone_action;
     return rulesFired === 0 && SEVERITY[action] > SEVERITY[cap] ? cap : action;
   }
 
+  /** The models' action on a login (a username, no token), capped at policy.login_model_action. */
   private capLogin(action: ModelAction, ids: Principal): ModelAction {
     const login = ids.username !== undefined && !hasToken(ids);
     const cap = this.config.login_model_action;

@@ -109,11 +109,14 @@ export interface RuleStatistic {
 export const LEARNABLE_RULES = [
   'impossible_travel',
   'enumeration',
+  'enumeration_probe',
   'velocity',
   'sustained_activity',
   'payment_anomaly',
   'stuffing_success',
   'surge_login',
+  'ip_stuffing',
+  'ip_stuffing_probe',
 ] as const;
 export type LearnableRule = (typeof LEARNABLE_RULES)[number];
 
@@ -135,6 +138,48 @@ function paymentStratum(x: Pick<RuleInput, 'feature'>, c: PolicyConfig['rules'])
   return corroborated ? undefined : 'cold_burst';
 }
 
+/** Requests refused 403/404 in the last hour, once they span enough distinct objects to be a walk (BOLA). */
+function refusals(rule: 'enumeration' | 'enumeration_probe'): RuleStatistic {
+  return {
+    rule,
+    parameter: 'min_denied',
+    fires: 'at_least',
+    integer: true,
+    prior: (c) => c[rule].min_denied,
+    of: (x, c) => (count(x, 'distinct_objects_1h_log') >= c[rule].min_objects ? count(x, 'denied_1h_log') : undefined),
+  };
+}
+
+/**
+ * Failed logins from the request's address in 10 minutes (the forgiven first one included), once spread over enough
+ * usernames. Many users behind one address (carrier NAT, an office proxy) fail logins too: a shared address's count is
+ * divided by shared_ip_factor, so one fitted bar serves both.
+ */
+function addressFailures(rule: 'ip_stuffing' | 'ip_stuffing_probe'): RuleStatistic {
+  return {
+    rule,
+    parameter: 'min_failures',
+    fires: 'at_least',
+    integer: false,
+    prior: (c) => c[rule].min_failures,
+    of: (x, c) => {
+      const { failures, usernames, shared } = addressLogins(x, c);
+      if (usernames < c[rule].min_usernames) return undefined;
+      return shared ? failures / c.ip_stuffing.shared_ip_factor : failures;
+    },
+  };
+}
+
+/** The address's failed logins in 10 minutes, its usernames, and whether it is shared (ip_stuffing). */
+function addressLogins(x: Pick<RuleInput, 'feature'>, c: PolicyConfig['rules']) {
+  const usernames = count(x, 'ip_distinct_usernames_10m_log');
+  return {
+    failures: count(x, 'ip_failed_logins_10m_log') + FORGIVEN_LOGIN_FAILURES,
+    usernames,
+    shared: usernames >= c.ip_stuffing.shared_ip_usernames,
+  };
+}
+
 export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
   impossible_travel: {
     rule: 'impossible_travel',
@@ -148,15 +193,9 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
       return decoded(x, 'geo_speed_kmh_log') ?? 0;
     },
   },
-  enumeration: {
-    rule: 'enumeration',
-    parameter: 'min_denied',
-    fires: 'at_least',
-    integer: true,
-    prior: (c) => c.enumeration.min_denied,
-    of: (x, c) =>
-      count(x, 'distinct_objects_1h_log') >= c.enumeration.min_objects ? count(x, 'denied_1h_log') : undefined,
-  },
+  enumeration: refusals('enumeration'),
+  // The same statistic at a lower floor and the alert budget: the SOC hears of a walk at its first refusals.
+  enumeration_probe: refusals('enumeration_probe'),
   velocity: {
     rule: 'velocity',
     parameter: 'max_per_minute',
@@ -219,6 +258,9 @@ export const RULE_STATISTICS: Record<LearnableRule, RuleStatistic> = {
     // The feature forgives the first failure (a typo): it counts the ones beyond it.
     of: (x) => count(x, 'success_after_failures_log') + FORGIVEN_LOGIN_FAILURES,
   },
+  ip_stuffing: addressFailures('ip_stuffing'),
+  // The same statistic at a lower floor and the alert budget: the SOC hears of a stuffing address at its first tries.
+  ip_stuffing_probe: addressFailures('ip_stuffing_probe'),
 };
 
 /** The key of a learned threshold: "rule", "rule~stratum", each with "@cohort" for a cohort's own. */
@@ -291,15 +333,17 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
         return [hit('token_replay', config.token_replay.action, 'principal', 'token_agent_and_network_changed', 1, 0)];
       },
     },
-    {
-      name: 'enumeration',
-      needs: ['denied_1h_log', 'distinct_objects_1h_log'],
-      enabled: config.enumeration.enabled,
-      evaluate: (x, learned) => {
-        const f = firing('enumeration', x, learned);
-        return f ? [hit('enumeration', config.enumeration.action, 'principal', 'denied_1h', f.value, f.threshold)] : [];
-      },
-    },
+    ...(['enumeration', 'enumeration_probe'] as const).map(
+      (name): Rule => ({
+        name,
+        needs: ['denied_1h_log', 'distinct_objects_1h_log'],
+        enabled: config[name].enabled,
+        evaluate: (x, learned) => {
+          const f = firing(name, x, learned);
+          return f ? [hit(name, config[name].action, 'principal', 'denied_1h', f.value, f.threshold)] : [];
+        },
+      }),
+    ),
     {
       name: 'velocity',
       needs: ['req_1m_log'],
@@ -384,26 +428,28 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
           : [];
       },
     },
-    {
-      name: 'ip_stuffing',
-      needs: ['ip_failed_logins_10m_log', 'ip_distinct_usernames_10m_log'],
-      enabled: ip.enabled,
-      evaluate: (x) => {
-        const failures = count(x, 'ip_failed_logins_10m_log') + FORGIVEN_LOGIN_FAILURES;
-        const usernames = count(x, 'ip_distinct_usernames_10m_log');
-        // Many users behind one address (carrier NAT, an office proxy) fail logins too: a shared IP needs more.
-        const needed = usernames >= ip.shared_ip_usernames ? ip.min_failures * ip.shared_ip_factor : ip.min_failures;
-        if (usernames < ip.min_usernames || failures < needed) return [];
-        const hits = [hit('ip_stuffing', ip.action, 'ip', 'ip_failed_logins_10m', failures, needed)];
-        // A session used from the stuffing address is an account it cracked: act on that principal too. (Not relaxed
-        // for a "shared" address: many usernames failing is what stuffing looks like; a NAT's many users mostly
-        // succeed, and the shared threshold above already asks four times the failures.)
-        if (hasToken(x.ids)) {
-          hits.push(hit('ip_stuffing', ip.session_action, 'principal', 'session_from_stuffing_ip', failures, needed));
-        }
-        return hits;
-      },
-    },
+    ...(['ip_stuffing', 'ip_stuffing_probe'] as const).map(
+      (name): Rule => ({
+        name,
+        needs: ['ip_failed_logins_10m_log', 'ip_distinct_usernames_10m_log'],
+        enabled: config[name].enabled,
+        evaluate: (x, learned) => {
+          const f = firing(name, x, learned);
+          if (!f) return [];
+          // Reported as the address's failures against what it needed (a shared address needs shared_ip_factor ×).
+          const { failures, shared } = addressLogins(x, config);
+          const needed = f.threshold * (shared ? ip.shared_ip_factor : 1);
+          const hits = [hit(name, config[name].action, 'ip', 'ip_failed_logins_10m', failures, needed)];
+          // A session used from the stuffing address is an account it cracked: act on that principal too. (Not
+          // relaxed for a "shared" address: many usernames failing is what stuffing looks like; a NAT's many users
+          // mostly succeed, and the shared threshold above already asks shared_ip_factor times the failures.)
+          if (name === 'ip_stuffing' && hasToken(x.ids)) {
+            hits.push(hit(name, ip.session_action, 'principal', 'session_from_stuffing_ip', failures, needed));
+          }
+          return hits;
+        },
+      }),
+    ),
     {
       name: 'geo_fence',
       needs: [],

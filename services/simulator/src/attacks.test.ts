@@ -105,9 +105,11 @@ describe('labelled attacks', () => {
       bundle: 'b',
       dry_run: true,
     });
+    const stolen = labels.find((l) => l.family === 'token_theft') as AttackLabel;
     const benign = requests.find((r) => r.claims && !labels.some((l) => l.request_id === r.requestId)) as SimRequest;
     const q = evaluateDetection(
       [
+        decide(stolen.request_id, 'revoke', 'y', START),
         decide((attack[2] as AttackLabel).request_id, 'alert', 'x', START),
         decide((attack[5] as AttackLabel).request_id, 'revoke', 'x', START),
         decide(benign.requestId, 'revoke', 'b1', START),
@@ -125,6 +127,8 @@ describe('labelled attacks', () => {
       medianRequestsToDetect: 3,
       missed: [second.attack_id],
     });
+    // Over every detected attack: the stolen token at its first request, the walk at its third.
+    expect(q.medianRequestsToDetect).toBe(2);
     expect(q.falseRevocationsPer1000).toBe(2);
   });
 });

@@ -23,6 +23,11 @@ export interface FamilyQuality {
 
 export interface Quality {
   families: FamilyQuality[];
+  /**
+   * Median 1-based index of the first decided request over every detected attack of every family (how early vigil
+   * acts on an attack, whatever its kind); undefined when none was detected.
+   */
+  medianRequestsToDetect: number | undefined;
   benignPrincipalDays: number;
   /** Principal-days an attacker acted under, and how many of them had the victim's own requests flagged. */
   attackedPrincipalDays: number;
@@ -63,6 +68,7 @@ export function evaluateDetection(
     list.push(l);
     attacks.set(l.attack_id, list);
   }
+  const allFirsts: number[] = [];
   const families = ATTACK_FAMILIES.map((family): FamilyQuality => {
     const mine = [...attacks.values()].filter((a) => a[0]?.family === family);
     const firsts: number[] = [];
@@ -77,13 +83,14 @@ export function evaluateDetection(
       if (a.some((l) => ['revoke', 'throttle'].includes(byRequest.get(l.request_id)?.action ?? ''))) enforced++;
     }
     firsts.sort((x, y) => x - y);
+    allFirsts.push(...firsts);
     return {
       family,
       attacks: mine.length,
       detected: firsts.length,
       enforced,
       revoked,
-      medianRequestsToDetect: firsts[Math.floor(firsts.length / 2)],
+      medianRequestsToDetect: median(firsts),
       missed,
     };
   });
@@ -105,6 +112,7 @@ export function evaluateDetection(
   for (const key of principalDays) if (!attacked.has(key)) benignPrincipalDays++;
   return {
     families,
+    medianRequestsToDetect: median(allFirsts),
     benignPrincipalDays,
     attackedPrincipalDays: attacked.size,
     flaggedAttackedPrincipalDays: flaggedAttacked.size,
@@ -113,4 +121,12 @@ export function evaluateDetection(
     falseAlertsPer1000: (alerts.size / Math.max(1, benignPrincipalDays)) * 1000,
     falseRevocationsPer1000: (revokes.size / Math.max(1, benignPrincipalDays)) * 1000,
   };
+}
+
+/** The median of whole numbers (the mean of the middle two for an even count); undefined for none. */
+function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
