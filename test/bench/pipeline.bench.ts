@@ -3,7 +3,7 @@
 // every event on the decisions topic, with access events, feature records and decisions in ClickHouse. Beside it, in
 // the same run, on the same broker and input: an Apache Kafka Streams application doing the same topology
 // (test/bench/peers/kafka-streams), and the broker's own limit for this client (the rate the input was produced at).
-// Run: npm run bench:pipeline [-- --events N] [--guarantee exactly_once|at_least_once] [--no-peer]
+// Run: npm run bench:pipeline [-- --events N] [--guarantee exactly_once|at_least_once] [--no-peer] [--unfused]
 // or npm run bench:pipeline -- --scale-out [--events N]: one `vigil detect` process, then two in one consumer group,
 // each run on its own topics and tables over the same input
 // (starts Kafka with its production flush settings and ClickHouse itself, like the integration tests)
@@ -25,6 +25,8 @@ const flag = (name: string, fallback: string) => {
 const N = Number(flag('--events', '200000'));
 const guarantee = flag('--guarantee', 'exactly_once') as 'exactly_once' | 'at_least_once';
 const scaleOut = process.argv.includes('--scale-out');
+/** --unfused: a decision stage of its own reading the features topic (scoring.fused: false), for comparison. */
+const fused = !process.argv.includes('--unfused');
 // --scale-out measures one detector process against two in one group (the peer is not run unless --peer).
 const runPeer = scaleOut ? process.argv.includes('--peer') : !process.argv.includes('--no-peer');
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
@@ -107,6 +109,7 @@ const vigilConfig = (run: string) => ({
     shadow_topic: `bench_decisions_${run}.shadow`,
     // A decision record for every event, allow included: the end point is the last event's decision.
     write_allow: true,
+    fused,
   },
 });
 
@@ -278,6 +281,7 @@ console.log(
     kafka_streams_peer_per_s: peerPerS,
     ratio_to_peer: peerPerS === null ? null : Number((eventsPerS / peerPerS).toFixed(2)),
     guarantee,
+    decisions: fused ? 'fused' : 'stage',
     rss_mb: rss,
     all_in_clickhouse_after_s: doneAt,
     kafka_records_per_event: recordsPerEvent,

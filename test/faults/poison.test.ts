@@ -1,6 +1,6 @@
 // Fault suite, poison records: one bad record in the input of every stage — the access log (nested thousands of
-// levels deep, and carrying credentials), the entity- and principal-keyed topics, the feature records, the decision
-// records — on a real broker. No stage stops: each bad record is dead-lettered with its reason and position (no raw
+// levels deep, and carrying credentials), the entity- and principal-keyed topics (the principal stage decides too:
+// scoring.fused, the default), the decision records — on a real broker. No stage stops: each bad record is dead-lettered with its reason and position (no raw
 // credential in it), the good traffic around it is still decided on, and every process stays up and healthy.
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -125,7 +125,6 @@ describe('fault suite: poison records in every stage', () => {
       acks: -1,
       messages: [{ key: 'ip:1.2.3.4', value: 'garbage', headers: { [ROLE_HEADER]: 'ip' } }],
     });
-    await p.send({ topic: t.features, acks: -1, messages: [{ key: 'sub:poison', value: '{"v":"not a vector"}' }] });
     await p.send({ topic: decisions, acks: -1, messages: [{ key: 'sub:poison', value: '{"action":"revoke"}' }] });
     await sendGood(second);
     // Later traffic moves event time on, so the reorder buffers release all of the first two batches.
@@ -152,7 +151,6 @@ describe('fault suite: poison records in every stage', () => {
       'missing_field/kong',
       'unprocessable/features',
       'unprocessable/entity_features',
-      'unprocessable/decisions',
       'unprocessable/revoker',
     ];
     const letters = await readTopic(
@@ -168,9 +166,8 @@ describe('fault suite: poison records in every stage', () => {
     );
     const parsed = letters.map((x) => JSON.parse(x.value) as DeadLetter);
     for (const s of stages) expect(parsed.map((d) => `${d.reason}/${d.format}`)).toContain(s);
-    const fromDecisions = parsed.find((d) => d.format === 'decisions');
-    expect(fromDecisions?.source.topic).toBe(t.features);
-    expect(fromDecisions?.detail).toBe('ts: not a finite number');
+    const fromFeatures = parsed.find((d) => d.format === 'features');
+    expect(fromFeatures?.source.topic).toBe(t.keyed);
     expect(parsed.find((d) => d.format === 'revoker')?.source.topic).toBe(decisions);
     expect(letters.map((x) => x.value).join('\n')).not.toContain(SECRET);
     expect(detector.output() + revoker.output()).not.toContain(SECRET);

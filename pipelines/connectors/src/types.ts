@@ -49,6 +49,11 @@ export interface SinkRecord<T> {
   key?: string | null;
   value: T;
   headers?: Record<string, string>;
+  /**
+   * A stateful task's side output: the topic this record goes to instead of the stage's output topic (written in the
+   * same transaction as the rest of the checkpoint). Other sinks ignore it.
+   */
+  topic?: string;
   /** Source position of the input this record came from, for idempotent writes. */
   position?: RecordPosition;
 }

@@ -94,6 +94,32 @@ function decision(
   };
 }
 
+/**
+ * The decision records of feature records, keyed by principal: the active bundle's, and the shadow bundle's apart
+ * ('allow' ones only when writeAllow). Records of another feature schema than the active bundle's are skipped and
+ * counted, never scored at the wrong positions.
+ */
+export function decisionRecords(
+  o: Pick<DecisionStageOptions, 'scorer' | 'policy' | 'geo' | 'dryRun' | 'writeAllow' | 'schemaHash'>,
+  records: readonly FeatureRecord[],
+  decidedAt: number,
+  counters = pipelineCounters(),
+): { active: SinkRecord<Decision>[]; shadow: SinkRecord<Decision>[] } {
+  const features: FeatureRecord[] = [];
+  for (const f of records) {
+    if (f.schema === o.schemaHash()) features.push(f);
+    else counters.skipped('decisions', 'schema_mismatch');
+  }
+  const active: SinkRecord<Decision>[] = [];
+  const shadow: SinkRecord<Decision>[] = [];
+  decideRecords(o, features, decidedAt).forEach((d, i) => {
+    const key = (features[i] as FeatureRecord).principal;
+    if (o.writeAllow || d.active.action !== 'allow') active.push({ key, value: d.active });
+    if (d.shadow && (o.writeAllow || d.shadow.action !== 'allow')) shadow.push({ key, value: d.shadow });
+  });
+  return { active, shadow };
+}
+
 export function createDecisionHandler(o: DecisionStageOptions): (batch: SourceBatch) => Promise<void> {
   const counters = pipelineCounters();
   const now = o.now ?? Date.now;
@@ -103,20 +129,9 @@ export function createDecisionHandler(o: DecisionStageOptions): (batch: SourceBa
     const poison = (record: SourceRecord, detail: string) => batch.poison(record, detail);
     for (const r of batch.records) {
       const f = decodeOrPoison(r, decodeFeatureRecord, poison);
-      if (!f) continue;
-      if (f.schema !== o.schemaHash()) {
-        counters.skipped('decisions', 'schema_mismatch');
-        continue;
-      }
-      features.push(f);
+      if (f) features.push(f);
     }
-    const out: SinkRecord<Decision>[] = [];
-    const shadow: SinkRecord<Decision>[] = [];
-    decideRecords(o, features, now()).forEach((d, i) => {
-      const key = (features[i] as FeatureRecord).principal;
-      if (o.writeAllow || d.active.action !== 'allow') out.push({ key, value: d.active });
-      if (d.shadow && (o.writeAllow || d.shadow.action !== 'allow')) shadow.push({ key, value: d.shadow });
-    });
+    const { active: out, shadow } = decisionRecords(o, features, now(), counters);
     const writes = [o.decisions.write(out)];
     if (o.shadow) writes.push(o.shadow.write(shadow));
     Promise.all(writes).then(

@@ -2,7 +2,9 @@
 export type { WatcherEvents } from './bundle-watcher.js';
 export { BundleWatcher } from './bundle-watcher.js';
 export type { DecisionStageOptions } from './decision-stage.js';
-export { createDecisionHandler, decideRecords } from './decision-stage.js';
+export { createDecisionHandler, decideRecords, decisionRecords } from './decision-stage.js';
+export type { FusedDecisionOptions } from './fused-task.js';
+export { withDecisions } from './fused-task.js';
 export { MicroBatcher } from './micro-batcher.js';
 export type { ReplayOptions } from './replay.js';
 export { featureRecordOf, ReplayDecider } from './replay.js';

@@ -5,11 +5,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ModelBundle, trainBundle } from '@vigil/bundle';
+import type { SinkRecord, StatefulTask } from '@vigil/connectors';
 import type { FeatureRecord, GeoLookup } from '@vigil/features';
 import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BundleWatcher } from './bundle-watcher.js';
 import { decideRecords } from './decision-stage.js';
+import { withDecisions } from './fused-task.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { BundleScorer, type ScoredRow } from './scorer.js';
 
@@ -141,6 +143,62 @@ describe('scoring', () => {
     expect(r3).toMatchObject({ action: 'revoke', entity: 'principal', scores: { rules: 1 } });
     expect(r3?.reasons[0]?.feature).toBe('rule:impossible_travel:geo_speed_kmh');
     expect(r4).toMatchObject({ action: 'step_up', context: { country: 'FR' } });
+  });
+
+  it('fused into a feature task: its records, then their decisions and shadow decisions as side outputs', () => {
+    const scorer = new BundleScorer(a);
+    scorer.setShadow(b);
+    const names = ['a', 'geo_country_changed', 'c', 'geo_speed_kmh_log'];
+    const policy = new DecisionPolicy(policyConfigSchema.parse({}), names);
+    const record = (id: string, v: number[], schema = 'sha256:scoring'): SinkRecord<FeatureRecord> => ({
+      key: 'sub:alice',
+      value: { ts: 1, request_id: id, principal: 'sub:alice', ids: { sub: 'alice' }, schema, v },
+    });
+    const travel = [0, 1, 0, Math.log1p(9000)];
+    const calls: string[] = [];
+    const inner: StatefulTask<FeatureRecord> = {
+      process: (records) => {
+        calls.push(`process ${records.length}`);
+        return [record('r1', [0, 0, 0, 0.1]), record('r2', travel), record('r3', travel, 'sha256:other')];
+      },
+      tick: () => [record('r4', travel)],
+      drainChanges: () => [['k', null]],
+      restore: () => calls.push('restore'),
+    };
+    const fused = withDecisions(inner, {
+      scorer,
+      policy,
+      dryRun: false,
+      writeAllow: false,
+      schemaHash: () => 'sha256:scoring',
+      decisionsTopic: 'decisions',
+      shadowTopic: 'shadow',
+      now: () => 7,
+    });
+    const out = fused.process([]);
+    // The feature records first and as they were (to the stage's own topic), then the decisions of the bundle's
+    // schema ('allow' left out), each keyed by principal; a record of another schema is not scored.
+    expect(out.slice(0, 3).map((r) => [r.topic, r.value.request_id])).toEqual([
+      [undefined, 'r1'],
+      [undefined, 'r2'],
+      [undefined, 'r3'],
+    ]);
+    expect(
+      out.slice(3).map((r) => [r.topic, r.key, r.value.request_id, (r.value as { action: string }).action]),
+    ).toEqual([
+      ['decisions', 'sub:alice', 'r2', 'revoke'],
+      ['shadow', 'sub:alice', 'r2', 'revoke'],
+    ]);
+    expect(out[4]?.value).toMatchObject({ dry_run: true, decided_at: 7 });
+    // Records released by the wall clock are decided too; state and restore are the task's own.
+    expect(fused.tick?.(0).map((r) => [r.topic, r.value.request_id])).toEqual([
+      [undefined, 'r4'],
+      ['decisions', 'r4'],
+      ['shadow', 'r4'],
+    ]);
+    expect(fused.drainChanges()).toEqual([['k', null]]);
+    fused.restore([]);
+    expect(calls).toEqual(['process 0', 'restore']);
   });
 
   it('refuses to swap in or shadow a bundle that reads other features', async () => {

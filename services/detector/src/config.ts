@@ -181,6 +181,16 @@ export const detectorConfigSchema = z
             'Mark every decision dry-run: the revoker records what it would do and does nothing. Turn off to enforce.',
           ),
         write_allow: z.boolean().default(false).describe("Also write 'allow' decisions."),
+        fused: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Decide in the principal feature task, as it computes each request’s features: the decisions are a ' +
+              'side output of its checkpoint (exactly once with the features under features.guarantee ' +
+              'exactly_once) — no consumer group, fetch and decode of the feature records, one Kafka hop less from ' +
+              'log line to enforcement. false: a decision stage of its own reads the features topic (decisions at ' +
+              'least once), for comparison.',
+          ),
         watch_interval_ms: z
           .number()
           .int()

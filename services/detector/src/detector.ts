@@ -1,6 +1,6 @@
 // Wires the detector service: Kafka in → ingest (parse, dead-letter, re-key) → keyed topic, DLQ and ClickHouse; then
-// the feature stages, the decision stage and the ClickHouse stores (wiring/), each started here and stopped in
-// reverse. No domain logic here; it lives in @vigil/ingest and below.
+// the feature stages (the decisions fused into the principal one, or a decision stage of its own) and the ClickHouse
+// stores (wiring/), each started here and stopped in reverse. No domain logic here; it lives in @vigil/ingest and below.
 
 import { readFileSync } from 'node:fs';
 import { type AdapterOptions, adapterFor, heuristicTemplater, openApiTemplater } from '@vigil/adapters';
@@ -21,7 +21,7 @@ import { parse as parseYaml } from 'yaml';
 import type { DetectorConfig } from './config.js';
 import { clickhouseStores } from './wiring/clickhouse-stores.js';
 import { retried, type Wiring } from './wiring/context.js';
-import { decisionStage } from './wiring/decision-stage.js';
+import { fusedDecisions, loadDecider, separateDecisionStage } from './wiring/decision-stage.js';
 import { featureStages } from './wiring/feature-stages.js';
 
 /** The running detector: stop(), done (resolves when the source stops: stop() or a fatal sink error), its ops port. */
@@ -63,17 +63,22 @@ export function startDetector(config: DetectorConfig): Promise<RunningDetector> 
     });
     const stores = await clickhouseStores(w);
 
-    const features = config.features.enabled ? await featureStages(w, counters, packPartitions) : undefined;
+    // The bundle loads first: a fused principal task decides as it computes (scoring.fused).
+    const decider = await loadDecider(w);
+    const fused = decider !== undefined && config.scoring.fused;
+    const features = config.features.enabled
+      ? await featureStages(w, counters, packPartitions, fused ? fusedDecisions(w, decider) : undefined)
+      : undefined;
     for (const s of features?.stages ?? []) runs.push(s.run());
     // With ClickHouse, feature records are kept there too (features table), for analysts and for training from it.
     const featureStore = stores?.features;
     if (featureStore)
       runs.push(featureStore.source.run(storeHandler(featureStore.sink, (r) => decodeFeatureRecord(r.value))));
 
-    const decisions = await decisionStage(w);
+    const decisions = decider && !fused ? separateDecisionStage(w, decider) : undefined;
     if (decisions) runs.push(decisions.source.run(decisions.handler));
     // The decision records into ClickHouse (vigil explain, analysts), from the topic, in their own group.
-    const decisionStore = decisions ? stores?.decisions : undefined;
+    const decisionStore = decider ? stores?.decisions : undefined;
     if (decisionStore)
       runs.push(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => decodeDecision(r.value))));
 
@@ -97,7 +102,7 @@ export function startDetector(config: DetectorConfig): Promise<RunningDetector> 
         await source.stop();
         // The last checkpoints include the events the reorder buffers still hold; the next owners restore them.
         await Promise.allSettled((features?.stages ?? []).map((s) => s.stop()));
-        decisions?.watcher.stop();
+        decider?.watcher.stop();
         await decisions?.source.stop();
         await Promise.allSettled((decisions?.sinks ?? []).map((s) => s.close()));
         await Promise.allSettled([

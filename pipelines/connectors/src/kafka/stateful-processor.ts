@@ -15,6 +15,8 @@
 //   commit_interval_ms is also the stage's added latency.
 // - Ticks: a task with tick() is called every 10 ms between batches (on the partition's serial queue);
 //   what it returns is written at the next checkpoint, with the state changes that produced it.
+// - Side outputs: a record that names a topic (SinkRecord.topic) goes there instead of the output topic, in the
+//   same transaction (a fused stage's second product: the principal task's decisions beside its feature records).
 //
 // At-least-once (`guarantee: 'at_least_once'`, Kafka Streams' own default), for latency: outputs are produced as soon
 // as the task returns them (idempotent producer, no transaction), and a checkpoint writes the state changes and the
@@ -70,7 +72,8 @@ interface Slot<T> {
   soughtGap: boolean;
   /** The next input offset the changelog holds. */
   committed: number | undefined;
-  outputs: Message[];
+  /** Outputs not yet sent, by topic (the stage's output topic, and any side output a task names). */
+  outputs: Map<string, Message[]>;
   txn: Transaction | undefined;
   lastCommit: number;
   /** Serialises batches and checkpoints of one partition. */
@@ -238,7 +241,7 @@ export class KafkaStatefulProcessor<T> {
         next: covered,
         committed: covered,
         soughtGap: false,
-        outputs: [],
+        outputs: new Map(),
         txn,
         lastCommit: Date.now(),
         serial: new Serial(),
@@ -252,18 +255,30 @@ export class KafkaStatefulProcessor<T> {
 
   private collect(slot: Slot<T>, outputs: SinkRecord<T>[]) {
     const serialize = this.options.serialize ?? ((v: T) => JSON.stringify(v));
-    for (const out of outputs)
-      slot.outputs.push({ key: out.key ?? null, value: serialize(out.value), headers: out.headers ?? {} });
+    for (const out of outputs) {
+      const topic = out.topic ?? this.options.outputTopic;
+      let list = slot.outputs.get(topic);
+      if (!list) {
+        list = [];
+        slot.outputs.set(topic, list);
+      }
+      list.push({ key: out.key ?? null, value: serialize(out.value), headers: out.headers ?? {} });
+    }
   }
 
-  /** The outputs as they go to Kafka: packed per partition when the output topic is packed. */
-  private outgoing(outputs: Message[]): Message[] {
-    if (!this.partitionOf || outputs.length === 0) return outputs;
-    return packMessages(
-      outputs as { key: string | Buffer | null; value: string | Buffer; headers: Record<string, string> }[],
-      this.partitionOf,
-      MAX_PACK_BYTES,
-    );
+  /** Sends every topic's outputs: the output topic's packed per partition when it is packed; side outputs as they are. */
+  private async sendOutputs(to: Pick<Producer, 'send'>, outputs: Map<string, Message[]>): Promise<void> {
+    for (const [topic, messages] of outputs) {
+      const packed =
+        this.partitionOf && topic === this.options.outputTopic
+          ? packMessages(
+              messages as { key: string | Buffer | null; value: string | Buffer; headers: Record<string, string> }[],
+              this.partitionOf,
+              MAX_PACK_BYTES,
+            )
+          : messages;
+      await send(to, topic, packed);
+    }
   }
 
   private checkpointDue() {
@@ -290,11 +305,11 @@ export class KafkaStatefulProcessor<T> {
     if (slot.dropped) return;
     slot.lastCommit = Date.now();
     const changes = slot.task.drainChanges();
-    if ((changes.length === 0 && slot.outputs.length === 0 && slot.next === slot.committed) || slot.next === undefined)
+    if ((changes.length === 0 && slot.outputs.size === 0 && slot.next === slot.committed) || slot.next === undefined)
       return;
     const started = Date.now();
     const outputs = slot.outputs;
-    slot.outputs = [];
+    slot.outputs = new Map();
     const changelog: Message[] = changes.map(([key, value]) => ({ key, value, partition: slot.partition }));
     changelog.push({ key: NEXT_OFFSET, value: String(slot.next), partition: slot.partition });
     try {
@@ -304,7 +319,7 @@ export class KafkaStatefulProcessor<T> {
       // skips).
       if (!this.atLeastOnce) slot.txn ??= await slot.producer.transaction();
       const to = slot.txn ?? slot.producer;
-      await send(to, this.options.outputTopic, this.outgoing(outputs));
+      await this.sendOutputs(to, outputs);
       await send(to, this.options.changelogTopic, changelog);
       if (slot.txn) {
         await slot.txn.sendOffsets({
@@ -321,7 +336,7 @@ export class KafkaStatefulProcessor<T> {
       slot.committed = slot.next;
       this.options.onCheckpoint?.({
         partition: slot.partition,
-        outputs: outputs.length,
+        outputs: [...outputs.values()].reduce((n, list) => n + list.length, 0),
         changes: changes.length,
         ms: Date.now() - started,
       });
@@ -332,11 +347,11 @@ export class KafkaStatefulProcessor<T> {
 
   /** At-least-once: produces what the task has returned so far. False when it failed and the partition was rewound. */
   private async sendNow(slot: Slot<T>): Promise<boolean> {
-    if (slot.outputs.length === 0) return true;
+    if (slot.outputs.size === 0) return true;
     const outputs = slot.outputs;
-    slot.outputs = [];
+    slot.outputs = new Map();
     try {
-      await send(slot.producer, this.options.outputTopic, this.outgoing(outputs));
+      await this.sendOutputs(slot.producer, outputs);
       return true;
     } catch (err) {
       await this.rewind(slot, err);

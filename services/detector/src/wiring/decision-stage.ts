@@ -1,25 +1,37 @@
-// The decision stage: feature records → the bundle (and a shadow bundle, when set) → decision records, with the
-// policy's rules; a watcher swaps in a new bundle written to the bundle's directory. The bundle loads before the
-// detector reports ready, so a missing or mismatched bundle stops the start with its message.
+// Deciding: the bundle (and a shadow bundle, when set) and the policy's rules turn feature records into decision
+// records; a watcher swaps in a new bundle written to the bundle's directory. The bundle loads before the detector
+// reports ready, so a missing or mismatched bundle stops the start with its message. By default the decisions are
+// made in the principal feature task itself (scoring.fused: @vigil/scoring's withDecisions, a side output in the
+// task's checkpoint); with scoring.fused false, by a stage of its own that reads the features topic.
+
 import { backendName, ModelBundle } from '@vigil/bundle';
+import type { StatefulTask } from '@vigil/connectors';
 import { deadLetterPoisonWriter, ensureTopics, KafkaSink, KafkaSource } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
-import { FeatureExtractor } from '@vigil/features';
+import { FeatureExtractor, type FeatureRecord } from '@vigil/features';
 import { DecisionPolicy } from '@vigil/policy';
 import { ConfigError, logEvent } from '@vigil/runtime';
-import { BundleScorer, BundleWatcher, createDecisionHandler } from '@vigil/scoring';
+import { BundleScorer, BundleWatcher, createDecisionHandler, withDecisions } from '@vigil/scoring';
 import { retried, type Wiring } from './context.js';
 
+/** What decides: the scorer (its bundles swapped by the watcher), the policy, and the schema the bundle reads. */
+export interface Decider {
+  scorer: BundleScorer;
+  policy: DecisionPolicy;
+  watcher: BundleWatcher;
+  schemaHash: string;
+}
+
+/** A decision stage of its own (scoring.fused: false), not yet running. */
 export interface DecisionStage {
   source: KafkaSource;
   handler: ReturnType<typeof createDecisionHandler>;
   sinks: KafkaSink<Decision>[];
-  watcher: BundleWatcher;
 }
 
-/** Loads the bundle(s) and builds the stage (not yet running); undefined when no bundle is configured. */
-export async function decisionStage(w: Wiring): Promise<DecisionStage | undefined> {
-  const { config, kafka, onRetry, dlqSink, geo } = w;
+/** Loads the bundle(s) and the policy, creates the decision topics, starts the watcher; undefined without a bundle. */
+export async function loadDecider(w: Wiring): Promise<Decider | undefined> {
+  const { config, kafka, geo } = w;
   const sc = config.scoring;
   if (sc.bundle === undefined) return undefined;
   if (!config.features.enabled)
@@ -40,11 +52,6 @@ export async function decisionStage(w: Wiring): Promise<DecisionStage | undefine
       { topic: sc.shadow_topic, partitions: config.topics.partitions },
     ]),
   );
-  const decisionSink = new KafkaSink<Decision>(kafka, { topic: sc.topic, onRetry: onRetry('kafka_decisions') });
-  const shadowSink =
-    sc.shadow_bundle === undefined
-      ? undefined
-      : new KafkaSink<Decision>(kafka, { topic: sc.shadow_topic, onRetry: onRetry('kafka_decisions') });
   const watcher = new BundleWatcher(sc.bundle, schema.hash, scorer.activeId, {
     loaded: (b) => {
       const previous = scorer.activeId;
@@ -55,26 +62,61 @@ export async function decisionStage(w: Wiring): Promise<DecisionStage | undefine
       logEvent('warn', 'new bundle refused; the active one keeps scoring', { error: err.message.slice(0, 300) }),
   });
   watcher.start(sc.watch_interval_ms);
+  logEvent('info', 'decision stage started', {
+    bundle: scorer.activeId,
+    shadow: scorer.shadowId ?? 'none',
+    dry_run: sc.dry_run,
+    fused: sc.fused,
+    autoencoder_backend: backendName(),
+  });
+  return { scorer, policy, watcher, schemaHash: schema.hash };
+}
+
+/** The principal task with the decisions fused in (scoring.fused). */
+export function fusedDecisions(
+  w: Wiring,
+  d: Decider,
+): (task: StatefulTask<FeatureRecord>) => StatefulTask<FeatureRecord | Decision> {
+  const sc = w.config.scoring;
+  return (task) =>
+    withDecisions(task, {
+      ...deciding(w, d),
+      decisionsTopic: sc.topic,
+      ...(sc.shadow_bundle !== undefined ? { shadowTopic: sc.shadow_topic } : {}),
+    });
+}
+
+/** A decision stage of its own, reading the features topic in its own consumer group (scoring.fused: false). */
+export function separateDecisionStage(w: Wiring, d: Decider): DecisionStage {
+  const { config, kafka, onRetry, dlqSink } = w;
+  const sc = config.scoring;
+  const decisionSink = new KafkaSink<Decision>(kafka, { topic: sc.topic, onRetry: onRetry('kafka_decisions') });
+  const shadowSink =
+    sc.shadow_bundle === undefined
+      ? undefined
+      : new KafkaSink<Decision>(kafka, { topic: sc.shadow_topic, onRetry: onRetry('kafka_decisions') });
   const source = new KafkaSource(
     kafka,
     { ...config.consumer, group_id: `${config.consumer.group_id}.decisions`, topics: [config.features.topic] },
     { poison: deadLetterPoisonWriter('decisions', dlqSink) },
   );
   const handler = createDecisionHandler({
-    scorer,
-    policy,
-    geo: geo(),
-    schemaHash: () => schema.hash,
+    ...deciding(w, d),
     decisions: decisionSink,
     ...(shadowSink ? { shadow: shadowSink } : {}),
+  });
+  return { source, handler, sinks: [decisionSink, ...(shadowSink ? [shadowSink] : [])] };
+}
+
+/** What deciding needs, fused or not. */
+function deciding(w: Wiring, d: Decider) {
+  const sc = w.config.scoring;
+  return {
+    scorer: d.scorer,
+    policy: d.policy,
+    geo: w.geo(),
+    schemaHash: () => d.schemaHash,
     dryRun: sc.dry_run,
     writeAllow: sc.write_allow,
-  });
-  logEvent('info', 'decision stage started', {
-    bundle: scorer.activeId,
-    shadow: scorer.shadowId ?? 'none',
-    dry_run: sc.dry_run,
-    autoencoder_backend: backendName(),
-  });
-  return { source, handler, sinks: [decisionSink, ...(shadowSink ? [shadowSink] : [])], watcher };
+  };
 }

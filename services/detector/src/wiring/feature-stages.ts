@@ -2,6 +2,8 @@
 // the entity stage reads events keyed by IP / username / tenant and writes each event's entity parts back onto the
 // principal-keyed topic; the principal stage computes the principal's own features and joins the parts on. One state
 // budget for every partition's state in both stages: the process's memory is what it bounds.
+
+import type { StatefulTask } from '@vigil/connectors';
 import {
   deadLetterPoisonWriter,
   ensureTopics,
@@ -9,7 +11,7 @@ import {
   KafkaStatefulProcessor,
   type StatefulProcessorOptions,
 } from '@vigil/connectors';
-import type { AccessEvent } from '@vigil/events';
+import type { AccessEvent, Decision } from '@vigil/events';
 import {
   EntityFeatureTask,
   type EntityPart,
@@ -33,11 +35,15 @@ type StageOptions<T> = Omit<
   'onRetry' | 'onCheckpoint' | 'onRestore' | 'commitIntervalMs' | 'guarantee' | 'poison'
 >;
 
-/** Creates the stages' topics and the stages (not yet running); `packPartitions`: each internal topic's partitions. */
+/**
+ * Creates the stages' topics and the stages (not yet running); `packPartitions`: each internal topic's partitions;
+ * `fuse`: what wraps each principal task (the decisions fused in, wiring/decision-stage.ts).
+ */
 export async function featureStages(
   w: Wiring,
   counters: ReturnType<typeof pipelineCounters>,
   packPartitions: Map<string, number>,
+  fuse?: (task: StatefulTask<FeatureRecord>) => StatefulTask<FeatureRecord | Decision>,
 ): Promise<FeatureStages> {
   const { config, kafka, onRetry, dlqSink, geo } = w;
   const f = config.features;
@@ -82,11 +88,14 @@ export async function featureStages(
       packPartitions: packPartitions.get(config.topics.keyed),
       makeTask: () => new EntityFeatureTask(extractor(), f.reorder_bound_ms, taskOptions),
     }),
-    stage<FeatureRecord>('features', {
+    stage<FeatureRecord | Decision>('features', {
       consumer: { ...config.consumer, group_id: `${group}.features`, topics: [config.topics.keyed] },
       changelogTopic: changelog,
       outputTopic: f.topic,
-      makeTask: () => new PrincipalFeatureTask(extractor(), f.reorder_bound_ms, taskOptions),
+      makeTask: () => {
+        const task = new PrincipalFeatureTask(extractor(), f.reorder_bound_ms, taskOptions);
+        return fuse ? fuse(task) : task;
+      },
     }),
   ];
   return { stages, entitiesSink };
