@@ -348,8 +348,8 @@ if (!POPULATIONS) {
     results.push(await evaluatePopulation(name, shape, process.argv.includes('--verbose')));
   }
   console.log(
-    '| population | attacks detected | requests to detect (median) | enforced | alert | step-up | throttle | revoke | ' +
-      '(false positives per 1,000 benign principal-days) | rule thresholds fitted above the constants |',
+    '| population | attacks detected | requests to detect (median) | enforced | alert | step-up | throttle | ' +
+      'revoke | (false positives per 1,000 benign principal-days) | rule thresholds fitted above the constants |',
   );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {

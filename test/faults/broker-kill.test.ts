@@ -1,7 +1,8 @@
 // Fault suite, the broker killed: Kafka is SIGKILLed mid-stream and started again a few seconds later while the
-// detector (both feature stages exactly once, the decision stage with the default bundle) and the producer keep
-// going. The detector pauses and resumes by itself — it does not exit — and afterwards every request has exactly
-// one feature record, and at least one decision, every repeat of a decision equal to the first but for decided_at.
+// detector (both feature stages exactly once, deciding with the default bundle in the principal one) and the
+// producer keep going. The detector pauses and resumes by itself — it does not exit — and afterwards every request
+// has exactly one feature record, and at least one decision, every repeat of a decision equal to the first but for
+// decided_at.
 import { join } from 'node:path';
 import type { Decision } from '@vigil/events';
 import type { FeatureRecord } from '@vigil/features';

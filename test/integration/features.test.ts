@@ -107,7 +107,7 @@ function expectOnlineAsOffline(
   expect(entityNonzero).toBeGreaterThan(mainIds.length);
 }
 
-/** The decision records by request: a redelivered one (at least once on the decision topic) is the same record. */
+/** The decision records by request: a repeated one (at least once, after a crash) is the same record. */
 function decisionRecords(records: { value: string }[]): Map<string, Decision> {
   const decisions = new Map<string, Decision>();
   for (const x of records) {

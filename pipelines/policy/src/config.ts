@@ -36,10 +36,10 @@ export const policyConfigSchema = z
       .enum(['allow', 'alert', 'step_up', 'revoke'])
       .default('step_up')
       .describe(
-        'The strongest action the models may take when no rule fires on the request: two independent signals before ' +
-          'vigil ends a session. An anomaly score alone (an unusual payment, an odd mix of features) earns a ' +
-          'challenge; a revocation needs a rule to corroborate it, and then the models keep their own action. revoke ' +
-          'lifts the cap.',
+        'The strongest action the models may take when no rule that acts (above alert) fires on the request: two ' +
+          'independent signals before vigil ends a session. An anomaly score alone (an unusual payment, an odd mix ' +
+          'of features) earns a challenge; a revocation needs a rule to corroborate it — not an alert-level one such ' +
+          'as a probe — and then the models keep their own action. revoke lifts the cap.',
       ),
     tenant: z
       .strictObject({

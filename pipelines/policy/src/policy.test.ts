@@ -65,8 +65,11 @@ describe('decision policy', () => {
     });
     expect(d.scores.rules).toBeUndefined();
     expect(d.reasons.map((r) => r.feature)).toEqual(['req_1m_log']);
-    // Corroborated by any rule (here a throttling one), the models keep their revoke.
+    // Corroborated by a rule that acts (here a throttling one), the models keep their revoke.
     expect(p.decide(input({ req_1m_log: log(61) }, revoking))).toMatchObject({ action: 'revoke', rules: ['velocity'] });
+    // An alert-level rule is a notice, not a second signal: a probe's first sign leaves the score at a challenge.
+    const probe = { denied_1h_log: log(3), distinct_objects_1h_log: log(3) };
+    expect(p.decide(input(probe, revoking))).toMatchObject({ action: 'step_up', rules: ['enumeration_probe'] });
     expect(new DecisionPolicy(config({ model_alone_action: 'revoke' }), NAMES).decide(input({}, revoking)).action).toBe(
       'revoke',
     );
@@ -215,6 +218,19 @@ describe('decision policy', () => {
     const nat = decide(119, 60);
     expect(nat).toMatchObject({ action: 'throttle', entity: 'ip' });
     expect(nat.reasons[0]).toMatchObject({ value: 120, baseline: 120 });
+    // A threshold learned from traffic whose addresses fail more (justPast: just above 36 failures) moves both the
+    // plain and the shared bar; the reason gives the fewest failures that fire.
+    const learned = { ip_stuffing: 36.000000036 };
+    const fitted = (beyondFirst: number, usernames: number) =>
+      p.decide({
+        ...input({ ip_failed_logins_10m_log: log(beyondFirst), ip_distinct_usernames_10m_log: log(usernames) }, login),
+        learned,
+      });
+    expect(fitted(35, 12).action).toBe('alert');
+    expect(fitted(36, 12)).toMatchObject({ action: 'throttle', entity: 'ip' });
+    expect(fitted(36, 12).reasons[0]).toMatchObject({ value: 37, baseline: 37 });
+    expect(fitted(143, 60).action).toBe('alert');
+    expect(fitted(144, 60).reasons[0]).toMatchObject({ value: 145, baseline: 145 });
   });
 
   it('fences routes by country: allow lists, deny lists, and no verdict where GeoIP does not know the country', () => {

@@ -4,9 +4,9 @@
 // 1. The model's action is the strongest one whose threshold the calibrated score exceeds — the bundle's thresholds,
 //    overridden per route class by `policy.thresholds` (see `thresholdsFor`). It is about the principal. On a login
 //    (a username, no token yet) it is capped at `policy.login_model_action` (default alert): the gateway's only answer
-//    to a login is throttling the username, and the models alone should not lock a customer out. When no rule fires
-//    on the request it is capped at `policy.model_alone_action` (default step_up): a score alone earns a challenge,
-//    ending a session takes two independent signals.
+//    to a login is throttling the username, and the models alone should not lock a customer out. When no rule that
+//    acts (above alert) fires on the request it is capped at `policy.model_alone_action` (default step_up): a score
+//    alone earns a challenge, ending a session takes two independent signals.
 // 2. Each rule that fires proposes its own action about its own entity (impossible travel → revoke the principal;
 //    IP credential stuffing → throttle the IP …).
 // 3. The strongest proposal wins (allow < alert < throttle < step_up < revoke); on a tie a rule beats the model, since
@@ -109,7 +109,10 @@ export class DecisionPolicy {
     const learned = input.learned ?? NONE;
     for (const rule of this.rules) for (const hit of rule.evaluate(facts, learned)) hits.push(hit);
 
-    let action: Action = this.capAlone(this.capLogin(model.action, ids), hits.length);
+    // Only a rule that acts corroborates a score: an alert-level rule (a probe's first sign, a paced cadence) is a
+    // notice, not the second signal a revocation needs.
+    const acting = hits.filter((h) => SEVERITY[h.action] > SEVERITY.alert).length;
+    let action: Action = this.capAlone(this.capLogin(model.action, ids), acting);
     let entity: Entity = 'principal';
     for (const h of hits) {
       if (SEVERITY[h.action] >= SEVERITY[action]) {
@@ -135,10 +138,10 @@ export class DecisionPolicy {
     };
   }
 
-  /** The models' action when no rule corroborates it (config.model_alone_action). */
-  private capAlone(action: ModelAction, rulesFired: number): ModelAction {
+  /** The models' action when no acting rule corroborates it (config.model_alone_action). */
+  private capAlone(action: ModelAction, actingRules: number): ModelAction {
     const cap = this.config.model_alone_action;
-    return rulesFired === 0 && SEVERITY[action] > SEVERITY[cap] ? cap : action;
+    return actingRules === 0 && SEVERITY[action] > SEVERITY[cap] ? cap : action;
   }
 
   /** The models' action on a login (a username, no token), capped at policy.login_model_action. */

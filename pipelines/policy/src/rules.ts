@@ -436,9 +436,10 @@ export function buildRules(config: PolicyConfig['rules']): Rule[] {
         evaluate: (x, learned) => {
           const f = firing(name, x, learned);
           if (!f) return [];
-          // Reported as the address's failures against what it needed (a shared address needs shared_ip_factor ×).
+          // Reported as the address's failures against the fewest that fire (a shared address needs shared_ip_factor
+          // times the threshold; a fitted threshold can be fractional).
           const { failures, shared } = addressLogins(x, config);
-          const needed = f.threshold * (shared ? ip.shared_ip_factor : 1);
+          const needed = Math.ceil(f.threshold * (shared ? ip.shared_ip_factor : 1));
           const hits = [hit(name, config[name].action, 'ip', 'ip_failed_logins_10m', failures, needed)];
           // A session used from the stuffing address is an account it cracked: act on that principal too. (Not
           // relaxed for a "shared" address: many usernames failing is what stuffing looks like; a NAT's many users

@@ -3,7 +3,8 @@
 // side output on the decisions topic, in the same checkpoint as the feature records, the state changes and the input
 // offset. What that saves against a decision stage of its own: a consumer group, a fetch and a JSON decode of every
 // feature record, and a Kafka hop on the way from a log line to its enforcement; and the decisions become exactly
-// once with the features (a separate stage wrote them at least once). The feature records still go to their topic:
+// once with the features when the stage is (features.guarantee exactly_once; a separate stage wrote them at least
+// once). The feature records still go to their topic:
 // ClickHouse and analysts read them there.
 import type { SinkRecord, SourceRecord, StatefulTask } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';

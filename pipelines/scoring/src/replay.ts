@@ -1,6 +1,6 @@
 // The offline decision path: feature rows of a log (the detector's adapter and feature code, in event time) become
-// the feature records the principal stage would emit, and go through the same decideRecords the live decision stage
-// runs — the same bundle, policy and GeoIP — so a replay yields the live service's decision records (all but
+// the feature records the principal stage would emit, and go through the same decideRecords the live principal
+// stage runs — the same bundle, policy and GeoIP — so a replay yields the live service's decision records (all but
 // decided_at). Micro-batches bound memory; scores do not depend on how rows are batched (4,096 rows a batch spread
 // the model runtime's per-call overhead: a 50,000-request replay went from 11k to 14k events/s against 512, with
 // byte-identical decisions).

@@ -164,6 +164,11 @@ describe('scoring', () => {
       tick: () => [record('r4', travel)],
       drainChanges: () => [['k', null]],
       restore: () => calls.push('restore'),
+      drainPoison: () => {
+        calls.push('drainPoison');
+        return [];
+      },
+      close: () => calls.push('close'),
     };
     const fused = withDecisions(inner, {
       scorer,
@@ -189,6 +194,8 @@ describe('scoring', () => {
       ['decisions', 'sub:alice', 'r2', 'revoke'],
       ['shadow', 'sub:alice', 'r2', 'revoke'],
     ]);
+    // The active decision as the options say (enforcing here), the shadow one always dry-run.
+    expect(out[3]?.value).toMatchObject({ dry_run: false, decided_at: 7 });
     expect(out[4]?.value).toMatchObject({ dry_run: true, decided_at: 7 });
     // Records released by the wall clock are decided too; state and restore are the task's own.
     expect(fused.tick?.(0).map((r) => [r.topic, r.value.request_id])).toEqual([
@@ -198,7 +205,9 @@ describe('scoring', () => {
     ]);
     expect(fused.drainChanges()).toEqual([['k', null]]);
     fused.restore([]);
-    expect(calls).toEqual(['process 0', 'restore']);
+    fused.drainPoison?.();
+    fused.close?.();
+    expect(calls).toEqual(['process 0', 'restore', 'drainPoison', 'close']);
   });
 
   it('refuses to swap in or shadow a bundle that reads other features', async () => {

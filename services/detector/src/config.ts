@@ -159,7 +159,7 @@ export const detectorConfigSchema = z
           .optional()
           .describe(
             'Directory of the model bundle (`vigil train --out`); ' +
-              'omit to run without the decision stage. Replacing it (write a new bundle ' +
+              'omit to run without deciding. Replacing it (write a new bundle ' +
               'elsewhere, rename it into place) swaps bundles while running.',
           ),
         shadow_bundle: z

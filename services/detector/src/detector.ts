@@ -1,6 +1,7 @@
 // Wires the detector service: Kafka in → ingest (parse, dead-letter, re-key) → keyed topic, DLQ and ClickHouse; then
 // the feature stages (the decisions fused into the principal one, or a decision stage of its own) and the ClickHouse
-// stores (wiring/), each started here and stopped in reverse. No domain logic here; it lives in @vigil/ingest and below.
+// stores (wiring/), each started here and stopped in reverse. No domain logic here; it lives in @vigil/ingest and
+// below.
 
 import { readFileSync } from 'node:fs';
 import { type AdapterOptions, adapterFor, heuristicTemplater, openApiTemplater } from '@vigil/adapters';

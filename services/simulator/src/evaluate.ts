@@ -15,7 +15,10 @@ export interface FamilyQuality {
   /** Attacks a request of which was throttled or revoked: stopped at the gateway, not only challenged or reported. */
   enforced: number;
   revoked: number;
-  /** Median 1-based index of the first decided request within detected attacks. */
+  /**
+   * Median 1-based index of the first decided request within detected attacks (of an even count, the mean of the
+   * middle two).
+   */
   medianRequestsToDetect: number | undefined;
   /** The attack ids no request of which was decided on (what to look at first). */
   missed: string[];
@@ -82,7 +85,6 @@ export function evaluateDetection(
       if (a.some((l) => byRequest.get(l.request_id)?.action === 'revoke')) revoked++;
       if (a.some((l) => ['revoke', 'throttle'].includes(byRequest.get(l.request_id)?.action ?? ''))) enforced++;
     }
-    firsts.sort((x, y) => x - y);
     allFirsts.push(...firsts);
     return {
       family,

@@ -266,7 +266,7 @@ export class KafkaStatefulProcessor<T> {
     }
   }
 
-  /** Sends every topic's outputs: the output topic's packed per partition when it is packed; side outputs as they are. */
+  /** Sends each topic's outputs: the output topic's packed per partition when packed, side outputs as they are. */
   private async sendOutputs(to: Pick<Producer, 'send'>, outputs: Map<string, Message[]>): Promise<void> {
     for (const [topic, messages] of outputs) {
       const packed =

@@ -280,7 +280,7 @@ function report(
         `${String(f.revoked).padStart(3)} · ${f.medianRequestsToDetect ?? '—'}\n`,
     );
   }
-  out.write(`    ${'every family'.padEnd(32)} ${' '.repeat(15)} ${q.medianRequestsToDetect ?? '—'}\n`);
+  out.write(`    ${'every family'.padEnd(32)} ${' '.repeat(17)} ${q.medianRequestsToDetect ?? '—'}\n`);
   out.write(
     `  benign              ${q.falseAlertsPer1000.toFixed(1)} false alerts and ` +
       `${q.falseRevocationsPer1000.toFixed(1)} false revocations per 1,000 principals per day ` +
