@@ -29,6 +29,7 @@ export function withDecisions(
   const now = o.now ?? Date.now;
   const decide = (features: SinkRecord<FeatureRecord>[]): SinkRecord<FeatureRecord | Decision>[] => {
     if (features.length === 0) return features;
+    // Counted as computed, as the principal task counts its feature records: a rewound checkpoint counts again.
     counters.recordsIn('decisions', features.length);
     const { active, shadow } = decisionRecords(
       o,
