@@ -4,9 +4,11 @@
 # docker-compose.yml). Usage: kafka.sh start | stop | kill | restart | env | resolve. `start` prints
 # KAFKA_BROKERS=host:port; `kill` SIGKILLs the running broker and `restart` starts it again on the same ports and data
 # (the fault suite's broker crash). By default every append is fsynced (log.flush.interval.messages=1) so that a
-# SIGKILLed single broker loses nothing it acknowledged, as a replicated cluster would not: the crash tests rely on it.
-# VIGIL_KAFKA_FLUSH=os runs Kafka's production default instead (the OS page cache flushes; durability comes from
-# replication), which is what the benchmarks use: they measure vigil, not one fsync per append on this disk.
+# SIGKILLed single broker loses nothing it acknowledged, as a replicated cluster would not: the fault suite, which
+# kills the broker, keeps it. VIGIL_KAFKA_FLUSH=os runs Kafka's production default instead (the OS page cache
+# flushes; durability comes from replication), which is what the benchmarks and the integration tests use (npm run
+# test:integration: the gateway loop prints latencies, which should measure vigil, not one fsync per append on
+# this disk).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
