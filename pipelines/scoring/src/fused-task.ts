@@ -4,8 +4,7 @@
 // offset. What that saves against a decision stage of its own: a consumer group, a fetch and a JSON decode of every
 // feature record, and a Kafka hop on the way from a log line to its enforcement; and the decisions become exactly
 // once with the features when the stage is (features.guarantee exactly_once; a separate stage wrote them at least
-// once). The feature records still go to their topic:
-// ClickHouse and analysts read them there.
+// once). The feature records still go to their topic: ClickHouse and analysts read them there.
 import type { SinkRecord, SourceRecord, StatefulTask } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
 import type { FeatureRecord } from '@vigil/features';
@@ -44,13 +43,13 @@ export function withDecisions(
     if (shadowTopic !== undefined) for (const d of shadow) out.push({ ...d, topic: shadowTopic });
     return out;
   };
-  const tick = task.tick;
+  const { tick, drainPoison, close } = task;
   return {
     process: (records: SourceRecord[]) => decide(task.process(records)),
     ...(tick ? { tick: (wallNow: number) => decide(tick.call(task, wallNow)) } : {}),
     drainChanges: () => task.drainChanges(),
     restore: (records) => task.restore(records),
-    ...(task.drainPoison ? { drainPoison: () => task.drainPoison?.() ?? [] } : {}),
-    ...(task.close ? { close: () => task.close?.() } : {}),
+    ...(drainPoison ? { drainPoison: drainPoison.bind(task) } : {}),
+    ...(close ? { close: close.bind(task) } : {}),
   };
 }

@@ -3,10 +3,8 @@
 // reports ready, so a missing or mismatched bundle stops the start with its message. By default the decisions are
 // made in the principal feature task itself (scoring.fused: @vigil/scoring's withDecisions, a side output in the
 // task's checkpoint); with scoring.fused false, by a stage of its own that reads the features topic.
-
 import { backendName, ModelBundle } from '@vigil/bundle';
-import type { StatefulTask } from '@vigil/connectors';
-import { deadLetterPoisonWriter, ensureTopics, KafkaSink, KafkaSource } from '@vigil/connectors';
+import { deadLetterPoisonWriter, ensureTopics, KafkaSink, KafkaSource, type StatefulTask } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
 import { FeatureExtractor, type FeatureRecord } from '@vigil/features';
 import { DecisionPolicy } from '@vigil/policy';

@@ -2,14 +2,13 @@
 // the entity stage reads events keyed by IP / username / tenant and writes each event's entity parts back onto the
 // principal-keyed topic; the principal stage computes the principal's own features and joins the parts on. One state
 // budget for every partition's state in both stages: the process's memory is what it bounds.
-
-import type { StatefulTask } from '@vigil/connectors';
 import {
   deadLetterPoisonWriter,
   ensureTopics,
   KafkaSink,
   KafkaStatefulProcessor,
   type StatefulProcessorOptions,
+  type StatefulTask,
 } from '@vigil/connectors';
 import type { AccessEvent, Decision } from '@vigil/events';
 import {
