@@ -41,7 +41,7 @@ describe('fault suite: the broker killed mid-stream', () => {
     const d = startDetectorProcess(
       detectorConfig(
         t,
-        { pepper: PEPPER, group: randomName('detector'), boundMs: 500 },
+        { pepper: PEPPER, group: randomName('detector'), boundMs: 500, exact: true },
         {
           scoring: {
             bundle: join(ROOT, 'models/bundles/default'),

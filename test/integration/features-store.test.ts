@@ -47,7 +47,7 @@ describe('features in ClickHouse', () => {
     detector = startDetectorProcess(
       detectorConfig(
         t,
-        { pepper: PEPPER, group: randomName('detector'), boundMs: BOUND_MS },
+        { pepper: PEPPER, group: randomName('detector'), boundMs: BOUND_MS, exact: true },
         {
           clickhouse: {
             url: requiredEnv('CLICKHOUSE_URL'),

@@ -234,7 +234,9 @@ describe('feature stage on Kafka', () => {
           features: {
             topic: featuresTopic,
             reorder_bound_ms: BOUND_MS,
-            ...(guarantee ? { guarantee, commit_interval_ms: 10_000 } : {}),
+            // Event time only, as offline: the vectors must equal the offline path's.
+            idle_release: false,
+            ...(guarantee ? { guarantee, commit_interval_ms: 10_000 } : { guarantee: 'exactly_once' }),
           },
           scoring: {
             bundle: join(bundleDir, 'bundle'),

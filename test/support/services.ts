@@ -213,10 +213,20 @@ export async function freshTopics(kafka: Kafka): Promise<DetectorTopics> {
   return t;
 }
 
-/** A Kong-format detector config on the test broker, reading `t.input`, with its feature stages; `extra` adds keys. */
+/**
+ * The feature stages' exact profile, for tests that assert it: one feature record (and decision) per request whatever
+ * crashes (exactly once), and held events released by event time only, so the live vectors equal a replay's. The
+ * defaults (at least once, idle release) are the latency profile the gateway-loop test measures.
+ */
+export const EXACT_FEATURES = { guarantee: 'exactly_once', idle_release: false } as const;
+
+/**
+ * A Kong-format detector config on the test broker, reading `t.input`, with its feature stages (`exact`: in the exact
+ * profile above); `extra` adds keys.
+ */
 export function detectorConfig(
   t: DetectorTopics,
-  o: { pepper: string; group: string; boundMs: number },
+  o: { pepper: string; group: string; boundMs: number; exact?: boolean },
   extra: Record<string, unknown> = {},
 ) {
   return {
@@ -225,7 +235,7 @@ export function detectorConfig(
     kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
     consumer: { group_id: o.group, topics: [t.input], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
     topics: { keyed: t.keyed, entities: t.entities, dead_letter: t.dlq, partitions: 3 },
-    features: { topic: t.features, reorder_bound_ms: o.boundMs },
+    features: { topic: t.features, reorder_bound_ms: o.boundMs, ...(o.exact ? EXACT_FEATURES : {}) },
     telemetry: { port: 0 },
     ...extra,
   };

@@ -206,7 +206,7 @@ export const policyConfigSchema = z
               .number()
               .int()
               .positive()
-              .default(3)
+              .default(2)
               .describe(
                 'The early warning of an enumeration: requests refused 403/404 in the last hour, the floor under the ' +
                   'threshold vigil train fits at the alert budget (a SOC hears of a walk over other customers’ ' +
@@ -216,7 +216,7 @@ export const policyConfigSchema = z
               .number()
               .int()
               .positive()
-              .default(3)
+              .default(2)
               .describe('…over at least this many distinct object ids.'),
             action: z.enum(ACTING).default('alert'),
           })

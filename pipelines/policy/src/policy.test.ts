@@ -143,14 +143,16 @@ describe('decision policy', () => {
         action: 'revoke',
         rules: ['enumeration', 'enumeration_probe'],
       });
-      // Refusals on a few objects (a stale bookmark retried) are not enumeration.
-      expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(2) })).action).toBe('allow');
+      // Refusals on one object (a stale bookmark retried) are not enumeration.
+      expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(1) })).action).toBe('allow');
+      // Refusals on a few objects are a probe's alert at most, never enforcement.
+      expect(p.decide(input({ denied_1h_log: log(12), distinct_objects_1h_log: log(2) })).action).toBe('alert');
       // Its first refusals over as many objects are an alert (the probe), before enough to revoke.
-      expect(p.decide(input({ denied_1h_log: log(3), distinct_objects_1h_log: log(3) }))).toMatchObject({
+      expect(p.decide(input({ denied_1h_log: log(2), distinct_objects_1h_log: log(2) }))).toMatchObject({
         action: 'alert',
         rules: ['enumeration_probe'],
       });
-      expect(p.decide(input({ denied_1h_log: log(2), distinct_objects_1h_log: log(3) })).action).toBe('allow');
+      expect(p.decide(input({ denied_1h_log: log(1), distinct_objects_1h_log: log(3) })).action).toBe('allow');
       expect(p.decide(input({ req_1m_log: log(61) }))).toMatchObject({ action: 'throttle', rules: ['velocity'] });
       expect(p.decide(input({ req_1m_log: log(60) })).action).toBe('allow');
       // Within the principal's own habit (1.5 × its busiest minute on earlier days) a burst is its norm.

@@ -91,8 +91,14 @@ export const detectorConfigSchema = z
           .number()
           .int()
           .min(0)
-          .default(2000)
-          .describe('Bounded out-of-orderness: events are held this much event time and released in order.'),
+          .default(0)
+          .describe(
+            'Bounded out-of-orderness: events are held this much event time and released in event-time order. ' +
+              'An event older than its key’s newest counts at that newest time (late, not lost). 0 (the default): ' +
+              'none held, events computed in the order they reach the partition — the lowest latency (the ' +
+              'gateway loop’s p99 halves against 20 ms) and still deterministic, as the partition’s order is its ' +
+              'Kafka log’s. Give logs shipped out of order across hosts about the shipper’s batch delay (e.g. 2000).',
+          ),
         idle_release: z
           .boolean()
           .default(false)
@@ -141,7 +147,7 @@ export const detectorConfigSchema = z
           ),
         guarantee: z
           .enum(['exactly_once', 'at_least_once'])
-          .default('exactly_once')
+          .default('at_least_once')
           .describe(
             'exactly_once: each stage publishes its records in a Kafka transaction at each checkpoint ' +
               '— one record per request whatever crashes, records appear at ' +

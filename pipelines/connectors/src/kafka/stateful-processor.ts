@@ -27,7 +27,7 @@
 // saves: waiting for a checkpoint before an output leaves (commit_interval_ms), the transaction's own round trips,
 // and read-committed consumers downstream waiting behind other partitions' open transactions.
 import { DEFAULT_RETRY, retriable, Serial, withRetry } from '@vigil/core';
-import type { Batch, Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
+import type { Batch, Consumer, Kafka, Message, Producer, TopicMessages, Transaction } from 'kafkajs';
 import { countingPoisonWriter, type PoisonWriter } from '../poison.js';
 import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
 import { readChangelog } from './changelog-reader.js';
@@ -266,8 +266,16 @@ export class KafkaStatefulProcessor<T> {
     }
   }
 
-  /** Sends each topic's outputs: the output topic's packed per partition when packed, side outputs as they are. */
-  private async sendOutputs(to: Pick<Producer, 'send'>, outputs: Map<string, Message[]>): Promise<void> {
+  /**
+   * Sends each topic's outputs (the output topic's packed per partition when packed, side outputs as they are), and
+   * `also` (a checkpoint's changelog, in a transaction) in the same produce requests.
+   */
+  private async sendOutputs(
+    to: Pick<Producer, 'sendBatch'>,
+    outputs: Map<string, Message[]>,
+    also?: [string, Message[]],
+  ): Promise<void> {
+    const byTopic: [string, Message[]][] = [];
     for (const [topic, messages] of outputs) {
       const packed =
         this.partitionOf && topic === this.options.outputTopic
@@ -277,8 +285,10 @@ export class KafkaStatefulProcessor<T> {
               MAX_PACK_BYTES,
             )
           : messages;
-      await send(to, topic, packed);
+      byTopic.push([topic, packed]);
     }
+    if (also) byTopic.push(also);
+    await sendTogether(to, byTopic);
   }
 
   private checkpointDue() {
@@ -318,10 +328,9 @@ export class KafkaStatefulProcessor<T> {
       // together, then the group's offset (only a starting hint: the changelog's own offset decides what a restore
       // skips).
       if (!this.atLeastOnce) slot.txn ??= await slot.producer.transaction();
-      const to = slot.txn ?? slot.producer;
-      await this.sendOutputs(to, outputs);
-      await send(to, this.options.changelogTopic, changelog);
       if (slot.txn) {
+        // All or nothing: the outputs and the changelog go in the same produce requests.
+        await this.sendOutputs(slot.txn, outputs, [this.options.changelogTopic, changelog]);
         await slot.txn.sendOffsets({
           consumerGroupId: this.options.consumer.group_id,
           topics: [{ topic: slot.topic, partitions: [{ partition: slot.partition, offset: String(slot.next) }] }],
@@ -329,6 +338,9 @@ export class KafkaStatefulProcessor<T> {
         await slot.txn.commit();
         slot.txn = undefined;
       } else {
+        // The changelog's next offset only after the outputs before it have left: a restore skips what it covers.
+        await this.sendOutputs(slot.producer, outputs);
+        await sendTogether(slot.producer, [[this.options.changelogTopic, changelog]]);
         await this.consumer?.commitOffsets([
           { topic: slot.topic, partition: slot.partition, offset: String(slot.next) },
         ]);
@@ -421,9 +433,25 @@ export class KafkaStatefulProcessor<T> {
 const byteLength = (v: string | Buffer | null | undefined) =>
   v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
 
-/** Writes messages to a topic through a producer or a transaction, in sends Kafka accepts (acks=all). */
-async function send(to: Pick<Producer, 'send'>, topic: string, messages: Message[]): Promise<void> {
-  for (const part of chunks(messages)) await to.send({ topic, acks: -1, messages: part });
+/**
+ * Produces every topic's messages (acks=all), through a producer or a transaction, in as few requests as Kafka
+ * takes: one request carries a chunk of each topic (a fused stage's feature records and decisions together, so a
+ * decision does not wait for the features' round trip), and a topic larger than one chunk takes one more request
+ * per chunk.
+ */
+async function sendTogether(to: Pick<Producer, 'sendBatch'>, byTopic: [string, Message[]][]): Promise<void> {
+  const rounds: TopicMessages[][] = [];
+  for (const [topic, messages] of byTopic) {
+    chunks(messages).forEach((part, i) => {
+      let round = rounds[i];
+      if (!round) {
+        round = [];
+        rounds.push(round);
+      }
+      round.push({ topic, messages: part });
+    });
+  }
+  for (const topicMessages of rounds) await to.sendBatch({ acks: -1, topicMessages });
 }
 
 /**
