@@ -216,7 +216,7 @@ export async function freshTopics(kafka: Kafka): Promise<DetectorTopics> {
 /**
  * The feature stages' exact profile, for tests that assert it: one feature record (and decision) per request whatever
  * crashes (exactly once), and held events released by event time only, so the live vectors equal a replay's. The
- * defaults (at least once, idle release) are the latency profile the gateway-loop test measures.
+ * defaults (at least once, no reorder bound) are the latency profile the gateway-loop test measures.
  */
 export const EXACT_FEATURES = { guarantee: 'exactly_once', idle_release: false } as const;
 

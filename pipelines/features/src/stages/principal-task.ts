@@ -5,7 +5,7 @@
 // the owner of their key, so the joined vector does not depend on timing, instance count or restarts, and equals
 // the offline one.
 //
-// Join rule: a request waits for its parts however long they take (the entity stage is exactly-once, so they come).
+// Join rule: a request waits for its parts however long they take (the entity stage checkpoints, so they come).
 // Only past `maxPendingJoins` waiting requests — an entity stage down for long — is the oldest emitted with its
 // missing parts as 0 and counted (vigil_records_skipped{reason="join_incomplete"}); parts whose request never came
 // are dropped the same way, and so is a part still waiting, without its request, ORPHAN_AFTER_MS of event time

@@ -1,4 +1,5 @@
-// The two feature stages, each in its own consumer group and each exactly once by default (KafkaStatefulProcessor):
+// The two feature stages, each in its own consumer group, checkpointed by KafkaStatefulProcessor (at least once by
+// default, for the enforcement loop's latency; exactly once when features.guarantee says so):
 // the entity stage reads events keyed by IP / username / tenant and writes each event's entity parts back onto the
 // principal-keyed topic; the principal stage computes the principal's own features and joins the parts on. One state
 // budget for every partition's state in both stages: the process's memory is what it bounds.
