@@ -158,7 +158,7 @@ export const policyConfigSchema = z
               .number()
               .int()
               .positive()
-              .default(5)
+              .default(3)
               .describe(
                 'The early warning of credential stuffing from one address: failed logins from one IP in 10 minutes ' +
                   '(a shared address’s divided by ip_stuffing.shared_ip_factor), the floor under the threshold ' +

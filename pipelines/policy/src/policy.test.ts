@@ -206,17 +206,18 @@ describe('decision policy', () => {
       entity: 'ip',
       rules: ['ip_stuffing', 'ip_stuffing_probe'],
     });
-    // Below the throttle, the probe alerts about the address from its 5th failure over 3 usernames.
+    // Below the throttle, the probe alerts about the address from its 3rd failure over 3 usernames.
     expect(decide(28, 12)).toMatchObject({ action: 'alert', entity: 'ip', rules: ['ip_stuffing_probe'] });
-    expect(decide(4, 3)).toMatchObject({ action: 'alert', rules: ['ip_stuffing_probe'] });
-    expect(decide(3, 3).action).toBe('allow');
+    expect(decide(2, 3)).toMatchObject({ action: 'alert', rules: ['ip_stuffing_probe'] });
+    expect(decide(1, 3).action).toBe('allow');
     // Few usernames: one user mistyping is not stuffing.
     expect(decide(40, 2).action).toBe('allow');
     expect(decide(40, 3).rules).toEqual(['ip_stuffing_probe']);
     // 60 users behind the address: 30 failures are what that many users produce (the probe's 7.5 shared units
-    // alert, no more); 120 are not.
+    // alert, no more); 120 are not. The probe asks a shared address for 12 (3 units), not 11.
     expect(decide(29, 60)).toMatchObject({ action: 'alert', rules: ['ip_stuffing_probe'] });
-    expect(decide(18, 60).action).toBe('allow');
+    expect(decide(11, 60)).toMatchObject({ action: 'alert', rules: ['ip_stuffing_probe'] });
+    expect(decide(10, 60).action).toBe('allow');
     const nat = decide(119, 60);
     expect(nat).toMatchObject({ action: 'throttle', entity: 'ip' });
     expect(nat.reasons[0]).toMatchObject({ value: 120, baseline: 120 });
