@@ -439,7 +439,7 @@ const byteLength = (v: string | Buffer | null | undefined) =>
  * decision does not wait for the features' round trip), and a topic larger than one chunk takes one more request
  * per chunk.
  */
-async function sendTogether(to: Pick<Producer, 'sendBatch'>, byTopic: [string, Message[]][]): Promise<void> {
+export async function sendTogether(to: Pick<Producer, 'sendBatch'>, byTopic: [string, Message[]][]): Promise<void> {
   const rounds: TopicMessages[][] = [];
   for (const [topic, messages] of byTopic) {
     chunks(messages).forEach((part, i) => {
