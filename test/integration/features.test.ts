@@ -16,6 +16,7 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import {
   type DetectorProcess,
+  EXACT_FEATURES,
   kafkaClient,
   randomName,
   readTopic,
@@ -234,9 +235,10 @@ describe('feature stage on Kafka', () => {
           features: {
             topic: featuresTopic,
             reorder_bound_ms: BOUND_MS,
-            // Event time only, as offline: the vectors must equal the offline path's.
-            idle_release: false,
-            ...(guarantee ? { guarantee, commit_interval_ms: 10_000 } : { guarantee: 'exactly_once' }),
+            // The exact profile (event time only, as offline: the vectors must equal the offline path's); the
+            // at-least-once case overrides its guarantee.
+            ...EXACT_FEATURES,
+            ...(guarantee ? { guarantee, commit_interval_ms: 10_000 } : {}),
           },
           scoring: {
             bundle: join(bundleDir, 'bundle'),
