@@ -18,7 +18,9 @@ import {
   ROOT,
   randomName,
   readTopic,
+  serviceCounters,
   startDetectorProcess,
+  type TopicRecord,
   waitFor,
 } from '../support/services.js';
 
@@ -54,7 +56,16 @@ describe('fault suite: the broker killed mid-stream', () => {
       { VIGIL_PEPPER__SECRET: PEPPER },
     );
     detector = d;
-    onTestFailed(() => console.log(`--- detector ---\n${d.output().slice(-4000)}`));
+    onTestFailed(async () => {
+      // The client's connection errors while the broker is down would fill the tail: they are counted instead.
+      const lines = d.output().split('\n');
+      const refused = lines.filter((l) => l.includes('ECONNREFUSED'));
+      const rest = lines.filter((l) => !l.includes('ECONNREFUSED') && !l.includes('feature state restored'));
+      console.log(
+        `--- detector (${refused.length} connection-refused lines left out) ---\n${rest.join('\n').slice(-12_000)}\n` +
+          `--- its counters ---\n${await serviceCounters(d)}`,
+      );
+    });
     await waitFor('the detector', async () => {
       d.assertAlive();
       return d.output().includes('decision stage started') && d.output().includes('detector started');
@@ -112,6 +123,7 @@ describe('fault suite: the broker killed mid-stream', () => {
       .map((x) => (JSON.parse(x.value) as FeatureRecord).request_id)
       .filter((id) => ids.has(id));
     expect(new Set(featureIds).size).toBe(ids.size);
+    if (featureIds.length !== ids.size) console.log(`repeated feature records:\n${repeated(features).join('\n')}`);
     expect(featureIds.length).toBe(ids.size); // exactly once: no repeats across the crash
 
     const decided = await readTopic(
@@ -146,3 +158,14 @@ describe('fault suite: the broker killed mid-stream', () => {
     );
   }, 420_000);
 });
+
+/** Each request id with more than one feature record: where each copy was read, its Kafka time and vector's sum. */
+function repeated(records: TopicRecord[]): string[] {
+  const byId = new Map<string, string[]>();
+  for (const r of records) {
+    const f = JSON.parse(r.value) as FeatureRecord;
+    const copy = `${r.at} t=${r.timestamp} ts=${f.ts} sum=${f.v.reduce((a, b) => a + b, 0).toFixed(3)}`;
+    byId.set(f.request_id, [...(byId.get(f.request_id) ?? []), copy]);
+  }
+  return [...byId].filter(([, copies]) => copies.length > 1).map(([id, copies]) => `${id}: ${copies.join(' | ')}`);
+}

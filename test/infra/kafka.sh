@@ -70,6 +70,12 @@ appender.file.name=file
 appender.file.fileName=${sys:kafka.logs.dir}/server.log
 appender.file.layout.type=PatternLayout
 appender.file.layout.pattern=[%d] %p %m (%c)%n
+# What the transaction coordinator does with each transaction (markers written or skipped, state loaded after a
+# restart): what explains a transaction left open on a partition.
+logger.txn.name=kafka.coordinator.transaction
+logger.txn.level=INFO
+logger.txn2.name=org.apache.kafka.coordinator.transaction
+logger.txn2.level=INFO
 LOG
   local java_opts=(-Xms256m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true
     "-Dkafka.logs.dir=$dir" "-Dlog4j2.configurationFile=$dir/log4j2.properties")

@@ -101,6 +101,8 @@ export interface TopicRecord {
   headers: Record<string, string>;
   /** The record's Kafka timestamp (CreateTime: when its producer made it), epoch ms. */
   timestamp: number;
+  /** Where it was read: partition/offset (of the packed record that held it, for packed ones). */
+  at: string;
 }
 
 export async function readTopic(
@@ -111,6 +113,13 @@ export async function readTopic(
 ) {
   const consumer = kafka.consumer({ groupId: randomName('reader'), maxWaitTimeInMs: 100 });
   const values: TopicRecord[] = [];
+  // What a timeout reports: how far the topic got and when it last grew (a stall and a shortfall read differently),
+  // and the reader's own crashes (a reader that stopped is not a vigil that stopped).
+  let grew = { n: 0, at: Date.now() };
+  const crashes: string[] = [];
+  consumer.on(consumer.events.CRASH, (e) => {
+    crashes.push(`${e.payload.error.message}${e.payload.restart ? '' : ' (not restarted)'}`);
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
@@ -124,12 +133,19 @@ export async function readTopic(
           value: r.value.toString(),
           headers: r.headers,
           timestamp: r.timestamp ?? 0,
+          at: `${r.position.partition}/${r.position.offset}`,
         });
       }
+      if (records.length > 0) grew = { n: values.length, at: Date.now() };
     },
   });
   try {
     await waitFor(`topic ${topic}`, async () => until(values), timeoutMs);
+  } catch (err) {
+    throw new Error(
+      `${(err as Error).message}: ${grew.n} records read, the last ${Date.now() - grew.at} ms ago; ` +
+        `the reader's crashes: ${crashes.length === 0 ? 'none' : crashes.join('; ')}`,
+    );
   } finally {
     await consumer.disconnect();
   }
@@ -187,6 +203,25 @@ export function startServiceProcess(
       throw new Fatal(`vigil ${command} exited (${child.exitCode ?? child.signalCode}):\n${output.slice(-2000)}`);
   };
   return { child, output: () => output, exited, assertAlive };
+}
+
+/**
+ * A running service's own counters (vigil_* lines of its ops port's /metrics), for a failed test to print: which stage
+ * stopped moving. Empty when the service cannot be reached.
+ */
+export async function serviceCounters(proc: DetectorProcess): Promise<string> {
+  const port = /"ops_port":(\d+)/.exec(proc.output())?.[1];
+  if (!port) return '';
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('vigil_'))
+      .join('\n');
+  } catch (err) {
+    return `(metrics unavailable: ${String(err)})`;
+  }
 }
 
 /** Topics of one detector under test, freshly named, and the input topic created with three partitions. */

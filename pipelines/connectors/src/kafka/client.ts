@@ -1,6 +1,6 @@
 // Builds the kafkajs client. kafkajs is unmaintained: it stays behind vigil's Source/Sink interfaces so another
 // client can replace it without touching the pipelines.
-import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
+import { Kafka, type logCreator, logLevel, type SASLOptions } from 'kafkajs';
 import type { KafkaConnection } from './config.js';
 
 export function createKafka(connection: KafkaConnection): Kafka {
@@ -11,8 +11,36 @@ export function createKafka(connection: KafkaConnection): Kafka {
     ...(connection.sasl ? { sasl: connection.sasl as SASLOptions } : {}),
     connectionTimeout: connection.connection_timeout_ms,
     requestTimeout: connection.request_timeout_ms,
-    // kafkajs logs request payload details at higher levels; errors surface through vigil's own events.
-    logLevel: logLevel.NOTHING,
+    logLevel: LEVELS[connection.client_log_level],
+    logCreator: jsonLines,
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
   });
 }
+
+const LEVELS = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO } as const;
+const NAMES: Record<number, string> = { [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info' };
+/** The fields of a kafkajs log entry that name what failed; never its request payloads (kafkajs' debug level). */
+const FIELDS = ['error', 'broker', 'groupId', 'topic', 'partition', 'retryCount', 'retryTime'] as const;
+
+/**
+ * A broker's error answer to one request, and a produce the client retries: kafkajs logs both at error level, though
+ * it retries them or hands them to its caller (an exactly-once stage meets CONCURRENT_TRANSACTIONS at most commits).
+ */
+const retriedByTheClient = (namespace: string, message: string) =>
+  (namespace === 'Connection' && message.startsWith('Response ')) || message.startsWith('Failed to send messages');
+
+/** kafkajs' log lines in the shape of vigil's own (one JSON object per line on stderr), marked `source: kafkajs`. */
+const jsonLines: logCreator =
+  () =>
+  ({ level, namespace, log }) => {
+    if (retriedByTheClient(namespace, log.message)) return;
+    const line: Record<string, unknown> = {
+      level: NAMES[level] ?? 'debug',
+      ts: new Date().toISOString(),
+      message: log.message,
+      source: 'kafkajs',
+      namespace,
+    };
+    for (const f of FIELDS) if (log[f] !== undefined) line[f] = log[f];
+    process.stderr.write(`${JSON.stringify(line)}\n`);
+  };

@@ -25,6 +25,13 @@ export const kafkaConnectionSchema = z
       .describe('SASL authentication.'),
     connection_timeout_ms: z.number().int().positive().default(3000).describe('TCP connect timeout.'),
     request_timeout_ms: z.number().int().positive().default(30_000).describe('Broker request timeout.'),
+    client_log_level: z
+      .enum(['nothing', 'error', 'warn', 'info'])
+      .default('error')
+      .describe(
+        "The Kafka client's own log lines at or above this level, as JSON lines on stderr (connection errors, " +
+          'consumer crashes and restarts, rebalances): what a stage that stalls without failing leaves behind.',
+      ),
   })
   .describe('How to reach the Kafka cluster.');
 export type KafkaConnection = z.infer<typeof kafkaConnectionSchema>;

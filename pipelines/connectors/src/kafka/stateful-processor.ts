@@ -17,6 +17,19 @@
 //   what it returns is written at the next checkpoint, with the state changes that produced it.
 // - Side outputs: a record that names a topic (SinkRecord.topic) goes there instead of the output topic, in the
 //   same transaction (a fused stage's second product: the principal task's decisions beside its feature records).
+// - Transactions a restarted broker left open: a broker that restarts completes the transactions it held, but may do
+//   so before it knows its own partitions' leaders, and then it skips their end markers ("partitions are likely
+//   deleted already", Kafka 4.4's transaction marker channel). Their records stay open: read-committed consumers stop
+//   at them, a restore does not see them, and as soon as the producer id writes the partition with a new epoch the
+//   broker forgets the open transaction and its records read as committed (measured with DumpLogSegments: a
+//   restored task's checkpoint then landed beside the one it redid, every feature record twice). So those records
+//   are taken as committed, since the broker will show them: a partition is taken over by fencing, then a sweep — one
+//   transaction that writes a fence record to every partition the task's transactions write (its changelog
+//   partition, each output and side-output topic) and aborts, which makes whatever the old epoch left open readable
+//   — and only then the restore, which therefore includes it and skips the input it covered. After the consumer
+//   crashed (a lost broker: kafkajs restarts it), every partition is taken over again before its next checkpoint, so
+//   a checkpoint the broker reported committed but left open is released the same way. What this cannot mend: a
+//   checkpoint cut off between two of its produce requests (over 512 KiB) and left open reads half there.
 //
 // At-least-once (`guarantee: 'at_least_once'`, Kafka Streams' own default), for latency: outputs are produced as soon
 // as the task returns them (idempotent producer, no transaction), and a checkpoint writes the state changes and the
@@ -30,6 +43,7 @@ import { DEFAULT_RETRY, retriable, Serial, withRetry } from '@vigil/core';
 import type { Batch, Consumer, Kafka, Message, Producer, TopicMessages, Transaction } from 'kafkajs';
 import { countingPoisonWriter, type PoisonWriter } from '../poison.js';
 import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
+import { topicPartitions } from './admin.js';
 import { readChangelog } from './changelog-reader.js';
 import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';
 import { MAX_PACK_BYTES, packMessages, partitionerFor } from './packed.js';
@@ -37,6 +51,8 @@ import { sourceRecords } from './source.js';
 
 /** The changelog key holding the next input offset a partition's state covers. */
 const NEXT_OFFSET = '$next';
+/** A sweep's record (always aborted, so no read-committed consumer sees one). */
+const FENCE_HEADER = 'vigil-fence';
 const MAX_SEND_BYTES = 512 * 1024;
 const TICK_MS = 10;
 
@@ -50,6 +66,8 @@ export interface StatefulProcessorOptions<T> {
   guarantee?: 'exactly_once' | 'at_least_once';
   makeTask: (topic: string, partition: number) => StatefulTask<T>;
   serialize?: (value: T) => string | Buffer;
+  /** Topics a task's records may name (SinkRecord.topic); exactly once, each is swept at a partition's take-over. */
+  sideOutputTopics?: string[];
   /** The output topic's partition count: outputs are packed per partition (packed.ts). Unset: one record each. */
   packPartitions?: number;
   onRetry?: (err: unknown) => void;
@@ -72,6 +90,10 @@ interface Slot<T> {
   soughtGap: boolean;
   /** The next input offset the changelog holds. */
   committed: number | undefined;
+  /** The first input offset this slot processed: where a rewind goes before the partition's first checkpoint. */
+  first: number | undefined;
+  /** When the partition was taken over (Date.now()). */
+  openedAt: number;
   /** Outputs not yet sent, by topic (the stage's output topic, and any side output a task names). */
   outputs: Map<string, Message[]>;
   txn: Transaction | undefined;
@@ -89,6 +111,9 @@ export class KafkaStatefulProcessor<T> {
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** When the consumer last crashed and was restarted (a lost broker); slots opened before it are taken over again. */
+  private brokerLostAt = 0;
+  private sweepTopics: Promise<Map<string, number>> | undefined;
 
   private readonly writePoison: PoisonWriter;
   private readonly partitionOf: ((key: string | Buffer | null) => number) | undefined;
@@ -113,10 +138,12 @@ export class KafkaStatefulProcessor<T> {
       );
       for (const key of [...this.slots.keys()]) if (!assigned.has(key)) void this.drop(key);
     });
-    // A consumer kafkajs will not restart is a stage that stopped: fail, so the process does not look alive.
+    // A consumer kafkajs will not restart is a stage that stopped: fail, so the process does not look alive. One it
+    // restarts lost its broker, which may have restarted and left checkpoints open (see the sweep above).
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart)
         this.fail(e.payload.error instanceof Error ? e.payload.error : new Error('the consumer stopped'));
+      else this.brokerLostAt = Date.now();
     });
     await withRetry(() => consumer.connect(), JOIN_RETRY);
     await withRetry(() => consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning }), JOIN_RETRY);
@@ -158,6 +185,7 @@ export class KafkaStatefulProcessor<T> {
     isStale: () => boolean,
   ): Promise<void> {
     if (slot.dropped || !isRunning() || isStale()) return;
+    if (this.takenOverBeforeBrokerLost(slot)) return this.rewind(slot, brokerLost());
     const first = Number((batch.messages[0] as { offset: string }).offset);
     if (slot.next !== undefined && first > slot.next && !slot.soughtGap) {
       // Records between the checkpoint and this batch were fetched before a rewind: read them first.
@@ -170,6 +198,7 @@ export class KafkaStatefulProcessor<T> {
       if (slot.next !== undefined && Number(m.offset) < slot.next) continue;
       sourceRecords(batch.topic, batch.partition, m, records);
     }
+    slot.first ??= first;
     this.collect(slot, slot.task.process(records));
     const poisoned = slot.task.drainPoison?.() ?? [];
     if (poisoned.length > 0) await this.writePoison(poisoned);
@@ -220,18 +249,20 @@ export class KafkaStatefulProcessor<T> {
       retry: { initialRetryTime: 10, maxRetryTime: 2000, retries: 30 },
     });
     try {
+      const openedAt = Date.now();
       await producer.connect();
       // Beginning a transaction initialises the producer id, which fences the old owner and aborts its transaction.
       const txn = this.atLeastOnce ? undefined : await producer.transaction();
+      if (txn) await this.sweep(txn, partition);
       const started = Date.now();
       const state =
         (await readChangelog(this.kafka, this.options.changelogTopic, [partition])).get(partition) ??
         new Map<string, Buffer>();
       const next = state.get(NEXT_OFFSET);
       state.delete(NEXT_OFFSET);
+      const covered = next === undefined ? undefined : Number(next.toString('utf8'));
       const task = this.options.makeTask(topic, partition);
       task.restore(state.entries());
-      const covered = next === undefined ? undefined : Number(next.toString('utf8'));
       this.options.onRestore?.({ partition, records: state.size, ms: Date.now() - started });
       return {
         topic,
@@ -240,9 +271,11 @@ export class KafkaStatefulProcessor<T> {
         task,
         next: covered,
         committed: covered,
+        first: undefined,
+        openedAt,
         soughtGap: false,
         outputs: new Map(),
-        txn,
+        txn: undefined,
         lastCommit: Date.now(),
         serial: new Serial(),
         dropped: false,
@@ -251,6 +284,38 @@ export class KafkaStatefulProcessor<T> {
       await producer.disconnect().catch(() => undefined);
       throw retriable('kafka_restore', `cannot take over ${topic}/${partition}`, err);
     }
+  }
+
+  /**
+   * Makes readable whatever this partition's producer id left open under an older epoch (see "Transactions a
+   * restarted broker left open" above): a fence record to each partition its transactions write, then abort.
+   */
+  private async sweep(txn: Transaction, partition: number): Promise<void> {
+    this.sweepTopics ??= topicPartitions(this.kafka, [
+      this.options.outputTopic,
+      ...(this.options.sideOutputTopics ?? []),
+    ]).catch((err: unknown) => {
+      this.sweepTopics = undefined;
+      throw err;
+    });
+    const fence = (p: number): Message => ({
+      key: FENCE_HEADER,
+      value: null,
+      partition: p,
+      headers: { [FENCE_HEADER]: '1' },
+    });
+    const topicMessages: TopicMessages[] = [...(await this.sweepTopics)].map(([t, count]) => ({
+      topic: t,
+      messages: Array.from({ length: count }, (_, p) => fence(p)),
+    }));
+    topicMessages.push({ topic: this.options.changelogTopic, messages: [fence(partition)] });
+    await txn.sendBatch({ acks: -1, topicMessages });
+    await txn.abort();
+  }
+
+  /** Exactly once: the partition was taken over before the consumer last lost its broker. */
+  private takenOverBeforeBrokerLost(slot: Slot<T>): boolean {
+    return !this.atLeastOnce && slot.openedAt <= this.brokerLostAt;
   }
 
   private collect(slot: Slot<T>, outputs: SinkRecord<T>[]) {
@@ -313,6 +378,7 @@ export class KafkaStatefulProcessor<T> {
   /** Commits outputs (exactly once), state changes and the input offset. Call on the slot's serial queue. */
   private async checkpoint(slot: Slot<T>): Promise<void> {
     if (slot.dropped) return;
+    if (this.takenOverBeforeBrokerLost(slot)) return this.rewind(slot, brokerLost());
     slot.lastCommit = Date.now();
     const changes = slot.task.drainChanges();
     if ((changes.length === 0 && slot.outputs.size === 0 && slot.next === slot.committed) || slot.next === undefined)
@@ -380,9 +446,11 @@ export class KafkaStatefulProcessor<T> {
     const key = `${slot.topic}/${slot.partition}`;
     if (this.slots.get(key) !== undefined) this.slots.delete(key);
     await this.release(slot);
-    if (!this.stopping && slot.committed !== undefined) {
+    // Before the partition's first checkpoint, back to the first record this slot processed.
+    const to = slot.committed ?? slot.first;
+    if (!this.stopping && to !== undefined) {
       try {
-        this.consumer?.seek({ topic: slot.topic, partition: slot.partition, offset: String(slot.committed) });
+        this.consumer?.seek({ topic: slot.topic, partition: slot.partition, offset: String(to) });
       } catch {
         // Not ours any more: its new owner restores it.
       }
@@ -429,6 +497,9 @@ export class KafkaStatefulProcessor<T> {
     this.settle?.resolve();
   }
 }
+
+/** Why a partition is taken over again after the consumer lost its broker (counted and logged as a retry). */
+const brokerLost = () => Object.assign(new Error('the consumer lost its broker'), { code: 'broker_lost' });
 
 const byteLength = (v: string | Buffer | null | undefined) =>
   v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;

@@ -92,6 +92,8 @@ export async function featureStages(
       consumer: { ...config.consumer, group_id: `${group}.features`, topics: [config.topics.keyed] },
       changelogTopic: changelog,
       outputTopic: f.topic,
+      // The fused decisions (wiring/decision-stage.ts) write these, in the same transactions.
+      sideOutputTopics: fuse ? [config.scoring.topic, config.scoring.shadow_topic] : [],
       makeTask: () => {
         const task = new PrincipalFeatureTask(extractor(), f.reorder_bound_ms, taskOptions);
         return fuse ? fuse(task) : task;
