@@ -3,7 +3,7 @@ import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import type { SourceRecord } from '../types.js';
 import { PACKED_HEADER, packEntries, packMessages, partitionerFor, unpackEntries } from './packed.js';
-import { sourceRecords } from './source.js';
+import { FENCE_HEADER, sourceRecords } from './source.js';
 
 const entry = fc.record({
   key: fc.option(fc.string({ maxLength: 40 }), { nil: null }),
@@ -118,5 +118,20 @@ describe('packed records', () => {
       [null, 'broken', '12', { [PACKED_HEADER]: '1' }],
     ]);
     expect(out.every((r) => r.timestamp === 5 && r.position.partition === 2)).toBe(true);
+  });
+
+  it("a reader skips a take-over's fence record", () => {
+    const out: SourceRecord[] = [];
+    const base = { timestamp: '5', attributes: 0 };
+    const fence = {
+      ...base,
+      offset: '20',
+      key: Buffer.from(FENCE_HEADER),
+      value: null,
+      headers: { [FENCE_HEADER]: '1' },
+    };
+    sourceRecords('t', 0, fence, out);
+    sourceRecords('t', 0, { ...base, offset: '21', key: null, value: Buffer.from('{}'), headers: {} }, out);
+    expect(out.map((r) => r.position.offset)).toEqual(['21']);
   });
 });

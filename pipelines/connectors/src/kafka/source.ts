@@ -24,12 +24,17 @@ export function stringHeaders(headers: Record<string, unknown> | undefined): Rec
   return out;
 }
 
+/** Marks the empty record an exactly-once stage writes when it takes a partition over (stateful-processor.ts). */
+export const FENCE_HEADER = 'vigil-fence';
+
 /**
  * A fetched Kafka record as the records it carries: itself, or the records a packed one holds (packed.ts), all at
- * its position. A packed record that does not unpack passes on as it is, for the stage's decoder to dead-letter.
+ * its position; none for a fence record. A packed record that does not unpack passes on as it is, for the stage's
+ * decoder to dead-letter.
  */
 export function sourceRecords(topic: string, partition: number, m: KafkaMessage, out: SourceRecord[]): void {
   const headers = stringHeaders(m.headers);
+  if (headers[FENCE_HEADER] !== undefined) return;
   const position = { topic, partition, offset: m.offset };
   const timestamp = Number(m.timestamp);
   const value = m.value ?? Buffer.alloc(0);
@@ -105,6 +110,12 @@ export class KafkaSource implements Source {
         const ack = this.tracker.track(batch.topic, batch.partition, last.offset);
         const records: SourceRecord[] = [];
         for (const m of batch.messages) sourceRecords(batch.topic, batch.partition, m, records);
+        if (records.length === 0) {
+          // Only fence records: nothing for the handler, and nothing to wait for.
+          ack();
+          resolveOffset(last.offset);
+          return;
+        }
         const poisoned: Poisoned[] = [];
         let acknowledged!: (err?: Error) => void;
         const handled = new Promise<Error | undefined>((resolve) => {

@@ -17,19 +17,22 @@
 //   what it returns is written at the next checkpoint, with the state changes that produced it.
 // - Side outputs: a record that names a topic (SinkRecord.topic) goes there instead of the output topic, in the
 //   same transaction (a fused stage's second product: the principal task's decisions beside its feature records).
-// - Transactions a restarted broker left open: a broker that restarts completes the transactions it held, but may do
-//   so before it knows its own partitions' leaders, and then it skips their end markers ("partitions are likely
-//   deleted already", Kafka 4.4's transaction marker channel). Their records stay open: read-committed consumers stop
-//   at them, a restore does not see them, and as soon as the producer id writes the partition with a new epoch the
-//   broker forgets the open transaction and its records read as committed (measured with DumpLogSegments: a
-//   restored task's checkpoint then landed beside the one it redid, every feature record twice). So those records
-//   are taken as committed, since the broker will show them: a partition is taken over by fencing, then a sweep — one
-//   transaction that writes a fence record to every partition the task's transactions write (its changelog
-//   partition, each output and side-output topic) and aborts, which makes whatever the old epoch left open readable
-//   — and only then the restore, which therefore includes it and skips the input it covered. After the consumer
-//   crashed (a lost broker: kafkajs restarts it), every partition is taken over again before its next checkpoint, so
-//   a checkpoint the broker reported committed but left open is released the same way. What this cannot mend: a
-//   checkpoint cut off between two of its produce requests (over 512 KiB) and left open reads half there.
+// - Transactions a restarted broker left open: a broker that restarts resends the end markers of the transactions
+//   it was committing, but may do so before it knows its own partitions' leaders, and then it skips them ("partitions
+//   are likely deleted already", Kafka 4.4's transaction marker channel): a checkpoint whose markers were half
+//   written before the crash ends up committed on some partitions and open on others (measured with DumpLogSegments
+//   and Kafka's own console consumer: feature records and changelog committed, the same checkpoint's decisions open).
+//   Open records stop read-committed consumers, and the producer id's next transaction on the partition, even under a
+//   new epoch, joins them: its end marker decides them too. Since the broker only skips markers it was resending, the
+//   checkpoint was being committed. So a partition is taken over by fencing, then a sweep — one transaction that
+//   writes a fence record to every partition the task's transactions write (its changelog partition, each output and
+//   side-output topic) and commits, which commits whatever the old epoch left open there — and, once the sweep's
+//   markers are written, the restore, which therefore includes that checkpoint and skips the input it covered. (A
+//   checkpoint the broker left open after reporting it committed is closed by the same producer's next one, on the
+//   partitions that one writes.) Fence
+//   records are committed and empty: vigil's readers skip them (sourceRecords), and in the changelog one is a
+//   tombstone. Read-committed filtering in kafkajs 2.2.4 mis-ordered the broker's list of aborted transactions and let
+//   some through (patched: patches/kafkajs+2.2.4.patch).
 //
 // At-least-once (`guarantee: 'at_least_once'`, Kafka Streams' own default), for latency: outputs are produced as soon
 // as the task returns them (idempotent producer, no transaction), and a checkpoint writes the state changes and the
@@ -47,14 +50,13 @@ import { topicPartitions } from './admin.js';
 import { readChangelog } from './changelog-reader.js';
 import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';
 import { MAX_PACK_BYTES, packMessages, partitionerFor } from './packed.js';
-import { sourceRecords } from './source.js';
+import { FENCE_HEADER, sourceRecords } from './source.js';
 
 /** The changelog key holding the next input offset a partition's state covers. */
 const NEXT_OFFSET = '$next';
-/** A sweep's record (always aborted, so no read-committed consumer sees one). */
-const FENCE_HEADER = 'vigil-fence';
 const MAX_SEND_BYTES = 512 * 1024;
 const TICK_MS = 10;
+const SLOW_MS = 30_000;
 
 export interface StatefulProcessorOptions<T> {
   consumer: KafkaConsumerConfig;
@@ -74,6 +76,11 @@ export interface StatefulProcessorOptions<T> {
   onCheckpoint?: (info: { partition: number; outputs: number; changes: number; ms: number }) => void;
   onRestore?: (info: { partition: number; records: number; ms: number }) => void;
   /**
+   * A step on the broker (taking a partition over, a checkpoint, releasing one) still waiting after SLOW_MS, once per
+   * step: what a stage that stalls without failing says about where.
+   */
+  onSlow?: (info: { partition: number; step: string; ms: number }) => void;
+  /**
    * Where the task's poison records go (the dead-letter topic; before the offset past them commits); default: counted.
    */
   poison?: PoisonWriter;
@@ -92,8 +99,6 @@ interface Slot<T> {
   committed: number | undefined;
   /** The first input offset this slot processed: where a rewind goes before the partition's first checkpoint. */
   first: number | undefined;
-  /** When the partition was taken over (Date.now()). */
-  openedAt: number;
   /** Outputs not yet sent, by topic (the stage's output topic, and any side output a task names). */
   outputs: Map<string, Message[]>;
   txn: Transaction | undefined;
@@ -111,9 +116,10 @@ export class KafkaStatefulProcessor<T> {
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
-  /** When the consumer last crashed and was restarted (a lost broker); slots opened before it are taken over again. */
-  private brokerLostAt = 0;
   private sweepTopics: Promise<Map<string, number>> | undefined;
+  /** Steps under way on the broker, by partition, for onSlow. */
+  private readonly steps = new Map<string, { partition: number; step: string; since: number; told: boolean }>();
+  private slowTimer: NodeJS.Timeout | undefined;
 
   private readonly writePoison: PoisonWriter;
   private readonly partitionOf: ((key: string | Buffer | null) => number) | undefined;
@@ -138,18 +144,17 @@ export class KafkaStatefulProcessor<T> {
       );
       for (const key of [...this.slots.keys()]) if (!assigned.has(key)) void this.drop(key);
     });
-    // A consumer kafkajs will not restart is a stage that stopped: fail, so the process does not look alive. One it
-    // restarts lost its broker, which may have restarted and left checkpoints open (see the sweep above).
+    // A consumer kafkajs will not restart is a stage that stopped: fail, so the process does not look alive.
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart)
         this.fail(e.payload.error instanceof Error ? e.payload.error : new Error('the consumer stopped'));
-      else this.brokerLostAt = Date.now();
     });
     await withRetry(() => consumer.connect(), JOIN_RETRY);
     await withRetry(() => consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning }), JOIN_RETRY);
     // Every 10 ms: a due checkpoint, and a tick for tasks that release held events on the wall clock (the tick's
     // period is how late a quiet partition's events can leave, so it must not grow with the commit interval).
     this.timer = setInterval(() => this.checkpointDue(), TICK_MS);
+    this.slowTimer = setInterval(() => this.reportSlow(), 1000);
     const finished = new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
@@ -158,7 +163,9 @@ export class KafkaStatefulProcessor<T> {
       partitionsConsumedConcurrently: c.partitions_consumed_concurrently,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (this.stopping || batch.messages.length === 0) return;
-        const slot = await this.waitFor(this.slot(batch.topic, batch.partition), heartbeat);
+        const slot = await this.step(batch.partition, 'wait for the take-over', () =>
+          this.waitFor(this.slot(batch.topic, batch.partition), heartbeat),
+        );
         await slot.serial.run(async () => {
           try {
             await this.processBatch(slot, batch, resolveOffset, isRunning, isStale);
@@ -185,7 +192,6 @@ export class KafkaStatefulProcessor<T> {
     isStale: () => boolean,
   ): Promise<void> {
     if (slot.dropped || !isRunning() || isStale()) return;
-    if (this.takenOverBeforeBrokerLost(slot)) return this.rewind(slot, brokerLost());
     const first = Number((batch.messages[0] as { offset: string }).offset);
     if (slot.next !== undefined && first > slot.next && !slot.soughtGap) {
       // Records between the checkpoint and this batch were fetched before a rewind: read them first.
@@ -249,15 +255,15 @@ export class KafkaStatefulProcessor<T> {
       retry: { initialRetryTime: 10, maxRetryTime: 2000, retries: 30 },
     });
     try {
-      const openedAt = Date.now();
-      await producer.connect();
+      await this.step(partition, 'connect', () => producer.connect());
       // Beginning a transaction initialises the producer id, which fences the old owner and aborts its transaction.
-      const txn = this.atLeastOnce ? undefined : await producer.transaction();
-      if (txn) await this.sweep(txn, partition);
+      const txn = this.atLeastOnce ? undefined : await this.step(partition, 'fence', () => producer.transaction());
+      if (txn) await this.step(partition, 'sweep', () => this.sweep(txn, partition));
       const started = Date.now();
-      const state =
-        (await readChangelog(this.kafka, this.options.changelogTopic, [partition])).get(partition) ??
-        new Map<string, Buffer>();
+      const restored = await this.step(partition, 'restore', () =>
+        readChangelog(this.kafka, this.options.changelogTopic, [partition]),
+      );
+      const state = restored.get(partition) ?? new Map<string, Buffer>();
       const next = state.get(NEXT_OFFSET);
       state.delete(NEXT_OFFSET);
       const covered = next === undefined ? undefined : Number(next.toString('utf8'));
@@ -272,7 +278,6 @@ export class KafkaStatefulProcessor<T> {
         next: covered,
         committed: covered,
         first: undefined,
-        openedAt,
         soughtGap: false,
         outputs: new Map(),
         txn: undefined,
@@ -287,8 +292,9 @@ export class KafkaStatefulProcessor<T> {
   }
 
   /**
-   * Makes readable whatever this partition's producer id left open under an older epoch (see "Transactions a
-   * restarted broker left open" above): a fence record to each partition its transactions write, then abort.
+   * Commits whatever this partition's producer id left open under an older epoch (see "Transactions a restarted
+   * broker left open" above): a fence record to each partition its transactions write, commit, and wait until the
+   * changelog partition's committed end has passed the fence (the markers are written after the commit returns).
    */
   private async sweep(txn: Transaction, partition: number): Promise<void> {
     this.sweepTopics ??= topicPartitions(this.kafka, [
@@ -309,13 +315,47 @@ export class KafkaStatefulProcessor<T> {
       messages: Array.from({ length: count }, (_, p) => fence(p)),
     }));
     topicMessages.push({ topic: this.options.changelogTopic, messages: [fence(partition)] });
-    await txn.sendBatch({ acks: -1, topicMessages });
-    await txn.abort();
+    const written = await txn.sendBatch({ acks: -1, topicMessages });
+    await txn.commit();
+    const at = written.find((r) => r.topicName === this.options.changelogTopic && r.partition === partition);
+    if (at?.baseOffset !== undefined) await this.committedPast(partition, Number(at.baseOffset));
   }
 
-  /** Exactly once: the partition was taken over before the consumer last lost its broker. */
-  private takenOverBeforeBrokerLost(slot: Slot<T>): boolean {
-    return !this.atLeastOnce && slot.openedAt <= this.brokerLostAt;
+  /** Waits until the changelog partition's last stable offset is past `offset` (its transaction's marker written). */
+  private async committedPast(partition: number, offset: number): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const deadline = Date.now() + SLOW_MS;
+      for (;;) {
+        const ends = await admin.fetchTopicOffsets(this.options.changelogTopic);
+        if (Number(ends.find((e) => e.partition === partition)?.offset ?? 0) > offset) return;
+        if (Date.now() > deadline) throw new Error(`the changelog's sweep at ${offset} is not committed`);
+        await sleep(20);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Runs one step on the broker for a partition, watched by reportSlow. */
+  private async step<R>(partition: number, step: string, fn: () => Promise<R>): Promise<R> {
+    const key = `${partition}/${step}`;
+    this.steps.set(key, { partition, step, since: Date.now(), told: false });
+    try {
+      return await fn();
+    } finally {
+      this.steps.delete(key);
+    }
+  }
+
+  private reportSlow(): void {
+    const now = Date.now();
+    for (const s of this.steps.values()) {
+      if (s.told || now - s.since < SLOW_MS) continue;
+      s.told = true;
+      this.options.onSlow?.({ partition: s.partition, step: s.step, ms: now - s.since });
+    }
   }
 
   private collect(slot: Slot<T>, outputs: SinkRecord<T>[]) {
@@ -376,9 +416,12 @@ export class KafkaStatefulProcessor<T> {
   }
 
   /** Commits outputs (exactly once), state changes and the input offset. Call on the slot's serial queue. */
-  private async checkpoint(slot: Slot<T>): Promise<void> {
+  private checkpoint(slot: Slot<T>): Promise<void> {
+    return this.step(slot.partition, 'checkpoint', () => this.checkpointNow(slot));
+  }
+
+  private async checkpointNow(slot: Slot<T>): Promise<void> {
     if (slot.dropped) return;
-    if (this.takenOverBeforeBrokerLost(slot)) return this.rewind(slot, brokerLost());
     slot.lastCommit = Date.now();
     const changes = slot.task.drainChanges();
     if ((changes.length === 0 && slot.outputs.size === 0 && slot.next === slot.committed) || slot.next === undefined)
@@ -473,13 +516,16 @@ export class KafkaStatefulProcessor<T> {
     if (slot.dropped) return;
     slot.dropped = true;
     slot.task.close?.();
-    await slot.txn?.abort().catch(() => undefined);
-    await slot.producer.disconnect().catch(() => undefined);
+    await this.step(slot.partition, 'release', async () => {
+      await slot.txn?.abort().catch(() => undefined);
+      await slot.producer.disconnect().catch(() => undefined);
+    });
   }
 
   /** Stops consuming, commits a final checkpoint of every partition (held state included) and leaves the group. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.slowTimer) clearInterval(this.slowTimer);
     const consumer = this.consumer;
     if (!consumer || this.stopping) return;
     consumer.pause(this.options.consumer.topics.map((topic) => ({ topic })));
@@ -497,9 +543,6 @@ export class KafkaStatefulProcessor<T> {
     this.settle?.resolve();
   }
 }
-
-/** Why a partition is taken over again after the consumer lost its broker (counted and logged as a retry). */
-const brokerLost = () => Object.assign(new Error('the consumer lost its broker'), { code: 'broker_lost' });
 
 const byteLength = (v: string | Buffer | null | undefined) =>
   v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;

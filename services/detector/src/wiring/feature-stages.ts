@@ -32,7 +32,7 @@ export interface FeatureStages {
 
 type StageOptions<T> = Omit<
   StatefulProcessorOptions<T>,
-  'onRetry' | 'onCheckpoint' | 'onRestore' | 'commitIntervalMs' | 'guarantee' | 'poison'
+  'onRetry' | 'onCheckpoint' | 'onRestore' | 'onSlow' | 'commitIntervalMs' | 'guarantee' | 'poison'
 >;
 
 /**
@@ -77,6 +77,8 @@ export async function featureStages(
         counters.restored(name, records);
         logEvent('info', 'feature state restored', { stage: name, partition, records, ms });
       },
+      onSlow: ({ partition, step, ms }) =>
+        logEvent('warn', 'feature stage waiting', { stage: name, partition, step, ms }),
     }) as KafkaStatefulProcessor<unknown>;
   const extractor = () => FeatureExtractor.standard(geo(), { budget });
   const taskOptions = { idleRelease: f.idle_release };
