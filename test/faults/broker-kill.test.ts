@@ -107,15 +107,18 @@ describe('fault suite: the broker killed mid-stream', () => {
 
     const ids = new Set(requests.map((r) => r.requestId));
     const fresh = kafkaClient();
+    // Every request seen, and then nothing more for a while: a repeat that comes after the last first copy counts too.
+    let seen = { n: -1, at: Date.now() };
     const features = await readTopic(
       fresh,
       t.features,
       (v) => {
         d.assertAlive();
-        return (
+        if (v.length !== seen.n) seen = { n: v.length, at: Date.now() };
+        const complete =
           new Set(v.map((x) => (JSON.parse(x.value) as FeatureRecord).request_id).filter((id) => ids.has(id))).size >=
-          ids.size
-        );
+          ids.size;
+        return complete && Date.now() - seen.at >= 3000;
       },
       180_000,
     );

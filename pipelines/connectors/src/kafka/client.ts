@@ -41,6 +41,14 @@ const jsonLines: logCreator =
       source: 'kafkajs',
       namespace,
     };
-    for (const f of FIELDS) if (log[f] !== undefined) line[f] = log[f];
-    process.stderr.write(`${JSON.stringify(line)}\n`);
+    for (const f of FIELDS) {
+      const v = log[f];
+      if (v !== undefined) line[f] = v instanceof Error ? v.message : typeof v === 'object' ? String(v) : v;
+    }
+    // A logger that throws would throw inside the client.
+    try {
+      process.stderr.write(`${JSON.stringify(line)}\n`);
+    } catch {
+      // Nothing to do: the line is lost, the client goes on.
+    }
   };

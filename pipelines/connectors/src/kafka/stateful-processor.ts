@@ -117,6 +117,11 @@ export class KafkaStatefulProcessor<T> {
   private stopping = false;
   private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private sweepTopics: Promise<Map<string, number>> | undefined;
+  /**
+   * Where a partition with no checkpoint yet was rewound to: its next owner in this process starts there (a batch
+   * fetched before the seek must not be taken as its first).
+   */
+  private readonly rewoundTo = new Map<string, number>();
   /** Steps under way on the broker, by partition, for onSlow. */
   private readonly steps = new Map<string, { partition: number; step: string; since: number; told: boolean }>();
   private slowTimer: NodeJS.Timeout | undefined;
@@ -275,7 +280,7 @@ export class KafkaStatefulProcessor<T> {
         partition,
         producer,
         task,
-        next: covered,
+        next: covered ?? this.rewoundTo.get(`${topic}/${partition}`),
         committed: covered,
         first: undefined,
         soughtGap: false,
@@ -491,6 +496,7 @@ export class KafkaStatefulProcessor<T> {
     await this.release(slot);
     // Before the partition's first checkpoint, back to the first record this slot processed.
     const to = slot.committed ?? slot.first;
+    if (slot.committed === undefined && to !== undefined) this.rewoundTo.set(key, to);
     if (!this.stopping && to !== undefined) {
       try {
         this.consumer?.seek({ topic: slot.topic, partition: slot.partition, offset: String(to) });
