@@ -94,7 +94,7 @@ export function kafkaControl(action: 'kill' | 'restart'): void {
   execFileSync('bash', [script, action], { stdio: 'inherit' });
 }
 
-/** Reads a topic from the beginning until `until` says enough or the deadline passes. */
+/** One record a test read from a topic (a packed record counts as the records it holds). */
 export interface TopicRecord {
   key: string | null;
   value: string;
@@ -105,11 +105,16 @@ export interface TopicRecord {
   at: string;
 }
 
+/**
+ * Reads a topic from the beginning until `until` says enough and, with `quietMs`, nothing more has arrived for that
+ * long (so a repeat that comes after the last first copy is read too), or the deadline passes.
+ */
 export async function readTopic(
   kafka: Kafka,
   topic: string,
   until: (values: TopicRecord[]) => boolean,
   timeoutMs = 60_000,
+  quietMs = 0,
 ) {
   const consumer = kafka.consumer({ groupId: randomName('reader'), maxWaitTimeInMs: 100 });
   const values: TopicRecord[] = [];
@@ -140,7 +145,7 @@ export async function readTopic(
     },
   });
   try {
-    await waitFor(`topic ${topic}`, async () => until(values), timeoutMs);
+    await waitFor(`topic ${topic}`, async () => until(values) && Date.now() - grew.at >= quietMs, timeoutMs);
   } catch (err) {
     throw new Error(
       `${(err as Error).message}: ${grew.n} records read, the last ${Date.now() - grew.at} ms ago; ` +

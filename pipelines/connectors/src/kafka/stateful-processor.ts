@@ -29,10 +29,9 @@
 //   side-output topic) and commits, which commits whatever the old epoch left open there — and, once the sweep's
 //   markers are written, the restore, which therefore includes that checkpoint and skips the input it covered. (A
 //   checkpoint the broker left open after reporting it committed is closed by the same producer's next one, on the
-//   partitions that one writes.) Fence
-//   records are committed and empty: vigil's readers skip them (sourceRecords), and in the changelog one is a
-//   tombstone. Read-committed filtering in kafkajs 2.2.4 mis-ordered the broker's list of aborted transactions and let
-//   some through (patched: patches/kafkajs+2.2.4.patch).
+//   partitions that one writes.) Fence records are committed and empty: vigil's readers skip them (sourceRecords),
+//   and in the changelog one is a tombstone. Read-committed filtering in kafkajs 2.2.4 mis-ordered the broker's list
+//   of aborted transactions and let some through (patched: patches/kafkajs+2.2.4.patch).
 //
 // At-least-once (`guarantee: 'at_least_once'`, Kafka Streams' own default), for latency: outputs are produced as soon
 // as the task returns them (idempotent producer, no transaction), and a checkpoint writes the state changes and the
