@@ -4,6 +4,7 @@
 // the same run, on the same broker and input: an Apache Kafka Streams application doing the same topology
 // (test/bench/peers/kafka-streams), and the broker's own limit for this client (the rate the input was produced at).
 // Run: npm run bench:pipeline [-- --events N] [--guarantee exactly_once|at_least_once] [--no-peer] [--unfused]
+//      [--producer-client kafkajs|platformatic]
 // or npm run bench:pipeline -- --scale-out [--events N]: one `vigil detect` process, then two in one consumer group,
 // each run on its own topics and tables over the same input
 // (starts Kafka with its production flush settings and ClickHouse itself, like the integration tests)
@@ -27,6 +28,8 @@ const guarantee = flag('--guarantee', 'exactly_once') as 'exactly_once' | 'at_le
 const scaleOut = process.argv.includes('--scale-out');
 /** --unfused: a decision stage of its own reading the features topic (scoring.fused: false), for comparison. */
 const fused = !process.argv.includes('--unfused');
+/** --producer-client platformatic: @platformatic/kafka writes outside transactions (kafka.producer_client). */
+const producerClient = flag('--producer-client', 'kafkajs') as 'kafkajs' | 'platformatic';
 // --scale-out measures one detector process against two in one group (the peer is not run unless --peer).
 const runPeer = scaleOut ? process.argv.includes('--peer') : !process.argv.includes('--no-peer');
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
@@ -90,7 +93,7 @@ if (runPeer) {
 const vigilConfig = (run: string) => ({
   format: 'kong',
   pepper: { secret: 'bench-pepper-0123456789abcdef0123456789' },
-  kafka: { brokers },
+  kafka: { brokers, producer_client: producerClient },
   consumer: { group_id: `bench_vigil_${run}`, topics: [topic] },
   topics: {
     keyed: `bench_keyed_${run}`,
@@ -119,6 +122,11 @@ interface VigilRun {
   doneAt: Record<string, number>;
   recordsPerEvent: Record<string, number>;
   rssMb: number | null;
+  /**
+   * CPU the in-process detector's process spent per event, in µs (user + system; null for detector processes): less
+   * sensitive than events/s to what else the 2 shared cores run, so the figure that compares two clients or settings.
+   */
+  cpuUsPerEvent: number | null;
 }
 
 /**
@@ -141,6 +149,7 @@ async function runVigil(run: string, instances: number): Promise<VigilRun> {
     return Number(rows[0]?.n ?? 0);
   };
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const { stop, failed } = instances === 0 ? await inProcess(raw) : detectorProcesses(raw, instances);
   const seen = { access_events: 0, features: 0, decisions: 0 };
   const doneAt: Record<string, number> = {};
@@ -160,6 +169,8 @@ async function runVigil(run: string, instances: number): Promise<VigilRun> {
   }
   const seconds = (performance.now() - started) / 1000;
   const rssMb = instances === 0 ? Math.round(process.memoryUsage().rss / 1e6) : null;
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuUsPerEvent = instances === 0 ? Math.round((cpu.user + cpu.system) / N) : null;
   await stop();
   for (const t of ['access_events', 'features', 'decisions', 'revocations', 'alerts', 'labels', 'schema_migrations']) {
     await ch.command({ query: `DROP TABLE IF EXISTS ${prefix}${t}` });
@@ -175,7 +186,7 @@ async function runVigil(run: string, instances: number): Promise<VigilRun> {
       recordsPerEvent[t.replace(`bench_vigil_${run}.`, '').replace(`_${run}`, '')] = Number((n / N).toFixed(3));
   }
   await admin.deleteTopics({ topics: runTopics }).catch(() => undefined);
-  return { seconds, doneAt, recordsPerEvent, rssMb };
+  return { seconds, doneAt, recordsPerEvent, rssMb, cpuUsPerEvent };
 }
 
 interface Running {
@@ -240,7 +251,13 @@ if (scaleOut) {
 }
 await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
 await admin.disconnect();
-const { seconds: vigilSeconds, doneAt, recordsPerEvent, rssMb: rss } = (runs[0] as (typeof runs)[number]).result;
+const {
+  seconds: vigilSeconds,
+  doneAt,
+  recordsPerEvent,
+  rssMb: rss,
+  cpuUsPerEvent,
+} = (runs[0] as (typeof runs)[number]).result;
 
 const eventsPerS = Math.round(N / vigilSeconds);
 const producePerS = Math.round(N / produceSeconds);
@@ -281,8 +298,10 @@ console.log(
     kafka_streams_peer_per_s: peerPerS,
     ratio_to_peer: peerPerS === null ? null : Number((eventsPerS / peerPerS).toFixed(2)),
     guarantee,
+    producer_client: producerClient,
     decisions: fused ? 'fused' : 'stage',
     rss_mb: rss,
+    cpu_us_per_event: cpuUsPerEvent,
     all_in_clickhouse_after_s: doneAt,
     kafka_records_per_event: recordsPerEvent,
   }),

@@ -187,10 +187,20 @@ describe('feature stage on Kafka', () => {
     // (checkpoints 10 s apart, so records have left since the last one): the successor computes them again, and each
     // repeat must carry the same vector.
     { instances: 1, kill: false, killWhileReleasing: true, guarantee: 'at_least_once' as const },
+    // The same with @platformatic/kafka writing ingest's topics and the stages' outputs and changelogs
+    // (kafka.producer_client): its records must land where kafkajs' would, and restore as they were written.
+    {
+      instances: 1,
+      kill: false,
+      killWhileReleasing: true,
+      guarantee: 'at_least_once' as const,
+      producerClient: 'platformatic' as const,
+    },
   ])(
     'computes every feature online as offline: $instances instance(s), SIGKILL mid-stream: $kill, one joins ' +
-      'mid-stream: $joinMidStream, at least once with SIGKILL while releasing: $killWhileReleasing',
-    async ({ instances, kill, joinMidStream, killWhileReleasing, guarantee }) => {
+      'mid-stream: $joinMidStream, at least once with SIGKILL while releasing: $killWhileReleasing, written by ' +
+      '$producerClient',
+    async ({ instances, kill, joinMidStream, killWhileReleasing, guarantee, producerClient }) => {
       const input = randomName('in');
       const keyed = randomName('keyed');
       const entities = randomName('entities');
@@ -229,7 +239,10 @@ describe('feature stage on Kafka', () => {
         const d = startDetectorProcess({
           format: 'kong',
           pepper: { secret: PEPPER },
-          kafka: { brokers: requiredEnv('KAFKA_BROKERS').split(',') },
+          kafka: {
+            brokers: requiredEnv('KAFKA_BROKERS').split(','),
+            ...(producerClient ? { producer_client: producerClient } : {}),
+          },
           consumer: { group_id: group, topics: [input], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
           topics: { keyed, entities, dead_letter: dlq, partitions: 3 },
           features: {

@@ -20,6 +20,8 @@ export type { KafkaSourceOptions } from './kafka/source.js';
 export { KafkaSource, sourceRecords } from './kafka/source.js';
 export type { StatefulProcessorOptions } from './kafka/stateful-processor.js';
 export { chunks as chunkMessages, KafkaStatefulProcessor } from './kafka/stateful-processor.js';
+export type { RecordWriter } from './kafka/writer.js';
+export { PlatformaticWriter, recordWriter, rejectedForGood } from './kafka/writer.js';
 export { MemoryBus, MemorySink, MemorySource } from './memory/bus.js';
 export { OffsetTracker } from './offset-tracker.js';
 export type { Poisoned, PoisonWriter } from './poison.js';

@@ -2,9 +2,10 @@
 // client can replace it without touching the pipelines.
 import { Kafka, type logCreator, logLevel, type SASLOptions } from 'kafkajs';
 import type { KafkaConnection } from './config.js';
+import { writeWithPlatformatic } from './writer.js';
 
 export function createKafka(connection: KafkaConnection): Kafka {
-  return new Kafka({
+  const kafka = new Kafka({
     brokers: connection.brokers,
     clientId: connection.client_id,
     ssl: connection.ssl,
@@ -15,6 +16,8 @@ export function createKafka(connection: KafkaConnection): Kafka {
     logCreator: jsonLines,
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
   });
+  if (connection.producer_client === 'platformatic') writeWithPlatformatic(kafka, connection);
+  return kafka;
 }
 
 const LEVELS = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO } as const;

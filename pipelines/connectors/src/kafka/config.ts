@@ -25,6 +25,14 @@ export const kafkaConnectionSchema = z
       .describe('SASL authentication.'),
     connection_timeout_ms: z.number().int().positive().default(3000).describe('TCP connect timeout.'),
     request_timeout_ms: z.number().int().positive().default(30_000).describe('Broker request timeout.'),
+    producer_client: z
+      .enum(['kafkajs', 'platformatic'])
+      .default('kafkajs')
+      .describe(
+        "The client that writes records outside transactions: ingest's topics, dead letters, and the outputs and " +
+          'changelogs of at-least-once feature stages. `platformatic` (@platformatic/kafka) spends less CPU per ' +
+          'record (BENCHMARKS.md); consumers and exactly-once transactions use kafkajs either way.',
+      ),
     client_log_level: z
       .enum(['nothing', 'error', 'warn', 'info'])
       .default('error')

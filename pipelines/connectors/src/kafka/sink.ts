@@ -3,9 +3,10 @@
 // Writes that arrive while a send is in flight are coalesced into the next send: batching without a linger delay.
 
 import { DEFAULT_RETRY, nonRetriable, type RetryOptions, retriable, withRetry } from '@vigil/core';
-import type { Kafka, Message, Producer } from 'kafkajs';
+import type { Kafka, Message } from 'kafkajs';
 import type { Sink, SinkRecord } from '../types.js';
 import { MAX_PACK_BYTES, packMessages, partitionerFor } from './packed.js';
+import { type RecordWriter, recordWriter, rejectedForGood } from './writer.js';
 
 export interface KafkaSinkOptions<T> {
   topic: string;
@@ -26,10 +27,10 @@ interface Pending {
 }
 
 export class KafkaSink<T> implements Sink<T> {
-  private producer: Producer | undefined;
+  private producer: RecordWriter | undefined;
   private queue: Pending[] = [];
   private sending = false;
-  private connecting: Promise<Producer> | undefined;
+  private connecting: Promise<RecordWriter> | undefined;
   private readonly abort = new AbortController();
   private readonly maxRequestBytes: number;
   private readonly partitionOf: ((key: string | Buffer | null) => number) | undefined;
@@ -51,9 +52,9 @@ export class KafkaSink<T> implements Sink<T> {
       : messages;
   }
 
-  private connect(): Promise<Producer> {
+  private connect(): Promise<RecordWriter> {
     this.connecting ??= (async () => {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const producer = recordWriter(this.kafka);
       await producer.connect();
       this.producer = producer;
       return producer;
@@ -131,13 +132,10 @@ export class KafkaSink<T> implements Sink<T> {
       async () => {
         const producer = await this.connect();
         try {
-          await producer.send({ topic: this.options.topic, acks: -1, messages });
+          await producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.options.topic, messages }] });
         } catch (err) {
-          const name = (err as { name?: string }).name ?? '';
           // A record too large or a topic that does not exist will not fix itself by retrying.
-          if (
-            /MessageSizeTooLarge|UnknownTopicOrPartition|TopicAuthorization/i.test(`${name} ${(err as Error).message}`)
-          ) {
+          if (rejectedForGood(err)) {
             throw nonRetriable('kafka_rejected', `Kafka rejected the write to ${this.options.topic}`, err);
           }
           throw retriable('kafka_send', `cannot write to ${this.options.topic}`, err);

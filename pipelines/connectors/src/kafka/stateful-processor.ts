@@ -34,8 +34,8 @@
 //   of aborted transactions and let some through (patched: patches/kafkajs+2.2.4.patch).
 //
 // At-least-once (`guarantee: 'at_least_once'`, Kafka Streams' own default), for latency: outputs are produced as soon
-// as the task returns them (idempotent producer, no transaction), and a checkpoint writes the state changes and the
-// next input offset to the changelog, then commits the offset. Nothing is lost — a crash restarts the partition from
+// as the task returns them (kafka.producer_client's idempotent writer, writer.ts; no transaction), and a checkpoint
+// writes the state changes and the next input offset to the changelog, then commits the offset. Nothing is lost — a crash restarts the partition from
 // its last checkpoint and the records after it are processed again — but their outputs can then appear twice (with
 // the same values: the restored state is the state that produced them the first time). No fencing either: in a
 // rebalance the old owner may finish a batch after the new one restored, and those records count twice. What it
@@ -50,6 +50,7 @@ import { readChangelog } from './changelog-reader.js';
 import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';
 import { MAX_PACK_BYTES, packMessages, partitionerFor } from './packed.js';
 import { FENCE_HEADER, sourceRecords } from './source.js';
+import { type RecordWriter, recordWriter } from './writer.js';
 
 /** The changelog key holding the next input offset a partition's state covers. */
 const NEXT_OFFSET = '$next';
@@ -88,7 +89,10 @@ export interface StatefulProcessorOptions<T> {
 interface Slot<T> {
   topic: string;
   partition: number;
-  producer: Producer;
+  /** Writes the outputs and, at least once, the changelog (kafka.producer_client's writer). */
+  producer: RecordWriter;
+  /** Exactly once: the partition's transactional producer (kafkajs), which is also `producer`. */
+  transactional: Producer | undefined;
   task: StatefulTask<T>;
   /** The next input offset the in-memory state expects; undefined before the partition's first checkpoint. */
   next: number | undefined;
@@ -250,18 +254,22 @@ export class KafkaStatefulProcessor<T> {
 
   /** Takes a partition over: fence the previous owner, restore its state from the changelog. */
   private async open(topic: string, partition: number): Promise<Slot<T>> {
-    const producer = this.kafka.producer({
-      ...(this.atLeastOnce ? {} : { transactionalId: `${this.options.consumer.group_id}/${topic}/${partition}` }),
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are written; retry fast.
-      retry: { initialRetryTime: 10, maxRetryTime: 2000, retries: 30 },
-    });
+    // The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are written; retry fast.
+    const retry = { initialRetryTime: 10, maxRetryTime: 2000, retries: 30 };
+    const transactional = this.atLeastOnce
+      ? undefined
+      : this.kafka.producer({
+          transactionalId: `${this.options.consumer.group_id}/${topic}/${partition}`,
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+          retry,
+        });
+    const producer: RecordWriter = transactional ?? recordWriter(this.kafka, { retry });
     try {
       await this.step(partition, 'connect', () => producer.connect());
       // Beginning a transaction initialises the producer id, which fences the old owner and aborts its transaction.
-      const txn = this.atLeastOnce ? undefined : await this.step(partition, 'fence', () => producer.transaction());
+      const txn = transactional ? await this.step(partition, 'fence', () => transactional.transaction()) : undefined;
       if (txn) await this.step(partition, 'sweep', () => this.sweep(txn, partition));
       const started = Date.now();
       const restored = await this.step(partition, 'restore', () =>
@@ -278,6 +286,7 @@ export class KafkaStatefulProcessor<T> {
         topic,
         partition,
         producer,
+        transactional,
         task,
         next: covered ?? this.rewoundTo.get(`${topic}/${partition}`),
         committed: covered,
@@ -380,7 +389,7 @@ export class KafkaStatefulProcessor<T> {
    * `also` (a checkpoint's changelog, in a transaction) in the same produce requests.
    */
   private async sendOutputs(
-    to: Pick<Producer, 'sendBatch'>,
+    to: Pick<RecordWriter, 'sendBatch'>,
     outputs: Map<string, Message[]>,
     also?: [string, Message[]],
   ): Promise<void> {
@@ -440,7 +449,7 @@ export class KafkaStatefulProcessor<T> {
       // (sendNow; any left over from a failed send go first), the state and the offset it covers go to the changelog
       // together, then the group's offset (only a starting hint: the changelog's own offset decides what a restore
       // skips).
-      if (!this.atLeastOnce) slot.txn ??= await slot.producer.transaction();
+      if (slot.transactional) slot.txn ??= await slot.transactional.transaction();
       if (slot.txn) {
         // All or nothing: the outputs and the changelog go in the same produce requests.
         await this.sendOutputs(slot.txn, outputs, [this.options.changelogTopic, changelog]);
@@ -558,7 +567,7 @@ const byteLength = (v: string | Buffer | null | undefined) =>
  * decision does not wait for the features' round trip), and a topic larger than one chunk takes one more request
  * per chunk.
  */
-export async function sendTogether(to: Pick<Producer, 'sendBatch'>, byTopic: [string, Message[]][]): Promise<void> {
+export async function sendTogether(to: Pick<RecordWriter, 'sendBatch'>, byTopic: [string, Message[]][]): Promise<void> {
   const rounds: TopicMessages[][] = [];
   for (const [topic, messages] of byTopic) {
     chunks(messages).forEach((part, i) => {

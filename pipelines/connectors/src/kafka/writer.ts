@@ -1,0 +1,188 @@
+// Writes outside transactions go through a RecordWriter: ingest's topics, dead letters, and an at-least-once stage's
+// outputs and changelog. Two clients can do it (kafka.producer_client):
+// - kafkajs (the default): its idempotent producer, the client vigil's consumers and transactions also use;
+// - @platformatic/kafka: a maintained client. Producing alone it ran at 2.6× kafkajs' rate with under half its CPU
+//   per record (issue 17's measurement); in the detector it takes ~20 % less CPU per event (BENCHMARKS.md, "The live
+//   path end to end"). It needs Node ≥ 22.22; vigil runs on Node 24.
+// Consumers and exactly-once transactions stay on kafkajs: the take-over (fence, sweep, restore) and the read-committed
+// filter are built and tested on it (stateful-processor.ts, patches/kafkajs+2.2.4.patch).
+//
+// Both writers put a keyed record where kafkajs' default partitioner puts it (Kafka's Java murmur2: packed.ts), so
+// records from either client land on the same partitions and co-partitioned topics stay co-partitioned.
+// @platformatic/kafka's own default partitioner does not (murmur2 >>> 0, not & 0x7fffffff): it is never used.
+import { type MessageToProduce, ProduceAcks, Producer } from '@platformatic/kafka';
+import type { Kafka, Message, TopicMessages } from 'kafkajs';
+import type { KafkaConnection } from './config.js';
+import { partitionerFor } from './packed.js';
+
+/** What vigil needs of a producer outside transactions: kafkajs' Producer has this shape. */
+export interface RecordWriter {
+  connect(): Promise<void>;
+  /** Every topic's messages in one produce round (acks=all); resolves when the brokers have them all. */
+  sendBatch(batch: { acks: -1; topicMessages: TopicMessages[] }): Promise<unknown>;
+  disconnect(): Promise<void>;
+}
+
+/** A client's own retry of a failed request, in kafkajs' terms. */
+export interface RequestRetry {
+  initialRetryTime: number;
+  maxRetryTime: number;
+  retries: number;
+}
+
+export interface RecordWriterOptions {
+  /** The client's own retry of a failed request (the stateful processor's: a failure there rewinds the partition). */
+  retry?: RequestRetry;
+}
+
+/** Connections whose writers use @platformatic/kafka (createKafka records them). */
+const PLATFORMATIC = new WeakMap<Kafka, KafkaConnection>();
+
+/** Makes `kafka`'s writers use @platformatic/kafka with `connection`'s settings. */
+export function writeWithPlatformatic(kafka: Kafka, connection: KafkaConnection): void {
+  // Its first request would fail on an older Node (Promise.withResolvers) and be retried as a connection failure.
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 22))
+    throw new Error(
+      `kafka.producer_client 'platformatic' needs Node 22.22 or later, and this is Node ${process.versions.node}: ` +
+        "run vigil on Node 24 (`npx vigil`, npm's scripts) or set kafka.producer_client to 'kafkajs'",
+    );
+  PLATFORMATIC.set(kafka, connection);
+}
+
+/** A writer for records outside transactions, on the client kafka.producer_client names. */
+export function recordWriter(kafka: Kafka, options: RecordWriterOptions = {}): RecordWriter {
+  const connection = PLATFORMATIC.get(kafka);
+  if (connection) return new PlatformaticWriter(connection, options.retry);
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    ...(options.retry ? { retry: options.retry } : {}),
+  });
+}
+
+/** Broker error codes that retrying will not change: a record too large, a topic missing or not this client's. */
+const FOR_GOOD = [
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'TOPIC_AUTHORIZATION_FAILED',
+];
+
+/**
+ * True for a broker's answer that retrying will not change, from either client: kafkajs names the code in `type`
+ * (KafkaJSProtocolError) and may wrap it (`cause`, `originalError`); @platformatic/kafka in `apiId`, inside
+ * MultipleErrors' `errors`.
+ */
+export function rejectedForGood(err: unknown, depth = 0): boolean {
+  if (err === null || typeof err !== 'object' || depth > 6) return false;
+  const e = err as { name?: unknown; message?: unknown; type?: unknown; apiId?: unknown };
+  if (FOR_GOOD.includes(String(e.type)) || FOR_GOOD.includes(String(e.apiId))) return true;
+  if (/MessageSizeTooLarge|UnknownTopicOrPartition|TopicAuthorization/i.test(`${e.name} ${e.message}`)) return true;
+  const inner = err as { cause?: unknown; originalError?: unknown; errors?: unknown };
+  const nested = [inner.cause, inner.originalError, ...(Array.isArray(inner.errors) ? inner.errors : [])];
+  return nested.some((n) => rejectedForGood(n, depth + 1));
+}
+
+const asBuffer = (v: string | Buffer | null | undefined): Buffer | undefined =>
+  v === null || v === undefined ? undefined : typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+
+/** kafkajs' headers (a value may be a list) as @platformatic/kafka's: a Map (its Buffer keys may repeat a name). */
+function headersOf(headers: Message['headers']): Map<Buffer, Buffer> | undefined {
+  if (!headers) return undefined;
+  const out = new Map<Buffer, Buffer>();
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) {
+      out.set(Buffer.from(name, 'utf8'), asBuffer(one) ?? Buffer.alloc(0));
+    }
+  }
+  return out.size > 0 ? out : undefined;
+}
+
+const SASL = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
+
+/** An idempotent @platformatic/kafka producer behind the RecordWriter shape. */
+export class PlatformaticWriter implements RecordWriter {
+  private producer: Producer | undefined;
+  /** Each topic's partitioner (kafkajs' default, for the topic's partition count). */
+  private readonly partitioners = new Map<string, (key: string | Buffer | null) => number>();
+
+  /** `retry` in kafkajs' terms (the same waits: doubling from initialRetryTime up to maxRetryTime). */
+  constructor(
+    private readonly connection: KafkaConnection,
+    private readonly retry: RequestRetry = { initialRetryTime: 100, maxRetryTime: 1000, retries: 3 },
+  ) {}
+
+  private client(): Producer {
+    const c = this.connection;
+    this.producer ??= new Producer({
+      clientId: c.client_id,
+      bootstrapBrokers: c.brokers,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      connectTimeout: c.connection_timeout_ms,
+      requestTimeout: c.request_timeout_ms,
+      // A few quick retries of one request by default; vigil's own retry (with backoff, pausing consumption) is
+      // around it.
+      retries: this.retry.retries,
+      retryDelay: (_client: unknown, _operation: string, attempt: number) =>
+        Math.min(this.retry.maxRetryTime, this.retry.initialRetryTime * 2 ** Math.max(0, attempt - 1)),
+      ...(c.ssl ? { tls: {} } : {}),
+      ...(c.sasl
+        ? { sasl: { mechanism: SASL[c.sasl.mechanism], username: c.sasl.username, password: c.sasl.password } }
+        : {}),
+    });
+    return this.producer;
+  }
+
+  async connect(): Promise<void> {
+    // The client connects on its first request; asking for metadata here makes an unreachable broker fail connect().
+    await this.client().metadata({ topics: [] });
+  }
+
+  async sendBatch({ topicMessages }: { acks: -1; topicMessages: TopicMessages[] }): Promise<unknown> {
+    const producer = this.client();
+    const unknown = topicMessages.map((t) => t.topic).filter((t) => !this.partitioners.has(t));
+    if (unknown.length > 0) {
+      const metadata = await producer.metadata({ topics: [...new Set(unknown)] });
+      for (const topic of unknown) {
+        const count = metadata.topics.get(topic)?.partitionsCount;
+        if (!count) throw new Error(`UnknownTopicOrPartition: topic ${topic} has no partitions`);
+        this.partitioners.set(topic, partitionerFor(count));
+      }
+    }
+    const messages: MessageToProduce[] = [];
+    for (const { topic, messages: list } of topicMessages) {
+      const partitionOf = this.partitioners.get(topic) as (key: string | Buffer | null) => number;
+      for (const m of list) {
+        const key = asBuffer(m.key);
+        const value = asBuffer(m.value);
+        const headers = headersOf(m.headers);
+        messages.push({
+          topic,
+          partition: m.partition ?? partitionOf(key ?? null),
+          ...(key ? { key } : {}),
+          ...(value ? { value } : {}),
+          ...(headers ? { headers } : {}),
+        });
+      }
+    }
+    try {
+      return await producer.send({ messages });
+    } catch (err) {
+      // The idempotent producer counted these records' sequence numbers before the send failed: a fresh producer id
+      // for the next try, rather than a sequence gap the broker would refuse.
+      await this.disconnect();
+      throw err;
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    this.partitioners.clear();
+    await producer?.close().catch(() => undefined);
+  }
+}
