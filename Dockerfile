@@ -1,5 +1,5 @@
 # vigil services image: one image, the command picks the service (vigil detect | revoke | alert | bank-api | simulate …).
-# Node 24: a current LTS (Node 20 reached end of life on 2026-04-30); vigil runs on Node ≥ 20.10.
+# Node 24: a current LTS (Node 20 reached end of life on 2026-04-30), the Node vigil is built and tested on.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY . .

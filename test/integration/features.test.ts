@@ -179,14 +179,20 @@ describe('feature stage on Kafka', () => {
   // principal-keyed features must not change. A killed instance's partitions are restored from their last
   // checkpoint by its successor, which also drops what the killed ingest had re-keyed twice.
   it.each([
-    { instances: 1, kill: false },
-    { instances: 2, kill: false },
-    { instances: 1, kill: true },
-    { instances: 2, kill: false, joinMidStream: true },
+    { instances: 1, kill: false, producerClient: 'kafkajs' as const },
+    { instances: 2, kill: false, producerClient: 'kafkajs' as const },
+    { instances: 1, kill: true, producerClient: 'kafkajs' as const },
+    { instances: 2, kill: false, joinMidStream: true, producerClient: 'kafkajs' as const },
     // At least once (features.guarantee): records leave when computed. SIGKILL while the held log is being released
     // (checkpoints 10 s apart, so records have left since the last one): the successor computes them again, and each
     // repeat must carry the same vector.
-    { instances: 1, kill: false, killWhileReleasing: true, guarantee: 'at_least_once' as const },
+    {
+      instances: 1,
+      kill: false,
+      killWhileReleasing: true,
+      guarantee: 'at_least_once' as const,
+      producerClient: 'kafkajs' as const,
+    },
     // The same with @platformatic/kafka writing ingest's topics and the stages' outputs and changelogs
     // (kafka.producer_client): its records must land where kafkajs' would, and restore as they were written.
     {
@@ -241,7 +247,7 @@ describe('feature stage on Kafka', () => {
           pepper: { secret: PEPPER },
           kafka: {
             brokers: requiredEnv('KAFKA_BROKERS').split(','),
-            ...(producerClient ? { producer_client: producerClient } : {}),
+            producer_client: producerClient,
           },
           consumer: { group_id: group, topics: [input], session_timeout_ms: 6000, heartbeat_interval_ms: 1000 },
           topics: { keyed, entities, dead_letter: dlq, partitions: 3 },

@@ -3,9 +3,9 @@
 // revoker reloads it, re-syncs gateways that lost their lists, and recognises a redelivered decision it already
 // enforced.
 import { randomUUID } from 'node:crypto';
-import { deleteGroupQuietly, readChangelog } from '@vigil/connectors';
+import { deleteGroupQuietly, type RecordWriter, readChangelog, recordWriter } from '@vigil/connectors';
 import { pipelineCounters } from '@vigil/telemetry';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { decodeEnforcement, type Enforcement } from './enforcement.js';
 
 /** Where the store's changes are made durable. */
@@ -58,9 +58,9 @@ export class RevocationStore {
   }
 }
 
-/** The log on a compacted Kafka topic; acks=all, idempotent producer. */
+/** The log on a compacted Kafka topic; acks=all, idempotent writer (kafka.producer_client's). */
 export class KafkaRevocationLog implements RevocationLog {
-  private producer: Producer | undefined;
+  private producer: RecordWriter | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -69,15 +69,12 @@ export class KafkaRevocationLog implements RevocationLog {
 
   async write(changes: { id: string; value: Enforcement | null }[]): Promise<void> {
     if (!this.producer) {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const producer = recordWriter(this.kafka);
       await producer.connect();
       this.producer = producer;
     }
-    await this.producer.send({
-      topic: this.topic,
-      acks: -1,
-      messages: changes.map((c) => ({ key: c.id, value: c.value === null ? null : JSON.stringify(c.value) })),
-    });
+    const messages = changes.map((c) => ({ key: c.id, value: c.value === null ? null : JSON.stringify(c.value) }));
+    await this.producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.topic, messages }] });
   }
 
   /** Reads the topic to its end: the enforcements in force. */

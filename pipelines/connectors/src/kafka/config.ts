@@ -29,9 +29,11 @@ export const kafkaConnectionSchema = z
       .enum(['kafkajs', 'platformatic'])
       .default('kafkajs')
       .describe(
-        "The client that writes records outside transactions: ingest's topics, dead letters, and the outputs and " +
-          'changelogs of at-least-once feature stages. `platformatic` (@platformatic/kafka) spends less CPU per ' +
-          'record (BENCHMARKS.md); consumers and exactly-once transactions use kafkajs either way.',
+        'The client that writes what this service produces outside a Kafka transaction (the detector: its ' +
+          'keyed, entity, feature and decision topics and dead letters, and the changelogs of at-least-once ' +
+          'stages; the revoker: its revocation log; the alerter: its notices). `platformatic` (@platformatic/kafka) ' +
+          'spends less CPU per record (BENCHMARKS.md) and puts every key where kafkajs would; exactly-once ' +
+          'transactions and every consumer use kafkajs either way.',
       ),
     client_log_level: z
       .enum(['nothing', 'error', 'warn', 'info'])

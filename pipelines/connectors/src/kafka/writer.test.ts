@@ -35,12 +35,15 @@ describe('record writers', () => {
     expect((tooLarge as unknown as { type: string }).type).toBe('MESSAGE_TOO_LARGE');
     expect(rejectedForGood(tooLarge)).toBe(true);
     expect(rejectedForGood(new KafkaJSNumberOfRetriesExceeded(tooLarge, { retryCount: 3, retryTime: 100 }))).toBe(true);
-    // @platformatic/kafka: the code in `apiId`, inside MultipleErrors.
-    const unknown = new MultipleErrors('Producing messages failed.', [new ProtocolError('UNKNOWN_TOPIC_OR_PARTITION')]);
-    expect(rejectedForGood(unknown)).toBe(true);
-    // What retrying can fix is not refused for good.
-    const notLeader = new MultipleErrors('Producing messages failed.', [new ProtocolError('NOT_LEADER_OR_FOLLOWER')]);
-    expect(rejectedForGood(notLeader)).toBe(false);
+    // @platformatic/kafka: the code in `apiId`, inside MultipleErrors (one error per attempt).
+    const refused = new MultipleErrors('Producing messages failed.', [new ProtocolError('TOPIC_AUTHORIZATION_FAILED')]);
+    expect(rejectedForGood(refused)).toBe(true);
+    // What retrying can fix is not refused for good: a leader moving, and a topic unknown for a moment (both clients
+    // take it for stale metadata, as a broker restarting gives it).
+    for (const id of ['NOT_LEADER_OR_FOLLOWER', 'UNKNOWN_TOPIC_OR_PARTITION'])
+      expect(rejectedForGood(new MultipleErrors('Producing messages failed.', [new ProtocolError(id)])), id).toBe(
+        false,
+      );
     expect(rejectedForGood(new Error('connect ECONNREFUSED 127.0.0.1:1'))).toBe(false);
     expect(rejectedForGood(undefined)).toBe(false);
   });

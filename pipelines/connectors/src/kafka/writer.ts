@@ -42,9 +42,9 @@ const PLATFORMATIC = new WeakMap<Kafka, KafkaConnection>();
 export function writeWithPlatformatic(kafka: Kafka, connection: KafkaConnection): void {
   // Its first request would fail on an older Node (Promise.withResolvers) and be retried as a connection failure.
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  if (major < 22 || (major === 22 && minor < 22))
+  if (!(major > 24 || (major === 24 && minor >= 6) || (major === 22 && minor >= 22)))
     throw new Error(
-      `kafka.producer_client 'platformatic' needs Node 22.22 or later, and this is Node ${process.versions.node}: ` +
+      `kafka.producer_client 'platformatic' needs Node 22.22+ or 24.6+, and this is Node ${process.versions.node}: ` +
         "run vigil on Node 24 (`npx vigil`, npm's scripts) or set kafka.producer_client to 'kafkajs'",
     );
   PLATFORMATIC.set(kafka, connection);
@@ -62,13 +62,12 @@ export function recordWriter(kafka: Kafka, options: RecordWriterOptions = {}): R
   });
 }
 
-/** Broker error codes that retrying will not change: a record too large, a topic missing or not this client's. */
-const FOR_GOOD = [
-  'MESSAGE_TOO_LARGE',
-  'RECORD_LIST_TOO_LARGE',
-  'UNKNOWN_TOPIC_OR_PARTITION',
-  'TOPIC_AUTHORIZATION_FAILED',
-];
+/**
+ * Broker error codes that retrying will not change: a record (or batch) too large, a topic this client may not write.
+ * Not UNKNOWN_TOPIC_OR_PARTITION: both clients take it for stale metadata (a leader moving, a broker restarting), and
+ * so does vigil, which retries it with backoff as it retries an unreachable broker.
+ */
+const FOR_GOOD = ['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'TOPIC_AUTHORIZATION_FAILED'];
 
 /**
  * True for a broker's answer that retrying will not change, from either client: kafkajs names the code in `type`
@@ -79,7 +78,7 @@ export function rejectedForGood(err: unknown, depth = 0): boolean {
   if (err === null || typeof err !== 'object' || depth > 6) return false;
   const e = err as { name?: unknown; message?: unknown; type?: unknown; apiId?: unknown };
   if (FOR_GOOD.includes(String(e.type)) || FOR_GOOD.includes(String(e.apiId))) return true;
-  if (/MessageSizeTooLarge|UnknownTopicOrPartition|TopicAuthorization/i.test(`${e.name} ${e.message}`)) return true;
+  if (/MessageSizeTooLarge|TopicAuthorization/i.test(`${e.name} ${e.message}`)) return true;
   const inner = err as { cause?: unknown; originalError?: unknown; errors?: unknown };
   const nested = [inner.cause, inner.originalError, ...(Array.isArray(inner.errors) ? inner.errors : [])];
   return nested.some((n) => rejectedForGood(n, depth + 1));
@@ -103,19 +102,30 @@ function headersOf(headers: Message['headers']): Map<Buffer, Buffer> | undefined
 
 const SASL = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
-/** An idempotent @platformatic/kafka producer behind the RecordWriter shape. */
+/**
+ * An idempotent @platformatic/kafka producer behind the RecordWriter shape.
+ *
+ * Duplicates: the client retries a failed request itself with the same sequence numbers, so the broker keeps one copy
+ * of a retried batch. Once those retries are spent it drops its producer id (producer.js), and a batch vigil sends
+ * again goes under a new one: a write that had landed but whose answer was lost is then written twice — as with
+ * kafkajs, whose sequence numbers also do not outlive a failed send(). Hence the same request retries as
+ * createKafka gives kafkajs (8, waits doubling from 100 ms to 5 s) before vigil's own retry takes over.
+ */
 export class PlatformaticWriter implements RecordWriter {
   private producer: Producer | undefined;
-  /** Each topic's partitioner (kafkajs' default, for the topic's partition count). */
-  private readonly partitioners = new Map<string, (key: string | Buffer | null) => number>();
+  private closed = false;
+  /** kafkajs' default partitioner, per partition count. */
+  private readonly partitioners = new Map<number, (key: string | Buffer | null) => number>();
 
   /** `retry` in kafkajs' terms (the same waits: doubling from initialRetryTime up to maxRetryTime). */
   constructor(
     private readonly connection: KafkaConnection,
-    private readonly retry: RequestRetry = { initialRetryTime: 100, maxRetryTime: 1000, retries: 3 },
+    private readonly retry: RequestRetry = { initialRetryTime: 100, maxRetryTime: 5000, retries: 8 },
   ) {}
 
   private client(): Producer {
+    // A writer is not reopened: a send after disconnect() fails, as a disconnected kafkajs producer's does.
+    if (this.closed) throw new Error('the Kafka writer is closed');
     const c = this.connection;
     this.producer ??= new Producer({
       clientId: c.client_id,
@@ -124,8 +134,8 @@ export class PlatformaticWriter implements RecordWriter {
       acks: ProduceAcks.ALL,
       connectTimeout: c.connection_timeout_ms,
       requestTimeout: c.request_timeout_ms,
-      // A few quick retries of one request by default; vigil's own retry (with backoff, pausing consumption) is
-      // around it.
+      // The produce timeout the broker is sent (kafkajs sends its request timeout, 30 s by default).
+      timeout: c.request_timeout_ms,
       retries: this.retry.retries,
       retryDelay: (_client: unknown, _operation: string, attempt: number) =>
         Math.min(this.retry.maxRetryTime, this.retry.initialRetryTime * 2 ** Math.max(0, attempt - 1)),
@@ -142,20 +152,25 @@ export class PlatformaticWriter implements RecordWriter {
     await this.client().metadata({ topics: [] });
   }
 
+  private partitionerFor(partitions: number): (key: string | Buffer | null) => number {
+    let partitioner = this.partitioners.get(partitions);
+    if (!partitioner) {
+      partitioner = partitionerFor(partitions);
+      this.partitioners.set(partitions, partitioner);
+    }
+    return partitioner;
+  }
+
   async sendBatch({ topicMessages }: { acks: -1; topicMessages: TopicMessages[] }): Promise<unknown> {
     const producer = this.client();
-    const unknown = topicMessages.map((t) => t.topic).filter((t) => !this.partitioners.has(t));
-    if (unknown.length > 0) {
-      const metadata = await producer.metadata({ topics: [...new Set(unknown)] });
-      for (const topic of unknown) {
-        const count = metadata.topics.get(topic)?.partitionsCount;
-        if (!count) throw new Error(`UnknownTopicOrPartition: topic ${topic} has no partitions`);
-        this.partitioners.set(topic, partitionerFor(count));
-      }
-    }
+    // Each send reads the topics' partition counts from the client's metadata (cached for its metadataMaxAge, 5 s),
+    // so a topic given more partitions is partitioned as kafkajs, which refreshes its own, will partition it.
+    const metadata = await producer.metadata({ topics: [...new Set(topicMessages.map((t) => t.topic))] });
     const messages: MessageToProduce[] = [];
     for (const { topic, messages: list } of topicMessages) {
-      const partitionOf = this.partitioners.get(topic) as (key: string | Buffer | null) => number;
+      const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+      if (count === 0) throw new Error(`Kafka has no partitions of topic ${topic}`);
+      const partitionOf = this.partitionerFor(count);
       for (const m of list) {
         const key = asBuffer(m.key);
         const value = asBuffer(m.value);
@@ -169,20 +184,13 @@ export class PlatformaticWriter implements RecordWriter {
         });
       }
     }
-    try {
-      return await producer.send({ messages });
-    } catch (err) {
-      // The idempotent producer counted these records' sequence numbers before the send failed: a fresh producer id
-      // for the next try, rather than a sequence gap the broker would refuse.
-      await this.disconnect();
-      throw err;
-    }
+    return producer.send({ messages });
   }
 
   async disconnect(): Promise<void> {
+    this.closed = true;
     const producer = this.producer;
     this.producer = undefined;
-    this.partitioners.clear();
     await producer?.close().catch(() => undefined);
   }
 }
