@@ -26,8 +26,8 @@ export const kafkaConnectionSchema = z
     connection_timeout_ms: z.number().int().positive().default(3000).describe('TCP connect timeout.'),
     request_timeout_ms: z.number().int().positive().default(30_000).describe('Broker request timeout.'),
     producer_client: z
-      .enum(['kafkajs', 'platformatic'])
-      .default('kafkajs')
+      .enum(['platformatic', 'kafkajs'])
+      .default('platformatic')
       .describe(
         'The client that writes what this service produces outside a Kafka transaction (the detector: its ' +
           'keyed, entity, feature and decision topics and dead letters, and the changelogs of at-least-once ' +

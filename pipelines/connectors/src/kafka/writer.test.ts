@@ -11,8 +11,8 @@ const connection = (producer_client: 'kafkajs' | 'platformatic') =>
   kafkaConnectionSchema.parse({ brokers: ['127.0.0.1:1'], producer_client });
 
 describe('record writers', () => {
-  it('use the client kafka.producer_client names (kafkajs by default)', () => {
-    expect(kafkaConnectionSchema.parse({ brokers: ['k:9092'] }).producer_client).toBe('kafkajs');
+  it('use the client kafka.producer_client names (@platformatic/kafka by default)', () => {
+    expect(kafkaConnectionSchema.parse({ brokers: ['k:9092'] }).producer_client).toBe('platformatic');
     expect(recordWriter(createKafka(connection('platformatic')))).toBeInstanceOf(PlatformaticWriter);
     const kafkajs = recordWriter(createKafka(connection('kafkajs')));
     expect(kafkajs).not.toBeInstanceOf(PlatformaticWriter);

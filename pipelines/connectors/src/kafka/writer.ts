@@ -1,9 +1,9 @@
 // Writes outside transactions go through a RecordWriter: ingest's topics, dead letters, and an at-least-once stage's
 // outputs and changelog. Two clients can do it (kafka.producer_client):
-// - kafkajs (the default): its idempotent producer, the client vigil's consumers and transactions also use;
-// - @platformatic/kafka: a maintained client. Producing alone it ran at 2.6× kafkajs' rate with under half its CPU
+// - @platformatic/kafka (the default): a maintained client. Producing alone it ran at 2.6× kafkajs' rate with under half its CPU
 //   per record (issue 17's measurement); in the detector it takes ~20 % less CPU per event (BENCHMARKS.md, "The live
 //   path end to end"). It needs Node ≥ 22.22; vigil runs on Node 24.
+// - kafkajs: its idempotent producer, the client vigil's consumers and transactions use.
 // Consumers and exactly-once transactions stay on kafkajs: the take-over (fence, sweep, restore) and the read-committed
 // filter are built and tested on it (stateful-processor.ts, patches/kafkajs+2.2.4.patch).
 //
