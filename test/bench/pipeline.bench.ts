@@ -28,8 +28,8 @@ const guarantee = flag('--guarantee', 'exactly_once') as 'exactly_once' | 'at_le
 const scaleOut = process.argv.includes('--scale-out');
 /** --unfused: a decision stage of its own reading the features topic (scoring.fused: false), for comparison. */
 const fused = !process.argv.includes('--unfused');
-/** --producer-client platformatic: @platformatic/kafka writes outside transactions (kafka.producer_client). */
-const producerClient = flag('--producer-client', 'kafkajs') as 'kafkajs' | 'platformatic';
+/** --producer-client kafkajs|platformatic: who writes outside transactions (kafka.producer_client; its default). */
+const producerClient = flag('--producer-client', 'platformatic') as 'kafkajs' | 'platformatic';
 // --scale-out measures one detector process against two in one group (the peer is not run unless --peer).
 const runPeer = scaleOut ? process.argv.includes('--peer') : !process.argv.includes('--no-peer');
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
