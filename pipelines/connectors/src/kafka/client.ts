@@ -2,7 +2,7 @@
 // client can replace it without touching the pipelines.
 import { Kafka, type logCreator, logLevel, type SASLOptions } from 'kafkajs';
 import type { KafkaConnection } from './config.js';
-import { writeWithPlatformatic } from './writer.js';
+import { REQUEST_RETRY, writeWithPlatformatic } from './writer.js';
 
 export function createKafka(connection: KafkaConnection): Kafka {
   const kafka = new Kafka({
@@ -14,7 +14,7 @@ export function createKafka(connection: KafkaConnection): Kafka {
     requestTimeout: connection.request_timeout_ms,
     logLevel: LEVELS[connection.client_log_level],
     logCreator: jsonLines,
-    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
+    retry: REQUEST_RETRY,
   });
   if (connection.producer_client === 'platformatic') writeWithPlatformatic(kafka, connection);
   return kafka;

@@ -35,9 +35,10 @@
 //
 // At-least-once (`guarantee: 'at_least_once'`, Kafka Streams' own default), for latency: outputs are produced as soon
 // as the task returns them (kafka.producer_client's idempotent writer, writer.ts; no transaction), and a checkpoint
-// writes the state changes and the next input offset to the changelog, then commits the offset. Nothing is lost — a crash restarts the partition from
-// its last checkpoint and the records after it are processed again — but their outputs can then appear twice (with
-// the same values: the restored state is the state that produced them the first time). No fencing either: in a
+// writes the state changes and the next input offset to the changelog, then commits the offset. Nothing is lost — a
+// crash restarts the partition from its last checkpoint and the records after it are processed again — but their
+// outputs can then appear twice (with the same values: the restored state is the state that produced them the first
+// time). No fencing either: in a
 // rebalance the old owner may finish a batch after the new one restored, and those records count twice. What it
 // saves: waiting for a checkpoint before an output leaves (commit_interval_ms), the transaction's own round trips,
 // and read-committed consumers downstream waiting behind other partitions' open transactions.

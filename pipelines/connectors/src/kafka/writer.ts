@@ -1,8 +1,8 @@
-// Writes outside transactions go through a RecordWriter: ingest's topics, dead letters, and an at-least-once stage's
-// outputs and changelog. Two clients can do it (kafka.producer_client):
-// - @platformatic/kafka (the default): a maintained client. Producing alone it ran at 2.6× kafkajs' rate with under half its CPU
-//   per record (issue 17's measurement); in the detector it takes ~20 % less CPU per event (BENCHMARKS.md, "The live
-//   path end to end"). It needs Node ≥ 22.22; vigil runs on Node 24.
+// Writes outside transactions go through a RecordWriter: ingest's topics, dead letters, decisions, an at-least-once
+// stage's outputs and changelog, the revoker's log. Two clients can do it (kafka.producer_client):
+// - @platformatic/kafka (the default): a maintained client. Producing alone it ran at 2.6× kafkajs' rate with under
+//   half its CPU per record (issue 17's measurement); in the detector it takes ~20 % less CPU per event
+//   (BENCHMARKS.md, "The live path end to end"). It needs Node ≥ 22.22; vigil runs on Node 24.
 // - kafkajs: its idempotent producer, the client vigil's consumers and transactions use.
 // Consumers and exactly-once transactions stay on kafkajs: the take-over (fence, sweep, restore) and the read-committed
 // filter are built and tested on it (stateful-processor.ts, patches/kafkajs+2.2.4.patch).
@@ -29,6 +29,9 @@ export interface RequestRetry {
   maxRetryTime: number;
   retries: number;
 }
+
+/** Either client's retry of one request by default (8, waits doubling from 100 ms to 5 s): createKafka's too. */
+export const REQUEST_RETRY: RequestRetry = { initialRetryTime: 100, maxRetryTime: 5000, retries: 8 };
 
 export interface RecordWriterOptions {
   /** The client's own retry of a failed request (the stateful processor's: a failure there rewinds the partition). */
@@ -109,7 +112,7 @@ const SASL = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512'
  * of a retried batch. Once those retries are spent it drops its producer id (producer.js), and a batch vigil sends
  * again goes under a new one: a write that had landed but whose answer was lost is then written twice — as with
  * kafkajs, whose sequence numbers also do not outlive a failed send(). Hence the same request retries as
- * createKafka gives kafkajs (8, waits doubling from 100 ms to 5 s) before vigil's own retry takes over.
+ * createKafka gives kafkajs (REQUEST_RETRY) before vigil's own retry takes over.
  */
 export class PlatformaticWriter implements RecordWriter {
   private producer: Producer | undefined;
@@ -120,7 +123,7 @@ export class PlatformaticWriter implements RecordWriter {
   /** `retry` in kafkajs' terms (the same waits: doubling from initialRetryTime up to maxRetryTime). */
   constructor(
     private readonly connection: KafkaConnection,
-    private readonly retry: RequestRetry = { initialRetryTime: 100, maxRetryTime: 5000, retries: 8 },
+    private readonly retry: RequestRetry = REQUEST_RETRY,
   ) {}
 
   private client(): Producer {
@@ -173,14 +176,13 @@ export class PlatformaticWriter implements RecordWriter {
       const partitionOf = this.partitionerFor(count);
       for (const m of list) {
         const key = asBuffer(m.key);
-        const value = asBuffer(m.value);
-        const headers = headersOf(m.headers);
+        // An undefined key or value is written as null (a tombstone's value), undefined headers as none.
         messages.push({
           topic,
           partition: m.partition ?? partitionOf(key ?? null),
-          ...(key ? { key } : {}),
-          ...(value ? { value } : {}),
-          ...(headers ? { headers } : {}),
+          key,
+          value: asBuffer(m.value),
+          headers: headersOf(m.headers),
         });
       }
     }
