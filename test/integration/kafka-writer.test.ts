@@ -26,6 +26,7 @@ interface Read {
   headers: Record<string, string>;
 }
 
+/** Every raw record with its partition; not readTopic, which reads a tombstone as an empty value (as vigil does). */
 async function readAll(kafka: Kafka, topic: string, expected: number): Promise<Read[]> {
   const consumer = kafka.consumer({ groupId: randomName('reader'), maxWaitTimeInMs: 100 });
   const out: Read[] = [];
