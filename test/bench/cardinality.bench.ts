@@ -11,7 +11,7 @@ import { appendFileSync, closeSync, mkdtempSync, openSync, readSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
-import type { SinkRecord, SourceRecord, StatefulTask } from '@vigil/connectors';
+import { ChangelogSegments, type SinkRecord, type SourceRecord, type StatefulTask } from '@vigil/connectors';
 import { EntityFeatureTask, FeatureExtractor, MmdbGeoLookup, PrincipalFeatureTask, StateBudget } from '@vigil/features';
 import { entityRecords, parseBatch, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
 import { generateTraffic, issueToken, renderRecord, type SimRequest, seeded } from '@vigil/simulator';
@@ -72,6 +72,8 @@ function waveRequest(): SimRequest {
 
 let entity = makeEntity();
 let principal = makePrincipal();
+/** The changelogs' segment bookkeeping, as each stage's processor keeps it (counted with the tasks' memory). */
+let segments = { entity: new ChangelogSegments(), principal: new ChangelogSegments() };
 /**
  * The changelogs, appended to files as the processor would send them to Kafka (so the bench's copy is not in the
  * process's memory), and compacted when they are read back for the restore.
@@ -112,7 +114,7 @@ function processBatch(requests: SimRequest[]): number {
 
 function drain(which: 'entity' | 'principal', task: StatefulTask<unknown>) {
   const parts: Buffer[] = [];
-  for (const [key, value] of task.drainChanges()) {
+  for (const [key, value] of segments[which].write(task.drainChanges(), task.packedState)) {
     const k = Buffer.from(key);
     const head = Buffer.alloc(8);
     head.writeUInt32LE(k.length, 0);
@@ -224,10 +226,12 @@ const used = async () => {
   }
 };
 const withTasks = await used();
+const segmentStats = { principal: segments.principal.stats, entity: segments.entity.stats };
 entity.close();
 principal.close();
 entity = makeEntity();
 principal = makePrincipal();
+segments = { entity: new ChangelogSegments(), principal: new ChangelogSegments() };
 // What the two tasks held: the heap with them, less the heap without them.
 const stateHeld = withTasks - (await used());
 const trackedPrincipals = stats.principal.keys;
@@ -235,10 +239,10 @@ const trackedPrincipals = stats.principal.keys;
 // Restore: the compacted changelog (read from its file first; bench:restore measures the Kafka read) into fresh tasks.
 const changelog = { principal: compacted('principal'), entity: compacted('entity') };
 let t0 = performance.now();
-principal.restore(changelog.principal.entries());
+principal.restore(ChangelogSegments.restore(changelog.principal, (k) => principal.packedState.packs(k)).state.entries());
 const restoreSeconds = (performance.now() - t0) / 1000;
 t0 = performance.now();
-entity.restore(changelog.entity.entries());
+entity.restore(ChangelogSegments.restore(changelog.entity, (k) => entity.packedState.packs(k)).state.entries());
 const entityRestoreSeconds = (performance.now() - t0) / 1000;
 rmSync(changelogDir, { recursive: true, force: true });
 
@@ -246,6 +250,13 @@ console.log(
   `memory the two tasks hold after the wave (heap + external, after GC): ${fmt(stateHeld / 2 ** 20)} MiB → ` +
     `${fmt(stateHeld / Math.max(1, trackedPrincipals))} bytes per tracked principal (its entity state included)`,
 );
+for (const which of ['principal', 'entity'] as const) {
+  const s = segmentStats[which];
+  console.log(
+    `${which} changelog: ${fmt(s.segments)} segments holding ${fmt(s.entries)} entries, ${fmt(s.live)} of them live; ` +
+      `${fmt(s.copied)} copied forward by the cleaner`,
+  );
+}
 console.log(
   `restore from the compacted changelog: principal stage ${fmt(changelog.principal.size)} records in ` +
     `${restoreSeconds.toFixed(1)} s (${fmt(trackedPrincipals / restoreSeconds)} principals/s); entity stage ` +

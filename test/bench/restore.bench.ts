@@ -5,6 +5,7 @@
 // Peer, same run: reading the same changelog without rebuilding anything (the Kafka read alone).
 // Run: npm run bench:restore [-- --principals N]   (starts Kafka itself via test/infra/with-services.sh)
 import {
+  ChangelogSegments,
   chunkMessages,
   createKafka,
   ensureTopics,
@@ -70,8 +71,11 @@ let entity: EntityFeatureTask | undefined = makeEntity();
 const written = { principal: { records: 0, bytes: 0 }, entity: { records: 0, bytes: 0 } };
 let emitted = 0;
 
+/** The changelog as the detector writes it: key groups packed into segments (changelog-segments.ts). */
+const segments = { principal: new ChangelogSegments(), entity: new ChangelogSegments() };
+
 async function checkpoint(which: 'principal' | 'entity', task: StatefulTask<unknown>) {
-  const messages = task.drainChanges().map(([key, value]) => {
+  const messages = segments[which].write(task.drainChanges(), task.packedState).map(([key, value]) => {
     written[which].records++;
     written[which].bytes += key.length + (value?.length ?? 0);
     return { key, value, partition: 0 };
@@ -123,12 +127,13 @@ for (const which of ['principal', 'entity'] as const) {
   t0 = performance.now();
   const raw = await readChangelog(kafka, topics[which], [0]);
   const read = (performance.now() - t0) / 1000;
-  const keys = raw.get(0)?.size ?? 0;
   raw.clear();
   gc?.();
   t0 = performance.now();
-  const state = (await readChangelog(kafka, topics[which], [0])).get(0) ?? new Map();
+  const log = (await readChangelog(kafka, topics[which], [0])).get(0) ?? new Map<string, Buffer>();
   const task = which === 'principal' ? makePrincipal() : makeEntity();
+  const { state } = ChangelogSegments.restore(log, (key) => task.packedState.packs(key));
+  const keys = state.size;
   task.restore(state.entries());
   figures[which] = { read, restore: (performance.now() - t0) / 1000, keys };
   if (task.held !== held[which]) throw new Error(`restored ${task.held} held events, expected ${held[which]}`);

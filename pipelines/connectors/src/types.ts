@@ -1,6 +1,7 @@
 // The source and sink contracts every connector implements. Delivery is at-least-once end to end: a source
 // commits a record only after every sink it was handed to has acknowledged it, and sinks are idempotent where
 // a duplicate would matter (ClickHouse rows keyed by source position).
+import type { PackedState } from './kafka/changelog-segments.js';
 
 /** Where a record came from; enough to find it again and to make writes idempotent. */
 export interface RecordPosition {
@@ -81,4 +82,9 @@ export interface StatefulTask<T> {
   drainPoison?(): { record: SourceRecord; detail: string }[];
   /** The task is dropped (its partition moved away or the processor stopped): release what it holds (optional). */
   close?(): void;
+  /**
+   * Keys whose changelog records the processor may pack many to a Kafka record, and their current state (optional;
+   * see kafka/changelog-segments.ts). Without it every change is one changelog record.
+   */
+  readonly packedState?: PackedState;
 }

@@ -40,6 +40,8 @@ export class FeatureExtractor {
   readonly names: string[];
   readonly schema: FeatureSchema;
   private readonly offsets: number[] = [];
+  private prefixBytes: Buffer[] | undefined;
+  private storeList: [string, Checkpointable][] | undefined;
 
   /** The families, in vector order. */
   constructor(readonly families: readonly FeatureFamily[]) {
@@ -129,11 +131,15 @@ export class FeatureExtractor {
     return out;
   }
 
-  /** Every family's stores under "<family>/<store>/", the prefix of their keys in a changelog. */
+  /**
+   * Every family's stores under "<family>/<store>/", the prefix of their keys in a changelog (a family's stores are
+   * fixed at construction, so the list is built once).
+   */
   private stores(): [string, Checkpointable][] {
-    return this.families.flatMap((f) =>
+    this.storeList ??= this.families.flatMap((f) =>
       Object.entries(f.stores).map(([name, store]): [string, Checkpointable] => [`${f.id}/${name}/`, store]),
     );
+    return this.storeList;
   }
 
   /** Starts recording state changes for checkpoints. */
@@ -162,17 +168,42 @@ export class FeatureExtractor {
       }
     });
     const out: [string, Buffer | null][] = [];
-    // Each store's prefix encoded once per drain, not once per changed key.
-    const prefixes = stores.map(([prefix]) => Buffer.from(prefix, 'utf8'));
-    for (const [key, byStore] of changed) {
-      const entries: { key: Buffer; value: Buffer }[] = [];
-      stores.forEach(([, store], i) => {
-        const value = byStore.has(i) ? (byStore.get(i) as Buffer | null) : store.encoded(key);
-        if (value !== null) entries.push({ key: prefixes[i] as Buffer, value });
-      });
-      out.push([GROUP + key, entries.length > 0 ? packEntries(entries) : null]);
-    }
+    const prefixes = this.prefixes(stores);
+    for (const [key, byStore] of changed) out.push([GROUP + key, this.group(key, stores, prefixes, byStore)]);
     return out;
+  }
+
+  /** Whether a changelog key (as drainChanges writes it) is a key's group: packable into changelog segments. */
+  packs(key: string): boolean {
+    return key.startsWith(GROUP);
+  }
+
+  /** A group's record as it stands now (what drainChanges would write for it); null when no store holds the key. */
+  encoded(groupKey: string): Buffer | null {
+    if (!groupKey.startsWith(GROUP)) return null;
+    const stores = this.stores();
+    return this.group(groupKey.slice(GROUP.length), stores, this.prefixes(stores));
+  }
+
+  /** Each store's prefix as bytes: encoded once per drain, not once per changed key. */
+  private prefixes(stores: [string, Checkpointable][]): Buffer[] {
+    this.prefixBytes ??= stores.map(([prefix]) => Buffer.from(prefix, 'utf8'));
+    return this.prefixBytes;
+  }
+
+  /** One key's entry in every store, packed; `byStore` holds entries a drain encoded already. */
+  private group(
+    key: string,
+    stores: [string, Checkpointable][],
+    prefixes: Buffer[],
+    byStore?: Map<number, Buffer | null>,
+  ): Buffer | null {
+    const entries: { key: Buffer; value: Buffer }[] = [];
+    stores.forEach(([, store], i) => {
+      const value = byStore?.has(i) ? (byStore.get(i) as Buffer | null) : store.encoded(key);
+      if (value !== null) entries.push({ key: prefixes[i] as Buffer, value });
+    });
+    return entries.length > 0 ? packEntries(entries) : null;
   }
 
   /**

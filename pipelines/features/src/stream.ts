@@ -35,6 +35,8 @@ const HELD = 'held/';
 /** A set of held events (the events added between two checkpoints). */
 const HELD_SET = 'heldset/';
 const CLOCK = 'clock';
+/** The extractor's records. */
+const STATE = 'state/';
 
 export class FeatureStream<P = undefined> {
   private readonly buffer: ReorderBuffer<Held<P>>;
@@ -124,7 +126,7 @@ export class FeatureStream<P = undefined> {
 
   /** Changes since the last drain: extractor state, held events, the buffer's clock. */
   drainChanges(): [string, Buffer | null][] {
-    const out = this.extractor.drainChanges().map(([k, v]): [string, Buffer | null] => [`state/${k}`, v]);
+    const out = this.extractor.drainChanges().map(([k, v]): [string, Buffer | null] => [STATE + k, v]);
     for (const key of this.emptied) out.push([key, null]);
     this.emptied = [];
     if (this.added && this.added.size > 0) {
@@ -142,13 +144,23 @@ export class FeatureStream<P = undefined> {
     return out;
   }
 
+  /** Whether a changelog key of drainChanges may be packed into changelog segments: the extractor's key groups. */
+  packs(key: string): boolean {
+    return key.startsWith(STATE) && this.extractor.packs(key.slice(STATE.length));
+  }
+
+  /** A packable key's record as it stands now (null: gone). */
+  encoded(key: string): Buffer | null {
+    return key.startsWith(STATE) ? this.extractor.encoded(key.slice(STATE.length)) : null;
+  }
+
   /** Rebuilds the stream from changelog records (latest per key). */
   restore(records: Iterable<[string, Buffer | null]>): void {
     const state: [string, Buffer | null][] = [];
     const stored: [string, Held<P>][] = [];
     let clock = { maxTs: Number.NEGATIVE_INFINITY, late: 0, arrivals: 0 };
     for (const [key, value] of records) {
-      if (key.startsWith('state/')) state.push([key.slice(6), value]);
+      if (key.startsWith(STATE)) state.push([key.slice(STATE.length), value]);
       else if (key.startsWith(HELD) && value)
         stored.push([
           key,

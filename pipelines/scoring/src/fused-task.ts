@@ -51,5 +51,6 @@ export function withDecisions(
     restore: (records) => task.restore(records),
     ...(drainPoison ? { drainPoison: drainPoison.bind(task) } : {}),
     ...(close ? { close: close.bind(task) } : {}),
+    ...(task.packedState ? { packedState: task.packedState } : {}),
   };
 }

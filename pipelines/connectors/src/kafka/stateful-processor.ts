@@ -48,6 +48,7 @@ import { countingPoisonWriter, type PoisonWriter } from '../poison.js';
 import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
 import { topicPartitions } from './admin.js';
 import { readChangelog } from './changelog-reader.js';
+import { ChangelogSegments } from './changelog-segments.js';
 import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';
 import { MAX_PACK_BYTES, packMessages, partitionerFor } from './packed.js';
 import { FENCE_HEADER, sourceRecords } from './source.js';
@@ -95,6 +96,8 @@ interface Slot<T> {
   /** Exactly once: the partition's transactional producer (kafkajs), which is also `producer`. */
   transactional: Producer | undefined;
   task: StatefulTask<T>;
+  /** The changelog partition's segments (changelog-segments.ts), rebuilt with the state at every restore. */
+  segments: ChangelogSegments;
   /** The next input offset the in-memory state expects; undefined before the partition's first checkpoint. */
   next: number | undefined;
   /** Set once a gap before `next` made the consumer seek back; a second gap is data the input no longer has. */
@@ -276,11 +279,13 @@ export class KafkaStatefulProcessor<T> {
       const restored = await this.step(partition, 'restore', () =>
         readChangelog(this.kafka, this.options.changelogTopic, [partition]),
       );
-      const state = restored.get(partition) ?? new Map<string, Buffer>();
-      const next = state.get(NEXT_OFFSET);
-      state.delete(NEXT_OFFSET);
+      const log = restored.get(partition) ?? new Map<string, Buffer>();
+      const next = log.get(NEXT_OFFSET);
+      log.delete(NEXT_OFFSET);
       const covered = next === undefined ? undefined : Number(next.toString('utf8'));
       const task = this.options.makeTask(topic, partition);
+      const packed = task.packedState;
+      const { state, segments } = ChangelogSegments.restore(log, packed && ((key) => packed.packs(key)));
       task.restore(state.entries());
       this.options.onRestore?.({ partition, records: state.size, ms: Date.now() - started });
       return {
@@ -289,6 +294,7 @@ export class KafkaStatefulProcessor<T> {
         producer,
         transactional,
         task,
+        segments,
         next: covered ?? this.rewoundTo.get(`${topic}/${partition}`),
         committed: covered,
         first: undefined,
@@ -443,7 +449,9 @@ export class KafkaStatefulProcessor<T> {
     const started = Date.now();
     const outputs = slot.outputs;
     slot.outputs = new Map();
-    const changelog: Message[] = changes.map(([key, value]) => ({ key, value, partition: slot.partition }));
+    const changelog: Message[] = slot.segments
+      .write(changes, slot.task.packedState)
+      .map(([key, value]) => ({ key, value, partition: slot.partition }));
     changelog.push({ key: NEXT_OFFSET, value: String(slot.next), partition: slot.partition });
     try {
       // Exactly once: outputs, state and input offset in one transaction. At least once: the outputs have left already

@@ -5,7 +5,13 @@
 // once with exactly the vector the offline path (one FeatureStream over the whole log) computes — or, at least once
 // (outputs published as soon as computed), at least once, every copy with that vector.
 import { adapterFor } from '@vigil/adapters';
-import { type SinkRecord, SOURCE_HEADER, type SourceRecord, type StatefulTask } from '@vigil/connectors';
+import {
+  ChangelogSegments,
+  type SinkRecord,
+  SOURCE_HEADER,
+  type SourceRecord,
+  type StatefulTask,
+} from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
 import { generateTraffic, renderRecord } from '@vigil/simulator';
 import { describe, expect, it } from 'vitest';
@@ -47,6 +53,11 @@ class Partition<T> {
   readonly input: SourceRecord[] = [];
   private task: StatefulTask<T>;
   private readonly log = new Map<string, Buffer>();
+  /**
+   * The changelog's segments, as the processor writes them; no slack, so the cleaner copies keys forward all the time
+   * and restores read a changelog it has compacted.
+   */
+  private segments = new ChangelogSegments(0);
   private position = 0;
   private committed = 0;
   private pending: SinkRecord<T>[] = [];
@@ -74,7 +85,7 @@ class Partition<T> {
 
   /** One transaction: outputs, state changes and position together. Returns the outputs it published. */
   checkpoint(): SinkRecord<T>[] {
-    for (const [k, v] of this.task.drainChanges()) {
+    for (const [k, v] of this.segments.write(this.task.drainChanges(), this.task.packedState)) {
       this.log.delete(k);
       if (v) this.log.set(k, v);
     }
@@ -90,7 +101,10 @@ class Partition<T> {
     this.pending = [];
     this.position = this.committed;
     this.task = this.make();
-    this.task.restore(this.log.entries());
+    const packed = this.task.packedState;
+    const restored = ChangelogSegments.restore(this.log, packed && ((key) => packed.packs(key)), 0);
+    this.segments = restored.segments;
+    this.task.restore(restored.state.entries());
   }
 
   get done() {

@@ -7,7 +7,13 @@
 // quiet partition releases what it holds `boundMs` after the last arrival instead of waiting for more traffic. The
 // price: an event arriving later than that (in wall time) behind a released one counts as late, so a live run can
 // then differ from a replay of the same log — which pure event time never does within the bound.
-import { decodeOrPoison, type SinkRecord, type SourceRecord, type StatefulTask } from '@vigil/connectors';
+import {
+  decodeOrPoison,
+  type PackedState,
+  type SinkRecord,
+  type SourceRecord,
+  type StatefulTask,
+} from '@vigil/connectors';
 import type { AccessEvent } from '@vigil/events';
 import type { FeatureExtractor, StateStats } from '../extractor.js';
 import type { Role } from '../features/roles.js';
@@ -113,6 +119,12 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
   protected restoreOwn(_key: string, _value: Buffer): boolean {
     return false;
   }
+
+  /** The extractor's key groups go into changelog segments (see @vigil/connectors' changelog-segments.ts). */
+  readonly packedState: PackedState = {
+    packs: (key) => key.startsWith(STREAM) && this.stream.packs(key.slice(STREAM.length)),
+    current: (key) => (key.startsWith(STREAM) ? this.stream.encoded(key.slice(STREAM.length)) : null),
+  };
 
   drainChanges(): [string, Buffer | null][] {
     const out = this.stream.drainChanges().map(([k, v]): [string, Buffer | null] => [STREAM + k, v]);

@@ -1,0 +1,201 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  ChangelogSegments,
+  decodeSegment,
+  encodeSegment,
+  MAX_SEGMENT_BYTES,
+  type PackedState,
+  SEGMENT_PREFIX,
+} from './changelog-segments.js';
+
+/** A compacted topic as a restore reads it: the latest record per key, in the order of those records. */
+function append(log: Map<string, Buffer>, records: [string, Buffer | null][]) {
+  for (const [key, value] of records) {
+    log.delete(key);
+    if (value !== null) log.set(key, value);
+  }
+}
+
+/** A task's state: packable keys "k…", others plain. */
+function taskOf(state: Map<string, Buffer>): PackedState {
+  return { packs: (key) => key.startsWith('k'), current: (key) => state.get(key) ?? null };
+}
+
+/** One checkpoint's changes: key index (packable k0…k29 or plain p0…p3) and a value, or a deletion. */
+const change = fc.tuple(fc.nat(33), fc.option(fc.string({ maxLength: 12 }), { nil: null }));
+const checkpoints = fc.array(fc.array(change, { maxLength: 25 }), { minLength: 1, maxLength: 40 });
+
+function run(
+  steps: [number, string | null][][],
+  slack: number,
+  onStep?: (log: Map<string, Buffer>, state: Map<string, Buffer>, segments: ChangelogSegments) => void,
+) {
+  const state = new Map<string, Buffer>();
+  const log = new Map<string, Buffer>();
+  const segments = new ChangelogSegments(slack);
+  for (const step of steps) {
+    const changes = new Map<string, Buffer | null>();
+    for (const [i, value] of step) {
+      const key = i < 30 ? `k${i}` : `p${i - 30}`;
+      const v = value === null ? null : Buffer.from(value);
+      if (v === null) state.delete(key);
+      else state.set(key, v);
+      changes.set(key, v);
+    }
+    append(log, segments.write([...changes], taskOf(state)));
+    onStep?.(log, state, segments);
+  }
+  return { state, log, segments };
+}
+
+describe('changelog segments', () => {
+  it('encodes entries and deletions and reads them back', () => {
+    const entries: [string, Buffer | null][] = [
+      ['=a', Buffer.from('one')],
+      ['=b', null],
+      ['=é', Buffer.alloc(0)],
+    ];
+    expect(decodeSegment(encodeSegment(entries))).toEqual(entries);
+    expect(() => decodeSegment(encodeSegment(entries).subarray(0, 12))).toThrow(/truncated/);
+  });
+
+  it('a restore from the compacted log gives the state every checkpoint left, under any cleaning', () => {
+    fc.assert(
+      fc.property(checkpoints, fc.constantFrom(0, 3, 4096), (steps, slack) => {
+        run(steps, slack, (log, state) => {
+          expect(new Map(ChangelogSegments.restore(log, (k) => k.startsWith('k')).state)).toEqual(state);
+        });
+      }),
+    );
+  });
+
+  it('keeps the log within twice its live entries plus the slack, by copying the oldest forward', () => {
+    fc.assert(
+      fc.property(checkpoints, (steps) => {
+        run(steps, 0, (log, state, segments) => {
+          const { entries, live } = segments.stats;
+          // One write's own entries may come on top before the next write cleans.
+          expect(entries).toBeLessThanOrEqual(2 * live + 2 * 34);
+          let held = 0;
+          for (const [key, value] of log) if (key.startsWith(SEGMENT_PREFIX)) held += decodeSegment(value).length;
+          expect(held).toBeGreaterThanOrEqual(entries);
+          expect(live).toBeGreaterThanOrEqual([...state.keys()].filter((k) => k.startsWith('k')).length);
+        });
+      }),
+    );
+  });
+
+  it('goes on from a restored log exactly as the writer would have (a rewound or moved partition)', () => {
+    fc.assert(
+      fc.property(checkpoints, checkpoints, (first, second) => {
+        const { log, state } = run(first, 0);
+        const restored = ChangelogSegments.restore(log, (k) => k.startsWith('k'), 0);
+        for (const step of second) {
+          const changes = new Map<string, Buffer | null>();
+          for (const [i, value] of step) {
+            const key = i < 30 ? `k${i}` : `p${i - 30}`;
+            const v = value === null ? null : Buffer.from(value);
+            if (v === null) state.delete(key);
+            else state.set(key, v);
+            changes.set(key, v);
+          }
+          append(log, restored.segments.write([...changes], taskOf(state)));
+          expect(new Map(ChangelogSegments.restore(log, (k) => k.startsWith('k')).state)).toEqual(state);
+        }
+      }),
+    );
+  });
+
+  it('a checkpoint written only in part (at least once) leaves each key at its old or its new state', () => {
+    fc.assert(
+      fc.property(checkpoints, fc.array(change, { maxLength: 25 }), fc.nat(), (steps, last, cut) => {
+        const { log, state, segments } = run(steps, 0);
+        const before = new Map(state);
+        const changes = new Map<string, Buffer | null>();
+        for (const [i, value] of last) {
+          const key = `k${i % 30}`;
+          const v = value === null ? null : Buffer.from(value);
+          if (v === null) state.delete(key);
+          else state.set(key, v);
+          changes.set(key, v);
+        }
+        const records = segments.write([...changes], taskOf(state));
+        append(log, records.slice(0, cut % (records.length + 1)));
+        const restored = ChangelogSegments.restore(log, (k) => k.startsWith('k')).state;
+        for (const key of new Set([...before.keys(), ...state.keys(), ...restored.keys()])) {
+          const got = restored.get(key)?.toString();
+          expect([before.get(key)?.toString(), state.get(key)?.toString()]).toContain(got);
+        }
+      }),
+    );
+  });
+
+  it('copies a changelog written one record per key into segments, then tombstones the plain records', () => {
+    const log = new Map<string, Buffer>([
+      ['k1', Buffer.from('a')],
+      ['k2', Buffer.from('b')],
+      ['$next', Buffer.from('7')],
+    ]);
+    const { state, segments } = ChangelogSegments.restore(log, (k) => k.startsWith('k'));
+    expect([...state.keys()]).toEqual(['k1', 'k2', '$next']);
+    state.delete('k2');
+    const first = segments.write([['k2', null]], taskOf(state));
+    expect(first.length).toBe(1);
+    const segment = first[0]?.[0] as string;
+    expect(segment.startsWith(SEGMENT_PREFIX)).toBe(true);
+    expect(decodeSegment(first[0]?.[1] as Buffer)).toEqual([
+      ['k1', Buffer.from('a')],
+      ['k2', null],
+    ]);
+    append(log, first);
+    const second = segments.write([], taskOf(state));
+    expect(second).toEqual([
+      ['k1', null],
+      ['k2', null],
+    ]);
+    append(log, second);
+    expect([...log.keys()]).toEqual(['$next', segment]);
+    expect(new Map(ChangelogSegments.restore(log, (k) => k.startsWith('k')).state)).toEqual(
+      new Map([
+        ['$next', Buffer.from('7')],
+        ['k1', Buffer.from('a')],
+      ]),
+    );
+  });
+
+  it('splits a large checkpoint into segments of at most MAX_SEGMENT_BYTES', () => {
+    const state = new Map<string, Buffer>();
+    const changes: [string, Buffer][] = [];
+    for (let i = 0; i < 100; i++) {
+      const value = Buffer.alloc(10_000, i);
+      state.set(`k${i}`, value);
+      changes.push([`k${i}`, value]);
+    }
+    const records = new ChangelogSegments().write(changes, taskOf(state));
+    expect(records.length).toBe(4);
+    for (const [, value] of records) expect((value as Buffer).length).toBeLessThanOrEqual(MAX_SEGMENT_BYTES + 5);
+    expect(records.flatMap(([, value]) => decodeSegment(value as Buffer).map(([key]) => key))).toEqual(
+      changes.map(([key]) => key),
+    );
+  });
+
+  it("names each writer's segments apart: an old owner still writing after a restore overwrites none", () => {
+    const log = new Map<string, Buffer>();
+    const state = new Map([['k1', Buffer.from('a')]]);
+    append(log, new ChangelogSegments().write([['k1', Buffer.from('a')]], taskOf(state)));
+    const oldOwner = ChangelogSegments.restore(log, (k) => k.startsWith('k')).segments;
+    const newOwner = ChangelogSegments.restore(log, (k) => k.startsWith('k')).segments;
+    const a = oldOwner.write([['k2', Buffer.from('x')]], taskOf(new Map([['k2', Buffer.from('x')]])));
+    const b = newOwner.write([['k3', Buffer.from('y')]], taskOf(new Map([['k3', Buffer.from('y')]])));
+    expect(a[0]?.[0]).not.toBe(b[0]?.[0]);
+  });
+
+  it('writes every key as its own record for a task that packs nothing', () => {
+    const changes: [string, Buffer | null][] = [
+      ['a', Buffer.from('1')],
+      ['b', null],
+    ];
+    expect(new ChangelogSegments().write(changes, undefined)).toEqual(changes);
+  });
+});
