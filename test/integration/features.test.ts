@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
+import { ChangelogSegments, readChangelog, SEGMENT_PREFIX } from '@vigil/connectors';
 import type { AccessEvent, Decision } from '@vigil/events';
 import { FeatureExtractor, type FeatureRecord, FeatureStream, MmdbGeoLookup } from '@vigil/features';
 import { generateTraffic, renderRecord } from '@vigil/simulator';
@@ -420,6 +421,15 @@ describe('feature stage on Kafka', () => {
         expect(repeated).toBeGreaterThan(0);
       }
       expectOnlineAsOffline(mainIds, online, expected, extractor);
+
+      // On the broker, the principal stage's key groups are in changelog segments (changelog-segments.ts), none a record
+      // of its own; expanded, they are the keys' state the restores above read.
+      const changelog = [...(await readChangelog(kafka, `${group}.features-changelog`, [0, 1, 2])).values()];
+      const changelogKeys = changelog.flatMap((log) => [...log.keys()]);
+      expect(changelogKeys.some((k) => k.startsWith(SEGMENT_PREFIX))).toBe(true);
+      expect(changelogKeys.filter((k) => k.startsWith('stream/state/'))).toEqual([]);
+      const expanded = changelog.flatMap((log) => [...ChangelogSegments.restore(log, undefined).state.keys()]);
+      expect(expanded.filter((k) => k.startsWith('stream/state/=')).length).toBeGreaterThan(20);
 
       // The decisions: one per request, the same action and score in every leg — the legs replay the same log with
       // the same timestamps — and the first leg's the same as `vigil replay`'s.
