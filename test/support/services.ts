@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { type SourceRecord, sourceRecords } from '@vigil/connectors';
+import { decodeSegment, SEGMENT_PREFIX, type SourceRecord, sourceRecords } from '@vigil/connectors';
 import { Kafka, logLevel } from 'kafkajs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -129,9 +129,20 @@ export async function readTopic(
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachBatch: async ({ batch }) => {
-      // Packed records (vigil's own topics between stages) are read as the records they hold, as vigil reads them.
+      // Packed records (vigil's own topics between stages) are read as the records they hold, as vigil reads them, and
+      // so are a changelog's segments (an entry's deletion reads as a tombstone does: an empty value).
       const records: SourceRecord[] = [];
-      for (const m of batch.messages) sourceRecords(batch.topic, batch.partition, m, records);
+      for (const m of batch.messages) {
+        if (m.key?.toString().startsWith(SEGMENT_PREFIX) && m.value)
+          for (const [key, value] of decodeSegment(m.value))
+            records.push({
+              key: Buffer.from(key),
+              value: value ?? Buffer.alloc(0),
+              headers: {},
+              position: { partition: batch.partition, offset: m.offset },
+            });
+        else sourceRecords(batch.topic, batch.partition, m, records);
+      }
       for (const r of records) {
         values.push({
           key: r.key?.toString() ?? null,

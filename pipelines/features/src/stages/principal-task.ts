@@ -218,6 +218,16 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     return out;
   }
 
+  /** Waiting joins are keyed records that come and go: they go into changelog segments with the key groups. */
+  protected override packsOwn(key: string): boolean {
+    return key.startsWith(JOIN);
+  }
+
+  protected override currentOwn(key: string): Buffer | null {
+    const join = key.startsWith(JOIN) ? this.joins.get(key.slice(JOIN.length)) : undefined;
+    return join ? encodeState(join) : null;
+  }
+
   protected override restoreOwn(key: string, value: Buffer): boolean {
     if (!key.startsWith(JOIN)) return false;
     const join = key.slice(JOIN.length);

@@ -120,11 +120,25 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
     return false;
   }
 
-  /** The extractor's key groups go into changelog segments (see @vigil/connectors' changelog-segments.ts). */
+  /**
+   * The extractor's key groups, and a stage's own keyed records (packsOwn), go into changelog segments (see
+   * @vigil/connectors' changelog-segments.ts).
+   */
   readonly packedState: PackedState = {
-    packs: (key) => key.startsWith(STREAM) && this.stream.packs(key.slice(STREAM.length)),
-    current: (key) => (key.startsWith(STREAM) ? this.stream.encoded(key.slice(STREAM.length)) : null),
+    packs: (key) =>
+      key.startsWith(STREAM) ? this.stream.packs(key.slice(STREAM.length)) : key !== SOURCES && this.packsOwn(key),
+    current: (key) => (key.startsWith(STREAM) ? this.stream.encoded(key.slice(STREAM.length)) : this.currentOwn(key)),
   };
+
+  /** Whether one of the stage's own changelog keys may be packed into segments. */
+  protected packsOwn(_key: string): boolean {
+    return false;
+  }
+
+  /** A packable own key's record as it stands now (null: gone). */
+  protected currentOwn(_key: string): Buffer | null {
+    return null;
+  }
 
   drainChanges(): [string, Buffer | null][] {
     const out = this.stream.drainChanges().map(([k, v]): [string, Buffer | null] => [STREAM + k, v]);
