@@ -423,13 +423,16 @@ describe('feature stage on Kafka', () => {
       expectOnlineAsOffline(mainIds, online, expected, extractor);
 
       // On the broker, the principal stage's key groups are in changelog segments (changelog-segments.ts), none a record
-      // of its own; expanded, they are the keys' state the restores above read.
+      // of its own; expanded, they are the keys' state the restores above read. Exactly once, the feature records read
+      // above were committed with the state that computed them; at least once, the state may not be checkpointed yet.
       const changelog = [...(await readChangelog(kafka, `${group}.features-changelog`, [0, 1, 2])).values()];
       const changelogKeys = changelog.flatMap((log) => [...log.keys()]);
-      expect(changelogKeys.some((k) => k.startsWith(SEGMENT_PREFIX))).toBe(true);
       expect(changelogKeys.filter((k) => k.startsWith('stream/state/'))).toEqual([]);
-      const expanded = changelog.flatMap((log) => [...ChangelogSegments.restore(log, undefined).state.keys()]);
-      expect(expanded.filter((k) => k.startsWith('stream/state/=')).length).toBeGreaterThan(20);
+      if (!guarantee) {
+        expect(changelogKeys.some((k) => k.startsWith(SEGMENT_PREFIX))).toBe(true);
+        const expanded = changelog.flatMap((log) => [...ChangelogSegments.restore(log, undefined).state.keys()]);
+        expect(expanded.filter((k) => k.startsWith('stream/state/=')).length).toBeGreaterThan(20);
+      }
 
       // The decisions: one per request, the same action and score in every leg — the legs replay the same log with
       // the same timestamps — and the first leg's the same as `vigil replay`'s.
