@@ -9,14 +9,18 @@
 // log-structured store does (Bitcask's merge, LevelDB's log, Kafka's own cleaner):
 // - Each checkpoint's packable changes go into new segments `$seg/<writer>/<n>`, each written once. <writer> is new
 //   at every restore: at least once there is no fencing, and a partition's old owner may still write after the new
-//   one restored; their segments must not overwrite each other's. Order is the log's order, not the names'.
+//   one restored; their segments must not overwrite each other's. Order is the log's order, not the names'. (What
+//   such a late segment can still do, at least once only: the new owner does not know it, so a key it holds may come
+//   back after the new owner deleted it — stale state that the key's event-time TTL expires — until the next restore
+//   learns of the segment. Per-key records had the same window until the key's next write.)
 // - A key's newest entry is live; an entry superseded by a later one is stale. A segment with no live entry is
 //   tombstoned, and Kafka's compaction then removes it.
-// - A deletion (the task dropped the key) is an entry too, needed only while an older segment may still hold the key:
-//   it is dropped when its segment becomes the oldest.
-// - So that the log stays within twice its live entries (Kafka's min.cleanable.dirty.ratio, 0.5), the oldest
-//   segment's live keys are copied forward — written again with the task's current value — and the oldest is then
-//   tombstoned. The current value is what this checkpoint records anyway, so a copy never goes back in time.
+// - A deletion (the task dropped the key) is an entry too, needed only while an older record may still hold the key:
+//   it is dropped when its segment becomes the oldest (and no plain record of an older changelog is left).
+// - So that the log stays within twice its live values (Kafka's min.cleanable.dirty.ratio, 0.5), the oldest
+//   segment's live values are copied forward — written again with the task's current value — and the oldest is then
+//   tombstoned. The current value is what this checkpoint records anyway, so a copy never goes back in time. A
+//   checkpoint copies at most COPY_FLOOR entries or twice its own, so one checkpoint never rewrites the whole log.
 // - Tombstones go out one checkpoint after the segment died: the records that superseded it are durable by then even
 //   at least once, where a checkpoint's records are not written all or nothing.
 // Restore reads the changelog's latest record per key in log order, expands segments in place and rebuilds this
@@ -34,8 +38,10 @@ export const SEGMENT_PREFIX = '$seg/';
 const VERSION = 1;
 /** Most bytes of entries in one segment: well under Kafka's default max.message.bytes (1 MiB). */
 export const MAX_SEGMENT_BYTES = 256 * 1024;
-/** Stale entries the log may hold beyond its live ones before the oldest segment is cleaned. */
+/** Stale entries the log may hold beyond twice its live values before the oldest segment is cleaned. */
 const DEFAULT_SLACK = 4096;
+/** Entries one write's cleaning may copy forward, at the least (else twice what the checkpoint itself writes). */
+const COPY_FLOOR = 4096;
 
 /** What a task offers for packing (StatefulTask.packedState). */
 export interface PackedState {
@@ -52,8 +58,10 @@ interface Segment {
   name: string;
   /** Every key with an entry in the segment, in entry order. */
   keys: string[];
-  /** Entries that are their key's newest: values, and deletions still needed. */
-  live: number;
+  /** Entries that are their key's newest value. */
+  values: number;
+  /** Deletions that are their key's newest entry (still needed while anything older may hold the key). */
+  deletions: number;
 }
 
 /** A key's newest entry: the segment it is in, negative (-id - 1) for a deletion. */
@@ -63,7 +71,7 @@ export interface SegmentStats {
   segments: number;
   /** Entries in the segments the log holds. */
   entries: number;
-  /** Of those, the ones that are their key's newest. */
+  /** Of those, the live values (each its key's newest entry). */
   live: number;
   /** Entries written again by the cleaner, since this bookkeeping started. */
   copied: number;
@@ -75,12 +83,14 @@ export class ChangelogSegments {
   private readonly where = new Map<string, Where>();
   private nextId = 0;
   private entries = 0;
-  private live = 0;
+  private values = 0;
   private copied = 0;
+  /** Segments whose last live entry was superseded since the last settle. */
+  private emptied: Segment[] = [];
   /** Segments that died (their names): tombstoned at the next write. */
   private dead: string[] = [];
-  /** This writer's part of the names of the segments it writes. */
-  private readonly writer = randomBytes(4).toString('hex');
+  /** This writer's part of the names of the segments it writes (64 random bits: writers never collide). */
+  private readonly writer = randomBytes(8).toString('hex');
   private written = 0;
   /** Packable keys found as plain records at restore: copied into a segment, then their records tombstoned. */
   private plain: string[] = [];
@@ -123,8 +133,9 @@ export class ChangelogSegments {
    */
   write(changes: [string, Buffer | null][], packed: PackedState | undefined): [string, Buffer | null][] {
     const out: [string, Buffer | null][] = [];
-    for (const name of this.dead) out.push([name, null]);
+    // Plain records' tombstones first: until they are durable, no deletion that hides one may go.
     for (const key of this.plainTombstones) out.push([key, null]);
+    for (const name of this.dead) out.push([name, null]);
     this.dead = [];
     this.plainTombstones = [];
     if (!packed) {
@@ -136,28 +147,44 @@ export class ChangelogSegments {
     for (const key of this.plain) writer.put(key, packed.current(key), true);
     this.plainTombstones = this.plain;
     this.plain = [];
+    let own = 0;
     for (const change of changes) {
-      if (packed.packs(change[0])) writer.put(change[0], change[1], false);
-      else out.push(change);
+      if (!packed.packs(change[0])) out.push(change);
+      else if (writer.put(change[0], change[1], false)) own++;
     }
     // The cleaner: the oldest segment's live values written again until the log is within its bound.
+    const budget = Math.max(COPY_FLOOR, 2 * own);
+    let copied = 0;
     for (;;) {
+      this.settle();
       const oldest = this.oldest();
-      if (oldest === undefined || oldest.id >= writer.firstId || this.entries <= 2 * this.live + this.slack) break;
+      if (
+        oldest === undefined ||
+        oldest.id >= writer.firstId ||
+        copied >= budget ||
+        this.entries <= 2 * this.values + this.slack
+      )
+        break;
       for (const key of oldest.keys) {
         if (this.where.get(key) !== oldest.id) continue;
         writer.put(key, packed.current(key), true);
-        this.copied++;
+        copied++;
       }
-      this.settle();
+      // Only deletions can live in it now; it is the oldest, so they go (settle), unless plain records are pending.
+      if (oldest.deletions > 0 && this.plainPending) break;
     }
+    this.copied += copied;
     writer.finish();
     this.settle();
     return out;
   }
 
   get stats(): SegmentStats {
-    return { segments: this.segments.size, entries: this.entries, live: this.live, copied: this.copied };
+    return { segments: this.segments.size, entries: this.entries, live: this.values, copied: this.copied };
+  }
+
+  private get plainPending(): boolean {
+    return this.plain.length > 0 || this.plainTombstones.length > 0;
   }
 
   private oldest(): Segment | undefined {
@@ -166,7 +193,7 @@ export class ChangelogSegments {
 
   /** Starts the next segment, restored (`name`) or written. */
   begin(name = `${SEGMENT_PREFIX}${this.writer}/${this.written++}`): Segment {
-    const segment: Segment = { id: this.nextId++, name, keys: [], live: 0 };
+    const segment: Segment = { id: this.nextId++, name, keys: [], values: 0, deletions: 0 };
     this.segments.set(segment.id, segment);
     return segment;
   }
@@ -176,13 +203,22 @@ export class ChangelogSegments {
     const before = this.where.get(key);
     if (before !== undefined) {
       const old = this.segments.get(before >= 0 ? before : -before - 1);
-      if (old) old.live--;
-      this.live--;
+      if (before >= 0) this.values--;
+      if (old) {
+        if (before >= 0) old.values--;
+        else old.deletions--;
+        if (old.values + old.deletions === 0) this.emptied.push(old);
+      }
     }
-    this.where.set(key, value === null ? -segment.id - 1 : segment.id);
+    if (value === null) {
+      this.where.set(key, -segment.id - 1);
+      segment.deletions++;
+    } else {
+      this.where.set(key, segment.id);
+      segment.values++;
+      this.values++;
+    }
     segment.keys.push(key);
-    segment.live++;
-    this.live++;
     this.entries++;
   }
 
@@ -198,28 +234,25 @@ export class ChangelogSegments {
 
   /**
    * Segments with no live entry die (tombstoned at the next write). So does the oldest once only deletions live in
-   * it: there is nothing older left for them to hide.
+   * it: nothing older is left for them to hide — unless an older changelog's plain records still are.
    */
   private settle() {
-    let oldest = true;
-    for (const segment of this.segments.values()) {
-      if (oldest && segment.live > 0 && !segment.keys.some((k) => this.where.get(k) === segment.id)) {
-        for (const key of segment.keys) {
-          if (this.where.get(key) !== -segment.id - 1) continue;
-          this.where.delete(key);
-          segment.live--;
-          this.live--;
-        }
+    for (const segment of this.emptied) if (segment.values + segment.deletions === 0) this.kill(segment);
+    this.emptied = [];
+    for (let oldest = this.oldest(); oldest !== undefined && oldest.values === 0; oldest = this.oldest()) {
+      if (oldest.deletions > 0) {
+        if (this.plainPending) return;
+        for (const key of oldest.keys) if (this.where.get(key) === -oldest.id - 1) this.where.delete(key);
+        oldest.deletions = 0;
       }
-      if (segment.live > 0) {
-        oldest = false;
-        continue;
-      }
-      // (Deleting the entry being visited is safe in a Map iteration.)
-      this.segments.delete(segment.id);
-      this.entries -= segment.keys.length;
-      this.dead.push(segment.name);
+      this.kill(oldest);
     }
+  }
+
+  private kill(segment: Segment) {
+    if (!this.segments.delete(segment.id)) return;
+    this.entries -= segment.keys.length;
+    this.dead.push(segment.name);
   }
 }
 
@@ -238,9 +271,9 @@ class SegmentWriter {
     this.firstId = log.idToWrite;
   }
 
-  /** An entry for `key`; a deletion only when the log holds a value of the key (or `always`). */
-  put(key: string, value: Buffer | null, always: boolean) {
-    if (value === null && !always && !this.log.holds(key)) return;
+  /** An entry for `key`; a deletion only when the log holds a value of the key (or `always`). False: none needed. */
+  put(key: string, value: Buffer | null, always: boolean): boolean {
+    if (value === null && !always && !this.log.holds(key)) return false;
     const size = 8 + Buffer.byteLength(key) + (value?.length ?? 0);
     if (this.segment === undefined || this.bytes + size > MAX_SEGMENT_BYTES) {
       this.flush();
@@ -249,6 +282,7 @@ class SegmentWriter {
     this.log.add(this.segment, key, value);
     this.entries.push([key, value]);
     this.bytes += size;
+    return true;
   }
 
   finish() {
