@@ -26,6 +26,27 @@ function taskOf(state: Map<string, Buffer>, packs = (key: string) => key.startsW
 const change = fc.tuple(fc.nat(33), fc.option(fc.string({ maxLength: 12 }), { nil: null }));
 const checkpoints = fc.array(fc.array(change, { maxLength: 25 }), { minLength: 1, maxLength: 40 });
 
+/** Keys of a step's index: packable k0…k29, plain p0…p3. */
+const mixedKey = (i: number) => (i < 30 ? `k${i}` : `p${i - 30}`);
+const packableKey = (i: number) => `k${i % 30}`;
+
+/** Applies one checkpoint's changes to the task's state; returns them as drainChanges would (one per key). */
+function apply(
+  state: Map<string, Buffer>,
+  step: [number, string | null][],
+  keyOf: (i: number) => string,
+): [string, Buffer | null][] {
+  const changes = new Map<string, Buffer | null>();
+  for (const [i, value] of step) {
+    const key = keyOf(i);
+    const v = value === null ? null : Buffer.from(value);
+    if (v === null) state.delete(key);
+    else state.set(key, v);
+    changes.set(key, v);
+  }
+  return [...changes];
+}
+
 function run(
   steps: [number, string | null][][],
   slack: number,
@@ -35,15 +56,8 @@ function run(
   const log = new Map<string, Buffer>();
   const segments = new ChangelogSegments(slack);
   for (const step of steps) {
-    const changes = new Map<string, Buffer | null>();
-    for (const [i, value] of step) {
-      const key = i < 30 ? `k${i}` : `p${i - 30}`;
-      const v = value === null ? null : Buffer.from(value);
-      if (v === null) state.delete(key);
-      else state.set(key, v);
-      changes.set(key, v);
-    }
-    append(log, segments.write([...changes], taskOf(state)));
+    const changes = apply(state, step, mixedKey);
+    append(log, segments.write(changes, taskOf(state)));
     onStep?.(log, state, segments);
   }
   return { state, log, segments };
@@ -123,15 +137,8 @@ describe('changelog segments', () => {
         const { log, state } = run(first, 0);
         const restored = ChangelogSegments.restore(log, (k) => k.startsWith('k'), 0);
         for (const step of second) {
-          const changes = new Map<string, Buffer | null>();
-          for (const [i, value] of step) {
-            const key = i < 30 ? `k${i}` : `p${i - 30}`;
-            const v = value === null ? null : Buffer.from(value);
-            if (v === null) state.delete(key);
-            else state.set(key, v);
-            changes.set(key, v);
-          }
-          append(log, restored.segments.write([...changes], taskOf(state)));
+          const changes = apply(state, step, mixedKey);
+          append(log, restored.segments.write(changes, taskOf(state)));
           expect(new Map(ChangelogSegments.restore(log, (k) => k.startsWith('k')).state)).toEqual(state);
         }
       }),
@@ -143,15 +150,8 @@ describe('changelog segments', () => {
       fc.property(checkpoints, fc.array(change, { maxLength: 25 }), fc.nat(), (steps, last, cut) => {
         const { log, state, segments } = run(steps, 0);
         const before = new Map(state);
-        const changes = new Map<string, Buffer | null>();
-        for (const [i, value] of last) {
-          const key = `k${i % 30}`;
-          const v = value === null ? null : Buffer.from(value);
-          if (v === null) state.delete(key);
-          else state.set(key, v);
-          changes.set(key, v);
-        }
-        const records = segments.write([...changes], taskOf(state));
+        const changes = apply(state, last, packableKey);
+        const records = segments.write(changes, taskOf(state));
         append(log, records.slice(0, cut % (records.length + 1)));
         const restored = ChangelogSegments.restore(log, (k) => k.startsWith('k')).state;
         for (const key of new Set([...before.keys(), ...state.keys(), ...restored.keys()])) {
@@ -175,15 +175,8 @@ describe('changelog segments', () => {
           let segments = ChangelogSegments.restore(log, (k) => k.startsWith('k'), 0).segments;
           steps.forEach((step, n) => {
             const before = new Map(state);
-            const changes = new Map<string, Buffer | null>();
-            for (const [i, value] of step) {
-              const key = `k${i % 30}`;
-              const v = value === null ? null : Buffer.from(value);
-              if (v === null) state.delete(key);
-              else state.set(key, v);
-              changes.set(key, v);
-            }
-            const records = segments.write([...changes], taskOf(state));
+            const changes = apply(state, step, packableKey);
+            const records = segments.write(changes, taskOf(state));
             // The first few checkpoints are cut short (at least once: a prefix lands), then the partition restores.
             const cut = n < cuts.length ? (cuts[n] as number) % (records.length + 1) : records.length;
             append(log, records.slice(0, cut));
