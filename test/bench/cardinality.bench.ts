@@ -240,7 +240,7 @@ const trackedPrincipals = stats.principal.keys;
 const changelog = { principal: compacted('principal'), entity: compacted('entity') };
 /** The state a compacted changelog holds, its segments expanded (timed with the restore: the detector does both). */
 const expand = (log: Map<string, Buffer>, task: PrincipalFeatureTask | EntityFeatureTask) =>
-  ChangelogSegments.restore(log, (key) => task.packedState.packs(key)).state.entries();
+  ChangelogSegments.restore(log, task.packedState).state.entries();
 let t0 = performance.now();
 principal.restore(expand(changelog.principal, principal));
 const restoreSeconds = (performance.now() - t0) / 1000;

@@ -132,7 +132,7 @@ for (const which of ['principal', 'entity'] as const) {
   t0 = performance.now();
   const log = (await readChangelog(kafka, topics[which], [0])).get(0) ?? new Map<string, Buffer>();
   const task = which === 'principal' ? makePrincipal() : makeEntity();
-  const { state } = ChangelogSegments.restore(log, (key) => task.packedState.packs(key));
+  const { state } = ChangelogSegments.restore(log, task.packedState);
   const keys = state.size;
   task.restore(state.entries());
   figures[which] = { read, restore: (performance.now() - t0) / 1000, keys };

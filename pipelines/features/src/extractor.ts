@@ -168,8 +168,7 @@ export class FeatureExtractor {
       }
     });
     const out: [string, Buffer | null][] = [];
-    const prefixes = this.prefixes(stores);
-    for (const [key, byStore] of changed) out.push([GROUP + key, this.group(key, stores, prefixes, byStore)]);
+    for (const [key, byStore] of changed) out.push([GROUP + key, this.group(key, byStore)]);
     return out;
   }
 
@@ -180,26 +179,16 @@ export class FeatureExtractor {
 
   /** A group's record as it stands now (what drainChanges would write for it); null when no store holds the key. */
   encoded(groupKey: string): Buffer | null {
-    if (!groupKey.startsWith(GROUP)) return null;
-    const stores = this.stores();
-    return this.group(groupKey.slice(GROUP.length), stores, this.prefixes(stores));
-  }
-
-  /** Each store's prefix as bytes: encoded once per drain, not once per changed key. */
-  private prefixes(stores: [string, Checkpointable][]): Buffer[] {
-    this.prefixBytes ??= stores.map(([prefix]) => Buffer.from(prefix, 'utf8'));
-    return this.prefixBytes;
+    return groupKey.startsWith(GROUP) ? this.group(groupKey.slice(GROUP.length)) : null;
   }
 
   /** One key's entry in every store, packed; `byStore` holds entries a drain encoded already. */
-  private group(
-    key: string,
-    stores: [string, Checkpointable][],
-    prefixes: Buffer[],
-    byStore?: Map<number, Buffer | null>,
-  ): Buffer | null {
+  private group(key: string, byStore?: Map<number, Buffer | null>): Buffer | null {
+    // Each store's prefix as bytes, encoded once (the stores are fixed).
+    this.prefixBytes ??= this.stores().map(([prefix]) => Buffer.from(prefix, 'utf8'));
+    const prefixes = this.prefixBytes;
     const entries: { key: Buffer; value: Buffer }[] = [];
-    stores.forEach(([, store], i) => {
+    this.stores().forEach(([, store], i) => {
       const value = byStore?.has(i) ? (byStore.get(i) as Buffer | null) : store.encoded(key);
       if (value !== null) entries.push({ key: prefixes[i] as Buffer, value });
     });

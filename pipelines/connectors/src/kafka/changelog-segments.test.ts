@@ -17,6 +17,9 @@ function append(log: Map<string, Buffer>, records: [string, Buffer | null][]) {
   }
 }
 
+/** Packable keys "k…", others plain. */
+const PACKS_K = { packs: (key: string) => key.startsWith('k') };
+
 /** A task's state: packable keys "k…", others plain. */
 function taskOf(state: Map<string, Buffer>, packs = (key: string) => key.startsWith('k')): PackedState {
   return { packs, current: (key) => state.get(key) ?? null };
@@ -78,7 +81,7 @@ describe('changelog segments', () => {
     fc.assert(
       fc.property(checkpoints, fc.constantFrom(0, 3, 4096), (steps, slack) => {
         run(steps, slack, (log, state) => {
-          expect(new Map(ChangelogSegments.restore(log, (k) => k.startsWith('k')).state)).toEqual(state);
+          expect(new Map(ChangelogSegments.restore(log, PACKS_K).state)).toEqual(state);
         });
       }),
     );
@@ -128,18 +131,18 @@ describe('changelog segments', () => {
     }
     expect(segments.stats.entries).toBeLessThanOrEqual(2 * 2 + 2);
     expect([...log.keys()].length).toBeLessThanOrEqual(4);
-    expect(new Map(ChangelogSegments.restore(log, () => true).state)).toEqual(state);
+    expect(new Map(ChangelogSegments.restore(log, { packs: () => true }).state)).toEqual(state);
   });
 
   it('goes on from a restored log exactly as the writer would have (a rewound or moved partition)', () => {
     fc.assert(
       fc.property(checkpoints, checkpoints, (first, second) => {
         const { log, state } = run(first, 0);
-        const restored = ChangelogSegments.restore(log, (k) => k.startsWith('k'), 0);
+        const restored = ChangelogSegments.restore(log, PACKS_K, 0);
         for (const step of second) {
           const changes = apply(state, step, mixedKey);
           append(log, restored.segments.write(changes, taskOf(state)));
-          expect(new Map(ChangelogSegments.restore(log, (k) => k.startsWith('k')).state)).toEqual(state);
+          expect(new Map(ChangelogSegments.restore(log, PACKS_K).state)).toEqual(state);
         }
       }),
     );
@@ -153,7 +156,7 @@ describe('changelog segments', () => {
         const changes = apply(state, last, packableKey);
         const records = segments.write(changes, taskOf(state));
         append(log, records.slice(0, cut % (records.length + 1)));
-        const restored = ChangelogSegments.restore(log, (k) => k.startsWith('k')).state;
+        const restored = ChangelogSegments.restore(log, PACKS_K).state;
         for (const key of new Set([...before.keys(), ...state.keys(), ...restored.keys()])) {
           const got = restored.get(key)?.toString();
           expect([before.get(key)?.toString(), state.get(key)?.toString()]).toContain(got);
@@ -172,7 +175,7 @@ describe('changelog segments', () => {
           // The old changelog: a record per key.
           const state = new Map<string, Buffer>(plainKeys.map((i) => [`k${i}`, Buffer.from(`old${i}`)]));
           const log = new Map(state);
-          let segments = ChangelogSegments.restore(log, (k) => k.startsWith('k'), 0).segments;
+          let segments = ChangelogSegments.restore(log, PACKS_K, 0).segments;
           steps.forEach((step, n) => {
             const before = new Map(state);
             const changes = apply(state, step, packableKey);
@@ -180,7 +183,7 @@ describe('changelog segments', () => {
             // The first few checkpoints are cut short (at least once: a prefix lands), then the partition restores.
             const cut = n < cuts.length ? (cuts[n] as number) % (records.length + 1) : records.length;
             append(log, records.slice(0, cut));
-            const restored = ChangelogSegments.restore(log, (k) => k.startsWith('k'), 0);
+            const restored = ChangelogSegments.restore(log, PACKS_K, 0);
             for (const key of new Set([...before.keys(), ...state.keys(), ...restored.state.keys()]))
               expect([before.get(key)?.toString(), state.get(key)?.toString()]).toContain(
                 restored.state.get(key)?.toString(),
@@ -198,17 +201,17 @@ describe('changelog segments', () => {
   it('keeps a deletion while the plain record it hides is not yet tombstoned, across a restart', () => {
     // The old changelog holds k1; the task deleted it before its first checkpoint with segments.
     const log = new Map([['k1', Buffer.from('old')]]);
-    const first = ChangelogSegments.restore(log, (k) => k.startsWith('k'), 0);
+    const first = ChangelogSegments.restore(log, PACKS_K, 0);
     const state = new Map<string, Buffer>();
     append(log, first.segments.write([['k1', null]], taskOf(state)));
     // Restarted before the next checkpoint: its first record alone lands (at least once).
-    const second = ChangelogSegments.restore(log, (k) => k.startsWith('k'), 0);
+    const second = ChangelogSegments.restore(log, PACKS_K, 0);
     expect(second.state.has('k1')).toBe(false);
     const records = second.segments.write([], taskOf(state));
     for (let cut = 0; cut <= records.length; cut++) {
       const partial = new Map(log);
       append(partial, records.slice(0, cut));
-      expect(ChangelogSegments.restore(partial, (k) => k.startsWith('k')).state.has('k1')).toBe(false);
+      expect(ChangelogSegments.restore(partial, PACKS_K).state.has('k1')).toBe(false);
     }
   });
 
@@ -218,7 +221,7 @@ describe('changelog segments', () => {
       ['k2', Buffer.from('b')],
       ['$next', Buffer.from('7')],
     ]);
-    const { state, segments } = ChangelogSegments.restore(log, (k) => k.startsWith('k'));
+    const { state, segments } = ChangelogSegments.restore(log, PACKS_K);
     expect([...state.keys()]).toEqual(['k1', 'k2', '$next']);
     state.delete('k2');
     const first = segments.write([['k2', null]], taskOf(state));
@@ -237,7 +240,7 @@ describe('changelog segments', () => {
     ]);
     append(log, second);
     expect([...log.keys()]).toEqual(['$next', segment]);
-    expect(new Map(ChangelogSegments.restore(log, (k) => k.startsWith('k')).state)).toEqual(
+    expect(new Map(ChangelogSegments.restore(log, PACKS_K).state)).toEqual(
       new Map([
         ['$next', Buffer.from('7')],
         ['k1', Buffer.from('a')],
@@ -265,8 +268,8 @@ describe('changelog segments', () => {
     const log = new Map<string, Buffer>();
     const state = new Map([['k1', Buffer.from('a')]]);
     append(log, new ChangelogSegments().write([['k1', Buffer.from('a')]], taskOf(state)));
-    const oldOwner = ChangelogSegments.restore(log, (k) => k.startsWith('k')).segments;
-    const newOwner = ChangelogSegments.restore(log, (k) => k.startsWith('k')).segments;
+    const oldOwner = ChangelogSegments.restore(log, PACKS_K).segments;
+    const newOwner = ChangelogSegments.restore(log, PACKS_K).segments;
     const a = oldOwner.write([['k2', Buffer.from('x')]], taskOf(new Map([['k2', Buffer.from('x')]])));
     const b = newOwner.write([['k3', Buffer.from('y')]], taskOf(new Map([['k3', Buffer.from('y')]])));
     expect(a[0]?.[0]).not.toBe(b[0]?.[0]);

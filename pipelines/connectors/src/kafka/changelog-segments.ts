@@ -104,7 +104,7 @@ export class ChangelogSegments {
    */
   static restore(
     log: Iterable<[string, Buffer]>,
-    packs: ((key: string) => boolean) | undefined,
+    packed: Pick<PackedState, 'packs'> | undefined,
     slack?: number,
   ): { state: Map<string, Buffer>; segments: ChangelogSegments } {
     const segments = new ChangelogSegments(slack);
@@ -113,7 +113,7 @@ export class ChangelogSegments {
       if (!key.startsWith(SEGMENT_PREFIX)) {
         state.delete(key);
         state.set(key, value);
-        if (packs?.(key)) segments.plain.push(key);
+        if (packed?.packs(key)) segments.plain.push(key);
         continue;
       }
       const segment = segments.begin(key);

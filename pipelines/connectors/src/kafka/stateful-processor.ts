@@ -284,8 +284,7 @@ export class KafkaStatefulProcessor<T> {
       log.delete(NEXT_OFFSET);
       const covered = next === undefined ? undefined : Number(next.toString('utf8'));
       const task = this.options.makeTask(topic, partition);
-      const packed = task.packedState;
-      const { state, segments } = ChangelogSegments.restore(log, packed && ((key) => packed.packs(key)));
+      const { state, segments } = ChangelogSegments.restore(log, task.packedState);
       task.restore(state.entries());
       this.options.onRestore?.({ partition, records: state.size, ms: Date.now() - started });
       return {

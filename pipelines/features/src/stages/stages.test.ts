@@ -103,8 +103,7 @@ class Partition<T> {
     this.pending = [];
     this.position = this.committed;
     this.task = this.make();
-    const packed = this.task.packedState;
-    const restored = ChangelogSegments.restore(this.log, packed && ((key) => packed.packs(key)), 0);
+    const restored = ChangelogSegments.restore(this.log, this.task.packedState, 0);
     this.copiedBefore += this.segments.stats.copied;
     this.segments = restored.segments;
     this.task.restore(restored.state.entries());

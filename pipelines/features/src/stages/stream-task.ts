@@ -125,8 +125,7 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
    * @vigil/connectors' changelog-segments.ts).
    */
   readonly packedState: PackedState = {
-    packs: (key) =>
-      key.startsWith(STREAM) ? this.stream.packs(key.slice(STREAM.length)) : key !== SOURCES && this.packsOwn(key),
+    packs: (key) => (key.startsWith(STREAM) ? this.stream.packs(key.slice(STREAM.length)) : this.packsOwn(key)),
     current: (key) => (key.startsWith(STREAM) ? this.stream.encoded(key.slice(STREAM.length)) : this.currentOwn(key)),
   };
 
