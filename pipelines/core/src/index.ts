@@ -1,9 +1,10 @@
 // Public surface of @vigil/core: what every part of the live path needs and none of it owns — errors with stable
-// codes, retry with backoff, work one piece at a time, writes settled in the background, a min-heap, great-circle
-// distance. No dependencies: the models and the connectors alike can stand on it.
+// codes, retry with backoff, work one piece at a time, writes settled in the background, a min-heap, a bounded
+// cache, great-circle distance. No dependencies: the models and the connectors alike can stand on it.
 
 export { BackgroundWrites } from './background-writes.js';
 export { isRetriable, nonRetriable, retriable, VigilError } from './errors.js';
+export { FifoCache } from './fifo-cache.js';
 export { haversineKm } from './geo-distance.js';
 export { MinHeap } from './min-heap.js';
 export type { RetryOptions } from './retry.js';

