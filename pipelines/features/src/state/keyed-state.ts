@@ -13,6 +13,12 @@
 // takes the least recently seen key of `once`, and of `again` only when `once` is empty. A distributed attack's wave
 // is almost all one-request keys, so it churns among itself, and a customer quiet for a week — whose habits and
 // payment history are exactly what the features compare a takeover with — is not pushed out by a minute of it.
+//
+// Layout (issue 17, lever 5): an entry is a slot, and the bookkeeping lives in typed-array columns indexed by slot
+// (event time, recency sequence, the two lists' links, the list it is in, its charged bytes) beside two plain
+// columns for the key and the state. An object per entry per store cost ~200 bytes with its Map slot; a principal
+// has an entry in seven stores, and a wave of a million new addresses is millions of entries. Freed slots are
+// reused; the columns grow by doubling.
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
 import type { StateBudget } from './state-budget.js';
 
@@ -24,26 +30,10 @@ export interface KeyedStateOptions<S> {
 }
 
 /**
- * What a Map slot, the Entry object and the key string cost beside the state itself (V8, 64-bit). bench:cardinality
- * prints the estimate beside the heap the state takes; 200 left it 18–30 % under.
+ * What an entry's index slot and columns cost beside the state itself and its key (V8, 64-bit; the columns' doubling
+ * slack included). bench:cardinality prints the estimate beside the heap the state takes.
  */
-const ENTRY_OVERHEAD = 280;
-
-interface Entry<S> {
-  key: string;
-  state: S;
-  lastSeen: number;
-  /** Sequence number of the last get(): the entry's place in recency order. */
-  seq: number;
-  /** Seen more than once since it was created (lives in `again`, else in `once`). */
-  returning: boolean;
-  // Intrusive doubly linked lists in recency order (head: least recently seen). Moving a touched key to the tail is
-  // two pointer swaps; re-inserting it into the Map (delete + set) on every event cost a tenth of replay's time.
-  prev: Entry<S> | undefined;
-  next: Entry<S> | undefined;
-  /** The entry's estimated bytes as last charged to the budget. */
-  bytes: number;
-}
+const ENTRY_OVERHEAD = 220;
 
 interface Stored<S> {
   l: number;
@@ -53,42 +43,38 @@ interface Stored<S> {
   r?: boolean;
 }
 
-/** One recency list: head is the least recently seen. */
-class Recency<S> {
-  head: Entry<S> | undefined;
-  tail: Entry<S> | undefined;
-
-  append(entry: Entry<S>) {
-    entry.prev = this.tail;
-    entry.next = undefined;
-    if (this.tail) this.tail.next = entry;
-    else this.head = entry;
-    this.tail = entry;
-  }
-
-  unlink(entry: Entry<S>) {
-    if (entry.prev) entry.prev.next = entry.next;
-    else this.head = entry.next;
-    if (entry.next) entry.next.prev = entry.prev;
-    else this.tail = entry.prev;
-    entry.prev = undefined;
-    entry.next = undefined;
-  }
-
-  clear() {
-    this.head = undefined;
-    this.tail = undefined;
-  }
-}
+/** No slot: the end of a list. */
+const NONE = -1;
+/** The lists' ends in `ends`: head (least recently seen) and tail of `once`, then of `again`. */
+const ONCE = 0;
+const AGAIN = 2;
+const INITIAL_SLOTS = 16;
 
 export class KeyedState<S> implements Checkpointable {
-  private readonly entries = new Map<string, Entry<S>>();
-  private readonly once = new Recency<S>();
-  private readonly again = new Recency<S>();
+  /** Key → slot. */
+  private readonly index = new Map<string, number>();
+  private keyOf: (string | undefined)[] = [];
+  private stateOf: (S | undefined)[] = [];
+  /** Event time the key was last seen. */
+  private lastSeen = new Float64Array(INITIAL_SLOTS);
+  /** Sequence number of the key's last get(): its place in recency order. */
+  private seqOf = new Float64Array(INITIAL_SLOTS);
+  // Doubly linked lists in recency order through the slots: moving a touched key to the tail is a few writes.
+  private prev = new Int32Array(INITIAL_SLOTS);
+  private next = new Int32Array(INITIAL_SLOTS);
+  /** 1: seen more than once since it was created (lives in `again`, else in `once`). */
+  private returning = new Uint8Array(INITIAL_SLOTS);
+  /** The entry's estimated bytes as last charged to the budget. */
+  private charged = new Float64Array(INITIAL_SLOTS);
+  private readonly ends = new Int32Array([NONE, NONE, NONE, NONE]);
+  /** Slots below this have been used; freed ones wait in `free`. */
+  private used = 0;
+  private free: number[] = [];
   private seq = 0;
   /** Keys changed since the last drain, when tracking. */
   private changed: Set<string> | undefined;
-  private restoring: Map<string, Entry<S>> | undefined;
+  /** A restore has begun: restoreEntry writes straight into the (cleared) store; finishRestore links it. */
+  private restoring = false;
   evictedByTtl = 0;
   evictedByCap = 0;
   evictedByBudget = 0;
@@ -102,7 +88,7 @@ export class KeyedState<S> implements Checkpointable {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.index.size;
   }
 
   /** Charges this store's entries to `budget` (shared by the stores of one process) from now on. */
@@ -120,47 +106,37 @@ export class KeyedState<S> implements Checkpointable {
 
   /** The key's state at event time `now`, created by `init` when absent or expired. */
   get(key: string, now: number, init: () => S): S {
-    let entry = this.entries.get(key);
-    if (entry && now - entry.lastSeen > this.options.ttlMs) {
-      this.remove(entry);
+    let slot = this.index.get(key) ?? NONE;
+    if (slot !== NONE && now - (this.lastSeen[slot] as number) > this.options.ttlMs) {
+      this.remove(slot);
       this.evictedByTtl++;
-      entry = undefined;
+      slot = NONE;
     }
-    if (entry) {
-      if (entry !== this.again.tail) {
-        this.listOf(entry).unlink(entry);
-        entry.returning = true;
-        this.again.append(entry);
+    if (slot !== NONE) {
+      if (slot !== this.ends[AGAIN + 1]) {
+        this.unlink(slot);
+        this.returning[slot] = 1;
+        this.append(slot);
       }
       // Re-estimated as the state stands before this event's update: a grown entry is charged one event late.
-      this.resize(entry, this.estimate(entry));
+      this.resize(slot, this.estimate(slot));
     } else {
-      if (this.entries.size >= this.options.maxKeys) this.evictFirst(undefined, 'cap');
-      entry = {
-        key,
-        state: init(),
-        lastSeen: now,
-        seq: 0,
-        returning: false,
-        prev: undefined,
-        next: undefined,
-        bytes: 0,
-      };
-      this.entries.set(key, entry);
-      this.once.append(entry);
-      this.resize(entry, this.estimate(entry));
+      if (this.index.size >= this.options.maxKeys) this.evictFirst(NONE, 'cap');
+      slot = this.allocate(key, init(), now, 0, 0);
+      this.append(slot);
+      this.resize(slot, this.estimate(slot));
     }
-    entry.lastSeen = Math.max(entry.lastSeen, now);
-    entry.seq = ++this.seq;
+    this.lastSeen[slot] = Math.max(this.lastSeen[slot] as number, now);
+    this.seqOf[slot] = ++this.seq;
     this.changed?.add(key);
     this.expire(now);
-    return entry.state;
+    return this.stateOf[slot] as S;
   }
 
   /** Charges an entry's new size; over the budget, evicts this store's keys to make the room. */
-  private resize(entry: Entry<S>, bytes: number) {
-    const grown = bytes - entry.bytes;
-    entry.bytes = bytes;
+  private resize(slot: number, bytes: number) {
+    const grown = bytes - (this.charged[slot] as number);
+    this.charged[slot] = bytes;
     this.bytes += grown;
     if (!this.budget) return;
     this.budget.charge(grown);
@@ -168,65 +144,127 @@ export class KeyedState<S> implements Checkpointable {
     // that one store empties itself for the others' growth.
     let freed = 0;
     while (this.budget.over && freed < 2 * grown) {
-      const evicted = this.evictFirst(entry, 'budget');
+      const evicted = this.evictFirst(slot, 'budget');
       if (evicted === 0) return;
       freed += evicted;
     }
   }
 
   /** Evicts the first key to go (see the head of the file), never `keep`; returns its bytes (0: nothing to evict). */
-  private evictFirst(keep: Entry<S> | undefined, why: 'cap' | 'budget'): number {
-    const candidate = this.once.head !== keep && this.once.head ? this.once.head : this.again.head;
-    if (candidate === undefined || candidate === keep) return 0;
+  private evictFirst(keep: number, why: 'cap' | 'budget'): number {
+    const onceHead = this.ends[ONCE] as number;
+    const candidate = onceHead !== keep && onceHead !== NONE ? onceHead : (this.ends[AGAIN] as number);
+    if (candidate === NONE || candidate === keep) return 0;
+    const bytes = this.charged[candidate] as number;
+    this.changed?.add(this.keyOf[candidate] as string);
     this.remove(candidate);
-    this.changed?.add(candidate.key);
     if (why === 'cap') this.evictedByCap++;
     else {
       this.evictedByBudget++;
       if (this.budget) this.budget.evicted++;
     }
-    return candidate.bytes;
+    return bytes;
   }
 
   /** The key's state without creating it or changing its recency (the caller may still update it in place). */
   peek(key: string, now: number): S | undefined {
-    const entry = this.entries.get(key);
-    if (!entry || now - entry.lastSeen > this.options.ttlMs) return undefined;
+    const slot = this.index.get(key);
+    if (slot === undefined || now - (this.lastSeen[slot] as number) > this.options.ttlMs) return undefined;
     this.changed?.add(key);
-    return entry.state;
+    return this.stateOf[slot];
   }
 
   /** Drops up to a few expired keys from the cold end of each list; amortised O(1) per event. */
   private expire(now: number) {
-    // Two calls, not a loop over [once, again]: this runs on every get(), and that array was an allocation per event.
-    this.expireFrom(this.once, now);
-    this.expireFrom(this.again, now);
+    this.expireFrom(ONCE, now);
+    this.expireFrom(AGAIN, now);
   }
 
-  private expireFrom(list: Recency<S>, now: number) {
+  private expireFrom(list: number, now: number) {
     for (let i = 0; i < 2; i++) {
-      const first = list.head;
-      if (!first || now - first.lastSeen <= this.options.ttlMs) return;
+      const first = this.ends[list] as number;
+      if (first === NONE || now - (this.lastSeen[first] as number) <= this.options.ttlMs) return;
+      this.changed?.add(this.keyOf[first] as string);
       this.remove(first);
-      this.changed?.add(first.key);
       this.evictedByTtl++;
     }
   }
 
   /** The entry's estimated bytes as its state stands now. */
-  private estimate(entry: Entry<S>): number {
-    return ENTRY_OVERHEAD + entry.key.length + this.sizeOf(entry.state);
+  private estimate(slot: number): number {
+    return ENTRY_OVERHEAD + (this.keyOf[slot] as string).length + this.sizeOf(this.stateOf[slot] as S);
   }
 
-  private listOf(entry: Entry<S>): Recency<S> {
-    return entry.returning ? this.again : this.once;
+  /** A slot for a new entry (a freed one, else the next, growing the columns), not yet in a list. */
+  private allocate(key: string, state: S, lastSeen: number, seq: number, returning: number): number {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      if (this.used === this.lastSeen.length) this.grow();
+      slot = this.used++;
+    }
+    this.index.set(key, slot);
+    this.keyOf[slot] = key;
+    this.stateOf[slot] = state;
+    this.lastSeen[slot] = lastSeen;
+    this.seqOf[slot] = seq;
+    this.returning[slot] = returning;
+    this.charged[slot] = 0;
+    this.prev[slot] = NONE;
+    this.next[slot] = NONE;
+    return slot;
   }
 
-  private remove(entry: Entry<S>) {
-    this.entries.delete(entry.key);
-    this.listOf(entry).unlink(entry);
-    this.bytes -= entry.bytes;
-    this.budget?.release(entry.bytes);
+  private grow() {
+    const n = this.lastSeen.length * 2;
+    const grown = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T) => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.lastSeen = grown(this.lastSeen, (k) => new Float64Array(k));
+    this.seqOf = grown(this.seqOf, (k) => new Float64Array(k));
+    this.prev = grown(this.prev, (k) => new Int32Array(k));
+    this.next = grown(this.next, (k) => new Int32Array(k));
+    this.returning = grown(this.returning, (k) => new Uint8Array(k));
+    this.charged = grown(this.charged, (k) => new Float64Array(k));
+  }
+
+  /** Takes the entry out of the index and its list and frees its slot (its state can be collected). */
+  private remove(slot: number) {
+    this.index.delete(this.keyOf[slot] as string);
+    this.unlink(slot);
+    this.bytes -= this.charged[slot] as number;
+    this.budget?.release(this.charged[slot] as number);
+    this.freeSlot(slot);
+  }
+
+  private freeSlot(slot: number) {
+    this.keyOf[slot] = undefined;
+    this.stateOf[slot] = undefined;
+    this.free.push(slot);
+  }
+
+  /** Appends the slot at the tail (most recently seen) of the list its `returning` flag names. */
+  private append(slot: number) {
+    const list = this.returning[slot] ? AGAIN : ONCE;
+    const tail = this.ends[list + 1] as number;
+    this.prev[slot] = tail;
+    this.next[slot] = NONE;
+    if (tail !== NONE) this.next[tail] = slot;
+    else this.ends[list] = slot;
+    this.ends[list + 1] = slot;
+  }
+
+  private unlink(slot: number) {
+    const list = this.returning[slot] ? AGAIN : ONCE;
+    const before = this.prev[slot] as number;
+    const after = this.next[slot] as number;
+    if (before !== NONE) this.next[before] = after;
+    else this.ends[list] = after;
+    if (after !== NONE) this.prev[after] = before;
+    else this.ends[list + 1] = before;
+    this.prev[slot] = NONE;
+    this.next[slot] = NONE;
   }
 
   trackChanges(): void {
@@ -242,27 +280,38 @@ export class KeyedState<S> implements Checkpointable {
   }
 
   encoded(key: string): Buffer | null {
-    const e = this.entries.get(key);
-    return e ? encodeState({ l: e.lastSeen, q: e.seq, s: e.state, r: e.returning } satisfies Stored<S>) : null;
+    const slot = this.index.get(key);
+    if (slot === undefined) return null;
+    return encodeState({
+      l: this.lastSeen[slot] as number,
+      q: this.seqOf[slot] as number,
+      s: this.stateOf[slot],
+      r: this.returning[slot] === 1,
+    } satisfies Stored<S | undefined>);
   }
 
+  /** Applies one changelog record; the first of a restore clears the store (a restore replaces what it held). */
   restoreEntry(key: string, value: Buffer | null): void {
-    this.restoring ??= new Map();
+    if (!this.restoring) this.clear();
+    this.restoring = true;
+    const slot = this.index.get(key);
     if (value === null) {
-      this.restoring.delete(key);
+      if (slot !== undefined) {
+        this.index.delete(key);
+        this.freeSlot(slot);
+      }
       return;
     }
     const stored = decodeState<Stored<S>>(value);
-    this.restoring.set(key, {
-      key,
-      lastSeen: stored.l,
-      seq: stored.q,
-      state: stored.s,
-      returning: stored.r ?? true,
-      prev: undefined,
-      next: undefined,
-      bytes: 0,
-    });
+    const returning = stored.r === false ? 0 : 1;
+    if (slot === undefined) this.allocate(key, stored.s, stored.l, stored.q, returning);
+    else {
+      // Rewritten in place: the key keeps its place in the index's order (sequence ties sort by it).
+      this.stateOf[slot] = stored.s;
+      this.lastSeen[slot] = stored.l;
+      this.seqOf[slot] = stored.q;
+      this.returning[slot] = returning;
+    }
   }
 
   /**
@@ -271,43 +320,51 @@ export class KeyedState<S> implements Checkpointable {
    * until the budget holds again.
    */
   finishRestore(): void {
-    const restored = [...(this.restoring ?? new Map<string, Entry<S>>()).values()].sort((a, b) => a.seq - b.seq);
-    this.entries.clear();
-    this.once.clear();
-    this.again.clear();
-    this.budget?.release(this.bytes);
-    this.bytes = 0;
-    for (const entry of restored) {
-      this.entries.set(entry.key, entry);
-      this.listOf(entry).append(entry);
-      entry.bytes = this.estimate(entry);
-      this.bytes += entry.bytes;
+    if (!this.restoring) this.clear();
+    this.restoring = false;
+    // The index's order is the order the records came in; sorting by sequence (stable) gives recency order.
+    const slots = [...this.index.values()].sort((a, b) => (this.seqOf[a] as number) - (this.seqOf[b] as number));
+    for (const slot of slots) {
+      this.append(slot);
+      this.charged[slot] = this.estimate(slot);
+      this.bytes += this.charged[slot] as number;
     }
     this.budget?.charge(this.bytes);
-    this.seq = restored.length > 0 ? (restored[restored.length - 1] as Entry<S>).seq : 0;
-    this.restoring = undefined;
+    this.seq = slots.length > 0 ? (this.seqOf[slots[slots.length - 1] as number] as number) : 0;
+  }
+
+  /** Empties the store and its columns, giving its bytes back to the budget. */
+  private clear() {
+    this.budget?.release(this.bytes);
+    this.bytes = 0;
+    this.index.clear();
+    this.keyOf = [];
+    this.stateOf = [];
+    this.free = [];
+    this.used = 0;
+    this.ends.fill(NONE);
   }
 
   /** Keys from the least to the most recently seen. */
   *keys(): IterableIterator<string> {
-    for (const entry of this.inRecencyOrder()) yield entry.key;
+    for (const slot of this.inRecencyOrder()) yield this.keyOf[slot] as string;
   }
 
   *values(): IterableIterator<S> {
-    for (const entry of this.inRecencyOrder()) yield entry.state;
+    for (const slot of this.inRecencyOrder()) yield this.stateOf[slot] as S;
   }
 
   /** Both lists merged by sequence number. */
-  private *inRecencyOrder(): IterableIterator<Entry<S>> {
-    let a = this.once.head;
-    let b = this.again.head;
-    while (a || b) {
-      if (b === undefined || (a !== undefined && a.seq < b.seq)) {
-        yield a as Entry<S>;
-        a = (a as Entry<S>).next;
+  private *inRecencyOrder(): IterableIterator<number> {
+    let a = this.ends[ONCE] as number;
+    let b = this.ends[AGAIN] as number;
+    while (a !== NONE || b !== NONE) {
+      if (b === NONE || (a !== NONE && (this.seqOf[a] as number) < (this.seqOf[b] as number))) {
+        yield a;
+        a = this.next[a] as number;
       } else {
         yield b;
-        b = b.next;
+        b = this.next[b] as number;
       }
     }
   }

@@ -134,6 +134,13 @@ function writeSparse(w: Writer, a: Readonly<Uint32Array>) {
   }
 }
 
+/**
+ * Short strings read before, by hash (see Reader.shortString). Bounded: the field names come first in any restore;
+ * short map keys (object ids, payees) fill the rest and are then no longer remembered.
+ */
+const SHORT_STRINGS = new Map<number, string>();
+const MAX_SHORT_STRINGS = 4096;
+
 class Reader {
   pos = 0;
   constructor(readonly buf: Buffer) {}
@@ -158,16 +165,30 @@ class Reader {
   }
   /**
    * Field names and short keys, read in JS: a native toString per field was a fifth of a restore's time. ASCII
-   * only; anything else goes through the UTF-8 decoder.
+   * only; anything else goes through the UTF-8 decoder. A string read before (by a hash of its bytes, compared in
+   * full) is handed out again: every state repeats the same field names, and a new string per field cost an
+   * allocation and a string-table lookup when it became a property name.
    */
   private shortString(n: number): string {
-    let s = '';
+    let hash = n;
     for (let i = this.pos; i < this.pos + n; i++) {
       const c = this.buf[i] as number;
       if (c >= 0x80) return this.buf.toString('utf8', this.pos, this.pos + n);
-      s += String.fromCharCode(c);
+      hash = (Math.imul(hash, 31) + c) | 0;
     }
+    const seen = SHORT_STRINGS.get(hash);
+    if (seen !== undefined && this.holds(seen, n)) return seen;
+    let s = '';
+    for (let i = this.pos; i < this.pos + n; i++) s += String.fromCharCode(this.buf[i] as number);
+    if (SHORT_STRINGS.size < MAX_SHORT_STRINGS) SHORT_STRINGS.set(hash, s);
     return s;
+  }
+
+  /** Whether the n bytes at pos spell `s` (ASCII). */
+  private holds(s: string, n: number): boolean {
+    if (s.length !== n) return false;
+    for (let i = 0; i < n; i++) if (s.charCodeAt(i) !== this.buf[this.pos + i]) return false;
+    return true;
   }
   bytes() {
     const n = this.u32();
@@ -213,7 +234,7 @@ function read(r: Reader): unknown {
       for (let i = r.u32(); i > 0; i--) windows.push(r.f64());
       const channels = r.u32();
       const buckets = r.u32();
-      return SlidingCounts.fromSnapshot({ windows, channels, buckets, data: readSparse(r) });
+      return SlidingCounts.adopt({ windows, channels, buckets, data: readSparse(r) });
     }
     case Tag.Array: {
       const out: unknown[] = [];

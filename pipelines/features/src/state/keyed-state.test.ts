@@ -1,0 +1,175 @@
+// KeyedState (slots in typed-array columns) against a plain model of its rules: two recency lists as arrays, event-time
+// TTL, the key cap and the byte budget. Random operations, with checkpoints restored into a fresh store along the way
+// (restore must carry on exactly, freed slots reused), compare keys in recency order, values and eviction counts.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { KeyedState } from './keyed-state.js';
+import { StateBudget } from './state-budget.js';
+
+interface ModelEntry {
+  n: number;
+  lastSeen: number;
+  seq: number;
+}
+
+/** The rules of keyed-state.ts, written plainly. */
+class Model {
+  entries = new Map<string, ModelEntry>();
+  once: string[] = [];
+  again: string[] = [];
+  seq = 0;
+  used = 0;
+  evicted = { ttl: 0, cap: 0, budget: 0 };
+
+  constructor(
+    readonly ttl: number,
+    readonly maxKeys: number,
+    readonly entryBytes: number,
+    readonly limit: number,
+  ) {}
+
+  private remove(key: string) {
+    this.entries.delete(key);
+    for (const list of [this.once, this.again]) if (list.includes(key)) list.splice(list.indexOf(key), 1);
+    this.used -= this.entryBytes;
+  }
+
+  private evictFirst(keep: string | undefined): boolean {
+    const onceHead = this.once[0];
+    const candidate = onceHead !== undefined && onceHead !== keep ? onceHead : this.again[0];
+    if (candidate === undefined || candidate === keep) return false;
+    this.remove(candidate);
+    return true;
+  }
+
+  get(key: string, now: number, init: number): ModelEntry {
+    let e = this.entries.get(key);
+    if (e && now - e.lastSeen > this.ttl) {
+      this.remove(key);
+      this.evicted.ttl++;
+      e = undefined;
+    }
+    if (e) {
+      for (const list of [this.once, this.again]) if (list.includes(key)) list.splice(list.indexOf(key), 1);
+      this.again.push(key);
+    } else {
+      if (this.entries.size >= this.maxKeys && this.evictFirst(undefined)) this.evicted.cap++;
+      e = { n: init, lastSeen: now, seq: 0 };
+      this.entries.set(key, e);
+      this.once.push(key);
+      this.used += this.entryBytes;
+      let freed = 0;
+      while (this.used > this.limit && freed < 2 * this.entryBytes && this.evictFirst(key)) {
+        freed += this.entryBytes;
+        this.evicted.budget++;
+      }
+    }
+    e.lastSeen = Math.max(e.lastSeen, now);
+    e.seq = ++this.seq;
+    for (const list of [this.once, this.again])
+      for (let i = 0; i < 2; i++) {
+        const head = list[0];
+        if (head === undefined || now - (this.entries.get(head) as ModelEntry).lastSeen <= this.ttl) break;
+        this.remove(head);
+        this.evicted.ttl++;
+      }
+    return e;
+  }
+
+  keys(): string[] {
+    const seqOf = (k: string) => (this.entries.get(k) as ModelEntry).seq;
+    return [...this.once, ...this.again].sort((a, b) => seqOf(a) - seqOf(b));
+  }
+}
+
+const TTL = 100;
+const KEYS = Array.from({ length: 12 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+const op = fc.oneof(
+  fc.record({
+    kind: fc.constant('get' as const),
+    key: fc.constantFrom(...KEYS),
+    dt: fc.integer({ min: -20, max: 60 }),
+  }),
+  fc.record({ kind: fc.constant('peek' as const), key: fc.constantFrom(...KEYS), dt: fc.constant(0) }),
+  fc.record({ kind: fc.constant('restore' as const), key: fc.constant(''), dt: fc.constant(0) }),
+);
+
+describe('KeyedState', () => {
+  it('follows its rules (recency lists, TTL, key cap, byte budget) and restores exactly, slots reused', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.array(op, { maxLength: 120 }),
+        (maxKeys, budgetEntries, ops) => {
+          const make = (budget: StateBudget) => {
+            const s = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys, sizeOf: () => 10 });
+            s.useBudget(budget);
+            s.trackChanges();
+            return s;
+          };
+          const probe = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys, sizeOf: () => 10 });
+          probe.get(KEYS[0] as string, 0, () => ({ n: 0 }));
+          const entryBytes = probe.bytes;
+          const limit = entryBytes * budgetEntries;
+          let budget = new StateBudget(limit);
+          let store = make(budget);
+          const model = new Model(TTL, maxKeys, entryBytes, limit);
+          const changelog = new Map<string, Buffer | null>();
+          const counted = { ttl: 0, cap: 0, budget: 0 };
+          let now = 1000;
+          ops.forEach((o, i) => {
+            now += o.dt;
+            if (o.kind === 'get') {
+              store.get(o.key, now, () => ({ n: i })).n += 1000;
+              model.get(o.key, now, i).n += 1000;
+            } else if (o.kind === 'peek') {
+              const seen = store.peek(o.key, now);
+              const e = model.entries.get(o.key);
+              expect(seen?.n).toBe(e && now - e.lastSeen <= TTL ? e.n : undefined);
+            } else {
+              for (const [key, value] of store.drainChanges()) changelog.set(key, value);
+              counted.ttl += store.evictedByTtl;
+              counted.cap += store.evictedByCap;
+              counted.budget += store.evictedByBudget;
+              budget = new StateBudget(limit);
+              store = make(budget);
+              for (const [key, value] of changelog) store.restoreEntry(key, value);
+              store.finishRestore();
+            }
+            expect([...store.keys()]).toEqual(model.keys());
+            expect([...store.values()].map((v) => v.n)).toEqual(
+              model.keys().map((k) => (model.entries.get(k) as ModelEntry).n),
+            );
+            expect(store.size).toBe(model.entries.size);
+            expect(budget.used).toBe(model.used);
+            expect(store.bytes).toBe(model.used);
+            expect({
+              ttl: counted.ttl + store.evictedByTtl,
+              cap: counted.cap + store.evictedByCap,
+              budget: counted.budget + store.evictedByBudget,
+            }).toEqual(model.evicted);
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('restores an empty changelog as an empty store, and a key deleted in the changelog as absent', () => {
+    const s = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10 });
+    s.get('a', 0, () => ({ n: 1 }));
+    s.finishRestore();
+    expect([...s.keys()]).toEqual([]);
+    const t = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10 });
+    t.trackChanges();
+    t.get('a', 0, () => ({ n: 1 }));
+    t.get('b', 1, () => ({ n: 2 }));
+    const records = t.drainChanges();
+    const u = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10 });
+    for (const [key, value] of [...records, ['a', null] as [string, null]]) u.restoreEntry(key, value);
+    u.finishRestore();
+    expect([...u.keys()]).toEqual(['b']);
+    expect(u.get('b', 2, () => ({ n: -1 })).n).toBe(2);
+  });
+});
