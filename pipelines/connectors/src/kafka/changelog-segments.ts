@@ -56,16 +56,13 @@ interface Segment {
   id: number;
   /** Its changelog key. */
   name: string;
-  /** Every key with an entry in the segment, in entry order. */
-  keys: string[];
+  /** The slot (ChangelogSegments.keyOf) of every key with an entry in the segment, in entry order. */
+  keys: number[];
   /** Entries that are their key's newest value. */
   values: number;
   /** Deletions that are their key's newest entry (still needed while anything older may hold the key). */
   deletions: number;
 }
-
-/** A key's newest entry: the segment it is in, negative (-id - 1) for a deletion. */
-type Where = number;
 
 export interface SegmentStats {
   segments: number;
@@ -80,7 +77,13 @@ export interface SegmentStats {
 export class ChangelogSegments {
   /** Segments in the log, oldest first. */
   private readonly segments = new Map<number, Segment>();
-  private readonly where = new Map<string, Where>();
+  // Each key the log holds an entry of has a slot: its name once (a segment lists its keys by slot, so an entry
+  // superseded long ago costs a number, not a string of its own) and where its newest entry is (the segment's id,
+  // negative (-id - 1) for a deletion). A slot is freed with the key's last entry.
+  private readonly slotOf = new Map<string, number>();
+  private readonly keyOf: (string | undefined)[] = [];
+  private readonly newest: number[] = [];
+  private readonly freeSlots: number[] = [];
   private nextId = 0;
   private entries = 0;
   private values = 0;
@@ -165,8 +168,9 @@ export class ChangelogSegments {
         this.entries <= 2 * this.values + this.slack
       )
         break;
-      for (const key of oldest.keys) {
-        if (this.where.get(key) !== oldest.id) continue;
+      for (const slot of oldest.keys) {
+        if (this.newest[slot] !== oldest.id) continue;
+        const key = this.keyOf[slot] as string;
         writer.put(key, packed.current(key), true);
         copied++;
       }
@@ -200,7 +204,13 @@ export class ChangelogSegments {
 
   /** Records that `key`'s newest entry is in `segment` (null: a deletion), superseding its previous one. */
   add(segment: Segment, key: string, value: Buffer | null): void {
-    const before = this.where.get(key);
+    let slot = this.slotOf.get(key);
+    const before = slot === undefined ? undefined : (this.newest[slot] as number);
+    if (slot === undefined) {
+      slot = this.freeSlots.pop() ?? this.keyOf.length;
+      this.slotOf.set(key, slot);
+      this.keyOf[slot] = key;
+    }
     if (before !== undefined) {
       const old = this.segments.get(before >= 0 ? before : -before - 1);
       if (before >= 0) this.values--;
@@ -211,21 +221,21 @@ export class ChangelogSegments {
       }
     }
     if (value === null) {
-      this.where.set(key, -segment.id - 1);
+      this.newest[slot] = -segment.id - 1;
       segment.deletions++;
     } else {
-      this.where.set(key, segment.id);
+      this.newest[slot] = segment.id;
       segment.values++;
       this.values++;
     }
-    segment.keys.push(key);
+    segment.keys.push(slot);
     this.entries++;
   }
 
   /** Whether a deletion of `key` needs writing: only while the log holds a value of it. */
   holds(key: string): boolean {
-    const at = this.where.get(key);
-    return at !== undefined && at >= 0;
+    const slot = this.slotOf.get(key);
+    return slot !== undefined && (this.newest[slot] as number) >= 0;
   }
 
   get idToWrite(): number {
@@ -242,11 +252,19 @@ export class ChangelogSegments {
     for (let oldest = this.oldest(); oldest !== undefined && oldest.values === 0; oldest = this.oldest()) {
       if (oldest.deletions > 0) {
         if (this.plainPending) return;
-        for (const key of oldest.keys) if (this.where.get(key) === -oldest.id - 1) this.where.delete(key);
+        // Every entry of such a key is in this segment (its newest is, and this is the oldest): the slot is free.
+        for (const slot of oldest.keys) if (this.newest[slot] === -oldest.id - 1) this.forget(slot);
         oldest.deletions = 0;
       }
       this.kill(oldest);
     }
+  }
+
+  private forget(slot: number) {
+    this.slotOf.delete(this.keyOf[slot] as string);
+    this.keyOf[slot] = undefined;
+    this.newest[slot] = NaN;
+    this.freeSlots.push(slot);
   }
 
   private kill(segment: Segment) {
