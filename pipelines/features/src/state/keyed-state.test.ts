@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KeyedState } from './keyed-state.js';
 import { StateBudget } from './state-budget.js';
+import { encodeState } from './state-codec.js';
 
 interface ModelEntry {
   n: number;
@@ -154,6 +155,71 @@ describe('KeyedState', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('carries on after a restore exactly as a store that never stopped, when states change size', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 8 }), fc.array(op, { maxLength: 150 }), (budgetEntries, ops) => {
+        // An entry is charged as its state stood before the event's update (one event late): a restore that
+        // estimated again instead of charging what the record says would leave the budget elsewhere.
+        const make = (budget: StateBudget) => {
+          const s = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 100, sizeOf: (v) => 10 + (v.n % 7) * 9 });
+          s.useBudget(budget);
+          s.trackChanges();
+          return s;
+        };
+        const limit = 260 * budgetEntries;
+        const steadyBudget = new StateBudget(limit);
+        const steady = make(steadyBudget);
+        let budget = new StateBudget(limit);
+        let restored = make(budget);
+        const changelog = new Map<string, Buffer | null>();
+        let evicted = 0;
+        let now = 1000;
+        ops.forEach((o, i) => {
+          now += o.dt;
+          if (o.kind === 'get') {
+            steady.get(o.key, now, () => ({ n: i })).n += i;
+            restored.get(o.key, now, () => ({ n: i })).n += i;
+          } else if (o.kind === 'peek') {
+            expect(restored.peek(o.key, now)?.n).toBe(steady.peek(o.key, now)?.n);
+          } else {
+            for (const [key, value] of restored.drainChanges()) changelog.set(key, value);
+            evicted += restored.evictedByBudget + restored.evictedByTtl + restored.evictedByCap;
+            budget = new StateBudget(limit);
+            restored = make(budget);
+            for (const [key, value] of changelog) restored.restoreEntry(key, value);
+            restored.finishRestore();
+          }
+          expect([...restored.keys()]).toEqual([...steady.keys()]);
+          expect(budget.used).toBe(steadyBudget.used);
+          expect(evicted + restored.evictedByBudget + restored.evictedByTtl + restored.evictedByCap).toBe(
+            steady.evictedByBudget + steady.evictedByTtl + steady.evictedByCap,
+          );
+        });
+        expect([...restored.values()].map((v) => v.n)).toEqual([...steady.values()].map((v) => v.n));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('restores records written before the fixed header (the generic codec), estimating what they are charged', () => {
+    const s = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10, sizeOf: (v) => v.n });
+    s.restoreEntry('old', encodeState({ l: 5, q: 2, s: { n: 40 }, r: false }));
+    s.restoreEntry('older', encodeState({ l: 4, q: 1, s: { n: 30 } }));
+    s.finishRestore();
+    expect([...s.keys()]).toEqual(['older', 'old']);
+    const fresh = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10, sizeOf: (v) => v.n });
+    fresh.get('older', 4, () => ({ n: 30 }));
+    fresh.get('old', 5, () => ({ n: 40 }));
+    expect(s.bytes).toBe(fresh.bytes);
+    // 'older' had no list recorded (before the two lists): it is taken as returning, so 'old' is evicted first.
+    const capped = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 2 });
+    capped.restoreEntry('old', encodeState({ l: 5, q: 2, s: { n: 40 }, r: false }));
+    capped.restoreEntry('older', encodeState({ l: 4, q: 1, s: { n: 30 } }));
+    capped.finishRestore();
+    capped.get('new', 6, () => ({ n: 0 }));
+    expect([...capped.keys()]).toEqual(['older', 'new']);
   });
 
   it('restores an empty changelog as an empty store, and a key deleted in the changelog as absent', () => {

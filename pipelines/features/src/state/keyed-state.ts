@@ -19,6 +19,11 @@
 // columns for the key and the state. An object per entry per store cost ~200 bytes with its Map slot; a principal
 // has an entry in seven stores, and a wave of a million new addresses is millions of entries. Freed slots are
 // reused; the columns grow by doubling.
+//
+// Checkpoint records: a fixed header (event time, sequence, list, charged bytes) and then the state. A restore reads
+// the header only and keeps the record; the state is decoded when the key is next used. Restoring a partition is then
+// an index rebuild, and a key the partition never sees again is never decoded. Charging the recorded bytes (not a new
+// estimate) leaves the budget exactly where the writer had it, so evictions after a restore are the writer's.
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
 import type { StateBudget } from './state-budget.js';
 
@@ -35,13 +40,22 @@ export interface KeyedStateOptions<S> {
  */
 const ENTRY_OVERHEAD = 220;
 
+/** A checkpoint record written before the fixed header (generic codec; `r` absent before the two lists). */
 interface Stored<S> {
   l: number;
   q: number;
   s: S;
-  /** Returning (absent in checkpoints written before the two lists: restored as returning). */
   r?: boolean;
 }
+
+/**
+ * First byte of a record with the fixed header; never a first byte of the generic codec (its tags are below 16).
+ * Header: u8 0xC5, f64 last seen, f64 sequence, u8 returning, f64 charged bytes (little-endian); then the state.
+ */
+const RECORD = 0xc5;
+const HEADER_BYTES = 26;
+/** One header, filled for each record encoded (the codec copies it). */
+const header = Buffer.alloc(HEADER_BYTES);
 
 /** No slot: the end of a list. */
 const NONE = -1;
@@ -55,6 +69,8 @@ export class KeyedState<S> implements Checkpointable {
   private readonly index = new Map<string, number>();
   private keyOf: (string | undefined)[] = [];
   private stateOf: (S | undefined)[] = [];
+  /** A restored entry's record, until its state is decoded on first use (then undefined). */
+  private recordOf: (Buffer | undefined)[] = [];
   /** Event time the key was last seen. */
   private lastSeen = new Float64Array(INITIAL_SLOTS);
   /** Sequence number of the key's last get(): its place in recency order. */
@@ -113,6 +129,7 @@ export class KeyedState<S> implements Checkpointable {
       slot = NONE;
     }
     if (slot !== NONE) {
+      this.decode(slot);
       if (slot !== this.ends[AGAIN + 1]) {
         this.unlink(slot);
         this.returning[slot] = 1;
@@ -171,6 +188,7 @@ export class KeyedState<S> implements Checkpointable {
     const slot = this.index.get(key);
     if (slot === undefined || now - (this.lastSeen[slot] as number) > this.options.ttlMs) return undefined;
     this.changed?.add(key);
+    this.decode(slot);
     return this.stateOf[slot];
   }
 
@@ -190,13 +208,21 @@ export class KeyedState<S> implements Checkpointable {
     }
   }
 
+  /** Decodes a restored entry's state from its record, once. */
+  private decode(slot: number) {
+    const record = this.recordOf[slot];
+    if (record === undefined) return;
+    this.stateOf[slot] = decodeState<S>(record, HEADER_BYTES);
+    this.recordOf[slot] = undefined;
+  }
+
   /** The entry's estimated bytes as its state stands now. */
   private estimate(slot: number): number {
     return ENTRY_OVERHEAD + (this.keyOf[slot] as string).length + this.sizeOf(this.stateOf[slot] as S);
   }
 
   /** A slot for a new entry (a freed one, else the next, growing the columns), not yet in a list. */
-  private allocate(key: string, state: S, lastSeen: number, seq: number, returning: number): number {
+  private allocate(key: string, state: S | undefined, lastSeen: number, seq: number, returning: number): number {
     let slot = this.free.pop();
     if (slot === undefined) {
       if (this.used === this.lastSeen.length) this.grow();
@@ -205,6 +231,7 @@ export class KeyedState<S> implements Checkpointable {
     this.index.set(key, slot);
     this.keyOf[slot] = key;
     this.stateOf[slot] = state;
+    this.recordOf[slot] = undefined;
     this.lastSeen[slot] = lastSeen;
     this.seqOf[slot] = seq;
     this.returning[slot] = returning;
@@ -241,6 +268,7 @@ export class KeyedState<S> implements Checkpointable {
   private freeSlot(slot: number) {
     this.keyOf[slot] = undefined;
     this.stateOf[slot] = undefined;
+    this.recordOf[slot] = undefined;
     this.free.push(slot);
   }
 
@@ -282,12 +310,15 @@ export class KeyedState<S> implements Checkpointable {
   encoded(key: string): Buffer | null {
     const slot = this.index.get(key);
     if (slot === undefined) return null;
-    return encodeState({
-      l: this.lastSeen[slot] as number,
-      q: this.seqOf[slot] as number,
-      s: this.stateOf[slot],
-      r: this.returning[slot] === 1,
-    } satisfies Stored<S | undefined>);
+    // Not used since the restore: its header and state are what the record says.
+    const record = this.recordOf[slot];
+    if (record !== undefined) return record;
+    header.writeUInt8(RECORD, 0);
+    header.writeDoubleLE(this.lastSeen[slot] as number, 1);
+    header.writeDoubleLE(this.seqOf[slot] as number, 9);
+    header.writeUInt8(this.returning[slot] as number, 17);
+    header.writeDoubleLE(this.charged[slot] as number, 18);
+    return encodeState(this.stateOf[slot], header);
   }
 
   /** Applies one changelog record; the first of a restore clears the store (a restore replaces what it held). */
@@ -302,16 +333,28 @@ export class KeyedState<S> implements Checkpointable {
       }
       return;
     }
-    const stored = decodeState<Stored<S>>(value);
-    const returning = stored.r === false ? 0 : 1;
-    if (slot === undefined) this.allocate(key, stored.s, stored.l, stored.q, returning);
-    else {
-      // Rewritten in place: the key keeps its place in the index's order (sequence ties sort by it).
-      this.stateOf[slot] = stored.s;
-      this.lastSeen[slot] = stored.l;
-      this.seqOf[slot] = stored.q;
-      this.returning[slot] = returning;
+    let state: S | undefined;
+    let lastSeen: number;
+    let seq: number;
+    let returning: number;
+    if (value[0] === RECORD && value.length >= HEADER_BYTES) {
+      lastSeen = value.readDoubleLE(1);
+      seq = value.readDoubleLE(9);
+      returning = value[17] as number;
+    } else {
+      const stored = decodeState<Stored<S>>(value);
+      ({ s: state, l: lastSeen, q: seq } = stored);
+      returning = stored.r === false ? 0 : 1;
     }
+    // Rewritten in place when restored before: the key keeps its place in the index's order (sequence ties sort by it).
+    const at = slot ?? this.allocate(key, state, lastSeen, seq, returning);
+    this.stateOf[at] = state;
+    this.lastSeen[at] = lastSeen;
+    this.seqOf[at] = seq;
+    this.returning[at] = returning;
+    // Copied: the record is a view of a whole changelog segment, which must not stay in memory for one key.
+    this.recordOf[at] = state === undefined ? Buffer.from(value) : undefined;
+    this.charged[at] = state === undefined ? value.readDoubleLE(18) : 0;
   }
 
   /**
@@ -326,7 +369,8 @@ export class KeyedState<S> implements Checkpointable {
     const slots = [...this.index.values()].sort((a, b) => (this.seqOf[a] as number) - (this.seqOf[b] as number));
     for (const slot of slots) {
       this.append(slot);
-      this.charged[slot] = this.estimate(slot);
+      // A record with the header says what it was charged; an older one is estimated from its state.
+      if (this.recordOf[slot] === undefined) this.charged[slot] = this.estimate(slot);
       this.bytes += this.charged[slot] as number;
     }
     this.budget?.charge(this.bytes);
@@ -340,6 +384,7 @@ export class KeyedState<S> implements Checkpointable {
     this.index.clear();
     this.keyOf = [];
     this.stateOf = [];
+    this.recordOf = [];
     this.free = [];
     this.used = 0;
     this.ends.fill(NONE);
@@ -351,7 +396,10 @@ export class KeyedState<S> implements Checkpointable {
   }
 
   *values(): IterableIterator<S> {
-    for (const slot of this.inRecencyOrder()) yield this.stateOf[slot] as S;
+    for (const slot of this.inRecencyOrder()) {
+      this.decode(slot);
+      yield this.stateOf[slot] as S;
+    }
   }
 
   /** Both lists merged by sequence number. */

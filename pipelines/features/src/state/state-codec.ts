@@ -54,6 +54,11 @@ class Writer {
     this.buf.write(s, this.pos, 'utf8');
     this.pos += n;
   }
+  raw(b: Uint8Array) {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
   bytes(b: Uint8Array) {
     this.u32(b.length);
     this.room(b.length);
@@ -266,14 +271,18 @@ function read(r: Reader): unknown {
 
 const shared = new Writer();
 
-export function encodeState(value: unknown): Buffer {
+/** The value encoded; after `header`'s bytes when given (a store's fixed fields, read without decoding the value). */
+export function encodeState(value: unknown, header?: Uint8Array): Buffer {
   shared.pos = 0;
+  if (header) shared.raw(header);
   write(shared, value);
   return Buffer.from(shared.buf.subarray(0, shared.pos));
 }
 
-export function decodeState<S>(buffer: Buffer): S {
+/** The value encoded from byte `from` on (after a header encodeState wrote). */
+export function decodeState<S>(buffer: Buffer, from = 0): S {
   const r = new Reader(buffer);
+  r.pos = from;
   const value = read(r);
   if (r.pos !== buffer.length) throw new Error('corrupt feature-state checkpoint (trailing bytes)');
   return value as S;
