@@ -49,6 +49,8 @@ interface Join {
 }
 
 const JOIN = 'join/';
+/** A join's key: the request's event time and id. */
+const joinKey = (ts: number, requestId: string) => `${ts}/${requestId}`;
 /** Event time after which a part whose request never arrived (or was joined already) is dropped. */
 export const ORPHAN_AFTER_MS = 10 * 60_000;
 
@@ -58,6 +60,15 @@ export interface PrincipalTaskOptions extends StreamTaskOptions {
 
 export class PrincipalFeatureTask extends StreamTask<Record<string, string>, FeatureRecord> {
   private readonly joins = new Map<string, Join>();
+  /**
+   * The joins in the order they began (the Map's own order), dropped ones skipped when met: the oldest is found
+   * without `joins.values().next()`, which walks every hole the Map's deletions left (V8 keeps them until it
+   * rehashes) — past the cap, with an entity stage down and a million requests waiting, a walk over up to a million
+   * holes for every new request. Rebuilt from the Map after a restore.
+   */
+  private arrivals: Join[] = [];
+  private arrivalsHead = 0;
+  private arrivalsStale = false;
   private readonly changedJoins = new Set<string>();
   /**
    * Waiting joins the changelog holds (written at a checkpoint, not yet deleted). Most requests join within one
@@ -126,7 +137,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   }
 
   private join(ts: number, requestId: string, principal: string, headers: Record<string, string>): Join {
-    const key = `${ts}/${requestId}`;
+    const key = joinKey(ts, requestId);
     let join = this.joins.get(key);
     if (!join) {
       join = {
@@ -141,9 +152,27 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
         ctx: undefined,
       };
       this.joins.set(key, join);
+      this.arrivals.push(join);
+      // Dropped joins are skipped lazily; once they are most of the list, it is rebuilt (amortised O(1) per join).
+      if (this.arrivals.length - this.arrivalsHead > 2 * this.joins.size + 1024) this.rebuildArrivals();
     }
     this.changedJoins.add(key);
     return join;
+  }
+
+  private rebuildArrivals() {
+    this.arrivals = [...this.joins.values()];
+    this.arrivalsHead = 0;
+    this.arrivalsStale = false;
+  }
+
+  /** The join waiting longest (the Map's first). */
+  private oldestJoin(): Join {
+    if (this.arrivalsStale) this.rebuildArrivals();
+    for (;;) {
+      const join = this.arrivals[this.arrivalsHead++] as Join;
+      if (this.joins.get(joinKey(join.ts, join.request_id)) === join) return join;
+    }
   }
 
   /** Emits the request if everything it needs has arrived. */
@@ -177,14 +206,14 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   }
 
   private drop(join: Join) {
-    const key = `${join.ts}/${join.request_id}`;
+    const key = joinKey(join.ts, join.request_id);
     this.joins.delete(key);
     this.changedJoins.add(key);
   }
 
   private evictOverCap(out: SinkRecord<FeatureRecord>[]) {
     while (this.joins.size > this.maxPending) {
-      const oldest = this.joins.values().next().value as Join;
+      const oldest = this.oldestJoin();
       this.incomplete++;
       this.counters.skipped('features', 'join_incomplete');
       this.emitIfJoined(oldest, out, true);
@@ -233,6 +262,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     const join = key.slice(JOIN.length);
     this.joins.set(join, decodeState<Join>(value));
     this.durableJoins.add(join);
+    this.arrivalsStale = true;
     return true;
   }
 }

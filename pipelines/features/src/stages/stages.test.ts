@@ -412,6 +412,47 @@ describe('online feature stages', () => {
     }
   });
 
+  it('past maxPendingJoins emits the longest-waiting requests first, counted, also after a restore', () => {
+    const record = (e: AccessEvent): SourceRecord => ({
+      value: Buffer.from(JSON.stringify(e)),
+      key: Buffer.from(principalKey(e)),
+      headers: {},
+      position: {},
+    });
+    const partsOf = (e: AccessEvent): SourceRecord[] =>
+      new EntityFeatureTask(FeatureExtractor.standard(geo), 0)
+        .process(
+          entityKeys(e).map(([role, key]) => ({
+            value: Buffer.from(JSON.stringify(e)),
+            key: Buffer.from(key),
+            headers: { [ROLE_HEADER]: role },
+            position: {},
+          })),
+        )
+        .map((p) => ({
+          value: Buffer.from(JSON.stringify(p.value)),
+          key: Buffer.from(p.key as string),
+          headers: p.headers ?? {},
+          position: {},
+        }));
+    const e = log.slice(0, 8);
+    const ids = (records: SinkRecord<FeatureRecord>[]) => records.map((r) => r.value.request_id);
+    const id = (i: number) => (e[i] as AccessEvent).request_id;
+    const t = new PrincipalFeatureTask(FeatureExtractor.standard(geo), 0, { maxPendingJoins: 3 });
+    expect(t.process([0, 1, 2].map((i) => record(e[i] as AccessEvent)))).toEqual([]);
+    // The second request joins: a hole in the middle of the waiting ones.
+    expect(ids(t.process(partsOf(e[1] as AccessEvent)))).toEqual([id(1)]);
+    // Three more: five waiting, over the cap by two; the two oldest leave without their parts.
+    expect(ids(t.process([3, 4, 5].map((i) => record(e[i] as AccessEvent))))).toEqual([id(0), id(2)]);
+    expect([t.incomplete, t.pendingJoins]).toEqual([2, 3]);
+    const restored = new PrincipalFeatureTask(FeatureExtractor.standard(geo), 0, { maxPendingJoins: 3 });
+    restored.restore(t.drainChanges().filter((c): c is [string, Buffer] => c[1] !== null));
+    for (const task of [t, restored]) {
+      expect(ids(task.process([6, 7].map((i) => record(e[i] as AccessEvent))))).toEqual([id(3), id(4)]);
+      expect(task.pendingJoins).toBe(3);
+    }
+  });
+
   it('with idle release, a quiet partition lets its held events go a bound of wall time after the last arrival', () => {
     let wall = 1_000_000;
     const e = log[0] as AccessEvent;
