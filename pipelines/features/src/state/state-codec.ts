@@ -21,6 +21,8 @@ enum Tag {
   Map = 10,
   Object = 11,
   Sliding = 12,
+  /** SlidingCounts still sparse: shape, newest time, the adds as (time, channel) pairs. */
+  SlidingSparse = 13,
 }
 
 class Writer {
@@ -77,6 +79,16 @@ function write(w: Writer, v: unknown): void {
   } else if (typeof v === 'string') {
     w.u8(Tag.String);
     w.str(v);
+  } else if (v instanceof SlidingCounts && v.sparseView() !== undefined) {
+    const s = v.sparseView() as NonNullable<ReturnType<SlidingCounts['sparseView']>>;
+    w.u8(Tag.SlidingSparse);
+    w.u32(s.windows.length);
+    for (const x of s.windows) w.f64(x);
+    w.u32(s.channels);
+    w.u32(s.buckets);
+    w.f64(s.latest);
+    w.u32(s.adds.length);
+    for (const x of s.adds) w.f64(x);
   } else if (v instanceof SlidingCounts) {
     const s = v.view();
     w.u8(Tag.Sliding);
@@ -240,6 +252,16 @@ function read(r: Reader): unknown {
       const channels = r.u32();
       const buckets = r.u32();
       return SlidingCounts.adopt({ windows, channels, buckets, data: readSparse(r) });
+    }
+    case Tag.SlidingSparse: {
+      const windows: number[] = [];
+      for (let i = r.u32(); i > 0; i--) windows.push(r.f64());
+      const channels = r.u32();
+      const buckets = r.u32();
+      const latest = r.f64();
+      const adds = new Array<number>(r.u32());
+      for (let i = 0; i < adds.length; i++) adds[i] = r.f64();
+      return SlidingCounts.sparse(windows, channels, buckets, latest, adds);
     }
     case Tag.Array: {
       const out: unknown[] = [];
