@@ -5,6 +5,7 @@
 // re-reading their own accounts.
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
+import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
@@ -52,10 +53,10 @@ const DENIED = 2;
 const SEQUENTIAL = 3;
 const REJECTED = 4;
 
-interface Enum {
+interface Enum extends RecentIds {
   last: number;
   counts: SlidingCounts;
-  /** Object id → event time last addressed; bounded, expired after an hour; created on first use. */
+  /** Object id → event time last addressed; bounded; made at the second distinct id (recent-ids.ts). */
   seen: Map<string, number> | undefined;
   lastNumericId: number;
 }
@@ -83,7 +84,7 @@ export class Enumeration implements FeatureFamily {
     this.state = new KeyedState({
       ttlMs: DAY,
       maxKeys: options.maxKeys,
-      sizeOf: (s) => s.counts.bytes + 80 + (s.seen ? 200 + s.seen.size * 90 : 0),
+      sizeOf: (s) => s.counts.bytes + 80 + recentBytes(s, s.seen),
     });
   }
 
@@ -96,6 +97,8 @@ export class Enumeration implements FeatureFamily {
       last: event.ts,
       counts: new SlidingCounts(WINDOWS, 5),
       seen: undefined,
+      recentId: undefined,
+      recentAt: 0,
       lastNumericId: Number.NaN,
     }));
     const t = keyTime(s, event.ts);
@@ -103,12 +106,8 @@ export class Enumeration implements FeatureFamily {
     // The last id in the path is the object addressed ("/accounts/{id}/cards/{id}" addresses the card).
     const id = event.object_ids[event.object_ids.length - 1];
     if (id !== undefined) {
-      s.seen ??= new Map();
-      const seenAt = s.seen.get(id);
+      const seenAt = touchRecent(s, 'seen', id, t, this.options.maxObjects);
       if (seenAt === undefined || t - seenAt > HOUR) s.counts.add(t, NOVEL);
-      s.seen.delete(id);
-      s.seen.set(id, t);
-      if (s.seen.size > this.options.maxObjects) s.seen.delete(s.seen.keys().next().value as string);
       if (NUMERIC.test(id)) {
         const n = Number(id);
         const step = Math.abs(n - s.lastNumericId);

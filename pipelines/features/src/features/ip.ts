@@ -3,6 +3,7 @@
 // create an entry for the login counts, since most IPs never log in and state is per key.
 import { type AccessEvent, FORGIVEN_LOGIN_FAILURES, recordedFailures } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
+import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
 import { type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
@@ -35,10 +36,11 @@ export const IP_FEATURES = declareFeatures([
 ]);
 const F = IP_FEATURES.position;
 
-interface Logins {
+interface Logins extends RecentIds {
   last: number;
   counts: SlidingCounts;
-  users: Map<string, number>;
+  /** Username → event time last tried; bounded; made at the second distinct username (recent-ids.ts). */
+  users: Map<string, number> | undefined;
 }
 interface Counter {
   last: number;
@@ -70,7 +72,7 @@ export class IpActivity implements FeatureFamily {
     this.logins = new KeyedState({
       ttlMs: HOUR,
       maxKeys: options.maxKeys,
-      sizeOf: (ip) => ip.counts.bytes + 230 + ip.users.size * 90,
+      sizeOf: (ip) => ip.counts.bytes + 30 + recentBytes(ip, ip.users),
     });
   }
 
@@ -94,7 +96,9 @@ export class IpActivity implements FeatureFamily {
         : this.logins.get(event.client_ip, event.ts, () => ({
             last: event.ts,
             counts: new SlidingCounts([10 * MINUTE], 2),
-            users: new Map(),
+            users: undefined,
+            recentId: undefined,
+            recentAt: 0,
           }));
     if (!ip) {
       out[offset + F.ip_failed_logins_10m_log] = 0;
@@ -104,11 +108,8 @@ export class IpActivity implements FeatureFamily {
     const t = keyTime(ip, event.ts);
     const username = loginUsername(event);
     if (outcome !== undefined && username !== undefined) {
-      const seenAt = ip.users.get(username);
+      const seenAt = touchRecent(ip, 'users', username, t, this.options.maxUsernamesPerIp);
       if (seenAt === undefined || t - seenAt > 10 * MINUTE) ip.counts.add(t, NOVEL_USERS);
-      ip.users.delete(username);
-      ip.users.set(username, t);
-      if (ip.users.size > this.options.maxUsernamesPerIp) ip.users.delete(ip.users.keys().next().value as string);
     }
     if (outcome === 'failure') ip.counts.add(t, FAILURES);
     // Like the username's, the address's count forgives one failure (a typo; see auth.ts).

@@ -190,7 +190,8 @@ export class SlidingCounts {
   /** Bytes of typed-array storage plus the array's own overhead, or of the adds' list (state-size accounting). */
   get bytes(): number {
     if (this.data !== undefined) return this.data.byteLength + 150;
-    return this.adds === undefined ? 0 : 32 + this.adds.length * 8;
+    // The object's own fields count here (they are what the buckets' ~150 bytes of overhead replace).
+    return 96 + (this.adds === undefined ? 0 : 32 + this.adds.length * 8);
   }
 }
 
