@@ -79,24 +79,8 @@ function write(w: Writer, v: unknown): void {
   } else if (typeof v === 'string') {
     w.u8(Tag.String);
     w.str(v);
-  } else if (v instanceof SlidingCounts && v.sparseView() !== undefined) {
-    const s = v.sparseView() as NonNullable<ReturnType<SlidingCounts['sparseView']>>;
-    w.u8(Tag.SlidingSparse);
-    w.u32(s.windows.length);
-    for (const x of s.windows) w.f64(x);
-    w.u32(s.channels);
-    w.u32(s.buckets);
-    w.f64(s.latest);
-    w.u32(s.adds.length);
-    for (const x of s.adds) w.f64(x);
   } else if (v instanceof SlidingCounts) {
-    const s = v.view();
-    w.u8(Tag.Sliding);
-    w.u32(s.windows.length);
-    for (const x of s.windows) w.f64(x);
-    w.u32(s.channels);
-    w.u32(s.buckets);
-    writeSparse(w, s.data);
+    writeSliding(w, v);
   } else if (v instanceof Uint32Array) {
     w.u8(Tag.Uint32);
     writeSparse(w, v);
@@ -130,6 +114,23 @@ function write(w: Writer, v: unknown): void {
       `feature state holds a value the checkpoint codec cannot store (${Object.prototype.toString.call(v)})`,
     );
   }
+}
+
+/** Sliding counts: their shape, then the adds while sparse, else the buckets (sparsely). */
+function writeSliding(w: Writer, v: SlidingCounts) {
+  const sparse = v.sparseView();
+  const dense = sparse ? undefined : v.view();
+  const s = sparse ?? (dense as NonNullable<typeof dense>);
+  w.u8(sparse ? Tag.SlidingSparse : Tag.Sliding);
+  w.u32(s.windows.length);
+  for (const x of s.windows) w.f64(x);
+  w.u32(s.channels);
+  w.u32(s.buckets);
+  if (sparse) {
+    w.f64(sparse.latest);
+    w.u32(sparse.adds.length);
+    for (const x of sparse.adds) w.f64(x);
+  } else writeSparse(w, (dense as NonNullable<typeof dense>).data);
 }
 
 /** Length, count of non-zero entries, then (index, value) pairs — or the dense array when that is smaller. */
