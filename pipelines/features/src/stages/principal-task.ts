@@ -153,8 +153,9 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       };
       this.joins.set(key, join);
       this.arrivals.push(join);
-      // Dropped joins are skipped lazily; once they are most of the list, it is rebuilt (amortised O(1) per join).
-      if (this.arrivals.length - this.arrivalsHead > 2 * this.joins.size + 1024) this.rebuildArrivals();
+      // Dropped joins are skipped lazily (those before the head and after it); once they are most of the list, it is
+      // rebuilt from the waiting ones: its length stays within twice theirs, amortised O(1) per join.
+      if (this.arrivals.length > 2 * this.joins.size + 1024) this.rebuildArrivals();
     }
     this.changedJoins.add(key);
     return join;

@@ -337,7 +337,8 @@ export class KeyedState<S> implements Checkpointable {
     let lastSeen: number;
     let seq: number;
     let returning: number;
-    if (value[0] === RECORD && value.length >= HEADER_BYTES) {
+    const hasHeader = value[0] === RECORD && value.length >= HEADER_BYTES;
+    if (hasHeader) {
       lastSeen = value.readDoubleLE(1);
       seq = value.readDoubleLE(9);
       returning = value[17] as number;
@@ -353,8 +354,8 @@ export class KeyedState<S> implements Checkpointable {
     this.seqOf[at] = seq;
     this.returning[at] = returning;
     // Copied: the record is a view of a whole changelog segment, which must not stay in memory for one key.
-    this.recordOf[at] = state === undefined ? Buffer.from(value) : undefined;
-    this.charged[at] = state === undefined ? value.readDoubleLE(18) : 0;
+    this.recordOf[at] = hasHeader ? Buffer.from(value) : undefined;
+    this.charged[at] = hasHeader ? value.readDoubleLE(18) : 0;
   }
 
   /**
