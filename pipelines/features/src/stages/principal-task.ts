@@ -60,15 +60,6 @@ export interface PrincipalTaskOptions extends StreamTaskOptions {
 
 export class PrincipalFeatureTask extends StreamTask<Record<string, string>, FeatureRecord> {
   private readonly joins = new Map<string, Join>();
-  /**
-   * The joins in the order they began (the Map's own order), dropped ones skipped when met: the oldest is found
-   * without `joins.values().next()`, which walks every hole the Map's deletions left (V8 keeps them until it
-   * rehashes) — past the cap, with an entity stage down and a million requests waiting, a walk over up to a million
-   * holes for every new request. Rebuilt from the Map after a restore.
-   */
-  private arrivals: Join[] = [];
-  private arrivalsHead = 0;
-  private arrivalsStale = false;
   private readonly changedJoins = new Set<string>();
   /**
    * Waiting joins the changelog holds (written at a checkpoint, not yet deleted). Most requests join within one
@@ -152,28 +143,9 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
         ctx: undefined,
       };
       this.joins.set(key, join);
-      this.arrivals.push(join);
-      // Dropped joins are skipped lazily (those before the head and after it); once they are most of the list, it is
-      // rebuilt from the waiting ones: its length stays within twice theirs, amortised O(1) per join.
-      if (this.arrivals.length > 2 * this.joins.size + 1024) this.rebuildArrivals();
     }
     this.changedJoins.add(key);
     return join;
-  }
-
-  private rebuildArrivals() {
-    this.arrivals = [...this.joins.values()];
-    this.arrivalsHead = 0;
-    this.arrivalsStale = false;
-  }
-
-  /** The join waiting longest (the Map's first). */
-  private oldestJoin(): Join {
-    if (this.arrivalsStale) this.rebuildArrivals();
-    for (;;) {
-      const join = this.arrivals[this.arrivalsHead++] as Join;
-      if (this.joins.get(joinKey(join.ts, join.request_id)) === join) return join;
-    }
   }
 
   /** Emits the request if everything it needs has arrived. */
@@ -213,8 +185,13 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   }
 
   private evictOverCap(out: SinkRecord<FeatureRecord>[]) {
+    if (this.joins.size <= this.maxPending) return;
+    // One iterator for the whole batch, the longest-waiting first (the Map's order): a new iterator walks every hole
+    // the Map's deletions left at its front (V8 keeps them until it rehashes), so one per evicted request — past the
+    // cap, with an entity stage down — walked up to a million holes for every new request.
+    const waiting = this.joins.values();
     while (this.joins.size > this.maxPending) {
-      const oldest = this.oldestJoin();
+      const oldest = waiting.next().value as Join;
       this.incomplete++;
       this.counters.skipped('features', 'join_incomplete');
       this.emitIfJoined(oldest, out, true);
@@ -263,7 +240,6 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     const join = key.slice(JOIN.length);
     this.joins.set(join, decodeState<Join>(value));
     this.durableJoins.add(join);
-    this.arrivalsStale = true;
     return true;
   }
 }
