@@ -205,13 +205,12 @@ export class ChangelogSegments {
   /** Records that `key`'s newest entry is in `segment` (null: a deletion), superseding its previous one. */
   add(segment: Segment, key: string, value: Buffer | null): void {
     let slot = this.slotOf.get(key);
-    const before = slot === undefined ? undefined : (this.newest[slot] as number);
     if (slot === undefined) {
       slot = this.freeSlots.pop() ?? this.keyOf.length;
       this.slotOf.set(key, slot);
       this.keyOf[slot] = key;
-    }
-    if (before !== undefined) {
+    } else {
+      const before = this.newest[slot] as number;
       const old = this.segments.get(before >= 0 ? before : -before - 1);
       if (before >= 0) this.values--;
       if (old) {

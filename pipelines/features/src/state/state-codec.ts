@@ -119,18 +119,36 @@ function write(w: Writer, v: unknown): void {
 /** Sliding counts: their shape, then the adds while sparse, else the buckets (sparsely). */
 function writeSliding(w: Writer, v: SlidingCounts) {
   const sparse = v.sparseView();
-  const dense = sparse ? undefined : v.view();
-  const s = sparse ?? (dense as NonNullable<typeof dense>);
-  w.u8(sparse ? Tag.SlidingSparse : Tag.Sliding);
+  if (sparse) {
+    writeShape(w, Tag.SlidingSparse, sparse);
+    w.f64(sparse.latest);
+    w.u32(sparse.adds.length);
+    for (const x of sparse.adds) w.f64(x);
+  } else {
+    const dense = v.view();
+    writeShape(w, Tag.Sliding, dense);
+    writeSparse(w, dense.data);
+  }
+}
+
+interface Shape {
+  windows: readonly number[];
+  channels: number;
+  buckets: number;
+}
+
+function writeShape(w: Writer, tag: Tag, s: Shape) {
+  w.u8(tag);
   w.u32(s.windows.length);
   for (const x of s.windows) w.f64(x);
   w.u32(s.channels);
   w.u32(s.buckets);
-  if (sparse) {
-    w.f64(sparse.latest);
-    w.u32(sparse.adds.length);
-    for (const x of sparse.adds) w.f64(x);
-  } else writeSparse(w, (dense as NonNullable<typeof dense>).data);
+}
+
+function readShape(r: Reader): Shape & { windows: number[] } {
+  const windows: number[] = [];
+  for (let i = r.u32(); i > 0; i--) windows.push(r.f64());
+  return { windows, channels: r.u32(), buckets: r.u32() };
 }
 
 /** Length, count of non-zero entries, then (index, value) pairs — or the dense array when that is smaller. */
@@ -247,18 +265,10 @@ function read(r: Reader): unknown {
       const b = r.bytes();
       return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
     }
-    case Tag.Sliding: {
-      const windows: number[] = [];
-      for (let i = r.u32(); i > 0; i--) windows.push(r.f64());
-      const channels = r.u32();
-      const buckets = r.u32();
-      return SlidingCounts.adopt({ windows, channels, buckets, data: readSparse(r) });
-    }
+    case Tag.Sliding:
+      return SlidingCounts.adopt({ ...readShape(r), data: readSparse(r) });
     case Tag.SlidingSparse: {
-      const windows: number[] = [];
-      for (let i = r.u32(); i > 0; i--) windows.push(r.f64());
-      const channels = r.u32();
-      const buckets = r.u32();
+      const { windows, channels, buckets } = readShape(r);
       const latest = r.f64();
       const adds = new Array<number>(r.u32());
       for (let i = 0; i < adds.length; i++) adds[i] = r.f64();
