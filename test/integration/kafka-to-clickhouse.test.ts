@@ -3,7 +3,7 @@
 // lands in the dead-letter topic with its reason — also when the detector is SIGKILLed mid-stream and restarted,
 // and while ClickHouse is stopped for a while and started again. No raw token reaches any output.
 import { createHmac } from 'node:crypto';
-import { type AccessEvent, type DeadLetter, type GatewayFormat, principalKey } from '@vigil/events';
+import { accessEventCodec, type DeadLetter, type GatewayFormat, principalKey } from '@vigil/events';
 import { KIND_HEADER } from '@vigil/features';
 import { generateTraffic, renderRecord } from '@vigil/simulator';
 import type { Kafka, Producer } from 'kafkajs';
@@ -311,10 +311,11 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
         await readTopic(
           kafka,
           keyed,
-          (v) => new Set(v.filter(isEvent).map((x) => JSON.parse(x.value).request_id)).size >= good.length,
+          (v) => new Set(v.filter(isEvent).map((x) => accessEventCodec.decode(x.bytes).request_id)).size >= good.length,
         )
       ).filter(isEvent);
-      for (const { key, value } of events) expect(key).toBe(principalKey(JSON.parse(value) as AccessEvent));
+      // vigil's own topics carry its binary codec: every event on it reads back whole.
+      for (const { key, bytes } of events) expect(key).toBe(principalKey(accessEventCodec.decode(bytes)));
       // At-least-once: what the killed instance had produced but not committed was produced again by its successor.
       console.log(
         `keyed topic: ${events.length} records for ${good.length} events ` +
@@ -324,7 +325,7 @@ describe('Kafka → detector → ClickHouse, keyed topic and dead-letter topic',
       const traced = inputs.filter((x) => x.traceId);
       expect(traced.length).toBeGreaterThan(10);
       for (const x of traced) {
-        const out = events.find((e) => (JSON.parse(e.value) as AccessEvent).request_id === x.good);
+        const out = events.find((e) => accessEventCodec.decode(e.bytes).request_id === x.good);
         expect(out?.headers.traceparent).toMatch(new RegExp(`^00-${x.traceId}-[0-9a-f]{16}-01$`));
       }
       const everything = dead.map((d) => d.value).join('\n') + events.map((e) => e.value).join('\n');

@@ -97,7 +97,10 @@ export function kafkaControl(action: 'kill' | 'restart'): void {
 /** One record a test read from a topic (a packed record counts as the records it holds). */
 export interface TopicRecord {
   key: string | null;
+  /** The value as text (JSON topics; on vigil's binary topics its strings still read as themselves). */
   value: string;
+  /** The value's bytes, for a codec (vigil's internal topics are binary: accessEventCodec). */
+  bytes: Buffer;
   headers: Record<string, string>;
   /** The record's Kafka timestamp (CreateTime: when its producer made it), epoch ms. */
   timestamp: number;
@@ -147,6 +150,7 @@ export async function readTopic(
         values.push({
           key: r.key?.toString() ?? null,
           value: r.value.toString(),
+          bytes: r.value,
           headers: r.headers,
           timestamp: r.timestamp ?? 0,
           at: `${r.position.partition}/${r.position.offset}`,

@@ -1,8 +1,10 @@
 // Public surface of @vigil/core: what every part of the live path needs and none of it owns — errors with stable
-// codes, retry with backoff, work one piece at a time, writes settled in the background, a min-heap, a bounded
-// cache, great-circle distance. No dependencies: the models and the connectors alike can stand on it.
+// codes, bytes in and out of vigil's binary formats, retry with backoff, work one piece at a time, writes settled in
+// the background, a min-heap, a bounded cache, great-circle distance. No dependencies: the models and the connectors
+// alike can stand on it.
 
 export { BackgroundWrites } from './background-writes.js';
+export { ByteReader, ByteWriter } from './bytes.js';
 export { isRetriable, nonRetriable, retriable, VigilError } from './errors.js';
 export { FifoCache } from './fifo-cache.js';
 export { haversineKm } from './geo-distance.js';

@@ -2,6 +2,8 @@
 // their ACLs, and a defect upstream can write a bad record: each decoder checks the fields its readers rely on
 // (cheaply — this is the hot path; the full zod schemas check the edge) and throws InvalidRecordError with a field
 // path, never a value, so the stage sets the record aside as poison and goes on.
+
+import type { z } from 'zod';
 import type { AccessEvent } from './access-event.js';
 import { type Decision, decisionSchema } from './decision.js';
 
@@ -58,11 +60,23 @@ export function decodeAccessEvent(value: Buffer): AccessEvent {
   return o as unknown as AccessEvent;
 }
 
+/**
+ * A check by a zod schema, for records others write too: the value as the schema parses it, or InvalidRecordError
+ * with the first problem's field path (never its value).
+ */
+export function schemaCheck<T>(schema: z.ZodType<T>, what: string): (parsed: unknown) => T {
+  return (parsed) => {
+    const result = schema.safeParse(parsed);
+    if (result.success) return result.data;
+    const issue = result.error.issues[0];
+    return fail(`${issue?.path.join('.') || what}: ${issue?.code ?? 'invalid'}`);
+  };
+}
+
+const checkDecision = schemaCheck(decisionSchema, 'decision');
+
 /** A decision record from vigil.decisions: checked against the full schema (others write to it too: the revoker's
  * cap alerts, operators' tools), throws InvalidRecordError with the first problem's field path. */
 export function decodeDecision(value: Buffer): Decision {
-  const parsed = decisionSchema.safeParse(decodeJson(value));
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  return fail(`${issue?.path.join('.') || 'decision'}: ${issue?.code ?? 'invalid'}`);
+  return checkDecision(decodeJson(value));
 }

@@ -9,6 +9,7 @@ export {
   principalSchema,
   transactionSchema,
 } from './access-event.js';
+export { accessEventCodec } from './access-event-codec.js';
 export {
   decodeAccessEvent,
   decodeDecision,
@@ -18,6 +19,7 @@ export {
   expectObject,
   expectString,
   InvalidRecordError,
+  schemaCheck,
 } from './codec.js';
 export type { DeadLetter, DeadLetterOriginalMode, RedactedOriginal, RedactedValue } from './dead-letter.js';
 export { DEAD_LETTER_ORIGINAL_MODES, deadLetterSchema, redactedOriginalSchema } from './dead-letter.js';
@@ -28,4 +30,13 @@ export type { ReasonCode } from './reasons.js';
 export { REASON_CODE_LIST, REASON_CODES } from './reasons.js';
 export type { Pepper, TokenClaims } from './token.js';
 export { decodeJwtClaims, fingerprint } from './token.js';
+export type { TopicCodec } from './topic-codec.js';
+export {
+  BINARY_MAGIC,
+  BinaryKind,
+  binaryVersion,
+  deadLetterCodec,
+  decisionCodec,
+  jsonCodec,
+} from './topic-codec.js';
 export { unitHash } from './unit-hash.js';

@@ -25,8 +25,9 @@ export type { PrincipalTaskOptions } from './stages/principal-task.js';
 export { PrincipalFeatureTask } from './stages/principal-task.js';
 export type { EntityPart, FeatureRecord, RequestContext } from './stages/records.js';
 export {
-  decodeEntityPart,
   decodeFeatureRecord,
+  entityPartCodec,
+  featureRecordCodec,
   KIND_HEADER,
   PART_KIND,
   ROLE_HEADER,

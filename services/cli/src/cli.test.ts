@@ -80,6 +80,29 @@ describe('vigil CLI', () => {
     expect(out).toMatch(/false alerts and [\d.]+ false revocations per 1,000 principals per day/);
   }, 180_000);
 
+  it('prints the topology a config runs: the fused decisions in the principal task, binary codecs inside', async () => {
+    const own = { VIGIL_PEPPER__SECRET: 'an-operators-own-pepper-0123456789abcdef' };
+    const plain = await vigil(['config', 'topology', EXAMPLE], own);
+    expect(plain.status).toBe(0);
+    expect(plain.stdout).toMatch(/features {2}\(group vigil-detector\.features, at least once\)/);
+    expect(plain.stdout).not.toMatch(/decisions/);
+    const bundle = fileURLToPath(new URL('../../../models/bundles/default', import.meta.url));
+    const fused = await vigil(['config', 'topology', EXAMPLE], { ...own, VIGIL_SCORING__BUNDLE: bundle });
+    expect(fused.stdout).toContain('runs      principal features → join entity parts → score → policy');
+    expect(fused.stdout).toMatch(
+      /vigil\.access\.by-principal {2}\[internal\] packed\n {4}key principal; access event \(binary v1\)/,
+    );
+    const stage = await vigil(['config', 'topology', EXAMPLE], {
+      ...own,
+      VIGIL_SCORING__BUNDLE: bundle,
+      VIGIL_SCORING__FUSED: 'false',
+    });
+    expect(stage.stdout).toMatch(
+      / {2}decisions {2}\(group vigil-detector\.decisions, at least once\)\n {4}reads {5}vigil\.features/,
+    );
+    expect((await vigil(['config', 'topology'])).status).toBe(2);
+  });
+
   it('checks a config: valid example exits 0, a bad override exits 2 with the fix', async () => {
     // The example's pepper is a published placeholder: refused until the operator sets their own.
     const placeholder = await vigil(['config', 'check', EXAMPLE]);

@@ -1,29 +1,24 @@
-// Wires the detector service: Kafka in → ingest (parse, dead-letter, re-key) → keyed topic, DLQ and ClickHouse; then
-// the feature stages (the decisions fused into the principal one, or a decision stage of its own) and the ClickHouse
-// stores (wiring/), each started here and stopped in reverse. No domain logic here; it lives in @vigil/ingest and
-// below.
+// Wires the detector service from its topology (topology.ts: the stages and topics the config declares): Kafka in →
+// ingest (parse, dead-letter, re-key) → keyed topic, DLQ and ClickHouse; then the feature stages (the decisions fused
+// into the principal one, or a decision stage of its own) and the ClickHouse stores (wiring/), each started here and
+// stopped in reverse. No domain logic here; it lives in @vigil/ingest and below.
 
 import { readFileSync } from 'node:fs';
 import { type AdapterOptions, adapterFor, heuristicTemplater, openApiTemplater } from '@vigil/adapters';
-import {
-  createKafka,
-  deadLetterPoisonWriter,
-  ensureTopics,
-  KafkaSink,
-  KafkaSource,
-  storeHandler,
-  topicPartitions,
-} from '@vigil/connectors';
+import { createKafka, deadLetterPoisonWriter, KafkaSink, KafkaSource, storeHandler } from '@vigil/connectors';
 import { type AccessEvent, type DeadLetter, decodeDecision } from '@vigil/events';
 import { decodeFeatureRecord, MmdbGeoLookup } from '@vigil/features';
 import { createIngestHandler, type DeadLetterPolicy, parseEncryptionKey } from '@vigil/ingest';
 import { type RunningService, startService } from '@vigil/runtime';
+import { codecOf } from '@vigil/topology';
 import { parse as parseYaml } from 'yaml';
 import type { DetectorConfig } from './config.js';
+import { topologyOf } from './topology.js';
 import { clickhouseStores } from './wiring/clickhouse-stores.js';
-import { retried, type Wiring } from './wiring/context.js';
+import type { Wiring } from './wiring/context.js';
 import { fusedDecisions, loadDecider, separateDecisionStage } from './wiring/decision-stage.js';
 import { featureStages } from './wiring/feature-stages.js';
+import { createTopics } from './wiring/topics.js';
 
 /** The running detector: stop(), done (resolves when the source stops: stop() or a fatal sink error), its ops port. */
 export type RunningDetector = RunningService<object>;
@@ -54,13 +49,16 @@ export function startDetector(config: DetectorConfig): Promise<RunningDetector> 
         config.features.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(config.features.geoip);
       return geoLookup;
     };
-    const w: Wiring = { config, kafka, onRetry, dlqSink, geo };
+    const topology = topologyOf(config);
+    const w: Wiring = { config, kafka, onRetry, dlqSink, geo, topology };
 
-    const packPartitions = await ingestTopics(w);
+    const packPartitions = await createTopics(w);
+    const keyed = topology.topic('keyed').name;
     const eventsSink = new KafkaSink<AccessEvent>(kafka, {
-      topic: config.topics.keyed,
+      topic: keyed,
+      serialize: codecOf<AccessEvent>(topology, 'keyed', 'access event').encode,
       onRetry: onRetry('kafka_keyed'),
-      packPartitions: packPartitions.get(config.topics.keyed),
+      packPartitions: packPartitions.get(keyed),
     });
     const stores = await clickhouseStores(w);
 
@@ -68,7 +66,7 @@ export function startDetector(config: DetectorConfig): Promise<RunningDetector> 
     const decider = await loadDecider(w);
     const fused = decider !== undefined && config.scoring.fused;
     const features = config.features.enabled
-      ? await featureStages(w, counters, packPartitions, fused ? fusedDecisions(w, decider) : undefined)
+      ? featureStages(w, counters, packPartitions, fused ? fusedDecisions(w, decider) : undefined)
       : undefined;
     for (const s of features?.stages ?? []) runs.push(s.run());
     // With ClickHouse, feature records are kept there too (features table), for analysts and for training from it.
@@ -115,27 +113,6 @@ export function startDetector(config: DetectorConfig): Promise<RunningDetector> 
       },
     };
   });
-}
-
-/**
- * Creates ingest's topics (and the entity topic when features run); returns each internal topic's partition count.
- * vigil's own topics between stages carry packed records (many events per Kafka record, routed as the client's
- * partitioner routes their keys): their writers need each topic's partition count, which may differ from
- * topics.partitions when the topic was made by hand.
- */
-async function ingestTopics(w: Wiring): Promise<Map<string, number>> {
-  const { config, kafka } = w;
-  const partitions = config.topics.partitions;
-  const entities = config.features.enabled ? [config.topics.entities] : [];
-  await retried(w, 'kafka_admin', () =>
-    ensureTopics(kafka, [
-      { topic: config.topics.keyed, partitions },
-      { topic: config.topics.dead_letter, partitions },
-      ...entities.map((topic) => ({ topic, partitions })),
-    ]),
-  );
-  if (!config.topics.packed) return new Map();
-  return retried(w, 'kafka_admin', () => topicPartitions(kafka, [config.topics.keyed, ...entities]));
 }
 
 /** Each consumed topic's log format (topic_formats, else format), with the adapter options they share. */

@@ -4,3 +4,4 @@ export type { DetectorConfig } from './config.js';
 export { detectorConfigSchema, lintDetectorConfig } from './config.js';
 export type { RunningDetector } from './detector.js';
 export { startDetector } from './detector.js';
+export { topologyOf } from './topology.js';

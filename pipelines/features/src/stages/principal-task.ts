@@ -13,14 +13,14 @@
 // at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source
 // positions) is checkpointed by the KafkaStatefulProcessor running the task.
 import type { SinkRecord, SourceRecord } from '@vigil/connectors';
-import { decodeAccessEvent, type Principal, principalKey } from '@vigil/events';
+import { accessEventCodec, type Principal, principalKey } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole, entityKeys } from '../features/roles.js';
 import { decodeState, encodeState } from '../state/checkpoint.js';
 import type { FeatureRow } from '../stream.js';
 import {
-  decodeEntityPart,
+  entityPartCodec,
   type FeatureRecord,
   KIND_HEADER,
   PART_KIND,
@@ -67,9 +67,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
    */
   private readonly durableJoins = new Set<string>();
   private readonly positions: Map<EntityRole, number[]>;
-  /** The entity roles a part may name. */
-  private readonly roles: ReadonlySet<string>;
-  private readonly decodePart = (value: Buffer) => decodeEntityPart(value, this.roles);
+  private readonly decodePart = entityPartCodec(new Set(ENTITY_ROLES)).decode;
   private readonly schema: string;
   private readonly maxPending: number;
   private readonly counters = pipelineCounters();
@@ -81,7 +79,6 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   constructor(extractor: FeatureExtractor, boundMs: number, options: PrincipalTaskOptions = {}) {
     super(extractor, boundMs, () => 'principal', 'features', options);
     this.positions = new Map(ENTITY_ROLES.map((r) => [r, extractor.positions(r)]));
-    this.roles = new Set(ENTITY_ROLES);
     this.schema = extractor.schema.hash;
     this.maxPending = options.maxPendingJoins ?? 1_000_000;
   }
@@ -102,7 +99,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
         this.emitIfJoined(join, out);
         continue;
       }
-      const event = this.decode(record, decodeAccessEvent);
+      const event = this.decode(record, accessEventCodec.decode);
       if (!event || this.dedup.isDuplicate(record.headers)) continue;
       this.push(event, traceHeaders(record.headers), out);
     }

@@ -6,15 +6,21 @@
 // event's entity parts (KIND_HEADER = "part", value EntityPart) — keyed by the event's principal, so a request's
 // parts land in the partition that owns the request.
 // vigil.features (key = principal): one FeatureRecord per request, all features, once every part has joined.
+import { ByteReader, ByteWriter } from '@vigil/core';
 import {
   type AccessEvent,
+  BINARY_MAGIC,
+  BinaryKind,
+  binaryVersion,
   decodeJson,
   expectArray,
   expectNumber,
   expectObject,
   expectString,
   InvalidRecordError,
+  jsonCodec,
   type Principal,
+  type TopicCodec,
 } from '@vigil/events';
 import type { EntityRole } from '../features/roles.js';
 
@@ -59,8 +65,8 @@ export interface EntityPart {
   v: number[];
 }
 
-/** An entity part from the keyed topic (written by the entity stage); throws InvalidRecordError when it is not one. */
-export function decodeEntityPart(value: Buffer, roles: ReadonlySet<string>): EntityPart {
+/** An entity part from the keyed topic as JSON (what vigil wrote before the binary codec). */
+function decodeJsonEntityPart(value: Buffer, roles: ReadonlySet<string>): EntityPart {
   const o = expectObject(decodeJson(value), 'part');
   expectNumber(o, 'ts');
   expectString(o, 'request_id');
@@ -69,9 +75,63 @@ export function decodeEntityPart(value: Buffer, roles: ReadonlySet<string>): Ent
   return o as unknown as EntityPart;
 }
 
+const PART_VERSION = 1;
+const partWriter = new ByteWriter();
+
+/**
+ * Entity parts on the principal-keyed topic (only vigil reads them): binary, version 1 — u8 0xa5, u8 2
+ * (BinaryKind.EntityPart), u8 version, f64 ts, request_id and role as strings (u32 length, UTF-8), u32 count, the
+ * values as f64 (exact: the joined vector must equal the offline one bit for bit). JSON parts from an earlier vigil
+ * are still read. `roles`: the roles a part may name.
+ */
+export function entityPartCodec(roles: ReadonlySet<string>): TopicCodec<EntityPart> {
+  const fail = (detail: string): never => {
+    throw new InvalidRecordError(`part: ${detail}`);
+  };
+  return {
+    name: 'entity part',
+    format: 'binary',
+    version: PART_VERSION,
+    encode: (part) => {
+      const w = partWriter.reset();
+      w.u8(BINARY_MAGIC);
+      w.u8(BinaryKind.EntityPart);
+      w.u8(PART_VERSION);
+      w.f64(part.ts);
+      w.str(part.request_id);
+      w.str(part.role);
+      w.u32(part.v.length);
+      for (const x of part.v) w.f64(x);
+      return w.finish();
+    },
+    decode: (value) => {
+      if (value[0] === 0x7b) return decodeJsonEntityPart(value, roles);
+      binaryVersion(value, BinaryKind.EntityPart, 'part', PART_VERSION);
+      const r = new ByteReader(value, 3);
+      try {
+        const ts = r.f64();
+        const request_id = r.str();
+        const role = r.str() as EntityRole;
+        const n = r.u32();
+        if (n * 8 !== value.length - r.pos) return fail('truncated or trailing bytes');
+        const v = new Array<number>(n);
+        for (let i = 0; i < n; i++) v[i] = r.f64();
+        if (!Number.isFinite(ts)) fail('ts: not a finite number');
+        if (request_id.length === 0) fail('request_id: empty');
+        if (!roles.has(role)) fail('role: not an entity role');
+        return { ts, request_id, role, v };
+      } catch (err) {
+        // A length that runs past the end: Buffer's reads throw a RangeError there.
+        if (err instanceof InvalidRecordError) throw err;
+        return fail('truncated');
+      }
+    },
+  };
+}
+
 /** A feature record from the features topic; throws InvalidRecordError when it is not one. */
-export function decodeFeatureRecord(value: Buffer): FeatureRecord {
-  const o = expectObject(decodeJson(value), 'feature record');
+function checkFeatureRecord(parsed: unknown): FeatureRecord {
+  const o = expectObject(parsed, 'feature record');
   expectNumber(o, 'ts');
   for (const key of ['request_id', 'principal', 'schema']) expectString(o, key);
   const v = expectArray(o, 'v');
@@ -85,6 +145,15 @@ export function decodeFeatureRecord(value: Buffer): FeatureRecord {
   }
   return o as unknown as FeatureRecord;
 }
+
+/**
+ * Feature records on vigil.features: documented JSON (the ClickHouse store, analysts' consumers and a separate
+ * decision stage read them).
+ */
+export const featureRecordCodec: TopicCodec<FeatureRecord> = jsonCodec('feature record', checkFeatureRecord);
+
+/** A feature record from the features topic; throws InvalidRecordError when it is not one. */
+export const decodeFeatureRecord = (value: Buffer): FeatureRecord => featureRecordCodec.decode(value);
 
 /** Only the trace context travels from an input record to what is derived from it. */
 export function traceHeaders(headers: Record<string, string>): Record<string, string> {

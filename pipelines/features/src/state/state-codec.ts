@@ -5,6 +5,7 @@
 //
 // Supported values: undefined, null, booleans, numbers, strings, Buffers, Uint32Array, Float32Array, arrays,
 // Map<string|number, value>, plain objects, and SlidingCounts.
+import { ByteReader as Reader, ByteWriter as Writer } from '@vigil/core';
 import { SlidingCounts } from './sliding-count.js';
 
 enum Tag {
@@ -23,50 +24,6 @@ enum Tag {
   Sliding = 12,
   /** SlidingCounts still sparse: shape, newest time, the adds as (time, channel) pairs. */
   SlidingSparse = 13,
-}
-
-class Writer {
-  buf = Buffer.allocUnsafe(256);
-  pos = 0;
-
-  private room(n: number) {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-  u8(v: number) {
-    this.room(1);
-    this.buf[this.pos++] = v;
-  }
-  u32(v: number) {
-    this.room(4);
-    this.buf.writeUInt32LE(v, this.pos);
-    this.pos += 4;
-  }
-  f64(v: number) {
-    this.room(8);
-    this.buf.writeDoubleLE(v, this.pos);
-    this.pos += 8;
-  }
-  str(s: string) {
-    const n = Buffer.byteLength(s);
-    this.u32(n);
-    this.room(n);
-    this.buf.write(s, this.pos, 'utf8');
-    this.pos += n;
-  }
-  raw(b: Uint8Array) {
-    this.room(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-  bytes(b: Uint8Array) {
-    this.u32(b.length);
-    this.room(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
 }
 
 function write(w: Writer, v: unknown): void {
@@ -170,70 +127,6 @@ function writeSparse(w: Writer, a: Readonly<Uint32Array>) {
   }
 }
 
-/**
- * Short strings read before, by hash (see Reader.shortString). Bounded: the field names come first in any restore;
- * short map keys (object ids, payees) fill the rest and are then no longer remembered.
- */
-const SHORT_STRINGS = new Map<number, string>();
-const MAX_SHORT_STRINGS = 4096;
-
-class Reader {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-  u8() {
-    return this.buf[this.pos++] as number;
-  }
-  u32() {
-    const v = this.buf.readUInt32LE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-  f64() {
-    const v = this.buf.readDoubleLE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-  str() {
-    const n = this.u32();
-    const s = n <= 24 ? this.shortString(n) : this.buf.toString('utf8', this.pos, this.pos + n);
-    this.pos += n;
-    return s;
-  }
-  /**
-   * Field names and short keys, read in JS: a native toString per field was a fifth of a restore's time. ASCII
-   * only; anything else goes through the UTF-8 decoder. A string read before (by a hash of its bytes, compared in
-   * full) is handed out again: every state repeats the same field names, and a new string per field cost an
-   * allocation and a string-table lookup when it became a property name.
-   */
-  private shortString(n: number): string {
-    let hash = n;
-    for (let i = this.pos; i < this.pos + n; i++) {
-      const c = this.buf[i] as number;
-      if (c >= 0x80) return this.buf.toString('utf8', this.pos, this.pos + n);
-      hash = (Math.imul(hash, 31) + c) | 0;
-    }
-    const seen = SHORT_STRINGS.get(hash);
-    if (seen !== undefined && this.holds(seen, n)) return seen;
-    let s = '';
-    for (let i = this.pos; i < this.pos + n; i++) s += String.fromCharCode(this.buf[i] as number);
-    if (SHORT_STRINGS.size < MAX_SHORT_STRINGS) SHORT_STRINGS.set(hash, s);
-    return s;
-  }
-
-  /** Whether the n bytes at pos spell `s` (ASCII). */
-  private holds(s: string, n: number): boolean {
-    if (s.length !== n) return false;
-    for (let i = 0; i < n; i++) if (s.charCodeAt(i) !== this.buf[this.pos + i]) return false;
-    return true;
-  }
-  bytes() {
-    const n = this.u32();
-    const b = Buffer.from(this.buf.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return b;
-  }
-}
-
 function readSparse(r: Reader): Uint32Array {
   const a = new Uint32Array(r.u32());
   const nonzero = r.u32();
@@ -306,17 +199,16 @@ const shared = new Writer();
 
 /** The value encoded; after `header`'s bytes when given (a store's fixed fields, read without decoding the value). */
 export function encodeState(value: unknown, header?: Uint8Array): Buffer {
-  shared.pos = 0;
+  shared.reset();
   if (header) shared.raw(header);
   write(shared, value);
-  return Buffer.from(shared.buf.subarray(0, shared.pos));
+  return shared.finish();
 }
 
 /** The value encoded from byte `from` on (after a header encodeState wrote). */
 export function decodeState<S>(buffer: Buffer, from = 0): S {
-  const r = new Reader(buffer);
-  r.pos = from;
+  const r = new Reader(buffer, from);
   const value = read(r);
-  if (r.pos !== buffer.length) throw new Error('corrupt feature-state checkpoint (trailing bytes)');
+  if (!r.atEnd()) throw new Error('corrupt feature-state checkpoint (trailing bytes)');
   return value as S;
 }

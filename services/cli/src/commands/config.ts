@@ -1,13 +1,15 @@
-// `vigil config check [--service S] FILE` and `vigil config schema [--service S]`: S is detector, revoker or alerter
-// — each service's schema is data, so both commands come from it. Without --service, check tells the service by the
+// `vigil config check [--service S] FILE`, `vigil config schema [--service S]` and `vigil config topology [FILE]`: S
+// is detector, revoker or alerter — each service's schema is data, so the first two come from it; the third prints
+// the detector's topology (@vigil/topology) for a config. Without --service, check tells the service by the
 // file's keys; it also checks that the files a config names (bundle, GeoIP database, OpenAPI document, keys) exist.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { alerterConfigSchema, lintAlerterConfig } from '@vigil/alerter';
-import { detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
+import { detectorConfigSchema, lintDetectorConfig, topologyOf } from '@vigil/detector';
 import { lintRevokerConfig, revokerConfigSchema } from '@vigil/revoker';
 import { ConfigError, type Lint, loadConfig } from '@vigil/runtime';
+import { describeTopology } from '@vigil/topology';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { defineCommand } from '../command.js';
@@ -113,6 +115,29 @@ export function configCheck(file: string | undefined, name?: string): number {
   }
 }
 
+/**
+ * The stages and topics a detector config runs (its topology): each stage with its group, what it reads, runs and
+ * writes, where its state and its poison records go; each topic with its key and codec.
+ */
+export function configTopology(file: string | undefined): number {
+  if (file === undefined) {
+    process.stderr.write('usage: vigil config topology FILE\n');
+    return 2;
+  }
+  try {
+    // The schema alone: the topology needs no secret, so a config whose pepper is still the example's prints too.
+    const config = loadConfig(detectorConfigSchema, file, process.env);
+    process.stdout.write(describeTopology(topologyOf(config)));
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${file}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
 export function configSchema(name?: string): number {
   const s = service(name);
   if (!s) return 2;
@@ -128,19 +153,24 @@ export const command = defineCommand({
       'Validate a config of the detector (default), revoker or alerter (YAML; VIGIL_* overrides apply)',
     ],
     ['config schema [--service S]', "Print a service config's JSON Schema"],
+    ['config topology FILE', 'Print the stages and topics a detector config runs, with their groups and codecs'],
   ],
   help:
     'Usage: vigil config check [--service detector|revoker|alerter] FILE ' +
-    `| vigil config schema [--service detector|revoker|alerter]
+    `| vigil config schema [--service detector|revoker|alerter] | vigil config topology FILE
 
 check: validates a service's config (default: the detector's) and prints what to fix; exit status 0 when valid, 2
-when not. schema: prints the JSON Schema of that config (every key with its description and default).
+when not. schema: prints the JSON Schema of that config (every key with its description and default). topology:
+prints the stages and topics a detector with that config runs — each stage's consumer
+group, what it reads, what runs in its task, what it writes, where its state and its poison records go; each
+topic's key and codec.
 `,
   options: { service: { type: 'string' } },
   positionals: true,
   run: (flags, [sub, file]) => {
     if (sub === 'check') return configCheck(file, flags.service);
     if (sub === 'schema') return configSchema(flags.service);
+    if (sub === 'topology') return configTopology(file);
     process.stdout.write(command.help);
     return 2;
   },

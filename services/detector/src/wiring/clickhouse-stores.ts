@@ -57,12 +57,16 @@ export async function clickhouseStores(w: Wiring): Promise<ClickHouseStores | un
       onRetry: onRetry('clickhouse_insert'),
       toRow,
     });
-  const source = (name: string, topics: string[]) =>
-    new KafkaSource(
+  // Each store reads in the group its stage declares (topology.ts: features_store, decisions_store).
+  const source = (name: string) => {
+    const declared = w.topology.stage(name);
+    const topics = declared.inputs.map((id) => w.topology.topic(id).name);
+    return new KafkaSource(
       kafka,
-      { ...config.consumer, group_id: `${config.consumer.group_id}.${name}`, topics },
-      { poison: deadLetterPoisonWriter(name.replace('-', '_'), dlqSink) },
+      { ...config.consumer, group_id: declared.group, topics },
+      { poison: deadLetterPoisonWriter(name, dlqSink) },
     );
+  };
 
   const analytics = sink<AccessEvent, ReturnType<typeof accessEventRow>>('access_events', (r) =>
     r.position && sampledById(r.value.request_id, ch.access_sample_rate)
@@ -80,7 +84,7 @@ export async function clickhouseStores(w: Wiring): Promise<ClickHouseStores | un
   const decisions =
     config.features.enabled && sc.bundle !== undefined
       ? {
-          source: source('decisions-store', [sc.topic, sc.shadow_topic]),
+          source: source('decisions_store'),
           sink: sink<Decision, ReturnType<typeof decisionRow>>('decisions', (r) =>
             r.position
               ? decisionRow(r.value, r.key ?? '', r.position.topic === sc.shadow_topic, r.position, pseudo, Date.now())
@@ -90,7 +94,7 @@ export async function clickhouseStores(w: Wiring): Promise<ClickHouseStores | un
       : undefined;
   const features = config.features.enabled
     ? {
-        source: source('features-store', [config.features.topic]),
+        source: source('features_store'),
         sink: sink<FeatureRecord, ReturnType<typeof featureRow>>('features', (r) =>
           r.position ? featureRow(r.value, r.position, pseudo, Date.now()) : undefined,
         ),

@@ -1,9 +1,10 @@
-// What every part of the detector's wiring shares: its config, the Kafka client, the retry hook, the dead-letter
-// sink poison records go to, and the process's one GeoIP reader.
+// What every part of the detector's wiring shares: its config, its topology, the Kafka client, the retry hook, the
+// dead-letter sink poison records go to, and the process's one GeoIP reader.
 import type { createKafka, KafkaSink } from '@vigil/connectors';
 import { DEFAULT_RETRY, withRetry } from '@vigil/core';
 import type { DeadLetter } from '@vigil/events';
 import type { MmdbGeoLookup } from '@vigil/features';
+import type { Topology } from '@vigil/topology';
 import type { DetectorConfig } from '../config.js';
 
 export interface Wiring {
@@ -15,6 +16,8 @@ export interface Wiring {
   dlqSink: KafkaSink<DeadLetter>;
   /** The process's one GeoIP reader (and its cache), opened on first use: only when features run. */
   geo: () => MmdbGeoLookup;
+  /** The stages and topics the config declares (topology.ts): what every part of the wiring builds from. */
+  topology: Topology;
 }
 
 /** Runs an admin call (topic creation, partition counts, migrations) with the default retry, reported as `stage`. */

@@ -4,13 +4,13 @@
 // made in the principal feature task itself (scoring.fused: @vigil/scoring's withDecisions, a side output in the
 // task's checkpoint); with scoring.fused false, by a stage of its own that reads the features topic.
 import { backendName, ModelBundle } from '@vigil/bundle';
-import { deadLetterPoisonWriter, ensureTopics, KafkaSink, KafkaSource, type StatefulTask } from '@vigil/connectors';
+import { deadLetterPoisonWriter, KafkaSink, KafkaSource, type StatefulTask } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
 import { FeatureExtractor, type FeatureRecord } from '@vigil/features';
 import { DecisionPolicy } from '@vigil/policy';
 import { ConfigError, logEvent } from '@vigil/runtime';
 import { BundleScorer, BundleWatcher, createDecisionHandler, withDecisions } from '@vigil/scoring';
-import { retried, type Wiring } from './context.js';
+import type { Wiring } from './context.js';
 
 /** What decides: the scorer (its bundles swapped by the watcher), the policy, and the schema the bundle reads. */
 export interface Decider {
@@ -27,9 +27,9 @@ export interface DecisionStage {
   sinks: KafkaSink<Decision>[];
 }
 
-/** Loads the bundle(s) and the policy, creates the decision topics, starts the watcher; undefined without a bundle. */
+/** Loads the bundle(s) and the policy, starts the watcher; undefined without a bundle. */
 export async function loadDecider(w: Wiring): Promise<Decider | undefined> {
-  const { config, kafka, geo } = w;
+  const { config, geo } = w;
   const sc = config.scoring;
   if (sc.bundle === undefined) return undefined;
   if (!config.features.enabled)
@@ -44,12 +44,6 @@ export async function loadDecider(w: Wiring): Promise<Decider | undefined> {
   if (policy.inactiveRules.length > 0)
     logEvent('warn', 'policy rules without their features are off', { rules: policy.inactiveRules.join(',') });
   if (sc.shadow_bundle !== undefined) scorer.setShadow(await load(sc.shadow_bundle));
-  await retried(w, 'kafka_admin', () =>
-    ensureTopics(kafka, [
-      { topic: sc.topic, partitions: config.topics.partitions },
-      { topic: sc.shadow_topic, partitions: config.topics.partitions },
-    ]),
-  );
   const watcher = new BundleWatcher(sc.bundle, schema.hash, scorer.activeId, {
     loaded: (b) => {
       const previous = scorer.activeId;
@@ -86,8 +80,9 @@ export function fusedDecisions(
 
 /** A decision stage of its own, reading the features topic in its own consumer group (scoring.fused: false). */
 export function separateDecisionStage(w: Wiring, d: Decider): DecisionStage {
-  const { config, kafka, onRetry, dlqSink } = w;
+  const { config, kafka, onRetry, dlqSink, topology } = w;
   const sc = config.scoring;
+  const declared = topology.stage('decisions');
   const decisionSink = new KafkaSink<Decision>(kafka, { topic: sc.topic, onRetry: onRetry('kafka_decisions') });
   const shadowSink =
     sc.shadow_bundle === undefined
@@ -95,7 +90,7 @@ export function separateDecisionStage(w: Wiring, d: Decider): DecisionStage {
       : new KafkaSink<Decision>(kafka, { topic: sc.shadow_topic, onRetry: onRetry('kafka_decisions') });
   const source = new KafkaSource(
     kafka,
-    { ...config.consumer, group_id: `${config.consumer.group_id}.decisions`, topics: [config.features.topic] },
+    { ...config.consumer, group_id: declared.group, topics: declared.inputs.map((id) => topology.topic(id).name) },
     { poison: deadLetterPoisonWriter('decisions', dlqSink) },
   );
   const handler = createDecisionHandler({

@@ -5,7 +5,6 @@
 // budget for every partition's state in both stages: the process's memory is what it bounds.
 import {
   deadLetterPoisonWriter,
-  ensureTopics,
   KafkaSink,
   KafkaStatefulProcessor,
   type StatefulProcessorOptions,
@@ -22,7 +21,8 @@ import {
 } from '@vigil/features';
 import { logEvent } from '@vigil/runtime';
 import { observeStateBudget, type pipelineCounters } from '@vigil/telemetry';
-import { retried, type Wiring } from './context.js';
+import { codecOf, type StageDeclaration } from '@vigil/topology';
+import type { Wiring } from './context.js';
 
 export interface FeatureStages {
   stages: KafkaStatefulProcessor<unknown>[];
@@ -36,34 +36,35 @@ type StageOptions<T> = Omit<
 >;
 
 /**
- * Creates the stages' topics and the stages (not yet running); `packPartitions`: each internal topic's partitions;
+ * The stages as the topology declares them (not yet running; createTopics made their topics); `packPartitions`:
+ * each packed topic's partitions;
  * `fuse`: what wraps each principal task (the decisions fused in, wiring/decision-stage.ts).
  */
-export async function featureStages(
+export function featureStages(
   w: Wiring,
   counters: ReturnType<typeof pipelineCounters>,
   packPartitions: Map<string, number>,
   fuse?: (task: StatefulTask<FeatureRecord>) => StatefulTask<FeatureRecord | Decision>,
-): Promise<FeatureStages> {
-  const { config, kafka, onRetry, dlqSink, geo } = w;
+): FeatureStages {
+  const { config, kafka, onRetry, dlqSink, geo, topology } = w;
   const f = config.features;
   const budget = new StateBudget(f.state_budget_mb * 2 ** 20);
   observeStateBudget(() => ({ used: budget.used, limit: budget.limitBytes, evicted: budget.evicted }));
-  const group = config.consumer.group_id;
-  const partitions = config.topics.partitions;
-  const changelog = f.changelog_topic ?? `${group}.features-changelog`;
-  const entityChangelog = `${group}.entities-changelog`;
-  await retried(w, 'kafka_admin', () =>
-    ensureTopics(kafka, [
-      { topic: f.topic, partitions },
-      { topic: changelog, partitions, compacted: true },
-      { topic: entityChangelog, partitions, compacted: true },
-    ]),
-  );
+  const name = (id: string) => topology.topic(id).name;
+  const entities = name('entities');
   const entitiesSink = new KafkaSink<AccessEvent>(kafka, {
-    topic: config.topics.entities,
+    topic: entities,
+    serialize: codecOf<AccessEvent>(topology, 'entities', 'access event').encode,
     onRetry: onRetry('kafka_entities'),
-    packPartitions: packPartitions.get(config.topics.entities),
+    packPartitions: packPartitions.get(entities),
+  });
+  /** What a stage's declaration fixes: its group and input, its changelog, its output and side outputs. */
+  const declared = (d: StageDeclaration) => ({
+    consumer: { ...config.consumer, group_id: d.group, topics: d.inputs.map(name) },
+    changelogTopic: name(d.changelog as string),
+    outputTopic: name(d.outputs[0] as string),
+    sideOutputTopics: d.outputs.slice(1).map(name),
+    packPartitions: packPartitions.get(name(d.outputs[0] as string)),
   });
   const stage = <T>(name: string, options: StageOptions<T>) =>
     new KafkaStatefulProcessor<T>(kafka, {
@@ -84,18 +85,15 @@ export async function featureStages(
   const taskOptions = { idleRelease: f.idle_release };
   const stages = [
     stage<EntityPart>('entity_features', {
-      consumer: { ...config.consumer, group_id: `${group}.entities`, topics: [config.topics.entities] },
-      changelogTopic: entityChangelog,
-      outputTopic: config.topics.keyed,
-      packPartitions: packPartitions.get(config.topics.keyed),
+      ...declared(topology.stage('entity_features')),
+      serialize: codecOf<EntityPart>(topology, 'keyed', 'entity part').encode,
       makeTask: () => new EntityFeatureTask(extractor(), f.reorder_bound_ms, taskOptions),
     }),
     stage<FeatureRecord | Decision>('features', {
-      consumer: { ...config.consumer, group_id: `${group}.features`, topics: [config.topics.keyed] },
-      changelogTopic: changelog,
-      outputTopic: f.topic,
-      // The fused decisions (wiring/decision-stage.ts) write these, in the same transactions.
-      sideOutputTopics: fuse ? [config.scoring.topic, config.scoring.shadow_topic] : [],
+      // Its side outputs, the fused decisions (wiring/decision-stage.ts), are written in the same transactions.
+      ...declared(topology.stage('features')),
+      // Feature records and decisions: both topics' codecs are JSON (others read them).
+      serialize: (v) => JSON.stringify(v),
       makeTask: () => {
         const task = new PrincipalFeatureTask(extractor(), f.reorder_bound_ms, taskOptions);
         return fuse ? fuse(task) : task;

@@ -1,0 +1,69 @@
+// How the records on a topic are written and read: one typed, versioned codec per kind of record, declared with the
+// topic (ARCHITECTURE: topics vigil alone reads carry its own versioned binary codec; topics others read stay
+// documented JSON). No stage writes `JSON.stringify(x)` or reads `JSON.parse(...) as T` on its own: it is handed the
+// topic's codec.
+import { decodeDecision, decodeJson, InvalidRecordError, schemaCheck } from './codec.js';
+import { type DeadLetter, deadLetterSchema } from './dead-letter.js';
+import type { Decision } from './decision.js';
+
+export interface TopicCodec<T> {
+  /** What the records are ("access event"), for errors and descriptions. */
+  readonly name: string;
+  /** binary: vigil's own (topics only vigil reads); json: documented JSON (topics others read too). */
+  readonly format: 'binary' | 'json';
+  /** The version this codec writes; it reads this one and every earlier one. */
+  readonly version: number;
+  /** The record's value (a string is written as UTF-8). */
+  encode(value: T): Buffer | string;
+  /** The value of a record; throws InvalidRecordError, naming a field but never a value, when it is not one. */
+  decode(value: Buffer): T;
+}
+
+/**
+ * A JSON codec: the record is the value's JSON, read by `check` (which throws InvalidRecordError naming the field
+ * that is wrong). JSON records carry no version of their own: a later version adds optional fields only.
+ */
+export function jsonCodec<T>(name: string, check: (parsed: unknown) => T): TopicCodec<T> {
+  return {
+    name,
+    format: 'json',
+    version: 1,
+    encode: (value) => JSON.stringify(value),
+    decode: (value) => check(decodeJson(value)),
+  };
+}
+
+/** First byte of every binary record vigil writes: never `{` (0x7b), so a reader tells binary from legacy JSON. */
+export const BINARY_MAGIC = 0xa5;
+
+/** The second byte: which record it is. */
+export enum BinaryKind {
+  AccessEvent = 1,
+  EntityPart = 2,
+}
+
+/**
+ * Checks a binary record's first three bytes (magic, kind, version) and returns its version; throws when the record
+ * is another kind, or newer than this reader knows (written by a later vigil: upgrade every reader first).
+ */
+export function binaryVersion(value: Buffer, kind: BinaryKind, name: string, known: number): number {
+  if (value.length < 3 || value[0] !== BINARY_MAGIC) throw new InvalidRecordError(`${name}: not a binary record`);
+  if (value[1] !== kind) throw new InvalidRecordError(`${name}: a record of another kind (${value[1]})`);
+  const version = value[2] as number;
+  if (version === 0 || version > known) {
+    throw new InvalidRecordError(`${name}: version ${version}, newer than this reader's ${known}: upgrade vigil`);
+  }
+  return version;
+}
+
+/** Decision records (vigil.decisions and its shadow): documented JSON, checked against the full schema. */
+export const decisionCodec: TopicCodec<Decision> = {
+  ...jsonCodec('decision', (parsed) => parsed as Decision),
+  decode: decodeDecision,
+};
+
+/** Dead letters (vigil.dlq): documented JSON, checked against their schema. */
+export const deadLetterCodec: TopicCodec<DeadLetter> = jsonCodec(
+  'dead letter',
+  schemaCheck(deadLetterSchema, 'dead letter'),
+);

@@ -1,0 +1,8 @@
+// Public surface of @vigil/topology: the detector's stages and the topics between them, declared once as data and
+// checked; the wiring that builds them on Kafka reads this, and `vigil config topology` prints it.
+
+export { describeTopology } from './describe.js';
+export type { DetectorTopologyOptions } from './detector-topology.js';
+export { codecOf, detectorTopology, ENTITY_PART_CODEC } from './detector-topology.js';
+export type { Guarantee, StageDeclaration, TopicDeclaration, TopicRole, Topology } from './topology.js';
+export { defineTopology, TopologyError } from './topology.js';
