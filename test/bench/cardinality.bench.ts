@@ -12,7 +12,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
 import { ChangelogSegments, type SinkRecord, type SourceRecord, type StatefulTask } from '@vigil/connectors';
-import { EntityFeatureTask, FeatureExtractor, MmdbGeoLookup, PrincipalFeatureTask, StateBudget } from '@vigil/features';
+import { type AccessEvent, accessEventCodec } from '@vigil/events';
+import {
+  ENTITY_ROLES,
+  EntityFeatureTask,
+  type EntityPart,
+  entityPartCodec,
+  FeatureExtractor,
+  KIND_HEADER,
+  MmdbGeoLookup,
+  PART_KIND,
+  PrincipalFeatureTask,
+  StateBudget,
+} from '@vigil/features';
 import { entityRecords, parseBatch, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
 import { generateTraffic, issueToken, renderRecord, type SimRequest, seeded } from '@vigil/simulator';
 
@@ -83,9 +95,15 @@ const changelogFile = { entity: join(changelogDir, 'entity'), principal: join(ch
 let offset = 0;
 let peakRss = 0;
 
-/** What a stage's Kafka sink writes and the next stage's source reads back: the value serialised, the key as bytes. */
+/**
+ * What a stage's Kafka sink writes and the next stage's source reads back: the value in its topic's codec (entity
+ * parts and events: vigil's binary records, as the detector writes them), the key as bytes.
+ */
+const partCodec = entityPartCodec(new Set(ENTITY_ROLES));
 const asSourceRecord = (r: SinkRecord<unknown>): SourceRecord => ({
-  value: Buffer.from(JSON.stringify(r.value)),
+  value: (r.headers?.[KIND_HEADER] === PART_KIND
+    ? partCodec.encode(r.value as EntityPart)
+    : accessEventCodec.encode(r.value as AccessEvent)) as Buffer,
   key: r.key === null || r.key === undefined ? null : Buffer.from(r.key),
   headers: r.headers ?? {},
   position: {},

@@ -15,15 +15,19 @@ import {
   type SourceRecord,
   type StatefulTask,
 } from '@vigil/connectors';
-import { type AccessEvent, principalKey } from '@vigil/events';
+import { type AccessEvent, accessEventCodec, principalKey } from '@vigil/events';
 import {
+  ENTITY_ROLES,
   EntityFeatureTask,
   entityKeys,
+  entityPartCodec,
   FeatureExtractor,
   MmdbGeoLookup,
   PrincipalFeatureTask,
   ROLE_HEADER,
 } from '@vigil/features';
+
+const partCodec = entityPartCodec(new Set(ENTITY_ROLES));
 
 const flag = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -89,7 +93,8 @@ for (let from = 0; from < PRINCIPALS; from += CHECKPOINT_EVERY) {
   const entityRecords: SourceRecord[] = [];
   for (let i = from; i < Math.min(PRINCIPALS, from + CHECKPOINT_EVERY); i++) {
     const e = event(i);
-    const value = Buffer.from(JSON.stringify(e));
+    // In the topics' codecs, as the detector writes them.
+    const value = accessEventCodec.encode(e) as Buffer;
     events.push({
       value,
       key: Buffer.from(principalKey(e)),
@@ -105,7 +110,7 @@ for (let from = 0; from < PRINCIPALS; from += CHECKPOINT_EVERY) {
       });
   }
   const parts = entity.process(entityRecords).map((p) => ({
-    value: Buffer.from(JSON.stringify(p.value)),
+    value: partCodec.encode(p.value) as Buffer,
     key: Buffer.from(p.key as string),
     headers: p.headers ?? {},
     position: {},

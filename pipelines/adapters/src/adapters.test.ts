@@ -1,5 +1,6 @@
 // Bad input through the parse pipeline every format shares (shown with Kong records): it never throws, every
 // record that is not an event is a dead letter with a reason code.
+import { accessEventCodec } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
 import { adapterFor } from './registry.js';
 import { TEST_PEPPER } from './testing/fixtures.js';
@@ -40,6 +41,21 @@ describe('bad input never throws and always has a reason', () => {
   ])('%s → %s', (line, expected) => {
     expect(reason(kong.parse(line))).toBe(expected);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('replaces a lone surrogate a JSON escape makes, so the event reads back the same from a binary topic', () => {
+    // JSON.stringify writes a lone surrogate as an escape: the only way one gets into a parsed record.
+    const line = kongRecord({}, { headers: { 'user-agent': 'bot\ud800/1' }, id: 'req-\udc00' });
+    expect(line).toContain('\\ud800');
+    const e = event(kong.parse(line));
+    expect([e.user_agent, e.request_id]).toEqual(['bot\ufffd/1', 'req-\ufffd']);
+    expect(accessEventCodec.decode(accessEventCodec.encode(e) as Buffer)).toEqual(e);
+    // A pair (an escaped emoji) is well-formed and stays.
+    expect(event(kong.parse(kongRecord({}, { headers: { 'user-agent': 'ok \ud83d\ude00' } }))).user_agent).toBe(
+      'ok 😀',
+    );
+    // The key check runs first: an escaped __proto__ beside a surrogate is still refused.
+    expect(reason(kong.parse('{"\\u005f_proto__":{"x":"\\ud800"}}'))).toBe('forbidden_key');
   });
 
   it('rejects invalid UTF-8', () => {

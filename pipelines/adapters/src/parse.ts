@@ -93,6 +93,10 @@ function decodeRecord(
   }
   if (FORBIDDEN_KEY.test(text) || (ESCAPED_KEY_CHAR.test(text) && hasForbiddenKey(parsed)))
     return fail('forbidden_key', 'record: uses __proto__, constructor or prototype as a key');
+  // A lone surrogate can only come from a JSON escape (UTF-8 decoding replaces invalid bytes): replaced here, as
+  // UTF-8 must replace it, so an event reads the same from vigil's binary topics as it was parsed. (After the key
+  // check: no key here can be __proto__.)
+  if (SURROGATE_ESCAPE.test(text)) parsed = wellFormed(parsed);
   const batch = Array.isArray(parsed);
   const records: unknown[] = batch ? (parsed as unknown[]) : [parsed];
   if (batch && records.length === 0) return fail('empty', 'record: empty batch array');
@@ -102,4 +106,16 @@ function decodeRecord(
 }
 
 const fail = (reason: Failure['reason'], detail: string): Failure => ({ ok: false, reason, detail });
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/** The value with every string well-formed UTF-16 (a lone surrogate becomes U+FFFD); the depth was bounded above. */
+function wellFormed(v: unknown): unknown {
+  if (typeof v === 'string') return (v as unknown as { toWellFormed(): string }).toWellFormed();
+  if (Array.isArray(v)) return v.map(wellFormed);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = wellFormed(x);
+  return out;
+}
 const indexed = (index: number | undefined) => (index === undefined ? {} : { index });

@@ -25,6 +25,8 @@ export { chunks as chunkMessages, KafkaStatefulProcessor } from './kafka/statefu
 export type { RecordWriter } from './kafka/writer.js';
 export { PlatformaticWriter, recordWriter, rejectedForGood } from './kafka/writer.js';
 export { MemoryBus, MemorySink, MemorySource } from './memory/bus.js';
+export type { MemoryStatefulOptions } from './memory/stateful-processor.js';
+export { MemoryStatefulProcessor } from './memory/stateful-processor.js';
 export { OffsetTracker } from './offset-tracker.js';
 export type { Poisoned, PoisonWriter } from './poison.js';
 export {

@@ -78,6 +78,11 @@ export interface StatefulTask<T> {
   restore(records: Iterable<[string, Buffer]>): void;
   /** Called every few milliseconds between batches with the wall clock: what is due without new input (optional). */
   tick?(wallNow: number): SinkRecord<T>[];
+  /**
+   * The input has ended (a finite run: the demo, a replay): releases everything the task still holds, as if time
+   * had run on past it (optional; a live stage never ends).
+   */
+  flush?(): SinkRecord<T>[];
   /** Records process() set aside as poison since the last call (see poison.ts); the processor dead-letters them. */
   drainPoison?(): { record: SourceRecord; detail: string }[];
   /** The task is dropped (its partition moved away or the processor stopped): release what it holds (optional). */

@@ -102,22 +102,28 @@ export class ByteWriter {
 }
 
 /**
- * Short strings read before, by hash (see ByteReader.str). Bounded: field names and the few values every record
- * repeats (methods, routes, roles) come first; once it is full, new strings are no longer remembered.
+ * Short ASCII strings read before, by a hash of their bytes (see ByteReader.shortString). Bounded: what comes first —
+ * the field names and the few values every record repeats (methods, routes, roles) — is remembered; once it is full,
+ * new strings are no longer. One per format: a checkpoint's field names must not be crowded out by the addresses and
+ * ids an access event carries (sharing one took checkpoint decoding to twice its time).
  */
-const SHORT_STRINGS = new Map<number, string>();
-const MAX_SHORT_STRINGS = 4096;
-const SHORT = 24;
+export class StringInterner {
+  readonly seen = new Map<number, string>();
+  constructor(readonly max = 4096) {}
+}
 
+const SHORT = 24;
 /**
  * Reads what a ByteWriter wrote. A string or number that runs past the end throws a RangeError; a single byte past
  * it reads as undefined: callers check `atEnd()`.
  */
 export class ByteReader {
   pos: number;
+  /** `interner`: where short strings are remembered (see StringInterner; none: each is read anew). */
   constructor(
     readonly buf: Buffer,
     from = 0,
+    private readonly interner?: StringInterner,
   ) {
     this.pos = from;
   }
@@ -176,18 +182,20 @@ export class ByteReader {
    */
   private shortString(n: number): string {
     const end = this.pos + n;
+    const interner = this.interner;
+    if (interner === undefined) return this.buf.toString('utf8', this.pos, end);
     let hash = n;
     for (let i = this.pos; i < end; i++) {
       const c = this.buf[i] as number;
       if (c >= 0x80) return this.buf.toString('utf8', this.pos, end);
       hash = (Math.imul(hash, 31) + c) | 0;
     }
-    const seen = SHORT_STRINGS.get(hash);
+    const seen = interner.seen.get(hash);
     if (seen !== undefined && this.holds(seen, n)) return seen;
     // A new string: one native copy (the bytes are ASCII, so Latin-1 reads them as UTF-8 would) beats building it
     // a character at a time.
     const s = this.buf.toString('latin1', this.pos, end);
-    if (SHORT_STRINGS.size < MAX_SHORT_STRINGS) SHORT_STRINGS.set(hash, s);
+    if (interner.seen.size < interner.max) interner.seen.set(hash, s);
     return s;
   }
 

@@ -4,7 +4,7 @@
 // alike can stand on it.
 
 export { BackgroundWrites } from './background-writes.js';
-export { ByteReader, ByteWriter } from './bytes.js';
+export { ByteReader, ByteWriter, StringInterner } from './bytes.js';
 export { isRetriable, nonRetriable, retriable, VigilError } from './errors.js';
 export { FifoCache } from './fifo-cache.js';
 export { haversineKm } from './geo-distance.js';

@@ -144,4 +144,25 @@ describe('the access event codec', () => {
     other[1] = 2;
     expect(() => accessEventCodec.decode(other)).toThrow(/another kind/);
   });
+
+  it('on a corrupted record, throws InvalidRecordError and nothing else, or gives an event with sane numbers', () => {
+    fc.assert(
+      fc.property(
+        events,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        (e, flips) => {
+          const bytes = Buffer.from(accessEventCodec.encode(e) as Buffer);
+          for (const [at, v] of flips) bytes[3 + (at % (bytes.length - 3))] = v;
+          try {
+            const back = accessEventCodec.decode(bytes);
+            expect(Number.isInteger(back.status) && back.status >= 0 && back.status <= 999).toBe(true);
+            expect(Number.isFinite(back.ts)).toBe(true);
+          } catch (err) {
+            expect(err).toBeInstanceOf(InvalidRecordError);
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
 });

@@ -17,11 +17,11 @@
 // one does not come back: a new field needs its place here (at the end of its mask, with the version raised; readers
 // keep taking every earlier version). Records written as JSON by an earlier vigil (first byte `{`) are still read,
 // checked as before.
-import { ByteReader, ByteWriter } from '@vigil/core';
+import { ByteReader, ByteWriter, StringInterner } from '@vigil/core';
 import type { AccessEvent, Login, Principal, Transaction } from './access-event.js';
 import { GATEWAY_FORMATS } from './access-event.js';
 import { decodeAccessEvent, InvalidRecordError } from './codec.js';
-import { BINARY_MAGIC, BinaryKind, binaryVersion, type TopicCodec } from './topic-codec.js';
+import { BinaryKind, binaryVersion, startBinary, type TopicCodec } from './topic-codec.js';
 
 const VERSION = 1;
 const JSON_OPEN = 0x7b;
@@ -45,6 +45,10 @@ function readStrings(r: ByteReader, what: string): string[] {
   return out;
 }
 
+const status = (v: number) => (Number.isInteger(v) && v <= 999 ? v : fail('status: not an HTTP status'));
+/** A mask with a bit this version does not define: corruption (a later version raises the version too). */
+const known = (mask: number, bits: number, what: string) =>
+  mask < 2 ** bits ? mask : fail(`${what}: a field this version does not know`);
 const finite = (v: number, what: string) => (Number.isFinite(v) ? v : fail(`${what}: not a finite number`));
 const nonEmpty = (s: string, what: string) => (s.length > 0 ? s : fail(`${what}: empty`));
 
@@ -76,7 +80,7 @@ function writePrincipal(w: ByteWriter, p: Principal) {
 }
 
 function readPrincipal(r: ByteReader): Principal {
-  const mask = r.uvar();
+  const mask = known(r.uvar(), 11, 'principal');
   const p: Principal = {};
   if (mask & 1) p.sub = nonEmpty(r.vstr(), 'sub');
   if (mask & 2) p.jti = nonEmpty(r.vstr(), 'jti');
@@ -102,7 +106,7 @@ function writeLogin(w: ByteWriter, l: Login) {
 }
 
 function readLogin(r: ByteReader): Login {
-  const mask = r.uvar();
+  const mask = known(r.uvar(), 3, 'login');
   const l: Login = {};
   if (mask & 1) l.username = r.vstr();
   if (mask & 2) l.grant_type = r.vstr();
@@ -121,7 +125,7 @@ function writeTx(w: ByteWriter, t: Transaction) {
 }
 
 function readTx(r: ByteReader): Transaction {
-  const mask = r.uvar();
+  const mask = known(r.uvar(), 3, 'tx');
   const t: Transaction = { amount: finite(r.f64(), 'amount') };
   if (mask & 1) t.currency = r.vstr();
   if (mask & 2) t.payee_id = r.vstr();
@@ -144,22 +148,29 @@ function optionalMask(e: AccessEvent): number {
   );
 }
 
+const unknownGateway = (g: string): never => {
+  throw new Error(`access event from gateway format ${JSON.stringify(g)}, not one of GATEWAY_FORMATS`);
+};
+
+const unknownStatus = (s: number): never => {
+  throw new Error(`access event with status ${s}: only validated events go to vigil's topics`);
+};
+
 const writer = new ByteWriter();
+/** Short values events repeat (methods, routes, client ids, hosts), read once (the first 4,096 distinct ones). */
+const VALUES = new StringInterner();
 
 export function encodeAccessEvent(e: AccessEvent): Buffer {
-  const w = writer.reset();
-  w.u8(BINARY_MAGIC);
-  w.u8(BinaryKind.AccessEvent);
-  w.u8(VERSION);
+  const w = startBinary(writer, BinaryKind.AccessEvent, VERSION);
   w.f64(e.ts);
   w.vstr(e.request_id);
-  w.u8(GATEWAY_INDEX.get(e.gateway) as number);
+  w.u8(GATEWAY_INDEX.get(e.gateway) ?? unknownGateway(e.gateway));
   w.vstr(e.method);
   w.vstr(e.path);
   w.vstr(e.route);
   writeStrings(w, e.object_ids);
   writeStrings(w, e.query_keys);
-  w.uvar(e.status);
+  w.uvar(Number.isInteger(e.status) && e.status >= 0 && e.status <= 999 ? e.status : unknownStatus(e.status));
   w.vstr(e.client_ip);
   writePrincipal(w, e.principal);
   w.uvar(optionalMask(e));
@@ -185,11 +196,11 @@ function readEvent(r: ByteReader): AccessEvent {
     route: nonEmpty(r.vstr(), 'route'),
     object_ids: readStrings(r, 'object_ids'),
     query_keys: readStrings(r, 'query_keys'),
-    status: r.uvar(),
+    status: status(r.uvar()),
     client_ip: nonEmpty(r.vstr(), 'client_ip'),
     principal: readPrincipal(r),
   };
-  const mask = r.uvar();
+  const mask = known(r.uvar(), 9, 'event');
   if (mask & 1) e.latency_ms = finite(r.f64(), 'latency_ms');
   if (mask & 2) e.bytes_in = finite(r.f64(), 'bytes_in');
   if (mask & 4) e.bytes_out = finite(r.f64(), 'bytes_out');
@@ -204,7 +215,7 @@ function readEvent(r: ByteReader): AccessEvent {
 
 export function decodeBinaryAccessEvent(value: Buffer): AccessEvent {
   binaryVersion(value, BinaryKind.AccessEvent, 'access event', VERSION);
-  const r = new ByteReader(value, 3);
+  const r = new ByteReader(value, 3, VALUES);
   let event: AccessEvent;
   try {
     event = readEvent(r);

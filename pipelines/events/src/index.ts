@@ -38,5 +38,6 @@ export {
   deadLetterCodec,
   decisionCodec,
   jsonCodec,
+  startBinary,
 } from './topic-codec.js';
 export { unitHash } from './unit-hash.js';

@@ -2,6 +2,7 @@
 // topic (ARCHITECTURE: topics vigil alone reads carry its own versioned binary codec; topics others read stay
 // documented JSON). No stage writes `JSON.stringify(x)` or reads `JSON.parse(...) as T` on its own: it is handed the
 // topic's codec.
+import type { ByteWriter } from '@vigil/core';
 import { decodeDecision, decodeJson, InvalidRecordError, schemaCheck } from './codec.js';
 import { type DeadLetter, deadLetterSchema } from './dead-letter.js';
 import type { Decision } from './decision.js';
@@ -40,6 +41,15 @@ export const BINARY_MAGIC = 0xa5;
 export enum BinaryKind {
   AccessEvent = 1,
   EntityPart = 2,
+}
+
+/** Starts a binary record: the magic byte, its kind, the version it is written in. */
+export function startBinary(w: ByteWriter, kind: BinaryKind, version: number): ByteWriter {
+  w.reset();
+  w.u8(BINARY_MAGIC);
+  w.u8(kind);
+  w.u8(version);
+  return w;
 }
 
 /**

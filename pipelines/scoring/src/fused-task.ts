@@ -43,10 +43,11 @@ export function withDecisions(
     if (shadowTopic !== undefined) for (const d of shadow) out.push({ ...d, topic: shadowTopic });
     return out;
   };
-  const { tick, drainPoison, close } = task;
+  const { tick, flush, drainPoison, close } = task;
   return {
     process: (records: SourceRecord[]) => decide(task.process(records)),
     ...(tick ? { tick: (wallNow: number) => decide(tick.call(task, wallNow)) } : {}),
+    ...(flush ? { flush: () => decide(flush.call(task)) } : {}),
     drainChanges: () => task.drainChanges(),
     restore: (records) => task.restore(records),
     ...(drainPoison ? { drainPoison: drainPoison.bind(task) } : {}),

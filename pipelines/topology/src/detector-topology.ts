@@ -14,6 +14,22 @@ import {
   TopologyError,
 } from './topology.js';
 
+/** The Kafka names of vigil's own topics unless a config names them otherwise (the detector config's defaults). */
+export const DEFAULT_TOPIC_NAMES = {
+  keyed: 'vigil.access.by-principal',
+  entities: 'vigil.access.by-entity',
+  deadLetters: 'vigil.dlq',
+  features: 'vigil.features',
+  decisions: 'vigil.decisions',
+  shadowDecisions: 'vigil.decisions.shadow',
+} as const;
+
+/** The feature stages' changelogs, named after the detector's consumer group. */
+export const changelogNames = (group: string) => ({
+  featuresChangelog: `${group}.features-changelog`,
+  entitiesChangelog: `${group}.entities-changelog`,
+});
+
 export interface DetectorTopologyOptions {
   /** The detector's consumer group; each stage's group is named after it. */
   group: string;
@@ -132,7 +148,9 @@ function stages(o: DetectorTopologyOptions): StageDeclaration[] {
       outputs: fused ? ['features', ...decisionOutputs] : ['features'],
       changelog: 'features_changelog',
       guarantee: o.guarantee,
-      chain: fused ? ['principal features', 'join entity parts', 'score', 'policy'] : ['principal features', 'join entity parts'],
+      chain: fused
+        ? ['principal features', 'join entity parts', 'score', 'policy']
+        : ['principal features', 'join entity parts'],
       poison,
     },
   );

@@ -3,6 +3,15 @@
 
 export { describeTopology } from './describe.js';
 export type { DetectorTopologyOptions } from './detector-topology.js';
-export { codecOf, detectorTopology, ENTITY_PART_CODEC } from './detector-topology.js';
+export {
+  changelogNames,
+  codecOf,
+  DEFAULT_TOPIC_NAMES,
+  detectorTopology,
+  ENTITY_PART_CODEC,
+} from './detector-topology.js';
+export type { FeatureStageTasks, FeatureTaskOptions, StageTask } from './feature-tasks.js';
+export { featureStageTasks } from './feature-tasks.js';
+export { MemoryStages } from './memory-stages.js';
 export type { Guarantee, StageDeclaration, TopicDeclaration, TopicRole, Topology } from './topology.js';
 export { defineTopology, TopologyError } from './topology.js';

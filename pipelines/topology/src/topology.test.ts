@@ -1,19 +1,16 @@
 import { accessEventCodec, decisionCodec } from '@vigil/events';
 import { describe, expect, it } from 'vitest';
 import { describeTopology } from './describe.js';
-import { codecOf, type DetectorTopologyOptions, detectorTopology } from './detector-topology.js';
+import {
+  changelogNames,
+  codecOf,
+  DEFAULT_TOPIC_NAMES,
+  type DetectorTopologyOptions,
+  detectorTopology,
+} from './detector-topology.js';
 import { defineTopology, type StageDeclaration, type TopicDeclaration, TopologyError } from './topology.js';
 
-const names = {
-  keyed: 'vigil.access.by-principal',
-  entities: 'vigil.access.by-entity',
-  deadLetters: 'vigil.dlq',
-  features: 'vigil.features',
-  decisions: 'vigil.decisions',
-  shadowDecisions: 'vigil.decisions.shadow',
-  featuresChangelog: 'vigil.features-changelog',
-  entitiesChangelog: 'vigil.entities-changelog',
-};
+const names = { ...DEFAULT_TOPIC_NAMES, ...changelogNames('vigil') };
 
 const options = (o: Partial<DetectorTopologyOptions> = {}): DetectorTopologyOptions => ({
   group: 'vigil',

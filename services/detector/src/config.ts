@@ -1,10 +1,12 @@
 // The detector's configuration schema: written once, as data. `vigil config check` and the sample config come
 // from it; every key can be overridden by environment variable (see @vigil/runtime).
+
 import { clickhouseConfigSchema, kafkaConnectionSchema, kafkaConsumerSchema } from '@vigil/connectors';
 import { DEAD_LETTER_ORIGINAL_MODES, GATEWAY_FORMATS } from '@vigil/events';
 import { parseEncryptionKey } from '@vigil/ingest';
 import { lintPolicyConfig, policyConfigSchema } from '@vigil/policy';
 import { pepperSecretSchema } from '@vigil/runtime';
+import { DEFAULT_TOPIC_NAMES } from '@vigil/topology';
 import { z } from 'zod';
 
 export const detectorConfigSchema = z
@@ -36,19 +38,19 @@ export const detectorConfigSchema = z
         keyed: z
           .string()
           .min(1)
-          .default('vigil.access.by-principal')
+          .default(DEFAULT_TOPIC_NAMES.keyed)
           .describe('Events re-keyed by principal (and the entity parts joined onto them).'),
         entities: z
           .string()
           .min(1)
-          .default('vigil.access.by-entity')
+          .default(DEFAULT_TOPIC_NAMES.entities)
           .describe(
             'Events re-keyed by entity (client IP; username and tenant for logins), for the entity feature stage.',
           ),
         dead_letter: z
           .string()
           .min(1)
-          .default('vigil.dlq')
+          .default(DEFAULT_TOPIC_NAMES.deadLetters)
           .describe('Records that could not be parsed, with reason codes.'),
         partitions: z.number().int().positive().default(6).describe('Partitions of topics vigil creates.'),
         packed: z
@@ -86,7 +88,7 @@ export const detectorConfigSchema = z
     features: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Run the feature stage on the keyed topic.'),
-        topic: z.string().min(1).default('vigil.features').describe('Feature records, keyed by principal.'),
+        topic: z.string().min(1).default(DEFAULT_TOPIC_NAMES.features).describe('Feature records, keyed by principal.'),
         reorder_bound_ms: z
           .number()
           .int()
@@ -174,11 +176,15 @@ export const detectorConfigSchema = z
           .describe(
             'A second bundle scored in shadow: its decisions go to shadow_topic, marked dry-run, never acted on.',
           ),
-        topic: z.string().min(1).default('vigil.decisions').describe('Decision records, keyed by principal.'),
+        topic: z
+          .string()
+          .min(1)
+          .default(DEFAULT_TOPIC_NAMES.decisions)
+          .describe('Decision records, keyed by principal.'),
         shadow_topic: z
           .string()
           .min(1)
-          .default('vigil.decisions.shadow')
+          .default(DEFAULT_TOPIC_NAMES.shadowDecisions)
           .describe('Decision records of the shadow bundle.'),
         dry_run: z
           .boolean()

@@ -1,6 +1,6 @@
 // The detector's config, read as its topology (@vigil/topology): which stages run, in which groups, between which
 // topics. The wiring builds the stages from this; `vigil config topology FILE` prints it.
-import { detectorTopology, type Topology } from '@vigil/topology';
+import { changelogNames, detectorTopology, type Topology } from '@vigil/topology';
 import type { DetectorConfig } from './config.js';
 
 export function topologyOf(config: DetectorConfig): Topology {
@@ -9,7 +9,11 @@ export function topologyOf(config: DetectorConfig): Topology {
   const decides = f.enabled && config.scoring.bundle !== undefined;
   return detectorTopology({
     group,
-    inputs: config.consumer.topics.map((topic) => ({ topic, format: config.topic_formats[topic] ?? config.format })),
+    // A topic named twice is read once (as the consumer subscribes to it once).
+    inputs: [...new Set(config.consumer.topics)].map((topic) => ({
+      topic,
+      format: config.topic_formats[topic] ?? config.format,
+    })),
     names: {
       keyed: config.topics.keyed,
       entities: config.topics.entities,
@@ -17,8 +21,8 @@ export function topologyOf(config: DetectorConfig): Topology {
       features: f.topic,
       decisions: config.scoring.topic,
       shadowDecisions: config.scoring.shadow_topic,
-      featuresChangelog: f.changelog_topic ?? `${group}.features-changelog`,
-      entitiesChangelog: `${group}.entities-changelog`,
+      ...changelogNames(group),
+      ...(f.changelog_topic !== undefined ? { featuresChangelog: f.changelog_topic } : {}),
     },
     features: f.enabled,
     decisions: decides ? (config.scoring.fused ? 'fused' : 'stage') : 'none',

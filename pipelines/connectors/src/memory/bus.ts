@@ -36,13 +36,30 @@ export class MemoryBus {
   }
 }
 
+/** A record on the bus as a stage reads it: its value's bytes (a value not yet bytes as JSON), at its offset. */
+export function memoryRecord(topic: string, offset: number, r: SinkRecord<unknown>): SourceRecord {
+  const v = r.value;
+  return {
+    value: Buffer.isBuffer(v) ? v : Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)),
+    key: r.key == null ? null : Buffer.from(r.key),
+    headers: r.headers ?? {},
+    position: { topic, partition: 0, offset: String(offset) },
+  };
+}
+
 export class MemorySink<T> implements Sink<T> {
+  /** `serialize`: the topic's codec, so readers get the bytes a Kafka topic would hold (else values as they are). */
   constructor(
     private readonly bus: MemoryBus,
     private readonly topicName: string,
+    private readonly serialize?: (value: T) => Buffer | string,
   ) {}
   async write(records: SinkRecord<T>[]): Promise<void> {
-    this.bus.append(this.topicName, records);
+    const serialize = this.serialize;
+    this.bus.append<unknown>(
+      this.topicName,
+      serialize ? records.map((r) => ({ ...r, value: serialize(r.value) })) : records,
+    );
   }
   async close(): Promise<void> {}
 }
@@ -77,14 +94,7 @@ export class MemorySource implements Source {
         continue;
       }
       const slice = topic.slice(this.next, this.next + this.options.batchSize);
-      const records: SourceRecord[] = slice.map((r, i) => ({
-        value: Buffer.isBuffer(r.value)
-          ? r.value
-          : Buffer.from(typeof r.value === 'string' ? r.value : JSON.stringify(r.value)),
-        key: r.key == null ? null : Buffer.from(r.key),
-        headers: r.headers ?? {},
-        position: { topic: this.topicName, partition: 0, offset: String(this.next + i) },
-      }));
+      const records = slice.map((r, i) => memoryRecord(this.topicName, this.next + i, r));
       this.next += slice.length;
       this.unacked++;
       let acked = false;

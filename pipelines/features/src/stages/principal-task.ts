@@ -141,7 +141,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       };
       this.joins.set(key, join);
     }
-    this.changedJoins.add(key);
+    if (this.checkpointed) this.changedJoins.add(key);
     return join;
   }
 
@@ -178,7 +178,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   private drop(join: Join) {
     const key = joinKey(join.ts, join.request_id);
     this.joins.delete(key);
-    this.changedJoins.add(key);
+    if (this.checkpointed) this.changedJoins.add(key);
   }
 
   private evictOverCap(out: SinkRecord<FeatureRecord>[]) {

@@ -6,10 +6,9 @@
 // event's entity parts (KIND_HEADER = "part", value EntityPart) — keyed by the event's principal, so a request's
 // parts land in the partition that owns the request.
 // vigil.features (key = principal): one FeatureRecord per request, all features, once every part has joined.
-import { ByteReader, ByteWriter } from '@vigil/core';
+import { ByteReader, ByteWriter, StringInterner } from '@vigil/core';
 import {
   type AccessEvent,
-  BINARY_MAGIC,
   BinaryKind,
   binaryVersion,
   decodeJson,
@@ -20,6 +19,7 @@ import {
   InvalidRecordError,
   jsonCodec,
   type Principal,
+  startBinary,
   type TopicCodec,
 } from '@vigil/events';
 import type { EntityRole } from '../features/roles.js';
@@ -77,11 +77,13 @@ function decodeJsonEntityPart(value: Buffer, roles: ReadonlySet<string>): Entity
 
 const PART_VERSION = 1;
 const partWriter = new ByteWriter();
+/** The roles, read once (request ids fill the rest and are then read anew). */
+const PART_STRINGS = new StringInterner();
 
 /**
  * Entity parts on the principal-keyed topic (only vigil reads them): binary, version 1 — u8 0xa5, u8 2
- * (BinaryKind.EntityPart), u8 version, f64 ts, request_id and role as strings (u32 length, UTF-8), u32 count, the
- * values as f64 (exact: the joined vector must equal the offline one bit for bit). JSON parts from an earlier vigil
+ * (BinaryKind.EntityPart), u8 version, f64 ts, request_id and role as strings (varint length, UTF-8), varint count,
+ * the values as f64 (exact: the joined vector must equal the offline one bit for bit). JSON parts from an earlier vigil
  * are still read. `roles`: the roles a part may name.
  */
 export function entityPartCodec(roles: ReadonlySet<string>): TopicCodec<EntityPart> {
@@ -93,26 +95,23 @@ export function entityPartCodec(roles: ReadonlySet<string>): TopicCodec<EntityPa
     format: 'binary',
     version: PART_VERSION,
     encode: (part) => {
-      const w = partWriter.reset();
-      w.u8(BINARY_MAGIC);
-      w.u8(BinaryKind.EntityPart);
-      w.u8(PART_VERSION);
+      const w = startBinary(partWriter, BinaryKind.EntityPart, PART_VERSION);
       w.f64(part.ts);
-      w.str(part.request_id);
-      w.str(part.role);
-      w.u32(part.v.length);
+      w.vstr(part.request_id);
+      w.vstr(part.role);
+      w.uvar(part.v.length);
       for (const x of part.v) w.f64(x);
       return w.finish();
     },
     decode: (value) => {
       if (value[0] === 0x7b) return decodeJsonEntityPart(value, roles);
       binaryVersion(value, BinaryKind.EntityPart, 'part', PART_VERSION);
-      const r = new ByteReader(value, 3);
+      const r = new ByteReader(value, 3, PART_STRINGS);
       try {
         const ts = r.f64();
-        const request_id = r.str();
-        const role = r.str() as EntityRole;
-        const n = r.u32();
+        const request_id = r.vstr();
+        const role = r.vstr() as EntityRole;
+        const n = r.uvar();
         if (n * 8 !== value.length - r.pos) return fail('truncated or trailing bytes');
         const v = new Array<number>(n);
         for (let i = 0; i < n; i++) v[i] = r.f64();

@@ -28,11 +28,18 @@ export interface StreamTaskOptions {
   idleRelease?: boolean;
   /** Wall clock, epoch ms (tests move it). */
   now?: () => number;
+  /**
+   * Whether the task's state is checkpointed (default true). A run that never restores (the demo on the in-memory
+   * bus) says false: no state change is tracked or encoded, and drainChanges has nothing to give.
+   */
+  checkpointed?: boolean;
 }
 
 export abstract class StreamTask<P, T> implements StatefulTask<T> {
   protected readonly stream: FeatureStream<P>;
   protected readonly dedup: SourceDedup;
+  /** See StreamTaskOptions.checkpointed. */
+  protected readonly checkpointed: boolean;
   private readonly now: () => number;
   /** When the newest event time was last raised by an arrival (wall clock), and to what. */
   private newestAt = 0;
@@ -47,7 +54,8 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
     options: StreamTaskOptions = {},
   ) {
     this.stream = new FeatureStream<P>(extractor, boundMs, roleOf);
-    this.stream.trackChanges();
+    this.checkpointed = options.checkpointed !== false;
+    if (this.checkpointed) this.stream.trackChanges();
     this.dedup = new SourceDedup(stage);
     this.now = options.now ?? Date.now;
     this.tick = options.idleRelease ? (wallNow) => this.idle(wallNow) : undefined;
@@ -69,6 +77,13 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
     const out: SinkRecord<T>[] = [];
     if (this.stream.held === 0 || wallNow <= this.newestAt) return out;
     this.emit(this.stream.advanceTo(this.newest + (wallNow - this.newestAt)), out);
+    return out;
+  }
+
+  /** The input has ended: every held event is released (StatefulTask.flush). */
+  flush(): SinkRecord<T>[] {
+    const out: SinkRecord<T>[] = [];
+    this.emit(this.stream.flush(), out);
     return out;
   }
 

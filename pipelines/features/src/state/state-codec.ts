@@ -5,7 +5,7 @@
 //
 // Supported values: undefined, null, booleans, numbers, strings, Buffers, Uint32Array, Float32Array, arrays,
 // Map<string|number, value>, plain objects, and SlidingCounts.
-import { ByteReader as Reader, ByteWriter as Writer } from '@vigil/core';
+import { ByteReader as Reader, StringInterner, ByteWriter as Writer } from '@vigil/core';
 import { SlidingCounts } from './sliding-count.js';
 
 enum Tag {
@@ -196,6 +196,8 @@ function read(r: Reader): unknown {
 }
 
 const shared = new Writer();
+/** The checkpoint codec's own short strings: every state's field names, then short map keys. */
+const NAMES = new StringInterner();
 
 /** The value encoded; after `header`'s bytes when given (a store's fixed fields, read without decoding the value). */
 export function encodeState(value: unknown, header?: Uint8Array): Buffer {
@@ -207,7 +209,7 @@ export function encodeState(value: unknown, header?: Uint8Array): Buffer {
 
 /** The value encoded from byte `from` on (after a header encodeState wrote). */
 export function decodeState<S>(buffer: Buffer, from = 0): S {
-  const r = new Reader(buffer, from);
+  const r = new Reader(buffer, from, NAMES);
   const value = read(r);
   if (!r.atEnd()) throw new Error('corrupt feature-state checkpoint (trailing bytes)');
   return value as S;

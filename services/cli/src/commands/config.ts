@@ -9,7 +9,7 @@ import { alerterConfigSchema, lintAlerterConfig } from '@vigil/alerter';
 import { detectorConfigSchema, lintDetectorConfig, topologyOf } from '@vigil/detector';
 import { lintRevokerConfig, revokerConfigSchema } from '@vigil/revoker';
 import { ConfigError, type Lint, loadConfig } from '@vigil/runtime';
-import { describeTopology } from '@vigil/topology';
+import { describeTopology, TopologyError } from '@vigil/topology';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { defineCommand } from '../command.js';
@@ -130,7 +130,7 @@ export function configTopology(file: string | undefined): number {
     process.stdout.write(describeTopology(topologyOf(config)));
     return 0;
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof TopologyError) {
       process.stderr.write(`${file}: ${err.message}\n`);
       return 2;
     }

@@ -5,7 +5,7 @@
 // attacks of each family were caught, and how quickly.
 import { adapterFor } from '@vigil/adapters';
 import { backendName, ModelBundle } from '@vigil/bundle';
-import { MemoryBus, MemorySink, MemorySource } from '@vigil/connectors';
+import { MemoryBus, MemorySink, MemorySource, type SinkRecord } from '@vigil/connectors';
 import {
   Allowlist,
   type Enforcement,
@@ -15,10 +15,18 @@ import {
   RevocationStore,
   Revoker,
 } from '@vigil/enforcement';
-import { type AccessEvent, type DeadLetter, type Decision, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
-import { FeatureExtractor, FeatureStream, MmdbGeoLookup } from '@vigil/features';
+import {
+  type AccessEvent,
+  type DeadLetter,
+  type Decision,
+  decisionCodec,
+  GATEWAY_FORMATS,
+  type GatewayFormat,
+} from '@vigil/events';
+import { FeatureExtractor, KIND_HEADER, MmdbGeoLookup, PART_KIND } from '@vigil/features';
 import { createIngestHandler, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
-import { ReplayDecider } from '@vigil/scoring';
+import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
+import { BundleScorer, withDecisions } from '@vigil/scoring';
 import {
   type AttackLabel,
   attackWindow,
@@ -30,6 +38,15 @@ import {
   renderRecord,
   withAttacks,
 } from '@vigil/simulator';
+import {
+  changelogNames,
+  codecOf,
+  DEFAULT_TOPIC_NAMES,
+  detectorTopology,
+  featureStageTasks,
+  MemoryStages,
+  type Topology,
+} from '@vigil/topology';
 import { defineCommand } from '../command.js';
 import { defaultBundleDir } from '../support/default-bundle.js';
 import { DEMO_PEPPER } from '../support/pepper.js';
@@ -82,15 +99,16 @@ export async function demo(args: DemoArgs): Promise<number> {
   const geo = MmdbGeoLookup.bundled();
   const sim = simulatedLog(format, total, seed, perFamily, geo);
   const bus = new MemoryBus();
-  bus.append('vigil.access', sim.input);
-  const ingestSeconds = await ingest(bus, format, sim.input.length);
-  const events = bus.topic<AccessEvent>('vigil.access.by-principal');
-  const detection = await detect(events, geo);
-  if ('error' in detection) {
-    out.write(`\n  the default bundle did not load (${detection.error}) — rebuild it with npm run bundle:default\n`);
+  const topology = demoTopology(format);
+  bus.append(INPUT, sim.input);
+  const run = await runPipeline(bus, topology, format, geo, sim.input.length);
+  if ('error' in run) {
+    out.write(`\n  the default bundle did not load (${run.error}) — rebuild it with npm run bundle:default\n`);
     return 1;
   }
-  const ok = report({ ...sim, ...detection, events, dead: bus.topic<DeadLetter>('vigil.dlq'), ingestSeconds });
+  const events = keyedEvents(bus, topology);
+  const dead = bus.topic<DeadLetter>(topology.topic('dead_letters').name);
+  const ok = report({ ...sim, ...run, events, dead });
   out.write(`  total               ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   return ok ? 0 : 1;
 }
@@ -128,29 +146,6 @@ function simulatedLog(
   return { input, labels, malformed };
 }
 
-/** The ingest stage over the bus's access topic (parse, validate, fingerprint, re-key); its seconds. */
-async function ingest(bus: MemoryBus, format: GatewayFormat, records: number): Promise<number> {
-  const demoAdapter = adapterFor(format, { pepper: DEMO_PEPPER });
-  const source = new MemorySource(bus, 'vigil.access', { batchSize: 1000, stopWhenDrained: true });
-  const handler = createIngestHandler({
-    adapterFor: () => demoAdapter,
-    sinks: {
-      events: new MemorySink<AccessEvent>(bus, 'vigil.access.by-principal'),
-      deadLetters: new MemorySink<DeadLetter>(bus, 'vigil.dlq'),
-    },
-    deadLetters: REDACTED_DEAD_LETTERS,
-    traceOneIn: 1000,
-  });
-  const started = performance.now();
-  const progress = progressLine('ingesting', records);
-  await source.run(async (batch) => {
-    await handler(batch);
-    progress(source.acknowledged);
-  });
-  progress.done();
-  return (performance.now() - started) / 1000;
-}
-
 /** A progress line on a terminal (nothing otherwise), at most ten updates a second. */
 function progressLine(what: string, of: number): ((n: number) => void) & { done: () => void } {
   const out = process.stdout;
@@ -171,14 +166,42 @@ interface Detection {
   extractor: FeatureExtractor;
   revoker: Revoker;
   gateway: MemoryGateway;
+  ingestSeconds: number;
   scoreSeconds: number;
 }
 
+/** The gateway log's topic on the bus. */
+const INPUT = 'vigil.access';
+
 /**
- * The detector's decision path (what vigil replay runs): features in event time, the default bundle and the policy;
- * every non-allow decision through the revoker's guardrails to the in-memory gateway.
+ * The detector's topology (what `vigil detect` builds on Kafka, with its default topic names), fused decisions and
+ * no ClickHouse: the demo builds the same stages on the in-memory bus.
  */
-async function detect(events: { value: AccessEvent }[], geo: MmdbGeoLookup): Promise<Detection | { error: string }> {
+function demoTopology(format: GatewayFormat): Topology {
+  return detectorTopology({
+    group: 'vigil-demo',
+    inputs: [{ topic: INPUT, format }],
+    names: { ...DEFAULT_TOPIC_NAMES, ...changelogNames('vigil-demo') },
+    features: true,
+    decisions: 'fused',
+    guarantee: 'at_least_once',
+    packed: false,
+    clickhouse: false,
+  });
+}
+
+/**
+ * The topology on the bus: ingest (parse, validate, fingerprint, re-key) a batch at a time, then the entity and
+ * principal feature stages (features in event time, the default bundle and the policy fused into the principal
+ * task) over what it wrote, then every non-allow decision through the revoker's guardrails to the in-memory gateway.
+ */
+async function runPipeline(
+  bus: MemoryBus,
+  topology: Topology,
+  format: GatewayFormat,
+  geo: MmdbGeoLookup,
+  records: number,
+): Promise<Detection | { error: string }> {
   const extractor = FeatureExtractor.standard(geo);
   let bundle: ModelBundle;
   try {
@@ -186,6 +209,79 @@ async function detect(events: { value: AccessEvent }[], geo: MmdbGeoLookup): Pro
   } catch (err) {
     return { error: (err as Error).message.slice(0, 200) };
   }
+  const name = (id: string) => topology.topic(id).name;
+  const tasks = featureStageTasks(topology, {
+    extractor: () => FeatureExtractor.standard(geo),
+    // Offline, a reorder bound costs no latency: the same 2 s as vigil replay's.
+    reorderBoundMs: 2000,
+    idleRelease: false,
+    // Nothing restores the demo's state: none of it is tracked or encoded for a changelog.
+    checkpointed: false,
+    fuse: (task) =>
+      withDecisions(task, {
+        scorer: new BundleScorer(bundle),
+        policy: new DecisionPolicy(policyConfigSchema.parse({}), extractor.names),
+        geo,
+        schemaHash: () => extractor.schema.hash,
+        dryRun: false,
+        writeAllow: false,
+        decisionsTopic: name('decisions'),
+      }),
+  });
+  const stages = new MemoryStages(topology, bus, { ...tasks });
+  const enforcing = enforcer(bus, name('decisions'));
+  const adapter = adapterFor(format, { pepper: DEMO_PEPPER });
+  // 4,096 records a batch: the decisions of a batch are scored together, which spreads the model runtime's per-call
+  // overhead (replay's batch size, for the same reason).
+  const source = new MemorySource(bus, INPUT, { batchSize: 4096, stopWhenDrained: true });
+  const handler = createIngestHandler({
+    adapterFor: () => adapter,
+    sinks: {
+      events: new MemorySink<AccessEvent>(
+        bus,
+        name('keyed'),
+        codecOf<AccessEvent>(topology, 'keyed', 'access event').encode,
+      ),
+      entities: new MemorySink<AccessEvent>(
+        bus,
+        name('entities'),
+        codecOf<AccessEvent>(topology, 'entities', 'access event').encode,
+      ),
+      deadLetters: new MemorySink<DeadLetter>(bus, name('dead_letters')),
+    },
+    deadLetters: REDACTED_DEAD_LETTERS,
+    traceOneIn: 1000,
+  });
+  let ingestSeconds = 0;
+  let scoreSeconds = 0;
+  const timed = async (work: () => unknown) => {
+    const t0 = performance.now();
+    await work();
+    return (performance.now() - t0) / 1000;
+  };
+  const progress = progressLine('detecting', records);
+  await source.run(async (batch) => {
+    ingestSeconds += await timed(() => handler(batch));
+    scoreSeconds += await timed(() => {
+      stages.drain();
+      return enforcing.next();
+    });
+    progress(source.acknowledged);
+  });
+  scoreSeconds += await timed(() => {
+    stages.finish();
+    return enforcing.next();
+  });
+  progress.done();
+  const { decisions, revoker, gateway } = enforcing;
+  return { decisions, bundle, extractor, revoker, gateway, ingestSeconds, scoreSeconds };
+}
+
+/**
+ * The revoker in front of the in-memory gateway, taking the decisions the principal stage wrote since it last
+ * looked, in order. Enforcement expiries run on the events' own clock, so a replayed day behaves like a day.
+ */
+function enforcer(bus: MemoryBus, topic: string) {
   const gateway = new MemoryGateway();
   let latest = DEMO_START;
   const revoker = new Revoker({
@@ -198,35 +294,33 @@ async function detect(events: { value: AccessEvent }[], geo: MmdbGeoLookup): Pro
     ttl: { revokeTtlMs: 86_400_000, throttleTtlMs: 900_000, stepUpTtlMs: 3_600_000 },
     audit: async () => undefined,
     notify: async () => undefined,
-    // Enforcement expiries run on the events' own clock here, so a replayed day behaves like a day.
     now: () => latest,
   });
   const decisions: Decision[] = [];
-  const stream = new FeatureStream(extractor, 2000);
-  const decider = ReplayDecider.forBundle({
-    bundle,
-    extractor,
-    geo,
-    dryRun: false,
-    onDecisions: async (ds) => {
-      for (const d of ds) {
-        if (d.active.action === 'allow') continue;
-        decisions.push(d.active);
-        latest = Math.max(latest, d.active.ts);
-        await revoker.handle(d.active);
+  let read = 0;
+  return {
+    decisions,
+    revoker,
+    gateway,
+    async next(): Promise<void> {
+      const log = bus.topic<Buffer>(topic);
+      for (; read < log.length; read++) {
+        const d = decisionCodec.decode((log[read] as SinkRecord<Buffer>).value);
+        decisions.push(d);
+        latest = Math.max(latest, d.ts);
+        await revoker.handle(d);
       }
     },
-  });
-  const started = performance.now();
-  const progress = progressLine('detecting', events.length);
-  for (const [i, e] of events.entries()) {
-    await decider.push(stream.push(e.value));
-    if (i % 5000 === 4999) progress(i + 1);
-  }
-  await decider.push(stream.flush());
-  await decider.flush();
-  progress.done();
-  return { decisions, bundle, extractor, revoker, gateway, scoreSeconds: (performance.now() - started) / 1000 };
+  };
+}
+
+/** The events ingest wrote on the principal-keyed topic, read back with its codec (the entity parts left out). */
+function keyedEvents(bus: MemoryBus, topology: Topology): { key?: string | null; value: AccessEvent }[] {
+  const codec = codecOf<AccessEvent>(topology, 'keyed', 'access event');
+  return bus
+    .topic<Buffer>(topology.topic('keyed').name)
+    .filter((r) => r.headers?.[KIND_HEADER] !== PART_KIND)
+    .map((r) => ({ key: r.key ?? null, value: codec.decode(r.value) }));
 }
 
 /** Writes what each stage did and how each attack family fared; false when a record was lost or a token leaked. */
@@ -235,7 +329,6 @@ function report(
     Detection & {
       events: { key?: unknown; value: AccessEvent }[];
       dead: { value: DeadLetter }[];
-      ingestSeconds: number;
     },
 ): boolean {
   const { events, dead, decisions, labels } = r;

@@ -10,7 +10,7 @@ import { createConnection } from 'node:net';
 import { type AlerterConfig, alerterConfigSchema, lintAlerterConfig } from '@vigil/alerter';
 import { ModelBundle } from '@vigil/bundle';
 import { clickhouseClient, createKafka, type KafkaConnection } from '@vigil/connectors';
-import { type DetectorConfig, detectorConfigSchema, lintDetectorConfig } from '@vigil/detector';
+import { type DetectorConfig, detectorConfigSchema, lintDetectorConfig, topologyOf } from '@vigil/detector';
 import { HaproxyAdapter, RedisAdapter } from '@vigil/enforcement';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
 import { lintRevokerConfig, type RevokerConfig, revokerConfigSchema } from '@vigil/revoker';
@@ -360,27 +360,20 @@ interface TopicNeed {
   created: boolean;
 }
 
-/** The topics each service reads or writes, as its wiring (services/<s>/src/*-service.ts, detector.ts) names them. */
+/**
+ * The topics each service reads or writes, as its wiring names them (services/<s>/src/*-service.ts; the detector's
+ * topology).
+ */
 function topicsOf(service: string, config: Record<string, unknown>): TopicNeed[] {
   const made = (...topics: string[]) => topics.map((topic) => ({ topic, created: true }));
   let needs: TopicNeed[] = [];
   if (service === 'detector') {
-    const c = config as DetectorConfig;
-    const group = c.consumer.group_id;
-    needs = [
-      // The access-log topics are the gateway's: the detector reads them and never creates them.
-      ...c.consumer.topics.map((topic) => ({ topic, created: false })),
-      ...made(c.topics.keyed, c.topics.dead_letter),
-      ...(c.features.enabled
-        ? made(
-            c.topics.entities,
-            c.features.topic,
-            c.features.changelog_topic ?? `${group}.features-changelog`,
-            `${group}.entities-changelog`,
-          )
-        : []),
-      ...(c.features.enabled && c.scoring.bundle !== undefined ? made(c.scoring.topic, c.scoring.shadow_topic) : []),
-    ];
+    // The detector's topology (@vigil/topology) says which topics it reads and writes: the gateway's log topics it
+    // reads and never creates, every other one it creates at start.
+    needs = [...topologyOf(config as DetectorConfig).topics.values()].map((t) => ({
+      topic: t.name,
+      created: t.role !== 'input',
+    }));
   } else if (service === 'revoker') {
     const c = config as RevokerConfig;
     needs = made(...c.consumer.topics, c.topics.revocations, c.topics.notices, c.topics.poison);

@@ -11,17 +11,10 @@ import {
   type StatefulTask,
 } from '@vigil/connectors';
 import type { AccessEvent, Decision } from '@vigil/events';
-import {
-  EntityFeatureTask,
-  type EntityPart,
-  FeatureExtractor,
-  type FeatureRecord,
-  PrincipalFeatureTask,
-  StateBudget,
-} from '@vigil/features';
+import { FeatureExtractor, type FeatureRecord, StateBudget } from '@vigil/features';
 import { logEvent } from '@vigil/runtime';
 import { observeStateBudget, type pipelineCounters } from '@vigil/telemetry';
-import { codecOf, type StageDeclaration } from '@vigil/topology';
+import { codecOf, featureStageTasks, type StageDeclaration, type StageTask } from '@vigil/topology';
 import type { Wiring } from './context.js';
 
 export interface FeatureStages {
@@ -81,24 +74,22 @@ export function featureStages(
       onSlow: ({ partition, step, ms }) =>
         logEvent('warn', 'feature stage waiting', { stage: name, partition, step, ms }),
     }) as KafkaStatefulProcessor<unknown>;
-  const extractor = () => FeatureExtractor.standard(geo(), { budget });
-  const taskOptions = { idleRelease: f.idle_release };
-  const stages = [
-    stage<EntityPart>('entity_features', {
-      ...declared(topology.stage('entity_features')),
-      serialize: codecOf<EntityPart>(topology, 'keyed', 'entity part').encode,
-      makeTask: () => new EntityFeatureTask(extractor(), f.reorder_bound_ms, taskOptions),
-    }),
-    stage<FeatureRecord | Decision>('features', {
-      // Its side outputs, the fused decisions (wiring/decision-stage.ts), are written in the same transactions.
-      ...declared(topology.stage('features')),
-      // Feature records and decisions: both topics' codecs are JSON (others read them).
-      serialize: (v) => JSON.stringify(v),
-      makeTask: () => {
-        const task = new PrincipalFeatureTask(extractor(), f.reorder_bound_ms, taskOptions);
-        return fuse ? fuse(task) : task;
-      },
-    }),
-  ];
+  // The tasks and their writers' codecs, as every build of the topology runs them (@vigil/topology).
+  const tasks = featureStageTasks(topology, {
+    extractor: () => FeatureExtractor.standard(geo(), { budget }),
+    reorderBoundMs: f.reorder_bound_ms,
+    idleRelease: f.idle_release,
+    ...(fuse ? { fuse } : {}),
+  });
+  const stages = (['entity_features', 'features'] as const).map((name) => {
+    const t = tasks[name] as StageTask<unknown>;
+    // The principal stage's side outputs, the fused decisions (wiring/decision-stage.ts), leave in the same
+    // checkpoints as its feature records.
+    return stage<unknown>(name, {
+      ...declared(topology.stage(name)),
+      makeTask: () => t.makeTask(),
+      serialize: (v) => t.serialize(v),
+    });
+  });
   return { stages, entitiesSink };
 }

@@ -1,0 +1,69 @@
+// A stateful stage on the in-memory bus: the same StatefulTask a KafkaStatefulProcessor runs on a Kafka partition,
+// run here over one in-memory topic (one partition) for the embedded demo and offline runs. No checkpoints: state
+// lives as long as the process, so the task's changelog records are drained and dropped (which also keeps the task's
+// change tracking bounded). Outputs are written with the stage's serializer, as on Kafka, so the next stage reads
+// the bytes a Kafka topic would hold. Poison records are set aside on the source, as a MemorySource does.
+import type { Poisoned } from '../poison.js';
+import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
+import { type MemoryBus, memoryRecord } from './bus.js';
+
+export interface MemoryStatefulOptions<T> {
+  /** The topics it reads, in this order within each step. */
+  inputTopics: readonly string[];
+  /** Where outputs go unless a record names its own topic (SinkRecord.topic: a side output). */
+  outputTopic: string;
+  task: StatefulTask<T>;
+  serialize: (value: T) => Buffer | string;
+}
+
+export class MemoryStatefulProcessor<T> {
+  private readonly next: number[];
+  readonly poisoned: Poisoned[] = [];
+  /** Records read so far. */
+  consumed = 0;
+
+  constructor(
+    private readonly bus: MemoryBus,
+    private readonly o: MemoryStatefulOptions<T>,
+  ) {
+    this.next = o.inputTopics.map(() => 0);
+  }
+
+  /** Processes what its input topics hold beyond what it has read, up to `max` records; returns how many. */
+  step(max = Number.POSITIVE_INFINITY): number {
+    let taken = 0;
+    for (const [i, topic] of this.o.inputTopics.entries()) {
+      const log = this.bus.topic<unknown>(topic);
+      const from = this.next[i] as number;
+      const to = Math.min(log.length, from + (max - taken));
+      if (to <= from) continue;
+      const records: SourceRecord[] = [];
+      for (let offset = from; offset < to; offset++)
+        records.push(memoryRecord(topic, offset, log[offset] as SinkRecord<unknown>));
+      this.next[i] = to;
+      taken += to - from;
+      this.write(this.o.task.process(records));
+    }
+    this.consumed += taken;
+    return taken;
+  }
+
+  /** The input has ended: what the task still holds is released (StatefulTask.flush). */
+  finish(): void {
+    this.write(this.o.task.flush?.() ?? []);
+  }
+
+  private write(outputs: SinkRecord<T>[]): void {
+    this.o.task.drainChanges();
+    for (const p of this.o.task.drainPoison?.() ?? []) this.poisoned.push(p);
+    if (outputs.length === 0) return;
+    const byTopic = new Map<string, SinkRecord<Buffer | string>[]>();
+    for (const out of outputs) {
+      const topic = out.topic ?? this.o.outputTopic;
+      const list = byTopic.get(topic) ?? [];
+      byTopic.set(topic, list);
+      list.push({ key: out.key ?? null, value: this.o.serialize(out.value), headers: out.headers ?? {} });
+    }
+    for (const [topic, records] of byTopic) this.bus.append(topic, records);
+  }
+}

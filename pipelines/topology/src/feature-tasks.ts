@@ -1,0 +1,59 @@
+// What runs in the feature stages' tasks, and how their outputs are written: one definition for every build of the
+// topology (the detector's on Kafka, the demo's on the in-memory bus), so both run the same code.
+import type { StatefulTask } from '@vigil/connectors';
+import type { Decision } from '@vigil/events';
+import {
+  EntityFeatureTask,
+  type EntityPart,
+  type FeatureExtractor,
+  type FeatureRecord,
+  PrincipalFeatureTask,
+} from '@vigil/features';
+import { codecOf } from './detector-topology.js';
+import type { Topology } from './topology.js';
+
+/**
+ * A stage's task factory and the serializer of what it writes. (Methods, not function fields: a map of stages of
+ * different record types is then a map of StageTask<unknown>.)
+ */
+export interface StageTask<T> {
+  makeTask(): StatefulTask<T>;
+  serialize(value: T): Buffer | string;
+}
+
+export interface FeatureTaskOptions {
+  /** A new extractor for each task (each partition has its own state; they may share one budget). */
+  extractor: () => FeatureExtractor;
+  reorderBoundMs: number;
+  /** Let the wall clock release what a quiet partition holds (the live detector's choice; offline runs never). */
+  idleRelease: boolean;
+  /** Whether the tasks' state is checkpointed (default true; false for a run that never restores: the demo). */
+  checkpointed?: boolean;
+  /** Wraps the principal task when the topology fuses the decisions into it (@vigil/scoring's withDecisions). */
+  fuse?: (task: StatefulTask<FeatureRecord>) => StatefulTask<FeatureRecord | Decision>;
+}
+
+export interface FeatureStageTasks {
+  entity_features: StageTask<EntityPart>;
+  features: StageTask<FeatureRecord | Decision>;
+}
+
+export function featureStageTasks(topology: Topology, o: FeatureTaskOptions): FeatureStageTasks {
+  const options = { idleRelease: o.idleRelease, checkpointed: o.checkpointed !== false };
+  const fuse = o.fuse;
+  return {
+    entity_features: {
+      makeTask: () => new EntityFeatureTask(o.extractor(), o.reorderBoundMs, options),
+      // Parts go back onto the principal-keyed topic, in its binary codec.
+      serialize: codecOf<EntityPart>(topology, 'keyed', 'entity part').encode,
+    },
+    features: {
+      makeTask: () => {
+        const task = new PrincipalFeatureTask(o.extractor(), o.reorderBoundMs, options);
+        return fuse ? fuse(task) : task;
+      },
+      // Feature records and the fused decisions: both topics' codecs are JSON (others read them).
+      serialize: (v) => JSON.stringify(v),
+    },
+  };
+}

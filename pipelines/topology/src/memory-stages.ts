@@ -1,0 +1,49 @@
+// The topology's stateful stages built on the in-memory bus (the embedded demo; the detector builds the same
+// declaration on Kafka): one MemoryStatefulProcessor per stage with a changelog, reading and writing the topics the
+// declaration names, in the declaration's order, each running the task its StageTask makes.
+import { type MemoryBus, MemoryStatefulProcessor } from '@vigil/connectors';
+import type { StageTask } from './feature-tasks.js';
+import type { Topology } from './topology.js';
+
+export class MemoryStages {
+  readonly stages: { name: string; processor: MemoryStatefulProcessor<unknown> }[];
+
+  /** `tasks`: each stateful stage's task and serializer by stage name (featureStageTasks: the feature stages'). */
+  constructor(topology: Topology, bus: MemoryBus, tasks: Readonly<Record<string, StageTask<unknown>>>) {
+    const name = (id: string) => topology.topic(id).name;
+    this.stages = topology.stages
+      .filter((s) => s.changelog !== undefined)
+      .map((s) => {
+        const t = tasks[s.name];
+        if (!t) throw new Error(`no task for the topology's stage ${s.name}`);
+        const processor = new MemoryStatefulProcessor<unknown>(bus, {
+          inputTopics: s.inputs.map(name),
+          outputTopic: name(s.outputs[0] as string),
+          task: t.makeTask(),
+          serialize: t.serialize,
+        });
+        return { name: s.name, processor };
+      });
+  }
+
+  /**
+   * Runs the stages over what their inputs hold, up to `batch` records a step (default: all there is), until none
+   * has anything left to read.
+   */
+  drain(batch = Number.POSITIVE_INFINITY): void {
+    let moved = 1;
+    while (moved > 0) {
+      moved = 0;
+      for (const { processor } of this.stages) moved += processor.step(batch);
+    }
+  }
+
+  /** The input has ended: each stage in turn releases what it holds, and the stages after it read that. */
+  finish(batch = Number.POSITIVE_INFINITY): void {
+    for (const { processor } of this.stages) {
+      this.drain(batch);
+      processor.finish();
+    }
+    this.drain(batch);
+  }
+}
