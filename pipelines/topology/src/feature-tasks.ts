@@ -1,7 +1,7 @@
 // What runs in the feature stages' tasks, and how their outputs are written: one definition for every build of the
 // topology (the detector's on Kafka, the demo's on the in-memory bus), so both run the same code.
 import type { StatefulTask } from '@vigil/connectors';
-import type { Decision } from '@vigil/events';
+import type { AccessEvent, Decision } from '@vigil/events';
 import {
   EntityFeatureTask,
   type EntityPart,
@@ -40,16 +40,24 @@ export interface FeatureStageTasks {
 
 export function featureStageTasks(topology: Topology, o: FeatureTaskOptions): FeatureStageTasks {
   const options = { idleRelease: o.idleRelease, checkpointed: o.checkpointed !== false };
+  // Each stage reads its input topic with the codecs the topology declares for it, as the writers write with them.
+  const entityEvents = codecOf<AccessEvent>(topology, 'entities', 'access event');
+  const principalEvents = codecOf<AccessEvent>(topology, 'keyed', 'access event');
+  const parts = codecOf<EntityPart>(topology, 'keyed', 'entity part');
   const fuse = o.fuse;
   return {
     entity_features: {
-      makeTask: () => new EntityFeatureTask(o.extractor(), o.reorderBoundMs, options),
+      makeTask: () => new EntityFeatureTask(o.extractor(), o.reorderBoundMs, { ...options, events: entityEvents }),
       // Parts go back onto the principal-keyed topic, in its binary codec.
-      serialize: codecOf<EntityPart>(topology, 'keyed', 'entity part').encode,
+      serialize: parts.encode,
     },
     features: {
       makeTask: () => {
-        const task = new PrincipalFeatureTask(o.extractor(), o.reorderBoundMs, options);
+        const task = new PrincipalFeatureTask(o.extractor(), o.reorderBoundMs, {
+          ...options,
+          events: principalEvents,
+          parts,
+        });
         return fuse ? fuse(task) : task;
       },
       // Feature records and the fused decisions: both topics' codecs are JSON (others read them).

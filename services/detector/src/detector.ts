@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { type AdapterOptions, adapterFor, heuristicTemplater, openApiTemplater } from '@vigil/adapters';
 import { createKafka, deadLetterPoisonWriter, KafkaSink, KafkaSource, storeHandler } from '@vigil/connectors';
-import { type AccessEvent, type DeadLetter, decodeDecision } from '@vigil/events';
-import { decodeFeatureRecord, MmdbGeoLookup } from '@vigil/features';
+import type { AccessEvent, DeadLetter, Decision } from '@vigil/events';
+import { type FeatureRecord, MmdbGeoLookup } from '@vigil/features';
 import { createIngestHandler, type DeadLetterPolicy, parseEncryptionKey } from '@vigil/ingest';
 import { type RunningService, startService } from '@vigil/runtime';
 import { codecOf } from '@vigil/topology';
@@ -39,8 +39,10 @@ function deadLetterPolicy(config: DetectorConfig): DeadLetterPolicy {
 export function startDetector(config: DetectorConfig): Promise<RunningDetector> {
   return startService('detector', config.telemetry, async ({ counters, onRetry, runs }) => {
     const kafka = createKafka(config.kafka);
+    const topology = topologyOf(config);
     const dlqSink = new KafkaSink<DeadLetter>(kafka, {
-      topic: config.topics.dead_letter,
+      topic: topology.topic('dead_letters').name,
+      serialize: codecOf<DeadLetter>(topology, 'dead_letters', 'dead letter').encode,
       onRetry: onRetry('kafka_dlq'),
     });
     let geoLookup: MmdbGeoLookup | undefined;
@@ -49,7 +51,6 @@ export function startDetector(config: DetectorConfig): Promise<RunningDetector> 
         config.features.geoip === undefined ? MmdbGeoLookup.bundled() : MmdbGeoLookup.maxmind(config.features.geoip);
       return geoLookup;
     };
-    const topology = topologyOf(config);
     const w: Wiring = { config, kafka, onRetry, dlqSink, geo, topology };
 
     const packPartitions = await createTopics(w);
@@ -71,15 +72,19 @@ export function startDetector(config: DetectorConfig): Promise<RunningDetector> 
     for (const s of features?.stages ?? []) runs.push(s.run());
     // With ClickHouse, feature records are kept there too (features table), for analysts and for training from it.
     const featureStore = stores?.features;
-    if (featureStore)
-      runs.push(featureStore.source.run(storeHandler(featureStore.sink, (r) => decodeFeatureRecord(r.value))));
+    if (featureStore) {
+      const codec = codecOf<FeatureRecord>(topology, 'features', 'feature record');
+      runs.push(featureStore.source.run(storeHandler(featureStore.sink, (r) => codec.decode(r.value))));
+    }
 
     const decisions = decider && !fused ? separateDecisionStage(w, decider) : undefined;
     if (decisions) runs.push(decisions.source.run(decisions.handler));
     // The decision records into ClickHouse (vigil explain, analysts), from the topic, in their own group.
     const decisionStore = decider ? stores?.decisions : undefined;
-    if (decisionStore)
-      runs.push(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => decodeDecision(r.value))));
+    if (decisionStore) {
+      const codec = codecOf<Decision>(topology, 'decisions', 'decision');
+      runs.push(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => codec.decode(r.value))));
+    }
 
     const source = new KafkaSource(kafka, config.consumer, { poison: deadLetterPoisonWriter('ingest', dlqSink) });
     const handler = createIngestHandler({

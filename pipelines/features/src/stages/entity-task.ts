@@ -4,7 +4,7 @@
 // principal-keyed topic, where the principal stage joins them onto the request. Checkpointed like the principal
 // stage (see @vigil/connectors' KafkaStatefulProcessor).
 import type { SinkRecord, SourceRecord } from '@vigil/connectors';
-import { accessEventCodec, principalKey } from '@vigil/events';
+import { principalKey } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole } from '../features/roles.js';
@@ -38,7 +38,7 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
         this.counters.skipped('entity_features', 'unknown_role');
         continue;
       }
-      const event = this.decode(record, accessEventCodec.decode);
+      const event = this.decode(record, this.decodeEvent);
       if (!event || this.dedup.isDuplicate(record.headers, role)) continue;
       this.push(event, { role, headers: traceHeaders(record.headers) }, out);
     }

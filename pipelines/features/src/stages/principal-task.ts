@@ -13,13 +13,14 @@
 // at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source
 // positions) is checkpointed by the KafkaStatefulProcessor running the task.
 import type { SinkRecord, SourceRecord } from '@vigil/connectors';
-import { accessEventCodec, type Principal, principalKey } from '@vigil/events';
+import { type Principal, principalKey, type TopicCodec } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole, entityKeys } from '../features/roles.js';
 import { decodeState, encodeState } from '../state/checkpoint.js';
 import type { FeatureRow } from '../stream.js';
 import {
+  type EntityPart,
   entityPartCodec,
   type FeatureRecord,
   KIND_HEADER,
@@ -56,6 +57,8 @@ export const ORPHAN_AFTER_MS = 10 * 60_000;
 
 export interface PrincipalTaskOptions extends StreamTaskOptions {
   maxPendingJoins?: number;
+  /** How the entity parts on its input topic are read (the topology's codec; default entityPartCodec). */
+  parts?: TopicCodec<EntityPart>;
 }
 
 export class PrincipalFeatureTask extends StreamTask<Record<string, string>, FeatureRecord> {
@@ -67,7 +70,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
    */
   private readonly durableJoins = new Set<string>();
   private readonly positions: Map<EntityRole, number[]>;
-  private readonly decodePart = entityPartCodec(new Set(ENTITY_ROLES)).decode;
+  private readonly decodePart: (value: Buffer) => EntityPart;
   private readonly schema: string;
   private readonly maxPending: number;
   private readonly counters = pipelineCounters();
@@ -81,6 +84,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     this.positions = new Map(ENTITY_ROLES.map((r) => [r, extractor.positions(r)]));
     this.schema = extractor.schema.hash;
     this.maxPending = options.maxPendingJoins ?? 1_000_000;
+    this.decodePart = (options.parts ?? entityPartCodec(new Set(ENTITY_ROLES))).decode;
   }
 
   get pendingJoins(): number {
@@ -99,7 +103,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
         this.emitIfJoined(join, out);
         continue;
       }
-      const event = this.decode(record, accessEventCodec.decode);
+      const event = this.decode(record, this.decodeEvent);
       if (!event || this.dedup.isDuplicate(record.headers)) continue;
       this.push(event, traceHeaders(record.headers), out);
     }

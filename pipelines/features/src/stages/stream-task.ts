@@ -14,7 +14,7 @@ import {
   type SourceRecord,
   type StatefulTask,
 } from '@vigil/connectors';
-import type { AccessEvent } from '@vigil/events';
+import { type AccessEvent, accessEventCodec, type TopicCodec } from '@vigil/events';
 import type { FeatureExtractor, StateStats } from '../extractor.js';
 import type { Role } from '../features/roles.js';
 import { type FeatureRow, FeatureStream } from '../stream.js';
@@ -33,6 +33,8 @@ export interface StreamTaskOptions {
    * bus) says false: no state change is tracked or encoded, and drainChanges has nothing to give.
    */
   checkpointed?: boolean;
+  /** How its input topic's events are read (the topology's codec for that topic; default accessEventCodec). */
+  events?: TopicCodec<AccessEvent>;
 }
 
 export abstract class StreamTask<P, T> implements StatefulTask<T> {
@@ -40,6 +42,8 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
   protected readonly dedup: SourceDedup;
   /** See StreamTaskOptions.checkpointed. */
   protected readonly checkpointed: boolean;
+  /** Reads an input record's event (StreamTaskOptions.events). */
+  protected readonly decodeEvent: (value: Buffer) => AccessEvent;
   private readonly now: () => number;
   /** When the newest event time was last raised by an arrival (wall clock), and to what. */
   private newestAt = 0;
@@ -55,6 +59,7 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
   ) {
     this.stream = new FeatureStream<P>(extractor, boundMs, roleOf);
     this.checkpointed = options.checkpointed !== false;
+    this.decodeEvent = (options.events ?? accessEventCodec).decode;
     if (this.checkpointed) this.stream.trackChanges();
     this.dedup = new SourceDedup(stage);
     this.now = options.now ?? Date.now;
