@@ -93,9 +93,9 @@ function decodeRecord(
   }
   if (FORBIDDEN_KEY.test(text) || (ESCAPED_KEY_CHAR.test(text) && hasForbiddenKey(parsed)))
     return fail('forbidden_key', 'record: uses __proto__, constructor or prototype as a key');
-  // A lone surrogate can only come from a JSON escape (UTF-8 decoding replaces invalid bytes): replaced here, as
-  // UTF-8 must replace it, so an event reads the same from vigil's binary topics as it was parsed. (After the key
-  // check: no key here can be __proto__.)
+  // A lone surrogate in a record's bytes comes from a JSON escape (the UTF-8 decoder refuses invalid bytes, and a
+  // lone surrogate cannot be encoded): replaced here, as UTF-8 must replace it, so an event reads the same from
+  // vigil's binary topics as it was parsed. After the key check, and wellFormed defines keys rather than assigning.
   if (SURROGATE_ESCAPE.test(text)) parsed = wellFormed(parsed);
   const batch = Array.isArray(parsed);
   const records: unknown[] = batch ? (parsed as unknown[]) : [parsed];
@@ -115,7 +115,8 @@ function wellFormed(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(wellFormed);
   if (v === null || typeof v !== 'object') return v;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = wellFormed(x);
+  for (const [k, x] of Object.entries(v))
+    Object.defineProperty(out, k, { value: wellFormed(x), enumerable: true, writable: true, configurable: true });
   return out;
 }
 const indexed = (index: number | undefined) => (index === undefined ? {} : { index });

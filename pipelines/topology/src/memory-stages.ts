@@ -1,7 +1,7 @@
 // The topology's stateful stages built on the in-memory bus (the embedded demo; the detector builds the same
 // declaration on Kafka): one MemoryStatefulProcessor per stage with a changelog, reading and writing the topics the
 // declaration names, in the declaration's order, each running the task its StageTask makes.
-import { type MemoryBus, MemoryStatefulProcessor } from '@vigil/connectors';
+import { type MemoryBus, MemoryStatefulProcessor, poisonDeadLetter } from '@vigil/connectors';
 import type { StageTask } from './feature-tasks.js';
 import type { Topology } from './topology.js';
 
@@ -21,6 +21,8 @@ export class MemoryStages {
           outputTopic: name(s.outputs[0] as string),
           task: t.makeTask(),
           serialize: t.serialize,
+          // As on Kafka: a dead letter on the stage's poison topic, with the record's position and the reason.
+          poison: (p) => bus.append(name(s.poison), [{ value: poisonDeadLetter(s.name, p) }]),
         });
         return { name: s.name, processor };
       });

@@ -2,7 +2,7 @@
 // run here over one in-memory topic (one partition) for the embedded demo and offline runs. No checkpoints: state
 // lives as long as the process, so the task's changelog records are drained and dropped (which also keeps the task's
 // change tracking bounded). Outputs are written with the stage's serializer, as on Kafka, so the next stage reads
-// the bytes a Kafka topic would hold. Poison records are set aside on the source, as a MemorySource does.
+// the bytes a Kafka topic would hold; poison records go where the stage's poison goes (its dead-letter topic).
 import type { Poisoned } from '../poison.js';
 import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
 import { type MemoryBus, memoryRecord } from './bus.js';
@@ -14,11 +14,12 @@ export interface MemoryStatefulOptions<T> {
   outputTopic: string;
   task: StatefulTask<T>;
   serialize: (value: T) => Buffer | string;
+  /** Where a record the task set aside as poison goes (a dead letter on the stage's poison topic). */
+  poison: (p: Poisoned) => void;
 }
 
 export class MemoryStatefulProcessor<T> {
   private readonly next: number[];
-  readonly poisoned: Poisoned[] = [];
   /** Records read so far. */
   consumed = 0;
 
@@ -55,14 +56,16 @@ export class MemoryStatefulProcessor<T> {
 
   private write(outputs: SinkRecord<T>[]): void {
     this.o.task.drainChanges();
-    for (const p of this.o.task.drainPoison?.() ?? []) this.poisoned.push(p);
+    for (const p of this.o.task.drainPoison?.() ?? []) this.o.poison(p);
     if (outputs.length === 0) return;
-    const byTopic = new Map<string, SinkRecord<Buffer | string>[]>();
+    const byTopic = new Map<string, SinkRecord<Buffer>[]>();
     for (const out of outputs) {
       const topic = out.topic ?? this.o.outputTopic;
       const list = byTopic.get(topic) ?? [];
       byTopic.set(topic, list);
-      list.push({ key: out.key ?? null, value: this.o.serialize(out.value), headers: out.headers ?? {} });
+      // Bytes, as a Kafka topic holds them.
+      const value = this.o.serialize(out.value);
+      list.push({ key: out.key ?? null, value: Buffer.from(value), headers: out.headers ?? {} });
     }
     for (const [topic, records] of byTopic) this.bus.append(topic, records);
   }

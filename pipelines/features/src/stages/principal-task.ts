@@ -113,6 +113,28 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     return out;
   }
 
+  /**
+   * The input has ended: every held event is released, and then no part can still arrive. A request still waiting
+   * for one leaves without it (counted join_incomplete, as past the cap); parts whose request never came are dropped
+   * (counted orphan_part).
+   */
+  override flush(): SinkRecord<FeatureRecord>[] {
+    const out = super.flush();
+    for (const join of [...this.joins.values()]) {
+      if (join.vector === undefined) {
+        this.orphans++;
+        this.counters.skipped('features', 'orphan_part');
+        this.drop(join);
+      } else {
+        this.incomplete++;
+        this.counters.skipped('features', 'join_incomplete');
+        this.emitIfJoined(join, out, true);
+      }
+    }
+    this.counters.recordsOut('features', out.length);
+    return out;
+  }
+
   protected emit(rows: FeatureRow<Record<string, string>>[], out: SinkRecord<FeatureRecord>[]): void {
     for (const row of rows) {
       // The event's own principal and trace context win over whatever a part that came first recorded.

@@ -297,6 +297,34 @@ describe('online feature stages', () => {
     expect(principal.pendingJoins).toBe(2);
   });
 
+  it('at the end of its input lets every request go: without the parts that never came, counted; orphans dropped', () => {
+    const principal = new PrincipalFeatureTask(FeatureExtractor.standard(geo), BOUND);
+    const entity = new EntityFeatureTask(FeatureExtractor.standard(geo), 0);
+    const [e, other] = [log[0] as AccessEvent, log[1] as AccessEvent];
+    const record = (value: Buffer, key: string, headers: Record<string, string> = {}): SourceRecord => ({
+      value,
+      key: Buffer.from(key),
+      headers,
+      position: {},
+    });
+    // A part whose request never comes (its event went elsewhere), and a request whose parts never come.
+    const parts = entity.process(
+      entityKeys(other).map(([role, key]) =>
+        record(accessEventCodec.encode(other) as Buffer, key, { [ROLE_HEADER]: role }),
+      ),
+    );
+    const held = principal.process([
+      ...parts.map((p) => record(partCodec.encode(p.value) as Buffer, p.key as string, p.headers)),
+      record(accessEventCodec.encode(e) as Buffer, principalKey(e)),
+    ]);
+    expect(held).toEqual([]);
+    const out = principal.flush();
+    expect(out.map((r) => r.value.request_id)).toEqual([e.request_id]);
+    expect(principal.incomplete).toBe(1);
+    expect(principal.orphans).toBe(entityKeys(other).length > 0 ? 1 : 0);
+    expect(principal.pendingJoins).toBe(0);
+  });
+
   it('sets records that are not what the topic carries aside as poison and goes on with the rest', () => {
     const principal = new PrincipalFeatureTask(FeatureExtractor.standard(geo), 0);
     const entity = new EntityFeatureTask(FeatureExtractor.standard(geo), 0);

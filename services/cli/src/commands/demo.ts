@@ -108,7 +108,8 @@ export async function demo(args: DemoArgs): Promise<number> {
   }
   const events = keyedEvents(bus, topology);
   const dead = bus.topic<DeadLetter>(topology.topic('dead_letters').name);
-  const ok = report({ ...sim, ...run, events, dead });
+  const features = bus.topic(topology.topic('features').name).length;
+  const ok = report({ ...sim, ...run, events, dead, features });
   out.write(`  total               ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   return ok ? 0 : 1;
 }
@@ -329,6 +330,8 @@ function report(
     Detection & {
       events: { key?: unknown; value: AccessEvent }[];
       dead: { value: DeadLetter }[];
+      /** Feature records the principal stage wrote: one per event. */
+      features: number;
     },
 ): boolean {
   const { events, dead, decisions, labels } = r;
@@ -349,6 +352,7 @@ function report(
   out.write('\nReport\n');
   out.write(`  records in          ${r.input.length}\n`);
   out.write(`  events out          ${events.length} (keyed by principal: ${principals.size} principals)\n`);
+  out.write(`  feature records     ${r.features} (one per event, entity features joined on)\n`);
   const byReason = [...reasons].map(([reason, n]) => `${reason}: ${n}`).join(', ');
   out.write(`  dead letters        ${dead.length} of ${r.malformed} malformed — ${byReason}\n`);
   out.write(`  raw tokens in output ${leaked ? 'FOUND (bug)' : 'none (fingerprinted at the edge)'}\n`);
@@ -380,7 +384,7 @@ function report(
       `(${q.benignPrincipalDays} principal-days; victims' own requests flagged on ${q.flaggedAttackedPrincipalDays} ` +
       `of ${q.attackedPrincipalDays} attacked principal-days, not counted)\n`,
   );
-  return events.length + dead.length === r.input.length && !leaked;
+  return events.length + dead.length === r.input.length && r.features === events.length && !leaked;
 }
 
 export const command = defineCommand({
