@@ -18,7 +18,8 @@ import type { Topology } from './topology.js';
  */
 export interface StageTask<T> {
   makeTask(): StatefulTask<T>;
-  serialize(value: T): Buffer | string;
+  /** A record's value in the codec of `topic`, the topic it goes to. */
+  serialize(value: T, topic: string): Buffer | string;
 }
 
 export interface FeatureTaskOptions {
@@ -44,6 +45,11 @@ export function featureStageTasks(topology: Topology, o: FeatureTaskOptions): Fe
   const entityEvents = codecOf<AccessEvent>(topology, 'entities', 'access event');
   const principalEvents = codecOf<AccessEvent>(topology, 'keyed', 'access event');
   const parts = codecOf<EntityPart>(topology, 'keyed', 'entity part');
+  const features = codecOf<FeatureRecord>(topology, 'features', 'feature record');
+  const decisionTopics = new Set(
+    ['decisions', 'shadow_decisions'].filter((id) => topology.topics.has(id)).map((id) => topology.topic(id).name),
+  );
+  const decisions = topology.topics.has('decisions') ? codecOf<Decision>(topology, 'decisions', 'decision') : undefined;
   const fuse = o.fuse;
   return {
     entity_features: {
@@ -60,8 +66,9 @@ export function featureStageTasks(topology: Topology, o: FeatureTaskOptions): Fe
         });
         return fuse ? fuse(task) : task;
       },
-      // Feature records and the fused decisions: both topics' codecs are JSON (others read them).
-      serialize: (v) => JSON.stringify(v),
+      // Feature records, and the fused decisions on their own topics, each in its topic's codec.
+      serialize: (v, topic) =>
+        decisions && decisionTopics.has(topic) ? decisions.encode(v as Decision) : features.encode(v as FeatureRecord),
     },
   };
 }

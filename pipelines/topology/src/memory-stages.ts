@@ -2,6 +2,8 @@
 // declaration on Kafka): one MemoryStatefulProcessor per stage with a changelog, reading and writing the topics the
 // declaration names, in the declaration's order, each running the task its StageTask makes.
 import { type MemoryBus, MemoryStatefulProcessor, poisonDeadLetter } from '@vigil/connectors';
+import type { DeadLetter } from '@vigil/events';
+import { codecOf } from './detector-topology.js';
 import type { StageTask } from './feature-tasks.js';
 import type { Topology } from './topology.js';
 
@@ -11,6 +13,7 @@ export class MemoryStages {
   /** `tasks`: each stateful stage's task and serializer by stage name (featureStageTasks: the feature stages'). */
   constructor(topology: Topology, bus: MemoryBus, tasks: Readonly<Record<string, StageTask<unknown>>>) {
     const name = (id: string) => topology.topic(id).name;
+    const deadLetters = (id: string) => codecOf<DeadLetter>(topology, id, 'dead letter');
     this.stages = topology.stages
       .filter((s) => s.changelog !== undefined)
       .map((s) => {
@@ -22,7 +25,10 @@ export class MemoryStages {
           task: t.makeTask(),
           serialize: t.serialize,
           // As on Kafka: a dead letter on the stage's poison topic, with the record's position and the reason.
-          poison: (p) => bus.append(name(s.poison), [{ value: poisonDeadLetter(s.name, p) }]),
+          poison: (p) =>
+            bus.append(name(s.poison), [
+              { value: Buffer.from(deadLetters(s.poison).encode(poisonDeadLetter(s.name, p))) },
+            ]),
         });
         return { name: s.name, processor };
       });

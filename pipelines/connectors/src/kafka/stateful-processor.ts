@@ -69,7 +69,8 @@ export interface StatefulProcessorOptions<T> {
   /** Default exactly_once (see above). */
   guarantee?: 'exactly_once' | 'at_least_once';
   makeTask: (topic: string, partition: number) => StatefulTask<T>;
-  serialize?: (value: T) => string | Buffer;
+  /** A record's value as the topic it goes to carries it (its codec); default JSON. */
+  serialize?: (value: T, topic: string) => string | Buffer;
   /** Topics a task's records may name (SinkRecord.topic); exactly once, each is swept at a partition's take-over. */
   sideOutputTopics?: string[];
   /** The output topic's partition count: outputs are packed per partition (packed.ts). Unset: one record each. */
@@ -386,7 +387,7 @@ export class KafkaStatefulProcessor<T> {
         list = [];
         slot.outputs.set(topic, list);
       }
-      list.push({ key: out.key ?? null, value: serialize(out.value), headers: out.headers ?? {} });
+      list.push({ key: out.key ?? null, value: serialize(out.value, topic), headers: out.headers ?? {} });
     }
   }
 

@@ -13,7 +13,8 @@ export interface MemoryStatefulOptions<T> {
   /** Where outputs go unless a record names its own topic (SinkRecord.topic: a side output). */
   outputTopic: string;
   task: StatefulTask<T>;
-  serialize: (value: T) => Buffer | string;
+  /** A record's value as the topic it goes to carries it (its codec). */
+  serialize: (value: T, topic: string) => Buffer | string;
   /** Where a record the task set aside as poison goes (a dead letter on the stage's poison topic). */
   poison: (p: Poisoned) => void;
 }
@@ -64,7 +65,7 @@ export class MemoryStatefulProcessor<T> {
       const list = byTopic.get(topic) ?? [];
       byTopic.set(topic, list);
       // Bytes, as a Kafka topic holds them.
-      const value = this.o.serialize(out.value);
+      const value = this.o.serialize(out.value, topic);
       list.push({ key: out.key ?? null, value: Buffer.from(value), headers: out.headers ?? {} });
     }
     for (const [topic, records] of byTopic) this.bus.append(topic, records);

@@ -107,7 +107,10 @@ export async function demo(args: DemoArgs): Promise<number> {
     return 1;
   }
   const events = keyedEvents(bus, topology);
-  const dead = bus.topic<DeadLetter>(topology.topic('dead_letters').name);
+  const deadLetters = codecOf<DeadLetter>(topology, 'dead_letters', 'dead letter');
+  const dead = bus
+    .topic<Buffer>(topology.topic('dead_letters').name)
+    .map((r) => ({ value: deadLetters.decode(r.value) }));
   const features = bus.topic(topology.topic('features').name).length;
   const ok = report({ ...sim, ...run, events, dead, features });
   out.write(`  total               ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
@@ -248,7 +251,11 @@ async function runPipeline(
         name('entities'),
         codecOf<AccessEvent>(topology, 'entities', 'access event').encode,
       ),
-      deadLetters: new MemorySink<DeadLetter>(bus, name('dead_letters')),
+      deadLetters: new MemorySink<DeadLetter>(
+        bus,
+        name('dead_letters'),
+        codecOf<DeadLetter>(topology, 'dead_letters', 'dead letter').encode,
+      ),
     },
     deadLetters: REDACTED_DEAD_LETTERS,
     traceOneIn: 1000,

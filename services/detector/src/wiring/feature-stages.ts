@@ -88,7 +88,7 @@ export function featureStages(
     return stage<unknown>(name, {
       ...declared(topology.stage(name)),
       makeTask: () => t.makeTask(),
-      serialize: (v) => t.serialize(v),
+      serialize: (v, topic) => t.serialize(v, topic),
     });
   });
   return { stages, entitiesSink };
