@@ -17,14 +17,13 @@
 // one does not come back: a new field needs its place here (at the end of its mask, with the version raised; readers
 // keep taking every earlier version). Records written as JSON by an earlier vigil (first byte `{`) are still read,
 // checked as before.
-import { ByteReader, ByteWriter, StringInterner } from '@vigil/core';
+import { type ByteReader, ByteWriter, StringInterner } from '@vigil/core';
 import type { AccessEvent, Login, Principal, Transaction } from './access-event.js';
 import { GATEWAY_FORMATS } from './access-event.js';
 import { decodeAccessEvent, InvalidRecordError } from './codec.js';
-import { BinaryKind, binaryVersion, startBinary, type TopicCodec } from './topic-codec.js';
+import { BinaryKind, readBinary, startBinary, type TopicCodec, writtenAsJson } from './topic-codec.js';
 
 const VERSION = 1;
-const JSON_OPEN = 0x7b;
 
 const GATEWAY_INDEX = new Map<string, number>(GATEWAY_FORMATS.map((g, i) => [g, i]));
 
@@ -213,19 +212,10 @@ function readEvent(r: ByteReader): AccessEvent {
   return e;
 }
 
+const HEADER = { kind: BinaryKind.AccessEvent, name: 'access event', version: VERSION, interner: VALUES };
+
 export function decodeBinaryAccessEvent(value: Buffer): AccessEvent {
-  binaryVersion(value, BinaryKind.AccessEvent, 'access event', VERSION);
-  const r = new ByteReader(value, 3, VALUES);
-  let event: AccessEvent;
-  try {
-    event = readEvent(r);
-  } catch (err) {
-    // A length that runs past the end: Buffer's reads throw a RangeError there.
-    if (err instanceof InvalidRecordError) throw err;
-    return fail('truncated');
-  }
-  if (!r.atEnd()) fail('truncated or trailing bytes');
-  return event;
+  return readBinary(value, HEADER, readEvent);
 }
 
 /** The access event on vigil's internal topics: binary, and JSON as earlier versions wrote it. */
@@ -234,5 +224,5 @@ export const accessEventCodec: TopicCodec<AccessEvent> = {
   format: 'binary',
   version: VERSION,
   encode: encodeAccessEvent,
-  decode: (value) => (value[0] === JSON_OPEN ? decodeAccessEvent(value) : decodeBinaryAccessEvent(value)),
+  decode: (value) => (writtenAsJson(value) ? decodeAccessEvent(value) : decodeBinaryAccessEvent(value)),
 };

@@ -73,7 +73,8 @@ export function schemaCheck<T>(schema: z.ZodType<T>, what: string): (parsed: unk
   };
 }
 
-const checkDecision = schemaCheck(decisionSchema, 'decision');
+/** A parsed decision record, checked against the full schema. */
+export const checkDecision = schemaCheck(decisionSchema, 'decision');
 
 /** A decision record from vigil.decisions: checked against the full schema (others write to it too: the revoker's
  * cap alerts, operators' tools), throws InvalidRecordError with the first problem's field path. */

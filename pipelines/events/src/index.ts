@@ -38,6 +38,8 @@ export {
   deadLetterCodec,
   decisionCodec,
   jsonCodec,
+  readBinary,
   startBinary,
+  writtenAsJson,
 } from './topic-codec.js';
 export { unitHash } from './unit-hash.js';

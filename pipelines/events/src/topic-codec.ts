@@ -2,8 +2,8 @@
 // topic (ARCHITECTURE: topics vigil alone reads carry its own versioned binary codec; topics others read stay
 // documented JSON). No stage writes `JSON.stringify(x)` or reads `JSON.parse(...) as T` on its own: it is handed the
 // topic's codec.
-import type { ByteWriter } from '@vigil/core';
-import { decodeDecision, decodeJson, InvalidRecordError, schemaCheck } from './codec.js';
+import { ByteReader, type ByteWriter, type StringInterner } from '@vigil/core';
+import { checkDecision, decodeJson, InvalidRecordError, schemaCheck } from './codec.js';
 import { type DeadLetter, deadLetterSchema } from './dead-letter.js';
 import type { Decision } from './decision.js';
 
@@ -66,11 +66,33 @@ export function binaryVersion(value: Buffer, kind: BinaryKind, name: string, kno
   return version;
 }
 
+/** Whether a record on a binary topic is the JSON an earlier vigil wrote there (it opens with `{`). */
+export const writtenAsJson = (value: Buffer): boolean => value[0] === 0x7b;
+
+/**
+ * Reads a binary record of `kind`: its header checked (binaryVersion), the rest read by `read` from byte 3. A read
+ * that runs past the end (Buffer's RangeError) or bytes left over become InvalidRecordError, as every refusal is.
+ */
+export function readBinary<T>(
+  value: Buffer,
+  header: { kind: BinaryKind; name: string; version: number; interner?: StringInterner },
+  read: (r: ByteReader) => T,
+): T {
+  binaryVersion(value, header.kind, header.name, header.version);
+  const r = new ByteReader(value, 3, header.interner);
+  let out: T;
+  try {
+    out = read(r);
+  } catch (err) {
+    if (err instanceof InvalidRecordError) throw err;
+    throw new InvalidRecordError(`${header.name}: truncated`);
+  }
+  if (!r.atEnd()) throw new InvalidRecordError(`${header.name}: truncated or trailing bytes`);
+  return out;
+}
+
 /** Decision records (vigil.decisions and its shadow): documented JSON, checked against the full schema. */
-export const decisionCodec: TopicCodec<Decision> = {
-  ...jsonCodec('decision', (parsed) => parsed as Decision),
-  decode: decodeDecision,
-};
+export const decisionCodec: TopicCodec<Decision> = jsonCodec('decision', checkDecision);
 
 /** Dead letters (vigil.dlq): documented JSON, checked against their schema. */
 export const deadLetterCodec: TopicCodec<DeadLetter> = jsonCodec(

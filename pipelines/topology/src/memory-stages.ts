@@ -1,7 +1,7 @@
 // The topology's stateful stages built on the in-memory bus (the embedded demo; the detector builds the same
 // declaration on Kafka): one MemoryStatefulProcessor per stage with a changelog, reading and writing the topics the
 // declaration names, in the declaration's order, each running the task its StageTask makes.
-import { type MemoryBus, MemoryStatefulProcessor, poisonDeadLetter } from '@vigil/connectors';
+import { deadLetterPoisonWriter, type MemoryBus, MemorySink, MemoryStatefulProcessor } from '@vigil/connectors';
 import type { DeadLetter } from '@vigil/events';
 import { codecOf } from './detector-topology.js';
 import type { StageTask } from './feature-tasks.js';
@@ -25,10 +25,7 @@ export class MemoryStages {
           task: t.makeTask(),
           serialize: t.serialize,
           // As on Kafka: a dead letter on the stage's poison topic, with the record's position and the reason.
-          poison: (p) =>
-            bus.append(name(s.poison), [
-              { value: Buffer.from(deadLetters(s.poison).encode(poisonDeadLetter(s.name, p))) },
-            ]),
+          poison: deadLetterPoisonWriter(s.name, new MemorySink(bus, name(s.poison), deadLetters(s.poison).encode)),
         });
         return { name: s.name, processor };
       });

@@ -3,7 +3,7 @@
 // lives as long as the process, so the task's changelog records are drained and dropped (which also keeps the task's
 // change tracking bounded). Outputs are written with the stage's serializer, as on Kafka, so the next stage reads
 // the bytes a Kafka topic would hold; poison records go where the stage's poison goes (its dead-letter topic).
-import type { Poisoned } from '../poison.js';
+import type { PoisonWriter } from '../poison.js';
 import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
 import { type MemoryBus, memoryRecord } from './bus.js';
 
@@ -15,8 +15,11 @@ export interface MemoryStatefulOptions<T> {
   task: StatefulTask<T>;
   /** A record's value as the topic it goes to carries it (its codec). */
   serialize: (value: T, topic: string) => Buffer | string;
-  /** Where a record the task set aside as poison goes (a dead letter on the stage's poison topic). */
-  poison: (p: Poisoned) => void;
+  /**
+   * Where the records the task set aside as poison go (deadLetterPoisonWriter onto a MemorySink: the bus is
+   * written at once, so nothing is awaited).
+   */
+  poison: PoisonWriter;
 }
 
 export class MemoryStatefulProcessor<T> {
@@ -57,7 +60,8 @@ export class MemoryStatefulProcessor<T> {
 
   private write(outputs: SinkRecord<T>[]): void {
     this.o.task.drainChanges();
-    for (const p of this.o.task.drainPoison?.() ?? []) this.o.poison(p);
+    const poisoned = this.o.task.drainPoison?.() ?? [];
+    if (poisoned.length > 0) void this.o.poison(poisoned);
     if (outputs.length === 0) return;
     const byTopic = new Map<string, SinkRecord<Buffer>[]>();
     for (const out of outputs) {

@@ -120,16 +120,9 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
    */
   override flush(): SinkRecord<FeatureRecord>[] {
     const out = super.flush();
-    for (const join of [...this.joins.values()]) {
-      if (join.vector === undefined) {
-        this.orphans++;
-        this.counters.skipped('features', 'orphan_part');
-        this.drop(join);
-      } else {
-        this.incomplete++;
-        this.counters.skipped('features', 'join_incomplete');
-        this.emitIfJoined(join, out, true);
-      }
+    for (const join of this.joins.values()) {
+      if (join.vector === undefined) this.dropOrphan(join);
+      else this.leaveIncomplete(join, out);
     }
     this.counters.recordsOut('features', out.length);
     return out;
@@ -214,11 +207,22 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     // cap, with an entity stage down — walked up to a million holes for every new request.
     const waiting = this.joins.values();
     while (this.joins.size > this.maxPending) {
-      const oldest = waiting.next().value as Join;
-      this.incomplete++;
-      this.counters.skipped('features', 'join_incomplete');
-      this.emitIfJoined(oldest, out, true);
+      this.leaveIncomplete(waiting.next().value as Join, out);
     }
+  }
+
+  /** A request leaves without the parts it still waits for (past the cap, or at the end of the input), counted. */
+  private leaveIncomplete(join: Join, out: SinkRecord<FeatureRecord>[]) {
+    this.incomplete++;
+    this.counters.skipped('features', 'join_incomplete');
+    this.emitIfJoined(join, out, true);
+  }
+
+  /** Parts whose request never came are dropped, counted. */
+  private dropOrphan(join: Join) {
+    this.orphans++;
+    this.counters.skipped('features', 'orphan_part');
+    this.drop(join);
   }
 
   /** Drops parts left waiting long after the watermark passed them (a scan every minute of event time). */
@@ -228,10 +232,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     this.sweptAt = newest;
     const before = newest - this.stream.boundMs - ORPHAN_AFTER_MS;
     for (const join of this.joins.values()) {
-      if (join.vector !== undefined || join.ts >= before) continue;
-      this.orphans++;
-      this.counters.skipped('features', 'orphan_part');
-      this.drop(join);
+      if (join.vector === undefined && join.ts < before) this.dropOrphan(join);
     }
   }
 

@@ -6,11 +6,10 @@
 // event's entity parts (KIND_HEADER = "part", value EntityPart) — keyed by the event's principal, so a request's
 // parts land in the partition that owns the request.
 // vigil.features (key = principal): one FeatureRecord per request, all features, once every part has joined.
-import { ByteReader, ByteWriter, StringInterner } from '@vigil/core';
+import { type ByteReader, ByteWriter, StringInterner } from '@vigil/core';
 import {
   type AccessEvent,
   BinaryKind,
-  binaryVersion,
   decodeJson,
   expectArray,
   expectNumber,
@@ -19,8 +18,10 @@ import {
   InvalidRecordError,
   jsonCodec,
   type Principal,
+  readBinary,
   startBinary,
   type TopicCodec,
+  writtenAsJson,
 } from '@vigil/events';
 import type { EntityRole } from '../features/roles.js';
 
@@ -90,6 +91,21 @@ export function entityPartCodec(roles: ReadonlySet<string>): TopicCodec<EntityPa
   const fail = (detail: string): never => {
     throw new InvalidRecordError(`part: ${detail}`);
   };
+  const header = { kind: BinaryKind.EntityPart, name: 'part', version: PART_VERSION, interner: PART_STRINGS };
+  const readPart = (r: ByteReader): EntityPart => {
+    const ts = r.f64();
+    const request_id = r.vstr();
+    const role = r.vstr() as EntityRole;
+    const n = r.uvar();
+    // Checked before the values are allocated: a corrupt count must not ask for a giant array.
+    if (n * 8 !== r.buf.length - r.pos) return fail('truncated or trailing bytes');
+    const v = new Array<number>(n);
+    for (let i = 0; i < n; i++) v[i] = r.f64();
+    if (!Number.isFinite(ts)) fail('ts: not a finite number');
+    if (request_id.length === 0) fail('request_id: empty');
+    if (!roles.has(role)) fail('role: not an entity role');
+    return { ts, request_id, role, v };
+  };
   return {
     name: 'entity part',
     format: 'binary',
@@ -103,28 +119,8 @@ export function entityPartCodec(roles: ReadonlySet<string>): TopicCodec<EntityPa
       for (const x of part.v) w.f64(x);
       return w.finish();
     },
-    decode: (value) => {
-      if (value[0] === 0x7b) return decodeJsonEntityPart(value, roles);
-      binaryVersion(value, BinaryKind.EntityPart, 'part', PART_VERSION);
-      const r = new ByteReader(value, 3, PART_STRINGS);
-      try {
-        const ts = r.f64();
-        const request_id = r.vstr();
-        const role = r.vstr() as EntityRole;
-        const n = r.uvar();
-        if (n * 8 !== value.length - r.pos) return fail('truncated or trailing bytes');
-        const v = new Array<number>(n);
-        for (let i = 0; i < n; i++) v[i] = r.f64();
-        if (!Number.isFinite(ts)) fail('ts: not a finite number');
-        if (request_id.length === 0) fail('request_id: empty');
-        if (!roles.has(role)) fail('role: not an entity role');
-        return { ts, request_id, role, v };
-      } catch (err) {
-        // A length that runs past the end: Buffer's reads throw a RangeError there.
-        if (err instanceof InvalidRecordError) throw err;
-        return fail('truncated');
-      }
-    },
+    decode: (value) =>
+      writtenAsJson(value) ? decodeJsonEntityPart(value, roles) : readBinary(value, header, readPart),
   };
 }
 

@@ -19,9 +19,9 @@ import {
   type AccessEvent,
   type DeadLetter,
   type Decision,
-  decisionCodec,
   GATEWAY_FORMATS,
   type GatewayFormat,
+  type TopicCodec,
 } from '@vigil/events';
 import { FeatureExtractor, KIND_HEADER, MmdbGeoLookup, PART_KIND } from '@vigil/features';
 import { createIngestHandler, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
@@ -233,7 +233,7 @@ async function runPipeline(
       }),
   });
   const stages = new MemoryStages(topology, bus, { ...tasks });
-  const enforcing = enforcer(bus, name('decisions'));
+  const enforcing = enforcer(bus, name('decisions'), codecOf<Decision>(topology, 'decisions', 'decision'));
   const adapter = adapterFor(format, { pepper: DEMO_PEPPER });
   // 4,096 records a batch: the decisions of a batch are scored together, which spreads the model runtime's per-call
   // overhead (replay's batch size, for the same reason).
@@ -289,7 +289,7 @@ async function runPipeline(
  * The revoker in front of the in-memory gateway, taking the decisions the principal stage wrote since it last
  * looked, in order. Enforcement expiries run on the events' own clock, so a replayed day behaves like a day.
  */
-function enforcer(bus: MemoryBus, topic: string) {
+function enforcer(bus: MemoryBus, topic: string, codec: TopicCodec<Decision>) {
   const gateway = new MemoryGateway();
   let latest = DEMO_START;
   const revoker = new Revoker({
@@ -313,7 +313,7 @@ function enforcer(bus: MemoryBus, topic: string) {
     async next(): Promise<void> {
       const log = bus.topic<Buffer>(topic);
       for (; read < log.length; read++) {
-        const d = decisionCodec.decode((log[read] as SinkRecord<Buffer>).value);
+        const d = codec.decode((log[read] as SinkRecord<Buffer>).value);
         decisions.push(d);
         latest = Math.max(latest, d.ts);
         await revoker.handle(d);

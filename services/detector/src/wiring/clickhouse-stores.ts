@@ -21,7 +21,7 @@ import {
   keyedHash,
   migrate,
 } from '@vigil/warehouse';
-import { retried, type Wiring } from './context.js';
+import { retried, stageConsumer, type Wiring } from './context.js';
 
 /** A topic's records into a table, in the store's own consumer group. */
 export interface TopicStore<T, Row extends Record<string, unknown>> {
@@ -58,15 +58,8 @@ export async function clickhouseStores(w: Wiring): Promise<ClickHouseStores | un
       toRow,
     });
   // Each store reads in the group its stage declares (topology.ts: features_store, decisions_store).
-  const source = (name: string) => {
-    const declared = w.topology.stage(name);
-    const topics = declared.inputs.map((id) => w.topology.topic(id).name);
-    return new KafkaSource(
-      kafka,
-      { ...config.consumer, group_id: declared.group, topics },
-      { poison: deadLetterPoisonWriter(name, dlqSink) },
-    );
-  };
+  const source = (name: string) =>
+    new KafkaSource(kafka, stageConsumer(w, name), { poison: deadLetterPoisonWriter(name, dlqSink) });
 
   const analytics = sink<AccessEvent, ReturnType<typeof accessEventRow>>('access_events', (r) =>
     r.position && sampledById(r.value.request_id, ch.access_sample_rate)

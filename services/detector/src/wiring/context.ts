@@ -24,3 +24,9 @@ export interface Wiring {
 export function retried<T>(w: Pick<Wiring, 'onRetry'>, stage: string, call: () => Promise<T>): Promise<T> {
   return withRetry(call, DEFAULT_RETRY, { onRetry: w.onRetry(stage) });
 }
+
+/** The consumer a stage reads with: the config's consumer settings, in the group and on the topics it declares. */
+export function stageConsumer(w: Pick<Wiring, 'config' | 'topology'>, stage: string) {
+  const d = w.topology.stage(stage);
+  return { ...w.config.consumer, group_id: d.group, topics: d.inputs.map((id) => w.topology.topic(id).name) };
+}

@@ -10,7 +10,7 @@ import { FeatureExtractor, type FeatureRecord } from '@vigil/features';
 import { DecisionPolicy } from '@vigil/policy';
 import { ConfigError, logEvent } from '@vigil/runtime';
 import { BundleScorer, BundleWatcher, createDecisionHandler, withDecisions } from '@vigil/scoring';
-import type { Wiring } from './context.js';
+import { stageConsumer, type Wiring } from './context.js';
 
 /** What decides: the scorer (its bundles swapped by the watcher), the policy, and the schema the bundle reads. */
 export interface Decider {
@@ -80,19 +80,16 @@ export function fusedDecisions(
 
 /** A decision stage of its own, reading the features topic in its own consumer group (scoring.fused: false). */
 export function separateDecisionStage(w: Wiring, d: Decider): DecisionStage {
-  const { config, kafka, onRetry, dlqSink, topology } = w;
+  const { config, kafka, onRetry, dlqSink } = w;
   const sc = config.scoring;
-  const declared = topology.stage('decisions');
   const decisionSink = new KafkaSink<Decision>(kafka, { topic: sc.topic, onRetry: onRetry('kafka_decisions') });
   const shadowSink =
     sc.shadow_bundle === undefined
       ? undefined
       : new KafkaSink<Decision>(kafka, { topic: sc.shadow_topic, onRetry: onRetry('kafka_decisions') });
-  const source = new KafkaSource(
-    kafka,
-    { ...config.consumer, group_id: declared.group, topics: declared.inputs.map((id) => topology.topic(id).name) },
-    { poison: deadLetterPoisonWriter('decisions', dlqSink) },
-  );
+  const source = new KafkaSource(kafka, stageConsumer(w, 'decisions'), {
+    poison: deadLetterPoisonWriter('decisions', dlqSink),
+  });
   const handler = createDecisionHandler({
     ...deciding(w, d),
     decisions: decisionSink,

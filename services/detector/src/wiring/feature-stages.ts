@@ -15,7 +15,7 @@ import { FeatureExtractor, type FeatureRecord, StateBudget } from '@vigil/featur
 import { logEvent } from '@vigil/runtime';
 import { observeStateBudget, type pipelineCounters } from '@vigil/telemetry';
 import { codecOf, featureStageTasks, type StageDeclaration, type StageTask } from '@vigil/topology';
-import type { Wiring } from './context.js';
+import { stageConsumer, type Wiring } from './context.js';
 
 export interface FeatureStages {
   stages: KafkaStatefulProcessor<unknown>[];
@@ -53,7 +53,7 @@ export function featureStages(
   });
   /** What a stage's declaration fixes: its group and input, its changelog, its output and side outputs. */
   const declared = (d: StageDeclaration) => ({
-    consumer: { ...config.consumer, group_id: d.group, topics: d.inputs.map(name) },
+    consumer: stageConsumer(w, d.name),
     changelogTopic: name(d.changelog as string),
     outputTopic: name(d.outputs[0] as string),
     sideOutputTopics: d.outputs.slice(1).map(name),
