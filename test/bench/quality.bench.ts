@@ -1,6 +1,6 @@
 // Detection quality on simulator seeds the bundle never trained on: a bundle trained on benign traffic of one seed
 // (as `vigil train` would, its rule thresholds fitted on that traffic too), then benign traffic of another seed with
-// labelled attacks woven in, replayed through the detector's path (`vigil replay`'s: features, bundle, default
+// labelled attacks woven in, replayed through the detector's stages (`vigil replay`'s: features, bundle, default
 // policy), scored per attack family and with false positives per action. Prints the table the README carries.
 // With --populations, the same over six differently shaped populations (business share, payroll size and rhythm,
 // carrier use, travel and VPN rates, amounts and currencies, quiet and busy days), each trained on its own benign
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
 import { type Decision, principalKey } from '@vigil/events';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
-import { ReplayDecider } from '@vigil/scoring';
+import { bundleDecisions } from '@vigil/scoring';
 import {
   type AttackLabel,
   DEFAULT_POPULATION,
@@ -28,7 +28,7 @@ import {
   type SimRequest,
   withAttacks,
 } from '@vigil/simulator';
-import { logFeatures, trainOnLog } from '@vigil/train';
+import { runLog, trainOnLog } from '@vigil/train';
 
 const flag = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -80,12 +80,11 @@ async function trainPopulation(name: string, population: Partial<PopulationShape
     generateBank({ seed: 101, customers: CUSTOMERS, start, geo, population }),
     start + TRAIN_DAYS * DAY,
   );
-  const extractor = FeatureExtractor.standard(geo);
   const { read: trained, bundle } = await trainOnLog({
     adapter: adapterFor('kong', { pepper }),
     input: join(dir, 'train.jsonl'),
     boundMs: 2000,
-    extractor,
+    extractor: () => FeatureExtractor.standard(geo),
     maxRows: 1_000_000,
     seed: 0,
   });
@@ -118,27 +117,18 @@ async function replayWithAttacks(dir: string, population: Partial<PopulationShap
     principalDays.add(principalDay(key, r.ts));
   });
 
-  // A fresh extractor: the one that fed training holds
-  // the training log's state (its principals, at its event times).
-  const live = FeatureExtractor.standard(geo);
+  // The detector's stages on the in-memory bus, with fresh state (`vigil replay`'s path).
   const decisions: Decision[] = [];
-  const decider = ReplayDecider.forBundle({
-    bundle,
-    extractor: live,
-    geo,
-    dryRun: true,
-    onDecisions: (ds) => {
-      for (const d of ds) if (d.active.action !== 'allow' && d.active.ts >= evalFrom) decisions.push(d.active);
-    },
-  });
-  await logFeatures({
+  await runLog({
     adapter: adapterFor('kong', { pepper }),
     input: join(dir, 'test.jsonl'),
     boundMs: 2000,
-    extractor: live,
-    onRows: (rows) => decider.push(rows),
+    extractor: () => FeatureExtractor.standard(geo),
+    decide: bundleDecisions({ bundle, geo, dryRun: true }),
+    onDecisions: (active) => {
+      for (const d of active) if (d.action !== 'allow' && d.ts >= evalFrom) decisions.push(d);
+    },
   });
-  await decider.flush();
 
   return { dir, labels, labelled, principalDays, total, decisions };
 }

@@ -1,6 +1,6 @@
-// Replay speed: `vigil replay`'s path (stream the file, parse, the 34 features in event time, score with a bundle,
-// the policy, decision records written) over a simulated Kong log, against its peer in the same run: a plain
-// line-by-line read + JSON.parse pass over the same file. The issue's goal is a third of the peer's speed.
+// Replay speed: `vigil replay`'s path (stream the file; the detector's ingest and feature stages on the in-memory
+// bus, the bundle and the policy fused into the principal task; decision records written) over a simulated Kong log,
+// against its peer in the same run: a plain line-by-line read + JSON.parse pass over the same file. The issue's goal is a third of the peer's speed.
 // The bundle is trained on another seed of the same simulator first.
 // Run: npm run bench:replay [-- --events N] [--rounds R]
 import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,9 +11,9 @@ import { adapterFor } from '@vigil/adapters';
 import { JsonlFileSink } from '@vigil/connectors';
 import type { Decision } from '@vigil/events';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
-import { ReplayDecider } from '@vigil/scoring';
+import { bundleDecisions } from '@vigil/scoring';
 import { generateTraffic, renderRecord } from '@vigil/simulator';
-import { logFeatures, trainOnLog } from '@vigil/train';
+import { runLog, trainOnLog } from '@vigil/train';
 
 const arg = process.argv.indexOf('--events');
 const N = arg > 0 ? Number(process.argv[arg + 1]) : 200_000;
@@ -43,26 +43,18 @@ async function replay(): Promise<{ seconds: number; decided: number }> {
   const t0 = performance.now();
   const out = new JsonlFileSink<Decision>(join(dir, 'decisions.jsonl'));
   let decided = 0;
-  const extractor = FeatureExtractor.standard(geo);
-  const decider = ReplayDecider.forBundle({
-    bundle,
-    extractor,
-    geo,
-    dryRun: true,
-    onDecisions: async (ds) => {
-      const flagged = ds.filter((d) => d.active.action !== 'allow');
-      decided += flagged.length;
-      await out.write(flagged.map((d) => ({ value: d.active })));
-    },
-  });
-  const r = await logFeatures({
+  const r = await runLog({
     adapter: adapterFor('kong', { pepper }),
     input: join(dir, 'replay.jsonl'),
     boundMs: 2000,
-    extractor,
-    onRows: (rows) => decider.push(rows),
+    extractor: () => FeatureExtractor.standard(geo),
+    decide: bundleDecisions({ bundle, geo, dryRun: true }),
+    onDecisions: async (active) => {
+      const flagged = active.filter((d) => d.action !== 'allow');
+      decided += flagged.length;
+      await out.write(flagged.map((d) => ({ value: d })));
+    },
   });
-  await decider.flush();
   await out.close();
   const seconds = (performance.now() - t0) / 1000;
   if (r.events !== N) throw new Error(`${r.events} events replayed of ${N}`);

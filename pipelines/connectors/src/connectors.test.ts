@@ -8,6 +8,7 @@ import { deadLetterSchema, decodeJson, InvalidRecordError } from '@vigil/events'
 import { describe, expect, it } from 'vitest';
 import { ClickHouseSink } from './clickhouse/sink.js';
 import { JsonlFileSink, readLines } from './file/jsonl.js';
+import { MemoryBus } from './memory/bus.js';
 import { poisonDeadLetter, poisonDetail } from './poison.js';
 import { storeHandler } from './store-handler.js';
 import type { SourceRecord } from './types.js';
@@ -157,5 +158,27 @@ describe('JsonlFileSink', () => {
     await expect(sink.write([{ value: 1 }])).rejects.toThrow(
       'cannot write /nonexistent-dir/x/out.jsonl: its directory does not exist',
     );
+  });
+});
+
+describe('MemoryBus', () => {
+  it('keeps offsets where they were when what every reader read is trimmed', () => {
+    const bus = new MemoryBus();
+    bus.append(
+      't',
+      [0, 1, 2, 3, 4].map((n) => ({ value: n })),
+    );
+    bus.trim('t', 3);
+    expect(bus.end('t')).toBe(5);
+    expect(bus.topic<number>('t').map((r) => r.value)).toEqual([3, 4]);
+    // Offsets below what is held read as nothing; the rest by their own offsets.
+    expect(bus.read<number>('t', 1, 5).map((r) => r.value)).toEqual([3, 4]);
+    expect(bus.read<number>('t', 4, 9).map((r) => r.value)).toEqual([4]);
+    bus.append('t', [{ value: 5 }]);
+    expect(bus.end('t')).toBe(6);
+    bus.trim('t', 100);
+    expect(bus.topic('t')).toEqual([]);
+    expect(bus.end('t')).toBe(6);
+    expect(bus.read('t', 0, 6)).toEqual([]);
   });
 });

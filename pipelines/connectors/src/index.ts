@@ -24,7 +24,7 @@ export type { StatefulProcessorOptions } from './kafka/stateful-processor.js';
 export { chunks as chunkMessages, KafkaStatefulProcessor } from './kafka/stateful-processor.js';
 export type { RecordWriter } from './kafka/writer.js';
 export { PlatformaticWriter, recordWriter, rejectedForGood } from './kafka/writer.js';
-export { MemoryBus, MemorySink, MemorySource } from './memory/bus.js';
+export { MemoryBus, MemorySink, MemorySource, memoryRecord } from './memory/bus.js';
 export type { MemoryStatefulOptions } from './memory/stateful-processor.js';
 export { MemoryStatefulProcessor } from './memory/stateful-processor.js';
 export { OffsetTracker } from './offset-tracker.js';

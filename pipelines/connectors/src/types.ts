@@ -83,6 +83,8 @@ export interface StatefulTask<T> {
    * had run on past it (optional; a live stage never ends).
    */
   flush?(): SinkRecord<T>[];
+  /** Input records that arrived later than an event-time task's reorder bound, so far (optional). */
+  late?(): number;
   /** Records process() set aside as poison since the last call (see poison.ts); the processor dead-letters them. */
   drainPoison?(): { record: SourceRecord; detail: string }[];
   /** The task is dropped (its partition moved away or the processor stopped): release what it holds (optional). */

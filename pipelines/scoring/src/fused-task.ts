@@ -43,7 +43,7 @@ export function withDecisions(
     if (shadowTopic !== undefined) for (const d of shadow) out.push({ ...d, topic: shadowTopic });
     return out;
   };
-  const { tick, flush, drainPoison, close } = task;
+  const { tick, flush, drainPoison, close, late } = task;
   return {
     process: (records: SourceRecord[]) => decide(task.process(records)),
     ...(tick ? { tick: (wallNow: number) => decide(tick.call(task, wallNow)) } : {}),
@@ -52,6 +52,7 @@ export function withDecisions(
     restore: (records) => task.restore(records),
     ...(drainPoison ? { drainPoison: drainPoison.bind(task) } : {}),
     ...(close ? { close: close.bind(task) } : {}),
+    ...(late ? { late: late.bind(task) } : {}),
     ...(task.packedState ? { packedState: task.packedState } : {}),
   };
 }

@@ -6,7 +6,7 @@ export { createDecisionHandler, decideRecords, decisionRecords } from './decisio
 export type { FusedDecisionOptions } from './fused-task.js';
 export { withDecisions } from './fused-task.js';
 export { MicroBatcher } from './micro-batcher.js';
-export type { ReplayOptions } from './replay.js';
-export { featureRecordOf, ReplayDecider } from './replay.js';
+export type { OfflineDecisionOptions } from './replay.js';
+export { bundleDecisions, offlineDecisions } from './replay.js';
 export type { RowThresholds, ScoredRow, ScorerOptions, Verdict } from './scorer.js';
 export { BundleScorer } from './scorer.js';

@@ -58,6 +58,28 @@ export interface DetectorTopologyOptions {
   clickhouse: boolean;
 }
 
+/**
+ * The detector's topology as a run on the in-memory bus builds it (the demo, replay, features, train): the default
+ * topic names, one input, the feature stages, nothing kept in ClickHouse.
+ */
+export function memoryTopology(o: {
+  group: string;
+  input: string;
+  format: string;
+  decisions: 'fused' | 'none';
+}): Topology {
+  return detectorTopology({
+    group: o.group,
+    inputs: [{ topic: o.input, format: o.format }],
+    names: { ...DEFAULT_TOPIC_NAMES, ...changelogNames(o.group) },
+    features: true,
+    decisions: o.decisions,
+    guarantee: 'at_least_once',
+    packed: false,
+    clickhouse: false,
+  });
+}
+
 /** The parts that travel on the principal-keyed topic from the entity stage. */
 export const ENTITY_PART_CODEC = entityPartCodec(new Set(ENTITY_ROLES));
 

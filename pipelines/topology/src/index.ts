@@ -9,9 +9,12 @@ export {
   DEFAULT_TOPIC_NAMES,
   detectorTopology,
   ENTITY_PART_CODEC,
+  memoryTopology,
 } from './detector-topology.js';
 export type { FeatureStageTasks, FeatureTaskOptions, StageTask } from './feature-tasks.js';
 export { featureStageTasks } from './feature-tasks.js';
+export type { MemoryRunOptions, TakeOutputs } from './memory-run.js';
+export { MemoryRun } from './memory-run.js';
 export { MemoryStages } from './memory-stages.js';
 export type { Guarantee, StageDeclaration, TopicDeclaration, TopicRole, Topology } from './topology.js';
 export { defineTopology, TopologyError } from './topology.js';

@@ -1,37 +1,20 @@
-// The detector's topology built on the in-memory bus (what `vigil demo` runs): ingest's own handler and the feature
-// stages' own tasks, records in their topics' codecs between them. Every request must come out once, with the
+// The detector's topology built on the in-memory bus (MemoryRun: what `vigil demo`, `replay`, `features` and `train`
+// run): ingest's own handler and the feature stages' own tasks, records in their topics' codecs between them. Every request must come out once, with the
 // vector the offline path (FeatureStream: one extractor, the log in order) computes.
 import { adapterFor } from '@vigil/adapters';
-import { MemoryBus, MemorySink, MemorySource } from '@vigil/connectors';
-import type { AccessEvent, DeadLetter } from '@vigil/events';
-import {
-  FeatureExtractor,
-  type FeatureRecord,
-  FeatureStream,
-  featureRecordCodec,
-  MmdbGeoLookup,
-} from '@vigil/features';
-import { createIngestHandler, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
+import { memoryRecord } from '@vigil/connectors';
+import { FeatureExtractor, type FeatureRecord, FeatureStream, MmdbGeoLookup } from '@vigil/features';
 import { generateTraffic, renderRecord } from '@vigil/simulator';
 import { describe, expect, it } from 'vitest';
-import { changelogNames, codecOf, DEFAULT_TOPIC_NAMES, detectorTopology } from './detector-topology.js';
+import { memoryTopology } from './detector-topology.js';
 import { featureStageTasks } from './feature-tasks.js';
-import { MemoryStages } from './memory-stages.js';
+import { MemoryRun } from './memory-run.js';
 
 const geo = MmdbGeoLookup.bundled();
 const pepper = { version: 1, secret: 'memory-stages-test-pepper-0123456789' };
 const BOUND = 2000;
 
-const topology = detectorTopology({
-  group: 'test',
-  inputs: [{ topic: 'in', format: 'kong' }],
-  names: { ...DEFAULT_TOPIC_NAMES, ...changelogNames('test') },
-  features: true,
-  decisions: 'none',
-  guarantee: 'at_least_once',
-  packed: false,
-  clickhouse: false,
-});
+const topology = memoryTopology({ group: 'test', input: 'in', format: 'kong', decisions: 'none' });
 
 function log(n: number, seed: number): Buffer[] {
   const traffic = generateTraffic({ seed, customers: 40, start: Date.UTC(2026, 10, 1), meanGapMs: 300 });
@@ -53,39 +36,41 @@ function offline(lines: Buffer[]): Map<string, number[]> {
   return out;
 }
 
-async function online(lines: Buffer[], batchSize: number, checkpointed: boolean): Promise<FeatureRecord[]> {
-  const bus = new MemoryBus();
-  bus.append(
-    'in',
-    lines.map((value) => ({ value })),
-  );
-  const name = (id: string) => topology.topic(id).name;
+/** The topology on the bus (MemoryRun), fed `batchSize` lines at a time; what the bus held after each step. */
+async function online(
+  lines: Buffer[],
+  batchSize: number,
+  checkpointed: boolean,
+  retain = false,
+): Promise<{ features: FeatureRecord[]; held: number[]; bus: MemoryRun['bus'] }> {
   const tasks = featureStageTasks(topology, {
     extractor: () => FeatureExtractor.standard(geo),
     reorderBoundMs: BOUND,
     idleRelease: false,
     checkpointed,
   });
-  const stages = new MemoryStages(topology, bus, { ...tasks });
-  const adapter = adapterFor('kong', { pepper });
-  const encode = codecOf<AccessEvent>(topology, 'keyed', 'access event').encode;
-  const handler = createIngestHandler({
-    adapterFor: () => adapter,
-    sinks: {
-      events: new MemorySink<AccessEvent>(bus, name('keyed'), encode),
-      entities: new MemorySink<AccessEvent>(bus, name('entities'), encode),
-      deadLetters: new MemorySink<DeadLetter>(bus, name('dead_letters')),
-    },
-    deadLetters: REDACTED_DEAD_LETTERS,
+  const features: FeatureRecord[] = [];
+  const held: number[] = [];
+  const names = [...topology.topics.values()].map((t) => t.name);
+  const run = new MemoryRun({
+    topology,
+    tasks: { ...tasks },
+    adapter: adapterFor('kong', { pepper }),
     traceOneIn: 1_000_000,
+    stageBatch: 1 + (batchSize % 97),
+    retain,
+    onStep: (take) => {
+      features.push(...take<FeatureRecord>('features'));
+    },
   });
-  const source = new MemorySource(bus, 'in', { batchSize, stopWhenDrained: true });
-  await source.run(async (batch) => {
-    await handler(batch);
-    stages.drain(1 + (batchSize % 97));
-  });
-  stages.finish();
-  return bus.topic<string>(name('features')).map((r) => featureRecordCodec.decode(Buffer.from(r.value)));
+  const holding = () => names.reduce((n, name) => n + run.bus.topic(name).length, 0);
+  for (let i = 0; i < lines.length; i += batchSize) {
+    await run.push(lines.slice(i, i + batchSize).map((value, j) => memoryRecord('in', i + j, { value })));
+    held.push(holding());
+  }
+  await run.finish();
+  held.push(holding());
+  return { features, held, bus: run.bus };
 }
 
 describe("the detector's topology on the in-memory bus", () => {
@@ -98,7 +83,7 @@ describe("the detector's topology on the in-memory bus", () => {
     async (batch, seed, checkpointed) => {
       const lines = log(3000, seed);
       const want = offline(lines);
-      const got = await online(lines, batch, checkpointed);
+      const { features: got, held } = await online(lines, batch, checkpointed);
       expect(got.length).toBe(want.size);
       expect(new Set(got.map((f) => f.request_id)).size).toBe(got.length);
       // The client address's features come from the entity stage, joined on: they must be there, not zeros.
@@ -109,6 +94,17 @@ describe("the detector's topology on the in-memory bus", () => {
         if (ipAt.some((i) => f.v[i] !== 0)) joined++;
       }
       expect(joined).toBeGreaterThan(got.length / 2);
+      // A long run keeps only what is in flight: after each step, every topic's records were read and dropped.
+      expect(held.length).toBeGreaterThan(1);
+      expect(Math.max(...held)).toBe(0);
     },
   );
+
+  it('keeps every record when asked to retain them (the demo reports from the bus), the outputs handed out too', async () => {
+    const lines = log(1500, 4);
+    const { features, bus } = await online(lines, 256, false, true);
+    expect(features.length).toBe(offline(lines).size);
+    expect(bus.topic(topology.topic('features').name).length).toBe(features.length);
+    expect(bus.topic(topology.topic('keyed').name).length).toBeGreaterThan(features.length);
+  });
 });

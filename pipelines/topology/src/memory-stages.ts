@@ -8,26 +8,29 @@ import type { StageTask } from './feature-tasks.js';
 import type { Topology } from './topology.js';
 
 export class MemoryStages {
-  readonly stages: { name: string; processor: MemoryStatefulProcessor<unknown> }[];
+  private readonly bus: MemoryBus;
+  readonly stages: { name: string; inputs: string[]; processor: MemoryStatefulProcessor<unknown> }[];
 
   /** `tasks`: each stateful stage's task and serializer by stage name (featureStageTasks: the feature stages'). */
   constructor(topology: Topology, bus: MemoryBus, tasks: Readonly<Record<string, StageTask<unknown>>>) {
     const name = (id: string) => topology.topic(id).name;
     const deadLetters = (id: string) => codecOf<DeadLetter>(topology, id, 'dead letter');
+    this.bus = bus;
     this.stages = topology.stages
       .filter((s) => s.changelog !== undefined)
       .map((s) => {
         const t = tasks[s.name];
         if (!t) throw new Error(`no task for the topology's stage ${s.name}`);
+        const inputs = s.inputs.map(name);
         const processor = new MemoryStatefulProcessor<unknown>(bus, {
-          inputTopics: s.inputs.map(name),
+          inputTopics: inputs,
           outputTopic: name(s.outputs[0] as string),
           task: t.makeTask(),
           serialize: t.serialize,
           // As on Kafka: a dead letter on the stage's poison topic, with the record's position and the reason.
           poison: deadLetterPoisonWriter(s.name, new MemorySink(bus, name(s.poison), deadLetters(s.poison).encode)),
         });
-        return { name: s.name, processor };
+        return { name: s.name, inputs, processor };
       });
   }
 
@@ -50,5 +53,18 @@ export class MemoryStages {
       processor.finish();
     }
     this.drain(batch);
+  }
+
+  /** Drops what every stage reading a topic has read (a long offline run keeps only what is in flight). */
+  trimConsumed(): void {
+    const upTo = new Map<string, number>();
+    for (const { inputs, processor } of this.stages)
+      for (const topic of inputs) upTo.set(topic, Math.min(upTo.get(topic) ?? Infinity, processor.position(topic)));
+    for (const [topic, offset] of upTo) this.bus.trim(topic, offset);
+  }
+
+  /** Input events that arrived later than the reorder bound, as the stage `name`'s task counted them. */
+  late(name: string): number {
+    return this.stages.find((s) => s.name === name)?.processor.late() ?? 0;
   }
 }

@@ -9,7 +9,7 @@
 // models' precision on the labelled decisions as the new bundle would decide them (`labelReport`).
 import { readFileSync } from 'node:fs';
 import type { ModelBundle } from '@vigil/bundle';
-import type { AccessEvent } from '@vigil/events';
+import type { FeatureRecord } from '@vigil/features';
 import { DecisionPolicy, learnedThresholds, type PolicyConfig, type Verdict } from '@vigil/policy';
 import { z } from 'zod';
 
@@ -59,7 +59,8 @@ export function readLabels(path: string): Labels {
 
 /** A labelled request as training saw it: what the precision report decides again with the new bundle. */
 export interface LabelledRequest {
-  event: AccessEvent;
+  /** The request's feature record (its principal's identifiers and its context, as the decision stage reads them). */
+  record: FeatureRecord;
   vector: Float64Array;
   verdict: Verdict;
 }
@@ -116,8 +117,8 @@ export function labelReport(
       const action = bundle.action(score);
       const d = decider.decide({
         v: l.vector,
-        ctx: { route: l.event.route, method: l.event.method, status: l.event.status },
-        ids: l.event.principal,
+        ctx: l.record.ctx ?? { route: '/', method: 'GET', status: 0 },
+        ids: l.record.ids ?? { client_ip: '' },
         model: {
           score,
           action,

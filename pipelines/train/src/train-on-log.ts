@@ -1,8 +1,8 @@
-// A bundle from a gateway log of normal traffic, in one call: the log's feature rows (the detector's code, streamed),
+// A bundle from a gateway log of normal traffic, in one call: the log's feature records (the detector's stages on the
+// in-memory bus, streamed),
 // a seeded reservoir with one principal in five held out, then the models. What `vigil train` runs, and the benches.
 import type { Adapter } from '@vigil/adapters';
 import { trainBundle } from '@vigil/bundle';
-import { principalKey } from '@vigil/events';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
 import {
   applyLabels,
@@ -12,7 +12,7 @@ import {
   RuleThresholdFitter,
 } from '@vigil/policy';
 import { type LabelledRequest, type LabelReport, type Labels, labelReport } from './labels.js';
-import { type LogFeaturesResult, logFeatures } from './log-features.js';
+import { type RunLogResult, runLog } from './run-log.js';
 import { TrainingSample } from './training-sample.js';
 
 export interface TrainOnLogOptions {
@@ -21,7 +21,8 @@ export interface TrainOnLogOptions {
   boundMs: number;
   maxRows: number;
   seed: number;
-  extractor?: FeatureExtractor;
+  /** A new extractor for each feature stage's task (default: the standard families on the bundled GeoIP database). */
+  extractor?: () => FeatureExtractor;
   /** The policy whose rule thresholds are fitted on the log (default: the default policy). */
   policy?: PolicyConfig;
   /** Target false-positive rates per principal-day of rules, by action (default DEFAULT_RULE_TARGETS). */
@@ -30,35 +31,36 @@ export interface TrainOnLogOptions {
   labels?: Labels;
   onProgress?: (read: number, total: number, rowsSeen: number) => void;
   /** Called once the log is read, before the models train. */
-  onRead?: (read: LogFeaturesResult) => void;
+  onRead?: (read: RunLogResult) => void;
   onStage?: (stage: string, detail?: string) => void;
 }
 
 export async function trainOnLog(
   o: TrainOnLogOptions,
-): Promise<{ read: LogFeaturesResult; labels?: LabelReport } & Awaited<ReturnType<typeof trainBundle>>> {
+): Promise<{ read: RunLogResult; labels?: LabelReport } & Awaited<ReturnType<typeof trainBundle>>> {
   const sample = new TrainingSample({ maxRows: o.maxRows, holdoutShare: 0.2, seed: o.seed });
-  const extractor = o.extractor ?? FeatureExtractor.standard(MmdbGeoLookup.bundled());
+  const newExtractor = o.extractor ?? (() => FeatureExtractor.standard(MmdbGeoLookup.bundled()));
+  const extractor = newExtractor();
   const policy = o.policy ?? policyConfigSchema.parse({});
   // Every request of the log (not only the sampled ones) feeds the rules' fit: tail rates need every principal-day.
   const rules = new RuleThresholdFitter(policy.rules, extractor.names, o.ruleTargets);
   const labelled: LabelledRequest[] = [];
-  const read = await logFeatures({
+  const read = await runLog({
     adapter: o.adapter,
     input: o.input,
     boundMs: o.boundMs,
-    extractor,
-    onRows: (rows) => {
-      for (const row of rows) {
-        const verdict = o.labels?.byRequest.get(row.event.request_id);
-        if (verdict !== undefined) labelled.push({ event: row.event, vector: Float64Array.from(row.vector), verdict });
+    extractor: newExtractor,
+    onFeatures: (records) => {
+      for (const f of records) {
+        const verdict = o.labels?.byRequest.get(f.request_id);
+        if (verdict !== undefined) labelled.push({ record: f, vector: Float64Array.from(f.v), verdict });
         // A labelled attack is not benign traffic: not a model's training row, and its principal-day not a rule's.
         if (verdict === 'true_positive') {
-          rules.exclude(principalKey(row.event), row.event.ts);
+          rules.exclude(f.principal, f.ts);
           continue;
         }
-        sample.add([row]);
-        rules.add(row.vector, principalKey(row.event), row.event.ts, row.event.principal.client_id);
+        sample.addVector(f.v, f.principal, f.ts);
+        rules.add(f.v, f.principal, f.ts, f.ids?.client_id);
       }
     },
     ...(o.onProgress
@@ -69,7 +71,7 @@ export async function trainOnLog(
   const asVectors: LabelledVector[] = labelled.map((l) => ({
     vector: l.vector,
     verdict: l.verdict,
-    ...(l.event.principal.client_id !== undefined ? { cohort: l.event.principal.client_id } : {}),
+    ...(l.record.ids?.client_id !== undefined ? { cohort: l.record.ids.client_id } : {}),
   }));
   const ruleThresholds = applyLabels(rules.finish(), asVectors, policy.rules, extractor.names);
   const trained = await trainBundle(sample.finish(read.schema), {

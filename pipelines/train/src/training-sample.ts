@@ -3,8 +3,8 @@
 // out (a hash of the principal key) for calibration and thresholds, so those are checked on principals the models
 // never saw; each row's principal-day is kept for the per-principal-day rates.
 import type { TrainingSet } from '@vigil/bundle';
-import { principalKey, unitHash } from '@vigil/events';
-import type { FeatureRow, FeatureSchema } from '@vigil/features';
+import { unitHash } from '@vigil/events';
+import type { FeatureSchema } from '@vigil/features';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
@@ -33,10 +33,6 @@ export class TrainingSample {
 
   get rowsSeen(): number {
     return this.seen;
-  }
-
-  add(rows: FeatureRow[]): void {
-    for (const row of rows) this.addVector(row.vector, principalKey(row.event), row.event.ts);
   }
 
   /** One feature vector of a request by `principal` at event time `ts` (rows read back from ClickHouse, say). */

@@ -1,23 +1,57 @@
-// In-memory topics for the embedded demo and unit tests — never a stand-in for Kafka in an integration test.
-// A topic is an append-only array; a source reads it in batches and counts acknowledgements like Kafka's would.
+// In-memory topics for the embedded demo, offline runs and unit tests — never a stand-in for Kafka in an integration
+// test. A topic is an append-only log with Kafka's offsets; a source reads it in batches and counts acknowledgements
+// like Kafka's would. What every reader has read can be trimmed (a long offline run keeps only what is in flight, as
+// a Kafka topic's retention would): offsets stay where they were.
 import type { Poisoned } from '../poison.js';
 import type { Sink, SinkRecord, Source, SourceBatch, SourceRecord } from '../types.js';
 
+interface Log {
+  /** The offset of records[0]: how many records were trimmed. */
+  base: number;
+  records: SinkRecord<unknown>[];
+}
+
 export class MemoryBus {
-  private readonly topics = new Map<string, SinkRecord<unknown>[]>();
+  private readonly logs = new Map<string, Log>();
   private readonly waiters = new Set<() => void>();
 
-  topic<T>(name: string): SinkRecord<T>[] {
-    let t = this.topics.get(name);
+  private log(name: string): Log {
+    let t = this.logs.get(name);
     if (!t) {
-      t = [];
-      this.topics.set(name, t);
+      t = { base: 0, records: [] };
+      this.logs.set(name, t);
     }
-    return t as SinkRecord<T>[];
+    return t;
+  }
+
+  /** The records a topic still holds (all of them unless trimmed), oldest first. */
+  topic<T>(name: string): SinkRecord<T>[] {
+    return this.log(name).records as SinkRecord<T>[];
+  }
+
+  /** The offset the next record appended to `name` gets. */
+  end(name: string): number {
+    const t = this.log(name);
+    return t.base + t.records.length;
+  }
+
+  /** The records at offsets [from, to), as many of them as the topic still holds. */
+  read<T>(name: string, from: number, to: number): SinkRecord<T>[] {
+    const t = this.log(name);
+    return t.records.slice(Math.max(0, from - t.base), Math.max(0, to - t.base)) as SinkRecord<T>[];
+  }
+
+  /** Drops the records below offset `before` (every reader is past them). */
+  trim(name: string, before: number): void {
+    const t = this.log(name);
+    const n = Math.min(before - t.base, t.records.length);
+    if (n <= 0) return;
+    t.records = n === t.records.length ? [] : t.records.slice(n);
+    t.base += n;
   }
 
   append<T>(name: string, records: SinkRecord<T>[]): void {
-    const t = this.topic<T>(name);
+    const t = this.log(name).records;
     for (const r of records) t.push(r);
     for (const w of this.waiters) w();
   }
@@ -86,14 +120,13 @@ export class MemorySource implements Source {
   readonly poisoned: Poisoned[] = [];
 
   async run(handler: (batch: SourceBatch) => Promise<void>): Promise<void> {
-    const topic = this.bus.topic<unknown>(this.topicName);
     while (!this.stopped) {
-      if (this.next >= topic.length) {
+      if (this.next >= this.bus.end(this.topicName)) {
         if (this.options.stopWhenDrained && this.unacked === 0) return;
         await this.bus.changed(20);
         continue;
       }
-      const slice = topic.slice(this.next, this.next + this.options.batchSize);
+      const slice = this.bus.read(this.topicName, this.next, this.next + this.options.batchSize);
       const records = slice.map((r, i) => memoryRecord(this.topicName, this.next + i, r));
       this.next += slice.length;
       this.unacked++;

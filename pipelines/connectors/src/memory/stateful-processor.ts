@@ -4,7 +4,7 @@
 // change tracking bounded). Outputs are written with the stage's serializer, as on Kafka, so the next stage reads
 // the bytes a Kafka topic would hold; poison records go where the stage's poison goes (its dead-letter topic).
 import type { PoisonWriter } from '../poison.js';
-import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
+import type { SinkRecord, StatefulTask } from '../types.js';
 import { type MemoryBus, memoryRecord } from './bus.js';
 
 export interface MemoryStatefulOptions<T> {
@@ -38,19 +38,26 @@ export class MemoryStatefulProcessor<T> {
   step(max = Number.POSITIVE_INFINITY): number {
     let taken = 0;
     for (const [i, topic] of this.o.inputTopics.entries()) {
-      const log = this.bus.topic<unknown>(topic);
       const from = this.next[i] as number;
-      const to = Math.min(log.length, from + (max - taken));
+      const to = Math.min(this.bus.end(topic), from + (max - taken));
       if (to <= from) continue;
-      const records: SourceRecord[] = [];
-      for (let offset = from; offset < to; offset++)
-        records.push(memoryRecord(topic, offset, log[offset] as SinkRecord<unknown>));
+      const records = this.bus.read<unknown>(topic, from, to).map((r, j) => memoryRecord(topic, from + j, r));
       this.next[i] = to;
       taken += to - from;
       this.write(this.o.task.process(records));
     }
     this.consumed += taken;
     return taken;
+  }
+
+  /** The offset of the next record it reads of `topic`, one of its inputs. */
+  position(topic: string): number {
+    return this.next[this.o.inputTopics.indexOf(topic)] ?? 0;
+  }
+
+  /** Input records that arrived later than the task's reorder bound, so far (StatefulTask.late). */
+  late(): number {
+    return this.o.task.late?.() ?? 0;
   }
 
   /** The input has ended: what the task still holds is released (StatefulTask.flush). */

@@ -96,6 +96,11 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
     return this.stream.held;
   }
 
+  /** Events that arrived later than the bound (StatefulTask.late). */
+  late(): number {
+    return this.stream.late;
+  }
+
   get duplicates(): number {
     return this.dedup.duplicates;
   }

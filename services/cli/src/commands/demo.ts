@@ -5,7 +5,7 @@
 // attacks of each family were caught, and how quickly.
 import { adapterFor } from '@vigil/adapters';
 import { backendName, ModelBundle } from '@vigil/bundle';
-import { MemoryBus, MemorySink, MemorySource, type SinkRecord } from '@vigil/connectors';
+import { type MemoryBus, memoryRecord } from '@vigil/connectors';
 import {
   Allowlist,
   type Enforcement,
@@ -15,16 +15,9 @@ import {
   RevocationStore,
   Revoker,
 } from '@vigil/enforcement';
-import {
-  type AccessEvent,
-  type DeadLetter,
-  type Decision,
-  GATEWAY_FORMATS,
-  type GatewayFormat,
-  type TopicCodec,
-} from '@vigil/events';
+import { type AccessEvent, type DeadLetter, type Decision, GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
 import { FeatureExtractor, KIND_HEADER, MmdbGeoLookup, PART_KIND } from '@vigil/features';
-import { createIngestHandler, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
+import { REDACTED_DEAD_LETTERS } from '@vigil/ingest';
 import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
 import { BundleScorer, withDecisions } from '@vigil/scoring';
 import {
@@ -38,15 +31,7 @@ import {
   renderRecord,
   withAttacks,
 } from '@vigil/simulator';
-import {
-  changelogNames,
-  codecOf,
-  DEFAULT_TOPIC_NAMES,
-  detectorTopology,
-  featureStageTasks,
-  MemoryStages,
-  type Topology,
-} from '@vigil/topology';
+import { codecOf, featureStageTasks, MemoryRun, memoryTopology, type Topology } from '@vigil/topology';
 import { defineCommand } from '../command.js';
 import { defaultBundleDir } from '../support/default-bundle.js';
 import { DEMO_PEPPER } from '../support/pepper.js';
@@ -98,14 +83,14 @@ export async function demo(args: DemoArgs): Promise<number> {
   const started = performance.now();
   const geo = MmdbGeoLookup.bundled();
   const sim = simulatedLog(format, total, seed, perFamily, geo);
-  const bus = new MemoryBus();
-  const topology = demoTopology(format);
-  bus.append(INPUT, sim.input);
-  const run = await runPipeline(bus, topology, format, geo, sim.input.length);
+  // The detector's topology (what `vigil detect` builds on Kafka, with its default topic names), decisions fused.
+  const topology = memoryTopology({ group: 'vigil-demo', input: INPUT, format, decisions: 'fused' });
+  const run = await runPipeline(topology, format, geo, sim.input);
   if ('error' in run) {
     out.write(`\n  the default bundle did not load (${run.error}) — rebuild it with npm run bundle:default\n`);
     return 1;
   }
+  const bus = run.bus;
   const events = keyedEvents(bus, topology);
   const deadLetters = codecOf<DeadLetter>(topology, 'dead_letters', 'dead letter');
   const dead = bus
@@ -165,6 +150,8 @@ function progressLine(what: string, of: number): ((n: number) => void) & { done:
 }
 
 interface Detection {
+  /** Every record each topic got (the run retains them). */
+  bus: MemoryBus;
   decisions: Decision[];
   bundle: ModelBundle;
   extractor: FeatureExtractor;
@@ -178,33 +165,16 @@ interface Detection {
 const INPUT = 'vigil.access';
 
 /**
- * The detector's topology (what `vigil detect` builds on Kafka, with its default topic names), fused decisions and
- * no ClickHouse: the demo builds the same stages on the in-memory bus.
- */
-function demoTopology(format: GatewayFormat): Topology {
-  return detectorTopology({
-    group: 'vigil-demo',
-    inputs: [{ topic: INPUT, format }],
-    names: { ...DEFAULT_TOPIC_NAMES, ...changelogNames('vigil-demo') },
-    features: true,
-    decisions: 'fused',
-    guarantee: 'at_least_once',
-    packed: false,
-    clickhouse: false,
-  });
-}
-
-/**
- * The topology on the bus: ingest (parse, validate, fingerprint, re-key) a batch at a time, then the entity and
- * principal feature stages (features in event time, the default bundle and the policy fused into the principal
- * task) over what it wrote, then every non-allow decision through the revoker's guardrails to the in-memory gateway.
+ * The topology on the bus (MemoryRun): ingest (parse, validate, fingerprint, re-key) a batch at a time, then the
+ * entity and principal feature stages (features in event time, the default bundle and the policy fused into the
+ * principal task) over what it wrote, then every non-allow decision through the revoker's guardrails to the
+ * in-memory gateway. Every record stays on the bus for the report.
  */
 async function runPipeline(
-  bus: MemoryBus,
   topology: Topology,
   format: GatewayFormat,
   geo: MmdbGeoLookup,
-  records: number,
+  input: { value: Buffer }[],
 ): Promise<Detection | { error: string }> {
   const extractor = FeatureExtractor.standard(geo);
   let bundle: ModelBundle;
@@ -213,7 +183,6 @@ async function runPipeline(
   } catch (err) {
     return { error: (err as Error).message.slice(0, 200) };
   }
-  const name = (id: string) => topology.topic(id).name;
   const tasks = featureStageTasks(topology, {
     extractor: () => FeatureExtractor.standard(geo),
     // Offline, a reorder bound costs no latency: the same 2 s as vigil replay's.
@@ -229,67 +198,47 @@ async function runPipeline(
         schemaHash: () => extractor.schema.hash,
         dryRun: false,
         writeAllow: false,
-        decisionsTopic: name('decisions'),
+        decisionsTopic: topology.topic('decisions').name,
       }),
   });
-  const stages = new MemoryStages(topology, bus, { ...tasks });
-  const enforcing = enforcer(bus, name('decisions'), codecOf<Decision>(topology, 'decisions', 'decision'));
-  const adapter = adapterFor(format, { pepper: DEMO_PEPPER });
-  // 4,096 records a batch: the decisions of a batch are scored together, which spreads the model runtime's per-call
-  // overhead (replay's batch size, for the same reason).
-  const source = new MemorySource(bus, INPUT, { batchSize: 4096, stopWhenDrained: true });
-  const handler = createIngestHandler({
-    adapterFor: () => adapter,
-    sinks: {
-      events: new MemorySink<AccessEvent>(
-        bus,
-        name('keyed'),
-        codecOf<AccessEvent>(topology, 'keyed', 'access event').encode,
-      ),
-      entities: new MemorySink<AccessEvent>(
-        bus,
-        name('entities'),
-        codecOf<AccessEvent>(topology, 'entities', 'access event').encode,
-      ),
-      deadLetters: new MemorySink<DeadLetter>(
-        bus,
-        name('dead_letters'),
-        codecOf<DeadLetter>(topology, 'dead_letters', 'dead letter').encode,
-      ),
-    },
+  const enforcing = enforcer();
+  const run = new MemoryRun({
+    topology,
+    tasks: { ...tasks },
+    adapter: adapterFor(format, { pepper: DEMO_PEPPER }),
     deadLetters: REDACTED_DEAD_LETTERS,
     traceOneIn: 1000,
+    retain: true,
+    onStep: (take) => enforcing.handle(take<Decision>('decisions')),
   });
-  let ingestSeconds = 0;
-  let scoreSeconds = 0;
-  const timed = async (work: () => unknown) => {
-    const t0 = performance.now();
-    await work();
-    return (performance.now() - t0) / 1000;
-  };
-  const progress = progressLine('detecting', records);
-  await source.run(async (batch) => {
-    ingestSeconds += await timed(() => handler(batch));
-    scoreSeconds += await timed(() => {
-      stages.drain();
-      return enforcing.next();
-    });
-    progress(source.acknowledged);
-  });
-  scoreSeconds += await timed(() => {
-    stages.finish();
-    return enforcing.next();
-  });
+  const progress = progressLine('detecting', input.length);
+  // 4,096 records a batch: the decisions of a batch are scored together, which spreads the model runtime's per-call
+  // overhead (replay's batch size, for the same reason).
+  for (let from = 0; from < input.length; from += 4096) {
+    const batch = input.slice(from, from + 4096).map((r, i) => memoryRecord(INPUT, from + i, r));
+    await run.push(batch);
+    progress(from + batch.length);
+  }
+  await run.finish();
   progress.done();
   const { decisions, revoker, gateway } = enforcing;
-  return { decisions, bundle, extractor, revoker, gateway, ingestSeconds, scoreSeconds };
+  return {
+    bus: run.bus,
+    decisions,
+    bundle,
+    extractor,
+    revoker,
+    gateway,
+    ingestSeconds: run.seconds.ingest,
+    scoreSeconds: run.seconds.stages,
+  };
 }
 
 /**
- * The revoker in front of the in-memory gateway, taking the decisions the principal stage wrote since it last
- * looked, in order. Enforcement expiries run on the events' own clock, so a replayed day behaves like a day.
+ * The revoker in front of the in-memory gateway, taking each step's decisions in the order the principal stage
+ * wrote them. Enforcement expiries run on the events' own clock, so a replayed day behaves like a day.
  */
-function enforcer(bus: MemoryBus, topic: string, codec: TopicCodec<Decision>) {
+function enforcer() {
   const gateway = new MemoryGateway();
   let latest = DEMO_START;
   const revoker = new Revoker({
@@ -305,15 +254,13 @@ function enforcer(bus: MemoryBus, topic: string, codec: TopicCodec<Decision>) {
     now: () => latest,
   });
   const decisions: Decision[] = [];
-  let read = 0;
   return {
     decisions,
     revoker,
     gateway,
-    async next(): Promise<void> {
-      const log = bus.topic<Buffer>(topic);
-      for (; read < log.length; read++) {
-        const d = codec.decode((log[read] as SinkRecord<Buffer>).value);
+    /** The decisions of a step, in the order the principal stage wrote them. */
+    async handle(step: Decision[]): Promise<void> {
+      for (const d of step) {
         decisions.push(d);
         latest = Math.max(latest, d.ts);
         await revoker.handle(d);

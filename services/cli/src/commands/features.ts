@@ -1,11 +1,10 @@
-// `vigil features`: the feature vectors of a gateway log, offline and streaming (bounded memory: the reorder
-// buffer holds only `--bound-ms` of event time). Writes one JSON line per event and the schema beside it.
+// `vigil features`: the feature vectors of a gateway log, offline and streaming, by the detector's own stages on the
+// in-memory bus (bounded memory: the reorder buffers hold only `--bound-ms` of event time). Writes one JSON line per event and the schema beside it.
 import { writeFileSync } from 'node:fs';
 import { adapterFor } from '@vigil/adapters';
 import { JsonlFileSink } from '@vigil/connectors';
-import { GATEWAY_FORMATS, type GatewayFormat, principalKey } from '@vigil/events';
-import { vectorValues } from '@vigil/features';
-import { logFeatures } from '@vigil/train';
+import { GATEWAY_FORMATS, type GatewayFormat } from '@vigil/events';
+import { runLog } from '@vigil/train';
 import { defineCommand } from '../command.js';
 import { inputFileProblem, readStatus, reportOutputProblems, writeOutputs } from '../support/input-file.js';
 import { pepperFromEnv } from '../support/pepper.js';
@@ -51,26 +50,19 @@ export async function features(args: {
   const out = args.out;
   const sink = new JsonlFileSink<Line>(out);
   let written = 0;
-  let result: Awaited<ReturnType<typeof logFeatures>> | undefined;
+  let result: Awaited<ReturnType<typeof runLog>> | undefined;
   const ok = await writeOutputs(
     'features',
     [sink],
     async () => {
-      result = await logFeatures({
+      result = await runLog({
         adapter: adapterFor(args.format as GatewayFormat, { pepper }),
         input,
         boundMs: bound,
-        onRows: (rows) => {
-          written += rows.length;
+        onFeatures: (records) => {
+          written += records.length;
           return sink.write(
-            rows.map((r) => ({
-              value: {
-                ts: r.event.ts,
-                request_id: r.event.request_id,
-                principal: principalKey(r.event),
-                v: vectorValues(r.vector),
-              },
-            })),
+            records.map((f) => ({ value: { ts: f.ts, request_id: f.request_id, principal: f.principal, v: f.v } })),
           );
         },
       });

@@ -1,5 +1,6 @@
-// `vigil replay`: the detector offline over a log, in event time — the detector's adapter, feature code, bundle,
-// policy and GeoIP — writing decision records (JSON Lines). Streams the log (bounded memory). With --compare, a
+// `vigil replay`: the detector offline over a log, in event time — the detector's topology on the in-memory bus (its
+// ingest, feature stages, and bundle and policy fused into the principal task, as `vigil detect` runs them on Kafka)
+// with the config's GeoIP — writing decision records (JSON Lines). Streams the log (bounded memory). With --compare, a
 // candidate bundle is scored alongside and what it would have decided differently is summarised (and written to
 // --diff). The policy, dry-run flag, reorder bound and GeoIP database come from --config (a detector config) when
 // given, else defaults; the pepper from the config or VIGIL_PEPPER__SECRET.
@@ -10,8 +11,8 @@ import { type DetectorConfig, detectorConfigSchema, lintDetectorConfig } from '@
 import { type Decision, GATEWAY_FORMATS, type GatewayFormat, type Pepper } from '@vigil/events';
 import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
 import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
-import { BundleScorer, ReplayDecider } from '@vigil/scoring';
-import { logFeatures } from '@vigil/train';
+import { BundleScorer, offlineDecisions } from '@vigil/scoring';
+import { runLog } from '@vigil/train';
 import { defineCommand } from '../command.js';
 import { defaultBundleDir } from '../support/default-bundle.js';
 import { inputFileProblem, readStatus, reportOutputProblems, writeOutputs } from '../support/input-file.js';
@@ -54,47 +55,51 @@ export async function replay(args: ReplayArgs): Promise<number> {
   const diff = args.diff !== undefined ? new JsonlFileSink<unknown>(args.diff) : undefined;
   const actions = new Map<string, number>();
   const transitions = new Map<string, number>();
-  const decider = new ReplayDecider({
-    scorer,
-    policy,
-    geo,
-    dryRun: config?.scoring.dry_run ?? true,
-    schema,
-    onDecisions: async (ds) => {
-      const written: { value: Decision }[] = [];
-      const differ: { value: unknown }[] = [];
-      for (const d of ds) {
-        actions.set(d.active.action, (actions.get(d.active.action) ?? 0) + 1);
-        if (writeAllow || d.active.action !== 'allow') written.push({ value: d.active });
-        if (d.shadow) {
-          const key = `${d.active.action} → ${d.shadow.action}`;
-          transitions.set(key, (transitions.get(key) ?? 0) + 1);
-          if (d.shadow.action !== d.active.action) differ.push({ value: diffRecord(d.active, d.shadow) });
-        }
+  let decided = 0;
+  const onDecisions = async (active: Decision[], shadow: Decision[]) => {
+    const written: { value: Decision }[] = [];
+    const differ: { value: unknown }[] = [];
+    decided += active.length;
+    // Every request is decided (allow too, below), the shadow bundle's decision of it at the same position.
+    active.forEach((d, i) => {
+      actions.set(d.action, (actions.get(d.action) ?? 0) + 1);
+      if (writeAllow || d.action !== 'allow') written.push({ value: d });
+      const s = shadow[i];
+      if (s) {
+        const key = `${d.action} → ${s.action}`;
+        transitions.set(key, (transitions.get(key) ?? 0) + 1);
+        if (s.action !== d.action) differ.push({ value: diffRecord(d, s) });
       }
-      await out.write(written);
-      if (diff && differ.length > 0) await diff.write(differ);
-    },
-  });
+    });
+    await out.write(written);
+    if (diff && differ.length > 0) await diff.write(differ);
+  };
   const started = performance.now();
   const bar = progressBar('replay');
-  let read: Awaited<ReturnType<typeof logFeatures>> | undefined;
+  let read: Awaited<ReturnType<typeof runLog>> | undefined;
   const ok = await writeOutputs(
     'replay',
     [out, diff],
     async () => {
-      read = await logFeatures({
+      read = await runLog({
         adapter: adapterFor(format, { pepper }),
         input,
         boundMs: bound,
-        extractor,
-        onRows: (rows) => decider.push(rows),
-        onProgress: (done, total) =>
-          bar.update(done / Math.max(1, total), `${decider.events.toLocaleString('en')} events`),
+        extractor: () => FeatureExtractor.standard(geo),
+        // Every decision, allow too: the action counts and the comparison cover every request.
+        decide: offlineDecisions({
+          scorer,
+          policy,
+          geo,
+          dryRun: config?.scoring.dry_run ?? true,
+          writeAllow: true,
+          schema,
+        }),
+        onDecisions,
+        onProgress: (done, total) => bar.update(done / Math.max(1, total), `${decided.toLocaleString('en')} events`),
       });
-      await decider.flush();
     },
-    () => `${decider.events} events decided`,
+    () => `${decided} events decided`,
   );
   if (!ok || !read) return 1;
   const seconds = (performance.now() - started) / 1000;
