@@ -1,7 +1,7 @@
 // Features over a stream of events: a reorder buffer (bounded out-of-orderness) in front of the extractor, so the
 // vectors depend only on the events, not on the order in which shippers, partitions or instances delivered them.
-// Used by the offline path (`vigil features`, and training) and, one per keyed partition, by the online stage,
-// which carries its delivery bookkeeping through the buffer as each event's payload.
+// One per keyed partition in each feature stage's task, which carries its delivery bookkeeping through the buffer as
+// each event's payload; and, over a whole log in one process, the reference the stage tests hold those stages equal to.
 //
 // Checkpoints (online stages): the extractor's state changes, the events the buffer holds with their payloads
 // (payloads must survive JSON) and the buffer's clock. Restored, the stream continues exactly where it was.

@@ -100,6 +100,34 @@ describe("the detector's topology on the in-memory bus", () => {
     },
   );
 
+  it.each([
+    [64, 5],
+    [1000, 6],
+  ])(
+    'gives a line shipped twice two records, each with the offline vector (batches of %i, seed %i)',
+    async (batch, seed) => {
+      // Every 25th line again right after it, every 40th again 30 lines later: the same time and request id twice.
+      const base = log(2000, seed);
+      const lines: Buffer[] = [];
+      base.forEach((line, i) => {
+        lines.push(line);
+        if (i % 25 === 0) lines.push(line);
+        if (i % 40 === 0 && i >= 30) lines.push(base[i - 30] as Buffer);
+      });
+      const adapter = adapterFor('kong', { pepper });
+      const stream = new FeatureStream(FeatureExtractor.standard(geo), BOUND);
+      const want: string[] = [];
+      const keep = (rows: ReturnType<typeof stream.flush>) => {
+        for (const r of rows) want.push(JSON.stringify([r.event.request_id, Array.from(r.vector)]));
+      };
+      for (const line of lines) for (const o of adapter.parse(line)) if (o.ok) keep(stream.push(o.event));
+      keep(stream.flush());
+      const { features } = await online(lines, batch, false);
+      expect(features.length).toBe(lines.length);
+      expect(features.map((f) => JSON.stringify([f.request_id, f.v])).sort()).toEqual(want.sort());
+    },
+  );
+
   it('keeps every record when asked to retain them (the demo reports from the bus), the outputs handed out too', async () => {
     const lines = log(1500, 4);
     const { features, bus } = await online(lines, 256, false, true);

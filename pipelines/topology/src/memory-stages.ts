@@ -1,5 +1,5 @@
-// The topology's stateful stages built on the in-memory bus (the embedded demo; the detector builds the same
-// declaration on Kafka): one MemoryStatefulProcessor per stage with a changelog, reading and writing the topics the
+// The topology's stateful stages built on the in-memory bus (MemoryRun: the demo, replay, features and train; the
+// detector builds the same declaration on Kafka): one MemoryStatefulProcessor per stage with a changelog, reading and writing the topics the
 // declaration names, in the declaration's order, each running the task its StageTask makes.
 import { deadLetterPoisonWriter, type MemoryBus, MemorySink, MemoryStatefulProcessor } from '@vigil/connectors';
 import type { DeadLetter } from '@vigil/events';

@@ -3,7 +3,7 @@
 // a seeded reservoir with one principal in five held out, then the models. What `vigil train` runs, and the benches.
 import type { Adapter } from '@vigil/adapters';
 import { trainBundle } from '@vigil/bundle';
-import { FeatureExtractor, MmdbGeoLookup } from '@vigil/features';
+import type { FeatureExtractor } from '@vigil/features';
 import {
   applyLabels,
   type LabelledVector,
@@ -12,7 +12,7 @@ import {
   RuleThresholdFitter,
 } from '@vigil/policy';
 import { type LabelledRequest, type LabelReport, type Labels, labelReport } from './labels.js';
-import { type RunLogResult, runLog } from './run-log.js';
+import { type RunLogResult, runLog, standardExtractors } from './run-log.js';
 import { TrainingSample } from './training-sample.js';
 
 export interface TrainOnLogOptions {
@@ -39,7 +39,7 @@ export async function trainOnLog(
   o: TrainOnLogOptions,
 ): Promise<{ read: RunLogResult; labels?: LabelReport } & Awaited<ReturnType<typeof trainBundle>>> {
   const sample = new TrainingSample({ maxRows: o.maxRows, holdoutShare: 0.2, seed: o.seed });
-  const newExtractor = o.extractor ?? (() => FeatureExtractor.standard(MmdbGeoLookup.bundled()));
+  const newExtractor = o.extractor ?? standardExtractors();
   const extractor = newExtractor();
   const policy = o.policy ?? policyConfigSchema.parse({});
   // Every request of the log (not only the sampled ones) feeds the rules' fit: tail rates need every principal-day.

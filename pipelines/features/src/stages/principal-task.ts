@@ -11,7 +11,8 @@
 // are dropped the same way, and so is a part still waiting, without its request, ORPHAN_AFTER_MS of event time
 // after the partition's watermark has passed it: its request was joined already (a part sent twice — the stages'
 // at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source
-// positions) is checkpointed by the KafkaStatefulProcessor running the task.
+// positions) is checkpointed by the KafkaStatefulProcessor running the task. Two events of a principal with the same
+// time and request id (a line shipped twice) are two requests, each joined with its own parts (Join.next).
 import type { SinkRecord, SourceRecord } from '@vigil/connectors';
 import { type Principal, principalKey, type TopicCodec } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
@@ -47,11 +48,23 @@ interface Join {
   /** Every identifier of the request's principal (what a decision record carries). */
   ids: Principal | undefined;
   ctx: RequestContext | undefined;
+  /**
+   * A later request of the same principal with the same time and id (a line shipped twice, a reused id), joined in
+   * arrival order: the n-th such event with the n-th part of each role. Both sides arrive in event-time order, so
+   * the pairing does not depend on timing either.
+   */
+  next?: Join;
 }
 
 const JOIN = 'join/';
 /** A join's key: the request's event time and id. */
 const joinKey = (ts: number, requestId: string) => `${ts}/${requestId}`;
+/** The requests waiting at one join key, in arrival order (a copy: callers drop some as they go). */
+function chain(head: Join): Join[] {
+  const out: Join[] = [];
+  for (let j: Join | undefined = head; j; j = j.next) out.push(j);
+  return out;
+}
 /** Event time after which a part whose request never arrived (or was joined already) is dropped. */
 export const ORPHAN_AFTER_MS = 10 * 60_000;
 
@@ -98,8 +111,9 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       if (record.headers[KIND_HEADER] === PART_KIND) {
         const part = this.decode(record, this.decodePart);
         if (!part) continue;
-        const join = this.join(part.ts, part.request_id, record.key?.toString() ?? '', {});
-        join.parts[part.role] = part.v;
+        const role = part.role;
+        const join = this.instance(part.ts, part.request_id, record.key?.toString() ?? '', (j) => !j.parts[role]);
+        join.parts[role] = part.v;
         this.emitIfJoined(join, out);
         continue;
       }
@@ -120,9 +134,12 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
    */
   override flush(): SinkRecord<FeatureRecord>[] {
     const out = super.flush();
-    for (const join of this.joins.values()) {
-      if (join.vector === undefined) this.dropOrphan(join);
-      else this.leaveIncomplete(join, out);
+    // Dropping a request deletes or re-points its own key only, which a Map's iteration allows.
+    for (const head of this.joins.values()) {
+      for (const join of chain(head)) {
+        if (join.vector === undefined) this.dropOrphan(join);
+        else this.leaveIncomplete(join, out);
+      }
     }
     this.counters.recordsOut('features', out.length);
     return out;
@@ -132,7 +149,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     for (const row of rows) {
       // The event's own principal and trace context win over whatever a part that came first recorded.
       const principal = principalKey(row.event);
-      const join = this.join(row.event.ts, row.event.request_id, principal, row.payload);
+      const join = this.instance(row.event.ts, row.event.request_id, principal, (j) => j.vector === undefined);
       join.headers = row.payload;
       join.principal = principal;
       join.vector = vectorValues(row.vector);
@@ -143,24 +160,32 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     }
   }
 
-  private join(ts: number, requestId: string, principal: string, headers: Record<string, string>): Join {
+  /**
+   * The waiting request of `principal` at (ts, id) that still lacks what arrives (`lacks`), the first in arrival
+   * order; a new one at the end of the chain when none does.
+   */
+  private instance(ts: number, requestId: string, principal: string, lacks: (join: Join) => boolean): Join {
     const key = joinKey(ts, requestId);
-    let join = this.joins.get(key);
-    if (!join) {
-      join = {
-        ts,
-        request_id: requestId,
-        principal,
-        headers,
-        vector: undefined,
-        expect: undefined,
-        parts: {},
-        ids: undefined,
-        ctx: undefined,
-      };
-      this.joins.set(key, join);
-    }
     if (this.checkpointed) this.changedJoins.add(key);
+    let last: Join | undefined;
+    for (let j = this.joins.get(key); j; j = j.next) {
+      // A part read without a key ('') joins whichever request comes, as before chains.
+      if ((j.principal === principal || j.principal === '' || principal === '') && lacks(j)) return j;
+      last = j;
+    }
+    const join: Join = {
+      ts,
+      request_id: requestId,
+      principal,
+      headers: {},
+      vector: undefined,
+      expect: undefined,
+      parts: {},
+      ids: undefined,
+      ctx: undefined,
+    };
+    if (last) last.next = join;
+    else this.joins.set(key, join);
     return join;
   }
 
@@ -194,9 +219,21 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     this.drop(join);
   }
 
+  /** The request leaves the waiting joins (its chain closes up behind it). */
   private drop(join: Join) {
     const key = joinKey(join.ts, join.request_id);
-    this.joins.delete(key);
+    const head = this.joins.get(key);
+    if (head === join) {
+      if (join.next) this.joins.set(key, join.next);
+      else this.joins.delete(key);
+    } else {
+      let before = head;
+      while (before && before.next !== join) before = before.next;
+      if (before) {
+        if (join.next) before.next = join.next;
+        else delete before.next;
+      }
+    }
     if (this.checkpointed) this.changedJoins.add(key);
   }
 
@@ -207,7 +244,8 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     // cap, with an entity stage down — walked up to a million holes for every new request.
     const waiting = this.joins.values();
     while (this.joins.size > this.maxPending) {
-      this.leaveIncomplete(waiting.next().value as Join, out);
+      // A key's whole chain at once, so that the key leaves the Map.
+      for (const join of chain(waiting.next().value as Join)) this.leaveIncomplete(join, out);
     }
   }
 
@@ -231,8 +269,9 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     if (newest < this.sweptAt + 60_000) return;
     this.sweptAt = newest;
     const before = newest - this.stream.boundMs - ORPHAN_AFTER_MS;
-    for (const join of this.joins.values()) {
-      if (join.vector === undefined && join.ts < before) this.dropOrphan(join);
+    for (const head of this.joins.values()) {
+      if (head.ts >= before) continue;
+      for (const join of chain(head)) if (join.vector === undefined) this.dropOrphan(join);
     }
   }
 

@@ -235,6 +235,42 @@ describe('online feature stages', () => {
     },
   );
 
+  // A line shipped twice (or a reused request id): two requests with the same time and id, each its own record with
+  // the vector the offline stream gives it (the second counts the first), through crashes and restores of the joins
+  // waiting for their parts.
+  it.each([
+    { seed: 6, crashEvery: 1_000_000 },
+    { seed: 7, crashEvery: 4 },
+  ])(
+    'a request logged twice leaves twice, each with its offline vector (seed $seed, a crash 1 in $crashEvery steps)',
+    ({ seed, crashEvery }) => {
+      const twice = log.flatMap((e, i) => (i % 20 === 0 ? [e, e] : [e]));
+      const want: string[] = [];
+      const offlineTwice = new FeatureStream(FeatureExtractor.standard(geo), BOUND);
+      for (const e of twice)
+        for (const row of offlineTwice.push(e))
+          want.push(JSON.stringify([row.event.request_id, Array.from(row.vector)]));
+      const { out, crashes } = runStages(twice, seed, crashEvery);
+      if (crashEvery < 100) expect(crashes).toBeGreaterThan(10);
+      // Each record that came out is one the offline stream released, as many times as it released it (both hold the
+      // last BOUND ms; a partition's watermark lags the log's, so online holds a few more).
+      const left = new Map<string, number>();
+      for (const w of want) left.set(w, (left.get(w) ?? 0) + 1);
+      const got = out.map((r) => JSON.stringify([r.request_id, r.v]));
+      for (const g of got) {
+        const n = left.get(g) ?? 0;
+        expect(n, g.slice(0, 60)).toBeGreaterThan(0);
+        left.set(g, n - 1);
+      }
+      // The requests logged twice came out twice.
+      const ids = new Map<string, number>();
+      for (const r of out) ids.set(r.request_id, (ids.get(r.request_id) ?? 0) + 1);
+      expect([...ids.values()].filter((n) => n === 2).length).toBeGreaterThan(100);
+      expect(got.length).toBeGreaterThan(twice.length - 50);
+      expect(got.length).toBeLessThanOrEqual(twice.length);
+    },
+  );
+
   // At least once: outputs leave at once, so a crash repeats the ones since its last checkpoint — each repeat with the
   // same vector (the restored state is the one that computed it), and parts repeated to an already joined request are
   // swept as orphans rather than kept waiting.

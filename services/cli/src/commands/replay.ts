@@ -60,17 +60,24 @@ export async function replay(args: ReplayArgs): Promise<number> {
     const written: { value: Decision }[] = [];
     const differ: { value: unknown }[] = [];
     decided += active.length;
-    // Every request is decided (allow too, below), the shadow bundle's decision of it at the same position.
-    active.forEach((d, i) => {
+    // Every request is decided (allow too, below); the shadow bundle's decision of the same request, from the same
+    // step, is its pair (in order, for a request id logged twice).
+    const shadowOf = new Map<string, Decision[]>();
+    for (const s of shadow) {
+      const list = shadowOf.get(s.request_id);
+      if (list) list.push(s);
+      else shadowOf.set(s.request_id, [s]);
+    }
+    for (const d of active) {
       actions.set(d.action, (actions.get(d.action) ?? 0) + 1);
       if (writeAllow || d.action !== 'allow') written.push({ value: d });
-      const s = shadow[i];
+      const s = shadowOf.get(d.request_id)?.shift();
       if (s) {
         const key = `${d.action} → ${s.action}`;
         transitions.set(key, (transitions.get(key) ?? 0) + 1);
         if (s.action !== d.action) differ.push({ value: diffRecord(d, s) });
       }
-    });
+    }
     await out.write(written);
     if (diff && differ.length > 0) await diff.write(differ);
   };
