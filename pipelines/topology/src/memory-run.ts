@@ -30,6 +30,8 @@ export interface MemoryRunOptions {
   stageBatch?: number;
   /** Keep every record on the bus (default false: what every reader has read is dropped). */
   retain?: boolean;
+  /** Receives the events ingest passed on, each batch's before the stages run (ClickHouse's access events, say). */
+  onEvents?: (events: AccessEvent[]) => Promise<void> | void;
   /**
    * Called after each step with what the output topics (decisions, features, dead letters …) got since the last
    * one, in the order written; what it does not take is dropped unless `retain`.
@@ -67,6 +69,12 @@ export class MemoryRun {
     await this.ingest(records);
     const t1 = performance.now();
     this.events += this.bus.end(keyed) - before;
+    if (this.o.onEvents) {
+      const codec = codecOf<AccessEvent>(this.o.topology, 'keyed', 'access event');
+      await this.o.onEvents(
+        this.bus.read<Buffer>(keyed, before, this.bus.end(keyed)).map((r) => codec.decode(r.value)),
+      );
+    }
     this.stages.drain(this.o.stageBatch);
     await this.step();
     this.seconds.ingest += (t1 - t0) / 1000;

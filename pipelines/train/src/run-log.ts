@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import type { Adapter } from '@vigil/adapters';
 import { JsonlFileSource, type StatefulTask } from '@vigil/connectors';
-import type { DeadLetter, Decision } from '@vigil/events';
+import type { AccessEvent, DeadLetter, Decision } from '@vigil/events';
 import { FeatureExtractor, type FeatureRecord, MmdbGeoLookup } from '@vigil/features';
 import { DEFAULT_TOPIC_NAMES, featureStageTasks, MemoryRun, memoryTopology } from '@vigil/topology';
 
@@ -24,6 +24,8 @@ export interface RunLogOptions {
     task: StatefulTask<FeatureRecord>,
     topics: { decisions: string; shadow: string },
   ) => StatefulTask<FeatureRecord | Decision>;
+  /** Receives the events ingest passed on, batch by batch (in log order). */
+  onEvents?: (events: AccessEvent[]) => Promise<void> | void;
   /** Receives each step's feature records, one per event, in the order the principal stage released them. */
   onFeatures?: (records: FeatureRecord[]) => Promise<void> | void;
   /** Receives each step's decisions (with `decide`): the active bundle's, and the shadow bundle's of the same step. */
@@ -74,6 +76,7 @@ export async function runLog(o: RunLogOptions): Promise<RunLogResult> {
     tasks: { ...tasks },
     adapter: o.adapter,
     deadLetters: { original: 'dropped' },
+    ...(o.onEvents ? { onEvents: o.onEvents } : {}),
     onStep: async (take) => {
       for (const d of take<DeadLetter>('dead_letters')) {
         deadLetters++;

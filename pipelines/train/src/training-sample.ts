@@ -4,7 +4,7 @@
 // never saw; each row's principal-day is kept for the per-principal-day rates.
 import type { TrainingSet } from '@vigil/bundle';
 import { unitHash } from '@vigil/events';
-import type { FeatureSchema } from '@vigil/features';
+import type { FeatureRecord, FeatureSchema } from '@vigil/features';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 
@@ -33,6 +33,11 @@ export class TrainingSample {
 
   get rowsSeen(): number {
     return this.seen;
+  }
+
+  /** Feature records (the features topic's, or runLog's): each one's vector, principal and time. */
+  add(records: readonly Pick<FeatureRecord, 'v' | 'principal' | 'ts'>[]): void {
+    for (const f of records) this.addVector(f.v, f.principal, f.ts);
   }
 
   /** One feature vector of a request by `principal` at event time `ts` (rows read back from ClickHouse, say). */
