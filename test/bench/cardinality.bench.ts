@@ -6,8 +6,10 @@
 // not depend on how many keys the stages hold). The peer is the same process on steady traffic: the wave should keep at
 // least half its rate, and the state must stay within the budget (keys seen once evicted first, and counted).
 // Then the compacted changelog (appended to files, the latest record per key read back) is restored into fresh tasks.
-// Run: npm run bench:cardinality [-- --wave N --steady N --budget-mb MB]   (0 = no budget: the keys caps only)
-import { appendFileSync, closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+// Run: npm run bench:cardinality [-- --wave N --steady N --budget-mb MB --profile-restore FILE]   (budget 0: the keys
+// caps only; --profile-restore writes a V8 CPU profile of the principal stage's restore alone, for DevTools)
+import { appendFileSync, closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adapterFor } from '@vigil/adapters';
@@ -258,10 +260,13 @@ const trackedPrincipals = stats.principal.keys;
 const changelog = { principal: compacted('principal'), entity: compacted('entity') };
 /** The state a compacted changelog holds, its segments expanded (timed with the restore: the detector does both). */
 const expand = (log: Map<string, Buffer>, task: PrincipalFeatureTask | EntityFeatureTask) =>
-  ChangelogSegments.restore(log, task.packedState).state.entries();
+  ChangelogSegments.restore(log, task.packedState).state;
+const profiling = process.argv.indexOf('--profile-restore');
+const profiler = profiling > 0 ? await startProfile() : undefined;
 let t0 = performance.now();
 principal.restore(expand(changelog.principal, principal));
 const restoreSeconds = (performance.now() - t0) / 1000;
+if (profiler) await profiler.stopInto(process.argv[profiling + 1] as string);
 t0 = performance.now();
 entity.restore(expand(changelog.entity, entity));
 const entityRestoreSeconds = (performance.now() - t0) / 1000;
@@ -295,3 +300,18 @@ console.log(
     evicted_by_budget: stats.principal.evictedByBudget + stats.entity.evictedByBudget,
   }),
 );
+
+/** A V8 CPU profile of what runs until stopInto (node:inspector: the same profile `node --cpu-prof` writes). */
+async function startProfile(): Promise<{ stopInto: (file: string) => Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    stopInto: async (file) => {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}

@@ -138,8 +138,8 @@ for (const which of ['principal', 'entity'] as const) {
   const log = (await readChangelog(kafka, topics[which], [0])).get(0) ?? new Map<string, Buffer>();
   const task = which === 'principal' ? makePrincipal() : makeEntity();
   const { state } = ChangelogSegments.restore(log, task.packedState);
-  const keys = state.size;
-  task.restore(state.entries());
+  const keys = state.length;
+  task.restore(state);
   figures[which] = { read, restore: (performance.now() - t0) / 1000, keys };
   if (task.held !== held[which]) throw new Error(`restored ${task.held} held events, expected ${held[which]}`);
   if (task instanceof PrincipalFeatureTask && task.pendingJoins !== held.joins)

@@ -15,7 +15,14 @@ export { createKafka } from './kafka/client.js';
 export type { KafkaConnection, KafkaConsumerConfig } from './kafka/config.js';
 export { kafkaConnectionSchema, kafkaConsumerSchema } from './kafka/config.js';
 export type { PackedEntry, UnpackedEntry } from './kafka/packed.js';
-export { PACKED_HEADER, packEntries, packMessages, partitionerFor, unpackEntries } from './kafka/packed.js';
+export {
+  forEachPacked,
+  PACKED_HEADER,
+  packEntries,
+  packMessages,
+  partitionerFor,
+  unpackEntries,
+} from './kafka/packed.js';
 export type { KafkaSinkOptions } from './kafka/sink.js';
 export { KafkaSink } from './kafka/sink.js';
 export type { KafkaSourceOptions } from './kafka/source.js';

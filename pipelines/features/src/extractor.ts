@@ -1,7 +1,7 @@
 // The feature extractor: every family in a fixed order, one vector per event, and the feature schema (names, order,
 // parameters) with its hash — the hash a model bundle records and a detector checks before scoring with it.
 import { createHash } from 'node:crypto';
-import { packEntries, unpackEntries } from '@vigil/connectors';
+import { forEachPacked, packEntries } from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
 import { TenantLogins, UserLogins } from './features/auth.js';
 import { KnownDevices } from './features/device.js';
@@ -184,9 +184,7 @@ export class FeatureExtractor {
 
   /** One key's entry in every store, packed; `byStore` holds entries a drain encoded already. */
   private group(key: string, byStore?: Map<number, Buffer | null>): Buffer | null {
-    // Each store's prefix as bytes, encoded once (the stores are fixed).
-    this.prefixBytes ??= this.stores().map(([prefix]) => Buffer.from(prefix, 'utf8'));
-    const prefixes = this.prefixBytes;
+    const prefixes = this.prefixBuffers();
     const entries: { key: Buffer; value: Buffer }[] = [];
     this.stores().forEach(([, store], i) => {
       const value = byStore?.has(i) ? (byStore.get(i) as Buffer | null) : store.encoded(key);
@@ -223,19 +221,32 @@ export class FeatureExtractor {
   private restoreGroup(key: string, value: Buffer | null, stores: Map<string, Checkpointable>, legacy: boolean): void {
     // Only a restore that applied older per-store records needs to know which stores a group leaves out.
     const present = legacy ? new Set<Checkpointable>() : undefined;
-    for (const entry of value === null ? [] : unpackEntries(value)) {
-      const prefix = entry.key?.toString('utf8') ?? '';
-      const store = stores.get(prefix);
-      if (!store)
-        throw new Error(
-          `state record for ${JSON.stringify(key.slice(0, 80))} names ${prefix}, no feature store of this schema`,
-        );
-      store.restoreEntry(key, entry.value);
-      present?.add(store);
+    if (value !== null) {
+      // One copy of the group detaches its entries from the changelog segment it came in; each store keeps a view of
+      // it (the key's own bytes, freed with its last entry) rather than a copy per store.
+      const own = Buffer.from(value);
+      const prefixes = this.prefixBuffers();
+      forEachPacked(own, (keyAt, keyEnd, valueAt, valueEnd) => {
+        const i = prefixAt(prefixes, own, keyAt, keyEnd);
+        const store = i < 0 ? undefined : stores.get(this.stores()[i]?.[0] as string);
+        if (!store)
+          throw new Error(
+            `state record for ${JSON.stringify(key.slice(0, 80))} names ${own.toString('utf8', keyAt, keyEnd)}, ` +
+              'no feature store of this schema',
+          );
+        store.restoreEntry(key, own.subarray(valueAt, valueEnd), true);
+        present?.add(store);
+      });
     }
     // A group is the key's whole state: a store it leaves out does not hold the key. That only undoes anything when
     // an older per-store record was applied first; otherwise a restore skips the ~10 needless deletes per key.
     if (present) for (const store of stores.values()) if (!present.has(store)) store.restoreEntry(key, null);
+  }
+
+  /** Each store's prefix as bytes, encoded once (the stores are fixed). */
+  private prefixBuffers(): Buffer[] {
+    this.prefixBytes ??= this.stores().map(([prefix]) => Buffer.from(prefix, 'utf8'));
+    return this.prefixBytes;
   }
 
   /** Estimated bytes of the keyed state held (what the budget is charged). */
@@ -254,4 +265,17 @@ export class FeatureExtractor {
       evictedByBudget: stores.reduce((n, s) => n + s.evictedByBudget, 0),
     };
   }
+}
+
+/** The index of the prefix whose bytes are buf[at, end), or -1 (a byte loop: prefixes are a few bytes). */
+function prefixAt(prefixes: readonly Buffer[], buf: Buffer, at: number, end: number): number {
+  const length = end - at;
+  for (let i = 0; i < prefixes.length; i++) {
+    const p = prefixes[i] as Buffer;
+    if (p.length !== length) continue;
+    let j = 0;
+    while (j < length && p[j] === buf[at + j]) j++;
+    if (j === length) return i;
+  }
+  return -1;
 }

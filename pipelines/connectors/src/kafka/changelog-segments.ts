@@ -109,25 +109,39 @@ export class ChangelogSegments {
     log: Iterable<[string, Buffer]>,
     packed: Pick<PackedState, 'packs'> | undefined,
     slack?: number,
-  ): { state: Map<string, Buffer>; segments: ChangelogSegments } {
+  ): { state: [string, Buffer][]; segments: ChangelogSegments } {
     const segments = new ChangelogSegments(slack);
-    const state = new Map<string, Buffer>();
+    // Each key's newest value and when it last appeared (the state comes out in that order, as a Map re-set at every
+    // appearance would give it): a segment entry's by the slot the bookkeeping gives its key anyway, so the
+    // hundreds of thousands of them cost no Map of their own; the few plain records in a Map.
+    const newestValue: (Buffer | null | undefined)[] = [];
+    const lastAt: number[] = [];
+    const plain = new Map<string, [at: number, value: Buffer]>();
+    let at = 0;
     for (const [key, value] of log) {
       if (!key.startsWith(SEGMENT_PREFIX)) {
-        state.delete(key);
-        state.set(key, value);
+        const slot = segments.slotOf.get(key);
+        if (slot !== undefined) newestValue[slot] = undefined;
+        plain.delete(key);
+        plain.set(key, [at++, value]);
         if (packed?.packs(key)) segments.plain.push(key);
         continue;
       }
       const segment = segments.begin(key);
       for (const [k, v] of decodeSegment(value)) {
-        segments.add(segment, k, v);
-        state.delete(k);
-        if (v !== null) state.set(k, v);
+        const slot = segments.add(segment, k, v);
+        newestValue[slot] = v;
+        lastAt[slot] = at++;
+        if (plain.size > 0) plain.delete(k);
       }
     }
+    const ordered: ([string, Buffer] | undefined)[] = new Array(at);
+    newestValue.forEach((v, slot) => {
+      if (v) ordered[lastAt[slot] as number] = [segments.keyOf[slot] as string, v];
+    });
+    for (const [key, [i, v]] of plain) ordered[i] = [key, v];
     segments.settle();
-    return { state, segments };
+    return { state: ordered.filter((e): e is [string, Buffer] => e !== undefined), segments };
   }
 
   /**
@@ -202,8 +216,11 @@ export class ChangelogSegments {
     return segment;
   }
 
-  /** Records that `key`'s newest entry is in `segment` (null: a deletion), superseding its previous one. */
-  add(segment: Segment, key: string, value: Buffer | null): void {
+  /**
+   * Records that `key`'s newest entry is in `segment` (null: a deletion), superseding its previous one; returns the
+   * key's slot.
+   */
+  add(segment: Segment, key: string, value: Buffer | null): number {
     let slot = this.slotOf.get(key);
     if (slot === undefined) {
       slot = this.freeSlots.pop() ?? this.keyOf.length;
@@ -229,6 +246,7 @@ export class ChangelogSegments {
     }
     segment.keys.push(slot);
     this.entries++;
+    return slot;
   }
 
   /** Whether a deletion of `key` needs writing: only while the log holds a value of it. */

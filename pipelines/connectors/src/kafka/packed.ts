@@ -87,8 +87,14 @@ export interface UnpackedEntry {
   headers: Record<string, string>;
 }
 
-/** The entries of a packed value; throws on a value that is not one (a reader sets that record aside as poison). */
-export function unpackEntries(packed: Buffer): UnpackedEntry[] {
+/**
+ * Walks a packed value's entries without copying or allocating: each entry's key (keyAt -1: a null key), value and
+ * headers as offsets into `packed`. Throws on a value that is not one (a reader sets that record aside as poison).
+ */
+export function forEachPacked(
+  packed: Buffer,
+  entry: (keyAt: number, keyEnd: number, valueAt: number, valueEnd: number, headersAt: number, headers: number) => void,
+): void {
   const need = (at: number, n: number) => {
     if (at + n > packed.length) throw new Error('packed record truncated');
   };
@@ -97,39 +103,58 @@ export function unpackEntries(packed: Buffer): UnpackedEntry[] {
     throw new Error(`packed record version ${packed.readUInt8(0)} is not ${VERSION}`);
   const count = packed.readUInt32BE(1);
   let at = 5;
-  const out: UnpackedEntry[] = [];
   for (let i = 0; i < count; i++) {
     need(at, 4);
     const keyLength = packed.readInt32BE(at);
     at += 4;
-    let key: Buffer | null = null;
+    const keyAt = keyLength >= 0 ? at : -1;
     if (keyLength >= 0) {
       need(at, keyLength);
-      key = packed.subarray(at, at + keyLength);
       at += keyLength;
     }
+    const keyEnd = at;
     need(at, 2);
     const headerCount = packed.readUInt16BE(at);
     at += 2;
-    const headers: Record<string, string> = {};
+    const headersAt = at;
     for (let h = 0; h < headerCount; h++) {
       need(at, 2);
       const kl = packed.readUInt16BE(at);
       need(at + 2, kl + 4);
-      const name = packed.toString('utf8', at + 2, at + 2 + kl);
       at += 2 + kl;
       const vl = packed.readUInt32BE(at);
       need(at + 4, vl);
-      headers[name] = packed.toString('utf8', at + 4, at + 4 + vl);
       at += 4 + vl;
     }
     need(at, 4);
     const valueLength = packed.readUInt32BE(at);
     need(at + 4, valueLength);
-    out.push({ key, headers, value: packed.subarray(at + 4, at + 4 + valueLength) });
+    entry(keyAt, keyEnd, at + 4, at + 4 + valueLength, headersAt, headerCount);
     at += 4 + valueLength;
   }
   if (at !== packed.length) throw new Error('packed record has trailing bytes');
+}
+
+/** The entries of a packed value; throws on a value that is not one (a reader sets that record aside as poison). */
+export function unpackEntries(packed: Buffer): UnpackedEntry[] {
+  const out: UnpackedEntry[] = [];
+  forEachPacked(packed, (keyAt, keyEnd, valueAt, valueEnd, headersAt, headerCount) => {
+    const headers: Record<string, string> = {};
+    let at = headersAt;
+    for (let h = 0; h < headerCount; h++) {
+      const kl = packed.readUInt16BE(at);
+      const name = packed.toString('utf8', at + 2, at + 2 + kl);
+      at += 2 + kl;
+      const vl = packed.readUInt32BE(at);
+      headers[name] = packed.toString('utf8', at + 4, at + 4 + vl);
+      at += 4 + vl;
+    }
+    out.push({
+      key: keyAt < 0 ? null : packed.subarray(keyAt, keyEnd),
+      headers,
+      value: packed.subarray(valueAt, valueEnd),
+    });
+  });
   return out;
 }
 

@@ -286,8 +286,8 @@ export class KafkaStatefulProcessor<T> {
       const covered = next === undefined ? undefined : Number(next.toString('utf8'));
       const task = this.options.makeTask(topic, partition);
       const { state, segments } = ChangelogSegments.restore(log, task.packedState);
-      task.restore(state.entries());
-      this.options.onRestore?.({ partition, records: state.size, ms: Date.now() - started });
+      task.restore(state);
+      this.options.onRestore?.({ partition, records: state.length, ms: Date.now() - started });
       return {
         topic,
         partition,

@@ -109,7 +109,7 @@ class Partition<T> {
     const restored = ChangelogSegments.restore(this.log, this.task.packedState, 0);
     this.copiedBefore += this.segments.stats.copied;
     this.segments = restored.segments;
-    this.task.restore(restored.state.entries());
+    this.task.restore(restored.state);
   }
 
   get done() {

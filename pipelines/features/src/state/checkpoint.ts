@@ -12,7 +12,11 @@ export interface Checkpointable {
   /** Changes since the previous drain, oldest first; null = the key is gone. */
   drainChanges(): [string, Buffer | null][];
   /** Applies one changelog record (restore). */
-  restoreEntry(key: string, value: Buffer | null): void;
+  /**
+   * Applies one changelog record. `owned`: the value is already a copy of its own (not a view of a larger buffer
+   * that must not stay in memory for it), so a store may keep it as it is.
+   */
+  restoreEntry(key: string, value: Buffer | null, owned?: boolean): void;
   /** Called once every record has been applied. */
   finishRestore(): void;
   /** The key's current entry, encoded as drainChanges encodes it; null when the store does not hold the key. */

@@ -322,7 +322,7 @@ export class KeyedState<S> implements Checkpointable {
   }
 
   /** Applies one changelog record; the first of a restore clears the store (a restore replaces what it held). */
-  restoreEntry(key: string, value: Buffer | null): void {
+  restoreEntry(key: string, value: Buffer | null, owned = false): void {
     if (!this.restoring) this.clear();
     this.restoring = true;
     const slot = this.index.get(key);
@@ -353,8 +353,9 @@ export class KeyedState<S> implements Checkpointable {
     this.lastSeen[at] = lastSeen;
     this.seqOf[at] = seq;
     this.returning[at] = returning;
-    // Copied: the record is a view of a whole changelog segment, which must not stay in memory for one key.
-    this.recordOf[at] = hasHeader ? Buffer.from(value) : undefined;
+    // Copied unless owned: the record may be a view of a whole changelog segment, which must not stay in memory for
+    // one key.
+    this.recordOf[at] = hasHeader ? (owned ? value : Buffer.from(value)) : undefined;
     this.charged[at] = hasHeader ? value.readDoubleLE(18) : 0;
   }
 
