@@ -333,7 +333,8 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
     console.log(
       `gateway loop (${o.loop}), impossible travel GB → AU: first attacker request ` +
         `→ first refusal p50 ${percentile(latencies, 0.5).toFixed(0)} ms, ` +
-        `p99 ${percentile(latencies, 0.99).toFixed(0)} ms over ${latencies.length}; attacker requests ` +
+        `p99 ${percentile(latencies, 0.99).toFixed(0)} ms over ${latencies.length} ` +
+        `(victim by victim: ${latencies.map((l) => l.toFixed(0)).join(', ')} ms); attacker requests ` +
         `through before it: ${leaked.join(', ')}; peer, same run: one Kafka hop ` +
         `(produce, acks=all → a consumer fetching with a 10 ms wait) p50 ${hop.toFixed(1)} ms ` +
         `— the loop's p50 is ${(percentile(latencies, 0.5) / hop).toFixed(1)} hops`,
