@@ -231,7 +231,8 @@ export class FeatureExtractor {
         const store = i < 0 ? undefined : stores.get(this.stores()[i]?.[0] as string);
         if (!store)
           throw new Error(
-            `state record for ${JSON.stringify(key.slice(0, 80))} names ${own.toString('utf8', keyAt, keyEnd)}, ` +
+            `state record for ${JSON.stringify(key.slice(0, 80))} names ` +
+              `${keyAt < 0 ? 'no store' : own.toString('utf8', keyAt, keyEnd)}, ` +
               'no feature store of this schema',
           );
         store.restoreEntry(key, own.subarray(valueAt, valueEnd), true);

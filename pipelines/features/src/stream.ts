@@ -193,6 +193,8 @@ export class FeatureStream<P = undefined> {
       this.stillHeld.delete(key);
       this.emptied.push(key);
     }
+    // In arrival order (each held event's number), which the buffer keeps among events of the same time and id.
+    held.sort((a, b) => a.n - b.n);
     this.buffer.restore(
       clock,
       held.map((h) => ({ ts: h.event.ts, id: h.event.request_id, item: h })),

@@ -1,9 +1,10 @@
 // The entity stage, one partition of vigil.access.by-entity: each record is an access event in the role of one
 // entity (its client IP, the username it tried, the tenant). Events pass the partition's reorder buffer, run through
 // their role's feature families, and leave as entity parts keyed by the event's principal, back onto the
-// principal-keyed topic, where the principal stage joins them onto the request. Checkpointed like the principal
+// principal-keyed topic, where the principal stage joins them onto the request (by the event's time and request id,
+// and by the gateway log record it came from, which each part carries in ingest's source header). Checkpointed like the principal
 // stage (see @vigil/connectors' KafkaStatefulProcessor).
-import type { SinkRecord, SourceRecord } from '@vigil/connectors';
+import { type SinkRecord, SOURCE_HEADER, type SourceRecord } from '@vigil/connectors';
 import { principalKey } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
@@ -15,6 +16,8 @@ import { StreamTask, type StreamTaskOptions } from './stream-task.js';
 interface Delivery {
   role: EntityRole;
   headers: Record<string, string>;
+  /** The gateway log record the event came from (ingest's source header): the principal stage joins by it. */
+  src?: string;
 }
 
 export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
@@ -40,7 +43,8 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
       }
       const event = this.decode(record, this.decodeEvent);
       if (!event || this.dedup.isDuplicate(record.headers, role)) continue;
-      this.push(event, { role, headers: traceHeaders(record.headers) }, out);
+      const src = record.headers[SOURCE_HEADER];
+      this.push(event, { role, headers: traceHeaders(record.headers), ...(src !== undefined ? { src } : {}) }, out);
     }
     this.counters.recordsOut('entity_features', out.length);
     return out;
@@ -48,10 +52,15 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
 
   protected emit(rows: FeatureRow<Delivery>[], out: SinkRecord<EntityPart>[]): void {
     for (const row of rows) {
-      const { role: r, headers } = row.payload;
+      const { role: r, headers, src } = row.payload;
       out.push({
         key: principalKey(row.event),
-        headers: { ...headers, [KIND_HEADER]: PART_KIND, [ROLE_HEADER]: r },
+        headers: {
+          ...headers,
+          [KIND_HEADER]: PART_KIND,
+          [ROLE_HEADER]: r,
+          ...(src !== undefined ? { [SOURCE_HEADER]: src } : {}),
+        },
         value: {
           ts: row.event.ts,
           request_id: row.event.request_id,

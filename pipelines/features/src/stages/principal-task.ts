@@ -13,7 +13,7 @@
 // at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source
 // positions) is checkpointed by the KafkaStatefulProcessor running the task. Two events of a principal with the same
 // time and request id (a line shipped twice) are two requests, each joined with its own parts (Join.next).
-import type { SinkRecord, SourceRecord } from '@vigil/connectors';
+import { type SinkRecord, SOURCE_HEADER, type SourceRecord } from '@vigil/connectors';
 import { type Principal, principalKey, type TopicCodec } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
@@ -50,15 +50,28 @@ interface Join {
   ctx: RequestContext | undefined;
   /**
    * A later request of the same principal with the same time and id (a line shipped twice, a reused id), joined in
-   * arrival order: the n-th such event with the n-th part of each role. Both sides arrive in event-time order, so
-   * the pairing does not depend on timing either.
+   * arrival order: the n-th such event with the n-th part of each role. For a line shipped twice (the same entity
+   * keys, so each role's parts come from one entity partition, in order) that pairing is exact whatever the timing;
+   * requests that share principal, time and id but not their entity keys pair in the order their parts arrive.
    */
   next?: Join;
+  /**
+   * The gateway log record the request came from (ingest's source header, carried by the event and by each of its
+   * parts): where both sides have it, they are joined by it — exactly, and a part sent again finds its own request.
+   */
+  src?: string;
 }
 
 const JOIN = 'join/';
 /** A join's key: the request's event time and id. */
 const joinKey = (ts: number, requestId: string) => `${ts}/${requestId}`;
+/** Whether two parts' vectors hold the same values. */
+function sameValues(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The requests waiting at one join key, in arrival order (a copy: callers drop some as they go). */
 function chain(head: Join): Join[] {
   const out: Join[] = [];
@@ -89,6 +102,8 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   private readonly counters = pipelineCounters();
   incomplete = 0;
   orphans = 0;
+  /** Requests in the joins, chains included (what maxPendingJoins caps). */
+  private waiting = 0;
   /** The partition's newest event time at the last orphan sweep. */
   private sweptAt = Number.NEGATIVE_INFINITY;
 
@@ -100,8 +115,9 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     this.decodePart = (options.parts ?? entityPartCodec(new Set(ENTITY_ROLES))).decode;
   }
 
+  /** Requests waiting (every one in a chain counted). */
   get pendingJoins(): number {
-    return this.joins.size;
+    return this.waiting;
   }
 
   process(records: SourceRecord[]): SinkRecord<FeatureRecord>[] {
@@ -111,15 +127,17 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       if (record.headers[KIND_HEADER] === PART_KIND) {
         const part = this.decode(record, this.decodePart);
         if (!part) continue;
-        const role = part.role;
-        const join = this.instance(part.ts, part.request_id, record.key?.toString() ?? '', (j) => !j.parts[role]);
-        join.parts[role] = part.v;
+        const join = this.partInstance(part, record.key?.toString() ?? '', record.headers[SOURCE_HEADER]);
+        join.parts[part.role] = part.v;
         this.emitIfJoined(join, out);
         continue;
       }
       const event = this.decode(record, this.decodeEvent);
       if (!event || this.dedup.isDuplicate(record.headers)) continue;
-      this.push(event, traceHeaders(record.headers), out);
+      // The source travels with the event through the reorder buffer (in its payload), to join its parts by.
+      const src = record.headers[SOURCE_HEADER];
+      const payload = traceHeaders(record.headers);
+      this.push(event, src === undefined ? payload : { ...payload, [SOURCE_HEADER]: src }, out);
     }
     this.evictOverCap(out);
     this.sweepOrphans();
@@ -149,8 +167,9 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     for (const row of rows) {
       // The event's own principal and trace context win over whatever a part that came first recorded.
       const principal = principalKey(row.event);
-      const join = this.instance(row.event.ts, row.event.request_id, principal, (j) => j.vector === undefined);
-      join.headers = row.payload;
+      const { [SOURCE_HEADER]: src, ...headers } = row.payload;
+      const join = this.instance(row.event.ts, row.event.request_id, principal, src, (j) => j.vector === undefined);
+      join.headers = headers;
       join.principal = principal;
       join.vector = vectorValues(row.vector);
       join.ids = row.event.principal;
@@ -164,15 +183,32 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
    * The waiting request of `principal` at (ts, id) that still lacks what arrives (`lacks`), the first in arrival
    * order; a new one at the end of the chain when none does.
    */
-  private instance(ts: number, requestId: string, principal: string, lacks: (join: Join) => boolean): Join {
+  private instance(
+    ts: number,
+    requestId: string,
+    principal: string,
+    src: string | undefined,
+    lacks: (join: Join) => boolean,
+  ): Join {
     const key = joinKey(ts, requestId);
     if (this.checkpointed) this.changedJoins.add(key);
     let last: Join | undefined;
+    let first: Join | undefined;
     for (let j = this.joins.get(key); j; j = j.next) {
-      // A part read without a key ('') joins whichever request comes, as before chains.
-      if ((j.principal === principal || j.principal === '' || principal === '') && lacks(j)) return j;
+      // The same log record's other side (or this side sent again): the request itself.
+      if (src !== undefined && j.src === src) return j;
+      // A part read without a key ('') joins whichever request comes, as before chains; a request whose source is
+      // known takes no other record's parts.
+      const principalMatches = j.principal === principal || j.principal === '' || principal === '';
+      const sourceMatches = src === undefined || j.src === undefined;
+      if (!first && principalMatches && sourceMatches && lacks(j)) first = j;
       last = j;
     }
+    if (first) {
+      if (src !== undefined) first.src = src;
+      return first;
+    }
+    this.waiting++;
     const join: Join = {
       ts,
       request_id: requestId,
@@ -184,9 +220,29 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       ids: undefined,
       ctx: undefined,
     };
+    if (src !== undefined) join.src = src;
     if (last) last.next = join;
     else this.joins.set(key, join);
     return join;
+  }
+
+  /**
+   * The waiting request a part belongs to: the one from the same log record (ingest's source header), else — a part
+   * without one, from an older entity stage — one holding the same values for its role (the part sent again: the
+   * restored state computes it anew, so with the same values), else the first that lacks its role.
+   */
+  private partInstance(part: EntityPart, principal: string, src: string | undefined): Join {
+    if (src === undefined) {
+      for (let j = this.joins.get(joinKey(part.ts, part.request_id)); j; j = j.next) {
+        const had = j.parts[part.role];
+        if (had && j.principal === principal && sameValues(had, part.v)) {
+          if (this.checkpointed) this.changedJoins.add(joinKey(part.ts, part.request_id));
+          return j;
+        }
+      }
+    }
+    const role = part.role;
+    return this.instance(part.ts, part.request_id, principal, src, (j) => !j.parts[role]);
   }
 
   /** Emits the request if everything it needs has arrived. */
@@ -223,6 +279,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   private drop(join: Join) {
     const key = joinKey(join.ts, join.request_id);
     const head = this.joins.get(key);
+    this.waiting--;
     if (head === join) {
       if (join.next) this.joins.set(key, join.next);
       else this.joins.delete(key);
@@ -238,14 +295,16 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   }
 
   private evictOverCap(out: SinkRecord<FeatureRecord>[]) {
-    if (this.joins.size <= this.maxPending) return;
+    if (this.waiting <= this.maxPending) return;
     // One iterator for the whole batch, the longest-waiting first (the Map's order): a new iterator walks every hole
     // the Map's deletions left at its front (V8 keeps them until it rehashes), so one per evicted request — past the
     // cap, with an entity stage down — walked up to a million holes for every new request.
     const waiting = this.joins.values();
-    while (this.joins.size > this.maxPending) {
+    while (this.waiting > this.maxPending) {
+      const next = waiting.next();
+      if (next.done) break;
       // A key's whole chain at once, so that the key leaves the Map.
-      for (const join of chain(waiting.next().value as Join)) this.leaveIncomplete(join, out);
+      for (const join of chain(next.value)) this.leaveIncomplete(join, out);
     }
   }
 
@@ -301,7 +360,11 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   protected override restoreOwn(key: string, value: Buffer): boolean {
     if (!key.startsWith(JOIN)) return false;
     const join = key.slice(JOIN.length);
-    this.joins.set(join, decodeState<Join>(value));
+    const before = this.joins.get(join);
+    if (before) this.waiting -= chain(before).length;
+    const restored = decodeState<Join>(value);
+    this.waiting += chain(restored).length;
+    this.joins.set(join, restored);
     this.durableJoins.add(join);
     return true;
   }

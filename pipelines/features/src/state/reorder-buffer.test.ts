@@ -59,4 +59,17 @@ describe('ReorderBuffer', () => {
       { numRuns: 300 },
     );
   });
+
+  it('releases items with the same time and id in the order they arrived, also after a restore', () => {
+    const b = new ReorderBuffer<number>(1000);
+    for (let i = 0; i < 7; i++) b.push(5000, 'same', i);
+    expect(b.flush()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    const r = new ReorderBuffer<number>(1000);
+    r.restore(
+      { maxTs: 5000, late: 0 },
+      [0, 1, 2, 3, 4, 5, 6].map((i) => ({ ts: 5000, id: 'same', item: i })),
+    );
+    r.push(5000, 'same', 7);
+    expect(r.flush()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
 });

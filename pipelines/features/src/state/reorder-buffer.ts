@@ -14,10 +14,15 @@ interface Held<T> {
   ts: number;
   id: string;
   item: T;
+  /** Arrival order, for items with the same time and id (a binary heap alone would release those in any order). */
+  seq: number;
 }
 
 export class ReorderBuffer<T> {
-  private readonly heap = new MinHeap<Held<T>>((a, b) => a.ts < b.ts || (a.ts === b.ts && a.id < b.id));
+  private readonly heap = new MinHeap<Held<T>>(
+    (a, b) => a.ts < b.ts || (a.ts === b.ts && (a.id < b.id || (a.id === b.id && a.seq < b.seq))),
+  );
+  private seq = 0;
   private maxTs = Number.NEGATIVE_INFINITY;
   late = 0;
 
@@ -37,7 +42,7 @@ export class ReorderBuffer<T> {
       this.late++;
       return [...this.release(this.watermark), item];
     }
-    this.heap.push({ ts, id, item });
+    this.heap.push({ ts, id, item, seq: this.seq++ });
     if (ts > this.maxTs) this.maxTs = ts;
     return this.release(this.watermark);
   }
@@ -52,7 +57,8 @@ export class ReorderBuffer<T> {
     this.heap.clear();
     this.maxTs = clock.maxTs;
     this.late = clock.late;
-    for (const h of items) this.heap.push(h);
+    // Numbered again in the order the checkpoint lists them, which is the order they arrived in.
+    for (const h of items) this.heap.push({ ts: h.ts, id: h.id, item: h.item, seq: this.seq++ });
   }
 
   /** Moves the newest event time seen up to `maxTs` as if an item of that time had arrived; returns what is due. */
