@@ -703,12 +703,13 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
         if (rec) delays[h]?.push(rec.timestamp - v.t0);
       }
     }
-    return `where the time goes (ms after it was sent, median): ${hops
+    // The median, and each victim's in the order they came (the first is the run's first revocation).
+    return `where the time goes (ms after it was sent, median, then victim by victim): ${hops
       .slice(1)
-      .map(
-        ([name], h) =>
-          `${name} ${delays[h + 1]?.length ? Math.round(percentile(delays[h + 1] as number[], 0.5)) : '?'}`,
-      )
+      .map(([name], h) => {
+        const ms = delays[h + 1] ?? [];
+        return `${name} ${ms.length ? Math.round(percentile(ms, 0.5)) : '?'} (${ms.map(Math.round).join(' ')})`;
+      })
       .join(', ')}`;
   }
 });
