@@ -24,8 +24,6 @@ export interface MemoryStatefulOptions<T> {
 
 export class MemoryStatefulProcessor<T> {
   private readonly next: number[];
-  /** Records read so far. */
-  consumed = 0;
 
   constructor(
     private readonly bus: MemoryBus,
@@ -46,7 +44,6 @@ export class MemoryStatefulProcessor<T> {
       taken += to - from;
       this.write(this.o.task.process(records));
     }
-    this.consumed += taken;
     return taken;
   }
 

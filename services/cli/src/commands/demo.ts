@@ -19,7 +19,7 @@ import { type AccessEvent, type DeadLetter, type Decision, GATEWAY_FORMATS, type
 import { FeatureExtractor, KIND_HEADER, MmdbGeoLookup, PART_KIND } from '@vigil/features';
 import { REDACTED_DEAD_LETTERS } from '@vigil/ingest';
 import { DecisionPolicy, policyConfigSchema } from '@vigil/policy';
-import { BundleScorer, withDecisions } from '@vigil/scoring';
+import { BundleScorer, offlineDecisions } from '@vigil/scoring';
 import {
   type AttackLabel,
   attackWindow,
@@ -191,15 +191,14 @@ async function runPipeline(
     // Nothing restores the demo's state: none of it is tracked or encoded for a changelog.
     checkpointed: false,
     fuse: (task) =>
-      withDecisions(task, {
+      offlineDecisions({
         scorer: new BundleScorer(bundle),
         policy: new DecisionPolicy(policyConfigSchema.parse({}), extractor.names),
         geo,
-        schemaHash: () => extractor.schema.hash,
         dryRun: false,
         writeAllow: false,
-        decisionsTopic: topology.topic('decisions').name,
-      }),
+        schema: extractor.schema.hash,
+      })(task, { decisions: topology.topic('decisions').name, shadow: topology.topic('shadow_decisions').name }),
   });
   const enforcing = enforcer();
   const run = new MemoryRun({
