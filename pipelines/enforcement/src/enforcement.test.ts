@@ -207,6 +207,73 @@ describe('revoker guardrails', () => {
     },
   );
 
+  it('records a decision’s enforcements in one write, in force in the store at once, durable when done', async () => {
+    const writes: string[][] = [];
+    let landed = 0;
+    let inForceBeforeDurable = true;
+    class CountingLog extends MemoryRevocationLog {
+      override async write(changes: { id: string; value: Enforcement | null }[]) {
+        writes.push(changes.map((c) => c.id));
+        inForceBeforeDurable &&= changes.every((c) => store.get(c.id) === c.value);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await super.write(changes);
+        landed++;
+      }
+    }
+    const store = new RevocationStore(new CountingLog());
+    const { r, gw } = revoker({ store });
+    await r.handle(decision());
+    expect(landed).toBe(1);
+    expect(store.get('jti:tok-1')?.request_id).toBe('req-1');
+    await r.handle(decision({ request_id: 'req-2', principal: { sub: 'bob', jti: 'tok-2' } }));
+    expect(writes).toEqual([
+      ['sub:alice', 'jti:tok-1', `fingerprint:v1:${'a'.repeat(64)}`],
+      ['sub:bob', 'jti:tok-2'],
+    ]);
+    expect(landed).toBe(2);
+    expect(inForceBeforeDurable).toBe(true);
+    expect(gw.applied.map((e) => e.id)).toEqual([...(writes[0] ?? []), ...(writes[1] ?? [])]);
+  });
+
+  it('fails a decision whose record cannot be written, after calling its targets (it is delivered again)', async () => {
+    class DownLog extends MemoryRevocationLog {
+      override async write(): Promise<void> {
+        throw new Error('broker down');
+      }
+    }
+    const store = new RevocationStore(new DownLog());
+    const { r, gw } = revoker({ store, retry: { initialDelayMs: 1, maxDelayMs: 1, multiplier: 1, maxAttempts: 3 } });
+    await expect(r.handle(decision())).rejects.toThrow('broker down');
+    expect(gw.applied).toHaveLength(3);
+    // Taken back: what the store holds is what its log holds.
+    expect(store.get('sub:alice')).toBeUndefined();
+    expect(store.size).toBe(0);
+  });
+
+  it('takes back a failed write to what was in force before, unless another writer changed it meanwhile', async () => {
+    let failWrites = false;
+    let during: (() => void) | undefined;
+    class FlakyLog extends MemoryRevocationLog {
+      override async write(changes: { id: string; value: Enforcement | null }[]) {
+        during?.();
+        if (failWrites) throw new Error('broker down');
+        await super.write(changes);
+      }
+    }
+    const store = new RevocationStore(new FlakyLog());
+    const [sub, jti] = planEnforcements(decision(), { ...TTL, now: NOW }) as [Enforcement, Enforcement];
+    await store.put([sub, jti]);
+    failWrites = true;
+    const longer = { ...sub, request_id: 'req-2', expires_at: sub.expires_at + 60_000 };
+    const lifted = { ...jti, request_id: 'req-2' };
+    // While the write is out, another instance's change to the token arrives from the topic.
+    const theirs = { ...jti, request_id: 'req-other' };
+    during = () => store.applyRemote(jti.id, theirs);
+    await expect(store.put([longer, lifted])).rejects.toThrow('broker down');
+    expect(store.get(sub.id)).toBe(sub);
+    expect(store.get(jti.id)).toBe(theirs);
+  });
+
   it('never acts on the allowlist, and only records in dry run (the revoker’s switch or the decision’s)', async () => {
     const allow = revoker({
       allowlist: new Allowlist({ subs: ['alice'], usernames: [], client_ids: [], ips: ['198.51.100.0/24'] }),

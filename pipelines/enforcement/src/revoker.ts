@@ -4,8 +4,9 @@
 //   already enforced (the same action in force, as long within EXTENSION_SLACK_MS, the same cut-off) → audited only;
 //   allowlisted → never acted on;  dry run (the revoker's switch or the decision's) → what would have been done;
 //   capped (global or tenant rate cap full) → not enforced, and the SOC is told about the cap once a minute;
-//   otherwise applied at each adapter — retried with backoff behind a circuit breaker until the gateway confirms
-//   (consumption waits meanwhile: nothing is dropped) — then written to the store and audited as enforced.
+//   otherwise in force in the store at once (the check endpoint answers from it), applied at each adapter — retried
+//   with backoff behind a circuit breaker until the gateway confirms (consumption waits meanwhile: nothing is
+//   dropped) — then the decision's enforcements written to the log in one send, and audited as enforced.
 // A gateway refusal that retrying cannot mend is audited as failed for that adapter and does not block the others.
 import { BackgroundWrites, DEFAULT_RETRY, isRetriable, type RetryOptions, Serial, withRetry } from '@vigil/core';
 import type { Decision } from '@vigil/events';
@@ -133,6 +134,7 @@ export class Revoker {
       });
     };
     let cap: CapVerdict | undefined;
+    const enforced: Enforcement[] = [];
     for (const e of planEnforcements(d, { ...this.o.ttl, now })) {
       const held = this.heldBack(e, d);
       if (held === 'duplicate') {
@@ -153,8 +155,18 @@ export class Revoker {
         }
         continue;
       }
-      await this.enforce({ ...e, enforced_at: now }, row);
+      enforced.push({ ...e, enforced_at: now });
     }
+    // In force in the store at once (the check endpoint answers from it, so it enforces as soon as the revoker
+    // decides), then at every target, then one write to the log for the decision — not one per identifier (a revoked
+    // principal is up to five). The log after the targets: a redelivered decision whose enforcements the log holds is
+    // skipped as a duplicate, and not every target is re-synced from the log at start (HTTP, IdP and Kong are not).
+    // A write that fails for good takes them out of the store again and fails the decision: the stage stops, the
+    // process restarts and the decision comes again.
+    await this.o.store.put(enforced, async (write) => {
+      for (const e of enforced) await this.enforce(e, row);
+      await withRetry(write, this.o.retry ?? DEFAULT_RETRY, { onRetry: (err) => this.o.onRetry?.('store', err) });
+    });
     // Audit rows are written in the background: the next decision need not wait for a ClickHouse batch. Whoever
     // commits the decision's offset waits for settled() first.
     if (rows.length > 0) this.background.track(this.o.audit(rows));
@@ -182,7 +194,7 @@ export class Revoker {
   }
 
   /**
-   * Sends an enforcement to every target that supports it, then records it in the store. Every target on its own:
+   * Sends an enforcement to every target that supports it (act() records it in the log after). Every target on its own:
    * one that is down falls behind and is skipped (queued) until it is re-synced, the others keep enforcing. Targets
    * are called together, so a slow one delays nobody.
    */
@@ -201,9 +213,6 @@ export class Revoker {
         row(enforced, a.name, 'queued', 'target down; re-synced from vigil.revocations when it is back');
       else row(enforced, a.name, 'failed', String(result));
     }
-    await withRetry(() => this.o.store.put(enforced), this.o.retry ?? DEFAULT_RETRY, {
-      onRetry: (err) => this.o.onRetry?.('store', err),
-    });
   }
 
   private readonly background = new BackgroundWrites();

@@ -10,6 +10,8 @@ import { decodeEnforcement, type Enforcement } from './enforcement.js';
 
 /** Where the store's changes are made durable. */
 export interface RevocationLog {
+  /** Opens what writing needs, so that the first enforcement does not pay for it (optional: a memory log needs none). */
+  connect?(): Promise<void>;
   write(changes: { id: string; value: Enforcement | null }[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -36,9 +38,27 @@ export class RevocationStore {
     return [...this.entries.values()];
   }
 
-  async put(e: Enforcement): Promise<void> {
-    await this.log.write([{ id: e.id, value: e }]);
-    this.entries.set(e.id, e);
+  /**
+   * Records enforcements: in force here at once, then `commit` is called with the log write (one send for them all)
+   * and does whatever must come first — the revoker calls the gateways — and the write, retried as it sees fit. If
+   * commit fails, the enforcements are taken out again: what the store holds is what its log holds or is about to.
+   */
+  async put(list: Enforcement[], commit = (write: () => Promise<void>) => write()): Promise<void> {
+    if (list.length === 0) return;
+    const before = list.map((e) => this.entries.get(e.id));
+    for (const e of list) this.entries.set(e.id, e);
+    try {
+      await commit(() => this.log.write(list.map((e) => ({ id: e.id, value: e }))));
+    } catch (err) {
+      list.forEach((e, i) => {
+        // Unless something else has replaced it meanwhile (another instance's change, followed from the topic).
+        if (this.entries.get(e.id) !== e) return;
+        const previous = before[i];
+        if (previous) this.entries.set(e.id, previous);
+        else this.entries.delete(e.id);
+      });
+      throw err;
+    }
   }
 
   async delete(id: string): Promise<void> {
@@ -67,14 +87,17 @@ export class KafkaRevocationLog implements RevocationLog {
     private readonly topic: string,
   ) {}
 
+  async connect(): Promise<void> {
+    if (this.producer) return;
+    const producer = recordWriter(this.kafka);
+    await producer.connect();
+    this.producer = producer;
+  }
+
   async write(changes: { id: string; value: Enforcement | null }[]): Promise<void> {
-    if (!this.producer) {
-      const producer = recordWriter(this.kafka);
-      await producer.connect();
-      this.producer = producer;
-    }
+    await this.connect();
     const messages = changes.map((c) => ({ key: c.id, value: c.value === null ? null : JSON.stringify(c.value) }));
-    await this.producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.topic, messages }] });
+    await (this.producer as RecordWriter).sendBatch({ acks: -1, topicMessages: [{ topic: this.topic, messages }] });
   }
 
   /** Reads the topic to its end: the enforcements in force. */

@@ -76,6 +76,27 @@ export function schemaCheck<T>(schema: z.ZodType<T>, what: string): (parsed: unk
 /** A parsed decision record, checked against the full schema. */
 export const checkDecision = schemaCheck(decisionSchema, 'decision');
 
+/**
+ * Runs the decision check once on a made-up record with every nested object, so that zod compiles its checks (on first
+ * use: ~5 ms idle, ~9 ms on a busy machine) at a service's start rather than on the first decision it enforces.
+ */
+export function primeDecisionCheck(): void {
+  checkDecision({
+    ts: 0,
+    decided_at: 0,
+    request_id: 'prime',
+    action: 'revoke',
+    entity: 'principal',
+    score: 1,
+    scores: { iforest: 1, autoencoder: 1, rules: 1 },
+    principal: { sub: 'prime', jti: 'prime', iat: 0, exp: 0, client_ip: '192.0.2.1' },
+    reasons: [{ feature: 'prime', value: 1, baseline: 0, contribution: 1 }],
+    bundle: 'prime',
+    dry_run: true,
+    context: { route: '/', route_class: 'default', tenant: 'prime', country: 'ZZ' },
+  });
+}
+
 /** A decision record from vigil.decisions: checked against the full schema (others write to it too: the revoker's
  * cap alerts, operators' tools), throws InvalidRecordError with the first problem's field path. */
 export function decodeDecision(value: Buffer): Decision {

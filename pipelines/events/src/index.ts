@@ -19,6 +19,7 @@ export {
   expectObject,
   expectString,
   InvalidRecordError,
+  primeDecisionCheck,
   schemaCheck,
 } from './codec.js';
 export type { DeadLetter, DeadLetterOriginalMode, RedactedOriginal, RedactedValue } from './dead-letter.js';

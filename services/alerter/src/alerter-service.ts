@@ -33,7 +33,7 @@ import {
 } from '@vigil/connectors';
 import { BackgroundWrites, DEFAULT_RETRY, withRetry } from '@vigil/core';
 import { decodeEnforcement } from '@vigil/enforcement';
-import { type Decision, decodeDecision, type DeadLetter as PoisonLetter } from '@vigil/events';
+import { type Decision, decodeDecision, type DeadLetter as PoisonLetter, primeDecisionCheck } from '@vigil/events';
 import { logEvent, type RunningService, type ServiceLife, type ServiceParts, startService } from '@vigil/runtime';
 import { migrate } from '@vigil/warehouse';
 import type { AlerterConfig } from './config.js';
@@ -234,7 +234,9 @@ async function alerterParts(
     () => retryWork.settled(),
   );
 
-  // Decisions, in order; a batch is done when every message it caused is delivered or dead-lettered.
+  // Decisions, in order; a batch is done when every message it caused is delivered or dead-lettered. The check is
+  // compiled now, not on the first decision.
+  primeDecisionCheck();
   const decisions = new KafkaSource(kafka, config.consumer, { poison: deadLetterPoisonWriter('alerter', poisonSink) });
   // Deliveries are done when the work resolves; dead letters and audit rows follow, the offset commits after them.
   const handle = (fn: Parameters<typeof ackWhenSettled>[0]) => ackWhenSettled(fn, () => alerter.settled());

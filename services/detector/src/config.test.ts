@@ -41,7 +41,7 @@ describe('detector config', () => {
       packed: true,
     });
     expect(config.consumer.topics).toEqual(['vigil.access']);
-    expect(config.consumer.max_wait_ms).toBe(50);
+    expect(config.consumer.max_wait_ms).toBe(500);
   });
 
   it('rejects unknown keys, naming them', () => {

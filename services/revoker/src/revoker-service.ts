@@ -27,7 +27,7 @@ import {
   RevocationStore,
   Revoker,
 } from '@vigil/enforcement';
-import { type DeadLetter, type Decision, decodeDecision } from '@vigil/events';
+import { type DeadLetter, type Decision, decodeDecision, primeDecisionCheck } from '@vigil/events';
 import { logEvent, type RunningService, type ServiceLife, type ServiceParts, startService } from '@vigil/runtime';
 import { migrate } from '@vigil/warehouse';
 import type { RevokerConfig } from './config.js';
@@ -77,6 +77,9 @@ export async function openRevoker(config: RevokerConfig, onRetry: (stage: string
     onRetry: onRetry('revocations_load'),
   });
   const log = new KafkaRevocationLog(kafka, config.topics.revocations);
+  // Connected now (the connection, the producer id), not on the first enforcement: that one is the urgent one.
+  await withRetry(() => log.connect(), DEFAULT_RETRY, { onRetry: onRetry('revocations_connect') });
+  primeDecisionCheck();
   const store = new RevocationStore(log, loaded);
   let audit: ClickHouseSink<AuditEntry, ReturnType<typeof auditRow>> | undefined;
   if (config.clickhouse) {

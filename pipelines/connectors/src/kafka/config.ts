@@ -55,8 +55,12 @@ export const kafkaConsumerSchema = z
       .number()
       .int()
       .min(0)
-      .default(50)
-      .describe('Longest a fetch waits for min_bytes; lower is lower latency.'),
+      .default(500)
+      .describe(
+        'Longest the broker holds a fetch while it has fewer than min_bytes to return. A record that arrives ends ' +
+          'the wait at once (min_bytes 1), so a longer wait delays no record; a shorter one adds empty fetches, and ' +
+          "makes a consumer's stop and rejoin quicker by as much (Kafka's own default is 500).",
+      ),
     min_bytes: z.number().int().min(1).default(1).describe('Bytes a fetch waits for before returning.'),
     max_bytes_per_partition: z
       .number()

@@ -152,7 +152,10 @@ export class PlatformaticWriter implements RecordWriter {
 
   async connect(): Promise<void> {
     // The client connects on its first request; asking for metadata here makes an unreachable broker fail connect().
-    await this.client().metadata({ topics: [] });
+    const producer = this.client();
+    await producer.metadata({ topics: [] });
+    // The producer id too (kafkajs' connect() gets its own), so that the first send does not wait for it.
+    await producer.initIdempotentProducer({});
   }
 
   private partitionerFor(partitions: number): (key: string | Buffer | null) => number {
