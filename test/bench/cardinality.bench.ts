@@ -247,11 +247,13 @@ const used = async () => {
 };
 const withTasks = await used();
 const segmentStats = { principal: segments.principal.stats, entity: segments.entity.stats };
+segments = { entity: new ChangelogSegments(), principal: new ChangelogSegments() };
+// The changelogs' bookkeeping (which segment holds each key's newest entry), outside the state budget's estimate.
+const bookkeeping = withTasks - (await used());
 entity.close();
 principal.close();
 entity = makeEntity();
 principal = makePrincipal();
-segments = { entity: new ChangelogSegments(), principal: new ChangelogSegments() };
 // What the two tasks held: the heap with them, less the heap without them.
 const stateHeld = withTasks - (await used());
 const trackedPrincipals = stats.principal.keys;
@@ -274,7 +276,9 @@ rmSync(changelogDir, { recursive: true, force: true });
 
 console.log(
   `memory the two tasks hold after the wave (heap + external, after GC): ${fmt(stateHeld / 2 ** 20)} MiB → ` +
-    `${fmt(stateHeld / Math.max(1, trackedPrincipals))} bytes per tracked principal (its entity state included)`,
+    `${fmt(stateHeld / Math.max(1, trackedPrincipals))} bytes per tracked principal (its entity state included); ` +
+    `of it the changelogs' bookkeeping ${fmt(bookkeeping / 2 ** 20)} MiB, the tasks ` +
+    `${fmt((stateHeld - bookkeeping) / 2 ** 20)} MiB against the budget's estimate ${fmt(estimated / 2 ** 20)} MiB`,
 );
 for (const which of ['principal', 'entity'] as const) {
   const s = segmentStats[which];
@@ -296,6 +300,9 @@ console.log(
     peak_rss_mb: Math.round(peakRss / 2 ** 20),
     state_budget_mb: BUDGET_MB > 0 ? BUDGET_MB : null,
     bytes_per_principal: Math.round(stateHeld / Math.max(1, trackedPrincipals)),
+    bookkeeping_mb: Math.round(bookkeeping / 2 ** 20),
+    tasks_mb: Math.round((stateHeld - bookkeeping) / 2 ** 20),
+    estimated_mb: Math.round(estimated / 2 ** 20),
     restore_principals_per_s: Math.round(trackedPrincipals / restoreSeconds),
     evicted_by_budget: stats.principal.evictedByBudget + stats.entity.evictedByBudget,
   }),

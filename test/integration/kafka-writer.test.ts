@@ -12,7 +12,7 @@ import {
 } from '@vigil/connectors';
 import type { Kafka, Message } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { kafkaClient, randomName, requiredEnv, waitFor } from '../support/services.js';
+import { deleteTopics, kafkaClient, randomName, requiredEnv, waitFor } from '../support/services.js';
 
 const PARTITIONS = 5;
 
@@ -50,12 +50,7 @@ async function readAll(kafka: Kafka, topic: string, expected: number): Promise<R
 describe('writers outside transactions (kafka.producer_client)', () => {
   const kafka = kafkaClient();
   const topics: string[] = [];
-  afterAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
-  });
+  afterAll(() => deleteTopics(kafka, topics));
 
   it('puts each key on the partition kafkajs gives it, with its headers, tombstones and explicit partitions', async () => {
     const topic = randomName('writers');

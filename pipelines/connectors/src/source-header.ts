@@ -1,14 +1,19 @@
 // Where a derived record came from, carried in a Kafka header: "<topic>/<partition>/<offset>/<index>". A consumer of
 // a derived topic uses it to drop the duplicates an at-least-once writer produces when it re-reads its input after a
 // crash: per source partition, positions only grow, except across such a replay. (Kafka topic names cannot
-// contain "/".)
+// contain "/".) A line of a file (replay, train, features) is "file:<path, URI-encoded>/0/<line>/<index>": each
+// file a stream of its own, so that the principal stage joins two identical lines' entity parts each to its own
+// request by where it came from, as it does on Kafka.
 import type { RecordPosition } from './types.js';
 
 export const SOURCE_HEADER = 'vigil-source';
 
 export function formatSource(p: RecordPosition): string | undefined {
-  if (p.topic === undefined || p.partition === undefined || p.offset === undefined) return undefined;
-  return `${p.topic}/${p.partition}/${p.offset}/${p.index ?? 0}`;
+  if (p.topic !== undefined && p.partition !== undefined && p.offset !== undefined)
+    return `${p.topic}/${p.partition}/${p.offset}/${p.index ?? 0}`;
+  if (p.file !== undefined && p.line !== undefined)
+    return `${encodeURIComponent(`file:${p.file}`)}/0/${p.line}/${p.index ?? 0}`;
+  return undefined;
 }
 
 export interface SourcePoint {

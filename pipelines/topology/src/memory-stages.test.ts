@@ -42,6 +42,7 @@ async function online(
   batchSize: number,
   checkpointed: boolean,
   retain = false,
+  from: 'topic' | 'file' = 'topic',
 ): Promise<{ features: FeatureRecord[]; held: number[]; bus: MemoryRun['bus'] }> {
   const tasks = featureStageTasks(topology, {
     extractor: () => FeatureExtractor.standard(geo),
@@ -65,7 +66,17 @@ async function online(
   });
   const holding = () => names.reduce((n, name) => n + run.bus.topic(name).length, 0);
   for (let i = 0; i < lines.length; i += batchSize) {
-    await run.push(lines.slice(i, i + batchSize).map((value, j) => memoryRecord('in', i + j, { value })));
+    const batch = lines.slice(i, i + batchSize);
+    await run.push(
+      from === 'topic'
+        ? batch.map((value, j) => memoryRecord('in', i + j, { value }))
+        : batch.map((value, j) => ({
+            value,
+            key: null,
+            headers: {},
+            position: { file: 'logs/gw.jsonl', line: i + j },
+          })),
+    );
     held.push(holding());
   }
   await run.finish();
@@ -101,17 +112,20 @@ describe("the detector's topology on the in-memory bus", () => {
   );
 
   it.each([
-    [64, 5],
-    [1000, 6],
-  ])(
-    'gives a line shipped twice two records, each with the offline vector (batches of %i, seed %i)',
-    async (batch, seed) => {
-      // Every 25th line again right after it, every 40th again 30 lines later: the same time and request id twice.
+    [64, 5, 'topic'],
+    [1000, 6, 'topic'],
+    [64, 5, 'file'],
+    [1000, 6, 'file'],
+  ] as const)(
+    'gives a line shipped twice two records, each with the offline vector (batches of %i, seed %i, from a %s)',
+    async (batch, seed, from) => {
+      // Every 25th line again right after it, every 40th again 30 lines later: the same time and request id twice;
+      // and each of the last 20 twice (the end of the log: the stages are flushed, entity stage first).
       const base = log(2000, seed);
       const lines: Buffer[] = [];
       base.forEach((line, i) => {
         lines.push(line);
-        if (i % 25 === 0) lines.push(line);
+        if (i % 25 === 0 || i >= base.length - 20) lines.push(line);
         if (i % 40 === 0 && i >= 30) lines.push(base[i - 30] as Buffer);
       });
       const adapter = adapterFor('kong', { pepper });
@@ -122,7 +136,7 @@ describe("the detector's topology on the in-memory bus", () => {
       };
       for (const line of lines) for (const o of adapter.parse(line)) if (o.ok) keep(stream.push(o.event));
       keep(stream.flush());
-      const { features } = await online(lines, batch, false);
+      const { features } = await online(lines, batch, false, false, from);
       expect(features.length).toBe(lines.length);
       expect(features.map((f) => JSON.stringify([f.request_id, f.v])).sort()).toEqual(want.sort());
     },

@@ -157,7 +157,14 @@ export class KafkaSource implements Source {
   /** Commits every acknowledged prefix. */
   async commit(): Promise<void> {
     const offsets = this.tracker.drain();
-    if (offsets.length > 0 && this.consumer) await this.consumer.commitOffsets(offsets);
+    if (offsets.length === 0 || !this.consumer) return;
+    try {
+      await this.consumer.commitOffsets(offsets);
+    } catch (err) {
+      // Tried again at the next commit (a quiet partition has no later offset to carry it).
+      this.tracker.requeue(offsets);
+      throw err;
+    }
   }
 
   /** Waits (up to drainMs) for in-flight batches to be acknowledged, commits them, and leaves the group. */

@@ -35,13 +35,16 @@
 //
 // At-least-once (`guarantee: 'at_least_once'`, Kafka Streams' own default), for latency: outputs are produced as soon
 // as the task returns them (kafka.producer_client's idempotent writer, writer.ts; no transaction), and a checkpoint
-// writes the state changes and the next input offset to the changelog, then commits the offset. Nothing is lost — a
-// crash restarts the partition from its last checkpoint and the records after it are processed again — but their
-// outputs can then appear twice (with the same values: the restored state is the state that produced them the first
-// time). No fencing either: in a
-// rebalance the old owner may finish a batch after the new one restored, and those records count twice. What it
-// saves: waiting for a checkpoint before an output leaves (commit_interval_ms), the transaction's own round trips,
-// and read-committed consumers downstream waiting behind other partitions' open transactions.
+// writes the state changes and the next input offset to the changelog all or nothing, then commits the group's
+// offset: in one produce request when they fit (one record batch, which the broker appends whole or not at all), else
+// in a transaction of the changelog alone (the partition's transactional producer, as exactly once) — a crash between
+// two requests must not leave state ahead of the offset it says it covers. (A transaction at every checkpoint cost
+// the gateway loop stalls of 400–800 ms in two runs of three.) Nothing is lost — a crash restarts the partition from its last checkpoint
+// and the records after it are processed again — but their outputs can then appear twice (with the same values: the
+// restored state is the state that produced them the first time). The take-over fences the old owner's changelog
+// transactions, but not its outputs: in a rebalance the old owner may still send a batch's outputs after the new one
+// restored. What it saves: waiting for a checkpoint before an output leaves (commit_interval_ms), and
+// read-committed consumers downstream waiting behind other partitions' open transactions.
 import { DEFAULT_RETRY, retriable, Serial, withRetry } from '@vigil/core';
 import type { Batch, Consumer, Kafka, Message, Producer, TopicMessages, Transaction } from 'kafkajs';
 import { countingPoisonWriter, type PoisonWriter } from '../poison.js';
@@ -92,10 +95,10 @@ export interface StatefulProcessorOptions<T> {
 interface Slot<T> {
   topic: string;
   partition: number;
-  /** Writes the outputs and, at least once, the changelog (kafka.producer_client's writer). */
+  /** Writes the outputs: exactly once `transactional`, at least once kafka.producer_client's writer. */
   producer: RecordWriter;
-  /** Exactly once: the partition's transactional producer (kafkajs), which is also `producer`. */
-  transactional: Producer | undefined;
+  /** The partition's transactional producer (kafkajs): every checkpoint's transaction. */
+  transactional: Producer;
   task: StatefulTask<T>;
   /** The changelog partition's segments (changelog-segments.ts), rebuilt with the state at every restore. */
   segments: ChangelogSegments;
@@ -124,6 +127,8 @@ export class KafkaStatefulProcessor<T> {
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** Set when a task threw: the stage processes and checkpoints nothing more. */
+  private failure: Error | undefined;
   private sweepTopics: Promise<Map<string, number>> | undefined;
   /**
    * Where a partition with no checkpoint yet was rewound to: its next owner in this process starts there (a batch
@@ -175,7 +180,7 @@ export class KafkaStatefulProcessor<T> {
       autoCommit: false,
       partitionsConsumedConcurrently: c.partitions_consumed_concurrently,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        if (this.stopping || batch.messages.length === 0) return;
+        if (this.stopping || this.failure || batch.messages.length === 0) return;
         const slot = await this.step(batch.partition, 'wait for the take-over', () =>
           this.waitFor(this.slot(batch.topic, batch.partition), heartbeat),
         );
@@ -184,8 +189,10 @@ export class KafkaStatefulProcessor<T> {
             await this.processBatch(slot, batch, resolveOffset, isRunning, isStale);
           } catch (err) {
             // Tasks set bad records aside as poison; a task that throws has a defect, and its state may be half
-            // updated, so the stage stops (and the process exits non-zero) rather than go on from it.
+            // updated, so the stage stops (and the process exits non-zero) rather than go on from it: no batch is
+            // processed and no checkpoint written after this, so the changelog keeps the last whole state.
             this.fail(err instanceof Error ? err : new Error(String(err)));
+            await this.release(slot);
           }
         });
       },
@@ -194,6 +201,7 @@ export class KafkaStatefulProcessor<T> {
   }
 
   private fail(err: Error): void {
+    this.failure ??= err;
     this.settle?.reject(err);
   }
 
@@ -236,7 +244,11 @@ export class KafkaStatefulProcessor<T> {
         onRetry: (err) => this.options.onRetry?.(err),
       });
       this.slots.set(key, slot);
-      slot.catch(() => this.slots.delete(key));
+      const opening = slot;
+      // Only this opening's entry: by the time it fails, the key may hold a newer one.
+      slot.catch(() => {
+        if (this.slots.get(key) === opening) this.slots.delete(key);
+      });
     }
     return slot;
   }
@@ -261,21 +273,23 @@ export class KafkaStatefulProcessor<T> {
   private async open(topic: string, partition: number): Promise<Slot<T>> {
     // The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are written; retry fast.
     const retry = { initialRetryTime: 10, maxRetryTime: 2000, retries: 30 };
-    const transactional = this.atLeastOnce
-      ? undefined
-      : this.kafka.producer({
-          transactionalId: `${this.options.consumer.group_id}/${topic}/${partition}`,
-          idempotent: true,
-          maxInFlightRequests: 1,
-          allowAutoTopicCreation: false,
-          retry,
-        });
-    const producer: RecordWriter = transactional ?? recordWriter(this.kafka, { retry });
+    // Exactly once it writes everything; at least once, the changelog alone (the outputs leave through `producer`).
+    const transactional = this.kafka.producer({
+      transactionalId: `${this.options.consumer.group_id}/${topic}/${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry,
+    });
+    const producer: RecordWriter = this.atLeastOnce ? recordWriter(this.kafka, { retry }) : transactional;
     try {
-      await this.step(partition, 'connect', () => producer.connect());
+      await this.step(partition, 'connect', async () => {
+        await transactional.connect();
+        if (producer !== transactional) await producer.connect();
+      });
       // Beginning a transaction initialises the producer id, which fences the old owner and aborts its transaction.
-      const txn = transactional ? await this.step(partition, 'fence', () => transactional.transaction()) : undefined;
-      if (txn) await this.step(partition, 'sweep', () => this.sweep(txn, partition));
+      const txn = await this.step(partition, 'fence', () => transactional.transaction());
+      await this.step(partition, 'sweep', () => this.sweep(txn, partition));
       const started = Date.now();
       const restored = await this.step(partition, 'restore', () =>
         readChangelog(this.kafka, this.options.changelogTopic, [partition]),
@@ -307,6 +321,7 @@ export class KafkaStatefulProcessor<T> {
       };
     } catch (err) {
       await producer.disconnect().catch(() => undefined);
+      if (producer !== transactional) await transactional.disconnect().catch(() => undefined);
       throw retriable('kafka_restore', `cannot take over ${topic}/${partition}`, err);
     }
   }
@@ -317,13 +332,15 @@ export class KafkaStatefulProcessor<T> {
    * changelog partition's committed end has passed the fence (the markers are written after the commit returns).
    */
   private async sweep(txn: Transaction, partition: number): Promise<void> {
-    this.sweepTopics ??= topicPartitions(this.kafka, [
-      this.options.outputTopic,
-      ...(this.options.sideOutputTopics ?? []),
-    ]).catch((err: unknown) => {
-      this.sweepTopics = undefined;
-      throw err;
-    });
+    // At least once the transactions write the changelog alone.
+    this.sweepTopics ??= this.atLeastOnce
+      ? Promise.resolve(new Map<string, number>())
+      : topicPartitions(this.kafka, [this.options.outputTopic, ...(this.options.sideOutputTopics ?? [])]).catch(
+          (err: unknown) => {
+            this.sweepTopics = undefined;
+            throw err;
+          },
+        );
     const fence = (p: number): Message => ({
       key: FENCE_HEADER,
       value: null,
@@ -417,6 +434,7 @@ export class KafkaStatefulProcessor<T> {
   }
 
   private checkpointDue() {
+    if (this.failure) return;
     const now = Date.now();
     for (const pending of this.slots.values()) {
       void pending.then(
@@ -441,7 +459,7 @@ export class KafkaStatefulProcessor<T> {
   }
 
   private async checkpointNow(slot: Slot<T>): Promise<void> {
-    if (slot.dropped) return;
+    if (slot.dropped || this.failure) return;
     slot.lastCommit = Date.now();
     const changes = slot.task.drainChanges();
     if ((changes.length === 0 && slot.outputs.size === 0 && slot.next === slot.committed) || slot.next === undefined)
@@ -455,26 +473,31 @@ export class KafkaStatefulProcessor<T> {
     changelog.push({ key: NEXT_OFFSET, value: String(slot.next), partition: slot.partition });
     try {
       // Exactly once: outputs, state and input offset in one transaction. At least once: the outputs have left already
-      // (sendNow; any left over from a failed send go first), the state and the offset it covers go to the changelog
-      // together, then the group's offset (only a starting hint: the changelog's own offset decides what a restore
-      // skips).
-      if (slot.transactional) slot.txn ??= await slot.transactional.transaction();
-      if (slot.txn) {
-        // All or nothing: the outputs and the changelog go in the same produce requests.
-        await this.sendOutputs(slot.txn, outputs, [this.options.changelogTopic, changelog]);
+      // (sendNow; any left over from a failed send go first), then the state and the offset it covers go to the
+      // changelog all or nothing, then the group's offset (only a starting hint: the changelog's own offset decides
+      // what a restore skips, so a failed commit of it, in a rebalance say, is no reason to rewind).
+      if (this.atLeastOnce) await this.sendOutputs(slot.producer, outputs);
+      if (this.atLeastOnce && chunks(changelog).length === 1) {
+        // One produce request holds the partition's records as one record batch, which the broker appends whole or
+        // not at all: no transaction's round trips and markers on the way.
+        await sendTogether(slot.producer, [[this.options.changelogTopic, changelog]]);
+        await this.consumer
+          ?.commitOffsets([{ topic: slot.topic, partition: slot.partition, offset: String(slot.next) }])
+          .catch(() => undefined);
+      } else {
+        // More than one request (segments of 256 KiB, the cleaner's copies), or exactly once: a transaction — exactly
+        // once with the outputs in the same requests.
+        slot.txn ??= await slot.transactional.transaction();
+        await this.sendOutputs(slot.txn, this.atLeastOnce ? new Map() : outputs, [
+          this.options.changelogTopic,
+          changelog,
+        ]);
         await slot.txn.sendOffsets({
           consumerGroupId: this.options.consumer.group_id,
           topics: [{ topic: slot.topic, partitions: [{ partition: slot.partition, offset: String(slot.next) }] }],
         });
         await slot.txn.commit();
         slot.txn = undefined;
-      } else {
-        // The changelog's next offset only after the outputs before it have left: a restore skips what it covers.
-        await this.sendOutputs(slot.producer, outputs);
-        await sendTogether(slot.producer, [[this.options.changelogTopic, changelog]]);
-        await this.consumer?.commitOffsets([
-          { topic: slot.topic, partition: slot.partition, offset: String(slot.next) },
-        ]);
       }
       slot.committed = slot.next;
       this.options.onCheckpoint?.({
@@ -509,7 +532,11 @@ export class KafkaStatefulProcessor<T> {
   private async rewind(slot: Slot<T>, err: unknown): Promise<void> {
     this.options.onRetry?.(err);
     const key = `${slot.topic}/${slot.partition}`;
-    if (this.slots.get(key) !== undefined) this.slots.delete(key);
+    // Only this slot's own entry: the partition may have been dropped meanwhile and opened again under the same key
+    // (a rebalance that gave it back), and that newer slot is live.
+    const entry = this.slots.get(key);
+    if (entry !== undefined && (await entry.catch(() => undefined)) === slot && this.slots.get(key) === entry)
+      this.slots.delete(key);
     await this.release(slot);
     // Before the partition's first checkpoint, back to the first record this slot processed.
     const to = slot.committed ?? slot.first;
@@ -542,6 +569,7 @@ export class KafkaStatefulProcessor<T> {
     await this.step(slot.partition, 'release', async () => {
       await slot.txn?.abort().catch(() => undefined);
       await slot.producer.disconnect().catch(() => undefined);
+      if (slot.producer !== slot.transactional) await slot.transactional.disconnect().catch(() => undefined);
     });
   }
 
@@ -554,7 +582,8 @@ export class KafkaStatefulProcessor<T> {
     consumer.pause(this.options.consumer.topics.map((topic) => ({ topic })));
     const slots = await Promise.all([...this.slots.values()].map((s) => s.catch(() => undefined)));
     for (const slot of slots) {
-      if (!slot) continue;
+      // After a task failed, no state of this process is known to be whole: the changelog keeps the last checkpoint.
+      if (!slot || this.failure) continue;
       await slot.serial.run(async () => {
         slot.lastCommit = 0;
         await this.checkpoint(slot);

@@ -127,6 +127,13 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       if (record.headers[KIND_HEADER] === PART_KIND) {
         const part = this.decode(record, this.decodePart);
         if (!part) continue;
+        const width = this.positions.get(part.role)?.length ?? 0;
+        if (part.v.length !== width) {
+          // From an entity stage of another feature schema (a rolling upgrade): its values are not this schema's
+          // features. The request takes the role's features as 0, as when a part never comes, and leaves on time.
+          this.counters.skipped('features', 'part_schema_mismatch');
+          part.v = new Array<number>(width).fill(0);
+        }
         const join = this.partInstance(part, record.key?.toString() ?? '', record.headers[SOURCE_HEADER]);
         join.parts[part.role] = part.v;
         this.emitIfJoined(join, out);
@@ -153,12 +160,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   override flush(): SinkRecord<FeatureRecord>[] {
     const out = super.flush();
     // Dropping a request deletes or re-points its own key only, which a Map's iteration allows.
-    for (const head of this.joins.values()) {
-      for (const join of chain(head)) {
-        if (join.vector === undefined) this.dropOrphan(join);
-        else this.leaveIncomplete(join, out);
-      }
-    }
+    for (const head of this.joins.values()) for (const join of chain(head)) this.leaveIncomplete(join, out);
     this.counters.recordsOut('features', out.length);
     return out;
   }
@@ -308,8 +310,15 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     }
   }
 
-  /** A request leaves without the parts it still waits for (past the cap, or at the end of the input), counted. */
+  /**
+   * A request leaves without the parts it still waits for (past the cap, or at the end of the input), counted; a join
+   * holding only parts (its request never came) is an orphan, dropped.
+   */
   private leaveIncomplete(join: Join, out: SinkRecord<FeatureRecord>[]) {
+    if (!join.vector || !join.expect) {
+      this.dropOrphan(join);
+      return;
+    }
     this.incomplete++;
     this.counters.skipped('features', 'join_incomplete');
     this.emitIfJoined(join, out, true);

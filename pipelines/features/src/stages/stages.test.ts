@@ -26,6 +26,12 @@ import { type EntityPart, entityPartCodec, type FeatureRecord, KIND_HEADER, ROLE
 
 /** Parts travel between the stages as on Kafka: in their binary codec. */
 const partCodec = entityPartCodec(new Set(ENTITY_ROLES));
+const record = (value: Buffer, key: string, headers: Record<string, string> = {}): SourceRecord => ({
+  value,
+  key: Buffer.from(key),
+  headers,
+  position: {},
+});
 
 const geo = MmdbGeoLookup.bundled();
 const BOUND = 3000;
@@ -388,12 +394,6 @@ describe('online feature stages', () => {
     const principal = new PrincipalFeatureTask(FeatureExtractor.standard(geo), BOUND);
     const entity = new EntityFeatureTask(FeatureExtractor.standard(geo), 0);
     const [e, other] = [log[0] as AccessEvent, log[1] as AccessEvent];
-    const record = (value: Buffer, key: string, headers: Record<string, string> = {}): SourceRecord => ({
-      value,
-      key: Buffer.from(key),
-      headers,
-      position: {},
-    });
     // A part whose request never comes (its event went elsewhere), and a request whose parts never come.
     const parts = entity.process(
       entityKeys(other).map(([role, key]) =>
@@ -410,6 +410,27 @@ describe('online feature stages', () => {
     expect(principal.incomplete).toBe(1);
     expect(principal.orphans).toBe(entityKeys(other).length > 0 ? 1 : 0);
     expect(principal.pendingJoins).toBe(0);
+  });
+
+  it('takes a part of another feature schema (a rolling upgrade) as 0s for its role, counted, and goes on', () => {
+    const extractor = FeatureExtractor.standard(geo);
+    const principal = new PrincipalFeatureTask(extractor, 0);
+    const entity = new EntityFeatureTask(FeatureExtractor.standard(geo), 0);
+    const e = log.find((x) => entityKeys(x).length > 0) as AccessEvent;
+    const parts = entity.process(
+      entityKeys(e).map(([role, key]) => record(accessEventCodec.encode(e) as Buffer, key, { [ROLE_HEADER]: role })),
+    );
+    expect(parts.length).toBeGreaterThan(0);
+    // Every part one value longer than this schema's role has: written by an entity stage of another schema.
+    const other = parts.map((p) => ({ ...p, value: { ...p.value, v: [...p.value.v.map(() => 7), 7] } }));
+    const out = principal.process([
+      record(accessEventCodec.encode(e) as Buffer, principalKey(e)),
+      ...other.map((p) => record(partCodec.encode(p.value) as Buffer, p.key as string, p.headers)),
+    ]);
+    expect(out.map((r) => r.value.request_id)).toEqual([e.request_id]);
+    const v = (out[0] as SinkRecord<FeatureRecord>).value.v;
+    for (const part of parts)
+      for (const at of extractor.positions(part.value.role)) expect(v[at], `position ${at}`).toBe(0);
   });
 
   it('sets records that are not what the topic carries aside as poison and goes on with the rest', () => {
@@ -614,6 +635,22 @@ describe('online feature stages', () => {
       })),
     );
     expect(late.length).toBe(entityKeys(straggler).length);
+
+    // Restored holding an event (a restart, a moved partition), a quiet partition still lets it go after the bound.
+    const holding = new EntityFeatureTask(FeatureExtractor.standard(geo), BOUND, {
+      idleRelease: true,
+      now: () => wall,
+    });
+    expect(holding.process(records)).toEqual([]);
+    const restored = new EntityFeatureTask(FeatureExtractor.standard(geo), BOUND, {
+      idleRelease: true,
+      now: () => wall,
+    });
+    restored.restore(holding.drainChanges().filter((r): r is [string, Buffer] => r[1] !== null));
+    expect(restored.held).toBe(entityKeys(e).length);
+    const tickRestored = restored.tick as (now: number) => SinkRecord<EntityPart>[];
+    expect(tickRestored(wall + BOUND - 1)).toEqual([]);
+    expect(tickRestored(wall + BOUND).map((p) => p.value.request_id)).toEqual(entityKeys(e).map(() => e.request_id));
   });
 
   it('skips records an at-least-once ingest repeated after its own restart', () => {

@@ -180,5 +180,9 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
       else this.restoreOwn(key, value);
     }
     this.stream.restore(stream);
+    // Idle release counts from here: the held events it restored go out after the bound of quiet, as they would
+    // have in the task that held them, not only once new traffic comes.
+    this.newest = this.stream.newest;
+    this.newestAt = this.now();
   }
 }

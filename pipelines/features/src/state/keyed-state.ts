@@ -23,7 +23,8 @@
 // Checkpoint records: a fixed header (event time, sequence, list, charged bytes) and then the state. A restore reads
 // the header only and keeps the record; the state is decoded when the key is next used. Restoring a partition is then
 // an index rebuild, and a key the partition never sees again is never decoded. Charging the recorded bytes (not a new
-// estimate) leaves the budget exactly where the writer had it, so evictions after a restore are the writer's.
+// estimate) leaves the budget's share of this store exactly where the writer had it, so a restored store evicts
+// as the writer would have, given the same other charges to the budget.
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
 import type { StateBudget } from './state-budget.js';
 

@@ -1,0 +1,129 @@
+// What each feature family's state really takes on the heap, against what its stores estimate and charge to the
+// state budget (KeyedState's ENTRY_OVERHEAD + key + the family's sizeOf). The budget is only as good as that
+// estimate: a store that takes twice what it charges lets the process hold twice its budget. Each family runs alone
+// (a fresh FeatureExtractor of one family) over the same events — simulator traffic, then new addresses and tokens as
+// in bench:cardinality's wave — and its heap + external memory after a forced GC is compared with its estimate. The
+// peer is the estimate itself: the ratio is what a budget of N bytes really holds, per byte.
+// Run: npm run bench:state-size [-- --steady N --wave N]
+import { adapterFor } from '@vigil/adapters';
+import type { SourceRecord } from '@vigil/connectors';
+import type { AccessEvent } from '@vigil/events';
+import { FeatureExtractor, type FeatureFamily, KeyedState, MmdbGeoLookup } from '@vigil/features';
+import { parseBatch, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
+import { generateTraffic, issueToken, renderRecord, type SimRequest, seeded } from '@vigil/simulator';
+
+const flag = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const STEADY = flag('--steady', 100_000);
+const WAVE = flag('--wave', 100_000);
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc (npm run bench:state-size does)');
+const geo = MmdbGeoLookup.bundled();
+const adapter = adapterFor('kong', { pepper: { version: 1, secret: 'bench-pepper-0123456789abcdef0123456789' } });
+const ingest = { adapterFor: () => adapter, deadLetters: REDACTED_DEAD_LETTERS, traceOneIn: 0 };
+
+/** The bench's events, parsed once by ingest's own code (the baseline every family's measurement starts from). */
+function events(): AccessEvent[] {
+  const start = Date.UTC(2026, 10, 2);
+  const steady = generateTraffic({ seed: 5, customers: 20_000, start, meanGapMs: 20 });
+  const rng = seeded(9);
+  const requests: SimRequest[] = [];
+  for (let i = 0; i < STEADY; i++) requests.push(steady.next().value as SimRequest);
+  const waveStart = start + STEADY * 20;
+  for (let i = 0; i < WAVE; i++) {
+    const ts = waveStart + i * 3;
+    const ip = `${45 + (i >> 24)}.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    const base = { ts, requestId: `wave-${i}`, clientIp: ip, userAgent: 'python-requests/2.32', latencyMs: 4 };
+    const sized = { ...base, bytesIn: 200, bytesOut: 120 };
+    if (i % 4 === 3) {
+      requests.push({
+        ...sized,
+        method: 'POST',
+        uri: '/oauth/token',
+        status: 401,
+        grantType: 'password',
+        loginUsername: `${rng.hex(8)}@mail.example`,
+      });
+      continue;
+    }
+    const { token, claims } = issueToken(rng, `wave-${i}`, ts);
+    requests.push({ ...sized, method: 'GET', uri: `/v1/accounts/${40_000_000 + i}`, status: 401, token, claims });
+  }
+  const out: AccessEvent[] = [];
+  for (let i = 0; i < requests.length; i += 5000) {
+    const records = requests.slice(i, i + 5000).map(
+      (r, j): SourceRecord => ({
+        value: Buffer.from(JSON.stringify(renderRecord('kong', r))),
+        key: null,
+        headers: {},
+        position: { topic: 'raw', partition: 0, offset: String(i + j) },
+      }),
+    );
+    out.push(...parseBatch({ records }, ingest).events.map((r) => r.value));
+  }
+  return out;
+}
+
+/** Heap and array buffers after full collections; array buffers' memory is freed after the GC that finds them dead. */
+async function heap(): Promise<number> {
+  for (let i = 0; i < 4; i++) {
+    (gc as () => void)();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+const all = events();
+const families = FeatureExtractor.standard(geo).families.map((f) => f.id);
+const rows: { family: string; keys: number; actual: number; estimated: number; byStore: string[] }[] = [];
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+for (let i = 0; i < families.length; i++) {
+  let x: FeatureExtractor | undefined = new FeatureExtractor([
+    FeatureExtractor.standard(geo).families[i] as FeatureFamily,
+  ]);
+  // A copy of the events for this pass, dropped after it: the strings the stores keep (addresses, ids) are then theirs
+  // alone, as in the detector, where each event is decoded, used and dropped.
+  let copy: AccessEvent[] | undefined = structuredClone(all);
+  for (const e of copy) x.extract(e);
+  copy = undefined;
+  const stores = Object.values(x.families[0]?.stores ?? {}).filter(
+    (s): s is KeyedState<unknown> => s instanceof KeyedState,
+  );
+  const keys = stores.reduce((n, s) => n + s.size, 0);
+  const byStore = Object.entries(x.families[0]?.stores ?? {})
+    .filter((e): e is [string, KeyedState<unknown>] => e[1] instanceof KeyedState)
+    .map(([name, s]) => `${name} ${fmt(s.size)} entries, estimated ${fmt(s.bytes / Math.max(1, s.size))} B each`);
+  const estimated = x.stateBytes();
+  // The state's memory is what dropping it frees: measured with and without it, after the pass (which may itself
+  // change what the events hold: strings flattened, caches filled), so only the state differs.
+  const held = await heap();
+  x = undefined;
+  stores.length = 0;
+  const actual = held - (await heap());
+  rows.push({ family: families[i] as string, keys, actual, estimated, byStore });
+}
+
+console.log(`${fmt(all.length)} events (${fmt(STEADY)} steady, ${fmt(WAVE)} wave); each family alone:`);
+console.log('family | entries | heap bytes | estimated | heap / estimate | heap bytes per entry | stores');
+for (const r of rows)
+  console.log(
+    `${r.family} | ${fmt(r.keys)} | ${fmt(r.actual)} | ${fmt(r.estimated)} | ${(r.actual / r.estimated).toFixed(2)} | ` +
+      `${fmt(r.actual / Math.max(1, r.keys))} | ${r.byStore.join('; ')}`,
+  );
+const total = rows.reduce((a, r) => ({ actual: a.actual + r.actual, estimated: a.estimated + r.estimated }), {
+  actual: 0,
+  estimated: 0,
+});
+console.log(
+  JSON.stringify({
+    events: all.length,
+    heap_bytes: total.actual,
+    estimated_bytes: total.estimated,
+    heap_per_estimated_byte: Number((total.actual / total.estimated).toFixed(3)),
+    families: Object.fromEntries(rows.map((r) => [r.family, Number((r.actual / r.estimated).toFixed(3))])),
+  }),
+);
