@@ -29,17 +29,4 @@ describe('OffsetTracker', () => {
     expect(t.unacknowledged).toBe(1);
     expect(t.drain()).toEqual([{ topic: 'in', partition: 2, offset: '1' }]);
   });
-
-  it('takes back offsets whose commit failed, unless a later one of the partition is ready meanwhile', () => {
-    const t = new OffsetTracker();
-    t.track('in', 0, '4')();
-    t.track('in', 1, '9')();
-    const failed = t.drain();
-    t.track('in', 1, '12')();
-    t.requeue(failed);
-    expect(t.drain()).toEqual([
-      { topic: 'in', partition: 1, offset: '13' },
-      { topic: 'in', partition: 0, offset: '5' },
-    ]);
-  });
 });

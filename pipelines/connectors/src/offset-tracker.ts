@@ -48,12 +48,4 @@ export class OffsetTracker {
     this.committable.clear();
     return out;
   }
-
-  /** Puts back offsets whose commit failed, unless a later offset of the same partition became committable since. */
-  requeue(offsets: { topic: string; partition: number; offset: string }[]): void {
-    for (const o of offsets) {
-      const key = OffsetTracker.key(o.topic, o.partition);
-      if (!this.committable.has(key)) this.committable.set(key, BigInt(o.offset));
-    }
-  }
 }

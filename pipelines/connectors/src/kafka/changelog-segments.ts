@@ -8,9 +8,12 @@
 // superseded when one of its keys changes again, so the processor keeps the compaction itself, the way a
 // log-structured store does (Bitcask's merge, LevelDB's log, Kafka's own cleaner):
 // - Each checkpoint's packable changes go into new segments `$seg/<writer>/<n>`, each written once. <writer> is new
-//   at every restore, so two owners' segments never overwrite each other's (the processor fences an old owner's
-//   changelog transactions at a take-over in both guarantees, and a segment of an aborted one is never read). Order
-//   is the log's order, not the names'.
+//   at every restore: at least once there is no fencing at a take-over, and a partition's old owner may still write
+//   after the new one restored; their segments must not overwrite each other's. Order is the
+//   log's order, not the names'. (What such a late segment can still do, at least once only: the new owner does not
+//   know it, so a key it holds may come back after the new owner deleted it — stale state that the key's event-time
+//   TTL expires — until the next restore learns of the segment. Per-key records had the same window until the key's
+//   next write.)
 // - A key's newest entry is live; an entry superseded by a later one is stale. A segment with no live entry is
 //   tombstoned, and Kafka's compaction then removes it.
 // - A deletion (the task dropped the key) is an entry too, needed only while an older record may still hold the key:

@@ -154,17 +154,14 @@ export class KafkaSource implements Source {
     this.settle?.reject(err);
   }
 
-  /** Commits every acknowledged prefix. */
+  /**
+   * Commits every acknowledged prefix. A failed commit's offsets are not tried again: the usual failure is a
+   * rebalance, after which the partition may be another member's, and committing them then could move its offset
+   * back. The next acknowledged batch of a partition carries it on; a quiet one is read again from its last commit.
+   */
   async commit(): Promise<void> {
     const offsets = this.tracker.drain();
-    if (offsets.length === 0 || !this.consumer) return;
-    try {
-      await this.consumer.commitOffsets(offsets);
-    } catch (err) {
-      // Tried again at the next commit (a quiet partition has no later offset to carry it).
-      this.tracker.requeue(offsets);
-      throw err;
-    }
+    if (offsets.length > 0 && this.consumer) await this.consumer.commitOffsets(offsets);
   }
 
   /** Waits (up to drainMs) for in-flight batches to be acknowledged, commits them, and leaves the group. */

@@ -37,13 +37,15 @@
 // as the task returns them (kafka.producer_client's idempotent writer, writer.ts; no transaction), and a checkpoint
 // writes the state changes and the next input offset to the changelog all or nothing, then commits the group's
 // offset: in one produce request when they fit (one record batch, which the broker appends whole or not at all), else
-// in a transaction of the changelog alone (the partition's transactional producer, as exactly once) — a crash between
-// two requests must not leave state ahead of the offset it says it covers. (A transaction at every checkpoint cost
-// the gateway loop stalls of 400–800 ms in two runs of three.) Nothing is lost — a crash restarts the partition from its last checkpoint
+// in a transaction of the changelog alone (the partition's transactional producer, made then) — a crash between two
+// requests must not leave state ahead of the offset it says it covers. (A transaction at every checkpoint cost the
+// gateway loop stalls of 400–800 ms in two runs of three; fencing at every take-over, some hundreds of ms on each
+// partition's first batch.) Nothing is lost — a crash restarts the partition from its last checkpoint
 // and the records after it are processed again — but their outputs can then appear twice (with the same values: the
-// restored state is the state that produced them the first time). The take-over fences the old owner's changelog
-// transactions, but not its outputs: in a rebalance the old owner may still send a batch's outputs after the new one
-// restored. What it saves: waiting for a checkpoint before an output leaves (commit_interval_ms), and
+// restored state is the state that produced them the first time). No fencing at a take-over: in a rebalance the old
+// owner may still finish a batch and checkpoint it after the new owner restored, and those records then count twice
+// in the state (a window count one too high for a while); a transaction of the new owner's fences the old owner's
+// from then on. What it saves: waiting for a checkpoint before an output leaves (commit_interval_ms), and
 // read-committed consumers downstream waiting behind other partitions' open transactions.
 import { DEFAULT_RETRY, retriable, Serial, withRetry } from '@vigil/core';
 import type { Batch, Consumer, Kafka, Message, Producer, TopicMessages, Transaction } from 'kafkajs';
@@ -56,6 +58,11 @@ import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config
 import { MAX_PACK_BYTES, packMessages, partitionerFor } from './packed.js';
 import { FENCE_HEADER, sourceRecords } from './source.js';
 import { type RecordWriter, recordWriter } from './writer.js';
+
+/** The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are written; retry fast. */
+const TAKE_OVER_RETRY = { initialRetryTime: 10, maxRetryTime: 2000, retries: 30 };
+/** At least once, how long an open changelog transaction may hold a restore after its owner crashed. */
+const TRANSACTION_TIMEOUT_MS = 10_000;
 
 /** The changelog key holding the next input offset a partition's state covers. */
 const NEXT_OFFSET = '$next';
@@ -97,8 +104,11 @@ interface Slot<T> {
   partition: number;
   /** Writes the outputs: exactly once `transactional`, at least once kafka.producer_client's writer. */
   producer: RecordWriter;
-  /** The partition's transactional producer (kafkajs): every checkpoint's transaction. */
-  transactional: Producer;
+  /**
+   * The partition's transactional producer (kafkajs): exactly once every checkpoint's transaction, opened (and the
+   * old owner fenced) at the take-over; at least once only a checkpoint of more than one request's, opened then.
+   */
+  transactional: Producer | undefined;
   task: StatefulTask<T>;
   /** The changelog partition's segments (changelog-segments.ts), rebuilt with the state at every restore. */
   segments: ChangelogSegments;
@@ -124,6 +134,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class KafkaStatefulProcessor<T> {
   private consumer: Consumer | undefined;
   private readonly slots = new Map<string, Promise<Slot<T>>>();
+  /** The slots of `slots` whose opening has finished, by key (what rewind compares itself with). */
+  private readonly opened = new Map<string, Slot<T>>();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
@@ -185,6 +197,8 @@ export class KafkaStatefulProcessor<T> {
           this.waitFor(this.slot(batch.topic, batch.partition), heartbeat),
         );
         await slot.serial.run(async () => {
+          // Another partition's task may have failed while this batch waited its turn.
+          if (this.failure) return;
           try {
             await this.processBatch(slot, batch, resolveOffset, isRunning, isStale);
           } catch (err) {
@@ -245,10 +259,15 @@ export class KafkaStatefulProcessor<T> {
       });
       this.slots.set(key, slot);
       const opening = slot;
-      // Only this opening's entry: by the time it fails, the key may hold a newer one.
-      slot.catch(() => {
-        if (this.slots.get(key) === opening) this.slots.delete(key);
-      });
+      // Only this opening's entry: by the time it settles, the key may hold a newer one.
+      slot.then(
+        (opened) => {
+          if (this.slots.get(key) === opening) this.opened.set(key, opened);
+        },
+        () => {
+          if (this.slots.get(key) === opening) this.slots.delete(key);
+        },
+      );
     }
     return slot;
   }
@@ -271,25 +290,13 @@ export class KafkaStatefulProcessor<T> {
 
   /** Takes a partition over: fence the previous owner, restore its state from the changelog. */
   private async open(topic: string, partition: number): Promise<Slot<T>> {
-    // The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are written; retry fast.
-    const retry = { initialRetryTime: 10, maxRetryTime: 2000, retries: 30 };
-    // Exactly once it writes everything; at least once, the changelog alone (the outputs leave through `producer`).
-    const transactional = this.kafka.producer({
-      transactionalId: `${this.options.consumer.group_id}/${topic}/${partition}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      retry,
-    });
-    const producer: RecordWriter = this.atLeastOnce ? recordWriter(this.kafka, { retry }) : transactional;
+    const transactional = this.atLeastOnce ? undefined : this.transactionalProducer(topic, partition);
+    const producer: RecordWriter = transactional ?? recordWriter(this.kafka, { retry: TAKE_OVER_RETRY });
     try {
-      await this.step(partition, 'connect', async () => {
-        await transactional.connect();
-        if (producer !== transactional) await producer.connect();
-      });
+      await this.step(partition, 'connect', () => producer.connect());
       // Beginning a transaction initialises the producer id, which fences the old owner and aborts its transaction.
-      const txn = await this.step(partition, 'fence', () => transactional.transaction());
-      await this.step(partition, 'sweep', () => this.sweep(txn, partition));
+      const txn = transactional ? await this.step(partition, 'fence', () => transactional.transaction()) : undefined;
+      if (txn) await this.step(partition, 'sweep', () => this.sweep(txn, partition));
       const started = Date.now();
       const restored = await this.step(partition, 'restore', () =>
         readChangelog(this.kafka, this.options.changelogTopic, [partition]),
@@ -321,9 +328,25 @@ export class KafkaStatefulProcessor<T> {
       };
     } catch (err) {
       await producer.disconnect().catch(() => undefined);
-      if (producer !== transactional) await transactional.disconnect().catch(() => undefined);
       throw retriable('kafka_restore', `cannot take over ${topic}/${partition}`, err);
     }
+  }
+
+  /**
+   * The partition's transactional producer. At least once it is made for the first checkpoint of more than one
+   * request, not at the take-over: fencing and sweeping there cost each partition's first batch some hundreds of
+   * milliseconds (the gateway loop's first victim, in CI). A previous owner's transaction left open by a crash then
+   * holds the next restore (read committed) until the broker aborts it: TRANSACTION_TIMEOUT_MS at most.
+   */
+  private transactionalProducer(topic: string, partition: number): Producer {
+    return this.kafka.producer({
+      transactionalId: `${this.options.consumer.group_id}/${topic}/${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: TAKE_OVER_RETRY,
+      ...(this.atLeastOnce ? { transactionTimeout: TRANSACTION_TIMEOUT_MS } : {}),
+    });
   }
 
   /**
@@ -332,15 +355,13 @@ export class KafkaStatefulProcessor<T> {
    * changelog partition's committed end has passed the fence (the markers are written after the commit returns).
    */
   private async sweep(txn: Transaction, partition: number): Promise<void> {
-    // At least once the transactions write the changelog alone.
-    this.sweepTopics ??= this.atLeastOnce
-      ? Promise.resolve(new Map<string, number>())
-      : topicPartitions(this.kafka, [this.options.outputTopic, ...(this.options.sideOutputTopics ?? [])]).catch(
-          (err: unknown) => {
-            this.sweepTopics = undefined;
-            throw err;
-          },
-        );
+    this.sweepTopics ??= topicPartitions(this.kafka, [
+      this.options.outputTopic,
+      ...(this.options.sideOutputTopics ?? []),
+    ]).catch((err: unknown) => {
+      this.sweepTopics = undefined;
+      throw err;
+    });
     const fence = (p: number): Message => ({
       key: FENCE_HEADER,
       value: null,
@@ -442,7 +463,7 @@ export class KafkaStatefulProcessor<T> {
           const tick = slot.task.tick;
           if (tick === undefined && now - slot.lastCommit < this.options.commitIntervalMs) return;
           void slot.serial.run(async () => {
-            if (slot.dropped || slot.next === undefined) return;
+            if (slot.dropped || slot.next === undefined || this.failure) return;
             if (tick) this.collect(slot, tick.call(slot.task, Date.now()));
             if (this.atLeastOnce && !(await this.sendNow(slot))) return;
             if (Date.now() - slot.lastCommit >= this.options.commitIntervalMs) await this.checkpoint(slot);
@@ -487,6 +508,11 @@ export class KafkaStatefulProcessor<T> {
       } else {
         // More than one request (segments of 256 KiB, the cleaner's copies), or exactly once: a transaction — exactly
         // once with the outputs in the same requests.
+        if (!slot.transactional) {
+          const made = this.transactionalProducer(slot.topic, slot.partition);
+          await made.connect();
+          slot.transactional = made;
+        }
         slot.txn ??= await slot.transactional.transaction();
         await this.sendOutputs(slot.txn, this.atLeastOnce ? new Map() : outputs, [
           this.options.changelogTopic,
@@ -534,9 +560,10 @@ export class KafkaStatefulProcessor<T> {
     const key = `${slot.topic}/${slot.partition}`;
     // Only this slot's own entry: the partition may have been dropped meanwhile and opened again under the same key
     // (a rebalance that gave it back), and that newer slot is live.
-    const entry = this.slots.get(key);
-    if (entry !== undefined && (await entry.catch(() => undefined)) === slot && this.slots.get(key) === entry)
+    if (this.opened.get(key) === slot) {
+      this.opened.delete(key);
       this.slots.delete(key);
+    }
     await this.release(slot);
     // Before the partition's first checkpoint, back to the first record this slot processed.
     const to = slot.committed ?? slot.first;
@@ -558,6 +585,7 @@ export class KafkaStatefulProcessor<T> {
   private async drop(key: string): Promise<void> {
     const pending = this.slots.get(key);
     this.slots.delete(key);
+    this.opened.delete(key);
     const slot = await pending?.catch(() => undefined);
     if (slot) await slot.serial.run(() => this.release(slot));
   }
@@ -569,7 +597,8 @@ export class KafkaStatefulProcessor<T> {
     await this.step(slot.partition, 'release', async () => {
       await slot.txn?.abort().catch(() => undefined);
       await slot.producer.disconnect().catch(() => undefined);
-      if (slot.producer !== slot.transactional) await slot.transactional.disconnect().catch(() => undefined);
+      if (slot.transactional && slot.producer !== slot.transactional)
+        await slot.transactional.disconnect().catch(() => undefined);
     });
   }
 
