@@ -335,8 +335,16 @@ export class KafkaStatefulProcessor<T> {
   /**
    * The partition's transactional producer. At least once it is made for the first checkpoint of more than one
    * request, not at the take-over: fencing and sweeping there cost each partition's first batch some hundreds of
-   * milliseconds (the gateway loop's first victim, in CI). A previous owner's transaction left open by a crash then
-   * holds the next restore (read committed) until the broker aborts it: TRANSACTION_TIMEOUT_MS at most.
+   * milliseconds (the gateway loop's first victim, in CI). What that leaves, at least once:
+   * - A transaction its owner's crash left open is aborted by the broker after TRANSACTION_TIMEOUT_MS (and its next
+   *   scan for expired ones, ~10 s more). A restore meanwhile reads the changelog up to it (read committed: the
+   *   changelog reader's end is the last stable offset), i.e. the checkpoint before it, consistent with its offset.
+   * - A transaction a restarting broker left hanging (see "Transactions a restarted broker left open" above) stays
+   *   until this partition's next transaction closes it; restores go back to before it meanwhile, and a partition whose
+   *   checkpoints all fit in one request never makes one. Exactly once the take-over's sweep closes it.
+   * - An old owner's multi-request checkpoint is not fenced by a new owner that has made no transaction, and a
+   *   one-request checkpoint of the new owner's can land between its requests: some keys' counts then miss the
+   *   records between the two owners' offsets (rare: a rebalance during a checkpoint of more than 512 KiB).
    */
   private transactionalProducer(topic: string, partition: number): Producer {
     return this.kafka.producer({
@@ -509,9 +517,9 @@ export class KafkaStatefulProcessor<T> {
         // More than one request (segments of 256 KiB, the cleaner's copies), or exactly once: a transaction — exactly
         // once with the outputs in the same requests.
         if (!slot.transactional) {
-          const made = this.transactionalProducer(slot.topic, slot.partition);
-          await made.connect();
-          slot.transactional = made;
+          // On the slot before it connects: a connect that fails leaves it to the rewind's release to disconnect.
+          slot.transactional = this.transactionalProducer(slot.topic, slot.partition);
+          await slot.transactional.connect();
         }
         slot.txn ??= await slot.transactional.transaction();
         await this.sendOutputs(slot.txn, this.atLeastOnce ? new Map() : outputs, [
