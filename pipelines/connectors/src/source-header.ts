@@ -11,9 +11,15 @@ export const SOURCE_HEADER = 'vigil-source';
 export function formatSource(p: RecordPosition): string | undefined {
   if (p.topic !== undefined && p.partition !== undefined && p.offset !== undefined)
     return `${p.topic}/${p.partition}/${p.offset}/${p.index ?? 0}`;
-  if (p.file !== undefined && p.line !== undefined)
-    return `${encodeURIComponent(`file:${p.file}`)}/0/${p.line}/${p.index ?? 0}`;
+  if (p.file !== undefined && p.line !== undefined) return `${fileStream(p.file)}/${p.line}/${p.index ?? 0}`;
   return undefined;
+}
+
+/** A file's stream name, encoded once per file rather than once per line (a replay formats every line's source). */
+let lastFile: { path: string; stream: string } | undefined;
+function fileStream(path: string): string {
+  if (lastFile?.path !== path) lastFile = { path, stream: `${encodeURIComponent(`file:${path}`)}/0` };
+  return lastFile.stream;
 }
 
 export interface SourcePoint {

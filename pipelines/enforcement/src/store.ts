@@ -88,16 +88,23 @@ export class KafkaRevocationLog implements RevocationLog {
   ) {}
 
   async connect(): Promise<void> {
-    if (this.producer) return;
-    const producer = recordWriter(this.kafka);
-    await producer.connect();
-    this.producer = producer;
+    await this.writer();
+  }
+
+  /** The connected writer, connected on first use (or by connect() at start). */
+  private async writer(): Promise<RecordWriter> {
+    if (!this.producer) {
+      const producer = recordWriter(this.kafka);
+      await producer.connect();
+      this.producer = producer;
+    }
+    return this.producer;
   }
 
   async write(changes: { id: string; value: Enforcement | null }[]): Promise<void> {
-    await this.connect();
+    const writer = await this.writer();
     const messages = changes.map((c) => ({ key: c.id, value: c.value === null ? null : JSON.stringify(c.value) }));
-    await (this.producer as RecordWriter).sendBatch({ acks: -1, topicMessages: [{ topic: this.topic, messages }] });
+    await writer.sendBatch({ acks: -1, topicMessages: [{ topic: this.topic, messages }] });
   }
 
   /** Reads the topic to its end: the enforcements in force. */
