@@ -97,8 +97,11 @@ describe('fault suite: the broker killed mid-stream', () => {
         for (let i = 0; i < rs.length; i += 100) {
           const messages = rs
             .slice(i, i + 100)
-            .map((r) => ({ value: JSON.stringify(renderRecord('kong', r, 'claims')) }));
+            .map((r) => ({ key: r.requestId, value: JSON.stringify(renderRecord('kong', r, 'claims')) }));
           // The producer's own retries ride out the outage; a send that still fails is sent again (idempotent).
+          // Keyed, so that a retry puts each line on the partition of its first try: kafkajs partitions a keyless
+          // message anew (round-robin) on every retry, and a batch the broker kept before it died would then come
+          // back as other batches with the same sequence numbers: OUT_OF_ORDER_SEQUENCE_NUMBER on every later send.
           await waitFor('a send', () => p.send({ topic: t.input, acks: -1, messages }).then(() => true), 120_000, 500);
         }
       };

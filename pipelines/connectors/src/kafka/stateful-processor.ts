@@ -57,7 +57,7 @@ import { ChangelogSegments } from './changelog-segments.js';
 import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';
 import { MAX_PACK_BYTES, packMessages, partitionerFor } from './packed.js';
 import { FENCE_HEADER, sourceRecords } from './source.js';
-import { type RecordWriter, recordWriter } from './writer.js';
+import { type RecordWriter, RetryStablePartitioner, recordWriter } from './writer.js';
 
 /** The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are written; retry fast. */
 const TAKE_OVER_RETRY = { initialRetryTime: 10, maxRetryTime: 2000, retries: 30 };
@@ -352,6 +352,7 @@ export class KafkaStatefulProcessor<T> {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      createPartitioner: RetryStablePartitioner,
       retry: TAKE_OVER_RETRY,
       ...(this.atLeastOnce ? { transactionTimeout: TRANSACTION_TIMEOUT_MS } : {}),
     });

@@ -1,14 +1,52 @@
 // Which client writes outside transactions (kafka.producer_client), and how a refusal retrying cannot fix is told
 // apart from either client's errors (the real-broker half is test/integration/kafka-writer.test.ts).
 import { MultipleErrors, ProtocolError } from '@platformatic/kafka';
-import { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
+import { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, Partitioners } from 'kafkajs';
+// kafkajs' own grouping of a send's messages by partition, which its send runs again on every retry.
+// @ts-expect-error: an internal module without types
+import groupMessagesPerPartition from 'kafkajs/src/producer/groupMessagesPerPartition.js';
 import { describe, expect, it } from 'vitest';
 import { createKafka } from './client.js';
 import { kafkaConnectionSchema } from './config.js';
-import { PlatformaticWriter, recordWriter, rejectedForGood } from './writer.js';
+import { PlatformaticWriter, RetryStablePartitioner, recordWriter, rejectedForGood } from './writer.js';
 
 const connection = (producer_client: 'kafkajs' | 'platformatic') =>
   kafkaConnectionSchema.parse({ brokers: ['127.0.0.1:1'], producer_client });
+
+describe("kafkajs' partitioner for vigil's producers", () => {
+  const partitionMetadata = Array.from({ length: 6 }, (_, partitionId) => ({
+    partitionId,
+    partitionErrorCode: 0,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+  }));
+  const messages = [
+    ...Array.from({ length: 10 }, (_, i) => ({ key: null, value: `dead letter ${i}` })),
+    ...Array.from({ length: 10 }, (_, i) => ({ key: `principal-${i}`, value: `record ${i}` })),
+  ];
+  type Grouped = Record<string, { value: string }[]>;
+  const group = (partitioner: unknown): Grouped =>
+    groupMessagesPerPartition({ topic: 't', partitionMetadata, messages, partitioner }) as Grouped;
+  const values = (g: Grouped) => Object.fromEntries(Object.entries(g).map(([p, ms]) => [p, ms.map((m) => m.value)]));
+
+  it('groups a retried send exactly as its first try, keyless messages included', () => {
+    const stable = RetryStablePartitioner();
+    const first = values(group(stable));
+    expect(values(group(stable))).toEqual(first);
+    expect(Object.keys(first).length).toBeGreaterThan(1); // keyless messages still spread over partitions
+  });
+
+  it("puts keyed messages where kafkajs' default partitioner does, and differs from it only on a retry", () => {
+    const stable = RetryStablePartitioner();
+    const plain = Partitioners.DefaultPartitioner();
+    const keyed = (g: Grouped) => Object.values(values(g)).map((vs) => vs.filter((v) => v.startsWith('record')));
+    expect(keyed(group(stable))).toEqual(keyed(group(plain)));
+    // The default moves keyless messages on retry (round-robin): the out-of-order sequence this partitioner prevents.
+    const again = Partitioners.DefaultPartitioner();
+    expect(values(group(again))).not.toEqual(values(group(again)));
+  });
+});
 
 describe('record writers', () => {
   it('use the client kafka.producer_client names (@platformatic/kafka by default)', () => {

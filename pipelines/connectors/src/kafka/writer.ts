@@ -11,7 +11,7 @@
 // records from either client land on the same partitions and co-partitioned topics stay co-partitioned.
 // @platformatic/kafka's own default partitioner does not (murmur2 >>> 0, not & 0x7fffffff): it is never used.
 import { type MessageToProduce, ProduceAcks, Producer } from '@platformatic/kafka';
-import type { Kafka, Message, TopicMessages } from 'kafkajs';
+import { type ICustomPartitioner, type Kafka, type Message, Partitioners, type TopicMessages } from 'kafkajs';
 import type { KafkaConnection } from './config.js';
 import { partitionerFor } from './packed.js';
 
@@ -53,6 +53,26 @@ export function writeWithPlatformatic(kafka: Kafka, connection: KafkaConnection)
   PLATFORMATIC.set(kafka, connection);
 }
 
+/**
+ * kafkajs' default partitioner, but a message keeps the partition it was first given. kafkajs partitions a send's
+ * messages again on each of its retries, and its default partitioner sends a keyless message (a dead letter) to the
+ * next partition round-robin: a batch the broker appended before the connection dropped would come back on other
+ * partitions with the same sequence numbers and other counts, and the broker refuses every later send of that
+ * producer (OUT_OF_ORDER_SEQUENCE_NUMBER; kafkajs never resets its sequences). The retry reuses the message objects,
+ * so remembering each one's partition keeps the retry byte for byte the batch it repeats.
+ */
+export const RetryStablePartitioner: ICustomPartitioner = () => {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const given = new WeakMap<object, number>();
+  return (args) => {
+    const before = given.get(args.message);
+    if (before !== undefined) return before;
+    const partition = partitioner(args);
+    given.set(args.message, partition);
+    return partition;
+  };
+};
+
 /** A writer for records outside transactions, on the client kafka.producer_client names. */
 export function recordWriter(kafka: Kafka, options: RecordWriterOptions = {}): RecordWriter {
   const connection = PLATFORMATIC.get(kafka);
@@ -61,6 +81,7 @@ export function recordWriter(kafka: Kafka, options: RecordWriterOptions = {}): R
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    createPartitioner: RetryStablePartitioner,
     ...(options.retry ? { retry: options.retry } : {}),
   });
 }
