@@ -8,7 +8,7 @@
 import { adapterFor } from '@vigil/adapters';
 import type { SourceRecord } from '@vigil/connectors';
 import type { AccessEvent } from '@vigil/events';
-import { FeatureExtractor, type FeatureFamily, KeyedState, MmdbGeoLookup } from '@vigil/features';
+import { FeatureExtractor, type FeatureFamily, KeyedState, MmdbGeoLookup, objectBytes } from '@vigil/features';
 import { parseBatch, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
 import { generateTraffic, issueToken, renderRecord, type SimRequest, seeded } from '@vigil/simulator';
 
@@ -107,6 +107,21 @@ for (let i = 0; i < families.length; i++) {
   rows.push({ family: families[i] as string, keys, actual, estimated, byStore });
 }
 
+// A bare entry: a store of two-field states under 22-character keys, what KeyedState's own overhead is checked by.
+{
+  let store: KeyedState<{ a: number; b: number }> | undefined = new KeyedState({
+    ttlMs: Number.MAX_SAFE_INTEGER,
+    maxKeys: Number.MAX_SAFE_INTEGER,
+    sizeOf: () => objectBytes(2),
+  });
+  const n = 121_781;
+  for (let i = 0; i < n; i++) store.get(`bare:${String(i).padStart(17, '0')}`, i, () => ({ a: 1, b: 2 }));
+  const estimated = store.bytes;
+  const held = await heap();
+  store = undefined;
+  rows.push({ family: 'bare entry', keys: n, actual: held - (await heap()), estimated, byStore: [] });
+}
+
 console.log(`${fmt(all.length)} events (${fmt(STEADY)} steady, ${fmt(WAVE)} wave); each family alone:`);
 console.log('family | entries | heap bytes | estimated | heap / estimate | heap bytes per entry | stores');
 for (const r of rows)
@@ -114,7 +129,8 @@ for (const r of rows)
     `${r.family} | ${fmt(r.keys)} | ${fmt(r.actual)} | ${fmt(r.estimated)} | ${(r.actual / r.estimated).toFixed(2)} | ` +
       `${fmt(r.actual / Math.max(1, r.keys))} | ${r.byStore.join('; ')}`,
   );
-const total = rows.reduce((a, r) => ({ actual: a.actual + r.actual, estimated: a.estimated + r.estimated }), {
+const familyRows = rows.filter((r) => r.family !== 'bare entry');
+const total = familyRows.reduce((a, r) => ({ actual: a.actual + r.actual, estimated: a.estimated + r.estimated }), {
   actual: 0,
   estimated: 0,
 });
@@ -124,6 +140,9 @@ console.log(
     heap_bytes: total.actual,
     estimated_bytes: total.estimated,
     heap_per_estimated_byte: Number((total.actual / total.estimated).toFixed(3)),
-    families: Object.fromEntries(rows.map((r) => [r.family, Number((r.actual / r.estimated).toFixed(3))])),
+    families: Object.fromEntries(familyRows.map((r) => [r.family, Number((r.actual / r.estimated).toFixed(3))])),
+    bare_entry: rows
+      .filter((r) => r.family === 'bare entry')
+      .map((r) => ({ bytes: Math.round(r.actual / r.keys), estimate: Math.round(r.estimated / r.keys) }))[0],
   }),
 );

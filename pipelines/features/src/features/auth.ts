@@ -13,6 +13,7 @@
 // alone (they never reach these entities online; see roles.ts).
 import { type AccessEvent, FORGIVEN_LOGIN_FAILURES, recordedFailures } from '@vigil/events';
 import { Cell } from '../state/checkpoint.js';
+import { objectBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
@@ -76,7 +77,11 @@ export class UserLogins implements FeatureFamily {
       forgiven_failures: FORGIVEN_LOGIN_FAILURES,
       ...options,
     };
-    this.users = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys, sizeOf: (u) => u.failures.bytes + 60 });
+    this.users = new KeyedState({
+      ttlMs: HOUR,
+      maxKeys: options.maxKeys,
+      sizeOf: (u) => objectBytes(2, 1) + u.failures.bytes,
+    });
   }
 
   get stores() {

@@ -7,7 +7,9 @@
 // Clients are kept as 32-bit FNV-1a hashes (a collision only makes a new client read as known), at most four, most
 // recent last.
 import type { AccessEvent } from '@vigil/events';
+import { arrayBytes, objectBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
+import { withMostRecent } from '../state/recent-list.js';
 import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily } from './feature.js';
 
@@ -56,7 +58,8 @@ export class KnownDevices implements FeatureFamily {
   private readonly state = new KeyedState<Devices>({
     ttlMs: 30 * DAY,
     maxKeys: 1_000_000,
-    sizeOf: (s) => 60 + 16 * s.clients.length,
+    // The hashes are unsigned 32-bit: the list is a double array (8 bytes each, unboxed).
+    sizeOf: (s) => objectBytes(1) + arrayBytes(s.clients.length),
   });
   readonly stores = { principals: this.state };
 
@@ -64,12 +67,8 @@ export class KnownDevices implements FeatureFamily {
     const client = clientHash(event.user_agent ?? '', event.tls_client_fingerprint ?? '');
     // Expiry is the store's (by event time); the list needs no clock of its own.
     const s = this.state.get(principal, event.ts, () => ({ clients: [] }));
-    const at = s.clients.indexOf(client);
-    out[offset + F.agent_known] = at >= 0 ? 1 : 0;
-    // Most requests come from the client seen last: the list is already in order then.
-    if (at >= 0 && at === s.clients.length - 1) return;
-    if (at >= 0) s.clients.splice(at, 1);
-    s.clients.push(client);
-    if (s.clients.length > this.params.max_clients) s.clients.shift();
+    const clients = withMostRecent(s.clients, client, this.params.max_clients);
+    out[offset + F.agent_known] = clients.held ? 1 : 0;
+    s.clients = clients.list;
   }
 }

@@ -4,6 +4,7 @@
 // share of requests that address an object never seen before stays near 1 for a walk, near 0 for a customer
 // re-reading their own accounts.
 import type { AccessEvent } from '@vigil/events';
+import { objectBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
 import { SlidingCounts } from '../state/sliding-count.js';
@@ -80,11 +81,11 @@ export class Enumeration implements FeatureFamily {
     private readonly options: EnumerationOptions = { maxKeys: 1_000_000, maxObjects: 256, sequentialStep: 3 },
   ) {
     this.params = { windows: WINDOWS.join(','), ttl: DAY, ...options };
-    // ~90 bytes per remembered object id (Map entry, short string, number) on V8.
+    // Six fields (last, lastNumericId and recentAt boxed), the counts and the ids addressed.
     this.state = new KeyedState({
       ttlMs: DAY,
       maxKeys: options.maxKeys,
-      sizeOf: (s) => s.counts.bytes + 80 + recentBytes(s, s.seen),
+      sizeOf: (s) => objectBytes(6, 3) + s.counts.bytes + recentBytes(s, s.seen),
     });
   }
 

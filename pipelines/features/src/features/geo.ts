@@ -10,7 +10,9 @@
 import { haversineKm } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import type { GeoLookup } from '../geo/lookup.js';
+import { arrayBytes, objectBytes, stringBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
+import { withMostRecent } from '../state/recent-list.js';
 import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, MINUTE } from './feature.js';
 
@@ -53,6 +55,16 @@ interface Place {
   countries: string[];
 }
 
+/** Countries a principal's state remembers. */
+const MAX_COUNTRIES = 4;
+
+/**
+ * Six fields, four of them boxed numbers (times and coordinates); the country codes are the lookup's strings, which
+ * its cache may have dropped since, so they are counted as this state's.
+ */
+const placeBytes = (p: Place) =>
+  objectBytes(6, 4) + arrayBytes(p.countries.length) + stringBytes(2) * (p.countries.length + 1);
+
 export interface GeoOptions {
   maxKeys: number;
   sameCountryToleranceKm: number;
@@ -75,7 +87,7 @@ export class GeoJump implements FeatureFamily {
     },
   ) {
     this.params = { ttl: 30 * DAY, min_interval_ms: MINUTE, ...options };
-    this.state = new KeyedState({ ttlMs: 30 * DAY, maxKeys: options.maxKeys, sizeOf: () => 130 });
+    this.state = new KeyedState({ ttlMs: 30 * DAY, maxKeys: options.maxKeys, sizeOf: placeBytes });
   }
 
   get stores() {
@@ -98,14 +110,9 @@ export class GeoJump implements FeatureFamily {
     const t = keyTime(s, event.ts);
     if (s.country !== '' && s.country !== here.country) out[offset + F.geo_country_changed] = 1;
     // A country this principal has not been seen in: a VPN user hopping back to their usual exit is not travelling.
-    const known = s.countries.indexOf(here.country);
-    if (s.countries.length > 0 && known < 0) out[offset + F.geo_country_new] = 1;
-    // Most requests come from the country seen last: the list is already in order then.
-    if (known < 0 || known < s.countries.length - 1) {
-      if (known >= 0) s.countries.splice(known, 1);
-      s.countries.push(here.country);
-      if (s.countries.length > 4) s.countries.shift();
-    }
+    const countries = withMostRecent(s.countries, here.country, MAX_COUNTRIES);
+    if (s.countries.length > 0 && !countries.held) out[offset + F.geo_country_new] = 1;
+    s.countries = countries.list;
     if (here.city !== '') {
       if (!Number.isNaN(s.fixAt)) {
         const tolerance =

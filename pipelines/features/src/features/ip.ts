@@ -2,6 +2,7 @@
 // many usernames it tries (concentrated credential stuffing). Every request reaches its IP's state; only logins
 // create an entry for the login counts, since most IPs never log in and state is per key.
 import { type AccessEvent, FORGIVEN_LOGIN_FAILURES, recordedFailures } from '@vigil/events';
+import { objectBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
 import { SlidingCounts } from '../state/sliding-count.js';
@@ -68,11 +69,17 @@ export class IpActivity implements FeatureFamily {
       forgiven_failures: FORGIVEN_LOGIN_FAILURES,
       ...options,
     };
-    this.routes = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys, sizeOf: (c) => c.counts.bytes + 60 });
+    // A route's key joins the address and the route: a string of two parts (32 bytes) that keeps the address's own
+    // string (~32) alive besides the characters the store counts.
+    this.routes = new KeyedState({
+      ttlMs: HOUR,
+      maxKeys: options.maxKeys,
+      sizeOf: (c) => objectBytes(2, 1) + c.counts.bytes + 64,
+    });
     this.logins = new KeyedState({
       ttlMs: HOUR,
       maxKeys: options.maxKeys,
-      sizeOf: (ip) => ip.counts.bytes + 30 + recentBytes(ip, ip.users),
+      sizeOf: (ip) => objectBytes(5, 2) + ip.counts.bytes + recentBytes(ip, ip.users),
     });
   }
 

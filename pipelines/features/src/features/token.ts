@@ -2,6 +2,7 @@
 // a token that has been copied. Keyed by the token (fingerprint, else jti); networks are /24 (IPv4) or /48 (IPv6)
 // so a client moving inside its provider's block does not count.
 import type { AccessEvent } from '@vigil/events';
+import { BOXED_NUMBER, ID_BYTES, mapBytes, objectBytes, stringBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily, keyTime, logCount, MINUTE } from './feature.js';
@@ -55,7 +56,13 @@ export class TokenConsistency implements FeatureFamily {
   private readonly state = new KeyedState<Use>({
     ttlMs: DAY,
     maxKeys: 1_000_000,
-    sizeOf: (s) => 130 + (s.networks ? 200 + s.networks.size * 80 : 0),
+    // Five fields (last boxed), the request's strings it keeps, and the networks with their times.
+    sizeOf: (s) =>
+      objectBytes(5, 1) +
+      stringBytes(s.userAgent.length) +
+      stringBytes(s.tls.length) +
+      stringBytes(s.network.length) +
+      (s.networks ? mapBytes(s.networks.size) + s.networks.size * (ID_BYTES + BOXED_NUMBER) : 0),
   });
   readonly stores = { tokens: this.state };
 

@@ -40,6 +40,7 @@
 //   three payments typed in by a fraudster. The shortest gap, not the mean: a payroll run that follows a supplier
 //   payment by half an hour is still a batch.
 import type { AccessEvent } from '@vigil/events';
+import { BOXED_NUMBER, ID_BYTES, mapBytes, objectBytes, typedArrayBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
@@ -192,6 +193,13 @@ interface Activity {
   hours: Float32Array;
 }
 
+/** 24 hours of Float32 weights: their typed array. */
+const HOURS_BYTES = typedArrayBytes(24 * 4);
+/** 18 fields, 12 of them boxed numbers (times, means, deviations, risks), and the hours; payees and counts apart. */
+const ACCOUNT_BYTES = objectBytes(18, 12) + HOURS_BYTES;
+/** Five fields (last, first and the scale boxed) and the hours. */
+const ACTIVITY_BYTES = objectBytes(5, 3) + HOURS_BYTES;
+
 /**
  * How unusual an hour is in a decayed 24-bin histogram: 0 at its peak, near 1 at an hour far from any seen; 0 empty.
  * Each hour is read with its neighbours (weights ½ at ±1 h, ¼ at ±2 h): someone seen at 9 and 11 is not unusual at
@@ -278,9 +286,10 @@ export class TransactionDeviation implements FeatureFamily {
     this.state = new KeyedState({
       ttlMs: 400 * DAY,
       maxKeys: options.maxKeys,
-      sizeOf: (a) => 204 + a.recent.bytes + a.payees.size * 90,
+      sizeOf: (a) =>
+        ACCOUNT_BYTES + a.recent.bytes + mapBytes(a.payees.size) + a.payees.size * (ID_BYTES + BOXED_NUMBER),
     });
-    this.activity = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys, sizeOf: () => 140 });
+    this.activity = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys, sizeOf: () => ACTIVITY_BYTES });
   }
 
   get stores() {

@@ -8,6 +8,7 @@
 // cohort's threshold (where the logs reveal no cohort, only the principal's own history tells the two apart).
 // Today's minutes do not count toward it until the day is over, so a burst cannot vouch for itself.
 import type { AccessEvent } from '@vigil/events';
+import { objectBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
@@ -98,8 +99,18 @@ export class Velocity implements FeatureFamily {
     },
   ) {
     this.params = { windows: WINDOWS.join(','), ttl: DAY, ...options };
-    this.principals = new KeyedState({ ttlMs: DAY, maxKeys: options.maxKeys, sizeOf: (c) => c.counts.bytes + 60 });
-    this.habits = new KeyedState({ ttlMs: options.habitTtlDays * DAY, maxKeys: options.maxKeys, sizeOf: () => 60 });
+    // Counter: last (boxed), the counts, an epoch minute (a small integer). Habit: last and the decayed peak boxed.
+    this.principals = new KeyedState({
+      ttlMs: DAY,
+      maxKeys: options.maxKeys,
+      sizeOf: (c) => objectBytes(3, 1) + c.counts.bytes,
+    });
+    const habitBytes = objectBytes(4, 2);
+    this.habits = new KeyedState({
+      ttlMs: options.habitTtlDays * DAY,
+      maxKeys: options.maxKeys,
+      sizeOf: () => habitBytes,
+    });
   }
 
   get stores() {

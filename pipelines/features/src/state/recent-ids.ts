@@ -4,6 +4,8 @@
 // for it cost ~300 bytes, the two fields ~40. The Map lives in a field of the state's own naming (`seen`, `users`),
 // as checkpoints written before the fields hold it; a state with a Map ignores the fields.
 
+import { BOXED_NUMBER, ID_BYTES, mapBytes, stringBytes } from './heap-size.js';
+
 export interface RecentIds {
   /** The only id addressed so far (while there is no Map), and when. */
   recentId: string | undefined;
@@ -42,8 +44,11 @@ export function touchRecent<F extends string>(
   return before;
 }
 
-/** Estimated bytes of the ids held (state-size accounting): a Map and its entries, or the inline id. */
+/**
+ * Estimated bytes of the ids held (state-size accounting): a Map, its ids and their times, or the inline id's string
+ * (the two fields themselves are the state object's).
+ */
 export function recentBytes(state: RecentIds, ids: Map<string, number> | undefined): number {
-  if (ids !== undefined) return 200 + ids.size * 90;
-  return state.recentId === undefined ? 0 : 40 + state.recentId.length;
+  if (ids !== undefined) return mapBytes(ids.size) + ids.size * (ID_BYTES + BOXED_NUMBER);
+  return state.recentId === undefined ? 0 : stringBytes(state.recentId.length);
 }

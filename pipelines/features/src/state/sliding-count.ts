@@ -9,6 +9,8 @@
 // replayed into the buckets. Every count is the same either way (a property test holds the two equal), and a key
 // seen once costs ~150 bytes instead of ~600.
 
+import { arrayBytes, objectBytes, typedArrayBytes } from './heap-size.js';
+
 export interface SlidingCountsSnapshot {
   windows: number[];
   channels: number;
@@ -187,11 +189,11 @@ export class SlidingCounts {
     return new SlidingCounts(internWindows(s.windows), s.channels, s.buckets, s.data);
   }
 
-  /** Bytes of typed-array storage plus the array's own overhead, or of the adds' list (state-size accounting). */
+  /** Bytes on the heap (state-size accounting): this object (seven fields, `latest` boxed) and its buckets or adds. */
   get bytes(): number {
-    if (this.data !== undefined) return this.data.byteLength + 150;
-    // The object's own fields count here (they are what the buckets' ~150 bytes of overhead replace).
-    return 96 + (this.adds === undefined ? 0 : 32 + this.adds.length * 8);
+    const own = objectBytes(7, 1);
+    if (this.data !== undefined) return own + typedArrayBytes(this.data.byteLength);
+    return own + (this.adds === undefined ? 0 : arrayBytes(this.adds.length));
   }
 }
 
