@@ -88,6 +88,8 @@ let entity = makeEntity();
 let principal = makePrincipal();
 /** The changelogs' segment bookkeeping, as each stage's processor keeps it (counted with the tasks' memory). */
 let segments = { entity: new ChangelogSegments(), principal: new ChangelogSegments() };
+// Charged to the budget as the processor charges it (StatefulProcessorOptions.budget).
+if (budget) for (const s of Object.values(segments)) s.useBudget(budget);
 /**
  * The changelogs, appended to files as the processor would send them to Kafka (so the bench's copy is not in the
  * process's memory), and compacted when they are read back for the restore.
@@ -210,7 +212,8 @@ const wavePerS = waveEvents / waveSeconds;
 
 // Memory held by the state after the wave, per principal the principal stage tracks.
 const stats = { principal: principal.stateStats(), entity: entity.stateStats() };
-const estimated = budget?.used ?? stats.principal.bytes + stats.entity.bytes;
+const bookkeepingEstimate = segments.principal.bytes + segments.entity.bytes;
+const estimated = budget?.used ?? stats.principal.bytes + stats.entity.bytes + bookkeepingEstimate;
 // The rates first: what follows (memory, restore) takes a while on a million keys.
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 console.log(
@@ -247,8 +250,9 @@ const used = async () => {
 };
 const withTasks = await used();
 const segmentStats = { principal: segments.principal.stats, entity: segments.entity.stats };
+for (const s of Object.values(segments)) s.release();
 segments = { entity: new ChangelogSegments(), principal: new ChangelogSegments() };
-// The changelogs' bookkeeping (which segment holds each key's newest entry), outside the state budget's estimate.
+// The changelogs' bookkeeping (which segment holds each key's newest entry), charged to the budget as well.
 const bookkeeping = withTasks - (await used());
 entity.close();
 principal.close();
@@ -277,8 +281,10 @@ rmSync(changelogDir, { recursive: true, force: true });
 console.log(
   `memory the two tasks hold after the wave (heap + external, after GC): ${fmt(stateHeld / 2 ** 20)} MiB → ` +
     `${fmt(stateHeld / Math.max(1, trackedPrincipals))} bytes per tracked principal (its entity state included); ` +
-    `of it the changelogs' bookkeeping ${fmt(bookkeeping / 2 ** 20)} MiB, the tasks ` +
-    `${fmt((stateHeld - bookkeeping) / 2 ** 20)} MiB against the budget's estimate ${fmt(estimated / 2 ** 20)} MiB`,
+    `against the budget's estimate ${fmt(estimated / 2 ** 20)} MiB (${(stateHeld / estimated).toFixed(2)}); of it ` +
+    `the changelogs' bookkeeping ${fmt(bookkeeping / 2 ** 20)} MiB (estimated ${fmt(bookkeepingEstimate / 2 ** 20)}), ` +
+    `the tasks ${fmt((stateHeld - bookkeeping) / 2 ** 20)} MiB (estimated ` +
+    `${fmt((estimated - bookkeepingEstimate) / 2 ** 20)})`,
 );
 for (const which of ['principal', 'entity'] as const) {
   const s = segmentStats[which];
@@ -300,7 +306,9 @@ console.log(
     peak_rss_mb: Math.round(peakRss / 2 ** 20),
     state_budget_mb: BUDGET_MB > 0 ? BUDGET_MB : null,
     bytes_per_principal: Math.round(stateHeld / Math.max(1, trackedPrincipals)),
+    held_per_estimated_byte: Number((stateHeld / estimated).toFixed(2)),
     bookkeeping_mb: Math.round(bookkeeping / 2 ** 20),
+    bookkeeping_estimated_mb: Math.round(bookkeepingEstimate / 2 ** 20),
     tasks_mb: Math.round((stateHeld - bookkeeping) / 2 ** 20),
     estimated_mb: Math.round(estimated / 2 ** 20),
     restore_principals_per_s: Math.round(trackedPrincipals / restoreSeconds),

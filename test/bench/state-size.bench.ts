@@ -7,8 +7,9 @@
 // Run: npm run bench:state-size [-- --steady N --wave N]
 import { adapterFor } from '@vigil/adapters';
 import type { SourceRecord } from '@vigil/connectors';
+import { objectBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { FeatureExtractor, type FeatureFamily, KeyedState, MmdbGeoLookup, objectBytes } from '@vigil/features';
+import { FeatureExtractor, type FeatureFamily, KeyedState, MmdbGeoLookup } from '@vigil/features';
 import { parseBatch, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
 import { generateTraffic, issueToken, renderRecord, type SimRequest, seeded } from '@vigil/simulator';
 

@@ -9,7 +9,7 @@ export { fileErrorMessage, JsonlFileSink, JsonlFileSource, readLines } from './f
 export type { TopicSpec } from './kafka/admin.js';
 export { deleteGroupQuietly, ensureTopics, topicPartitions } from './kafka/admin.js';
 export { readChangelog } from './kafka/changelog-reader.js';
-export type { PackedState, SegmentStats } from './kafka/changelog-segments.js';
+export type { ByteBudget, PackedState, SegmentStats } from './kafka/changelog-segments.js';
 export { ChangelogSegments, decodeSegment, SEGMENT_PREFIX } from './kafka/changelog-segments.js';
 export { createKafka } from './kafka/client.js';
 export type { KafkaConnection, KafkaConsumerConfig } from './kafka/config.js';

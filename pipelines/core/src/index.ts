@@ -1,6 +1,6 @@
 // Public surface of @vigil/core: what every part of the live path needs and none of it owns — errors with stable
 // codes, bytes in and out of vigil's binary formats, retry with backoff, work one piece at a time, writes settled in
-// the background, a min-heap, a bounded cache, great-circle distance. No dependencies: the models and the connectors
+// the background, a min-heap, a bounded cache, great-circle distance, what state takes on V8's heap. No dependencies: the models and the connectors
 // alike can stand on it.
 
 export { BackgroundWrites } from './background-writes.js';
@@ -8,6 +8,15 @@ export { ByteReader, ByteWriter, StringInterner } from './bytes.js';
 export { isRetriable, nonRetriable, retriable, VigilError } from './errors.js';
 export { FifoCache } from './fifo-cache.js';
 export { haversineKm } from './geo-distance.js';
+export {
+  arrayBytes,
+  BOXED_NUMBER,
+  ID_BYTES,
+  mapBytes,
+  objectBytes,
+  stringBytes,
+  typedArrayBytes,
+} from './heap-size.js';
 export { MinHeap } from './min-heap.js';
 export type { RetryOptions } from './retry.js';
 export { backoffDelay, DEFAULT_RETRY, withRetry } from './retry.js';

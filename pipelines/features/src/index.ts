@@ -36,7 +36,6 @@ export {
 } from './stages/records.js';
 export type { StreamTaskOptions } from './stages/stream-task.js';
 export { Cell, type Checkpointable, decodeState, encodeState } from './state/checkpoint.js';
-export { arrayBytes, mapBytes, objectBytes, stringBytes, typedArrayBytes } from './state/heap-size.js';
 export { KeyedState } from './state/keyed-state.js';
 export { ReorderBuffer } from './state/reorder-buffer.js';
 export { SlidingCounts } from './state/sliding-count.js';

@@ -301,3 +301,46 @@ describe('changelog segments', () => {
     expect(new ChangelogSegments().write(changes, undefined)).toEqual(changes);
   });
 });
+
+describe('changelog segments on a state budget', () => {
+  it('charge what their bookkeeping holds after every write, follow it down as the cleaner retires keys, and give it back', () => {
+    fc.assert(
+      fc.property(checkpoints, (steps) => {
+        const budget = {
+          used: 0,
+          charge: (n: number) => (budget.used += n),
+          release: (n: number) => (budget.used -= n),
+        };
+        const state = new Map<string, Buffer>();
+        const segments = new ChangelogSegments(4);
+        segments.useBudget(budget);
+        for (const step of steps) {
+          segments.write(apply(state, step, packableKey), taskOf(state));
+          expect(budget.used).toBe(segments.bytes);
+        }
+        segments.release();
+        expect(budget.used).toBe(0);
+      }),
+    );
+  });
+
+  it('hold more for more keys, and less once deleted keys are retired', () => {
+    const state = new Map<string, Buffer>();
+    const segments = new ChangelogSegments(0);
+    const empty = segments.bytes;
+    const put = (from: number, to: number, value: Buffer | null) =>
+      Array.from({ length: to - from }, (_, i): [string, Buffer | null] => [`k${from + i}`, value]);
+    const write = (changes: [string, Buffer | null][]) => {
+      for (const [k, v] of changes) v === null ? state.delete(k) : state.set(k, v);
+      segments.write(changes, taskOf(state));
+    };
+    write(put(0, 1000, Buffer.from('v')));
+    const thousand = segments.bytes;
+    expect(thousand).toBeGreaterThan(empty + 1000 * 40);
+    write(put(0, 1000, null));
+    // The deletions are the newest entries until their segment is the oldest with nothing live: then retired.
+    for (let i = 0; i < 4; i++) write(put(5000 + i, 5001 + i, Buffer.from('w')));
+    // (The columns keep their length: a slot freed is reused by the next new key.)
+    expect(segments.bytes).toBeLessThan(thousand / 2);
+  });
+});

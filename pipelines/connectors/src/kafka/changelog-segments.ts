@@ -33,6 +33,7 @@
 // Segment layout (big-endian): u8 version (1), u32 count, then per entry u32 key length, key (UTF-8), i32 value
 // length (-1: deleted), value.
 import { randomBytes } from 'node:crypto';
+import { mapBytes, objectBytes, stringBytes } from '@vigil/core';
 
 /** Changelog keys of segments; a task's own keys never start with "$". */
 export const SEGMENT_PREFIX = '$seg/';
@@ -63,6 +64,12 @@ interface Segment {
   values: number;
   /** Deletions that are their key's newest entry (still needed while anything older may hold the key). */
   deletions: number;
+}
+
+/** A byte budget the bookkeeping charges what it holds to (the feature stages' StateBudget has this shape). */
+export interface ByteBudget {
+  charge(bytes: number): void;
+  release(bytes: number): void;
 }
 
 export interface SegmentStats {
@@ -99,8 +106,59 @@ export class ChangelogSegments {
   /** Packable keys found as plain records at restore: copied into a segment, then their records tombstoned. */
   private plain: string[] = [];
   private plainTombstones: string[] = [];
+  /** Characters of the keys the slots name (for `bytes`). */
+  private keyChars = 0;
+  private budget: ByteBudget | undefined;
+  /** What `budget` was last charged. */
+  private charged = 0;
 
   constructor(private readonly slack = DEFAULT_SLACK) {}
+
+  /**
+   * Estimated bytes of this bookkeeping on the heap: each slot's Map entry and two columns, each entry's place in its
+   * segment's list (a list grown by push: ~1.25 of its length on average), each segment's object and name, and the
+   * key strings of deleted keys. A live key's string is the task's own (a restore hands both the same string; a
+   * write passes on the task's key), so it is counted there. A wave of new keys grows this as it grows the state:
+   * every key the state evicts keeps its slot while its deletion is the newest entry, until the cleaner retires the
+   * segment. bench:cardinality prints it beside the memory it measures.
+   */
+  get bytes(): number {
+    const slots = this.slotOf.size;
+    const deleted = slots - this.values;
+    return (
+      mapBytes(slots) +
+      (deleted > 0 ? deleted * (stringBytes(0) + 4 + this.keyChars / slots) : 0) +
+      16 * this.keyOf.length +
+      10 * this.entries +
+      this.segments.size * (objectBytes(5) + stringBytes(SEGMENT_PREFIX.length + 24) + 28)
+    );
+  }
+
+  /**
+   * Charges this bookkeeping to `budget` (the state budget its task's stores share) from now on, and after every
+   * write: the stores then evict to make room for it as for their own growth. Charged when a write ends, not as each
+   * entry is added: a checkpoint's timing (wall clock) moves when the stores see it, so under a full budget which keys
+   * are evicted depends on it — as it already depends on how the tasks sharing the budget interleave (state-budget.ts).
+   */
+  useBudget(budget: ByteBudget): void {
+    this.release();
+    this.budget = budget;
+    this.recharge();
+  }
+
+  /** Gives what this bookkeeping charged back to its budget (its partition moved away or was rewound). */
+  release(): void {
+    this.budget?.release(this.charged);
+    this.charged = 0;
+    this.budget = undefined;
+  }
+
+  private recharge(): void {
+    if (!this.budget) return;
+    const bytes = this.bytes;
+    this.budget.charge(bytes - this.charged);
+    this.charged = bytes;
+  }
 
   /**
    * The state a changelog describes, segments expanded (from the latest record per key, in log order, as
@@ -195,6 +253,7 @@ export class ChangelogSegments {
     this.copied += copied;
     writer.finish();
     this.settle();
+    this.recharge();
     return out;
   }
 
@@ -227,6 +286,7 @@ export class ChangelogSegments {
       slot = this.freeSlots.pop() ?? this.keyOf.length;
       this.slotOf.set(key, slot);
       this.keyOf[slot] = key;
+      this.keyChars += key.length;
     } else {
       const before = this.newest[slot] as number;
       const old = this.segments.get(before >= 0 ? before : -before - 1);
@@ -279,7 +339,9 @@ export class ChangelogSegments {
   }
 
   private forget(slot: number) {
-    this.slotOf.delete(this.keyOf[slot] as string);
+    const key = this.keyOf[slot] as string;
+    this.keyChars -= key.length;
+    this.slotOf.delete(key);
     this.keyOf[slot] = undefined;
     this.newest[slot] = NaN;
     this.freeSlots.push(slot);

@@ -53,7 +53,7 @@ import { countingPoisonWriter, type PoisonWriter } from '../poison.js';
 import type { SinkRecord, SourceRecord, StatefulTask } from '../types.js';
 import { topicPartitions } from './admin.js';
 import { readChangelog } from './changelog-reader.js';
-import { ChangelogSegments } from './changelog-segments.js';
+import { type ByteBudget, ChangelogSegments } from './changelog-segments.js';
 import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';
 import { MAX_PACK_BYTES, packMessages, partitionerFor } from './packed.js';
 import { FENCE_HEADER, sourceRecords } from './source.js';
@@ -97,6 +97,11 @@ export interface StatefulProcessorOptions<T> {
    * Where the task's poison records go (the dead-letter topic; before the offset past them commits); default: counted.
    */
   poison?: PoisonWriter;
+  /**
+   * The state budget the task's stores share: each partition's changelog bookkeeping (which segment holds each key's
+   * newest entry, changelog-segments.ts) is charged to it too, so that the stores make room for it.
+   */
+  budget?: ByteBudget;
 }
 
 interface Slot<T> {
@@ -308,6 +313,7 @@ export class KafkaStatefulProcessor<T> {
       const task = this.options.makeTask(topic, partition);
       const { state, segments } = ChangelogSegments.restore(log, task.packedState);
       task.restore(state);
+      if (this.options.budget) segments.useBudget(this.options.budget);
       this.options.onRestore?.({ partition, records: state.length, ms: Date.now() - started });
       return {
         topic,
@@ -603,6 +609,7 @@ export class KafkaStatefulProcessor<T> {
     if (slot.dropped) return;
     slot.dropped = true;
     slot.task.close?.();
+    slot.segments.release();
     await this.step(slot.partition, 'release', async () => {
       await slot.txn?.abort().catch(() => undefined);
       await slot.producer.disconnect().catch(() => undefined);

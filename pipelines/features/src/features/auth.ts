@@ -11,9 +11,10 @@
 //   rate shows it.
 // What a login is, and when it failed, is login.ts's. Requests that are not logins get zeros and leave this state
 // alone (they never reach these entities online; see roles.ts).
+
+import { objectBytes } from '@vigil/core';
 import { type AccessEvent, FORGIVEN_LOGIN_FAILURES, recordedFailures } from '@vigil/events';
 import { Cell } from '../state/checkpoint.js';
-import { objectBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';

@@ -6,8 +6,9 @@
 // either way, which is why the feature says "known" rather than "new").
 // Clients are kept as 32-bit FNV-1a hashes (a collision only makes a new client read as known), at most four, most
 // recent last.
+
+import { arrayBytes, objectBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { arrayBytes, objectBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { withMostRecent } from '../state/recent-list.js';
 import { declareFeatures } from './declare.js';

@@ -3,8 +3,9 @@
 // (400, 405, 422). Both fast bursts (10 min) and low-and-slow walks (1 h, one request a minute) show up: the
 // share of requests that address an object never seen before stays near 1 for a walk, near 0 for a customer
 // re-reading their own accounts.
+
+import { objectBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { objectBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
 import { SlidingCounts } from '../state/sliding-count.js';

@@ -1,8 +1,9 @@
 // The client IP as an entity: how hard one address hits one route (scraping), how many logins fail from it and how
 // many usernames it tries (concentrated credential stuffing). Every request reaches its IP's state; only logins
 // create an entry for the login counts, since most IPs never log in and state is per key.
+
+import { objectBytes } from '@vigil/core';
 import { type AccessEvent, FORGIVEN_LOGIN_FAILURES, recordedFailures } from '@vigil/events';
-import { objectBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
 import { SlidingCounts } from '../state/sliding-count.js';

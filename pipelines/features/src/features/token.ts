@@ -1,8 +1,9 @@
 // Token consistency: one token used from a different user agent, client certificate or network within minutes is
 // a token that has been copied. Keyed by the token (fingerprint, else jti); networks are /24 (IPv4) or /48 (IPv6)
 // so a client moving inside its provider's block does not count.
+
+import { BOXED_NUMBER, ID_BYTES, mapBytes, objectBytes, stringBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { BOXED_NUMBER, ID_BYTES, mapBytes, objectBytes, stringBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily, keyTime, logCount, MINUTE } from './feature.js';

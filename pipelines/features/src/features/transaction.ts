@@ -39,8 +39,9 @@
 //   cannot. The policy judges machine-paced bursts apart, so dozens of payroll payees do not set the bar for two or
 //   three payments typed in by a fraudster. The shortest gap, not the mean: a payroll run that follows a supplier
 //   payment by half an hour is still a batch.
+
+import { BOXED_NUMBER, ID_BYTES, mapBytes, objectBytes, typedArrayBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { BOXED_NUMBER, ID_BYTES, mapBytes, objectBytes, typedArrayBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';

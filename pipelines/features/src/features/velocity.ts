@@ -7,8 +7,9 @@
 // payroll account's burst is its norm, and the velocity rule compares a minute with it as well as with the
 // cohort's threshold (where the logs reveal no cohort, only the principal's own history tells the two apart).
 // Today's minutes do not count toward it until the day is over, so a burst cannot vouch for itself.
+
+import { objectBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { objectBytes } from '../state/heap-size.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';

@@ -25,8 +25,9 @@
 // an index rebuild, and a key the partition never sees again is never decoded. Charging the recorded bytes (not a new
 // estimate) leaves the budget's share of this store exactly where the writer had it, so a restored store evicts
 // as the writer would have, given the same other charges to the budget.
+
+import { stringBytes } from '@vigil/core';
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
-import { stringBytes } from './heap-size.js';
 import type { StateBudget } from './state-budget.js';
 
 export interface KeyedStateOptions<S> {

@@ -4,7 +4,7 @@
 // for it cost ~300 bytes, the two fields ~40. The Map lives in a field of the state's own naming (`seen`, `users`),
 // as checkpoints written before the fields hold it; a state with a Map ignores the fields.
 
-import { BOXED_NUMBER, ID_BYTES, mapBytes, stringBytes } from './heap-size.js';
+import { BOXED_NUMBER, ID_BYTES, mapBytes, stringBytes } from '@vigil/core';
 
 export interface RecentIds {
   /** The only id addressed so far (while there is no Map), and when. */

@@ -9,7 +9,7 @@
 // replayed into the buckets. Every count is the same either way (a property test holds the two equal), and a key
 // seen once costs ~150 bytes instead of ~600.
 
-import { arrayBytes, objectBytes, typedArrayBytes } from './heap-size.js';
+import { arrayBytes, objectBytes, typedArrayBytes } from '@vigil/core';
 
 export interface SlidingCountsSnapshot {
   windows: number[];

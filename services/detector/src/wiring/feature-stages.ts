@@ -66,6 +66,7 @@ export function featureStages(
       guarantee: f.guarantee,
       onRetry: onRetry(`kafka_${name}`),
       poison: deadLetterPoisonWriter(name, dlqSink),
+      budget,
       onCheckpoint: () => counters.checkpoints(name),
       onRestore: ({ partition, records, ms }) => {
         counters.restored(name, records);
