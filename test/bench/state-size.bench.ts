@@ -109,18 +109,26 @@ for (let i = 0; i < families.length; i++) {
 }
 
 // A bare entry: a store of two-field states under 22-character keys, what KeyedState's own overhead is checked by.
-{
+// Twice: a flat key (one string, as a decoded record's), and a joined one built as principalKey builds its keys (a
+// prefix joined to an id: a two-part string over the id's own) — most of vigil's stores are keyed so.
+const BARE = ['bare entry, flat key', 'bare entry, joined key'];
+for (const family of BARE) {
   let store: KeyedState<{ a: number; b: number }> | undefined = new KeyedState({
     ttlMs: Number.MAX_SAFE_INTEGER,
     maxKeys: Number.MAX_SAFE_INTEGER,
     sizeOf: () => objectBytes(2),
   });
   const n = 121_781;
-  for (let i = 0; i < n; i++) store.get(`bare:${String(i).padStart(17, '0')}`, i, () => ({ a: 1, b: 2 }));
+  const flat = (s: string) => Buffer.from(s).toString('latin1');
+  const key =
+    family === BARE[0]
+      ? (i: number) => flat(`bare:${String(i).padStart(17, '0')}`)
+      : (i: number) => `bare:${flat(String(i).padStart(17, '0'))}`;
+  for (let i = 0; i < n; i++) store.get(key(i), i, () => ({ a: 1, b: 2 }));
   const estimated = store.bytes;
   const held = await heap();
   store = undefined;
-  rows.push({ family: 'bare entry', keys: n, actual: held - (await heap()), estimated, byStore: [] });
+  rows.push({ family, keys: n, actual: held - (await heap()), estimated, byStore: [] });
 }
 
 console.log(`${fmt(all.length)} events (${fmt(STEADY)} steady, ${fmt(WAVE)} wave); each family alone:`);
@@ -130,7 +138,7 @@ for (const r of rows)
     `${r.family} | ${fmt(r.keys)} | ${fmt(r.actual)} | ${fmt(r.estimated)} | ${(r.actual / r.estimated).toFixed(2)} | ` +
       `${fmt(r.actual / Math.max(1, r.keys))} | ${r.byStore.join('; ')}`,
   );
-const familyRows = rows.filter((r) => r.family !== 'bare entry');
+const familyRows = rows.filter((r) => !BARE.includes(r.family));
 const total = familyRows.reduce((a, r) => ({ actual: a.actual + r.actual, estimated: a.estimated + r.estimated }), {
   actual: 0,
   estimated: 0,
@@ -142,8 +150,10 @@ console.log(
     estimated_bytes: total.estimated,
     heap_per_estimated_byte: Number((total.actual / total.estimated).toFixed(3)),
     families: Object.fromEntries(familyRows.map((r) => [r.family, Number((r.actual / r.estimated).toFixed(3))])),
-    bare_entry: rows
-      .filter((r) => r.family === 'bare entry')
-      .map((r) => ({ bytes: Math.round(r.actual / r.keys), estimate: Math.round(r.estimated / r.keys) }))[0],
+    bare_entry: Object.fromEntries(
+      rows
+        .filter((r) => BARE.includes(r.family))
+        .map((r) => [r.family, { bytes: Math.round(r.actual / r.keys), estimate: Math.round(r.estimated / r.keys) }]),
+    ),
   }),
 );

@@ -297,6 +297,7 @@ export class KafkaStatefulProcessor<T> {
   private async open(topic: string, partition: number): Promise<Slot<T>> {
     const transactional = this.atLeastOnce ? undefined : this.transactionalProducer(topic, partition);
     const producer: RecordWriter = transactional ?? recordWriter(this.kafka, { retry: TAKE_OVER_RETRY });
+    let task: StatefulTask<T> | undefined;
     try {
       await this.step(partition, 'connect', () => producer.connect());
       // Beginning a transaction initialises the producer id, which fences the old owner and aborts its transaction.
@@ -310,11 +311,13 @@ export class KafkaStatefulProcessor<T> {
       const next = log.get(NEXT_OFFSET);
       log.delete(NEXT_OFFSET);
       const covered = next === undefined ? undefined : Number(next.toString('utf8'));
-      const task = this.options.makeTask(topic, partition);
+      task = this.options.makeTask(topic, partition);
       const { state, segments } = ChangelogSegments.restore(log, task.packedState);
       task.restore(state);
-      if (this.options.budget) segments.useBudget(this.options.budget);
       this.options.onRestore?.({ partition, records: state.length, ms: Date.now() - started });
+      // Last: nothing after it can fail, so a failed take-over leaves no charge behind (the task's own is released in
+      // the catch, as the retry makes another).
+      if (this.options.budget) segments.useBudget(this.options.budget);
       return {
         topic,
         partition,
@@ -333,6 +336,7 @@ export class KafkaStatefulProcessor<T> {
         dropped: false,
       };
     } catch (err) {
+      task?.close?.();
       await producer.disconnect().catch(() => undefined);
       throw retriable('kafka_restore', `cannot take over ${topic}/${partition}`, err);
     }

@@ -46,6 +46,27 @@ describe("kafkajs' partitioner for vigil's producers", () => {
     const again = Partitioners.DefaultPartitioner();
     expect(values(group(again))).not.toEqual(values(group(again)));
   });
+  it('chooses again for another topic, or for a topic that has fewer partitions now', () => {
+    const stable = RetryStablePartitioner();
+    const message = { key: null, value: 'a dead letter' };
+    const at = (topic: string, partitions: number) =>
+      stable({ topic, partitionMetadata: partitionMetadata.slice(0, partitions), message });
+    const first = at('t', 6);
+    expect(at('t', 6)).toBe(first);
+    // A partition past the topic's count now is never returned: the message is placed again.
+    for (let partitions = 6; partitions >= 1; partitions--) expect(at('t', partitions)).toBeLessThan(partitions);
+  });
+
+  it("is the partitioner of vigil's kafkajs writers", () => {
+    const options: unknown[] = [];
+    const producer = (o: unknown) => {
+      options.push(o);
+      return {};
+    };
+    const kafka = { producer } as unknown as Parameters<typeof recordWriter>[0];
+    recordWriter(kafka);
+    expect(options).toEqual([expect.objectContaining({ idempotent: true, createPartitioner: RetryStablePartitioner })]);
+  });
 });
 
 describe('record writers', () => {

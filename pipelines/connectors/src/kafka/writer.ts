@@ -54,21 +54,29 @@ export function writeWithPlatformatic(kafka: Kafka, connection: KafkaConnection)
 }
 
 /**
- * kafkajs' default partitioner, but a message keeps the partition it was first given. kafkajs partitions a send's
- * messages again on each of its retries, and its default partitioner sends a keyless message (a dead letter) to the
- * next partition round-robin: a batch the broker appended before the connection dropped would come back on other
- * partitions with the same sequence numbers and other counts, and the broker refuses every later send of that
+ * kafkajs' default partitioner, but a keyless message keeps the partition it was first given. kafkajs partitions a
+ * send's messages again on each of its retries, and its default partitioner sends a keyless message (a dead letter)
+ * to the next partition round-robin: a batch the broker appended before the connection dropped would come back on
+ * other partitions with the same sequence numbers and other counts, and the broker refuses every later send of that
  * producer (OUT_OF_ORDER_SEQUENCE_NUMBER; kafkajs never resets its sequences). The retry reuses the message objects,
- * so remembering each one's partition keeps the retry byte for byte the batch it repeats.
+ * so remembering each one's partition keeps the retry byte for byte the batch it repeats (and so does vigil's own
+ * re-send of the same records after kafkajs gave up: its sequence numbers rolled back, the broker takes the repeat
+ * as the duplicate it is). A keyed message or one with its partition named goes where it always went; a keyless one
+ * stays on its partition while that partition has no leader, as a keyed one does. Remembered per topic, and chosen
+ * again if the topic now has fewer partitions.
  */
 export const RetryStablePartitioner: ICustomPartitioner = () => {
   const partitioner = Partitioners.DefaultPartitioner();
-  const given = new WeakMap<object, number>();
+  const given = new WeakMap<object, { topic: string; partition: number }>();
   return (args) => {
-    const before = given.get(args.message);
-    if (before !== undefined) return before;
+    const { message, topic, partitionMetadata } = args;
+    const keyless = (message.key === null || message.key === undefined) && message.partition == null;
+    if (!keyless) return partitioner(args);
+    const before = given.get(message);
+    if (before !== undefined && before.topic === topic && before.partition < partitionMetadata.length)
+      return before.partition;
     const partition = partitioner(args);
-    given.set(args.message, partition);
+    given.set(message, { topic, partition });
     return partition;
   };
 };
@@ -131,8 +139,10 @@ const SASL = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512'
  *
  * Duplicates: the client retries a failed request itself with the same sequence numbers, so the broker keeps one copy
  * of a retried batch. Once those retries are spent it drops its producer id (producer.js), and a batch vigil sends
- * again goes under a new one: a write that had landed but whose answer was lost is then written twice — as with
- * kafkajs, whose sequence numbers also do not outlive a failed send(). Hence the same request retries as
+ * again goes under a new one: a write that had landed but whose answer was lost is then written twice. (kafkajs keeps
+ * its producer id and rolls a failed send's sequence numbers back: the same records sent again are taken as the
+ * duplicate they are — RetryStablePartitioner keeps them on their partitions — but other records sent in their place
+ * would be taken for that duplicate and dropped by the broker; vigil's sinks send the same records again.) Hence the same request retries as
  * createKafka gives kafkajs (REQUEST_RETRY) before vigil's own retry takes over.
  */
 export class PlatformaticWriter implements RecordWriter {

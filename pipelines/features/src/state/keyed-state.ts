@@ -24,7 +24,8 @@
 // the header only and keeps the record; the state is decoded when the key is next used. Restoring a partition is then
 // an index rebuild, and a key the partition never sees again is never decoded. Charging the recorded bytes (not a new
 // estimate) leaves the budget's share of this store exactly where the writer had it, so a restored store evicts
-// as the writer would have, given the same other charges to the budget.
+// as the writer would have, given the same other charges to the budget (the changelogs' bookkeeping is one of them,
+// and a restore rebuilds it smaller than the writer held it: changelog-segments.ts).
 
 import { stringBytes } from '@vigil/core';
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
@@ -38,11 +39,18 @@ export interface KeyedStateOptions<S> {
 }
 
 /**
- * What an entry costs beside its state and its key's string: its slot in the index Map and in the columns (the
- * columns' doubling slack included; V8, 64-bit). bench:state-size measures it as its "bare entry" row: 263 bytes for
- * a two-field state (40) under a 22-character key (40).
+ * What an entry costs beside its state and its key: its slot in the index Map and in the columns (the columns'
+ * doubling slack included; V8, 64-bit). bench:state-size measures it as its "bare entry, flat key" row: 180 bytes for a
+ * two-field state (40) under a flat 22-character key (40).
  */
-const ENTRY_OVERHEAD = 183;
+const ENTRY_OVERHEAD = 100;
+
+/**
+ * A key's string beyond its characters: vigil's keys are mostly joined strings (`sub:` + the subject, an address +
+ * `|` + a route), which V8 keeps as a 32-byte pair over the parts ("bare entry, joined key": 212 bytes). A flat key
+ * is counted the same, on the safe side.
+ */
+const keyBytes = (key: string) => stringBytes(key.length) + 32;
 
 /** A checkpoint record written before the fixed header (generic codec; `r` absent before the two lists). */
 interface Stored<S> {
@@ -222,7 +230,7 @@ export class KeyedState<S> implements Checkpointable {
 
   /** The entry's estimated bytes as its state stands now. */
   private estimate(slot: number): number {
-    return ENTRY_OVERHEAD + stringBytes((this.keyOf[slot] as string).length) + this.sizeOf(this.stateOf[slot] as S);
+    return ENTRY_OVERHEAD + keyBytes(this.keyOf[slot] as string) + this.sizeOf(this.stateOf[slot] as S);
   }
 
   /** A slot for a new entry (a freed one, else the next, growing the columns), not yet in a list. */

@@ -5,7 +5,8 @@
 
 /**
  * `list` with `item` at its end — moved there if held, else added and the oldest dropped past `max` — and whether it
- * was held before. Returns `list` itself when `item` is already last.
+ * was held before. Returns `list` itself when `item` is already last. A list longer than `max` (restored from a
+ * checkpoint written with a larger bound) is cut to `max` at its next change.
  */
 export function withMostRecent<T>(list: readonly T[], item: T, max: number): { list: T[]; held: boolean } {
   const at = list.indexOf(item);

@@ -1,7 +1,7 @@
 // Event-time sliding-window counts in fixed buckets: each window of length W keeps B buckets of W/B, so a count is
 // exact to within one bucket (the oldest bucket may be partly outside the window). Several windows and several
 // counted series ("channels": requests, denials, …) share one typed array — bucket clocks first, then counts —
-// because per-key state is multiplied by millions of keys and every typed array costs ~150 bytes of overhead.
+// because per-key state is multiplied by millions of keys and every typed array costs ~200 bytes of overhead.
 // Bucket clocks are epoch numbers (event time / bucket width): 32 bits last until 2106 for 1 s buckets.
 //
 // Sparse first: a key seen a few times (a wave's new address, a token used once) keeps its adds as a short list of
@@ -29,6 +29,8 @@ export class SlidingCounts {
   /** While sparse: the newest time any add or count has seen (where the buckets' heads would be). */
   private latest = Number.NEGATIVE_INFINITY;
   private readonly stride: number;
+  /** The window lengths: one shared array per shape (internWindows). */
+  private readonly windowsMs: readonly number[];
 
   /**
    * @param windowsMs window lengths, e.g. [10_000, 60_000, 600_000, 3_600_000]
@@ -36,11 +38,12 @@ export class SlidingCounts {
    * @param buckets per window
    */
   constructor(
-    private readonly windowsMs: readonly number[],
+    windowsMs: readonly number[],
     private readonly channels = 1,
     private readonly buckets = 10,
     data?: Uint32Array,
   ) {
+    this.windowsMs = internWindows(windowsMs);
     this.stride = windowsMs.length * buckets;
     const length = windowsMs.length + channels * this.stride;
     if (data !== undefined && data.length !== length)
@@ -52,7 +55,7 @@ export class SlidingCounts {
   static sparse(windows: number[], channels: number, buckets: number, latest: number, adds: number[]): SlidingCounts {
     if (adds.length % 2 !== 0 || adds.length > 2 * SPARSE_MAX)
       throw new Error('sliding counts snapshot does not match its shape');
-    const counts = new SlidingCounts(internWindows(windows), channels, buckets);
+    const counts = new SlidingCounts(windows, channels, buckets);
     counts.latest = latest;
     counts.adds = adds.length > 0 ? adds : undefined;
     return counts;
@@ -186,7 +189,7 @@ export class SlidingCounts {
    * (the checkpoint codec; a second array per key was a tenth of a restore's time).
    */
   static adopt(s: SlidingCountsSnapshot): SlidingCounts {
-    return new SlidingCounts(internWindows(s.windows), s.channels, s.buckets, s.data);
+    return new SlidingCounts(s.windows, s.channels, s.buckets, s.data);
   }
 
   /** Bytes on the heap (state-size accounting): this object (seven fields, `latest` boxed) and its buckets or adds. */
@@ -198,16 +201,20 @@ export class SlidingCounts {
 }
 
 /**
- * One shared array per window shape: live counts share their family's constant, and a restore of a million keys must
- * not give each its own copy (~80 bytes each).
+ * One shared array per window shape: a family that writes `new SlidingCounts([HOUR])` for each new key, and a restore
+ * of a million keys, must not give each its own copy (56 bytes each: bench:state-size found it). The frozen arrays
+ * handed out are recognised without a lookup.
  */
 const WINDOW_SHAPES = new Map<string, readonly number[]>();
-function internWindows(windows: number[]): readonly number[] {
+const SHARED = new WeakSet<readonly number[]>();
+function internWindows(windows: readonly number[]): readonly number[] {
+  if (SHARED.has(windows)) return windows;
   const key = windows.join(',');
   let shared = WINDOW_SHAPES.get(key);
   if (!shared) {
     shared = Object.freeze([...windows]);
     WINDOW_SHAPES.set(key, shared);
+    SHARED.add(shared);
   }
   return shared;
 }
