@@ -3,6 +3,7 @@
 // changelog — no checkpoint after the throw, by the checkpoint timer or at stop — so a restart restores the last whole
 // state and reads the batch again. A checkpoint that fails part-way leaves the changelog as it was.
 import {
+  type ByteBudget,
   ensureTopics,
   KafkaStatefulProcessor,
   kafkaConsumerSchema,
@@ -43,6 +44,7 @@ describe('a stateful stage: what a failure leaves in its changelog', () => {
     guarantee: 'at_least_once' | 'exactly_once',
     task: StatefulTask<string>,
     onRetry?: (err: unknown) => void,
+    budget?: ByteBudget,
   ) {
     const processor = new KafkaStatefulProcessor<string>(kafka, {
       consumer: kafkaConsumerSchema.parse({ group_id: randomName('sp-group'), topics: [t.input], max_wait_ms: 50 }),
@@ -52,6 +54,7 @@ describe('a stateful stage: what a failure leaves in its changelog', () => {
       guarantee,
       makeTask: () => task,
       ...(onRetry ? { onRetry } : {}),
+      ...(budget ? { budget } : {}),
     });
     const done = processor.run();
     done.catch(() => undefined);
@@ -90,8 +93,11 @@ describe('a stateful stage: what a failure leaves in its changelog', () => {
         },
         restore() {},
       };
-      const { processor, done, state, next } = run(t, guarantee, task);
+      // The changelog's bookkeeping is charged to the stage's state budget while it holds the partition.
+      const budget = { used: 0, charge: (n: number) => (budget.used += n), release: (n: number) => (budget.used -= n) };
+      const { processor, done, state, next } = run(t, guarantee, task, undefined, budget);
       await waitFor('a checkpoint covering a, b and c', async () => (await next()) === '3', 30_000);
+      expect(budget.used).toBeGreaterThan(0);
 
       await t.producer.send({ topic: t.input, messages: ['boom', 'd'].map((v) => ({ key: v, value: v })) });
       await t.producer.disconnect();
@@ -99,6 +105,7 @@ describe('a stateful stage: what a failure leaves in its changelog', () => {
       // Time for the checkpoint timer (every 10 ms) to have written anything it was going to, then the stop's own.
       await new Promise((resolve) => setTimeout(resolve, 300));
       await processor.stop();
+      expect(budget.used).toBe(0); // given back when the stopped stage let the partition go
 
       const log = await state();
       expect(log?.get('$next')?.toString()).toBe('3');
