@@ -105,7 +105,7 @@ describe('a stateful stage: what a failure leaves in its changelog', () => {
       // Time for the checkpoint timer (every 10 ms) to have written anything it was going to, then the stop's own.
       await new Promise((resolve) => setTimeout(resolve, 300));
       await processor.stop();
-      expect(budget.used).toBe(0); // given back when the stopped stage let the partition go
+      expect(budget.used).toBe(0); // given back when the failed stage let the partition go
 
       const log = await state();
       expect(log?.get('$next')?.toString()).toBe('3');

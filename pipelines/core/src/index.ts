@@ -1,7 +1,7 @@
 // Public surface of @vigil/core: what every part of the live path needs and none of it owns — errors with stable
 // codes, bytes in and out of vigil's binary formats, retry with backoff, work one piece at a time, writes settled in
-// the background, a min-heap, a bounded cache, great-circle distance, what state takes on V8's heap. No dependencies: the models and the connectors
-// alike can stand on it.
+// the background, a min-heap, a bounded cache, great-circle distance, what state takes on V8's heap. No
+// dependencies: the models and the connectors alike can stand on it.
 
 export { BackgroundWrites } from './background-writes.js';
 export { ByteReader, ByteWriter, StringInterner } from './bytes.js';

@@ -49,8 +49,8 @@ export function pipelineCounters(): PipelineCounters {
 
 /**
  * The feature state's size against its budget, read when metrics are collected: vigil_state_bytes (estimated bytes
- * held: the stores' entries and their changelogs' bookkeeping), vigil_state_budget_bytes, and vigil_state_evicted (keys evicted to stay within the budget: each one is a
- * principal or address whose history started over).
+ * held: the stores' entries and their changelogs' bookkeeping), vigil_state_budget_bytes, and vigil_state_evicted
+ * (keys evicted to stay within the budget: each one is a principal or address whose history started over).
  */
 export function observeStateBudget(read: () => { used: number; limit: number; evicted: number }): void {
   const m = meter();

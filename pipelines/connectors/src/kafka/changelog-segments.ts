@@ -119,9 +119,9 @@ export class ChangelogSegments {
    * segment's list (a list grown by push: ~1.25 of its length on average), each segment's object and name, the free
    * slots' list, and the key strings of deleted keys. A live key's changelog key is the task's key with a prefix
    * joined on, a two-part string that shares the task's: only its 32-byte join is this bookkeeping's, and it is not
-   * counted — bench:cardinality measured 35 MiB of bookkeeping after a wave against 60 estimated here, so the
-   * estimate errs high without it. A wave of new keys grows this as it grows the state: every key the state evicts
-   * keeps its slot while its deletion is the newest entry, until the cleaner retires the segment.
+   * counted — bench:cardinality measured 37 MiB of bookkeeping after a wave against 60 estimated here (c845aed),
+   * so the estimate errs high without it. A wave of new keys grows this as it grows the state: every key the state
+   * evicts keeps its slot while its deletion is the newest entry, until the cleaner retires the segment.
    */
   get bytes(): number {
     const slots = this.slotOf.size;

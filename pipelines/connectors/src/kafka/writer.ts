@@ -67,16 +67,20 @@ export function writeWithPlatformatic(kafka: Kafka, connection: KafkaConnection)
  */
 export const RetryStablePartitioner: ICustomPartitioner = () => {
   const partitioner = Partitioners.DefaultPartitioner();
-  const given = new WeakMap<object, { topic: string; partition: number }>();
+  const given = new WeakMap<object, Map<string, number>>();
   return (args) => {
     const { message, topic, partitionMetadata } = args;
     const keyless = (message.key === null || message.key === undefined) && message.partition == null;
     if (!keyless) return partitioner(args);
-    const before = given.get(message);
-    if (before !== undefined && before.topic === topic && before.partition < partitionMetadata.length)
-      return before.partition;
+    let byTopic = given.get(message);
+    const before = byTopic?.get(topic);
+    if (before !== undefined && before < partitionMetadata.length) return before;
     const partition = partitioner(args);
-    given.set(message, { topic, partition });
+    if (!byTopic) {
+      byTopic = new Map();
+      given.set(message, byTopic);
+    }
+    byTopic.set(topic, partition);
     return partition;
   };
 };
@@ -142,8 +146,8 @@ const SASL = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512'
  * again goes under a new one: a write that had landed but whose answer was lost is then written twice. (kafkajs keeps
  * its producer id and rolls a failed send's sequence numbers back: the same records sent again are taken as the
  * duplicate they are — RetryStablePartitioner keeps them on their partitions — but other records sent in their place
- * would be taken for that duplicate and dropped by the broker; vigil's sinks send the same records again.) Hence the same request retries as
- * createKafka gives kafkajs (REQUEST_RETRY) before vigil's own retry takes over.
+ * would be taken for that duplicate and dropped by the broker; vigil's sinks send the same records again.) Hence the
+ * same request retries as createKafka gives kafkajs (REQUEST_RETRY) before vigil's own retry takes over.
  */
 export class PlatformaticWriter implements RecordWriter {
   private producer: Producer | undefined;

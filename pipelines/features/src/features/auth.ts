@@ -21,6 +21,9 @@ import { declareFeatures } from './declare.js';
 import { type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
 import { LOGIN_ROUTE, loginOutcome, loginUsername } from './login.js';
 
+/** A window shape as a constant, so each new key's counts share it (sliding-count.ts). */
+const HOUR_WINDOW = [HOUR];
+
 export const USER_LOGIN_FEATURES = declareFeatures([
   {
     name: 'user_failed_logins_1h_log',
@@ -95,7 +98,10 @@ export class UserLogins implements FeatureFamily {
     const username = loginUsername(event);
     if (outcome === undefined || username === undefined) return;
     out[offset + U.login_success] = outcome === 'success' ? 1 : 0;
-    const user = this.users.get(username, event.ts, () => ({ last: event.ts, failures: new SlidingCounts([HOUR]) }));
+    const user = this.users.get(username, event.ts, () => ({
+      last: event.ts,
+      failures: new SlidingCounts(HOUR_WINDOW),
+    }));
     const t = keyTime(user, event.ts);
     if (outcome === 'success')
       out[offset + U.success_after_failures_log] = logCount(recordedFailures(user.failures.count(0, t)));

@@ -11,6 +11,10 @@ import { declareFeatures } from './declare.js';
 import { type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
 import { loginOutcome, loginUsername } from './login.js';
 
+/** Window shapes as constants, so each new key's counts share them (sliding-count.ts). */
+const ROUTE_WINDOW = [MINUTE];
+const LOGIN_WINDOW = [10 * MINUTE];
+
 /** Channels of an IP's login counts. */
 const FAILURES = 0;
 const NOVEL_USERS = 1;
@@ -91,7 +95,7 @@ export class IpActivity implements FeatureFamily {
   update(event: AccessEvent, out: Float64Array, offset: number): void {
     const r = this.routes.get(`${event.client_ip}|${event.route}`, event.ts, () => ({
       last: event.ts,
-      counts: new SlidingCounts([MINUTE]),
+      counts: new SlidingCounts(ROUTE_WINDOW),
     }));
     const tr = keyTime(r, event.ts);
     r.counts.add(tr);
@@ -103,7 +107,7 @@ export class IpActivity implements FeatureFamily {
         ? this.logins.peek(event.client_ip, event.ts)
         : this.logins.get(event.client_ip, event.ts, () => ({
             last: event.ts,
-            counts: new SlidingCounts([10 * MINUTE], 2),
+            counts: new SlidingCounts(LOGIN_WINDOW, 2),
             users: undefined,
             recentId: undefined,
             recentAt: 0,

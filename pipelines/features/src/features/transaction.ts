@@ -47,6 +47,9 @@ import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, logCount } from './feature.js';
 
+/** A window shape as a constant, so each new account's counts share it (sliding-count.ts). */
+const RECENT_WINDOW = [HOUR];
+
 const ACCOUNT = 'account (else principal)';
 
 export const TRANSACTION_FEATURES = declareFeatures([
@@ -330,7 +333,7 @@ export class TransactionDeviation implements FeatureFamily {
       max: 0,
       payees: new Map(),
       hours: new Float32Array(24),
-      recent: new SlidingCounts([HOUR]),
+      recent: new SlidingCounts(RECENT_WINDOW),
       newPayees: 0,
       risk: 0,
       riskAt: event.ts,

@@ -39,17 +39,18 @@ export interface KeyedStateOptions<S> {
 }
 
 /**
- * What an entry costs beside its state and its key: its slot in the columns (57 bytes: six of 8 bytes, two of 4, one
- * of 1) and in the index Map (~28 bytes a slot), both grown by doubling, so ~1.44 slots per entry on average, and a
- * little more (the free list, the Map's own). bench:state-size measures it with its "bare entry, flat key" row, a
- * store of 91,000 keys, whose columns have 1.44 slots per key as on average: 198 bytes, less the key's string (40)
- * and the state's object (40). Just under a power of two an entry costs ~20 bytes less, just over it ~60 more.
+ * What an entry costs beside its state and its key: its slot in the columns — three plain arrays (24 bytes a slot,
+ * grown by V8 by about half again) and six typed ones (33 bytes, doubled by grow()) — and in the index Map (~28 bytes
+ * a slot, doubled), so it depends on how full they are. bench:state-size measures it with its "bare entry, flat key"
+ * row, a store of 91,000 keys, where the doubled ones have 1.44 slots per key, their average: 198 bytes, less the
+ * key's string (40) and the state's object (40). Just under a power of two an entry costs ~20 bytes less, just over
+ * it ~60 more.
  */
 const ENTRY_OVERHEAD = 118;
 
 /**
  * A key's string beyond its characters: vigil's keys are mostly joined strings (`sub:` + the subject, an address +
- * `|` + a route), which V8 keeps as a 32-byte pair over the parts ("bare entry, joined key": 212 bytes). A flat key
+ * `|` + a route), which V8 keeps as a 32-byte pair over the parts ("bare entry, joined key": 230 bytes). A flat key
  * is counted the same, on the safe side.
  */
 const keyBytes = (key: string) => stringBytes(key.length) + 32;
@@ -383,13 +384,17 @@ export class KeyedState<S> implements Checkpointable {
     this.restoring = false;
     // The index's order is the order the records came in; sorting by sequence (stable) gives recency order.
     const slots = [...this.index.values()].sort((a, b) => (this.seqOf[a] as number) - (this.seqOf[b] as number));
+    // Summed apart and charged with `bytes` at once: an estimate that throws part-way (a damaged older record) then
+    // leaves nothing counted that the budget was not charged (release gives `bytes` back).
+    let restored = 0;
     for (const slot of slots) {
       this.append(slot);
       // A record with the header says what it was charged; an older one is estimated from its state.
       if (this.recordOf[slot] === undefined) this.charged[slot] = this.estimate(slot);
-      this.bytes += this.charged[slot] as number;
+      restored += this.charged[slot] as number;
     }
-    this.budget?.charge(this.bytes);
+    this.bytes += restored;
+    this.budget?.charge(restored);
     this.seq = slots.length > 0 ? (this.seqOf[slots[slots.length - 1] as number] as number) : 0;
   }
 

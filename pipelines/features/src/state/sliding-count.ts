@@ -202,19 +202,23 @@ export class SlidingCounts {
 
 /**
  * One shared array per window shape: a family that writes `new SlidingCounts([HOUR])` for each new key, and a restore
- * of a million keys, must not give each its own copy (56 bytes each: bench:state-size found it). The frozen arrays
- * handed out are recognised without a lookup.
+ * of a million keys, must not give each its own copy (56 bytes each: bench:state-size found it). An array seen before
+ * (a family's constant, the shared arrays) is recognised by identity, without building its shape's name; the families
+ * pass constants for that.
  */
 const WINDOW_SHAPES = new Map<string, readonly number[]>();
-const SHARED = new WeakSet<readonly number[]>();
+/** Arrays already looked up (a family's constant, the shared ones themselves) → their shared array. */
+const SHARED_OF = new WeakMap<readonly number[], readonly number[]>();
 function internWindows(windows: readonly number[]): readonly number[] {
-  if (SHARED.has(windows)) return windows;
+  const known = SHARED_OF.get(windows);
+  if (known) return known;
   const key = windows.join(',');
   let shared = WINDOW_SHAPES.get(key);
   if (!shared) {
     shared = Object.freeze([...windows]);
     WINDOW_SHAPES.set(key, shared);
-    SHARED.add(shared);
+    SHARED_OF.set(shared, shared);
   }
+  SHARED_OF.set(windows, shared);
   return shared;
 }

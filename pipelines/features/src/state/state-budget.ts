@@ -4,8 +4,8 @@
 // shared: which keys go depends on every task charging it, and on how their batches interleave; the changelogs'
 // bookkeeping is charged after each checkpoint, which runs on the wall clock, and a restore rebuilds it smaller. So
 // eviction is reproducible only for the same tasks fed the same batches with the same checkpoints (a replay runs
-// without a budget). Eviction changes
-// features — an evicted principal starts again from the population prior — so every eviction is counted.
+// without a budget). Eviction changes features — an evicted principal starts again from the population prior — so
+// every eviction is counted.
 export class StateBudget {
   /** Estimated bytes charged by every store. */
   used = 0;
