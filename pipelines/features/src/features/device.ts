@@ -10,7 +10,7 @@
 import { arrayBytes, objectBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
-import { withMostRecent } from '../state/recent-list.js';
+import { mostRecentLast } from '../state/recent-list.js';
 import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily } from './feature.js';
 
@@ -68,8 +68,7 @@ export class KnownDevices implements FeatureFamily {
     const client = clientHash(event.user_agent ?? '', event.tls_client_fingerprint ?? '');
     // Expiry is the store's (by event time); the list needs no clock of its own.
     const s = this.state.get(principal, event.ts, () => ({ clients: [] }));
-    const clients = withMostRecent(s.clients, client, this.params.max_clients);
-    out[offset + F.agent_known] = clients.held ? 1 : 0;
-    s.clients = clients.list;
+    out[offset + F.agent_known] = s.clients.includes(client) ? 1 : 0;
+    s.clients = mostRecentLast(s.clients, client, this.params.max_clients);
   }
 }

@@ -11,7 +11,7 @@ import { arrayBytes, haversineKm, objectBytes, stringBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import type { GeoLookup } from '../geo/lookup.js';
 import { KeyedState } from '../state/keyed-state.js';
-import { withMostRecent } from '../state/recent-list.js';
+import { mostRecentLast } from '../state/recent-list.js';
 import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily, HOUR, keyTime, MINUTE } from './feature.js';
 
@@ -109,9 +109,8 @@ export class GeoJump implements FeatureFamily {
     const t = keyTime(s, event.ts);
     if (s.country !== '' && s.country !== here.country) out[offset + F.geo_country_changed] = 1;
     // A country this principal has not been seen in: a VPN user hopping back to their usual exit is not travelling.
-    const countries = withMostRecent(s.countries, here.country, MAX_COUNTRIES);
-    if (s.countries.length > 0 && !countries.held) out[offset + F.geo_country_new] = 1;
-    s.countries = countries.list;
+    if (s.countries.length > 0 && !s.countries.includes(here.country)) out[offset + F.geo_country_new] = 1;
+    s.countries = mostRecentLast(s.countries, here.country, MAX_COUNTRIES);
     if (here.city !== '') {
       if (!Number.isNaN(s.fixAt)) {
         const tolerance =

@@ -4,14 +4,14 @@
 // Copies happen only when the list changes (a new item, or one moved to the end), which is rare per key.
 
 /**
- * `list` with `item` at its end — moved there if held, else added and the oldest dropped past `max` — and whether it
- * was held before. Returns `list` itself when `item` is already last. A list longer than `max` (restored from a
+ * `list` with `item` at its end — moved there if held, else added and the oldest dropped past `max`. Returns `list`
+ * itself when `item` is already last (no allocation on the common request). A list longer than `max` (restored from a
  * checkpoint written with a larger bound) is cut to `max` at its next change.
  */
-export function withMostRecent<T>(list: readonly T[], item: T, max: number): { list: T[]; held: boolean } {
+export function mostRecentLast<T>(list: readonly T[], item: T, max: number): T[] {
   const at = list.indexOf(item);
-  if (at >= 0 && at === list.length - 1) return { list: list as T[], held: true };
+  if (at >= 0 && at === list.length - 1) return list as T[];
   const rest = at >= 0 ? [...list.slice(0, at), ...list.slice(at + 1)] : list;
   const from = Math.max(0, rest.length + 1 - max);
-  return { list: rest.slice(from).concat([item]), held: at >= 0 };
+  return rest.slice(from).concat([item]);
 }

@@ -18,6 +18,9 @@ export interface SlidingCountsSnapshot {
   data: Uint32Array;
 }
 
+/** A SlidingCounts object itself: seven fields, `latest` a boxed number. */
+const OWN_BYTES = objectBytes(7, 1);
+
 /** Adds a sparse SlidingCounts keeps as a list before it takes its buckets. */
 const SPARSE_MAX = 8;
 
@@ -194,9 +197,8 @@ export class SlidingCounts {
 
   /** Bytes on the heap (state-size accounting): this object (seven fields, `latest` boxed) and its buckets or adds. */
   get bytes(): number {
-    const own = objectBytes(7, 1);
-    if (this.data !== undefined) return own + typedArrayBytes(this.data.byteLength);
-    return own + (this.adds === undefined ? 0 : arrayBytes(this.adds.length));
+    if (this.data !== undefined) return OWN_BYTES + typedArrayBytes(this.data.byteLength);
+    return OWN_BYTES + (this.adds === undefined ? 0 : arrayBytes(this.adds.length));
   }
 }
 
