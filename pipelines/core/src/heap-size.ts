@@ -49,3 +49,8 @@ export function stringBytes(length: number): number {
  * 24 characters covers the usual ids (a UUID's 36 is a third more; a numeric id is less).
  */
 export const ID_BYTES = stringBytes(24);
+
+/** A Map of `size` ids (ID_BYTES each) to times or counts (boxed numbers): recent ids, payees, networks. */
+export function idMapBytes(size: number): number {
+  return mapBytes(size) + size * (ID_BYTES + BOXED_NUMBER);
+}

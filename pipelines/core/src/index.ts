@@ -12,6 +12,7 @@ export {
   arrayBytes,
   BOXED_NUMBER,
   ID_BYTES,
+  idMapBytes,
   mapBytes,
   objectBytes,
   stringBytes,

@@ -74,8 +74,8 @@ export class IpActivity implements FeatureFamily {
       forgiven_failures: FORGIVEN_LOGIN_FAILURES,
       ...options,
     };
-    // A route's key joins the address and the route: a string of two parts (32 bytes) that keeps the address's own
-    // string (~32) alive besides the characters the store counts.
+    // A route's key is the address, `|` and the route joined: a second join (32 bytes) beyond the one every key is
+    // counted with (keyed-state.ts), and the address's own string (~32), which the key's characters undercount.
     this.routes = new KeyedState({
       ttlMs: HOUR,
       maxKeys: options.maxKeys,

@@ -2,7 +2,7 @@
 // a token that has been copied. Keyed by the token (fingerprint, else jti); networks are /24 (IPv4) or /48 (IPv6)
 // so a client moving inside its provider's block does not count.
 
-import { BOXED_NUMBER, ID_BYTES, mapBytes, objectBytes, stringBytes } from '@vigil/core';
+import { idMapBytes, objectBytes, stringBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { declareFeatures } from './declare.js';
@@ -63,7 +63,7 @@ export class TokenConsistency implements FeatureFamily {
       stringBytes(s.userAgent.length) +
       stringBytes(s.tls.length) +
       stringBytes(s.network.length) +
-      (s.networks ? mapBytes(s.networks.size) + s.networks.size * (ID_BYTES + BOXED_NUMBER) : 0),
+      (s.networks ? idMapBytes(s.networks.size) : 0),
   });
   readonly stores = { tokens: this.state };
 

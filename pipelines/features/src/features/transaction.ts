@@ -40,7 +40,7 @@
 //   three payments typed in by a fraudster. The shortest gap, not the mean: a payroll run that follows a supplier
 //   payment by half an hour is still a batch.
 
-import { BOXED_NUMBER, ID_BYTES, mapBytes, objectBytes, typedArrayBytes } from '@vigil/core';
+import { idMapBytes, objectBytes, typedArrayBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
@@ -290,8 +290,7 @@ export class TransactionDeviation implements FeatureFamily {
     this.state = new KeyedState({
       ttlMs: 400 * DAY,
       maxKeys: options.maxKeys,
-      sizeOf: (a) =>
-        ACCOUNT_BYTES + a.recent.bytes + mapBytes(a.payees.size) + a.payees.size * (ID_BYTES + BOXED_NUMBER),
+      sizeOf: (a) => ACCOUNT_BYTES + a.recent.bytes + idMapBytes(a.payees.size),
     });
     this.activity = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys, sizeOf: () => ACTIVITY_BYTES });
   }

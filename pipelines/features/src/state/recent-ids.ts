@@ -4,7 +4,7 @@
 // for it cost ~300 bytes, the two fields ~40. The Map lives in a field of the state's own naming (`seen`, `users`),
 // as checkpoints written before the fields hold it; a state with a Map ignores the fields.
 
-import { BOXED_NUMBER, ID_BYTES, mapBytes, stringBytes } from '@vigil/core';
+import { idMapBytes, stringBytes } from '@vigil/core';
 
 export interface RecentIds {
   /** The only id addressed so far (while there is no Map), and when. */
@@ -49,6 +49,6 @@ export function touchRecent<F extends string>(
  * (the two fields themselves are the state object's).
  */
 export function recentBytes(state: RecentIds, ids: Map<string, number> | undefined): number {
-  if (ids !== undefined) return mapBytes(ids.size) + ids.size * (ID_BYTES + BOXED_NUMBER);
+  if (ids !== undefined) return idMapBytes(ids.size);
   return state.recentId === undefined ? 0 : stringBytes(state.recentId.length);
 }

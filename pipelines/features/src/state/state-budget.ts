@@ -6,7 +6,9 @@
 // eviction is reproducible only for the same tasks fed the same batches with the same checkpoints (a replay runs
 // without a budget). Eviction changes features — an evicted principal starts again from the population prior — so
 // every eviction is counted.
-export class StateBudget {
+import type { ByteBudget } from '@vigil/connectors';
+
+export class StateBudget implements ByteBudget {
   /** Estimated bytes charged by every store. */
   used = 0;
   /** Keys evicted to stay within the budget, over every store. */
