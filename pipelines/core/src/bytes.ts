@@ -119,11 +119,15 @@ const SHORT = 24;
  */
 export class ByteReader {
   pos: number;
-  /** `interner`: where short strings are remembered (see StringInterner; none: each is read anew). */
+  /**
+   * `interner`: where short strings are remembered (see StringInterner; none: each is read anew). `end`: where the
+   * bytes to read stop (a record inside a larger buffer).
+   */
   constructor(
     readonly buf: Buffer,
     from = 0,
     private readonly interner?: StringInterner,
+    readonly end = buf.length,
   ) {
     this.pos = from;
   }
@@ -158,20 +162,21 @@ export class ByteReader {
     return this.text(this.uvar());
   }
   private text(n: number) {
-    if (!(this.pos + n <= this.buf.length)) throw new RangeError(`a string of ${n} bytes runs past the end`);
+    if (!(this.pos + n <= this.end)) throw new RangeError(`a string of ${n} bytes runs past the end`);
     const s = n <= SHORT ? this.shortString(n) : this.buf.toString('utf8', this.pos, this.pos + n);
     this.pos += n;
     return s;
   }
   bytes() {
     const n = this.u32();
+    if (!(this.pos + n <= this.end)) throw new RangeError(`${n} bytes run past the end`);
     const b = Buffer.from(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
     return b;
   }
   /** Whether every byte was read, and no more. */
   atEnd(): boolean {
-    return this.pos === this.buf.length;
+    return this.pos === this.end;
   }
 
   /**

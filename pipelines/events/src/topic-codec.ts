@@ -70,19 +70,20 @@ export function binaryVersion(value: Buffer, kind: BinaryKind, name: string, kno
 export const writtenAsJson = (value: Buffer): boolean => value[0] === 0x7b;
 
 /**
- * Reads a binary record of `kind`: its header checked (binaryVersion), the rest read by `read` from byte 3. A read
+ * Reads a binary record of `kind`: its header checked (binaryVersion), the rest read by `read` from byte 3 (told the
+ * version it was written in). A read
  * that runs past the end (Buffer's RangeError) or bytes left over become InvalidRecordError, as every refusal is.
  */
 export function readBinary<T>(
   value: Buffer,
   header: { kind: BinaryKind; name: string; version: number; interner?: StringInterner },
-  read: (r: ByteReader) => T,
+  read: (r: ByteReader, version: number) => T,
 ): T {
-  binaryVersion(value, header.kind, header.name, header.version);
+  const version = binaryVersion(value, header.kind, header.name, header.version);
   const r = new ByteReader(value, 3, header.interner);
   let out: T;
   try {
-    out = read(r);
+    out = read(r, version);
   } catch (err) {
     if (err instanceof InvalidRecordError) throw err;
     throw new InvalidRecordError(`${header.name}: truncated`);

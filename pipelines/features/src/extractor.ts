@@ -42,6 +42,7 @@ export class FeatureExtractor {
   private readonly offsets: number[] = [];
   private prefixBytes: Buffer[] | undefined;
   private storeList: [string, Checkpointable][] | undefined;
+  private stateBudget: StateBudget | undefined;
 
   /** The families, in vector order. */
   constructor(readonly families: readonly FeatureFamily[]) {
@@ -95,11 +96,18 @@ export class FeatureExtractor {
    */
   useBudget(budget: StateBudget): void {
     for (const store of this.keyedStores()) store.useBudget(budget);
+    this.stateBudget = budget;
   }
 
   /** Gives the state's bytes back to the budget: this extractor's task is being dropped. */
   release(): void {
     for (const store of this.keyedStores()) store.release();
+    this.stateBudget = undefined;
+  }
+
+  /** The budget the stores are charged to (useBudget), which the task's own state beside them is charged to too. */
+  get budget(): StateBudget | undefined {
+    return this.stateBudget;
   }
 
   private keyedStores(): KeyedState<unknown>[] {
@@ -222,8 +230,8 @@ export class FeatureExtractor {
     // Only a restore that applied older per-store records needs to know which stores a group leaves out.
     const present = legacy ? new Set<Checkpointable>() : undefined;
     if (value !== null) {
-      // One copy of the group detaches its entries from the changelog segment it came in; each store keeps a view of
-      // it (the key's own bytes, freed with its last entry) rather than a copy per store.
+      // One copy of the group detaches its entries from the changelog segment it came in; each store keeps where its
+      // entry lies in it (the key's own bytes, freed with its last entry) rather than a copy or a view per store.
       const own = Buffer.from(value);
       const prefixes = this.prefixBuffers();
       forEachPacked(own, (keyAt, keyEnd, valueAt, valueEnd) => {
@@ -235,7 +243,7 @@ export class FeatureExtractor {
               `${keyAt < 0 ? 'no store' : own.toString('utf8', keyAt, keyEnd)}, ` +
               'no feature store of this schema',
           );
-        store.restoreEntry(key, own.subarray(valueAt, valueEnd), true);
+        store.restoreEntry(key, own, true, valueAt, valueEnd);
         present?.add(store);
       });
     }

@@ -49,13 +49,15 @@ export function pipelineCounters(): PipelineCounters {
 
 /**
  * The feature state's size against its budget, read when metrics are collected: vigil_state_bytes (estimated bytes
- * held: the stores' entries and their changelogs' bookkeeping), vigil_state_budget_bytes, and vigil_state_evicted
+ * held: the stores' entries, their changelogs' bookkeeping and the requests waiting for their entity parts),
+ * vigil_state_budget_bytes, and vigil_state_evicted
  * (keys evicted to stay within the budget: each one is a principal or address whose history started over).
  */
 export function observeStateBudget(read: () => { used: number; limit: number; evicted: number }): void {
   const m = meter();
   m.createObservableGauge('vigil_state_bytes', {
-    description: "Estimated bytes of feature state held by this process (the changelogs' bookkeeping included).",
+    description:
+      "Estimated bytes of feature state held by this process (the changelogs' bookkeeping and waiting requests included).",
   }).addCallback((o) => o.observe(read().used));
   m.createObservableGauge('vigil_state_budget_bytes', {
     description: 'The feature-state budget (features.state_budget_mb).',

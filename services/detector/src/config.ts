@@ -117,7 +117,8 @@ export const detectorConfigSchema = z
           .default(512)
           .describe(
             'Feature state this process may hold, in MiB (estimated; every keyed store of ' +
-              "both feature stages shares it, with their changelogs' bookkeeping). " +
+              "both feature stages shares it, with their changelogs' bookkeeping and, up to a quarter of it, " +
+              'the requests waiting for their entity parts). ' +
               'Once full, each store evicts its own keys to make room ' +
               "— keys seen once first (a wave's), then the least recently seen " +
               '— and vigil_state_evicted counts them: an evicted principal or address starts ' +

@@ -10,7 +10,7 @@ import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole } from '../features/roles.js';
 import type { FeatureRow } from '../stream.js';
-import { type EntityPart, KIND_HEADER, PART_KIND, ROLE_HEADER, traceHeaders } from './records.js';
+import { type EntityPart, KIND_HEADER, PART_KIND, ROLE_HEADER, schemaId, traceHeaders } from './records.js';
 import { StreamTask, type StreamTaskOptions } from './stream-task.js';
 
 interface Delivery {
@@ -22,6 +22,8 @@ interface Delivery {
 
 export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
   private readonly positions: Map<EntityRole, number[]>;
+  /** The schema its parts are computed in (what the principal stage checks before it joins them). */
+  private readonly schema: number;
   private readonly counters = pipelineCounters();
   /** Records without a valid role header (not written by vigil's ingest): skipped and counted. */
   unknownRole = 0;
@@ -29,6 +31,7 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
   constructor(extractor: FeatureExtractor, boundMs: number, options: StreamTaskOptions = {}) {
     super(extractor, boundMs, (d) => d.role, 'entity_features', options);
     this.positions = new Map(ENTITY_ROLES.map((r) => [r, extractor.positions(r)]));
+    this.schema = schemaId(extractor.schema.hash);
   }
 
   process(records: SourceRecord[]): SinkRecord<EntityPart>[] {
@@ -65,6 +68,7 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
           ts: row.event.ts,
           request_id: row.event.request_id,
           role: r,
+          schema: this.schema,
           v: (this.positions.get(r) as number[]).map((i) => row.vector[i] as number),
         },
       });

@@ -6,19 +6,22 @@
 // the offline one.
 //
 // Join rule: a request waits for its parts however long they take (the entity stage checkpoints, so they come).
-// Only past `maxPendingJoins` waiting requests — an entity stage down for long — is the oldest emitted with its
-// missing parts as 0 and counted (vigil_records_skipped{reason="join_incomplete"}); parts whose request never came
+// Only past `maxPendingJoins` waiting requests, or past the state budget's share for them (PENDING_SHARE: each
+// waiting request is charged to the budget the stores share) — an entity stage down for long — is the oldest emitted
+// with its missing parts as 0 and counted (vigil_records_skipped{reason="join_incomplete"}); parts whose request never came
 // are dropped the same way, and so is a part still waiting, without its request, ORPHAN_AFTER_MS of event time
 // after the partition's watermark has passed it: its request was joined already (a part sent twice — the stages'
 // at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source
 // positions) is checkpointed by the KafkaStatefulProcessor running the task. Two events of a principal with the same
 // time and request id (a line shipped twice) are two requests, each joined with its own parts (Join.next).
 import { type SinkRecord, SOURCE_HEADER, type SourceRecord } from '@vigil/connectors';
+import { arrayBytes, ID_BYTES, mapBytes, objectBytes, stringBytes } from '@vigil/core';
 import { type Principal, principalKey, type TopicCodec } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole, entityKeys } from '../features/roles.js';
 import { decodeState, encodeState } from '../state/checkpoint.js';
+import type { StateBudget } from '../state/state-budget.js';
 import type { FeatureRow } from '../stream.js';
 import {
   type EntityPart,
@@ -28,6 +31,7 @@ import {
   PART_KIND,
   type RequestContext,
   requestContext,
+  schemaId,
   traceHeaders,
   vectorValues,
 } from './records.js';
@@ -81,6 +85,32 @@ function chain(head: Join): Join[] {
 /** Event time after which a part whose request never arrived (or was joined already) is dropped. */
 export const ORPHAN_AFTER_MS = 10 * 60_000;
 
+/**
+ * Estimated heap bytes of one waiting request, what the state budget is charged for it (@vigil/core's heap-size
+ * figures), with everything it can come to hold: the Join's object and key (~50 characters) in the Map, the request
+ * id and the principal, its trace headers (traceparent), the vector, a part for every role, the roles it expects, its
+ * principal's ids and its request context, and the source header.
+ */
+export function joinBytes(width: number, roleWidths: readonly number[]): number {
+  return (
+    objectBytes(11, 1) +
+    stringBytes(50) +
+    (mapBytes(2) - mapBytes(1)) / 2 +
+    2 * ID_BYTES +
+    objectBytes(1) +
+    stringBytes(55) +
+    arrayBytes(width) +
+    objectBytes(roleWidths.length) +
+    roleWidths.reduce((sum, w) => sum + arrayBytes(w), 0) +
+    arrayBytes(roleWidths.length) +
+    objectBytes(4) +
+    4 * ID_BYTES +
+    objectBytes(4) +
+    2 * ID_BYTES +
+    stringBytes(40)
+  );
+}
+
 export interface PrincipalTaskOptions extends StreamTaskOptions {
   maxPendingJoins?: number;
   /** How the entity parts on its input topic are read (the topology's codec; default entityPartCodec). */
@@ -98,12 +128,17 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   private readonly positions: Map<EntityRole, number[]>;
   private readonly decodePart: (value: Buffer) => EntityPart;
   private readonly schema: string;
+  /** The schema's id as entity parts carry it. */
+  private readonly schemaId: number;
   private readonly maxPending: number;
   private readonly counters = pipelineCounters();
   incomplete = 0;
   orphans = 0;
   /** Requests in the joins, chains included (what maxPendingJoins caps). */
   private waiting = 0;
+  /** The budget each waiting request is charged to (the one the extractor's stores share), and by how much. */
+  private readonly budget: StateBudget | undefined;
+  private readonly perJoin: number;
   /** The partition's newest event time at the last orphan sweep. */
   private sweptAt = Number.NEGATIVE_INFINITY;
 
@@ -111,8 +146,27 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     super(extractor, boundMs, () => 'principal', 'features', options);
     this.positions = new Map(ENTITY_ROLES.map((r) => [r, extractor.positions(r)]));
     this.schema = extractor.schema.hash;
+    this.schemaId = schemaId(this.schema);
     this.maxPending = options.maxPendingJoins ?? 1_000_000;
     this.decodePart = (options.parts ?? entityPartCodec(new Set(ENTITY_ROLES))).decode;
+    this.budget = extractor.budget;
+    this.perJoin = joinBytes(
+      extractor.names.length,
+      ENTITY_ROLES.map((r) => this.positions.get(r)?.length ?? 0),
+    );
+  }
+
+  /** `n` requests start (or, negative, stop) waiting: counted, and charged to the budget. */
+  private wait(n: number) {
+    this.waiting += n;
+    if (n > 0) this.budget?.chargePending(n * this.perJoin);
+    else this.budget?.releasePending(-n * this.perJoin);
+  }
+
+  /** The partition moved away: what its waiting requests were charged goes back to the budget with its stores'. */
+  override close(): void {
+    this.wait(-this.waiting);
+    super.close();
   }
 
   /** Requests waiting (every one in a chain counted). */
@@ -128,9 +182,10 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
         const part = this.decode(record, this.decodePart);
         if (!part) continue;
         const width = this.positions.get(part.role)?.length ?? 0;
-        if (part.v.length !== width) {
+        if ((part.schema !== undefined && part.schema !== this.schemaId) || part.v.length !== width) {
           // From an entity stage of another feature schema (a rolling upgrade): its values are not this schema's
-          // features. The request takes the role's features as 0, as when a part never comes, and leaves on time.
+          // features (a part of an earlier vigil names no schema: only its width can tell). The request takes the
+          // role's features as 0, as when a part never comes, and leaves on time.
           this.counters.skipped('features', 'part_schema_mismatch');
           part.v = new Array<number>(width).fill(0);
         }
@@ -210,7 +265,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       if (src !== undefined) first.src = src;
       return first;
     }
-    this.waiting++;
+    this.wait(1);
     const join: Join = {
       ts,
       request_id: requestId,
@@ -281,7 +336,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   private drop(join: Join) {
     const key = joinKey(join.ts, join.request_id);
     const head = this.joins.get(key);
-    this.waiting--;
+    this.wait(-1);
     if (head === join) {
       if (join.next) this.joins.set(key, join.next);
       else this.joins.delete(key);
@@ -296,13 +351,15 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     if (this.checkpointed) this.changedJoins.add(key);
   }
 
+  /** Past the cap or the budget's share for waiting requests, the longest-waiting go without their parts. */
   private evictOverCap(out: SinkRecord<FeatureRecord>[]) {
-    if (this.waiting <= this.maxPending) return;
+    const over = () => this.waiting > this.maxPending || (this.budget?.pendingOver === true && this.waiting > 0);
+    if (!over()) return;
     // One iterator for the whole batch, the longest-waiting first (the Map's order): a new iterator walks every hole
     // the Map's deletions left at its front (V8 keeps them until it rehashes), so one per evicted request — past the
     // cap, with an entity stage down — walked up to a million holes for every new request.
     const waiting = this.joins.values();
-    while (this.waiting > this.maxPending) {
+    while (over()) {
       const next = waiting.next();
       if (next.done) break;
       // A key's whole chain at once, so that the key leaves the Map.
@@ -370,9 +427,9 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     if (!key.startsWith(JOIN)) return false;
     const join = key.slice(JOIN.length);
     const before = this.joins.get(join);
-    if (before) this.waiting -= chain(before).length;
+    if (before) this.wait(-chain(before).length);
     const restored = decodeState<Join>(value);
-    this.waiting += chain(restored).length;
+    this.wait(chain(restored).length);
     this.joins.set(join, restored);
     this.durableJoins.add(join);
     return true;

@@ -19,9 +19,10 @@ import { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, entityKeys } from '../features/roles.js';
 import { MmdbGeoLookup } from '../geo/lookup.js';
 import { KeyedState } from '../state/keyed-state.js';
+import { StateBudget } from '../state/state-budget.js';
 import { FeatureStream } from '../stream.js';
 import { EntityFeatureTask } from './entity-task.js';
-import { ORPHAN_AFTER_MS, PrincipalFeatureTask } from './principal-task.js';
+import { joinBytes, ORPHAN_AFTER_MS, PrincipalFeatureTask } from './principal-task.js';
 import { type EntityPart, entityPartCodec, type FeatureRecord, KIND_HEADER, ROLE_HEADER } from './records.js';
 
 /** Parts travel between the stages as on Kafka: in their binary codec. */
@@ -423,14 +424,32 @@ describe('online feature stages', () => {
     expect(parts.length).toBeGreaterThan(0);
     // Every part one value longer than this schema's role has: written by an entity stage of another schema.
     const other = parts.map((p) => ({ ...p, value: { ...p.value, v: [...p.value.v.map(() => 7), 7] } }));
-    const out = principal.process([
+    // Or as many values, from a schema that names itself otherwise (a family's parameters changed).
+    const renamed = parts.map((p) => ({ ...p, value: { ...p.value, v: p.value.v.map(() => 7), schema: 1 } }));
+    for (const [i, changed] of [other, renamed].entries()) {
+      const task = new PrincipalFeatureTask(FeatureExtractor.standard(geo), 0);
+      const out = task.process([
+        record(accessEventCodec.encode(e) as Buffer, principalKey(e)),
+        ...changed.map((p) => record(partCodec.encode(p.value) as Buffer, p.key as string, p.headers)),
+      ]);
+      expect(
+        out.map((r) => r.value.request_id),
+        `case ${i}`,
+      ).toEqual([e.request_id]);
+      const v = (out[0] as SinkRecord<FeatureRecord>).value.v;
+      for (const part of parts)
+        for (const at of extractor.positions(part.value.role)) expect(v[at], `case ${i}, position ${at}`).toBe(0);
+    }
+    // This schema's own parts are joined with their values.
+    const own = principal.process([
       record(accessEventCodec.encode(e) as Buffer, principalKey(e)),
-      ...other.map((p) => record(partCodec.encode(p.value) as Buffer, p.key as string, p.headers)),
+      ...parts.map((p) => record(partCodec.encode(p.value) as Buffer, p.key as string, p.headers)),
     ]);
-    expect(out.map((r) => r.value.request_id)).toEqual([e.request_id]);
-    const v = (out[0] as SinkRecord<FeatureRecord>).value.v;
+    const v = (own[0] as SinkRecord<FeatureRecord>).value.v;
     for (const part of parts)
-      for (const at of extractor.positions(part.value.role)) expect(v[at], `position ${at}`).toBe(0);
+      extractor.positions(part.value.role).forEach((at, k) => {
+        expect(v[at]).toBe(part.value.v[k]);
+      });
   });
 
   it('sets records that are not what the topic carries aside as poison and goes on with the rest', () => {
@@ -599,6 +618,44 @@ describe('online feature stages', () => {
     expect(more.length).toBeGreaterThan(2000);
     expect(t.incomplete).toBe(2 + 2 + more.length);
     expect(t.pendingJoins).toBe(3);
+  });
+
+  it('charges waiting requests to the state budget; past their share the longest-waiting go, and close gives all back', () => {
+    const record = (e: AccessEvent): SourceRecord => ({
+      value: Buffer.from(JSON.stringify(e)),
+      key: Buffer.from(principalKey(e)),
+      headers: {},
+      position: {},
+    });
+    const e = log.slice(0, 400);
+    const extractor = FeatureExtractor.standard(geo);
+    const perJoin = joinBytes(
+      extractor.names.length,
+      ENTITY_ROLES.map((r) => extractor.positions(r).length),
+    );
+    // Room for the stores and for exactly five waiting requests (their share of the budget).
+    const budget = new StateBudget(64 * 2 ** 20, (5.5 * perJoin) / (64 * 2 ** 20));
+    extractor.useBudget(budget);
+    const t = new PrincipalFeatureTask(extractor, 0);
+    const stores = () => extractor.stateBytes();
+    t.process(e.slice(0, 3).map(record));
+    expect(t.pendingJoins).toBe(3);
+    expect(budget.pending).toBe(3 * perJoin);
+    expect(budget.used).toBe(stores() + 3 * perJoin);
+    // Its entity stage down: requests keep coming, and only the five newest wait; the rest leave without their parts.
+    const out = e.slice(3).flatMap((x) => t.process([record(x)]));
+    expect(out.map((r) => r.value.request_id)).toEqual(e.slice(0, e.length - 5).map((x) => x.request_id));
+    expect([t.pendingJoins, t.incomplete, budget.pending]).toEqual([5, e.length - 5, 5 * perJoin]);
+    // A restored task is charged for the requests it restores as waiting.
+    const again = FeatureExtractor.standard(geo);
+    again.useBudget(budget);
+    const restored = new PrincipalFeatureTask(again, 0);
+    restored.restore(t.drainChanges().filter((c): c is [string, Buffer] => c[1] !== null));
+    expect([restored.pendingJoins, budget.pending]).toEqual([5, 10 * perJoin]);
+    // Both partitions move away: the budget is back to nothing.
+    t.close();
+    restored.close();
+    expect([budget.used, budget.pending]).toEqual([0, 0]);
   });
 
   it('with idle release, a quiet partition lets its held events go a bound of wall time after the last arrival', () => {

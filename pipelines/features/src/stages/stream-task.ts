@@ -51,7 +51,7 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
   readonly tick: ((wallNow: number) => SinkRecord<T>[]) | undefined;
 
   constructor(
-    private readonly extractor: FeatureExtractor,
+    protected readonly extractor: FeatureExtractor,
     boundMs: number,
     roleOf: (payload: P) => Role,
     stage: string,

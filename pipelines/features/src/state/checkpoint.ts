@@ -11,12 +11,12 @@ export interface Checkpointable {
   trackChanges(): void;
   /** Changes since the previous drain, oldest first; null = the key is gone. */
   drainChanges(): [string, Buffer | null][];
-  /** Applies one changelog record (restore). */
   /**
-   * Applies one changelog record. `owned`: the value is already a copy of its own (not a view of a larger buffer
-   * that must not stay in memory for it), so a store may keep it as it is.
+   * Applies one changelog record (restore): bytes [at, end) of `value`, all of it by default. `owned`: `value` is a
+   * copy of the record's own (its key's group, say: not a changelog segment that must not stay in memory for it), so
+   * a store may keep a reference to it as it is.
    */
-  restoreEntry(key: string, value: Buffer | null, owned?: boolean): void;
+  restoreEntry(key: string, value: Buffer | null, owned?: boolean, at?: number, end?: number): void;
   /** Called once every record has been applied. */
   finishRestore(): void;
   /** The key's current entry, encoded as drainChanges encodes it; null when the store does not hold the key. */
@@ -46,8 +46,8 @@ export class Cell<T extends object> implements Checkpointable {
     return [['', encodeState(this.current)]];
   }
 
-  restoreEntry(_key: string, value: Buffer | null): void {
-    if (value) this.current = decodeState<T>(value);
+  restoreEntry(_key: string, value: Buffer | null, _owned?: boolean, at = 0, end = value?.length): void {
+    if (value) this.current = decodeState<T>(value, at, end);
   }
 
   encoded(key: string): Buffer | null {

@@ -84,8 +84,16 @@ export class KeyedState<S> implements Checkpointable {
   private readonly index = new Map<string, number>();
   private keyOf: (string | undefined)[] = [];
   private stateOf: (S | undefined)[] = [];
-  /** A restored entry's record, until its state is decoded on first use (then undefined). */
+  /**
+   * A restored entry's record, until its state is decoded on first use (then undefined): the buffer holding it — its
+   * key's whole group, shared by the key's entries in every store — and, in `recordSpan`, where in it the record
+   * starts and ends (two numbers a slot). A view per record was an object of ~100 bytes per store and key, made and
+   * collected at every restore. The spans exist only while a restored record waits (`pending`): a store that was
+   * never restored pays nothing for them.
+   */
   private recordOf: (Buffer | undefined)[] = [];
+  private recordSpan: Int32Array | undefined;
+  private pending = 0;
   /** Event time the key was last seen. */
   private lastSeen = new Float64Array(INITIAL_SLOTS);
   /** Sequence number of the key's last get(): its place in recency order. */
@@ -227,8 +235,9 @@ export class KeyedState<S> implements Checkpointable {
   private decode(slot: number) {
     const record = this.recordOf[slot];
     if (record === undefined) return;
-    this.stateOf[slot] = decodeState<S>(record, HEADER_BYTES);
-    this.recordOf[slot] = undefined;
+    const span = this.recordSpan as Int32Array;
+    this.stateOf[slot] = decodeState<S>(record, (span[2 * slot] as number) + HEADER_BYTES, span[2 * slot + 1]);
+    this.dropRecord(slot);
   }
 
   /** The entry's estimated bytes as its state stands now. */
@@ -269,6 +278,14 @@ export class KeyedState<S> implements Checkpointable {
     this.next = grown(this.next, (k) => new Int32Array(k));
     this.returning = grown(this.returning, (k) => new Uint8Array(k));
     this.charged = grown(this.charged, (k) => new Float64Array(k));
+    if (this.recordSpan) this.recordSpan = grown(this.recordSpan, (k) => new Int32Array(2 * k));
+  }
+
+  /** The slot's restored record is decoded or gone; the spans go with the last one. */
+  private dropRecord(slot: number) {
+    if (this.recordOf[slot] === undefined) return;
+    this.recordOf[slot] = undefined;
+    if (--this.pending === 0) this.recordSpan = undefined;
   }
 
   /** Takes the entry out of the index and its list and frees its slot (its state can be collected). */
@@ -283,7 +300,7 @@ export class KeyedState<S> implements Checkpointable {
   private freeSlot(slot: number) {
     this.keyOf[slot] = undefined;
     this.stateOf[slot] = undefined;
-    this.recordOf[slot] = undefined;
+    this.dropRecord(slot);
     this.free.push(slot);
   }
 
@@ -327,7 +344,12 @@ export class KeyedState<S> implements Checkpointable {
     if (slot === undefined) return null;
     // Not used since the restore: its header and state are what the record says.
     const record = this.recordOf[slot];
-    if (record !== undefined) return record;
+    if (record !== undefined) {
+      const span = this.recordSpan as Int32Array;
+      const at = span[2 * slot] as number;
+      const end = span[2 * slot + 1] as number;
+      return at === 0 && end === record.length ? record : record.subarray(at, end);
+    }
     header.writeUInt8(RECORD, 0);
     header.writeDoubleLE(this.lastSeen[slot] as number, 1);
     header.writeDoubleLE(this.seqOf[slot] as number, 9);
@@ -336,8 +358,11 @@ export class KeyedState<S> implements Checkpointable {
     return encodeState(this.stateOf[slot], header);
   }
 
-  /** Applies one changelog record; the first of a restore clears the store (a restore replaces what it held). */
-  restoreEntry(key: string, value: Buffer | null, owned = false): void {
+  /**
+   * Applies one changelog record, bytes [at, end) of `value` (all of it by default); the first of a restore clears
+   * the store (a restore replaces what it held).
+   */
+  restoreEntry(key: string, value: Buffer | null, owned = false, at = 0, end = value?.length ?? 0): void {
     if (!this.restoring) this.clear();
     this.restoring = true;
     const slot = this.index.get(key);
@@ -352,26 +377,35 @@ export class KeyedState<S> implements Checkpointable {
     let lastSeen: number;
     let seq: number;
     let returning: number;
-    const hasHeader = value[0] === RECORD && value.length >= HEADER_BYTES;
+    const hasHeader = value[at] === RECORD && end - at >= HEADER_BYTES;
     if (hasHeader) {
-      lastSeen = value.readDoubleLE(1);
-      seq = value.readDoubleLE(9);
-      returning = value[17] as number;
+      lastSeen = value.readDoubleLE(at + 1);
+      seq = value.readDoubleLE(at + 9);
+      returning = value[at + 17] as number;
     } else {
-      const stored = decodeState<Stored<S>>(value);
+      const stored = decodeState<Stored<S>>(value, at, end);
       ({ s: state, l: lastSeen, q: seq } = stored);
       returning = stored.r === false ? 0 : 1;
     }
     // Rewritten in place when restored before: the key keeps its place in the index's order (sequence ties sort by it).
-    const at = slot ?? this.allocate(key, state, lastSeen, seq, returning);
-    this.stateOf[at] = state;
-    this.lastSeen[at] = lastSeen;
-    this.seqOf[at] = seq;
-    this.returning[at] = returning;
-    // Copied unless owned: the record may be a view of a whole changelog segment, which must not stay in memory for
-    // one key.
-    this.recordOf[at] = hasHeader ? (owned ? value : Buffer.from(value)) : undefined;
-    this.charged[at] = hasHeader ? value.readDoubleLE(18) : 0;
+    const to = slot ?? this.allocate(key, state, lastSeen, seq, returning);
+    this.stateOf[to] = state;
+    this.lastSeen[to] = lastSeen;
+    this.seqOf[to] = seq;
+    this.returning[to] = returning;
+    this.charged[to] = hasHeader ? value.readDoubleLE(at + 18) : 0;
+    if (!hasHeader) {
+      this.dropRecord(to);
+      return;
+    }
+    // Kept in place if owned; else copied: the record may lie in a whole changelog segment, which must not stay in
+    // memory for one key.
+    const kept = owned ? value : Buffer.from(value.subarray(at, end));
+    if (this.recordOf[to] === undefined) this.pending++;
+    this.recordOf[to] = kept;
+    this.recordSpan ??= new Int32Array(2 * this.lastSeen.length);
+    this.recordSpan[2 * to] = owned ? at : 0;
+    this.recordSpan[2 * to + 1] = owned ? end : kept.length;
   }
 
   /**
@@ -406,6 +440,8 @@ export class KeyedState<S> implements Checkpointable {
     this.keyOf = [];
     this.stateOf = [];
     this.recordOf = [];
+    this.recordSpan = undefined;
+    this.pending = 0;
     this.free = [];
     this.used = 0;
     this.ends.fill(NONE);

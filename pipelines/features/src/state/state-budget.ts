@@ -8,18 +8,51 @@
 // every eviction is counted.
 import type { ByteBudget } from '@vigil/connectors';
 
+/**
+ * The share of the budget that requests waiting for their entity parts (the principal stage's joins) may hold. They
+ * are charged like the stores' entries, so the stores make room for them; past this share the tasks let their
+ * longest-waiting requests go without the parts (join_incomplete, counted). So an entity stage that is down for long
+ * cannot fill the budget with waiting requests and push every principal's history out: at least three quarters of
+ * it stays the features' state. In normal running a request waits a checkpoint interval or two, and holds nowhere
+ * near this.
+ */
+export const PENDING_SHARE = 0.25;
+
 export class StateBudget implements ByteBudget {
-  /** Estimated bytes charged by every store. */
+  /** Estimated bytes charged by every store, and by the waiting requests. */
   used = 0;
+  /** Of `used`, what requests waiting for their entity parts hold (chargePending). */
+  pending = 0;
   /** Keys evicted to stay within the budget, over every store. */
   evicted = 0;
+  /** What the waiting requests may hold before the longest-waiting go without their parts. */
+  readonly pendingLimitBytes: number;
 
-  constructor(readonly limitBytes: number) {
+  constructor(
+    readonly limitBytes: number,
+    pendingShare = PENDING_SHARE,
+  ) {
     if (!(limitBytes > 0)) throw new Error(`a state budget must be a positive number of bytes, got ${limitBytes}`);
+    this.pendingLimitBytes = limitBytes * pendingShare;
   }
 
   get over(): boolean {
     return this.used > this.limitBytes;
+  }
+
+  /** Whether the waiting requests hold more than their share. */
+  get pendingOver(): boolean {
+    return this.pending > this.pendingLimitBytes;
+  }
+
+  chargePending(bytes: number): void {
+    this.used += bytes;
+    this.pending += bytes;
+  }
+
+  releasePending(bytes: number): void {
+    this.used -= bytes;
+    this.pending -= bytes;
   }
 
   charge(bytes: number): void {

@@ -207,9 +207,9 @@ export function encodeState(value: unknown, header?: Uint8Array): Buffer {
   return shared.finish();
 }
 
-/** The value encoded from byte `from` on (after a header encodeState wrote). */
-export function decodeState<S>(buffer: Buffer, from = 0): S {
-  const r = new Reader(buffer, from, NAMES);
+/** The value encoded in bytes [from, end) (from: after a header encodeState wrote; end: a record inside a buffer). */
+export function decodeState<S>(buffer: Buffer, from = 0, end = buffer.length): S {
+  const r = new Reader(buffer, from, NAMES, end);
   const value = read(r);
   if (!r.atEnd()) throw new Error('corrupt feature-state checkpoint (trailing bytes)');
   return value as S;
