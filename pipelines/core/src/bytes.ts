@@ -114,8 +114,9 @@ export class StringInterner {
 
 const SHORT = 24;
 /**
- * Reads what a ByteWriter wrote. A string or number that runs past the end throws a RangeError; a single byte past
- * it reads as undefined: callers check `atEnd()`.
+ * Reads what a ByteWriter wrote. A string or number that runs past the buffer throws a RangeError; a single byte past
+ * it reads as undefined. With an `end` inside the buffer only strings are checked against it (a number past it reads
+ * the next bytes): callers check `atEnd()`, which a read past `end` fails.
  */
 export class ByteReader {
   pos: number;

@@ -70,20 +70,19 @@ export function binaryVersion(value: Buffer, kind: BinaryKind, name: string, kno
 export const writtenAsJson = (value: Buffer): boolean => value[0] === 0x7b;
 
 /**
- * Reads a binary record of `kind`: its header checked (binaryVersion), the rest read by `read` from byte 3 (told the
- * version it was written in). A read
+ * Reads a binary record of `kind`: its header checked (binaryVersion), the rest read by `read` from byte 3. A read
  * that runs past the end (Buffer's RangeError) or bytes left over become InvalidRecordError, as every refusal is.
  */
 export function readBinary<T>(
   value: Buffer,
   header: { kind: BinaryKind; name: string; version: number; interner?: StringInterner },
-  read: (r: ByteReader, version: number) => T,
+  read: (r: ByteReader) => T,
 ): T {
-  const version = binaryVersion(value, header.kind, header.name, header.version);
+  binaryVersion(value, header.kind, header.name, header.version);
   const r = new ByteReader(value, 3, header.interner);
   let out: T;
   try {
-    out = read(r, version);
+    out = read(r);
   } catch (err) {
     if (err instanceof InvalidRecordError) throw err;
     throw new InvalidRecordError(`${header.name}: truncated`);

@@ -80,7 +80,7 @@ describe("the detector's topology", () => {
     for (const n of Object.values(names)) expect(text).toContain(n);
     expect(text).toContain('features  (group vigil.features, at least once)');
     expect(text).toContain('runs      principal features → join entity parts → score → policy');
-    expect(text).toContain('key principal; access event (binary v1) and entity part (binary v2)');
+    expect(text).toContain('key principal; access event (binary v1) and entity part (binary v1)');
     expect(text).toContain('key principal; decision (JSON)');
     expect(text).toContain('state     vigil.features-changelog');
   });

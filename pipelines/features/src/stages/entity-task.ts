@@ -10,7 +10,15 @@ import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
 import { ENTITY_ROLES, type EntityRole } from '../features/roles.js';
 import type { FeatureRow } from '../stream.js';
-import { type EntityPart, KIND_HEADER, PART_KIND, ROLE_HEADER, schemaId, traceHeaders } from './records.js';
+import {
+  type EntityPart,
+  KIND_HEADER,
+  PART_KIND,
+  ROLE_HEADER,
+  SCHEMA_HEADER,
+  schemaTag,
+  traceHeaders,
+} from './records.js';
 import { StreamTask, type StreamTaskOptions } from './stream-task.js';
 
 interface Delivery {
@@ -22,8 +30,8 @@ interface Delivery {
 
 export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
   private readonly positions: Map<EntityRole, number[]>;
-  /** The schema its parts are computed in (what the principal stage checks before it joins them). */
-  private readonly schema: number;
+  /** The schema its parts are computed in (SCHEMA_HEADER: what the principal stage checks before it joins them). */
+  private readonly schema: string;
   private readonly counters = pipelineCounters();
   /** Records without a valid role header (not written by vigil's ingest): skipped and counted. */
   unknownRole = 0;
@@ -31,7 +39,7 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
   constructor(extractor: FeatureExtractor, boundMs: number, options: StreamTaskOptions = {}) {
     super(extractor, boundMs, (d) => d.role, 'entity_features', options);
     this.positions = new Map(ENTITY_ROLES.map((r) => [r, extractor.positions(r)]));
-    this.schema = schemaId(extractor.schema.hash);
+    this.schema = schemaTag(extractor.schema.hash);
   }
 
   process(records: SourceRecord[]): SinkRecord<EntityPart>[] {
@@ -62,13 +70,13 @@ export class EntityFeatureTask extends StreamTask<Delivery, EntityPart> {
           ...headers,
           [KIND_HEADER]: PART_KIND,
           [ROLE_HEADER]: r,
+          [SCHEMA_HEADER]: this.schema,
           ...(src !== undefined ? { [SOURCE_HEADER]: src } : {}),
         },
         value: {
           ts: row.event.ts,
           request_id: row.event.request_id,
           role: r,
-          schema: this.schema,
           v: (this.positions.get(r) as number[]).map((i) => row.vector[i] as number),
         },
       });

@@ -6,8 +6,9 @@
 // the offline one.
 //
 // Join rule: a request waits for its parts however long they take (the entity stage checkpoints, so they come).
-// Only past `maxPendingJoins` waiting requests, or past the state budget's share for them (PENDING_SHARE: each
-// waiting request is charged to the budget the stores share) — an entity stage down for long — is the oldest emitted
+// Only past `maxPendingJoins` waiting requests, or past the task's part of the state budget's share for them
+// (PENDING_SHARE: the waiting requests are charged to the budget the stores share) — an entity stage down for long —
+// is the oldest emitted
 // with its missing parts as 0 and counted (vigil_records_skipped{reason="join_incomplete"}); parts whose request never came
 // are dropped the same way, and so is a part still waiting, without its request, ORPHAN_AFTER_MS of event time
 // after the partition's watermark has passed it: its request was joined already (a part sent twice — the stages'
@@ -15,7 +16,7 @@
 // positions) is checkpointed by the KafkaStatefulProcessor running the task. Two events of a principal with the same
 // time and request id (a line shipped twice) are two requests, each joined with its own parts (Join.next).
 import { type SinkRecord, SOURCE_HEADER, type SourceRecord } from '@vigil/connectors';
-import { arrayBytes, ID_BYTES, mapBytes, objectBytes, stringBytes } from '@vigil/core';
+import { arrayBytes, ID_BYTES, objectBytes, stringBytes } from '@vigil/core';
 import { type Principal, principalKey, type TopicCodec } from '@vigil/events';
 import { pipelineCounters } from '@vigil/telemetry';
 import type { FeatureExtractor } from '../extractor.js';
@@ -31,7 +32,8 @@ import {
   PART_KIND,
   type RequestContext,
   requestContext,
-  schemaId,
+  SCHEMA_HEADER,
+  schemaTag,
   traceHeaders,
   vectorValues,
 } from './records.js';
@@ -85,6 +87,9 @@ function chain(head: Join): Join[] {
 /** Event time after which a part whose request never arrived (or was joined already) is dropped. */
 export const ORPHAN_AFTER_MS = 10 * 60_000;
 
+/** A Map entry's share of its table (28 bytes a slot, 1.44 slots an entry on average as the table doubles). */
+const MAP_ENTRY = 40;
+
 /**
  * Estimated heap bytes of one waiting request, what the state budget is charged for it (@vigil/core's heap-size
  * figures), with everything it can come to hold: the Join's object and key (~50 characters) in the Map, the request
@@ -95,7 +100,7 @@ export function joinBytes(width: number, roleWidths: readonly number[]): number 
   return (
     objectBytes(11, 1) +
     stringBytes(50) +
-    (mapBytes(2) - mapBytes(1)) / 2 +
+    MAP_ENTRY +
     2 * ID_BYTES +
     objectBytes(1) +
     stringBytes(55) +
@@ -128,17 +133,20 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   private readonly positions: Map<EntityRole, number[]>;
   private readonly decodePart: (value: Buffer) => EntityPart;
   private readonly schema: string;
-  /** The schema's id as entity parts carry it. */
-  private readonly schemaId: number;
+  /** The schema as entity parts name it (SCHEMA_HEADER). */
+  private readonly schemaTag: string;
   private readonly maxPending: number;
   private readonly counters = pipelineCounters();
   incomplete = 0;
   orphans = 0;
   /** Requests in the joins, chains included (what maxPendingJoins caps). */
   private waiting = 0;
-  /** The budget each waiting request is charged to (the one the extractor's stores share), and by how much. */
+  /** The budget the waiting requests are charged to (the one the extractor's stores share), at perJoin each. */
   private readonly budget: StateBudget | undefined;
   private readonly perJoin: number;
+  /** What the budget was last charged for them (settle). */
+  private chargedJoins = 0;
+  private closed = false;
   /** The partition's newest event time at the last orphan sweep. */
   private sweptAt = Number.NEGATIVE_INFINITY;
 
@@ -146,27 +154,39 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     super(extractor, boundMs, () => 'principal', 'features', options);
     this.positions = new Map(ENTITY_ROLES.map((r) => [r, extractor.positions(r)]));
     this.schema = extractor.schema.hash;
-    this.schemaId = schemaId(this.schema);
+    this.schemaTag = schemaTag(this.schema);
     this.maxPending = options.maxPendingJoins ?? 1_000_000;
     this.decodePart = (options.parts ?? entityPartCodec(new Set(ENTITY_ROLES))).decode;
     this.budget = extractor.budget;
+    this.budget?.holdsPending(true);
     this.perJoin = joinBytes(
       extractor.names.length,
       ENTITY_ROLES.map((r) => this.positions.get(r)?.length ?? 0),
     );
   }
 
-  /** `n` requests start (or, negative, stop) waiting: counted, and charged to the budget. */
-  private wait(n: number) {
-    this.waiting += n;
-    if (n > 0) this.budget?.chargePending(n * this.perJoin);
-    else this.budget?.releasePending(-n * this.perJoin);
+  /** Charges the budget for the requests waiting now (at the end of each batch and restore). */
+  private settle() {
+    if (!this.budget) return;
+    const bytes = this.waiting * this.perJoin;
+    if (bytes > this.chargedJoins) this.budget.chargePending(bytes - this.chargedJoins);
+    else this.budget.releasePending(this.chargedJoins - bytes);
+    this.chargedJoins = bytes;
   }
 
   /** The partition moved away: what its waiting requests were charged goes back to the budget with its stores'. */
   override close(): void {
-    this.wait(-this.waiting);
+    this.budget?.releasePending(this.chargedJoins);
+    this.chargedJoins = 0;
+    if (this.budget && !this.closed) this.budget.holdsPending(false);
+    this.closed = true;
     super.close();
+  }
+
+  override restore(records: Iterable<[string, Buffer]>): void {
+    super.restore(records);
+    // Over its part of the share, the oldest leave at the next batch (a restore emits nothing).
+    this.settle();
   }
 
   /** Requests waiting (every one in a chain counted). */
@@ -182,7 +202,8 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
         const part = this.decode(record, this.decodePart);
         if (!part) continue;
         const width = this.positions.get(part.role)?.length ?? 0;
-        if ((part.schema !== undefined && part.schema !== this.schemaId) || part.v.length !== width) {
+        const schema = record.headers[SCHEMA_HEADER];
+        if ((schema !== undefined && schema !== this.schemaTag) || part.v.length !== width) {
           // From an entity stage of another feature schema (a rolling upgrade): its values are not this schema's
           // features (a part of an earlier vigil names no schema: only its width can tell). The request takes the
           // role's features as 0, as when a part never comes, and leaves on time.
@@ -203,6 +224,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     }
     this.evictOverCap(out);
     this.sweepOrphans();
+    this.settle();
     this.counters.recordsOut('features', out.length);
     return out;
   }
@@ -216,6 +238,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     const out = super.flush();
     // Dropping a request deletes or re-points its own key only, which a Map's iteration allows.
     for (const head of this.joins.values()) for (const join of chain(head)) this.leaveIncomplete(join, out);
+    this.settle();
     this.counters.recordsOut('features', out.length);
     return out;
   }
@@ -265,7 +288,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       if (src !== undefined) first.src = src;
       return first;
     }
-    this.wait(1);
+    this.waiting++;
     const join: Join = {
       ts,
       request_id: requestId,
@@ -336,7 +359,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   private drop(join: Join) {
     const key = joinKey(join.ts, join.request_id);
     const head = this.joins.get(key);
-    this.wait(-1);
+    this.waiting--;
     if (head === join) {
       if (join.next) this.joins.set(key, join.next);
       else this.joins.delete(key);
@@ -351,9 +374,12 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     if (this.checkpointed) this.changedJoins.add(key);
   }
 
-  /** Past the cap or the budget's share for waiting requests, the longest-waiting go without their parts. */
+  /** Past the cap or the task's part of the budget's share, the longest-waiting go without their parts. */
   private evictOverCap(out: SinkRecord<FeatureRecord>[]) {
-    const over = () => this.waiting > this.maxPending || (this.budget?.pendingOver === true && this.waiting > 0);
+    const budget = this.budget;
+    const over = () =>
+      this.waiting > this.maxPending ||
+      (budget !== undefined && this.waiting * this.perJoin > budget.pendingLimitPerTask);
     if (!over()) return;
     // One iterator for the whole batch, the longest-waiting first (the Map's order): a new iterator walks every hole
     // the Map's deletions left at its front (V8 keeps them until it rehashes), so one per evicted request — past the
@@ -427,9 +453,9 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     if (!key.startsWith(JOIN)) return false;
     const join = key.slice(JOIN.length);
     const before = this.joins.get(join);
-    if (before) this.wait(-chain(before).length);
+    if (before) this.waiting -= chain(before).length;
     const restored = decodeState<Join>(value);
-    this.wait(chain(restored).length);
+    this.waiting += chain(restored).length;
     this.joins.set(join, restored);
     this.durableJoins.add(join);
     return true;

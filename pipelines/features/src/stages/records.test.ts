@@ -2,20 +2,16 @@ import { InvalidRecordError } from '@vigil/events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ENTITY_ROLES } from '../features/roles.js';
-import { type EntityPart, entityPartCodec, schemaId } from './records.js';
+import { type EntityPart, entityPartCodec } from './records.js';
 
 const codec = entityPartCodec(new Set(ENTITY_ROLES));
 
-const parts: fc.Arbitrary<EntityPart> = fc
-  .record({
-    ts: fc.integer({ min: 0, max: 2 ** 45 }),
-    request_id: fc.string({ minLength: 1, maxLength: 60, unit: 'grapheme' }),
-    role: fc.constantFrom(...ENTITY_ROLES),
-    // Absent: a part of an earlier vigil (version 1), written back as it was.
-    schema: fc.option(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { nil: undefined }),
-    v: fc.array(fc.double(), { maxLength: 40 }),
-  })
-  .map(({ schema, ...p }) => (schema === undefined ? p : { ...p, schema }));
+const parts: fc.Arbitrary<EntityPart> = fc.record({
+  ts: fc.integer({ min: 0, max: 2 ** 45 }),
+  request_id: fc.string({ minLength: 1, maxLength: 60, unit: 'grapheme' }),
+  role: fc.constantFrom(...ENTITY_ROLES),
+  v: fc.array(fc.double(), { maxLength: 40 }),
+});
 
 describe('the entity part codec', () => {
   it('gives back every part bit for bit (NaN, -0 and infinities included, which JSON loses)', () => {
@@ -45,24 +41,6 @@ describe('the entity part codec', () => {
     const newer = Buffer.from(codec.encode({ ts: 1, request_id: 'r', role: 'ip', v: [] }) as Buffer);
     newer[2] = 9;
     expect(() => codec.decode(newer)).toThrow(/upgrade vigil/);
-  });
-
-  it('names the schema its values are in (version 2); a version 1 part names none', () => {
-    const p: EntityPart = {
-      ts: 5,
-      request_id: 'r1',
-      role: 'ip',
-      schema: schemaId(`sha256:${'ab12'.repeat(16)}`),
-      v: [1],
-    };
-    expect(p.schema).toBe(0xab12ab12);
-    const v2 = codec.encode(p) as Buffer;
-    expect(v2[2]).toBe(2);
-    expect(codec.decode(v2)).toEqual(p);
-    const { schema: _, ...old } = p;
-    const v1 = codec.encode(old) as Buffer;
-    expect([v1[2], v1.length]).toEqual([1, v2.length - 4]);
-    expect(codec.decode(v1)).toEqual(old);
   });
 
   it('reads the JSON parts an earlier vigil wrote', () => {

@@ -28,6 +28,18 @@ import type { EntityRole } from '../features/roles.js';
 export const ROLE_HEADER = 'vigil-role';
 export const KIND_HEADER = 'vigil-kind';
 export const PART_KIND = 'part';
+/**
+ * The feature schema an entity part's values were computed in (schemaTag of its hash). The principal stage joins a
+ * part only from its own schema: two schemas with as many of a role's features (a family's parameters changed, in a
+ * rolling upgrade) would otherwise join values that mean something else. A header, not a field of the part's
+ * record: a detector older than it ignores it and reads the part as before.
+ */
+export const SCHEMA_HEADER = 'vigil-schema';
+
+/** A feature schema's hash, short: its first 48 bits in hex (what SCHEMA_HEADER carries). */
+export function schemaTag(hash: string): string {
+  return hash.replace(/^sha256:/, '').slice(0, 12);
+}
 
 export interface FeatureRecord {
   ts: number;
@@ -62,22 +74,8 @@ export interface EntityPart {
   ts: number;
   request_id: string;
   role: EntityRole;
-  /**
-   * The feature schema that computed the values (schemaId of its hash); absent in parts of an earlier vigil, whose
-   * schema only their width tells.
-   */
-  schema?: number;
   /** The role's features, in the order of FeatureExtractor.positions(role). */
   v: number[];
-}
-
-/**
- * A feature schema's id in an entity part: the first 32 bits of its hash. The principal stage takes a part's values
- * only from its own schema: two schemas with the same number of a role's features (a family's parameter or order
- * changed in a rolling upgrade) would otherwise join values that mean something else.
- */
-export function schemaId(hash: string): number {
-  return Number.parseInt(hash.replace(/^sha256:/, '').slice(0, 8), 16) >>> 0;
 }
 
 /** An entity part from the keyed topic as JSON (what vigil wrote before the binary codec). */
@@ -90,49 +88,45 @@ function decodeJsonEntityPart(value: Buffer, roles: ReadonlySet<string>): Entity
   return o as unknown as EntityPart;
 }
 
-const PART_VERSION = 2;
+const PART_VERSION = 1;
 const partWriter = new ByteWriter();
 /** The roles, read once (request ids fill the rest and are then read anew). */
 const PART_STRINGS = new StringInterner();
 
 /**
- * Entity parts on the principal-keyed topic (only vigil reads them): binary, version 2 — u8 0xa5, u8 2
- * (BinaryKind.EntityPart), u8 version, f64 ts, request_id and role as strings (varint length, UTF-8), u32 the schema's
- * id (schemaId; not in version 1), varint count, the values as f64 (exact: the joined vector must equal the offline
- * one bit for bit). Version 1 and the JSON parts of an earlier vigil are still read. `roles`: the roles a part may
- * name.
+ * Entity parts on the principal-keyed topic (only vigil reads them): binary, version 1 — u8 0xa5, u8 2
+ * (BinaryKind.EntityPart), u8 version, f64 ts, request_id and role as strings (varint length, UTF-8), varint count,
+ * the values as f64 (exact: the joined vector must equal the offline one bit for bit). JSON parts from an earlier vigil
+ * are still read. `roles`: the roles a part may name.
  */
 export function entityPartCodec(roles: ReadonlySet<string>): TopicCodec<EntityPart> {
   const fail = (detail: string): never => {
     throw new InvalidRecordError(`part: ${detail}`);
   };
   const header = { kind: BinaryKind.EntityPart, name: 'part', version: PART_VERSION, interner: PART_STRINGS };
-  const readPart = (r: ByteReader, version: number): EntityPart => {
+  const readPart = (r: ByteReader): EntityPart => {
     const ts = r.f64();
     const request_id = r.vstr();
     const role = r.vstr() as EntityRole;
-    const schema = version >= 2 ? r.u32() : undefined;
     const n = r.uvar();
     // Checked before the values are allocated: a corrupt count must not ask for a giant array.
-    if (n * 8 !== r.buf.length - r.pos) return fail('truncated or trailing bytes');
+    if (n * 8 !== r.end - r.pos) return fail('truncated or trailing bytes');
     const v = new Array<number>(n);
     for (let i = 0; i < n; i++) v[i] = r.f64();
     if (!Number.isFinite(ts)) fail('ts: not a finite number');
     if (request_id.length === 0) fail('request_id: empty');
     if (!roles.has(role)) fail('role: not an entity role');
-    return schema === undefined ? { ts, request_id, role, v } : { ts, request_id, role, schema, v };
+    return { ts, request_id, role, v };
   };
   return {
     name: 'entity part',
     format: 'binary',
     version: PART_VERSION,
-    // A part that names no schema (read from an earlier vigil's record) is written as it was: version 1.
     encode: (part) => {
-      const w = startBinary(partWriter, BinaryKind.EntityPart, part.schema === undefined ? 1 : PART_VERSION);
+      const w = startBinary(partWriter, BinaryKind.EntityPart, PART_VERSION);
       w.f64(part.ts);
       w.vstr(part.request_id);
       w.vstr(part.role);
-      if (part.schema !== undefined) w.u32(part.schema);
       w.uvar(part.v.length);
       for (const x of part.v) w.f64(x);
       return w.finish();

@@ -23,7 +23,15 @@ import { StateBudget } from '../state/state-budget.js';
 import { FeatureStream } from '../stream.js';
 import { EntityFeatureTask } from './entity-task.js';
 import { joinBytes, ORPHAN_AFTER_MS, PrincipalFeatureTask } from './principal-task.js';
-import { type EntityPart, entityPartCodec, type FeatureRecord, KIND_HEADER, ROLE_HEADER } from './records.js';
+import {
+  type EntityPart,
+  entityPartCodec,
+  type FeatureRecord,
+  KIND_HEADER,
+  ROLE_HEADER,
+  SCHEMA_HEADER,
+  schemaTag,
+} from './records.js';
 
 /** Parts travel between the stages as on Kafka: in their binary codec. */
 const partCodec = entityPartCodec(new Set(ENTITY_ROLES));
@@ -425,7 +433,12 @@ describe('online feature stages', () => {
     // Every part one value longer than this schema's role has: written by an entity stage of another schema.
     const other = parts.map((p) => ({ ...p, value: { ...p.value, v: [...p.value.v.map(() => 7), 7] } }));
     // Or as many values, from a schema that names itself otherwise (a family's parameters changed).
-    const renamed = parts.map((p) => ({ ...p, value: { ...p.value, v: p.value.v.map(() => 7), schema: 1 } }));
+    expect(parts.every((p) => p.headers?.[SCHEMA_HEADER] === schemaTag(extractor.schema.hash))).toBe(true);
+    const renamed = parts.map((p) => ({
+      ...p,
+      headers: { ...p.headers, [SCHEMA_HEADER]: '0123456789ab' },
+      value: { ...p.value, v: p.value.v.map(() => 7) },
+    }));
     for (const [i, changed] of [other, renamed].entries()) {
       const task = new PrincipalFeatureTask(FeatureExtractor.standard(geo), 0);
       const out = task.process([
@@ -620,7 +633,7 @@ describe('online feature stages', () => {
     expect(t.pendingJoins).toBe(3);
   });
 
-  it('charges waiting requests to the state budget; past their share the longest-waiting go, and close gives all back', () => {
+  it('charges waiting requests to the state budget; past its part of their share a task lets the longest-waiting go', () => {
     const record = (e: AccessEvent): SourceRecord => ({
       value: Buffer.from(JSON.stringify(e)),
       key: Buffer.from(principalKey(e)),
@@ -633,7 +646,7 @@ describe('online feature stages', () => {
       extractor.names.length,
       ENTITY_ROLES.map((r) => extractor.positions(r).length),
     );
-    // Room for the stores and for exactly five waiting requests (their share of the budget).
+    // Room for the stores and for five waiting requests (their share of the budget, all tasks together).
     const budget = new StateBudget(64 * 2 ** 20, (5.5 * perJoin) / (64 * 2 ** 20));
     extractor.useBudget(budget);
     const t = new PrincipalFeatureTask(extractor, 0);
@@ -646,12 +659,18 @@ describe('online feature stages', () => {
     const out = e.slice(3).flatMap((x) => t.process([record(x)]));
     expect(out.map((r) => r.value.request_id)).toEqual(e.slice(0, e.length - 5).map((x) => x.request_id));
     expect([t.pendingJoins, t.incomplete, budget.pending]).toEqual([5, e.length - 5, 5 * perJoin]);
-    // A restored task is charged for the requests it restores as waiting.
+    // A restored task is charged for the requests it restores as waiting. Two tasks now share the share: each keeps
+    // two (2.75 requests' worth), and the restored one lets its four oldest go at its next batch.
     const again = FeatureExtractor.standard(geo);
     again.useBudget(budget);
     const restored = new PrincipalFeatureTask(again, 0);
     restored.restore(t.drainChanges().filter((c): c is [string, Buffer] => c[1] !== null));
     expect([restored.pendingJoins, budget.pending]).toEqual([5, 10 * perJoin]);
+    const next = log[400] as AccessEvent;
+    expect(restored.process([record(next)]).map((r) => r.value.request_id)).toEqual(
+      e.slice(e.length - 5, e.length - 1).map((x) => x.request_id),
+    );
+    expect([restored.pendingJoins, budget.pending]).toEqual([2, 7 * perJoin]);
     // Both partitions move away: the budget is back to nothing.
     t.close();
     restored.close();

@@ -228,6 +228,43 @@ describe('KeyedState', () => {
     );
   });
 
+  it('restores records in place from shared buffers across growth, repeats, deletes and reused slots', () => {
+    const make = () => new KeyedState<{ n: number }>({ ttlMs: 10_000, maxKeys: 1000, sizeOf: (v) => 40 + v.n });
+    const writer = make();
+    writer.trackChanges();
+    for (let i = 0; i < 40; i++) writer.get(`key${i}`, i, () => ({ n: i }));
+    const records = new Map(writer.drainChanges() as [string, Buffer][]);
+    // Two groups' buffers, as a restore gets them, each record at an offset: the columns grow (16 slots at first)
+    // while records wait in them.
+    const restored = make();
+    const put = (keys: string[], at: number) => {
+      const shared = Buffer.concat([Buffer.alloc(at, 0xee), ...keys.map((k) => records.get(k) as Buffer)]);
+      for (const k of keys) {
+        const value = records.get(k) as Buffer;
+        restored.restoreEntry(k, shared, true, at, at + value.length);
+        at += value.length;
+      }
+    };
+    const keys = [...records.keys()];
+    put(keys.slice(0, 25), 3);
+    put(keys.slice(25), 1);
+    // key3 restored again (a newer record: the same bytes), key7 deleted and key40 taking its slot.
+    put(['key3'], 5);
+    restored.restoreEntry('key7', null);
+    restored.restoreEntry('key40', Buffer.from(records.get('key8') as Buffer));
+    restored.finishRestore();
+    const expected = keys.filter((k) => k !== 'key7');
+    expect(new Set(restored.keys())).toEqual(new Set([...expected, 'key40']));
+    for (const k of expected) expect(restored.encoded(k), k).toEqual(records.get(k));
+    // Half used (decoded), the rest still give their records; then every value is what was written.
+    for (let i = 0; i < 40; i += 2) if (i !== 7) expect(restored.get(`key${i}`, 100, () => ({ n: -1 })).n).toBe(i);
+    for (let i = 1; i < 40; i += 2) if (i !== 7) expect(restored.encoded(`key${i}`)).toEqual(records.get(`key${i}`));
+    for (let i = 1; i < 40; i += 2) if (i !== 7) expect(restored.get(`key${i}`, 100, () => ({ n: -1 })).n).toBe(i);
+    expect(restored.get('key40', 100, () => ({ n: -1 })).n).toBe(8);
+    // Charged as recorded: key7's 47 bytes of state gone, key40 charged as key8's record says (48; same key length).
+    expect(restored.bytes).toBe(writer.bytes + 1);
+  });
+
   it('restores records written before the fixed header (the generic codec), estimating what they are charged', () => {
     const s = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10, sizeOf: (v) => v.n });
     s.restoreEntry('old', encodeState({ l: 5, q: 2, s: { n: 40 }, r: false }));

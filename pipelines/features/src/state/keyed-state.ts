@@ -39,14 +39,14 @@ export interface KeyedStateOptions<S> {
 }
 
 /**
- * What an entry costs beside its state and its key: its slot in the columns — three plain arrays (24 bytes a slot,
- * grown by V8 by about half again) and six typed ones (33 bytes, doubled by grow()) — and in the index Map (~28 bytes
+ * What an entry costs beside its state and its key: its slot in the columns — two plain arrays (16 bytes a slot,
+ * grown by V8 by about half again) and six typed ones (29 bytes, doubled by grow()) — and in the index Map (~28 bytes
  * a slot, doubled), so it depends on how full they are. bench:state-size measures it with its "bare entry, flat key"
- * row, a store of 91,000 keys, where the doubled ones have 1.44 slots per key, their average: 198 bytes, less the
+ * row, a store of 91,000 keys, where the doubled ones have 1.44 slots per key, their average: 183 bytes, less the
  * key's string (40) and the state's object (40). Just under a power of two an entry costs ~20 bytes less, just over
- * it ~60 more.
+ * it ~60 more. (The restored records' two columns come and go with a restore: not counted.)
  */
-const ENTRY_OVERHEAD = 118;
+const ENTRY_OVERHEAD = 103;
 
 /**
  * A key's string beyond its characters: vigil's keys are mostly joined strings (`sub:` + the subject, an address +
@@ -88,10 +88,10 @@ export class KeyedState<S> implements Checkpointable {
    * A restored entry's record, until its state is decoded on first use (then undefined): the buffer holding it — its
    * key's whole group, shared by the key's entries in every store — and, in `recordSpan`, where in it the record
    * starts and ends (two numbers a slot). A view per record was an object of ~100 bytes per store and key, made and
-   * collected at every restore. The spans exist only while a restored record waits (`pending`): a store that was
-   * never restored pays nothing for them.
+   * collected at every restore. Both columns exist only while a restored record waits (`pending`): a store that was
+   * never restored, or whose restored keys have all been used since, pays nothing for them.
    */
-  private recordOf: (Buffer | undefined)[] = [];
+  private recordOf: (Buffer | undefined)[] | undefined;
   private recordSpan: Int32Array | undefined;
   private pending = 0;
   /** Event time the key was last seen. */
@@ -103,8 +103,8 @@ export class KeyedState<S> implements Checkpointable {
   private next = new Int32Array(INITIAL_SLOTS);
   /** 1: seen more than once since it was created (lives in `again`, else in `once`). */
   private returning = new Uint8Array(INITIAL_SLOTS);
-  /** The entry's estimated bytes as last charged to the budget. */
-  private charged = new Float64Array(INITIAL_SLOTS);
+  /** The entry's estimated bytes as last charged to the budget (whole bytes: estimate() rounds up). */
+  private charged = new Uint32Array(INITIAL_SLOTS);
   private readonly ends = new Int32Array([NONE, NONE, NONE, NONE]);
   /** Slots below this have been used; freed ones wait in `free`. */
   private used = 0;
@@ -233,7 +233,7 @@ export class KeyedState<S> implements Checkpointable {
 
   /** Decodes a restored entry's state from its record, once. */
   private decode(slot: number) {
-    const record = this.recordOf[slot];
+    const record = this.recordOf?.[slot];
     if (record === undefined) return;
     const span = this.recordSpan as Int32Array;
     this.stateOf[slot] = decodeState<S>(record, (span[2 * slot] as number) + HEADER_BYTES, span[2 * slot + 1]);
@@ -242,7 +242,7 @@ export class KeyedState<S> implements Checkpointable {
 
   /** The entry's estimated bytes as its state stands now. */
   private estimate(slot: number): number {
-    return ENTRY_OVERHEAD + keyBytes(this.keyOf[slot] as string) + this.sizeOf(this.stateOf[slot] as S);
+    return Math.ceil(ENTRY_OVERHEAD + keyBytes(this.keyOf[slot] as string) + this.sizeOf(this.stateOf[slot] as S));
   }
 
   /** A slot for a new entry (a freed one, else the next, growing the columns), not yet in a list. */
@@ -255,7 +255,6 @@ export class KeyedState<S> implements Checkpointable {
     this.index.set(key, slot);
     this.keyOf[slot] = key;
     this.stateOf[slot] = state;
-    this.recordOf[slot] = undefined;
     this.lastSeen[slot] = lastSeen;
     this.seqOf[slot] = seq;
     this.returning[slot] = returning;
@@ -267,7 +266,7 @@ export class KeyedState<S> implements Checkpointable {
 
   private grow() {
     const n = this.lastSeen.length * 2;
-    const grown = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T) => {
+    const grown = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, make: (n: number) => T) => {
       const b = make(n);
       b.set(a);
       return b;
@@ -277,15 +276,18 @@ export class KeyedState<S> implements Checkpointable {
     this.prev = grown(this.prev, (k) => new Int32Array(k));
     this.next = grown(this.next, (k) => new Int32Array(k));
     this.returning = grown(this.returning, (k) => new Uint8Array(k));
-    this.charged = grown(this.charged, (k) => new Float64Array(k));
+    this.charged = grown(this.charged, (k) => new Uint32Array(k));
     if (this.recordSpan) this.recordSpan = grown(this.recordSpan, (k) => new Int32Array(2 * k));
   }
 
   /** The slot's restored record is decoded or gone; the spans go with the last one. */
   private dropRecord(slot: number) {
-    if (this.recordOf[slot] === undefined) return;
-    this.recordOf[slot] = undefined;
-    if (--this.pending === 0) this.recordSpan = undefined;
+    const records = this.recordOf;
+    if (records?.[slot] === undefined) return;
+    records[slot] = undefined;
+    if (--this.pending > 0) return;
+    this.recordOf = undefined;
+    this.recordSpan = undefined;
   }
 
   /** Takes the entry out of the index and its list and frees its slot (its state can be collected). */
@@ -343,7 +345,7 @@ export class KeyedState<S> implements Checkpointable {
     const slot = this.index.get(key);
     if (slot === undefined) return null;
     // Not used since the restore: its header and state are what the record says.
-    const record = this.recordOf[slot];
+    const record = this.recordOf?.[slot];
     if (record !== undefined) {
       const span = this.recordSpan as Int32Array;
       const at = span[2 * slot] as number;
@@ -393,7 +395,8 @@ export class KeyedState<S> implements Checkpointable {
     this.lastSeen[to] = lastSeen;
     this.seqOf[to] = seq;
     this.returning[to] = returning;
-    this.charged[to] = hasHeader ? value.readDoubleLE(at + 18) : 0;
+    // Whole bytes (records of an earlier vigil may hold a fraction).
+    this.charged[to] = hasHeader ? Math.ceil(value.readDoubleLE(at + 18)) : 0;
     if (!hasHeader) {
       this.dropRecord(to);
       return;
@@ -401,6 +404,7 @@ export class KeyedState<S> implements Checkpointable {
     // Kept in place if owned; else copied: the record may lie in a whole changelog segment, which must not stay in
     // memory for one key.
     const kept = owned ? value : Buffer.from(value.subarray(at, end));
+    this.recordOf ??= [];
     if (this.recordOf[to] === undefined) this.pending++;
     this.recordOf[to] = kept;
     this.recordSpan ??= new Int32Array(2 * this.lastSeen.length);
@@ -424,7 +428,7 @@ export class KeyedState<S> implements Checkpointable {
     for (const slot of slots) {
       this.append(slot);
       // A record with the header says what it was charged; an older one is estimated from its state.
-      if (this.recordOf[slot] === undefined) this.charged[slot] = this.estimate(slot);
+      if (this.recordOf?.[slot] === undefined) this.charged[slot] = this.estimate(slot);
       restored += this.charged[slot] as number;
     }
     this.bytes += restored;
@@ -439,7 +443,7 @@ export class KeyedState<S> implements Checkpointable {
     this.index.clear();
     this.keyOf = [];
     this.stateOf = [];
-    this.recordOf = [];
+    this.recordOf = undefined;
     this.recordSpan = undefined;
     this.pending = 0;
     this.free = [];

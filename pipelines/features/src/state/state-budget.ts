@@ -9,12 +9,15 @@
 import type { ByteBudget } from '@vigil/connectors';
 
 /**
- * The share of the budget that requests waiting for their entity parts (the principal stage's joins) may hold. They
- * are charged like the stores' entries, so the stores make room for them; past this share the tasks let their
+ * The share of the budget that requests waiting for their entity parts (the principal stage's joins) may hold, split
+ * evenly between the tasks that hold them. What a task's waiting requests hold at the end of each batch is charged
+ * like the stores' entries, so the stores make room for it; past its part of this share a task lets its
  * longest-waiting requests go without the parts (join_incomplete, counted). So an entity stage that is down for long
- * cannot fill the budget with waiting requests and push every principal's history out: at least three quarters of
- * it stays the features' state. In normal running a request waits a checkpoint interval or two, and holds nowhere
- * near this.
+ * cannot fill the budget with waiting requests and push every principal's history out: at least three quarters of it
+ * stays the features' state. In normal running a request waits a checkpoint interval or two, and holds nowhere near
+ * this. (Requests that come and are joined within one batch are not charged: charged as they came, their passing
+ * weight made the principal stage's stores, which run while it is there, evict for the entity stage's in
+ * bench:cardinality.)
  */
 export const PENDING_SHARE = 0.25;
 
@@ -25,8 +28,10 @@ export class StateBudget implements ByteBudget {
   pending = 0;
   /** Keys evicted to stay within the budget, over every store. */
   evicted = 0;
-  /** What the waiting requests may hold before the longest-waiting go without their parts. */
+  /** What the waiting requests may hold, all tasks together, before the longest-waiting go without their parts. */
   readonly pendingLimitBytes: number;
+  /** Tasks holding waiting requests (each gets an even part of pendingLimitBytes). */
+  private holders = 0;
 
   constructor(
     readonly limitBytes: number,
@@ -40,9 +45,14 @@ export class StateBudget implements ByteBudget {
     return this.used > this.limitBytes;
   }
 
-  /** Whether the waiting requests hold more than their share. */
-  get pendingOver(): boolean {
-    return this.pending > this.pendingLimitBytes;
+  /** A task that holds waiting requests starts (true) or stops sharing the budget. */
+  holdsPending(starts: boolean): void {
+    this.holders += starts ? 1 : -1;
+  }
+
+  /** What one task's waiting requests may hold: an even part of the share. */
+  get pendingLimitPerTask(): number {
+    return this.pendingLimitBytes / Math.max(1, this.holders);
   }
 
   chargePending(bytes: number): void {
