@@ -8,8 +8,15 @@
 import { adapterFor } from '@vigil/adapters';
 import type { SourceRecord } from '@vigil/connectors';
 import { objectBytes } from '@vigil/core';
-import type { AccessEvent } from '@vigil/events';
-import { FeatureExtractor, type FeatureFamily, KeyedState, MmdbGeoLookup } from '@vigil/features';
+import { type AccessEvent, accessEventCodec, principalKey } from '@vigil/events';
+import {
+  FeatureExtractor,
+  type FeatureFamily,
+  KeyedState,
+  MmdbGeoLookup,
+  PrincipalFeatureTask,
+  StateBudget,
+} from '@vigil/features';
 import { parseBatch, REDACTED_DEAD_LETTERS } from '@vigil/ingest';
 import { generateTraffic, issueToken, renderRecord, type SimRequest, seeded } from '@vigil/simulator';
 
@@ -132,6 +139,29 @@ for (const family of BARE) {
   rows.push({ family, keys: n, actual: held - (await heap()), estimated, byStore: [] });
 }
 
+// A request waiting for its entity parts (the principal stage's join, with its entity stage down: no part comes), what
+// the budget is charged for each (joinBytes, which counts every part it could come to hold).
+const WAITING = 'a waiting request (no parts yet)';
+{
+  const budget = new StateBudget(2 ** 40);
+  const task = new PrincipalFeatureTask(FeatureExtractor.standard(geo, { budget }), 0);
+  const n = Math.min(50_000, all.length);
+  const records: SourceRecord[] = all.slice(0, n).map((e) => ({
+    value: accessEventCodec.encode(e) as Buffer,
+    key: Buffer.from(principalKey(e)),
+    headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+    position: {},
+  }));
+  for (let i = 0; i < n; i += 500) task.process(records.slice(i, i + 500));
+  const waiting = task.pendingJoins;
+  const estimated = budget.pending;
+  const held = await heap();
+  // Every waiting request leaves (incomplete); the families' state stays, so only the joins differ.
+  task.flush();
+  rows.push({ family: WAITING, keys: waiting, actual: held - (await heap()), estimated, byStore: [] });
+  records.length = 0;
+}
+
 console.log(`${fmt(all.length)} events (${fmt(STEADY)} steady, ${fmt(WAVE)} wave); each family alone:`);
 console.log('family | entries | heap bytes | estimated | heap / estimate | heap bytes per entry | stores');
 for (const r of rows)
@@ -139,7 +169,7 @@ for (const r of rows)
     `${r.family} | ${fmt(r.keys)} | ${fmt(r.actual)} | ${fmt(r.estimated)} | ${(r.actual / r.estimated).toFixed(2)} | ` +
       `${fmt(r.actual / Math.max(1, r.keys))} | ${r.byStore.join('; ')}`,
   );
-const familyRows = rows.filter((r) => !BARE.includes(r.family));
+const familyRows = rows.filter((r) => !BARE.includes(r.family) && r.family !== WAITING);
 const total = familyRows.reduce((a, r) => ({ actual: a.actual + r.actual, estimated: a.estimated + r.estimated }), {
   actual: 0,
   estimated: 0,
@@ -156,5 +186,8 @@ console.log(
         .filter((r) => BARE.includes(r.family))
         .map((r) => [r.family, { bytes: Math.round(r.actual / r.keys), estimate: Math.round(r.estimated / r.keys) }]),
     ),
+    waiting_request: rows
+      .filter((r) => r.family === WAITING)
+      .map((r) => ({ bytes: Math.round(r.actual / r.keys), estimate: Math.round(r.estimated / r.keys) }))[0],
   }),
 );
