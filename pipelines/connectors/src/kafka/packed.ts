@@ -177,7 +177,10 @@ export function packMessages(
     }
     // Encoded once here: its length sizes the pack, and packEntries copies the bytes as they are.
     const value = toBuffer(m.value);
-    const size = value.length + 64;
+    // Its key and headers count too (an entity part's trace, kind, role, source and schema headers are often more
+    // than its value): a pack sized by values alone could pass Kafka's max.message.bytes.
+    let size = value.length + 16 + (m.key?.length ?? 0);
+    for (const name in m.headers) size += 6 + name.length + (m.headers[name] as string).length;
     let last = packs[packs.length - 1];
     // A pack always takes its first record, so one oversized value still goes out (and Kafka judges it).
     if (!last || last.bytes + size > maxBytes) {

@@ -174,6 +174,12 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     this.chargedJoins = bytes;
   }
 
+  /** Idle release made requests wait or join outside a batch: kept to the task's part and charged as at a batch end. */
+  protected override afterRelease(out: SinkRecord<FeatureRecord>[]): void {
+    this.evictOverCap(out);
+    this.settle();
+  }
+
   /** The partition moved away: what its waiting requests were charged goes back to the budget with its stores'. */
   override close(): void {
     this.budget?.releasePending(this.chargedJoins);
@@ -197,6 +203,10 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   process(records: SourceRecord[]): SinkRecord<FeatureRecord>[] {
     this.counters.recordsIn('features', records.length);
     const out: SinkRecord<FeatureRecord>[] = [];
+    // Over its part of the share since the last batch (a restore, more tasks sharing the budget): the longest-waiting
+    // leave before this batch's events reach the stores, which would otherwise evict history to make that room.
+    this.evictOverCap(out);
+    this.settle();
     for (const record of records) {
       if (record.headers[KIND_HEADER] === PART_KIND) {
         const part = this.decode(record, this.decodePart);

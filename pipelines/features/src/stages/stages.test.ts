@@ -43,6 +43,13 @@ const record = (value: Buffer, key: string, headers: Record<string, string> = {}
 });
 
 const geo = MmdbGeoLookup.bundled();
+/** An event as the principal stage reads it from its partition (JSON, as an earlier vigil wrote it: still read). */
+const principalRecord = (e: AccessEvent): SourceRecord => ({
+  value: Buffer.from(JSON.stringify(e)),
+  key: Buffer.from(principalKey(e)),
+  headers: {},
+  position: {},
+});
 const BOUND = 3000;
 
 function events(n: number): AccessEvent[] {
@@ -587,12 +594,7 @@ describe('online feature stages', () => {
   });
 
   it('past maxPendingJoins emits the longest-waiting requests first, counted, also after a restore', () => {
-    const record = (e: AccessEvent): SourceRecord => ({
-      value: Buffer.from(JSON.stringify(e)),
-      key: Buffer.from(principalKey(e)),
-      headers: {},
-      position: {},
-    });
+    const record = principalRecord;
     const partsOf = (e: AccessEvent): SourceRecord[] =>
       new EntityFeatureTask(FeatureExtractor.standard(geo), 0)
         .process(
@@ -634,12 +636,7 @@ describe('online feature stages', () => {
   });
 
   it('charges waiting requests to the state budget; past its part of their share a task lets the longest-waiting go', () => {
-    const record = (e: AccessEvent): SourceRecord => ({
-      value: Buffer.from(JSON.stringify(e)),
-      key: Buffer.from(principalKey(e)),
-      headers: {},
-      position: {},
-    });
+    const record = principalRecord;
     const e = log.slice(0, 400);
     const extractor = FeatureExtractor.standard(geo);
     const perJoin = joinBytes(
@@ -671,9 +668,25 @@ describe('online feature stages', () => {
       e.slice(e.length - 5, e.length - 1).map((x) => x.request_id),
     );
     expect([restored.pendingJoins, budget.pending]).toEqual([2, 7 * perJoin]);
-    // Both partitions move away: the budget is back to nothing.
+    // Both partitions move away: the budget is back to nothing, and its share whole for the tasks that come next.
     t.close();
     restored.close();
+    restored.close();
+    expect([budget.used, budget.pending, budget.pendingLimitPerTask]).toEqual([0, 0, budget.pendingLimitBytes]);
+
+    // Idle release: held events released by the wall clock become waiting requests outside a batch; the tick keeps
+    // them to the task's part and charges them as a batch's end does.
+    let wall = 1_000_000;
+    const idleExtractor = FeatureExtractor.standard(geo);
+    idleExtractor.useBudget(budget);
+    const idle = new PrincipalFeatureTask(idleExtractor, BOUND, { idleRelease: true, now: () => wall });
+    const held = e.slice(0, 8).map((x) => ({ ...x, ts: (e[0] as AccessEvent).ts + 1 }));
+    expect(idle.process(held.map(record))).toEqual([]);
+    expect([idle.held, idle.pendingJoins, budget.pending]).toEqual([8, 0, 0]);
+    wall += BOUND;
+    const released = (idle.tick as (now: number) => SinkRecord<FeatureRecord>[])(wall);
+    expect([released.length, idle.pendingJoins, budget.pending]).toEqual([3, 5, 5 * perJoin]);
+    idle.close();
     expect([budget.used, budget.pending]).toEqual([0, 0]);
   });
 

@@ -82,8 +82,12 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
     const out: SinkRecord<T>[] = [];
     if (this.stream.held === 0 || wallNow <= this.newestAt) return out;
     this.emit(this.stream.advanceTo(this.newest + (wallNow - this.newestAt)), out);
+    this.afterRelease(out);
     return out;
   }
+
+  /** What a stage does after events were released outside a batch (idle release), as at the end of one. */
+  protected afterRelease(_out: SinkRecord<T>[]): void {}
 
   /** The input has ended: every held event is released (StatefulTask.flush). */
   flush(): SinkRecord<T>[] {

@@ -395,8 +395,10 @@ export class KeyedState<S> implements Checkpointable {
     this.lastSeen[to] = lastSeen;
     this.seqOf[to] = seq;
     this.returning[to] = returning;
-    // Whole bytes (records of an earlier vigil may hold a fraction).
-    this.charged[to] = hasHeader ? Math.ceil(value.readDoubleLE(at + 18)) : 0;
+    // Whole bytes (records of an earlier vigil may hold a fraction); a value no entry can have (a damaged record) is
+    // estimated again at finishRestore, as a record without the header is.
+    const recorded = hasHeader ? Math.ceil(value.readDoubleLE(at + 18)) : 0;
+    this.charged[to] = recorded > 0 && recorded < 2 ** 32 ? recorded : 0;
     if (!hasHeader) {
       this.dropRecord(to);
       return;
@@ -427,8 +429,12 @@ export class KeyedState<S> implements Checkpointable {
     let restored = 0;
     for (const slot of slots) {
       this.append(slot);
-      // A record with the header says what it was charged; an older one is estimated from its state.
-      if (this.recordOf?.[slot] === undefined) this.charged[slot] = this.estimate(slot);
+      // A record with the header says what it was charged; an older one (or a damaged charge) is estimated from its
+      // state.
+      if (this.recordOf?.[slot] === undefined || this.charged[slot] === 0) {
+        this.decode(slot);
+        this.charged[slot] = this.estimate(slot);
+      }
       restored += this.charged[slot] as number;
     }
     this.bytes += restored;
