@@ -81,6 +81,22 @@ describe('packed records', () => {
     );
   });
 
+  it('counts keys and headers toward the byte limit, not only values', () => {
+    // Small values under long trace headers (a tracestate may be 512 characters): sized by values alone, all of them
+    // would have gone into one record of ~140 KB against a 10 KB limit.
+    const messages = Array.from({ length: 200 }, (_, i) => ({
+      key: `principal-${i % 2}`,
+      value: 'v'.repeat(10),
+      headers: { traceparent: 't'.repeat(55), tracestate: 's'.repeat(512), 'vigil-source': 'u'.repeat(80) },
+    }));
+    const packed = packMessages(messages, partitionerFor(1), 10_000);
+    expect(packed.length).toBeGreaterThan(10);
+    for (const m of packed) expect((m.value as Buffer).length).toBeLessThanOrEqual(10_000);
+    expect(packed.flatMap((m) => unpackEntries(m.value as Buffer)).map((e) => e.headers)).toEqual(
+      messages.map((m) => m.headers),
+    );
+  });
+
   it('refuses truncated, trailing or unknown-version bytes', () => {
     const good = packEntries([{ key: 'k', value: 'v', headers: { a: 'b' } }]);
     expect(() => unpackEntries(good.subarray(0, good.length - 1))).toThrow(/truncated/);
