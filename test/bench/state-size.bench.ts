@@ -147,21 +147,22 @@ const WAITING = 'a waiting request (no parts yet)';
   // Not checkpointed: a checkpointed task would also keep each changed join's key for its next drain.
   const task = new PrincipalFeatureTask(FeatureExtractor.standard(geo, { budget }), 0, { checkpointed: false });
   const n = Math.min(50_000, all.length);
-  // Each record with a trace context of its own, as a decoded Kafka record's headers are.
-  const records: SourceRecord[] = all.slice(0, n).map((e, i) => ({
-    value: accessEventCodec.encode(e) as Buffer,
-    key: Buffer.from(principalKey(e)),
-    headers: { traceparent: `00-${String(i).padStart(32, '0')}-b7ad6b7169203331-01` },
-    position: {},
-  }));
-  for (let i = 0; i < n; i += 500) task.process(records.slice(i, i + 500));
+  // Each record with a trace context of its own, as a decoded Kafka record's headers are, made batch by batch so that
+  // what a waiting request keeps of its record is its own (the batch's records are gone when it is measured).
+  const batch = (from: number): SourceRecord[] =>
+    all.slice(from, Math.min(n, from + 500)).map((e, i) => ({
+      value: accessEventCodec.encode(e) as Buffer,
+      key: Buffer.from(principalKey(e)),
+      headers: { traceparent: `00-${String(from + i).padStart(32, '0')}-b7ad6b7169203331-01` },
+      position: {},
+    }));
+  for (let i = 0; i < n; i += 500) task.process(batch(i));
   const waiting = task.pendingJoins;
   const estimated = budget.pending;
   const held = await heap();
   // Every waiting request leaves (incomplete); the families' state stays, so only the joins differ.
   task.flush();
   rows.push({ family: WAITING, keys: waiting, actual: held - (await heap()), estimated, byStore: [] });
-  records.length = 0;
 }
 
 console.log(`${fmt(all.length)} events (${fmt(STEADY)} steady, ${fmt(WAVE)} wave); each family alone:`);

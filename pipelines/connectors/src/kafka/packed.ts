@@ -178,7 +178,8 @@ export function packMessages(
     // Encoded once here: its length sizes the pack, and packEntries copies the bytes as they are.
     const value = toBuffer(m.value);
     // Its key and headers count too (an entity part's trace, kind, role, source and schema headers are often more
-    // than its value): a pack sized by values alone could pass Kafka's max.message.bytes.
+    // than its value): a pack sized by values alone could pass Kafka's max.message.bytes. Strings are counted in
+    // characters (a non-ASCII one takes more bytes): close enough with packs of 256 KiB under a limit of 1 MiB.
     let size = value.length + 16 + (m.key?.length ?? 0);
     for (const name in m.headers) size += 6 + name.length + (m.headers[name] as string).length;
     let last = packs[packs.length - 1];

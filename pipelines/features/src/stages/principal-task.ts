@@ -165,7 +165,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     );
   }
 
-  /** Charges the budget for the requests waiting now (at the end of each batch and restore). */
+  /** Charges the budget for the requests waiting now (at the end of each batch, of an idle release and of a restore). */
   private settle() {
     if (!this.budget) return;
     const bytes = this.waiting * this.perJoin;
@@ -203,10 +203,9 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   process(records: SourceRecord[]): SinkRecord<FeatureRecord>[] {
     this.counters.recordsIn('features', records.length);
     const out: SinkRecord<FeatureRecord>[] = [];
-    // Over its part of the share since the last batch (a restore, more tasks sharing the budget): the longest-waiting
-    // leave before this batch's events reach the stores, which would otherwise evict history to make that room.
-    this.evictOverCap(out);
-    this.settle();
+    // Over its part of the share since the last batch (a restore, more tasks sharing the budget), the task trims at
+    // this batch's end, not its start: the parts of its longest-waiting requests may be in this very batch. Within
+    // the batch the stores may evict to make that room, once.
     for (const record of records) {
       if (record.headers[KIND_HEADER] === PART_KIND) {
         const part = this.decode(record, this.decodePart);

@@ -265,6 +265,23 @@ describe('KeyedState', () => {
     expect(restored.bytes).toBe(writer.bytes + 1);
   });
 
+  it('estimates again what a record says it was charged when no entry can be charged that (a damaged record)', () => {
+    const make = () => new KeyedState<{ n: number }>({ ttlMs: 10_000, maxKeys: 100, sizeOf: (v) => 40 + v.n });
+    const writer = make();
+    writer.trackChanges();
+    for (let i = 0; i < 4; i++) writer.get(`key${i}`, i, () => ({ n: i }));
+    const records = writer.drainChanges() as [string, Buffer][];
+    // The charge is the header's f64 at byte 18: key1..key3 get one that no entry has.
+    [Number.NaN, -1, 2 ** 32].forEach((bad, i) => {
+      (records[i + 1] as [string, Buffer])[1].writeDoubleLE(bad, 18);
+    });
+    const restored = make();
+    for (const [key, value] of records) restored.restoreEntry(key, value);
+    restored.finishRestore();
+    expect(restored.bytes).toBe(writer.bytes);
+    expect([...restored.values()].map((v) => v.n)).toEqual([0, 1, 2, 3]);
+  });
+
   it('restores records written before the fixed header (the generic codec), estimating what they are charged', () => {
     const s = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10, sizeOf: (v) => v.n });
     s.restoreEntry('old', encodeState({ l: 5, q: 2, s: { n: 40 }, r: false }));
