@@ -8,11 +8,10 @@
 // Join rule: a request waits for its parts however long they take (the entity stage checkpoints, so they come).
 // Only past `maxPendingJoins` waiting requests, or past the task's part of the state budget's share for them
 // (PENDING_SHARE: the waiting requests are charged to the budget the stores share) — an entity stage down for long —
-// is the oldest emitted
-// with its missing parts as 0 and counted (vigil_records_skipped{reason="join_incomplete"}); parts whose request never came
-// are dropped the same way, and so is a part still waiting, without its request, ORPHAN_AFTER_MS of event time
-// after the partition's watermark has passed it: its request was joined already (a part sent twice — the stages'
-// at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source
+// is the oldest emitted with its missing parts as 0 and counted (vigil_records_skipped{reason="join_incomplete"});
+// parts whose request never came are dropped the same way, and so is a part still waiting, without its request,
+// ORPHAN_AFTER_MS of event time after the partition's watermark has passed it: its request was joined already (a
+// part sent twice — the stages' at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source
 // positions) is checkpointed by the KafkaStatefulProcessor running the task. Two events of a principal with the same
 // time and request id (a line shipped twice) are two requests, each joined with its own parts (Join.next).
 import { type SinkRecord, SOURCE_HEADER, type SourceRecord } from '@vigil/connectors';
@@ -169,8 +168,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   private settle() {
     if (!this.budget) return;
     const bytes = this.waiting * this.perJoin;
-    if (bytes > this.chargedJoins) this.budget.chargePending(bytes - this.chargedJoins);
-    else this.budget.releasePending(this.chargedJoins - bytes);
+    this.budget.chargePending(bytes - this.chargedJoins);
     this.chargedJoins = bytes;
   }
 
