@@ -30,6 +30,8 @@ const scaleOut = process.argv.includes('--scale-out');
 const fused = !process.argv.includes('--unfused');
 /** --producer-client kafkajs|platformatic: who writes outside transactions (kafka.producer_client; its default). */
 const producerClient = flag('--producer-client', 'platformatic') as 'kafkajs' | 'platformatic';
+/** --concurrency N: partitions each stage processes at once (consumer.partitions_consumed_concurrently; its default). */
+const concurrency = process.argv.includes('--concurrency') ? Number(flag('--concurrency', '1')) : undefined;
 // --scale-out measures one detector process against two in one group (the peer is not run unless --peer).
 const runPeer = scaleOut ? process.argv.includes('--peer') : !process.argv.includes('--no-peer');
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
@@ -94,7 +96,11 @@ const vigilConfig = (run: string) => ({
   format: 'kong',
   pepper: { secret: 'bench-pepper-0123456789abcdef0123456789' },
   kafka: { brokers, producer_client: producerClient },
-  consumer: { group_id: `bench_vigil_${run}`, topics: [topic] },
+  consumer: {
+    group_id: `bench_vigil_${run}`,
+    topics: [topic],
+    ...(concurrency ? { partitions_consumed_concurrently: concurrency } : {}),
+  },
   topics: {
     keyed: `bench_keyed_${run}`,
     entities: `bench_entities_${run}`,
@@ -298,6 +304,7 @@ console.log(
     kafka_streams_peer_per_s: peerPerS,
     ratio_to_peer: peerPerS === null ? null : Number((eventsPerS / peerPerS).toFixed(2)),
     guarantee,
+    partitions_consumed_concurrently: concurrency ?? 1,
     producer_client: producerClient,
     decisions: fused ? 'fused' : 'stage',
     rss_mb: rss,

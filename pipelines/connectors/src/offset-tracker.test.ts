@@ -29,4 +29,23 @@ describe('OffsetTracker', () => {
     expect(t.unacknowledged).toBe(1);
     expect(t.drain()).toEqual([{ topic: 'in', partition: 2, offset: '1' }]);
   });
+
+  it('commits nothing fetched or acknowledged before a rebalance, and still counts it acknowledged', () => {
+    const t = new OffsetTracker();
+    const before = t.track('in', 0, '9');
+    const acked = t.track('in', 1, '3');
+    acked();
+    t.reset();
+    // Read again from the committed offset after the rebalance.
+    const again = t.track('in', 0, '9');
+    const next = t.track('in', 0, '14');
+    next();
+    expect(t.drain()).toEqual([]);
+    before();
+    expect(t.unacknowledged).toBe(1);
+    expect(t.drain()).toEqual([]);
+    again();
+    expect(t.drain()).toEqual([{ topic: 'in', partition: 0, offset: '15' }]);
+    expect(t.unacknowledged).toBe(0);
+  });
 });

@@ -1,5 +1,10 @@
 // Tracks which fetched batches have been acknowledged, per partition, so a source commits only the contiguous
 // acknowledged prefix: a later batch acked before an earlier one is never committed past the earlier one.
+//
+// A rebalance starts a new epoch (reset): batches fetched before it no longer count towards a commit. Their partition
+// may be another member's now, which reads it again from the group's committed offset and may commit further; an
+// older batch's offset committed after that would move the partition's offset back. A partition this member kept is
+// read again from the committed offset too, so its batches since are what carry its commit on.
 
 interface Pending {
   nextOffset: bigint;
@@ -7,7 +12,7 @@ interface Pending {
 }
 
 export class OffsetTracker {
-  private readonly pending = new Map<string, Pending[]>();
+  private pending = new Map<string, Pending[]>();
   private readonly committable = new Map<string, bigint>();
   private inFlight = 0;
 
@@ -19,19 +24,28 @@ export class OffsetTracker {
   track(topic: string, partition: number, lastOffset: string): () => void {
     const key = OffsetTracker.key(topic, partition);
     const entry: Pending = { nextOffset: BigInt(lastOffset) + 1n, acked: false };
-    const list = this.pending.get(key) ?? [];
+    const pending = this.pending;
+    const list = pending.get(key) ?? [];
     list.push(entry);
-    this.pending.set(key, list);
+    pending.set(key, list);
     this.inFlight++;
     return () => {
       if (entry.acked) return;
       entry.acked = true;
       this.inFlight--;
+      // Fetched before a rebalance: acknowledged (the consumer's pause counts it), never committed.
+      if (pending !== this.pending) return;
       while (list.length > 0 && list[0]?.acked) {
         const done = list.shift() as Pending;
         this.committable.set(key, done.nextOffset);
       }
     };
+  }
+
+  /** A rebalance: what was fetched or acknowledged before it is not committed (see above). */
+  reset(): void {
+    this.pending = new Map();
+    this.committable.clear();
   }
 
   /** Batches fetched but not yet acknowledged. */

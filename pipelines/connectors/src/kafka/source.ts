@@ -64,6 +64,8 @@ export class KafkaSource implements Source {
   private consumer: Consumer | undefined;
   private readonly tracker = new OffsetTracker();
   private commitTimer: NodeJS.Timeout | undefined;
+  /** The commit in flight, if any. */
+  private committing: Promise<void> | undefined;
   private failure: Error | undefined;
   private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
@@ -87,6 +89,9 @@ export class KafkaSource implements Source {
       if (!e.payload.restart)
         this.fail(e.payload.error instanceof Error ? e.payload.error : new Error('the consumer stopped'));
     });
+    // After a rebalance kafkajs reads every assigned partition again from the group's committed offset: what was
+    // fetched before it is not committed (offset-tracker.ts).
+    consumer.on(consumer.events.GROUP_JOIN, () => this.tracker.reset());
     await withRetry(() => consumer.connect(), JOIN_RETRY);
     await withRetry(() => consumer.subscribe({ topics: c.topics, fromBeginning: c.from_beginning }), JOIN_RETRY);
     this.commitTimer = setInterval(() => void this.commit().catch(() => undefined), c.commit_interval_ms);
@@ -155,13 +160,22 @@ export class KafkaSource implements Source {
   }
 
   /**
-   * Commits every acknowledged prefix. A failed commit's offsets are not tried again: the usual failure is a
-   * rebalance, after which the partition may be another member's, and committing them then could move its offset
-   * back. The next acknowledged batch of a partition carries it on; a quiet one is read again from its last commit.
+   * Commits every acknowledged prefix, one commit at a time: two in flight can land out of order (kafkajs retries a
+   * failed one), and the older offsets then win. While one is in flight the newer offsets wait in the tracker for the
+   * next tick. A failed commit's offsets are not tried again: the usual failure is a rebalance, after which the
+   * partition may be another member's, and committing them then could move its offset back (kafkajs is patched not to
+   * retry a commit across one: patches/kafkajs+2.2.4.patch). Every partition is read again from its last commit after
+   * a rebalance, and those batches carry its commit on.
    */
-  async commit(): Promise<void> {
+  commit(): Promise<void> {
+    if (this.committing) return this.committing;
     const offsets = this.tracker.drain();
-    if (offsets.length > 0 && this.consumer) await this.consumer.commitOffsets(offsets);
+    if (offsets.length === 0 || !this.consumer) return Promise.resolve();
+    const committing = this.consumer.commitOffsets(offsets).finally(() => {
+      this.committing = undefined;
+    });
+    this.committing = committing;
+    return committing;
   }
 
   /** Waits (up to drainMs) for in-flight batches to be acknowledged, commits them, and leaves the group. */
@@ -172,6 +186,8 @@ export class KafkaSource implements Source {
     consumer.pause(this.config.topics.map((topic) => ({ topic })));
     const deadline = Date.now() + drainMs;
     while (this.tracker.unacknowledged > 0 && Date.now() < deadline && !this.failure) await sleep(20);
+    // A commit still in flight first, then what was acknowledged since.
+    await this.committing?.catch(() => undefined);
     await this.commit().catch(() => undefined);
     await consumer.disconnect();
     this.settle?.resolve();
