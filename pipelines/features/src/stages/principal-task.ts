@@ -65,6 +65,12 @@ interface Join {
    * parts): where both sides have it, they are joined by it — exactly, and a part sent again finds its own request.
    */
   src?: string;
+  /**
+   * When its key began to wait, in the task's count (every request of a chain carries its key's): the order the
+   * longest-waiting leave in. The Map keeps that order while the task runs; a restore gets its keys in the order they
+   * were last written, and sorts them back by it. (Absent in joins an older vigil wrote: those go first.)
+   */
+  at?: number;
 }
 
 const JOIN = 'join/';
@@ -97,7 +103,7 @@ const MAP_ENTRY = 40;
  */
 export function joinBytes(width: number, roleWidths: readonly number[]): number {
   return (
-    objectBytes(11, 1) +
+    objectBytes(12, 1) +
     stringBytes(50) +
     MAP_ENTRY +
     2 * ID_BYTES +
@@ -140,6 +146,8 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
   orphans = 0;
   /** Requests in the joins, chains included (what maxPendingJoins caps). */
   private waiting = 0;
+  /** The next key's place in the waiting order (Join.at). */
+  private nextAt = 0;
   /** The budget the waiting requests are charged to (the one the extractor's stores share), at perJoin each. */
   private readonly budget: StateBudget | undefined;
   private readonly perJoin: number;
@@ -189,8 +197,24 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
 
   override restore(records: Iterable<[string, Buffer]>): void {
     super.restore(records);
+    this.orderJoins();
     // Over its part of the share, the oldest leave at the next batch (a restore emits nothing).
     this.settle();
+  }
+
+  /**
+   * Puts the restored joins back in the order they began to wait (Join.at): the changelog gives them in the order
+   * they were last written, so a request that got one of its parts late would otherwise stand behind newer ones, and
+   * which requests the cap lets go would differ from a task that never restarted.
+   */
+  private orderJoins(): void {
+    const entries = [...this.joins];
+    entries.sort(([, a], [, b]) => (a.at ?? -1) - (b.at ?? -1));
+    this.joins.clear();
+    for (const [key, join] of entries) {
+      this.joins.set(key, join);
+      if (join.at !== undefined && join.at >= this.nextAt) this.nextAt = join.at + 1;
+    }
   }
 
   /** Requests waiting (every one in a chain counted). */
@@ -308,8 +332,13 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
       ctx: undefined,
     };
     if (src !== undefined) join.src = src;
-    if (last) last.next = join;
-    else this.joins.set(key, join);
+    if (last) {
+      if (last.at !== undefined) join.at = last.at;
+      last.next = join;
+    } else {
+      join.at = this.nextAt++;
+      this.joins.set(key, join);
+    }
     return join;
   }
 

@@ -635,6 +635,54 @@ describe('online feature stages', () => {
     expect(t.pendingJoins).toBe(3);
   });
 
+  it('after a restore lets the longest-waiting go first, though a later part rewrote its join last', () => {
+    const partsOf = (e: AccessEvent): SourceRecord[] =>
+      new EntityFeatureTask(FeatureExtractor.standard(geo), 0)
+        .process(
+          entityKeys(e).map(([role, key]) => ({
+            value: Buffer.from(JSON.stringify(e)),
+            key: Buffer.from(key),
+            headers: { [ROLE_HEADER]: role },
+            position: {},
+          })),
+        )
+        .map((p) => ({
+          value: Buffer.from(JSON.stringify(p.value)),
+          key: Buffer.from(p.key as string),
+          headers: p.headers ?? {},
+          position: {},
+        }));
+    // A request that waits for two parts or more, then two others.
+    const first = log.findIndex((e) => entityKeys(e).length >= 2);
+    expect(first).toBeGreaterThanOrEqual(0);
+    const e = [first, ...[0, 1, 2, 3, 4].filter((i) => i !== first).slice(0, 3)].map((i) => log[i] as AccessEvent);
+    const [a, b, c, d] = e as [AccessEvent, AccessEvent, AccessEvent, AccessEvent];
+    const task = () => new PrincipalFeatureTask(FeatureExtractor.standard(geo), 0, { maxPendingJoins: 3 });
+    const t = task();
+    expect(t.process([a, b, c].map(principalRecord))).toEqual([]);
+    const changelog = new Map<string, Buffer | null>();
+    const checkpoint = () => {
+      for (const [key, value] of t.drainChanges()) {
+        changelog.delete(key);
+        changelog.set(key, value);
+      }
+    };
+    checkpoint();
+    // One of the first request's parts: it still waits, and its join is now the changelog's newest record.
+    expect(t.process(partsOf(a).slice(0, 1))).toEqual([]);
+    checkpoint();
+    const keys = [...changelog.keys()].filter((k) => k.startsWith('join/'));
+    expect(keys.at(-1)).toContain(a.request_id);
+    const restored = task();
+    restored.restore([...changelog].filter((c): c is [string, Buffer] => c[1] !== null));
+    for (const x of [t, restored]) {
+      // Four waiting, over the cap: the first to wait leaves, with the part it got.
+      const out = x.process([principalRecord(d)]);
+      expect(out.map((r) => r.value.request_id)).toEqual([a.request_id]);
+      expect(x.incomplete).toBe(1);
+    }
+  });
+
   it('charges waiting requests to the state budget; past its part of their share a task lets the longest-waiting go', () => {
     const record = principalRecord;
     const e = log.slice(0, 400);
