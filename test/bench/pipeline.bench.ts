@@ -129,6 +129,12 @@ interface VigilRun {
   recordsPerEvent: Record<string, number>;
   rssMb: number | null;
   /**
+   * Requests decided without their entity parts (vigil_records_skipped{reason="join_incomplete"}; null for detector
+   * processes): the principal stage reads the keyed topic in order, and on a backlog the parts come after every event
+   * ingest wrote before them, so requests wait past the budget's share for them and leave without.
+   */
+  joinIncomplete: number | null;
+  /**
    * CPU the in-process detector's process spent per event, in µs (user + system; null for detector processes): less
    * sensitive than events/s to what else the 2 shared cores run, so the figure that compares two clients or settings.
    */
@@ -156,7 +162,7 @@ async function runVigil(run: string, instances: number): Promise<VigilRun> {
   };
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  const { stop, failed } = instances === 0 ? await inProcess(raw) : detectorProcesses(raw, instances);
+  const { stop, failed, joinIncomplete } = instances === 0 ? await inProcess(raw) : detectorProcesses(raw, instances);
   const seen = { access_events: 0, features: 0, decisions: 0 };
   const doneAt: Record<string, number> = {};
   for (;;) {
@@ -177,6 +183,7 @@ async function runVigil(run: string, instances: number): Promise<VigilRun> {
   const rssMb = instances === 0 ? Math.round(process.memoryUsage().rss / 1e6) : null;
   const cpu = process.cpuUsage(cpuBefore);
   const cpuUsPerEvent = instances === 0 ? Math.round((cpu.user + cpu.system) / N) : null;
+  const incomplete = joinIncomplete ? await joinIncomplete() : null;
   await stop();
   for (const t of ['access_events', 'features', 'decisions', 'revocations', 'alerts', 'labels', 'schema_migrations']) {
     await ch.command({ query: `DROP TABLE IF EXISTS ${prefix}${t}` });
@@ -192,13 +199,15 @@ async function runVigil(run: string, instances: number): Promise<VigilRun> {
       recordsPerEvent[t.replace(`bench_vigil_${run}.`, '').replace(`_${run}`, '')] = Number((n / N).toFixed(3));
   }
   await admin.deleteTopics({ topics: runTopics }).catch(() => undefined);
-  return { seconds, doneAt, recordsPerEvent, rssMb, cpuUsPerEvent };
+  return { seconds, doneAt, recordsPerEvent, rssMb, cpuUsPerEvent, joinIncomplete: incomplete };
 }
 
 interface Running {
   stop(): Promise<void>;
   /** Why the detector stopped on its own, if it did. */
   failed(): string | undefined;
+  /** Requests the principal stage let go without their entity parts, from its metrics (in-process runs). */
+  joinIncomplete?(): Promise<number>;
 }
 
 /** A run that has not finished by then has failed (a stuck stage must not hold the bench forever). */
@@ -210,7 +219,14 @@ async function inProcess(raw: ReturnType<typeof vigilConfig>): Promise<Running> 
   detector.done.catch((err: unknown) => {
     failure = `the detector stopped: ${(err as Error).message}`;
   });
-  return { stop: () => detector.stop(), failed: () => failure };
+  const joinIncomplete = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${detector.opsPort}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('vigil_records_skipped_total{') && l.includes('"join_incomplete"'));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  return { stop: () => detector.stop(), failed: () => failure, joinIncomplete };
 }
 
 /** `instances` processes of `vigil detect` with one config (JSON is YAML); stopping sends SIGTERM and waits. */
@@ -263,6 +279,7 @@ const {
   recordsPerEvent,
   rssMb: rss,
   cpuUsPerEvent,
+  joinIncomplete,
 } = (runs[0] as (typeof runs)[number]).result;
 
 const eventsPerS = Math.round(N / vigilSeconds);
@@ -279,6 +296,8 @@ console.log(
     `${fmt(eventsPerS)} events/s (start-up included)${rss === null ? '' : `, RSS ${rss} MB`}`,
 );
 if (peerPerS !== null) console.log(`ratio vigil / Kafka Streams: ${(eventsPerS / peerPerS).toFixed(2)}`);
+if (joinIncomplete !== null)
+  console.log(`requests decided without their entity parts (join_incomplete): ${fmt(joinIncomplete)} of ${fmt(N)}`);
 // Scale-out: the two-process run against the one-process run on the same input.
 const scale = runs.map(({ instances, result }) => ({
   instances,
@@ -309,6 +328,7 @@ console.log(
     decisions: fused ? 'fused' : 'stage',
     rss_mb: rss,
     cpu_us_per_event: cpuUsPerEvent,
+    requests_without_entity_parts: joinIncomplete,
     all_in_clickhouse_after_s: doneAt,
     kafka_records_per_event: recordsPerEvent,
   }),

@@ -126,13 +126,14 @@ export class ChangelogSegments {
   get bytes(): number {
     const slots = this.slotOf.size;
     const deleted = slots - this.values;
-    return (
+    // Whole bytes: the budget and vigil_state_bytes count bytes.
+    return Math.ceil(
       mapBytes(slots) +
-      (deleted > 0 ? deleted * (stringBytes(0) + 4 + this.keyChars / slots) : 0) +
-      16 * this.keyOf.length +
-      8 * this.freeSlots.length +
-      10 * this.entries +
-      this.segments.size * (objectBytes(5) + stringBytes(SEGMENT_PREFIX.length + 24) + 28)
+        (deleted > 0 ? deleted * (stringBytes(0) + 4 + this.keyChars / slots) : 0) +
+        16 * this.keyOf.length +
+        8 * this.freeSlots.length +
+        10 * this.entries +
+        this.segments.size * (objectBytes(5) + stringBytes(SEGMENT_PREFIX.length + 24) + 28),
     );
   }
 

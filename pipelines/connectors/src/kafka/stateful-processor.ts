@@ -155,6 +155,8 @@ export class KafkaStatefulProcessor<T> {
   /** Steps under way on the broker, by partition, for onSlow. */
   private readonly steps = new Map<string, { partition: number; step: string; since: number; told: boolean }>();
   private slowTimer: NodeJS.Timeout | undefined;
+  /** Rebalances this member has been through (GROUP_JOIN events): a checkpoint's group commit is of one generation. */
+  private rebalances = 0;
 
   private readonly writePoison: PoisonWriter;
   private readonly partitionOf: ((key: string | Buffer | null) => number) | undefined;
@@ -174,6 +176,7 @@ export class KafkaStatefulProcessor<T> {
     // After a rebalance kafkajs restarts every partition from its committed offset: partitions this member lost are
     // dropped (their new owner restores them); kept ones skip what their in-memory state already covers.
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.rebalances++;
       const assigned = new Set(
         Object.entries(e.payload.memberAssignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`)),
       );
@@ -505,6 +508,7 @@ export class KafkaStatefulProcessor<T> {
     if ((changes.length === 0 && slot.outputs.size === 0 && slot.next === slot.committed) || slot.next === undefined)
       return;
     const started = Date.now();
+    const rebalances = this.rebalances;
     const outputs = slot.outputs;
     slot.outputs = new Map();
     const changelog: Message[] = slot.segments
@@ -521,9 +525,12 @@ export class KafkaStatefulProcessor<T> {
         // One produce request holds the partition's records as one record batch, which the broker appends whole or
         // not at all: no transaction's round trips and markers on the way.
         await sendTogether(slot.producer, [[this.options.changelogTopic, changelog]]);
-        await this.consumer
-          ?.commitOffsets([{ topic: slot.topic, partition: slot.partition, offset: String(slot.next) }])
-          .catch(() => undefined);
+        // Not after a rebalance that came while this checkpoint was being written: the partition may be another
+        // member's by now, which may have committed further (an older offset would stand, for good if it goes quiet).
+        if (this.rebalances === rebalances)
+          await this.consumer
+            ?.commitOffsets([{ topic: slot.topic, partition: slot.partition, offset: String(slot.next) }])
+            .catch(() => undefined);
       } else {
         // More than one request (segments of 256 KiB, the cleaner's copies), or exactly once: a transaction — exactly
         // once with the outputs in the same requests.
