@@ -7,5 +7,6 @@ export {
   parseEncryptionKey,
   REDACTED_DEAD_LETTERS,
 } from './dead-letter.js';
+export { type EntityLag, EntityPacer, type EntityPacerOptions } from './entity-pacer.js';
 export type { IngestOptions, IngestResult, IngestSinks } from './ingest.js';
 export { createIngestHandler, entityRecords, parseBatch } from './ingest.js';

@@ -8,7 +8,7 @@ import { type AdapterOptions, adapterFor, heuristicTemplater, openApiTemplater }
 import { createKafka, deadLetterPoisonWriter, KafkaSink, KafkaSource, storeHandler } from '@vigil/connectors';
 import type { AccessEvent, DeadLetter, Decision } from '@vigil/events';
 import { type FeatureRecord, MmdbGeoLookup } from '@vigil/features';
-import { createIngestHandler, type DeadLetterPolicy, parseEncryptionKey } from '@vigil/ingest';
+import { createIngestHandler, type DeadLetterPolicy, type EntityPacer, parseEncryptionKey } from '@vigil/ingest';
 import { type RunningService, startService } from '@vigil/runtime';
 import { codecOf } from '@vigil/topology';
 import { parse as parseYaml } from 'yaml';
@@ -86,7 +86,9 @@ export function startDetector(config: DetectorConfig): Promise<RunningDetector> 
       runs.push(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => codec.decode(r.value))));
     }
 
-    const source = new KafkaSource(kafka, config.consumer, { poison: deadLetterPoisonWriter('ingest', dlqSink) });
+    const pacer = features?.pacer;
+    pacer?.start();
+    const source = ingestSource(w, pacer);
     const handler = createIngestHandler({
       adapterFor: ingestAdapters(config),
       sinks: {
@@ -103,6 +105,7 @@ export function startDetector(config: DetectorConfig): Promise<RunningDetector> 
       fields: { format: config.format, topics: config.consumer.topics.join(',') },
       exposes: {},
       teardown: async () => {
+        await pacer?.stop();
         await source.stop();
         // The last checkpoints include the events the reorder buffers still hold; the next owners restore them.
         await Promise.allSettled((features?.stages ?? []).map((s) => s.stop()));
@@ -117,6 +120,17 @@ export function startDetector(config: DetectorConfig): Promise<RunningDetector> 
         ]);
       },
     };
+  });
+}
+
+/**
+ * Ingest's consumer of the gateways' topics; with the feature stages, it waits while the entity stage trails it by
+ * more than the principal stage can hold waiting (a backlog: @vigil/ingest's entity-pacer.ts).
+ */
+function ingestSource(w: Wiring, pacer: EntityPacer | undefined): KafkaSource {
+  return new KafkaSource(w.kafka, w.config.consumer, {
+    poison: deadLetterPoisonWriter('ingest', w.dlqSink),
+    ...(pacer ? { gate: (heartbeat, isRunning) => pacer.wait(heartbeat, isRunning) } : {}),
   });
 }
 

@@ -43,13 +43,20 @@ export class KafkaSink<T> implements Sink<T> {
     this.partitionOf = options.packPartitions === undefined ? undefined : partitionerFor(options.packPartitions);
   }
 
+  /** Records handed to write(), and the Kafka records they went out in (fewer when packed): how many a record carries. */
+  recordsWritten = 0;
+  kafkaRecordsWritten = 0;
+
   /** The records as Kafka messages: one each, or packed per partition. */
   private messages(records: SinkRecord<T>[]): Message[] {
     const serialize = this.options.serialize ?? ((v: T) => JSON.stringify(v));
     const messages = records.map((r) => ({ key: r.key ?? null, value: serialize(r.value), headers: r.headers ?? {} }));
-    return this.partitionOf
+    const out = this.partitionOf
       ? packMessages(messages, this.partitionOf, Math.min(MAX_PACK_BYTES, this.maxRequestBytes))
       : messages;
+    this.recordsWritten += records.length;
+    this.kafkaRecordsWritten += out.length;
+    return out;
   }
 
   private connect(): Promise<RecordWriter> {

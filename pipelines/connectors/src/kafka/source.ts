@@ -58,6 +58,11 @@ export interface KafkaSourceOptions {
   poison?: PoisonWriter;
   /** The stage's name in metrics and dead letters. */
   stage?: string;
+  /**
+   * Waited on before each batch is handed over (ingest's pacing by the entity stage): resolves when the batch may go
+   * on; `heartbeat` keeps the group membership alive meanwhile, and `isRunning` turns false when the batch is stale.
+   */
+  gate?: (heartbeat: () => Promise<void>, isRunning: () => boolean) => Promise<void>;
 }
 
 export class KafkaSource implements Source {
@@ -70,6 +75,7 @@ export class KafkaSource implements Source {
   private settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
   private readonly writePoison: PoisonWriter;
+  private readonly gate: KafkaSourceOptions['gate'];
 
   constructor(
     private readonly kafka: Kafka,
@@ -77,6 +83,7 @@ export class KafkaSource implements Source {
     options: KafkaSourceOptions = {},
   ) {
     this.writePoison = options.poison ?? countingPoisonWriter(options.stage ?? config.group_id);
+    this.gate = options.gate;
   }
 
   async run(handler: (batch: SourceBatch) => Promise<void>): Promise<void> {
@@ -107,12 +114,7 @@ export class KafkaSource implements Source {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const last = batch.messages[batch.messages.length - 1];
         if (!last) return;
-        while (this.tracker.unacknowledged >= c.max_unacknowledged_batches) {
-          if (!isRunning() || isStale() || this.failure) return;
-          await heartbeat();
-          await sleep(20);
-        }
-        if (this.failure) return;
+        if (!(await this.mayGoOn(heartbeat, () => isRunning() && !isStale() && !this.failure))) return;
         const ack = this.tracker.track(batch.topic, batch.partition, last.offset);
         const records: SourceRecord[] = [];
         for (const m of batch.messages) sourceRecords(batch.topic, batch.partition, m, records);
@@ -152,6 +154,21 @@ export class KafkaSource implements Source {
     });
     // consumer.run returns once the group is joined; the source lives until stop() or a fatal sink error.
     await finished;
+  }
+
+  /**
+   * Waits until a batch may be handed over: fewer than max_unacknowledged_batches await acknowledgement (a sink that is
+   * down pauses consumption), and the gate lets it through. False when the batch is no longer wanted (stale, stopping,
+   * failed): kafkajs fetches it again if it still should be.
+   */
+  private async mayGoOn(heartbeat: () => Promise<void>, going: () => boolean): Promise<boolean> {
+    while (this.tracker.unacknowledged >= this.config.max_unacknowledged_batches) {
+      if (!going()) return false;
+      await heartbeat();
+      await sleep(20);
+    }
+    if (this.gate) await this.gate(heartbeat, going);
+    return going();
   }
 
   private fail(err: Error) {

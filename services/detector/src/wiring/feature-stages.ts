@@ -11,7 +11,8 @@ import {
   type StatefulTask,
 } from '@vigil/connectors';
 import type { AccessEvent, Decision } from '@vigil/events';
-import { FeatureExtractor, type FeatureRecord, StateBudget } from '@vigil/features';
+import { ENTITY_ROLES, FeatureExtractor, type FeatureRecord, joinBytes, StateBudget } from '@vigil/features';
+import { EntityPacer } from '@vigil/ingest';
 import { logEvent } from '@vigil/runtime';
 import { observeStateBudget, type pipelineCounters } from '@vigil/telemetry';
 import { codecOf, featureStageTasks, type StageDeclaration, type StageTask } from '@vigil/topology';
@@ -21,6 +22,8 @@ export interface FeatureStages {
   stages: KafkaStatefulProcessor<unknown>[];
   /** Where ingest writes events keyed by entity (IP, username, tenant) for the entity stage. */
   entitiesSink: KafkaSink<AccessEvent>;
+  /** What ingest waits on while the entity stage trails it by more than the principal stage can hold waiting. */
+  pacer: EntityPacer;
 }
 
 type StageOptions<T> = Omit<
@@ -92,5 +95,50 @@ export function featureStages(
       serialize: (v, topic) => t.serialize(v, topic),
     });
   });
-  return { stages, entitiesSink };
+  return { stages, entitiesSink, pacer: entityPacer(w, budget, entitiesSink, entities) };
+}
+
+/**
+ * Ingest's pacing by the entity stage (@vigil/ingest's entity-pacer.ts): the entity stage may trail ingest by half of
+ * what this process's principal tasks can hold waiting — their share of the budget over what one waiting request is
+ * charged. (With several instances each holds its own share: the bound is then on the safe side.)
+ */
+function entityPacer(w: Wiring, budget: StateBudget, sink: KafkaSink<AccessEvent>, entities: string): EntityPacer {
+  const widths = FeatureExtractor.standard(w.geo());
+  const perRequest = joinBytes(
+    widths.names.length,
+    ENTITY_ROLES.map((r) => widths.positions(r).length),
+  );
+  const group = w.topology.stage('entity_features').group;
+  const admin = w.kafka.admin();
+  let connected: Promise<void> | undefined;
+  return new EntityPacer({
+    lag: async () => {
+      connected ??= admin.connect().catch((err: unknown) => {
+        connected = undefined;
+        throw err;
+      });
+      await connected;
+      const [ends, [committed]] = await Promise.all([
+        admin.fetchTopicOffsets(entities),
+        admin.fetchOffsets({ groupId: group, topics: [entities] }),
+      ]);
+      const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      let end = 0;
+      let done = 0;
+      for (const p of ends) {
+        end += Number(p.high);
+        // A partition the stage has not committed yet (-1) counts from its start.
+        done += Math.max(at.get(p.partition) ?? -1, Number(p.low));
+      }
+      return { end, committed: done };
+    },
+    // Ingest's own writes say how many events an entity record carries (packed, many).
+    eventsPerRecord: () => (sink.kafkaRecordsWritten > 0 ? sink.recordsWritten / sink.kafkaRecordsWritten : 1),
+    maxLagEvents: Math.floor(budget.pendingLimitBytes / perRequest / 2),
+    stallMs: Math.max(10_000, 3 * w.config.features.commit_interval_ms),
+    onChange: (paced, lagEvents) =>
+      logEvent('info', paced ? 'ingest waits for the entity stage' : 'ingest goes on', { lag_events: lagEvents }),
+    close: () => admin.disconnect(),
+  });
 }
