@@ -6,36 +6,51 @@
 // its share of the state budget it lets the longest-waiting go without their address, username and tenant features
 // (join_incomplete): on bench:pipeline's 300,000-event backlog, nearly all of them.
 //
-// So ingest waits while the entity stage's lag, in events, is more than the principal stage can hold waiting: the
-// parts then stay within that many events of their requests, and no request has to leave without them. The lag is
-// the broker's: the entity stage's committed offsets against the ends of its input topic (every instance's ingest
-// sees the same), in records, times the events a record of that topic carries (it is packed). Live the lag is a few
-// records and ingest never waits.
+// So ingest waits while the entity stage trails it by more requests than the principal stage can hold waiting: the
+// parts then stay within that many requests of their requests. The lag is the broker's — the entity stage's committed
+// offsets against the ends of its input topic, partition by partition (every instance's ingest sees the same) — in
+// Kafka records, times the requests a record of that topic stands for (it is packed, and each request has a copy per
+// role). Committed offsets move at the entity stage's checkpoints, so the lag reads high by up to a commit interval's
+// worth of its progress: that much is allowed on top. Live the lag is a few records and ingest never waits.
 //
-// An entity stage that makes no progress at all (stopped, its partitions stuck) does not stop ingest: after
-// `stallMs` without its committed offsets moving, ingest goes on, and requests leave without their parts as before
-// (counted) — the principal features and their decisions matter more than waiting for a stage that is down.
+// What is not waited for, so that a stage in trouble does not stop ingest with it (the principal features and their
+// decisions matter more; requests then leave without the parts, counted, as before):
+// - an entity partition whose committed offset has not moved for `stallMs` while it has records to read (stuck,
+//   restoring for long, its owner gone): it leaves the lag until it moves again;
+// - an entity stage with no member in its group (not running);
+// - a lag that cannot be read (the broker, the group's coordinator) for `stallMs`.
+
+export interface EntityPartitionLag {
+  partition: number;
+  /** The partition's end offset. */
+  end: number;
+  /** What the entity stage has committed (-1: nothing yet). */
+  committed: number;
+  /** The partition's first offset still held (retention). */
+  start: number;
+}
 
 export interface EntityLag {
-  /** Sum over the entity topic's partitions of the end offset. */
-  end: number;
-  /** Sum over its partitions of what the entity stage has committed (at least each partition's start). */
-  committed: number;
+  partitions: EntityPartitionLag[];
+  /** Members in the entity stage's group: none means it is not running. */
+  members: number;
 }
 
 export interface EntityPacerOptions {
-  /** Reads the entity stage's offsets (from the broker). */
+  /** Reads the entity stage's offsets and group (from the broker). */
   lag: () => Promise<EntityLag>;
-  /** Events a Kafka record of the entity topic carries, on average (packed records carry many). */
-  eventsPerRecord: () => number;
-  /** Most events the entity stage may trail by before ingest waits: what the principal stage can hold waiting. */
-  maxLagEvents: number;
+  /** Requests a Kafka record of the entity topic stands for, on average (packed records, a copy per role). */
+  requestsPerRecord: () => number;
+  /** Most requests the entity stage may trail by before ingest waits: what the principal stage can hold waiting. */
+  maxLagRequests: number;
+  /** The entity stage's checkpoint interval: its committed offsets move this often. */
+  commitIntervalMs: number;
   /** How often the lag is read. */
   pollMs?: number;
-  /** How long the entity stage may make no progress before ingest stops waiting for it. */
+  /** How long an entity partition (or the broker) may show no progress before ingest stops waiting for it. */
   stallMs?: number;
   /** Told when ingest starts and stops waiting (a log line). */
-  onChange?: (paced: boolean, lagEvents: number) => void;
+  onChange?: (paced: boolean, lagRequests: number) => void;
   /** Lets go of what `lag` reads with (an admin client), at stop. */
   close?: () => Promise<void>;
   now?: () => number;
@@ -45,25 +60,35 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class EntityPacer {
   private timer: NodeJS.Timeout | undefined;
-  private polling = false;
+  private polling: Promise<void> | undefined;
+  private stopped = false;
   private paced = false;
-  private lastCommitted = -1;
-  private progressAt: number;
+  /** Per partition: its last committed offset and when it last moved (or had nothing to read). */
+  private readonly partitions = new Map<number, { committed: number; movedAt: number }>();
+  private readAt: number;
+  /** The entity stage's progress, in records a second (smoothed), and where it was last measured. */
+  private rate = 0;
+  private last: { at: number; committed: number } | undefined;
   private readonly now: () => number;
+  private readonly stallMs: number;
 
   constructor(private readonly options: EntityPacerOptions) {
     this.now = options.now ?? Date.now;
-    this.progressAt = this.now();
+    this.stallMs = options.stallMs ?? 30_000;
+    this.readAt = this.now();
   }
 
   start(): void {
+    if (this.stopped) return;
     this.timer ??= setInterval(() => void this.poll(), this.options.pollMs ?? 200);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.paced = false;
+    await this.polling;
     await this.options.close?.().catch(() => undefined);
   }
 
@@ -72,27 +97,58 @@ export class EntityPacer {
     return this.paced;
   }
 
-  /** Reads the lag once and decides (the timer calls it; a read that fails leaves the decision as it was). */
-  async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
+  /** Reads the lag once and decides (the timer calls it). */
+  poll(): Promise<void> {
+    this.polling ??= this.read().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  private async read(): Promise<void> {
+    let lag: EntityLag;
     try {
-      const { end, committed } = await this.options.lag();
-      const now = this.now();
-      if (committed > this.lastCommitted) {
-        this.lastCommitted = committed;
-        this.progressAt = now;
-      }
-      const lagEvents = Math.max(0, end - committed) * this.options.eventsPerRecord();
-      const stalled = now - this.progressAt > (this.options.stallMs ?? 10_000);
-      const paced = lagEvents > this.options.maxLagEvents && !stalled;
-      if (paced !== this.paced) this.options.onChange?.(paced, Math.round(lagEvents));
-      this.paced = paced;
+      lag = await this.options.lag();
     } catch {
-      // The broker did not answer: the next poll tries again.
-    } finally {
-      this.polling = false;
+      // Unreadable for long: not waited for (the next read that works decides again).
+      if (this.now() - this.readAt > this.stallMs) this.decide(false, 0);
+      return;
     }
+    if (this.stopped) return;
+    const now = this.now();
+    this.readAt = now;
+    let records = 0;
+    let committed = 0;
+    for (const p of lag.partitions) {
+      const done = Math.min(p.end, Math.max(p.committed, p.start));
+      const behind = p.end - done;
+      committed += done;
+      const seen = this.partitions.get(p.partition);
+      if (!seen || done > seen.committed || behind === 0)
+        this.partitions.set(p.partition, { committed: done, movedAt: now });
+      const movedAt = this.partitions.get(p.partition)?.movedAt ?? now;
+      if (now - movedAt <= this.stallMs) records += behind;
+    }
+    this.measureRate(now, committed);
+    const perRecord = this.options.requestsPerRecord();
+    const lagRequests = records * perRecord;
+    const allowed = this.options.maxLagRequests + (this.rate * perRecord * this.options.commitIntervalMs) / 1000;
+    this.decide(lag.members > 0 && lagRequests > allowed, lagRequests);
+  }
+
+  /** The entity stage's committed records a second, smoothed over the last few seconds. */
+  private measureRate(now: number, committed: number): void {
+    const last = this.last;
+    if (last && committed > last.committed && now > last.at) {
+      const rate = ((committed - last.committed) * 1000) / (now - last.at);
+      this.rate = this.rate === 0 ? rate : 0.8 * this.rate + 0.2 * rate;
+    }
+    if (!last || committed !== last.committed) this.last = { at: now, committed };
+  }
+
+  private decide(paced: boolean, lagRequests: number): void {
+    if (paced !== this.paced) this.options.onChange?.(paced, Math.round(lagRequests));
+    this.paced = paced;
   }
 
   /** Resolves once ingest may go on; keeps the consumer's group membership alive meanwhile. */

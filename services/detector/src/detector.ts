@@ -86,7 +86,7 @@ export function startDetector(config: DetectorConfig): Promise<RunningDetector> 
       runs.push(decisionStore.source.run(storeHandler(decisionStore.sink, (r) => codec.decode(r.value))));
     }
 
-    const pacer = features?.pacer;
+    const pacer = features?.pacer(eventsSink);
     pacer?.start();
     const source = ingestSource(w, pacer);
     const handler = createIngestHandler({

@@ -223,6 +223,23 @@ function runStages(log: AccessEvent[], seed: number, crashEvery: number, atLeast
 
 describe('online feature stages', () => {
   const log = events(2500);
+  /** An event's entity parts as the entity stage writes them onto the principal-keyed topic (JSON records). */
+  const partsOf = (e: AccessEvent): SourceRecord[] =>
+    new EntityFeatureTask(FeatureExtractor.standard(geo), 0)
+      .process(
+        entityKeys(e).map(([role, key]) => ({
+          value: Buffer.from(JSON.stringify(e)),
+          key: Buffer.from(key),
+          headers: { [ROLE_HEADER]: role },
+          position: {},
+        })),
+      )
+      .map((p) => ({
+        value: Buffer.from(JSON.stringify(p.value)),
+        key: Buffer.from(p.key as string),
+        headers: p.headers ?? {},
+        position: {},
+      }));
   const offline = new Map<string, number[]>();
   const stream = new FeatureStream(FeatureExtractor.standard(geo), BOUND);
   for (const e of log) for (const row of stream.push(e)) offline.set(row.event.request_id, Array.from(row.vector));
@@ -595,22 +612,6 @@ describe('online feature stages', () => {
 
   it('past maxPendingJoins emits the longest-waiting requests first, counted, also after a restore', () => {
     const record = principalRecord;
-    const partsOf = (e: AccessEvent): SourceRecord[] =>
-      new EntityFeatureTask(FeatureExtractor.standard(geo), 0)
-        .process(
-          entityKeys(e).map(([role, key]) => ({
-            value: Buffer.from(JSON.stringify(e)),
-            key: Buffer.from(key),
-            headers: { [ROLE_HEADER]: role },
-            position: {},
-          })),
-        )
-        .map((p) => ({
-          value: Buffer.from(JSON.stringify(p.value)),
-          key: Buffer.from(p.key as string),
-          headers: p.headers ?? {},
-          position: {},
-        }));
     const e = log.slice(0, 8);
     const ids = (records: SinkRecord<FeatureRecord>[]) => records.map((r) => r.value.request_id);
     const id = (i: number) => (e[i] as AccessEvent).request_id;
@@ -636,22 +637,6 @@ describe('online feature stages', () => {
   });
 
   it('after a restore lets the longest-waiting go first, though a later part rewrote its join last', () => {
-    const partsOf = (e: AccessEvent): SourceRecord[] =>
-      new EntityFeatureTask(FeatureExtractor.standard(geo), 0)
-        .process(
-          entityKeys(e).map(([role, key]) => ({
-            value: Buffer.from(JSON.stringify(e)),
-            key: Buffer.from(key),
-            headers: { [ROLE_HEADER]: role },
-            position: {},
-          })),
-        )
-        .map((p) => ({
-          value: Buffer.from(JSON.stringify(p.value)),
-          key: Buffer.from(p.key as string),
-          headers: p.headers ?? {},
-          position: {},
-        }));
     // A request that waits for two parts or more, then two others.
     const first = log.findIndex((e) => entityKeys(e).length >= 2);
     expect(first).toBeGreaterThanOrEqual(0);

@@ -22,8 +22,11 @@ export interface FeatureStages {
   stages: KafkaStatefulProcessor<unknown>[];
   /** Where ingest writes events keyed by entity (IP, username, tenant) for the entity stage. */
   entitiesSink: KafkaSink<AccessEvent>;
-  /** What ingest waits on while the entity stage trails it by more than the principal stage can hold waiting. */
-  pacer: EntityPacer;
+  /**
+   * What ingest waits on while the entity stage trails it by more than the principal stage can hold waiting; `events`
+   * is where ingest writes the requests themselves.
+   */
+  pacer(events: KafkaSink<AccessEvent>): EntityPacer;
 }
 
 type StageOptions<T> = Omit<
@@ -95,15 +98,23 @@ export function featureStages(
       serialize: (v, topic) => t.serialize(v, topic),
     });
   });
-  return { stages, entitiesSink, pacer: entityPacer(w, budget, entitiesSink, entities) };
+  return { stages, entitiesSink, pacer: (events) => entityPacer(w, budget, entitiesSink, entities, events) };
 }
 
 /**
  * Ingest's pacing by the entity stage (@vigil/ingest's entity-pacer.ts): the entity stage may trail ingest by half of
- * what this process's principal tasks can hold waiting — their share of the budget over what one waiting request is
- * charged. (With several instances each holds its own share: the bound is then on the safe side.)
+ * the requests this process's principal tasks can hold waiting — their share of the budget over what one waiting
+ * request is charged. (With several instances each holds its own share, and the bound is on the safe side; a principal
+ * partition with far more than its part of the traffic can still fill its own share first.) `events`: where ingest
+ * writes the requests, whose count over the entity topic's records gives the requests a record stands for.
  */
-function entityPacer(w: Wiring, budget: StateBudget, sink: KafkaSink<AccessEvent>, entities: string): EntityPacer {
+function entityPacer(
+  w: Wiring,
+  budget: StateBudget,
+  entitiesSink: KafkaSink<AccessEvent>,
+  entities: string,
+  events: KafkaSink<AccessEvent>,
+): EntityPacer {
   const widths = FeatureExtractor.standard(w.geo());
   const perRequest = joinBytes(
     widths.names.length,
@@ -119,26 +130,29 @@ function entityPacer(w: Wiring, budget: StateBudget, sink: KafkaSink<AccessEvent
         throw err;
       });
       await connected;
-      const [ends, [committed]] = await Promise.all([
+      const [ends, [committed], { groups }] = await Promise.all([
         admin.fetchTopicOffsets(entities),
         admin.fetchOffsets({ groupId: group, topics: [entities] }),
+        admin.describeGroups([group]),
       ]);
       const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-      let end = 0;
-      let done = 0;
-      for (const p of ends) {
-        end += Number(p.high);
-        // A partition the stage has not committed yet (-1) counts from its start.
-        done += Math.max(at.get(p.partition) ?? -1, Number(p.low));
-      }
-      return { end, committed: done };
+      return {
+        partitions: ends.map((p) => ({
+          partition: p.partition,
+          end: Number(p.high),
+          committed: at.get(p.partition) ?? -1,
+          start: Number(p.low),
+        })),
+        members: groups[0]?.members.length ?? 0,
+      };
     },
-    // Ingest's own writes say how many events an entity record carries (packed, many).
-    eventsPerRecord: () => (sink.kafkaRecordsWritten > 0 ? sink.recordsWritten / sink.kafkaRecordsWritten : 1),
-    maxLagEvents: Math.floor(budget.pendingLimitBytes / perRequest / 2),
-    stallMs: Math.max(10_000, 3 * w.config.features.commit_interval_ms),
-    onChange: (paced, lagEvents) =>
-      logEvent('info', paced ? 'ingest waits for the entity stage' : 'ingest goes on', { lag_events: lagEvents }),
+    requestsPerRecord: () =>
+      entitiesSink.kafkaRecordsWritten > 0 ? events.recordsWritten / entitiesSink.kafkaRecordsWritten : 1,
+    maxLagRequests: Math.floor(budget.pendingLimitBytes / perRequest / 2),
+    commitIntervalMs: w.config.features.commit_interval_ms,
+    stallMs: Math.max(30_000, 3 * w.config.features.commit_interval_ms),
+    onChange: (paced, lagRequests) =>
+      logEvent('info', paced ? 'ingest waits for the entity stage' : 'ingest goes on', { lag_requests: lagRequests }),
     close: () => admin.disconnect(),
   });
 }
