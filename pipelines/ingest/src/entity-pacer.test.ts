@@ -96,6 +96,16 @@ describe('EntityPacer', () => {
     expect(t.p.waiting).toBe(false);
   });
 
+  it('allows as many times the bound as the principal stage has members, each holding its own share', async () => {
+    const t = pacer(100);
+    await t.at(0, { ...lagOf([250, 0], [0, 0]), holders: 2 });
+    expect(t.p.waiting).toBe(true);
+    await t.at(100, { ...lagOf([250, 0], [0, 0]), holders: 3 });
+    expect(t.p.waiting).toBe(false);
+    await t.at(200, { ...lagOf([250, 0], [0, 0]), holders: 0 });
+    expect(t.p.waiting).toBe(true);
+  });
+
   it('lets a waiting batch go when ingest stops, and stops reading at stop()', async () => {
     const t = pacer(10);
     await t.at(0, lagOf([100, 0], [0, 0]));

@@ -34,6 +34,11 @@ export interface EntityLag {
   partitions: EntityPartitionLag[];
   /** Members in the entity stage's group: none means it is not running. */
   members: number;
+  /**
+   * Members in the principal stage's group: each holds its own share of the waiting requests (instances of one
+   * deployment share a config), and the lag spreads over them. Absent or 0: this process alone.
+   */
+  holders?: number;
 }
 
 export interface EntityPacerOptions {
@@ -41,7 +46,7 @@ export interface EntityPacerOptions {
   lag: () => Promise<EntityLag>;
   /** Requests a Kafka record of the entity topic stands for, on average (packed records, a copy per role). */
   requestsPerRecord: () => number;
-  /** Most requests the entity stage may trail by before ingest waits: what the principal stage can hold waiting. */
+  /** Most requests the entity stage may trail by before ingest waits: what this process's principal tasks can hold. */
   maxLagRequests: number;
   /** The entity stage's checkpoint interval: its committed offsets move this often. */
   commitIntervalMs: number;
@@ -132,7 +137,9 @@ export class EntityPacer {
     this.measureRate(now, committed);
     const perRecord = this.options.requestsPerRecord();
     const lagRequests = records * perRecord;
-    const allowed = this.options.maxLagRequests + (this.rate * perRecord * this.options.commitIntervalMs) / 1000;
+    const allowed =
+      this.options.maxLagRequests * Math.max(1, lag.holders ?? 1) +
+      (this.rate * perRecord * this.options.commitIntervalMs) / 1000;
     this.decide(lag.members > 0 && lagRequests > allowed, lagRequests);
   }
 

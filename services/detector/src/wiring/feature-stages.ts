@@ -103,8 +103,8 @@ export function featureStages(
 
 /**
  * Ingest's pacing by the entity stage (@vigil/ingest's entity-pacer.ts): the entity stage may trail ingest by half of
- * the requests this process's principal tasks can hold waiting — their share of the budget over what one waiting
- * request is charged. (With several instances each holds its own share, and the bound is on the safe side; a principal
+ * the requests the principal stage can hold waiting — each member of its group its share of the budget (this
+ * process's, as instances of one deployment share a config) over what one waiting request is charged. (A principal
  * partition with far more than its part of the traffic can still fill its own share first.) `events`: where ingest
  * writes the requests, whose count over the entity topic's records gives the requests a record stands for.
  */
@@ -121,6 +121,7 @@ function entityPacer(
     ENTITY_ROLES.map((r) => widths.positions(r).length),
   );
   const group = w.topology.stage('entity_features').group;
+  const principals = w.topology.stage('features').group;
   const admin = w.kafka.admin();
   let connected: Promise<void> | undefined;
   return new EntityPacer({
@@ -133,7 +134,7 @@ function entityPacer(
       const [ends, [committed], { groups }] = await Promise.all([
         admin.fetchTopicOffsets(entities),
         admin.fetchOffsets({ groupId: group, topics: [entities] }),
-        admin.describeGroups([group]),
+        admin.describeGroups([group, principals]),
       ]);
       const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
       return {
@@ -143,7 +144,8 @@ function entityPacer(
           committed: at.get(p.partition) ?? -1,
           start: Number(p.low),
         })),
-        members: groups[0]?.members.length ?? 0,
+        members: groups.find((g) => g.groupId === group)?.members.length ?? 0,
+        holders: groups.find((g) => g.groupId === principals)?.members.length ?? 1,
       };
     },
     requestsPerRecord: () =>
