@@ -6,8 +6,8 @@ export { clickhouseClient, clickhouseConfigSchema } from './clickhouse/config.js
 export type { ClickHouseSinkOptions } from './clickhouse/sink.js';
 export { ClickHouseSink } from './clickhouse/sink.js';
 export { fileErrorMessage, JsonlFileSink, JsonlFileSource, readLines } from './file/jsonl.js';
-export type { TopicSpec } from './kafka/admin.js';
-export { deleteGroupQuietly, ensureTopics, topicPartitions } from './kafka/admin.js';
+export type { GroupLag, PartitionLag, TopicSpec } from './kafka/admin.js';
+export { deleteGroupQuietly, ensureTopics, groupLagReader, topicPartitions } from './kafka/admin.js';
 export { readChangelog } from './kafka/changelog-reader.js';
 export type { ByteBudget, PackedState, SegmentStats } from './kafka/changelog-segments.js';
 export { ChangelogSegments, decodeSegment, SEGMENT_PREFIX } from './kafka/changelog-segments.js';

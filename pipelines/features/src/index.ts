@@ -22,7 +22,7 @@ export type { GeoLookup, GeoPoint } from './geo/lookup.js';
 export { MmdbGeoLookup } from './geo/lookup.js';
 export { EntityFeatureTask } from './stages/entity-task.js';
 export type { PrincipalTaskOptions } from './stages/principal-task.js';
-export { joinBytes, PrincipalFeatureTask } from './stages/principal-task.js';
+export { PrincipalFeatureTask, waitingRequestBytes } from './stages/principal-task.js';
 export type { EntityPart, FeatureRecord, RequestContext } from './stages/records.js';
 export {
   decodeFeatureRecord,

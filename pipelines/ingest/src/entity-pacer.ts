@@ -20,18 +20,12 @@
 // - an entity stage with no member in its group (not running);
 // - a lag that cannot be read (the broker, the group's coordinator) for `stallMs`.
 
-export interface EntityPartitionLag {
-  partition: number;
-  /** The partition's end offset. */
-  end: number;
-  /** What the entity stage has committed (-1: nothing yet). */
-  committed: number;
-  /** The partition's first offset still held (retention). */
-  start: number;
-}
+import type { PartitionLag } from '@vigil/connectors';
 
+/** The entity stage's lag (@vigil/connectors' groupLagReader) and how many share the waiting requests. */
 export interface EntityLag {
-  partitions: EntityPartitionLag[];
+  /** The entity stage's group on each partition of its input topic. */
+  partitions: PartitionLag[];
   /** Members in the entity stage's group: none means it is not running. */
   members: number;
   /**

@@ -11,9 +11,10 @@
 // is the oldest emitted with its missing parts as 0 and counted (vigil_records_skipped{reason="join_incomplete"});
 // parts whose request never came are dropped the same way, and so is a part still waiting, without its request,
 // ORPHAN_AFTER_MS of event time after the partition's watermark has passed it: its request was joined already (a
-// part sent twice — the stages' at-least-once mode after a crash) or never came. State (reorder buffer, principal families, waiting joins, source
-// positions) is checkpointed by the KafkaStatefulProcessor running the task. Two events of a principal with the same
-// time and request id (a line shipped twice) are two requests, each joined with its own parts (Join.next).
+// part sent twice — the stages' at-least-once mode after a crash) or never came. State (reorder buffer, principal
+// families, waiting joins, source positions) is checkpointed by the KafkaStatefulProcessor running the task. Two
+// events of a principal with the same time and request id (a line shipped twice) are two requests, each joined with
+// its own parts (Join.next).
 import { type SinkRecord, SOURCE_HEADER, type SourceRecord } from '@vigil/connectors';
 import { arrayBytes, ID_BYTES, objectBytes, stringBytes } from '@vigil/core';
 import { type Principal, principalKey, type TopicCodec } from '@vigil/events';
@@ -121,6 +122,14 @@ export function joinBytes(width: number, roleWidths: readonly number[]): number 
   );
 }
 
+/** What the budget is charged for one request waiting for its parts, under `extractor`'s feature schema. */
+export function waitingRequestBytes(extractor: FeatureExtractor): number {
+  return joinBytes(
+    extractor.names.length,
+    ENTITY_ROLES.map((r) => extractor.positions(r).length),
+  );
+}
+
 export interface PrincipalTaskOptions extends StreamTaskOptions {
   maxPendingJoins?: number;
   /** How the entity parts on its input topic are read (the topology's codec; default entityPartCodec). */
@@ -166,10 +175,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     this.decodePart = (options.parts ?? entityPartCodec(new Set(ENTITY_ROLES))).decode;
     this.budget = extractor.budget;
     this.budget?.holdsPending(true);
-    this.perJoin = joinBytes(
-      extractor.names.length,
-      ENTITY_ROLES.map((r) => this.positions.get(r)?.length ?? 0),
-    );
+    this.perJoin = waitingRequestBytes(extractor);
   }
 
   /** Charges the budget for the requests waiting now (at the end of each batch, of an idle release and of a restore). */

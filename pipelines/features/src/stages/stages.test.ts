@@ -22,7 +22,7 @@ import { KeyedState } from '../state/keyed-state.js';
 import { StateBudget } from '../state/state-budget.js';
 import { FeatureStream } from '../stream.js';
 import { EntityFeatureTask } from './entity-task.js';
-import { joinBytes, ORPHAN_AFTER_MS, PrincipalFeatureTask } from './principal-task.js';
+import { ORPHAN_AFTER_MS, PrincipalFeatureTask, waitingRequestBytes } from './principal-task.js';
 import {
   type EntityPart,
   entityPartCodec,
@@ -672,10 +672,7 @@ describe('online feature stages', () => {
     const record = principalRecord;
     const e = log.slice(0, 400);
     const extractor = FeatureExtractor.standard(geo);
-    const perJoin = joinBytes(
-      extractor.names.length,
-      ENTITY_ROLES.map((r) => extractor.positions(r).length),
-    );
+    const perJoin = waitingRequestBytes(extractor);
     // Room for the stores and for five waiting requests (their share of the budget, all tasks together).
     const budget = new StateBudget(64 * 2 ** 20, (5.5 * perJoin) / (64 * 2 ** 20));
     extractor.useBudget(budget);

@@ -5,13 +5,14 @@
 // budget for every partition's state in both stages: the process's memory is what it bounds.
 import {
   deadLetterPoisonWriter,
+  groupLagReader,
   KafkaSink,
   KafkaStatefulProcessor,
   type StatefulProcessorOptions,
   type StatefulTask,
 } from '@vigil/connectors';
 import type { AccessEvent, Decision } from '@vigil/events';
-import { ENTITY_ROLES, FeatureExtractor, type FeatureRecord, joinBytes, StateBudget } from '@vigil/features';
+import { FeatureExtractor, type FeatureRecord, StateBudget, waitingRequestBytes } from '@vigil/features';
 import { EntityPacer } from '@vigil/ingest';
 import { logEvent } from '@vigil/runtime';
 import { observeStateBudget, type pipelineCounters } from '@vigil/telemetry';
@@ -115,38 +116,16 @@ function entityPacer(
   entities: string,
   events: KafkaSink<AccessEvent>,
 ): EntityPacer {
-  const widths = FeatureExtractor.standard(w.geo());
-  const perRequest = joinBytes(
-    widths.names.length,
-    ENTITY_ROLES.map((r) => widths.positions(r).length),
-  );
-  const group = w.topology.stage('entity_features').group;
-  const principals = w.topology.stage('features').group;
-  const admin = w.kafka.admin();
-  let connected: Promise<void> | undefined;
+  const perRequest = waitingRequestBytes(FeatureExtractor.standard(w.geo()));
+  const reader = groupLagReader(w.kafka, {
+    topic: entities,
+    group: w.topology.stage('entity_features').group,
+    alsoCount: w.topology.stage('features').group,
+  });
   return new EntityPacer({
     lag: async () => {
-      connected ??= admin.connect().catch((err: unknown) => {
-        connected = undefined;
-        throw err;
-      });
-      await connected;
-      const [ends, [committed], { groups }] = await Promise.all([
-        admin.fetchTopicOffsets(entities),
-        admin.fetchOffsets({ groupId: group, topics: [entities] }),
-        admin.describeGroups([group, principals]),
-      ]);
-      const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-      return {
-        partitions: ends.map((p) => ({
-          partition: p.partition,
-          end: Number(p.high),
-          committed: at.get(p.partition) ?? -1,
-          start: Number(p.low),
-        })),
-        members: groups.find((g) => g.groupId === group)?.members.length ?? 0,
-        holders: groups.find((g) => g.groupId === principals)?.members.length ?? 1,
-      };
+      const { partitions, members, otherMembers } = await reader.read();
+      return { partitions, members, holders: otherMembers ?? 1 };
     },
     requestsPerRecord: () =>
       entitiesSink.kafkaRecordsWritten > 0 ? events.recordsWritten / entitiesSink.kafkaRecordsWritten : 1,
@@ -155,6 +134,6 @@ function entityPacer(
     stallMs: Math.max(30_000, 3 * w.config.features.commit_interval_ms),
     onChange: (paced, lagRequests) =>
       logEvent('info', paced ? 'ingest waits for the entity stage' : 'ingest goes on', { lag_requests: lagRequests }),
-    close: () => admin.disconnect(),
+    close: reader.close,
   });
 }
