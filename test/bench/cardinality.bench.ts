@@ -233,7 +233,12 @@ for (const which of ['principal', 'entity'] as const) {
   const s = stats[which];
   console.log(
     `${which} stage: ${fmt(s.keys)} keys held, evicted by the budget ${fmt(s.evictedByBudget)}, by the key caps ` +
-      `${fmt(s.evictedByCap)}, by TTL ${fmt(s.evictedByTtl)}`,
+      `${fmt(s.evictedByCap)}, by TTL ${fmt(s.evictedByTtl)}; by store: ` +
+      Object.entries(s.byStore)
+        .filter(([, n]) => n > 0)
+        .map(([store, n]) => `${store} ${fmt(n)}`)
+        .join(', ') +
+      (which === 'principal' ? `; principals with state in any store keyed by principal ${fmt(s.principals)}` : ''),
   );
 }
 // Typed arrays' backing stores live outside the JS heap: count them too. One gc() leaves garbage behind (Buffers

@@ -1,5 +1,5 @@
 // What each feature family's state really takes on the heap, against what its stores estimate and charge to the
-// state budget (KeyedState's ENTRY_OVERHEAD + key + the family's sizeOf). The budget is only as good as that
+// state budget (the KeyIndex's part of each key + the family's sizeOf). The budget is only as good as that
 // estimate: a store that takes twice what it charges lets the process hold twice its budget. Each family runs alone
 // (a fresh FeatureExtractor of one family) over the same events — simulator traffic, then new addresses and tokens as
 // in bench:cardinality's wave — and its heap + external memory after a forced GC is compared with its estimate. The
@@ -89,30 +89,46 @@ const all = events();
 const families = FeatureExtractor.standard(geo).families.map((f) => f.id);
 const rows: { family: string; keys: number; actual: number; estimated: number; byStore: string[] }[] = [];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-for (let i = 0; i < families.length; i++) {
-  let x: FeatureExtractor | undefined = new FeatureExtractor([
-    FeatureExtractor.standard(geo).families[i] as FeatureFamily,
-  ]);
+// The principal stage's families together: one extractor, whose stores keyed by principal share one key index (a
+// principal's key, Map entry and slot once for all of them), against the sum of their rows alone.
+const TOGETHER = 'the principal families together';
+const runs: { family: string; make: () => FeatureExtractor }[] = [
+  ...families.map((family, i) => ({
+    family,
+    make: () => new FeatureExtractor([FeatureExtractor.standard(geo).families[i] as FeatureFamily]),
+  })),
+  {
+    family: TOGETHER,
+    make: () => new FeatureExtractor(FeatureExtractor.standard(geo).families.filter((f) => f.role === 'principal')),
+  },
+];
+for (const run of runs) {
+  let x: FeatureExtractor | undefined = run.make();
   // A copy of the events for this pass, dropped after it: the strings the stores keep (addresses, ids) are then theirs
   // alone, as in the detector, where each event is decoded, used and dropped.
   let copy: AccessEvent[] | undefined = structuredClone(all);
   for (const e of copy) x.extract(e);
   copy = undefined;
-  const stores = Object.values(x.families[0]?.stores ?? {}).filter(
-    (s): s is KeyedState<unknown> => s instanceof KeyedState,
+  const multi = x.families.length > 1;
+  const named = x.families.flatMap((f) =>
+    Object.entries(f.stores)
+      .filter((e): e is [string, KeyedState<unknown>] => e[1] instanceof KeyedState)
+      .map(([name, s]): [string, KeyedState<unknown>] => [multi ? `${f.id}/${name}` : name, s]),
   );
+  const stores = named.map(([, s]) => s);
   const keys = stores.reduce((n, s) => n + s.size, 0);
-  const byStore = Object.entries(x.families[0]?.stores ?? {})
-    .filter((e): e is [string, KeyedState<unknown>] => e[1] instanceof KeyedState)
-    .map(([name, s]) => `${name} ${fmt(s.size)} entries, estimated ${fmt(s.bytes / Math.max(1, s.size))} B each`);
+  const byStore = named.map(
+    ([name, s]) => `${name} ${fmt(s.size)} entries, estimated ${fmt(s.bytes / Math.max(1, s.size))} B each`,
+  );
   const estimated = x.stateBytes();
   // The state's memory is what dropping it frees: measured with and without it, after the pass (which may itself
   // change what the events hold: strings flattened, caches filled), so only the state differs.
   const held = await heap();
   x = undefined;
   stores.length = 0;
+  named.length = 0;
   const actual = held - (await heap());
-  rows.push({ family: families[i] as string, keys, actual, estimated, byStore });
+  rows.push({ family: run.family, keys, actual, estimated, byStore });
 }
 
 // A bare entry: a store of two-field states under 22-character keys, what KeyedState's own overhead is checked by.
@@ -172,7 +188,12 @@ for (const r of rows)
     `${r.family} | ${fmt(r.keys)} | ${fmt(r.actual)} | ${fmt(r.estimated)} | ${(r.actual / r.estimated).toFixed(2)} | ` +
       `${fmt(r.actual / Math.max(1, r.keys))} | ${r.byStore.join('; ')}`,
   );
-const familyRows = rows.filter((r) => !BARE.includes(r.family) && r.family !== WAITING);
+const familyRows = rows.filter((r) => families.includes(r.family));
+const together = rows.find((r) => r.family === TOGETHER) as (typeof rows)[number];
+const principalIds = FeatureExtractor.standard(geo)
+  .families.filter((f) => f.role === 'principal')
+  .map((f) => f.id);
+const alone = rows.filter((r) => principalIds.includes(r.family)).reduce((n, r) => n + r.actual, 0);
 const total = familyRows.reduce((a, r) => ({ actual: a.actual + r.actual, estimated: a.estimated + r.estimated }), {
   actual: 0,
   estimated: 0,
@@ -189,6 +210,12 @@ console.log(
         .filter((r) => BARE.includes(r.family))
         .map((r) => [r.family, { bytes: Math.round(r.actual / r.keys), estimate: Math.round(r.estimated / r.keys) }]),
     ),
+    principal_families: {
+      together_bytes: together.actual,
+      alone_bytes: alone,
+      together_per_alone: Number((together.actual / alone).toFixed(3)),
+      together_per_estimate: Number((together.actual / together.estimated).toFixed(3)),
+    },
     waiting_request: rows
       .filter((r) => r.family === WAITING)
       .map((r) => ({ bytes: Math.round(r.actual / r.keys), estimate: Math.round(r.estimated / r.keys) }))[0],

@@ -15,6 +15,7 @@ import { TransactionDeviation } from './features/transaction.js';
 import { Velocity } from './features/velocity.js';
 import type { GeoLookup } from './geo/lookup.js';
 import type { Checkpointable } from './state/checkpoint.js';
+import { KeyIndex } from './state/key-index.js';
 import { KeyedState } from './state/keyed-state.js';
 import type { StateBudget } from './state/state-budget.js';
 
@@ -29,7 +30,12 @@ export interface FeatureSchema {
 }
 
 export interface StateStats {
+  /** Keys held by the largest store. */
   keys: number;
+  /** Principals with state in any store keyed by principal (0 for an extractor without such stores). */
+  principals: number;
+  /** Keys held, by store ("<family>/<store>"). */
+  byStore: Record<string, number>;
   bytes: number;
   evictedByTtl: number;
   evictedByCap: number;
@@ -43,6 +49,8 @@ export class FeatureExtractor {
   private prefixBytes: Buffer[] | undefined;
   private storeList: [string, Checkpointable][] | undefined;
   private stateBudget: StateBudget | undefined;
+  /** The slots of the stores keyed by principal, shared (one key and Map entry a principal for all of them). */
+  private readonly principalKeys: KeyIndex | undefined;
 
   /** The families, in vector order. */
   constructor(readonly families: readonly FeatureFamily[]) {
@@ -71,6 +79,12 @@ export class FeatureExtractor {
       families: described,
       hash: `sha256:${hash}`,
     };
+    const byPrincipal = this.keyedStores().filter((store) => store.keyedBy === 'principal');
+    if (byPrincipal.length > 0) {
+      const index = new KeyIndex();
+      for (const store of byPrincipal) store.shareKeys(index);
+      this.principalKeys = index;
+    }
   }
 
   /** The default families, principal ones first. Each keeps its own keyed state; one extractor per stream of events. */
@@ -263,11 +277,16 @@ export class FeatureExtractor {
     return this.keyedStores().reduce((sum, s) => sum + s.bytes, 0);
   }
 
-  /** Keys held (by the largest store: every key of the role is in it) and keys evicted, by cause, over every store. */
+  /** Keys held (by the largest store, by each) and keys evicted, by cause, over every store. */
   stateStats(): StateStats {
     const stores = this.keyedStores();
+    const byStore: Record<string, number> = {};
+    for (const [prefix, store] of this.stores())
+      if (store instanceof KeyedState) byStore[prefix.slice(0, -1)] = store.size;
     return {
       keys: Math.max(0, ...stores.map((s) => s.size)),
+      principals: this.principalKeys?.size ?? 0,
+      byStore,
       bytes: this.stateBytes(),
       evictedByTtl: stores.reduce((n, s) => n + s.evictedByTtl, 0),
       evictedByCap: stores.reduce((n, s) => n + s.evictedByCap, 0),

@@ -61,6 +61,7 @@ export class KnownDevices implements FeatureFamily {
     maxKeys: 1_000_000,
     // The hashes are unsigned 32-bit: the list is a double array (8 bytes each, unboxed).
     sizeOf: (s) => objectBytes(1) + arrayBytes(s.clients.length),
+    keyedBy: 'principal',
   });
   readonly stores = { principals: this.state };
 

@@ -87,6 +87,7 @@ export class Enumeration implements FeatureFamily {
       ttlMs: DAY,
       maxKeys: options.maxKeys,
       sizeOf: (s) => objectBytes(6, 3) + s.counts.bytes + recentBytes(s, s.seen),
+      keyedBy: 'principal',
     });
   }
 

@@ -86,7 +86,12 @@ export class GeoJump implements FeatureFamily {
     },
   ) {
     this.params = { ttl: 30 * DAY, min_interval_ms: MINUTE, ...options };
-    this.state = new KeyedState({ ttlMs: 30 * DAY, maxKeys: options.maxKeys, sizeOf: placeBytes });
+    this.state = new KeyedState({
+      ttlMs: 30 * DAY,
+      maxKeys: options.maxKeys,
+      sizeOf: placeBytes,
+      keyedBy: 'principal',
+    });
   }
 
   get stores() {

@@ -292,7 +292,12 @@ export class TransactionDeviation implements FeatureFamily {
       maxKeys: options.maxKeys,
       sizeOf: (a) => ACCOUNT_BYTES + a.recent.bytes + idMapBytes(a.payees.size),
     });
-    this.activity = new KeyedState({ ttlMs: 400 * DAY, maxKeys: options.maxKeys, sizeOf: () => ACTIVITY_BYTES });
+    this.activity = new KeyedState({
+      ttlMs: 400 * DAY,
+      maxKeys: options.maxKeys,
+      sizeOf: () => ACTIVITY_BYTES,
+      keyedBy: 'principal',
+    });
   }
 
   get stores() {

@@ -105,12 +105,14 @@ export class Velocity implements FeatureFamily {
       ttlMs: DAY,
       maxKeys: options.maxKeys,
       sizeOf: (c) => objectBytes(3, 1) + c.counts.bytes,
+      keyedBy: 'principal',
     });
     const habitBytes = objectBytes(4, 2);
     this.habits = new KeyedState({
       ttlMs: options.habitTtlDays * DAY,
       maxKeys: options.maxKeys,
       sizeOf: () => habitBytes,
+      keyedBy: 'principal',
     });
   }
 

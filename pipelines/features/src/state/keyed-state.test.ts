@@ -3,6 +3,7 @@
 // (restore must carry on exactly, freed slots reused), compare keys in recency order, values and eviction counts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { KeyIndex } from './key-index.js';
 import { KeyedState } from './keyed-state.js';
 import { StateBudget } from './state-budget.js';
 import { encodeState } from './state-codec.js';
@@ -301,6 +302,24 @@ describe('KeyedState', () => {
     expect([...capped.keys()]).toEqual(['older', 'new']);
   });
 
+  it('restores records written before the KeyIndex (their charge counted the key), charging the state alone', () => {
+    const make = () => new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10, sizeOf: (v) => 40 + v.n });
+    const writer = make();
+    writer.trackChanges();
+    writer.get('principal-1', 5, () => ({ n: 7 }));
+    const [key, record] = (writer.drainChanges() as [string, Buffer][])[0] as [string, Buffer];
+    // The earlier header: 0xC5, and a charge of the entry's overhead (103), the key (16 + 8 per 8 characters, + 32)
+    // and the state.
+    const old = Buffer.from(record);
+    old[0] = 0xc5;
+    old.writeDoubleLE(103 + 16 + 8 * Math.ceil(key.length / 8) + 32 + 47, 18);
+    const restored = make();
+    restored.restoreEntry(key, old);
+    restored.finishRestore();
+    expect(restored.bytes).toBe(writer.bytes);
+    expect(restored.get(key, 6, () => ({ n: -1 })).n).toBe(7);
+  });
+
   it('restores an empty changelog as an empty store, and a key deleted in the changelog as absent', () => {
     const s = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10 });
     s.get('a', 0, () => ({ n: 1 }));
@@ -316,5 +335,127 @@ describe('KeyedState', () => {
     u.finishRestore();
     expect([...u.keys()]).toEqual(['b']);
     expect(u.get('b', 2, () => ({ n: -1 })).n).toBe(2);
+  });
+});
+
+describe('KeyedState sharing a KeyIndex', () => {
+  const RULES = [
+    { ttlMs: 100, maxKeys: 10 },
+    { ttlMs: 50, maxKeys: 4 },
+    { ttlMs: 200, maxKeys: 6 },
+  ];
+  const sharedOp = fc.oneof(
+    fc.record({
+      kind: fc.constant('get' as const),
+      store: fc.integer({ min: 0, max: RULES.length - 1 }),
+      key: fc.constantFrom(...KEYS),
+      dt: fc.integer({ min: -20, max: 60 }),
+    }),
+    fc.record({
+      kind: fc.constant('restore' as const),
+      store: fc.constant(0),
+      key: fc.constant(''),
+      dt: fc.constant(0),
+    }),
+  );
+  type Store = KeyedState<{ n: number }>;
+  const makeStores = (index?: KeyIndex, budget?: StateBudget): Store[] =>
+    RULES.map((rules) => {
+      const s = new KeyedState<{ n: number }>({ ...rules, sizeOf: (v) => 10 + (v.n % 5) });
+      if (index) s.shareKeys(index);
+      if (budget) s.useBudget(budget);
+      s.trackChanges();
+      return s;
+    });
+  const restoreAll = (stores: Store[], logs: Map<string, Buffer | null>[]) => {
+    stores.forEach((s, i) => {
+      for (const [key, value] of s.drainChanges()) logs[i]?.set(key, value);
+    });
+    return (fresh: Store[]) => {
+      fresh.forEach((s, i) => {
+        for (const [key, value] of logs[i] as Map<string, Buffer | null>) s.restoreEntry(key, value);
+        s.finishRestore();
+      });
+      return fresh;
+    };
+  };
+
+  it('holds, evicts and restores exactly as stores with their own keys; the index keeps a key while any store does', () => {
+    fc.assert(
+      fc.property(fc.array(sharedOp, { maxLength: 150 }), (ops) => {
+        let index = new KeyIndex();
+        // A budget that never fills: every charge is counted, nothing is evicted by it.
+        let budget = new StateBudget(1e9);
+        let shared = makeStores(index, budget);
+        let own = makeStores();
+        const sharedLogs = RULES.map(() => new Map<string, Buffer | null>());
+        const ownLogs = RULES.map(() => new Map<string, Buffer | null>());
+        let now = 1000;
+        ops.forEach((o, i) => {
+          now += o.dt;
+          if (o.kind === 'get') {
+            (shared[o.store] as Store).get(o.key, now, () => ({ n: i })).n += i;
+            (own[o.store] as Store).get(o.key, now, () => ({ n: i })).n += i;
+          } else {
+            index = new KeyIndex();
+            budget = new StateBudget(1e9);
+            shared = restoreAll(shared, sharedLogs)(makeStores(index, budget));
+            own = restoreAll(own, ownLogs)(makeStores());
+          }
+          shared.forEach((s, j) => {
+            const o2 = own[j] as Store;
+            expect([...s.keys()]).toEqual([...o2.keys()]);
+            expect([...s.values()].map((v) => v.n)).toEqual([...o2.values()].map((v) => v.n));
+            expect([s.evictedByTtl, s.evictedByCap]).toEqual([o2.evictedByTtl, o2.evictedByCap]);
+          });
+          const held = new Set(shared.flatMap((s) => [...s.keys()]));
+          expect(index.size).toBe(held.size);
+          expect(budget.used).toBe(shared.reduce((sum, s) => sum + s.bytes, 0));
+        });
+        // Every key expires from every store: the index lets each go, and holds only the last one, which the three
+        // stores charge less for than three stores with their own keys (the key and its Map entry counted once).
+        now += 1000;
+        for (let round = 0; round < KEYS.length; round++) for (const s of shared) s.get('last', now, () => ({ n: 0 }));
+        expect(index.size).toBe(1);
+        const alone = makeStores();
+        for (const s of alone) s.get('last', now, () => ({ n: 0 }));
+        const charged = (stores: Store[]) => stores.reduce((sum, s) => sum + s.bytes, 0);
+        expect(charged(shared)).toBeLessThan(charged(alone));
+        expect(budget.used).toBe(charged(shared));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps the budget: every store makes room for its own keys, and a key leaves the index with its last store', () => {
+    const index = new KeyIndex();
+    const budget = new StateBudget(30 * 100);
+    const stores = [1, 2, 3].map(() => {
+      const s = new KeyedState<{ n: number }>({ ttlMs: 1000, maxKeys: 1000, sizeOf: (v) => 10 + (v.n % 5) });
+      s.shareKeys(index);
+      s.useBudget(budget);
+      return s;
+    });
+    for (let i = 0; i < 200; i++) for (const s of stores) s.get(`k${i}`, i, () => ({ n: i }));
+    // Each store evicts its own: they hold the same ten-odd newest keys.
+    for (const s of stores) expect(s.evictedByBudget).toBeGreaterThan(150);
+    expect(budget.used).toBe(stores.reduce((sum, s) => sum + s.bytes, 0));
+    expect(budget.used).toBeLessThanOrEqual(budget.limitBytes + 200);
+    expect(index.size).toBe(new Set(stores.flatMap((s) => [...s.keys()])).size);
+    expect(index.size).toBeLessThan(40);
+    for (const s of stores) s.release();
+    expect(budget.used).toBe(0);
+  });
+
+  it('can be shared only while empty', () => {
+    const s = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10 });
+    s.get('a', 0, () => ({ n: 1 }));
+    expect(() => s.shareKeys(new KeyIndex())).toThrow(/only while it is empty/);
+    const index = new KeyIndex();
+    new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10 }).shareKeys(index);
+    index.acquire('a');
+    expect(() => new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10 }).shareKeys(index)).toThrow(
+      /before the index holds any key/,
+    );
   });
 });

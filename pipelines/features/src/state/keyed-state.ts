@@ -15,10 +15,12 @@
 // payment history are exactly what the features compare a takeover with — is not pushed out by a minute of it.
 //
 // Layout (issue 17, lever 5): an entry is a slot, and the bookkeeping lives in typed-array columns indexed by slot
-// (event time, recency sequence, the two lists' links, the list it is in, its charged bytes) beside two plain
-// columns for the key and the state. An object per entry per store cost ~200 bytes with its Map slot; a principal
-// has an entry in seven stores, and a wave of a million new addresses is millions of entries. Freed slots are
-// reused; the columns grow by doubling.
+// (event time, recency sequence, the two lists' links, the list it is in, its charged bytes) beside a plain column
+// for the state. Slots come from a KeyIndex: the store's own, or one shared with the other stores one key identifies
+// (a principal's six stores in the principal stage: key-index.ts), so that the key's string and Map entry exist once
+// for all of them; each store charges its share of them with the entry. An object per entry per store cost ~200
+// bytes with its Map slot; a principal has an entry in seven stores, and a wave of a million new addresses is
+// millions of entries. The columns grow by doubling.
 //
 // Checkpoint records: a fixed header (event time, sequence, list, charged bytes) and then the state. A restore reads
 // the header only and keeps the record; the state is decoded when the key is next used. Restoring a partition is then
@@ -27,8 +29,8 @@
 // as the writer would have, given the same other charges to the budget (the changelogs' bookkeeping is one of them,
 // and a restore rebuilds it smaller than the writer held it: changelog-segments.ts).
 
-import { stringBytes } from '@vigil/core';
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
+import { KeyIndex, keyBytes } from './key-index.js';
 import type { StateBudget } from './state-budget.js';
 
 export interface KeyedStateOptions<S> {
@@ -36,24 +38,12 @@ export interface KeyedStateOptions<S> {
   maxKeys: number;
   /** Estimated bytes of one state value on the heap (typed arrays included), for the budget and stateBytes. */
   sizeOf?: (state: S) => number;
+  /**
+   * What the store's keys are: a store keyed by the event's principal says so, and an extractor then gives its
+   * principal stores one KeyIndex (shareKeys).
+   */
+  keyedBy?: 'principal';
 }
-
-/**
- * What an entry costs beside its state and its key: its slot in the columns — two plain arrays (16 bytes a slot,
- * grown by V8 by about half again) and six typed ones (29 bytes, doubled by grow()) — and in the index Map (~28 bytes
- * a slot, doubled), so it depends on how full they are. bench:state-size measures it with its "bare entry, flat key"
- * row, a store of 91,000 keys, where the doubled ones have 1.44 slots per key, their average: 183 bytes, less the
- * key's string (40) and the state's object (40). Just under a power of two an entry costs ~20 bytes less, just over
- * it ~60 more. (The restored records' two columns come and go with a restore: not counted.)
- */
-const ENTRY_OVERHEAD = 103;
-
-/**
- * A key's string beyond its characters: vigil's keys are mostly joined strings (`sub:` + the subject, an address +
- * `|` + a route), which V8 keeps as a 32-byte pair over the parts ("bare entry, joined key": 230 bytes). A flat key
- * is counted the same, on the safe side.
- */
-const keyBytes = (key: string) => stringBytes(key.length) + 32;
 
 /** A checkpoint record written before the fixed header (generic codec; `r` absent before the two lists). */
 interface Stored<S> {
@@ -65,9 +55,15 @@ interface Stored<S> {
 
 /**
  * First byte of a record with the fixed header; never a first byte of the generic codec (its tags are below 16).
- * Header: u8 0xC5, f64 last seen, f64 sequence, u8 returning, f64 charged bytes (little-endian); then the state.
+ * Header: u8 0xC6, f64 last seen, f64 sequence, u8 returning, f64 charged bytes (little-endian); then the state.
  */
-const RECORD = 0xc5;
+const RECORD = 0xc6;
+/**
+ * The same header as written before the KeyIndex, whose charge counts the entry's overhead as 103 bytes and the whole
+ * key: a restore charges the KeyIndex's share instead.
+ */
+const RECORD_WITH_KEY = 0xc5;
+const OLD_ENTRY_OVERHEAD = 103;
 const HEADER_BYTES = 26;
 /** One header, filled for each record encoded (the codec copies it). */
 const header = Buffer.alloc(HEADER_BYTES);
@@ -79,10 +75,15 @@ const ONCE = 0;
 const AGAIN = 2;
 const INITIAL_SLOTS = 16;
 
+/** Sets a[i], first filling the plain array up to i (a write past its end would make it holey, or a dictionary). */
+function setAt<T>(a: (T | undefined)[], i: number, v: T | undefined) {
+  while (a.length <= i) a.push(undefined);
+  a[i] = v;
+}
+
 export class KeyedState<S> implements Checkpointable {
-  /** Key → slot. */
-  private readonly index = new Map<string, number>();
-  private keyOf: (string | undefined)[] = [];
+  /** Key → slot: the store's own, or shared with the other stores of a key (shareKeys). */
+  private index = new KeyIndex();
   private stateOf: (S | undefined)[] = [];
   /**
    * A restored entry's record, until its state is decoded on first use (then undefined): the buffer holding it — its
@@ -94,6 +95,8 @@ export class KeyedState<S> implements Checkpointable {
   private recordOf: (Buffer | undefined)[] | undefined;
   private recordSpan: Int32Array | undefined;
   private pending = 0;
+  /** 1: this store holds the slot's key (a shared index's slot may be held by other stores only). */
+  private held = new Uint8Array(INITIAL_SLOTS);
   /** Event time the key was last seen. */
   private lastSeen = new Float64Array(INITIAL_SLOTS);
   /** Sequence number of the key's last get(): its place in recency order. */
@@ -106,9 +109,8 @@ export class KeyedState<S> implements Checkpointable {
   /** The entry's estimated bytes as last charged to the budget (whole bytes: estimate() rounds up). */
   private charged = new Uint32Array(INITIAL_SLOTS);
   private readonly ends = new Int32Array([NONE, NONE, NONE, NONE]);
-  /** Slots below this have been used; freed ones wait in `free`. */
-  private used = 0;
-  private free: number[] = [];
+  /** Keys held. */
+  private count = 0;
   private seq = 0;
   /** Keys changed since the last drain, when tracking. */
   private changed: Set<string> | undefined;
@@ -124,10 +126,26 @@ export class KeyedState<S> implements Checkpointable {
 
   constructor(private readonly options: KeyedStateOptions<S>) {
     this.sizeOf = options.sizeOf ?? (() => 64);
+    this.index.join();
+  }
+
+  get keyedBy(): 'principal' | undefined {
+    return this.options.keyedBy;
   }
 
   get size(): number {
-    return this.index.size;
+    return this.count;
+  }
+
+  /**
+   * Keeps this store's slots in `shared` from now on, with the other stores of the same keys; before the store holds
+   * any key.
+   */
+  shareKeys(shared: KeyIndex): void {
+    if (this.count > 0 || this.restoring) throw new Error('a store can share a key index only while it is empty');
+    shared.join();
+    this.index.leave();
+    this.index = shared;
   }
 
   /** Charges this store's entries to `budget` (shared by the stores of one process) from now on. */
@@ -143,9 +161,15 @@ export class KeyedState<S> implements Checkpointable {
     this.budget = undefined;
   }
 
+  /** The slot of a key this store holds, or NONE. */
+  private slotOf(key: string): number {
+    const slot = this.index.slotOf(key);
+    return slot !== undefined && this.held[slot] === 1 ? slot : NONE;
+  }
+
   /** The key's state at event time `now`, created by `init` when absent or expired. */
   get(key: string, now: number, init: () => S): S {
-    let slot = this.index.get(key) ?? NONE;
+    let slot = this.slotOf(key);
     if (slot !== NONE && now - (this.lastSeen[slot] as number) > this.options.ttlMs) {
       this.remove(slot);
       this.evictedByTtl++;
@@ -161,14 +185,14 @@ export class KeyedState<S> implements Checkpointable {
       // Re-estimated as the state stands before this event's update: a grown entry is charged one event late.
       this.resize(slot, this.estimate(slot));
     } else {
-      if (this.index.size >= this.options.maxKeys) this.evictFirst(NONE, 'cap');
+      if (this.count >= this.options.maxKeys) this.evictFirst(NONE, 'cap');
       slot = this.allocate(key, init(), now, 0, 0);
       this.append(slot);
       this.resize(slot, this.estimate(slot));
     }
     this.lastSeen[slot] = Math.max(this.lastSeen[slot] as number, now);
     this.seqOf[slot] = ++this.seq;
-    this.changed?.add(key);
+    this.changed?.add(this.index.keyAt(slot));
     this.expire(now);
     return this.stateOf[slot] as S;
   }
@@ -195,9 +219,8 @@ export class KeyedState<S> implements Checkpointable {
     const onceHead = this.ends[ONCE] as number;
     const candidate = onceHead !== keep && onceHead !== NONE ? onceHead : (this.ends[AGAIN] as number);
     if (candidate === NONE || candidate === keep) return 0;
-    const bytes = this.charged[candidate] as number;
-    this.changed?.add(this.keyOf[candidate] as string);
-    this.remove(candidate);
+    this.changed?.add(this.index.keyAt(candidate));
+    const bytes = this.remove(candidate);
     if (why === 'cap') this.evictedByCap++;
     else {
       this.evictedByBudget++;
@@ -208,9 +231,9 @@ export class KeyedState<S> implements Checkpointable {
 
   /** The key's state without creating it or changing its recency (the caller may still update it in place). */
   peek(key: string, now: number): S | undefined {
-    const slot = this.index.get(key);
-    if (slot === undefined || now - (this.lastSeen[slot] as number) > this.options.ttlMs) return undefined;
-    this.changed?.add(key);
+    const slot = this.slotOf(key);
+    if (slot === NONE || now - (this.lastSeen[slot] as number) > this.options.ttlMs) return undefined;
+    this.changed?.add(this.index.keyAt(slot));
     this.decode(slot);
     return this.stateOf[slot];
   }
@@ -225,7 +248,7 @@ export class KeyedState<S> implements Checkpointable {
     for (let i = 0; i < 2; i++) {
       const first = this.ends[list] as number;
       if (first === NONE || now - (this.lastSeen[first] as number) <= this.options.ttlMs) return;
-      this.changed?.add(this.keyOf[first] as string);
+      this.changed?.add(this.index.keyAt(first));
       this.remove(first);
       this.evictedByTtl++;
     }
@@ -240,21 +263,18 @@ export class KeyedState<S> implements Checkpointable {
     this.dropRecord(slot);
   }
 
-  /** The entry's estimated bytes as its state stands now. */
+  /** The entry's estimated bytes as its state stands now: the state, its slot and its share of the key. */
   private estimate(slot: number): number {
-    return Math.ceil(ENTRY_OVERHEAD + keyBytes(this.keyOf[slot] as string) + this.sizeOf(this.stateOf[slot] as S));
+    return Math.ceil(this.index.share(this.index.keyAt(slot)) + this.sizeOf(this.stateOf[slot] as S));
   }
 
-  /** A slot for a new entry (a freed one, else the next, growing the columns), not yet in a list. */
+  /** The key's slot, taken from the index, for a new entry not yet in a list. */
   private allocate(key: string, state: S | undefined, lastSeen: number, seq: number, returning: number): number {
-    let slot = this.free.pop();
-    if (slot === undefined) {
-      if (this.used === this.lastSeen.length) this.grow();
-      slot = this.used++;
-    }
-    this.index.set(key, slot);
-    this.keyOf[slot] = key;
-    this.stateOf[slot] = state;
+    const slot = this.index.acquire(key);
+    if (slot >= this.held.length) this.grow(this.index.capacity);
+    setAt(this.stateOf, slot, state);
+    this.held[slot] = 1;
+    this.count++;
     this.lastSeen[slot] = lastSeen;
     this.seqOf[slot] = seq;
     this.returning[slot] = returning;
@@ -264,13 +284,14 @@ export class KeyedState<S> implements Checkpointable {
     return slot;
   }
 
-  private grow() {
-    const n = this.lastSeen.length * 2;
+  /** Grows the columns to `n` slots (the index's capacity: a power of two, so this doubles them or more). */
+  private grow(n: number) {
     const grown = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, make: (n: number) => T) => {
       const b = make(n);
       b.set(a);
       return b;
     };
+    this.held = grown(this.held, (k) => new Uint8Array(k));
     this.lastSeen = grown(this.lastSeen, (k) => new Float64Array(k));
     this.seqOf = grown(this.seqOf, (k) => new Float64Array(k));
     this.prev = grown(this.prev, (k) => new Int32Array(k));
@@ -290,20 +311,23 @@ export class KeyedState<S> implements Checkpointable {
     this.recordSpan = undefined;
   }
 
-  /** Takes the entry out of the index and its list and frees its slot (its state can be collected). */
-  private remove(slot: number) {
-    this.index.delete(this.keyOf[slot] as string);
+  /** Takes the entry out of its list and gives its slot back (its state can be collected); returns its bytes. */
+  private remove(slot: number): number {
     this.unlink(slot);
-    this.bytes -= this.charged[slot] as number;
-    this.budget?.release(this.charged[slot] as number);
+    const bytes = this.charged[slot] as number;
+    this.bytes -= bytes;
+    this.budget?.release(bytes);
     this.freeSlot(slot);
+    return bytes;
   }
 
+  /** Gives the slot back to the index (freed there once no store holds its key). */
   private freeSlot(slot: number) {
-    this.keyOf[slot] = undefined;
     this.stateOf[slot] = undefined;
     this.dropRecord(slot);
-    this.free.push(slot);
+    this.held[slot] = 0;
+    this.count--;
+    this.index.release(slot);
   }
 
   /** Appends the slot at the tail (most recently seen) of the list its `returning` flag names. */
@@ -342,8 +366,8 @@ export class KeyedState<S> implements Checkpointable {
   }
 
   encoded(key: string): Buffer | null {
-    const slot = this.index.get(key);
-    if (slot === undefined) return null;
+    const slot = this.slotOf(key);
+    if (slot === NONE) return null;
     // Not used since the restore: its header and state are what the record says.
     const record = this.recordOf?.[slot];
     if (record !== undefined) {
@@ -367,19 +391,17 @@ export class KeyedState<S> implements Checkpointable {
   restoreEntry(key: string, value: Buffer | null, owned = false, at = 0, end = value?.length ?? 0): void {
     if (!this.restoring) this.clear();
     this.restoring = true;
-    const slot = this.index.get(key);
+    const slot = this.slotOf(key);
     if (value === null) {
-      if (slot !== undefined) {
-        this.index.delete(key);
-        this.freeSlot(slot);
-      }
+      if (slot !== NONE) this.freeSlot(slot);
       return;
     }
     let state: S | undefined;
     let lastSeen: number;
     let seq: number;
     let returning: number;
-    const hasHeader = value[at] === RECORD && end - at >= HEADER_BYTES;
+    const kind = value[at];
+    const hasHeader = (kind === RECORD || kind === RECORD_WITH_KEY) && end - at >= HEADER_BYTES;
     if (hasHeader) {
       lastSeen = value.readDoubleLE(at + 1);
       seq = value.readDoubleLE(at + 9);
@@ -389,15 +411,18 @@ export class KeyedState<S> implements Checkpointable {
       ({ s: state, l: lastSeen, q: seq } = stored);
       returning = stored.r === false ? 0 : 1;
     }
-    // Rewritten in place when restored before: the key keeps its place in the index's order (sequence ties sort by it).
-    const to = slot ?? this.allocate(key, state, lastSeen, seq, returning);
+    // Rewritten in place when restored before.
+    const to = slot !== NONE ? slot : this.allocate(key, state, lastSeen, seq, returning);
     this.stateOf[to] = state;
     this.lastSeen[to] = lastSeen;
     this.seqOf[to] = seq;
     this.returning[to] = returning;
-    // Whole bytes (records of an earlier vigil may hold a fraction); a value no entry can have (a damaged record) is
-    // estimated again at finishRestore, as a record without the header is.
-    const recorded = hasHeader ? Math.ceil(value.readDoubleLE(at + 18)) : 0;
+    // Whole bytes (records of an earlier vigil may hold a fraction, or count the key as it did); a value no entry can
+    // have (a damaged record) is estimated again at finishRestore, as a record without the header is.
+    const recorded = hasHeader
+      ? Math.ceil(value.readDoubleLE(at + 18)) +
+        (kind === RECORD_WITH_KEY ? this.index.share(key) - OLD_ENTRY_OVERHEAD - keyBytes(key) : 0)
+      : 0;
     this.charged[to] = recorded > 0 && recorded < 2 ** 32 ? recorded : 0;
     if (!hasHeader) {
       this.dropRecord(to);
@@ -408,8 +433,8 @@ export class KeyedState<S> implements Checkpointable {
     const kept = owned ? value : Buffer.from(value.subarray(at, end));
     this.recordOf ??= [];
     if (this.recordOf[to] === undefined) this.pending++;
-    this.recordOf[to] = kept;
-    this.recordSpan ??= new Int32Array(2 * this.lastSeen.length);
+    setAt(this.recordOf, to, kept);
+    this.recordSpan ??= new Int32Array(2 * this.held.length);
     this.recordSpan[2 * to] = owned ? at : 0;
     this.recordSpan[2 * to + 1] = owned ? end : kept.length;
   }
@@ -422,8 +447,10 @@ export class KeyedState<S> implements Checkpointable {
   finishRestore(): void {
     if (!this.restoring) this.clear();
     this.restoring = false;
-    // The index's order is the order the records came in; sorting by sequence (stable) gives recency order.
-    const slots = [...this.index.values()].sort((a, b) => (this.seqOf[a] as number) - (this.seqOf[b] as number));
+    // Sequence numbers are the store's own and distinct: sorting by them gives recency order.
+    const slots: number[] = [];
+    for (let slot = 0; slot < this.held.length; slot++) if (this.held[slot] === 1) slots.push(slot);
+    slots.sort((a, b) => (this.seqOf[a] as number) - (this.seqOf[b] as number));
     // Summed apart and charged with `bytes` at once: an estimate that throws part-way (a damaged older record) then
     // leaves nothing counted that the budget was not charged (release gives `bytes` back).
     let restored = 0;
@@ -442,24 +469,27 @@ export class KeyedState<S> implements Checkpointable {
     this.seq = slots.length > 0 ? (this.seqOf[slots[slots.length - 1] as number] as number) : 0;
   }
 
-  /** Empties the store and its columns, giving its bytes back to the budget. */
+  /** Empties the store, giving its slots back to the index and its bytes back to the budget. */
   private clear() {
     this.budget?.release(this.bytes);
     this.bytes = 0;
-    this.index.clear();
-    this.keyOf = [];
+    for (let slot = 0; slot < this.held.length; slot++) {
+      if (this.held[slot] === 1) {
+        this.held[slot] = 0;
+        this.index.release(slot);
+      }
+    }
+    this.count = 0;
     this.stateOf = [];
     this.recordOf = undefined;
     this.recordSpan = undefined;
     this.pending = 0;
-    this.free = [];
-    this.used = 0;
     this.ends.fill(NONE);
   }
 
   /** Keys from the least to the most recently seen. */
   *keys(): IterableIterator<string> {
-    for (const slot of this.inRecencyOrder()) yield this.keyOf[slot] as string;
+    for (const slot of this.inRecencyOrder()) yield this.index.keyAt(slot);
   }
 
   *values(): IterableIterator<S> {
