@@ -81,7 +81,7 @@ export class FeatureExtractor {
     };
     const byPrincipal = this.keyedStores().filter((store) => store.keyedBy === 'principal');
     if (byPrincipal.length > 0) {
-      const index = new KeyIndex();
+      const index = new KeyIndex(true);
       for (const store of byPrincipal) store.shareKeys(index);
       this.principalKeys = index;
     }
@@ -150,6 +150,8 @@ export class FeatureExtractor {
       const f = this.families[i] as FeatureFamily;
       if (role === undefined || f.role === role) f.update(event, out, this.offsets[i] as number, principal);
     }
+    // The principal's key, if it is new, is charged once every store has made room for its own state.
+    this.principalKeys?.settle();
     return out;
   }
 
@@ -237,6 +239,8 @@ export class FeatureExtractor {
     const byPrefix = new Map(stores);
     for (const [key, value] of groups) this.restoreGroup(key, value, byPrefix, legacy);
     for (const [, store] of stores) store.finishRestore();
+    // Charged, nothing evicted (as the stores' own restores: a smaller budget is made room for by the next keys).
+    this.principalKeys?.sync();
   }
 
   /** Applies one key's grouped record to every store it names. */
@@ -274,7 +278,7 @@ export class FeatureExtractor {
 
   /** Estimated bytes of the keyed state held (what the budget is charged). */
   stateBytes(): number {
-    return this.keyedStores().reduce((sum, s) => sum + s.bytes, 0);
+    return this.keyedStores().reduce((sum, s) => sum + s.bytes, this.principalKeys?.bytes ?? 0);
   }
 
   /** Keys held (by the largest store, by each) and keys evicted, by cause, over every store. */

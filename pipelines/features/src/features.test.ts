@@ -1,6 +1,7 @@
 // Every feature family with explicit event times: first events, gaps longer than the TTL, late events, IPs without
 // geo, IPv6, zero-variance amounts, a payee seen once long ago, same-country carrier hops.
 import { type AccessEvent, principalKey } from '@vigil/events';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FeatureExtractor } from './extractor.js';
 import { TenantLogins, UserLogins } from './features/auth.js';
@@ -10,7 +11,7 @@ import type { FeatureFamily } from './features/feature.js';
 import { GeoJump } from './features/geo.js';
 import { IpActivity } from './features/ip.js';
 import { TokenConsistency } from './features/token.js';
-import { TransactionDeviation } from './features/transaction.js';
+import { type Activity, activityHours, addActivity, TransactionDeviation } from './features/transaction.js';
 import { Velocity } from './features/velocity.js';
 import type { GeoLookup, GeoPoint } from './geo/lookup.js';
 import { KeyedState } from './state/keyed-state.js';
@@ -631,6 +632,41 @@ describe('feature family identity', () => {
   it('refuses two families with one id', () => {
     expect(() => new FeatureExtractor([new Velocity(), new Velocity()])).toThrow(
       /two feature families have the id 'Velocity'/,
+    );
+  });
+});
+
+describe('TransactionDeviation activity hours', () => {
+  it('keeps one hour as a bin and two or more as 24, with the same bits as a Float32Array of 24 throughout', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            hour: fc.integer({ min: 0, max: 23 }),
+            weight: fc.double({ min: 1e-3, max: 1e6, noNaN: true }),
+            shrink: fc.boolean(),
+          }),
+          { maxLength: 40 },
+        ),
+        (adds) => {
+          const dense = new Float32Array(24);
+          const act: Activity = { last: 0, first: 0, n: 0, scale: 1, hours: undefined, hour: -1, bin: 0 };
+          for (const { hour, weight, shrink } of adds) {
+            if (shrink) {
+              // A renormalisation, as update() does it in either form.
+              for (let h = 0; h < 24; h++) dense[h] = (dense[h] as number) * 1e-21;
+              if (act.hours) for (let h = 0; h < 24; h++) act.hours[h] = (act.hours[h] as number) * 1e-21;
+              else act.bin = Math.fround(act.bin * 1e-21);
+            }
+            dense[hour] = (dense[hour] as number) + weight;
+            addActivity(act, hour, weight);
+            expect([...activityHours(act)]).toEqual([...dense]);
+          }
+          // The typed array only once two different hours were seen.
+          expect(act.hours !== undefined).toBe(new Set(adds.map((a) => a.hour)).size > 1);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

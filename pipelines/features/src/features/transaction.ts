@@ -185,7 +185,7 @@ interface Account {
   burstNewPayeeRate: number;
 }
 
-interface Activity {
+export interface Activity {
   last: number;
   /** The principal's first request (an hour is unusual only against a day's rhythm). */
   first: number;
@@ -194,15 +194,66 @@ interface Activity {
    * Bins stored divided by `scale` (decay by shrinking one number per request, not 24); a bin's weight = bin × scale.
    */
   scale: number;
-  hours: Float32Array;
+  /**
+   * The 24 bins, once requests came in two different hours. Before that undefined, and the one hour's bin in `hour`
+   * (-1: none yet) and `bin`: most principals a wave brings are seen once, and a typed array is ~300 bytes.
+   */
+  hours: Float32Array | undefined;
+  hour: number;
+  bin: number;
+}
+
+/** The activity's bins to read: its own, or its one hour's bin in a shared array (read at once, never kept). */
+const ONE_HOUR = new Float32Array(24);
+export function activityHours(act: Activity): Float32Array {
+  if (act.hours) return act.hours;
+  ONE_HOUR.fill(0);
+  if (act.hour >= 0) ONE_HOUR[act.hour] = act.bin;
+  return ONE_HOUR;
+}
+
+/** Adds `weight` to an hour's bin, as a Float32Array would store it (Math.fround): the same bits either way. */
+export function addActivity(act: Activity, hour: number, weight: number) {
+  if (!act.hours) {
+    if (act.hour < 0 || act.hour === hour) {
+      act.hour = hour;
+      act.bin = Math.fround(act.bin + weight);
+      return;
+    }
+    act.hours = new Float32Array(24);
+    act.hours[act.hour] = act.bin;
+    act.hour = -1;
+    act.bin = 0;
+  }
+  act.hours[hour] = (act.hours[hour] as number) + weight;
+}
+
+/**
+ * Counts a request in the principal's activity hours (decayed per request); returns how unusual its hour was before
+ * it, when `read` (a payment's), else 0.
+ */
+function countActivity(act: Activity, hour: number, decay: number, read: boolean): number {
+  act.hour ??= -1; // a checkpoint written before the one-hour form: its hours are a typed array
+  act.bin ??= 0;
+  const unusual = read ? unusualHour(activityHours(act), act.n, hour, act.scale) : 0;
+  act.scale *= decay;
+  // Renormalised long before 1/scale leaves float32's range (the checkpoint codec stores Float32Array).
+  if (act.scale < 1e-20) {
+    if (act.hours) for (let h = 0; h < 24; h++) act.hours[h] = (act.hours[h] as number) * act.scale;
+    else act.bin = Math.fround(act.bin * act.scale);
+    act.scale = 1;
+  }
+  addActivity(act, hour, 1 / act.scale);
+  act.n++;
+  return unusual;
 }
 
 /** 24 hours of Float32 weights: their typed array. */
 const HOURS_BYTES = typedArrayBytes(24 * 4);
 /** 18 fields, 12 of them boxed numbers (times, means, deviations, risks), and the hours; payees and counts apart. */
 const ACCOUNT_BYTES = objectBytes(18, 12) + HOURS_BYTES;
-/** Five fields (last, first and the scale boxed) and the hours. */
-const ACTIVITY_BYTES = objectBytes(5, 3) + HOURS_BYTES;
+/** Seven fields (last, first, the scale and the one bin boxed), and the hours once they are a typed array. */
+const ACTIVITY_BYTES = objectBytes(7, 4);
 
 /**
  * How unusual an hour is in a decayed 24-bin histogram: 0 at its peak, near 1 at an hour far from any seen; 0 empty.
@@ -295,7 +346,7 @@ export class TransactionDeviation implements FeatureFamily {
     this.activity = new KeyedState({
       ttlMs: 400 * DAY,
       maxKeys: options.maxKeys,
-      sizeOf: () => ACTIVITY_BYTES,
+      sizeOf: (a) => ACTIVITY_BYTES + (a.hours ? HOURS_BYTES : 0),
       keyedBy: 'principal',
     });
   }
@@ -314,19 +365,13 @@ export class TransactionDeviation implements FeatureFamily {
       first: event.ts,
       n: 0,
       scale: 1,
-      hours: new Float32Array(24),
+      hours: undefined,
+      hour: -1,
+      bin: 0,
     }));
     const actHour = utcHour(keyTime(act, event.ts));
     act.first ??= act.last; // a checkpoint written before the field existed: seen from now
-    const activityUnusual = tx ? unusualHour(act.hours, act.n, actHour, act.scale) : 0;
-    act.scale *= o.activityDecay;
-    // Renormalised long before 1/scale leaves float32's range (the checkpoint codec stores Float32Array).
-    if (act.scale < 1e-20) {
-      for (let h = 0; h < 24; h++) act.hours[h] = (act.hours[h] as number) * act.scale;
-      act.scale = 1;
-    }
-    act.hours[actHour] = (act.hours[actHour] as number) + 1 / act.scale;
-    act.n++;
+    const activityUnusual = countActivity(act, actHour, o.activityDecay, Boolean(tx));
     if (!tx || !(tx.amount > 0)) return;
     const key = tx.account_id !== undefined ? `acct:${tx.account_id}` : principal;
     const a = this.state.get(key, event.ts, () => ({

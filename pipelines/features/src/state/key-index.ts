@@ -4,14 +4,20 @@
 // share an index look a key up once in it and keep their columns (event time, recency, the state) at the slot it
 // gives, so a principal's key, its Map entry and its slot number exist once for all of them.
 //
-// A slot lives while any store holds its key (a count per slot) and is reused once none does. What a key costs beside
-// the states — its string, its Map entry, a slot in each sharing store's columns — is charged by the stores that hold
-// it, each its share (share()): a store evicting a key frees its share, so every store makes room for its own keys
-// as a store with an index of its own does, and none empties itself for a key's cost that the others hold too. While
-// only some of the stores hold a key, the index's part of it is under-counted by the missing shares (at most ~120
-// bytes a key with six stores).
+// A slot lives while any store holds its key (a count per slot) and is reused once none does. The index charges the
+// budget for what a key costs beside the states while any store holds it: its string, its Map entry, and a slot in
+// every sharing store's columns — each store's columns are as long as the slots the index has given out, whichever
+// stores hold them (the stores' event-time TTLs differ: a principal quiet for a week is gone from the one-day
+// stores and still in the others). The stores charge their states.
+//
+// Who makes room for a new key's part: a shared index charges it after the event, once every store has charged (and
+// made room for) its own state, and then evicts from its stores in turn until the part is made up for twice
+// (settle()). Charged at once, it fell on the first store to run (Velocity's), which evicted for every new key and
+// held 95,000 principals where the last held 248,000 (bench:cardinality). A store's own index charges at once: the
+// store makes room for its key as it always did.
 
 import { stringBytes } from '@vigil/core';
+import type { StateBudget } from './state-budget.js';
 
 /**
  * The index's part of a key: its Map entry (~28 bytes a slot, doubled by V8: 1.44 slots a key on average), its place
@@ -20,7 +26,7 @@ import { stringBytes } from '@vigil/core';
 const KEY_OVERHEAD = 52;
 
 /**
- * A store's own part of a key: its state column (8 bytes, grown by about half again) and seven typed columns (30
+ * A store's part of each slot: its state column (8 bytes, grown by about half again) and seven typed columns (30
  * bytes, doubled by the store's grow()). bench:state-size's "bare entry" rows measure it with KEY_OVERHEAD.
  */
 const SLOT_BYTES = 54;
@@ -35,6 +41,12 @@ export const keyBytes = (key: string) => stringBytes(key.length) + 32;
 /** A slot's count of stores is one byte. */
 const MAX_STORES = 255;
 
+/** A store sharing an index, as the index sees it: one that can evict a key to make room. */
+export interface SharingStore {
+  /** Evicts the store's first key to go, never the slot `keep`; the budget bytes that freed (0: none to evict). */
+  evictForBudget(keep: number): number;
+}
+
 export class KeyIndex {
   private readonly slots = new Map<string, number>();
   private keyOf: (string | undefined)[] = [];
@@ -43,19 +55,30 @@ export class KeyIndex {
   private free: number[] = [];
   private used = 0;
   /** Stores keeping columns by this index's slots. */
-  private stores = 0;
+  private readonly members: SharingStore[] = [];
+  /** Estimated bytes of the keys held (the index's part and the stores' slots; the stores count their states). */
+  bytes = 0;
+  /** Of `bytes`, what the budget has been charged (less until a shared index settles). */
+  private charged = 0;
+  private budget: StateBudget | undefined;
+  /** The slot of the newest key: settle() never evicts it. */
+  private newest = -1;
 
-  /** A store keeps its columns by these slots from now on (before any key: every key's cost is split among them). */
-  join(): void {
+  /** @param shared charges new keys at settle() (stores of an extractor), else at once (a store's own index) */
+  constructor(readonly shared = false) {}
+
+  /** A store keeps its columns by these slots from now on (before any key: every key is charged a slot in each). */
+  join(store: SharingStore): void {
     if (this.slots.size > 0) throw new Error('a store must share a key index before the index holds any key');
-    if (this.stores === MAX_STORES) throw new Error(`at most ${MAX_STORES} stores share one key index`);
-    this.stores++;
+    if (this.members.length === MAX_STORES) throw new Error(`at most ${MAX_STORES} stores share one key index`);
+    this.members.push(store);
   }
 
   /** A store that has not used the index leaves it (it takes another). */
-  leave(): void {
+  leave(store: SharingStore): void {
     if (this.slots.size > 0) throw new Error('a store can leave a key index only while the index holds no key');
-    this.stores--;
+    const at = this.members.indexOf(store);
+    if (at >= 0) this.members.splice(at, 1);
   }
 
   get size(): number {
@@ -75,19 +98,60 @@ export class KeyIndex {
     return this.keyOf[slot] as string;
   }
 
-  /** What one store holding the key is charged for it beside its state: its slot, and its share of the key. */
-  share(key: string): number {
-    return SLOT_BYTES + Math.ceil((KEY_OVERHEAD + keyBytes(key)) / this.stores);
+  /** Charges the index's bytes to `budget` (shared by the process's stores) from now on; the same budget is a no-op. */
+  useBudget(budget: StateBudget): void {
+    if (this.budget === budget) return;
+    this.budget?.release(this.charged);
+    this.budget = budget;
+    this.charged = 0;
+    this.sync();
   }
 
-  /** The key's slot for one more store (a store that does not hold it yet), made if no store held it. */
-  acquire(key: string): number {
-    let slot = this.slots.get(key);
-    if (slot !== undefined) {
-      this.holders[slot] = (this.holders[slot] as number) + 1;
-      return slot;
+  /** Gives the index's bytes back to its budget (its stores are being dropped). */
+  releaseBudget(): void {
+    this.budget?.release(this.charged);
+    this.budget = undefined;
+    this.charged = 0;
+  }
+
+  /** Brings the budget's charge to `bytes`. */
+  sync(): void {
+    if (!this.budget) return;
+    this.budget.charge(this.bytes - this.charged);
+    this.charged = this.bytes;
+  }
+
+  /**
+   * Charges the keys added since the last settle (a shared index, after each event) and, over the budget, evicts from
+   * the stores in turn until twice their bytes are made up for or the budget holds. The turn starts at a store given
+   * by the number of keys held, which a restore rebuilds: no state of its own to lose.
+   */
+  settle(): void {
+    const added = this.bytes - this.charged;
+    this.sync();
+    const budget = this.budget;
+    if (!budget || added <= 0 || !budget.over) return;
+    const n = this.members.length;
+    const start = budget.used;
+    let turn = this.slots.size % n;
+    let idle = 0;
+    while (budget.over && start - budget.used < 2 * added && idle < n) {
+      const freed = (this.members[turn] as SharingStore).evictForBudget(this.newest);
+      idle = freed > 0 ? 0 : idle + 1;
+      turn = (turn + 1) % n;
     }
-    slot = this.free.pop();
+  }
+
+  /** The key's slot for one more store (one that does not hold it yet), made and charged if no store held it. */
+  acquire(key: string): number {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return this.add(key);
+    this.holders[slot] = (this.holders[slot] as number) + 1;
+    return slot;
+  }
+
+  private add(key: string): number {
+    let slot = this.free.pop();
     if (slot === undefined) {
       if (this.used === this.holders.length) {
         const grown = new Uint8Array(2 * this.holders.length);
@@ -101,16 +165,33 @@ export class KeyIndex {
     }
     this.slots.set(key, slot);
     this.holders[slot] = 1;
+    this.bytes += this.cost(key);
+    this.newest = slot;
+    if (!this.shared) this.sync();
     return slot;
   }
 
-  /** One store fewer holds the slot's key; with none left the slot is freed for another key. */
-  release(slot: number): void {
+  /**
+   * One store fewer holds the slot's key; with none left the slot is freed for another key, and uncharged. Returns
+   * the budget bytes that freed (0 while another store holds the key).
+   */
+  release(slot: number): number {
     const left = (this.holders[slot] as number) - 1;
     this.holders[slot] = left;
-    if (left > 0) return;
-    this.slots.delete(this.keyOf[slot] as string);
+    if (left > 0) return 0;
+    const key = this.keyOf[slot] as string;
+    this.slots.delete(key);
     this.keyOf[slot] = undefined;
     this.free.push(slot);
+    this.bytes -= this.cost(key);
+    // A key added since the last settle leaves uncharged; one charged leaves the budget now.
+    const before = this.charged;
+    if (this.bytes < this.charged) this.sync();
+    return before - this.charged;
+  }
+
+  /** What a key costs the index and the sharing stores' columns. */
+  private cost(key: string): number {
+    return KEY_OVERHEAD + keyBytes(key) + SLOT_BYTES * this.members.length;
   }
 }

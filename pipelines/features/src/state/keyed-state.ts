@@ -18,7 +18,7 @@
 // (event time, recency sequence, the two lists' links, the list it is in, its charged bytes) beside a plain column
 // for the state. Slots come from a KeyIndex: the store's own, or one shared with the other stores one key identifies
 // (a principal's six stores in the principal stage: key-index.ts), so that the key's string and Map entry exist once
-// for all of them; each store charges its share of them with the entry. An object per entry per store cost ~200
+// for all of them; the index charges the budget for them, each store for its states. An object per entry per store cost ~200
 // bytes with its Map slot; a principal has an entry in seven stores, and a wave of a million new addresses is
 // millions of entries. The columns grow by doubling.
 //
@@ -30,7 +30,7 @@
 // and a restore rebuilds it smaller than the writer held it: changelog-segments.ts).
 
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
-import { KeyIndex, keyBytes } from './key-index.js';
+import { KeyIndex, keyBytes, type SharingStore } from './key-index.js';
 import type { StateBudget } from './state-budget.js';
 
 export interface KeyedStateOptions<S> {
@@ -55,15 +55,16 @@ interface Stored<S> {
 
 /**
  * First byte of a record with the fixed header; never a first byte of the generic codec (its tags are below 16).
- * Header: u8 0xC6, f64 last seen, f64 sequence, u8 returning, f64 charged bytes (little-endian); then the state.
+ * Header: u8 0xC5, f64 last seen, f64 sequence, u8 returning, f64 charged bytes (little-endian); then the state.
  */
-const RECORD = 0xc6;
+const RECORD = 0xc5;
 /**
- * The same header as written before the KeyIndex, whose charge counts the entry's overhead as 103 bytes and the whole
- * key: a restore charges the KeyIndex's share instead.
+ * The charge in a record is the entry's as a store charged it before the KeyIndex: its state, 103 bytes of entry and
+ * its whole key (keyBytes). Records stay the same both ways across that change: a detector of either version, in one
+ * group during a rolling upgrade or after a rollback, restores what the other wrote.
  */
-const RECORD_WITH_KEY = 0xc5;
-const OLD_ENTRY_OVERHEAD = 103;
+const RECORD_ENTRY_BYTES = 103;
+const recordCharge = (key: string) => RECORD_ENTRY_BYTES + keyBytes(key);
 const HEADER_BYTES = 26;
 /** One header, filled for each record encoded (the codec copies it). */
 const header = Buffer.alloc(HEADER_BYTES);
@@ -81,9 +82,10 @@ function setAt<T>(a: (T | undefined)[], i: number, v: T | undefined) {
   a[i] = v;
 }
 
-export class KeyedState<S> implements Checkpointable {
+export class KeyedState<S> implements Checkpointable, SharingStore {
   /** Key → slot: the store's own, or shared with the other stores of a key (shareKeys). */
   private index = new KeyIndex();
+  private ownsKeys = true;
   private stateOf: (S | undefined)[] = [];
   /**
    * A restored entry's record, until its state is decoded on first use (then undefined): the buffer holding it — its
@@ -106,7 +108,7 @@ export class KeyedState<S> implements Checkpointable {
   private next = new Int32Array(INITIAL_SLOTS);
   /** 1: seen more than once since it was created (lives in `again`, else in `once`). */
   private returning = new Uint8Array(INITIAL_SLOTS);
-  /** The entry's estimated bytes as last charged to the budget (whole bytes: estimate() rounds up). */
+  /** The key's state's estimated bytes as last charged to the budget (whole bytes: estimate() rounds up). */
   private charged = new Uint32Array(INITIAL_SLOTS);
   private readonly ends = new Int32Array([NONE, NONE, NONE, NONE]);
   /** Keys held. */
@@ -119,14 +121,14 @@ export class KeyedState<S> implements Checkpointable {
   evictedByTtl = 0;
   evictedByCap = 0;
   evictedByBudget = 0;
-  /** Estimated bytes of every entry held. */
-  bytes = 0;
+  /** Estimated bytes of the states held (the keys' part is the index's). */
+  private stateBytes = 0;
   private budget: StateBudget | undefined;
   private readonly sizeOf: (state: S) => number;
 
   constructor(private readonly options: KeyedStateOptions<S>) {
     this.sizeOf = options.sizeOf ?? (() => 64);
-    this.index.join();
+    this.index.join(this);
   }
 
   get keyedBy(): 'principal' | undefined {
@@ -137,28 +139,37 @@ export class KeyedState<S> implements Checkpointable {
     return this.count;
   }
 
+  /** Estimated bytes of every entry held: the states, and the keys when the index is the store's own. */
+  get bytes(): number {
+    return this.stateBytes + (this.ownsKeys ? this.index.bytes : 0);
+  }
+
   /**
    * Keeps this store's slots in `shared` from now on, with the other stores of the same keys; before the store holds
-   * any key.
+   * any key. The shared index's bytes are its own (KeyIndex.bytes), not this store's.
    */
   shareKeys(shared: KeyIndex): void {
     if (this.count > 0 || this.restoring) throw new Error('a store can share a key index only while it is empty');
-    shared.join();
-    this.index.leave();
+    this.index.leave(this);
+    shared.join(this);
+    if (this.budget) shared.useBudget(this.budget);
     this.index = shared;
+    this.ownsKeys = false;
   }
 
   /** Charges this store's entries to `budget` (shared by the stores of one process) from now on. */
   useBudget(budget: StateBudget): void {
-    this.budget?.release(this.bytes);
+    this.budget?.release(this.stateBytes);
     this.budget = budget;
-    budget.charge(this.bytes);
+    budget.charge(this.stateBytes);
+    this.index.useBudget(budget);
   }
 
   /** Gives this store's bytes back to its budget: the store is being dropped (a partition moved away). */
   release(): void {
-    this.budget?.release(this.bytes);
+    this.budget?.release(this.stateBytes);
     this.budget = undefined;
+    this.index.releaseBudget();
   }
 
   /** The slot of a key this store holds, or NONE. */
@@ -183,12 +194,14 @@ export class KeyedState<S> implements Checkpointable {
         this.append(slot);
       }
       // Re-estimated as the state stands before this event's update: a grown entry is charged one event late.
-      this.resize(slot, this.estimate(slot));
+      this.resize(slot, this.estimate(slot), 0);
     } else {
       if (this.count >= this.options.maxKeys) this.evictFirst(NONE, 'cap');
+      const before = this.index.bytes;
       slot = this.allocate(key, init(), now, 0, 0);
       this.append(slot);
-      this.resize(slot, this.estimate(slot));
+      // A key in the store's own index is made room for with its state; a shared index's, when it settles.
+      this.resize(slot, this.estimate(slot), this.index.shared ? 0 : this.index.bytes - before);
     }
     this.lastSeen[slot] = Math.max(this.lastSeen[slot] as number, now);
     this.seqOf[slot] = ++this.seq;
@@ -197,24 +210,35 @@ export class KeyedState<S> implements Checkpointable {
     return this.stateOf[slot] as S;
   }
 
-  /** Charges an entry's new size; over the budget, evicts this store's keys to make the room. */
-  private resize(slot: number, bytes: number) {
+  /**
+   * Charges an entry's new size; over the budget, evicts this store's keys to make the room for it and for `keyPart`
+   * (what the store's own index charged for a new key).
+   */
+  private resize(slot: number, bytes: number, keyPart: number) {
     const grown = bytes - (this.charged[slot] as number);
     this.charged[slot] = bytes;
-    this.bytes += grown;
+    this.stateBytes += grown;
     if (!this.budget) return;
     this.budget.charge(grown);
     // At most twice what this entry added is made up for: enough to bring an over-full budget back down, never so much
     // that one store empties itself for the others' growth.
     let freed = 0;
-    while (this.budget.over && freed < 2 * grown) {
+    while (this.budget.over && freed < 2 * (grown + keyPart)) {
       const evicted = this.evictFirst(slot, 'budget');
       if (evicted === 0) return;
       freed += evicted;
     }
   }
 
-  /** Evicts the first key to go (see the head of the file), never `keep`; returns its bytes (0: nothing to evict). */
+  /** A shared index making room for new keys (KeyIndex.settle). */
+  evictForBudget(keep: number): number {
+    return this.evictFirst(keep, 'budget');
+  }
+
+  /**
+   * Evicts the first key to go (see the head of the file), never `keep`; returns the budget bytes that freed — its
+   * state's, and its key's part when no other store holds it (0: nothing to evict).
+   */
   private evictFirst(keep: number, why: 'cap' | 'budget'): number {
     const onceHead = this.ends[ONCE] as number;
     const candidate = onceHead !== keep && onceHead !== NONE ? onceHead : (this.ends[AGAIN] as number);
@@ -263,9 +287,9 @@ export class KeyedState<S> implements Checkpointable {
     this.dropRecord(slot);
   }
 
-  /** The entry's estimated bytes as its state stands now: the state, its slot and its share of the key. */
+  /** The key's state's estimated bytes as it stands now. */
   private estimate(slot: number): number {
-    return Math.ceil(this.index.share(this.index.keyAt(slot)) + this.sizeOf(this.stateOf[slot] as S));
+    return Math.ceil(this.sizeOf(this.stateOf[slot] as S));
   }
 
   /** The key's slot, taken from the index, for a new entry not yet in a list. */
@@ -311,23 +335,25 @@ export class KeyedState<S> implements Checkpointable {
     this.recordSpan = undefined;
   }
 
-  /** Takes the entry out of its list and gives its slot back (its state can be collected); returns its bytes. */
+  /**
+   * Takes the entry out of its list and gives its slot back (its state can be collected); returns the budget bytes
+   * that freed.
+   */
   private remove(slot: number): number {
     this.unlink(slot);
     const bytes = this.charged[slot] as number;
-    this.bytes -= bytes;
+    this.stateBytes -= bytes;
     this.budget?.release(bytes);
-    this.freeSlot(slot);
-    return bytes;
+    return bytes + this.freeSlot(slot);
   }
 
-  /** Gives the slot back to the index (freed there once no store holds its key). */
-  private freeSlot(slot: number) {
+  /** Gives the slot back to the index; returns the budget bytes that freed there (the key's, when no store holds it). */
+  private freeSlot(slot: number): number {
     this.stateOf[slot] = undefined;
     this.dropRecord(slot);
     this.held[slot] = 0;
     this.count--;
-    this.index.release(slot);
+    return this.index.release(slot);
   }
 
   /** Appends the slot at the tail (most recently seen) of the list its `returning` flag names. */
@@ -380,7 +406,7 @@ export class KeyedState<S> implements Checkpointable {
     header.writeDoubleLE(this.lastSeen[slot] as number, 1);
     header.writeDoubleLE(this.seqOf[slot] as number, 9);
     header.writeUInt8(this.returning[slot] as number, 17);
-    header.writeDoubleLE(this.charged[slot] as number, 18);
+    header.writeDoubleLE((this.charged[slot] as number) + recordCharge(this.index.keyAt(slot)), 18);
     return encodeState(this.stateOf[slot], header);
   }
 
@@ -400,8 +426,7 @@ export class KeyedState<S> implements Checkpointable {
     let lastSeen: number;
     let seq: number;
     let returning: number;
-    const kind = value[at];
-    const hasHeader = (kind === RECORD || kind === RECORD_WITH_KEY) && end - at >= HEADER_BYTES;
+    const hasHeader = value[at] === RECORD && end - at >= HEADER_BYTES;
     if (hasHeader) {
       lastSeen = value.readDoubleLE(at + 1);
       seq = value.readDoubleLE(at + 9);
@@ -417,13 +442,11 @@ export class KeyedState<S> implements Checkpointable {
     this.lastSeen[to] = lastSeen;
     this.seqOf[to] = seq;
     this.returning[to] = returning;
-    // Whole bytes (records of an earlier vigil may hold a fraction, or count the key as it did); a value no entry can
-    // have (a damaged record) is estimated again at finishRestore, as a record without the header is.
-    const recorded = hasHeader
-      ? Math.ceil(value.readDoubleLE(at + 18)) +
-        (kind === RECORD_WITH_KEY ? this.index.share(key) - OLD_ENTRY_OVERHEAD - keyBytes(key) : 0)
-      : 0;
-    this.charged[to] = recorded > 0 && recorded < 2 ** 32 ? recorded : 0;
+    // Whole bytes (records of an earlier vigil may hold a fraction); a value no state can have (a damaged record) is
+    // estimated again at finishRestore, as a record without the header is.
+    const raw = hasHeader ? Math.ceil(value.readDoubleLE(at + 18)) : 0;
+    const recorded = raw > 0 && raw < 2 ** 32 ? raw - recordCharge(key) : 0;
+    this.charged[to] = Math.max(recorded, 0);
     if (!hasHeader) {
       this.dropRecord(to);
       return;
@@ -451,8 +474,8 @@ export class KeyedState<S> implements Checkpointable {
     const slots: number[] = [];
     for (let slot = 0; slot < this.held.length; slot++) if (this.held[slot] === 1) slots.push(slot);
     slots.sort((a, b) => (this.seqOf[a] as number) - (this.seqOf[b] as number));
-    // Summed apart and charged with `bytes` at once: an estimate that throws part-way (a damaged older record) then
-    // leaves nothing counted that the budget was not charged (release gives `bytes` back).
+    // Summed apart and charged with `stateBytes` at once: an estimate that throws part-way (a damaged older record)
+    // then leaves nothing counted that the budget was not charged (release gives `stateBytes` back).
     let restored = 0;
     for (const slot of slots) {
       this.append(slot);
@@ -464,15 +487,15 @@ export class KeyedState<S> implements Checkpointable {
       }
       restored += this.charged[slot] as number;
     }
-    this.bytes += restored;
+    this.stateBytes += restored;
     this.budget?.charge(restored);
     this.seq = slots.length > 0 ? (this.seqOf[slots[slots.length - 1] as number] as number) : 0;
   }
 
   /** Empties the store, giving its slots back to the index and its bytes back to the budget. */
   private clear() {
-    this.budget?.release(this.bytes);
-    this.bytes = 0;
+    this.budget?.release(this.stateBytes);
+    this.stateBytes = 0;
     for (let slot = 0; slot < this.held.length; slot++) {
       if (this.held[slot] === 1) {
         this.held[slot] = 0;
