@@ -11,11 +11,18 @@ import type { FeatureFamily } from './features/feature.js';
 import { GeoJump } from './features/geo.js';
 import { IpActivity } from './features/ip.js';
 import { TokenConsistency } from './features/token.js';
-import { type Activity, activityHours, addActivity, TransactionDeviation } from './features/transaction.js';
+import {
+  type Activity,
+  activityHours,
+  addActivity,
+  countActivity,
+  TransactionDeviation,
+} from './features/transaction.js';
 import { Velocity } from './features/velocity.js';
 import type { GeoLookup, GeoPoint } from './geo/lookup.js';
 import { KeyedState } from './state/keyed-state.js';
 import { SlidingCounts } from './state/sliding-count.js';
+import { decodeState, encodeState } from './state/state-codec.js';
 
 const T0 = Date.UTC(2026, 10, 2, 9, 0, 0);
 const S = 1000;
@@ -637,36 +644,80 @@ describe('feature family identity', () => {
 });
 
 describe('TransactionDeviation activity hours', () => {
-  it('keeps one hour as a bin and two or more as 24, with the same bits as a Float32Array of 24 throughout', () => {
+  /** The activity hours as they were kept before the one-bin form: always 24 Float32 bins (the code of b789bd3). */
+  function denseCount(act: { n: number; scale: number; hours: Float32Array }, hour: number, decay: number) {
+    const unusual = unusualHourOf(act.hours, act.n, hour, act.scale);
+    act.scale *= decay;
+    if (act.scale < 1e-20) {
+      for (let h = 0; h < 24; h++) act.hours[h] = (act.hours[h] as number) * act.scale;
+      act.scale = 1;
+    }
+    act.hours[hour] = (act.hours[hour] as number) + 1 / act.scale;
+    act.n++;
+    return unusual;
+  }
+  // unusualHour and its smoothing, as at b789bd3.
+  const unusualHourOf = (hours: Float32Array, n: number, hour: number, scale: number) => {
+    if (n === 0) return 0;
+    const smoothed = (h: number) => {
+      const at = (k: number) => hours[(h + k + 24) % 24] as number;
+      return at(0) + 0.5 * (at(-1) + at(1)) + 0.25 * (at(-2) + at(2));
+    };
+    let peak = 0;
+    for (let h = 0; h < 24; h++) peak = Math.max(peak, smoothed(h));
+    return 1 - (smoothed(hour) * scale + 0.5) / (peak * scale + 0.5);
+  };
+
+  it('keeps one hour as a bin and two or more as 24: every reading and bin the same bits as 24 bins throughout', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ hour: fc.integer({ min: 0, max: 23 }), checkpoint: fc.boolean() }), { maxLength: 60 }),
+        // A fast decay: the bins are renormalised every few requests (scale below 1e-20), as every ~9,000 by default.
+        fc.constantFrom(0.995, 1e-3, 1e-7),
+        (requests, decay) => {
+          const dense = { n: 0, scale: 1, hours: new Float32Array(24) };
+          let act: Activity = { last: 0, first: 0, n: 0, scale: 1, hours: undefined, hour: -1, bin: 0 };
+          for (const { hour, checkpoint } of requests) {
+            // Through the checkpoint codec now and then, as a restore gives the state back.
+            if (checkpoint) act = decodeState<Activity>(encodeState(act));
+            expect(countActivity(act, hour, decay, true)).toBe(denseCount(dense, hour, decay));
+            expect([...activityHours(act)]).toEqual([...dense.hours]);
+            expect(act.scale).toBe(dense.scale);
+          }
+          // The typed array only once two different hours were seen.
+          expect(act.hours !== undefined).toBe(new Set(requests.map((r) => r.hour)).size > 1);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('adds to the one bin with the same bits as a Float32Array bin, for any weights', () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.record({
-            hour: fc.integer({ min: 0, max: 23 }),
-            weight: fc.double({ min: 1e-3, max: 1e6, noNaN: true }),
-            shrink: fc.boolean(),
-          }),
+          fc.record({ hour: fc.integer({ min: 0, max: 23 }), weight: fc.double({ min: 1e-3, max: 1e6, noNaN: true }) }),
           { maxLength: 40 },
         ),
         (adds) => {
           const dense = new Float32Array(24);
           const act: Activity = { last: 0, first: 0, n: 0, scale: 1, hours: undefined, hour: -1, bin: 0 };
-          for (const { hour, weight, shrink } of adds) {
-            if (shrink) {
-              // A renormalisation, as update() does it in either form.
-              for (let h = 0; h < 24; h++) dense[h] = (dense[h] as number) * 1e-21;
-              if (act.hours) for (let h = 0; h < 24; h++) act.hours[h] = (act.hours[h] as number) * 1e-21;
-              else act.bin = Math.fround(act.bin * 1e-21);
-            }
+          for (const { hour, weight } of adds) {
             dense[hour] = (dense[hour] as number) + weight;
             addActivity(act, hour, weight);
             expect([...activityHours(act)]).toEqual([...dense]);
           }
-          // The typed array only once two different hours were seen.
-          expect(act.hours !== undefined).toBe(new Set(adds.map((a) => a.hour)).size > 1);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 2000 },
     );
+  });
+
+  it('goes on from state written before the one-bin form (24 bins, no hour or bin)', () => {
+    const dense = { n: 0, scale: 1, hours: new Float32Array(24) };
+    for (const hour of [3, 3, 9]) denseCount(dense, hour, 0.995);
+    const old = decodeState<Activity>(encodeState({ last: 0, first: 0, ...dense, hours: dense.hours.slice() }));
+    expect(countActivity(old, 4, 0.995, true)).toBe(denseCount(dense, 4, 0.995));
+    expect([...activityHours(old)]).toEqual([...dense.hours]);
   });
 });

@@ -232,7 +232,7 @@ export function addActivity(act: Activity, hour: number, weight: number) {
  * Counts a request in the principal's activity hours (decayed per request); returns how unusual its hour was before
  * it, when `read` (a payment's), else 0.
  */
-function countActivity(act: Activity, hour: number, decay: number, read: boolean): number {
+export function countActivity(act: Activity, hour: number, decay: number, read: boolean): number {
   act.hour ??= -1; // a checkpoint written before the one-hour form: its hours are a typed array
   act.bin ??= 0;
   const unusual = read ? unusualHour(activityHours(act), act.n, hour, act.scale) : 0;

@@ -124,7 +124,8 @@ export class KeyIndex {
   /**
    * Charges the keys added since the last settle (a shared index, after each event) and, over the budget, evicts from
    * the stores in turn until twice their bytes are made up for or the budget holds. The turn starts at a store given
-   * by the number of keys held, which a restore rebuilds: no state of its own to lose.
+   * by the new key's characters: it moves from event to event (a start given by a count could stay on one store for
+   * as long as the count does), and a restore, which keeps no turn, changes nothing.
    */
   settle(): void {
     const added = this.bytes - this.charged;
@@ -133,7 +134,8 @@ export class KeyIndex {
     if (!budget || added <= 0 || !budget.over) return;
     const n = this.members.length;
     const start = budget.used;
-    let turn = this.slots.size % n;
+    const key = this.keyOf[this.newest] ?? '';
+    let turn = (key.length + key.charCodeAt(key.length - 1) + key.charCodeAt(key.length >> 1)) % n || 0;
     let idle = 0;
     while (budget.over && start - budget.used < 2 * added && idle < n) {
       const freed = (this.members[turn] as SharingStore).evictForBudget(this.newest);
@@ -184,7 +186,7 @@ export class KeyIndex {
     this.keyOf[slot] = undefined;
     this.free.push(slot);
     this.bytes -= this.cost(key);
-    // A key added since the last settle leaves uncharged; one charged leaves the budget now.
+    // Uncharged bytes (keys added since the last settle) go first; what the budget holds beyond `bytes` leaves it now.
     const before = this.charged;
     if (this.bytes < this.charged) this.sync();
     return before - this.charged;

@@ -2,7 +2,7 @@
 // TTL, the key cap and the byte budget. Random operations, with checkpoints restored into a fresh store along the way
 // (restore must carry on exactly, freed slots reused), compare keys in recency order, values and eviction counts.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { KeyIndex } from './key-index.js';
 import { KeyedState } from './keyed-state.js';
 import { StateBudget } from './state-budget.js';
@@ -398,57 +398,68 @@ describe('KeyedState sharing a KeyIndex', () => {
     };
   };
 
-  it('holds, evicts and restores exactly as stores with their own keys; the index keeps a key while any store does', () => {
-    fc.assert(
-      fc.property(fc.array(sharedOp, { maxLength: 150 }), (ops) => {
-        let index = new KeyIndex();
-        // A budget that never fills: every charge is counted, nothing is evicted by it.
-        let budget = new StateBudget(1e9);
-        let shared = makeStores(index, budget);
-        let own = makeStores();
-        const sharedLogs = RULES.map(() => new Map<string, Buffer | null>());
-        const ownLogs = RULES.map(() => new Map<string, Buffer | null>());
-        let now = 1000;
-        ops.forEach((o, i) => {
-          now += o.dt;
-          if (o.kind === 'get') {
-            (shared[o.store] as Store).get(o.key, now, () => ({ n: i })).n += i;
-            (own[o.store] as Store).get(o.key, now, () => ({ n: i })).n += i;
-          } else {
-            if (o.store === 0) {
-              index = new KeyIndex();
-              budget = new StateBudget(1e9);
+  it.each([
+    ['charged at once', false],
+    ['settled after each operation, as an extractor does', true],
+  ])(
+    'holds, evicts and restores exactly as stores with their own keys; the index keeps a key while any store does (%s)',
+    (_, settled) => {
+      fc.assert(
+        fc.property(fc.array(sharedOp, { maxLength: 150 }), (ops) => {
+          let index = new KeyIndex(settled);
+          // A budget that never fills: every charge is counted, nothing is evicted by it.
+          let budget = new StateBudget(1e9);
+          let shared = makeStores(index, budget);
+          let own = makeStores();
+          const sharedLogs = RULES.map(() => new Map<string, Buffer | null>());
+          const ownLogs = RULES.map(() => new Map<string, Buffer | null>());
+          let now = 1000;
+          ops.forEach((o, i) => {
+            now += o.dt;
+            if (o.kind === 'get') {
+              (shared[o.store] as Store).get(o.key, now, () => ({ n: i })).n += i;
+              (own[o.store] as Store).get(o.key, now, () => ({ n: i })).n += i;
+            } else {
+              if (o.store === 0) {
+                index = new KeyIndex(settled);
+                budget = new StateBudget(1e9);
+              }
+              shared = restoreAll(shared, sharedLogs, o.key)(o.store === 0 ? makeStores(index, budget) : shared);
+              own = restoreAll(own, ownLogs, o.key)(o.store === 0 ? makeStores() : own);
             }
-            shared = restoreAll(shared, sharedLogs, o.key)(o.store === 0 ? makeStores(index, budget) : shared);
-            own = restoreAll(own, ownLogs, o.key)(o.store === 0 ? makeStores() : own);
-          }
-          shared.forEach((s, j) => {
-            const o2 = own[j] as Store;
-            expect([...s.keys()]).toEqual([...o2.keys()]);
-            expect([...s.values()].map((v) => v.n)).toEqual([...o2.values()].map((v) => v.n));
-            expect([s.evictedByTtl, s.evictedByCap]).toEqual([o2.evictedByTtl, o2.evictedByCap]);
+            // An extractor settles after each event, and charges (sync) after a restore.
+            if (o.kind === 'get') index.settle();
+            else index.sync();
+            shared.forEach((s, j) => {
+              const o2 = own[j] as Store;
+              expect([...s.keys()]).toEqual([...o2.keys()]);
+              expect([...s.values()].map((v) => v.n)).toEqual([...o2.values()].map((v) => v.n));
+              expect([s.evictedByTtl, s.evictedByCap]).toEqual([o2.evictedByTtl, o2.evictedByCap]);
+            });
+            const held = new Set(shared.flatMap((s) => [...s.keys()]));
+            expect(index.size).toBe(held.size);
+            expect(budget.used).toBe(shared.reduce((sum, s) => sum + s.bytes, index.bytes));
           });
-          const held = new Set(shared.flatMap((s) => [...s.keys()]));
-          expect(index.size).toBe(held.size);
-          expect(budget.used).toBe(shared.reduce((sum, s) => sum + s.bytes, index.bytes));
-        });
-        // Every key expires from every store: the index lets each go, and holds (and charges) only the last one,
-        // less than three stores with their own keys charge for it (the key and its Map entry counted once).
-        now += 1000;
-        for (let round = 0; round < KEYS.length; round++) for (const s of shared) s.get('last', now, () => ({ n: 0 }));
-        expect(index.size).toBe(1);
-        const alone = new KeyIndex();
-        for (const s of makeStores(alone)) s.get('last', now, () => ({ n: 0 }));
-        expect(index.bytes).toBe(alone.bytes);
-        const own3 = makeStores();
-        for (const s of own3) s.get('last', now, () => ({ n: 0 }));
-        const charged = (stores: Store[], keys: number) => stores.reduce((sum, s) => sum + s.bytes, keys);
-        expect(charged(shared, index.bytes)).toBeLessThan(charged(own3, 0));
-        expect(budget.used).toBe(charged(shared, index.bytes));
-      }),
-      { numRuns: 200 },
-    );
-  });
+          // Every key expires from every store: the index lets each go, and holds (and charges) only the last one,
+          // less than three stores with their own keys charge for it (the key and its Map entry counted once).
+          now += 1000;
+          for (let round = 0; round < KEYS.length; round++)
+            for (const s of shared) s.get('last', now, () => ({ n: 0 }));
+          expect(index.size).toBe(1);
+          index.settle();
+          const alone = new KeyIndex();
+          for (const s of makeStores(alone)) s.get('last', now, () => ({ n: 0 }));
+          expect(index.bytes).toBe(alone.bytes);
+          const own3 = makeStores();
+          for (const s of own3) s.get('last', now, () => ({ n: 0 }));
+          const charged = (stores: Store[], keys: number) => stores.reduce((sum, s) => sum + s.bytes, keys);
+          expect(charged(shared, index.bytes)).toBeLessThan(charged(own3, 0));
+          expect(budget.used).toBe(charged(shared, index.bytes));
+        }),
+        { numRuns: 200 },
+      );
+    },
+  );
 
   it('keeps the budget: a shared index charges new keys after the event, and the stores make room for them in turn', () => {
     // States of different sizes, as the families' are; settled after each event (an extractor's index) or charged at
@@ -477,6 +488,31 @@ describe('KeyedState sharing a KeyIndex', () => {
       const [first, ...others] = run(settled);
       for (const n of others) expect(Math.abs(n - (first as number)) / (first as number)).toBeLessThan(0.1);
     }
+  });
+
+  it("settles: with small states the new keys' part is made room for by every store in turn", () => {
+    const index = new KeyIndex(true);
+    const budget = new StateBudget(10_000);
+    const stores = [1, 2, 3].map(() => {
+      const s = new KeyedState<{ n: number }>({ ttlMs: 10_000, maxKeys: 10_000, sizeOf: () => 1 });
+      s.shareKeys(index);
+      s.useBudget(budget);
+      return s;
+    });
+    const evictions = stores.map((s) => vi.spyOn(s, 'evictForBudget'));
+    for (let i = 0; i < 1000; i++) {
+      for (const s of stores) s.get(`key-${i}`, i, () => ({ n: i }));
+      index.settle();
+      expect(budget.used).toBe(stores.reduce((sum, s) => sum + s.bytes, index.bytes));
+      // Never the event's own key.
+      for (const s of stores) expect(s.peek(`key-${i}`, i)?.n).toBe(i);
+    }
+    // The stores' own evictions make room for a byte each; the keys' part (hundreds of bytes) is settle's.
+    for (const e of evictions) expect(e.mock.calls.length).toBeGreaterThan(200);
+    expect(budget.used).toBeLessThanOrEqual(budget.limitBytes);
+    const sizes = stores.map((s) => s.size);
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(2);
+    expect(index.size).toBe(Math.max(...sizes));
   });
 
   it('can be shared only while empty', () => {

@@ -60,8 +60,9 @@ interface Stored<S> {
 const RECORD = 0xc5;
 /**
  * The charge in a record is the entry's as a store charged it before the KeyIndex: its state, 103 bytes of entry and
- * its whole key (keyBytes). Records stay the same both ways across that change: a detector of either version, in one
- * group during a rolling upgrade or after a rollback, restores what the other wrote.
+ * its whole key (keyBytes). The header reads the same to a detector of either version; what a state holds may not
+ * (TransactionDeviation's one-bin activity hours, written since the same change, are not read by an earlier one:
+ * docs/operations.md, "Upgrading to one-bin activity hours").
  */
 const RECORD_ENTRY_BYTES = 103;
 const recordCharge = (key: string) => RECORD_ENTRY_BYTES + keyBytes(key);
