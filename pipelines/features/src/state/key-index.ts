@@ -61,6 +61,8 @@ export class KeyIndex {
   /** Of `bytes`, what the budget has been charged (less until a shared index settles). */
   private charged = 0;
   private budget: StateBudget | undefined;
+  /** The stores charging a budget: the index's charge stays while any does. */
+  private readonly budgetUsers = new Set<SharingStore>();
   /** The slot of the newest key: settle() never evicts it. */
   private newest = -1;
 
@@ -98,8 +100,12 @@ export class KeyIndex {
     return this.keyOf[slot] as string;
   }
 
-  /** Charges the index's bytes to `budget` (shared by the process's stores) from now on; the same budget is a no-op. */
-  useBudget(budget: StateBudget): void {
+  /**
+   * A store charges its budget (shared by the process's stores) from now on, and so the index too: the same budget
+   * again is a no-op for the index; another moves its charge.
+   */
+  useBudget(budget: StateBudget, store: SharingStore): void {
+    this.budgetUsers.add(store);
     if (this.budget === budget) return;
     this.budget?.release(this.charged);
     this.budget = budget;
@@ -107,8 +113,10 @@ export class KeyIndex {
     this.sync();
   }
 
-  /** Gives the index's bytes back to its budget (its stores are being dropped). */
-  releaseBudget(): void {
+  /** A store gives its bytes back (it is being dropped); the index gives back its own with the last such store. */
+  releaseBudget(store: SharingStore): void {
+    this.budgetUsers.delete(store);
+    if (this.budgetUsers.size > 0) return;
     this.budget?.release(this.charged);
     this.budget = undefined;
     this.charged = 0;

@@ -480,7 +480,10 @@ describe('KeyedState sharing a KeyIndex', () => {
       }
       expect(budget.used).toBeLessThanOrEqual(budget.limitBytes + 1000);
       expect(index.size).toBe(new Set(stores.flatMap((s) => [...s.keys()])).size);
-      for (const s of stores) s.release();
+      // One store dropped: the others' keys stay charged; the last one gives the index's charge back.
+      (stores[0] as KeyedState<{ n: number }>).release();
+      expect(budget.used).toBe(stores.slice(1).reduce((sum, s) => sum + s.bytes, index.bytes));
+      for (const s of stores.slice(1)) s.release();
       expect(budget.used).toBe(0);
       return stores.map((s) => s.size);
     };

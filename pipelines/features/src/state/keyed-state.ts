@@ -151,9 +151,10 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
    */
   shareKeys(shared: KeyIndex): void {
     if (this.count > 0 || this.restoring) throw new Error('a store can share a key index only while it is empty');
+    this.index.releaseBudget(this);
     this.index.leave(this);
     shared.join(this);
-    if (this.budget) shared.useBudget(this.budget);
+    if (this.budget) shared.useBudget(this.budget, this);
     this.index = shared;
     this.ownsKeys = false;
   }
@@ -163,14 +164,14 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     this.budget?.release(this.stateBytes);
     this.budget = budget;
     budget.charge(this.stateBytes);
-    this.index.useBudget(budget);
+    this.index.useBudget(budget, this);
   }
 
   /** Gives this store's bytes back to its budget: the store is being dropped (a partition moved away). */
   release(): void {
     this.budget?.release(this.stateBytes);
     this.budget = undefined;
-    this.index.releaseBudget();
+    this.index.releaseBudget(this);
   }
 
   /** The slot of a key this store holds, or NONE. */
