@@ -86,7 +86,9 @@ async function heap(): Promise<number> {
 }
 
 const all = events();
-const families = FeatureExtractor.standard(geo).families.map((f) => f.id);
+const standardFamilies = FeatureExtractor.standard(geo).families;
+const families = standardFamilies.map((f) => f.id);
+const principalIds = standardFamilies.filter((f) => f.role === 'principal').map((f) => f.id);
 const rows: { family: string; keys: number; actual: number; estimated: number; byStore: string[] }[] = [];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 // The principal stage's families together: one extractor, whose stores keyed by principal share one key index (a
@@ -190,9 +192,6 @@ for (const r of rows)
   );
 const familyRows = rows.filter((r) => families.includes(r.family));
 const together = rows.find((r) => r.family === TOGETHER) as (typeof rows)[number];
-const principalIds = FeatureExtractor.standard(geo)
-  .families.filter((f) => f.role === 'principal')
-  .map((f) => f.id);
 const alone = rows.filter((r) => principalIds.includes(r.family)).reduce((n, r) => n + r.actual, 0);
 const total = familyRows.reduce((a, r) => ({ actual: a.actual + r.actual, estimated: a.estimated + r.estimated }), {
   actual: 0,
