@@ -10,7 +10,7 @@ export type { GroupLag, PartitionLag, TopicSpec } from './kafka/admin.js';
 export { deleteGroupQuietly, ensureTopics, groupLagReader, topicPartitions } from './kafka/admin.js';
 export { readChangelog } from './kafka/changelog-reader.js';
 export type { ByteBudget, PackedState, SegmentStats } from './kafka/changelog-segments.js';
-export { ChangelogSegments, decodeSegment, SEGMENT_PREFIX } from './kafka/changelog-segments.js';
+export { ChangelogSegments, decodeSegment, RESTORE_SLAB_BYTES, SEGMENT_PREFIX } from './kafka/changelog-segments.js';
 export { createKafka } from './kafka/client.js';
 export type { KafkaConnection, KafkaConsumerConfig } from './kafka/config.js';
 export { kafkaConnectionSchema, kafkaConsumerSchema } from './kafka/config.js';

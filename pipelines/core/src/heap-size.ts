@@ -8,7 +8,8 @@
 // - an object literal: 24 bytes and 8 per field; a field holding a number that is not a small integer (a timestamp,
 //   a fraction) points to a 16-byte box of its own;
 // - an array of exact length (a literal, concat, slice): 32, and 16 + 8 per element when not empty. One grown by push
-//   reserves room for 17 elements (184 bytes): bounded lists in state are copied, not pushed (recent-list.ts);
+//   reserves room for 17 elements (184 bytes): a bounded list in state is copied, not pushed, or kept in columns
+//   (recent-columns.ts);
 // - a typed array: ~200 bytes (object, ArrayBuffer, backing store) and its bytes;
 // - a Map: 72 bytes and 28 per slot of its table, which holds 4, 8, 16, … entries; its keys and values on top;
 // - a sequential one-byte string: 16 bytes and its characters, rounded up to 8.

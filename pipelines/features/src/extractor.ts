@@ -1,7 +1,7 @@
 // The feature extractor: every family in a fixed order, one vector per event, and the feature schema (names, order,
 // parameters) with its hash — the hash a model bundle records and a detector checks before scoring with it.
 import { createHash } from 'node:crypto';
-import { forEachPacked, packEntries } from '@vigil/connectors';
+import { forEachPacked, packEntries, RESTORE_SLAB_BYTES } from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
 import { TenantLogins, UserLogins } from './features/auth.js';
 import { KnownDevices } from './features/device.js';
@@ -47,6 +47,8 @@ export class FeatureExtractor {
   readonly schema: FeatureSchema;
   private readonly offsets: number[] = [];
   private prefixBytes: Buffer[] | undefined;
+  /** The Buffer over the slab the last restored group lay in (keptThrough). */
+  private slab: Buffer | undefined;
   private storeList: [string, Checkpointable][] | undefined;
   private stateBudget: StateBudget | undefined;
   /** The slots of the stores keyed by principal, shared (one key and Map entry a principal for all of them). */
@@ -248,26 +250,38 @@ export class FeatureExtractor {
     // Only a restore that applied older per-store records needs to know which stores a group leaves out.
     const present = legacy ? new Set<Checkpointable>() : undefined;
     if (value !== null) {
-      // One copy of the group detaches its entries from the changelog segment it came in; each store keeps where its
-      // entry lies in it (the key's own bytes, freed with its last entry) rather than a copy or a view per store.
-      const own = Buffer.from(value);
+      // Each store keeps where its entry lies in the buffer holding the group, rather than a copy or a view per store.
+      const [kept, base] = this.keptThrough(value);
       const prefixes = this.prefixBuffers();
-      forEachPacked(own, (keyAt, keyEnd, valueAt, valueEnd) => {
-        const i = prefixAt(prefixes, own, keyAt, keyEnd);
+      forEachPacked(value, (keyAt, keyEnd, valueAt, valueEnd) => {
+        const i = prefixAt(prefixes, value, keyAt, keyEnd);
         const store = i < 0 ? undefined : stores.get(this.stores()[i]?.[0] as string);
         if (!store)
           throw new Error(
             `state record for ${JSON.stringify(key.slice(0, 80))} names ` +
-              `${keyAt < 0 ? 'no store' : own.toString('utf8', keyAt, keyEnd)}, ` +
+              `${keyAt < 0 ? 'no store' : value.toString('utf8', keyAt, keyEnd)}, ` +
               'no feature store of this schema',
           );
-        store.restoreEntry(key, own, true, valueAt, valueEnd);
+        store.restoreEntry(key, kept, true, base + valueAt, base + valueEnd);
         present?.add(store);
       });
     }
     // A group is the key's whole state: a store it leaves out does not hold the key. That only undoes anything when
     // an older per-store record was applied first; otherwise a restore skips the ~10 needless deletes per key.
     if (present) for (const store of stores.values()) if (!present.has(store)) store.restoreEntry(key, null);
+  }
+
+  /**
+   * The Buffer a restored group is kept through, and where the group starts in it. A restore's values lie side by
+   * side in slabs (ChangelogSegments.restore) or in small buffers of their own: the whole of that memory is kept,
+   * through one Buffer for each slab, not a Buffer per key (~100 bytes each, kept until the key is next used). A value
+   * in anything larger (a whole changelog segment, a fetch) is copied, so that one key does not keep it.
+   */
+  private keptThrough(value: Buffer): [Buffer, number] {
+    const whole = value.buffer;
+    if (whole.byteLength > RESTORE_SLAB_BYTES) return [Buffer.from(value), 0];
+    if (this.slab?.buffer !== whole) this.slab = Buffer.from(whole, 0, whole.byteLength);
+    return [this.slab, value.byteOffset];
   }
 
   /** Each store's prefix as bytes, encoded once (the stores are fixed). */

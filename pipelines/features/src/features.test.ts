@@ -625,6 +625,29 @@ describe('FeatureExtractor', () => {
     expect(other.schema.hash).not.toBe(new FeatureExtractor([new Velocity()]).schema.hash);
     for (const e of events) for (const x of a.extract(e)) expect(Number.isFinite(x)).toBe(true);
   });
+
+  it('restores groups lying in a larger buffer (a changelog segment) as copies, and goes on as the writer would', () => {
+    const events = Array.from({ length: 300 }, (_, i) =>
+      ev({ ts: T0 + i * 900, principal: { sub: `u${i % 40}` }, client_ip: i % 3 ? '81.2.69.142' : '2a02:8070::1' }),
+    );
+    const writer = FeatureExtractor.standard(geo);
+    writer.trackChanges();
+    for (const e of events.slice(0, 200)) writer.extract(e);
+    const changes = writer.drainChanges().filter((c): c is [string, Buffer] => c[1] !== null);
+    // Every group a view of one buffer larger than a restore's slab, overwritten once restored.
+    const whole = Buffer.alloc(256 * 1024);
+    let at = 0;
+    const views = changes.map(([key, value]): [string, Buffer] => {
+      value.copy(whole, at);
+      at += value.length;
+      return [key, whole.subarray(at - value.length, at)];
+    });
+    const restored = FeatureExtractor.standard(geo);
+    restored.restore(views);
+    whole.fill(0);
+    for (const [key, value] of changes) expect(restored.encoded(key)).toEqual(value);
+    for (const e of events.slice(200)) expect([...restored.extract(e)]).toEqual([...writer.extract(e)]);
+  });
 });
 
 describe('feature family identity', () => {

@@ -6,6 +6,7 @@ import {
   encodeSegment,
   MAX_SEGMENT_BYTES,
   type PackedState,
+  RESTORE_SLAB_BYTES,
   SEGMENT_PREFIX,
 } from './changelog-segments.js';
 
@@ -101,6 +102,31 @@ describe('changelog segments', () => {
         });
       }),
     );
+  });
+
+  it('restores copies of the values, side by side in shared slabs: nothing keeps the segments they came in', () => {
+    const state = new Map<string, Buffer>();
+    const log = new Map<string, Buffer>();
+    const segments = new ChangelogSegments();
+    const big = Buffer.alloc(RESTORE_SLAB_BYTES, 7);
+    for (let round = 0; round < 3; round++) {
+      const changes: [string, Buffer][] = [];
+      for (let i = 0; i < 2000; i++) changes.push([`k${i}`, Buffer.from(`value ${i} of round ${round}`)]);
+      changes.push(['kbig', big], ['plain', Buffer.from(`plain ${round}`)]);
+      for (const [key, value] of changes) state.set(key, value);
+      append(log, segments.write(changes, taskOf(state)));
+    }
+    const want = lastAppearance(log).map(([key, value]): [string, Buffer] => [key, Buffer.from(value)]);
+    const restored = ChangelogSegments.restore(log, PACKS_K).state;
+    // The log's buffers overwritten: the restored values are unchanged.
+    for (const value of log.values()) value.fill(0);
+    expect(restored).toEqual(want);
+    const small = restored.filter(([key]) => key !== 'kbig');
+    const slabs = new Set(small.map(([, value]) => value.buffer));
+    expect(slabs.size).toBeLessThanOrEqual(
+      Math.ceil(small.reduce((n, [, v]) => n + v.length, 0) / RESTORE_SLAB_BYTES) + 1,
+    );
+    expect(new Map(restored).get('kbig')?.buffer.byteLength).toBe(RESTORE_SLAB_BYTES);
   });
 
   it('keeps the log within twice its live values plus the slack, by copying the oldest forward', () => {

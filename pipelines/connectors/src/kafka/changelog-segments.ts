@@ -167,7 +167,9 @@ export class ChangelogSegments {
 
   /**
    * The state a changelog describes, segments expanded (from the latest record per key, in log order, as
-   * readChangelog gives it), and the bookkeeping that goes on writing to it.
+   * readChangelog gives it), and the bookkeeping that goes on writing to it. Each value is a copy the caller may keep:
+   * the values lie side by side in slabs (RESTORE_SLAB_BYTES), so that a restored key keeps neither the 256 KiB segment
+   * it came in nor a Buffer of its own.
    */
   static restore(
     log: Iterable<[string, Buffer]>,
@@ -175,37 +177,53 @@ export class ChangelogSegments {
     slack?: number,
   ): { state: [string, Buffer][]; segments: ChangelogSegments } {
     const segments = new ChangelogSegments(slack);
-    // Each key's newest value and when it last appeared (the state comes out in that order, as a Map re-set at every
-    // appearance would give it): a segment entry's by the slot the bookkeeping gives its key anyway, so the
-    // hundreds of thousands of them cost no Map of their own; the few plain records in a Map.
-    const newestValue: (Buffer | null | undefined)[] = [];
-    const lastAt: number[] = [];
+    // Where each key's newest value lies and when it last appeared (the state comes out in that order, as a Map re-set
+    // at every appearance would give it), by the slot the bookkeeping gives its key anyway: the segment's number in
+    // `buffers` (-1: none, a deletion or a later plain record), the value's start and end. Numbers in columns, not a
+    // tuple and a view per entry: a changelog after a wave holds about two entries for every live one. The few plain
+    // records are kept in a Map.
+    const buffers: Buffer[] = [];
+    const newest = new RestoreColumns();
     const plain = new Map<string, [at: number, value: Buffer]>();
     let at = 0;
     for (const [key, value] of log) {
       if (!key.startsWith(SEGMENT_PREFIX)) {
         const slot = segments.slotOf.get(key);
-        if (slot !== undefined) newestValue[slot] = undefined;
+        if (slot !== undefined) newest.segment[slot] = -1;
         plain.delete(key);
         plain.set(key, [at++, value]);
         if (packed?.packs(key)) segments.plain.push(key);
         continue;
       }
       const segment = segments.begin(key);
-      for (const [k, v] of decodeSegment(value)) {
-        const slot = segments.add(segment, k, v);
-        newestValue[slot] = v;
-        lastAt[slot] = at++;
+      const b = buffers.push(value) - 1;
+      forEachSegmentEntry(value, (k, from, end) => {
+        const slot = segments.add(segment, k, end >= 0);
+        newest.set(slot, end >= 0 ? b : -1, from, end, at++);
         if (plain.size > 0) plain.delete(k);
-      }
+      });
     }
-    const ordered: ([string, Buffer] | undefined)[] = new Array(at);
-    newestValue.forEach((v, slot) => {
-      if (v) ordered[lastAt[slot] as number] = [segments.keyOf[slot] as string, v];
-    });
-    for (const [key, [i, v]] of plain) ordered[i] = [key, v];
+    // Positions in the log → the slot whose newest entry is there (-1: none, or a plain record's).
+    const bySlot = new Int32Array(at).fill(-1);
+    for (let slot = 0; slot < segments.keyOf.length; slot++)
+      if ((newest.segment[slot] as number) >= 0) bySlot[newest.lastAt[slot] as number] = slot;
+    const plainAt = new Map<number, [string, Buffer]>();
+    for (const [key, [i, v]] of plain) plainAt.set(i, [key, v]);
+    const slabs = new Slabs();
+    const state: [string, Buffer][] = [];
+    for (let i = 0; i < at; i++) {
+      const slot = bySlot[i] as number;
+      if (slot >= 0) {
+        const from = newest.from[slot] as number;
+        const value = buffers[newest.segment[slot] as number] as Buffer;
+        state.push([segments.keyOf[slot] as string, slabs.copy(value, from, newest.end[slot] as number)]);
+        continue;
+      }
+      const record = plainAt.get(i);
+      if (record) state.push([record[0], slabs.copy(record[1], 0, record[1].length)]);
+    }
     segments.settle();
-    return { state: ordered.filter((e): e is [string, Buffer] => e !== undefined), segments };
+    return { state, segments };
   }
 
   /**
@@ -282,10 +300,10 @@ export class ChangelogSegments {
   }
 
   /**
-   * Records that `key`'s newest entry is in `segment` (null: a deletion), superseding its previous one; returns the
-   * key's slot.
+   * Records that `key`'s newest entry is in `segment` (a value, else a deletion), superseding its previous one; returns
+   * the key's slot.
    */
-  add(segment: Segment, key: string, value: Buffer | null): number {
+  add(segment: Segment, key: string, isValue: boolean): number {
     let slot = this.slotOf.get(key);
     if (slot === undefined) {
       slot = this.freeSlots.pop() ?? this.keyOf.length;
@@ -302,7 +320,7 @@ export class ChangelogSegments {
         if (old.values + old.deletions === 0) this.emptied.push(old);
       }
     }
-    if (value === null) {
+    if (!isValue) {
       this.newest[slot] = -segment.id - 1;
       segment.deletions++;
     } else {
@@ -382,7 +400,7 @@ class SegmentWriter {
       this.flush();
       this.segment = this.log.begin();
     }
-    this.log.add(this.segment, key, value);
+    this.log.add(this.segment, key, value !== null);
     this.entries.push([key, value]);
     this.bytes += size;
     return true;
@@ -422,6 +440,18 @@ export function encodeSegment(entries: readonly [string, Buffer | null][]): Buff
 
 /** A segment's entries (values are views of `segment`); throws on anything that is not one. */
 export function decodeSegment(segment: Buffer): [string, Buffer | null][] {
+  const out: [string, Buffer | null][] = [];
+  forEachSegmentEntry(segment, (key, at, end) => {
+    out.push([key, end < 0 ? null : segment.subarray(at, end)]);
+  });
+  return out;
+}
+
+/**
+ * Walks a segment's entries without a view or a tuple each: the key, and where its value lies in `segment` (end -1:
+ * a deletion). Throws on anything that is not a segment.
+ */
+export function forEachSegmentEntry(segment: Buffer, entry: (key: string, at: number, end: number) => void): void {
   const need = (at: number, n: number) => {
     if (at + n > segment.length) throw new Error('changelog segment truncated');
   };
@@ -429,7 +459,6 @@ export function decodeSegment(segment: Buffer): [string, Buffer | null][] {
   if (segment.readUInt8(0) !== VERSION)
     throw new Error(`changelog segment version ${segment.readUInt8(0)} is not ${VERSION}`);
   const count = segment.readUInt32BE(1);
-  const out: [string, Buffer | null][] = [];
   let at = 5;
   for (let i = 0; i < count; i++) {
     need(at, 4);
@@ -440,13 +469,64 @@ export function decodeSegment(segment: Buffer): [string, Buffer | null][] {
     const valueLength = segment.readInt32BE(at);
     at += 4;
     if (valueLength < 0) {
-      out.push([key, null]);
+      entry(key, at, -1);
       continue;
     }
     need(at, valueLength);
-    out.push([key, segment.subarray(at, at + valueLength)]);
+    entry(key, at, at + valueLength);
     at += valueLength;
   }
   if (at !== segment.length) throw new Error('changelog segment has trailing bytes');
-  return out;
+}
+
+/** A restore's per-slot columns: where each key's newest value lies, and its position in the log. */
+class RestoreColumns {
+  segment = new Int32Array(1024);
+  from = new Int32Array(1024);
+  end = new Int32Array(1024);
+  lastAt = new Int32Array(1024);
+
+  set(slot: number, segment: number, from: number, end: number, at: number) {
+    if (slot >= this.segment.length) {
+      const n = Math.max(2 * this.segment.length, slot + 1);
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(n);
+        b.set(a);
+        return b;
+      };
+      this.segment = grow(this.segment);
+      this.from = grow(this.from);
+      this.end = grow(this.end);
+      this.lastAt = grow(this.lastAt);
+    }
+    this.segment[slot] = segment;
+    this.from[slot] = from;
+    this.end[slot] = end;
+    this.lastAt[slot] = at;
+  }
+}
+
+/**
+ * Bytes of each slab restored values are copied into. A Buffer of its own per value was an object of ~100 bytes per
+ * restored key, kept until the key is next used; a slab is one object for hundreds of values. A slab is freed once
+ * none of its values is held (as the 8 KiB pool chunks that Buffer.from's copies came from were).
+ */
+export const RESTORE_SLAB_BYTES = 64 * 1024;
+
+/** Copies values side by side into slabs; a value larger than a slab gets its own. */
+class Slabs {
+  private slab = Buffer.alloc(0);
+  private used = 0;
+
+  copy(from: Buffer, at: number, end: number): Buffer {
+    const n = end - at;
+    if (n > RESTORE_SLAB_BYTES / 4) return Buffer.from(from.subarray(at, end));
+    if (this.used + n > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(RESTORE_SLAB_BYTES);
+      this.used = 0;
+    }
+    from.copy(this.slab, this.used, at, end);
+    this.used += n;
+    return this.slab.subarray(this.used - n, this.used);
+  }
 }

@@ -7,10 +7,10 @@
 // Clients are kept as 32-bit FNV-1a hashes (a collision only makes a new client read as known), at most four, most
 // recent last.
 
-import { arrayBytes, objectBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
+import type { StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
-import { mostRecentLast } from '../state/recent-list.js';
+import { RecentColumns } from '../state/recent-columns.js';
 import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily } from './feature.js';
 
@@ -27,9 +27,35 @@ export const DEVICE_FEATURES = declareFeatures([
 ]);
 const F = DEVICE_FEATURES.position;
 
+/** A principal's clients in object form: what checkpoints encode (DeviceColumns keeps them in columns). */
 interface Devices {
   /** Hashes of the clients seen, most recent last. */
   clients: number[];
+}
+
+/** The clients in columns: up to four 32-bit hashes a principal (an object and an array of them took ~120 bytes). */
+class DeviceColumns implements StateColumns<Devices> {
+  readonly clients: RecentColumns;
+
+  constructor(max: number) {
+    this.clients = new RecentColumns(max);
+  }
+
+  grow(slots: number): void {
+    this.clients.grow(slots);
+  }
+
+  write(slot: number, s: Devices): void {
+    this.clients.write(slot, s.clients);
+  }
+
+  read(slot: number): Devices {
+    return { clients: this.clients.read(slot) };
+  }
+
+  bytes(): number {
+    return this.clients.slotBytes;
+  }
 }
 
 /**
@@ -56,11 +82,11 @@ export class KnownDevices implements FeatureFamily {
   readonly features = DEVICE_FEATURES;
   readonly role = 'principal';
   readonly params = { ttl: 30 * DAY, max_clients: 4, max_keys: 1_000_000 };
+  private readonly devices = new DeviceColumns(this.params.max_clients);
   private readonly state = new KeyedState<Devices>({
     ttlMs: 30 * DAY,
     maxKeys: 1_000_000,
-    // The hashes are unsigned 32-bit: the list is a double array (8 bytes each, unboxed).
-    sizeOf: (s) => objectBytes(1) + arrayBytes(s.clients.length),
+    columns: this.devices,
     keyedBy: 'principal',
   });
   readonly stores = { principals: this.state };
@@ -68,8 +94,9 @@ export class KnownDevices implements FeatureFamily {
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
     const client = clientHash(event.user_agent ?? '', event.tls_client_fingerprint ?? '');
     // Expiry is the store's (by event time); the list needs no clock of its own.
-    const s = this.state.get(principal, event.ts, () => ({ clients: [] }));
-    out[offset + F.agent_known] = s.clients.includes(client) ? 1 : 0;
-    s.clients = mostRecentLast(s.clients, client, this.params.max_clients);
+    const slot = this.state.slot(principal, event.ts, () => ({ clients: [] }));
+    const clients = this.devices.clients;
+    out[offset + F.agent_known] = clients.has(slot, client) ? 1 : 0;
+    clients.visit(slot, client);
   }
 }

@@ -7,13 +7,14 @@
 //   a tolerance (500 km by default) before they count, and across a border by a smaller one (GeoIP error).
 // - geo_country_new: the country is not among the (up to four) the principal was seen in before.
 // Speed divides by at least one minute so two requests in the same second do not read as infinite speed.
-import { arrayBytes, haversineKm, objectBytes, stringBytes } from '@vigil/core';
+import { haversineKm } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import type { GeoLookup } from '../geo/lookup.js';
+import { grown, type StateColumns, typedColumnBytes } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
-import { mostRecentLast } from '../state/recent-list.js';
+import { RecentColumns } from '../state/recent-columns.js';
 import { declareFeatures } from './declare.js';
-import { DAY, type FeatureFamily, HOUR, keyTime, MINUTE } from './feature.js';
+import { DAY, type FeatureFamily, HOUR, MINUTE } from './feature.js';
 
 export const GEO_FEATURES = declareFeatures([
   { name: 'geo_known', encoding: 'flag', window: 'last location', means: '1 when the IP is placed' },
@@ -43,6 +44,7 @@ export const GEO_FEATURES = declareFeatures([
 ]);
 const F = GEO_FEATURES.position;
 
+/** A principal's place in object form: what checkpoints encode (PlaceColumns keeps it in columns). */
 interface Place {
   last: number;
   country: string;
@@ -58,11 +60,71 @@ interface Place {
 const MAX_COUNTRIES = 4;
 
 /**
- * Six fields, four of them boxed numbers (times and coordinates); the country codes are the lookup's strings, which
- * its cache may have dropped since, so they are counted as this state's.
+ * Places in columns: four doubles, the country and the last four countries as numbers into a table of the countries
+ * seen (the GeoIP database's country codes: a closed set of a few hundred, kept once per store). As an object a place
+ * took ~285 bytes (six fields, four boxed numbers, a list of strings).
  */
-const placeBytes = (p: Place) =>
-  objectBytes(6, 4) + arrayBytes(p.countries.length) + stringBytes(2) * (p.countries.length + 1);
+class PlaceColumns implements StateColumns<Place> {
+  last = new Float64Array(0);
+  lat = new Float64Array(0);
+  lon = new Float64Array(0);
+  fixAt = new Float64Array(0);
+  /** The country's number (0: none yet, the empty name). */
+  country = new Uint32Array(0);
+  /** The numbers of the last four countries. */
+  readonly countries = new RecentColumns(MAX_COUNTRIES);
+  private readonly names: string[] = [''];
+  private readonly numbers = new Map<string, number>([['', 0]]);
+
+  /** The country's number in this store's table. */
+  number(name: string): number {
+    let n = this.numbers.get(name);
+    if (n === undefined) {
+      n = this.names.length;
+      this.names.push(name);
+      this.numbers.set(name, n);
+    }
+    return n;
+  }
+
+  grow(slots: number): void {
+    this.last = grown(this.last, slots);
+    this.lat = grown(this.lat, slots);
+    this.lon = grown(this.lon, slots);
+    this.fixAt = grown(this.fixAt, slots);
+    this.country = grown(this.country, slots);
+    this.countries.grow(slots);
+  }
+
+  write(slot: number, p: Place): void {
+    this.last[slot] = p.last;
+    this.lat[slot] = p.lat;
+    this.lon[slot] = p.lon;
+    this.fixAt[slot] = p.fixAt;
+    this.country[slot] = this.number(p.country);
+    this.countries.write(
+      slot,
+      p.countries.map((name) => this.number(name)),
+    );
+  }
+
+  read(slot: number): Place {
+    const countries = this.countries.read(slot).map((n) => this.names[n] as string);
+    return {
+      last: this.last[slot] as number,
+      country: this.names[this.country[slot] as number] as string,
+      lat: this.lat[slot] as number,
+      lon: this.lon[slot] as number,
+      fixAt: this.fixAt[slot] as number,
+      countries,
+    };
+  }
+
+  bytes(): number {
+    return PLACE_BYTES;
+  }
+}
+const PLACE_BYTES = typedColumnBytes(4 * 8 + 4) + new RecentColumns(MAX_COUNTRIES).slotBytes;
 
 export interface GeoOptions {
   maxKeys: number;
@@ -76,6 +138,7 @@ export class GeoJump implements FeatureFamily {
   readonly role = 'principal';
   readonly params: Record<string, number>;
   private readonly state: KeyedState<Place>;
+  private readonly place = new PlaceColumns();
 
   constructor(
     private readonly geo: GeoLookup,
@@ -89,7 +152,7 @@ export class GeoJump implements FeatureFamily {
     this.state = new KeyedState({
       ttlMs: 30 * DAY,
       maxKeys: options.maxKeys,
-      sizeOf: placeBytes,
+      columns: this.place,
       keyedBy: 'principal',
     });
   }
@@ -103,7 +166,8 @@ export class GeoJump implements FeatureFamily {
     const here = this.geo.lookup(event.client_ip);
     if (!here) return;
     out[offset + F.geo_known] = 1;
-    const s = this.state.get(principal, event.ts, () => ({
+    const s = this.place;
+    const i = this.state.slot(principal, event.ts, () => ({
       last: event.ts,
       country: '',
       lat: 0,
@@ -111,24 +175,28 @@ export class GeoJump implements FeatureFamily {
       fixAt: Number.NaN,
       countries: [],
     }));
-    const t = keyTime(s, event.ts);
-    if (s.country !== '' && s.country !== here.country) out[offset + F.geo_country_changed] = 1;
+    if (event.ts > (s.last[i] as number)) s.last[i] = event.ts;
+    const t = s.last[i] as number;
+    const country = s.number(here.country);
+    const before = s.country[i] as number;
+    if (before !== 0 && before !== country) out[offset + F.geo_country_changed] = 1;
     // A country this principal has not been seen in: a VPN user hopping back to their usual exit is not travelling.
-    if (s.countries.length > 0 && !s.countries.includes(here.country)) out[offset + F.geo_country_new] = 1;
-    s.countries = mostRecentLast(s.countries, here.country, MAX_COUNTRIES);
+    if (s.countries.size(i) > 0 && !s.countries.has(i, country)) out[offset + F.geo_country_new] = 1;
+    s.countries.visit(i, country);
     if (here.city !== '') {
-      if (!Number.isNaN(s.fixAt)) {
+      const fixAt = s.fixAt[i] as number;
+      if (!Number.isNaN(fixAt)) {
         const tolerance =
-          s.country === here.country ? this.options.sameCountryToleranceKm : this.options.crossBorderToleranceKm;
-        const km = Math.max(0, haversineKm(s, here) - tolerance);
-        const hours = Math.max(t - s.fixAt, MINUTE) / HOUR;
+          before === country ? this.options.sameCountryToleranceKm : this.options.crossBorderToleranceKm;
+        const km = Math.max(0, haversineKm({ lat: s.lat[i] as number, lon: s.lon[i] as number }, here) - tolerance);
+        const hours = Math.max(t - fixAt, MINUTE) / HOUR;
         out[offset + F.geo_distance_km_log] = Math.log1p(km);
         out[offset + F.geo_speed_kmh_log] = Math.log1p(km / hours);
       }
-      s.lat = here.lat;
-      s.lon = here.lon;
-      s.fixAt = t;
+      s.lat[i] = here.lat;
+      s.lon[i] = here.lon;
+      s.fixAt[i] = t;
     }
-    s.country = here.country;
+    s.country[i] = country;
   }
 }

@@ -10,6 +10,7 @@
 
 import { objectBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
+import { grown, type StateColumns, typedColumnBytes } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
@@ -71,6 +72,45 @@ interface Habit {
   peak: number;
 }
 
+/**
+ * Habits in columns, four doubles a principal: an object of four fields with two boxed numbers took ~88 bytes, and
+ * every principal has a habit.
+ */
+class HabitColumns implements StateColumns<Habit> {
+  last = new Float64Array(0);
+  day = new Float64Array(0);
+  today = new Float64Array(0);
+  peak = new Float64Array(0);
+
+  grow(slots: number): void {
+    this.last = grown(this.last, slots);
+    this.day = grown(this.day, slots);
+    this.today = grown(this.today, slots);
+    this.peak = grown(this.peak, slots);
+  }
+
+  write(slot: number, h: Habit): void {
+    this.last[slot] = h.last;
+    this.day[slot] = h.day;
+    this.today[slot] = h.today;
+    this.peak[slot] = h.peak;
+  }
+
+  read(slot: number): Habit {
+    return {
+      last: this.last[slot] as number,
+      day: this.day[slot] as number,
+      today: this.today[slot] as number,
+      peak: this.peak[slot] as number,
+    };
+  }
+
+  bytes(): number {
+    return HABIT_BYTES;
+  }
+}
+const HABIT_BYTES = typedColumnBytes(4 * 8);
+
 export interface VelocityOptions {
   maxKeys: number;
   /** Requests per minute assumed for a principal with no history. */
@@ -89,6 +129,7 @@ export class Velocity implements FeatureFamily {
   readonly params: Record<string, number | string>;
   private readonly principals: KeyedState<Counter>;
   private readonly habits: KeyedState<Habit>;
+  private readonly habit = new HabitColumns();
 
   constructor(
     private readonly options: VelocityOptions = {
@@ -100,18 +141,17 @@ export class Velocity implements FeatureFamily {
     },
   ) {
     this.params = { windows: WINDOWS.join(','), ttl: DAY, ...options };
-    // Counter: last (boxed), the counts, an epoch minute (a small integer). Habit: last and the decayed peak boxed.
+    // Counter: last (boxed), the counts, an epoch minute (a small integer). Habits: four doubles in columns.
     this.principals = new KeyedState({
       ttlMs: DAY,
       maxKeys: options.maxKeys,
       sizeOf: (c) => objectBytes(3, 1) + c.counts.bytes,
       keyedBy: 'principal',
     });
-    const habitBytes = objectBytes(4, 2);
     this.habits = new KeyedState({
       ttlMs: options.habitTtlDays * DAY,
       maxKeys: options.maxKeys,
-      sizeOf: () => habitBytes,
+      columns: this.habit,
       keyedBy: 'principal',
     });
   }
@@ -146,19 +186,22 @@ export class Velocity implements FeatureFamily {
     out[offset + F.active_minutes_1h] = p.counts.count(3, t, ACTIVE);
 
     // The own busiest minute of earlier days: a new day folds yesterday's into it (decayed for the days between).
-    const h = this.habits.get(principal, event.ts, () => ({
+    const h = this.habit;
+    const i = this.habits.slot(principal, event.ts, () => ({
       last: event.ts,
       day: Math.floor(event.ts / DAY),
       today: 0,
       peak: 0,
     }));
-    const day = Math.floor(keyTime(h, event.ts) / DAY);
-    if (day > h.day) {
-      h.peak = Math.max(h.peak, h.today) * this.options.peakDecayPerDay ** (day - h.day);
-      h.today = 0;
-      h.day = day;
+    if (event.ts > (h.last[i] as number)) h.last[i] = event.ts;
+    const day = Math.floor((h.last[i] as number) / DAY);
+    const was = h.day[i] as number;
+    if (day > was) {
+      h.peak[i] = Math.max(h.peak[i] as number, h.today[i] as number) * this.options.peakDecayPerDay ** (day - was);
+      h.today[i] = 0;
+      h.day[i] = day;
     }
-    out[offset + F.req_1m_own_peak_log] = logCount(h.peak);
-    if (lastMinute > h.today) h.today = lastMinute;
+    out[offset + F.req_1m_own_peak_log] = logCount(h.peak[i] as number);
+    if (lastMinute > (h.today[i] as number)) h.today[i] = lastMinute;
   }
 }

@@ -65,6 +65,12 @@ export class KeyIndex {
   private readonly budgetUsers = new Set<SharingStore>();
   /** The slot of the newest key: settle() never evicts it. */
   private newest = -1;
+  /**
+   * The key found last and its slot: a principal's stores look its key up one after another (each of them once or
+   * twice an event, and at a restore), and the same string compares equal at once, where the Map hashes and probes.
+   */
+  private lastKey: string | undefined;
+  private lastSlot = -1;
 
   /** @param shared charges new keys at settle() (stores of an extractor), else at once (a store's own index) */
   constructor(readonly shared = false) {}
@@ -93,7 +99,13 @@ export class KeyIndex {
   }
 
   slotOf(key: string): number | undefined {
-    return this.slots.get(key);
+    if (key === this.lastKey) return this.lastSlot;
+    const slot = this.slots.get(key);
+    if (slot !== undefined) {
+      this.lastKey = key;
+      this.lastSlot = slot;
+    }
+    return slot;
   }
 
   keyAt(slot: number): string {
@@ -154,7 +166,7 @@ export class KeyIndex {
 
   /** The key's slot for one more store (one that does not hold it yet), made and charged if no store held it. */
   acquire(key: string): number {
-    const slot = this.slots.get(key);
+    const slot = this.slotOf(key);
     if (slot === undefined) return this.add(key);
     this.holders[slot] = (this.holders[slot] as number) + 1;
     return slot;
@@ -174,6 +186,8 @@ export class KeyIndex {
       this.keyOf[slot] = key;
     }
     this.slots.set(key, slot);
+    this.lastKey = key;
+    this.lastSlot = slot;
     this.holders[slot] = 1;
     this.bytes += this.cost(key);
     this.newest = slot;
@@ -191,6 +205,7 @@ export class KeyIndex {
     if (left > 0) return 0;
     const key = this.keyOf[slot] as string;
     this.slots.delete(key);
+    if (slot === this.lastSlot) this.lastKey = undefined;
     this.keyOf[slot] = undefined;
     this.free.push(slot);
     this.bytes -= this.cost(key);

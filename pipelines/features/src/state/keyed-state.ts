@@ -20,7 +20,8 @@
 // (a principal's six stores in the principal stage: key-index.ts), so that the key's string and Map entry exist once
 // for all of them; the index charges the budget for them, each store for its states. An object per entry per store cost ~200
 // bytes with its Map slot; a principal has an entry in seven stores, and a wave of a million new addresses is
-// millions of entries. The columns grow by doubling.
+// millions of entries. The columns grow by doubling. A fixed-shape state can be columns as well (`columns`,
+// columns.ts): the family then works on its slot's numbers (slot()) instead of an object (get()).
 //
 // Checkpoint records: a fixed header (event time, sequence, list, charged bytes) and then the state. A restore reads
 // the header only and keeps the record; the state is decoded when the key is next used. Restoring a partition is then
@@ -30,6 +31,7 @@
 // and a restore rebuilds it smaller than the writer held it: changelog-segments.ts).
 
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
+import { grown, type StateColumns } from './columns.js';
 import { KeyIndex, keyBytes, type SharingStore } from './key-index.js';
 import type { StateBudget } from './state-budget.js';
 
@@ -43,6 +45,11 @@ export interface KeyedStateOptions<S> {
    * principal stores one KeyIndex (shareKeys).
    */
   keyedBy?: 'principal';
+  /**
+   * Keep the states in these typed-array columns by slot, not as an object per key (`sizeOf` is then not read: the
+   * columns estimate each slot's bytes). The store then hands out slots (`slot()`), not states (`get()`).
+   */
+  columns?: StateColumns<S>;
 }
 
 /** A checkpoint record written before the fixed header (generic codec; `r` absent before the two lists). */
@@ -126,9 +133,12 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   private stateBytes = 0;
   private budget: StateBudget | undefined;
   private readonly sizeOf: (state: S) => number;
+  private readonly columns: StateColumns<S> | undefined;
 
   constructor(private readonly options: KeyedStateOptions<S>) {
     this.sizeOf = options.sizeOf ?? (() => 64);
+    this.columns = options.columns;
+    this.columns?.grow(INITIAL_SLOTS);
     this.index.join(this);
   }
 
@@ -182,6 +192,21 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
 
   /** The key's state at event time `now`, created by `init` when absent or expired. */
   get(key: string, now: number, init: () => S): S {
+    if (this.columns) throw new Error('a store with state columns hands out slots (slot()), not states');
+    return this.stateOf[this.touch(key, now, init)] as S;
+  }
+
+  /**
+   * The key's slot in the state columns at event time `now`, its state created by `init` when absent or expired; valid
+   * until the store's next call (a slot is reused once its key is gone).
+   */
+  slot(key: string, now: number, init: () => S): number {
+    if (!this.columns) throw new Error('slot() is for a store with state columns');
+    return this.touch(key, now, init);
+  }
+
+  /** get() and slot(): the key's slot, used at `now`. */
+  private touch(key: string, now: number, init: () => S): number {
     let slot = this.slotOf(key);
     if (slot !== NONE && now - (this.lastSeen[slot] as number) > this.options.ttlMs) {
       this.remove(slot);
@@ -209,7 +234,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     this.seqOf[slot] = ++this.seq;
     this.changed?.add(this.index.keyAt(slot));
     this.expire(now);
-    return this.stateOf[slot] as S;
+    return slot;
   }
 
   /**
@@ -257,6 +282,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
 
   /** The key's state without creating it or changing its recency (the caller may still update it in place). */
   peek(key: string, now: number): S | undefined {
+    if (this.columns) throw new Error('peek() is for a store of state objects');
     const slot = this.slotOf(key);
     if (slot === NONE || now - (this.lastSeen[slot] as number) > this.options.ttlMs) return undefined;
     this.changed?.add(this.index.keyAt(slot));
@@ -285,20 +311,31 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     const record = this.recordOf?.[slot];
     if (record === undefined) return;
     const span = this.recordSpan as Int32Array;
-    this.stateOf[slot] = decodeState<S>(record, (span[2 * slot] as number) + HEADER_BYTES, span[2 * slot + 1]);
+    this.put(slot, decodeState<S>(record, (span[2 * slot] as number) + HEADER_BYTES, span[2 * slot + 1]));
     this.dropRecord(slot);
   }
 
   /** The key's state's estimated bytes as it stands now. */
   private estimate(slot: number): number {
-    return Math.ceil(this.sizeOf(this.stateOf[slot] as S));
+    return Math.ceil(this.columns ? this.columns.bytes(slot) : this.sizeOf(this.stateOf[slot] as S));
+  }
+
+  /** Sets the slot's state (undefined: a restored record not decoded yet, which leaves the columns as they are). */
+  private put(slot: number, state: S | undefined) {
+    if (!this.columns) setAt(this.stateOf, slot, state);
+    else if (state !== undefined) this.columns.write(slot, state);
+  }
+
+  /** The slot's state, in object form for a store with columns. */
+  private stateAt(slot: number): S {
+    return this.columns ? this.columns.read(slot) : (this.stateOf[slot] as S);
   }
 
   /** The key's slot, taken from the index, for a new entry not yet in a list. */
   private allocate(key: string, state: S | undefined, lastSeen: number, seq: number, returning: number): number {
     const slot = this.index.acquire(key);
     if (slot >= this.held.length) this.grow(this.index.capacity);
-    setAt(this.stateOf, slot, state);
+    this.put(slot, state);
     this.held[slot] = 1;
     this.count++;
     this.lastSeen[slot] = lastSeen;
@@ -312,19 +349,15 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
 
   /** Grows the columns to `n` slots (the index's capacity: a power of two, so this doubles them or more). */
   private grow(n: number) {
-    const grown = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, make: (n: number) => T) => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.held = grown(this.held, (k) => new Uint8Array(k));
-    this.lastSeen = grown(this.lastSeen, (k) => new Float64Array(k));
-    this.seqOf = grown(this.seqOf, (k) => new Float64Array(k));
-    this.prev = grown(this.prev, (k) => new Int32Array(k));
-    this.next = grown(this.next, (k) => new Int32Array(k));
-    this.returning = grown(this.returning, (k) => new Uint8Array(k));
-    this.charged = grown(this.charged, (k) => new Uint32Array(k));
-    if (this.recordSpan) this.recordSpan = grown(this.recordSpan, (k) => new Int32Array(2 * k));
+    this.held = grown(this.held, n);
+    this.lastSeen = grown(this.lastSeen, n);
+    this.seqOf = grown(this.seqOf, n);
+    this.prev = grown(this.prev, n);
+    this.next = grown(this.next, n);
+    this.returning = grown(this.returning, n);
+    this.charged = grown(this.charged, n);
+    if (this.recordSpan) this.recordSpan = grown(this.recordSpan, 2 * n);
+    this.columns?.grow(n);
   }
 
   /** The slot's restored record is decoded or gone; the spans go with the last one. */
@@ -351,7 +384,8 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
 
   /** Gives the slot back to the index; returns the budget bytes that freed there (the key's, when no store holds it). */
   private freeSlot(slot: number): number {
-    this.stateOf[slot] = undefined;
+    if (this.columns) this.columns.free?.(slot);
+    else this.stateOf[slot] = undefined;
     this.dropRecord(slot);
     this.held[slot] = 0;
     this.count--;
@@ -409,7 +443,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     header.writeDoubleLE(this.seqOf[slot] as number, 9);
     header.writeUInt8(this.returning[slot] as number, 17);
     header.writeDoubleLE((this.charged[slot] as number) + recordCharge(this.index.keyAt(slot)), 18);
-    return encodeState(this.stateOf[slot], header);
+    return encodeState(this.stateAt(slot), header);
   }
 
   /**
@@ -440,7 +474,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     }
     // Rewritten in place when restored before.
     const to = slot !== NONE ? slot : this.allocate(key, state, lastSeen, seq, returning);
-    this.stateOf[to] = state;
+    this.put(to, state);
     this.lastSeen[to] = lastSeen;
     this.seqOf[to] = seq;
     this.returning[to] = returning;
@@ -520,7 +554,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   *values(): IterableIterator<S> {
     for (const slot of this.inRecencyOrder()) {
       this.decode(slot);
-      yield this.stateOf[slot] as S;
+      yield this.stateAt(slot);
     }
   }
 

@@ -1,0 +1,312 @@
+// The families that keep their state in columns (GeoJump's places, KnownDevices' clients, Velocity's habits,
+// TransactionDeviation's activity hours) against the object form they kept before (the code of 4f36925, restated here): the same features, and
+// checkpoint records whose state is the same bytes — so a record reads the same to a vigil of either form — through
+// random events, restores into a fresh family and keys dropped by their TTL.
+import { haversineKm } from '@vigil/core';
+import type { AccessEvent } from '@vigil/events';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { clientHash, KnownDevices } from '../features/device.js';
+import type { FeatureFamily } from '../features/feature.js';
+import { GeoJump } from '../features/geo.js';
+import { type Activity, countActivity, TransactionDeviation } from '../features/transaction.js';
+import { Velocity } from '../features/velocity.js';
+import type { GeoLookup, GeoPoint } from '../geo/lookup.js';
+import type { KeyedState } from './keyed-state.js';
+import { decodeState, encodeState } from './state-codec.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const T0 = Date.UTC(2026, 10, 2, 9);
+/** A record's fixed header (keyed-state.ts): the state follows it. */
+const HEADER = 26;
+
+/** Seven countries (more than a place remembers), cities and a country-only fix; anything else unknown. */
+const PLACES: Record<string, GeoPoint> = {
+  '10.0.0.1': { country: 'GB', city: 'London', lat: 51.5072, lon: -0.1276 },
+  '10.0.0.2': { country: 'GB', city: 'Manchester', lat: 53.4808, lon: -2.2426 },
+  '10.0.0.3': { country: 'AU', city: 'Sydney', lat: -33.8688, lon: 151.2093 },
+  '10.0.0.4': { country: 'US', city: '', lat: 37.751, lon: -97.822 },
+  '10.0.0.5': { country: 'DE', city: 'Berlin', lat: 52.52, lon: 13.405 },
+  '10.0.0.6': { country: 'FR', city: 'Paris', lat: 48.8566, lon: 2.3522 },
+  '10.0.0.7': { country: 'JP', city: 'Tokyo', lat: 35.6762, lon: 139.6503 },
+  '10.0.0.8': { country: 'BR', city: 'São Paulo', lat: -23.5505, lon: -46.6333 },
+};
+const geo: GeoLookup = { lookup: (ip) => PLACES[ip] };
+
+interface Step {
+  principal: number;
+  /** Minutes after the previous event (a day and more: the habits' new day, the places' TTL). */
+  gap: number;
+  ip: number;
+  payment: boolean;
+  /** Restore the family from its checkpoint records before this event. */
+  restore: boolean;
+}
+const steps = fc.array(
+  fc.record({
+    principal: fc.integer({ min: 0, max: 3 }),
+    gap: fc.oneof(
+      { weight: 12, arbitrary: fc.integer({ min: 0, max: 90 }) },
+      { weight: 1, arbitrary: fc.constantFrom(24 * 60, 31 * 24 * 60) },
+    ),
+    ip: fc.integer({ min: 0, max: 8 }),
+    payment: fc.boolean(),
+    restore: fc.boolean(),
+  }),
+  { maxLength: 120 },
+);
+
+function event(s: Step, ts: number): AccessEvent {
+  return {
+    request_id: `r-${ts}`,
+    ts,
+    gateway: 'canonical',
+    method: s.payment ? 'POST' : 'GET',
+    path: '/v1/payments',
+    route: '/v1/payments',
+    object_ids: [],
+    query_keys: [],
+    status: 200,
+    client_ip: `10.0.0.${s.ip}`,
+    // Six clients (more than the four a principal's devices remember).
+    user_agent: `agent-${(s.ip * 7 + s.principal) % 6}`,
+    principal: { sub: `p${s.principal}` },
+    ...(s.payment ? { tx: { amount: 120, currency: 'EUR', payee_id: 'payee-1' } } : {}),
+  } as AccessEvent;
+}
+
+/** A fresh family of the same kind with the family's state, restored from its checkpoint records. */
+function restored<F extends FeatureFamily>(family: F, make: () => F): F {
+  const fresh = make();
+  for (const [name, store] of Object.entries(family.stores)) {
+    const into = fresh.stores[name] as KeyedState<unknown>;
+    for (const key of [...(store as KeyedState<unknown>).keys()]) into.restoreEntry(key, store.encoded(key));
+    into.finishRestore();
+  }
+  return fresh;
+}
+
+/**
+ * Runs `make()`'s family over the steps beside `reference` (the object form: it takes the event and the family's
+ * features, checks what it computes itself, and returns each principal's state object); after every event the family's
+ * record for the principal holds the reference's state, byte for byte.
+ */
+function holdsReference<F extends FeatureFamily>(
+  make: () => F,
+  store: string,
+  reference: (e: AccessEvent, out: Float64Array, family: F) => object | undefined,
+  history: Step[],
+) {
+  let family = make();
+  let ts = T0;
+  for (const s of history) {
+    if (s.restore) family = restored(family, make);
+    ts += s.gap * MIN;
+    const e = event(s, ts);
+    const out = new Float64Array(family.features.names.length);
+    family.update(e, out, 0, `sub:p${s.principal}`);
+    const want = reference(e, out, family);
+    const record = (family.stores[store] as KeyedState<unknown>).encoded(`sub:p${s.principal}`);
+    if (want === undefined) continue;
+    expect(record).not.toBeNull();
+    expect(decodeState((record as Buffer).subarray(HEADER))).toEqual(want);
+    expect((record as Buffer).subarray(HEADER).equals(encodeState(want))).toBe(true);
+  }
+}
+
+/** TTL as a KeyedState applies it: a key not seen for `ttl` of event time starts afresh. */
+function fresh<S extends { last: number }>(states: Map<number, S>, principal: number, ts: number, ttl: number) {
+  const s = states.get(principal);
+  return s !== undefined && ts - s.last <= ttl ? s : undefined;
+}
+
+/** A principal's place as GeoJump kept it before its columns. */
+interface Place {
+  last: number;
+  country: string;
+  lat: number;
+  lon: number;
+  fixAt: number;
+  countries: string[];
+}
+const newPlace = (ts: number): Place => ({ last: ts, country: '', lat: 0, lon: 0, fixAt: Number.NaN, countries: [] });
+
+/** GeoJump's update of a place, as before its columns; returns the features. */
+function visit(s: Place, here: GeoPoint, ts: number): number[] {
+  s.last = Math.max(s.last, ts);
+  const want = [1, 0, 0, 0, 0];
+  if (s.country !== '' && s.country !== here.country) want[1] = 1;
+  if (s.countries.length > 0 && !s.countries.includes(here.country)) want[4] = 1;
+  // The four most recent countries, most recent last.
+  s.countries = [...s.countries.filter((c) => c !== here.country), here.country].slice(-4);
+  if (here.city !== '') {
+    if (!Number.isNaN(s.fixAt)) {
+      const km = Math.max(0, haversineKm(s, here) - (s.country === here.country ? 500 : 100));
+      want[2] = Math.log1p(km);
+      want[3] = Math.log1p(km / (Math.max(s.last - s.fixAt, MIN) / HOUR));
+    }
+    s.lat = here.lat;
+    s.lon = here.lon;
+    s.fixAt = s.last;
+  }
+  s.country = here.country;
+  return want;
+}
+
+describe('state kept in columns', () => {
+  it("GeoJump's places: the features and records of the object form (a place per principal)", () => {
+    fc.assert(
+      fc.property(steps, (history) => {
+        const places = new Map<number, Place>();
+        holdsReference(
+          () => new GeoJump(geo),
+          'principals',
+          (e, out) => {
+            const principal = Number(e.principal?.sub?.slice(1));
+            const here = geo.lookup(e.client_ip);
+            // Unplaced: the store is not touched (the record may be gone meanwhile, expired by another key's event).
+            if (!here) return undefined;
+            const s = fresh(places, principal, e.ts, 30 * DAY) ?? newPlace(e.ts);
+            places.set(principal, s);
+            expect([...out]).toEqual(visit(s, here, e.ts));
+            return s;
+          },
+          history,
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("KnownDevices' clients: the features and records of the object form (the last four clients)", () => {
+    fc.assert(
+      fc.property(steps, (history) => {
+        const devices = new Map<number, { last: number; clients: number[] }>();
+        holdsReference(
+          () => new KnownDevices(),
+          'principals',
+          (e, out) => {
+            const principal = Number(e.principal?.sub?.slice(1));
+            const s = fresh(devices, principal, e.ts, 30 * DAY) ?? { last: e.ts, clients: [] };
+            devices.set(principal, s);
+            s.last = Math.max(s.last, e.ts);
+            const client = clientHash(e.user_agent ?? '', '');
+            expect(out[0]).toBe(s.clients.includes(client) ? 1 : 0);
+            s.clients = [...s.clients.filter((c) => c !== client), client].slice(-4);
+            return { clients: s.clients };
+          },
+          history,
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("Velocity's habits: the records of the object form (yesterday's busiest minute, decayed)", () => {
+    fc.assert(
+      fc.property(steps, (history) => {
+        const habits = new Map<number, { last: number; day: number; today: number; peak: number }>();
+        holdsReference(
+          () => new Velocity(),
+          'habits',
+          (e, out, family) => {
+            const principal = Number(e.principal?.sub?.slice(1));
+            const h = fresh(habits, principal, e.ts, 35 * DAY) ?? {
+              last: e.ts,
+              day: Math.floor(e.ts / DAY),
+              today: 0,
+              peak: 0,
+            };
+            habits.set(principal, h);
+            h.last = Math.max(h.last, e.ts);
+            const day = Math.floor(h.last / DAY);
+            if (day > h.day) {
+              h.peak = Math.max(h.peak, h.today) * 0.98 ** (day - h.day);
+              h.today = 0;
+              h.day = day;
+            }
+            const names = family.features.names;
+            expect(out[names.indexOf('req_1m_own_peak_log')]).toBe(Math.log1p(h.peak));
+            const lastMinute = Math.round(Math.expm1(out[names.indexOf('req_1m_log')] as number));
+            if (lastMinute > h.today) h.today = lastMinute;
+            return h;
+          },
+          history,
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("TransactionDeviation's activity hours: the records of the object form (one bin, then 24)", () => {
+    fc.assert(
+      fc.property(steps, (history) => {
+        const activity = new Map<number, Activity>();
+        holdsReference(
+          () => new TransactionDeviation(),
+          'activity',
+          (e, out, family) => {
+            const principal = Number(e.principal?.sub?.slice(1));
+            const act = fresh(activity, principal, e.ts, 400 * DAY) ?? {
+              last: e.ts,
+              first: e.ts,
+              n: 0,
+              scale: 1,
+              hours: undefined,
+              hour: -1,
+              bin: 0,
+            };
+            activity.set(principal, act);
+            act.last = Math.max(act.last, e.ts);
+            countActivity(act, Math.floor(act.last / HOUR) % 24, 0.995, e.tx !== undefined);
+            if (e.tx) {
+              const rhythm = out[family.features.names.indexOf('tx_rhythm_known')];
+              expect(rhythm).toBe(act.last - act.first >= DAY ? 1 : 0);
+            }
+            return act;
+          },
+          history,
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads the object form written before the columns, earlier versions of it included', () => {
+    // A place that remembered more countries than four (a vigil with a larger bound) keeps its four most recent.
+    const places = new GeoJump(geo);
+    const place = { last: T0, country: 'FR', lat: 1, lon: 2, fixAt: T0, countries: ['US', 'AU', 'GB', 'DE', 'FR'] };
+    places.stores.principals.restoreEntry('sub:p0', encodeState({ l: T0, q: 1, s: place }));
+    places.stores.principals.finishRestore();
+    const record = places.stores.principals.encoded('sub:p0') as Buffer;
+    expect(decodeState(record.subarray(HEADER))).toEqual({ ...place, countries: ['AU', 'GB', 'DE', 'FR'] });
+    const out = new Float64Array(places.features.names.length);
+    places.update(event({ principal: 0, gap: 0, ip: 4, payment: false, restore: false }, T0 + MIN), out, 0, 'sub:p0');
+    // The US was the oldest of five: forgotten, so new again.
+    expect(out[places.features.names.indexOf('geo_country_new')]).toBe(1);
+
+    // Activity hours from before the one-bin form (24 bins) and before `first`: seen from the next request.
+    const tx = new TransactionDeviation();
+    const hours = new Float32Array(24);
+    hours[9] = 3;
+    tx.stores.activity.restoreEntry('sub:p0', encodeState({ l: T0, q: 1, s: { last: T0, n: 3, scale: 1, hours } }));
+    tx.stores.activity.finishRestore();
+    const later = T0 + 2 * DAY;
+    const pay = event({ principal: 0, gap: 0, ip: 1, payment: true, restore: false }, later);
+    const row = new Float64Array(tx.features.names.length);
+    tx.update(pay, row, 0, 'sub:p0');
+    expect(row[tx.features.names.indexOf('tx_rhythm_known')]).toBe(0);
+    const act = decodeState<Activity>((tx.stores.activity.encoded('sub:p0') as Buffer).subarray(HEADER));
+    expect(act).toMatchObject({ last: later, first: later, n: 4, hour: -1 });
+    expect(act.hours?.[9]).toBeGreaterThan(0);
+  });
+
+  it('hands out slots, not states, from a store with columns', () => {
+    const velocity = new Velocity();
+    const habits = velocity.stores.habits as KeyedState<unknown>;
+    expect(() => habits.get('sub:p0', T0, () => ({}))).toThrow(/slots/);
+    expect(() => velocity.stores.principals.slot('sub:p0', T0, () => ({}) as never)).toThrow(/columns/);
+  });
+});
