@@ -120,7 +120,9 @@ for (const run of runs) {
   const stores = named.map(([, s]) => s);
   const keys = stores.reduce((n, s) => n + s.size, 0);
   const byStore = named.map(
-    ([name, s]) => `${name} ${fmt(s.size)} entries, estimated ${fmt(s.bytes / Math.max(1, s.size))} B each`,
+    ([name, s]) =>
+      `${name} ${fmt(s.size)} entries, estimated ${fmt(s.bytes / Math.max(1, s.size))} B each beside ` +
+      `${fmt(s.slotBytes)} B of columns a slot`,
   );
   const estimated = x.stateBytes();
   // The state's memory is what dropping it frees: measured with and without it, after the pass (which may itself

@@ -240,6 +240,7 @@ export class FeatureExtractor {
     }
     const byPrefix = new Map(stores);
     for (const [key, value] of groups) this.restoreGroup(key, value, byPrefix, legacy);
+    this.slab = undefined;
     for (const [, store] of stores) store.finishRestore();
     // Charged, nothing evicted (as the stores' own restores: a smaller budget is made room for by the next keys).
     this.principalKeys?.sync();

@@ -508,8 +508,9 @@ class RestoreColumns {
 
 /**
  * Bytes of each slab restored values are copied into. A Buffer of its own per value was an object of ~100 bytes per
- * restored key, kept until the key is next used; a slab is one object for hundreds of values. A slab is freed once
- * none of its values is held (as the 8 KiB pool chunks that Buffer.from's copies came from were).
+ * restored key, kept until the key is next used; a slab is one object for the hundreds of values it holds. A slab is
+ * freed once none of its values is held: the size of the pool chunks Buffer.from's copies came from (Buffer.poolSize
+ * on Node 24), so that a key that stays keeps no more memory beside it than it did.
  */
 export const RESTORE_SLAB_BYTES = 64 * 1024;
 

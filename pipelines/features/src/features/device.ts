@@ -53,7 +53,7 @@ class DeviceColumns implements StateColumns<Devices> {
     return { clients: this.clients.read(slot) };
   }
 
-  bytes(): number {
+  get slotBytes(): number {
     return this.clients.slotBytes;
   }
 }

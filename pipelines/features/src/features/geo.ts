@@ -10,7 +10,7 @@
 import { haversineKm } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import type { GeoLookup } from '../geo/lookup.js';
-import { grown, type StateColumns, typedColumnBytes } from '../state/columns.js';
+import { grown, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { RecentColumns } from '../state/recent-columns.js';
 import { declareFeatures } from './declare.js';
@@ -120,11 +120,10 @@ class PlaceColumns implements StateColumns<Place> {
     };
   }
 
-  bytes(): number {
-    return PLACE_BYTES;
+  get slotBytes(): number {
+    return 4 * 8 + 4 + this.countries.slotBytes;
   }
 }
-const PLACE_BYTES = typedColumnBytes(4 * 8 + 4) + new RecentColumns(MAX_COUNTRIES).slotBytes;
 
 export interface GeoOptions {
   maxKeys: number;

@@ -42,7 +42,7 @@
 
 import { idMapBytes, objectBytes, typedArrayBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { grown, type StateColumns, typedColumnBytes } from '../state/columns.js';
+import { grown, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
@@ -253,8 +253,6 @@ export function countActivity(act: Activity, hour: number, decay: number, read: 
 const HOURS_BYTES = typedArrayBytes(24 * 4);
 /** 18 fields, 12 of them boxed numbers (times, means, deviations, risks), and the hours; payees and counts apart. */
 const ACCOUNT_BYTES = objectBytes(18, 12) + HOURS_BYTES;
-/** Five doubles and the one hour in typed columns, the 24 hours' typed array in a column of its own (8 bytes, grown by half). */
-const ACTIVITY_BYTES = typedColumnBytes(5 * 8 + 1) + 12;
 
 /**
  * Activity hours in columns, a principal's numbers at its slot (an object of seven fields, four of them boxed, took
@@ -291,7 +289,18 @@ class ActivityColumns implements StateColumns<Activity> {
   }
 
   read(slot: number): Activity {
-    return this.load(slot, { last: 0, first: 0, n: 0, scale: 1, hours: undefined, hour: -1, bin: 0 });
+    const first = this.first[slot] as number;
+    // Not set yet (a checkpoint written before the field, not used since): written without it, as it was read, so
+    // that any version sets it at the principal's next request.
+    const a: Partial<Activity> = Number.isNaN(first)
+      ? { last: this.last[slot] as number }
+      : { last: this.last[slot] as number, first };
+    a.n = this.n[slot] as number;
+    a.scale = this.scale[slot] as number;
+    a.hours = this.hours[slot];
+    a.hour = this.hour[slot] as number;
+    a.bin = this.bin[slot] as number;
+    return a as Activity;
   }
 
   /** The slot's activity, into `a`. */
@@ -317,8 +326,11 @@ class ActivityColumns implements StateColumns<Activity> {
     this.bin[slot] = a.bin;
   }
 
-  bytes(slot: number): number {
-    return ACTIVITY_BYTES + (this.hours[slot] ? HOURS_BYTES : 0);
+  /** Five doubles and the one hour, and a column of the 24 hours' typed arrays (8 bytes a slot). */
+  readonly slotBytes = 5 * 8 + 1 + 8;
+
+  extraBytes(slot: number): number {
+    return this.hours[slot] ? HOURS_BYTES : 0;
   }
 
   free(slot: number): void {

@@ -10,7 +10,7 @@
 
 import { objectBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { grown, type StateColumns, typedColumnBytes } from '../state/columns.js';
+import { grown, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
@@ -105,11 +105,8 @@ class HabitColumns implements StateColumns<Habit> {
     };
   }
 
-  bytes(): number {
-    return HABIT_BYTES;
-  }
+  readonly slotBytes = 4 * 8;
 }
-const HABIT_BYTES = typedColumnBytes(4 * 8);
 
 export interface VelocityOptions {
   maxKeys: number;

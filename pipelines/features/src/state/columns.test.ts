@@ -6,7 +6,9 @@ import { haversineKm } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { FeatureExtractor } from '../extractor.js';
 import { clientHash, KnownDevices } from '../features/device.js';
+import { Enumeration } from '../features/enumeration.js';
 import type { FeatureFamily } from '../features/feature.js';
 import { GeoJump } from '../features/geo.js';
 import { type Activity, countActivity, TransactionDeviation } from '../features/transaction.js';
@@ -88,32 +90,66 @@ function restored<F extends FeatureFamily>(family: F, make: () => F): F {
   return fresh;
 }
 
+type Reference<F> = (e: AccessEvent, out: Float64Array, family: F) => object | undefined;
+
 /**
- * Runs `make()`'s family over the steps beside `reference` (the object form: it takes the event and the family's
+ * Runs `make()`'s family over the steps beside a reference (the object form: it takes the event and the family's
  * features, checks what it computes itself, and returns each principal's state object); after every event the family's
- * record for the principal holds the reference's state, byte for byte.
+ * record for the principal holds the reference's state, byte for byte. Twice: the family alone (its stores with their
+ * own key index, restored store by store), and in an extractor with the other principal families (one index shared by
+ * all their stores, a slot held by some of them only; restored from its changelog groups, as a task is).
  */
 function holdsReference<F extends FeatureFamily>(
   make: () => F,
   store: string,
-  reference: (e: AccessEvent, out: Float64Array, family: F) => object | undefined,
+  reference: () => Reference<F>,
   history: Step[],
 ) {
-  let family = make();
-  let ts = T0;
-  for (const s of history) {
-    if (s.restore) family = restored(family, make);
-    ts += s.gap * MIN;
-    const e = event(s, ts);
-    const out = new Float64Array(family.features.names.length);
-    family.update(e, out, 0, `sub:p${s.principal}`);
-    const want = reference(e, out, family);
-    const record = (family.stores[store] as KeyedState<unknown>).encoded(`sub:p${s.principal}`);
-    if (want === undefined) continue;
-    expect(record).not.toBeNull();
-    expect(decodeState((record as Buffer).subarray(HEADER))).toEqual(want);
-    expect((record as Buffer).subarray(HEADER).equals(encodeState(want))).toBe(true);
+  for (const together of [false, true]) {
+    const check = reference();
+    let { family, x } = build(make, together);
+    const log = new Map<string, Buffer>();
+    let ts = T0;
+    for (const s of history) {
+      if (s.restore && !x) family = restored(family, make);
+      if (s.restore && x) {
+        drainInto(log, x);
+        ({ family, x } = build(make, together));
+        x?.restore([...log]);
+        x?.trackChanges();
+      }
+      ts += s.gap * MIN;
+      const e = event(s, ts);
+      const principal = `sub:p${s.principal}`;
+      let out = new Float64Array(family.features.names.length);
+      if (x) out = x.extract(e).subarray(0, out.length);
+      else family.update(e, out, 0, principal);
+      const want = check(e, out, family);
+      const record = (family.stores[store] as KeyedState<unknown>).encoded(principal);
+      if (want === undefined) continue;
+      expect(record).not.toBeNull();
+      expect(decodeState((record as Buffer).subarray(HEADER))).toEqual(want);
+      expect((record as Buffer).subarray(HEADER).equals(encodeState(want))).toBe(true);
+    }
   }
+}
+
+/** A compacted changelog: the latest record per key. */
+function drainInto(log: Map<string, Buffer>, x: FeatureExtractor) {
+  for (const [key, value] of x.drainChanges()) {
+    log.delete(key);
+    if (value !== null) log.set(key, value);
+  }
+}
+
+/** The family, and alone or first in an extractor with the other principal families (its features first). */
+function build<F extends FeatureFamily>(make: () => F, together: boolean): { family: F; x?: FeatureExtractor } {
+  const family = make();
+  if (!together) return { family };
+  const others = [new Velocity(), new GeoJump(geo), new KnownDevices(), new TransactionDeviation(), new Enumeration()];
+  const x = new FeatureExtractor([family, ...others.filter((f) => f.id !== family.id)]);
+  x.trackChanges();
+  return { family, x };
 }
 
 /** TTL as a KeyedState applies it: a key not seen for `ttl` of event time starts afresh. */
@@ -159,19 +195,21 @@ describe('state kept in columns', () => {
   it("GeoJump's places: the features and records of the object form (a place per principal)", () => {
     fc.assert(
       fc.property(steps, (history) => {
-        const places = new Map<number, Place>();
         holdsReference(
           () => new GeoJump(geo),
           'principals',
-          (e, out) => {
-            const principal = Number(e.principal?.sub?.slice(1));
-            const here = geo.lookup(e.client_ip);
-            // Unplaced: the store is not touched (the record may be gone meanwhile, expired by another key's event).
-            if (!here) return undefined;
-            const s = fresh(places, principal, e.ts, 30 * DAY) ?? newPlace(e.ts);
-            places.set(principal, s);
-            expect([...out]).toEqual(visit(s, here, e.ts));
-            return s;
+          () => {
+            const places = new Map<number, Place>();
+            return (e, out) => {
+              const principal = Number(e.principal?.sub?.slice(1));
+              const here = geo.lookup(e.client_ip);
+              // Unplaced: the store is not touched (the record may be gone meanwhile, expired by another key's event).
+              if (!here) return undefined;
+              const s = fresh(places, principal, e.ts, 30 * DAY) ?? newPlace(e.ts);
+              places.set(principal, s);
+              expect([...out]).toEqual(visit(s, here, e.ts));
+              return s;
+            };
           },
           history,
         );
@@ -183,19 +221,21 @@ describe('state kept in columns', () => {
   it("KnownDevices' clients: the features and records of the object form (the last four clients)", () => {
     fc.assert(
       fc.property(steps, (history) => {
-        const devices = new Map<number, { last: number; clients: number[] }>();
         holdsReference(
           () => new KnownDevices(),
           'principals',
-          (e, out) => {
-            const principal = Number(e.principal?.sub?.slice(1));
-            const s = fresh(devices, principal, e.ts, 30 * DAY) ?? { last: e.ts, clients: [] };
-            devices.set(principal, s);
-            s.last = Math.max(s.last, e.ts);
-            const client = clientHash(e.user_agent ?? '', '');
-            expect(out[0]).toBe(s.clients.includes(client) ? 1 : 0);
-            s.clients = [...s.clients.filter((c) => c !== client), client].slice(-4);
-            return { clients: s.clients };
+          () => {
+            const devices = new Map<number, { last: number; clients: number[] }>();
+            return (e, out) => {
+              const principal = Number(e.principal?.sub?.slice(1));
+              const s = fresh(devices, principal, e.ts, 30 * DAY) ?? { last: e.ts, clients: [] };
+              devices.set(principal, s);
+              s.last = Math.max(s.last, e.ts);
+              const client = clientHash(e.user_agent ?? '', '');
+              expect(out[0]).toBe(s.clients.includes(client) ? 1 : 0);
+              s.clients = [...s.clients.filter((c) => c !== client), client].slice(-4);
+              return { clients: s.clients };
+            };
           },
           history,
         );
@@ -207,31 +247,33 @@ describe('state kept in columns', () => {
   it("Velocity's habits: the records of the object form (yesterday's busiest minute, decayed)", () => {
     fc.assert(
       fc.property(steps, (history) => {
-        const habits = new Map<number, { last: number; day: number; today: number; peak: number }>();
         holdsReference(
           () => new Velocity(),
           'habits',
-          (e, out, family) => {
-            const principal = Number(e.principal?.sub?.slice(1));
-            const h = fresh(habits, principal, e.ts, 35 * DAY) ?? {
-              last: e.ts,
-              day: Math.floor(e.ts / DAY),
-              today: 0,
-              peak: 0,
+          () => {
+            const habits = new Map<number, { last: number; day: number; today: number; peak: number }>();
+            return (e, out, family) => {
+              const principal = Number(e.principal?.sub?.slice(1));
+              const h = fresh(habits, principal, e.ts, 35 * DAY) ?? {
+                last: e.ts,
+                day: Math.floor(e.ts / DAY),
+                today: 0,
+                peak: 0,
+              };
+              habits.set(principal, h);
+              h.last = Math.max(h.last, e.ts);
+              const day = Math.floor(h.last / DAY);
+              if (day > h.day) {
+                h.peak = Math.max(h.peak, h.today) * 0.98 ** (day - h.day);
+                h.today = 0;
+                h.day = day;
+              }
+              const names = family.features.names;
+              expect(out[names.indexOf('req_1m_own_peak_log')]).toBe(Math.log1p(h.peak));
+              const lastMinute = Math.round(Math.expm1(out[names.indexOf('req_1m_log')] as number));
+              if (lastMinute > h.today) h.today = lastMinute;
+              return h;
             };
-            habits.set(principal, h);
-            h.last = Math.max(h.last, e.ts);
-            const day = Math.floor(h.last / DAY);
-            if (day > h.day) {
-              h.peak = Math.max(h.peak, h.today) * 0.98 ** (day - h.day);
-              h.today = 0;
-              h.day = day;
-            }
-            const names = family.features.names;
-            expect(out[names.indexOf('req_1m_own_peak_log')]).toBe(Math.log1p(h.peak));
-            const lastMinute = Math.round(Math.expm1(out[names.indexOf('req_1m_log')] as number));
-            if (lastMinute > h.today) h.today = lastMinute;
-            return h;
           },
           history,
         );
@@ -243,29 +285,31 @@ describe('state kept in columns', () => {
   it("TransactionDeviation's activity hours: the records of the object form (one bin, then 24)", () => {
     fc.assert(
       fc.property(steps, (history) => {
-        const activity = new Map<number, Activity>();
         holdsReference(
           () => new TransactionDeviation(),
           'activity',
-          (e, out, family) => {
-            const principal = Number(e.principal?.sub?.slice(1));
-            const act = fresh(activity, principal, e.ts, 400 * DAY) ?? {
-              last: e.ts,
-              first: e.ts,
-              n: 0,
-              scale: 1,
-              hours: undefined,
-              hour: -1,
-              bin: 0,
+          () => {
+            const activity = new Map<number, Activity>();
+            return (e, out, family) => {
+              const principal = Number(e.principal?.sub?.slice(1));
+              const act = fresh(activity, principal, e.ts, 400 * DAY) ?? {
+                last: e.ts,
+                first: e.ts,
+                n: 0,
+                scale: 1,
+                hours: undefined,
+                hour: -1,
+                bin: 0,
+              };
+              activity.set(principal, act);
+              act.last = Math.max(act.last, e.ts);
+              countActivity(act, Math.floor(act.last / HOUR) % 24, 0.995, e.tx !== undefined);
+              if (e.tx) {
+                const rhythm = out[family.features.names.indexOf('tx_rhythm_known')];
+                expect(rhythm).toBe(act.last - act.first >= DAY ? 1 : 0);
+              }
+              return act;
             };
-            activity.set(principal, act);
-            act.last = Math.max(act.last, e.ts);
-            countActivity(act, Math.floor(act.last / HOUR) % 24, 0.995, e.tx !== undefined);
-            if (e.tx) {
-              const rhythm = out[family.features.names.indexOf('tx_rhythm_known')];
-              expect(rhythm).toBe(act.last - act.first >= DAY ? 1 : 0);
-            }
-            return act;
           },
           history,
         );
@@ -293,6 +337,11 @@ describe('state kept in columns', () => {
     hours[9] = 3;
     tx.stores.activity.restoreEntry('sub:p0', encodeState({ l: T0, q: 1, s: { last: T0, n: 3, scale: 1, hours } }));
     tx.stores.activity.finishRestore();
+    // Checkpointed again before any use (another store of the principal changed): still without `first`, so that a
+    // vigil of either form sets it at the next request.
+    const untouched = decodeState<Activity>((tx.stores.activity.encoded('sub:p0') as Buffer).subarray(HEADER));
+    expect('first' in untouched).toBe(false);
+    expect(untouched).toMatchObject({ last: T0, n: 3, scale: 1, hour: -1, bin: 0 });
     const later = T0 + 2 * DAY;
     const pay = event({ principal: 0, gap: 0, ip: 1, payment: true, restore: false }, later);
     const row = new Float64Array(tx.features.names.length);

@@ -12,8 +12,13 @@ export interface StateColumns<S> {
   write(slot: number, state: S): void;
   /** The slot's state in object form (a checkpoint record, `values()`). */
   read(slot: number): S;
-  /** Estimated bytes of the slot's state: its share of the columns (typedColumnBytes) and what it holds beside them. */
-  bytes(slot: number): number;
+  /**
+   * Bytes each slot takes in the columns. A store's columns are as long as its key index's slots, held by the store
+   * or not (an index shared with the principal's other stores), so the index charges them for every key it holds.
+   */
+  readonly slotBytes: number;
+  /** Estimated bytes the slot's state holds beside the columns (a typed array of its own, say); none by default. */
+  extraBytes?(slot: number): number;
   /** The slot is free: drop what is held for it beside the columns (optional). */
   free?(slot: number): void;
 }

@@ -29,7 +29,9 @@ const KEY_OVERHEAD = 52;
  * A store's part of each slot: its state column (8 bytes, grown by about half again) and seven typed columns (30
  * bytes, doubled by the store's grow()). bench:state-size's "bare entry" rows measure it with KEY_OVERHEAD.
  */
-const SLOT_BYTES = 54;
+export const SLOT_BYTES = 54;
+/** Of SLOT_BYTES, the column of state objects, which a store keeping its states in columns does not have. */
+export const STATE_COLUMN_BYTES = 12;
 
 /**
  * A key's string beyond its characters: vigil's keys are mostly joined strings (`sub:` + the subject, an address +
@@ -45,6 +47,11 @@ const MAX_STORES = 255;
 export interface SharingStore {
   /** Evicts the store's first key to go, never the slot `keep`; the budget bytes that freed (0: none to evict). */
   evictForBudget(keep: number): number;
+  /**
+   * Bytes the store's columns take for each of the index's slots, whether the store holds the slot's key or not (its
+   * columns are as long as the index's slots): its bookkeeping, and its states when they are columns.
+   */
+  readonly slotBytes: number;
 }
 
 export class KeyIndex {
@@ -56,6 +63,8 @@ export class KeyIndex {
   private used = 0;
   /** Stores keeping columns by this index's slots. */
   private readonly members: SharingStore[] = [];
+  /** What the members' columns take for each slot (their slotBytes). */
+  private memberBytes = 0;
   /** Estimated bytes of the keys held (the index's part and the stores' slots; the stores count their states). */
   bytes = 0;
   /** Of `bytes`, what the budget has been charged (less until a shared index settles). */
@@ -80,13 +89,17 @@ export class KeyIndex {
     if (this.slots.size > 0) throw new Error('a store must share a key index before the index holds any key');
     if (this.members.length === MAX_STORES) throw new Error(`at most ${MAX_STORES} stores share one key index`);
     this.members.push(store);
+    this.memberBytes += store.slotBytes;
   }
 
   /** A store that has not used the index leaves it (it takes another). */
   leave(store: SharingStore): void {
     if (this.slots.size > 0) throw new Error('a store can leave a key index only while the index holds no key');
     const at = this.members.indexOf(store);
-    if (at >= 0) this.members.splice(at, 1);
+    if (at >= 0) {
+      this.members.splice(at, 1);
+      this.memberBytes -= store.slotBytes;
+    }
   }
 
   get size(): number {
@@ -217,6 +230,6 @@ export class KeyIndex {
 
   /** What a key costs the index and the sharing stores' columns. */
   private cost(key: string): number {
-    return KEY_OVERHEAD + keyBytes(key) + SLOT_BYTES * this.members.length;
+    return KEY_OVERHEAD + keyBytes(key) + this.memberBytes;
   }
 }

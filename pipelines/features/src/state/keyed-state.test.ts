@@ -3,7 +3,7 @@
 // (restore must carry on exactly, freed slots reused), compare keys in recency order, values and eviction counts.
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { KeyIndex } from './key-index.js';
+import { KeyIndex, keyBytes } from './key-index.js';
 import { KeyedState } from './keyed-state.js';
 import { StateBudget } from './state-budget.js';
 import { encodeState } from './state-codec.js';
@@ -516,6 +516,59 @@ describe('KeyedState sharing a KeyIndex', () => {
     const sizes = stores.map((s) => s.size);
     expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(2);
     expect(index.size).toBe(Math.max(...sizes));
+  });
+
+  it("charges a store's state columns through the index, for every key the index holds, held by the store or not", () => {
+    // A store of objects and a store of one-number columns share an index; the columns store takes every other key.
+    // Two doubles a slot: a number and when it was written.
+    class Numbers {
+      n = new Float64Array(0);
+      at = new Float64Array(0);
+      readonly slotBytes = 16;
+      grow(slots: number) {
+        const grow = (a: Float64Array) => {
+          const b = new Float64Array(slots);
+          b.set(a.subarray(0, Math.min(slots, a.length)));
+          return b;
+        };
+        this.n = grow(this.n);
+        this.at = grow(this.at);
+      }
+      write(slot: number, state: { n: number; at: number }) {
+        this.n[slot] = state.n;
+        this.at[slot] = state.at;
+      }
+      read(slot: number) {
+        return { n: this.n[slot] as number, at: this.at[slot] as number };
+      }
+    }
+    const index = new KeyIndex(true);
+    const budget = new StateBudget(1e9);
+    const objects = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 1000, sizeOf: () => 40 });
+    const columns = new Numbers();
+    const numbers = new KeyedState<{ n: number; at: number }>({ ttlMs: TTL, maxKeys: 1000, columns });
+    for (const store of [objects, numbers]) {
+      store.shareKeys(index);
+      store.useBudget(budget);
+    }
+    for (let i = 0; i < 100; i++) {
+      objects.get(`k${i}`, i, () => ({ n: i }));
+      if (i % 2 === 0) {
+        // The slot first: taking it may grow the columns (a new array).
+        const slot = numbers.slot(`k${i}`, i, () => ({ n: 0, at: i }));
+        columns.n[slot] = i;
+      }
+      index.settle();
+    }
+    // Each key: its own part, a slot's bookkeeping in each store, and 16 bytes of columns (1.44 slots a key) in the
+    // second, whether it holds the key or not. Its states in columns are charged nothing more.
+    expect(numbers.slotBytes).toBe(objects.slotBytes - 12 + Math.ceil(16 * 1.44));
+    expect(numbers.bytes).toBe(0);
+    expect(index.bytes).toBe(
+      [...objects.keys()].reduce((n, key) => n + 52 + keyBytes(key) + objects.slotBytes + numbers.slotBytes, 0),
+    );
+    expect(budget.used).toBe(objects.bytes + index.bytes);
+    expect([...numbers.values()]).toEqual(Array.from({ length: 50 }, (_, i) => ({ n: 2 * i, at: 2 * i })));
   });
 
   it('can be shared only while empty', () => {

@@ -31,8 +31,8 @@
 // and a restore rebuilds it smaller than the writer held it: changelog-segments.ts).
 
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
-import { grown, type StateColumns } from './columns.js';
-import { KeyIndex, keyBytes, type SharingStore } from './key-index.js';
+import { grown, type StateColumns, typedColumnBytes } from './columns.js';
+import { KeyIndex, keyBytes, type SharingStore, SLOT_BYTES, STATE_COLUMN_BYTES } from './key-index.js';
 import type { StateBudget } from './state-budget.js';
 
 export interface KeyedStateOptions<S> {
@@ -142,6 +142,13 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     this.index.join(this);
   }
 
+  /** What the store's columns take for each of its index's slots (SharingStore). */
+  get slotBytes(): number {
+    if (!this.columns) return SLOT_BYTES;
+    // Whole bytes: the budget counts bytes.
+    return SLOT_BYTES - STATE_COLUMN_BYTES + Math.ceil(typedColumnBytes(this.columns.slotBytes));
+  }
+
   get keyedBy(): 'principal' | undefined {
     return this.options.keyedBy;
   }
@@ -198,7 +205,8 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
 
   /**
    * The key's slot in the state columns at event time `now`, its state created by `init` when absent or expired; valid
-   * until the store's next call (a slot is reused once its key is gone).
+   * until the store's next call (a slot is reused once its key is gone). Read the columns' arrays after the call: it
+   * may grow them (`columns.n[store.slot(…)] = x` writes to the array from before).
    */
   slot(key: string, now: number, init: () => S): number {
     if (!this.columns) throw new Error('slot() is for a store with state columns');
@@ -317,7 +325,9 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
 
   /** The key's state's estimated bytes as it stands now. */
   private estimate(slot: number): number {
-    return Math.ceil(this.columns ? this.columns.bytes(slot) : this.sizeOf(this.stateOf[slot] as S));
+    // A state in columns: what it holds beside them (the columns are the key index's to charge, for every slot).
+    if (this.columns) return Math.ceil(this.columns.extraBytes?.(slot) ?? 0);
+    return Math.ceil(this.sizeOf(this.stateOf[slot] as S));
   }
 
   /** Sets the slot's state (undefined: a restored record not decoded yet, which leaves the columns as they are). */
@@ -535,6 +545,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     for (let slot = 0; slot < this.held.length; slot++) {
       if (this.held[slot] === 1) {
         this.held[slot] = 0;
+        this.columns?.free?.(slot);
         this.index.release(slot);
       }
     }

@@ -3,7 +3,7 @@
 // `max`, in place. Kept as an array copied on change, a list of one to four took 56–80 bytes beside its owner's field;
 // here a slot takes 4 × max + 1 bytes.
 
-import { grown, typedColumnBytes } from './columns.js';
+import { grown } from './columns.js';
 
 export class RecentColumns {
   private items = new Uint32Array(0);
@@ -13,9 +13,9 @@ export class RecentColumns {
     if (max < 1 || max > 255) throw new Error('a recent list holds 1 to 255 items');
   }
 
-  /** Estimated bytes of a slot's list (typedColumnBytes). */
+  /** Bytes a slot's list takes in the columns. */
   get slotBytes(): number {
-    return typedColumnBytes(4 * this.max + 1);
+    return 4 * this.max + 1;
   }
 
   grow(slots: number): void {
