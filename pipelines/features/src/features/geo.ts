@@ -45,7 +45,7 @@ export const GEO_FEATURES = declareFeatures([
 const F = GEO_FEATURES.position;
 
 /** A principal's place in object form: what checkpoints encode (PlaceColumns keeps it in columns). */
-interface Place {
+export interface Place {
   last: number;
   country: string;
   lat: number;

@@ -10,7 +10,7 @@ import { FeatureExtractor } from '../extractor.js';
 import { clientHash, KnownDevices } from '../features/device.js';
 import { Enumeration } from '../features/enumeration.js';
 import type { FeatureFamily } from '../features/feature.js';
-import { GeoJump } from '../features/geo.js';
+import { GeoJump, type Place } from '../features/geo.js';
 import { type Activity, countActivity, TransactionDeviation } from '../features/transaction.js';
 import { Velocity } from '../features/velocity.js';
 import type { GeoLookup, GeoPoint } from '../geo/lookup.js';
@@ -158,15 +158,6 @@ function fresh<S extends { last: number }>(states: Map<number, S>, principal: nu
   return s !== undefined && ts - s.last <= ttl ? s : undefined;
 }
 
-/** A principal's place as GeoJump kept it before its columns. */
-interface Place {
-  last: number;
-  country: string;
-  lat: number;
-  lon: number;
-  fixAt: number;
-  countries: string[];
-}
 const newPlace = (ts: number): Place => ({ last: ts, country: '', lat: 0, lon: 0, fixAt: Number.NaN, countries: [] });
 
 /** GeoJump's update of a place, as before its columns; returns the features. */
