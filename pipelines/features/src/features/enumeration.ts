@@ -4,13 +4,14 @@
 // share of requests that address an object never seen before stays near 1 for a walk, near 0 for a customer
 // re-reading their own accounts.
 
-import { objectBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
+import { grown, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
+import { SlidingColumns } from '../state/sliding-columns.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
-import { DAY, type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
+import { DAY, type FeatureFamily, HOUR, logCount, MINUTE } from './feature.js';
 
 const WINDOWS = [10 * MINUTE, HOUR];
 const NUMERIC = /^\d{1,15}$/;
@@ -63,6 +64,87 @@ interface Enum extends RecentIds {
   lastNumericId: number;
 }
 
+/**
+ * A principal's enumeration state in columns: its times and last numeric id as doubles, its counts in SlidingColumns
+ * (a principal's first adds inline), the one id it addressed or the Map of them in columns of their own. As an object
+ * with its SlidingCounts this took ~240 bytes for a principal seen once.
+ */
+class EnumColumns implements StateColumns<Enum> {
+  last = new Float64Array(0);
+  recentAt = new Float64Array(0);
+  lastNumericId = new Float64Array(0);
+  readonly counts = new SlidingColumns(WINDOWS, 5);
+  seen: (Map<string, number> | undefined)[] = [];
+  recentId: (string | undefined)[] = [];
+  /** The slot's ids, loaded for touchRecent and estimates (one object, reused). */
+  private readonly ids: RecentIds & { seen: Map<string, number> | undefined } = {
+    recentId: undefined,
+    recentAt: 0,
+    seen: undefined,
+  };
+
+  get slotBytes(): number {
+    return 3 * 8 + this.counts.slotBytes + 2 * 8;
+  }
+
+  extraBytes(slot: number): number {
+    return this.counts.extraBytes(slot) + recentBytes(this.idsOf(slot), this.seen[slot]);
+  }
+
+  grow(slots: number): void {
+    this.last = grown(this.last, slots);
+    this.recentAt = grown(this.recentAt, slots);
+    this.lastNumericId = grown(this.lastNumericId, slots);
+    this.counts.grow(slots);
+    // Filled, not written past their ends (a plain array written past its end turns holey or into a dictionary).
+    while (this.seen.length < slots) this.seen.push(undefined);
+    while (this.recentId.length < slots) this.recentId.push(undefined);
+  }
+
+  write(slot: number, e: Enum): void {
+    this.last[slot] = e.last;
+    this.counts.write(slot, e.counts);
+    this.seen[slot] = e.seen;
+    this.recentId[slot] = e.recentId;
+    this.recentAt[slot] = e.recentAt;
+    this.lastNumericId[slot] = e.lastNumericId;
+  }
+
+  read(slot: number): Enum {
+    return {
+      last: this.last[slot] as number,
+      counts: this.counts.read(slot),
+      seen: this.seen[slot],
+      recentId: this.recentId[slot],
+      recentAt: this.recentAt[slot] as number,
+      lastNumericId: this.lastNumericId[slot] as number,
+    };
+  }
+
+  free(slot: number): void {
+    this.counts.free(slot);
+    this.seen[slot] = undefined;
+    this.recentId[slot] = undefined;
+  }
+
+  /** Records that the slot's principal addressed `id` at `t` (touchRecent); when it addressed it before. */
+  touch(slot: number, id: string, t: number, max: number): number | undefined {
+    const ids = this.idsOf(slot);
+    const before = touchRecent(ids, 'seen', id, t, max);
+    this.seen[slot] = ids.seen;
+    this.recentId[slot] = ids.recentId;
+    this.recentAt[slot] = ids.recentAt;
+    return before;
+  }
+
+  private idsOf(slot: number) {
+    this.ids.recentId = this.recentId[slot];
+    this.ids.recentAt = this.recentAt[slot] as number;
+    this.ids.seen = this.seen[slot];
+    return this.ids;
+  }
+}
+
 export interface EnumerationOptions {
   maxKeys: number;
   /** Distinct object ids remembered per principal. */
@@ -77,16 +159,16 @@ export class Enumeration implements FeatureFamily {
   readonly role = 'principal';
   readonly params: Record<string, number | string>;
   private readonly state: KeyedState<Enum>;
+  private readonly columns = new EnumColumns();
 
   constructor(
     private readonly options: EnumerationOptions = { maxKeys: 1_000_000, maxObjects: 256, sequentialStep: 3 },
   ) {
     this.params = { windows: WINDOWS.join(','), ttl: DAY, ...options };
-    // Six fields (last, lastNumericId and recentAt boxed), the counts and the ids addressed.
     this.state = new KeyedState({
       ttlMs: DAY,
       maxKeys: options.maxKeys,
-      sizeOf: (s) => objectBytes(6, 3) + s.counts.bytes + recentBytes(s, s.seen),
+      columns: this.columns,
       keyedBy: 'principal',
     });
   }
@@ -96,7 +178,8 @@ export class Enumeration implements FeatureFamily {
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number, principal: string): void {
-    const s = this.state.get(principal, event.ts, () => ({
+    const s = this.columns;
+    const at = this.state.slot(principal, event.ts, () => ({
       last: event.ts,
       counts: new SlidingCounts(WINDOWS, 5),
       seen: undefined,
@@ -104,32 +187,33 @@ export class Enumeration implements FeatureFamily {
       recentAt: 0,
       lastNumericId: Number.NaN,
     }));
-    const t = keyTime(s, event.ts);
-    s.counts.add(t, TOTAL);
+    if (event.ts > (s.last[at] as number)) s.last[at] = event.ts;
+    const t = s.last[at] as number;
+    const c = s.counts;
+    c.add(at, t, TOTAL);
     // The last id in the path is the object addressed ("/accounts/{id}/cards/{id}" addresses the card).
     const id = event.object_ids[event.object_ids.length - 1];
     if (id !== undefined) {
-      const seenAt = touchRecent(s, 'seen', id, t, this.options.maxObjects);
-      if (seenAt === undefined || t - seenAt > HOUR) s.counts.add(t, NOVEL);
+      const seenAt = s.touch(at, id, t, this.options.maxObjects);
+      if (seenAt === undefined || t - seenAt > HOUR) c.add(at, t, NOVEL);
       if (NUMERIC.test(id)) {
         const n = Number(id);
-        const step = Math.abs(n - s.lastNumericId);
-        if (step > 0 && step <= this.options.sequentialStep) s.counts.add(t, SEQUENTIAL);
-        s.lastNumericId = n;
+        const step = Math.abs(n - (s.lastNumericId[at] as number));
+        if (step > 0 && step <= this.options.sequentialStep) c.add(at, t, SEQUENTIAL);
+        s.lastNumericId[at] = n;
       }
     }
-    if (event.status === 403 || event.status === 404) s.counts.add(t, DENIED);
-    if (event.status === 400 || event.status === 405 || event.status === 422) s.counts.add(t, REJECTED);
+    if (event.status === 403 || event.status === 404) c.add(at, t, DENIED);
+    if (event.status === 400 || event.status === 405 || event.status === 422) c.add(at, t, REJECTED);
 
-    const c = s.counts;
-    const total10 = c.count(0, t, TOTAL);
-    const novel1h = c.count(1, t, NOVEL);
-    out[offset + F.distinct_objects_10m_log] = logCount(c.count(0, t, NOVEL));
+    const total10 = c.count(at, 0, t, TOTAL);
+    const novel1h = c.count(at, 1, t, NOVEL);
+    out[offset + F.distinct_objects_10m_log] = logCount(c.count(at, 0, t, NOVEL));
     out[offset + F.distinct_objects_1h_log] = logCount(novel1h);
-    out[offset + F.novel_object_share_1h] = novel1h / c.count(1, t, TOTAL);
-    out[offset + F.denied_share_10m] = c.count(0, t, DENIED) / total10;
-    out[offset + F.sequential_ids_10m_log] = logCount(c.count(0, t, SEQUENTIAL));
-    out[offset + F.schema_reject_share_10m] = c.count(0, t, REJECTED) / total10;
-    out[offset + F.denied_1h_log] = logCount(c.count(1, t, DENIED));
+    out[offset + F.novel_object_share_1h] = novel1h / c.count(at, 1, t, TOTAL);
+    out[offset + F.denied_share_10m] = c.count(at, 0, t, DENIED) / total10;
+    out[offset + F.sequential_ids_10m_log] = logCount(c.count(at, 0, t, SEQUENTIAL));
+    out[offset + F.schema_reject_share_10m] = c.count(at, 0, t, REJECTED) / total10;
+    out[offset + F.denied_1h_log] = logCount(c.count(at, 1, t, DENIED));
   }
 }

@@ -1,5 +1,5 @@
-// The families that keep their state in columns (GeoJump's places, KnownDevices' clients, Velocity's habits,
-// TransactionDeviation's activity hours) against the object form they kept before (the code of 4f36925, restated here): the same features, and
+// The families that keep their state in columns (GeoJump's places, KnownDevices' clients, Velocity's counters and
+// habits, TransactionDeviation's activity hours) against the object form they kept before (the code of 4f36925, restated here): the same features, and
 // checkpoint records whose state is the same bytes — so a record reads the same to a vigil of either form — through
 // random events, restores into a fresh family and keys dropped by their TTL.
 import { haversineKm } from '@vigil/core';
@@ -11,10 +11,13 @@ import { clientHash, KnownDevices } from '../features/device.js';
 import { Enumeration } from '../features/enumeration.js';
 import type { FeatureFamily } from '../features/feature.js';
 import { GeoJump, type Place } from '../features/geo.js';
+import { TokenConsistency } from '../features/token.js';
 import { type Activity, countActivity, TransactionDeviation } from '../features/transaction.js';
 import { Velocity } from '../features/velocity.js';
 import type { GeoLookup, GeoPoint } from '../geo/lookup.js';
 import type { KeyedState } from './keyed-state.js';
+import { type RecentIds, touchRecent } from './recent-ids.js';
+import { SlidingCounts } from './sliding-count.js';
 import { decodeState, encodeState } from './state-codec.js';
 
 const MIN = 60_000;
@@ -68,9 +71,11 @@ function event(s: Step, ts: number): AccessEvent {
     method: s.payment ? 'POST' : 'GET',
     path: '/v1/payments',
     route: '/v1/payments',
-    object_ids: [],
+    // Seven objects, some of them numeric neighbours (sequential steps), and denied or rejected answers now and then.
+    object_ids:
+      s.ip === 0 ? [] : [s.ip % 3 === 0 ? `acct-${s.principal}` : String(1000 + ((s.ip * 5 + s.principal) % 7))],
     query_keys: [],
-    status: 200,
+    status: s.payment ? 200 : ([200, 200, 403, 404, 422, 200, 405, 400] as const)[s.ip % 8],
     client_ip: `10.0.0.${s.ip}`,
     // Six clients (more than the four a principal's devices remember).
     user_agent: `agent-${(s.ip * 7 + s.principal) % 6}`,
@@ -128,7 +133,8 @@ function holdsReference<F extends FeatureFamily>(
       const record = (family.stores[store] as KeyedState<unknown>).encoded(principal);
       if (want === undefined) continue;
       expect(record).not.toBeNull();
-      expect(decodeState((record as Buffer).subarray(HEADER))).toEqual(want);
+      // As the codec gives each back (a SlidingCounts with buckets keeps no `latest` in its record).
+      expect(decodeState((record as Buffer).subarray(HEADER))).toEqual(decodeState(encodeState(want)));
       expect((record as Buffer).subarray(HEADER).equals(encodeState(want))).toBe(true);
     }
   }
@@ -182,6 +188,42 @@ function visit(s: Place, here: GeoPoint, ts: number): number[] {
   return want;
 }
 
+/** Enumeration's update of a principal, as before its columns; returns the features. */
+function enumerate(
+  s: { last: number; counts: SlidingCounts; seen: Map<string, number> | undefined } & RecentIds & {
+      lastNumericId: number;
+    },
+  e: AccessEvent,
+): number[] {
+  const [total, novel, denied, sequential, rejected] = [0, 1, 2, 3, 4];
+  const t = s.last;
+  const c = s.counts;
+  c.add(t, total);
+  const id = e.object_ids[e.object_ids.length - 1];
+  if (id !== undefined) {
+    const seenAt = touchRecent(s, 'seen', id, t, 256);
+    if (seenAt === undefined || t - seenAt > HOUR) c.add(t, novel);
+    if (/^\d{1,15}$/.test(id)) {
+      const step = Math.abs(Number(id) - s.lastNumericId);
+      if (step > 0 && step <= 3) c.add(t, sequential);
+      s.lastNumericId = Number(id);
+    }
+  }
+  if (e.status === 403 || e.status === 404) c.add(t, denied);
+  if (e.status === 400 || e.status === 405 || e.status === 422) c.add(t, rejected);
+  const total10 = c.count(0, t, total);
+  const novel1h = c.count(1, t, novel);
+  return [
+    Math.log1p(c.count(0, t, novel)),
+    Math.log1p(novel1h),
+    novel1h / c.count(1, t, total),
+    c.count(0, t, denied) / total10,
+    Math.log1p(c.count(0, t, sequential)),
+    c.count(0, t, rejected) / total10,
+    Math.log1p(c.count(1, t, denied)),
+  ];
+}
+
 describe('state kept in columns', () => {
   it("GeoJump's places: the features and records of the object form (a place per principal)", () => {
     fc.assert(
@@ -226,6 +268,89 @@ describe('state kept in columns', () => {
               expect(out[0]).toBe(s.clients.includes(client) ? 1 : 0);
               s.clients = [...s.clients.filter((c) => c !== client), client].slice(-4);
               return { clients: s.clients };
+            };
+          },
+          history,
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("Velocity's counters: the features and records of the object form (a SlidingCounts per principal)", () => {
+    fc.assert(
+      fc.property(steps, (history) => {
+        holdsReference(
+          () => new Velocity(),
+          'principals',
+          () => {
+            const counters = new Map<number, { last: number; counts: SlidingCounts; minute: number }>();
+            return (e, out) => {
+              const principal = Number(e.principal?.sub?.slice(1));
+              const p = fresh(counters, principal, e.ts, DAY) ?? {
+                last: e.ts,
+                counts: new SlidingCounts([10_000, MIN, 10 * MIN, HOUR], 2),
+                minute: -1,
+              };
+              counters.set(principal, p);
+              p.last = Math.max(p.last, e.ts);
+              const t = p.last;
+              const hourBefore = p.counts.count(3, t) - p.counts.count(1, t);
+              p.counts.add(t);
+              if (Math.floor(t / MIN) !== p.minute) {
+                p.counts.add(t, 1);
+                p.minute = Math.floor(t / MIN);
+              }
+              const lastMinute = p.counts.count(1, t);
+              const want = [
+                Math.log1p(p.counts.count(0, t)),
+                Math.log1p(lastMinute),
+                Math.log1p(p.counts.count(2, t)),
+                Math.log1p(p.counts.count(3, t)),
+                Math.log2(lastMinute / ((hourBefore + 2 * 10) / (59 + 10))),
+                p.counts.count(3, t, 1),
+              ];
+              expect([...out.subarray(0, 6)]).toEqual(want);
+              return p;
+            };
+          },
+          history,
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("Enumeration's principals: the features and records of the object form (counts and the ids addressed)", () => {
+    fc.assert(
+      fc.property(steps, (history) => {
+        holdsReference(
+          () => new Enumeration(),
+          'principals',
+          () => {
+            type Enum = {
+              last: number;
+              counts: SlidingCounts;
+              seen: Map<string, number> | undefined;
+              recentId: string | undefined;
+              recentAt: number;
+              lastNumericId: number;
+            };
+            const states = new Map<number, Enum>();
+            return (e, out) => {
+              const principal = Number(e.principal?.sub?.slice(1));
+              const s = fresh(states, principal, e.ts, DAY) ?? {
+                last: e.ts,
+                counts: new SlidingCounts([10 * MIN, HOUR], 5),
+                seen: undefined,
+                recentId: undefined,
+                recentAt: 0,
+                lastNumericId: Number.NaN,
+              };
+              states.set(principal, s);
+              s.last = Math.max(s.last, e.ts);
+              expect([...out]).toEqual(enumerate(s, e));
+              return s;
             };
           },
           history,
@@ -347,6 +472,7 @@ describe('state kept in columns', () => {
     const velocity = new Velocity();
     const habits = velocity.stores.habits as KeyedState<unknown>;
     expect(() => habits.get('sub:p0', T0, () => ({}))).toThrow(/slots/);
-    expect(() => velocity.stores.principals.slot('sub:p0', T0, () => ({}) as never)).toThrow(/columns/);
+    const objects = new TokenConsistency().stores.tokens as KeyedState<unknown>;
+    expect(() => objects.slot('sub:p0', T0, () => ({}) as never)).toThrow(/columns/);
   });
 });

@@ -4,6 +4,8 @@
 // Checkpoints still encode the state's object form (StateColumns.read), so a record reads the same to a vigil that
 // keeps the state as objects, and back (write).
 
+import { GROWTH } from './key-index.js';
+
 /** A fixed-shape state kept in columns by slot: what a KeyedState with `columns` keeps its states in. */
 export interface StateColumns<S> {
   /** Makes every column at least `slots` long, keeping what it holds. */
@@ -24,10 +26,10 @@ export interface StateColumns<S> {
 }
 
 /**
- * What `bytesPerSlot` of typed columns cost a key: the columns grow by doubling with the slots, so they hold between
- * one and two slots a key, 1.44 (1 / ln 2) on average.
+ * What `bytesPerSlot` of typed columns cost a key: the columns grow with the key index's slots, by a quarter
+ * (key-index.ts, GROWTH), so they hold between one and 1.25 slots a key — counted at the most.
  */
-export const typedColumnBytes = (bytesPerSlot: number) => bytesPerSlot * 1.44;
+export const typedColumnBytes = (bytesPerSlot: number) => bytesPerSlot * GROWTH;
 
 type Typed = Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array;
 

@@ -489,7 +489,9 @@ describe('KeyedState sharing a KeyIndex', () => {
     };
     for (const settled of [true, false]) {
       const [first, ...others] = run(settled);
-      for (const n of others) expect(Math.abs(n - (first as number)) / (first as number)).toBeLessThan(0.1);
+      // Charged at once, the first store to take a key makes room for the key's part: it holds fewer (within a fifth).
+      const within = settled ? 0.1 : 0.2;
+      for (const n of others) expect(Math.abs(n - (first as number)) / (first as number)).toBeLessThan(within);
     }
   });
 
@@ -560,15 +562,25 @@ describe('KeyedState sharing a KeyIndex', () => {
       }
       index.settle();
     }
-    // Each key: its own part, a slot's bookkeeping in each store, and 16 bytes of columns (1.44 slots a key) in the
-    // second, whether it holds the key or not. Its states in columns are charged nothing more.
-    expect(numbers.slotBytes).toBe(objects.slotBytes - 12 + Math.ceil(16 * 1.44));
+    // Each key: its own part, a slot's bookkeeping in each store, and 16 bytes of columns (1.25 slots a key at the
+    // most) in the second, whether it holds the key or not. Its states in columns are charged nothing more.
+    expect(numbers.slotBytes).toBe(objects.slotBytes - 12 + Math.ceil(16 * 1.25));
     expect(numbers.bytes).toBe(0);
     expect(index.bytes).toBe(
       [...objects.keys()].reduce((n, key) => n + 52 + keyBytes(key) + objects.slotBytes + numbers.slotBytes, 0),
     );
     expect(budget.used).toBe(objects.bytes + index.bytes);
     expect([...numbers.values()]).toEqual(Array.from({ length: 50 }, (_, i) => ({ n: 2 * i, at: 2 * i })));
+    // Restored, the records' charge of 0 is taken as it is: nothing is decoded until a key is used.
+    const restoredColumns = new Numbers();
+    const restored = new KeyedState<{ n: number; at: number }>({ ttlMs: TTL, maxKeys: 1000, columns: restoredColumns });
+    const writes = vi.spyOn(restoredColumns, 'write');
+    for (const key of [...numbers.keys()]) restored.restoreEntry(key, numbers.encoded(key));
+    restored.finishRestore();
+    expect(writes).not.toHaveBeenCalled();
+    const slot = restored.slot('k4', 100, () => ({ n: -1, at: -1 }));
+    expect(writes).toHaveBeenCalledTimes(1);
+    expect(restoredColumns.n[slot]).toBe(4);
   });
 
   it('can be shared only while empty', () => {

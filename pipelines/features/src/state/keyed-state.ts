@@ -20,7 +20,7 @@
 // (a principal's six stores in the principal stage: key-index.ts), so that the key's string and Map entry exist once
 // for all of them; the index charges the budget for them, each store for its states. An object per entry per store cost ~200
 // bytes with its Map slot; a principal has an entry in seven stores, and a wave of a million new addresses is
-// millions of entries. The columns grow by doubling. A fixed-shape state can be columns as well (`columns`,
+// millions of entries. The columns grow by a quarter with the index. A fixed-shape state can be columns as well (`columns`,
 // columns.ts): the family then works on its slot's numbers (slot()) instead of an object (get()).
 //
 // Checkpoint records: a fixed header (event time, sequence, list, charged bytes) and then the state. A restore reads
@@ -74,6 +74,8 @@ const RECORD = 0xc5;
 const RECORD_ENTRY_BYTES = 103;
 const recordCharge = (key: string) => RECORD_ENTRY_BYTES + keyBytes(key);
 const HEADER_BYTES = 26;
+/** A restored record's charge, while unknown (a record without the header, or a damaged one): estimated at finishRestore. */
+const UNKNOWN_CHARGE = 0xffffffff;
 /** One header, filled for each record encoded (the codec copies it). */
 const header = Buffer.alloc(HEADER_BYTES);
 
@@ -174,6 +176,11 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     if (this.budget) shared.useBudget(this.budget, this);
     this.index = shared;
     this.ownsKeys = false;
+  }
+
+  /** Room for `keys` keys at once (a restore's), when the store keeps its own index (a shared one is reserved by its owner). */
+  reserve(keys: number): void {
+    if (this.ownsKeys) this.index.reserve(keys);
   }
 
   /** Charges this store's entries to `budget` (shared by the stores of one process) from now on. */
@@ -357,7 +364,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     return slot;
   }
 
-  /** Grows the columns to `n` slots (the index's capacity: a power of two, so this doubles them or more). */
+  /** Grows the columns to `n` slots (the index's capacity, grown by a quarter at a time: key-index.ts). */
   private grow(n: number) {
     this.held = grown(this.held, n);
     this.lastSeen = grown(this.lastSeen, n);
@@ -491,8 +498,9 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     // Whole bytes (records of an earlier vigil may hold a fraction); a value no state can have (a damaged record) is
     // estimated again at finishRestore, as a record without the header is.
     const raw = hasHeader ? Math.ceil(value.readDoubleLE(at + 18)) : 0;
-    const recorded = raw > 0 && raw < 2 ** 32 ? raw - recordCharge(key) : 0;
-    this.charged[to] = Math.max(recorded, 0);
+    const recorded = raw > 0 && raw < 2 ** 32 ? raw - recordCharge(key) : -1;
+    // 0 is a charge like any other (a state kept in columns charges nothing beside them), not a missing one.
+    this.charged[to] = recorded >= 0 ? recorded : UNKNOWN_CHARGE;
     if (!hasHeader) {
       this.dropRecord(to);
       return;
@@ -527,7 +535,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
       this.append(slot);
       // A record with the header says what it was charged; an older one (or a damaged charge) is estimated from its
       // state.
-      if (this.recordOf?.[slot] === undefined || this.charged[slot] === 0) {
+      if (this.recordOf?.[slot] === undefined || this.charged[slot] === UNKNOWN_CHARGE) {
         this.decode(slot);
         this.charged[slot] = this.estimate(slot);
       }
