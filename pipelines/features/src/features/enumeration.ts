@@ -5,7 +5,7 @@
 // re-reading their own accounts.
 
 import type { AccessEvent } from '@vigil/events';
-import { grown, type StateColumns } from '../state/columns.js';
+import { grown, REFERENCE_COLUMN_BYTES, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
 import { SlidingColumns } from '../state/sliding-columns.js';
@@ -84,7 +84,7 @@ class EnumColumns implements StateColumns<Enum> {
   };
 
   get slotBytes(): number {
-    return 3 * 8 + this.counts.slotBytes + 2 * 8;
+    return 3 * 8 + this.counts.slotBytes + 2 * REFERENCE_COLUMN_BYTES;
   }
 
   extraBytes(slot: number): number {
@@ -205,6 +205,8 @@ export class Enumeration implements FeatureFamily {
     }
     if (event.status === 403 || event.status === 404) c.add(at, t, DENIED);
     if (event.status === 400 || event.status === 405 || event.status === 422) c.add(at, t, REJECTED);
+    // The id addressed and counts past their inline adds (an object of their own): charged now, not at the next request.
+    this.state.recharge(at);
 
     const total10 = c.count(at, 0, t, TOTAL);
     const novel1h = c.count(at, 1, t, NOVEL);

@@ -42,7 +42,7 @@
 
 import { idMapBytes, objectBytes, typedArrayBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { grown, type StateColumns } from '../state/columns.js';
+import { grown, REFERENCE_COLUMN_BYTES, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
@@ -327,7 +327,7 @@ class ActivityColumns implements StateColumns<Activity> {
   }
 
   /** Five doubles and the one hour, and a column of the 24 hours' typed arrays (8 bytes a slot). */
-  readonly slotBytes = 5 * 8 + 1 + 8;
+  readonly slotBytes = 5 * 8 + 1 + REFERENCE_COLUMN_BYTES;
 
   extraBytes(slot: number): number {
     return this.hours[slot] ? HOURS_BYTES : 0;
@@ -460,6 +460,8 @@ export class TransactionDeviation implements FeatureFamily {
     if (Number.isNaN(act.first)) act.first = act.last; // a checkpoint written before the field existed: seen from now
     const activityUnusual = countActivity(act, actHour, o.activityDecay, Boolean(tx));
     this.activityColumns.store(slot, act);
+    // A second hour took the 24 bins' typed array: charged now, not at the principal's next request.
+    this.activity.recharge(slot);
     if (!tx || !(tx.amount > 0)) return;
     const key = tx.account_id !== undefined ? `acct:${tx.account_id}` : principal;
     const a = this.state.get(key, event.ts, () => ({

@@ -214,6 +214,8 @@ export class Velocity implements FeatureFamily {
       counts.add(at, t, ACTIVE);
       p.minute[at] = minute;
     }
+    // Counts past their inline adds took an object of their own: charged now, not at the key's next request.
+    this.principals.recharge(at);
     const lastMinute = counts.count(at, 1, t);
     const { priorPerMinute, priorWeightMinutes } = this.options;
     const baseline = (hourBefore + priorPerMinute * priorWeightMinutes) / (59 + priorWeightMinutes);

@@ -468,6 +468,21 @@ describe('state kept in columns', () => {
     expect(act.hours?.[9]).toBeGreaterThan(0);
   });
 
+  it('charges what a state in columns took in the event at once: counts past their inline adds, the id addressed', () => {
+    // One request of an enumeration wave: its object id and a 404 are three adds, past the two held inline; beside a
+    // request with neither (one add, inline), the other key's charge the same.
+    const family = new Enumeration();
+    const store = family.stores.principals as KeyedState<unknown>;
+    const row = new Float64Array(family.features.names.length);
+    const before = store.bytes;
+    family.update(event({ principal: 1, gap: 0, ip: 0, payment: false, restore: false }, T0), row, 0, 'sub:p1');
+    const plain = store.bytes - before;
+    const probe = event({ principal: 0, gap: 0, ip: 1, payment: false, restore: false }, T0);
+    family.update({ ...probe, status: 404 } as AccessEvent, row, 0, 'sub:p0');
+    // A SlidingCounts of its own (~100 bytes and its adds) and the id's string, charged before the key is seen again.
+    expect(store.bytes - before - 2 * plain).toBeGreaterThan(150);
+  });
+
   it('hands out slots, not states, from a store with columns', () => {
     const velocity = new Velocity();
     const habits = velocity.stores.habits as KeyedState<unknown>;

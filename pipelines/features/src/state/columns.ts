@@ -31,6 +31,12 @@ export interface StateColumns<S> {
  */
 export const typedColumnBytes = (bytesPerSlot: number) => bytesPerSlot * GROWTH;
 
+/**
+ * A column of references (objects, strings) per slot: 8 bytes, in a plain array filled to the slots, whose store V8
+ * grows by about half again — counted so, before typedColumnBytes' share of the slots.
+ */
+export const REFERENCE_COLUMN_BYTES = 12;
+
 type Typed = Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array;
 
 /** `a` grown to `n` elements (never shrunk), what it holds kept. */

@@ -253,6 +253,15 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   }
 
   /**
+   * Charges the slot's state as it stands now, after the event's update, not at the key's next use: for a state in
+   * columns that took something of its own in the update (SlidingColumns' counts past their inline adds), which a
+   * key seen no more would otherwise hold uncharged until it goes.
+   */
+  recharge(slot: number): void {
+    this.resize(slot, this.estimate(slot), 0);
+  }
+
+  /**
    * Charges an entry's new size; over the budget, evicts this store's keys to make the room for it and for `keyPart`
    * (what the store's own index charged for a new key).
    */

@@ -7,8 +7,8 @@
 // Every count is the one a SlidingCounts would give (the inline form is SlidingCounts' own sparse form, cut shorter),
 // and a checkpoint holds the same object form (`read`), so a record reads the same to a store of objects.
 
-import { grown } from './columns.js';
-import { SlidingCounts } from './sliding-count.js';
+import { grown, REFERENCE_COLUMN_BYTES } from './columns.js';
+import { SlidingCounts, SPARSE_MAX } from './sliding-count.js';
 
 export class SlidingColumns {
   /** The newest time any add or count has seen, while inline (SlidingCounts' `latest`). */
@@ -27,11 +27,13 @@ export class SlidingColumns {
     private readonly inline = 2,
   ) {
     if (channels > 255) throw new Error('sliding columns count at most 255 channels');
+    // Inline adds are a SlidingCounts' sparse adds, cut shorter: never more than it holds.
+    if (inline < 1 || inline > SPARSE_MAX) throw new Error(`sliding columns hold 1 to ${SPARSE_MAX} adds inline`);
   }
 
   /** Bytes a slot takes in the columns. */
   get slotBytes(): number {
-    return 8 + 1 + 9 * this.inline + 8;
+    return 8 + 1 + 9 * this.inline + REFERENCE_COLUMN_BYTES;
   }
 
   /** Bytes a slot's counts hold beside the columns (an object once past the inline adds). */

@@ -22,7 +22,7 @@ export interface SlidingCountsSnapshot {
 const OWN_BYTES = objectBytes(7, 1);
 
 /** Adds a sparse SlidingCounts keeps as a list before it takes its buckets. */
-const SPARSE_MAX = 8;
+export const SPARSE_MAX = 8;
 
 export class SlidingCounts {
   /** [0, windows): each window's head epoch + 1 (0 = empty); then channels × windows × buckets counts. */
