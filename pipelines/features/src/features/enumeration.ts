@@ -5,7 +5,7 @@
 // re-reading their own accounts.
 
 import type { AccessEvent } from '@vigil/events';
-import { grown, REFERENCE_COLUMN_BYTES, type StateColumns } from '../state/columns.js';
+import { fillTo, grown, REFERENCE_COLUMN_BYTES, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
 import { SlidingColumns } from '../state/sliding-columns.js';
@@ -96,9 +96,8 @@ class EnumColumns implements StateColumns<Enum> {
     this.recentAt = grown(this.recentAt, slots);
     this.lastNumericId = grown(this.lastNumericId, slots);
     this.counts.grow(slots);
-    // Filled, not written past their ends (a plain array written past its end turns holey or into a dictionary).
-    while (this.seen.length < slots) this.seen.push(undefined);
-    while (this.recentId.length < slots) this.recentId.push(undefined);
+    fillTo(this.seen, slots);
+    fillTo(this.recentId, slots);
   }
 
   write(slot: number, e: Enum): void {

@@ -42,7 +42,7 @@
 
 import { idMapBytes, objectBytes, typedArrayBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { grown, REFERENCE_COLUMN_BYTES, type StateColumns } from '../state/columns.js';
+import { fillTo, grown, REFERENCE_COLUMN_BYTES, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
@@ -276,8 +276,7 @@ class ActivityColumns implements StateColumns<Activity> {
     this.scale = grown(this.scale, slots);
     this.bin = grown(this.bin, slots);
     this.hour = grown(this.hour, slots);
-    // Filled, not written past its end: a plain array written past its end turns holey or into a dictionary.
-    while (this.hours.length < slots) this.hours.push(undefined);
+    fillTo(this.hours, slots);
   }
 
   write(slot: number, a: Activity): void {

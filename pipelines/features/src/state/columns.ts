@@ -37,6 +37,14 @@ export const typedColumnBytes = (bytesPerSlot: number) => bytesPerSlot * GROWTH;
  */
 export const REFERENCE_COLUMN_BYTES = 12;
 
+/**
+ * A plain column (references) filled with undefined up to `n` elements: a plain array written past its end turns
+ * holey, or into a dictionary.
+ */
+export function fillTo<T>(a: (T | undefined)[], n: number): void {
+  while (a.length < n) a.push(undefined);
+}
+
 type Typed = Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array;
 
 /** `a` grown to `n` elements (never shrunk), what it holds kept. */

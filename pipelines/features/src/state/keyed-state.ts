@@ -31,7 +31,7 @@
 // and a restore rebuilds it smaller than the writer held it: changelog-segments.ts).
 
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
-import { grown, type StateColumns, typedColumnBytes } from './columns.js';
+import { fillTo, grown, type StateColumns, typedColumnBytes } from './columns.js';
 import { KeyIndex, keyBytes, type SharingStore, SLOT_BYTES, STATE_COLUMN_BYTES } from './key-index.js';
 import type { StateBudget } from './state-budget.js';
 
@@ -88,7 +88,7 @@ const INITIAL_SLOTS = 16;
 
 /** Sets a[i], first filling the plain array up to i (a write past its end would make it holey, or a dictionary). */
 function setAt<T>(a: (T | undefined)[], i: number, v: T | undefined) {
-  while (a.length <= i) a.push(undefined);
+  fillTo(a, i + 1);
   a[i] = v;
 }
 

@@ -7,7 +7,7 @@
 // Every count is the one a SlidingCounts would give (the inline form is SlidingCounts' own sparse form, cut shorter),
 // and a checkpoint holds the same object form (`read`), so a record reads the same to a store of objects.
 
-import { grown, REFERENCE_COLUMN_BYTES } from './columns.js';
+import { fillTo, grown, REFERENCE_COLUMN_BYTES } from './columns.js';
 import { SlidingCounts, SPARSE_MAX } from './sliding-count.js';
 
 export class SlidingColumns {
@@ -46,8 +46,7 @@ export class SlidingColumns {
     this.held = grown(this.held, slots);
     this.times = grown(this.times, slots * this.inline);
     this.channelOf = grown(this.channelOf, slots * this.inline);
-    // Filled, not written past its end: a plain array written past its end turns holey or into a dictionary.
-    while (this.objects.length < slots) this.objects.push(undefined);
+    fillTo(this.objects, slots);
   }
 
   add(slot: number, t: number, channel = 0, n = 1): void {
