@@ -431,7 +431,7 @@ describe('feature stage on Kafka', () => {
       if (!guarantee) {
         expect(changelogKeys.some((k) => k.startsWith(SEGMENT_PREFIX))).toBe(true);
         const expanded = changelog.flatMap((log) =>
-          ChangelogSegments.restore(log, undefined).state.map(([key]) => key),
+          [...ChangelogSegments.restore(log, undefined).state].map(([key]) => key),
         );
         expect(expanded.filter((k) => k.startsWith('stream/state/=')).length).toBeGreaterThan(20);
       }

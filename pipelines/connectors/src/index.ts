@@ -9,7 +9,7 @@ export { fileErrorMessage, JsonlFileSink, JsonlFileSource, readLines } from './f
 export type { GroupLag, PartitionLag, TopicSpec } from './kafka/admin.js';
 export { deleteGroupQuietly, ensureTopics, groupLagReader, topicPartitions } from './kafka/admin.js';
 export { readChangelog } from './kafka/changelog-reader.js';
-export type { ByteBudget, PackedState, SegmentStats } from './kafka/changelog-segments.js';
+export type { ByteBudget, ChangelogChange, PackedState, SegmentStats } from './kafka/changelog-segments.js';
 export { ChangelogSegments, decodeSegment, RESTORE_SLAB_BYTES, SEGMENT_PREFIX } from './kafka/changelog-segments.js';
 export { createKafka } from './kafka/client.js';
 export type { KafkaConnection, KafkaConsumerConfig } from './kafka/config.js';
@@ -44,6 +44,7 @@ export {
   poisonDeadLetter,
   poisonDetail,
 } from './poison.js';
+export { RestoredRecords, RestoredRecordsBuilder } from './restored-records.js';
 export type { SourcePoint } from './source-header.js';
 export { formatSource, parseSource, SOURCE_HEADER } from './source-header.js';
 export { storeHandler } from './store-handler.js';

@@ -1,7 +1,7 @@
 // The source and sink contracts every connector implements. Delivery is at-least-once end to end: a source
 // commits a record only after every sink it was handed to has acknowledged it, and sinks are idempotent where
 // a duplicate would matter (ClickHouse rows keyed by source position).
-import type { PackedState } from './kafka/changelog-segments.js';
+import type { ChangelogChange, PackedState } from './kafka/changelog-segments.js';
 
 /** Where a record came from; enough to find it again and to make writes idempotent. */
 export interface RecordPosition {
@@ -73,9 +73,13 @@ export interface StatefulTask<T> {
   /** Processes records in partition order and returns what is due to be written. */
   process(records: SourceRecord[]): SinkRecord<T>[];
   /** State changes since the last drain as changelog records; null deletes a key. */
-  drainChanges(): [string, Buffer | null][];
-  /** Rebuilds state from the changelog's latest record per key (deleted keys omitted), before any process(). */
-  restore(records: Iterable<[string, Buffer]>): void;
+  drainChanges(): ChangelogChange[];
+  /**
+   * Rebuilds state from the changelog's latest record per key, before any process(). The processors give a
+   * RestoredRecords (columns: a task may take its share by prefix without a tuple per record; deleted keys omitted);
+   * read as an Iterable, a null value deletes its key.
+   */
+  restore(records: Iterable<[string, Buffer | null]>): void;
   /** Called every few milliseconds between batches with the wall clock: what is due without new input (optional). */
   tick?(wallNow: number): SinkRecord<T>[];
   /**

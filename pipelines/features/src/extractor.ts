@@ -1,7 +1,13 @@
 // The feature extractor: every family in a fixed order, one vector per event, and the feature schema (names, order,
 // parameters) with its hash — the hash a model bundle records and a detector checks before scoring with it.
 import { createHash } from 'node:crypto';
-import { forEachPacked, packEntries, RESTORE_SLAB_BYTES } from '@vigil/connectors';
+import {
+  type ChangelogChange,
+  forEachPacked,
+  packEntries,
+  RESTORE_SLAB_BYTES,
+  RestoredRecords,
+} from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
 import { TenantLogins, UserLogins } from './features/auth.js';
 import { KnownDevices } from './features/device.js';
@@ -20,7 +26,8 @@ import { KeyedState } from './state/keyed-state.js';
 import type { StateBudget } from './state/state-budget.js';
 
 /** Changelog keys of a key's state in every store (drainChanges); store prefixes never start with it. */
-const GROUP = '=';
+/** The prefix of a key group's changelog key (drainChanges). */
+export const GROUP = '=';
 
 export interface FeatureSchema {
   version: 1;
@@ -179,8 +186,12 @@ export class FeatureExtractor {
    * store holds it any more. A record per store and key cost ~6 changelog records per event (bench:pipeline's
    * kafka_records_per_event); the client's cost is per record. Compaction keeps the latest record per key, which
    * is the key's whole state, so restore stays exact.
+   *
+   * `prefix` goes before every key (the stages' own, "stream/state/"), joined to each key once. Each change also
+   * names the key itself, the string the key index holds (ChangelogChange): the changelog's bookkeeping keeps that
+   * rather than a copy of the whole key (~100 bytes a key; issue 17, bytes per principal).
    */
-  drainChanges(): [string, Buffer | null][] {
+  drainChanges(prefix = ''): ChangelogChange[] {
     const stores = this.stores();
     const changed = new Map<string, Map<number, Buffer | null>>();
     stores.forEach(([, store], i) => {
@@ -193,8 +204,9 @@ export class FeatureExtractor {
         byStore.set(i, value);
       }
     });
-    const out: [string, Buffer | null][] = [];
-    for (const [key, byStore] of changed) out.push([GROUP + key, this.group(key, byStore)]);
+    const out: ChangelogChange[] = [];
+    const group = prefix + GROUP;
+    for (const [key, byStore] of changed) out.push([group + key, this.group(key, byStore), key]);
     return out;
   }
 
@@ -224,23 +236,22 @@ export class FeatureExtractor {
    * and the one-record-per-store form earlier versions wrote; a group, always the newer of the two, is applied last.
    */
   restore(records: Iterable<[string, Buffer | null]>): void {
+    const all = RestoredRecords.of(records);
     const stores = this.stores();
-    const groups: [string, Buffer | null][] = [];
     let legacy = false;
-    for (const [key, value] of records) {
-      if (key.startsWith(GROUP)) {
-        groups.push([key.slice(GROUP.length), value]);
-        continue;
-      }
+    for (let i = 0; i < all.length; i++) {
+      if (all.keyStartsWith(i, GROUP)) continue;
+      const key = all.key(i);
       const owner = stores.find(([prefix]) => key.startsWith(prefix));
       if (!owner)
         throw new Error(`state record ${JSON.stringify(key.slice(0, 80))} belongs to no feature store of this schema`);
-      owner[1].restoreEntry(key.slice(owner[0].length), value);
+      owner[1].restoreEntry(key.slice(owner[0].length), all.value(i));
       legacy = true;
     }
+    const groups = all.within(GROUP);
     const byPrefix = new Map(stores);
     this.reserveFor(groups);
-    for (const [key, value] of groups) this.restoreGroup(key, value, byPrefix, legacy);
+    for (let i = 0; i < groups.length; i++) this.restoreGroup(groups, i, byPrefix, legacy);
     this.slab = undefined;
     for (const [, store] of stores) store.finishRestore();
     // Charged, nothing evicted (as the stores' own restores: a smaller budget is made room for by the next keys).
@@ -250,23 +261,30 @@ export class FeatureExtractor {
   /**
    * Makes room in the key indexes for the keys a restore brings, before it brings them: the slots (and every store's
    * columns with them) grow by a quarter as keys come, and a restore's keys come all at once — grown step by step, the
-   * columns were copied ~40 times over, most of a restore's time.
+   * columns were copied ~40 times over, most of a restore's time. Counts records: a processor's restore gives each
+   * key once (its newest record), and a key given more than once only makes the room larger than needed.
    */
-  private reserveFor(groups: readonly [string, Buffer | null][]): void {
+  private reserveFor(groups: RestoredRecords): void {
     const stores = this.stores();
     const prefixes = this.prefixBuffers();
     const counts = new Array<number>(stores.length).fill(0);
     const principal = stores.map(([, s]) => s instanceof KeyedState && s.keyedBy === 'principal');
     let principals = 0;
-    for (const [, value] of groups) {
-      if (value === null) continue;
+    for (let g = 0; g < groups.length; g++) {
+      const value = groups.buffer(g);
+      if (value === undefined) continue;
       let ofPrincipal = false;
-      forEachPacked(value, (keyAt, keyEnd) => {
-        const i = prefixAt(prefixes, value, keyAt, keyEnd);
-        if (i < 0) return;
-        counts[i] = (counts[i] as number) + 1;
-        ofPrincipal ||= principal[i] === true;
-      });
+      forEachPacked(
+        value,
+        (keyAt, keyEnd) => {
+          const i = prefixAt(prefixes, value, keyAt, keyEnd);
+          if (i < 0) return;
+          counts[i] = (counts[i] as number) + 1;
+          ofPrincipal ||= principal[i] === true;
+        },
+        groups.valueStart(g),
+        groups.valueEnd(g),
+      );
       if (ofPrincipal) principals++;
     }
     this.principalKeys?.reserve(principals);
@@ -275,26 +293,35 @@ export class FeatureExtractor {
     });
   }
 
-  /** Applies one key's grouped record to every store it names. */
-  private restoreGroup(key: string, value: Buffer | null, stores: Map<string, Checkpointable>, legacy: boolean): void {
+  /** Applies group g's record (one key's entries in every store it names) to those stores. */
+  private restoreGroup(groups: RestoredRecords, g: number, stores: Map<string, Checkpointable>, legacy: boolean): void {
+    const key = groups.key(g);
     // Only a restore that applied older per-store records needs to know which stores a group leaves out.
     const present = legacy ? new Set<Checkpointable>() : undefined;
-    if (value !== null) {
+    const value = groups.buffer(g);
+    if (value !== undefined) {
       // Each store keeps where its entry lies in the buffer holding the group, rather than a copy or a view per store.
-      const [kept, base] = this.keptThrough(value);
+      const start = groups.valueStart(g);
+      const end = groups.valueEnd(g);
+      const [kept, shift] = this.keptThrough(value, start, end);
       const prefixes = this.prefixBuffers();
-      forEachPacked(value, (keyAt, keyEnd, valueAt, valueEnd) => {
-        const i = prefixAt(prefixes, value, keyAt, keyEnd);
-        const store = i < 0 ? undefined : stores.get(this.stores()[i]?.[0] as string);
-        if (!store)
-          throw new Error(
-            `state record for ${JSON.stringify(key.slice(0, 80))} names ` +
-              `${keyAt < 0 ? 'no store' : value.toString('utf8', keyAt, keyEnd)}, ` +
-              'no feature store of this schema',
-          );
-        store.restoreEntry(key, kept, true, base + valueAt, base + valueEnd);
-        present?.add(store);
-      });
+      forEachPacked(
+        value,
+        (keyAt, keyEnd, valueAt, valueEnd) => {
+          const i = prefixAt(prefixes, value, keyAt, keyEnd);
+          const store = i < 0 ? undefined : stores.get(this.stores()[i]?.[0] as string);
+          if (!store)
+            throw new Error(
+              `state record for ${JSON.stringify(key.slice(0, 80))} names ` +
+                `${keyAt < 0 ? 'no store' : value.toString('utf8', keyAt, keyEnd)}, ` +
+                'no feature store of this schema',
+            );
+          store.restoreEntry(key, kept, true, shift + valueAt, shift + valueEnd);
+          present?.add(store);
+        },
+        start,
+        end,
+      );
     }
     // A group is the key's whole state: a store it leaves out does not hold the key. That only undoes anything when
     // an older per-store record was applied first; otherwise a restore skips the ~10 needless deletes per key.
@@ -302,14 +329,15 @@ export class FeatureExtractor {
   }
 
   /**
-   * The Buffer a restored group is kept through, and where the group starts in it. A restore's values lie side by
-   * side in slabs (ChangelogSegments.restore) or in small buffers of their own: the whole of that memory is kept,
-   * through one Buffer for each slab, not a Buffer per key (~100 bytes each, kept until the key is next used). A value
-   * in anything larger (a whole changelog segment, a fetch) is copied, so that one key does not keep it.
+   * The Buffer a restored group (`start` to `end` in `value`) is kept through, and what to add to a position in
+   * `value` for the same byte in it. A restore's values lie side by side in slabs (ChangelogSegments.restore) or in
+   * small buffers of their own: the whole of that memory is kept, through one Buffer for each slab, not a Buffer per
+   * key (~100 bytes each, kept until the key is next used). A value in anything larger (a whole changelog segment, a
+   * fetch) is copied, so that one key does not keep it.
    */
-  private keptThrough(value: Buffer): [Buffer, number] {
+  private keptThrough(value: Buffer, start: number, end: number): [Buffer, number] {
     const whole = value.buffer;
-    if (whole.byteLength > RESTORE_SLAB_BYTES) return [Buffer.from(value), 0];
+    if (whole.byteLength > RESTORE_SLAB_BYTES) return [Buffer.from(value.subarray(start, end)), -start];
     if (this.slab?.buffer !== whole) this.slab = Buffer.from(whole, 0, whole.byteLength);
     return [this.slab, value.byteOffset];
   }

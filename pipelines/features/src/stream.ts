@@ -11,8 +11,9 @@
 // changelog records per event; a set is two per checkpoint.) A set may still list events released since it was
 // written; restore drops them by the clock checkpointed with it: the buffer releases an event as soon as the
 // watermark reaches it, so exactly the events newer than the watermark were held.
+import { type ChangelogChange, RestoredRecords } from '@vigil/connectors';
 import type { AccessEvent } from '@vigil/events';
-import type { FeatureExtractor } from './extractor.js';
+import { type FeatureExtractor, GROUP } from './extractor.js';
 import type { Role } from './features/roles.js';
 import { decodeState, encodeState } from './state/checkpoint.js';
 import { ReorderBuffer } from './state/reorder-buffer.js';
@@ -37,6 +38,8 @@ const HELD_SET = 'heldset/';
 const CLOCK = 'clock';
 /** The extractor's records. */
 const STATE = 'state/';
+/** The prefix of the extractor's key groups among the stream's changelog keys (PackedState.space). */
+export const GROUP_SPACE = STATE + GROUP;
 
 export class FeatureStream<P = undefined> {
   private readonly buffer: ReorderBuffer<Held<P>>;
@@ -124,21 +127,25 @@ export class FeatureStream<P = undefined> {
     this.extractor.trackChanges();
   }
 
-  /** Changes since the last drain: extractor state, held events, the buffer's clock. */
-  drainChanges(): [string, Buffer | null][] {
-    const out = this.extractor.drainChanges().map(([k, v]): [string, Buffer | null] => [STATE + k, v]);
-    for (const key of this.emptied) out.push([key, null]);
+  /** Changes since the last drain: extractor state, held events, the buffer's clock; each key after `prefix`. */
+  drainChanges(prefix = ''): ChangelogChange[] {
+    // The prefix is joined to each key once (FeatureExtractor.drainChanges says why).
+    const out = this.extractor.drainChanges(prefix + STATE);
+    for (const key of this.emptied) out.push([prefix + key, null]);
     this.emptied = [];
     if (this.added && this.added.size > 0) {
       const set = [...this.added.values()];
       const key = HELD_SET + (set[0] as Held<P>).n;
-      out.push([key, Buffer.from(JSON.stringify(set.map((h) => ({ n: h.n, event: h.event, payload: h.payload }))))]);
+      out.push([
+        prefix + key,
+        Buffer.from(JSON.stringify(set.map((h) => ({ n: h.n, event: h.event, payload: h.payload })))),
+      ]);
       for (const h of set) this.recordOf.set(h.n, key);
       this.stillHeld.set(key, set.length);
       this.added.clear();
     }
     if (this.arrivals !== this.checkpointedArrivals || this.clockMoved)
-      out.push([CLOCK, encodeState({ ...this.buffer.clock, arrivals: this.arrivals })]);
+      out.push([prefix + CLOCK, encodeState({ ...this.buffer.clock, arrivals: this.arrivals })]);
     this.checkpointedArrivals = this.arrivals;
     this.clockMoved = false;
     return out;
@@ -156,12 +163,15 @@ export class FeatureStream<P = undefined> {
 
   /** Rebuilds the stream from changelog records (latest per key). */
   restore(records: Iterable<[string, Buffer | null]>): void {
-    const state: [string, Buffer | null][] = [];
+    const all = RestoredRecords.of(records);
     const stored: [string, Held<P>][] = [];
     let clock = { maxTs: Number.NEGATIVE_INFINITY, late: 0, arrivals: 0 };
-    for (const [key, value] of records) {
-      if (key.startsWith(STATE)) state.push([key.slice(STATE.length), value]);
-      else if (key.startsWith(HELD) && value)
+    // The extractor's records (nearly all of them) are taken as a share, without a key or a value cut for each.
+    for (let i = 0; i < all.length; i++) {
+      if (all.keyStartsWith(i, STATE)) continue;
+      const key = all.key(i);
+      const value = all.value(i);
+      if (key.startsWith(HELD) && value)
         stored.push([
           key,
           {
@@ -173,7 +183,7 @@ export class FeatureStream<P = undefined> {
         for (const h of JSON.parse(value.toString('utf8')) as Held<P>[]) stored.push([key, h]);
       else if (key === CLOCK && value) clock = decodeState(value);
     }
-    this.extractor.restore(state);
+    this.extractor.restore(all.within(STATE));
     this.arrivals = clock.arrivals;
     this.checkpointedArrivals = clock.arrivals;
     this.recordOf.clear();

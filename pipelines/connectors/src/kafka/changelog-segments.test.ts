@@ -95,7 +95,7 @@ describe('changelog segments', () => {
     fc.assert(
       fc.property(checkpoints, fc.constantFrom(0, 3, 4096), (steps, slack) => {
         run(steps, slack, (log, state) => {
-          const restored = ChangelogSegments.restore(log, PACKS_K).state;
+          const restored = [...ChangelogSegments.restore(log, PACKS_K).state];
           expect(new Map(restored)).toEqual(state);
           // In the order each key last appeared in the log (the stores' restore keeps that order).
           expect(restored).toEqual(lastAppearance(log));
@@ -117,7 +117,7 @@ describe('changelog segments', () => {
       append(log, segments.write(changes, taskOf(state)));
     }
     const want = lastAppearance(log).map(([key, value]): [string, Buffer] => [key, Buffer.from(value)]);
-    const restored = ChangelogSegments.restore(log, PACKS_K).state;
+    const restored = [...ChangelogSegments.restore(log, PACKS_K).state];
     // The log's buffers overwritten: the restored values are unchanged.
     for (const value of log.values()) value.fill(0);
     expect(restored).toEqual(want);
@@ -188,6 +188,37 @@ describe('changelog segments', () => {
         }
       }),
     );
+  });
+
+  it("keeps keys in the packed space by the task's own strings, and writes and restores what it would without them", () => {
+    // The same checkpoints through two writers: one whose task names the space ("k") and gives some changes' keys
+    // without it, one with no space; mid-way the first is restored from its own log and goes on.
+    const inner = Array.from({ length: 30 }, (_, i) => String(i));
+    fc.assert(
+      fc.property(checkpoints, fc.nat(40), fc.array(fc.boolean(), { minLength: 1 }), (steps, restartAt, given) => {
+        const state = new Map<string, Buffer>();
+        const spacedTask = { ...taskOf(state), space: 'k' };
+        const plainTask = taskOf(state);
+        const logs = { spaced: new Map<string, Buffer>(), plain: new Map<string, Buffer>() };
+        let spaced = new ChangelogSegments(0);
+        const plain = new ChangelogSegments(0);
+        steps.forEach((step, n) => {
+          if (n === restartAt) spaced = ChangelogSegments.restore(logs.spaced, spacedTask, 0).segments;
+          const changes = apply(state, step, mixedKey);
+          const named = changes.map(([key, value], i): [string, Buffer | null, string?] =>
+            key.startsWith('k') && given[i % given.length] ? [key, value, inner[Number(key.slice(1))]] : [key, value],
+          );
+          append(logs.spaced, spaced.write(named, spacedTask));
+          append(logs.plain, plain.write(changes, plainTask));
+          expect(lastAppearance(logs.spaced)).toEqual(lastAppearance(logs.plain));
+          expect(new Map(ChangelogSegments.restore(logs.spaced, spacedTask).state)).toEqual(state);
+          expect(spaced.stats).toEqual({ ...plain.stats, copied: spaced.stats.copied });
+        });
+      }),
+    );
+    const segments = new ChangelogSegments();
+    segments.write([['k1', Buffer.from('v'), '1']], { ...taskOf(new Map()), space: 'k' });
+    expect(() => segments.write([['k2', Buffer.from('v')]], taskOf(new Map()))).toThrow(/space it began with/);
   });
 
   it('a checkpoint written only in part (at least once) leaves each key at its old or its new state', () => {

@@ -34,6 +34,7 @@
 // length (-1: deleted), value.
 import { randomBytes } from 'node:crypto';
 import { mapBytes, objectBytes, stringBytes } from '@vigil/core';
+import { type RestoredRecords, RestoredRecordsBuilder } from '../restored-records.js';
 
 /** Changelog keys of segments; a task's own keys never start with "$". */
 export const SEGMENT_PREFIX = '$seg/';
@@ -51,7 +52,20 @@ export interface PackedState {
   packs(key: string): boolean;
   /** The key's state now, encoded as drainChanges encodes it; null when the task no longer holds it. */
   current(key: string): Buffer | null;
+  /**
+   * The prefix most packable keys share (optional; a feature stage's key groups). The bookkeeping keeps such a key
+   * without it: the key the task holds itself, when a change names it (ChangelogChange), so that the bookkeeping
+   * holds no string of its own for a key the task still holds.
+   */
+  readonly space?: string;
 }
+
+/**
+ * One change a task's drainChanges gives: the changelog key, the value (null: the key is deleted) and, when the key is
+ * its packed state's `space` followed by a key the task holds, that key (the very string: ChangelogSegments keeps it
+ * instead of a copy of the whole key).
+ */
+export type ChangelogChange = [key: string, value: Buffer | null, inSpace?: string];
 
 interface Segment {
   /** This bookkeeping's own number for it, in log order. */
@@ -87,9 +101,17 @@ export class ChangelogSegments {
   private readonly segments = new Map<number, Segment>();
   // Each key the log holds an entry of has a slot: its name once (a segment lists its keys by slot, so an entry
   // superseded long ago costs a number, not a string of its own) and where its newest entry is (the segment's id,
-  // negative (-id - 1) for a deletion). A slot is freed with the key's last entry.
+  // negative (-id - 1) for a deletion). A slot is freed with the key's last entry. A key in the packed state's space
+  // is kept without it (`inSpace`), in a Map of its own: the string the task holds for it, not a copy of the whole
+  // key — which the key's first write to Kafka turns into one (a joined string is copied flat when it is encoded),
+  // ~100 bytes a key that the task's own key string already says.
   private readonly slotOf = new Map<string, number>();
+  private readonly slotInSpace = new Map<string, number>();
   private readonly keyOf: (string | undefined)[] = [];
+  /** 1 where keyOf holds the key without the space. */
+  private inSpace = new Uint8Array(1024);
+  /** PackedState.space, from the first write or restore that gives one. */
+  private space: string | undefined;
   private readonly newest: number[] = [];
   private readonly freeSlots: number[] = [];
   private nextId = 0;
@@ -115,22 +137,21 @@ export class ChangelogSegments {
   constructor(private readonly slack = DEFAULT_SLACK) {}
 
   /**
-   * Estimated bytes of this bookkeeping on the heap: each slot's Map entry and two columns, each entry's place in its
+   * Estimated bytes of this bookkeeping on the heap: each slot's Map entry and three columns, each entry's place in its
    * segment's list (a list grown by push: ~1.25 of its length on average), each segment's object and name, the free
-   * slots' list, and the key strings of deleted keys. A live key's changelog key is the task's key with a prefix
-   * joined on, a two-part string that shares the task's: only its 32-byte join is this bookkeeping's, and it is not
-   * counted — bench:cardinality measured 37 MiB of bookkeeping after a wave against 60 estimated here (c845aed),
-   * so the estimate errs high without it. A wave of new keys grows this as it grows the state: every key the state
-   * evicts keeps its slot while its deletion is the newest entry, until the cleaner retires the segment.
+   * slots' list, and the key strings of deleted keys. A live key in the space is kept as the task's own string, so
+   * none of it is this bookkeeping's; a live key outside it (a waiting join's: few) is not counted either. A wave of
+   * new keys grows this as it grows the state: every key the state evicts keeps its slot while its deletion is the
+   * newest entry, until the cleaner retires the segment.
    */
   get bytes(): number {
-    const slots = this.slotOf.size;
+    const slots = this.slotOf.size + this.slotInSpace.size;
     const deleted = slots - this.values;
     // Whole bytes: the budget and vigil_state_bytes count bytes.
     return Math.ceil(
       mapBytes(slots) +
         (deleted > 0 ? deleted * (stringBytes(0) + 4 + this.keyChars / slots) : 0) +
-        16 * this.keyOf.length +
+        17 * this.keyOf.length +
         8 * this.freeSlots.length +
         10 * this.entries +
         this.segments.size * (objectBytes(5) + stringBytes(SEGMENT_PREFIX.length + 24) + 28),
@@ -173,10 +194,14 @@ export class ChangelogSegments {
    */
   static restore(
     log: Iterable<[string, Buffer]>,
-    packed: Pick<PackedState, 'packs'> | undefined,
+    packed: Pick<PackedState, 'packs' | 'space'> | undefined,
     slack?: number,
-  ): { state: [string, Buffer][]; segments: ChangelogSegments } {
+  ): { state: RestoredRecords<Buffer>; segments: ChangelogSegments } {
     const segments = new ChangelogSegments(slack);
+    segments.useSpace(packed?.space);
+    // Each slot's whole key, as the segment gave it (the bookkeeping keeps a key in the space without it): the key the
+    // state is restored by.
+    const whole: string[] = [];
     // Where each key's newest value lies and when it last appeared (the state comes out in that order, as a Map re-set
     // at every appearance would give it), by the slot the bookkeeping gives its key anyway: the segment's number in
     // `buffers` (-1: none, a deletion or a later plain record), the value's start and end. Numbers in columns, not a
@@ -188,7 +213,7 @@ export class ChangelogSegments {
     let at = 0;
     for (const [key, value] of log) {
       if (!key.startsWith(SEGMENT_PREFIX)) {
-        const slot = segments.slotOf.get(key);
+        const slot = segments.find(key);
         if (slot !== undefined) newest.segment[slot] = -1;
         plain.delete(key);
         plain.set(key, [at++, value]);
@@ -199,6 +224,7 @@ export class ChangelogSegments {
       const b = buffers.push(value) - 1;
       forEachSegmentEntry(value, (k, from, end) => {
         const slot = segments.add(segment, k, end >= 0);
+        whole[slot] = k;
         newest.set(slot, end >= 0 ? b : -1, from, end, at++);
         if (plain.size > 0) plain.delete(k);
       });
@@ -209,19 +235,20 @@ export class ChangelogSegments {
       if ((newest.segment[slot] as number) >= 0) bySlot[newest.lastAt[slot] as number] = slot;
     const plainAt = new Map<number, [string, Buffer]>();
     for (const [key, [i, v]] of plain) plainAt.set(i, [key, v]);
-    const slabs = new Slabs();
-    const state: [string, Buffer][] = [];
+    const slabs = new Slabs(new RestoredRecordsBuilder());
     for (let i = 0; i < at; i++) {
       const slot = bySlot[i] as number;
       if (slot >= 0) {
-        const from = newest.from[slot] as number;
         const value = buffers[newest.segment[slot] as number] as Buffer;
-        state.push([segments.keyOf[slot] as string, slabs.copy(value, from, newest.end[slot] as number)]);
+        // A key group's key as the bookkeeping keeps it (without the space): the stores' key index takes the same one.
+        const cut = segments.inSpace[slot] === 1 ? segments.keyOf[slot] : undefined;
+        slabs.copy(whole[slot] as string, value, newest.from[slot] as number, newest.end[slot] as number, cut);
         continue;
       }
       const record = plainAt.get(i);
-      if (record) state.push([record[0], slabs.copy(record[1], 0, record[1].length)]);
+      if (record) slabs.copy(record[0], record[1], 0, record[1].length);
     }
+    const state = slabs.done();
     segments.settle();
     return { state, segments };
   }
@@ -230,7 +257,7 @@ export class ChangelogSegments {
    * This checkpoint's changelog records for `changes`: packable keys in segments (with the cleaner's copies), the
    * rest as they are, and the tombstones the previous write left due.
    */
-  write(changes: [string, Buffer | null][], packed: PackedState | undefined): [string, Buffer | null][] {
+  write(changes: readonly ChangelogChange[], packed: PackedState | undefined): [string, Buffer | null][] {
     const out: [string, Buffer | null][] = [];
     // Plain records' tombstones first: until they are durable, no deletion that hides one may go.
     for (const key of this.plainTombstones) out.push([key, null]);
@@ -238,21 +265,29 @@ export class ChangelogSegments {
     this.dead = [];
     this.plainTombstones = [];
     if (!packed) {
-      out.push(...changes);
+      for (const [key, value] of changes) out.push([key, value]);
       return out;
     }
+    this.useSpace(packed.space);
     const writer = new SegmentWriter(this, out);
     // Plain records first (every one, in case the segments hold an older entry): a change below then supersedes it.
     for (const key of this.plain) writer.put(key, packed.current(key), true);
     this.plainTombstones = this.plain;
     this.plain = [];
     let own = 0;
-    for (const change of changes) {
-      if (!packed.packs(change[0])) out.push(change);
-      else if (writer.put(change[0], change[1], false)) own++;
+    for (const [key, value, inSpace] of changes) {
+      if (!packed.packs(key)) out.push([key, value]);
+      else if (writer.put(key, value, false, inSpace)) own++;
     }
-    // The cleaner: the oldest segment's live values written again until the log is within its bound.
-    const budget = Math.max(COPY_FLOOR, 2 * own);
+    this.clean(writer, packed, Math.max(COPY_FLOOR, 2 * own));
+    writer.finish();
+    this.settle();
+    this.recharge();
+    return out;
+  }
+
+  /** The cleaner: the oldest segment's live values written again (at most `budget`) until the log is within its bound. */
+  private clean(writer: SegmentWriter, packed: PackedState, budget: number) {
     let copied = 0;
     for (;;) {
       this.settle();
@@ -266,18 +301,16 @@ export class ChangelogSegments {
         break;
       for (const slot of oldest.keys) {
         if (this.newest[slot] !== oldest.id) continue;
-        const key = this.keyOf[slot] as string;
-        writer.put(key, packed.current(key), true);
+        const kept = this.keyOf[slot] as string;
+        const inSpace = this.inSpace[slot] === 1 ? kept : undefined;
+        const key = inSpace === undefined ? kept : (this.space as string) + kept;
+        writer.put(key, packed.current(key), true, inSpace);
         copied++;
       }
       // Only deletions can live in it now; it is the oldest, so they go (settle), unless plain records are pending.
       if (oldest.deletions > 0 && this.plainPending) break;
     }
     this.copied += copied;
-    writer.finish();
-    this.settle();
-    this.recharge();
-    return out;
   }
 
   get stats(): SegmentStats {
@@ -299,17 +332,47 @@ export class ChangelogSegments {
     return segment;
   }
 
+  /** Keys in `space` are kept without it from now on; only while the bookkeeping is empty, or the space it has. */
+  private useSpace(space: string | undefined) {
+    if (space === this.space) return;
+    if (this.keyOf.length > 0)
+      throw new Error(`changelog bookkeeping keeps its keys by the space it began with (${String(this.space)})`);
+    this.space = space;
+  }
+
+  /** The key's slot, if the log holds an entry of it; `inSpace`: the key without the space, when the caller has it. */
+  private find(key: string, inSpace?: string): number | undefined {
+    if (inSpace !== undefined) return this.slotInSpace.get(inSpace);
+    const space = this.space;
+    if (space !== undefined && key.startsWith(space)) return this.slotInSpace.get(key.slice(space.length));
+    return this.slotOf.get(key);
+  }
+
   /**
    * Records that `key`'s newest entry is in `segment` (a value, else a deletion), superseding its previous one; returns
-   * the key's slot.
+   * the key's slot. `inSpace`: the key without the space (ChangelogChange), when the caller has it.
    */
-  add(segment: Segment, key: string, isValue: boolean): number {
-    let slot = this.slotOf.get(key);
+  add(segment: Segment, key: string, isValue: boolean, inSpace?: string): number {
+    let slot = this.find(key, inSpace);
     if (slot === undefined) {
       slot = this.freeSlots.pop() ?? this.keyOf.length;
-      this.slotOf.set(key, slot);
-      this.keyOf[slot] = key;
-      this.keyChars += key.length;
+      const space = this.space;
+      const kept = inSpace ?? (space !== undefined && key.startsWith(space) ? key.slice(space.length) : undefined);
+      if (slot >= this.inSpace.length) {
+        const grown = new Uint8Array(2 * this.inSpace.length);
+        grown.set(this.inSpace);
+        this.inSpace = grown;
+      }
+      if (kept !== undefined) {
+        this.slotInSpace.set(kept, slot);
+        this.keyOf[slot] = kept;
+        this.inSpace[slot] = 1;
+      } else {
+        this.slotOf.set(key, slot);
+        this.keyOf[slot] = key;
+        this.inSpace[slot] = 0;
+      }
+      this.keyChars += (this.keyOf[slot] as string).length;
     } else {
       const before = this.newest[slot] as number;
       const old = this.segments.get(before >= 0 ? before : -before - 1);
@@ -334,8 +397,8 @@ export class ChangelogSegments {
   }
 
   /** Whether a deletion of `key` needs writing: only while the log holds a value of it. */
-  holds(key: string): boolean {
-    const slot = this.slotOf.get(key);
+  holds(key: string, inSpace?: string): boolean {
+    const slot = this.find(key, inSpace);
     return slot !== undefined && (this.newest[slot] as number) >= 0;
   }
 
@@ -364,7 +427,8 @@ export class ChangelogSegments {
   private forget(slot: number) {
     const key = this.keyOf[slot] as string;
     this.keyChars -= key.length;
-    this.slotOf.delete(key);
+    if (this.inSpace[slot] === 1) this.slotInSpace.delete(key);
+    else this.slotOf.delete(key);
     this.keyOf[slot] = undefined;
     this.newest[slot] = NaN;
     this.freeSlots.push(slot);
@@ -392,15 +456,18 @@ class SegmentWriter {
     this.firstId = log.idToWrite;
   }
 
-  /** An entry for `key`; a deletion only when the log holds a value of the key (or `always`). False: none needed. */
-  put(key: string, value: Buffer | null, always: boolean): boolean {
-    if (value === null && !always && !this.log.holds(key)) return false;
+  /**
+   * An entry for `key` (`inSpace`: ChangelogChange's); a deletion only when the log holds a value of the key (or
+   * `always`). False: none needed.
+   */
+  put(key: string, value: Buffer | null, always: boolean, inSpace?: string): boolean {
+    if (value === null && !always && !this.log.holds(key, inSpace)) return false;
     const size = 8 + Buffer.byteLength(key) + (value?.length ?? 0);
     if (this.segment === undefined || this.bytes + size > MAX_SEGMENT_BYTES) {
       this.flush();
       this.segment = this.log.begin();
     }
-    this.log.add(this.segment, key, value !== null);
+    this.log.add(this.segment, key, value !== null, inSpace);
     this.entries.push([key, value]);
     this.bytes += size;
     return true;
@@ -514,20 +581,29 @@ class RestoreColumns {
  */
 export const RESTORE_SLAB_BYTES = 64 * 1024;
 
-/** Copies values side by side into slabs; a value larger than a slab gets its own. */
+/** Copies restored values side by side into slabs, as records; a value larger than a quarter slab gets its own. */
 class Slabs {
   private slab = Buffer.alloc(0);
   private used = 0;
 
-  copy(from: Buffer, at: number, end: number): Buffer {
+  constructor(private readonly records: RestoredRecordsBuilder) {}
+
+  copy(key: string, from: Buffer, at: number, end: number, cut?: string): void {
     const n = end - at;
-    if (n > RESTORE_SLAB_BYTES / 4) return Buffer.from(from.subarray(at, end));
+    if (n > RESTORE_SLAB_BYTES / 4) {
+      this.records.push(key, Buffer.from(from.subarray(at, end)), 0, n, cut);
+      return;
+    }
     if (this.used + n > this.slab.length) {
       this.slab = Buffer.allocUnsafeSlow(RESTORE_SLAB_BYTES);
       this.used = 0;
     }
     from.copy(this.slab, this.used, at, end);
+    this.records.push(key, this.slab, this.used, this.used + n, cut);
     this.used += n;
-    return this.slab.subarray(this.used - n, this.used);
+  }
+
+  done(): RestoredRecords<Buffer> {
+    return this.records.done<Buffer>();
   }
 }

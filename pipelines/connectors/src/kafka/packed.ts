@@ -89,20 +89,23 @@ export interface UnpackedEntry {
 
 /**
  * Walks a packed value's entries without copying or allocating: each entry's key (keyAt -1: a null key), value and
- * headers as offsets into `packed`. Throws on a value that is not one (a reader sets that record aside as poison).
+ * headers as offsets into `packed`. The value may lie within `packed`, from `start` to `end` (a restore's values lie
+ * side by side in slabs). Throws on a value that is not one (a reader sets that record aside as poison).
  */
 export function forEachPacked(
   packed: Buffer,
   entry: (keyAt: number, keyEnd: number, valueAt: number, valueEnd: number, headersAt: number, headers: number) => void,
+  start = 0,
+  end = packed.length,
 ): void {
   const need = (at: number, n: number) => {
-    if (at + n > packed.length) throw new Error('packed record truncated');
+    if (at + n > end) throw new Error('packed record truncated');
   };
-  need(0, 5);
-  if (packed.readUInt8(0) !== VERSION)
-    throw new Error(`packed record version ${packed.readUInt8(0)} is not ${VERSION}`);
-  const count = packed.readUInt32BE(1);
-  let at = 5;
+  need(start, 5);
+  if (packed.readUInt8(start) !== VERSION)
+    throw new Error(`packed record version ${packed.readUInt8(start)} is not ${VERSION}`);
+  const count = packed.readUInt32BE(start + 1);
+  let at = start + 5;
   for (let i = 0; i < count; i++) {
     need(at, 4);
     const keyLength = packed.readInt32BE(at);
@@ -132,7 +135,7 @@ export function forEachPacked(
     entry(keyAt, keyEnd, at + 4, at + 4 + valueLength, headersAt, headerCount);
     at += 4 + valueLength;
   }
-  if (at !== packed.length) throw new Error('packed record has trailing bytes');
+  if (at !== end) throw new Error('packed record has trailing bytes');
 }
 
 /** The entries of a packed value; throws on a value that is not one (a reader sets that record aside as poison). */

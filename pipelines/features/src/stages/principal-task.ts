@@ -201,7 +201,7 @@ export class PrincipalFeatureTask extends StreamTask<Record<string, string>, Fea
     super.close();
   }
 
-  override restore(records: Iterable<[string, Buffer]>): void {
+  override restore(records: Iterable<[string, Buffer | null]>): void {
     super.restore(records);
     this.orderJoins();
     // Over its part of the share, the oldest leave at the next batch (a restore emits nothing).

@@ -8,8 +8,10 @@
 // price: an event arriving later than that (in wall time) behind a released one counts as late, so a live run can
 // then differ from a replay of the same log — which pure event time never does within the bound.
 import {
+  type ChangelogChange,
   decodeOrPoison,
   type PackedState,
+  RestoredRecords,
   type SinkRecord,
   type SourceRecord,
   type StatefulTask,
@@ -17,7 +19,7 @@ import {
 import { type AccessEvent, accessEventCodec, type TopicCodec } from '@vigil/events';
 import type { FeatureExtractor, StateStats } from '../extractor.js';
 import type { Role } from '../features/roles.js';
-import { type FeatureRow, FeatureStream } from '../stream.js';
+import { type FeatureRow, FeatureStream, GROUP_SPACE } from '../stream.js';
 import { SourceDedup } from './source-dedup.js';
 
 const SOURCES = 'sources';
@@ -156,6 +158,7 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
   readonly packedState: PackedState = {
     packs: (key) => (key.startsWith(STREAM) ? this.stream.packs(key.slice(STREAM.length)) : this.packsOwn(key)),
     current: (key) => (key.startsWith(STREAM) ? this.stream.encoded(key.slice(STREAM.length)) : this.currentOwn(key)),
+    space: STREAM + GROUP_SPACE,
   };
 
   /** Whether one of the stage's own changelog keys may be packed into segments. */
@@ -168,22 +171,25 @@ export abstract class StreamTask<P, T> implements StatefulTask<T> {
     return null;
   }
 
-  drainChanges(): [string, Buffer | null][] {
-    const out = this.stream.drainChanges().map(([k, v]): [string, Buffer | null] => [STREAM + k, v]);
+  drainChanges(): ChangelogChange[] {
+    const out = this.stream.drainChanges(STREAM);
     out.push(...this.drainOwn());
     const sources = this.dedup.drain();
     if (sources) out.push([SOURCES, sources]);
     return out;
   }
 
-  restore(records: Iterable<[string, Buffer]>): void {
-    const stream: [string, Buffer][] = [];
-    for (const [key, value] of records) {
-      if (key === SOURCES) this.dedup.restore(value);
-      else if (key.startsWith(STREAM)) stream.push([key.slice(STREAM.length), value]);
-      else this.restoreOwn(key, value);
+  restore(records: Iterable<[string, Buffer | null]>): void {
+    const all = RestoredRecords.of(records);
+    // The stream's records (nearly all of them) are taken as a share, without a key or a value cut for each.
+    for (let i = 0; i < all.length; i++) {
+      if (all.keyStartsWith(i, STREAM)) continue;
+      const value = all.value(i);
+      if (value === null) continue;
+      if (all.keyIs(i, SOURCES)) this.dedup.restore(value);
+      else this.restoreOwn(all.key(i), value);
     }
-    this.stream.restore(stream);
+    this.stream.restore(all.within(STREAM));
     // Idle release counts from here: the held events it restored go out after the bound of quiet, as they would
     // have in the task that held them, not only once new traffic comes.
     this.newest = this.stream.newest;

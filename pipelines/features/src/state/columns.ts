@@ -42,8 +42,12 @@ export const REFERENCE_COLUMN_BYTES = 12;
  * holey, or into a dictionary.
  */
 export function fillTo<T>(a: (T | undefined)[], n: number): void {
+  // A run at a time: a restore fills every store's columns to hundreds of thousands of slots at once.
+  while (n - a.length >= UNDEFINED_RUN.length) a.push(...UNDEFINED_RUN);
   while (a.length < n) a.push(undefined);
 }
+
+const UNDEFINED_RUN: undefined[] = Array.from({ length: 1024 }, () => undefined);
 
 type Typed = Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array;
 

@@ -283,6 +283,23 @@ describe('KeyedState', () => {
     expect([...restored.values()].map((v) => v.n)).toEqual([0, 1, 2, 3]);
   });
 
+  it('restores recency order from sequence numbers of any spread, packed for a native sort or not', () => {
+    // Whole and close (packed with the slot), far apart (past 53 bits packed: compared), fractional (compared).
+    for (const seqs of [
+      [7, 3, 5, 4, 6],
+      [2 ** 52, 1, 2 ** 40, 3, 2],
+      [1.5, 0.5, 3.25, 2, 9],
+    ]) {
+      const s = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10 });
+      seqs.forEach((q, n) => {
+        s.restoreEntry(`k${n}`, encodeState({ l: 1, q, s: { n } }));
+      });
+      s.finishRestore();
+      const byRecency = seqs.map((q, n) => [q, n]).sort((a, b) => (a[0] as number) - (b[0] as number));
+      expect([...s.values()].map((v) => v.n)).toEqual(byRecency.map(([, n]) => n));
+    }
+  });
+
   it('restores records written before the fixed header (the generic codec), estimating what they are charged', () => {
     const s = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10, sizeOf: (v) => v.n });
     s.restoreEntry('old', encodeState({ l: 5, q: 2, s: { n: 40 }, r: false }));
