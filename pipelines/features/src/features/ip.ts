@@ -4,8 +4,10 @@
 
 import { objectBytes } from '@vigil/core';
 import { type AccessEvent, FORGIVEN_LOGIN_FAILURES, recordedFailures } from '@vigil/events';
+import { grown, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
+import { SlidingColumns } from '../state/sliding-columns.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
 import { type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
@@ -53,6 +55,48 @@ interface Counter {
   counts: SlidingCounts;
 }
 
+/**
+ * A route key's string beyond what the key index counts for its characters: the address, `|` and the route are
+ * joined (a two-part string of 32 bytes) around the address's own copy (~32).
+ */
+const ROUTE_KEY_EXTRA_BYTES = 64;
+
+/**
+ * Routes' counters in columns: the time and the one-minute counts (SlidingColumns: a key's first two requests
+ * inline). An object and a SlidingCounts per address and route took ~400 bytes, and a wave brings a new address with
+ * nearly every request (issue 17: bytes per principal, its address's state included).
+ */
+class RouteColumns implements StateColumns<Counter> {
+  last = new Float64Array(0);
+  readonly counts = new SlidingColumns(ROUTE_WINDOW);
+
+  get slotBytes(): number {
+    return 8 + this.counts.slotBytes;
+  }
+
+  extraBytes(slot: number): number {
+    return this.counts.extraBytes(slot) + ROUTE_KEY_EXTRA_BYTES;
+  }
+
+  grow(slots: number): void {
+    this.last = grown(this.last, slots);
+    this.counts.grow(slots);
+  }
+
+  write(slot: number, c: Counter): void {
+    this.last[slot] = c.last;
+    this.counts.write(slot, c.counts);
+  }
+
+  read(slot: number): Counter {
+    return { last: this.last[slot] as number, counts: this.counts.read(slot) };
+  }
+
+  free(slot: number): void {
+    this.counts.free(slot);
+  }
+}
+
 export interface IpOptions {
   maxKeys: number;
   maxUsernamesPerIp: number;
@@ -64,6 +108,7 @@ export class IpActivity implements FeatureFamily {
   readonly features = IP_FEATURES;
   readonly params: Record<string, number | string>;
   private readonly routes: KeyedState<Counter>;
+  private readonly route = new RouteColumns();
   private readonly logins: KeyedState<Logins>;
 
   constructor(private readonly options: IpOptions = { maxKeys: 1_000_000, maxUsernamesPerIp: 256 }) {
@@ -74,13 +119,7 @@ export class IpActivity implements FeatureFamily {
       forgiven_failures: FORGIVEN_LOGIN_FAILURES,
       ...options,
     };
-    // A route's key is the address, `|` and the route joined: a second join (32 bytes) beyond the one every key is
-    // counted with (keyed-state.ts), and the address's own string (~32), which the key's characters undercount.
-    this.routes = new KeyedState({
-      ttlMs: HOUR,
-      maxKeys: options.maxKeys,
-      sizeOf: (c) => objectBytes(2, 1) + c.counts.bytes + 64,
-    });
+    this.routes = new KeyedState({ ttlMs: HOUR, maxKeys: options.maxKeys, columns: this.route });
     this.logins = new KeyedState({
       ttlMs: HOUR,
       maxKeys: options.maxKeys,
@@ -93,13 +132,17 @@ export class IpActivity implements FeatureFamily {
   }
 
   update(event: AccessEvent, out: Float64Array, offset: number): void {
-    const r = this.routes.get(`${event.client_ip}|${event.route}`, event.ts, () => ({
+    const r = this.route;
+    const at = this.routes.slot(`${event.client_ip}|${event.route}`, event.ts, () => ({
       last: event.ts,
       counts: new SlidingCounts(ROUTE_WINDOW),
     }));
-    const tr = keyTime(r, event.ts);
-    r.counts.add(tr);
-    out[offset + F.ip_route_req_1m_log] = logCount(r.counts.count(0, tr));
+    if (event.ts > (r.last[at] as number)) r.last[at] = event.ts;
+    const tr = r.last[at] as number;
+    r.counts.add(at, tr);
+    // Counts past their inline adds took an object of their own: charged now, not at the key's next request.
+    this.routes.recharge(at);
+    out[offset + F.ip_route_req_1m_log] = logCount(r.counts.count(at, 0, tr));
 
     const outcome = loginOutcome(event);
     const ip =

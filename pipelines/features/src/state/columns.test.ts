@@ -1,5 +1,5 @@
 // The families that keep their state in columns (GeoJump's places, KnownDevices' clients, Velocity's counters and
-// habits, TransactionDeviation's activity hours) against the object form they kept before (the code of 4f36925, restated here): the same features, and
+// habits, TransactionDeviation's activity hours, IpActivity's routes) against the object form they kept before (the code of 4f36925, restated here): the same features, and
 // checkpoint records whose state is the same bytes — so a record reads the same to a vigil of either form — through
 // random events, restores into a fresh family and keys dropped by their TTL.
 import { haversineKm } from '@vigil/core';
@@ -11,6 +11,7 @@ import { clientHash, KnownDevices } from '../features/device.js';
 import { Enumeration } from '../features/enumeration.js';
 import type { FeatureFamily } from '../features/feature.js';
 import { GeoJump, type Place } from '../features/geo.js';
+import { IpActivity } from '../features/ip.js';
 import { TokenConsistency } from '../features/token.js';
 import { type Activity, countActivity, TransactionDeviation } from '../features/transaction.js';
 import { Velocity } from '../features/velocity.js';
@@ -109,6 +110,7 @@ function holdsReference<F extends FeatureFamily>(
   store: string,
   reference: () => Reference<F>,
   history: Step[],
+  keyOf?: (e: AccessEvent) => string,
 ) {
   for (const together of [false, true]) {
     const check = reference();
@@ -130,7 +132,7 @@ function holdsReference<F extends FeatureFamily>(
       if (x) out = x.extract(e).subarray(0, out.length);
       else family.update(e, out, 0, principal);
       const want = check(e, out, family);
-      const record = (family.stores[store] as KeyedState<unknown>).encoded(principal);
+      const record = (family.stores[store] as KeyedState<unknown>).encoded(keyOf?.(e) ?? principal);
       if (want === undefined) continue;
       expect(record).not.toBeNull();
       // As the codec gives each back (a SlidingCounts with buckets keeps no `latest` in its record).
@@ -315,6 +317,32 @@ describe('state kept in columns', () => {
             };
           },
           history,
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("IpActivity's routes: the features and records of the object form (a SlidingCounts per address and route)", () => {
+    fc.assert(
+      fc.property(steps, (history) => {
+        holdsReference(
+          () => new IpActivity(),
+          'routes',
+          () => {
+            const routes = new Map<number, { last: number; counts: SlidingCounts }>();
+            return (e, out) => {
+              const ip = Number(e.client_ip.split('.')[3]);
+              const r = fresh(routes, ip, e.ts, HOUR) ?? { last: e.ts, counts: new SlidingCounts([MIN]) };
+              routes.set(ip, r);
+              r.last = Math.max(r.last, e.ts);
+              r.counts.add(r.last);
+              expect(out[0]).toBe(Math.log1p(r.counts.count(0, r.last)));
+              return r;
+            };
+          },
+          history,
+          (e) => `${e.client_ip}|${e.route}`,
         );
       }),
       { numRuns: 300 },

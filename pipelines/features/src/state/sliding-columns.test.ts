@@ -75,4 +75,17 @@ describe('sliding-window counts in columns', () => {
     columns.write(0, other);
     expect(columns.read(0)).toBe(other);
   });
+
+  it('frees a slot to empty counts, inline or object', () => {
+    const columns = new SlidingColumns(WINDOWS, 1, 10, 2);
+    columns.grow(2);
+    const empty = encodeState(new SlidingCounts(WINDOWS, 1, 10));
+    columns.add(0, 1000);
+    for (const t of [1000, 2000, 3000]) columns.add(1, t);
+    for (const slot of [0, 1]) {
+      columns.free(slot);
+      expect(columns.extraBytes(slot)).toBe(0);
+      expect(encodeState(columns.read(slot)).equals(empty)).toBe(true);
+    }
+  });
 });

@@ -123,8 +123,10 @@ export class SlidingColumns {
     }
   }
 
-  /** The slot is free: its object, if any, goes. */
+  /** The slot is free: its object, if any, goes, and its inline adds (the slot reads as empty counts again). */
   free(slot: number): void {
     this.objects[slot] = undefined;
+    this.held[slot] = 0;
+    this.latest[slot] = Number.NEGATIVE_INFINITY;
   }
 }
