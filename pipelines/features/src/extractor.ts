@@ -25,8 +25,7 @@ import { KeyIndex } from './state/key-index.js';
 import { KeyedState } from './state/keyed-state.js';
 import type { StateBudget } from './state/state-budget.js';
 
-/** Changelog keys of a key's state in every store (drainChanges); store prefixes never start with it. */
-/** The prefix of a key group's changelog key (drainChanges). */
+/** The prefix of a key group's changelog key: a key's state in every store (drainChanges); no store prefix starts with it. */
 export const GROUP = '=';
 
 export interface FeatureSchema {

@@ -197,8 +197,10 @@ describe('changelog segments', () => {
     fc.assert(
       fc.property(checkpoints, fc.nat(40), fc.array(fc.boolean(), { minLength: 1 }), (steps, restartAt, given) => {
         const state = new Map<string, Buffer>();
-        const spacedTask = { ...taskOf(state), space: 'k' };
-        const plainTask = taskOf(state);
+        // p1 is packed too, outside the space: kept by its whole key beside the keys kept without it.
+        const packs = (key: string) => key.startsWith('k') || key === 'p1';
+        const spacedTask = { ...taskOf(state, packs), space: 'k' };
+        const plainTask = taskOf(state, packs);
         const logs = { spaced: new Map<string, Buffer>(), plain: new Map<string, Buffer>() };
         let spaced = new ChangelogSegments(0);
         const plain = new ChangelogSegments(0);
@@ -289,38 +291,41 @@ describe('changelog segments', () => {
   });
 
   it('copies a changelog written one record per key into segments, then tombstones the plain records', () => {
-    const log = new Map<string, Buffer>([
-      ['k1', Buffer.from('a')],
-      ['k2', Buffer.from('b')],
-      ['$next', Buffer.from('7')],
-    ]);
-    const restored = ChangelogSegments.restore(log, PACKS_K);
-    const { segments } = restored;
-    const state = new Map(restored.state);
-    expect([...state.keys()]).toEqual(['k1', 'k2', '$next']);
-    state.delete('k2');
-    const first = segments.write([['k2', null]], taskOf(state));
-    expect(first.length).toBe(1);
-    const segment = first[0]?.[0] as string;
-    expect(segment.startsWith(SEGMENT_PREFIX)).toBe(true);
-    expect(decodeSegment(first[0]?.[1] as Buffer)).toEqual([
-      ['k1', Buffer.from('a')],
-      ['k2', null],
-    ]);
-    append(log, first);
-    const second = segments.write([], taskOf(state));
-    expect(second).toEqual([
-      ['k1', null],
-      ['k2', null],
-    ]);
-    append(log, second);
-    expect([...log.keys()]).toEqual(['$next', segment]);
-    expect(new Map(ChangelogSegments.restore(log, PACKS_K).state)).toEqual(
-      new Map([
-        ['$next', Buffer.from('7')],
+    // Keys in a space or not: the plain records of keys in the space are found by it at restore and at the write.
+    for (const space of [undefined, 'k']) {
+      const log = new Map<string, Buffer>([
         ['k1', Buffer.from('a')],
-      ]),
-    );
+        ['k2', Buffer.from('b')],
+        ['$next', Buffer.from('7')],
+      ]);
+      const restored = ChangelogSegments.restore(log, { ...PACKS_K, space });
+      const { segments } = restored;
+      const state = new Map(restored.state);
+      expect([...state.keys()]).toEqual(['k1', 'k2', '$next']);
+      state.delete('k2');
+      const first = segments.write([['k2', null]], { ...taskOf(state), space });
+      expect(first.length).toBe(1);
+      const segment = first[0]?.[0] as string;
+      expect(segment.startsWith(SEGMENT_PREFIX)).toBe(true);
+      expect(decodeSegment(first[0]?.[1] as Buffer)).toEqual([
+        ['k1', Buffer.from('a')],
+        ['k2', null],
+      ]);
+      append(log, first);
+      const second = segments.write([], { ...taskOf(state), space });
+      expect(second).toEqual([
+        ['k1', null],
+        ['k2', null],
+      ]);
+      append(log, second);
+      expect([...log.keys()]).toEqual(['$next', segment]);
+      expect(new Map(ChangelogSegments.restore(log, { ...PACKS_K, space }).state)).toEqual(
+        new Map([
+          ['$next', Buffer.from('7')],
+          ['k1', Buffer.from('a')],
+        ]),
+      );
+    }
   });
 
   it('splits a large checkpoint into segments of at most MAX_SEGMENT_BYTES', () => {

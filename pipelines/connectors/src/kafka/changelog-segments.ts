@@ -146,10 +146,11 @@ export class ChangelogSegments {
    */
   get bytes(): number {
     const slots = this.slotOf.size + this.slotInSpace.size;
+    const maps = mapBytes(this.slotOf.size) + mapBytes(this.slotInSpace.size);
     const deleted = slots - this.values;
     // Whole bytes: the budget and vigil_state_bytes count bytes.
     return Math.ceil(
-      mapBytes(slots) +
+      maps +
         (deleted > 0 ? deleted * (stringBytes(0) + 4 + this.keyChars / slots) : 0) +
         17 * this.keyOf.length +
         8 * this.freeSlots.length +
@@ -199,6 +200,8 @@ export class ChangelogSegments {
   ): { state: RestoredRecords<Buffer>; segments: ChangelogSegments } {
     const segments = new ChangelogSegments(slack);
     segments.useSpace(packed?.space);
+    const space = packed?.space;
+    const spaceBytes = space === undefined ? 0 : Buffer.byteLength(space);
     // Each slot's whole key, as the segment gave it (the bookkeeping keeps a key in the space without it): the key the
     // state is restored by.
     const whole: string[] = [];
@@ -222,8 +225,11 @@ export class ChangelogSegments {
       }
       const segment = segments.begin(key);
       const b = buffers.push(value) - 1;
-      forEachSegmentEntry(value, (k, from, end) => {
-        const slot = segments.add(segment, k, end >= 0);
+      forEachSegmentEntry(value, (k, from, end, keyAt, keyEnd) => {
+        // A key in the space is kept by its own string, decoded apart: a cut of the whole key would keep it alive.
+        const inSpace =
+          space !== undefined && k.startsWith(space) ? value.toString('utf8', keyAt + spaceBytes, keyEnd) : undefined;
+        const slot = segments.add(segment, k, end >= 0, inSpace);
         whole[slot] = k;
         newest.set(slot, end >= 0 ? b : -1, from, end, at++);
         if (plain.size > 0) plain.delete(k);
@@ -258,6 +264,8 @@ export class ChangelogSegments {
    * rest as they are, and the tombstones the previous write left due.
    */
   write(changes: readonly ChangelogChange[], packed: PackedState | undefined): [string, Buffer | null][] {
+    // First: it refuses a space other than the one the keys are kept by, before this write has changed anything.
+    if (packed) this.useSpace(packed.space);
     const out: [string, Buffer | null][] = [];
     // Plain records' tombstones first: until they are durable, no deletion that hides one may go.
     for (const key of this.plainTombstones) out.push([key, null]);
@@ -268,7 +276,6 @@ export class ChangelogSegments {
       for (const [key, value] of changes) out.push([key, value]);
       return out;
     }
-    this.useSpace(packed.space);
     const writer = new SegmentWriter(this, out);
     // Plain records first (every one, in case the segments hold an older entry): a change below then supersedes it.
     for (const key of this.plain) writer.put(key, packed.current(key), true);
@@ -352,7 +359,10 @@ export class ChangelogSegments {
    * Records that `key`'s newest entry is in `segment` (a value, else a deletion), superseding its previous one; returns
    * the key's slot. `inSpace`: the key without the space (ChangelogChange), when the caller has it.
    */
-  add(segment: Segment, key: string, isValue: boolean, inSpace?: string): number {
+  add(segment: Segment, key: string, isValue: boolean, given?: string): number {
+    // A key named without the space is only one when there is a space (a task that names one without it is taken
+    // by its whole key).
+    const inSpace = this.space === undefined ? undefined : given;
     let slot = this.find(key, inSpace);
     if (slot === undefined) {
       slot = this.freeSlots.pop() ?? this.keyOf.length;
@@ -375,6 +385,14 @@ export class ChangelogSegments {
       this.keyChars += (this.keyOf[slot] as string).length;
     } else {
       const before = this.newest[slot] as number;
+      // A key that comes back after its deletion has a new string in the task (its old one is the bookkeeping's
+      // alone): kept by the new one from now on. (Dropped and back within one checkpoint, no deletion is written, and
+      // the old string stays until the key next comes back.)
+      if (before < 0 && inSpace !== undefined && this.inSpace[slot] === 1) {
+        this.slotInSpace.delete(this.keyOf[slot] as string);
+        this.slotInSpace.set(inSpace, slot);
+        this.keyOf[slot] = inSpace;
+      }
       const old = this.segments.get(before >= 0 ? before : -before - 1);
       if (before >= 0) this.values--;
       if (old) {
@@ -518,7 +536,10 @@ export function decodeSegment(segment: Buffer): [string, Buffer | null][] {
  * Walks a segment's entries without a view or a tuple each: the key, and where its value lies in `segment` (end -1:
  * a deletion). Throws on anything that is not a segment.
  */
-export function forEachSegmentEntry(segment: Buffer, entry: (key: string, at: number, end: number) => void): void {
+export function forEachSegmentEntry(
+  segment: Buffer,
+  entry: (key: string, at: number, end: number, keyAt: number, keyEnd: number) => void,
+): void {
   const need = (at: number, n: number) => {
     if (at + n > segment.length) throw new Error('changelog segment truncated');
   };
@@ -531,16 +552,17 @@ export function forEachSegmentEntry(segment: Buffer, entry: (key: string, at: nu
     need(at, 4);
     const keyLength = segment.readUInt32BE(at);
     need(at + 4, keyLength + 4);
-    const key = segment.toString('utf8', at + 4, at + 4 + keyLength);
+    const keyAt = at + 4;
+    const key = segment.toString('utf8', keyAt, keyAt + keyLength);
     at += 4 + keyLength;
     const valueLength = segment.readInt32BE(at);
     at += 4;
     if (valueLength < 0) {
-      entry(key, at, -1);
+      entry(key, at, -1, keyAt, keyAt + keyLength);
       continue;
     }
     need(at, valueLength);
-    entry(key, at, at + valueLength);
+    entry(key, at, at + valueLength, keyAt, keyAt + keyLength);
     at += valueLength;
   }
   if (at !== segment.length) throw new Error('changelog segment has trailing bytes');
