@@ -347,12 +347,25 @@ export class ChangelogSegments {
     this.space = space;
   }
 
-  /** The key's slot, if the log holds an entry of it; `inSpace`: the key without the space, when the caller has it. */
-  private find(key: string, inSpace?: string): number | undefined {
-    if (inSpace !== undefined) return this.slotInSpace.get(inSpace);
+  /**
+   * The key without the space, as the bookkeeping keeps it: `given` (ChangelogChange's) or cut here; undefined for a
+   * key outside the space, and for every key while there is no space (a task that names one without it is taken by
+   * its whole key).
+   */
+  private inSpaceKey(key: string, given: string | undefined): string | undefined {
     const space = this.space;
-    if (space !== undefined && key.startsWith(space)) return this.slotInSpace.get(key.slice(space.length));
-    return this.slotOf.get(key);
+    if (space === undefined) return undefined;
+    return given ?? (key.startsWith(space) ? key.slice(space.length) : undefined);
+  }
+
+  /** The key's slot, if the log holds an entry of it (`inSpace`: inSpaceKey's). */
+  private slotFor(key: string, inSpace: string | undefined): number | undefined {
+    return inSpace === undefined ? this.slotOf.get(key) : this.slotInSpace.get(inSpace);
+  }
+
+  /** The key's slot, if the log holds an entry of it; `given`: the key without the space, when the caller has it. */
+  private find(key: string, given?: string): number | undefined {
+    return this.slotFor(key, this.inSpaceKey(key, given));
   }
 
   /**
@@ -360,22 +373,18 @@ export class ChangelogSegments {
    * the key's slot. `inSpace`: the key without the space (ChangelogChange), when the caller has it.
    */
   add(segment: Segment, key: string, isValue: boolean, given?: string): number {
-    // A key named without the space is only one when there is a space (a task that names one without it is taken
-    // by its whole key).
-    const inSpace = this.space === undefined ? undefined : given;
-    let slot = this.find(key, inSpace);
+    const inSpace = this.inSpaceKey(key, given);
+    let slot = this.slotFor(key, inSpace);
     if (slot === undefined) {
       slot = this.freeSlots.pop() ?? this.keyOf.length;
-      const space = this.space;
-      const kept = inSpace ?? (space !== undefined && key.startsWith(space) ? key.slice(space.length) : undefined);
       if (slot >= this.inSpace.length) {
         const grown = new Uint8Array(2 * this.inSpace.length);
         grown.set(this.inSpace);
         this.inSpace = grown;
       }
-      if (kept !== undefined) {
-        this.slotInSpace.set(kept, slot);
-        this.keyOf[slot] = kept;
+      if (inSpace !== undefined) {
+        this.slotInSpace.set(inSpace, slot);
+        this.keyOf[slot] = inSpace;
         this.inSpace[slot] = 1;
       } else {
         this.slotOf.set(key, slot);
@@ -388,7 +397,7 @@ export class ChangelogSegments {
       // A key that comes back after its deletion has a new string in the task (its old one is the bookkeeping's
       // alone): kept by the new one from now on. (Dropped and back within one checkpoint, no deletion is written, and
       // the old string stays until the key next comes back.)
-      if (before < 0 && inSpace !== undefined && this.inSpace[slot] === 1) {
+      if (before < 0 && given !== undefined && inSpace !== undefined && this.inSpace[slot] === 1) {
         this.slotInSpace.delete(this.keyOf[slot] as string);
         this.slotInSpace.set(inSpace, slot);
         this.keyOf[slot] = inSpace;

@@ -11,7 +11,7 @@ import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js
 import { SlidingColumns } from '../state/sliding-columns.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
-import { DAY, type FeatureFamily, HOUR, logCount, MINUTE } from './feature.js';
+import { DAY, type FeatureFamily, HOUR, logCount, MINUTE, slotTime } from './feature.js';
 
 const WINDOWS = [10 * MINUTE, HOUR];
 const NUMERIC = /^\d{1,15}$/;
@@ -186,8 +186,7 @@ export class Enumeration implements FeatureFamily {
       recentAt: 0,
       lastNumericId: Number.NaN,
     }));
-    if (event.ts > (s.last[at] as number)) s.last[at] = event.ts;
-    const t = s.last[at] as number;
+    const t = slotTime(s.last, at, event.ts);
     const c = s.counts;
     c.add(at, t, TOTAL);
     // The last id in the path is the object addressed ("/accounts/{id}/cards/{id}" addresses the card).

@@ -40,6 +40,12 @@ export function keyTime(state: { last: number }, ts: number): number {
   return state.last;
 }
 
+/** keyTime for a state kept in columns: the key's clock is `last[slot]`. */
+export function slotTime(last: Float64Array, slot: number, ts: number): number {
+  if (ts > (last[slot] as number)) last[slot] = ts;
+  return last[slot] as number;
+}
+
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;

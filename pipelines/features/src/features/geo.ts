@@ -14,7 +14,7 @@ import { grown, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { RecentColumns } from '../state/recent-columns.js';
 import { declareFeatures } from './declare.js';
-import { DAY, type FeatureFamily, HOUR, MINUTE } from './feature.js';
+import { DAY, type FeatureFamily, HOUR, MINUTE, slotTime } from './feature.js';
 
 export const GEO_FEATURES = declareFeatures([
   { name: 'geo_known', encoding: 'flag', window: 'last location', means: '1 when the IP is placed' },
@@ -174,8 +174,7 @@ export class GeoJump implements FeatureFamily {
       fixAt: Number.NaN,
       countries: [],
     }));
-    if (event.ts > (s.last[i] as number)) s.last[i] = event.ts;
-    const t = s.last[i] as number;
+    const t = slotTime(s.last, i, event.ts);
     const country = s.number(here.country);
     const before = s.country[i] as number;
     if (before !== 0 && before !== country) out[offset + F.geo_country_changed] = 1;

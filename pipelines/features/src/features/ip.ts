@@ -10,7 +10,7 @@ import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js
 import { SlidingColumns } from '../state/sliding-columns.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
-import { type FeatureFamily, HOUR, keyTime, logCount, MINUTE } from './feature.js';
+import { type FeatureFamily, HOUR, keyTime, logCount, MINUTE, slotTime } from './feature.js';
 import { loginOutcome, loginUsername } from './login.js';
 
 /** Window shapes as constants, so each new key's counts share them (sliding-count.ts). */
@@ -137,8 +137,7 @@ export class IpActivity implements FeatureFamily {
       last: event.ts,
       counts: new SlidingCounts(ROUTE_WINDOW),
     }));
-    if (event.ts > (r.last[at] as number)) r.last[at] = event.ts;
-    const tr = r.last[at] as number;
+    const tr = slotTime(r.last, at, event.ts);
     r.counts.add(at, tr);
     // Counts past their inline adds took an object of their own: charged now, not at the key's next request.
     this.routes.recharge(at);

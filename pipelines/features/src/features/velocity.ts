@@ -14,7 +14,7 @@ import { KeyedState } from '../state/keyed-state.js';
 import { SlidingColumns } from '../state/sliding-columns.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
-import { DAY, type FeatureFamily, HOUR, logCount, MINUTE, SECOND } from './feature.js';
+import { DAY, type FeatureFamily, HOUR, logCount, MINUTE, SECOND, slotTime } from './feature.js';
 
 const WINDOWS = [10 * SECOND, MINUTE, 10 * MINUTE, HOUR];
 
@@ -203,8 +203,7 @@ export class Velocity implements FeatureFamily {
       counts: new SlidingCounts(WINDOWS, 2),
       minute: -1,
     }));
-    if (event.ts > (p.last[at] as number)) p.last[at] = event.ts;
-    const t = p.last[at] as number;
+    const t = slotTime(p.last, at, event.ts);
     const counts = p.counts;
     // The baseline is measured before this event joins the windows.
     const hourBefore = counts.count(at, 3, t) - counts.count(at, 1, t);
@@ -234,8 +233,7 @@ export class Velocity implements FeatureFamily {
       today: 0,
       peak: 0,
     }));
-    if (event.ts > (h.last[i] as number)) h.last[i] = event.ts;
-    const day = Math.floor((h.last[i] as number) / DAY);
+    const day = Math.floor(slotTime(h.last, i, event.ts) / DAY);
     const was = h.day[i] as number;
     if (day > was) {
       h.peak[i] = Math.max(h.peak[i] as number, h.today[i] as number) * this.options.peakDecayPerDay ** (day - was);
