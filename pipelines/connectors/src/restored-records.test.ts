@@ -37,20 +37,30 @@ describe('RestoredRecords', () => {
     expect(records.within('nothing/').length).toBe(0);
   });
 
-  it("gives a share's keys the same with a cut given for them, and uses a cut only for a share that cut as many", () => {
+  it('reads a key given as a head and a tail as the two joined, and gives the tail itself to a share that cut the head', () => {
     // (Whether the very string comes back cannot be seen from JavaScript: bench:cardinality measures the memory.)
     const kept = ['alice', 'bob'];
     const builder = new RestoredRecordsBuilder();
-    builder.push('s/g/alice', b('A'), 0, 1, kept[0]);
+    builder.push('s/g/', b('A'), 0, 1, kept[0]);
     builder.push('s/held/1', b('H'), 0, 1);
-    builder.push('s/g/bob', b('B'), 0, 1, kept[1]);
+    builder.push('s/g/', b('B'), 0, 1, kept[1]);
     const records = builder.done();
+    expect([...records].map(([k]) => k)).toEqual(['s/g/alice', 's/held/1', 's/g/bob']);
     const groups = records.within('s/').within('g/');
     expect(groups.key(0)).toBe(kept[0]);
     expect(groups.key(1)).toBe(kept[1]);
     expect(records.within('s/').key(0)).toBe('g/alice');
     expect(records.within('s/').key(1)).toBe('held/1');
-    expect(records.key(0)).toBe('s/g/alice');
+    // Prefixes that run from the head into the tail, or past the key's end.
+    expect(records.within('s/g/al').length).toBe(1);
+    expect(records.within('s/g/al').key(0)).toBe('ice');
+    expect(records.within('s/g/ali').within('c').key(0)).toBe('e');
+    expect(records.keyStartsWith(2, 's/g/bobby')).toBe(false);
+    expect(records.keyStartsWith(2, 's/g/bx')).toBe(false);
+    expect(records.keyIs(2, 's/g/bob')).toBe(true);
+    expect(records.keyIs(2, 's/g/bo')).toBe(false);
+    expect(records.within('s/').keyIs(0, 'g/alice')).toBe(true);
+    expect(groups.keyIs(1, 'bob')).toBe(true);
   });
 
   it('gives each value where it lies, so that values side by side in one buffer need no view each', () => {

@@ -29,6 +29,17 @@ class Ints {
   }
 }
 
+/** Whether head + tail, from `at`, starts with `prefix` (a prefix that runs past the head), without joining them. */
+function joinedStartsWith(head: string, tail: string, at: number, prefix: string): boolean {
+  for (let j = 0; j < prefix.length; j++) {
+    const k = at + j;
+    // Past the tail's end charCodeAt is NaN, equal to nothing.
+    const c = k < head.length ? head.charCodeAt(k) : tail.charCodeAt(k - head.length);
+    if (c !== prefix.charCodeAt(j)) return false;
+  }
+  return true;
+}
+
 /** No value: the record deletes its key (`bufferOf` -1). */
 const NO_VALUE = -1;
 
@@ -43,8 +54,11 @@ export class RestoredRecords<V extends Buffer | null = Buffer | null> implements
     private readonly ends: Int32Array,
     /** The records of this share, by their number in the columns (all of them, in order, when undefined). */
     private readonly picked: Int32Array | undefined,
-    /** Per record, its key with a prefix cut off already, where the builder was given one (RestoredRecordsBuilder.push). */
-    private readonly cuts: readonly (string | undefined)[] | undefined,
+    /**
+     * Per record, the end of its key where the builder was given it apart (RestoredRecordsBuilder.push): the key is then
+     * `keys`' head and this tail.
+     */
+    private readonly tails: readonly (string | undefined)[] | undefined,
     /** Leading characters of every key this share has stripped (the prefixes it was taken by). */
     private readonly skip: number,
   ) {}
@@ -69,23 +83,30 @@ export class RestoredRecords<V extends Buffer | null = Buffer | null> implements
   /** Record i's key (the share's prefixes stripped). */
   key(i: number): string {
     const row = this.row(i);
-    const key = this.keys[row] as string;
-    if (this.skip === 0) return key;
-    // The string the builder was given for this cut, if any: one a store already holds (a changelog's bookkeeping
-    // keeps a key group by the key alone), so that the key index takes the same one, not a copy of its own.
-    const cut = this.cuts?.[row];
-    return cut !== undefined && key.length - cut.length === this.skip ? cut : key.slice(this.skip);
+    const head = this.keys[row] as string;
+    const tail = this.tails?.[row];
+    if (tail === undefined) return this.skip === 0 ? head : head.slice(this.skip);
+    // The tail is a string a store already holds (a changelog's bookkeeping keeps a key group by the key alone): a
+    // share that cut the head off gives that very string, so that the key index takes it, not a copy of its own.
+    if (this.skip === head.length) return tail;
+    return this.skip < head.length ? head.slice(this.skip) + tail : tail.slice(this.skip - head.length);
   }
 
   /** Whether record i's key (the share's prefixes stripped) starts with `prefix`, without cutting it. */
   keyStartsWith(i: number, prefix: string): boolean {
-    return (this.keys[this.row(i)] as string).startsWith(prefix, this.skip);
+    const row = this.row(i);
+    const head = this.keys[row] as string;
+    const tail = this.tails?.[row];
+    if (tail === undefined || head.length - this.skip >= prefix.length) return head.startsWith(prefix, this.skip);
+    return joinedStartsWith(head, tail, this.skip, prefix);
   }
 
   /** Whether record i's key (the share's prefixes stripped) is `key`, without cutting it. */
   keyIs(i: number, key: string): boolean {
-    const whole = this.keys[this.row(i)] as string;
-    return whole.length === this.skip + key.length && whole.startsWith(key, this.skip);
+    const row = this.row(i);
+    const head = this.keys[row] as string;
+    const length = head.length + (this.tails?.[row]?.length ?? 0);
+    return length === this.skip + key.length && this.keyStartsWith(i, key);
   }
 
   /** The buffer record i's value lies in (undefined: the record has no value); see valueStart and valueEnd. */
@@ -126,7 +147,7 @@ export class RestoredRecords<V extends Buffer | null = Buffer | null> implements
       this.starts,
       this.ends,
       picked,
-      this.cuts,
+      this.tails,
       skip,
     );
   }
@@ -142,9 +163,9 @@ export class RestoredRecords<V extends Buffer | null = Buffer | null> implements
     bufferOf: Int32Array,
     starts: Int32Array,
     ends: Int32Array,
-    cuts?: (string | undefined)[],
+    tails?: (string | undefined)[],
   ): RestoredRecords<V> {
-    return new RestoredRecords<V>(keys, buffers, bufferOf, starts, ends, undefined, cuts, 0);
+    return new RestoredRecords<V>(keys, buffers, bufferOf, starts, ends, undefined, tails, 0);
   }
 }
 
@@ -158,17 +179,18 @@ export class RestoredRecordsBuilder {
   private readonly bufferOf = new Ints();
   private readonly starts = new Ints();
   private readonly ends = new Ints();
-  private cuts: (string | undefined)[] | undefined;
+  private tails: (string | undefined)[] | undefined;
 
   /**
-   * A record: its key, and its value where it lies in `buffer` (null: none). `cut`: the key with a prefix cut off (its
-   * last characters), a string the caller keeps anyway — what `key()` gives for it in a share that cut as many.
+   * A record: its key, and its value where it lies in `buffer` (null: none). With `tail`, the key is `key` followed by
+   * `tail`, a string the caller keeps anyway: what `key()` gives in a share that cut `key` off, and no string of the
+   * whole key is made (a restore's hundreds of thousands of key groups share one head, the space they are kept in).
    */
-  push(key: string, buffer: Buffer | null, start: number, end: number, cut?: string): void {
-    if (cut !== undefined) {
-      this.cuts ??= [];
-      while (this.cuts.length < this.keys.length) this.cuts.push(undefined);
-      this.cuts.push(cut);
+  push(key: string, buffer: Buffer | null, start: number, end: number, tail?: string): void {
+    if (tail !== undefined) {
+      this.tails ??= [];
+      while (this.tails.length < this.keys.length) this.tails.push(undefined);
+      this.tails.push(tail);
     }
     this.keys.push(key);
     if (buffer === null) {
@@ -191,7 +213,7 @@ export class RestoredRecordsBuilder {
       this.bufferOf.done(),
       this.starts.done(),
       this.ends.done(),
-      this.cuts,
+      this.tails,
     );
   }
 }

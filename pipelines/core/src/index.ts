@@ -18,6 +18,7 @@ export {
   stringBytes,
   typedArrayBytes,
 } from './heap-size.js';
+export { KeyTable, NOT_ASCII } from './key-table.js';
 export { MinHeap } from './min-heap.js';
 export type { RetryOptions } from './retry.js';
 export { backoffDelay, DEFAULT_RETRY, withRetry } from './retry.js';

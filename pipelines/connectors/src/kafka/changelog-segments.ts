@@ -33,7 +33,7 @@
 // Segment layout (big-endian): u8 version (1), u32 count, then per entry u32 key length, key (UTF-8), i32 value
 // length (-1: deleted), value.
 import { randomBytes } from 'node:crypto';
-import { mapBytes, objectBytes, stringBytes } from '@vigil/core';
+import { KeyTable, NOT_ASCII, objectBytes, stringBytes } from '@vigil/core';
 import { type RestoredRecords, RestoredRecordsBuilder } from '../restored-records.js';
 
 /** Changelog keys of segments; a task's own keys never start with "$". */
@@ -45,6 +45,9 @@ export const MAX_SEGMENT_BYTES = 256 * 1024;
 const DEFAULT_SLACK = 4096;
 /** Entries one write's cleaning may copy forward, at the least (else twice what the checkpoint itself writes). */
 const COPY_FLOOR = 4096;
+/** A slot's tag in the key table: its key is the whole changelog key, or the key with the space cut off. */
+const WHOLE = 0;
+const IN_SPACE = 1;
 
 /** What a task offers for packing (StatefulTask.packedState). */
 export interface PackedState {
@@ -72,7 +75,7 @@ interface Segment {
   id: number;
   /** Its changelog key. */
   name: string;
-  /** The slot (ChangelogSegments.keyOf) of every key with an entry in the segment, in entry order. */
+  /** The slot (ChangelogSegments.keys) of every key with an entry in the segment, in entry order. */
   keys: number[];
   /** Entries that are their key's newest value. */
   values: number;
@@ -99,21 +102,17 @@ export interface SegmentStats {
 export class ChangelogSegments {
   /** Segments in the log, oldest first. */
   private readonly segments = new Map<number, Segment>();
-  // Each key the log holds an entry of has a slot: its name once (a segment lists its keys by slot, so an entry
-  // superseded long ago costs a number, not a string of its own) and where its newest entry is (the segment's id,
-  // negative (-id - 1) for a deletion). A slot is freed with the key's last entry. A key in the packed state's space
-  // is kept without it (`inSpace`), in a Map of its own: the string the task holds for it, not a copy of the whole
-  // key — which the key's first write to Kafka turns into one (a joined string is copied flat when it is encoded),
-  // ~100 bytes a key that the task's own key string already says.
-  private readonly slotOf = new Map<string, number>();
-  private readonly slotInSpace = new Map<string, number>();
-  private readonly keyOf: (string | undefined)[] = [];
-  /** 1 where keyOf holds the key without the space. */
-  private inSpace = new Uint8Array(1024);
+  // Each key the log holds an entry of has a slot (`keys`, a KeyTable): its name once (a segment lists its keys by
+  // slot, so an entry superseded long ago costs a number, not a string of its own) and where its newest entry is (the
+  // segment's id, negative (-id - 1) for a deletion). A slot is freed with the key's last entry. A key in the packed
+  // state's space is kept without it (tagged IN_SPACE): the string the task holds for it, not a copy of the whole key
+  // — which the key's first write to Kafka turns into one (a joined string is copied flat when it is encoded), ~100
+  // bytes a key that the task's own key string already says. A restore finds each entry's slot from the key's bytes
+  // (most keys have more than one entry in the log) and makes a string only for a key's first.
+  private readonly keys = new KeyTable();
   /** PackedState.space, from the first write or restore that gives one. */
   private space: string | undefined;
   private readonly newest: number[] = [];
-  private readonly freeSlots: number[] = [];
   private nextId = 0;
   private entries = 0;
   private values = 0;
@@ -137,23 +136,21 @@ export class ChangelogSegments {
   constructor(private readonly slack = DEFAULT_SLACK) {}
 
   /**
-   * Estimated bytes of this bookkeeping on the heap: each slot's Map entry and three columns, each entry's place in its
-   * segment's list (a list grown by push: ~1.25 of its length on average), each segment's object and name, the free
-   * slots' list, and the key strings of deleted keys. A live key in the space is kept as the task's own string, so
+   * Estimated bytes of this bookkeeping on the heap: each slot's place in the key table and its newest entry (a plain
+   * array of numbers, grown by half again), each entry's place in its segment's list (a list grown by push: ~1.25 of its length on average), each segment's object and name, the free
+   * slots, and the key strings of deleted keys. A live key in the space is kept as the task's own string, so
    * none of it is this bookkeeping's; a live key outside it (a waiting join's: few) is not counted either. A wave of
    * new keys grows this as it grows the state: every key the state evicts keeps its slot while its deletion is the
    * newest entry, until the cleaner retires the segment.
    */
   get bytes(): number {
-    const slots = this.slotOf.size + this.slotInSpace.size;
-    const maps = mapBytes(this.slotOf.size) + mapBytes(this.slotInSpace.size);
+    const slots = this.keys.size;
     const deleted = slots - this.values;
     // Whole bytes: the budget and vigil_state_bytes count bytes.
     return Math.ceil(
-      maps +
+      this.keys.bytes +
         (deleted > 0 ? deleted * (stringBytes(0) + 4 + this.keyChars / slots) : 0) +
-        17 * this.keyOf.length +
-        8 * this.freeSlots.length +
+        12 * this.keys.slots +
         10 * this.entries +
         this.segments.size * (objectBytes(5) + stringBytes(SEGMENT_PREFIX.length + 24) + 28),
     );
@@ -201,10 +198,7 @@ export class ChangelogSegments {
     const segments = new ChangelogSegments(slack);
     segments.useSpace(packed?.space);
     const space = packed?.space;
-    const spaceBytes = space === undefined ? 0 : Buffer.byteLength(space);
-    // Each slot's whole key, as the segment gave it (the bookkeeping keeps a key in the space without it): the key the
-    // state is restored by.
-    const whole: string[] = [];
+    const spaceBytes = space === undefined ? undefined : Buffer.from(space, 'utf8');
     // Where each key's newest value lies and when it last appeared (the state comes out in that order, as a Map re-set
     // at every appearance would give it), by the slot the bookkeeping gives its key anyway: the segment's number in
     // `buffers` (-1: none, a deletion or a later plain record), the value's start and end. Numbers in columns, not a
@@ -225,19 +219,15 @@ export class ChangelogSegments {
       }
       const segment = segments.begin(key);
       const b = buffers.push(value) - 1;
-      forEachSegmentEntry(value, (k, from, end, keyAt, keyEnd) => {
-        // A key in the space is kept by its own string, decoded apart: a cut of the whole key would keep it alive.
-        const inSpace =
-          space !== undefined && k.startsWith(space) ? value.toString('utf8', keyAt + spaceBytes, keyEnd) : undefined;
-        const slot = segments.add(segment, k, end >= 0, inSpace);
-        whole[slot] = k;
+      forEachSegmentEntry(value, (keyAt, keyEnd, from, end) => {
+        const slot = segments.addRestored(segment, value, keyAt, keyEnd, end >= 0, spaceBytes);
         newest.set(slot, end >= 0 ? b : -1, from, end, at++);
-        if (plain.size > 0) plain.delete(k);
+        if (plain.size > 0) plain.delete(segments.wholeKey(slot));
       });
     }
     // Positions in the log → the slot whose newest entry is there (-1: none, or a plain record's).
     const bySlot = new Int32Array(at).fill(-1);
-    for (let slot = 0; slot < segments.keyOf.length; slot++)
+    for (let slot = 0; slot < segments.keys.slots; slot++)
       if ((newest.segment[slot] as number) >= 0) bySlot[newest.lastAt[slot] as number] = slot;
     const plainAt = new Map<number, [string, Buffer]>();
     for (const [key, [i, v]] of plain) plainAt.set(i, [key, v]);
@@ -246,9 +236,13 @@ export class ChangelogSegments {
       const slot = bySlot[i] as number;
       if (slot >= 0) {
         const value = buffers[newest.segment[slot] as number] as Buffer;
-        // A key group's key as the bookkeeping keeps it (without the space): the stores' key index takes the same one.
-        const cut = segments.inSpace[slot] === 1 ? segments.keyOf[slot] : undefined;
-        slabs.copy(whole[slot] as string, value, newest.from[slot] as number, newest.end[slot] as number, cut);
+        const from = newest.from[slot] as number;
+        const end = newest.end[slot] as number;
+        // A key group as the bookkeeping keeps it (without the space), given as the record key's tail: the stores' key
+        // index takes the same string, and no string of the whole key is made.
+        if (segments.keys.tagAt(slot) === IN_SPACE)
+          slabs.copy(space as string, value, from, end, segments.keys.keyAt(slot));
+        else slabs.copy(segments.keys.keyAt(slot) as string, value, from, end);
         continue;
       }
       const record = plainAt.get(i);
@@ -308,8 +302,8 @@ export class ChangelogSegments {
         break;
       for (const slot of oldest.keys) {
         if (this.newest[slot] !== oldest.id) continue;
-        const kept = this.keyOf[slot] as string;
-        const inSpace = this.inSpace[slot] === 1 ? kept : undefined;
+        const kept = this.keys.keyAt(slot) as string;
+        const inSpace = this.keys.tagAt(slot) === IN_SPACE ? kept : undefined;
         const key = inSpace === undefined ? kept : (this.space as string) + kept;
         writer.put(key, packed.current(key), true, inSpace);
         copied++;
@@ -342,7 +336,7 @@ export class ChangelogSegments {
   /** Keys in `space` are kept without it from now on; only while the bookkeeping is empty, or the space it has. */
   private useSpace(space: string | undefined) {
     if (space === this.space) return;
-    if (this.keyOf.length > 0)
+    if (this.keys.slots > 0)
       throw new Error(`changelog bookkeeping keeps its keys by the space it began with (${String(this.space)})`);
     this.space = space;
   }
@@ -358,14 +352,17 @@ export class ChangelogSegments {
     return given ?? (key.startsWith(space) ? key.slice(space.length) : undefined);
   }
 
-  /** The key's slot, if the log holds an entry of it (`inSpace`: inSpaceKey's). */
-  private slotFor(key: string, inSpace: string | undefined): number | undefined {
-    return inSpace === undefined ? this.slotOf.get(key) : this.slotInSpace.get(inSpace);
-  }
-
   /** The key's slot, if the log holds an entry of it; `given`: the key without the space, when the caller has it. */
   private find(key: string, given?: string): number | undefined {
-    return this.slotFor(key, this.inSpaceKey(key, given));
+    const inSpace = this.inSpaceKey(key, given);
+    const slot = inSpace === undefined ? this.keys.slotOf(key, WHOLE) : this.keys.slotOf(inSpace, IN_SPACE);
+    return slot < 0 ? undefined : slot;
+  }
+
+  /** The whole changelog key of a slot's key. */
+  private wholeKey(slot: number): string {
+    const kept = this.keys.keyAt(slot) as string;
+    return this.keys.tagAt(slot) === IN_SPACE ? (this.space as string) + kept : kept;
   }
 
   /**
@@ -374,42 +371,66 @@ export class ChangelogSegments {
    */
   add(segment: Segment, key: string, isValue: boolean, given?: string): number {
     const inSpace = this.inSpaceKey(key, given);
-    let slot = this.slotFor(key, inSpace);
-    if (slot === undefined) {
-      slot = this.freeSlots.pop() ?? this.keyOf.length;
-      if (slot >= this.inSpace.length) {
-        const grown = new Uint8Array(2 * this.inSpace.length);
-        grown.set(this.inSpace);
-        this.inSpace = grown;
-      }
-      if (inSpace !== undefined) {
-        this.slotInSpace.set(inSpace, slot);
-        this.keyOf[slot] = inSpace;
-        this.inSpace[slot] = 1;
-      } else {
-        this.slotOf.set(key, slot);
-        this.keyOf[slot] = key;
-        this.inSpace[slot] = 0;
-      }
-      this.keyChars += (this.keyOf[slot] as string).length;
+    const tag = inSpace === undefined ? WHOLE : IN_SPACE;
+    const name = inSpace ?? key;
+    let slot = this.keys.slotOf(name, tag);
+    if (slot < 0) {
+      slot = this.newSlot(name, tag);
     } else {
-      const before = this.newest[slot] as number;
       // A key that comes back after its deletion has a new string in the task (its old one is the bookkeeping's
       // alone): kept by the new one from now on. (Dropped and back within one checkpoint, no deletion is written, and
       // the old string stays until the key next comes back.)
-      if (before < 0 && given !== undefined && inSpace !== undefined && this.inSpace[slot] === 1) {
-        this.slotInSpace.delete(this.keyOf[slot] as string);
-        this.slotInSpace.set(inSpace, slot);
-        this.keyOf[slot] = inSpace;
-      }
-      const old = this.segments.get(before >= 0 ? before : -before - 1);
-      if (before >= 0) this.values--;
-      if (old) {
-        if (before >= 0) old.values--;
-        else old.deletions--;
-        if (old.values + old.deletions === 0) this.emptied.push(old);
-      }
+      if ((this.newest[slot] as number) < 0 && given !== undefined && tag === IN_SPACE) this.keys.rename(slot, name);
+      this.supersede(slot);
     }
+    this.enter(segment, slot, isValue);
+    return slot;
+  }
+
+  /**
+   * add() for a restored segment's entry, its key at bytes[keyAt, keyEnd): the slot found from the bytes, and a
+   * string made only for a key the log has not given before (`space`: PackedState.space's bytes).
+   */
+  private addRestored(
+    segment: Segment,
+    bytes: Buffer,
+    keyAt: number,
+    keyEnd: number,
+    isValue: boolean,
+    space: Buffer | undefined,
+  ): number {
+    const inSpace = space !== undefined && startsWithBytes(bytes, keyAt, keyEnd, space);
+    const tag = inSpace ? IN_SPACE : WHOLE;
+    const from = inSpace ? keyAt + (space as Buffer).length : keyAt;
+    let slot = this.keys.slotOfBytes(bytes, from, keyEnd, tag);
+    // A key in the space is its own string, decoded apart: a cut of the whole key would keep the whole alive.
+    const name = slot === NOT_ASCII || slot < 0 ? bytes.toString('utf8', from, keyEnd) : undefined;
+    if (slot === NOT_ASCII) slot = this.keys.slotOf(name as string, tag);
+    if (slot < 0) slot = this.newSlot(name as string, tag);
+    else this.supersede(slot);
+    this.enter(segment, slot, isValue);
+    return slot;
+  }
+
+  private newSlot(name: string, tag: number): number {
+    this.keyChars += name.length;
+    return this.keys.add(name, tag);
+  }
+
+  /** The slot's newest entry is superseded: its segment counts one live value (or deletion) less. */
+  private supersede(slot: number) {
+    const before = this.newest[slot] as number;
+    const old = this.segments.get(before >= 0 ? before : -before - 1);
+    if (before >= 0) this.values--;
+    if (old) {
+      if (before >= 0) old.values--;
+      else old.deletions--;
+      if (old.values + old.deletions === 0) this.emptied.push(old);
+    }
+  }
+
+  /** The slot's newest entry is now in `segment`. */
+  private enter(segment: Segment, slot: number, isValue: boolean) {
     if (!isValue) {
       this.newest[slot] = -segment.id - 1;
       segment.deletions++;
@@ -420,7 +441,6 @@ export class ChangelogSegments {
     }
     segment.keys.push(slot);
     this.entries++;
-    return slot;
   }
 
   /** Whether a deletion of `key` needs writing: only while the log holds a value of it. */
@@ -452,13 +472,9 @@ export class ChangelogSegments {
   }
 
   private forget(slot: number) {
-    const key = this.keyOf[slot] as string;
-    this.keyChars -= key.length;
-    if (this.inSpace[slot] === 1) this.slotInSpace.delete(key);
-    else this.slotOf.delete(key);
-    this.keyOf[slot] = undefined;
+    this.keyChars -= (this.keys.keyAt(slot) as string).length;
+    this.keys.remove(slot);
     this.newest[slot] = NaN;
-    this.freeSlots.push(slot);
   }
 
   private kill(segment: Segment) {
@@ -535,19 +551,19 @@ export function encodeSegment(entries: readonly [string, Buffer | null][]): Buff
 /** A segment's entries (values are views of `segment`); throws on anything that is not one. */
 export function decodeSegment(segment: Buffer): [string, Buffer | null][] {
   const out: [string, Buffer | null][] = [];
-  forEachSegmentEntry(segment, (key, at, end) => {
-    out.push([key, end < 0 ? null : segment.subarray(at, end)]);
+  forEachSegmentEntry(segment, (keyAt, keyEnd, at, end) => {
+    out.push([segment.toString('utf8', keyAt, keyEnd), end < 0 ? null : segment.subarray(at, end)]);
   });
   return out;
 }
 
 /**
- * Walks a segment's entries without a view or a tuple each: the key, and where its value lies in `segment` (end -1:
- * a deletion). Throws on anything that is not a segment.
+ * Walks a segment's entries without a string, a view or a tuple each: where its key and its value lie in `segment`
+ * (value end -1: a deletion). Throws on anything that is not a segment.
  */
 export function forEachSegmentEntry(
   segment: Buffer,
-  entry: (key: string, at: number, end: number, keyAt: number, keyEnd: number) => void,
+  entry: (keyAt: number, keyEnd: number, at: number, end: number) => void,
 ): void {
   const need = (at: number, n: number) => {
     if (at + n > segment.length) throw new Error('changelog segment truncated');
@@ -562,19 +578,25 @@ export function forEachSegmentEntry(
     const keyLength = segment.readUInt32BE(at);
     need(at + 4, keyLength + 4);
     const keyAt = at + 4;
-    const key = segment.toString('utf8', keyAt, keyAt + keyLength);
     at += 4 + keyLength;
     const valueLength = segment.readInt32BE(at);
     at += 4;
     if (valueLength < 0) {
-      entry(key, at, -1, keyAt, keyAt + keyLength);
+      entry(keyAt, keyAt + keyLength, at, -1);
       continue;
     }
     need(at, valueLength);
-    entry(key, at, at + valueLength, keyAt, keyAt + keyLength);
+    entry(keyAt, keyAt + keyLength, at, at + valueLength);
     at += valueLength;
   }
   if (at !== segment.length) throw new Error('changelog segment has trailing bytes');
+}
+
+/** Whether bytes[at, end) starts with `prefix`. */
+function startsWithBytes(bytes: Buffer, at: number, end: number, prefix: Buffer): boolean {
+  if (end - at < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
+  return true;
 }
 
 /** A restore's per-slot columns: where each key's newest value lies, and its position in the log. */
@@ -619,10 +641,11 @@ class Slabs {
 
   constructor(private readonly records: RestoredRecordsBuilder) {}
 
-  copy(key: string, from: Buffer, at: number, end: number, cut?: string): void {
+  /** A record (RestoredRecordsBuilder.push: its key is `key` and `tail`, where given) with its value copied. */
+  copy(key: string, from: Buffer, at: number, end: number, tail?: string): void {
     const n = end - at;
     if (n > RESTORE_SLAB_BYTES / 4) {
-      this.records.push(key, Buffer.from(from.subarray(at, end)), 0, n, cut);
+      this.records.push(key, Buffer.from(from.subarray(at, end)), 0, n, tail);
       return;
     }
     if (this.used + n > this.slab.length) {
@@ -630,7 +653,7 @@ class Slabs {
       this.used = 0;
     }
     from.copy(this.slab, this.used, at, end);
-    this.records.push(key, this.slab, this.used, this.used + n, cut);
+    this.records.push(key, this.slab, this.used, this.used + n, tail);
     this.used += n;
   }
 

@@ -2,10 +2,11 @@
 // entry in six stores of the principal stage (its velocity, habits, enumeration, places, devices and activity hours);
 // each store kept its own Map entry for it and charged the budget for its own copy of the key's string. Stores that
 // share an index look a key up once in it and keep their columns (event time, recency, the state) at the slot it
-// gives, so a principal's key, its Map entry and its slot number exist once for all of them.
+// gives, so a principal's key, its index entry and its slot number exist once for all of them. The index is a
+// KeyTable (@vigil/core): typed arrays, not a Map, ~20 bytes a key less.
 //
 // A slot lives while any store holds its key (a count per slot) and is reused once none does. The index charges the
-// budget for what a key costs beside the states while any store holds it: its string, its Map entry, and a slot in
+// budget for what a key costs beside the states while any store holds it: its string, its index entry, and a slot in
 // every sharing store's columns — each store's columns are as long as the slots the index has given out, whichever
 // stores hold them (the stores' event-time TTLs differ: a principal quiet for a week is gone from the one-day
 // stores and still in the others). The stores charge their states.
@@ -16,14 +17,15 @@
 // held 95,000 principals where the last held 248,000 (bench:cardinality). A store's own index charges at once: the
 // store makes room for its key as it always did.
 
-import { stringBytes } from '@vigil/core';
+import { KeyTable, stringBytes } from '@vigil/core';
 import type { StateBudget } from './state-budget.js';
 
 /**
- * The index's part of a key: its Map entry (~28 bytes a slot, doubled by V8: 1.44 slots a key on average), its place
- * in `keyOf` (8 bytes, grown by about half again) and its count (1 byte, grown by a quarter).
+ * The index's part of a key (KeyTable): its place in the table (4 bytes, the table between a quarter and half full:
+ * ~11 on average), its hash and tag (5, grown by half again), its place in the keys' column (8, grown by half again)
+ * and its count (1 byte, grown by a quarter). A Map entry was ~40 bytes of it (52 in all).
  */
-const KEY_OVERHEAD = 52;
+export const KEY_OVERHEAD = 32;
 
 /**
  * How the index's slots grow, and every store's columns with them: by a quarter. The columns are as long as the
@@ -64,12 +66,10 @@ export interface SharingStore {
 }
 
 export class KeyIndex {
-  private readonly slots = new Map<string, number>();
-  private keyOf: (string | undefined)[] = [];
+  /** Key → slot, and each slot's key. */
+  private readonly keys = new KeyTable();
   /** How many stores hold each slot's key. */
   private holders = new Uint8Array(16);
-  private free: number[] = [];
-  private used = 0;
   /** Stores keeping columns by this index's slots. */
   private readonly members: SharingStore[] = [];
   /** What the members' columns take for each slot (their slotBytes). */
@@ -85,7 +85,7 @@ export class KeyIndex {
   private newest = -1;
   /**
    * The key found last and its slot: a principal's stores look its key up one after another (each of them once or
-   * twice an event, and at a restore), and the same string compares equal at once, where the Map hashes and probes.
+   * twice an event, and at a restore), and the same string compares equal at once, where the table hashes and probes.
    */
   private lastKey: string | undefined;
   private lastSlot = -1;
@@ -95,7 +95,7 @@ export class KeyIndex {
 
   /** A store keeps its columns by these slots from now on (before any key: every key is charged a slot in each). */
   join(store: SharingStore): void {
-    if (this.slots.size > 0) throw new Error('a store must share a key index before the index holds any key');
+    if (this.keys.size > 0) throw new Error('a store must share a key index before the index holds any key');
     if (this.members.length === MAX_STORES) throw new Error(`at most ${MAX_STORES} stores share one key index`);
     this.members.push(store);
     this.memberBytes += store.slotBytes;
@@ -103,7 +103,7 @@ export class KeyIndex {
 
   /** A store that has not used the index leaves it (it takes another). */
   leave(store: SharingStore): void {
-    if (this.slots.size > 0) throw new Error('a store can leave a key index only while the index holds no key');
+    if (this.keys.size > 0) throw new Error('a store can leave a key index only while the index holds no key');
     const at = this.members.indexOf(store);
     if (at >= 0) {
       this.members.splice(at, 1);
@@ -112,7 +112,7 @@ export class KeyIndex {
   }
 
   get size(): number {
-    return this.slots.size;
+    return this.keys.size;
   }
 
   /** Slots the index has room for (more than the highest given out so far): a store's columns never need more. */
@@ -122,6 +122,7 @@ export class KeyIndex {
 
   /** Room for `keys` slots at once (a restore's keys), instead of growing by a quarter as they come. */
   reserve(keys: number): void {
+    this.keys.reserve(keys);
     if (keys <= this.holders.length) return;
     const grown = new Uint8Array(keys);
     grown.set(this.holders);
@@ -130,16 +131,15 @@ export class KeyIndex {
 
   slotOf(key: string): number | undefined {
     if (key === this.lastKey) return this.lastSlot;
-    const slot = this.slots.get(key);
-    if (slot !== undefined) {
-      this.lastKey = key;
-      this.lastSlot = slot;
-    }
+    const slot = this.keys.slotOf(key);
+    if (slot < 0) return undefined;
+    this.lastKey = key;
+    this.lastSlot = slot;
     return slot;
   }
 
   keyAt(slot: number): string {
-    return this.keyOf[slot] as string;
+    return this.keys.keyAt(slot) as string;
   }
 
   /**
@@ -184,7 +184,7 @@ export class KeyIndex {
     if (!budget || added <= 0 || !budget.over) return;
     const n = this.members.length;
     const start = budget.used;
-    const key = this.keyOf[this.newest] ?? '';
+    const key = this.keys.keyAt(this.newest) ?? '';
     let turn = (key.length + key.charCodeAt(key.length - 1) + key.charCodeAt(key.length >> 1)) % n || 0;
     let idle = 0;
     while (budget.over && start - budget.used < 2 * added && idle < n) {
@@ -203,19 +203,12 @@ export class KeyIndex {
   }
 
   private add(key: string): number {
-    let slot = this.free.pop();
-    if (slot === undefined) {
-      if (this.used === this.holders.length) {
-        const grown = new Uint8Array(Math.ceil(GROWTH * this.holders.length));
-        grown.set(this.holders);
-        this.holders = grown;
-      }
-      slot = this.used++;
-      this.keyOf.push(key);
-    } else {
-      this.keyOf[slot] = key;
+    const slot = this.keys.add(key);
+    if (slot === this.holders.length) {
+      const grown = new Uint8Array(Math.ceil(GROWTH * this.holders.length));
+      grown.set(this.holders);
+      this.holders = grown;
     }
-    this.slots.set(key, slot);
     this.lastKey = key;
     this.lastSlot = slot;
     this.holders[slot] = 1;
@@ -233,11 +226,9 @@ export class KeyIndex {
     const left = (this.holders[slot] as number) - 1;
     this.holders[slot] = left;
     if (left > 0) return 0;
-    const key = this.keyOf[slot] as string;
-    this.slots.delete(key);
+    const key = this.keys.keyAt(slot) as string;
+    this.keys.remove(slot);
     if (slot === this.lastSlot) this.lastKey = undefined;
-    this.keyOf[slot] = undefined;
-    this.free.push(slot);
     this.bytes -= this.cost(key);
     // Uncharged bytes (keys added since the last settle) go first; what the budget holds beyond `bytes` leaves it now.
     const before = this.charged;

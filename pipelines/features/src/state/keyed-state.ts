@@ -17,7 +17,7 @@
 // Layout (issue 17, lever 5): an entry is a slot, and the bookkeeping lives in typed-array columns indexed by slot
 // (event time, recency sequence, the two lists' links, the list it is in, its charged bytes) beside a plain column
 // for the state. Slots come from a KeyIndex: the store's own, or one shared with the other stores one key identifies
-// (a principal's six stores in the principal stage: key-index.ts), so that the key's string and Map entry exist once
+// (a principal's six stores in the principal stage: key-index.ts), so that the key's string and index entry exist once
 // for all of them; the index charges the budget for them, each store for its states. An object per entry per store cost ~200
 // bytes with its Map slot; a principal has an entry in seven stores, and a wave of a million new addresses is
 // millions of entries. The columns grow by a quarter with the index. A fixed-shape state can be columns as well (`columns`,
@@ -33,6 +33,7 @@
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
 import { fillTo, grown, type StateColumns, typedColumnBytes } from './columns.js';
 import { KeyIndex, keyBytes, type SharingStore, SLOT_BYTES, STATE_COLUMN_BYTES } from './key-index.js';
+import { sortByKey } from './radix-sort.js';
 import type { StateBudget } from './state-budget.js';
 
 export interface KeyedStateOptions<S> {
@@ -559,9 +560,10 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   }
 
   /**
-   * The slots held, least recently seen first: by sequence number (the store's own, distinct). Sorted natively, each
-   * slot one double — its sequence number past the slot's bits, the slot below them — when that is exact (whole
-   * numbers within 53 bits); else with a comparator, several times slower over a restore's hundreds of thousands.
+   * The slots held, least recently seen first: by sequence number (the store's own, distinct). Whole numbers spread
+   * over less than 2^32 (a store's, restored) are radix-sorted (radix-sort.ts); else sorted natively, each slot one
+   * double — its sequence number past the slot's bits, the slot below them — when that is exact (whole numbers within
+   * 53 bits); else with a comparator, several times slower over a restore's hundreds of thousands.
    */
   private heldByRecency(): Int32Array {
     let n = 0;
@@ -579,6 +581,12 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     const slots = new Int32Array(n);
     let k = 0;
     for (let slot = 0; slot < this.held.length; slot++) if (this.held[slot] === 1) slots[k++] = slot;
+    if (n > 0 && whole && high - low < 2 ** 32) {
+      // Slots ascending, so equal sequence numbers (not written by one store, but possible) keep the slot order.
+      const offsets = new Uint32Array(n);
+      for (let i = 0; i < n; i++) offsets[i] = (this.seqOf[slots[i] as number] as number) - low;
+      return sortByKey(slots, offsets);
+    }
     const below = 2 ** Math.ceil(Math.log2(this.held.length + 1));
     if (n === 0 || !whole || (high - low + 1) * below > Number.MAX_SAFE_INTEGER)
       return slots.sort((a, b) => (this.seqOf[a] as number) - (this.seqOf[b] as number));
