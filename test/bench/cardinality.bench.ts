@@ -90,7 +90,16 @@ let principal = makePrincipal();
 /** The changelogs' segment bookkeeping, as each stage's processor keeps it (counted with the tasks' memory). */
 let segments = { entity: new ChangelogSegments(), principal: new ChangelogSegments() };
 // Charged to the budget as the processor charges it (StatefulProcessorOptions.budget).
-if (budget) for (const s of Object.values(segments)) s.useBudget(budget);
+/**
+ * Calls f with each stage's bookkeeping. A function, not a loop here: a loop variable at the module's top level stays
+ * alive after the loop (an interpreter register), and kept the principal stage's bookkeeping — ~45 MiB after a wave —
+ * out of the memory measured below.
+ */
+const eachBookkeeping = (f: (s: ChangelogSegments) => void) => {
+  f(segments.entity);
+  f(segments.principal);
+};
+if (budget) eachBookkeeping((s) => s.useBudget(budget));
 /**
  * The changelogs, appended to files as the processor would send them to Kafka (so the bench's copy is not in the
  * process's memory), and compacted when they are read back for the restore.
@@ -256,7 +265,7 @@ const used = async () => {
 };
 const withTasks = await used();
 const segmentStats = { principal: segments.principal.stats, entity: segments.entity.stats };
-for (const s of Object.values(segments)) s.release();
+eachBookkeeping((s) => s.release());
 segments = { entity: new ChangelogSegments(), principal: new ChangelogSegments() };
 // The changelogs' bookkeeping (which segment holds each key's newest entry), charged to the budget as well.
 const bookkeeping = withTasks - (await used());

@@ -33,7 +33,7 @@
 // Segment layout (big-endian): u8 version (1), u32 count, then per entry u32 key length, key (UTF-8), i32 value
 // length (-1: deleted), value.
 import { randomBytes } from 'node:crypto';
-import { KeyTable, NOT_ASCII, objectBytes, stringBytes } from '@vigil/core';
+import { KeyTable, NOT_ASCII, objectBytes, stringBytes, typedArrayBytes } from '@vigil/core';
 import { type RestoredRecords, RestoredRecordsBuilder } from '../restored-records.js';
 
 /** Changelog keys of segments; a task's own keys never start with "$". */
@@ -48,6 +48,13 @@ const COPY_FLOOR = 4096;
 /** A slot's tag in the key table: its key is the whole changelog key, or the key with the space cut off. */
 const WHOLE = 0;
 const IN_SPACE = 1;
+/** `newest` of a free slot. */
+const FORGOTTEN = -(2 ** 31);
+/**
+ * Segment ids are numbered from 0 at each start or restore and kept in 32 bits: a checkpoint writes a few segments,
+ * so even one a second takes decades to get here; past it the stage stops, and its restart numbers them from 0.
+ */
+const MAX_SEGMENT_ID = 2 ** 31 - 2;
 
 /** What a task offers for packing (StatefulTask.packedState). */
 export interface PackedState {
@@ -75,8 +82,11 @@ interface Segment {
   id: number;
   /** Its changelog key. */
   name: string;
-  /** The slot (ChangelogSegments.keys) of every key with an entry in the segment, in entry order. */
-  keys: number[];
+  /**
+   * The slot (ChangelogSegments.keys) of every key with an entry in the segment, in entry order: a list while the
+   * segment is written or restored, then sealed into 4 bytes an entry (a list of small numbers takes 8, grown by half).
+   */
+  keys: number[] | Int32Array;
   /** Entries that are their key's newest value. */
   values: number;
   /** Deletions that are their key's newest entry (still needed while anything older may hold the key). */
@@ -112,7 +122,8 @@ export class ChangelogSegments {
   private readonly keys = new KeyTable();
   /** PackedState.space, from the first write or restore that gives one. */
   private space: string | undefined;
-  private readonly newest: number[] = [];
+  /** Per slot: the segment id of its newest entry, -id - 1 for a deletion, FORGOTTEN for a free slot. */
+  private newest = new Int32Array(1024);
   private nextId = 0;
   private entries = 0;
   private values = 0;
@@ -136,9 +147,9 @@ export class ChangelogSegments {
   constructor(private readonly slack = DEFAULT_SLACK) {}
 
   /**
-   * Estimated bytes of this bookkeeping on the heap: each slot's place in the key table and its newest entry (a plain
-   * array of numbers, grown by half again), each entry's place in its segment's list (a list grown by push: ~1.25 of its length on average), each segment's object and name, the free
-   * slots, and the key strings of deleted keys. A live key in the space is kept as the task's own string, so
+   * Estimated bytes of this bookkeeping on the heap: each slot's place in the key table and its newest entry, each
+   * entry's place in its segment's sealed list (4 bytes), each segment's object, name and list, and the key strings of
+   * deleted keys. A live key in the space is kept as the task's own string, so
    * none of it is this bookkeeping's; a live key outside it (a waiting join's: few) is not counted either. A wave of
    * new keys grows this as it grows the state: every key the state evicts keeps its slot while its deletion is the
    * newest entry, until the cleaner retires the segment.
@@ -150,9 +161,9 @@ export class ChangelogSegments {
     return Math.ceil(
       this.keys.bytes +
         (deleted > 0 ? deleted * (stringBytes(0) + 4 + this.keyChars / slots) : 0) +
-        12 * this.keys.slots +
-        10 * this.entries +
-        this.segments.size * (objectBytes(5) + stringBytes(SEGMENT_PREFIX.length + 24) + 28),
+        this.newest.byteLength +
+        4 * this.entries +
+        this.segments.size * (objectBytes(5) + stringBytes(SEGMENT_PREFIX.length + 24) + typedArrayBytes(0)),
     );
   }
 
@@ -224,6 +235,7 @@ export class ChangelogSegments {
         newest.set(slot, end >= 0 ? b : -1, from, end, at++);
         if (plain.size > 0) plain.delete(segments.wholeKey(slot));
       });
+      segments.seal(segment);
     }
     // Positions in the log → the slot whose newest entry is there (-1: none, or a plain record's).
     const bySlot = new Int32Array(at).fill(-1);
@@ -328,6 +340,10 @@ export class ChangelogSegments {
 
   /** Starts the next segment, restored (`name`) or written. */
   begin(name = `${SEGMENT_PREFIX}${this.writer}/${this.written++}`): Segment {
+    if (this.nextId > MAX_SEGMENT_ID)
+      throw new Error(
+        'changelog bookkeeping ran out of segment ids: restart the stage (a restore numbers them from 0)',
+      );
     const segment: Segment = { id: this.nextId++, name, keys: [], values: 0, deletions: 0 };
     this.segments.set(segment.id, segment);
     return segment;
@@ -417,6 +433,11 @@ export class ChangelogSegments {
     return this.keys.add(name, tag);
   }
 
+  /** The segment's entries are all in: its list of slots becomes a typed array of its length. */
+  seal(segment: Segment): void {
+    if (Array.isArray(segment.keys)) segment.keys = Int32Array.from(segment.keys);
+  }
+
   /** The slot's newest entry is superseded: its segment counts one live value (or deletion) less. */
   private supersede(slot: number) {
     const before = this.newest[slot] as number;
@@ -431,6 +452,11 @@ export class ChangelogSegments {
 
   /** The slot's newest entry is now in `segment`. */
   private enter(segment: Segment, slot: number, isValue: boolean) {
+    if (slot >= this.newest.length) {
+      const grown = new Int32Array(Math.max(slot + 1, Math.ceil(1.5 * this.newest.length)));
+      grown.set(this.newest);
+      this.newest = grown;
+    }
     if (!isValue) {
       this.newest[slot] = -segment.id - 1;
       segment.deletions++;
@@ -439,7 +465,7 @@ export class ChangelogSegments {
       segment.values++;
       this.values++;
     }
-    segment.keys.push(slot);
+    (segment.keys as number[]).push(slot);
     this.entries++;
   }
 
@@ -474,7 +500,7 @@ export class ChangelogSegments {
   private forget(slot: number) {
     this.keyChars -= (this.keys.keyAt(slot) as string).length;
     this.keys.remove(slot);
-    this.newest[slot] = NaN;
+    this.newest[slot] = FORGOTTEN;
   }
 
   private kill(segment: Segment) {
@@ -523,6 +549,7 @@ class SegmentWriter {
   private flush() {
     if (this.segment === undefined || this.entries.length === 0) return;
     this.out.push([this.segment.name, encodeSegment(this.entries)]);
+    this.log.seal(this.segment);
     this.entries = [];
     this.bytes = 0;
     this.segment = undefined;
