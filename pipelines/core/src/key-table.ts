@@ -146,9 +146,10 @@ export class KeyTable {
     this.hashes[slot] = hashString(key, this.seed);
     this.count++;
     this.addsSinceSeed++;
+    // Placed first (a table at most half full always has room): a rebuild walks the table.
+    const probes = this.place(slot);
     if (this.count > MAX_LOAD * this.table.length) this.rebuild(2 * this.table.length, this.seed);
-    else if (this.place(slot) > this.maxProbe && this.addsSinceSeed >= this.count)
-      this.rebuild(this.table.length, randomSeed());
+    else if (probes > this.maxProbe && this.addsSinceSeed >= this.count) this.rebuild(this.table.length, randomSeed());
     return slot;
   }
 
@@ -229,19 +230,27 @@ export class KeyTable {
     return probes;
   }
 
-  /** A table of `length` places; with a new seed every held key's hash is computed again. */
+  /**
+   * A table of `length` places; with a new seed every held key's hash is computed again. Walks the old table, not the
+   * slots: after a wave the slots ever given out can far outnumber the keys held, and a table an eighth full or more
+   * is a few places a key.
+   */
   private rebuild(length: number, seed: number): void {
+    const old = this.table;
     if (seed !== this.seed) {
       this.seed = seed;
       this.reseeds++;
       this.addsSinceSeed = 0;
-      for (let slot = 0; slot < this.keys.length; slot++) {
-        const key = this.keys[slot];
-        if (key !== undefined) this.hashes[slot] = hashString(key, seed);
+      for (let i = 0; i < old.length; i++) {
+        const entry = old[i] as number;
+        if (entry !== EMPTY) this.hashes[entry - 1] = hashString(this.keys[entry - 1] as string, seed);
       }
     }
     this.table = new Int32Array(length);
     this.mask = length - 1;
-    for (let slot = 0; slot < this.keys.length; slot++) if (this.keys[slot] !== undefined) this.place(slot);
+    for (let i = 0; i < old.length; i++) {
+      const entry = old[i] as number;
+      if (entry !== EMPTY) this.place(entry - 1);
+    }
   }
 }

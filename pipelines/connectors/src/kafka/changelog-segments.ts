@@ -52,7 +52,8 @@ const IN_SPACE = 1;
 const FORGOTTEN = -(2 ** 31);
 /**
  * Segment ids are numbered from 0 at each start or restore and kept in 32 bits: a checkpoint writes a few segments,
- * so even one a second takes decades to get here; past it the stage stops, and its restart numbers them from 0.
+ * so even one a second takes decades to get here. Past it the checkpoint fails, the processor rewinds the partition,
+ * and its restore numbers them from 0 again.
  */
 const MAX_SEGMENT_ID = 2 ** 31 - 2;
 
@@ -341,9 +342,7 @@ export class ChangelogSegments {
   /** Starts the next segment, restored (`name`) or written. */
   begin(name = `${SEGMENT_PREFIX}${this.writer}/${this.written++}`): Segment {
     if (this.nextId > MAX_SEGMENT_ID)
-      throw new Error(
-        'changelog bookkeeping ran out of segment ids: restart the stage (a restore numbers them from 0)',
-      );
+      throw new Error('changelog bookkeeping ran out of segment ids (a restore of the partition numbers them from 0)');
     const segment: Segment = { id: this.nextId++, name, keys: [], values: 0, deletions: 0 };
     this.segments.set(segment.id, segment);
     return segment;
