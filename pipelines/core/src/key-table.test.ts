@@ -15,11 +15,47 @@ class Reference {
     this.slots.set(`${tag}|${key}`, slot);
     return slot;
   }
-  remove(key: string, tag: number) {
+  /** The key is found no more; its slot stays given out until freed. */
+  detach(key: string, tag: number) {
     const slot = this.slotOf(key, tag);
     this.slots.delete(`${tag}|${key}`);
-    this.free.push(slot);
     return slot;
+  }
+  freeSlot(slot: number) {
+    this.free.push(slot);
+  }
+}
+
+type Op =
+  | { kind: 'add'; key: string; tag: number }
+  | { kind: 'find'; key: string; tag: number }
+  | { kind: 'remove' | 'detach' | 'release'; pick: number };
+
+/** Applies one op to the table and the reference: `held` keys, `detached` slots. */
+function apply(o: Op, table: KeyTable, ref: Reference, held: [string, number][], detached: number[]) {
+  if (o.kind === 'find') {
+    expect(table.slotOf(o.key, o.tag)).toBe(ref.slotOf(o.key, o.tag));
+  } else if (o.kind === 'add') {
+    if (ref.slotOf(o.key, o.tag) >= 0) return;
+    expect(table.add(o.key, o.tag)).toBe(ref.add(o.key, o.tag));
+    held.push([o.key, o.tag]);
+  } else if (o.kind === 'release') {
+    if (detached.length === 0) return;
+    const slot = detached.splice(o.pick % detached.length, 1)[0] as number;
+    table.remove(slot);
+    ref.freeSlot(slot);
+  } else {
+    if (held.length === 0) return;
+    const [key, tag] = held.splice(o.pick % held.length, 1)[0] as [string, number];
+    const slot = ref.detach(key, tag);
+    expect(table.keyAt(slot)).toBe(key);
+    if (o.kind === 'remove') {
+      table.remove(slot);
+      ref.freeSlot(slot);
+    } else {
+      table.detach(slot);
+      detached.push(slot);
+    }
   }
 }
 
@@ -46,7 +82,7 @@ const op = fc.oneof(
     key: KEY,
     tag: fc.integer({ min: 0, max: 1 }),
   }),
-  fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+  fc.record({ kind: fc.constantFrom('remove' as const, 'detach' as const, 'release' as const), pick: fc.nat() }),
   fc.record({
     kind: fc.constant('find' as const),
     key: KEY,
@@ -55,7 +91,7 @@ const op = fc.oneof(
 );
 
 describe('KeyTable', () => {
-  it('gives and finds the slots a Map and a stack of freed slots give, through growth, deletion and new seeds', () => {
+  it('gives and finds the slots a Map and a stack of freed slots give, through growth, deletion, detaching and new seeds', () => {
     fc.assert(
       fc.property(
         fc.array(op, { maxLength: 400 }),
@@ -65,22 +101,10 @@ describe('KeyTable', () => {
           const table = new KeyTable({ seed, maxProbe });
           const ref = new Reference();
           const held: [string, number][] = [];
-          for (const o of ops) {
-            if (o.kind === 'add') {
-              if (ref.slotOf(o.key, o.tag) >= 0) continue;
-              expect(table.add(o.key, o.tag)).toBe(ref.add(o.key, o.tag));
-              held.push([o.key, o.tag]);
-            } else if (o.kind === 'remove') {
-              if (held.length === 0) continue;
-              const [key, tag] = held.splice(o.pick % held.length, 1)[0] as [string, number];
-              const slot = ref.remove(key, tag);
-              expect(table.keyAt(slot)).toBe(key);
-              table.remove(slot);
-            } else {
-              expect(table.slotOf(o.key, o.tag)).toBe(ref.slotOf(o.key, o.tag));
-            }
-          }
+          const detached: number[] = [];
+          for (const o of ops) apply(o, table, ref, held, detached);
           expectHolds(table, ref, held);
+          for (const slot of detached) expect(table.keyAt(slot)).toBeUndefined();
         },
       ),
       { numRuns: 300 },
@@ -100,18 +124,22 @@ describe('KeyTable', () => {
     expect(table.slotOfBytes(bytes, 0, bytes.length)).toBe(4321);
   });
 
-  it('finds nothing for an absent key of the same length, and keeps a renamed slot', () => {
+  it('finds nothing for an absent key of the same length; a detached slot is found no more and stays given out', () => {
     const table = new KeyTable({ seed: 1 });
     const slot = table.add('sub:alice');
+    const bob = table.add('sub:bob');
     expect(table.slotOf('sub:alicf')).toBe(-1);
-    const other = ['sub:', 'alice'].join('');
-    table.rename(slot, other);
-    expect(table.keyAt(slot)).toBe(other);
-    expect(() => table.rename(slot, 'sub:bob')).toThrow(/equal key/);
-    table.remove(slot);
+    table.detach(slot);
     expect(table.slotOf('sub:alice')).toBe(-1);
-    expect(() => table.remove(slot)).toThrow(/not in the key table/);
+    expect(table.keyAt(slot)).toBeUndefined();
+    expect(table.size).toBe(1);
+    expect(() => table.detach(slot)).toThrow(/no key to detach/);
+    // Given out still: a new key takes another slot, the same key included.
+    expect(table.add('sub:alice')).toBe(2);
+    table.remove(slot);
+    expect(() => table.remove(slot)).toThrow(/not given out/);
     expect(table.add('sub:carol')).toBe(slot);
+    expect(table.slotOf('sub:bob')).toBe(bob);
   });
 
   it('reserves room for a restore without changing what it finds', () => {

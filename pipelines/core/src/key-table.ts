@@ -61,7 +61,8 @@ function hashAscii(bytes: Uint8Array, at: number, end: number, seed: number): nu
 }
 
 export class KeyTable {
-  private keys: (string | undefined)[] = [];
+  /** Per slot: its key; null once detached (given out, found no more); undefined while free. */
+  private keys: (string | null | undefined)[] = [];
   private hashes = new Uint32Array(16);
   private tags = new Uint8Array(16);
   /** Open addressing: slot + 1 at each place, 0 empty. */
@@ -86,7 +87,7 @@ export class KeyTable {
     this.maxProbe = options.maxProbe ?? MAX_PROBE;
   }
 
-  /** Keys held. */
+  /** Keys held (found by slotOf: detached ones are not). */
   get size(): number {
     return this.count;
   }
@@ -130,8 +131,9 @@ export class KeyTable {
     }
   }
 
+  /** The slot's key (undefined: free or detached). */
   keyAt(slot: number): string | undefined {
-    return this.keys[slot];
+    return this.keys[slot] ?? undefined;
   }
 
   tagAt(slot: number): number {
@@ -153,14 +155,27 @@ export class KeyTable {
     return slot;
   }
 
-  /** The slot's key is now this string (equal to it: another copy of the same key, which the owner keeps instead). */
-  rename(slot: number, key: string): void {
-    if (key !== this.keys[slot]) throw new Error('a slot can only be renamed to an equal key');
-    this.keys[slot] = key;
+  /** Frees the slot (given out again by the next add), its key found or detached. */
+  remove(slot: number): void {
+    const key = this.keys[slot];
+    if (key === undefined) throw new Error(`slot ${slot} is not given out by the key table`);
+    if (key !== null) this.unlist(slot);
+    this.keys[slot] = undefined;
+    this.free.push(slot);
   }
 
-  /** Frees the slot (given out again by the next add). */
-  remove(slot: number): void {
+  /**
+   * The slot's key is found no more and its string is let go, but the slot stays given out (its owner still refers to
+   * it) until remove(). The changelog bookkeeping detaches a deleted key: nothing looks a deleted key up again.
+   */
+  detach(slot: number): void {
+    if (typeof this.keys[slot] !== 'string') throw new Error(`slot ${slot} holds no key to detach`);
+    this.unlist(slot);
+    this.keys[slot] = null;
+  }
+
+  /** Takes the slot out of the table (it is in it). */
+  private unlist(slot: number): void {
     const mask = this.mask;
     let i = (this.hashes[slot] as number) & mask;
     while (this.table[i] !== slot + 1) {
@@ -176,8 +191,6 @@ export class KeyTable {
       i = j;
     }
     this.table[i] = EMPTY;
-    this.keys[slot] = undefined;
-    this.free.push(slot);
     this.count--;
     // Halved once an eighth full (a quarter full after): a wave's keys gone give their places back, as a Map does.
     if (this.table.length > MIN_TABLE && this.count < this.table.length / 8)

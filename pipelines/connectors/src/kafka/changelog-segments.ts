@@ -115,7 +115,11 @@ export class ChangelogSegments {
   private readonly segments = new Map<number, Segment>();
   // Each key the log holds an entry of has a slot (`keys`, a KeyTable): its name once (a segment lists its keys by
   // slot, so an entry superseded long ago costs a number, not a string of its own) and where its newest entry is (the
-  // segment's id, negative (-id - 1) for a deletion). A slot is freed with the key's last entry. A key in the packed
+  // segment's id, negative (-id - 1) for a deletion). A slot is freed with the key's last entry. A deleted key is
+  // detached at once: its slot stays, with its deletion, until that segment is the oldest, but it is found no more and
+  // its string is let go — a wave's evicted keys were half the bookkeeping's slots, and each kept its string (~50
+  // bytes). Nothing needs to find one: a key that comes back takes a new slot, and no deletion is written for a key
+  // the log holds no value of. A key in the packed
   // state's space is kept without it (tagged IN_SPACE): the string the task holds for it, not a copy of the whole key
   // — which the key's first write to Kafka turns into one (a joined string is copied flat when it is encoded), ~100
   // bytes a key that the task's own key string already says. A restore finds each entry's slot from the key's bytes
@@ -139,8 +143,6 @@ export class ChangelogSegments {
   /** Packable keys found as plain records at restore: copied into a segment, then their records tombstoned. */
   private plain: string[] = [];
   private plainTombstones: string[] = [];
-  /** Characters of the keys the slots name (for `bytes`). */
-  private keyChars = 0;
   private budget: ByteBudget | undefined;
   /** What `budget` was last charged. */
   private charged = 0;
@@ -156,12 +158,9 @@ export class ChangelogSegments {
    * newest entry, until the cleaner retires the segment.
    */
   get bytes(): number {
-    const slots = this.keys.size;
-    const deleted = slots - this.values;
     // Whole bytes: the budget and vigil_state_bytes count bytes.
     return Math.ceil(
       this.keys.bytes +
-        (deleted > 0 ? deleted * (stringBytes(0) + 4 + this.keyChars / slots) : 0) +
         this.newest.byteLength +
         4 * this.entries +
         this.segments.size * (objectBytes(5) + stringBytes(SEGMENT_PREFIX.length + 24) + typedArrayBytes(0)),
@@ -234,7 +233,7 @@ export class ChangelogSegments {
       forEachSegmentEntry(value, (keyAt, keyEnd, from, end) => {
         const slot = segments.addRestored(segment, value, keyAt, keyEnd, end >= 0, spaceBytes);
         newest.set(slot, end >= 0 ? b : -1, from, end, at++);
-        if (plain.size > 0) plain.delete(segments.wholeKey(slot));
+        if (plain.size > 0) plain.delete(value.toString('utf8', keyAt, keyEnd));
       });
       segments.seal(segment);
     }
@@ -374,12 +373,6 @@ export class ChangelogSegments {
     return slot < 0 ? undefined : slot;
   }
 
-  /** The whole changelog key of a slot's key. */
-  private wholeKey(slot: number): string {
-    const kept = this.keys.keyAt(slot) as string;
-    return this.keys.tagAt(slot) === IN_SPACE ? (this.space as string) + kept : kept;
-  }
-
   /**
    * Records that `key`'s newest entry is in `segment` (a value, else a deletion), superseding its previous one; returns
    * the key's slot. `inSpace`: the key without the space (ChangelogChange), when the caller has it.
@@ -392,10 +385,6 @@ export class ChangelogSegments {
     if (slot < 0) {
       slot = this.newSlot(name, tag);
     } else {
-      // A key that comes back after its deletion has a new string in the task (its old one is the bookkeeping's
-      // alone): kept by the new one from now on. (Dropped and back within one checkpoint, no deletion is written, and
-      // the old string stays until the key next comes back.)
-      if ((this.newest[slot] as number) < 0 && given !== undefined && tag === IN_SPACE) this.keys.rename(slot, name);
       this.supersede(slot);
     }
     this.enter(segment, slot, isValue);
@@ -428,7 +417,6 @@ export class ChangelogSegments {
   }
 
   private newSlot(name: string, tag: number): number {
-    this.keyChars += name.length;
     return this.keys.add(name, tag);
   }
 
@@ -437,14 +425,15 @@ export class ChangelogSegments {
     if (Array.isArray(segment.keys)) segment.keys = Int32Array.from(segment.keys);
   }
 
-  /** The slot's newest entry is superseded: its segment counts one live value (or deletion) less. */
+  /**
+   * The slot's newest entry, a value (a deleted key is found no more: enter), is superseded: its segment holds one
+   * live value less.
+   */
   private supersede(slot: number) {
-    const before = this.newest[slot] as number;
-    const old = this.segments.get(before >= 0 ? before : -before - 1);
-    if (before >= 0) this.values--;
+    const old = this.segments.get(this.newest[slot] as number);
+    this.values--;
     if (old) {
-      if (before >= 0) old.values--;
-      else old.deletions--;
+      old.values--;
       if (old.values + old.deletions === 0) this.emptied.push(old);
     }
   }
@@ -459,6 +448,9 @@ export class ChangelogSegments {
     if (!isValue) {
       this.newest[slot] = -segment.id - 1;
       segment.deletions++;
+      // Found no more: nothing looks a deleted key up again. A key that comes back takes a new slot (by the task's new
+      // string), and this one stays, with its deletion, until its segment is the oldest.
+      this.keys.detach(slot);
     } else {
       this.newest[slot] = segment.id;
       segment.values++;
@@ -497,7 +489,6 @@ export class ChangelogSegments {
   }
 
   private forget(slot: number) {
-    this.keyChars -= (this.keys.keyAt(slot) as string).length;
     this.keys.remove(slot);
     this.newest[slot] = FORGOTTEN;
   }
