@@ -151,11 +151,11 @@ export class ChangelogSegments {
 
   /**
    * Estimated bytes of this bookkeeping on the heap: each slot's place in the key table and its newest entry, each
-   * entry's place in its segment's sealed list (4 bytes), each segment's object, name and list, and the key strings of
-   * deleted keys. A live key in the space is kept as the task's own string, so
-   * none of it is this bookkeeping's; a live key outside it (a waiting join's: few) is not counted either. A wave of
-   * new keys grows this as it grows the state: every key the state evicts keeps its slot while its deletion is the
-   * newest entry, until the cleaner retires the segment.
+   * entry's place in its segment's sealed list (4 bytes), and each segment's object, name and list. A live key in the
+   * space is kept as the task's own string, so none of it is this bookkeeping's; a live key outside it (a waiting
+   * join's: few) is not counted either; a deleted key's string is let go (detach). A wave of new keys grows this as it
+   * grows the state: every key the state evicts keeps its slot while its deletion is the newest entry, until the
+   * cleaner retires the segment.
    */
   get bytes(): number {
     // Whole bytes: the budget and vigil_state_bytes count bytes.
