@@ -8,6 +8,7 @@ export { ByteReader, ByteWriter, StringInterner } from './bytes.js';
 export { isRetriable, nonRetriable, retriable, VigilError } from './errors.js';
 export { FifoCache } from './fifo-cache.js';
 export { haversineKm } from './geo-distance.js';
+export { grown } from './grown.js';
 export {
   arrayBytes,
   BOXED_NUMBER,

@@ -20,6 +20,8 @@
 // only when someone has found collisions for the seed in use, and at most once per as many inserts as keys. Which slot a key gets never
 // depends on the hash, so the seed changes nothing anyone sees.
 
+import { grown } from './grown.js';
+
 /** Probes an insert may take before the table draws a new seed (a few dozen at most with hashes that do not collide). */
 const MAX_PROBE = 128;
 /** The table is grown (doubled) past this share of it used. */
@@ -222,12 +224,8 @@ export class KeyTable {
   }
 
   private growColumns(length: number): void {
-    const hashes = new Uint32Array(length);
-    hashes.set(this.hashes);
-    this.hashes = hashes;
-    const tags = new Uint8Array(length);
-    tags.set(this.tags);
-    this.tags = tags;
+    this.hashes = grown(this.hashes, length);
+    this.tags = grown(this.tags, length);
   }
 
   /** Puts the slot in the table; returns how many places it probed. */

@@ -33,7 +33,7 @@
 // Segment layout (big-endian): u8 version (1), u32 count, then per entry u32 key length, key (UTF-8), i32 value
 // length (-1: deleted), value.
 import { randomBytes } from 'node:crypto';
-import { KeyTable, NOT_ASCII, objectBytes, stringBytes, typedArrayBytes } from '@vigil/core';
+import { grown, KeyTable, NOT_ASCII, objectBytes, stringBytes, typedArrayBytes } from '@vigil/core';
 import { type RestoredRecords, RestoredRecordsBuilder } from '../restored-records.js';
 
 /** Changelog keys of segments; a task's own keys never start with "$". */
@@ -408,7 +408,7 @@ export class ChangelogSegments {
     const from = inSpace ? keyAt + (space as Buffer).length : keyAt;
     let slot = this.keys.slotOfBytes(bytes, from, keyEnd, tag);
     // A key in the space is its own string, decoded apart: a cut of the whole key would keep the whole alive.
-    const name = slot === NOT_ASCII || slot < 0 ? bytes.toString('utf8', from, keyEnd) : undefined;
+    const name = slot < 0 ? bytes.toString('utf8', from, keyEnd) : undefined;
     if (slot === NOT_ASCII) slot = this.keys.slotOf(name as string, tag);
     if (slot < 0) slot = this.newSlot(name as string, tag);
     else this.supersede(slot);
@@ -440,11 +440,8 @@ export class ChangelogSegments {
 
   /** The slot's newest entry is now in `segment`. */
   private enter(segment: Segment, slot: number, isValue: boolean) {
-    if (slot >= this.newest.length) {
-      const grown = new Int32Array(Math.max(slot + 1, Math.ceil(1.5 * this.newest.length)));
-      grown.set(this.newest);
-      this.newest = grown;
-    }
+    if (slot >= this.newest.length)
+      this.newest = grown(this.newest, Math.max(slot + 1, Math.ceil(1.5 * this.newest.length)));
     if (!isValue) {
       this.newest[slot] = -segment.id - 1;
       segment.deletions++;
@@ -626,15 +623,10 @@ class RestoreColumns {
   set(slot: number, segment: number, from: number, end: number, at: number) {
     if (slot >= this.segment.length) {
       const n = Math.max(2 * this.segment.length, slot + 1);
-      const grow = (a: Int32Array) => {
-        const b = new Int32Array(n);
-        b.set(a);
-        return b;
-      };
-      this.segment = grow(this.segment);
-      this.from = grow(this.from);
-      this.end = grow(this.end);
-      this.lastAt = grow(this.lastAt);
+      this.segment = grown(this.segment, n);
+      this.from = grown(this.from, n);
+      this.end = grown(this.end, n);
+      this.lastAt = grown(this.lastAt, n);
     }
     this.segment[slot] = segment;
     this.from[slot] = from;

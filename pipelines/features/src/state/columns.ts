@@ -49,12 +49,4 @@ export function fillTo<T>(a: (T | undefined)[], n: number): void {
 
 const UNDEFINED_RUN: undefined[] = Array.from({ length: 1024 }, () => undefined);
 
-type Typed = Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array;
-
-/** `a` grown to `n` elements (never shrunk), what it holds kept. */
-export function grown<T extends Typed>(a: T, n: number): T {
-  if (a.length >= n) return a;
-  const b = new (a.constructor as new (n: number) => T)(n);
-  b.set(a);
-  return b;
-}
+export { grown } from '@vigil/core';

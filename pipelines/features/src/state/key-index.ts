@@ -17,7 +17,7 @@
 // held 95,000 principals where the last held 248,000 (bench:cardinality). A store's own index charges at once: the
 // store makes room for its key as it always did.
 
-import { KeyTable, stringBytes } from '@vigil/core';
+import { grown, KeyTable, stringBytes } from '@vigil/core';
 import type { StateBudget } from './state-budget.js';
 
 /**
@@ -123,10 +123,7 @@ export class KeyIndex {
   /** Room for `keys` slots at once (a restore's keys), instead of growing by a quarter as they come. */
   reserve(keys: number): void {
     this.keys.reserve(keys);
-    if (keys <= this.holders.length) return;
-    const grown = new Uint8Array(keys);
-    grown.set(this.holders);
-    this.holders = grown;
+    this.holders = grown(this.holders, keys);
   }
 
   slotOf(key: string): number | undefined {
@@ -204,11 +201,7 @@ export class KeyIndex {
 
   private add(key: string): number {
     const slot = this.keys.add(key);
-    if (slot === this.holders.length) {
-      const grown = new Uint8Array(Math.ceil(GROWTH * this.holders.length));
-      grown.set(this.holders);
-      this.holders = grown;
-    }
+    if (slot === this.holders.length) this.holders = grown(this.holders, Math.ceil(GROWTH * this.holders.length));
     this.lastKey = key;
     this.lastSlot = slot;
     this.holders[slot] = 1;
