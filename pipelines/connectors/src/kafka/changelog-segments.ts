@@ -108,6 +108,8 @@ export interface SegmentStats {
   live: number;
   /** Entries written again by the cleaner, since this bookkeeping started. */
   copied: number;
+  /** Segments whose live-value count the cleaner found wrong and mended (0 unless the bookkeeping has a bug). */
+  mended: number;
 }
 
 export class ChangelogSegments {
@@ -133,6 +135,7 @@ export class ChangelogSegments {
   private entries = 0;
   private values = 0;
   private copied = 0;
+  private mended = 0;
   /** Segments whose last live entry was superseded since the last settle. */
   private emptied: Segment[] = [];
   /** Segments that died (their names): tombstoned at the next write. */
@@ -320,6 +323,10 @@ export class ChangelogSegments {
         writer.put(key, packed.current(key), true, inSpace);
         copied++;
       }
+      // Every key whose newest value was in it has just been written again, so it holds none: a count that says
+      // otherwise is wrong, and believing it would keep this loop on the same segment for ever (no copy, no settle).
+      // The slots' newest entries are what a restore would find, so they win; the count is mended and reported.
+      if (oldest.values !== 0) this.mend(oldest);
       // Only deletions can live in it now; it is the oldest, so they go (settle), unless plain records are pending.
       if (oldest.deletions > 0 && this.plainPending) break;
     }
@@ -327,7 +334,13 @@ export class ChangelogSegments {
   }
 
   get stats(): SegmentStats {
-    return { segments: this.segments.size, entries: this.entries, live: this.values, copied: this.copied };
+    return {
+      segments: this.segments.size,
+      entries: this.entries,
+      live: this.values,
+      copied: this.copied,
+      mended: this.mended,
+    };
   }
 
   private get plainPending(): boolean {
@@ -483,6 +496,20 @@ export class ChangelogSegments {
       }
       this.kill(oldest);
     }
+  }
+
+  /**
+   * A segment whose live-value count disagrees with its slots (no key's newest value is in it, the count says some
+   * are): the count is set to what the slots say, the log's total with it, and the mend counted (stats.mended). Never
+   * seen; kept so that a bookkeeping bug costs a counted mend, not a stage that stops in its checkpoint.
+   */
+  private mend(segment: Segment) {
+    let live = 0;
+    for (const slot of segment.keys) if (this.newest[slot] === segment.id) live++;
+    this.values += live - segment.values;
+    segment.values = live;
+    this.mended++;
+    if (segment.values + segment.deletions === 0) this.emptied.push(segment);
   }
 
   private forget(slot: number) {

@@ -74,7 +74,10 @@ export function featureStages(
       onRetry: onRetry(`kafka_${name}`),
       poison: deadLetterPoisonWriter(name, dlqSink),
       budget,
-      onCheckpoint: () => counters.checkpoints(name),
+      onCheckpoint: ({ partition, mended }) => {
+        counters.checkpoints(name);
+        if (mended > 0) logEvent('warn', 'changelog bookkeeping mended', { stage: name, partition, segments: mended });
+      },
       onRestore: ({ partition, records, ms }) => {
         counters.restored(name, records);
         logEvent('info', 'feature state restored', { stage: name, partition, records, ms });
