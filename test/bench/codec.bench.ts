@@ -1,10 +1,13 @@
 // The records on vigil's internal topics: the access event's binary codec against JSON (JSON.stringify to write,
 // JSON.parse with the same field checks to read: what the topics carried before), over the same simulated events of
-// every gateway format, one core. Prints a table, then one JSON line.
+// every gateway format, one core; and the partition of each record's key (Kafka's murmur2) by kafkajs' default
+// partitioner against vigil's own (@vigil/connectors' partitionerFor, murmur2.ts). Prints a table, then one JSON line.
 // Run: npm run build && npm run bench:codec [-- --events N]
 import { adapterFor } from '@vigil/adapters';
-import { type AccessEvent, accessEventCodec, decodeAccessEvent, GATEWAY_FORMATS } from '@vigil/events';
+import { partitionerFor } from '@vigil/connectors';
+import { type AccessEvent, accessEventCodec, decodeAccessEvent, GATEWAY_FORMATS, principalKey } from '@vigil/events';
 import { generateTraffic, renderRecord } from '@vigil/simulator';
+import { Partitioners } from 'kafkajs';
 
 const arg = process.argv.indexOf('--events');
 const N = arg > 0 ? Number(process.argv[arg + 1]) : 200_000;
@@ -53,12 +56,39 @@ for (const e of events.slice(0, 1000)) {
   if (JSON.stringify(accessEventCodec.decode(accessEventCodec.encode(e) as Buffer)) !== JSON.stringify(e))
     throw new Error(`event ${e.request_id} does not survive the binary codec`);
 }
+/** Records partitioned per second over the events' principal keys (6 partitions), and a checksum of the partitions. */
+function partitions(name: string, partitionOf: (key: string) => number) {
+  const keys = events.map(principalKey);
+  let sum = 0;
+  const seconds = best(() => {
+    sum = 0;
+    for (const key of keys) sum += partitionOf(key);
+  });
+  return { name, per_s: N / seconds, sum };
+}
+const metadata = Array.from({ length: 6 }, (_, partitionId) => ({
+  partitionId,
+  partitionErrorCode: 0,
+  leader: 0,
+  replicas: [0],
+  isr: [0],
+}));
+const kafkajsPartitioner = Partitioners.DefaultPartitioner();
+const byKafkajs = partitions('kafkajs', (key) =>
+  kafkajsPartitioner({ topic: 't', partitionMetadata: metadata, message: { key, value: null } }),
+);
+const byVigil = partitions('vigil', partitionerFor(6));
+if (byVigil.sum !== byKafkajs.sum) throw new Error('the two partitioners disagree');
+
 const fmt = (x: number) => Math.round(x).toLocaleString('en');
 console.log('codec      write ev/s   read ev/s    bytes/event');
 for (const r of [json, binary])
   console.log(
     `${r.name.padEnd(10)} ${fmt(r.write_per_s).padStart(10)}   ${fmt(r.read_per_s).padStart(10)}   ${r.bytes_per_event.toFixed(0)}`,
   );
+console.log(
+  `partitioning by key (murmur2, 6 partitions): kafkajs ${fmt(byKafkajs.per_s)}/s, vigil ${fmt(byVigil.per_s)}/s (×${(byVigil.per_s / byKafkajs.per_s).toFixed(1)})`,
+);
 console.log(`node ${process.version}; ${N} events, every gateway format; one core; best of three passes`);
 console.log(
   JSON.stringify({
@@ -70,5 +100,8 @@ console.log(
     write_ratio: Number((binary.write_per_s / json.write_per_s).toFixed(2)),
     read_ratio: Number((binary.read_per_s / json.read_per_s).toFixed(2)),
     bytes_ratio: Number((binary.bytes_per_event / json.bytes_per_event).toFixed(2)),
+    kafkajs_partitions_per_s: Math.round(byKafkajs.per_s),
+    vigil_partitions_per_s: Math.round(byVigil.per_s),
+    partition_ratio: Number((byVigil.per_s / byKafkajs.per_s).toFixed(1)),
   }),
 );

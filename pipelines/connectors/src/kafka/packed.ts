@@ -14,6 +14,7 @@
 // Layout (big-endian): u8 version (1), u32 count, then per record: i32 key length (-1: null), key, u16 header
 // count, per header u16 name length, name, u32 value length, value; u32 value length, value.
 import { type Message, Partitioners } from 'kafkajs';
+import { partitionOfKey } from './murmur2.js';
 
 export const PACKED_HEADER = 'vigil-packed';
 const VERSION = 1;
@@ -29,7 +30,10 @@ export interface PackedEntry {
 const NO_HEADERS: readonly [Buffer, Buffer][] = [];
 const toBuffer = (v: string | Buffer) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v);
 
-/** The partition Kafka's default partitioner gives a key (kafkajs' own function, so both agree by construction). */
+/**
+ * The partition Kafka's default partitioner gives a key (murmur2.ts: the same as kafkajs' function, checked by a
+ * property test); a keyless record goes round-robin, by kafkajs' own partitioner.
+ */
 export function partitionerFor(partitions: number): (key: string | Buffer | null) => number {
   const partitioner = Partitioners.DefaultPartitioner();
   const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
@@ -39,7 +43,10 @@ export function partitionerFor(partitions: number): (key: string | Buffer | null
     replicas: [0],
     isr: [0],
   }));
-  return (key) => partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+  return (key) =>
+    key === null
+      ? partitioner({ topic: '', partitionMetadata, message: { key, value: null } })
+      : partitionOfKey(key, partitions);
 }
 
 function entrySize(key: Buffer | null, headers: readonly [Buffer, Buffer][], value: Buffer): number {

@@ -13,6 +13,7 @@
 import { type MessageToProduce, ProduceAcks, Producer } from '@platformatic/kafka';
 import { type ICustomPartitioner, type Kafka, type Message, Partitioners, type TopicMessages } from 'kafkajs';
 import type { KafkaConnection } from './config.js';
+import { partitionOfKey } from './murmur2.js';
 import { partitionerFor } from './packed.js';
 
 /** What vigil needs of a producer outside transactions: kafkajs' Producer has this shape. */
@@ -70,7 +71,11 @@ export const RetryStablePartitioner: ICustomPartitioner = () => {
   const given = new WeakMap<object, Map<string, number>>();
   return (args) => {
     const { message, topic, partitionMetadata } = args;
-    const keyless = (message.key === null || message.key === undefined) && message.partition == null;
+    if (message.partition != null) return message.partition;
+    // A key's partition as kafkajs' would give it, without its 64-bit arithmetic (murmur2.ts).
+    if (typeof message.key === 'string' || Buffer.isBuffer(message.key))
+      return partitionOfKey(message.key, partitionMetadata.length);
+    const keyless = message.key === null || message.key === undefined;
     if (!keyless) return partitioner(args);
     let byTopic = given.get(message);
     const before = byTopic?.get(topic);
