@@ -132,6 +132,13 @@ interface Slot<T> {
   lastCommit: number;
   /** Serialises batches and checkpoints of one partition. */
   serial: Serial;
+  /**
+   * At least once: the send under way of outputs already computed (pump), one at a time; it settles without throwing
+   * (a failure is kept in `sendFailed`).
+   */
+  sending: Promise<void> | undefined;
+  /** At least once: why a send failed; the partition is rewound before it processes or commits anything more. */
+  sendFailed: { error: unknown } | undefined;
   dropped: boolean;
 }
 
@@ -236,6 +243,7 @@ export class KafkaStatefulProcessor<T> {
     isStale: () => boolean,
   ): Promise<void> {
     if (slot.dropped || !isRunning() || isStale()) return;
+    if (!(await this.sendsHold(slot))) return;
     const first = Number((batch.messages[0] as { offset: string }).offset);
     if (slot.next !== undefined && first > slot.next && !slot.soughtGap) {
       // Records between the checkpoint and this batch were fetched before a rewind: read them first.
@@ -255,7 +263,11 @@ export class KafkaStatefulProcessor<T> {
     slot.next = Math.max(slot.next ?? 0, Number(batch.lastOffset()) + 1);
     slot.soughtGap = false;
     resolveOffset(batch.lastOffset());
-    if (this.atLeastOnce && !(await this.sendNow(slot))) return;
+    if (this.atLeastOnce) {
+      this.pump(slot);
+      // Bounded: past MAX_WAITING_OUTPUTS computed behind the send under way, the next batch waits for it.
+      if (waiting(slot.outputs) > MAX_WAITING_OUTPUTS && !(await this.settleSends(slot))) return;
+    }
     if (Date.now() - slot.lastCommit >= this.options.commitIntervalMs) await this.checkpoint(slot);
   }
 
@@ -337,6 +349,8 @@ export class KafkaStatefulProcessor<T> {
         txn: undefined,
         lastCommit: Date.now(),
         serial: new Serial(),
+        sending: undefined,
+        sendFailed: undefined,
         dropped: false,
       };
     } catch (err) {
@@ -487,8 +501,9 @@ export class KafkaStatefulProcessor<T> {
           if (tick === undefined && now - slot.lastCommit < this.options.commitIntervalMs) return;
           void slot.serial.run(async () => {
             if (slot.dropped || slot.next === undefined || this.failure) return;
+            if (!(await this.sendsHold(slot))) return;
             if (tick) this.collect(slot, tick.call(slot.task, Date.now()));
-            if (this.atLeastOnce && !(await this.sendNow(slot))) return;
+            if (this.atLeastOnce) this.pump(slot);
             if (Date.now() - slot.lastCommit >= this.options.commitIntervalMs) await this.checkpoint(slot);
           });
         },
@@ -504,6 +519,9 @@ export class KafkaStatefulProcessor<T> {
 
   private async checkpointNow(slot: Slot<T>): Promise<void> {
     if (slot.dropped || this.failure) return;
+    // At least once, the state and offset go to the changelog only once every output computed before them is
+    // acknowledged: the send under way first (what is left is sent below, before the changelog).
+    if (this.atLeastOnce && !(await this.settleSends(slot))) return;
     slot.lastCommit = Date.now();
     const changes = slot.task.drainChanges();
     if ((changes.length === 0 && slot.outputs.size === 0 && slot.next === slot.committed) || slot.next === undefined)
@@ -566,18 +584,43 @@ export class KafkaStatefulProcessor<T> {
     }
   }
 
-  /** At-least-once: produces what the task has returned so far. False when it failed and the partition was rewound. */
-  private async sendNow(slot: Slot<T>): Promise<boolean> {
-    if (slot.outputs.size === 0) return true;
+  /**
+   * At least once: starts sending the outputs computed so far, unless a send is under way — its end sends what came
+   * meanwhile, together. Records leave as soon as they are computed, as before, but the partition's next batch no
+   * longer waits for the broker's acknowledgement of the last one (a produce round trip per batch, which under load
+   * queued every record behind the others' round trips: the gateway loop's entity hop). Kafka's own producer batches
+   * the same way (linger while a request is in flight). One send at a time keeps the outputs in order.
+   */
+  private pump(slot: Slot<T>): void {
+    if (slot.sending || slot.outputs.size === 0 || slot.sendFailed || slot.dropped) return;
     const outputs = slot.outputs;
     slot.outputs = new Map();
-    try {
-      await this.sendOutputs(slot.producer, outputs);
-      return true;
-    } catch (err) {
-      await this.rewind(slot, err);
-      return false;
-    }
+    slot.sending = this.sendOutputs(slot.producer, outputs).then(
+      () => {
+        slot.sending = undefined;
+        this.pump(slot);
+      },
+      (error: unknown) => {
+        slot.sending = undefined;
+        slot.sendFailed = { error };
+      },
+    );
+  }
+
+  /** At least once: waits for the sends under way; false when one failed (the partition is then rewound). */
+  private async settleSends(slot: Slot<T>): Promise<boolean> {
+    while (slot.sending) await slot.sending;
+    return this.sendsHold(slot);
+  }
+
+  /**
+   * False when a send of this partition's outputs failed: the partition is rewound to its last checkpoint (which no
+   * unacknowledged output is behind), unless it has gone to another member meanwhile, which restores it from there.
+   */
+  private async sendsHold(slot: Slot<T>): Promise<boolean> {
+    if (!slot.sendFailed) return true;
+    if (!slot.dropped) await this.rewind(slot, slot.sendFailed.error);
+    return false;
   }
 
   /**
@@ -625,6 +668,8 @@ export class KafkaStatefulProcessor<T> {
     slot.task.close?.();
     slot.segments.release();
     await this.step(slot.partition, 'release', async () => {
+      // A send under way finishes (or fails) before its producer goes: at least once, what it holds was computed.
+      await slot.sending;
       await slot.txn?.abort().catch(() => undefined);
       await slot.producer.disconnect().catch(() => undefined);
       if (slot.transactional && slot.producer !== slot.transactional)
@@ -653,6 +698,16 @@ export class KafkaStatefulProcessor<T> {
     await consumer.disconnect();
     this.settle?.resolve();
   }
+}
+
+/** At least once: outputs a partition may compute behind its send under way before its next batch waits for it. */
+const MAX_WAITING_OUTPUTS = 10_000;
+
+/** Messages held in outputs by topic. */
+function waiting(outputs: Map<string, Message[]>): number {
+  let n = 0;
+  for (const list of outputs.values()) n += list.length;
+  return n;
 }
 
 const byteLength = (v: string | Buffer | null | undefined) =>
