@@ -500,14 +500,18 @@ export class ChangelogSegments {
 
   /**
    * A segment whose live-value count disagrees with its slots (no key's newest value is in it, the count says some
-   * are): the count is set to what the slots say, the log's total with it, and the mend counted (stats.mended). Never
-   * seen; kept so that a bookkeeping bug costs a counted mend, not a stage that stops in its checkpoint.
+   * are): the count is set to what the slots say, the log's total to the sum over its segments, and the mend counted
+   * (stats.mended). Never seen; kept so that a bookkeeping bug costs a counted mend, not a stage that stops in its
+   * checkpoint. Only a count too high can be seen here: one too low reaches 0 while the segment still holds a live
+   * value, and settle() retires it — the property tests check that no write ever mends.
    */
   private mend(segment: Segment) {
     let live = 0;
     for (const slot of segment.keys) if (this.newest[slot] === segment.id) live++;
-    this.values += live - segment.values;
     segment.values = live;
+    let values = 0;
+    for (const s of this.segments.values()) values += s.values;
+    this.values = values;
     this.mended++;
     if (segment.values + segment.deletions === 0) this.emptied.push(segment);
   }

@@ -373,6 +373,9 @@ export class KafkaStatefulProcessor<T> {
    * - An old owner's multi-request checkpoint is not fenced by a new owner that has made no transaction, and a
    *   one-request checkpoint of the new owner's can land between its requests: some keys' counts then miss the
    *   records between the two owners' offsets (rare: a rebalance during a checkpoint of more than 512 KiB).
+   * - An old owner's last outputs, in a send still under way when the partition moved (pump), can land after the new
+   *   owner's own copies of them (computed again from the last checkpoint): repeats with the same values, as any
+   *   at-least-once repeat, only later than the first copy.
    */
   private transactionalProducer(topic: string, partition: number): Producer {
     return this.kafka.producer({
