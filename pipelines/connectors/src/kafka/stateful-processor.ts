@@ -55,6 +55,7 @@ import { topicPartitions } from './admin.js';
 import { readChangelog } from './changelog-reader.js';
 import { type ByteBudget, ChangelogSegments } from './changelog-segments.js';
 import { consumerSettings, JOIN_RETRY, type KafkaConsumerConfig } from './config.js';
+import { OrderedSends } from './ordered-sends.js';
 import { MAX_PACK_BYTES, packMessages, partitionerFor } from './packed.js';
 import { FENCE_HEADER, sourceRecords } from './source.js';
 import { type RecordWriter, RetryStablePartitioner, recordWriter } from './writer.js';
@@ -126,19 +127,15 @@ interface Slot<T> {
   committed: number | undefined;
   /** The first input offset this slot processed: where a rewind goes before the partition's first checkpoint. */
   first: number | undefined;
-  /** Outputs not yet sent, by topic (the stage's output topic, and any side output a task names). */
-  outputs: Map<string, Message[]>;
+  /**
+   * Outputs not yet sent, by topic (the stage's output topic, and any side output a task names): at least once sent
+   * in the background as they come (ordered-sends.ts), exactly once taken by each checkpoint's transaction.
+   */
+  outputs: OrderedSends<Message>;
   txn: Transaction | undefined;
   lastCommit: number;
   /** Serialises batches and checkpoints of one partition. */
   serial: Serial;
-  /**
-   * At least once: the send under way of outputs already computed (pump), one at a time; it settles without throwing
-   * (a failure is kept in `sendFailed`).
-   */
-  sending: Promise<void> | undefined;
-  /** At least once: why a send failed; the partition is rewound before it processes or commits anything more. */
-  sendFailed: { error: unknown } | undefined;
   dropped: boolean;
 }
 
@@ -264,9 +261,9 @@ export class KafkaStatefulProcessor<T> {
     slot.soughtGap = false;
     resolveOffset(batch.lastOffset());
     if (this.atLeastOnce) {
-      this.pump(slot);
+      slot.outputs.pump();
       // Bounded: past MAX_WAITING_OUTPUTS computed behind the send under way, the next batch waits for it.
-      if (waiting(slot.outputs) > MAX_WAITING_OUTPUTS && !(await this.settleSends(slot))) return;
+      if (slot.outputs.waiting > MAX_WAITING_OUTPUTS && !(await this.settleSends(slot))) return;
     }
     if (Date.now() - slot.lastCommit >= this.options.commitIntervalMs) await this.checkpoint(slot);
   }
@@ -345,12 +342,10 @@ export class KafkaStatefulProcessor<T> {
         committed: covered,
         first: undefined,
         soughtGap: false,
-        outputs: new Map(),
+        outputs: new OrderedSends<Message>((outputs) => this.sendOutputs(producer, outputs)),
         txn: undefined,
         lastCommit: Date.now(),
         serial: new Serial(),
-        sending: undefined,
-        sendFailed: undefined,
         dropped: false,
       };
     } catch (err) {
@@ -373,9 +368,9 @@ export class KafkaStatefulProcessor<T> {
    * - An old owner's multi-request checkpoint is not fenced by a new owner that has made no transaction, and a
    *   one-request checkpoint of the new owner's can land between its requests: some keys' counts then miss the
    *   records between the two owners' offsets (rare: a rebalance during a checkpoint of more than 512 KiB).
-   * - An old owner's last outputs, in a send still under way when the partition moved (pump), can land after the new
-   *   owner's own copies of them (computed again from the last checkpoint): repeats with the same values, as any
-   *   at-least-once repeat, only later than the first copy.
+   * - An old owner's last outputs, in a send still under way when the partition moved (ordered-sends.ts), can land
+   *   after the new owner's own copies of them (computed again from the last checkpoint): repeats with the same
+   *   values, as any at-least-once repeat, only later than the first copy.
    */
   private transactionalProducer(topic: string, partition: number): Producer {
     return this.kafka.producer({
@@ -460,12 +455,7 @@ export class KafkaStatefulProcessor<T> {
     const serialize = this.options.serialize ?? ((v: T) => JSON.stringify(v));
     for (const out of outputs) {
       const topic = out.topic ?? this.options.outputTopic;
-      let list = slot.outputs.get(topic);
-      if (!list) {
-        list = [];
-        slot.outputs.set(topic, list);
-      }
-      list.push({ key: out.key ?? null, value: serialize(out.value, topic), headers: out.headers ?? {} });
+      slot.outputs.add(topic, { key: out.key ?? null, value: serialize(out.value, topic), headers: out.headers ?? {} });
     }
   }
 
@@ -506,7 +496,7 @@ export class KafkaStatefulProcessor<T> {
             if (slot.dropped || slot.next === undefined || this.failure) return;
             if (!(await this.sendsHold(slot))) return;
             if (tick) this.collect(slot, tick.call(slot.task, Date.now()));
-            if (this.atLeastOnce) this.pump(slot);
+            if (this.atLeastOnce) slot.outputs.pump();
             if (Date.now() - slot.lastCommit >= this.options.commitIntervalMs) await this.checkpoint(slot);
           });
         },
@@ -527,12 +517,11 @@ export class KafkaStatefulProcessor<T> {
     if (this.atLeastOnce && !(await this.settleSends(slot))) return;
     slot.lastCommit = Date.now();
     const changes = slot.task.drainChanges();
-    if ((changes.length === 0 && slot.outputs.size === 0 && slot.next === slot.committed) || slot.next === undefined)
+    if ((changes.length === 0 && slot.outputs.waiting === 0 && slot.next === slot.committed) || slot.next === undefined)
       return;
     const started = Date.now();
     const rebalances = this.rebalances;
-    const outputs = slot.outputs;
-    slot.outputs = new Map();
+    const outputs = slot.outputs.take();
     const mendedBefore = slot.segments.stats.mended;
     const changelog: Message[] = slot.segments
       .write(changes, slot.task.packedState)
@@ -587,32 +576,9 @@ export class KafkaStatefulProcessor<T> {
     }
   }
 
-  /**
-   * At least once: starts sending the outputs computed so far, unless a send is under way — its end sends what came
-   * meanwhile, together. Records leave as soon as they are computed, as before, but the partition's next batch no
-   * longer waits for the broker's acknowledgement of the last one (a produce round trip per batch, which under load
-   * queued every record behind the others' round trips: the gateway loop's entity hop). Kafka's own producer batches
-   * the same way (linger while a request is in flight). One send at a time keeps the outputs in order.
-   */
-  private pump(slot: Slot<T>): void {
-    if (slot.sending || slot.outputs.size === 0 || slot.sendFailed || slot.dropped) return;
-    const outputs = slot.outputs;
-    slot.outputs = new Map();
-    slot.sending = this.sendOutputs(slot.producer, outputs).then(
-      () => {
-        slot.sending = undefined;
-        this.pump(slot);
-      },
-      (error: unknown) => {
-        slot.sending = undefined;
-        slot.sendFailed = { error };
-      },
-    );
-  }
-
-  /** At least once: waits for the sends under way; false when one failed (the partition is then rewound). */
+  /** At least once: waits for the partition's sends under way; false when one failed (the partition is then rewound). */
   private async settleSends(slot: Slot<T>): Promise<boolean> {
-    while (slot.sending) await slot.sending;
+    await slot.outputs.settle();
     return this.sendsHold(slot);
   }
 
@@ -621,8 +587,9 @@ export class KafkaStatefulProcessor<T> {
    * unacknowledged output is behind), unless it has gone to another member meanwhile, which restores it from there.
    */
   private async sendsHold(slot: Slot<T>): Promise<boolean> {
-    if (!slot.sendFailed) return true;
-    if (!slot.dropped) await this.rewind(slot, slot.sendFailed.error);
+    const failure = slot.outputs.failure;
+    if (!failure) return true;
+    if (!slot.dropped) await this.rewind(slot, failure.error);
     return false;
   }
 
@@ -672,7 +639,7 @@ export class KafkaStatefulProcessor<T> {
     slot.segments.release();
     await this.step(slot.partition, 'release', async () => {
       // A send under way finishes (or fails) before its producer goes: at least once, what it holds was computed.
-      await slot.sending;
+      await slot.outputs.close();
       await slot.txn?.abort().catch(() => undefined);
       await slot.producer.disconnect().catch(() => undefined);
       if (slot.transactional && slot.producer !== slot.transactional)
@@ -705,13 +672,6 @@ export class KafkaStatefulProcessor<T> {
 
 /** At least once: outputs a partition may compute behind its send under way before its next batch waits for it. */
 const MAX_WAITING_OUTPUTS = 10_000;
-
-/** Messages held in outputs by topic. */
-function waiting(outputs: Map<string, Message[]>): number {
-  let n = 0;
-  for (const list of outputs.values()) n += list.length;
-  return n;
-}
 
 const byteLength = (v: string | Buffer | null | undefined) =>
   v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;

@@ -1,0 +1,127 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { OrderedSends, type Outputs } from './ordered-sends.js';
+
+/** A send that the test settles by hand, one request at a time. */
+function manualSends() {
+  const requests: { outputs: Outputs<number>; resolve: () => void; reject: (e: Error) => void }[] = [];
+  let underWay = 0;
+  let most = 0;
+  const send = (outputs: Outputs<number>) =>
+    new Promise<void>((resolve, reject) => {
+      underWay++;
+      most = Math.max(most, underWay);
+      const end = () => underWay--;
+      requests.push({
+        outputs,
+        resolve: () => {
+          end();
+          resolve();
+        },
+        reject: (e) => {
+          end();
+          reject(e);
+        },
+      });
+    });
+  return { requests, send, most: () => most };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('ordered sends', () => {
+  it('sends one request at a time, what came meanwhile together, every output once and in order', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // Steps: add an output to topic a or b, pump, or let the oldest send under way end.
+        fc.array(fc.oneof(fc.constantFrom('a', 'b'), fc.constant('pump'), fc.constant('ack')), { maxLength: 60 }),
+        async (steps) => {
+          const m = manualSends();
+          const sends = new OrderedSends<number>(m.send);
+          const added: Record<string, number[]> = { a: [], b: [] };
+          let n = 0;
+          let acked = 0;
+          for (const step of steps) {
+            if (step === 'pump') sends.pump();
+            else if (step === 'ack') {
+              m.requests[acked]?.resolve();
+              if (m.requests[acked]) acked++;
+              await flush();
+            } else {
+              sends.add(step, n);
+              added[step]?.push(n++);
+            }
+          }
+          sends.pump();
+          // Settling acknowledges whatever is under way, and what it leaves waiting goes out in turn.
+          const settled = sends.settle();
+          while (acked < m.requests.length || sends.waiting > 0) {
+            const request = m.requests[acked];
+            if (request) {
+              request.resolve();
+              acked++;
+            }
+            await flush();
+            sends.pump();
+          }
+          expect(await settled).toBe(true);
+          expect(m.most()).toBeLessThanOrEqual(1);
+          const sent: Record<string, number[]> = { a: [], b: [] };
+          for (const r of m.requests) for (const [topic, list] of r.outputs) sent[topic]?.push(...list);
+          expect(sent).toEqual(added);
+        },
+      ),
+    );
+  });
+
+  it('after a failed send, sends nothing more and says so; settle answers false', async () => {
+    const m = manualSends();
+    const sends = new OrderedSends<number>(m.send);
+    sends.add('a', 1);
+    sends.pump();
+    sends.add('a', 2);
+    sends.pump(); // a send is under way: 2 waits
+    m.requests[0]?.reject(new Error('broker down'));
+    await flush();
+    expect(sends.failure?.error).toEqual(new Error('broker down'));
+    sends.add('a', 3);
+    sends.pump();
+    expect(m.requests).toHaveLength(1); // neither 2 nor 3 overtakes the lost 1
+    expect(await sends.settle()).toBe(false);
+    expect(sends.waiting).toBe(2);
+  });
+
+  it('close waits for the send under way and sends nothing after it', async () => {
+    const m = manualSends();
+    const sends = new OrderedSends<number>(m.send);
+    sends.add('a', 1);
+    sends.pump();
+    sends.add('a', 2);
+    let closed = false;
+    const closing = sends.close().then(() => {
+      closed = true;
+    });
+    await flush();
+    expect(closed).toBe(false);
+    m.requests[0]?.resolve();
+    await closing;
+    expect(closed).toBe(true);
+    sends.pump();
+    expect(m.requests).toHaveLength(1);
+  });
+
+  it('take hands over what waits (a transaction sends it) and leaves nothing to send', () => {
+    const m = manualSends();
+    const sends = new OrderedSends<number>(m.send);
+    sends.add('a', 1);
+    sends.add('b', 2);
+    expect(sends.waiting).toBe(2);
+    expect([...sends.take()]).toEqual([
+      ['a', [1]],
+      ['b', [2]],
+    ]);
+    expect(sends.waiting).toBe(0);
+    sends.pump();
+    expect(m.requests).toHaveLength(0);
+  });
+});
