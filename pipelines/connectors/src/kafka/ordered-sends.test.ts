@@ -29,6 +29,44 @@ function manualSends() {
 
 const flush = () => new Promise((r) => setImmediate(r));
 
+type Manual = ReturnType<typeof manualSends>;
+
+/** One step of the property: an output added to topic a or b (numbered in order), a pump, or the next send ending. */
+async function play(
+  step: string,
+  sends: OrderedSends<number>,
+  m: Manual,
+  added: Record<string, number[]>,
+  acked: { n: number },
+) {
+  if (step === 'pump') sends.pump();
+  else if (step === 'ack') {
+    const request = m.requests[acked.n];
+    if (request) {
+      request.resolve();
+      acked.n++;
+    }
+    await flush();
+  } else {
+    const n = (added.a?.length ?? 0) + (added.b?.length ?? 0);
+    sends.add(step, n);
+    added[step]?.push(n);
+  }
+}
+
+/** Ends every send, as they come, until nothing waits. */
+async function ackAll(sends: OrderedSends<number>, m: Manual, acked: { n: number }) {
+  while (acked.n < m.requests.length || sends.waiting > 0) {
+    const request = m.requests[acked.n];
+    if (request) {
+      request.resolve();
+      acked.n++;
+    }
+    await flush();
+    sends.pump();
+  }
+}
+
 describe('ordered sends', () => {
   it('sends one request at a time, what came meanwhile together, every output once and in order', async () => {
     await fc.assert(
@@ -39,31 +77,12 @@ describe('ordered sends', () => {
           const m = manualSends();
           const sends = new OrderedSends<number>(m.send);
           const added: Record<string, number[]> = { a: [], b: [] };
-          let n = 0;
-          let acked = 0;
-          for (const step of steps) {
-            if (step === 'pump') sends.pump();
-            else if (step === 'ack') {
-              m.requests[acked]?.resolve();
-              if (m.requests[acked]) acked++;
-              await flush();
-            } else {
-              sends.add(step, n);
-              added[step]?.push(n++);
-            }
-          }
+          const acked = { n: 0 };
+          for (const step of steps) await play(step, sends, m, added, acked);
           sends.pump();
           // Settling acknowledges whatever is under way, and what it leaves waiting goes out in turn.
           const settled = sends.settle();
-          while (acked < m.requests.length || sends.waiting > 0) {
-            const request = m.requests[acked];
-            if (request) {
-              request.resolve();
-              acked++;
-            }
-            await flush();
-            sends.pump();
-          }
+          await ackAll(sends, m, acked);
           expect(await settled).toBe(true);
           expect(m.most()).toBeLessThanOrEqual(1);
           const sent: Record<string, number[]> = { a: [], b: [] };
