@@ -95,7 +95,8 @@ export class KafkaRevocationLog implements RevocationLog {
   private async writer(): Promise<RecordWriter> {
     if (!this.producer) {
       const producer = recordWriter(this.kafka);
-      await producer.connect();
+      // Its topic looked up now: the first enforcement's record need not wait for the broker's metadata.
+      await producer.connect([this.topic]);
       this.producer = producer;
     }
     return this.producer;

@@ -62,7 +62,7 @@ export class KafkaSink<T> implements Sink<T> {
   private connect(): Promise<RecordWriter> {
     this.connecting ??= (async () => {
       const producer = recordWriter(this.kafka);
-      await producer.connect();
+      await producer.connect([this.options.topic]);
       this.producer = producer;
       return producer;
     })().catch((err: unknown) => {

@@ -312,7 +312,9 @@ export class KafkaStatefulProcessor<T> {
     const producer: RecordWriter = transactional ?? recordWriter(this.kafka, { retry: TAKE_OVER_RETRY });
     let task: StatefulTask<T> | undefined;
     try {
-      await this.step(partition, 'connect', () => producer.connect());
+      // The topics it writes looked up now: the partition's first outputs (a first decision) need not wait for them.
+      const writes = [this.options.outputTopic, ...(this.options.sideOutputTopics ?? []), this.options.changelogTopic];
+      await this.step(partition, 'connect', () => producer.connect(writes));
       // Beginning a transaction initialises the producer id, which fences the old owner and aborts its transaction.
       const txn = transactional ? await this.step(partition, 'fence', () => transactional.transaction()) : undefined;
       if (txn) await this.step(partition, 'sweep', () => this.sweep(txn, partition));

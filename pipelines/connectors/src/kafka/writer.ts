@@ -18,7 +18,11 @@ import { partitionerFor } from './packed.js';
 
 /** What vigil needs of a producer outside transactions: kafkajs' Producer has this shape. */
 export interface RecordWriter {
-  connect(): Promise<void>;
+  /**
+   * Connects; `topics`, the topics it will write, are looked up now (@platformatic/kafka) so that the first send to
+   * each does not wait for the broker's metadata (kafkajs looks a topic up at its first send whatever is named).
+   */
+  connect(topics?: readonly string[]): Promise<void>;
   /** Every topic's messages in one produce round (acks=all); resolves when the brokers have them all. */
   sendBatch(batch: { acks: -1; topicMessages: TopicMessages[] }): Promise<unknown>;
   disconnect(): Promise<void>;
@@ -141,6 +145,11 @@ function headersOf(headers: Message['headers']): Map<Buffer, Buffer> | undefined
   return out.size > 0 ? out : undefined;
 }
 
+/** How old the client's metadata may be before a send looks the topic up again (kafkajs' metadataMaxAge default). */
+const METADATA_MAX_AGE_MS = 300_000;
+/** How often a writer looks up the topics it writes in the background. */
+const METADATA_REFRESH_MS = 30_000;
+
 const SASL = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
 /**
@@ -157,6 +166,9 @@ const SASL = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512'
 export class PlatformaticWriter implements RecordWriter {
   private producer: Producer | undefined;
   private closed = false;
+  /** The topics written so far: their metadata is refreshed in the background (refreshTimer). */
+  private readonly written = new Set<string>();
+  private refreshTimer: NodeJS.Timeout | undefined;
   /** kafkajs' default partitioner, per partition count. */
   private readonly partitioners = new Map<number, (key: string | Buffer | null) => number>();
 
@@ -180,6 +192,11 @@ export class PlatformaticWriter implements RecordWriter {
       // The produce timeout the broker is sent (kafkajs sends its request timeout, 30 s by default).
       timeout: c.request_timeout_ms,
       retries: this.retry.retries,
+      // kafkajs' default (5 minutes) rather than the client's 5 s: past it a send waits for a metadata round trip
+      // first, and the sends that come after a quiet spell — a revocation's decision, its log record — are the ones
+      // that are timed. A refresh in the background (METADATA_REFRESH_MS) keeps partition counts and leaders fresher
+      // than either without holding a send; a send that meets a moved leader is refreshed and retried by the client.
+      metadataMaxAge: METADATA_MAX_AGE_MS,
       retryDelay: (_client: unknown, _operation: string, attempt: number) =>
         Math.min(this.retry.maxRetryTime, this.retry.initialRetryTime * 2 ** Math.max(0, attempt - 1)),
       ...(c.ssl ? { tls: {} } : {}),
@@ -190,10 +207,11 @@ export class PlatformaticWriter implements RecordWriter {
     return this.producer;
   }
 
-  async connect(): Promise<void> {
+  async connect(topics: readonly string[] = []): Promise<void> {
     // The client connects on its first request; asking for metadata here makes an unreachable broker fail connect().
     const producer = this.client();
-    await producer.metadata({ topics: [] });
+    await producer.metadata({ topics: [...topics] });
+    for (const topic of topics) this.written.add(topic);
     // The producer id too (kafkajs' connect() gets its own), so that the first send does not wait for it.
     await producer.initIdempotentProducer({});
   }
@@ -209,9 +227,12 @@ export class PlatformaticWriter implements RecordWriter {
 
   async sendBatch({ topicMessages }: { acks: -1; topicMessages: TopicMessages[] }): Promise<unknown> {
     const producer = this.client();
-    // Each send reads the topics' partition counts from the client's metadata (cached for its metadataMaxAge, 5 s),
+    // Each send reads the topics' partition counts from the client's metadata (refreshed every METADATA_REFRESH_MS),
     // so a topic given more partitions is partitioned as kafkajs, which refreshes its own, will partition it.
-    const metadata = await producer.metadata({ topics: [...new Set(topicMessages.map((t) => t.topic))] });
+    const topics = [...new Set(topicMessages.map((t) => t.topic))];
+    for (const topic of topics) this.written.add(topic);
+    this.refreshTimer ??= setInterval(() => this.refresh(), METADATA_REFRESH_MS).unref();
+    const metadata = await producer.metadata({ topics });
     const messages: MessageToProduce[] = [];
     for (const { topic, messages: list } of topicMessages) {
       const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
@@ -232,8 +253,15 @@ export class PlatformaticWriter implements RecordWriter {
     return producer.send({ messages });
   }
 
+  /** Looks up the written topics again, in the background: no send waits for it (a failure waits for the next). */
+  private refresh(): void {
+    if (this.closed || !this.producer || this.written.size === 0) return;
+    this.producer.metadata({ topics: [...this.written], forceUpdate: true }).catch(() => undefined);
+  }
+
   async disconnect(): Promise<void> {
     this.closed = true;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
     const producer = this.producer;
     this.producer = undefined;
     await producer?.close().catch(() => undefined);
