@@ -54,6 +54,16 @@ async function play(
   }
 }
 
+/** Output 1 in a send under way, output 2 waiting behind it. */
+function oneUnderWayOneWaiting() {
+  const m = manualSends();
+  const sends = new OrderedSends<number>(m.send);
+  sends.add('a', 1);
+  sends.pump();
+  sends.add('a', 2);
+  return { m, sends };
+}
+
 /** Ends every send, as they come, until nothing waits. */
 async function ackAll(sends: OrderedSends<number>, m: Manual, acked: { n: number }) {
   while (acked.n < m.requests.length || sends.waiting > 0) {
@@ -94,11 +104,7 @@ describe('ordered sends', () => {
   });
 
   it('after a failed send, sends nothing more and says so; settle answers false', async () => {
-    const m = manualSends();
-    const sends = new OrderedSends<number>(m.send);
-    sends.add('a', 1);
-    sends.pump();
-    sends.add('a', 2);
+    const { m, sends } = oneUnderWayOneWaiting();
     sends.pump(); // a send is under way: 2 waits
     m.requests[0]?.reject(new Error('broker down'));
     await flush();
@@ -111,11 +117,7 @@ describe('ordered sends', () => {
   });
 
   it('close waits for the send under way and sends nothing after it', async () => {
-    const m = manualSends();
-    const sends = new OrderedSends<number>(m.send);
-    sends.add('a', 1);
-    sends.pump();
-    sends.add('a', 2);
+    const { m, sends } = oneUnderWayOneWaiting();
     let closed = false;
     const closing = sends.close().then(() => {
       closed = true;
