@@ -64,17 +64,19 @@ function oneUnderWayOneWaiting() {
   return { m, sends };
 }
 
-/** Ends every send, as they come, until nothing waits. */
-async function ackAll(sends: OrderedSends<number>, m: Manual, acked: { n: number }) {
-  while (acked.n < m.requests.length || sends.waiting > 0) {
-    const request = m.requests[acked.n];
-    if (request) {
-      request.resolve();
-      acked.n++;
-    }
+/**
+ * Ends every send as it comes, until nothing waits: no pump from here, so each next send must be started by the end of
+ * the one before it; and `settled()` must not have answered while a send was unanswered.
+ */
+async function ackAll(sends: OrderedSends<number>, m: Manual, acked: { n: number }, settled: () => boolean) {
+  await flush();
+  while (acked.n < m.requests.length) {
+    expect(settled()).toBe(false);
+    (m.requests[acked.n] as Manual['requests'][number]).resolve();
+    acked.n++;
     await flush();
-    sends.pump();
   }
+  expect(sends.waiting).toBe(0);
 }
 
 describe('ordered sends', () => {
@@ -90,9 +92,13 @@ describe('ordered sends', () => {
           const acked = { n: 0 };
           for (const step of steps) await play(step, sends, m, added, acked);
           sends.pump();
-          // Settling acknowledges whatever is under way, and what it leaves waiting goes out in turn.
-          const settled = sends.settle();
-          await ackAll(sends, m, acked);
+          // Settling waits while any send is unanswered; each answered send starts the next by itself.
+          let done = false;
+          const settled = sends.settle().then((ok) => {
+            done = true;
+            return ok;
+          });
+          await ackAll(sends, m, acked, () => done);
           expect(await settled).toBe(true);
           expect(m.most()).toBeLessThanOrEqual(1);
           const sent: Record<string, number[]> = { a: [], b: [] };

@@ -212,6 +212,7 @@ export class PlatformaticWriter implements RecordWriter {
     const producer = this.client();
     await producer.metadata({ topics: [...topics] });
     for (const topic of topics) this.written.add(topic);
+    this.refreshEvery();
     // The producer id too (kafkajs' connect() gets its own), so that the first send does not wait for it.
     await producer.initIdempotentProducer({});
   }
@@ -231,7 +232,7 @@ export class PlatformaticWriter implements RecordWriter {
     // so a topic given more partitions is partitioned as kafkajs, which refreshes its own, will partition it.
     const topics = [...new Set(topicMessages.map((t) => t.topic))];
     for (const topic of topics) this.written.add(topic);
-    this.refreshTimer ??= setInterval(() => this.refresh(), METADATA_REFRESH_MS).unref();
+    this.refreshEvery();
     const metadata = await producer.metadata({ topics });
     const messages: MessageToProduce[] = [];
     for (const { topic, messages: list } of topicMessages) {
@@ -253,10 +254,20 @@ export class PlatformaticWriter implements RecordWriter {
     return producer.send({ messages });
   }
 
-  /** Looks up the written topics again, in the background: no send waits for it (a failure waits for the next). */
+  /** Starts the background refresh (once: from connect, so that the topics looked up there stay fresh too). */
+  private refreshEvery(): void {
+    this.refreshTimer ??= setInterval(() => this.refresh(), METADATA_REFRESH_MS).unref();
+  }
+
+  /**
+   * Looks up the written topics again, in the background: no send waits for it. One request per topic: the client
+   * fails a whole metadata request for one topic's error (a topic deleted since), which would leave every other one
+   * to age. A failure leaves that topic to the next refresh, or to a send's own look-up once it is 5 minutes old.
+   */
   private refresh(): void {
-    if (this.closed || !this.producer || this.written.size === 0) return;
-    this.producer.metadata({ topics: [...this.written], forceUpdate: true }).catch(() => undefined);
+    const producer = this.producer;
+    if (this.closed || !producer) return;
+    for (const topic of this.written) producer.metadata({ topics: [topic], forceUpdate: true }).catch(() => undefined);
   }
 
   async disconnect(): Promise<void> {
