@@ -4,8 +4,9 @@
 // share of requests that address an object never seen before stays near 1 for a walk, near 0 for a customer
 // re-reading their own accounts.
 
+import { grown } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { fillTo, grown, REFERENCE_COLUMN_BYTES, type StateColumns } from '../state/columns.js';
+import { fillTo, REFERENCE_COLUMN_BYTES, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
 import { SlidingColumns } from '../state/sliding-columns.js';

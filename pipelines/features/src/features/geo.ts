@@ -7,10 +7,10 @@
 //   a tolerance (500 km by default) before they count, and across a border by a smaller one (GeoIP error).
 // - geo_country_new: the country is not among the (up to four) the principal was seen in before.
 // Speed divides by at least one minute so two requests in the same second do not read as infinite speed.
-import { haversineKm } from '@vigil/core';
+import { grown, haversineKm } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import type { GeoLookup } from '../geo/lookup.js';
-import { grown, type StateColumns } from '../state/columns.js';
+import type { StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { RecentColumns } from '../state/recent-columns.js';
 import { declareFeatures } from './declare.js';

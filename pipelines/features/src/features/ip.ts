@@ -2,9 +2,9 @@
 // many usernames it tries (concentrated credential stuffing). Every request reaches its IP's state; only logins
 // create an entry for the login counts, since most IPs never log in and state is per key.
 
-import { objectBytes } from '@vigil/core';
+import { grown, objectBytes } from '@vigil/core';
 import { type AccessEvent, FORGIVEN_LOGIN_FAILURES, recordedFailures } from '@vigil/events';
-import { grown, type StateColumns } from '../state/columns.js';
+import type { StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
 import { SlidingColumns } from '../state/sliding-columns.js';

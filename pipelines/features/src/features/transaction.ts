@@ -40,9 +40,9 @@
 //   three payments typed in by a fraudster. The shortest gap, not the mean: a payroll run that follows a supplier
 //   payment by half an hour is still a batch.
 
-import { idMapBytes, objectBytes, typedArrayBytes } from '@vigil/core';
+import { grown, idMapBytes, objectBytes, typedArrayBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { fillTo, grown, REFERENCE_COLUMN_BYTES, type StateColumns } from '../state/columns.js';
+import { fillTo, REFERENCE_COLUMN_BYTES, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';

@@ -8,8 +8,9 @@
 // cohort's threshold (where the logs reveal no cohort, only the principal's own history tells the two apart).
 // Today's minutes do not count toward it until the day is over, so a burst cannot vouch for itself.
 
+import { grown } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
-import { grown, type StateColumns } from '../state/columns.js';
+import type { StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { SlidingColumns } from '../state/sliding-columns.js';
 import { SlidingCounts } from '../state/sliding-count.js';

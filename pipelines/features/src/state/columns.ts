@@ -48,5 +48,3 @@ export function fillTo<T>(a: (T | undefined)[], n: number): void {
 }
 
 const UNDEFINED_RUN: undefined[] = Array.from({ length: 1024 }, () => undefined);
-
-export { grown } from '@vigil/core';

@@ -30,8 +30,9 @@
 // as the writer would have, given the same other charges to the budget (the changelogs' bookkeeping is one of them,
 // and a restore rebuilds it smaller than the writer held it: changelog-segments.ts).
 
+import { grown } from '@vigil/core';
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
-import { fillTo, grown, type StateColumns, typedColumnBytes } from './columns.js';
+import { fillTo, type StateColumns, typedColumnBytes } from './columns.js';
 import { KeyIndex, keyBytes, type SharingStore, SLOT_BYTES, STATE_COLUMN_BYTES } from './key-index.js';
 import { sortByKey } from './radix-sort.js';
 import type { StateBudget } from './state-budget.js';

@@ -3,7 +3,7 @@
 // `max`, in place. Kept as an array copied on change, a list of one to four took 56–80 bytes beside its owner's field;
 // here a slot takes 4 × max + 1 bytes.
 
-import { grown } from './columns.js';
+import { grown } from '@vigil/core';
 
 export class RecentColumns {
   private items = new Uint32Array(0);

@@ -7,7 +7,8 @@
 // Every count is the one a SlidingCounts would give (the inline form is SlidingCounts' own sparse form, cut shorter),
 // and a checkpoint holds the same object form (`read`), so a record reads the same to a store of objects.
 
-import { fillTo, grown, REFERENCE_COLUMN_BYTES } from './columns.js';
+import { grown } from '@vigil/core';
+import { fillTo, REFERENCE_COLUMN_BYTES } from './columns.js';
 import { SlidingCounts, SPARSE_MAX } from './sliding-count.js';
 
 export class SlidingColumns {
