@@ -68,6 +68,9 @@ export function clientHash(userAgent: string, tls: string): number {
   return fnv(h, tls) >>> 0;
 }
 
+/** FNV-1a over one string's UTF-16 code units (a token's network, say). */
+export const fnv1a = (s: string) => fnv(0x811c9dc5, s) >>> 0;
+
 function fnv(seed: number, s: string): number {
   let h = seed;
   for (let i = 0; i < s.length; i++) {

@@ -1,18 +1,29 @@
 // Token consistency: one token used from a different user agent, client certificate or network within minutes is
 // a token that has been copied. Keyed by the token (fingerprint, else jti); networks are /24 (IPv4) or /48 (IPv6)
 // so a client moving inside its provider's block does not count.
+//
+// A token's client (user agent and TLS client fingerprint) and network are kept as 32-bit FNV-1a hashes in columns
+// (issue 17, lever 5), as KnownDevices keeps clients: an object holding the request's three strings took ~300 bytes a
+// token, and a wave brings a new token with nearly every request. A collision only makes a changed client or network
+// read as unchanged — one in 2^32 changes; crafting one needs the victim's own user agent and TLS fingerprint, and
+// with them a thief shows the same client anyway.
 
-import { idMapBytes, objectBytes, stringBytes } from '@vigil/core';
+import { BOXED_NUMBER, grown, mapBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
+import type { StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { declareFeatures } from './declare.js';
-import { DAY, type FeatureFamily, keyTime, logCount, MINUTE } from './feature.js';
+import { clientHash, fnv1a } from './device.js';
+import { DAY, type FeatureFamily, logCount, MINUTE, slotTime } from './feature.js';
 
 export function networkOf(ip: string): string {
   if (ip.includes(':')) return ip.split(':').slice(0, 3).join(':');
   const dot = ip.lastIndexOf('.');
   return dot > 0 ? ip.slice(0, dot) : ip;
 }
+
+/** The network's hash, as a token's state keeps it. */
+export const networkHash = (ip: string) => fnv1a(networkOf(ip));
 
 export const TOKEN_FEATURES = declareFeatures([
   {
@@ -39,13 +50,81 @@ export const TOKEN_FEATURES = declareFeatures([
 ]);
 const F = TOKEN_FEATURES.position;
 
-interface Use {
+/** A token's use in object form: what checkpoints encode (UseColumns keeps it in columns). */
+export interface Use {
+  last: number;
+  /** clientHash(user agent, TLS client fingerprint) of the token's last request. */
+  client: number;
+  /** networkHash of its last request's address. */
+  network: number;
+  /** Network hash → event time, for the networks seen in the last hour, oldest first; made at a second network. */
+  networks: Map<number, number> | undefined;
+}
+
+/** A use as checkpoints held it before the hashes (2026-12-06): the request's strings. Read, never written. */
+export interface StringUse {
   last: number;
   userAgent: string;
   tls: string;
   network: string;
-  /** Networks seen in the last hour, created when a second network appears. */
   networks: Map<string, number> | undefined;
+}
+
+/** A token's networks Map: its table, and each entry's key and time boxed (hashes past 2^30 are not small integers). */
+const networksBytes = (networks: Map<number, number>) => mapBytes(networks.size) + 2 * BOXED_NUMBER * networks.size;
+/** An entry of the sparse map of networks by slot (one of its table's slots, the slot number unboxed). */
+const SPARSE_ENTRY_BYTES = 28;
+
+/** Uses in columns: the time, the client's and the network's hashes; a token's networks (few have two) by slot. */
+class UseColumns implements StateColumns<Use> {
+  last = new Float64Array(0);
+  client = new Uint32Array(0);
+  network = new Uint32Array(0);
+  readonly networks = new Map<number, Map<number, number>>();
+  readonly slotBytes = 8 + 4 + 4;
+
+  extraBytes(slot: number): number {
+    const networks = this.networks.get(slot);
+    return networks ? SPARSE_ENTRY_BYTES + networksBytes(networks) : 0;
+  }
+
+  grow(slots: number): void {
+    this.last = grown(this.last, slots);
+    this.client = grown(this.client, slots);
+    this.network = grown(this.network, slots);
+  }
+
+  write(slot: number, u: Use | StringUse): void {
+    this.last[slot] = u.last;
+    if ('userAgent' in u) {
+      // A record from before the hashes: hashed as this version would have hashed the request.
+      this.client[slot] = clientHash(u.userAgent, u.tls);
+      this.network[slot] = fnv1a(u.network);
+      this.setNetworks(slot, u.networks && new Map([...u.networks].map(([n, at]) => [fnv1a(n), at])));
+    } else {
+      this.client[slot] = u.client;
+      this.network[slot] = u.network;
+      this.setNetworks(slot, u.networks);
+    }
+  }
+
+  read(slot: number): Use {
+    return {
+      last: this.last[slot] as number,
+      client: this.client[slot] as number,
+      network: this.network[slot] as number,
+      networks: this.networks.get(slot),
+    };
+  }
+
+  setNetworks(slot: number, networks: Map<number, number> | undefined): void {
+    if (networks) this.networks.set(slot, networks);
+    else this.networks.delete(slot);
+  }
+
+  free(slot: number): void {
+    this.networks.delete(slot);
+  }
 }
 
 export class TokenConsistency implements FeatureFamily {
@@ -54,51 +133,42 @@ export class TokenConsistency implements FeatureFamily {
   /** A token belongs to one principal, so its state lives with the principal's. */
   readonly role = 'principal';
   readonly params = { window: 10 * MINUTE, networks_window: 60 * MINUTE, ttl: DAY, max_networks: 16 };
-  private readonly state = new KeyedState<Use>({
-    ttlMs: DAY,
-    maxKeys: 1_000_000,
-    // Five fields (last boxed), the request's strings it keeps, and the networks with their times.
-    sizeOf: (s) =>
-      objectBytes(5, 1) +
-      stringBytes(s.userAgent.length) +
-      stringBytes(s.tls.length) +
-      stringBytes(s.network.length) +
-      (s.networks ? idMapBytes(s.networks.size) : 0),
-  });
+  private readonly uses = new UseColumns();
+  private readonly state = new KeyedState<Use>({ ttlMs: DAY, maxKeys: 1_000_000, columns: this.uses });
   readonly stores = { tokens: this.state };
 
   update(event: AccessEvent, out: Float64Array, offset: number): void {
     out.fill(0, offset, offset + TOKEN_FEATURES.names.length);
     const key = event.principal.token_fingerprint ?? event.principal.jti;
     if (key === undefined) return;
-    const ua = event.user_agent ?? '';
-    const tls = event.tls_client_fingerprint ?? '';
-    const network = networkOf(event.client_ip);
-    const s = this.state.get(key, event.ts, () => ({
-      last: event.ts,
-      userAgent: ua,
-      tls,
-      network,
-      networks: undefined,
-    }));
-    const previous = s.last;
-    const t = keyTime(s, event.ts);
+    const client = clientHash(event.user_agent ?? '', event.tls_client_fingerprint ?? '');
+    const network = networkHash(event.client_ip);
+    const u = this.uses;
+    const slot = this.state.slot(key, event.ts, () => ({ last: event.ts, client, network, networks: undefined }));
+    const previous = u.last[slot] as number;
+    const t = slotTime(u.last, slot, event.ts);
     const recent = t - previous <= 10 * MINUTE;
-    if (recent && (s.userAgent !== ua || s.tls !== tls)) out[offset + F.token_agent_changed_10m] = 1;
-    if (recent && s.network !== network) out[offset + F.token_network_changed_10m] = 1;
-    if (s.networks === undefined && s.network !== network) s.networks = new Map([[s.network, previous]]);
-    s.userAgent = ua;
-    s.tls = tls;
-    s.network = network;
-    if (s.networks) {
-      s.networks.delete(network);
-      s.networks.set(network, t);
+    if (recent && u.client[slot] !== client) out[offset + F.token_agent_changed_10m] = 1;
+    const was = u.network[slot] as number;
+    if (recent && was !== network) out[offset + F.token_network_changed_10m] = 1;
+    let networks = u.networks.get(slot);
+    if (networks === undefined && was !== network) {
+      networks = new Map([[was, previous]]);
+      u.networks.set(slot, networks);
+    }
+    u.client[slot] = client;
+    u.network[slot] = network;
+    if (networks) {
+      networks.delete(network);
+      networks.set(network, t);
       // Oldest first: drop networks not seen for an hour, and the oldest beyond the cap.
-      for (const [n, at] of s.networks) {
-        if (t - at > 60 * MINUTE || s.networks.size > this.params.max_networks) s.networks.delete(n);
+      for (const [n, at] of networks) {
+        if (t - at > 60 * MINUTE || networks.size > this.params.max_networks) networks.delete(n);
         else break;
       }
+      // A grown Map is charged now, not at the token's next request.
+      this.state.recharge(slot);
     }
-    out[offset + F.token_networks_1h_log] = logCount(s.networks?.size ?? 1);
+    out[offset + F.token_networks_1h_log] = logCount(networks?.size ?? 1);
   }
 }

@@ -1,18 +1,20 @@
 // The families that keep their state in columns (GeoJump's places, KnownDevices' clients, Velocity's counters and
-// habits, TransactionDeviation's activity hours, IpActivity's routes) against the object form they kept before (the code of 4f36925, restated here): the same features, and
-// checkpoint records whose state is the same bytes — so a record reads the same to a vigil of either form — through
-// random events, restores into a fresh family and keys dropped by their TTL.
+// habits, TransactionDeviation's activity hours, IpActivity's routes, TokenConsistency's uses) against the object form
+// they kept before (the code of 4f36925, restated here): the same features, and checkpoint records whose state is the
+// same bytes — so a record reads the same to a vigil of either form — through random events, restores into a fresh
+// family and keys dropped by their TTL. TokenConsistency's records hold hashes where its objects held the request's
+// strings: its records are the reference's strings hashed, and a record of strings restores as one of hashes.
 import { haversineKm } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FeatureExtractor } from '../extractor.js';
-import { clientHash, KnownDevices } from '../features/device.js';
+import { clientHash, fnv1a, KnownDevices } from '../features/device.js';
 import { Enumeration } from '../features/enumeration.js';
 import type { FeatureFamily } from '../features/feature.js';
 import { GeoJump, type Place } from '../features/geo.js';
 import { IpActivity } from '../features/ip.js';
-import { TokenConsistency } from '../features/token.js';
+import { networkOf, type StringUse, TokenConsistency, type Use } from '../features/token.js';
 import { type Activity, countActivity, TransactionDeviation } from '../features/transaction.js';
 import { Velocity } from '../features/velocity.js';
 import type { GeoLookup, GeoPoint } from '../geo/lookup.js';
@@ -224,6 +226,71 @@ function enumerate(
     c.count(0, t, rejected) / total10,
     Math.log1p(c.count(1, t, denied)),
   ];
+}
+
+/** A use of strings in the hashed form the columns keep. */
+const hashedUse = (s: StringUse): Use => ({
+  last: s.last,
+  client: clientHash(s.userAgent, s.tls),
+  network: fnv1a(s.network),
+  networks: s.networks && new Map([...s.networks].map(([n, at]) => [fnv1a(n), at])),
+});
+
+/** A token's first use, in strings. */
+const newUse = (e: AccessEvent): StringUse => ({
+  last: e.ts,
+  userAgent: e.user_agent ?? '',
+  tls: e.tls_client_fingerprint ?? '',
+  network: networkOf(e.client_ip),
+  networks: undefined,
+});
+
+/** TokenConsistency's update as it was, on the request's strings; returns the features. */
+function useStrings(s: StringUse, e: AccessEvent): number[] {
+  const { userAgent: ua, tls, network } = newUse(e);
+  const previous = s.last;
+  s.last = Math.max(s.last, e.ts);
+  const t = s.last;
+  const recent = t - previous <= 10 * MIN;
+  const agentChanged = recent && (s.userAgent !== ua || s.tls !== tls) ? 1 : 0;
+  const networkChanged = recent && s.network !== network ? 1 : 0;
+  if (s.networks === undefined && s.network !== network) s.networks = new Map([[s.network, previous]]);
+  s.userAgent = ua;
+  s.tls = tls;
+  s.network = network;
+  if (s.networks) {
+    s.networks.delete(network);
+    s.networks.set(network, t);
+    for (const [n, at] of s.networks) {
+      if (t - at > HOUR || s.networks.size > 16) s.networks.delete(n);
+      else break;
+    }
+  }
+  return [agentChanged, networkChanged, Math.log1p(s.networks?.size ?? 1)];
+}
+
+/** The step's event with a token (two a principal), three networks and a TLS fingerprint now and then. */
+function withToken(e: AccessEvent): AccessEvent {
+  const ip = Number(e.client_ip.slice(e.client_ip.lastIndexOf('.') + 1));
+  return {
+    ...e,
+    client_ip: `10.${ip % 3}.0.${ip}`,
+    ...(ip % 4 === 1 ? { tls_client_fingerprint: 'ja3-a' } : {}),
+    principal: { ...e.principal, token_fingerprint: `tok-${e.principal.sub}-${ip % 2}` },
+  } as AccessEvent;
+}
+
+/** TokenConsistency on withToken's events: the steps' own carry no token. */
+class OnTokens implements FeatureFamily {
+  readonly inner = new TokenConsistency();
+  readonly id = this.inner.id;
+  readonly features = this.inner.features;
+  readonly role = this.inner.role;
+  readonly params = this.inner.params;
+  readonly stores = this.inner.stores;
+  update(e: AccessEvent, out: Float64Array, offset: number): void {
+    this.inner.update(withToken(e), out, offset);
+  }
 }
 
 describe('state kept in columns', () => {
@@ -462,6 +529,77 @@ describe('state kept in columns', () => {
     );
   });
 
+  it("TokenConsistency's uses: the features of the strings it kept before, the records of their hashes", () => {
+    fc.assert(
+      fc.property(steps, (history) => {
+        holdsReference(
+          () => new OnTokens(),
+          'tokens',
+          () => {
+            const uses = new Map<string, StringUse>();
+            return (plain, out) => {
+              const e = withToken(plain);
+              const key = e.principal.token_fingerprint as string;
+              const kept = uses.get(key);
+              const s = kept !== undefined && e.ts - kept.last <= DAY ? kept : newUse(e);
+              uses.set(key, s);
+              expect([...out]).toEqual(useStrings(s, e));
+              return hashedUse(s);
+            };
+          },
+          history,
+          (e) => withToken(e).principal.token_fingerprint as string,
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("restores TokenConsistency's records of the request's strings (before the hashes) as their hashes", () => {
+    const tokens = new TokenConsistency();
+    const store = tokens.stores.tokens as KeyedState<unknown>;
+    const before: StringUse = {
+      last: T0,
+      userAgent: 'app/1',
+      tls: 'ja3-a',
+      network: '81.2.69',
+      networks: new Map([
+        ['203.0.113', T0 - MIN],
+        ['81.2.69', T0],
+      ]),
+    };
+    store.restoreEntry('tok-1', encodeState({ l: T0, q: 1, s: before }));
+    store.finishRestore();
+    const row = new Float64Array(tokens.features.names.length);
+    const use = (ua: string, ip: string, ts: number) =>
+      tokens.update(
+        {
+          ...event({ principal: 1, gap: 0, ip: 0, payment: false, restore: false }, ts),
+          user_agent: ua,
+          client_ip: ip,
+          tls_client_fingerprint: 'ja3-a',
+          principal: { sub: 'p1', token_fingerprint: 'tok-1' },
+        } as AccessEvent,
+        row,
+        0,
+      );
+    // The same client and network as the record's: nothing changed; its two networks are still counted.
+    use('app/1', '81.2.69.7', T0 + MIN);
+    expect([...row]).toEqual([0, 0, Math.log1p(2)]);
+    expect(decodeState<Use>((store.encoded('tok-1') as Buffer).subarray(HEADER))).toEqual(
+      hashedUse({
+        ...before,
+        last: T0 + MIN,
+        networks: new Map([
+          ['203.0.113', T0 - MIN],
+          ['81.2.69', T0 + MIN],
+        ]),
+      }),
+    );
+    use('curl/8', '198.51.100.4', T0 + 2 * MIN);
+    expect([...row]).toEqual([1, 1, Math.log1p(3)]);
+  });
+
   it('reads the object form written before the columns, earlier versions of it included', () => {
     // A place that remembered more countries than four (a vigil with a larger bound) keeps its four most recent.
     const places = new GeoJump(geo);
@@ -515,7 +653,7 @@ describe('state kept in columns', () => {
     const velocity = new Velocity();
     const habits = velocity.stores.habits as KeyedState<unknown>;
     expect(() => habits.get('sub:p0', T0, () => ({}))).toThrow(/slots/);
-    const objects = new TokenConsistency().stores.tokens as KeyedState<unknown>;
+    const objects = new TransactionDeviation().stores.accounts as KeyedState<unknown>;
     expect(() => objects.slot('sub:p0', T0, () => ({}) as never)).toThrow(/columns/);
   });
 });
