@@ -10,7 +10,7 @@ import { Enumeration } from './features/enumeration.js';
 import type { FeatureFamily } from './features/feature.js';
 import { GeoJump } from './features/geo.js';
 import { IpActivity } from './features/ip.js';
-import { TokenConsistency } from './features/token.js';
+import { TokenConsistency, tokenKey } from './features/token.js';
 import {
   type Activity,
   activityHours,
@@ -435,6 +435,26 @@ describe('TokenConsistency', () => {
       use(T0 + 3 * H, '203.0.113.5', 'curl/8'),
     ]);
     expect(later[1]?.token_agent_changed_10m).toBe(0);
+  });
+});
+
+describe('tokenKey', () => {
+  const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
+  it("is `~` and a fingerprint's first 72 bits in base64url: 13 characters", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 99 }), hex64, (version, hex) => {
+        const key = tokenKey(`v${version}:${hex}`);
+        expect(key).toHaveLength(13);
+        expect(key[0]).toBe('~');
+        expect(Buffer.from(key.slice(1), 'base64url').toString('hex')).toBe(hex.slice(0, 18));
+      }),
+    );
+  });
+
+  it('keeps anything not shaped as a fingerprint as it is', () => {
+    const hex = 'ab'.repeat(32);
+    for (const id of ['jti-1', hex, `:${hex}`, `v1:${hex.toUpperCase()}`, `v1:${hex.slice(0, 17)}g${hex.slice(18)}`])
+      expect(tokenKey(id)).toBe(id);
   });
 });
 

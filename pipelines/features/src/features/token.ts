@@ -25,6 +25,34 @@ export function networkOf(ip: string): string {
 /** The network's hash, as a token's state keeps it. */
 export const networkHash = (ip: string) => fnv1a(networkOf(ip));
 
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** A hex digit's value, -1 for any other character. */
+const hexDigit = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1);
+
+/**
+ * The store's key for a token fingerprint (`v<pepper version>:` and an HMAC-SHA256's 64 hex digits, events/token.ts):
+ * `~` and the HMAC's first 72 bits in base64url, 13 characters (32 bytes on the heap). The whole fingerprint made a
+ * 67-character key: ~90 bytes a token held for a day, and 67 in each of its changelog records. 72 bits of a keyed
+ * hash keep a million live tokens apart but for one pair in ~10^10 (two tokens sharing a state would read as one token
+ * used twice), and nobody without the pepper can choose them. A jti, or anything not shaped as a fingerprint, is its
+ * own key.
+ */
+export function tokenKey(fingerprint: string): string {
+  const hex = fingerprint.length - 64;
+  if (hex < 3 || fingerprint.charCodeAt(hex - 1) !== 58 /* : */) return fingerprint;
+  const codes = [126 /* ~ */];
+  // Three hex digits are two base64url characters.
+  for (let i = 0; i < 18; i += 3) {
+    const a = hexDigit(fingerprint.charCodeAt(hex + i));
+    const b = hexDigit(fingerprint.charCodeAt(hex + i + 1));
+    const c = hexDigit(fingerprint.charCodeAt(hex + i + 2));
+    if (a < 0 || b < 0 || c < 0) return fingerprint;
+    const twelve = (a << 8) | (b << 4) | c;
+    codes.push(BASE64URL.charCodeAt(twelve >> 6), BASE64URL.charCodeAt(twelve & 63));
+  }
+  return String.fromCharCode(...codes);
+}
+
 export const TOKEN_FEATURES = declareFeatures([
   {
     name: 'token_agent_changed_10m',
@@ -139,7 +167,8 @@ export class TokenConsistency implements FeatureFamily {
 
   update(event: AccessEvent, out: Float64Array, offset: number): void {
     out.fill(0, offset, offset + TOKEN_FEATURES.names.length);
-    const key = event.principal.token_fingerprint ?? event.principal.jti;
+    const fingerprint = event.principal.token_fingerprint;
+    const key = fingerprint !== undefined ? tokenKey(fingerprint) : event.principal.jti;
     if (key === undefined) return;
     const client = clientHash(event.user_agent ?? '', event.tls_client_fingerprint ?? '');
     const network = networkHash(event.client_ip);
