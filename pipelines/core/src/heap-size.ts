@@ -55,3 +55,8 @@ export const ID_BYTES = stringBytes(24);
 export function idMapBytes(size: number): number {
   return mapBytes(size) + size * (ID_BYTES + BOXED_NUMBER);
 }
+
+/** A Map of `size` hashes (32-bit: past the small integers, so boxed) to times or counts (boxed): ids kept hashed. */
+export function hashMapBytes(size: number): number {
+  return mapBytes(size) + size * 2 * BOXED_NUMBER;
+}

@@ -12,6 +12,7 @@ export { grown } from './grown.js';
 export {
   arrayBytes,
   BOXED_NUMBER,
+  hashMapBytes,
   ID_BYTES,
   idMapBytes,
   mapBytes,

@@ -3,15 +3,18 @@
 // (400, 405, 422). Both fast bursts (10 min) and low-and-slow walks (1 h, one request a minute) show up: the
 // share of requests that address an object never seen before stays near 1 for a walk, near 0 for a customer
 // re-reading their own accounts.
+// Object ids are kept as 32-bit FNV-1a hashes, as KnownDevices keeps clients: a collision only makes a new object read
+// as one addressed before — one in 2^32 pairs, and an enumerator does not choose the ids it is after.
 
-import { grown } from '@vigil/core';
+import { grown, hashMapBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import { fillTo, REFERENCE_COLUMN_BYTES, type StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
-import { type RecentIds, recentBytes, touchRecent } from '../state/recent-ids.js';
+import { type RecentIds, touchRecent } from '../state/recent-ids.js';
 import { SlidingColumns } from '../state/sliding-columns.js';
 import { SlidingCounts } from '../state/sliding-count.js';
 import { declareFeatures } from './declare.js';
+import { fnv1a } from './device.js';
 import { DAY, type FeatureFamily, HOUR, logCount, MINUTE, slotTime } from './feature.js';
 
 const WINDOWS = [10 * MINUTE, HOUR];
@@ -57,65 +60,79 @@ const DENIED = 2;
 const SEQUENTIAL = 3;
 const REJECTED = 4;
 
-interface Enum extends RecentIds {
+interface Enum extends RecentIds<number> {
   last: number;
   counts: SlidingCounts;
-  /** Object id → event time last addressed; bounded; made at the second distinct id (recent-ids.ts). */
+  /** Object id hash → event time last addressed; bounded; made at the second distinct id (recent-ids.ts). */
+  seen: Map<number, number> | undefined;
+  lastNumericId: number;
+}
+
+/** A principal's state as checkpoints held it before the hashes (2026-12-06): the ids themselves. Read, never written. */
+interface EnumOfIds extends RecentIds {
+  last: number;
+  counts: SlidingCounts;
   seen: Map<string, number> | undefined;
   lastNumericId: number;
 }
 
 /**
- * A principal's enumeration state in columns: its times and last numeric id as doubles, its counts in SlidingColumns
- * (a principal's first adds inline), the one id it addressed or the Map of them in columns of their own. As an object
- * with its SlidingCounts this took ~240 bytes for a principal seen once.
+ * A principal's enumeration state in columns: its times, last numeric id and the one id it addressed (hashed; NaN for
+ * none) as doubles, its counts in SlidingColumns (a principal's first adds inline), the Map of ids once it addressed
+ * two in a column of its own. As an object with its SlidingCounts and the id's string this took ~240 bytes for a
+ * principal seen once.
  */
 class EnumColumns implements StateColumns<Enum> {
   last = new Float64Array(0);
   recentAt = new Float64Array(0);
   lastNumericId = new Float64Array(0);
+  /** The only id addressed (its hash), NaN for none. */
+  recentId = new Float64Array(0);
   readonly counts = new SlidingColumns(WINDOWS, 5);
-  seen: (Map<string, number> | undefined)[] = [];
-  recentId: (string | undefined)[] = [];
-  /** The slot's ids, loaded for touchRecent and estimates (one object, reused). */
-  private readonly ids: RecentIds & { seen: Map<string, number> | undefined } = {
+  seen: (Map<number, number> | undefined)[] = [];
+  /** The slot's ids, loaded for touchRecent (one object, reused). */
+  private readonly ids: RecentIds<number> & { seen: Map<number, number> | undefined } = {
     recentId: undefined,
     recentAt: 0,
     seen: undefined,
   };
 
   get slotBytes(): number {
-    return 3 * 8 + this.counts.slotBytes + 2 * REFERENCE_COLUMN_BYTES;
+    return 4 * 8 + this.counts.slotBytes + REFERENCE_COLUMN_BYTES;
   }
 
   extraBytes(slot: number): number {
-    return this.counts.extraBytes(slot) + recentBytes(this.idsOf(slot), this.seen[slot]);
+    const seen = this.seen[slot];
+    return this.counts.extraBytes(slot) + (seen ? hashMapBytes(seen.size) : 0);
   }
 
   grow(slots: number): void {
     this.last = grown(this.last, slots);
     this.recentAt = grown(this.recentAt, slots);
     this.lastNumericId = grown(this.lastNumericId, slots);
+    this.recentId = grown(this.recentId, slots);
     this.counts.grow(slots);
     fillTo(this.seen, slots);
-    fillTo(this.recentId, slots);
   }
 
-  write(slot: number, e: Enum): void {
+  write(slot: number, e: Enum | EnumOfIds): void {
     this.last[slot] = e.last;
     this.counts.write(slot, e.counts);
-    this.seen[slot] = e.seen;
-    this.recentId[slot] = e.recentId;
     this.recentAt[slot] = e.recentAt;
     this.lastNumericId[slot] = e.lastNumericId;
+    const id = e.recentId;
+    // A record from before the hashes holds the ids: hashed as this version would have hashed them.
+    this.recentId[slot] = id === undefined ? Number.NaN : typeof id === 'string' ? fnv1a(id) : id;
+    this.seen[slot] = hashedKeys(e.seen);
   }
 
   read(slot: number): Enum {
+    const id = this.recentId[slot] as number;
     return {
       last: this.last[slot] as number,
       counts: this.counts.read(slot),
       seen: this.seen[slot],
-      recentId: this.recentId[slot],
+      recentId: Number.isNaN(id) ? undefined : id,
       recentAt: this.recentAt[slot] as number,
       lastNumericId: this.lastNumericId[slot] as number,
     };
@@ -124,25 +141,31 @@ class EnumColumns implements StateColumns<Enum> {
   free(slot: number): void {
     this.counts.free(slot);
     this.seen[slot] = undefined;
-    this.recentId[slot] = undefined;
+    this.recentId[slot] = Number.NaN;
   }
 
   /** Records that the slot's principal addressed `id` at `t` (touchRecent); when it addressed it before. */
   touch(slot: number, id: string, t: number, max: number): number | undefined {
-    const ids = this.idsOf(slot);
-    const before = touchRecent(ids, 'seen', id, t, max);
+    const ids = this.ids;
+    const held = this.recentId[slot] as number;
+    ids.recentId = Number.isNaN(held) ? undefined : held;
+    ids.recentAt = this.recentAt[slot] as number;
+    ids.seen = this.seen[slot];
+    const before = touchRecent(ids, 'seen', fnv1a(id), t, max);
     this.seen[slot] = ids.seen;
-    this.recentId[slot] = ids.recentId;
+    this.recentId[slot] = ids.recentId ?? Number.NaN;
     this.recentAt[slot] = ids.recentAt;
     return before;
   }
+}
 
-  private idsOf(slot: number) {
-    this.ids.recentId = this.recentId[slot];
-    this.ids.recentAt = this.recentAt[slot] as number;
-    this.ids.seen = this.seen[slot];
-    return this.ids;
-  }
+/** A Map of ids by their hashes (a Map of hashes as it is). */
+function hashedKeys(seen: Map<number, number> | Map<string, number> | undefined): Map<number, number> | undefined {
+  if (seen === undefined || typeof seen.keys().next().value !== 'string')
+    return seen as Map<number, number> | undefined;
+  const hashed = new Map<number, number>();
+  for (const [id, at] of seen as Map<string, number>) hashed.set(fnv1a(id), at);
+  return hashed;
 }
 
 export interface EnumerationOptions {
@@ -165,7 +188,7 @@ export class Enumeration implements FeatureFamily {
     private readonly options: EnumerationOptions = { maxKeys: 1_000_000, maxObjects: 256, sequentialStep: 3 },
   ) {
     this.params = { windows: WINDOWS.join(','), ttl: DAY, ...options };
-    this.state = new KeyedState({
+    this.state = new KeyedState<Enum>({
       ttlMs: DAY,
       maxKeys: options.maxKeys,
       columns: this.columns,

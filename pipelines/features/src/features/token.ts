@@ -8,7 +8,7 @@
 // read as unchanged — one in 2^32 changes; crafting one needs the victim's own user agent and TLS fingerprint, and
 // with them a thief shows the same client anyway.
 
-import { BOXED_NUMBER, grown, mapBytes } from '@vigil/core';
+import { grown, hashMapBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import type { StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
@@ -98,8 +98,6 @@ export interface StringUse {
   networks: Map<string, number> | undefined;
 }
 
-/** A token's networks Map: its table, and each entry's key and time boxed (hashes past 2^30 are not small integers). */
-const networksBytes = (networks: Map<number, number>) => mapBytes(networks.size) + 2 * BOXED_NUMBER * networks.size;
 /** An entry of the sparse map of networks by slot (one of its table's slots, the slot number unboxed). */
 const SPARSE_ENTRY_BYTES = 28;
 
@@ -113,7 +111,7 @@ class UseColumns implements StateColumns<Use> {
 
   extraBytes(slot: number): number {
     const networks = this.networks.get(slot);
-    return networks ? SPARSE_ENTRY_BYTES + networksBytes(networks) : 0;
+    return networks ? SPARSE_ENTRY_BYTES + hashMapBytes(networks.size) : 0;
   }
 
   grow(slots: number): void {

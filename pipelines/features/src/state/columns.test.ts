@@ -416,7 +416,7 @@ describe('state kept in columns', () => {
     );
   });
 
-  it("Enumeration's principals: the features and records of the object form (counts and the ids addressed)", () => {
+  it("Enumeration's principals: the features of the object form, the records of its ids' hashes (counts and the ids addressed)", () => {
     fc.assert(
       fc.property(steps, (history) => {
         holdsReference(
@@ -445,7 +445,12 @@ describe('state kept in columns', () => {
               states.set(principal, s);
               s.last = Math.max(s.last, e.ts);
               expect([...out]).toEqual(enumerate(s, e));
-              return s;
+              // Its ids as the columns keep them: hashed.
+              return {
+                ...s,
+                seen: s.seen && new Map([...s.seen].map(([id, at]) => [fnv1a(id), at])),
+                recentId: s.recentId === undefined ? undefined : fnv1a(s.recentId),
+              };
             };
           },
           history,
@@ -553,6 +558,40 @@ describe('state kept in columns', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("restores Enumeration's records of the ids themselves (before the hashes) as their hashes", () => {
+    for (const ids of [['acct-7'], ['acct-7', 'acct-8']]) {
+      const family = new Enumeration();
+      const store = family.stores.principals as KeyedState<unknown>;
+      const seen = new Map(ids.map((id, i) => [id, T0 + i]));
+      const before = {
+        last: T0 + 1,
+        counts: new SlidingCounts([10 * MIN, HOUR], 5),
+        ...(ids.length === 1
+          ? { seen: undefined, recentId: 'acct-7', recentAt: T0 }
+          : { seen, recentId: undefined, recentAt: 0 }),
+        lastNumericId: Number.NaN,
+      };
+      store.restoreEntry('sub:p0', encodeState({ l: T0 + 1, q: 1, s: before }));
+      store.finishRestore();
+      const row = new Float64Array(family.features.names.length);
+      const distinct = family.features.names.indexOf('distinct_objects_10m_log');
+      const visit = (id: string, ts: number) =>
+        family.update(
+          { ...event({ principal: 0, gap: 0, ip: 1, payment: false, restore: false }, ts), object_ids: [id] },
+          row,
+          0,
+          'sub:p0',
+        );
+      // An id the record holds is not new (the counts restored hold no novel add: nothing is counted); another is.
+      visit('acct-7', T0 + MIN);
+      expect(row[distinct]).toBe(0);
+      visit('acct-9', T0 + 2 * MIN);
+      expect(row[distinct]).toBe(Math.log1p(1));
+      const record = decodeState<{ seen: Map<number, number> }>((store.encoded('sub:p0') as Buffer).subarray(HEADER));
+      expect([...record.seen.keys()].sort()).toEqual([...new Set([...ids, 'acct-9'])].map(fnv1a).sort());
+    }
   });
 
   it("restores TokenConsistency's records of the request's strings (before the hashes) as their hashes", () => {

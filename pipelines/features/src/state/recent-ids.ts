@@ -2,13 +2,14 @@
 // was last addressed, at most `max` of them, the least recently addressed dropped first. The first id is kept in two
 // fields of the key's state; a Map is made at the second distinct id. A wave's key addresses one id and goes: a Map
 // for it cost ~300 bytes, the two fields ~40. The Map lives in a field of the state's own naming (`seen`, `users`),
-// as checkpoints written before the fields hold it; a state with a Map ignores the fields.
+// as checkpoints written before the fields hold it; a state with a Map ignores the fields. Ids are strings (usernames)
+// or their hashes (Enumeration's object ids: enumeration.ts).
 
 import { idMapBytes, stringBytes } from '@vigil/core';
 
-export interface RecentIds {
+export interface RecentIds<K = string> {
   /** The only id addressed so far (while there is no Map), and when. */
-  recentId: string | undefined;
+  recentId: K | undefined;
   recentAt: number;
 }
 
@@ -16,14 +17,14 @@ export interface RecentIds {
  * Records that `id` was addressed at `t`; returns when it was addressed before (undefined: never, or since dropped).
  * `field` names the state's Map of ids; it is made, holding the inline id, when a second distinct id comes.
  */
-export function touchRecent<F extends string>(
-  state: RecentIds & { [K in F]: Map<string, number> | undefined },
+export function touchRecent<F extends string, I = string>(
+  state: RecentIds<I> & { [K in F]: Map<I, number> | undefined },
   field: F,
-  id: string,
+  id: I,
   t: number,
   max: number,
 ): number | undefined {
-  let ids = state[field] as Map<string, number> | undefined;
+  let ids = state[field] as Map<I, number> | undefined;
   if (ids === undefined) {
     if (max >= 1 && (state.recentId === undefined || state.recentId === id)) {
       const before = state.recentId === id ? state.recentAt : undefined;
@@ -35,12 +36,12 @@ export function touchRecent<F extends string>(
     if (state.recentId !== undefined) ids.set(state.recentId, state.recentAt);
     state.recentId = undefined;
     state.recentAt = 0;
-    (state as { [K in F]: Map<string, number> | undefined })[field] = ids;
+    (state as { [K in F]: Map<I, number> | undefined })[field] = ids;
   }
   const before = ids.get(id);
   ids.delete(id);
   ids.set(id, t);
-  if (ids.size > max) ids.delete(ids.keys().next().value as string);
+  if (ids.size > max) ids.delete(ids.keys().next().value as I);
   return before;
 }
 
