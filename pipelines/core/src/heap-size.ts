@@ -56,7 +56,10 @@ export function idMapBytes(size: number): number {
   return mapBytes(size) + size * (ID_BYTES + BOXED_NUMBER);
 }
 
-/** A Map of `size` hashes (32-bit: past the small integers, so boxed) to times or counts (boxed): ids kept hashed. */
+/**
+ * A Map of `size` hashes to times or counts (boxed), ids kept hashed: each hash counted boxed too — a 53-bit one is past
+ * the small integers, a 32-bit one is from 2^31 (half of them).
+ */
 export function hashMapBytes(size: number): number {
   return mapBytes(size) + size * 2 * BOXED_NUMBER;
 }

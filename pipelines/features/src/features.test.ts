@@ -1,10 +1,12 @@
 // Every feature family with explicit event times: first events, gaps longer than the TTL, late events, IPs without
 // geo, IPv6, zero-variance amounts, a payee seen once long ago, same-country carrier hops.
+import { createHash } from 'node:crypto';
 import { type AccessEvent, principalKey } from '@vigil/events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FeatureExtractor } from './extractor.js';
 import { TenantLogins, UserLogins } from './features/auth.js';
+import { chosenHash } from './features/chosen-hash.js';
 import { KnownDevices } from './features/device.js';
 import { Enumeration } from './features/enumeration.js';
 import type { FeatureFamily } from './features/feature.js';
@@ -435,6 +437,19 @@ describe('TokenConsistency', () => {
       use(T0 + 3 * H, '203.0.113.5', 'curl/8'),
     ]);
     expect(later[1]?.token_agent_changed_10m).toBe(0);
+  });
+});
+
+describe('chosenHash', () => {
+  it("is SHA-1's first 53 bits: an integer a double holds exactly", () => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        const d = createHash('sha1').update(s, 'utf8').digest();
+        const h = chosenHash(s);
+        expect(Number.isSafeInteger(h)).toBe(true);
+        expect(BigInt(h)).toBe(d.readBigUInt64BE(0) >> 11n);
+      }),
+    );
   });
 });
 

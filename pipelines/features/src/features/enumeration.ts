@@ -3,8 +3,9 @@
 // (400, 405, 422). Both fast bursts (10 min) and low-and-slow walks (1 h, one request a minute) show up: the
 // share of requests that address an object never seen before stays near 1 for a walk, near 0 for a customer
 // re-reading their own accounts.
-// Object ids are kept as 32-bit FNV-1a hashes, as KnownDevices keeps clients: a collision only makes a new object read
-// as one addressed before — one in 2^32 pairs, and an enumerator does not choose the ids it is after.
+// Object ids are kept as 53-bit hashes (chosen-hash.ts: a walker on an API that accepts many spellings of one id could
+// spell each new account's id to match a 32-bit hash of one it already read). A collision only makes a new object
+// read as one addressed before.
 
 import { grown, hashMapBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
@@ -13,8 +14,8 @@ import { KeyedState } from '../state/keyed-state.js';
 import { type RecentIds, touchRecent } from '../state/recent-ids.js';
 import { SlidingColumns } from '../state/sliding-columns.js';
 import { SlidingCounts } from '../state/sliding-count.js';
+import { chosenHash } from './chosen-hash.js';
 import { declareFeatures } from './declare.js';
-import { fnv1a } from './device.js';
 import { DAY, type FeatureFamily, HOUR, logCount, MINUTE, slotTime } from './feature.js';
 
 const WINDOWS = [10 * MINUTE, HOUR];
@@ -122,7 +123,7 @@ class EnumColumns implements StateColumns<Enum> {
     this.lastNumericId[slot] = e.lastNumericId;
     const id = e.recentId;
     // A record from before the hashes holds the ids: hashed as this version would have hashed them.
-    this.recentId[slot] = id === undefined ? Number.NaN : typeof id === 'string' ? fnv1a(id) : id;
+    this.recentId[slot] = id === undefined ? Number.NaN : typeof id === 'string' ? chosenHash(id) : id;
     this.seen[slot] = hashedKeys(e.seen);
   }
 
@@ -151,7 +152,7 @@ class EnumColumns implements StateColumns<Enum> {
     ids.recentId = Number.isNaN(held) ? undefined : held;
     ids.recentAt = this.recentAt[slot] as number;
     ids.seen = this.seen[slot];
-    const before = touchRecent(ids, 'seen', fnv1a(id), t, max);
+    const before = touchRecent(ids, 'seen', chosenHash(id), t, max);
     this.seen[slot] = ids.seen;
     this.recentId[slot] = ids.recentId ?? Number.NaN;
     this.recentAt[slot] = ids.recentAt;
@@ -159,12 +160,13 @@ class EnumColumns implements StateColumns<Enum> {
   }
 }
 
-/** A Map of ids by their hashes (a Map of hashes as it is). */
+/** A Map of ids by their hashes: ids hashed, hashes as they are (a Map of hashes alone is kept as it is). */
 function hashedKeys(seen: Map<number, number> | Map<string, number> | undefined): Map<number, number> | undefined {
-  if (seen === undefined || typeof seen.keys().next().value !== 'string')
-    return seen as Map<number, number> | undefined;
+  if (seen === undefined) return undefined;
+  const ids = seen as Map<number | string, number>;
+  if (![...ids.keys()].some((id) => typeof id === 'string')) return seen as Map<number, number>;
   const hashed = new Map<number, number>();
-  for (const [id, at] of seen as Map<string, number>) hashed.set(fnv1a(id), at);
+  for (const [id, at] of ids) hashed.set(typeof id === 'string' ? chosenHash(id) : id, at);
   return hashed;
 }
 

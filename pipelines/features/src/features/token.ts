@@ -2,18 +2,20 @@
 // a token that has been copied. Keyed by the token (fingerprint, else jti); networks are /24 (IPv4) or /48 (IPv6)
 // so a client moving inside its provider's block does not count.
 //
-// A token's client (user agent and TLS client fingerprint) and network are kept as 32-bit FNV-1a hashes in columns
-// (issue 17, lever 5), as KnownDevices keeps clients: an object holding the request's three strings took ~300 bytes a
-// token, and a wave brings a new token with nearly every request. A collision only makes a changed client or network
-// read as unchanged — one in 2^32 changes; crafting one needs the victim's own user agent and TLS fingerprint, and
-// with them a thief shows the same client anyway.
+// A token's client (user agent and TLS client fingerprint) and network are kept as hashes in columns (issue 17, lever
+// 5): an object holding the request's three strings took ~300 bytes a token, and a wave brings a new token with
+// nearly every request. The client's is 53 bits of SHA-1 (chosen-hash.ts): a thief chooses its user agent, and a
+// 32-bit FNV-1a of it could be matched to the victim's on purpose. The network's is a 32-bit FNV-1a: an address is not
+// chosen as freely — matching a /24 network's hash means holding an address in another /24 whose hash collides with
+// it (one in 256 of them). A collision only makes a changed client or network read as unchanged.
 
 import { grown, hashMapBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import type { StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
+import { clientChosenHash } from './chosen-hash.js';
 import { declareFeatures } from './declare.js';
-import { clientHash, fnv1a } from './device.js';
+import { fnv1a } from './device.js';
 import { DAY, type FeatureFamily, logCount, MINUTE, slotTime } from './feature.js';
 
 export function networkOf(ip: string): string {
@@ -81,7 +83,7 @@ const F = TOKEN_FEATURES.position;
 /** A token's use in object form: what checkpoints encode (UseColumns keeps it in columns). */
 export interface Use {
   last: number;
-  /** clientHash(user agent, TLS client fingerprint) of the token's last request. */
+  /** clientChosenHash(user agent, TLS client fingerprint) of the token's last request. */
   client: number;
   /** networkHash of its last request's address. */
   network: number;
@@ -104,10 +106,10 @@ const SPARSE_ENTRY_BYTES = 28;
 /** Uses in columns: the time, the client's and the network's hashes; a token's networks (few have two) by slot. */
 class UseColumns implements StateColumns<Use> {
   last = new Float64Array(0);
-  client = new Uint32Array(0);
+  client = new Float64Array(0);
   network = new Uint32Array(0);
   readonly networks = new Map<number, Map<number, number>>();
-  readonly slotBytes = 8 + 4 + 4;
+  readonly slotBytes = 8 + 8 + 4;
 
   extraBytes(slot: number): number {
     const networks = this.networks.get(slot);
@@ -124,7 +126,7 @@ class UseColumns implements StateColumns<Use> {
     this.last[slot] = u.last;
     if ('userAgent' in u) {
       // A record from before the hashes: hashed as this version would have hashed the request.
-      this.client[slot] = clientHash(u.userAgent, u.tls);
+      this.client[slot] = clientChosenHash(u.userAgent, u.tls);
       this.network[slot] = fnv1a(u.network);
       this.setNetworks(slot, u.networks && new Map([...u.networks].map(([n, at]) => [fnv1a(n), at])));
     } else {
@@ -168,7 +170,7 @@ export class TokenConsistency implements FeatureFamily {
     const fingerprint = event.principal.token_fingerprint;
     const key = fingerprint !== undefined ? tokenKey(fingerprint) : event.principal.jti;
     if (key === undefined) return;
-    const client = clientHash(event.user_agent ?? '', event.tls_client_fingerprint ?? '');
+    const client = clientChosenHash(event.user_agent ?? '', event.tls_client_fingerprint ?? '');
     const network = networkHash(event.client_ip);
     const u = this.uses;
     const slot = this.state.slot(key, event.ts, () => ({ last: event.ts, client, network, networks: undefined }));
