@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { FeatureExtractor } from './extractor.js';
 import { TenantLogins, UserLogins } from './features/auth.js';
 import { chosenHash } from './features/chosen-hash.js';
-import { KnownDevices } from './features/device.js';
+import { clientHash, KnownDevices } from './features/device.js';
 import { Enumeration } from './features/enumeration.js';
 import type { FeatureFamily } from './features/feature.js';
 import { GeoJump } from './features/geo.js';
@@ -346,7 +346,47 @@ describe('KnownDevices', () => {
     ]);
     expect(r.map((x) => x.agent_known)).toEqual([0, 0, 1, 0]);
   });
+
+  it("does not know a user agent crafted to match a known client's 32-bit FNV-1a (as it did before the chosen hashes)", () => {
+    const browser = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0';
+    const tls = 'ja4:t13d1516h2_8daaf6152771_02713d6af862';
+    const crafted = fnvMatch(browser, 'python-requests/2.31 ');
+    expect(crafted).not.toBe(browser);
+    expect(clientHash(crafted, tls)).toBe(clientHash(browser, tls));
+    const r = run(new KnownDevices(), [
+      ev({ ts: T0, user_agent: browser, tls_client_fingerprint: tls }),
+      ev({ ts: T0 + MIN, user_agent: crafted, tls_client_fingerprint: tls }),
+      ev({ ts: T0 + 2 * MIN, user_agent: browser, tls_client_fingerprint: tls }),
+    ]);
+    expect(r.map((x) => x.agent_known)).toEqual([0, 0, 1]);
+  });
 });
+
+/**
+ * A user agent `prefix` + two UTF-16 code units whose clientHash (32-bit FNV-1a) equals `agent`'s with any one TLS
+ * fingerprint: FNV-1a's last two steps are solved for them (a multiply by an odd prime is invertible modulo 2^32), a
+ * search of 2^16.
+ */
+function fnvMatch(agent: string, prefix: string): string {
+  const P = 0x01000193;
+  // P's inverse modulo 2^32, by Newton's iteration (each step doubles the bits that are right).
+  let inv = P;
+  for (let i = 0; i < 5; i++) inv = Math.imul(inv, 2 - Math.imul(P, inv));
+  const fnv = (h: number, s: string) => {
+    let x = h;
+    for (let i = 0; i < s.length; i++) x = Math.imul(x ^ s.charCodeAt(i), P);
+    return x;
+  };
+  // clientHash(ua, tls) is fnv over the user agent, then NUL, then tls: equal user agent states give equal hashes.
+  const target = fnv(0x811c9dc5, agent);
+  const before = fnv(0x811c9dc5, prefix);
+  const wanted = Math.imul(target, inv); // the state before the last step, xor the last code unit
+  for (let a = 0; a < 0x10000; a++) {
+    const mid = Math.imul(before ^ a, P);
+    if (mid >>> 16 === wanted >>> 16) return prefix + String.fromCharCode(a, (mid ^ wanted) & 0xffff);
+  }
+  throw new Error('no two code units match (try another prefix)');
+}
 
 describe('GeoJump', () => {
   it('reads impossible travel (London → Sydney in 10 minutes, IPv6) as a huge speed and a country change', () => {

@@ -1,11 +1,13 @@
 // Hashes of what a client chooses (its user agent, the object ids it asks for), where state keeps a hash instead of
-// the string (issue 17: bytes per principal). A 32-bit FNV-1a of them can be matched on purpose: a thief holding a
-// stolen token and the victim's user agent and TLS fingerprint can pad its own user agent until it hashes as the
-// victim's client (~2^32 cheap tries), and a BOLA walker on an API that accepts many spellings of one id (leading
-// zeros) can spell each new account's id to hash as one it already read — evading the very features that compare
-// them. 53 bits of SHA-1 (a double holds them exactly) take ~2^53 tries to match one hash, ~2^45 to match any of a
-// principal's 256 remembered ids: days and an hour of a GPU for each request, where the attacker has minutes. Not
-// keyed, so the same request gives the same hash in every process, live or replayed; ~1.5 µs a call.
+// the string (issue 17: bytes per principal). A 32-bit FNV-1a of them can be matched on purpose in a moment (FNV-1a's
+// last steps can be solved for two characters): a stuffing tool could pad its user agent to hash as a popular
+// browser's client, known to every principal who uses it; a thief could do the same for a victim's client. 53 bits of
+// SHA-1 (a double holds them exactly) take ~2^53 tries to match one given hash — days of a rented GPU for each client
+// matched. Not proof against a walker that chooses both ids of a pair (spellings of two ids that hash alike: ~2^27
+// tries): each such pair hides one new id behind one it was counted for, so its novel count halves at most. A keyed
+// hash (an HMAC with a deployment secret) would rule out matching offline altogether; the feature stages hold no
+// such secret today. Not keyed, the same request gives the same hash in every process, live or replayed; ~1.5 µs a
+// call, and the client's once per request for the families that read it.
 
 import { hash } from 'node:crypto';
 
@@ -15,5 +17,17 @@ export function chosenHash(s: string): number {
   return d.readUIntBE(0, 6) * 32 + ((d[6] as number) >> 3);
 }
 
+/** The last client hashed: KnownDevices and TokenConsistency hash the same request's client one after the other. */
+let lastAgent: string | undefined;
+let lastTls: string | undefined;
+let lastClient = 0;
+
 /** chosenHash of a client: its user agent and TLS client fingerprint, NUL between them. */
-export const clientChosenHash = (userAgent: string, tls: string) => chosenHash(`${userAgent}\u0000${tls}`);
+export function clientChosenHash(userAgent: string, tls: string): number {
+  if (userAgent !== lastAgent || tls !== lastTls) {
+    lastClient = chosenHash(`${userAgent}\u0000${tls}`);
+    lastAgent = userAgent;
+    lastTls = tls;
+  }
+  return lastClient;
+}

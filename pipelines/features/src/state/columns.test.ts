@@ -321,7 +321,7 @@ describe('state kept in columns', () => {
     );
   });
 
-  it("KnownDevices' clients: the features and records of the object form (the last four clients)", () => {
+  it("KnownDevices' clients: the features and records of the object form (the last four clients' hashes)", () => {
     fc.assert(
       fc.property(steps, (history) => {
         holdsReference(
@@ -334,10 +334,10 @@ describe('state kept in columns', () => {
               const s = fresh(devices, principal, e.ts, 30 * DAY) ?? { last: e.ts, clients: [] };
               devices.set(principal, s);
               s.last = Math.max(s.last, e.ts);
-              const client = clientHash(e.user_agent ?? '', '');
+              const client = clientChosenHash(e.user_agent ?? '', '');
               expect(out[0]).toBe(s.clients.includes(client) ? 1 : 0);
               s.clients = [...s.clients.filter((c) => c !== client), client].slice(-4);
-              return { clients: s.clients };
+              return { known: s.clients };
             };
           },
           history,
@@ -559,6 +559,38 @@ describe('state kept in columns', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("restores KnownDevices' records of 32-bit hashes (before the chosen hashes): each client known once by it", () => {
+    const devices = new KnownDevices();
+    const store = devices.stores.principals as KeyedState<unknown>;
+    const old = ['agent-1', 'agent-2', 'agent-3'].map((ua) => clientHash(ua, ''));
+    store.restoreEntry('sub:p0', encodeState({ l: T0, q: 1, s: { clients: old } }));
+    store.finishRestore();
+    const row = new Float64Array(1);
+    const use = (ua: string, ts: number) => {
+      devices.update(
+        { ...event({ principal: 0, gap: 0, ip: 1, payment: false, restore: false }, ts), user_agent: ua },
+        row,
+        0,
+        'sub:p0',
+      );
+      return row[0];
+    };
+    // A client the record holds is known, and its new hash takes the old one's place (last: it is the most recent).
+    expect(use('agent-2', T0 + MIN)).toBe(1);
+    const record = () => decodeState<{ known: number[] }>((store.encoded('sub:p0') as Buffer).subarray(HEADER)).known;
+    expect(record()).toEqual([-(old[0] as number) - 1, -(old[2] as number) - 1, clientChosenHash('agent-2', '')]);
+    expect(use('agent-2', T0 + 2 * MIN)).toBe(1);
+    // A client it never held is not known; each old client is known once by its old hash.
+    expect(use('agent-9', T0 + 3 * MIN)).toBe(0);
+    expect(use('agent-1', T0 + 4 * MIN)).toBe(1);
+    expect(record()).toEqual([
+      -(old[2] as number) - 1,
+      clientChosenHash('agent-2', ''),
+      clientChosenHash('agent-9', ''),
+      clientChosenHash('agent-1', ''),
+    ]);
   });
 
   it("restores Enumeration's records of the ids themselves (before the hashes) as their hashes", () => {

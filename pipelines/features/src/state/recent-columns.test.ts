@@ -31,6 +31,26 @@ describe('a most-recent-last list per slot, in columns', () => {
     );
   });
 
+  it('takes an item out, the later ones moving down; wide lists hold any double', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 12 }),
+        fc.integer({ min: 0, max: 6 }),
+        (items, out) => {
+          const lists = new RecentColumns(4, true);
+          lists.grow(2);
+          // Negative and past 2^32: a wide list's items are doubles.
+          const wide = (i: number) => (i % 2 === 0 ? -i - 1 : 2 ** 52 + i);
+          for (const i of items) lists.visit(1, wide(i));
+          const before = lists.read(1);
+          expect(lists.remove(1, wide(out))).toBe(before.includes(wide(out)));
+          expect(lists.read(1)).toEqual(before.filter((i) => i !== wide(out)));
+          expect(lists.read(0)).toEqual([]);
+        },
+      ),
+    );
+  });
+
   it('keeps the most recent of a longer list written to it, and what it holds as it grows', () => {
     const lists = new RecentColumns(4);
     lists.grow(1);
