@@ -8,7 +8,9 @@
 // client read as known — which is what an attacker would want: a 32-bit FNV-1a (kept until 2026-12-06) lets a stuffing
 // tool pad its user agent to hash as a popular browser's client, known to every principal who uses that browser.
 // Clients a checkpoint of that version holds are kept as they were (negative, -hash - 1) and still recognised by their
-// old hash, once each: the first request that matches one puts the new hash in its place.
+// old hash, once each: the first request that matches one puts the new hash in its place. Until then such an entry is
+// as open to a forged user agent as it was before (docs/operations.md, "Upgrading to hashed token state and object
+// ids", says how to close it at once).
 
 import type { AccessEvent } from '@vigil/events';
 import type { StateColumns } from '../state/columns.js';

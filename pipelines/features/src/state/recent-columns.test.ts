@@ -31,6 +31,11 @@ describe('a most-recent-last list per slot, in columns', () => {
     );
   });
 
+  it('takes 4 bytes an item, 8 when wide, and a byte for the count: what the budget is charged', () => {
+    expect(new RecentColumns(4).slotBytes).toBe(17);
+    expect(new RecentColumns(4, true).slotBytes).toBe(33);
+  });
+
   it('takes an item out, the later ones moving down; wide lists hold any double', () => {
     fc.assert(
       fc.property(
