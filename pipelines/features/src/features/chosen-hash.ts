@@ -8,6 +8,9 @@
 // hash (an HMAC with a deployment secret) would rule out matching offline altogether; the feature stages hold no
 // such secret today. Not keyed, the same request gives the same hash in every process, live or replayed; ~1.5 µs a
 // call, and the client's once per request for the families that read it.
+//
+// FNV-1a is here too, for what a client does not choose as freely (a token's network: token.ts) and for the clients
+// KnownDevices kept before (device.ts).
 
 import { hash } from 'node:crypto';
 
@@ -31,3 +34,19 @@ export function clientChosenHash(userAgent: string, tls: string): number {
   }
   return lastClient;
 }
+
+export const FNV_OFFSET = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
+
+/** FNV-1a's state after `s`'s UTF-16 code units, from `seed` (not yet made unsigned: `>>> 0`). */
+export function fnv(seed: number, s: string): number {
+  let h = seed;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, FNV_PRIME);
+  }
+  return h;
+}
+
+/** 32-bit FNV-1a over one string's UTF-16 code units (a token's network). */
+export const fnv1a = (s: string) => fnv(FNV_OFFSET, s) >>> 0;

@@ -16,7 +16,7 @@ import type { AccessEvent } from '@vigil/events';
 import type { StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
 import { RecentColumns } from '../state/recent-columns.js';
-import { clientChosenHash } from './chosen-hash.js';
+import { clientChosenHash, FNV_OFFSET, FNV_PRIME, fnv } from './chosen-hash.js';
 import { declareFeatures } from './declare.js';
 import { DAY, type FeatureFamily } from './feature.js';
 
@@ -81,21 +81,9 @@ const fnvClient = (hash: number) => -hash - 1;
  * still recognised once each). Fed string by string: no joined string is built.
  */
 export function clientHash(userAgent: string, tls: string): number {
-  let h = fnv(0x811c9dc5, userAgent);
-  h = Math.imul(h, 0x01000193); // the NUL between the two (x ^ 0 = x)
+  let h = fnv(FNV_OFFSET, userAgent);
+  h = Math.imul(h, FNV_PRIME); // the NUL between the two (x ^ 0 = x)
   return fnv(h, tls) >>> 0;
-}
-
-/** FNV-1a over one string's UTF-16 code units (a token's network, say). */
-export const fnv1a = (s: string) => fnv(0x811c9dc5, s) >>> 0;
-
-function fnv(seed: number, s: string): number {
-  let h = seed;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h;
 }
 
 export class KnownDevices implements FeatureFamily {

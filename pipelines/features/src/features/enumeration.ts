@@ -70,12 +70,7 @@ interface Enum extends RecentIds<number> {
 }
 
 /** A principal's state as checkpoints held it before the hashes (2026-12-06): the ids themselves. Read, never written. */
-interface EnumOfIds extends RecentIds {
-  last: number;
-  counts: SlidingCounts;
-  seen: Map<string, number> | undefined;
-  lastNumericId: number;
-}
+type EnumOfIds = Omit<Enum, 'recentId' | 'seen'> & RecentIds & { seen: Map<string, number> | undefined };
 
 /**
  * A principal's enumeration state in columns: its times, last numeric id and the one id it addressed (hashed; NaN for
@@ -164,10 +159,10 @@ class EnumColumns implements StateColumns<Enum> {
 function hashedKeys(seen: Map<number, number> | Map<string, number> | undefined): Map<number, number> | undefined {
   if (seen === undefined) return undefined;
   const ids = seen as Map<number | string, number>;
-  if (![...ids.keys()].some((id) => typeof id === 'string')) return seen as Map<number, number>;
-  const hashed = new Map<number, number>();
-  for (const [id, at] of ids) hashed.set(typeof id === 'string' ? chosenHash(id) : id, at);
-  return hashed;
+  for (const id of ids.keys())
+    if (typeof id === 'string')
+      return new Map([...ids].map(([k, at]) => [typeof k === 'string' ? chosenHash(k) : k, at]));
+  return seen as Map<number, number>;
 }
 
 export interface EnumerationOptions {

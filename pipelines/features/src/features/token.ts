@@ -13,9 +13,8 @@ import { grown, hashMapBytes } from '@vigil/core';
 import type { AccessEvent } from '@vigil/events';
 import type { StateColumns } from '../state/columns.js';
 import { KeyedState } from '../state/keyed-state.js';
-import { clientChosenHash } from './chosen-hash.js';
+import { clientChosenHash, fnv1a } from './chosen-hash.js';
 import { declareFeatures } from './declare.js';
-import { fnv1a } from './device.js';
 import { DAY, type FeatureFamily, logCount, MINUTE, slotTime } from './feature.js';
 
 export function networkOf(ip: string): string {
@@ -28,6 +27,8 @@ export function networkOf(ip: string): string {
 export const networkHash = (ip: string) => fnv1a(networkOf(ip));
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** A token key's character codes, `~` first: filled for each key made (this runs on every request with a token). */
+const KEY_CODES: number[] = [126, ...new Array<number>(12).fill(0)];
 /** A hex digit's value, -1 for any other character. */
 const hexDigit = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1);
 
@@ -42,7 +43,6 @@ const hexDigit = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 1
 export function tokenKey(fingerprint: string): string {
   const hex = fingerprint.length - 64;
   if (hex < 3 || fingerprint.charCodeAt(hex - 1) !== 58 /* : */) return fingerprint;
-  const codes = [126 /* ~ */];
   // Three hex digits are two base64url characters.
   for (let i = 0; i < 18; i += 3) {
     const a = hexDigit(fingerprint.charCodeAt(hex + i));
@@ -50,9 +50,10 @@ export function tokenKey(fingerprint: string): string {
     const c = hexDigit(fingerprint.charCodeAt(hex + i + 2));
     if (a < 0 || b < 0 || c < 0) return fingerprint;
     const twelve = (a << 8) | (b << 4) | c;
-    codes.push(BASE64URL.charCodeAt(twelve >> 6), BASE64URL.charCodeAt(twelve & 63));
+    KEY_CODES[1 + (2 * i) / 3] = BASE64URL.charCodeAt(twelve >> 6);
+    KEY_CODES[2 + (2 * i) / 3] = BASE64URL.charCodeAt(twelve & 63);
   }
-  return String.fromCharCode(...codes);
+  return String.fromCharCode(...KEY_CODES);
 }
 
 export const TOKEN_FEATURES = declareFeatures([
