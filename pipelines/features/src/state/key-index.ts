@@ -1,23 +1,40 @@
-// Keys → slot numbers, shared by the keyed stores that one key identifies (issue 17, lever 5). A principal has an
-// entry in six stores of the principal stage (its velocity, habits, enumeration, places, devices and activity hours);
-// each store kept its own Map entry for it and charged the budget for its own copy of the key's string. Stores that
-// share an index look a key up once in it and keep their columns (event time, recency, the state) at the slot it
-// gives, so a principal's key, its index entry and its slot number exist once for all of them. The index is a
+// Keys → slot numbers, shared by the keyed stores that one key identifies (issue 17, lever 5), and the keys' recency.
+// A principal has an entry in six stores of the principal stage (its velocity, habits, enumeration, places, devices and
+// activity hours); each store kept its own Map entry for it and charged the budget for its own copy of the key's
+// string. Stores that share an index look a key up once in it and keep their columns (event time, the state) at the
+// slot it gives, so a principal's key, its index entry and its slot number exist once for all of them. The index is a
 // KeyTable (@vigil/core): typed arrays, not a Map, ~20 bytes a key less.
 //
+// The index also keeps the keys' recency order (recency-lists.ts: the two lists of keyed-state.ts), and evicts a key
+// from every store that holds it at once. Each store kept its own lists, sequence numbers and flags before: seven
+// stores' bookkeeping a principal (7 × 38 bytes), where one order is all a principal needs. So in the principal stage
+// a principal is seen, kept and evicted as one: its least recently used entry in any store is what it last did, and
+// when the budget or a cap makes room it goes whole (a principal with its velocity gone and its places kept had a
+// history no one asked for). A store keeps only what is its own for a key: whether it holds it, when it last saw it
+// (its TTL), and what its state was charged.
+//
+// When a key's uses start and end: a use in a later event moves a key to `again`. An extractor's index (settled)
+// counts an event from one settle() to the next, so the six stores a request touches are one use; any other index
+// counts each use as an event of its own, so a store with its own index behaves as it always did.
+//
+// Expiry: each store's TTL is its own, and a store whose entry is found expired at its next use drops it then. The
+// index drops expired entries from the cold end of its lists too, a few a use (a settled index: a few an event), but
+// only past a key that no store holds unexpired: a principal held by a store of a long TTL (its activity hours, 400
+// days) keeps its place at the cold end, and a shorter-lived store's entries behind it wait for their key's next use
+// or eviction to go. Their columns are the index's for as long as any store holds the key either way; what they hold
+// beside the columns (an Enumeration's ids past the first) stays charged meanwhile.
+//
 // A slot lives while any store holds its key (a count per slot) and is reused once none does. The index charges the
-// budget for what a key costs beside the states while any store holds it: its string, its index entry, and a slot in
-// every sharing store's columns — each store's columns are as long as the slots the index has given out, whichever
-// stores hold them (the stores' event-time TTLs differ: a principal quiet for a week is gone from the one-day
-// stores and still in the others). The stores charge their states.
+// budget for what a key costs beside the states while any store holds it: its string, its index entry, its place in
+// the lists, and a slot in every sharing store's columns — each store's columns are as long as the slots the index has
+// given out, whichever stores hold them. The stores charge their states.
 //
 // Who makes room for a new key's part: a shared index charges it after the event, once every store has charged (and
-// made room for) its own state, and then evicts from its stores in turn until the part is made up for twice
-// (settle()). Charged at once, it fell on the first store to run (Velocity's), which evicted for every new key and
-// held 95,000 principals where the last held 248,000 (bench:cardinality). A store's own index charges at once: the
-// store makes room for its key as it always did.
+// made room for) its own state, and then evicts its least recently used keys until the part is made up for twice
+// (settle()). A store's own index charges at once: the store makes room for its key as it always did.
 
 import { grown, KeyTable, stringBytes } from '@vigil/core';
+import { NONE, RecencyLists } from './recency-lists.js';
 import type { StateBudget } from './state-budget.js';
 
 /**
@@ -35,12 +52,15 @@ export const KEY_OVERHEAD = 32;
  */
 export const GROWTH = 1.25;
 
+/** A key's place in the recency lists (recency-lists.ts), grown with the index's slots. */
+export const RECENCY_BYTES = Math.ceil(RecencyLists.SLOT_BYTES * GROWTH);
+
 /**
- * A store's part of each slot: its state column (8 bytes, grown by about half again, as a plain array grows) and seven
- * typed columns (30 bytes, grown with the index's slots). bench:state-size's "bare entry" rows measure it with
- * KEY_OVERHEAD.
+ * A store's part of each slot: its state column (8 bytes, grown by about half again, as a plain array grows) and three
+ * typed columns (13 bytes: held, last seen, charged; grown with the index's slots). bench:state-size's "bare entry"
+ * rows measure it with KEY_OVERHEAD and RECENCY_BYTES.
  */
-export const SLOT_BYTES = Math.ceil(8 * 1.5 + 30 * GROWTH);
+export const SLOT_BYTES = Math.ceil(8 * 1.5 + 13 * GROWTH);
 /** Of SLOT_BYTES, the column of state objects, which a store keeping its states in columns does not have. */
 export const STATE_COLUMN_BYTES = 12;
 
@@ -54,10 +74,14 @@ export const keyBytes = (key: string) => stringBytes(key.length) + 32;
 /** A slot's count of stores is one byte. */
 const MAX_STORES = 255;
 
-/** A store sharing an index, as the index sees it: one that can evict a key to make room. */
+/** A store sharing an index, as the index sees it: one that holds keys by slot, and drops them when told. */
 export interface SharingStore {
-  /** Evicts the store's first key to go, never the slot `keep`; the budget bytes that freed (0: none to evict). */
-  evictForBudget(keep: number): number;
+  /** Whether the store holds the slot's key. */
+  holds(slot: number): boolean;
+  /** Drops the slot's key (held), evicted by a cap or the budget, and counts it; the budget bytes that freed. */
+  evict(slot: number, why: 'cap' | 'budget'): number;
+  /** Drops the slot's key (held) if it has expired by event time `now`, and counts it; whether it did. */
+  expire(slot: number, now: number): boolean;
   /**
    * Bytes the store's columns take for each of the index's slots, whether the store holds the slot's key or not (its
    * columns are as long as the index's slots): its bookkeeping, and its states when they are columns.
@@ -83,6 +107,14 @@ export class KeyIndex {
   private readonly budgetUsers = new Set<SharingStore>();
   /** The slot of the newest key: settle() never evicts it. */
   private newest = -1;
+  private readonly recency = new RecencyLists(16);
+  /** The last sequence number of the event before this one (a settled index): uses after it are this event's. */
+  private eventStart = 0;
+  /** The event time of the event's uses (none yet: -Infinity): a settled index expires keys at settle(). */
+  private now = Number.NEGATIVE_INFINITY;
+  /** A restore began: slots are not linked until every sharing store has finished it (finishRestore). */
+  private restoring = false;
+  private readonly finished = new Set<SharingStore>();
   /**
    * The key found last and its slot: a principal's stores look its key up one after another (each of them once or
    * twice an event, and at a restore), and the same string compares equal at once, where the table hashes and probes.
@@ -90,7 +122,11 @@ export class KeyIndex {
   private lastKey: string | undefined;
   private lastSlot = -1;
 
-  /** @param shared charges new keys at settle() (stores of an extractor), else at once (a store's own index) */
+  /**
+   * @param shared settled after each event (the stores of an extractor): new keys are charged, an event's uses counted
+   * as one and keys expired at settle(); else each use is an event of its own, and a new key is charged at once (a
+   * store's own index)
+   */
   constructor(readonly shared = false) {}
 
   /** A store keeps its columns by these slots from now on (before any key: every key is charged a slot in each). */
@@ -124,6 +160,7 @@ export class KeyIndex {
   reserve(keys: number): void {
     this.keys.reserve(keys);
     this.holders = grown(this.holders, keys);
+    this.recency.grow(this.holders.length);
   }
 
   slotOf(key: string): number | undefined {
@@ -169,26 +206,128 @@ export class KeyIndex {
   }
 
   /**
-   * Charges the keys added since the last settle (a shared index, after each event) and, over the budget, evicts from
-   * the stores in turn until twice their bytes are made up for or the budget holds. The turn starts at a store given
-   * by the new key's characters: it moves from event to event (a start given by a count could stay on one store for
-   * as long as the count does), and a restore, which keeps no turn, changes nothing.
+   * The end of an event (an extractor's index): expires keys at the cold end of the lists, charges the keys added
+   * since the last settle and, over the budget, evicts the least recently used keys (never the event's new one) until
+   * twice their bytes are made up for or the budget holds.
    */
   settle(): void {
+    this.eventStart = this.recency.seq;
+    // An event that used no key expires nothing: the last one that did has expired at its own time.
+    if (this.now !== Number.NEGATIVE_INFINITY) this.expire(this.now);
+    this.now = Number.NEGATIVE_INFINITY;
     const added = this.bytes - this.charged;
     this.sync();
     const budget = this.budget;
     if (!budget || added <= 0 || !budget.over) return;
-    const n = this.members.length;
-    const start = budget.used;
-    const key = this.keys.keyAt(this.newest) ?? '';
-    let turn = (key.length + key.charCodeAt(key.length - 1) + key.charCodeAt(key.length >> 1)) % n || 0;
-    let idle = 0;
-    while (budget.over && start - budget.used < 2 * added && idle < n) {
-      const freed = (this.members[turn] as SharingStore).evictForBudget(this.newest);
-      idle = freed > 0 ? 0 : idle + 1;
-      turn = (turn + 1) % n;
+    let freed = 0;
+    while (budget.over && freed < 2 * added) {
+      const bytes = this.evictFirst(this.newest, 'budget');
+      if (bytes === 0) return;
+      freed += bytes;
     }
+  }
+
+  /**
+   * A store used the slot's key (it holds it) at event time `now`: a new key joins `once`, a key used in an earlier
+   * event moves to the tail of `again`. An index that is not settled counts every use as an event, and expires a few
+   * keys after it; a settled one does both once an event, at settle().
+   */
+  use(slot: number, now: number): void {
+    if (!this.recency.linked(slot)) this.recency.add(slot);
+    else if (!this.shared || this.recency.seqAt(slot) <= this.eventStart) this.recency.promote(slot);
+    if (this.shared) this.now = now;
+  }
+
+  /** After a store's use of a key (its event time updated): an index that is not settled expires a few keys now. */
+  used(now: number): void {
+    if (!this.shared) this.expire(now);
+  }
+
+  /**
+   * Evicts the first key to go (the head of `once`, else of `again`), never the slot `keep`, from every store that
+   * holds it; the budget bytes that freed (0: nothing to evict).
+   */
+  evictFirst(keep: number, why: 'cap' | 'budget'): number {
+    const slot = this.recency.first(keep);
+    if (slot === NONE) return 0;
+    return this.evictSlot(slot, why);
+  }
+
+  /** Whether there is a key to evict other than the slot `keep`. */
+  hasFirst(keep: number): boolean {
+    return this.recency.first(keep) !== NONE;
+  }
+
+  private evictSlot(slot: number, why: 'cap' | 'budget'): number {
+    let freed = 0;
+    for (const store of this.members) if (store.holds(slot)) freed += store.evict(slot, why);
+    return freed;
+  }
+
+  /**
+   * Drops expired entries at the cold end of each list: up to two keys a list, each from every store whose TTL it
+   * has passed, stopping at a key some store still holds unexpired (amortised O(1) a use).
+   */
+  private expire(now: number): void {
+    this.expireFrom(false, now);
+    this.expireFrom(true, now);
+  }
+
+  private expireFrom(again: boolean, now: number): void {
+    for (let i = 0; i < 2; i++) {
+      const first = this.recency.head(again);
+      if (first === NONE) return;
+      let kept = false;
+      for (const store of this.members) if (store.holds(first) && !store.expire(first, now)) kept = true;
+      if (kept) return;
+    }
+  }
+
+  /** The slot's sequence number and whether it is in `again`: its place, as a checkpoint record keeps it. */
+  seqAt(slot: number): number {
+    return this.recency.seqAt(slot);
+  }
+
+  returning(slot: number): boolean {
+    return this.recency.returning(slot);
+  }
+
+  /** The slots held by any store, least recently used first. */
+  inRecencyOrder(): IterableIterator<number> {
+    return this.recency.inOrder();
+  }
+
+  /**
+   * A store's restore begins (each store's first record, or its finishRestore without any): the lists are cleared
+   * once for every sharing store, and the slots linked again once every one of them has finished, in the order the
+   * records give (restored()).
+   */
+  beginRestore(): void {
+    if (this.restoring) return;
+    this.restoring = true;
+    this.finished.clear();
+    this.recency.clear();
+  }
+
+  /** A restored record's place for the slot (its sequence number, and whether it was in `again`). */
+  restored(slot: number, seq: number, returning: boolean): void {
+    this.recency.restored(slot, seq, returning);
+  }
+
+  /** A store has finished its restore; after the last, every held slot is linked in the order restored() gave. */
+  finishRestore(store: SharingStore): void {
+    if (!this.restoring) return;
+    this.finished.add(store);
+    if (this.finished.size < this.members.length) return;
+    this.restoring = false;
+    this.finished.clear();
+    let n = 0;
+    for (let slot = 0; slot < this.holders.length; slot++) if ((this.holders[slot] as number) > 0) n++;
+    const slots = new Int32Array(n);
+    let k = 0;
+    for (let slot = 0; slot < this.holders.length; slot++) if ((this.holders[slot] as number) > 0) slots[k++] = slot;
+    this.recency.link(slots);
+    this.eventStart = this.recency.seq;
   }
 
   /** The key's slot for one more store (one that does not hold it yet), made and charged if no store held it. */
@@ -201,7 +340,10 @@ export class KeyIndex {
 
   private add(key: string): number {
     const slot = this.keys.add(key);
-    if (slot === this.holders.length) this.holders = grown(this.holders, Math.ceil(GROWTH * this.holders.length));
+    if (slot === this.holders.length) {
+      this.holders = grown(this.holders, Math.ceil(GROWTH * this.holders.length));
+      this.recency.grow(this.holders.length);
+    }
     this.lastKey = key;
     this.lastSlot = slot;
     this.holders[slot] = 1;
@@ -219,6 +361,8 @@ export class KeyIndex {
     const left = (this.holders[slot] as number) - 1;
     this.holders[slot] = left;
     if (left > 0) return 0;
+    if (this.restoring) this.recency.forget(slot);
+    else this.recency.remove(slot);
     const key = this.keys.keyAt(slot) as string;
     this.keys.remove(slot);
     if (slot === this.lastSlot) this.lastKey = undefined;
@@ -229,8 +373,8 @@ export class KeyIndex {
     return before - this.charged;
   }
 
-  /** What a key costs the index and the sharing stores' columns. */
+  /** What a key costs the index (its entry and its place in the lists) and the sharing stores' columns. */
   private cost(key: string): number {
-    return KEY_OVERHEAD + keyBytes(key) + this.memberBytes;
+    return KEY_OVERHEAD + RECENCY_BYTES + keyBytes(key) + this.memberBytes;
   }
 }

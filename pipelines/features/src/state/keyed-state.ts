@@ -8,20 +8,21 @@
 // grew, by evicting its own keys (counted as evictedByBudget). A wave of new addresses then churns the stores it
 // fills instead of growing the heap until the process slows down in GC or dies.
 //
-// Which keys go first (past the cap or the budget): keys seen once before keys with history. Entries live in two
+// Which keys go first (past the cap or the budget): keys seen once before keys with history. Keys live in two
 // recency lists, as in a segmented LRU (2Q): a new key joins `once`; its second use moves it to `again`. Eviction
 // takes the least recently seen key of `once`, and of `again` only when `once` is empty. A distributed attack's wave
 // is almost all one-request keys, so it churns among itself, and a customer quiet for a week — whose habits and
 // payment history are exactly what the features compare a takeover with — is not pushed out by a minute of it.
 //
 // Layout (issue 17, lever 5): an entry is a slot, and the bookkeeping lives in typed-array columns indexed by slot
-// (event time, recency sequence, the two lists' links, the list it is in, its charged bytes) beside a plain column
-// for the state. Slots come from a KeyIndex: the store's own, or one shared with the other stores one key identifies
-// (a principal's six stores in the principal stage: key-index.ts), so that the key's string and index entry exist once
-// for all of them; the index charges the budget for them, each store for its states. An object per entry per store cost ~200
-// bytes with its Map slot; a principal has an entry in seven stores, and a wave of a million new addresses is
-// millions of entries. The columns grow by a quarter with the index. A fixed-shape state can be columns as well (`columns`,
-// columns.ts): the family then works on its slot's numbers (slot()) instead of an object (get()).
+// (held, event time, charged bytes) beside a plain column for the state. Slots come from a KeyIndex: the store's own,
+// or one shared with the other stores one key identifies (a principal's six stores in the principal stage:
+// key-index.ts), so that the key's string, its index entry and its place in the recency lists exist once for all of
+// them; the index charges the budget for them, each store for its states. The recency lists are the index's
+// (recency-lists.ts), so stores sharing an index keep a key, and evict it, together. An object per entry per store
+// cost ~200 bytes with its Map slot; a principal has an entry in seven stores, and a wave of a million new addresses
+// is millions of entries. The columns grow by a quarter with the index. A fixed-shape state can be columns as well
+// (`columns`, columns.ts): the family then works on its slot's numbers (slot()) instead of an object (get()).
 //
 // Checkpoint records: a fixed header (event time, sequence, list, charged bytes) and then the state. A restore reads
 // the header only and keeps the record; the state is decoded when the key is next used. Restoring a partition is then
@@ -34,7 +35,7 @@ import { grown } from '@vigil/core';
 import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
 import { fillTo, type StateColumns, typedColumnBytes } from './columns.js';
 import { KeyIndex, keyBytes, type SharingStore, SLOT_BYTES, STATE_COLUMN_BYTES } from './key-index.js';
-import { sortByKey } from './radix-sort.js';
+import { NONE } from './recency-lists.js';
 import type { StateBudget } from './state-budget.js';
 
 export interface KeyedStateOptions<S> {
@@ -81,11 +82,6 @@ const UNKNOWN_CHARGE = 0xffffffff;
 /** One header, filled for each record encoded (the codec copies it). */
 const header = Buffer.alloc(HEADER_BYTES);
 
-/** No slot: the end of a list. */
-const NONE = -1;
-/** The lists' ends in `ends`: head (least recently seen) and tail of `once`, then of `again`. */
-const ONCE = 0;
-const AGAIN = 2;
 const INITIAL_SLOTS = 16;
 
 /** Sets a[i], first filling the plain array up to i (a write past its end would make it holey, or a dictionary). */
@@ -113,19 +109,10 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   private held = new Uint8Array(INITIAL_SLOTS);
   /** Event time the key was last seen. */
   private lastSeen = new Float64Array(INITIAL_SLOTS);
-  /** Sequence number of the key's last get(): its place in recency order. */
-  private seqOf = new Float64Array(INITIAL_SLOTS);
-  // Doubly linked lists in recency order through the slots: moving a touched key to the tail is a few writes.
-  private prev = new Int32Array(INITIAL_SLOTS);
-  private next = new Int32Array(INITIAL_SLOTS);
-  /** 1: seen more than once since it was created (lives in `again`, else in `once`). */
-  private returning = new Uint8Array(INITIAL_SLOTS);
   /** The key's state's estimated bytes as last charged to the budget (whole bytes: estimate() rounds up). */
   private charged = new Uint32Array(INITIAL_SLOTS);
-  private readonly ends = new Int32Array([NONE, NONE, NONE, NONE]);
   /** Keys held. */
   private count = 0;
-  private seq = 0;
   /** Keys changed since the last drain, when tracking. */
   private changed: Set<string> | undefined;
   /** A restore has begun: restoreEntry writes straight into the (cleared) store; finishRestore links it. */
@@ -232,25 +219,20 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     }
     if (slot !== NONE) {
       this.decode(slot);
-      if (slot !== this.ends[AGAIN + 1]) {
-        this.unlink(slot);
-        this.returning[slot] = 1;
-        this.append(slot);
-      }
+      this.index.use(slot, now);
       // Re-estimated as the state stands before this event's update: a grown entry is charged one event late.
       this.resize(slot, this.estimate(slot), 0);
     } else {
-      if (this.count >= this.options.maxKeys) this.evictFirst(NONE, 'cap');
+      if (this.count >= this.options.maxKeys) this.evictForCap(key);
       const before = this.index.bytes;
-      slot = this.allocate(key, init(), now, 0, 0);
-      this.append(slot);
+      slot = this.allocate(key, init(), now);
+      this.index.use(slot, now);
       // A key in the store's own index is made room for with its state; a shared index's, when it settles.
       this.resize(slot, this.estimate(slot), this.index.shared ? 0 : this.index.bytes - before);
     }
     this.lastSeen[slot] = Math.max(this.lastSeen[slot] as number, now);
-    this.seqOf[slot] = ++this.seq;
     this.changed?.add(this.index.keyAt(slot));
-    this.expire(now);
+    this.index.used(now);
     return slot;
   }
 
@@ -277,33 +259,44 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     // that one store empties itself for the others' growth.
     let freed = 0;
     while (this.budget.over && freed < 2 * (grown + keyPart)) {
-      const evicted = this.evictFirst(slot, 'budget');
+      const evicted = this.index.evictFirst(slot, 'budget');
       if (evicted === 0) return;
       freed += evicted;
     }
   }
 
-  /** A shared index making room for new keys (KeyIndex.settle). */
-  evictForBudget(keep: number): number {
-    return this.evictFirst(keep, 'budget');
+  /**
+   * Makes room for one more key under the cap: the index's first keys to go (never `key`'s, which other stores sharing
+   * the index may hold) until this store holds fewer than its cap.
+   */
+  private evictForCap(key: string) {
+    const keep = this.index.slotOf(key) ?? NONE;
+    while (this.count >= this.options.maxKeys && this.index.hasFirst(keep)) this.index.evictFirst(keep, 'cap');
   }
 
-  /**
-   * Evicts the first key to go (see the head of the file), never `keep`; returns the budget bytes that freed — its
-   * state's, and its key's part when no other store holds it (0: nothing to evict).
-   */
-  private evictFirst(keep: number, why: 'cap' | 'budget'): number {
-    const onceHead = this.ends[ONCE] as number;
-    const candidate = onceHead !== keep && onceHead !== NONE ? onceHead : (this.ends[AGAIN] as number);
-    if (candidate === NONE || candidate === keep) return 0;
-    this.changed?.add(this.index.keyAt(candidate));
-    const bytes = this.remove(candidate);
+  holds(slot: number): boolean {
+    return this.held[slot] === 1;
+  }
+
+  /** Drops a key the index evicts (its first to go); the budget bytes that freed (SharingStore). */
+  evict(slot: number, why: 'cap' | 'budget'): number {
+    this.changed?.add(this.index.keyAt(slot));
+    const bytes = this.remove(slot);
     if (why === 'cap') this.evictedByCap++;
     else {
       this.evictedByBudget++;
       if (this.budget) this.budget.evicted++;
     }
     return bytes;
+  }
+
+  /** Drops a key the index found at the cold end of its lists, if its TTL here has passed by `now` (SharingStore). */
+  expire(slot: number, now: number): boolean {
+    if (now - (this.lastSeen[slot] as number) <= this.options.ttlMs) return false;
+    this.changed?.add(this.index.keyAt(slot));
+    this.remove(slot);
+    this.evictedByTtl++;
+    return true;
   }
 
   /** The key's state without creating it or changing its recency (the caller may still update it in place). */
@@ -314,22 +307,6 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     this.changed?.add(this.index.keyAt(slot));
     this.decode(slot);
     return this.stateOf[slot];
-  }
-
-  /** Drops up to a few expired keys from the cold end of each list; amortised O(1) per event. */
-  private expire(now: number) {
-    this.expireFrom(ONCE, now);
-    this.expireFrom(AGAIN, now);
-  }
-
-  private expireFrom(list: number, now: number) {
-    for (let i = 0; i < 2; i++) {
-      const first = this.ends[list] as number;
-      if (first === NONE || now - (this.lastSeen[first] as number) <= this.options.ttlMs) return;
-      this.changed?.add(this.index.keyAt(first));
-      this.remove(first);
-      this.evictedByTtl++;
-    }
   }
 
   /** Decodes a restored entry's state from its record, once. */
@@ -359,19 +336,15 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     return this.columns ? this.columns.read(slot) : (this.stateOf[slot] as S);
   }
 
-  /** The key's slot, taken from the index, for a new entry not yet in a list. */
-  private allocate(key: string, state: S | undefined, lastSeen: number, seq: number, returning: number): number {
+  /** The key's slot, taken from the index, for a new entry (the caller tells the index of its use, or restore). */
+  private allocate(key: string, state: S | undefined, lastSeen: number): number {
     const slot = this.index.acquire(key);
     if (slot >= this.held.length) this.grow(this.index.capacity);
     this.put(slot, state);
     this.held[slot] = 1;
     this.count++;
     this.lastSeen[slot] = lastSeen;
-    this.seqOf[slot] = seq;
-    this.returning[slot] = returning;
     this.charged[slot] = 0;
-    this.prev[slot] = NONE;
-    this.next[slot] = NONE;
     return slot;
   }
 
@@ -379,10 +352,6 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   private grow(n: number) {
     this.held = grown(this.held, n);
     this.lastSeen = grown(this.lastSeen, n);
-    this.seqOf = grown(this.seqOf, n);
-    this.prev = grown(this.prev, n);
-    this.next = grown(this.next, n);
-    this.returning = grown(this.returning, n);
     this.charged = grown(this.charged, n);
     if (this.recordSpan) this.recordSpan = grown(this.recordSpan, 2 * n);
     // The plain columns filled here, a run at a time, not by each write past their end (a restore's keys).
@@ -401,12 +370,8 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     this.recordSpan = undefined;
   }
 
-  /**
-   * Takes the entry out of its list and gives its slot back (its state can be collected); returns the budget bytes
-   * that freed.
-   */
+  /** Gives the entry's slot back (its state can be collected); returns the budget bytes that freed. */
   private remove(slot: number): number {
-    this.unlink(slot);
     const bytes = this.charged[slot] as number;
     this.stateBytes -= bytes;
     this.budget?.release(bytes);
@@ -421,29 +386,6 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     this.held[slot] = 0;
     this.count--;
     return this.index.release(slot);
-  }
-
-  /** Appends the slot at the tail (most recently seen) of the list its `returning` flag names. */
-  private append(slot: number) {
-    const list = this.returning[slot] ? AGAIN : ONCE;
-    const tail = this.ends[list + 1] as number;
-    this.prev[slot] = tail;
-    this.next[slot] = NONE;
-    if (tail !== NONE) this.next[tail] = slot;
-    else this.ends[list] = slot;
-    this.ends[list + 1] = slot;
-  }
-
-  private unlink(slot: number) {
-    const list = this.returning[slot] ? AGAIN : ONCE;
-    const before = this.prev[slot] as number;
-    const after = this.next[slot] as number;
-    if (before !== NONE) this.next[before] = after;
-    else this.ends[list] = after;
-    if (after !== NONE) this.prev[after] = before;
-    else this.ends[list + 1] = before;
-    this.prev[slot] = NONE;
-    this.next[slot] = NONE;
   }
 
   trackChanges(): void {
@@ -471,8 +413,8 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     }
     header.writeUInt8(RECORD, 0);
     header.writeDoubleLE(this.lastSeen[slot] as number, 1);
-    header.writeDoubleLE(this.seqOf[slot] as number, 9);
-    header.writeUInt8(this.returning[slot] as number, 17);
+    header.writeDoubleLE(this.index.seqAt(slot), 9);
+    header.writeUInt8(this.index.returning(slot) ? 1 : 0, 17);
     header.writeDoubleLE((this.charged[slot] as number) + recordCharge(this.index.keyAt(slot)), 18);
     return encodeState(this.stateAt(slot), header);
   }
@@ -482,8 +424,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
    * the store (a restore replaces what it held).
    */
   restoreEntry(key: string, value: Buffer | null, owned = false, at = 0, end = value?.length ?? 0): void {
-    if (!this.restoring) this.clear();
-    this.restoring = true;
+    this.beginRestore();
     const slot = this.slotOf(key);
     if (value === null) {
       if (slot !== NONE) this.freeSlot(slot);
@@ -504,11 +445,10 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
       returning = stored.r === false ? 0 : 1;
     }
     // Rewritten in place when restored before.
-    const to = slot !== NONE ? slot : this.allocate(key, state, lastSeen, seq, returning);
+    const to = slot !== NONE ? slot : this.allocate(key, state, lastSeen);
     this.put(to, state);
     this.lastSeen[to] = lastSeen;
-    this.seqOf[to] = seq;
-    this.returning[to] = returning;
+    this.index.restored(to, seq, returning === 1);
     // Whole bytes (records of an earlier vigil may hold a fraction); a value no state can have (a damaged record) is
     // estimated again at finishRestore, as a record without the header is.
     const raw = hasHeader ? Math.ceil(value.readDoubleLE(at + 18)) : 0;
@@ -533,20 +473,28 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     this.recordSpan[2 * to + 1] = owned ? end : kept.length;
   }
 
+  /** The first record of a restore (or its end, without any): the store is cleared, and the index told. */
+  private beginRestore(): void {
+    if (this.restoring) return;
+    this.index.beginRestore();
+    this.clear();
+    this.restoring = true;
+  }
+
   /**
-   * Links the restored entries in their recency order, replacing whatever the store held. Nothing is evicted here
-   * even over the budget (a smaller one than the state was written under): new keys then evict twice their size
-   * until the budget holds again.
+   * Ends a restore: the index links the restored keys in their recency order (once every store sharing it has
+   * finished), which replaces whatever the store held. Nothing is evicted here even over the budget (a smaller one than the state was
+   * written under): new keys then evict twice their size until the budget holds again.
    */
   finishRestore(): void {
-    if (!this.restoring) this.clear();
+    this.beginRestore();
     this.restoring = false;
-    const slots = this.heldByRecency();
+    this.index.finishRestore(this);
     // Summed apart and charged with `stateBytes` at once: an estimate that throws part-way (a damaged older record)
     // then leaves nothing counted that the budget was not charged (release gives `stateBytes` back).
     let restored = 0;
-    for (const slot of slots) {
-      this.append(slot);
+    for (let slot = 0; slot < this.held.length; slot++) {
+      if (this.held[slot] !== 1) continue;
       // A record with the header says what it was charged; an older one (or a damaged charge) is estimated from its
       // state.
       if (this.recordOf?.[slot] === undefined || this.charged[slot] === UNKNOWN_CHARGE) {
@@ -557,48 +505,6 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     }
     this.stateBytes += restored;
     this.budget?.charge(restored);
-    this.seq = slots.length > 0 ? (this.seqOf[slots[slots.length - 1] as number] as number) : 0;
-  }
-
-  /**
-   * The slots held, least recently seen first: by sequence number (the store's own, distinct). Whole numbers spread
-   * over less than 2^32 (a store's, restored) are radix-sorted (radix-sort.ts); else sorted natively, each slot one
-   * double — its sequence number past the slot's bits, the slot below them — when that is exact (whole numbers within
-   * 53 bits); else with a comparator, several times slower over a restore's hundreds of thousands.
-   */
-  private heldByRecency(): Int32Array {
-    let n = 0;
-    let low = Number.POSITIVE_INFINITY;
-    let high = Number.NEGATIVE_INFINITY;
-    let whole = true;
-    for (let slot = 0; slot < this.held.length; slot++) {
-      if (this.held[slot] !== 1) continue;
-      n++;
-      const seq = this.seqOf[slot] as number;
-      if (seq < low) low = seq;
-      if (seq > high) high = seq;
-      whole &&= Number.isInteger(seq);
-    }
-    const slots = new Int32Array(n);
-    let k = 0;
-    for (let slot = 0; slot < this.held.length; slot++) if (this.held[slot] === 1) slots[k++] = slot;
-    if (n > 0 && whole && high - low < 2 ** 32) {
-      // Slots ascending, so equal sequence numbers (not written by one store, but possible) keep the slot order.
-      const offsets = new Uint32Array(n);
-      for (let i = 0; i < n; i++) offsets[i] = (this.seqOf[slots[i] as number] as number) - low;
-      return sortByKey(slots, offsets);
-    }
-    const below = 2 ** Math.ceil(Math.log2(this.held.length + 1));
-    if (n === 0 || !whole || (high - low + 1) * below > Number.MAX_SAFE_INTEGER)
-      return slots.sort((a, b) => (this.seqOf[a] as number) - (this.seqOf[b] as number));
-    const keys = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const slot = slots[i] as number;
-      keys[i] = ((this.seqOf[slot] as number) - low) * below + slot;
-    }
-    keys.sort();
-    for (let i = 0; i < n; i++) slots[i] = (keys[i] as number) % below;
-    return slots;
   }
 
   /** Empties the store, giving its slots back to the index and its bytes back to the budget. */
@@ -618,7 +524,6 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     this.recordOf = undefined;
     this.recordSpan = undefined;
     this.pending = 0;
-    this.ends.fill(NONE);
   }
 
   /** Keys from the least to the most recently seen. */
@@ -633,18 +538,8 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     }
   }
 
-  /** Both lists merged by sequence number. */
+  /** The slots this store holds, in the index's recency order. */
   private *inRecencyOrder(): IterableIterator<number> {
-    let a = this.ends[ONCE] as number;
-    let b = this.ends[AGAIN] as number;
-    while (a !== NONE || b !== NONE) {
-      if (b === NONE || (a !== NONE && (this.seqOf[a] as number) < (this.seqOf[b] as number))) {
-        yield a;
-        a = this.next[a] as number;
-      } else {
-        yield b;
-        b = this.next[b] as number;
-      }
-    }
+    for (const slot of this.index.inRecencyOrder()) if (this.held[slot] === 1) yield slot;
   }
 }
