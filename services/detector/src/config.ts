@@ -119,8 +119,8 @@ export const detectorConfigSchema = z
             'Feature state this process may hold, in MiB (estimated; every keyed store of ' +
               "both feature stages shares it, with their changelogs' bookkeeping and, up to a quarter of it, " +
               'the requests waiting for their entity parts). ' +
-              'Once full, each store evicts its own keys to make room ' +
-              "— keys seen once first (a wave's), then the least recently seen " +
+              'Once full, each store evicts keys to make room — its own, or a whole principal from ' +
+              "the stores keyed by principal — keys seen once first (a wave's), then the least recently seen " +
               '— and vigil_state_evicted counts them: an evicted principal or address starts ' +
               "again from the population's prior. Keeps a wave of new addresses from growing " +
               "the heap without bound; give Node's heap (--max-old-space-size) about three times this " +

@@ -6,8 +6,8 @@
 // KeyTable (@vigil/core): typed arrays, not a Map, ~20 bytes a key less.
 //
 // The index also keeps the keys' recency order (recency-lists.ts: the two lists of keyed-state.ts), and evicts a key
-// from every store that holds it at once. Each store kept its own lists, sequence numbers and flags before: seven
-// stores' bookkeeping a principal (7 × 38 bytes), where one order is all a principal needs. So in the principal stage
+// from every store that holds it at once. Each store kept its own lists, sequence numbers and flags before: six
+// stores' bookkeeping a principal (6 × 38 bytes), where one order is all a principal needs. So in the principal stage
 // a principal is seen, kept and evicted as one: its least recently used entry in any store is what it last did, and
 // when the budget or a cap makes room it goes whole (a principal with its velocity gone and its places kept had a
 // history no one asked for). A store keeps only what is its own for a key: whether it holds it, when it last saw it

@@ -422,8 +422,11 @@ class SharedModel {
       e = undefined;
     }
     if (!e) {
-      while (held.size >= rules.maxKeys) {
-        const first = [this.once[0], this.again[0]].find((k) => k !== undefined && k !== key);
+      // One of this store's keys goes: the first to go in the shared order (passing over `key`, which another store
+      // may hold), and on until one that this store held has gone.
+      const size = held.size;
+      while (size >= rules.maxKeys && held.size === size) {
+        const first = [...this.once, ...this.again].find((k) => k !== key);
         if (first === undefined) break;
         this.held.forEach((h, i) => {
           if (!h.has(first)) return;
@@ -671,6 +674,70 @@ describe('KeyedState sharing a KeyIndex', () => {
     for (const s of stores) expect([...s.keys()]).toEqual(['customer', 'wave-46', 'wave-47', 'wave-48', 'wave-49']);
     // Used by one store in the second event: a store that did not use it then still holds it, with its own state.
     expect((stores[0] as Store).peek('customer', 60)?.n).toBe(0);
+  });
+
+  it("writes a restored record it has not used with its key's place as it is now: another store used the key since", () => {
+    type S = KeyedState<{ n: number }>;
+    const make = (index: KeyIndex, ttlMs: number, maxKeys = 10): S => {
+      const s = new KeyedState<{ n: number }>({ ttlMs, maxKeys, sizeOf: () => 1 });
+      s.shareKeys(index);
+      s.trackChanges();
+      return s;
+    };
+    // A short-lived store and a long-lived one (a principal's velocity and its activity hours).
+    const index = new KeyIndex(true);
+    const [short, long] = [make(index, 10), make(index, 1000)] as [S, S];
+    for (const s of [short, long]) s.get('k', 0, () => ({ n: 1 }));
+    index.settle();
+    const logs = [short.drainChanges(), long.drainChanges()];
+    const restoredIndex = new KeyIndex(true);
+    const restored = [make(restoredIndex, 10), make(restoredIndex, 1000)] as [S, S];
+    restored.forEach((s, i) => {
+      for (const [key, record] of logs[i] ?? []) s.restoreEntry(key, record);
+    });
+    for (const s of restored) s.finishRestore();
+    // A later event uses the key through the short-lived store only: the key is returning now, in both.
+    restored[0].get('k', 5, () => ({ n: 0 }));
+    restoredIndex.settle();
+    const record = restored[1].encoded('k') as Buffer;
+    expect(record[17]).toBe(1);
+    expect(record.readDoubleLE(9)).toBe((restored[0].encoded('k') as Buffer).readDoubleLE(9));
+    // Restored from the long-lived store's record alone (the short-lived entry gone by its TTL), the key is still
+    // returning: a key seen once goes before it.
+    const alone = make(new KeyIndex(true), 1000, 2);
+    alone.restoreEntry('k', record);
+    alone.finishRestore();
+    alone.get('w', 20, () => ({ n: 0 }));
+    alone.get('x', 21, () => ({ n: 0 }));
+    expect([...alone.keys()]).toEqual(['k', 'x']);
+  });
+
+  it('a store about to take again a key other stores hold evicts the key after it, not past `once`', () => {
+    // The key at the head of `once` is held by the long-lived store alone; the short-lived one is at its cap and
+    // takes it again: the next key seen once goes, not the returning customer.
+    const index = new KeyIndex(true);
+    const make = (ttlMs: number, maxKeys: number) => {
+      const s = new KeyedState<{ n: number }>({ ttlMs, maxKeys, sizeOf: () => 1 });
+      s.shareKeys(index);
+      return s;
+    };
+    const [short, long] = [make(10, 3), make(1000, 100)];
+    for (const s of [short, long]) s.get('customer', 0, () => ({ n: 0 }));
+    index.settle();
+    for (const s of [short, long]) s.get('customer', 1, () => ({ n: 0 }));
+    index.settle();
+    long.get('k', 100, () => ({ n: 0 }));
+    index.settle();
+    for (let i = 0; i < 3; i++) {
+      short.get(`w${i}`, 101 + i, () => ({ n: i }));
+      index.settle();
+    }
+    // 'k' is at the head of `once`; the short-lived store holds w0..w2 (its cap) and takes 'k'.
+    short.get('k', 110, () => ({ n: 0 }));
+    index.settle();
+    expect(short.size).toBe(3);
+    expect([...short.keys()]).toEqual(['w1', 'w2', 'k']);
+    expect(short.evictedByCap).toBe(1);
   });
 
   it("charges a store's state columns through the index, for every key the index holds, held by the store or not", () => {

@@ -1,18 +1,21 @@
 // Bounded keyed state. Entries expire by event time (a key not seen for `ttlMs` of event time is gone) and the
 // number of keys is capped. Both rules read only event time, so the same input gives the same state live or
 // replayed. Checkpointable: changes can be drained to a changelog and the state rebuilt from it exactly, recency
-// order included (each entry carries the sequence number of its last use).
+// order included (each entry's record carries its key's place: the sequence number of the key's last use, in any
+// store sharing the index, and its list).
 //
 // Every entry's size is estimated (`sizeOf`, plus the entry's own overhead) and charged to an optional StateBudget
 // that the process's stores share: once the budget is full, a store makes room for a new key, or for an entry that
-// grew, by evicting its own keys (counted as evictedByBudget). A wave of new addresses then churns the stores it
-// fills instead of growing the heap until the process slows down in GC or dies.
+// grew, by evicting its index's least recently used keys — its own, or a principal's entries in every store sharing
+// the index (counted as evictedByBudget by each). A wave of new addresses then churns the stores it fills instead of
+// growing the heap until the process slows down in GC or dies.
 //
 // Which keys go first (past the cap or the budget): keys seen once before keys with history. Keys live in two
-// recency lists, as in a segmented LRU (2Q): a new key joins `once`; its second use moves it to `again`. Eviction
-// takes the least recently seen key of `once`, and of `again` only when `once` is empty. A distributed attack's wave
-// is almost all one-request keys, so it churns among itself, and a customer quiet for a week — whose habits and
-// payment history are exactly what the features compare a takeover with — is not pushed out by a minute of it.
+// recency lists, as in a segmented LRU (2Q): a new key joins `once`; its use in a later event moves it to `again`.
+// Eviction takes the least recently seen key of `once`, and of `again` only when `once` is empty. A distributed
+// attack's wave is almost all one-request keys, so it churns among itself, and a customer quiet for a week — whose
+// habits and payment history are exactly what the features compare a takeover with — is not pushed out by a minute of
+// it.
 //
 // Layout (issue 17, lever 5): an entry is a slot, and the bookkeeping lives in typed-array columns indexed by slot
 // (held, event time, charged bytes) beside a plain column for the state. Slots come from a KeyIndex: the store's own,
@@ -246,8 +249,8 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   }
 
   /**
-   * Charges an entry's new size; over the budget, evicts this store's keys to make the room for it and for `keyPart`
-   * (what the store's own index charged for a new key).
+   * Charges an entry's new size; over the budget, evicts the index's first keys to go (from every store holding them)
+   * to make the room for it and for `keyPart` (what the store's own index charged for a new key).
    */
   private resize(slot: number, bytes: number, keyPart: number) {
     const grown = bytes - (this.charged[slot] as number);
@@ -267,11 +270,12 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
 
   /**
    * Makes room for one more key under the cap: the index's first keys to go (never `key`'s, which other stores sharing
-   * the index may hold) until this store holds fewer than its cap.
+   * the index may hold) until one of this store's own has gone — one eviction, for a store with its own index.
    */
   private evictForCap(key: string) {
     const keep = this.index.slotOf(key) ?? NONE;
-    while (this.count >= this.options.maxKeys && this.index.hasFirst(keep)) this.index.evictFirst(keep, 'cap');
+    const held = this.count;
+    while (this.count === held && this.index.hasFirst(keep)) this.index.evictFirst(keep, 'cap');
   }
 
   holds(slot: number): boolean {
@@ -403,13 +407,15 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   encoded(key: string): Buffer | null {
     const slot = this.slotOf(key);
     if (slot === NONE) return null;
-    // Not used since the restore: its header and state are what the record says.
+    // Not used since the restore: its state is what the record says. Its key's place may not be: another store
+    // sharing the index may have used the key since, and the place is the index's (written again, on a copy).
     const record = this.recordOf?.[slot];
     if (record !== undefined) {
       const span = this.recordSpan as Int32Array;
       const at = span[2 * slot] as number;
       const end = span[2 * slot + 1] as number;
-      return at === 0 && end === record.length ? record : record.subarray(at, end);
+      const whole = at === 0 && end === record.length ? record : record.subarray(at, end);
+      return this.placed(whole, slot);
     }
     header.writeUInt8(RECORD, 0);
     header.writeDoubleLE(this.lastSeen[slot] as number, 1);
@@ -417,6 +423,18 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     header.writeUInt8(this.index.returning(slot) ? 1 : 0, 17);
     header.writeDoubleLE((this.charged[slot] as number) + recordCharge(this.index.keyAt(slot)), 18);
     return encodeState(this.stateAt(slot), header);
+  }
+
+  /** A restored record as it stands, or a copy with its key's place as the index has it now. */
+  private placed(record: Buffer, slot: number): Buffer {
+    const seq = this.index.seqAt(slot);
+    const returning = this.index.returning(slot) ? 1 : 0;
+    if (record[0] !== RECORD || record.length < HEADER_BYTES) return record;
+    if (record.readDoubleLE(9) === seq && record[17] === returning) return record;
+    const copy = Buffer.from(record);
+    copy.writeDoubleLE(seq, 9);
+    copy.writeUInt8(returning, 17);
+    return copy;
   }
 
   /**

@@ -1,7 +1,7 @@
 // Slots in order of a 32-bit key, ties in the order given: a stable LSD radix sort, 11 bits a pass.
 //
-// Why: a restore links each store's keys in recency order (KeyedState.finishRestore), eight stores of ~300,000 keys
-// in the principal stage after a wave. A native sort of one packed double per slot took a tenth of the restore
+// Why: a restore links each key index's keys in recency order (RecencyLists.link), ~300,000 principals and as many
+// tokens in the principal stage after a wave. A native sort of one packed double per slot took a tenth of the restore
 // (bench:cardinality's profile); sequence numbers are whole and their spread fits 32 bits, so two or three counting
 // passes over the slots do it in linear time.
 

@@ -88,11 +88,19 @@ export class RecencyLists {
     this.seqOf[slot] = 0;
   }
 
-  /** The first slot to go (the head of `once`, else of `again`), never `keep`; NONE when there is none. */
+  /**
+   * The first slot to go — the head of `once`, else of `again` — passing over `keep`; NONE when there is none. (A key
+   * that other stores sharing the index hold, and that a store is about to take again, can be at the head of `once`:
+   * the key after it goes instead.)
+   */
   first(keep: number): number {
-    const onceHead = this.ends[ONCE_HEAD] as number;
-    const candidate = onceHead !== keep && onceHead !== NONE ? onceHead : (this.ends[AGAIN_HEAD] as number);
-    return candidate === keep ? NONE : candidate;
+    const once = this.firstOf(ONCE_HEAD, keep);
+    return once !== NONE ? once : this.firstOf(AGAIN_HEAD, keep);
+  }
+
+  private firstOf(head: number, keep: number): number {
+    const first = this.ends[head] as number;
+    return first === keep && first !== NONE ? (this.next[first] as number) : first;
   }
 
   /** The least recently used slot of `once` (again: false) or `again`; NONE when the list is empty. */
