@@ -80,6 +80,11 @@ type EnumOfIds = Omit<Enum, 'recentId' | 'seen'> & RecentIds & { seen: Map<strin
  */
 class EnumColumns implements StateColumns<Enum> {
   last = new Float64Array(0);
+
+  /** The key's clock (the latest event time it was seen at): its store's last-seen time too (StateColumns.clock). */
+  get clock(): Float64Array {
+    return this.last;
+  }
   recentAt = new Float64Array(0);
   lastNumericId = new Float64Array(0);
   /** The only id addressed (its hash), NaN for none. */

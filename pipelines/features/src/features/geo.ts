@@ -66,6 +66,11 @@ const MAX_COUNTRIES = 4;
  */
 class PlaceColumns implements StateColumns<Place> {
   last = new Float64Array(0);
+
+  /** The key's clock (the latest event time it was seen at): its store's last-seen time too (StateColumns.clock). */
+  get clock(): Float64Array {
+    return this.last;
+  }
   lat = new Float64Array(0);
   lon = new Float64Array(0);
   fixAt = new Float64Array(0);

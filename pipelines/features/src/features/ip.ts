@@ -68,6 +68,11 @@ const ROUTE_KEY_EXTRA_BYTES = 64;
  */
 class RouteColumns implements StateColumns<Counter> {
   last = new Float64Array(0);
+
+  /** The key's clock (the latest event time it was seen at): its store's last-seen time too (StateColumns.clock). */
+  get clock(): Float64Array {
+    return this.last;
+  }
   readonly counts = new SlidingColumns(ROUTE_WINDOW);
 
   get slotBytes(): number {

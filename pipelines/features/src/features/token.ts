@@ -107,6 +107,11 @@ const SPARSE_ENTRY_BYTES = 28;
 /** Uses in columns: the time, the client's and the network's hashes; a token's networks (few have two) by slot. */
 class UseColumns implements StateColumns<Use> {
   last = new Float64Array(0);
+
+  /** The key's clock (the latest event time it was seen at): its store's last-seen time too (StateColumns.clock). */
+  get clock(): Float64Array {
+    return this.last;
+  }
   client = new Float64Array(0);
   network = new Uint32Array(0);
   readonly networks = new Map<number, Map<number, number>>();

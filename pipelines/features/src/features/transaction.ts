@@ -261,6 +261,11 @@ const ACCOUNT_BYTES = objectBytes(18, 12) + HOURS_BYTES;
  */
 class ActivityColumns implements StateColumns<Activity> {
   private last = new Float64Array(0);
+
+  /** The key's clock (the latest event time it was seen at): its store's last-seen time too (StateColumns.clock). */
+  get clock(): Float64Array {
+    return this.last;
+  }
   /** NaN: a checkpoint written before the field existed (set at the principal's next request). */
   private first = new Float64Array(0);
   private n = new Float64Array(0);

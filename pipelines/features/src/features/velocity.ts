@@ -69,6 +69,11 @@ const ACTIVE = 1;
  */
 class CounterColumns implements StateColumns<Counter> {
   last = new Float64Array(0);
+
+  /** The key's clock (the latest event time it was seen at): its store's last-seen time too (StateColumns.clock). */
+  get clock(): Float64Array {
+    return this.last;
+  }
   minute = new Float64Array(0);
   readonly counts = new SlidingColumns(WINDOWS, 2);
 
@@ -117,6 +122,11 @@ interface Habit {
  */
 class HabitColumns implements StateColumns<Habit> {
   last = new Float64Array(0);
+
+  /** The key's clock (the latest event time it was seen at): its store's last-seen time too (StateColumns.clock). */
+  get clock(): Float64Array {
+    return this.last;
+  }
   day = new Float64Array(0);
   today = new Float64Array(0);
   peak = new Float64Array(0);

@@ -23,6 +23,14 @@ export interface StateColumns<S> {
   extraBytes?(slot: number): number;
   /** The slot is free: drop what is held for it beside the columns (optional). */
   free?(slot: number): void;
+  /**
+   * The family's per-key clock, when it keeps one: the latest event time the key was seen at, which the family moves
+   * forward at every use (slotTime, right after slot()). Its store then reads it as the key's last-seen time (TTL,
+   * expiry, the checkpoint record's header) instead of keeping a column of the same numbers (8 bytes a slot). The
+   * store writes it only where no family update follows: a key created or restored. The array is the one the columns
+   * hold after their latest grow().
+   */
+  readonly clock?: Float64Array;
 }
 
 /**

@@ -1,8 +1,10 @@
 // KeyedState (slots in typed-array columns) against a plain model of its rules: two recency lists as arrays, event-time
 // TTL, the key cap and the byte budget. Random operations, with checkpoints restored into a fresh store along the way
 // (restore must carry on exactly, freed slots reused), compare keys in recency order, values and eviction counts.
+import { grown } from '@vigil/core';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import { slotTime } from '../features/feature.js';
 import { KEY_OVERHEAD, KeyIndex, keyBytes, RECENCY_BYTES } from './key-index.js';
 import { KeyedState } from './keyed-state.js';
 import { StateBudget } from './state-budget.js';
@@ -474,6 +476,31 @@ class SharedModel {
   }
 }
 
+/** State columns of two doubles a slot: a number and a time (when it was written, or, Clocked, last seen). */
+class Numbers {
+  n = new Float64Array(0);
+  at = new Float64Array(0);
+  readonly slotBytes = 16;
+  grow(slots: number) {
+    this.n = grown(this.n, slots);
+    this.at = grown(this.at, slots);
+  }
+  write(slot: number, state: { n: number; at: number }) {
+    this.n[slot] = state.n;
+    this.at[slot] = state.at;
+  }
+  read(slot: number) {
+    return { n: this.n[slot] as number, at: this.at[slot] as number };
+  }
+}
+
+/** Numbers whose time is the key's clock, moved forward by the family after slot() (StateColumns.clock). */
+class Clocked extends Numbers {
+  get clock() {
+    return this.at;
+  }
+}
+
 describe('KeyedState sharing a KeyIndex', () => {
   const RULES = [
     { ttlMs: 100, maxKeys: 10 },
@@ -743,27 +770,6 @@ describe('KeyedState sharing a KeyIndex', () => {
   it("charges a store's state columns through the index, for every key the index holds, held by the store or not", () => {
     // A store of objects and a store of one-number columns share an index; the columns store takes every other key.
     // Two doubles a slot: a number and when it was written.
-    class Numbers {
-      n = new Float64Array(0);
-      at = new Float64Array(0);
-      readonly slotBytes = 16;
-      grow(slots: number) {
-        const grow = (a: Float64Array) => {
-          const b = new Float64Array(slots);
-          b.set(a.subarray(0, Math.min(slots, a.length)));
-          return b;
-        };
-        this.n = grow(this.n);
-        this.at = grow(this.at);
-      }
-      write(slot: number, state: { n: number; at: number }) {
-        this.n[slot] = state.n;
-        this.at[slot] = state.at;
-      }
-      read(slot: number) {
-        return { n: this.n[slot] as number, at: this.at[slot] as number };
-      }
-    }
     const index = new KeyIndex(true);
     const budget = new StateBudget(1e9);
     const objects = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 1000, sizeOf: () => 40 });
@@ -805,6 +811,44 @@ describe('KeyedState sharing a KeyIndex', () => {
     const slot = restored.slot('k4', 100, () => ({ n: -1, at: -1 }));
     expect(writes).toHaveBeenCalledTimes(1);
     expect(restoredColumns.n[slot]).toBe(4);
+  });
+
+  it("reads its columns' clock as the keys' last-seen time: no column of its own, the same TTL and restore", () => {
+    const make = (columns: Clocked) => {
+      const s = new KeyedState<{ n: number; at: number }>({ ttlMs: TTL, maxKeys: 1000, columns });
+      s.trackChanges();
+      return s;
+    };
+    const columns = new Clocked();
+    const store = make(columns);
+    const use = (s: KeyedState<{ n: number; at: number }>, c: Clocked, key: string, now: number) => {
+      const slot = s.slot(key, now, () => ({ n: 0, at: now }));
+      slotTime(c.at, slot, now);
+      c.n[slot] = (c.n[slot] as number) + 1;
+    };
+    // Beside a store of the same columns without the clock: 8 bytes a slot less, at 1.25 slots a key.
+    const plain = new KeyedState<{ n: number; at: number }>({ ttlMs: TTL, maxKeys: 1000, columns: new Numbers() });
+    expect(plain.slotBytes - store.slotBytes).toBe(10);
+    // Growth past the first slots (the columns' arrays are new ones): the store reads the new clock.
+    for (let i = 0; i < 40; i++) use(store, columns, `k${i}`, 10 * i);
+    use(store, columns, 'k0', 395);
+    // Last seen at 390 and 395: k39 and k0 stay past the TTL of the rest (100) at 485 (a use expires a few at a time).
+    for (let i = 0; i < 25; i++) use(store, columns, 'late', 485);
+    expect([...store.keys()]).toEqual(['k39', 'k0', 'late']);
+    const record = store.encoded('k0') as Buffer;
+    expect(record.readDoubleLE(1)).toBe(395);
+    // Restored, the header's time is the clock, before the state is decoded.
+    const restoredColumns = new Clocked();
+    const restored = make(restoredColumns);
+    for (const key of store.keys()) restored.restoreEntry(key, store.encoded(key));
+    restored.finishRestore();
+    expect([...restoredColumns.at.subarray(0, 3)].sort()).toEqual([390, 395, 485]);
+    use(restored, restoredColumns, 'k39', 489);
+    expect(restoredColumns.n[restored.slot('k39', 489, () => ({ n: -1, at: 0 }))]).toBe(2);
+    // k0 (395) is past the TTL at 496: its next use makes it new, counted.
+    use(restored, restoredColumns, 'k0', 496);
+    expect(restored.evictedByTtl).toBe(1);
+    expect(restoredColumns.n[restored.slot('k0', 496, () => ({ n: -1, at: 0 }))]).toBe(1);
   });
 
   it('can be shared only while empty', () => {

@@ -110,8 +110,13 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   private pending = 0;
   /** 1: this store holds the slot's key (a shared index's slot may be held by other stores only). */
   private held = new Uint8Array(INITIAL_SLOTS);
-  /** Event time the key was last seen. */
+  /**
+   * Event time the key was last seen: the store's own column, or its columns' clock (StateColumns.clock), which the
+   * family moves forward itself at each use.
+   */
   private lastSeen = new Float64Array(INITIAL_SLOTS);
+  /** Whether `lastSeen` is the columns' clock. */
+  private readonly clocked: boolean;
   /** The key's state's estimated bytes as last charged to the budget (whole bytes: estimate() rounds up). */
   private charged = new Uint32Array(INITIAL_SLOTS);
   /** Keys held. */
@@ -133,14 +138,17 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     this.sizeOf = options.sizeOf ?? (() => 64);
     this.columns = options.columns;
     this.columns?.grow(INITIAL_SLOTS);
+    this.clocked = this.columns?.clock !== undefined;
+    if (this.clocked) this.lastSeen = this.columns?.clock as Float64Array;
     this.index.join(this);
   }
 
   /** What the store's columns take for each of its index's slots (SharingStore). */
   get slotBytes(): number {
     if (!this.columns) return SLOT_BYTES;
-    // Whole bytes: the budget counts bytes.
-    return SLOT_BYTES - STATE_COLUMN_BYTES + Math.ceil(typedColumnBytes(this.columns.slotBytes));
+    // Whole bytes: the budget counts bytes. A store reading its columns' clock has no last-seen column of its own.
+    const own = this.clocked ? typedColumnBytes(8) : 0;
+    return SLOT_BYTES - STATE_COLUMN_BYTES + Math.ceil(typedColumnBytes(this.columns.slotBytes) - own);
   }
 
   get keyedBy(): 'principal' | undefined {
@@ -233,7 +241,8 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
       // A key in the store's own index is made room for with its state; a shared index's, when it settles.
       this.resize(slot, this.estimate(slot), this.index.shared ? 0 : this.index.bytes - before);
     }
-    this.lastSeen[slot] = Math.max(this.lastSeen[slot] as number, now);
+    // A clock of the columns is the family's to move forward (at its update, right after this).
+    if (!this.clocked) this.lastSeen[slot] = Math.max(this.lastSeen[slot] as number, now);
     this.changed?.add(this.index.keyAt(slot));
     this.index.used(now);
     return slot;
@@ -355,13 +364,14 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   /** Grows the columns to `n` slots (the index's capacity, grown by a quarter at a time: key-index.ts). */
   private grow(n: number) {
     this.held = grown(this.held, n);
-    this.lastSeen = grown(this.lastSeen, n);
+    if (!this.clocked) this.lastSeen = grown(this.lastSeen, n);
     this.charged = grown(this.charged, n);
     if (this.recordSpan) this.recordSpan = grown(this.recordSpan, 2 * n);
     // The plain columns filled here, a run at a time, not by each write past their end (a restore's keys).
     if (!this.columns) fillTo(this.stateOf, n);
     if (this.recordOf) fillTo(this.recordOf, n);
     this.columns?.grow(n);
+    if (this.clocked) this.lastSeen = this.columns?.clock as Float64Array;
   }
 
   /** The slot's restored record is decoded or gone; the spans go with the last one. */
