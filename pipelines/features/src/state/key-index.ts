@@ -11,7 +11,7 @@
 // a principal is seen, kept and evicted as one: its least recently used entry in any store is what it last did, and
 // when the budget or a cap makes room it goes whole (a principal with its velocity gone and its places kept had a
 // history no one asked for). A store keeps only what is its own for a key: whether it holds it, when it last saw it
-// (its TTL), and what its state was charged.
+// (its TTL; the family's own clock where it keeps one: StateColumns.clock), and what its state was charged.
 //
 // When a key's uses start and end: a use in a later event moves a key to `again`. An extractor's index (settled)
 // counts an event from one settle() to the next, so the six stores a request touches are one use; any other index
@@ -57,8 +57,9 @@ export const RECENCY_BYTES = Math.ceil(RecencyLists.SLOT_BYTES * GROWTH);
 
 /**
  * A store's part of each slot: its state column (8 bytes, grown by about half again, as a plain array grows) and three
- * typed columns (13 bytes: held, last seen, charged; grown with the index's slots). bench:state-size's "bare entry"
- * rows measure it with KEY_OVERHEAD and RECENCY_BYTES.
+ * typed columns (13 bytes: held, last seen, charged; grown with the index's slots). A store of state columns has no
+ * state column, and one reading its family's clock no last-seen column (KeyedState.slotBytes). bench:state-size's
+ * "bare entry" rows measure it with KEY_OVERHEAD and RECENCY_BYTES.
  */
 export const SLOT_BYTES = Math.ceil(8 * 1.5 + 13 * GROWTH);
 /** Of SLOT_BYTES, the column of state objects, which a store keeping its states in columns does not have. */

@@ -842,13 +842,31 @@ describe('KeyedState sharing a KeyIndex', () => {
     const restored = make(restoredColumns);
     for (const key of store.keys()) restored.restoreEntry(key, store.encoded(key));
     restored.finishRestore();
-    expect([...restoredColumns.at.subarray(0, 3)].sort()).toEqual([390, 395, 485]);
+    expect([...restoredColumns.at.subarray(0, 3)].sort((a, b) => a - b)).toEqual([390, 395, 485]);
     use(restored, restoredColumns, 'k39', 489);
     expect(restoredColumns.n[restored.slot('k39', 489, () => ({ n: -1, at: 0 }))]).toBe(2);
     // k0 (395) is past the TTL at 496: its next use makes it new, counted.
     use(restored, restoredColumns, 'k0', 496);
     expect(restored.evictedByTtl).toBe(1);
     expect(restoredColumns.n[restored.slot('k0', 496, () => ({ n: -1, at: 0 }))]).toBe(1);
+  });
+
+  it("keeps a clock no earlier than the record's header when it decodes the state (a record whose two disagree)", () => {
+    const columns = new Clocked();
+    const store = new KeyedState<{ n: number; at: number }>({ ttlMs: TTL, maxKeys: 10, columns });
+    store.slot('k', 395, () => ({ n: 1, at: 395 }));
+    // The header says 450, the state 395: the key is within its TTL at 540 by the header, which restore went by.
+    const record = Buffer.from(store.encoded('k') as Buffer);
+    record.writeDoubleLE(450, 1);
+    const restoredColumns = new Clocked();
+    const restored = new KeyedState<{ n: number; at: number }>({ ttlMs: TTL, maxKeys: 10, columns: restoredColumns });
+    restored.restoreEntry('k', record);
+    restored.finishRestore();
+    const slot = restored.slot('k', 540, () => ({ n: -1, at: 540 }));
+    expect([...restored.keys()]).toEqual(['k']);
+    expect(restored.evictedByTtl).toBe(0);
+    expect(restoredColumns.n[slot]).toBe(1);
+    expect(restoredColumns.at[slot]).toBe(450);
   });
 
   it('can be shared only while empty', () => {

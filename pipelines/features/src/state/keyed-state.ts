@@ -18,7 +18,8 @@
 // it.
 //
 // Layout (issue 17, lever 5): an entry is a slot, and the bookkeeping lives in typed-array columns indexed by slot
-// (held, event time, charged bytes) beside a plain column for the state. Slots come from a KeyIndex: the store's own,
+// (held, event time — or the family's own clock column, StateColumns.clock — and charged bytes) beside a plain column
+// for the state. Slots come from a KeyIndex: the store's own,
 // or one shared with the other stores one key identifies (a principal's six stores in the principal stage:
 // key-index.ts), so that the key's string, its index entry and its place in the recency lists exist once for all of
 // them; the index charges the budget for them, each store for its states. The recency lists are the index's
@@ -114,7 +115,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
    * Event time the key was last seen: the store's own column, or its columns' clock (StateColumns.clock), which the
    * family moves forward itself at each use.
    */
-  private lastSeen = new Float64Array(INITIAL_SLOTS);
+  private lastSeen: Float64Array;
   /** Whether `lastSeen` is the columns' clock. */
   private readonly clocked: boolean;
   /** The key's state's estimated bytes as last charged to the budget (whole bytes: estimate() rounds up). */
@@ -139,7 +140,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     this.columns = options.columns;
     this.columns?.grow(INITIAL_SLOTS);
     this.clocked = this.columns?.clock !== undefined;
-    if (this.clocked) this.lastSeen = this.columns?.clock as Float64Array;
+    this.lastSeen = this.clocked ? (this.columns?.clock as Float64Array) : new Float64Array(INITIAL_SLOTS);
     this.index.join(this);
   }
 
@@ -327,7 +328,11 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     const record = this.recordOf?.[slot];
     if (record === undefined) return;
     const span = this.recordSpan as Int32Array;
+    const seen = this.lastSeen[slot] as number;
     this.put(slot, decodeState<S>(record, (span[2 * slot] as number) + HEADER_BYTES, span[2 * slot + 1]));
+    // A clock in the columns was just written from the state: never earlier than the header's time, which the store
+    // has gone by since the restore (a record whose two disagree is damaged or hand-made).
+    if (this.clocked && (this.lastSeen[slot] as number) < seen) this.lastSeen[slot] = seen;
     this.dropRecord(slot);
   }
 
@@ -475,7 +480,10 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     // Rewritten in place when restored before.
     const to = slot !== NONE ? slot : this.allocate(key, state, lastSeen);
     this.put(to, state);
-    this.lastSeen[to] = lastSeen;
+    // A state decoded here (a record without the header) wrote a clock of the columns: the later of the two, as a
+    // decoded state's clock is (decode()).
+    const clock = state !== undefined && this.clocked ? (this.lastSeen[to] as number) : lastSeen;
+    this.lastSeen[to] = Math.max(clock, lastSeen);
     this.index.restored(to, seq, returning === 1);
     // Whole bytes (records of an earlier vigil may hold a fraction); a value no state can have (a damaged record) is
     // estimated again at finishRestore, as a record without the header is.
