@@ -34,8 +34,8 @@ export interface StateColumns<S> {
 }
 
 /**
- * What `bytesPerSlot` of typed columns cost a key: the columns grow with the key index's slots, by a quarter
- * (key-index.ts, GROWTH), so they hold between one and 1.25 slots a key — counted at the most.
+ * What `bytesPerSlot` of typed columns cost a key: the columns grow with the key index's slots, by an eighth
+ * (key-index.ts, GROWTH), so they hold between one and 1.125 slots a key — counted at the most.
  */
 export const typedColumnBytes = (bytesPerSlot: number) => bytesPerSlot * GROWTH;
 

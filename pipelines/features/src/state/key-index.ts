@@ -40,17 +40,19 @@ import type { StateBudget } from './state-budget.js';
 /**
  * The index's part of a key (KeyTable): its place in the table (4 bytes, the table between a quarter and half full:
  * ~11 on average), its hash and tag (5, grown by half again), its place in the keys' column (8, grown by half again)
- * and its count (1 byte, grown by a quarter). A Map entry was ~40 bytes of it (52 in all).
+ * and its count (1 byte, grown by an eighth). A Map entry was ~40 bytes of it (52 in all).
  */
 export const KEY_OVERHEAD = 32;
 
 /**
- * How the index's slots grow, and every store's columns with them: by a quarter. The columns are as long as the
+ * How the index's slots grow, and every store's columns with them: by an eighth. The columns are as long as the
  * index's slots and never shrink, and each key is charged its slots' share at most (GROWTH slots a key, right after a
  * growth; typedColumnBytes). Doubled, they held up to two slots a key against the 1.44 charged: a wave whose keys
- * passed 2^18 took every store's columns to 2^19 slots, and the two tasks held 1.07 of their budget.
+ * passed 2^18 took every store's columns to 2^19 slots, and the two tasks held 1.07 of their budget. By a quarter, a
+ * wave's principals held 1.03 or 1.23 slots each, by where their count landed between two growths (bench:cardinality,
+ * ~400 bytes of columns a slot): by an eighth, at most 1.125, for twice as many growths, each a copy of the columns.
  */
-export const GROWTH = 1.25;
+export const GROWTH = 1.125;
 
 /** A key's place in the recency lists (recency-lists.ts), grown with the index's slots. */
 export const RECENCY_BYTES = Math.ceil(RecencyLists.SLOT_BYTES * GROWTH);
@@ -157,7 +159,7 @@ export class KeyIndex {
     return this.holders.length;
   }
 
-  /** Room for `keys` slots at once (a restore's keys), instead of growing by a quarter as they come. */
+  /** Room for `keys` slots at once (a restore's keys), instead of growing by an eighth as they come. */
   reserve(keys: number): void {
     this.keys.reserve(keys);
     this.holders = grown(this.holders, keys);

@@ -5,7 +5,7 @@ import { grown } from '@vigil/core';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { slotTime } from '../features/feature.js';
-import { KEY_OVERHEAD, KeyIndex, keyBytes, RECENCY_BYTES } from './key-index.js';
+import { GROWTH, KEY_OVERHEAD, KeyIndex, keyBytes, RECENCY_BYTES } from './key-index.js';
 import { KeyedState } from './keyed-state.js';
 import { StateBudget } from './state-budget.js';
 import { encodeState } from './state-codec.js';
@@ -788,10 +788,10 @@ describe('KeyedState sharing a KeyIndex', () => {
       }
       index.settle();
     }
-    // Each key: its own part and place in the lists, a slot's bookkeeping in each store, and 16 bytes of columns (1.25
+    // Each key: its own part and place in the lists, a slot's bookkeeping in each store, and 16 bytes of columns (GROWTH
     // slots a key at the most) in the second, whether it holds the key or not. Its states in columns are charged
     // nothing more.
-    expect(numbers.slotBytes).toBe(objects.slotBytes - 12 + Math.ceil(16 * 1.25));
+    expect(numbers.slotBytes).toBe(objects.slotBytes - 12 + Math.ceil(16 * GROWTH));
     expect(numbers.bytes).toBe(0);
     expect(index.bytes).toBe(
       [...objects.keys()].reduce(
@@ -826,9 +826,9 @@ describe('KeyedState sharing a KeyIndex', () => {
       slotTime(c.at, slot, now);
       c.n[slot] = (c.n[slot] as number) + 1;
     };
-    // Beside a store of the same columns without the clock: 8 bytes a slot less, at 1.25 slots a key.
+    // Beside a store of the same columns without the clock: 8 bytes a slot less, at GROWTH slots a key.
     const plain = new KeyedState<{ n: number; at: number }>({ ttlMs: TTL, maxKeys: 1000, columns: new Numbers() });
-    expect(plain.slotBytes - store.slotBytes).toBe(10);
+    expect(plain.slotBytes - store.slotBytes).toBe(Math.ceil(16 * GROWTH) - Math.ceil(8 * GROWTH));
     // Growth past the first slots (the columns' arrays are new ones): the store reads the new clock.
     for (let i = 0; i < 40; i++) use(store, columns, `k${i}`, 10 * i);
     use(store, columns, 'k0', 395);

@@ -25,7 +25,7 @@
 // them; the index charges the budget for them, each store for its states. The recency lists are the index's
 // (recency-lists.ts), so stores sharing an index keep a key, and evict it, together. An object per entry per store
 // cost ~200 bytes with its Map slot; a principal has an entry in seven stores, and a wave of a million new addresses
-// is millions of entries. The columns grow by a quarter with the index. A fixed-shape state can be columns as well
+// is millions of entries. The columns grow by an eighth with the index. A fixed-shape state can be columns as well
 // (`columns`, columns.ts): the family then works on its slot's numbers (slot()) instead of an object (get()).
 //
 // Checkpoint records: a fixed header (event time, sequence, list, charged bytes) and then the state. A restore reads
@@ -366,7 +366,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     return slot;
   }
 
-  /** Grows the columns to `n` slots (the index's capacity, grown by a quarter at a time: key-index.ts). */
+  /** Grows the columns to `n` slots (the index's capacity, grown by an eighth at a time: key-index.ts). */
   private grow(n: number) {
     this.held = grown(this.held, n);
     if (!this.clocked) this.lastSeen = grown(this.lastSeen, n);
