@@ -35,7 +35,8 @@ export interface StateColumns<S> {
 
 /**
  * What `bytesPerSlot` of typed columns cost a key: the columns grow with the key index's slots, by an eighth
- * (key-index.ts, GROWTH), so they hold between one and 1.125 slots a key — counted at the most.
+ * (key-index.ts, GROWTH), so they hold between one and 1.125 slots a key at the most keys they have held — counted at
+ * that. They never shrink: once keys leave (expired, evicted), each key left holds more than it is charged.
  */
 export const typedColumnBytes = (bytesPerSlot: number) => bytesPerSlot * GROWTH;
 

@@ -24,7 +24,7 @@
 // key-index.ts), so that the key's string, its index entry and its place in the recency lists exist once for all of
 // them; the index charges the budget for them, each store for its states. The recency lists are the index's
 // (recency-lists.ts), so stores sharing an index keep a key, and evict it, together. An object per entry per store
-// cost ~200 bytes with its Map slot; a principal has an entry in seven stores, and a wave of a million new addresses
+// cost ~200 bytes with its Map slot; a principal has an entry in six stores and its token one more, and a wave of a million new addresses
 // is millions of entries. The columns grow by an eighth with the index. A fixed-shape state can be columns as well
 // (`columns`, columns.ts): the family then works on its slot's numbers (slot()) instead of an object (get()).
 //
