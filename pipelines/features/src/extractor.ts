@@ -260,8 +260,9 @@ export class FeatureExtractor {
   /**
    * Makes room in the key indexes for the keys a restore brings, before it brings them: the slots (and every store's
    * columns with them) grow by an eighth as keys come, and a restore's keys come all at once — grown step by step, the
-   * columns were copied ~45 times over when they grew by a quarter (~85 by an eighth), most of a restore's time. Counts records: a processor's restore gives each
-   * key once (its newest record), and a key given more than once only makes the room larger than needed.
+   * columns were copied ~45 times over when they grew by a quarter (~85 by an eighth), most of a restore's time.
+   * Counts records: a processor's restore gives each key once (its newest record), and a key given more than once
+   * only makes the room larger than needed.
    */
   private reserveFor(groups: RestoredRecords): void {
     const stores = this.stores();

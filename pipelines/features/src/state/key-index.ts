@@ -252,19 +252,14 @@ export class KeyIndex {
    */
   evictFirst(keep: number, why: 'cap' | 'budget'): number {
     const slot = this.recency.first(keep);
-    if (slot === NONE) return 0;
-    return this.evictSlot(slot, why);
+    let freed = 0;
+    if (slot !== NONE) for (const store of this.members) if (store.holds(slot)) freed += store.evict(slot, why);
+    return freed;
   }
 
   /** Whether there is a key to evict other than the slot `keep`. */
   hasFirst(keep: number): boolean {
     return this.recency.first(keep) !== NONE;
-  }
-
-  private evictSlot(slot: number, why: 'cap' | 'budget'): number {
-    let freed = 0;
-    for (const store of this.members) if (store.holds(slot)) freed += store.evict(slot, why);
-    return freed;
   }
 
   /**

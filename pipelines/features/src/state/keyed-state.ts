@@ -294,8 +294,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
 
   /** Drops a key the index evicts (its first to go); the budget bytes that freed (SharingStore). */
   evict(slot: number, why: 'cap' | 'budget'): number {
-    this.changed?.add(this.index.keyAt(slot));
-    const bytes = this.remove(slot);
+    const bytes = this.drop(slot);
     if (why === 'cap') this.evictedByCap++;
     else {
       this.evictedByBudget++;
@@ -307,10 +306,15 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   /** Drops a key the index found at the cold end of its lists, if its TTL here has passed by `now` (SharingStore). */
   expire(slot: number, now: number): boolean {
     if (now - (this.lastSeen[slot] as number) <= this.options.ttlMs) return false;
-    this.changed?.add(this.index.keyAt(slot));
-    this.remove(slot);
+    this.drop(slot);
     this.evictedByTtl++;
     return true;
+  }
+
+  /** A key the index let go: its deletion goes to the changelog, its slot back; the budget bytes that freed. */
+  private drop(slot: number): number {
+    this.changed?.add(this.index.keyAt(slot));
+    return this.remove(slot);
   }
 
   /** The key's state without creating it or changing its recency (the caller may still update it in place). */
@@ -328,12 +332,19 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     const record = this.recordOf?.[slot];
     if (record === undefined) return;
     const span = this.recordSpan as Int32Array;
-    const seen = this.lastSeen[slot] as number;
-    this.put(slot, decodeState<S>(record, (span[2 * slot] as number) + HEADER_BYTES, span[2 * slot + 1]));
-    // A clock in the columns was just written from the state: never earlier than the header's time, which the store
-    // has gone by since the restore (a record whose two disagree is damaged or hand-made).
-    if (this.clocked && (this.lastSeen[slot] as number) < seen) this.lastSeen[slot] = seen;
+    const state = decodeState<S>(record, (span[2 * slot] as number) + HEADER_BYTES, span[2 * slot + 1]);
+    this.putDecoded(slot, state, this.lastSeen[slot] as number);
     this.dropRecord(slot);
+  }
+
+  /**
+   * Writes a state decoded from a record into the slot, last seen at `seen` (its header's time, which the store has
+   * gone by). A clock of the columns, which the write sets from the state, is kept no earlier than that (a record
+   * whose two disagree is damaged or hand-made).
+   */
+  private putDecoded(slot: number, state: S, seen: number) {
+    this.put(slot, state);
+    if (!this.clocked || (this.lastSeen[slot] as number) < seen) this.lastSeen[slot] = seen;
   }
 
   /** The key's state's estimated bytes as it stands now. */
@@ -442,9 +453,9 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
 
   /** A restored record as it stands, or a copy with its key's place as the index has it now. */
   private placed(record: Buffer, slot: number): Buffer {
+    if (record[0] !== RECORD || record.length < HEADER_BYTES) return record;
     const seq = this.index.seqAt(slot);
     const returning = this.index.returning(slot) ? 1 : 0;
-    if (record[0] !== RECORD || record.length < HEADER_BYTES) return record;
     if (record.readDoubleLE(9) === seq && record[17] === returning) return record;
     const copy = Buffer.from(record);
     copy.writeDoubleLE(seq, 9);
@@ -479,11 +490,11 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     }
     // Rewritten in place when restored before.
     const to = slot !== NONE ? slot : this.allocate(key, state, lastSeen);
-    this.put(to, state);
-    // A state decoded here (a record without the header) wrote a clock of the columns: the later of the two, as a
-    // decoded state's clock is (decode()).
-    const clock = state !== undefined && this.clocked ? (this.lastSeen[to] as number) : lastSeen;
-    this.lastSeen[to] = Math.max(clock, lastSeen);
+    if (state !== undefined) this.putDecoded(to, state, lastSeen);
+    else {
+      this.put(to, undefined);
+      this.lastSeen[to] = lastSeen;
+    }
     this.index.restored(to, seq, returning === 1);
     // Whole bytes (records of an earlier vigil may hold a fraction); a value no state can have (a damaged record) is
     // estimated again at finishRestore, as a record without the header is.
@@ -519,8 +530,8 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
 
   /**
    * Ends a restore: the index links the restored keys in their recency order (once every store sharing it has
-   * finished), which replaces whatever the store held. Nothing is evicted here even over the budget (a smaller one than the state was
-   * written under): new keys then evict twice their size until the budget holds again.
+   * finished), which replaces whatever the store held. Nothing is evicted here even over the budget (a smaller one
+   * than the state was written under): new keys then evict twice their size until the budget holds again.
    */
   finishRestore(): void {
     this.beginRestore();
