@@ -19,6 +19,9 @@ launch() {
   local http tcp inter
   read -r http tcp inter < "$dir/ports"
   mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas" "$dir/log"
+  # keep_alive_timeout 10 s, not 3: @clickhouse/client drops an idle socket after 2.5 s (idle_socket_ttl) by a timer,
+  # and on a loaded 2-core machine the timer fires late — a socket the server had closed at 3 s was reused, and the
+  # insert's EPIPE was logged into a notebook's output (CI at 9d1bc2d). 3 s was the server's default before 23.11.
   cat > "$dir/config.xml" <<XML
 <?xml version="1.0"?>
 <yandex>
@@ -28,7 +31,7 @@ launch() {
   <interserver_http_port>$inter</interserver_http_port>
   <listen_host>127.0.0.1</listen_host>
   <max_connections>256</max_connections>
-  <keep_alive_timeout>3</keep_alive_timeout>
+  <keep_alive_timeout>10</keep_alive_timeout>
   <max_concurrent_queries>64</max_concurrent_queries>
   <mark_cache_size>268435456</mark_cache_size>
   <uncompressed_cache_size>268435456</uncompressed_cache_size>
