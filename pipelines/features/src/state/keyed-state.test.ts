@@ -537,9 +537,15 @@ describe('KeyedState sharing a KeyIndex', () => {
    * holds comes first (nothing may change by either).
    */
   const restoreAll = (stores: Store[], logs: Map<string, Buffer | null>[], again: string) => {
-    stores.forEach((s, i) => {
-      for (const [key, value] of s.drainChanges()) logs[i]?.set(key, value);
-    });
+    // Logged as an extractor logs a key group: a key any store changed is written from every store (encoded(), with
+    // the key's place as the index has it now). Logs of each store's own changes alone would keep, for a store that
+    // holds a key it has not used since another store did, a place that is no longer the key's.
+    const changed = new Set<string>();
+    for (const s of stores) for (const [key] of s.drainChanges()) changed.add(key);
+    for (const key of changed)
+      stores.forEach((s, i) => {
+        logs[i]?.set(key, s.encoded(key));
+      });
     return (into: Store[]) => {
       for (const s of into) s.restoreEntry('never-held', null);
       const keys = new Set(logs.flatMap((log) => [...log.keys()]));
