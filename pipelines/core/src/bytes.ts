@@ -44,6 +44,23 @@ export class ByteWriter {
     }
     this.buf[this.pos++] = v;
   }
+  f32(v: number) {
+    this.room(4);
+    this.buf.writeFloatLE(v, this.pos);
+    this.pos += 4;
+  }
+  /**
+   * A whole number from 0 to 2^53 − 1 (a safe integer: event times in ms, counters) in 1–8 bytes, 7 bits a byte,
+   * low bits first: uvar's encoding, past 32 bits.
+   */
+  uvarLong(v: number) {
+    this.room(8);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+  }
   /** A string: its UTF-8 length (u32), then its bytes. */
   str(s: string) {
     if (s.length <= SHORT_WRITE && this.ascii(s, 4)) return;
@@ -151,6 +168,21 @@ export class ByteReader {
     for (let shift = 0; shift < 35; shift += 7) {
       const b = this.buf[this.pos++] as number;
       v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+    return Number.NaN;
+  }
+  f32() {
+    const v = this.buf.readFloatLE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  /** What ByteWriter.uvarLong wrote; NaN when it runs past eight bytes (no such number was written). */
+  uvarLong() {
+    let v = 0;
+    for (let scale = 1; scale < 2 ** 56; scale *= 0x80) {
+      const b = this.buf[this.pos++] as number;
+      v += (b & 0x7f) * scale;
       if (b < 0x80) return v;
     }
     return Number.NaN;

@@ -1,13 +1,7 @@
 // The feature extractor: every family in a fixed order, one vector per event, and the feature schema (names, order,
 // parameters) with its hash — the hash a model bundle records and a detector checks before scoring with it.
 import { createHash } from 'node:crypto';
-import {
-  type ChangelogChange,
-  forEachPacked,
-  packEntries,
-  RESTORE_SLAB_BYTES,
-  RestoredRecords,
-} from '@vigil/connectors';
+import { type ChangelogChange, RESTORE_SLAB_BYTES, RestoredRecords } from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
 import { TenantLogins, UserLogins } from './features/auth.js';
 import { KnownDevices } from './features/device.js';
@@ -21,6 +15,7 @@ import { TransactionDeviation } from './features/transaction.js';
 import { Velocity } from './features/velocity.js';
 import type { GeoLookup } from './geo/lookup.js';
 import type { Checkpointable } from './state/checkpoint.js';
+import { KeyGroups } from './state/key-group.js';
 import { KeyIndex } from './state/key-index.js';
 import { KeyedState } from './state/keyed-state.js';
 import type { StateBudget } from './state/state-budget.js';
@@ -52,7 +47,8 @@ export class FeatureExtractor {
   readonly names: string[];
   readonly schema: FeatureSchema;
   private readonly offsets: number[] = [];
-  private prefixBytes: Buffer[] | undefined;
+  /** Key groups' codec over the stores (drainChanges, restore). */
+  private readonly keyGroups: KeyGroups;
   /** The Buffer over the slab the last restored group lay in (keptThrough). */
   private slab: Buffer | undefined;
   private storeList: [string, Checkpointable][] | undefined;
@@ -93,6 +89,8 @@ export class FeatureExtractor {
       for (const store of byPrincipal) store.shareKeys(index);
       this.principalKeys = index;
     }
+    // Built now: two stores whose prefixes share a group id fail here, not at the first checkpoint.
+    this.keyGroups = new KeyGroups(this.stores().map(([prefix]) => prefix));
   }
 
   /** The default families, principal ones first. Each keeps its own keyed state; one extractor per stream of events. */
@@ -221,13 +219,12 @@ export class FeatureExtractor {
 
   /** One key's entry in every store, packed; `byStore` holds entries a drain encoded already. */
   private group(key: string, byStore?: Map<number, Buffer | null>): Buffer | null {
-    const prefixes = this.prefixBuffers();
-    const entries: { key: Buffer; value: Buffer }[] = [];
+    const entries: [number, Buffer][] = [];
     this.stores().forEach(([, store], i) => {
       const value = byStore?.has(i) ? (byStore.get(i) as Buffer | null) : store.encoded(key);
-      if (value !== null) entries.push({ key: prefixes[i] as Buffer, value });
+      if (value !== null) entries.push([i, value]);
     });
-    return entries.length > 0 ? packEntries(entries) : null;
+    return entries.length > 0 ? this.keyGroups.encode(entries) : null;
   }
 
   /**
@@ -266,7 +263,6 @@ export class FeatureExtractor {
    */
   private reserveFor(groups: RestoredRecords): void {
     const stores = this.stores();
-    const prefixes = this.prefixBuffers();
     const counts = new Array<number>(stores.length).fill(0);
     const principal = stores.map(([, s]) => s instanceof KeyedState && s.keyedBy === 'principal');
     let principals = 0;
@@ -274,10 +270,9 @@ export class FeatureExtractor {
       const value = groups.buffer(g);
       if (value === undefined) continue;
       let ofPrincipal = false;
-      forEachPacked(
+      this.keyGroups.forEachEntry(
         value,
-        (keyAt, keyEnd) => {
-          const i = prefixAt(prefixes, value, keyAt, keyEnd);
+        (i) => {
           if (i < 0) return;
           counts[i] = (counts[i] as number) + 1;
           ofPrincipal ||= principal[i] === true;
@@ -304,17 +299,13 @@ export class FeatureExtractor {
       const start = groups.valueStart(g);
       const end = groups.valueEnd(g);
       const [kept, shift] = this.keptThrough(value, start, end);
-      const prefixes = this.prefixBuffers();
-      forEachPacked(
+      this.keyGroups.forEachEntry(
         value,
-        (keyAt, keyEnd, valueAt, valueEnd) => {
-          const i = prefixAt(prefixes, value, keyAt, keyEnd);
+        (i, valueAt, valueEnd, unknown) => {
           const store = i < 0 ? undefined : stores.get(this.stores()[i]?.[0] as string);
           if (!store)
             throw new Error(
-              `state record for ${JSON.stringify(key.slice(0, 80))} names ` +
-                `${keyAt < 0 ? 'no store' : value.toString('utf8', keyAt, keyEnd)}, ` +
-                'no feature store of this schema',
+              `state record for ${JSON.stringify(key.slice(0, 80))} names ${unknown}, no feature store of this schema`,
             );
           store.restoreEntry(key, kept, true, shift + valueAt, shift + valueEnd);
           present?.add(store);
@@ -342,12 +333,6 @@ export class FeatureExtractor {
     return [this.slab, value.byteOffset];
   }
 
-  /** Each store's prefix as bytes, encoded once (the stores are fixed). */
-  private prefixBuffers(): Buffer[] {
-    this.prefixBytes ??= this.stores().map(([prefix]) => Buffer.from(prefix, 'utf8'));
-    return this.prefixBytes;
-  }
-
   /** Estimated bytes of the keyed state held (what the budget is charged). */
   stateBytes(): number {
     return this.keyedStores().reduce((sum, s) => sum + s.bytes, this.principalKeys?.bytes ?? 0);
@@ -369,17 +354,4 @@ export class FeatureExtractor {
       evictedByBudget: stores.reduce((n, s) => n + s.evictedByBudget, 0),
     };
   }
-}
-
-/** The index of the prefix whose bytes are buf[at, end), or -1 (a byte loop: prefixes are a few bytes). */
-function prefixAt(prefixes: readonly Buffer[], buf: Buffer, at: number, end: number): number {
-  const length = end - at;
-  for (let i = 0; i < prefixes.length; i++) {
-    const p = prefixes[i] as Buffer;
-    if (p.length !== length) continue;
-    let j = 0;
-    while (j < length && p[j] === buf[at + j]) j++;
-    if (j === length) return i;
-  }
-  return -1;
 }

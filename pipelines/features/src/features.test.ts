@@ -1,6 +1,7 @@
 // Every feature family with explicit event times: first events, gaps longer than the TTL, late events, IPs without
 // geo, IPv6, zero-variance amounts, a payee seen once long ago, same-country carrier hops.
 import { createHash } from 'node:crypto';
+import { packEntries } from '@vigil/connectors';
 import { type AccessEvent, principalKey } from '@vigil/events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +23,10 @@ import {
 } from './features/transaction.js';
 import { Velocity } from './features/velocity.js';
 import type { GeoLookup, GeoPoint } from './geo/lookup.js';
+import { KeyGroups } from './state/key-group.js';
+import { keyBytes } from './state/key-index.js';
 import { KeyedState } from './state/keyed-state.js';
+import { readRecord } from './state/record-header.js';
 import { SlidingCounts } from './state/sliding-count.js';
 import { decodeState, encodeState } from './state/state-codec.js';
 
@@ -684,6 +688,18 @@ describe('TransactionDeviation', () => {
   });
 });
 
+/** 300 events of 40 principals; a writer that has seen the first 200, and its changelog records of them. */
+function checkpointed() {
+  const events = Array.from({ length: 300 }, (_, i) =>
+    ev({ ts: T0 + i * 900, principal: { sub: `u${i % 40}` }, client_ip: i % 3 ? '81.2.69.142' : '2a02:8070::1' }),
+  );
+  const writer = FeatureExtractor.standard(geo);
+  writer.trackChanges();
+  for (const e of events.slice(0, 200)) writer.extract(e);
+  const changes = writer.drainChanges().filter((c): c is [string, Buffer] => c[1] !== null);
+  return { events, writer, changes };
+}
+
 describe('FeatureExtractor', () => {
   it('gives the same vectors for the same events and states its schema with a stable hash', () => {
     const events = Array.from({ length: 200 }, (_, i) =>
@@ -702,13 +718,7 @@ describe('FeatureExtractor', () => {
   });
 
   it('restores groups lying in a larger buffer (a changelog segment) as copies, and goes on as the writer would', () => {
-    const events = Array.from({ length: 300 }, (_, i) =>
-      ev({ ts: T0 + i * 900, principal: { sub: `u${i % 40}` }, client_ip: i % 3 ? '81.2.69.142' : '2a02:8070::1' }),
-    );
-    const writer = FeatureExtractor.standard(geo);
-    writer.trackChanges();
-    for (const e of events.slice(0, 200)) writer.extract(e);
-    const changes = writer.drainChanges().filter((c): c is [string, Buffer] => c[1] !== null);
+    const { events, writer, changes } = checkpointed();
     // Every group a view of one buffer larger than a restore's slab, overwritten once restored.
     const whole = Buffer.alloc(256 * 1024);
     let at = 0;
@@ -721,6 +731,35 @@ describe('FeatureExtractor', () => {
     restored.restore(views);
     whole.fill(0);
     for (const [key, value] of changes) expect(restored.encoded(key)).toEqual(value);
+    for (const e of events.slice(200)) expect([...restored.extract(e)]).toEqual([...writer.extract(e)]);
+  });
+
+  it('restores a changelog of the forms before the compact ones (packed groups, fixed headers) and goes on the same', () => {
+    const { events, writer, changes } = checkpointed();
+    const prefixes = writer.families.flatMap((f) => Object.keys(f.stores).map((name) => `${f.id}/${name}/`));
+    const groups = new KeyGroups(prefixes);
+    // Each group as vigil wrote it before: its stores named by prefix (packEntries), each entry behind the fixed
+    // header, charged with the entry's overhead and key, and its state with no times written back from the header.
+    const before = changes.map(([key, group]): [string, Buffer] => {
+      const entries: { key: Buffer; value: Buffer }[] = [];
+      groups.forEachEntry(group, (store, at, end) => {
+        const r = readRecord(group.subarray(at, end));
+        const charge = r.charged + 103 + keyBytes(key.slice(1));
+        const header = Buffer.alloc(26);
+        header.writeUInt8(0xc5, 0);
+        header.writeDoubleLE(r.lastSeen, 1);
+        header.writeDoubleLE(r.seq, 9);
+        header.writeUInt8(r.returning ? 1 : 0, 17);
+        header.writeDoubleLE(charge, 18);
+        entries.push({ key: Buffer.from(prefixes[store] as string), value: encodeState(r.state, header) });
+      });
+      return [key, packEntries(entries)];
+    });
+    const compact = changes.reduce((n, [, v]) => n + v.length, 0);
+    expect(compact).toBeLessThan(0.6 * before.reduce((n, [, v]) => n + v.length, 0));
+    const restored = FeatureExtractor.standard(geo);
+    restored.restore(before);
+    expect(restored.stateStats()).toEqual(writer.stateStats());
     for (const e of events.slice(200)) expect([...restored.extract(e)]).toEqual([...writer.extract(e)]);
   });
 });

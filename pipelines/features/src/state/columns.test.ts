@@ -21,6 +21,7 @@ import { Velocity } from '../features/velocity.js';
 import type { GeoLookup, GeoPoint } from '../geo/lookup.js';
 import type { KeyedState } from './keyed-state.js';
 import { type RecentIds, touchRecent } from './recent-ids.js';
+import { encodeRecord, readRecord } from './record-header.js';
 import { SlidingCounts } from './sliding-count.js';
 import { decodeState, encodeState } from './state-codec.js';
 
@@ -28,8 +29,6 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const T0 = Date.UTC(2026, 10, 2, 9);
-/** A record's fixed header (keyed-state.ts): the state follows it. */
-const HEADER = 26;
 
 /** Seven countries (more than a place remembers), cities and a country-only fix; anything else unknown. */
 const PLACES: Record<string, GeoPoint> = {
@@ -139,8 +138,11 @@ function holdsReference<F extends FeatureFamily>(
       if (want === undefined) continue;
       expect(record).not.toBeNull();
       // As the codec gives each back (a SlidingCounts with buckets keeps no `latest` in its record).
-      expect(decodeState((record as Buffer).subarray(HEADER))).toEqual(decodeState(encodeState(want)));
-      expect((record as Buffer).subarray(HEADER).equals(encodeState(want))).toBe(true);
+      const read = readRecord(record as Buffer);
+      expect(read.state).toEqual(decodeState(encodeState(want)));
+      expect(encodeRecord(want, read.lastSeen, read.seq, read.returning, read.charged).equals(record as Buffer)).toBe(
+        true,
+      );
     }
   }
 }
@@ -579,7 +581,7 @@ describe('state kept in columns', () => {
     };
     // A client the record holds is known, and its new hash takes the old one's place (last: it is the most recent).
     expect(use('agent-2', T0 + MIN)).toBe(1);
-    const record = () => decodeState<{ known: number[] }>((store.encoded('sub:p0') as Buffer).subarray(HEADER)).known;
+    const record = () => readRecord<{ known: number[] }>(store.encoded('sub:p0') as Buffer).state.known;
     expect(record()).toEqual([-(old[0] as number) - 1, -(old[2] as number) - 1, clientChosenHash('agent-2', '')]);
     expect(use('agent-2', T0 + 2 * MIN)).toBe(1);
     // A client it never held is not known; each old client is known once by its old hash.
@@ -627,7 +629,7 @@ describe('state kept in columns', () => {
       expect(row[distinct]).toBe(0);
       visit('acct-9', T0 + 2 * MIN);
       expect(row[distinct]).toBe(Math.log1p(1));
-      const record = decodeState<{ seen: Map<number, number> }>((store.encoded('sub:p0') as Buffer).subarray(HEADER));
+      const record = readRecord<{ seen: Map<number, number> }>(store.encoded('sub:p0') as Buffer).state;
       expect([...record.seen.keys()].sort()).toEqual([...new Set([...ids, 'acct-9'])].map(chosenHash).sort());
     }
   });
@@ -663,7 +665,7 @@ describe('state kept in columns', () => {
     // The same client and network as the record's: nothing changed; its two networks are still counted.
     use('app/1', '81.2.69.7', T0 + MIN);
     expect([...row]).toEqual([0, 0, Math.log1p(2)]);
-    expect(decodeState<Use>((store.encoded('tok-1') as Buffer).subarray(HEADER))).toEqual(
+    expect(readRecord<Use>(store.encoded('tok-1') as Buffer).state).toEqual(
       hashedUse({
         ...before,
         last: T0 + MIN,
@@ -684,7 +686,7 @@ describe('state kept in columns', () => {
     places.stores.principals.restoreEntry('sub:p0', encodeState({ l: T0, q: 1, s: place }));
     places.stores.principals.finishRestore();
     const record = places.stores.principals.encoded('sub:p0') as Buffer;
-    expect(decodeState(record.subarray(HEADER))).toEqual({ ...place, countries: ['AU', 'GB', 'DE', 'FR'] });
+    expect(readRecord(record).state).toEqual({ ...place, countries: ['AU', 'GB', 'DE', 'FR'] });
     const out = new Float64Array(places.features.names.length);
     places.update(event({ principal: 0, gap: 0, ip: 4, payment: false, restore: false }, T0 + MIN), out, 0, 'sub:p0');
     // The US was the oldest of five: forgotten, so new again.
@@ -698,7 +700,7 @@ describe('state kept in columns', () => {
     tx.stores.activity.finishRestore();
     // Checkpointed again before any use (another store of the principal changed): still without `first`, so that a
     // vigil of either form sets it at the next request.
-    const untouched = decodeState<Activity>((tx.stores.activity.encoded('sub:p0') as Buffer).subarray(HEADER));
+    const untouched = readRecord<Activity>(tx.stores.activity.encoded('sub:p0') as Buffer).state;
     expect('first' in untouched).toBe(false);
     expect(untouched).toMatchObject({ last: T0, n: 3, scale: 1, hour: -1, bin: 0 });
     const later = T0 + 2 * DAY;
@@ -706,7 +708,7 @@ describe('state kept in columns', () => {
     const row = new Float64Array(tx.features.names.length);
     tx.update(pay, row, 0, 'sub:p0');
     expect(row[tx.features.names.indexOf('tx_rhythm_known')]).toBe(0);
-    const act = decodeState<Activity>((tx.stores.activity.encoded('sub:p0') as Buffer).subarray(HEADER));
+    const act = readRecord<Activity>(tx.stores.activity.encoded('sub:p0') as Buffer).state;
     expect(act).toMatchObject({ last: later, first: later, n: 4, hour: -1 });
     expect(act.hours?.[9]).toBeGreaterThan(0);
   });

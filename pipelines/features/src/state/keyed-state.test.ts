@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { slotTime } from '../features/feature.js';
 import { GROWTH, KEY_OVERHEAD, KeyIndex, keyBytes, RECENCY_BYTES } from './key-index.js';
 import { KeyedState } from './keyed-state.js';
+import { encodeRecord, readRecord } from './record-header.js';
 import { StateBudget } from './state-budget.js';
 import { encodeState } from './state-codec.js';
 
@@ -274,15 +275,21 @@ describe('KeyedState', () => {
     writer.trackChanges();
     for (let i = 0; i < 4; i++) writer.get(`key${i}`, i, () => ({ n: i }));
     const records = writer.drainChanges() as [string, Buffer][];
-    // The charge is the header's f64 at byte 18: key1..key3 get one that no entry has.
+    // key1..key3 get a charge no entry has, in the fixed header (a double); key4 in the compact one (a varint).
     [Number.NaN, -1, 2 ** 32].forEach((bad, i) => {
-      (records[i + 1] as [string, Buffer])[1].writeDoubleLE(bad, 18);
+      const [key, record] = records[i + 1] as [string, Buffer];
+      const { lastSeen, seq, returning, state } = readRecord(record);
+      records[i + 1] = [key, fixedRecord(state, lastSeen, seq, returning, bad)];
     });
+    writer.get('key4', 4, () => ({ n: 4 }));
+    const [key4, record4] = (writer.drainChanges() as [string, Buffer][])[0] as [string, Buffer];
+    const r4 = readRecord(record4);
+    records.push([key4, encodeRecord(r4.state, r4.lastSeen, r4.seq, r4.returning, 2 ** 32 + 5)]);
     const restored = make();
     for (const [key, value] of records) restored.restoreEntry(key, value);
     restored.finishRestore();
     expect(restored.bytes).toBe(writer.bytes);
-    expect([...restored.values()].map((v) => v.n)).toEqual([0, 1, 2, 3]);
+    expect([...restored.values()].map((v) => v.n)).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('restores recency order from sequence numbers of any spread: radix-sorted, packed for a native sort or compared', () => {
@@ -323,8 +330,7 @@ describe('KeyedState', () => {
     expect([...capped.keys()]).toEqual(['older', 'new']);
   });
 
-  it('writes and reads the charge as stores did before the KeyIndex (the state, 103 bytes of entry, the whole key)', () => {
-    // Records read the same by a detector of either version (a rolling upgrade, a rollback).
+  it("writes the state's charge; reads a fixed header's as stores wrote it before the KeyIndex (103 bytes of entry, the key)", () => {
     const key = 'sub:principal-1';
     const whole = 103 + 16 + 8 * Math.ceil(key.length / 8) + 32;
     const index = new KeyIndex();
@@ -337,16 +343,20 @@ describe('KeyedState', () => {
     writer.trackChanges();
     writer.get(key, 5, () => ({ n: 7 }));
     const record = (writer.drainChanges()[0] as [string, Buffer])[1];
-    expect(record[0]).toBe(0xc5);
-    expect(record.readDoubleLE(18)).toBe(whole + 47);
-    // An earlier version's record of a state of 47 bytes: charged 47 here, beside the index's part.
-    const other = new KeyIndex();
-    const restored = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10, sizeOf: (v) => 40 + v.n });
-    restored.shareKeys(other);
-    restored.restoreEntry(key, Buffer.from(record));
-    restored.finishRestore();
-    expect(restored.bytes).toBe(47);
-    expect(restored.get(key, 6, () => ({ n: -1 })).n).toBe(7);
+    const written = readRecord(record, key);
+    expect(record[0]).toBe(0xc6);
+    expect(written.charged).toBe(47);
+    // The same state in a fixed header (an earlier version's record), and in the compact one: charged 47 here either
+    // way, beside the index's part.
+    const fixed = fixedRecord(written.state, written.lastSeen, written.seq, written.returning, whole + 47);
+    for (const form of [fixed, record]) {
+      const restored = new KeyedState<{ n: number }>({ ttlMs: TTL, maxKeys: 10, sizeOf: (v) => 40 + v.n });
+      restored.shareKeys(new KeyIndex());
+      restored.restoreEntry(key, Buffer.from(form));
+      restored.finishRestore();
+      expect(restored.bytes).toBe(47);
+      expect(restored.get(key, 6, () => ({ n: -1 })).n).toBe(7);
+    }
   });
 
   it('restores an empty changelog as an empty store, and a key deleted in the changelog as absent', () => {
@@ -733,8 +743,8 @@ describe('KeyedState sharing a KeyIndex', () => {
     restored[0].get('k', 5, () => ({ n: 0 }));
     restoredIndex.settle();
     const record = restored[1].encoded('k') as Buffer;
-    expect(record[17]).toBe(1);
-    expect(record.readDoubleLE(9)).toBe((restored[0].encoded('k') as Buffer).readDoubleLE(9));
+    expect(readRecord(record).returning).toBe(true);
+    expect(readRecord(record).seq).toBe(readRecord(restored[0].encoded('k') as Buffer).seq);
     // Restored from the long-lived store's record alone (the short-lived entry gone by its TTL), the key is still
     // returning: a key seen once goes before it.
     const alone = make(new KeyIndex(true), 1000, 2);
@@ -842,7 +852,7 @@ describe('KeyedState sharing a KeyIndex', () => {
     for (let i = 0; i < 25; i++) use(store, columns, 'late', 485);
     expect([...store.keys()]).toEqual(['k39', 'k0', 'late']);
     const record = store.encoded('k0') as Buffer;
-    expect(record.readDoubleLE(1)).toBe(395);
+    expect(readRecord(record).lastSeen).toBe(395);
     // Restored, the header's time is the clock, before the state is decoded.
     const restoredColumns = new Clocked();
     const restored = make(restoredColumns);
@@ -862,8 +872,8 @@ describe('KeyedState sharing a KeyIndex', () => {
     const store = new KeyedState<{ n: number; at: number }>({ ttlMs: TTL, maxKeys: 10, columns });
     store.slot('k', 395, () => ({ n: 1, at: 395 }));
     // The header says 450, the state 395: the key is within its TTL at 540 by the header, which restore went by.
-    const record = Buffer.from(store.encoded('k') as Buffer);
-    record.writeDoubleLE(450, 1);
+    const { seq, returning, charged, state } = readRecord(store.encoded('k') as Buffer);
+    const record = encodeRecord(state, 450, seq, returning, charged);
     const restoredColumns = new Clocked();
     const restored = new KeyedState<{ n: number; at: number }>({ ttlMs: TTL, maxKeys: 10, columns: restoredColumns });
     restored.restoreEntry('k', record);
@@ -887,3 +897,14 @@ describe('KeyedState sharing a KeyIndex', () => {
     );
   });
 });
+
+/** A record in the fixed header's form (what vigil wrote before the compact header): record-header.ts. */
+function fixedRecord(state: unknown, lastSeen: number, seq: number, returning: boolean, charge: number): Buffer {
+  const header = Buffer.alloc(26);
+  header.writeUInt8(0xc5, 0);
+  header.writeDoubleLE(lastSeen, 1);
+  header.writeDoubleLE(seq, 9);
+  header.writeUInt8(returning ? 1 : 0, 17);
+  header.writeDoubleLE(charge, 18);
+  return encodeState(state, header);
+}

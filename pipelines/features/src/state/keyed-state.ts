@@ -28,18 +28,19 @@
 // is millions of entries. The columns grow by an eighth with the index. A fixed-shape state can be columns as well
 // (`columns`, columns.ts): the family then works on its slot's numbers (slot()) instead of an object (get()).
 //
-// Checkpoint records: a fixed header (event time, sequence, list, charged bytes) and then the state. A restore reads
-// the header only and keeps the record; the state is decoded when the key is next used. Restoring a partition is then
-// an index rebuild, and a key the partition never sees again is never decoded. Charging the recorded bytes (not a new
+// Checkpoint records: a header (event time, sequence, list, charged bytes: record-header.ts), then the state. A restore
+// reads the header only and keeps the record; the state is decoded when the key is next used. Restoring a partition is
+// then an index rebuild, and a key the partition never sees again is never decoded. Charging the recorded bytes (not a new
 // estimate) leaves the budget's share of this store exactly where the writer had it, so a restored store evicts
 // as the writer would have, given the same other charges to the budget (the changelogs' bookkeeping is one of them,
 // and a restore rebuilds it smaller than the writer held it: changelog-segments.ts).
 
 import { grown } from '@vigil/core';
-import { type Checkpointable, decodeState, encodeState } from './checkpoint.js';
+import { type Checkpointable, decodeState } from './checkpoint.js';
 import { fillTo, type StateColumns, typedColumnBytes } from './columns.js';
-import { KeyIndex, keyBytes, type SharingStore, SLOT_BYTES, STATE_COLUMN_BYTES } from './key-index.js';
+import { KeyIndex, type SharingStore, SLOT_BYTES, STATE_COLUMN_BYTES } from './key-index.js';
 import { NONE } from './recency-lists.js';
+import { decodeRecordState, encodeRecord, readHeader, withPlace } from './record-header.js';
 import type { StateBudget } from './state-budget.js';
 
 export interface KeyedStateOptions<S> {
@@ -67,24 +68,8 @@ interface Stored<S> {
   r?: boolean;
 }
 
-/**
- * First byte of a record with the fixed header; never a first byte of the generic codec (its tags are below 16).
- * Header: u8 0xC5, f64 last seen, f64 sequence, u8 returning, f64 charged bytes (little-endian); then the state.
- */
-const RECORD = 0xc5;
-/**
- * The charge in a record is the entry's as a store charged it before the KeyIndex: its state, 103 bytes of entry and
- * its whole key (keyBytes). The header reads the same to a detector of either version; what a state holds may not
- * (TransactionDeviation's one-bin activity hours, written since the same change, are not read by an earlier one:
- * docs/operations.md, "Upgrading to one-bin activity hours").
- */
-const RECORD_ENTRY_BYTES = 103;
-const recordCharge = (key: string) => RECORD_ENTRY_BYTES + keyBytes(key);
-const HEADER_BYTES = 26;
 /** A restored record's charge, while unknown (a record without the header, or a damaged one): estimated at finishRestore. */
 const UNKNOWN_CHARGE = 0xffffffff;
-/** One header, filled for each record encoded (the codec copies it). */
-const header = Buffer.alloc(HEADER_BYTES);
 
 const INITIAL_SLOTS = 16;
 
@@ -332,7 +317,12 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     const record = this.recordOf?.[slot];
     if (record === undefined) return;
     const span = this.recordSpan as Int32Array;
-    const state = decodeState<S>(record, (span[2 * slot] as number) + HEADER_BYTES, span[2 * slot + 1]);
+    const state = decodeRecordState<S>(
+      record,
+      span[2 * slot] as number,
+      span[2 * slot + 1] as number,
+      this.index.keyAt(slot),
+    );
     this.putDecoded(slot, state, this.lastSeen[slot] as number);
     this.dropRecord(slot);
   }
@@ -441,26 +431,15 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
       const at = span[2 * slot] as number;
       const end = span[2 * slot + 1] as number;
       const whole = at === 0 && end === record.length ? record : record.subarray(at, end);
-      return this.placed(whole, slot);
+      return withPlace(whole, key, this.index.seqAt(slot), this.index.returning(slot));
     }
-    header.writeUInt8(RECORD, 0);
-    header.writeDoubleLE(this.lastSeen[slot] as number, 1);
-    header.writeDoubleLE(this.index.seqAt(slot), 9);
-    header.writeUInt8(this.index.returning(slot) ? 1 : 0, 17);
-    header.writeDoubleLE((this.charged[slot] as number) + recordCharge(this.index.keyAt(slot)), 18);
-    return encodeState(this.stateAt(slot), header);
-  }
-
-  /** A restored record as it stands, or a copy with its key's place as the index has it now. */
-  private placed(record: Buffer, slot: number): Buffer {
-    if (record[0] !== RECORD || record.length < HEADER_BYTES) return record;
-    const seq = this.index.seqAt(slot);
-    const returning = this.index.returning(slot) ? 1 : 0;
-    if (record.readDoubleLE(9) === seq && record[17] === returning) return record;
-    const copy = Buffer.from(record);
-    copy.writeDoubleLE(seq, 9);
-    copy.writeUInt8(returning, 17);
-    return copy;
+    return encodeRecord(
+      this.stateAt(slot),
+      this.lastSeen[slot] as number,
+      this.index.seqAt(slot),
+      this.index.returning(slot),
+      this.charged[slot] as number,
+    );
   }
 
   /**
@@ -477,16 +456,15 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     let state: S | undefined;
     let lastSeen: number;
     let seq: number;
-    let returning: number;
-    const hasHeader = value[at] === RECORD && end - at >= HEADER_BYTES;
-    if (hasHeader) {
-      lastSeen = value.readDoubleLE(at + 1);
-      seq = value.readDoubleLE(at + 9);
-      returning = value[at + 17] as number;
-    } else {
+    let returning: boolean;
+    let charged = -1;
+    const header = readHeader(value, at, end, key);
+    const hasHeader = header !== undefined;
+    if (header) ({ lastSeen, seq, returning, charged } = header);
+    else {
       const stored = decodeState<Stored<S>>(value, at, end);
       ({ s: state, l: lastSeen, q: seq } = stored);
-      returning = stored.r === false ? 0 : 1;
+      returning = stored.r !== false;
     }
     // Rewritten in place when restored before.
     const to = slot !== NONE ? slot : this.allocate(key, state, lastSeen);
@@ -495,13 +473,10 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
       this.put(to, undefined);
       this.lastSeen[to] = lastSeen;
     }
-    this.index.restored(to, seq, returning === 1);
-    // Whole bytes (records of an earlier vigil may hold a fraction); a value no state can have (a damaged record) is
-    // estimated again at finishRestore, as a record without the header is.
-    const raw = hasHeader ? Math.ceil(value.readDoubleLE(at + 18)) : 0;
-    const recorded = raw > 0 && raw < 2 ** 32 ? raw - recordCharge(key) : -1;
-    // 0 is a charge like any other (a state kept in columns charges nothing beside them), not a missing one.
-    this.charged[to] = recorded >= 0 ? recorded : UNKNOWN_CHARGE;
+    this.index.restored(to, seq, returning);
+    // 0 is a charge like any other (a state kept in columns charges nothing beside them), not a missing one; a record
+    // that does not say (one without the header, a damaged one) is estimated again at finishRestore.
+    this.charged[to] = charged >= 0 ? charged : UNKNOWN_CHARGE;
     if (!hasHeader) {
       this.dropRecord(to);
       return;
