@@ -4,7 +4,8 @@
 // Two forms are read; the compact one is written:
 // - compact (first byte 0xC6): u8 flags (1: returning; 2: last seen is a double, else a varint; 4: the sequence
 //   number is a double, else a varint), last seen, sequence number, the state's charged bytes (varint); then the state,
-//   its event times written back from the last-seen time. 10–14 bytes a header.
+//   its event times written back from a whole last-seen time. 1 + 1 + 6 (a time in ms) + 1–5 (the sequence number,
+//   counting uses of the partition's keys) + 1–3 bytes: 10–16 a header, 26 with two doubles.
 // - fixed (first byte 0xC5, written until the compact form): f64 last seen, f64 sequence number, u8 returning, f64
 //   charged bytes with the entry's own overhead and key (little-endian), 26 bytes; then the state in any form.
 // A record without either header (an older vigil's) is the codec's object form { l, q, s, r } (keyed-state.ts).
@@ -74,15 +75,22 @@ export function readHeader(value: Buffer, at: number, end: number, key: string):
   if (first !== COMPACT || end - at < 5) return undefined;
   const r = new ByteReader(value, at + 1, undefined, end);
   const flags = r.u8();
-  found.lastSeen = flags & SEEN_DOUBLE ? r.f64() : r.uvarLong();
-  found.seq = flags & SEQ_DOUBLE ? r.f64() : r.uvarLong();
+  // A varint that never ends reads as NaN (a double may be NaN as written: a damaged clock restores as it was).
+  let truncated = false;
+  const varint = () => {
+    const n = r.uvarLong();
+    truncated ||= Number.isNaN(n);
+    return n;
+  };
+  found.lastSeen = flags & SEEN_DOUBLE ? r.f64() : varint();
+  found.seq = flags & SEQ_DOUBLE ? r.f64() : varint();
   found.returning = (flags & RETURNING) !== 0;
   found.chargedAt = r.pos;
-  const charged = r.uvarLong();
+  const charged = varint();
   found.charged = charged < 2 ** 32 ? charged : -1;
   found.stateAt = r.pos;
   found.base = found.lastSeen;
-  if (!(r.pos <= end) || Number.isNaN(found.lastSeen + found.seq + charged))
+  if (truncated || !(r.pos <= end))
     throw new Error('corrupt feature-state checkpoint (a record header runs past its record)');
   return found;
 }

@@ -69,6 +69,11 @@ describe('state codec', () => {
     const at = 1_795_000_000_123;
     expect(encodeState([at, at - 5_000, at - 60_000], undefined, at).length).toBe(2 + 2 + 3 + 4);
     expect(() => decodeState(encodeState([at], undefined, at))).toThrow(/relative to no record time/);
+    // A record time with a fraction: nothing is written back from it (the distance would not be whole).
+    expect(decodeState(encodeState({ a: 1000, b: 999 }, undefined, 1000.5), 0, undefined, 1000.5)).toEqual({
+      a: 1000,
+      b: 999,
+    });
   });
 
   it('reads the first form a checkpoint took (tags 4–13: field names spelled, doubles, u32 lengths)', () => {
@@ -121,6 +126,12 @@ describe('state codec', () => {
     expect(() => decodeState(Buffer.from([19, 0xff, 0xff, 0xff, 0x7f, 1]))).toThrow(/corrupt.*values with/);
     expect(() => decodeState(Buffer.from([21, 1, 0x7f, 1]))).toThrow(/corrupt.*field name/);
     expect(() => decodeState(Buffer.from([22, 2, 2, 5, 1]))).toThrow(/corrupt.*past its array/);
+    // A varint that never ends; a window shape of no channels; sparse arrays of 2^24 entries each, in a few bytes.
+    expect(() => decodeState(Buffer.from([14, ...Array(9).fill(0xff), 1]))).toThrow(/corrupt.*out of range/);
+    expect(() => decodeState(Buffer.from([24, 1, 14, 1, 0, 10, 0, 0]))).toThrow(/corrupt.*window shape of 0/);
+    const huge = [22, 0x80, 0x80, 0x80, 0x08, 1];
+    expect(decodeState<Uint32Array>(Buffer.from(huge)).length).toBe(2 ** 24);
+    expect(() => decodeState(Buffer.from([19, 2, ...huge, ...huge]))).toThrow(/corrupt.*arrays past/);
   });
 });
 

@@ -35,7 +35,7 @@ enum Tag {
   Sliding = 12,
   /** SlidingCounts still sparse: shape, newest time, the adds as (time, channel) pairs. */
   SlidingSparse = 13,
-  // The compact form's tags. Every tag stays below 0xC0: a keyed record's header starts with a byte above (keyed-state.ts).
+  // The compact form's tags. Every tag stays below 0xC0: a keyed record's header starts with a byte above (record-header.ts).
   /** A whole number from 0 to 2^53 − 1: uvarLong. */
   Whole = 14,
   /** A whole number from −(2^53 − 1) to −1: uvarLong of its magnitude. */
@@ -205,9 +205,10 @@ function write(w: Writer, v: unknown): void {
     w.u8(Tag.Uint32s);
     writeCompactSparse(w, v);
   } else if (v instanceof Float32Array) {
+    // Their bytes as they are (a NaN's payload too), as the first form wrote them.
     w.u8(Tag.Float32s);
     w.uvar(v.length);
-    for (let i = 0; i < v.length; i++) w.f32(v[i] as number);
+    w.raw(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
   } else if (v instanceof Uint8Array) {
     w.u8(Tag.Bytes);
     w.bytes(v);
@@ -269,7 +270,15 @@ function writeCompactShape(w: Writer, tag: Tag, s: Shape) {
 function readCompactShape(r: Reader): Shape & { windows: number[] } {
   const windows: number[] = [];
   for (let i = readCount(r); i > 0; i--) windows.push(readNumber(r));
-  return { windows, channels: r.uvar(), buckets: r.uvar() };
+  return { windows, channels: readSize(r), buckets: readSize(r) };
+}
+
+/** A window shape's channel or bucket count (a count SlidingCounts multiplies into its array's length). */
+function readSize(r: Reader): number {
+  const n = r.uvar();
+  if (!(n >= 1 && n <= 0xffff))
+    throw new Error(`corrupt feature-state checkpoint (a window shape of ${n} at byte ${r.pos})`);
+  return n;
 }
 
 /**
@@ -297,19 +306,18 @@ function writeCompactSparse(w: Writer, a: Readonly<Uint32Array>) {
 
 function readCompactSparse(r: Reader): Uint32Array {
   const length = r.uvar();
-  if (!(length <= MAX_ARRAY))
-    throw new Error(`corrupt feature-state checkpoint (an array of ${length} at byte ${r.pos})`);
+  takeArrayRoom(r, length);
   const a = new Uint32Array(length);
   const listed = r.uvar();
   if (listed === 0) {
-    for (let i = 0; i < a.length; i++) a[i] = r.uvar();
+    for (let i = 0; i < a.length; i++) a[i] = readU32(r);
     return a;
   }
   let i = -1;
   for (let j = 1; j < listed; j++) {
     i += r.uvar() + 1;
     if (!(i < a.length)) throw new Error(`corrupt feature-state checkpoint (count past its array at byte ${r.pos})`);
-    a[i] = r.uvar();
+    a[i] = readU32(r);
   }
   return a;
 }
@@ -325,9 +333,9 @@ function numberAfter(tag: Tag, r: Reader): number {
     case Tag.Number:
       return r.f64();
     case Tag.Whole:
-      return r.uvarLong();
+      return readWhole(r, 0);
     case Tag.Negative:
-      return -r.uvarLong();
+      return -readWhole(r, 1);
     case Tag.Single:
       return r.f32();
     case Tag.Before:
@@ -345,12 +353,37 @@ function readCount(r: Reader, bytesEach = 1): number {
   return n;
 }
 
-/** Most entries a Uint32Array in a record holds (sparse, its length is not bounded by its bytes). */
-const MAX_ARRAY = 1 << 24;
+/**
+ * Most entries the Uint32Arrays of one record hold together (sparse, their lengths are not bounded by their bytes: a
+ * crafted record of a few bytes could ask for gigabytes); what is left of it while a record is read.
+ */
+const MAX_ARRAY_ENTRIES = 1 << 24;
+let arrayRoom = MAX_ARRAY_ENTRIES;
+
+/** A count in a Uint32Array (a varint holds up to 35 bits: past 32 the record is corrupt). */
+function readU32(r: Reader): number {
+  const n = r.uvar();
+  if (!(n <= 0xffffffff)) throw new Error(`corrupt feature-state checkpoint (a count out of range at byte ${r.pos})`);
+  return n;
+}
+
+function takeArrayRoom(r: Reader, length: number): void {
+  arrayRoom -= length;
+  if (!(arrayRoom >= 0))
+    throw new Error(`corrupt feature-state checkpoint (arrays past ${MAX_ARRAY_ENTRIES} entries at byte ${r.pos})`);
+}
 
 function readBefore(r: Reader): number {
   if (Number.isNaN(base)) throw new Error('corrupt feature-state checkpoint (a time relative to no record time)');
-  return base - r.uvarLong();
+  return base - readWhole(r, 0);
+}
+
+/** A varint the writer wrote: a safe integer from `least` (one past 2^53, or one that never ends, is corrupt). */
+function readWhole(r: Reader, least: number): number {
+  const n = r.uvarLong();
+  if (!(n >= least && n <= Number.MAX_SAFE_INTEGER))
+    throw new Error(`corrupt feature-state checkpoint (a whole number out of range at byte ${r.pos})`);
+  return n;
 }
 
 // The first form (tags 4–13), read only.
@@ -362,7 +395,9 @@ function readShape(r: Reader): Shape & { windows: number[] } {
 
 /** What the first form wrote for a Uint32Array: length, count of non-zero entries (or 0xffffffff: dense), pairs. */
 function readSparse(r: Reader): Uint32Array {
-  const a = new Uint32Array(r.u32());
+  const length = r.u32();
+  takeArrayRoom(r, length);
+  const a = new Uint32Array(length);
   const nonzero = r.u32();
   if (nonzero === 0xffffffff) for (let i = 0; i < a.length; i++) a[i] = r.u32();
   else for (let j = 0; j < nonzero; j++) a[r.u32()] = r.u32();
@@ -410,8 +445,9 @@ function read(r: Reader): unknown {
     case Tag.Uint32s:
       return readCompactSparse(r);
     case Tag.Float32s: {
-      const out = new Float32Array(readCount(r, 4));
-      for (let i = 0; i < out.length; i++) out[i] = r.f32();
+      const n = readCount(r, 4);
+      const out = new Float32Array(r.buf.buffer.slice(r.buf.byteOffset + r.pos, r.buf.byteOffset + r.pos + 4 * n));
+      r.pos += 4 * n;
       return out;
     }
     case Tag.Window:
@@ -479,7 +515,8 @@ const NAMES = new StringInterner();
 export function encodeState(value: unknown, header?: Uint8Array, recordTime = Number.NaN): Buffer {
   shared.reset();
   if (header) shared.raw(header);
-  base = recordTime;
+  // Only a whole record time: the distance back from any other would not be a whole number, which a varint holds.
+  base = Number.isSafeInteger(recordTime) ? recordTime : Number.NaN;
   try {
     write(shared, value);
   } finally {
@@ -495,6 +532,7 @@ export function encodeState(value: unknown, header?: Uint8Array, recordTime = Nu
 export function decodeState<S>(buffer: Buffer, from = 0, end = buffer.length, recordTime = Number.NaN): S {
   const r = new Reader(buffer, from, NAMES, end);
   base = recordTime;
+  arrayRoom = MAX_ARRAY_ENTRIES;
   let value: unknown;
   try {
     value = read(r);
