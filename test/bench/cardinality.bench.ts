@@ -302,6 +302,17 @@ const t0 = performance.now();
 entity.restore(expand(changelog.entity, entity));
 const entityRestoreSeconds = (performance.now() - t0) / 1000;
 rmSync(changelogDir, { recursive: true, force: true });
+// What the restored tasks hold before any key is used again: each key's index entry and its record, kept encoded
+// until the key's next use (keyed-state.ts), in the slabs the restore copied values into.
+const withRestored = await used();
+principal.close();
+entity.close();
+principal = makePrincipal();
+entity = makeEntity();
+const restoredHeld = withRestored - (await used());
+/** Bytes of the compacted changelog's values (segments: the keys' records, packed). */
+const logBytes = (log: Map<string, Buffer>) => [...log.values()].reduce((n, v) => n + v.length, 0);
+const changelogBytes = logBytes(changelog.principal) + logBytes(changelog.entity);
 
 console.log(
   `memory the two tasks hold after the wave (heap + external, after GC): ${fmt(stateHeld / 2 ** 20)} MiB → ` +
@@ -318,6 +329,11 @@ for (const which of ['principal', 'entity'] as const) {
       `${fmt(s.copied)} copied forward by the cleaner`,
   );
 }
+console.log(
+  `compacted changelogs: ${fmt(changelogBytes / 2 ** 20)} MiB (${fmt(changelogBytes / Math.max(1, trackedPrincipals))} ` +
+    `bytes per tracked principal); the tasks restored from them hold ${fmt(restoredHeld / 2 ** 20)} MiB before any ` +
+    `key is used (${fmt(restoredHeld / Math.max(1, trackedPrincipals))} bytes per tracked principal)`,
+);
 console.log(
   `restore from the compacted changelog: principal stage ${fmt(changelog.principal.size)} records in ` +
     `${restoreSeconds.toFixed(1)} s, the median of ${restoreRuns} (${fmt(trackedPrincipals / restoreSeconds)} ` +
@@ -338,6 +354,8 @@ console.log(
     tasks_mb: Math.round((stateHeld - bookkeeping) / 2 ** 20),
     estimated_mb: Math.round(estimated / 2 ** 20),
     restore_principals_per_s: Math.round(trackedPrincipals / restoreSeconds),
+    changelog_bytes_per_principal: Math.round(changelogBytes / Math.max(1, trackedPrincipals)),
+    restored_bytes_per_principal: Math.round(restoredHeld / Math.max(1, trackedPrincipals)),
     evicted_by_budget: stats.principal.evictedByBudget + stats.entity.evictedByBudget,
   }),
 );
