@@ -68,7 +68,7 @@ enum Tag {
  * record written with it may still be restored). A name not here is spelled out, so a new field works before it is
  * added.
  */
-const FIELD_NAMES: readonly string[] = [
+export const FIELD_NAMES: readonly string[] = [
   // Feature families' states.
   'last',
   'counts',
