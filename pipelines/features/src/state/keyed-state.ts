@@ -85,14 +85,18 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   private ownsKeys = true;
   private stateOf: (S | undefined)[] = [];
   /**
-   * A restored entry's record, until its state is decoded on first use (then undefined): the buffer holding it — its
-   * key's whole group, shared by the key's entries in every store — and, in `recordSpan`, where in it the record
-   * starts and ends (two numbers a slot). A view per record was an object of ~100 bytes per store and key, made and
-   * collected at every restore. Both columns exist only while a restored record waits (`pending`): a store that was
-   * never restored, or whose restored keys have all been used since, pays nothing for them.
+   * A restored entry's record, until its state is decoded on first use: which of `recordBuffers` holds it (+1; 0:
+   * none) — its key's whole group, in a slab shared by many keys' entries in every store — and, in `recordSpan`, where
+   * in it the record starts and ends (two numbers a slot). A view per record was an object of ~100 bytes per store
+   * and key, made and collected at every restore; a reference per slot, a column the garbage collector walks at every
+   * collection. The columns exist only while a restored record waits (`pending`): a store that was never restored, or
+   * whose restored keys have all been used since, pays nothing for them.
    */
-  private recordOf: (Buffer | undefined)[] | undefined;
+  private recordIn: Int32Array | undefined;
   private recordSpan: Int32Array | undefined;
+  /** The buffers restored records lie in, each let go once none of its records waits (`recordRefs`). */
+  private recordBuffers: (Buffer | undefined)[] = [];
+  private recordRefs: number[] = [];
   private pending = 0;
   /** 1: this store holds the slot's key (a shared index's slot may be held by other stores only). */
   private held = new Uint8Array(INITIAL_SLOTS);
@@ -314,7 +318,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
 
   /** Decodes a restored entry's state from its record, once. */
   private decode(slot: number) {
-    const record = this.recordOf?.[slot];
+    const record = this.recordAt(slot);
     if (record === undefined) return;
     const span = this.recordSpan as Int32Array;
     const state = decodeRecordState<S>(
@@ -375,19 +379,37 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     if (this.recordSpan) this.recordSpan = grown(this.recordSpan, 2 * n);
     // The plain columns filled here, a run at a time, not by each write past their end (a restore's keys).
     if (!this.columns) fillTo(this.stateOf, n);
-    if (this.recordOf) fillTo(this.recordOf, n);
+    if (this.recordIn) this.recordIn = grown(this.recordIn, n);
     this.columns?.grow(n);
     if (this.clocked) this.lastSeen = this.columns?.clock as Float64Array;
   }
 
-  /** The slot's restored record is decoded or gone; the spans go with the last one. */
+  /** The buffer the slot's restored record lies in, while it waits. */
+  private recordAt(slot: number): Buffer | undefined {
+    const i = this.recordIn?.[slot];
+    return i ? this.recordBuffers[i - 1] : undefined;
+  }
+
+  /** The slot's restored record is decoded or gone; its buffer goes with its last record, the columns with the last. */
   private dropRecord(slot: number) {
-    const records = this.recordOf;
-    if (records?.[slot] === undefined) return;
-    records[slot] = undefined;
+    const i = this.recordIn?.[slot];
+    if (!i) return;
+    (this.recordIn as Int32Array)[slot] = 0;
+    this.unref(i - 1);
     if (--this.pending > 0) return;
-    this.recordOf = undefined;
+    this.dropRecords();
+  }
+
+  private unref(buffer: number) {
+    if (--(this.recordRefs[buffer] as number) === 0) this.recordBuffers[buffer] = undefined;
+  }
+
+  private dropRecords() {
+    this.recordIn = undefined;
     this.recordSpan = undefined;
+    this.recordBuffers = [];
+    this.recordRefs = [];
+    this.pending = 0;
   }
 
   /** Gives the entry's slot back (its state can be collected); returns the budget bytes that freed. */
@@ -425,7 +447,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     if (slot === NONE) return null;
     // Not used since the restore: its state is what the record says. Its key's place may not be: another store
     // sharing the index may have used the key since, and the place is the index's (written again, on a copy).
-    const record = this.recordOf?.[slot];
+    const record = this.recordAt(slot);
     if (record !== undefined) {
       const span = this.recordSpan as Int32Array;
       const at = span[2 * slot] as number;
@@ -484,12 +506,18 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     // Kept in place if owned; else copied: the record may lie in a whole changelog segment, which must not stay in
     // memory for one key.
     const kept = owned ? value : Buffer.from(value.subarray(at, end));
-    if (!this.recordOf) {
-      this.recordOf = [];
-      fillTo(this.recordOf, this.held.length);
+    this.recordIn ??= new Int32Array(this.held.length);
+    const before = this.recordIn[to] as number;
+    if (before) this.unref(before - 1);
+    else this.pending++;
+    // Records of one slab come one after the other: a buffer is listed once for its run.
+    let buffer = this.recordBuffers.length - 1;
+    if (buffer < 0 || this.recordBuffers[buffer] !== kept) {
+      buffer = this.recordBuffers.push(kept) - 1;
+      this.recordRefs.push(0);
     }
-    if (this.recordOf[to] === undefined) this.pending++;
-    setAt(this.recordOf, to, kept);
+    (this.recordRefs[buffer] as number)++;
+    this.recordIn[to] = buffer + 1;
     this.recordSpan ??= new Int32Array(2 * this.held.length);
     this.recordSpan[2 * to] = owned ? at : 0;
     this.recordSpan[2 * to + 1] = owned ? end : kept.length;
@@ -519,7 +547,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
       if (this.held[slot] !== 1) continue;
       // A record with the header says what it was charged; an older one (or a damaged charge) is estimated from its
       // state.
-      if (this.recordOf?.[slot] === undefined || this.charged[slot] === UNKNOWN_CHARGE) {
+      if (this.recordAt(slot) === undefined || this.charged[slot] === UNKNOWN_CHARGE) {
         this.decode(slot);
         this.charged[slot] = this.estimate(slot);
       }
@@ -543,9 +571,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     this.count = 0;
     this.stateOf = [];
     if (!this.columns) fillTo(this.stateOf, this.held.length);
-    this.recordOf = undefined;
-    this.recordSpan = undefined;
-    this.pending = 0;
+    this.dropRecords();
   }
 
   /** Keys from the least to the most recently seen. */
