@@ -387,7 +387,11 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
   /** The buffer the slot's restored record lies in, while it waits. */
   private recordAt(slot: number): Buffer | undefined {
     const i = this.recordIn?.[slot];
-    return i ? this.recordBuffers[i - 1] : undefined;
+    if (!i) return undefined;
+    const buffer = this.recordBuffers[i - 1];
+    // Loud, not quiet: a record waiting in a buffer let go would read as a state decoded already.
+    if (buffer === undefined) throw new Error(`feature-state store lost the buffer of a waiting record (slot ${slot})`);
+    return buffer;
   }
 
   /** The slot's restored record is decoded or gone; its buffer goes with its last record, the columns with the last. */
