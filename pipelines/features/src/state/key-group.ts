@@ -12,16 +12,13 @@
 
 import { forEachPacked } from '@vigil/connectors';
 import { ByteReader, ByteWriter } from '@vigil/core';
+import { fnv1a } from '../features/chosen-hash.js';
 
 const PACKED = 1;
 const COMPACT = 2;
 
 /** A store's id in a compact group: FNV-1a (32 bits) of its changelog prefix's UTF-16 code units. */
-export function storeId(prefix: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < prefix.length; i++) h = Math.imul(h ^ prefix.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
+export const storeId = (prefix: string): number => fnv1a(prefix);
 
 /** One entry of a group as forEachEntry finds it: its store's place (-1: no store of this extractor), its bytes. */
 export type GroupEntry = (store: number, valueAt: number, valueEnd: number, unknown: string | undefined) => void;

@@ -321,12 +321,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
     const record = this.recordAt(slot);
     if (record === undefined) return;
     const span = this.recordSpan as Int32Array;
-    const state = decodeRecordState<S>(
-      record,
-      span[2 * slot] as number,
-      span[2 * slot + 1] as number,
-      this.index.keyAt(slot),
-    );
+    const state = decodeRecordState<S>(record, span[2 * slot] as number, span[2 * slot + 1] as number);
     this.putDecoded(slot, state, this.lastSeen[slot] as number);
     this.dropRecord(slot);
   }
@@ -457,7 +452,7 @@ export class KeyedState<S> implements Checkpointable, SharingStore {
       const at = span[2 * slot] as number;
       const end = span[2 * slot + 1] as number;
       const whole = at === 0 && end === record.length ? record : record.subarray(at, end);
-      return withPlace(whole, key, this.index.seqAt(slot), this.index.returning(slot));
+      return withPlace(whole, this.index.seqAt(slot), this.index.returning(slot));
     }
     return encodeRecord(
       this.stateAt(slot),

@@ -56,9 +56,9 @@ const writer = new ByteWriter();
 
 /**
  * The header of the record in bytes [at, end) of `value`, or undefined for a record without one. `key`: the record's
- * key (a fixed header's charge includes it).
+ * key, which a fixed header's charge includes (read `charged` only when given).
  */
-export function readHeader(value: Buffer, at: number, end: number, key: string): RecordHeader | undefined {
+export function readHeader(value: Buffer, at: number, end: number, key = ''): RecordHeader | undefined {
   const first = value[at];
   if (first === FIXED && end - at >= FIXED_BYTES) {
     found.lastSeen = value.readDoubleLE(at + 1);
@@ -109,10 +109,13 @@ export function encodeRecord(
   return encodeState(state, writer.buf.subarray(0, writer.pos), lastSeen);
 }
 
+/** Whether uvarLong writes `n` exactly: a safe integer from 0 (not -0). */
+const isVarint = (n: number) => Number.isSafeInteger(n) && n >= 0 && !Object.is(n, -0);
+
 /** A compact header up to its charge: first byte, flags, last-seen time and sequence number. */
 function writePlace(w: ByteWriter, lastSeen: number, seq: number, returning: boolean): void {
-  const seenWhole = Number.isSafeInteger(lastSeen) && lastSeen >= 0 && !Object.is(lastSeen, -0);
-  const seqWhole = Number.isSafeInteger(seq) && seq >= 0 && !Object.is(seq, -0);
+  const seenWhole = isVarint(lastSeen);
+  const seqWhole = isVarint(seq);
   w.u8(COMPACT);
   w.u8((returning ? RETURNING : 0) | (seenWhole ? 0 : SEEN_DOUBLE) | (seqWhole ? 0 : SEQ_DOUBLE));
   if (seenWhole) w.uvarLong(lastSeen);
@@ -122,8 +125,8 @@ function writePlace(w: ByteWriter, lastSeen: number, seq: number, returning: boo
 }
 
 /** The state of the record in bytes [at, end) of `value` (which has a header: readHeader). */
-export function decodeRecordState<S>(value: Buffer, at: number, end: number, key: string): S {
-  const h = readHeader(value, at, end, key);
+export function decodeRecordState<S>(value: Buffer, at: number, end: number): S {
+  const h = readHeader(value, at, end);
   if (!h) throw new Error('corrupt feature-state checkpoint (a keyed record without its header)');
   return decodeState<S>(value, h.stateAt, end, h.base);
 }
@@ -132,8 +135,8 @@ export function decodeRecordState<S>(value: Buffer, at: number, end: number, key
  * The record with its key's place (`seq`, `returning`) as given: itself when it says so already, else a copy with
  * the new place (a record with neither header is returned as it is: it is rewritten once its key is used).
  */
-export function withPlace(record: Buffer, key: string, seq: number, returning: boolean): Buffer {
-  const h = readHeader(record, 0, record.length, key);
+export function withPlace(record: Buffer, seq: number, returning: boolean): Buffer {
+  const h = readHeader(record, 0, record.length);
   if (!h || (h.seq === seq && h.returning === returning)) return record;
   if (record[0] === FIXED) {
     const copy = Buffer.from(record);
