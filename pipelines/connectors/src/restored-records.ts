@@ -48,6 +48,12 @@ export class RestoredRecords<V extends Buffer | null = Buffer | null> implements
   private constructor(
     private readonly keys: readonly string[],
     private readonly buffers: readonly Buffer[],
+    /**
+     * Per buffer, whether the records own it: a copy the restore made for them (ChangelogSegments.restore's slabs and
+     * segment copies), which a store may keep whole; else a buffer of the caller's (a fetch, say), of which a store
+     * keeps only its own value's bytes.
+     */
+    private readonly owned: readonly boolean[],
     /** Per record: its value's buffer in `buffers` (NO_VALUE: none), and where the value starts and ends in it. */
     private readonly bufferOf: Int32Array,
     private readonly starts: Int32Array,
@@ -115,6 +121,12 @@ export class RestoredRecords<V extends Buffer | null = Buffer | null> implements
     return b === NO_VALUE ? undefined : this.buffers[b];
   }
 
+  /** Whether record i's buffer is one these records own (see `owned`): a store may keep it whole. */
+  ownsBuffer(i: number): boolean {
+    const b = this.bufferOf[this.row(i)] as number;
+    return b !== NO_VALUE && this.owned[b] === true;
+  }
+
   valueStart(i: number): number {
     return this.starts[this.row(i)] as number;
   }
@@ -143,6 +155,7 @@ export class RestoredRecords<V extends Buffer | null = Buffer | null> implements
     return new RestoredRecords<V>(
       this.keys,
       this.buffers,
+      this.owned,
       this.bufferOf,
       this.starts,
       this.ends,
@@ -160,12 +173,13 @@ export class RestoredRecords<V extends Buffer | null = Buffer | null> implements
   static fromColumns<V extends Buffer | null>(
     keys: string[],
     buffers: Buffer[],
+    owned: boolean[],
     bufferOf: Int32Array,
     starts: Int32Array,
     ends: Int32Array,
     tails?: (string | undefined)[],
   ): RestoredRecords<V> {
-    return new RestoredRecords<V>(keys, buffers, bufferOf, starts, ends, undefined, tails, 0);
+    return new RestoredRecords<V>(keys, buffers, owned, bufferOf, starts, ends, undefined, tails, 0);
   }
 }
 
@@ -176,6 +190,7 @@ export class RestoredRecords<V extends Buffer | null = Buffer | null> implements
 export class RestoredRecordsBuilder {
   private readonly keys: string[] = [];
   private readonly buffers: Buffer[] = [];
+  private readonly owned: boolean[] = [];
   private readonly bufferOf = new Ints();
   private readonly starts = new Ints();
   private readonly ends = new Ints();
@@ -185,8 +200,9 @@ export class RestoredRecordsBuilder {
    * A record: its key, and its value where it lies in `buffer` (null: none). With `tail`, the key is `key` followed by
    * `tail`, a string the caller keeps anyway: what `key()` gives in a share that cut `key` off, and no string of the
    * whole key is made (a restore's hundreds of thousands of key groups share one head, the space they are kept in).
+   * `owned`: `buffer` is a copy made for these records, which a store may keep whole (RestoredRecords.ownsBuffer).
    */
-  push(key: string, buffer: Buffer | null, start: number, end: number, tail?: string): void {
+  push(key: string, buffer: Buffer | null, start: number, end: number, tail?: string, owned = false): void {
     if (tail !== undefined) {
       this.tails ??= [];
       while (this.tails.length < this.keys.length) this.tails.push(undefined);
@@ -199,7 +215,10 @@ export class RestoredRecordsBuilder {
       this.ends.push(0);
       return;
     }
-    if (this.buffers[this.buffers.length - 1] !== buffer) this.buffers.push(buffer);
+    if (this.buffers[this.buffers.length - 1] !== buffer) {
+      this.buffers.push(buffer);
+      this.owned.push(owned);
+    }
     this.bufferOf.push(this.buffers.length - 1);
     this.starts.push(start);
     this.ends.push(end);
@@ -210,6 +229,7 @@ export class RestoredRecordsBuilder {
     return RestoredRecords.fromColumns<V>(
       this.keys,
       this.buffers,
+      this.owned,
       this.bufferOf.done(),
       this.starts.done(),
       this.ends.done(),

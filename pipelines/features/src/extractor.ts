@@ -298,7 +298,7 @@ export class FeatureExtractor {
       // Each store keeps where its entry lies in the buffer holding the group, rather than a copy or a view per store.
       const start = groups.valueStart(g);
       const end = groups.valueEnd(g);
-      const [kept, shift] = this.keptThrough(value, start, end);
+      const [kept, shift] = this.keptThrough(value, start, end, groups.ownsBuffer(g));
       this.keyGroups.forEachEntry(
         value,
         (i, valueAt, valueEnd, unknown) => {
@@ -321,12 +321,14 @@ export class FeatureExtractor {
 
   /**
    * The Buffer a restored group (`start` to `end` in `value`) is kept through, and what to add to a position in
-   * `value` for the same byte in it. A restore's values lie side by side in slabs (ChangelogSegments.restore) or in
-   * small buffers of their own: the whole of that memory is kept, through one Buffer for each slab, not a Buffer per
-   * key (~100 bytes each, kept until the key is next used). A value in anything larger (a whole changelog segment, a
-   * fetch) is copied, so that one key does not keep it.
+   * `value` for the same byte in it. A restore's values lie side by side in slabs or whole segment copies that the
+   * records own (ChangelogSegments.restore: `owned`), or in small buffers of their own: the whole of that memory is
+   * kept, through one Buffer for each, not a Buffer per key (~100 bytes each, kept until the key is next used). A
+   * value in anything larger that the records do not own (a whole changelog segment, a fetch) is copied, so that one
+   * key does not keep it.
    */
-  private keptThrough(value: Buffer, start: number, end: number): [Buffer, number] {
+  private keptThrough(value: Buffer, start: number, end: number, owned: boolean): [Buffer, number] {
+    if (owned) return [value, 0];
     const whole = value.buffer;
     if (whole.byteLength > RESTORE_SLAB_BYTES) return [Buffer.from(value.subarray(start, end)), -start];
     if (this.slab?.buffer !== whole) this.slab = Buffer.from(whole, 0, whole.byteLength);

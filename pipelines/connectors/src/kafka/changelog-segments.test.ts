@@ -111,29 +111,57 @@ describe('changelog segments', () => {
     );
   });
 
-  it('restores copies of the values, side by side in shared slabs: nothing keeps the segments they came in', () => {
+  it('restores copies of the values, in slabs or whole segment copies it owns: nothing keeps the buffers they came in', () => {
     const state = new Map<string, Buffer>();
     const log = new Map<string, Buffer>();
     const segments = new ChangelogSegments();
     const big = Buffer.alloc(RESTORE_SLAB_BYTES, 7);
     for (let round = 0; round < 3; round++) {
       const changes: [string, Buffer][] = [];
-      for (let i = 0; i < 2000; i++) changes.push([`k${i}`, Buffer.from(`value ${i} of round ${round}`)]);
+      // The last round writes a tenth of the keys again: the round before's segments stay nine tenths live.
+      for (let i = 0; i < 2000; i += round === 2 ? 10 : 1)
+        changes.push([`k${i}`, Buffer.from(`value ${i} of round ${round}`)]);
       changes.push(['kbig', big], ['plain', Buffer.from(`plain ${round}`)]);
       for (const [key, value] of changes) state.set(key, value);
       append(log, segments.write(changes, taskOf(state)));
     }
     const want = lastAppearance(log).map(([key, value]): [string, Buffer] => [key, Buffer.from(value)]);
-    const restored = [...ChangelogSegments.restore(log, PACKS_K).state];
+    const records = ChangelogSegments.restore(log, PACKS_K).state;
+    const restored = [...records];
     // The log's buffers overwritten: the restored values are unchanged.
     for (const value of log.values()) value.fill(0);
     expect(restored).toEqual(want);
-    const small = restored.filter(([key]) => key !== 'kbig');
-    const slabs = new Set(small.map(([, value]) => value.buffer));
-    expect(slabs.size).toBeLessThanOrEqual(
-      Math.ceil(small.reduce((n, [, v]) => n + v.length, 0) / RESTORE_SLAB_BYTES) + 1,
-    );
-    expect(new Map(restored).get('kbig')?.buffer.byteLength).toBe(RESTORE_SLAB_BYTES);
+    for (let i = 0; i < records.length; i++) expect(records.ownsBuffer(i)).toBe(true);
+    // What the restored values keep in all: the segments mostly live, copied whole, and slabs for the rest.
+    const held = new Set(restored.map(([, value]) => value.buffer));
+    const heldBytes = [...held].reduce((n, b) => n + b.byteLength, 0);
+    const liveBytes = restored.reduce((n, [, v]) => n + v.length, 0);
+    expect(heldBytes).toBeLessThan(1.5 * liveBytes + 2 * RESTORE_SLAB_BYTES);
+  });
+
+  it('keeps a segment of stale values out of memory: only its live values are copied', () => {
+    const state = new Map<string, Buffer>();
+    const log = new Map<string, Buffer>();
+    const segments = new ChangelogSegments();
+    for (let round = 0; round < 2; round++) {
+      const changes: [string, Buffer][] = [];
+      // The second round writes all but every tenth key again: the first round's segments are a tenth live.
+      for (let i = 0; i < 2000; i++)
+        if (round === 0 || i % 10 !== 0)
+          changes.push([`k${i}`, Buffer.from(`value ${i} of round ${round} `.repeat(4))]);
+      for (const [key, value] of changes) state.set(key, value);
+      append(log, segments.write(changes, taskOf(state)));
+    }
+    const restored = [...ChangelogSegments.restore(log, PACKS_K).state];
+    const buffers = (keep: (i: number) => boolean) =>
+      new Set(restored.filter(([key]) => keep(Number(key.slice(1)))).map(([, v]) => v.buffer));
+    const stale = buffers((i) => i % 10 === 0);
+    // The tenth still live from round 0 lies in slabs, none of them a segment of round 0 kept whole.
+    for (const b of stale) expect(b.byteLength).toBe(RESTORE_SLAB_BYTES);
+    const slabBytes = [...stale].reduce((n, b) => n + b.byteLength, 0);
+    expect(slabBytes).toBeLessThanOrEqual(2 * RESTORE_SLAB_BYTES);
+    // Round 1's segments are all live: kept whole, none of their values in a slab.
+    for (const b of buffers((i) => i % 10 !== 0)) expect(b.byteLength).not.toBe(RESTORE_SLAB_BYTES);
   });
 
   it('keeps the log within twice its live values plus the slack, by copying the oldest forward', () => {

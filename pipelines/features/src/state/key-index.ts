@@ -119,8 +119,9 @@ export class KeyIndex {
   private restoring = false;
   private readonly finished = new Set<SharingStore>();
   /**
-   * The key found last and its slot: a principal's stores look its key up one after another (each of them once or
-   * twice an event, and at a restore), and the same string compares equal at once, where the table hashes and probes.
+   * The key looked up last and its slot (-1: not held): a principal's stores look its key up one after another (each
+   * of them once or twice an event, and at a restore), and the same string compares equal at once, where the table
+   * hashes and probes. A key not held is remembered too: a new key is looked up, then acquired, which looks again.
    */
   private lastKey: string | undefined;
   private lastSlot = -1;
@@ -167,12 +168,11 @@ export class KeyIndex {
   }
 
   slotOf(key: string): number | undefined {
-    if (key === this.lastKey) return this.lastSlot;
+    if (key === this.lastKey) return this.lastSlot < 0 ? undefined : this.lastSlot;
     const slot = this.keys.slotOf(key);
-    if (slot < 0) return undefined;
     this.lastKey = key;
     this.lastSlot = slot;
-    return slot;
+    return slot < 0 ? undefined : slot;
   }
 
   keyAt(slot: number): string {
