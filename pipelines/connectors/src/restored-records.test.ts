@@ -13,6 +13,21 @@ describe('RestoredRecords', () => {
     ['s/', b('empty key after the prefix')],
   ];
 
+  it('says which records lie in a buffer the builder was told they own, through shares too', () => {
+    const shared = b('abcdef');
+    const builder = new RestoredRecordsBuilder();
+    builder.push('s/a', shared, 0, 2);
+    builder.push('s/b', shared, 2, 4, undefined, true);
+    builder.push('s/c', shared, 4, 6);
+    builder.push('s/d', null, 0, 0, undefined, true);
+    const records = builder.done();
+    expect([0, 1, 2, 3].map((i) => records.ownsBuffer(i))).toEqual([false, true, false, false]);
+    const share = records.within('s/');
+    expect([0, 1, 2].map((i) => share.ownsBuffer(i))).toEqual([false, true, false]);
+    expect([...share].map(([, v]) => v?.toString())).toEqual(['ab', 'cd', 'ef', undefined]);
+    expect(RestoredRecords.of(tuples).ownsBuffer(0)).toBe(false);
+  });
+
   it('reads back the tuples it was built from, in order, deletions included', () => {
     const records = RestoredRecords.of(tuples);
     expect(records.length).toBe(tuples.length);

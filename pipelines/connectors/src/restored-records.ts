@@ -215,7 +215,9 @@ export class RestoredRecordsBuilder {
       this.ends.push(0);
       return;
     }
-    if (this.buffers[this.buffers.length - 1] !== buffer) {
+    // A run of values in one buffer takes one entry; so does a run that says the same of owning it.
+    const last = this.buffers.length - 1;
+    if (this.buffers[last] !== buffer || this.owned[last] !== owned) {
       this.buffers.push(buffer);
       this.owned.push(owned);
     }

@@ -679,7 +679,8 @@ export const RESTORE_SLAB_BYTES = 64 * 1024;
  * Of the segments a restore read (`buffers`), those whose newest values fill at least WHOLE_SEGMENT_LIVE of them: most
  * of a compacted log's. Such a segment is copied once, whole, and its values kept where they lie in the copy: one copy
  * instead of one per value (a tenth of a restore's time went to those copies), for a few bytes per value more held
- * (its entry's key and lengths, and the stale values beside it).
+ * (its entry's key and lengths, and the stale values beside it). The copy is freed once none of its keys still waits
+ * to be used (keyed-state.ts): one key that never comes back keeps up to a whole segment, where it kept a 64 KiB slab.
  */
 function wholeSegments(buffers: readonly Buffer[], newest: RestoreColumns, slots: number): boolean[] {
   const live = new Float64Array(buffers.length);

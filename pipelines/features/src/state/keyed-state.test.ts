@@ -330,6 +330,19 @@ describe('KeyedState', () => {
     expect([...capped.keys()]).toEqual(['older', 'new']);
   });
 
+  it('remembers a key it did not find only until the key is added, and a key it found only until it is released', () => {
+    const index = new KeyIndex();
+    expect(index.slotOf('a')).toBeUndefined();
+    const a = index.acquire('a');
+    expect(index.slotOf('a')).toBe(a);
+    expect(index.slotOf('b')).toBeUndefined();
+    const b = index.acquire('b');
+    expect([index.slotOf('b'), index.slotOf('a'), index.slotOf('b')]).toEqual([b, a, b]);
+    index.release(b);
+    expect(index.slotOf('b')).toBeUndefined();
+    expect(index.slotOf('a')).toBe(a);
+  });
+
   it("writes the state's charge; reads a fixed header's as stores wrote it before the KeyIndex (103 bytes of entry, the key)", () => {
     const key = 'sub:principal-1';
     const whole = 103 + 16 + 8 * Math.ceil(key.length / 8) + 32;
