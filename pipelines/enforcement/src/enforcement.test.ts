@@ -355,6 +355,40 @@ describe('revoker guardrails', () => {
     expect(down.applied.map((e) => e.id)).toEqual(['jti:four']);
   });
 
+  it("sends a decision's identifiers to a target together, audits them in the plan's order, and queues each when it is down", async () => {
+    // Each apply waits until all three have begun, then they are let go last-begun first: one after another, the first
+    // would wait for ever (its timeout fails it).
+    class Together extends Recorder {
+      private begun: (() => void)[] = [];
+      override async apply(e: Enforcement) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(nonRetriable('alone', 'applied one at a time')), 2000);
+          this.begun.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+          if (this.begun.length === 3) for (const go of [...this.begun].reverse()) go();
+        });
+        await super.apply(e);
+      }
+    }
+    const gw = new Together('together');
+    const { r, audit } = revoker({ adapters: [gw] });
+    await r.handle(decision({ request_id: 'r1', principal: { sub: 'alice', jti: 'j1', token_fingerprint: 'f1' } }));
+    expect(gw.applied.map((e) => e.kind).sort()).toEqual(['fingerprint', 'jti', 'sub']);
+    expect(audit.map((a) => [a.enforcement.kind, a.outcome])).toEqual([
+      ['sub', 'enforced'],
+      ['jti', 'enforced'],
+      ['fingerprint', 'enforced'],
+    ]);
+    // Down: the three calls fail together, and each is counted queued.
+    const down = revoker();
+    down.gw.failNext = 1_000;
+    await down.r.handle(decision({ request_id: 'r2', principal: { sub: 'bob', jti: 'j2', token_fingerprint: 'f2' } }));
+    expect(down.audit.map((a) => a.outcome)).toEqual(['queued', 'queued', 'queued']);
+    expect(down.r.lag()).toEqual([{ target: 'gw', queued: 3, since: NOW }]);
+  });
+
   it('retries a down gateway until it confirms, and audits a refusal without blocking the other adapters', async () => {
     const down = revoker();
     down.gw.failNext = 2;

@@ -162,9 +162,20 @@ export class Revoker {
     // principal is up to five). The log after the targets: a redelivered decision whose enforcements the log holds is
     // skipped as a duplicate, and not every target is re-synced from the log at start (HTTP, IdP and Kong are not).
     // A write that fails for good takes them out of the store again and fails the decision: the stage stops, the
-    // process restarts and the decision comes again.
+    // process restarts and the decision comes again. The identifiers go to the targets together, as the targets do:
+    // the stolen token is refused once the first of them is in force at the gateway, and one after another they took
+    // the sum of their round trips (HAProxy: two commands each for a new entry, ~1-8 ms apiece).
     await this.o.store.put(enforced, async (write) => {
-      for (const e of enforced) await this.enforce(e, row);
+      const outcomes = await Promise.all(enforced.map((e) => this.enforce(e)));
+      // Audit rows in the plan's order, whichever target answered first.
+      enforced.forEach((e, i) => {
+        for (const { a, result } of outcomes[i] ?? []) {
+          if (result === true) row(e, a.name, 'enforced');
+          else if (result === 'behind')
+            row(e, a.name, 'queued', 'target down; re-synced from vigil.revocations when it is back');
+          else row(e, a.name, 'failed', String(result));
+        }
+      });
       await withRetry(write, this.o.retry ?? DEFAULT_RETRY, { onRetry: (err) => this.o.onRetry?.('store', err) });
     });
     // Audit rows are written in the background: the next decision need not wait for a ClickHouse batch. Whoever
@@ -194,25 +205,16 @@ export class Revoker {
   }
 
   /**
-   * Sends an enforcement to every target that supports it (act() records it in the log after). Every target on its own:
-   * one that is down falls behind and is skipped (queued) until it is re-synced, the others keep enforcing. Targets
-   * are called together, so a slow one delays nobody.
+   * Sends an enforcement to every target that supports it (act() records it in the log after); each target's outcome.
+   * Every target on its own: one that is down falls behind and is skipped (queued) until it is re-synced, the others
+   * keep enforcing. Targets are called together, so a slow one delays nobody.
    */
-  private async enforce(
-    enforced: Enforcement,
-    row: (e: Enforcement, adapter: string, outcome: Outcome, detail?: string) => void,
-  ): Promise<void> {
-    const outcomes = await Promise.all(
+  private enforce(enforced: Enforcement) {
+    return Promise.all(
       this.o.adapters
         .filter((a) => a.supports(enforced))
         .map(async (a) => ({ a, result: await this.attempt(a, () => a.apply(enforced)) })),
     );
-    for (const { a, result } of outcomes) {
-      if (result === true) row(enforced, a.name, 'enforced');
-      else if (result === 'behind')
-        row(enforced, a.name, 'queued', 'target down; re-synced from vigil.revocations when it is back');
-      else row(enforced, a.name, 'failed', String(result));
-    }
   }
 
   private readonly background = new BackgroundWrites();
@@ -303,7 +305,11 @@ export class Revoker {
       return value === undefined ? true : value;
     } catch (err) {
       if (!isRetriable(err)) return (err as Error).message.slice(0, 200);
-      if (!behind) this.behind.set(a.name, { queued: force ? 0 : 1, since: this.now() });
+      // Looked up again: another call to the same target (a decision's identifiers go together) may have put it behind
+      // while this one was retrying.
+      const now = this.behind.get(a.name);
+      if (now) now.queued += force ? 0 : 1;
+      else this.behind.set(a.name, { queued: force ? 0 : 1, since: this.now() });
       return 'behind';
     }
   }
