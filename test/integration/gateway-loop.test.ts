@@ -37,6 +37,11 @@ const DEFAULT_BUNDLE = fileURLToPath(new URL('../../models/bundles/default', imp
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** HAProxy's own time of a logged request (the input topic's record timestamps are whole seconds). */
 const tsOf = (r: { value: string }) => Number(/"ts":(\d+)/.exec(r.value)?.[1]);
+/**
+ * When HAProxy received a logged request: its log's time (`date(0,ms)`, taken as the line is logged) less the request's
+ * active time (%Ta); NaN for a record without them (nginx's).
+ */
+const receivedAt = (r: { value: string }) => tsOf(r) - Math.max(0, Number(/"ta_ms":(-?\d+)/.exec(r.value)?.[1]));
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] as number;
 
@@ -70,7 +75,13 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
     await admin.connect();
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [topics.input, topics.nginxInput].map((topic) => ({ topic, numPartitions: 3 })),
+      // Stamped by the broker as it appends (omkafka's own stamp is the syslog header's time, whole seconds): the
+      // hop from the gateway to Kafka can then be timed.
+      topics: [topics.input, topics.nginxInput].map((topic) => ({
+        topic,
+        numPartitions: 3,
+        configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }],
+      })),
     });
     await admin.disconnect();
     const brokers = requiredEnv('KAFKA_BROKERS');
@@ -172,7 +183,14 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
   const figures = new Map<string, Record<string, number | null>>();
   const figure = (gateway: string, name: string, ms: number) =>
     figures.set(gateway, {
-      ...(figures.get(gateway) ?? { token_p50_ms: null, token_p99_ms: null, stuffing_p99_ms: null, bola_p99_ms: null }),
+      ...(figures.get(gateway) ?? {
+        token_p50_ms: null,
+        token_p99_ms: null,
+        stuffing_p99_ms: null,
+        bola_p99_ms: null,
+        token_p50_at_gateway_ms: null,
+        token_p99_at_gateway_ms: null,
+      }),
       [name]: Math.round(ms),
     });
 
@@ -321,14 +339,33 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       ).toBe(200);
     }
     // Where the time goes: the thief's first request is the first input record from AWAY with the victim's token.
-    console.log(
-      `${o.name}, ${await hopDelays(
-        victims.map((v) => ({ t0: v.t0, key: v.sub, first: (input) => input.find((r) => o.thiefFirst(r, v)) })),
-        o.input,
-      )}`,
+    const hops = await hopDelays(
+      victims.map((v) => ({ t0: v.t0, key: v.sub, first: (input) => input.find((r) => o.thiefFirst(r, v)) })),
+      o.input,
     );
+    console.log(`${o.name}, ${hops.text}`);
     figure(o.name, 'token_p50_ms', percentile(latencies, 0.5));
     figure(o.name, 'token_p99_ms', percentile(latencies, 0.99));
+    // The same loop in the gateway's own times (HAProxy logs them): the thief's first request received → the first
+    // refusal sent. The client's times above also hold what this test's own process takes to send a request and to
+    // read its answer, on the cores the loop runs on.
+    const atGateway = victims.map((v) => {
+      const first = hops.input.find((r) => o.thiefFirst(r, v));
+      if (!first) return Number.NaN;
+      const refused = hops.input
+        .filter((r) => o.thiefFirst(r, v) && r.value.includes('"status":401') && tsOf(r) >= tsOf(first))
+        .sort((a, b) => tsOf(a) - tsOf(b))[0];
+      return refused ? receivedAt(refused) - receivedAt(first) : Number.NaN;
+    });
+    if (atGateway.every(Number.isFinite)) {
+      figure(o.name, 'token_p50_at_gateway_ms', percentile(atGateway, 0.5));
+      figure(o.name, 'token_p99_at_gateway_ms', percentile(atGateway, 0.99));
+      console.log(
+        `${o.name}, in its own log times (the thief's first request received → the first refusal): ` +
+          `p50 ${percentile(atGateway, 0.5).toFixed(0)} ms, p99 ${percentile(atGateway, 0.99).toFixed(0)} ms ` +
+          `(victim by victim: ${atGateway.map((l) => l.toFixed(0)).join(', ')} ms)`,
+      );
+    }
     const hop = await kafkaHop();
     console.log(
       `gateway loop (${o.loop}), impossible travel GB → AU: first attacker request ` +
@@ -412,7 +449,7 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
         first: (input) => loginsFrom(input, r.key)[MIN_FAILURES - 1],
       })),
     );
-    console.log(`credential stuffing, ${stuffingDelays}`);
+    console.log(`credential stuffing, ${stuffingDelays.text}`);
     figure(
       'HAProxy',
       'stuffing_p99_ms',
@@ -457,7 +494,7 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
     const enumerationDelays = await hopDelays(
       runs.map((r) => ({ t0: r.crossedWall, key: r.key, first: (input) => deniedFor(input, r.key)[MIN_DENIED - 1] })),
     );
-    console.log(`enumeration, ${enumerationDelays}`);
+    console.log(`enumeration, ${enumerationDelays.text}`);
     figure(
       'HAProxy',
       'bola_p99_ms',
@@ -661,15 +698,16 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
 
   /**
    * Per hop, from a request sent at t0 (wall clock) — the one `first` picks from the input topic (HAProxy's by
-   * default) — to the first enforcement after it: when each stage's Kafka record of it was produced (CreateTime),
-   * medians.
+   * default) — to the first enforcement after it: when the gateway received it (HAProxy's log times), when its log
+   * line reached Kafka (the broker's append time) and when each stage's Kafka record of it was produced (CreateTime),
+   * medians; and the input topic's records, read for it.
    */
   async function hopDelays(
     starts: { t0: number; key: string; first: (input: TopicRecord[]) => TopicRecord | undefined }[],
     input = topics.input,
-  ): Promise<string> {
-    // The input topic's timestamps are omitted from the figures: omkafka stamps records with the syslog header's
-    // time, whole seconds. Its records only identify the thief's first request.
+  ): Promise<{ text: string; input: TopicRecord[] }> {
+    // The input topic is stamped by the broker (LogAppendTime): its hop is the gateway's log reaching Kafka. Before
+    // it, where the gateway logs its own time (HAProxy), the request's trip from this test's client to the gateway.
     const hops = [
       ['rsyslog → input', input],
       ['ingest → entities', topics.entities],
@@ -689,10 +727,13 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
     );
     const requestIdOf = (value: string) => /"request_id":"([^"]+)"/.exec(value)?.[1];
     const delays: number[][] = hops.map(() => []);
+    const toGateway: number[] = [];
     for (const v of starts) {
       const first = v.first(records[0] as TopicRecord[]);
       const id = first && requestIdOf(first.value);
       if (!first || !id) continue;
+      if (Number.isFinite(receivedAt(first))) toGateway.push(receivedAt(first) - v.t0);
+      delays[0]?.push(first.timestamp - v.t0);
       for (let h = 1; h < hops.length; h++) {
         // Later stages: the record of that request, or (decisions, revocations) the key's first one after it.
         // (The keyed topic carries the event and, after the entity stage, its entity parts: the last of them counts.)
@@ -704,12 +745,12 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
       }
     }
     // The median, and each victim's in the order they came (the first is the run's first revocation).
-    return `where the time goes (ms after it was sent, median, then victim by victim): ${hops
-      .slice(1)
-      .map(([name], h) => {
-        const ms = delays[h + 1] ?? [];
-        return `${name} ${ms.length ? Math.round(percentile(ms, 0.5)) : '?'} (${ms.map(Math.round).join(' ')})`;
-      })
-      .join(', ')}`;
+    const summary = (name: string, ms: number[]) =>
+      `${name} ${ms.length ? Math.round(percentile(ms, 0.5)) : '?'} (${ms.map(Math.round).join(' ')})`;
+    const text = `where the time goes (ms after it was sent, median, then victim by victim): ${[
+      ...(toGateway.length > 0 ? [summary('client → HAProxy', toGateway)] : []),
+      ...hops.map(([name], h) => summary(name, delays[h] ?? [])),
+    ].join(', ')}`;
+    return { text, input: records[0] as TopicRecord[] };
   }
 });
