@@ -355,38 +355,52 @@ describe('revoker guardrails', () => {
     expect(down.applied.map((e) => e.id)).toEqual(['jti:four']);
   });
 
-  it("sends a decision's identifiers to a target together, audits them in the plan's order, and queues each when it is down", async () => {
-    // Each apply waits until all three have begun, then they are let go last-begun first: one after another, the first
-    // would wait for ever (its timeout fails it).
-    class Together extends Recorder {
-      private begun: (() => void)[] = [];
+  it("sends a decision's first identifier alone and the others together, audits them in the plan's order, and queues each when down", async () => {
+    // Each apply takes a few milliseconds; the order in which they begin and end tells what ran alongside what.
+    class Timed extends Recorder {
+      readonly steps: string[] = [];
       override async apply(e: Enforcement) {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(nonRetriable('alone', 'applied one at a time')), 2000);
-          this.begun.push(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-          if (this.begun.length === 3) for (const go of [...this.begun].reverse()) go();
-        });
+        this.steps.push(`begin ${e.kind}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        this.steps.push(`end ${e.kind}`);
         await super.apply(e);
       }
     }
-    const gw = new Together('together');
+    const gw = new Timed();
     const { r, audit } = revoker({ adapters: [gw] });
     await r.handle(decision({ request_id: 'r1', principal: { sub: 'alice', jti: 'j1', token_fingerprint: 'f1' } }));
-    expect(gw.applied.map((e) => e.kind).sort()).toEqual(['fingerprint', 'jti', 'sub']);
+    expect(gw.steps.slice(0, 4)).toEqual(['begin sub', 'end sub', 'begin jti', 'begin fingerprint']);
     expect(audit.map((a) => [a.enforcement.kind, a.outcome])).toEqual([
       ['sub', 'enforced'],
       ['jti', 'enforced'],
       ['fingerprint', 'enforced'],
     ]);
-    // Down: the three calls fail together, and each is counted queued.
+    // Down: the first falls behind after its retries, the others are queued behind it.
     const down = revoker();
     down.gw.failNext = 1_000;
     await down.r.handle(decision({ request_id: 'r2', principal: { sub: 'bob', jti: 'j2', token_fingerprint: 'f2' } }));
     expect(down.audit.map((a) => a.outcome)).toEqual(['queued', 'queued', 'queued']);
     expect(down.r.lag()).toEqual([{ target: 'gw', queued: 3, since: NOW }]);
+  });
+
+  it('rides out a gateway down for a moment without opening its breaker: every identifier is enforced', async () => {
+    // Refuses every call for 60 ms: the first identifier's retries (at ~25-50 and ~75-150 ms) fail once more, then
+    // pass. Its identifiers retrying together would fail six times by ~50 ms, open the breaker (5 failures) for two
+    // seconds and leave all three queued.
+    class Blip extends Recorder {
+      constructor(private readonly until: number) {
+        super();
+      }
+      override async apply(e: Enforcement) {
+        if (Date.now() < this.until) throw retriable('down', 'gateway restarting');
+        await super.apply(e);
+      }
+    }
+    const gw = new Blip(Date.now() + 60);
+    const { r, audit } = revoker({ adapters: [gw], breaker: { failures: 5, openMs: 2000 } });
+    await r.handle(decision({ request_id: 'r1', principal: { sub: 'carol', jti: 'j3', token_fingerprint: 'f3' } }));
+    expect(audit.map((a) => a.outcome)).toEqual(['enforced', 'enforced', 'enforced']);
+    expect(r.lag()).toEqual([]);
   });
 
   it('retries a down gateway until it confirms, and audits a refusal without blocking the other adapters', async () => {

@@ -162,11 +162,17 @@ export class Revoker {
     // principal is up to five). The log after the targets: a redelivered decision whose enforcements the log holds is
     // skipped as a duplicate, and not every target is re-synced from the log at start (HTTP, IdP and Kong are not).
     // A write that fails for good takes them out of the store again and fails the decision: the stage stops, the
-    // process restarts and the decision comes again. The identifiers go to the targets together, as the targets do:
-    // the stolen token is refused once the first of them is in force at the gateway, and one after another they took
-    // the sum of their round trips (HAProxy: two commands each for a new entry, ~1-8 ms apiece).
+    // process restarts and the decision comes again. The first identifier goes to the targets alone, the others
+    // together after it: one after another they took the sum of their round trips (HAProxy: two commands each for a
+    // new entry, ~1-8 ms apiece), and the stolen token is refused once the first of them is in force. Not all at once:
+    // against a target that is down, a decision's identifiers retrying together reach its breaker's threshold within
+    // one decision and open it for longer than their retries last, and a half-open breaker's one trial leaves the
+    // others refused — the first, on its own, meets the target as one call did before (its retries, the breaker's
+    // trial), and a target it leaves behind skips the others.
     await this.o.store.put(enforced, async (write) => {
-      const outcomes = await Promise.all(enforced.map((e) => this.enforce(e)));
+      const [head, ...rest] = enforced;
+      const outcomes = head === undefined ? [] : [await this.enforce(head)];
+      outcomes.push(...(await Promise.all(rest.map((e) => this.enforce(e)))));
       // Audit rows in the plan's order, whichever target answered first.
       enforced.forEach((e, i) => {
         for (const { a, result } of outcomes[i] ?? []) {

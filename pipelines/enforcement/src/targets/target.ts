@@ -3,6 +3,8 @@
 // `adapters` config section, its checks and its start-up are built from that list. Contract of an adapter:
 // - apply and remove are idempotent (applying twice leaves one entry; removing a missing entry succeeds), because a
 //   decision redelivered after a crash may be applied again;
+// - apply may be called for several enforcements at once (a decision's identifiers after its first: revoker.ts), each
+//   a different identifier: an adapter that keeps a whole list must not lose one call's change to another's;
 // - they resolve only once the gateway confirmed the change, and throw a retriable error when it may succeed later
 //   (the gateway is down or busy) and a non-retriable one when it never will (the gateway refused the request);
 // - `resync` replaces everything the adapter manages with the given entries (after a gateway restart, say);
