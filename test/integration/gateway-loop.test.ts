@@ -35,13 +35,28 @@ const AWAY = '139.130.4.5'; // Melbourne, AU
 const BACKGROUND_IPS = ['81.2.69.142', '89.160.20.112', '62.210.16.6', '45.141.215.9', '91.219.236.5'];
 const DEFAULT_BUNDLE = fileURLToPath(new URL('../../models/bundles/default', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** HAProxy's own time of a logged request (the input topic's record timestamps are whole seconds). */
+/** HAProxy's own time of a logged request, epoch ms (when it logged the line). */
 const tsOf = (r: { value: string }) => Number(/"ts":(\d+)/.exec(r.value)?.[1]);
 /**
- * When HAProxy received a logged request: its log's time (`date(0,ms)`, taken as the line is logged) less the request's
- * active time (%Ta); NaN for a record without them (nginx's).
+ * When the gateway received a logged request, in its own clock: the time it logged the line less the time the request
+ * took — HAProxy's `date(0,ms)` less %Ta, nginx's $msec less $request_time; NaN for a record without them.
  */
-const receivedAt = (r: { value: string }) => tsOf(r) - Math.max(0, Number(/"ta_ms":(-?\d+)/.exec(r.value)?.[1]));
+function receivedAt(r: { value: string }): number {
+  const ts = tsOf(r);
+  if (Number.isFinite(ts)) return ts - Math.max(0, Number(/"ta_ms":(-?\d+)/.exec(r.value)?.[1]));
+  const msec = /"msec":"([\d.]+)"/.exec(r.value)?.[1];
+  const took = /"request_time":"([\d.]+)"/.exec(r.value)?.[1];
+  return msec === undefined || took === undefined ? Number.NaN : Math.round(1000 * (Number(msec) - Number(took)));
+}
+
+/**
+ * The earliest of `records` that `match`, by when the gateway received it (else when it reached Kafka): the input topic
+ * is read partition by partition, not in time order, and rsyslog spreads a client's requests over the partitions.
+ */
+function earliest(records: TopicRecord[], match: (r: TopicRecord) => boolean): TopicRecord | undefined {
+  const when = (r: TopicRecord) => (Number.isFinite(receivedAt(r)) ? receivedAt(r) : r.timestamp);
+  return records.filter(match).sort((a, b) => when(a) - when(b))[0];
+}
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] as number;
 
@@ -340,21 +355,22 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
     }
     // Where the time goes: the thief's first request is the first input record from AWAY with the victim's token.
     const hops = await hopDelays(
-      victims.map((v) => ({ t0: v.t0, key: v.sub, first: (input) => input.find((r) => o.thiefFirst(r, v)) })),
+      victims.map((v) => ({ t0: v.t0, key: v.sub, first: (input) => earliest(input, (r) => o.thiefFirst(r, v)) })),
       o.input,
     );
     console.log(`${o.name}, ${hops.text}`);
     figure(o.name, 'token_p50_ms', percentile(latencies, 0.5));
     figure(o.name, 'token_p99_ms', percentile(latencies, 0.99));
-    // The same loop in the gateway's own times (HAProxy logs them): the thief's first request received → the first
-    // refusal sent. The client's times above also hold what this test's own process takes to send a request and to
+    // The same loop in the gateway's own times (its log lines carry them): the thief's first request received → the
+    // first refusal. The client's times above also hold what this test's own process takes to send a request and to
     // read its answer, on the cores the loop runs on.
     const atGateway = victims.map((v) => {
-      const first = hops.input.find((r) => o.thiefFirst(r, v));
+      const first = earliest(hops.input, (r) => o.thiefFirst(r, v));
       if (!first) return Number.NaN;
-      const refused = hops.input
-        .filter((r) => o.thiefFirst(r, v) && r.value.includes('"status":401') && tsOf(r) >= tsOf(first))
-        .sort((a, b) => tsOf(a) - tsOf(b))[0];
+      const refused = earliest(
+        hops.input,
+        (r) => o.thiefFirst(r, v) && /"status":"?401\b/.test(r.value) && receivedAt(r) >= receivedAt(first),
+      );
       return refused ? receivedAt(refused) - receivedAt(first) : Number.NaN;
     });
     if (atGateway.every(Number.isFinite)) {
@@ -698,7 +714,7 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
 
   /**
    * Per hop, from a request sent at t0 (wall clock) — the one `first` picks from the input topic (HAProxy's by
-   * default) — to the first enforcement after it: when the gateway received it (HAProxy's log times), when its log
+   * default) — to the first enforcement after it: when the gateway received it (its log times), when its log
    * line reached Kafka (the broker's append time) and when each stage's Kafka record of it was produced (CreateTime),
    * medians; and the input topic's records, read for it.
    */
@@ -707,7 +723,7 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
     input = topics.input,
   ): Promise<{ text: string; input: TopicRecord[] }> {
     // The input topic is stamped by the broker (LogAppendTime): its hop is the gateway's log reaching Kafka. Before
-    // it, where the gateway logs its own time (HAProxy), the request's trip from this test's client to the gateway.
+    // it, from the gateway's own log times, the request's trip from this test's client to the gateway.
     const hops = [
       ['rsyslog → input', input],
       ['ingest → entities', topics.entities],
@@ -748,7 +764,7 @@ describe('the gateway loop: HAProxy and nginx → rsyslog → Kafka → detector
     const summary = (name: string, ms: number[]) =>
       `${name} ${ms.length ? Math.round(percentile(ms, 0.5)) : '?'} (${ms.map(Math.round).join(' ')})`;
     const text = `where the time goes (ms after it was sent, median, then victim by victim): ${[
-      ...(toGateway.length > 0 ? [summary('client → HAProxy', toGateway)] : []),
+      ...(toGateway.length > 0 ? [summary('client → gateway', toGateway)] : []),
       ...hops.map(([name], h) => summary(name, delays[h] ?? [])),
     ].join(', ')}`;
     return { text, input: records[0] as TopicRecord[] };

@@ -102,7 +102,10 @@ export interface TopicRecord {
   /** The value's bytes, for a codec (vigil's internal topics are binary: accessEventCodec). */
   bytes: Buffer;
   headers: Record<string, string>;
-  /** The record's Kafka timestamp (CreateTime: when its producer made it), epoch ms. */
+  /**
+   * The record's Kafka timestamp, epoch ms: CreateTime (when its producer made it), or the broker's append time on a
+   * topic set to LogAppendTime.
+   */
   timestamp: number;
   /** Where it was read: partition/offset (of the packed record that held it, for packed ones). */
   at: string;
