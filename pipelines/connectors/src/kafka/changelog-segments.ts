@@ -240,13 +240,19 @@ export class ChangelogSegments {
       });
       segments.seal(segment);
     }
-    // Positions in the log → the slot whose newest entry is there (-1: none, or a plain record's).
+    // Positions in the log → the slot whose newest entry is there (-1: none, or a plain record's); and the bytes of
+    // newest values each segment holds (Slabs: which segments are copied whole).
     const bySlot = new Int32Array(at).fill(-1);
-    for (let slot = 0; slot < segments.keys.slots; slot++)
-      if ((newest.segment[slot] as number) >= 0) bySlot[newest.lastAt[slot] as number] = slot;
+    const live = new Float64Array(buffers.length);
+    for (let slot = 0; slot < segments.keys.slots; slot++) {
+      const b = newest.segment[slot] as number;
+      if (b < 0) continue;
+      bySlot[newest.lastAt[slot] as number] = slot;
+      live[b] = (live[b] as number) + (newest.end[slot] as number) - (newest.from[slot] as number);
+    }
     const plainAt = new Map<number, [string, Buffer]>();
     for (const [key, [i, v]] of plain) plainAt.set(i, [key, v]);
-    const slabs = new Slabs(new RestoredRecordsBuilder(), wholeSegments(buffers, newest, segments.keys.slots));
+    const slabs = new Slabs(new RestoredRecordsBuilder(), buffers, live);
     for (let i = 0; i < at; i++) {
       const slot = bySlot[i] as number;
       if (slot >= 0) {
@@ -256,8 +262,8 @@ export class ChangelogSegments {
         // A key group as the bookkeeping keeps it (without the space), given as the record key's tail: the stores' key
         // index takes the same string, and no string of the whole key is made.
         if (segments.keys.tagAt(slot) === IN_SPACE)
-          slabs.copyEntry(buffers, b, from, end, space as string, segments.keys.keyAt(slot));
-        else slabs.copyEntry(buffers, b, from, end, segments.keys.keyAt(slot) as string);
+          slabs.copyEntry(b, from, end, space as string, segments.keys.keyAt(slot));
+        else slabs.copyEntry(b, from, end, segments.keys.keyAt(slot) as string);
         continue;
       }
       const record = plainAt.get(i);
@@ -675,43 +681,38 @@ class RestoreColumns {
  */
 export const RESTORE_SLAB_BYTES = 64 * 1024;
 
-/**
- * Of the segments a restore read (`buffers`), those whose newest values fill at least WHOLE_SEGMENT_LIVE of them: most
- * of a compacted log's. Such a segment is copied once, whole, and its values kept where they lie in the copy: one copy
- * instead of one per value (a tenth of a restore's time went to those copies), for a few bytes per value more held
- * (its entry's key and lengths, and the stale values beside it). The copy is freed once none of its keys still waits
- * to be used (keyed-state.ts): one key that never comes back keeps up to a whole segment, where it kept a 64 KiB slab.
- */
-function wholeSegments(buffers: readonly Buffer[], newest: RestoreColumns, slots: number): boolean[] {
-  const live = new Float64Array(buffers.length);
-  for (let slot = 0; slot < slots; slot++) {
-    const b = newest.segment[slot] as number;
-    if (b >= 0) live[b] = (live[b] as number) + (newest.end[slot] as number) - (newest.from[slot] as number);
-  }
-  return buffers.map((buffer, b) => (live[b] as number) >= WHOLE_SEGMENT_LIVE * buffer.length);
-}
-
 /** The share of a segment's bytes its newest values must fill for a restore to keep a copy of it whole. */
 const WHOLE_SEGMENT_LIVE = 2 / 3;
 
 /**
- * Copies restored values side by side into slabs, as records; a value larger than a quarter slab gets its own, and a
- * segment mostly of newest values is copied whole (wholeSegments).
+ * Copies restored values side by side into slabs, as records; a value larger than a quarter slab gets its own.
+ *
+ * A segment whose newest values fill at least WHOLE_SEGMENT_LIVE of it (most of a compacted log's) is copied once,
+ * whole, and its values kept where they lie in the copy: one copy instead of one per value (a tenth of a restore's
+ * time went to those copies), for a few bytes per value more held (its entry's key and lengths, and the stale values
+ * beside it). The copy is freed once none of its keys still waits to be used (keyed-state.ts): one key that never
+ * comes back keeps up to a whole segment, where it kept a 64 KiB slab.
  */
 class Slabs {
   private slab = Buffer.alloc(0);
   private used = 0;
+  /** Per segment of `segments`: whether it is copied whole. */
+  private readonly whole: boolean[];
   /** The whole copy of each segment kept whole, made at its first value. */
   private readonly copies: (Buffer | undefined)[] = [];
 
+  /** `segments`: those the restore read; `live`: the bytes of newest values in each. */
   constructor(
     private readonly records: RestoredRecordsBuilder,
-    private readonly whole: readonly boolean[] = [],
-  ) {}
+    private readonly segments: readonly Buffer[],
+    live: Float64Array,
+  ) {
+    this.whole = segments.map((segment, b) => (live[b] as number) >= WHOLE_SEGMENT_LIVE * segment.length);
+  }
 
-  /** A record whose value lies in segment `b` of `buffers`, from `at` to `end` (copy's key and tail). */
-  copyEntry(buffers: readonly Buffer[], b: number, at: number, end: number, key: string, tail?: string): void {
-    const segment = buffers[b] as Buffer;
+  /** A record whose value lies in segment `b`, from `at` to `end` (copy's key and tail). */
+  copyEntry(b: number, at: number, end: number, key: string, tail?: string): void {
+    const segment = this.segments[b] as Buffer;
     if (!this.whole[b]) {
       this.copy(key, segment, at, end, tail);
       return;
